@@ -1,0 +1,141 @@
+// Package incident holds baton's domain: alerts as they arrive, incidents as
+// responders see them, the timeline of what happened, and the lifecycle rules
+// between states. It imports no SDK; the Redis store lives beside it in store.go
+// and is the only code in baton that knows key names.
+package incident
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Severity ranks how urgent an alert or incident is.
+type Severity string
+
+// The severities baton knows, most urgent first.
+const (
+	SevCritical Severity = "critical"
+	SevWarning  Severity = "warning"
+	SevInfo     Severity = "info"
+)
+
+// Valid reports whether s is one of the known severities.
+func (s Severity) Valid() bool {
+	return s == SevCritical || s == SevWarning || s == SevInfo
+}
+
+// rank orders severities so that an incident takes the worst of its alerts.
+func (s Severity) rank() int {
+	switch s {
+	case SevCritical:
+		return 3
+	case SevWarning:
+		return 2
+	case SevInfo:
+		return 1
+	}
+	return 0
+}
+
+// AlertStatus says whether the source reports the condition as present or gone.
+type AlertStatus string
+
+// Alert statuses.
+const (
+	AlertFiring   AlertStatus = "firing"
+	AlertResolved AlertStatus = "resolved"
+)
+
+// Link is a labelled URL carried from the source (the query, the alarm, a runbook).
+type Link struct {
+	Text string `json:"text,omitempty"`
+	URL  string `json:"url"`
+}
+
+// Alert is one notification from a monitoring source, normalised. Intake builds
+// it; Service.Open turns it into an incident or adds it to an open one.
+type Alert struct {
+	Source     string         `json:"source"`    // sumologic, cloudwatch, generic, chat
+	Service    string         `json:"service"`   // baton service name; empty until routed
+	Name       string         `json:"name"`      // monitor / alarm / search name, used by routing rules
+	DedupKey   string         `json:"dedup_key"` // same key + same service + still open = same incident
+	Summary    string         `json:"summary"`   // one line, becomes the incident title
+	Severity   Severity       `json:"severity"`
+	Status     AlertStatus    `json:"status"`
+	Details    map[string]any `json:"details,omitempty"`
+	Links      []Link         `json:"links,omitempty"`
+	ReceivedAt time.Time      `json:"received_at"`
+}
+
+// Status is where an incident is in its lifecycle.
+type Status string
+
+// Incident statuses. Open means any status but resolved.
+const (
+	StatusTriggered    Status = "triggered"
+	StatusAcknowledged Status = "acknowledged"
+	StatusResolved     Status = "resolved"
+)
+
+// Incident is the unit of ownership: one problem, one owner, one timeline.
+type Incident struct {
+	Number       int64     `json:"number"`
+	Service      string    `json:"service"`
+	Title        string    `json:"title"`
+	Severity     Severity  `json:"severity"`
+	Status       Status    `json:"status"`
+	Owner        string    `json:"owner,omitempty"`
+	Level        int       `json:"level"` // escalation level, 1-based; 0 before the first page
+	AlertCount   int64     `json:"alert_count"`
+	Source       string    `json:"source"`
+	DedupKey     string    `json:"dedup_key"`
+	Links        []Link    `json:"links,omitempty"`
+	FirstSeen    time.Time `json:"first_seen"`
+	LastSeen     time.Time `json:"last_seen"`
+	Created      time.Time `json:"created"`
+	Acknowledged time.Time `json:"acknowledged,omitzero"`
+	Resolved     time.Time `json:"resolved,omitzero"`
+	Channel      string    `json:"channel,omitempty"` // chat channel reference, set by the bot
+}
+
+// Ref is the human name of an incident, INC-42.
+func (i *Incident) Ref() string { return fmt.Sprintf("INC-%d", i.Number) }
+
+// Open reports whether the incident still needs someone.
+func (i *Incident) Open() bool { return i.Status != StatusResolved }
+
+// EventType names a timeline entry. The strings are part of the HTTP API.
+type EventType string
+
+// Timeline event types, stable in the API's JSON.
+const (
+	EventOpened       EventType = "opened"
+	EventRepeated     EventType = "repeated"
+	EventPaged        EventType = "paged"
+	EventEscalated    EventType = "escalated"
+	EventAcknowledged EventType = "acknowledged"
+	EventReassigned   EventType = "reassigned"
+	EventResolved     EventType = "resolved"
+	EventRetriggered  EventType = "retriggered"
+	EventNote         EventType = "note"
+	EventPageFailed   EventType = "page_failed"
+)
+
+// Event is one line of an incident's timeline: who did what, when.
+type Event struct {
+	Type   EventType `json:"type"`
+	At     time.Time `json:"at"`
+	Person string    `json:"person,omitempty"` // whom it concerns (paged, assigned)
+	By     string    `json:"by,omitempty"`     // who did it (a person id, or a source such as "sumologic")
+	Level  int       `json:"level,omitempty"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// Outcome errors, tested by callers with errors.Is and turned into sentences at the edge.
+var (
+	ErrNotFound            = errors.New("no such incident")
+	ErrAlreadyResolved     = errors.New("incident is already resolved")
+	ErrAlreadyAcknowledged = errors.New("incident is already acknowledged")
+	ErrSameOwner           = errors.New("incident is already assigned to that person")
+)
