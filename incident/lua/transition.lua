@@ -1,0 +1,83 @@
+-- transition.lua: ack, resolve, assign and note on one incident, atomically.
+-- KEYS[1] incident hash  KEYS[2] timeline list  KEYS[3] open zset  KEYS[4] jobs zset
+-- KEYS[5] events stream  KEYS[6] dedup hash  KEYS[7] resolved zset
+-- ARGV: 1 op (ack|resolve|assign|note), 2 number, 3 now ms, 4 by, 5 person (assign target), 6 note
+-- Returns {err_code, status, owner}; err_code "" on success, else
+-- not_found | already_resolved | already_acknowledged | same_owner.
+local op = ARGV[1]
+local n = ARGV[2]
+local now = tonumber(ARGV[3])
+local by = ARGV[4]
+
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'not_found', '', ''}
+end
+local status, owner, service, dkey = unpack(redis.call('HMGET', KEYS[1], 'status', 'owner', 'service', 'dedup_key'))
+owner = owner or ''
+
+local function event(typ, person, note)
+  local ev = {type = typ, at = now, by = by}
+  if person ~= '' then ev.person = person end
+  if note ~= '' then ev.note = note end
+  redis.call('RPUSH', KEYS[2], cjson.encode(ev))
+  redis.call('XADD', KEYS[5], '*', 'type', typ, 'n', n, 'at', now, 'by', by, 'person', person, 'service', service)
+end
+
+local function cancel_escalation()
+  redis.call('ZREM', KEYS[4], 'page:' .. n, 'escalate:' .. n, 'acktimeout:' .. n)
+end
+
+if op == 'note' then
+  event('note', '', ARGV[6])
+  return {'', status, owner}
+end
+
+if status == 'resolved' then
+  return {'already_resolved', status, owner}
+end
+
+if op == 'ack' then
+  if status == 'acknowledged' then
+    return {'already_acknowledged', status, owner}
+  end
+  -- The first acknowledgement is what MTTA measures; a later one (after a
+  -- re-trigger) does not move it.
+  if not redis.call('HGET', KEYS[1], 'acknowledged') then
+    redis.call('HSET', KEYS[1], 'acknowledged', now)
+  end
+  redis.call('HSET', KEYS[1], 'status', 'acknowledged', 'owner', by)
+  cancel_escalation()
+  event('acknowledged', by, '')
+  return {'', 'acknowledged', by}
+end
+
+if op == 'resolve' then
+  redis.call('HSET', KEYS[1], 'status', 'resolved', 'resolved', now)
+  if owner == '' then redis.call('HSET', KEYS[1], 'owner', by) end
+  redis.call('ZREM', KEYS[3], n)
+  redis.call('ZADD', KEYS[7], now, n)
+  -- Only drop the dedup entry if it still points at this incident.
+  local field = service .. '\n' .. dkey
+  if redis.call('HGET', KEYS[6], field) == n then
+    redis.call('HDEL', KEYS[6], field)
+  end
+  cancel_escalation()
+  event('resolved', '', ARGV[6])
+  return {'', 'resolved', owner}
+end
+
+if op == 'assign' then
+  local to = ARGV[5]
+  if to == owner then
+    return {'same_owner', status, owner}
+  end
+  -- As in PagerDuty, a reassigned incident is triggered again for its new
+  -- owner, who is paged now; the page job decides whom from the owner field.
+  redis.call('HSET', KEYS[1], 'owner', to, 'status', 'triggered')
+  cancel_escalation()
+  redis.call('ZADD', KEYS[4], now, 'page:' .. n)
+  event('reassigned', to, ARGV[6])
+  return {'', 'triggered', to}
+end
+
+return redis.error_reply('unknown op ' .. op)

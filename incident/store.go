@@ -1,0 +1,378 @@
+package incident
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Key schema. Every key of the incident store shares one hash tag, {inc}, so
+// each Lua script's keys live in one Redis Cluster slot. That keeps the
+// transitions atomic on a cluster too; it also means the incident store is one
+// slot's worth of load, which at a few thousand incidents a day is far from a limit.
+//
+//	<prefix>{inc}:seq            INCR counter behind INC-n
+//	<prefix>{inc}:i:<n>          hash: the incident's fields
+//	<prefix>{inc}:i:<n>:t        list: the timeline, one JSON event per entry
+//	<prefix>{inc}:open           zset: open incident numbers by creation ms
+//	<prefix>{inc}:resolved       zset: resolved incident numbers by resolution ms
+//	<prefix>{inc}:dedup          hash: service "\n" dedup key -> open incident number
+//	<prefix>{inc}:jobs           zset: due jobs ("page:<n>", "escalate:<n>", ...) by due ms
+//	<prefix>{inc}:events         stream: every lifecycle event, for audit and analytics
+type keys struct {
+	base, seq, open, resolved, dedup, jobs, events string
+}
+
+func newKeys(prefix string) keys {
+	b := prefix + "{inc}:"
+	return keys{
+		base:     b + "i:",
+		seq:      b + "seq",
+		open:     b + "open",
+		resolved: b + "resolved",
+		dedup:    b + "dedup",
+		jobs:     b + "jobs",
+		events:   b + "events",
+	}
+}
+
+func (k keys) incident(n int64) string { return k.base + strconv.FormatInt(n, 10) }
+func (k keys) timeline(n int64) string { return k.incident(n) + ":t" }
+
+// JobsKey is the sorted set of due jobs, for the escalation runner that claims them.
+func (s *Service) JobsKey() string { return s.k.jobs }
+
+var (
+	//go:embed lua/open.lua
+	openSrc string
+	//go:embed lua/transition.lua
+	transitionSrc string
+
+	openScript       = redis.NewScript(openSrc)
+	transitionScript = redis.NewScript(transitionSrc)
+)
+
+// maxDetailsBytes caps what one incident keeps of its first alert's details;
+// past it the details are replaced by a note, so one huge payload cannot
+// blow the per-incident memory budget.
+const maxDetailsBytes = 4096
+
+// repeatNoteEvery is how often a storm of repeated alerts writes a timeline line.
+const repeatNoteEvery = time.Minute
+
+// Service is the incident lifecycle on Redis. Every transition is one Lua
+// script: state change, timeline event, indexes and due jobs move together or
+// not at all. It is safe for concurrent use by many goroutines and replicas.
+type Service struct {
+	rdb redis.UniversalClient
+	k   keys
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// NewService returns a Service storing under prefix (for example "baton:").
+func NewService(rdb redis.UniversalClient, prefix string) *Service {
+	return &Service{rdb: rdb, k: newKeys(prefix), Now: time.Now}
+}
+
+// Outcome says what Open did with an alert.
+type Outcome string
+
+// Open outcomes.
+const (
+	OutcomeCreated        Outcome = "created"          // a new incident
+	OutcomeRepeated       Outcome = "repeated"         // added to the open incident with that dedup key
+	OutcomeResolved       Outcome = "resolved"         // a recovery resolved the open incident
+	OutcomeNoOpenIncident Outcome = "no_open_incident" // a recovery for which nothing was open
+)
+
+// OpenResult reports what Open did.
+type OpenResult struct {
+	Number     int64
+	Created    bool
+	AlertCount int64
+	Status     Status
+	Outcome    Outcome
+}
+
+// Open stores one alert. A firing alert whose (service, dedup key) has an open
+// incident increments that incident's count; otherwise it creates an incident
+// and, in the same step, the "page" job due now. A resolved alert resolves the
+// open incident with its key, or does nothing when none is open.
+func (s *Service) Open(ctx context.Context, a Alert) (OpenResult, error) {
+	if a.Service == "" || a.DedupKey == "" {
+		return OpenResult{}, fmt.Errorf("open: alert needs a service and a dedup key")
+	}
+	if !a.Severity.Valid() {
+		return OpenResult{}, fmt.Errorf("open: severity %q is not valid", a.Severity)
+	}
+	now := a.ReceivedAt
+	if now.IsZero() {
+		now = s.Now()
+	}
+	links := []byte("[]")
+	if len(a.Links) > 0 {
+		links, _ = json.Marshal(a.Links)
+	}
+	details := []byte("{}")
+	if len(a.Details) > 0 {
+		var err error
+		if details, err = json.Marshal(a.Details); err != nil {
+			return OpenResult{}, fmt.Errorf("open: encode details: %w", err)
+		}
+		if len(details) > maxDetailsBytes {
+			details, _ = json.Marshal(map[string]any{"truncated": fmt.Sprintf("details of %d bytes were not kept (limit %d)", len(details), maxDetailsBytes)})
+		}
+	}
+	status := "firing"
+	if a.Status == AlertResolved {
+		status = "resolved"
+	}
+	k := s.k
+	res, err := openScript.Run(ctx, s.rdb,
+		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved},
+		k.base, dedupField(a.Service, a.DedupKey), now.UnixMilli(),
+		a.Service, a.Summary, string(a.Severity), a.Source, a.DedupKey, status,
+		links, details, repeatNoteEvery.Milliseconds(), "page:",
+	).Slice()
+	if err != nil {
+		return OpenResult{}, fmt.Errorf("open: %w", err)
+	}
+	if len(res) != 5 {
+		return OpenResult{}, fmt.Errorf("open: unexpected script reply %v", res)
+	}
+	r := OpenResult{
+		Number:     res[0].(int64),
+		Created:    res[1].(int64) == 1,
+		AlertCount: res[2].(int64),
+		Status:     Status(res[3].(string)),
+		Outcome:    Outcome(res[4].(string)),
+	}
+	return r, nil
+}
+
+func dedupField(service, key string) string { return service + "\n" + key }
+
+// Ack acknowledges incident n on behalf of by, who becomes its owner.
+// Pending pages and escalations are cancelled in the same step.
+func (s *Service) Ack(ctx context.Context, n int64, by string) (Incident, error) {
+	return s.transition(ctx, "ack", n, by, "", "")
+}
+
+// Resolve resolves incident n. Its dedup key is freed, so the same alert
+// later opens a new incident, and all its pending escalation jobs are cancelled.
+func (s *Service) Resolve(ctx context.Context, n int64, by, note string) (Incident, error) {
+	return s.transition(ctx, "resolve", n, by, "", note)
+}
+
+// Assign makes to the owner of incident n. As in PagerDuty, a reassigned
+// incident is triggered again and its new owner paged at once.
+func (s *Service) Assign(ctx context.Context, n int64, to, by string) (Incident, error) {
+	if to == "" {
+		return Incident{}, fmt.Errorf("assign: nobody named")
+	}
+	return s.transition(ctx, "assign", n, by, to, "")
+}
+
+// Note appends a free-text note to the timeline of incident n, open or resolved.
+func (s *Service) Note(ctx context.Context, n int64, by, text string) (Incident, error) {
+	return s.transition(ctx, "note", n, by, "", text)
+}
+
+var transitionErrs = map[string]error{
+	"not_found":            ErrNotFound,
+	"already_resolved":     ErrAlreadyResolved,
+	"already_acknowledged": ErrAlreadyAcknowledged,
+	"same_owner":           ErrSameOwner,
+}
+
+func (s *Service) transition(ctx context.Context, op string, n int64, by, person, note string) (Incident, error) {
+	k := s.k
+	res, err := transitionScript.Run(ctx, s.rdb,
+		[]string{k.incident(n), k.timeline(n), k.open, k.jobs, k.events, k.dedup, k.resolved},
+		op, n, s.Now().UnixMilli(), by, person, note,
+	).StringSlice()
+	if err != nil {
+		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, err)
+	}
+	if e, ok := transitionErrs[res[0]]; ok {
+		if res[0] == "already_acknowledged" && res[2] != "" {
+			return Incident{}, fmt.Errorf("%s INC-%d: %w by %s", op, n, e, res[2])
+		}
+		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, e)
+	}
+	inc, _, err := s.Get(ctx, n)
+	return inc, err
+}
+
+// Get returns incident n and its timeline, oldest event first.
+func (s *Service) Get(ctx context.Context, n int64) (Incident, []Event, error) {
+	pipe := s.rdb.Pipeline()
+	h := pipe.HGetAll(ctx, s.k.incident(n))
+	t := pipe.LRange(ctx, s.k.timeline(n), 0, -1)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return Incident{}, nil, fmt.Errorf("get INC-%d: %w", n, err)
+	}
+	if len(h.Val()) == 0 {
+		return Incident{}, nil, fmt.Errorf("get INC-%d: %w", n, ErrNotFound)
+	}
+	inc := decodeIncident(n, h.Val())
+	events := make([]Event, 0, len(t.Val()))
+	for _, raw := range t.Val() {
+		ev, err := decodeEvent(raw)
+		if err != nil {
+			return Incident{}, nil, fmt.Errorf("get INC-%d: timeline: %w", n, err)
+		}
+		events = append(events, ev)
+	}
+	return inc, events, nil
+}
+
+// Details returns the details the first alert of incident n carried.
+func (s *Service) Details(ctx context.Context, n int64) (map[string]any, error) {
+	raw, err := s.rdb.HGet(ctx, s.k.incident(n), "details").Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("details INC-%d: %w", n, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("details INC-%d: %w", n, err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal([]byte(raw), &d); err != nil {
+		return nil, fmt.Errorf("details INC-%d: %w", n, err)
+	}
+	return d, nil
+}
+
+// Filter selects incidents for List.
+type Filter string
+
+// Filters. FilterOpen is every incident not yet resolved.
+const (
+	FilterOpen         Filter = "open"
+	FilterTriggered    Filter = "triggered"
+	FilterAcknowledged Filter = "acknowledged"
+	FilterResolved     Filter = "resolved"
+)
+
+// ParseFilter checks a status filter from outside (an API query, a command).
+func ParseFilter(s string) (Filter, error) {
+	switch f := Filter(s); f {
+	case FilterOpen, FilterTriggered, FilterAcknowledged, FilterResolved:
+		return f, nil
+	case "":
+		return FilterOpen, nil
+	}
+	return "", fmt.Errorf("status %q is not one of open, triggered, acknowledged, resolved", s)
+}
+
+// List returns incidents matching f: open ones oldest first, resolved ones
+// most recently resolved first. limit caps the answer (0 means 100).
+func (s *Service) List(ctx context.Context, f Filter, limit int) ([]Incident, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var nums []string
+	var err error
+	if f == FilterResolved {
+		nums, err = s.rdb.ZRevRange(ctx, s.k.resolved, 0, int64(limit-1)).Result()
+	} else {
+		nums, err = s.rdb.ZRange(ctx, s.k.open, 0, -1).Result()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", f, err)
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(nums))
+	for i, num := range nums {
+		cmds[i] = pipe.HGetAll(ctx, s.k.base+num)
+	}
+	if len(nums) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("list %s: %w", f, err)
+		}
+	}
+	out := make([]Incident, 0, len(nums))
+	for i, num := range nums {
+		n, _ := strconv.ParseInt(num, 10, 64)
+		inc := decodeIncident(n, cmds[i].Val())
+		if (f == FilterTriggered && inc.Status != StatusTriggered) ||
+			(f == FilterAcknowledged && inc.Status != StatusAcknowledged) {
+			continue
+		}
+		out = append(out, inc)
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// SetChannel records the chat channel made for incident n, so a retried job
+// reuses it instead of creating another.
+func (s *Service) SetChannel(ctx context.Context, n int64, ref string) error {
+	if err := s.rdb.HSet(ctx, s.k.incident(n), "channel", ref).Err(); err != nil {
+		return fmt.Errorf("set channel INC-%d: %w", n, err)
+	}
+	return nil
+}
+
+func decodeIncident(n int64, h map[string]string) Incident {
+	inc := Incident{
+		Number:       n,
+		Service:      h["service"],
+		Title:        h["title"],
+		Severity:     Severity(h["severity"]),
+		Status:       Status(h["status"]),
+		Owner:        h["owner"],
+		Source:       h["source"],
+		DedupKey:     h["dedup_key"],
+		Channel:      h["channel"],
+		FirstSeen:    msTime(h["first_seen"]),
+		LastSeen:     msTime(h["last_seen"]),
+		Created:      msTime(h["created"]),
+		Acknowledged: msTime(h["acknowledged"]),
+		Resolved:     msTime(h["resolved"]),
+	}
+	inc.Level, _ = strconv.Atoi(h["level"])
+	inc.AlertCount, _ = strconv.ParseInt(h["alert_count"], 10, 64)
+	if l := h["links"]; l != "" && l != "[]" {
+		_ = json.Unmarshal([]byte(l), &inc.Links)
+	}
+	return inc
+}
+
+func msTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// storedEvent is the timeline entry as the Lua scripts write it (times in ms).
+type storedEvent struct {
+	Type   EventType `json:"type"`
+	At     int64     `json:"at"`
+	Person string    `json:"person"`
+	By     string    `json:"by"`
+	Level  int       `json:"level"`
+	Note   string    `json:"note"`
+}
+
+func decodeEvent(raw string) (Event, error) {
+	var se storedEvent
+	if err := json.Unmarshal([]byte(raw), &se); err != nil {
+		return Event{}, err
+	}
+	return Event{Type: se.Type, At: time.UnixMilli(se.At).UTC(), Person: se.Person, By: se.By, Level: se.Level, Note: se.Note}, nil
+}
