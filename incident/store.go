@@ -2,7 +2,9 @@ package incident
 
 import (
 	"context"
+	"crypto/sha1"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,31 +21,39 @@ import (
 //
 //	<prefix>{inc}:seq            INCR counter behind INC-n
 //	<prefix>{inc}:i:<n>          hash: the incident's fields
+//	<prefix>{inc}:i:<n>:s        string: write-once JSON (title, source, dedup key, links, details)
 //	<prefix>{inc}:i:<n>:t        list: the timeline, one JSON event per entry
 //	<prefix>{inc}:open           zset: open incident numbers by creation ms
 //	<prefix>{inc}:resolved       zset: resolved incident numbers by resolution ms
-//	<prefix>{inc}:dedup          hash: service "\n" dedup key -> open incident number
+//	<prefix>{inc}:dedup          hash: sha1(service "\n" dedup key) -> open incident number
 //	<prefix>{inc}:jobs           zset: due jobs ("page:<n>", "escalate:<n>", ...) by due ms
 //	<prefix>{inc}:events         stream: every lifecycle event, for audit and analytics
+//	<prefix>{inc}:d:<id>         string: a delivery id already stored (SNS MessageId), expires in a day
 type keys struct {
-	base, seq, open, resolved, dedup, jobs, events string
+	base, seq, open, resolved, dedup, jobs, events, deliveries string
 }
 
 func newKeys(prefix string) keys {
 	b := prefix + "{inc}:"
 	return keys{
-		base:     b + "i:",
-		seq:      b + "seq",
-		open:     b + "open",
-		resolved: b + "resolved",
-		dedup:    b + "dedup",
-		jobs:     b + "jobs",
-		events:   b + "events",
+		base:       b + "i:",
+		seq:        b + "seq",
+		open:       b + "open",
+		resolved:   b + "resolved",
+		dedup:      b + "dedup",
+		jobs:       b + "jobs",
+		events:     b + "events",
+		deliveries: b + "d:",
 	}
 }
 
 func (k keys) incident(n int64) string { return k.base + strconv.FormatInt(n, 10) }
 func (k keys) timeline(n int64) string { return k.incident(n) + ":t" }
+func (k keys) static(n int64) string   { return k.incident(n) + ":s" }
+
+// delivery is the marker key of one delivery id. With no id it is a key the
+// script never touches, still inside the {inc} slot so Cluster accepts the call.
+func (k keys) delivery(id string) string { return k.deliveries + id }
 
 // JobsKey is the sorted set of due jobs, for the escalation runner that claims them.
 func (s *Service) JobsKey() string { return s.k.jobs }
@@ -86,11 +96,16 @@ type Outcome string
 
 // Open outcomes.
 const (
-	OutcomeCreated        Outcome = "created"          // a new incident
-	OutcomeRepeated       Outcome = "repeated"         // added to the open incident with that dedup key
-	OutcomeResolved       Outcome = "resolved"         // a recovery resolved the open incident
-	OutcomeNoOpenIncident Outcome = "no_open_incident" // a recovery for which nothing was open
+	OutcomeCreated        Outcome = "created"            // a new incident
+	OutcomeRepeated       Outcome = "repeated"           // added to the open incident with that dedup key
+	OutcomeResolved       Outcome = "resolved"           // a recovery resolved the open incident
+	OutcomeNoOpenIncident Outcome = "no_open_incident"   // a recovery for which nothing was open
+	OutcomeDuplicate      Outcome = "duplicate_delivery" // this delivery id was already stored; nothing changed
 )
+
+// deliveryTTL is how long a delivery id (an SNS MessageId) is remembered.
+// SNS retries for at most about an hour; a day is generous.
+const deliveryTTL = 24 * time.Hour
 
 // OpenResult reports what Open did.
 type OpenResult struct {
@@ -106,6 +121,14 @@ type OpenResult struct {
 // and, in the same step, the "page" job due now. A resolved alert resolves the
 // open incident with its key, or does nothing when none is open.
 func (s *Service) Open(ctx context.Context, a Alert) (OpenResult, error) {
+	return s.OpenDelivery(ctx, a, "")
+}
+
+// OpenDelivery is Open for a source that names each delivery (SNS MessageId):
+// a delivery id seen in the last day has no effect and reports
+// OutcomeDuplicate. The id is remembered in the same atomic step as the
+// alert, so a failed attempt can be retried.
+func (s *Service) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (OpenResult, error) {
 	if a.Service == "" || a.DedupKey == "" {
 		return OpenResult{}, fmt.Errorf("open: alert needs a service and a dedup key")
 	}
@@ -116,30 +139,32 @@ func (s *Service) Open(ctx context.Context, a Alert) (OpenResult, error) {
 	if now.IsZero() {
 		now = s.Now()
 	}
-	links := []byte("[]")
-	if len(a.Links) > 0 {
-		links, _ = json.Marshal(a.Links)
-	}
-	details := []byte("{}")
+	st := static{Title: a.Summary, Source: a.Source, DedupKey: a.DedupKey, Links: a.Links}
 	if len(a.Details) > 0 {
-		var err error
-		if details, err = json.Marshal(a.Details); err != nil {
+		d, err := json.Marshal(a.Details)
+		if err != nil {
 			return OpenResult{}, fmt.Errorf("open: encode details: %w", err)
 		}
-		if len(details) > maxDetailsBytes {
-			details, _ = json.Marshal(map[string]any{"truncated": fmt.Sprintf("details of %d bytes were not kept (limit %d)", len(details), maxDetailsBytes)})
+		if len(d) > maxDetailsBytes {
+			d, _ = json.Marshal(map[string]any{"truncated": fmt.Sprintf("details of %d bytes were not kept (limit %d)", len(d), maxDetailsBytes)})
 		}
+		st.Details = d
+	}
+	blob, err := json.Marshal(st)
+	if err != nil {
+		return OpenResult{}, fmt.Errorf("open: encode: %w", err)
 	}
 	status := "firing"
 	if a.Status == AlertResolved {
 		status = "resolved"
 	}
+	dk := dedupDigest(a.Service, a.DedupKey)
 	k := s.k
 	res, err := openScript.Run(ctx, s.rdb,
-		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved},
-		k.base, dedupField(a.Service, a.DedupKey), now.UnixMilli(),
-		a.Service, a.Summary, string(a.Severity), a.Source, a.DedupKey, status,
-		links, details, repeatNoteEvery.Milliseconds(), "page:",
+		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID)},
+		k.base, dk, now.UnixMilli(),
+		a.Service, blob, string(a.Severity), a.Source, dk, status,
+		"", "", repeatNoteEvery.Milliseconds(), "page:", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
 	).Slice()
 	if err != nil {
 		return OpenResult{}, fmt.Errorf("open: %w", err)
@@ -157,7 +182,23 @@ func (s *Service) Open(ctx context.Context, a Alert) (OpenResult, error) {
 	return r, nil
 }
 
-func dedupField(service, key string) string { return service + "\n" + key }
+// dedupDigest names a (service, dedup key) pair in the dedup index. A fixed
+// 40-character digest keeps index entries and the incident hash small whatever
+// the source's key looks like (CloudWatch ARNs run past 80 characters).
+func dedupDigest(service, key string) string {
+	sum := sha1.Sum([]byte(service + "\n" + key))
+	return hex.EncodeToString(sum[:])
+}
+
+// static is the write-once part of an incident, stored as one JSON string
+// beside the hash so that the hash holds only short values.
+type static struct {
+	Title    string          `json:"title"`
+	Source   string          `json:"source"`
+	DedupKey string          `json:"dedup_key"`
+	Links    []Link          `json:"links,omitempty"`
+	Details  json.RawMessage `json:"details,omitempty"`
+}
 
 // Ack acknowledges incident n on behalf of by, who becomes its owner.
 // Pending pages and escalations are cancelled in the same step.
@@ -215,14 +256,15 @@ func (s *Service) transition(ctx context.Context, op string, n int64, by, person
 func (s *Service) Get(ctx context.Context, n int64) (Incident, []Event, error) {
 	pipe := s.rdb.Pipeline()
 	h := pipe.HGetAll(ctx, s.k.incident(n))
+	st := pipe.Get(ctx, s.k.static(n))
 	t := pipe.LRange(ctx, s.k.timeline(n), 0, -1)
-	if _, err := pipe.Exec(ctx); err != nil {
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return Incident{}, nil, fmt.Errorf("get INC-%d: %w", n, err)
 	}
 	if len(h.Val()) == 0 {
 		return Incident{}, nil, fmt.Errorf("get INC-%d: %w", n, ErrNotFound)
 	}
-	inc := decodeIncident(n, h.Val())
+	inc := decodeIncident(n, h.Val(), st.Val())
 	events := make([]Event, 0, len(t.Val()))
 	for _, raw := range t.Val() {
 		ev, err := decodeEvent(raw)
@@ -236,16 +278,22 @@ func (s *Service) Get(ctx context.Context, n int64) (Incident, []Event, error) {
 
 // Details returns the details the first alert of incident n carried.
 func (s *Service) Details(ctx context.Context, n int64) (map[string]any, error) {
-	raw, err := s.rdb.HGet(ctx, s.k.incident(n), "details").Result()
+	raw, err := s.rdb.Get(ctx, s.k.static(n)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("details INC-%d: %w", n, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("details INC-%d: %w", n, err)
 	}
-	var d map[string]any
-	if err := json.Unmarshal([]byte(raw), &d); err != nil {
+	var st static
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		return nil, fmt.Errorf("details INC-%d: %w", n, err)
+	}
+	d := map[string]any{}
+	if len(st.Details) > 0 {
+		if err := json.Unmarshal(st.Details, &d); err != nil {
+			return nil, fmt.Errorf("details INC-%d: %w", n, err)
+		}
 	}
 	return d, nil
 }
@@ -290,18 +338,20 @@ func (s *Service) List(ctx context.Context, f Filter, limit int) ([]Incident, er
 	}
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(nums))
+	sts := make([]*redis.StringCmd, len(nums))
 	for i, num := range nums {
 		cmds[i] = pipe.HGetAll(ctx, s.k.base+num)
+		sts[i] = pipe.Get(ctx, s.k.base+num+":s")
 	}
 	if len(nums) > 0 {
-		if _, err := pipe.Exec(ctx); err != nil {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("list %s: %w", f, err)
 		}
 	}
 	out := make([]Incident, 0, len(nums))
 	for i, num := range nums {
 		n, _ := strconv.ParseInt(num, 10, 64)
-		inc := decodeIncident(n, cmds[i].Val())
+		inc := decodeIncident(n, cmds[i].Val(), sts[i].Val())
 		if (f == FilterTriggered && inc.Status != StatusTriggered) ||
 			(f == FilterAcknowledged && inc.Status != StatusAcknowledged) {
 			continue
@@ -323,16 +373,19 @@ func (s *Service) SetChannel(ctx context.Context, n int64, ref string) error {
 	return nil
 }
 
-func decodeIncident(n int64, h map[string]string) Incident {
+func decodeIncident(n int64, h map[string]string, staticJSON string) Incident {
+	var st static
+	_ = json.Unmarshal([]byte(staticJSON), &st)
 	inc := Incident{
 		Number:       n,
 		Service:      h["service"],
-		Title:        h["title"],
+		Title:        st.Title,
 		Severity:     Severity(h["severity"]),
 		Status:       Status(h["status"]),
 		Owner:        h["owner"],
-		Source:       h["source"],
-		DedupKey:     h["dedup_key"],
+		Source:       st.Source,
+		DedupKey:     st.DedupKey,
+		Links:        st.Links,
 		Channel:      h["channel"],
 		FirstSeen:    msTime(h["first_seen"]),
 		LastSeen:     msTime(h["last_seen"]),
@@ -342,9 +395,6 @@ func decodeIncident(n int64, h map[string]string) Incident {
 	}
 	inc.Level, _ = strconv.Atoi(h["level"])
 	inc.AlertCount, _ = strconv.ParseInt(h["alert_count"], 10, 64)
-	if l := h["links"]; l != "" && l != "[]" {
-		_ = json.Unmarshal([]byte(l), &inc.Links)
-	}
 	return inc
 }
 
@@ -375,4 +425,11 @@ func decodeEvent(raw string) (Event, error) {
 		return Event{}, err
 	}
 	return Event{Type: se.Type, At: time.UnixMilli(se.At).UTC(), Person: se.Person, By: se.By, Level: se.Level, Note: se.Note}, nil
+}
+
+func boolArg(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }

@@ -385,3 +385,48 @@ func TestOpenRejectsIncompleteAlert(t *testing.T) {
 		t.Fatalf("refused alerts left %d keys", n)
 	}
 }
+
+func TestOpenDeliveryOnce(t *testing.T) {
+	s, c, ctx := newService(t)
+	first, err := s.OpenDelivery(ctx, alert("k"), "msg-1")
+	if err != nil || !first.Created {
+		t.Fatalf("first delivery = %+v, %v", first, err)
+	}
+	again, err := s.OpenDelivery(ctx, alert("k"), "msg-1")
+	if err != nil || again.Outcome != incident.OutcomeDuplicate || again.Number != first.Number {
+		t.Fatalf("replayed delivery = %+v, %v; want duplicate of INC-%d", again, err, first.Number)
+	}
+	inc, _, _ := s.Get(ctx, first.Number)
+	if inc.AlertCount != 1 {
+		t.Fatalf("alert_count after a replay = %d, want 1", inc.AlertCount)
+	}
+	other, _ := s.OpenDelivery(ctx, alert("k"), "msg-2")
+	if other.Outcome != incident.OutcomeRepeated || other.AlertCount != 2 {
+		t.Fatalf("a new delivery of the same alert = %+v, want repeated count 2", other)
+	}
+	ttl, _ := c.PTTL(ctx, "test:{inc}:d:msg-1").Result()
+	if ttl < 23*time.Hour {
+		t.Fatalf("delivery marker ttl = %v, want about a day", ttl)
+	}
+}
+
+func TestDetailsKeptAndCapped(t *testing.T) {
+	s, _, ctx := newService(t)
+	a := alert("small")
+	a.Details = map[string]any{"query": "_sourceCategory=prod", "results": []any{map[string]any{"count": 3.0}}}
+	n := mustOpen(t, s, ctx, a).Number
+	d, err := s.Details(ctx, n)
+	if err != nil || d["query"] != "_sourceCategory=prod" {
+		t.Fatalf("details = %v, %v", d, err)
+	}
+	big := alert("big")
+	big.Details = map[string]any{"raw": string(make([]byte, 10000))}
+	n = mustOpen(t, s, ctx, big).Number
+	d, _ = s.Details(ctx, n)
+	if _, ok := d["truncated"]; !ok || d["raw"] != nil {
+		t.Fatalf("10 KB of details were kept as %v, want a truncation note", d)
+	}
+	if _, err := s.Details(ctx, 999); !errors.Is(err, incident.ErrNotFound) {
+		t.Fatalf("details of a missing incident: %v", err)
+	}
+}

@@ -1,12 +1,26 @@
 -- open.lua: store one alert atomically.
 -- KEYS[1] seq  KEYS[2] dedup hash  KEYS[3] open zset  KEYS[4] jobs zset  KEYS[5] events stream
--- KEYS[6] resolved zset
+-- KEYS[6] resolved zset  KEYS[7] delivery marker (used only when ARGV[15] is "1")
 -- ARGV: 1 incident key base ("<prefix>{inc}:i:"), 2 dedup field, 3 now ms,
---       4 service, 5 title, 6 severity, 7 source, 8 dedup key, 9 alert status,
---       10 links json, 11 details json, 12 repeat note interval ms, 13 first job member prefix ("page:")
+--       4 service, 5 static json (title, source, dedup key, links, details; written once), 6 severity,
+--       7 source, 8 dedup digest, 9 alert status, 10 unused, 11 unused, 12 repeat note interval ms, 13 first job member prefix ("page:"),
+--       14 delivery marker ttl ms, 15 "1" when the alert carries a delivery id
 -- Returns {number, created(1/0), alert_count, status, outcome}
--- outcome: "created" | "repeated" | "resolved" | "no_open_incident"
+-- outcome: "created" | "repeated" | "resolved" | "no_open_incident" | "duplicate_delivery"
 local base = ARGV[1]
+-- A redelivered message (same SNS MessageId) has one effect: the marker is
+-- written in the same step as the effect, so a failed attempt leaves no marker.
+if ARGV[15] == '1' then
+  local prev = redis.call('GET', KEYS[7])
+  if prev then
+    return {tonumber(prev), 0, 0, '', 'duplicate_delivery'}
+  end
+end
+local function mark(n)
+  if ARGV[15] == '1' then
+    redis.call('SET', KEYS[7], n, 'PX', ARGV[14])
+  end
+end
 local field = ARGV[2]
 local now = tonumber(ARGV[3])
 local existing = redis.call('HGET', KEYS[2], field)
@@ -21,6 +35,7 @@ local rank = {critical = 3, warning = 2, info = 1}
 
 if ARGV[9] == 'resolved' then
   if not existing then
+    mark(0)
     return {0, 0, 0, '', 'no_open_incident'}
   end
   local key = base .. existing
@@ -31,6 +46,7 @@ if ARGV[9] == 'resolved' then
   redis.call('HDEL', KEYS[2], field)
   redis.call('ZREM', KEYS[4], 'page:' .. existing, 'escalate:' .. existing, 'acktimeout:' .. existing)
   event(existing, 'resolved', ARGV[7], 'recovered at the source')
+  mark(existing)
   return {tonumber(existing), 0, count, 'resolved', 'resolved'}
 end
 
@@ -49,18 +65,22 @@ if existing then
     event(existing, 'repeated', ARGV[7], 'alert count ' .. count)
   end
   local status = redis.call('HGET', key, 'status')
+  mark(existing)
   return {tonumber(existing), 0, count, status, 'repeated'}
 end
 
 local n = redis.call('INCR', KEYS[1])
 local key = base .. n
+-- Every hash value stays under 64 bytes so Redis keeps the hash as a compact
+-- listpack; long, write-once text lives in the ':s' string beside it.
 redis.call('HSET', key,
-  'service', ARGV[4], 'title', ARGV[5], 'severity', ARGV[6], 'source', ARGV[7],
-  'dedup_key', ARGV[8], 'status', 'triggered', 'level', 0, 'alert_count', 1,
-  'first_seen', now, 'last_seen', now, 'created', now, 'repeat_noted', now,
-  'links', ARGV[10], 'details', ARGV[11])
+  'service', ARGV[4], 'severity', ARGV[6], 'dk', ARGV[8],
+  'status', 'triggered', 'level', 0, 'alert_count', 1,
+  'first_seen', now, 'last_seen', now, 'created', now, 'repeat_noted', now)
+redis.call('SET', key .. ':s', ARGV[5])
 redis.call('HSET', KEYS[2], field, n)
 redis.call('ZADD', KEYS[3], now, n)
 redis.call('ZADD', KEYS[4], now, ARGV[13] .. n)
 event(n, 'opened', ARGV[7], '')
+mark(n)
 return {n, 1, 1, 'triggered', 'created'}

@@ -12,7 +12,7 @@ local by = ARGV[4]
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'not_found', '', ''}
 end
-local status, owner, service, dkey = unpack(redis.call('HMGET', KEYS[1], 'status', 'owner', 'service', 'dedup_key'))
+local status, owner, service, dk = unpack(redis.call('HMGET', KEYS[1], 'status', 'owner', 'service', 'dk'))
 owner = owner or ''
 
 local function event(typ, person, note)
@@ -57,9 +57,8 @@ if op == 'resolve' then
   redis.call('ZREM', KEYS[3], n)
   redis.call('ZADD', KEYS[7], now, n)
   -- Only drop the dedup entry if it still points at this incident.
-  local field = service .. '\n' .. dkey
-  if redis.call('HGET', KEYS[6], field) == n then
-    redis.call('HDEL', KEYS[6], field)
+  if redis.call('HGET', KEYS[6], dk) == n then
+    redis.call('HDEL', KEYS[6], dk)
   end
   cancel_escalation()
   event('resolved', '', ARGV[6])

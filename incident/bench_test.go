@@ -1,0 +1,76 @@
+package incident_test
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/redistest"
+)
+
+// BenchmarkOpen measures the store's Open path against a real redis-server:
+// unique alerts (a new incident each) and duplicates (one incident, count++).
+// Run with -cpu to vary the number of concurrent callers.
+func BenchmarkOpen(b *testing.B) {
+	for _, mode := range []string{"unique", "duplicate"} {
+		b.Run(mode, func(b *testing.B) {
+			srv := redistest.Start(b)
+			s := incident.NewService(srv.Client(), "bench:")
+			ctx := context.Background()
+			var seq atomic.Int64
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				a := incident.Alert{Source: "generic", Service: "database", Summary: "disk full on db-1",
+					Severity: incident.SevCritical, Status: incident.AlertFiring, DedupKey: "same"}
+				for pb.Next() {
+					if mode == "unique" {
+						a.DedupKey = "k" + strconv.FormatInt(seq.Add(1), 10)
+					}
+					if _, err := s.Open(ctx, a); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestMemoryPerOpenIncident records what one open incident costs in Redis,
+// counting its hash, its timeline, and its share of the indexes, jobs and
+// stream. The budget is 2 KiB; the figure goes to BENCHMARKS.md.
+func TestMemoryPerOpenIncident(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client()
+	ctx := redistest.Ctx(t)
+	s := incident.NewService(c, "baton:")
+	const n = 2000
+	before, _ := c.InfoMap(ctx, "memory").Result()
+	for i := 0; i < n; i++ {
+		_, err := s.Open(ctx, incident.Alert{
+			Source: "sumologic", Service: "database", DedupKey: "sumologic:monitor:0000000000A1B2C" + strconv.Itoa(i),
+			Summary:  "High error rate on checkout-api: 5xx > 5% for 5 minutes",
+			Severity: incident.SevCritical, Status: incident.AlertFiring,
+			Details: map[string]any{"description": "Error rate above threshold", "trigger_value": "7.3", "query": "_sourceCategory=prod/checkout status>=500 | count by _timeslice"},
+			Links:   []incident.Link{{Text: "query", URL: "https://service.sumologic.com/ui/#/search/@1732460000000,1732460300000@_sourceCategory%3Dprod"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, _ := c.InfoMap(ctx, "memory").Result()
+	used := func(m map[string]map[string]string) float64 {
+		v, _ := strconv.ParseFloat(m["Memory"]["used_memory"], 64)
+		return v
+	}
+	per := (used(after) - used(before)) / n
+	hash, _ := c.MemoryUsage(ctx, "baton:{inc}:i:1").Result()
+	tl, _ := c.MemoryUsage(ctx, "baton:{inc}:i:1:t").Result()
+	t.Logf("per open incident: %.0f bytes (used_memory delta over %d); MEMORY USAGE hash %d + timeline %d", per, n, hash, tl)
+	if per > 2048 {
+		t.Fatalf("an open incident costs %.0f bytes of Redis memory, over the 2 KiB budget", per)
+	}
+}
