@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleConfigIsValid(t *testing.T) {
+	cfg, err := LoadConfig("config.yaml", nil)
+	if err != nil {
+		t.Fatalf("config.yaml: %v", err)
+	}
+	if cfg.HTTP.Listen != "127.0.0.1:8080" || cfg.Redis.Prefix != "baton:" || cfg.Intake.MaxBodyBytes != 1<<20 {
+		t.Fatalf("example config decoded to %+v", cfg)
+	}
+	if got := cfg.EscalationPolicies[0].Levels[0].EscalateAfter; got != 15*time.Minute {
+		t.Fatalf("escalate_after = %v, want 15m", got)
+	}
+	if cfg.Rotations[0].Start != "2026-01-05" {
+		t.Fatalf("rotation start = %q, want the YAML date as 2026-01-05", cfg.Rotations[0].Start)
+	}
+}
+
+func TestDefaultsApplyWithoutKeys(t *testing.T) {
+	path := writeConfig(t, "api:\n  token: 0123456789abcdef\n")
+	cfg, err := LoadConfig(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Listen != "127.0.0.1:8080" || cfg.Redis.Addr != "127.0.0.1:6379" ||
+		cfg.Slack.APIURL != "https://slack.com/api/" || len(cfg.Slack.AckReactions) != 2 ||
+		cfg.Slack.ArchiveAfter != 24*time.Hour || cfg.Intake.CloudWatch.InsufficientData != "ignore" {
+		t.Fatalf("defaults not applied: %+v", cfg)
+	}
+}
+
+// Keys that appear only in the environment must still apply (viper's
+// Unmarshal alone would ignore them).
+func TestEnvironmentOverrides(t *testing.T) {
+	path := writeConfig(t, "api:\n  token: 0123456789abcdef\nredis:\n  addr: 127.0.0.1:6379\n")
+	env := []string{
+		"BATON_REDIS_ADDR=10.1.2.3:6380",
+		"BATON_API_TOKEN=from-the-environment-123",
+		"BATON_SLACK_BOT_TOKEN=xoxb-1",
+		"BATON_SLACK_APP_TOKEN=xapp-1",
+		"BATON_INTAKE_TOKENS_SUMOLOGIC=sumo-from-env-0123456",
+		"BATON_INTAKE_MAX_BODY_BYTES=2048",
+		"BATON_REDIS_ADDRS=10.0.0.1:6379,10.0.0.2:6379",
+		"BATON_SLACK_ARCHIVE_AFTER=90s",
+		"OTHER_VAR=ignored",
+	}
+	cfg, err := LoadConfig(path, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"redis.addr (in file and env)", cfg.Redis.Addr, "10.1.2.3:6380"},
+		{"api.token", cfg.API.Token, "from-the-environment-123"},
+		{"slack.bot_token (env only)", cfg.Slack.BotToken, "xoxb-1"},
+		{"intake.tokens.sumologic (env only)", cfg.Intake.Tokens.SumoLogic, "sumo-from-env-0123456"},
+		{"intake.max_body_bytes", cfg.Intake.MaxBodyBytes, int64(2048)},
+		{"redis.addrs", strings.Join(cfg.Redis.Addrs, " "), "10.0.0.1:6379 10.0.0.2:6379"},
+		{"slack.archive_after", cfg.Slack.ArchiveAfter, 90 * time.Second},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestBadConfigReportsEveryProblem(t *testing.T) {
+	_, err := LoadConfig("testdata/config/bad.yaml", nil)
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("err = %v, want Problems", err)
+	}
+	got := map[string]string{}
+	for _, p := range ps {
+		got[p.Path] += p.Msg + " | "
+	}
+	want := map[string]string{
+		"htpp":                                            "unknown key (did you mean \"http\"?)",
+		"services[0].alerts_chanel":                       "unknown key (did you mean \"alerts_channel\"?)",
+		"http.listen":                                     "host:port",
+		"api.token":                                       "at least 16",
+		"redis.addr":                                      "host:port",
+		"redis.db":                                        "between 0 and 15",
+		"intake.tokens.sumologic":                         "at least 16",
+		"intake.max_body_bytes":                           "between 1024",
+		"intake.routes[0].match":                          "not a valid regular expression",
+		"intake.routes[0].service":                        "names no service",
+		"intake.cloudwatch.insufficient_data":             "ignore or open",
+		"intake.cloudwatch.topic_arns[0]":                 "not an SNS topic ARN",
+		"services[0].name":                                "lowercase",
+		"services[0].escalation_policy":                   "names no policy",
+		"people[0].email":                                 "not an email",
+		"people[0].slack":                                 "Slack user id",
+		"people[1].id":                                    "defined twice",
+		"rotations[0].timezone":                           "",
+		"rotations[0].shift":                              "",
+		"rotations[1].handoff":                            "",
+		"rotations[1].participants":                       "at least one",
+		"rotations[2].name":                               "defined twice",
+		"rotations[0].start":                              "",
+		"rotations[0].participants[1]":                    "names no one in people",
+		"escalation_policies[0].repage_every":             "at least 1s",
+		"escalation_policies[0].repeat":                   "between 0 and 20",
+		"escalation_policies[0].levels[0].targets[0]":     "names no one in people",
+		"escalation_policies[0].levels[0].targets[1]":     "names no rotation",
+		"escalation_policies[0].levels[0].targets[2]":     "",
+		"escalation_policies[0].levels[1].targets":        "at least one target",
+		"escalation_policies[0].levels[1].escalate_after": "at least 1s",
+	}
+	for path, frag := range want {
+		msg, ok := got[path]
+		if !ok {
+			t.Errorf("no problem reported at %s", path)
+			continue
+		}
+		if !strings.Contains(msg, frag) {
+			t.Errorf("%s: %q does not say %q", path, msg, frag)
+		}
+	}
+	for path, msg := range got {
+		if _, ok := want[path]; !ok {
+			t.Errorf("unexpected problem %s: %s", path, msg)
+		}
+	}
+}
+
+func TestConfigTypeErrorsNamePath(t *testing.T) {
+	path := writeConfig(t, "api:\n  token: 0123456789abcdef\nredis:\n  db: lots\nescalation_policies:\n  - name: p\n    repage_every: soon\n    levels:\n      - targets: [user:x]\n        escalate_after: 1m\n")
+	_, err := LoadConfig(path, nil)
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("err = %v", err)
+	}
+	text := ps.Error()
+	for _, frag := range []string{"redis.db: ", "escalation_policies[0].repage_every: "} {
+		if !strings.Contains(text, frag) {
+			t.Errorf("problems do not name %q:\n%s", frag, text)
+		}
+	}
+}
+
+func TestCheckConfigCommand(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+		wantErr  string
+	}{
+		{"valid example", []string{"check-config", "--config", "config.yaml"}, 0, "config.yaml is valid: 2 services, 3 people, 2 rotations, 2 escalation policies", ""},
+		{"bad config", []string{"check-config", "--config", "testdata/config/bad.yaml"}, 2, "", "htpp: unknown key"},
+		{"missing file", []string{"check-config", "--config", "testdata/config/nope.yaml"}, 2, "", "nope.yaml"},
+		{"unknown command", []string{"frobnicate"}, 2, "", "unknown command \"frobnicate\""},
+		{"bad flag", []string{"check-config", "--colour"}, 2, "", "flag provided but not defined"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), tc.args, &out, &errb, nil)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.wantCode, out.String(), errb.String())
+			}
+			if !strings.Contains(out.String(), tc.wantOut) || !strings.Contains(errb.String(), tc.wantErr) {
+				t.Fatalf("stdout %q / stderr %q, want %q / %q", out.String(), errb.String(), tc.wantOut, tc.wantErr)
+			}
+		})
+	}
+	// One line per problem, each "path: what is wrong".
+	var out, errb bytes.Buffer
+	run(context.Background(), []string{"check-config", "--config", "testdata/config/bad.yaml"}, &out, &errb, nil)
+	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")[1:]
+	if len(lines) < 25 {
+		t.Fatalf("only %d problem lines:\n%s", len(lines), errb.String())
+	}
+	for _, l := range lines {
+		if path, msg, ok := strings.Cut(l, ": "); !ok || path == "" || msg == "" {
+			t.Errorf("line %q is not 'path: problem'", l)
+		}
+	}
+}
+
+func TestWarningsNameUnreachablePeople(t *testing.T) {
+	cfg, err := LoadConfig("config.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := cfg.Warnings(); len(w) != 0 {
+		t.Fatalf("example config warns: %v", w)
+	}
+	cfg.People = append(cfg.People, PersonConfig{ID: "dave"})
+	cfg.Rotations[0].Participants = append(cfg.Rotations[0].Participants, "dave")
+	w := cfg.Warnings()
+	if len(w) != 1 || !strings.Contains(w[0], "dave is on rotation db-primary") {
+		t.Fatalf("warnings = %v, want one about dave", w)
+	}
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -1,0 +1,209 @@
+package intake
+
+import (
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+)
+
+// cwAlarm is the part of a CloudWatch alarm state change that baton uses.
+// Fields not listed are ignored, whatever their type.
+type cwAlarm struct {
+	AlarmName        string     `json:"AlarmName"`
+	AlarmDescription string     `json:"AlarmDescription"`
+	AWSAccountID     string     `json:"AWSAccountId"`
+	NewStateValue    string     `json:"NewStateValue"`
+	NewStateReason   string     `json:"NewStateReason"`
+	StateChangeTime  string     `json:"StateChangeTime"`
+	Region           string     `json:"Region"` // a display name: "US East (N. Virginia)"
+	AlarmArn         string     `json:"AlarmArn"`
+	OldStateValue    string     `json:"OldStateValue"`
+	Trigger          *cwTrigger `json:"Trigger"`
+	AlarmRule        string     `json:"AlarmRule"` // composite alarms
+}
+
+// cwTrigger describes the metric a metric alarm watches.
+type cwTrigger struct {
+	MetricName         string        `json:"MetricName"`
+	Namespace          string        `json:"Namespace"`
+	Statistic          string        `json:"Statistic"`
+	Dimensions         []cwDimension `json:"Dimensions"`
+	ComparisonOperator string        `json:"ComparisonOperator"`
+	// Numbers are kept raw: a surprise in them must not lose the alarm.
+	Period            json.RawMessage `json:"Period"`
+	EvaluationPeriods json.RawMessage `json:"EvaluationPeriods"`
+	Threshold         json.RawMessage `json:"Threshold"`
+}
+
+// cwDimension is one metric dimension; CloudWatch spells the keys in lower case.
+type cwDimension struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// CloudWatch alarm states, as NewStateValue reports them.
+const (
+	cwAlarmState       = "ALARM"
+	cwOK               = "OK"
+	cwInsufficientData = "INSUFFICIENT_DATA"
+)
+
+// maxReasonInSummary is how much of NewStateReason goes into the summary;
+// the full reason stays in the details.
+const maxReasonInSummary = 160
+
+// regionCodeRE matches an AWS region code such as us-east-1 or us-gov-west-1.
+var regionCodeRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// ParseCloudWatchAlarm turns an SNS Notification carrying a CloudWatch alarm
+// state change into an alert received at now, and returns the raw
+// NewStateValue (ALARM, OK or INSUFFICIENT_DATA) so that the caller can apply
+// its policy for INSUFFICIENT_DATA. Verify m first; this only parses.
+//
+// ALARM fires at critical severity; INSUFFICIENT_DATA fires at warning; OK
+// resolves, at the severity of the state it leaves. All three share the dedup
+// key cloudwatch:<AlarmArn> (cloudwatch:<account>:<region>:<AlarmName> when
+// the ARN is missing), so an OK resolves the incident its ALARM opened. A
+// Message that is not an alarm is an *InputError.
+func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, error) {
+	if m.Type != snsNotification {
+		return incident.Alert{}, "", fieldErr("Type", "must be Notification for a CloudWatch alarm (got %q)", m.Type)
+	}
+	msg := []byte(m.Message)
+	if firstByte(msg) != '{' {
+		return incident.Alert{}, "", fieldErr("Message", "must hold a CloudWatch alarm state change as a JSON object, not %s; send only CloudWatch alarms to this topic", kindOf(msg))
+	}
+	var c cwAlarm
+	if err := json.Unmarshal(msg, &c); err != nil {
+		return incident.Alert{}, "", jsonInputError(err, "Message", len(msg))
+	}
+	name := oneLine(c.AlarmName)
+	if name == "" {
+		return incident.Alert{}, "", fieldErr("Message.AlarmName", "is required; the message is not a CloudWatch alarm state change")
+	}
+	a := incident.Alert{
+		Source:     "cloudwatch",
+		Name:       name,
+		ReceivedAt: now,
+	}
+	switch c.NewStateValue {
+	case cwAlarmState:
+		a.Severity, a.Status = incident.SevCritical, incident.AlertFiring
+	case cwInsufficientData:
+		a.Severity, a.Status = incident.SevWarning, incident.AlertFiring
+	case cwOK:
+		a.Severity, a.Status = incident.SevCritical, incident.AlertResolved
+		if c.OldStateValue == cwInsufficientData {
+			a.Severity = incident.SevWarning
+		}
+	case "":
+		return incident.Alert{}, "", fieldErr("Message.NewStateValue", "is required; the message is not a CloudWatch alarm state change")
+	default:
+		return incident.Alert{}, "", fieldErr("Message.NewStateValue", "must be ALARM, OK or INSUFFICIENT_DATA (got %q)", c.NewStateValue)
+	}
+
+	// Region is a display name ("US East (N. Virginia)"); the console and the
+	// CLI want the code, which the alarm's ARN, or else the topic's, carries.
+	// CloudWatch alarms can only notify topics in their own region.
+	partition, region := arnRegion(c.AlarmArn)
+	if region == "" {
+		partition, region = arnRegion(m.TopicArn)
+	}
+	if region == "" && regionCodeRE.MatchString(c.Region) {
+		region = c.Region
+	}
+
+	if arn := strings.TrimSpace(c.AlarmArn); arn != "" {
+		a.DedupKey = "cloudwatch:" + arn
+	} else {
+		r := region
+		if r == "" {
+			r = c.Region
+		}
+		a.DedupKey = "cloudwatch:" + c.AWSAccountID + ":" + r + ":" + c.AlarmName
+	}
+
+	reason := oneLine(c.NewStateReason)
+	if reason == "" {
+		reason = c.NewStateValue
+	}
+	a.Summary = truncate(name+": "+truncate(reason, maxReasonInSummary), maxSummary)
+
+	d := make(map[string]any, 14)
+	put := func(k, v string) {
+		if v != "" {
+			d[k] = v
+		}
+	}
+	put("account", c.AWSAccountID)
+	put("region", region)
+	if c.Region != region {
+		put("region_name", c.Region)
+	}
+	put("description", c.AlarmDescription)
+	put("old_state", c.OldStateValue)
+	put("new_state", c.NewStateValue)
+	put("state_change_time", c.StateChangeTime)
+	put("reason", c.NewStateReason)
+	put("alarm_rule", c.AlarmRule)
+	if t := c.Trigger; t != nil {
+		put("metric", t.MetricName)
+		put("namespace", t.Namespace)
+		put("statistic", t.Statistic)
+		put("comparison", t.ComparisonOperator)
+		putNumber(d, "threshold", t.Threshold)
+		putNumber(d, "period_seconds", t.Period)
+		putNumber(d, "evaluation_periods", t.EvaluationPeriods)
+		if len(t.Dimensions) > 0 {
+			dims := make(map[string]any, len(t.Dimensions))
+			for _, dim := range t.Dimensions {
+				if dim.Name != "" {
+					dims[dim.Name] = dim.Value
+				}
+			}
+			if len(dims) > 0 {
+				d["dimensions"] = dims
+			}
+		}
+	}
+	a.Details = d
+
+	if region != "" {
+		a.Links = []incident.Link{{Text: "alarm", URL: consoleURL(partition, region, c.AlarmName)}}
+	}
+	return a, c.NewStateValue, nil
+}
+
+// putNumber stores raw in d[k] as a json.Number when it is a JSON number.
+func putNumber(d map[string]any, k string, raw json.RawMessage) {
+	if c := firstByte(raw); c == '-' || ('0' <= c && c <= '9') {
+		d[k] = json.Number(strings.TrimSpace(string(raw)))
+	}
+}
+
+// arnRegion returns the partition and region of an ARN
+// (arn:partition:service:region:account:resource), or "" when raw is not one.
+func arnRegion(raw string) (partition, region string) {
+	parts := strings.SplitN(raw, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" || !regionCodeRE.MatchString(parts[3]) {
+		return "", ""
+	}
+	return parts[1], parts[3]
+}
+
+// consoleURL links to the alarm in the CloudWatch console of its partition.
+func consoleURL(partition, region, name string) string {
+	host := "console.aws.amazon.com"
+	switch partition {
+	case "aws-cn":
+		host = "console.amazonaws.cn"
+	case "aws-us-gov":
+		host = "console.amazonaws-us-gov.com"
+	}
+	return "https://" + host + "/cloudwatch/home?region=" + url.QueryEscape(region) +
+		"#alarmsV2:alarm/" + url.PathEscape(name)
+}

@@ -1,0 +1,122 @@
+package intake
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/batonhq/baton/incident"
+)
+
+// seedTestdata adds every testdata/<prefix>*.json payload to the corpus.
+func seedTestdata(f *testing.F, prefix string) {
+	f.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", prefix+"*.json"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seeds for %s: %v", prefix, err)
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
+
+// checkParsed enforces what every parser promises: an alert the store can
+// use, or an *InputError the sender can read. Parsing is also deterministic,
+// whatever the order of map iteration inside.
+func checkParsed(t *testing.T, source string, a incident.Alert, err error, again func() (incident.Alert, error)) {
+	t.Helper()
+	if err != nil {
+		var ie *InputError
+		if !errors.As(err, &ie) {
+			t.Fatalf("error %v is %T, want *InputError", err, err)
+		}
+		if ie.Error() == "" {
+			t.Fatal("empty error message")
+		}
+		if _, err2 := again(); err2 == nil || err2.Error() != err.Error() {
+			t.Fatalf("second parse: %v, first: %v", err2, err)
+		}
+		return
+	}
+	switch {
+	case a.DedupKey == "":
+		t.Fatal("empty DedupKey")
+	case a.Summary == "":
+		t.Fatal("empty Summary")
+	case strings.ContainsAny(a.Summary, "\n\r"):
+		t.Fatalf("Summary spans lines: %q", a.Summary)
+	case utf8.RuneCountInString(a.Summary) > maxSummary:
+		t.Fatalf("Summary has %d characters", utf8.RuneCountInString(a.Summary))
+	case !a.Severity.Valid():
+		t.Fatalf("Severity %q", a.Severity)
+	case a.Status != incident.AlertFiring && a.Status != incident.AlertResolved:
+		t.Fatalf("Status %q", a.Status)
+	case a.Source != source:
+		t.Fatalf("Source %q, want %q", a.Source, source)
+	case !a.ReceivedAt.Equal(testNow):
+		t.Fatalf("ReceivedAt %v", a.ReceivedAt)
+	}
+	for _, l := range a.Links {
+		if !httpURL(l.URL) {
+			t.Fatalf("link %q is not an http URL", l.URL)
+		}
+	}
+	if _, err := json.Marshal(a); err != nil {
+		t.Fatalf("alert does not marshal: %v", err)
+	}
+	b, err := again()
+	if err != nil || !reflect.DeepEqual(a, b) {
+		t.Fatalf("second parse differs:\n%+v\n%+v (%v)", a, b, err)
+	}
+}
+
+func FuzzParseSumoLogic(f *testing.F) {
+	seedTestdata(f, "sumologic-")
+	f.Add([]byte(`{"Name": "a", "name": "b", "NAME": "c", "TriggerType": "Critical"}`))
+	f.Add([]byte(`{"name": "x", "results_json": [1, {"a": 2}], "num_query_results": -1e400}`))
+	f.Add([]byte(`{"SearchName": "\u0000\u2028", "severity": "INFO", "dedup_key": " "}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		a, err := ParseSumoLogic(body, testNow)
+		checkParsed(t, "sumologic", a, err, func() (incident.Alert, error) { return ParseSumoLogic(body, testNow) })
+	})
+}
+
+func FuzzParseGeneric(f *testing.F) {
+	seedTestdata(f, "generic-")
+	f.Add([]byte(`{"summary": "a", "links": [{"url": "https://a.example"}, {"url": 1}]}`))
+	f.Add([]byte(`{"summary": "a", "details": {"n": 1e400}} `))
+	f.Add([]byte(`{"summary": "\ud800", "severity": "Warning", "status": "RESOLVED"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		a, err := ParseGeneric(body, testNow)
+		checkParsed(t, "generic", a, err, func() (incident.Alert, error) { return ParseGeneric(body, testNow) })
+	})
+}
+
+func FuzzParseSNSCloudWatch(f *testing.F) {
+	seedTestdata(f, "sns-")
+	f.Add([]byte(`{"Type": "Notification", "MessageId": "m", "TopicArn": "t", "Message": "{\"AlarmName\":\"a\",\"NewStateValue\":\"OK\"}", "Timestamp": "t", "SignatureVersion": "1", "Signature": "s", "SigningCertURL": "u"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		parse := func() (incident.Alert, error) {
+			m, err := ParseSNS(body)
+			if err != nil {
+				return incident.Alert{}, err
+			}
+			a, state, err := ParseCloudWatchAlarm(m, testNow)
+			if err == nil && state != cwAlarmState && state != cwOK && state != cwInsufficientData {
+				t.Fatalf("state %q", state)
+			}
+			return a, err
+		}
+		a, err := parse()
+		checkParsed(t, "cloudwatch", a, err, parse)
+	})
+}

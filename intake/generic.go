@@ -1,0 +1,124 @@
+package intake
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/batonhq/baton/incident"
+)
+
+// genericBody is baton's own alert format. Unknown keys are ignored so that
+// senders can add fields without breaking.
+type genericBody struct {
+	Service  string            `json:"service"`
+	DedupKey string            `json:"dedup_key"`
+	Summary  string            `json:"summary"`
+	Severity string            `json:"severity"`
+	Status   string            `json:"status"`
+	Details  map[string]any    `json:"details"`
+	Links    []json.RawMessage `json:"links"`
+}
+
+// genericLink is one entry of the links list.
+type genericLink struct {
+	Text string `json:"text"`
+	URL  string `json:"url"`
+}
+
+// ParseGeneric turns baton's generic alert format into an alert received at now:
+//
+//	{"service": "checkout", "dedup_key": "...", "summary": "...",
+//	 "severity": "critical|warning|info", "status": "firing|resolved",
+//	 "details": {...}, "links": [{"text": "...", "url": "https://..."}]}
+//
+// summary is required (one line, at most 1024 characters); severity defaults
+// to critical and status to firing; dedup_key defaults to "generic:" and a
+// hash of the summary, so repeats of one summary are one incident. details
+// must be an object (its numbers are kept exactly, as json.Number) and every
+// link an absolute http or https URL. Unknown keys are ignored. Every problem
+// is an *InputError naming the field.
+func ParseGeneric(body []byte, now time.Time) (incident.Alert, error) {
+	if err := requireObject(body); err != nil {
+		return incident.Alert{}, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var g genericBody
+	if err := dec.Decode(&g); err != nil {
+		return incident.Alert{}, jsonInputError(err, "", len(body))
+	}
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		// Byte positions count from 1, as in encoding/json's syntax errors.
+		for end < int64(len(body)) && firstByte(body[end:end+1]) == 0 {
+			end++
+		}
+		return incident.Alert{}, bodyErr("body has more data after the JSON object, at byte %d; send exactly one object", end+1)
+	}
+
+	a := incident.Alert{
+		Source:     "generic",
+		Service:    strings.TrimSpace(g.Service),
+		Summary:    oneLine(g.Summary),
+		Severity:   incident.SevCritical,
+		Status:     incident.AlertFiring,
+		ReceivedAt: now,
+	}
+	if a.Summary == "" {
+		return incident.Alert{}, fieldErr("summary", "is required; give a one-line description of the problem")
+	}
+	if n := utf8.RuneCountInString(a.Summary); n > maxSummary {
+		return incident.Alert{}, fieldErr("summary", "must be at most %d characters (got %d); put the rest in details", maxSummary, n)
+	}
+	if v := strings.TrimSpace(g.Severity); v != "" {
+		a.Severity = incident.Severity(strings.ToLower(v))
+		if !a.Severity.Valid() {
+			return incident.Alert{}, fieldErr("severity", "must be one of critical, warning, info (got %q)", g.Severity)
+		}
+	}
+	switch v := strings.ToLower(strings.TrimSpace(g.Status)); v {
+	case "", "firing":
+	case "resolved":
+		a.Status = incident.AlertResolved
+	default:
+		return incident.Alert{}, fieldErr("status", "must be firing or resolved (got %q)", g.Status)
+	}
+	if a.DedupKey = strings.TrimSpace(g.DedupKey); a.DedupKey == "" {
+		sum := sha256.Sum256([]byte(a.Summary))
+		a.DedupKey = "generic:" + hex.EncodeToString(sum[:8])
+	}
+	if len(g.Details) > 0 {
+		a.Details = g.Details
+	}
+	for i, raw := range g.Links {
+		field := "links[" + strconv.Itoa(i) + "]"
+		if firstByte(raw) != '{' {
+			return incident.Alert{}, fieldErr(field, `must be an object such as {"text": "runbook", "url": "https://..."}, not %s`, kindOf(raw))
+		}
+		var l genericLink
+		if err := json.Unmarshal(raw, &l); err != nil {
+			ie := jsonInputError(err, field, len(raw))
+			// Offsets inside one link would mislead: drop them.
+			if i := strings.Index(ie.Msg, " (at byte"); i >= 0 {
+				ie.Msg = ie.Msg[:i]
+			}
+			return incident.Alert{}, ie
+		}
+		u := strings.TrimSpace(l.URL)
+		if u == "" {
+			return incident.Alert{}, fieldErr(field+".url", "is required")
+		}
+		if !httpURL(u) {
+			return incident.Alert{}, fieldErr(field+".url", "must be an absolute http or https URL (got %q)", l.URL)
+		}
+		a.Links = append(a.Links, incident.Link{Text: oneLine(l.Text), URL: u})
+	}
+	return a, nil
+}

@@ -1,0 +1,224 @@
+package intake
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// testNow is the receive time every parser test uses.
+var testNow = time.Date(2025, 11, 24, 14, 3, 15, 0, time.UTC)
+
+// readTestdata returns testdata/<name>.json.
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// parseCloudWatch runs the SNS path the handler runs, minus the signature.
+func parseCloudWatch(body []byte, now time.Time) (incident.Alert, string, error) {
+	m, err := ParseSNS(body)
+	if err != nil {
+		return incident.Alert{}, "", err
+	}
+	return ParseCloudWatchAlarm(m, now)
+}
+
+// checkGolden compares got, as indented JSON, with testdata/golden/<name>.json,
+// or rewrites that file under -update.
+func checkGolden(t *testing.T, name string, got any) {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep URLs and "->" readable in the golden files
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(got); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	path := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./intake -update to create it)", err)
+	}
+	if !bytes.Equal(b, want) {
+		t.Errorf("%s differs from the golden file (run go test ./intake -update if the change is intended)\n--- got\n%s\n--- want\n%s", name, b, want)
+	}
+}
+
+// TestGolden parses every payload under testdata and compares the alert with
+// its golden file. The table also pins the fields that matter most, so that
+// a wrong golden file written by -update still fails here.
+func TestGolden(t *testing.T) {
+	type parser func([]byte, time.Time) (incident.Alert, string, error)
+	sumo := func(b []byte, now time.Time) (incident.Alert, string, error) {
+		a, err := ParseSumoLogic(b, now)
+		return a, "", err
+	}
+	generic := func(b []byte, now time.Time) (incident.Alert, string, error) {
+		a, err := ParseGeneric(b, now)
+		return a, "", err
+	}
+	cases := []struct {
+		name     string
+		parse    parser
+		dedup    string
+		severity incident.Severity
+		status   incident.AlertStatus
+		summary  string
+		service  string
+		state    string // CloudWatch NewStateValue
+	}{
+		{"sumologic-monitor-critical", sumo, "sumologic:monitor:0000000000A1B2C3", incident.SevCritical, incident.AlertFiring,
+			"Checkout API 5xx rate: Greater than or equal to 50.0 within 5 minutes", "", ""},
+		{"sumologic-monitor-warning", sumo, "sumologic:monitor:0000000000A1B2C3", incident.SevWarning, incident.AlertFiring,
+			"Checkout API 5xx rate: Greater than or equal to 20.0 within 5 minutes", "", ""},
+		{"sumologic-monitor-missingdata", sumo, "sumologic:monitor:0000000000D4E5F6", incident.SevWarning, incident.AlertFiring,
+			"Orders DB replication lag: missing data", "", ""},
+		{"sumologic-monitor-resolved-critical", sumo, "sumologic:monitor:0000000000A1B2C3", incident.SevCritical, incident.AlertResolved,
+			"Checkout API 5xx rate", "", ""},
+		{"sumologic-pascal-critical", sumo, "sumologic:monitor:payments gateway latency p99", incident.SevWarning, incident.AlertFiring,
+			"Payments gateway latency p99", "payments", ""},
+		{"sumologic-snake-critical", sumo, "sumologic:monitor:0000000000B7C8D9", incident.SevCritical, incident.AlertFiring,
+			"login failures spike: Greater than 200 within 10 minutes", "identity", ""},
+		{"sumologic-snake-resolved-critical", sumo, "sumologic:monitor:0000000000B7C8D9", incident.SevCritical, incident.AlertResolved,
+			"Login failures spike", "identity", ""},
+		{"sumologic-search-legacy", sumo, "sumologic:search:nightly billing export errors", incident.SevWarning, incident.AlertFiring,
+			"Nightly billing export errors", "", ""},
+		{"sumologic-search-modern", sumo, "sumologic:search:disk usage above 90% on build agents", incident.SevInfo, incident.AlertFiring,
+			"Disk usage above 90% on build agents", "ci", ""},
+		{"generic-alert", generic, "generic:6ade1bd752f79388", incident.SevWarning, incident.AlertFiring,
+			"Checkout success rate below 97% for 10 minutes", "checkout", ""},
+		{"generic-resolved-minimal", generic, "generic:6ade1bd752f79388", incident.SevCritical, incident.AlertResolved,
+			"Checkout success rate below 97% for 10 minutes", "", ""},
+		{"sns-cloudwatch-alarm", parseCloudWatch, "cloudwatch:arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-api-5xx-high",
+			incident.SevCritical, incident.AlertFiring,
+			"checkout-api-5xx-high: Threshold Crossed: 2 out of the last 3 datapoints [61.0 (24/11/25 14:02:00), 38.0 (24/11/25 14:01:00)] were greater than or equal to the threshold (25.0) (mini…",
+			"", "ALARM"},
+		{"sns-cloudwatch-ok", parseCloudWatch, "cloudwatch:arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-api-5xx-high",
+			incident.SevCritical, incident.AlertResolved,
+			"checkout-api-5xx-high: Threshold Crossed: 3 datapoints [2.0 (24/11/25 14:22:00), 0.0 (24/11/25 14:21:00), 1.0 (24/11/25 14:20:00)] were not greater than or equal to the threshold (25…",
+			"", "OK"},
+		{"sns-cloudwatch-insufficient-data", parseCloudWatch, "cloudwatch:arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-api-5xx-high",
+			incident.SevWarning, incident.AlertFiring,
+			"checkout-api-5xx-high: Insufficient Data: 3 datapoints were unknown.", "", "INSUFFICIENT_DATA"},
+	}
+	seen := map[string]bool{"sns-subscription-confirmation": true} // TestGoldenSNSConfirmation
+	for _, tc := range cases {
+		seen[tc.name] = true
+		t.Run(tc.name, func(t *testing.T) {
+			a, state, err := tc.parse(readTestdata(t, tc.name), testNow)
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			if a.DedupKey != tc.dedup {
+				t.Errorf("DedupKey = %q, want %q", a.DedupKey, tc.dedup)
+			}
+			if a.Severity != tc.severity || a.Status != tc.status {
+				t.Errorf("Severity, Status = %s, %s; want %s, %s", a.Severity, a.Status, tc.severity, tc.status)
+			}
+			if a.Summary != tc.summary {
+				t.Errorf("Summary = %q\nwant      %q", a.Summary, tc.summary)
+			}
+			if a.Service != tc.service {
+				t.Errorf("Service = %q, want %q", a.Service, tc.service)
+			}
+			if state != tc.state {
+				t.Errorf("state = %q, want %q", state, tc.state)
+			}
+			if !a.ReceivedAt.Equal(testNow) {
+				t.Errorf("ReceivedAt = %v, want %v", a.ReceivedAt, testNow)
+			}
+			checkGolden(t, tc.name, a)
+		})
+	}
+
+	// Every payload under testdata has a case: a new file cannot go untested.
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		if !seen[name] {
+			t.Errorf("testdata/%s.json has no case in TestGolden", name)
+		}
+	}
+	// And every golden file has a payload.
+	goldens, err := filepath.Glob(filepath.Join("testdata", "golden", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range goldens {
+		if name := strings.TrimSuffix(filepath.Base(f), ".json"); !seen[name] {
+			t.Errorf("testdata/golden/%s.json is stale: no payload of that name", name)
+		}
+	}
+}
+
+// TestGoldenSNSConfirmation pins how a subscription confirmation decodes.
+func TestGoldenSNSConfirmation(t *testing.T) {
+	m, err := ParseSNS(readTestdata(t, "sns-subscription-confirmation"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Type != "SubscriptionConfirmation" || !strings.HasPrefix(m.SubscribeURL, "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription") || m.Token == "" {
+		t.Errorf("unexpected confirmation: %+v", m)
+	}
+	if _, _, err := ParseCloudWatchAlarm(m, testNow); err == nil {
+		t.Error("ParseCloudWatchAlarm accepted a SubscriptionConfirmation")
+	}
+	checkGolden(t, "sns-subscription-confirmation", m)
+}
+
+// TestSumoDedupAcrossLifecycle checks the promise the incident store relies
+// on: every alert of one monitor, whatever its trigger and template, carries
+// one dedup key, and distinct monitors carry distinct keys.
+func TestSumoDedupAcrossLifecycle(t *testing.T) {
+	groups := [][]string{
+		{"sumologic-monitor-warning", "sumologic-monitor-critical", "sumologic-monitor-resolved-critical"},
+		{"sumologic-snake-critical", "sumologic-snake-resolved-critical"},
+		{"sumologic-monitor-missingdata"},
+		{"sumologic-search-legacy"},
+	}
+	var all []string
+	for _, g := range groups {
+		var keys []string
+		for _, name := range g {
+			a, err := ParseSumoLogic(readTestdata(t, name), testNow)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			keys = append(keys, a.DedupKey)
+		}
+		for i := range keys {
+			if keys[i] != keys[0] {
+				t.Errorf("%s has dedup key %q, %s has %q; one monitor must be one incident", g[i], keys[i], g[0], keys[0])
+			}
+		}
+		if slices.Contains(all, keys[0]) {
+			t.Errorf("dedup key %q shared by two monitors", keys[0])
+		}
+		all = append(all, keys[0])
+	}
+}

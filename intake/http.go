@@ -1,0 +1,314 @@
+// Package intake turns alert webhooks into incident.Alert values and hands them
+// to the incident store. One file per source parses (sumologic.go,
+// cloudwatch.go with sns.go, generic.go); this file is the HTTP edge:
+// authentication, size limits, routing to a service, and the reply, which is
+// 2xx only once Redis holds the alert.
+package intake
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/httpapi"
+)
+
+// Store is what intake needs of the incident service.
+type Store interface {
+	OpenDelivery(ctx context.Context, a incident.Alert, deliveryID string) (incident.OpenResult, error)
+}
+
+// Rule routes alerts whose name matches Match to Service. An empty Source matches any source.
+type Rule struct {
+	Source  string
+	Match   *regexp.Regexp
+	Service string
+}
+
+// Config is everything the intake handler is told at start-up.
+type Config struct {
+	// Tokens maps a source (sumologic, cloudwatch, generic) to the bearer token it
+	// must present. A source with no token is closed.
+	Tokens map[string]string
+	// MaxBodyBytes caps a request body; bigger bodies get 413.
+	MaxBodyBytes int64
+	// Services is the set of known service names.
+	Services map[string]bool
+	// Rules route by monitor or alarm name when neither ?service= nor the alert names a service.
+	Rules []Rule
+	// InsufficientData says what a CloudWatch INSUFFICIENT_DATA state does: "ignore" or "open".
+	InsufficientData string
+	// SNS verifies CloudWatch deliveries.
+	SNS *SNSVerifier
+	// Confirm visits an SNS SubscribeURL once the confirmation message checked out.
+	// Nil means a real HTTPS GET.
+	Confirm func(ctx context.Context, subscribeURL string) error
+}
+
+// Handler serves POST /v1/alerts/{source}.
+type Handler struct {
+	cfg   Config
+	store Store
+	log   *slog.Logger
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// NewHandler returns the intake handler. log may be nil.
+func NewHandler(cfg Config, store Store, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Confirm == nil {
+		cfg.Confirm = confirmSubscription
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	return &Handler{cfg: cfg, store: store, log: log, Now: time.Now}
+}
+
+// Register adds the intake routes to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/alerts/{source}", h.serve)
+}
+
+// Reply is the JSON body of a successful intake call.
+type Reply struct {
+	Incident   int64  `json:"incident"`
+	Created    bool   `json:"created"`
+	AlertCount int64  `json:"alert_count"`
+	Status     string `json:"status,omitempty"`
+	Outcome    string `json:"outcome"`
+	Message    string `json:"message,omitempty"`
+}
+
+// httpError is an answer to the sender: a status and a sentence.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func fail(status int, format string, args ...any) *httpError {
+	return &httpError{status, fmt.Sprintf(format, args...)}
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	source := r.PathValue("source")
+	status, reply, err := h.handle(r, source)
+	if err != nil {
+		var he *httpError
+		if !errors.As(err, &he) {
+			he = &httpError{http.StatusServiceUnavailable, "the alert could not be stored and was NOT accepted; retry: " + err.Error()}
+			h.log.Error("intake store failed", "source", source, "err", err)
+		} else {
+			h.log.Debug("intake refused", "source", source, "status", he.status, "reason", he.msg)
+		}
+		httpapi.WriteError(w, he.status, he.msg)
+		return
+	}
+	if reply.Outcome != "" {
+		h.log.Info("alert stored", "source", source, "incident", reply.Incident, "outcome", reply.Outcome, "alert_count", reply.AlertCount)
+	}
+	httpapi.WriteJSON(w, status, reply)
+}
+
+func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
+	switch source {
+	case "sumologic", "cloudwatch", "generic":
+	default:
+		return 0, Reply{}, fail(http.StatusNotFound, "unknown alert source %q: use /v1/alerts/sumologic, /v1/alerts/cloudwatch or /v1/alerts/generic", source)
+	}
+	if err := h.authorize(r, source); err != nil {
+		return 0, Reply{}, err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return 0, Reply{}, fail(http.StatusRequestEntityTooLarge, "the body is larger than the limit of %d bytes (intake.max_body_bytes)", h.cfg.MaxBodyBytes)
+		}
+		return 0, Reply{}, fail(http.StatusBadRequest, "the body could not be read: %v", err)
+	}
+	now := h.Now()
+	var (
+		alert    incident.Alert
+		delivery string
+	)
+	switch source {
+	case "sumologic":
+		alert, err = ParseSumoLogic(body, now)
+	case "generic":
+		alert, err = ParseGeneric(body, now)
+	case "cloudwatch":
+		var done bool
+		var reply Reply
+		alert, delivery, done, reply, err = h.cloudwatch(r.Context(), body, now)
+		if done || err != nil {
+			return http.StatusOK, reply, err
+		}
+	}
+	if err != nil {
+		return 0, Reply{}, inputFailure(err)
+	}
+	if err := h.route(&alert, r.URL.Query().Get("service")); err != nil {
+		return 0, Reply{}, err
+	}
+	res, err := h.store.OpenDelivery(r.Context(), alert, delivery)
+	if err != nil {
+		return 0, Reply{}, fmt.Errorf("store alert: %w", err)
+	}
+	reply := Reply{Incident: res.Number, Created: res.Created, AlertCount: res.AlertCount, Status: string(res.Status), Outcome: string(res.Outcome)}
+	switch res.Outcome {
+	case incident.OutcomeDuplicate:
+		reply.Message = "this delivery was already stored; nothing changed"
+		return http.StatusOK, reply, nil
+	case incident.OutcomeNoOpenIncident:
+		reply.Message = "a recovery for an alert with no open incident; nothing to resolve"
+	}
+	return http.StatusAccepted, reply, nil
+}
+
+// cloudwatch handles one SNS delivery. done is true when the request is
+// answered without an alert to store (a confirmed subscription, an ignored state).
+func (h *Handler) cloudwatch(ctx context.Context, body []byte, now time.Time) (a incident.Alert, delivery string, done bool, reply Reply, err error) {
+	msg, err := ParseSNS(body)
+	if err != nil {
+		return a, "", true, reply, inputFailure(err)
+	}
+	if h.cfg.SNS == nil {
+		return a, "", true, reply, fail(http.StatusForbidden, "CloudWatch intake has no SNS verifier configured")
+	}
+	if err := h.cfg.SNS.Verify(ctx, msg); err != nil {
+		return a, "", true, reply, snsFailure(err)
+	}
+	switch msg.Type {
+	case "SubscriptionConfirmation":
+		if err := h.cfg.Confirm(ctx, msg.SubscribeURL); err != nil {
+			return a, "", true, reply, fail(http.StatusBadGateway, "the SNS subscription could not be confirmed: %v", err)
+		}
+		h.log.Info("sns subscription confirmed", "topic", msg.TopicArn)
+		return a, "", true, Reply{Outcome: "subscription_confirmed", Message: "subscribed to " + msg.TopicArn}, nil
+	case "UnsubscribeConfirmation":
+		h.log.Warn("sns subscription removed", "topic", msg.TopicArn)
+		return a, "", true, Reply{Outcome: "unsubscribed", Message: "unsubscribed from " + msg.TopicArn}, nil
+	}
+	a, state, err := ParseCloudWatchAlarm(msg, now)
+	if err != nil {
+		return a, "", true, reply, inputFailure(err)
+	}
+	if state == "INSUFFICIENT_DATA" && h.cfg.InsufficientData != "open" {
+		return a, "", true, Reply{Outcome: "ignored", Message: "INSUFFICIENT_DATA is ignored (intake.cloudwatch.insufficient_data)"}, nil
+	}
+	return a, "sns:" + msg.MessageId, false, reply, nil
+}
+
+func (h *Handler) authorize(r *http.Request, source string) error {
+	want := h.cfg.Tokens[source]
+	if want == "" {
+		return fail(http.StatusUnauthorized, "the %s source is closed: set intake.tokens.%s to open it", source, source)
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok && source == "cloudwatch" {
+		// SNS cannot set headers: it may put the token in the URL query or,
+		// with https://user:TOKEN@host/… subscriptions, in basic auth.
+		if _, pw, basic := r.BasicAuth(); basic {
+			got, ok = pw, true
+		} else if q := r.URL.Query().Get("token"); q != "" {
+			got, ok = q, true
+		}
+	}
+	if !ok {
+		return fail(http.StatusUnauthorized, "missing credentials: send the header Authorization: Bearer <intake.tokens.%s>", source)
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return fail(http.StatusUnauthorized, "the token is not the one configured for %s", source)
+	}
+	return nil
+}
+
+// route sets a.Service: ?service= first, then a service the alert names,
+// then the first rule matching the alert's name.
+func (h *Handler) route(a *incident.Alert, query string) error {
+	label := a.Name
+	if label == "" {
+		label = a.Summary
+	}
+	switch {
+	case query != "":
+		if !h.cfg.Services[query] {
+			return fail(http.StatusUnprocessableEntity, "alert %q names service %q in ?service=, which is not in services; nothing was stored", label, query)
+		}
+		a.Service = query
+		return nil
+	case a.Service != "":
+		if !h.cfg.Services[a.Service] {
+			return fail(http.StatusUnprocessableEntity, "alert %q names service %q, which is not in services; nothing was stored", label, a.Service)
+		}
+		return nil
+	}
+	for _, rule := range h.cfg.Rules {
+		if (rule.Source == "" || rule.Source == a.Source) && rule.Match.MatchString(a.Name) {
+			a.Service = rule.Service
+			return nil
+		}
+	}
+	return fail(http.StatusUnprocessableEntity, "alert %q belongs to no service: add ?service=NAME to the webhook URL or a rule under intake.routes; nothing was stored", label)
+}
+
+func inputFailure(err error) error {
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return fail(http.StatusBadRequest, "%s", ie.Error())
+	}
+	return fail(http.StatusBadRequest, "%v", err)
+}
+
+func snsFailure(err error) error {
+	switch {
+	case errors.Is(err, ErrUnknownTopic), errors.Is(err, ErrCertHost), errors.Is(err, ErrBadSignature), errors.Is(err, ErrUnsupportedSignatureVersion):
+		return fail(http.StatusForbidden, "%v", err)
+	}
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return fail(http.StatusBadRequest, "%s", ie.Error())
+	}
+	// The certificate could not be fetched: SNS should retry later.
+	return fail(http.StatusBadGateway, "the SNS signature could not be checked: %v", err)
+}
+
+// confirmSubscription GETs an SNS SubscribeURL, which must be an https URL on
+// an sns.<region>.amazonaws.com host (the same rule as for certificates).
+func confirmSubscription(ctx context.Context, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || !snsHostRE.MatchString(u.Hostname()) {
+		return fmt.Errorf("SubscribeURL %q is not an https URL on an SNS host", raw)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("SNS answered %s", resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,255 @@
+package intake
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxSummary is the longest summary, in characters, that becomes an incident
+// title. Longer text from a source is cut; the generic API refuses it instead.
+const maxSummary = 1024
+
+// firstByte returns the first byte of b that is not JSON whitespace, or 0.
+func firstByte(b []byte) byte {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return c
+	}
+	return 0
+}
+
+// kindOf names the JSON type of raw for error messages ("a number").
+func kindOf(raw []byte) string {
+	switch c := firstByte(raw); {
+	case c == '"':
+		return "a string"
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "an array"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || ('0' <= c && c <= '9'):
+		return "a number"
+	case c == 0:
+		return "nothing"
+	}
+	return "plain text"
+}
+
+// requireObject refuses a body whose top-level value is not a JSON object,
+// before decoding: json.Unmarshal accepts null into a map or struct silently.
+func requireObject(body []byte) *InputError {
+	switch c := firstByte(body); c {
+	case '{':
+		return nil
+	case 0:
+		return bodyErr("body is empty; send a JSON object")
+	case '"', '[', 't', 'f', 'n', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return bodyErr("body must be a JSON object, not %s", kindOf(body))
+	}
+	return nil // not JSON at all: let the decoder report where it breaks
+}
+
+var numberType = reflect.TypeFor[json.Number]()
+
+// wantOf describes the JSON a Go type expects, for "must be a string".
+func wantOf(t reflect.Type) string {
+	if t == nil {
+		return "a different type"
+	}
+	if t == numberType {
+		return "a number"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Map, reflect.Struct:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	}
+	return "a different type"
+}
+
+// article turns an UnmarshalTypeError.Value ("number", "number 1e999",
+// "object") into a phrase ("a number 1e999", "an object").
+func article(v string) string {
+	switch {
+	case v == "":
+		return "something else"
+	case v == "array" || v == "object":
+		return "an " + v
+	case v == "bool":
+		return "a boolean"
+	}
+	return "a " + v
+}
+
+// jsonInputError translates an encoding/json error into an *InputError.
+// field is the path of the value being decoded ("" for the request body,
+// "Message" for the JSON inside an SNS envelope); size is the length of the
+// input, the offset of an unexpected end.
+func jsonInputError(err error, field string, size int) *InputError {
+	what := "body " // "body is not valid JSON", but `field "Message": is not valid JSON`
+	if field != "" {
+		what = ""
+	}
+	mk := func(msg string) *InputError { return &InputError{Field: field, Msg: msg} }
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		msg := syn.Error()
+		if msg == "unexpected end of JSON input" {
+			msg = "unexpected end of input"
+		}
+		return mk(what + "is not valid JSON: " + msg + " at byte " + itoa(syn.Offset))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return mk(what + "is not valid JSON: unexpected end of input at byte " + itoa(int64(size)))
+	case errors.Is(err, io.EOF):
+		return mk(what + "is empty; send a JSON object")
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return mk(what + "must be " + wantOf(typ.Type) + ", not " + article(typ.Value))
+		}
+		path := typ.Field
+		if field != "" {
+			path = field + "." + path
+		}
+		return &InputError{Field: path, Msg: "must be " + wantOf(typ.Type) + ", not " + article(typ.Value) + " (at byte " + itoa(typ.Offset) + ")"}
+	}
+	return mk(what + "could not be decoded as JSON: " + err.Error())
+}
+
+// itoa formats an offset for an error message.
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// decodeAny decodes one JSON value, keeping numbers as json.Number so that
+// large identifiers in details survive unchanged. Trailing data is an error.
+func decodeAny(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the JSON value")
+	}
+	return v, nil
+}
+
+// rawString decodes a JSON string value. Sumo Logic values rarely contain
+// escapes, so the common case copies the bytes once instead of running the
+// decoder.
+func rawString(raw []byte) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' {
+		in := raw[1 : n-1]
+		plain := true
+		for _, c := range in {
+			if c == '\\' || c == '"' || c < 0x20 {
+				plain = false
+				break
+			}
+		}
+		if plain && utf8.Valid(in) {
+			return string(in), nil
+		}
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}
+
+// oneLine trims s and folds every run of whitespace or control characters
+// into one space, so that a value can serve as a one-line title.
+func oneLine(s string) string {
+	if isOneLine(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	pending := false
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			pending = b.Len() > 0
+			continue
+		}
+		if pending {
+			b.WriteByte(' ')
+			pending = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// isOneLine reports whether oneLine would return s unchanged, without
+// allocating: no leading, trailing or doubled spaces, no other whitespace.
+func isOneLine(s string) bool {
+	prevSpace := true // a space at the start would be leading
+	for _, r := range s {
+		if r == ' ' {
+			if prevSpace {
+				return false
+			}
+			prevSpace = true
+			continue
+		}
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
+			return false
+		}
+		prevSpace = false
+	}
+	return s == "" || !prevSpace
+}
+
+// truncate cuts s to at most max characters, marking the cut with an ellipsis.
+func truncate(s string, max int) string {
+	if len(s) <= max || utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == max-1 {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
+}
+
+// httpURL reports whether s is an absolute http or https URL with a host,
+// the only links baton shows to responders.
+func httpURL(s string) bool {
+	if s == "" {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, "https") || strings.EqualFold(u.Scheme, "http")
+}

@@ -1,0 +1,258 @@
+// Package httpapi is baton's HTTP edge for people and scripts: the incidents
+// API, health checks, and the mount point for the intake webhooks and the
+// on-call routes. Outcome errors from the domain become status codes and
+// plain sentences here, and nowhere else.
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+)
+
+// Incidents is what the API needs of the incident service.
+type Incidents interface {
+	Get(ctx context.Context, n int64) (incident.Incident, []incident.Event, error)
+	List(ctx context.Context, f incident.Filter, limit int) ([]incident.Incident, error)
+	Ack(ctx context.Context, n int64, by string) (incident.Incident, error)
+	Resolve(ctx context.Context, n int64, by, note string) (incident.Incident, error)
+}
+
+// Pinger answers whether the store is reachable, for /readyz.
+type Pinger func(ctx context.Context) error
+
+// Server is the HTTP API.
+type Server struct {
+	mux       *http.ServeMux
+	token     string
+	incidents Incidents
+	ping      Pinger
+	people    func(id string) bool
+	log       *slog.Logger
+}
+
+// Options configure a Server.
+type Options struct {
+	// Token is api.token; every /v1 route but the alert webhooks requires it.
+	Token string
+	// Incidents is the incident service.
+	Incidents Incidents
+	// Ping checks Redis for /readyz.
+	Ping Pinger
+	// KnownPerson says whether a person id exists; nil accepts anyone.
+	KnownPerson func(id string) bool
+	// Log receives one line per refused or failed request; may be nil.
+	Log *slog.Logger
+}
+
+// New returns the API server. Mount other route sets with Handle before serving.
+func New(o Options) *Server {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.KnownPerson == nil {
+		o.KnownPerson = func(string) bool { return true }
+	}
+	s := &Server{mux: http.NewServeMux(), token: o.Token, incidents: o.Incidents, ping: o.Ping, people: o.KnownPerson, log: o.Log}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /v1/incidents", s.auth(s.list))
+	s.mux.Handle("GET /v1/incidents/{n}", s.auth(s.get))
+	s.mux.Handle("POST /v1/incidents/{n}/ack", s.auth(s.transition("ack")))
+	s.mux.Handle("POST /v1/incidents/{n}/resolve", s.auth(s.transition("resolve")))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// Mux exposes the router so adapters (intake, on-call) can register routes.
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// Auth wraps h with the API token check, for routes mounted from outside.
+func (s *Server) Auth(h http.HandlerFunc) http.Handler { return s.auth(h) }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) auth(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok && strings.HasSuffix(r.URL.Path, ".ics") {
+			// Calendar apps subscribe to a URL and cannot send headers.
+			got, ok = r.URL.Query().Get("token"), true
+		}
+		if s.token == "" {
+			WriteError(w, http.StatusUnauthorized, "the API is closed: set api.token")
+			return
+		}
+		if !ok || got == "" {
+			WriteError(w, http.StatusUnauthorized, "missing credentials: send the header Authorization: Bearer <api.token>")
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
+			WriteError(w, http.StatusUnauthorized, "the token is not api.token")
+			return
+		}
+		h(w, r)
+	})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.ping(ctx); err != nil {
+		WriteError(w, http.StatusServiceUnavailable, "redis does not answer: "+err.Error())
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// IncidentView is the JSON form of one incident with its timeline.
+type IncidentView struct {
+	incident.Incident
+	Ref      string           `json:"ref"`
+	Timeline []incident.Event `json:"timeline,omitempty"`
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	f, err := incident.ParseFilter(r.URL.Query().Get("status"))
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	limit := 100
+	if l := r.URL.Query().Get("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > 1000 {
+			WriteError(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to 1000 (got %q)", l))
+			return
+		}
+	}
+	list, err := s.incidents.List(r.Context(), f, limit)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	views := make([]IncidentView, len(list))
+	for i := range list {
+		views[i] = IncidentView{Incident: list[i], Ref: list[i].Ref()}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"incidents": views})
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+	n, ok := number(w, r)
+	if !ok {
+		return
+	}
+	inc, tl, err := s.incidents.Get(r.Context(), n)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, IncidentView{Incident: inc, Ref: inc.Ref(), Timeline: tl})
+}
+
+// transitionBody is the JSON body of ack and resolve.
+type transitionBody struct {
+	By   string `json:"by"`
+	Note string `json:"note"`
+}
+
+func (s *Server) transition(op string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		n, ok := number(w, r)
+		if !ok {
+			return
+		}
+		var body transitionBody
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			WriteError(w, http.StatusBadRequest, "the body must be JSON like {\"by\":\"alice\",\"note\":\"\"}: "+err.Error())
+			return
+		}
+		if body.By == "" {
+			WriteError(w, http.StatusBadRequest, "field \"by\" must name the person acting, such as \"alice\"")
+			return
+		}
+		if !s.people(body.By) {
+			WriteError(w, http.StatusBadRequest, fmt.Sprintf("field \"by\": %q is not in people", body.By))
+			return
+		}
+		var (
+			inc incident.Incident
+			err error
+		)
+		if op == "ack" {
+			inc, err = s.incidents.Ack(r.Context(), n, body.By)
+		} else {
+			inc, err = s.incidents.Resolve(r.Context(), n, body.By, body.Note)
+		}
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, IncidentView{Incident: inc, Ref: inc.Ref()})
+	}
+}
+
+func number(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	raw := strings.TrimPrefix(strings.ToUpper(r.PathValue("n")), "INC-")
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 1 {
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%q is not an incident number such as 42 or INC-42", r.PathValue("n")))
+		return 0, false
+	}
+	return n, true
+}
+
+// fail maps domain outcomes to statuses; anything else is a 503 the caller may retry.
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, incident.ErrNotFound):
+		WriteError(w, http.StatusNotFound, Sentence(err))
+	case errors.Is(err, incident.ErrAlreadyResolved), errors.Is(err, incident.ErrAlreadyAcknowledged), errors.Is(err, incident.ErrSameOwner):
+		WriteError(w, http.StatusConflict, Sentence(err))
+	default:
+		s.log.Error("api request failed", "err", err)
+		WriteError(w, http.StatusServiceUnavailable, "the incident store is unavailable; retry shortly")
+	}
+}
+
+// Sentence turns a wrapped domain error into something a person reads:
+// "ack INC-4: incident is already resolved" → "INC-4 is already resolved.".
+func Sentence(err error) string {
+	msg := err.Error()
+	// drop the operation label ("ack ", "resolve ") and reword the common outcomes
+	if op, rest, ok := strings.Cut(msg, " INC-"); ok && !strings.Contains(op, " ") {
+		msg = "INC-" + rest
+	}
+	msg = strings.Replace(msg, ": incident is ", " is ", 1)
+	msg = strings.Replace(msg, ": no such incident", " does not exist", 1)
+	msg = strings.Replace(msg, ": incident is already assigned to that person", " is already assigned to that person", 1)
+	return msg + "."
+}
+
+// WriteJSON writes v as the JSON body with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// WriteError writes {"error": msg} with status.
+func WriteError(w http.ResponseWriter, status int, msg string) {
+	WriteJSON(w, status, map[string]string{"error": msg})
+}

@@ -1,0 +1,61 @@
+// Command baton is a chat-native incident bot: alerts in by webhook, one
+// incident per problem in Redis, one owner paged until they acknowledge.
+//
+//	baton serve --config config.yaml       run the webhook, API and engine
+//	baton check-config --config FILE       report every problem in a config, exit 2 if any
+//
+// main only parses arguments and wires packages together (app.go); the work
+// lives in the packages.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ())
+	stop()
+	os.Exit(code)
+}
+
+const usage = `baton — chat-native incident bot
+
+Usage:
+  baton serve [--config FILE] [--listen ADDR]   run intake, API and escalation
+  baton check-config [--config FILE]            check a config; exit 2 and one line per problem
+  baton load [--url U] [--mode unique|duplicate] [-n N] [-c C] [--rate R]
+                                                fire generic alerts at a running baton; report alerts/s and latency
+  baton help                                    this text
+
+Every config key can be set from the environment: BATON_ then the key in
+capitals with dots as underscores (redis.addr → BATON_REDIS_ADDR).
+`
+
+// run is main without the process: arguments, streams and environment come in,
+// an exit code comes out, so tests can run every subcommand in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr, environ)
+	case "check-config":
+		return cmdCheckConfig(rest, stdout, stderr, environ)
+	case "load":
+		return cmdLoad(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "baton: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
