@@ -26,11 +26,15 @@ import (
 //	<prefix>{inc}:open           zset: open incident numbers by creation ms
 //	<prefix>{inc}:resolved       zset: resolved incident numbers by resolution ms
 //	<prefix>{inc}:dedup          hash: sha1(service "\n" dedup key) -> open incident number
-//	<prefix>{inc}:jobs           zset: due jobs ("page:<n>", "escalate:<n>", ...) by due ms
+//	<prefix>{inc}:jobs           zset: due jobs ("page:<n>", "acktimeout:<n>") by due ms (jobs.go)
+//	<prefix>{inc}:inflight       zset: claimed jobs by lease deadline ms
+//	<prefix>{inc}:leases         hash: claimed job -> token of the claim holding it
+//	<prefix>{inc}:dead           hash: job -> JSON of its last undeliverable page
 //	<prefix>{inc}:events         stream: every lifecycle event, for audit and analytics
 //	<prefix>{inc}:d:<id>         string: a delivery id already stored (SNS MessageId), expires in a day
 type keys struct {
 	base, seq, open, resolved, dedup, jobs, events, deliveries string
+	inflight, leases, dead                                     string
 }
 
 func newKeys(prefix string) keys {
@@ -44,6 +48,9 @@ func newKeys(prefix string) keys {
 		jobs:       b + "jobs",
 		events:     b + "events",
 		deliveries: b + "d:",
+		inflight:   b + "inflight",
+		leases:     b + "leases",
+		dead:       b + "dead",
 	}
 }
 
@@ -84,6 +91,18 @@ type Service struct {
 	k   keys
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+
+	// AckTimeout, when set, says how long an acknowledged incident of a
+	// service may stay unresolved before it is triggered again (0: forever).
+	// Ack schedules the "acktimeout:<n>" job with it. The store knows no
+	// policies, so main sets it from the escalation runner (Runner.AckTimeout);
+	// unset, acknowledgements never time out. Set it before first use.
+	AckTimeout func(service string) time.Duration
+	// OnJobDue, when set, is called after a transition made a job due now
+	// (a new incident, Assign, Escalate), so a runner in this process starts
+	// it at once instead of at its next poll (main sets it to Runner.Wake).
+	// It must not block. Set it before first use.
+	OnJobDue func()
 }
 
 // NewService returns a Service storing under prefix (for example "baton:").
@@ -164,7 +183,7 @@ func (s *Service) OpenDelivery(ctx context.Context, a Alert, deliveryID string) 
 		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID)},
 		k.base, dk, now.UnixMilli(),
 		a.Service, blob, string(a.Severity), a.Source, dk, status,
-		"", "", repeatNoteEvery.Milliseconds(), "page:", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
+		"", "", repeatNoteEvery.Milliseconds(), string(JobPage)+":", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
 	).Slice()
 	if err != nil {
 		return OpenResult{}, fmt.Errorf("open: %w", err)
@@ -178,6 +197,9 @@ func (s *Service) OpenDelivery(ctx context.Context, a Alert, deliveryID string) 
 		AlertCount: res[2].(int64),
 		Status:     Status(res[3].(string)),
 		Outcome:    Outcome(res[4].(string)),
+	}
+	if r.Created {
+		s.jobDue()
 	}
 	return r, nil
 }
@@ -201,7 +223,9 @@ type static struct {
 }
 
 // Ack acknowledges incident n on behalf of by, who becomes its owner.
-// Pending pages and escalations are cancelled in the same step.
+// Pending pages and escalations are cancelled in the same step, and when
+// AckTimeout gives the incident's service a timeout, the "acktimeout:<n>"
+// job is scheduled for then.
 func (s *Service) Ack(ctx context.Context, n int64, by string) (Incident, error) {
 	return s.transition(ctx, "ack", n, by, "", "")
 }
@@ -235,9 +259,20 @@ var transitionErrs = map[string]error{
 
 func (s *Service) transition(ctx context.Context, op string, n int64, by, person, note string) (Incident, error) {
 	k := s.k
+	var ackTimeout time.Duration
+	if op == "ack" && s.AckTimeout != nil {
+		// The service never changes after Open, so reading it first races with nothing.
+		svc, err := s.rdb.HGet(ctx, k.incident(n), "service").Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, err)
+		}
+		if svc != "" {
+			ackTimeout = s.AckTimeout(svc)
+		}
+	}
 	res, err := transitionScript.Run(ctx, s.rdb,
 		[]string{k.incident(n), k.timeline(n), k.open, k.jobs, k.events, k.dedup, k.resolved},
-		op, n, s.Now().UnixMilli(), by, person, note,
+		op, n, s.Now().UnixMilli(), by, person, note, ackTimeout.Milliseconds(),
 	).StringSlice()
 	if err != nil {
 		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, err)
@@ -248,8 +283,17 @@ func (s *Service) transition(ctx context.Context, op string, n int64, by, person
 		}
 		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, e)
 	}
+	if op == "assign" || op == "escalate" {
+		s.jobDue()
+	}
 	inc, _, err := s.Get(ctx, n)
 	return inc, err
+}
+
+func (s *Service) jobDue() {
+	if s.OnJobDue != nil {
+		s.OnJobDue()
+	}
 }
 
 // Get returns incident n and its timeline, oldest event first.

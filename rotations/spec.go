@@ -54,6 +54,7 @@ type FieldError struct {
 	Msg string
 }
 
+// Error returns "field: message".
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 // FieldErrors returns every *FieldError in err's tree (errors.Join trees
@@ -94,6 +95,8 @@ const (
 	KindDuration
 )
 
+// String returns the kind as config.yaml spells it ("duration" for a Go
+// duration).
 func (k Kind) String() string {
 	switch k {
 	case KindHourly:

@@ -41,6 +41,9 @@ if ARGV[9] == 'resolved' then
   local key = base .. existing
   local count = redis.call('HINCRBY', key, 'alert_count', 1)
   redis.call('HSET', key, 'status', 'resolved', 'resolved', now, 'last_seen', now)
+  -- A resolve like any other: void escalation decisions in flight (see transition.lua).
+  redis.call('HDEL', key, 'pend', 'pend_by', 'pf')
+  redis.call('HINCRBY', key, 'rev', 1)
   redis.call('ZREM', KEYS[3], existing)
   redis.call('ZADD', KEYS[6], now, existing)
   redis.call('HDEL', KEYS[2], field)

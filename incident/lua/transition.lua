@@ -1,9 +1,15 @@
--- transition.lua: ack, resolve, assign and note on one incident, atomically.
+-- transition.lua: ack, resolve, assign, escalate and note on one incident, atomically.
 -- KEYS[1] incident hash  KEYS[2] timeline list  KEYS[3] open zset  KEYS[4] jobs zset
 -- KEYS[5] events stream  KEYS[6] dedup hash  KEYS[7] resolved zset
--- ARGV: 1 op (ack|resolve|assign|note), 2 number, 3 now ms, 4 by, 5 person (assign target), 6 note
+-- ARGV: 1 op (ack|resolve|assign|escalate|note), 2 number, 3 now ms, 4 by, 5 person (assign target), 6 note,
+--       7 ack timeout ms (ack only; 0 = none)
 -- Returns {err_code, status, owner}; err_code "" on success, else
 -- not_found | already_resolved | already_acknowledged | same_owner.
+--
+-- Every op but note increments 'rev': the escalation runner decides on a
+-- snapshot of the incident and commits only if 'rev' is unchanged, so any
+-- transition here makes a decision in flight void. 'pend' tells the next
+-- page job why it runs (assign, escalate); ack and resolve clear it.
 local op = ARGV[1]
 local n = ARGV[2]
 local now = tonumber(ARGV[3])
@@ -27,6 +33,15 @@ local function cancel_escalation()
   redis.call('ZREM', KEYS[4], 'page:' .. n, 'escalate:' .. n, 'acktimeout:' .. n)
 end
 
+local function bump()
+  redis.call('HINCRBY', KEYS[1], 'rev', 1)
+end
+
+-- Hash values stay under 64 bytes (listpack encoding); ids are far shorter.
+local function short(s)
+  return string.sub(s, 1, 63)
+end
+
 if op == 'note' then
   event('note', '', ARGV[6])
   return {'', status, owner}
@@ -41,12 +56,18 @@ if op == 'ack' then
     return {'already_acknowledged', status, owner}
   end
   -- The first acknowledgement is what MTTA measures; a later one (after a
-  -- re-trigger) does not move it.
+  -- re-trigger) does not move it. 'ack_at' is the latest, for the ack timeout.
   if not redis.call('HGET', KEYS[1], 'acknowledged') then
     redis.call('HSET', KEYS[1], 'acknowledged', now)
   end
-  redis.call('HSET', KEYS[1], 'status', 'acknowledged', 'owner', by)
+  redis.call('HSET', KEYS[1], 'status', 'acknowledged', 'owner', by, 'ack_at', now)
+  redis.call('HDEL', KEYS[1], 'pend', 'pend_by', 'pf')
+  bump()
   cancel_escalation()
+  local timeout = tonumber(ARGV[7]) or 0
+  if timeout > 0 then
+    redis.call('ZADD', KEYS[4], now + timeout, 'acktimeout:' .. n)
+  end
   event('acknowledged', by, '')
   return {'', 'acknowledged', by}
 end
@@ -54,6 +75,8 @@ end
 if op == 'resolve' then
   redis.call('HSET', KEYS[1], 'status', 'resolved', 'resolved', now)
   if owner == '' then redis.call('HSET', KEYS[1], 'owner', by) end
+  redis.call('HDEL', KEYS[1], 'pend', 'pend_by', 'pf')
+  bump()
   redis.call('ZREM', KEYS[3], n)
   redis.call('ZADD', KEYS[7], now, n)
   -- Only drop the dedup entry if it still points at this incident.
@@ -72,11 +95,25 @@ if op == 'assign' then
   end
   -- As in PagerDuty, a reassigned incident is triggered again for its new
   -- owner, who is paged now; the page job decides whom from the owner field.
-  redis.call('HSET', KEYS[1], 'owner', to, 'status', 'triggered')
+  redis.call('HSET', KEYS[1], 'owner', to, 'status', 'triggered', 'pend', 'assign', 'pend_by', short(by))
+  redis.call('HDEL', KEYS[1], 'pf')
+  bump()
   cancel_escalation()
   redis.call('ZADD', KEYS[4], now, 'page:' .. n)
   event('reassigned', to, ARGV[6])
   return {'', 'triggered', to}
+end
+
+if op == 'escalate' then
+  -- A manual escalation moves the incident up a level now, acknowledged or
+  -- not. The page job does the moving (it knows the policy and who is on
+  -- call) and writes the 'escalated' event with 'by' from pend_by.
+  redis.call('HSET', KEYS[1], 'status', 'triggered', 'pend', 'escalate', 'pend_by', short(by))
+  redis.call('HDEL', KEYS[1], 'pf')
+  bump()
+  cancel_escalation()
+  redis.call('ZADD', KEYS[4], now, 'page:' .. n)
+  return {'', 'triggered', owner}
 end
 
 return redis.error_reply('unknown op ' .. op)

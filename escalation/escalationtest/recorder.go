@@ -1,0 +1,101 @@
+// Package escalationtest has a recording Pager for tests of code that pages.
+package escalationtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/batonhq/baton/escalation"
+)
+
+// Recorder is an escalation.Pager that remembers every page it delivers.
+// It is safe for concurrent use.
+type Recorder struct {
+	// Before, when set, runs before a page is recorded; an error fails the
+	// page (it is not recorded). Tests use it to block or to fail pages.
+	// Set it before the Recorder is used.
+	Before func(ctx context.Context, p escalation.Page) error
+
+	mu      sync.Mutex
+	pages   []escalation.Page
+	changed chan struct{} // closed and replaced on every recorded page
+}
+
+var _ escalation.Pager = (*Recorder)(nil)
+
+// Page implements escalation.Pager.
+func (r *Recorder) Page(ctx context.Context, p escalation.Page) error {
+	if r.Before != nil {
+		if err := r.Before(ctx, p); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pages = append(r.pages, p)
+	if r.changed != nil {
+		close(r.changed)
+		r.changed = nil
+	}
+	return nil
+}
+
+// Pages returns a copy of the pages delivered so far, in order.
+func (r *Recorder) Pages() []escalation.Page {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]escalation.Page(nil), r.pages...)
+}
+
+// Count returns how many delivered pages match.
+func (r *Recorder) Count(match func(escalation.Page) bool) int {
+	n := 0
+	for _, p := range r.Pages() {
+		if match(p) {
+			n++
+		}
+	}
+	return n
+}
+
+// WaitFunc waits until done(pages so far) is true or ctx ends, and returns
+// the pages it last saw.
+func (r *Recorder) WaitFunc(ctx context.Context, done func([]escalation.Page) bool) ([]escalation.Page, error) {
+	for {
+		r.mu.Lock()
+		pages := append([]escalation.Page(nil), r.pages...)
+		if done(pages) {
+			r.mu.Unlock()
+			return pages, nil
+		}
+		if r.changed == nil {
+			r.changed = make(chan struct{})
+		}
+		ch := r.changed
+		r.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return pages, fmt.Errorf("escalationtest: gave up waiting with %d page(s) recorded: %w", len(pages), context.Cause(ctx))
+		}
+	}
+}
+
+// Wait waits until at least n pages were delivered or ctx ends.
+func (r *Recorder) Wait(ctx context.Context, n int) ([]escalation.Page, error) {
+	return r.WaitFunc(ctx, func(p []escalation.Page) bool { return len(p) >= n })
+}
+
+// WaitMatch waits until at least n delivered pages match or ctx ends.
+func (r *Recorder) WaitMatch(ctx context.Context, n int, match func(escalation.Page) bool) ([]escalation.Page, error) {
+	return r.WaitFunc(ctx, func(ps []escalation.Page) bool {
+		c := 0
+		for _, p := range ps {
+			if match(p) {
+				c++
+			}
+		}
+		return c >= n
+	})
+}

@@ -1,0 +1,217 @@
+package escalation_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/escalation/escalationtest"
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/redistest"
+)
+
+// env is one test's Redis, incident store and recording pager.
+type env struct {
+	t   testing.TB
+	srv *redistest.Server
+	svc *incident.Service
+	rec *escalationtest.Recorder
+	ctx context.Context
+	log *logBuffer
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	srv := redistest.Start(t)
+	return &env{t: t, srv: srv, svc: incident.NewService(srv.Client(), "test:"),
+		rec: &escalationtest.Recorder{}, ctx: redistest.Ctx(t), log: &logBuffer{}}
+}
+
+// testPolicy: level 1 alice; level 2 bob, carol notified.
+func testPolicy(repage, escalate time.Duration, repeat int, ackTimeout time.Duration) escalation.Policy {
+	return escalation.Policy{Name: "p", RepageEvery: repage, Repeat: repeat, AckTimeout: ackTimeout,
+		Levels: []escalation.Level{level(escalate, "user:alice"), level(escalate, "user:bob", "user:carol")}}
+}
+
+// runner builds a runner for the "database" service on e's store (or svc,
+// when given), wired as main wires it: the store's hooks point at it.
+func (e *env) runner(p escalation.Policy, svc *incident.Service, mod func(*escalation.Options)) *escalation.Runner {
+	e.t.Helper()
+	if svc == nil {
+		svc = e.svc
+	}
+	pols, err := escalation.Lookup([]escalation.Service{{Name: "database", Policy: p.Name, AlertsChannel: "#db-alerts"}},
+		[]escalation.Policy{p})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	o := escalation.Options{
+		Incidents: svc, Pager: e.rec, Policies: pols,
+		PollInterval: 10 * time.Millisecond, Lease: 2 * time.Second,
+		RetryMin: 10 * time.Millisecond, RetryMax: 40 * time.Millisecond,
+		Log: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	r, err := escalation.NewRunner(o)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	svc.AckTimeout = r.AckTimeout
+	svc.OnJobDue = r.Wake
+	return r
+}
+
+// start runs r until the returned stop is called (or the test ends). stop
+// cancels the runner's context and waits for Run to return: no cleanup of
+// Redis state happens, as when a process dies.
+func (e *env) start(r *escalation.Runner) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				e.t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	e.t.Cleanup(stop)
+	return stop
+}
+
+func (e *env) open(key string) int64 {
+	e.t.Helper()
+	r, err := e.svc.Open(e.ctx, incident.Alert{Source: "generic", Service: "database", DedupKey: key,
+		Summary: "disk full on db-1", Severity: incident.SevCritical, Status: incident.AlertFiring})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r.Number
+}
+
+// wait waits up to 15 s (a bound for a hung test, not a speed assertion)
+// until n delivered pages match.
+func (e *env) wait(n int, match func(escalation.Page) bool) []escalation.Page {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, 15*time.Second)
+	defer cancel()
+	pages, err := e.rec.WaitMatch(ctx, n, match)
+	if err != nil {
+		e.t.Fatalf("%v; pages: %s\nlog:\n%s", err, pageList(pages), e.log)
+	}
+	return pages
+}
+
+func (e *env) timeline(n int64) []incident.Event {
+	e.t.Helper()
+	_, tl, err := e.svc.Get(e.ctx, n)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tl
+}
+
+func (e *env) jobs() (due, inFlight int64) {
+	e.t.Helper()
+	d, f, err := e.svc.JobCounts(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d, f
+}
+
+func owner(person string, reasons ...escalation.Reason) func(escalation.Page) bool {
+	return func(p escalation.Page) bool {
+		if p.Person != person {
+			return false
+		}
+		for _, r := range reasons {
+			if p.Reason == r {
+				return true
+			}
+		}
+		return len(reasons) == 0
+	}
+}
+
+func must(p escalation.Page) bool { return p.Reason.MustDeliver() }
+
+func filter(ps []escalation.Page, match func(escalation.Page) bool) []escalation.Page {
+	var out []escalation.Page
+	for _, p := range ps {
+		if match(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func countEvents(tl []incident.Event, typ incident.EventType) int {
+	n := 0
+	for _, e := range tl {
+		if e.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+// logBuffer is a goroutine-safe log sink.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) contains(s string) bool { return strings.Contains(l.String(), s) }
+
+// settle gives the engine time in which it must do nothing more. Absence
+// cannot be observed otherwise; the window spans several poll intervals.
+func settle() { time.Sleep(250 * time.Millisecond) }
+
+func describe(tl []incident.Event) string {
+	var b strings.Builder
+	for _, e := range tl {
+		fmt.Fprintf(&b, "  %s person=%s level=%d by=%s note=%q\n", e.Type, e.Person, e.Level, e.By, e.Note)
+	}
+	return b.String()
+}
+
+// eventually polls cond until it holds (15 s bound for a hung test): a page
+// is delivered before the commit that records it, so state is read this way.
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("gave up waiting for %s\nlog:\n%s", what, e.log)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// notBefore reports whether b came at least d after a. Due times are stored
+// in whole milliseconds, so a job may run up to 1 ms before a + d measured
+// from a's sub-millisecond instant.
+func notBefore(a, b time.Time, d time.Duration) bool { return b.Sub(a) >= d-time.Millisecond }

@@ -1,0 +1,79 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Pager delivers pages: a DM to a person, or a post in a channel for a
+// fallback page. The bot implements it over chat. Page may be called again
+// with the same Page.Key after a crash or a failed commit (delivery is
+// at-least-once). An error makes the runner retry with backoff; an error
+// with a RetryAfter hint sets the delay; a Permanent error is not retried.
+type Pager interface {
+	Page(ctx context.Context, p Page) error
+}
+
+// RetryAfterError is an error that says how long to wait before trying
+// again, as a chat API's rate limit does (Slack's 429 Retry-After).
+type RetryAfterError interface {
+	error
+	RetryAfter() time.Duration
+}
+
+// RetryAfter wraps err with a retry-after hint.
+func RetryAfter(err error, d time.Duration) error { return &retryAfterError{err: err, d: d} }
+
+type retryAfterError struct {
+	err error
+	d   time.Duration
+}
+
+func (e *retryAfterError) Error() string             { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error             { return e.err }
+func (e *retryAfterError) RetryAfter() time.Duration { return e.d }
+
+var _ RetryAfterError = (*retryAfterError)(nil)
+
+// Permanent marks err as one that retrying cannot fix (the person has no
+// chat account, the channel does not exist): the page is dead-lettered at
+// once and the fallback paged.
+func Permanent(err error) error { return &permanentError{err} }
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+// LogPager writes each page to a log instead of chat: baton serve uses it
+// when no chat is configured, so the escalation story can be followed in the
+// log and through the API. Fallback pages log at error level.
+type LogPager struct {
+	Log *slog.Logger
+}
+
+var _ Pager = LogPager{}
+
+// Page logs p.
+func (l LogPager) Page(ctx context.Context, p Page) error {
+	log := l.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	level := slog.LevelInfo
+	if p.Reason == ReasonFallback {
+		level = slog.LevelError
+	}
+	log.Log(ctx, level, "page", "incident", p.Incident, "person", p.Person, "channel", p.Channel,
+		"reason", string(p.Reason), "level", p.Level, "round", p.Round, "owner", p.Owner,
+		"service", p.Service, "title", p.Title, "why", p.Why, "key", p.Key)
+	return nil
+}

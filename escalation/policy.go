@@ -1,0 +1,132 @@
+// Package escalation decides who is paged about a triggered incident, when,
+// and when it moves up a level, and runs those decisions from due jobs in
+// Redis with any number of replicas.
+//
+// The decision is the pure function Decide (incident, escalation state,
+// policy, on-call answers, now → Plan); it imports no SDK and reads no
+// clock. The Runner claims due jobs from the incident store, loads what
+// Decide needs, sends the plan's pages through a Pager and commits the
+// result atomically. docs/escalation.md states the semantics.
+package escalation
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/batonhq/baton/rotations"
+)
+
+// Policy says who is paged for a service, how often, and when to move up a level.
+type Policy struct {
+	Name string
+	// RepageEvery is how often the owner of an unacknowledged incident is paged again.
+	RepageEvery time.Duration
+	// Repeat is how many times the policy starts again from level 1 after
+	// its last level timed out. After that the incident stays with its last
+	// owner, who is paged every RepageEvery for as long as it is unacknowledged.
+	Repeat int
+	// AckTimeout, when positive, turns an acknowledged but unresolved
+	// incident back to triggered after this long, and pages its owner again.
+	AckTimeout time.Duration
+	Levels     []Level
+}
+
+// Level is one step of a policy.
+type Level struct {
+	// Targets in order: the first one that names somebody now becomes the
+	// owner; the others are notified.
+	Targets []rotations.Target
+	// EscalateAfter is how long the level has to acknowledge before the
+	// incident moves to the next one.
+	EscalateAfter time.Duration
+}
+
+// Service is what escalation needs to know of a service besides its policy.
+type Service struct {
+	Name string
+	// Policy names the service's escalation policy.
+	Policy string
+	// AlertsChannel is the fallback: paged when nobody can be resolved or
+	// a page cannot be delivered. The Pager decides what an empty one means
+	// (its default channel).
+	AlertsChannel string
+}
+
+// Policies returns the policy and service facts for a service name; ok is
+// false for a service it does not know.
+type Policies func(service string) (p Policy, s Service, ok bool)
+
+// Validate reports every problem with p at once. config.go checks the same
+// rules with key paths; this is the engine's own guard.
+func (p Policy) Validate() error {
+	var errs []error
+	if p.RepageEvery <= 0 {
+		errs = append(errs, fmt.Errorf("policy %s: repage_every must be positive", p.Name))
+	}
+	if p.Repeat < 0 {
+		errs = append(errs, fmt.Errorf("policy %s: repeat must not be negative", p.Name))
+	}
+	if p.AckTimeout < 0 {
+		errs = append(errs, fmt.Errorf("policy %s: ack_timeout must not be negative", p.Name))
+	}
+	if len(p.Levels) == 0 {
+		errs = append(errs, fmt.Errorf("policy %s: no levels", p.Name))
+	}
+	for i, l := range p.Levels {
+		if l.EscalateAfter <= 0 {
+			errs = append(errs, fmt.Errorf("policy %s: level %d: escalate_after must be positive", p.Name, i+1))
+		}
+		if len(l.Targets) == 0 {
+			errs = append(errs, fmt.Errorf("policy %s: level %d: no targets", p.Name, i+1))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NewLevel parses targets written as in config.yaml ("user:alice",
+// "rotation:db-primary", "rotation:db-primary/next").
+func NewLevel(targets []string, escalateAfter time.Duration) (Level, error) {
+	l := Level{EscalateAfter: escalateAfter}
+	for _, s := range targets {
+		t, err := rotations.ParseTarget(s)
+		if err != nil {
+			return Level{}, err
+		}
+		l.Targets = append(l.Targets, t)
+	}
+	return l, nil
+}
+
+// Lookup builds a Policies func from the services and policies of a
+// configuration. It checks every policy and that every service names one.
+func Lookup(services []Service, policies []Policy) (Policies, error) {
+	byName := make(map[string]Policy, len(policies))
+	var errs []error
+	for _, p := range policies {
+		if _, dup := byName[p.Name]; dup {
+			errs = append(errs, fmt.Errorf("policy %s defined twice", p.Name))
+		}
+		if err := p.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		byName[p.Name] = p
+	}
+	svcs := make(map[string]Service, len(services))
+	for _, s := range services {
+		if _, ok := byName[s.Policy]; !ok {
+			errs = append(errs, fmt.Errorf("service %s: no policy named %q", s.Name, s.Policy))
+		}
+		svcs[s.Name] = s
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return func(name string) (Policy, Service, bool) {
+		s, ok := svcs[name]
+		if !ok {
+			return Policy{}, Service{}, false
+		}
+		return byName[s.Policy], s, true
+	}, nil
+}

@@ -1,0 +1,420 @@
+package incident
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// This file is the store side of escalation: the escalation state kept on
+// each incident hash, the due-job queue (claim, renew, release, commit) and
+// the dead-letter set. The decisions themselves live in package escalation,
+// which knows policies and rotations; the store knows only keys and the
+// atomic steps between them.
+//
+// Jobs. Every member of the jobs zset names one incident:
+//
+//	page:<n>        the incident's one escalation job: first page, re-pages,
+//	                escalations, fallback. Due at the next decision time.
+//	acktimeout:<n>  acknowledged <n> is due to fall back to triggered.
+//
+// A runner claims due members with ClaimJobs: each moves to the in-flight zset,
+// scored by its lease deadline, and the leases hash records the claim's token.
+// The runner finishes with Commit (apply a step, reschedule) or ReleaseJob.
+// A lease that runs out puts the job back in the due set, so a runner that
+// dies loses nothing: its jobs run again one lease later.
+
+// JobKind says what a job member asks for.
+type JobKind string
+
+// Job kinds.
+const (
+	JobPage       JobKind = "page"
+	JobAckTimeout JobKind = "acktimeout"
+)
+
+// PageJob is the member of incident n's escalation job.
+func PageJob(n int64) string { return string(JobPage) + ":" + strconv.FormatInt(n, 10) }
+
+// AckTimeoutJob is the member of incident n's acknowledgement-timeout job.
+func AckTimeoutJob(n int64) string { return string(JobAckTimeout) + ":" + strconv.FormatInt(n, 10) }
+
+// Job is one claimed job.
+type Job struct {
+	Member string    // "page:42"
+	Kind   JobKind   // page
+	Number int64     // 42
+	Due    time.Time // when it fell due (for a reclaimed lease: when it was reclaimed)
+	Token  string    // the claim's token; only its holder may renew or release it
+}
+
+// parseJob splits a member; ok is false for a member this version does not know.
+func parseJob(member string) (JobKind, int64, bool) {
+	kind, num, found := strings.Cut(member, ":")
+	if !found {
+		return "", 0, false
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return JobKind(kind), n, true
+}
+
+// Pending says why the next page job runs, when a transition asked for it.
+type Pending string
+
+// Pending reasons, set by transitions and cleared by the page job's commit.
+const (
+	PendingNone      Pending = ""
+	PendingAssign    Pending = "assign"    // Assign named a new owner: page them
+	PendingEscalate  Pending = "escalate"  // Escalate asked to move up a level now
+	PendingRetrigger Pending = "retrigger" // the ack timeout ran out: page the owner again
+)
+
+// EscalationState is the escalation part of an incident, as the page job
+// reads it. It lives in the incident hash beside the status and owner:
+//
+//	level     1-based current level of the policy, 0 before the first page
+//	round     how many times the policy has looped back to level 1
+//	level_at  ms the current level began
+//	paged_at  ms of the last page of the owner (or of the fallback)
+//	ack_at    ms of the latest acknowledgement
+//	pend      a Pending reason; pend_by who asked
+//	pf        consecutive failed attempts at the current page
+//	rev       incremented by every transition and every committed step
+type EscalationState struct {
+	Level     int
+	Round     int
+	LevelAt   time.Time
+	PagedAt   time.Time
+	AckAt     time.Time
+	Pending   Pending
+	PendingBy string
+	Failures  int
+	Rev       int64
+}
+
+func decodeEscalation(h map[string]string) EscalationState {
+	st := EscalationState{
+		LevelAt:   msTime(h["level_at"]),
+		PagedAt:   msTime(h["paged_at"]),
+		AckAt:     msTime(h["ack_at"]),
+		Pending:   Pending(h["pend"]),
+		PendingBy: h["pend_by"],
+	}
+	st.Level, _ = strconv.Atoi(h["level"])
+	st.Round, _ = strconv.Atoi(h["round"])
+	st.Failures, _ = strconv.Atoi(h["pf"])
+	st.Rev, _ = strconv.ParseInt(h["rev"], 10, 64)
+	return st
+}
+
+var (
+	//go:embed lua/claim.lua
+	claimSrc string
+	//go:embed lua/renew.lua
+	renewSrc string
+	//go:embed lua/release.lua
+	releaseSrc string
+	//go:embed lua/commit.lua
+	commitSrc string
+
+	claimScript   = redis.NewScript(claimSrc)
+	renewScript   = redis.NewScript(renewSrc)
+	releaseScript = redis.NewScript(releaseSrc)
+	commitScript  = redis.NewScript(commitSrc)
+)
+
+// Escalate asks for incident n to move up one escalation level now, on behalf
+// of by. The incident is triggered again if it was acknowledged; the page job,
+// due at once, chooses the next level's owner and pages them.
+func (s *Service) Escalate(ctx context.Context, n int64, by string) (Incident, error) {
+	return s.transition(ctx, "escalate", n, by, "", "")
+}
+
+// LoadEscalation returns incident n (without its timeline) and its escalation state.
+func (s *Service) LoadEscalation(ctx context.Context, n int64) (Incident, EscalationState, error) {
+	pipe := s.rdb.Pipeline()
+	h := pipe.HGetAll(ctx, s.k.incident(n))
+	st := pipe.Get(ctx, s.k.static(n))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Incident{}, EscalationState{}, fmt.Errorf("load INC-%d: %w", n, err)
+	}
+	if len(h.Val()) == 0 {
+		return Incident{}, EscalationState{}, fmt.Errorf("load INC-%d: %w", n, ErrNotFound)
+	}
+	return decodeIncident(n, h.Val(), st.Val()), decodeEscalation(h.Val()), nil
+}
+
+// Revision returns incident n's status and rev: what a runner checks right
+// before each page, to page nobody about an incident acknowledged or
+// resolved since it decided.
+func (s *Service) Revision(ctx context.Context, n int64) (Status, int64, error) {
+	v, err := s.rdb.HMGet(ctx, s.k.incident(n), "status", "rev").Result()
+	if err != nil {
+		return "", 0, fmt.Errorf("revision INC-%d: %w", n, err)
+	}
+	status, _ := v[0].(string)
+	if status == "" {
+		return "", 0, fmt.Errorf("revision INC-%d: %w", n, ErrNotFound)
+	}
+	rs, _ := v[1].(string)
+	rev, _ := strconv.ParseInt(rs, 10, 64)
+	return Status(status), rev, nil
+}
+
+// ClaimJobs claims up to max jobs due at now for the caller, each under a
+// lease running until now+lease, identified by token (unique per claim: the
+// caller's replica id and a counter). First it returns to the due set up to
+// 4×max jobs whose leases ran out. next is the due time of the earliest job
+// still waiting (zero when none), so the caller can sleep until then.
+// Members it cannot parse are claimed and returned with an empty Kind; the
+// caller releases them.
+func (s *Service) ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
+	if max <= 0 {
+		max = 1
+	}
+	k := s.k
+	res, err := claimScript.Run(ctx, s.rdb, []string{k.jobs, k.inflight, k.leases},
+		now.UnixMilli(), now.Add(lease).UnixMilli(), max, token, 4*max).Slice()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("claim jobs: %w", err)
+	}
+	if len(res) < 2 || len(res)%2 != 0 {
+		return nil, time.Time{}, fmt.Errorf("claim jobs: unexpected reply %v", res)
+	}
+	if ms := scoreMs(res[0]); ms >= 0 {
+		next = time.UnixMilli(ms)
+	}
+	for i := 2; i+1 < len(res); i += 2 {
+		member, _ := res[i].(string)
+		kind, n, ok := parseJob(member)
+		if !ok {
+			kind = ""
+		}
+		jobs = append(jobs, Job{Member: member, Kind: kind, Number: n, Due: time.UnixMilli(scoreMs(res[i+1])), Token: token})
+	}
+	return jobs, next, nil
+}
+
+// scoreMs reads a zset score as Lua hands it back: a string (possibly
+// "1.7e+12" for large values) or an integer.
+func scoreMs(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case string:
+		if ms, err := strconv.ParseInt(x, 10, 64); err == nil {
+			return ms
+		}
+		f, _ := strconv.ParseFloat(x, 64)
+		return int64(f)
+	}
+	return -1
+}
+
+// RenewJob extends j's lease to now+lease. It reports false when the lease is
+// no longer j's (it ran out and the job was reclaimed).
+func (s *Service) RenewJob(ctx context.Context, j Job, now time.Time, lease time.Duration) (bool, error) {
+	ok, err := renewScript.Run(ctx, s.rdb, []string{s.k.inflight, s.k.leases}, j.Member, j.Token, now.Add(lease).UnixMilli()).Int()
+	if err != nil {
+		return false, fmt.Errorf("renew %s: %w", j.Member, err)
+	}
+	return ok == 1, nil
+}
+
+// ReleaseJob gives j back without touching the incident: dropped when due is
+// zero, else due again at due. It reports false (and changes nothing) when
+// the lease was no longer j's.
+func (s *Service) ReleaseJob(ctx context.Context, j Job, due time.Time) (bool, error) {
+	d := ""
+	if !due.IsZero() {
+		d = strconv.FormatInt(due.UnixMilli(), 10)
+	}
+	ok, err := releaseScript.Run(ctx, s.rdb, []string{s.k.jobs, s.k.inflight, s.k.leases}, j.Member, j.Token, d).Int()
+	if err != nil {
+		return false, fmt.Errorf("release %s: %w", j.Member, err)
+	}
+	return ok == 1, nil
+}
+
+// Step is the escalation state a committed job leaves on the incident.
+// Every field is written (zero times and empty strings delete the field).
+type Step struct {
+	Status    Status // "" leaves the status as it is
+	Owner     string
+	Level     int
+	Round     int
+	LevelAt   time.Time
+	PagedAt   time.Time
+	Pending   Pending // usually PendingNone: the step consumed it
+	PendingBy string
+}
+
+// Scheduled is a job to (re)schedule on commit.
+type Scheduled struct {
+	Member string
+	Due    time.Time
+}
+
+// DeadLetter records a page that could not be delivered. The dead-letter
+// hash keeps the latest one per job member, for `baton jobs`.
+type DeadLetter struct {
+	Job      string    `json:"job"`
+	Incident int64     `json:"incident"`
+	Person   string    `json:"person,omitempty"`
+	Channel  string    `json:"channel,omitempty"`
+	Level    int       `json:"level,omitempty"`
+	Reason   string    `json:"reason"`
+	Error    string    `json:"error"`
+	Attempts int       `json:"attempts"`
+	At       time.Time `json:"at"`
+}
+
+// Commit is how a runner finishes a claimed job.
+type Commit struct {
+	// Rev is the incident's rev the decision was made on. The commit applies
+	// nothing (and schedules nothing) when it has changed.
+	Rev int64
+	// Step, when set, is written and counts as a transition (rev+1); it
+	// clears the failure count.
+	Step *Step
+	// Failures, when Step is nil and Failures > 0, records consecutive failed
+	// attempts at the current page.
+	Failures int
+	// Events are the decision's own timeline events (escalated, notes),
+	// appended only when the commit applies.
+	Events []Event
+	// Facts are timeline events for what happened whatever the commit's
+	// fate (pages sent, pages given up): appended even when the incident
+	// changed meanwhile.
+	Facts []Event
+	// Schedule (re)queues jobs, usually the claimed one at its next due time.
+	Schedule []Scheduled
+	// Dead, when set, is written to the dead-letter hash.
+	Dead *DeadLetter
+}
+
+// Commit releases j and, if incident n's rev is still c.Rev, applies c in the
+// same atomic step. It reports whether c was applied. False means the
+// incident changed meanwhile (or is gone): then the lease is released, the
+// facts and dead letter are recorded, and the escalation position (level,
+// round, level_at, paged_at) moves to the step's only if that is ahead of
+// the stored one; nothing else changes and nothing is rescheduled.
+func (s *Service) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
+	now := s.Now()
+	args := []any{j.Number, j.Member, j.Token, c.Rev, now.UnixMilli(), boolArg(c.Step != nil)}
+	var set []any
+	if st := c.Step; st != nil {
+		if st.Status != "" {
+			set = append(set, "status", string(st.Status))
+		}
+		set = append(set,
+			"owner", st.Owner,
+			"level", strconv.Itoa(st.Level),
+			"round", strconv.Itoa(st.Round),
+			"level_at", msArg(st.LevelAt),
+			"paged_at", msArg(st.PagedAt),
+			"pend", string(st.Pending),
+			"pend_by", truncate(st.PendingBy, 63),
+			"pf", "",
+		)
+	} else if c.Failures > 0 {
+		set = append(set, "pf", strconv.Itoa(c.Failures))
+	}
+	args = append(args, len(set)/2)
+	args = append(args, set...)
+	for _, evs := range [][]Event{c.Events, c.Facts} {
+		args = append(args, len(evs))
+		for _, e := range evs {
+			at := e.At
+			if at.IsZero() {
+				at = now
+			}
+			args = append(args, string(e.Type), at.UnixMilli(), e.Person, e.By, e.Level, e.Note)
+		}
+	}
+	args = append(args, len(c.Schedule))
+	for _, sc := range c.Schedule {
+		args = append(args, sc.Member, sc.Due.UnixMilli())
+	}
+	if c.Dead != nil {
+		blob, err := json.Marshal(c.Dead)
+		if err != nil {
+			return false, fmt.Errorf("commit %s: %w", j.Member, err)
+		}
+		args = append(args, c.Dead.Job, string(blob))
+	} else {
+		args = append(args, "", "")
+	}
+	if st := c.Step; st != nil {
+		args = append(args, st.Level, st.Round, msArg(st.LevelAt), msArg(st.PagedAt))
+	} else {
+		args = append(args, "", "", "", "")
+	}
+	k := s.k
+	n := j.Number
+	ok, err := commitScript.Run(ctx, s.rdb,
+		[]string{k.incident(n), k.timeline(n), k.jobs, k.inflight, k.leases, k.events, k.dead}, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("commit %s: %w", j.Member, err)
+	}
+	return ok == 1, nil
+}
+
+// ListDead returns the dead-letter entries, newest first.
+func (s *Service) ListDead(ctx context.Context) ([]DeadLetter, error) {
+	m, err := s.rdb.HGetAll(ctx, s.k.dead).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	out := make([]DeadLetter, 0, len(m))
+	for field, raw := range m {
+		var d DeadLetter
+		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+			return nil, fmt.Errorf("list dead letters: %s: %w", field, err)
+		}
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b DeadLetter) int {
+		if c := b.At.Compare(a.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Job, b.Job)
+	})
+	return out, nil
+}
+
+// JobCounts returns how many jobs wait in the due set and how many are in flight.
+func (s *Service) JobCounts(ctx context.Context) (due, inFlight int64, err error) {
+	pipe := s.rdb.Pipeline()
+	d := pipe.ZCard(ctx, s.k.jobs)
+	f := pipe.ZCard(ctx, s.k.inflight)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, 0, fmt.Errorf("count jobs: %w", err)
+	}
+	return d.Val(), f.Val(), nil
+}
+
+func msArg(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.UnixMilli(), 10)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,36 @@
+-- claim.lua: hand due jobs to one runner, under a lease.
+-- KEYS[1] jobs zset (member -> due ms)  KEYS[2] in-flight zset (member -> lease deadline ms)
+-- KEYS[3] leases hash (member -> token of the claim that holds it)
+-- ARGV: 1 now ms, 2 lease deadline ms, 3 max jobs to claim, 4 token, 5 max expired leases to reclaim
+-- Returns {next due ms or -1, reclaimed count, member1, due1, member2, due2, ...}
+--
+-- A lease that ran out belongs to a runner that died or stalled: its job goes
+-- back to the due set (at now, or earlier if a transition re-queued it
+-- sooner) and is claimed again here or by another runner. The claimer's work
+-- is therefore at-least-once; the commit script's revision check keeps a
+-- stale runner from overwriting what a newer one decided.
+local now = tonumber(ARGV[1])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))
+for _, m in ipairs(expired) do
+  redis.call('ZREM', KEYS[2], m)
+  redis.call('HDEL', KEYS[3], m)
+  local cur = redis.call('ZSCORE', KEYS[1], m)
+  if not cur or tonumber(cur) > now then
+    redis.call('ZADD', KEYS[1], now, m)
+  end
+end
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {-1, #expired}
+for i = 1, #due, 2 do
+  local m = due[i]
+  redis.call('ZREM', KEYS[1], m)
+  redis.call('ZADD', KEYS[2], ARGV[2], m)
+  redis.call('HSET', KEYS[3], m, ARGV[4])
+  out[#out + 1] = m
+  out[#out + 1] = due[i + 1]
+end
+local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if nxt[2] then
+  out[1] = nxt[2]
+end
+return out

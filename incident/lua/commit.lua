@@ -1,0 +1,101 @@
+-- commit.lua: finish a claimed job by applying the escalation step it decided,
+-- if the incident has not changed since the decision.
+-- KEYS[1] incident hash  KEYS[2] timeline list  KEYS[3] jobs zset  KEYS[4] in-flight zset
+-- KEYS[5] leases hash  KEYS[6] events stream  KEYS[7] dead-letter hash
+-- ARGV: 1 number, 2 claimed member, 3 token, 4 expected rev, 5 now ms, 6 bump ("1": count as a transition),
+--       7 nset, then nset pairs (field, value; an empty value deletes the field),
+--       then nev, then nev groups of 6 (type, at ms, person, by, level, note): decided events,
+--       then nfact, then nfact groups of 6: facts (pages sent or given up),
+--       then nsched, then nsched pairs (member, due ms),
+--       then dead-letter field and JSON ('' and '' for none),
+--       then the step's level, round, level_at ms, paged_at ms ('' for no step)
+-- Returns 1 when applied; 0 when the incident is gone or its rev moved on
+-- (an ack, resolve, assign, escalate or another runner's commit happened
+-- meanwhile). Then the decision is void: nothing is set or rescheduled,
+-- because that transition already queued whatever must happen next. What
+-- did happen is still recorded: the facts go to the timeline, and the
+-- escalation position (level, round) moves forward to the step's if it is
+-- ahead, so that an incident acknowledged while its page was being sent
+-- remembers the level that was paged. A position never moves backwards,
+-- so a stale runner cannot undo a newer one's escalation.
+local n = ARGV[1]
+local member = ARGV[2]
+if redis.call('HGET', KEYS[5], member) == ARGV[3] then
+  redis.call('ZREM', KEYS[4], member)
+  redis.call('HDEL', KEYS[5], member)
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+
+local i = 7
+local function take(count, width)
+  local from = i
+  i = i + count * width
+  return from
+end
+local nset = tonumber(ARGV[i]); i = i + 1
+local set_at = take(nset, 2)
+local nev = tonumber(ARGV[i]); i = i + 1
+local ev_at = take(nev, 6)
+local nfact = tonumber(ARGV[i]); i = i + 1
+local fact_at = take(nfact, 6)
+local nsched = tonumber(ARGV[i]); i = i + 1
+local sched_at = take(nsched, 2)
+local dead_field, dead_json = ARGV[i], ARGV[i + 1]
+local step_level, step_round, step_level_at, step_paged_at = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+
+local service = redis.call('HGET', KEYS[1], 'service') or ''
+local function events(from, count)
+  local j = from
+  for _ = 1, count do
+    local typ, at, person, by, level, note = ARGV[j], tonumber(ARGV[j + 1]), ARGV[j + 2], ARGV[j + 3], tonumber(ARGV[j + 4]), ARGV[j + 5]
+    local ev = {type = typ, at = at, by = by}
+    if person ~= '' then ev.person = person end
+    if level ~= 0 then ev.level = level end
+    if note ~= '' then ev.note = note end
+    redis.call('RPUSH', KEYS[2], cjson.encode(ev))
+    redis.call('XADD', KEYS[6], '*', 'type', typ, 'n', n, 'at', at, 'by', by, 'person', person, 'level', level, 'service', service)
+    j = j + 6
+  end
+end
+
+local rev = redis.call('HGET', KEYS[1], 'rev') or '0'
+if rev ~= ARGV[4] then
+  events(fact_at, nfact)
+  if step_level ~= '' then
+    local cur_level, cur_round = unpack(redis.call('HMGET', KEYS[1], 'level', 'round'))
+    cur_level, cur_round = tonumber(cur_level) or 0, tonumber(cur_round) or 0
+    local l, r = tonumber(step_level), tonumber(step_round)
+    if r > cur_round or (r == cur_round and l > cur_level) then
+      redis.call('HSET', KEYS[1], 'level', l, 'round', r)
+      if step_level_at ~= '' then redis.call('HSET', KEYS[1], 'level_at', step_level_at) end
+      if step_paged_at ~= '' then redis.call('HSET', KEYS[1], 'paged_at', step_paged_at) end
+    end
+  end
+  if dead_field ~= '' then
+    redis.call('HSET', KEYS[7], dead_field, dead_json)
+  end
+  return 0
+end
+
+for j = set_at, set_at + 2 * (nset - 1), 2 do
+  local f, v = ARGV[j], ARGV[j + 1]
+  if v == '' then
+    redis.call('HDEL', KEYS[1], f)
+  else
+    redis.call('HSET', KEYS[1], f, v)
+  end
+end
+if ARGV[6] == '1' then
+  redis.call('HINCRBY', KEYS[1], 'rev', 1)
+end
+events(ev_at, nev)
+events(fact_at, nfact)
+for j = sched_at, sched_at + 2 * (nsched - 1), 2 do
+  redis.call('ZADD', KEYS[3], ARGV[j + 1], ARGV[j])
+end
+if dead_field ~= '' then
+  redis.call('HSET', KEYS[7], dead_field, dead_json)
+end
+return 1
