@@ -14,9 +14,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/intake"
 	"github.com/batonhq/baton/internal/httpapi"
+	"github.com/batonhq/baton/rotations"
+	"github.com/batonhq/baton/rotations/overrides"
 )
 
 // App is one baton process: Redis client, incident service, HTTP edge.
@@ -26,14 +29,70 @@ type App struct {
 	log       *slog.Logger
 	rdb       redis.UniversalClient
 	Incidents *incident.Service
+	Runner    *escalation.Runner
+	Overrides *overrides.Store
+	Rotations map[string]*rotations.Rotation
 	Handler   http.Handler
+}
+
+// AppOptions change how NewApp wires the engine; the zero value is production.
+type AppOptions struct {
+	// Pager delivers pages; nil means the logging pager (no chat configured).
+	Pager escalation.Pager
+	// PollInterval overrides the escalation runner's poll interval (tests, demo).
+	PollInterval time.Duration
+	// Now overrides the clock of the store and the runner.
+	Now func() time.Time
 }
 
 // NewApp wires baton's packages together. It does not touch the network;
 // Serve does.
 func NewApp(cfg *Config, log *slog.Logger) (*App, error) {
+	return NewAppWith(cfg, log, AppOptions{})
+}
+
+// NewAppWith is NewApp with options, for tests and the demo.
+func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	rdb := newRedis(cfg.Redis)
 	svc := incident.NewService(rdb, cfg.Redis.Prefix)
+	if o.Now != nil {
+		svc.Now = o.Now
+	}
+
+	rots, err := cfg.compileRotations()
+	if err != nil {
+		return nil, err
+	}
+	ovs := overrides.New(rdb, cfg.Redis.Prefix)
+	ovs.Known = rotations.Known{
+		Person:   func(id string) bool { return cfg.person(id) != nil },
+		Rotation: func(name string) bool { return rots[name] != nil },
+	}
+	policies, err := cfg.escalationPolicies()
+	if err != nil {
+		return nil, err
+	}
+	pager := o.Pager
+	if pager == nil {
+		pager = escalation.LogPager{Log: log}
+	}
+	runner, err := escalation.NewRunner(escalation.Options{
+		Incidents:    svc,
+		Pager:        pager,
+		Policies:     policies,
+		Rotations:    rots,
+		Overrides:    ovs.Set,
+		PollInterval: o.PollInterval,
+		Log:          log,
+		Now:          o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("escalation: %w", err)
+	}
+	// Acks arm the policy's ack timeout, and a new incident wakes the runner
+	// at once instead of waiting for its next poll.
+	svc.AckTimeout = runner.AckTimeout
+	svc.OnJobDue = runner.Wake
 
 	services := map[string]bool{}
 	for _, s := range cfg.Services {
@@ -65,10 +124,13 @@ func NewApp(cfg *Config, log *slog.Logger) (*App, error) {
 		Incidents:   svc,
 		Ping:        func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		KnownPerson: func(id string) bool { return people[id] },
+		Escalate:    runner.Escalate,
 		Log:         log,
 	})
 	in.Register(api.Mux())
-	return &App{cfg: cfg, log: log, rdb: rdb, Incidents: svc, Handler: api}, nil
+	app := &App{cfg: cfg, log: log, rdb: rdb, Incidents: svc, Runner: runner, Overrides: ovs, Rotations: rots, Handler: api}
+	api.RegisterOnCall(cfg.directory(rots, ovs.Set), ovs, o.Now)
+	return app, nil
 }
 
 // newRedis builds the client the config asks for: one addr is a single node,
@@ -95,11 +157,24 @@ func newRedis(c RedisConfig) redis.UniversalClient {
 	return redis.NewUniversalClient(opts)
 }
 
-// Serve answers HTTP on ln until ctx ends, then shuts down gracefully.
+// Serve answers HTTP on ln and runs the escalation engine until ctx ends,
+// then shuts both down gracefully.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
 		a.log.Warn("redis does not answer yet; intake will answer 503 until it does", "addr", a.cfg.Redis.Addr, "err", err)
 	}
+	for _, w := range a.cfg.Warnings() {
+		a.log.Warn("config: " + w)
+	}
+	runCtx, stopRunner := context.WithCancel(context.Background())
+	runnerDone := make(chan error, 1)
+	go func() { runnerDone <- a.Runner.Run(runCtx) }()
+	defer func() {
+		stopRunner()
+		if err := <-runnerDone; err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("escalation runner stopped", "err", err)
+		}
+	}()
 	srv := &http.Server{
 		Handler:           a.Handler,
 		ReadHeaderTimeout: 5 * time.Second,

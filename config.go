@@ -16,6 +16,8 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/internal/oncall"
 	"github.com/batonhq/baton/rotations"
 )
 
@@ -621,4 +623,80 @@ func (c *Config) Warnings() []string {
 		}
 	}
 	return out
+}
+
+// person returns the person with id, or nil.
+func (c *Config) person(id string) *PersonConfig {
+	for i := range c.People {
+		if c.People[i].ID == id {
+			return &c.People[i]
+		}
+	}
+	return nil
+}
+
+// compileRotations builds every rotation; the config has been validated, so
+// an error here is a bug, reported plainly all the same.
+func (c *Config) compileRotations() (map[string]*rotations.Rotation, error) {
+	out := map[string]*rotations.Rotation{}
+	for _, rc := range c.Rotations {
+		r, err := rotations.Compile(rc.spec())
+		if err != nil {
+			return nil, fmt.Errorf("rotation %s: %w", rc.Name, err)
+		}
+		out[rc.Name] = r
+	}
+	return out, nil
+}
+
+// escalationPolicies turns the policies and services into the engine's form.
+func (c *Config) escalationPolicies() (escalation.Policies, error) {
+	var pols []escalation.Policy
+	for _, ep := range c.EscalationPolicies {
+		p := escalation.Policy{Name: ep.Name, RepageEvery: ep.RepageEvery, Repeat: ep.Repeat, AckTimeout: ep.AckTimeout}
+		for i, lv := range ep.Levels {
+			l, err := escalation.NewLevel(lv.Targets, lv.EscalateAfter)
+			if err != nil {
+				return nil, fmt.Errorf("policy %s level %d: %w", ep.Name, i+1, err)
+			}
+			p.Levels = append(p.Levels, l)
+		}
+		pols = append(pols, p)
+	}
+	var svcs []escalation.Service
+	for _, s := range c.Services {
+		svcs = append(svcs, escalation.Service{Name: s.Name, Policy: s.EscalationPolicy, AlertsChannel: s.AlertsChannel})
+	}
+	return escalation.Lookup(svcs, pols)
+}
+
+// serviceRotations maps each service to the first rotation its first
+// escalation level pages ("" when that level names only people).
+func (c *Config) serviceRotations() map[string]string {
+	first := map[string]string{}
+	for _, ep := range c.EscalationPolicies {
+		if len(ep.Levels) == 0 {
+			continue
+		}
+		for _, tg := range ep.Levels[0].Targets {
+			if t, err := rotations.ParseTarget(tg); err == nil && t.Kind == rotations.TargetRotation {
+				first[ep.Name] = t.Name
+				break
+			}
+		}
+	}
+	out := map[string]string{}
+	for _, s := range c.Services {
+		out[s.Name] = first[s.EscalationPolicy]
+	}
+	return out
+}
+
+// directory is the on-call view of this configuration.
+func (c *Config) directory(rots map[string]*rotations.Rotation, ovs oncall.OverrideSource) *oncall.Directory {
+	names := map[string]string{}
+	for _, p := range c.People {
+		names[p.ID] = p.Name
+	}
+	return &oncall.Directory{Rotations: rots, ServiceRotation: c.serviceRotations(), Names: names, Overrides: ovs}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -29,6 +30,8 @@ const usage = `baton — chat-native incident bot
 Usage:
   baton serve [--config FILE] [--listen ADDR]   run intake, API and escalation
   baton check-config [--config FILE]            check a config; exit 2 and one line per problem
+  baton oncall [--service S | --rotation R] [--at RFC3339] [--json]
+                                                who is on call now, and the shifts of the next 14 days
   baton load [--url U] [--mode unique|duplicate] [-n N] [-c C] [--rate R]
                                                 fire generic alerts at a running baton; report alerts/s and latency
   baton help                                    this text
@@ -52,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		return cmdCheckConfig(rest, stdout, stderr, environ)
 	case "load":
 		return cmdLoad(ctx, rest, stdout, stderr)
+	case "oncall":
+		return cmdOncall(ctx, rest, stdout, stderr, environ, time.Now)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

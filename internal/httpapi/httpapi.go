@@ -27,6 +27,9 @@ type Incidents interface {
 	Resolve(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 }
 
+// Escalator moves an incident up a level now (the escalation runner).
+type Escalator func(ctx context.Context, n int64, by string) (incident.Incident, error)
+
 // Pinger answers whether the store is reachable, for /readyz.
 type Pinger func(ctx context.Context) error
 
@@ -37,6 +40,7 @@ type Server struct {
 	incidents Incidents
 	ping      Pinger
 	people    func(id string) bool
+	escalate  Escalator
 	log       *slog.Logger
 }
 
@@ -50,6 +54,8 @@ type Options struct {
 	Ping Pinger
 	// KnownPerson says whether a person id exists; nil accepts anyone.
 	KnownPerson func(id string) bool
+	// Escalate backs POST /v1/incidents/{n}/escalate; nil leaves the route out.
+	Escalate Escalator
 	// Log receives one line per refused or failed request; may be nil.
 	Log *slog.Logger
 }
@@ -62,7 +68,7 @@ func New(o Options) *Server {
 	if o.KnownPerson == nil {
 		o.KnownPerson = func(string) bool { return true }
 	}
-	s := &Server{mux: http.NewServeMux(), token: o.Token, incidents: o.Incidents, ping: o.Ping, people: o.KnownPerson, log: o.Log}
+	s := &Server{mux: http.NewServeMux(), token: o.Token, incidents: o.Incidents, ping: o.Ping, people: o.KnownPerson, escalate: o.Escalate, log: o.Log}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -71,6 +77,9 @@ func New(o Options) *Server {
 	s.mux.Handle("GET /v1/incidents/{n}", s.auth(s.get))
 	s.mux.Handle("POST /v1/incidents/{n}/ack", s.auth(s.transition("ack")))
 	s.mux.Handle("POST /v1/incidents/{n}/resolve", s.auth(s.transition("resolve")))
+	if o.Escalate != nil {
+		s.mux.Handle("POST /v1/incidents/{n}/escalate", s.auth(s.transition("escalate")))
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})
@@ -195,10 +204,13 @@ func (s *Server) transition(op string) http.HandlerFunc {
 			inc incident.Incident
 			err error
 		)
-		if op == "ack" {
+		switch op {
+		case "ack":
 			inc, err = s.incidents.Ack(r.Context(), n, body.By)
-		} else {
+		case "resolve":
 			inc, err = s.incidents.Resolve(r.Context(), n, body.By, body.Note)
+		case "escalate":
+			inc, err = s.escalate(r.Context(), n, body.By)
 		}
 		if err != nil {
 			s.fail(w, err)

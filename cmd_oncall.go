@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/batonhq/baton/internal/oncall"
+	"github.com/batonhq/baton/rotations"
+	"github.com/batonhq/baton/rotations/overrides"
+)
+
+// cmdOncall prints who is on call now (or --at) and the next 14 days of shifts.
+func cmdOncall(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string, now func() time.Time) int {
+	fs := flag.NewFlagSet("oncall", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := configFlag(fs, environ)
+	service := fs.String("service", "", "the service whose first escalation level's rotation to show")
+	rotation := fs.String("rotation", "", "the rotation to show")
+	atFlag := fs.String("at", "", "the instant to ask about, RFC 3339 (default now)")
+	asJSON := fs.Bool("json", false, `print {"rotation","person","from","until","next":[…]}`)
+	noOverrides := fs.Bool("no-overrides", false, "answer from the schedule alone, without reading overrides from Redis")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	at := now()
+	if *atFlag != "" {
+		t, err := time.Parse(time.RFC3339, *atFlag)
+		if err != nil {
+			fmt.Fprintf(stderr, "baton oncall: --at must be an RFC 3339 time such as 2026-11-24T09:00:00Z (got %q)\n", *atFlag)
+			return 2
+		}
+		at = t
+	}
+	cfg, ok := loadOrReport(*path, environ, stderr)
+	if !ok {
+		return 2
+	}
+	rots, err := cfg.compileRotations()
+	if err != nil {
+		fmt.Fprintf(stderr, "baton oncall: %v\n", err)
+		return 1
+	}
+	var source oncall.OverrideSource
+	if !*noOverrides {
+		rdb := newRedis(cfg.Redis)
+		defer rdb.Close()
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			fmt.Fprintf(stderr, "baton oncall: cannot read overrides from Redis at %s: %v\n(use --no-overrides to answer from the schedule alone)\n", cfg.Redis.Addr, err)
+			return 1
+		}
+		source = overrides.New(rdb, cfg.Redis.Prefix).Set
+	}
+	dir := cfg.directory(rots, source)
+
+	var views []rotations.OnCallView
+	if *service == "" && *rotation == "" {
+		views, err = dir.All(ctx, at)
+	} else {
+		var r *rotations.Rotation
+		if r, err = dir.RotationFor(*service, *rotation); err == nil {
+			var v rotations.OnCallView
+			v, err = dir.View(ctx, r, at)
+			views = []rotations.OnCallView{v}
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "baton oncall: %v\n", err)
+		if errors.Is(err, oncall.ErrUnknownRotation) || errors.Is(err, oncall.ErrUnknownService) {
+			return 2
+		}
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if len(views) == 1 && (*service != "" || *rotation != "") {
+			_ = enc.Encode(views[0])
+		} else {
+			_ = enc.Encode(views)
+		}
+		return 0
+	}
+	names := map[string]string{}
+	for _, p := range cfg.People {
+		names[p.ID] = p.Name
+	}
+	for i, v := range views {
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		loc := rots[v.Rotation].Location()
+		fmt.Fprintf(stdout, "%s: %s is on call until %s\n", v.Rotation, display(names, v.Person), v.Until.In(loc).Format("Mon 2 Jan 15:04 MST"))
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  from\tuntil\twho")
+		for _, s := range v.Next {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.From.In(loc).Format("Mon 2 Jan 15:04 MST"), s.Until.In(loc).Format("Mon 2 Jan 15:04 MST"), display(names, s.Person))
+		}
+		tw.Flush()
+	}
+	if len(views) == 0 {
+		fmt.Fprintln(stdout, "no rotation has started yet")
+	}
+	return 0
+}
+
+func display(names map[string]string, id string) string {
+	if n := names[id]; n != "" {
+		return n + " (" + id + ")"
+	}
+	return id
+}

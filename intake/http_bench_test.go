@@ -1,0 +1,52 @@
+package intake
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/redistest"
+)
+
+// BenchmarkHandler runs the whole intake path in-process (auth, parse, route,
+// Lua script on a real redis-server) without the network, so a profile of it
+// shows baton's own cost per alert.
+func BenchmarkHandler(b *testing.B) {
+	for _, mode := range []string{"unique", "duplicate"} {
+		b.Run(mode, func(b *testing.B) {
+			rs := redistest.Start(b)
+			store := incident.NewService(rs.Client(), "bench:")
+			h := NewHandler(Config{
+				Tokens:   map[string]string{"generic": genericToken},
+				Services: map[string]bool{"database": true},
+			}, store, nil)
+			mux := http.NewServeMux()
+			h.Register(mux)
+			var seq atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					key := "same"
+					if mode == "unique" {
+						key = "k" + strconv.FormatInt(seq.Add(1), 10)
+					}
+					body := `{"dedup_key":"` + key + `","summary":"load test alert","severity":"warning"}`
+					req := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/v1/alerts/generic?service=database", strings.NewReader(body))
+					req.Header.Set("Authorization", "Bearer "+genericToken)
+					w := httptest.NewRecorder()
+					mux.ServeHTTP(w, req)
+					if w.Code != http.StatusAccepted {
+						b.Fatalf("%d %s", w.Code, w.Body)
+					}
+				}
+			})
+		})
+	}
+}

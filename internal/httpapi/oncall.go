@@ -1,0 +1,190 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/internal/oncall"
+	"github.com/batonhq/baton/rotations"
+)
+
+// Overrides is what the API needs of the overrides store.
+type Overrides interface {
+	Create(ctx context.Context, o rotations.Override, now time.Time) (rotations.Override, error)
+	List(ctx context.Context, rotation string) ([]rotations.Override, error)
+	Delete(ctx context.Context, rotation, id string) error
+}
+
+// RegisterOnCall mounts the on-call routes, all behind api.token (the
+// calendar feed also takes ?token=, since calendar apps cannot send headers):
+//
+//	GET    /v1/oncall?service=&rotation=&at=
+//	GET    /v1/rotations/{name}.ics
+//	POST   /v1/rotations/{name}/overrides        {"person","from","until"}
+//	GET    /v1/rotations/{name}/overrides
+//	DELETE /v1/rotations/{name}/overrides/{id}
+func (s *Server) RegisterOnCall(dir *oncall.Directory, ovs Overrides, now func() time.Time) {
+	if now == nil {
+		now = time.Now
+	}
+	h := &onCallHandlers{dir: dir, ovs: ovs, now: now, fail: s.fail}
+	s.mux.Handle("GET /v1/oncall", s.auth(h.view))
+	s.mux.Handle("GET /v1/rotations/{file}", s.auth(h.feed))
+	s.mux.Handle("POST /v1/rotations/{name}/overrides", s.auth(h.createOverride))
+	s.mux.Handle("GET /v1/rotations/{name}/overrides", s.auth(h.listOverrides))
+	s.mux.Handle("DELETE /v1/rotations/{name}/overrides/{id}", s.auth(h.deleteOverride))
+}
+
+type onCallHandlers struct {
+	dir  *oncall.Directory
+	ovs  Overrides
+	now  func() time.Time
+	fail func(http.ResponseWriter, error)
+}
+
+func (h *onCallHandlers) view(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	at := h.now()
+	if raw := q.Get("at"); raw != "" {
+		t, err := time.Parse(time.RFC3339, raw)
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, fmt.Sprintf("at must be an RFC 3339 time such as 2026-11-24T09:00:00Z (got %q)", raw))
+			return
+		}
+		at = t
+	}
+	if q.Get("service") == "" && q.Get("rotation") == "" {
+		all, err := h.dir.All(r.Context(), at)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		WriteJSON(w, http.StatusOK, map[string]any{"oncall": all})
+		return
+	}
+	rot, err := h.dir.RotationFor(q.Get("service"), q.Get("rotation"))
+	if err != nil {
+		onCallError(w, err)
+		return
+	}
+	v, err := h.dir.View(r.Context(), rot, at)
+	if err != nil {
+		onCallError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, v)
+}
+
+func (h *onCallHandlers) feed(w http.ResponseWriter, r *http.Request) {
+	name, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
+	if !ok {
+		WriteError(w, http.StatusNotFound, "the calendar feed is /v1/rotations/NAME.ics")
+		return
+	}
+	rot, err := h.dir.RotationFor("", name)
+	if err != nil {
+		onCallError(w, err)
+		return
+	}
+	body, err := h.dir.Feed(r.Context(), rot, h.now())
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", name+".ics"))
+	_, _ = w.Write(body)
+}
+
+// overrideBody is the JSON of an override, in and out.
+type overrideBody struct {
+	ID      string    `json:"id,omitempty"`
+	Person  string    `json:"person"`
+	From    time.Time `json:"from"`
+	Until   time.Time `json:"until"`
+	Created time.Time `json:"created,omitzero"`
+}
+
+func overrideView(o rotations.Override) overrideBody {
+	return overrideBody{ID: o.ID, Person: o.Person, From: o.From, Until: o.Until, Created: o.Created}
+}
+
+func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, err := h.dir.RotationFor("", name); err != nil {
+		onCallError(w, err)
+		return
+	}
+	var body overrideBody
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		WriteError(w, http.StatusBadRequest, `the body must be JSON like {"person":"alice","from":"2026-11-24T09:00:00Z","until":"2026-11-24T17:00:00Z"}: `+err.Error())
+		return
+	}
+	if body.Person == "" || body.From.IsZero() || body.Until.IsZero() {
+		WriteError(w, http.StatusBadRequest, `fields "person", "from" and "until" are all required (times in RFC 3339)`)
+		return
+	}
+	o, err := h.ovs.Create(r.Context(), rotations.Override{Rotation: name, Person: body.Person, From: body.From, Until: body.Until}, h.now())
+	if err != nil {
+		onCallError(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusCreated, overrideView(o))
+}
+
+func (h *onCallHandlers) listOverrides(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, err := h.dir.RotationFor("", name); err != nil {
+		onCallError(w, err)
+		return
+	}
+	list, err := h.ovs.List(r.Context(), name)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	out := make([]overrideBody, len(list))
+	for i, o := range list {
+		out[i] = overrideView(o)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"overrides": out})
+}
+
+func (h *onCallHandlers) deleteOverride(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if _, err := h.dir.RotationFor("", name); err != nil {
+		onCallError(w, err)
+		return
+	}
+	if err := h.ovs.Delete(r.Context(), name, r.PathValue("id")); err != nil {
+		onCallError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// onCallError maps on-call outcomes to statuses with the error's own sentence.
+func onCallError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, oncall.ErrUnknownRotation), errors.Is(err, oncall.ErrUnknownService), errors.Is(err, rotations.ErrOverrideNotFound):
+		WriteError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, oncall.ErrNoRotation), errors.Is(err, rotations.ErrNotStarted):
+		WriteError(w, http.StatusUnprocessableEntity, err.Error())
+	case errors.Is(err, rotations.ErrEmptyRange), errors.Is(err, rotations.ErrOverrideTooLong),
+		errors.Is(err, rotations.ErrUnknownPerson), errors.Is(err, rotations.ErrUnknownRotation):
+		WriteError(w, http.StatusBadRequest, err.Error())
+	default:
+		if strings.Contains(err.Error(), "not both") {
+			WriteError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		WriteError(w, http.StatusServiceUnavailable, "the on-call store is unavailable; retry shortly")
+	}
+}

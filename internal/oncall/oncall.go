@@ -1,0 +1,118 @@
+// Package oncall answers "who is on call" for people and scripts: it joins
+// the pure rotation math (package rotations) with the overrides stored in
+// Redis and the service → rotation mapping from the configuration. The CLI
+// (`baton oncall`), the HTTP API and the chat commands all ask it, so they
+// all give the same answer.
+package oncall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/batonhq/baton/rotations"
+)
+
+// Horizon is how far ahead a view lists the next shifts.
+const Horizon = 14 * 24 * time.Hour
+
+// FeedDays is how far ahead the iCalendar feed reaches.
+const FeedDays = 90
+
+// Errors callers turn into sentences.
+var (
+	ErrUnknownRotation = errors.New("no such rotation")
+	ErrUnknownService  = errors.New("no such service")
+	ErrNoRotation      = errors.New("the service's first escalation level names no rotation")
+)
+
+// OverrideSource loads the overrides in effect for a rotation.
+type OverrideSource func(ctx context.Context, rotation string) (*rotations.OverrideSet, error)
+
+// Directory is the on-call view of the whole configuration.
+type Directory struct {
+	// Rotations by name.
+	Rotations map[string]*rotations.Rotation
+	// ServiceRotation maps a service to the rotation its first escalation
+	// level pages ("" when that level names only people).
+	ServiceRotation map[string]string
+	// Names maps person ids to display names, for the calendar feed.
+	Names map[string]string
+	// Overrides loads stored overrides; nil means none.
+	Overrides OverrideSource
+}
+
+// RotationFor resolves a request naming a service or a rotation (exactly one).
+func (d *Directory) RotationFor(service, rotation string) (*rotations.Rotation, error) {
+	switch {
+	case service != "" && rotation != "":
+		return nil, errors.New("name a service or a rotation, not both")
+	case service != "":
+		name, ok := d.ServiceRotation[service]
+		if !ok {
+			return nil, fmt.Errorf("service %q: %w", service, ErrUnknownService)
+		}
+		if name == "" {
+			return nil, fmt.Errorf("service %q: %w", service, ErrNoRotation)
+		}
+		rotation = name
+	}
+	r, ok := d.Rotations[rotation]
+	if !ok {
+		return nil, fmt.Errorf("rotation %q: %w", rotation, ErrUnknownRotation)
+	}
+	return r, nil
+}
+
+func (d *Directory) overrides(ctx context.Context, rotation string) (*rotations.OverrideSet, error) {
+	if d.Overrides == nil {
+		return nil, nil
+	}
+	ov, err := d.Overrides(ctx, rotation)
+	if err != nil {
+		return nil, fmt.Errorf("load overrides of %s: %w", rotation, err)
+	}
+	return ov, nil
+}
+
+// View says who is on call in r at at, and the shifts of the next 14 days.
+func (d *Directory) View(ctx context.Context, r *rotations.Rotation, at time.Time) (rotations.OnCallView, error) {
+	ov, err := d.overrides(ctx, r.Name())
+	if err != nil {
+		return rotations.OnCallView{}, err
+	}
+	return rotations.View(r, ov, at, Horizon)
+}
+
+// All returns the view of every rotation at at, sorted by name. A rotation
+// that has not started yet is left out.
+func (d *Directory) All(ctx context.Context, at time.Time) ([]rotations.OnCallView, error) {
+	names := make([]string, 0, len(d.Rotations))
+	for n := range d.Rotations {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := []rotations.OnCallView{}
+	for _, n := range names {
+		v, err := d.View(ctx, d.Rotations[n], at)
+		if errors.Is(err, rotations.ErrNotStarted) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Feed renders the iCalendar feed of r's next 90 days of shifts from now.
+func (d *Directory) Feed(ctx context.Context, r *rotations.Rotation, now time.Time) ([]byte, error) {
+	ov, err := d.overrides(ctx, r.Name())
+	if err != nil {
+		return nil, err
+	}
+	return rotations.ICS(r, ov, now, now.AddDate(0, 0, FeedDays), d.Names)
+}
