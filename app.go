@@ -200,8 +200,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close releases the Redis client.
-func (a *App) Close() error { return a.rdb.Close() }
+// Close stops the store's batching and releases the Redis client.
+func (a *App) Close() error {
+	a.Incidents.Close()
+	return a.rdb.Close()
+}
 
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level

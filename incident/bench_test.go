@@ -13,14 +13,27 @@ import (
 // BenchmarkOpen measures the store's Open path against a real redis-server:
 // unique alerts (a new incident each) and duplicates (one incident, count++).
 // Run with -cpu to vary the number of concurrent callers.
+//
+// Each case runs batched (the default) and unbatched, so one run gives the
+// ratio between them.
 func BenchmarkOpen(b *testing.B) {
-	for _, mode := range []string{"unique", "duplicate"} {
-		b.Run(mode, func(b *testing.B) {
+	for _, c := range []struct {
+		mode      string
+		unbatched bool
+	}{{"unique", false}, {"unique", true}, {"duplicate", false}, {"duplicate", true}} {
+		mode := c.mode
+		name := mode + "/batched"
+		if c.unbatched {
+			name = mode + "/unbatched"
+		}
+		b.Run(name, func(b *testing.B) {
 			srv := redistest.Start(b)
 			s := incident.NewService(srv.Client(), "bench:")
+			s.Unbatched = c.unbatched
+			defer s.Close()
 			ctx := context.Background()
 			var seq atomic.Int64
-			b.SetParallelism(8)
+			b.SetParallelism(16)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				a := incident.Alert{Source: "generic", Service: "database", Summary: "disk full on db-1",

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -103,7 +104,30 @@ type Service struct {
 	// it at once instead of at its next poll (main sets it to Runner.Wake).
 	// It must not block. Set it before first use.
 	OnJobDue func()
+
+	// Unbatched sends each Open as its own script call instead of
+	// coalescing concurrent ones into pipelines; it exists to measure the
+	// difference (BenchmarkOpen). Set it before first use.
+	Unbatched bool
+
+	batchOnce, closeOnce sync.Once
+	batch                *batcher
 }
+
+// opener returns the batcher that carries Open's script calls, started on first use.
+func (s *Service) opener() *batcher {
+	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript) })
+	return s.batch
+}
+
+// Close stops the goroutines that batch Open calls. Open after Close fails.
+func (s *Service) Close() {
+	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript) })
+	s.closeOnce.Do(s.batch.close)
+}
+
+// errClosed is returned by Open after Close.
+var errClosed = errors.New("incident service is closed")
 
 // NewService returns a Service storing under prefix (for example "baton:").
 func NewService(rdb redis.UniversalClient, prefix string) *Service {
@@ -179,12 +203,19 @@ func (s *Service) OpenDelivery(ctx context.Context, a Alert, deliveryID string) 
 	}
 	dk := dedupDigest(a.Service, a.DedupKey)
 	k := s.k
-	res, err := openScript.Run(ctx, s.rdb,
+	run := s.opener().run
+	if s.Unbatched {
+		run = func(ctx context.Context, keys []string, args []any) (any, error) {
+			return openScript.Run(ctx, s.rdb, keys, args...).Result()
+		}
+	}
+	reply, err := run(ctx,
 		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID)},
-		k.base, dk, now.UnixMilli(),
-		a.Service, blob, string(a.Severity), a.Source, dk, status,
-		"", "", repeatNoteEvery.Milliseconds(), string(JobPage)+":", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
-	).Slice()
+		[]any{k.base, dk, now.UnixMilli(),
+			a.Service, blob, string(a.Severity), a.Source, dk, status,
+			"", "", repeatNoteEvery.Milliseconds(), string(JobPage) + ":", deliveryTTL.Milliseconds(), boolArg(deliveryID != "")},
+	)
+	res, _ := reply.([]any)
 	if err != nil {
 		return OpenResult{}, fmt.Errorf("open: %w", err)
 	}

@@ -3,6 +3,7 @@ package incident_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -428,5 +429,59 @@ func TestDetailsKeptAndCapped(t *testing.T) {
 	}
 	if _, err := s.Details(ctx, 999); !errors.Is(err, incident.ErrNotFound) {
 		t.Fatalf("details of a missing incident: %v", err)
+	}
+}
+
+// Open calls from many goroutines travel in pipelines; each must still get
+// its own answer, and a Redis that forgot the script (restart) must not lose one.
+func TestBatchedOpenAnswersEachCaller(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client()
+	s := incident.NewService(c, "test:")
+	defer s.Close()
+	ctx := redistest.Ctx(t)
+	var wg sync.WaitGroup
+	nums := make([]int64, 200)
+	for i := range nums {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := s.Open(ctx, alert("key-"+strconv.Itoa(i)))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			nums[i] = r.Number
+		}()
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	for i, n := range nums {
+		if n < 1 || n > 200 || seen[n] {
+			t.Fatalf("caller %d got INC-%d (duplicate or out of range)", i, n)
+		}
+		seen[n] = true
+	}
+	// SCRIPT FLUSH is what a restarted Redis looks like to EVALSHA.
+	if err := c.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Open(ctx, alert("after-flush-"+strconv.Itoa(i))); err != nil {
+				t.Errorf("open after SCRIPT FLUSH: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	open, _ := s.List(ctx, incident.FilterOpen, 1000)
+	if len(open) != 250 {
+		t.Fatalf("%d open incidents, want 250", len(open))
+	}
+	s.Close()
+	if _, err := s.Open(ctx, alert("closed")); err == nil {
+		t.Fatal("Open after Close succeeded")
 	}
 }

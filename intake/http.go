@@ -118,8 +118,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, he.status, he.msg)
 		return
 	}
-	if reply.Outcome != "" {
-		h.log.Info("alert stored", "source", source, "incident", reply.Incident, "outcome", reply.Outcome, "alert_count", reply.AlertCount)
+	// A new or resolved incident is news; a repeat is not (a storm would
+	// flood the log), so repeats log at debug. No alert text, ever.
+	switch reply.Outcome {
+	case "":
+	case string(incident.OutcomeCreated), string(incident.OutcomeResolved):
+		h.log.Info("alert stored", "source", source, "incident", reply.Incident, "outcome", reply.Outcome)
+	default:
+		h.log.Debug("alert stored", "source", source, "incident", reply.Incident, "outcome", reply.Outcome, "alert_count", reply.AlertCount)
 	}
 	httpapi.WriteJSON(w, status, reply)
 }
