@@ -32,6 +32,7 @@ Usage:
   baton check-config [--config FILE]            check a config; exit 2 and one line per problem
   baton oncall [--service S | --rotation R] [--at RFC3339] [--json]
                                                 who is on call now, and the shifts of the next 14 days
+  baton jobs [--json]                           escalation queue: pending, in flight, dead letters
   baton load [--url U] [--mode unique|duplicate] [-n N] [-c C] [--rate R]
                                                 fire generic alerts at a running baton; report alerts/s and latency
   baton help                                    this text
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		return cmdCheckConfig(rest, stdout, stderr, environ)
 	case "load":
 		return cmdLoad(ctx, rest, stdout, stderr)
+	case "jobs":
+		return cmdJobs(ctx, rest, stdout, stderr, environ)
 	case "oncall":
 		return cmdOncall(ctx, rest, stdout, stderr, environ, time.Now)
 	case "help", "-h", "--help":
