@@ -53,7 +53,8 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-// LogPager writes each page to a log instead of chat: baton serve uses it
+// LogPager writes each page to a log instead of chat (never the title, which
+// comes from the alert body): baton serve uses it
 // when no chat is configured, so the escalation story can be followed in the
 // log and through the API. Fallback pages log at error level.
 type LogPager struct {
@@ -74,6 +75,6 @@ func (l LogPager) Page(ctx context.Context, p Page) error {
 	}
 	log.Log(ctx, level, "page", "incident", p.Incident, "person", p.Person, "channel", p.Channel,
 		"reason", string(p.Reason), "level", p.Level, "round", p.Round, "owner", p.Owner,
-		"service", p.Service, "title", p.Title, "why", p.Why, "key", p.Key)
+		"service", p.Service, "why", p.Why, "key", p.Key)
 	return nil
 }
