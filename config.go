@@ -386,6 +386,16 @@ var (
 func (c *Config) Validate() Problems {
 	var ps Problems
 	add := func(path, format string, args ...any) { ps = append(ps, Problem{path, fmt.Sprintf(format, args...)}) }
+	// uniqueID checks a name that other sections refer to, and remembers it.
+	uniqueID := func(path, id string, seen map[string]bool) {
+		switch {
+		case !idRE.MatchString(id):
+			add(path, "must be lowercase letters, digits, - or _ (got %q)", id)
+		case seen[id]:
+			add(path, "%q is defined twice", id)
+		}
+		seen[id] = true
+	}
 
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		add("http.listen", "must be host:port such as 127.0.0.1:8080 (got %q)", c.HTTP.Listen)
@@ -438,14 +448,7 @@ func (c *Config) Validate() Problems {
 
 	services := map[string]bool{}
 	for i, s := range c.Services {
-		p := fmt.Sprintf("services[%d]", i)
-		switch {
-		case !idRE.MatchString(s.Name):
-			add(p+".name", "must be lowercase letters, digits, - or _ (got %q)", s.Name)
-		case services[s.Name]:
-			add(p+".name", "%q is defined twice", s.Name)
-		}
-		services[s.Name] = true
+		uniqueID(fmt.Sprintf("services[%d].name", i), s.Name, services)
 	}
 	for i, r := range c.Intake.Routes {
 		p := fmt.Sprintf("intake.routes[%d]", i)
@@ -465,13 +468,7 @@ func (c *Config) Validate() Problems {
 	people := map[string]bool{}
 	for i, pc := range c.People {
 		p := fmt.Sprintf("people[%d]", i)
-		switch {
-		case !idRE.MatchString(pc.ID):
-			add(p+".id", "must be lowercase letters, digits, - or _ (got %q)", pc.ID)
-		case people[pc.ID]:
-			add(p+".id", "%q is defined twice", pc.ID)
-		}
-		people[pc.ID] = true
+		uniqueID(p+".id", pc.ID, people)
 		if pc.Email != "" {
 			if a, err := mail.ParseAddress(pc.Email); err != nil || a.Address != pc.Email {
 				add(p+".email", "is not an email address (got %q)", pc.Email)
@@ -516,13 +513,7 @@ func (c *Config) Validate() Problems {
 	policies := map[string]bool{}
 	for i, ep := range c.EscalationPolicies {
 		p := fmt.Sprintf("escalation_policies[%d]", i)
-		switch {
-		case !idRE.MatchString(ep.Name):
-			add(p+".name", "must be lowercase letters, digits, - or _ (got %q)", ep.Name)
-		case policies[ep.Name]:
-			add(p+".name", "%q is defined twice", ep.Name)
-		}
-		policies[ep.Name] = true
+		uniqueID(p+".name", ep.Name, policies)
 		if ep.RepageEvery < time.Second {
 			add(p+".repage_every", "must be at least 1s (got %s); the owner is paged again at this interval", ep.RepageEvery)
 		}
