@@ -422,6 +422,9 @@ func (c *Config) Validate() Problems {
 			add(p, "must be host:port (got %q)", a)
 		}
 	}
+	if strings.ContainsAny(c.Redis.Prefix, "{}") {
+		add("redis.prefix", "must not contain { or }: baton adds its own Redis Cluster hash tags after it (got %q)", c.Redis.Prefix)
+	}
 	if c.Redis.DB < 0 || c.Redis.DB > 15 {
 		add("redis.db", "must be between 0 and 15 (got %d)", c.Redis.DB)
 	}

@@ -95,6 +95,7 @@ func TestBadConfigReportsEveryProblem(t *testing.T) {
 		"http.listen":                                     "host:port",
 		"api.token":                                       "at least 16",
 		"redis.addr":                                      "host:port",
+		"redis.prefix":                                    "must not contain { or }",
 		"redis.db":                                        "between 0 and 15",
 		"intake.tokens.sumologic":                         "at least 16",
 		"intake.max_body_bytes":                           "between 1024",
