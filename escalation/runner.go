@@ -55,6 +55,18 @@ type Options struct {
 	// ReplicaID names this runner in lease tokens. Default host-pid-random.
 	ReplicaID string
 
+	// Chat, when set, runs the incidents' chat jobs ("chat:<n>", queued by
+	// every state change): the chat adapter's reconciliation of channel,
+	// card and notices. Chat jobs have a queue and workers of their own, so
+	// cosmetic work never holds a page back. When nil, chat jobs are
+	// claimed and dropped (no chat is configured).
+	Chat ChatSync
+	// ChatWorkers bounds how many chat jobs run at once, besides Workers.
+	// Default 4.
+	ChatWorkers int
+	// ChatTimeout bounds one ChatSync call. Default 1m.
+	ChatTimeout time.Duration
+
 	// Log receives the runner's log lines. Default slog.Default().
 	Log *slog.Logger
 	// Metrics, when set, receives events besides the runner's own Counters.
@@ -88,16 +100,14 @@ type Runner struct {
 	cache    *overrideCache
 	now      func() time.Time
 
-	wake     chan struct{}
-	sem      chan struct{}
+	pages    *jobQueue
+	chat     *jobQueue
 	claimSeq atomic.Int64
 	running  atomic.Bool
-	drainMu  sync.Mutex // one claim loop at a time (the poll and the wake-ups share it)
 	wg       sync.WaitGroup
 
-	timerMu sync.Mutex
-	timer   *time.Timer
-	timerAt time.Time
+	chatMu       sync.Mutex
+	chatAttempts map[string]int // consecutive failed runs of a chat job, for backoff (per replica)
 
 	downMu     sync.Mutex
 	down       bool
@@ -139,6 +149,12 @@ func NewRunner(o Options) (*Runner, error) {
 	if o.PageTimeout <= 0 {
 		o.PageTimeout = 20 * time.Second
 	}
+	if o.ChatWorkers <= 0 {
+		o.ChatWorkers = 4
+	}
+	if o.ChatTimeout <= 0 {
+		o.ChatTimeout = time.Minute
+	}
 	if o.ReplicaID == "" {
 		host, _ := os.Hostname()
 		var b [4]byte
@@ -158,8 +174,10 @@ func NewRunner(o Options) (*Runner, error) {
 		counters: &Counters{},
 		cache:    &overrideCache{load: o.Overrides, ttl: o.OverridesTTL},
 		now:      o.Now,
-		wake:     make(chan struct{}, 1),
-		sem:      make(chan struct{}, o.Workers),
+		pages:    newJobQueue("page", o.Workers, o.Incidents.ClaimJobs),
+		chat:     newJobQueue("chat", o.ChatWorkers, o.Incidents.ClaimChatJobs),
+
+		chatAttempts: map[string]int{},
 	}
 	r.metrics = r.counters
 	if o.Metrics != nil {
@@ -171,13 +189,12 @@ func NewRunner(o Options) (*Runner, error) {
 // Counters returns the runner's counters.
 func (r *Runner) Counters() *Counters { return r.counters }
 
-// Wake makes the runner look for due jobs now instead of at its next poll.
-// It never blocks; wake-ups that arrive while one is pending coalesce.
+// Wake makes the runner look for due jobs (pages and chat) now instead of at
+// its next poll. It never blocks; wake-ups that arrive while one is pending
+// coalesce.
 func (r *Runner) Wake() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
+	r.pages.kick()
+	r.chat.kick()
 }
 
 // AckTimeout is the ack timeout of service's policy (0 when it has none or
@@ -221,38 +238,49 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("escalation: scheduler: %w", err)
 	}
-	_, err = s.NewJob(gocron.DurationJob(r.o.PollInterval),
-		gocron.NewTask(func() { r.drain(ctx) }),
-		gocron.WithName("escalation-poll"),
-		gocron.WithSingletonMode(gocron.LimitModeReschedule),
-		gocron.WithStartAt(gocron.WithStartImmediately()),
-	)
-	if err != nil {
-		return fmt.Errorf("escalation: poll job: %w", err)
+	// Pages and chat jobs are polled and drained separately: a drain waits
+	// for a free worker of its own queue, never for the other queue's.
+	// Without a ChatSync there is no chat to keep up to date, only chat jobs
+	// to drop: that queue is then drained after each successful page claim
+	// instead of polled, so it adds no Redis traffic while Redis is down.
+	polled := []*jobQueue{r.pages, r.chat}
+	if r.o.Chat == nil {
+		polled = polled[:1]
+	}
+	for _, q := range polled {
+		_, err = s.NewJob(gocron.DurationJob(r.o.PollInterval),
+			gocron.NewTask(func() { r.drain(ctx, q) }),
+			gocron.WithName("escalation-poll-"+q.name),
+			gocron.WithSingletonMode(gocron.LimitModeReschedule),
+			gocron.WithStartAt(gocron.WithStartImmediately()),
+		)
+		if err != nil {
+			return fmt.Errorf("escalation: poll job: %w", err)
+		}
 	}
 	s.Start()
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-r.wake:
-				r.drain(ctx)
+	for _, q := range []*jobQueue{r.pages, r.chat} {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-q.wake:
+					r.drain(ctx, q)
+				}
 			}
-		}
-	}()
-	r.log.Info("escalation runner started", "replica", r.o.ReplicaID, "poll", r.o.PollInterval, "lease", r.o.Lease, "workers", r.o.Workers)
+		}()
+	}
+	r.log.Info("escalation runner started", "replica", r.o.ReplicaID, "poll", r.o.PollInterval, "lease", r.o.Lease,
+		"workers", r.o.Workers, "chat_workers", r.o.ChatWorkers, "chat", r.o.Chat != nil)
 	<-ctx.Done()
 	if err := s.Shutdown(); err != nil {
 		r.log.Warn("escalation: scheduler shutdown", "err", err)
 	}
-	r.timerMu.Lock()
-	if r.timer != nil {
-		r.timer.Stop()
-	}
-	r.timerMu.Unlock()
+	r.pages.stopTimer()
+	r.chat.stopTimer()
 	r.wg.Wait()
 	r.log.Info("escalation runner stopped", "replica", r.o.ReplicaID)
 	return nil
@@ -268,52 +296,97 @@ func (r *Runner) warnUnwired() {
 	}
 }
 
-// drain claims due jobs and hands them to workers until none is due or ctx
-// ends. It claims no more jobs than there are free workers, so nothing sits
-// claimed in a local queue while its lease runs.
-func (r *Runner) drain(ctx context.Context) {
-	r.drainMu.Lock()
-	defer r.drainMu.Unlock()
+// jobQueue is one queue of due jobs in Redis as this runner works it: how
+// to claim from it, a worker budget, a wake-up channel and a timer for the
+// next due job.
+type jobQueue struct {
+	name  string
+	claim func(ctx context.Context, now time.Time, lease time.Duration, max int, token string) ([]incident.Job, time.Time, error)
+	sem   chan struct{}
+	wake  chan struct{}
+
+	drainMu sync.Mutex // one claim loop at a time (the poll and the wake-ups share it)
+
+	timerMu sync.Mutex
+	timer   *time.Timer
+	timerAt time.Time
+}
+
+func newJobQueue(name string, workers int, claim func(context.Context, time.Time, time.Duration, int, string) ([]incident.Job, time.Time, error)) *jobQueue {
+	return &jobQueue{name: name, claim: claim, sem: make(chan struct{}, workers), wake: make(chan struct{}, 1)}
+}
+
+// kick wakes the queue's drain loop; it never blocks.
+func (q *jobQueue) kick() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *jobQueue) stopTimer() {
+	q.timerMu.Lock()
+	defer q.timerMu.Unlock()
+	if q.timer != nil {
+		q.timer.Stop()
+	}
+}
+
+// drain claims due jobs of q and hands them to q's workers until none is
+// due or ctx ends. It claims no more jobs than there are free workers, so
+// nothing sits claimed in a local queue while its lease runs.
+func (r *Runner) drain(ctx context.Context, q *jobQueue) {
+	q.drainMu.Lock()
+	defer q.drainMu.Unlock()
+	if q == r.chat && r.storeDown() {
+		// The page queue's claims find out when Redis is back; cosmetic
+		// work adds no failed dials meanwhile (go-redis stops dialling for
+		// a while after too many failures, which would delay the pages).
+		return
+	}
 	for ctx.Err() == nil {
-		n := r.reserve(ctx)
+		n := r.reserve(ctx, q)
 		if n == 0 {
 			return
 		}
 		now := r.now()
 		token := r.o.ReplicaID + ":" + strconv.FormatInt(r.claimSeq.Add(1), 10)
-		jobs, next, err := r.store.ClaimJobs(ctx, now, r.o.Lease, n, token)
+		jobs, next, err := q.claim(ctx, now, r.o.Lease, n, token)
 		if err != nil {
-			r.unreserve(n)
+			r.unreserve(q, n)
 			if ctx.Err() == nil {
 				r.storeFailed(err)
 			}
 			return
 		}
 		r.storeOK()
-		r.unreserve(n - len(jobs))
+		if q == r.pages && r.o.Chat == nil {
+			r.chat.kick()
+		}
+		r.unreserve(q, n-len(jobs))
 		for _, j := range jobs {
 			r.wg.Add(1)
-			go r.work(ctx, j)
+			go r.work(ctx, q, j)
 		}
 		if len(jobs) < n {
-			r.armTimer(next)
+			r.armTimer(q, next)
 			return
 		}
 	}
 }
 
-// reserve takes one worker slot (waiting for it) and as many more as are
-// free, up to the number of workers; 0 when ctx ended.
-func (r *Runner) reserve(ctx context.Context) int {
+// reserve takes one worker slot of q (waiting for it) and as many more as
+// are free, up to q's number of workers; 0 when ctx ended.
+func (r *Runner) reserve(ctx context.Context, q *jobQueue) int {
 	select {
-	case r.sem <- struct{}{}:
+	case q.sem <- struct{}{}:
 	case <-ctx.Done():
 		return 0
 	}
 	n := 1
-	for n < cap(r.sem) {
+	for n < cap(q.sem) {
 		select {
-		case r.sem <- struct{}{}:
+		case q.sem <- struct{}{}:
 			n++
 		default:
 			return n
@@ -322,15 +395,15 @@ func (r *Runner) reserve(ctx context.Context) int {
 	return n
 }
 
-func (r *Runner) unreserve(n int) {
+func (r *Runner) unreserve(q *jobQueue, n int) {
 	for range n {
-		<-r.sem
+		<-q.sem
 	}
 }
 
-// armTimer wakes the runner at `at` when that comes before the next poll.
+// armTimer wakes q at `at` when that comes before the next poll.
 // It is only a hint: the due time itself is data in Redis.
-func (r *Runner) armTimer(at time.Time) {
+func (r *Runner) armTimer(q *jobQueue, at time.Time) {
 	if at.IsZero() {
 		return
 	}
@@ -340,17 +413,17 @@ func (r *Runner) armTimer(at time.Time) {
 		return
 	}
 	d = max(d, 0)
-	r.timerMu.Lock()
-	defer r.timerMu.Unlock()
-	if r.timer != nil && r.timerAt.After(now) && !at.Before(r.timerAt) {
+	q.timerMu.Lock()
+	defer q.timerMu.Unlock()
+	if q.timer != nil && q.timerAt.After(now) && !at.Before(q.timerAt) {
 		return // an earlier wake-up is already set
 	}
-	if r.timer == nil {
-		r.timer = time.AfterFunc(d, r.Wake)
+	if q.timer == nil {
+		q.timer = time.AfterFunc(d, q.kick)
 	} else {
-		r.timer.Reset(d)
+		q.timer.Reset(d)
 	}
-	r.timerAt = at
+	q.timerAt = at
 }
 
 // storeFailed logs a Redis failure of the claim loop: once when it starts,
@@ -370,6 +443,12 @@ func (r *Runner) storeFailed(err error) {
 	}
 }
 
+func (r *Runner) storeDown() bool {
+	r.downMu.Lock()
+	defer r.downMu.Unlock()
+	return r.down
+}
+
 func (r *Runner) storeOK() {
 	r.downMu.Lock()
 	defer r.downMu.Unlock()
@@ -381,9 +460,9 @@ func (r *Runner) storeOK() {
 
 // work runs one claimed job. Any error leaves the job to run again: released
 // with a short delay when Redis answers, else when its lease runs out.
-func (r *Runner) work(ctx context.Context, j incident.Job) {
+func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
 	defer r.wg.Done()
-	defer r.unreserve(1)
+	defer r.unreserve(q, 1)
 	r.metrics.JobStarted(string(j.Kind), r.now().Sub(j.Due))
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -401,6 +480,8 @@ func (r *Runner) work(ctx context.Context, j incident.Job) {
 			return r.runPage(jctx, j)
 		case incident.JobAckTimeout:
 			return r.runAckTimeout(jctx, j)
+		case incident.JobChat:
+			return r.runChat(jctx, j)
 		}
 		r.log.Warn("escalation: dropping a job of unknown kind", "job", j.Member)
 		_, err = r.store.ReleaseJob(jctx, j, time.Time{})
@@ -521,6 +602,17 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		if ctx.Err() != nil {
 			return ctx.Err() // stopping: the lease brings the job back
 		}
+		if d, ok := IsDeferred(err); ok {
+			// Not attempted: the Pager's own pacing holds a slot for it later
+			// (an alert storm's pages to one person). Not a failure.
+			delay := min(max(d, 0), maxRetryAfter)
+			r.log.Debug("escalation: page deferred by rate-limit pacing", "incident", inc.Number, "person", pg.Person,
+				"reason", pg.Reason, "retry_in", delay)
+			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: st.Failures,
+				Schedule: []incident.Scheduled{{Member: j.Member, Due: now.Add(delay)}}})
+			r.armTimer(r.pages, now.Add(delay))
+			return cerr
+		}
 		attempts := st.Failures + 1
 		if attempts < r.o.MaxAttempts && !IsPermanent(err) {
 			delay := r.retryDelay(attempts, err)
@@ -528,7 +620,7 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 				"reason", pg.Reason, "attempt", attempts, "retry_in", delay, "err", err)
 			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: attempts,
 				Schedule: []incident.Scheduled{{Member: j.Member, Due: now.Add(delay)}}})
-			r.armTimer(now.Add(delay))
+			r.armTimer(r.pages, now.Add(delay))
 			return cerr
 		}
 		// Give this page up: record it, dead-letter it, page the fallback,
@@ -568,7 +660,10 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 	if plan.Escalated {
 		r.metrics.Escalated()
 	}
-	r.armTimer(plan.Next)
+	if c.Step != nil {
+		r.chat.kick() // the commit queued a redraw of the card (new owner, level)
+	}
+	r.armTimer(r.pages, plan.Next)
 	return nil
 }
 
@@ -612,6 +707,68 @@ func (r *Runner) runAckTimeout(ctx context.Context, j incident.Job) error {
 	return err
 }
 
+// runChat runs an incident's chat job: the ChatSync reconciles chat with
+// the incident and says when to run again. Failures are retried with the
+// pages' backoff (a 429's Retry-After wins) for as long as they last:
+// chat is cosmetic, so nothing is dead-lettered, but nothing is dropped
+// either until the adapter says the failure is permanent.
+func (r *Runner) runChat(ctx context.Context, j incident.Job) error {
+	if r.o.Chat == nil {
+		_, err := r.store.ReleaseJob(ctx, j, time.Time{})
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, r.o.ChatTimeout)
+	next, err := func() (next time.Time, err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				err = fmt.Errorf("chat sync panicked: %v", v)
+			}
+		}()
+		return r.o.Chat.Sync(sctx, j.Number)
+	}()
+	cancel()
+	now := r.now()
+	var due time.Time
+	switch d, deferred := IsDeferred(err); {
+	case err == nil:
+		r.chatAttempt(j.Member, false)
+		due = next
+	case ctx.Err() != nil:
+		return ctx.Err() // stopping: the lease brings the job back
+	case deferred:
+		due = now.Add(min(max(d, 0), maxRetryAfter))
+	case IsPermanent(err):
+		r.chatAttempt(j.Member, false)
+		r.log.Error("escalation: chat update given up until the incident changes again", "incident", j.Number, "err", err)
+	default:
+		attempts := r.chatAttempt(j.Member, true)
+		delay := r.retryDelay(attempts, err)
+		due = now.Add(delay)
+		r.log.Warn("escalation: chat update failed; retrying", "incident", j.Number, "attempt", attempts, "retry_in", delay, "err", err)
+	}
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer rcancel()
+	if _, err := r.store.ReleaseJob(rctx, j, due); err != nil {
+		return err
+	}
+	r.armTimer(r.chat, due)
+	return nil
+}
+
+// chatAttempt counts a failed run of a chat job (failed true) and returns
+// the count, or forgets it (failed false). The count only shapes the
+// backoff, so it lives in memory: another replica starts from one again.
+func (r *Runner) chatAttempt(member string, failed bool) int {
+	r.chatMu.Lock()
+	defer r.chatMu.Unlock()
+	if !failed {
+		delete(r.chatAttempts, member)
+		return 0
+	}
+	r.chatAttempts[member]++
+	return r.chatAttempts[member]
+}
+
 // commit runs the store's commit even if ctx was cancelled meanwhile: what
 // was paged must be recorded.
 func (r *Runner) commit(ctx context.Context, j incident.Job, c incident.Commit) (bool, error) {
@@ -640,9 +797,9 @@ func (r *Runner) send(ctx context.Context, p Page) (err error) {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("pager panicked: %v", v)
 		}
-		if err != nil {
+		if _, deferred := IsDeferred(err); err != nil && !deferred {
 			r.metrics.PageFailed(p.Reason)
-		} else {
+		} else if err == nil {
 			r.metrics.PageSent(p.Reason)
 		}
 	}()

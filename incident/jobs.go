@@ -26,6 +26,8 @@ import (
 //	                escalations, fallback. Due at the next decision time.
 //	acktimeout:<n>  acknowledged <n> is due to fall back to triggered.
 //
+// (The chat mirror's "chat:<n>" jobs live in a queue of their own: chat.go.)
+//
 // A runner claims due members with ClaimJobs: each moves to the in-flight zset,
 // scored by its lease deadline, and the leases hash records the claim's token.
 // The runner finishes with Commit (apply a step, reschedule) or ReleaseJob.
@@ -180,12 +182,17 @@ func (s *Service) Revision(ctx context.Context, n int64) (Status, int64, error) 
 // Members it cannot parse are claimed and returned with an empty Kind; the
 // caller releases them.
 func (s *Service) ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
+	return s.claim(ctx, s.k.jobs, s.k.inflight, false, now, lease, max, token)
+}
+
+// claim runs claim.lua on one queue (due zset, in-flight zset). An
+// exclusive queue never hands out a member that is still in flight.
+func (s *Service) claim(ctx context.Context, due, inflight string, exclusive bool, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
 	if max <= 0 {
 		max = 1
 	}
-	k := s.k
-	res, err := claimScript.Run(ctx, s.rdb, []string{k.jobs, k.inflight, k.leases},
-		now.UnixMilli(), now.Add(lease).UnixMilli(), max, token, 4*max).Slice()
+	res, err := claimScript.Run(ctx, s.rdb, []string{due, inflight, s.k.leases},
+		now.UnixMilli(), now.Add(lease).UnixMilli(), max, token, 4*max, boolArg(exclusive)).Slice()
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim jobs: %w", err)
 	}
@@ -225,7 +232,8 @@ func scoreMs(v any) int64 {
 // RenewJob extends j's lease to now+lease. It reports false when the lease is
 // no longer j's (it ran out and the job was reclaimed).
 func (s *Service) RenewJob(ctx context.Context, j Job, now time.Time, lease time.Duration) (bool, error) {
-	ok, err := renewScript.Run(ctx, s.rdb, []string{s.k.inflight, s.k.leases}, j.Member, j.Token, now.Add(lease).UnixMilli()).Int()
+	_, inflight := s.k.queueKeys(j.Kind)
+	ok, err := renewScript.Run(ctx, s.rdb, []string{inflight, s.k.leases}, j.Member, j.Token, now.Add(lease).UnixMilli()).Int()
 	if err != nil {
 		return false, fmt.Errorf("renew %s: %w", j.Member, err)
 	}
@@ -235,12 +243,21 @@ func (s *Service) RenewJob(ctx context.Context, j Job, now time.Time, lease time
 // ReleaseJob gives j back without touching the incident: dropped when due is
 // zero, else due again at due. It reports false (and changes nothing) when
 // the lease was no longer j's.
+//
+// A chat job (JobChat) goes back to the chat queue; if a state change
+// re-queued it while it ran, it is due at once whatever due says: that
+// change's redraw must not wait for the job's own next run.
 func (s *Service) ReleaseJob(ctx context.Context, j Job, due time.Time) (bool, error) {
 	d := ""
 	if !due.IsZero() {
 		d = strconv.FormatInt(due.UnixMilli(), 10)
 	}
-	ok, err := releaseScript.Run(ctx, s.rdb, []string{s.k.jobs, s.k.inflight, s.k.leases}, j.Member, j.Token, d).Int()
+	dueKey, inflight := s.k.queueKeys(j.Kind)
+	mode := ""
+	if j.Kind == JobChat {
+		mode = "lt"
+	}
+	ok, err := releaseScript.Run(ctx, s.rdb, []string{dueKey, inflight, s.k.leases}, j.Member, j.Token, d, mode, s.Now().UnixMilli()).Int()
 	if err != nil {
 		return false, fmt.Errorf("release %s: %w", j.Member, err)
 	}
@@ -310,6 +327,8 @@ type Commit struct {
 // facts and dead letter are recorded, and the escalation position (level,
 // round, level_at, paged_at) moves to the step's only if that is ahead of
 // the stored one; nothing else changes and nothing is rescheduled.
+// Whenever it writes a step or moves the position, incident n's chat job is
+// made due now (the card shows owner and level).
 func (s *Service) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 	now := s.Now()
 	args := []any{j.Number, j.Member, j.Token, c.Rev, now.UnixMilli(), boolArg(c.Step != nil)}
@@ -364,7 +383,7 @@ func (s *Service) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 	k := s.k
 	n := j.Number
 	ok, err := commitScript.Run(ctx, s.rdb,
-		[]string{k.incident(n), k.timeline(n), k.jobs, k.inflight, k.leases, k.events, k.dead}, args...).Int()
+		[]string{k.incident(n), k.timeline(n), k.jobs, k.inflight, k.leases, k.events, k.dead, k.chatQueue()}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("commit %s: %w", j.Member, err)
 	}

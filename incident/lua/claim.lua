@@ -1,7 +1,9 @@
 -- claim.lua: hand due jobs to one runner, under a lease.
 -- KEYS[1] jobs zset (member -> due ms)  KEYS[2] in-flight zset (member -> lease deadline ms)
 -- KEYS[3] leases hash (member -> token of the claim that holds it)
--- ARGV: 1 now ms, 2 lease deadline ms, 3 max jobs to claim, 4 token, 5 max expired leases to reclaim
+-- ARGV: 1 now ms, 2 lease deadline ms, 3 max jobs to claim, 4 token, 5 max expired leases to reclaim,
+--       6 "1" for an exclusive queue (chat jobs): a member still in flight is not claimed a second
+--         time; it waits until its lease deadline (its holder's release brings it forward)
 -- Returns {next due ms or -1, reclaimed count, member1, due1, member2, due2, ...}
 --
 -- A lease that ran out belongs to a runner that died or stalled: its job goes
@@ -23,11 +25,19 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIM
 local out = {-1, #expired}
 for i = 1, #due, 2 do
   local m = due[i]
-  redis.call('ZREM', KEYS[1], m)
-  redis.call('ZADD', KEYS[2], ARGV[2], m)
-  redis.call('HSET', KEYS[3], m, ARGV[4])
-  out[#out + 1] = m
-  out[#out + 1] = due[i + 1]
+  local held = ARGV[6] == '1' and redis.call('ZSCORE', KEYS[2], m)
+  if held then
+    -- Re-queued by a change while its job runs: one run at a time per
+    -- member. Due again when the lease ends, unless the holder's release
+    -- (release.lua, 'lt') makes it due at once.
+    redis.call('ZADD', KEYS[1], held, m)
+  else
+    redis.call('ZREM', KEYS[1], m)
+    redis.call('ZADD', KEYS[2], ARGV[2], m)
+    redis.call('HSET', KEYS[3], m, ARGV[4])
+    out[#out + 1] = m
+    out[#out + 1] = due[i + 1]
+  end
 end
 local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if nxt[2] then

@@ -1,7 +1,7 @@
 -- commit.lua: finish a claimed job by applying the escalation step it decided,
 -- if the incident has not changed since the decision.
 -- KEYS[1] incident hash  KEYS[2] timeline list  KEYS[3] jobs zset  KEYS[4] in-flight zset
--- KEYS[5] leases hash  KEYS[6] events stream  KEYS[7] dead-letter hash
+-- KEYS[5] leases hash  KEYS[6] events stream  KEYS[7] dead-letter hash  KEYS[8] chat job zset
 -- ARGV: 1 number, 2 claimed member, 3 token, 4 expected rev, 5 now ms, 6 bump ("1": count as a transition),
 --       7 nset, then nset pairs (field, value; an empty value deletes the field),
 --       then nev, then nev groups of 6 (type, at ms, person, by, level, note): decided events,
@@ -69,6 +69,7 @@ if rev ~= ARGV[4] then
     local l, r = tonumber(step_level), tonumber(step_round)
     if r > cur_round or (r == cur_round and l > cur_level) then
       redis.call('HSET', KEYS[1], 'level', l, 'round', r)
+      redis.call('ZADD', KEYS[8], 'LT', ARGV[5], 'chat:' .. n)
       if step_level_at ~= '' then redis.call('HSET', KEYS[1], 'level_at', step_level_at) end
       if step_paged_at ~= '' then redis.call('HSET', KEYS[1], 'paged_at', step_paged_at) end
     end
@@ -89,6 +90,8 @@ for j = set_at, set_at + 2 * (nset - 1), 2 do
 end
 if ARGV[6] == '1' then
   redis.call('HINCRBY', KEYS[1], 'rev', 1)
+  -- The card shows owner and level: redraw it (chat.go).
+  redis.call('ZADD', KEYS[8], 'LT', ARGV[5], 'chat:' .. n)
 end
 events(ev_at, nev)
 events(fact_at, nfact)

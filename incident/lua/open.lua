@@ -5,6 +5,8 @@
 --       4 service, 5 static json (title, source, dedup key, links, details; written once), 6 severity,
 --       7 source, 8 dedup digest, 9 alert status, 10 unused, 11 unused, 12 repeat note interval ms, 13 first job member prefix ("page:"),
 --       14 delivery marker ttl ms, 15 "1" when the alert carries a delivery id
+-- Also enqueues the incident's chat job ("chat:<n>", in the zset named like KEYS[4] with
+-- "chat" for "jobs"): due now when created or resolved, due now unless already waiting on a repeat.
 -- Returns {number, created(1/0), alert_count, status, outcome}
 -- outcome: "created" | "repeated" | "resolved" | "no_open_incident" | "duplicate_delivery"
 local base = ARGV[1]
@@ -33,6 +35,10 @@ end
 
 local rank = {critical = 3, warning = 2, info = 1}
 
+-- The chat job queue (incident/chat.go) sits beside the jobs zset, in the same slot.
+local chatq = string.sub(KEYS[4], 1, -5) .. 'chat'
+
+
 if ARGV[9] == 'resolved' then
   if not existing then
     mark(0)
@@ -48,6 +54,7 @@ if ARGV[9] == 'resolved' then
   redis.call('ZADD', KEYS[6], now, existing)
   redis.call('HDEL', KEYS[2], field)
   redis.call('ZREM', KEYS[4], 'page:' .. existing, 'escalate:' .. existing, 'acktimeout:' .. existing)
+  redis.call('ZADD', chatq, 'LT', now, 'chat:' .. existing)
   event(existing, 'resolved', ARGV[7], 'recovered at the source')
   mark(existing)
   return {tonumber(existing), 0, count, 'resolved', 'resolved'}
@@ -67,6 +74,9 @@ if existing then
     redis.call('HSET', key, 'repeat_noted', now)
     event(existing, 'repeated', ARGV[7], 'alert count ' .. count)
   end
+  -- NX: a chat job already waiting (a thread reply throttled to once a
+  -- minute) keeps its time, so a storm of repeats is one chat job.
+  redis.call('ZADD', chatq, 'NX', now, 'chat:' .. existing)
   local status = redis.call('HGET', key, 'status')
   mark(existing)
   return {tonumber(existing), 0, count, status, 'repeated'}
@@ -84,6 +94,7 @@ redis.call('SET', key .. ':s', ARGV[5])
 redis.call('HSET', KEYS[2], field, n)
 redis.call('ZADD', KEYS[3], now, n)
 redis.call('ZADD', KEYS[4], now, ARGV[13] .. n)
+redis.call('ZADD', chatq, now, 'chat:' .. n)
 event(n, 'opened', ARGV[7], '')
 mark(n)
 return {n, 1, 1, 'triggered', 'created'}

@@ -42,8 +42,15 @@ local function short(s)
   return string.sub(s, 1, 63)
 end
 
+-- Every change is mirrored in chat: the incident's chat job (incident/chat.go,
+-- a zset beside KEYS[4] in the same slot) is due now, never later than it was.
+local function redraw()
+  redis.call('ZADD', string.sub(KEYS[4], 1, -5) .. 'chat', 'LT', now, 'chat:' .. n)
+end
+
 if op == 'note' then
   event('note', '', ARGV[6])
+  redraw()
   return {'', status, owner}
 end
 
@@ -69,6 +76,7 @@ if op == 'ack' then
     redis.call('ZADD', KEYS[4], now + timeout, 'acktimeout:' .. n)
   end
   event('acknowledged', by, '')
+  redraw()
   return {'', 'acknowledged', by}
 end
 
@@ -85,6 +93,7 @@ if op == 'resolve' then
   end
   cancel_escalation()
   event('resolved', '', ARGV[6])
+  redraw()
   return {'', 'resolved', owner}
 end
 
@@ -101,6 +110,7 @@ if op == 'assign' then
   cancel_escalation()
   redis.call('ZADD', KEYS[4], now, 'page:' .. n)
   event('reassigned', to, ARGV[6])
+  redraw()
   return {'', 'triggered', to}
 end
 
@@ -113,6 +123,7 @@ if op == 'escalate' then
   bump()
   cancel_escalation()
   redis.call('ZADD', KEYS[4], now, 'page:' .. n)
+  redraw()
   return {'', 'triggered', owner}
 end
 

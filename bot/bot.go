@@ -1,0 +1,199 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/batonhq/baton/incident"
+)
+
+// Options configure a Core. Chat, Incidents and Redis are required.
+type Options struct {
+	// Chat is the adapter (bot/slack).
+	Chat Chat
+	// Incidents is the incident store.
+	Incidents *incident.Service
+	// People and Services come from config.
+	People   []Person
+	Services []Service
+	// OnCall and Overrides answer /oncall; nil: the command says no rotations
+	// are configured.
+	OnCall    OnCall
+	Overrides Overrides
+	// Redis and Prefix hold the chat side's small state (see state.go).
+	Redis  redis.UniversalClient
+	Prefix string
+	// ArchiveAfter is how long after resolve an incident's channel is
+	// archived (0: at once).
+	ArchiveAfter time.Duration
+	// AckReactions are the reaction names that acknowledge. Default
+	// white_check_mark and eyes.
+	AckReactions []string
+	// DefaultChannel takes the notices and fallback pages of a service that
+	// has no alerts channel; "" drops notices and fails such fallback pages.
+	DefaultChannel string
+	// Wake, when set, is called after a command changed an incident, so the
+	// runner redraws its card at once instead of at its next poll
+	// (escalation.Runner.Wake).
+	Wake func()
+	// Log receives log lines; never an alert's title or body at info level.
+	Log *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// PageMaxWait is how long a page may wait for a rate-limit slot in
+	// process before it is deferred (escalation.Defer). Default 3s.
+	PageMaxWait time.Duration
+	// SyncMaxWait is the same for chat syncs. Default 250ms: cosmetic work
+	// gives its worker back rather than wait.
+	SyncMaxWait time.Duration
+	// RepeatEvery is the least time between two thread replies about an
+	// alert's repeats (and between two redraws for a new count alone).
+	// Default 1m.
+	RepeatEvery time.Duration
+	// LinkTTL is how long a page or notice stays linked to its incident, so
+	// that a reaction on it acknowledges. Default 30 days.
+	LinkTTL time.Duration
+}
+
+// Core is the chat side of baton, built on one Chat: a Directory, an
+// Executor, a Pager and a Syncer sharing it. It is safe for concurrent use.
+type Core struct {
+	chat      Chat
+	inc       *incident.Service
+	dir       *Directory
+	st        *state
+	log       *slog.Logger
+	now       func() time.Time
+	oncall    OnCall
+	overrides Overrides
+	wakeFn    func()
+
+	services       map[string]Service
+	serviceNames   []string
+	ackReactions   []string
+	archiveAfter   time.Duration
+	defaultChannel string
+	pageMaxWait    time.Duration
+	syncMaxWait    time.Duration
+	repeatEvery    time.Duration
+	linkTTL        time.Duration
+
+	exec   *Executor
+	pager  *Pager
+	syncer *Syncer
+}
+
+// New checks o and builds a Core.
+func New(o Options) (*Core, error) {
+	if o.Chat == nil || o.Incidents == nil || o.Redis == nil {
+		return nil, errors.New("bot: Chat, Incidents and Redis are required")
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if len(o.AckReactions) == 0 {
+		o.AckReactions = []string{"white_check_mark", "eyes"}
+	}
+	if o.PageMaxWait <= 0 {
+		o.PageMaxWait = 3 * time.Second
+	}
+	if o.SyncMaxWait <= 0 {
+		o.SyncMaxWait = 250 * time.Millisecond
+	}
+	if o.RepeatEvery <= 0 {
+		o.RepeatEvery = time.Minute
+	}
+	if o.LinkTTL <= 0 {
+		o.LinkTTL = 30 * 24 * time.Hour
+	}
+	if o.ArchiveAfter < 0 {
+		return nil, errors.New("bot: ArchiveAfter must not be negative")
+	}
+	c := &Core{
+		chat: o.Chat, inc: o.Incidents, log: o.Log.With("component", "chat", "chat", o.Chat.Name()), now: o.Now,
+		oncall: o.OnCall, overrides: o.Overrides, wakeFn: o.Wake,
+		services: map[string]Service{}, archiveAfter: o.ArchiveAfter, defaultChannel: o.DefaultChannel,
+		pageMaxWait: o.PageMaxWait, syncMaxWait: o.SyncMaxWait, repeatEvery: o.RepeatEvery, linkTTL: o.LinkTTL,
+	}
+	for _, r := range o.AckReactions {
+		c.ackReactions = append(c.ackReactions, trimColons(r))
+	}
+	for _, s := range o.Services {
+		if _, dup := c.services[s.Name]; dup {
+			return nil, fmt.Errorf("bot: service %s listed twice", s.Name)
+		}
+		c.services[s.Name] = s
+		c.serviceNames = append(c.serviceNames, s.Name)
+	}
+	slices.Sort(c.serviceNames)
+	if len(c.serviceNames) == 0 {
+		c.serviceNames = []string{"(none configured)"}
+	}
+	c.st = newState(o.Redis, o.Prefix, o.Chat.Name())
+	dir, err := newDirectory(o.Chat, c.st, o.People, c.log, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	c.dir = dir
+	c.exec = &Executor{c: c}
+	c.pager = &Pager{c: c, dms: map[string]string{}}
+	c.syncer = &Syncer{c: c}
+	return c, nil
+}
+
+func trimColons(s string) string {
+	for len(s) > 0 && s[0] == ':' {
+		s = s[1:]
+	}
+	for len(s) > 0 && s[len(s)-1] == ':' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// Executor runs commands, buttons and reactions.
+func (c *Core) Executor() *Executor { return c.exec }
+
+// Pager delivers escalation pages as direct messages.
+func (c *Core) Pager() *Pager { return c.pager }
+
+// Syncer mirrors incidents in chat (escalation.ChatSync).
+func (c *Core) Syncer() *Syncer { return c.syncer }
+
+// Directory maps people to chat users.
+func (c *Core) Directory() *Directory { return c.dir }
+
+// AckReactions are the reaction names that acknowledge.
+func (c *Core) AckReactions() []string { return slices.Clone(c.ackReactions) }
+
+// FirstTime reports whether id (an event or envelope id) is seen for the
+// first time by any replica in the last hour: true exactly once per id. The
+// adapter calls it after acknowledging a delivery, so a redelivered event is
+// acted on once.
+func (c *Core) FirstTime(ctx context.Context, id string) (bool, error) {
+	return c.st.first(ctx, id)
+}
+
+func (c *Core) wake() {
+	if c.wakeFn != nil {
+		c.wakeFn()
+	}
+}
+
+// chanRef and msgRef name a channel and a message in the incident store's links.
+func (c *Core) chanRef(channel string) string { return c.chat.Name() + ":" + channel }
+func (c *Core) msgRef(channel, msg string) string {
+	return c.chat.Name() + ":" + channel + "/" + msg
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

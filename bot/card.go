@@ -1,0 +1,299 @@
+package bot
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/batonhq/baton/incident"
+)
+
+// Action is a button on a card. The adapter carries it and the incident
+// number through the chat's button payload and hands both back to
+// Executor.Action.
+type Action string
+
+// The card's actions.
+const (
+	ActionAck      Action = "ack"
+	ActionResolve  Action = "resolve"
+	ActionEscalate Action = "escalate"
+)
+
+// Label is the button's text.
+func (a Action) Label() string {
+	switch a {
+	case ActionAck:
+		return "Acknowledge"
+	case ActionResolve:
+		return "Resolve"
+	case ActionEscalate:
+		return "Escalate"
+	}
+	return string(a)
+}
+
+// ParseAction checks an action name coming back from a button.
+func ParseAction(s string) (Action, bool) {
+	switch a := Action(s); a {
+	case ActionAck, ActionResolve, ActionEscalate:
+		return a, true
+	}
+	return "", false
+}
+
+// PersonRef names a person on a card: the id from config, a display name,
+// and their chat user id when known (the adapter turns it into a mention).
+type PersonRef struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	ChatID string `json:"chat_id,omitempty"`
+}
+
+// Line is one entry of a card's timeline summary.
+type Line struct {
+	At   time.Time `json:"at"`
+	Text string    `json:"text"`
+}
+
+// Card is the incident card: the pinned message in the incident's channel,
+// and (with a Lead) the body of a page. It is a model; adapters render it.
+// The JSON form is what Digest hashes, so a card is redrawn only when
+// something on it changed.
+type Card struct {
+	Number     int64             `json:"number"`
+	Ref        string            `json:"ref"` // INC-42
+	Title      string            `json:"title"`
+	Service    string            `json:"service"`
+	Severity   incident.Severity `json:"severity"`
+	Status     incident.Status   `json:"status"`
+	Owner      *PersonRef        `json:"owner,omitempty"`
+	Level      int               `json:"level,omitempty"`
+	AlertCount int64             `json:"alert_count"`
+	LastSeen   time.Time         `json:"last_seen"`
+	Opened     time.Time         `json:"opened"`
+	Source     string            `json:"source"`
+	Links      []incident.Link   `json:"links,omitempty"`
+	// Timeline is a summary, oldest first: what changed hands, not every page.
+	Timeline []Line `json:"timeline,omitempty"`
+	// TimeToAck and TimeToResolve are set once the incident is resolved
+	// (TimeToAck only if it was acknowledged).
+	TimeToAck     time.Duration `json:"tta,omitempty"`
+	TimeToResolve time.Duration `json:"ttr,omitempty"`
+	// Channel is the incident's chat channel id, for a link from a page.
+	Channel string `json:"channel,omitempty"`
+	// Lead is a sentence above the card (why a page is sent).
+	Lead    string   `json:"lead,omitempty"`
+	Actions []Action `json:"actions,omitempty"`
+}
+
+// Notice is the one-line announcement of a new incident in its service's
+// alerts channel, linking to the incident's channel.
+type Notice struct {
+	Number   int64             `json:"number"`
+	Ref      string            `json:"ref"`
+	Title    string            `json:"title"`
+	Service  string            `json:"service"`
+	Severity incident.Severity `json:"severity"`
+	Channel  string            `json:"channel,omitempty"`
+}
+
+// timelineLines is how many lines a card's timeline summary keeps.
+const timelineLines = 6
+
+// BuildCard makes the card of inc from its timeline. name resolves person
+// ids to references (nil: ids as names).
+func BuildCard(inc incident.Incident, timeline []incident.Event, name func(id string) PersonRef) Card {
+	if name == nil {
+		name = func(id string) PersonRef { return PersonRef{ID: id, Name: id} }
+	}
+	c := Card{
+		Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service,
+		Severity: inc.Severity, Status: inc.Status, Level: inc.Level,
+		AlertCount: inc.AlertCount, LastSeen: inc.LastSeen, Opened: inc.Created,
+		Source: inc.Source, Links: inc.Links,
+	}
+	if inc.Owner != "" {
+		o := name(inc.Owner)
+		c.Owner = &o
+	}
+	for _, e := range timeline {
+		if text := eventLine(e, name); text != "" {
+			c.Timeline = append(c.Timeline, Line{At: e.At, Text: text})
+		}
+	}
+	if len(c.Timeline) > timelineLines {
+		// Keep the opening line and the latest ones.
+		c.Timeline = append(c.Timeline[:1], c.Timeline[len(c.Timeline)-timelineLines+1:]...)
+	}
+	if inc.Status == incident.StatusResolved {
+		if !inc.Acknowledged.IsZero() {
+			c.TimeToAck = inc.Acknowledged.Sub(inc.Created)
+		}
+		c.TimeToResolve = inc.Resolved.Sub(inc.Created)
+	} else {
+		if inc.Status == incident.StatusTriggered {
+			c.Actions = append(c.Actions, ActionAck)
+		}
+		c.Actions = append(c.Actions, ActionResolve, ActionEscalate)
+	}
+	return c
+}
+
+// eventLine is a timeline event as a card line; "" for events a card leaves
+// out (pages and repeats, which would redraw the card every re-page).
+func eventLine(e incident.Event, name func(string) PersonRef) string {
+	who := func(id string) string {
+		if id == "" {
+			return "someone"
+		}
+		return name(id).Name
+	}
+	switch e.Type {
+	case incident.EventOpened:
+		return "opened by " + e.By
+	case incident.EventAcknowledged:
+		return "acknowledged by " + who(e.Person)
+	case incident.EventEscalated:
+		return fmt.Sprintf("escalated to %s (level %d)", who(e.Person), e.Level)
+	case incident.EventReassigned:
+		return fmt.Sprintf("assigned to %s by %s", who(e.Person), who(e.By))
+	case incident.EventRetriggered:
+		return "triggered again: " + e.Note
+	case incident.EventResolved:
+		s := "resolved"
+		if e.By != "" {
+			s += " by " + who(e.By)
+		}
+		if e.Note != "" {
+			s += ": " + e.Note
+		}
+		return s
+	case incident.EventNote:
+		if e.By == "baton" {
+			return "" // the engine's own notes (skipped levels) stay in the full timeline
+		}
+		return who(e.By) + ": " + e.Note
+	case incident.EventPageFailed:
+		return "page to " + who(e.Person) + " failed"
+	}
+	return ""
+}
+
+// Digest is a short hash of the card, to tell whether it must be redrawn.
+func (c Card) Digest() string {
+	b, _ := json.Marshal(c)
+	sum := sha1.Sum(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// StateDigest is Digest without the alert count and last-seen time: what a
+// repeat of the alert changes. A card whose StateDigest is unchanged is
+// redrawn at most once a minute, with the thread reply.
+func (c Card) StateDigest() string {
+	c.AlertCount, c.LastSeen = 0, time.Time{}
+	return c.Digest()
+}
+
+// Text is the card as one plain sentence, for notifications and fallbacks.
+func (c Card) Text() string {
+	var b strings.Builder
+	if c.Lead != "" {
+		b.WriteString(c.Lead)
+		b.WriteString(" ")
+	}
+	fmt.Fprintf(&b, "%s [%s] %s (%s, %s)", c.Ref, c.Severity, c.Title, c.Service, c.Status)
+	if c.Owner != nil {
+		fmt.Fprintf(&b, ", owner %s", c.Owner.Name)
+	}
+	return b.String()
+}
+
+// Text is the notice as one plain sentence.
+func (n Notice) Text() string {
+	return fmt.Sprintf("%s [%s] %s (%s)", n.Ref, n.Severity, n.Title, n.Service)
+}
+
+// MaxChannelName is the longest channel name baton makes (Slack's limit).
+const MaxChannelName = 80
+
+// ChannelName is the name of incident n's channel: "inc-<n>-<slug of
+// title>", lowercase letters, digits and hyphens, at most MaxChannelName
+// characters, cut at a word boundary where it can be.
+func ChannelName(n int64, title string) string {
+	prefix := fmt.Sprintf("inc-%d", n)
+	var b strings.Builder
+	dash := true // no leading dash
+	for _, r := range strings.ToLower(title) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case !dash:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	slug := strings.Trim(b.String(), "-")
+	if slug == "" {
+		return prefix
+	}
+	room := MaxChannelName - len(prefix) - 1
+	if len(slug) > room {
+		cut := slug[:room]
+		if i := strings.LastIndexByte(cut, '-'); i > room/2 {
+			cut = cut[:i]
+		}
+		slug = strings.Trim(cut, "-")
+	}
+	return prefix + "-" + slug
+}
+
+// WithSuffix is a channel name made unique with a number ("-2", "-3"),
+// still at most MaxChannelName characters.
+func WithSuffix(name string, k int) string {
+	suffix := fmt.Sprintf("-%d", k)
+	if len(name)+len(suffix) > MaxChannelName {
+		name = strings.TrimRight(name[:MaxChannelName-len(suffix)], "-")
+	}
+	return name + suffix
+}
+
+// shorten cuts s to at most n runes, with an ellipsis when cut.
+func shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// Duration formats d for people: "4m 10s", "2h 5m", "3d 4h".
+func Duration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		m, s := int(d.Minutes()), int(d.Seconds())%60
+		if s == 0 {
+			return fmt.Sprintf("%dm", m)
+		}
+		return fmt.Sprintf("%dm %ds", m, s)
+	case d < 48*time.Hour:
+		h, m := int(d.Hours()), int(d.Minutes())%60
+		if m == 0 {
+			return fmt.Sprintf("%dh", h)
+		}
+		return fmt.Sprintf("%dh %dm", h, m)
+	}
+	days, h := int(d.Hours())/24, int(d.Hours())%24
+	if h == 0 {
+		return fmt.Sprintf("%dd", days)
+	}
+	return fmt.Sprintf("%dd %dh", days, h)
+}

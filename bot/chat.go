@@ -1,0 +1,98 @@
+// Package bot is baton's chat side, independent of any chat: the command
+// grammar (/incident, /oncall), the incident card as a model, the executor
+// that runs commands, button clicks and reactions against the incident
+// store, the escalation.Pager that delivers pages as direct messages, and
+// the escalation.ChatSync that mirrors each incident in its own channel.
+//
+// It speaks to a chat through the small Chat interface below; bot/slack
+// implements it with slack-go (a Discord adapter would too). Nothing here
+// knows Slack ids, Block Kit or mrkdwn: a chat's ids are opaque strings, and
+// messages are models (Card, Notice, plain text) that the adapter renders.
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Chat is what bot needs from a chat platform. Implementations translate
+// their SDK's errors at the boundary: a rate limit becomes an error carrying
+// escalation.RetryAfter (or escalation.Defer when the adapter's own pacing
+// held the call back), a failure that retrying cannot fix becomes
+// escalation.Permanent, and the sentinel errors below are returned (wrapped)
+// where named. Every method is safe for concurrent use.
+type Chat interface {
+	// Name is a short, stable name ("slack") used in stored references.
+	Name() string
+	// LookupEmail returns the id of the chat user with that email, or ErrNoUser.
+	LookupEmail(ctx context.Context, email string) (string, error)
+	// UserEmail returns a chat user's email ("" when the chat hides it), or ErrNoUser.
+	UserEmail(ctx context.Context, userID string) (string, error)
+	// OpenDM returns the id of the bot's direct-message channel with a user.
+	OpenDM(ctx context.Context, userID string) (string, error)
+	// Post posts m in a channel (an id, or a name as configured) and returns
+	// the channel's id and the new message's id.
+	Post(ctx context.Context, channel string, m Message) (channelID, msgID string, err error)
+	// Update replaces a message the bot posted, in place.
+	Update(ctx context.Context, channelID, msgID string, m Message) error
+	// CreateChannel creates a public channel and returns its id; ErrNameTaken
+	// when the name is in use.
+	CreateChannel(ctx context.Context, name string) (string, error)
+	// Invite adds users to a channel; users already in it are not an error.
+	Invite(ctx context.Context, channelID string, userIDs ...string) error
+	// Pin pins a message in its channel; an already pinned one is not an error.
+	Pin(ctx context.Context, channelID, msgID string) error
+	// Archive archives a channel; an archived one is not an error.
+	Archive(ctx context.Context, channelID string) error
+	// Ephemeral shows m to one user in a channel, to no one else.
+	Ephemeral(ctx context.Context, channelID, userID string, m Message) error
+}
+
+// Outcomes a Chat reports with errors.Is.
+var (
+	// ErrNameTaken: a channel with that name exists.
+	ErrNameTaken = errors.New("channel name taken")
+	// ErrNoUser: no chat user matches.
+	ErrNoUser = errors.New("no such chat user")
+)
+
+// Message is one message as bot wants it shown. Text is always set: the
+// plain-text notification line, and the whole message when neither Card nor
+// Notice is.
+type Message struct {
+	Text   string
+	Card   *Card
+	Notice *Notice
+	// Thread, when set, posts the message as a reply to that message id.
+	Thread string
+}
+
+// Pacing says how the caller of a Chat method wants the adapter's rate-limit
+// pacing to treat it; it travels on the context (WithPacing). Without it, a
+// call waits for its slot as long as its context allows (a reply to a
+// person who is waiting).
+type Pacing struct {
+	// MaxWait is how long the call may wait for a slot; a longer wait returns
+	// escalation.Defer with the wait instead, so a job runner reschedules the
+	// job rather than hold a worker.
+	MaxWait time.Duration
+	// Ticket names the job across its runs (an escalation.Page's Key, an
+	// incident's chat job). A slot the adapter set aside for a deferred call
+	// is kept for the same ticket, so deferred jobs come back in order
+	// instead of racing for the next free slot.
+	Ticket string
+}
+
+type pacingKey struct{}
+
+// WithPacing returns ctx carrying p.
+func WithPacing(ctx context.Context, p Pacing) context.Context {
+	return context.WithValue(ctx, pacingKey{}, p)
+}
+
+// PacingFrom returns the Pacing on ctx, if any.
+func PacingFrom(ctx context.Context) (Pacing, bool) {
+	p, ok := ctx.Value(pacingKey{}).(Pacing)
+	return p, ok
+}

@@ -1,0 +1,486 @@
+package bot
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/rotations"
+)
+
+// Verb is what a command asks for.
+type Verb string
+
+// The verbs of /incident and /oncall.
+const (
+	VerbNew      Verb = "new"
+	VerbAck      Verb = "ack"
+	VerbResolve  Verb = "resolve"
+	VerbAssign   Verb = "assign"
+	VerbEscalate Verb = "escalate"
+	VerbNote     Verb = "note"
+	VerbStatus   Verb = "status"
+	VerbList     Verb = "list"
+	VerbHelp     Verb = "help"       // /incident help, /oncall help
+	VerbOnCall   Verb = "oncall"     // /oncall [service]
+	VerbOverride Verb = "override"   // /oncall override @someone 4h
+	VerbOnHelp   Verb = "oncallhelp" // /oncall help
+)
+
+// incidentVerbs in help order.
+var incidentVerbs = []Verb{VerbNew, VerbAck, VerbResolve, VerbAssign, VerbEscalate, VerbNote, VerbStatus, VerbList, VerbHelp}
+
+// Usage is how each verb is typed, for help and for error messages.
+var Usage = map[Verb]string{
+	VerbNew:      "/incident new <title> [service=S] [sev=critical|warning|info]",
+	VerbAck:      "/incident ack [#42]",
+	VerbResolve:  "/incident resolve [#42] [note]",
+	VerbAssign:   "/incident assign [#42] @someone",
+	VerbEscalate: "/incident escalate [#42]",
+	VerbNote:     "/incident note [#42] <text>",
+	VerbStatus:   "/incident status [#42]",
+	VerbList:     "/incident list",
+	VerbHelp:     "/incident help",
+	VerbOnCall:   "/oncall [service]",
+	VerbOverride: "/oncall override @someone <duration such as 4h> [rotation=R | service=S]",
+	VerbOnHelp:   "/oncall help",
+}
+
+// Mention is a person named in a command: a chat mention (<@U123> or
+// <@U123|alice>, as Slack and Discord send them) gives ChatID; a plain word
+// (@alice, alice) gives Name, which is matched against config's people.
+type Mention struct {
+	ChatID string
+	Name   string
+}
+
+// IsZero reports whether no one is named.
+func (m Mention) IsZero() bool { return m.ChatID == "" && m.Name == "" }
+
+// Command is one parsed /incident or /oncall command.
+type Command struct {
+	Verb Verb
+	// Incident is the incident named with #42 or INC-42; 0 means the
+	// incident of the channel the command was typed in.
+	Incident int64
+	// ChannelRef is a channel named with a chat channel mention (<#C123>),
+	// standing for that channel's incident.
+	ChannelRef string
+	Title      string            // new
+	Service    string            // new, oncall, override
+	Rotation   string            // override
+	Severity   incident.Severity // new; "" means the default
+	Text       string            // note; resolve's optional note
+	Who        Mention           // assign, override
+	For        time.Duration     // override
+}
+
+// SyntaxError is a command that could not be parsed: Msg says what is
+// wrong, Usage how to type it instead.
+type SyntaxError struct {
+	Msg   string
+	Usage string
+}
+
+// Error is the message followed by what to try.
+func (e *SyntaxError) Error() string {
+	if e.Usage == "" {
+		return e.Msg
+	}
+	return e.Msg + " Try: " + e.Usage
+}
+
+func syntax(v Verb, format string, args ...any) error {
+	return &SyntaxError{Msg: fmt.Sprintf(format, args...), Usage: Usage[v]}
+}
+
+// MaxTitle and MaxNote bound free text in commands.
+const (
+	MaxTitle = 200
+	MaxNote  = 1000
+)
+
+// token is one word of a command and where it starts in the text.
+type token struct {
+	s   string
+	pos int
+}
+
+func tokenize(text string) []token {
+	var out []token
+	start := -1
+	for i, r := range text {
+		space := r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0'
+		switch {
+		case space && start >= 0:
+			out = append(out, token{text[start:i], start})
+			start = -1
+		case !space && start < 0:
+			start = i
+		}
+	}
+	if start >= 0 {
+		out = append(out, token{text[start:], start})
+	}
+	return out
+}
+
+var (
+	refRE     = regexp.MustCompile(`^(?i:#|inc-)([0-9]{1,12})$`)
+	userRE    = regexp.MustCompile(`^<@([A-Za-z0-9]+)(?:\|([^>]*))?>$`)
+	channelRE = regexp.MustCompile(`^<#([A-Za-z0-9]+)(?:\|([^>]*))?>$`)
+	wordRE    = regexp.MustCompile(`^@?[A-Za-z0-9._-]+$`)
+	optionRE  = regexp.MustCompile(`^(?i)(service|sev|severity|rotation)=(.*)$`)
+)
+
+// incidentRef reads #42, INC-42 or a channel mention.
+func incidentRef(s string) (n int64, channel string, ok bool) {
+	if m := refRE.FindStringSubmatch(s); m != nil {
+		n, err := strconv.ParseInt(m[1], 10, 64)
+		return n, "", err == nil && n > 0
+	}
+	if m := channelRE.FindStringSubmatch(s); m != nil {
+		return 0, m[1], true
+	}
+	return 0, "", false
+}
+
+func mention(s string) (Mention, bool) {
+	if m := userRE.FindStringSubmatch(s); m != nil {
+		return Mention{ChatID: m[1], Name: m[2]}, true
+	}
+	if wordRE.MatchString(s) && !strings.Contains(s, "=") {
+		return Mention{Name: strings.TrimPrefix(s, "@")}, true
+	}
+	return Mention{}, false
+}
+
+// Parse reads one command as typed: command is "incident" or "oncall" (a
+// leading slash is allowed), text is what followed it. Errors are
+// *SyntaxError with a sentence that says what to type instead.
+func Parse(command, text string) (Command, error) {
+	switch strings.ToLower(strings.TrimPrefix(strings.TrimSpace(command), "/")) {
+	case "incident":
+		return parseIncident(text)
+	case "oncall":
+		return parseOnCall(text)
+	}
+	return Command{}, &SyntaxError{Msg: fmt.Sprintf("baton has no command %q.", command), Usage: "/incident help or /oncall help"}
+}
+
+func parseIncident(text string) (Command, error) {
+	toks := tokenize(text)
+	var c Command
+	// "#42 ack" is accepted as well as "ack #42".
+	if len(toks) > 0 {
+		if n, ch, ok := incidentRef(toks[0].s); ok {
+			c.Incident, c.ChannelRef = n, ch
+			toks = toks[1:]
+			if len(toks) == 0 {
+				return Command{}, &SyntaxError{Msg: "Say what to do with the incident.", Usage: "/incident ack #42 (or resolve, assign, escalate, note, status)"}
+			}
+		}
+	}
+	if len(toks) == 0 {
+		return Command{Verb: VerbHelp}, nil
+	}
+	word := strings.ToLower(toks[0].s)
+	c.Verb = Verb(word)
+	rest := toks[1:]
+	// The incident may follow the verb instead.
+	takeRef := func() error {
+		if len(rest) == 0 {
+			return nil
+		}
+		n, ch, ok := incidentRef(rest[0].s)
+		if !ok {
+			return nil
+		}
+		if c.Incident != 0 || c.ChannelRef != "" {
+			return syntax(c.Verb, "Name the incident once.")
+		}
+		c.Incident, c.ChannelRef = n, ch
+		rest = rest[1:]
+		return nil
+	}
+	remainder := func() string {
+		if len(rest) == 0 {
+			return ""
+		}
+		return strings.TrimSpace(text[rest[0].pos:])
+	}
+	switch c.Verb {
+	case VerbHelp:
+		if len(rest) > 0 || c.Incident != 0 || c.ChannelRef != "" {
+			return Command{Verb: VerbHelp}, nil // help is help, whatever follows
+		}
+		return c, nil
+	case VerbList:
+		if c.Incident != 0 || c.ChannelRef != "" || len(rest) > 0 {
+			return Command{}, syntax(VerbList, "list takes nothing after it; it lists every open incident.")
+		}
+		return c, nil
+	case VerbNew:
+		if c.Incident != 0 || c.ChannelRef != "" {
+			return Command{}, syntax(VerbNew, "new opens a new incident: leave out the incident number.")
+		}
+		var title []string
+		for _, t := range rest {
+			m := optionRE.FindStringSubmatch(t.s)
+			if m == nil {
+				title = append(title, t.s)
+				continue
+			}
+			key, val := strings.ToLower(m[1]), strings.ToLower(m[2])
+			switch key {
+			case "service":
+				if !serviceRE.MatchString(val) {
+					return Command{}, syntax(VerbNew, "service=%s is not a service name (lowercase letters, digits, - or _).", m[2])
+				}
+				if c.Service != "" {
+					return Command{}, syntax(VerbNew, "Give service= once.")
+				}
+				c.Service = val
+			case "sev", "severity":
+				sev := incident.Severity(val)
+				if !sev.Valid() {
+					return Command{}, syntax(VerbNew, "sev must be critical, warning or info (got %q).", m[2])
+				}
+				if c.Severity != "" {
+					return Command{}, syntax(VerbNew, "Give sev= once.")
+				}
+				c.Severity = sev
+			default:
+				return Command{}, syntax(VerbNew, "new takes service= and sev=, not %s=.", m[1])
+			}
+		}
+		c.Title = strings.Join(title, " ")
+		switch {
+		case c.Title == "":
+			return Command{}, syntax(VerbNew, "Give the incident a title.")
+		case len([]rune(c.Title)) > MaxTitle:
+			return Command{}, syntax(VerbNew, "The title is %d characters; keep it under %d.", len([]rune(c.Title)), MaxTitle)
+		}
+		return c, nil
+	case VerbAck, VerbEscalate, VerbStatus:
+		if err := takeRef(); err != nil {
+			return Command{}, err
+		}
+		if len(rest) > 0 {
+			return Command{}, syntax(c.Verb, "%s takes only the incident, not %q.", c.Verb, rest[0].s)
+		}
+		return c, nil
+	case VerbResolve:
+		if err := takeRef(); err != nil {
+			return Command{}, err
+		}
+		c.Text = remainder()
+		if len([]rune(c.Text)) > MaxNote {
+			return Command{}, syntax(VerbResolve, "The note is %d characters; keep it under %d.", len([]rune(c.Text)), MaxNote)
+		}
+		return c, nil
+	case VerbNote:
+		if err := takeRef(); err != nil {
+			return Command{}, err
+		}
+		c.Text = remainder()
+		switch {
+		case c.Text == "":
+			return Command{}, syntax(VerbNote, "Say what to note.")
+		case len([]rune(c.Text)) > MaxNote:
+			return Command{}, syntax(VerbNote, "The note is %d characters; keep it under %d.", len([]rune(c.Text)), MaxNote)
+		}
+		return c, nil
+	case VerbAssign:
+		if err := takeRef(); err != nil {
+			return Command{}, err
+		}
+		if len(rest) == 0 {
+			return Command{}, syntax(VerbAssign, "Name someone to assign the incident to.")
+		}
+		m, ok := mention(rest[0].s)
+		if !ok {
+			return Command{}, syntax(VerbAssign, "%q is not a person; mention them with @.", rest[0].s)
+		}
+		if len(rest) > 1 {
+			return Command{}, syntax(VerbAssign, "Assign to one person (got %q after %s).", rest[1].s, rest[0].s)
+		}
+		c.Who = m
+		return c, nil
+	}
+	hint := ""
+	if s := closest(word, incidentVerbs); s != "" {
+		hint = fmt.Sprintf(" Did you mean %s?", s)
+	}
+	return Command{}, &SyntaxError{Msg: fmt.Sprintf("/incident has no %q.%s", toks[0].s, hint),
+		Usage: "/incident help for the list"}
+}
+
+var serviceRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+func parseOnCall(text string) (Command, error) {
+	toks := tokenize(text)
+	if len(toks) == 0 {
+		return Command{Verb: VerbOnCall}, nil
+	}
+	word := strings.ToLower(toks[0].s)
+	switch word {
+	case "help":
+		return Command{Verb: VerbOnHelp}, nil
+	case "override":
+		return parseOverride(toks[1:])
+	}
+	if closest(word, []Verb{VerbOverride}) != "" {
+		return Command{}, syntax(VerbOverride, "Did you mean override?")
+	}
+	svc := strings.TrimPrefix(word, "service=")
+	if !serviceRE.MatchString(svc) {
+		return Command{}, syntax(VerbOnCall, "%q is not a service name.", toks[0].s)
+	}
+	if len(toks) > 1 {
+		return Command{}, syntax(VerbOnCall, "Name one service (got %q after %s).", toks[1].s, toks[0].s)
+	}
+	return Command{Verb: VerbOnCall, Service: svc}, nil
+}
+
+func parseOverride(toks []token) (Command, error) {
+	c := Command{Verb: VerbOverride}
+	var plain []token
+	for _, t := range toks {
+		m := optionRE.FindStringSubmatch(t.s)
+		if m == nil {
+			plain = append(plain, t)
+			continue
+		}
+		key, val := strings.ToLower(m[1]), strings.ToLower(m[2])
+		if !serviceRE.MatchString(val) {
+			return Command{}, syntax(VerbOverride, "%s=%s is not a name.", m[1], m[2])
+		}
+		switch key {
+		case "rotation":
+			c.Rotation = val
+		case "service":
+			c.Service = val
+		default:
+			return Command{}, syntax(VerbOverride, "override takes rotation= or service=, not %s=.", m[1])
+		}
+	}
+	if c.Rotation != "" && c.Service != "" {
+		return Command{}, syntax(VerbOverride, "Give rotation= or service=, not both.")
+	}
+	if len(plain) == 0 {
+		return Command{}, syntax(VerbOverride, "Name who takes the shift, and for how long.")
+	}
+	m, ok := mention(plain[0].s)
+	if !ok {
+		if _, err := ParseDuration(plain[0].s); err == nil {
+			return Command{}, syntax(VerbOverride, "Name who takes the shift first, then for how long.")
+		}
+		return Command{}, syntax(VerbOverride, "%q is not a person; mention them with @.", plain[0].s)
+	}
+	if _, err := ParseDuration(plain[0].s); err == nil && m.ChatID == "" && !strings.HasPrefix(plain[0].s, "@") {
+		return Command{}, syntax(VerbOverride, "Name who takes the shift first, then for how long.")
+	}
+	c.Who = m
+	if len(plain) < 2 {
+		return Command{}, syntax(VerbOverride, "Say for how long %s takes the shift.", plain[0].s)
+	}
+	d, err := ParseDuration(plain[1].s)
+	if err != nil {
+		return Command{}, syntax(VerbOverride, "%s", err.Error())
+	}
+	c.For = d
+	if len(plain) > 2 {
+		return Command{}, syntax(VerbOverride, "Unexpected %q after the duration.", plain[2].s)
+	}
+	return c, nil
+}
+
+var durRE = regexp.MustCompile(`^(?:([0-9]+)d)?(.*)$`)
+
+// ParseDuration reads an override's length: Go's durations (90m, 4h,
+// 1h30m) plus whole days (2d, 1d12h), from a minute to 90 days.
+func ParseDuration(s string) (time.Duration, error) {
+	m := durRE.FindStringSubmatch(strings.ToLower(s))
+	var d time.Duration
+	if m[1] != "" {
+		days, err := strconv.Atoi(m[1])
+		if err != nil || days > 90 {
+			return 0, fmt.Errorf("%q is longer than 90 days.", s)
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	}
+	if m[2] != "" {
+		rest, err := time.ParseDuration(m[2])
+		if err != nil || (m[1] != "" && rest < 0) {
+			return 0, fmt.Errorf("%q is not a duration such as 4h, 90m or 2d.", s)
+		}
+		d += rest
+	} else if m[1] == "" {
+		return 0, fmt.Errorf("%q is not a duration such as 4h, 90m or 2d.", s)
+	}
+	switch {
+	case d < time.Minute:
+		return 0, fmt.Errorf("%q is shorter than a minute.", s)
+	case d > rotations.MaxOverride:
+		return 0, fmt.Errorf("%q is longer than 90 days.", s)
+	}
+	return d, nil
+}
+
+// closest returns the verb within two edits of word (a swap of two
+// neighbouring letters counting as one), if one is.
+func closest(word string, verbs []Verb) Verb {
+	best, bestD := Verb(""), 3
+	for _, v := range verbs {
+		if d := editDistance(word, string(v)); d < bestD {
+			best, bestD = v, d
+		}
+	}
+	if best != "" && bestD > 0 && (bestD < 2 || len(word) > 3) {
+		return best
+	}
+	return ""
+}
+
+func editDistance(a, b string) int {
+	if len(a) > 40 {
+		return 99
+	}
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	var prevPrev []int
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prevPrev[j-2]+1) // a transposition ("akc") is one slip
+			}
+		}
+		prevPrev, prev = prev, cur
+	}
+	return prev[len(b)]
+}
+
+// HelpText is the answer to /incident help.
+func HelpText() string {
+	var b strings.Builder
+	b.WriteString("/incident commands (in an incident's channel the incident is implied; elsewhere name it with #42 or INC-42):\n")
+	for _, v := range incidentVerbs {
+		b.WriteString("  " + Usage[v] + "\n")
+	}
+	b.WriteString("/oncall commands:\n  " + Usage[VerbOnCall] + "\n  " + Usage[VerbOverride] + "\n")
+	b.WriteString("React with an acknowledge emoji on the incident card, its notice or a page to acknowledge; whoever acknowledges owns the incident.")
+	return b.String()
+}

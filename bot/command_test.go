@@ -1,0 +1,219 @@
+package bot
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		name, cmd, text string
+		want            Command
+	}{
+		{"empty is help", "/incident", "", Command{Verb: VerbHelp}},
+		{"help", "incident", "help", Command{Verb: VerbHelp}},
+		{"help with words", "incident", "help me", Command{Verb: VerbHelp}},
+		{"new", "/incident", "new Checkout is down", Command{Verb: VerbNew, Title: "Checkout is down"}},
+		{"new with options anywhere", "/incident", "new service=payments Checkout  down sev=warning",
+			Command{Verb: VerbNew, Title: "Checkout down", Service: "payments", Severity: incident.SevWarning}},
+		{"new severity= spelled out", "/incident", "new x severity=INFO", Command{Verb: VerbNew, Title: "x", Severity: incident.SevInfo}},
+		{"verb case", "/incident", "ACK", Command{Verb: VerbAck}},
+		{"ack in channel", "/incident", "ack", Command{Verb: VerbAck}},
+		{"ack #42", "/incident", "ack #42", Command{Verb: VerbAck, Incident: 42}},
+		{"ack INC-42", "/incident", "ack inc-42", Command{Verb: VerbAck, Incident: 42}},
+		{"ref first", "/incident", "#42 ack", Command{Verb: VerbAck, Incident: 42}},
+		{"ack channel mention", "/incident", "ack <#C0123|inc-42-db>", Command{Verb: VerbAck, ChannelRef: "C0123"}},
+		{"resolve", "/incident", "resolve", Command{Verb: VerbResolve}},
+		{"resolve with note", "/incident", "resolve  fixed   the disk", Command{Verb: VerbResolve, Text: "fixed   the disk"}},
+		{"resolve #42 with note", "/incident", "resolve #42 rolled back", Command{Verb: VerbResolve, Incident: 42, Text: "rolled back"}},
+		{"assign mention", "/incident", "assign <@U0BOB|bob>", Command{Verb: VerbAssign, Who: Mention{ChatID: "U0BOB", Name: "bob"}}},
+		{"assign bare mention", "/incident", "assign #7 <@U0BOB>", Command{Verb: VerbAssign, Incident: 7, Who: Mention{ChatID: "U0BOB"}}},
+		{"assign @name", "/incident", "assign @bob", Command{Verb: VerbAssign, Who: Mention{Name: "bob"}}},
+		{"escalate", "/incident", "escalate INC-3", Command{Verb: VerbEscalate, Incident: 3}},
+		{"note", "/incident", "note #9 restarted db-1", Command{Verb: VerbNote, Incident: 9, Text: "restarted db-1"}},
+		{"status", "/incident", "status", Command{Verb: VerbStatus}},
+		{"list", "/incident", "list", Command{Verb: VerbList}},
+		{"oncall", "/oncall", "", Command{Verb: VerbOnCall}},
+		{"oncall service", "/oncall", "payments", Command{Verb: VerbOnCall, Service: "payments"}},
+		{"oncall service=", "/oncall", "service=payments", Command{Verb: VerbOnCall, Service: "payments"}},
+		{"oncall help", "/oncall", "help", Command{Verb: VerbOnHelp}},
+		{"override", "/oncall", "override <@U0BOB|bob> 4h", Command{Verb: VerbOverride, Who: Mention{ChatID: "U0BOB", Name: "bob"}, For: 4 * time.Hour}},
+		{"override days and rotation", "/oncall", "override @bob 1d12h rotation=db-primary",
+			Command{Verb: VerbOverride, Who: Mention{Name: "bob"}, For: 36 * time.Hour, Rotation: "db-primary"}},
+		{"override service", "/oncall", "override service=db @bob 90m", Command{Verb: VerbOverride, Who: Mention{Name: "bob"}, For: 90 * time.Minute, Service: "db"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Parse(c.cmd, c.text)
+			if err != nil {
+				t.Fatalf("Parse(%q, %q): %v", c.cmd, c.text, err)
+			}
+			if got != c.want {
+				t.Fatalf("Parse(%q, %q) = %+v, want %+v", c.cmd, c.text, got, c.want)
+			}
+		})
+	}
+}
+
+// Every bad form of a command is refused with a sentence and what to type instead.
+func TestParseErrorsSayWhatToType(t *testing.T) {
+	cases := []struct {
+		name, cmd, text string
+		msg, usage      string // substrings of the message and of the suggestion
+	}{
+		{"unknown command", "/incidnet", "ack", "no command", "/incident help"},
+		{"typo", "/incident", "akc", `no "akc". Did you mean ack?`, "/incident help"},
+		{"typo resolve", "/incident", "reslove", "Did you mean resolve?", ""},
+		{"unknown verb", "/incident", "frobnicate", `no "frobnicate"`, "/incident help"},
+		{"ref alone", "/incident", "#42", "Say what to do", "/incident ack #42"},
+		{"new without title", "/incident", "new", "Give the incident a title", Usage[VerbNew]},
+		{"new only options", "/incident", "new sev=critical", "Give the incident a title", Usage[VerbNew]},
+		{"new bad severity", "/incident", "new db down sev=high", `sev must be critical, warning or info (got "high")`, Usage[VerbNew]},
+		{"new bad service", "/incident", "new db down service=Pay!", "not a service name", Usage[VerbNew]},
+		{"new twice service", "/incident", "new x service=a service=b", "service= once", Usage[VerbNew]},
+		{"new unknown option", "/incident", "new x rotation=r", "not rotation=", Usage[VerbNew]},
+		{"new with a number", "/incident", "#4 new x", "leave out the incident number", Usage[VerbNew]},
+		{"new too long", "/incident", "new " + strings.Repeat("x", MaxTitle+1), "keep it under", Usage[VerbNew]},
+		{"ack extra", "/incident", "ack now please", `only the incident, not "now"`, Usage[VerbAck]},
+		{"ack two refs", "/incident", "#1 ack #2", "Name the incident once", Usage[VerbAck]},
+		{"status extra", "/incident", "status #1 #2", `not "#2"`, Usage[VerbStatus]},
+		{"escalate extra", "/incident", "escalate higher", `not "higher"`, Usage[VerbEscalate]},
+		{"assign nobody", "/incident", "assign", "Name someone", Usage[VerbAssign]},
+		{"assign nobody with ref", "/incident", "assign #3", "Name someone", Usage[VerbAssign]},
+		{"assign not a person", "/incident", "assign <!here>", "not a person", Usage[VerbAssign]},
+		{"assign two", "/incident", "assign @bob @carol", "one person", Usage[VerbAssign]},
+		{"note empty", "/incident", "note", "Say what to note", Usage[VerbNote]},
+		{"note empty with ref", "/incident", "note #3", "Say what to note", Usage[VerbNote]},
+		{"note too long", "/incident", "note " + strings.Repeat("y", MaxNote+1), "keep it under", Usage[VerbNote]},
+		{"list extra", "/incident", "list mine", "list takes nothing", Usage[VerbList]},
+		{"oncall two services", "/oncall", "a b", "Name one service", Usage[VerbOnCall]},
+		{"oncall bad service", "/oncall", "Pay!", "not a service name", Usage[VerbOnCall]},
+		{"override typo", "/oncall", "overide @bob 4h", "Did you mean override", Usage[VerbOverride]},
+		{"override nothing", "/oncall", "override", "Name who takes the shift", Usage[VerbOverride]},
+		{"override no duration", "/oncall", "override @bob", "Say for how long", Usage[VerbOverride]},
+		{"override duration first", "/oncall", "override 4h @bob", "Name who takes the shift first", Usage[VerbOverride]},
+		{"override bad duration", "/oncall", "override @bob soon", `"soon" is not a duration`, Usage[VerbOverride]},
+		{"override too short", "/oncall", "override @bob 30s", "shorter than a minute", Usage[VerbOverride]},
+		{"override too long", "/oncall", "override @bob 91d", "longer than 90 days", Usage[VerbOverride]},
+		{"override too long hours", "/oncall", "override @bob 2200h", "longer than 90 days", Usage[VerbOverride]},
+		{"override both", "/oncall", "override @bob 4h rotation=a service=b", "not both", Usage[VerbOverride]},
+		{"override extra", "/oncall", "override @bob 4h please", `Unexpected "please"`, Usage[VerbOverride]},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Parse(c.cmd, c.text)
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("Parse(%q, %q) = %+v, %v; want a SyntaxError", c.cmd, c.text, got, err)
+			}
+			if !strings.Contains(se.Msg, c.msg) {
+				t.Fatalf("message %q does not say %q", se.Msg, c.msg)
+			}
+			if !strings.Contains(se.Usage, c.usage) {
+				t.Fatalf("suggestion %q does not show %q", se.Usage, c.usage)
+			}
+			if !strings.Contains(err.Error(), "Try: ") {
+				t.Fatalf("error %q does not say what to try", err)
+			}
+		})
+	}
+}
+
+func TestChannelName(t *testing.T) {
+	cases := []struct {
+		n     int64
+		title string
+		want  string
+	}{
+		{42, "Disk full on db-1!", "inc-42-disk-full-on-db-1"},
+		{7, "  ÜBER  latency   p99 > 2s ", "inc-7-ber-latency-p99-2s"},
+		{3, "日本語", "inc-3"},
+		{3, "", "inc-3"},
+		{1, "Checkout_API 5xx rate", "inc-1-checkout-api-5xx-rate"},
+		{123456, strings.Repeat("word ", 40), "inc-123456-" + strings.TrimSuffix(strings.Repeat("word-", 13), "-")},
+	}
+	for _, c := range cases {
+		got := ChannelName(c.n, c.title)
+		if got != c.want {
+			t.Errorf("ChannelName(%d, %q) = %q, want %q", c.n, c.title, got, c.want)
+		}
+		if len(got) > MaxChannelName {
+			t.Errorf("ChannelName(%d, %q) is %d long", c.n, c.title, len(got))
+		}
+	}
+	long := ChannelName(99, strings.Repeat("a", 200))
+	if len(long) != MaxChannelName {
+		t.Errorf("a long unbroken title gives %q (%d)", long, len(long))
+	}
+	if s := WithSuffix(long, 12); len(s) > MaxChannelName || !strings.HasSuffix(s, "-12") {
+		t.Errorf("WithSuffix = %q", s)
+	}
+	if s := WithSuffix("inc-1-x", 2); s != "inc-1-x-2" {
+		t.Errorf("WithSuffix = %q", s)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"4h": 4 * time.Hour, "90m": 90 * time.Minute, "2d": 48 * time.Hour,
+		"1d12h": 36 * time.Hour, "1h30m": 90 * time.Minute, "90d": 90 * 24 * time.Hour} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "d", "0d", "4", "-4h", "soon", "91d", "1d-1h", "59s"} {
+		if d, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) = %v, want an error", in, d)
+		}
+	}
+}
+
+// FuzzParse: no input makes Parse panic, every refusal is a SyntaxError that
+// says what to try, and every accepted command is well formed.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"", "new db down sev=critical service=db", "ack #42", "#42 resolve fixed", "assign <@U1|bob>",
+		"note INC-3 hello", "override @bob 4h rotation=r", "override <@U1> 1d12h", "list", "status <#C1|x>", "new ÜBER 日本語 \u00a0 x"} {
+		f.Add("incident", s)
+		f.Add("oncall", s)
+	}
+	f.Fuzz(func(t *testing.T, cmd, text string) {
+		c, err := Parse(cmd, text)
+		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) || se.Msg == "" || se.Usage == "" {
+				t.Fatalf("Parse(%q, %q): %v is not a SyntaxError with a suggestion", cmd, text, err)
+			}
+			return
+		}
+		if _, ok := Usage[c.Verb]; !ok {
+			t.Fatalf("Parse(%q, %q) = unknown verb %q", cmd, text, c.Verb)
+		}
+		switch c.Verb {
+		case VerbNew:
+			if c.Title == "" || len([]rune(c.Title)) > MaxTitle || c.Incident != 0 || (c.Severity != "" && !c.Severity.Valid()) {
+				t.Fatalf("bad new: %+v", c)
+			}
+		case VerbNote:
+			if c.Text == "" {
+				t.Fatalf("note without text: %+v", c)
+			}
+		case VerbAssign:
+			if c.Who.IsZero() {
+				t.Fatalf("assign without anyone: %+v", c)
+			}
+		case VerbOverride:
+			if c.Who.IsZero() || c.For < time.Minute || c.For > 90*24*time.Hour {
+				t.Fatalf("bad override: %+v", c)
+			}
+		}
+		if c.Incident < 0 {
+			t.Fatalf("negative incident: %+v", c)
+		}
+		if again, err := Parse(cmd, text); err != nil || again != c {
+			t.Fatalf("Parse is not deterministic: %+v then %+v, %v", c, again, err)
+		}
+	})
+}

@@ -1,0 +1,477 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/rotations"
+)
+
+// OnCall answers who is on call; *oncall.Directory implements it.
+type OnCall interface {
+	All(ctx context.Context, at time.Time) ([]rotations.OnCallView, error)
+	RotationFor(service, rotation string) (*rotations.Rotation, error)
+	View(ctx context.Context, r *rotations.Rotation, at time.Time) (rotations.OnCallView, error)
+}
+
+// Overrides stores on-call overrides; *overrides.Store implements it.
+type Overrides interface {
+	Create(ctx context.Context, o rotations.Override, now time.Time) (rotations.Override, error)
+}
+
+// Service is a service from config as the chat side needs it.
+type Service struct {
+	Name string
+	// AlertsChannel is where the service's incidents are announced and its
+	// fallback pages go: a channel id, or a name as the chat accepts it.
+	AlertsChannel string
+}
+
+// Request is a slash command as the adapter received it.
+type Request struct {
+	Command     string // "incident" or "oncall"
+	Text        string // what followed the command
+	User        string // chat user id of who typed it
+	Channel     string // chat channel id where it was typed
+	ChannelName string // that channel's name, when the chat says
+}
+
+// Reply is what the person who acted is told, privately: plain sentences
+// (the adapter escapes them for its markup).
+type Reply struct {
+	Text string
+}
+
+// Executor runs commands, button clicks and reactions against the incident
+// store, on behalf of people from config. It is safe for concurrent use.
+type Executor struct {
+	c *Core
+}
+
+func (x *Executor) log() *slog.Logger { return x.c.log }
+
+// strangerText explains to someone who is not in config why nothing happened.
+func (x *Executor) strangerText() string {
+	return fmt.Sprintf("You are not in baton's people, so baton cannot make you an incident's owner and nothing was changed. "+
+		"Ask an admin to add you to people in config.yaml (with your %s user id or your email).", x.c.chat.Name())
+}
+
+// Command runs one slash command. Every outcome, refusals included, is a
+// Reply: sentences that say what happened or what to type instead.
+func (x *Executor) Command(ctx context.Context, req Request) Reply {
+	cmd, err := Parse(req.Command, req.Text)
+	if err != nil {
+		return Reply{Text: err.Error()}
+	}
+	switch cmd.Verb {
+	case VerbHelp, VerbOnHelp:
+		return Reply{Text: HelpText()}
+	case VerbList:
+		return x.list(ctx)
+	case VerbOnCall:
+		return x.onCall(ctx, cmd.Service)
+	case VerbStatus:
+		n, err := x.target(ctx, cmd, req.Channel)
+		if err != nil {
+			return x.fail(err)
+		}
+		return x.status(ctx, n)
+	}
+	by, ok, err := x.c.dir.Person(ctx, req.User)
+	if err != nil {
+		return x.fail(err)
+	}
+	if !ok {
+		return Reply{Text: x.strangerText()}
+	}
+	switch cmd.Verb {
+	case VerbNew:
+		return x.open(ctx, cmd, by, req)
+	case VerbOverride:
+		return x.override(ctx, cmd, by)
+	}
+	n, err := x.target(ctx, cmd, req.Channel)
+	if err != nil {
+		return x.fail(err)
+	}
+	return x.act(ctx, cmd, n, by)
+}
+
+// Action runs a button click by a chat user on incident n.
+func (x *Executor) Action(ctx context.Context, user string, a Action, n int64) Reply {
+	by, ok, err := x.c.dir.Person(ctx, user)
+	if err != nil {
+		return x.fail(err)
+	}
+	if !ok {
+		return Reply{Text: x.strangerText()}
+	}
+	verb := map[Action]Verb{ActionAck: VerbAck, ActionResolve: VerbResolve, ActionEscalate: VerbEscalate}[a]
+	if verb == "" {
+		return Reply{Text: "baton does not know that button."}
+	}
+	return x.act(ctx, Command{Verb: verb, Incident: n}, n, by)
+}
+
+// Reaction handles a reaction by a chat user on a message: an acknowledge
+// reaction on an incident's card, notice or page acknowledges it on the
+// reactor's behalf (they become the owner). show is false when nothing
+// needs saying: success shows on the card, and reactions on anything else
+// are none of baton's business. A stranger is told why nothing changed.
+func (x *Executor) Reaction(ctx context.Context, user, channel, msgID, reaction string) (reply Reply, show bool) {
+	if !slices.Contains(x.c.ackReactions, strings.Trim(reaction, ":")) {
+		return Reply{}, false
+	}
+	n, err := x.c.inc.ChatLink(ctx, x.c.msgRef(channel, msgID))
+	if errors.Is(err, incident.ErrNotFound) {
+		return Reply{}, false
+	}
+	if err != nil {
+		x.log().Error("bot: reaction: look up the message", "err", err)
+		return Reply{}, false
+	}
+	by, ok, err := x.c.dir.Person(ctx, user)
+	if err != nil {
+		x.log().Error("bot: reaction: who reacted", "err", err)
+		return Reply{}, false
+	}
+	if !ok {
+		return Reply{Text: x.strangerText()}, true
+	}
+	_, err = x.c.inc.Ack(ctx, n, by.ID)
+	switch {
+	case err == nil:
+		x.c.wake()
+		x.log().Info("incident acknowledged by reaction", "incident", n, "by", by.ID)
+	case errors.Is(err, incident.ErrAlreadyAcknowledged), errors.Is(err, incident.ErrAlreadyResolved), errors.Is(err, incident.ErrNotFound):
+	default:
+		x.log().Error("bot: reaction: acknowledge", "incident", n, "err", err)
+	}
+	return Reply{}, false
+}
+
+// target is the incident a command names, or the one of the channel it was
+// typed in.
+func (x *Executor) target(ctx context.Context, cmd Command, channel string) (int64, error) {
+	if cmd.Incident != 0 {
+		return cmd.Incident, nil
+	}
+	ref := channel
+	if cmd.ChannelRef != "" {
+		ref = cmd.ChannelRef
+	}
+	n, err := x.c.inc.ChatLink(ctx, x.c.chanRef(ref))
+	if err == nil {
+		return n, nil
+	}
+	if !errors.Is(err, incident.ErrNotFound) {
+		return 0, err
+	}
+	if cmd.ChannelRef != "" {
+		return 0, userError("That channel is not an incident's channel. Name the incident with #42 instead.")
+	}
+	usage := strings.Replace(Usage[cmd.Verb], "[#42]", "#42", 1)
+	return 0, userError("Say which incident: " + usage + " (or type the command in the incident's channel).")
+}
+
+// userError is a refusal whose text is already the reply.
+type userError string
+
+// Error is the sentence itself.
+func (e userError) Error() string { return string(e) }
+
+// fail turns an error into a reply: outcome errors into sentences, anything
+// else into an apology (and an error log line).
+func (x *Executor) fail(err error) Reply {
+	var ue userError
+	switch {
+	case errors.As(err, &ue):
+		return Reply{Text: string(ue)}
+	case errors.Is(err, incident.ErrNotFound):
+		return Reply{Text: "There is no such incident. /incident list shows the open ones."}
+	}
+	x.log().Error("bot: command failed", "err", err)
+	return Reply{Text: "Something went wrong on baton's side; nothing may have changed. Try again in a moment."}
+}
+
+func ref(n int64) string { return fmt.Sprintf("INC-%d", n) }
+
+// act runs a transition of incident n by a person.
+func (x *Executor) act(ctx context.Context, cmd Command, n int64, by Person) Reply {
+	var err error
+	var text string
+	switch cmd.Verb {
+	case VerbAck:
+		_, err = x.c.inc.Ack(ctx, n, by.ID)
+		text = fmt.Sprintf("You acknowledged %s and own it now; its pages have stopped.", ref(n))
+	case VerbResolve:
+		_, err = x.c.inc.Resolve(ctx, n, by.ID, cmd.Text)
+		text = fmt.Sprintf("You resolved %s.", ref(n))
+	case VerbEscalate:
+		_, err = x.c.inc.Escalate(ctx, n, by.ID)
+		text = fmt.Sprintf("%s is moving up to the next escalation level; its new owner is being paged.", ref(n))
+	case VerbNote:
+		_, err = x.c.inc.Note(ctx, n, by.ID, cmd.Text)
+		text = fmt.Sprintf("Noted on %s's timeline.", ref(n))
+	case VerbAssign:
+		to, ok, ferr := x.resolveMention(ctx, cmd.Who)
+		if ferr != nil {
+			return x.fail(ferr)
+		}
+		if !ok {
+			return Reply{Text: fmt.Sprintf("baton does not know %s. Assign to someone in people: %s.", describe(cmd.Who), x.someNames())}
+		}
+		_, err = x.c.inc.Assign(ctx, n, to.ID, by.ID)
+		if errors.Is(err, incident.ErrSameOwner) {
+			return Reply{Text: fmt.Sprintf("%s is already assigned to %s.", ref(n), to.Name)}
+		}
+		text = fmt.Sprintf("Assigned %s to %s; they are being paged.", ref(n), to.Name)
+	default:
+		return Reply{Text: HelpText()}
+	}
+	switch {
+	case err == nil:
+		x.c.wake()
+		x.log().Info("incident changed from chat", "incident", n, "verb", string(cmd.Verb), "by", by.ID)
+		return Reply{Text: text}
+	case errors.Is(err, incident.ErrAlreadyResolved):
+		return Reply{Text: fmt.Sprintf("%s is already resolved.", ref(n))}
+	case errors.Is(err, incident.ErrAlreadyAcknowledged):
+		owner := ""
+		if inc, _, gerr := x.c.inc.Get(ctx, n); gerr == nil && inc.Owner != "" {
+			owner = " by " + x.c.dir.Ref(inc.Owner).Name
+		}
+		return Reply{Text: fmt.Sprintf("%s is already acknowledged%s.", ref(n), owner)}
+	case errors.Is(err, incident.ErrNotFound):
+		return Reply{Text: fmt.Sprintf("There is no %s. /incident list shows the open incidents.", ref(n))}
+	}
+	return x.fail(err)
+}
+
+func describe(m Mention) string {
+	if m.Name != "" {
+		return "@" + m.Name
+	}
+	return "that person"
+}
+
+// someNames lists up to eight people ids, for a refusal.
+func (x *Executor) someNames() string {
+	ids := x.c.dir.order
+	if len(ids) > 8 {
+		return strings.Join(ids[:8], ", ") + ", …"
+	}
+	return strings.Join(ids, ", ")
+}
+
+// resolveMention finds the person a mention names.
+func (x *Executor) resolveMention(ctx context.Context, m Mention) (Person, bool, error) {
+	if m.ChatID != "" {
+		return x.c.dir.Person(ctx, m.ChatID)
+	}
+	p, ok := x.c.dir.Find(m.Name)
+	return p, ok, nil
+}
+
+func (x *Executor) open(ctx context.Context, cmd Command, by Person, req Request) Reply {
+	svc := cmd.Service
+	if svc == "" {
+		svc = x.serviceOfChannel(ctx, req)
+	}
+	if svc == "" {
+		return Reply{Text: fmt.Sprintf("Say which service: %s service=%s (services: %s).",
+			strings.Replace(Usage[VerbNew], " [service=S] [sev=critical|warning|info]", "", 1), x.c.serviceNames[0], strings.Join(x.c.serviceNames, ", "))}
+	}
+	if _, ok := x.c.services[svc]; !ok {
+		return Reply{Text: fmt.Sprintf("There is no service %q. Services: %s.", svc, strings.Join(x.c.serviceNames, ", "))}
+	}
+	sev := cmd.Severity
+	if sev == "" {
+		sev = incident.SevCritical
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	res, err := x.c.inc.Open(ctx, incident.Alert{
+		Source: "chat", Service: svc, Name: "chat", DedupKey: "chat-" + hex.EncodeToString(b[:]),
+		Summary: cmd.Title, Severity: sev, Status: incident.AlertFiring, ReceivedAt: x.c.now(),
+		Details: map[string]any{"opened_by": by.ID},
+	})
+	if err != nil {
+		return x.fail(err)
+	}
+	if _, err := x.c.inc.Note(ctx, res.Number, by.ID, "opened from chat"); err != nil {
+		x.log().Warn("bot: could not note who opened an incident", "incident", res.Number, "err", err)
+	}
+	x.log().Info("incident opened from chat", "incident", res.Number, "service", svc, "by", by.ID)
+	return Reply{Text: fmt.Sprintf("Opened %s (%s, %s). Whoever is on call for %s is being paged; its channel appears in a moment.",
+		ref(res.Number), sev, svc, svc)}
+}
+
+// serviceOfChannel is the service implied where a command was typed: the one
+// whose alerts channel it is, the one of the incident whose channel it is, or
+// the only service there is.
+func (x *Executor) serviceOfChannel(ctx context.Context, req Request) string {
+	for _, name := range x.c.serviceNames {
+		a := x.c.services[name].AlertsChannel
+		if a != "" && (a == req.Channel || req.ChannelName != "" && strings.TrimPrefix(a, "#") == req.ChannelName) {
+			return name
+		}
+	}
+	if n, err := x.c.inc.ChatLink(ctx, x.c.chanRef(req.Channel)); err == nil {
+		if inc, _, err := x.c.inc.Get(ctx, n); err == nil {
+			return inc.Service
+		}
+	}
+	if len(x.c.serviceNames) == 1 {
+		return x.c.serviceNames[0]
+	}
+	return ""
+}
+
+func (x *Executor) status(ctx context.Context, n int64) Reply {
+	inc, _, err := x.c.inc.Get(ctx, n)
+	if err != nil {
+		if errors.Is(err, incident.ErrNotFound) {
+			return Reply{Text: fmt.Sprintf("There is no %s.", ref(n))}
+		}
+		return x.fail(err)
+	}
+	now := x.c.now()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s [%s] %s — service %s, %s", inc.Ref(), inc.Severity, inc.Title, inc.Service, inc.Status)
+	if inc.Owner != "" {
+		fmt.Fprintf(&b, ", owner %s", x.c.dir.Ref(inc.Owner).Name)
+	}
+	fmt.Fprintf(&b, ". Opened %s ago; %d alert(s), the last %s ago.", Duration(now.Sub(inc.Created)), inc.AlertCount, Duration(now.Sub(inc.LastSeen)))
+	if inc.Status == incident.StatusResolved {
+		if !inc.Acknowledged.IsZero() {
+			fmt.Fprintf(&b, " Time to acknowledge %s.", Duration(inc.Acknowledged.Sub(inc.Created)))
+		}
+		fmt.Fprintf(&b, " Time to resolve %s.", Duration(inc.Resolved.Sub(inc.Created)))
+	}
+	if refs, err := x.c.inc.ChatRefs(ctx, n); err == nil && refs[refChannelName] != "" {
+		fmt.Fprintf(&b, " Channel #%s.", refs[refChannelName])
+	}
+	return Reply{Text: b.String()}
+}
+
+func (x *Executor) list(ctx context.Context) Reply {
+	incs, err := x.c.inc.List(ctx, incident.FilterOpen, 21)
+	if err != nil {
+		return x.fail(err)
+	}
+	if len(incs) == 0 {
+		return Reply{Text: "No open incidents."}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Open incidents:\n")
+	for i, inc := range incs {
+		if i == 20 {
+			b.WriteString("… and more (GET /v1/incidents lists them all).\n")
+			break
+		}
+		owner := "nobody yet"
+		if inc.Owner != "" {
+			owner = x.c.dir.Ref(inc.Owner).Name
+		}
+		fmt.Fprintf(&b, "%s [%s] %s — %s, %s, owner %s\n", inc.Ref(), inc.Severity, shorten(inc.Title, 80), inc.Service, inc.Status, owner)
+	}
+	return Reply{Text: strings.TrimRight(b.String(), "\n")}
+}
+
+func when(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 UTC") }
+
+func (x *Executor) viewLine(v rotations.OnCallView) string {
+	line := fmt.Sprintf("%s: %s until %s", v.Rotation, x.c.dir.Ref(v.Person).Name, when(v.Until))
+	if len(v.Next) > 0 {
+		line += ", then " + x.c.dir.Ref(v.Next[0].Person).Name
+	}
+	return line
+}
+
+func (x *Executor) onCall(ctx context.Context, service string) Reply {
+	if x.c.oncall == nil {
+		return Reply{Text: "baton has no rotations configured."}
+	}
+	now := x.c.now()
+	if service != "" {
+		r, err := x.c.oncall.RotationFor(service, "")
+		if err != nil {
+			return Reply{Text: fmt.Sprintf("No on-call answer for %s: %v.", service, err)}
+		}
+		v, err := x.c.oncall.View(ctx, r, now)
+		if err != nil {
+			return Reply{Text: fmt.Sprintf("No on-call answer for %s: %v.", service, err)}
+		}
+		return Reply{Text: fmt.Sprintf("On call for %s — %s.", service, x.viewLine(v))}
+	}
+	views, err := x.c.oncall.All(ctx, now)
+	if err != nil {
+		return x.fail(err)
+	}
+	if len(views) == 0 {
+		return Reply{Text: "No rotation has started yet."}
+	}
+	lines := []string{"On call now:"}
+	for _, v := range views {
+		lines = append(lines, x.viewLine(v))
+	}
+	return Reply{Text: strings.Join(lines, "\n")}
+}
+
+func (x *Executor) override(ctx context.Context, cmd Command, by Person) Reply {
+	if x.c.oncall == nil || x.c.overrides == nil {
+		return Reply{Text: "baton has no rotations configured."}
+	}
+	who, ok, err := x.resolveMention(ctx, cmd.Who)
+	if err != nil {
+		return x.fail(err)
+	}
+	if !ok {
+		return Reply{Text: fmt.Sprintf("baton does not know %s. Overrides name someone in people: %s.", describe(cmd.Who), x.someNames())}
+	}
+	now := x.c.now()
+	rot := cmd.Rotation
+	if cmd.Service != "" || rot != "" {
+		r, err := x.c.oncall.RotationFor(cmd.Service, rot)
+		if err != nil {
+			return Reply{Text: fmt.Sprintf("No rotation to override: %v.", err)}
+		}
+		rot = r.Name()
+	} else {
+		views, err := x.c.oncall.All(ctx, now)
+		if err != nil {
+			return x.fail(err)
+		}
+		var mine, all []string
+		for _, v := range views {
+			all = append(all, v.Rotation)
+			if v.Person == by.ID {
+				mine = append(mine, v.Rotation)
+			}
+		}
+		switch {
+		case len(mine) == 1:
+			rot = mine[0]
+		case len(mine) == 0 && len(all) == 1:
+			rot = all[0]
+		default:
+			return Reply{Text: fmt.Sprintf("Say which rotation: /oncall override %s %s rotation=NAME (rotations: %s).",
+				"@"+who.ID, Duration(cmd.For), strings.Join(all, ", "))}
+		}
+	}
+	o, err := x.c.overrides.Create(ctx, rotations.Override{Rotation: rot, Person: who.ID, From: now, Until: now.Add(cmd.For)}, now)
+	if err != nil {
+		return Reply{Text: fmt.Sprintf("The override was not made: %v.", err)}
+	}
+	x.log().Info("override made from chat", "rotation", rot, "person", who.ID, "by", by.ID, "until", o.Until)
+	return Reply{Text: fmt.Sprintf("%s is on call in %s from now until %s (override %s).", who.Name, rot, when(o.Until), o.ID)}
+}

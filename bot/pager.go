@@ -1,0 +1,189 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
+)
+
+// Pager delivers the escalation engine's pages in chat: a direct message
+// with the incident card and its buttons to the person paged, or, for a
+// fallback page, a post in the service's alerts channel. It is safe for
+// concurrent use.
+//
+// Delivery is at-least-once, as the runner's: a page whose job runs again
+// (a crash before the commit) carries the same Key, and a page already
+// delivered under that key is not posted twice. A person with no chat
+// account is an escalation.Permanent error, so the runner dead-letters the
+// page and pages the fallback at once instead of retrying.
+type Pager struct {
+	c *Core
+
+	mu      sync.Mutex
+	dms     map[string]string  // chat user id → DM channel id (also in Redis)
+	opening map[string]*dmCall // DMs being looked up or opened: one call per user at a time
+}
+
+// dmCall is one lookup of a DM channel that concurrent pages to the same
+// person wait for, so a storm opens each DM once.
+type dmCall struct {
+	done chan struct{}
+	id   string
+	err  error
+}
+
+var _ escalation.Pager = (*Pager)(nil)
+
+// Page implements escalation.Pager.
+func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
+	c := p.c
+	ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "page:" + pg.Key})
+	if done, err := c.st.sent(ctx, pg.Key); err != nil {
+		return err
+	} else if done {
+		return nil
+	}
+	inc, _, err := c.inc.Get(ctx, pg.Incident)
+	if errors.Is(err, incident.ErrNotFound) {
+		return escalation.Permanent(err)
+	}
+	if err != nil {
+		return err
+	}
+	refs, err := c.inc.ChatRefs(ctx, pg.Incident)
+	if err != nil {
+		return err
+	}
+	card := BuildCard(inc, nil, c.dir.Ref)
+	// The page goes out before the runner commits its step: show the owner
+	// and level the step makes, not the stored ones.
+	if pg.Owner != "" {
+		o := c.dir.Ref(pg.Owner)
+		card.Owner, card.Level = &o, pg.Level
+	}
+	card.Channel = refs[refChannel]
+	card.Lead = lead(pg, c.dir)
+	if pg.Reason == escalation.ReasonHandoff {
+		card.Actions = nil
+	}
+	msg := Message{Text: card.Text(), Card: &card}
+
+	var target string
+	if pg.Person == "" {
+		target = pg.Channel
+		if target == "" {
+			target = c.defaultChannel
+		}
+		if target == "" {
+			return escalation.Permanent(fmt.Errorf("fallback page for %s: service %s has no alerts channel and there is no default channel", inc.Ref(), inc.Service))
+		}
+	} else {
+		uid, err := c.dir.ChatID(ctx, pg.Person)
+		if errors.Is(err, ErrUnreachable) {
+			return escalation.Permanent(err)
+		}
+		if err != nil {
+			return err
+		}
+		if target, err = p.dm(ctx, uid); err != nil {
+			return err
+		}
+	}
+	chID, ts, err := c.chat.Post(ctx, target, msg)
+	if err != nil {
+		return fmt.Errorf("page %s: %w", pg.Key, err)
+	}
+	// Delivered. What follows only spares a duplicate and lets a reaction
+	// on the page acknowledge; a failure here must not make the runner
+	// page again, so it is logged, not returned.
+	if err := c.st.markSent(ctx, pg.Key); err != nil {
+		c.log.Warn("bot: page delivered but not marked; a retry would repeat it", "key", pg.Key, "err", err)
+	}
+	if err := c.inc.LinkChat(ctx, c.msgRef(chID, ts), pg.Incident, c.linkTTL); err != nil {
+		c.log.Warn("bot: page delivered but not linked; a reaction on it will not acknowledge", "incident", pg.Incident, "err", err)
+	}
+	c.log.Debug("page delivered", "incident", pg.Incident, "person", pg.Person, "reason", string(pg.Reason))
+	return nil
+}
+
+// dm returns the direct-message channel with a chat user: from memory, from
+// Redis, or opened (once) through the chat.
+func (p *Pager) dm(ctx context.Context, uid string) (string, error) {
+	p.mu.Lock()
+	if id, ok := p.dms[uid]; ok {
+		p.mu.Unlock()
+		return id, nil
+	}
+	if call, ok := p.opening[uid]; ok {
+		p.mu.Unlock()
+		select {
+		case <-call.done:
+			return call.id, call.err
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	call := &dmCall{done: make(chan struct{})}
+	if p.opening == nil {
+		p.opening = map[string]*dmCall{}
+	}
+	p.opening[uid] = call
+	p.mu.Unlock()
+
+	call.id, call.err = p.openDM(ctx, uid)
+	p.mu.Lock()
+	delete(p.opening, uid)
+	if call.err == nil {
+		p.dms[uid] = call.id
+	}
+	p.mu.Unlock()
+	close(call.done)
+	return call.id, call.err
+}
+
+func (p *Pager) openDM(ctx context.Context, uid string) (string, error) {
+	c := p.c
+	id, err := c.st.hget(ctx, c.st.dms(), uid)
+	if err != nil || id != "" {
+		return id, err
+	}
+	if id, err = c.chat.OpenDM(ctx, uid); err != nil {
+		return "", fmt.Errorf("open a DM with %s: %w", uid, err)
+	}
+	if err := c.st.rdb.HSet(ctx, c.st.dms(), uid, id).Err(); err != nil {
+		c.log.Warn("bot: could not cache a DM channel", "err", err)
+	}
+	return id, nil
+}
+
+// lead is the sentence above the card in a page: why this message came.
+func lead(pg escalation.Page, dir *Directory) string {
+	ref := fmt.Sprintf("INC-%d", pg.Incident)
+	owner := "nobody"
+	if pg.Owner != "" {
+		owner = dir.Ref(pg.Owner).Name
+	}
+	switch pg.Reason {
+	case escalation.ReasonFirst:
+		return fmt.Sprintf("You are on call for %s. Acknowledge to stop the pages.", ref)
+	case escalation.ReasonRepeat:
+		return fmt.Sprintf("Reminder: %s is still unacknowledged and yours.", ref)
+	case escalation.ReasonEscalated:
+		return fmt.Sprintf("%s was escalated to you (level %d). Acknowledge to stop the pages.", ref, pg.Level)
+	case escalation.ReasonAssigned:
+		return fmt.Sprintf("%s was assigned to you. Acknowledge to stop the pages.", ref)
+	case escalation.ReasonRetriggered:
+		return fmt.Sprintf("%s was acknowledged too long ago and is not resolved: it is triggered again, and yours.", ref)
+	case escalation.ReasonNotify:
+		return fmt.Sprintf("For your information: %s reached level %d; %s owns it.", ref, pg.Level, owner)
+	case escalation.ReasonHandoff:
+		return fmt.Sprintf("%s moved on (%s): you are no longer paged for it.", ref, pg.Why)
+	case escalation.ReasonFallback:
+		return fmt.Sprintf("Nobody could be paged for %s (%s). Whoever takes it, acknowledge.", ref, pg.Why)
+	}
+	return fmt.Sprintf("You are paged for %s.", ref)
+}

@@ -1,0 +1,210 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/batonhq/baton/bot"
+	"github.com/batonhq/baton/escalation"
+)
+
+// chat implements bot.Chat with slack-go's Web API client. Every call goes
+// through the pacer first and has its error translated on the way out:
+//
+//	429 with Retry-After      escalation.RetryAfter (the pacer blocks the method meanwhile)
+//	429 without it            escalation.RetryAfter(2s)
+//	5xx, network errors       plain errors: the runner retries with backoff
+//	ok:false, benign          nil (already_in_channel, already_pinned, already_archived)
+//	ok:false, name_taken      bot.ErrNameTaken; users_not_found: bot.ErrNoUser
+//	ok:false, transient       plain errors (internal_error, fatal_error, request_timeout, ratelimited)
+//	ok:false, anything else   escalation.Permanent (channel_not_found, not_in_channel, invalid_auth, …)
+type chat struct {
+	api  *slack.Client
+	pace *pacer
+}
+
+var _ bot.Chat = (*chat)(nil)
+
+// Name implements bot.Chat.
+func (c *chat) Name() string { return "slack" }
+
+// noRetryAfter is the wait after a 429 that gave no Retry-After.
+const noRetryAfter = 2 * time.Second
+
+// interactiveAttempts is how many times a call made for a person who is
+// waiting (no bot.Pacing on its context: a reply, a lookup while handling a
+// click) is tried. Calls made by jobs are tried once: the runner retries the
+// job, with its backoff, without holding a worker.
+const interactiveAttempts = 4
+
+// call paces, runs and translates one Web API call; for an interactive
+// caller it retries what is worth retrying (429s after their Retry-After,
+// which the pacer enforces; 5xx and network errors after a short backoff).
+func (c *chat) call(ctx context.Context, method, channel string, fn func(ctx context.Context) error) error {
+	if _, job := bot.PacingFrom(ctx); job {
+		return c.once(ctx, method, channel, fn)
+	}
+	for attempt := 1; ; attempt++ {
+		err := c.once(ctx, method, channel, fn)
+		var ra escalation.RetryAfterError
+		switch {
+		case err == nil, attempt == interactiveAttempts, ctx.Err() != nil, escalation.IsPermanent(err),
+			errors.Is(err, bot.ErrNameTaken), errors.Is(err, bot.ErrNoUser):
+			return err
+		case errors.As(err, &ra):
+			continue // the pacer holds the next attempt until Retry-After has passed
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
+	}
+}
+
+// once paces, runs and translates one attempt.
+func (c *chat) once(ctx context.Context, method, channel string, fn func(ctx context.Context) error) error {
+	if err := c.pace.wait(ctx, method, channel); err != nil {
+		return err
+	}
+	err := fn(ctx)
+	if err == nil {
+		return nil
+	}
+	var rl *slack.RateLimitedError
+	var sc slack.StatusCodeError
+	var se slack.SlackErrorResponse
+	switch {
+	case errors.As(err, &rl):
+		d := max(rl.RetryAfter, time.Second)
+		c.pace.block(method, channel, d)
+		return escalation.RetryAfter(fmt.Errorf("%s: %w", method, err), d)
+	case errors.As(err, &sc) && sc.Code == http.StatusTooManyRequests:
+		c.pace.block(method, channel, noRetryAfter)
+		return escalation.RetryAfter(fmt.Errorf("%s: %w", method, err), noRetryAfter)
+	case errors.As(err, &sc):
+		return fmt.Errorf("%s: %w", method, err)
+	case errors.As(err, &se):
+		switch se.Err {
+		case "already_in_channel", "already_pinned", "already_archived", "cant_invite_self":
+			return nil
+		case "name_taken":
+			return fmt.Errorf("%s: %w", method, bot.ErrNameTaken)
+		case "users_not_found", "user_not_found":
+			return fmt.Errorf("%s: %w", method, bot.ErrNoUser)
+		case "ratelimited":
+			c.pace.block(method, channel, noRetryAfter)
+			return escalation.RetryAfter(fmt.Errorf("%s: %w", method, err), noRetryAfter)
+		case "internal_error", "fatal_error", "request_timeout", "service_unavailable":
+			return fmt.Errorf("%s: %w", method, err)
+		}
+		return escalation.Permanent(fmt.Errorf("%s: %w", method, err))
+	}
+	return fmt.Errorf("%s: %w", method, err)
+}
+
+// LookupEmail implements bot.Chat.
+func (c *chat) LookupEmail(ctx context.Context, email string) (string, error) {
+	var id string
+	err := c.call(ctx, "users.lookupByEmail", "", func(ctx context.Context) error {
+		u, err := c.api.GetUserByEmailContext(ctx, email)
+		if err == nil {
+			id = u.ID
+		}
+		return err
+	})
+	return id, err
+}
+
+// UserEmail implements bot.Chat.
+func (c *chat) UserEmail(ctx context.Context, userID string) (string, error) {
+	var email string
+	err := c.call(ctx, "users.info", "", func(ctx context.Context) error {
+		u, err := c.api.GetUserInfoContext(ctx, userID)
+		if err == nil {
+			email = u.Profile.Email
+		}
+		return err
+	})
+	return email, err
+}
+
+// OpenDM implements bot.Chat.
+func (c *chat) OpenDM(ctx context.Context, userID string) (string, error) {
+	var id string
+	err := c.call(ctx, "conversations.open", "", func(ctx context.Context) error {
+		ch, _, _, err := c.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{userID}})
+		if err == nil {
+			id = ch.ID
+		}
+		return err
+	})
+	return id, err
+}
+
+// Post implements bot.Chat.
+func (c *chat) Post(ctx context.Context, channel string, m bot.Message) (string, string, error) {
+	var chID, ts string
+	err := c.call(ctx, "chat.postMessage", channel, func(ctx context.Context) error {
+		var err error
+		chID, ts, err = c.api.PostMessageContext(ctx, channel, msgOptions(m)...)
+		return err
+	})
+	return chID, ts, err
+}
+
+// Update implements bot.Chat.
+func (c *chat) Update(ctx context.Context, channelID, msgID string, m bot.Message) error {
+	return c.call(ctx, "chat.update", channelID, func(ctx context.Context) error {
+		_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, msgID, msgOptions(m)...)
+		return err
+	})
+}
+
+// CreateChannel implements bot.Chat.
+func (c *chat) CreateChannel(ctx context.Context, name string) (string, error) {
+	var id string
+	err := c.call(ctx, "conversations.create", "", func(ctx context.Context) error {
+		ch, err := c.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
+		if err == nil {
+			id = ch.ID
+		}
+		return err
+	})
+	return id, err
+}
+
+// Invite implements bot.Chat.
+func (c *chat) Invite(ctx context.Context, channelID string, userIDs ...string) error {
+	return c.call(ctx, "conversations.invite", channelID, func(ctx context.Context) error {
+		_, err := c.api.InviteUsersToConversationContext(ctx, channelID, userIDs...)
+		return err
+	})
+}
+
+// Pin implements bot.Chat.
+func (c *chat) Pin(ctx context.Context, channelID, msgID string) error {
+	return c.call(ctx, "pins.add", channelID, func(ctx context.Context) error {
+		return c.api.AddPinContext(ctx, channelID, slack.ItemRef{Channel: channelID, Timestamp: msgID})
+	})
+}
+
+// Archive implements bot.Chat.
+func (c *chat) Archive(ctx context.Context, channelID string) error {
+	return c.call(ctx, "conversations.archive", channelID, func(ctx context.Context) error {
+		return c.api.ArchiveConversationContext(ctx, channelID)
+	})
+}
+
+// Ephemeral implements bot.Chat.
+func (c *chat) Ephemeral(ctx context.Context, channelID, userID string, m bot.Message) error {
+	return c.call(ctx, "chat.postEphemeral", channelID, func(ctx context.Context) error {
+		_, err := c.api.PostEphemeralContext(ctx, channelID, userID, msgOptions(m)...)
+		return err
+	})
+}

@@ -1,0 +1,330 @@
+package slack_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/batonhq/baton/bot"
+	slackbot "github.com/batonhq/baton/bot/slack"
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/internal/oncall"
+	"github.com/batonhq/baton/internal/redistest"
+	"github.com/batonhq/baton/rotations"
+	"github.com/batonhq/baton/rotations/overrides"
+)
+
+// env is one test's world: a fake Slack workspace, a private Redis, the
+// incident store, the escalation runner with the Slack bot as its Pager and
+// ChatSync, and the bot connected over Socket Mode. Everything runs for real
+// on loopback; only time is scaled down (policies of a second or less).
+type env struct {
+	t      testing.TB
+	ctx    context.Context
+	fake   *fakeslack.Server
+	rdb    *redis.Client
+	svc    *incident.Service
+	runner *escalation.Runner
+	bot    *slackbot.Bot
+	log    *logBuffer
+
+	alice, bob, carol, mallory fakeslack.User
+	alerts                     fakeslack.Channel
+	stop                       func()
+}
+
+type envConfig struct {
+	repage, escalate time.Duration // the payments policy
+	archiveAfter     time.Duration
+	repeatEvery      time.Duration
+	limits           map[string]slackbot.Limit // nil: no pacing
+	fakeOpts         []fakeslack.Option
+	services         int // payments, plus svc2… with owners carol, bob (storm)
+	workers          int
+	chatWorkers      int
+	before           func(e *env) // after seeding the workspace, before the bot starts
+	pageMaxWait      time.Duration
+	syncMaxWait      time.Duration
+}
+
+func defaults() envConfig {
+	return envConfig{repage: time.Hour, escalate: time.Hour, archiveAfter: time.Hour, repeatEvery: time.Minute, services: 1}
+}
+
+func newEnv(t testing.TB, cfg envConfig) *env {
+	t.Helper()
+	e := &env{t: t, log: &logBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.ctx = ctx
+	t.Cleanup(cancel)
+	e.fake = fakeslack.StartTest(t, cfg.fakeOpts...)
+	srv := redistest.Start(t)
+	e.rdb = srv.Client()
+	e.svc = incident.NewService(e.rdb, "test:")
+	t.Cleanup(e.svc.Close)
+
+	e.alice = e.fake.AddUser(fakeslack.User{Name: "alice", RealName: "Alice Liddell", Email: "alice@example.com"})
+	e.bob = e.fake.AddUser(fakeslack.User{Name: "bob", RealName: "Bob Dylan", Email: "bob@example.com"})
+	e.carol = e.fake.AddUser(fakeslack.User{Name: "carol", Email: "carol@example.com"})
+	e.mallory = e.fake.AddUser(fakeslack.User{Name: "mallory", Email: "mallory@example.com"})
+	e.alerts = e.fake.AddChannel(fakeslack.Channel{Name: "payments-alerts", Members: []string{e.alice.ID, e.bob.ID, e.mallory.ID}})
+	people := []bot.Person{
+		{ID: "alice", Name: "Alice", Email: "alice@example.com", ChatID: e.alice.ID},
+		{ID: "bob", Name: "Bob", Email: "bob@example.com"}, // found by email
+		{ID: "carol", Name: "Carol", ChatID: e.carol.ID},
+		{ID: "dave", Name: "Dave"}, // no Slack account at all
+	}
+	services := []escalation.Service{{Name: "payments", Policy: "payments", AlertsChannel: "#payments-alerts"}}
+	policies := []escalation.Policy{{Name: "payments", RepageEvery: cfg.repage, Levels: []escalation.Level{
+		level(cfg.escalate, "user:alice"), level(cfg.escalate, "user:bob")}}}
+	owners := []string{"carol", "bob"}
+	for i := 1; i < cfg.services; i++ {
+		name := fmt.Sprintf("svc%d", i+1)
+		ch := e.fake.AddChannel(fakeslack.Channel{Name: name + "-alerts"})
+		services = append(services, escalation.Service{Name: name, Policy: name, AlertsChannel: ch.ID})
+		policies = append(policies, escalation.Policy{Name: name, RepageEvery: cfg.repage, Levels: []escalation.Level{
+			level(cfg.escalate, "user:"+owners[(i-1)%len(owners)])}})
+	}
+	pols, err := escalation.Lookup(services, policies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var botServices []bot.Service
+	for _, s := range services {
+		botServices = append(botServices, bot.Service{Name: s.Name, AlertsChannel: s.AlertsChannel})
+	}
+	if cfg.before != nil {
+		cfg.before(e)
+	}
+	log := slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	limits := cfg.limits
+	if limits == nil {
+		limits = map[string]slackbot.Limit{}
+	}
+	rot, err := rotations.Compile(rotations.Spec{Name: "payments-primary", Timezone: "UTC", Shift: "daily",
+		Handoff: "09:00", Start: "2020-01-06", Participants: []string{"alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rots := map[string]*rotations.Rotation{"payments-primary": rot}
+	ovs := overrides.New(e.rdb, "test:")
+	ovs.Known = rotations.NewKnown([]string{"alice", "bob", "carol", "dave"}, []string{"payments-primary"})
+	dir := &oncall.Directory{Rotations: rots, ServiceRotation: map[string]string{"payments": "payments-primary"}, Overrides: ovs.Set}
+
+	var runner *escalation.Runner
+	b, err := slackbot.New(slackbot.Options{
+		OnCall: dir, Overrides: ovs,
+		BotToken: e.fake.BotToken(), AppToken: e.fake.AppToken(), APIURL: e.fake.APIURL(),
+		ArchiveAfter: cfg.archiveAfter, People: people, Services: botServices,
+		Incidents: e.svc, Redis: e.rdb, Prefix: "test:", Log: log, Limits: limits,
+		Wake:        func() { runner.Wake() },
+		RepeatEvery: cfg.repeatEvery, PageMaxWait: cfg.pageMaxWait, SyncMaxWait: cfg.syncMaxWait,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err = escalation.NewRunner(escalation.Options{
+		Incidents: e.svc, Pager: b.Pager(), Chat: b.ChatSync(), Policies: pols,
+		PollInterval: 20 * time.Millisecond, Lease: 5 * time.Second,
+		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+		Workers: cfg.workers, ChatWorkers: cfg.chatWorkers, Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.AckTimeout = runner.AckTimeout
+	e.svc.OnJobDue = runner.Wake
+	e.runner, e.bot = runner, b
+
+	runCtx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = runner.Run(runCtx) }()
+	go func() { defer wg.Done(); _ = b.Run(runCtx) }()
+	var once sync.Once
+	e.stop = func() { once.Do(func() { stop(); wg.Wait() }) }
+	t.Cleanup(func() {
+		e.stop()
+		if t.Failed() {
+			t.Logf("log:\n%s", e.log.tail(200))
+		}
+	})
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := e.fake.WaitConnections(wctx, 1); err != nil {
+		t.Fatalf("the bot never connected over Socket Mode: %v", err)
+	}
+	return e
+}
+
+func level(after time.Duration, targets ...string) escalation.Level {
+	l, err := escalation.NewLevel(targets, after)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+// waitFor waits (15 s at most, a bound for a hung test) until cond holds,
+// re-checking on every change in the fake and every 10 ms (Redis state).
+func (e *env) waitFor(what string, cond func() bool) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, 15*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			e.t.Fatalf("gave up waiting for %s", what)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// open stores an alert for service (dedup key key) and returns its incident.
+func (e *env) open(service, key, title string) int64 {
+	e.t.Helper()
+	r, err := e.svc.Open(e.ctx, incident.Alert{Source: "generic", Service: service, DedupKey: key, Summary: title,
+		Severity: incident.SevCritical, Status: incident.AlertFiring,
+		Links: []incident.Link{{Text: "query", URL: "https://example.com/q?x=1&y=2"}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r.Number
+}
+
+func (e *env) incident(n int64) incident.Incident {
+	e.t.Helper()
+	inc, _, err := e.svc.Get(e.ctx, n)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return inc
+}
+
+func (e *env) refs(n int64) map[string]string {
+	e.t.Helper()
+	m, err := e.svc.ChatRefs(e.ctx, n)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+// announced waits until incident n's channel, pinned card and notice exist
+// and returns the channel id and the card's ts.
+func (e *env) announced(n int64) (channel, card string) {
+	e.t.Helper()
+	e.waitFor(fmt.Sprintf("INC-%d announced", n), func() bool {
+		r := e.refs(n)
+		return r["pin"] == "1" && (r["ntc"] != "" || r["nerr"] != "")
+	})
+	r := e.refs(n)
+	return r["ch"], r["card"]
+}
+
+// dms returns the messages the bot posted in its DM with user.
+func (e *env) dms(user fakeslack.User) []fakeslack.Message {
+	im, ok := e.fake.IM(user.ID)
+	if !ok {
+		return nil
+	}
+	return e.fake.Messages(im.ID)
+}
+
+// dmsAbout counts DMs to user about incident n whose text contains want.
+func (e *env) dmsAbout(user fakeslack.User, n int64, want string) int {
+	c := 0
+	for _, m := range e.dms(user) {
+		if strings.Contains(m.Text, fmt.Sprintf("INC-%d ", n)) && strings.Contains(m.Text, want) {
+			c++
+		}
+	}
+	return c
+}
+
+// slash types a command as user in channel and returns the reply shown to them.
+func (e *env) slash(user fakeslack.User, channel, command, text string) string {
+	e.t.Helper()
+	id, err := e.fake.SendSlashCommand(user.ID, channel, command, text)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.waitFor("the reply to "+command+" "+text, func() bool { return len(e.fake.ResponsePosts(id)) > 0 })
+	return unescapeHTML(e.fake.ResponsePosts(id)[0].Text)
+}
+
+var unescapeHTML = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">").Replace
+
+// card returns incident n's card as the fake holds it.
+func (e *env) card(n int64) fakeslack.Message {
+	e.t.Helper()
+	r := e.refs(n)
+	m, ok := e.fake.Message(r["ch"], r["card"])
+	if !ok {
+		e.t.Fatalf("INC-%d has no card", n)
+	}
+	return m
+}
+
+// blocksText is a message's blocks as one string, for "does the card show X".
+// Go's JSON encoder (slack-go's) writes <, > and & as \u escapes; undo that.
+func blocksText(m fakeslack.Message) string { return jsonUnescape(string(m.Blocks)) }
+
+var jsonUnescape = strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace
+
+var incRE = regexp.MustCompile(`INC-(\d+)`)
+
+// settle gives the engine time in which it must do nothing more; absence
+// cannot be observed otherwise. It spans many poll intervals.
+func settle() { time.Sleep(300 * time.Millisecond) }
+
+// logBuffer is a goroutine-safe log sink.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) tail(n int) string {
+	lines := strings.Split(l.String(), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// calls counts the fake's successful calls to method matching a parameter filter.
+func (e *env) calls(method string, match func(fakeslack.Call) bool) []fakeslack.Call {
+	var out []fakeslack.Call
+	for _, c := range e.fake.Calls(method) {
+		if c.OK && (match == nil || match(c)) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func inChannel(ch string) func(fakeslack.Call) bool {
+	return func(c fakeslack.Call) bool { return c.Param("channel") == ch }
+}

@@ -1,0 +1,275 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
+)
+
+// Fields of an incident's chat references (incident.Service.ChatRefs).
+// Each is written the moment the chat returns what it names, so a job that
+// runs again reuses it instead of creating a second channel or card.
+const (
+	refChannel     = "ch"   // the incident's channel id
+	refChannelName = "chn"  // its name, when short enough to keep (for /incident status)
+	refNameTry     = "chk"  // next suffix to try after name_taken
+	refCard        = "card" // the card's message id
+	refPinned      = "pin"  // "1" once pinned
+	refDigest      = "dig"  // Card.Digest of what the card shows
+	refState       = "sdig" // Card.StateDigest of it
+	refRepeatCount = "rc"   // alert count when repeats were last reported
+	refRepeatAt    = "ru"   // unix ms of that report
+	refNotice      = "ntc"  // "<channel id>/<message id>" of the notice
+	refNoticeOff   = "nerr" // "1": the notice could not be posted and is not retried
+	refArchived    = "arch" // "1" once archived
+	refMember      = "m:"   // "m:<chat user id>" = "1": invited
+)
+
+// Syncer mirrors incidents in chat; it implements escalation.ChatSync.
+//
+// Sync is idempotent reconciliation from the incident's current state:
+// it ensures the channel inc-<n>-<slug> exists, the owner is in it, the card
+// is posted, pinned and up to date (redrawn in place only when it changed),
+// the notice is in the service's alerts channel once, repeats get a thread
+// reply at most once per RepeatEvery, and the channel is archived
+// ArchiveAfter after resolve. It is safe for concurrent use; the runner's
+// lease makes sure one replica at a time syncs one incident.
+type Syncer struct {
+	c *Core
+}
+
+var _ escalation.ChatSync = (*Syncer)(nil)
+
+// Sync implements escalation.ChatSync.
+func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
+	c := s.c
+	ctx = WithPacing(ctx, Pacing{MaxWait: c.syncMaxWait, Ticket: "sync:" + itoa(n)})
+	inc, timeline, err := c.inc.Get(ctx, n)
+	if errors.Is(err, incident.ErrNotFound) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	refs, err := c.inc.ChatRefs(ctx, n)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if refs[refArchived] == "1" {
+		return time.Time{}, nil
+	}
+	set := func(kv ...string) error {
+		m := make(map[string]string, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+			refs[kv[i]] = kv[i+1]
+		}
+		return c.inc.SetChatRefs(ctx, n, m)
+	}
+	now := c.now()
+
+	// 1. The channel.
+	ch := refs[refChannel]
+	if ch == "" {
+		if ch, err = s.createChannel(ctx, inc, refs, set); err != nil {
+			return time.Time{}, err
+		}
+	}
+
+	// 2. The owner in it.
+	if inc.Owner != "" {
+		uid, err := c.dir.ChatID(ctx, inc.Owner)
+		switch {
+		case errors.Is(err, ErrUnreachable):
+			// The page to them is dead-lettered and the fallback paged; no one to invite.
+		case err != nil:
+			return time.Time{}, err
+		case refs[refMember+uid] == "":
+			if err := c.chat.Invite(ctx, ch, uid); err != nil {
+				return time.Time{}, fmt.Errorf("invite the owner of %s: %w", inc.Ref(), err)
+			}
+			if err := set(refMember+uid, "1"); err != nil {
+				return time.Time{}, err
+			}
+		}
+	}
+
+	// 3. The card, drawn and pinned; redrawn at once when its state changed.
+	card := BuildCard(inc, timeline, c.dir.Ref)
+	full, st := card.Digest(), card.StateDigest()
+	msg := Message{Text: card.Text(), Card: &card}
+	if refs[refCard] == "" {
+		_, ts, err := c.chat.Post(ctx, ch, msg)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("post the card of %s: %w", inc.Ref(), err)
+		}
+		if err := set(refCard, ts, refDigest, full, refState, st,
+			refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(now.UnixMilli())); err != nil {
+			return time.Time{}, err
+		}
+		if err := c.inc.LinkChat(ctx, c.msgRef(ch, ts), n, 0); err != nil {
+			return time.Time{}, err
+		}
+	} else if st != refs[refState] {
+		if err := c.chat.Update(ctx, ch, refs[refCard], msg); err != nil {
+			return time.Time{}, fmt.Errorf("update the card of %s: %w", inc.Ref(), err)
+		}
+		if err := set(refDigest, full, refState, st); err != nil {
+			return time.Time{}, err
+		}
+	}
+	if refs[refPinned] == "" {
+		if err := c.chat.Pin(ctx, ch, refs[refCard]); err != nil {
+			return time.Time{}, fmt.Errorf("pin the card of %s: %w", inc.Ref(), err)
+		}
+		if err := set(refPinned, "1"); err != nil {
+			return time.Time{}, err
+		}
+	}
+
+	// 4. The notice in the alerts channel, once.
+	if refs[refNotice] == "" && refs[refNoticeOff] == "" {
+		if err := s.notice(ctx, inc, ch, set); err != nil {
+			return time.Time{}, err
+		}
+	}
+
+	// 5. Repeats: a thread reply and the new count, at most once per RepeatEvery.
+	var next time.Time
+	count, _ := strconv.ParseInt(refs[refRepeatCount], 10, 64)
+	lastMs, _ := strconv.ParseInt(refs[refRepeatAt], 10, 64)
+	switch last := time.UnixMilli(lastMs); {
+	case inc.AlertCount > count && now.Sub(last) >= c.repeatEvery:
+		more := inc.AlertCount - count
+		text := fmt.Sprintf("Fired %d more time%s (%d in all), the last at %s.", more, plural(more), inc.AlertCount,
+			inc.LastSeen.UTC().Format("15:04:05 UTC"))
+		if _, _, err := c.chat.Post(ctx, ch, Message{Text: text, Thread: refs[refCard]}); err != nil {
+			return time.Time{}, fmt.Errorf("thread reply on %s: %w", inc.Ref(), err)
+		}
+		if err := set(refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(now.UnixMilli())); err != nil {
+			return time.Time{}, err
+		}
+		fallthrough
+	case inc.AlertCount <= count && full != refs[refDigest]:
+		if full != refs[refDigest] {
+			if err := c.chat.Update(ctx, ch, refs[refCard], msg); err != nil {
+				return time.Time{}, fmt.Errorf("update the card of %s: %w", inc.Ref(), err)
+			}
+			if err := set(refDigest, full); err != nil {
+				return time.Time{}, err
+			}
+		}
+	case inc.AlertCount > count:
+		next = last.Add(c.repeatEvery)
+	}
+
+	// 6. The archive, ArchiveAfter after resolve.
+	if inc.Status == incident.StatusResolved {
+		at := inc.Resolved.Add(c.archiveAfter)
+		if now.Before(at) {
+			return earliest(next, at), nil
+		}
+		if err := c.chat.Archive(ctx, ch); err != nil {
+			if !escalation.IsPermanent(err) {
+				return time.Time{}, fmt.Errorf("archive the channel of %s: %w", inc.Ref(), err)
+			}
+			c.log.Error("bot: the incident's channel could not be archived; leaving it", "incident", n, "err", err)
+		}
+		if err := set(refArchived, "1"); err != nil {
+			return time.Time{}, err
+		}
+		return time.Time{}, nil
+	}
+	return next, nil
+}
+
+func plural(n int64) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// maxNameTries bounds the suffixes tried after name_taken (-2 … -20).
+const maxNameTries = 20
+
+// createChannel makes the incident's channel, trying -2, -3, … after a
+// name_taken, and records it (and the suffix reached) the moment it exists.
+func (s *Syncer) createChannel(ctx context.Context, inc incident.Incident, refs map[string]string, set func(...string) error) (string, error) {
+	c := s.c
+	base := ChannelName(inc.Number, inc.Title)
+	k, _ := strconv.Atoi(refs[refNameTry])
+	k = max(k, 1)
+	for ; k <= maxNameTries; k++ {
+		name := base
+		if k > 1 {
+			name = WithSuffix(base, k)
+		}
+		id, err := c.chat.CreateChannel(ctx, name)
+		if errors.Is(err, ErrNameTaken) {
+			if err := set(refNameTry, strconv.Itoa(k+1)); err != nil {
+				return "", err
+			}
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("create the channel of %s: %w", inc.Ref(), err)
+		}
+		kv := []string{refChannel, id, refNameTry, ""}
+		if len(name) <= incident.MaxChatRefBytes {
+			kv = append(kv, refChannelName, name)
+		}
+		if err := set(kv...); err != nil {
+			return "", err
+		}
+		if err := c.inc.SetChannel(ctx, inc.Number, id); err != nil {
+			return "", err
+		}
+		if err := c.inc.LinkChat(ctx, c.chanRef(id), inc.Number, 0); err != nil {
+			return "", err
+		}
+		c.log.Info("incident channel created", "incident", inc.Number, "channel", id)
+		return id, nil
+	}
+	return "", escalation.Permanent(fmt.Errorf("create the channel of %s: %s and its suffixes up to -%d are all taken", inc.Ref(), base, maxNameTries))
+}
+
+// notice posts the one-line announcement in the service's alerts channel.
+// A channel the bot cannot post in (not a member, no such channel) is logged
+// loudly and not retried: the rest of the incident's chat still happens.
+func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, set func(...string) error) error {
+	c := s.c
+	target := c.services[inc.Service].AlertsChannel
+	if target == "" {
+		target = c.defaultChannel
+	}
+	if target == "" {
+		return set(refNoticeOff, "1")
+	}
+	nt := Notice{Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service, Severity: inc.Severity, Channel: ch}
+	chID, ts, err := c.chat.Post(ctx, target, Message{Text: nt.Text(), Notice: &nt})
+	if escalation.IsPermanent(err) {
+		c.log.Error("bot: the notice could not be posted in the service's alerts channel; is the bot a member?",
+			"incident", inc.Number, "service", inc.Service, "channel", target, "err", err)
+		return set(refNoticeOff, "1")
+	}
+	if err != nil {
+		return fmt.Errorf("post the notice of %s: %w", inc.Ref(), err)
+	}
+	if err := set(refNotice, chID+"/"+ts); err != nil {
+		return err
+	}
+	return c.inc.LinkChat(ctx, c.msgRef(chID, ts), inc.Number, c.linkTTL)
+}

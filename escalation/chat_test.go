@@ -1,0 +1,179 @@
+package escalation_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
+)
+
+// chatRecorder is a ChatSync that records its calls and answers with do.
+type chatRecorder struct {
+	mu    sync.Mutex
+	calls map[int64][]time.Time
+	do    func(ctx context.Context, n int64, call int) (time.Time, error)
+}
+
+func (c *chatRecorder) Sync(ctx context.Context, n int64) (time.Time, error) {
+	c.mu.Lock()
+	if c.calls == nil {
+		c.calls = map[int64][]time.Time{}
+	}
+	c.calls[n] = append(c.calls[n], time.Now())
+	call := len(c.calls[n])
+	c.mu.Unlock()
+	if c.do == nil {
+		return time.Time{}, nil
+	}
+	return c.do(ctx, n, call)
+}
+
+func (c *chatRecorder) count(n int64) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.calls[n])
+}
+
+func TestChatJobsRunThroughChatSync(t *testing.T) {
+	e := newEnv(t)
+	chat := &chatRecorder{}
+	e.start(e.runner(testPolicy(hour, hour, 0, 0), nil, func(o *escalation.Options) { o.Chat = chat }))
+	n := e.open("k")
+	e.eventually("the new incident's chat sync", func() bool { return chat.count(n) >= 1 })
+	e.wait(1, owner("alice", escalation.ReasonFirst))
+	// The first page's commit (owner alice) queues another redraw.
+	e.eventually("the redraw after the first page", func() bool { return chat.count(n) >= 2 })
+	before := chat.count(n)
+	if _, err := e.svc.Ack(e.ctx, n, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the redraw after the ack", func() bool { return chat.count(n) > before })
+	e.eventually("an empty chat queue", func() bool {
+		d, f, _ := e.svc.ChatJobCounts(e.ctx)
+		return d == 0 && f == 0
+	})
+}
+
+// Chat work runs on workers of its own: chat syncs stuck behind Slack's rate
+// limits hold no page back.
+func TestPagesDoNotWaitForChat(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	chat := &chatRecorder{do: func(ctx context.Context, n int64, call int) (time.Time, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return time.Time{}, nil
+	}}
+	e.start(e.runner(testPolicy(hour, hour, 0, 0), nil, func(o *escalation.Options) {
+		o.Chat, o.ChatWorkers, o.Workers = chat, 1, 2
+	}))
+	const incidents = 20
+	for i := range incidents {
+		e.open("k" + string(rune('a'+i)))
+	}
+	e.wait(incidents, owner("alice", escalation.ReasonFirst))
+	close(release)
+}
+
+func TestChatSyncRetriedAndRescheduled(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var later time.Time
+	chat := &chatRecorder{do: func(ctx context.Context, n int64, call int) (time.Time, error) {
+		switch call {
+		case 1:
+			return time.Time{}, errors.New("slack server error: 503")
+		case 2:
+			return time.Time{}, escalation.RetryAfter(errors.New("ratelimited"), 20*time.Millisecond)
+		case 3:
+			mu.Lock()
+			defer mu.Unlock()
+			later = time.Now().Add(50 * time.Millisecond)
+			return later, nil // e.g. a thread reply throttled until then
+		}
+		return time.Time{}, nil
+	}}
+	e.start(e.runner(testPolicy(hour, hour, 0, 0), nil, func(o *escalation.Options) { o.Chat = chat }))
+	n := e.open("k")
+	e.eventually("four chat syncs", func() bool { return chat.count(n) >= 4 })
+	chat.mu.Lock()
+	calls := chat.calls[n]
+	chat.mu.Unlock()
+	mu.Lock()
+	defer mu.Unlock()
+	if calls[3].Before(later.Add(-time.Millisecond)) {
+		t.Fatalf("the rescheduled sync ran %v before its due time", later.Sub(calls[3]))
+	}
+	if calls[2].Sub(calls[1]) < 19*time.Millisecond {
+		t.Fatalf("a 429's retry came %v after it, before Retry-After", calls[2].Sub(calls[1]))
+	}
+}
+
+func TestPermanentChatFailureDropsTheJob(t *testing.T) {
+	e := newEnv(t)
+	chat := &chatRecorder{do: func(context.Context, int64, int) (time.Time, error) {
+		return time.Time{}, escalation.Permanent(errors.New("invalid_auth"))
+	}}
+	e.start(e.runner(testPolicy(hour, hour, 0, 0), nil, func(o *escalation.Options) { o.Chat = chat }))
+	n := e.open("k")
+	e.eventually("a chat sync", func() bool { return chat.count(n) >= 1 })
+	e.wait(1, owner("alice"))
+	e.eventually("an empty chat queue", func() bool {
+		d, f, _ := e.svc.ChatJobCounts(e.ctx)
+		return d == 0 && f == 0
+	})
+	if !e.log.contains("chat update given up") {
+		t.Fatalf("no error logged:\n%s", e.log)
+	}
+}
+
+func TestChatJobsDroppedWithoutChat(t *testing.T) {
+	e := newEnv(t)
+	e.start(e.runner(testPolicy(hour, hour, 0, 0), nil, nil))
+	e.open("k")
+	e.wait(1, owner("alice"))
+	e.eventually("an empty chat queue", func() bool {
+		d, f, _ := e.svc.ChatJobCounts(e.ctx)
+		return d == 0 && f == 0
+	})
+}
+
+// A page the Pager defers (its own rate-limit pacing holds a later slot) is
+// retried then, and never counts as a failed attempt: no dead letter, no
+// fallback, however many times it is deferred.
+func TestDeferredPageIsNotAFailure(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	deferrals := 0
+	e.rec.Before = func(ctx context.Context, p escalation.Page) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if p.Reason == escalation.ReasonFirst && deferrals < 8 {
+			deferrals++
+			return escalation.Defer(5 * time.Millisecond)
+		}
+		return nil
+	}
+	r := e.runner(testPolicy(hour, hour, 0, 0), nil, func(o *escalation.Options) { o.MaxAttempts = 3 })
+	e.start(r)
+	n := e.open("k")
+	e.wait(1, owner("alice", escalation.ReasonFirst))
+	if got := e.rec.Count(func(p escalation.Page) bool { return p.Reason == escalation.ReasonFallback }); got != 0 {
+		t.Fatalf("%d fallback pages for a deferred page", got)
+	}
+	if dead, _ := e.svc.ListDead(e.ctx); len(dead) != 0 {
+		t.Fatalf("dead letters %+v", dead)
+	}
+	if s := r.Counters().Snapshot(); s.PageFailures != 0 {
+		t.Fatalf("%d page failures counted for deferrals", s.PageFailures)
+	}
+	if c := countEvents(e.timeline(n), incident.EventPageFailed); c != 0 {
+		t.Fatalf("%d page_failed events", c)
+	}
+}

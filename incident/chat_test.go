@@ -1,0 +1,220 @@
+package incident_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+)
+
+func TestEveryChangeEnqueuesTheChatJob(t *testing.T) {
+	s, c, ctx := newService(t)
+	due := func(n int64) (time.Time, bool) {
+		t.Helper()
+		sc, err := c.ZScore(ctx, s.ChatJobsKey(), incident.ChatJob(n)).Result()
+		if err != nil {
+			return time.Time{}, false
+		}
+		return time.UnixMilli(int64(sc)).UTC(), true
+	}
+	clear := func(n int64) { c.ZRem(ctx, s.ChatJobsKey(), incident.ChatJob(n)) }
+
+	n := mustOpen(t, s, ctx, alert("k")).Number
+	if d, ok := due(n); !ok || !d.Equal(t0) {
+		t.Fatalf("after create: chat job due %v (%v), want at creation", d, ok)
+	}
+	if pd, _, _ := s.JobCounts(ctx); pd != 1 {
+		t.Fatalf("page queue holds %d jobs, want only page:%d (chat jobs live apart)", pd, n)
+	}
+
+	// A repeat enqueues it when none waits, and leaves a waiting one alone.
+	clear(n)
+	mustOpen(t, s, ctx, alert("k"))
+	if _, ok := due(n); !ok {
+		t.Fatal("a repeat enqueued no chat job")
+	}
+	later := t0.Add(time.Minute)
+	if err := c.ZAdd(ctx, s.ChatJobsKey(), redisZ(later, incident.ChatJob(n))).Err(); err != nil {
+		t.Fatal(err)
+	}
+	mustOpen(t, s, ctx, alert("k"))
+	if d, _ := due(n); !d.Equal(later) {
+		t.Fatalf("a repeat moved the throttled chat job to %v, want it left at %v", d, later)
+	}
+
+	// Transitions bring a later job forward (LT) and never push one back.
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"note", func() error { _, err := s.Note(ctx, n, "bob", "looking"); return err }},
+		{"ack", func() error { _, err := s.Ack(ctx, n, "alice"); return err }},
+		{"escalate", func() error { _, err := s.Escalate(ctx, n, "dave"); return err }},
+		{"assign", func() error { _, err := s.Assign(ctx, n, "erin", "dave"); return err }},
+		{"resolve", func() error { _, err := s.Resolve(ctx, n, "erin", "fixed"); return err }},
+	}
+	for _, st := range steps {
+		far := t0.Add(24 * time.Hour)
+		c.ZAdd(ctx, s.ChatJobsKey(), redisZ(far, incident.ChatJob(n)))
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if d, _ := due(n); !d.Before(far) {
+			t.Fatalf("%s left the chat job at %v; want it due now", st.name, d)
+		}
+	}
+	// A refused transition enqueues nothing.
+	clear(n)
+	if _, err := s.Ack(ctx, n, "alice"); !errors.Is(err, incident.ErrAlreadyResolved) {
+		t.Fatalf("ack of a resolved incident: %v", err)
+	}
+	if _, ok := due(n); ok {
+		t.Fatal("a refused ack enqueued a chat job")
+	}
+
+	// A recovery from the source enqueues it too.
+	m := mustOpen(t, s, ctx, alert("r")).Number
+	clear(m)
+	rec := alert("r")
+	rec.Status = incident.AlertResolved
+	mustOpen(t, s, ctx, rec)
+	if _, ok := due(m); !ok {
+		t.Fatal("a source recovery enqueued no chat job")
+	}
+}
+
+func TestCommitOfAStepEnqueuesTheChatJob(t *testing.T) {
+	s, c, ctx := newService(t)
+	n := mustOpen(t, s, ctx, alert("k")).Number
+	c.ZRem(ctx, s.ChatJobsKey(), incident.ChatJob(n))
+	jobs, _, err := s.ClaimJobs(ctx, t0, time.Minute, 1, "r:1")
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %v %v", jobs, err)
+	}
+	// Only failures: no step, no redraw.
+	ok, err := s.Commit(ctx, jobs[0], incident.Commit{Rev: 0, Failures: 1,
+		Schedule: []incident.Scheduled{{Member: jobs[0].Member, Due: t0}}})
+	if err != nil || !ok {
+		t.Fatalf("commit failures: %v %v", ok, err)
+	}
+	if n, _ := c.ZCard(ctx, s.ChatJobsKey()).Result(); n != 0 {
+		t.Fatal("a failures-only commit enqueued a chat job")
+	}
+	jobs, _, _ = s.ClaimJobs(ctx, t0, time.Minute, 1, "r:2")
+	ok, err = s.Commit(ctx, jobs[0], incident.Commit{Rev: 0,
+		Step: &incident.Step{Owner: "alice", Level: 1, LevelAt: t0, PagedAt: t0}})
+	if err != nil || !ok {
+		t.Fatalf("commit step: %v %v", ok, err)
+	}
+	if _, err := c.ZScore(ctx, s.ChatJobsKey(), incident.ChatJob(n)).Result(); err != nil {
+		t.Fatalf("a step (new owner) enqueued no chat job: %v", err)
+	}
+}
+
+func TestChatQueueClaimAndRelease(t *testing.T) {
+	s, c, ctx := newService(t)
+	a := mustOpen(t, s, ctx, alert("a")).Number
+	b := mustOpen(t, s, ctx, alert("b")).Number
+
+	// The page queue never hands out chat jobs, nor the chat queue pages.
+	pages, _, _ := s.ClaimJobs(ctx, t0, time.Minute, 10, "p:1")
+	for _, j := range pages {
+		if j.Kind != incident.JobPage {
+			t.Fatalf("page claim returned %+v", j)
+		}
+	}
+	jobs, _, err := s.ClaimChatJobs(ctx, t0, time.Minute, 10, "c:1")
+	if err != nil || len(jobs) != 2 || jobs[0].Kind != incident.JobChat || jobs[0].Number != a || jobs[1].Number != b {
+		t.Fatalf("chat claim = %+v, %v", jobs, err)
+	}
+	if d, f, _ := s.ChatJobCounts(ctx); d != 0 || f != 2 {
+		t.Fatalf("chat counts %d/%d, want 0 due, 2 in flight", d, f)
+	}
+	if ok, _ := s.RenewJob(ctx, jobs[0], t0, time.Minute); !ok {
+		t.Fatal("could not renew a chat job's lease")
+	}
+
+	// While a's job ran, a transition re-queued it due now. It is not
+	// claimed a second time while the first run holds it (two runs would
+	// both post the card): it waits for the lease deadline...
+	if _, err := s.Ack(ctx, a, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _, _ := s.ClaimChatJobs(ctx, t0.Add(time.Second), time.Minute, 10, "c:2"); len(again) != 0 {
+		t.Fatalf("claimed %+v while its first run holds it", again)
+	}
+	sc, _ := c.ZScore(ctx, s.ChatJobsKey(), incident.ChatJob(a)).Result()
+	if int64(sc) != t0.Add(time.Minute).UnixMilli() {
+		t.Fatalf("re-queued chat job due %v, want at the lease deadline", time.UnixMilli(int64(sc)))
+	}
+	// ... and the holder's release makes it due at once, whatever it asked for.
+	if ok, _ := s.ReleaseJob(ctx, jobs[0], t0.Add(time.Hour)); !ok {
+		t.Fatal("release refused")
+	}
+	sc, _ = c.ZScore(ctx, s.ChatJobsKey(), incident.ChatJob(a)).Result()
+	if int64(sc) >= t0.Add(time.Minute).UnixMilli() {
+		t.Fatalf("chat job of INC-%d postponed to %v by its own release", a, time.UnixMilli(int64(sc)))
+	}
+	// With nothing re-queued, the release schedules it.
+	if ok, _ := s.ReleaseJob(ctx, jobs[1], t0.Add(time.Hour)); !ok {
+		t.Fatal("release refused")
+	}
+	sc, _ = c.ZScore(ctx, s.ChatJobsKey(), incident.ChatJob(b)).Result()
+	if int64(sc) != t0.Add(time.Hour).UnixMilli() {
+		t.Fatalf("chat job of INC-%d due %v, want in an hour", b, time.UnixMilli(int64(sc)))
+	}
+	if d, f, _ := s.ChatJobCounts(ctx); d != 2 || f != 0 {
+		t.Fatalf("chat counts %d/%d, want 2 due, 0 in flight", d, f)
+	}
+	// ScheduleChat brings it forward, never back.
+	s.ScheduleChat(ctx, b, t0.Add(2*time.Hour))
+	if sc, _ = c.ZScore(ctx, s.ChatJobsKey(), incident.ChatJob(b)).Result(); int64(sc) != t0.Add(time.Hour).UnixMilli() {
+		t.Fatal("ScheduleChat postponed a chat job")
+	}
+	s.ScheduleChat(ctx, b, t0)
+	if sc, _ = c.ZScore(ctx, s.ChatJobsKey(), incident.ChatJob(b)).Result(); int64(sc) != t0.UnixMilli() {
+		t.Fatal("ScheduleChat did not bring a chat job forward")
+	}
+}
+
+func TestChatRefsAndLinks(t *testing.T) {
+	s, c, ctx := newService(t)
+	n := mustOpen(t, s, ctx, alert("k")).Number
+	if m, err := s.ChatRefs(ctx, n); err != nil || len(m) != 0 {
+		t.Fatalf("refs of a new incident: %v %v", m, err)
+	}
+	if err := s.SetChatRefs(ctx, n, map[string]string{"ch": "C0001", "card": "1700000000.000100"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetChatRefs(ctx, n, map[string]string{"card": "", "dig": "abc"}); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := s.ChatRefs(ctx, n)
+	if len(m) != 2 || m["ch"] != "C0001" || m["dig"] != "abc" {
+		t.Fatalf("refs = %v", m)
+	}
+	if err := s.SetChatRefs(ctx, n, map[string]string{"x": strings.Repeat("a", 64)}); err == nil {
+		t.Fatal("a 64-byte value was accepted")
+	}
+	if enc, _ := c.ObjectEncoding(ctx, "test:{inc}:i:1:c").Result(); enc != "listpack" {
+		t.Fatalf("chat refs hash encoded as %q, want listpack", enc)
+	}
+
+	if _, err := s.ChatLink(ctx, "slack:C0001"); !errors.Is(err, incident.ErrNotFound) {
+		t.Fatalf("unknown link: %v", err)
+	}
+	if err := s.LinkChat(ctx, "slack:C0001", n, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ChatLink(ctx, "slack:C0001"); err != nil || got != n {
+		t.Fatalf("link = %d, %v", got, err)
+	}
+	if err := s.LinkChat(ctx, "slack:D1/1.2", n, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, _ := c.TTL(ctx, "test:{inc}:l:slack:D1/1.2").Result(); ttl <= 0 {
+		t.Fatalf("ttl of a message link = %v", ttl)
+	}
+}
