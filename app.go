@@ -14,10 +14,15 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/batonhq/baton/analytics/digest"
+	"github.com/batonhq/baton/analytics/redisstore"
+	"github.com/batonhq/baton/bot"
+	slackbot "github.com/batonhq/baton/bot/slack"
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/intake"
 	"github.com/batonhq/baton/internal/httpapi"
+	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/rotations"
 	"github.com/batonhq/baton/rotations/overrides"
 )
@@ -33,6 +38,10 @@ type App struct {
 	Overrides *overrides.Store
 	Rotations map[string]*rotations.Rotation
 	Handler   http.Handler
+	Metrics   *metrics.Metrics
+	// Slack is the Socket Mode bot, nil when slack.bot_token is not set.
+	Slack  *slackbot.Bot
+	digest *digest.Job
 }
 
 // AppOptions change how NewApp wires the engine; the zero value is production.
@@ -43,6 +52,16 @@ type AppOptions struct {
 	PollInterval time.Duration
 	// Now overrides the clock of the store and the runner.
 	Now func() time.Time
+	// DigestPoster posts the weekly digest (the chat bot); nil, or no
+	// analytics.digest_channel, means no digest.
+	DigestPoster digest.Poster
+	// SlackRepeatEvery overrides how often the bot may post a thread reply
+	// about an alert's repeats (a minute by default; the demo uses seconds).
+	SlackRepeatEvery time.Duration
+	// SNSFetchCert and SNSConfirm replace the real HTTPS fetch of SNS
+	// signing certificates and subscription URLs (the demo signs its own).
+	SNSFetchCert func(ctx context.Context, url string) ([]byte, error)
+	SNSConfirm   func(ctx context.Context, subscribeURL string) error
 }
 
 // NewApp wires baton's packages together. It does not touch the network;
@@ -72,11 +91,49 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Slack, when configured, is both the Pager and the chat sync that keeps
+	// channels and cards in step with incidents. chat must stay an untyped
+	// nil interface when Slack is off.
+	var (
+		runner   *escalation.Runner
+		slackBot *slackbot.Bot
+		chat     escalation.ChatSync
+	)
+	if cfg.Slack.BotToken != "" {
+		var people []bot.Person
+		for _, p := range cfg.People {
+			people = append(people, bot.Person{ID: p.ID, Name: p.Name, Email: p.Email, ChatID: p.Slack})
+		}
+		var svcs []bot.Service
+		for _, s := range cfg.Services {
+			svcs = append(svcs, bot.Service{Name: s.Name, AlertsChannel: s.AlertsChannel})
+		}
+		slackBot, err = slackbot.New(slackbot.Options{
+			BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken, APIURL: cfg.Slack.APIURL,
+			AckReactions: cfg.Slack.AckReactions, ArchiveAfter: cfg.Slack.ArchiveAfter,
+			People: people, Services: svcs,
+			Incidents: svc, OnCall: cfg.directory(rots, ovs.Set), Overrides: ovs,
+			Wake:  func() { runner.Wake() }, // runner is set below, before anything runs
+			Redis: rdb, Prefix: cfg.Redis.Prefix, Log: log, Now: o.Now,
+			RepeatEvery: o.SlackRepeatEvery,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("slack: %w", err)
+		}
+		chat = slackBot.ChatSync()
+	}
 	pager := o.Pager
-	if pager == nil {
+	switch {
+	case pager != nil:
+	case slackBot != nil:
+		pager = slackBot.Pager()
+	default:
 		pager = escalation.LogPager{Log: log}
 	}
-	runner, err := escalation.NewRunner(escalation.Options{
+	m := metrics.New()
+	runner, err = escalation.NewRunner(escalation.Options{
+		Chat:         chat,
+		Metrics:      m,
 		Incidents:    svc,
 		Pager:        pager,
 		Policies:     policies,
@@ -112,7 +169,9 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 		Services:         services,
 		Rules:            rules,
 		InsufficientData: cfg.Intake.CloudWatch.InsufficientData,
-		SNS:              &intake.SNSVerifier{AllowedTopics: cfg.Intake.CloudWatch.TopicARNs},
+		SNS:              &intake.SNSVerifier{AllowedTopics: cfg.Intake.CloudWatch.TopicARNs, FetchCert: o.SNSFetchCert},
+		Confirm:          o.SNSConfirm,
+		Observer:         m,
 	}, svc, log)
 
 	people := map[string]bool{}
@@ -126,9 +185,27 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 		KnownPerson: func(id string) bool { return people[id] },
 		Escalate:    runner.Escalate,
 		Log:         log,
+		OnAck:       m.Acknowledged,
 	})
 	in.Register(api.Mux())
-	app := &App{cfg: cfg, log: log, rdb: rdb, Incidents: svc, Runner: runner, Overrides: ovs, Rotations: rots, Handler: api}
+	m.Register(api.Mux())
+	zone, err := time.LoadLocation(cfg.Analytics.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("analytics.timezone: %w", err)
+	}
+	zones := personZones(cfg)
+	personZone := func(p string) *time.Location { return zones[p] }
+	reports := redisstore.New(rdb, cfg.Redis.Prefix)
+	api.RegisterAnalytics(httpapi.AnalyticsOptions{
+		Source: reports, Zone: zone, PersonZone: personZone,
+		KnownService: func(s string) bool { return services[s] },
+		Now:          o.Now,
+	})
+	app := &App{cfg: cfg, log: log, rdb: rdb, Incidents: svc, Runner: runner, Overrides: ovs, Rotations: rots, Handler: api, Metrics: m, Slack: slackBot}
+	if o.DigestPoster != nil && cfg.Analytics.DigestChannel != "" {
+		app.digest = &digest.Job{Source: reports, Poster: o.DigestPoster, Channel: cfg.Analytics.DigestChannel,
+			Zone: zone, PersonZone: personZone, Locker: digest.NewLocker(rdb, cfg.Redis.Prefix), Log: log, Now: o.Now}
+	}
 	api.RegisterOnCall(cfg.directory(rots, ovs.Set), ovs, o.Now)
 	return app, nil
 }
@@ -169,6 +246,26 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- a.Runner.Run(runCtx) }()
+	if a.Slack != nil {
+		slackDone := make(chan error, 1)
+		go func() { slackDone <- a.Slack.Run(runCtx) }()
+		defer func() {
+			stopRunner()
+			if err := <-slackDone; err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("slack bot stopped", "err", err)
+			}
+		}()
+	}
+	if a.digest != nil {
+		digestDone := make(chan error, 1)
+		go func() { digestDone <- a.digest.Start(runCtx) }()
+		defer func() {
+			stopRunner()
+			if err := <-digestDone; err != nil {
+				a.log.Error("weekly digest scheduler stopped", "err", err)
+			}
+		}()
+	}
 	defer func() {
 		stopRunner()
 		if err := <-runnerDone; err != nil && !errors.Is(err, context.Canceled) {

@@ -35,6 +35,13 @@ type Config struct {
 	People             []PersonConfig     `mapstructure:"people"`
 	Rotations          []RotationConfig   `mapstructure:"rotations"`
 	EscalationPolicies []EscalationPolicy `mapstructure:"escalation_policies"`
+	Analytics          AnalyticsConfig    `mapstructure:"analytics"`
+}
+
+// AnalyticsConfig places report days and weeks and sends the weekly digest.
+type AnalyticsConfig struct {
+	Timezone      string `mapstructure:"timezone"`       // IANA zone of days, weeks and the digest's Monday 09:00
+	DigestChannel string `mapstructure:"digest_channel"` // where the weekly digest goes; empty: no digest
 }
 
 // HTTPConfig is where the webhook and API listen.
@@ -160,6 +167,7 @@ var defaults = map[string]any{
 	"slack.api_url":                       "https://slack.com/api/",
 	"slack.ack_reactions":                 []string{"white_check_mark", "eyes"},
 	"slack.archive_after":                 "24h",
+	"analytics.timezone":                  "UTC",
 }
 
 // Problem is one thing wrong with a configuration, at a key path.
@@ -574,6 +582,9 @@ func (c *Config) Validate() Problems {
 	}
 	if c.Slack.ArchiveAfter < 0 {
 		add("slack.archive_after", "must not be negative (0 archives at once)")
+	}
+	if _, err := time.LoadLocation(c.Analytics.Timezone); err != nil || c.Analytics.Timezone == "" {
+		add("analytics.timezone", "is not an IANA time zone such as Europe/Paris (got %q)", c.Analytics.Timezone)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -28,11 +28,15 @@ func main() {
 const usage = `baton — chat-native incident bot
 
 Usage:
+  baton demo [--scenario] [--redis ADDR|memory] [--listen ADDR] [--sandbox ADDR]
+                                                the whole product on this machine: Redis, a Slack sandbox page, baton; timings in seconds
   baton serve [--config FILE] [--listen ADDR]   run intake, API and escalation
   baton check-config [--config FILE]            check a config; exit 2 and one line per problem
   baton oncall [--service S | --rotation R] [--at RFC3339] [--json]
                                                 who is on call now, and the shifts of the next 14 days
   baton jobs [--json]                           escalation queue: pending, in flight, dead letters
+  baton report [--from 28d|DATE] [--to now|DATE] [--service S] [--by day|week] [--format table|json|csv]
+                                                MTTA, MTTR, incidents, escalations and pages per day or week
   baton load [--url U] [--mode unique|duplicate] [-n N] [-c C] [--rate R]
                                                 fire generic alerts at a running baton; report alerts/s and latency
   baton help                                    this text
@@ -58,6 +62,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		return cmdLoad(ctx, rest, stdout, stderr)
 	case "jobs":
 		return cmdJobs(ctx, rest, stdout, stderr, environ)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr, environ)
+	case "report":
+		return cmdReport(ctx, rest, stdout, stderr, environ)
 	case "oncall":
 		return cmdOncall(ctx, rest, stdout, stderr, environ, time.Now)
 	case "help", "-h", "--help":

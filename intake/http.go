@@ -49,9 +49,19 @@ type Config struct {
 	InsufficientData string
 	// SNS verifies CloudWatch deliveries.
 	SNS *SNSVerifier
+	// Observer, when set, is told the outcome of every request (metrics).
+	Observer Observer
 	// Confirm visits an SNS SubscribeURL once the confirmation message checked out.
 	// Nil means a real HTTPS GET.
 	Confirm func(ctx context.Context, subscribeURL string) error
+}
+
+// Observer is told the outcome of every alert request: its source, the
+// service it was routed to ("" if refused before), the outcome (an
+// incident.Outcome, "ignored", "subscription_confirmed", "refused" for a
+// 4xx, "error" for a 5xx) and how long it took. It must not block.
+type Observer interface {
+	ObserveAlert(source, service, outcome string, elapsed time.Duration)
 }
 
 // Handler serves POST /v1/alerts/{source}.
@@ -89,6 +99,7 @@ type Reply struct {
 	AlertCount int64  `json:"alert_count"`
 	Status     string `json:"status,omitempty"`
 	Outcome    string `json:"outcome"`
+	Service    string `json:"service,omitempty"`
 	Message    string `json:"message,omitempty"`
 }
 
@@ -106,7 +117,18 @@ func fail(status int, format string, args ...any) *httpError {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	source := r.PathValue("source")
+	start := time.Now()
 	status, reply, err := h.handle(r, source)
+	if h.cfg.Observer != nil {
+		outcome := reply.Outcome
+		if err != nil {
+			outcome = "error"
+			if he := (*httpError)(nil); errors.As(err, &he) && he.status < 500 {
+				outcome = "refused"
+			}
+		}
+		h.cfg.Observer.ObserveAlert(source, reply.Service, outcome, time.Since(start))
+	}
 	if err != nil {
 		var he *httpError
 		if !errors.As(err, &he) {
@@ -175,7 +197,7 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	if err != nil {
 		return 0, Reply{}, fmt.Errorf("store alert: %w", err)
 	}
-	reply := Reply{Incident: res.Number, Created: res.Created, AlertCount: res.AlertCount, Status: string(res.Status), Outcome: string(res.Outcome)}
+	reply := Reply{Incident: res.Number, Created: res.Created, AlertCount: res.AlertCount, Status: string(res.Status), Outcome: string(res.Outcome), Service: alert.Service}
 	switch res.Outcome {
 	case incident.OutcomeDuplicate:
 		reply.Message = "this delivery was already stored; nothing changed"

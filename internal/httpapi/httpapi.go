@@ -42,6 +42,7 @@ type Server struct {
 	people    func(id string) bool
 	escalate  Escalator
 	log       *slog.Logger
+	onAck     func(via string)
 }
 
 // Options configure a Server.
@@ -58,6 +59,8 @@ type Options struct {
 	Escalate Escalator
 	// Log receives one line per refused or failed request; may be nil.
 	Log *slog.Logger
+	// OnAck, when set, is called after each acknowledgement made through the API (metrics).
+	OnAck func(via string)
 }
 
 // New returns the API server. Mount other route sets with Handle before serving.
@@ -68,7 +71,7 @@ func New(o Options) *Server {
 	if o.KnownPerson == nil {
 		o.KnownPerson = func(string) bool { return true }
 	}
-	s := &Server{mux: http.NewServeMux(), token: o.Token, incidents: o.Incidents, ping: o.Ping, people: o.KnownPerson, escalate: o.Escalate, log: o.Log}
+	s := &Server{mux: http.NewServeMux(), token: o.Token, incidents: o.Incidents, ping: o.Ping, people: o.KnownPerson, escalate: o.Escalate, log: o.Log, onAck: o.OnAck}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -207,6 +210,9 @@ func (s *Server) transition(op string) http.HandlerFunc {
 		switch op {
 		case "ack":
 			inc, err = s.incidents.Ack(r.Context(), n, body.By)
+			if err == nil && s.onAck != nil {
+				s.onAck("api")
+			}
 		case "resolve":
 			inc, err = s.incidents.Resolve(r.Context(), n, body.By, body.Note)
 		case "escalate":

@@ -1,0 +1,415 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/redistest"
+)
+
+// chromiumPath is Debian's Chromium, which .ci/install-chromium installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// syncBuffer is a bytes.Buffer safe for the demo's writers and the test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runningDemo is one `baton demo` running in-process for a test.
+type runningDemo struct {
+	t      *testing.T
+	out    *syncBuffer
+	errOut *syncBuffer
+	stop   context.CancelFunc
+	done   chan int
+}
+
+// startDemo runs cmdDemo with args until the test stops it (or ends).
+func startDemo(t *testing.T, args []string, environ []string) *runningDemo {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &runningDemo{t: t, out: &syncBuffer{}, errOut: &syncBuffer{}, stop: cancel, done: make(chan int, 1)}
+	go func() { d.done <- cmdDemo(ctx, args, d.out, d.errOut, environ) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-d.done:
+		case <-time.After(20 * time.Second):
+			t.Errorf("the demo did not stop within 20s of its context ending")
+		}
+	})
+	return d
+}
+
+// waitOutput waits up to timeout for re to match the demo's stdout and
+// returns the first submatch (or the match).
+func (d *runningDemo) waitOutput(re *regexp.Regexp, timeout time.Duration) string {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if m := re.FindStringSubmatch(d.out.String()); m != nil {
+			return m[len(m)-1]
+		}
+		select {
+		case code := <-d.done:
+			d.done <- code
+			d.t.Fatalf("the demo exited (%d) before printing %q\nstdout:\n%s\nstderr:\n%s", code, re, d.out, d.errOut)
+		default:
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("no %q in the demo's output within %s\nstdout:\n%s\nstderr:\n%s", re, timeout, d.out, d.errOut)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// shutdown stops the demo and returns its exit code.
+func (d *runningDemo) shutdown() int {
+	d.t.Helper()
+	d.stop()
+	select {
+	case code := <-d.done:
+		d.done <- code
+		return code
+	case <-time.After(20 * time.Second):
+		d.t.Fatalf("the demo did not stop within 20s of Ctrl-C\nstdout:\n%s", d.out)
+		return -1
+	}
+}
+
+var sandboxLineRE = regexp.MustCompile(`sandbox\s+(http://127\.0\.0\.1:\d+/)`)
+
+// artifactDirs are where the screenshot goes: $ARTIFACTS (CI) or the
+// test's temp dir, and artifacts/ in the checkout (git-ignored) for a
+// person to look at.
+func artifactDirs(t *testing.T) []string {
+	dirs := []string{t.TempDir()}
+	if a := os.Getenv("ARTIFACTS"); a != "" {
+		dirs[0] = a
+	}
+	return append(dirs, "artifacts")
+}
+
+func saveScreenshot(t *testing.T, name string, png []byte) {
+	t.Helper()
+	for _, dir := range artifactDirs(t) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Errorf("artifacts: %v", err)
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Errorf("artifacts: %v", err)
+			continue
+		}
+		abs, _ := filepath.Abs(p)
+		t.Logf("screenshot: %s", abs)
+	}
+}
+
+// ackTarget is the Acknowledge button the test presses, as the page found it.
+type ackTarget struct {
+	Channel  string `json:"channel"`
+	TS       string `json:"ts"`
+	ActionID string `json:"actionId"`
+	Incident int64  `json:"incident"`
+	Where    string `json:"where"`
+	Text     string `json:"text"`
+}
+
+// findAckJS finds an Acknowledge button on INC-1's card in its incident
+// channel (#inc-1-…), or with dms also on a page in a DM (the only place
+// while no bot makes channels). It returns null until there is one.
+func findAckJS(dms bool) string {
+	return fmt.Sprintf(`(() => {
+  const dms = %t;
+  const cards = [...document.querySelectorAll('.panel[data-name^="inc-1-"] .msg'), ...(dms ? document.querySelectorAll('#dms .msg') : [])];
+  for (const m of cards) {
+    const panel = m.closest('.panel');
+    const inChannel = (panel.dataset.name || '').startsWith('inc-1-');
+    if (!inChannel && !/INC-1\b/.test(m.textContent)) continue;
+    const b = [...m.querySelectorAll('button.btn')].find((b) => b.textContent.trim() === 'Acknowledge');
+    if (!b) continue;
+    return {channel: b.dataset.channel, ts: b.dataset.ts, actionId: b.dataset.actionId, incident: 1,
+            where: inChannel ? 'incident channel' : 'DM', text: m.textContent};
+  }
+  return null;
+})()`, dms)
+}
+
+// TestDemoSandboxAcknowledgeInBrowser runs the demo in-process with the
+// scenario, opens the sandbox page in headless Chromium, picks Dave, presses
+// Acknowledge on INC-1's card, and checks that the click reached the fake
+// Slack as Dave's, that the incident is acknowledged by dave in Redis, and
+// that the card changed on the page. It saves a screenshot of the page.
+func TestDemoSandboxAcknowledgeInBrowser(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("%s is missing (%v): run .ci/install-chromium, which installs Debian's chromium; this test drives the demo's sandbox page in headless Chromium", chromiumPath, err)
+	}
+	srv := redistest.Start(t)
+	d := startDemo(t, []string{"--scenario", "--redis", srv.Addr, "--listen", "127.0.0.1:0", "--sandbox", "127.0.0.1:0"}, nil)
+	pageURL := d.waitOutput(sandboxLineRE, 30*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1600, 1100),
+	)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
+	defer cancelBrowser()
+
+	if err := chromedp.Do(browser, chromedp.Navigate(pageURL)); err != nil {
+		t.Fatalf("open %s: %v", pageURL, err)
+	}
+	if _, err := chromedp.Run(browser, chromedp.Poll[bool](`!!document.querySelector('#live.good') && document.querySelectorAll('#as option').length > 0`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the page never went live (Server-Sent Events): %v", err)
+	}
+	// Act as Dave, who is not on the database rotation: whoever acknowledges
+	// becomes the owner.
+	picked, err := chromedp.Run(browser, chromedp.Evaluate[string](`(() => {
+	  const s = document.getElementById('as');
+	  const o = [...s.options].find((o) => o.textContent.includes('(dave)'));
+	  s.value = o.value; s.dispatchEvent(new Event('change'));
+	  return o.value;
+	})()`))
+	if err != nil || picked == "" {
+		t.Fatalf("pick dave in the person picker: %q %v", picked, err)
+	}
+
+	target, err := chromedp.Run(browser, chromedp.Poll[ackTarget](findAckJS(false), chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(100*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("no Acknowledge button for INC-1 on the page within 30s: %v\nstdout:\n%s", err, d.out)
+	}
+	t.Logf("pressing Acknowledge on INC-1 in the %s (%s %s)", target.Where, target.Channel, target.TS)
+	btn := fmt.Sprintf(`.msg[data-channel=%q][data-ts=%q] button[data-action-id=%q]`, target.Channel, target.TS, target.ActionID)
+	if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(btn))); err != nil {
+		t.Fatalf("click %s: %v", btn, err)
+	}
+	// The click went page → /sandbox/act → the fake's block_actions envelope, as dave.
+	d.waitOutput(regexp.MustCompile(`dave pressed Acknowledge in `), 10*time.Second)
+
+	shoot := func(name string) {
+		png, err := chromedp.Run(browser, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Errorf("screenshot: %v", err)
+			return
+		}
+		saveScreenshot(t, name, png)
+	}
+
+	// Redis: INC-1 acknowledged, dave the owner.
+	svc := incident.NewService(srv.Client(), "baton-demo:")
+	defer svc.Close()
+	var inc incident.Incident
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		inc, _, err = svc.Get(ctx, target.Incident)
+		if err == nil && inc.Status == incident.StatusAcknowledged && inc.Owner == "dave" {
+			break
+		}
+		if time.Now().After(deadline) {
+			shoot("demo-sandbox-failed.png")
+			t.Fatalf("INC-1 in Redis: %+v (err %v); want acknowledged by dave\nstdout:\n%s", inc, err, d.out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The card on the page changed and names Dave.
+	changed := fmt.Sprintf(`(() => {
+	  const m = document.querySelector(%q);
+	  if (!m) return null;
+	  const t = m.textContent;
+	  return t !== %q && /dave/i.test(t) ? t : null;
+	})()`, fmt.Sprintf(`.msg[data-channel=%q][data-ts=%q]`, target.Channel, target.TS), target.Text)
+	if _, err := chromedp.Run(browser, chromedp.Poll[string](changed, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		shoot("demo-sandbox-failed.png")
+		t.Fatalf("the card of INC-1 did not change to name dave on the page: %v", err)
+	}
+	d.waitOutput(regexp.MustCompile(`INC-1 acknowledged by dave via the Acknowledge button`), 10*time.Second)
+	shoot("demo-sandbox.png")
+
+	if code := d.shutdown(); code != 0 {
+		t.Fatalf("exit %d after Ctrl-C\nstderr:\n%s", code, d.errOut)
+	}
+}
+
+// TestDemoStoryAndCleanStop runs the plain demo on the in-process Redis: the
+// first alert is paged at once and re-paged, and Ctrl-C stops everything
+// (exit 0, every goroutine the demo started gone).
+func TestDemoStoryAndCleanStop(t *testing.T) {
+	before := runtime.NumGoroutine()
+	d := startDemo(t, []string{"--redis", "memory", "--listen", "127.0.0.1:0", "--sandbox", "127.0.0.1:0"}, nil)
+	d.waitOutput(regexp.MustCompile(`in-memory Redis .*NOTHING will be kept`), 10*time.Second)
+	d.waitOutput(regexp.MustCompile(`alert received from sumologic → INC-1 opened`), 10*time.Second)
+	d.waitOutput(regexp.MustCompile(`INC-1: alice paged \(DM\), level 1`), 10*time.Second)
+	if code := d.shutdown(); code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, d.errOut)
+	}
+	if !strings.Contains(d.out.String(), "demo stopped") {
+		t.Fatalf("no goodbye:\n%s", d.out)
+	}
+	// Goroutines: the demo's are gone once it returns (a little slack for
+	// the runtime's and net/http's idle ones).
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines before the demo, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestDemoStartsAndStopsItsOwnRedisServer points the demo config at a port
+// where nothing answers: the demo starts redis-server, and stops it on exit.
+func TestDemoStartsAndStopsItsOwnRedisServer(t *testing.T) {
+	dead := freeAddr(t)
+	d := startDemo(t, []string{"--idle", "--listen", "127.0.0.1:0", "--sandbox", "127.0.0.1:0"}, []string{"BATON_REDIS_ADDR=" + dead})
+	addr := d.waitOutput(regexp.MustCompile(`started redis-server on (127\.0\.0\.1:\d+)`), 15*time.Second)
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err != nil {
+		t.Fatalf("the demo's redis-server at %s does not answer: %v", addr, err)
+	} else {
+		c.Close()
+	}
+	if code := d.shutdown(); code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, d.errOut)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Fatalf("redis-server at %s still answers after the demo stopped", addr)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// TestDemoExitCodes: each way the demo cannot start has its exit code and
+// a sentence that says what to do.
+func TestDemoExitCodes(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	badConfig := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(badConfig, bytes.Replace(demoYAML, []byte("repage_every: 10s"), []byte("repage_every: 0s"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		environ []string
+		code    int
+		want    []string
+	}{
+		{"webhook port in use", []string{"--redis", "memory", "--listen", busy.Addr().String(), "--sandbox", "127.0.0.1:0"}, nil, 1,
+			[]string{busy.Addr().String(), "in use", "--listen 127.0.0.1:PORT"}},
+		{"sandbox port in use", []string{"--redis", "memory", "--listen", "127.0.0.1:0", "--sandbox", busy.Addr().String()}, nil, 1,
+			[]string{"Slack sandbox", busy.Addr().String(), "in use", "--sandbox 127.0.0.1:PORT"}},
+		{"named redis does not answer", []string{"--redis", freeAddr(t), "--listen", "127.0.0.1:0", "--sandbox", "127.0.0.1:0"}, nil, 1,
+			[]string{"does not answer", "leave out --redis"}},
+		{"bad demo config from the environment", []string{"--redis", "memory"}, []string{"BATON_LOG_LEVEL=loud"}, 2,
+			[]string{"built-in demo config", "log.level", "BATON_"}},
+		{"bad config file", []string{"--config", badConfig, "--redis", "memory"}, nil, 2,
+			[]string{"1 problem(s)", "repage_every", "at least 1s"}},
+		{"unknown flag", []string{"--nope"}, nil, 2, []string{"-nope", "Usage: baton demo"}},
+		{"stray argument", []string{"now"}, nil, 2, []string{`unexpected argument "now"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var out, errOut syncBuffer
+			code := cmdDemo(ctx, tc.args, &out, &errOut, tc.environ)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out.String(), errOut.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut.String())
+				}
+			}
+		})
+	}
+}
+
+// TestDemoConfigIsValidAndFast: the built-in config loads, and its first
+// escalation comes well within the 30 s a newcomer waits.
+func TestDemoConfigIsValidAndFast(t *testing.T) {
+	var errOut bytes.Buffer
+	cfg, code := loadDemoConfig("", nil, &errOut)
+	if cfg == nil {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if w := cfg.Warnings(); len(w) > 0 {
+		t.Errorf("warnings: %q", w)
+	}
+	for _, p := range cfg.EscalationPolicies {
+		if first := p.Levels[0].EscalateAfter; first > 25*time.Second {
+			t.Errorf("policy %s escalates after %s: too slow for the demo", p.Name, first)
+		}
+	}
+	// Rotations are anchored so that the first participant is on call, on
+	// any day, at any hour.
+	for _, at := range []time.Time{
+		time.Date(2026, 3, 8, 6, 59, 0, 0, time.UTC),    // DST day in New York, before the handoff there
+		time.Date(2026, 10, 25, 23, 30, 0, 0, time.UTC), // DST end in Paris
+		time.Now(),
+	} {
+		c, _ := loadDemoConfig("", nil, &errOut)
+		anchorRotations(c, at)
+		rots, err := c.compileRotations()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rc := range c.Rotations {
+			sh, err := rots[rc.Name].ShiftAt(at)
+			if err != nil || sh.Person != rc.Participants[0] {
+				t.Errorf("at %s rotation %s (start %s): on call %q (%v), want %s", at, rc.Name, rc.Start, sh.Person, err, rc.Participants[0])
+			}
+		}
+	}
+}

@@ -1,0 +1,346 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/batonhq/baton/internal/fakeslack"
+)
+
+// Person is someone in the demo: a baton person with a Slack account in the
+// sandbox.
+type Person struct {
+	ID      string `json:"id"`       // baton's person id (people[].id)
+	Name    string `json:"name"`     // display name
+	Email   string `json:"email"`    // for users.lookupByEmail
+	SlackID string `json:"slack_id"` // the sandbox user id (people[].slack)
+	TZ      string `json:"tz,omitempty"`
+}
+
+// SandboxOptions configure StartSandbox.
+type SandboxOptions struct {
+	// Addr is where the sandbox (fake Slack and its page) listens;
+	// "127.0.0.1:0" picks a free port.
+	Addr string
+	// People become Slack users; Channels (names, "#" optional) become
+	// public channels the bot is in (the services' alerts channels).
+	People   []Person
+	Channels []string
+	// BotToken and AppToken are the tokens the fake accepts; empty: its defaults.
+	BotToken, AppToken string
+	// Baton, when set, adds baton's own view (the incidents in Redis) to
+	// the page, beside the Slack workspace. It is called at most once a
+	// second per open page and must return something JSON can encode.
+	Baton func(ctx context.Context) (any, error)
+	// OnAction, when set, is told of every action taken on the page (after
+	// the sandbox delivered it), for the terminal story.
+	OnAction func(a Action)
+}
+
+// Sandbox is the fake Slack workspace of the demo plus the web page that
+// shows it live and lets a visitor act as any demo person.
+type Sandbox struct {
+	// Fake is the fake Slack server; baton's bot talks to it through slack-go.
+	Fake *fakeslack.Server
+
+	o      SandboxOptions
+	people map[string]Person // by Slack id
+
+	ctx    context.Context // ends on Close; ends every page's event stream
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+//go:embed web
+var webFS embed.FS
+
+// StartSandbox starts the fake Slack on o.Addr, seeds it with the people and
+// channels, and serves the page at "/" on the same port.
+func StartSandbox(o SandboxOptions) (*Sandbox, error) {
+	opts := []fakeslack.Option{fakeslack.WithAddr(o.Addr)}
+	if o.BotToken != "" || o.AppToken != "" {
+		opts = append(opts, fakeslack.WithTokens(o.BotToken, o.AppToken))
+	}
+	fake := fakeslack.New(opts...)
+	sb := &Sandbox{Fake: fake, o: o, people: map[string]Person{}}
+	sb.ctx, sb.cancel = context.WithCancel(context.Background())
+	// People without a Slack id get one from the fake (baton finds them by
+	// email, with users.lookupByEmail).
+	people := make([]Person, len(o.People))
+	for i, p := range o.People {
+		u := fake.AddUser(fakeslack.User{ID: p.SlackID, Name: p.ID, RealName: p.Name, Email: p.Email, TZ: p.TZ})
+		p.SlackID = u.ID
+		people[i] = p
+		sb.people[p.SlackID] = p
+	}
+	sb.o.People = people
+	for _, c := range o.Channels {
+		name := strings.TrimPrefix(c, "#")
+		members := make([]string, 0, len(people))
+		for _, p := range people {
+			members = append(members, p.SlackID)
+		}
+		fake.AddChannel(fakeslack.Channel{Name: name, Members: members, Topic: "Alerts: one-line notices of new incidents"})
+	}
+	static, _ := fs.Sub(webFS, "web")
+	fake.Handle("GET /{$}", http.HandlerFunc(sb.serveIndex))
+	fake.Handle("GET /sandbox/static/", http.StripPrefix("/sandbox/static/", http.FileServerFS(static)))
+	fake.Handle("GET /sandbox/state", http.HandlerFunc(sb.serveState))
+	fake.Handle("GET /sandbox/events", http.HandlerFunc(sb.serveEvents))
+	fake.Handle("POST /sandbox/act", http.HandlerFunc(sb.serveAct))
+	if err := fake.Start(); err != nil {
+		sb.cancel()
+		return nil, err
+	}
+	return sb, nil
+}
+
+// URL is the page's address, "http://127.0.0.1:N/".
+func (s *Sandbox) URL() string { return s.Fake.URL() + "/" }
+
+// Close ends every open page's event stream and stops the fake Slack.
+func (s *Sandbox) Close() {
+	s.cancel()
+	s.Fake.Close()
+	s.wg.Wait()
+}
+
+// People returns the demo people with their sandbox Slack ids.
+func (s *Sandbox) People() []Person { return append([]Person(nil), s.o.People...) }
+
+// Person returns the demo person with a Slack id.
+func (s *Sandbox) Person(slackID string) (Person, bool) {
+	p, ok := s.people[slackID]
+	return p, ok
+}
+
+func (s *Sandbox) serveIndex(w http.ResponseWriter, r *http.Request) {
+	b, err := webFS.ReadFile("web/index.html")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
+}
+
+// View is what the page renders: the whole fake workspace, the demo people,
+// whether a bot is connected, and baton's own view of the incidents.
+type View struct {
+	Workspace fakeslack.Workspace `json:"workspace"`
+	People    []Person            `json:"people"`
+	// BotConnected is the number of Socket Mode connections: 0 means
+	// buttons, reactions and commands wait until a bot connects.
+	BotConnected int    `json:"bot_connected"`
+	Baton        any    `json:"baton,omitempty"`
+	BatonError   string `json:"baton_error,omitempty"`
+}
+
+func (s *Sandbox) view(ctx context.Context) View {
+	v := View{Workspace: s.Fake.State(), People: s.o.People, BotConnected: s.Fake.Connections()}
+	if s.o.Baton != nil {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		b, err := s.o.Baton(ctx)
+		if err != nil {
+			v.BatonError = err.Error()
+		} else {
+			v.Baton = b
+		}
+	}
+	return v
+}
+
+func (s *Sandbox) serveState(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.view(r.Context()))
+}
+
+// sseDebounce gathers a burst of changes (a card update is several calls)
+// into one push.
+const sseDebounce = 80 * time.Millisecond
+
+// sseRefresh is how often the page's view is rebuilt without a change in
+// the fake, for baton's view (incident state in Redis changes without a
+// Slack call while no bot is connected).
+const sseRefresh = time.Second
+
+// serveEvents streams the view as Server-Sent Events: one "state" event at
+// once, then one after every burst of changes in the fake, and at most once
+// a second when only baton's view changed. An event is sent only when the
+// view differs from the last one sent.
+func (s *Sandbox) serveEvents(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	s.wg.Add(1)
+	defer s.wg.Done()
+	// The fake's server has no write timeout, but be explicit: a stream
+	// lives as long as the page.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	feed, stop := s.Fake.Subscribe()
+	defer stop()
+	ctx := r.Context()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+
+	var last []byte
+	send := func() bool {
+		b, err := json.Marshal(s.view(ctx))
+		if err != nil || bytes.Equal(b, last) {
+			return err == nil
+		}
+		last = b
+		if _, err := fmt.Fprintf(w, "event: state\ndata: %s\n\n", b); err != nil {
+			return false
+		}
+		flusher.Flush()
+		return true
+	}
+	if !send() {
+		return
+	}
+	refresh := time.NewTicker(sseRefresh)
+	defer refresh.Stop()
+	var debounce <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.ctx.Done():
+			return
+		case _, ok := <-feed:
+			if !ok {
+				return
+			}
+			if debounce == nil {
+				debounce = time.After(sseDebounce)
+			}
+		case <-debounce:
+			debounce = nil
+			if !send() {
+				return
+			}
+		case <-refresh.C:
+			if debounce == nil && !send() {
+				return
+			}
+		}
+	}
+}
+
+// Action is one thing a visitor did on the page as a demo person.
+type Action struct {
+	// As is the Slack user id of the person acting.
+	As string `json:"as"`
+	// Kind is "button", "reaction" or "command".
+	Kind string `json:"kind"`
+	// Channel is the channel id the action happens in.
+	Channel string `json:"channel"`
+	// TS is the message (buttons, reactions).
+	TS string `json:"ts,omitempty"`
+	// ActionID and Value name the button; Label is its text (for the story).
+	ActionID string `json:"action_id,omitempty"`
+	Value    string `json:"value,omitempty"`
+	Label    string `json:"label,omitempty"`
+	// Reaction is the emoji name, without colons.
+	Reaction string `json:"reaction,omitempty"`
+	// Text is the command line typed, "/incident ack".
+	Text string `json:"text,omitempty"`
+	// Envelope is the Socket Mode envelope id the fake delivered (set by
+	// the sandbox).
+	Envelope string `json:"envelope,omitempty"`
+}
+
+// maxActBytes bounds an action's JSON.
+const maxActBytes = 16 << 10
+
+func (s *Sandbox) serveAct(w http.ResponseWriter, r *http.Request) {
+	// JSON only: a cross-site form or text/plain POST from another page in
+	// the visitor's browser cannot act in the sandbox (a JSON POST from
+	// another origin needs a CORS preflight, which this server never grants).
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		writeJSON(w, http.StatusUnsupportedMediaType, map[string]any{"ok": false, "error": "send the action as application/json"})
+		return
+	}
+	var a Action
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxActBytes))
+	if err == nil {
+		err = json.Unmarshal(body, &a)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"ok": false, "error": "bad action: " + err.Error()})
+		return
+	}
+	env, err := s.Act(a)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"ok": false, "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "envelope": env, "bot_connected": s.Fake.Connections() > 0})
+}
+
+// Act performs a on the fake Slack as the demo person a.As, exactly as the
+// page's controls do, and returns the Socket Mode envelope id. Only demo
+// people may act.
+func (s *Sandbox) Act(a Action) (string, error) {
+	if _, ok := s.people[a.As]; !ok {
+		return "", fmt.Errorf("%q is not one of the demo people", a.As)
+	}
+	var env string
+	var err error
+	switch a.Kind {
+	case "button":
+		if a.TS == "" || a.ActionID == "" {
+			return "", errors.New("a button needs ts and action_id")
+		}
+		env, err = s.Fake.SendBlockAction(a.As, a.Channel, a.TS, a.ActionID, a.Value)
+	case "reaction":
+		a.Reaction = strings.Trim(a.Reaction, ": ")
+		if a.TS == "" || a.Reaction == "" {
+			return "", errors.New("a reaction needs ts and reaction")
+		}
+		env, err = s.Fake.AddReaction(a.As, a.Channel, a.TS, a.Reaction)
+	case "command":
+		cmd, text, _ := strings.Cut(strings.TrimSpace(a.Text), " ")
+		text = strings.TrimSpace(text)
+		if !strings.HasPrefix(cmd, "/") || len(cmd) < 2 {
+			return "", errors.New(`type a slash command such as "/incident ack" or "/oncall"`)
+		}
+		a.Text = strings.TrimSpace(cmd + " " + text)
+		env, err = s.Fake.SendSlashCommand(a.As, a.Channel, cmd, text)
+	default:
+		return "", fmt.Errorf("unknown action kind %q (button, reaction or command)", a.Kind)
+	}
+	if err != nil {
+		return "", err
+	}
+	a.Envelope = env
+	if s.o.OnAction != nil {
+		s.o.OnAction(a)
+	}
+	return env, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,275 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed samples
+var samplesFS embed.FS
+
+// sample returns a built-in sample alert with {{now}} and {{n}} filled in.
+func sample(name string, now time.Time, n int) []byte {
+	b, err := samplesFS.ReadFile("samples/" + name)
+	if err != nil {
+		panic("demo: missing sample " + name) // embedded at build time
+	}
+	s := strings.ReplaceAll(string(b), "{{now}}", now.UTC().Format(time.RFC3339))
+	return []byte(strings.ReplaceAll(s, "{{n}}", strconv.Itoa(n)))
+}
+
+// SNSSigner signs SNS notifications with a key and certificate the demo
+// generates at start, and serves that certificate to the demo's SNS
+// verifier in place of Amazon's (which the demo cannot fetch offline). The
+// CloudWatch source is thus run with its signature check on: a sample
+// altered in transit, or signed with another key, is refused as it would be
+// in production.
+type SNSSigner struct {
+	// CertURL is the SigningCertURL the notifications carry; it has the
+	// shape baton accepts (https on sns.<region>.amazonaws.com, .pem).
+	CertURL string
+
+	key     *rsa.PrivateKey
+	certPEM []byte
+}
+
+// DemoCertURL is the signing certificate URL of the demo's notifications.
+const DemoCertURL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-baton-demo.pem"
+
+// NewSNSSigner generates a 2048-bit RSA key and a self-signed certificate
+// valid from an hour before now for thirty days.
+func NewSNSSigner(now time.Time) (*SNSSigner, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("sns signer: key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(now.UnixNano()),
+		Subject:      pkix.Name{CommonName: "sns.amazonaws.com (baton demo, not Amazon)"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(30 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("sns signer: certificate: %w", err)
+	}
+	return &SNSSigner{
+		CertURL: DemoCertURL,
+		key:     key,
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+	}, nil
+}
+
+// FetchCert is intake.SNSVerifier.FetchCert for the demo: it knows only the
+// demo's own certificate, and fetches nothing.
+func (s *SNSSigner) FetchCert(_ context.Context, u string) ([]byte, error) {
+	if u != s.CertURL {
+		return nil, fmt.Errorf("the demo trusts only its own SNS signing certificate (%s), not %s; run `baton serve` for real SNS deliveries", s.CertURL, u)
+	}
+	return s.certPEM, nil
+}
+
+// snsNotification is the JSON envelope Amazon SNS posts.
+type snsNotification struct {
+	Type             string `json:"Type"`
+	MessageID        string `json:"MessageId"`
+	TopicArn         string `json:"TopicArn"`
+	Subject          string `json:"Subject,omitempty"`
+	Message          string `json:"Message"`
+	Timestamp        string `json:"Timestamp"`
+	SignatureVersion string `json:"SignatureVersion"`
+	Signature        string `json:"Signature"`
+	SigningCertURL   string `json:"SigningCertURL"`
+	UnsubscribeURL   string `json:"UnsubscribeURL"`
+}
+
+// Notification returns a signed SNS Notification (SignatureVersion 2,
+// SHA256withRSA) carrying message on topic.
+func (s *SNSSigner) Notification(topic, subject, message string, now time.Time) ([]byte, error) {
+	id := make([]byte, 16)
+	_, _ = rand.Read(id)
+	n := snsNotification{
+		Type:             "Notification",
+		MessageID:        fmt.Sprintf("%x-%x-%x-%x-%x", id[0:4], id[4:6], id[6:8], id[8:10], id[10:16]),
+		TopicArn:         topic,
+		Subject:          subject,
+		Message:          message,
+		Timestamp:        now.UTC().Format("2006-01-02T15:04:05.000Z"),
+		SignatureVersion: "2",
+		SigningCertURL:   s.CertURL,
+		UnsubscribeURL:   "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + topic + ":demo",
+	}
+	// The string to sign: "Key\nValue\n" for each signed field of a
+	// Notification in byte order of the names; Subject only when present.
+	var b strings.Builder
+	for _, kv := range [][2]string{
+		{"Message", n.Message}, {"MessageId", n.MessageID}, {"Subject", n.Subject},
+		{"Timestamp", n.Timestamp}, {"TopicArn", n.TopicArn}, {"Type", n.Type},
+	} {
+		if kv[0] == "Subject" && kv[1] == "" {
+			continue
+		}
+		b.WriteString(kv[0] + "\n" + kv[1] + "\n")
+	}
+	digest := sha256.Sum256([]byte(b.String()))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, digest[:])
+	if err != nil {
+		return nil, fmt.Errorf("sign sns notification: %w", err)
+	}
+	n.Signature = base64.StdEncoding.EncodeToString(sig)
+	return json.MarshalIndent(n, "", "  ")
+}
+
+// Scenario fires the built-in sample alerts at baton's webhook over
+// loopback, as the monitoring sources would.
+type Scenario struct {
+	// BaseURL is baton's webhook, "http://127.0.0.1:8080".
+	BaseURL string
+	// Tokens are the intake tokens by source (sumologic, cloudwatch).
+	Tokens map[string]string
+	// SNS signs the CloudWatch notifications; TopicARN is the topic they
+	// come from (one of intake.cloudwatch.topic_arns).
+	SNS      *SNSSigner
+	TopicARN string
+	// Full fires the whole scenario; otherwise only the first alert.
+	Full bool
+	// Story, when set, is told when a step cannot be sent at all.
+	Story *Story
+	// Client sends the requests. Default: a client with a 10 s timeout.
+	Client *http.Client
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Step is one timed action of the scenario.
+type Step struct {
+	// At is the time from the scenario's start.
+	At time.Duration
+	// Name says what the step sends, for the terminal.
+	Name string
+	fire func(ctx context.Context, sc *Scenario) error
+}
+
+// StormSize is how many notifications the scheduled-search storm sends.
+const StormSize = 12
+
+// Steps returns the scenario's steps in order: the Sumo Logic monitor at
+// once; with Full, the CloudWatch alarm through SNS, a storm of one
+// scheduled search that deduplicates into one incident, then the two
+// recoveries.
+func (sc *Scenario) Steps() []Step {
+	steps := []Step{{At: 0, Name: "Sumo Logic monitor: Postgres primary replication lag (critical)", fire: fireSumo("sumologic-monitor.json", 0)}}
+	if !sc.Full {
+		return steps
+	}
+	steps = append(steps,
+		Step{At: 5 * time.Second, Name: "CloudWatch alarm via SNS: payments-api-5xx-high (ALARM)", fire: fireCloudWatch("cloudwatch-alarm.json", `ALARM: "payments-api-5xx-high" in US East (N. Virginia)`)},
+	)
+	for i := range StormSize {
+		steps = append(steps, Step{At: 8*time.Second + time.Duration(i)*300*time.Millisecond,
+			Name: fmt.Sprintf("Sumo Logic scheduled search %d/%d: Payment webhook retries above threshold", i+1, StormSize),
+			fire: fireSumo("sumologic-search.json", 100+i*7)})
+	}
+	return append(steps,
+		Step{At: 100 * time.Second, Name: "CloudWatch alarm via SNS: payments-api-5xx-high back to OK", fire: fireCloudWatch("cloudwatch-ok.json", `OK: "payments-api-5xx-high" in US East (N. Virginia)`)},
+		Step{At: 120 * time.Second, Name: "Sumo Logic monitor: Postgres primary replication lag recovered", fire: fireSumo("sumologic-monitor-resolved.json", 0)},
+	)
+}
+
+func fireSumo(name string, n int) func(context.Context, *Scenario) error {
+	return func(ctx context.Context, sc *Scenario) error {
+		return sc.post(ctx, "/v1/alerts/sumologic", "application/json", sample(name, sc.now(), n), true, "sumologic")
+	}
+}
+
+func fireCloudWatch(name, subject string) func(context.Context, *Scenario) error {
+	return func(ctx context.Context, sc *Scenario) error {
+		if sc.SNS == nil {
+			return fmt.Errorf("no SNS signer")
+		}
+		body, err := sc.SNS.Notification(sc.TopicARN, subject, string(sample(name, sc.now(), 0)), sc.now())
+		if err != nil {
+			return err
+		}
+		// SNS cannot set headers: the token rides in the query, as a real
+		// subscription's URL would carry it.
+		return sc.post(ctx, "/v1/alerts/cloudwatch?token="+url.QueryEscape(sc.Tokens["cloudwatch"]), "text/plain; charset=UTF-8", body, false, "cloudwatch")
+	}
+}
+
+func (sc *Scenario) now() time.Time {
+	if sc.Now != nil {
+		return sc.Now()
+	}
+	return time.Now()
+}
+
+func (sc *Scenario) post(ctx context.Context, path, contentType string, body []byte, bearer bool, source string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(sc.BaseURL, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", contentType)
+	if bearer {
+		req.Header.Set("Authorization", "Bearer "+sc.Tokens[source])
+	} else {
+		req.Header.Set("x-amz-sns-message-type", "Notification")
+	}
+	c := sc.Client
+	if c == nil {
+		c = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("baton answered %s", resp.Status)
+	}
+	return nil
+}
+
+// Run fires the steps at their times until the last one or until ctx ends.
+// A step that fails is told to the story and the scenario goes on.
+func (sc *Scenario) Run(ctx context.Context) error {
+	start := time.Now()
+	for _, st := range sc.Steps() {
+		wait := time.Until(start.Add(st.At))
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+		if err := st.fire(ctx, sc); err != nil && ctx.Err() == nil && sc.Story != nil {
+			sc.Story.Line("scenario: %s could not be sent: %v", st.Name, err)
+		}
+	}
+	return nil
+}

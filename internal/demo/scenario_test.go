@@ -1,0 +1,136 @@
+package demo
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/intake"
+)
+
+const demoTopic = "arn:aws:sns:us-east-1:123456789012:baton-demo-alarms"
+
+// TestSNSSignerPassesBatonsVerifier: the demo's notifications pass intake's
+// real SNS verification with the demo certificate, and fail it when altered.
+func TestSNSSignerPassesBatonsVerifier(t *testing.T) {
+	now := time.Now()
+	signer, err := NewSNSSigner(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &intake.SNSVerifier{AllowedTopics: []string{demoTopic}, FetchCert: signer.FetchCert}
+	body, err := signer.Notification(demoTopic, `ALARM: "x"`, string(sample("cloudwatch-alarm.json", now, 0)), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := intake.ParseSNS(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Verify(t.Context(), m); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	a, state, err := intake.ParseCloudWatchAlarm(m, now)
+	if err != nil || state != "ALARM" || a.Status != incident.AlertFiring || !strings.Contains(a.Name, "payments") {
+		t.Fatalf("alarm %+v %s %v", a, state, err)
+	}
+	tampered := m
+	tampered.Message = strings.Replace(m.Message, "ALARM", "OK", 1)
+	if err := v.Verify(t.Context(), tampered); !errors.Is(err, intake.ErrBadSignature) {
+		t.Fatalf("altered message: %v", err)
+	}
+	other, _ := NewSNSSigner(now)
+	forged, _ := other.Notification(demoTopic, "", "{}", now)
+	fm, _ := intake.ParseSNS(forged)
+	if err := v.Verify(t.Context(), fm); !errors.Is(err, intake.ErrBadSignature) {
+		t.Fatalf("signed with another key: %v", err)
+	}
+	if _, err := signer.FetchCert(t.Context(), "https://sns.us-east-1.amazonaws.com/Other.pem"); err == nil {
+		t.Fatal("the demo fetched a certificate that is not its own")
+	}
+}
+
+// TestSamplesParse: every built-in sample is a valid alert of its source,
+// routed and deduplicated as the scenario says.
+func TestSamplesParse(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		file   string
+		status incident.AlertStatus
+		name   string
+		dedup  string
+	}{
+		{"sumologic-monitor.json", incident.AlertFiring, "Postgres primary replication lag", "sumologic:monitor:0000000000D1B2C3"},
+		{"sumologic-monitor-resolved.json", incident.AlertResolved, "Postgres primary replication lag", "sumologic:monitor:0000000000D1B2C3"},
+		{"sumologic-search.json", incident.AlertFiring, "Payment webhook retries above threshold", "sumologic:search:payment webhook retries above threshold"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			a, err := intake.ParseSumoLogic(sample(tc.file, now, 3), now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Status != tc.status || a.Name != tc.name || a.DedupKey != tc.dedup {
+				t.Fatalf("alert %+v", a)
+			}
+		})
+	}
+	signer, _ := NewSNSSigner(now)
+	for file, status := range map[string]incident.AlertStatus{"cloudwatch-alarm.json": incident.AlertFiring, "cloudwatch-ok.json": incident.AlertResolved} {
+		body, _ := signer.Notification(demoTopic, "", string(sample(file, now, 0)), now)
+		m, _ := intake.ParseSNS(body)
+		a, _, err := intake.ParseCloudWatchAlarm(m, now)
+		if err != nil || a.Status != status || a.DedupKey != "cloudwatch:arn:aws:cloudwatch:us-east-1:123456789012:alarm:payments-api-5xx-high" {
+			t.Fatalf("%s: %+v %v", file, a, err)
+		}
+	}
+}
+
+// TestScenarioSteps: the plain demo fires one alert; the full scenario fires
+// the monitor, the SNS alarm, the storm and both recoveries, in time order,
+// each as its source sends it.
+func TestScenarioSteps(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, r.URL.Path+" "+r.Header.Get("Authorization")+" "+r.URL.Query().Get("token")+" "+r.Header.Get("x-amz-sns-message-type"))
+		mu.Unlock()
+		if len(b) == 0 {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	}))
+	defer srv.Close()
+	signer, _ := NewSNSSigner(time.Now())
+	sc := &Scenario{BaseURL: srv.URL, Tokens: map[string]string{"sumologic": "sumo-token", "cloudwatch": "cw-token"}, SNS: signer, TopicARN: demoTopic}
+
+	if steps := sc.Steps(); len(steps) != 1 {
+		t.Fatalf("plain demo: %d steps", len(steps))
+	}
+	sc.Full = true
+	steps := sc.Steps()
+	if len(steps) != 2+StormSize+2 {
+		t.Fatalf("%d steps", len(steps))
+	}
+	for i, st := range steps {
+		if i > 0 && st.At < steps[i-1].At {
+			t.Fatalf("step %d (%s) comes before step %d", i, st.Name, i-1)
+		}
+		if err := st.fire(t.Context(), sc); err != nil {
+			t.Fatalf("%s: %v", st.Name, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got[0] != "/v1/alerts/sumologic Bearer sumo-token  " || got[1] != "/v1/alerts/cloudwatch  cw-token Notification" ||
+		got[len(got)-2] != got[1] {
+		t.Fatalf("requests: %q", got)
+	}
+}

@@ -1,0 +1,179 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+)
+
+// fakeIncidents is an in-memory Incidents for the story's tests.
+type fakeIncidents struct {
+	mu  sync.Mutex
+	inc map[int64]incident.Incident
+	tl  map[int64][]incident.Event
+}
+
+func (f *fakeIncidents) List(_ context.Context, flt incident.Filter, _ int) ([]incident.Incident, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []incident.Incident
+	for _, i := range f.inc {
+		if (flt == incident.FilterResolved) == (i.Status == incident.StatusResolved) {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeIncidents) Get(_ context.Context, n int64) (incident.Incident, []incident.Event, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.inc[n], append([]incident.Event(nil), f.tl[n]...), nil
+}
+
+func (f *fakeIncidents) add(inc incident.Incident, events ...incident.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.inc == nil {
+		f.inc, f.tl = map[int64]incident.Incident{}, map[int64][]incident.Event{}
+	}
+	f.inc[inc.Number] = inc
+	f.tl[inc.Number] = append(f.tl[inc.Number], events...)
+}
+
+var clock = time.Date(2026, 11, 24, 14, 3, 0, 0, time.UTC)
+
+func newStory(out *bytes.Buffer, inc Incidents) *Story {
+	return &Story{Out: out, Incidents: inc, Now: func() time.Time { return clock },
+		SlackPeople: map[string]string{"U0BOB": "bob"}}
+}
+
+// TestStoryTellsTheTimeline: each timeline event becomes one line, told
+// once, with no alert text.
+func TestStoryTellsTheTimeline(t *testing.T) {
+	db := incident.Incident{Number: 3, Service: "database", Severity: incident.SevCritical, Source: "sumologic",
+		Status: incident.StatusTriggered, Title: "SECRET alert body"}
+	tests := []struct {
+		name  string
+		event incident.Event
+		want  string
+	}{
+		{"opened", incident.Event{Type: incident.EventOpened, By: "sumologic"}, "INC-3 opened: service database, critical, from sumologic"},
+		{"first page", incident.Event{Type: incident.EventPaged, Person: "alice", Level: 1, Note: "first"}, "INC-3: alice paged (DM), level 1"},
+		{"re-page", incident.Event{Type: incident.EventPaged, Person: "alice", Level: 1, Note: "repeat"}, "INC-3: alice re-paged, not acknowledged yet"},
+		{"escalated", incident.Event{Type: incident.EventEscalated, Person: "bob", Level: 2, Note: "not acknowledged within 20s at level 1"},
+			"INC-3 escalated to bob (level 2): not acknowledged within 20s at level 1"},
+		{"escalated page", incident.Event{Type: incident.EventPaged, Person: "bob", Level: 2, Note: "escalated"}, "INC-3: bob paged (DM) after the escalation, level 2"},
+		{"handoff", incident.Event{Type: incident.EventPaged, Person: "alice", Level: 2, Note: "handoff"}, "INC-3: alice told the incident moved on"},
+		{"fallback", incident.Event{Type: incident.EventPaged, Note: "fallback #db-alerts: nobody on call"}, "INC-3: nobody could be paged: fallback #db-alerts: nobody on call"},
+		{"page failed", incident.Event{Type: incident.EventPageFailed, Person: "alice", Note: "ratelimited"}, "INC-3 page to alice failed: ratelimited"},
+		{"acknowledged", incident.Event{Type: incident.EventAcknowledged, By: "carol"}, "INC-3 acknowledged by carol"},
+		{"reassigned", incident.Event{Type: incident.EventReassigned, Person: "dave", By: "carol"}, "INC-3 reassigned to dave by carol"},
+		{"baton note", incident.Event{Type: incident.EventNote, By: "baton", Note: "level 2 skipped: nobody on call"}, "INC-3 note: level 2 skipped: nobody on call"},
+		{"person note keeps its text out", incident.Event{Type: incident.EventNote, By: "bob", Note: "SECRET"}, "INC-3 note added by bob"},
+		{"repeated is told by the webhook", incident.Event{Type: incident.EventRepeated, By: "sumologic"}, ""},
+		{"resolved", incident.Event{Type: incident.EventResolved, By: "sumologic"}, "INC-3 resolved by sumologic"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			inc := &fakeIncidents{}
+			inc.add(db, tc.event)
+			s := newStory(&out, inc)
+			for range 2 { // the second poll tells nothing new
+				if err := s.pollOnce(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := out.String()
+			if tc.want == "" {
+				if got != "" {
+					t.Fatalf("told %q", got)
+				}
+				return
+			}
+			if got != "14:03:00  "+tc.want+"\n" {
+				t.Fatalf("told %q\nwant %q", got, tc.want)
+			}
+			if strings.Contains(got, "SECRET") {
+				t.Fatalf("alert or note text in the story: %q", got)
+			}
+		})
+	}
+}
+
+func TestStorySaysHowAnAckCame(t *testing.T) {
+	var out bytes.Buffer
+	inc := &fakeIncidents{}
+	s := newStory(&out, inc)
+	s.Acted(Action{As: "U0BOB", Kind: "reaction", Channel: "C1", Reaction: "white_check_mark"})
+	inc.add(incident.Incident{Number: 1, Status: incident.StatusAcknowledged},
+		incident.Event{Type: incident.EventAcknowledged, By: "bob"})
+	if err := s.pollOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := "14:03:00  bob reacted ✅ in C1\n14:03:00  INC-1 acknowledged by bob via ✅\n"
+	if out.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
+	}
+	// A command's free text stays out of the terminal.
+	out.Reset()
+	s.Acted(Action{As: "U0BOB", Kind: "command", Channel: "C1", Text: "/incident note SECRET words"})
+	if got := out.String(); got != "14:03:00  bob typed /incident note in C1\n" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestStoryIntakeAnswers(t *testing.T) {
+	var out bytes.Buffer
+	s := newStory(&out, &fakeIncidents{})
+	answers := []struct {
+		status int
+		body   string
+	}{
+		{202, `{"incident":4,"created":true,"alert_count":1,"outcome":"created"}`},
+		{200, `{"incident":4,"alert_count":2,"outcome":"repeated"}`},
+		{200, `{"incident":4,"alert_count":3,"outcome":"repeated"}`},
+		{401, `{"error":"the token is not the one configured for sumologic"}`},
+		{200, `{"incident":4,"outcome":"resolved"}`},
+	}
+	i := 0
+	h := s.Intake(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(answers[i].status)
+		_, _ = w.Write([]byte(answers[i].body))
+	}))
+	for i = range answers {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/alerts/sumologic", strings.NewReader("SECRET")))
+		if rec.Code != answers[i].status || rec.Body.String() != answers[i].body {
+			t.Fatalf("the answer was changed: %d %s", rec.Code, rec.Body)
+		}
+	}
+	// Other routes pass untold.
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/incidents", nil))
+	want := strings.Join([]string{
+		"14:03:00  alert received from sumologic → INC-4 opened",
+		// The first repeat is told at once, the next within two seconds waits.
+		"14:03:00  alert repeated from sumologic ×1 → deduplicated into INC-4 (now 2 alerts, still one incident)",
+		"14:03:00  alert from sumologic refused (401): the token is not the one configured for sumologic",
+		"14:03:00  recovery received from sumologic → INC-4 resolves",
+	}, "\n") + "\n"
+	if out.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
+	}
+	clock = clock.Add(3 * time.Second)
+	defer func() { clock = clock.Add(-3 * time.Second) }()
+	s.mu.Lock()
+	s.flushRepeatLocked(4, s.repeats[4], "")
+	s.mu.Unlock()
+	if !strings.HasSuffix(out.String(), "alert repeated ×1 → deduplicated into INC-4 (now 3 alerts, still one incident)\n") {
+		t.Fatalf("the held repeat was not told: %s", out.String())
+	}
+}

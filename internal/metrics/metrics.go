@@ -1,0 +1,177 @@
+// Package metrics is baton's Prometheus instrumentation: one registry of
+// its own (never the global default, so tests and several Apps in one
+// process do not collide), the collectors, and the hooks the rest of baton
+// calls. GET /metrics serves it (Handler).
+//
+// Counters are per process: with several replicas, Prometheus sums them
+// across the scraped targets. Label values come from small, closed sets
+// (sources, outcomes, configured services, page reasons, chat API
+// methods), so series stay few.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/batonhq/baton/escalation"
+)
+
+// Metrics holds baton's collectors. Its methods are safe for concurrent
+// use and never block, so hot paths (intake, the escalation runner) may
+// call them inline.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	alerts        *prometheus.CounterVec
+	opened        *prometheus.CounterVec
+	intakeLatency *prometheus.HistogramVec
+	pages         *prometheus.CounterVec
+	pageFailures  *prometheus.CounterVec
+	deadLetters   prometheus.Counter
+	acks          *prometheus.CounterVec
+	escalations   prometheus.Counter
+	jobLag        *prometheus.HistogramVec
+	storeErrors   *prometheus.CounterVec
+	chatErrors    *prometheus.CounterVec
+}
+
+var _ escalation.Metrics = (*Metrics)(nil)
+
+// New returns the collectors registered on a fresh registry, with the Go
+// runtime and process collectors beside them.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_alerts_received_total",
+			Help: "Alert webhook deliveries, by source and outcome (created, repeated, resolved, no_open_incident, duplicate_delivery, ignored, refused, error).",
+		}, []string{"source", "outcome"}),
+		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_incidents_opened_total",
+			Help: "Incidents created, by service.",
+		}, []string{"service"}),
+		intakeLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "baton_intake_duration_seconds",
+			Help:    "Time from an alert request's arrival to its answer, by source.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"source"}),
+		pages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_pages_sent_total",
+			Help: "Pages delivered, by reason (first, repeat, escalated, retriggered, assigned, fallback, notify, handoff).",
+		}, []string{"reason"}),
+		pageFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_page_failures_total",
+			Help: "Failed attempts at a page, by reason; a failed page is retried.",
+		}, []string{"reason"}),
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "baton_pages_dead_lettered_total",
+			Help: "Pages given up after their retries; the fallback was paged instead.",
+		}),
+		acks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_acknowledgements_total",
+			Help: "Incidents acknowledged, by how (api, button, command, reaction).",
+		}, []string{"via"}),
+		escalations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "baton_escalations_total",
+			Help: "Incidents moved to another escalation level (timeout, loop or manual).",
+		}),
+		jobLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "baton_job_lag_seconds",
+			Help:    "Time from a job falling due to a runner starting it, by kind (page, acktimeout).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"kind"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_store_errors_total",
+			Help: "Failed Redis calls, by component.",
+		}, []string{"component"}),
+		chatErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_chat_api_errors_total",
+			Help: "Failed chat API calls, by chat and method (slack chat.postMessage, discord ChannelMessageSend, …).",
+		}, []string{"chat", "method"}),
+	}
+	m.reg.MustRegister(
+		m.alerts, m.opened, m.intakeLatency, m.pages, m.pageFailures, m.deadLetters,
+		m.acks, m.escalations, m.jobLag, m.storeErrors, m.chatErrors,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// Registry is the registry, for registering more collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus text format (or
+// OpenMetrics, when the scraper asks for it), for GET /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, EnableOpenMetrics: true})
+}
+
+// Register mounts GET /metrics on mux. It needs no token: it shows counts
+// and latencies, never alert text or people.
+func (m *Metrics) Register(mux *http.ServeMux) {
+	mux.Handle("GET /metrics", m.Handler())
+}
+
+// knownSources are the alert sources with a label of their own; anything
+// else is "other", so a client probing odd URLs cannot add series.
+var knownSources = map[string]bool{"sumologic": true, "cloudwatch": true, "generic": true, "chat": true}
+
+func sourceLabel(s string) string {
+	if knownSources[s] {
+		return s
+	}
+	return "other"
+}
+
+// ObserveAlert records one alert request: its source, its outcome (an
+// incident.Outcome, or "ignored", "refused" for a 4xx, "error" for a
+// store failure), how long it took (0: not measured), and, when it created
+// an incident, the service.
+func (m *Metrics) ObserveAlert(source, service, outcome string, elapsed time.Duration) {
+	src := sourceLabel(source)
+	m.alerts.WithLabelValues(src, outcome).Inc()
+	if elapsed > 0 {
+		m.intakeLatency.WithLabelValues(src).Observe(elapsed.Seconds())
+	}
+	if outcome == "created" && service != "" {
+		m.opened.WithLabelValues(service).Inc()
+	}
+}
+
+// Acknowledged records an acknowledgement made through via (api, button,
+// command, reaction).
+func (m *Metrics) Acknowledged(via string) { m.acks.WithLabelValues(via).Inc() }
+
+// ChatAPIError records a failed call to a chat API: chat is "slack" or
+// "discord", method the API method.
+func (m *Metrics) ChatAPIError(chat, method string) { m.chatErrors.WithLabelValues(chat, method).Inc() }
+
+// StoreFailed records a failed Redis call by component (intake, api, bot…).
+func (m *Metrics) StoreFailed(component string) { m.storeErrors.WithLabelValues(component).Inc() }
+
+// JobStarted implements escalation.Metrics: the job's lag after it fell due.
+func (m *Metrics) JobStarted(kind string, lag time.Duration) {
+	m.jobLag.WithLabelValues(kind).Observe(max(lag, 0).Seconds())
+}
+
+// PageSent implements escalation.Metrics.
+func (m *Metrics) PageSent(reason escalation.Reason) { m.pages.WithLabelValues(string(reason)).Inc() }
+
+// PageFailed implements escalation.Metrics.
+func (m *Metrics) PageFailed(reason escalation.Reason) {
+	m.pageFailures.WithLabelValues(string(reason)).Inc()
+}
+
+// Escalated implements escalation.Metrics.
+func (m *Metrics) Escalated() { m.escalations.Inc() }
+
+// DeadLettered implements escalation.Metrics.
+func (m *Metrics) DeadLettered() { m.deadLetters.Inc() }
+
+// StoreError implements escalation.Metrics: a failed Redis call of the runner.
+func (m *Metrics) StoreError() { m.StoreFailed("escalation") }
