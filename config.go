@@ -18,6 +18,7 @@ import (
 
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/internal/oncall"
+	"github.com/batonhq/baton/internal/suggest"
 	"github.com/batonhq/baton/rotations"
 )
 
@@ -293,7 +294,7 @@ func unknownKeys(data any, t reflect.Type, path string) []Problem {
 			}
 			ft, ok := fields[k]
 			if !ok {
-				out = append(out, Problem{p, "unknown key" + suggest(k, fields)})
+				out = append(out, Problem{p, "unknown key" + didYouMean(k, fields)})
 				continue
 			}
 			out = append(out, unknownKeys(m[k], ft, p)...)
@@ -313,11 +314,11 @@ func unknownKeys(data any, t reflect.Type, path string) []Problem {
 	return out
 }
 
-// suggest names the known key closest to a typo, when one is close.
-func suggest(k string, fields map[string]reflect.Type) string {
+// didYouMean names the known key closest to a typo, when one is close.
+func didYouMean(k string, fields map[string]reflect.Type) string {
 	best, bestD := "", 3
 	for f := range fields {
-		if d := editDistance(k, f); d < bestD {
+		if d := suggest.Distance(k, f); d < bestD {
 			best, bestD = f, d
 		}
 	}
@@ -325,26 +326,6 @@ func suggest(k string, fields map[string]reflect.Type) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // mapstructure reports type errors as "'redis.db' cannot parse value as 'int': …";

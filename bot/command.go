@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"github.com/batonhq/baton/internal/suggest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -436,7 +437,7 @@ func ParseDuration(s string) (time.Duration, error) {
 func closest(word string, verbs []Verb) Verb {
 	best, bestD := Verb(""), 3
 	for _, v := range verbs {
-		if d := editDistance(word, string(v)); d < bestD {
+		if d := suggest.Distance(word, string(v)); d < bestD {
 			best, bestD = v, d
 		}
 	}
@@ -444,33 +445,6 @@ func closest(word string, verbs []Verb) Verb {
 		return best
 	}
 	return ""
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 40 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	var prevPrev []int
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prevPrev[j-2]+1) // a transposition ("akc") is one slip
-			}
-		}
-		prevPrev, prev = prev, cur
-	}
-	return prev[len(b)]
 }
 
 // HelpText is the answer to /incident help.
