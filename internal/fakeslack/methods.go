@@ -73,6 +73,24 @@ func (s *Server) conversationsCreate(p map[string][]string) result {
 
 // channelArg resolves the channel parameter of a method that reads or changes
 // a channel. A private channel the bot is not in does not exist for it.
+// managedChannel resolves the "channel" argument of a method that manages a
+// channel the bot belongs to (invite, archive), with Slack's error codes:
+// not for IMs, not when archived (archivedCode), not when the bot is outside.
+func (s *Server) managedChannel(p map[string][]string, archivedCode string) (*channelState, string) {
+	c, code := s.channelArg(p, "channel")
+	switch {
+	case code != "":
+		return nil, code
+	case c.IsIM || c.IsMPIM:
+		return nil, "method_not_supported_for_channel_type"
+	case c.IsArchived:
+		return nil, archivedCode
+	case !c.HasMember(s.cfg.botUserID):
+		return nil, "not_in_channel"
+	}
+	return c, ""
+}
+
 func (s *Server) channelArg(p map[string][]string, key string) (*channelState, string) {
 	arg := first(p, key)
 	if arg == "" {
@@ -86,16 +104,9 @@ func (s *Server) channelArg(p map[string][]string, key string) (*channelState, s
 }
 
 func (s *Server) conversationsInvite(p map[string][]string) result {
-	c, code := s.channelArg(p, "channel")
-	switch {
-	case code != "":
+	c, code := s.managedChannel(p, "is_archived")
+	if code != "" {
 		return fail(code)
-	case c.IsIM || c.IsMPIM:
-		return fail("method_not_supported_for_channel_type")
-	case c.IsArchived:
-		return fail("is_archived")
-	case !c.HasMember(s.cfg.botUserID):
-		return fail("not_in_channel")
 	}
 	users := splitList(first(p, "users"))
 	if len(users) == 0 {
@@ -129,16 +140,9 @@ func (s *Server) conversationsInvite(p map[string][]string) result {
 }
 
 func (s *Server) conversationsArchive(p map[string][]string) result {
-	c, code := s.channelArg(p, "channel")
-	switch {
-	case code != "":
+	c, code := s.managedChannel(p, "already_archived")
+	if code != "" {
 		return fail(code)
-	case c.IsIM || c.IsMPIM:
-		return fail("method_not_supported_for_channel_type")
-	case c.IsArchived:
-		return fail("already_archived")
-	case !c.HasMember(s.cfg.botUserID):
-		return fail("not_in_channel")
 	}
 	c.IsArchived = true
 	s.emit(Event{Kind: EventChannelArchived, Channel: c.ID})
