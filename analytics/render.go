@@ -118,6 +118,38 @@ func (r Report) Headline() []string {
 	return out
 }
 
+// Summary is the report for a chat message: the headline, with the count
+// of incidents split by service and a line naming who was paged out of
+// hours, or one line saying the period was quiet. The weekly digest and
+// /incident stats show it.
+func (r Report) Summary() []string {
+	if r.Opened == 0 && r.Pages == 0 {
+		line := "no incident opened and nobody paged"
+		if r.Previous != nil && r.Previous.Opened > 0 {
+			line += fmt.Sprintf(" (%d %s)", r.Previous.Opened, periodName(r.Previous.From, r.Previous.To, r.loc()))
+		}
+		return []string{line}
+	}
+	lines := r.Headline()
+	if len(r.Services) > 0 {
+		parts := make([]string, len(r.Services))
+		for k, c := range r.Services {
+			parts[k] = fmt.Sprintf("%s %d", c.Name, c.Opened)
+		}
+		lines[0] += " (" + strings.Join(parts, ", ") + ")"
+	}
+	var load []string
+	for _, p := range r.People {
+		if p.OutOfHours > 0 {
+			load = append(load, fmt.Sprintf("%s %d of %d", p.Person, p.OutOfHours, p.Pages))
+		}
+	}
+	if len(load) > 0 {
+		lines = append(lines, "paged out of hours: "+strings.Join(load, ", "))
+	}
+	return lines
+}
+
 func (r Report) loc() *time.Location {
 	if r.location != nil {
 		return r.location

@@ -21,17 +21,22 @@ import (
 	"github.com/batonhq/baton/analytics/chart"
 )
 
-// Poster puts the digest in a chat channel. The bot implements it; chart
-// is a PNG to upload with the text.
+// Poster puts the digest in a chat channel: its title and lines as a
+// message, its chart as a PNG uploaded beside it. The chat bot implements it.
 type Poster interface {
-	PostDigest(ctx context.Context, channel, text string, chart []byte) error
+	PostDigest(ctx context.Context, channel string, d Digest) error
 }
 
 // Digest is one week's summary.
 type Digest struct {
 	Report analytics.Report
-	Text   string
-	Chart  []byte
+	// Title and Lines are the message (Title and Report.Summary); Text is
+	// the same as one plain string.
+	Title string
+	Lines []string
+	Text  string
+	// Chart is a PNG of the week by day.
+	Chart []byte
 }
 
 // LastWeek returns the week before the one now is in: from Monday 00:00 to
@@ -58,45 +63,27 @@ func Build(ctx context.Context, src analytics.Source, now time.Time, zone *time.
 	if err != nil {
 		return Digest{}, fmt.Errorf("digest: %w", err)
 	}
-	return Digest{Report: r, Text: Text(r), Chart: png}, nil
+	return Digest{Report: r, Title: Title(r), Lines: r.Summary(), Text: Text(r), Chart: png}, nil
 }
 
-// Text is the digest's message: a title line, then one bullet per figure.
-func Text(r analytics.Report) string {
+// Title is the digest's title line: the week and the zone.
+func Title(r analytics.Report) string {
 	loc, err := time.LoadLocation(r.Zone)
 	if err != nil {
 		loc = time.UTC
 	}
-	var b strings.Builder
 	last := r.To.In(loc).Add(-time.Nanosecond)
-	fmt.Fprintf(&b, "*Weekly incident digest*: %s – %s (%s)\n", r.From.In(loc).Format("Mon 2 Jan"), last.Format("Mon 2 Jan 2006"), r.Zone)
-	if r.Opened == 0 && r.Pages == 0 {
-		b.WriteString("• no incident opened and nobody paged")
-		if r.Previous != nil && r.Previous.Opened > 0 {
-			fmt.Fprintf(&b, " (%d the week before)", r.Previous.Opened)
-		}
-		b.WriteString("\n")
-		return b.String()
-	}
-	for i, line := range r.Headline() {
-		b.WriteString("• " + line)
-		if i == 0 && len(r.Services) > 0 {
-			parts := make([]string, len(r.Services))
-			for k, c := range r.Services {
-				parts[k] = fmt.Sprintf("%s %d", c.Name, c.Opened)
-			}
-			b.WriteString(" (" + strings.Join(parts, ", ") + ")")
-		}
-		b.WriteString("\n")
-	}
-	var load []string
-	for _, p := range r.People {
-		if p.OutOfHours > 0 {
-			load = append(load, fmt.Sprintf("%s %d of %d", p.Person, p.OutOfHours, p.Pages))
-		}
-	}
-	if len(load) > 0 {
-		b.WriteString("• paged out of hours: " + strings.Join(load, ", ") + "\n")
+	return fmt.Sprintf("Weekly incident digest: %s – %s (%s)", r.From.In(loc).Format("Mon 2 Jan"), last.Format("Mon 2 Jan 2006"), r.Zone)
+}
+
+// Text is the digest as one plain message: the title, then one bullet per
+// line of the report's Summary. Chats show it where they cannot show
+// the structured form (notifications, logs at debug level).
+func Text(r analytics.Report) string {
+	var b strings.Builder
+	b.WriteString(Title(r) + "\n")
+	for _, line := range r.Summary() {
+		b.WriteString("• " + line + "\n")
 	}
 	return b.String()
 }
@@ -130,7 +117,7 @@ func (j *Job) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := j.Poster.PostDigest(ctx, j.Channel, d.Text, d.Chart); err != nil {
+	if err := j.Poster.PostDigest(ctx, j.Channel, d); err != nil {
 		return fmt.Errorf("digest: post to %s: %w", j.Channel, err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"image/png"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func TestLastWeek(t *testing.T) {
 // (59/9)/(40/3) − 1 = −51%, MTTR 65/140 − 1 = −54%, escalation rate
 // 0.2/(1/3) − 1 = −40%, opened 10/3 − 1 = +233%. Pages P1–P9; out of hours
 // alice P3, P6 of P1, P3, P6; bob P2, P7 of P2, P5, P7; carol P4, P8.
-const wantText = `*Weekly incident digest*: Mon 16 Mar – Sun 22 Mar 2026 (Europe/Berlin)
+const wantText = `Weekly incident digest: Mon 16 Mar – Sun 22 Mar 2026 (Europe/Berlin)
 • 10 incidents opened, up 233% from the week before (api 6, web 4)
 • MTTA 6m33s, down 51% from the week before (p50 5m, p90 20m, 9 acknowledged)
 • MTTR 1h05m, down 54% from the week before (p50 30m, p90 2h, 10 resolved)
@@ -69,6 +70,9 @@ func TestBuild(t *testing.T) {
 	if d.Text != wantText {
 		t.Errorf("text:\n%s\nwant:\n%s", d.Text, wantText)
 	}
+	if got := d.Title + "\n• " + strings.Join(d.Lines, "\n• ") + "\n"; got != wantText {
+		t.Errorf("title and lines:\n%s\nwant:\n%s", got, wantText)
+	}
 	if len(d.Report.Buckets) != 7 {
 		t.Errorf("%d buckets, want the 7 days", len(d.Report.Buckets))
 	}
@@ -83,7 +87,7 @@ func TestTextQuietWeek(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "*Weekly incident digest*: Mon 27 Apr – Sun 3 May 2026 (Europe/Berlin)\n• no incident opened and nobody paged\n"
+	want := "Weekly incident digest: Mon 27 Apr – Sun 3 May 2026 (Europe/Berlin)\n• no incident opened and nobody paged\n"
 	if d.Text != want {
 		t.Errorf("text %q, want %q", d.Text, want)
 	}
@@ -122,7 +126,7 @@ type recorder struct {
 	got   chan struct{}
 }
 
-func (r *recorder) PostDigest(_ context.Context, channel, text string, chart []byte) error {
+func (r *recorder) PostDigest(_ context.Context, channel string, _ digest.Digest) error {
 	r.mu.Lock()
 	r.posts = append(r.posts, channel)
 	r.mu.Unlock()
