@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/internal/redistest"
 )
 
 // The wiring: an alert shows in /metrics and in /v1/analytics; an ack through the API is counted.
@@ -42,5 +49,67 @@ func TestAnalyticsWiring(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("%s", body)
+	}
+}
+
+// With Slack configured, the bot is the digest's poster and answers
+// /incident stats; both post a summary and a chart.
+func TestSlackAnalyticsWiring(t *testing.T) {
+	rs := redistest.Start(t)
+	fake := fakeslack.StartTest(t)
+	alice := fake.AddUser(fakeslack.User{ID: "U012ABCDEF", Name: "alice", Email: "alice@example.com"})
+	digestCh := fake.AddChannel(fakeslack.Channel{Name: "incident-digest"})
+	ops := fake.AddChannel(fakeslack.Channel{Name: "ops", Members: []string{alice.ID}})
+	cfg, err := LoadConfig("config.yaml", []string{"BATON_REDIS_ADDR=" + rs.Addr,
+		"BATON_SLACK_BOT_TOKEN=" + fake.BotToken(), "BATON_SLACK_APP_TOKEN=" + fake.AppToken(),
+		"BATON_SLACK_API_URL=" + fake.APIURL(), "BATON_ANALYTICS_DIGEST_CHANNEL=#incident-digest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := NewApp(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = app.Close() })
+	if app.digest == nil || app.digest.Poster != app.Slack {
+		t.Fatalf("the digest is not posted by the Slack bot: %+v", app.digest)
+	}
+	ctx := redistest.Ctx(t)
+	if err := app.digest.Run(ctx); err != nil {
+		t.Fatalf("digest: %v", err)
+	}
+	msgs := fake.Messages(digestCh.ID)
+	if len(msgs) != 2 || !strings.Contains(msgs[0].Text, "Weekly incident digest") || len(msgs[1].Files) != 1 {
+		t.Fatalf("digest channel holds %+v, want the summary and the chart", msgs)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(serveCtx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	if err := fake.WaitConnections(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.SendSlashCommand(alice.ID, ops.ID, "/incident", "stats 30d"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		msgs := fake.Messages(ops.ID)
+		if len(msgs) == 2 && strings.Contains(msgs[0].Text, "Incident stats: last 30 days, all services") && len(msgs[1].Files) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no stats in #ops: %+v", msgs)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -52,7 +52,8 @@ type AppOptions struct {
 	PollInterval time.Duration
 	// Now overrides the clock of the store and the runner.
 	Now func() time.Time
-	// DigestPoster posts the weekly digest (the chat bot); nil, or no
+	// DigestPoster replaces the poster of the weekly digest, which is the
+	// Slack bot when Slack is configured. No poster, or no
 	// analytics.digest_channel, means no digest.
 	DigestPoster digest.Poster
 	// SlackRepeatEvery overrides how often the bot may post a thread reply
@@ -99,6 +100,14 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 		slackBot *slackbot.Bot
 		chat     escalation.ChatSync
 	)
+	m := metrics.New()
+	zone, err := time.LoadLocation(cfg.Analytics.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("analytics.timezone: %w", err)
+	}
+	zones := personZones(cfg)
+	personZone := func(p string) *time.Location { return zones[p] }
+	reports := redisstore.New(rdb, cfg.Redis.Prefix)
 	if cfg.Slack.BotToken != "" {
 		var people []bot.Person
 		for _, p := range cfg.People {
@@ -116,6 +125,8 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 			Wake:  func() { runner.Wake() }, // runner is set below, before anything runs
 			Redis: rdb, Prefix: cfg.Redis.Prefix, Log: log, Now: o.Now,
 			RepeatEvery: o.SlackRepeatEvery,
+			Analytics:   &bot.Analytics{Source: reports, Zone: zone, PersonZone: personZone},
+			Metrics:     m,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("slack: %w", err)
@@ -130,7 +141,6 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	default:
 		pager = escalation.LogPager{Log: log}
 	}
-	m := metrics.New()
 	runner, err = escalation.NewRunner(escalation.Options{
 		Chat:         chat,
 		Metrics:      m,
@@ -189,21 +199,18 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	})
 	in.Register(api.Mux())
 	m.Register(api.Mux())
-	zone, err := time.LoadLocation(cfg.Analytics.Timezone)
-	if err != nil {
-		return nil, fmt.Errorf("analytics.timezone: %w", err)
-	}
-	zones := personZones(cfg)
-	personZone := func(p string) *time.Location { return zones[p] }
-	reports := redisstore.New(rdb, cfg.Redis.Prefix)
 	api.RegisterAnalytics(httpapi.AnalyticsOptions{
 		Source: reports, Zone: zone, PersonZone: personZone,
 		KnownService: func(s string) bool { return services[s] },
 		Now:          o.Now,
 	})
 	app := &App{cfg: cfg, log: log, rdb: rdb, Incidents: svc, Runner: runner, Overrides: ovs, Rotations: rots, Handler: api, Metrics: m, Slack: slackBot}
-	if o.DigestPoster != nil && cfg.Analytics.DigestChannel != "" {
-		app.digest = &digest.Job{Source: reports, Poster: o.DigestPoster, Channel: cfg.Analytics.DigestChannel,
+	poster := o.DigestPoster
+	if poster == nil && slackBot != nil {
+		poster = slackBot
+	}
+	if poster != nil && cfg.Analytics.DigestChannel != "" {
+		app.digest = &digest.Job{Source: reports, Poster: poster, Channel: cfg.Analytics.DigestChannel,
 			Zone: zone, PersonZone: personZone, Locker: digest.NewLocker(rdb, cfg.Redis.Prefix), Log: log, Now: o.Now}
 	}
 	api.RegisterOnCall(cfg.directory(rots, ovs.Set), ovs, o.Now)

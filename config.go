@@ -608,6 +608,9 @@ func (c *Config) Warnings() []string {
 			}
 		}
 	}
+	if c.Analytics.DigestChannel != "" && c.Slack.BotToken == "" {
+		out = append(out, fmt.Sprintf("analytics.digest_channel is %q but no chat is configured (slack.bot_token is empty): the weekly digest will not be posted", c.Analytics.DigestChannel))
+	}
 	return out
 }
 

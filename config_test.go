@@ -209,6 +209,14 @@ func TestWarningsNameUnreachablePeople(t *testing.T) {
 	if len(w) != 1 || !strings.Contains(w[0], "dave is on rotation db-primary") {
 		t.Fatalf("warnings = %v, want one about dave", w)
 	}
+	cfg.Analytics.DigestChannel = "#incidents"
+	if w := cfg.Warnings(); len(w) != 2 || !strings.Contains(w[1], `analytics.digest_channel is "#incidents" but no chat is configured`) {
+		t.Fatalf("warnings = %v, want a second about the digest", w)
+	}
+	cfg.Slack.BotToken = "xoxb-1"
+	if w := cfg.Warnings(); len(w) != 1 {
+		t.Fatalf("with Slack configured, warnings = %v, want only dave's", w)
+	}
 }
 
 func writeConfig(t *testing.T, body string) string {

@@ -60,7 +60,27 @@ type Options struct {
 	// LinkTTL is how long a page or notice stays linked to its incident, so
 	// that a reaction on it acknowledges. Default 30 days.
 	LinkTTL time.Duration
+	// Analytics answers /incident stats; nil: stats says analytics are not
+	// set up.
+	Analytics *Analytics
+	// Metrics counts acknowledgements and incidents opened from chat; nil
+	// counts nothing.
+	Metrics Metrics
 }
+
+// Metrics is what the chat side reports; *metrics.Metrics implements it.
+type Metrics interface {
+	// Acknowledged counts an acknowledgement by via: button, command or reaction.
+	Acknowledged(via string)
+	// ObserveAlert counts an incident opened from chat as an alert of
+	// source "chat" with outcome "created".
+	ObserveAlert(source, service, outcome string, elapsed time.Duration)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Acknowledged(string)                                {}
+func (noMetrics) ObserveAlert(string, string, string, time.Duration) {}
 
 // Core is the chat side of baton, built on one Chat: a Directory, an
 // Executor, a Pager and a Syncer sharing it. It is safe for concurrent use.
@@ -74,6 +94,8 @@ type Core struct {
 	oncall    OnCall
 	overrides Overrides
 	wakeFn    func()
+	analytics *Analytics
+	metrics   Metrics
 
 	services       map[string]Service
 	serviceNames   []string
@@ -116,12 +138,15 @@ func New(o Options) (*Core, error) {
 	if o.LinkTTL <= 0 {
 		o.LinkTTL = 30 * 24 * time.Hour
 	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
+	}
 	if o.ArchiveAfter < 0 {
 		return nil, errors.New("bot: ArchiveAfter must not be negative")
 	}
 	c := &Core{
 		chat: o.Chat, inc: o.Incidents, log: o.Log.With("component", "chat", "chat", o.Chat.Name()), now: o.Now,
-		oncall: o.OnCall, overrides: o.Overrides, wakeFn: o.Wake,
+		oncall: o.OnCall, overrides: o.Overrides, wakeFn: o.Wake, analytics: o.Analytics, metrics: o.Metrics,
 		services: map[string]Service{}, archiveAfter: o.ArchiveAfter, defaultChannel: o.DefaultChannel,
 		pageMaxWait: o.PageMaxWait, syncMaxWait: o.SyncMaxWait, repeatEvery: o.RepeatEvery, linkTTL: o.LinkTTL,
 	}

@@ -47,6 +47,17 @@ type Chat interface {
 	Archive(ctx context.Context, channelID string) error
 	// Ephemeral shows m to one user in a channel, to no one else.
 	Ephemeral(ctx context.Context, channelID, userID string, m Message) error
+	// Upload shares a file in a channel (by id), as a message of its own.
+	Upload(ctx context.Context, channelID string, f File) error
+}
+
+// File is a file to share in a channel: a chart.
+type File struct {
+	// Name is the file name with its extension ("stats.png").
+	Name string
+	// Title is shown above it; AltText describes it to screen readers.
+	Title, AltText string
+	Data           []byte
 }
 
 // Outcomes a Chat reports with errors.Is.
@@ -61,9 +72,10 @@ var (
 // plain-text notification line, and the whole message when neither Card nor
 // Notice is.
 type Message struct {
-	Text   string
-	Card   *Card
-	Notice *Notice
+	Text    string
+	Card    *Card
+	Notice  *Notice
+	Summary *Summary
 	// Thread, when set, posts the message as a reply to that message id.
 	Thread string
 }

@@ -25,6 +25,7 @@ const (
 	VerbNote     Verb = "note"
 	VerbStatus   Verb = "status"
 	VerbList     Verb = "list"
+	VerbStats    Verb = "stats"
 	VerbHelp     Verb = "help"       // /incident help, /oncall help
 	VerbOnCall   Verb = "oncall"     // /oncall [service]
 	VerbOverride Verb = "override"   // /oncall override @someone 4h
@@ -32,7 +33,7 @@ const (
 )
 
 // incidentVerbs in help order.
-var incidentVerbs = []Verb{VerbNew, VerbAck, VerbResolve, VerbAssign, VerbEscalate, VerbNote, VerbStatus, VerbList, VerbHelp}
+var incidentVerbs = []Verb{VerbNew, VerbAck, VerbResolve, VerbAssign, VerbEscalate, VerbNote, VerbStatus, VerbList, VerbStats, VerbHelp}
 
 // Usage is how each verb is typed, for help and for error messages.
 var Usage = map[Verb]string{
@@ -44,6 +45,7 @@ var Usage = map[Verb]string{
 	VerbNote:     "/incident note [#42] <text>",
 	VerbStatus:   "/incident status [#42]",
 	VerbList:     "/incident list",
+	VerbStats:    "/incident stats [7d|30d|90d] [service=S]",
 	VerbHelp:     "/incident help",
 	VerbOnCall:   "/oncall [service]",
 	VerbOverride: "/oncall override @someone <duration such as 4h> [rotation=R | service=S]",
@@ -77,6 +79,7 @@ type Command struct {
 	Text       string            // note; resolve's optional note
 	Who        Mention           // assign, override
 	For        time.Duration     // override
+	Days       int               // stats: the period, in days before now
 }
 
 // SyntaxError is a command that could not be parsed: Msg says what is
@@ -224,6 +227,11 @@ func parseIncident(text string) (Command, error) {
 			return Command{}, syntax(VerbList, "list takes nothing after it; it lists every open incident.")
 		}
 		return c, nil
+	case VerbStats:
+		if c.Incident != 0 || c.ChannelRef != "" {
+			return Command{}, syntax(VerbStats, "stats covers every incident of a period: leave out the incident number.")
+		}
+		return parseStats(c, rest)
 	case VerbNew:
 		if c.Incident != 0 || c.ChannelRef != "" {
 			return Command{}, syntax(VerbNew, "new opens a new incident: leave out the incident number.")
@@ -321,6 +329,58 @@ func parseIncident(text string) (Command, error) {
 }
 
 var serviceRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+// Stats periods: DefaultStatsDays when none is given, at most MaxStatsDays
+// (baton report and GET /v1/analytics go further).
+const (
+	DefaultStatsDays = 7
+	MaxStatsDays     = 90
+)
+
+var periodRE = regexp.MustCompile(`^(?i)([0-9]{1,4})(d|w)$`)
+
+// parseStats reads stats' options, in any order: a period (7d, 30d, 90d,
+// any number of days or weeks up to MaxStatsDays) and service=S.
+func parseStats(c Command, rest []token) (Command, error) {
+	for _, t := range rest {
+		if _, _, ok := incidentRef(t.s); ok {
+			return Command{}, syntax(VerbStats, "stats covers every incident of a period: leave out the incident number.")
+		}
+		if m := periodRE.FindStringSubmatch(t.s); m != nil {
+			if c.Days != 0 {
+				return Command{}, syntax(VerbStats, "Give the period once.")
+			}
+			n, _ := strconv.Atoi(m[1])
+			if strings.EqualFold(m[2], "w") {
+				n *= 7
+			}
+			switch {
+			case n == 0:
+				return Command{}, syntax(VerbStats, "%s is no time at all; give a period such as 7d.", t.s)
+			case n > MaxStatsDays:
+				return Command{}, syntax(VerbStats, "stats covers up to %d days (got %s); for longer periods use baton report or GET /v1/analytics.", MaxStatsDays, t.s)
+			}
+			c.Days = n
+			continue
+		}
+		m := optionRE.FindStringSubmatch(t.s)
+		switch {
+		case m == nil:
+			return Command{}, syntax(VerbStats, "stats takes a period such as 7d, 30d or 90d and service=S, not %q.", t.s)
+		case !strings.EqualFold(m[1], "service"):
+			return Command{}, syntax(VerbStats, "stats takes service=, not %s=.", m[1])
+		case c.Service != "":
+			return Command{}, syntax(VerbStats, "Give service= once.")
+		case !serviceRE.MatchString(strings.ToLower(m[2])):
+			return Command{}, syntax(VerbStats, "service=%s is not a service name (lowercase letters, digits, - or _).", m[2])
+		}
+		c.Service = strings.ToLower(m[2])
+	}
+	if c.Days == 0 {
+		c.Days = DefaultStatsDays
+	}
+	return c, nil
+}
 
 func parseOnCall(text string) (Command, error) {
 	toks := tokenize(text)

@@ -37,6 +37,10 @@ func TestParse(t *testing.T) {
 		{"note", "/incident", "note #9 restarted db-1", Command{Verb: VerbNote, Incident: 9, Text: "restarted db-1"}},
 		{"status", "/incident", "status", Command{Verb: VerbStatus}},
 		{"list", "/incident", "list", Command{Verb: VerbList}},
+		{"stats default week", "/incident", "stats", Command{Verb: VerbStats, Days: 7}},
+		{"stats 30d", "/incident", "stats 30d", Command{Verb: VerbStats, Days: 30}},
+		{"stats 90d service", "/incident", "stats 90d service=api", Command{Verb: VerbStats, Days: 90, Service: "api"}},
+		{"stats service first, weeks", "/incident", "stats SERVICE=Web 4W", Command{Verb: VerbStats, Days: 28, Service: "web"}},
 		{"oncall", "/oncall", "", Command{Verb: VerbOnCall}},
 		{"oncall service", "/oncall", "payments", Command{Verb: VerbOnCall, Service: "payments"}},
 		{"oncall service=", "/oncall", "service=payments", Command{Verb: VerbOnCall, Service: "payments"}},
@@ -90,6 +94,17 @@ func TestParseErrorsSayWhatToType(t *testing.T) {
 		{"note empty with ref", "/incident", "note #3", "Say what to note", Usage[VerbNote]},
 		{"note too long", "/incident", "note " + strings.Repeat("y", MaxNote+1), "keep it under", Usage[VerbNote]},
 		{"list extra", "/incident", "list mine", "list takes nothing", Usage[VerbList]},
+		{"stats typo", "/incident", "stast", "Did you mean stats?", "/incident help"},
+		{"stats too long", "/incident", "stats 91d", "up to 90 days (got 91d)", Usage[VerbStats]},
+		{"stats too many weeks", "/incident", "stats 14w", "up to 90 days", Usage[VerbStats]},
+		{"stats zero", "/incident", "stats 0d", "no time at all", Usage[VerbStats]},
+		{"stats two periods", "/incident", "stats 7d 30d", "period once", Usage[VerbStats]},
+		{"stats hours", "/incident", "stats 36h", `not "36h"`, Usage[VerbStats]},
+		{"stats word", "/incident", "stats lastweek", `not "lastweek"`, Usage[VerbStats]},
+		{"stats other option", "/incident", "stats sev=critical", "takes service=, not sev=", Usage[VerbStats]},
+		{"stats two services", "/incident", "stats service=a service=b", "service= once", Usage[VerbStats]},
+		{"stats bad service", "/incident", "stats service=Pay!", "not a service name", Usage[VerbStats]},
+		{"stats with incident", "/incident", "stats #4", "leave out the incident number", Usage[VerbStats]},
 		{"oncall two services", "/oncall", "a b", "Name one service", Usage[VerbOnCall]},
 		{"oncall bad service", "/oncall", "Pay!", "not a service name", Usage[VerbOnCall]},
 		{"override typo", "/oncall", "overide @bob 4h", "Did you mean override", Usage[VerbOverride]},
@@ -175,7 +190,7 @@ func TestParseDuration(t *testing.T) {
 // says what to try, and every accepted command is well formed.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "new db down sev=critical service=db", "ack #42", "#42 resolve fixed", "assign <@U1|bob>",
-		"note INC-3 hello", "override @bob 4h rotation=r", "override <@U1> 1d12h", "list", "status <#C1|x>", "new ÜBER 日本語 \u00a0 x"} {
+		"note INC-3 hello", "override @bob 4h rotation=r", "override <@U1> 1d12h", "list", "status <#C1|x>", "stats 30d service=api", "stats 4w", "new ÜBER 日本語 \u00a0 x"} {
 		f.Add("incident", s)
 		f.Add("oncall", s)
 	}
@@ -207,6 +222,10 @@ func FuzzParse(f *testing.F) {
 		case VerbOverride:
 			if c.Who.IsZero() || c.For < time.Minute || c.For > 90*24*time.Hour {
 				t.Fatalf("bad override: %+v", c)
+			}
+		case VerbStats:
+			if c.Days < 1 || c.Days > MaxStatsDays || c.Incident != 0 || c.ChannelRef != "" || (c.Service != "" && !serviceRE.MatchString(c.Service)) {
+				t.Fatalf("bad stats: %+v", c)
 			}
 		}
 		if c.Incident < 0 {

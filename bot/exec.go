@@ -78,6 +78,8 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 		return x.list(ctx)
 	case VerbOnCall:
 		return x.onCall(ctx, cmd.Service)
+	case VerbStats:
+		return x.stats(ctx, cmd, req)
 	case VerbStatus:
 		n, err := x.target(ctx, cmd, req.Channel)
 		if err != nil {
@@ -102,7 +104,7 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 	if err != nil {
 		return x.fail(err)
 	}
-	return x.act(ctx, cmd, n, by)
+	return x.act(ctx, cmd, n, by, "command")
 }
 
 // Action runs a button click by a chat user on incident n.
@@ -118,7 +120,7 @@ func (x *Executor) Action(ctx context.Context, user string, a Action, n int64) R
 	if verb == "" {
 		return Reply{Text: "baton does not know that button."}
 	}
-	return x.act(ctx, Command{Verb: verb, Incident: n}, n, by)
+	return x.act(ctx, Command{Verb: verb, Incident: n}, n, by, "button")
 }
 
 // Reaction handles a reaction by a chat user on a message: an acknowledge
@@ -150,6 +152,7 @@ func (x *Executor) Reaction(ctx context.Context, user, channel, msgID, reaction 
 	switch {
 	case err == nil:
 		x.c.wake()
+		x.c.metrics.Acknowledged("reaction")
 		x.log().Info("incident acknowledged by reaction", "incident", n, "by", by.ID)
 	case errors.Is(err, incident.ErrAlreadyAcknowledged), errors.Is(err, incident.ErrAlreadyResolved), errors.Is(err, incident.ErrNotFound):
 	default:
@@ -204,8 +207,9 @@ func (x *Executor) fail(err error) Reply {
 
 func ref(n int64) string { return fmt.Sprintf("INC-%d", n) }
 
-// act runs a transition of incident n by a person.
-func (x *Executor) act(ctx context.Context, cmd Command, n int64, by Person) Reply {
+// act runs a transition of incident n by a person; via (command, button)
+// is how they asked, for the acknowledgement count.
+func (x *Executor) act(ctx context.Context, cmd Command, n int64, by Person, via string) Reply {
 	var err error
 	var text string
 	switch cmd.Verb {
@@ -240,6 +244,9 @@ func (x *Executor) act(ctx context.Context, cmd Command, n int64, by Person) Rep
 	switch {
 	case err == nil:
 		x.c.wake()
+		if cmd.Verb == VerbAck {
+			x.c.metrics.Acknowledged(via)
+		}
 		x.log().Info("incident changed from chat", "incident", n, "verb", string(cmd.Verb), "by", by.ID)
 		return Reply{Text: text}
 	case errors.Is(err, incident.ErrAlreadyResolved):
@@ -307,6 +314,7 @@ func (x *Executor) open(ctx context.Context, cmd Command, by Person, req Request
 	if err != nil {
 		return x.fail(err)
 	}
+	x.c.metrics.ObserveAlert("chat", svc, string(res.Outcome), 0)
 	if _, err := x.c.inc.Note(ctx, res.Number, by.ID, "opened from chat"); err != nil {
 		x.log().Warn("bot: could not note who opened an incident", "incident", res.Number, "err", err)
 	}

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,8 +25,9 @@ import (
 //	ok:false, transient       plain errors (internal_error, fatal_error, request_timeout, ratelimited)
 //	ok:false, anything else   escalation.Permanent (channel_not_found, not_in_channel, invalid_auth, …)
 type chat struct {
-	api  *slack.Client
-	pace *pacer
+	api     *slack.Client
+	pace    *pacer
+	metrics Metrics
 }
 
 var _ bot.Chat = (*chat)(nil)
@@ -76,6 +78,7 @@ func (c *chat) once(ctx context.Context, method, channel string, fn func(ctx con
 	if err == nil {
 		return nil
 	}
+	c.metrics.ChatAPIError("slack", method)
 	var rl *slack.RateLimitedError
 	var sc slack.StatusCodeError
 	var se slack.SlackErrorResponse
@@ -205,6 +208,36 @@ func (c *chat) Archive(ctx context.Context, channelID string) error {
 func (c *chat) Ephemeral(ctx context.Context, channelID, userID string, m bot.Message) error {
 	return c.call(ctx, "chat.postEphemeral", channelID, func(ctx context.Context) error {
 		_, err := c.api.PostEphemeralContext(ctx, channelID, userID, msgOptions(m)...)
+		return err
+	})
+}
+
+// Upload implements bot.Chat with the upload flow Slack has instead of
+// files.upload: files.getUploadURLExternal, the bytes to that URL, then
+// files.completeUploadExternal to share the file in the channel. Each
+// step is paced and retried on its own, so a failed share does not
+// upload the bytes again.
+func (c *chat) Upload(ctx context.Context, channelID string, f bot.File) error {
+	var u *slack.GetUploadURLExternalResponse
+	err := c.call(ctx, "files.getUploadURLExternal", "", func(ctx context.Context) error {
+		var err error
+		u, err = c.api.GetUploadURLExternalContext(ctx, slack.GetUploadURLExternalParameters{
+			FileName: f.Name, FileSize: len(f.Data), AltTxt: f.AltText})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	err = c.call(ctx, "files.upload", "", func(ctx context.Context) error {
+		return c.api.UploadToURL(ctx, slack.UploadToURLParameters{
+			UploadURL: u.UploadURL, Reader: bytes.NewReader(f.Data), Filename: f.Name})
+	})
+	if err != nil {
+		return err
+	}
+	return c.call(ctx, "files.completeUploadExternal", channelID, func(ctx context.Context) error {
+		_, err := c.api.CompleteUploadExternalContext(ctx, slack.CompleteUploadExternalParameters{
+			Files: []slack.FileSummary{{ID: u.FileID, Title: f.Title}}, Channel: channelID})
 		return err
 	})
 }

@@ -130,31 +130,32 @@ func TestSlashCommands(t *testing.T) {
 func TestAckWays(t *testing.T) {
 	ways := []struct {
 		name string
+		via  string // the acknowledgement's label in baton_acknowledgements_total
 		ack  func(e *env, n int64, ch, card string)
 	}{
-		{"button on the card", func(e *env, n int64, ch, card string) {
+		{"button on the card", "button", func(e *env, n int64, ch, card string) {
 			e.must(e.fake.SendBlockAction(e.bob.ID, ch, card, "baton_ack", ""))
 		}},
-		{"button in the page", func(e *env, n int64, ch, card string) {
+		{"button in the page", "button", func(e *env, n int64, ch, card string) {
 			dm := e.dms(e.alice)[0]
 			if _, err := e.fake.SendBlockAction(e.alice.ID, dm.Channel, dm.TS, "baton_ack", ""); err != nil {
 				e.t.Fatal(err)
 			}
 		}},
-		{"/incident ack in the channel", func(e *env, n int64, ch, card string) {
+		{"/incident ack in the channel", "command", func(e *env, n int64, ch, card string) {
 			if r := e.slash(e.bob, ch, "/incident", "ack"); !strings.Contains(r, "You acknowledged INC-1") {
 				e.t.Fatalf("reply %q", r)
 			}
 		}},
-		{"reaction on the card", func(e *env, n int64, ch, card string) {
+		{"reaction on the card", "reaction", func(e *env, n int64, ch, card string) {
 			e.must(e.fake.AddReaction(e.bob.ID, ch, card, "white_check_mark"))
 		}},
-		{"reaction on the notice", func(e *env, n int64, ch, card string) {
+		{"reaction on the notice", "reaction", func(e *env, n int64, ch, card string) {
 			ref := e.refs(n)["ntc"]
 			nch, nts, _ := strings.Cut(ref, "/")
 			e.must(e.fake.AddReaction(e.bob.ID, nch, nts, "eyes"))
 		}},
-		{"reaction on the page", func(e *env, n int64, ch, card string) {
+		{"reaction on the page", "reaction", func(e *env, n int64, ch, card string) {
 			dm := e.dms(e.alice)[0]
 			e.must(e.fake.AddReaction(e.alice.ID, dm.Channel, dm.TS, ":white_check_mark:"))
 		}},
@@ -182,6 +183,15 @@ func TestAckWays(t *testing.T) {
 			}
 			if by == "bob" {
 				e.waitFor("bob invited", func() bool { c, _ := e.fake.Channel(ch); return c.HasMember(e.bob.ID) })
+			}
+			for _, via := range []string{"button", "command", "reaction"} {
+				want := 0.0
+				if via == w.via {
+					want = 1
+				}
+				if got := e.metric("baton_acknowledgements_total", map[string]string{"via": via}); got != want {
+					t.Errorf("baton_acknowledgements_total{via=%q} = %v, want %v", via, got, want)
+				}
 			}
 		})
 	}

@@ -13,11 +13,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/batonhq/baton/analytics/redisstore"
 	"github.com/batonhq/baton/bot"
 	slackbot "github.com/batonhq/baton/bot/slack"
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/oncall"
 	"github.com/batonhq/baton/internal/redistest"
 	"github.com/batonhq/baton/rotations"
@@ -37,6 +39,9 @@ type env struct {
 	runner *escalation.Runner
 	bot    *slackbot.Bot
 	log    *logBuffer
+	// metrics is what the bot counts; reports reads the store for /incident stats.
+	metrics *metrics.Metrics
+	reports *redisstore.Store
 
 	alice, bob, carol, mallory fakeslack.User
 	alerts                     fakeslack.Channel
@@ -72,6 +77,8 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	e.rdb = srv.Client()
 	e.svc = incident.NewService(e.rdb, "test:")
 	t.Cleanup(e.svc.Close)
+	e.metrics = metrics.New()
+	e.reports = redisstore.New(e.rdb, "test:")
 
 	e.alice = e.fake.AddUser(fakeslack.User{Name: "alice", RealName: "Alice Liddell", Email: "alice@example.com"})
 	e.bob = e.fake.AddUser(fakeslack.User{Name: "bob", RealName: "Bob Dylan", Email: "bob@example.com"})
@@ -129,6 +136,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		Incidents: e.svc, Redis: e.rdb, Prefix: "test:", Log: log, Limits: limits,
 		Wake:        func() { runner.Wake() },
 		RepeatEvery: cfg.repeatEvery, PageMaxWait: cfg.pageMaxWait, SyncMaxWait: cfg.syncMaxWait,
+		Analytics: &bot.Analytics{Source: e.reports, Zone: time.UTC}, Metrics: e.metrics,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -327,4 +335,32 @@ func (e *env) calls(method string, match func(fakeslack.Call) bool) []fakeslack.
 
 func inChannel(ch string) func(fakeslack.Call) bool {
 	return func(c fakeslack.Call) bool { return c.Param("channel") == ch }
+}
+
+// metric is the value of a counter in the bot's registry with exactly
+// these labels (0 when it has never been counted).
+func (e *env) metric(name string, labels map[string]string) float64 {
+	e.t.Helper()
+	families, err := e.metrics.Registry().Gather()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, l := range m.GetLabel() {
+				if labels[l.GetName()] != l.GetValue() {
+					continue next
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }

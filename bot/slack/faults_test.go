@@ -71,6 +71,14 @@ func TestFaultsOnEveryMethod(t *testing.T) {
 	if !strings.Contains(blocksText(e.card(n)), "Time to resolve") {
 		t.Fatalf("the archived channel's card is not the resolved one")
 	}
+
+	// Stats in the alerts channel: the summary, the upload URL, the share.
+	if _, err := e.fake.SendSlashCommand(e.bob.ID, e.alerts.ID, "/incident", "stats"); err != nil {
+		t.Fatal(err)
+	}
+	if _, chart := e.reportIn(e.alerts.ID, "Incident stats"); len(chart.Content) == 0 {
+		t.Fatal("the stats chart is empty")
+	}
 	settle()
 
 	imA, _ := e.fake.IM(e.alice.ID)
@@ -89,6 +97,9 @@ func TestFaultsOnEveryMethod(t *testing.T) {
 		{"alice paged", "chat.postMessage", inChannel(imA.ID)},
 		{"stranger told", "chat.postEphemeral", nil},
 		{"archived", "conversations.archive", nil},
+		{"stats posted", "chat.postMessage", inChannel(e.alerts.ID)},
+		{"chart upload URL", "files.getUploadURLExternal", nil},
+		{"chart shared", "files.completeUploadExternal", nil},
 	}
 	for _, o := range once {
 		if got := len(e.calls(o.method, o.match)); got != 1 {
@@ -119,10 +130,21 @@ func TestFaultsOnEveryMethod(t *testing.T) {
 	}
 	for _, m := range []string{"auth.test", "apps.connections.open", "conversations.create", "conversations.invite",
 		"chat.postMessage", "chat.update", "pins.add", "conversations.open", "users.lookupByEmail", "users.info",
-		"chat.postEphemeral", "conversations.archive"} {
+		"chat.postEphemeral", "conversations.archive", "files.getUploadURLExternal", "files.completeUploadExternal"} {
 		if !methods[m] {
 			t.Errorf("no 429 was injected on %s: the test does not cover it", m)
 		}
+		// Both faults are counted for /metrics, except on the calls that
+		// slack-go makes for Socket Mode itself.
+		if m == "auth.test" || m == "apps.connections.open" {
+			continue
+		}
+		if got := e.metric("baton_chat_api_errors_total", map[string]string{"chat": "slack", "method": m}); got < 2 {
+			t.Errorf("baton_chat_api_errors_total{method=%q} = %v, want at least 2", m, got)
+		}
+	}
+	if got := e.metric("baton_chat_api_errors_total", map[string]string{"chat": "slack", "method": "response_url"}); got < 2 {
+		t.Errorf("baton_chat_api_errors_total{method=\"response_url\"} = %v, want at least 2", got)
 	}
 	if plan.seen["response_url|"] < 3 {
 		t.Errorf("the response_url was not faulted (%d calls)", plan.seen["response_url|"])

@@ -26,16 +26,18 @@ func SlackLimits() map[string]Limit {
 	tier3 := Limit{PerMinute: 50, Burst: 5}
 	tier4 := Limit{PerMinute: 100, Burst: 10}
 	return map[string]Limit{
-		"chat.postMessage":      {PerMinute: 60, Burst: 3, PerChannel: true},
-		"chat.update":           tier3,
-		"chat.postEphemeral":    tier4,
-		"conversations.create":  tier2,
-		"conversations.archive": tier2,
-		"conversations.invite":  tier3,
-		"conversations.open":    tier3,
-		"pins.add":              tier2,
-		"users.lookupByEmail":   tier3,
-		"users.info":            tier4,
+		"chat.postMessage":             {PerMinute: 60, Burst: 3, PerChannel: true},
+		"chat.update":                  tier3,
+		"chat.postEphemeral":           tier4,
+		"files.getUploadURLExternal":   tier4,
+		"files.completeUploadExternal": tier4,
+		"conversations.create":         tier2,
+		"conversations.archive":        tier2,
+		"conversations.invite":         tier3,
+		"conversations.open":           tier3,
+		"pins.add":                     tier2,
+		"users.lookupByEmail":          tier3,
+		"users.info":                   tier4,
 	}
 }
 

@@ -31,6 +31,8 @@ func msgOptions(m bot.Message) []slack.MsgOption {
 		opts = append(opts, slack.MsgOptionBlocks(cardBlocks(m.Card)...))
 	case m.Notice != nil:
 		opts = append(opts, slack.MsgOptionBlocks(noticeBlocks(m.Notice)...))
+	case m.Summary != nil:
+		opts = append(opts, slack.MsgOptionBlocks(summaryBlocks(m.Summary)...))
 	}
 	if m.Thread != "" {
 		opts = append(opts, slack.MsgOptionTS(m.Thread))
@@ -167,4 +169,21 @@ func noticeBlocks(n *bot.Notice) []slack.Block {
 		text += " → <#" + n.Channel + ">"
 	}
 	return []slack.Block{slack.NewSectionBlock(mrkdwn(cut(text, 3000)), nil, nil)}
+}
+
+// summaryBlocks: the title as a header, the lines as bullets, the footer as
+// context.
+func summaryBlocks(s *bot.Summary) []slack.Block {
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(cut("📊 "+s.Title, 150)))}
+	if len(s.Lines) > 0 {
+		var b strings.Builder
+		for _, l := range s.Lines {
+			b.WriteString("• " + escape(l) + "\n")
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(cut(strings.TrimRight(b.String(), "\n"), 3000)), nil, nil))
+	}
+	if s.Footer != "" {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(cut(escape(s.Footer), 2000))))
+	}
+	return blocks
 }

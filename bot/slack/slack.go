@@ -24,6 +24,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/batonhq/baton/analytics/digest"
 	"github.com/batonhq/baton/bot"
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
@@ -72,7 +73,25 @@ type Options struct {
 	PingInterval time.Duration
 	// Handlers bounds how many envelopes are handled at once. Default 32.
 	Handlers int
+	// Analytics answers /incident stats; nil: stats says analytics are not set up.
+	Analytics *bot.Analytics
+	// Metrics counts acknowledgements by how they were made, incidents
+	// opened from chat and failed Web API calls by method; nil counts nothing.
+	Metrics Metrics
 }
+
+// Metrics is what the Slack adapter reports; *metrics.Metrics implements it.
+type Metrics interface {
+	bot.Metrics
+	// ChatAPIError counts a failed Web API call (each attempt) by method.
+	ChatAPIError(chat, method string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Acknowledged(string)                                {}
+func (noMetrics) ObserveAlert(string, string, string, time.Duration) {}
+func (noMetrics) ChatAPIError(string, string)                        {}
 
 // Bot is baton on Slack. New builds it; Run connects Socket Mode. Its Pager
 // and ChatSync work over the Web API whether or not Socket Mode is up.
@@ -115,17 +134,21 @@ func New(o Options) (*Bot, error) {
 	if o.Handlers <= 0 {
 		o.Handlers = 32
 	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
+	}
 	api := slack.New(o.BotToken,
 		slack.OptionAPIURL(o.APIURL),
 		slack.OptionAppLevelToken(o.AppToken),
 		slack.OptionHTTPClient(o.HTTPClient))
-	c := &chat{api: api, pace: newPacer(o.Limits, o.Now)}
+	c := &chat{api: api, pace: newPacer(o.Limits, o.Now), metrics: o.Metrics}
 	core, err := bot.New(bot.Options{
 		Chat: c, Incidents: o.Incidents, People: o.People, Services: o.Services,
 		OnCall: o.OnCall, Overrides: o.Overrides, Redis: o.Redis, Prefix: o.Prefix,
 		ArchiveAfter: o.ArchiveAfter, AckReactions: o.AckReactions, DefaultChannel: o.DefaultChannel,
 		Wake: o.Wake, Log: o.Log, Now: o.Now,
 		PageMaxWait: o.PageMaxWait, SyncMaxWait: o.SyncMaxWait, RepeatEvery: o.RepeatEvery,
+		Analytics: o.Analytics, Metrics: o.Metrics,
 	})
 	if err != nil {
 		return nil, err
@@ -147,6 +170,11 @@ func (b *Bot) Pager() escalation.Pager { return b.core.Pager() }
 
 // ChatSync mirrors incidents in Slack (escalation.Options.Chat).
 func (b *Bot) ChatSync() escalation.ChatSync { return b.core.Syncer() }
+
+// PostDigest posts the weekly digest in a channel (digest.Poster).
+func (b *Bot) PostDigest(ctx context.Context, channel string, d digest.Digest) error {
+	return b.core.PostDigest(ctx, channel, d)
+}
 
 // Core is the chat-neutral side, for tests and the directory check.
 func (b *Bot) Core() *bot.Core { return b.core }
@@ -318,6 +346,7 @@ func (b *Bot) respond(ctx context.Context, responseURL, channel, user string, r 
 		if err == nil {
 			return
 		}
+		b.chat.metrics.ChatAPIError("slack", "response_url")
 		var se slack.SlackErrorResponse
 		if errors.As(err, &se) { // used_url, expired_url: retrying will not help
 			break

@@ -571,7 +571,7 @@ func (s *Server) filesCompleteUploadExternal(p map[string][]string) result {
 		chans = append([]string{id}, chans...)
 	}
 	for _, id := range chans {
-		c := s.lookupChannel(id)
+		c := s.ws.chanByID[id] // ids only: unlike chat.postMessage, Slack takes no names here
 		switch {
 		case c == nil || (c.IsPrivate || c.IsIM || c.IsMPIM) && !c.HasMember(s.cfg.botUserID):
 			return fail("channel_not_found")

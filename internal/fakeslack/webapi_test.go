@@ -430,6 +430,12 @@ func TestFileUploadV2(t *testing.T) {
 	if resp.Header.Get("Content-Type") != "image/png" || !bytes.Equal(got, png) {
 		t.Fatalf("GET %s: %s, %d bytes", f.URL, resp.Header.Get("Content-Type"), len(got))
 	}
+	// files.completeUploadExternal takes channel ids, not names.
+	_, err = api.UploadFileContext(testCtx(t), slack.UploadFileParameters{
+		Filename: "mtta.png", FileSize: len(png), Reader: bytes.NewReader(png), Channel: "#" + alerts.Name})
+	if slackErr(t, err) != "channel_not_found" {
+		t.Fatalf("upload to a channel name: %v, want channel_not_found", err)
+	}
 }
 
 func TestTimestampsUniqueUnderFrozenClock(t *testing.T) {

@@ -1,0 +1,156 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/analytics"
+	"github.com/batonhq/baton/analytics/chart"
+	"github.com/batonhq/baton/analytics/digest"
+	"github.com/batonhq/baton/escalation"
+)
+
+// Summary is a report as a chat message: a title, one line per figure and
+// an optional footer. The adapter renders it (a header and bullets on Slack).
+type Summary struct {
+	Title  string
+	Lines  []string
+	Footer string
+}
+
+// Text is the summary as plain text: the title, then a bullet per line.
+func (s Summary) Text() string {
+	var b strings.Builder
+	b.WriteString(s.Title)
+	for _, l := range s.Lines {
+		b.WriteString("\n• " + l)
+	}
+	if s.Footer != "" {
+		b.WriteString("\n" + s.Footer)
+	}
+	return b.String()
+}
+
+// Analytics is what /incident stats reads: the incidents' facts, the zone
+// of report days and weeks, and each person's zone (for out-of-hours pages).
+type Analytics struct {
+	Source     analytics.Source
+	Zone       *time.Location
+	PersonZone func(person string) *time.Location
+}
+
+// stats answers /incident stats: the report of the last cmd.Days days
+// (by day up to two weeks, by week beyond), compared with the period
+// before, posted in the channel the command was typed in as a summary
+// and a chart. Where baton cannot post (it is not in the channel), the
+// person who asked gets the summary privately and is told why.
+func (x *Executor) stats(ctx context.Context, cmd Command, req Request) Reply {
+	a := x.c.analytics
+	if a == nil || a.Source == nil {
+		return Reply{Text: "baton's analytics are not set up here, so there are no stats to show."}
+	}
+	if cmd.Service != "" {
+		if _, ok := x.c.services[cmd.Service]; !ok {
+			return Reply{Text: fmt.Sprintf("There is no service %q. Services: %s.", cmd.Service, strings.Join(x.c.serviceNames, ", "))}
+		}
+	}
+	zone := a.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	from, to, err := analytics.ParseRange(fmt.Sprintf("%dd", cmd.Days), "", x.c.now(), zone)
+	if err != nil {
+		return x.fail(err)
+	}
+	by := analytics.ByWeek
+	if cmd.Days <= 14 {
+		by = analytics.ByDay
+	}
+	r, err := analytics.Build(ctx, a.Source, analytics.Query{From: from, To: to, Service: cmd.Service, By: by, Zone: zone, PersonZone: a.PersonZone})
+	if err != nil {
+		return x.fail(err)
+	}
+	png, err := chart.PNG(r, 0, 0)
+	if err != nil {
+		return x.fail(err)
+	}
+	scope := "all services"
+	if cmd.Service != "" {
+		scope = cmd.Service
+	}
+	sum := Summary{
+		Title:  fmt.Sprintf("Incident stats: last %d days, %s", cmd.Days, scope),
+		Lines:  r.Summary(),
+		Footer: fmt.Sprintf("Asked for by %s · by %s in %s · /incident stats 30d service=S for another view", x.requester(ctx, req.User), by, r.Zone),
+	}
+	f := File{
+		Name:    fmt.Sprintf("incident-stats-%dd.png", cmd.Days),
+		Title:   fmt.Sprintf("MTTA and MTTR per %s, incidents opened as bars (last %d days, %s)", by, cmd.Days, scope),
+		AltText: "Chart of " + strings.Join(r.Headline(), "; "),
+		Data:    png,
+	}
+	if chID, err := x.c.postReport(ctx, req.Channel, sum, f); err != nil {
+		switch {
+		case chID != "":
+			x.log().Warn("stats posted without their chart", "err", err)
+			return Reply{Text: "The stats are posted, but their chart could not be uploaded (" + err.Error() +
+				"). If this keeps happening, check that the chat app may upload files (Slack: the files:write scope)."}
+		case escalation.IsPermanent(err):
+			x.log().Info("stats not posted in the channel; answered privately", "err", err)
+			return Reply{Text: sum.Text() + "\n\nbaton could not post these stats and their chart in this channel (it is not a member here). " +
+				"Invite baton to the channel, or type the command in one it is in."}
+		}
+		return x.fail(fmt.Errorf("post stats: %w", err))
+	}
+	x.log().Info("stats posted", "days", cmd.Days, "service", cmd.Service)
+	return Reply{}
+}
+
+// requester names who typed a command: their name from people, else a
+// chat mention the adapter renders.
+func (x *Executor) requester(ctx context.Context, chatID string) string {
+	if p, ok, err := x.c.dir.Person(ctx, chatID); err == nil && ok {
+		return p.Name
+	}
+	return "a teammate"
+}
+
+// postReport posts a summary in a channel (an id, or a name as the chat
+// accepts it) and then its chart beside it, and returns the channel's id.
+// A chart that cannot be uploaded after the summary was posted is
+// reported as an error too; the summary stays.
+func (c *Core) postReport(ctx context.Context, channel string, s Summary, f File) (string, error) {
+	chID, _, err := c.chat.Post(ctx, channel, Message{Text: s.Text(), Summary: &s})
+	if err != nil {
+		return "", fmt.Errorf("summary: %w", err)
+	}
+	if len(f.Data) == 0 {
+		return chID, nil
+	}
+	if err := c.chat.Upload(ctx, chID, f); err != nil {
+		return chID, fmt.Errorf("chart: %w", err)
+	}
+	return chID, nil
+}
+
+// PostDigest implements digest.Poster: the weekly digest as a summary in
+// channel, its chart beside it.
+func (c *Core) PostDigest(ctx context.Context, channel string, d digest.Digest) error {
+	if channel == "" {
+		return errors.New("bot: no digest channel")
+	}
+	s := Summary{Title: d.Title, Lines: d.Lines, Footer: "Posted every Monday by baton · /incident stats for any other period"}
+	f := File{
+		Name:    "weekly-digest-" + d.Report.From.Format("2006-01-02") + ".png",
+		Title:   "MTTA and MTTR per day, incidents opened as bars",
+		AltText: "Chart of " + strings.Join(d.Report.Headline(), "; "),
+		Data:    d.Chart,
+	}
+	_, err := c.postReport(ctx, channel, s, f)
+	return err
+}
+
+var _ digest.Poster = (*Core)(nil)
