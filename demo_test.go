@@ -261,6 +261,22 @@ func TestDemoSandboxAcknowledgeInBrowser(t *testing.T) {
 		t.Fatalf("the card of INC-1 did not change to name dave on the page: %v", err)
 	}
 	d.waitOutput(regexp.MustCompile(`INC-1 acknowledged by dave via the Acknowledge button`), 10*time.Second)
+
+	// /incident stats typed under the incident's channel: the summary and
+	// the chart appear there, and the chart loads as an 800×400 image.
+	input := fmt.Sprintf(`#cmd-%s`, target.Channel)
+	if err := chromedp.Do(browser, chromedp.SendKeys(chromedp.CSS(input), "/incident stats\n")); err != nil {
+		t.Fatalf("typing /incident stats: %v", err)
+	}
+	chart := fmt.Sprintf(`(() => {
+	  const img = document.querySelector(%q);
+	  return img && img.complete && img.naturalWidth === 800 && img.naturalHeight === 400 &&
+	    /Incident stats: last 7 days/.test(document.querySelector(%q).textContent);
+	})()`, fmt.Sprintf(`.msg[data-channel=%q] figure.file img`, target.Channel), fmt.Sprintf(`.panel[data-channel=%q]`, target.Channel))
+	if _, err := chromedp.Run(browser, chromedp.Poll[bool](chart, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		shoot("demo-sandbox-failed.png")
+		t.Fatalf("no stats chart on the page after /incident stats: %v", err)
+	}
 	shoot("demo-sandbox.png")
 
 	if code := d.shutdown(); code != 0 {

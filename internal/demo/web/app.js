@@ -117,6 +117,13 @@ function message(m, ch, cls) {
     ` title="${esc(r.users.map(userName).join(", "))}">${emoji(r.name)} ${r.users.length} <span class="by">${esc(r.users.map(userName).join(", "))}</span></button>`).join("");
   const add = QUICK_REACTIONS.filter((n) => !(m.reactions || []).some((r) => r.name === n && r.users.includes(me())))
     .map((n) => `<button class="chip add" data-kind="reaction" data-channel="${esc(ch)}" data-ts="${esc(m.ts)}" data-reaction="${esc(n)}" title="react :${n}:">+${emoji(n)}</button>`).join("");
+  if (m.files && m.files.length) {
+    if (!m.text && !(m.blocks && m.blocks.length)) body = "";
+    body += (m.files || []).map((id) => {
+      const f = (state.workspace.files || []).find((f) => f.id === id);
+      return f ? `<figure class="file"><img src="${esc(f.url)}" alt="${esc(f.title || f.name)}"><figcaption>${esc(f.title || f.name)}</figcaption></figure>` : "";
+    }).join("");
+  }
   return `<div class="msg ${cls || ""}" data-channel="${esc(ch)}" data-ts="${esc(m.ts)}">` +
     `<span class="who">${who}</span><span class="when">${when(m.ts)}</span><span class="flags">${flags}</span>` +
     body + `<div class="reactions">${reactions}${add}</div></div>`;
