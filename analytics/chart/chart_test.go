@@ -125,3 +125,30 @@ func TestChartEmpty(t *testing.T) {
 		t.Errorf("size = %v", got)
 	}
 }
+
+// BenchmarkPNG draws the chart of a 90-day report by week (13 buckets) and
+// of a 7-day one by day: the drawing /incident stats and the digest add to
+// the report itself.
+func BenchmarkPNG(b *testing.B) {
+	fx := analyticstest.Load(b)
+	for _, tc := range []struct {
+		name string
+		days int
+		by   analytics.Granularity
+	}{{"90d-by-week", 90, analytics.ByWeek}, {"7d-by-day", 7, analytics.ByDay}} {
+		b.Run(tc.name, func(b *testing.B) {
+			q := fx.Query()
+			q.From, q.By = q.To.AddDate(0, 0, -tc.days), tc.by
+			r, err := analytics.Build(context.Background(), fx.Facts(), q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := chart.PNG(r, 0, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
