@@ -59,6 +59,31 @@ func (k keys) incident(n int64) string { return k.base + strconv.FormatInt(n, 10
 func (k keys) timeline(n int64) string { return k.incident(n) + ":t" }
 func (k keys) static(n int64) string   { return k.incident(n) + ":s" }
 
+// Layout names the incident store's keys under a prefix for code that reads
+// them directly instead of through a Service: analytics/redisstore scans
+// incident hashes and timelines in bulk pipelines. The key schema above
+// stays defined here only.
+type Layout struct{ k keys }
+
+// NewLayout returns the layout under prefix (config redis.prefix).
+func NewLayout(prefix string) Layout { return Layout{newKeys(prefix)} }
+
+// Seq is the INCR counter behind INC-n: the highest incident number.
+func (l Layout) Seq() string { return l.k.seq }
+
+// Open is the zset of open incident numbers by creation ms.
+func (l Layout) Open() string { return l.k.open }
+
+// Resolved is the zset of resolved incident numbers by resolution ms.
+func (l Layout) Resolved() string { return l.k.resolved }
+
+// Incident is incident n's hash (service, severity, created, acknowledged,
+// resolved, level, alert_count, … as the Lua scripts write them).
+func (l Layout) Incident(n int64) string { return l.k.incident(n) }
+
+// Timeline is incident n's timeline: a list of JSON events (Event).
+func (l Layout) Timeline(n int64) string { return l.k.timeline(n) }
+
 // delivery is the marker key of one delivery id. With no id it is a key the
 // script never touches, still inside the {inc} slot so Cluster accepts the call.
 func (k keys) delivery(id string) string { return k.deliveries + id }

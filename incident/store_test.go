@@ -485,3 +485,33 @@ func TestBatchedOpenAnswersEachCaller(t *testing.T) {
 		t.Fatal("Open after Close succeeded")
 	}
 }
+
+// Layout names the very keys the scripts write, for readers that scan them.
+func TestLayoutNamesTheStoredKeys(t *testing.T) {
+	s, c, ctx := newService(t)
+	l := incident.NewLayout("test:")
+	if _, err := s.Open(ctx, alert("a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(ctx, alert("b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Resolve(ctx, 2, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Get(ctx, l.Seq()).Int64(); err != nil || n != 2 {
+		t.Errorf("%s = %d, %v; want 2", l.Seq(), n, err)
+	}
+	if v, err := c.HGet(ctx, l.Incident(1), "created").Int64(); err != nil || v <= 0 {
+		t.Errorf("%s created = %d, %v", l.Incident(1), v, err)
+	}
+	if n, err := c.LLen(ctx, l.Timeline(1)).Result(); err != nil || n != 1 {
+		t.Errorf("%s has %d entries, %v; want the opened event", l.Timeline(1), n, err)
+	}
+	if _, err := c.ZScore(ctx, l.Open(), "1").Result(); err != nil {
+		t.Errorf("INC-1 not in %s: %v", l.Open(), err)
+	}
+	if _, err := c.ZScore(ctx, l.Resolved(), "2").Result(); err != nil {
+		t.Errorf("INC-2 not in %s: %v", l.Resolved(), err)
+	}
+}

@@ -6,9 +6,9 @@
 // period (and the previous one) when it is asked for. docs/analytics.md
 // says why, and what it costs.
 //
-// This package knows the incident store's key names and the fields its
-// scripts write (listed at keys below). Its tests act history out through
-// those very scripts, so a change there fails here.
+// It takes the key names from incident.Layout and knows the fields the
+// incident store's scripts write (listed below). Its tests act history out
+// through those very scripts, so a change there fails here.
 package redisstore
 
 import (
@@ -23,26 +23,21 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/batonhq/baton/analytics"
+	"github.com/batonhq/baton/incident"
 )
 
-// Keys read, from incident/store.go's key schema:
+// Keys read (incident.Layout names them):
 //
-//	<prefix>{inc}:seq          INCR counter: the highest incident number
-//	<prefix>{inc}:i:<n>        hash: service, severity, created, acknowledged (the first), resolved, level, alert_count
-//	<prefix>{inc}:i:<n>:t      list: the timeline, JSON {type, at (ms), person, level, …}; "paged" and "escalated" are read
-//	<prefix>{inc}:open         zset: open incidents by creation ms
-//	<prefix>{inc}:resolved     zset: resolved incidents by resolution ms
+//	Seq          INCR counter: the highest incident number
+//	Incident(n)  hash: service, severity, created, acknowledged (the first), resolved, level, alert_count
+//	Timeline(n)  list: the timeline, JSON {type, at (ms), person, level, …}; "paged" and "escalated" are read
+//	Open         zset: open incidents by creation ms
+//	Resolved     zset: resolved incidents by resolution ms
 //
 // Incident numbers come from INCR in the same script that stamps
 // "created", so numbers and creation times rise together (up to the clock
 // skew between replicas): the incidents created in a period are a range
 // of numbers, found by binary search.
-const (
-	seqKey      = "{inc}:seq"
-	hashBase    = "{inc}:i:"
-	openKey     = "{inc}:open"
-	resolvedKey = "{inc}:resolved"
-)
 
 // hashFields are read from each incident hash, in this order.
 var hashFields = []string{"service", "severity", "created", "acknowledged", "resolved", "level", "alert_count"}
@@ -50,8 +45,9 @@ var hashFields = []string{"service", "severity", "created", "acknowledged", "res
 // Store is an analytics.Source over baton's Redis. It only reads. Its
 // fields may be changed before the first Scan.
 type Store struct {
-	rdb                       redis.UniversalClient
-	seq, base, open, resolved string
+	rdb                 redis.UniversalClient
+	keys                incident.Layout
+	seq, open, resolved string
 
 	// PageSize is how many incidents one pipeline reads (hash and
 	// timeline each): it bounds the memory of a read in flight and how
@@ -71,8 +67,9 @@ var _ analytics.Source = (*Store)(nil)
 
 // New returns a Store reading keys under prefix (config redis.prefix).
 func New(rdb redis.UniversalClient, prefix string) *Store {
+	l := incident.NewLayout(prefix)
 	return &Store{
-		rdb: rdb, seq: prefix + seqKey, base: prefix + hashBase, open: prefix + openKey, resolved: prefix + resolvedKey,
+		rdb: rdb, keys: l, seq: l.Seq(), open: l.Open(), resolved: l.Resolved(),
 		PageSize: 500, Workers: 3, Skew: 5 * time.Minute,
 	}
 }
@@ -201,7 +198,7 @@ func (s *Store) firstCreated(ctx context.Context, target, last int64) (int64, er
 	lo, hi := int64(1), last+1
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		v, err := s.rdb.HGet(ctx, s.base+strconv.FormatInt(mid, 10), "created").Int64()
+		v, err := s.rdb.HGet(ctx, s.keys.Incident(mid), "created").Int64()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return 0, fmt.Errorf("read INC-%d: %w", mid, err)
 		}
@@ -253,9 +250,8 @@ func (s *Store) read(ctx context.Context, nums []int64) (batch, error) {
 	hashes := make([]*redis.SliceCmd, len(nums))
 	timelines := make([]*redis.StringSliceCmd, len(nums))
 	for i, n := range nums {
-		key := s.base + strconv.FormatInt(n, 10)
-		hashes[i] = pipe.HMGet(ctx, key, hashFields...)
-		timelines[i] = pipe.LRange(ctx, key+":t", 0, -1)
+		hashes[i] = pipe.HMGet(ctx, s.keys.Incident(n), hashFields...)
+		timelines[i] = pipe.LRange(ctx, s.keys.Timeline(n), 0, -1)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return batch{}, fmt.Errorf("read incidents: %w", err)

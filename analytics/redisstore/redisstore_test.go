@@ -20,6 +20,9 @@ import (
 
 const prefix = "t:"
 
+// layout names the keys the seeder writes, as the incident store does.
+var layout = incident.NewLayout(prefix)
+
 // replay acts out the fixture through the incident store's own scripts, in
 // time order, so the stream and hashes are exactly what baton writes:
 // each incident opened by its first alert and its repeats, paged (a

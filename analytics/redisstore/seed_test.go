@@ -3,7 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
@@ -43,7 +42,7 @@ func writeIncidents(tb testing.TB, ctx context.Context, rdb *redis.Client, incs 
 	}
 	for i, inc := range incs {
 		n := int64(i + 1)
-		key := prefix + "{inc}:i:" + strconv.FormatInt(n, 10)
+		key := layout.Incident(n)
 		c := inc.created.UnixMilli()
 		level := 0
 		timeline := []any{fmt.Sprintf(`{"type":"opened","at":%d,"by":"generic"}`, c)}
@@ -72,16 +71,16 @@ func writeIncidents(tb testing.TB, ctx context.Context, rdb *redis.Client, incs 
 			r := c + inc.resolveAfter.Milliseconds()
 			fields = append(fields, "resolved", r, "status", "resolved")
 			timeline = append(timeline, fmt.Sprintf(`{"type":"resolved","at":%d,"by":"%s"}`, r, inc.owner))
-			pipe.ZAdd(ctx, prefix+"{inc}:resolved", redis.Z{Score: float64(r), Member: n})
+			pipe.ZAdd(ctx, layout.Resolved(), redis.Z{Score: float64(r), Member: n})
 		} else {
-			pipe.ZAdd(ctx, prefix+"{inc}:open", redis.Z{Score: float64(c), Member: n})
+			pipe.ZAdd(ctx, layout.Open(), redis.Z{Score: float64(c), Member: n})
 		}
 		pipe.HSet(ctx, key, fields...)
-		pipe.RPush(ctx, key+":t", timeline...)
+		pipe.RPush(ctx, layout.Timeline(n), timeline...)
 		if pipe.Len() >= 3000 {
 			flush()
 		}
 	}
-	pipe.Set(ctx, prefix+"{inc}:seq", len(incs), 0)
+	pipe.Set(ctx, layout.Seq(), len(incs), 0)
 	flush()
 }
