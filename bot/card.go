@@ -100,6 +100,10 @@ type Notice struct {
 	Service  string            `json:"service"`
 	Severity incident.Severity `json:"severity"`
 	Channel  string            `json:"channel,omitempty"`
+	// Status and Owner keep the notice current: it is redrawn when the
+	// incident is acknowledged, resolved or triggered again.
+	Status incident.Status `json:"status,omitempty"`
+	Owner  *PersonRef      `json:"owner,omitempty"`
 }
 
 // timelineLines is how many lines a card's timeline summary keeps.
@@ -215,7 +219,22 @@ func (c Card) Text() string {
 
 // Text is the notice as one plain sentence.
 func (n Notice) Text() string {
-	return fmt.Sprintf("%s [%s] %s (%s)", n.Ref, n.Severity, n.Title, n.Service)
+	return fmt.Sprintf("%s [%s] %s (%s)%s", n.Ref, n.Severity, n.Title, n.Service, n.StatusLine())
+}
+
+// StatusLine is what became of the incident since the notice, as a
+// suffix: "" while it is triggered, " · acknowledged by Bob", " · resolved".
+func (n Notice) StatusLine() string {
+	switch n.Status {
+	case incident.StatusAcknowledged:
+		if n.Owner != nil {
+			return " · acknowledged by " + n.Owner.Name
+		}
+		return " · acknowledged"
+	case incident.StatusResolved:
+		return " · resolved"
+	}
+	return ""
 }
 
 // MaxChannelName is the longest channel name baton makes (Slack's limit).

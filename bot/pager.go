@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/batonhq/baton/escalation"
@@ -106,8 +107,28 @@ func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 	if err := c.inc.LinkChat(ctx, c.msgRef(chID, ts), pg.Incident, c.linkTTL); err != nil {
 		c.log.Warn("bot: page delivered but not linked; a reaction on it will not acknowledge", "incident", pg.Incident, "err", err)
 	}
+	if len(card.Actions) > 0 {
+		if err := c.inc.SetChatRefs(ctx, pg.Incident, pageRefs(refs, chID, ts)); err != nil {
+			c.log.Warn("bot: page delivered but not recorded; it will keep its buttons after an ack", "incident", pg.Incident, "err", err)
+		}
+	}
 	c.log.Debug("page delivered", "incident", pg.Incident, "person", pg.Person, "reason", string(pg.Reason))
 	return nil
+}
+
+// pageRefs records a page just posted in a channel (a DM, or the alerts
+// channel for a fallback page) so that the chat sync can settle it once the
+// incident is acknowledged or resolved, and forgets the page posted there
+// before it: only the latest page in each channel is kept current, which
+// bounds the updates an acknowledgement costs to one per person paged.
+func pageRefs(refs map[string]string, chID, ts string) map[string]string {
+	m := map[string]string{refPage + chID + "/" + ts: pageUnsettled}
+	for f := range refs {
+		if rest, ok := strings.CutPrefix(f, refPage+chID+"/"); ok && rest != ts {
+			m[f] = ""
+		}
+	}
+	return m
 }
 
 // dm returns the direct-message channel with a chat user: from memory, from

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/batonhq/baton/escalation"
@@ -26,9 +27,14 @@ const (
 	refRepeatAt    = "ru"   // unix ms of that report
 	refNotice      = "ntc"  // "<channel id>/<message id>" of the notice
 	refNoticeOff   = "nerr" // "1": the notice could not be posted and is not retried
+	refNoticeState = "nst"  // the status the notice shows (absent: triggered)
+	refPage        = "p:"   // "p:<channel id>/<message id>" = the status the page shows, or pageUnsettled
 	refArchived    = "arch" // "1" once archived
 	refMember      = "m:"   // "m:<chat user id>" = "1": invited
 )
+
+// pageUnsettled marks a page still showing its buttons.
+const pageUnsettled = "-"
 
 // Syncer mirrors incidents in chat; it implements escalation.ChatSync.
 //
@@ -139,6 +145,12 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		}
 	}
 
+	// 4b. The notice and the latest page to each person kept current: once
+	// the incident is acknowledged or resolved, their buttons go and they say so.
+	if err := s.settle(ctx, inc, ch, refs, set); err != nil {
+		return time.Time{}, err
+	}
+
 	// 5. Repeats: a thread reply and the new count, at most once per RepeatEvery.
 	var next time.Time
 	count, _ := strconv.ParseInt(refs[refRepeatCount], 10, 64)
@@ -202,6 +214,72 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
+// settle redraws the notice when the incident's status changed since it
+// was drawn, and, unless the incident is triggered, each recorded page
+// whose drawing is older than its status: the card without buttons and a
+// sentence saying who took it. A message that is gone (deleted, its
+// channel archived) is logged and left.
+func (s *Syncer) settle(ctx context.Context, inc incident.Incident, ch string, refs map[string]string, set func(...string) error) error {
+	c := s.c
+	var owner *PersonRef
+	if inc.Owner != "" {
+		o := c.dir.Ref(inc.Owner)
+		owner = &o
+	}
+	gone := func(what string, err error) bool {
+		if escalation.IsPermanent(err) {
+			c.log.Warn("bot: could not redraw the "+what+"; leaving it", "incident", inc.Number, "err", err)
+			return true
+		}
+		return false
+	}
+	shown := refs[refNoticeState]
+	if shown == "" {
+		shown = string(incident.StatusTriggered)
+	}
+	if nref := refs[refNotice]; nref != "" && shown != string(inc.Status) {
+		nch, nts, _ := strings.Cut(nref, "/")
+		nt := Notice{Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
+			Channel: ch, Status: inc.Status, Owner: owner}
+		if err := c.chat.Update(ctx, nch, nts, Message{Text: nt.Text(), Notice: &nt}); err != nil && !gone("notice", err) {
+			return fmt.Errorf("update the notice of %s: %w", inc.Ref(), err)
+		}
+		if err := set(refNoticeState, string(inc.Status)); err != nil {
+			return err
+		}
+	}
+	if inc.Status == incident.StatusTriggered {
+		return nil
+	}
+	for f, v := range refs {
+		page, ok := strings.CutPrefix(f, refPage)
+		if !ok || v == string(inc.Status) {
+			continue
+		}
+		pch, pts, _ := strings.Cut(page, "/")
+		card := BuildCard(inc, nil, c.dir.Ref)
+		card.Actions, card.Channel, card.Lead = nil, ch, settledLead(inc, owner)
+		if err := c.chat.Update(ctx, pch, pts, Message{Text: card.Text(), Card: &card}); err != nil && !gone("page", err) {
+			return fmt.Errorf("update a page of %s: %w", inc.Ref(), err)
+		}
+		if err := set(f, string(inc.Status)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settledLead is the sentence above a page once nobody needs to act on it.
+func settledLead(inc incident.Incident, owner *PersonRef) string {
+	if inc.Status == incident.StatusResolved {
+		return fmt.Sprintf("%s is resolved; nothing more to do.", inc.Ref())
+	}
+	if owner != nil {
+		return fmt.Sprintf("%s was acknowledged; %s owns it. The pages have stopped.", inc.Ref(), owner.Name)
+	}
+	return fmt.Sprintf("%s was acknowledged. The pages have stopped.", inc.Ref())
+}
+
 // maxNameTries bounds the suffixes tried after name_taken (-2 … -20).
 const maxNameTries = 20
 
@@ -258,7 +336,12 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, s
 	if target == "" {
 		return set(refNoticeOff, "1")
 	}
-	nt := Notice{Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service, Severity: inc.Severity, Channel: ch}
+	nt := Notice{Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service, Severity: inc.Severity, Channel: ch,
+		Status: inc.Status}
+	if inc.Owner != "" {
+		o := c.dir.Ref(inc.Owner)
+		nt.Owner = &o
+	}
 	chID, ts, err := c.chat.Post(ctx, target, Message{Text: nt.Text(), Notice: &nt})
 	if escalation.IsPermanent(err) {
 		c.log.Error("bot: the notice could not be posted in the service's alerts channel; is the bot a member?",
@@ -268,7 +351,7 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, s
 	if err != nil {
 		return fmt.Errorf("post the notice of %s: %w", inc.Ref(), err)
 	}
-	if err := set(refNotice, chID+"/"+ts); err != nil {
+	if err := set(refNotice, chID+"/"+ts, refNoticeState, string(inc.Status)); err != nil {
 		return err
 	}
 	return c.inc.LinkChat(ctx, c.msgRef(chID, ts), inc.Number, c.linkTTL)

@@ -164,9 +164,19 @@ func cardBlocks(c *bot.Card) []slack.Block {
 }
 
 func noticeBlocks(n *bot.Notice) []slack.Block {
-	text := fmt.Sprintf("%s *%s* %s — %s, %s", severityMark(n.Severity), n.Ref, escape(n.Title), escape(n.Service), n.Severity)
+	mark := severityMark(n.Severity)
+	if n.Status == incident.StatusResolved {
+		mark = "✅"
+	}
+	text := fmt.Sprintf("%s *%s* %s — %s, %s", mark, n.Ref, escape(n.Title), escape(n.Service), n.Severity)
 	if n.Channel != "" {
 		text += " → <#" + n.Channel + ">"
+	}
+	switch n.Status {
+	case incident.StatusAcknowledged:
+		text += " · *Acknowledged* by " + person(n.Owner)
+	case incident.StatusResolved:
+		text += " · *Resolved*"
 	}
 	return []slack.Block{slack.NewSectionBlock(mrkdwn(cut(text, 3000)), nil, nil)}
 }

@@ -1,0 +1,107 @@
+package slack_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/fakeslack"
+)
+
+// Once an incident is acknowledged, the latest page to each person loses
+// its buttons and says who took it, and the notice in the alerts channel
+// says so too; once it is resolved, both say that. Each is redrawn once per
+// status; earlier re-pages in a DM are left as they were (a click on them
+// answers that the incident is already acknowledged).
+func TestPagesAndNoticeSettle(t *testing.T) {
+	cfg := defaults()
+	cfg.repage = 150 * time.Millisecond
+	e := newEnv(t, cfg)
+	n := e.open("payments", "k", "Disk full")
+	ch, card := e.announced(n)
+	e.waitFor("alice paged twice", func() bool { return len(e.dms(e.alice)) >= 2 })
+
+	e.must(e.fake.SendBlockAction(e.bob.ID, ch, card, "baton_ack", ""))
+	e.waitFor("the ack", func() bool { return e.incident(n).Status == incident.StatusAcknowledged })
+	pages := e.dms(e.alice)
+	latest := pages[len(pages)-1]
+	im := latest.Channel
+	nch, nts, _ := strings.Cut(e.refs(n)["ntc"], "/")
+	e.waitFor("the latest page settled", func() bool {
+		m, _ := e.fake.Message(im, latest.TS)
+		b := blocksText(m)
+		return strings.Contains(b, "INC-1 was acknowledged; Bob owns it. The pages have stopped.") && !strings.Contains(b, "baton_ack")
+	})
+	e.waitFor("the notice says acknowledged", func() bool {
+		m, _ := e.fake.Message(nch, nts)
+		return strings.Contains(blocksText(m), "*Acknowledged* by <@"+e.bob.ID+">")
+	})
+	if first, _ := e.fake.Message(im, pages[0].TS); !strings.Contains(blocksText(first), "baton_ack") {
+		t.Errorf("an earlier re-page was redrawn too: %s", blocksText(first))
+	}
+
+	if r := e.slash(e.bob, ch, "/incident", "resolve fixed"); !strings.Contains(r, "You resolved INC-1") {
+		t.Fatalf("reply %q", r)
+	}
+	e.waitFor("the latest page says resolved", func() bool {
+		m, _ := e.fake.Message(im, latest.TS)
+		return strings.Contains(blocksText(m), "INC-1 is resolved; nothing more to do.")
+	})
+	e.waitFor("the notice says resolved", func() bool {
+		m, _ := e.fake.Message(nch, nts)
+		b := blocksText(m)
+		return strings.Contains(b, "*Resolved*") && strings.Contains(b, "✅")
+	})
+	settle()
+	is := func(channel, ts string) func(fakeslack.Call) bool {
+		return func(c fakeslack.Call) bool { return c.Param("channel") == channel && c.Param("ts") == ts }
+	}
+	if got := len(e.calls("chat.update", is(im, latest.TS))); got != 2 {
+		t.Errorf("the latest page was redrawn %d times, want 2 (acknowledged, resolved)", got)
+	}
+	if got := len(e.calls("chat.update", is(nch, nts))); got != 2 {
+		t.Errorf("the notice was redrawn %d times, want 2", got)
+	}
+	if got := len(e.calls("chat.update", inChannel(im))); got != 2 {
+		t.Errorf("%d redraws in alice's DM, want 2", got)
+	}
+}
+
+// A page that is gone when the incident is acknowledged (someone deleted
+// it) is tried once and left; the rest still settles.
+func TestSettleSkipsAGonePage(t *testing.T) {
+	e := newEnv(t, defaults())
+	n := e.open("payments", "k", "Disk full")
+	ch, card := e.announced(n)
+	e.waitFor("alice paged", func() bool { return len(e.dms(e.alice)) == 1 })
+	page := e.dms(e.alice)[0]
+	api := slack.New(e.fake.BotToken(), slack.OptionAPIURL(e.fake.APIURL()))
+	if _, _, err := api.DeleteMessage(page.Channel, page.TS); err != nil {
+		t.Fatal(err)
+	}
+	e.must(e.fake.SendBlockAction(e.bob.ID, ch, card, "baton_ack", ""))
+	nch, nts, _ := strings.Cut(e.refs(n)["ntc"], "/")
+	e.waitFor("the notice says acknowledged", func() bool {
+		m, _ := e.fake.Message(nch, nts)
+		return strings.Contains(blocksText(m), "*Acknowledged*")
+	})
+	settle()
+	var tries int
+	for _, c := range e.fake.Calls("chat.update") {
+		if c.Param("channel") == page.Channel && c.Param("ts") == page.TS {
+			tries++
+			if c.Error != "message_not_found" {
+				t.Errorf("update of the deleted page answered %q", c.Error)
+			}
+		}
+	}
+	if tries != 1 {
+		t.Errorf("the deleted page was tried %d times, want once", tries)
+	}
+	if !strings.Contains(e.log.String(), "could not redraw the page; leaving it") {
+		t.Error("the gone page was not logged")
+	}
+}
