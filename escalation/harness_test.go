@@ -70,8 +70,9 @@ func (e *env) runner(p escalation.Policy, svc *incident.Service, mod func(*escal
 }
 
 // start runs r until the returned stop is called (or the test ends). stop
-// cancels the runner's context and waits for Run to return: no cleanup of
-// Redis state happens, as when a process dies.
+// cancels the runner's context and waits for Run to return: a graceful
+// stop, which gives jobs in flight back. To act out a process that dies,
+// close the runner's Redis client first.
 func (e *env) start(r *escalation.Runner) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -491,7 +491,17 @@ func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
 		return
 	}
 	if ctx.Err() != nil {
-		return // stopping: the lease brings the job back
+		// Stopping (a deploy, a restart): give the job back due now, so that
+		// another replica, or this one restarted, runs it at once instead of
+		// after its lease. A page cut off mid-send runs again, as after a
+		// crash; the Pager's delivery key spares a duplicate of a page it
+		// finished. If Redis cannot be reached, the lease brings it back.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		defer rcancel()
+		if _, rerr := r.store.ReleaseJob(rctx, j, r.now()); rerr != nil {
+			r.log.Warn("escalation: stopping; a job in flight is left to its lease", "job", j.Member, "err", rerr)
+		}
+		return
 	}
 	r.metrics.StoreError()
 	r.log.Error("escalation: job failed; it will run again", "job", j.Member, "err", err)

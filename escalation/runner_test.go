@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/escalation/escalationtest"
 	"github.com/batonhq/baton/incident"
@@ -228,10 +230,14 @@ func TestRunnerKilledMidEscalationNothingLost(t *testing.T) {
 		}
 		return nil
 	}
-	a := e.runner(p, nil, func(o *escalation.Options) { o.Pager = recA; o.Lease = lease })
+	// A has a Redis connection of its own, lost with it: a dead process
+	// gives nothing back, unlike a runner that is stopped.
+	clientA := e.srv.Client()
+	a := e.runner(p, incident.NewService(clientA, "test:"), func(o *escalation.Options) { o.Pager = recA; o.Lease = lease })
 	stopA := e.start(a)
 	n := e.open("k")
 	<-entered
+	_ = clientA.Close()
 	stopA()
 	deadline, err := e.srv.Client().ZScore(e.ctx, "test:{inc}:inflight", incident.PageJob(n)).Result()
 	if err != nil {
@@ -259,6 +265,38 @@ func TestRunnerKilledMidEscalationNothingLost(t *testing.T) {
 		t.Fatalf("escalated %v after the first page", bob.At.Sub(firstA[0].At))
 	}
 	e.eventually("the escalation's commit", func() bool { return countEvents(e.timeline(n), incident.EventEscalated) == 1 })
+}
+
+// A runner stopped while a page is in flight (a deploy) gives the job back
+// due at once: the next runner pages without waiting for the lease.
+func TestStoppedRunnerGivesItsJobsBack(t *testing.T) {
+	e := newEnv(t)
+	p := testPolicy(hour, hour, 0, 0)
+	recA := &escalationtest.Recorder{}
+	entered := make(chan struct{})
+	var once sync.Once
+	recA.Before = func(ctx context.Context, _ escalation.Page) error {
+		once.Do(func() { close(entered) })
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	stopA := e.start(e.runner(p, nil, func(o *escalation.Options) { o.Pager = recA; o.Lease = hour }))
+	n := e.open("k")
+	<-entered
+	stopped := time.Now()
+	stopA()
+	c := e.srv.Client()
+	if _, err := c.ZScore(e.ctx, "test:{inc}:inflight", incident.PageJob(n)).Result(); !errors.Is(err, redis.Nil) {
+		t.Fatalf("the stopped runner's job is still in flight (%v)", err)
+	}
+	due, err := c.ZScore(e.ctx, "test:{inc}:jobs", incident.PageJob(n)).Result()
+	if err != nil || int64(due) > time.Now().UnixMilli() {
+		t.Fatalf("the job is not due again at once: due %v (stopped at %d), %v", int64(due), stopped.UnixMilli(), err)
+	}
+	e.start(e.runner(p, incident.NewService(e.srv.Client(), "test:"), func(o *escalation.Options) { o.Lease = hour }))
+	if got := pageList(e.wait(1, must)); got != "alice first L1" {
+		t.Fatalf("pages = %q", got)
+	}
 }
 
 func TestClaimedJobOfDeadRunnerRetriedAfterLease(t *testing.T) {
