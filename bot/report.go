@@ -100,7 +100,7 @@ func (x *Executor) stats(ctx context.Context, cmd Command, req Request) Reply {
 				"). If this keeps happening, check that the chat app may upload files (Slack: the files:write scope)."}
 		case escalation.IsPermanent(err):
 			x.log().Info("stats not posted in the channel; answered privately", "err", err)
-			return Reply{Text: sum.Text() + "\n\nbaton could not post these stats and their chart in this channel (it is not a member here). " +
+			return Reply{Text: sum.Text() + "\n\nbaton could not post these stats and their chart in this channel (it is not a member, or the channel is archived). " +
 				"Invite baton to the channel, or type the command in one it is in."}
 		}
 		return x.fail(fmt.Errorf("post stats: %w", err))
