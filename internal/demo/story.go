@@ -404,12 +404,28 @@ func (s *Story) tellChat(e fakeslack.Event) {
 	case fakeslack.EventPinAdded:
 		s.Line("incident card pinned in %s", s.where(e.Channel))
 	case fakeslack.EventMessageUpdated:
-		if e.User == bot {
-			s.Line("card updated in %s", s.where(e.Channel))
+		c, ok := s.Fake.Channel(e.Channel)
+		switch {
+		case e.User != bot || !ok:
+		case c.IsIM:
+			s.Line("page in %s updated: no buttons now", s.where(e.Channel))
+		case c.Creator != bot:
+			s.Line("notice updated in #%s", c.Name)
+		default:
+			s.Line("card updated in #%s", c.Name)
 		}
 	case fakeslack.EventMessagePosted:
 		c, ok := s.Fake.Channel(e.Channel)
-		if ok && !c.IsIM && e.User == bot && c.Creator != bot {
+		if !ok || c.IsIM || e.User != bot {
+			return
+		}
+		m, _ := s.Fake.Message(e.Channel, e.TS)
+		switch {
+		case len(m.Files) > 0:
+			s.Line("chart shared in #%s", c.Name)
+		case strings.HasPrefix(m.Text, "Incident stats:"), strings.HasPrefix(m.Text, "Weekly incident digest:"):
+			s.Line("stats posted in #%s", c.Name)
+		case c.Creator != bot && m.ThreadTS == "":
 			s.Line("notice posted in #%s", c.Name)
 		}
 	case fakeslack.EventChannelArchived:

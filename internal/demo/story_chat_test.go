@@ -1,0 +1,88 @@
+package demo
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/batonhq/baton/internal/fakeslack"
+)
+
+// What the bot does in the sandbox is told as one line each, named for
+// what it is: the notice, the card, a page, stats and their chart.
+func TestStoryTellsChat(t *testing.T) {
+	fake := fakeslack.StartTest(t)
+	bob := fake.AddUser(fakeslack.User{Name: "bob"})
+	alerts := fake.AddChannel(fakeslack.Channel{Name: "db-alerts"})
+	api := slack.New(fake.BotToken(), slack.OptionAPIURL(fake.APIURL()))
+	incCh, err := api.CreateConversation(slack.CreateConversationParams{ChannelName: "inc-1-disk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(channel, text string) (string, string) {
+		t.Helper()
+		ch, ts, err := api.PostMessage(channel, slack.MsgOptionText(text, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch, ts
+	}
+	var out bytes.Buffer
+	s := &Story{Out: &out, Fake: fake, SlackPeople: map[string]string{bob.ID: "bob"}, Now: func() time.Time { return clock }}
+	bot := fake.BotUserID()
+	tests := []struct {
+		name string
+		act  func() fakeslack.Event
+		want string
+	}{
+		{"notice", func() fakeslack.Event {
+			ch, ts := post(alerts.ID, "INC-1 [critical] SECRET (database)")
+			return fakeslack.Event{Kind: fakeslack.EventMessagePosted, Channel: ch, TS: ts, User: bot}
+		}, "notice posted in #db-alerts"},
+		{"notice updated", func() fakeslack.Event {
+			ch, ts := post(alerts.ID, "INC-2 [critical] SECRET (database)")
+			return fakeslack.Event{Kind: fakeslack.EventMessageUpdated, Channel: ch, TS: ts, User: bot}
+		}, "notice updated in #db-alerts"},
+		{"card updated", func() fakeslack.Event {
+			ch, ts := post(incCh.ID, "INC-1 card")
+			return fakeslack.Event{Kind: fakeslack.EventMessageUpdated, Channel: ch, TS: ts, User: bot}
+		}, "card updated in #inc-1-disk"},
+		{"page settled", func() fakeslack.Event {
+			ch, ts := post(bob.ID, "INC-1 page")
+			return fakeslack.Event{Kind: fakeslack.EventMessageUpdated, Channel: ch, TS: ts, User: bot}
+		}, "page in bob's DM updated: no buttons now"},
+		{"stats", func() fakeslack.Event {
+			ch, ts := post(incCh.ID, "Incident stats: last 7 days, all services\n• 1 incident opened")
+			return fakeslack.Event{Kind: fakeslack.EventMessagePosted, Channel: ch, TS: ts, User: bot}
+		}, "stats posted in #inc-1-disk"},
+		{"digest", func() fakeslack.Event {
+			ch, ts := post(alerts.ID, "Weekly incident digest: Mon 16 Mar – Sun 22 Mar 2026 (UTC)")
+			return fakeslack.Event{Kind: fakeslack.EventMessagePosted, Channel: ch, TS: ts, User: bot}
+		}, "stats posted in #db-alerts"},
+		{"chart", func() fakeslack.Event {
+			png := []byte("\x89PNG\r\n\x1a\n0000")
+			f, err := api.UploadFile(slack.UploadFileParameters{Filename: "c.png", FileSize: len(png), Reader: bytes.NewReader(png), Channel: alerts.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range fake.Messages(alerts.ID) {
+				if len(m.Files) == 1 && m.Files[0] == f.ID {
+					return fakeslack.Event{Kind: fakeslack.EventMessagePosted, Channel: m.Channel, TS: m.TS, User: bot}
+				}
+			}
+			t.Fatal("no message shares the chart")
+			return fakeslack.Event{}
+		}, "chart shared in #db-alerts"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out.Reset()
+			s.tellChat(tc.act())
+			if got := out.String(); got != "14:03:00  "+tc.want+"\n" {
+				t.Fatalf("told %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
