@@ -21,46 +21,31 @@ func TestStoryTellsChat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	post := func(channel, text string) (string, string) {
-		t.Helper()
-		ch, ts, err := api.PostMessage(channel, slack.MsgOptionText(text, false))
-		if err != nil {
-			t.Fatal(err)
+	// as posts text in channel as the bot and returns the event of kind
+	// that the fake would tell of it.
+	as := func(kind fakeslack.EventKind, channel, text string) func() fakeslack.Event {
+		return func() fakeslack.Event {
+			ch, ts, err := api.PostMessage(channel, slack.MsgOptionText(text, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fakeslack.Event{Kind: kind, Channel: ch, TS: ts, User: fake.BotUserID()}
 		}
-		return ch, ts
 	}
+	posted, updated := fakeslack.EventMessagePosted, fakeslack.EventMessageUpdated
 	var out bytes.Buffer
 	s := &Story{Out: &out, Fake: fake, SlackPeople: map[string]string{bob.ID: "bob"}, Now: func() time.Time { return clock }}
-	bot := fake.BotUserID()
 	tests := []struct {
 		name string
 		act  func() fakeslack.Event
 		want string
 	}{
-		{"notice", func() fakeslack.Event {
-			ch, ts := post(alerts.ID, "INC-1 [critical] SECRET (database)")
-			return fakeslack.Event{Kind: fakeslack.EventMessagePosted, Channel: ch, TS: ts, User: bot}
-		}, "notice posted in #db-alerts"},
-		{"notice updated", func() fakeslack.Event {
-			ch, ts := post(alerts.ID, "INC-2 [critical] SECRET (database)")
-			return fakeslack.Event{Kind: fakeslack.EventMessageUpdated, Channel: ch, TS: ts, User: bot}
-		}, "notice updated in #db-alerts"},
-		{"card updated", func() fakeslack.Event {
-			ch, ts := post(incCh.ID, "INC-1 card")
-			return fakeslack.Event{Kind: fakeslack.EventMessageUpdated, Channel: ch, TS: ts, User: bot}
-		}, "card updated in #inc-1-disk"},
-		{"page settled", func() fakeslack.Event {
-			ch, ts := post(bob.ID, "INC-1 page")
-			return fakeslack.Event{Kind: fakeslack.EventMessageUpdated, Channel: ch, TS: ts, User: bot}
-		}, "page in bob's DM updated: no buttons now"},
-		{"stats", func() fakeslack.Event {
-			ch, ts := post(incCh.ID, "Incident stats: last 7 days, all services\n• 1 incident opened")
-			return fakeslack.Event{Kind: fakeslack.EventMessagePosted, Channel: ch, TS: ts, User: bot}
-		}, "stats posted in #inc-1-disk"},
-		{"digest", func() fakeslack.Event {
-			ch, ts := post(alerts.ID, "Weekly incident digest: Mon 16 Mar – Sun 22 Mar 2026 (UTC)")
-			return fakeslack.Event{Kind: fakeslack.EventMessagePosted, Channel: ch, TS: ts, User: bot}
-		}, "stats posted in #db-alerts"},
+		{"notice", as(posted, alerts.ID, "INC-1 [critical] SECRET (database)"), "notice posted in #db-alerts"},
+		{"notice updated", as(updated, alerts.ID, "INC-2 [critical] SECRET (database)"), "notice updated in #db-alerts"},
+		{"card updated", as(updated, incCh.ID, "INC-1 card"), "card updated in #inc-1-disk"},
+		{"page settled", as(updated, bob.ID, "INC-1 page"), "page in bob's DM updated: no buttons now"},
+		{"stats", as(posted, incCh.ID, "Incident stats: last 7 days, all services\n• 1 incident opened"), "stats posted in #inc-1-disk"},
+		{"digest", as(posted, alerts.ID, "Weekly incident digest: Mon 16 Mar – Sun 22 Mar 2026 (UTC)"), "stats posted in #db-alerts"},
 		{"chart", func() fakeslack.Event {
 			png := []byte("\x89PNG\r\n\x1a\n0000")
 			f, err := api.UploadFile(slack.UploadFileParameters{Filename: "c.png", FileSize: len(png), Reader: bytes.NewReader(png), Channel: alerts.ID})
@@ -69,7 +54,7 @@ func TestStoryTellsChat(t *testing.T) {
 			}
 			for _, m := range fake.Messages(alerts.ID) {
 				if len(m.Files) == 1 && m.Files[0] == f.ID {
-					return fakeslack.Event{Kind: fakeslack.EventMessagePosted, Channel: m.Channel, TS: m.TS, User: bot}
+					return fakeslack.Event{Kind: posted, Channel: m.Channel, TS: m.TS, User: fake.BotUserID()}
 				}
 			}
 			t.Fatal("no message shares the chart")
