@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -70,7 +68,6 @@ func TestSlackAnalyticsWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = app.Close() })
 	if app.digest == nil || app.digest.Poster != app.Slack {
 		t.Fatalf("the digest is not posted by the Slack bot: %+v", app.digest)
 	}
@@ -83,19 +80,9 @@ func TestSlackAnalyticsWiring(t *testing.T) {
 		t.Fatalf("digest channel holds %+v, want the summary and the chart", msgs)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(serveCtx, ln) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	// Served (and so closed when the test ends) only now: the digest's own
+	// schedule must not post while the digest is checked.
+	serveApp(t, app)
 	if err := fake.WaitConnections(ctx, 1); err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,13 @@ func startApp(t *testing.T) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &testApp{url: serveApp(t, app), redis: rs}
+}
+
+// serveApp runs app.Serve on a loopback port until the test ends, then
+// stops it and closes the app; it returns the base URL.
+func serveApp(t *testing.T, app *App) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +55,7 @@ func startApp(t *testing.T) *testApp {
 		}
 		app.Close()
 	})
-	return &testApp{url: "http://" + ln.Addr().String(), redis: rs}
+	return "http://" + ln.Addr().String()
 }
 
 func (a *testApp) call(t *testing.T, method, path, token, body string) (int, map[string]any) {
