@@ -33,7 +33,7 @@ type App struct {
 	cfg       *Config
 	log       *slog.Logger
 	rdb       redis.UniversalClient
-	Incidents *incident.Service
+	Incidents *incident.Store
 	Runner    *escalation.Runner
 	Overrides *overrides.Store
 	Rotations map[string]*rotations.Rotation
@@ -74,7 +74,7 @@ func NewApp(cfg *Config, log *slog.Logger) (*App, error) {
 // NewAppWith is NewApp with options, for tests and the demo.
 func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	rdb := newRedis(cfg.Redis)
-	svc := incident.NewService(rdb, cfg.Redis.Prefix)
+	svc := incident.NewStore(rdb, cfg.Redis.Prefix)
 	if o.Now != nil {
 		svc.Now = o.Now
 	}

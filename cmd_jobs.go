@@ -29,7 +29,7 @@ func cmdJobs(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	}
 	rdb := newRedis(cfg.Redis)
 	defer rdb.Close()
-	svc := incident.NewService(rdb, cfg.Redis.Prefix)
+	svc := incident.NewStore(rdb, cfg.Redis.Prefix)
 	defer svc.Close()
 	due, inFlight, err := svc.JobCounts(ctx)
 	if err != nil {

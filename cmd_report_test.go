@@ -20,7 +20,7 @@ import (
 func seedReport(t *testing.T, rs *redistest.Server) {
 	t.Helper()
 	ctx := redistest.Ctx(t)
-	svc := incident.NewService(rs.Client(), "baton:")
+	svc := incident.NewStore(rs.Client(), "baton:")
 	svc.Unbatched = true
 	t.Cleanup(svc.Close)
 	base := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)

@@ -682,10 +682,10 @@ func (c *Config) serviceRotations() map[string]string {
 }
 
 // directory is the on-call view of this configuration.
-func (c *Config) directory(rots map[string]*rotations.Rotation, ovs oncall.OverrideSource) *oncall.Directory {
+func (c *Config) directory(rots map[string]*rotations.Rotation, ovs oncall.OverrideSource) *oncall.Board {
 	names := map[string]string{}
 	for _, p := range c.People {
 		names[p.ID] = p.Name
 	}
-	return &oncall.Directory{Rotations: rots, ServiceRotation: c.serviceRotations(), Names: names, Overrides: ovs}
+	return &oncall.Board{Rotations: rots, ServiceRotation: c.serviceRotations(), Names: names, Overrides: ovs}
 }

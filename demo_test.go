@@ -234,7 +234,7 @@ func TestDemoSandboxAcknowledgeInBrowser(t *testing.T) {
 	}
 
 	// Redis: INC-1 acknowledged, dave the owner.
-	svc := incident.NewService(srv.Client(), "baton-demo:")
+	svc := incident.NewStore(srv.Client(), "baton-demo:")
 	defer svc.Close()
 	var inc incident.Incident
 	deadline := time.Now().Add(15 * time.Second)

@@ -14,12 +14,12 @@ import (
 	"github.com/batonhq/baton/incident"
 )
 
-// Options configure a Core. Chat, Incidents and Redis are required.
+// Options configure a Bot. Chat, Incidents and Redis are required.
 type Options struct {
 	// Chat is the adapter (bot/slack).
 	Chat Chat
 	// Incidents is the incident store.
-	Incidents *incident.Service
+	Incidents *incident.Store
 	// People and Services come from config.
 	People   []Person
 	Services []Service
@@ -82,12 +82,12 @@ type noMetrics struct{}
 func (noMetrics) Acknowledged(string)                                {}
 func (noMetrics) ObserveAlert(string, string, string, time.Duration) {}
 
-// Core is the chat side of baton, built on one Chat: a Directory, an
+// Bot is the chat side of baton, built on one Chat: its People, an
 // Executor, a Pager and a Syncer sharing it. It is safe for concurrent use.
-type Core struct {
+type Bot struct {
 	chat      Chat
-	inc       *incident.Service
-	dir       *Directory
+	inc       *incident.Store
+	people    *People
 	st        *state
 	log       *slog.Logger
 	now       func() time.Time
@@ -112,8 +112,8 @@ type Core struct {
 	syncer *Syncer
 }
 
-// New checks o and builds a Core.
-func New(o Options) (*Core, error) {
+// New checks o and builds a Bot.
+func New(o Options) (*Bot, error) {
 	if o.Chat == nil || o.Incidents == nil || o.Redis == nil {
 		return nil, errors.New("bot: Chat, Incidents and Redis are required")
 	}
@@ -144,7 +144,7 @@ func New(o Options) (*Core, error) {
 	if o.ArchiveAfter < 0 {
 		return nil, errors.New("bot: ArchiveAfter must not be negative")
 	}
-	c := &Core{
+	c := &Bot{
 		chat: o.Chat, inc: o.Incidents, log: o.Log.With("component", "chat", "chat", o.Chat.Name()), now: o.Now,
 		oncall: o.OnCall, overrides: o.Overrides, wakeFn: o.Wake, analytics: o.Analytics, metrics: o.Metrics,
 		services: map[string]Service{}, archiveAfter: o.ArchiveAfter, defaultChannel: o.DefaultChannel,
@@ -165,11 +165,11 @@ func New(o Options) (*Core, error) {
 		c.serviceNames = []string{"(none configured)"}
 	}
 	c.st = newState(o.Redis, o.Prefix, o.Chat.Name())
-	dir, err := newDirectory(o.Chat, c.st, o.People, c.log, o.Now)
+	people, err := newPeople(o.Chat, c.st, o.People, c.log, o.Now)
 	if err != nil {
 		return nil, err
 	}
-	c.dir = dir
+	c.people = people
 	c.exec = &Executor{c: c}
 	c.pager = &Pager{c: c, dms: map[string]string{}}
 	c.syncer = &Syncer{c: c}
@@ -187,37 +187,37 @@ func trimColons(s string) string {
 }
 
 // Executor runs commands, buttons and reactions.
-func (c *Core) Executor() *Executor { return c.exec }
+func (c *Bot) Executor() *Executor { return c.exec }
 
 // Pager delivers escalation pages as direct messages.
-func (c *Core) Pager() *Pager { return c.pager }
+func (c *Bot) Pager() *Pager { return c.pager }
 
 // Syncer mirrors incidents in chat (escalation.ChatSync).
-func (c *Core) Syncer() *Syncer { return c.syncer }
+func (c *Bot) Syncer() *Syncer { return c.syncer }
 
-// Directory maps people to chat users.
-func (c *Core) Directory() *Directory { return c.dir }
+// People maps people to chat users.
+func (c *Bot) People() *People { return c.people }
 
 // AckReactions are the reaction names that acknowledge.
-func (c *Core) AckReactions() []string { return slices.Clone(c.ackReactions) }
+func (c *Bot) AckReactions() []string { return slices.Clone(c.ackReactions) }
 
 // FirstTime reports whether id (an event or envelope id) is seen for the
 // first time by any replica in the last hour: true exactly once per id. The
 // adapter calls it after acknowledging a delivery, so a redelivered event is
 // acted on once.
-func (c *Core) FirstTime(ctx context.Context, id string) (bool, error) {
+func (c *Bot) FirstTime(ctx context.Context, id string) (bool, error) {
 	return c.st.first(ctx, id)
 }
 
-func (c *Core) wake() {
+func (c *Bot) wake() {
 	if c.wakeFn != nil {
 		c.wakeFn()
 	}
 }
 
 // chanRef and msgRef name a channel and a message in the incident store's links.
-func (c *Core) chanRef(channel string) string { return c.chat.Name() + ":" + channel }
-func (c *Core) msgRef(channel, msg string) string {
+func (c *Bot) chanRef(channel string) string { return c.chat.Name() + ":" + channel }
+func (c *Bot) msgRef(channel, msg string) string {
 	return c.chat.Name() + ":" + channel + "/" + msg
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/batonhq/baton/rotations"
 )
 
-// OnCall answers who is on call; *oncall.Directory implements it.
+// OnCall answers who is on call; *oncall.Board implements it.
 type OnCall interface {
 	All(ctx context.Context, at time.Time) ([]rotations.OnCallView, error)
 	RotationFor(service, rotation string) (*rotations.Rotation, error)
@@ -53,7 +53,7 @@ type Reply struct {
 // Executor runs commands, button clicks and reactions against the incident
 // store, on behalf of people from config. It is safe for concurrent use.
 type Executor struct {
-	c *Core
+	c *Bot
 }
 
 func (x *Executor) log() *slog.Logger { return x.c.log }
@@ -87,7 +87,7 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 		}
 		return x.status(ctx, n)
 	}
-	by, ok, err := x.c.dir.Person(ctx, req.User)
+	by, ok, err := x.c.people.Person(ctx, req.User)
 	if err != nil {
 		return x.fail(err)
 	}
@@ -109,7 +109,7 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 
 // Action runs a button click by a chat user on incident n.
 func (x *Executor) Action(ctx context.Context, user string, a Action, n int64) Reply {
-	by, ok, err := x.c.dir.Person(ctx, user)
+	by, ok, err := x.c.people.Person(ctx, user)
 	if err != nil {
 		return x.fail(err)
 	}
@@ -140,7 +140,7 @@ func (x *Executor) Reaction(ctx context.Context, user, channel, msgID, reaction 
 		x.log().Error("bot: reaction: look up the message", "err", err)
 		return Reply{}, false
 	}
-	by, ok, err := x.c.dir.Person(ctx, user)
+	by, ok, err := x.c.people.Person(ctx, user)
 	if err != nil {
 		x.log().Error("bot: reaction: who reacted", "err", err)
 		return Reply{}, false
@@ -254,7 +254,7 @@ func (x *Executor) act(ctx context.Context, cmd Command, n int64, by Person, via
 	case errors.Is(err, incident.ErrAlreadyAcknowledged):
 		owner := ""
 		if inc, _, gerr := x.c.inc.Get(ctx, n); gerr == nil && inc.Owner != "" {
-			owner = " by " + x.c.dir.Ref(inc.Owner).Name
+			owner = " by " + x.c.people.Ref(inc.Owner).Name
 		}
 		return Reply{Text: fmt.Sprintf("%s is already acknowledged%s.", ref(n), owner)}
 	case errors.Is(err, incident.ErrNotFound):
@@ -272,7 +272,7 @@ func describe(m Mention) string {
 
 // someNames lists up to eight people ids, for a refusal.
 func (x *Executor) someNames() string {
-	ids := x.c.dir.order
+	ids := x.c.people.order
 	if len(ids) > 8 {
 		return strings.Join(ids[:8], ", ") + ", …"
 	}
@@ -282,9 +282,9 @@ func (x *Executor) someNames() string {
 // resolveMention finds the person a mention names.
 func (x *Executor) resolveMention(ctx context.Context, m Mention) (Person, bool, error) {
 	if m.ChatID != "" {
-		return x.c.dir.Person(ctx, m.ChatID)
+		return x.c.people.Person(ctx, m.ChatID)
 	}
-	p, ok := x.c.dir.Find(m.Name)
+	p, ok := x.c.people.Find(m.Name)
 	return p, ok, nil
 }
 
@@ -356,7 +356,7 @@ func (x *Executor) status(ctx context.Context, n int64) Reply {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s [%s] %s — service %s, %s", inc.Ref(), inc.Severity, inc.Title, inc.Service, inc.Status)
 	if inc.Owner != "" {
-		fmt.Fprintf(&b, ", owner %s", x.c.dir.Ref(inc.Owner).Name)
+		fmt.Fprintf(&b, ", owner %s", x.c.people.Ref(inc.Owner).Name)
 	}
 	fmt.Fprintf(&b, ". Opened %s ago; %d alert(s), the last %s ago.", Duration(now.Sub(inc.Created)), inc.AlertCount, Duration(now.Sub(inc.LastSeen)))
 	if inc.Status == incident.StatusResolved {
@@ -388,7 +388,7 @@ func (x *Executor) list(ctx context.Context) Reply {
 		}
 		owner := "nobody yet"
 		if inc.Owner != "" {
-			owner = x.c.dir.Ref(inc.Owner).Name
+			owner = x.c.people.Ref(inc.Owner).Name
 		}
 		fmt.Fprintf(&b, "%s [%s] %s — %s, %s, owner %s\n", inc.Ref(), inc.Severity, shorten(inc.Title, 80), inc.Service, inc.Status, owner)
 	}
@@ -398,9 +398,9 @@ func (x *Executor) list(ctx context.Context) Reply {
 func when(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 UTC") }
 
 func (x *Executor) viewLine(v rotations.OnCallView) string {
-	line := fmt.Sprintf("%s: %s until %s", v.Rotation, x.c.dir.Ref(v.Person).Name, when(v.Until))
+	line := fmt.Sprintf("%s: %s until %s", v.Rotation, x.c.people.Ref(v.Person).Name, when(v.Until))
 	if len(v.Next) > 0 {
-		line += ", then " + x.c.dir.Ref(v.Next[0].Person).Name
+		line += ", then " + x.c.people.Ref(v.Next[0].Person).Name
 	}
 	return line
 }

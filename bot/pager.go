@@ -22,7 +22,7 @@ import (
 // account is an escalation.Permanent error, so the runner dead-letters the
 // page and pages the fallback at once instead of retrying.
 type Pager struct {
-	c *Core
+	c *Bot
 
 	mu      sync.Mutex
 	dms     map[string]string  // chat user id → DM channel id (also in Redis)
@@ -59,15 +59,15 @@ func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 	if err != nil {
 		return err
 	}
-	card := BuildCard(inc, nil, c.dir.Ref)
+	card := BuildCard(inc, nil, c.people.Ref)
 	// The page goes out before the runner commits its step: show the owner
 	// and level the step makes, not the stored ones.
 	if pg.Owner != "" {
-		o := c.dir.Ref(pg.Owner)
+		o := c.people.Ref(pg.Owner)
 		card.Owner, card.Level = &o, pg.Level
 	}
 	card.Channel = refs[refChannel]
-	card.Lead = lead(pg, c.dir)
+	card.Lead = lead(pg, c.people)
 	if pg.Reason == escalation.ReasonHandoff {
 		card.Actions = nil
 	}
@@ -83,7 +83,7 @@ func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 			return escalation.Permanent(fmt.Errorf("fallback page for %s: service %s has no alerts channel and there is no default channel", inc.Ref(), inc.Service))
 		}
 	} else {
-		uid, err := c.dir.ChatID(ctx, pg.Person)
+		uid, err := c.people.ChatID(ctx, pg.Person)
 		if errors.Is(err, ErrUnreachable) {
 			return escalation.Permanent(err)
 		}
@@ -182,11 +182,11 @@ func (p *Pager) openDM(ctx context.Context, uid string) (string, error) {
 }
 
 // lead is the sentence above the card in a page: why this message came.
-func lead(pg escalation.Page, dir *Directory) string {
+func lead(pg escalation.Page, people *People) string {
 	ref := fmt.Sprintf("INC-%d", pg.Incident)
 	owner := "nobody"
 	if pg.Owner != "" {
-		owner = dir.Ref(pg.Owner).Name
+		owner = people.Ref(pg.Owner).Name
 	}
 	switch pg.Reason {
 	case escalation.ReasonFirst:

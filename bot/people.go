@@ -29,10 +29,10 @@ var ErrUnreachable = errors.New("cannot be reached in chat")
 // nobody in config, is remembered in memory before the chat is asked again.
 const negativeTTL = 10 * time.Minute
 
-// Directory maps people from config to chat users and back. Chat ids that
+// People maps people from config to chat users and back. Chat ids that
 // config does not give are looked up by email once and kept in Redis, so
 // every replica (and every restart) reuses them. It is safe for concurrent use.
-type Directory struct {
+type People struct {
 	chat   Chat
 	st     *state
 	log    *slog.Logger
@@ -47,8 +47,8 @@ type Directory struct {
 	stranger  map[string]time.Time // chat id → when it matched nobody
 }
 
-func newDirectory(chat Chat, st *state, people []Person, log *slog.Logger, now func() time.Time) (*Directory, error) {
-	d := &Directory{chat: chat, st: st, log: log, now: now, people: map[string]Person{},
+func newPeople(chat Chat, st *state, people []Person, log *slog.Logger, now func() time.Time) (*People, error) {
+	d := &People{chat: chat, st: st, log: log, now: now, people: map[string]Person{},
 		toChat: map[string]string{}, toPerson: map[string]string{},
 		noAccount: map[string]time.Time{}, stranger: map[string]time.Time{}}
 	for _, p := range people {
@@ -72,14 +72,14 @@ func newDirectory(chat Chat, st *state, people []Person, log *slog.Logger, now f
 }
 
 // Get returns the person with id.
-func (d *Directory) Get(id string) (Person, bool) {
+func (d *People) Get(id string) (Person, bool) {
 	p, ok := d.people[id]
 	return p, ok
 }
 
 // Ref is a card's reference to person id, with the chat id when it is known
 // without asking anyone.
-func (d *Directory) Ref(id string) PersonRef {
+func (d *People) Ref(id string) PersonRef {
 	p, ok := d.people[id]
 	if !ok {
 		return PersonRef{ID: id, Name: id}
@@ -92,7 +92,7 @@ func (d *Directory) Ref(id string) PersonRef {
 
 // Find returns the person a word names: an id from config or a name
 // (case-insensitive, spaces optional).
-func (d *Directory) Find(word string) (Person, bool) {
+func (d *People) Find(word string) (Person, bool) {
 	w := strings.ToLower(strings.TrimPrefix(word, "@"))
 	if p, ok := d.people[w]; ok {
 		return p, true
@@ -110,7 +110,7 @@ func (d *Directory) Find(word string) (Person, bool) {
 // else looked up by email (once; the answer is kept in Redis). An error
 // wrapping ErrUnreachable means the person has no chat account; other
 // errors are the chat's or Redis's and worth retrying.
-func (d *Directory) ChatID(ctx context.Context, person string) (string, error) {
+func (d *People) ChatID(ctx context.Context, person string) (string, error) {
 	p, ok := d.people[person]
 	if !ok {
 		return "", fmt.Errorf("%s is not in people: %w", person, ErrUnreachable)
@@ -155,7 +155,7 @@ func (d *Directory) ChatID(ctx context.Context, person string) (string, error) {
 
 // Person returns who a chat user is in config; ok is false for someone who
 // is not in people (a stranger).
-func (d *Directory) Person(ctx context.Context, chatID string) (Person, bool, error) {
+func (d *People) Person(ctx context.Context, chatID string) (Person, bool, error) {
 	d.mu.Lock()
 	id, known := d.toPerson[chatID]
 	seenAt, strange := d.stranger[chatID]
@@ -196,7 +196,7 @@ func (d *Directory) Person(ctx context.Context, chatID string) (Person, bool, er
 	return Person{}, false, nil
 }
 
-func (d *Directory) learn(person, chatID string) {
+func (d *People) learn(person, chatID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.toChat[person] = chatID
@@ -209,7 +209,7 @@ func (d *Directory) learn(person, chatID string) {
 // cannot be reached (ErrUnreachable) or could not be looked up. Main runs it
 // at start-up and warns loudly: a person on call with no chat account is a
 // page that will go to the fallback (DESIGN: no silent failures).
-func (d *Directory) Check(ctx context.Context) []error {
+func (d *People) Check(ctx context.Context) []error {
 	var errs []error
 	for _, id := range d.order {
 		if _, err := d.ChatID(ctx, id); err != nil {

@@ -112,7 +112,7 @@ func (x *Executor) stats(ctx context.Context, cmd Command, req Request) Reply {
 // requester names who typed a command: their name from people, else a
 // chat mention the adapter renders.
 func (x *Executor) requester(ctx context.Context, chatID string) string {
-	if p, ok, err := x.c.dir.Person(ctx, chatID); err == nil && ok {
+	if p, ok, err := x.c.people.Person(ctx, chatID); err == nil && ok {
 		return p.Name
 	}
 	return "a teammate"
@@ -122,7 +122,7 @@ func (x *Executor) requester(ctx context.Context, chatID string) string {
 // accepts it) and then its chart beside it, and returns the channel's id.
 // A chart that cannot be uploaded after the summary was posted is
 // reported as an error too; the summary stays.
-func (c *Core) postReport(ctx context.Context, channel string, s Summary, f File) (string, error) {
+func (c *Bot) postReport(ctx context.Context, channel string, s Summary, f File) (string, error) {
 	chID, _, err := c.chat.Post(ctx, channel, Message{Text: s.Text(), Summary: &s})
 	if err != nil {
 		return "", fmt.Errorf("summary: %w", err)
@@ -138,7 +138,7 @@ func (c *Core) postReport(ctx context.Context, channel string, s Summary, f File
 
 // PostDigest implements digest.Poster: the weekly digest as a summary in
 // channel, its chart beside it.
-func (c *Core) PostDigest(ctx context.Context, channel string, d digest.Digest) error {
+func (c *Bot) PostDigest(ctx context.Context, channel string, d digest.Digest) error {
 	if channel == "" {
 		return errors.New("bot: no digest channel")
 	}
@@ -153,4 +153,4 @@ func (c *Core) PostDigest(ctx context.Context, channel string, d digest.Digest) 
 	return err
 }
 
-var _ digest.Poster = (*Core)(nil)
+var _ digest.Poster = (*Bot)(nil)

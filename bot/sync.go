@@ -12,7 +12,7 @@ import (
 	"github.com/batonhq/baton/incident"
 )
 
-// Fields of an incident's chat references (incident.Service.ChatRefs).
+// Fields of an incident's chat references (incident.Store.ChatRefs).
 // Each is written the moment the chat returns what it names, so a job that
 // runs again reuses it instead of creating a second channel or card.
 const (
@@ -46,7 +46,7 @@ const pageUnsettled = "-"
 // ArchiveAfter after resolve. It is safe for concurrent use; the runner's
 // lease makes sure one replica at a time syncs one incident.
 type Syncer struct {
-	c *Core
+	c *Bot
 }
 
 var _ escalation.ChatSync = (*Syncer)(nil)
@@ -89,7 +89,7 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 
 	// 2. The owner in it.
 	if inc.Owner != "" {
-		uid, err := c.dir.ChatID(ctx, inc.Owner)
+		uid, err := c.people.ChatID(ctx, inc.Owner)
 		switch {
 		case errors.Is(err, ErrUnreachable):
 			// The page to them is dead-lettered and the fallback paged; no one to invite.
@@ -106,7 +106,7 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	}
 
 	// 3. The card, drawn and pinned; redrawn at once when its state changed.
-	card := BuildCard(inc, timeline, c.dir.Ref)
+	card := BuildCard(inc, timeline, c.people.Ref)
 	full, st := card.Digest(), card.StateDigest()
 	msg := Message{Text: card.Text(), Card: &card}
 	if refs[refCard] == "" {
@@ -223,7 +223,7 @@ func (s *Syncer) settle(ctx context.Context, inc incident.Incident, ch string, r
 	c := s.c
 	var owner *PersonRef
 	if inc.Owner != "" {
-		o := c.dir.Ref(inc.Owner)
+		o := c.people.Ref(inc.Owner)
 		owner = &o
 	}
 	gone := func(what string, err error) bool {
@@ -257,7 +257,7 @@ func (s *Syncer) settle(ctx context.Context, inc incident.Incident, ch string, r
 			continue
 		}
 		pch, pts, _ := strings.Cut(page, "/")
-		card := BuildCard(inc, nil, c.dir.Ref)
+		card := BuildCard(inc, nil, c.people.Ref)
 		card.Actions, card.Channel, card.Lead = nil, ch, settledLead(inc, owner)
 		if err := c.chat.Update(ctx, pch, pts, Message{Text: card.Text(), Card: &card}); err != nil && !gone("page", err) {
 			return fmt.Errorf("update a page of %s: %w", inc.Ref(), err)
@@ -339,7 +339,7 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, s
 	nt := Notice{Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service, Severity: inc.Severity, Channel: ch,
 		Status: inc.Status}
 	if inc.Owner != "" {
-		o := c.dir.Ref(inc.Owner)
+		o := c.people.Ref(inc.Owner)
 		nt.Owner = &o
 	}
 	chID, ts, err := c.chat.Post(ctx, target, Message{Text: nt.Text(), Notice: &nt})

@@ -35,7 +35,7 @@ const pendingJobs = 100_000
 // large installation carries, and a runner that has not started.
 type benchEnv struct {
 	srv *redistest.Server
-	svc *incident.Service
+	svc *incident.Store
 	c   *redis.Client
 	r   *escalation.Runner
 	pgr *timingPager
@@ -45,7 +45,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
 	srv := redistest.Start(b)
 	c := srv.Client()
-	svc := incident.NewService(c, "bench:")
+	svc := incident.NewStore(c, "bench:")
 	ctx := context.Background()
 	later := float64(time.Now().Add(time.Hour).UnixMilli())
 	for i := 0; i < pendingJobs; i += 1000 {

@@ -20,7 +20,7 @@ import (
 type env struct {
 	t   testing.TB
 	srv *redistest.Server
-	svc *incident.Service
+	svc *incident.Store
 	rec *escalationtest.Recorder
 	ctx context.Context
 	log *logBuffer
@@ -29,7 +29,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	srv := redistest.Start(t)
-	return &env{t: t, srv: srv, svc: incident.NewService(srv.Client(), "test:"),
+	return &env{t: t, srv: srv, svc: incident.NewStore(srv.Client(), "test:"),
 		rec: &escalationtest.Recorder{}, ctx: redistest.Ctx(t), log: &logBuffer{}}
 }
 
@@ -41,7 +41,7 @@ func testPolicy(repage, escalate time.Duration, repeat int, ackTimeout time.Dura
 
 // runner builds a runner for the "database" service on e's store (or svc,
 // when given), wired as main wires it: the store's hooks point at it.
-func (e *env) runner(p escalation.Policy, svc *incident.Service, mod func(*escalation.Options)) *escalation.Runner {
+func (e *env) runner(p escalation.Policy, svc *incident.Store, mod func(*escalation.Options)) *escalation.Runner {
 	e.t.Helper()
 	if svc == nil {
 		svc = e.svc

@@ -23,7 +23,7 @@ import (
 // Options configure a Runner. Incidents, Pager and Policies are required.
 type Options struct {
 	// Incidents is the incident store; its jobs are the runner's work.
-	Incidents *incident.Service
+	Incidents *incident.Store
 	// Pager delivers pages.
 	Pager Pager
 	// Policies answers each incident's service.
@@ -93,7 +93,7 @@ const storeDownLogEvery = 30 * time.Second
 // called once.
 type Runner struct {
 	o        Options
-	store    *incident.Service
+	store    *incident.Store
 	log      *slog.Logger
 	counters *Counters
 	metrics  Metrics

@@ -233,7 +233,7 @@ func TestRunnerKilledMidEscalationNothingLost(t *testing.T) {
 	// A has a Redis connection of its own, lost with it: a dead process
 	// gives nothing back, unlike a runner that is stopped.
 	clientA := e.srv.Client()
-	a := e.runner(p, incident.NewService(clientA, "test:"), func(o *escalation.Options) { o.Pager = recA; o.Lease = lease })
+	a := e.runner(p, incident.NewStore(clientA, "test:"), func(o *escalation.Options) { o.Pager = recA; o.Lease = lease })
 	stopA := e.start(a)
 	n := e.open("k")
 	<-entered
@@ -245,7 +245,7 @@ func TestRunnerKilledMidEscalationNothingLost(t *testing.T) {
 	}
 
 	// Runner B, on its own connection, takes over.
-	svcB := incident.NewService(e.srv.Client(), "test:")
+	svcB := incident.NewStore(e.srv.Client(), "test:")
 	b := e.runner(p, svcB, func(o *escalation.Options) { o.Lease = lease })
 	e.start(b)
 	pages := e.wait(1, owner("bob", escalation.ReasonEscalated))
@@ -293,7 +293,7 @@ func TestStoppedRunnerGivesItsJobsBack(t *testing.T) {
 	if err != nil || int64(due) > time.Now().UnixMilli() {
 		t.Fatalf("the job is not due again at once: due %v (stopped at %d), %v", int64(due), stopped.UnixMilli(), err)
 	}
-	e.start(e.runner(p, incident.NewService(e.srv.Client(), "test:"), func(o *escalation.Options) { o.Lease = hour }))
+	e.start(e.runner(p, incident.NewStore(e.srv.Client(), "test:"), func(o *escalation.Options) { o.Lease = hour }))
 	if got := pageList(e.wait(1, must)); got != "alice first L1" {
 		t.Fatalf("pages = %q", got)
 	}
@@ -322,9 +322,9 @@ func TestClaimedJobOfDeadRunnerRetriedAfterLease(t *testing.T) {
 func TestThreeRunnersFiveHundredIncidentsPagedOnce(t *testing.T) {
 	e := newEnv(t)
 	p := testPolicy(hour, hour, 0, 0)
-	var svcs []*incident.Service
+	var svcs []*incident.Store
 	for i := 0; i < 3; i++ {
-		svc := incident.NewService(e.srv.Client(), "test:")
+		svc := incident.NewStore(e.srv.Client(), "test:")
 		svcs = append(svcs, svc)
 		e.start(e.runner(p, svc, func(o *escalation.Options) { o.ReplicaID = fmt.Sprintf("replica-%d", i) }))
 	}

@@ -28,7 +28,7 @@ func BenchmarkOpen(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			srv := redistest.Start(b)
-			s := incident.NewService(srv.Client(), "bench:")
+			s := incident.NewStore(srv.Client(), "bench:")
 			s.Unbatched = c.unbatched
 			defer s.Close()
 			ctx := context.Background()
@@ -59,7 +59,7 @@ func TestMemoryPerOpenIncident(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client()
 	ctx := redistest.Ctx(t)
-	s := incident.NewService(c, "baton:")
+	s := incident.NewStore(c, "baton:")
 	const n = 2000
 	before, _ := c.InfoMap(ctx, "memory").Result()
 	for i := 0; i < n; i++ {

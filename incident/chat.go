@@ -64,7 +64,7 @@ func (k keys) queueKeys(kind JobKind) (due, inflight string) {
 }
 
 // ChatJobsKey is the sorted set of due chat jobs.
-func (s *Service) ChatJobsKey() string { return s.k.chatQueue() }
+func (s *Store) ChatJobsKey() string { return s.k.chatQueue() }
 
 // ClaimChatJobs is ClaimJobs for the chat queue: it claims up to max chat
 // jobs due at now under a lease until now+lease. Renew, release and the
@@ -73,14 +73,14 @@ func (s *Service) ChatJobsKey() string { return s.k.chatQueue() }
 // once at a time. A chat job re-queued while it runs is not claimed again
 // until its holder releases it (which makes it due at once) or its lease
 // runs out; two syncs of one incident at once would both post its card.
-func (s *Service) ClaimChatJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
+func (s *Store) ClaimChatJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
 	return s.claim(ctx, s.k.chatQueue(), s.k.chatInflight(), true, now, lease, max, token)
 }
 
 // ScheduleChat makes incident n's chat job due at due, or earlier if it
 // already is (ZADD LT). The scripts enqueue it on every state change; this is
 // for callers that want a redraw for another reason.
-func (s *Service) ScheduleChat(ctx context.Context, n int64, due time.Time) error {
+func (s *Store) ScheduleChat(ctx context.Context, n int64, due time.Time) error {
 	err := s.rdb.ZAddLT(ctx, s.k.chatQueue(), redis.Z{Score: float64(due.UnixMilli()), Member: ChatJob(n)}).Err()
 	if err != nil {
 		return fmt.Errorf("schedule chat INC-%d: %w", n, err)
@@ -89,7 +89,7 @@ func (s *Service) ScheduleChat(ctx context.Context, n int64, due time.Time) erro
 }
 
 // ChatJobCounts returns how many chat jobs wait and how many are in flight.
-func (s *Service) ChatJobCounts(ctx context.Context) (due, inFlight int64, err error) {
+func (s *Store) ChatJobCounts(ctx context.Context) (due, inFlight int64, err error) {
 	pipe := s.rdb.Pipeline()
 	d := pipe.ZCard(ctx, s.k.chatQueue())
 	f := pipe.ZCard(ctx, s.k.chatInflight())
@@ -105,7 +105,7 @@ const MaxChatRefBytes = 63
 
 // ChatRefs returns the chat adapter's references for incident n (empty when
 // it has none yet).
-func (s *Service) ChatRefs(ctx context.Context, n int64) (map[string]string, error) {
+func (s *Store) ChatRefs(ctx context.Context, n int64) (map[string]string, error) {
 	m, err := s.rdb.HGetAll(ctx, s.k.chatRefs(n)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("chat refs INC-%d: %w", n, err)
@@ -115,7 +115,7 @@ func (s *Service) ChatRefs(ctx context.Context, n int64) (map[string]string, err
 
 // SetChatRefs writes fields of incident n's chat references; an empty value
 // deletes the field. A value longer than MaxChatRefBytes is refused.
-func (s *Service) SetChatRefs(ctx context.Context, n int64, fields map[string]string) error {
+func (s *Store) SetChatRefs(ctx context.Context, n int64, fields map[string]string) error {
 	var set []any
 	var del []string
 	for f, v := range fields {
@@ -143,7 +143,7 @@ func (s *Service) SetChatRefs(ctx context.Context, n int64, fields map[string]st
 
 // LinkChat records that the chat reference ref (an adapter's name for a
 // channel or a message) belongs to incident n, for ttl (0: for good).
-func (s *Service) LinkChat(ctx context.Context, ref string, n int64, ttl time.Duration) error {
+func (s *Store) LinkChat(ctx context.Context, ref string, n int64, ttl time.Duration) error {
 	if err := s.rdb.Set(ctx, s.k.chatLink(ref), n, ttl).Err(); err != nil {
 		return fmt.Errorf("link %s to INC-%d: %w", ref, n, err)
 	}
@@ -152,7 +152,7 @@ func (s *Service) LinkChat(ctx context.Context, ref string, n int64, ttl time.Du
 
 // ChatLink returns the incident a chat reference belongs to, or an error
 // wrapping ErrNotFound.
-func (s *Service) ChatLink(ctx context.Context, ref string) (int64, error) {
+func (s *Store) ChatLink(ctx context.Context, ref string) (int64, error) {
 	v, err := s.rdb.Get(ctx, s.k.chatLink(ref)).Int64()
 	if errors.Is(err, redis.Nil) {
 		return 0, fmt.Errorf("chat link %s: %w", ref, ErrNotFound)

@@ -139,12 +139,12 @@ var (
 // Escalate asks for incident n to move up one escalation level now, on behalf
 // of by. The incident is triggered again if it was acknowledged; the page job,
 // due at once, chooses the next level's owner and pages them.
-func (s *Service) Escalate(ctx context.Context, n int64, by string) (Incident, error) {
+func (s *Store) Escalate(ctx context.Context, n int64, by string) (Incident, error) {
 	return s.transition(ctx, "escalate", n, by, "", "")
 }
 
 // LoadEscalation returns incident n (without its timeline) and its escalation state.
-func (s *Service) LoadEscalation(ctx context.Context, n int64) (Incident, EscalationState, error) {
+func (s *Store) LoadEscalation(ctx context.Context, n int64) (Incident, EscalationState, error) {
 	pipe := s.rdb.Pipeline()
 	h := pipe.HGetAll(ctx, s.k.incident(n))
 	st := pipe.Get(ctx, s.k.static(n))
@@ -160,7 +160,7 @@ func (s *Service) LoadEscalation(ctx context.Context, n int64) (Incident, Escala
 // Revision returns incident n's status and rev: what a runner checks right
 // before each page, to page nobody about an incident acknowledged or
 // resolved since it decided.
-func (s *Service) Revision(ctx context.Context, n int64) (Status, int64, error) {
+func (s *Store) Revision(ctx context.Context, n int64) (Status, int64, error) {
 	v, err := s.rdb.HMGet(ctx, s.k.incident(n), "status", "rev").Result()
 	if err != nil {
 		return "", 0, fmt.Errorf("revision INC-%d: %w", n, err)
@@ -181,13 +181,13 @@ func (s *Service) Revision(ctx context.Context, n int64) (Status, int64, error) 
 // still waiting (zero when none), so the caller can sleep until then.
 // Members it cannot parse are claimed and returned with an empty Kind; the
 // caller releases them.
-func (s *Service) ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
+func (s *Store) ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
 	return s.claim(ctx, s.k.jobs, s.k.inflight, false, now, lease, max, token)
 }
 
 // claim runs claim.lua on one queue (due zset, in-flight zset). An
 // exclusive queue never hands out a member that is still in flight.
-func (s *Service) claim(ctx context.Context, due, inflight string, exclusive bool, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
+func (s *Store) claim(ctx context.Context, due, inflight string, exclusive bool, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
 	if max <= 0 {
 		max = 1
 	}
@@ -231,7 +231,7 @@ func scoreMs(v any) int64 {
 
 // RenewJob extends j's lease to now+lease. It reports false when the lease is
 // no longer j's (it ran out and the job was reclaimed).
-func (s *Service) RenewJob(ctx context.Context, j Job, now time.Time, lease time.Duration) (bool, error) {
+func (s *Store) RenewJob(ctx context.Context, j Job, now time.Time, lease time.Duration) (bool, error) {
 	_, inflight := s.k.queueKeys(j.Kind)
 	ok, err := renewScript.Run(ctx, s.rdb, []string{inflight, s.k.leases}, j.Member, j.Token, now.Add(lease).UnixMilli()).Int()
 	if err != nil {
@@ -247,7 +247,7 @@ func (s *Service) RenewJob(ctx context.Context, j Job, now time.Time, lease time
 // A chat job (JobChat) goes back to the chat queue; if a state change
 // re-queued it while it ran, it is due at once whatever due says: that
 // change's redraw must not wait for the job's own next run.
-func (s *Service) ReleaseJob(ctx context.Context, j Job, due time.Time) (bool, error) {
+func (s *Store) ReleaseJob(ctx context.Context, j Job, due time.Time) (bool, error) {
 	d := ""
 	if !due.IsZero() {
 		d = strconv.FormatInt(due.UnixMilli(), 10)
@@ -329,7 +329,7 @@ type Commit struct {
 // the stored one; nothing else changes and nothing is rescheduled.
 // Whenever it writes a step or moves the position, incident n's chat job is
 // made due now (the card shows owner and level).
-func (s *Service) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
+func (s *Store) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 	now := s.Now()
 	args := []any{j.Number, j.Member, j.Token, c.Rev, now.UnixMilli(), boolArg(c.Step != nil)}
 	var set []any
@@ -391,7 +391,7 @@ func (s *Service) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 }
 
 // ListDead returns the dead-letter entries, newest first.
-func (s *Service) ListDead(ctx context.Context) ([]DeadLetter, error) {
+func (s *Store) ListDead(ctx context.Context) ([]DeadLetter, error) {
 	m, err := s.rdb.HGetAll(ctx, s.k.dead).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list dead letters: %w", err)
@@ -414,7 +414,7 @@ func (s *Service) ListDead(ctx context.Context) ([]DeadLetter, error) {
 }
 
 // JobCounts returns how many jobs wait in the due set and how many are in flight.
-func (s *Service) JobCounts(ctx context.Context) (due, inFlight int64, err error) {
+func (s *Store) JobCounts(ctx context.Context) (due, inFlight int64, err error) {
 	pipe := s.rdb.Pipeline()
 	d := pipe.ZCard(ctx, s.k.jobs)
 	f := pipe.ZCard(ctx, s.k.inflight)

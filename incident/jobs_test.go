@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func rev(t *testing.T, s *incident.Service, n int64) int64 {
+func rev(t *testing.T, s *incident.Store, n int64) int64 {
 	t.Helper()
 	_, r, err := s.Revision(context.Background(), n)
 	if err != nil {

@@ -89,7 +89,7 @@ func (l Layout) Timeline(n int64) string { return l.k.timeline(n) }
 func (k keys) delivery(id string) string { return k.deliveries + id }
 
 // JobsKey is the sorted set of due jobs, for the escalation runner that claims them.
-func (s *Service) JobsKey() string { return s.k.jobs }
+func (s *Store) JobsKey() string { return s.k.jobs }
 
 var (
 	//go:embed lua/open.lua
@@ -109,10 +109,10 @@ const maxDetailsBytes = 4096
 // repeatNoteEvery is how often a storm of repeated alerts writes a timeline line.
 const repeatNoteEvery = time.Minute
 
-// Service is the incident lifecycle on Redis. Every transition is one Lua
+// Store is the incident lifecycle on Redis. Every transition is one Lua
 // script: state change, timeline event, indexes and due jobs move together or
 // not at all. It is safe for concurrent use by many goroutines and replicas.
-type Service struct {
+type Store struct {
 	rdb redis.UniversalClient
 	k   keys
 	// Now is the clock; tests replace it.
@@ -140,13 +140,13 @@ type Service struct {
 }
 
 // opener returns the batcher that carries Open's script calls, started on first use.
-func (s *Service) opener() *batcher {
+func (s *Store) opener() *batcher {
 	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript) })
 	return s.batch
 }
 
 // Close stops the goroutines that batch Open calls. Open after Close fails.
-func (s *Service) Close() {
+func (s *Store) Close() {
 	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript) })
 	s.closeOnce.Do(s.batch.close)
 }
@@ -154,9 +154,9 @@ func (s *Service) Close() {
 // errClosed is returned by Open after Close.
 var errClosed = errors.New("incident service is closed")
 
-// NewService returns a Service storing under prefix (for example "baton:").
-func NewService(rdb redis.UniversalClient, prefix string) *Service {
-	return &Service{rdb: rdb, k: newKeys(prefix), Now: time.Now}
+// NewStore returns a Service storing under prefix (for example "baton:").
+func NewStore(rdb redis.UniversalClient, prefix string) *Store {
+	return &Store{rdb: rdb, k: newKeys(prefix), Now: time.Now}
 }
 
 // Outcome says what Open did with an alert.
@@ -188,7 +188,7 @@ type OpenResult struct {
 // incident increments that incident's count; otherwise it creates an incident
 // and, in the same step, the "page" job due now. A resolved alert resolves the
 // open incident with its key, or does nothing when none is open.
-func (s *Service) Open(ctx context.Context, a Alert) (OpenResult, error) {
+func (s *Store) Open(ctx context.Context, a Alert) (OpenResult, error) {
 	return s.OpenDelivery(ctx, a, "")
 }
 
@@ -196,7 +196,7 @@ func (s *Service) Open(ctx context.Context, a Alert) (OpenResult, error) {
 // a delivery id seen in the last day has no effect and reports
 // OutcomeDuplicate. The id is remembered in the same atomic step as the
 // alert, so a failed attempt can be retried.
-func (s *Service) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (OpenResult, error) {
+func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (OpenResult, error) {
 	if a.Service == "" || a.DedupKey == "" {
 		return OpenResult{}, fmt.Errorf("open: alert needs a service and a dedup key")
 	}
@@ -282,19 +282,19 @@ type static struct {
 // Pending pages and escalations are cancelled in the same step, and when
 // AckTimeout gives the incident's service a timeout, the "acktimeout:<n>"
 // job is scheduled for then.
-func (s *Service) Ack(ctx context.Context, n int64, by string) (Incident, error) {
+func (s *Store) Ack(ctx context.Context, n int64, by string) (Incident, error) {
 	return s.transition(ctx, "ack", n, by, "", "")
 }
 
 // Resolve resolves incident n. Its dedup key is freed, so the same alert
 // later opens a new incident, and all its pending escalation jobs are cancelled.
-func (s *Service) Resolve(ctx context.Context, n int64, by, note string) (Incident, error) {
+func (s *Store) Resolve(ctx context.Context, n int64, by, note string) (Incident, error) {
 	return s.transition(ctx, "resolve", n, by, "", note)
 }
 
 // Assign makes to the owner of incident n. As in PagerDuty, a reassigned
 // incident is triggered again and its new owner paged at once.
-func (s *Service) Assign(ctx context.Context, n int64, to, by string) (Incident, error) {
+func (s *Store) Assign(ctx context.Context, n int64, to, by string) (Incident, error) {
 	if to == "" {
 		return Incident{}, fmt.Errorf("assign: nobody named")
 	}
@@ -302,7 +302,7 @@ func (s *Service) Assign(ctx context.Context, n int64, to, by string) (Incident,
 }
 
 // Note appends a free-text note to the timeline of incident n, open or resolved.
-func (s *Service) Note(ctx context.Context, n int64, by, text string) (Incident, error) {
+func (s *Store) Note(ctx context.Context, n int64, by, text string) (Incident, error) {
 	return s.transition(ctx, "note", n, by, "", text)
 }
 
@@ -313,7 +313,7 @@ var transitionErrs = map[string]error{
 	"same_owner":           ErrSameOwner,
 }
 
-func (s *Service) transition(ctx context.Context, op string, n int64, by, person, note string) (Incident, error) {
+func (s *Store) transition(ctx context.Context, op string, n int64, by, person, note string) (Incident, error) {
 	k := s.k
 	var ackTimeout time.Duration
 	if op == "ack" && s.AckTimeout != nil {
@@ -346,14 +346,14 @@ func (s *Service) transition(ctx context.Context, op string, n int64, by, person
 	return inc, err
 }
 
-func (s *Service) jobDue() {
+func (s *Store) jobDue() {
 	if s.OnJobDue != nil {
 		s.OnJobDue()
 	}
 }
 
 // Get returns incident n and its timeline, oldest event first.
-func (s *Service) Get(ctx context.Context, n int64) (Incident, []Event, error) {
+func (s *Store) Get(ctx context.Context, n int64) (Incident, []Event, error) {
 	pipe := s.rdb.Pipeline()
 	h := pipe.HGetAll(ctx, s.k.incident(n))
 	st := pipe.Get(ctx, s.k.static(n))
@@ -377,7 +377,7 @@ func (s *Service) Get(ctx context.Context, n int64) (Incident, []Event, error) {
 }
 
 // Details returns the details the first alert of incident n carried.
-func (s *Service) Details(ctx context.Context, n int64) (map[string]any, error) {
+func (s *Store) Details(ctx context.Context, n int64) (map[string]any, error) {
 	raw, err := s.rdb.Get(ctx, s.k.static(n)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("details INC-%d: %w", n, ErrNotFound)
@@ -422,7 +422,7 @@ func ParseFilter(s string) (Filter, error) {
 
 // List returns incidents matching f: open ones oldest first, resolved ones
 // most recently resolved first. limit caps the answer (0 means 100).
-func (s *Service) List(ctx context.Context, f Filter, limit int) ([]Incident, error) {
+func (s *Store) List(ctx context.Context, f Filter, limit int) ([]Incident, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -466,7 +466,7 @@ func (s *Service) List(ctx context.Context, f Filter, limit int) ([]Incident, er
 
 // SetChannel records the chat channel made for incident n, so a retried job
 // reuses it instead of creating another.
-func (s *Service) SetChannel(ctx context.Context, n int64, ref string) error {
+func (s *Store) SetChannel(ctx context.Context, n int64, ref string) error {
 	if err := s.rdb.HSet(ctx, s.k.incident(n), "channel", ref).Err(); err != nil {
 		return fmt.Errorf("set channel INC-%d: %w", n, err)
 	}

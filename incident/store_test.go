@@ -16,11 +16,11 @@ import (
 
 var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
-func newService(t *testing.T) (*incident.Service, *redis.Client, context.Context) {
+func newService(t *testing.T) (*incident.Store, *redis.Client, context.Context) {
 	t.Helper()
 	srv := redistest.Start(t)
 	c := srv.Client()
-	s := incident.NewService(c, "test:")
+	s := incident.NewStore(c, "test:")
 	now := t0
 	var mu sync.Mutex
 	s.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(time.Second); return now }
@@ -35,7 +35,7 @@ func alert(key string) incident.Alert {
 	}
 }
 
-func mustOpen(t *testing.T, s *incident.Service, ctx context.Context, a incident.Alert) incident.OpenResult {
+func mustOpen(t *testing.T, s *incident.Store, ctx context.Context, a incident.Alert) incident.OpenResult {
 	t.Helper()
 	r, err := s.Open(ctx, a)
 	if err != nil {
@@ -168,8 +168,8 @@ func TestRecoveryAlert(t *testing.T) {
 func TestTransitions(t *testing.T) {
 	tests := []struct {
 		name    string
-		setup   func(ctx context.Context, s *incident.Service, n int64)
-		act     func(ctx context.Context, s *incident.Service, n int64) (incident.Incident, error)
+		setup   func(ctx context.Context, s *incident.Store, n int64)
+		act     func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error)
 		wantErr error
 		want    incident.Status
 		owner   string
@@ -177,77 +177,77 @@ func TestTransitions(t *testing.T) {
 	}{
 		{
 			name: "ack a triggered incident",
-			act: func(ctx context.Context, s *incident.Service, n int64) (incident.Incident, error) {
+			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Ack(ctx, n, "alice")
 			},
 			want: incident.StatusAcknowledged, owner: "alice",
 		},
 		{
 			name:  "ack twice",
-			setup: func(ctx context.Context, s *incident.Service, n int64) { s.Ack(ctx, n, "alice") },
-			act: func(ctx context.Context, s *incident.Service, n int64) (incident.Incident, error) {
+			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Ack(ctx, n, "alice") },
+			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Ack(ctx, n, "bob")
 			},
 			wantErr: incident.ErrAlreadyAcknowledged, want: incident.StatusAcknowledged, owner: "alice",
 		},
 		{
 			name:  "ack a resolved incident",
-			setup: func(ctx context.Context, s *incident.Service, n int64) { s.Resolve(ctx, n, "alice", "") },
-			act: func(ctx context.Context, s *incident.Service, n int64) (incident.Incident, error) {
+			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Resolve(ctx, n, "alice", "") },
+			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Ack(ctx, n, "bob")
 			},
 			wantErr: incident.ErrAlreadyResolved, want: incident.StatusResolved, owner: "alice",
 		},
 		{
 			name:  "resolve a resolved incident",
-			setup: func(ctx context.Context, s *incident.Service, n int64) { s.Resolve(ctx, n, "alice", "") },
-			act: func(ctx context.Context, s *incident.Service, n int64) (incident.Incident, error) {
+			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Resolve(ctx, n, "alice", "") },
+			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Resolve(ctx, n, "bob", "")
 			},
 			wantErr: incident.ErrAlreadyResolved, want: incident.StatusResolved, owner: "alice",
 		},
 		{
 			name:  "resolve an acknowledged incident keeps its owner",
-			setup: func(ctx context.Context, s *incident.Service, n int64) { s.Ack(ctx, n, "alice") },
-			act: func(ctx context.Context, s *incident.Service, n int64) (incident.Incident, error) {
+			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Ack(ctx, n, "alice") },
+			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Resolve(ctx, n, "bob", "rolled back")
 			},
 			want: incident.StatusResolved, owner: "alice",
 		},
 		{
 			name:  "assign re-triggers and pages the new owner",
-			setup: func(ctx context.Context, s *incident.Service, n int64) { s.Ack(ctx, n, "alice") },
-			act: func(ctx context.Context, s *incident.Service, n int64) (incident.Incident, error) {
+			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Ack(ctx, n, "alice") },
+			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Assign(ctx, n, "bob", "alice")
 			},
 			want: incident.StatusTriggered, owner: "bob", jobs: []string{"page:1"},
 		},
 		{
 			name:  "assign to the current owner",
-			setup: func(ctx context.Context, s *incident.Service, n int64) { s.Ack(ctx, n, "alice") },
-			act: func(ctx context.Context, s *incident.Service, n int64) (incident.Incident, error) {
+			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Ack(ctx, n, "alice") },
+			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Assign(ctx, n, "alice", "alice")
 			},
 			wantErr: incident.ErrSameOwner, want: incident.StatusAcknowledged, owner: "alice",
 		},
 		{
 			name:  "assign a resolved incident",
-			setup: func(ctx context.Context, s *incident.Service, n int64) { s.Resolve(ctx, n, "alice", "") },
-			act: func(ctx context.Context, s *incident.Service, n int64) (incident.Incident, error) {
+			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Resolve(ctx, n, "alice", "") },
+			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Assign(ctx, n, "bob", "alice")
 			},
 			wantErr: incident.ErrAlreadyResolved, want: incident.StatusResolved, owner: "alice",
 		},
 		{
 			name: "ack an unknown incident",
-			act: func(ctx context.Context, s *incident.Service, n int64) (incident.Incident, error) {
+			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Ack(ctx, 99, "alice")
 			},
 			wantErr: incident.ErrNotFound, want: incident.StatusTriggered, jobs: []string{"page:1"},
 		},
 		{
 			name: "note on a triggered incident changes nothing else",
-			act: func(ctx context.Context, s *incident.Service, n int64) (incident.Incident, error) {
+			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Note(ctx, n, "bob", "looking")
 			},
 			want: incident.StatusTriggered, jobs: []string{"page:1"},
@@ -437,7 +437,7 @@ func TestDetailsKeptAndCapped(t *testing.T) {
 func TestBatchedOpenAnswersEachCaller(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client()
-	s := incident.NewService(c, "test:")
+	s := incident.NewStore(c, "test:")
 	defer s.Close()
 	ctx := redistest.Ctx(t)
 	var wg sync.WaitGroup

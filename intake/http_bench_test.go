@@ -20,7 +20,7 @@ func BenchmarkHandler(b *testing.B) {
 	for _, mode := range []string{"unique", "duplicate"} {
 		b.Run(mode, func(b *testing.B) {
 			rs := redistest.Start(b)
-			store := incident.NewService(rs.Client(), "bench:")
+			store := incident.NewStore(rs.Client(), "bench:")
 			h := NewHandler(Config{
 				Tokens:   map[string]string{"generic": genericToken},
 				Services: map[string]bool{"database": true},

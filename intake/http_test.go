@@ -29,7 +29,7 @@ const (
 type intakeEnv struct {
 	srv       *httptest.Server
 	rdb       *redis.Client
-	store     *incident.Service
+	store     *incident.Store
 	confirmed []string
 	mu        sync.Mutex
 }
@@ -38,7 +38,7 @@ func newIntakeEnv(t *testing.T) *intakeEnv {
 	t.Helper()
 	rs := redistest.Start(t)
 	e := &intakeEnv{rdb: rs.Client()}
-	e.store = incident.NewService(e.rdb, "t:")
+	e.store = incident.NewStore(e.rdb, "t:")
 	certs := &fakeCerts{pem: map[string][]byte{testCertURL: getPKI(t).certPEM}}
 	h := NewHandler(Config{
 		Tokens:       map[string]string{"sumologic": sumoToken, "cloudwatch": cwToken, "generic": genericToken},

@@ -28,7 +28,7 @@ var layout = incident.NewLayout(prefix)
 // each incident opened by its first alert and its repeats, paged (a
 // runner's commit of "paged" facts), escalated to its highest level,
 // acknowledged and resolved at the fixture's times.
-func replay(t *testing.T, ctx context.Context, svc *incident.Service, fx *analyticstest.Fixture) {
+func replay(t *testing.T, ctx context.Context, svc *incident.Store, fx *analyticstest.Fixture) {
 	t.Helper()
 	type action struct {
 		at time.Time
@@ -86,7 +86,7 @@ func replay(t *testing.T, ctx context.Context, svc *incident.Service, fx *analyt
 // commit records facts and an escalation position the way a runner whose
 // decision went stale does: the facts are appended and the position moves
 // forward whatever the incident's revision.
-func commit(ctx context.Context, svc *incident.Service, n int64, step *incident.Step, facts []incident.Event) error {
+func commit(ctx context.Context, svc *incident.Store, n int64, step *incident.Step, facts []incident.Event) error {
 	j := incident.Job{Member: incident.PageJob(n), Kind: incident.JobPage, Number: n, Token: "replay"}
 	_, err := svc.Commit(ctx, j, incident.Commit{Rev: -1, Step: step, Facts: facts})
 	return err
@@ -99,7 +99,7 @@ func TestFixtureFromRedis(t *testing.T) {
 	rdb := srv.Client()
 	ctx := redistest.Ctx(t)
 	fx := analyticstest.Load(t)
-	svc := incident.NewService(rdb, prefix)
+	svc := incident.NewStore(rdb, prefix)
 	svc.Unbatched = true
 	t.Cleanup(svc.Close)
 	replay(t, ctx, svc, fx)

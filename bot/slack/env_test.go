@@ -35,7 +35,7 @@ type env struct {
 	ctx    context.Context
 	fake   *fakeslack.Server
 	rdb    *redis.Client
-	svc    *incident.Service
+	svc    *incident.Store
 	runner *escalation.Runner
 	bot    *slackbot.Bot
 	log    *logBuffer
@@ -75,7 +75,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	e.fake = fakeslack.StartTest(t, cfg.fakeOpts...)
 	srv := redistest.Start(t)
 	e.rdb = srv.Client()
-	e.svc = incident.NewService(e.rdb, "test:")
+	e.svc = incident.NewStore(e.rdb, "test:")
 	t.Cleanup(e.svc.Close)
 	e.metrics = metrics.New()
 	e.reports = redisstore.New(e.rdb, "test:")
@@ -126,7 +126,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	rots := map[string]*rotations.Rotation{"payments-primary": rot}
 	ovs := overrides.New(e.rdb, "test:")
 	ovs.Known = rotations.NewKnown([]string{"alice", "bob", "carol", "dave"}, []string{"payments-primary"})
-	dir := &oncall.Directory{Rotations: rots, ServiceRotation: map[string]string{"payments": "payments-primary"}, Overrides: ovs.Set}
+	dir := &oncall.Board{Rotations: rots, ServiceRotation: map[string]string{"payments": "payments-primary"}, Overrides: ovs.Set}
 
 	var runner *escalation.Runner
 	b, err := slackbot.New(slackbot.Options{

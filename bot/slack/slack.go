@@ -51,7 +51,7 @@ type Options struct {
 	// DefaultChannel takes notices and fallback pages of services without an
 	// alerts channel.
 	DefaultChannel string
-	Incidents      *incident.Service
+	Incidents      *incident.Store
 	OnCall         bot.OnCall
 	Overrides      bot.Overrides
 	// Wake is called after a command changed an incident (escalation.Runner.Wake).
@@ -96,7 +96,7 @@ func (noMetrics) ChatAPIError(string, string)                        {}
 // Bot is baton on Slack. New builds it; Run connects Socket Mode. Its Pager
 // and ChatSync work over the Web API whether or not Socket Mode is up.
 type Bot struct {
-	core *bot.Core
+	core *bot.Bot
 	chat *chat
 	api  *slack.Client
 	sm   *socketmode.Client
@@ -177,7 +177,7 @@ func (b *Bot) PostDigest(ctx context.Context, channel string, d digest.Digest) e
 }
 
 // Core is the chat-neutral side, for tests and the directory check.
-func (b *Bot) Core() *bot.Core { return b.core }
+func (b *Bot) Core() *bot.Bot { return b.core }
 
 // Run checks the tokens (auth.test), warns about people who cannot be
 // reached, and holds a Socket Mode connection until ctx ends, reconnecting
@@ -187,7 +187,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		return nil // ctx ended
 	}
 	b.wg.Go(func() {
-		for _, err := range b.core.Directory().Check(ctx) {
+		for _, err := range b.core.People().Check(ctx) {
 			if ctx.Err() == nil {
 				b.log.Warn("slack: a person cannot be paged in Slack; their pages will go to the fallback", "err", err)
 			}

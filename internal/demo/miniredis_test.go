@@ -35,7 +35,7 @@ func TestStoreRunsOnMiniredis(t *testing.T) {
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
 	defer rdb.Close()
-	svc := incident.NewService(rdb, "baton-demo:")
+	svc := incident.NewStore(rdb, "baton-demo:")
 	defer svc.Close()
 
 	alert := func(key string, st incident.AlertStatus) incident.Alert {

@@ -21,7 +21,7 @@ type Incidents interface {
 	Get(ctx context.Context, n int64) (incident.Incident, []incident.Event, error)
 }
 
-var _ Incidents = (*incident.Service)(nil)
+var _ Incidents = (*incident.Store)(nil)
 
 // Story tells in the terminal, one line per event, what happens in the
 // demo: alerts received (from the webhook's answers), the incidents'

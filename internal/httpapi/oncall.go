@@ -28,7 +28,7 @@ type Overrides interface {
 //	POST   /v1/rotations/{name}/overrides        {"person","from","until"}
 //	GET    /v1/rotations/{name}/overrides
 //	DELETE /v1/rotations/{name}/overrides/{id}
-func (s *Server) RegisterOnCall(dir *oncall.Directory, ovs Overrides, now func() time.Time) {
+func (s *Server) RegisterOnCall(dir *oncall.Board, ovs Overrides, now func() time.Time) {
 	if now == nil {
 		now = time.Now
 	}
@@ -41,7 +41,7 @@ func (s *Server) RegisterOnCall(dir *oncall.Directory, ovs Overrides, now func()
 }
 
 type onCallHandlers struct {
-	dir  *oncall.Directory
+	dir  *oncall.Board
 	ovs  Overrides
 	now  func() time.Time
 	fail func(http.ResponseWriter, error)

@@ -31,8 +31,8 @@ var (
 // OverrideSource loads the overrides in effect for a rotation.
 type OverrideSource func(ctx context.Context, rotation string) (*rotations.OverrideSet, error)
 
-// Directory is the on-call view of the whole configuration.
-type Directory struct {
+// Board is the on-call view of the whole configuration.
+type Board struct {
 	// Rotations by name.
 	Rotations map[string]*rotations.Rotation
 	// ServiceRotation maps a service to the rotation its first escalation
@@ -45,7 +45,7 @@ type Directory struct {
 }
 
 // RotationFor resolves a request naming a service or a rotation (exactly one).
-func (d *Directory) RotationFor(service, rotation string) (*rotations.Rotation, error) {
+func (d *Board) RotationFor(service, rotation string) (*rotations.Rotation, error) {
 	switch {
 	case service != "" && rotation != "":
 		return nil, errors.New("name a service or a rotation, not both")
@@ -66,7 +66,7 @@ func (d *Directory) RotationFor(service, rotation string) (*rotations.Rotation, 
 	return r, nil
 }
 
-func (d *Directory) overrides(ctx context.Context, rotation string) (*rotations.OverrideSet, error) {
+func (d *Board) overrides(ctx context.Context, rotation string) (*rotations.OverrideSet, error) {
 	if d.Overrides == nil {
 		return nil, nil
 	}
@@ -78,7 +78,7 @@ func (d *Directory) overrides(ctx context.Context, rotation string) (*rotations.
 }
 
 // View says who is on call in r at at, and the shifts of the next 14 days.
-func (d *Directory) View(ctx context.Context, r *rotations.Rotation, at time.Time) (rotations.OnCallView, error) {
+func (d *Board) View(ctx context.Context, r *rotations.Rotation, at time.Time) (rotations.OnCallView, error) {
 	ov, err := d.overrides(ctx, r.Name())
 	if err != nil {
 		return rotations.OnCallView{}, err
@@ -88,7 +88,7 @@ func (d *Directory) View(ctx context.Context, r *rotations.Rotation, at time.Tim
 
 // All returns the view of every rotation at at, sorted by name. A rotation
 // that has not started yet is left out.
-func (d *Directory) All(ctx context.Context, at time.Time) ([]rotations.OnCallView, error) {
+func (d *Board) All(ctx context.Context, at time.Time) ([]rotations.OnCallView, error) {
 	names := make([]string, 0, len(d.Rotations))
 	for n := range d.Rotations {
 		names = append(names, n)
@@ -109,7 +109,7 @@ func (d *Directory) All(ctx context.Context, at time.Time) ([]rotations.OnCallVi
 }
 
 // Feed renders the iCalendar feed of r's next 90 days of shifts from now.
-func (d *Directory) Feed(ctx context.Context, r *rotations.Rotation, now time.Time) ([]byte, error) {
+func (d *Board) Feed(ctx context.Context, r *rotations.Rotation, now time.Time) ([]byte, error) {
 	ov, err := d.overrides(ctx, r.Name())
 	if err != nil {
 		return nil, err
