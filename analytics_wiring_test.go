@@ -68,7 +68,7 @@ func TestSlackAnalyticsWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if app.digest == nil || app.digest.Poster != app.Slack {
+	if app.digest == nil || app.Chat == nil || app.digest.Poster != app.Chat.bot {
 		t.Fatalf("the digest is not posted by the Slack bot: %+v", app.digest)
 	}
 	ctx := redistest.Ctx(t)

@@ -45,7 +45,7 @@ Ctrl-C stops it.
 // cmdDemo runs `baton demo` until ctx ends. Exit codes: 0 after a clean
 // stop, 1 when something could not start (a port in use, no Redis at all),
 // 2 for bad flags or a bad demo config.
-func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string, clock func() time.Time) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, demoUsage); fs.PrintDefaults() }
@@ -74,7 +74,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	if *listen != "" {
 		cfg.HTTP.Listen = *listen
 	}
-	now := time.Now()
+	now := clock()
 	anchorRotations(cfg, now)
 
 	// Ports first: a port in use is the likeliest failure, and nothing has
@@ -166,6 +166,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	}
 	// baton itself, with its Slack bot (cfg.Slack points at the sandbox).
 	app, err := NewAppWith(cfg, d.log, AppOptions{
+		Now:              clock,
 		PollInterval:     demoPollInterval,
 		SlackRepeatEvery: demoRepeatEvery,
 		SNSFetchCert:     signer.FetchCert,

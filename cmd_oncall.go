@@ -56,7 +56,7 @@ func cmdOncall(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		}
 		source = overrides.New(rdb, cfg.Redis.Prefix).Set
 	}
-	dir := cfg.directory(rots, source)
+	dir := cfg.board(rots, source)
 
 	var views []rotations.OnCallView
 	if *service == "" && *rotation == "" {

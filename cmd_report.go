@@ -12,28 +12,11 @@ import (
 	"github.com/batonhq/baton/analytics/redisstore"
 )
 
-// reportTimezone is the configured zone of report days and weeks
-// (analytics.timezone); "" means UTC.
-func reportTimezone(cfg *Config) string {
-	return cfg.Analytics.Timezone
-}
-
-// personZones maps each person with a timezone to it, for "pages out of hours".
-func personZones(cfg *Config) map[string]*time.Location {
-	out := map[string]*time.Location{}
-	for _, p := range cfg.People {
-		if loc, err := time.LoadLocation(p.Timezone); err == nil && p.Timezone != "" {
-			out[p.ID] = loc
-		}
-	}
-	return out
-}
-
 // cmdReport prints MTTA, MTTR, counts and paging load for a period, read
 // from Redis:
 //
 //	baton report [--from 28d|DATE|RFC3339] [--to now|DATE|RFC3339] [--service S] [--by day|week] [--format table|json|csv]
-func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string, now func() time.Time) int {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs, environ)
@@ -62,7 +45,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	}
 	zoneName := *tz
 	if zoneName == "" {
-		zoneName = reportTimezone(cfg)
+		zoneName = cfg.Analytics.Timezone
 	}
 	zone := time.UTC
 	if zoneName != "" {
@@ -73,7 +56,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		}
 		zone = loc
 	}
-	start, end, err := analytics.ParseRange(*from, *to, time.Now(), zone)
+	start, end, err := analytics.ParseRange(*from, *to, now(), zone)
 	if err != nil {
 		fmt.Fprintf(stderr, "baton report: --%v\n", err)
 		return 2
@@ -83,13 +66,12 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		fmt.Fprintf(stderr, "baton report: --%v\n", err)
 		return 2
 	}
-	if *service != "" && !knownService(cfg, *service) {
+	if *service != "" && !cfg.hasService(*service) {
 		fmt.Fprintf(stderr, "baton report: --service %q is not in services\n", *service)
 		return 2
 	}
-	zones := personZones(cfg)
 	q := analytics.Query{From: start, To: end, Service: *service, By: gran, Zone: zone,
-		PersonZone: func(p string) *time.Location { return zones[p] }}
+		PersonZone: cfg.personZone()}
 	if err := q.Validate(); err != nil {
 		fmt.Fprintf(stderr, "baton report: %v\n", err)
 		return 2
@@ -123,11 +105,3 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	return 0
 }
 
-func knownService(cfg *Config, name string) bool {
-	for _, s := range cfg.Services {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
-}

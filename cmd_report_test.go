@@ -56,7 +56,7 @@ func TestCmdReport(t *testing.T) {
 	env := []string{"BATON_REDIS_ADDR=" + rs.Addr}
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
-		code := cmdReport(context.Background(), append([]string{"--config", "config.yaml"}, args...), &out, &errOut, env)
+		code := cmdReport(context.Background(), append([]string{"--config", "config.yaml"}, args...), &out, &errOut, env, time.Now)
 		return code, out.String(), errOut.String()
 	}
 	period := []string{"--from", "2026-03-02", "--to", "2026-03-09"}
@@ -126,7 +126,7 @@ func TestCmdReportRefusals(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			code := cmdReport(context.Background(), append([]string{"--config", "config.yaml"}, tc.args...), &out, &errOut, env)
+			code := cmdReport(context.Background(), append([]string{"--config", "config.yaml"}, tc.args...), &out, &errOut, env, time.Now)
 			if code != tc.code || !strings.Contains(errOut.String(), tc.want) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut.String(), tc.code, tc.want)
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 )
 
 // configFlag adds --config to fs, defaulting to $BATON_CONFIG or config.yaml.
@@ -64,7 +65,7 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer, environ []string) i
 	return 0
 }
 
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string, now func() time.Time) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs, environ)
@@ -80,7 +81,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 		cfg.HTTP.Listen = *listen
 	}
 	log := newLogger(stderr, cfg.Log.Level)
-	app, err := NewApp(cfg, log)
+	app, err := NewAppWith(cfg, log, AppOptions{Now: now})
 	if err != nil {
 		fmt.Fprintf(stderr, "baton: %v\n", err)
 		return 1

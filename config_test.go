@@ -172,7 +172,7 @@ func TestCheckConfigCommand(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := run(context.Background(), tc.args, &out, &errb, nil)
+			code := run(context.Background(), tc.args, &out, &errb, nil, time.Now)
 			if code != tc.wantCode {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.wantCode, out.String(), errb.String())
 			}
@@ -183,7 +183,7 @@ func TestCheckConfigCommand(t *testing.T) {
 	}
 	// One line per problem, each "path: what is wrong".
 	var out, errb bytes.Buffer
-	run(context.Background(), []string{"check-config", "--config", "testdata/config/bad.yaml"}, &out, &errb, nil)
+	run(context.Background(), []string{"check-config", "--config", "testdata/config/bad.yaml"}, &out, &errb, nil, time.Now)
 	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")[1:]
 	if len(lines) < 25 {
 		t.Fatalf("only %d problem lines:\n%s", len(lines), errb.String())

@@ -55,7 +55,7 @@ func startDemo(t *testing.T, args []string, environ []string) *runningDemo {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &runningDemo{t: t, out: &syncBuffer{}, errOut: &syncBuffer{}, stop: cancel, done: make(chan int, 1)}
-	go func() { d.done <- cmdDemo(ctx, args, d.out, d.errOut, environ) }()
+	go func() { d.done <- cmdDemo(ctx, args, d.out, d.errOut, environ, time.Now) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -379,7 +379,7 @@ func TestDemoExitCodes(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			var out, errOut syncBuffer
-			code := cmdDemo(ctx, tc.args, &out, &errOut, tc.environ)
+			code := cmdDemo(ctx, tc.args, &out, &errOut, tc.environ, time.Now)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out.String(), errOut.String())
 			}

@@ -43,7 +43,7 @@ func TestJobsCommandListsDeadLetters(t *testing.T) {
 	defer func() { cancel(); <-done; app.Close() }()
 
 	var out, errb bytes.Buffer
-	if code := run(ctx, []string{"jobs", "--config", "config.yaml"}, &out, &errb, env); code != 0 || !strings.Contains(out.String(), "0 dead letters") {
+	if code := run(ctx, []string{"jobs", "--config", "config.yaml"}, &out, &errb, env, time.Now); code != 0 || !strings.Contains(out.String(), "0 dead letters") {
 		t.Fatalf("empty queue: exit %d %q %q", code, out.String(), errb.String())
 	}
 	a := &testApp{url: "http://" + ln.Addr().String(), redis: rs}
@@ -54,7 +54,7 @@ func TestJobsCommandListsDeadLetters(t *testing.T) {
 	for {
 		out.Reset()
 		errb.Reset()
-		code := run(ctx, []string{"jobs", "--config", "config.yaml"}, &out, &errb, env)
+		code := run(ctx, []string{"jobs", "--config", "config.yaml"}, &out, &errb, env, time.Now)
 		if code != 0 {
 			t.Fatalf("jobs: exit %d: %s", code, errb.String())
 		}
@@ -73,7 +73,7 @@ func TestJobsCommandListsDeadLetters(t *testing.T) {
 	rs.Stop()
 	out.Reset()
 	errb.Reset()
-	if code := run(ctx, []string{"jobs", "--config", "config.yaml"}, &out, &errb, env); code != 1 || !strings.Contains(errb.String(), "cannot read the queue from Redis") {
+	if code := run(ctx, []string{"jobs", "--config", "config.yaml"}, &out, &errb, env, time.Now); code != 1 || !strings.Contains(errb.String(), "cannot read the queue from Redis") {
 		t.Fatalf("redis down: exit %d %q", code, errb.String())
 	}
 }

@@ -20,7 +20,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ())
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ(), time.Now)
 	stop()
 	os.Exit(code)
 }
@@ -45,9 +45,11 @@ Every config key can be set from the environment: BATON_ then the key in
 capitals with dots as underscores (redis.addr → BATON_REDIS_ADDR).
 `
 
-// run is main without the process: arguments, streams and environment come in,
-// an exit code comes out, so tests can run every subcommand in-process.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+// run is main without the process: arguments, streams, environment and the
+// clock come in, an exit code comes out, so tests can run every subcommand
+// in-process. now is the process's one clock: every component that reads
+// the time is handed it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string, now func() time.Time) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -55,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "serve":
-		return cmdServe(ctx, rest, stdout, stderr, environ)
+		return cmdServe(ctx, rest, stdout, stderr, environ, now)
 	case "check-config":
 		return cmdCheckConfig(rest, stdout, stderr, environ)
 	case "load":
@@ -63,11 +65,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 	case "jobs":
 		return cmdJobs(ctx, rest, stdout, stderr, environ)
 	case "demo":
-		return cmdDemo(ctx, rest, stdout, stderr, environ)
+		return cmdDemo(ctx, rest, stdout, stderr, environ, now)
 	case "report":
-		return cmdReport(ctx, rest, stdout, stderr, environ)
+		return cmdReport(ctx, rest, stdout, stderr, environ, now)
 	case "oncall":
-		return cmdOncall(ctx, rest, stdout, stderr, environ, time.Now)
+		return cmdOncall(ctx, rest, stdout, stderr, environ, now)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

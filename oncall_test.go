@@ -182,7 +182,7 @@ func TestOncallCommand(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
-			code := run(context.Background(), append([]string{"oncall", "--config", "config.yaml"}, tc.args...), &out, &errb, env)
+			code := run(context.Background(), append([]string{"oncall", "--config", "config.yaml"}, tc.args...), &out, &errb, env, time.Now)
 			if code != tc.code || !strings.Contains(out.String(), tc.out) || !strings.Contains(errb.String(), tc.err) {
 				t.Fatalf("exit %d\nstdout: %s\nstderr: %s\nwant exit %d, %q / %q", code, out.String(), errb.String(), tc.code, tc.out, tc.err)
 			}

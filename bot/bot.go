@@ -198,6 +198,18 @@ func (c *Bot) Syncer() *Syncer { return c.syncer }
 // People maps people to chat users.
 func (c *Bot) People() *People { return c.people }
 
+// WarnUnreachable looks up every person's chat account once and logs a
+// warning for each who cannot be reached: their pages would go to the
+// fallback. It returns when all are checked or ctx ends; the answers it
+// finds are kept, so later pages need not ask again.
+func (c *Bot) WarnUnreachable(ctx context.Context) {
+	for _, err := range c.people.Check(ctx) {
+		if ctx.Err() == nil {
+			c.log.Warn("a person cannot be paged in chat; their pages will go to the fallback", "err", err)
+		}
+	}
+}
+
 // AckReactions are the reaction names that acknowledge.
 func (c *Bot) AckReactions() []string { return slices.Clone(c.ackReactions) }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -14,7 +15,10 @@ import (
 	"github.com/batonhq/baton/escalation"
 )
 
-// chat implements bot.Chat with slack-go's Web API client. Every call goes
+// DefaultAPIURL is Slack's Web API.
+const DefaultAPIURL = "https://slack.com/api/"
+
+// Chat implements bot.Chat with slack-go's Web API client. Every call goes
 // through the pacer first and has its error translated on the way out:
 //
 //	429 with Retry-After      escalation.RetryAfter (the pacer blocks the method meanwhile)
@@ -24,16 +28,65 @@ import (
 //	ok:false, name_taken      bot.ErrNameTaken; users_not_found: bot.ErrNoUser
 //	ok:false, transient       plain errors (internal_error, fatal_error, request_timeout, ratelimited)
 //	ok:false, anything else   escalation.Permanent (channel_not_found, not_in_channel, invalid_auth, …)
-type chat struct {
+type Chat struct {
 	api     *slack.Client
 	pace    *pacer
 	metrics Metrics
+	// What Socket needs to open its own client with the app-level token.
+	botToken, apiURL string
+	httpClient       *http.Client
 }
 
-var _ bot.Chat = (*chat)(nil)
+var _ bot.Chat = (*Chat)(nil)
+
+// ChatOptions configure a Chat. BotToken is required.
+type ChatOptions struct {
+	BotToken string // xoxb-…
+	// APIURL is the Web API base, ending in "/"; default DefaultAPIURL.
+	// Tests and the demo point it at internal/fakeslack.
+	APIURL string
+	// Limits pace the Web API calls; nil means SlackLimits (Slack's tiers).
+	// An empty, non-nil map paces nothing (only 429s hold calls back).
+	Limits map[string]Limit
+	// HTTPClient is the Web API's client; default one with a 30s timeout.
+	HTTPClient *http.Client
+	// Metrics counts failed Web API calls by method; nil counts nothing.
+	Metrics Metrics
+	// Now is the clock the pacer reads. Default time.Now.
+	Now func() time.Time
+}
+
+// NewChat builds the Slack Chat; it makes no network call. It fails when
+// the bot token is missing or the API URL does not end in "/".
+func NewChat(o ChatOptions) (*Chat, error) {
+	if o.BotToken == "" {
+		return nil, errors.New("slack: a bot token is required")
+	}
+	if o.APIURL == "" {
+		o.APIURL = DefaultAPIURL
+	}
+	if !strings.HasSuffix(o.APIURL, "/") {
+		return nil, fmt.Errorf("slack: api_url %q must end with /", o.APIURL)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Limits == nil {
+		o.Limits = SlackLimits()
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
+	}
+	api := slack.New(o.BotToken, slack.OptionAPIURL(o.APIURL), slack.OptionHTTPClient(o.HTTPClient))
+	return &Chat{api: api, pace: newPacer(o.Limits, o.Now), metrics: o.Metrics,
+		botToken: o.BotToken, apiURL: o.APIURL, httpClient: o.HTTPClient}, nil
+}
 
 // Name implements bot.Chat.
-func (c *chat) Name() string { return "slack" }
+func (c *Chat) Name() string { return "slack" }
 
 // noRetryAfter is the wait after a 429 that gave no Retry-After.
 const noRetryAfter = 2 * time.Second
@@ -47,7 +100,7 @@ const interactiveAttempts = 4
 // call paces, runs and translates one Web API call; for an interactive
 // caller it retries what is worth retrying (429s after their Retry-After,
 // which the pacer enforces; 5xx and network errors after a short backoff).
-func (c *chat) call(ctx context.Context, method, channel string, fn func(ctx context.Context) error) error {
+func (c *Chat) call(ctx context.Context, method, channel string, fn func(ctx context.Context) error) error {
 	if _, job := bot.PacingFrom(ctx); job {
 		return c.once(ctx, method, channel, fn)
 	}
@@ -70,7 +123,7 @@ func (c *chat) call(ctx context.Context, method, channel string, fn func(ctx con
 }
 
 // once paces, runs and translates one attempt.
-func (c *chat) once(ctx context.Context, method, channel string, fn func(ctx context.Context) error) error {
+func (c *Chat) once(ctx context.Context, method, channel string, fn func(ctx context.Context) error) error {
 	if err := c.pace.wait(ctx, method, channel); err != nil {
 		return err
 	}
@@ -112,7 +165,7 @@ func (c *chat) once(ctx context.Context, method, channel string, fn func(ctx con
 }
 
 // LookupEmail implements bot.Chat.
-func (c *chat) LookupEmail(ctx context.Context, email string) (string, error) {
+func (c *Chat) LookupEmail(ctx context.Context, email string) (string, error) {
 	var id string
 	err := c.call(ctx, "users.lookupByEmail", "", func(ctx context.Context) error {
 		u, err := c.api.GetUserByEmailContext(ctx, email)
@@ -125,7 +178,7 @@ func (c *chat) LookupEmail(ctx context.Context, email string) (string, error) {
 }
 
 // UserEmail implements bot.Chat.
-func (c *chat) UserEmail(ctx context.Context, userID string) (string, error) {
+func (c *Chat) UserEmail(ctx context.Context, userID string) (string, error) {
 	var email string
 	err := c.call(ctx, "users.info", "", func(ctx context.Context) error {
 		u, err := c.api.GetUserInfoContext(ctx, userID)
@@ -138,7 +191,7 @@ func (c *chat) UserEmail(ctx context.Context, userID string) (string, error) {
 }
 
 // OpenDM implements bot.Chat.
-func (c *chat) OpenDM(ctx context.Context, userID string) (string, error) {
+func (c *Chat) OpenDM(ctx context.Context, userID string) (string, error) {
 	var id string
 	err := c.call(ctx, "conversations.open", "", func(ctx context.Context) error {
 		ch, _, _, err := c.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{userID}})
@@ -151,7 +204,7 @@ func (c *chat) OpenDM(ctx context.Context, userID string) (string, error) {
 }
 
 // Post implements bot.Chat.
-func (c *chat) Post(ctx context.Context, channel string, m bot.Message) (string, string, error) {
+func (c *Chat) Post(ctx context.Context, channel string, m bot.Message) (string, string, error) {
 	var chID, ts string
 	err := c.call(ctx, "chat.postMessage", channel, func(ctx context.Context) error {
 		var err error
@@ -162,7 +215,7 @@ func (c *chat) Post(ctx context.Context, channel string, m bot.Message) (string,
 }
 
 // Update implements bot.Chat.
-func (c *chat) Update(ctx context.Context, channelID, msgID string, m bot.Message) error {
+func (c *Chat) Update(ctx context.Context, channelID, msgID string, m bot.Message) error {
 	return c.call(ctx, "chat.update", channelID, func(ctx context.Context) error {
 		_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, msgID, msgOptions(m)...)
 		return err
@@ -170,7 +223,7 @@ func (c *chat) Update(ctx context.Context, channelID, msgID string, m bot.Messag
 }
 
 // CreateChannel implements bot.Chat.
-func (c *chat) CreateChannel(ctx context.Context, name string) (string, error) {
+func (c *Chat) CreateChannel(ctx context.Context, name string) (string, error) {
 	var id string
 	err := c.call(ctx, "conversations.create", "", func(ctx context.Context) error {
 		ch, err := c.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
@@ -183,7 +236,7 @@ func (c *chat) CreateChannel(ctx context.Context, name string) (string, error) {
 }
 
 // Invite implements bot.Chat.
-func (c *chat) Invite(ctx context.Context, channelID string, userIDs ...string) error {
+func (c *Chat) Invite(ctx context.Context, channelID string, userIDs ...string) error {
 	return c.call(ctx, "conversations.invite", channelID, func(ctx context.Context) error {
 		_, err := c.api.InviteUsersToConversationContext(ctx, channelID, userIDs...)
 		return err
@@ -191,21 +244,21 @@ func (c *chat) Invite(ctx context.Context, channelID string, userIDs ...string) 
 }
 
 // Pin implements bot.Chat.
-func (c *chat) Pin(ctx context.Context, channelID, msgID string) error {
+func (c *Chat) Pin(ctx context.Context, channelID, msgID string) error {
 	return c.call(ctx, "pins.add", channelID, func(ctx context.Context) error {
 		return c.api.AddPinContext(ctx, channelID, slack.ItemRef{Channel: channelID, Timestamp: msgID})
 	})
 }
 
 // Archive implements bot.Chat.
-func (c *chat) Archive(ctx context.Context, channelID string) error {
+func (c *Chat) Archive(ctx context.Context, channelID string) error {
 	return c.call(ctx, "conversations.archive", channelID, func(ctx context.Context) error {
 		return c.api.ArchiveConversationContext(ctx, channelID)
 	})
 }
 
 // Ephemeral implements bot.Chat.
-func (c *chat) Ephemeral(ctx context.Context, channelID, userID string, m bot.Message) error {
+func (c *Chat) Ephemeral(ctx context.Context, channelID, userID string, m bot.Message) error {
 	return c.call(ctx, "chat.postEphemeral", channelID, func(ctx context.Context) error {
 		_, err := c.api.PostEphemeralContext(ctx, channelID, userID, msgOptions(m)...)
 		return err
@@ -217,7 +270,7 @@ func (c *chat) Ephemeral(ctx context.Context, channelID, userID string, m bot.Me
 // files.completeUploadExternal to share the file in the channel. Each
 // step is paced and retried on its own, so a failed share does not
 // upload the bytes again.
-func (c *chat) Upload(ctx context.Context, channelID string, f bot.File) error {
+func (c *Chat) Upload(ctx context.Context, channelID string, f bot.File) error {
 	var u *slack.GetUploadURLExternalResponse
 	err := c.call(ctx, "files.getUploadURLExternal", "", func(ctx context.Context) error {
 		var err error

@@ -37,7 +37,7 @@ type env struct {
 	rdb    *redis.Client
 	svc    *incident.Store
 	runner *escalation.Runner
-	bot    *slackbot.Bot
+	bot    *bot.Bot
 	log    *logBuffer
 	// metrics is what the bot counts; reports reads the store for /incident stats.
 	metrics *metrics.Metrics
@@ -129,11 +129,15 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	dir := &oncall.Board{Rotations: rots, ServiceRotation: map[string]string{"payments": "payments-primary"}, Overrides: ovs.Set}
 
 	var runner *escalation.Runner
-	b, err := slackbot.New(slackbot.Options{
-		OnCall: dir, Overrides: ovs,
-		BotToken: e.fake.BotToken(), AppToken: e.fake.AppToken(), APIURL: e.fake.APIURL(),
+	chat, err := slackbot.NewChat(slackbot.ChatOptions{
+		BotToken: e.fake.BotToken(), APIURL: e.fake.APIURL(), Limits: limits, Metrics: e.metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bot.New(bot.Options{
+		Chat: chat, OnCall: dir, Overrides: ovs,
 		ArchiveAfter: cfg.archiveAfter, People: people, Services: botServices,
-		Incidents: e.svc, Redis: e.rdb, Prefix: "test:", Log: log, Limits: limits,
+		Incidents: e.svc, Redis: e.rdb, Prefix: "test:", Log: log,
 		Wake:        func() { runner.Wake() },
 		RepeatEvery: cfg.repeatEvery, PageMaxWait: cfg.pageMaxWait, SyncMaxWait: cfg.syncMaxWait,
 		Analytics: &bot.Analytics{Source: e.reports, Zone: time.UTC}, Metrics: e.metrics,
@@ -141,8 +145,12 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sock, err := slackbot.NewSocket(chat, b, slackbot.SocketOptions{AppToken: e.fake.AppToken(), Log: log, Authenticated: b.WarnUnreachable})
+	if err != nil {
+		t.Fatal(err)
+	}
 	runner, err = escalation.NewRunner(escalation.Options{
-		Incidents: e.svc, Pager: b.Pager(), Chat: b.ChatSync(), Policies: pols,
+		Incidents: e.svc, Pager: b.Pager(), Chat: b.Syncer(), Policies: pols,
 		PollInterval: 20 * time.Millisecond, Lease: 5 * time.Second,
 		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		Workers: cfg.workers, ChatWorkers: cfg.chatWorkers, Log: log,
@@ -158,7 +166,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = runner.Run(runCtx) }()
-	go func() { defer wg.Done(); _ = b.Run(runCtx) }()
+	go func() { defer wg.Done(); _ = sock.Run(runCtx) }()
 	var once sync.Once
 	e.stop = func() { once.Do(func() { stop(); wg.Wait() }) }
 	t.Cleanup(func() {

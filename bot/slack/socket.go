@@ -1,7 +1,10 @@
-// Package slack is baton's Slack adapter: bot.Chat over slack-go's Web API
-// (with per-method pacing and Slack's errors translated), Block Kit
-// rendering of bot's cards, and a Socket Mode client that turns slash
-// commands, button clicks and reactions into bot.Executor calls.
+// Package slack is baton's Slack adapter. It supplies two things and
+// nothing chat-neutral: Chat, bot.Chat over slack-go's Web API (per-method
+// pacing, Slack's errors translated, Block Kit rendering of bot's cards),
+// and Socket, the Socket Mode loop that turns slash commands, button clicks
+// and reactions into calls on a bot.Bot's Executor. The wiring (the root
+// package's chat.go) builds the Chat, hands it to bot.New, and starts a
+// Socket with both.
 //
 // Every envelope is acknowledged first (Slack wants it within 3 s) and
 // handled after, once: a redelivered envelope (same envelope or event id) is
@@ -11,188 +14,105 @@ package slack
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
-	"github.com/batonhq/baton/analytics/digest"
 	"github.com/batonhq/baton/bot"
-	"github.com/batonhq/baton/escalation"
-	"github.com/batonhq/baton/incident"
 )
-
-// DefaultAPIURL is Slack's Web API.
-const DefaultAPIURL = "https://slack.com/api/"
-
-// Options configure a Bot. BotToken, AppToken, Incidents and Redis are required.
-type Options struct {
-	BotToken string // xoxb-…
-	AppToken string // xapp-…, for Socket Mode
-	// APIURL is the Web API base, ending in "/"; default DefaultAPIURL.
-	// Tests and the demo point it at internal/fakeslack.
-	APIURL string
-	// AckReactions acknowledge when added to a card, notice or page.
-	// Default white_check_mark and eyes.
-	AckReactions []string
-	// ArchiveAfter is how long after resolve an incident's channel is archived.
-	ArchiveAfter time.Duration
-	// People and Services come from config (people[].slack is Person.ChatID).
-	People   []bot.Person
-	Services []bot.Service
-	// DefaultChannel takes notices and fallback pages of services without an
-	// alerts channel.
-	DefaultChannel string
-	Incidents      *incident.Store
-	OnCall         bot.OnCall
-	Overrides      bot.Overrides
-	// Wake is called after a command changed an incident (escalation.Runner.Wake).
-	Wake   func()
-	Redis  redis.UniversalClient
-	Prefix string
-	Log    *slog.Logger
-	Now    func() time.Time
-
-	// Limits pace the Web API calls; nil means SlackLimits (Slack's tiers).
-	// An empty, non-nil map paces nothing (only 429s hold calls back).
-	Limits map[string]Limit
-	// HTTPClient is the Web API's client; default one with a 30s timeout.
-	HTTPClient *http.Client
-	// PageMaxWait, SyncMaxWait and RepeatEvery: see bot.Options.
-	PageMaxWait, SyncMaxWait, RepeatEvery time.Duration
-	// PingInterval is how long Socket Mode waits for Slack's ping before
-	// reconnecting; default slack-go's 30s.
-	PingInterval time.Duration
-	// Handlers bounds how many envelopes are handled at once. Default 32.
-	Handlers int
-	// Analytics answers /incident stats; nil: stats says analytics are not set up.
-	Analytics *bot.Analytics
-	// Metrics counts acknowledgements by how they were made, incidents
-	// opened from chat and failed Web API calls by method; nil counts nothing.
-	Metrics Metrics
-}
 
 // Metrics is what the Slack adapter reports; *metrics.Metrics implements it.
 type Metrics interface {
-	bot.Metrics
 	// ChatAPIError counts a failed Web API call (each attempt) by method.
 	ChatAPIError(chat, method string)
 }
 
 type noMetrics struct{}
 
-func (noMetrics) Acknowledged(string)                                {}
-func (noMetrics) ObserveAlert(string, string, string, time.Duration) {}
-func (noMetrics) ChatAPIError(string, string)                        {}
+func (noMetrics) ChatAPIError(string, string) {}
 
-// Bot is baton on Slack. New builds it; Run connects Socket Mode. Its Pager
-// and ChatSync work over the Web API whether or not Socket Mode is up.
-type Bot struct {
-	core *bot.Bot
-	chat *chat
+// SocketOptions configure a Socket. AppToken is required.
+type SocketOptions struct {
+	AppToken string // xapp-…, for Socket Mode
+	// PingInterval is how long Socket Mode waits for Slack's ping before
+	// reconnecting; default slack-go's 30s.
+	PingInterval time.Duration
+	// Handlers bounds how many envelopes are handled at once. Default 32.
+	Handlers int
+	// Authenticated, when set, runs on its own goroutine once auth.test has
+	// accepted the tokens (the wiring checks people's accounts then); Run
+	// waits for it before returning.
+	Authenticated func(ctx context.Context)
+	Log           *slog.Logger
+}
+
+// Socket is baton's Socket Mode connection to Slack: it acknowledges every
+// envelope first and hands slash commands, button clicks and reactions to
+// the bot's Executor. NewSocket builds it; Run connects. Pages and chat
+// syncs do not need it: they go through the Chat's Web API.
+type Socket struct {
+	bot  *bot.Bot
+	chat *Chat
 	api  *slack.Client
 	sm   *socketmode.Client
 	log  *slog.Logger
 	sem  chan struct{}
+
+	authenticated func(ctx context.Context)
 
 	mu      sync.Mutex
 	botUser string
 	wg      sync.WaitGroup
 }
 
-// New builds a Bot; it makes no network call.
-func New(o Options) (*Bot, error) {
-	if o.BotToken == "" || o.AppToken == "" {
-		return nil, errors.New("slack: bot and app tokens are required")
+// NewSocket builds the Socket Mode loop for b, which must have been built
+// on chat; it makes no network call.
+func NewSocket(chat *Chat, b *bot.Bot, o SocketOptions) (*Socket, error) {
+	if chat == nil || b == nil {
+		return nil, errors.New("slack: a Chat and a bot are required")
 	}
-	if o.APIURL == "" {
-		o.APIURL = DefaultAPIURL
-	}
-	if !strings.HasSuffix(o.APIURL, "/") {
-		return nil, fmt.Errorf("slack: api_url %q must end with /", o.APIURL)
+	if o.AppToken == "" {
+		return nil, errors.New("slack: an app-level token is required for Socket Mode")
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Limits == nil {
-		o.Limits = SlackLimits()
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
 	if o.Handlers <= 0 {
 		o.Handlers = 32
 	}
-	if o.Metrics == nil {
-		o.Metrics = noMetrics{}
-	}
-	api := slack.New(o.BotToken,
-		slack.OptionAPIURL(o.APIURL),
+	api := slack.New(chat.botToken,
+		slack.OptionAPIURL(chat.apiURL),
 		slack.OptionAppLevelToken(o.AppToken),
-		slack.OptionHTTPClient(o.HTTPClient))
-	c := &chat{api: api, pace: newPacer(o.Limits, o.Now), metrics: o.Metrics}
-	core, err := bot.New(bot.Options{
-		Chat: c, Incidents: o.Incidents, People: o.People, Services: o.Services,
-		OnCall: o.OnCall, Overrides: o.Overrides, Redis: o.Redis, Prefix: o.Prefix,
-		ArchiveAfter: o.ArchiveAfter, AckReactions: o.AckReactions, DefaultChannel: o.DefaultChannel,
-		Wake: o.Wake, Log: o.Log, Now: o.Now,
-		PageMaxWait: o.PageMaxWait, SyncMaxWait: o.SyncMaxWait, RepeatEvery: o.RepeatEvery,
-		Analytics: o.Analytics, Metrics: o.Metrics,
-	})
-	if err != nil {
-		return nil, err
-	}
+		slack.OptionHTTPClient(chat.httpClient))
 	var smOpts []socketmode.Option
 	if o.PingInterval > 0 {
 		smOpts = append(smOpts, socketmode.OptionPingInterval(o.PingInterval))
 	}
-	return &Bot{
-		core: core, chat: c, api: api,
+	return &Socket{
+		bot: b, chat: chat, api: api,
 		sm:  socketmode.New(api, smOpts...),
 		log: o.Log.With("component", "slack"),
 		sem: make(chan struct{}, o.Handlers),
+
+		authenticated: o.Authenticated,
 	}, nil
 }
 
-// Pager delivers escalation pages as Slack DMs (escalation.Options.Pager).
-func (b *Bot) Pager() escalation.Pager { return b.core.Pager() }
-
-// ChatSync mirrors incidents in Slack (escalation.Options.Chat).
-func (b *Bot) ChatSync() escalation.ChatSync { return b.core.Syncer() }
-
-// PostDigest posts the weekly digest in a channel (digest.Poster).
-func (b *Bot) PostDigest(ctx context.Context, channel string, d digest.Digest) error {
-	return b.core.PostDigest(ctx, channel, d)
-}
-
-// Core is the chat-neutral side, for tests and the directory check.
-func (b *Bot) Core() *bot.Bot { return b.core }
-
-// Run checks the tokens (auth.test), warns about people who cannot be
-// reached, and holds a Socket Mode connection until ctx ends, reconnecting
-// with backoff. It returns nil when ctx ends.
-func (b *Bot) Run(ctx context.Context) error {
+// Run checks the tokens (auth.test) and holds a Socket Mode connection
+// until ctx ends, reconnecting with backoff. It returns nil when ctx ends.
+func (b *Socket) Run(ctx context.Context) error {
 	if err := b.whoAmI(ctx); err != nil {
 		return nil // ctx ended
 	}
-	b.wg.Go(func() {
-		for _, err := range b.core.People().Check(ctx) {
-			if ctx.Err() == nil {
-				b.log.Warn("slack: a person cannot be paged in Slack; their pages will go to the fallback", "err", err)
-			}
-		}
-	})
+	if b.authenticated != nil {
+		b.wg.Go(func() { b.authenticated(ctx) })
+	}
 	b.wg.Go(func() { b.events(ctx) })
 	defer b.wg.Wait()
 	backoff := time.Second
@@ -213,7 +133,7 @@ func (b *Bot) Run(ctx context.Context) error {
 
 // whoAmI learns the bot's user id (its own reactions are ignored), retrying
 // until Slack answers or ctx ends.
-func (b *Bot) whoAmI(ctx context.Context) error {
+func (b *Socket) whoAmI(ctx context.Context) error {
 	backoff := time.Second
 	for {
 		res, err := b.api.AuthTestContext(ctx)
@@ -234,7 +154,7 @@ func (b *Bot) whoAmI(ctx context.Context) error {
 	}
 }
 
-func (b *Bot) self() string {
+func (b *Socket) self() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.botUser
@@ -243,7 +163,7 @@ func (b *Bot) self() string {
 // events reads Socket Mode events: each envelope is acknowledged at once,
 // then handled on its own goroutine (at most Handlers at a time), so a slow
 // handler never delays the next ack.
-func (b *Bot) events(ctx context.Context) {
+func (b *Socket) events(ctx context.Context) {
 	for {
 		var evt socketmode.Event
 		select {
@@ -281,7 +201,7 @@ func (b *Bot) events(ctx context.Context) {
 const handleTimeout = 30 * time.Second
 
 // handle acts on one acknowledged envelope, once across redeliveries and replicas.
-func (b *Bot) handle(ctx context.Context, evt socketmode.Event) {
+func (b *Socket) handle(ctx context.Context, evt socketmode.Event) {
 	ctx, cancel := context.WithTimeout(ctx, handleTimeout)
 	defer cancel()
 	id := "env:" + evt.Request.EnvelopeID
@@ -290,7 +210,7 @@ func (b *Bot) handle(ctx context.Context, evt socketmode.Event) {
 			id = "ev:" + cb.EventID
 		}
 	}
-	first, err := b.core.FirstTime(ctx, id)
+	first, err := b.bot.FirstTime(ctx, id)
 	if err != nil {
 		b.log.Error("slack: cannot tell whether an event was handled; handling it", "err", err)
 	} else if !first {
@@ -299,7 +219,7 @@ func (b *Bot) handle(ctx context.Context, evt socketmode.Event) {
 	}
 	switch d := evt.Data.(type) {
 	case slack.SlashCommand:
-		reply := b.core.Executor().Command(ctx, bot.Request{
+		reply := b.bot.Executor().Command(ctx, bot.Request{
 			Command: d.Command, Text: unescape(d.Text), User: d.UserID, Channel: d.ChannelID, ChannelName: d.ChannelName})
 		b.respond(ctx, d.ResponseURL, d.ChannelID, d.UserID, reply)
 	case slack.InteractionCallback:
@@ -313,7 +233,7 @@ func (b *Bot) handle(ctx context.Context, evt socketmode.Event) {
 			if !ok || !known || err != nil {
 				continue
 			}
-			reply := b.core.Executor().Action(ctx, d.User.ID, act, n)
+			reply := b.bot.Executor().Action(ctx, d.User.ID, act, n)
 			b.respond(ctx, d.ResponseURL, d.Channel.ID, d.User.ID, reply)
 		}
 	case slackevents.EventsAPIEvent:
@@ -321,7 +241,7 @@ func (b *Bot) handle(ctx context.Context, evt socketmode.Event) {
 		if !ok || r.User == "" || r.User == b.self() || r.Item.Type != "message" {
 			return
 		}
-		reply, show := b.core.Executor().Reaction(ctx, r.User, r.Item.Channel, r.Item.Timestamp, r.Reaction)
+		reply, show := b.bot.Executor().Reaction(ctx, r.User, r.Item.Channel, r.Item.Timestamp, r.Reaction)
 		if show {
 			if err := b.chat.Ephemeral(ctx, r.Item.Channel, r.User, bot.Message{Text: reply.Text}); err != nil {
 				b.log.Warn("slack: could not explain a refused reaction", "err", err)
@@ -332,7 +252,7 @@ func (b *Bot) handle(ctx context.Context, evt socketmode.Event) {
 
 // respond shows a reply to the person who acted, privately: through the
 // response_url (no Web API rate limit), else chat.postEphemeral.
-func (b *Bot) respond(ctx context.Context, responseURL, channel, user string, r bot.Reply) {
+func (b *Socket) respond(ctx context.Context, responseURL, channel, user string, r bot.Reply) {
 	if r.Text == "" {
 		return
 	}

@@ -1,0 +1,206 @@
+package main
+
+// Config → domain: the one place where the typed configuration becomes the
+// values the packages take (rotations, policies, the on-call board, intake
+// rules, the chat side's people and services, zones). Everything here runs
+// on a validated Config, so an error is a bug, reported plainly all the same.
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/batonhq/baton/bot"
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/intake"
+	"github.com/batonhq/baton/internal/oncall"
+	"github.com/batonhq/baton/rotations"
+)
+
+// domain is a validated Config in the packages' own terms: what every
+// subsystem of the wiring (store.go, engine.go, chat.go, http.go,
+// analytics.go) is built from.
+type domain struct {
+	rotations map[string]*rotations.Rotation
+	policies  escalation.Policies
+	// zone is analytics.timezone: the days and weeks of reports.
+	zone *time.Location
+	// personZone is a person's own zone (nil when they have none), for
+	// "pages out of hours".
+	personZone func(person string) *time.Location
+	services   map[string]bool
+	people     map[string]bool
+}
+
+// domain translates the configuration.
+func (c *Config) domain() (*domain, error) {
+	rots, err := c.compileRotations()
+	if err != nil {
+		return nil, err
+	}
+	policies, err := c.escalationPolicies()
+	if err != nil {
+		return nil, err
+	}
+	zone, err := time.LoadLocation(c.Analytics.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("analytics.timezone: %w", err)
+	}
+	d := &domain{rotations: rots, policies: policies, zone: zone, personZone: c.personZone(),
+		services: map[string]bool{}, people: map[string]bool{}}
+	for _, s := range c.Services {
+		d.services[s.Name] = true
+	}
+	for _, p := range c.People {
+		d.people[p.ID] = true
+	}
+	return d, nil
+}
+
+// known says which people and rotations exist, for the overrides store.
+func (d *domain) known() rotations.Known {
+	return rotations.Known{
+		Person:   func(id string) bool { return d.people[id] },
+		Rotation: func(name string) bool { return d.rotations[name] != nil },
+	}
+}
+
+// personZone maps each person with a timezone to it, for "pages out of
+// hours"; the answer is nil for anyone else.
+func (c *Config) personZone() func(person string) *time.Location {
+	zones := map[string]*time.Location{}
+	for _, p := range c.People {
+		if loc, err := time.LoadLocation(p.Timezone); err == nil && p.Timezone != "" {
+			zones[p.ID] = loc
+		}
+	}
+	return func(p string) *time.Location { return zones[p] }
+}
+
+// hasService reports whether name is a configured service.
+func (c *Config) hasService(name string) bool {
+	for _, s := range c.Services {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// intakeConfig is the webhook edge's configuration (tokens, limits, routes);
+// the SNS verifier's certificate fetch and the subscription confirmation are
+// the caller's (real HTTPS in production, the demo's own signer).
+func (c *Config) intakeConfig(services map[string]bool) intake.Config {
+	var rules []intake.Rule
+	for _, r := range c.Intake.Routes {
+		rules = append(rules, intake.Rule{Source: r.Source, Match: regexp.MustCompile(r.Match), Service: r.Service})
+	}
+	return intake.Config{
+		Tokens: map[string]string{
+			"sumologic":  c.Intake.Tokens.SumoLogic,
+			"cloudwatch": c.Intake.Tokens.CloudWatch,
+			"generic":    c.Intake.Tokens.Generic,
+		},
+		MaxBodyBytes:     c.Intake.MaxBodyBytes,
+		Services:         services,
+		Rules:            rules,
+		InsufficientData: c.Intake.CloudWatch.InsufficientData,
+		SNS:              &intake.SNSVerifier{AllowedTopics: c.Intake.CloudWatch.TopicARNs},
+	}
+}
+
+// chatPeople are the people as the chat side sees them; chatID picks the
+// person's id in that chat (people[].slack for Slack).
+func (c *Config) chatPeople(chatID func(PersonConfig) string) []bot.Person {
+	var out []bot.Person
+	for _, p := range c.People {
+		out = append(out, bot.Person{ID: p.ID, Name: p.Name, Email: p.Email, ChatID: chatID(p)})
+	}
+	return out
+}
+
+// chatServices are the services as the chat side sees them.
+func (c *Config) chatServices() []bot.Service {
+	var out []bot.Service
+	for _, s := range c.Services {
+		out = append(out, bot.Service{Name: s.Name, AlertsChannel: s.AlertsChannel})
+	}
+	return out
+}
+
+// person returns the person with id, or nil.
+func (c *Config) person(id string) *PersonConfig {
+	for i := range c.People {
+		if c.People[i].ID == id {
+			return &c.People[i]
+		}
+	}
+	return nil
+}
+
+// compileRotations builds every rotation; the config has been validated, so
+// an error here is a bug, reported plainly all the same.
+func (c *Config) compileRotations() (map[string]*rotations.Rotation, error) {
+	out := map[string]*rotations.Rotation{}
+	for _, rc := range c.Rotations {
+		r, err := rotations.Compile(rc.spec())
+		if err != nil {
+			return nil, fmt.Errorf("rotation %s: %w", rc.Name, err)
+		}
+		out[rc.Name] = r
+	}
+	return out, nil
+}
+
+// escalationPolicies turns the policies and services into the engine's form.
+func (c *Config) escalationPolicies() (escalation.Policies, error) {
+	var pols []escalation.Policy
+	for _, ep := range c.EscalationPolicies {
+		p := escalation.Policy{Name: ep.Name, RepageEvery: ep.RepageEvery, Repeat: ep.Repeat, AckTimeout: ep.AckTimeout}
+		for i, lv := range ep.Levels {
+			l, err := escalation.NewLevel(lv.Targets, lv.EscalateAfter)
+			if err != nil {
+				return nil, fmt.Errorf("policy %s level %d: %w", ep.Name, i+1, err)
+			}
+			p.Levels = append(p.Levels, l)
+		}
+		pols = append(pols, p)
+	}
+	var svcs []escalation.Service
+	for _, s := range c.Services {
+		svcs = append(svcs, escalation.Service{Name: s.Name, Policy: s.EscalationPolicy, AlertsChannel: s.AlertsChannel})
+	}
+	return escalation.Lookup(svcs, pols)
+}
+
+// serviceRotations maps each service to the first rotation its first
+// escalation level pages ("" when that level names only people).
+func (c *Config) serviceRotations() map[string]string {
+	first := map[string]string{}
+	for _, ep := range c.EscalationPolicies {
+		if len(ep.Levels) == 0 {
+			continue
+		}
+		for _, tg := range ep.Levels[0].Targets {
+			if t, err := rotations.ParseTarget(tg); err == nil && t.Kind == rotations.TargetRotation {
+				first[ep.Name] = t.Name
+				break
+			}
+		}
+	}
+	out := map[string]string{}
+	for _, s := range c.Services {
+		out[s.Name] = first[s.EscalationPolicy]
+	}
+	return out
+}
+
+// board is the on-call board of this configuration: rotations, the service
+// → rotation mapping, display names, and where overrides come from (nil: none).
+func (c *Config) board(rots map[string]*rotations.Rotation, ovs oncall.OverrideSource) *oncall.Board {
+	names := map[string]string{}
+	for _, p := range c.People {
+		names[p.ID] = p.Name
+	}
+	return &oncall.Board{Rotations: rots, ServiceRotation: c.serviceRotations(), Names: names, Overrides: ovs}
+}

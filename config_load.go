@@ -1,0 +1,210 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+
+	"github.com/batonhq/baton/internal/suggest"
+)
+
+// Problem is one thing wrong with a configuration, at a key path.
+type Problem struct {
+	Path string
+	Msg  string
+}
+
+func (p Problem) Error() string { return p.Path + ": " + p.Msg }
+
+// Problems is every problem found in a configuration at once.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// LoadConfig reads path (may be "" for defaults and environment only),
+// applies BATON_* overrides, decodes it and validates it. Every problem is
+// returned at once as Problems.
+func LoadConfig(path string, environ []string) (*Config, error) {
+	v := viper.New()
+	for k, val := range defaults {
+		v.SetDefault(k, val)
+	}
+	if path != "" {
+		v.SetConfigFile(path)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
+	// Environment: an explicit list (not os.Environ inside) so tests stay hermetic.
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, val, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "BATON_") {
+			env[k] = val
+		}
+	}
+	for _, key := range scalarKeys(reflect.TypeOf(Config{}), "") {
+		name := "BATON_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+		if val, ok := env[name]; ok {
+			v.Set(key, val)
+		}
+	}
+
+	var probs Problems
+	probs = append(probs, unknownKeys(v.AllSettings(), reflect.TypeOf(Config{}), "")...)
+
+	var cfg Config
+	err := v.Unmarshal(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		dateToString,
+		mapstructure.StringToTimeDurationHookFunc(),
+		mapstructure.StringToSliceHookFunc(","),
+	)))
+	if err != nil {
+		probs = append(probs, decodeProblems(err)...)
+	}
+	probs = append(probs, cfg.Validate()...)
+	if len(probs) > 0 {
+		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Path < probs[j].Path })
+		return &cfg, probs
+	}
+	return &cfg, nil
+}
+
+// dateToString lets `start: 2026-01-05` (a YAML timestamp) land in a string field.
+func dateToString(from, to reflect.Type, data any) (any, error) {
+	if to.Kind() == reflect.String {
+		if t, ok := data.(time.Time); ok {
+			return t.Format("2006-01-02"), nil
+		}
+	}
+	return data, nil
+}
+
+// scalarKeys lists the dotted keys of every non-list field, the ones an
+// environment variable can set.
+func scalarKeys(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		key := prefix + f.Tag.Get("mapstructure")
+		switch {
+		case f.Type.Kind() == reflect.Struct:
+			out = append(out, scalarKeys(f.Type, key+".")...)
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+			// lists of records (services, people, …) come from the file only
+		default:
+			out = append(out, key)
+		}
+	}
+	return out
+}
+
+// unknownKeys walks what was read against the Config struct and names every
+// key that no field accepts, with its full path (services[1].escalaton_policy).
+func unknownKeys(data any, t reflect.Type, path string) []Problem {
+	var out []Problem
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := data.(map[string]any)
+		if !ok {
+			return nil // a type problem; decodeProblems reports it
+		}
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			fields[t.Field(i).Tag.Get("mapstructure")] = t.Field(i).Type
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			ft, ok := fields[k]
+			if !ok {
+				out = append(out, Problem{p, "unknown key" + didYouMean(k, fields)})
+				continue
+			}
+			out = append(out, unknownKeys(m[k], ft, p)...)
+		}
+	case reflect.Slice:
+		if t.Elem().Kind() != reflect.Struct {
+			return nil
+		}
+		list, ok := data.([]any)
+		if !ok {
+			return nil
+		}
+		for i, item := range list {
+			out = append(out, unknownKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	}
+	return out
+}
+
+// didYouMean names the known key closest to a typo, when one is close.
+func didYouMean(k string, fields map[string]reflect.Type) string {
+	best, bestD := "", 3
+	for f := range fields {
+		if d := suggest.Distance(k, f); d < bestD {
+			best, bestD = f, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// mapstructure reports type errors as "'redis.db' cannot parse value as 'int': …";
+// turn each into a Problem with the key path in front.
+var decodeErrRE = regexp.MustCompile(`^'([^']*)' (.*)$`)
+
+func decodeProblems(err error) []Problem {
+	var out []Problem
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, inner := range j.Unwrap() {
+				walk(inner)
+			}
+			return
+		}
+		var de *mapstructure.DecodeError
+		if errors.As(e, &de) {
+			out = append(out, Problem{de.Name(), plain(de.Unwrap().Error())})
+			return
+		}
+		msg := e.Error()
+		if m := decodeErrRE.FindStringSubmatch(msg); m != nil {
+			out = append(out, Problem{m[1], plain(m[2])})
+			return
+		}
+		out = append(out, Problem{"(config)", msg})
+	}
+	walk(err)
+	return out
+}
+
+// plain trims Go-internal wording from decoder messages.
+func plain(msg string) string {
+	msg = strings.ReplaceAll(msg, "strconv.ParseInt: ", "")
+	msg = strings.ReplaceAll(msg, "time: ", "")
+	return msg
+}

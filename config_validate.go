@@ -1,0 +1,324 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/rotations"
+)
+
+var (
+	idRE      = regexp.MustCompile(`^[a-z0-9_-]+$`)
+	slackIDRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+	discordRE = regexp.MustCompile(`^[0-9]{15,21}$`)
+)
+
+// Validate checks the decoded configuration and returns every problem it
+// finds, section by section, each as a Problem at its key path.
+func (c *Config) Validate() Problems {
+	k := &checker{}
+	c.validateServer(k)
+	c.validateRedis(k)
+	c.validateIntake(k)
+	services := c.validateServiceNames(k)
+	c.validateRoutes(k, services)
+	people := c.validatePeople(k)
+	rots := c.validateRotations(k, people)
+	policies := c.validatePolicies(k, people, rots)
+	c.validateServicePolicies(k, policies)
+	c.validateSlack(k)
+	c.validateAnalyticsAndLog(k)
+	return k.ps
+}
+
+// checker collects the problems of one Validate.
+type checker struct{ ps Problems }
+
+func (k *checker) add(path, format string, args ...any) {
+	k.ps = append(k.ps, Problem{path, fmt.Sprintf(format, args...)})
+}
+
+// uniqueID checks a name that other sections refer to, and remembers it.
+func (k *checker) uniqueID(path, id string, seen map[string]bool) {
+	switch {
+	case !idRE.MatchString(id):
+		k.add(path, "must be lowercase letters, digits, - or _ (got %q)", id)
+	case seen[id]:
+		k.add(path, "%q is defined twice", id)
+	}
+	seen[id] = true
+}
+
+// validateServer checks http and api.
+func (c *Config) validateServer(k *checker) {
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		k.add("http.listen", "must be host:port such as 127.0.0.1:8080 (got %q)", c.HTTP.Listen)
+	}
+	if c.API.Token == "" {
+		k.add("api.token", "must be set; the HTTP API refuses every request without it (or set BATON_API_TOKEN)")
+	} else if len(c.API.Token) < 16 {
+		k.add("api.token", "is %d characters; use at least 16", len(c.API.Token))
+	}
+}
+
+// validateRedis checks the redis section.
+func (c *Config) validateRedis(k *checker) {
+	if c.Redis.Addr == "" && len(c.Redis.Addrs) == 0 {
+		k.add("redis.addr", "must be set (host:port), or list redis.addrs")
+	}
+	for i, a := range append([]string{c.Redis.Addr}, c.Redis.Addrs...) {
+		if a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			p := "redis.addr"
+			if i > 0 {
+				p = fmt.Sprintf("redis.addrs[%d]", i-1)
+			}
+			k.add(p, "must be host:port (got %q)", a)
+		}
+	}
+	if strings.ContainsAny(c.Redis.Prefix, "{}") {
+		k.add("redis.prefix", "must not contain { or }: baton adds its own Redis Cluster hash tags after it (got %q)", c.Redis.Prefix)
+	}
+	if c.Redis.DB < 0 || c.Redis.DB > 15 {
+		k.add("redis.db", "must be between 0 and 15 (got %d)", c.Redis.DB)
+	}
+}
+
+// validateIntake checks the intake tokens, body limit and CloudWatch settings
+// (its routes need the services: validateRoutes).
+func (c *Config) validateIntake(k *checker) {
+	for name, tok := range map[string]string{"sumologic": c.Intake.Tokens.SumoLogic, "cloudwatch": c.Intake.Tokens.CloudWatch, "generic": c.Intake.Tokens.Generic} {
+		if tok != "" && len(tok) < 16 {
+			k.add("intake.tokens."+name, "is %d characters; use at least 16 (or leave it empty to close this source)", len(tok))
+		}
+	}
+	if c.Intake.MaxBodyBytes < 1024 || c.Intake.MaxBodyBytes > 64<<20 {
+		k.add("intake.max_body_bytes", "must be between 1024 and 67108864 (got %d)", c.Intake.MaxBodyBytes)
+	}
+	switch c.Intake.CloudWatch.InsufficientData {
+	case "ignore", "open":
+	default:
+		k.add("intake.cloudwatch.insufficient_data", "must be ignore or open (got %q)", c.Intake.CloudWatch.InsufficientData)
+	}
+	for i, arn := range c.Intake.CloudWatch.TopicARNs {
+		if !strings.HasPrefix(arn, "arn:aws") || strings.Count(arn, ":") != 5 {
+			k.add(fmt.Sprintf("intake.cloudwatch.topic_arns[%d]", i), "is not an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:alarms (got %q)", arn)
+		}
+	}
+}
+
+// validateServiceNames checks the services' names and returns them.
+func (c *Config) validateServiceNames(k *checker) map[string]bool {
+	services := map[string]bool{}
+	for i, s := range c.Services {
+		k.uniqueID(fmt.Sprintf("services[%d].name", i), s.Name, services)
+	}
+	return services
+}
+
+// validateRoutes checks intake.routes against the services.
+func (c *Config) validateRoutes(k *checker, services map[string]bool) {
+	for i, r := range c.Intake.Routes {
+		p := fmt.Sprintf("intake.routes[%d]", i)
+		if !slices.Contains([]string{"", "sumologic", "cloudwatch", "generic"}, r.Source) {
+			k.add(p+".source", "must be sumologic, cloudwatch, generic or empty for any (got %q)", r.Source)
+		}
+		if r.Match == "" {
+			k.add(p+".match", "must be a regular expression on the monitor or alarm name")
+		} else if _, err := regexp.Compile(r.Match); err != nil {
+			k.add(p+".match", "is not a valid regular expression: %v", err)
+		}
+		if !services[r.Service] {
+			k.add(p+".service", "names no service in services (got %q)", r.Service)
+		}
+	}
+}
+
+// validatePeople checks people and returns their ids.
+func (c *Config) validatePeople(k *checker) map[string]bool {
+	people := map[string]bool{}
+	for i, pc := range c.People {
+		p := fmt.Sprintf("people[%d]", i)
+		k.uniqueID(p+".id", pc.ID, people)
+		if pc.Email != "" {
+			if a, err := mail.ParseAddress(pc.Email); err != nil || a.Address != pc.Email {
+				k.add(p+".email", "is not an email address (got %q)", pc.Email)
+			}
+		}
+		if pc.Slack != "" && !slackIDRE.MatchString(pc.Slack) {
+			k.add(p+".slack", "must be a Slack user id such as U012ABCDEF (got %q)", pc.Slack)
+		}
+		if pc.Discord != "" && !discordRE.MatchString(pc.Discord) {
+			k.add(p+".discord", "must be a Discord user id, 15 to 21 digits (got %q)", pc.Discord)
+		}
+		if pc.Timezone != "" {
+			if _, err := time.LoadLocation(pc.Timezone); err != nil {
+				k.add(p+".timezone", "is not an IANA time zone such as Europe/Paris (got %q)", pc.Timezone)
+			}
+		}
+	}
+	return people
+}
+
+// validateRotations checks each rotation with rotations.Compile (the
+// schedule rules live there) and its participants against people; it
+// returns the rotations' names.
+func (c *Config) validateRotations(k *checker, people map[string]bool) map[string]bool {
+	rots := map[string]bool{}
+	for i, rc := range c.Rotations {
+		p := fmt.Sprintf("rotations[%d]", i)
+		if rots[rc.Name] {
+			k.add(p+".name", "%q is defined twice", rc.Name)
+		}
+		rots[rc.Name] = true
+		if _, err := rotations.Compile(rc.spec()); err != nil {
+			for _, fe := range rotations.FieldErrors(err) {
+				fp := p
+				if fe.Field != "" {
+					fp += "." + fe.Field
+				}
+				k.add(fp, "%s", fe.Msg)
+			}
+		}
+		for j, who := range rc.Participants {
+			if who != "" && !people[who] {
+				k.add(fmt.Sprintf("%s.participants[%d]", p, j), "names no one in people (got %q)", who)
+			}
+		}
+	}
+	return rots
+}
+
+// validatePolicies checks the escalation policies and their targets; it
+// returns the policies' names.
+func (c *Config) validatePolicies(k *checker, people, rots map[string]bool) map[string]bool {
+	policies := map[string]bool{}
+	for i, ep := range c.EscalationPolicies {
+		p := fmt.Sprintf("escalation_policies[%d]", i)
+		k.uniqueID(p+".name", ep.Name, policies)
+		if ep.RepageEvery < time.Second {
+			k.add(p+".repage_every", "must be at least 1s (got %s); the owner is paged again at this interval", ep.RepageEvery)
+		}
+		if ep.Repeat < 0 || ep.Repeat > 20 {
+			k.add(p+".repeat", "must be between 0 and 20 (got %d)", ep.Repeat)
+		}
+		if ep.AckTimeout < 0 {
+			k.add(p+".ack_timeout", "must not be negative (0 turns it off)")
+		}
+		if len(ep.Levels) == 0 {
+			k.add(p+".levels", "must have at least one level")
+		}
+		for j, lv := range ep.Levels {
+			lp := fmt.Sprintf("%s.levels[%d]", p, j)
+			if lv.EscalateAfter < time.Second {
+				k.add(lp+".escalate_after", "must be at least 1s (got %s)", lv.EscalateAfter)
+			}
+			if len(lv.Targets) == 0 {
+				k.add(lp+".targets", "must name at least one target (user:ID or rotation:NAME)")
+			}
+			for t, tg := range lv.Targets {
+				tp := fmt.Sprintf("%s.targets[%d]", lp, t)
+				target, err := rotations.ParseTarget(tg)
+				switch {
+				case err != nil:
+					k.add(tp, "%v", err)
+				case target.Kind == "user" && !people[target.Name]:
+					k.add(tp, "names no one in people (got %q)", target.Name)
+				case target.Kind == "rotation" && !rots[target.Name]:
+					k.add(tp, "names no rotation in rotations (got %q)", target.Name)
+				}
+			}
+		}
+	}
+	return policies
+}
+
+// validateServicePolicies checks that every service names a policy.
+func (c *Config) validateServicePolicies(k *checker, policies map[string]bool) {
+	for i, s := range c.Services {
+		p := fmt.Sprintf("services[%d]", i)
+		if s.EscalationPolicy == "" {
+			k.add(p+".escalation_policy", "must be set: a service nobody is paged for is silent")
+		} else if !policies[s.EscalationPolicy] {
+			k.add(p+".escalation_policy", "names no policy in escalation_policies (got %q)", s.EscalationPolicy)
+		}
+	}
+}
+
+// validateSlack checks the slack section. Slack is optional; when a token
+// is given, the rest must be sound.
+func (c *Config) validateSlack(k *checker) {
+	if c.Slack.BotToken != "" || c.Slack.AppToken != "" {
+		if !strings.HasPrefix(c.Slack.BotToken, "xoxb-") {
+			k.add("slack.bot_token", "must be a bot token starting with xoxb-")
+		}
+		if !strings.HasPrefix(c.Slack.AppToken, "xapp-") {
+			k.add("slack.app_token", "must be an app-level token starting with xapp- (Socket Mode needs it)")
+		}
+	}
+	if u, err := url.Parse(c.Slack.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || !strings.HasSuffix(c.Slack.APIURL, "/") {
+		k.add("slack.api_url", "must be an http(s) URL ending in / (got %q)", c.Slack.APIURL)
+	}
+	if c.Slack.ArchiveAfter < 0 {
+		k.add("slack.archive_after", "must not be negative (0 archives at once)")
+	}
+}
+
+// validateAnalyticsAndLog checks analytics.timezone and log.level.
+func (c *Config) validateAnalyticsAndLog(k *checker) {
+	if _, err := time.LoadLocation(c.Analytics.Timezone); err != nil || c.Analytics.Timezone == "" {
+		k.add("analytics.timezone", "is not an IANA time zone such as Europe/Paris (got %q)", c.Analytics.Timezone)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		k.add("log.level", "must be debug, info, warn or error (got %q)", c.Log.Level)
+	}
+}
+
+func (rc RotationConfig) spec() rotations.Spec {
+	return rotations.Spec{Name: rc.Name, Timezone: rc.Timezone, Shift: rc.Shift, Handoff: rc.Handoff, Start: rc.Start, Participants: rc.Participants}
+}
+
+// Warnings lists things that are allowed but will hurt at 3 a.m.: people on
+// rotations or escalation levels with no way to reach them in chat.
+func (c *Config) Warnings() []string {
+	reachable := map[string]bool{}
+	for _, p := range c.People {
+		reachable[p.ID] = p.Slack != "" || p.Email != "" || p.Discord != ""
+	}
+	var out []string
+	seen := map[string]bool{}
+	warn := func(who, format string, args ...any) {
+		if ok, known := reachable[who]; known && !ok && !seen[who] {
+			seen[who] = true
+			out = append(out, fmt.Sprintf(format, args...))
+		}
+	}
+	for _, r := range c.Rotations {
+		for _, who := range r.Participants {
+			warn(who, "%s is on rotation %s but has no slack id, email or discord id: pages to them cannot be delivered and will go to the service's alerts channel", who, r.Name)
+		}
+	}
+	for _, ep := range c.EscalationPolicies {
+		for _, lv := range ep.Levels {
+			for _, tg := range lv.Targets {
+				if who, ok := strings.CutPrefix(tg, "user:"); ok {
+					warn(who, "%s is a target of policy %s but has no slack id, email or discord id: pages to them cannot be delivered", who, ep.Name)
+				}
+			}
+		}
+	}
+	if c.Analytics.DigestChannel != "" && c.Slack.BotToken == "" {
+		out = append(out, fmt.Sprintf("analytics.digest_channel is %q but no chat is configured (slack.bot_token is empty): the weekly digest will not be posted", c.Analytics.DigestChannel))
+	}
+	return out
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/internal/metrics"
+)
+
+// newEngine builds the escalation engine: the runner that claims due jobs
+// from the incident store, decides (escalation.Decide) and pages. The chat
+// side, when there is one, is both its Pager (DMs) and its chat sync
+// (channels, cards, notices); without one, pages go to the log.
+func newEngine(d *domain, st *stores, chat *chatSide, m *metrics.Metrics, log *slog.Logger, o AppOptions) (*escalation.Runner, error) {
+	// chatSync must stay an untyped nil interface when there is no chat.
+	var chatSync escalation.ChatSync
+	pager := o.Pager
+	if chat != nil {
+		chatSync = chat.bot.Syncer()
+		if pager == nil {
+			pager = chat.bot.Pager()
+		}
+	}
+	if pager == nil {
+		pager = escalation.LogPager{Log: log}
+	}
+	runner, err := escalation.NewRunner(escalation.Options{
+		Chat:         chatSync,
+		Metrics:      m,
+		Incidents:    st.incidents,
+		Pager:        pager,
+		Policies:     d.policies,
+		Rotations:    d.rotations,
+		Overrides:    st.overrides.Set,
+		PollInterval: o.PollInterval,
+		Log:          log,
+		Now:          o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("escalation: %w", err)
+	}
+	return runner, nil
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/intake"
+	"github.com/batonhq/baton/internal/httpapi"
+	"github.com/batonhq/baton/internal/metrics"
+	"github.com/batonhq/baton/internal/oncall"
+)
+
+// newHTTP builds baton's one HTTP handler: the alert webhooks (intake), the
+// API for people and scripts (incidents, on-call, overrides, analytics),
+// health checks and /metrics.
+func newHTTP(cfg *Config, d *domain, st *stores, runner *escalation.Runner, board *oncall.Board, m *metrics.Metrics, log *slog.Logger, o AppOptions) http.Handler {
+	ic := cfg.intakeConfig(d.services)
+	ic.SNS.FetchCert = o.SNSFetchCert
+	ic.Confirm = o.SNSConfirm
+	ic.Observer = m
+	in := intake.NewHandler(ic, st.incidents, log)
+	in.Now = o.Now
+
+	api := httpapi.New(httpapi.Options{
+		Token:       cfg.API.Token,
+		Incidents:   st.incidents,
+		Ping:        func(ctx context.Context) error { return st.rdb.Ping(ctx).Err() },
+		KnownPerson: func(id string) bool { return d.people[id] },
+		Escalate:    runner.Escalate,
+		Log:         log,
+		OnAck:       m.Acknowledged,
+	})
+	in.Register(api.Mux())
+	m.Register(api.Mux())
+	api.RegisterAnalytics(httpapi.AnalyticsOptions{
+		Source: st.reports, Zone: d.zone, PersonZone: d.personZone,
+		KnownService: func(s string) bool { return d.services[s] },
+		Now:          o.Now,
+	})
+	api.RegisterOnCall(board, st.overrides, o.Now)
+	return api
+}

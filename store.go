@@ -1,0 +1,63 @@
+package main
+
+import (
+	"crypto/tls"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/batonhq/baton/analytics/redisstore"
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/rotations/overrides"
+)
+
+// stores is everything baton keeps, all in one Redis: the incident store
+// (incidents, timelines, dedup, due jobs), the overrides of rotations, and
+// the read side that analytics scans.
+type stores struct {
+	rdb       redis.UniversalClient
+	incidents *incident.Store
+	overrides *overrides.Store
+	reports   *redisstore.Store
+}
+
+// newStores connects nothing yet (go-redis dials on first use); the
+// incident store reads the one clock.
+func newStores(cfg *Config, d *domain, now func() time.Time) *stores {
+	rdb := newRedis(cfg.Redis)
+	inc := incident.NewStore(rdb, cfg.Redis.Prefix)
+	inc.Now = now
+	ovs := overrides.New(rdb, cfg.Redis.Prefix)
+	ovs.Known = d.known()
+	return &stores{rdb: rdb, incidents: inc, overrides: ovs, reports: redisstore.New(rdb, cfg.Redis.Prefix)}
+}
+
+// close stops the incident store's batching and releases the Redis client.
+func (s *stores) close() error {
+	s.incidents.Close()
+	return s.rdb.Close()
+}
+
+// newRedis builds the client the config asks for: one addr is a single node,
+// several a cluster, master_name a Sentinel failover group.
+func newRedis(c RedisConfig) redis.UniversalClient {
+	addrs := c.Addrs
+	if len(addrs) == 0 {
+		addrs = []string{c.Addr}
+	}
+	opts := &redis.UniversalOptions{
+		Addrs:      addrs,
+		MasterName: c.MasterName,
+		Username:   c.Username,
+		Password:   c.Password,
+		DB:         c.DB,
+		// Intake answers 503 rather than hanging when Redis is slow or gone.
+		DialTimeout:  2 * time.Second,
+		ReadTimeout:  2 * time.Second,
+		WriteTimeout: 2 * time.Second,
+	}
+	if c.TLS {
+		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return redis.NewUniversalClient(opts)
+}
