@@ -38,7 +38,7 @@ func newChat(cfg *Config, d *domain, st *stores, board *oncall.Board, m *metrics
 		Incidents:    st.incidents,
 		People:       cfg.chatPeople(func(p PersonConfig) string { return p.Slack }),
 		Services:     cfg.chatServices(),
-		OnCall:       board,
+		Board:        board,
 		Overrides:    st.overrides,
 		Redis:        st.rdb,
 		Prefix:       cfg.Redis.Prefix,

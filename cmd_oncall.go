@@ -56,16 +56,16 @@ func cmdOncall(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		}
 		source = overrides.New(rdb, cfg.Redis.Prefix).Set
 	}
-	dir := cfg.board(rots, source)
+	board := cfg.board(rots, source)
 
 	var views []rotations.OnCallView
 	if *service == "" && *rotation == "" {
-		views, err = dir.All(ctx, at)
+		views, err = board.All(ctx, at)
 	} else {
 		var r *rotations.Rotation
-		if r, err = dir.RotationFor(*service, *rotation); err == nil {
+		if r, err = board.RotationFor(*service, *rotation); err == nil {
 			var v rotations.OnCallView
-			v, err = dir.View(ctx, r, at)
+			v, err = board.View(ctx, r, at)
 			views = []rotations.OnCallView{v}
 		}
 	}

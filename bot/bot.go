@@ -23,9 +23,9 @@ type Options struct {
 	// People and Services come from config.
 	People   []Person
 	Services []Service
-	// OnCall and Overrides answer /oncall; nil: the command says no rotations
+	// Board and Overrides answer /oncall; nil: the command says no rotations
 	// are configured.
-	OnCall    OnCall
+	Board     Board
 	Overrides Overrides
 	// Redis and Prefix hold the chat side's small state (see state.go).
 	Redis  redis.UniversalClient
@@ -91,7 +91,7 @@ type Bot struct {
 	st        *state
 	log       *slog.Logger
 	now       func() time.Time
-	oncall    OnCall
+	board     Board
 	overrides Overrides
 	wakeFn    func()
 	analytics *Analytics
@@ -146,7 +146,7 @@ func New(o Options) (*Bot, error) {
 	}
 	c := &Bot{
 		chat: o.Chat, inc: o.Incidents, log: o.Log.With("component", "chat", "chat", o.Chat.Name()), now: o.Now,
-		oncall: o.OnCall, overrides: o.Overrides, wakeFn: o.Wake, analytics: o.Analytics, metrics: o.Metrics,
+		board: o.Board, overrides: o.Overrides, wakeFn: o.Wake, analytics: o.Analytics, metrics: o.Metrics,
 		services: map[string]Service{}, archiveAfter: o.ArchiveAfter, defaultChannel: o.DefaultChannel,
 		pageMaxWait: o.PageMaxWait, syncMaxWait: o.SyncMaxWait, repeatEvery: o.RepeatEvery, linkTTL: o.LinkTTL,
 	}

@@ -15,8 +15,9 @@ import (
 	"github.com/batonhq/baton/rotations"
 )
 
-// OnCall answers who is on call; *oncall.Board implements it.
-type OnCall interface {
+// Board is the slice of the on-call board that /oncall needs: who is on
+// call now and next, per rotation or service. *oncall.Board implements it.
+type Board interface {
 	All(ctx context.Context, at time.Time) ([]rotations.OnCallView, error)
 	RotationFor(service, rotation string) (*rotations.Rotation, error)
 	View(ctx context.Context, r *rotations.Rotation, at time.Time) (rotations.OnCallView, error)
@@ -406,22 +407,22 @@ func (x *Executor) viewLine(v rotations.OnCallView) string {
 }
 
 func (x *Executor) onCall(ctx context.Context, service string) Reply {
-	if x.c.oncall == nil {
+	if x.c.board == nil {
 		return Reply{Text: "baton has no rotations configured."}
 	}
 	now := x.c.now()
 	if service != "" {
-		r, err := x.c.oncall.RotationFor(service, "")
+		r, err := x.c.board.RotationFor(service, "")
 		if err != nil {
 			return Reply{Text: fmt.Sprintf("No on-call answer for %s: %v.", service, err)}
 		}
-		v, err := x.c.oncall.View(ctx, r, now)
+		v, err := x.c.board.View(ctx, r, now)
 		if err != nil {
 			return Reply{Text: fmt.Sprintf("No on-call answer for %s: %v.", service, err)}
 		}
 		return Reply{Text: fmt.Sprintf("On call for %s — %s.", service, x.viewLine(v))}
 	}
-	views, err := x.c.oncall.All(ctx, now)
+	views, err := x.c.board.All(ctx, now)
 	if err != nil {
 		return x.fail(err)
 	}
@@ -436,7 +437,7 @@ func (x *Executor) onCall(ctx context.Context, service string) Reply {
 }
 
 func (x *Executor) override(ctx context.Context, cmd Command, by Person) Reply {
-	if x.c.oncall == nil || x.c.overrides == nil {
+	if x.c.board == nil || x.c.overrides == nil {
 		return Reply{Text: "baton has no rotations configured."}
 	}
 	who, ok, err := x.resolveMention(ctx, cmd.Who)
@@ -449,13 +450,13 @@ func (x *Executor) override(ctx context.Context, cmd Command, by Person) Reply {
 	now := x.c.now()
 	rot := cmd.Rotation
 	if cmd.Service != "" || rot != "" {
-		r, err := x.c.oncall.RotationFor(cmd.Service, rot)
+		r, err := x.c.board.RotationFor(cmd.Service, rot)
 		if err != nil {
 			return Reply{Text: fmt.Sprintf("No rotation to override: %v.", err)}
 		}
 		rot = r.Name()
 	} else {
-		views, err := x.c.oncall.All(ctx, now)
+		views, err := x.c.board.All(ctx, now)
 		if err != nil {
 			return x.fail(err)
 		}

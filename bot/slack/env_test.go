@@ -126,7 +126,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	rots := map[string]*rotations.Rotation{"payments-primary": rot}
 	ovs := overrides.New(e.rdb, "test:")
 	ovs.Known = rotations.NewKnown([]string{"alice", "bob", "carol", "dave"}, []string{"payments-primary"})
-	dir := &oncall.Board{Rotations: rots, ServiceRotation: map[string]string{"payments": "payments-primary"}, Overrides: ovs.Set}
+	board := &oncall.Board{Rotations: rots, ServiceRotation: map[string]string{"payments": "payments-primary"}, Overrides: ovs.Set}
 
 	var runner *escalation.Runner
 	chat, err := slackbot.NewChat(slackbot.ChatOptions{
@@ -135,7 +135,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		t.Fatal(err)
 	}
 	b, err := bot.New(bot.Options{
-		Chat: chat, OnCall: dir, Overrides: ovs,
+		Chat: chat, Board: board, Overrides: ovs,
 		ArchiveAfter: cfg.archiveAfter, People: people, Services: botServices,
 		Incidents: e.svc, Redis: e.rdb, Prefix: "test:", Log: log,
 		Wake:        func() { runner.Wake() },

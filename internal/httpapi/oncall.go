@@ -28,11 +28,11 @@ type Overrides interface {
 //	POST   /v1/rotations/{name}/overrides        {"person","from","until"}
 //	GET    /v1/rotations/{name}/overrides
 //	DELETE /v1/rotations/{name}/overrides/{id}
-func (s *Server) RegisterOnCall(dir *oncall.Board, ovs Overrides, now func() time.Time) {
+func (s *Server) RegisterOnCall(board *oncall.Board, ovs Overrides, now func() time.Time) {
 	if now == nil {
 		now = time.Now
 	}
-	h := &onCallHandlers{dir: dir, ovs: ovs, now: now, fail: s.fail}
+	h := &onCallHandlers{board: board, ovs: ovs, now: now, fail: s.fail}
 	s.mux.Handle("GET /v1/oncall", s.auth(h.view))
 	s.mux.Handle("GET /v1/rotations/{file}", s.auth(h.feed))
 	s.mux.Handle("POST /v1/rotations/{name}/overrides", s.auth(h.createOverride))
@@ -41,10 +41,10 @@ func (s *Server) RegisterOnCall(dir *oncall.Board, ovs Overrides, now func() tim
 }
 
 type onCallHandlers struct {
-	dir  *oncall.Board
-	ovs  Overrides
-	now  func() time.Time
-	fail func(http.ResponseWriter, error)
+	board *oncall.Board
+	ovs   Overrides
+	now   func() time.Time
+	fail  func(http.ResponseWriter, error)
 }
 
 func (h *onCallHandlers) view(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +59,7 @@ func (h *onCallHandlers) view(w http.ResponseWriter, r *http.Request) {
 		at = t
 	}
 	if q.Get("service") == "" && q.Get("rotation") == "" {
-		all, err := h.dir.All(r.Context(), at)
+		all, err := h.board.All(r.Context(), at)
 		if err != nil {
 			h.fail(w, err)
 			return
@@ -67,12 +67,12 @@ func (h *onCallHandlers) view(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]any{"oncall": all})
 		return
 	}
-	rot, err := h.dir.RotationFor(q.Get("service"), q.Get("rotation"))
+	rot, err := h.board.RotationFor(q.Get("service"), q.Get("rotation"))
 	if err != nil {
 		onCallError(w, err)
 		return
 	}
-	v, err := h.dir.View(r.Context(), rot, at)
+	v, err := h.board.View(r.Context(), rot, at)
 	if err != nil {
 		onCallError(w, err)
 		return
@@ -86,12 +86,12 @@ func (h *onCallHandlers) feed(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "the calendar feed is /v1/rotations/NAME.ics")
 		return
 	}
-	rot, err := h.dir.RotationFor("", name)
+	rot, err := h.board.RotationFor("", name)
 	if err != nil {
 		onCallError(w, err)
 		return
 	}
-	body, err := h.dir.Feed(r.Context(), rot, h.now())
+	body, err := h.board.Feed(r.Context(), rot, h.now())
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -116,7 +116,7 @@ func overrideView(o rotations.Override) overrideBody {
 
 func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if _, err := h.dir.RotationFor("", name); err != nil {
+	if _, err := h.board.RotationFor("", name); err != nil {
 		onCallError(w, err)
 		return
 	}
@@ -141,7 +141,7 @@ func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) 
 
 func (h *onCallHandlers) listOverrides(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if _, err := h.dir.RotationFor("", name); err != nil {
+	if _, err := h.board.RotationFor("", name); err != nil {
 		onCallError(w, err)
 		return
 	}
@@ -159,7 +159,7 @@ func (h *onCallHandlers) listOverrides(w http.ResponseWriter, r *http.Request) {
 
 func (h *onCallHandlers) deleteOverride(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if _, err := h.dir.RotationFor("", name); err != nil {
+	if _, err := h.board.RotationFor("", name); err != nil {
 		onCallError(w, err)
 		return
 	}

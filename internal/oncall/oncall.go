@@ -1,8 +1,8 @@
-// Package oncall answers "who is on call" for people and scripts: it joins
-// the pure rotation math (package rotations) with the overrides stored in
-// Redis and the service → rotation mapping from the configuration. The CLI
-// (`baton oncall`), the HTTP API and the chat commands all ask it, so they
-// all give the same answer.
+// Package oncall answers "who is on call": it joins the pure rotation math
+// (package rotations) with the overrides stored in Redis and the service →
+// rotation mapping from the configuration. The escalation engine (who to
+// page), the CLI (`baton oncall`), the HTTP API and the chat commands all
+// ask the one Board, so they all give the same answer.
 package oncall
 
 import (
@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/batonhq/baton/rotations"
@@ -28,10 +29,12 @@ var (
 	ErrNoRotation      = errors.New("the service's first escalation level names no rotation")
 )
 
-// OverrideSource loads the overrides in effect for a rotation.
+// OverrideSource loads the overrides in effect for a rotation
+// (overrides.Store.Set).
 type OverrideSource func(ctx context.Context, rotation string) (*rotations.OverrideSet, error)
 
-// Board is the on-call view of the whole configuration.
+// Board is the on-call view of the whole configuration. Set its fields
+// before first use and not after; it is then safe for concurrent use.
 type Board struct {
 	// Rotations by name.
 	Rotations map[string]*rotations.Rotation
@@ -42,6 +45,74 @@ type Board struct {
 	Names map[string]string
 	// Overrides loads stored overrides; nil means none.
 	Overrides OverrideSource
+	// ResolverTTL is how long Resolver reuses the overrides it loaded, so a
+	// burst of page jobs does not read the same hash from Redis thousands
+	// of times; an override then takes effect for paging within ResolverTTL.
+	// 0 reads every time. Views (View, All, Feed) always read afresh: a
+	// person who just took a shift sees it at once.
+	ResolverTTL time.Duration
+
+	mu    sync.Mutex
+	cache map[string]cachedSet
+}
+
+type cachedSet struct {
+	set *rotations.OverrideSet
+	at  time.Time
+}
+
+// Resolver answers, for the escalation engine, who the targets of the
+// named rotations designate: the rotations with their overrides (cached for
+// ResolverTTL). fresh is true when every override set came from the cache,
+// false when Redis was read (the engine then re-checks its incident, since
+// time passed). An error is Redis's, wrapped with the rotation's name.
+func (d *Board) Resolver(ctx context.Context, names []string, now time.Time) (r rotations.Resolver, fresh bool, err error) {
+	fresh = true
+	var sets map[string]*rotations.OverrideSet
+	for _, name := range names {
+		if d.Overrides == nil {
+			break
+		}
+		if _, done := sets[name]; done {
+			continue
+		}
+		set, cached, err := d.cachedOverrides(ctx, name, now)
+		if err != nil {
+			return nil, false, err
+		}
+		fresh = fresh && cached
+		if sets == nil {
+			sets = map[string]*rotations.OverrideSet{}
+		}
+		sets[name] = set
+	}
+	return rotations.Resolve(d.Rotations, sets), fresh, nil
+}
+
+// cachedOverrides returns rotation's overrides; cached is true when no read
+// was needed.
+func (d *Board) cachedOverrides(ctx context.Context, rotation string, now time.Time) (set *rotations.OverrideSet, cached bool, err error) {
+	if d.ResolverTTL > 0 {
+		d.mu.Lock()
+		e, ok := d.cache[rotation]
+		d.mu.Unlock()
+		if ok && now.Sub(e.at) < d.ResolverTTL && !now.Before(e.at) {
+			return e.set, true, nil
+		}
+	}
+	set, err = d.overrides(ctx, rotation)
+	if err != nil {
+		return nil, false, err
+	}
+	if d.ResolverTTL > 0 {
+		d.mu.Lock()
+		if d.cache == nil {
+			d.cache = map[string]cachedSet{}
+		}
+		d.cache[rotation] = cachedSet{set: set, at: now}
+		d.mu.Unlock()
+	}
+	return set, false, nil
 }
 
 // RotationFor resolves a request naming a service or a rotation (exactly one).
