@@ -74,9 +74,8 @@ var (
 //	AlreadyAcknowledged  INC-4 is already acknowledged by alice.  (person "": … acknowledged.)
 //	AlreadyResolved      INC-4 is already resolved.
 //	AlreadyAssigned      INC-4 is already assigned to alice.      (person "": … to that person.)
+//	Invalid              That request is not valid.              (say why instead, with Errorf)
 //	Unavailable          Something went wrong on baton's side; nothing may have changed. Try again in a moment.
-//
-// Invalid has no fixed wording; build it with Errorf.
 func NewError(code Code, n int64, person string) *Error {
 	it := "The incident"
 	if n != 0 {
