@@ -125,7 +125,7 @@ func TestServeEndToEnd(t *testing.T) {
 		{"get INC- form", "GET", "/v1/incidents/INC-1", apiToken, "", 200, nil},
 		{"get unknown", "GET", "/v1/incidents/99", apiToken, "", 404,
 			func(t *testing.T, out map[string]any) {
-				if out["error"] != "INC-99 does not exist." {
+				if out["error"] != "There is no INC-99." {
 					t.Fatalf("error %q", out["error"])
 				}
 			}},

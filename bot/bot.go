@@ -14,12 +14,51 @@ import (
 	"github.com/batonhq/baton/incident"
 )
 
+// Incidents is the slice of the incident store the chat side uses;
+// *incident.Store implements it. Refusals are *incident.Error (tested with
+// errors.Is against incident.ErrNotFound and its siblings); any other error
+// is the store failing.
+type Incidents interface {
+	// Open stores an alert typed in chat (/incident new) as a new incident.
+	Open(ctx context.Context, a incident.Alert) (incident.OpenResult, error)
+	// Get returns incident n and its timeline; ErrNotFound when there is none.
+	Get(ctx context.Context, n int64) (incident.Incident, []incident.Event, error)
+	// List returns incidents matching f, at most limit of them.
+	List(ctx context.Context, f incident.Filter, limit int) ([]incident.Incident, error)
+	// Ack makes by the owner of incident n and stops its pages; refused with
+	// ErrNotFound, ErrAlreadyResolved or ErrAlreadyAcknowledged (naming the owner).
+	Ack(ctx context.Context, n int64, by string) (incident.Incident, error)
+	// Resolve resolves incident n; refused with ErrNotFound or ErrAlreadyResolved.
+	Resolve(ctx context.Context, n int64, by, note string) (incident.Incident, error)
+	// Escalate moves incident n up a level now; refused with ErrNotFound or
+	// ErrAlreadyResolved.
+	Escalate(ctx context.Context, n int64, by string) (incident.Incident, error)
+	// Assign makes to the owner of incident n and pages them; refused with
+	// ErrNotFound, ErrAlreadyResolved or ErrSameOwner (naming to).
+	Assign(ctx context.Context, n int64, to, by string) (incident.Incident, error)
+	// Note appends text to incident n's timeline; refused with ErrNotFound.
+	Note(ctx context.Context, n int64, by, text string) (incident.Incident, error)
+	// SetChannel records incident n's chat channel reference.
+	SetChannel(ctx context.Context, n int64, ref string) error
+	// ChatRefs returns incident n's chat references (card, notice, pages).
+	ChatRefs(ctx context.Context, n int64) (map[string]string, error)
+	// SetChatRefs writes fields of incident n's chat references; "" deletes one.
+	SetChatRefs(ctx context.Context, n int64, fields map[string]string) error
+	// LinkChat links the chat reference ref (a channel or a message) to
+	// incident n for ttl (0: for good).
+	LinkChat(ctx context.Context, ref string, n int64, ttl time.Duration) error
+	// ChatLink returns the incident ref is linked to; ErrNotFound when none.
+	ChatLink(ctx context.Context, ref string) (int64, error)
+}
+
+var _ Incidents = (*incident.Store)(nil)
+
 // Options configure a Bot. Chat, Incidents and Redis are required.
 type Options struct {
 	// Chat is the adapter (bot/slack).
 	Chat Chat
-	// Incidents is the incident store.
-	Incidents *incident.Store
+	// Incidents is the incident store (*incident.Store).
+	Incidents Incidents
 	// People and Services come from config.
 	People   []Person
 	Services []Service
@@ -86,7 +125,7 @@ func (noMetrics) ObserveAlert(string, string, string, time.Duration) {}
 // Executor, a Pager and a Syncer sharing it. It is safe for concurrent use.
 type Bot struct {
 	chat      Chat
-	inc       *incident.Store
+	inc       Incidents
 	people    *People
 	st        *state
 	log       *slog.Logger
@@ -114,6 +153,9 @@ type Bot struct {
 
 // New checks o and builds a Bot.
 func New(o Options) (*Bot, error) {
+	if st, ok := o.Incidents.(*incident.Store); ok && st == nil {
+		o.Incidents = nil // a nil *incident.Store handed on by an adapter is still missing
+	}
 	if o.Chat == nil || o.Incidents == nil || o.Redis == nil {
 		return nil, errors.New("bot: Chat, Incidents and Redis are required")
 	}

@@ -192,18 +192,36 @@ type userError string
 // Error is the sentence itself.
 func (e userError) Error() string { return string(e) }
 
-// fail turns an error into a reply: outcome errors into sentences, anything
-// else into an apology (and an error log line).
+// fail turns an error into a reply: a refusal into its text, an outcome
+// error into its sentence (see sentence), anything else into the one
+// apology (and an error log line).
 func (x *Executor) fail(err error) Reply {
 	var ue userError
-	switch {
-	case errors.As(err, &ue):
+	if errors.As(err, &ue) {
 		return Reply{Text: string(ue)}
-	case errors.Is(err, incident.ErrNotFound):
-		return Reply{Text: "There is no such incident. /incident list shows the open ones."}
 	}
-	x.log().Error("bot: command failed", "err", err)
-	return Reply{Text: "Something went wrong on baton's side; nothing may have changed. Try again in a moment."}
+	if incident.ErrorCode(err) == incident.Unavailable {
+		x.log().Error("bot: command failed", "err", err)
+	}
+	return Reply{Text: x.sentence(err)}
+}
+
+// sentence is err's outcome sentence, the one the HTTP API writes too
+// (incident.ErrorMessage), with the person it names called by their name
+// from config, and, for an incident that does not exist, where to look.
+func (x *Executor) sentence(err error) string {
+	var e *incident.Error
+	if !errors.As(err, &e) {
+		return incident.ErrorMessage(err)
+	}
+	msg := e.Message
+	if e.Person != "" {
+		msg = incident.NewError(e.Code, e.Incident, x.c.people.Ref(e.Person).Name).Message
+	}
+	if e.Code == incident.NotFound {
+		msg += " /incident list shows the open incidents."
+	}
+	return msg
 }
 
 func ref(n int64) string { return fmt.Sprintf("INC-%d", n) }
@@ -235,33 +253,19 @@ func (x *Executor) act(ctx context.Context, cmd Command, n int64, by Person, via
 			return Reply{Text: fmt.Sprintf("baton does not know %s. Assign to someone in people: %s.", describe(cmd.Who), x.someNames())}
 		}
 		_, err = x.c.inc.Assign(ctx, n, to.ID, by.ID)
-		if errors.Is(err, incident.ErrSameOwner) {
-			return Reply{Text: fmt.Sprintf("%s is already assigned to %s.", ref(n), to.Name)}
-		}
 		text = fmt.Sprintf("Assigned %s to %s; they are being paged.", ref(n), to.Name)
 	default:
 		return Reply{Text: HelpText()}
 	}
-	switch {
-	case err == nil:
-		x.c.wake()
-		if cmd.Verb == VerbAck {
-			x.c.metrics.Acknowledged(via)
-		}
-		x.log().Info("incident changed from chat", "incident", n, "verb", string(cmd.Verb), "by", by.ID)
-		return Reply{Text: text}
-	case errors.Is(err, incident.ErrAlreadyResolved):
-		return Reply{Text: fmt.Sprintf("%s is already resolved.", ref(n))}
-	case errors.Is(err, incident.ErrAlreadyAcknowledged):
-		owner := ""
-		if inc, _, gerr := x.c.inc.Get(ctx, n); gerr == nil && inc.Owner != "" {
-			owner = " by " + x.c.people.Ref(inc.Owner).Name
-		}
-		return Reply{Text: fmt.Sprintf("%s is already acknowledged%s.", ref(n), owner)}
-	case errors.Is(err, incident.ErrNotFound):
-		return Reply{Text: fmt.Sprintf("There is no %s. /incident list shows the open incidents.", ref(n))}
+	if err != nil {
+		return x.fail(err)
 	}
-	return x.fail(err)
+	x.c.wake()
+	if cmd.Verb == VerbAck {
+		x.c.metrics.Acknowledged(via)
+	}
+	x.log().Info("incident changed from chat", "incident", n, "verb", string(cmd.Verb), "by", by.ID)
+	return Reply{Text: text}
 }
 
 func describe(m Mention) string {
@@ -348,9 +352,6 @@ func (x *Executor) serviceOfChannel(ctx context.Context, req Request) string {
 func (x *Executor) status(ctx context.Context, n int64) Reply {
 	inc, _, err := x.c.inc.Get(ctx, n)
 	if err != nil {
-		if errors.Is(err, incident.ErrNotFound) {
-			return Reply{Text: fmt.Sprintf("There is no %s.", ref(n))}
-		}
 		return x.fail(err)
 	}
 	now := x.c.now()

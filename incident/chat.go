@@ -114,13 +114,14 @@ func (s *Store) ChatRefs(ctx context.Context, n int64) (map[string]string, error
 }
 
 // SetChatRefs writes fields of incident n's chat references; an empty value
-// deletes the field. A value longer than MaxChatRefBytes is refused.
+// deletes the field. A value longer than MaxChatRefBytes is refused with an
+// *Error of code Invalid.
 func (s *Store) SetChatRefs(ctx context.Context, n int64, fields map[string]string) error {
 	var set []any
 	var del []string
 	for f, v := range fields {
 		if len(v) > MaxChatRefBytes {
-			return fmt.Errorf("set chat refs INC-%d: %s is %d bytes (at most %d)", n, f, len(v), MaxChatRefBytes)
+			return fmt.Errorf("set chat refs INC-%d: %w", n, Errorf(Invalid, "The chat reference %s is %d bytes; at most %d fit.", f, len(v), MaxChatRefBytes))
 		}
 		if v == "" {
 			del = append(del, f)

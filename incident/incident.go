@@ -5,7 +5,6 @@
 package incident
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
@@ -131,11 +130,3 @@ type Event struct {
 	Level  int       `json:"level,omitempty"`
 	Note   string    `json:"note,omitempty"`
 }
-
-// Outcome errors, tested by callers with errors.Is and turned into sentences at the edge.
-var (
-	ErrNotFound            = errors.New("no such incident")
-	ErrAlreadyResolved     = errors.New("incident is already resolved")
-	ErrAlreadyAcknowledged = errors.New("incident is already acknowledged")
-	ErrSameOwner           = errors.New("incident is already assigned to that person")
-)

@@ -138,12 +138,14 @@ var (
 
 // Escalate asks for incident n to move up one escalation level now, on behalf
 // of by. The incident is triggered again if it was acknowledged; the page job,
-// due at once, chooses the next level's owner and pages them.
+// due at once, chooses the next level's owner and pages them. Refusals:
+// ErrNotFound, ErrAlreadyResolved.
 func (s *Store) Escalate(ctx context.Context, n int64, by string) (Incident, error) {
 	return s.transition(ctx, "escalate", n, by, "", "")
 }
 
-// LoadEscalation returns incident n (without its timeline) and its escalation state.
+// LoadEscalation returns incident n (without its timeline) and its
+// escalation state, or an error wrapping ErrNotFound.
 func (s *Store) LoadEscalation(ctx context.Context, n int64) (Incident, EscalationState, error) {
 	pipe := s.rdb.Pipeline()
 	h := pipe.HGetAll(ctx, s.k.incident(n))
@@ -152,14 +154,15 @@ func (s *Store) LoadEscalation(ctx context.Context, n int64) (Incident, Escalati
 		return Incident{}, EscalationState{}, fmt.Errorf("load INC-%d: %w", n, err)
 	}
 	if len(h.Val()) == 0 {
-		return Incident{}, EscalationState{}, fmt.Errorf("load INC-%d: %w", n, ErrNotFound)
+		return Incident{}, EscalationState{}, fmt.Errorf("load INC-%d: %w", n, NewError(NotFound, n, ""))
 	}
 	return decodeIncident(n, h.Val(), st.Val()), decodeEscalation(h.Val()), nil
 }
 
 // Revision returns incident n's status and rev: what a runner checks right
 // before each page, to page nobody about an incident acknowledged or
-// resolved since it decided.
+// resolved since it decided. An incident that does not exist is an error
+// wrapping ErrNotFound.
 func (s *Store) Revision(ctx context.Context, n int64) (Status, int64, error) {
 	v, err := s.rdb.HMGet(ctx, s.k.incident(n), "status", "rev").Result()
 	if err != nil {
@@ -167,7 +170,7 @@ func (s *Store) Revision(ctx context.Context, n int64) (Status, int64, error) {
 	}
 	status, _ := v[0].(string)
 	if status == "" {
-		return "", 0, fmt.Errorf("revision INC-%d: %w", n, ErrNotFound)
+		return "", 0, fmt.Errorf("revision INC-%d: %w", n, NewError(NotFound, n, ""))
 	}
 	rs, _ := v[1].(string)
 	rev, _ := strconv.ParseInt(rs, 10, 64)

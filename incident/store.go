@@ -187,7 +187,9 @@ type OpenResult struct {
 // Open stores one alert. A firing alert whose (service, dedup key) has an open
 // incident increments that incident's count; otherwise it creates an incident
 // and, in the same step, the "page" job due now. A resolved alert resolves the
-// open incident with its key, or does nothing when none is open.
+// open incident with its key, or does nothing when none is open. An alert
+// without a service, a dedup key or a valid severity is an *Error of code
+// Invalid.
 func (s *Store) Open(ctx context.Context, a Alert) (OpenResult, error) {
 	return s.OpenDelivery(ctx, a, "")
 }
@@ -198,10 +200,10 @@ func (s *Store) Open(ctx context.Context, a Alert) (OpenResult, error) {
 // alert, so a failed attempt can be retried.
 func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (OpenResult, error) {
 	if a.Service == "" || a.DedupKey == "" {
-		return OpenResult{}, fmt.Errorf("open: alert needs a service and a dedup key")
+		return OpenResult{}, fmt.Errorf("open: %w", Errorf(Invalid, "An alert needs a service and a dedup key."))
 	}
 	if !a.Severity.Valid() {
-		return OpenResult{}, fmt.Errorf("open: severity %q is not valid", a.Severity)
+		return OpenResult{}, fmt.Errorf("open: %w", Errorf(Invalid, "Severity %q is not one of critical, warning, info.", a.Severity))
 	}
 	now := a.ReceivedAt
 	if now.IsZero() {
@@ -281,36 +283,43 @@ type static struct {
 // Ack acknowledges incident n on behalf of by, who becomes its owner.
 // Pending pages and escalations are cancelled in the same step, and when
 // AckTimeout gives the incident's service a timeout, the "acktimeout:<n>"
-// job is scheduled for then.
+// job is scheduled for then. Refusals are *Error (ErrNotFound,
+// ErrAlreadyResolved, ErrAlreadyAcknowledged naming the owner); any other
+// error is Redis failing.
 func (s *Store) Ack(ctx context.Context, n int64, by string) (Incident, error) {
 	return s.transition(ctx, "ack", n, by, "", "")
 }
 
 // Resolve resolves incident n. Its dedup key is freed, so the same alert
 // later opens a new incident, and all its pending escalation jobs are cancelled.
+// Refusals: ErrNotFound, ErrAlreadyResolved.
 func (s *Store) Resolve(ctx context.Context, n int64, by, note string) (Incident, error) {
 	return s.transition(ctx, "resolve", n, by, "", note)
 }
 
 // Assign makes to the owner of incident n. As in PagerDuty, a reassigned
-// incident is triggered again and its new owner paged at once.
+// incident is triggered again and its new owner paged at once. Refusals:
+// ErrNotFound, ErrAlreadyResolved, ErrSameOwner (naming to), Invalid when
+// to is empty.
 func (s *Store) Assign(ctx context.Context, n int64, to, by string) (Incident, error) {
 	if to == "" {
-		return Incident{}, fmt.Errorf("assign: nobody named")
+		return Incident{}, fmt.Errorf("assign INC-%d: %w", n, Errorf(Invalid, "Say whom to assign INC-%d to.", n))
 	}
 	return s.transition(ctx, "assign", n, by, to, "")
 }
 
-// Note appends a free-text note to the timeline of incident n, open or resolved.
+// Note appends a free-text note to the timeline of incident n, open or
+// resolved. Refusal: ErrNotFound.
 func (s *Store) Note(ctx context.Context, n int64, by, text string) (Incident, error) {
 	return s.transition(ctx, "note", n, by, "", text)
 }
 
-var transitionErrs = map[string]error{
-	"not_found":            ErrNotFound,
-	"already_resolved":     ErrAlreadyResolved,
-	"already_acknowledged": ErrAlreadyAcknowledged,
-	"same_owner":           ErrSameOwner,
+// transitionCodes maps transition.lua's refusals to outcome codes.
+var transitionCodes = map[string]Code{
+	"not_found":            NotFound,
+	"already_resolved":     AlreadyResolved,
+	"already_acknowledged": AlreadyAcknowledged,
+	"same_owner":           AlreadyAssigned,
 }
 
 func (s *Store) transition(ctx context.Context, op string, n int64, by, person, note string) (Incident, error) {
@@ -333,11 +342,15 @@ func (s *Store) transition(ctx context.Context, op string, n int64, by, person, 
 	if err != nil {
 		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, err)
 	}
-	if e, ok := transitionErrs[res[0]]; ok {
-		if res[0] == "already_acknowledged" && res[2] != "" {
-			return Incident{}, fmt.Errorf("%s INC-%d: %w by %s", op, n, e, res[2])
+	if code, ok := transitionCodes[res[0]]; ok {
+		who := ""
+		switch code {
+		case AlreadyAcknowledged:
+			who = res[2] // the owner
+		case AlreadyAssigned:
+			who = person
 		}
-		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, e)
+		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, NewError(code, n, who))
 	}
 	if op == "assign" || op == "escalate" {
 		s.jobDue()
@@ -352,7 +365,8 @@ func (s *Store) jobDue() {
 	}
 }
 
-// Get returns incident n and its timeline, oldest event first.
+// Get returns incident n and its timeline, oldest event first, or an error
+// wrapping ErrNotFound.
 func (s *Store) Get(ctx context.Context, n int64) (Incident, []Event, error) {
 	pipe := s.rdb.Pipeline()
 	h := pipe.HGetAll(ctx, s.k.incident(n))
@@ -362,7 +376,7 @@ func (s *Store) Get(ctx context.Context, n int64) (Incident, []Event, error) {
 		return Incident{}, nil, fmt.Errorf("get INC-%d: %w", n, err)
 	}
 	if len(h.Val()) == 0 {
-		return Incident{}, nil, fmt.Errorf("get INC-%d: %w", n, ErrNotFound)
+		return Incident{}, nil, fmt.Errorf("get INC-%d: %w", n, NewError(NotFound, n, ""))
 	}
 	inc := decodeIncident(n, h.Val(), st.Val())
 	events := make([]Event, 0, len(t.Val()))
@@ -376,11 +390,12 @@ func (s *Store) Get(ctx context.Context, n int64) (Incident, []Event, error) {
 	return inc, events, nil
 }
 
-// Details returns the details the first alert of incident n carried.
+// Details returns the details the first alert of incident n carried, or an
+// error wrapping ErrNotFound.
 func (s *Store) Details(ctx context.Context, n int64) (map[string]any, error) {
 	raw, err := s.rdb.Get(ctx, s.k.static(n)).Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("details INC-%d: %w", n, ErrNotFound)
+		return nil, fmt.Errorf("details INC-%d: %w", n, NewError(NotFound, n, ""))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("details INC-%d: %w", n, err)
@@ -409,7 +424,8 @@ const (
 	FilterResolved     Filter = "resolved"
 )
 
-// ParseFilter checks a status filter from outside (an API query, a command).
+// ParseFilter checks a status filter from outside (an API query, a command);
+// "" is FilterOpen, anything unknown an *Error of code Invalid.
 func ParseFilter(s string) (Filter, error) {
 	switch f := Filter(s); f {
 	case FilterOpen, FilterTriggered, FilterAcknowledged, FilterResolved:
@@ -417,7 +433,7 @@ func ParseFilter(s string) (Filter, error) {
 	case "":
 		return FilterOpen, nil
 	}
-	return "", fmt.Errorf("status %q is not one of open, triggered, acknowledged, resolved", s)
+	return "", Errorf(Invalid, "The status filter %q is not one of open, triggered, acknowledged, resolved.", s)
 }
 
 // List returns incidents matching f: open ones oldest first, resolved ones

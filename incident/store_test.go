@@ -171,6 +171,7 @@ func TestTransitions(t *testing.T) {
 		setup   func(ctx context.Context, s *incident.Store, n int64)
 		act     func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error)
 		wantErr error
+		say     string // the refusal's sentence (incident.ErrorMessage)
 		want    incident.Status
 		owner   string
 		jobs    []string
@@ -188,7 +189,7 @@ func TestTransitions(t *testing.T) {
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Ack(ctx, n, "bob")
 			},
-			wantErr: incident.ErrAlreadyAcknowledged, want: incident.StatusAcknowledged, owner: "alice",
+			wantErr: incident.ErrAlreadyAcknowledged, say: "INC-1 is already acknowledged by alice.", want: incident.StatusAcknowledged, owner: "alice",
 		},
 		{
 			name:  "ack a resolved incident",
@@ -196,7 +197,7 @@ func TestTransitions(t *testing.T) {
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Ack(ctx, n, "bob")
 			},
-			wantErr: incident.ErrAlreadyResolved, want: incident.StatusResolved, owner: "alice",
+			wantErr: incident.ErrAlreadyResolved, say: "INC-1 is already resolved.", want: incident.StatusResolved, owner: "alice",
 		},
 		{
 			name:  "resolve a resolved incident",
@@ -204,7 +205,7 @@ func TestTransitions(t *testing.T) {
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Resolve(ctx, n, "bob", "")
 			},
-			wantErr: incident.ErrAlreadyResolved, want: incident.StatusResolved, owner: "alice",
+			wantErr: incident.ErrAlreadyResolved, say: "INC-1 is already resolved.", want: incident.StatusResolved, owner: "alice",
 		},
 		{
 			name:  "resolve an acknowledged incident keeps its owner",
@@ -228,7 +229,7 @@ func TestTransitions(t *testing.T) {
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Assign(ctx, n, "alice", "alice")
 			},
-			wantErr: incident.ErrSameOwner, want: incident.StatusAcknowledged, owner: "alice",
+			wantErr: incident.ErrSameOwner, say: "INC-1 is already assigned to alice.", want: incident.StatusAcknowledged, owner: "alice",
 		},
 		{
 			name:  "assign a resolved incident",
@@ -236,14 +237,14 @@ func TestTransitions(t *testing.T) {
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Assign(ctx, n, "bob", "alice")
 			},
-			wantErr: incident.ErrAlreadyResolved, want: incident.StatusResolved, owner: "alice",
+			wantErr: incident.ErrAlreadyResolved, say: "INC-1 is already resolved.", want: incident.StatusResolved, owner: "alice",
 		},
 		{
 			name: "ack an unknown incident",
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Ack(ctx, 99, "alice")
 			},
-			wantErr: incident.ErrNotFound, want: incident.StatusTriggered, jobs: []string{"page:1"},
+			wantErr: incident.ErrNotFound, say: "There is no INC-99.", want: incident.StatusTriggered, jobs: []string{"page:1"},
 		},
 		{
 			name: "note on a triggered incident changes nothing else",
@@ -264,6 +265,9 @@ func TestTransitions(t *testing.T) {
 			_, err := tc.act(ctx, s, n)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if got := incident.ErrorMessage(err); got != tc.say {
+				t.Fatalf("sentence %q, want %q", got, tc.say)
 			}
 			inc, tl, _ := s.Get(ctx, n)
 			if inc.Status != tc.want || inc.Owner != tc.owner {

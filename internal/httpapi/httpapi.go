@@ -1,14 +1,13 @@
 // Package httpapi is baton's HTTP edge for people and scripts: the incidents
 // API, health checks, and the mount point for the intake webhooks and the
-// on-call routes. Outcome errors from the domain become status codes and
-// plain sentences here, and nowhere else.
+// on-call routes. Outcome errors from the domain (incident.Error) become
+// status codes here, by one table, with their own sentences.
 package httpapi
 
 import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,7 +18,9 @@ import (
 	"github.com/batonhq/baton/incident"
 )
 
-// Incidents is what the API needs of the incident service.
+// Incidents is the slice of the incident store the API uses;
+// *incident.Store implements it. Refusals are *incident.Error, whose code
+// picks the status.
 type Incidents interface {
 	Get(ctx context.Context, n int64) (incident.Incident, []incident.Event, error)
 	List(ctx context.Context, f incident.Filter, limit int) ([]incident.Incident, error)
@@ -141,7 +142,7 @@ type IncidentView struct {
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	f, err := incident.ParseFilter(r.URL.Query().Get("status"))
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+		s.fail(w, err)
 		return
 	}
 	limit := 100
@@ -236,31 +237,34 @@ func number(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	return n, true
 }
 
-// fail maps domain outcomes to statuses; anything else is a 503 the caller may retry.
-func (s *Server) fail(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, incident.ErrNotFound):
-		WriteError(w, http.StatusNotFound, Sentence(err))
-	case errors.Is(err, incident.ErrAlreadyResolved), errors.Is(err, incident.ErrAlreadyAcknowledged), errors.Is(err, incident.ErrSameOwner):
-		WriteError(w, http.StatusConflict, Sentence(err))
-	default:
-		s.log.Error("api request failed", "err", err)
-		WriteError(w, http.StatusServiceUnavailable, "the incident store is unavailable; retry shortly")
-	}
+// statusOf is the one table from outcome codes to HTTP statuses. A code
+// missing from it is a 503: the caller may retry.
+var statusOf = map[incident.Code]int{
+	incident.NotFound:            http.StatusNotFound,
+	incident.AlreadyAcknowledged: http.StatusConflict,
+	incident.AlreadyResolved:     http.StatusConflict,
+	incident.AlreadyAssigned:     http.StatusConflict,
+	incident.Invalid:             http.StatusBadRequest,
+	incident.Unavailable:         http.StatusServiceUnavailable,
 }
 
-// Sentence turns a wrapped domain error into something a person reads:
-// "ack INC-4: incident is already resolved" → "INC-4 is already resolved.".
-func Sentence(err error) string {
-	msg := err.Error()
-	// drop the operation label ("ack ", "resolve ") and reword the common outcomes
-	if op, rest, ok := strings.Cut(msg, " INC-"); ok && !strings.Contains(op, " ") {
-		msg = "INC-" + rest
+// status returns the HTTP status of an outcome code, by statusOf.
+func status(code incident.Code) int {
+	if st, ok := statusOf[code]; ok {
+		return st
 	}
-	msg = strings.Replace(msg, ": incident is ", " is ", 1)
-	msg = strings.Replace(msg, ": no such incident", " does not exist", 1)
-	msg = strings.Replace(msg, ": incident is already assigned to that person", " is already assigned to that person", 1)
-	return msg + "."
+	return http.StatusServiceUnavailable
+}
+
+// fail writes err as its code's status and its sentence
+// (incident.ErrorCode, incident.ErrorMessage). An error without an outcome
+// is a 503 with the one apology, and its detail goes to the log.
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	code := incident.ErrorCode(err)
+	if code == incident.Unavailable {
+		s.log.Error("api request failed", "err", err)
+	}
+	WriteError(w, status(code), incident.ErrorMessage(err))
 }
 
 // WriteJSON writes v as the JSON body with status.
