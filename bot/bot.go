@@ -153,9 +153,6 @@ type Bot struct {
 
 // New checks o and builds a Bot.
 func New(o Options) (*Bot, error) {
-	if st, ok := o.Incidents.(*incident.Store); ok && st == nil {
-		o.Incidents = nil // a nil *incident.Store handed on by an adapter is still missing
-	}
 	if o.Chat == nil || o.Incidents == nil || o.Redis == nil {
 		return nil, errors.New("bot: Chat, Incidents and Redis are required")
 	}
