@@ -74,11 +74,6 @@ func NewApp(cfg *Config, log *slog.Logger) (*App, error) {
 // NewAppWith is NewApp with options, for tests and the demo.
 func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	rdb := newRedis(cfg.Redis)
-	svc := incident.NewStore(rdb, cfg.Redis.Prefix)
-	if o.Now != nil {
-		svc.Now = o.Now
-	}
-
 	rots, err := cfg.compileRotations()
 	if err != nil {
 		return nil, err
@@ -91,6 +86,14 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	policies, err := cfg.escalationPolicies()
 	if err != nil {
 		return nil, err
+	}
+	// The store, the bot and the runner share one wake-up signal, and the
+	// store arms the policies' ack timeouts: both exist before the runner.
+	wake := escalation.NewWakeup()
+	svc := incident.NewStore(rdb, cfg.Redis.Prefix,
+		incident.WithAckTimeout(policies.AckTimeout), incident.WithOnJobDue(wake.Notify))
+	if o.Now != nil {
+		svc.Now = o.Now
 	}
 	// Slack, when configured, is both the Pager and the chat sync that keeps
 	// channels and cards in step with incidents. chat must stay an untyped
@@ -122,7 +125,7 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 			AckReactions: cfg.Slack.AckReactions, ArchiveAfter: cfg.Slack.ArchiveAfter,
 			People: people, Services: svcs,
 			Incidents: svc, OnCall: cfg.directory(rots, ovs.Set), Overrides: ovs,
-			Wake:  func() { runner.Wake() }, // runner is set below, before anything runs
+			Wake:  wake.Notify,
 			Redis: rdb, Prefix: cfg.Redis.Prefix, Log: log, Now: o.Now,
 			RepeatEvery: o.SlackRepeatEvery,
 			Analytics:   &bot.Analytics{Source: reports, Zone: zone, PersonZone: personZone},
@@ -145,6 +148,7 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 		Chat:         chat,
 		Metrics:      m,
 		Incidents:    svc,
+		Wakeup:       wake,
 		Pager:        pager,
 		Policies:     policies,
 		Rotations:    rots,
@@ -156,10 +160,6 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("escalation: %w", err)
 	}
-	// Acks arm the policy's ack timeout, and a new incident wakes the runner
-	// at once instead of waiting for its next poll.
-	svc.AckTimeout = runner.AckTimeout
-	svc.OnJobDue = runner.Wake
 
 	services := map[string]bool{}
 	for _, s := range cfg.Services {

@@ -57,6 +57,21 @@ type Service struct {
 // false for a service it does not know.
 type Policies func(service string) (p Policy, s Service, ok bool)
 
+// AckTimeout is the ack timeout of service's policy: 0 when the policy has
+// none or the service is unknown. It depends on the policies alone, so the
+// incident store can be given it at construction, before any runner exists
+// (incident.WithAckTimeout(policies.AckTimeout)).
+func (p Policies) AckTimeout(service string) time.Duration {
+	if p == nil {
+		return 0
+	}
+	pol, _, ok := p(service)
+	if !ok {
+		return 0
+	}
+	return pol.AckTimeout
+}
+
 // Validate reports every problem with p at once. config.go checks the same
 // rules with key paths; this is the engine's own guard.
 func (p Policy) Validate() error {

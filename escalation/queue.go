@@ -19,8 +19,6 @@ type jobQueue struct {
 	sem   chan struct{}
 	wake  chan struct{}
 
-	drainMu sync.Mutex // one claim loop at a time (the poll and the wake-ups share it)
-
 	timerMu sync.Mutex
 	timer   *time.Timer
 	timerAt time.Time
@@ -46,12 +44,34 @@ func (q *jobQueue) stopTimer() {
 	}
 }
 
+// loop is q's drain loop, the only caller of drain(q), so one claim runs at
+// a time per queue. With poll it drains at once and then every PollInterval
+// (a tick that comes while a drain runs is dropped, not queued); it always
+// drains when q is kicked. started is called after the first drain.
+func (r *Runner) loop(ctx context.Context, q *jobQueue, poll bool, started func()) {
+	var tick <-chan time.Time
+	if poll {
+		t := time.NewTicker(r.o.PollInterval)
+		defer t.Stop()
+		tick = t.C
+		r.drain(ctx, q)
+	}
+	started()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+		case <-q.wake:
+		}
+		r.drain(ctx, q)
+	}
+}
+
 // drain claims due jobs of q and hands them to q's workers until none is
 // due or ctx ends. It claims no more jobs than there are free workers, so
 // nothing sits claimed in a local queue while its lease runs.
 func (r *Runner) drain(ctx context.Context, q *jobQueue) {
-	q.drainMu.Lock()
-	defer q.drainMu.Unlock()
 	if q == r.chat && r.storeDown() {
 		// The page queue's claims find out when Redis is back; cosmetic
 		// work adds no failed dials meanwhile (go-redis stops dialling for

@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-co-op/gocron/v2"
-
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/rotations"
 )
@@ -35,8 +33,13 @@ type Options struct {
 
 	// PollInterval is how often the runner looks for due jobs that another
 	// replica queued or whose lease ran out. Jobs this process queues or
-	// knows to be due sooner run on time through Wake. Default 1s.
+	// knows to be due sooner run on time through Wakeup. Default 1s.
 	PollInterval time.Duration
+	// Wakeup is the signal that a job is due now, raised by whoever made it
+	// so: the incident store (incident.WithOnJobDue(w.Notify)), the chat
+	// bot, Runner.Wake. Default: a Wakeup of the runner's own, which only
+	// Runner.Wake raises.
+	Wakeup *Wakeup
 	// Lease is how long a claimed job is this runner's before another
 	// replica may take it over; it is renewed while the job runs. Default 30s.
 	Lease time.Duration
@@ -92,6 +95,7 @@ type Runner struct {
 	cache    *overrideCache
 	now      func() time.Time
 
+	wakeup   *Wakeup
 	pages    *jobQueue
 	chat     *jobQueue
 	claimSeq atomic.Int64
@@ -109,9 +113,10 @@ type Runner struct {
 
 // NewRunner checks o, fills its defaults and returns a Runner; Run starts it.
 //
-// The incident store needs two hooks this package provides, which main sets:
-// Incidents.AckTimeout = runner.AckTimeout (else acknowledgements never
-// time out) and Incidents.OnJobDue = runner.Wake (else a new incident waits
+// The incident store is built before the runner with what it needs from
+// this package: incident.WithAckTimeout(policies.AckTimeout) (else
+// acknowledgements never time out) and incident.WithOnJobDue(wakeup.Notify)
+// with the Wakeup also passed here as o.Wakeup (else a new incident waits
 // for the next poll).
 func NewRunner(o Options) (*Runner, error) {
 	if o.Incidents == nil || o.Pager == nil || o.Policies == nil {
@@ -159,6 +164,9 @@ func NewRunner(o Options) (*Runner, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Wakeup == nil {
+		o.Wakeup = NewWakeup()
+	}
 	r := &Runner{
 		o:        o,
 		store:    o.Incidents,
@@ -166,6 +174,7 @@ func NewRunner(o Options) (*Runner, error) {
 		counters: &Counters{},
 		cache:    &overrideCache{load: o.Overrides, ttl: o.OverridesTTL},
 		now:      o.Now,
+		wakeup:   o.Wakeup,
 		pages:    newJobQueue("page", o.Workers, o.Incidents.ClaimJobs),
 		chat:     newJobQueue("chat", o.ChatWorkers, o.Incidents.ClaimChatJobs),
 
@@ -182,22 +191,9 @@ func NewRunner(o Options) (*Runner, error) {
 func (r *Runner) Counters() *Counters { return r.counters }
 
 // Wake makes the runner look for due jobs (pages and chat) now instead of at
-// its next poll. It never blocks; wake-ups that arrive while one is pending
-// coalesce.
-func (r *Runner) Wake() {
-	r.pages.kick()
-	r.chat.kick()
-}
-
-// AckTimeout is the ack timeout of service's policy (0 when it has none or
-// the service is unknown), for incident.Service.AckTimeout.
-func (r *Runner) AckTimeout(service string) time.Duration {
-	p, _, ok := r.o.Policies(service)
-	if !ok {
-		return 0
-	}
-	return p.AckTimeout
-}
+// its next poll: it notifies the runner's Wakeup. It never blocks; wake-ups
+// that arrive while one is pending coalesce.
+func (r *Runner) Wake() { r.wakeup.Notify() }
 
 // Escalate moves incident n up one level now, on behalf of by: the next
 // level's first on-call target becomes the owner and is paged.
@@ -215,75 +211,54 @@ func (r *Runner) ListDead(ctx context.Context) ([]incident.DeadLetter, error) {
 	return r.store.ListDead(ctx)
 }
 
-// Run claims and runs jobs until ctx ends. It polls every PollInterval with
-// a gocron duration job in singleton mode and runs at once on Wake. When ctx
-// ends it stops claiming and waits for running jobs, whose Pager calls see
-// ctx cancelled; a job cut short keeps its lease and is run again by another
-// runner (or this one, restarted) once the lease runs out. A page already
-// delivered is still committed.
+// Run claims and runs jobs until ctx ends. Each queue (pages, chat) has one
+// drain loop: it drains at once when Run starts, then on every tick of a
+// time.Ticker of PollInterval and on every wake-up (the Wakeup, or a timer
+// armed for a job due before the next tick). Run logs "escalation runner
+// started" once the first drains have claimed what was due. When ctx ends
+// it stops claiming and waits for running jobs, whose Pager calls see ctx
+// cancelled; a job cut short is given back due now (or, if Redis cannot be
+// reached, kept until its lease runs out). A page already delivered is
+// still committed.
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("escalation: Run called twice")
-	}
-	r.warnUnwired()
-	s, err := gocron.NewScheduler(gocron.WithLogger(r.log), gocron.WithStopTimeout(time.Minute))
-	if err != nil {
-		return fmt.Errorf("escalation: scheduler: %w", err)
 	}
 	// Pages and chat jobs are polled and drained separately: a drain waits
 	// for a free worker of its own queue, never for the other queue's.
 	// Without a ChatSync there is no chat to keep up to date, only chat jobs
 	// to drop: that queue is then drained after each successful page claim
 	// instead of polled, so it adds no Redis traffic while Redis is down.
-	polled := []*jobQueue{r.pages, r.chat}
-	if r.o.Chat == nil {
-		polled = polled[:1]
-	}
-	for _, q := range polled {
-		_, err = s.NewJob(gocron.DurationJob(r.o.PollInterval),
-			gocron.NewTask(func() { r.drain(ctx, q) }),
-			gocron.WithName("escalation-poll-"+q.name),
-			gocron.WithSingletonMode(gocron.LimitModeReschedule),
-			gocron.WithStartAt(gocron.WithStartImmediately()),
-		)
-		if err != nil {
-			return fmt.Errorf("escalation: poll job: %w", err)
-		}
-	}
-	s.Start()
+	var started sync.WaitGroup
 	for _, q := range []*jobQueue{r.pages, r.chat} {
+		poll := q == r.pages || r.o.Chat != nil
+		started.Add(1)
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-q.wake:
-					r.drain(ctx, q)
-				}
-			}
+			r.loop(ctx, q, poll, started.Done)
 		}()
 	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.wakeup.C():
+				r.pages.kick()
+				r.chat.kick()
+			}
+		}
+	}()
+	started.Wait()
 	r.log.Info("escalation runner started", "replica", r.o.ReplicaID, "poll", r.o.PollInterval, "lease", r.o.Lease,
 		"workers", r.o.Workers, "chat_workers", r.o.ChatWorkers, "chat", r.o.Chat != nil)
 	<-ctx.Done()
-	if err := s.Shutdown(); err != nil {
-		r.log.Warn("escalation: scheduler shutdown", "err", err)
-	}
 	r.pages.stopTimer()
 	r.chat.stopTimer()
 	r.wg.Wait()
 	r.log.Info("escalation runner stopped", "replica", r.o.ReplicaID)
 	return nil
-}
-
-// warnUnwired says loudly when the store was not given the runner's hooks.
-func (r *Runner) warnUnwired() {
-	if r.store.AckTimeout == nil {
-		r.log.Warn("escalation: incident store has no AckTimeout hook; acknowledged incidents will never re-trigger (set Incidents.AckTimeout = runner.AckTimeout)")
-	}
-	if r.store.OnJobDue == nil {
-		r.log.Info("escalation: incident store has no OnJobDue hook; new incidents are paged at the next poll", "poll", r.o.PollInterval)
-	}
 }

@@ -25,7 +25,9 @@ func TestOwnerPagedAtOnceThroughWake(t *testing.T) {
 	// deliver this page before the test gives up.
 	r := e.runner(testPolicy(hour, hour, 0, 0), nil, func(o *escalation.Options) { o.PollInterval = hour })
 	e.start(r)
-	time.Sleep(20 * time.Millisecond) // let the immediate first poll pass, so it cannot be what finds the job
+	// Run logs that it started after its first poll: that poll cannot be
+	// what finds the job.
+	e.eventually("the runner's first poll", func() bool { return e.log.contains("escalation runner started") })
 	n := e.open("k")
 	pages := e.wait(1, must)
 	if got := pageList(pages); got != "alice first L1" {
@@ -148,10 +150,13 @@ func TestAckTimeoutRetriggers(t *testing.T) {
 	e.start(e.runner(testPolicy(hour, hour, 0, timeout), nil, nil))
 	n := e.open("k")
 	e.wait(1, owner("alice"))
+	// The store stamps the ack (and arms the timeout from it) inside Ack:
+	// an instant taken before the call is a lower bound, one taken after it
+	// is not (Ack reads the incident back after the script).
+	acked := time.Now()
 	if _, err := e.svc.Ack(e.ctx, n, "dave"); err != nil {
 		t.Fatal(err)
 	}
-	acked := time.Now()
 	pages := e.wait(1, owner("dave", escalation.ReasonRetriggered))
 	p := filter(pages, owner("dave", escalation.ReasonRetriggered))[0]
 	if !notBefore(acked, p.At, timeout) {
@@ -233,7 +238,7 @@ func TestRunnerKilledMidEscalationNothingLost(t *testing.T) {
 	// A has a Redis connection of its own, lost with it: a dead process
 	// gives nothing back, unlike a runner that is stopped.
 	clientA := e.srv.Client()
-	a := e.runner(p, incident.NewStore(clientA, "test:"), func(o *escalation.Options) { o.Pager = recA; o.Lease = lease })
+	a := e.runner(p, e.node(clientA), func(o *escalation.Options) { o.Pager = recA; o.Lease = lease })
 	stopA := e.start(a)
 	n := e.open("k")
 	<-entered
@@ -245,8 +250,7 @@ func TestRunnerKilledMidEscalationNothingLost(t *testing.T) {
 	}
 
 	// Runner B, on its own connection, takes over.
-	svcB := incident.NewStore(e.srv.Client(), "test:")
-	b := e.runner(p, svcB, func(o *escalation.Options) { o.Lease = lease })
+	b := e.runner(p, e.node(e.srv.Client()), func(o *escalation.Options) { o.Lease = lease })
 	e.start(b)
 	pages := e.wait(1, owner("bob", escalation.ReasonEscalated))
 	repeats := filter(pages, owner("alice", escalation.ReasonRepeat))
@@ -293,7 +297,7 @@ func TestStoppedRunnerGivesItsJobsBack(t *testing.T) {
 	if err != nil || int64(due) > time.Now().UnixMilli() {
 		t.Fatalf("the job is not due again at once: due %v (stopped at %d), %v", int64(due), stopped.UnixMilli(), err)
 	}
-	e.start(e.runner(p, incident.NewStore(e.srv.Client(), "test:"), func(o *escalation.Options) { o.Lease = hour }))
+	e.start(e.runner(p, e.node(e.srv.Client()), func(o *escalation.Options) { o.Lease = hour }))
 	if got := pageList(e.wait(1, must)); got != "alice first L1" {
 		t.Fatalf("pages = %q", got)
 	}
@@ -324,9 +328,9 @@ func TestThreeRunnersFiveHundredIncidentsPagedOnce(t *testing.T) {
 	p := testPolicy(hour, hour, 0, 0)
 	var svcs []*incident.Store
 	for i := 0; i < 3; i++ {
-		svc := incident.NewStore(e.srv.Client(), "test:")
-		svcs = append(svcs, svc)
-		e.start(e.runner(p, svc, func(o *escalation.Options) { o.ReplicaID = fmt.Sprintf("replica-%d", i) }))
+		nd := e.node(e.srv.Client())
+		svcs = append(svcs, nd.svc)
+		e.start(e.runner(p, nd, func(o *escalation.Options) { o.ReplicaID = fmt.Sprintf("replica-%d", i) }))
 	}
 	const incidents = 500
 	var wg sync.WaitGroup
