@@ -10,9 +10,9 @@ import (
 
 // runChat runs an incident's chat job: the ChatSync reconciles chat with
 // the incident and says when to run again. Failures are retried with the
-// pages' backoff (a 429's Retry-After wins) for as long as they last:
-// chat is cosmetic, so nothing is dead-lettered, but nothing is dropped
-// either until the adapter says the failure is permanent.
+// pages' backoff for as long as they last: chat is cosmetic, so nothing is
+// dead-lettered, but nothing is dropped either until the adapter says the
+// failure is permanent. A retry-after hint (a 429) sets the delay.
 func (r *Runner) runChat(ctx context.Context, j incident.Job) error {
 	if r.o.Chat == nil {
 		_, err := r.store.ReleaseJob(ctx, j, time.Time{})
@@ -37,13 +37,13 @@ func (r *Runner) runChat(ctx context.Context, j incident.Job) error {
 	case ctx.Err() != nil:
 		return ctx.Err() // stopping: the lease brings the job back
 	case deferred:
-		due = now.Add(min(max(d, 0), maxRetryAfter))
+		due = now.Add(clampRetryAfter(d))
 	case IsPermanent(err):
 		r.chatAttempt(j.Member, false)
 		r.log.Error("escalation: chat update given up until the incident changes again", "incident", j.Number, "err", err)
 	default:
 		attempts := r.chatAttempt(j.Member, true)
-		delay := r.retryDelay(attempts, err)
+		delay := r.retry.Delay(attempts, err)
 		due = now.Add(delay)
 		r.log.Warn("escalation: chat update failed; retrying", "incident", j.Number, "attempt", attempts, "retry_in", delay, "err", err)
 	}

@@ -69,37 +69,37 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			c.Facts = append(c.Facts, pagedEvent(pg, now))
 			continue
 		}
-		if !pg.Reason.MustDeliver() {
+		f := DecidePageFailure(pg, st, err, now, r.retry)
+		if f.Action == FailureIgnored {
 			r.log.Warn("escalation: notification not delivered (not retried)", "incident", inc.Number, "person", pg.Person, "reason", pg.Reason, "err", err)
 			continue
 		}
 		if ctx.Err() != nil {
 			return ctx.Err() // stopping: the lease brings the job back
 		}
-		if d, ok := IsDeferred(err); ok {
+		switch f.Action {
+		case FailureDeferred:
 			// Not attempted: the Pager's own pacing holds a slot for it later
 			// (an alert storm's pages to one person). Not a failure.
-			delay := min(max(d, 0), maxRetryAfter)
 			r.log.Debug("escalation: page deferred by rate-limit pacing", "incident", inc.Number, "person", pg.Person,
-				"reason", pg.Reason, "retry_in", delay)
-			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: st.Failures,
-				Schedule: []incident.Scheduled{{Member: j.Member, Due: now.Add(delay)}}})
-			r.armTimer(r.pages, now.Add(delay))
+				"reason", pg.Reason, "retry_in", f.Delay)
+			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: f.Attempts,
+				Schedule: []incident.Scheduled{{Member: j.Member, Due: f.Due}}})
+			r.armTimer(r.pages, f.Due)
 			return cerr
-		}
-		attempts := st.Failures + 1
-		if attempts < r.o.MaxAttempts && !IsPermanent(err) {
-			delay := r.retryDelay(attempts, err)
+		case FailureRetry:
 			r.log.Warn("escalation: page failed; retrying", "incident", inc.Number, "person", pg.Person, "channel", pg.Channel,
-				"reason", pg.Reason, "attempt", attempts, "retry_in", delay, "err", err)
-			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: attempts,
-				Schedule: []incident.Scheduled{{Member: j.Member, Due: now.Add(delay)}}})
-			r.armTimer(r.pages, now.Add(delay))
+				"reason", pg.Reason, "attempt", f.Attempts, "retry_in", f.Delay, "err", err)
+			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: f.Attempts,
+				Schedule: []incident.Scheduled{{Member: j.Member, Due: f.Due}}})
+			r.armTimer(r.pages, f.Due)
 			return cerr
 		}
-		// Give this page up: record it, dead-letter it, page the fallback,
-		// and go on with the schedule as if it had been delivered, so that
-		// escalation to the next level still happens on time.
+		// FailureDeadLetter: give this page up: record it, dead-letter it,
+		// page the fallback, and go on with the schedule as if it had been
+		// delivered, so that escalation to the next level still happens on
+		// time.
+		attempts := f.Attempts
 		r.metrics.DeadLettered()
 		r.log.Error("escalation: page given up", "incident", inc.Number, "person", pg.Person, "channel", pg.Channel,
 			"reason", pg.Reason, "attempts", attempts, "err", err)
@@ -107,7 +107,7 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			Level: pg.Level, Note: truncate(fmt.Sprintf("%s page not delivered after %d attempt(s): %v", pg.Reason, attempts, err), 300)})
 		c.Dead = &incident.DeadLetter{Job: j.Member, Incident: inc.Number, Person: pg.Person, Channel: pg.Channel, Level: pg.Level,
 			Reason: string(pg.Reason), Error: truncate(err.Error(), 300), Attempts: attempts, At: now}
-		if pg.Reason == ReasonFallback {
+		if !f.PageFallback {
 			continue
 		}
 		fb := pg

@@ -95,6 +95,7 @@ type Runner struct {
 	cache    *overrideCache
 	now      func() time.Time
 
+	retry    RetryPolicy
 	wakeup   *Wakeup
 	pages    *jobQueue
 	chat     *jobQueue
@@ -174,6 +175,7 @@ func NewRunner(o Options) (*Runner, error) {
 		counters: &Counters{},
 		cache:    &overrideCache{load: o.Overrides, ttl: o.OverridesTTL},
 		now:      o.Now,
+		retry:    RetryPolicy{MaxAttempts: o.MaxAttempts, Min: o.RetryMin, Max: o.RetryMax, Jitter: randomJitter},
 		wakeup:   o.Wakeup,
 		pages:    newJobQueue("page", o.Workers, o.Incidents.ClaimJobs),
 		chat:     newJobQueue("chat", o.ChatWorkers, o.Incidents.ClaimChatJobs),
