@@ -12,7 +12,17 @@ import (
 // the incident and says when to run again. Failures are retried with the
 // pages' backoff for as long as they last: chat is cosmetic, so nothing is
 // dead-lettered, but nothing is dropped either until the adapter says the
-// failure is permanent. A retry-after hint (a 429) sets the delay.
+// failure is permanent.
+//
+// A 429's Retry-After wins, and the job queue owns that: the job is given
+// back with incident.Store.HoldJob, so that a state change meanwhile (the
+// scripts re-queue the chat job due now with ZADD LT on every change, a
+// page's commit included) cannot bring the next call forward. The chat
+// adapter also blocks the method in its own pacer, but that is one
+// process's memory; the hold is in Redis, seen by every replica, and the
+// redraw the state change asked for still happens, once the hold ends.
+// Other due times (a backoff after a 5xx, the adapter's own deferral, the
+// next thread reply) are only plans: a state change brings them forward.
 func (r *Runner) runChat(ctx context.Context, j incident.Job) error {
 	if r.o.Chat == nil {
 		_, err := r.store.ReleaseJob(ctx, j, time.Time{})
@@ -30,6 +40,7 @@ func (r *Runner) runChat(ctx context.Context, j incident.Job) error {
 	cancel()
 	now := r.now()
 	var due time.Time
+	hold := false
 	switch d, deferred := IsDeferred(err); {
 	case err == nil:
 		r.chatAttempt(j.Member, false)
@@ -45,11 +56,16 @@ func (r *Runner) runChat(ctx context.Context, j incident.Job) error {
 		attempts := r.chatAttempt(j.Member, true)
 		delay := r.retry.Delay(attempts, err)
 		due = now.Add(delay)
+		_, hold = retryAfterHint(err)
 		r.log.Warn("escalation: chat update failed; retrying", "incident", j.Number, "attempt", attempts, "retry_in", delay, "err", err)
 	}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer rcancel()
-	if _, err := r.store.ReleaseJob(rctx, j, due); err != nil {
+	release := r.store.ReleaseJob
+	if hold {
+		release = r.store.HoldJob
+	}
+	if _, err := release(rctx, j, due); err != nil {
 		return err
 	}
 	r.armTimer(r.chat, due)

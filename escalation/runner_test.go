@@ -221,7 +221,10 @@ func TestResolveDuringInFlightPageStopsThePlan(t *testing.T) {
 func TestRunnerKilledMidEscalationNothingLost(t *testing.T) {
 	e := newEnv(t)
 	const lease = 300 * time.Millisecond
-	p := testPolicy(80*time.Millisecond, 400*time.Millisecond, 0, 0)
+	// Runner B must run the re-page after A's lease runs out (about 380 ms
+	// after the first page) and before the escalation is due, which wins
+	// over a re-page: 1.2 s leaves a loaded machine room.
+	p := testPolicy(80*time.Millisecond, 1200*time.Millisecond, 0, 0)
 
 	// Runner A hangs inside its first re-page and is then killed.
 	recA := &escalationtest.Recorder{}

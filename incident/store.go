@@ -30,12 +30,13 @@ import (
 //	<prefix>{inc}:jobs           zset: due jobs ("page:<n>", "acktimeout:<n>") by due ms (jobs.go)
 //	<prefix>{inc}:inflight       zset: claimed jobs by lease deadline ms
 //	<prefix>{inc}:leases         hash: claimed job -> token of the claim holding it
+//	<prefix>{inc}:holds          hash: job -> ms before which no claim takes it (HoldJob: a 429's Retry-After)
 //	<prefix>{inc}:dead           hash: job -> JSON of its last undeliverable page
 //	<prefix>{inc}:events         stream: every lifecycle event, for audit and analytics
 //	<prefix>{inc}:d:<id>         string: a delivery id already stored (SNS MessageId), expires in a day
 type keys struct {
 	base, seq, open, resolved, dedup, jobs, events, deliveries string
-	inflight, leases, dead                                     string
+	inflight, leases, holds, dead                              string
 }
 
 func newKeys(prefix string) keys {
@@ -51,6 +52,7 @@ func newKeys(prefix string) keys {
 		deliveries: b + "d:",
 		inflight:   b + "inflight",
 		leases:     b + "leases",
+		holds:      b + "holds",
 		dead:       b + "dead",
 	}
 }
