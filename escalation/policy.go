@@ -1,12 +1,3 @@
-// Package escalation decides who is paged about a triggered incident, when,
-// and when it moves up a level, and runs those decisions from due jobs in
-// Redis with any number of replicas.
-//
-// The decision is the pure function Decide (incident, escalation state,
-// policy, on-call answers, now → Plan); it imports no SDK and reads no
-// clock. The Runner claims due jobs from the incident store, loads what
-// Decide needs, sends the plan's pages through a Pager and commits the
-// result atomically. docs/escalation.md states the semantics.
 package escalation
 
 import (
