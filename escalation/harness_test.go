@@ -218,8 +218,10 @@ func (l *logBuffer) String() string {
 
 func (l *logBuffer) contains(s string) bool { return strings.Contains(l.String(), s) }
 
-// settle gives the engine time in which it must do nothing more. Absence
-// cannot be observed otherwise; the window spans several poll intervals.
+// settle gives the engine time in which it must do nothing more: it is
+// not synchronisation (tests wait for conditions with eventually and wait)
+// but the one window in which an absence is asserted. It spans many poll
+// intervals.
 func settle() { time.Sleep(250 * time.Millisecond) }
 
 func describe(tl []incident.Event) string {
@@ -235,11 +237,13 @@ func describe(tl []incident.Event) string {
 func (e *env) eventually(what string, cond func() bool) {
 	e.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
 			e.t.Fatalf("gave up waiting for %s\nlog:\n%s", what, e.log)
 		}
-		time.Sleep(5 * time.Millisecond)
+		<-tick.C
 	}
 }
 

@@ -46,8 +46,9 @@ func (q *jobQueue) stopTimer() {
 
 // loop is q's drain loop, the only caller of drain(q), so one claim runs at
 // a time per queue. With poll it drains at once and then every PollInterval
-// (a tick that comes while a drain runs is dropped, not queued); it always
-// drains when q is kicked. started is called after the first drain.
+// (ticks missed while a drain runs collapse into one drain when it
+// returns); it always drains when q is kicked. started is called after the
+// first drain.
 func (r *Runner) loop(ctx context.Context, q *jobQueue, poll bool, started func()) {
 	var tick <-chan time.Time
 	if poll {

@@ -128,12 +128,13 @@ func TestAckStopsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := len(e.rec.Pages())
-	settle()
+	// The ack removed the page job; a run already in flight ends with a
+	// refused commit. Then no job is left that could page.
+	e.eventually("the page job gone", func() bool { due, inFlight := e.jobs(); return due == 0 && inFlight == 0 })
 	if after := e.rec.Pages(); len(after) > before+1 {
 		// One page may have been in flight when the ack landed.
 		t.Fatalf("paged after the ack: %q", pageList(after[before:]))
 	}
-	settle()
 	at := len(e.rec.Pages())
 	settle()
 	if now := len(e.rec.Pages()); now != at {
@@ -200,7 +201,9 @@ func TestResolveDuringInFlightPageStopsThePlan(t *testing.T) {
 	}
 	close(release)
 	e.wait(1, owner("alice", escalation.ReasonFirst))
-	settle()
+	// Once the job is out of flight its run is over: whatever it would have
+	// paged after alice, it has.
+	e.eventually("the voided plan's commit", func() bool { due, inFlight := e.jobs(); return due == 0 && inFlight == 0 })
 	if got := pageList(e.rec.Pages()); got != "alice first L1" {
 		t.Fatalf("pages after a resolve during the first page: %q (carol's notification and every re-page must be dropped)", got)
 	}
@@ -354,7 +357,9 @@ func TestThreeRunnersFiveHundredIncidentsPagedOnce(t *testing.T) {
 	}
 	wg.Wait()
 	e.wait(incidents, must)
-	settle()
+	// With every first page committed, each next job is due in an hour and
+	// none is in flight: no further page can come.
+	e.eventually("every first page committed", func() bool { due, inFlight := e.jobs(); return due == incidents && inFlight == 0 })
 	per := map[int64]int{}
 	for _, pg := range e.rec.Pages() {
 		per[pg.Incident]++
@@ -367,35 +372,34 @@ func TestThreeRunnersFiveHundredIncidentsPagedOnce(t *testing.T) {
 			t.Fatalf("INC-%d paged %d times, want exactly once", n, c)
 		}
 	}
-	e.eventually("every first page committed", func() bool { due, inFlight := e.jobs(); return due == incidents && inFlight == 0 })
 }
 
 func TestRedisRestartedUnderRunningEngine(t *testing.T) {
 	e := newEnv(t)
-	e.start(e.runner(testPolicy(hour, hour, 0, 0), nil, nil))
+	r := e.runner(testPolicy(hour, hour, 0, 0), nil, nil)
+	e.start(r)
 	e.open("before")
 	e.wait(1, must)
 	e.srv.Stop()
-	deadline := time.Now().Add(10 * time.Second)
-	for !e.log.contains("redis unavailable") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the engine did not log the outage:\n%s", e.log)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	settle()
+	e.eventually("the engine logging the outage", func() bool { return e.log.contains("redis unavailable") })
+	// The outage lasts several polls before Redis comes back.
+	errs := r.Counters().Snapshot().StoreErrors
+	e.eventually("more failed polls", func() bool { return r.Counters().Snapshot().StoreErrors >= errs+5 })
 	e.srv.Restart() // empty, as a Redis without persistence comes back
-	n := e.open("after")
+	// go-redis fails fast for up to a second after many failed dials,
+	// until its background dial succeeds: an alert source retries.
+	var n int64
+	e.eventually("an alert accepted after the restart", func() bool {
+		r, err := e.svc.Open(e.ctx, incident.Alert{Source: "generic", Service: "database", DedupKey: "after",
+			Summary: "disk full on db-1", Severity: incident.SevCritical, Status: incident.AlertFiring})
+		n = r.Number
+		return err == nil
+	})
 	pages := e.wait(2, must)
 	if pages[1].Incident != n || pages[1].Reason != escalation.ReasonFirst {
 		t.Fatalf("after the restart: %q", pageList(pages))
 	}
-	for !e.log.contains("redis answers again") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the engine did not log its recovery:\n%s", e.log)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	e.eventually("the engine logging its recovery", func() bool { return e.log.contains("redis answers again") })
 }
 
 func TestPageFailuresRetriedThenDeadLetteredAndFallbackPaged(t *testing.T) {
