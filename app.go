@@ -82,22 +82,21 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := newStores(cfg, d, o.Now)
+	// The store, the chat side and the runner share one wake-up signal: a
+	// job made due by an alert or a chat command runs at once, not at the
+	// next poll. It exists before all three, so each gets it when built.
+	wake := escalation.NewWakeup()
+	st := newStores(cfg, d, wake, o.Now)
 	board := cfg.board(d.rotations, st.overrides.Set)
 	m := metrics.New()
-	var runner *escalation.Runner
-	chat, err := newChat(cfg, d, st, board, m, func() { runner.Wake() }, log, o)
+	chat, err := newChat(cfg, d, st, board, m, wake.Notify, log, o)
 	if err != nil {
 		return nil, err
 	}
-	runner, err = newEngine(d, st, chat, m, log, o)
+	runner, err := newEngine(d, st, chat, wake, m, log, o)
 	if err != nil {
 		return nil, err
 	}
-	// Acks arm the policy's ack timeout, and a new incident wakes the runner
-	// at once instead of waiting for its next poll.
-	st.incidents.AckTimeout = runner.AckTimeout
-	st.incidents.OnJobDue = runner.Wake
 
 	poster := o.DigestPoster
 	if poster == nil && chat != nil {

@@ -12,7 +12,7 @@ import (
 // from the incident store, decides (escalation.Decide) and pages. The chat
 // side, when there is one, is both its Pager (DMs) and its chat sync
 // (channels, cards, notices); without one, pages go to the log.
-func newEngine(d *domain, st *stores, chat *chatSide, m *metrics.Metrics, log *slog.Logger, o AppOptions) (*escalation.Runner, error) {
+func newEngine(d *domain, st *stores, chat *chatSide, wake *escalation.Wakeup, m *metrics.Metrics, log *slog.Logger, o AppOptions) (*escalation.Runner, error) {
 	// chatSync must stay an untyped nil interface when there is no chat.
 	var chatSync escalation.ChatSync
 	pager := o.Pager
@@ -29,6 +29,7 @@ func newEngine(d *domain, st *stores, chat *chatSide, m *metrics.Metrics, log *s
 		Chat:         chatSync,
 		Metrics:      m,
 		Incidents:    st.incidents,
+		Wakeup:       wake,
 		Pager:        pager,
 		Policies:     d.policies,
 		Rotations:    d.rotations,

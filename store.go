@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/batonhq/baton/analytics/redisstore"
+	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/rotations/overrides"
 )
@@ -21,11 +22,13 @@ type stores struct {
 	reports   *redisstore.Store
 }
 
-// newStores connects nothing yet (go-redis dials on first use); the
-// incident store reads the one clock.
-func newStores(cfg *Config, d *domain, now func() time.Time) *stores {
+// newStores connects nothing yet (go-redis dials on first use). The
+// incident store reads the one clock, arms the policies' ack timeouts when
+// an incident is acknowledged, and signals wake when it makes a job due.
+func newStores(cfg *Config, d *domain, wake *escalation.Wakeup, now func() time.Time) *stores {
 	rdb := newRedis(cfg.Redis)
-	inc := incident.NewStore(rdb, cfg.Redis.Prefix)
+	inc := incident.NewStore(rdb, cfg.Redis.Prefix,
+		incident.WithAckTimeout(d.policies.AckTimeout), incident.WithOnJobDue(wake.Notify))
 	inc.Now = now
 	ovs := overrides.New(rdb, cfg.Redis.Prefix)
 	ovs.Known = d.known()

@@ -45,7 +45,13 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
 	srv := redistest.Start(b)
 	c := srv.Client()
-	svc := incident.NewStore(c, "bench:")
+	wake := escalation.NewWakeup()
+	pols, err := escalation.Lookup([]escalation.Service{{Name: "database", Policy: "p", AlertsChannel: "#db"}},
+		[]escalation.Policy{testPolicy(time.Hour, time.Hour, 0, 0)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := incident.NewStore(c, "bench:", incident.WithAckTimeout(pols.AckTimeout), incident.WithOnJobDue(wake.Notify))
 	ctx := context.Background()
 	later := float64(time.Now().Add(time.Hour).UnixMilli())
 	for i := 0; i < pendingJobs; i += 1000 {
@@ -57,18 +63,12 @@ func newBenchEnv(b *testing.B) *benchEnv {
 			b.Fatal(err)
 		}
 	}
-	pols, err := escalation.Lookup([]escalation.Service{{Name: "database", Policy: "p", AlertsChannel: "#db"}},
-		[]escalation.Policy{testPolicy(time.Hour, time.Hour, 0, 0)})
-	if err != nil {
-		b.Fatal(err)
-	}
 	pgr := &timingPager{sent: map[int64]time.Time{}}
-	r, err := escalation.NewRunner(escalation.Options{Incidents: svc, Pager: pgr, Policies: pols,
+	r, err := escalation.NewRunner(escalation.Options{Incidents: svc, Wakeup: wake, Pager: pgr, Policies: pols,
 		Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc.AckTimeout, svc.OnJobDue = r.AckTimeout, r.Wake
 	return &benchEnv{srv: srv, svc: svc, c: c, r: r, pgr: pgr}
 }
 

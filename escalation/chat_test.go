@@ -88,6 +88,12 @@ func TestChatSyncRetriedAndRescheduled(t *testing.T) {
 	chat := &chatRecorder{do: func(ctx context.Context, n int64, call int) (time.Time, error) {
 		switch call {
 		case 1:
+			// The first page's commit re-queues the chat job due now, which
+			// rightly brings a planned run (call 3's) forward: let it land
+			// first, so that the runs below are the only changes.
+			if err := pageCommitted(ctx, e, n); err != nil {
+				return time.Time{}, err
+			}
 			return time.Time{}, errors.New("slack server error: 503")
 		case 2:
 			return time.Time{}, escalation.RetryAfter(errors.New("ratelimited"), 20*time.Millisecond)
@@ -113,6 +119,77 @@ func TestChatSyncRetriedAndRescheduled(t *testing.T) {
 	if calls[2].Sub(calls[1]) < 19*time.Millisecond {
 		t.Fatalf("a 429's retry came %v after it, before Retry-After", calls[2].Sub(calls[1]))
 	}
+}
+
+// pageCommitted waits until incident n's first page is committed (its rev
+// moved), or ctx ends.
+func pageCommitted(ctx context.Context, e *env, n int64) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, st, err := e.svc.LoadEscalation(ctx, n); err == nil && st.Rev > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// A 429's Retry-After wins over the redraws that state changes ask for
+// meanwhile: the chat job is held in the queue (incident.Store.HoldJob), so
+// neither a change while the sync runs nor one while it waits brings the
+// next call forward. Without the hold, the ZADD LT re-queue of a change made
+// the next sync due at once.
+func TestChatRetryAfterWinsOverStateChanges(t *testing.T) {
+	e := newEnv(t)
+	const retryAfter = 300 * time.Millisecond
+	var mu sync.Mutex
+	var limited time.Time
+	chat := &chatRecorder{do: func(ctx context.Context, n int64, call int) (time.Time, error) {
+		if call != 1 {
+			return time.Time{}, nil
+		}
+		if err := pageCommitted(ctx, e, n); err != nil {
+			return time.Time{}, err
+		}
+		// A change while the sync runs re-queues its job due now...
+		if _, err := e.svc.Note(ctx, n, "bob", "looking"); err != nil {
+			return time.Time{}, err
+		}
+		mu.Lock()
+		limited = time.Now()
+		mu.Unlock()
+		return time.Time{}, escalation.RetryAfter(errors.New("ratelimited"), retryAfter)
+	}}
+	e.start(e.runner(testPolicy(hour, hour, 0, 0), nil, func(o *escalation.Options) { o.Chat = chat }))
+	n := e.open("k")
+	e.eventually("the rate-limited sync", func() bool { return chat.count(n) >= 1 })
+	// ... and so does one while it waits out the Retry-After.
+	e.eventually("the rate-limited job back in the queue", func() bool {
+		d, f, _ := e.svc.ChatJobCounts(e.ctx)
+		return (d == 1 && f == 0) || chat.count(n) >= 2
+	})
+	if _, err := e.svc.Ack(e.ctx, n, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the sync after the Retry-After", func() bool { return chat.count(n) >= 2 })
+	chat.mu.Lock()
+	second := chat.calls[n][1]
+	chat.mu.Unlock()
+	mu.Lock()
+	defer mu.Unlock()
+	if !notBefore(limited, second, retryAfter) {
+		t.Fatalf("the sync after a 429 came %v after it, before its Retry-After of %v", second.Sub(limited), retryAfter)
+	}
+	// The redraws the changes asked for are not lost: the queue ends empty
+	// only after a sync that saw the ack.
+	e.eventually("an empty chat queue", func() bool {
+		d, f, _ := e.svc.ChatJobCounts(e.ctx)
+		return d == 0 && f == 0
+	})
 }
 
 func TestPermanentChatFailureDropsTheJob(t *testing.T) {

@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/escalation/escalationtest"
@@ -18,19 +21,47 @@ import (
 
 // env is one test's Redis, incident store and recording pager.
 type env struct {
-	t   testing.TB
-	srv *redistest.Server
-	svc *incident.Store
-	rec *escalationtest.Recorder
-	ctx context.Context
-	log *logBuffer
+	t    testing.TB
+	srv  *redistest.Server
+	svc  *incident.Store
+	wake *escalation.Wakeup // the store's OnJobDue, read by the runner built on it
+	rec  *escalationtest.Recorder
+	ctx  context.Context
+	log  *logBuffer
+	pols atomic.Pointer[escalation.Policies] // the policies of the runner built last
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	srv := redistest.Start(t)
-	return &env{t: t, srv: srv, svc: incident.NewStore(srv.Client(), "test:"),
-		rec: &escalationtest.Recorder{}, ctx: redistest.Ctx(t), log: &logBuffer{}}
+	e := &env{t: t, srv: srv, rec: &escalationtest.Recorder{}, ctx: redistest.Ctx(t), log: &logBuffer{}}
+	own := e.node(srv.Client())
+	e.svc, e.wake = own.svc, own.wake
+	return e
+}
+
+// node is what one baton process builds before its runner, as main does:
+// a wake-up signal and an incident store that raises it and knows the
+// policies' ack timeouts.
+type node struct {
+	svc  *incident.Store
+	wake *escalation.Wakeup
+}
+
+// node builds a process's store on c. Its ack timeouts are those of the
+// policy of the runner built last (e.runner), as a process's store and
+// runner share one configuration.
+func (e *env) node(c redis.UniversalClient) *node {
+	w := escalation.NewWakeup()
+	svc := incident.NewStore(c, "test:",
+		incident.WithAckTimeout(func(service string) time.Duration {
+			if p := e.pols.Load(); p != nil {
+				return p.AckTimeout(service)
+			}
+			return 0
+		}),
+		incident.WithOnJobDue(w.Notify))
+	return &node{svc: svc, wake: w}
 }
 
 // testPolicy: level 1 alice; level 2 bob, carol notified.
@@ -39,12 +70,13 @@ func testPolicy(repage, escalate time.Duration, repeat int, ackTimeout time.Dura
 		Levels: []escalation.Level{level(escalate, "user:alice"), level(escalate, "user:bob", "user:carol")}}
 }
 
-// runner builds a runner for the "database" service on e's store (or svc,
-// when given), wired as main wires it: the store's hooks point at it.
-func (e *env) runner(p escalation.Policy, svc *incident.Store, mod func(*escalation.Options)) *escalation.Runner {
+// runner builds a runner for the "database" service on e's store (or on
+// nd's, when given), wired as main wires it: it reads the Wakeup its
+// store raises.
+func (e *env) runner(p escalation.Policy, nd *node, mod func(*escalation.Options)) *escalation.Runner {
 	e.t.Helper()
-	if svc == nil {
-		svc = e.svc
+	if nd == nil {
+		nd = &node{svc: e.svc, wake: e.wake}
 	}
 	pols, err := escalation.Lookup([]escalation.Service{{Name: "database", Policy: p.Name, AlertsChannel: "#db-alerts"}},
 		[]escalation.Policy{p})
@@ -52,7 +84,7 @@ func (e *env) runner(p escalation.Policy, svc *incident.Store, mod func(*escalat
 		e.t.Fatal(err)
 	}
 	o := escalation.Options{
-		Incidents: svc, Pager: e.rec, Policies: pols,
+		Incidents: nd.svc, Wakeup: nd.wake, Pager: e.rec, Policies: pols,
 		PollInterval: 10 * time.Millisecond, Lease: 2 * time.Second,
 		RetryMin: 10 * time.Millisecond, RetryMax: 40 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -64,8 +96,7 @@ func (e *env) runner(p escalation.Policy, svc *incident.Store, mod func(*escalat
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	svc.AckTimeout = r.AckTimeout
-	svc.OnJobDue = r.Wake
+	e.pols.Store(&pols)
 	return r
 }
 
@@ -187,8 +218,10 @@ func (l *logBuffer) String() string {
 
 func (l *logBuffer) contains(s string) bool { return strings.Contains(l.String(), s) }
 
-// settle gives the engine time in which it must do nothing more. Absence
-// cannot be observed otherwise; the window spans several poll intervals.
+// settle gives the engine time in which it must do nothing more: it is
+// not synchronisation (tests wait for conditions with eventually and wait)
+// but the one window in which an absence is asserted. It spans many poll
+// intervals.
 func settle() { time.Sleep(250 * time.Millisecond) }
 
 func describe(tl []incident.Event) string {
@@ -204,11 +237,13 @@ func describe(tl []incident.Event) string {
 func (e *env) eventually(what string, cond func() bool) {
 	e.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
 			e.t.Fatalf("gave up waiting for %s\nlog:\n%s", what, e.log)
 		}
-		time.Sleep(5 * time.Millisecond)
+		<-tick.C
 	}
 }
 

@@ -85,3 +85,16 @@ func (c *Counters) Snapshot() CountersSnapshot {
 	}
 	return s
 }
+
+// fanout sends metrics to the runner's counters and the caller's Metrics.
+type fanout [2]Metrics
+
+func (f fanout) JobStarted(kind string, lag time.Duration) {
+	f[0].JobStarted(kind, lag)
+	f[1].JobStarted(kind, lag)
+}
+func (f fanout) PageSent(r Reason)   { f[0].PageSent(r); f[1].PageSent(r) }
+func (f fanout) PageFailed(r Reason) { f[0].PageFailed(r); f[1].PageFailed(r) }
+func (f fanout) Escalated()          { f[0].Escalated(); f[1].Escalated() }
+func (f fanout) DeadLettered()       { f[0].DeadLettered(); f[1].DeadLettered() }
+func (f fanout) StoreError()         { f[0].StoreError(); f[1].StoreError() }

@@ -91,3 +91,32 @@ func (c *overrideCache) get(ctx context.Context, rotation string, now time.Time)
 	}
 	return set, false, nil
 }
+
+// onCall prepares the OnCall answers for pol: the overrides of every
+// rotation it names, loaded (or cached). fresh is false when it had to read
+// Redis, after which the incident is re-checked before the first page.
+func (r *Runner) onCall(ctx context.Context, pol Policy) (OnCall, bool, error) {
+	now := r.now()
+	fresh := true
+	var sets map[string]*rotations.OverrideSet
+	for _, l := range pol.Levels {
+		for _, t := range l.Targets {
+			if t.Kind != rotations.TargetRotation || r.o.Overrides == nil {
+				continue
+			}
+			if _, done := sets[t.Name]; done {
+				continue
+			}
+			set, cached, err := r.cache.get(ctx, t.Name, now)
+			if err != nil {
+				return nil, false, err
+			}
+			fresh = fresh && cached
+			if sets == nil {
+				sets = map[string]*rotations.OverrideSet{}
+			}
+			sets[t.Name] = set
+		}
+	}
+	return RotationOnCall(r.o.Rotations, sets), fresh, nil
+}

@@ -1,12 +1,3 @@
-// Package escalation decides who is paged about a triggered incident, when,
-// and when it moves up a level, and runs those decisions from due jobs in
-// Redis with any number of replicas.
-//
-// The decision is the pure function Decide (incident, escalation state,
-// policy, on-call answers, now → Plan); it imports no SDK and reads no
-// clock. The Runner claims due jobs from the incident store, loads what
-// Decide needs, sends the plan's pages through a Pager and commits the
-// result atomically. docs/escalation.md states the semantics.
 package escalation
 
 import (
@@ -56,6 +47,21 @@ type Service struct {
 // Policies returns the policy and service facts for a service name; ok is
 // false for a service it does not know.
 type Policies func(service string) (p Policy, s Service, ok bool)
+
+// AckTimeout is the ack timeout of service's policy: 0 when the policy has
+// none or the service is unknown. It depends on the policies alone, so the
+// incident store can be given it at construction, before any runner exists
+// (incident.WithAckTimeout(policies.AckTimeout)).
+func (p Policies) AckTimeout(service string) time.Duration {
+	if p == nil {
+		return 0
+	}
+	pol, _, ok := p(service)
+	if !ok {
+		return 0
+	}
+	return pol.AckTimeout
+}
 
 // Validate reports every problem with p at once. config.go checks the same
 // rules with key paths; this is the engine's own guard.

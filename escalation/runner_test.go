@@ -25,7 +25,9 @@ func TestOwnerPagedAtOnceThroughWake(t *testing.T) {
 	// deliver this page before the test gives up.
 	r := e.runner(testPolicy(hour, hour, 0, 0), nil, func(o *escalation.Options) { o.PollInterval = hour })
 	e.start(r)
-	time.Sleep(20 * time.Millisecond) // let the immediate first poll pass, so it cannot be what finds the job
+	// Run logs that it started after its first poll: that poll cannot be
+	// what finds the job.
+	e.eventually("the runner's first poll", func() bool { return e.log.contains("escalation runner started") })
 	n := e.open("k")
 	pages := e.wait(1, must)
 	if got := pageList(pages); got != "alice first L1" {
@@ -126,12 +128,13 @@ func TestAckStopsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := len(e.rec.Pages())
-	settle()
+	// The ack removed the page job; a run already in flight ends with a
+	// refused commit. Then no job is left that could page.
+	e.eventually("the page job gone", func() bool { due, inFlight := e.jobs(); return due == 0 && inFlight == 0 })
 	if after := e.rec.Pages(); len(after) > before+1 {
 		// One page may have been in flight when the ack landed.
 		t.Fatalf("paged after the ack: %q", pageList(after[before:]))
 	}
-	settle()
 	at := len(e.rec.Pages())
 	settle()
 	if now := len(e.rec.Pages()); now != at {
@@ -148,10 +151,13 @@ func TestAckTimeoutRetriggers(t *testing.T) {
 	e.start(e.runner(testPolicy(hour, hour, 0, timeout), nil, nil))
 	n := e.open("k")
 	e.wait(1, owner("alice"))
+	// The store stamps the ack (and arms the timeout from it) inside Ack:
+	// an instant taken before the call is a lower bound, one taken after it
+	// is not (Ack reads the incident back after the script).
+	acked := time.Now()
 	if _, err := e.svc.Ack(e.ctx, n, "dave"); err != nil {
 		t.Fatal(err)
 	}
-	acked := time.Now()
 	pages := e.wait(1, owner("dave", escalation.ReasonRetriggered))
 	p := filter(pages, owner("dave", escalation.ReasonRetriggered))[0]
 	if !notBefore(acked, p.At, timeout) {
@@ -195,7 +201,9 @@ func TestResolveDuringInFlightPageStopsThePlan(t *testing.T) {
 	}
 	close(release)
 	e.wait(1, owner("alice", escalation.ReasonFirst))
-	settle()
+	// Once the job is out of flight its run is over: whatever it would have
+	// paged after alice, it has.
+	e.eventually("the voided plan's commit", func() bool { due, inFlight := e.jobs(); return due == 0 && inFlight == 0 })
 	if got := pageList(e.rec.Pages()); got != "alice first L1" {
 		t.Fatalf("pages after a resolve during the first page: %q (carol's notification and every re-page must be dropped)", got)
 	}
@@ -216,7 +224,10 @@ func TestResolveDuringInFlightPageStopsThePlan(t *testing.T) {
 func TestRunnerKilledMidEscalationNothingLost(t *testing.T) {
 	e := newEnv(t)
 	const lease = 300 * time.Millisecond
-	p := testPolicy(80*time.Millisecond, 400*time.Millisecond, 0, 0)
+	// Runner B must run the re-page after A's lease runs out (about 380 ms
+	// after the first page) and before the escalation is due, which wins
+	// over a re-page: 1.2 s leaves a loaded machine room.
+	p := testPolicy(80*time.Millisecond, 1200*time.Millisecond, 0, 0)
 
 	// Runner A hangs inside its first re-page and is then killed.
 	recA := &escalationtest.Recorder{}
@@ -233,7 +244,7 @@ func TestRunnerKilledMidEscalationNothingLost(t *testing.T) {
 	// A has a Redis connection of its own, lost with it: a dead process
 	// gives nothing back, unlike a runner that is stopped.
 	clientA := e.srv.Client()
-	a := e.runner(p, incident.NewStore(clientA, "test:"), func(o *escalation.Options) { o.Pager = recA; o.Lease = lease })
+	a := e.runner(p, e.node(clientA), func(o *escalation.Options) { o.Pager = recA; o.Lease = lease })
 	stopA := e.start(a)
 	n := e.open("k")
 	<-entered
@@ -245,8 +256,7 @@ func TestRunnerKilledMidEscalationNothingLost(t *testing.T) {
 	}
 
 	// Runner B, on its own connection, takes over.
-	svcB := incident.NewStore(e.srv.Client(), "test:")
-	b := e.runner(p, svcB, func(o *escalation.Options) { o.Lease = lease })
+	b := e.runner(p, e.node(e.srv.Client()), func(o *escalation.Options) { o.Lease = lease })
 	e.start(b)
 	pages := e.wait(1, owner("bob", escalation.ReasonEscalated))
 	repeats := filter(pages, owner("alice", escalation.ReasonRepeat))
@@ -293,7 +303,7 @@ func TestStoppedRunnerGivesItsJobsBack(t *testing.T) {
 	if err != nil || int64(due) > time.Now().UnixMilli() {
 		t.Fatalf("the job is not due again at once: due %v (stopped at %d), %v", int64(due), stopped.UnixMilli(), err)
 	}
-	e.start(e.runner(p, incident.NewStore(e.srv.Client(), "test:"), func(o *escalation.Options) { o.Lease = hour }))
+	e.start(e.runner(p, e.node(e.srv.Client()), func(o *escalation.Options) { o.Lease = hour }))
 	if got := pageList(e.wait(1, must)); got != "alice first L1" {
 		t.Fatalf("pages = %q", got)
 	}
@@ -324,9 +334,9 @@ func TestThreeRunnersFiveHundredIncidentsPagedOnce(t *testing.T) {
 	p := testPolicy(hour, hour, 0, 0)
 	var svcs []*incident.Store
 	for i := 0; i < 3; i++ {
-		svc := incident.NewStore(e.srv.Client(), "test:")
-		svcs = append(svcs, svc)
-		e.start(e.runner(p, svc, func(o *escalation.Options) { o.ReplicaID = fmt.Sprintf("replica-%d", i) }))
+		nd := e.node(e.srv.Client())
+		svcs = append(svcs, nd.svc)
+		e.start(e.runner(p, nd, func(o *escalation.Options) { o.ReplicaID = fmt.Sprintf("replica-%d", i) }))
 	}
 	const incidents = 500
 	var wg sync.WaitGroup
@@ -347,7 +357,9 @@ func TestThreeRunnersFiveHundredIncidentsPagedOnce(t *testing.T) {
 	}
 	wg.Wait()
 	e.wait(incidents, must)
-	settle()
+	// With every first page committed, each next job is due in an hour and
+	// none is in flight: no further page can come.
+	e.eventually("every first page committed", func() bool { due, inFlight := e.jobs(); return due == incidents && inFlight == 0 })
 	per := map[int64]int{}
 	for _, pg := range e.rec.Pages() {
 		per[pg.Incident]++
@@ -360,35 +372,34 @@ func TestThreeRunnersFiveHundredIncidentsPagedOnce(t *testing.T) {
 			t.Fatalf("INC-%d paged %d times, want exactly once", n, c)
 		}
 	}
-	e.eventually("every first page committed", func() bool { due, inFlight := e.jobs(); return due == incidents && inFlight == 0 })
 }
 
 func TestRedisRestartedUnderRunningEngine(t *testing.T) {
 	e := newEnv(t)
-	e.start(e.runner(testPolicy(hour, hour, 0, 0), nil, nil))
+	r := e.runner(testPolicy(hour, hour, 0, 0), nil, nil)
+	e.start(r)
 	e.open("before")
 	e.wait(1, must)
 	e.srv.Stop()
-	deadline := time.Now().Add(10 * time.Second)
-	for !e.log.contains("redis unavailable") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the engine did not log the outage:\n%s", e.log)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	settle()
+	e.eventually("the engine logging the outage", func() bool { return e.log.contains("redis unavailable") })
+	// The outage lasts several polls before Redis comes back.
+	errs := r.Counters().Snapshot().StoreErrors
+	e.eventually("more failed polls", func() bool { return r.Counters().Snapshot().StoreErrors >= errs+5 })
 	e.srv.Restart() // empty, as a Redis without persistence comes back
-	n := e.open("after")
+	// go-redis fails fast for up to a second after many failed dials,
+	// until its background dial succeeds: an alert source retries.
+	var n int64
+	e.eventually("an alert accepted after the restart", func() bool {
+		r, err := e.svc.Open(e.ctx, incident.Alert{Source: "generic", Service: "database", DedupKey: "after",
+			Summary: "disk full on db-1", Severity: incident.SevCritical, Status: incident.AlertFiring})
+		n = r.Number
+		return err == nil
+	})
 	pages := e.wait(2, must)
 	if pages[1].Incident != n || pages[1].Reason != escalation.ReasonFirst {
 		t.Fatalf("after the restart: %q", pageList(pages))
 	}
-	for !e.log.contains("redis answers again") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the engine did not log its recovery:\n%s", e.log)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	e.eventually("the engine logging its recovery", func() bool { return e.log.contains("redis answers again") })
 }
 
 func TestPageFailuresRetriedThenDeadLetteredAndFallbackPaged(t *testing.T) {

@@ -40,6 +40,12 @@ import (
 // archive) is brought forward. A repeat of an alert uses ZADD NX instead, so a
 // storm of repeats never brings a throttled update forward: one chat job per
 // incident whatever the alert rate.
+//
+// One due time is not a plan but a limit: a 429's Retry-After. The runner
+// gives such a job back with HoldJob, which records the hold in
+// <prefix>{inc}:holds; the claim script moves a held member back to the end
+// of its hold instead of claiming it, so no ZADD LT re-queue brings it
+// forward. The change's redraw is not lost, only deferred to the hold's end.
 
 // JobChat is the kind of the chat queue's jobs.
 const JobChat JobKind = "chat"

@@ -218,3 +218,76 @@ func TestChatRefsAndLinks(t *testing.T) {
 		t.Fatalf("ttl of a message link = %v", ttl)
 	}
 }
+
+// A chat job held by its chat API's 429 (HoldJob) is not claimed before the
+// Retry-After ends, even though every change re-queues it due now (ZADD LT)
+// while it runs or while it waits; the change's redraw happens once the
+// hold ends, and the hold is gone after that run.
+func TestHeldChatJobWaitsOutItsHold(t *testing.T) {
+	s, c, ctx := newService(t)
+	a := mustOpen(t, s, ctx, alert("a")).Number
+	score := func() time.Time {
+		t.Helper()
+		sc, err := c.ZScore(ctx, s.ChatJobsKey(), incident.ChatJob(a)).Result()
+		if err != nil {
+			t.Fatalf("chat job of INC-%d not queued: %v", a, err)
+		}
+		return time.UnixMilli(int64(sc)).UTC()
+	}
+	claim := func(at time.Time, token string) []incident.Job {
+		t.Helper()
+		jobs, _, err := s.ClaimChatJobs(ctx, at, time.Minute, 10, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return jobs
+	}
+	jobs := claim(t0.Add(time.Minute), "c:1")
+	if len(jobs) != 1 {
+		t.Fatalf("claim = %+v", jobs)
+	}
+	// A change while the sync runs, then the sync's 429: held for an hour.
+	if _, err := s.Note(ctx, a, "bob", "looking"); err != nil {
+		t.Fatal(err)
+	}
+	until := t0.Add(time.Hour)
+	if ok, err := s.HoldJob(ctx, jobs[0], until); !ok || err != nil {
+		t.Fatalf("hold = %v, %v", ok, err)
+	}
+	if got := score(); !got.Equal(until) {
+		t.Fatalf("held chat job due %v, want at the end of the hold %v (a change while it ran must not bring it forward)", got, until)
+	}
+	// A change while it waits re-queues it due now; the claim keeps the hold.
+	if _, err := s.Ack(ctx, a, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got := score(); !got.Before(until) {
+		t.Fatalf("the ack did not re-queue the chat job (due %v)", got)
+	}
+	again, next, err := s.ClaimChatJobs(ctx, t0.Add(10*time.Minute), time.Minute, 10, "c:2")
+	if err != nil || len(again) != 0 {
+		t.Fatalf("claimed %+v (%v) during the hold", again, err)
+	}
+	if !next.Equal(until) || !score().Equal(until) {
+		t.Fatalf("after a claim during the hold: next %v, due %v; want both %v", next, score(), until)
+	}
+	// When the hold ends, it runs: once, with the incident as it is then.
+	jobs = claim(until, "c:3")
+	if len(jobs) != 1 || jobs[0].Number != a {
+		t.Fatalf("claim at the end of the hold = %+v", jobs)
+	}
+	// That run took the hold away: a later release is brought forward by a
+	// change as usual.
+	if ok, _ := s.ReleaseJob(ctx, jobs[0], until.Add(time.Hour)); !ok {
+		t.Fatal("release refused")
+	}
+	if _, err := s.Note(ctx, a, "bob", "still looking"); err != nil {
+		t.Fatal(err)
+	}
+	if jobs = claim(until.Add(time.Minute), "c:4"); len(jobs) != 1 {
+		t.Fatalf("claim after a change, the hold over: %+v", jobs)
+	}
+	if n, _ := c.HLen(ctx, "test:{inc}:holds").Result(); n != 0 {
+		t.Fatalf("%d holds left", n)
+	}
+}

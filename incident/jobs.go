@@ -194,7 +194,7 @@ func (s *Store) claim(ctx context.Context, due, inflight string, exclusive bool,
 	if max <= 0 {
 		max = 1
 	}
-	res, err := claimScript.Run(ctx, s.rdb, []string{due, inflight, s.k.leases},
+	res, err := claimScript.Run(ctx, s.rdb, []string{due, inflight, s.k.leases, s.k.holds},
 		now.UnixMilli(), now.Add(lease).UnixMilli(), max, token, 4*max, boolArg(exclusive)).Slice()
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim jobs: %w", err)
@@ -251,16 +251,33 @@ func (s *Store) RenewJob(ctx context.Context, j Job, now time.Time, lease time.D
 // re-queued it while it ran, it is due at once whatever due says: that
 // change's redraw must not wait for the job's own next run.
 func (s *Store) ReleaseJob(ctx context.Context, j Job, due time.Time) (bool, error) {
+	mode := ""
+	if j.Kind == JobChat {
+		mode = "lt"
+	}
+	return s.release(ctx, j, due, mode)
+}
+
+// HoldJob gives j back due at until and holds it until then: no claim takes
+// it earlier, even when a state change re-queues it due now meanwhile (the
+// scripts' ZADD LT, before or after this call). It is for a chat job whose
+// chat API answered 429 with a Retry-After: that answer says when the next
+// call may come, whatever happened to the incident since, so the queue
+// keeps it rather than each caller re-checking. A re-queue during the hold
+// is not lost: the job runs at until and sees the incident as it is then.
+// It reports false (and changes nothing) when the lease was no longer j's.
+func (s *Store) HoldJob(ctx context.Context, j Job, until time.Time) (bool, error) {
+	return s.release(ctx, j, until, "hold")
+}
+
+func (s *Store) release(ctx context.Context, j Job, due time.Time, mode string) (bool, error) {
 	d := ""
 	if !due.IsZero() {
 		d = strconv.FormatInt(due.UnixMilli(), 10)
 	}
 	dueKey, inflight := s.k.queueKeys(j.Kind)
-	mode := ""
-	if j.Kind == JobChat {
-		mode = "lt"
-	}
-	ok, err := releaseScript.Run(ctx, s.rdb, []string{dueKey, inflight, s.k.leases}, j.Member, j.Token, d, mode, s.Now().UnixMilli()).Int()
+	ok, err := releaseScript.Run(ctx, s.rdb, []string{dueKey, inflight, s.k.leases, s.k.holds},
+		j.Member, j.Token, d, mode, s.Now().UnixMilli()).Int()
 	if err != nil {
 		return false, fmt.Errorf("release %s: %w", j.Member, err)
 	}

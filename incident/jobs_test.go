@@ -66,13 +66,12 @@ func TestEveryTransitionButNoteBumpsRev(t *testing.T) {
 }
 
 func TestAckSchedulesAckTimeout(t *testing.T) {
-	s, c, ctx := newService(t)
-	s.AckTimeout = func(service string) time.Duration {
+	s, c, ctx := newService(t, incident.WithAckTimeout(func(service string) time.Duration {
 		if service == "database" {
 			return 4 * time.Hour
 		}
 		return 0
-	}
+	}))
 	n := mustOpen(t, s, ctx, alert("k")).Number
 	inc, err := s.Ack(ctx, n, "alice")
 	if err != nil {
@@ -128,9 +127,8 @@ func TestEscalateTransition(t *testing.T) {
 }
 
 func TestOnJobDueCalledWhenAJobIsDueNow(t *testing.T) {
-	s, _, ctx := newService(t)
 	var calls atomic.Int32
-	s.OnJobDue = func() { calls.Add(1) }
+	s, _, ctx := newService(t, incident.WithOnJobDue(func() { calls.Add(1) }))
 	expect := func(what string, want int32) {
 		t.Helper()
 		if got := calls.Swap(0); got != want {

@@ -30,12 +30,13 @@ import (
 //	<prefix>{inc}:jobs           zset: due jobs ("page:<n>", "acktimeout:<n>") by due ms (jobs.go)
 //	<prefix>{inc}:inflight       zset: claimed jobs by lease deadline ms
 //	<prefix>{inc}:leases         hash: claimed job -> token of the claim holding it
+//	<prefix>{inc}:holds          hash: job -> ms before which no claim takes it (HoldJob: a 429's Retry-After)
 //	<prefix>{inc}:dead           hash: job -> JSON of its last undeliverable page
 //	<prefix>{inc}:events         stream: every lifecycle event, for audit and analytics
 //	<prefix>{inc}:d:<id>         string: a delivery id already stored (SNS MessageId), expires in a day
 type keys struct {
 	base, seq, open, resolved, dedup, jobs, events, deliveries string
-	inflight, leases, dead                                     string
+	inflight, leases, holds, dead                              string
 }
 
 func newKeys(prefix string) keys {
@@ -51,6 +52,7 @@ func newKeys(prefix string) keys {
 		deliveries: b + "d:",
 		inflight:   b + "inflight",
 		leases:     b + "leases",
+		holds:      b + "holds",
 		dead:       b + "dead",
 	}
 }
@@ -118,17 +120,10 @@ type Store struct {
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
-	// AckTimeout, when set, says how long an acknowledged incident of a
-	// service may stay unresolved before it is triggered again (0: forever).
-	// Ack schedules the "acktimeout:<n>" job with it. The store knows no
-	// policies, so main sets it from the escalation runner (Runner.AckTimeout);
-	// unset, acknowledgements never time out. Set it before first use.
-	AckTimeout func(service string) time.Duration
-	// OnJobDue, when set, is called after a transition made a job due now
-	// (a new incident, Assign, Escalate), so a runner in this process starts
-	// it at once instead of at its next poll (main sets it to Runner.Wake).
-	// It must not block. Set it before first use.
-	OnJobDue func()
+	// ackTimeout and onJobDue are the escalation hooks (WithAckTimeout,
+	// WithOnJobDue), fixed at construction.
+	ackTimeout func(service string) time.Duration
+	onJobDue   func()
 
 	// Unbatched sends each Open as its own script call instead of
 	// coalescing concurrent ones into pipelines; it exists to measure the
@@ -154,9 +149,33 @@ func (s *Store) Close() {
 // errClosed is returned by Open after Close.
 var errClosed = errors.New("incident service is closed")
 
-// NewStore returns a Service storing under prefix (for example "baton:").
-func NewStore(rdb redis.UniversalClient, prefix string) *Store {
-	return &Store{rdb: rdb, k: newKeys(prefix), Now: time.Now}
+// StoreOption configures a Store at construction (NewStore).
+type StoreOption func(*Store)
+
+// WithAckTimeout says how long an acknowledged incident of a service may
+// stay unresolved before it is triggered again (0: forever); Ack schedules
+// the "acktimeout:<n>" job with it. The store knows no policies: the wiring
+// passes escalation.Policies.AckTimeout. Without it acknowledgements never
+// time out.
+func WithAckTimeout(f func(service string) time.Duration) StoreOption {
+	return func(s *Store) { s.ackTimeout = f }
+}
+
+// WithOnJobDue gives the store a function to call after a transition made a
+// job due now (a new incident, Assign, Escalate), so a runner in this
+// process starts it at once instead of at its next poll: the wiring passes
+// escalation.Wakeup.Notify. f must not block.
+func WithOnJobDue(f func()) StoreOption {
+	return func(s *Store) { s.onJobDue = f }
+}
+
+// NewStore returns a Store keeping its keys under prefix (for example "baton:").
+func NewStore(rdb redis.UniversalClient, prefix string, opts ...StoreOption) *Store {
+	s := &Store{rdb: rdb, k: newKeys(prefix), Now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Outcome says what Open did with an alert.
@@ -282,7 +301,7 @@ type static struct {
 
 // Ack acknowledges incident n on behalf of by, who becomes its owner.
 // Pending pages and escalations are cancelled in the same step, and when
-// AckTimeout gives the incident's service a timeout, the "acktimeout:<n>"
+// WithAckTimeout gives the incident's service a timeout, the "acktimeout:<n>"
 // job is scheduled for then. Refusals are *Error (ErrNotFound,
 // ErrAlreadyResolved, ErrAlreadyAcknowledged naming the owner); any other
 // error is Redis failing.
@@ -325,14 +344,14 @@ var transitionCodes = map[string]Code{
 func (s *Store) transition(ctx context.Context, op string, n int64, by, person, note string) (Incident, error) {
 	k := s.k
 	var ackTimeout time.Duration
-	if op == "ack" && s.AckTimeout != nil {
+	if op == "ack" && s.ackTimeout != nil {
 		// The service never changes after Open, so reading it first races with nothing.
 		svc, err := s.rdb.HGet(ctx, k.incident(n), "service").Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, err)
 		}
 		if svc != "" {
-			ackTimeout = s.AckTimeout(svc)
+			ackTimeout = s.ackTimeout(svc)
 		}
 	}
 	res, err := transitionScript.Run(ctx, s.rdb,
@@ -360,8 +379,8 @@ func (s *Store) transition(ctx context.Context, op string, n int64, by, person, 
 }
 
 func (s *Store) jobDue() {
-	if s.OnJobDue != nil {
-		s.OnJobDue()
+	if s.onJobDue != nil {
+		s.onJobDue()
 	}
 }
 

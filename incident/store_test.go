@@ -16,11 +16,11 @@ import (
 
 var t0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
-func newService(t *testing.T) (*incident.Store, *redis.Client, context.Context) {
+func newService(t *testing.T, opts ...incident.StoreOption) (*incident.Store, *redis.Client, context.Context) {
 	t.Helper()
 	srv := redistest.Start(t)
 	c := srv.Client()
-	s := incident.NewStore(c, "test:")
+	s := incident.NewStore(c, "test:", opts...)
 	now := t0
 	var mu sync.Mutex
 	s.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(time.Second); return now }

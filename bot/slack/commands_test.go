@@ -394,7 +394,9 @@ func TestUnreachableOwnerPagesTheFallback(t *testing.T) {
 		}
 		return false
 	})
-	dead, _ := e.svc.ListDead(e.ctx)
+	// The fallback is paged before the commit that writes the dead letter.
+	var dead []incident.DeadLetter
+	e.waitFor("the dead letter", func() bool { dead, _ = e.svc.ListDead(e.ctx); return len(dead) > 0 })
 	if len(dead) != 1 || dead[0].Person != "dave" || dead[0].Attempts != 1 {
 		t.Fatalf("dead letters %+v; want dave's page, given up at the first attempt", dead)
 	}

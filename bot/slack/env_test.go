@@ -75,8 +75,6 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	e.fake = fakeslack.StartTest(t, cfg.fakeOpts...)
 	srv := redistest.Start(t)
 	e.rdb = srv.Client()
-	e.svc = incident.NewStore(e.rdb, "test:")
-	t.Cleanup(e.svc.Close)
 	e.metrics = metrics.New()
 	e.reports = redisstore.New(e.rdb, "test:")
 
@@ -106,6 +104,9 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wake := escalation.NewWakeup()
+	e.svc = incident.NewStore(e.rdb, "test:", incident.WithAckTimeout(pols.AckTimeout), incident.WithOnJobDue(wake.Notify))
+	t.Cleanup(e.svc.Close)
 	var botServices []bot.Service
 	for _, s := range services {
 		botServices = append(botServices, bot.Service{Name: s.Name, AlertsChannel: s.AlertsChannel})
@@ -128,7 +129,6 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	ovs.Known = rotations.NewKnown([]string{"alice", "bob", "carol", "dave"}, []string{"payments-primary"})
 	board := &oncall.Board{Rotations: rots, ServiceRotation: map[string]string{"payments": "payments-primary"}, Overrides: ovs.Set}
 
-	var runner *escalation.Runner
 	chat, err := slackbot.NewChat(slackbot.ChatOptions{
 		BotToken: e.fake.BotToken(), APIURL: e.fake.APIURL(), Limits: limits, Metrics: e.metrics})
 	if err != nil {
@@ -138,7 +138,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		Chat: chat, Board: board, Overrides: ovs,
 		ArchiveAfter: cfg.archiveAfter, People: people, Services: botServices,
 		Incidents: e.svc, Redis: e.rdb, Prefix: "test:", Log: log,
-		Wake:        func() { runner.Wake() },
+		Wake:        wake.Notify,
 		RepeatEvery: cfg.repeatEvery, PageMaxWait: cfg.pageMaxWait, SyncMaxWait: cfg.syncMaxWait,
 		Analytics: &bot.Analytics{Source: e.reports, Zone: time.UTC}, Metrics: e.metrics,
 	})
@@ -149,8 +149,8 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, err = escalation.NewRunner(escalation.Options{
-		Incidents: e.svc, Pager: b.Pager(), Chat: b.Syncer(), Policies: pols,
+	runner, err := escalation.NewRunner(escalation.Options{
+		Incidents: e.svc, Wakeup: wake, Pager: b.Pager(), Chat: b.Syncer(), Policies: pols,
 		PollInterval: 20 * time.Millisecond, Lease: 5 * time.Second,
 		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		Workers: cfg.workers, ChatWorkers: cfg.chatWorkers, Log: log,
@@ -158,8 +158,6 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc.AckTimeout = runner.AckTimeout
-	e.svc.OnJobDue = runner.Wake
 	e.runner, e.bot = runner, b
 
 	runCtx, stop := context.WithCancel(context.Background())

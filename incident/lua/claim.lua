@@ -1,6 +1,7 @@
 -- claim.lua: hand due jobs to one runner, under a lease.
 -- KEYS[1] jobs zset (member -> due ms)  KEYS[2] in-flight zset (member -> lease deadline ms)
 -- KEYS[3] leases hash (member -> token of the claim that holds it)
+-- KEYS[4] holds hash (member -> ms before which it is not claimed; release.lua 'hold')
 -- ARGV: 1 now ms, 2 lease deadline ms, 3 max jobs to claim, 4 token, 5 max expired leases to reclaim,
 --       6 "1" for an exclusive queue (chat jobs): a member still in flight is not claimed a second
 --         time; it waits until its lease deadline (its holder's release brings it forward)
@@ -23,15 +24,25 @@ for _, m in ipairs(expired) do
 end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {-1, #expired}
+local holds = redis.call('HLEN', KEYS[4]) > 0
 for i = 1, #due, 2 do
   local m = due[i]
   local held = ARGV[6] == '1' and redis.call('ZSCORE', KEYS[2], m)
+  local hold = holds and tonumber(redis.call('HGET', KEYS[4], m) or '')
   if held then
     -- Re-queued by a change while its job runs: one run at a time per
     -- member. Due again when the lease ends, unless the holder's release
     -- (release.lua, 'lt') makes it due at once.
     redis.call('ZADD', KEYS[1], held, m)
+  elseif hold and hold > now then
+    -- Held (a 429's Retry-After): a re-queue due now, which a state change
+    -- makes with ZADD LT, does not bring it forward. Due again when the
+    -- hold ends.
+    redis.call('ZADD', KEYS[1], hold, m)
   else
+    if hold then
+      redis.call('HDEL', KEYS[4], m)
+    end
     redis.call('ZREM', KEYS[1], m)
     redis.call('ZADD', KEYS[2], ARGV[2], m)
     redis.call('HSET', KEYS[3], m, ARGV[4])

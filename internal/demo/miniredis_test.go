@@ -35,7 +35,8 @@ func TestStoreRunsOnMiniredis(t *testing.T) {
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
 	defer rdb.Close()
-	svc := incident.NewStore(rdb, "baton-demo:")
+	wake := escalation.NewWakeup() // the policies below have no ack timeout to give the store
+	svc := incident.NewStore(rdb, "baton-demo:", incident.WithOnJobDue(wake.Notify))
 	defer svc.Close()
 
 	alert := func(key string, st incident.AlertStatus) incident.Alert {
@@ -137,10 +138,9 @@ func TestStoreRunsOnMiniredis(t *testing.T) {
 		[]escalation.Policy{{Name: "p", RepageEvery: time.Hour, Levels: []escalation.Level{
 			mustLevel(t, "user:alice", 200*time.Millisecond), mustLevel(t, "user:bob", time.Hour)}}})
 	step("policies", err)
-	runner, err := escalation.NewRunner(escalation.Options{Incidents: svc, Pager: pager, Policies: pols,
+	runner, err := escalation.NewRunner(escalation.Options{Incidents: svc, Wakeup: wake, Pager: pager, Policies: pols,
 		PollInterval: 20 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
 	step("runner", err)
-	svc.OnJobDue, svc.AckTimeout = runner.Wake, runner.AckTimeout
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- runner.Run(runCtx) }()

@@ -1,0 +1,50 @@
+// Package escalation decides who is paged about a triggered incident, when,
+// and when it moves up a level, and runs those decisions from due jobs in
+// Redis with any number of replicas. docs/escalation.md states the rules.
+//
+// # Decisions are pure
+//
+// Decide (incident, escalation state, policy, on-call answers, now → Plan),
+// AckTimeoutDue and DecidePageFailure (page, state, error, now, retry
+// policy → PageFailure) read no clock, no Redis and no randomness: time
+// comes in as now, the backoff's jitter as RetryPolicy.Jitter. This
+// package's decision code imports no chat SDK; chat is behind the Pager and
+// ChatSync interfaces.
+//
+// # What the Runner guarantees
+//
+//   - Deadlines are data. Every next step is a job in the incident store's
+//     sorted sets, due at a time in Redis ("page:<n>", "acktimeout:<n>",
+//     "chat:<n>"). The runner keeps no schedule of its own: its timers and
+//     the Wakeup only make it look sooner, and a one-second poll
+//     (a time.Ticker) finds whatever they miss. A restart changes no
+//     outcome.
+//   - At least once, under leases. A claim moves a job to an in-flight set
+//     under a lease (30 s, renewed while the job runs). A runner that dies
+//     delays its jobs by one lease and loses none; one that is stopped
+//     gives them back due at once. A job may therefore run twice: each
+//     Page carries a Key that is the same for such a retry.
+//   - Pages before the commit. The plan's pages are sent, each right after
+//     re-checking that the incident is still triggered at the decided
+//     revision, and only then is the step committed — applied only if the
+//     revision is unchanged. A crash in between re-pages; it never loses
+//     a page. A transition in between voids the plan but keeps the record
+//     of the pages sent.
+//   - Pages before cosmetic chat work. Chat jobs have their own queue and
+//     workers (Options.ChatWorkers): a card redraw held back by a chat
+//     API's rate limit never holds a page back.
+//   - Undeliverable pages are retried with backoff, then dead-lettered and
+//     replaced by a page to the service's fallback channel; the schedule
+//     goes on as if delivered. Deferrals by the Pager's own pacing are not
+//     failures.
+//   - A 429's Retry-After on a chat job is a hold in the queue
+//     (incident.Store.HoldJob): no state change's re-queue runs it earlier.
+//
+// # Wiring
+//
+// The wiring builds, in this order: the Policies; a Wakeup; the incident
+// store with incident.WithAckTimeout(policies.AckTimeout) and
+// incident.WithOnJobDue(wakeup.Notify); the chat bot, whose wake-up is
+// wakeup.Notify; and the Runner with Options{Incidents, Wakeup, Policies,
+// Pager, ...}. Nothing is set after construction.
+package escalation

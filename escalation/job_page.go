@@ -1,0 +1,197 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+)
+
+// runPage runs an incident's escalation job.
+func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
+	inc, st, err := r.store.LoadEscalation(ctx, j.Number)
+	if errors.Is(err, incident.ErrNotFound) {
+		_, err = r.store.ReleaseJob(ctx, j, time.Time{})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	pol, svc, known := r.o.Policies(inc.Service)
+	if !known && inc.Status == incident.StatusTriggered {
+		r.log.Error("escalation: no escalation policy for the incident's service; paging the fallback", "incident", inc.Number, "service", inc.Service)
+		pol = Policy{Name: "(none for service " + inc.Service + ")"}
+	}
+	oncall, fresh, err := r.onCall(ctx, pol)
+	if err != nil {
+		return err
+	}
+	now := r.now()
+	plan := Decide(inc, st, pol, oncall, now)
+	if plan.Stop {
+		_, err = r.store.ReleaseJob(ctx, j, time.Time{})
+		return err
+	}
+	if plan.Fallback != "" {
+		r.log.Error("escalation: nobody to page; paging the fallback", "incident", inc.Number, "service", inc.Service, "channel", svc.AlertsChannel, "why", plan.Fallback)
+	}
+	c := incident.Commit{Rev: st.Rev, Events: plan.Events,
+		Schedule: []incident.Scheduled{{Member: j.Member, Due: plan.Next}}}
+	if plan.Changed() {
+		c.Step = &incident.Step{Owner: plan.Owner, Level: plan.Level, Round: plan.Round,
+			LevelAt: plan.LevelAt, PagedAt: plan.PagedAt}
+	}
+	for _, pg := range plan.Pages {
+		if pg.Reason == ReasonFallback {
+			pg.Channel = svc.AlertsChannel
+		}
+		if ctx.Err() != nil && !pg.Reason.MustDeliver() {
+			continue // stopping: best-effort pages are skipped, what was delivered is committed
+		}
+		if !fresh {
+			// Re-check right before each page: an ack, resolve or assign
+			// since the decision voids it, and that transition has already
+			// queued whatever comes next. The commit below will be refused;
+			// it still records the pages already sent.
+			current, err := r.current(ctx, j.Number, st.Rev)
+			if err != nil {
+				return err
+			}
+			if !current {
+				break
+			}
+		}
+		fresh = false
+		err := r.send(ctx, pg)
+		if err == nil {
+			c.Facts = append(c.Facts, pagedEvent(pg, now))
+			continue
+		}
+		f := DecidePageFailure(pg, st, err, now, r.retry)
+		if f.Action == FailureIgnored {
+			r.log.Warn("escalation: notification not delivered (not retried)", "incident", inc.Number, "person", pg.Person, "reason", pg.Reason, "err", err)
+			continue
+		}
+		if ctx.Err() != nil {
+			return ctx.Err() // stopping: the lease brings the job back
+		}
+		switch f.Action {
+		case FailureDeferred:
+			// Not attempted: the Pager's own pacing holds a slot for it later
+			// (an alert storm's pages to one person). Not a failure.
+			r.log.Debug("escalation: page deferred by rate-limit pacing", "incident", inc.Number, "person", pg.Person,
+				"reason", pg.Reason, "retry_in", f.Delay)
+			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: f.Attempts,
+				Schedule: []incident.Scheduled{{Member: j.Member, Due: f.Due}}})
+			r.armTimer(r.pages, f.Due)
+			return cerr
+		case FailureRetry:
+			r.log.Warn("escalation: page failed; retrying", "incident", inc.Number, "person", pg.Person, "channel", pg.Channel,
+				"reason", pg.Reason, "attempt", f.Attempts, "retry_in", f.Delay, "err", err)
+			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: f.Attempts,
+				Schedule: []incident.Scheduled{{Member: j.Member, Due: f.Due}}})
+			r.armTimer(r.pages, f.Due)
+			return cerr
+		}
+		// FailureDeadLetter: give this page up: record it, dead-letter it,
+		// page the fallback, and go on with the schedule as if it had been
+		// delivered, so that escalation to the next level still happens on
+		// time.
+		attempts := f.Attempts
+		r.metrics.DeadLettered()
+		r.log.Error("escalation: page given up", "incident", inc.Number, "person", pg.Person, "channel", pg.Channel,
+			"reason", pg.Reason, "attempts", attempts, "err", err)
+		c.Facts = append(c.Facts, incident.Event{Type: incident.EventPageFailed, At: now, Person: pg.Person, By: By,
+			Level: pg.Level, Note: truncate(fmt.Sprintf("%s page not delivered after %d attempt(s): %v", pg.Reason, attempts, err), 300)})
+		c.Dead = &incident.DeadLetter{Job: j.Member, Incident: inc.Number, Person: pg.Person, Channel: pg.Channel, Level: pg.Level,
+			Reason: string(pg.Reason), Error: truncate(err.Error(), 300), Attempts: attempts, At: now}
+		if !f.PageFallback {
+			continue
+		}
+		fb := pg
+		fb.Person, fb.Channel, fb.Reason = "", svc.AlertsChannel, ReasonFallback
+		fb.Why = truncate(fmt.Sprintf("page to %s could not be delivered: %v", pg.Person, err), 300)
+		fb.Key = pg.Key + "/fallback"
+		if ferr := r.send(ctx, fb); ferr != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.log.Error("escalation: fallback page failed too", "incident", inc.Number, "channel", fb.Channel, "err", ferr)
+		} else {
+			c.Facts = append(c.Facts, pagedEvent(fb, now))
+		}
+	}
+	applied, err := r.commit(ctx, j, c)
+	if err != nil {
+		return err
+	}
+	if !applied {
+		r.log.Debug("escalation: incident changed while paging; its transition decides what comes next", "incident", inc.Number)
+		return nil
+	}
+	if plan.Escalated {
+		r.metrics.Escalated()
+	}
+	if c.Step != nil {
+		r.chat.kick() // the commit queued a redraw of the card (new owner, level)
+	}
+	r.armTimer(r.pages, plan.Next)
+	return nil
+}
+
+// commit runs the store's commit even if ctx was cancelled meanwhile: what
+// was paged must be recorded.
+func (r *Runner) commit(ctx context.Context, j incident.Job, c incident.Commit) (bool, error) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	return r.store.Commit(cctx, j, c)
+}
+
+// current reports whether incident n is still triggered at revision rev.
+func (r *Runner) current(ctx context.Context, n, rev int64) (bool, error) {
+	status, cur, err := r.store.Revision(ctx, n)
+	if errors.Is(err, incident.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return status == incident.StatusTriggered && cur == rev, nil
+}
+
+// send calls the Pager with a deadline, turning a panic into an error.
+func (r *Runner) send(ctx context.Context, p Page) (err error) {
+	pctx, cancel := context.WithTimeout(ctx, r.o.PageTimeout)
+	defer cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("pager panicked: %v", v)
+		}
+		if _, deferred := IsDeferred(err); err != nil && !deferred {
+			r.metrics.PageFailed(p.Reason)
+		} else if err == nil {
+			r.metrics.PageSent(p.Reason)
+		}
+	}()
+	return r.o.Pager.Page(pctx, p)
+}
+
+func pagedEvent(p Page, at time.Time) incident.Event {
+	note := string(p.Reason)
+	if p.Reason == ReasonFallback {
+		note = "fallback " + p.Channel
+		if p.Why != "" {
+			note += ": " + p.Why
+		}
+	}
+	return incident.Event{Type: incident.EventPaged, At: at, Person: p.Person, By: By, Level: p.Level, Note: truncate(note, 300)}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,216 @@
+package escalation
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+)
+
+// jobQueue is one queue of due jobs in Redis as this runner works it: how
+// to claim from it, a worker budget, a wake-up channel and a timer for the
+// next due job.
+type jobQueue struct {
+	name  string
+	claim func(ctx context.Context, now time.Time, lease time.Duration, max int, token string) ([]incident.Job, time.Time, error)
+	sem   chan struct{}
+	wake  chan struct{}
+
+	timerMu sync.Mutex
+	timer   *time.Timer
+	timerAt time.Time
+}
+
+func newJobQueue(name string, workers int, claim func(context.Context, time.Time, time.Duration, int, string) ([]incident.Job, time.Time, error)) *jobQueue {
+	return &jobQueue{name: name, claim: claim, sem: make(chan struct{}, workers), wake: make(chan struct{}, 1)}
+}
+
+// kick wakes the queue's drain loop; it never blocks.
+func (q *jobQueue) kick() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *jobQueue) stopTimer() {
+	q.timerMu.Lock()
+	defer q.timerMu.Unlock()
+	if q.timer != nil {
+		q.timer.Stop()
+	}
+}
+
+// loop is q's drain loop, the only caller of drain(q), so one claim runs at
+// a time per queue. With poll it drains at once and then every PollInterval
+// (ticks missed while a drain runs collapse into one drain when it
+// returns); it always drains when q is kicked. started is called after the
+// first drain.
+func (r *Runner) loop(ctx context.Context, q *jobQueue, poll bool, started func()) {
+	var tick <-chan time.Time
+	if poll {
+		t := time.NewTicker(r.o.PollInterval)
+		defer t.Stop()
+		tick = t.C
+		r.drain(ctx, q)
+	}
+	started()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+		case <-q.wake:
+		}
+		r.drain(ctx, q)
+	}
+}
+
+// drain claims due jobs of q and hands them to q's workers until none is
+// due or ctx ends. It claims no more jobs than there are free workers, so
+// nothing sits claimed in a local queue while its lease runs.
+func (r *Runner) drain(ctx context.Context, q *jobQueue) {
+	if q == r.chat && r.storeDown() {
+		// The page queue's claims find out when Redis is back; cosmetic
+		// work adds no failed dials meanwhile (go-redis stops dialling for
+		// a while after too many failures, which would delay the pages).
+		return
+	}
+	for ctx.Err() == nil {
+		n := r.reserve(ctx, q)
+		if n == 0 {
+			return
+		}
+		now := r.now()
+		token := r.o.ReplicaID + ":" + strconv.FormatInt(r.claimSeq.Add(1), 10)
+		jobs, next, err := q.claim(ctx, now, r.o.Lease, n, token)
+		if err != nil {
+			r.unreserve(q, n)
+			if ctx.Err() == nil {
+				r.storeFailed(err)
+			}
+			return
+		}
+		r.storeOK()
+		if q == r.pages && r.o.Chat == nil {
+			r.chat.kick()
+		}
+		r.unreserve(q, n-len(jobs))
+		for _, j := range jobs {
+			r.wg.Add(1)
+			go r.work(ctx, q, j)
+		}
+		if len(jobs) < n {
+			r.armTimer(q, next)
+			return
+		}
+	}
+}
+
+// reserve takes one worker slot of q (waiting for it) and as many more as
+// are free, up to q's number of workers; 0 when ctx ended.
+func (r *Runner) reserve(ctx context.Context, q *jobQueue) int {
+	select {
+	case q.sem <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	for n < cap(q.sem) {
+		select {
+		case q.sem <- struct{}{}:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+func (r *Runner) unreserve(q *jobQueue, n int) {
+	for range n {
+		<-q.sem
+	}
+}
+
+// armTimer wakes q at `at` when that comes before the next poll.
+// It is only a hint: the due time itself is data in Redis.
+func (r *Runner) armTimer(q *jobQueue, at time.Time) {
+	if at.IsZero() {
+		return
+	}
+	now := r.now()
+	d := at.Sub(now)
+	if d >= r.o.PollInterval {
+		return
+	}
+	d = max(d, 0)
+	q.timerMu.Lock()
+	defer q.timerMu.Unlock()
+	if q.timer != nil && q.timerAt.After(now) && !at.Before(q.timerAt) {
+		return // an earlier wake-up is already set
+	}
+	if q.timer == nil {
+		q.timer = time.AfterFunc(d, q.kick)
+	} else {
+		q.timer.Reset(d)
+	}
+	q.timerAt = at
+}
+
+// work runs one claimed job. Any error leaves the job to run again: released
+// with a short delay when Redis answers, else when its lease runs out.
+func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
+	defer r.wg.Done()
+	defer r.unreserve(q, 1)
+	r.metrics.JobStarted(string(j.Kind), r.now().Sub(j.Due))
+	jctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := r.keepLease(jctx, j)
+	defer stop()
+
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic: %v", p)
+			}
+		}()
+		switch j.Kind {
+		case incident.JobPage:
+			return r.runPage(jctx, j)
+		case incident.JobAckTimeout:
+			return r.runAckTimeout(jctx, j)
+		case incident.JobChat:
+			return r.runChat(jctx, j)
+		}
+		r.log.Warn("escalation: dropping a job of unknown kind", "job", j.Member)
+		_, err = r.store.ReleaseJob(jctx, j, time.Time{})
+		return err
+	}()
+	if err == nil {
+		return
+	}
+	if ctx.Err() != nil {
+		// Stopping (a deploy, a restart): give the job back due now, so that
+		// another replica, or this one restarted, runs it at once instead of
+		// after its lease. A page cut off mid-send runs again, as after a
+		// crash; the Pager's delivery key spares a duplicate of a page it
+		// finished. If Redis cannot be reached, the lease brings it back.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		defer rcancel()
+		if _, rerr := r.store.ReleaseJob(rctx, j, r.now()); rerr != nil {
+			r.log.Warn("escalation: stopping; a job in flight is left to its lease", "job", j.Member, "err", rerr)
+		}
+		return
+	}
+	r.metrics.StoreError()
+	r.log.Error("escalation: job failed; it will run again", "job", j.Member, "err", err)
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer rcancel()
+	if _, rerr := r.store.ReleaseJob(rctx, j, r.now().Add(r.o.RetryMin)); rerr != nil {
+		r.log.Debug("escalation: could not release the job; its lease will", "job", j.Member, "err", rerr)
+	}
+}
