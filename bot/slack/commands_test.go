@@ -394,7 +394,17 @@ func TestUnreachableOwnerPagesTheFallback(t *testing.T) {
 		}
 		return false
 	})
-	dead, _ := e.svc.ListDead(e.ctx)
+	// The runner posts the fallback page first and writes the dead letter in
+	// the commit after it, so the dead letter may come a moment later.
+	var dead []incident.DeadLetter
+	e.waitFor("dave's dead letter", func() bool {
+		var err error
+		dead, err = e.svc.ListDead(e.ctx)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return len(dead) > 0
+	})
 	if len(dead) != 1 || dead[0].Person != "dave" || dead[0].Attempts != 1 {
 		t.Fatalf("dead letters %+v; want dave's page, given up at the first attempt", dead)
 	}
