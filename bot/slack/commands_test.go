@@ -219,18 +219,33 @@ func TestStrangerAndIgnoredReactions(t *testing.T) {
 	if eph := e.fake.Ephemerals(e.mallory.ID)[0]; !strings.Contains(eph.Text, "not in baton's people") || eph.Channel != nch {
 		t.Fatalf("ephemeral %+v", eph)
 	}
-	e.must(e.fake.AddReaction(e.bob.ID, ch, card, "tada"))
+	tada, err := e.fake.AddReaction(e.bob.ID, ch, card, "tada")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The bot's own ack reaction (Slack sends the app its own reactions too).
 	api := slack.New(e.fake.BotToken(), slack.OptionAPIURL(e.fake.APIURL()))
 	if err := api.AddReaction("white_check_mark", slack.ItemRef{Channel: ch, Timestamp: card}); err != nil {
 		t.Fatal(err)
 	}
-	settle()
+	envs := e.fake.Envelopes()
+	own := envs[len(envs)-1]
+	if own.ID == tada || !strings.Contains(string(own.Payload), e.fake.BotUserID()) {
+		t.Fatalf("the bot's own reaction was not delivered to it: last envelope %s", own.Payload)
+	}
+	// Both reached the bot and were decided (ignoring one is a check in
+	// memory once it is taken up), and nothing they could have queued runs.
+	e.handled(tada)
+	e.handled(own.ID)
+	e.idle()
 	if inc := e.incident(n); inc.Status != incident.StatusTriggered {
 		t.Fatalf("status %s after a stranger's and a non-ack reaction", inc.Status)
 	}
 	if len(e.fake.Ephemerals(e.bob.ID)) != 0 {
 		t.Fatal("a non-ack reaction got an answer")
+	}
+	if len(e.fake.Ephemerals(e.fake.BotUserID())) != 0 {
+		t.Fatal("the bot's own reaction was taken for a stranger's")
 	}
 }
 
@@ -270,7 +285,12 @@ func TestRedeliveredEnvelopesActedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitFor("the button's second ack", func() bool { env, _ := e.fake.Envelope(bid); return env.Acks == 2 })
-	settle()
+	// Each redelivery was handled to its end: recognised and dropped. (Acted
+	// on instead, it would never log this, and the wait would fail.)
+	for _, env := range []string{id, rid, bid} {
+		e.logged(1, "redelivered event ignored", "id="+e.dedupID(env)+" ")
+	}
+	e.idle()
 
 	_, tl, _ := e.svc.Get(e.ctx, n)
 	counts := map[incident.EventType]int{}
