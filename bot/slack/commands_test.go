@@ -342,6 +342,8 @@ func TestRepeatsAtMostOneThreadReplyPerInterval(t *testing.T) {
 	start := time.Now()
 	for time.Since(start) < 1200*time.Millisecond {
 		e.open("payments", "k", "Disk full")
+		// Not synchronisation: the storm must last 1.2 s of real time (four
+		// RepeatEvery intervals) for the one-reply-per-interval rule to show.
 		time.Sleep(5 * time.Millisecond)
 	}
 	fired := e.incident(n).AlertCount
