@@ -184,6 +184,11 @@ func TestAckWays(t *testing.T) {
 			if by == "bob" {
 				e.waitFor("bob invited", func() bool { c, _ := e.fake.Channel(ch); return c.HasMember(e.bob.ID) })
 			}
+			// The executor counts the ack after storing it, on the handler's
+			// goroutine, which the redraw above does not wait for.
+			e.waitFor("the ack counted", func() bool {
+				return e.metric("baton_acknowledgements_total", map[string]string{"via": w.via}) >= 1
+			})
 			for _, via := range []string{"button", "command", "reaction"} {
 				want := 0.0
 				if via == w.via {
