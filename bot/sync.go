@@ -163,7 +163,10 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		if _, _, err := c.chat.Post(ctx, ch, Message{Text: text, Thread: refs[refCard]}); err != nil {
 			return time.Time{}, fmt.Errorf("thread reply on %s: %w", inc.Ref(), err)
 		}
-		if err := set(refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(now.UnixMilli())); err != nil {
+		// The interval runs from when the reply was posted, not from when
+		// this sync began: the work before it (and rate-limit pacing) would
+		// otherwise let two replies land closer together than RepeatEvery.
+		if err := set(refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(c.now().UnixMilli())); err != nil {
 			return time.Time{}, err
 		}
 		fallthrough

@@ -49,7 +49,7 @@ func firstPage(b *testing.B, incidents int, every time.Duration) {
 	var mu sync.Mutex
 	start := time.Now()
 	for i := range incidents {
-		if every > 0 {
+		if every > 0 { // the load's shape (200 alerts a second), not synchronisation
 			time.Sleep(time.Until(start.Add(time.Duration(i) * every)))
 		}
 		r, err := e.svc.Open(e.ctx, incident.Alert{Source: "generic", Service: "payments", DedupKey: "bench-" + strconv.Itoa(i),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -298,9 +299,96 @@ var jsonUnescape = strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "
 
 var incRE = regexp.MustCompile(`INC-(\d+)`)
 
-// settle gives the engine time in which it must do nothing more; absence
-// cannot be observed otherwise. It spans many poll intervals.
-func settle() { time.Sleep(300 * time.Millisecond) }
+// quietHorizon is how far ahead idle looks for due jobs: longer than any
+// scaled-down timing a test uses, shorter than the hour of the defaults.
+const quietHorizon = 10 * time.Second
+
+// idle waits until the escalation engine has nothing left to do: no page or
+// chat job running and none due within quietHorizon. From then on it posts
+// nothing until something changes an incident, so a test can count what was
+// done ("exactly once", "no more pages") without sleeping and hoping.
+func (e *env) idle() {
+	e.t.Helper()
+	// The in-flight sets are not exported; their names follow the key schema
+	// at the top of incident/store.go, next to the due sets in the {inc} slot.
+	slot := strings.TrimSuffix(e.svc.JobsKey(), "jobs")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		// One MULTI/EXEC: a job moves between its due and in-flight set in one
+		// script, so reading both at once cannot miss a job in transit.
+		max := strconv.FormatInt(time.Now().Add(quietHorizon).UnixMilli(), 10)
+		var due, chatDue, running, chatRunning *redis.IntCmd
+		_, err := e.rdb.TxPipelined(e.ctx, func(p redis.Pipeliner) error {
+			due = p.ZCount(e.ctx, e.svc.JobsKey(), "-inf", max)
+			chatDue = p.ZCount(e.ctx, e.svc.ChatJobsKey(), "-inf", max)
+			running = p.ZCard(e.ctx, slot+"inflight")
+			chatRunning = p.ZCard(e.ctx, slot+"chatinflight")
+			return nil
+		})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if due.Val()+chatDue.Val()+running.Val()+chatRunning.Val() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the engine never went idle: page jobs %d due soon, %d running; chat jobs %d due soon, %d running",
+				due.Val(), running.Val(), chatDue.Val(), chatRunning.Val())
+		}
+		select {
+		case <-e.ctx.Done():
+			e.t.Fatal(e.ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// handled waits until the bot has taken up the envelope: before acting on
+// one it records the envelope (its event id for Events API envelopes) in
+// Redis to recognise redeliveries (bot.Bot.FirstTime; the key is bot/state.go's).
+func (e *env) handled(envelopeID string) {
+	e.t.Helper()
+	id := e.dedupID(envelopeID)
+	e.waitFor("the bot to take up envelope "+envelopeID, func() bool {
+		n, err := e.rdb.Exists(e.ctx, "test:chat:slack:seen:"+id).Result()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return n == 1
+	})
+}
+
+// dedupID is the id under which the bot recognises a redelivery of the
+// envelope: the event id of an Events API envelope, else the envelope id.
+func (e *env) dedupID(envelopeID string) string {
+	e.t.Helper()
+	env, ok := e.fake.Envelope(envelopeID)
+	if !ok {
+		e.t.Fatalf("no envelope %s", envelopeID)
+	}
+	if env.EventID != "" {
+		return "ev:" + env.EventID
+	}
+	return "env:" + env.ID
+}
+
+// logged waits until the bot's log has at least n lines containing each of parts.
+func (e *env) logged(n int, parts ...string) {
+	e.t.Helper()
+	e.waitFor(fmt.Sprintf("%d log lines with %q", n, parts), func() bool {
+		c := 0
+	lines:
+		for _, l := range strings.Split(e.log.String(), "\n") {
+			for _, p := range parts {
+				if !strings.Contains(l, p) {
+					continue lines
+				}
+			}
+			c++
+		}
+		return c >= n
+	})
+}
 
 // logBuffer is a goroutine-safe log sink.
 type logBuffer struct {

@@ -79,7 +79,7 @@ func TestFaultsOnEveryMethod(t *testing.T) {
 	if _, chart := e.reportIn(e.alerts.ID, "Incident stats"); len(chart.Content) == 0 {
 		t.Fatal("the stats chart is empty")
 	}
-	settle()
+	e.idle()
 
 	imA, _ := e.fake.IM(e.alice.ID)
 	once := []struct {

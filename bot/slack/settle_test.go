@@ -55,7 +55,7 @@ func TestPagesAndNoticeSettle(t *testing.T) {
 		b := blocksText(m)
 		return strings.Contains(b, "*Resolved*") && strings.Contains(b, "✅")
 	})
-	settle()
+	e.idle()
 	is := func(channel, ts string) func(fakeslack.Call) bool {
 		return func(c fakeslack.Call) bool { return c.Param("channel") == channel && c.Param("ts") == ts }
 	}
@@ -88,7 +88,7 @@ func TestSettleSkipsAGonePage(t *testing.T) {
 		m, _ := e.fake.Message(nch, nts)
 		return strings.Contains(blocksText(m), "*Acknowledged*")
 	})
-	settle()
+	e.idle()
 	var tries int
 	for _, c := range e.fake.Calls("chat.update") {
 		if c.Param("channel") == page.Channel && c.Param("ts") == page.TS {

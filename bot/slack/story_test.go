@@ -118,7 +118,8 @@ func TestWholeStory(t *testing.T) {
 		return strings.Contains(b, "Acknowledged") && strings.Contains(b, "<@"+e.bob.ID+">") && !strings.Contains(b, "baton_ack")
 	})
 	pages := len(e.dms(e.alice)) + len(e.dms(e.bob))
-	time.Sleep(2 * cfg.repage)
+	// Re-pages every 300 ms would be due again within the idle horizon.
+	e.idle()
 	if now := len(e.dms(e.alice)) + len(e.dms(e.bob)); now != pages {
 		t.Fatalf("%d more pages after the ack", now-pages)
 	}
