@@ -93,7 +93,7 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	runner, err := newEngine(d, st, chat, wake, m, log, o)
+	runner, err := newEngine(d, st, board, chat, wake, m, log, o)
 	if err != nil {
 		return nil, err
 	}

@@ -202,5 +202,9 @@ func (c *Config) board(rots map[string]*rotations.Rotation, ovs oncall.OverrideS
 	for _, p := range c.People {
 		names[p.ID] = p.Name
 	}
-	return &oncall.Board{Rotations: rots, ServiceRotation: c.serviceRotations(), Names: names, Overrides: ovs}
+	// The engine reuses loaded overrides for 2 s, so a storm of page jobs
+	// does not read the same hash thousands of times; an override made with
+	// /oncall takes effect for paging within that.
+	return &oncall.Board{Rotations: rots, ServiceRotation: c.serviceRotations(), Names: names, Overrides: ovs,
+		ResolverTTL: 2 * time.Second}
 }

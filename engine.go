@@ -6,13 +6,14 @@ import (
 
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/internal/metrics"
+	"github.com/batonhq/baton/internal/oncall"
 )
 
 // newEngine builds the escalation engine: the runner that claims due jobs
 // from the incident store, decides (escalation.Decide) and pages. The chat
 // side, when there is one, is both its Pager (DMs) and its chat sync
 // (channels, cards, notices); without one, pages go to the log.
-func newEngine(d *domain, st *stores, chat *chatSide, wake *escalation.Wakeup, m *metrics.Metrics, log *slog.Logger, o AppOptions) (*escalation.Runner, error) {
+func newEngine(d *domain, st *stores, board *oncall.Board, chat *chatSide, wake *escalation.Wakeup, m *metrics.Metrics, log *slog.Logger, o AppOptions) (*escalation.Runner, error) {
 	// chatSync must stay an untyped nil interface when there is no chat.
 	var chatSync escalation.ChatSync
 	pager := o.Pager
@@ -32,8 +33,7 @@ func newEngine(d *domain, st *stores, chat *chatSide, wake *escalation.Wakeup, m
 		Wakeup:       wake,
 		Pager:        pager,
 		Policies:     d.policies,
-		Rotations:    d.rotations,
-		Overrides:    st.overrides.Set,
+		Board:        board,
 		PollInterval: o.PollInterval,
 		Log:          log,
 		Now:          o.Now,

@@ -63,12 +63,6 @@ type Page struct {
 	Key string
 }
 
-// OnCall answers who a rotation target names at an instant: ok false, with
-// why in a few words, when nobody can be named (the rotation has not
-// started, is unknown). Decide calls it only for rotation targets; user
-// targets name their user.
-type OnCall func(t rotations.Target, at time.Time) (person string, ok bool, why string)
-
 // Plan is what Decide wants done: pages to send, then the new escalation
 // state and the timeline events to commit, and when to decide again.
 type Plan struct {
@@ -103,7 +97,7 @@ type decider struct {
 	inc    incident.Incident
 	st     incident.EscalationState
 	p      Policy
-	oncall OnCall
+	oncall rotations.Resolver
 	now    time.Time
 	plan   Plan
 }
@@ -112,7 +106,7 @@ type decider struct {
 // escalation state, its policy, who rotations have on call, and the instant,
 // it returns whom to page and the state to commit. docs/escalation.md states
 // the rules in words; decide_test.go has a named case for each.
-func Decide(inc incident.Incident, st incident.EscalationState, p Policy, oncall OnCall, now time.Time) Plan {
+func Decide(inc incident.Incident, st incident.EscalationState, p Policy, oncall rotations.Resolver, now time.Time) Plan {
 	if inc.Status != incident.StatusTriggered {
 		return Plan{Stop: true}
 	}

@@ -41,7 +41,7 @@ func dbPolicy() escalation.Policy {
 }
 
 // onCall answers from a table; a rotation missing from it has not started.
-func onCall(m map[string]string) escalation.OnCall {
+func onCall(m map[string]string) rotations.Resolver {
 	return func(t rotations.Target, _ time.Time) (string, bool, string) {
 		if p, ok := m[t.String()]; ok && p != "" {
 			return p, true, ""
@@ -414,45 +414,6 @@ func TestAckTimeoutDue(t *testing.T) {
 			re, at := escalation.AckTimeoutDue(tc.inc, tc.st, p, now)
 			if re != tc.retrigger || !at.Equal(tc.at) {
 				t.Fatalf("AckTimeoutDue = %v, %v; want %v, %v", re, at, tc.retrigger, tc.at)
-			}
-		})
-	}
-}
-
-func TestRotationOnCall(t *testing.T) {
-	r, err := rotations.Compile(rotations.Spec{Name: "primary", Timezone: "Europe/Paris", Shift: "daily", Handoff: "09:00",
-		Start: "2026-03-01", Participants: []string{"alice", "bob"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	later, err := rotations.Compile(rotations.Spec{Name: "later", Timezone: "UTC", Shift: "daily", Handoff: "09:00",
-		Start: "2027-01-01", Participants: []string{"zed"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) // first day: alice, bob next
-	ov := rotations.NewOverrideSet([]rotations.Override{{ID: "1", Rotation: "primary", Person: "carol",
-		From: at.Add(-time.Hour), Until: at.Add(time.Hour), Created: at.Add(-2 * time.Hour)}})
-	rots := map[string]*rotations.Rotation{"primary": r, "later": later}
-	tests := []struct {
-		target    string
-		overrides map[string]*rotations.OverrideSet
-		person    string
-		ok        bool
-		why       string
-	}{
-		{"rotation:primary", nil, "alice", true, ""},
-		{"rotation:primary/next", nil, "bob", true, ""},
-		{"rotation:primary", map[string]*rotations.OverrideSet{"primary": ov}, "carol", true, ""},
-		{"rotation:later", nil, "", false, "has not started"},
-		{"rotation:ghost", nil, "", false, "no rotation named"},
-		{"user:dave", nil, "dave", true, ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.target, func(t *testing.T) {
-			person, ok, why := escalation.RotationOnCall(rots, tc.overrides)(target(tc.target), at)
-			if person != tc.person || ok != tc.ok || !strings.Contains(why, tc.why) {
-				t.Fatalf("= %q, %v, %q; want %q, %v, …%q…", person, ok, why, tc.person, tc.ok, tc.why)
 			}
 		})
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
-	"github.com/batonhq/baton/rotations"
 )
 
 // Options configure a Runner. Incidents, Pager and Policies are required.
@@ -24,12 +23,9 @@ type Options struct {
 	Pager Pager
 	// Policies answers each incident's service.
 	Policies Policies
-	// Rotations are the compiled rotations targets may name.
-	Rotations map[string]*rotations.Rotation
-	// Overrides loads a rotation's overrides (overrides.Store.Set); nil: none.
-	Overrides LoadOverrides
-	// OverridesTTL is how long loaded overrides are reused. Default 2s; negative: not cached.
-	OverridesTTL time.Duration
+	// Board answers rotation targets (*oncall.Board); nil: no rotations,
+	// so a rotation target pages the fallback.
+	Board Board
 
 	// PollInterval is how often the runner looks for due jobs that another
 	// replica queued or whose lease ran out. Jobs this process queues or
@@ -92,7 +88,6 @@ type Runner struct {
 	log      *slog.Logger
 	counters *Counters
 	metrics  Metrics
-	cache    *overrideCache
 	now      func() time.Time
 
 	retry    RetryPolicy
@@ -122,9 +117,6 @@ type Runner struct {
 func NewRunner(o Options) (*Runner, error) {
 	if o.Incidents == nil || o.Pager == nil || o.Policies == nil {
 		return nil, errors.New("escalation: runner needs Incidents, Pager and Policies")
-	}
-	if o.OverridesTTL == 0 {
-		o.OverridesTTL = 2 * time.Second
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
@@ -173,7 +165,6 @@ func NewRunner(o Options) (*Runner, error) {
 		store:    o.Incidents,
 		log:      o.Log.With("component", "escalation"),
 		counters: &Counters{},
-		cache:    &overrideCache{load: o.Overrides, ttl: o.OverridesTTL},
 		now:      o.Now,
 		retry:    RetryPolicy{MaxAttempts: o.MaxAttempts, Min: o.RetryMin, Max: o.RetryMax, Jitter: randomJitter},
 		wakeup:   o.Wakeup,

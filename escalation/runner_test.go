@@ -14,6 +14,7 @@ import (
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/escalation/escalationtest"
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/oncall"
 	"github.com/batonhq/baton/rotations"
 )
 
@@ -545,8 +546,8 @@ func TestNobodyOnCallPagesFallback(t *testing.T) {
 	p := escalation.Policy{Name: "p", RepageEvery: 80 * time.Millisecond,
 		Levels: []escalation.Level{level(hour, "rotation:db-primary")}}
 	e.start(e.runner(p, nil, func(o *escalation.Options) {
-		o.Rotations = map[string]*rotations.Rotation{"db-primary": notYet}
-		o.Overrides = func(ctx context.Context, rotation string) (*rotations.OverrideSet, error) { return nil, nil }
+		o.Board = &oncall.Board{Rotations: map[string]*rotations.Rotation{"db-primary": notYet},
+			Overrides: func(ctx context.Context, rotation string) (*rotations.OverrideSet, error) { return nil, nil }}
 	}))
 	n := e.open("k")
 	pages := e.wait(2, func(p escalation.Page) bool { return p.Reason == escalation.ReasonFallback })
