@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/batonhq/baton/incident"
 )
@@ -280,15 +279,6 @@ func WithSuffix(name string, k int) string {
 		name = strings.TrimRight(name[:MaxChannelName-len(suffix)], "-")
 	}
 	return name + suffix
-}
-
-// shorten cuts s to at most n runes, with an ellipsis when cut.
-func shorten(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }
 
 // Duration formats d for people: "4m 10s", "2h 5m", "3d 4h".

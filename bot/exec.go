@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 	"github.com/batonhq/baton/rotations"
 )
 
@@ -390,7 +391,7 @@ func (x *Executor) list(ctx context.Context) Reply {
 		if inc.Owner != "" {
 			owner = x.c.people.Ref(inc.Owner).Name
 		}
-		fmt.Fprintf(&b, "%s [%s] %s — %s, %s, owner %s\n", inc.Ref(), inc.Severity, shorten(inc.Title, 80), inc.Service, inc.Status, owner)
+		fmt.Fprintf(&b, "%s [%s] %s — %s, %s, owner %s\n", inc.Ref(), inc.Severity, text.Truncate(inc.Title, 80), inc.Service, inc.Status, owner)
 	}
 	return Reply{Text: strings.TrimRight(b.String(), "\n")}
 }
