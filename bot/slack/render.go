@@ -132,9 +132,9 @@ func cardBlocks(c *bot.Card) []slack.Block {
 	if c.Status == incident.StatusResolved {
 		var parts []string
 		if c.TimeToAck > 0 {
-			parts = append(parts, "*Time to acknowledge* "+bot.Duration(c.TimeToAck))
+			parts = append(parts, "*Time to acknowledge* "+text.Duration(c.TimeToAck))
 		}
-		parts = append(parts, "*Time to resolve* "+bot.Duration(c.TimeToResolve))
+		parts = append(parts, "*Time to resolve* "+text.Duration(c.TimeToResolve))
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(strings.Join(parts, "  ·  ")), nil, nil))
 	}
 	if len(c.Actions) > 0 {
