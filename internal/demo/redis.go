@@ -1,14 +1,10 @@
 package demo
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -127,65 +123,10 @@ func StartRedis(ctx context.Context, o RedisOptions) (*Redis, error) {
 	return r, nil
 }
 
-// pingRedis checks that a Redis answers PING at o.Addr within a second. It
-// speaks RESP itself rather than through go-redis, whose pool logs every
-// failed dial: a missing Redis is an expected answer here, not an error.
+// pingRedis checks that a Redis answers PING at o.Addr, logged in as
+// configured, within a second (redisproc.Ping).
 func pingRedis(ctx context.Context, o RedisOptions) error {
-	if o.Addr == "" {
-		return errors.New("no address")
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	var dialer net.Dialer
-	c, err := dialer.DialContext(ctx, "tcp", o.Addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	deadline, _ := ctx.Deadline()
-	_ = c.SetDeadline(deadline)
-	r := bufio.NewReader(c)
-	do := func(args ...string) (string, error) {
-		var b strings.Builder
-		fmt.Fprintf(&b, "*%d\r\n", len(args))
-		for _, a := range args {
-			fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-		}
-		if _, err := io.WriteString(c, b.String()); err != nil {
-			return "", err
-		}
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return "", err
-		}
-		line = strings.TrimRight(line, "\r\n")
-		if strings.HasPrefix(line, "-") {
-			return "", errors.New(strings.TrimPrefix(line, "-"))
-		}
-		return line, nil
-	}
-	if o.Password != "" {
-		args := []string{"AUTH", o.Password}
-		if o.Username != "" {
-			args = []string{"AUTH", o.Username, o.Password}
-		}
-		if _, err := do(args...); err != nil {
-			return fmt.Errorf("auth: %w", err)
-		}
-	}
-	if o.DB != 0 {
-		if _, err := do("SELECT", strconv.Itoa(o.DB)); err != nil {
-			return fmt.Errorf("select %d: %w", o.DB, err)
-		}
-	}
-	line, err := do("PING")
-	if err != nil {
-		return err
-	}
-	if line != "+PONG" {
-		return fmt.Errorf("unexpected answer to PING: %q", line)
-	}
-	return nil
+	return redisproc.Ping(ctx, o.Addr, redisproc.Login{Username: o.Username, Password: o.Password, DB: o.DB})
 }
 
 // spawnRedis starts redis-server (bin, or the one on PATH) on a free

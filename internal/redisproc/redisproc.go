@@ -7,16 +7,13 @@
 package redisproc
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -127,7 +124,7 @@ func Launch(ctx context.Context, bin, dir, addr string) (*Process, error) {
 			p.Kill()
 			return nil, fmt.Errorf("redis-server on %s did not answer within %s", addr, startWithin)
 		case <-tick.C:
-			if ping(ctx, addr, p.proc.Pid) == nil {
+			if isProcess(ctx, addr, p.proc.Pid) == nil {
 				return p, nil
 			}
 		}
@@ -160,42 +157,6 @@ func FreeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
-}
-
-// ping speaks just enough RESP to know that the server at addr accepts
-// commands and, when pid is not 0, that it is process pid: a port taken by
-// another server between FreeAddr and Launch must not pass for ours.
-func ping(ctx context.Context, addr string, pid int) error {
-	var d net.Dialer
-	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	defer cancel()
-	c, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	deadline, _ := ctx.Deadline()
-	_ = c.SetDeadline(deadline)
-	if _, err := c.Write([]byte("INFO server\r\n")); err != nil {
-		return err
-	}
-	r := bufio.NewReader(c)
-	head, err := r.ReadString('\n')
-	if err != nil {
-		return err
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(head, "$")))
-	if !strings.HasPrefix(head, "$") || err != nil || n < 0 {
-		return fmt.Errorf("unexpected reply %q", head)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return err
-	}
-	if pid != 0 && !strings.Contains(string(body), "\nprocess_id:"+strconv.Itoa(pid)+"\r\n") {
-		return fmt.Errorf("another server answers on %s", addr)
-	}
-	return nil
 }
 
 // lastLines returns the last n lines of the file at path on one line, for

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // redisServer is the redis-server on PATH; the tests fail without it, as
@@ -32,11 +33,11 @@ func TestStartKillStop(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := ping(t.Context(), p.Addr, 0); err != nil {
+			if err := Ping(t.Context(), p.Addr, Login{}); err != nil {
 				t.Fatalf("ping after Start: %v", err)
 			}
 			tc.end(p)
-			if err := ping(t.Context(), p.Addr, 0); err == nil {
+			if err := Ping(t.Context(), p.Addr, Login{}); err == nil {
 				t.Fatalf("%s still answers after %s", p.Addr, tc.name)
 			}
 			p.Kill() // again, and after Stop: nothing happens
@@ -76,7 +77,7 @@ func TestStartFails(t *testing.T) {
 			}
 		})
 	}
-	if err := ping(t.Context(), taken.Addr, 0); err != nil {
+	if err := Ping(t.Context(), taken.Addr, Login{}); err != nil {
 		t.Fatalf("the server on the taken address was disturbed: %v", err)
 	}
 }
@@ -88,5 +89,50 @@ func TestBinary(t *testing.T) {
 	}
 	if _, err := Binary(""); !errors.Is(err, ErrNotInstalled) {
 		t.Fatalf("none on PATH: %v", err)
+	}
+}
+
+func TestPing(t *testing.T) {
+	p, err := Start(t.Context(), redisServer(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Kill)
+	c, err := dial(t.Context(), p.Addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.do("CONFIG", "SET", "requirepass", "s3cret-pass"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	dead, err := FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		addr   string
+		login  Login
+		errHas string // "" for an answer
+	}{
+		{"no address", "", Login{}, "no address"},
+		{"nothing listens", dead, Login{}, "refused"},
+		{"a password is wanted", p.Addr, Login{}, "NOAUTH"},
+		{"wrong password", p.Addr, Login{Password: "nope"}, "auth:"},
+		{"password and database", p.Addr, Login{Password: "s3cret-pass", DB: 2}, ""},
+		{"user, password and database", p.Addr, Login{Username: "default", Password: "s3cret-pass", DB: 3}, ""},
+		{"no such database", p.Addr, Login{Password: "s3cret-pass", DB: 99}, "select 99:"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Ping(t.Context(), tc.addr, tc.login)
+			switch {
+			case tc.errHas == "" && err != nil:
+				t.Fatalf("Ping: %v", err)
+			case tc.errHas != "" && (err == nil || !strings.Contains(err.Error(), tc.errHas)):
+				t.Fatalf("Ping: %v, want %q", err, tc.errHas)
+			}
+		})
 	}
 }
