@@ -14,7 +14,6 @@ import (
 )
 
 var (
-	idRE      = regexp.MustCompile(`^[a-z0-9_-]+$`)
 	slackIDRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 	discordRE = regexp.MustCompile(`^[0-9]{15,21}$`)
 )
@@ -47,7 +46,7 @@ func (k *checker) add(path, format string, args ...any) {
 // uniqueID checks a name that other sections refer to, and remembers it.
 func (k *checker) uniqueID(path, id string, seen map[string]bool) {
 	switch {
-	case !idRE.MatchString(id):
+	case !rotations.ValidID(id):
 		k.add(path, "must be lowercase letters, digits, - or _ (got %q)", id)
 	case seen[id]:
 		k.add(path, "%q is defined twice", id)

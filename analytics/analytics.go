@@ -17,6 +17,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/batonhq/baton/internal/text"
 )
 
 // Incident is what a report needs to know of one incident.
@@ -114,7 +116,7 @@ func (q Query) Validate() error {
 	case !q.From.Before(q.To):
 		return fmt.Errorf("the period must end after it starts (from %s, to %s)", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
 	case q.To.Sub(q.From) > MaxPeriod:
-		return fmt.Errorf("the period is %s long; the longest is %d days", fmtDuration(q.To.Sub(q.From)), int(MaxPeriod/(24*time.Hour)))
+		return fmt.Errorf("the period is %s long; the longest is %d days", text.Duration(q.To.Sub(q.From)), int(MaxPeriod/(24*time.Hour)))
 	}
 	if _, err := ParseGranularity(string(q.By)); err != nil {
 		return err

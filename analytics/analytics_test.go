@@ -298,23 +298,6 @@ func TestParseRange(t *testing.T) {
 	}
 }
 
-func TestFormatDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		42 * time.Second:                       "42s",
-		4*time.Minute + 12*time.Second:         "4m12s",
-		5 * time.Minute:                        "5m",
-		2*time.Hour + 5*time.Minute:            "2h05m",
-		4 * time.Hour:                          "4h",
-		(3*24 + 4) * time.Hour:                 "3d4h",
-		48 * time.Hour:                         "2d",
-		4*time.Minute + 11500*time.Millisecond: "4m12s",
-	} {
-		if got := analytics.FormatDuration(d); got != want {
-			t.Errorf("FormatDuration(%s) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 // The text, CSV and JSON forms of the fixture report are golden files:
 // run `go test ./analytics -update` after a deliberate change and review the diff.
 func TestRenderGolden(t *testing.T) {

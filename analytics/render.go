@@ -10,31 +10,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/batonhq/baton/internal/text"
 )
-
-// fmtDuration writes d the way people say it: 42s, 4m12s, 5m, 2h05m, 4h, 3d4h.
-func fmtDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	h, m, s := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", s)
-	case d < time.Hour && s == 0:
-		return fmt.Sprintf("%dm", m)
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", m, s)
-	case d < 24*time.Hour && m == 0:
-		return fmt.Sprintf("%dh", h)
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh%02dm", h, m)
-	case h%24 == 0:
-		return fmt.Sprintf("%dd", h/24)
-	}
-	return fmt.Sprintf("%dd%dh", h/24, h%24)
-}
-
-// FormatDuration writes d the way the report does: 42s, 4m12s, 2h05m, 3d4h.
-func FormatDuration(d time.Duration) string { return fmtDuration(d) }
 
 // periodName names the length of the period from to to, for "from the 4
 // weeks before": in calendar days when both are midnights in loc.
@@ -43,7 +21,7 @@ func periodName(from, to time.Time, loc *time.Location) string {
 	if !ok {
 		d := to.Sub(from)
 		if d%(24*time.Hour) != 0 {
-			return "the " + fmtDuration(d) + " before"
+			return "the " + text.Duration(d) + " before"
 		}
 		days = int(d / (24 * time.Hour))
 	}
@@ -95,14 +73,14 @@ func (r Report) Headline() []string {
 	var out []string
 	out = append(out, with(plural(r.Opened, "incident")+" opened", func(c *Comparison) *float64 { return c.OpenedChange }))
 	if r.MTTA.Count > 0 {
-		out = append(out, with("MTTA "+fmtDuration(r.MTTA.Mean), func(c *Comparison) *float64 { return c.MTTAChange })+
-			fmt.Sprintf(" (p50 %s, p90 %s, %d acknowledged)", fmtDuration(r.MTTA.P50), fmtDuration(r.MTTA.P90), r.MTTA.Count))
+		out = append(out, with("MTTA "+text.Duration(r.MTTA.Mean), func(c *Comparison) *float64 { return c.MTTAChange })+
+			fmt.Sprintf(" (p50 %s, p90 %s, %d acknowledged)", text.Duration(r.MTTA.P50), text.Duration(r.MTTA.P90), r.MTTA.Count))
 	} else {
 		out = append(out, "MTTA: no incident acknowledged")
 	}
 	if r.MTTR.Count > 0 {
-		out = append(out, with("MTTR "+fmtDuration(r.MTTR.Mean), func(c *Comparison) *float64 { return c.MTTRChange })+
-			fmt.Sprintf(" (p50 %s, p90 %s, %d resolved)", fmtDuration(r.MTTR.P50), fmtDuration(r.MTTR.P90), r.MTTR.Count))
+		out = append(out, with("MTTR "+text.Duration(r.MTTR.Mean), func(c *Comparison) *float64 { return c.MTTRChange })+
+			fmt.Sprintf(" (p50 %s, p90 %s, %d resolved)", text.Duration(r.MTTR.P50), text.Duration(r.MTTR.P90), r.MTTR.Count))
 	} else {
 		out = append(out, "MTTR: no incident resolved")
 	}
@@ -237,7 +215,7 @@ func dur(d Durations, v time.Duration) string {
 	if d.Count == 0 {
 		return "-"
 	}
-	return fmtDuration(v)
+	return text.Duration(v)
 }
 
 // csvHeader names the columns of WriteCSV.

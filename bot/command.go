@@ -246,7 +246,7 @@ func parseIncident(text string) (Command, error) {
 			key, val := strings.ToLower(m[1]), strings.ToLower(m[2])
 			switch key {
 			case "service":
-				if !serviceRE.MatchString(val) {
+				if !rotations.ValidID(val) {
 					return Command{}, syntax(VerbNew, "service=%s is not a service name (lowercase letters, digits, - or _).", m[2])
 				}
 				if c.Service != "" {
@@ -328,8 +328,6 @@ func parseIncident(text string) (Command, error) {
 		Usage: "/incident help for the list"}
 }
 
-var serviceRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
-
 // Stats periods: DefaultStatsDays when none is given, at most MaxStatsDays
 // (baton report and GET /v1/analytics go further).
 const (
@@ -371,7 +369,7 @@ func parseStats(c Command, rest []token) (Command, error) {
 			return Command{}, syntax(VerbStats, "stats takes service=, not %s=.", m[1])
 		case c.Service != "":
 			return Command{}, syntax(VerbStats, "Give service= once.")
-		case !serviceRE.MatchString(strings.ToLower(m[2])):
+		case !rotations.ValidID(strings.ToLower(m[2])):
 			return Command{}, syntax(VerbStats, "service=%s is not a service name (lowercase letters, digits, - or _).", m[2])
 		}
 		c.Service = strings.ToLower(m[2])
@@ -398,7 +396,7 @@ func parseOnCall(text string) (Command, error) {
 		return Command{}, syntax(VerbOverride, "Did you mean override?")
 	}
 	svc := strings.TrimPrefix(word, "service=")
-	if !serviceRE.MatchString(svc) {
+	if !rotations.ValidID(svc) {
 		return Command{}, syntax(VerbOnCall, "%q is not a service name.", toks[0].s)
 	}
 	if len(toks) > 1 {
@@ -417,7 +415,7 @@ func parseOverride(toks []token) (Command, error) {
 			continue
 		}
 		key, val := strings.ToLower(m[1]), strings.ToLower(m[2])
-		if !serviceRE.MatchString(val) {
+		if !rotations.ValidID(val) {
 			return Command{}, syntax(VerbOverride, "%s=%s is not a name.", m[1], m[2])
 		}
 		switch key {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/rotations"
 )
 
 func TestParse(t *testing.T) {
@@ -224,7 +225,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("bad override: %+v", c)
 			}
 		case VerbStats:
-			if c.Days < 1 || c.Days > MaxStatsDays || c.Incident != 0 || c.ChannelRef != "" || (c.Service != "" && !serviceRE.MatchString(c.Service)) {
+			if c.Days < 1 || c.Days > MaxStatsDays || c.Incident != 0 || c.ChannelRef != "" || (c.Service != "" && !rotations.ValidID(c.Service)) {
 				t.Fatalf("bad stats: %+v", c)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 	"github.com/batonhq/baton/rotations"
 )
 
@@ -360,12 +361,12 @@ func (x *Executor) status(ctx context.Context, n int64) Reply {
 	if inc.Owner != "" {
 		fmt.Fprintf(&b, ", owner %s", x.c.people.Ref(inc.Owner).Name)
 	}
-	fmt.Fprintf(&b, ". Opened %s ago; %d alert(s), the last %s ago.", Duration(now.Sub(inc.Created)), inc.AlertCount, Duration(now.Sub(inc.LastSeen)))
+	fmt.Fprintf(&b, ". Opened %s ago; %d alert(s), the last %s ago.", text.Duration(now.Sub(inc.Created)), inc.AlertCount, text.Duration(now.Sub(inc.LastSeen)))
 	if inc.Status == incident.StatusResolved {
 		if !inc.Acknowledged.IsZero() {
-			fmt.Fprintf(&b, " Time to acknowledge %s.", Duration(inc.Acknowledged.Sub(inc.Created)))
+			fmt.Fprintf(&b, " Time to acknowledge %s.", text.Duration(inc.Acknowledged.Sub(inc.Created)))
 		}
-		fmt.Fprintf(&b, " Time to resolve %s.", Duration(inc.Resolved.Sub(inc.Created)))
+		fmt.Fprintf(&b, " Time to resolve %s.", text.Duration(inc.Resolved.Sub(inc.Created)))
 	}
 	if refs, err := x.c.inc.ChatRefs(ctx, n); err == nil && refs[refChannelName] != "" {
 		fmt.Fprintf(&b, " Channel #%s.", refs[refChannelName])
@@ -392,7 +393,7 @@ func (x *Executor) list(ctx context.Context) Reply {
 		if inc.Owner != "" {
 			owner = x.c.people.Ref(inc.Owner).Name
 		}
-		fmt.Fprintf(&b, "%s [%s] %s — %s, %s, owner %s\n", inc.Ref(), inc.Severity, shorten(inc.Title, 80), inc.Service, inc.Status, owner)
+		fmt.Fprintf(&b, "%s [%s] %s — %s, %s, owner %s\n", inc.Ref(), inc.Severity, text.Truncate(inc.Title, 80), inc.Service, inc.Status, owner)
 	}
 	return Reply{Text: strings.TrimRight(b.String(), "\n")}
 }
@@ -475,7 +476,7 @@ func (x *Executor) override(ctx context.Context, cmd Command, by Person) Reply {
 			rot = all[0]
 		default:
 			return Reply{Text: fmt.Sprintf("Say which rotation: /oncall override %s %s rotation=NAME (rotations: %s).",
-				"@"+who.ID, Duration(cmd.For), strings.Join(all, ", "))}
+				"@"+who.ID, text.Duration(cmd.For), strings.Join(all, ", "))}
 		}
 	}
 	o, err := x.c.overrides.Create(ctx, rotations.Override{Rotation: rot, Person: who.ID, From: now, Until: now.Add(cmd.For)}, now)

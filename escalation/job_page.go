@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // runPage runs an incident's escalation job.
@@ -104,15 +105,15 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		r.log.Error("escalation: page given up", "incident", inc.Number, "person", pg.Person, "channel", pg.Channel,
 			"reason", pg.Reason, "attempts", attempts, "err", err)
 		c.Facts = append(c.Facts, incident.Event{Type: incident.EventPageFailed, At: now, Person: pg.Person, By: By,
-			Level: pg.Level, Note: truncate(fmt.Sprintf("%s page not delivered after %d attempt(s): %v", pg.Reason, attempts, err), 300)})
+			Level: pg.Level, Note: text.Truncate(fmt.Sprintf("%s page not delivered after %d attempt(s): %v", pg.Reason, attempts, err), 300)})
 		c.Dead = &incident.DeadLetter{Job: j.Member, Incident: inc.Number, Person: pg.Person, Channel: pg.Channel, Level: pg.Level,
-			Reason: string(pg.Reason), Error: truncate(err.Error(), 300), Attempts: attempts, At: now}
+			Reason: string(pg.Reason), Error: text.Truncate(err.Error(), 300), Attempts: attempts, At: now}
 		if !f.PageFallback {
 			continue
 		}
 		fb := pg
 		fb.Person, fb.Channel, fb.Reason = "", svc.AlertsChannel, ReasonFallback
-		fb.Why = truncate(fmt.Sprintf("page to %s could not be delivered: %v", pg.Person, err), 300)
+		fb.Why = text.Truncate(fmt.Sprintf("page to %s could not be delivered: %v", pg.Person, err), 300)
 		fb.Key = pg.Key + "/fallback"
 		if ferr := r.send(ctx, fb); ferr != nil {
 			if ctx.Err() != nil {
@@ -186,12 +187,5 @@ func pagedEvent(p Page, at time.Time) incident.Event {
 			note += ": " + p.Why
 		}
 	}
-	return incident.Event{Type: incident.EventPaged, At: at, Person: p.Person, By: By, Level: p.Level, Note: truncate(note, 300)}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
+	return incident.Event{Type: incident.EventPaged, At: at, Person: p.Person, By: By, Level: p.Level, Note: text.Truncate(note, 300)}
 }

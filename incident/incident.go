@@ -1,7 +1,13 @@
 // Package incident holds baton's domain: alerts as they arrive, incidents as
 // responders see them, the timeline of what happened, and the lifecycle rules
-// between states. It imports no SDK; the Redis store lives beside it in store.go
-// and is the only code in baton that knows key names.
+// between states. The Redis store that keeps them lives beside it (store.go,
+// jobs.go, chat.go and the Lua scripts under lua/), so the package imports
+// go-redis; it imports no chat SDK, no viper and no gocron.
+//
+// The incident key schema is defined here and nowhere else (the top of
+// store.go). Code that must read the keys directly rather than through a
+// Store, analytics/redisstore's bulk scans, gets their names from Layout and
+// never spells them itself.
 package incident
 
 import (

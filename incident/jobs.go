@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/batonhq/baton/internal/text"
 )
 
 // This file is the store side of escalation: the escalation state kept on
@@ -364,7 +366,7 @@ func (s *Store) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 			"level_at", msArg(st.LevelAt),
 			"paged_at", msArg(st.PagedAt),
 			"pend", string(st.Pending),
-			"pend_by", truncate(st.PendingBy, 63),
+			"pend_by", text.Truncate(st.PendingBy, 63),
 			"pf", "",
 		)
 	} else if c.Failures > 0 {
@@ -449,11 +451,4 @@ func msArg(t time.Time) string {
 		return ""
 	}
 	return strconv.FormatInt(t.UnixMilli(), 10)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // cwAlarm is the part of a CloudWatch alarm state change that baton uses.
@@ -131,7 +132,7 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 	if reason == "" {
 		reason = c.NewStateValue
 	}
-	a.Summary = truncate(name+": "+truncate(reason, maxReasonInSummary), maxSummary)
+	a.Summary = text.Truncate(name+": "+text.Truncate(reason, maxReasonInSummary), maxSummary)
 
 	d := make(map[string]any, 14)
 	put := func(k, v string) {

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
-	"github.com/batonhq/baton/internal/httpapi"
+	"github.com/batonhq/baton/internal/httpjson"
 )
 
 // Store is what intake needs of the incident service.
@@ -137,7 +137,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		} else {
 			h.log.Debug("intake refused", "source", source, "status", he.status, "reason", he.msg)
 		}
-		httpapi.WriteError(w, he.status, he.msg)
+		httpjson.Error(w, he.status, he.msg)
 		return
 	}
 	// A new or resolved incident is news; a repeat is not (a storm would
@@ -149,7 +149,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.log.Debug("alert stored", "source", source, "incident", reply.Incident, "outcome", reply.Outcome, "alert_count", reply.AlertCount)
 	}
-	httpapi.WriteJSON(w, status, reply)
+	httpjson.Write(w, status, reply)
 }
 
 func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {

@@ -226,21 +226,6 @@ func isOneLine(s string) bool {
 	return s == "" || !prevSpace
 }
 
-// truncate cuts s to at most max characters, marking the cut with an ellipsis.
-func truncate(s string, max int) string {
-	if len(s) <= max || utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == max-1 {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
-}
-
 // httpURL reports whether s is an absolute http or https URL with a host,
 // the only links baton shows to responders.
 func httpURL(s string) bool {

@@ -82,12 +82,13 @@ func ParseSNS(body []byte) (SNSMessage, error) {
 	return m, nil
 }
 
-// stringToSign returns the text SNS signed for m: "Key\nValue\n" for each
+// StringToSign returns the text SNS signs for m: "Key\nValue\n" for each
 // signed field in byte order of the key names. Notifications cover Message,
 // MessageId, Subject (only when present), Timestamp, TopicArn and Type;
 // confirmations cover Message, MessageId, SubscribeURL, Timestamp, Token,
-// TopicArn and Type.
-func (m SNSMessage) stringToSign() string {
+// TopicArn and Type. SNSVerifier.Verify checks the signature over it, and
+// the demo signs its own notifications with it.
+func (m SNSMessage) StringToSign() string {
 	var b strings.Builder
 	b.Grow(len(m.Message) + len(m.Subject) + len(m.SubscribeURL) + len(m.Token) + 256)
 	add := func(k, v string) {
@@ -222,10 +223,10 @@ func (v *SNSVerifier) Verify(ctx context.Context, m SNSMessage) error {
 	}
 	var digest []byte
 	if hash == crypto.SHA1 {
-		d := sha1.Sum([]byte(m.stringToSign()))
+		d := sha1.Sum([]byte(m.StringToSign()))
 		digest = d[:]
 	} else {
-		d := sha256.Sum256([]byte(m.stringToSign()))
+		d := sha256.Sum256([]byte(m.StringToSign()))
 		digest = d[:]
 	}
 	if err := rsa.VerifyPKCS1v15(e.key, hash, digest, sig); err != nil {

@@ -97,10 +97,10 @@ func signSNS(t testing.TB, m *SNSMessage, key *rsa.PrivateKey, version string) {
 	var digest []byte
 	if version == "2" {
 		hash = crypto.SHA256
-		d := sha256.Sum256([]byte(m.stringToSign()))
+		d := sha256.Sum256([]byte(m.StringToSign()))
 		digest = d[:]
 	} else {
-		d := sha1.Sum([]byte(m.stringToSign()))
+		d := sha1.Sum([]byte(m.StringToSign()))
 		digest = d[:]
 	}
 	sig, err := rsa.SignPKCS1v15(rand.Reader, key, hash, digest)
@@ -547,7 +547,7 @@ func TestStringToSign(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.m.stringToSign(); got != tc.want {
+			if got := tc.m.StringToSign(); got != tc.want {
 				t.Errorf("got %q\nwant %q", got, tc.want)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // sumoKey identifies one field baton reads from a Sumo Logic payload.
@@ -352,7 +353,7 @@ func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
 	case monitor && a.Status == incident.AlertFiring && cond != "" && len(cond) <= maxConditionInSummary:
 		summary += ": " + cond
 	}
-	a.Summary = truncate(summary, maxSummary)
+	a.Summary = text.Truncate(summary, maxSummary)
 
 	d := make(map[string]any, 12)
 	put := func(k, v string) {

@@ -111,9 +111,14 @@ func (k Kind) String() string {
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// idPattern is the shape of rotation names and person ids: they appear in
-// targets ("rotation:db-primary/next") and inside Redis hash tags, so no
-// ':', '/', '{' or '}'.
+// ValidID reports whether s has the shape of a name that other names refer
+// to: rotation names, person ids and service names, everywhere in baton
+// (configuration, targets, chat commands). That is one or more lowercase
+// ASCII letters, digits, '-' or '_' ([a-z0-9_-]+). Such names appear in
+// targets ("rotation:db-primary/next") and inside Redis hash tags, so they
+// hold no ':', '/', '{' or '}'.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
 var idPattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
 var weekdays = map[string]time.Weekday{
@@ -138,7 +143,7 @@ func Compile(s Spec) (*Rotation, error) {
 	switch {
 	case s.Name == "":
 		bad("name", "required")
-	case !idPattern.MatchString(s.Name):
+	case !ValidID(s.Name):
 		bad("name", "%q must match [a-z0-9_-]+", s.Name)
 	}
 

@@ -68,7 +68,7 @@ func ParseTarget(s string) (Target, error) {
 	if rest == "" {
 		return bad("empty name")
 	}
-	if !idPattern.MatchString(rest) {
+	if !ValidID(rest) {
 		if t.Kind == TargetUser && strings.Contains(rest, "/") {
 			return bad(`"/next" applies to rotations only`)
 		}

@@ -127,8 +127,8 @@ func Want(zone *time.Location) analytics.Report {
 // WantHeadline is the fixture report's headline, word for word.
 var WantHeadline = []string{
 	"30 incidents opened, up 400% from the 3 weeks before",
-	"MTTA 7m23s, down 37% from the 3 weeks before (p50 5m, p90 15m, 26 acknowledged)",
-	"MTTR 1h39m, down 24% from the 3 weeks before (p50 48m, p90 4h, 27 resolved)",
+	"MTTA 7m 23s, down 37% from the 3 weeks before (p50 5m, p90 15m, 26 acknowledged)",
+	"MTTR 1h 39m, down 24% from the 3 weeks before (p50 48m, p90 4h, 27 resolved)",
 	"escalation rate 27% (8 of 30), down 20% from the 3 weeks before",
 	"86 alerts, 2.9 per incident (noise reduction 65%)",
 	"23 pages sent, 16 out of hours",

@@ -14,6 +14,7 @@ import (
 	"github.com/wcharczuk/go-chart/v2/drawing"
 
 	"github.com/batonhq/baton/analytics"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // Default size of the chart in pixels.
@@ -63,7 +64,7 @@ func PNG(r analytics.Report, width, height int) ([]byte, error) {
 
 	var yTicks, y2Ticks []gochart.Tick
 	for v := 0.0; v <= top+1e-9; v += minuteStep {
-		yTicks = append(yTicks, gochart.Tick{Value: v, Label: analytics.FormatDuration(time.Duration(v * float64(time.Minute)))})
+		yTicks = append(yTicks, gochart.Tick{Value: v, Label: text.Duration(time.Duration(v * float64(time.Minute)))})
 	}
 	for v := 0.0; v <= countTop+1e-9; v += countStep {
 		y2Ticks = append(y2Ticks, gochart.Tick{Value: math.Min(v*scale, top), Label: fmt.Sprintf("%.0f", v)})

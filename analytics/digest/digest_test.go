@@ -52,8 +52,8 @@ func TestLastWeek(t *testing.T) {
 // alice P3, P6 of P1, P3, P6; bob P2, P7 of P2, P5, P7; carol P4, P8.
 const wantText = `Weekly incident digest: Mon 16 Mar – Sun 22 Mar 2026 (Europe/Berlin)
 • 10 incidents opened, up 233% from the week before (api 6, web 4)
-• MTTA 6m33s, down 51% from the week before (p50 5m, p90 20m, 9 acknowledged)
-• MTTR 1h05m, down 54% from the week before (p50 30m, p90 2h, 10 resolved)
+• MTTA 6m 33s, down 51% from the week before (p50 5m, p90 20m, 9 acknowledged)
+• MTTR 1h 5m, down 54% from the week before (p50 30m, p90 2h, 10 resolved)
 • escalation rate 20% (2 of 10), down 40% from the week before
 • 30 alerts, 3.0 per incident (noise reduction 67%)
 • 9 pages sent, 6 out of hours

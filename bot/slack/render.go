@@ -10,6 +10,7 @@ import (
 
 	"github.com/batonhq/baton/bot"
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // This file turns bot's message models into Block Kit. It is the only place
@@ -85,22 +86,13 @@ func plain(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
 }
 
-// cut shortens s to n runes for a field with a length limit.
-func cut(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
-
 func cardBlocks(c *bot.Card) []slack.Block {
 	mark := severityMark(c.Severity)
 	if c.Status == incident.StatusResolved {
 		mark = "✅"
 	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(cut(fmt.Sprintf("%s %s %s", mark, c.Ref, c.Title), 150))),
+		slack.NewHeaderBlock(plain(text.Truncate(fmt.Sprintf("%s %s %s", mark, c.Ref, c.Title), 150))),
 	}
 	if c.Lead != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(escape(c.Lead)), nil, nil))
@@ -135,14 +127,14 @@ func cardBlocks(c *bot.Card) []slack.Block {
 		for _, l := range c.Timeline {
 			fmt.Fprintf(&b, "• %s %s\n", date(l.At, "{time}"), escape(l.Text))
 		}
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(cut(strings.TrimRight(b.String(), "\n"), 2900))))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(text.Truncate(strings.TrimRight(b.String(), "\n"), 2900))))
 	}
 	if c.Status == incident.StatusResolved {
 		var parts []string
 		if c.TimeToAck > 0 {
-			parts = append(parts, "*Time to acknowledge* "+bot.Duration(c.TimeToAck))
+			parts = append(parts, "*Time to acknowledge* "+text.Duration(c.TimeToAck))
 		}
-		parts = append(parts, "*Time to resolve* "+bot.Duration(c.TimeToResolve))
+		parts = append(parts, "*Time to resolve* "+text.Duration(c.TimeToResolve))
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(strings.Join(parts, "  ·  ")), nil, nil))
 	}
 	if len(c.Actions) > 0 {
@@ -168,32 +160,32 @@ func noticeBlocks(n *bot.Notice) []slack.Block {
 	if n.Status == incident.StatusResolved {
 		mark = "✅"
 	}
-	text := fmt.Sprintf("%s *%s* %s — %s, %s", mark, n.Ref, escape(n.Title), escape(n.Service), n.Severity)
+	line := fmt.Sprintf("%s *%s* %s — %s, %s", mark, n.Ref, escape(n.Title), escape(n.Service), n.Severity)
 	if n.Channel != "" {
-		text += " → <#" + n.Channel + ">"
+		line += " → <#" + n.Channel + ">"
 	}
 	switch n.Status {
 	case incident.StatusAcknowledged:
-		text += " · *Acknowledged* by " + person(n.Owner)
+		line += " · *Acknowledged* by " + person(n.Owner)
 	case incident.StatusResolved:
-		text += " · *Resolved*"
+		line += " · *Resolved*"
 	}
-	return []slack.Block{slack.NewSectionBlock(mrkdwn(cut(text, 3000)), nil, nil)}
+	return []slack.Block{slack.NewSectionBlock(mrkdwn(text.Truncate(line, 3000)), nil, nil)}
 }
 
 // summaryBlocks: the title as a header, the lines as bullets, the footer as
 // context.
 func summaryBlocks(s *bot.Summary) []slack.Block {
-	blocks := []slack.Block{slack.NewHeaderBlock(plain(cut("📊 "+s.Title, 150)))}
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(text.Truncate("📊 "+s.Title, 150)))}
 	if len(s.Lines) > 0 {
 		var b strings.Builder
 		for _, l := range s.Lines {
 			b.WriteString("• " + escape(l) + "\n")
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(cut(strings.TrimRight(b.String(), "\n"), 3000)), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text.Truncate(strings.TrimRight(b.String(), "\n"), 3000)), nil, nil))
 	}
 	if s.Footer != "" {
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(cut(escape(s.Footer), 2000))))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(text.Truncate(escape(s.Footer), 2000))))
 	}
 	return blocks
 }

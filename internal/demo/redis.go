@@ -1,22 +1,18 @@
 package demo
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/batonhq/baton/internal/redisproc"
 )
 
 // RedisKind says which Redis the demo runs on.
@@ -127,173 +123,37 @@ func StartRedis(ctx context.Context, o RedisOptions) (*Redis, error) {
 	return r, nil
 }
 
-// pingRedis checks that a Redis answers PING at o.Addr within a second. It
-// speaks RESP itself rather than through go-redis, whose pool logs every
-// failed dial: a missing Redis is an expected answer here, not an error.
+// pingRedis checks that a Redis answers PING at o.Addr, logged in as
+// configured, within a second (redisproc.Ping).
 func pingRedis(ctx context.Context, o RedisOptions) error {
-	if o.Addr == "" {
-		return errors.New("no address")
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	var dialer net.Dialer
-	c, err := dialer.DialContext(ctx, "tcp", o.Addr)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	deadline, _ := ctx.Deadline()
-	_ = c.SetDeadline(deadline)
-	r := bufio.NewReader(c)
-	do := func(args ...string) (string, error) {
-		var b strings.Builder
-		fmt.Fprintf(&b, "*%d\r\n", len(args))
-		for _, a := range args {
-			fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-		}
-		if _, err := io.WriteString(c, b.String()); err != nil {
-			return "", err
-		}
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return "", err
-		}
-		line = strings.TrimRight(line, "\r\n")
-		if strings.HasPrefix(line, "-") {
-			return "", errors.New(strings.TrimPrefix(line, "-"))
-		}
-		return line, nil
-	}
-	if o.Password != "" {
-		args := []string{"AUTH", o.Password}
-		if o.Username != "" {
-			args = []string{"AUTH", o.Username, o.Password}
-		}
-		if _, err := do(args...); err != nil {
-			return fmt.Errorf("auth: %w", err)
-		}
-	}
-	if o.DB != 0 {
-		if _, err := do("SELECT", strconv.Itoa(o.DB)); err != nil {
-			return fmt.Errorf("select %d: %w", o.DB, err)
-		}
-	}
-	line, err := do("PING")
-	if err != nil {
-		return err
-	}
-	if line != "+PONG" {
-		return fmt.Errorf("unexpected answer to PING: %q", line)
-	}
-	return nil
+	return redisproc.Ping(ctx, o.Addr, redisproc.Login{Username: o.Username, Password: o.Password, DB: o.DB})
 }
 
-// spawnRedis starts redis-server on a free loopback port in a temporary
-// directory, persisting nothing.
+// spawnRedis starts redis-server (bin, or the one on PATH) on a free
+// loopback port in a temporary directory, persisting nothing. Close stops it
+// (SIGTERM, then SIGKILL after two seconds) and removes the directory.
 func spawnRedis(ctx context.Context, bin string) (*Redis, error) {
-	if bin == "" {
-		p, err := exec.LookPath("redis-server")
-		if err != nil {
-			return nil, errors.New("redis-server is not installed")
-		}
-		bin = p
+	bin, err := redisproc.Binary(bin)
+	if err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "baton-demo-redis-")
 	if err != nil {
 		return nil, fmt.Errorf("redis-server: temp dir: %w", err)
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		stop, err := launchRedis(ctx, bin, dir, port, addr)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		return &Redis{
-			Addr: addr, Kind: RedisSpawned,
-			Note: fmt.Sprintf("started redis-server on %s in %s; it is stopped and removed when the demo ends", addr, dir),
-			close: func() {
-				stop()
-				_ = os.RemoveAll(dir)
-			},
-		}, nil
-	}
-	_ = os.RemoveAll(dir)
-	return nil, fmt.Errorf("redis-server would not start: %w", lastErr)
-}
-
-// launchRedis starts one redis-server and waits until it answers. stop
-// asks it to quit (SIGTERM), kills it after two seconds, and waits.
-func launchRedis(ctx context.Context, bin, dir string, port int, addr string) (stop func(), err error) {
-	logFile := filepath.Join(dir, "redis.log")
-	cmd := exec.Command(bin,
-		"--bind", "127.0.0.1",
-		"--port", strconv.Itoa(port),
-		"--dir", dir,
-		"--save", "",
-		"--appendonly", "no",
-		"--daemonize", "no",
-		"--logfile", logFile,
-	)
-	cmd.SysProcAttr = childProcAttr()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("exec %s: %w", bin, err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop = func() {
-		_ = cmd.Process.Signal(terminateSignal)
-		select {
-		case <-exited:
-		case <-time.After(2 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-	deadline := time.NewTimer(5 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(logFile)
-			return nil, fmt.Errorf("redis-server exited at start: %s", lastLine(string(b)))
-		case <-ctx.Done():
-			stop()
-			return nil, ctx.Err()
-		case <-deadline.C:
-			stop()
-			return nil, fmt.Errorf("redis-server on %s did not answer within 5s", addr)
-		case <-tick.C:
-			if pingRedis(ctx, RedisOptions{Addr: addr}) == nil {
-				return stop, nil
-			}
-		}
-	}
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	return s
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := redisproc.Start(ctx, bin, dir)
 	if err != nil {
-		return 0, err
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("redis-server would not start: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return &Redis{
+		Addr: p.Addr, Kind: RedisSpawned,
+		Note: fmt.Sprintf("started redis-server on %s in %s; it is stopped and removed when the demo ends", p.Addr, dir),
+		close: func() {
+			p.Stop()
+			_ = os.RemoveAll(dir)
+		},
+	}, nil
 }
 
 // startMiniredis starts the in-memory Redis on a loopback port. miniredis

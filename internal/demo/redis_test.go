@@ -1,22 +1,21 @@
 package demo
 
 import (
-	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/internal/redisproc"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
 func deadAddr(t *testing.T) string {
 	t.Helper()
-	p, err := freePort()
+	addr, err := redisproc.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+	return addr
 }
 
 // TestStartRedis: the order the demo tries (configured, redis-server,

@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/batonhq/baton/intake"
 )
 
 //go:embed samples
@@ -88,28 +90,14 @@ func (s *SNSSigner) FetchCert(_ context.Context, u string) ([]byte, error) {
 	return s.certPEM, nil
 }
 
-// snsNotification is the JSON envelope Amazon SNS posts.
-type snsNotification struct {
-	Type             string `json:"Type"`
-	MessageID        string `json:"MessageId"`
-	TopicArn         string `json:"TopicArn"`
-	Subject          string `json:"Subject,omitempty"`
-	Message          string `json:"Message"`
-	Timestamp        string `json:"Timestamp"`
-	SignatureVersion string `json:"SignatureVersion"`
-	Signature        string `json:"Signature"`
-	SigningCertURL   string `json:"SigningCertURL"`
-	UnsubscribeURL   string `json:"UnsubscribeURL"`
-}
-
 // Notification returns a signed SNS Notification (SignatureVersion 2,
 // SHA256withRSA) carrying message on topic.
 func (s *SNSSigner) Notification(topic, subject, message string, now time.Time) ([]byte, error) {
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
-	n := snsNotification{
+	n := intake.SNSMessage{
 		Type:             "Notification",
-		MessageID:        fmt.Sprintf("%x-%x-%x-%x-%x", id[0:4], id[4:6], id[6:8], id[8:10], id[10:16]),
+		MessageId:        fmt.Sprintf("%x-%x-%x-%x-%x", id[0:4], id[4:6], id[6:8], id[8:10], id[10:16]),
 		TopicArn:         topic,
 		Subject:          subject,
 		Message:          message,
@@ -118,19 +106,7 @@ func (s *SNSSigner) Notification(topic, subject, message string, now time.Time) 
 		SigningCertURL:   s.CertURL,
 		UnsubscribeURL:   "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + topic + ":demo",
 	}
-	// The string to sign: "Key\nValue\n" for each signed field of a
-	// Notification in byte order of the names; Subject only when present.
-	var b strings.Builder
-	for _, kv := range [][2]string{
-		{"Message", n.Message}, {"MessageId", n.MessageID}, {"Subject", n.Subject},
-		{"Timestamp", n.Timestamp}, {"TopicArn", n.TopicArn}, {"Type", n.Type},
-	} {
-		if kv[0] == "Subject" && kv[1] == "" {
-			continue
-		}
-		b.WriteString(kv[0] + "\n" + kv[1] + "\n")
-	}
-	digest := sha256.Sum256([]byte(b.String()))
+	digest := sha256.Sum256([]byte(n.StringToSign()))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, digest[:])
 	if err != nil {
 		return nil, fmt.Errorf("sign sns notification: %w", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // Incidents is what the story reads of baton's incident store.
@@ -108,7 +109,7 @@ func (s *Story) AlertReceived(source string, status int, outcome string, n int64
 	defer s.mu.Unlock()
 	switch {
 	case status >= 300:
-		s.lineLocked("alert from %s refused (%d): %s", source, status, truncate(errMsg, 160))
+		s.lineLocked("alert from %s refused (%d): %s", source, status, text.Truncate(errMsg, 160))
 	case outcome == string(incident.OutcomeCreated):
 		s.lineLocked("alert received from %s → INC-%d opened", source, n)
 	case outcome == string(incident.OutcomeRepeated):
@@ -322,12 +323,12 @@ func (s *Story) tellLocked(inc incident.Incident, e incident.Event) {
 		s.lineLocked("%s triggered again: acknowledged too long without a resolve", ref)
 	case incident.EventNote:
 		if e.By == "baton" {
-			s.lineLocked("%s note: %s", ref, truncate(e.Note, 160))
+			s.lineLocked("%s note: %s", ref, text.Truncate(e.Note, 160))
 		} else {
 			s.lineLocked("%s note added by %s", ref, e.By)
 		}
 	case incident.EventPageFailed:
-		s.lineLocked("%s page to %s failed: %s", ref, orFallback(e.Person), truncate(e.Note, 160))
+		s.lineLocked("%s page to %s failed: %s", ref, orFallback(e.Person), text.Truncate(e.Note, 160))
 	default:
 		s.lineLocked("%s %s by %s", ref, e.Type, e.By)
 	}
@@ -351,7 +352,7 @@ func (s *Story) tellPagedLocked(ref string, e incident.Event) {
 	case "retriggered":
 		s.lineLocked("%s: %s paged again (re-triggered)", ref, e.Person)
 	case "fallback":
-		s.lineLocked("%s: nobody could be paged: %s", ref, truncate(e.Note, 160))
+		s.lineLocked("%s: nobody could be paged: %s", ref, text.Truncate(e.Note, 160))
 	default:
 		s.lineLocked("%s: %s paged (%s)", ref, orFallback(e.Person), e.Note)
 	}
@@ -433,7 +434,7 @@ func (s *Story) tellChat(e fakeslack.Event) {
 	case fakeslack.EventEphemeral:
 		if eph := s.Fake.Ephemerals(e.User); len(eph) > 0 {
 			last := eph[len(eph)-1]
-			s.Line("baton answered %s (only they see it): %s", s.person(e.User), truncate(oneLine(last.Text), 120))
+			s.Line("baton answered %s (only they see it): %s", s.person(e.User), text.Truncate(oneLine(last.Text), 120))
 		}
 	case fakeslack.EventConnected:
 		s.Line("bot connected to the sandbox over Socket Mode")
@@ -443,14 +444,6 @@ func (s *Story) tellChat(e fakeslack.Event) {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
 
 // emojiName shows a reaction as its emoji when it is a common one.
 func emojiName(name string) string {

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/batonhq/baton/internal/text"
 )
 
 // maxBody bounds a Web API request body; Slack's own limits are far lower for
@@ -287,9 +289,7 @@ func summarize(p url.Values) string {
 	var parts []string
 	for _, k := range []string{"channel", "name", "users", "user", "ts", "thread_ts", "timestamp", "text"} {
 		if v := p.Get(k); v != "" {
-			if len(v) > 60 {
-				v = v[:60] + "…"
-			}
+			v = text.Truncate(v, 61)
 			parts = append(parts, k+"="+strconv.Quote(v))
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/batonhq/baton/analytics"
 	"github.com/batonhq/baton/analytics/chart"
+	"github.com/batonhq/baton/internal/httpjson"
 )
 
 // AnalyticsOptions configure the analytics routes.
@@ -62,28 +63,28 @@ func (h *analyticsHandlers) query(w http.ResponseWriter, r *http.Request, extra 
 	known := append([]string{"from", "to", "service", "by"}, extra...)
 	for name := range q {
 		if !slices.Contains(known, name) {
-			WriteError(w, http.StatusBadRequest, fmt.Sprintf("unknown parameter %q: use %s", name, strings.Join(known, ", ")))
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("unknown parameter %q: use %s", name, strings.Join(known, ", ")))
 			return analytics.Query{}, false
 		}
 	}
 	from, to, err := analytics.ParseRange(q.Get("from"), q.Get("to"), h.o.Now(), h.o.Zone)
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return analytics.Query{}, false
 	}
 	by, err := analytics.ParseGranularity(q.Get("by"))
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return analytics.Query{}, false
 	}
 	service := q.Get("service")
 	if service != "" && h.o.KnownService != nil && !h.o.KnownService(service) {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("service %q is not in services", service))
+		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("service %q is not in services", service))
 		return analytics.Query{}, false
 	}
 	aq := analytics.Query{From: from, To: to, Service: service, By: by, Zone: h.o.Zone, PersonZone: h.o.PersonZone}
 	if err := aq.Validate(); err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return analytics.Query{}, false
 	}
 	return aq, true
@@ -99,7 +100,7 @@ func (h *analyticsHandlers) report(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, rep)
+	httpjson.Write(w, http.StatusOK, rep)
 }
 
 func (h *analyticsHandlers) chart(w http.ResponseWriter, r *http.Request) {
@@ -114,7 +115,7 @@ func (h *analyticsHandlers) chart(w http.ResponseWriter, r *http.Request) {
 		}
 		v, err := strconv.Atoi(raw)
 		if err != nil || v < 200 || v > 2000 {
-			WriteError(w, http.StatusBadRequest, fmt.Sprintf("%s must be a number of pixels from 200 to 2000 (got %q)", name, raw))
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("%s must be a number of pixels from 200 to 2000 (got %q)", name, raw))
 			return 0, false
 		}
 		return v, true
@@ -129,7 +130,7 @@ func (h *analyticsHandlers) chart(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := analytics.NewAccumulator(q)
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if err := h.o.Source.Scan(r.Context(), q.From, q.To, a); err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/httpjson"
 )
 
 // Incidents is the slice of the incident store the API uses;
@@ -74,7 +75,7 @@ func New(o Options) *Server {
 	}
 	s := &Server{mux: http.NewServeMux(), token: o.Token, incidents: o.Incidents, ping: o.Ping, people: o.KnownPerson, escalate: o.Escalate, log: o.Log, onAck: o.OnAck}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /v1/incidents", s.auth(s.list))
@@ -85,7 +86,7 @@ func New(o Options) *Server {
 		s.mux.Handle("POST /v1/incidents/{n}/escalate", s.auth(s.transition("escalate")))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+		httpjson.Error(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})
 	return s
 }
@@ -107,15 +108,15 @@ func (s *Server) auth(h http.HandlerFunc) http.Handler {
 			got, ok = r.URL.Query().Get("token"), true
 		}
 		if s.token == "" {
-			WriteError(w, http.StatusUnauthorized, "the API is closed: set api.token")
+			httpjson.Error(w, http.StatusUnauthorized, "the API is closed: set api.token")
 			return
 		}
 		if !ok || got == "" {
-			WriteError(w, http.StatusUnauthorized, "missing credentials: send the header Authorization: Bearer <api.token>")
+			httpjson.Error(w, http.StatusUnauthorized, "missing credentials: send the header Authorization: Bearer <api.token>")
 			return
 		}
 		if subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
-			WriteError(w, http.StatusUnauthorized, "the token is not api.token")
+			httpjson.Error(w, http.StatusUnauthorized, "the token is not api.token")
 			return
 		}
 		h(w, r)
@@ -126,10 +127,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.ping(ctx); err != nil {
-		WriteError(w, http.StatusServiceUnavailable, "redis does not answer: "+err.Error())
+		httpjson.Error(w, http.StatusServiceUnavailable, "redis does not answer: "+err.Error())
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	httpjson.Write(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // IncidentView is the JSON form of one incident with its timeline.
@@ -148,7 +149,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	limit := 100
 	if l := r.URL.Query().Get("limit"); l != "" {
 		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > 1000 {
-			WriteError(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to 1000 (got %q)", l))
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to 1000 (got %q)", l))
 			return
 		}
 	}
@@ -161,7 +162,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	for i := range list {
 		views[i] = IncidentView{Incident: list[i], Ref: list[i].Ref()}
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"incidents": views})
+	httpjson.Write(w, http.StatusOK, map[string]any{"incidents": views})
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
@@ -174,7 +175,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, IncidentView{Incident: inc, Ref: inc.Ref(), Timeline: tl})
+	httpjson.Write(w, http.StatusOK, IncidentView{Incident: inc, Ref: inc.Ref(), Timeline: tl})
 }
 
 // transitionBody is the JSON body of ack and resolve.
@@ -193,15 +194,15 @@ func (s *Server) transition(op string) http.HandlerFunc {
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&body); err != nil {
-			WriteError(w, http.StatusBadRequest, "the body must be JSON like {\"by\":\"alice\",\"note\":\"\"}: "+err.Error())
+			httpjson.Error(w, http.StatusBadRequest, "the body must be JSON like {\"by\":\"alice\",\"note\":\"\"}: "+err.Error())
 			return
 		}
 		if body.By == "" {
-			WriteError(w, http.StatusBadRequest, "field \"by\" must name the person acting, such as \"alice\"")
+			httpjson.Error(w, http.StatusBadRequest, "field \"by\" must name the person acting, such as \"alice\"")
 			return
 		}
 		if !s.people(body.By) {
-			WriteError(w, http.StatusBadRequest, fmt.Sprintf("field \"by\": %q is not in people", body.By))
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("field \"by\": %q is not in people", body.By))
 			return
 		}
 		var (
@@ -223,7 +224,7 @@ func (s *Server) transition(op string) http.HandlerFunc {
 			s.fail(w, err)
 			return
 		}
-		WriteJSON(w, http.StatusOK, IncidentView{Incident: inc, Ref: inc.Ref()})
+		httpjson.Write(w, http.StatusOK, IncidentView{Incident: inc, Ref: inc.Ref()})
 	}
 }
 
@@ -231,7 +232,7 @@ func number(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	raw := strings.TrimPrefix(strings.ToUpper(r.PathValue("n")), "INC-")
 	n, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || n < 1 {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%q is not an incident number such as 42 or INC-42", r.PathValue("n")))
+		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("%q is not an incident number such as 42 or INC-42", r.PathValue("n")))
 		return 0, false
 	}
 	return n, true
@@ -264,17 +265,5 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	if code == incident.Unavailable {
 		s.log.Error("api request failed", "err", err)
 	}
-	WriteError(w, status(code), incident.ErrorMessage(err))
-}
-
-// WriteJSON writes v as the JSON body with status.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// WriteError writes {"error": msg} with status.
-func WriteError(w http.ResponseWriter, status int, msg string) {
-	WriteJSON(w, status, map[string]string{"error": msg})
+	httpjson.Error(w, status(code), incident.ErrorMessage(err))
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/internal/httpjson"
 	"github.com/batonhq/baton/internal/oncall"
 	"github.com/batonhq/baton/rotations"
 )
@@ -53,7 +54,7 @@ func (h *onCallHandlers) view(w http.ResponseWriter, r *http.Request) {
 	if raw := q.Get("at"); raw != "" {
 		t, err := time.Parse(time.RFC3339, raw)
 		if err != nil {
-			WriteError(w, http.StatusBadRequest, fmt.Sprintf("at must be an RFC 3339 time such as 2026-11-24T09:00:00Z (got %q)", raw))
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("at must be an RFC 3339 time such as 2026-11-24T09:00:00Z (got %q)", raw))
 			return
 		}
 		at = t
@@ -64,7 +65,7 @@ func (h *onCallHandlers) view(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, err)
 			return
 		}
-		WriteJSON(w, http.StatusOK, map[string]any{"oncall": all})
+		httpjson.Write(w, http.StatusOK, map[string]any{"oncall": all})
 		return
 	}
 	rot, err := h.board.RotationFor(q.Get("service"), q.Get("rotation"))
@@ -77,13 +78,13 @@ func (h *onCallHandlers) view(w http.ResponseWriter, r *http.Request) {
 		onCallError(w, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, v)
+	httpjson.Write(w, http.StatusOK, v)
 }
 
 func (h *onCallHandlers) feed(w http.ResponseWriter, r *http.Request) {
 	name, ok := strings.CutSuffix(r.PathValue("file"), ".ics")
 	if !ok {
-		WriteError(w, http.StatusNotFound, "the calendar feed is /v1/rotations/NAME.ics")
+		httpjson.Error(w, http.StatusNotFound, "the calendar feed is /v1/rotations/NAME.ics")
 		return
 	}
 	rot, err := h.board.RotationFor("", name)
@@ -124,11 +125,11 @@ func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) 
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
-		WriteError(w, http.StatusBadRequest, `the body must be JSON like {"person":"alice","from":"2026-11-24T09:00:00Z","until":"2026-11-24T17:00:00Z"}: `+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, `the body must be JSON like {"person":"alice","from":"2026-11-24T09:00:00Z","until":"2026-11-24T17:00:00Z"}: `+err.Error())
 		return
 	}
 	if body.Person == "" || body.From.IsZero() || body.Until.IsZero() {
-		WriteError(w, http.StatusBadRequest, `fields "person", "from" and "until" are all required (times in RFC 3339)`)
+		httpjson.Error(w, http.StatusBadRequest, `fields "person", "from" and "until" are all required (times in RFC 3339)`)
 		return
 	}
 	o, err := h.ovs.Create(r.Context(), rotations.Override{Rotation: name, Person: body.Person, From: body.From, Until: body.Until}, h.now())
@@ -136,7 +137,7 @@ func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) 
 		onCallError(w, err)
 		return
 	}
-	WriteJSON(w, http.StatusCreated, overrideView(o))
+	httpjson.Write(w, http.StatusCreated, overrideView(o))
 }
 
 func (h *onCallHandlers) listOverrides(w http.ResponseWriter, r *http.Request) {
@@ -154,7 +155,7 @@ func (h *onCallHandlers) listOverrides(w http.ResponseWriter, r *http.Request) {
 	for i, o := range list {
 		out[i] = overrideView(o)
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"overrides": out})
+	httpjson.Write(w, http.StatusOK, map[string]any{"overrides": out})
 }
 
 func (h *onCallHandlers) deleteOverride(w http.ResponseWriter, r *http.Request) {
@@ -174,17 +175,17 @@ func (h *onCallHandlers) deleteOverride(w http.ResponseWriter, r *http.Request) 
 func onCallError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, oncall.ErrUnknownRotation), errors.Is(err, oncall.ErrUnknownService), errors.Is(err, rotations.ErrOverrideNotFound):
-		WriteError(w, http.StatusNotFound, err.Error())
+		httpjson.Error(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, oncall.ErrNoRotation), errors.Is(err, rotations.ErrNotStarted):
-		WriteError(w, http.StatusUnprocessableEntity, err.Error())
+		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
 	case errors.Is(err, rotations.ErrEmptyRange), errors.Is(err, rotations.ErrOverrideTooLong),
 		errors.Is(err, rotations.ErrUnknownPerson), errors.Is(err, rotations.ErrUnknownRotation):
-		WriteError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 	default:
 		if strings.Contains(err.Error(), "not both") {
-			WriteError(w, http.StatusBadRequest, err.Error())
+			httpjson.Error(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		WriteError(w, http.StatusServiceUnavailable, "the on-call store is unavailable; retry shortly")
+		httpjson.Error(w, http.StatusServiceUnavailable, "the on-call store is unavailable; retry shortly")
 	}
 }
