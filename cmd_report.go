@@ -104,4 +104,3 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	}
 	return 0
 }
-
