@@ -80,7 +80,7 @@ type Options struct {
 	DefaultChannel string
 	// Wake, when set, is called after a command changed an incident, so the
 	// runner redraws its card at once instead of at its next poll
-	// (escalation.Runner.Wake).
+	// (the engine's escalation.Wakeup.Notify).
 	Wake func()
 	// Log receives log lines; never an alert's title or body at info level.
 	Log *slog.Logger

@@ -59,7 +59,7 @@ type Link struct {
 }
 
 // Alert is one notification from a monitoring source, normalised. Intake builds
-// it; Service.Open turns it into an incident or adds it to an open one.
+// it; Store.Open turns it into an incident or adds it to an open one.
 type Alert struct {
 	Source     string         `json:"source"`    // sumologic, cloudwatch, generic, chat
 	Service    string         `json:"service"`   // baton service name; empty until routed
