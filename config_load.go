@@ -21,11 +21,14 @@ type Problem struct {
 	Msg  string
 }
 
+// Error is "path: problem", the line check-config prints.
+// Error is "path: problem", the line check-config prints.
 func (p Problem) Error() string { return p.Path + ": " + p.Msg }
 
 // Problems is every problem found in a configuration at once.
 type Problems []Problem
 
+// Error is every problem's line, one per line.
 func (ps Problems) Error() string {
 	lines := make([]string, len(ps))
 	for i, p := range ps {
