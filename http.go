@@ -18,6 +18,7 @@ import (
 func newHTTP(cfg *Config, d *domain, st *stores, runner *escalation.Runner, board *oncall.Board, m *metrics.Metrics, log *slog.Logger, o AppOptions) http.Handler {
 	ic := cfg.intakeConfig(d.services)
 	ic.SNS.FetchCert = o.SNSFetchCert
+	ic.SNS.Now = o.Now
 	ic.Confirm = o.SNSConfirm
 	ic.Observer = m
 	in := intake.NewHandler(ic, st.incidents, log)
