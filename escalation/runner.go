@@ -15,10 +15,29 @@ import (
 	"github.com/batonhq/baton/incident"
 )
 
+// Store is the slice of the incident store the runner uses: its job queues
+// (claim, renew, release, hold, commit, dead letters) and the incident's
+// escalation state. *incident.Store implements it; every method's errors are
+// Redis's, or incident.ErrNotFound for an incident that is gone.
+type Store interface {
+	ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []incident.Job, next time.Time, err error)
+	ClaimChatJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []incident.Job, next time.Time, err error)
+	RenewJob(ctx context.Context, j incident.Job, now time.Time, lease time.Duration) (bool, error)
+	ReleaseJob(ctx context.Context, j incident.Job, due time.Time) (bool, error)
+	HoldJob(ctx context.Context, j incident.Job, until time.Time) (bool, error)
+	Commit(ctx context.Context, j incident.Job, c incident.Commit) (bool, error)
+	ListDead(ctx context.Context) ([]incident.DeadLetter, error)
+	LoadEscalation(ctx context.Context, n int64) (incident.Incident, incident.EscalationState, error)
+	Revision(ctx context.Context, n int64) (incident.Status, int64, error)
+	Escalate(ctx context.Context, n int64, by string) (incident.Incident, error)
+}
+
+var _ Store = (*incident.Store)(nil)
+
 // Options configure a Runner. Incidents, Pager and Policies are required.
 type Options struct {
 	// Incidents is the incident store; its jobs are the runner's work.
-	Incidents *incident.Store
+	Incidents Store
 	// Pager delivers pages.
 	Pager Pager
 	// Policies answers each incident's service.
@@ -84,7 +103,7 @@ const commitTimeout = 5 * time.Second
 // called once.
 type Runner struct {
 	o        Options
-	store    *incident.Store
+	store    Store
 	log      *slog.Logger
 	counters *Counters
 	metrics  Metrics
