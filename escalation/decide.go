@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 	"github.com/batonhq/baton/rotations"
 )
 
@@ -290,7 +291,7 @@ func (d *decider) escalate(manual bool) {
 		}
 		why = fmt.Sprintf("escalated by %s", by)
 	case from.level >= 1:
-		why = fmt.Sprintf("not acknowledged within %s at level %d", d.p.Levels[from.level-1].EscalateAfter, from.level)
+		why = fmt.Sprintf("not acknowledged within %s at level %d", text.Duration(d.p.Levels[from.level-1].EscalateAfter), from.level)
 	}
 	if found.round > from.round {
 		why += fmt.Sprintf("; policy repeated (round %d)", found.round+1)

@@ -190,7 +190,7 @@ func TestDecide(t *testing.T) {
 			st:   incident.EscalationState{Level: 1, LevelAt: ago(15 * time.Minute), PagedAt: ago(5 * time.Minute)},
 			want: want{pages: "bob escalated L2, carol notify L2, alice handoff L2", owner: "bob", level: 2,
 				levelAt: now, pagedAt: now, next: now.Add(5 * time.Minute), events: "escalated bob L2", escalated: true,
-				noteHas: "not acknowledged within 15m0s at level 1", escalatedBy: escalation.By},
+				noteHas: "not acknowledged within 15m at level 1", escalatedBy: escalation.By},
 		},
 		{
 			name: "after the last level the policy loops to level 1 while repeat remains",

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // runAckTimeout re-triggers an incident acknowledged too long ago.
@@ -33,7 +34,7 @@ func (r *Runner) runAckTimeout(ctx context.Context, j incident.Job) error {
 			Step: &incident.Step{Status: incident.StatusTriggered, Owner: inc.Owner, Level: st.Level, Round: st.Round,
 				LevelAt: st.LevelAt, PagedAt: st.PagedAt, Pending: incident.PendingRetrigger},
 			Events: []incident.Event{{Type: incident.EventRetriggered, At: now, Person: inc.Owner, By: By, Level: st.Level,
-				Note: fmt.Sprintf("acknowledged %s ago and not resolved (ack_timeout %s)", now.Sub(acked).Round(time.Second), pol.AckTimeout)}},
+				Note: fmt.Sprintf("acknowledged %s ago and not resolved (ack_timeout %s)", text.Duration(now.Sub(acked)), text.Duration(pol.AckTimeout))}},
 			Schedule: []incident.Scheduled{{Member: incident.PageJob(inc.Number), Due: now}},
 		}
 		applied, err := r.commit(ctx, j, c)

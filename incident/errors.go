@@ -22,6 +22,10 @@ const (
 	// Invalid: the request itself is wrong (a bad filter, an alert without a
 	// service); changing it, not retrying, helps.
 	Invalid Code = "invalid"
+	// Unprocessable: the request is well-formed, but what it names cannot
+	// answer it now (a rotation that has not started, a service whose first
+	// level names no rotation).
+	Unprocessable Code = "unprocessable"
 	// Unavailable: the store failed or did not answer; nothing may have
 	// changed and trying again may work.
 	Unavailable Code = "unavailable"

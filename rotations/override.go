@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/batonhq/baton/internal/text"
 )
 
 // MaxOverride is the longest range one override may cover. A longer absence
@@ -89,13 +91,16 @@ func ValidateOverride(o Override, k Known) error {
 	return errors.Join(errs...)
 }
 
+// humanDuration counts whole days and gives the rest exactly in
+// internal/text's words ("90 days 1s", "31 days 1h"): the overrun past
+// MaxOverride is the point, so the days are not rounded away.
 func humanDuration(d time.Duration) string {
 	days := d / (24 * time.Hour)
 	rest := d - days*24*time.Hour
 	if rest == 0 {
 		return fmt.Sprintf("%d days", days)
 	}
-	return fmt.Sprintf("%d days %s", days, rest)
+	return fmt.Sprintf("%d days %s", days, text.Duration(rest))
 }
 
 // newer reports whether a takes precedence over b where both apply.

@@ -246,6 +246,7 @@ var statusOf = map[incident.Code]int{
 	incident.AlreadyResolved:     http.StatusConflict,
 	incident.AlreadyAssigned:     http.StatusConflict,
 	incident.Invalid:             http.StatusBadRequest,
+	incident.Unprocessable:       http.StatusUnprocessableEntity,
 	incident.Unavailable:         http.StatusServiceUnavailable,
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/httpjson"
 	"github.com/batonhq/baton/internal/oncall"
 	"github.com/batonhq/baton/rotations"
@@ -70,12 +71,12 @@ func (h *onCallHandlers) view(w http.ResponseWriter, r *http.Request) {
 	}
 	rot, err := h.board.RotationFor(q.Get("service"), q.Get("rotation"))
 	if err != nil {
-		onCallError(w, err)
+		h.fail(w, onCallOutcome(err))
 		return
 	}
 	v, err := h.board.View(r.Context(), rot, at)
 	if err != nil {
-		onCallError(w, err)
+		h.fail(w, onCallOutcome(err))
 		return
 	}
 	httpjson.Write(w, http.StatusOK, v)
@@ -89,7 +90,7 @@ func (h *onCallHandlers) feed(w http.ResponseWriter, r *http.Request) {
 	}
 	rot, err := h.board.RotationFor("", name)
 	if err != nil {
-		onCallError(w, err)
+		h.fail(w, onCallOutcome(err))
 		return
 	}
 	body, err := h.board.Feed(r.Context(), rot, h.now())
@@ -118,7 +119,7 @@ func overrideView(o rotations.Override) overrideBody {
 func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if _, err := h.board.RotationFor("", name); err != nil {
-		onCallError(w, err)
+		h.fail(w, onCallOutcome(err))
 		return
 	}
 	var body overrideBody
@@ -134,7 +135,7 @@ func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) 
 	}
 	o, err := h.ovs.Create(r.Context(), rotations.Override{Rotation: name, Person: body.Person, From: body.From, Until: body.Until}, h.now())
 	if err != nil {
-		onCallError(w, err)
+		h.fail(w, onCallOutcome(err))
 		return
 	}
 	httpjson.Write(w, http.StatusCreated, overrideView(o))
@@ -143,7 +144,7 @@ func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) 
 func (h *onCallHandlers) listOverrides(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if _, err := h.board.RotationFor("", name); err != nil {
-		onCallError(w, err)
+		h.fail(w, onCallOutcome(err))
 		return
 	}
 	list, err := h.ovs.List(r.Context(), name)
@@ -161,31 +162,33 @@ func (h *onCallHandlers) listOverrides(w http.ResponseWriter, r *http.Request) {
 func (h *onCallHandlers) deleteOverride(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if _, err := h.board.RotationFor("", name); err != nil {
-		onCallError(w, err)
+		h.fail(w, onCallOutcome(err))
 		return
 	}
 	if err := h.ovs.Delete(r.Context(), name, r.PathValue("id")); err != nil {
-		onCallError(w, err)
+		h.fail(w, onCallOutcome(err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// onCallError maps on-call outcomes to statuses with the error's own sentence.
-func onCallError(w http.ResponseWriter, err error) {
+// onCallOutcome gives the on-call board's and the overrides store's
+// refusals their outcome code, keeping their own sentence, so that they go
+// through the one status table (statusOf) like every other outcome;
+// anything else (Redis failing) stays Unavailable.
+func onCallOutcome(err error) error {
+	var code incident.Code
 	switch {
 	case errors.Is(err, oncall.ErrUnknownRotation), errors.Is(err, oncall.ErrUnknownService), errors.Is(err, rotations.ErrOverrideNotFound):
-		httpjson.Error(w, http.StatusNotFound, err.Error())
+		code = incident.NotFound
 	case errors.Is(err, oncall.ErrNoRotation), errors.Is(err, rotations.ErrNotStarted):
-		httpjson.Error(w, http.StatusUnprocessableEntity, err.Error())
+		code = incident.Unprocessable
 	case errors.Is(err, rotations.ErrEmptyRange), errors.Is(err, rotations.ErrOverrideTooLong),
-		errors.Is(err, rotations.ErrUnknownPerson), errors.Is(err, rotations.ErrUnknownRotation):
-		httpjson.Error(w, http.StatusBadRequest, err.Error())
+		errors.Is(err, rotations.ErrUnknownPerson), errors.Is(err, rotations.ErrUnknownRotation),
+		errors.Is(err, oncall.ErrServiceAndRotation):
+		code = incident.Invalid
 	default:
-		if strings.Contains(err.Error(), "not both") {
-			httpjson.Error(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		httpjson.Error(w, http.StatusServiceUnavailable, "the on-call store is unavailable; retry shortly")
+		return err
 	}
+	return &incident.Error{Code: code, Message: err.Error()}
 }

@@ -24,9 +24,10 @@ const FeedDays = 90
 
 // Errors callers turn into sentences.
 var (
-	ErrUnknownRotation = errors.New("no such rotation")
-	ErrUnknownService  = errors.New("no such service")
-	ErrNoRotation      = errors.New("the service's first escalation level names no rotation")
+	ErrUnknownRotation    = errors.New("no such rotation")
+	ErrUnknownService     = errors.New("no such service")
+	ErrNoRotation         = errors.New("the service's first escalation level names no rotation")
+	ErrServiceAndRotation = errors.New("name a service or a rotation, not both")
 )
 
 // OverrideSource loads the overrides in effect for a rotation
@@ -119,7 +120,7 @@ func (d *Board) cachedOverrides(ctx context.Context, rotation string, now time.T
 func (d *Board) RotationFor(service, rotation string) (*rotations.Rotation, error) {
 	switch {
 	case service != "" && rotation != "":
-		return nil, errors.New("name a service or a rotation, not both")
+		return nil, ErrServiceAndRotation
 	case service != "":
 		name, ok := d.ServiceRotation[service]
 		if !ok {
