@@ -12,6 +12,12 @@ import (
 	"github.com/batonhq/baton/internal/oncall"
 )
 
+// The Slack adapter's Chat is a bot.Chat, and /oncall asks the one board.
+var (
+	_ bot.Chat  = (*slackbot.Chat)(nil)
+	_ bot.Board = (*oncall.Board)(nil)
+)
+
 // chatSide is baton in chat: the chat-neutral bot.Bot built on one chat
 // adapter's Chat, plus that adapter's event loop. Today the adapter is
 // Slack (bot/slack: a Chat over the Web API and a Socket Mode loop); a

@@ -29,14 +29,14 @@ func cmdJobs(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	}
 	rdb := newRedis(cfg.Redis)
 	defer rdb.Close()
-	svc := incident.NewStore(rdb, cfg.Redis.Prefix)
-	defer svc.Close()
-	due, inFlight, err := svc.JobCounts(ctx)
+	store := incident.NewStore(rdb, cfg.Redis.Prefix)
+	defer store.Close()
+	due, inFlight, err := store.JobCounts(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "baton jobs: cannot read the queue from Redis at %s: %v\n", cfg.Redis.Addr, err)
 		return 1
 	}
-	dead, err := svc.ListDead(ctx)
+	dead, err := store.ListDead(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "baton jobs: %v\n", err)
 		return 1

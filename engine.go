@@ -9,6 +9,9 @@ import (
 	"github.com/batonhq/baton/internal/oncall"
 )
 
+// The one on-call board answers the engine's rotation targets.
+var _ escalation.Board = (*oncall.Board)(nil)
+
 // newEngine builds the escalation engine: the runner that claims due jobs
 // from the incident store, decides (escalation.Decide) and pages. The chat
 // side, when there is one, is both its Pager (DMs) and its chat sync

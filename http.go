@@ -6,10 +6,17 @@ import (
 	"net/http"
 
 	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/intake"
 	"github.com/batonhq/baton/internal/httpapi"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/oncall"
+)
+
+// The webhooks and the API store through the incident store.
+var (
+	_ intake.Store      = (*incident.Store)(nil)
+	_ httpapi.Incidents = (*incident.Store)(nil)
 )
 
 // newHTTP builds baton's one HTTP handler: the alert webhooks (intake), the

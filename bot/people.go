@@ -12,7 +12,7 @@ import (
 
 // Person is someone from config.yaml's people, as the chat side sees them.
 // ChatID is their user id in this chat when config names it (people[].slack
-// for Slack); otherwise the directory finds it by Email, once.
+// for Slack); otherwise People finds it by Email, once.
 type Person struct {
 	ID     string
 	Name   string

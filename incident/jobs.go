@@ -366,7 +366,7 @@ func (s *Store) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 			"level_at", msArg(st.LevelAt),
 			"paged_at", msArg(st.PagedAt),
 			"pend", string(st.Pending),
-			"pend_by", text.Truncate(st.PendingBy, 63),
+			"pend_by", text.FitBytes(st.PendingBy, 63),
 			"pf", "",
 		)
 	} else if c.Failures > 0 {

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/batonhq/baton/incident"
 	"github.com/redis/go-redis/v9"
@@ -98,6 +99,36 @@ func TestAckSchedulesAckTimeout(t *testing.T) {
 	s.Ack(ctx, m, "bob")
 	if n, _ := c.ZCard(ctx, s.JobsKey()).Result(); n != 0 {
 		t.Fatalf("%d jobs after acking an incident whose policy has no ack timeout", n)
+	}
+}
+
+// Who asked for an escalation is kept in a hash field under Redis's 64-byte
+// listpack limit: the cut never splits a UTF-8 character.
+func TestPendingByIsCutWholeCharacters(t *testing.T) {
+	tests := []struct {
+		name, by, want string
+	}{
+		{"short id", "dave", "dave"},
+		{"ascii over the limit", strings.Repeat("a", 70), strings.Repeat("a", 63)},
+		{"two-byte characters across the limit", strings.Repeat("é", 40), strings.Repeat("é", 31)},
+		{"a four-byte emoji across the limit", strings.Repeat("a", 61) + "🚨", strings.Repeat("a", 61)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _, ctx := newService(t)
+			n := mustOpen(t, s, ctx, alert("k")).Number
+			s.Ack(ctx, n, "alice")
+			if _, err := s.Escalate(ctx, n, tc.by); err != nil {
+				t.Fatal(err)
+			}
+			_, st, err := s.LoadEscalation(ctx, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.PendingBy != tc.want || !utf8.ValidString(st.PendingBy) {
+				t.Fatalf("pend_by = %q (%d bytes), want %q", st.PendingBy, len(st.PendingBy), tc.want)
+			}
+		})
 	}
 }
 

@@ -62,7 +62,7 @@ func (k keys) timeline(n int64) string { return k.incident(n) + ":t" }
 func (k keys) static(n int64) string   { return k.incident(n) + ":s" }
 
 // Layout names the incident store's keys under a prefix for code that reads
-// them directly instead of through a Service: analytics/redisstore scans
+// them directly instead of through the Store: analytics/redisstore scans
 // incident hashes and timelines in bulk pipelines. The key schema above
 // stays defined here only.
 type Layout struct{ k keys }
@@ -147,7 +147,7 @@ func (s *Store) Close() {
 }
 
 // errClosed is returned by Open after Close.
-var errClosed = errors.New("incident service is closed")
+var errClosed = errors.New("incident store is closed")
 
 // StoreOption configures a Store at construction (NewStore).
 type StoreOption func(*Store)

@@ -22,7 +22,8 @@ import (
 	"github.com/batonhq/baton/internal/httpjson"
 )
 
-// Store is what intake needs of the incident service.
+// Store is the slice of the incident store intake uses; *incident.Store
+// implements it.
 type Store interface {
 	OpenDelivery(ctx context.Context, a incident.Alert, deliveryID string) (incident.OpenResult, error)
 }

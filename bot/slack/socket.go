@@ -106,22 +106,22 @@ func NewSocket(chat *Chat, b *bot.Bot, o SocketOptions) (*Socket, error) {
 
 // Run checks the tokens (auth.test) and holds a Socket Mode connection
 // until ctx ends, reconnecting with backoff. It returns nil when ctx ends.
-func (b *Socket) Run(ctx context.Context) error {
-	if err := b.whoAmI(ctx); err != nil {
+func (s *Socket) Run(ctx context.Context) error {
+	if err := s.whoAmI(ctx); err != nil {
 		return nil // ctx ended
 	}
-	if b.authenticated != nil {
-		b.wg.Go(func() { b.authenticated(ctx) })
+	if s.authenticated != nil {
+		s.wg.Go(func() { s.authenticated(ctx) })
 	}
-	b.wg.Go(func() { b.events(ctx) })
-	defer b.wg.Wait()
+	s.wg.Go(func() { s.events(ctx) })
+	defer s.wg.Wait()
 	backoff := time.Second
 	for {
-		err := b.sm.RunContext(ctx)
+		err := s.sm.RunContext(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		b.log.Error("slack: socket mode stopped; reconnecting", "in", backoff, "err", err)
+		s.log.Error("slack: socket mode stopped; reconnecting", "in", backoff, "err", err)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -133,18 +133,18 @@ func (b *Socket) Run(ctx context.Context) error {
 
 // whoAmI learns the bot's user id (its own reactions are ignored), retrying
 // until Slack answers or ctx ends.
-func (b *Socket) whoAmI(ctx context.Context) error {
+func (s *Socket) whoAmI(ctx context.Context) error {
 	backoff := time.Second
 	for {
-		res, err := b.api.AuthTestContext(ctx)
+		res, err := s.api.AuthTestContext(ctx)
 		if err == nil {
-			b.mu.Lock()
-			b.botUser = res.UserID
-			b.mu.Unlock()
-			b.log.Info("slack: connected", "team", res.TeamID, "bot_user", res.UserID)
+			s.mu.Lock()
+			s.botUser = res.UserID
+			s.mu.Unlock()
+			s.log.Info("slack: connected", "team", res.TeamID, "bot_user", res.UserID)
 			return nil
 		}
-		b.log.Error("slack: auth.test failed; check slack.bot_token", "retry_in", backoff, "err", err)
+		s.log.Error("slack: auth.test failed; check slack.bot_token", "retry_in", backoff, "err", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -154,45 +154,45 @@ func (b *Socket) whoAmI(ctx context.Context) error {
 	}
 }
 
-func (b *Socket) self() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.botUser
+func (s *Socket) self() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.botUser
 }
 
 // events reads Socket Mode events: each envelope is acknowledged at once,
 // then handled on its own goroutine (at most Handlers at a time), so a slow
 // handler never delays the next ack.
-func (b *Socket) events(ctx context.Context) {
+func (s *Socket) events(ctx context.Context) {
 	for {
 		var evt socketmode.Event
 		select {
 		case <-ctx.Done():
 			return
-		case evt = <-b.sm.Events:
+		case evt = <-s.sm.Events:
 		}
 		switch evt.Type {
 		case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
 			if evt.Request == nil {
 				continue
 			}
-			if err := b.sm.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
-				b.log.Warn("slack: ack failed; Slack will redeliver", "envelope", evt.Request.EnvelopeID, "err", err)
+			if err := s.sm.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
+				s.log.Warn("slack: ack failed; Slack will redeliver", "envelope", evt.Request.EnvelopeID, "err", err)
 				continue
 			}
-			b.wg.Go(func() {
+			s.wg.Go(func() {
 				select {
-				case b.sem <- struct{}{}:
+				case s.sem <- struct{}{}:
 				case <-ctx.Done():
 					return
 				}
-				defer func() { <-b.sem }()
-				b.handle(ctx, evt)
+				defer func() { <-s.sem }()
+				s.handle(ctx, evt)
 			})
 		case socketmode.EventTypeConnected:
-			b.log.Info("slack: socket mode connected")
+			s.log.Info("slack: socket mode connected")
 		case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth:
-			b.log.Warn("slack: socket mode connection problem", "event", string(evt.Type))
+			s.log.Warn("slack: socket mode connection problem", "event", string(evt.Type))
 		}
 	}
 }
@@ -201,7 +201,7 @@ func (b *Socket) events(ctx context.Context) {
 const handleTimeout = 30 * time.Second
 
 // handle acts on one acknowledged envelope, once across redeliveries and replicas.
-func (b *Socket) handle(ctx context.Context, evt socketmode.Event) {
+func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 	ctx, cancel := context.WithTimeout(ctx, handleTimeout)
 	defer cancel()
 	id := "env:" + evt.Request.EnvelopeID
@@ -210,18 +210,18 @@ func (b *Socket) handle(ctx context.Context, evt socketmode.Event) {
 			id = "ev:" + cb.EventID
 		}
 	}
-	first, err := b.bot.FirstTime(ctx, id)
+	first, err := s.bot.FirstTime(ctx, id)
 	if err != nil {
-		b.log.Error("slack: cannot tell whether an event was handled; handling it", "err", err)
+		s.log.Error("slack: cannot tell whether an event was handled; handling it", "err", err)
 	} else if !first {
-		b.log.Debug("slack: redelivered event ignored", "id", id, "retry_attempt", evt.Request.RetryAttempt)
+		s.log.Debug("slack: redelivered event ignored", "id", id, "retry_attempt", evt.Request.RetryAttempt)
 		return
 	}
 	switch d := evt.Data.(type) {
 	case slack.SlashCommand:
-		reply := b.bot.Executor().Command(ctx, bot.Request{
+		reply := s.bot.Executor().Command(ctx, bot.Request{
 			Command: d.Command, Text: unescape(d.Text), User: d.UserID, Channel: d.ChannelID, ChannelName: d.ChannelName})
-		b.respond(ctx, d.ResponseURL, d.ChannelID, d.UserID, reply)
+		s.respond(ctx, d.ResponseURL, d.ChannelID, d.UserID, reply)
 	case slack.InteractionCallback:
 		if d.Type != slack.InteractionTypeBlockActions {
 			return
@@ -233,18 +233,18 @@ func (b *Socket) handle(ctx context.Context, evt socketmode.Event) {
 			if !ok || !known || err != nil {
 				continue
 			}
-			reply := b.bot.Executor().Action(ctx, d.User.ID, act, n)
-			b.respond(ctx, d.ResponseURL, d.Channel.ID, d.User.ID, reply)
+			reply := s.bot.Executor().Action(ctx, d.User.ID, act, n)
+			s.respond(ctx, d.ResponseURL, d.Channel.ID, d.User.ID, reply)
 		}
 	case slackevents.EventsAPIEvent:
 		r, ok := d.InnerEvent.Data.(*slackevents.ReactionAddedEvent)
-		if !ok || r.User == "" || r.User == b.self() || r.Item.Type != "message" {
+		if !ok || r.User == "" || r.User == s.self() || r.Item.Type != "message" {
 			return
 		}
-		reply, show := b.bot.Executor().Reaction(ctx, r.User, r.Item.Channel, r.Item.Timestamp, r.Reaction)
+		reply, show := s.bot.Executor().Reaction(ctx, r.User, r.Item.Channel, r.Item.Timestamp, r.Reaction)
 		if show {
-			if err := b.chat.Ephemeral(ctx, r.Item.Channel, r.User, bot.Message{Text: reply.Text}); err != nil {
-				b.log.Warn("slack: could not explain a refused reaction", "err", err)
+			if err := s.chat.Ephemeral(ctx, r.Item.Channel, r.User, bot.Message{Text: reply.Text}); err != nil {
+				s.log.Warn("slack: could not explain a refused reaction", "err", err)
 			}
 		}
 	}
@@ -252,7 +252,7 @@ func (b *Socket) handle(ctx context.Context, evt socketmode.Event) {
 
 // respond shows a reply to the person who acted, privately: through the
 // response_url (no Web API rate limit), else chat.postEphemeral.
-func (b *Socket) respond(ctx context.Context, responseURL, channel, user string, r bot.Reply) {
+func (s *Socket) respond(ctx context.Context, responseURL, channel, user string, r bot.Reply) {
 	if r.Text == "" {
 		return
 	}
@@ -261,12 +261,12 @@ func (b *Socket) respond(ctx context.Context, responseURL, channel, user string,
 		if responseURL == "" {
 			break
 		}
-		_, _, err = b.api.PostMessageContext(ctx, "", slack.MsgOptionResponseURL(responseURL, slack.ResponseTypeEphemeral),
+		_, _, err = s.api.PostMessageContext(ctx, "", slack.MsgOptionResponseURL(responseURL, slack.ResponseTypeEphemeral),
 			slack.MsgOptionText(r.Text, true))
 		if err == nil {
 			return
 		}
-		b.chat.metrics.ChatAPIError("slack", "response_url")
+		s.chat.metrics.ChatAPIError("slack", "response_url")
 		var se slack.SlackErrorResponse
 		if errors.As(err, &se) { // used_url, expired_url: retrying will not help
 			break
@@ -283,9 +283,9 @@ func (b *Socket) respond(ctx context.Context, responseURL, channel, user string,
 		}
 	}
 	if err != nil {
-		b.log.Debug("slack: response_url failed; replying with chat.postEphemeral", "err", err)
+		s.log.Debug("slack: response_url failed; replying with chat.postEphemeral", "err", err)
 	}
-	if err := b.chat.Ephemeral(ctx, channel, user, bot.Message{Text: r.Text}); err != nil {
-		b.log.Warn("slack: could not reply to a command", "err", err)
+	if err := s.chat.Ephemeral(ctx, channel, user, bot.Message{Text: r.Text}); err != nil {
+		s.log.Warn("slack: could not reply to a command", "err", err)
 	}
 }

@@ -38,8 +38,21 @@ local function bump()
 end
 
 -- Hash values stay under 64 bytes (listpack encoding); ids are far shorter.
+-- The cut backs off to the start of a UTF-8 sequence (a byte 10xxxxxx
+-- continues one), as internal/text.FitBytes does on the Go side.
 local function short(s)
-  return string.sub(s, 1, 63)
+  if #s <= 63 then
+    return s
+  end
+  local cut = 63
+  while cut > 0 do
+    local b = string.byte(s, cut + 1)
+    if b < 0x80 or b >= 0xC0 then
+      break
+    end
+    cut = cut - 1
+  end
+  return string.sub(s, 1, cut)
 end
 
 -- Every change is mirrored in chat: the incident's chat job (incident/chat.go,

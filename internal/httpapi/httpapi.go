@@ -51,7 +51,7 @@ type Server struct {
 type Options struct {
 	// Token is api.token; every /v1 route but the alert webhooks requires it.
 	Token string
-	// Incidents is the incident service.
+	// Incidents is the incident store.
 	Incidents Incidents
 	// Ping checks Redis for /readyz.
 	Ping Pinger

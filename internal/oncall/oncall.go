@@ -67,17 +67,17 @@ type cachedSet struct {
 // ResolverTTL). fresh is true when every override set came from the cache,
 // false when Redis was read (the engine then re-checks its incident, since
 // time passed). An error is Redis's, wrapped with the rotation's name.
-func (d *Board) Resolver(ctx context.Context, names []string, now time.Time) (r rotations.Resolver, fresh bool, err error) {
+func (b *Board) Resolver(ctx context.Context, names []string, now time.Time) (r rotations.Resolver, fresh bool, err error) {
 	fresh = true
 	var sets map[string]*rotations.OverrideSet
 	for _, name := range names {
-		if d.Overrides == nil {
+		if b.Overrides == nil {
 			break
 		}
 		if _, done := sets[name]; done {
 			continue
 		}
-		set, cached, err := d.cachedOverrides(ctx, name, now)
+		set, cached, err := b.cachedOverrides(ctx, name, now)
 		if err != nil {
 			return nil, false, err
 		}
@@ -87,42 +87,42 @@ func (d *Board) Resolver(ctx context.Context, names []string, now time.Time) (r 
 		}
 		sets[name] = set
 	}
-	return rotations.Resolve(d.Rotations, sets), fresh, nil
+	return rotations.Resolve(b.Rotations, sets), fresh, nil
 }
 
 // cachedOverrides returns rotation's overrides; cached is true when no read
 // was needed.
-func (d *Board) cachedOverrides(ctx context.Context, rotation string, now time.Time) (set *rotations.OverrideSet, cached bool, err error) {
-	if d.ResolverTTL > 0 {
-		d.mu.Lock()
-		e, ok := d.cache[rotation]
-		d.mu.Unlock()
-		if ok && now.Sub(e.at) < d.ResolverTTL && !now.Before(e.at) {
+func (b *Board) cachedOverrides(ctx context.Context, rotation string, now time.Time) (set *rotations.OverrideSet, cached bool, err error) {
+	if b.ResolverTTL > 0 {
+		b.mu.Lock()
+		e, ok := b.cache[rotation]
+		b.mu.Unlock()
+		if ok && now.Sub(e.at) < b.ResolverTTL && !now.Before(e.at) {
 			return e.set, true, nil
 		}
 	}
-	set, err = d.overrides(ctx, rotation)
+	set, err = b.overrides(ctx, rotation)
 	if err != nil {
 		return nil, false, err
 	}
-	if d.ResolverTTL > 0 {
-		d.mu.Lock()
-		if d.cache == nil {
-			d.cache = map[string]cachedSet{}
+	if b.ResolverTTL > 0 {
+		b.mu.Lock()
+		if b.cache == nil {
+			b.cache = map[string]cachedSet{}
 		}
-		d.cache[rotation] = cachedSet{set: set, at: now}
-		d.mu.Unlock()
+		b.cache[rotation] = cachedSet{set: set, at: now}
+		b.mu.Unlock()
 	}
 	return set, false, nil
 }
 
 // RotationFor resolves a request naming a service or a rotation (exactly one).
-func (d *Board) RotationFor(service, rotation string) (*rotations.Rotation, error) {
+func (b *Board) RotationFor(service, rotation string) (*rotations.Rotation, error) {
 	switch {
 	case service != "" && rotation != "":
 		return nil, ErrServiceAndRotation
 	case service != "":
-		name, ok := d.ServiceRotation[service]
+		name, ok := b.ServiceRotation[service]
 		if !ok {
 			return nil, fmt.Errorf("service %q: %w", service, ErrUnknownService)
 		}
@@ -131,18 +131,18 @@ func (d *Board) RotationFor(service, rotation string) (*rotations.Rotation, erro
 		}
 		rotation = name
 	}
-	r, ok := d.Rotations[rotation]
+	r, ok := b.Rotations[rotation]
 	if !ok {
 		return nil, fmt.Errorf("rotation %q: %w", rotation, ErrUnknownRotation)
 	}
 	return r, nil
 }
 
-func (d *Board) overrides(ctx context.Context, rotation string) (*rotations.OverrideSet, error) {
-	if d.Overrides == nil {
+func (b *Board) overrides(ctx context.Context, rotation string) (*rotations.OverrideSet, error) {
+	if b.Overrides == nil {
 		return nil, nil
 	}
-	ov, err := d.Overrides(ctx, rotation)
+	ov, err := b.Overrides(ctx, rotation)
 	if err != nil {
 		return nil, fmt.Errorf("load overrides of %s: %w", rotation, err)
 	}
@@ -150,8 +150,8 @@ func (d *Board) overrides(ctx context.Context, rotation string) (*rotations.Over
 }
 
 // View says who is on call in r at at, and the shifts of the next 14 days.
-func (d *Board) View(ctx context.Context, r *rotations.Rotation, at time.Time) (rotations.OnCallView, error) {
-	ov, err := d.overrides(ctx, r.Name())
+func (b *Board) View(ctx context.Context, r *rotations.Rotation, at time.Time) (rotations.OnCallView, error) {
+	ov, err := b.overrides(ctx, r.Name())
 	if err != nil {
 		return rotations.OnCallView{}, err
 	}
@@ -160,15 +160,15 @@ func (d *Board) View(ctx context.Context, r *rotations.Rotation, at time.Time) (
 
 // All returns the view of every rotation at at, sorted by name. A rotation
 // that has not started yet is left out.
-func (d *Board) All(ctx context.Context, at time.Time) ([]rotations.OnCallView, error) {
-	names := make([]string, 0, len(d.Rotations))
-	for n := range d.Rotations {
+func (b *Board) All(ctx context.Context, at time.Time) ([]rotations.OnCallView, error) {
+	names := make([]string, 0, len(b.Rotations))
+	for n := range b.Rotations {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	out := []rotations.OnCallView{}
 	for _, n := range names {
-		v, err := d.View(ctx, d.Rotations[n], at)
+		v, err := b.View(ctx, b.Rotations[n], at)
 		if errors.Is(err, rotations.ErrNotStarted) {
 			continue
 		}
@@ -181,10 +181,10 @@ func (d *Board) All(ctx context.Context, at time.Time) ([]rotations.OnCallView, 
 }
 
 // Feed renders the iCalendar feed of r's next 90 days of shifts from now.
-func (d *Board) Feed(ctx context.Context, r *rotations.Rotation, now time.Time) ([]byte, error) {
-	ov, err := d.overrides(ctx, r.Name())
+func (b *Board) Feed(ctx context.Context, r *rotations.Rotation, now time.Time) ([]byte, error) {
+	ov, err := b.overrides(ctx, r.Name())
 	if err != nil {
 		return nil, err
 	}
-	return rotations.ICS(r, ov, now, now.AddDate(0, 0, FeedDays), d.Names)
+	return rotations.ICS(r, ov, now, now.AddDate(0, 0, FeedDays), b.Names)
 }

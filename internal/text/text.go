@@ -33,6 +33,24 @@ func Truncate(s string, n int) string {
 	return s
 }
 
+// FitBytes returns the longest prefix of s that has at most n bytes and
+// does not split a UTF-8 sequence: for stored fields with a byte limit
+// (Redis keeps a hash compact while every value is under 64 bytes). It adds
+// no ellipsis; n < 1 gives "".
+func FitBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	if n < 1 {
+		return ""
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
 // Duration says d the way people do, rounded to the second and to its two
 // largest units: "42s", "4m 10s", "5m", "2h 5m", "30h", "3d 4h". Hours run
 // up to two days, so a day and a half reads "36h"; a unit that is zero is

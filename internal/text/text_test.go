@@ -73,3 +73,28 @@ func TestDuration(t *testing.T) {
 		})
 	}
 }
+
+func TestFitBytes(t *testing.T) {
+	tests := []struct {
+		name string
+		s    string
+		n    int
+		want string
+	}{
+		{"fits", "alice", 63, "alice"},
+		{"exactly n bytes", "abc", 3, "abc"},
+		{"ascii cut", "abcdef", 4, "abcd"},
+		{"cut inside a two-byte character backs off", "aé", 2, "a"},
+		{"cut after a two-byte character", "éé", 2, "é"},
+		{"cut inside a four-byte emoji backs off", "ab🚨", 5, "ab"},
+		{"n of zero", "abc", 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := FitBytes(tc.s, tc.n)
+			if got != tc.want || len(got) > max(tc.n, 0) || !utf8.ValidString(got) {
+				t.Fatalf("FitBytes(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+			}
+		})
+	}
+}
