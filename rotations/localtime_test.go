@@ -1,0 +1,161 @@
+package rotations
+
+import (
+	"testing"
+	"time"
+)
+
+// TestLocalTime: the rule on the wall times the clocks skip or repeat,
+// written out by hand (UTC instants as published), and on ordinary ones.
+// The "repeated" rows in Paris, London, Sydney and Lord Howe and the
+// "skipped" rows in New York are where Go's time.Date answers differently
+// (see TestTimeDateDiffers).
+func TestLocalTime(t *testing.T) {
+	tests := []struct {
+		name, zone, wall string // wall: "2006-01-02 15:04" local
+		want                 string // UTC
+		local                string // the same instant on the zone's clock, "15:04 -07:00"
+	}{
+		{"New York skipped 2026", "America/New_York", "2026-03-08 02:30", "2026-03-08T07:30:00Z", "03:30 -04:00"},
+		{"New York repeated 2026", "America/New_York", "2026-11-01 01:30", "2026-11-01T05:30:00Z", "01:30 -04:00"},
+		{"New York skipped 2027", "America/New_York", "2027-03-14 02:00", "2027-03-14T07:00:00Z", "03:00 -04:00"},
+		{"New York repeated 2027", "America/New_York", "2027-11-07 01:00", "2027-11-07T05:00:00Z", "01:00 -04:00"},
+		{"New York just after the repeat", "America/New_York", "2026-11-01 02:00", "2026-11-01T07:00:00Z", "02:00 -05:00"},
+		{"New York just after the gap", "America/New_York", "2026-03-08 03:00", "2026-03-08T07:00:00Z", "03:00 -04:00"},
+		{"Paris skipped 2026", "Europe/Paris", "2026-03-29 02:30", "2026-03-29T01:30:00Z", "03:30 +02:00"},
+		{"Paris repeated 2026", "Europe/Paris", "2026-10-25 02:30", "2026-10-25T00:30:00Z", "02:30 +02:00"},
+		{"Paris skipped 2027", "Europe/Paris", "2027-03-28 02:59", "2027-03-28T01:59:00Z", "03:59 +02:00"},
+		{"Paris repeated 2027", "Europe/Paris", "2027-10-31 02:00", "2027-10-31T00:00:00Z", "02:00 +02:00"},
+		{"London skipped 2026", "Europe/London", "2026-03-29 01:30", "2026-03-29T01:30:00Z", "02:30 +01:00"},
+		{"London repeated 2026", "Europe/London", "2026-10-25 01:30", "2026-10-25T00:30:00Z", "01:30 +01:00"},
+		{"London skipped 2027", "Europe/London", "2027-03-28 01:00", "2027-03-28T01:00:00Z", "02:00 +01:00"},
+		{"London repeated 2027", "Europe/London", "2027-10-31 01:59", "2027-10-31T00:59:00Z", "01:59 +01:00"},
+		{"Sydney repeated 2026", "Australia/Sydney", "2026-04-05 02:30", "2026-04-04T15:30:00Z", "02:30 +11:00"},
+		{"Sydney skipped 2026", "Australia/Sydney", "2026-10-04 02:30", "2026-10-03T16:30:00Z", "03:30 +11:00"},
+		{"Sydney repeated 2027", "Australia/Sydney", "2027-04-04 02:00", "2027-04-03T15:00:00Z", "02:00 +11:00"},
+		{"Sydney skipped 2027", "Australia/Sydney", "2027-10-03 02:00", "2027-10-02T16:00:00Z", "03:00 +11:00"},
+		// Lord Howe moves its clocks by 30 minutes: back 02:00 → 01:30 in
+		// April (+11 → +10:30), forward 02:00 → 02:30 in October.
+		{"Lord Howe repeated 2026", "Australia/Lord_Howe", "2026-04-05 01:45", "2026-04-04T14:45:00Z", "01:45 +11:00"},
+		{"Lord Howe skipped 2026", "Australia/Lord_Howe", "2026-10-04 02:15", "2026-10-03T15:45:00Z", "02:45 +11:00"},
+		{"Lord Howe repeated 2027", "Australia/Lord_Howe", "2027-04-04 01:30", "2027-04-03T14:30:00Z", "01:30 +11:00"},
+		{"Lord Howe skipped 2027", "Australia/Lord_Howe", "2027-10-03 02:00", "2027-10-02T15:30:00Z", "02:30 +11:00"},
+		{"Kolkata has no DST", "Asia/Kolkata", "2026-03-08 02:30", "2026-03-07T21:00:00Z", "02:30 +05:30"},
+		{"Kolkata has no DST 2027", "Asia/Kolkata", "2027-10-31 02:30", "2027-10-30T21:00:00Z", "02:30 +05:30"},
+		{"ordinary summer time", "Europe/Paris", "2026-07-14 09:00", "2026-07-14T07:00:00Z", "09:00 +02:00"},
+		{"UTC", "UTC", "2026-10-25 02:30", "2026-10-25T02:30:00Z", "02:30 +00:00"},
+		// Pacific/Apia skipped 2011-12-30 (-10 → +14): read with -10.
+		{"Apia skipped day", "Pacific/Apia", "2011-12-30 09:00", "2011-12-30T19:00:00Z", "09:00 +14:00"},
+		// After the tz table's last explicit transition (2037) the zone's rule
+		// takes over; 2040 is a leap year (Go issue 81583 is in ZoneBounds,
+		// which LocalTime does not use).
+		{"New York repeated 2040", "America/New_York", "2040-11-04 01:30", "2040-11-04T05:30:00Z", "01:30 -04:00"},
+		{"New York new year's eve 2040", "America/New_York", "2040-12-31 19:00", "2041-01-01T00:00:00Z", "19:00 -05:00"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			loc := mustLoc(t, tc.zone)
+			w, err := time.Parse("2006-01-02 15:04", tc.wall)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := LocalTime(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), loc)
+			if !got.Equal(z(t, tc.want)) {
+				t.Errorf("LocalTime(%s %s) = %s (%s), want %s (%s)", tc.wall, tc.zone, fmtUTC(got), got.Format("15:04 -07:00"), tc.want, tc.local)
+			}
+			if got.Location() != loc {
+				t.Errorf("result in %s, want %s", got.Location(), loc)
+			}
+			if s := got.Format("15:04 -07:00"); s != tc.local {
+				t.Errorf("local clock %s, want %s", s, tc.local)
+			}
+		})
+	}
+
+	// Out-of-range values normalise as time.Date's do.
+	paris := mustLoc(t, "Europe/Paris")
+	if got := LocalTime(2026, time.October, 24+1, 2, 30, paris); !got.Equal(z(t, "2026-10-25T00:30:00Z")) {
+		t.Errorf("day 24+1: %s", fmtUTC(got))
+	}
+	if got := LocalTime(2026, time.January, 32, 24+2, 90, paris); !got.Equal(z(t, "2026-02-02T02:30:00Z")) {
+		t.Errorf("January 32 26:90: %s", fmtUTC(got))
+	}
+}
+
+// TestTimeDateDiffers records what Go's time.Date does with the same wall
+// times on this Go (1.26): the reason LocalTime exists. If a Go release
+// starts following the calendar rule this test fails, and LocalTime could
+// become time.Date again.
+func TestTimeDateDiffers(t *testing.T) {
+	tests := []struct{ zone, wall, goSays, rule string }{
+		{"America/New_York", "2026-03-08 02:30", "01:30 -05:00", "03:30 -04:00"},
+		{"Europe/Paris", "2026-10-25 02:30", "02:30 +01:00", "02:30 +02:00"},
+		{"Europe/London", "2026-10-25 01:30", "01:30 +00:00", "01:30 +01:00"},
+		{"Australia/Sydney", "2026-04-05 02:30", "02:30 +10:00", "02:30 +11:00"},
+		{"Australia/Lord_Howe", "2026-04-05 01:45", "01:45 +10:30", "01:45 +11:00"},
+	}
+	for _, tc := range tests {
+		loc := mustLoc(t, tc.zone)
+		w, _ := time.Parse("2006-01-02 15:04", tc.wall)
+		goT := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), 0, 0, loc)
+		ours := LocalTime(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), loc)
+		if g, o := goT.Format("15:04 -07:00"), ours.Format("15:04 -07:00"); g != tc.goSays || o != tc.rule {
+			t.Errorf("%s %s: time.Date %s (recorded %s), LocalTime %s (want %s)", tc.zone, tc.wall, g, tc.goSays, o, tc.rule)
+		}
+	}
+}
+
+// TestLocalTimeMatchesDefinition checks LocalTime against refLocalTime, the
+// rule worked out by walking the clock, at every 7th minute around every
+// change of offset from 2019 to 2045 in the property zones (2040 and 2044
+// are leap years served by the zones' rules rather than their tables), and
+// at Apia's skipped day.
+func TestLocalTimeMatchesDefinition(t *testing.T) {
+	type window struct {
+		zone     string
+		from, to time.Time // UTC days to search for changes
+	}
+	var windows []window
+	for _, zone := range propertyZones {
+		windows = append(windows, window{zone, time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2046, 1, 1, 0, 0, 0, 0, time.UTC)})
+	}
+	windows = append(windows, window{"Pacific/Apia", time.Date(2011, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2012, 1, 1, 0, 0, 0, 0, time.UTC)})
+	changes, walls, differ := 0, 0, 0
+	for _, w := range windows {
+		loc := mustLoc(t, w.zone)
+		for day := w.from; day.Before(w.to); day = day.Add(24 * time.Hour) {
+			lo, hi := day, day.Add(24*time.Hour)
+			if offsetAt(lo, loc) == offsetAt(hi, loc) {
+				continue
+			}
+			for hi.Sub(lo) > time.Minute { // bisect to the minute of the change
+				mid := lo.Add(hi.Sub(lo) / 2).Truncate(time.Minute)
+				if offsetAt(mid, loc) == offsetAt(lo, loc) {
+					lo = mid
+				} else {
+					hi = mid
+				}
+			}
+			changes++
+			before, after := time.Duration(offsetAt(lo, loc))*time.Second, time.Duration(offsetAt(hi, loc))*time.Second
+			first := hi.Add(min(before, after) - 2*time.Hour) // as if UTC: wall readings around the change
+			last := hi.Add(max(before, after) + 2*time.Hour)
+			for wall := first; !wall.After(last); wall = wall.Add(7 * time.Minute) {
+				walls++
+				y, m, d := wall.Date()
+				got := LocalTime(y, m, d, wall.Hour(), wall.Minute(), loc)
+				want := refLocalTime(y, m, d, wall.Hour(), wall.Minute(), loc)
+				if !got.Equal(want) {
+					t.Errorf("%s %s: LocalTime %s, definition %s", w.zone, wall.Format("2006-01-02 15:04"), got, want)
+				}
+				if !time.Date(y, m, d, wall.Hour(), wall.Minute(), 0, 0, loc).Equal(want) {
+					differ++
+				}
+			}
+		}
+	}
+	t.Logf("%d changes of offset, %d wall times, %d where time.Date differs", changes, walls, differ)
+	if changes < 300 || differ == 0 {
+		t.Errorf("only %d changes found, %d differences from time.Date: the search is broken", changes, differ)
+	}
+}
