@@ -13,8 +13,8 @@ import (
 func TestLocalTime(t *testing.T) {
 	tests := []struct {
 		name, zone, wall string // wall: "2006-01-02 15:04" local
-		want                 string // UTC
-		local                string // the same instant on the zone's clock, "15:04 -07:00"
+		want             string // UTC
+		local            string // the same instant on the zone's clock, "15:04 -07:00"
 	}{
 		{"New York skipped 2026", "America/New_York", "2026-03-08 02:30", "2026-03-08T07:30:00Z", "03:30 -04:00"},
 		{"New York repeated 2026", "America/New_York", "2026-11-01 01:30", "2026-11-01T05:30:00Z", "01:30 -04:00"},
