@@ -1,6 +1,9 @@
 package rotations
 
 import (
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -157,5 +160,135 @@ func TestLocalTimeMatchesDefinition(t *testing.T) {
 	t.Logf("%d changes of offset, %d wall times, %d where time.Date differs", changes, walls, differ)
 	if changes < 300 || differ == 0 {
 		t.Errorf("only %d changes found, %d differences from time.Date: the search is broken", changes, differ)
+	}
+}
+
+// TestHandoffAtSkippedOrRepeatedTime: a daily rotation whose handoff time is
+// repeated or skipped on the day the clocks change hands over at the
+// instant LocalTime gives: the first occurrence of a repeated time, a
+// skipped time read with the offset before the gap. The shifts around it
+// are 24 h then 25 h when the clocks go back (24 h then 24.5 h at Lord
+// Howe) and 24 h then 23 h when they go forward (24 h then 23.5 h). Go's
+// time.Date put the repeated ones in Paris, London, Sydney and Lord Howe an
+// offset change later (second occurrence) and the skipped ones in New York
+// an hour earlier (01:30 EST).
+func TestHandoffAtSkippedOrRepeatedTime(t *testing.T) {
+	h := func(hours float64) time.Duration { return time.Duration(hours * float64(time.Hour)) }
+	tests := []struct {
+		name, zone, handoff, day string
+		want                     string // the day's handoff, UTC
+		local                    string // ... on the zone's clock
+		in, out                  time.Duration
+	}{
+		{"New York skipped 2026", "America/New_York", "02:30", "2026-03-08", "2026-03-08T07:30:00Z", "03:30 -04:00", h(24), h(23)},
+		{"New York repeated 2026", "America/New_York", "01:30", "2026-11-01", "2026-11-01T05:30:00Z", "01:30 -04:00", h(24), h(25)},
+		{"New York skipped 2027", "America/New_York", "02:30", "2027-03-14", "2027-03-14T07:30:00Z", "03:30 -04:00", h(24), h(23)},
+		{"New York repeated 2027", "America/New_York", "01:30", "2027-11-07", "2027-11-07T05:30:00Z", "01:30 -04:00", h(24), h(25)},
+		{"Paris skipped 2026", "Europe/Paris", "02:30", "2026-03-29", "2026-03-29T01:30:00Z", "03:30 +02:00", h(24), h(23)},
+		{"Paris repeated 2026", "Europe/Paris", "02:30", "2026-10-25", "2026-10-25T00:30:00Z", "02:30 +02:00", h(24), h(25)},
+		{"Paris skipped 2027", "Europe/Paris", "02:30", "2027-03-28", "2027-03-28T01:30:00Z", "03:30 +02:00", h(24), h(23)},
+		{"Paris repeated 2027", "Europe/Paris", "02:30", "2027-10-31", "2027-10-31T00:30:00Z", "02:30 +02:00", h(24), h(25)},
+		{"London skipped 2026", "Europe/London", "01:30", "2026-03-29", "2026-03-29T01:30:00Z", "02:30 +01:00", h(24), h(23)},
+		{"London repeated 2026", "Europe/London", "01:30", "2026-10-25", "2026-10-25T00:30:00Z", "01:30 +01:00", h(24), h(25)},
+		{"London skipped 2027", "Europe/London", "01:30", "2027-03-28", "2027-03-28T01:30:00Z", "02:30 +01:00", h(24), h(23)},
+		{"London repeated 2027", "Europe/London", "01:30", "2027-10-31", "2027-10-31T00:30:00Z", "01:30 +01:00", h(24), h(25)},
+		{"Sydney repeated 2026", "Australia/Sydney", "02:30", "2026-04-05", "2026-04-04T15:30:00Z", "02:30 +11:00", h(24), h(25)},
+		{"Sydney skipped 2026", "Australia/Sydney", "02:30", "2026-10-04", "2026-10-03T16:30:00Z", "03:30 +11:00", h(24), h(23)},
+		{"Sydney repeated 2027", "Australia/Sydney", "02:30", "2027-04-04", "2027-04-03T15:30:00Z", "02:30 +11:00", h(24), h(25)},
+		{"Sydney skipped 2027", "Australia/Sydney", "02:30", "2027-10-03", "2027-10-02T16:30:00Z", "03:30 +11:00", h(24), h(23)},
+		{"Lord Howe repeated 2026", "Australia/Lord_Howe", "01:45", "2026-04-05", "2026-04-04T14:45:00Z", "01:45 +11:00", h(24), h(24.5)},
+		{"Lord Howe skipped 2026", "Australia/Lord_Howe", "02:15", "2026-10-04", "2026-10-03T15:45:00Z", "02:45 +11:00", h(24), h(23.5)},
+		{"Lord Howe repeated 2027", "Australia/Lord_Howe", "01:45", "2027-04-04", "2027-04-03T14:45:00Z", "01:45 +11:00", h(24), h(24.5)},
+		{"Lord Howe skipped 2027", "Australia/Lord_Howe", "02:15", "2027-10-03", "2027-10-02T15:45:00Z", "02:45 +11:00", h(24), h(23.5)},
+		{"Kolkata 2026", "Asia/Kolkata", "02:30", "2026-03-08", "2026-03-07T21:00:00Z", "02:30 +05:30", h(24), h(24)},
+		{"Kolkata 2027", "Asia/Kolkata", "02:30", "2027-10-31", "2027-10-30T21:00:00Z", "02:30 +05:30", h(24), h(24)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := mustCompile(t, Spec{Name: "d", Timezone: tc.zone, Shift: "daily", Handoff: tc.handoff,
+				Start: "2026-01-01", Participants: []string{"alice", "bob", "carol"}})
+			handoff := z(t, tc.want)
+			out := mustShiftAt(t, r, handoff)
+			in := mustShiftAt(t, r, handoff.Add(-time.Nanosecond))
+			if !out.Start.Equal(handoff) || !in.End.Equal(handoff) {
+				t.Fatalf("shifts [%s, %s) and [%s, %s), want a handoff at %s (%s)",
+					fmtUTC(in.Start), fmtUTC(in.End), fmtUTC(out.Start), fmtUTC(out.End), tc.want, tc.local)
+			}
+			if got := out.Start.Format("15:04 -07:00"); got != tc.local {
+				t.Errorf("handoff at %s on the local clock, want %s", got, tc.local)
+			}
+			if got := in.End.Sub(in.Start); got != tc.in {
+				t.Errorf("shift into the handoff lasts %s, want %s", got, tc.in)
+			}
+			if got := out.End.Sub(out.Start); got != tc.out {
+				t.Errorf("shift from the handoff lasts %s, want %s", got, tc.out)
+			}
+			// The day's shift is the day's: index = days since 2026-01-01,
+			// and every other handoff is at the configured time.
+			d, _ := time.Parse(time.DateOnly, tc.day)
+			if want := civilDay(d.Date()) - civilDay(2026, 1, 1); out.Index != want || in.Index != want-1 {
+				t.Errorf("indexes %d, %d, want %d, %d", in.Index, out.Index, want-1, want)
+			}
+			for _, x := range []time.Time{in.Start, out.End} {
+				if got := x.In(r.Location()).Format("15:04"); got != tc.handoff {
+					t.Errorf("neighbouring handoff %s at %s local, want %s", fmtUTC(x), got, tc.handoff)
+				}
+			}
+			if got := r.Shifts(in.Start, out.End); len(got) != 2 || !got[0].End.Equal(handoff) {
+				t.Errorf("Shifts: %+v", got)
+			}
+		})
+	}
+}
+
+// TestRuleReachesEveryAnswer: OnCall, Next, View (the CLI's and the API's
+// JSON) and the calendar feed all place a repeated handoff time at its
+// first occurrence and a skipped one after the gap, because they all ask
+// the rotation.
+func TestRuleReachesEveryAnswer(t *testing.T) {
+	paris := mustCompile(t, Spec{Name: "p", Timezone: "Europe/Paris", Shift: "daily", Handoff: "02:30",
+		Start: "2026-10-01", Participants: []string{"alice", "bob"}})
+	// 2026-10-25 02:30 happens at 00:30Z (CEST) and again at 01:30Z (CET).
+	person, from, until, err := OnCall(paris, nil, z(t, "2026-10-25T01:00:00Z"))
+	if err != nil || person != "alice" || !from.Equal(z(t, "2026-10-25T00:30:00Z")) || !until.Equal(z(t, "2026-10-26T01:30:00Z")) {
+		t.Errorf("OnCall in the repeated hour: %s [%s, %s) %v, want alice [00:30Z, 26th 01:30Z)", person, fmtUTC(from), fmtUTC(until), err)
+	}
+	next, err := Next(paris, nil, z(t, "2026-10-24T12:00:00Z"))
+	if err != nil || next.Person != "alice" || !next.Start.Equal(z(t, "2026-10-25T00:30:00Z")) {
+		t.Errorf("Next: %+v %v", next, err)
+	}
+	v, err := View(paris, nil, z(t, "2026-10-24T12:00:00Z"), 48*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(v)
+	for _, want := range []string{`"until":"2026-10-25T02:30:00+02:00"`, `"from":"2026-10-25T02:30:00+02:00","until":"2026-10-26T02:30:00+01:00"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("view %s lacks %s", b, want)
+		}
+	}
+	feed, err := ICS(paris, nil, z(t, "2026-10-24T12:00:00Z"), z(t, "2026-10-26T12:00:00Z"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DTEND:20261025T003000Z", "DTSTART:20261025T003000Z", "UID:p-20261025T003000Z@baton"} {
+		if !strings.Contains(string(feed), want) {
+			t.Errorf("feed lacks %s:\n%s", want, feed)
+		}
+	}
+
+	ny := mustCompile(t, Spec{Name: "n", Timezone: "America/New_York", Shift: "daily", Handoff: "02:30",
+		Start: "2026-03-01", Participants: []string{"alice", "bob"}})
+	// 2026-03-08 02:30 does not happen in New York: 02:30 EST, 03:30 EDT.
+	feed, err = ICS(ny, nil, z(t, "2026-03-07T12:00:00Z"), z(t, "2026-03-08T12:00:00Z"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(feed), "DTSTART:20260308T073000Z") {
+		t.Errorf("feed lacks the 03:30 EDT handoff:\n%s", feed)
+	}
+	person, from, _, err = OnCall(ny, nil, z(t, "2026-03-08T07:00:00Z")) // 03:00 EDT
+	if want := fmt.Sprint("alice ", z(t, "2026-03-07T07:30:00Z")); err != nil || fmt.Sprint(person, " ", from.UTC()) != want {
+		t.Errorf("OnCall at 03:00 EDT: %s from %s %v, want %s", person, fmtUTC(from), err, want)
 	}
 }
