@@ -118,10 +118,13 @@ func TestWeeklyAcrossDST(t *testing.T) {
 // TestDailyAcrossDST: a daily 02:30 handoff on both transition days of 2026
 // and 2027. 02:30 is skipped on spring-forward days in New York, Paris and
 // Sydney and falls in the repeated hour on fall-back days in Paris and
-// Sydney; the expectations record what Go's time.Date does with that (see
-// docs/rotations.md): west of Greenwich a skipped time moves back by the
-// gap (02:30 → 01:30 EST), east of it forward (02:30 → 03:30); a repeated
-// time is its first occurrence west, its second east.
+// Sydney; the expectations follow the calendar rule of LocalTime (see
+// docs/rotations.md): a skipped time is read with the offset before the
+// gap (02:30 → 03:30 daylight time, in every zone), a repeated time is its
+// first occurrence (daylight time). Until LocalTime, the rows for New York
+// in March and Paris and Sydney in autumn recorded what Go's time.Date did
+// instead: New York 02:30 → 01:30 EST, the second occurrence in Paris and
+// Sydney.
 func TestDailyAcrossDST(t *testing.T) {
 	tests := []struct {
 		zone, day string
@@ -132,22 +135,22 @@ func TestDailyAcrossDST(t *testing.T) {
 		hoursIn   int    // length of the shift ending at handoff
 		hoursOut  int    // length of the shift starting at handoff
 	}{
-		// New York spring: 02:30 does not exist; time.Date gives 01:30 EST.
-		{"America/New_York", "2026-03-08", "2026-03-08T06:30:00Z", "01:30 EST", "2026-03-07T07:30:00Z", "2026-03-09T06:30:00Z", 23, 24},
+		// New York spring: 02:30 does not exist; read as EST, 03:30 EDT.
+		{"America/New_York", "2026-03-08", "2026-03-08T07:30:00Z", "03:30 EDT", "2026-03-07T07:30:00Z", "2026-03-09T06:30:00Z", 24, 23},
 		{"America/New_York", "2026-11-01", "2026-11-01T07:30:00Z", "02:30 EST", "2026-10-31T06:30:00Z", "2026-11-02T07:30:00Z", 25, 24},
-		{"America/New_York", "2027-03-14", "2027-03-14T06:30:00Z", "01:30 EST", "2027-03-13T07:30:00Z", "2027-03-15T06:30:00Z", 23, 24},
+		{"America/New_York", "2027-03-14", "2027-03-14T07:30:00Z", "03:30 EDT", "2027-03-13T07:30:00Z", "2027-03-15T06:30:00Z", 24, 23},
 		{"America/New_York", "2027-11-07", "2027-11-07T07:30:00Z", "02:30 EST", "2027-11-06T06:30:00Z", "2027-11-08T07:30:00Z", 25, 24},
-		// Paris spring: 02:30 does not exist; time.Date gives 03:30 CEST.
-		// Paris autumn: 02:30 happens twice; time.Date gives the second (CET).
+		// Paris spring: 02:30 does not exist; read as CET, 03:30 CEST.
+		// Paris autumn: 02:30 happens twice; the first (CEST).
 		{"Europe/Paris", "2026-03-29", "2026-03-29T01:30:00Z", "03:30 CEST", "2026-03-28T01:30:00Z", "2026-03-30T00:30:00Z", 24, 23},
-		{"Europe/Paris", "2026-10-25", "2026-10-25T01:30:00Z", "02:30 CET", "2026-10-24T00:30:00Z", "2026-10-26T01:30:00Z", 25, 24},
+		{"Europe/Paris", "2026-10-25", "2026-10-25T00:30:00Z", "02:30 CEST", "2026-10-24T00:30:00Z", "2026-10-26T01:30:00Z", 24, 25},
 		{"Europe/Paris", "2027-03-28", "2027-03-28T01:30:00Z", "03:30 CEST", "2027-03-27T01:30:00Z", "2027-03-29T00:30:00Z", 24, 23},
-		{"Europe/Paris", "2027-10-31", "2027-10-31T01:30:00Z", "02:30 CET", "2027-10-30T00:30:00Z", "2027-11-01T01:30:00Z", 25, 24},
-		// Sydney April: 02:30 happens twice; the second (AEST).
+		{"Europe/Paris", "2027-10-31", "2027-10-31T00:30:00Z", "02:30 CEST", "2027-10-30T00:30:00Z", "2027-11-01T01:30:00Z", 24, 25},
+		// Sydney April: 02:30 happens twice; the first (AEDT).
 		// Sydney October: 02:30 does not exist; 03:30 AEDT.
-		{"Australia/Sydney", "2026-04-05", "2026-04-04T16:30:00Z", "02:30 AEST", "2026-04-03T15:30:00Z", "2026-04-05T16:30:00Z", 25, 24},
+		{"Australia/Sydney", "2026-04-05", "2026-04-04T15:30:00Z", "02:30 AEDT", "2026-04-03T15:30:00Z", "2026-04-05T16:30:00Z", 24, 25},
 		{"Australia/Sydney", "2026-10-04", "2026-10-03T16:30:00Z", "03:30 AEDT", "2026-10-02T16:30:00Z", "2026-10-04T15:30:00Z", 24, 23},
-		{"Australia/Sydney", "2027-04-04", "2027-04-03T16:30:00Z", "02:30 AEST", "2027-04-02T15:30:00Z", "2027-04-04T16:30:00Z", 25, 24},
+		{"Australia/Sydney", "2027-04-04", "2027-04-03T15:30:00Z", "02:30 AEDT", "2027-04-02T15:30:00Z", "2027-04-04T16:30:00Z", 24, 25},
 		{"Australia/Sydney", "2027-10-03", "2027-10-02T16:30:00Z", "03:30 AEDT", "2027-10-01T16:30:00Z", "2027-10-03T15:30:00Z", 24, 23},
 		// Kolkata has no DST: 02:30 IST is 21:00 UTC the day before, every day.
 		{"Asia/Kolkata", "2026-03-08", "2026-03-07T21:00:00Z", "02:30 IST", "2026-03-06T21:00:00Z", "2026-03-08T21:00:00Z", 24, 24},
@@ -187,10 +190,11 @@ func TestDailyAcrossDST(t *testing.T) {
 }
 
 // TestAmbiguousFallBack pins down which of the two instants a repeated wall
-// time means, for a handoff inside the repeated hour: New York 01:30 on
-// 2026-11-01 and 2027-11-07 (the first, EDT), Paris 02:30 and Sydney 02:30
-// (the second, standard time). time.Date does not promise either; if a Go
-// release changes it, this test says so before a rotation silently moves.
+// time means, for a handoff inside the repeated hour: the first, daylight
+// time, everywhere (LocalTime's rule): New York 01:30 on 2026-11-01 and
+// 2027-11-07, London 01:30, Paris 02:30 and Sydney 02:30. Until LocalTime
+// the Paris and Sydney rows recorded the second occurrence (standard time),
+// which is what Go's time.Date picks east of Greenwich.
 func TestAmbiguousFallBack(t *testing.T) {
 	tests := []struct {
 		zone, handoff, day string
@@ -200,10 +204,12 @@ func TestAmbiguousFallBack(t *testing.T) {
 	}{
 		{"America/New_York", "01:30", "2026-11-01", "2026-11-01T05:30:00Z", "01:30 EDT", 24, 25},
 		{"America/New_York", "01:30", "2027-11-07", "2027-11-07T05:30:00Z", "01:30 EDT", 24, 25},
-		{"Europe/Paris", "02:30", "2026-10-25", "2026-10-25T01:30:00Z", "02:30 CET", 25, 24},
-		{"Europe/Paris", "02:30", "2027-10-31", "2027-10-31T01:30:00Z", "02:30 CET", 25, 24},
-		{"Australia/Sydney", "02:30", "2026-04-05", "2026-04-04T16:30:00Z", "02:30 AEST", 25, 24},
-		{"Australia/Sydney", "02:30", "2027-04-04", "2027-04-03T16:30:00Z", "02:30 AEST", 25, 24},
+		{"Europe/Paris", "02:30", "2026-10-25", "2026-10-25T00:30:00Z", "02:30 CEST", 24, 25},
+		{"Europe/Paris", "02:30", "2027-10-31", "2027-10-31T00:30:00Z", "02:30 CEST", 24, 25},
+		{"Europe/London", "01:30", "2026-10-25", "2026-10-25T00:30:00Z", "01:30 BST", 24, 25},
+		{"Europe/London", "01:30", "2027-10-31", "2027-10-31T00:30:00Z", "01:30 BST", 24, 25},
+		{"Australia/Sydney", "02:30", "2026-04-05", "2026-04-04T15:30:00Z", "02:30 AEDT", 24, 25},
+		{"Australia/Sydney", "02:30", "2027-04-04", "2027-04-03T15:30:00Z", "02:30 AEDT", 24, 25},
 	}
 	for _, tc := range tests {
 		t.Run(tc.zone+"/"+tc.day, func(t *testing.T) {

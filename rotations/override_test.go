@@ -255,10 +255,12 @@ func TestViewJSON(t *testing.T) {
 	}
 }
 
-// TestSkippedDay: Pacific/Apia skipped 2011-12-30 entirely. That day's 09:00
-// handoff normalises onto the 29th's, so the 29th's shift is empty and its
-// participant loses the turn; no instant belongs to it and Shifts leaves it
-// out.
+// TestSkippedDay: Pacific/Apia skipped 2011-12-30 entirely (-10 → +14). That
+// day's 09:00 handoff is read with the offset before the gap, -10, which is
+// the 31st's 09:00 +14: the 30th's shift is empty and its participant loses
+// the turn; no instant belongs to it and Shifts leaves it out. (Until
+// LocalTime, Go's time.Date put the 30th's handoff on the 29th's, so it was
+// the 29th's participant, e, who lost the turn.)
 func TestSkippedDay(t *testing.T) {
 	r := mustCompile(t, Spec{Name: "apia", Timezone: "Pacific/Apia", Shift: "daily", Handoff: "09:00",
 		Start: "2011-12-25", Participants: []string{"a", "b", "c", "d", "e", "f", "g"}})
@@ -269,15 +271,15 @@ func TestSkippedDay(t *testing.T) {
 	want := []string{
 		"c 2011-12-27T19:00:00Z 2011-12-28T19:00:00Z",
 		"d 2011-12-28T19:00:00Z 2011-12-29T19:00:00Z",
-		// e's shift, from the 29th 09:00 to the 30th 09:00, is empty: the
-		// 30th's 09:00 does not exist and normalises to the 29th's.
-		"f 2011-12-29T19:00:00Z 2011-12-30T19:00:00Z",
+		"e 2011-12-29T19:00:00Z 2011-12-30T19:00:00Z",
+		// f's shift, from the 30th 09:00 to the 31st 09:00, is empty: the
+		// 30th's 09:00 does not exist and is read as -10, the 31st's 09:00.
 		"g 2011-12-30T19:00:00Z 2011-12-31T19:00:00Z",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("shifts\n got %q\nwant %q", got, want)
 	}
-	if s := mustShiftAt(t, r, z(t, "2011-12-29T19:00:00Z")); s.Person != "f" || s.Index != 5 {
+	if s := mustShiftAt(t, r, z(t, "2011-12-30T19:00:00Z")); s.Person != "g" || s.Index != 6 {
 		t.Errorf("at the merged handoff: %+v", s)
 	}
 }

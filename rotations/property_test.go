@@ -75,7 +75,7 @@ func referenceHandoffs(tb testing.TB, s Spec, n int) []time.Time {
 		h, _ := strconv.Atoi(clock[:2])
 		m, _ := strconv.Atoi(clock[3:])
 		for len(out) < n {
-			out = append(out, time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, loc))
+			out = append(out, refLocalTime(day.Year(), day.Month(), day.Day(), h, m, loc))
 			day = day.AddDate(0, 0, step) // day is UTC: calendar arithmetic only
 		}
 	default:
@@ -83,7 +83,7 @@ func referenceHandoffs(tb testing.TB, s Spec, n int) []time.Time {
 		if s.Shift != "hourly" {
 			period, _ = time.ParseDuration(s.Shift)
 		}
-		t := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
+		t := refLocalTime(day.Year(), day.Month(), day.Day(), 0, 0, loc)
 		for len(out) < n {
 			out = append(out, t)
 			t = t.Add(period)

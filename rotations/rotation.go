@@ -20,7 +20,7 @@ type Rotation struct {
 	kind Kind
 
 	// Calendar kinds (daily, weekly): handoff k is at hour:min local time on
-	// the date (y, m, d) + k*stepDays, normalised by time.Date.
+	// the date (y, m, d) + k*stepDays, as LocalTime resolves it.
 	hour, min int
 	weekday   time.Weekday
 	stepDays  int64
@@ -79,13 +79,15 @@ func (r *Rotation) FirstHandoff() time.Time { return r.first }
 func (r *Rotation) handoff(k int64) time.Time {
 	switch r.kind {
 	case KindDaily, KindWeekly:
-		// Adding days to the date and letting time.Date normalise keeps the
+		// Adding days to the date and letting LocalTime normalise keeps the
 		// handoff on the local wall clock across DST: this is the whole point.
-		return time.Date(r.y, r.m, r.d+int(k*r.stepDays), r.hour, r.min, 0, 0, r.loc)
+		// A repeated handoff time is its first occurrence, a skipped one is
+		// read with the offset before the gap (LocalTime says why).
+		return LocalTime(r.y, r.m, r.d+int(k*r.stepDays), r.hour, r.min, r.loc)
 	default:
 		if k == 0 {
-			// Local midnight of the start date, normalised by time.Date.
-			return time.Date(r.y, r.m, r.d, 0, 0, 0, 0, r.loc)
+			// Local midnight of the start date, by the same rule.
+			return LocalTime(r.y, r.m, r.d, 0, 0, r.loc)
 		}
 		// Whole seconds: period is whole minutes and first is on a whole
 		// second, so Unix arithmetic is exact and never saturates the way a
@@ -110,9 +112,9 @@ func (r *Rotation) indexAt(at time.Time) int64 {
 	if k < 0 {
 		k = 0
 	}
-	// A handoff normalised out of a skipped hour (or a zone that skipped a
-	// whole day, Pacific/Apia 2011-12-30) can land on the other side of
-	// midnight from its nominal date; these loops absorb that.
+	// A handoff read past a skipped hour (or a zone that skipped a whole
+	// day, Pacific/Apia 2011-12-30) can land on the other side of midnight
+	// from its nominal date; these loops absorb that.
 	for k > 0 && r.handoff(k).After(at) {
 		k--
 	}

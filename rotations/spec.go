@@ -9,7 +9,10 @@
 //
 // Daily and weekly handoffs happen at a local wall-clock time in the
 // rotation's IANA zone whatever DST does; hourly and duration shifts are
-// absolute elapsed time. docs/rotations.md says the same in plain words.
+// absolute elapsed time. A wall time the clocks repeat or skip is placed by
+// LocalTime, the rule calendar clients follow: a repeated time is its first
+// occurrence, a skipped one is read with the offset before the gap.
+// docs/rotations.md says the same in plain words.
 package rotations
 
 import (
