@@ -215,8 +215,10 @@ func (s *Store) Open(ctx context.Context, a Alert) (OpenResult, error) {
 
 // OpenDelivery is Open for a source that names each delivery (SNS MessageId):
 // a delivery id seen in the last day has no effect and reports
-// OutcomeDuplicate. The id is remembered in the same atomic step as the
-// alert, so a failed attempt can be retried.
+// OutcomeDuplicate with the number, alert count and status that the incident
+// its first delivery reached has now (all zero when that delivery was a
+// recovery with nothing open). The id is remembered in the same atomic step
+// as the alert, so a failed attempt can be retried.
 func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (OpenResult, error) {
 	if a.Service == "" || a.DedupKey == "" {
 		return OpenResult{}, fmt.Errorf("open: %w", Errorf(Invalid, "An alert needs a service and a dedup key."))

@@ -7,18 +7,18 @@ package intake
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/httpauth"
 	"github.com/batonhq/baton/internal/httpjson"
 )
 
@@ -37,8 +37,10 @@ type Rule struct {
 
 // Config is everything the intake handler is told at start-up.
 type Config struct {
-	// Tokens maps a source (sumologic, cloudwatch, generic) to the bearer token it
-	// must present. A source with no token is closed.
+	// Tokens maps a source (sumologic, cloudwatch, generic) to the token it
+	// must present as "Authorization: Bearer <token>" (the scheme in any
+	// case); CloudWatch may also send it as the basic-auth password or as
+	// ?token=. A source with no token is closed.
 	Tokens map[string]string
 	// MaxBodyBytes caps a request body; bigger bodies get 413.
 	MaxBodyBytes int64
@@ -67,9 +69,10 @@ type Observer interface {
 
 // Handler serves POST /v1/alerts/{source}.
 type Handler struct {
-	cfg   Config
-	store Store
-	log   *slog.Logger
+	cfg    Config
+	store  Store
+	log    *slog.Logger
+	guards map[string]httpauth.Guard // by source
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -85,7 +88,20 @@ func NewHandler(cfg Config, store Store, log *slog.Logger) *Handler {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	return &Handler{cfg: cfg, store: store, log: log, Now: time.Now}
+	guards := make(map[string]httpauth.Guard, 3)
+	for _, source := range []string{"sumologic", "cloudwatch", "generic"} {
+		guards[source] = httpauth.Guard{
+			Token:   cfg.Tokens[source],
+			Setting: "intake.tokens." + source,
+			Subject: "the " + source + " source",
+			// SNS cannot set headers: it puts the token in the URL query or,
+			// with https://user:TOKEN@host/… subscriptions, in basic auth,
+			// which it sends only after a 401 with a Basic challenge.
+			Basic: source == "cloudwatch",
+			Query: source == "cloudwatch",
+		}
+	}
+	return &Handler{cfg: cfg, store: store, log: log, guards: guards, Now: time.Now}
 }
 
 // Register adds the intake routes to mux.
@@ -104,16 +120,18 @@ type Reply struct {
 	Message    string `json:"message,omitempty"`
 }
 
-// httpError is an answer to the sender: a status and a sentence.
+// httpError is an answer to the sender: a status, a sentence and any
+// header fields the answer needs (the challenges of a 401).
 type httpError struct {
 	status int
 	msg    string
+	header http.Header
 }
 
 func (e *httpError) Error() string { return e.msg }
 
 func fail(status int, format string, args ...any) *httpError {
-	return &httpError{status, fmt.Sprintf(format, args...)}
+	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
@@ -133,11 +151,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var he *httpError
 		if !errors.As(err, &he) {
-			he = &httpError{http.StatusServiceUnavailable, "the alert could not be stored and was NOT accepted; retry: " + err.Error()}
+			he = &httpError{status: http.StatusServiceUnavailable, msg: "the alert could not be stored and was NOT accepted; retry: " + err.Error()}
 			h.log.Error("intake store failed", "source", source, "err", err)
 		} else {
 			h.log.Debug("intake refused", "source", source, "status", he.status, "reason", he.msg)
 		}
+		maps.Copy(w.Header(), he.header)
 		httpjson.Error(w, he.status, he.msg)
 		return
 	}
@@ -243,28 +262,18 @@ func (h *Handler) cloudwatch(ctx context.Context, body []byte, now time.Time) (a
 	return a, "sns:" + msg.MessageId, false, reply, nil
 }
 
+// authorize checks the source's token (httpauth: the same rules as the
+// API). A refusal is a 401 with the source's WWW-Authenticate challenges.
 func (h *Handler) authorize(r *http.Request, source string) error {
-	want := h.cfg.Tokens[source]
-	if want == "" {
-		return fail(http.StatusUnauthorized, "the %s source is closed: set intake.tokens.%s to open it", source, source)
+	g := h.guards[source]
+	refusal := g.Check(r)
+	if refusal == nil {
+		return nil
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok && source == "cloudwatch" {
-		// SNS cannot set headers: it may put the token in the URL query or,
-		// with https://user:TOKEN@host/… subscriptions, in basic auth.
-		if _, pw, basic := r.BasicAuth(); basic {
-			got, ok = pw, true
-		} else if q := r.URL.Query().Get("token"); q != "" {
-			got, ok = q, true
-		}
-	}
-	if !ok {
-		return fail(http.StatusUnauthorized, "missing credentials: send the header Authorization: Bearer <intake.tokens.%s>", source)
-	}
-	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return fail(http.StatusUnauthorized, "the token is not the one configured for %s", source)
-	}
-	return nil
+	he := fail(http.StatusUnauthorized, "%s", refusal.Message)
+	he.header = http.Header{}
+	g.Challenge(he.header)
+	return he
 }
 
 // route sets a.Service: ?service= first, then a service the alert names,

@@ -150,9 +150,9 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		says   string
 	}{
 		{"no token", request{path: "sumologic", body: sumo}, 401, "missing credentials: send the header Authorization: Bearer <intake.tokens.sumologic>"},
-		{"wrong token", request{path: "sumologic", token: "nope-nope-nope-nope", body: sumo}, 401, "not the one configured for sumologic"},
-		{"another source's token", request{path: "sumologic", token: genericToken, body: sumo}, 401, "not the one configured"},
-		{"cloudwatch wrong query token", request{path: "cloudwatch?token=wrong", body: alarm}, 401, "not the one configured for cloudwatch"},
+		{"wrong token", request{path: "sumologic", token: "nope-nope-nope-nope", body: sumo}, 401, "wrong credentials: the token is not intake.tokens.sumologic"},
+		{"another source's token", request{path: "sumologic", token: genericToken, body: sumo}, 401, "wrong credentials: the token is not intake.tokens.sumologic"},
+		{"cloudwatch wrong query token", request{path: "cloudwatch?token=wrong", body: alarm}, 401, "wrong credentials: the token is not intake.tokens.cloudwatch"},
 		{"unknown source", request{path: "nagios", token: sumoToken, body: sumo}, 404, "unknown alert source \"nagios\""},
 		{"oversized body", request{path: "generic", token: genericToken, body: `{"summary":"` + strings.Repeat("x", 5000) + `"}`}, 413, "larger than the limit of 4096 bytes"},
 		{"truncated JSON", request{path: "generic", token: genericToken, body: `{"service":"checkout","summary":"disk`}, 400, "not valid JSON"},

@@ -7,7 +7,8 @@
 --       14 delivery marker ttl ms, 15 "1" when the alert carries a delivery id
 -- Also enqueues the incident's chat job ("chat:<n>", in the zset named like KEYS[4] with
 -- "chat" for "jobs"): due now when created or resolved, due now unless already waiting on a repeat.
--- Returns {number, created(1/0), alert_count, status, outcome}
+-- Returns {number, created(1/0), alert_count, status, outcome}; a duplicate delivery
+-- returns the number, count and status of the incident its first delivery reached.
 -- outcome: "created" | "repeated" | "resolved" | "no_open_incident" | "duplicate_delivery"
 local base = ARGV[1]
 -- A redelivered message (same SNS MessageId) has one effect: the marker is
@@ -15,7 +16,13 @@ local base = ARGV[1]
 if ARGV[15] == '1' then
   local prev = redis.call('GET', KEYS[7])
   if prev then
-    return {tonumber(prev), 0, 0, '', 'duplicate_delivery'}
+    -- Answer with the incident the first delivery reached, as it is now
+    -- (0 when that delivery was a recovery with nothing open).
+    local got = {0, ''}
+    if prev ~= '0' then
+      got = redis.call('HMGET', base .. prev, 'alert_count', 'status')
+    end
+    return {tonumber(prev), 0, tonumber(got[1]) or 0, got[2] or '', 'duplicate_delivery'}
   end
 end
 local function mark(n)

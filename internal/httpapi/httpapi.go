@@ -6,7 +6,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/httpauth"
 	"github.com/batonhq/baton/internal/httpjson"
 )
 
@@ -38,7 +38,7 @@ type Pinger func(ctx context.Context) error
 // Server is the HTTP API.
 type Server struct {
 	mux       *http.ServeMux
-	token     string
+	guard     httpauth.Guard
 	incidents Incidents
 	ping      Pinger
 	people    func(id string) bool
@@ -49,7 +49,9 @@ type Server struct {
 
 // Options configure a Server.
 type Options struct {
-	// Token is api.token; every /v1 route but the alert webhooks requires it.
+	// Token is api.token; every /v1 route but the alert webhooks requires it,
+	// as "Authorization: Bearer <token>" (the scheme in any case). Empty
+	// closes the API.
 	Token string
 	// Incidents is the incident store.
 	Incidents Incidents
@@ -73,7 +75,8 @@ func New(o Options) *Server {
 	if o.KnownPerson == nil {
 		o.KnownPerson = func(string) bool { return true }
 	}
-	s := &Server{mux: http.NewServeMux(), token: o.Token, incidents: o.Incidents, ping: o.Ping, people: o.KnownPerson, escalate: o.Escalate, log: o.Log, onAck: o.OnAck}
+	guard := httpauth.Guard{Token: o.Token, Setting: "api.token", Subject: "the API"}
+	s := &Server{mux: http.NewServeMux(), guard: guard, incidents: o.Incidents, ping: o.Ping, people: o.KnownPerson, escalate: o.Escalate, log: o.Log, onAck: o.OnAck}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -100,23 +103,16 @@ func (s *Server) Auth(h http.HandlerFunc) http.Handler { return s.auth(h) }
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
+// auth wraps h with the api.token check (httpauth: the same rules as the
+// webhooks). A refusal is a 401 with the Bearer challenge.
 func (s *Server) auth(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok && strings.HasSuffix(r.URL.Path, ".ics") {
-			// Calendar apps subscribe to a URL and cannot send headers.
-			got, ok = r.URL.Query().Get("token"), true
-		}
-		if s.token == "" {
-			httpjson.Error(w, http.StatusUnauthorized, "the API is closed: set api.token")
-			return
-		}
-		if !ok || got == "" {
-			httpjson.Error(w, http.StatusUnauthorized, "missing credentials: send the header Authorization: Bearer <api.token>")
-			return
-		}
-		if subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
-			httpjson.Error(w, http.StatusUnauthorized, "the token is not api.token")
+		g := s.guard
+		// Calendar apps subscribe to a URL and cannot send headers.
+		g.Query = strings.HasSuffix(r.URL.Path, ".ics")
+		if refusal := g.Check(r); refusal != nil {
+			g.Challenge(w.Header())
+			httpjson.Error(w, http.StatusUnauthorized, refusal.Message)
 			return
 		}
 		h(w, r)
