@@ -71,6 +71,11 @@ type Alert struct {
 	Details    map[string]any `json:"details,omitempty"`
 	Links      []Link         `json:"links,omitempty"`
 	ReceivedAt time.Time      `json:"received_at"`
+	// SourceTime is when the source says the state changed (Sumo Logic's
+	// TriggerTime, CloudWatch's StateChangeTime, the generic timestamp). It
+	// orders a firing alert against a recovery that overtook it on the way
+	// (Store.Open); zero means ReceivedAt.
+	SourceTime time.Time `json:"source_time,omitzero"`
 }
 
 // Status is where an incident is in its lifecycle.

@@ -34,9 +34,12 @@ import (
 //	<prefix>{inc}:dead           hash: job -> JSON of its last undeliverable page
 //	<prefix>{inc}:events         stream: every lifecycle event, for audit and analytics
 //	<prefix>{inc}:d:<id>         string: a delivery id already stored (SNS MessageId), expires in a day
+//	<prefix>{inc}:r:<digest>     hash: the latest recovery of sha1(service "\n" dedup key): its source
+//	                             time ms (at), the incident it resolved (n), stale alerts it superseded;
+//	                             expires an hour after that recovery (recoveryTTL)
 type keys struct {
 	base, seq, open, resolved, dedup, jobs, events, deliveries string
-	inflight, leases, holds, dead                              string
+	inflight, leases, holds, dead, recoveries                  string
 }
 
 func newKeys(prefix string) keys {
@@ -54,6 +57,7 @@ func newKeys(prefix string) keys {
 		leases:     b + "leases",
 		holds:      b + "holds",
 		dead:       b + "dead",
+		recoveries: b + "r:",
 	}
 }
 
@@ -89,6 +93,9 @@ func (l Layout) Timeline(n int64) string { return l.k.timeline(n) }
 // delivery is the marker key of one delivery id. With no id it is a key the
 // script never touches, still inside the {inc} slot so Cluster accepts the call.
 func (k keys) delivery(id string) string { return k.deliveries + id }
+
+// recovery is the memory of the latest recovery of one dedup digest.
+func (k keys) recovery(digest string) string { return k.recoveries + digest }
 
 // JobsKey is the sorted set of due jobs, for the escalation runner that claims them.
 func (s *Store) JobsKey() string { return s.k.jobs }
@@ -188,7 +195,16 @@ const (
 	OutcomeResolved       Outcome = "resolved"           // a recovery resolved the open incident
 	OutcomeNoOpenIncident Outcome = "no_open_incident"   // a recovery for which nothing was open
 	OutcomeDuplicate      Outcome = "duplicate_delivery" // this delivery id was already stored; nothing changed
+	// OutcomeSuperseded: a firing alert no newer at its source than a
+	// recovery of the same (service, dedup key) received in the last hour;
+	// the condition is over, so nothing was opened or paged.
+	OutcomeSuperseded Outcome = "superseded_by_recovery"
 )
+
+// recoveryTTL is how long a recovery is remembered, so that a firing alert
+// it overtook on the way opens nothing. Sources deliver within minutes (SNS
+// retries for about an hour); one key per recovered (service, dedup key).
+const recoveryTTL = time.Hour
 
 // deliveryTTL is how long a delivery id (an SNS MessageId) is remembered.
 // SNS retries for at most about an hour; a day is generous.
@@ -201,14 +217,21 @@ type OpenResult struct {
 	AlertCount int64
 	Status     Status
 	Outcome    Outcome
+	// RecoveredAt is, for OutcomeSuperseded, the source time of the
+	// recovery that made the alert stale. Number is then the incident that
+	// recovery resolved, or 0 when it found none open.
+	RecoveredAt time.Time
 }
 
 // Open stores one alert. A firing alert whose (service, dedup key) has an open
 // incident increments that incident's count; otherwise it creates an incident
 // and, in the same step, the "page" job due now. A resolved alert resolves the
-// open incident with its key, or does nothing when none is open. An alert
-// without a service, a dedup key or a valid severity is an *Error of code
-// Invalid.
+// open incident with its key, or does nothing when none is open; either way
+// it is remembered for an hour with its source time (Alert.SourceTime, else
+// ReceivedAt), and a firing alert whose source time is not after it reports
+// OutcomeSuperseded and changes nothing but a count and the audit stream.
+// An alert without a service, a dedup key or a valid severity is an *Error
+// of code Invalid.
 func (s *Store) Open(ctx context.Context, a Alert) (OpenResult, error) {
 	return s.OpenDelivery(ctx, a, "")
 }
@@ -229,6 +252,10 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 	now := a.ReceivedAt
 	if now.IsZero() {
 		now = s.Now()
+	}
+	src := a.SourceTime
+	if src.IsZero() {
+		src = now
 	}
 	st := static{Title: a.Summary, Source: a.Source, DedupKey: a.DedupKey, Links: a.Links}
 	if len(a.Details) > 0 {
@@ -258,16 +285,17 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 		}
 	}
 	reply, err := run(ctx,
-		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID)},
+		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID), k.recovery(dk)},
 		[]any{k.base, dk, now.UnixMilli(),
 			a.Service, blob, string(a.Severity), a.Source, dk, status,
-			"", "", repeatNoteEvery.Milliseconds(), string(JobPage) + ":", deliveryTTL.Milliseconds(), boolArg(deliveryID != "")},
+			"", "", repeatNoteEvery.Milliseconds(), string(JobPage) + ":", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
+			src.UnixMilli(), recoveryTTL.Milliseconds()},
 	)
 	res, _ := reply.([]any)
 	if err != nil {
 		return OpenResult{}, fmt.Errorf("open: %w", err)
 	}
-	if len(res) != 5 {
+	if len(res) < 5 {
 		return OpenResult{}, fmt.Errorf("open: unexpected script reply %v", res)
 	}
 	r := OpenResult{
@@ -276,6 +304,11 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 		AlertCount: res[2].(int64),
 		Status:     Status(res[3].(string)),
 		Outcome:    Outcome(res[4].(string)),
+	}
+	if len(res) > 5 {
+		if ms, ok := res[5].(int64); ok {
+			r.RecoveredAt = time.UnixMilli(ms).UTC()
+		}
 	}
 	if r.Created {
 		s.jobDue()

@@ -148,7 +148,12 @@ func TestRecoveryAlert(t *testing.T) {
 	if n, _ := c.Exists(ctx, "test:{inc}:seq").Result(); n != 0 {
 		t.Fatal("a recovery with nothing open allocated an incident number")
 	}
-	first := mustOpen(t, s, ctx, alert("k1"))
+	// The alert fires after that recovery (an older one would be superseded
+	// by it: TestRecoveryOvertakesAlert), and recovers once more.
+	fire := alert("k1")
+	fire.ReceivedAt = t0.Add(time.Minute)
+	first := mustOpen(t, s, ctx, fire)
+	rec.ReceivedAt = t0.Add(2 * time.Minute)
 	r := mustOpen(t, s, ctx, rec)
 	if r.Outcome != incident.OutcomeResolved || r.Number != first.Number || r.Status != incident.StatusResolved {
 		t.Fatalf("recovery = %+v, want INC-%d resolved", r, first.Number)

@@ -68,7 +68,8 @@ var regionCodeRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 // ALARM fires at critical severity; INSUFFICIENT_DATA fires at warning; OK
 // resolves, at the severity of the state it leaves. All three share the dedup
 // key cloudwatch:<AlarmArn> (cloudwatch:<account>:<region>:<AlarmName> when
-// the ARN is missing), so an OK resolves the incident its ALARM opened. A
+// the ARN is missing), so an OK resolves the incident its ALARM opened. The
+// alert's SourceTime is StateChangeTime, or now when it is missing or bad. A
 // Message that is not an alarm is an *InputError.
 func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, error) {
 	if m.Type != snsNotification {
@@ -90,6 +91,7 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 		Source:     "cloudwatch",
 		Name:       name,
 		ReceivedAt: now,
+		SourceTime: sourceTime(now, parseCloudWatchTime(c.StateChangeTime)),
 	}
 	switch c.NewStateValue {
 	case cwAlarmState:

@@ -64,6 +64,8 @@ func checkParsed(t *testing.T, source string, a incident.Alert, err error, again
 		t.Fatalf("Source %q, want %q", a.Source, source)
 	case !a.ReceivedAt.Equal(testNow):
 		t.Fatalf("ReceivedAt %v", a.ReceivedAt)
+	case a.SourceTime.IsZero() || a.SourceTime.After(testNow.Add(maxSourceAhead)):
+		t.Fatalf("SourceTime %v: absent or too far ahead of the receive time", a.SourceTime)
 	}
 	for _, l := range a.Links {
 		if !httpURL(l.URL) {

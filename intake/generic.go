@@ -24,6 +24,8 @@ type genericBody struct {
 	Status   string            `json:"status"`
 	Details  map[string]any    `json:"details"`
 	Links    []json.RawMessage `json:"links"`
+	// Timestamp is kept raw: a bad one must not lose the alert.
+	Timestamp json.RawMessage `json:"timestamp"`
 }
 
 // genericLink is one entry of the links list.
@@ -36,11 +38,15 @@ type genericLink struct {
 //
 //	{"service": "checkout", "dedup_key": "...", "summary": "...",
 //	 "severity": "critical|warning|info", "status": "firing|resolved",
-//	 "details": {...}, "links": [{"text": "...", "url": "https://..."}]}
+//	 "details": {...}, "links": [{"text": "...", "url": "https://..."}],
+//	 "timestamp": "2026-11-24T07:20:00Z"}
 //
 // summary is required (one line, at most 1024 characters); severity defaults
 // to critical and status to firing; dedup_key defaults to "generic:" and a
-// hash of the summary, so repeats of one summary are one incident. details
+// hash of the summary, so repeats of one summary are one incident. timestamp,
+// when the state changed at the sender (RFC 3339, or Unix seconds or
+// milliseconds as a number), becomes the alert's SourceTime; absent, unreadable
+// or more than five minutes ahead of now, SourceTime is now. details
 // must be an object (its numbers are kept exactly, as json.Number) and every
 // link an absolute http or https URL. Unknown keys are ignored. Every problem
 // is an *InputError naming the field.
@@ -70,6 +76,7 @@ func ParseGeneric(body []byte, now time.Time) (incident.Alert, error) {
 		Severity:   incident.SevCritical,
 		Status:     incident.AlertFiring,
 		ReceivedAt: now,
+		SourceTime: sourceTime(now, parseGenericTime(g.Timestamp)),
 	}
 	if a.Summary == "" {
 		return incident.Alert{}, fieldErr("summary", "is required; give a one-line description of the problem")

@@ -19,6 +19,10 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // testNow is the receive time every parser test uses.
 var testNow = time.Date(2025, 11, 24, 14, 3, 15, 0, time.UTC)
 
+// goldenNow is the receive time of TestGolden: after every payload's own
+// time, so that each SourceTime in the golden files is the source's.
+var goldenNow = time.Date(2025, 11, 24, 14, 45, 0, 0, time.UTC)
+
 // readTestdata returns testdata/<name>.json.
 func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
@@ -88,46 +92,47 @@ func TestGolden(t *testing.T) {
 		summary  string
 		service  string
 		state    string // CloudWatch NewStateValue
+		source   string // SourceTime, RFC 3339
 	}{
 		{"sumologic-monitor-critical", sumo, "sumologic:monitor:0000000000A1B2C3", incident.SevCritical, incident.AlertFiring,
-			"Checkout API 5xx rate: Greater than or equal to 50.0 within 5 minutes", "", ""},
+			"Checkout API 5xx rate: Greater than or equal to 50.0 within 5 minutes", "", "", "2025-11-24T14:03:10Z"},
 		{"sumologic-monitor-warning", sumo, "sumologic:monitor:0000000000A1B2C3", incident.SevWarning, incident.AlertFiring,
-			"Checkout API 5xx rate: Greater than or equal to 20.0 within 5 minutes", "", ""},
+			"Checkout API 5xx rate: Greater than or equal to 20.0 within 5 minutes", "", "", "2025-11-24T13:53:10Z"},
 		{"sumologic-monitor-missingdata", sumo, "sumologic:monitor:0000000000D4E5F6", incident.SevWarning, incident.AlertFiring,
-			"Orders DB replication lag: missing data", "", ""},
+			"Orders DB replication lag: missing data", "", "", "2025-11-24T14:01:44Z"},
 		{"sumologic-monitor-resolved-critical", sumo, "sumologic:monitor:0000000000A1B2C3", incident.SevCritical, incident.AlertResolved,
-			"Checkout API 5xx rate", "", ""},
+			"Checkout API 5xx rate", "", "", "2025-11-24T14:21:10Z"},
 		{"sumologic-pascal-critical", sumo, "sumologic:monitor:payments gateway latency p99", incident.SevWarning, incident.AlertFiring,
-			"Payments gateway latency p99", "payments", ""},
+			"Payments gateway latency p99", "payments", "", ""},
 		{"sumologic-snake-critical", sumo, "sumologic:monitor:0000000000B7C8D9", incident.SevCritical, incident.AlertFiring,
-			"login failures spike: Greater than 200 within 10 minutes", "identity", ""},
+			"login failures spike: Greater than 200 within 10 minutes", "identity", "", "2025-11-24T14:02:55Z"},
 		{"sumologic-snake-resolved-critical", sumo, "sumologic:monitor:0000000000B7C8D9", incident.SevCritical, incident.AlertResolved,
-			"Login failures spike", "identity", ""},
+			"Login failures spike", "identity", "", "2025-11-24T14:40:55Z"},
 		{"sumologic-search-legacy", sumo, "sumologic:search:nightly billing export errors", incident.SevWarning, incident.AlertFiring,
-			"Nightly billing export errors", "", ""},
+			"Nightly billing export errors", "", "", "2025-11-24T02:00:41Z"},
 		{"sumologic-search-modern", sumo, "sumologic:search:disk usage above 90% on build agents", incident.SevInfo, incident.AlertFiring,
-			"Disk usage above 90% on build agents", "ci", ""},
+			"Disk usage above 90% on build agents", "ci", "", "2025-11-24T14:00:12Z"},
 		{"generic-alert", generic, "generic:6ade1bd752f79388", incident.SevWarning, incident.AlertFiring,
-			"Checkout success rate below 97% for 10 minutes", "checkout", ""},
+			"Checkout success rate below 97% for 10 minutes", "checkout", "", ""},
 		{"generic-resolved-minimal", generic, "generic:6ade1bd752f79388", incident.SevCritical, incident.AlertResolved,
-			"Checkout success rate below 97% for 10 minutes", "", ""},
+			"Checkout success rate below 97% for 10 minutes", "", "", ""},
 		{"sns-cloudwatch-alarm", parseCloudWatch, "cloudwatch:arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-api-5xx-high",
 			incident.SevCritical, incident.AlertFiring,
 			"checkout-api-5xx-high: Threshold Crossed: 2 out of the last 3 datapoints [61.0 (24/11/25 14:02:00), 38.0 (24/11/25 14:01:00)] were greater than or equal to the threshold (25.0) (mini…",
-			"", "ALARM"},
+			"", "ALARM", "2025-11-24T14:03:12.345Z"},
 		{"sns-cloudwatch-ok", parseCloudWatch, "cloudwatch:arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-api-5xx-high",
 			incident.SevCritical, incident.AlertResolved,
 			"checkout-api-5xx-high: Threshold Crossed: 3 datapoints [2.0 (24/11/25 14:22:00), 0.0 (24/11/25 14:21:00), 1.0 (24/11/25 14:20:00)] were not greater than or equal to the threshold (25…",
-			"", "OK"},
+			"", "OK", "2025-11-24T14:23:12.118Z"},
 		{"sns-cloudwatch-insufficient-data", parseCloudWatch, "cloudwatch:arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-api-5xx-high",
 			incident.SevWarning, incident.AlertFiring,
-			"checkout-api-5xx-high: Insufficient Data: 3 datapoints were unknown.", "", "INSUFFICIENT_DATA"},
+			"checkout-api-5xx-high: Insufficient Data: 3 datapoints were unknown.", "", "INSUFFICIENT_DATA", "2025-11-24T14:10:12.902Z"},
 	}
 	seen := map[string]bool{"sns-subscription-confirmation": true} // TestGoldenSNSConfirmation
 	for _, tc := range cases {
 		seen[tc.name] = true
 		t.Run(tc.name, func(t *testing.T) {
-			a, state, err := tc.parse(readTestdata(t, tc.name), testNow)
+			a, state, err := tc.parse(readTestdata(t, tc.name), goldenNow)
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
@@ -146,8 +151,15 @@ func TestGolden(t *testing.T) {
 			if state != tc.state {
 				t.Errorf("state = %q, want %q", state, tc.state)
 			}
-			if !a.ReceivedAt.Equal(testNow) {
-				t.Errorf("ReceivedAt = %v, want %v", a.ReceivedAt, testNow)
+			if !a.ReceivedAt.Equal(goldenNow) {
+				t.Errorf("ReceivedAt = %v, want %v", a.ReceivedAt, goldenNow)
+			}
+			wantSrc := goldenNow
+			if tc.source != "" {
+				wantSrc, _ = time.Parse(time.RFC3339Nano, tc.source)
+			}
+			if !a.SourceTime.Equal(wantSrc) {
+				t.Errorf("SourceTime = %v, want %v", a.SourceTime, wantSrc)
 			}
 			checkGolden(t, tc.name, a)
 		})

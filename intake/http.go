@@ -118,6 +118,9 @@ type Reply struct {
 	Outcome    string `json:"outcome"`
 	Service    string `json:"service,omitempty"`
 	Message    string `json:"message,omitempty"`
+	// RecoveredAt is, for superseded_by_recovery, the source time of the
+	// recovery that made the alert stale (RFC 3339).
+	RecoveredAt string `json:"recovered_at,omitempty"`
 }
 
 // httpError is an answer to the sender: a status, a sentence and any
@@ -166,6 +169,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	case "":
 	case string(incident.OutcomeCreated), string(incident.OutcomeResolved):
 		h.log.Info("alert stored", "source", source, "incident", reply.Incident, "outcome", reply.Outcome)
+	case string(incident.OutcomeSuperseded):
+		// An alert that pages nobody is news too.
+		h.log.Info("alert superseded by an earlier recovery", "source", source, "service", reply.Service,
+			"incident", reply.Incident, "recovered_at", reply.RecoveredAt)
 	default:
 		h.log.Debug("alert stored", "source", source, "incident", reply.Incident, "outcome", reply.Outcome, "alert_count", reply.AlertCount)
 	}
@@ -223,7 +230,10 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 		reply.Message = "this delivery was already stored; nothing changed"
 		return http.StatusOK, reply, nil
 	case incident.OutcomeNoOpenIncident:
-		reply.Message = "a recovery for an alert with no open incident; nothing to resolve"
+		reply.Message = "a recovery for an alert with no open incident; nothing to resolve (remembered for an hour: an older alert arriving late opens nothing)"
+	case incident.OutcomeSuperseded:
+		reply.RecoveredAt = res.RecoveredAt.UTC().Format(time.RFC3339Nano)
+		reply.Message = "the alert is not newer than a recovery already received for it; the condition is over, so nothing was opened"
 	}
 	return http.StatusAccepted, reply, nil
 }

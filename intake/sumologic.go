@@ -237,7 +237,9 @@ const maxConditionInSummary = 100
 //
 // Optional keys in either kind: severity (critical, warning, info; overrides
 // the TriggerType's), service (the baton service to route to) and dedup_key
-// (replaces the computed key). A ResultsJson that is not valid JSON is kept as
+// (replaces the computed key). The alert's SourceTime is TriggerTime
+// ("11/24/2025 02:21:10 PM UTC"), else TriggerTimeEnd (epoch ms), else
+// FireTime, else now. A ResultsJson that is not valid JSON is kept as
 // text; a body that is not a JSON object, a value of the wrong type, an
 // unknown TriggerType or a missing Name is an *InputError.
 func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
@@ -303,6 +305,8 @@ func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
 		Service:    s[skService],
 		Status:     incident.AlertFiring,
 		ReceivedAt: now,
+		// TriggerTimeEnd is the same instant as TriggerTime, in epoch ms.
+		SourceTime: sourceTime(now, parseSumoTime(s[skTriggerTime]), parseSumoTime(s[skTriggerTimeEnd]), parseSumoTime(s[skFireTime])),
 	}
 	var trig sumoTrigger
 	monitor := s[skTriggerType] != ""

@@ -1,15 +1,20 @@
 -- open.lua: store one alert atomically.
 -- KEYS[1] seq  KEYS[2] dedup hash  KEYS[3] open zset  KEYS[4] jobs zset  KEYS[5] events stream
 -- KEYS[6] resolved zset  KEYS[7] delivery marker (used only when ARGV[15] is "1")
+-- KEYS[8] recovery memory of this (service, dedup key): a hash {at = the recovery's source
+--         time ms, n = the incident it resolved or 0, superseded = count, noted = ms}
 -- ARGV: 1 incident key base ("<prefix>{inc}:i:"), 2 dedup field, 3 now ms,
 --       4 service, 5 static json (title, source, dedup key, links, details; written once), 6 severity,
 --       7 source, 8 dedup digest, 9 alert status, 10 unused, 11 unused, 12 repeat note interval ms, 13 first job member prefix ("page:"),
---       14 delivery marker ttl ms, 15 "1" when the alert carries a delivery id
+--       14 delivery marker ttl ms, 15 "1" when the alert carries a delivery id,
+--       16 the alert's source time ms (when the source says the state changed), 17 recovery memory ttl ms
 -- Also enqueues the incident's chat job ("chat:<n>", in the zset named like KEYS[4] with
 -- "chat" for "jobs"): due now when created or resolved, due now unless already waiting on a repeat.
--- Returns {number, created(1/0), alert_count, status, outcome}; a duplicate delivery
--- returns the number, count and status of the incident its first delivery reached.
+-- Returns {number, created(1/0), alert_count, status, outcome}, and for
+-- "superseded_by_recovery" a sixth element, the remembered recovery's source time ms;
+-- a duplicate delivery returns the number, count and status of the incident its first delivery reached.
 -- outcome: "created" | "repeated" | "resolved" | "no_open_incident" | "duplicate_delivery"
+--          | "superseded_by_recovery"
 local base = ARGV[1]
 -- A redelivered message (same SNS MessageId) has one effect: the marker is
 -- written in the same step as the effect, so a failed attempt leaves no marker.
@@ -46,7 +51,21 @@ local rank = {critical = 3, warning = 2, info = 1}
 local chatq = string.sub(KEYS[4], 1, -5) .. 'chat'
 
 
+-- A recovery is remembered for a while with its source time, so that a firing
+-- alert it overtook on the way (older at the source, later to arrive) opens
+-- nothing. The newest recovery wins; each recovery restarts the hour.
+local src = tonumber(ARGV[16])
+local function remember(n)
+  local prev = redis.call('HMGET', KEYS[8], 'at', 'n')
+  local at = ARGV[16]
+  if prev[1] and tonumber(prev[1]) > src then at = prev[1] end
+  if n == 0 and prev[2] then n = prev[2] end
+  redis.call('HSET', KEYS[8], 'at', at, 'n', n)
+  redis.call('PEXPIRE', KEYS[8], ARGV[17])
+end
+
 if ARGV[9] == 'resolved' then
+  remember(existing or 0)
   if not existing then
     mark(0)
     return {0, 0, 0, '', 'no_open_incident'}
@@ -65,6 +84,24 @@ if ARGV[9] == 'resolved' then
   event(existing, 'resolved', ARGV[7], 'recovered at the source')
   mark(existing)
   return {tonumber(existing), 0, count, 'resolved', 'resolved'}
+end
+
+-- A firing alert no newer at the source than a remembered recovery is over
+-- already: it is counted and audited (one stream entry a minute per key, so a
+-- storm of stale alerts does not grow the stream) but opens and pages nothing.
+local rec = redis.call('HMGET', KEYS[8], 'at', 'n', 'noted')
+if rec[1] and src <= tonumber(rec[1]) then
+  local rn = tonumber(rec[2]) or 0
+  local count = redis.call('HINCRBY', KEYS[8], 'superseded', 1)
+  if now - (tonumber(rec[3]) or 0) >= tonumber(ARGV[12]) then
+    redis.call('HSET', KEYS[8], 'noted', now)
+    redis.call('XADD', KEYS[5], '*', 'type', 'superseded_by_recovery', 'n', rn, 'at', now, 'by', ARGV[7],
+      'service', ARGV[4], 'source_time', ARGV[16], 'recovered_at', rec[1], 'count', count)
+  end
+  mark(rn)
+  local st = ''
+  if rn > 0 then st = 'resolved' end
+  return {rn, 0, 0, st, 'superseded_by_recovery', tonumber(rec[1])}
 end
 
 if existing then
