@@ -150,7 +150,7 @@ func (x *Executor) Reaction(ctx context.Context, user, channel, msgID, reaction 
 	if !ok {
 		return Reply{Text: x.strangerText()}, true
 	}
-	_, err = x.c.inc.Ack(ctx, n, by.ID)
+	_, err = x.c.inc.Ack(ctx, n, by.ID, "")
 	switch {
 	case err == nil:
 		x.c.wake()
@@ -234,13 +234,13 @@ func (x *Executor) act(ctx context.Context, cmd Command, n int64, by Person, via
 	var text string
 	switch cmd.Verb {
 	case VerbAck:
-		_, err = x.c.inc.Ack(ctx, n, by.ID)
+		_, err = x.c.inc.Ack(ctx, n, by.ID, cmd.Text)
 		text = fmt.Sprintf("You acknowledged %s and own it now; its pages have stopped.", ref(n))
 	case VerbResolve:
 		_, err = x.c.inc.Resolve(ctx, n, by.ID, cmd.Text)
 		text = fmt.Sprintf("You resolved %s.", ref(n))
 	case VerbEscalate:
-		_, err = x.c.inc.Escalate(ctx, n, by.ID)
+		_, err = x.c.inc.Escalate(ctx, n, by.ID, cmd.Text)
 		text = fmt.Sprintf("%s is moving up to the next escalation level; its new owner is being paged.", ref(n))
 	case VerbNote:
 		_, err = x.c.inc.Note(ctx, n, by.ID, cmd.Text)
