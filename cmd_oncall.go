@@ -95,11 +95,12 @@ func cmdOncall(ctx context.Context, args []string, stdout, stderr io.Writer, env
 			fmt.Fprintln(stdout)
 		}
 		loc := rots[v.Rotation].Location()
-		fmt.Fprintf(stdout, "%s: %s is on call until %s\n", v.Rotation, display(names, v.Person), v.Until.In(loc).Format("Mon 2 Jan 15:04 MST"))
+		fmt.Fprintf(stdout, "%s: %s is on call until %s%s\n", v.Rotation, display(names, v.Person), v.Until.In(loc).Format("Mon 2 Jan 15:04 MST"),
+			overrideSuffix(names, v.Override))
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  from\tuntil\twho")
 		for _, s := range v.Next {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.From.In(loc).Format("Mon 2 Jan 15:04 MST"), s.Until.In(loc).Format("Mon 2 Jan 15:04 MST"), display(names, s.Person))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.From.In(loc).Format("Mon 2 Jan 15:04 MST"), s.Until.In(loc).Format("Mon 2 Jan 15:04 MST"), display(names, s.Person)+overrideSuffix(names, s.Override))
 		}
 		tw.Flush()
 	}
@@ -107,6 +108,25 @@ func cmdOncall(ctx context.Context, args []string, stdout, stderr io.Writer, env
 		fmt.Fprintln(stdout, "no rotation has started yet")
 	}
 	return 0
+}
+
+// overrideSuffix says which override puts someone on call: ", override by
+// Alice Martin", ", override via the API", ", override 3" when who made it
+// is not known, and "" for the schedule's own shift.
+func overrideSuffix(names map[string]string, o *rotations.OverrideRef) string {
+	switch {
+	case o == nil:
+		return ""
+	case o.By == "":
+		return ", override " + o.ID
+	case o.By == rotations.OverrideByAPI:
+		return ", override via the API"
+	}
+	by := o.By
+	if n := names[by]; n != "" {
+		by = n
+	}
+	return ", override by " + by
 }
 
 func display(names map[string]string, id string) string {

@@ -37,7 +37,7 @@ func seedReport(t *testing.T, rs *redistest.Server) {
 	b := open("b", "payments", base.Add(time.Hour))
 	open("c", "database", base.Add(2*time.Hour))
 	at(4 * time.Minute)
-	if _, err := svc.Ack(ctx, a, "alice"); err != nil {
+	if _, err := svc.Ack(ctx, a, "alice", ""); err != nil {
 		t.Fatal(err)
 	}
 	at(30 * time.Minute)

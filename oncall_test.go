@@ -161,7 +161,7 @@ func TestOncallCommand(t *testing.T) {
 	a := startApp(t)
 	env := []string{"BATON_REDIS_ADDR=" + a.redis.Addr}
 	// An override through the API shows in the CLI, which reads the same Redis.
-	req, _ := http.NewRequest("POST", a.url+"/v1/rotations/db-primary/overrides", strings.NewReader(`{"person":"carol","from":"2026-11-24T10:00:00Z","until":"2026-11-24T14:00:00Z"}`))
+	req, _ := http.NewRequest("POST", a.url+"/v1/rotations/db-primary/overrides", strings.NewReader(`{"person":"carol","from":"2026-11-24T10:00:00Z","until":"2026-11-24T14:00:00Z","by":"alice"}`))
 	req.Header.Set("Authorization", "Bearer "+apiToken)
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 201 {
 		t.Fatalf("create override: %v %v", resp, err)
@@ -174,7 +174,12 @@ func TestOncallCommand(t *testing.T) {
 		err  string
 	}{
 		{"json by service", []string{"--service", "database", "--at", "2026-11-24T12:00:00Z", "--json"}, 0, `"person": "carol"`, ""},
-		{"table for all", []string{"--at", "2026-11-24T12:00:00Z"}, 0, "db-primary: Carol Diaz (carol) is on call until Tue 24 Nov 09:00 EST", ""},
+		{"json names the override", []string{"--service", "database", "--at", "2026-11-24T12:00:00Z", "--json"}, 0,
+			"\"override\": {\n    \"id\": \"1\",\n    \"by\": \"alice\"\n  },", ""},
+		{"table for all", []string{"--at", "2026-11-24T12:00:00Z"}, 0,
+			"db-primary: Carol Diaz (carol) is on call until Tue 24 Nov 09:00 EST, override by Alice Martin\n", ""},
+		{"table of the shifts to come", []string{"--rotation", "db-primary", "--at", "2026-11-24T08:00:00Z"}, 0,
+			"Carol Diaz (carol), override by Alice Martin\n", ""},
 		{"schedule only", []string{"--rotation", "db-primary", "--at", "2026-11-24T12:00:00Z", "--no-overrides"}, 0, "Bob Chen (bob) is on call", ""},
 		{"unknown rotation", []string{"--rotation", "nope"}, 2, "", `rotation "nope": no such rotation`},
 		{"bad --at", []string{"--at", "noon"}, 2, "", "--at must be an RFC 3339 time"},

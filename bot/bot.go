@@ -25,14 +25,15 @@ type Incidents interface {
 	Get(ctx context.Context, n int64) (incident.Incident, []incident.Event, error)
 	// List returns incidents matching f, at most limit of them.
 	List(ctx context.Context, f incident.Filter, limit int) ([]incident.Incident, error)
-	// Ack makes by the owner of incident n and stops its pages; refused with
-	// ErrNotFound, ErrAlreadyResolved or ErrAlreadyAcknowledged (naming the owner).
-	Ack(ctx context.Context, n int64, by string) (incident.Incident, error)
+	// Ack makes by the owner of incident n and stops its pages, keeping note
+	// on the acknowledged event; refused with ErrNotFound, ErrAlreadyResolved
+	// or ErrAlreadyAcknowledged (naming the owner).
+	Ack(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 	// Resolve resolves incident n; refused with ErrNotFound or ErrAlreadyResolved.
 	Resolve(ctx context.Context, n int64, by, note string) (incident.Incident, error)
-	// Escalate moves incident n up a level now; refused with ErrNotFound or
-	// ErrAlreadyResolved.
-	Escalate(ctx context.Context, n int64, by string) (incident.Incident, error)
+	// Escalate moves incident n up a level now, note going on the escalated
+	// event; refused with ErrNotFound or ErrAlreadyResolved.
+	Escalate(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 	// Assign makes to the owner of incident n and pages them; refused with
 	// ErrNotFound, ErrAlreadyResolved or ErrSameOwner (naming to).
 	Assign(ctx context.Context, n int64, to, by string) (incident.Incident, error)

@@ -160,9 +160,14 @@ func eventLine(e incident.Event, name func(string) PersonRef) string {
 	case incident.EventOpened:
 		return "opened by " + e.By
 	case incident.EventAcknowledged:
-		return "acknowledged by " + who(e.Person)
+		return withNote("acknowledged by "+who(e.Person), e.Note)
 	case incident.EventEscalated:
-		return fmt.Sprintf("escalated to %s (level %d)", who(e.Person), e.Level)
+		s := fmt.Sprintf("escalated to %s (level %d)", who(e.Person), e.Level)
+		if e.By == "" || e.By == "baton" {
+			return s // baton's own escalation: its reason stays in the full timeline
+		}
+		_, note := incident.SplitEscalationNote(e.Note)
+		return withNote(s+" by "+who(e.By), note)
 	case incident.EventReassigned:
 		return fmt.Sprintf("assigned to %s by %s", who(e.Person), who(e.By))
 	case incident.EventRetriggered:
@@ -172,10 +177,7 @@ func eventLine(e incident.Event, name func(string) PersonRef) string {
 		if e.By != "" {
 			s += " by " + who(e.By)
 		}
-		if e.Note != "" {
-			s += ": " + e.Note
-		}
-		return s
+		return withNote(s, e.Note)
 	case incident.EventNote:
 		if e.By == "baton" {
 			return "" // the engine's own notes (skipped levels) stay in the full timeline
@@ -185,6 +187,14 @@ func eventLine(e incident.Event, name func(string) PersonRef) string {
 		return "page to " + who(e.Person) + " failed"
 	}
 	return ""
+}
+
+// withNote is line followed by the note a person gave with it, if any.
+func withNote(line, note string) string {
+	if note == "" {
+		return line
+	}
+	return line + ": " + note
 }
 
 // Digest is a short hash of the card, to tell whether it must be redrawn.

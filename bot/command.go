@@ -38,10 +38,10 @@ var incidentVerbs = []Verb{VerbNew, VerbAck, VerbResolve, VerbAssign, VerbEscala
 // Usage is how each verb is typed, for help and for error messages.
 var Usage = map[Verb]string{
 	VerbNew:      "/incident new <title> [service=S] [sev=critical|warning|info]",
-	VerbAck:      "/incident ack [#42]",
+	VerbAck:      "/incident ack [#42] [note]",
 	VerbResolve:  "/incident resolve [#42] [note]",
 	VerbAssign:   "/incident assign [#42] @someone",
-	VerbEscalate: "/incident escalate [#42]",
+	VerbEscalate: "/incident escalate [#42] [note]",
 	VerbNote:     "/incident note [#42] <text>",
 	VerbStatus:   "/incident status [#42]",
 	VerbList:     "/incident list",
@@ -76,7 +76,7 @@ type Command struct {
 	Service    string            // new, oncall, override
 	Rotation   string            // override
 	Severity   incident.Severity // new; "" means the default
-	Text       string            // note; resolve's optional note
+	Text       string            // note; the optional note of ack, resolve and escalate
 	Who        Mention           // assign, override
 	For        time.Duration     // override
 	Days       int               // stats: the period, in days before now
@@ -101,10 +101,11 @@ func syntax(v Verb, format string, args ...any) error {
 	return &SyntaxError{Msg: fmt.Sprintf(format, args...), Usage: Usage[v]}
 }
 
-// MaxTitle and MaxNote bound free text in commands.
+// MaxTitle and MaxNote bound free text in commands. MaxNote is the store's
+// limit (incident.MaxNote): chat refuses a longer note rather than cut it.
 const (
 	MaxTitle = 200
-	MaxNote  = 1000
+	MaxNote  = incident.MaxNote
 )
 
 // token is one word of a command and where it starts in the text.
@@ -274,7 +275,7 @@ func parseIncident(text string) (Command, error) {
 			return Command{}, syntax(VerbNew, "The title is %d characters; keep it under %d.", len([]rune(c.Title)), MaxTitle)
 		}
 		return c, nil
-	case VerbAck, VerbEscalate, VerbStatus:
+	case VerbStatus:
 		if err := takeRef(); err != nil {
 			return Command{}, err
 		}
@@ -282,13 +283,14 @@ func parseIncident(text string) (Command, error) {
 			return Command{}, syntax(c.Verb, "%s takes only the incident, not %q.", c.Verb, rest[0].s)
 		}
 		return c, nil
-	case VerbResolve:
+	case VerbAck, VerbResolve, VerbEscalate:
+		// The words after the incident are an optional note for the timeline.
 		if err := takeRef(); err != nil {
 			return Command{}, err
 		}
 		c.Text = remainder()
 		if len([]rune(c.Text)) > MaxNote {
-			return Command{}, syntax(VerbResolve, "The note is %d characters; keep it under %d.", len([]rune(c.Text)), MaxNote)
+			return Command{}, syntax(c.Verb, "The note is %d characters; keep it under %d.", len([]rune(c.Text)), MaxNote)
 		}
 		return c, nil
 	case VerbNote:

@@ -150,7 +150,7 @@ func (x *Executor) Reaction(ctx context.Context, user, channel, msgID, reaction 
 	if !ok {
 		return Reply{Text: x.strangerText()}, true
 	}
-	_, err = x.c.inc.Ack(ctx, n, by.ID)
+	_, err = x.c.inc.Ack(ctx, n, by.ID, "")
 	switch {
 	case err == nil:
 		x.c.wake()
@@ -234,13 +234,13 @@ func (x *Executor) act(ctx context.Context, cmd Command, n int64, by Person, via
 	var text string
 	switch cmd.Verb {
 	case VerbAck:
-		_, err = x.c.inc.Ack(ctx, n, by.ID)
+		_, err = x.c.inc.Ack(ctx, n, by.ID, cmd.Text)
 		text = fmt.Sprintf("You acknowledged %s and own it now; its pages have stopped.", ref(n))
 	case VerbResolve:
 		_, err = x.c.inc.Resolve(ctx, n, by.ID, cmd.Text)
 		text = fmt.Sprintf("You resolved %s.", ref(n))
 	case VerbEscalate:
-		_, err = x.c.inc.Escalate(ctx, n, by.ID)
+		_, err = x.c.inc.Escalate(ctx, n, by.ID, cmd.Text)
 		text = fmt.Sprintf("%s is moving up to the next escalation level; its new owner is being paged.", ref(n))
 	case VerbNote:
 		_, err = x.c.inc.Note(ctx, n, by.ID, cmd.Text)
@@ -401,11 +401,27 @@ func (x *Executor) list(ctx context.Context) Reply {
 func when(t time.Time) string { return t.UTC().Format("Mon 2 Jan 15:04 UTC") }
 
 func (x *Executor) viewLine(v rotations.OnCallView) string {
-	line := fmt.Sprintf("%s: %s until %s", v.Rotation, x.c.people.Ref(v.Person).Name, when(v.Until))
+	line := fmt.Sprintf("%s: %s until %s", v.Rotation, x.onCallName(v.Person, v.Override), when(v.Until))
 	if len(v.Next) > 0 {
-		line += ", then " + x.c.people.Ref(v.Next[0].Person).Name
+		line += ", then " + x.onCallName(v.Next[0].Person, v.Next[0].Override)
 	}
 	return line
+}
+
+// onCallName is a person on call, with the override that put them there:
+// "Bob (override by Alice)", "Bob (override via the API)", or "Bob
+// (override 3)" when who made it is not known.
+func (x *Executor) onCallName(person string, o *rotations.OverrideRef) string {
+	name := x.c.people.Ref(person).Name
+	switch {
+	case o == nil:
+		return name
+	case o.By == "":
+		return fmt.Sprintf("%s (override %s)", name, o.ID)
+	case o.By == rotations.OverrideByAPI:
+		return name + " (override via the API)"
+	}
+	return fmt.Sprintf("%s (override by %s)", name, x.c.people.Ref(o.By).Name)
 }
 
 func (x *Executor) onCall(ctx context.Context, service string) Reply {
@@ -479,7 +495,7 @@ func (x *Executor) override(ctx context.Context, cmd Command, by Person) Reply {
 				"@"+who.ID, text.Duration(cmd.For), strings.Join(all, ", "))}
 		}
 	}
-	o, err := x.c.overrides.Create(ctx, rotations.Override{Rotation: rot, Person: who.ID, From: now, Until: now.Add(cmd.For)}, now)
+	o, err := x.c.overrides.Create(ctx, rotations.Override{Rotation: rot, Person: who.ID, From: now, Until: now.Add(cmd.For), By: by.ID}, now)
 	if err != nil {
 		return Reply{Text: fmt.Sprintf("The override was not made: %v.", err)}
 	}

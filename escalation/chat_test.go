@@ -48,7 +48,7 @@ func TestChatJobsRunThroughChatSync(t *testing.T) {
 	// The first page's commit (owner alice) queues another redraw.
 	e.eventually("the redraw after the first page", func() bool { return chat.count(n) >= 2 })
 	before := chat.count(n)
-	if _, err := e.svc.Ack(e.ctx, n, "alice"); err != nil {
+	if _, err := e.svc.Ack(e.ctx, n, "alice", ""); err != nil {
 		t.Fatal(err)
 	}
 	e.eventually("the redraw after the ack", func() bool { return chat.count(n) > before })
@@ -172,7 +172,7 @@ func TestChatRetryAfterWinsOverStateChanges(t *testing.T) {
 		d, f, _ := e.svc.ChatJobCounts(e.ctx)
 		return (d == 1 && f == 0) || chat.count(n) >= 2
 	})
-	if _, err := e.svc.Ack(e.ctx, n, "alice"); err != nil {
+	if _, err := e.svc.Ack(e.ctx, n, "alice", ""); err != nil {
 		t.Fatal(err)
 	}
 	e.eventually("the sync after the Retry-After", func() bool { return chat.count(n) >= 2 })

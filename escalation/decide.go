@@ -274,6 +274,12 @@ func (d *decider) escalate(manual bool) {
 	d.plan.LevelAt, d.plan.PagedAt = d.now, d.now
 	if !ok {
 		d.plan.Level, d.plan.Round = last.level, last.round
+		if manual && d.st.PendingNote != "" {
+			// No escalated event carries the note: keep it as the asker's own.
+			d.plan.Events = append(d.plan.Events, incident.Event{
+				Type: incident.EventNote, At: d.now, By: d.pendingBy(), Level: last.level, Note: d.st.PendingNote,
+			})
+		}
 		if prev == "" {
 			d.fallback(fmt.Sprintf("nobody is on call at any further level of escalation policy %q", d.p.Name))
 			return
@@ -285,10 +291,7 @@ func (d *decider) escalate(manual bool) {
 	by, why := By, ""
 	switch {
 	case manual:
-		by = d.st.PendingBy
-		if by == "" {
-			by = By
-		}
+		by = d.pendingBy()
 		why = fmt.Sprintf("escalated by %s", by)
 	case from.level >= 1:
 		why = fmt.Sprintf("not acknowledged within %s at level %d", text.Duration(d.p.Levels[from.level-1].EscalateAfter), from.level)
@@ -299,6 +302,9 @@ func (d *decider) escalate(manual bool) {
 	if prev != "" && prev != people[0] {
 		why += "; was " + prev
 	}
+	if manual {
+		why = incident.EscalationNote(why, d.st.PendingNote)
+	}
 	d.plan.Events = append(d.plan.Events, incident.Event{
 		Type: incident.EventEscalated, At: d.now, Person: people[0], By: by, Level: found.level, Note: why,
 	})
@@ -307,6 +313,14 @@ func (d *decider) escalate(manual bool) {
 	if prev != "" && prev != people[0] {
 		d.page(prev, ReasonHandoff, fmt.Sprintf("escalated to %s at level %d", people[0], found.level))
 	}
+}
+
+// pendingBy is who asked for the pending manual escalation (baton when unknown).
+func (d *decider) pendingBy() string {
+	if d.st.PendingBy == "" {
+		return By
+	}
+	return d.st.PendingBy
 }
 
 // enter makes people[0] the owner at position p, pages them and notifies

@@ -240,6 +240,27 @@ func TestDecide(t *testing.T) {
 				events: "escalated bob L2", escalated: true, escalatedBy: "dave", noteHas: "escalated by dave"},
 		},
 		{
+			name: "manual escalate with a note: the escalated event carries the reason, then the note",
+			inc:  triggered("alice"),
+			st: incident.EscalationState{Level: 1, LevelAt: ago(time.Minute), PagedAt: ago(time.Minute),
+				Pending: incident.PendingEscalate, PendingBy: "dave", PendingNote: "needs the DBA"},
+			want: want{pages: "bob escalated L2, carol notify L2, alice handoff L2", owner: "bob", level: 2,
+				events: "escalated bob L2", escalated: true, escalatedBy: "dave",
+				noteHas: "escalated by dave; was alice" + incident.EscalationNoteSep + "needs the DBA"},
+		},
+		{
+			name: "manual escalate with a note and nobody further: the note stays, as the asker's",
+			inc:  triggered("alice"),
+			st: incident.EscalationState{Level: 1, LevelAt: ago(time.Minute), PagedAt: ago(time.Minute),
+				Pending: incident.PendingEscalate, PendingBy: "dave", PendingNote: "needs the DBA"},
+			policy: func(p *escalation.Policy) {
+				p.Levels[0] = level(15*time.Minute, "rotation:nobody")
+				p.Levels[1] = level(15*time.Minute, "rotation:nobody")
+			},
+			want: want{pages: "alice repeat L1", owner: "alice", level: 1, round: 1,
+				events: "note L2, note L2, note L1, note L1, note L1, note L1", noteHas: "needs the DBA", next: now.Add(5 * time.Minute)},
+		},
+		{
 			name: "manual escalate from the last level after every loop starts level 1 again",
 			inc:  triggered("bob"),
 			st: incident.EscalationState{Level: 2, Round: 1, LevelAt: ago(time.Hour), PagedAt: ago(time.Minute),

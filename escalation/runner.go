@@ -29,7 +29,7 @@ type Store interface {
 	ListDead(ctx context.Context) ([]incident.DeadLetter, error)
 	LoadEscalation(ctx context.Context, n int64) (incident.Incident, incident.EscalationState, error)
 	Revision(ctx context.Context, n int64) (incident.Status, int64, error)
-	Escalate(ctx context.Context, n int64, by string) (incident.Incident, error)
+	Escalate(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 }
 
 var _ Store = (*incident.Store)(nil)
@@ -208,9 +208,10 @@ func (r *Runner) Counters() *Counters { return r.counters }
 func (r *Runner) Wake() { r.wakeup.Notify() }
 
 // Escalate moves incident n up one level now, on behalf of by: the next
-// level's first on-call target becomes the owner and is paged.
-func (r *Runner) Escalate(ctx context.Context, n int64, by string) (incident.Incident, error) {
-	inc, err := r.store.Escalate(ctx, n, by)
+// level's first on-call target becomes the owner and is paged. note, when
+// not empty, ends up on the escalated event (incident.Store.Escalate).
+func (r *Runner) Escalate(ctx context.Context, n int64, by, note string) (incident.Incident, error) {
+	inc, err := r.store.Escalate(ctx, n, by, note)
 	if err != nil {
 		return incident.Incident{}, err
 	}

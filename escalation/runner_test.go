@@ -125,7 +125,7 @@ func TestAckStopsEverything(t *testing.T) {
 	e.start(e.runner(testPolicy(50*time.Millisecond, 150*time.Millisecond, 3, 0), nil, nil))
 	n := e.open("k")
 	e.wait(2, owner("alice"))
-	if _, err := e.svc.Ack(e.ctx, n, "alice"); err != nil {
+	if _, err := e.svc.Ack(e.ctx, n, "alice", ""); err != nil {
 		t.Fatal(err)
 	}
 	before := len(e.rec.Pages())
@@ -156,7 +156,7 @@ func TestAckTimeoutRetriggers(t *testing.T) {
 	// an instant taken before the call is a lower bound, one taken after it
 	// is not (Ack reads the incident back after the script).
 	acked := time.Now()
-	if _, err := e.svc.Ack(e.ctx, n, "dave"); err != nil {
+	if _, err := e.svc.Ack(e.ctx, n, "dave", ""); err != nil {
 		t.Fatal(err)
 	}
 	pages := e.wait(1, owner("dave", escalation.ReasonRetriggered))
@@ -171,7 +171,7 @@ func TestAckTimeoutRetriggers(t *testing.T) {
 		t.Fatalf("status %s, timeline:\n%s", inc.Status, describe(tl))
 	}
 	// A second ack arms the timeout again.
-	if _, err := e.svc.Ack(e.ctx, n, "dave"); err != nil {
+	if _, err := e.svc.Ack(e.ctx, n, "dave", ""); err != nil {
 		t.Fatal(err)
 	}
 	e.wait(2, owner("dave", escalation.ReasonRetriggered))
@@ -486,10 +486,10 @@ func TestManualEscalate(t *testing.T) {
 	e.start(r)
 	n := e.open("k")
 	e.wait(1, owner("alice"))
-	if _, err := e.svc.Ack(e.ctx, n, "alice"); err != nil {
+	if _, err := e.svc.Ack(e.ctx, n, "alice", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Escalate(e.ctx, n, "dave"); err != nil {
+	if _, err := r.Escalate(e.ctx, n, "dave", ""); err != nil {
 		t.Fatal(err)
 	}
 	e.wait(1, owner("bob", escalation.ReasonEscalated))
@@ -508,7 +508,7 @@ func TestManualEscalate(t *testing.T) {
 	if _, err := e.svc.Resolve(e.ctx, n, "bob", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Escalate(e.ctx, n, "dave"); !errors.Is(err, incident.ErrAlreadyResolved) {
+	if _, err := r.Escalate(e.ctx, n, "dave", ""); !errors.Is(err, incident.ErrAlreadyResolved) {
 		t.Fatalf("escalating a resolved incident: %v", err)
 	}
 }

@@ -50,8 +50,8 @@ func TestEveryChangeEnqueuesTheChatJob(t *testing.T) {
 		do   func() error
 	}{
 		{"note", func() error { _, err := s.Note(ctx, n, "bob", "looking"); return err }},
-		{"ack", func() error { _, err := s.Ack(ctx, n, "alice"); return err }},
-		{"escalate", func() error { _, err := s.Escalate(ctx, n, "dave"); return err }},
+		{"ack", func() error { _, err := s.Ack(ctx, n, "alice", ""); return err }},
+		{"escalate", func() error { _, err := s.Escalate(ctx, n, "dave", ""); return err }},
 		{"assign", func() error { _, err := s.Assign(ctx, n, "erin", "dave"); return err }},
 		{"resolve", func() error { _, err := s.Resolve(ctx, n, "erin", "fixed"); return err }},
 	}
@@ -67,7 +67,7 @@ func TestEveryChangeEnqueuesTheChatJob(t *testing.T) {
 	}
 	// A refused transition enqueues nothing.
 	clear(n)
-	if _, err := s.Ack(ctx, n, "alice"); !errors.Is(err, incident.ErrAlreadyResolved) {
+	if _, err := s.Ack(ctx, n, "alice", ""); !errors.Is(err, incident.ErrAlreadyResolved) {
 		t.Fatalf("ack of a resolved incident: %v", err)
 	}
 	if _, ok := due(n); ok {
@@ -139,7 +139,7 @@ func TestChatQueueClaimAndRelease(t *testing.T) {
 	// While a's job ran, a transition re-queued it due now. It is not
 	// claimed a second time while the first run holds it (two runs would
 	// both post the card): it waits for the lease deadline...
-	if _, err := s.Ack(ctx, a, "alice"); err != nil {
+	if _, err := s.Ack(ctx, a, "alice", ""); err != nil {
 		t.Fatal(err)
 	}
 	if again, _, _ := s.ClaimChatJobs(ctx, t0.Add(time.Second), time.Minute, 10, "c:2"); len(again) != 0 {
@@ -258,7 +258,7 @@ func TestHeldChatJobWaitsOutItsHold(t *testing.T) {
 		t.Fatalf("held chat job due %v, want at the end of the hold %v (a change while it ran must not bring it forward)", got, until)
 	}
 	// A change while it waits re-queues it due now; the claim keeps the hold.
-	if _, err := s.Ack(ctx, a, "alice"); err != nil {
+	if _, err := s.Ack(ctx, a, "alice", ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := score(); !got.Before(until) {

@@ -92,7 +92,8 @@ const (
 //	level_at  ms the current level began
 //	paged_at  ms of the last page of the owner (or of the fallback)
 //	ack_at    ms of the latest acknowledgement
-//	pend      a Pending reason; pend_by who asked
+//	pend      a Pending reason; pend_by who asked (and, for an escalation,
+//	          the key i:<n>:pn the note they gave)
 //	pf        consecutive failed attempts at the current page
 //	rev       incremented by every transition and every committed step
 type EscalationState struct {
@@ -103,8 +104,10 @@ type EscalationState struct {
 	AckAt     time.Time
 	Pending   Pending
 	PendingBy string
-	Failures  int
-	Rev       int64
+	// PendingNote is the note given with a pending manual escalation ("" when none).
+	PendingNote string
+	Failures    int
+	Rev         int64
 }
 
 func decodeEscalation(h map[string]string) EscalationState {
@@ -140,10 +143,34 @@ var (
 
 // Escalate asks for incident n to move up one escalation level now, on behalf
 // of by. The incident is triggered again if it was acknowledged; the page job,
-// due at once, chooses the next level's owner and pages them. Refusals:
-// ErrNotFound, ErrAlreadyResolved.
-func (s *Store) Escalate(ctx context.Context, n int64, by string) (Incident, error) {
-	return s.transition(ctx, "escalate", n, by, "", "")
+// due at once, chooses the next level's owner and pages them. note, when not
+// empty, is stored in the same step (at most MaxNote characters) and the page
+// job writes it on the escalated event (EscalationNote); should an ack,
+// resolve, assign or another escalation come first, it becomes a note event
+// by by instead, so it is never lost. Refusals: ErrNotFound, ErrAlreadyResolved.
+func (s *Store) Escalate(ctx context.Context, n int64, by, note string) (Incident, error) {
+	return s.transition(ctx, "escalate", n, by, "", note)
+}
+
+// EscalationNoteSep separates baton's reason from the note of the person who
+// asked for the escalation in an escalated event's Note (EscalationNote).
+// baton's reasons never contain it.
+const EscalationNoteSep = " — "
+
+// EscalationNote is the Note of an escalated event: baton's reason, then,
+// when the person who asked gave one, EscalationNoteSep and their note.
+func EscalationNote(reason, note string) string {
+	if note == "" {
+		return reason
+	}
+	return reason + EscalationNoteSep + note
+}
+
+// SplitEscalationNote undoes EscalationNote: baton's reason and the note of
+// the person who asked ("" when none).
+func SplitEscalationNote(s string) (reason, note string) {
+	reason, note, _ = strings.Cut(s, EscalationNoteSep)
+	return reason, note
 }
 
 // LoadEscalation returns incident n (without its timeline) and its
@@ -152,13 +179,18 @@ func (s *Store) LoadEscalation(ctx context.Context, n int64) (Incident, Escalati
 	pipe := s.rdb.Pipeline()
 	h := pipe.HGetAll(ctx, s.k.incident(n))
 	st := pipe.Get(ctx, s.k.static(n))
+	pn := pipe.Get(ctx, s.k.pendingNote(n))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return Incident{}, EscalationState{}, fmt.Errorf("load INC-%d: %w", n, err)
 	}
 	if len(h.Val()) == 0 {
 		return Incident{}, EscalationState{}, fmt.Errorf("load INC-%d: %w", n, NewError(NotFound, n, ""))
 	}
-	return decodeIncident(n, h.Val(), st.Val()), decodeEscalation(h.Val()), nil
+	es := decodeEscalation(h.Val())
+	if es.Pending == PendingEscalate {
+		es.PendingNote = pn.Val()
+	}
+	return decodeIncident(n, h.Val(), st.Val()), es, nil
 }
 
 // Revision returns incident n's status and rev: what a runner checks right
@@ -405,7 +437,7 @@ func (s *Store) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 	k := s.k
 	n := j.Number
 	ok, err := commitScript.Run(ctx, s.rdb,
-		[]string{k.incident(n), k.timeline(n), k.jobs, k.inflight, k.leases, k.events, k.dead, k.chatQueue()}, args...).Int()
+		[]string{k.incident(n), k.timeline(n), k.jobs, k.inflight, k.leases, k.events, k.dead, k.chatQueue(), k.pendingNote(n)}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("commit %s: %w", j.Member, err)
 	}

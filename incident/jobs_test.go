@@ -3,6 +3,7 @@ package incident_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -36,12 +37,12 @@ func TestEveryTransitionButNoteBumpsRev(t *testing.T) {
 	}{
 		{"note", func() error { _, err := s.Note(ctx, n, "bob", "looking"); return err }, false},
 		{"repeat alert", func() error { _, err := s.Open(ctx, alert("k")); return err }, false},
-		{"ack", func() error { _, err := s.Ack(ctx, n, "alice"); return err }, true},
-		{"escalate", func() error { _, err := s.Escalate(ctx, n, "dave"); return err }, true},
+		{"ack", func() error { _, err := s.Ack(ctx, n, "alice", ""); return err }, true},
+		{"escalate", func() error { _, err := s.Escalate(ctx, n, "dave", ""); return err }, true},
 		{"assign", func() error { _, err := s.Assign(ctx, n, "erin", "dave"); return err }, true},
 		{"refused ack twice", func() error {
-			s.Ack(ctx, n, "erin")
-			_, err := s.Ack(ctx, n, "erin")
+			s.Ack(ctx, n, "erin", "")
+			_, err := s.Ack(ctx, n, "erin", "")
 			if !errors.Is(err, incident.ErrAlreadyAcknowledged) {
 				return err
 			}
@@ -74,7 +75,7 @@ func TestAckSchedulesAckTimeout(t *testing.T) {
 		return 0
 	}))
 	n := mustOpen(t, s, ctx, alert("k")).Number
-	inc, err := s.Ack(ctx, n, "alice")
+	inc, err := s.Ack(ctx, n, "alice", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestAckSchedulesAckTimeout(t *testing.T) {
 	other.Service = "payments"
 	m := mustOpen(t, s, ctx, other).Number
 	c.ZRem(ctx, s.JobsKey(), incident.PageJob(m))
-	s.Ack(ctx, m, "bob")
+	s.Ack(ctx, m, "bob", "")
 	if n, _ := c.ZCard(ctx, s.JobsKey()).Result(); n != 0 {
 		t.Fatalf("%d jobs after acking an incident whose policy has no ack timeout", n)
 	}
@@ -117,8 +118,8 @@ func TestPendingByIsCutWholeCharacters(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _, ctx := newService(t)
 			n := mustOpen(t, s, ctx, alert("k")).Number
-			s.Ack(ctx, n, "alice")
-			if _, err := s.Escalate(ctx, n, tc.by); err != nil {
+			s.Ack(ctx, n, "alice", "")
+			if _, err := s.Escalate(ctx, n, tc.by, ""); err != nil {
 				t.Fatal(err)
 			}
 			_, st, err := s.LoadEscalation(ctx, n)
@@ -135,8 +136,8 @@ func TestPendingByIsCutWholeCharacters(t *testing.T) {
 func TestEscalateTransition(t *testing.T) {
 	s, c, ctx := newService(t)
 	n := mustOpen(t, s, ctx, alert("k")).Number
-	s.Ack(ctx, n, "alice")
-	inc, err := s.Escalate(ctx, n, "dave")
+	s.Ack(ctx, n, "alice", "")
+	inc, err := s.Escalate(ctx, n, "dave", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,10 +150,10 @@ func TestEscalateTransition(t *testing.T) {
 		t.Fatalf("jobs = %v, want the page job due now", jobs)
 	}
 	s.Resolve(ctx, n, "alice", "")
-	if _, err := s.Escalate(ctx, n, "dave"); !errors.Is(err, incident.ErrAlreadyResolved) {
+	if _, err := s.Escalate(ctx, n, "dave", ""); !errors.Is(err, incident.ErrAlreadyResolved) {
 		t.Fatalf("escalate a resolved incident: %v", err)
 	}
-	if _, err := s.Escalate(ctx, 99, "dave"); !errors.Is(err, incident.ErrNotFound) {
+	if _, err := s.Escalate(ctx, 99, "dave", ""); !errors.Is(err, incident.ErrNotFound) {
 		t.Fatalf("escalate a missing incident: %v", err)
 	}
 }
@@ -170,11 +171,11 @@ func TestOnJobDueCalledWhenAJobIsDueNow(t *testing.T) {
 	expect("new incident", 1)
 	mustOpen(t, s, ctx, alert("k"))
 	expect("repeat", 0)
-	s.Ack(ctx, n, "alice")
+	s.Ack(ctx, n, "alice", "")
 	expect("ack", 0)
 	s.Assign(ctx, n, "bob", "alice")
 	expect("assign", 1)
-	s.Escalate(ctx, n, "bob")
+	s.Escalate(ctx, n, "bob", "")
 	expect("escalate", 1)
 	s.Assign(ctx, n, "bob", "alice")
 	expect("refused assign", 0)
@@ -274,7 +275,7 @@ func TestCommit(t *testing.T) {
 	// A decision made at rev 1, then an ack: the commit is void. The page it
 	// sent is recorded, the position moves forward, nothing is scheduled.
 	j = claim("r1:2")
-	s.Ack(ctx, n, "alice")
+	s.Ack(ctx, n, "alice", "")
 	esc := &incident.Step{Owner: "bob", Level: 2, LevelAt: t0.Add(15 * time.Minute), PagedAt: t0.Add(15 * time.Minute)}
 	bobPaged := incident.Event{Type: incident.EventPaged, At: t0.Add(15 * time.Minute), Person: "bob", By: "baton", Level: 2, Note: "escalated"}
 	ok, err = s.Commit(ctx, j, incident.Commit{Rev: 1, Step: esc, Facts: []incident.Event{bobPaged},
@@ -348,4 +349,89 @@ func countType(tl []incident.Event, typ incident.EventType) int {
 		}
 	}
 	return n
+}
+
+// The note given with a manual escalation waits for the page job
+// (EscalationState.PendingNote). A transition that overtakes the escalation
+// writes it as a note event by whoever asked, so it is never lost; a
+// committed step that consumes the escalation drops it.
+func TestEscalationNoteIsKept(t *testing.T) {
+	tests := []struct {
+		name     string
+		then     func(ctx context.Context, s *incident.Store, n int64) error
+		pending  string // PendingNote afterwards
+		noteEvts int    // note events by dave carrying "need the DBA"
+	}{
+		{"waits for the page job", func(context.Context, *incident.Store, int64) error { return nil }, "need the DBA", 0},
+		{"an ack writes it as a note", func(ctx context.Context, s *incident.Store, n int64) error {
+			_, err := s.Ack(ctx, n, "alice", "")
+			return err
+		}, "", 1},
+		{"a resolve writes it as a note", func(ctx context.Context, s *incident.Store, n int64) error {
+			_, err := s.Resolve(ctx, n, "alice", "")
+			return err
+		}, "", 1},
+		{"a recovery from the source writes it as a note", func(ctx context.Context, s *incident.Store, n int64) error {
+			rec := alert("k")
+			rec.Status = incident.AlertResolved
+			rec.ReceivedAt = t0.Add(time.Minute)
+			r, err := s.Open(ctx, rec)
+			if err == nil && r.Outcome != incident.OutcomeResolved {
+				err = fmt.Errorf("recovery outcome %q, want resolved", r.Outcome)
+			}
+			return err
+		}, "", 1},
+		{"an assign writes it as a note", func(ctx context.Context, s *incident.Store, n int64) error {
+			_, err := s.Assign(ctx, n, "bob", "alice")
+			return err
+		}, "", 1},
+		{"another escalation writes it as a note and waits with its own", func(ctx context.Context, s *incident.Store, n int64) error {
+			_, err := s.Escalate(ctx, n, "erin", "second thoughts")
+			return err
+		}, "second thoughts", 1},
+		{"a committed step consumes it", func(ctx context.Context, s *incident.Store, n int64) error {
+			_, st, err := s.LoadEscalation(ctx, n)
+			if err != nil {
+				return err
+			}
+			jobs, _, err := s.ClaimJobs(ctx, time.Now().Add(time.Hour), time.Minute, 1, "r:1")
+			if err != nil || len(jobs) != 1 {
+				return fmt.Errorf("claim: %v %v", jobs, err)
+			}
+			ok, err := s.Commit(ctx, jobs[0], incident.Commit{Rev: st.Rev, Step: &incident.Step{Owner: "bob", Level: 2}})
+			if err == nil && !ok {
+				err = errors.New("commit refused")
+			}
+			return err
+		}, "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _, ctx := newService(t)
+			n := mustOpen(t, s, ctx, alert("k")).Number
+			if _, err := s.Escalate(ctx, n, "dave", "need the DBA"); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.then(ctx, s, n); err != nil {
+				t.Fatal(err)
+			}
+			_, st, err := s.LoadEscalation(ctx, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.PendingNote != tc.pending {
+				t.Fatalf("pending note %q, want %q", st.PendingNote, tc.pending)
+			}
+			_, tl, _ := s.Get(ctx, n)
+			notes := 0
+			for _, e := range tl {
+				if e.Type == incident.EventNote && e.By == "dave" && e.Note == "need the DBA" {
+					notes++
+				}
+			}
+			if notes != tc.noteEvts {
+				t.Fatalf("%d note events by dave, want %d: %+v", notes, tc.noteEvts, tl)
+			}
+		})
+	}
 }

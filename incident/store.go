@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/batonhq/baton/internal/text"
 )
 
 // Key schema. Every key of the incident store shares one hash tag, {inc}, so
@@ -24,6 +26,8 @@ import (
 //	<prefix>{inc}:i:<n>          hash: the incident's fields
 //	<prefix>{inc}:i:<n>:s        string: write-once JSON (title, source, dedup key, links, details)
 //	<prefix>{inc}:i:<n>:t        list: the timeline, one JSON event per entry
+//	<prefix>{inc}:i:<n>:pn       string: the note of a pending manual escalation, until the page job
+//	                             writes it on the escalated event (kept out of the hash: notes are long)
 //	<prefix>{inc}:open           zset: open incident numbers by creation ms
 //	<prefix>{inc}:resolved       zset: resolved incident numbers by resolution ms
 //	<prefix>{inc}:dedup          hash: sha1(service "\n" dedup key) -> open incident number
@@ -64,6 +68,10 @@ func newKeys(prefix string) keys {
 func (k keys) incident(n int64) string { return k.base + strconv.FormatInt(n, 10) }
 func (k keys) timeline(n int64) string { return k.incident(n) + ":t" }
 func (k keys) static(n int64) string   { return k.incident(n) + ":s" }
+
+// pendingNote is the key of the note given with a manual escalation that
+// the page job has not yet carried out.
+func (k keys) pendingNote(n int64) string { return k.incident(n) + ":pn" }
 
 // Layout names the incident store's keys under a prefix for code that reads
 // them directly instead of through the Store: analytics/redisstore scans
@@ -334,17 +342,24 @@ type static struct {
 	Details  json.RawMessage `json:"details,omitempty"`
 }
 
-// Ack acknowledges incident n on behalf of by, who becomes its owner.
+// MaxNote is the most characters a note given with a transition (ack,
+// resolve, escalate, assign, note) keeps; a longer one is cut with
+// text.Truncate. Chat refuses longer notes outright (bot.MaxNote).
+const MaxNote = 1000
+
+// Ack acknowledges incident n on behalf of by, who becomes its owner; note,
+// when not empty, is kept on the acknowledged event (at most MaxNote characters).
 // Pending pages and escalations are cancelled in the same step, and when
 // WithAckTimeout gives the incident's service a timeout, the "acktimeout:<n>"
 // job is scheduled for then. Refusals are *Error (ErrNotFound,
 // ErrAlreadyResolved, ErrAlreadyAcknowledged naming the owner); any other
 // error is Redis failing.
-func (s *Store) Ack(ctx context.Context, n int64, by string) (Incident, error) {
-	return s.transition(ctx, "ack", n, by, "", "")
+func (s *Store) Ack(ctx context.Context, n int64, by, note string) (Incident, error) {
+	return s.transition(ctx, "ack", n, by, "", note)
 }
 
-// Resolve resolves incident n. Its dedup key is freed, so the same alert
+// Resolve resolves incident n; note, when not empty, is kept on the resolved
+// event (at most MaxNote characters). Its dedup key is freed, so the same alert
 // later opens a new incident, and all its pending escalation jobs are cancelled.
 // Refusals: ErrNotFound, ErrAlreadyResolved.
 func (s *Store) Resolve(ctx context.Context, n int64, by, note string) (Incident, error) {
@@ -390,8 +405,8 @@ func (s *Store) transition(ctx context.Context, op string, n int64, by, person, 
 		}
 	}
 	res, err := transitionScript.Run(ctx, s.rdb,
-		[]string{k.incident(n), k.timeline(n), k.open, k.jobs, k.events, k.dedup, k.resolved},
-		op, n, s.Now().UnixMilli(), by, person, note, ackTimeout.Milliseconds(),
+		[]string{k.incident(n), k.timeline(n), k.open, k.jobs, k.events, k.dedup, k.resolved, k.pendingNote(n)},
+		op, n, s.Now().UnixMilli(), by, person, text.Truncate(note, MaxNote), ackTimeout.Milliseconds(),
 	).StringSlice()
 	if err != nil {
 		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, err)

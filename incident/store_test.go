@@ -184,15 +184,15 @@ func TestTransitions(t *testing.T) {
 		{
 			name: "ack a triggered incident",
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
-				return s.Ack(ctx, n, "alice")
+				return s.Ack(ctx, n, "alice", "")
 			},
 			want: incident.StatusAcknowledged, owner: "alice",
 		},
 		{
 			name:  "ack twice",
-			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Ack(ctx, n, "alice") },
+			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Ack(ctx, n, "alice", "") },
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
-				return s.Ack(ctx, n, "bob")
+				return s.Ack(ctx, n, "bob", "")
 			},
 			wantErr: incident.ErrAlreadyAcknowledged, say: "INC-1 is already acknowledged by alice.", want: incident.StatusAcknowledged, owner: "alice",
 		},
@@ -200,7 +200,7 @@ func TestTransitions(t *testing.T) {
 			name:  "ack a resolved incident",
 			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Resolve(ctx, n, "alice", "") },
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
-				return s.Ack(ctx, n, "bob")
+				return s.Ack(ctx, n, "bob", "")
 			},
 			wantErr: incident.ErrAlreadyResolved, say: "INC-1 is already resolved.", want: incident.StatusResolved, owner: "alice",
 		},
@@ -214,7 +214,7 @@ func TestTransitions(t *testing.T) {
 		},
 		{
 			name:  "resolve an acknowledged incident keeps its owner",
-			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Ack(ctx, n, "alice") },
+			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Ack(ctx, n, "alice", "") },
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Resolve(ctx, n, "bob", "rolled back")
 			},
@@ -222,7 +222,7 @@ func TestTransitions(t *testing.T) {
 		},
 		{
 			name:  "assign re-triggers and pages the new owner",
-			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Ack(ctx, n, "alice") },
+			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Ack(ctx, n, "alice", "") },
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Assign(ctx, n, "bob", "alice")
 			},
@@ -230,7 +230,7 @@ func TestTransitions(t *testing.T) {
 		},
 		{
 			name:  "assign to the current owner",
-			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Ack(ctx, n, "alice") },
+			setup: func(ctx context.Context, s *incident.Store, n int64) { s.Ack(ctx, n, "alice", "") },
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
 				return s.Assign(ctx, n, "alice", "alice")
 			},
@@ -247,7 +247,7 @@ func TestTransitions(t *testing.T) {
 		{
 			name: "ack an unknown incident",
 			act: func(ctx context.Context, s *incident.Store, n int64) (incident.Incident, error) {
-				return s.Ack(ctx, 99, "alice")
+				return s.Ack(ctx, 99, "alice", "")
 			},
 			wantErr: incident.ErrNotFound, say: "There is no INC-99.", want: incident.StatusTriggered, jobs: []string{"page:1"},
 		},
@@ -326,7 +326,7 @@ func TestConcurrentTransitionsOneWinner(t *testing.T) {
 			t.Fatalf("wins %d losses %d, want exactly 1 and 49", wins.Load(), losses.Load())
 		}
 	}
-	race(func(by string) error { _, err := s.Ack(ctx, n, by); return err }, incident.ErrAlreadyAcknowledged)
+	race(func(by string) error { _, err := s.Ack(ctx, n, by, ""); return err }, incident.ErrAlreadyAcknowledged)
 	race(func(by string) error { _, err := s.Resolve(ctx, n, by, ""); return err }, incident.ErrAlreadyResolved)
 	_, tl, _ := s.Get(ctx, n)
 	var acks, resolves int
@@ -348,7 +348,7 @@ func TestListFilters(t *testing.T) {
 	a := mustOpen(t, s, ctx, alert("a")).Number
 	b := mustOpen(t, s, ctx, alert("b")).Number
 	c := mustOpen(t, s, ctx, alert("c")).Number
-	s.Ack(ctx, b, "alice")
+	s.Ack(ctx, b, "alice", "")
 	s.Resolve(ctx, c, "alice", "")
 	tests := []struct {
 		f    incident.Filter

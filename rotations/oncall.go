@@ -20,7 +20,7 @@ func pieceAt(r *Rotation, ov *OverrideSet, at time.Time) (Shift, error) {
 		p.End = until.In(r.loc)
 	}
 	if o != nil {
-		p.Person, p.OverrideID = o.Person, o.ID
+		p.Person, p.OverrideID, p.OverrideBy = o.Person, o.ID, o.By
 	}
 	return p, nil
 }
@@ -82,22 +82,41 @@ func Shifts(r *Rotation, ov *OverrideSet, from, to time.Time) []Shift {
 	return out
 }
 
+// OverrideRef names the override a piece of on-call time comes from: its
+// ID in the rotation and who made it (omitted when not known).
+type OverrideRef struct {
+	ID string `json:"id"`
+	By string `json:"by,omitempty"`
+}
+
+// overrideRef is the OverrideRef of piece p, nil when p is the schedule's own.
+func overrideRef(p Shift) *OverrideRef {
+	if p.OverrideID == "" {
+		return nil
+	}
+	return &OverrideRef{ID: p.OverrideID, By: p.OverrideBy}
+}
+
 // ShiftView is one upcoming piece of on-call time in an OnCallView.
+// Override is set when an override, not the schedule, puts Person on call.
 type ShiftView struct {
-	Person string    `json:"person"`
-	From   time.Time `json:"from"`
-	Until  time.Time `json:"until"`
+	Person   string       `json:"person"`
+	From     time.Time    `json:"from"`
+	Until    time.Time    `json:"until"`
+	Override *OverrideRef `json:"override,omitempty"`
 }
 
 // OnCallView is who is on call in one rotation now and who follows, as the
 // CLI (`baton oncall --json`) and GET /v1/oncall print it. Times are in the
-// rotation's zone and marshal as RFC 3339.
+// rotation's zone and marshal as RFC 3339. Override is set when an override,
+// not the schedule, puts Person on call now.
 type OnCallView struct {
-	Rotation string      `json:"rotation"`
-	Person   string      `json:"person"`
-	From     time.Time   `json:"from"`
-	Until    time.Time   `json:"until"`
-	Next     []ShiftView `json:"next"`
+	Rotation string       `json:"rotation"`
+	Person   string       `json:"person"`
+	From     time.Time    `json:"from"`
+	Until    time.Time    `json:"until"`
+	Override *OverrideRef `json:"override,omitempty"`
+	Next     []ShiftView  `json:"next"`
 }
 
 // View fills an OnCallView for r at instant at: the current piece (as
@@ -114,10 +133,11 @@ func View(r *Rotation, ov *OverrideSet, at time.Time, horizon time.Duration) (On
 		Person:   cur.Person,
 		From:     cur.Start,
 		Until:    cur.End,
+		Override: overrideRef(cur),
 		Next:     []ShiftView{},
 	}
 	for _, p := range Shifts(r, ov, cur.End, at.Add(horizon)) {
-		v.Next = append(v.Next, ShiftView{Person: p.Person, From: p.Start, Until: p.End})
+		v.Next = append(v.Next, ShiftView{Person: p.Person, From: p.Start, Until: p.End, Override: overrideRef(p)})
 	}
 	return v, nil
 }

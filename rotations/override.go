@@ -45,7 +45,15 @@ type Override struct {
 	// instant) go to the ID that sorts later in natural order (longer, then
 	// lexically greater), which for the store's counter IDs is the later one.
 	Created time.Time
+	// By is who made the override: a person id (chat, or the API's "by"),
+	// OverrideByAPI for an API request that named nobody, "" for an override
+	// stored before baton kept it. It does not affect who is on call.
+	By string
 }
+
+// OverrideByAPI is the By of an override made through the HTTP API by a
+// request that did not say who makes it.
+const OverrideByAPI = "api"
 
 // Known says which people and rotations exist, for ValidateOverride. A nil
 // func knows nothing, so every override naming one is rejected.

@@ -204,7 +204,7 @@ func TestViewJSON(t *testing.T) {
 	r := mustCompile(t, Spec{Name: "db-primary", Timezone: "America/New_York", Shift: "weekly", Handoff: "Mon 09:00",
 		Start: "2026-01-05", Participants: []string{"alice", "bob", "carol"}})
 	set := NewOverrideSet([]Override{
-		{ID: "1", Rotation: "db-primary", Person: "dave", From: z(t, "2026-03-10T14:00:00Z"), Until: z(t, "2026-03-11T14:00:00Z")},
+		{ID: "1", Rotation: "db-primary", Person: "dave", From: z(t, "2026-03-10T14:00:00Z"), Until: z(t, "2026-03-11T14:00:00Z"), By: "bob"},
 	})
 	v, err := View(r, set, z(t, "2026-03-04T12:00:00Z"), 14*24*time.Hour)
 	if err != nil {
@@ -230,7 +230,11 @@ func TestViewJSON(t *testing.T) {
     {
       "person": "dave",
       "from": "2026-03-10T10:00:00-04:00",
-      "until": "2026-03-11T10:00:00-04:00"
+      "until": "2026-03-11T10:00:00-04:00",
+      "override": {
+        "id": "1",
+        "by": "bob"
+      }
     },
     {
       "person": "alice",
@@ -246,6 +250,15 @@ func TestViewJSON(t *testing.T) {
 }`
 	if string(b) != want {
 		t.Errorf("view JSON\n%s\nwant\n%s", b, want)
+	}
+
+	// During the override, the current answer names it too.
+	v, err = View(r, set, z(t, "2026-03-10T15:00:00Z"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(v.Override); v.Person != "dave" || string(b) != `{"id":"1","by":"bob"}` {
+		t.Errorf("during the override: %s by %s, want dave by {\"id\":\"1\",\"by\":\"bob\"}", v.Person, b)
 	}
 
 	// A horizon inside the current shift: next is [], not null.

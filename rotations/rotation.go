@@ -47,6 +47,8 @@ type Shift struct {
 	// Rotation.Shifts always leave it empty; the package-level Shifts, Next
 	// and OnCall fill it.
 	OverrideID string
+	// OverrideBy is who made that override (Override.By); "" with no override.
+	OverrideBy string
 }
 
 // Name returns the rotation's name.

@@ -58,7 +58,7 @@ func replay(t *testing.T, ctx context.Context, svc *incident.Store, fx *analytic
 		}})
 		if inc.AckAfter > 0 {
 			acts = append(acts, action{inc.Created.Add(inc.AckAfter), func() error {
-				_, err := svc.Ack(ctx, num[inc.N], inc.Owner)
+				_, err := svc.Ack(ctx, num[inc.N], inc.Owner, "")
 				return err
 			}})
 		}

@@ -56,14 +56,20 @@ func TestSlashCommands(t *testing.T) {
 			}
 			return nil
 		}},
-		{"ack in the channel", e.alice, ch, "/incident", "ack", []string{"You acknowledged INC-1 and own it now"}, func() error {
+		{"ack in the channel with a note", e.alice, ch, "/incident", "ack looking at db-1", []string{"You acknowledged INC-1 and own it now"}, func() error {
 			if inc := e.incident(n); inc.Status != incident.StatusAcknowledged || inc.Owner != "alice" {
 				return fmt.Errorf("after ack: %s owner %s", inc.Status, inc.Owner)
 			}
+			_, tl, _ := e.svc.Get(e.ctx, n)
+			if last := tl[len(tl)-1]; last.Type != incident.EventAcknowledged || last.Note != "looking at db-1" {
+				return fmt.Errorf("last event %+v", last)
+			}
+			e.waitFor("the card shows the ack's note", func() bool {
+				return strings.Contains(blocksText(e.card(n)), "acknowledged by Alice: looking at db-1")
+			})
 			return nil
 		}},
 		{"ack twice", e.bob, alerts, "/incident", "ack INC-1", []string{"INC-1 is already acknowledged by Alice"}, nil},
-		{"ack with extra words", e.alice, ch, "/incident", "ack now", []string{`ack takes only the incident, not "now". Try: /incident ack [#42]`}, nil},
 		{"assign to nobody", e.alice, ch, "/incident", "assign", []string{"Name someone to assign the incident to. Try: /incident assign [#42] @someone"}, nil},
 		{"assign to a stranger", e.alice, ch, "/incident", "assign @mallory", []string{"baton does not know @mallory", "alice, bob, carol, dave"}, nil},
 		{"assign by mention", e.alice, ch, "/incident", "assign " + bobMention, []string{"Assigned INC-1 to Bob; they are being paged"}, func() error {
@@ -73,8 +79,21 @@ func TestSlashCommands(t *testing.T) {
 			return nil
 		}},
 		{"assign to the owner", e.alice, ch, "/incident", "assign @bob", []string{"INC-1 is already assigned to Bob"}, nil},
-		{"escalate by number", e.bob, alerts, "/incident", "escalate #1", []string{"INC-1 is moving up to the next escalation level"}, nil},
-		{"escalate with extra words", e.bob, alerts, "/incident", "escalate #1 higher", []string{`not "higher"`}, nil},
+		{"escalate by number with a note", e.bob, alerts, "/incident", "escalate #1 needs the DBA", []string{"INC-1 is moving up to the next escalation level"}, func() error {
+			e.waitFor("the escalated event with bob's note", func() bool {
+				_, tl, _ := e.svc.Get(e.ctx, n)
+				for _, ev := range tl {
+					if _, note := incident.SplitEscalationNote(ev.Note); ev.Type == incident.EventEscalated && ev.By == "bob" && note == "needs the DBA" {
+						return true
+					}
+				}
+				return false
+			})
+			e.waitFor("the card shows the escalation's note", func() bool {
+				return strings.Contains(blocksText(e.card(n)), "by Bob: needs the DBA")
+			})
+			return nil
+		}},
 		{"new", e.carol, alerts, "/incident", "new Payments API down sev=warning", []string{"Opened INC-2 (warning, payments)"}, func() error {
 			inc := e.incident(2)
 			if inc.Title != "Payments API down" || inc.Severity != incident.SevWarning || inc.Service != "payments" || inc.Source != "chat" {
@@ -97,7 +116,8 @@ func TestSlashCommands(t *testing.T) {
 		{"oncall for an unknown service", e.alice, alerts, "/oncall", "nope", []string{"No on-call answer for nope"}, nil},
 		{"oncall with two services", e.alice, alerts, "/oncall", "a b", []string{"Name one service", "Try: /oncall [service]"}, nil},
 		{"override", e.alice, alerts, "/oncall", "override " + bobMention + " 4h", []string{"Bob is on call in payments-primary from now until"}, nil},
-		{"oncall after the override", e.alice, alerts, "/oncall", "payments", []string{"payments-primary: Bob until"}, nil},
+		{"oncall after the override", e.alice, alerts, "/oncall", "payments", []string{"payments-primary: Bob (override by Alice) until"}, nil},
+		{"every rotation after the override", e.bob, alerts, "/oncall", "", []string{"payments-primary: Bob (override by Alice) until"}, nil},
 		{"override without a duration", e.alice, alerts, "/oncall", "override @bob", []string{"Say for how long @bob takes the shift. Try: /oncall override @someone"}, nil},
 		{"override with a bad duration", e.alice, alerts, "/oncall", "override @bob soon", []string{`"soon" is not a duration such as 4h`}, nil},
 		{"override by a stranger", e.mallory, alerts, "/oncall", "override @bob 1h", []string{"You are not in baton's people"}, nil},

@@ -64,7 +64,7 @@ func statsEnv(t *testing.T) *env {
 		var n int64
 		step(start, func() error { n = e.open("payments", "k"+string(rune('a'+i)), "Disk full"); return nil })
 		if inc.ack > 0 {
-			step(start.Add(inc.ack), func() error { _, err := e.svc.Ack(e.ctx, n, inc.by); return err })
+			step(start.Add(inc.ack), func() error { _, err := e.svc.Ack(e.ctx, n, inc.by, ""); return err })
 			step(start.Add(inc.resolve), func() error { _, err := e.svc.Resolve(e.ctx, n, inc.by, ""); return err })
 		}
 	}

@@ -2,6 +2,8 @@
 -- if the incident has not changed since the decision.
 -- KEYS[1] incident hash  KEYS[2] timeline list  KEYS[3] jobs zset  KEYS[4] in-flight zset
 -- KEYS[5] leases hash  KEYS[6] events stream  KEYS[7] dead-letter hash  KEYS[8] chat job zset
+-- KEYS[9] pending escalation note (deleted once a step leaves no escalation pending:
+--         the decision consumed it and its events carry the note)
 -- ARGV: 1 number, 2 claimed member, 3 token, 4 expected rev, 5 now ms, 6 bump ("1": count as a transition),
 --       7 nset, then nset pairs (field, value; an empty value deletes the field),
 --       then nev, then nev groups of 6 (type, at ms, person, by, level, note): decided events,
@@ -90,6 +92,9 @@ for j = set_at, set_at + 2 * (nset - 1), 2 do
 end
 if ARGV[6] == '1' then
   redis.call('HINCRBY', KEYS[1], 'rev', 1)
+  if redis.call('HGET', KEYS[1], 'pend') ~= 'escalate' then
+    redis.call('DEL', KEYS[9])
+  end
   -- The card shows owner and level: redraw it (chat.go).
   redis.call('ZADD', KEYS[8], 'LT', ARGV[5], 'chat:' .. n)
 end

@@ -72,6 +72,14 @@ if ARGV[9] == 'resolved' then
   end
   local key = base .. existing
   local count = redis.call('HINCRBY', key, 'alert_count', 1)
+  -- A pending escalation's note that its page job did not get to write is
+  -- kept as a note by whoever asked (as transition.lua's flush_pending_note).
+  local pn = redis.call('GET', key .. ':pn')
+  if pn then
+    local pby = redis.call('HGET', key, 'pend_by') or ''
+    event(existing, 'note', pby, pn)
+    redis.call('DEL', key .. ':pn')
+  end
   redis.call('HSET', key, 'status', 'resolved', 'resolved', now, 'last_seen', now)
   -- A resolve like any other: void escalation decisions in flight (see transition.lua).
   redis.call('HDEL', key, 'pend', 'pend_by', 'pf')

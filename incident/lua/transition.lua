@@ -1,15 +1,19 @@
 -- transition.lua: ack, resolve, assign, escalate and note on one incident, atomically.
 -- KEYS[1] incident hash  KEYS[2] timeline list  KEYS[3] open zset  KEYS[4] jobs zset
 -- KEYS[5] events stream  KEYS[6] dedup hash  KEYS[7] resolved zset
--- ARGV: 1 op (ack|resolve|assign|escalate|note), 2 number, 3 now ms, 4 by, 5 person (assign target), 6 note,
---       7 ack timeout ms (ack only; 0 = none)
+-- KEYS[8] pending escalation note (string)
+-- ARGV: 1 op (ack|resolve|assign|escalate|note), 2 number, 3 now ms, 4 by, 5 person (assign target),
+--       6 note (already cut to incident.MaxNote), 7 ack timeout ms (ack only; 0 = none)
 -- Returns {err_code, status, owner}; err_code "" on success, else
 -- not_found | already_resolved | already_acknowledged | same_owner.
 --
 -- Every op but note increments 'rev': the escalation runner decides on a
 -- snapshot of the incident and commits only if 'rev' is unchanged, so any
 -- transition here makes a decision in flight void. 'pend' tells the next
--- page job why it runs (assign, escalate); ack and resolve clear it.
+-- page job why it runs (assign, escalate); ack and resolve clear it. The note
+-- of a manual escalation waits in KEYS[8] for the page job, which writes it
+-- on the escalated event (commit.lua deletes it); a transition that overtakes
+-- the escalation writes it as a note event by whoever asked, so it is kept.
 local op = ARGV[1]
 local n = ARGV[2]
 local now = tonumber(ARGV[3])
@@ -27,6 +31,17 @@ local function event(typ, person, note)
   if note ~= '' then ev.note = note end
   redis.call('RPUSH', KEYS[2], cjson.encode(ev))
   redis.call('XADD', KEYS[5], '*', 'type', typ, 'n', n, 'at', now, 'by', by, 'person', person, 'service', service)
+end
+
+-- A pending escalation's note that the page job did not get to write.
+local function flush_pending_note()
+  local pn = redis.call('GET', KEYS[8])
+  if not pn then return end
+  local pby = redis.call('HGET', KEYS[1], 'pend_by') or ''
+  local ev = {type = 'note', at = now, by = pby, note = pn}
+  redis.call('RPUSH', KEYS[2], cjson.encode(ev))
+  redis.call('XADD', KEYS[5], '*', 'type', 'note', 'n', n, 'at', now, 'by', pby, 'person', '', 'service', service)
+  redis.call('DEL', KEYS[8])
 end
 
 local function cancel_escalation()
@@ -80,6 +95,7 @@ if op == 'ack' then
   if not redis.call('HGET', KEYS[1], 'acknowledged') then
     redis.call('HSET', KEYS[1], 'acknowledged', now)
   end
+  flush_pending_note()
   redis.call('HSET', KEYS[1], 'status', 'acknowledged', 'owner', by, 'ack_at', now)
   redis.call('HDEL', KEYS[1], 'pend', 'pend_by', 'pf')
   bump()
@@ -88,12 +104,13 @@ if op == 'ack' then
   if timeout > 0 then
     redis.call('ZADD', KEYS[4], now + timeout, 'acktimeout:' .. n)
   end
-  event('acknowledged', by, '')
+  event('acknowledged', by, ARGV[6])
   redraw()
   return {'', 'acknowledged', by}
 end
 
 if op == 'resolve' then
+  flush_pending_note()
   redis.call('HSET', KEYS[1], 'status', 'resolved', 'resolved', now)
   if owner == '' then redis.call('HSET', KEYS[1], 'owner', by) end
   redis.call('HDEL', KEYS[1], 'pend', 'pend_by', 'pf')
@@ -117,6 +134,7 @@ if op == 'assign' then
   end
   -- As in PagerDuty, a reassigned incident is triggered again for its new
   -- owner, who is paged now; the page job decides whom from the owner field.
+  flush_pending_note()
   redis.call('HSET', KEYS[1], 'owner', to, 'status', 'triggered', 'pend', 'assign', 'pend_by', short(by))
   redis.call('HDEL', KEYS[1], 'pf')
   bump()
@@ -130,8 +148,13 @@ end
 if op == 'escalate' then
   -- A manual escalation moves the incident up a level now, acknowledged or
   -- not. The page job does the moving (it knows the policy and who is on
-  -- call) and writes the 'escalated' event with 'by' from pend_by.
+  -- call) and writes the 'escalated' event with 'by' from pend_by and the
+  -- note from KEYS[8].
+  flush_pending_note()
   redis.call('HSET', KEYS[1], 'status', 'triggered', 'pend', 'escalate', 'pend_by', short(by))
+  if ARGV[6] ~= '' then
+    redis.call('SET', KEYS[8], ARGV[6])
+  end
   redis.call('HDEL', KEYS[1], 'pf')
   bump()
   cancel_escalation()

@@ -84,15 +84,15 @@ func TestStoreRunsOnMiniredis(t *testing.T) {
 	}
 
 	// transition.lua: ack, assign, escalate, note, resolve; recovery through open.lua.
-	_, err = svc.Ack(ctx, first.Number, "bob")
+	_, err = svc.Ack(ctx, first.Number, "bob", "")
 	step("ack", err)
-	_, err = svc.Ack(ctx, first.Number, "bob")
+	_, err = svc.Ack(ctx, first.Number, "bob", "")
 	if !errors.Is(err, incident.ErrAlreadyAcknowledged) {
 		t.Fatalf("second ack: %v", err)
 	}
 	_, err = svc.Assign(ctx, first.Number, "carol", "bob")
 	step("assign", err)
-	_, err = svc.Escalate(ctx, first.Number, "carol")
+	_, err = svc.Escalate(ctx, first.Number, "carol", "")
 	step("escalate", err)
 	_, err = svc.Note(ctx, first.Number, "carol", "looking")
 	step("note", err)

@@ -25,12 +25,13 @@ import (
 type Incidents interface {
 	Get(ctx context.Context, n int64) (incident.Incident, []incident.Event, error)
 	List(ctx context.Context, f incident.Filter, limit int) ([]incident.Incident, error)
-	Ack(ctx context.Context, n int64, by string) (incident.Incident, error)
+	Ack(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 	Resolve(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 }
 
-// Escalator moves an incident up a level now (the escalation runner).
-type Escalator func(ctx context.Context, n int64, by string) (incident.Incident, error)
+// Escalator moves an incident up a level now (the escalation runner); note
+// is the caller's, for the escalated event.
+type Escalator func(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 
 // Pinger answers whether the store is reachable, for /readyz.
 type Pinger func(ctx context.Context) error
@@ -174,7 +175,8 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, IncidentView{Incident: inc, Ref: inc.Ref(), Timeline: tl})
 }
 
-// transitionBody is the JSON body of ack and resolve.
+// transitionBody is the JSON body of ack, resolve and escalate. The note is
+// kept on the transition's timeline event, cut to incident.MaxNote characters.
 type transitionBody struct {
 	By   string `json:"by"`
 	Note string `json:"note"`
@@ -207,14 +209,14 @@ func (s *Server) transition(op string) http.HandlerFunc {
 		)
 		switch op {
 		case "ack":
-			inc, err = s.incidents.Ack(r.Context(), n, body.By)
+			inc, err = s.incidents.Ack(r.Context(), n, body.By, body.Note)
 			if err == nil && s.onAck != nil {
 				s.onAck("api")
 			}
 		case "resolve":
 			inc, err = s.incidents.Resolve(r.Context(), n, body.By, body.Note)
 		case "escalate":
-			inc, err = s.escalate(r.Context(), n, body.By)
+			inc, err = s.escalate(r.Context(), n, body.By, body.Note)
 		}
 		if err != nil {
 			s.fail(w, err)

@@ -27,14 +27,14 @@ type Overrides interface {
 //
 //	GET    /v1/oncall?service=&rotation=&at=
 //	GET    /v1/rotations/{name}.ics
-//	POST   /v1/rotations/{name}/overrides        {"person","from","until"}
+//	POST   /v1/rotations/{name}/overrides        {"person","from","until","by"}
 //	GET    /v1/rotations/{name}/overrides
 //	DELETE /v1/rotations/{name}/overrides/{id}
 func (s *Server) RegisterOnCall(board *oncall.Board, ovs Overrides, now func() time.Time) {
 	if now == nil {
 		now = time.Now
 	}
-	h := &onCallHandlers{board: board, ovs: ovs, now: now, fail: s.fail}
+	h := &onCallHandlers{board: board, ovs: ovs, now: now, fail: s.fail, people: s.people}
 	s.mux.Handle("GET /v1/oncall", s.auth(h.view))
 	s.mux.Handle("GET /v1/rotations/{file}", s.auth(h.feed))
 	s.mux.Handle("POST /v1/rotations/{name}/overrides", s.auth(h.createOverride))
@@ -47,6 +47,8 @@ type onCallHandlers struct {
 	ovs   Overrides
 	now   func() time.Time
 	fail  func(http.ResponseWriter, error)
+	// people says whether a person id exists (Options.KnownPerson), for "by".
+	people func(id string) bool
 }
 
 func (h *onCallHandlers) view(w http.ResponseWriter, r *http.Request) {
@@ -103,17 +105,19 @@ func (h *onCallHandlers) feed(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-// overrideBody is the JSON of an override, in and out.
+// overrideBody is the JSON of an override, in and out. By is who makes it:
+// a person id, or rotations.OverrideByAPI when the request names nobody.
 type overrideBody struct {
 	ID      string    `json:"id,omitempty"`
 	Person  string    `json:"person"`
 	From    time.Time `json:"from"`
 	Until   time.Time `json:"until"`
+	By      string    `json:"by,omitempty"`
 	Created time.Time `json:"created,omitzero"`
 }
 
 func overrideView(o rotations.Override) overrideBody {
-	return overrideBody{ID: o.ID, Person: o.Person, From: o.From, Until: o.Until, Created: o.Created}
+	return overrideBody{ID: o.ID, Person: o.Person, From: o.From, Until: o.Until, By: o.By, Created: o.Created}
 }
 
 func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +137,14 @@ func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) 
 		httpjson.Error(w, http.StatusBadRequest, `fields "person", "from" and "until" are all required (times in RFC 3339)`)
 		return
 	}
-	o, err := h.ovs.Create(r.Context(), rotations.Override{Rotation: name, Person: body.Person, From: body.From, Until: body.Until}, h.now())
+	switch {
+	case body.By == "":
+		body.By = rotations.OverrideByAPI
+	case !h.people(body.By):
+		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("field \"by\": %q is not in people", body.By))
+		return
+	}
+	o, err := h.ovs.Create(r.Context(), rotations.Override{Rotation: name, Person: body.Person, From: body.From, Until: body.Until, By: body.By}, h.now())
 	if err != nil {
 		h.fail(w, onCallOutcome(err))
 		return

@@ -6,7 +6,7 @@
 // Key schema, per rotation NAME, prefix P (the hash tag keeps both keys of
 // a rotation in one Redis Cluster slot, so Create's script may touch both):
 //
-//	P rot:{NAME}:overrides     hash: override ID → JSON {person, from, until, created}
+//	P rot:{NAME}:overrides     hash: override ID → JSON {person, from, until, created, by}
 //	P rot:{NAME}:override-seq  counter: the last ID handed out
 //
 // The prefix must not contain '{' or '}', or Redis Cluster would hash on it
@@ -63,6 +63,7 @@ type record struct {
 	From    time.Time `json:"from"`
 	Until   time.Time `json:"until"`
 	Created time.Time `json:"created"`
+	By      string    `json:"by,omitempty"` // absent in overrides stored before it was kept
 }
 
 // createScript hands out the next ID and stores the override under it in one
@@ -80,14 +81,14 @@ func second(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 // Create validates o (rotations.ValidateOverride with s.Known, after
 // truncating From and Until to whole seconds) and stores it with Created =
 // now and a fresh ID, returning it as List will. o.ID and o.Created are
-// ignored. On a validation error nothing is written.
+// ignored; o.By (who makes it) is stored as given. On a validation error nothing is written.
 func (s *Store) Create(ctx context.Context, o rotations.Override, now time.Time) (rotations.Override, error) {
 	o.ID = ""
 	o.From, o.Until, o.Created = second(o.From), second(o.Until), second(now)
 	if err := rotations.ValidateOverride(o, s.Known); err != nil {
 		return rotations.Override{}, fmt.Errorf("create override: %w", err)
 	}
-	val, err := json.Marshal(record{Person: o.Person, From: o.From, Until: o.Until, Created: o.Created})
+	val, err := json.Marshal(record{Person: o.Person, From: o.From, Until: o.Until, Created: o.Created, By: o.By})
 	if err != nil {
 		return rotations.Override{}, fmt.Errorf("create override: %w", err)
 	}
@@ -114,7 +115,7 @@ func (s *Store) List(ctx context.Context, rotation string) ([]rotations.Override
 		}
 		out = append(out, rotations.Override{
 			ID: id, Rotation: rotation, Person: rec.Person,
-			From: rec.From, Until: rec.Until, Created: rec.Created,
+			From: rec.From, Until: rec.Until, Created: rec.Created, By: rec.By,
 		})
 	}
 	slices.SortFunc(out, func(a, b rotations.Override) int {

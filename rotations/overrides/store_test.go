@@ -71,14 +71,14 @@ func TestCreateListDelete(t *testing.T) {
 	now := at(t, "2026-03-01T09:00:00.123456789Z")
 
 	a, err := s.Create(ctx, rotations.Override{ID: "ignored", Rotation: "db-primary", Person: "bob",
-		From: at(t, "2026-03-02T10:00:00.9Z"), Until: at(t, "2026-03-02T14:00:00Z"), Created: at(t, "2000-01-01T00:00:00Z")}, now)
+		From: at(t, "2026-03-02T10:00:00.9Z"), Until: at(t, "2026-03-02T14:00:00Z"), Created: at(t, "2000-01-01T00:00:00Z"), By: "alice"}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := rotations.Override{ID: "1", Rotation: "db-primary", Person: "bob",
-		From: at(t, "2026-03-02T10:00:00Z"), Until: at(t, "2026-03-02T14:00:00Z"), Created: at(t, "2026-03-01T09:00:00Z")}
+		From: at(t, "2026-03-02T10:00:00Z"), Until: at(t, "2026-03-02T14:00:00Z"), Created: at(t, "2026-03-01T09:00:00Z"), By: "alice"}
 	if a != want {
-		t.Errorf("Create returned %+v, want %+v (ID from the counter, whole seconds, Created = now)", a, want)
+		t.Errorf("Create returned %+v, want %+v (ID from the counter, whole seconds, Created = now, By kept)", a, want)
 	}
 	b, err := s.Create(ctx, rotations.Override{Rotation: "db-primary", Person: "carol",
 		From: at(t, "2026-03-01T00:00:00Z"), Until: at(t, "2026-03-03T00:00:00Z")}, now.Add(time.Minute))
