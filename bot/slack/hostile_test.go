@@ -23,7 +23,7 @@ const (
 // break out of Slack's markup (mentions, links, a URL that ends its own link
 // early) through the real render path: the card in the incident channel, its
 // redraws with notes and the resolution, the notice in the alerts channel,
-// the page DM, the thread reply for a repeat. It then reads every message
+// the page DM, the thread reply for a repeat, a command's reply. It then reads every message
 // fakeslack received and proves that no mention, link or markup of the
 // alert's own got through: every < in mrkdwn is baton's own token (a
 // configured person, a channel Slack made, a date, a link whose URL passes
@@ -86,6 +86,16 @@ func TestHostileAlertTextIsInert(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.waitFor("the thread reply", func() bool { return threadReplies(e, n) > 0 })
+			// A command's reply quotes the title: escaped too.
+			ch := e.refs(n)["ch"]
+			id, err := e.fake.SendSlashCommand(e.alice.ID, ch, "/incident", "status")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.waitFor("the reply to /incident status", func() bool { return len(e.fake.ResponsePosts(id)) > 0 })
+			if reply := e.fake.ResponsePosts(id)[0].Text; strings.ContainsAny(reply, "<>") || !strings.Contains(reply, fmt.Sprintf("INC-%d", n)) {
+				t.Errorf("the reply to /incident status holds markup: %q", reply)
+			}
 			note := tc.note
 			if note == "" {
 				note = "looked at " + hostileMentions
