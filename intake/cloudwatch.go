@@ -25,6 +25,10 @@ type cwAlarm struct {
 	OldStateValue    string     `json:"OldStateValue"`
 	Trigger          *cwTrigger `json:"Trigger"`
 	AlarmRule        string     `json:"AlarmRule"` // composite alarms
+	// TriggeringChildren lists the children that moved a composite alarm:
+	// objects {Arn, State{Value, Timestamp}} in the messages CloudWatch
+	// sends, plain ARNs in its documented schema. Kept raw, read leniently.
+	TriggeringChildren json.RawMessage `json:"TriggeringChildren"`
 }
 
 // cwTrigger describes the metric a metric alarm watches.
@@ -38,7 +42,48 @@ type cwTrigger struct {
 	Period            json.RawMessage `json:"Period"`
 	EvaluationPeriods json.RawMessage `json:"EvaluationPeriods"`
 	Threshold         json.RawMessage `json:"Threshold"`
+	// Metrics is set instead of MetricName for metric-math and
+	// anomaly-detection alarms (MetricDataQuery objects); ThresholdMetricId
+	// names the anomaly band among them. Kept raw, read leniently.
+	Metrics           json.RawMessage `json:"Metrics"`
+	ThresholdMetricID string          `json:"ThresholdMetricId"`
 }
+
+// cwMetricQuery is one entry of Trigger.Metrics, a MetricDataQuery: a
+// metric (MetricStat) or an expression over the others.
+type cwMetricQuery struct {
+	ID         string `json:"Id"`
+	Expression string `json:"Expression"`
+	Label      string `json:"Label"`
+	ReturnData *bool  `json:"ReturnData"`
+	MetricStat *struct {
+		Metric struct {
+			Namespace  string        `json:"Namespace"`
+			MetricName string        `json:"MetricName"`
+			Dimensions []cwDimension `json:"Dimensions"`
+		} `json:"Metric"`
+		Stat string `json:"Stat"`
+	} `json:"MetricStat"`
+}
+
+// cwChild is one entry of TriggeringChildren.
+type cwChild struct {
+	Arn   string `json:"Arn"`
+	State struct {
+		Value     string `json:"Value"`
+		Timestamp string `json:"Timestamp"`
+	} `json:"State"`
+}
+
+// Bounds on what a CloudWatch alarm's lists add to the details: the first
+// maxCWListed metrics and children, maxCWDims dimensions of each metric,
+// each string cut to maxCWText characters (text.Truncate). A list that was
+// cut says how long it was in "<key>_total".
+const (
+	maxCWListed = 5
+	maxCWDims   = 10
+	maxCWText   = 200
+)
 
 // cwDimension is one metric dimension; CloudWatch spells the keys in lower case.
 type cwDimension struct {
@@ -68,9 +113,15 @@ var regionCodeRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 // ALARM fires at critical severity; INSUFFICIENT_DATA fires at warning; OK
 // resolves, at the severity of the state it leaves. All three share the dedup
 // key cloudwatch:<AlarmArn> (cloudwatch:<account>:<region>:<AlarmName> when
-// the ARN is missing), so an OK resolves the incident its ALARM opened. The
+// the ARN is missing), so an OK resolves the incident its ALARM opened; the
+// parts of that key must hold no control characters (NUL, CR, LF, …). The
 // alert's SourceTime is StateChangeTime, or now when it is missing or bad. A
 // Message that is not an alarm is an *InputError.
+//
+// Metric-math and anomaly-detection alarms name their metrics inside
+// Trigger.Metrics, and composite alarms their causes in TriggeringChildren:
+// both are kept in the details ("metrics", "threshold_metric_id",
+// "triggering_children"), the first few entries, each string truncated.
 func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, error) {
 	if m.Type != snsNotification {
 		return incident.Alert{}, "", fieldErr("Type", "must be Notification for a CloudWatch alarm (got %q)", m.Type)
@@ -121,11 +172,21 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 	}
 
 	if arn := strings.TrimSpace(c.AlarmArn); arn != "" {
+		if err := checkOneLine("Message.AlarmArn", arn); err != nil {
+			return incident.Alert{}, "", err
+		}
 		a.DedupKey = "cloudwatch:" + arn
 	} else {
 		r := region
 		if r == "" {
 			r = c.Region
+		}
+		for _, f := range []struct{ field, v string }{
+			{"Message.AWSAccountId", c.AWSAccountID}, {"Message.Region", r}, {"Message.AlarmName", c.AlarmName},
+		} {
+			if err := checkOneLine(f.field, f.v); err != nil {
+				return incident.Alert{}, "", err
+			}
 		}
 		a.DedupKey = "cloudwatch:" + c.AWSAccountID + ":" + r + ":" + c.AlarmName
 	}
@@ -172,13 +233,128 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 				d["dimensions"] = dims
 			}
 		}
+		put("threshold_metric_id", text.Truncate(t.ThresholdMetricID, maxCWText))
+		putList(d, "metrics", cwMetrics(t.Metrics))
 	}
+	putList(d, "triggering_children", cwChildren(c.TriggeringChildren))
 	a.Details = d
 
 	if region != "" {
-		a.Links = []incident.Link{{Text: "alarm", URL: consoleURL(partition, region, c.AlarmName)}}
+		// The name is path-escaped, so the link is always well formed; the
+		// check is the same one every source's links pass.
+		if u := consoleURL(partition, region, c.AlarmName); httpURL(u) {
+			a.Links = []incident.Link{{Text: "alarm", URL: u}}
+		}
 	}
 	return a, c.NewStateValue, nil
+}
+
+// putList stores the first maxCWListed entries of list in d[k] and, when
+// there were more, their number in d[k+"_total"].
+func putList(d map[string]any, k string, list []any) {
+	if len(list) == 0 {
+		return
+	}
+	if len(list) > maxCWListed {
+		d[k+"_total"] = len(list)
+		list = list[:maxCWListed]
+	}
+	d[k] = list
+}
+
+// cwMetrics reads Trigger.Metrics: one entry per query with its id, its
+// expression or its metric (namespace, name, dimensions, stat), its label
+// and whether it is the alarm's result. Entries that do not decode are
+// skipped; the alarm is never refused for them.
+func cwMetrics(raw json.RawMessage) []any {
+	var entries []json.RawMessage
+	if firstByte(raw) != '[' || json.Unmarshal(raw, &entries) != nil {
+		return nil
+	}
+	out := make([]any, 0, min(len(entries), maxCWListed+1))
+	for _, e := range entries {
+		var q cwMetricQuery
+		if firstByte(e) != '{' || json.Unmarshal(e, &q) != nil {
+			continue
+		}
+		m := make(map[string]any, 8)
+		put := func(k, v string) {
+			if v = strings.TrimSpace(v); v != "" {
+				m[k] = text.Truncate(v, maxCWText)
+			}
+		}
+		put("id", q.ID)
+		put("label", q.Label)
+		put("expression", q.Expression)
+		if ms := q.MetricStat; ms != nil {
+			put("namespace", ms.Metric.Namespace)
+			put("metric", ms.Metric.MetricName)
+			put("stat", ms.Stat)
+			if dims := cwDims(ms.Metric.Dimensions); len(dims) > 0 {
+				m["dimensions"] = dims
+			}
+		}
+		if q.ReturnData != nil && *q.ReturnData {
+			m["return_data"] = true
+		}
+		if len(m) > 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// cwDims is a metric's dimensions as name → value, the first maxCWDims.
+func cwDims(list []cwDimension) map[string]any {
+	dims := make(map[string]any, min(len(list), maxCWDims))
+	for _, dim := range list {
+		if len(dims) == maxCWDims {
+			break
+		}
+		if dim.Name != "" {
+			dims[text.Truncate(dim.Name, maxCWText)] = text.Truncate(dim.Value, maxCWText)
+		}
+	}
+	return dims
+}
+
+// cwChildren reads a composite alarm's TriggeringChildren: each child's ARN
+// ("alarm") with its state and the time it entered it. A child given as a
+// plain string (the documented schema) is its ARN alone.
+func cwChildren(raw json.RawMessage) []any {
+	var entries []json.RawMessage
+	if firstByte(raw) != '[' || json.Unmarshal(raw, &entries) != nil {
+		return nil
+	}
+	out := make([]any, 0, min(len(entries), maxCWListed+1))
+	for _, e := range entries {
+		var ch cwChild
+		switch firstByte(e) {
+		case '"':
+			if json.Unmarshal(e, &ch.Arn) != nil {
+				continue
+			}
+		case '{':
+			if json.Unmarshal(e, &ch) != nil {
+				continue
+			}
+		default:
+			continue
+		}
+		m := make(map[string]any, 3)
+		put := func(k, v string) {
+			if v = strings.TrimSpace(v); v != "" {
+				m[k] = text.Truncate(v, maxCWText)
+			}
+		}
+		put("alarm", ch.Arn)
+		put("state", ch.State.Value)
+		put("timestamp", ch.State.Timestamp)
+		if len(m) > 0 {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // putNumber stores raw in d[k] as a json.Number when it is a JSON number.

@@ -2,10 +2,13 @@ package intake
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // alarmMessage returns an SNS notification carrying the alarm of
@@ -69,6 +72,12 @@ func TestParseCloudWatchAlarmErrors(t *testing.T) {
 			"Message.AlarmName", "must be a string, not a number"},
 		{"blank alarm name", func(t *testing.T) SNSMessage { return alarmMessage(t, map[string]any{"AlarmName": " \t"}) },
 			"Message.AlarmName", "is required"},
+		{"alarm ARN with NUL", func(t *testing.T) SNSMessage {
+			return alarmMessage(t, map[string]any{"AlarmArn": "arn:aws:cloudwatch:us-east-1:1:alarm:x\u0000"})
+		}, "Message.AlarmArn", "must not contain control characters such as NUL, CR or LF (found U+0000"},
+		{"alarm name with CRLF and no ARN", func(t *testing.T) SNSMessage {
+			return alarmMessage(t, map[string]any{"AlarmArn": nil, "AlarmName": "db\r\nhigh"})
+		}, "Message.AlarmName", "(found U+000D at character 3)"},
 		{"dimensions as object", func(t *testing.T) SNSMessage {
 			return alarmMessage(t, map[string]any{"Trigger": map[string]any{"Dimensions": map[string]any{"name": "x"}}})
 		}, "Message.Trigger.Dimensions", "must be a JSON array, not an object"},
@@ -171,6 +180,94 @@ func TestParseCloudWatchAlarm(t *testing.T) {
 				t.Errorf("Source %q, ReceivedAt %v", a.Source, a.ReceivedAt)
 			}
 			tc.check(t, a, state)
+		})
+	}
+}
+
+// TestCloudWatchMetricsAndChildren pins what metric-math, anomaly-detection
+// and composite alarms keep in their details (the golden files hold the
+// whole alerts), and that the lists are bounded and read leniently.
+func TestCloudWatchMetricsAndChildren(t *testing.T) {
+	long := strings.Repeat("x", 500)
+	many := make([]any, 8)
+	for i := range many {
+		many[i] = map[string]any{"Id": fmt.Sprintf("m%d", i), "MetricStat": map[string]any{"Metric": map[string]any{
+			"Namespace": "AWS/SQS", "MetricName": long, "Dimensions": []any{map[string]any{"Name": "QueueName", "Value": long}}}, "Stat": "Sum"}}
+	}
+	cases := []struct {
+		name  string
+		msg   func(t *testing.T) SNSMessage
+		check func(t *testing.T, d map[string]any)
+	}{
+		{"metric math names its metrics", func(t *testing.T) SNSMessage { return loadSNS(t, "sns-cloudwatch-metric-math") }, func(t *testing.T, d map[string]any) {
+			ms, _ := d["metrics"].([]any)
+			if len(ms) != 3 {
+				t.Fatalf("metrics = %#v", d["metrics"])
+			}
+			e1, m1 := ms[0].(map[string]any), ms[1].(map[string]any)
+			if e1["expression"] != "100 * errors / invocations" || e1["return_data"] != true {
+				t.Errorf("metrics[0] = %#v", e1)
+			}
+			if m1["namespace"] != "AWS/Lambda" || m1["metric"] != "Errors" || m1["stat"] != "Sum" ||
+				m1["dimensions"].(map[string]any)["FunctionName"] != "payments-api" || m1["return_data"] != nil {
+				t.Errorf("metrics[1] = %#v", m1)
+			}
+		}},
+		{"anomaly detection names its band", func(t *testing.T) SNSMessage { return loadSNS(t, "sns-cloudwatch-anomaly") }, func(t *testing.T, d map[string]any) {
+			if d["threshold_metric_id"] != "ad1" {
+				t.Errorf("threshold_metric_id = %#v", d["threshold_metric_id"])
+			}
+			if ms, _ := d["metrics"].([]any); len(ms) != 2 || ms[0].(map[string]any)["metric"] != "ApproximateNumberOfMessagesVisible" {
+				t.Errorf("metrics = %#v", d["metrics"])
+			}
+		}},
+		{"composite names its triggering children", func(t *testing.T) SNSMessage { return loadSNS(t, "sns-cloudwatch-composite") }, func(t *testing.T, d map[string]any) {
+			cs, _ := d["triggering_children"].([]any)
+			if len(cs) != 1 || cs[0].(map[string]any)["alarm"] != "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:checkout-api-5xx-high" ||
+				cs[0].(map[string]any)["state"] != "ALARM" || cs[0].(map[string]any)["timestamp"] != "2025-11-24T14:03:12.345+0000" {
+				t.Errorf("triggering_children = %#v", d["triggering_children"])
+			}
+			if d["alarm_rule"] == nil {
+				t.Error("alarm_rule lost")
+			}
+		}},
+		{"children as plain ARNs, the documented schema", func(t *testing.T) SNSMessage {
+			return alarmMessage(t, map[string]any{"TriggeringChildren": []any{"arn:aws:cloudwatch:us-east-1:1:alarm:a", 7, nil, map[string]any{"Arn": []any{}}}})
+		}, func(t *testing.T, d map[string]any) {
+			if cs, _ := d["triggering_children"].([]any); len(cs) != 1 || cs[0].(map[string]any)["alarm"] != "arn:aws:cloudwatch:us-east-1:1:alarm:a" {
+				t.Errorf("triggering_children = %#v", d["triggering_children"])
+			}
+		}},
+		{"long lists are cut and counted, long strings truncated", func(t *testing.T) SNSMessage {
+			return alarmMessage(t, map[string]any{"Trigger": map[string]any{"Metrics": many}})
+		}, func(t *testing.T, d map[string]any) {
+			ms, _ := d["metrics"].([]any)
+			if len(ms) != maxCWListed || d["metrics_total"] != 8 {
+				t.Fatalf("%d metrics, metrics_total = %#v", len(ms), d["metrics_total"])
+			}
+			m := ms[0].(map[string]any)
+			if name := m["metric"].(string); utf8.RuneCountInString(name) != maxCWText || !strings.HasSuffix(name, text.Ellipsis) {
+				t.Errorf("metric name of %d characters: %q", utf8.RuneCountInString(name), name)
+			}
+			if v := m["dimensions"].(map[string]any)["QueueName"].(string); utf8.RuneCountInString(v) != maxCWText {
+				t.Errorf("dimension value of %d characters", utf8.RuneCountInString(v))
+			}
+		}},
+		{"surprises in the lists do not cost the alarm", func(t *testing.T) SNSMessage {
+			return alarmMessage(t, map[string]any{"TriggeringChildren": "nope", "Trigger": map[string]any{"Metrics": []any{1, "x", map[string]any{"Id": 5}, map[string]any{"Id": "ok", "ReturnData": "yes"}}}})
+		}, func(t *testing.T, d map[string]any) {
+			if d["metrics"] != nil || d["triggering_children"] != nil {
+				t.Errorf("metrics = %#v, triggering_children = %#v", d["metrics"], d["triggering_children"])
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, _, err := ParseCloudWatchAlarm(tc.msg(t), testNow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, a.Details)
 		})
 	}
 }

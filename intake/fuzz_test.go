@@ -68,9 +68,12 @@ func checkParsed(t *testing.T, source string, a incident.Alert, err error, again
 		t.Fatalf("SourceTime %v: absent or too far ahead of the receive time", a.SourceTime)
 	}
 	for _, l := range a.Links {
-		if !httpURL(l.URL) {
-			t.Fatalf("link %q is not an http URL", l.URL)
+		if !httpURL(l.URL) || strings.ContainsAny(l.URL, "<>| \r\n\x00") {
+			t.Fatalf("link %q is not a safe http URL", l.URL)
 		}
+	}
+	if checkOneLine("dedup_key", a.DedupKey) != nil || checkOneLine("service", a.Service) != nil {
+		t.Fatalf("control character accepted in DedupKey %q or Service %q", a.DedupKey, a.Service)
 	}
 	if _, err := json.Marshal(a); err != nil {
 		t.Fatalf("alert does not marshal: %v", err)
@@ -86,6 +89,7 @@ func FuzzParseSumoLogic(f *testing.F) {
 	f.Add([]byte(`{"Name": "a", "name": "b", "NAME": "c", "TriggerType": "Critical"}`))
 	f.Add([]byte(`{"name": "x", "results_json": [1, {"a": 2}], "num_query_results": -1e400}`))
 	f.Add([]byte(`{"SearchName": "\u0000\u2028", "severity": "INFO", "dedup_key": " "}`))
+	f.Add([]byte(`{"Name": "x", "TriggerType": "Critical", "Id": "a\u0000b", "QueryURL": "https://example.com/x> <!channel>"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		a, err := ParseSumoLogic(body, testNow)
 		checkParsed(t, "sumologic", a, err, func() (incident.Alert, error) { return ParseSumoLogic(body, testNow) })
@@ -97,6 +101,7 @@ func FuzzParseGeneric(f *testing.F) {
 	f.Add([]byte(`{"summary": "a", "links": [{"url": "https://a.example"}, {"url": 1}]}`))
 	f.Add([]byte(`{"summary": "a", "details": {"n": 1e400}} `))
 	f.Add([]byte(`{"summary": "\ud800", "severity": "Warning", "status": "RESOLVED"}`))
+	f.Add([]byte(`{"summary": "a", "dedup_key": "k\r\n", "links": [{"url": "https://example.com/x> <!channel>"}, {"url": "https://a.example/|"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		a, err := ParseGeneric(body, testNow)
 		checkParsed(t, "generic", a, err, func() (incident.Alert, error) { return ParseGeneric(body, testNow) })

@@ -17,13 +17,13 @@ import (
 // genericBody is baton's own alert format. Unknown keys are ignored so that
 // senders can add fields without breaking.
 type genericBody struct {
-	Service  string            `json:"service"`
-	DedupKey string            `json:"dedup_key"`
-	Summary  string            `json:"summary"`
-	Severity string            `json:"severity"`
-	Status   string            `json:"status"`
-	Details  map[string]any    `json:"details"`
-	Links    []json.RawMessage `json:"links"`
+	Service  string          `json:"service"`
+	DedupKey string          `json:"dedup_key"`
+	Summary  string          `json:"summary"`
+	Severity string          `json:"severity"`
+	Status   string          `json:"status"`
+	Details  map[string]any  `json:"details"`
+	Links    json.RawMessage `json:"links"`
 	// Timestamp is kept raw: a bad one must not lose the alert.
 	Timestamp json.RawMessage `json:"timestamp"`
 }
@@ -43,13 +43,18 @@ type genericLink struct {
 //
 // summary is required (one line, at most 1024 characters); severity defaults
 // to critical and status to firing; dedup_key defaults to "generic:" and a
-// hash of the summary, so repeats of one summary are one incident. timestamp,
+// hash of the summary, so repeats of one summary are one incident. service
+// and dedup_key must hold no control characters (NUL, CR, LF, …). timestamp,
 // when the state changed at the sender (RFC 3339, or Unix seconds or
 // milliseconds as a number), becomes the alert's SourceTime; absent, unreadable
-// or more than five minutes ahead of now, SourceTime is now. details
-// must be an object (its numbers are kept exactly, as json.Number) and every
-// link an absolute http or https URL. Unknown keys are ignored. Every problem
-// is an *InputError naming the field.
+// or more than five minutes ahead of now, SourceTime is now. details must be
+// an object (its numbers are kept exactly, as json.Number). Unknown keys are
+// ignored. Every problem is an *InputError naming the field.
+//
+// A bad link never costs the alert: a links entry that is not an object, has
+// no url, or whose url fails incident.CheckLinkURL (absolute http or https,
+// no whitespace, control characters, <, > or |) is left out, and a sentence
+// naming it is added to details under "dropped_links".
 func ParseGeneric(body []byte, now time.Time) (incident.Alert, error) {
 	if err := requireObject(body); err != nil {
 		return incident.Alert{}, err
@@ -97,17 +102,43 @@ func ParseGeneric(body []byte, now time.Time) (incident.Alert, error) {
 	default:
 		return incident.Alert{}, fieldErr("status", "must be firing or resolved (got %q)", g.Status)
 	}
+	if err := checkOneLine("service", a.Service); err != nil {
+		return incident.Alert{}, err
+	}
 	if a.DedupKey = strings.TrimSpace(g.DedupKey); a.DedupKey == "" {
 		sum := sha256.Sum256([]byte(a.Summary))
 		a.DedupKey = "generic:" + hex.EncodeToString(sum[:8])
+	} else if err := checkOneLine("dedup_key", a.DedupKey); err != nil {
+		return incident.Alert{}, err
 	}
 	if len(g.Details) > 0 {
 		a.Details = g.Details
 	}
-	for i, raw := range g.Links {
+	var dropped []string
+	a.Links, dropped = genericLinks(g.Links)
+	a.Details = putDroppedLinks(a.Details, dropped)
+	return a, nil
+}
+
+// genericLinks reads the links list: the good links, and a note for each
+// entry left out ("links[1].url: must be …").
+func genericLinks(raw json.RawMessage) (links []incident.Link, dropped []string) {
+	switch firstByte(raw) {
+	case 0, 'n':
+		return nil, nil
+	case '[':
+	default:
+		return nil, []string{"links: must be a JSON array, not " + kindOf(raw)}
+	}
+	var entries []json.RawMessage
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		return nil, []string{"links: " + jsonInputError(err, "links", len(raw)).Msg}
+	}
+	for i, raw := range entries {
 		field := "links[" + strconv.Itoa(i) + "]"
 		if firstByte(raw) != '{' {
-			return incident.Alert{}, fieldErr(field, `must be an object such as {"text": "runbook", "url": "https://..."}, not %s`, kindOf(raw))
+			dropped = append(dropped, field+`: must be an object such as {"text": "runbook", "url": "https://..."}, not `+kindOf(raw))
+			continue
 		}
 		var l genericLink
 		if err := json.Unmarshal(raw, &l); err != nil {
@@ -116,16 +147,19 @@ func ParseGeneric(body []byte, now time.Time) (incident.Alert, error) {
 			if i := strings.Index(ie.Msg, " (at byte"); i >= 0 {
 				ie.Msg = ie.Msg[:i]
 			}
-			return incident.Alert{}, ie
+			dropped = append(dropped, ie.Field+": "+ie.Msg)
+			continue
 		}
 		u := strings.TrimSpace(l.URL)
 		if u == "" {
-			return incident.Alert{}, fieldErr(field+".url", "is required")
+			dropped = append(dropped, field+".url: is required")
+			continue
 		}
-		if !httpURL(u) {
-			return incident.Alert{}, fieldErr(field+".url", "must be an absolute http or https URL (got %q)", l.URL)
+		if p := linkProblem(u); p != "" {
+			dropped = append(dropped, field+".url: "+p)
+			continue
 		}
-		a.Links = append(a.Links, incident.Link{Text: oneLine(l.Text), URL: u})
+		links = append(links, incident.Link{Text: oneLine(l.Text), URL: u})
 	}
-	return a, nil
+	return links, dropped
 }

@@ -34,16 +34,11 @@ func TestParseGenericErrors(t *testing.T) {
 		{"details as array", `{"summary": "a", "details": ["x"]}`, "details", "must be a JSON object, not an array"},
 		{"details as string", `{"summary": "a", "details": "x"}`, "details", "must be a JSON object, not a string"},
 		{"dedup key as number", `{"summary": "a", "dedup_key": 7}`, "dedup_key", "must be a string, not a number"},
-		{"links as object", `{"summary": "a", "links": {"url": "https://x.example"}}`, "links", "must be a JSON array, not an object"},
-		{"link as string", `{"summary": "a", "links": [{"url": "https://a.example"}, "https://b.example"]}`, "links[1]", "must be an object"},
-		{"link as null", `{"summary": "a", "links": [null]}`, "links[0]", "must be an object"},
-		{"link without url", `{"summary": "a", "links": [{"text": "runbook"}]}`, "links[0].url", "is required"},
-		{"relative url", `{"summary": "a", "links": [{"url": "/runbooks/db"}]}`, "links[0].url", `must be an absolute http or https URL (got "/runbooks/db")`},
-		{"ftp url", `{"summary": "a", "links": [{"url": "ftp://files.example.com/x"}]}`, "links[0].url", "must be an absolute http or https URL"},
-		{"javascript url", `{"summary": "a", "links": [{"url": "javascript:alert(1)"}]}`, "links[0].url", "must be an absolute http or https URL"},
-		{"url that does not parse", `{"summary": "a", "links": [{"url": "https://exa mple.com/%zz"}]}`, "links[0].url", "must be an absolute http or https URL"},
-		{"url as number", `{"summary": "a", "links": [{"url": 1}]}`, "links[0].url", "must be a string, not a number"},
-		{"link text as array", `{"summary": "a", "links": [{"text": ["x"], "url": "https://a.example"}]}`, "links[0].text", "must be a string, not an array"},
+		{"dedup key with NUL", `{"summary": "a", "dedup_key": "db\u0000x"}`, "dedup_key", "must not contain control characters such as NUL, CR or LF (found U+0000 at character 3)"},
+		{"dedup key with CRLF", `{"summary": "a", "dedup_key": "db\r\nx"}`, "dedup_key", "must not contain control characters such as NUL, CR or LF (found U+000D at character 3)"},
+		{"dedup key with a line separator", `{"summary": "a", "dedup_key": "db\u2028x"}`, "dedup_key", "(found U+2028 at character 3)"},
+		{"service with LF", `{"summary": "a", "service": "pay\nments"}`, "service", "must not contain control characters such as NUL, CR or LF (found U+000A at character 4)"},
+		{"service with DEL", `{"summary": "a", "service": "pay\u007f"}`, "service", "(found U+007F at character 4)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,6 +47,69 @@ func TestParseGenericErrors(t *testing.T) {
 				t.Fatalf("accepted: %+v", a)
 			}
 			wantInputError(t, err, tc.field, tc.msg)
+		})
+	}
+}
+
+// TestParseGenericDropsBadLinks: a bad link never costs the alert; it is
+// left out and named in details["dropped_links"].
+func TestParseGenericDropsBadLinks(t *testing.T) {
+	hostile := "https://example.com/x> <!channel> <@U0HOSTILE> <https://example.com/y"
+	cases := []struct {
+		name, body string
+		links      []incident.Link
+		notes      []string
+	}{
+		{"links as object", `{"summary": "a", "links": {"url": "https://x.example"}}`, nil,
+			[]string{"links: must be a JSON array, not an object"}},
+		{"link as string", `{"summary": "a", "links": [{"url": "https://a.example"}, "https://b.example"]}`,
+			[]incident.Link{{URL: "https://a.example"}}, []string{`links[1]: must be an object such as {"text": "runbook", "url": "https://..."}, not a string`}},
+		{"link as null", `{"summary": "a", "links": [null]}`, nil, []string{"links[0]: must be an object such as"}},
+		{"link without url", `{"summary": "a", "links": [{"text": "runbook"}]}`, nil, []string{"links[0].url: is required"}},
+		{"relative url", `{"summary": "a", "links": [{"url": "/runbooks/db"}]}`, nil,
+			[]string{`links[0].url: must be an absolute http or https URL (got "/runbooks/db")`}},
+		{"ftp url", `{"summary": "a", "links": [{"url": "ftp://files.example.com/x"}]}`, nil, []string{"links[0].url: must be an absolute http or https URL"}},
+		{"javascript url", `{"summary": "a", "links": [{"url": "javascript:alert(1)"}]}`, nil, []string{"links[0].url: must be an absolute http or https URL"}},
+		{"url with a space", `{"summary": "a", "links": [{"url": "https://exa mple.com/%zz"}]}`, nil,
+			[]string{"links[0].url: must not contain spaces, control characters, <, > or |"}},
+		{"hostile url", `{"summary": "a", "links": [{"text": "graph", "url": "` + hostile + `"}, {"url": "https://ok.example/q?a=1&b=2"}]}`,
+			[]incident.Link{{URL: "https://ok.example/q?a=1&b=2"}}, []string{"links[0].url: must not contain spaces, control characters, <, > or |"}},
+		{"url with a pipe", `{"summary": "a", "links": [{"url": "https://example.com/a|b"}]}`, nil, []string{"links[0].url: must not contain"}},
+		{"url with CRLF", `{"summary": "a", "links": [{"url": "https://example.com/a\r\nb"}]}`, nil, []string{"links[0].url: must not contain"}},
+		{"url as number", `{"summary": "a", "links": [{"url": 1}]}`, nil, []string{"links[0].url: must be a string, not a number"}},
+		{"link text as array", `{"summary": "a", "links": [{"text": ["x"], "url": "https://a.example"}]}`, nil, []string{"links[0].text: must be a string, not an array"}},
+		{"the sender's own dropped_links is kept", `{"summary": "a", "details": {"dropped_links": 3}, "links": [{"url": "x"}]}`, nil, []string{"links[0].url: must be"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := ParseGeneric([]byte(tc.body), testNow)
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if len(a.Links) != len(tc.links) {
+				t.Fatalf("Links = %+v, want %+v", a.Links, tc.links)
+			}
+			for i := range tc.links {
+				if a.Links[i].URL != tc.links[i].URL {
+					t.Errorf("Links[%d] = %+v, want %+v", i, a.Links[i], tc.links[i])
+				}
+			}
+			key := "dropped_links"
+			if _, own := a.Details["baton_dropped_links"]; own {
+				key = "baton_dropped_links"
+				if a.Details["dropped_links"] != json.Number("3") {
+					t.Errorf("the sender's dropped_links = %#v", a.Details["dropped_links"])
+				}
+			}
+			notes, _ := a.Details[key].([]string)
+			if len(notes) != len(tc.notes) {
+				t.Fatalf("details[%s] = %#v, want %q", key, a.Details[key], tc.notes)
+			}
+			for i, want := range tc.notes {
+				if !strings.HasPrefix(notes[i], want) {
+					t.Errorf("note %d = %q, want prefix %q", i, notes[i], want)
+				}
+			}
 		})
 	}
 }

@@ -127,6 +127,12 @@ func TestGolden(t *testing.T) {
 		{"sns-cloudwatch-insufficient-data", parseCloudWatch, "cloudwatch:arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-api-5xx-high",
 			incident.SevWarning, incident.AlertFiring,
 			"checkout-api-5xx-high: Insufficient Data: 3 datapoints were unknown.", "", "INSUFFICIENT_DATA", "2025-11-24T14:10:12.902Z"},
+		{"sns-cloudwatch-metric-math", parseCloudWatch, "cloudwatch:arn:aws:cloudwatch:eu-west-1:123456789012:alarm:payments-api-error-rate",
+			incident.SevCritical, incident.AlertFiring, "payments-api-error-rate: Threshold Crossed: 1 out of the last 1 datapoints [7.5 (24/11/25 14:01:00)] was greater than the threshold (5.0) (minimum 1 datapoint for OK -> ALARM transitio…", "", "ALARM", "2025-11-24T14:02:03.911Z"},
+		{"sns-cloudwatch-anomaly", parseCloudWatch, "cloudwatch:arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-queue-depth-anomaly",
+			incident.SevCritical, incident.AlertFiring, "orders-queue-depth-anomaly: Thresholds Crossed: 3 out of the last 3 datapoints [1840.0 (24/11/25 13:58:00), 1702.0 (24/11/25 13:53:00), 1655.0 (24/11/25 13:48:00)] were greater than the u…", "", "ALARM", "2025-11-24T14:00:41.207Z"},
+		{"sns-cloudwatch-composite", parseCloudWatch, "cloudwatch:arn:aws:cloudwatch:eu-west-1:123456789012:alarm:checkout-degraded",
+			incident.SevCritical, incident.AlertFiring, "checkout-degraded: arn:aws:cloudwatch:eu-west-1:123456789012:alarm:checkout-api-5xx-high transitioned to ALARM at Monday 24 November, 2025 14:03:12 UTC", "", "ALARM", "2025-11-24T14:03:13.59Z"},
 	}
 	seen := map[string]bool{"sns-subscription-confirmation": true} // TestGoldenSNSConfirmation
 	for _, tc := range cases {

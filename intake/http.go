@@ -295,6 +295,9 @@ func (h *Handler) route(a *incident.Alert, query string) error {
 	}
 	switch {
 	case query != "":
+		if err := checkOneLine("service", query); err != nil {
+			return fail(http.StatusBadRequest, "query parameter ?service= %s; nothing was stored", err.Msg)
+		}
 		if !h.cfg.Services[query] {
 			return fail(http.StatusUnprocessableEntity, "alert %q names service %q in ?service=, which is not in services; nothing was stored", label, query)
 		}

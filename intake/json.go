@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // maxSummary is the longest summary, in characters, that becomes an incident
@@ -226,15 +229,55 @@ func isOneLine(s string) bool {
 	return s == "" || !prevSpace
 }
 
-// httpURL reports whether s is an absolute http or https URL with a host,
-// the only links baton shows to responders.
-func httpURL(s string) bool {
-	if s == "" {
-		return false
+// httpURL reports whether s may be shown to responders as a link: the one
+// rule of incident.CheckLinkURL (absolute http or https, no whitespace,
+// control characters, <, > or |).
+func httpURL(s string) bool { return incident.CheckLinkURL(s) == nil }
+
+// linkProblem completes the sentence about a URL that is not a link:
+// "must be an absolute http or https URL (got \"…\")".
+func linkProblem(s string) string {
+	err := incident.CheckLinkURL(s)
+	if err == nil {
+		return ""
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return false
+	return fmt.Sprintf("%s (got %q)", err, text.Truncate(s, maxQuoted))
+}
+
+// maxQuoted is how much of a refused value an error or note quotes.
+const maxQuoted = 200
+
+// droppedLinksKey is the details key that lists the links an alert carried
+// but baton left out, one sentence each ("links[0].url: must be …").
+const droppedLinksKey = "dropped_links"
+
+// putDroppedLinks records notes under droppedLinksKey in d, or under
+// "baton_dropped_links" when the sender already uses that key. It returns d,
+// made when nil.
+func putDroppedLinks(d map[string]any, notes []string) map[string]any {
+	if len(notes) == 0 {
+		return d
 	}
-	return strings.EqualFold(u.Scheme, "https") || strings.EqualFold(u.Scheme, "http")
+	if d == nil {
+		d = make(map[string]any, 1)
+	}
+	k := droppedLinksKey
+	if _, taken := d[k]; taken {
+		k = "baton_" + k
+	}
+	d[k] = notes
+	return d
+}
+
+// checkOneLine refuses a value that will be a key or a name (dedup keys,
+// service names) when it holds a control character (NUL, CR, LF, tab, DEL,
+// C1) or a Unicode line or paragraph separator: such a value would be
+// stored, logged and shown with the break in it.
+func checkOneLine(field, v string) *InputError {
+	for i, r := range []rune(v) {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return fieldErr(field, "must not contain control characters such as NUL, CR or LF (found %U at character %d); send one line of printable text", r, i+1)
+		}
+	}
+	return nil
 }

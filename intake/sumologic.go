@@ -241,7 +241,13 @@ const maxConditionInSummary = 100
 // ("11/24/2025 02:21:10 PM UTC"), else TriggerTimeEnd (epoch ms), else
 // FireTime, else now. A ResultsJson that is not valid JSON is kept as
 // text; a body that is not a JSON object, a value of the wrong type, an
-// unknown TriggerType or a missing Name is an *InputError.
+// unknown TriggerType, a missing Name, or a service, dedup_key or Id holding
+// a control character (NUL, CR, LF, …) is an *InputError.
+//
+// QueryURL (or SearchQueryUrl), AlertResponseUrl, SourceURL and a Playbook
+// that is a URL become links when they pass incident.CheckLinkURL; one that
+// does not is left out, never the alert, with a sentence naming it in the
+// details under "dropped_links".
 func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
 	if err := requireObject(body); err != nil {
 		return incident.Alert{}, err
@@ -337,6 +343,17 @@ func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
 		a.Severity = sev
 	}
 
+	// Keys and names are refused with a control character in them; the
+	// dedup key of a monitor is built from its Id.
+	for _, id := range []sumoKey{skService, skDedupKey, skID} {
+		if id == skID && (!monitor || s[skDedupKey] != "") {
+			continue // the Id is only a detail then
+		}
+		if err := checkOneLine(p.key[id], s[id]); err != nil {
+			return incident.Alert{}, err
+		}
+	}
+
 	key := strings.ToLower(a.Name)
 	switch {
 	case s[skDedupKey] != "":
@@ -404,19 +421,30 @@ func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
 	if v := p.results(skRawResultsJSON); v != nil {
 		d["raw_results"] = v
 	}
-	link := func(text, u string) {
-		if httpURL(u) {
+	var dropped []string
+	link := func(text string, ids ...sumoKey) {
+		for _, id := range ids {
+			u := s[id]
+			if u == "" {
+				continue
+			}
+			if why := linkProblem(u); why != "" {
+				dropped = append(dropped, p.key[id]+": "+why)
+				return
+			}
 			a.Links = append(a.Links, incident.Link{Text: text, URL: u})
+			return
 		}
 	}
-	link("query", first(skQueryURL, skSearchQueryURL))
-	link("alert", s[skAlertResponseURL])
-	link("monitor", s[skSourceURL])
+	link("query", skQueryURL, skSearchQueryURL)
+	link("alert", skAlertResponseURL)
+	link("monitor", skSourceURL)
 	if pb := s[skPlaybook]; httpURL(pb) {
-		link("playbook", pb)
+		link("playbook", skPlaybook)
 	} else {
-		put("playbook", pb)
+		put("playbook", pb) // a playbook is often prose: kept as text
 	}
+	d = putDroppedLinks(d, dropped)
 	if len(d) > 0 {
 		a.Details = d
 	}

@@ -52,6 +52,10 @@ func TestParseSumoLogicErrors(t *testing.T) {
 		{"bad severity", `{"Name": "x", "TriggerType": "Critical", "severity": "urgent"}`, "severity", `must be one of critical, warning, info (got "urgent")`},
 		{"bad severity on search", `{"SearchName": "x", "SEVERITY": "P1"}`, "SEVERITY", `(got "P1")`},
 		{"duplicate spelling", `{"Name": "a", "name": "b", "TriggerType": "Critical"}`, "Name", `is given twice, also as "name"`},
+		{"dedup key with NUL", `{"Name": "x", "dedup_key": "a\u0000b"}`, "dedup_key", "must not contain control characters such as NUL, CR or LF (found U+0000 at character 2)"},
+		{"dedup key with CRLF", `{"Name": "x", "DedupKey": "a\r\nb"}`, "DedupKey", "(found U+000D at character 2)"},
+		{"service with LF", `{"Name": "x", "Service": "pay\nments"}`, "Service", "(found U+000A at character 4)"},
+		{"monitor id with CR", `{"Name": "x", "TriggerType": "Critical", "Id": "00A\r1"}`, "Id", "(found U+000D at character 4)"},
 		{"duplicate snake and camel", `{"Name": "a", "trigger_type": "Critical", "TriggerType": "Warning"}`, "TriggerType", `also as "trigger_type"`},
 	}
 	for _, tc := range cases {
@@ -273,6 +277,17 @@ func TestParseSumoLogicFields(t *testing.T) {
 			}
 			if a.Details["playbook"] != "Restart the pod" {
 				t.Errorf("playbook = %#v", a.Details["playbook"])
+			}
+		}},
+		{"hostile URLs are dropped with a note, the alert kept", `{"Name": "x", "TriggerType": "Critical",
+			"QueryURL": "https://example.com/x> <!channel> <@U0HOSTILE> <https://example.com/y",
+			"AlertResponseUrl": "https://service.sumologic.com/ui/#/alert/1|click", "SourceURL": "https://service.sumologic.com/ui/#/monitor/2"}`, func(t *testing.T, a incident.Alert) {
+			if len(a.Links) != 1 || a.Links[0] != (incident.Link{Text: "monitor", URL: "https://service.sumologic.com/ui/#/monitor/2"}) {
+				t.Errorf("Links = %+v", a.Links)
+			}
+			notes, _ := a.Details["dropped_links"].([]string)
+			if len(notes) != 2 || !strings.HasPrefix(notes[0], "QueryURL: must not contain spaces") || !strings.HasPrefix(notes[1], "AlertResponseUrl: must not contain") {
+				t.Errorf("dropped_links = %q", notes)
 			}
 		}},
 		{"legacy query URL", `{"SearchName": "x", "SearchQueryUrl": "https://service.sumologic.com/ui/#/search/9"}`, func(t *testing.T, a incident.Alert) {

@@ -15,6 +15,34 @@ import (
 
 // This file turns bot's message models into Block Kit. It is the only place
 // that knows mrkdwn, mentions (<@U…>, <#C…>) and date tokens.
+//
+// Alert text is hostile until proven otherwise: a title, service name,
+// note or link can carry <!channel>, <@U…> or a <url|text> of its own.
+// The rules, which every function here follows:
+//
+//   - Every string that did not come from baton itself (titles, services,
+//     sources, link texts, timeline lines with their notes and names,
+//     leads, summary lines) goes through escape (& < > become &amp; &lt;
+//     &gt;) before it is put into mrkdwn. The only unescaped < in a
+//     message is baton's own: <@U…> of a configured person, <#C…> of a
+//     channel Slack gave us, <!date^…> tokens, and <url|text> links.
+//   - Every mrkdwn text object is verbatim, so Slack does not turn bare
+//     URLs, #channel names or @here/@channel words in alert text into links
+//     or mentions (manual <…> markup, which only baton writes, still works).
+//   - A link is written only when its URL passes incident.CheckLinkURL
+//     (absolute http or https; no whitespace, control characters, <, > or |),
+//     with & escaped; otherwise its label is shown as escaped text followed
+//     by "(link not shown: unsafe URL)" and the URL is dropped. Intake
+//     already drops such links; this is the guard for what is stored.
+//   - The message's text (the notification line, and the whole of a
+//     thread reply or DM without blocks) is escaped by slack-go
+//     (MsgOptionText with escape), sent with parse=none and link_names=false
+//     so Slack adds no mentions, and links are not unfurled.
+//   - plain_text objects (the card's header) take alert text through
+//     plainText, which replaces < and > with ‹ and ›. Slack names &, < and
+//     > the control characters of every text object and does not document
+//     how plain_text treats entities, so rather than escape (and risk
+//     "&lt;" on screen) the header holds no < or > at all.
 
 // actionPrefix marks baton's buttons: action_id "baton_ack", value "42".
 const actionPrefix = "baton_"
@@ -26,7 +54,11 @@ var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 var unescape = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">").Replace
 
 func msgOptions(m bot.Message) []slack.MsgOption {
-	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, true)}
+	opts := []slack.MsgOption{
+		slack.MsgOptionText(m.Text, true), // escaped by slack-go
+		slack.MsgOptionParse(false), slack.MsgOptionLinkNames(false),
+		slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl(),
+	}
 	switch {
 	case m.Card != nil:
 		opts = append(opts, slack.MsgOptionBlocks(cardBlocks(m.Card)...))
@@ -78,8 +110,30 @@ func person(p *bot.PersonRef) string {
 	return escape(p.Name)
 }
 
+// plainText makes alert text safe for a plain_text object: < and > become
+// the look-alikes ‹ and ›, so nothing in it can be read as markup.
+var plainText = strings.NewReplacer("<", "‹", ">", "›").Replace
+
+// mrkdwn is a verbatim mrkdwn text object: s must already be escaped
+// where it holds alert text.
 func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, true)
+}
+
+// unsafeLinkNote follows the label of a link whose URL was not shown.
+const unsafeLinkNote = " (link not shown: unsafe URL)"
+
+// link renders l as mrkdwn: <url|label> when the URL passes
+// incident.CheckLinkURL, else the escaped label and unsafeLinkNote. label
+// is used when l has no text of its own.
+func link(l incident.Link, label string) string {
+	if l.Text != "" {
+		label = l.Text
+	}
+	if incident.CheckLinkURL(l.URL) != nil {
+		return escape(label) + unsafeLinkNote
+	}
+	return "<" + escape(l.URL) + "|" + escape(label) + ">"
 }
 
 func plain(s string) *slack.TextBlockObject {
@@ -92,19 +146,14 @@ func cardBlocks(c *bot.Card) []slack.Block {
 		mark = "✅"
 	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(text.Truncate(fmt.Sprintf("%s %s %s", mark, c.Ref, c.Title), 150))),
+		slack.NewHeaderBlock(plain(text.Truncate(fmt.Sprintf("%s %s %s", mark, c.Ref, plainText(c.Title)), 150))),
 	}
 	if c.Lead != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(escape(c.Lead)), nil, nil))
 	}
 	source := escape(c.Source)
 	if len(c.Links) > 0 {
-		l := c.Links[0]
-		text := l.Text
-		if text == "" {
-			text = c.Source
-		}
-		source = fmt.Sprintf("<%s|%s>", l.URL, escape(text))
+		source = link(c.Links[0], c.Source)
 	}
 	alerts := strconv.FormatInt(c.AlertCount, 10)
 	if c.AlertCount > 1 {
@@ -114,7 +163,7 @@ func cardBlocks(c *bot.Card) []slack.Block {
 		mrkdwn("*Status*\n" + statusWord(c.Status)),
 		mrkdwn("*Owner*\n" + person(c.Owner)),
 		mrkdwn("*Service*\n" + escape(c.Service)),
-		mrkdwn("*Severity*\n" + string(c.Severity)),
+		mrkdwn("*Severity*\n" + escape(string(c.Severity))),
 		mrkdwn("*Alerts*\n" + alerts),
 		mrkdwn("*Source*\n" + source),
 	}
@@ -160,7 +209,7 @@ func noticeBlocks(n *bot.Notice) []slack.Block {
 	if n.Status == incident.StatusResolved {
 		mark = "✅"
 	}
-	line := fmt.Sprintf("%s *%s* %s — %s, %s", mark, n.Ref, escape(n.Title), escape(n.Service), n.Severity)
+	line := fmt.Sprintf("%s *%s* %s — %s, %s", mark, n.Ref, escape(n.Title), escape(n.Service), escape(string(n.Severity)))
 	if n.Channel != "" {
 		line += " → <#" + n.Channel + ">"
 	}
@@ -176,7 +225,7 @@ func noticeBlocks(n *bot.Notice) []slack.Block {
 // summaryBlocks: the title as a header, the lines as bullets, the footer as
 // context.
 func summaryBlocks(s *bot.Summary) []slack.Block {
-	blocks := []slack.Block{slack.NewHeaderBlock(plain(text.Truncate("📊 "+s.Title, 150)))}
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(text.Truncate("📊 "+plainText(s.Title), 150)))}
 	if len(s.Lines) > 0 {
 		var b strings.Builder
 		for _, l := range s.Lines {
