@@ -172,6 +172,17 @@ func TestOneReplicaPosts(t *testing.T) {
 			t.Fatalf("next run %s, want %s", next, want)
 		}
 	}
+	// The scheduler arms its timer for the job on its own goroutine after
+	// Start: advancing a fake clock before that timer exists fires nothing.
+	// Wait until each clock has its waiter.
+	for _, c := range clocks {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := c.BlockUntilContext(ctx, 1)
+		cancel()
+		if err != nil {
+			t.Fatalf("the scheduler never armed the job's timer: %v", err)
+		}
+	}
 	for _, c := range clocks {
 		c.Advance(want.Sub(sunday) + time.Second)
 	}
