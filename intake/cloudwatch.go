@@ -103,6 +103,10 @@ const (
 const maxReasonInSummary = 160
 
 // regionCodeRE matches an AWS region code such as us-east-1 or us-gov-west-1.
+// maxAlarmRule is how many characters of a composite alarm's AlarmRule
+// are kept in the details.
+const maxAlarmRule = 1000
+
 var regionCodeRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 
 // ParseCloudWatchAlarm turns an SNS Notification carrying a CloudWatch alarm
@@ -172,7 +176,8 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 	}
 
 	if arn := strings.TrimSpace(c.AlarmArn); arn != "" {
-		if err := checkOneLine("Message.AlarmArn", arn); err != nil {
+		// Checked as sent: a control character at either end is refused, not trimmed away.
+		if err := checkOneLine("Message.AlarmArn", c.AlarmArn); err != nil {
 			return incident.Alert{}, "", err
 		}
 		a.DedupKey = "cloudwatch:" + arn
@@ -213,7 +218,9 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 	put("new_state", c.NewStateValue)
 	put("state_change_time", c.StateChangeTime)
 	put("reason", c.NewStateReason)
-	put("alarm_rule", c.AlarmRule)
+	// A composite's rule may run to AWS's 10,240 characters; cut, it leaves
+	// room under the 4 KiB of details for the children that triggered it.
+	put("alarm_rule", text.Truncate(c.AlarmRule, maxAlarmRule))
 	if t := c.Trigger; t != nil {
 		put("metric", t.MetricName)
 		put("namespace", t.Namespace)

@@ -231,6 +231,22 @@ func TestCloudWatchMetricsAndChildren(t *testing.T) {
 				t.Error("alarm_rule lost")
 			}
 		}},
+		{"a long composite rule is cut and the children stay", func(t *testing.T) SNSMessage {
+			var rule []string
+			for i := range 50 {
+				rule = append(rule, fmt.Sprintf(`ALARM("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:checkout-child-%02d")`, i))
+			}
+			return alarmMessage(t, map[string]any{"AlarmRule": strings.Join(rule, " OR "),
+				"TriggeringChildren": []any{map[string]any{"Arn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:checkout-child-07",
+					"State": map[string]any{"Value": "ALARM", "Timestamp": "2025-11-24T14:03:12.345+0000"}}}})
+		}, func(t *testing.T, d map[string]any) {
+			if r, _ := d["alarm_rule"].(string); utf8.RuneCountInString(r) != maxAlarmRule || !strings.HasSuffix(r, text.Ellipsis) {
+				t.Errorf("alarm_rule of %d characters", utf8.RuneCountInString(r))
+			}
+			if cs, _ := d["triggering_children"].([]any); len(cs) != 1 {
+				t.Errorf("triggering_children = %#v (details %#v)", d["triggering_children"], d)
+			}
+		}},
 		{"children as plain ARNs, the documented schema", func(t *testing.T) SNSMessage {
 			return alarmMessage(t, map[string]any{"TriggeringChildren": []any{"arn:aws:cloudwatch:us-east-1:1:alarm:a", 7, nil, map[string]any{"Arn": []any{}}}})
 		}, func(t *testing.T, d map[string]any) {

@@ -102,14 +102,17 @@ func ParseGeneric(body []byte, now time.Time) (incident.Alert, error) {
 	default:
 		return incident.Alert{}, fieldErr("status", "must be firing or resolved (got %q)", g.Status)
 	}
-	if err := checkOneLine("service", a.Service); err != nil {
+	// Checked as sent, before trimming: a tab or line break at either end
+	// is refused like one in the middle, not trimmed away.
+	if err := checkOneLine("service", g.Service); err != nil {
+		return incident.Alert{}, err
+	}
+	if err := checkOneLine("dedup_key", g.DedupKey); err != nil {
 		return incident.Alert{}, err
 	}
 	if a.DedupKey = strings.TrimSpace(g.DedupKey); a.DedupKey == "" {
 		sum := sha256.Sum256([]byte(a.Summary))
 		a.DedupKey = "generic:" + hex.EncodeToString(sum[:8])
-	} else if err := checkOneLine("dedup_key", a.DedupKey); err != nil {
-		return incident.Alert{}, err
 	}
 	if len(g.Details) > 0 {
 		a.Details = g.Details

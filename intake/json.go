@@ -62,6 +62,9 @@ func requireObject(body []byte) *InputError {
 	case 0:
 		return bodyErr("body is empty; send a JSON object")
 	case '"', '[', 't', 'f', 'n', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		if !json.Valid(body) {
+			return nil // "nope", "-x": not JSON at all, which the decoder says with where
+		}
 		return bodyErr("body must be a JSON object, not %s", kindOf(body))
 	}
 	return nil // not JSON at all: let the decoder report where it breaks

@@ -349,7 +349,15 @@ func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
 		if id == skID && (!monitor || s[skDedupKey] != "") {
 			continue // the Id is only a detail then
 		}
-		if err := checkOneLine(p.key[id], s[id]); err != nil {
+		// Checked as sent, before trimming: a control character at either
+		// end is refused like one in the middle, not trimmed away.
+		v := s[id]
+		if raw := p.raw[id]; firstByte(raw) == '"' {
+			if sent, err := rawString(raw); err == nil {
+				v = sent
+			}
+		}
+		if err := checkOneLine(p.key[id], v); err != nil {
 			return incident.Alert{}, err
 		}
 	}

@@ -7,9 +7,12 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -192,7 +195,7 @@ func (s *Server) transition(op string) http.HandlerFunc {
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&body); err != nil {
-			httpjson.Error(w, http.StatusBadRequest, "the body must be JSON like {\"by\":\"alice\",\"note\":\"\"}: "+err.Error())
+			httpjson.Error(w, http.StatusBadRequest, "the body must be JSON like {\"by\":\"alice\",\"note\":\"\"}; "+jsonProblem(err))
 			return
 		}
 		if body.By == "" {
@@ -265,4 +268,47 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		s.log.Error("api request failed", "err", err)
 	}
 	httpjson.Error(w, status(code), incident.ErrorMessage(err))
+}
+
+// jsonProblem says what is wrong with a request body in a person's words,
+// without encoding/json's Go type names: where the syntax breaks, which
+// field has the wrong kind of value, or that the body is empty or too large.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var big *http.MaxBytesError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("it is not valid JSON (%s at byte %d)", syn.Error(), syn.Offset)
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Sprintf("field %q must be %s, not %s", typ.Field, jsonKind(typ.Type.Kind()), typ.Value)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("it must be a JSON object, not %s", typ.Value)
+	case errors.As(err, &big):
+		return fmt.Sprintf("it is larger than %d bytes", big.Limit)
+	case errors.Is(err, io.EOF):
+		return "it is empty"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "it ends in the middle of a value"
+	}
+	// Decoder.DisallowUnknownFields reports `json: unknown field "x"`, with no type of its own.
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "it has field " + f + ", which this request does not take"
+	}
+	return "it could not be read"
+}
+
+// jsonKind names the JSON a Go kind takes.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Map, reflect.Struct:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	}
+	return "a number"
 }

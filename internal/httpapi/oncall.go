@@ -130,7 +130,7 @@ func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) 
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
-		httpjson.Error(w, http.StatusBadRequest, `the body must be JSON like {"person":"alice","from":"2026-11-24T09:00:00Z","until":"2026-11-24T17:00:00Z"}: `+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, `the body must be JSON like {"person":"alice","from":"2026-11-24T09:00:00Z","until":"2026-11-24T17:00:00Z"}; `+jsonProblem(err))
 		return
 	}
 	if body.Person == "" || body.From.IsZero() || body.Until.IsZero() {
