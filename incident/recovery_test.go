@@ -367,3 +367,172 @@ func digest(service, key string) string {
 	sum := sha1.Sum([]byte(service + "\n" + key))
 	return hex.EncodeToString(sum[:])
 }
+
+// at1030 is the firing source time of the late-recovery examples: an alert
+// firing at 10:30 whose recovery from an earlier flap (10:25) arrives after it.
+var at1030 = time.Date(2026, 11, 24, 10, 30, 0, 0, time.UTC)
+
+func TestLateOlderRecoveryDoesNotResolve(t *testing.T) {
+	// lstep is one alert: its source time is an offset from 10:30, and it
+	// is received at 10:31 (all after every source time).
+	type lstep struct {
+		resolved bool
+		src      time.Duration
+		delivery string
+		hdelSrc  bool // before sending, drop the incident's src field (an incident stored before it existed)
+
+		outcome incident.Outcome
+		number  int64
+		count   int64
+		status  incident.Status
+	}
+	fire := func(src time.Duration, out incident.Outcome, count int64) lstep {
+		return lstep{src: src, outcome: out, number: 1, count: count, status: incident.StatusTriggered}
+	}
+	recovery := func(src time.Duration, out incident.Outcome, count int64) lstep {
+		st := incident.StatusResolved
+		if out == incident.OutcomeStaleRecovery {
+			st = incident.StatusTriggered
+		}
+		return lstep{resolved: true, src: src, outcome: out, number: 1, count: count, status: st}
+	}
+	cases := []struct {
+		name   string
+		steps  []lstep
+		open   int // open incidents at the end
+		stale  int // stale_recovery audit entries
+		memory bool
+	}{
+		{
+			name: "firing 10:30 then recovery 10:25: stale, still open",
+			steps: []lstep{
+				fire(0, incident.OutcomeCreated, 1),
+				recovery(-5*time.Minute, incident.OutcomeStaleRecovery, 2),
+			},
+			open: 1, stale: 1,
+		},
+		{
+			name: "firing 10:30 then recovery 10:30: the recovery wins",
+			steps: []lstep{
+				fire(0, incident.OutcomeCreated, 1),
+				recovery(0, incident.OutcomeResolved, 2),
+			},
+			memory: true,
+		},
+		{
+			name: "firing 10:20, repeat 10:30, recovery 10:25: stale",
+			steps: []lstep{
+				fire(-10*time.Minute, incident.OutcomeCreated, 1),
+				fire(0, incident.OutcomeRepeated, 2),
+				recovery(-5*time.Minute, incident.OutcomeStaleRecovery, 3),
+			},
+			open: 1, stale: 1,
+		},
+		{
+			name: "firing 10:30, an older repeat 10:20 keeps the latest, recovery 10:25: stale",
+			steps: []lstep{
+				fire(0, incident.OutcomeCreated, 1),
+				fire(-10*time.Minute, incident.OutcomeRepeated, 2),
+				recovery(-5*time.Minute, incident.OutcomeStaleRecovery, 3),
+			},
+			open: 1, stale: 1,
+		},
+		{
+			name: "an incident stored without src: the recovery resolves as before",
+			steps: []lstep{
+				fire(0, incident.OutcomeCreated, 1),
+				{resolved: true, src: -5 * time.Minute, hdelSrc: true, outcome: incident.OutcomeResolved, number: 1, count: 2, status: incident.StatusResolved},
+			},
+			memory: true,
+		},
+		{
+			name: "a stale recovery is not remembered: an older firing alert repeats, a newer recovery resolves",
+			steps: []lstep{
+				fire(0, incident.OutcomeCreated, 1),
+				recovery(-5*time.Minute, incident.OutcomeStaleRecovery, 2),
+				fire(-2*time.Minute, incident.OutcomeRepeated, 3),
+				recovery(5*time.Minute, incident.OutcomeResolved, 4),
+			},
+			stale: 1, memory: true,
+		},
+		{
+			name: "a stale recovery's SNS delivery replayed is a duplicate",
+			steps: []lstep{
+				fire(0, incident.OutcomeCreated, 1),
+				{resolved: true, src: -5 * time.Minute, delivery: "sns:m1", outcome: incident.OutcomeStaleRecovery, number: 1, count: 2, status: incident.StatusTriggered},
+				{resolved: true, src: -5 * time.Minute, delivery: "sns:m1", outcome: incident.OutcomeDuplicate, number: 1, count: 2, status: incident.StatusTriggered},
+			},
+			open: 1, stale: 1,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, c, ctx := newService(t)
+			for i, st := range tc.steps {
+				if st.hdelSrc {
+					if err := c.HDel(ctx, "test:{inc}:i:1", "src").Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				a := alert("k1")
+				if st.resolved {
+					a.Status = incident.AlertResolved
+				}
+				a.SourceTime = at1030.Add(st.src)
+				a.ReceivedAt = at1030.Add(time.Minute)
+				r, err := s.OpenDelivery(ctx, a, st.delivery)
+				if err != nil {
+					t.Fatalf("step %d: %v", i+1, err)
+				}
+				if r.Outcome != st.outcome || r.Number != st.number || r.AlertCount != st.count || r.Status != st.status {
+					t.Fatalf("step %d = %+v, want %s INC-%d count %d %s", i+1, r, st.outcome, st.number, st.count, st.status)
+				}
+			}
+			inc, _, err := s.Get(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := tc.steps[len(tc.steps)-1]; inc.AlertCount != last.count || inc.Status != last.status {
+				t.Errorf("INC-1 is %s with %d alerts, want %s with %d", inc.Status, inc.AlertCount, last.status, last.count)
+			}
+			open, err := s.List(ctx, incident.FilterOpen, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(open) != tc.open {
+				t.Errorf("%d open incidents, want %d", len(open), tc.open)
+			}
+			// An open incident keeps its page job; a resolved one has none.
+			if n, _ := c.ZCard(ctx, s.JobsKey()).Result(); n != int64(tc.open) {
+				t.Errorf("%d due jobs, want %d", n, tc.open)
+			}
+			msgs, err := c.XRange(ctx, "test:{inc}:events", "-", "+").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stale []map[string]any
+			for _, m := range msgs {
+				if m.Values["type"] == string(incident.OutcomeStaleRecovery) {
+					stale = append(stale, m.Values)
+				}
+			}
+			if len(stale) != tc.stale {
+				t.Errorf("%d stale_recovery audit entries, want %d: %v", len(stale), tc.stale, stale)
+			}
+			for _, v := range stale {
+				want := map[string]any{
+					"type": "stale_recovery", "n": "1", "by": "generic", "service": "database",
+					"at":          fmt.Sprint(at1030.Add(time.Minute).UnixMilli()),
+					"source_time": fmt.Sprint(at1030.Add(-5 * time.Minute).UnixMilli()),
+					"firing_at":   fmt.Sprint(at1030.UnixMilli()),
+				}
+				if fmt.Sprint(v) != fmt.Sprint(want) {
+					t.Errorf("stale entry = %v\nwant          %v", v, want)
+				}
+			}
+			if got := len(recoveryKeys(t, c, ctx)) == 1; got != tc.memory {
+				t.Errorf("recovery remembered = %v, want %v", got, tc.memory)
+			}
+		})
+	}
+}

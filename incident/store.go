@@ -23,7 +23,7 @@ import (
 // slot's worth of load, which at a few thousand incidents a day is far from a limit.
 //
 //	<prefix>{inc}:seq            INCR counter behind INC-n
-//	<prefix>{inc}:i:<n>          hash: the incident's fields
+//	<prefix>{inc}:i:<n>          hash: the incident's fields (src: its firing alerts' latest source time ms)
 //	<prefix>{inc}:i:<n>:s        string: write-once JSON (title, source, dedup key, links, details)
 //	<prefix>{inc}:i:<n>:t        list: the timeline, one JSON event per entry
 //	<prefix>{inc}:i:<n>:pn       string: the note of a pending manual escalation, until the page job
@@ -207,6 +207,11 @@ const (
 	// recovery of the same (service, dedup key) received in the last hour;
 	// the condition is over, so nothing was opened or paged.
 	OutcomeSuperseded Outcome = "superseded_by_recovery"
+	// OutcomeStaleRecovery: a recovery older at its source than the latest
+	// firing alert of the open incident with its (service, dedup key): it
+	// is from an earlier flap, so the incident stays open. The alert is
+	// counted and audited, and not remembered as a recovery.
+	OutcomeStaleRecovery Outcome = "stale_recovery"
 )
 
 // recoveryTTL is how long a recovery is remembered, so that a firing alert
@@ -238,6 +243,10 @@ type OpenResult struct {
 // it is remembered for an hour with its source time (Alert.SourceTime, else
 // ReceivedAt), and a firing alert whose source time is not after it reports
 // OutcomeSuperseded and changes nothing but a count and the audit stream.
+// The incident keeps the latest source time of its firing alerts; a
+// recovery strictly older than it (from an earlier flap, delivered late)
+// resolves nothing and reports OutcomeStaleRecovery: it is counted on the
+// incident and audited, and not remembered as a recovery.
 // An alert without a service, a dedup key or a valid severity is an *Error
 // of code Invalid.
 func (s *Store) Open(ctx context.Context, a Alert) (OpenResult, error) {

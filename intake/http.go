@@ -173,6 +173,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		// An alert that pages nobody is news too.
 		h.log.Info("alert superseded by an earlier recovery", "source", source, "service", reply.Service,
 			"incident", reply.Incident, "recovered_at", reply.RecoveredAt)
+	case string(incident.OutcomeStaleRecovery):
+		// A recovery that resolved nothing is news as well.
+		h.log.Info("recovery older than the open incident's latest alert; not resolved", "source", source,
+			"service", reply.Service, "incident", reply.Incident)
 	default:
 		h.log.Debug("alert stored", "source", source, "incident", reply.Incident, "outcome", reply.Outcome, "alert_count", reply.AlertCount)
 	}
@@ -234,6 +238,8 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	case incident.OutcomeSuperseded:
 		reply.RecoveredAt = res.RecoveredAt.UTC().Format(time.RFC3339Nano)
 		reply.Message = "the alert is not newer than a recovery already received for it; the condition is over, so nothing was opened"
+	case incident.OutcomeStaleRecovery:
+		reply.Message = "the recovery is older than the latest firing alert of the open incident; the incident stays open"
 	}
 	return http.StatusAccepted, reply, nil
 }

@@ -191,6 +191,27 @@ func TestRecoveryOvertakesAlertOverHTTP(t *testing.T) {
 			open: 1, pages: 1,
 		},
 		{
+			name: "generic firing 10:30 then resolved 10:25: stale, still open; resolved 10:30 resolves",
+			sends: func(*testing.T) []send {
+				return []send{
+					{path: "generic", token: genericToken, body: genericAt("firing", "10:30"), recv: "10:31", status: 202, outcome: "created", incident: 1},
+					{path: "generic", token: genericToken, body: genericAt("resolved", "10:25"), status: 202, outcome: "stale_recovery", incident: 1},
+					{path: "generic", token: genericToken, body: genericAt("resolved", "10:30"), status: 202, outcome: "resolved", incident: 1},
+				}
+			},
+		},
+		{
+			name: "CloudWatch ALARM 07:25 then a delayed OK 07:21 from an earlier flap: stale, still paging",
+			sends: func(t *testing.T) []send {
+				return []send{
+					{path: "cloudwatch", token: cwToken, body: cloudWatchAt(t, "sns-cloudwatch-alarm", "m-alarm", "07:25"), status: 202, outcome: "created", incident: 1},
+					{path: "cloudwatch", token: cwToken, body: cloudWatchAt(t, "sns-cloudwatch-ok", "m-ok-old", "07:21"), status: 202, outcome: "stale_recovery", incident: 1},
+					{path: "cloudwatch", token: cwToken, body: cloudWatchAt(t, "sns-cloudwatch-ok", "m-ok-old", "07:21"), status: 200, outcome: "duplicate_delivery", incident: 1},
+				}
+			},
+			open: 1, pages: 1,
+		},
+		{
 			name: "generic: an alert timestamped before the recovery but received without one is compared by receive time",
 			sends: func(*testing.T) []send {
 				return []send{
@@ -222,6 +243,12 @@ func TestRecoveryOvertakesAlertOverHTTP(t *testing.T) {
 					if out["recovered_at"] != s.recoveredAt || out["created"] != false || out["service"] != "checkout" ||
 						!strings.Contains(fmt.Sprint(out["message"]), "nothing was opened") {
 						t.Errorf("send %d: superseded reply %v, want recovered_at %s", i+1, out, s.recoveredAt)
+					}
+				}
+				if s.outcome == "stale_recovery" {
+					if out["status"] != "triggered" || out["created"] != false || out["alert_count"] != float64(2) ||
+						!strings.Contains(fmt.Sprint(out["message"]), "stays open") {
+						t.Errorf("send %d: stale recovery reply %v", i+1, out)
 					}
 				}
 			}

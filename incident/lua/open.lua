@@ -14,7 +14,10 @@
 -- "superseded_by_recovery" a sixth element, the remembered recovery's source time ms;
 -- a duplicate delivery returns the number, count and status of the incident its first delivery reached.
 -- outcome: "created" | "repeated" | "resolved" | "no_open_incident" | "duplicate_delivery"
---          | "superseded_by_recovery"
+--          | "superseded_by_recovery" | "stale_recovery"
+-- The incident hash keeps the latest source time of its firing alerts (src, ms)
+-- so that a recovery older than it (from an earlier flap, arriving late) does
+-- not resolve it: "stale_recovery". An incident stored before src existed has none (0).
 local base = ARGV[1]
 -- A redelivered message (same SNS MessageId) has one effect: the marker is
 -- written in the same step as the effect, so a failed attempt leaves no marker.
@@ -65,6 +68,23 @@ local function remember(n)
 end
 
 if ARGV[9] == 'resolved' then
+  -- A recovery strictly older at the source than the open incident's latest
+  -- firing alert is from an earlier flap: counted and audited, the incident
+  -- stays open, and it is not remembered (the firing state is newer).
+  -- Equal times: the recovery wins.
+  if existing then
+    local key = base .. existing
+    local fraw = redis.call('HGET', key, 'src') or '0'
+    local fsrc = tonumber(fraw) or 0
+    if src < fsrc then
+      local count = redis.call('HINCRBY', key, 'alert_count', 1)
+      redis.call('HSET', key, 'last_seen', now)
+      redis.call('XADD', KEYS[5], '*', 'type', 'stale_recovery', 'n', existing, 'at', now, 'by', ARGV[7],
+        'service', ARGV[4], 'source_time', ARGV[16], 'firing_at', fraw)
+      mark(existing)
+      return {tonumber(existing), 0, count, redis.call('HGET', key, 'status'), 'stale_recovery'}
+    end
+  end
   remember(existing or 0)
   if not existing then
     mark(0)
@@ -116,6 +136,10 @@ if existing then
   local key = base .. existing
   local count = redis.call('HINCRBY', key, 'alert_count', 1)
   redis.call('HSET', key, 'last_seen', now)
+  local fsrc = tonumber(redis.call('HGET', key, 'src') or '0') or 0
+  if src > fsrc then
+    redis.call('HSET', key, 'src', ARGV[16])
+  end
   local sev = redis.call('HGET', key, 'severity')
   if (rank[ARGV[6]] or 0) > (rank[sev] or 0) then
     redis.call('HSET', key, 'severity', ARGV[6])
@@ -141,7 +165,7 @@ local key = base .. n
 redis.call('HSET', key,
   'service', ARGV[4], 'severity', ARGV[6], 'dk', ARGV[8],
   'status', 'triggered', 'level', 0, 'alert_count', 1,
-  'first_seen', now, 'last_seen', now, 'created', now, 'repeat_noted', now)
+  'first_seen', now, 'last_seen', now, 'created', now, 'repeat_noted', now, 'src', ARGV[16])
 redis.call('SET', key .. ':s', ARGV[5])
 redis.call('HSET', KEYS[2], field, n)
 redis.call('ZADD', KEYS[3], now, n)

@@ -132,6 +132,8 @@ func (s *Story) AlertReceived(source string, status int, outcome string, n int64
 		s.lineLocked("recovery received from %s: no open incident had that alert, nothing to do", source)
 	case outcome == string(incident.OutcomeSuperseded):
 		s.lineLocked("alert from %s is older than a recovery already received: the condition is over, nothing opens", source)
+	case outcome == string(incident.OutcomeStaleRecovery):
+		s.lineLocked("recovery from %s is older than INC-%d's latest alert: an earlier flap, the incident stays open", source, n)
 	case outcome == string(incident.OutcomeDuplicate):
 		s.lineLocked("alert from %s was a redelivery of one already stored: nothing changed", source)
 	case outcome == "":
