@@ -2,9 +2,11 @@ package slack
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -23,7 +25,8 @@ import (
 //   - Every string that did not come from baton itself (titles, services,
 //     sources, link texts, timeline lines with their notes and names,
 //     leads, summary lines) goes through escape (& < > become &amp; &lt;
-//     &gt;) before it is put into mrkdwn. The only unescaped < in a
+//     &gt;, and bidi controls are removed: see bidiControls) before it is
+//     put into mrkdwn. The only unescaped < in a
 //     message is baton's own: <@U…> of a configured person, <#C…> of a
 //     channel Slack gave us, <!date^…> tokens, and <url|text> links.
 //   - Every mrkdwn text object is verbatim, so Slack does not turn bare
@@ -36,7 +39,7 @@ import (
 //     already drops such links; this is the guard for what is stored.
 //   - The message's text (the notification line, and the whole of a
 //     thread reply or DM without blocks) is escaped by slack-go
-//     (MsgOptionText with escape), sent with parse=none and link_names=false
+//     (MsgOptionText with escape, after stripBidi), sent with parse=none and link_names=false
 //     so Slack adds no mentions, and links are not unfurled.
 //   - plain_text objects (the card's header) take alert text through
 //     plainText, which replaces < and > with ‹ and ›. Slack names &, < and
@@ -47,15 +50,42 @@ import (
 // actionPrefix marks baton's buttons: action_id "baton_ack", value "42".
 const actionPrefix = "baton_"
 
-// escape makes text safe inside mrkdwn: Slack's three control characters.
-var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+// bidiControls are the Unicode controls that reorder text on screen: the
+// embeddings and overrides U+202A–U+202E, the isolates U+2066–U+2069 and the
+// marks U+200E and U+200F. An alert title holding U+202E shows the rest of
+// the line reversed, so alert text could make a card read what it does not
+// say. They are removed, not replaced with a marker: nothing a responder needs
+// is lost (they carry no letters), and a marker would itself be noise in
+// titles that hold them legitimately (right-to-left languages). stripBidi is
+// the one rule; escape, plainText and the notification text all apply it.
+var bidiControls = []string{
+	"\u202A", "\u202B", "\u202C", "\u202D", "\u202E",
+	"\u2066", "\u2067", "\u2068", "\u2069",
+	"\u200E", "\u200F",
+}
+
+// removing is a Replacer's old/new list that removes each of list.
+func removing(list []string) []string {
+	var r []string
+	for _, s := range list {
+		r = append(r, s, "")
+	}
+	return r
+}
+
+// stripBidi removes bidiControls from s.
+var stripBidi = strings.NewReplacer(removing(bidiControls)...).Replace
+
+// escape makes text safe inside mrkdwn: Slack's three control characters
+// become &amp; &lt; &gt;, and bidi controls are removed (stripBidi).
+var escape = strings.NewReplacer(append([]string{"&", "&amp;", "<", "&lt;", ">", "&gt;"}, removing(bidiControls)...)...).Replace
 
 // unescape undoes what Slack does to the text of a slash command.
 var unescape = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">").Replace
 
 func msgOptions(m bot.Message) []slack.MsgOption {
 	opts := []slack.MsgOption{
-		slack.MsgOptionText(m.Text, true), // escaped by slack-go
+		slack.MsgOptionText(stripBidi(m.Text), true), // escaped by slack-go
 		slack.MsgOptionParse(false), slack.MsgOptionLinkNames(false),
 		slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl(),
 	}
@@ -112,7 +142,8 @@ func person(p *bot.PersonRef) string {
 
 // plainText makes alert text safe for a plain_text object: < and > become
 // the look-alikes ‹ and ›, so nothing in it can be read as markup.
-var plainText = strings.NewReplacer("<", "‹", ">", "›").Replace
+// Bidi controls are removed, as escape does.
+var plainText = strings.NewReplacer(append([]string{"<", "‹", ">", "›"}, removing(bidiControls)...)...).Replace
 
 // mrkdwn is a verbatim mrkdwn text object: s must already be escaped
 // where it holds alert text.
@@ -172,11 +203,7 @@ func cardBlocks(c *bot.Card) []slack.Block {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Incident channel: <#"+c.Channel+">")))
 	}
 	if len(c.Timeline) > 0 {
-		var b strings.Builder
-		for _, l := range c.Timeline {
-			fmt.Fprintf(&b, "• %s %s\n", date(l.At, "{time}"), escape(l.Text))
-		}
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(text.Truncate(strings.TrimRight(b.String(), "\n"), 2900))))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(timelineText(c.Timeline, maxText))))
 	}
 	if c.Status == incident.StatusResolved {
 		var parts []string
@@ -237,4 +264,124 @@ func summaryBlocks(s *bot.Summary) []slack.Block {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(text.Truncate(escape(s.Footer), 2000))))
 	}
 	return blocks
+}
+
+// maxText is the most characters Slack takes in a text object (a section's
+// text, a context element).
+const maxText = 3000
+
+// minLineText is the fewest characters of its own text (escaped) a timeline
+// line is given before older lines are dropped to make room.
+const minLineText = 60
+
+// escapedLen is how many characters s has once escaped.
+func escapedLen(s string) int {
+	n := 0
+	for _, r := range s {
+		n += escapedRuneLen(r)
+	}
+	return n
+}
+
+func escapedRuneLen(r rune) int {
+	switch r {
+	case '&':
+		return len("&amp;")
+	case '<', '>':
+		return len("&lt;")
+	}
+	if r > 0xFFFF {
+		return 2 // in case Slack counts UTF-16 code units
+	}
+	return 1
+}
+
+// fitEscaped returns s (already without bidi controls) cut with
+// text.Truncate so that escape of it has at most budget characters. The cut
+// is made before escaping, so it never splits an escape.
+func fitEscaped(s string, budget int) string {
+	if escapedLen(s) <= budget {
+		return s
+	}
+	kept, used := 0, 1 // the ellipsis
+	for _, r := range s {
+		if used+escapedRuneLen(r) > budget {
+			break
+		}
+		used += escapedRuneLen(r)
+		kept++
+	}
+	if budget < 1 {
+		return ""
+	}
+	return text.Truncate(s, kept+1)
+}
+
+// timelineText renders a card's timeline, oldest first, as bullets of at
+// most max characters in all. The latest lines always stay: when the lines
+// do not fit, each line's text is shortened first (before escaping, so no
+// escape, mention or date token is ever split), longer texts first and the
+// short ones whole; only when even minLineText characters a line do not fit
+// are the oldest lines dropped, behind a "… N earlier lines" marker.
+func timelineText(lines []bot.Line, max int) string {
+	n := len(lines)
+	heads := make([]string, n)
+	texts := make([]string, n)
+	for i, l := range lines {
+		heads[i] = "• " + date(l.At, "{time}") + " "
+		texts[i] = stripBidi(l.Text)
+	}
+	marker := func(first int) string {
+		switch first {
+		case 0:
+			return ""
+		case 1:
+			return "… 1 earlier line\n"
+		}
+		return fmt.Sprintf("… %d earlier lines\n", first)
+	}
+	// fixed is what lines[first:] take besides their texts: bullets, dates,
+	// newlines and the marker.
+	fixed := func(first int) int {
+		f := utf8.RuneCountInString(marker(first)) + n - 1 - first
+		for _, h := range heads[first:] {
+			f += utf8.RuneCountInString(h)
+		}
+		return f
+	}
+	first := 0
+	for first < n-1 {
+		need := fixed(first)
+		for _, t := range texts[first:] {
+			need += min(escapedLen(t), minLineText)
+		}
+		if need <= max {
+			break
+		}
+		first++
+	}
+	// Share what is left among the texts: a text shorter than its share
+	// stays whole and leaves the rest to the others.
+	budget := max - fixed(first)
+	keep := texts[first:]
+	order := make([]int, len(keep))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return escapedLen(keep[order[a]]) < escapedLen(keep[order[b]]) })
+	shares := make([]int, len(keep))
+	for k, i := range order {
+		share := budget / (len(keep) - k)
+		shares[i] = min(escapedLen(keep[i]), share)
+		budget -= shares[i]
+	}
+	var b strings.Builder
+	b.WriteString(marker(first))
+	for i, t := range keep {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(heads[first+i] + escape(fitEscaped(t, shares[i])))
+	}
+	return b.String()
 }

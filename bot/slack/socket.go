@@ -262,7 +262,7 @@ func (s *Socket) respond(ctx context.Context, responseURL, channel, user string,
 			break
 		}
 		_, _, err = s.api.PostMessageContext(ctx, "", slack.MsgOptionResponseURL(responseURL, slack.ResponseTypeEphemeral),
-			slack.MsgOptionText(r.Text, true))
+			slack.MsgOptionText(stripBidi(r.Text), true))
 		if err == nil {
 			return
 		}
