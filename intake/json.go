@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/httpjson"
 	"github.com/batonhq/baton/internal/text"
 )
 
@@ -70,34 +70,6 @@ func requireObject(body []byte) *InputError {
 	return nil // not JSON at all: let the decoder report where it breaks
 }
 
-var numberType = reflect.TypeFor[json.Number]()
-
-// wantOf describes the JSON a Go type expects, for "must be a string".
-func wantOf(t reflect.Type) string {
-	if t == nil {
-		return "a different type"
-	}
-	if t == numberType {
-		return "a number"
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return "a whole number"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Map, reflect.Struct:
-		return "a JSON object"
-	case reflect.Slice, reflect.Array:
-		return "a JSON array"
-	}
-	return "a different type"
-}
-
 // article turns an UnmarshalTypeError.Value ("number", "number 1e999",
 // "object") into a phrase ("a number 1e999", "an object").
 func article(v string) string {
@@ -137,13 +109,13 @@ func jsonInputError(err error, field string, size int) *InputError {
 		return mk(what + "is empty; send a JSON object")
 	case errors.As(err, &typ):
 		if typ.Field == "" {
-			return mk(what + "must be " + wantOf(typ.Type) + ", not " + article(typ.Value))
+			return mk(what + "must be " + httpjson.Want(typ.Type) + ", not " + article(typ.Value))
 		}
 		path := typ.Field
 		if field != "" {
 			path = field + "." + path
 		}
-		return &InputError{Field: path, Msg: "must be " + wantOf(typ.Type) + ", not " + article(typ.Value) + " (at byte " + itoa(typ.Offset) + ")"}
+		return &InputError{Field: path, Msg: "must be " + httpjson.Want(typ.Type) + ", not " + article(typ.Value) + " (at byte " + itoa(typ.Offset) + ")"}
 	}
 	return mk(what + "could not be decoded as JSON: " + err.Error())
 }

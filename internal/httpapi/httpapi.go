@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -281,7 +280,7 @@ func jsonProblem(err error) string {
 	case errors.As(err, &syn):
 		return fmt.Sprintf("it is not valid JSON (%s at byte %d)", syn.Error(), syn.Offset)
 	case errors.As(err, &typ) && typ.Field != "":
-		return fmt.Sprintf("field %q must be %s, not %s", typ.Field, jsonKind(typ.Type.Kind()), typ.Value)
+		return fmt.Sprintf("field %q must be %s, not %s", typ.Field, httpjson.Want(typ.Type), typ.Value)
 	case errors.As(err, &typ):
 		return fmt.Sprintf("it must be a JSON object, not %s", typ.Value)
 	case errors.As(err, &big):
@@ -296,19 +295,4 @@ func jsonProblem(err error) string {
 		return "it has field " + f + ", which this request does not take"
 	}
 	return "it could not be read"
-}
-
-// jsonKind names the JSON a Go kind takes.
-func jsonKind(k reflect.Kind) string {
-	switch k {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Map, reflect.Struct:
-		return "a JSON object"
-	case reflect.Slice, reflect.Array:
-		return "a JSON array"
-	}
-	return "a number"
 }

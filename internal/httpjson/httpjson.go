@@ -6,6 +6,7 @@ package httpjson
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 )
 
 // Write writes v as the JSON body with status.
@@ -18,4 +19,34 @@ func Write(w http.ResponseWriter, status int, v any) {
 // Error writes {"error": msg} with status.
 func Error(w http.ResponseWriter, status int, msg string) {
 	Write(w, status, map[string]string{"error": msg})
+}
+
+var numberType = reflect.TypeFor[json.Number]()
+
+// Want describes the JSON a Go type takes, for sentences such as "must be
+// a string": "a string", "true or false", "a whole number", "a number",
+// "a JSON object", "a JSON array", else "a different type".
+func Want(t reflect.Type) string {
+	if t == nil {
+		return "a different type"
+	}
+	if t == numberType {
+		return "a number"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Map, reflect.Struct:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	}
+	return "a different type"
 }
