@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -17,9 +18,10 @@ type quietChat struct{ bot.Chat }
 
 func (quietChat) Name() string { return "test" }
 
-// Chat answers each outcome with the same sentence the HTTP API writes
-// (incident.ErrorMessage), people called by their name from config.
-func TestCommandOutcomeSentences(t *testing.T) {
+// newExecBot is a bot on a real store in a private Redis, with alice and
+// bob (chat ids UALICE, UBOB) and the service db, talking to no chat.
+func newExecBot(t *testing.T) (*redistest.Server, context.Context, *incident.Store, *bot.Bot) {
+	t.Helper()
 	rs := redistest.Start(t)
 	ctx := redistest.Ctx(t)
 	store := incident.NewStore(rs.Client(), "t:")
@@ -35,6 +37,13 @@ func TestCommandOutcomeSentences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rs, ctx, store, b
+}
+
+// Chat answers each outcome with the same sentence the HTTP API writes
+// (incident.ErrorMessage), people called by their name from config.
+func TestCommandOutcomeSentences(t *testing.T) {
+	rs, ctx, store, b := newExecBot(t)
 	if _, err := store.Open(ctx, incident.Alert{Source: "generic", Service: "db", DedupKey: "k", Summary: "disk full",
 		Severity: incident.SevCritical, Status: incident.AlertFiring}); err != nil {
 		t.Fatal(err)
@@ -77,21 +86,7 @@ func TestCommandOutcomeSentences(t *testing.T) {
 // timeline event, and the card shows it. An escalation's note waits, stored
 // with the escalation, for the page job's escalated event.
 func TestCommandNotes(t *testing.T) {
-	rs := redistest.Start(t)
-	ctx := redistest.Ctx(t)
-	store := incident.NewStore(rs.Client(), "t:")
-	store.Unbatched = true
-	b, err := bot.New(bot.Options{
-		Chat: quietChat{}, Incidents: store, Redis: rs.Client(), Prefix: "t:", Log: slog.New(slog.DiscardHandler),
-		People: []bot.Person{
-			{ID: "alice", Name: "Alice Smith", ChatID: "UALICE"},
-			{ID: "bob", Name: "Bob Jones", ChatID: "UBOB"},
-		},
-		Services: []bot.Service{{Name: "db"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ctx, store, b := newExecBot(t)
 	names := func(id string) bot.PersonRef {
 		return map[string]bot.PersonRef{"alice": {ID: "alice", Name: "Alice Smith"}, "bob": {ID: "bob", Name: "Bob Jones"}}[id]
 	}

@@ -2,7 +2,6 @@ package escalation
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,12 +11,8 @@ import (
 
 // runAckTimeout re-triggers an incident acknowledged too long ago.
 func (r *Runner) runAckTimeout(ctx context.Context, j incident.Job) error {
-	inc, st, err := r.store.LoadEscalation(ctx, j.Number)
-	if errors.Is(err, incident.ErrNotFound) {
-		_, err = r.store.ReleaseJob(ctx, j, time.Time{})
-		return err
-	}
-	if err != nil {
+	inc, st, gone, err := r.load(ctx, j)
+	if gone || err != nil {
 		return err
 	}
 	pol, _, _ := r.o.Policies(inc.Service)

@@ -10,14 +10,21 @@ import (
 	"github.com/batonhq/baton/internal/text"
 )
 
-// runPage runs an incident's escalation job.
-func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
-	inc, st, err := r.store.LoadEscalation(ctx, j.Number)
+// load reads the job's incident and escalation state. gone is true when the
+// incident no longer exists: the job has then been released for good.
+func (r *Runner) load(ctx context.Context, j incident.Job) (inc incident.Incident, st incident.EscalationState, gone bool, err error) {
+	inc, st, err = r.store.LoadEscalation(ctx, j.Number)
 	if errors.Is(err, incident.ErrNotFound) {
 		_, err = r.store.ReleaseJob(ctx, j, time.Time{})
-		return err
+		return inc, st, true, err
 	}
-	if err != nil {
+	return inc, st, false, err
+}
+
+// runPage runs an incident's escalation job.
+func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
+	inc, st, gone, err := r.load(ctx, j)
+	if gone || err != nil {
 		return err
 	}
 	pol, svc, known := r.o.Policies(inc.Service)

@@ -81,17 +81,8 @@ func (e *intakeEnv) do(t *testing.T, r request) (int, map[string]any) {
 	for k, v := range r.header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("reply is not JSON: %q", raw)
-	}
-	return resp.StatusCode, out
+	code, out, _ := send(t, req)
+	return code, out
 }
 
 // snapshot is every key in Redis with its serialized value.
