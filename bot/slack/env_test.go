@@ -244,6 +244,15 @@ func (e *env) announced(n int64) (channel, card string) {
 		return r["pin"] == "1" && (r["ntc"] != "" || r["nerr"] != "")
 	})
 	r := e.refs(n)
+	// The sync records a message's reference, then links it to the incident
+	// (what a reaction on it is looked up by): wait for both links too.
+	linked := func(ref string) bool {
+		got, err := e.svc.ChatLink(e.ctx, "slack:"+ref)
+		return err == nil && got == n
+	}
+	e.waitFor(fmt.Sprintf("INC-%d's card and notice linked", n), func() bool {
+		return linked(r["ch"]+"/"+r["card"]) && (r["ntc"] == "" || linked(r["ntc"]))
+	})
 	return r["ch"], r["card"]
 }
 
