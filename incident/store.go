@@ -28,6 +28,8 @@ import (
 //	<prefix>{inc}:i:<n>:t        list: the timeline, one JSON event per entry
 //	<prefix>{inc}:i:<n>:pn       string: the note of a pending manual escalation, until the page job
 //	                             writes it on the escalated event (kept out of the hash: notes are long)
+//	<prefix>{inc}:i:<n>:pg       hash: the pages of the incident's latest paging step being sent or sent
+//	                             (pages.go), expires a day after its last write
 //	<prefix>{inc}:open           zset: open incident numbers by creation ms
 //	<prefix>{inc}:resolved       zset: resolved incident numbers by resolution ms
 //	<prefix>{inc}:dedup          hash: sha1(service "\n" dedup key) -> open incident number
