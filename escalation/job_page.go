@@ -72,7 +72,19 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			}
 		}
 		fresh = false
-		err := r.send(ctx, pg)
+		done, stale, err := r.begin(ctx, pg, st.Rev)
+		if err != nil {
+			return err
+		}
+		if stale {
+			break
+		}
+		if done {
+			c.Facts = append(c.Facts, pagedEvent(pg, now))
+			continue
+		}
+		err = r.send(ctx, pg)
+		r.end(ctx, pg, st.Rev, err)
 		if err == nil {
 			c.Facts = append(c.Facts, pagedEvent(pg, now))
 			continue
@@ -122,7 +134,20 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		fb.Person, fb.Channel, fb.Reason = "", svc.AlertsChannel, ReasonFallback
 		fb.Why = text.Truncate(fmt.Sprintf("page to %s could not be delivered: %v", pg.Person, err), 300)
 		fb.Key = pg.Key + "/fallback"
-		if ferr := r.send(ctx, fb); ferr != nil {
+		done, stale, berr := r.begin(ctx, fb, st.Rev)
+		if berr != nil {
+			return berr
+		}
+		if stale {
+			break
+		}
+		if done {
+			c.Facts = append(c.Facts, pagedEvent(fb, now))
+			continue
+		}
+		ferr := r.send(ctx, fb)
+		r.end(ctx, fb, st.Rev, ferr)
+		if ferr != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

@@ -16,8 +16,8 @@ import (
 )
 
 // Store is the slice of the incident store the runner uses: its job queues
-// (claim, renew, release, hold, commit, dead letters) and the incident's
-// escalation state. *incident.Store implements it; every method's errors are
+// (claim, renew, release, hold, commit, dead letters), the incident's
+// escalation state and the record of pages being sent. *incident.Store implements it; every method's errors are
 // Redis's, or incident.ErrNotFound for an incident that is gone.
 type Store interface {
 	ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []incident.Job, next time.Time, err error)
@@ -30,6 +30,9 @@ type Store interface {
 	LoadEscalation(ctx context.Context, n int64) (incident.Incident, incident.EscalationState, error)
 	Revision(ctx context.Context, n int64) (incident.Status, int64, error)
 	Escalate(ctx context.Context, n int64, by, note string) (incident.Incident, error)
+	// The page record (delivery.go).
+	BeginPage(ctx context.Context, n, rev int64, key string) (incident.PageMark, error)
+	EndPage(ctx context.Context, n, rev int64, key string, m incident.PageMark) error
 }
 
 var _ Store = (*incident.Store)(nil)

@@ -99,3 +99,36 @@ func (r *Recorder) WaitMatch(ctx context.Context, n int, match func(escalation.P
 		return c >= n
 	})
 }
+
+// Checking is a Recorder that is also an escalation.DeliveryChecker: a page
+// counts as delivered when a page with its Key was recorded, as a chat's
+// history would show it. It is safe for concurrent use.
+type Checking struct {
+	*Recorder
+	// CheckErr, when set, fails every check (a chat whose history cannot be
+	// read). Set it before use.
+	CheckErr error
+
+	mu     sync.Mutex
+	checks []escalation.Page
+}
+
+var _ escalation.DeliveryChecker = (*Checking)(nil)
+
+// Delivered implements escalation.DeliveryChecker.
+func (c *Checking) Delivered(ctx context.Context, p escalation.Page) (bool, error) {
+	c.mu.Lock()
+	c.checks = append(c.checks, p)
+	c.mu.Unlock()
+	if c.CheckErr != nil {
+		return false, c.CheckErr
+	}
+	return c.Count(func(q escalation.Page) bool { return q.Key == p.Key }) > 0, nil
+}
+
+// Checks returns the pages asked about so far, in order.
+func (c *Checking) Checks() []escalation.Page {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]escalation.Page(nil), c.checks...)
+}

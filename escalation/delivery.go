@@ -1,0 +1,110 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/batonhq/baton/incident"
+)
+
+// DeliveryChecker is implemented by a Pager that can find out whether a page
+// it was asked to send is where it would have put it (bot.Pager: the page's
+// Key in the message metadata of the recipient's recent messages). The
+// runner asks it only about a page whose send was begun but whose outcome
+// was never recorded: its runner died between the Pager call and the
+// record, could not reach Redis after the call, or the call failed in a way
+// that leaves its outcome unknown. true: the page is not sent again. An
+// error counts as "not found": the page is sent again, since for a pager a
+// double page is better than a lost one.
+type DeliveryChecker interface {
+	Delivered(ctx context.Context, p Page) (bool, error)
+}
+
+// begin consults and updates the store's page record before p is sent (by
+// the step at revision rev). done: an earlier run delivered p (recorded as
+// sent, or found by the Pager's DeliveryChecker), so it is not sent again
+// and counts as delivered. stale: a step at a later revision has begun
+// pages, so this step's plan is out of date (as when the incident is no
+// longer current). err is Redis's: the page is not sent.
+func (r *Runner) begin(ctx context.Context, p Page, rev int64) (done, stale bool, err error) {
+	prev, err := r.store.BeginPage(ctx, p.Incident, rev, p.Key)
+	if err != nil {
+		return false, false, err
+	}
+	switch prev {
+	case incident.PageSent:
+		r.log.Info("escalation: page already delivered by an earlier run; not sent again", "incident", p.Incident,
+			"person", p.Person, "reason", string(p.Reason), "key", p.Key)
+		return true, false, nil
+	case incident.PageStale:
+		return false, true, nil
+	case incident.PageSending:
+		return r.check(ctx, p, rev), false, nil
+	}
+	return false, false, nil
+}
+
+// check asks the Pager whether a page whose earlier send has no recorded
+// outcome was delivered. Without a DeliveryChecker, or when the check
+// fails, the answer is no: the page is sent again.
+func (r *Runner) check(ctx context.Context, p Page, rev int64) bool {
+	dc, ok := r.o.Pager.(DeliveryChecker)
+	if !ok {
+		r.log.Warn("escalation: an earlier send of this page has no recorded outcome and the pager cannot check; sending it again",
+			"incident", p.Incident, "person", p.Person, "reason", string(p.Reason), "key", p.Key)
+		return false
+	}
+	found, err := r.delivered(ctx, dc, p)
+	if err != nil {
+		r.log.Warn("escalation: could not check whether an earlier send of this page was delivered; sending it again",
+			"incident", p.Incident, "person", p.Person, "reason", string(p.Reason), "key", p.Key, "err", err)
+		return false
+	}
+	if !found {
+		r.log.Info("escalation: an earlier send of this page was not delivered; sending it", "incident", p.Incident,
+			"person", p.Person, "reason", string(p.Reason), "key", p.Key)
+		return false
+	}
+	r.log.Info("escalation: page found delivered by an earlier run; not sent again", "incident", p.Incident,
+		"person", p.Person, "reason", string(p.Reason), "key", p.Key)
+	r.end(ctx, p, rev, nil)
+	return true
+}
+
+// delivered calls the checker with the page timeout, turning a panic into
+// an error.
+func (r *Runner) delivered(ctx context.Context, dc DeliveryChecker, p Page) (found bool, err error) {
+	cctx, cancel := context.WithTimeout(ctx, r.o.PageTimeout)
+	defer cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			found, err = false, fmt.Errorf("delivery check panicked: %v", v)
+		}
+	}()
+	return dc.Delivered(cctx, p)
+}
+
+// end records the outcome of p's send (sendErr from the Pager): sent when
+// it was delivered; not sent when the error says the page certainly was not
+// (a Defer by the Pager's pacing, or a rate limit's RetryAfter: the chat
+// refused the call); otherwise the sending mark stays, and the next run
+// checks before sending again. It runs even when the runner is stopping. A
+// failure to record is logged, not returned: the send's outcome stands, and
+// a page left marked sending is checked, not lost.
+func (r *Runner) end(ctx context.Context, p Page, rev int64, sendErr error) {
+	mark, outcome := incident.PageSent, "sent"
+	if sendErr != nil {
+		var ra RetryAfterError
+		if _, deferred := IsDeferred(sendErr); !deferred && !errors.As(sendErr, &ra) {
+			return
+		}
+		mark, outcome = incident.PageUnsent, "not sent"
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	if err := r.store.EndPage(cctx, p.Incident, rev, p.Key, mark); err != nil {
+		r.log.Warn("escalation: page outcome not recorded; the next run checks before sending it again",
+			"incident", p.Incident, "key", p.Key, "outcome", outcome, "err", err)
+	}
+}

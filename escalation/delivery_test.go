@@ -1,0 +1,238 @@
+package escalation_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/escalation/escalationtest"
+	"github.com/batonhq/baton/incident"
+)
+
+// Where a replica dies around a page's send.
+type crashPoint int
+
+const (
+	// After the page was recorded "sending" and before the Pager call:
+	// nothing was delivered.
+	crashBeforePost crashPoint = iota
+	// After the Pager delivered the page and before the runner recorded
+	// "sent" (or committed).
+	crashAfterPost
+	// After "sent" was recorded and before the commit.
+	crashBeforeCommit
+)
+
+// deliveries is the chat every replica pages through: a Recorder (which can
+// check its own record when checking is set) or a LogPager writing to a
+// log that is counted.
+type deliveries struct {
+	rec      *escalationtest.Recorder
+	checking *escalationtest.Checking
+	log      *logBuffer
+	pager    escalation.Pager
+}
+
+func newDeliveries(kind string) *deliveries {
+	d := &deliveries{rec: &escalationtest.Recorder{}, log: &logBuffer{}}
+	switch kind {
+	case "checking":
+		d.checking = &escalationtest.Checking{Recorder: d.rec}
+		d.pager = d.checking
+	case "recorder":
+		d.pager = d.rec
+	case "log":
+		d.pager = escalation.LogPager{Log: slog.New(slog.NewTextHandler(d.log, nil))}
+	}
+	return d
+}
+
+// firsts counts the first pages to alice delivered.
+func (d *deliveries) firsts() int {
+	if _, ok := d.pager.(escalation.LogPager); ok {
+		return strings.Count(d.log.String(), "msg=page incident=1 person=alice channel=\"\" reason=first")
+	}
+	return d.rec.Count(owner("alice", escalation.ReasonFirst))
+}
+
+// diePager is the dying replica's Pager: at its first page it dies where
+// the case says (its Redis connection closed: a dead process gives nothing
+// back), after delivering through the shared chat or before.
+type diePager struct {
+	inner escalation.Pager
+	at    crashPoint
+	die   func()
+	once  sync.Once
+}
+
+func (p *diePager) Page(ctx context.Context, pg escalation.Page) error {
+	switch p.at {
+	case crashBeforePost:
+		p.once.Do(p.die)
+		return errors.New("killed before the post")
+	case crashAfterPost:
+		err := p.inner.Page(ctx, pg)
+		p.once.Do(p.die)
+		return err
+	}
+	return p.inner.Page(ctx, pg)
+}
+
+// dieStore is the dying replica's store: it dies right before the commit.
+type dieStore struct {
+	escalation.Store
+	die func()
+}
+
+func (s dieStore) Commit(ctx context.Context, j incident.Job, c incident.Commit) (bool, error) {
+	s.die()
+	return s.Store.Commit(ctx, j, c)
+}
+
+// A replica dies around its first page; two others, on the same Redis,
+// race for the job once its lease runs out. The page is delivered exactly
+// once, and the timeline records it once. A crash after the post is
+// spared a double only by a pager that can check (the chat); one before
+// the commit by the record alone (the log pager too); one before the post
+// must not lose the page.
+func TestReplicaDiesAroundAPage(t *testing.T) {
+	hour := time.Hour
+	cases := []struct {
+		name   string
+		pager  string // "checking", "recorder", "log"
+		at     crashPoint
+		checks int // delivery checks the survivors made
+	}{
+		{"between post and record, the pager checks", "checking", crashAfterPost, 1},
+		{"between record and commit, the log pager", "log", crashBeforeCommit, 0},
+		{"between record and commit, the pager checks", "checking", crashBeforeCommit, 0},
+		{"before the post, the pager checks", "checking", crashBeforePost, 1},
+		{"before the post, the log pager", "log", crashBeforePost, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			p := testPolicy(hour, hour, 0, 0)
+			d := newDeliveries(tc.pager)
+
+			clientA := e.srv.Client()
+			died := make(chan struct{})
+			die := func() { _ = clientA.Close(); close(died) }
+			var once sync.Once
+			dieOnce := func() { once.Do(die) }
+			nodeA := e.node(clientA)
+			a := e.runner(p, nodeA, func(o *escalation.Options) {
+				o.Lease = 300 * time.Millisecond
+				o.Pager = &diePager{inner: d.pager, at: tc.at, die: dieOnce}
+				if tc.at == crashBeforeCommit {
+					o.Incidents = dieStore{Store: nodeA.svc, die: dieOnce}
+				}
+			})
+			stopA := e.start(a)
+			n := e.open("k")
+			<-died
+			stopA()
+
+			for range 2 {
+				other := e.runner(p, e.node(e.srv.Client()), func(o *escalation.Options) { o.Pager = d.pager })
+				e.start(other)
+			}
+			e.eventually("the re-run's commit", func() bool { return countEvents(e.timeline(n), incident.EventPaged) > 0 })
+			settle()
+			if got := d.firsts(); got != 1 {
+				t.Fatalf("first page delivered %d times, want once\nlog:\n%s", got, e.log)
+			}
+			if got := countEvents(e.timeline(n), incident.EventPaged); got != 1 {
+				t.Fatalf("timeline records %d pages, want 1:\n%s", got, describe(e.timeline(n)))
+			}
+			if d.checking != nil {
+				if got := len(d.checking.Checks()); got != tc.checks {
+					t.Fatalf("%d delivery checks, want %d", got, tc.checks)
+				}
+			}
+		})
+	}
+}
+
+// A delivery check that fails, or a pager that cannot check, sends the
+// page again: a double page is better than a lost one.
+func TestUncheckablePageIsSentAgain(t *testing.T) {
+	cases := []struct {
+		name  string
+		pager string
+	}{
+		{"the check fails", "checking"},
+		{"the pager cannot check", "recorder"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			p := testPolicy(time.Hour, time.Hour, 0, 0)
+			d := newDeliveries(tc.pager)
+			if d.checking != nil {
+				d.checking.CheckErr = errors.New("history unavailable")
+			}
+			clientA := e.srv.Client()
+			died := make(chan struct{})
+			var once sync.Once
+			die := func() { once.Do(func() { _ = clientA.Close(); close(died) }) }
+			a := e.runner(p, e.node(clientA), func(o *escalation.Options) {
+				o.Lease = 300 * time.Millisecond
+				o.Pager = &diePager{inner: d.pager, at: crashAfterPost, die: die}
+			})
+			stopA := e.start(a)
+			n := e.open("k")
+			<-died
+			stopA()
+			e.start(e.runner(p, e.node(e.srv.Client()), func(o *escalation.Options) { o.Pager = d.pager }))
+			e.eventually("the re-run's commit", func() bool { return countEvents(e.timeline(n), incident.EventPaged) > 0 })
+			if got := d.firsts(); got != 2 {
+				t.Fatalf("first page delivered %d times, want twice (sent again)", got)
+			}
+			if !e.log.contains("sending it again") {
+				t.Fatalf("no warning that the page is sent again:\n%s", e.log)
+			}
+		})
+	}
+}
+
+// A page the chat refused (a rate limit) is certainly not delivered: its
+// retry sends it without asking the chat. One that failed otherwise (a
+// timeout: maybe delivered) is checked before it is sent again.
+func TestFailedPageRetryChecksOnlyWhenUnknown(t *testing.T) {
+	cases := []struct {
+		name   string
+		err    error
+		checks int
+	}{
+		{"rate limited", escalation.RetryAfter(errors.New("429"), 10*time.Millisecond), 0},
+		{"deferred by pacing", escalation.Defer(10 * time.Millisecond), 0},
+		{"timed out", context.DeadlineExceeded, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			d := newDeliveries("checking")
+			var once sync.Once
+			d.rec.Before = func(ctx context.Context, p escalation.Page) error {
+				var err error
+				once.Do(func() { err = tc.err })
+				return err
+			}
+			e.start(e.runner(testPolicy(time.Hour, time.Hour, 0, 0), nil, func(o *escalation.Options) { o.Pager = d.pager }))
+			n := e.open("k")
+			e.eventually("the page's commit", func() bool { return countEvents(e.timeline(n), incident.EventPaged) > 0 })
+			if got := d.firsts(); got != 1 {
+				t.Fatalf("first page delivered %d times, want once", got)
+			}
+			if got := len(d.checking.Checks()); got != tc.checks {
+				t.Fatalf("%d delivery checks, want %d", got, tc.checks)
+			}
+		})
+	}
+}
