@@ -99,6 +99,7 @@ func SlackRateLimits() map[string]Limit {
 		"conversations.invite":         tier3,
 		"conversations.open":           tier3,
 		"conversations.info":           tier3,
+		"conversations.history":        tier3,
 		"conversations.setTopic":       tier3,
 		"chat.update":                  tier3,
 		"chat.delete":                  tier3,

@@ -346,10 +346,14 @@ func (s *Server) chatPostMessage(p map[string][]string) result {
 	if code != "" {
 		return fail(code)
 	}
+	md, code := parseMetadata(p)
+	if code != "" {
+		return fail(code)
+	}
 	if c == nil {
 		c = s.openIM(arg)
 	}
-	m := &Message{Channel: c.ID, TS: s.nextTS(), User: s.cfg.botUserID, BotID: s.cfg.botID, Text: text, Blocks: blocks}
+	m := &Message{Channel: c.ID, TS: s.nextTS(), User: s.cfg.botUserID, BotID: s.cfg.botID, Text: text, Blocks: blocks, Metadata: md}
 	// A thread_ts that names no message posts unthreaded, as Slack does when
 	// the parent was deleted; one that names a reply joins that reply's thread.
 	if parent := c.byTS[first(p, "thread_ts")]; parent != nil {
@@ -366,6 +370,83 @@ func (s *Server) chatPostMessage(p map[string][]string) result {
 	c.addMessage(m)
 	s.emit(Event{Kind: EventMessagePosted, Channel: c.ID, TS: m.TS, User: m.User})
 	return ok(map[string]any{"channel": c.ID, "ts": m.TS, "message": s.messageJSON(c, m)})
+}
+
+// parseMetadata reads chat.postMessage's metadata parameter (a JSON object
+// with an event_type and an event_payload object), or returns the error
+// code Slack gives for a malformed one.
+func parseMetadata(p map[string][]string) (*Metadata, string) {
+	raw := first(p, "metadata")
+	if raw == "" {
+		return nil, ""
+	}
+	var md Metadata
+	if err := json.Unmarshal([]byte(raw), &md); err != nil || md.EventType == "" || md.EventPayload == nil {
+		return nil, "invalid_metadata_format"
+	}
+	return &md, ""
+}
+
+// conversationsHistory returns a channel's top-level messages (and thread
+// replies broadcast to it: none here), newest first, limit at a time
+// (default 100, at most 999) from the cursor. A message's metadata is
+// returned only with include_all_metadata, as Slack returns it. Unlike
+// Slack it ignores oldest, latest and inclusive.
+func (s *Server) conversationsHistory(p map[string][]string) result {
+	c := s.ws.chanByID[first(p, "channel")] // ids only, as Slack
+	if c == nil || (c.IsPrivate || c.IsIM || c.IsMPIM) && !c.HasMember(s.cfg.botUserID) {
+		return fail("channel_not_found")
+	}
+	if !c.IsIM && !c.HasMember(s.cfg.botUserID) {
+		return fail("not_in_channel")
+	}
+	limit := 100
+	if v := first(p, "limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fail("invalid_limit")
+		}
+		if n > 0 {
+			limit = min(n, 999)
+		}
+	}
+	offset := 0
+	if cur := first(p, "cursor"); cur != "" {
+		b, err := base64.StdEncoding.DecodeString(cur)
+		rest, found := strings.CutPrefix(string(b), "offset:")
+		n, aerr := strconv.Atoi(rest)
+		if err != nil || !found || aerr != nil || n < 0 {
+			return fail("invalid_cursor")
+		}
+		offset = n
+	}
+	all := first(p, "include_all_metadata")
+	withMeta := all == "1" || all == "true"
+	var top []*Message
+	for i := len(c.msgs) - 1; i >= 0; i-- {
+		if m := c.msgs[i]; m.ThreadTS == "" || m.ThreadTS == m.TS {
+			top = append(top, m)
+		}
+	}
+	page := []map[string]any{}
+	next := ""
+	for i := offset; i < len(top); i++ {
+		if len(page) == limit {
+			next = base64.StdEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(i)))
+			break
+		}
+		m := s.messageJSON(c, top[i])
+		if withMeta && top[i].Metadata != nil {
+			m["metadata"] = map[string]any{"event_type": top[i].Metadata.EventType, "event_payload": top[i].Metadata.EventPayload}
+		}
+		page = append(page, m)
+	}
+	return ok(map[string]any{
+		"messages":          page,
+		"has_more":          next != "",
+		"pin_count":         len(c.Pins),
+		"response_metadata": map[string]any{"next_cursor": next},
+	})
 }
 
 func (s *Server) chatUpdate(p map[string][]string) result {

@@ -3,6 +3,7 @@ package fakeslack
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -57,6 +58,15 @@ type Message struct {
 	EditedTS    string          `json:"edited_ts,omitempty"`
 	Files       []string        `json:"files,omitempty"`
 	Pinned      bool            `json:"pinned,omitempty"`
+	// Metadata is the message metadata it was posted with, if any.
+	Metadata *Metadata `json:"metadata,omitempty"`
+}
+
+// Metadata is a message's metadata as Slack takes it on chat.postMessage
+// and returns it from conversations.history (with include_all_metadata).
+type Metadata struct {
+	EventType    string         `json:"event_type"`
+	EventPayload map[string]any `json:"event_payload"`
 }
 
 // Reaction is one emoji on a message and who added it, in order.
@@ -199,6 +209,10 @@ func copyMessage(m *Message) Message {
 	out := *m
 	out.Blocks = slices.Clone(m.Blocks)
 	out.Files = slices.Clone(m.Files)
+	if m.Metadata != nil {
+		md := Metadata{EventType: m.Metadata.EventType, EventPayload: maps.Clone(m.Metadata.EventPayload)}
+		out.Metadata = &md
+	}
 	out.Reactions = make([]Reaction, len(m.Reactions))
 	for i, r := range m.Reactions {
 		out.Reactions[i] = Reaction{Name: r.Name, Users: slices.Clone(r.Users)}

@@ -47,6 +47,7 @@ var apiMethods = map[string]apiMethod{
 	"conversations.info":           {authBot, (*Server).conversationsInfo},
 	"conversations.setTopic":       {authBot, (*Server).conversationsSetTopic},
 	"conversations.list":           {authBot, (*Server).conversationsList},
+	"conversations.history":        {authBot, (*Server).conversationsHistory},
 	"chat.postMessage":             {authBot, (*Server).chatPostMessage},
 	"chat.update":                  {authBot, (*Server).chatUpdate},
 	"chat.postEphemeral":           {authBot, (*Server).chatPostEphemeral},
