@@ -16,11 +16,13 @@ import (
 // fallback page, a post in the service's alerts channel. It is safe for
 // concurrent use.
 //
-// Delivery is at-least-once, as the runner's: a page whose job runs again
-// (a crash before the commit) carries the same Key, and a page already
-// delivered under that key is not posted twice. A person with no chat
-// account is an escalation.Permanent error, so the runner dead-letters the
-// page and pages the fallback at once instead of retrying.
+// Each page is posted with its Key (Message.Key: Slack message metadata),
+// and the Pager is an escalation.DeliveryChecker: the runner, which records
+// each page as sending and sent, asks Delivered before it sends again a
+// page whose earlier send has no recorded outcome, and Delivered looks for
+// the key among the recent messages where the page would be. A person with
+// no chat account is an escalation.Permanent error, so the runner
+// dead-letters the page and pages the fallback at once instead of retrying.
 type Pager struct {
 	c *Bot
 
@@ -37,17 +39,21 @@ type dmCall struct {
 	err  error
 }
 
-var _ escalation.Pager = (*Pager)(nil)
+var (
+	_ escalation.Pager           = (*Pager)(nil)
+	_ escalation.DeliveryChecker = (*Pager)(nil)
+)
+
+// recentPages is how many of the newest messages where a page would be
+// Delivered looks through: more than one person is sent in the time a
+// lease takes to run out (Slack posts about one message a second into a
+// channel, and a DM is one), in one chat call.
+const recentPages = 100
 
 // Page implements escalation.Pager.
 func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 	c := p.c
 	ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "page:" + pg.Key})
-	if done, err := c.st.sent(ctx, pg.Key); err != nil {
-		return err
-	} else if done {
-		return nil
-	}
 	inc, _, err := c.inc.Get(ctx, pg.Incident)
 	if errors.Is(err, incident.ErrNotFound) {
 		return escalation.Permanent(err)
@@ -71,38 +77,23 @@ func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 	if pg.Reason == escalation.ReasonHandoff {
 		card.Actions = nil
 	}
-	msg := Message{Text: card.Text(), Card: &card}
+	msg := Message{Text: card.Text(), Card: &card, Key: pg.Key}
 
-	var target string
-	if pg.Person == "" {
-		target = pg.Channel
-		if target == "" {
-			target = c.defaultChannel
-		}
-		if target == "" {
-			return escalation.Permanent(fmt.Errorf("fallback page for %s: service %s has no alerts channel and there is no default channel", inc.Ref(), inc.Service))
-		}
-	} else {
-		uid, err := c.people.ChatID(ctx, pg.Person)
-		if errors.Is(err, ErrUnreachable) {
-			return escalation.Permanent(err)
-		}
-		if err != nil {
-			return err
-		}
-		if target, err = p.dm(ctx, uid); err != nil {
-			return err
-		}
+	target, err := p.target(ctx, pg)
+	if err != nil {
+		return err
 	}
 	chID, ts, err := c.chat.Post(ctx, target, msg)
 	if err != nil {
 		return fmt.Errorf("page %s: %w", pg.Key, err)
 	}
-	// Delivered. What follows only spares a duplicate and lets a reaction
-	// on the page acknowledge; a failure here must not make the runner
-	// page again, so it is logged, not returned.
-	if err := c.st.markSent(ctx, pg.Key); err != nil {
-		c.log.Warn("bot: page delivered but not marked; a retry would repeat it", "key", pg.Key, "err", err)
+	// Delivered. What follows only lets Delivered find a fallback page and
+	// a reaction on the page acknowledge; a failure here must not make the
+	// runner page again, so it is logged, not returned.
+	if chID != target {
+		if err := c.st.rdb.HSet(ctx, c.st.channels(), target, chID).Err(); err != nil {
+			c.log.Warn("bot: page delivered but its channel's id not cached", "err", err)
+		}
 	}
 	if err := c.inc.LinkChat(ctx, c.msgRef(chID, ts), pg.Incident, c.linkTTL); err != nil {
 		c.log.Warn("bot: page delivered but not linked; a reaction on it will not acknowledge", "incident", pg.Incident, "err", err)
@@ -114,6 +105,60 @@ func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 	}
 	c.log.Debug("page delivered", "incident", pg.Incident, "person", pg.Person, "reason", string(pg.Reason))
 	return nil
+}
+
+// Delivered implements escalation.DeliveryChecker: whether a message
+// carrying pg.Key is among the newest recentPages top-level messages where
+// Page would have posted it (the person's DM, or the fallback channel).
+// A fallback channel configured by name is looked up by the id its last
+// page was posted to; before any, the name is asked as is, which Slack
+// refuses (an error: the runner then sends the page again).
+func (p *Pager) Delivered(ctx context.Context, pg escalation.Page) (bool, error) {
+	c := p.c
+	target, err := p.target(ctx, pg)
+	if err != nil {
+		return false, err
+	}
+	if pg.Person == "" {
+		id, err := c.st.hget(ctx, c.st.channels(), target)
+		if err != nil {
+			return false, err
+		}
+		if id != "" {
+			target = id
+		}
+	}
+	ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "check:" + pg.Key})
+	found, err := c.chat.Posted(ctx, target, pg.Key, recentPages)
+	if err != nil {
+		return false, fmt.Errorf("look for page %s: %w", pg.Key, err)
+	}
+	return found, nil
+}
+
+// target is where a page goes: the person's DM channel (opened if need
+// be), or for a fallback page the service's alerts channel, else the
+// default channel, as configured (a name or an id).
+func (p *Pager) target(ctx context.Context, pg escalation.Page) (string, error) {
+	c := p.c
+	if pg.Person == "" {
+		target := pg.Channel
+		if target == "" {
+			target = c.defaultChannel
+		}
+		if target == "" {
+			return "", escalation.Permanent(fmt.Errorf("fallback page for INC-%d: service %s has no alerts channel and there is no default channel", pg.Incident, pg.Service))
+		}
+		return target, nil
+	}
+	uid, err := c.people.ChatID(ctx, pg.Person)
+	if errors.Is(err, ErrUnreachable) {
+		return "", escalation.Permanent(err)
+	}
+	if err != nil {
+		return "", err
+	}
+	return p.dm(ctx, uid)
 }
 
 // pageRefs records a page just posted in a channel (a DM, or the alerts

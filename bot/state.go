@@ -11,12 +11,13 @@ import (
 
 // state is the little the chat side keeps in Redis besides the incidents'
 // own chat references (which the incident store keeps): who is who in the
-// chat, direct-message channels, pages already delivered and events already
-// handled. Keys, for prefix P and chat C:
+// chat, direct-message channels, the ids of channels configured by name,
+// and events already handled. (Which pages were delivered is the escalation
+// runner's record, in the incident store.) Keys, for prefix P and chat C:
 //
 //	P chat:C:people      hash: "p:<person>" → chat user id, "u:<chat user>" → person
 //	P chat:C:dm          hash: chat user id → direct-message channel id
-//	P chat:C:sent:<key>  string: a page delivered (escalation.Page.Key), for a day
+//	P chat:C:chan        hash: a channel as configured (a name) → the id a page was posted to
 //	P chat:C:seen:<id>   string: an event or envelope handled, for an hour
 //
 // Any number of replicas share them; every write is idempotent.
@@ -32,9 +33,8 @@ func newState(rdb redis.UniversalClient, prefix, chat string) *state {
 func (s *state) people() string { return s.base + "people" }
 func (s *state) dms() string    { return s.base + "dm" }
 
-// sentTTL is how long a delivered page is remembered: longer than any lease
-// after which its job could run again.
-const sentTTL = 24 * time.Hour
+// channels is the hash of channel ids by the name a page was posted to.
+func (s *state) channels() string { return s.base + "chan" }
 
 // seenTTL is how long a handled event is remembered; Slack redelivers within
 // minutes.
@@ -55,22 +55,6 @@ func (s *state) hget(ctx context.Context, key, field string) (string, error) {
 func (s *state) remember(ctx context.Context, person, chatID string) error {
 	if err := s.rdb.HSet(ctx, s.people(), "p:"+person, chatID, "u:"+chatID, person).Err(); err != nil {
 		return fmt.Errorf("remember chat id of %s: %w", person, err)
-	}
-	return nil
-}
-
-// sent reports whether the page with this key was delivered.
-func (s *state) sent(ctx context.Context, key string) (bool, error) {
-	n, err := s.rdb.Exists(ctx, s.base+"sent:"+key).Result()
-	if err != nil {
-		return false, fmt.Errorf("check page %s: %w", key, err)
-	}
-	return n == 1, nil
-}
-
-func (s *state) markSent(ctx context.Context, key string) error {
-	if err := s.rdb.Set(ctx, s.base+"sent:"+key, 1, sentTTL).Err(); err != nil {
-		return fmt.Errorf("mark page %s: %w", key, err)
 	}
 	return nil
 }

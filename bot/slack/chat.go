@@ -265,6 +265,29 @@ func (c *Chat) Ephemeral(ctx context.Context, channelID, userID string, m bot.Me
 	})
 }
 
+// Posted implements bot.Chat: one conversations.history call for the
+// channel's newest recent messages (thread replies are not among them),
+// with include_all_metadata, looking for a message whose metadata is a
+// bot.Message.Key equal to key.
+func (c *Chat) Posted(ctx context.Context, channelID, key string, recent int) (bool, error) {
+	found := false
+	err := c.call(ctx, "conversations.history", channelID, func(ctx context.Context) error {
+		h, err := c.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+			ChannelID: channelID, Limit: recent, IncludeAllMetadata: true})
+		if err != nil {
+			return err
+		}
+		for _, m := range h.Messages {
+			if m.Metadata.EventType == keyEventType && m.Metadata.EventPayload["key"] == key {
+				found = true
+				break
+			}
+		}
+		return nil
+	})
+	return found, err
+}
+
 // Upload implements bot.Chat with the upload flow Slack has instead of
 // files.upload: files.getUploadURLExternal, the bytes to that URL, then
 // files.completeUploadExternal to share the file in the channel. Each

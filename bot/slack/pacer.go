@@ -35,6 +35,7 @@ func SlackLimits() map[string]Limit {
 		"conversations.archive":        tier2,
 		"conversations.invite":         tier3,
 		"conversations.open":           tier3,
+		"conversations.history":        tier3,
 		"pins.add":                     tier2,
 		"users.lookupByEmail":          tier3,
 		"users.info":                   tier4,

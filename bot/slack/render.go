@@ -100,8 +100,16 @@ func msgOptions(m bot.Message) []slack.MsgOption {
 	if m.Thread != "" {
 		opts = append(opts, slack.MsgOptionTS(m.Thread))
 	}
+	if m.Key != "" {
+		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{
+			EventType: keyEventType, EventPayload: map[string]any{"key": m.Key}}))
+	}
 	return opts
 }
+
+// keyEventType is the metadata event type of a message posted with a
+// bot.Message.Key; the key is its payload's "key".
+const keyEventType = "baton_page"
 
 func severityMark(s incident.Severity) string {
 	switch s {
