@@ -1,0 +1,194 @@
+package slack_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/batonhq/baton/bot"
+	slackbot "github.com/batonhq/baton/bot/slack"
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/internal/redistest"
+)
+
+// dyingChat is a replica's chat that dies (its Redis connection closed: a
+// dead process gives nothing back) at its first post, after the post
+// reached Slack or before.
+type dyingChat struct {
+	bot.Chat
+	afterPost bool
+	die       func()
+	once      sync.Once
+}
+
+func (c *dyingChat) Post(ctx context.Context, channel string, m bot.Message) (string, string, error) {
+	if !c.afterPost {
+		c.once.Do(c.die)
+		return "", "", errors.New("killed before the post")
+	}
+	ch, ts, err := c.Chat.Post(ctx, channel, m)
+	c.once.Do(c.die)
+	return ch, ts, err
+}
+
+// onceWorld is a Slack workspace and a Redis that replicas share.
+type onceWorld struct {
+	t     *testing.T
+	fake  *fakeslack.Server
+	srv   *redistest.Server
+	alice fakeslack.User
+	log   *logBuffer
+}
+
+// replica builds one baton process's paging side on its own Redis
+// connection: incident store, Slack chat (wrapped by wrap, when set), bot
+// and runner, started; it returns the runner's stop.
+func (w *onceWorld) replica(c *redis.Client, lease time.Duration, wrap func(bot.Chat) bot.Chat) (stop func()) {
+	t := w.t
+	pols, err := escalation.Lookup([]escalation.Service{{Name: "payments", Policy: "payments", AlertsChannel: "#payments-alerts"}},
+		[]escalation.Policy{{Name: "payments", RepageEvery: time.Hour, Levels: []escalation.Level{level(time.Hour, "user:alice")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wake := escalation.NewWakeup()
+	svc := incident.NewStore(c, "test:", incident.WithAckTimeout(pols.AckTimeout), incident.WithOnJobDue(wake.Notify))
+	t.Cleanup(svc.Close)
+	log := slog.New(slog.NewTextHandler(w.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var chat bot.Chat
+	chat, err = slackbot.NewChat(slackbot.ChatOptions{BotToken: w.fake.BotToken(), APIURL: w.fake.APIURL(),
+		Limits: map[string]slackbot.Limit{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wrap != nil {
+		chat = wrap(chat)
+	}
+	b, err := bot.New(bot.Options{Chat: chat, Incidents: svc, Redis: c, Prefix: "test:", Log: log,
+		People:   []bot.Person{{ID: "alice", Name: "Alice", ChatID: w.alice.ID}},
+		Services: []bot.Service{{Name: "payments", AlertsChannel: "#payments-alerts"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := escalation.NewRunner(escalation.Options{Incidents: svc, Wakeup: wake, Pager: b.Pager(), Policies: pols,
+		PollInterval: 20 * time.Millisecond, Lease: lease, RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// alicesPages returns the top-level messages in alice's DM.
+func (w *onceWorld) alicesPages() []fakeslack.Message {
+	for _, c := range w.fake.Channels() {
+		if c.IsIM && c.User == w.alice.ID {
+			var top []fakeslack.Message
+			for _, m := range w.fake.Messages(c.ID) {
+				if m.ThreadTS == "" || m.ThreadTS == m.TS {
+					top = append(top, m)
+				}
+			}
+			return top
+		}
+	}
+	return nil
+}
+
+// A replica dies around the post of a page; two others on the same Redis
+// race for the job once its lease runs out. Through slack-go and the fake:
+// a page that reached Slack is found in the DM by its key and not posted
+// again; one that did not is posted exactly once; one that cannot be
+// looked for (conversations.history refused) is posted again, a double
+// page being better than a lost one.
+func TestPageDeliveredOnceAcrossReplicas(t *testing.T) {
+	cases := []struct {
+		name      string
+		afterPost bool
+		history   *fakeslack.Fault // conversations.history's answer to the survivors, when not ok
+		want      int              // page messages in alice's DM
+	}{
+		{"crash between the post and its record", true, nil, 1},
+		{"crash before the post", false, nil, 1},
+		{"crash after the post, history unreadable", true, &fakeslack.Fault{Error: "internal_error"}, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &onceWorld{t: t, fake: fakeslack.StartTest(t), srv: redistest.Start(t), log: &logBuffer{}}
+			w.alice = w.fake.AddUser(fakeslack.User{Name: "alice", Email: "alice@example.com"})
+			w.fake.AddChannel(fakeslack.Channel{Name: "payments-alerts"})
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("log:\n%s", w.log.tail(80))
+				}
+			})
+			if tc.history != nil {
+				w.fake.FailNext("conversations.history", 100, *tc.history)
+			}
+
+			clientA := w.srv.Client()
+			died := make(chan struct{})
+			stopA := w.replica(clientA, 300*time.Millisecond, func(c bot.Chat) bot.Chat {
+				return &dyingChat{Chat: c, afterPost: tc.afterPost, die: func() { _ = clientA.Close(); close(died) }}
+			})
+			ctx := redistest.Ctx(t)
+			opener := incident.NewStore(w.srv.Client(), "test:")
+			t.Cleanup(opener.Close)
+			res, err := opener.Open(ctx, incident.Alert{Source: "generic", Service: "payments", DedupKey: "k",
+				Summary: "card payments failing", Severity: incident.SevCritical, Status: incident.AlertFiring})
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-died
+			stopA()
+			for range 2 {
+				w.replica(w.srv.Client(), 5*time.Second, nil)
+			}
+			deadline := time.Now().Add(15 * time.Second) // a bound for a hung test
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			for ; ; <-tick.C {
+				_, tl, err := opener.Get(ctx, res.Number)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if countPaged(tl) > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the page was never committed; DM: %d messages", len(w.alicesPages()))
+				}
+			}
+			pages := w.alicesPages()
+			if len(pages) != tc.want {
+				t.Fatalf("alice's DM has %d page(s), want %d", len(pages), tc.want)
+			}
+			for _, m := range pages {
+				if m.Metadata == nil || m.Metadata.EventType != "baton_page" || m.Metadata.EventPayload["key"] == "" {
+					t.Fatalf("page posted without its key: %+v", m.Metadata)
+				}
+			}
+		})
+	}
+}
+
+func countPaged(tl []incident.Event) int {
+	n := 0
+	for _, e := range tl {
+		if e.Type == incident.EventPaged {
+			n++
+		}
+	}
+	return n
+}
