@@ -27,9 +27,30 @@
 //   - Pages before the commit. The plan's pages are sent, each right after
 //     re-checking that the incident is still triggered at the decided
 //     revision, and only then is the step committed — applied only if the
-//     revision is unchanged. A crash in between re-pages; it never loses
-//     a page. A transition in between voids the plan but keeps the record
-//     of the pages sent.
+//     revision is unchanged. A crash in between runs the step again; it
+//     never loses a page. A transition in between voids the plan but keeps
+//     the record of the pages sent.
+//   - Each page delivered once, recorded around the send. Before the Pager
+//     call the page's Key is recorded "sending" in the incident store
+//     (incident.Store.BeginPage), after it "sent" (EndPage); a Defer or
+//     RetryAfter error removes the mark, since the chat refused the call.
+//     A run that finds "sent" does not send the page again and records it
+//     as paged. A run that finds "sending" without "sent" asks the Pager,
+//     if it is a DeliveryChecker, whether the page is there, and sends it
+//     only if not; a Pager that cannot check, or a check that fails, means
+//     send again. So a page is never lost for want of a record, and is
+//     delivered twice only when (a) a send's outcome went unrecorded (its
+//     runner died or lost Redis between the chat call and the record, or
+//     the call failed ambiguously: a timeout, a 5xx) and the check could
+//     not confirm it: no checker (LogPager: a log line written twice),
+//     the chat's history unreadable, or the page pushed out of what the
+//     checker reads; or (b) a runner whose lease ran out while its chat
+//     call was still in flight (it could not renew: Redis unreachable from
+//     it, the chat reachable) and the runner that took the job over, which
+//     checked before the first post landed, both sent it; or (c) the
+//     record itself was lost (Redis without persistence restarted, or the
+//     record expired after incident.PageRecordTTL). docs/architecture.md
+//     states the same for the Slack pager.
 //   - Pages before cosmetic chat work. Chat jobs have their own queue and
 //     workers (Options.ChatWorkers): a card redraw held back by a chat
 //     API's rate limit never holds a page back.

@@ -8,10 +8,16 @@ import (
 )
 
 // Pager delivers pages: a DM to a person, or a post in a channel for a
-// fallback page. The bot implements it over chat. Page may be called again
-// with the same Page.Key after a crash or a failed commit (delivery is
-// at-least-once). An error makes the runner retry with backoff; an error
-// with a RetryAfter hint sets the delay; a Permanent error is not retried.
+// fallback page. The bot implements it over chat. The runner records each
+// page's Key as sending before the call and sent after it, so Page is
+// called again with the same Page.Key only when an earlier call's outcome
+// went unrecorded (a crash in between, a failed record, an error) and, if
+// the Pager is a DeliveryChecker, the check did not find it delivered. An
+// error makes the runner retry with backoff; an error with a RetryAfter
+// hint sets the delay; a Permanent error is not retried. A Pager returns a
+// RetryAfter or Defer error only when the page was certainly not delivered
+// (the chat refused the call, or it was not made): the runner then retries
+// without a delivery check.
 type Pager interface {
 	Page(ctx context.Context, p Page) error
 }
@@ -57,6 +63,12 @@ func IsPermanent(err error) bool {
 // comes from the alert body): baton serve uses it
 // when no chat is configured, so the escalation story can be followed in the
 // log and through the API. Fallback pages log at error level.
+//
+// It is not a DeliveryChecker: the runner's record alone keeps its pages
+// single. A page recorded sent is never logged again; a page recorded
+// sending but not sent (the process died, or lost Redis, between writing
+// the line and recording it) is logged again by the next run, so a
+// page's line appears at most once per such crash more, never zero times.
 type LogPager struct {
 	Log *slog.Logger
 }
