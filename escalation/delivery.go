@@ -26,50 +26,67 @@ type DeliveryChecker interface {
 // sent, or found by the Pager's DeliveryChecker), so it is not sent again
 // and counts as delivered. stale: a step at a later revision has begun
 // pages, so this step's plan is out of date (as when the incident is no
-// longer current). err is Redis's: the page is not sent.
-func (r *Runner) begin(ctx context.Context, p Page, rev int64) (done, stale bool, err error) {
+// longer current). held: the delivery check was refused for now (a Defer
+// or RetryAfter error), so the page is neither sent nor given up: the
+// caller handles held as a failed send, which reschedules the job. err is
+// Redis's: the page is not sent.
+func (r *Runner) begin(ctx context.Context, p Page, rev int64) (done, stale bool, held, err error) {
 	prev, err := r.store.BeginPage(ctx, p.Incident, rev, p.Key)
 	if err != nil {
-		return false, false, err
+		return false, false, nil, err
 	}
 	switch prev {
 	case incident.PageSent:
 		r.log.Info("escalation: page already delivered by an earlier run; not sent again", "incident", p.Incident,
 			"person", p.Person, "reason", string(p.Reason), "key", p.Key)
-		return true, false, nil
+		return true, false, nil, nil
 	case incident.PageStale:
-		return false, true, nil
+		return false, true, nil, nil
 	case incident.PageSending:
-		return r.check(ctx, p, rev), false, nil
+		done, held = r.check(ctx, p, rev)
+		return done, false, held, nil
 	}
-	return false, false, nil
+	return false, false, nil, nil
 }
 
 // check asks the Pager whether a page whose earlier send has no recorded
 // outcome was delivered. Without a DeliveryChecker, or when the check
-// fails, the answer is no: the page is sent again.
-func (r *Runner) check(ctx context.Context, p Page, rev int64) bool {
+// fails, the answer is no: the page is sent again. A check refused for now
+// by a rate limit (a Defer or RetryAfter error) is returned as held: the
+// page waits for the check rather than risk a double.
+func (r *Runner) check(ctx context.Context, p Page, rev int64) (done bool, held error) {
 	dc, ok := r.o.Pager.(DeliveryChecker)
 	if !ok {
 		r.log.Warn("escalation: an earlier send of this page has no recorded outcome and the pager cannot check; sending it again",
 			"incident", p.Incident, "person", p.Person, "reason", string(p.Reason), "key", p.Key)
-		return false
+		return false, nil
 	}
 	found, err := r.delivered(ctx, dc, p)
 	if err != nil {
+		if refused(err) && ctx.Err() == nil {
+			return false, fmt.Errorf("check page %s: %w", p.Key, err)
+		}
 		r.log.Warn("escalation: could not check whether an earlier send of this page was delivered; sending it again",
 			"incident", p.Incident, "person", p.Person, "reason", string(p.Reason), "key", p.Key, "err", err)
-		return false
+		return false, nil
 	}
 	if !found {
 		r.log.Info("escalation: an earlier send of this page was not delivered; sending it", "incident", p.Incident,
 			"person", p.Person, "reason", string(p.Reason), "key", p.Key)
-		return false
+		return false, nil
 	}
 	r.log.Info("escalation: page found delivered by an earlier run; not sent again", "incident", p.Incident,
 		"person", p.Person, "reason", string(p.Reason), "key", p.Key)
 	r.end(ctx, p, rev, nil)
-	return true
+	return true, nil
+}
+
+// refused reports whether err says a chat call was not made or was refused
+// (a Defer by the Pager's pacing, a rate limit's RetryAfter).
+func refused(err error) bool {
+	var ra RetryAfterError
+	_, deferred := IsDeferred(err)
+	return deferred || errors.As(err, &ra)
 }
 
 // delivered calls the checker with the page timeout, turning a panic into
@@ -95,8 +112,7 @@ func (r *Runner) delivered(ctx context.Context, dc DeliveryChecker, p Page) (fou
 func (r *Runner) end(ctx context.Context, p Page, rev int64, sendErr error) {
 	mark, outcome := incident.PageSent, "sent"
 	if sendErr != nil {
-		var ra RetryAfterError
-		if _, deferred := IsDeferred(sendErr); !deferred && !errors.As(sendErr, &ra) {
+		if !refused(sendErr) {
 			return
 		}
 		mark, outcome = incident.PageUnsent, "not sent"

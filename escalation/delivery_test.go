@@ -175,7 +175,7 @@ func TestUncheckablePageIsSentAgain(t *testing.T) {
 			p := testPolicy(time.Hour, time.Hour, 0, 0)
 			d := newDeliveries(tc.pager)
 			if d.checking != nil {
-				d.checking.CheckErr = errors.New("history unavailable")
+				d.checking.BeforeCheck = func(context.Context, escalation.Page) error { return errors.New("history unavailable") }
 			}
 			clientA := e.srv.Client()
 			died := make(chan struct{})
@@ -232,6 +232,53 @@ func TestFailedPageRetryChecksOnlyWhenUnknown(t *testing.T) {
 			}
 			if got := len(d.checking.Checks()); got != tc.checks {
 				t.Fatalf("%d delivery checks, want %d", got, tc.checks)
+			}
+		})
+	}
+}
+
+// A delivery check refused by a rate limit holds the page until the check
+// can be made: it is neither sent again blind nor given up.
+func TestRateLimitedCheckHoldsThePage(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+	}{
+		{"deferred by pacing", escalation.Defer(20 * time.Millisecond)},
+		{"rate limited", escalation.RetryAfter(errors.New("429"), 20*time.Millisecond)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			p := testPolicy(time.Hour, time.Hour, 0, 0)
+			d := newDeliveries("checking")
+			var once sync.Once
+			d.checking.BeforeCheck = func(context.Context, escalation.Page) error {
+				var err error
+				once.Do(func() { err = tc.err })
+				return err
+			}
+			clientA := e.srv.Client()
+			died := make(chan struct{})
+			var dieOnce sync.Once
+			die := func() { dieOnce.Do(func() { _ = clientA.Close(); close(died) }) }
+			stopA := e.start(e.runner(p, e.node(clientA), func(o *escalation.Options) {
+				o.Lease = 300 * time.Millisecond
+				o.Pager = &diePager{inner: d.pager, at: crashAfterPost, die: die}
+			}))
+			n := e.open("k")
+			<-died
+			stopA()
+			e.start(e.runner(p, e.node(e.srv.Client()), func(o *escalation.Options) { o.Pager = d.pager }))
+			e.eventually("the re-run's commit", func() bool { return countEvents(e.timeline(n), incident.EventPaged) > 0 })
+			if got := d.firsts(); got != 1 {
+				t.Fatalf("first page delivered %d times, want once", got)
+			}
+			if got := len(d.checking.Checks()); got != 2 {
+				t.Fatalf("%d delivery checks, want 2 (one refused, one made)", got)
+			}
+			if dead, err := e.svc.ListDead(e.ctx); err != nil || len(dead) != 0 {
+				t.Fatalf("dead letters %v, %v", dead, err)
 			}
 		})
 	}

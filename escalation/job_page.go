@@ -72,7 +72,7 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			}
 		}
 		fresh = false
-		done, stale, err := r.begin(ctx, pg, st.Rev)
+		done, stale, held, err := r.begin(ctx, pg, st.Rev)
 		if err != nil {
 			return err
 		}
@@ -83,8 +83,10 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			c.Facts = append(c.Facts, pagedEvent(pg, now))
 			continue
 		}
-		err = r.send(ctx, pg)
-		r.end(ctx, pg, st.Rev, err)
+		if err = held; err == nil {
+			err = r.send(ctx, pg)
+			r.end(ctx, pg, st.Rev, err)
+		}
 		if err == nil {
 			c.Facts = append(c.Facts, pagedEvent(pg, now))
 			continue
@@ -134,7 +136,9 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		fb.Person, fb.Channel, fb.Reason = "", svc.AlertsChannel, ReasonFallback
 		fb.Why = text.Truncate(fmt.Sprintf("page to %s could not be delivered: %v", pg.Person, err), 300)
 		fb.Key = pg.Key + "/fallback"
-		done, stale, berr := r.begin(ctx, fb, st.Rev)
+		// A fallback page is not retried, so a delivery check held back by
+		// a rate limit does not hold it: it is sent (a double beats a loss).
+		done, stale, _, berr := r.begin(ctx, fb, st.Rev)
 		if berr != nil {
 			return berr
 		}

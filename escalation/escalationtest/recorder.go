@@ -105,9 +105,10 @@ func (r *Recorder) WaitMatch(ctx context.Context, n int, match func(escalation.P
 // history would show it. It is safe for concurrent use.
 type Checking struct {
 	*Recorder
-	// CheckErr, when set, fails every check (a chat whose history cannot be
-	// read). Set it before use.
-	CheckErr error
+	// BeforeCheck, when set, runs before each check; an error fails the
+	// check (a chat whose history cannot be read, or a rate limit). Set it
+	// before use.
+	BeforeCheck func(ctx context.Context, p escalation.Page) error
 
 	mu     sync.Mutex
 	checks []escalation.Page
@@ -120,8 +121,10 @@ func (c *Checking) Delivered(ctx context.Context, p escalation.Page) (bool, erro
 	c.mu.Lock()
 	c.checks = append(c.checks, p)
 	c.mu.Unlock()
-	if c.CheckErr != nil {
-		return false, c.CheckErr
+	if c.BeforeCheck != nil {
+		if err := c.BeforeCheck(ctx, p); err != nil {
+			return false, err
+		}
 	}
 	return c.Count(func(q escalation.Page) bool { return q.Key == p.Key }) > 0, nil
 }
