@@ -38,7 +38,9 @@
 //     as paged. A run that finds "sending" without "sent" asks the Pager,
 //     if it is a DeliveryChecker, whether the page is there, and sends it
 //     only if not; a Pager that cannot check, or a check that fails, means
-//     send again. So a page is never lost for want of a record, and is
+//     send again (a check refused by a rate limit, a Defer or RetryAfter,
+//     reschedules the job instead, as a refused send does; a fallback
+//     page, which is not retried, is sent). So a page is never lost for want of a record, and is
 //     delivered twice only when (a) a send's outcome went unrecorded (its
 //     runner died or lost Redis between the chat call and the record, or
 //     the call failed ambiguously: a timeout, a 5xx) and the check could
