@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -142,10 +143,13 @@ type Bot struct {
 	ackReactions   []string
 	archiveAfter   time.Duration
 	defaultChannel string
-	pageMaxWait    time.Duration
-	syncMaxWait    time.Duration
-	repeatEvery    time.Duration
-	linkTTL        time.Duration
+	// channelIDs: channel as configured (a name) → id, as learnt from posts
+	// (learnChannel); also in Redis, for other replicas and restarts.
+	channelIDs  sync.Map
+	pageMaxWait time.Duration
+	syncMaxWait time.Duration
+	repeatEvery time.Duration
+	linkTTL     time.Duration
 
 	exec   *Executor
 	pager  *Pager

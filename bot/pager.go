@@ -90,11 +90,7 @@ func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 	// Delivered. What follows only lets Delivered find a fallback page and
 	// a reaction on the page acknowledge; a failure here must not make the
 	// runner page again, so it is logged, not returned.
-	if chID != target {
-		if err := c.st.rdb.HSet(ctx, c.st.channels(), target, chID).Err(); err != nil {
-			c.log.Warn("bot: page delivered but its channel's id not cached", "err", err)
-		}
-	}
+	c.learnChannel(ctx, target, chID)
 	if err := c.inc.LinkChat(ctx, c.msgRef(chID, ts), pg.Incident, c.linkTTL); err != nil {
 		c.log.Warn("bot: page delivered but not linked; a reaction on it will not acknowledge", "incident", pg.Incident, "err", err)
 	}
@@ -107,12 +103,31 @@ func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 	return nil
 }
 
+// learnChannel remembers the id of a channel posted to by the name it is
+// configured with (an alerts channel), so that Delivered can read its
+// history; it costs a Redis write only the first time. A failure is
+// logged: it only leaves a fallback page uncheckable.
+func (c *Bot) learnChannel(ctx context.Context, target, chID string) {
+	if chID == "" || chID == target {
+		return
+	}
+	if _, known := c.channelIDs.Load(target); known {
+		return
+	}
+	if err := c.st.rdb.HSet(ctx, c.st.channels(), target, chID).Err(); err != nil {
+		c.log.Warn("bot: a channel's id not cached", "channel", target, "err", err)
+		return
+	}
+	c.channelIDs.Store(target, chID)
+}
+
 // Delivered implements escalation.DeliveryChecker: whether a message
 // carrying pg.Key is among the newest recentPages top-level messages where
 // Page would have posted it (the person's DM, or the fallback channel).
-// A fallback channel configured by name is looked up by the id its last
-// page was posted to; before any, the name is asked as is, which Slack
-// refuses (an error: the runner then sends the page again).
+// A fallback channel configured by name is looked up by the id learnt when
+// the bot last posted there (a page, or an incident's notice); before any
+// such post, the name is asked as is, which Slack refuses (an error: the
+// runner then sends the page again).
 func (p *Pager) Delivered(ctx context.Context, pg escalation.Page) (bool, error) {
 	c := p.c
 	target, err := p.target(ctx, pg)

@@ -17,7 +17,7 @@ import (
 //
 //	P chat:C:people      hash: "p:<person>" → chat user id, "u:<chat user>" → person
 //	P chat:C:dm          hash: chat user id → direct-message channel id
-//	P chat:C:chan        hash: a channel as configured (a name) → the id a page was posted to
+//	P chat:C:chan        hash: a channel as configured (a name) → its id, learnt from a post there
 //	P chat:C:seen:<id>   string: an event or envelope handled, for an hour
 //
 // Any number of replicas share them; every write is idempotent.

@@ -357,5 +357,6 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, s
 	if err := set(refNotice, chID+"/"+ts, refNoticeState, string(inc.Status)); err != nil {
 		return err
 	}
+	c.learnChannel(ctx, target, chID)
 	return c.inc.LinkChat(ctx, c.msgRef(chID, ts), inc.Number, c.linkTTL)
 }

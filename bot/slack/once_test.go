@@ -45,6 +45,10 @@ type onceWorld struct {
 	srv   *redistest.Server
 	alice fakeslack.User
 	log   *logBuffer
+	// target is whom the policy pages ("user:alice"; "user:dave" has no
+	// chat account, so his pages go to the fallback); alerts is the
+	// service's alerts channel as configured (a name or an id).
+	target, alerts string
 }
 
 // replica builds one baton process's paging side on its own Redis
@@ -52,8 +56,8 @@ type onceWorld struct {
 // and runner, started; it returns the runner's stop.
 func (w *onceWorld) replica(c *redis.Client, lease time.Duration, wrap func(bot.Chat) bot.Chat) (stop func()) {
 	t := w.t
-	pols, err := escalation.Lookup([]escalation.Service{{Name: "payments", Policy: "payments", AlertsChannel: "#payments-alerts"}},
-		[]escalation.Policy{{Name: "payments", RepageEvery: time.Hour, Levels: []escalation.Level{level(time.Hour, "user:alice")}}})
+	pols, err := escalation.Lookup([]escalation.Service{{Name: "payments", Policy: "payments", AlertsChannel: w.alerts}},
+		[]escalation.Policy{{Name: "payments", RepageEvery: time.Hour, Levels: []escalation.Level{level(time.Hour, w.target)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,13 +75,14 @@ func (w *onceWorld) replica(c *redis.Client, lease time.Duration, wrap func(bot.
 		chat = wrap(chat)
 	}
 	b, err := bot.New(bot.Options{Chat: chat, Incidents: svc, Redis: c, Prefix: "test:", Log: log,
-		People:   []bot.Person{{ID: "alice", Name: "Alice", ChatID: w.alice.ID}},
-		Services: []bot.Service{{Name: "payments", AlertsChannel: "#payments-alerts"}}})
+		People:   []bot.Person{{ID: "alice", Name: "Alice", ChatID: w.alice.ID}, {ID: "dave", Name: "Dave"}},
+		Services: []bot.Service{{Name: "payments", AlertsChannel: w.alerts}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r, err := escalation.NewRunner(escalation.Options{Incidents: svc, Wakeup: wake, Pager: b.Pager(), Policies: pols,
-		PollInterval: 20 * time.Millisecond, Lease: lease, RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, Log: log})
+		PollInterval: 20 * time.Millisecond, Lease: lease, RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+		MaxAttempts: 1, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +95,11 @@ func (w *onceWorld) replica(c *redis.Client, lease time.Duration, wrap func(bot.
 	return stop
 }
 
-// alicesPages returns the top-level messages in alice's DM.
-func (w *onceWorld) alicesPages() []fakeslack.Message {
+// pages returns the top-level messages in alice's DM, or in the alerts
+// channel when the policy pages dave (who has no chat account).
+func (w *onceWorld) pages() []fakeslack.Message {
 	for _, c := range w.fake.Channels() {
-		if c.IsIM && c.User == w.alice.ID {
+		if w.target == "user:alice" && c.IsIM && c.User == w.alice.ID || w.target != "user:alice" && c.Name == "payments-alerts" {
 			var top []fakeslack.Message
 			for _, m := range w.fake.Messages(c.ID) {
 				if m.ThreadTS == "" || m.ThreadTS == m.TS {
@@ -111,23 +117,41 @@ func (w *onceWorld) alicesPages() []fakeslack.Message {
 // a page that reached Slack is found in the DM by its key and not posted
 // again; one that did not is posted exactly once; one that cannot be
 // looked for (conversations.history refused) is posted again, a double
-// page being better than a lost one.
+// page being better than a lost one. A fallback page is looked for in the
+// alerts channel by its id: configured by id, or learnt from an earlier
+// page there; the first ever to a channel configured by name cannot be
+// (Slack's history takes ids only), and is posted again.
 func TestPageDeliveredOnceAcrossReplicas(t *testing.T) {
 	cases := []struct {
 		name      string
+		target    string // whom the policy pages
+		byName    bool   // the alerts channel is configured by name, not id
+		learnt    bool   // its id already learnt from an earlier post there (a notice or a page)
 		afterPost bool
 		history   *fakeslack.Fault // conversations.history's answer to the survivors, when not ok
-		want      int              // page messages in alice's DM
+		want      int              // page messages in alice's DM (or, for dave, the alerts channel)
 	}{
-		{"crash between the post and its record", true, nil, 1},
-		{"crash before the post", false, nil, 1},
-		{"crash after the post, history unreadable", true, &fakeslack.Fault{Error: "internal_error"}, 2},
+		{"crash between the post and its record", "user:alice", true, false, true, nil, 1},
+		{"crash before the post", "user:alice", true, false, false, nil, 1},
+		{"crash after the post, history unreadable", "user:alice", true, false, true, &fakeslack.Fault{Error: "internal_error"}, 2},
+		{"fallback page, channel by id: crash after the post", "user:dave", false, false, true, nil, 1},
+		{"fallback page, channel by name, its id learnt: crash after the post", "user:dave", true, true, true, nil, 1},
+		{"fallback page, channel by name, its first post there: crash after the post", "user:dave", true, false, true, nil, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			w := &onceWorld{t: t, fake: fakeslack.StartTest(t), srv: redistest.Start(t), log: &logBuffer{}}
+			w := &onceWorld{t: t, fake: fakeslack.StartTest(t), srv: redistest.Start(t), log: &logBuffer{}, target: tc.target}
 			w.alice = w.fake.AddUser(fakeslack.User{Name: "alice", Email: "alice@example.com"})
-			w.fake.AddChannel(fakeslack.Channel{Name: "payments-alerts"})
+			w.alerts = w.fake.AddChannel(fakeslack.Channel{Name: "payments-alerts"}).ID
+			if tc.byName {
+				id := w.alerts
+				w.alerts = "#payments-alerts"
+				if tc.learnt {
+					if err := w.srv.Client().HSet(redistest.Ctx(t), "test:chat:slack:chan", w.alerts, id).Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
 			t.Cleanup(func() {
 				if t.Failed() {
 					t.Logf("log:\n%s", w.log.tail(80))
@@ -167,12 +191,12 @@ func TestPageDeliveredOnceAcrossReplicas(t *testing.T) {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("the page was never committed; DM: %d messages", len(w.alicesPages()))
+					t.Fatalf("the page was never committed; DM: %d messages", len(w.pages()))
 				}
 			}
-			pages := w.alicesPages()
+			pages := w.pages()
 			if len(pages) != tc.want {
-				t.Fatalf("alice's DM has %d page(s), want %d", len(pages), tc.want)
+				t.Fatalf("%d page(s) where they go, want %d", len(pages), tc.want)
 			}
 			for _, m := range pages {
 				if m.Metadata == nil || m.Metadata.EventType != "baton_page" || m.Metadata.EventPayload["key"] == "" {
