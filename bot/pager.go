@@ -50,20 +50,21 @@ var (
 // channel, and a DM is one), in one chat call.
 const recentPages = 100
 
-// Page implements escalation.Pager.
+// Page implements escalation.Pager. Its errors before the post are marked
+// escalation.Unsent: the page was certainly not delivered.
 func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 	c := p.c
 	ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "page:" + pg.Key})
 	inc, _, err := c.inc.Get(ctx, pg.Incident)
 	if errors.Is(err, incident.ErrNotFound) {
-		return escalation.Permanent(err)
+		return escalation.Unsent(escalation.Permanent(err))
 	}
 	if err != nil {
-		return err
+		return escalation.Unsent(err)
 	}
 	refs, err := c.inc.ChatRefs(ctx, pg.Incident)
 	if err != nil {
-		return err
+		return escalation.Unsent(err)
 	}
 	card := BuildCard(inc, nil, c.people.Ref)
 	// The page goes out before the runner commits its step: show the owner
@@ -81,7 +82,7 @@ func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 
 	target, err := p.target(ctx, pg)
 	if err != nil {
-		return err
+		return escalation.Unsent(err)
 	}
 	chID, ts, err := c.chat.Post(ctx, target, msg)
 	if err != nil {

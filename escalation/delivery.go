@@ -52,8 +52,9 @@ func (r *Runner) begin(ctx context.Context, p Page, rev int64) (done, stale bool
 // check asks the Pager whether a page whose earlier send has no recorded
 // outcome was delivered. Without a DeliveryChecker, or when the check
 // fails, the answer is no: the page is sent again. A check refused for now
-// by a rate limit (a Defer or RetryAfter error) is returned as held: the
-// page waits for the check rather than risk a double.
+// by a rate limit (a Defer or RetryAfter error) is returned as held, a
+// Defer with the limit's delay: the page waits for the check rather than
+// risk a double, and no failed attempt is counted.
 func (r *Runner) check(ctx context.Context, p Page, rev int64) (done bool, held error) {
 	dc, ok := r.o.Pager.(DeliveryChecker)
 	if !ok {
@@ -63,8 +64,11 @@ func (r *Runner) check(ctx context.Context, p Page, rev int64) (done bool, held 
 	}
 	found, err := r.delivered(ctx, dc, p)
 	if err != nil {
-		if refused(err) && ctx.Err() == nil {
-			return false, fmt.Errorf("check page %s: %w", p.Key, err)
+		var ra RetryAfterError
+		if errors.As(err, &ra) && ctx.Err() == nil {
+			// The chat answered with when to ask: wait for it, without
+			// counting a failed attempt (the page did not fail).
+			return false, Defer(ra.RetryAfter())
 		}
 		r.log.Warn("escalation: could not check whether an earlier send of this page was delivered; sending it again",
 			"incident", p.Incident, "person", p.Person, "reason", string(p.Reason), "key", p.Key, "err", err)
@@ -81,12 +85,30 @@ func (r *Runner) check(ctx context.Context, p Page, rev int64) (done bool, held 
 	return true, nil
 }
 
-// refused reports whether err says a chat call was not made or was refused
-// (a Defer by the Pager's pacing, a rate limit's RetryAfter).
+// refused reports whether err says the page was certainly not delivered:
+// the call was not made or was refused (a Defer by the Pager's pacing, a
+// rate limit's RetryAfter), or failed before any attempt to deliver
+// (Unsent).
 func refused(err error) bool {
 	var ra RetryAfterError
-	_, deferred := IsDeferred(err)
-	return deferred || errors.As(err, &ra)
+	return errors.As(err, &ra) || IsUnsent(err)
+}
+
+// Unsent marks err, returned by a Pager, as one that happened before any
+// attempt to deliver the page (looking up the recipient, opening the DM):
+// the page certainly was not delivered, so its retry is sent without a
+// delivery check. Other errors a Pager returns leave the outcome unknown.
+func Unsent(err error) error { return &unsentError{err} }
+
+type unsentError struct{ err error }
+
+func (e *unsentError) Error() string { return e.err.Error() }
+func (e *unsentError) Unwrap() error { return e.err }
+
+// IsUnsent reports whether err was marked with Unsent.
+func IsUnsent(err error) bool {
+	var u *unsentError
+	return errors.As(err, &u)
 }
 
 // delivered calls the checker with the page timeout, turning a panic into
@@ -104,9 +126,9 @@ func (r *Runner) delivered(ctx context.Context, dc DeliveryChecker, p Page) (fou
 
 // end records the outcome of p's send (sendErr from the Pager): sent when
 // it was delivered; not sent when the error says the page certainly was not
-// (a Defer by the Pager's pacing, or a rate limit's RetryAfter: the chat
-// refused the call); otherwise the sending mark stays, and the next run
-// checks before sending again. It runs even when the runner is stopping. A
+// (a Defer by the Pager's pacing, a rate limit's RetryAfter: the chat
+// refused the call; Unsent: it failed before the chat call); otherwise the
+// sending mark stays, and the next run checks before sending again. It runs even when the runner is stopping. A
 // failure to record is logged, not returned: the send's outcome stands, and
 // a page left marked sending is checked, not lost.
 func (r *Runner) end(ctx context.Context, p Page, rev int64, sendErr error) {

@@ -201,8 +201,9 @@ func TestUncheckablePageIsSentAgain(t *testing.T) {
 	}
 }
 
-// A page the chat refused (a rate limit) is certainly not delivered: its
-// retry sends it without asking the chat. One that failed otherwise (a
+// A page the chat refused (a rate limit), or that failed before the chat
+// call (Unsent), is certainly not delivered: its retry sends it without
+// asking the chat. One that failed otherwise (a
 // timeout: maybe delivered) is checked before it is sent again.
 func TestFailedPageRetryChecksOnlyWhenUnknown(t *testing.T) {
 	cases := []struct {
@@ -212,6 +213,7 @@ func TestFailedPageRetryChecksOnlyWhenUnknown(t *testing.T) {
 	}{
 		{"rate limited", escalation.RetryAfter(errors.New("429"), 10*time.Millisecond), 0},
 		{"deferred by pacing", escalation.Defer(10 * time.Millisecond), 0},
+		{"failed before the post", escalation.Unsent(errors.New("no DM channel")), 0},
 		{"timed out", context.DeadlineExceeded, 1},
 	}
 	for _, tc := range cases {

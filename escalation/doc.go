@@ -33,14 +33,15 @@
 //   - Each page delivered once, recorded around the send. Before the Pager
 //     call the page's Key is recorded "sending" in the incident store
 //     (incident.Store.BeginPage), after it "sent" (EndPage); a Defer or
-//     RetryAfter error removes the mark, since the chat refused the call.
+//     RetryAfter error (the chat refused the call) or an Unsent one (it
+//     failed before the chat call) removes the mark.
 //     A run that finds "sent" does not send the page again and records it
 //     as paged. A run that finds "sending" without "sent" asks the Pager,
 //     if it is a DeliveryChecker, whether the page is there, and sends it
 //     only if not; a Pager that cannot check, or a check that fails, means
 //     send again (a check refused by a rate limit, a Defer or RetryAfter,
-//     reschedules the job instead, as a refused send does; a fallback
-//     page, which is not retried, is sent). So a page is never lost for want of a record, and is
+//     reschedules the job for then instead, counting no failed attempt; a
+//     fallback page, which is not retried, is sent). So a page is never lost for want of a record, and is
 //     delivered twice only when (a) a send's outcome went unrecorded (its
 //     runner died or lost Redis between the chat call and the record, or
 //     the call failed ambiguously: a timeout, a 5xx) and the check could

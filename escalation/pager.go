@@ -16,8 +16,9 @@ import (
 // error makes the runner retry with backoff; an error with a RetryAfter
 // hint sets the delay; a Permanent error is not retried. A Pager returns a
 // RetryAfter or Defer error only when the page was certainly not delivered
-// (the chat refused the call, or it was not made): the runner then retries
-// without a delivery check.
+// (the chat refused the call, or it was not made), and marks an error with
+// Unsent when it came before any attempt to deliver: the runner then
+// retries without a delivery check.
 type Pager interface {
 	Page(ctx context.Context, p Page) error
 }
