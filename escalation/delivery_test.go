@@ -285,3 +285,63 @@ func TestRateLimitedCheckHoldsThePage(t *testing.T) {
 		})
 	}
 }
+
+// stallStore is a replica cut off from Redis for its lease renewals whose
+// first load stalls until released: its lease runs out while it is alive.
+type stallStore struct {
+	escalation.Store
+	loaded  chan struct{} // closed when the first load has returned and stalls
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *stallStore) LoadEscalation(ctx context.Context, n int64) (incident.Incident, incident.EscalationState, error) {
+	inc, st, err := s.Store.LoadEscalation(ctx, n)
+	s.once.Do(func() { close(s.loaded); <-s.release })
+	return inc, st, err
+}
+
+func (s *stallStore) RenewJob(context.Context, incident.Job, time.Time, time.Duration) (bool, error) {
+	return false, errors.New("partitioned")
+}
+
+// Two replicas race for one job after a lease expiry: the first stalls
+// after loading the incident (its lease renewals fail), the second takes
+// the job over and pages; when the first wakes up with the decision it
+// had made, it finds the page recorded sent and does not page again.
+func TestReplicasRacingAfterLeaseExpiryPageOnce(t *testing.T) {
+	cases := []struct {
+		name  string
+		pager string
+	}{
+		{"log pager", "log"},
+		{"checking pager", "checking"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			p := testPolicy(time.Hour, time.Hour, 0, 0)
+			d := newDeliveries(tc.pager)
+			nodeA := e.node(e.srv.Client())
+			stall := &stallStore{Store: nodeA.svc, loaded: make(chan struct{}), release: make(chan struct{})}
+			e.start(e.runner(p, nodeA, func(o *escalation.Options) {
+				o.Lease = 300 * time.Millisecond
+				o.Incidents = stall
+				o.Pager = d.pager
+			}))
+			n := e.open("k")
+			<-stall.loaded
+			e.start(e.runner(p, e.node(e.srv.Client()), func(o *escalation.Options) { o.Pager = d.pager }))
+			e.eventually("the second replica's page", func() bool { return d.firsts() == 1 })
+			e.eventually("its commit", func() bool { return countEvents(e.timeline(n), incident.EventPaged) > 0 })
+			close(stall.release)
+			e.eventually("the first replica's stale run to end", func() bool {
+				return e.log.contains("already delivered by an earlier run") || d.firsts() > 1
+			})
+			settle()
+			if got := d.firsts(); got != 1 {
+				t.Fatalf("first page delivered %d times, want once\nlog:\n%s", got, e.log)
+			}
+		})
+	}
+}
