@@ -214,8 +214,11 @@ func (s *Store) Revision(ctx context.Context, n int64) (Status, int64, error) {
 // ClaimJobs claims up to max jobs due at now for the caller, each under a
 // lease running until now+lease, identified by token (unique per claim: the
 // caller's replica id and a counter). First it returns to the due set up to
-// 4×max jobs whose leases ran out. next is the due time of the earliest job
-// still waiting (zero when none), so the caller can sleep until then.
+// 4×max jobs whose leases ran out. next is the earlier of the due time of
+// the earliest job still waiting and the earliest lease deadline in flight
+// (zero when there is neither), so the caller can sleep until then: a job
+// whose runner died is then taken over when its lease runs out, not at the
+// next poll after.
 // Members it cannot parse are claimed and returned with an empty Kind; the
 // caller releases them.
 func (s *Store) ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {

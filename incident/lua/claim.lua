@@ -5,7 +5,9 @@
 -- ARGV: 1 now ms, 2 lease deadline ms, 3 max jobs to claim, 4 token, 5 max expired leases to reclaim,
 --       6 "1" for an exclusive queue (chat jobs): a member still in flight is not claimed a second
 --         time; it waits until its lease deadline (its holder's release brings it forward)
--- Returns {next due ms or -1, reclaimed count, member1, due1, member2, due2, ...}
+-- Returns {next ms or -1, reclaimed count, member1, due1, member2, due2, ...}, where next is the
+-- earlier of the first due time still waiting and the first lease deadline in flight (a lease that
+-- runs out then makes its job due: the caller wakes at once instead of at its next poll)
 --
 -- A lease that ran out belongs to a runner that died or stalled: its job goes
 -- back to the due set (at now, or earlier if a transition re-queued it
@@ -53,5 +55,9 @@ end
 local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if nxt[2] then
   out[1] = nxt[2]
+end
+local lease = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if lease[2] and (out[1] == -1 or tonumber(lease[2]) < tonumber(out[1])) then
+  out[1] = lease[2]
 end
 return out
