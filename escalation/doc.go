@@ -39,6 +39,14 @@
 //   - Pages before cosmetic chat work. Chat jobs have their own queue and
 //     workers (Options.ChatWorkers): a card redraw held back by a chat
 //     API's rate limit never holds a page back.
+//   - First pages before re-pages. Page jobs are urgent or routine: a first
+//     page, an escalation, an acknowledgement timeout, an assigned owner's
+//     page and a job whose lease ran out are urgent, and the store claims
+//     due urgent jobs before any routine one (incident.Store.ClaimJobs).
+//     A re-page is routine until the escalation it would become is due
+//     (Plan.UrgentAt): a backlog of overdue re-pages delays neither a new
+//     incident's first page nor an escalation. One incident's overdue
+//     re-pages are one job and one page.
 //   - Undeliverable pages are retried with backoff, then dead-lettered and
 //     replaced by a page to the service's fallback channel; the schedule
 //     goes on as if delivered. Deferrals by the Pager's own pacing are not
