@@ -17,6 +17,18 @@ type Config struct {
 	Rotations          []RotationConfig   `mapstructure:"rotations"`
 	EscalationPolicies []EscalationPolicy `mapstructure:"escalation_policies"`
 	Analytics          AnalyticsConfig    `mapstructure:"analytics"`
+	Escalation         EscalationConfig   `mapstructure:"escalation"`
+}
+
+// EscalationConfig tunes each replica's escalation runner (who is paged and
+// when is escalation_policies').
+type EscalationConfig struct {
+	// Lease is how long a claimed job is a replica's before another may
+	// take it over: how long a dead replica's jobs stay silent. It is
+	// renewed every 3/10 of it while the job runs.
+	Lease time.Duration `mapstructure:"lease"`
+	// Workers is how many page jobs a replica runs at once.
+	Workers int `mapstructure:"workers"`
 }
 
 // AnalyticsConfig places report days and weeks and sends the weekly digest.
@@ -149,4 +161,6 @@ var defaults = map[string]any{
 	"slack.ack_reactions":                 []string{"white_check_mark", "eyes"},
 	"slack.archive_after":                 "24h",
 	"analytics.timezone":                  "UTC",
+	"escalation.lease":                    "10s",
+	"escalation.workers":                  8,
 }

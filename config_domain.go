@@ -30,6 +30,14 @@ type domain struct {
 	personZone func(person string) *time.Location
 	services   map[string]bool
 	people     map[string]bool
+	// runner is the escalation section: the runner's lease and workers.
+	runner runnerSettings
+}
+
+// runnerSettings are escalation.Options' tunables from the escalation section.
+type runnerSettings struct {
+	lease   time.Duration
+	workers int
 }
 
 // domain translates the configuration.
@@ -47,7 +55,8 @@ func (c *Config) domain() (*domain, error) {
 		return nil, fmt.Errorf("analytics.timezone: %w", err)
 	}
 	d := &domain{rotations: rots, policies: policies, zone: zone, personZone: c.personZone(),
-		services: map[string]bool{}, people: map[string]bool{}}
+		services: map[string]bool{}, people: map[string]bool{},
+		runner: runnerSettings{lease: c.Escalation.Lease, workers: c.Escalation.Workers}}
 	for _, s := range c.Services {
 		d.services[s.Name] = true
 	}

@@ -227,3 +227,62 @@ func writeConfig(t *testing.T, body string) string {
 	}
 	return path
 }
+
+// TestEscalationSection: escalation.lease and escalation.workers, from the
+// file or the environment, reach the runner's settings or are refused with a
+// sentence at their key path.
+func TestEscalationSection(t *testing.T) {
+	tests := []struct {
+		name        string
+		env         []string
+		lease       time.Duration
+		workers     int
+		problemPath string
+		problem     string
+	}{
+		{name: "the example's values", lease: 10 * time.Second, workers: 8},
+		{name: "from the environment", env: []string{"BATON_ESCALATION_LEASE=15s", "BATON_ESCALATION_WORKERS=32"},
+			lease: 15 * time.Second, workers: 32},
+		{name: "no workers", env: []string{"BATON_ESCALATION_WORKERS=0"},
+			problemPath: "escalation.workers", problem: "must be between 1 and 256 page jobs at once per replica (got 0)"},
+		{name: "too many workers", env: []string{"BATON_ESCALATION_WORKERS=257"},
+			problemPath: "escalation.workers", problem: "must be between 1 and 256"},
+		{name: "a lease too short to renew", env: []string{"BATON_ESCALATION_LEASE=500ms"},
+			problemPath: "escalation.lease", problem: "must be between 1s and 5m0s: it is how long a dead replica's pages wait (got 500ms)"},
+		{name: "a lease that leaves a dead replica's pages silent too long", env: []string{"BATON_ESCALATION_LEASE=10m"},
+			problemPath: "escalation.lease", problem: "must be between 1s and 5m0s"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := LoadConfig("config.yaml", tc.env)
+			if tc.problemPath == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				d, err := cfg.domain()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.runner.lease != tc.lease || d.runner.workers != tc.workers {
+					t.Fatalf("runner settings = %+v, want lease %v, workers %d", d.runner, tc.lease, tc.workers)
+				}
+				return
+			}
+			var ps Problems
+			if !errors.As(err, &ps) || len(ps) != 1 || ps[0].Path != tc.problemPath || !strings.Contains(ps[0].Msg, tc.problem) {
+				t.Fatalf("err = %v; want one problem at %s saying %q", err, tc.problemPath, tc.problem)
+			}
+		})
+	}
+}
+
+// A config without an escalation section gets the defaults.
+func TestEscalationDefaults(t *testing.T) {
+	cfg, err := LoadConfig("", []string{"BATON_API_TOKEN=0123456789abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Escalation.Lease != 10*time.Second || cfg.Escalation.Workers != 8 {
+		t.Fatalf("defaults = %+v", cfg.Escalation)
+	}
+}

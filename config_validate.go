@@ -33,6 +33,7 @@ func (c *Config) Validate() Problems {
 	c.validateServicePolicies(k, policies)
 	c.validateSlack(k)
 	c.validateAnalyticsAndLog(k)
+	c.validateEscalation(k)
 	return k.ps
 }
 
@@ -268,6 +269,22 @@ func (c *Config) validateSlack(k *checker) {
 	}
 	if c.Slack.ArchiveAfter < 0 {
 		k.add("slack.archive_after", "must not be negative (0 archives at once)")
+	}
+}
+
+// Bounds of the escalation section.
+const (
+	minLease, maxLease     = time.Second, 5 * time.Minute
+	minWorkers, maxWorkers = 1, 256
+)
+
+// validateEscalation checks escalation.lease and escalation.workers.
+func (c *Config) validateEscalation(k *checker) {
+	if l := c.Escalation.Lease; l < minLease || l > maxLease {
+		k.add("escalation.lease", "must be between %s and %s: it is how long a dead replica's pages wait (got %s)", minLease, maxLease, l)
+	}
+	if w := c.Escalation.Workers; w < minWorkers || w > maxWorkers {
+		k.add("escalation.workers", "must be between %d and %d page jobs at once per replica (got %d)", minWorkers, maxWorkers, w)
 	}
 }
 

@@ -38,6 +38,8 @@ func newEngine(d *domain, st *stores, board *oncall.Board, chat *chatSide, wake 
 		Policies:     d.policies,
 		Board:        board,
 		PollInterval: o.PollInterval,
+		Lease:        d.runner.lease,
+		Workers:      d.runner.workers,
 		Log:          log,
 		Now:          o.Now,
 	})

@@ -21,11 +21,12 @@ import (
 )
 
 // The benchmarks run one scenario each and report its figures as metrics;
-// run them once:
+// run them once (BenchmarkSoak, in soak_test.go, takes minutes: run it on
+// its own):
 //
-//	go test -run '^$' -bench . -benchtime 1x ./escalation/
+//	go test -run '^$' -bench 'DueLag|Sustained|IdleCPU' -benchtime 1x ./escalation/
 //
-// Every runner uses production settings (1 s poll, 30 s lease, 8 workers)
+// Every runner uses production settings (1 s poll, 10 s lease, 8 workers)
 // and a Pager that returns at once, against a private redis-server on
 // loopback, so the figures are the engine's and Redis's, not chat's.
 

@@ -82,6 +82,12 @@ type Plan struct {
 	Events []incident.Event
 	// Next is when the page job runs again. It is never zero unless Stop.
 	Next time.Time
+	// UrgentAt is when the page job becomes urgent work, claimed before
+	// routine jobs (incident.Scheduled.UrgentAt): Next when the next step is
+	// an escalation or a first page (nobody was on call yet), the escalation
+	// deadline when a re-page comes first, zero when only re-pages remain
+	// (no further level).
+	UrgentAt time.Time
 	// Escalated: the incident moved to another level (or looped).
 	Escalated bool
 	// Fallback, when not empty, says why nobody could be paged and the
@@ -139,6 +145,7 @@ func Decide(inc incident.Incident, st incident.EscalationState, p Policy, oncall
 		d.repeat()
 	}
 	d.plan.Next = d.next()
+	d.plan.UrgentAt = d.urgentAt()
 	return d.plan
 }
 
@@ -384,6 +391,20 @@ func (d *decider) note(level int, text string) {
 	d.plan.Events = append(d.plan.Events, incident.Event{
 		Type: incident.EventNote, At: d.now, By: By, Level: level, Note: text,
 	})
+}
+
+// urgentAt is when the job scheduled at plan.Next turns urgent (Plan.UrgentAt).
+func (d *decider) urgentAt() time.Time {
+	switch {
+	case d.plan.Level == 0:
+		return d.plan.Next // still looking for a first owner
+	case d.canEscalate(d.plan.Level, d.plan.Round):
+		if e := d.escalateAt(); e.After(d.plan.Next) {
+			return e
+		}
+		return d.plan.Next
+	}
+	return time.Time{}
 }
 
 // next is when the page job must run again: the earlier of the next

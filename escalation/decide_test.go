@@ -439,3 +439,79 @@ func TestAckTimeoutDue(t *testing.T) {
 		})
 	}
 }
+
+// TestDecidePriority: when the page job runs next and from when it is
+// urgent work (claimed before re-pages); and overdue re-pages collapse into
+// one page.
+func TestDecidePriority(t *testing.T) {
+	tests := []struct {
+		name     string
+		inc      incident.Incident
+		st       incident.EscalationState
+		policy   func(p *escalation.Policy)
+		oncall   map[string]string
+		pages    string
+		next     time.Time
+		urgentAt time.Time // zero: routine
+	}{
+		{
+			name:  "first page: the re-page after it is routine until the escalation deadline",
+			inc:   triggered(""),
+			pages: "alice first L1", next: now.Add(5 * time.Minute), urgentAt: now.Add(15 * time.Minute),
+		},
+		{
+			name:  "re-page when the escalation comes next: urgent when due",
+			inc:   triggered("alice"),
+			st:    incident.EscalationState{Level: 1, LevelAt: ago(13 * time.Minute), PagedAt: ago(5 * time.Minute)},
+			pages: "alice repeat L1", next: now.Add(2 * time.Minute), urgentAt: now.Add(2 * time.Minute),
+		},
+		{
+			name:  "escalated: the new level's re-pages are routine until its own deadline",
+			inc:   triggered("alice"),
+			st:    incident.EscalationState{Level: 1, LevelAt: ago(15 * time.Minute), PagedAt: ago(5 * time.Minute)},
+			pages: "bob escalated L2, carol notify L2, alice handoff L2", next: now.Add(5 * time.Minute), urgentAt: now.Add(15 * time.Minute),
+		},
+		{
+			name:   "re-pages three hours overdue collapse into one; no level left, routine",
+			inc:    triggered("bob"),
+			st:     incident.EscalationState{Level: 2, Round: 1, LevelAt: ago(4 * time.Hour), PagedAt: ago(3 * time.Hour)},
+			policy: func(p *escalation.Policy) { p.Repeat = 1 },
+			pages:  "bob repeat L2", next: now.Add(5 * time.Minute),
+		},
+		{
+			name:   "nobody on call yet: the next try at a first page is urgent",
+			inc:    triggered(""),
+			oncall: map[string]string{},
+			policy: func(p *escalation.Policy) { p.Levels[1] = level(15*time.Minute, "rotation:primary/next") },
+			pages:  "#fallback fallback L0", next: now.Add(5 * time.Minute), urgentAt: now.Add(5 * time.Minute),
+		},
+		{
+			name:   "a policy with no levels: its fallback re-pages are routine",
+			inc:    triggered(""),
+			policy: func(p *escalation.Policy) { p.Levels = nil },
+			pages:  "#fallback fallback L0", next: now.Add(5 * time.Minute),
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := dbPolicy()
+			if tc.policy != nil {
+				tc.policy(&p)
+			}
+			oc := everyone
+			if tc.oncall != nil {
+				oc = tc.oncall
+			}
+			plan := escalation.Decide(tc.inc, tc.st, p, onCall(oc), now)
+			if got := pageList(plan.Pages); got != tc.pages {
+				t.Errorf("pages = %q, want %q", got, tc.pages)
+			}
+			if !plan.Next.Equal(tc.next) {
+				t.Errorf("Next = now+%v, want now+%v", plan.Next.Sub(now), tc.next.Sub(now))
+			}
+			if !plan.UrgentAt.Equal(tc.urgentAt) {
+				t.Errorf("UrgentAt = %v, want %v", plan.UrgentAt, tc.urgentAt)
+			}
+		})
+	}
+}

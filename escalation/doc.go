@@ -19,11 +19,17 @@
 //     the Wakeup only make it look sooner, and a one-second poll
 //     (a time.Ticker) finds whatever they miss. A restart changes no
 //     outcome.
-//   - At least once, under leases. A claim moves a job to an in-flight set
-//     under a lease (30 s, renewed while the job runs). A runner that dies
-//     delays its jobs by one lease and loses none; one that is stopped
-//     gives them back due at once. A job may therefore run twice: each
-//     Page carries a Key that is the same for such a retry.
+//   - At least once, under short leases. A claim moves a job to an
+//     in-flight set under a lease (Options.Lease, 10 s by default, renewed
+//     every 3/10 of it while the job runs). A runner that dies delays its
+//     jobs by one lease and loses none: the claim tells every runner the
+//     earliest lease deadline, so another replica takes the job over when
+//     the lease runs out, not at its next poll. One that is stopped gives
+//     them back due at once. A job that fails because Redis went away
+//     (its commit and its release fail) is kept with its lease token and
+//     given back due now by the first drain that finds Redis answering,
+//     not after its lease. A job may therefore run twice: each Page carries
+//     a Key that is the same for such a retry.
 //   - Pages before the commit. The plan's pages are sent, each right after
 //     re-checking that the incident is still triggered at the decided
 //     revision, and only then is the step committed — applied only if the
@@ -57,6 +63,14 @@
 //   - Pages before cosmetic chat work. Chat jobs have their own queue and
 //     workers (Options.ChatWorkers): a card redraw held back by a chat
 //     API's rate limit never holds a page back.
+//   - First pages before re-pages. Page jobs are urgent or routine: a first
+//     page, an escalation, an acknowledgement timeout, an assigned owner's
+//     page and a job whose lease ran out are urgent, and the store claims
+//     due urgent jobs before any routine one (incident.Store.ClaimJobs).
+//     A re-page is routine until the escalation it would become is due
+//     (Plan.UrgentAt): a backlog of overdue re-pages delays neither a new
+//     incident's first page nor an escalation. One incident's overdue
+//     re-pages are one job and one page.
 //   - Undeliverable pages are retried with backoff, then dead-lettered and
 //     replaced by a page to the service's fallback channel; the schedule
 //     goes on as if delivered. Deferrals by the Pager's own pacing are not

@@ -30,7 +30,7 @@ func (r *Runner) runAckTimeout(ctx context.Context, j incident.Job) error {
 				LevelAt: st.LevelAt, PagedAt: st.PagedAt, Pending: incident.PendingRetrigger},
 			Events: []incident.Event{{Type: incident.EventRetriggered, At: now, Person: inc.Owner, By: By, Level: st.Level,
 				Note: fmt.Sprintf("acknowledged %s ago and not resolved (ack_timeout %s)", text.Duration(now.Sub(acked)), text.Duration(pol.AckTimeout))}},
-			Schedule: []incident.Scheduled{{Member: incident.PageJob(inc.Number), Due: now}},
+			Schedule: []incident.Scheduled{{Member: incident.PageJob(inc.Number), Due: now, UrgentAt: now}},
 		}
 		applied, err := r.commit(ctx, j, c)
 		if applied {
@@ -38,7 +38,7 @@ func (r *Runner) runAckTimeout(ctx context.Context, j incident.Job) error {
 		}
 		return err
 	case !at.IsZero():
-		_, err := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Schedule: []incident.Scheduled{{Member: j.Member, Due: at}}})
+		_, err := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Schedule: []incident.Scheduled{{Member: j.Member, Due: at, UrgentAt: at}}})
 		return err
 	}
 	_, err = r.store.ReleaseJob(ctx, j, time.Time{})

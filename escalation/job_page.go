@@ -46,7 +46,7 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		r.log.Error("escalation: nobody to page; paging the fallback", "incident", inc.Number, "service", inc.Service, "channel", svc.AlertsChannel, "why", plan.Fallback)
 	}
 	c := incident.Commit{Rev: st.Rev, Events: plan.Events,
-		Schedule: []incident.Scheduled{{Member: j.Member, Due: plan.Next}}}
+		Schedule: []incident.Scheduled{{Member: j.Member, Due: plan.Next, UrgentAt: plan.UrgentAt}}}
 	if plan.Changed() {
 		c.Step = &incident.Step{Owner: plan.Owner, Level: plan.Level, Round: plan.Round,
 			LevelAt: plan.LevelAt, PagedAt: plan.PagedAt}
@@ -106,14 +106,14 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			r.log.Debug("escalation: page deferred by rate-limit pacing", "incident", inc.Number, "person", pg.Person,
 				"reason", pg.Reason, "retry_in", f.Delay)
 			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: f.Attempts,
-				Schedule: []incident.Scheduled{{Member: j.Member, Due: f.Due}}})
+				Schedule: []incident.Scheduled{again(j, f.Due)}})
 			r.armTimer(r.pages, f.Due)
 			return cerr
 		case FailureRetry:
 			r.log.Warn("escalation: page failed; retrying", "incident", inc.Number, "person", pg.Person, "channel", pg.Channel,
 				"reason", pg.Reason, "attempt", f.Attempts, "retry_in", f.Delay, "err", err)
 			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: f.Attempts,
-				Schedule: []incident.Scheduled{{Member: j.Member, Due: f.Due}}})
+				Schedule: []incident.Scheduled{again(j, f.Due)}})
 			r.armTimer(r.pages, f.Due)
 			return cerr
 		}
@@ -176,6 +176,15 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 	}
 	r.armTimer(r.pages, plan.Next)
 	return nil
+}
+
+// again schedules j to run again at due with the priority it was claimed with.
+func again(j incident.Job, due time.Time) incident.Scheduled {
+	sc := incident.Scheduled{Member: j.Member, Due: due}
+	if j.Urgent {
+		sc.UrgentAt = due
+	}
+	return sc
 }
 
 // commit runs the store's commit even if ctx was cancelled meanwhile: what

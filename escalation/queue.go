@@ -84,6 +84,10 @@ func (r *Runner) drain(ctx context.Context, q *jobQueue) {
 		if n == 0 {
 			return
 		}
+		if q == r.pages && !r.releaseStranded(ctx) {
+			r.unreserve(q, n)
+			return
+		}
 		now := r.now()
 		token := r.o.ReplicaID + ":" + strconv.FormatInt(r.claimSeq.Add(1), 10)
 		jobs, next, err := q.claim(ctx, now, r.o.Lease, n, token)
@@ -162,7 +166,8 @@ func (r *Runner) armTimer(q *jobQueue, at time.Time) {
 }
 
 // work runs one claimed job. Any error leaves the job to run again: released
-// with a short delay when Redis answers, else when its lease runs out.
+// with a short delay when Redis answers, else kept (strand) and released due
+// now by the first drain that finds Redis answering again.
 func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
 	defer r.wg.Done()
 	defer r.unreserve(q, 1)
@@ -211,6 +216,7 @@ func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer rcancel()
 	if _, rerr := r.store.ReleaseJob(rctx, j, r.now().Add(r.o.RetryMin)); rerr != nil {
-		r.log.Debug("escalation: could not release the job; its lease will", "job", j.Member, "err", rerr)
+		r.log.Debug("escalation: could not release the job; released as soon as redis answers", "job", j.Member, "err", rerr)
+		r.strand(j)
 	}
 }

@@ -59,7 +59,10 @@ type Options struct {
 	// Runner.Wake raises.
 	Wakeup *Wakeup
 	// Lease is how long a claimed job is this runner's before another
-	// replica may take it over; it is renewed while the job runs. Default 30s.
+	// replica may take it over; it is renewed every 3/10 of it while the job
+	// runs (every 3 s with the default). It bounds how long a job of a
+	// runner that died (kill -9, a lost host) waits before another replica
+	// runs it. Default 10s.
 	Lease time.Duration
 	// Workers bounds how many jobs run at once. Default 8.
 	Workers int
@@ -94,6 +97,10 @@ type Options struct {
 	Now func() time.Time
 }
 
+// DefaultLease is Options.Lease's default: short, because it is how long
+// the jobs of a runner that died stay silent.
+const DefaultLease = 10 * time.Second
+
 // commitTimeout bounds the commit after pages went out. The commit runs
 // even when the runner is stopping: a page sent but not recorded would be
 // sent again by the next replica.
@@ -127,6 +134,9 @@ type Runner struct {
 	down       bool
 	downSince  time.Time
 	downLogged time.Time
+
+	strandedMu sync.Mutex
+	stranded   map[string]incident.Job // failed jobs whose release failed too, by member: released when Redis answers
 }
 
 // NewRunner checks o, fills its defaults and returns a Runner; Run starts it.
@@ -144,7 +154,7 @@ func NewRunner(o Options) (*Runner, error) {
 		o.PollInterval = time.Second
 	}
 	if o.Lease <= 0 {
-		o.Lease = 30 * time.Second
+		o.Lease = DefaultLease
 	}
 	if o.Workers <= 0 {
 		o.Workers = 8
@@ -194,6 +204,7 @@ func NewRunner(o Options) (*Runner, error) {
 		chat:     newJobQueue("chat", o.ChatWorkers, o.Incidents.ClaimChatJobs),
 
 		chatAttempts: map[string]int{},
+		stranded:     map[string]incident.Job{},
 	}
 	r.metrics = r.counters
 	if o.Metrics != nil {

@@ -61,6 +61,16 @@ func (k keys) chatLink(ref string) string {
 	return k.slot() + "l:" + ref
 }
 
+// urgentOf returns the urgent index of the queue of kind's jobs: the page
+// queue's, or for the chat queue, which has no priorities, a key in the same
+// slot that no script writes (its scripts still name one).
+func (k keys) urgentOf(kind JobKind) string {
+	if kind == JobChat {
+		return k.slot() + "chaturgent"
+	}
+	return k.urgent
+}
+
 // queueKeys returns the due and in-flight zsets of the queue j belongs to.
 func (k keys) queueKeys(kind JobKind) (due, inflight string) {
 	if kind == JobChat {
@@ -80,7 +90,7 @@ func (s *Store) ChatJobsKey() string { return s.k.chatQueue() }
 // until its holder releases it (which makes it due at once) or its lease
 // runs out; two syncs of one incident at once would both post its card.
 func (s *Store) ClaimChatJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
-	return s.claim(ctx, s.k.chatQueue(), s.k.chatInflight(), true, now, lease, max, token)
+	return s.claim(ctx, s.k.chatQueue(), s.k.chatInflight(), s.k.urgentOf(JobChat), true, false, now, lease, max, token)
 }
 
 // ScheduleChat makes incident n's chat job due at due, or earlier if it

@@ -30,6 +30,18 @@ import (
 //
 // (The chat mirror's "chat:<n>" jobs live in a queue of their own: chat.go.)
 //
+// Priorities. Some jobs are urgent: a first page, an escalation, an
+// acknowledgement timeout, and any job whose lease ran out (it is late
+// already). Beside the jobs zset, the urgent zset indexes them by the time
+// from which each is urgent; ClaimJobs takes due urgent jobs before any
+// other due job, however long the others have waited. A re-page is routine:
+// thousands of overdue re-pages never hold a new incident's first page back.
+// A re-page due before an escalation carries the escalation's time as the
+// moment it turns urgent, so a backlog of re-pages cannot delay the
+// escalation either. Who is urgent is decided where the job is queued: the
+// scripts of Open and the transitions (always urgent) and Commit (per
+// Scheduled.UrgentAt).
+//
 // A runner claims due members with ClaimJobs: each moves to the in-flight zset,
 // scored by its lease deadline, and the leases hash records the claim's token.
 // The runner finishes with Commit (apply a step, reschedule) or ReleaseJob.
@@ -58,6 +70,9 @@ type Job struct {
 	Number int64     // 42
 	Due    time.Time // when it fell due (for a reclaimed lease: when it was reclaimed)
 	Token  string    // the claim's token; only its holder may renew or release it
+	// Urgent: the job was claimed as urgent work. ReleaseJob keeps it
+	// urgent when it gives it back due again.
+	Urgent bool
 }
 
 // parseJob splits a member; ok is false for a member this version does not know.
@@ -214,38 +229,44 @@ func (s *Store) Revision(ctx context.Context, n int64) (Status, int64, error) {
 // ClaimJobs claims up to max jobs due at now for the caller, each under a
 // lease running until now+lease, identified by token (unique per claim: the
 // caller's replica id and a counter). First it returns to the due set up to
-// 4×max jobs whose leases ran out. next is the due time of the earliest job
-// still waiting (zero when none), so the caller can sleep until then.
+// 4×max jobs whose leases ran out. next is the earlier of the due time of
+// the earliest job still waiting and the earliest lease deadline in flight
+// (zero when there is neither), so the caller can sleep until then: a job
+// whose runner died is then taken over when its lease runs out, not at the
+// next poll after.
 // Members it cannot parse are claimed and returned with an empty Kind; the
-// caller releases them.
+// caller releases them. Due urgent jobs come first (see Priorities above),
+// then the others by due time; with ByDueOnly, all by due time.
 func (s *Store) ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
-	return s.claim(ctx, s.k.jobs, s.k.inflight, false, now, lease, max, token)
+	return s.claim(ctx, s.k.jobs, s.k.inflight, s.k.urgent, false, !s.ByDueOnly, now, lease, max, token)
 }
 
-// claim runs claim.lua on one queue (due zset, in-flight zset). An
-// exclusive queue never hands out a member that is still in flight.
-func (s *Store) claim(ctx context.Context, due, inflight string, exclusive bool, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
+// claim runs claim.lua on one queue (due zset, in-flight zset, urgent
+// index). An exclusive queue never hands out a member that is still in
+// flight; urgentFirst claims the index's due jobs first.
+func (s *Store) claim(ctx context.Context, due, inflight, urgent string, exclusive, urgentFirst bool, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
 	if max <= 0 {
 		max = 1
 	}
-	res, err := claimScript.Run(ctx, s.rdb, []string{due, inflight, s.k.leases, s.k.holds},
-		now.UnixMilli(), now.Add(lease).UnixMilli(), max, token, 4*max, boolArg(exclusive)).Slice()
+	res, err := claimScript.Run(ctx, s.rdb, []string{due, inflight, s.k.leases, s.k.holds, urgent},
+		now.UnixMilli(), now.Add(lease).UnixMilli(), max, token, 4*max, boolArg(exclusive), boolArg(urgentFirst)).Slice()
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim jobs: %w", err)
 	}
-	if len(res) < 2 || len(res)%2 != 0 {
+	if len(res) < 2 || (len(res)-2)%3 != 0 {
 		return nil, time.Time{}, fmt.Errorf("claim jobs: unexpected reply %v", res)
 	}
 	if ms := scoreMs(res[0]); ms >= 0 {
 		next = time.UnixMilli(ms)
 	}
-	for i := 2; i+1 < len(res); i += 2 {
+	for i := 2; i+2 < len(res); i += 3 {
 		member, _ := res[i].(string)
 		kind, n, ok := parseJob(member)
 		if !ok {
 			kind = ""
 		}
-		jobs = append(jobs, Job{Member: member, Kind: kind, Number: n, Due: time.UnixMilli(scoreMs(res[i+1])), Token: token})
+		urgent, _ := res[i+2].(int64)
+		jobs = append(jobs, Job{Member: member, Kind: kind, Number: n, Due: time.UnixMilli(scoreMs(res[i+1])), Token: token, Urgent: urgent == 1})
 	}
 	return jobs, next, nil
 }
@@ -310,8 +331,8 @@ func (s *Store) release(ctx context.Context, j Job, due time.Time, mode string) 
 		d = strconv.FormatInt(due.UnixMilli(), 10)
 	}
 	dueKey, inflight := s.k.queueKeys(j.Kind)
-	ok, err := releaseScript.Run(ctx, s.rdb, []string{dueKey, inflight, s.k.leases, s.k.holds},
-		j.Member, j.Token, d, mode, s.Now().UnixMilli()).Int()
+	ok, err := releaseScript.Run(ctx, s.rdb, []string{dueKey, inflight, s.k.leases, s.k.holds, s.k.urgentOf(j.Kind)},
+		j.Member, j.Token, d, mode, s.Now().UnixMilli(), boolArg(j.Urgent)).Int()
 	if err != nil {
 		return false, fmt.Errorf("release %s: %w", j.Member, err)
 	}
@@ -335,6 +356,12 @@ type Step struct {
 type Scheduled struct {
 	Member string
 	Due    time.Time
+	// UrgentAt is when the job becomes urgent work (claimed before routine
+	// jobs): zero for routine work (a re-page); Due or earlier for a job
+	// urgent as soon as it is due (a first page, an escalation, an ack
+	// timeout); a later time for a routine job that turns urgent then (a
+	// re-page due before the escalation it becomes if it runs late).
+	UrgentAt time.Time
 }
 
 // DeadLetter records a page that could not be delivered. The dead-letter
@@ -418,7 +445,7 @@ func (s *Store) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 	}
 	args = append(args, len(c.Schedule))
 	for _, sc := range c.Schedule {
-		args = append(args, sc.Member, sc.Due.UnixMilli())
+		args = append(args, sc.Member, sc.Due.UnixMilli(), msArg(sc.UrgentAt))
 	}
 	if c.Dead != nil {
 		blob, err := json.Marshal(c.Dead)
@@ -437,7 +464,7 @@ func (s *Store) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 	k := s.k
 	n := j.Number
 	ok, err := commitScript.Run(ctx, s.rdb,
-		[]string{k.incident(n), k.timeline(n), k.jobs, k.inflight, k.leases, k.events, k.dead, k.chatQueue(), k.pendingNote(n)}, args...).Int()
+		[]string{k.incident(n), k.timeline(n), k.jobs, k.inflight, k.leases, k.events, k.dead, k.chatQueue(), k.pendingNote(n), k.urgent}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("commit %s: %w", j.Member, err)
 	}

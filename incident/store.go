@@ -34,6 +34,8 @@ import (
 //	<prefix>{inc}:resolved       zset: resolved incident numbers by resolution ms
 //	<prefix>{inc}:dedup          hash: sha1(service "\n" dedup key) -> open incident number
 //	<prefix>{inc}:jobs           zset: due jobs ("page:<n>", "acktimeout:<n>") by due ms (jobs.go)
+//	<prefix>{inc}:urgent         zset: the urgent jobs of jobs (first pages, escalations, ack timeouts)
+//	                             by the ms from which each is urgent: claimed before the others (jobs.go)
 //	<prefix>{inc}:inflight       zset: claimed jobs by lease deadline ms
 //	<prefix>{inc}:leases         hash: claimed job -> token of the claim holding it
 //	<prefix>{inc}:holds          hash: job -> ms before which no claim takes it (HoldJob: a 429's Retry-After)
@@ -44,8 +46,8 @@ import (
 //	                             time ms (at), the incident it resolved (n), stale alerts it superseded;
 //	                             expires an hour after that recovery (recoveryTTL)
 type keys struct {
-	base, seq, open, resolved, dedup, jobs, events, deliveries string
-	inflight, leases, holds, dead, recoveries                  string
+	base, seq, open, resolved, dedup, jobs, urgent, events, deliveries string
+	inflight, leases, holds, dead, recoveries                          string
 }
 
 func newKeys(prefix string) keys {
@@ -57,6 +59,7 @@ func newKeys(prefix string) keys {
 		resolved:   b + "resolved",
 		dedup:      b + "dedup",
 		jobs:       b + "jobs",
+		urgent:     b + "urgent",
 		events:     b + "events",
 		deliveries: b + "d:",
 		inflight:   b + "inflight",
@@ -146,6 +149,11 @@ type Store struct {
 	// coalescing concurrent ones into pipelines; it exists to measure the
 	// difference (BenchmarkOpen). Set it before first use.
 	Unbatched bool
+
+	// ByDueOnly makes ClaimJobs claim by due time alone, ignoring which
+	// jobs are urgent, as baton did before priorities; it exists to measure
+	// the difference (escalation's BenchmarkSoak). Set it before first use.
+	ByDueOnly bool
 
 	batchOnce, closeOnce sync.Once
 	batch                *batcher

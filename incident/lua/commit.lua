@@ -4,11 +4,14 @@
 -- KEYS[5] leases hash  KEYS[6] events stream  KEYS[7] dead-letter hash  KEYS[8] chat job zset
 -- KEYS[9] pending escalation note (deleted once a step leaves no escalation pending:
 --         the decision consumed it and its events carry the note)
+-- KEYS[10] urgent zset (claim.lua: the index of KEYS[3]'s urgent jobs, by the ms from which
+--         each is urgent)
 -- ARGV: 1 number, 2 claimed member, 3 token, 4 expected rev, 5 now ms, 6 bump ("1": count as a transition),
 --       7 nset, then nset pairs (field, value; an empty value deletes the field),
 --       then nev, then nev groups of 6 (type, at ms, person, by, level, note): decided events,
 --       then nfact, then nfact groups of 6: facts (pages sent or given up),
---       then nsched, then nsched pairs (member, due ms),
+--       then nsched, then nsched triples (member, due ms, urgent-from ms: '' for routine work,
+--         else the job is urgent from then on, and from its due time at the earliest),
 --       then dead-letter field and JSON ('' and '' for none),
 --       then the step's level, round, level_at ms, paged_at ms ('' for no step)
 -- Returns 1 when applied; 0 when the incident is gone or its rev moved on
@@ -43,7 +46,7 @@ local ev_at = take(nev, 6)
 local nfact = tonumber(ARGV[i]); i = i + 1
 local fact_at = take(nfact, 6)
 local nsched = tonumber(ARGV[i]); i = i + 1
-local sched_at = take(nsched, 2)
+local sched_at = take(nsched, 3)
 local dead_field, dead_json = ARGV[i], ARGV[i + 1]
 local step_level, step_round, step_level_at, step_paged_at = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
 
@@ -100,8 +103,14 @@ if ARGV[6] == '1' then
 end
 events(ev_at, nev)
 events(fact_at, nfact)
-for j = sched_at, sched_at + 2 * (nsched - 1), 2 do
-  redis.call('ZADD', KEYS[3], ARGV[j + 1], ARGV[j])
+for j = sched_at, sched_at + 3 * (nsched - 1), 3 do
+  local m, due, urgent = ARGV[j], ARGV[j + 1], ARGV[j + 2]
+  redis.call('ZADD', KEYS[3], due, m)
+  if urgent == '' then
+    redis.call('ZREM', KEYS[10], m)
+  else
+    redis.call('ZADD', KEYS[10], math.max(tonumber(due), tonumber(urgent)), m)
+  end
 end
 if dead_field ~= '' then
   redis.call('HSET', KEYS[7], dead_field, dead_json)

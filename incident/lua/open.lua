@@ -52,6 +52,8 @@ local rank = {critical = 3, warning = 2, info = 1}
 
 -- The chat job queue (incident/chat.go) sits beside the jobs zset, in the same slot.
 local chatq = string.sub(KEYS[4], 1, -5) .. 'chat'
+-- So does the index of urgent jobs (incident/lua/claim.lua).
+local urgentq = string.sub(KEYS[4], 1, -5) .. 'urgent'
 
 
 -- A recovery is remembered for a while with its source time, so that a firing
@@ -108,6 +110,7 @@ if ARGV[9] == 'resolved' then
   redis.call('ZADD', KEYS[6], now, existing)
   redis.call('HDEL', KEYS[2], field)
   redis.call('ZREM', KEYS[4], 'page:' .. existing, 'escalate:' .. existing, 'acktimeout:' .. existing)
+  redis.call('ZREM', urgentq, 'page:' .. existing, 'acktimeout:' .. existing)
   redis.call('ZADD', chatq, 'LT', now, 'chat:' .. existing)
   event(existing, 'resolved', ARGV[7], 'recovered at the source')
   mark(existing)
@@ -170,6 +173,7 @@ redis.call('SET', key .. ':s', ARGV[5])
 redis.call('HSET', KEYS[2], field, n)
 redis.call('ZADD', KEYS[3], now, n)
 redis.call('ZADD', KEYS[4], now, ARGV[13] .. n)
+redis.call('ZADD', urgentq, now, ARGV[13] .. n) -- a first page: claimed before re-pages
 redis.call('ZADD', chatq, now, 'chat:' .. n)
 event(n, 'opened', ARGV[7], '')
 mark(n)

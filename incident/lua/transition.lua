@@ -44,8 +44,19 @@ local function flush_pending_note()
   redis.call('DEL', KEYS[8])
 end
 
+-- The index of urgent jobs (incident/lua/claim.lua) sits beside KEYS[4], in
+-- the same slot. Every job a transition queues is urgent: a new owner's page,
+-- an escalation, an acknowledgement timeout.
+local urgentq = string.sub(KEYS[4], 1, -5) .. 'urgent'
+
 local function cancel_escalation()
   redis.call('ZREM', KEYS[4], 'page:' .. n, 'escalate:' .. n, 'acktimeout:' .. n)
+  redis.call('ZREM', urgentq, 'page:' .. n, 'acktimeout:' .. n)
+end
+
+local function queue_urgent(at, member)
+  redis.call('ZADD', KEYS[4], at, member)
+  redis.call('ZADD', urgentq, at, member)
 end
 
 local function bump()
@@ -102,7 +113,7 @@ if op == 'ack' then
   cancel_escalation()
   local timeout = tonumber(ARGV[7]) or 0
   if timeout > 0 then
-    redis.call('ZADD', KEYS[4], now + timeout, 'acktimeout:' .. n)
+    queue_urgent(now + timeout, 'acktimeout:' .. n)
   end
   event('acknowledged', by, ARGV[6])
   redraw()
@@ -139,7 +150,7 @@ if op == 'assign' then
   redis.call('HDEL', KEYS[1], 'pf')
   bump()
   cancel_escalation()
-  redis.call('ZADD', KEYS[4], now, 'page:' .. n)
+  queue_urgent(now, 'page:' .. n)
   event('reassigned', to, ARGV[6])
   redraw()
   return {'', 'triggered', to}
@@ -158,7 +169,7 @@ if op == 'escalate' then
   redis.call('HDEL', KEYS[1], 'pf')
   bump()
   cancel_escalation()
-  redis.call('ZADD', KEYS[4], now, 'page:' .. n)
+  queue_urgent(now, 'page:' .. n)
   redraw()
   return {'', 'triggered', owner}
 end
