@@ -91,7 +91,10 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			c.Facts = append(c.Facts, pagedEvent(pg, now))
 			continue
 		}
-		f := DecidePageFailure(pg, st, err, now, r.retry)
+		// Delays count from the failure (a 429's Retry-After from its
+		// answer), not from the decision: the page record's round trips
+		// and the call itself came in between.
+		f := DecidePageFailure(pg, st, err, r.now(), r.retry)
 		if f.Action == FailureIgnored {
 			r.log.Warn("escalation: notification not delivered (not retried)", "incident", inc.Number, "person", pg.Person, "reason", pg.Reason, "err", err)
 			continue
