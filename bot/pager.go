@@ -45,9 +45,9 @@ var (
 )
 
 // recentPages is how many of the newest messages where a page would be
-// Delivered looks through: more than one person is sent in the time a
-// lease takes to run out (Slack posts about one message a second into a
-// channel, and a DM is one), in one chat call.
+// Delivered looks through, in one chat call: far more than one DM receives
+// while a lease runs out (Slack takes about one message a second into a
+// channel, and a DM is one).
 const recentPages = 100
 
 // Page implements escalation.Pager. Its errors before the post are marked

@@ -128,9 +128,10 @@ func (r *Runner) delivered(ctx context.Context, dc DeliveryChecker, p Page) (fou
 // it was delivered; not sent when the error says the page certainly was not
 // (a Defer by the Pager's pacing, a rate limit's RetryAfter: the chat
 // refused the call; Unsent: it failed before the chat call); otherwise the
-// sending mark stays, and the next run checks before sending again. It runs even when the runner is stopping. A
-// failure to record is logged, not returned: the send's outcome stands, and
-// a page left marked sending is checked, not lost.
+// sending mark stays, and the next run checks before sending again. It
+// runs even when the runner is stopping. A failure to record is logged,
+// not returned: the send's outcome stands, and a page left marked sending
+// is checked, not lost.
 func (r *Runner) end(ctx context.Context, p Page, rev int64, sendErr error) {
 	mark, outcome := incident.PageSent, "sent"
 	if sendErr != nil {
