@@ -11,10 +11,11 @@
 //		slack.OptionAppLevelToken(fake.AppToken()))
 //	client := socketmode.New(api)
 //
-// The server keeps a small workspace (users, channels, IMs, messages, threads,
-// pins, reactions, ephemeral messages, files), records every Web API call,
-// publishes a change feed, injects faults (HTTP 429 with or without
-// Retry-After, 5xx, ok:false) and can model Slack's per-method rate limits.
+// The server keeps a small workspace (users, channels, IMs, messages and
+// their metadata, threads, pins, reactions, ephemeral messages, files),
+// records every Web API call, publishes a change feed, injects faults (HTTP
+// 429 with or without Retry-After, 5xx, ok:false) and can model Slack's
+// per-method rate limits.
 // Its Socket Mode side says hello, pings, delivers envelopes to one of the
 // open connections, tracks acks and redelivers what was not acked in time.
 //
