@@ -1,0 +1,124 @@
+package intake
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// wideRows is how many results the wide Sumo Logic payload carries: a
+// scheduled search that matched everything, as seen in the field.
+const wideRows = 50_000
+
+// wideSumoBody is testdata's real monitor payload with a ResultsJson of rows
+// small rows, escaped as Sumo Logic sends it (a string holding JSON): about
+// 575 KiB for 50,000 rows, under intake's default 1 MiB body limit.
+func wideSumoBody(t testing.TB, rows int) []byte {
+	t.Helper()
+	var obj map[string]any
+	if err := json.Unmarshal(readTestdata(t, "sumologic-monitor-critical"), &obj); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"c":%d}`, i%10)
+	}
+	b.WriteByte(']')
+	obj["ResultsJson"] = b.String()
+	obj["NumQueryResults"] = fmt.Sprint(rows)
+	body, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// TestParseSumoLogicWideResultsBounded proves that parsing a payload with
+// 50,000 result rows allocates a small multiple of the body, not a map per
+// row: the bytes allocated (runtime.MemStats.TotalAlloc, averaged over runs)
+// stay under a fixed bound. Decoding every row, as before, allocated about
+// 50 times the body (24.8 MB for a 501 KB body; 1.8 MB after).
+func TestParseSumoLogicWideResultsBounded(t *testing.T) {
+	body := wideSumoBody(t, wideRows)
+	if len(body) > 1<<20 {
+		t.Fatalf("the wide payload is %d bytes, over the default body limit", len(body))
+	}
+	a, err := ParseSumoLogic(body, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := a.Details["results"].([]any)
+	if len(rows) == 0 || len(rows) > maxResultRows {
+		t.Errorf("kept %d rows, want 1 to %d", len(rows), maxResultRows)
+	}
+	if got := a.Details["results_rows"]; got != wideRows {
+		t.Errorf("results_rows = %v, want %d", got, wideRows)
+	}
+	const runs = 5
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range runs {
+		if _, err := ParseSumoLogic(body, testNow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	perRun := (after.TotalAlloc - before.TotalAlloc) / runs
+	// The body is copied about twice (the raw field, then its unescaped
+	// text); 5 bodies leaves room and is far below a map per row.
+	bound := uint64(5 * len(body))
+	t.Logf("body %d bytes; %d bytes allocated per parse (bound %d)", len(body), perRun, bound)
+	if perRun > bound {
+		t.Errorf("one parse of %d rows allocated %d bytes, more than %d (5× the body)", wideRows, perRun, bound)
+	}
+}
+
+func TestDecodeBounded(t *testing.T) {
+	long := strings.Repeat("x", maxResultBytes)
+	cases := []struct {
+		name string
+		in   string
+		want string // the kept value as JSON
+		rows int
+		cut  bool
+	}{
+		{"empty array", `[]`, `[]`, 0, false},
+		{"few rows kept whole", `[{"a":"1"},{"a":"2"}]`, `[{"a":"1"},{"a":"2"}]`, 0, false},
+		{"rows beyond the count are counted", `[1,2,3,4,5,6,7,8,9,10,11,12]`, `[1,2,3,4,5,6,7,8,9,10]`, 12, true},
+		{"nested commas and brackets in strings are not rows", `[1,2,3,4,5,6,7,8,9,10,{"a":[1,2],"b":"x,]\",y"},[3,4],"]"]`, `[1,2,3,4,5,6,7,8,9,10]`, 13, true},
+		{"a row over the byte budget stops the rows", `[1,"` + long + `",3]`, `[1]`, 3, true},
+		{"a small object is kept", `{"a":1}`, `{"a":1}`, 0, false},
+		{"a long object is a sentence", `{"a":"` + long + `"}`, `"a JSON object of 2056 bytes, not kept (limit 2048)"`, 0, true},
+		{"large numbers survive", `[12345678901234567890]`, `[12345678901234567890]`, 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := decodeBounded([]byte(c.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			js, _ := json.Marshal(got.Value)
+			if string(js) != c.want {
+				t.Errorf("value = %s, want %s", js, c.want)
+			}
+			if c.cut && got.Rows != c.rows {
+				t.Errorf("rows = %d, want %d", got.Rows, c.rows)
+			}
+			if got.Cut != c.cut {
+				t.Errorf("cut = %v, want %v", got.Cut, c.cut)
+			}
+		})
+	}
+	for _, bad := range []string{`[1,`, `{"a":`, `[1] 2`} {
+		if _, err := decodeBounded([]byte(bad)); err == nil {
+			t.Errorf("decodeBounded(%q): no error", bad)
+		}
+	}
+}
