@@ -17,6 +17,15 @@ type Config struct {
 	Rotations          []RotationConfig   `mapstructure:"rotations"`
 	EscalationPolicies []EscalationPolicy `mapstructure:"escalation_policies"`
 	Analytics          AnalyticsConfig    `mapstructure:"analytics"`
+	Audit              AuditConfig        `mapstructure:"audit"`
+}
+
+// AuditConfig bounds the audit stream in Redis (every lifecycle event):
+// entries older than MaxAge or beyond the newest MaxEntries are trimmed as
+// new ones arrive.
+type AuditConfig struct {
+	MaxAge     time.Duration `mapstructure:"max_age"`     // default 2160h (90 days)
+	MaxEntries int64         `mapstructure:"max_entries"` // default 1,000,000
 }
 
 // AnalyticsConfig places report days and weeks and sends the weekly digest.
@@ -54,6 +63,11 @@ type IntakeConfig struct {
 	MaxBodyBytes int64            `mapstructure:"max_body_bytes"`
 	Routes       []RouteConfig    `mapstructure:"routes"`
 	CloudWatch   CloudWatchConfig `mapstructure:"cloudwatch"`
+	// MaxParsing caps the requests reading and parsing a body at once (0:
+	// 2×GOMAXPROCS); ParseWait is how long one waits for a slot before a
+	// 503 with Retry-After.
+	MaxParsing int           `mapstructure:"max_parsing"`
+	ParseWait  time.Duration `mapstructure:"parse_wait"`
 }
 
 // IntakeTokens are the bearer tokens each source must present. An empty token
@@ -149,4 +163,8 @@ var defaults = map[string]any{
 	"slack.ack_reactions":                 []string{"white_check_mark", "eyes"},
 	"slack.archive_after":                 "24h",
 	"analytics.timezone":                  "UTC",
+	"intake.max_parsing":                  0,
+	"intake.parse_wait":                   "2s",
+	"audit.max_age":                       "2160h",
+	"audit.max_entries":                   1_000_000,
 }

@@ -3,9 +3,16 @@ package intake
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/redistest"
 )
 
 // wideRows is how many results the wide Sumo Logic payload carries: a
@@ -120,5 +127,74 @@ func TestDecodeBounded(t *testing.T) {
 		if _, err := decodeBounded([]byte(bad)); err == nil {
 			t.Errorf("decodeBounded(%q): no error", bad)
 		}
+	}
+}
+
+// TestParsingLimit: with every parsing slot held by a request still sending
+// its body, another request is answered 503 with Retry-After and a fixed
+// sentence, at once (no wait) or after ParseWait; once the slot is free,
+// alerts are accepted again. The held request itself completes.
+func TestParsingLimit(t *testing.T) {
+	rs := redistest.Start(t)
+	store := incident.NewStore(rs.Client(), "t:")
+	cases := []struct {
+		name string
+		wait time.Duration
+	}{
+		{"full limit, no wait: refused at once", -1},
+		{"full limit: refused after waiting", 20 * time.Millisecond},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := NewHandler(Config{
+				Tokens:     map[string]string{"generic": genericToken},
+				Services:   map[string]bool{"database": true},
+				MaxParsing: 1,
+				ParseWait:  c.wait,
+			}, store, nil)
+			mux := http.NewServeMux()
+			h.Register(mux)
+			post := func(body io.Reader) *httptest.ResponseRecorder {
+				req := httptest.NewRequest(http.MethodPost, "/v1/alerts/generic?service=database", body)
+				req.Header.Set("Authorization", "Bearer "+genericToken)
+				w := httptest.NewRecorder()
+				mux.ServeHTTP(w, req)
+				return w
+			}
+			body := func(k string) io.Reader {
+				return strings.NewReader(fmt.Sprintf(`{"summary":"disk full","dedup_key":"%s-%d"}`, k, i))
+			}
+
+			// The first request holds the only slot while its body trickles in:
+			// once the handler has read the first byte, it is in the slot.
+			pr, pw := io.Pipe()
+			held := make(chan *httptest.ResponseRecorder)
+			go func() { held <- post(pr) }()
+			if _, err := pw.Write([]byte(`{"summary":"held",`)); err != nil {
+				t.Fatal(err)
+			}
+
+			w := post(body("busy"))
+			if w.Code != http.StatusServiceUnavailable {
+				t.Fatalf("with the limit full: %d %s, want 503", w.Code, w.Body)
+			}
+			if got := w.Header().Get("Retry-After"); got != "1" {
+				t.Errorf("Retry-After = %q, want 1", got)
+			}
+			if want := "this one was NOT accepted; retry"; !strings.Contains(w.Body.String(), want) {
+				t.Errorf("body %s does not say %q", w.Body, want)
+			}
+
+			if _, err := pw.Write([]byte(`"dedup_key":"held-` + fmt.Sprint(i) + `"}`)); err != nil {
+				t.Fatal(err)
+			}
+			pw.Close()
+			if w := <-held; w.Code != http.StatusAccepted {
+				t.Fatalf("the held request: %d %s, want 202", w.Code, w.Body)
+			}
+			if w := post(body("after")); w.Code != http.StatusAccepted {
+				t.Fatalf("with the slot free again: %d %s, want 202", w.Code, w.Body)
+			}
+		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
 	"time"
 
 	"github.com/batonhq/baton/incident"
@@ -57,7 +58,24 @@ type Config struct {
 	// Confirm visits an SNS SubscribeURL once the confirmation message checked out.
 	// Nil means a real HTTPS GET.
 	Confirm func(ctx context.Context, subscribeURL string) error
+	// MaxParsing caps how many requests read and parse their body at once,
+	// so that a burst of large payloads holds at most MaxParsing bodies
+	// (each up to MaxBodyBytes) and their decoded alerts in memory.
+	// 0 means 2×GOMAXPROCS.
+	MaxParsing int
+	// ParseWait is how long a request waits for a parsing slot before it
+	// is answered 503 with Retry-After (the sender retries: SNS by its
+	// delivery policy). 0 means DefaultParseWait; negative, no wait.
+	ParseWait time.Duration
 }
+
+// DefaultParseWait is how long a request waits for a parsing slot when
+// Config.ParseWait is 0.
+const DefaultParseWait = 2 * time.Second
+
+// busyRetryAfter is the Retry-After, in seconds, of a 503 for a full
+// parsing limit.
+const busyRetryAfter = "1"
 
 // Observer is told the outcome of every alert request: its source, the
 // service it was routed to ("" if refused before), the outcome (an
@@ -73,6 +91,9 @@ type Handler struct {
 	store  Store
 	log    *slog.Logger
 	guards map[string]httpauth.Guard // by source
+	// parsing holds one token per request reading or parsing its body
+	// (Config.MaxParsing).
+	parsing chan struct{}
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -88,6 +109,12 @@ func NewHandler(cfg Config, store Store, log *slog.Logger) *Handler {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
+	if cfg.MaxParsing <= 0 {
+		cfg.MaxParsing = 2 * runtime.GOMAXPROCS(0)
+	}
+	if cfg.ParseWait == 0 {
+		cfg.ParseWait = DefaultParseWait
+	}
 	guards := make(map[string]httpauth.Guard, 3)
 	for _, source := range []string{"sumologic", "cloudwatch", "generic"} {
 		guards[source] = httpauth.Guard{
@@ -101,7 +128,7 @@ func NewHandler(cfg Config, store Store, log *slog.Logger) *Handler {
 			Query: source == "cloudwatch",
 		}
 	}
-	return &Handler{cfg: cfg, store: store, log: log, guards: guards, Now: time.Now}
+	return &Handler{cfg: cfg, store: store, log: log, guards: guards, parsing: make(chan struct{}, cfg.MaxParsing), Now: time.Now}
 }
 
 // Register adds the intake routes to mux.
@@ -192,34 +219,9 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	if err := h.authorize(r, source); err != nil {
 		return 0, Reply{}, err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
-	if err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return 0, Reply{}, fail(http.StatusRequestEntityTooLarge, "the body is larger than the limit of %d bytes (intake.max_body_bytes)", h.cfg.MaxBodyBytes)
-		}
-		return 0, Reply{}, fail(http.StatusBadRequest, "the body could not be read: %v", err)
-	}
-	now := h.Now()
-	var (
-		alert    incident.Alert
-		delivery string
-	)
-	switch source {
-	case "sumologic":
-		alert, err = ParseSumoLogic(body, now)
-	case "generic":
-		alert, err = ParseGeneric(body, now)
-	case "cloudwatch":
-		var done bool
-		var reply Reply
-		alert, delivery, done, reply, err = h.cloudwatch(r.Context(), body, now)
-		if done || err != nil {
-			return http.StatusOK, reply, err
-		}
-	}
-	if err != nil {
-		return 0, Reply{}, inputFailure(err)
+	alert, delivery, reply, done, err := h.parse(r, source)
+	if done || err != nil {
+		return http.StatusOK, reply, err
 	}
 	if err := h.route(&alert, r.URL.Query().Get("service")); err != nil {
 		return 0, Reply{}, err
@@ -228,7 +230,7 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	if err != nil {
 		return 0, Reply{}, fmt.Errorf("store alert: %w", err)
 	}
-	reply := Reply{Incident: res.Number, Created: res.Created, AlertCount: res.AlertCount, Status: string(res.Status), Outcome: string(res.Outcome), Service: alert.Service}
+	reply = Reply{Incident: res.Number, Created: res.Created, AlertCount: res.AlertCount, Status: string(res.Status), Outcome: string(res.Outcome), Service: alert.Service}
 	switch res.Outcome {
 	case incident.OutcomeDuplicate:
 		reply.Message = "this delivery was already stored; nothing changed"
@@ -242,6 +244,68 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 		reply.Message = "the recovery is older than the latest firing alert of the open incident; the incident stays open"
 	}
 	return http.StatusAccepted, reply, nil
+}
+
+// parse reads the body and parses it, holding one of the Config.MaxParsing
+// parsing slots meanwhile: the body and what decoding it costs are freed
+// (to the garbage collector) before the slot is, and the store call that
+// follows holds only the alert. done is true when the request is answered
+// without an alert to store (reply, or err).
+func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, delivery string, reply Reply, done bool, err error) {
+	if err := h.acquire(r.Context()); err != nil {
+		return alert, "", reply, true, err
+	}
+	defer func() { <-h.parsing }()
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return alert, "", reply, true, fail(http.StatusRequestEntityTooLarge, "the body is larger than the limit of %d bytes (intake.max_body_bytes)", h.cfg.MaxBodyBytes)
+		}
+		return alert, "", reply, true, fail(http.StatusBadRequest, "the body could not be read: %v", err)
+	}
+	now := h.Now()
+	switch source {
+	case "sumologic":
+		alert, err = ParseSumoLogic(body, now)
+	case "generic":
+		alert, err = ParseGeneric(body, now)
+	case "cloudwatch":
+		alert, delivery, done, reply, err = h.cloudwatch(r.Context(), body, now)
+		if done || err != nil {
+			return alert, delivery, reply, true, err
+		}
+	}
+	if err != nil {
+		return alert, "", reply, true, inputFailure(err)
+	}
+	return alert, delivery, reply, false, nil
+}
+
+// acquire takes a parsing slot, waiting at most Config.ParseWait. A full
+// limit is a 503 with Retry-After: the alert is not accepted, and the
+// sender's retry (SNS's delivery policy; a script's loop) brings it back.
+func (h *Handler) acquire(ctx context.Context) error {
+	select {
+	case h.parsing <- struct{}{}:
+		return nil
+	default:
+	}
+	busy := fail(http.StatusServiceUnavailable, "baton is parsing as many alerts as it allows at once (intake.max_parsing); this one was NOT accepted; retry")
+	busy.header = http.Header{"Retry-After": {busyRetryAfter}}
+	if h.cfg.ParseWait < 0 {
+		return busy
+	}
+	t := time.NewTimer(h.cfg.ParseWait)
+	defer t.Stop()
+	select {
+	case h.parsing <- struct{}{}:
+		return nil
+	case <-t.C:
+		return busy
+	case <-ctx.Done():
+		return busy
+	}
 }
 
 // cloudwatch handles one SNS delivery. done is true when the request is

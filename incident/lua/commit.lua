@@ -10,7 +10,8 @@
 --       then nfact, then nfact groups of 6: facts (pages sent or given up),
 --       then nsched, then nsched pairs (member, due ms),
 --       then dead-letter field and JSON ('' and '' for none),
---       then the step's level, round, level_at ms, paged_at ms ('' for no step)
+--       then the step's level, round, level_at ms, paged_at ms ('' for no step),
+--       then the audit stream's retention ms and max entries
 -- Returns 1 when applied; 0 when the incident is gone or its rev moved on
 -- (an ack, resolve, assign, escalate or another runner's commit happened
 -- meanwhile). Then the decision is void: nothing is set or rescheduled,
@@ -46,6 +47,19 @@ local nsched = tonumber(ARGV[i]); i = i + 1
 local sched_at = take(nsched, 2)
 local dead_field, dead_json = ARGV[i], ARGV[i + 1]
 local step_level, step_round, step_level_at, step_paged_at = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+local audit_age, audit_max = ARGV[i + 6], ARGV[i + 7]
+-- The audit stream is trimmed as it grows: entries older than the
+-- retention (by the server's clock, the clock of the stream's '*' ids) and
+-- beyond the newest max entries go. '~' trims whole nodes only, so it is
+-- cheap, and may keep up to one node (stream-node-max-entries) more.
+local function audit_with(stream, max_age_ms, max_entries, ...)
+  local t = redis.call('TIME')
+  local minid = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(max_age_ms)
+  if minid < 0 then minid = 0 end
+  redis.call('XADD', stream, 'MINID', '~', string.format('%d', minid), '*', ...)
+  redis.call('XTRIM', stream, 'MAXLEN', '~', max_entries)
+end
+local function audit(...) audit_with(KEYS[6], audit_age, audit_max, ...) end
 
 local service = redis.call('HGET', KEYS[1], 'service') or ''
 local function events(from, count)
@@ -57,7 +71,7 @@ local function events(from, count)
     if level ~= 0 then ev.level = level end
     if note ~= '' then ev.note = note end
     redis.call('RPUSH', KEYS[2], cjson.encode(ev))
-    redis.call('XADD', KEYS[6], '*', 'type', typ, 'n', n, 'at', at, 'by', by, 'person', person, 'level', level, 'service', service)
+    audit('type', typ, 'n', n, 'at', at, 'by', by, 'person', person, 'level', level, 'service', service)
     j = j + 6
   end
 end
