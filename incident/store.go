@@ -660,6 +660,8 @@ type storedEvent struct {
 	By     string    `json:"by"`
 	Level  int       `json:"level"`
 	Note   string    `json:"note"`
+	Count  int64     `json:"count"` // a folded run of re-pages (commit.lua)
+	Last   int64     `json:"last"`  // its latest page
 }
 
 func decodeEvent(raw string) (Event, error) {
@@ -667,7 +669,11 @@ func decodeEvent(raw string) (Event, error) {
 	if err := json.Unmarshal([]byte(raw), &se); err != nil {
 		return Event{}, err
 	}
-	return Event{Type: se.Type, At: time.UnixMilli(se.At).UTC(), Person: se.Person, By: se.By, Level: se.Level, Note: se.Note}, nil
+	ev := Event{Type: se.Type, At: time.UnixMilli(se.At).UTC(), Person: se.Person, By: se.By, Level: se.Level, Note: se.Note, Count: se.Count}
+	if se.Last != 0 {
+		ev.Last = time.UnixMilli(se.Last).UTC()
+	}
+	return ev, nil
 }
 
 func boolArg(b bool) string {

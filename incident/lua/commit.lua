@@ -62,15 +62,50 @@ end
 local function audit(...) audit_with(KEYS[6], audit_age, audit_max, ...) end
 
 local service = redis.call('HGET', KEYS[1], 'service') or ''
+
+-- Re-pages fold: a "paged" event with note "repeat" (the owner again,
+-- still unacknowledged) to the same person at the same level as the run of
+-- re-pages in progress adds to that run's timeline entry (count: the
+-- re-pages it stands for, from 1; last: the latest one's ms) instead of
+-- appending one, so an incident paged all day
+-- keeps one line per run. The hash field 'rpf' holds the run's entry index;
+-- any other page (first, escalated, assigned, retriggered, fallback, to
+-- someone else) is its own event and ends the run. Timelines only grow at
+-- the end, so the index stays right. The audit stream still gets one entry
+-- per page.
+local function fold_repage(at, person, level)
+  local idx = redis.call('HGET', KEYS[1], 'rpf')
+  if not idx then return false end
+  local raw = redis.call('LINDEX', KEYS[2], idx)
+  if not raw then return false end
+  local prev = cjson.decode(raw)
+  if prev.type ~= 'paged' or prev.note ~= 'repeat' or prev.person ~= person or (prev.level or 0) ~= level then
+    return false
+  end
+  prev.count = (prev.count or 1) + 1
+  if at > (prev.last or prev.at) then prev.last = at end
+  redis.call('LSET', KEYS[2], idx, cjson.encode(prev))
+  return true
+end
+
 local function events(from, count)
   local j = from
   for _ = 1, count do
     local typ, at, person, by, level, note = ARGV[j], tonumber(ARGV[j + 1]), ARGV[j + 2], ARGV[j + 3], tonumber(ARGV[j + 4]), ARGV[j + 5]
-    local ev = {type = typ, at = at, by = by}
-    if person ~= '' then ev.person = person end
-    if level ~= 0 then ev.level = level end
-    if note ~= '' then ev.note = note end
-    redis.call('RPUSH', KEYS[2], cjson.encode(ev))
+    local repage = typ == 'paged' and note == 'repeat' and person ~= ''
+    if not (repage and fold_repage(at, person, level)) then
+      local ev = {type = typ, at = at, by = by}
+      if person ~= '' then ev.person = person end
+      if level ~= 0 then ev.level = level end
+      if note ~= '' then ev.note = note end
+      if repage then ev.count = 1; ev.last = at end
+      local len = redis.call('RPUSH', KEYS[2], cjson.encode(ev))
+      if repage then
+        redis.call('HSET', KEYS[1], 'rpf', len - 1)
+      elseif typ == 'paged' then
+        redis.call('HDEL', KEYS[1], 'rpf')
+      end
+    end
     audit('type', typ, 'n', n, 'at', at, 'by', by, 'person', person, 'level', level, 'service', service)
     j = j + 6
   end
