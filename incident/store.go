@@ -563,48 +563,12 @@ func ParseFilter(s string) (Filter, error) {
 	return "", Errorf(Invalid, "The status filter %q is not one of open, triggered, acknowledged, resolved.", s)
 }
 
-// List returns incidents matching f: open ones oldest first, resolved ones
-// most recently resolved first. limit caps the answer (0 means 100).
+// List returns the first incidents matching f: open ones oldest first,
+// resolved ones most recently resolved first. limit caps the answer (0 means
+// 100). It is ListPage without a cursor.
 func (s *Store) List(ctx context.Context, f Filter, limit int) ([]Incident, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	var nums []string
-	var err error
-	if f == FilterResolved {
-		nums, err = s.rdb.ZRevRange(ctx, s.k.resolved, 0, int64(limit-1)).Result()
-	} else {
-		nums, err = s.rdb.ZRange(ctx, s.k.open, 0, -1).Result()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", f, err)
-	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, len(nums))
-	sts := make([]*redis.StringCmd, len(nums))
-	for i, num := range nums {
-		cmds[i] = pipe.HGetAll(ctx, s.k.base+num)
-		sts[i] = pipe.Get(ctx, s.k.base+num+":s")
-	}
-	if len(nums) > 0 {
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("list %s: %w", f, err)
-		}
-	}
-	out := make([]Incident, 0, len(nums))
-	for i, num := range nums {
-		n, _ := strconv.ParseInt(num, 10, 64)
-		inc := decodeIncident(n, cmds[i].Val(), sts[i].Val())
-		if (f == FilterTriggered && inc.Status != StatusTriggered) ||
-			(f == FilterAcknowledged && inc.Status != StatusAcknowledged) {
-			continue
-		}
-		out = append(out, inc)
-		if len(out) == limit {
-			break
-		}
-	}
-	return out, nil
+	list, _, err := s.ListPage(ctx, f, limit, "")
+	return list, err
 }
 
 // SetChannel records the chat channel made for incident n, so a retried job

@@ -15,37 +15,6 @@ import (
 	"github.com/batonhq/baton/internal/redistest"
 )
 
-// wideRows is how many results the wide Sumo Logic payload carries: a
-// scheduled search that matched everything, as seen in the field.
-const wideRows = 50_000
-
-// wideSumoBody is testdata's real monitor payload with a ResultsJson of rows
-// small rows, escaped as Sumo Logic sends it (a string holding JSON): about
-// 575 KiB for 50,000 rows, under intake's default 1 MiB body limit.
-func wideSumoBody(t testing.TB, rows int) []byte {
-	t.Helper()
-	var obj map[string]any
-	if err := json.Unmarshal(readTestdata(t, "sumologic-monitor-critical"), &obj); err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	b.WriteByte('[')
-	for i := range rows {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"c":%d}`, i%10)
-	}
-	b.WriteByte(']')
-	obj["ResultsJson"] = b.String()
-	obj["NumQueryResults"] = fmt.Sprint(rows)
-	body, err := json.Marshal(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return body
-}
-
 // TestParseSumoLogicWideResultsBounded proves that parsing a payload with
 // 50,000 result rows allocates a small multiple of the body, not a map per
 // row: the bytes allocated (runtime.MemStats.TotalAlloc, averaged over runs)
