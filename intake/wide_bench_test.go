@@ -121,3 +121,16 @@ func peakRSS(b *testing.B) float64 {
 	b.Skip("no VmHWM")
 	return 0
 }
+
+// BenchmarkParseSumoWide parses one 50,000-row payload: the parser's own
+// cost, without HTTP or Redis.
+func BenchmarkParseSumoWide(b *testing.B) {
+	body := wideSumoBody(b, wideRows)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := ParseSumoLogic(body, testNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
