@@ -167,3 +167,38 @@ func TestParsingLimit(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDecodeBounded: for any valid JSON array, the rows kept are the
+// array's first rows and the count is its length; nothing panics on any
+// input.
+func FuzzDecodeBounded(f *testing.F) {
+	for _, seed := range []string{`[]`, `[1,2,3,4,5,6,7,8,9,10,11]`, `[{"a":[1,",]"]},"\\"",[]]`, `{"a":1}`, `"x"`, `[1,`, `[` + strings.Repeat(`"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",`, 40) + `1]`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := decodeBounded(b)
+		if err != nil || firstByte(b) != '[' {
+			return
+		}
+		full, err := decodeAny(b)
+		if err != nil {
+			t.Fatalf("decodeBounded accepted %q, which does not decode: %v", b, err)
+		}
+		all := full.([]any)
+		kept := got.Value.([]any)
+		if len(kept) > maxResultRows || len(kept) > len(all) {
+			t.Fatalf("kept %d rows of %d", len(kept), len(all))
+		}
+		want, _ := json.Marshal(all[:len(kept)])
+		have, _ := json.Marshal(kept)
+		if string(want) != string(have) {
+			t.Fatalf("kept %s, want the first rows %s", have, want)
+		}
+		if got.Cut != (len(kept) < len(all)) {
+			t.Fatalf("cut = %v with %d of %d rows kept", got.Cut, len(kept), len(all))
+		}
+		if got.Cut && got.Rows != len(all) {
+			t.Fatalf("rows = %d, want %d", got.Rows, len(all))
+		}
+	})
+}
