@@ -3,7 +3,6 @@ package intake
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -99,19 +98,22 @@ func TestDecodeBounded(t *testing.T) {
 	}
 }
 
-// TestParsingLimit: with every parsing slot held by a request still sending
-// its body, another request is answered 503 with Retry-After and a fixed
-// sentence, at once (no wait) or after ParseWait; once the slot is free,
-// alerts are accepted again. The held request itself completes.
+// TestParsingLimit: with every parsing slot taken, a request is answered
+// 503 with Retry-After and a fixed sentence, at once (no wait) or after
+// ParseWait, and nothing is stored; a request that finds a slot freed while
+// it waits is accepted; once the slot is free, alerts are accepted again.
 func TestParsingLimit(t *testing.T) {
 	rs := redistest.Start(t)
 	store := incident.NewStore(rs.Client(), "t:")
 	cases := []struct {
-		name string
-		wait time.Duration
+		name     string
+		wait     time.Duration
+		freeWhen bool // free the slot while the request waits
+		want     int
 	}{
-		{"full limit, no wait: refused at once", -1},
-		{"full limit: refused after waiting", 20 * time.Millisecond},
+		{"full, no wait: refused at once", -1, false, http.StatusServiceUnavailable},
+		{"full: refused after waiting", 20 * time.Millisecond, false, http.StatusServiceUnavailable},
+		{"full, then freed while waiting: accepted", time.Minute, true, http.StatusAccepted},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,45 +125,49 @@ func TestParsingLimit(t *testing.T) {
 			}, store, nil)
 			mux := http.NewServeMux()
 			h.Register(mux)
-			post := func(body io.Reader) *httptest.ResponseRecorder {
-				req := httptest.NewRequest(http.MethodPost, "/v1/alerts/generic?service=database", body)
+			post := func(key string) *httptest.ResponseRecorder {
+				body := fmt.Sprintf(`{"summary":"disk full","dedup_key":"%s-%d"}`, key, i)
+				req := httptest.NewRequest(http.MethodPost, "/v1/alerts/generic?service=database", strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+genericToken)
 				w := httptest.NewRecorder()
 				mux.ServeHTTP(w, req)
 				return w
 			}
-			body := func(k string) io.Reader {
-				return strings.NewReader(fmt.Sprintf(`{"summary":"disk full","dedup_key":"%s-%d"}`, k, i))
+			h.parsing <- struct{}{} // another request is parsing
+			before := rs.Client().DBSize(t.Context()).Val()
+			var w *httptest.ResponseRecorder
+			if c.freeWhen {
+				done := make(chan *httptest.ResponseRecorder)
+				go func() { done <- post("busy") }()
+				// Once the request is waiting for a slot, free it.
+				deadline := time.Now().Add(10 * time.Second)
+				for h.waiting.Load() == 0 {
+					if time.Now().After(deadline) {
+						t.Fatalf("the request never waited for the slot (answered %d)", (<-done).Code)
+					}
+					runtime.Gosched()
+				}
+				<-h.parsing
+				w = <-done
+			} else {
+				w = post("busy")
+				<-h.parsing
 			}
-
-			// The first request holds the only slot while its body trickles in:
-			// once the handler has read the first byte, it is in the slot.
-			pr, pw := io.Pipe()
-			held := make(chan *httptest.ResponseRecorder)
-			go func() { held <- post(pr) }()
-			if _, err := pw.Write([]byte(`{"summary":"held",`)); err != nil {
-				t.Fatal(err)
+			if w.Code != c.want {
+				t.Fatalf("%d %s, want %d", w.Code, w.Body, c.want)
 			}
-
-			w := post(body("busy"))
-			if w.Code != http.StatusServiceUnavailable {
-				t.Fatalf("with the limit full: %d %s, want 503", w.Code, w.Body)
+			if c.want == http.StatusServiceUnavailable {
+				if got := w.Header().Get("Retry-After"); got != "1" {
+					t.Errorf("Retry-After = %q, want 1", got)
+				}
+				if want := "this one was NOT accepted; retry"; !strings.Contains(w.Body.String(), want) {
+					t.Errorf("body %s does not say %q", w.Body, want)
+				}
+				if after := rs.Client().DBSize(t.Context()).Val(); after != before {
+					t.Errorf("a refused alert changed Redis: %d keys before, %d after", before, after)
+				}
 			}
-			if got := w.Header().Get("Retry-After"); got != "1" {
-				t.Errorf("Retry-After = %q, want 1", got)
-			}
-			if want := "this one was NOT accepted; retry"; !strings.Contains(w.Body.String(), want) {
-				t.Errorf("body %s does not say %q", w.Body, want)
-			}
-
-			if _, err := pw.Write([]byte(`"dedup_key":"held-` + fmt.Sprint(i) + `"}`)); err != nil {
-				t.Fatal(err)
-			}
-			pw.Close()
-			if w := <-held; w.Code != http.StatusAccepted {
-				t.Fatalf("the held request: %d %s, want 202", w.Code, w.Body)
-			}
-			if w := post(body("after")); w.Code != http.StatusAccepted {
+			if w := post("after"); w.Code != http.StatusAccepted {
 				t.Fatalf("with the slot free again: %d %s, want 202", w.Code, w.Body)
 			}
 		})

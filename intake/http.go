@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"regexp"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/batonhq/baton/incident"
@@ -58,10 +59,9 @@ type Config struct {
 	// Confirm visits an SNS SubscribeURL once the confirmation message checked out.
 	// Nil means a real HTTPS GET.
 	Confirm func(ctx context.Context, subscribeURL string) error
-	// MaxParsing caps how many requests read and parse their body at once,
-	// so that a burst of large payloads holds at most MaxParsing bodies
-	// (each up to MaxBodyBytes) and their decoded alerts in memory.
-	// 0 means 2×GOMAXPROCS.
+	// MaxParsing caps how many requests parse their body at once, so that
+	// a burst of large payloads decodes at most MaxParsing of them at a
+	// time (decoding costs a multiple of the body). 0 means 2×GOMAXPROCS.
 	MaxParsing int
 	// ParseWait is how long a request waits for a parsing slot before it
 	// is answered 503 with Retry-After (the sender retries: SNS by its
@@ -91,9 +91,10 @@ type Handler struct {
 	store  Store
 	log    *slog.Logger
 	guards map[string]httpauth.Guard // by source
-	// parsing holds one token per request reading or parsing its body
-	// (Config.MaxParsing).
+	// parsing holds one token per request parsing its body
+	// (Config.MaxParsing); waiting counts the requests waiting for one.
 	parsing chan struct{}
+	waiting atomic.Int64
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -246,16 +247,14 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	return http.StatusAccepted, reply, nil
 }
 
-// parse reads the body and parses it, holding one of the Config.MaxParsing
-// parsing slots meanwhile: the body and what decoding it costs are freed
-// (to the garbage collector) before the slot is, and the store call that
-// follows holds only the alert. done is true when the request is answered
-// without an alert to store (reply, or err).
+// parse reads the body, then parses it holding one of the Config.MaxParsing
+// parsing slots. The body is read before the slot is taken, so a sender
+// that sends slowly cannot hold a slot (reading costs at most MaxBodyBytes
+// per request); decoding, which can cost many times the body, happens only
+// in a slot, and its garbage is left before the slot is released. The store
+// call that follows holds only the alert. done is true when the request is
+// answered without an alert to store (reply, or err).
 func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, delivery string, reply Reply, done bool, err error) {
-	if err := h.acquire(r.Context()); err != nil {
-		return alert, "", reply, true, err
-	}
-	defer func() { <-h.parsing }()
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
 		var mb *http.MaxBytesError
@@ -264,6 +263,10 @@ func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, d
 		}
 		return alert, "", reply, true, fail(http.StatusBadRequest, "the body could not be read: %v", err)
 	}
+	if err := h.acquire(r.Context()); err != nil {
+		return alert, "", reply, true, err
+	}
+	defer func() { <-h.parsing }()
 	now := h.Now()
 	switch source {
 	case "sumologic":
@@ -298,6 +301,8 @@ func (h *Handler) acquire(ctx context.Context) error {
 	}
 	t := time.NewTimer(h.cfg.ParseWait)
 	defer t.Stop()
+	h.waiting.Add(1)
+	defer h.waiting.Add(-1)
 	select {
 	case h.parsing <- struct{}{}:
 		return nil
