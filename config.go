@@ -63,7 +63,7 @@ type IntakeConfig struct {
 	MaxBodyBytes int64            `mapstructure:"max_body_bytes"`
 	Routes       []RouteConfig    `mapstructure:"routes"`
 	CloudWatch   CloudWatchConfig `mapstructure:"cloudwatch"`
-	// MaxParsing caps the requests reading and parsing a body at once (0:
+	// MaxParsing caps the requests parsing a body at once (0:
 	// 2×GOMAXPROCS); ParseWait is how long one waits for a slot before a
 	// 503 with Retry-After.
 	MaxParsing int           `mapstructure:"max_parsing"`
