@@ -251,8 +251,10 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 // parsing slots. The body is read before the slot is taken, so a sender
 // that sends slowly cannot hold a slot (reading costs at most MaxBodyBytes
 // per request); decoding, which can cost many times the body, happens only
-// in a slot, and its garbage is left before the slot is released. The store
-// call that follows holds only the alert. done is true when the request is
+// in a slot, and its garbage is left before the slot is released. For
+// CloudWatch the slot covers the SNS envelope; the signature check and the
+// alarm inside (signed by SNS, at most 256 KiB) come after. The store call
+// that follows holds only the alert. done is true when the request is
 // answered without an alert to store (reply, or err).
 func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, delivery string, reply Reply, done bool, err error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
@@ -266,21 +268,28 @@ func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, d
 	if err := h.acquire(r.Context()); err != nil {
 		return alert, "", reply, true, err
 	}
-	defer func() { <-h.parsing }()
 	now := h.Now()
+	var msg SNSMessage
 	switch source {
 	case "sumologic":
 		alert, err = ParseSumoLogic(body, now)
 	case "generic":
 		alert, err = ParseGeneric(body, now)
 	case "cloudwatch":
-		alert, delivery, done, reply, err = h.cloudwatch(r.Context(), body, now)
+		msg, err = ParseSNS(body)
+	}
+	<-h.parsing
+	if err != nil {
+		return alert, "", reply, true, inputFailure(err)
+	}
+	if source == "cloudwatch" {
+		// The envelope is parsed; checking its signature may fetch a
+		// certificate and a subscription is confirmed over HTTPS: neither
+		// holds a parsing slot. What follows is signed by SNS.
+		alert, delivery, done, reply, err = h.cloudwatch(r.Context(), msg, now)
 		if done || err != nil {
 			return alert, delivery, reply, true, err
 		}
-	}
-	if err != nil {
-		return alert, "", reply, true, inputFailure(err)
 	}
 	return alert, delivery, reply, false, nil
 }
@@ -313,13 +322,9 @@ func (h *Handler) acquire(ctx context.Context) error {
 	}
 }
 
-// cloudwatch handles one SNS delivery. done is true when the request is
+// cloudwatch handles one SNS delivery, its envelope parsed. done is true when the request is
 // answered without an alert to store (a confirmed subscription, an ignored state).
-func (h *Handler) cloudwatch(ctx context.Context, body []byte, now time.Time) (a incident.Alert, delivery string, done bool, reply Reply, err error) {
-	msg, err := ParseSNS(body)
-	if err != nil {
-		return a, "", true, reply, inputFailure(err)
-	}
+func (h *Handler) cloudwatch(ctx context.Context, msg SNSMessage, now time.Time) (a incident.Alert, delivery string, done bool, reply Reply, err error) {
 	if h.cfg.SNS == nil {
 		return a, "", true, reply, fail(http.StatusForbidden, "CloudWatch intake has no SNS verifier configured")
 	}
