@@ -93,6 +93,7 @@ func TestListPageWalk(t *testing.T) {
 	walk := func(t *testing.T, f incident.Filter, limit int, during func(page int)) []int64 {
 		t.Helper()
 		var got []int64
+		var prev time.Time
 		cursor := ""
 		for page := 0; ; page++ {
 			list, next, err := s.ListPage(ctx, f, limit, cursor)
@@ -104,6 +105,15 @@ func TestListPageWalk(t *testing.T) {
 			}
 			for _, inc := range list {
 				got = append(got, inc.Number)
+				// Open: oldest created first; resolved: newest resolved first.
+				at, late := inc.Created, inc.Created.Before(prev)
+				if f == incident.FilterResolved {
+					at, late = inc.Resolved, !prev.IsZero() && inc.Resolved.After(prev)
+				}
+				if late {
+					t.Fatalf("INC-%d (%v) comes after one at %v: out of order", inc.Number, at, prev)
+				}
+				prev = at
 			}
 			if next == "" {
 				return got
