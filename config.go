@@ -18,6 +18,7 @@ type Config struct {
 	EscalationPolicies []EscalationPolicy `mapstructure:"escalation_policies"`
 	Analytics          AnalyticsConfig    `mapstructure:"analytics"`
 	Escalation         EscalationConfig   `mapstructure:"escalation"`
+	Audit              AuditConfig        `mapstructure:"audit"`
 }
 
 // EscalationConfig tunes each replica's escalation runner (who is paged and
@@ -29,6 +30,14 @@ type EscalationConfig struct {
 	Lease time.Duration `mapstructure:"lease"`
 	// Workers is how many page jobs a replica runs at once.
 	Workers int `mapstructure:"workers"`
+}
+
+// AuditConfig bounds the audit stream in Redis (every lifecycle event):
+// entries older than MaxAge or beyond the newest MaxEntries are trimmed as
+// new ones arrive.
+type AuditConfig struct {
+	MaxAge     time.Duration `mapstructure:"max_age"`     // default 2160h (90 days)
+	MaxEntries int64         `mapstructure:"max_entries"` // default 1,000,000
 }
 
 // AnalyticsConfig places report days and weeks and sends the weekly digest.
@@ -66,6 +75,11 @@ type IntakeConfig struct {
 	MaxBodyBytes int64            `mapstructure:"max_body_bytes"`
 	Routes       []RouteConfig    `mapstructure:"routes"`
 	CloudWatch   CloudWatchConfig `mapstructure:"cloudwatch"`
+	// MaxParsing caps the requests parsing a body at once (0:
+	// 2×GOMAXPROCS); ParseWait is how long one waits for a slot before a
+	// 503 with Retry-After.
+	MaxParsing int           `mapstructure:"max_parsing"`
+	ParseWait  time.Duration `mapstructure:"parse_wait"`
 }
 
 // IntakeTokens are the bearer tokens each source must present. An empty token
@@ -163,4 +177,8 @@ var defaults = map[string]any{
 	"analytics.timezone":                  "UTC",
 	"escalation.lease":                    "10s",
 	"escalation.workers":                  8,
+	"intake.max_parsing":                  0,
+	"intake.parse_wait":                   "2s",
+	"audit.max_age":                       "2160h",
+	"audit.max_entries":                   1_000_000,
 }

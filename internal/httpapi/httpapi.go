@@ -26,7 +26,7 @@ import (
 // picks the status.
 type Incidents interface {
 	Get(ctx context.Context, n int64) (incident.Incident, []incident.Event, error)
-	List(ctx context.Context, f incident.Filter, limit int) ([]incident.Incident, error)
+	ListPage(ctx context.Context, f incident.Filter, limit int, cursor string) ([]incident.Incident, string, error)
 	Ack(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 	Resolve(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 }
@@ -132,6 +132,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
+// ListReply is the answer of GET /v1/incidents: one page of incidents
+// (without timelines) and, when more may follow, the opaque cursor that
+// fetches the next page as ?cursor=. The cursor keeps its place while
+// incidents are opened and resolved: a walk returns no incident twice.
+type ListReply struct {
+	Incidents  []IncidentView `json:"incidents"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+}
+
 // IncidentView is the JSON form of one incident with its timeline.
 type IncidentView struct {
 	incident.Incident
@@ -152,7 +161,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	list, err := s.incidents.List(r.Context(), f, limit)
+	list, next, err := s.incidents.ListPage(r.Context(), f, limit, r.URL.Query().Get("cursor"))
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -161,7 +170,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	for i := range list {
 		views[i] = IncidentView{Incident: list[i], Ref: list[i].Ref()}
 	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"incidents": views})
+	httpjson.Write(w, http.StatusOK, ListReply{Incidents: views, NextCursor: next})
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
