@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/batonhq/baton/internal/demo"
 	"github.com/batonhq/baton/internal/redistest"
@@ -208,5 +212,41 @@ func TestRedisOutageLogsOnce(t *testing.T) {
 	}
 	if back != 1 {
 		t.Errorf("%d \"answers again\" lines after the outage, want 1:\n%s", back, strings.Join(a.log.since(mark), "\n"))
+	}
+}
+
+// The hook on the Redis client marks the outage over at Redis's first
+// answer, whoever asked (an error reply and redis.Nil are answers too); a
+// command that could not reach Redis is not.
+func TestAnsweredHookEndsTheOutage(t *testing.T) {
+	tests := []struct {
+		name string
+		stop bool
+		call func(ctx context.Context, rdb *redis.Client) error
+		back bool
+	}{
+		{"a reply", false, func(ctx context.Context, rdb *redis.Client) error { return rdb.Ping(ctx).Err() }, true},
+		{"redis.Nil", false, func(ctx context.Context, rdb *redis.Client) error { return rdb.Get(ctx, "nothing").Err() }, true},
+		{"an error reply", false, func(ctx context.Context, rdb *redis.Client) error { return rdb.Do(ctx, "NOSUCHCOMMAND").Err() }, true},
+		{"a pipeline", false, func(ctx context.Context, rdb *redis.Client) error {
+			_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error { p.Ping(ctx); return nil })
+			return err
+		}, true},
+		{"Redis unreachable", true, func(ctx context.Context, rdb *redis.Client) error { return rdb.Ping(ctx).Err() }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := redistest.Start(t)
+			rdb := rs.Client()
+			ol := newOutageLog(rdb, slog.New(slog.DiscardHandler), time.Now)
+			ol.Failed(errors.New("dial tcp: refused"))
+			if tc.stop {
+				rs.Stop()
+			}
+			_ = tc.call(redistest.Ctx(t), rdb)
+			if back := !ol.Down(); back != tc.back {
+				t.Fatalf("back = %v after %s, want %v", back, tc.name, tc.back)
+			}
+		})
 	}
 }
