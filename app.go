@@ -105,7 +105,7 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	return &App{
 		cfg: cfg, log: log, stores: st,
 		Incidents: st.incidents, Runner: runner, Overrides: st.overrides, Rotations: d.rotations,
-		Handler: newHTTP(cfg, d, st, runner, board, m, log, o),
+		Handler: newHTTP(cfg, d, st, runner, board, m, newOutageLog(st.rdb, log, o.Now), log, o),
 		Metrics: m, Chat: chat,
 		digest: newDigest(cfg, d, st, poster, log, o),
 	}, nil

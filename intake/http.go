@@ -22,6 +22,7 @@ import (
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/httpauth"
 	"github.com/batonhq/baton/internal/httpjson"
+	"github.com/batonhq/baton/internal/outage"
 )
 
 // Store is the slice of the incident store intake uses; *incident.Store
@@ -67,6 +68,10 @@ type Config struct {
 	// is answered 503 with Retry-After (the sender retries: SNS by its
 	// delivery policy). 0 means DefaultParseWait; negative, no wait.
 	ParseWait time.Duration
+	// Outage, when set, is told of every store failure, so that an outage
+	// is logged once (with its detail) rather than once per request; the
+	// API and /readyz share it. Nil logs each failure at ERROR.
+	Outage *outage.Log
 }
 
 // DefaultParseWait is how long a request waits for a parsing slot when
@@ -161,6 +166,11 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.msg }
 
+// storeUnavailable is the one answer to a sender when the store failed: a
+// fixed sentence, whatever the failure (incident.UnavailableMessage's
+// wording, for a sender).
+const storeUnavailable = "the alert was NOT accepted: the incident store is unavailable; retry"
+
 func fail(status int, format string, args ...any) *httpError {
 	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
 }
@@ -182,8 +192,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var he *httpError
 		if !errors.As(err, &he) {
-			he = &httpError{status: http.StatusServiceUnavailable, msg: "the alert could not be stored and was NOT accepted; retry: " + err.Error()}
-			h.log.Error("intake store failed", "source", source, "err", err)
+			// The store failed: the sender reads a fixed sentence (no
+			// address, no internal error) and retries; the detail goes
+			// to the log, once per outage.
+			he = &httpError{status: http.StatusServiceUnavailable, msg: storeUnavailable}
+			if h.cfg.Outage != nil {
+				h.cfg.Outage.Failed(err, "source", source)
+				h.log.Debug("intake store failed", "source", source, "err", err)
+			} else {
+				h.log.Error("intake store failed", "source", source, "err", err)
+			}
 		} else {
 			h.log.Debug("intake refused", "source", source, "status", he.status, "reason", he.msg)
 		}
@@ -231,6 +249,7 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	if err != nil {
 		return 0, Reply{}, fmt.Errorf("store alert: %w", err)
 	}
+	h.cfg.Outage.OK()
 	reply = Reply{Incident: res.Number, Created: res.Created, AlertCount: res.AlertCount, Status: string(res.Status), Outcome: string(res.Outcome), Service: alert.Service}
 	switch res.Outcome {
 	case incident.OutcomeDuplicate:
@@ -329,12 +348,14 @@ func (h *Handler) cloudwatch(ctx context.Context, msg SNSMessage, now time.Time)
 		return a, "", true, reply, fail(http.StatusForbidden, "CloudWatch intake has no SNS verifier configured")
 	}
 	if err := h.cfg.SNS.Verify(ctx, msg); err != nil {
-		return a, "", true, reply, snsFailure(err)
+		return a, "", true, reply, h.snsFailure(err)
 	}
 	switch msg.Type {
 	case "SubscriptionConfirmation":
 		if err := h.cfg.Confirm(ctx, msg.SubscribeURL); err != nil {
-			return a, "", true, reply, fail(http.StatusBadGateway, "the SNS subscription could not be confirmed: %v", err)
+			// The detail (a dial error, a proxy's address) is baton's, not the sender's.
+			h.log.Warn("sns subscription not confirmed", "topic", msg.TopicArn, "err", err)
+			return a, "", true, reply, fail(http.StatusBadGateway, "the SNS subscription could not be confirmed; SNS will retry")
 		}
 		h.log.Info("sns subscription confirmed", "topic", msg.TopicArn)
 		return a, "", true, Reply{Outcome: "subscription_confirmed", Message: "subscribed to " + msg.TopicArn}, nil
@@ -406,7 +427,7 @@ func inputFailure(err error) error {
 	return fail(http.StatusBadRequest, "%v", err)
 }
 
-func snsFailure(err error) error {
+func (h *Handler) snsFailure(err error) error {
 	switch {
 	case errors.Is(err, ErrUnknownTopic), errors.Is(err, ErrCertHost), errors.Is(err, ErrBadSignature), errors.Is(err, ErrUnsupportedSignatureVersion):
 		return fail(http.StatusForbidden, "%v", err)
@@ -415,8 +436,10 @@ func snsFailure(err error) error {
 	if errors.As(err, &ie) {
 		return fail(http.StatusBadRequest, "%s", ie.Error())
 	}
-	// The certificate could not be fetched: SNS should retry later.
-	return fail(http.StatusBadGateway, "the SNS signature could not be checked: %v", err)
+	// The certificate could not be fetched: SNS should retry later. The
+	// fetch's error (a dial error, a proxy's address) stays in the log.
+	h.log.Warn("sns signing certificate not fetched", "err", err)
+	return fail(http.StatusBadGateway, "the SNS signature could not be checked (its signing certificate could not be fetched); SNS will retry")
 }
 
 // confirmSubscription GETs an SNS SubscribeURL, which must be an https URL on
