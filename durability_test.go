@@ -205,8 +205,10 @@ func TestServeChecksRedisDurability(t *testing.T) {
 			errors: []string{"does not persist writes (appendonly no)"},
 		},
 		{
-			name:   "neither CONFIG nor INFO: says so and serves",
-			setup:  func(t *testing.T, rs *redistest.Server) []string { return persistenceUser(t, rs, "blind", "config", "info") },
+			name: "neither CONFIG nor INFO: says so and serves",
+			setup: func(t *testing.T, rs *redistest.Server) []string {
+				return persistenceUser(t, rs, "blind", "config", "info")
+			},
 			errors: []string{"cannot read its persistence settings"},
 		},
 	}
