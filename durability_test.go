@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 func TestJudgeDurability(t *testing.T) {
@@ -341,5 +342,30 @@ func TestCheckConfigOnline(t *testing.T) {
 				t.Errorf("stderr does not say %q:\n%s", tc.stderr, &stderr)
 			}
 		})
+	}
+}
+
+// TestServeRefusesClusterWithOneVolatileMaster: on a cluster every master
+// takes writes, so one without AOF is enough to refuse, and it is named.
+func TestServeRefusesClusterWithOneVolatileMaster(t *testing.T) {
+	c := redistest.StartCluster(t)
+	volatile := c.Addrs[1]
+	node := redis.NewClient(&redis.Options{Addr: volatile})
+	defer node.Close()
+	if err := node.ConfigSet(redistest.Ctx(t), "appendonly", "no").Err(); err != nil {
+		t.Fatal(err)
+	}
+	r := startServe(t, []string{"BATON_REDIS_ADDRS=" + strings.Join(c.Addrs, ",")})
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve did not refuse; stderr:\n%s", r.stderr)
+	}
+	want := "refusing to start: redis " + volatile + " has appendonly no"
+	if r.code != 1 || !strings.Contains(r.stderr.String(), want) {
+		t.Fatalf("exit %d, want 1 and %q; stderr:\n%s", r.code, want, r.stderr)
+	}
+	if n := len(levelLines(r.stderr, "ERROR")); n != 1 {
+		t.Errorf("%d ERROR lines, want 1 (only %s is volatile):\n%s", n, volatile, r.stderr)
 	}
 }

@@ -95,9 +95,13 @@ func TestStoreLifeOnRedisTopologies(t *testing.T) {
 			c := redistest.StartCluster(t)
 			return []string{"BATON_REDIS_ADDRS=" + strings.Join(c.Addrs, ",")}, 3, nil
 		}},
-		{name: "sentinel group", start: func(t *testing.T) ([]string, int, func() string) {
+		{name: "sentinel group, SENTINEL FAILOVER", start: func(t *testing.T) ([]string, int, func() string) {
 			s := redistest.StartSentinel(t)
 			return []string{"BATON_REDIS_ADDRS=" + strings.Join(s.SentinelAddrs, ","), "BATON_REDIS_MASTER_NAME=" + s.MasterName}, 1, s.Failover
+		}},
+		{name: "sentinel group, master killed", start: func(t *testing.T) ([]string, int, func() string) {
+			s := redistest.StartSentinel(t)
+			return []string{"BATON_REDIS_ADDRS=" + strings.Join(s.SentinelAddrs, ","), "BATON_REDIS_MASTER_NAME=" + s.MasterName}, 1, s.KillMaster
 		}},
 	}
 	for _, tc := range cases {
