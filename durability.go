@@ -125,9 +125,12 @@ func judgeDurability(ps []persistence, allowVolatile bool) ([]finding, error) {
 				p.Node, p.Err)})
 		case p.AOF != "yes":
 			volatile = append(volatile, p.Node)
-			out = append(out, finding{slog.LevelError, fmt.Sprintf(
-				"redis %s does not persist writes (appendonly %s): alerts answered 202 are lost and incident numbers issued again if it restarts; set appendonly yes and appendfsync everysec on it",
-				p.Node, p.AOF)})
+			msg := fmt.Sprintf("redis %s does not persist writes (appendonly %s): alerts answered 202 are lost and incident numbers issued again if it restarts; set appendonly yes and appendfsync everysec on it",
+				p.Node, p.AOF)
+			if allowVolatile {
+				msg += "; serving anyway because redis.allow_volatile is true (never in production)"
+			}
+			out = append(out, finding{slog.LevelError, msg})
 		case p.Fsync == "no":
 			out = append(out, finding{slog.LevelWarn, fmt.Sprintf(
 				"redis %s has appendfsync no: the kernel decides when accepted alerts reach the disk (about 30 s at risk on a power loss); appendfsync everysec bounds that to a second",
@@ -144,8 +147,6 @@ func judgeDurability(ps []persistence, allowVolatile bool) ([]finding, error) {
 		return out, nil
 	}
 	if allowVolatile {
-		out = append(out, finding{slog.LevelError,
-			"redis.allow_volatile is true: serving anyway on a Redis that does not persist writes; do not do this in production"})
 		return out, nil
 	}
 	return out, fmt.Errorf("redis %s has appendonly no, so an alert baton answered 202 would be lost when Redis restarts; "+
