@@ -162,12 +162,13 @@ func persistenceUser(t *testing.T, rs *redistest.Server, name string, denied ...
 // redis-servers set up each way and reads its exit code and log.
 func TestServeChecksRedisDurability(t *testing.T) {
 	cases := []struct {
-		name   string
-		setup  func(t *testing.T, rs *redistest.Server) []string // extra environment
-		refuse bool
-		errors []string // substrings of the ERROR lines, in any order; none: no ERROR line
-		warns  []string // substrings of the WARN lines; none: no WARN line
-		also   string   // a further substring of the ERROR lines
+		name    string
+		durable bool                                              // a redis-server started with appendonly yes
+		setup   func(t *testing.T, rs *redistest.Server) []string // extra environment
+		refuse  bool
+		errors  []string // substrings of the ERROR lines, in any order; none: no ERROR line
+		warns   []string // substrings of the WARN lines; none: no WARN line
+		also    string   // a further substring of the ERROR lines
 	}{
 		{
 			name:   "appendonly no refuses",
@@ -182,7 +183,12 @@ func TestServeChecksRedisDurability(t *testing.T) {
 			also:   "serving anyway because redis.allow_volatile is true",
 		},
 		{
-			name:  "appendonly yes serves quietly",
+			name:    "started with appendonly yes: serves quietly",
+			durable: true,
+			setup:   func(*testing.T, *redistest.Server) []string { return nil },
+		},
+		{
+			name:  "turned to appendonly yes at run time: serves quietly",
 			setup: func(t *testing.T, rs *redistest.Server) []string { configSet(t, rs, "appendonly", "yes"); return nil },
 		},
 		{
@@ -217,7 +223,11 @@ func TestServeChecksRedisDurability(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rs := redistest.Start(t)
+			start := redistest.Start
+			if tc.durable {
+				start = redistest.StartDurable
+			}
+			rs := start(t)
 			env := append([]string{"BATON_REDIS_ADDR=" + rs.Addr}, tc.setup(t, rs)...)
 			r := startServe(t, env)
 			if tc.refuse {
