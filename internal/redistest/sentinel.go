@@ -48,12 +48,15 @@ type Sentinel struct {
 func StartSentinel(tb testing.TB) *Sentinel {
 	tb.Helper()
 	bin := serverBinary(tb)
+	// A master waits five seconds (repl-diskless-sync-delay) for more
+	// replicas before a full sync; there is only ever one here.
+	dataArgs := append([]string{"--repl-diskless-sync-delay", "0"}, durableArgs...)
 	master := startNode(tb, bin, func(string, string) (redisproc.Config, error) {
-		return redisproc.Config{Args: durableArgs}, nil
+		return redisproc.Config{Args: dataArgs}, nil
 	})
 	_, mport, _ := net.SplitHostPort(master.addr)
 	replica := startNode(tb, bin, func(string, string) (redisproc.Config, error) {
-		return redisproc.Config{Args: append([]string{"--replicaof", "127.0.0.1", mport}, durableArgs...)}, nil
+		return redisproc.Config{Args: append([]string{"--replicaof", "127.0.0.1", mport}, dataArgs...)}, nil
 	})
 	s := &Sentinel{MasterName: SentinelMaster, tb: tb, data: []*node{master, replica}}
 	waitFor(tb, 10*time.Second, "the replica in sync with the master", func(ctx context.Context) error {
