@@ -129,7 +129,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		if !answered {
-			a.log.Warn("redis does not answer yet; intake will answer 503 until it does, and its persistence is checked then", "addr", a.cfg.Redis.Addr)
+			a.log.Warn("redis does not answer yet; intake will answer 503 until it does, and its persistence is checked then", "redis", redisName(a.cfg.Redis))
 			checkCtx, stopCheck := context.WithCancel(ctx)
 			defer stopCheck()
 			go a.checkRedisOnceUp(checkCtx, refused)
