@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -382,5 +383,54 @@ func TestServeRefusesClusterWithOneVolatileMaster(t *testing.T) {
 	}
 	if n := len(levelLines(r.stderr, "ERROR")); n != 1 {
 		t.Errorf("%d ERROR lines, want 1 (only %s is volatile):\n%s", n, volatile, r.stderr)
+	}
+}
+
+// TestAcceptedAlertsSurviveRedisKill is the 202 promise across a Redis
+// crash (the issue's kill -9 row): with AOF, as the compose file runs Redis,
+// alerts answered 202 are still there after kill -9 and restart and the
+// next alert gets the next number; without it (what serve now refuses
+// unless allow_volatile) they are gone and numbers are issued again.
+func TestAcceptedAlertsSurviveRedisKill(t *testing.T) {
+	cases := []struct {
+		name  string
+		start func(testing.TB) *redistest.Server
+		env   []string
+		kept  bool
+	}{
+		{name: "appendonly yes keeps them", start: redistest.StartDurable, kept: true},
+		{name: "appendonly no (allow_volatile) loses them", start: redistest.Start, env: []string{"BATON_REDIS_ALLOW_VOLATILE=true"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := tc.start(t)
+			a := startTopologyApp(t, append([]string{"BATON_REDIS_ADDR=" + rs.Addr}, tc.env...))
+			for i := 1; i <= 20; i++ {
+				code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, fmt.Sprintf(`{"service":"database","summary":"alert %d"}`, i))
+				if code != 202 || out["incident"] != float64(i) {
+					t.Fatalf("alert %d = %d %v", i, code, out)
+				}
+			}
+			rs.Stop() // SIGKILL
+			rs.Restart()
+			deadline := time.Now().Add(10 * time.Second)
+			var next any
+			for {
+				code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, `{"service":"database","summary":"after the crash"}`)
+				if code == 202 {
+					next = out["incident"]
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("alerts refused 10 s after Redis came back: %d %v", code, out)
+				}
+				time.Sleep(50 * time.Millisecond) // a sender retrying a 503
+			}
+			_, out := a.call(t, "GET", "/v1/incidents?status=open&limit=100", apiToken, "")
+			open := len(out["incidents"].([]any))
+			if kept := next == 21.0 && open == 21; kept != tc.kept {
+				t.Fatalf("after kill -9: the next alert opened INC-%v, %d incidents open; kept = %v, want %v", next, open, kept, tc.kept)
+			}
+		})
 	}
 }
