@@ -119,6 +119,10 @@ func judgeDurability(ps []persistence, allowVolatile bool) ([]finding, error) {
 	var volatile []string
 	for _, p := range ps {
 		switch {
+		case p.AOF == "" && p.Err != nil && allowVolatile:
+			// Volatility is accepted anyway (the demo's in-memory Redis).
+			out = append(out, finding{slog.LevelInfo, fmt.Sprintf(
+				"redis %s: cannot read its persistence settings (%v); redis.allow_volatile is true, so it does not matter", p.Node, p.Err)})
 		case p.AOF == "" && p.Err != nil:
 			out = append(out, finding{slog.LevelError, fmt.Sprintf(
 				"redis %s: cannot read its persistence settings (%v); baton cannot tell whether alerts answered 202 survive a Redis restart: make sure it runs with appendonly yes",

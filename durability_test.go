@@ -31,6 +31,7 @@ func TestJudgeDurability(t *testing.T) {
 		{name: "no aof refuses", ps: []persistence{{Node: "a", AOF: "no", Fsync: "everysec"}}, refuse: true, maxLevel: slog.LevelError, says: "does not persist writes"},
 		{name: "no aof allowed", ps: []persistence{{Node: "a", AOF: "no"}}, allow: true, maxLevel: slog.LevelError, says: "serving anyway because redis.allow_volatile is true"},
 		{name: "unreadable says so, serves", ps: []persistence{{Node: "a", Err: errors.New("NOPERM")}}, maxLevel: slog.LevelError, says: "cannot read its persistence settings"},
+		{name: "unreadable, volatility allowed: said quietly", ps: []persistence{{Node: "a", Err: errors.New("unknown command")}}, allow: true, maxLevel: slog.LevelInfo, says: "cannot read its persistence settings"},
 		{name: "one volatile master of three refuses", ps: []persistence{
 			{Node: "a", AOF: "yes", Fsync: "everysec"}, {Node: "b", AOF: "no"}, {Node: "c", AOF: "yes", Fsync: "everysec"},
 		}, refuse: true, maxLevel: slog.LevelError, says: "redis b does not persist"},
