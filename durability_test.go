@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -431,6 +432,41 @@ func TestAcceptedAlertsSurviveRedisKill(t *testing.T) {
 			open := len(out["incidents"].([]any))
 			if kept := next == 21.0 && open == 21; kept != tc.kept {
 				t.Fatalf("after kill -9: the next alert opened INC-%v, %d incidents open; kept = %v, want %v", next, open, kept, tc.kept)
+			}
+		})
+	}
+}
+
+// TestAllowVolatileKey: redis.allow_volatile is read from the file and from
+// BATON_REDIS_ALLOW_VOLATILE, and is off by default.
+func TestAllowVolatileKey(t *testing.T) {
+	example, err := os.ReadFile("config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(example), "allow_volatile: false") {
+		t.Fatal("config.yaml does not document redis.allow_volatile")
+	}
+	on := writeConfig(t, strings.Replace(string(example), "allow_volatile: false", "allow_volatile: true", 1))
+	cases := []struct {
+		name string
+		path string
+		env  []string
+		want bool
+	}{
+		{"default", "config.yaml", nil, false},
+		{"file", on, nil, true},
+		{"environment", "config.yaml", []string{"BATON_REDIS_ALLOW_VOLATILE=true"}, true},
+		{"environment over file", on, []string{"BATON_REDIS_ALLOW_VOLATILE=false"}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := LoadConfig(tc.path, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Redis.AllowVolatile != tc.want {
+				t.Fatalf("allow_volatile = %v, want %v", cfg.Redis.AllowVolatile, tc.want)
 			}
 		})
 	}
