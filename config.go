@@ -58,6 +58,11 @@ type APIConfig struct {
 
 // RedisConfig chooses the Redis deployment: one addr is a single node, several
 // addrs a cluster, master_name a Sentinel-managed failover group.
+//
+// AllowVolatile lets baton serve on a Redis that does not persist writes to
+// its append-only file (appendonly no): an alert answered 202 is then lost
+// when Redis restarts. Without it, serve refuses such a Redis (durability.go).
+// The demo and the tests set it.
 type RedisConfig struct {
 	Addr       string   `mapstructure:"addr"`
 	Addrs      []string `mapstructure:"addrs"`
@@ -67,6 +72,8 @@ type RedisConfig struct {
 	DB         int      `mapstructure:"db"`
 	Prefix     string   `mapstructure:"prefix"`
 	TLS        bool     `mapstructure:"tls"`
+
+	AllowVolatile bool `mapstructure:"allow_volatile"`
 }
 
 // IntakeConfig covers the alert webhooks.
