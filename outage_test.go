@@ -58,7 +58,7 @@ type outageApp struct {
 func startOutageApp(t *testing.T) *outageApp {
 	t.Helper()
 	rs := redistest.Start(t)
-	cfg, err := LoadConfig("config.yaml", []string{"BATON_REDIS_ADDR=" + rs.Addr})
+	cfg, err := LoadConfig("config.yaml", []string{"BATON_REDIS_ADDR=" + rs.Addr, "BATON_REDIS_ALLOW_VOLATILE=true"})
 	if err != nil {
 		t.Fatal(err)
 	}
