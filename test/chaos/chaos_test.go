@@ -49,20 +49,22 @@ type plan struct {
 	slack429    [2]time.Duration
 	slack503    [2]time.Duration
 	socketDrops []time.Duration
+	latency     time.Duration // every Slack answer this late
 	settleMax   time.Duration // bound on waiting for every incident to be announced
 	observe     time.Duration // quiet time watched after that, for the tail of paging
 }
 
 func shortPlan() plan {
 	return plan{
-		form: "short", incidents: 40, load: 50 * time.Second, people: 6,
+		form: "short", incidents: 60, load: 50 * time.Second, people: 6,
 		repage: 10 * time.Second, escalate: 30 * time.Second,
-		dupFrac: 0.2, snsFrac: 0.4, ackFrac: 0.6, ackAfter: [2]time.Duration{3 * time.Second, 20 * time.Second},
+		dupFrac: 0.2, snsFrac: 0.4, ackFrac: 0.5, ackAfter: [2]time.Duration{3 * time.Second, 20 * time.Second},
 		killEvery: 15 * time.Second,
 		redisAt:   []time.Duration{20 * time.Second, 38 * time.Second}, redisDown: 2 * time.Second,
 		slack429:    [2]time.Duration{8 * time.Second, 16 * time.Second},
 		slack503:    [2]time.Duration{26 * time.Second, 34 * time.Second},
 		socketDrops: []time.Duration{12 * time.Second, 44 * time.Second},
+		latency:     200 * time.Millisecond,
 		settleMax:   60 * time.Second, observe: 25 * time.Second,
 	}
 }
@@ -77,6 +79,7 @@ func longPlan() plan {
 		slack429:    [2]time.Duration{130 * time.Second, 160 * time.Second},
 		slack503:    [2]time.Duration{250 * time.Second, 280 * time.Second},
 		socketDrops: []time.Duration{60 * time.Second, 180 * time.Second},
+		latency:     200 * time.Millisecond,
 		settleMax:   45 * time.Minute, observe: 40 * time.Second,
 	}
 }
@@ -98,11 +101,20 @@ func TestChaos(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	work := t.TempDir()
+	// The work directory (binary, config, the replicas' logs) outlives a
+	// failed run, for its logs.
+	work, err := os.MkdirTemp("", "baton-chaos-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			_ = os.RemoveAll(work)
+		}
+	})
 	bin := buildBaton(t, work)
 
 	var topo topology
-	var err error
 	switch *topoFlag {
 	case "single":
 		topo, err = startSingle(ctx, t)
@@ -139,7 +151,7 @@ func TestChaos(t *testing.T) {
 	sns := startSNSCA(t)
 
 	cfgPath := filepath.Join(work, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(configYAML(w, topo.redisYAML(), fake.APIURL())), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(configYAML(w, topo.redisYAML(), startSlowSlack(t, fake.APIURL(), p.latency))), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	reps := make([]*replica, 3)
@@ -295,9 +307,9 @@ func TestChaos(t *testing.T) {
 	rows, failures := v.rows(p.repage)
 	rev := gitRev()
 	header := fmt.Sprintf("chaos %s form, topology %s, seed %d, %s, commit %s, %s/%s, %d CPUs\n\n"+
-		"faults: %d replica kills (kill -9, restarted at once), %d Redis kill -9 and restart, Slack 429 for %s, 503 for %s, %d Socket Mode drops; %d SNS certificate fetches through the loopback proxy\n\n",
+		"Slack answers %s late; faults: %d replica kills (kill -9, restarted at once), %d Redis kill -9 and restart, Slack 429 for %s, 503 for %s, %d Socket Mode drops; %d SNS certificate fetches through the loopback proxy\n\n",
 		p.form, topo.name(), seed, time.Now().UTC().Format("2006-01-02 15:04 MST"), rev, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
-		kills, redisRestarts, p.slack429[1]-p.slack429[0], p.slack503[1]-p.slack503[0], len(p.socketDrops), sns.Fetches.Load())
+		p.latency, kills, redisRestarts, p.slack429[1]-p.slack429[0], p.slack503[1]-p.slack503[0], len(p.socketDrops), sns.Fetches.Load())
 	table := header + markdown(rows) + "\nfault log:\n\n```\n" + strings.Join(faultLog, "\n") + "\n```\n"
 	t.Log("\n" + table)
 	out := *reportFlag

@@ -183,6 +183,8 @@ type verdict struct {
 	Incidents                                       int
 	AnnouncedOnce, NotAnnounced, AnnouncedTwice     int
 	ChannelsTwice, CardsTwice, NoticesTwice         int
+	NoChannel, NoCard, NoNotice                     int
+	NotAnnouncedOf                                  []int64
 	Pages, OwnerPages, Lost, Doubled                int
 	DoubledBy                                       string // "page key" or "(DM, incident, reason, interval)"
 	MaxGap, MaxGapBaton, MaxFirstPage               time.Duration
@@ -305,6 +307,16 @@ func judge(in input) verdict {
 			v.AnnouncedTwice++
 		default:
 			v.NotAnnounced++
+			v.NotAnnouncedOf = append(v.NotAnnouncedOf, n)
+		}
+		if c == 0 {
+			v.NoChannel++
+		}
+		if k == 0 {
+			v.NoCard++
+		}
+		if o == 0 {
+			v.NoNotice++
 		}
 		if c > 1 {
 			v.ChannelsTwice++
@@ -411,6 +423,7 @@ func judge(in input) verdict {
 	}
 	slices.Sort(v.DoubledIncidents)
 	slices.Sort(v.LostIncidents)
+	slices.Sort(v.NotAnnouncedOf)
 	slices.Sort(v.LateAfterAckOf)
 
 	for _, a := range in.Acks {
@@ -472,7 +485,8 @@ func (v verdict) rows(repage time.Duration) (rows []row, failures []string) {
 	info("incidents stored without a 2xx (replica died mid-request)", strconv.Itoa(v.StoredUnanswered))
 	info("incidents", strconv.Itoa(v.Incidents))
 	check("incidents announced exactly once (channel, card, notice)", v.AnnouncedOnce == v.Incidents, strconv.Itoa(v.AnnouncedOnce), strconv.Itoa(v.Incidents))
-	check("incidents not announced", v.NotAnnounced == 0, strconv.Itoa(v.NotAnnounced), "0")
+	check("incidents not announced", v.NotAnnounced == 0,
+		fmt.Sprintf("%d (no channel %d, no card %d, no notice %d) %s", v.NotAnnounced, v.NoChannel, v.NoCard, v.NoNotice, short(v.NotAnnouncedOf)), "0")
 	check("incidents announced twice", v.AnnouncedTwice == 0,
 		fmt.Sprintf("%d (channels %d, cards %d, notices %d)", v.AnnouncedTwice, v.ChannelsTwice, v.CardsTwice, v.NoticesTwice), "0")
 	info("pages delivered (owner pages)", fmt.Sprintf("%d (%d)", v.Pages, v.OwnerPages))
