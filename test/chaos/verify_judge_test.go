@@ -113,6 +113,10 @@ func TestJudge(t *testing.T) {
 			Deliveries: accepted(1), Incidents: inc(1, 5), End: at(60),
 			Calls: with(first(1), post(2, "CALERT", "INC-1 [critical] Checkout (svc0)", "")),
 		}, func(v verdict) string { return want("AnnouncedTwice", v.AnnouncedTwice, 1) }},
+		{"an ack asked and never applied", input{
+			Deliveries: accepted(1), Incidents: inc(1, 0), End: at(30), Calls: with(first(1), repeat(11), repeat(21)),
+			Acks: []ackRequest{{Incident: 1, At: at(15), Via: "reaction", OK: true}},
+		}, func(v verdict) string { return want("AcksNotApplied", len(v.AcksNotApplied), 1) }},
 		{"no channel", input{
 			Deliveries: accepted(1), Incidents: inc(1, 5), End: at(60), Calls: []fakeslack.Call{announce[2], first(1)},
 		}, func(v verdict) string { return want("NotAnnounced", v.NotAnnounced, 1) }},

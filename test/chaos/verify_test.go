@@ -190,6 +190,7 @@ type verdict struct {
 	MaxGap, MaxGapBaton, MaxFirstPage               time.Duration
 	MaxGapIncident                                  int64
 	AcksAsked, AcksApplied, PagedAfterAck           int
+	AcksNotApplied                                  []string // "INC-n by reaction"
 	LostIncidents, DoubledIncidents, LateAfterAckOf []int64
 }
 
@@ -430,6 +431,8 @@ func judge(in input) verdict {
 		v.AcksAsked++
 		if acked[a.Incident] {
 			v.AcksApplied++
+		} else {
+			v.AcksNotApplied = append(v.AcksNotApplied, fmt.Sprintf("INC-%d by %s", a.Incident, a.Via))
 		}
 	}
 	return v
@@ -496,7 +499,9 @@ func (v verdict) rows(repage time.Duration) (rows []row, failures []string) {
 	check("max page gap, Slack outages excluded", v.MaxGapBaton <= repage+10*time.Second,
 		fmt.Sprintf("%s (INC-%d)", d(v.MaxGapBaton), v.MaxGapIncident), "≤ "+d(repage+10*time.Second))
 	info("max first page after creation", d(v.MaxFirstPage))
-	info("acks asked / applied", fmt.Sprintf("%d / %d", v.AcksAsked, v.AcksApplied))
+	info("acks asked (API, or ✅ on the latest page)", strconv.Itoa(v.AcksAsked))
+	check("acks asked but never applied", len(v.AcksNotApplied) == 0,
+		fmt.Sprintf("%d %s", len(v.AcksNotApplied), strings.Join(v.AcksNotApplied, ", ")), "0")
 	check("acked incidents paged more than one interval after the ack", v.PagedAfterAck == 0, fmt.Sprintf("%d %s", v.PagedAfterAck, short(v.LateAfterAckOf)), "0")
 	return rows, failures
 }
