@@ -316,7 +316,11 @@ func TestChaos(t *testing.T) {
 		"Slack answers %s late; faults: %d replica kills (kill -9, restarted at once), %d Redis kill -9 and restart, Slack 429 for %s, 503 for %s, %d Socket Mode drops; %d SNS certificate fetches through the loopback proxy\n\n",
 		p.form, topo.name(), seed, time.Now().UTC().Format("2006-01-02 15:04 MST"), rev, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
 		p.latency, kills, redisRestarts, p.slack429[1]-p.slack429[0], p.slack503[1]-p.slack503[0], len(p.socketDrops), sns.Fetches.Load())
-	table := header + markdown(rows) + "\nfault log:\n\n```\n" + strings.Join(faultLog, "\n") + "\n```\n"
+	detail := ""
+	if len(v.DoubledDetail) > 0 {
+		detail = "\ndoubled pages:\n\n```\n" + strings.Join(v.DoubledDetail, "\n") + "\n```\n"
+	}
+	table := header + markdown(rows) + detail + "\nfault log:\n\n```\n" + strings.Join(faultLog, "\n") + "\n```\n"
 	t.Log("\n" + table)
 	out := *reportFlag
 	if out == "" {
@@ -329,6 +333,13 @@ func TestChaos(t *testing.T) {
 	}
 	for _, f := range failures {
 		t.Error(f)
+	}
+	if t.Failed() {
+		// The fake's record, for a post-mortem beside the replicas' logs.
+		if b, err := json.Marshal(calls); err == nil {
+			_ = os.WriteFile(filepath.Join(work, "fakeslack-calls.json"), b, 0o644)
+		}
+		t.Logf("chaos: replica logs and the fake's record kept in %s", work)
 	}
 }
 

@@ -192,6 +192,7 @@ type verdict struct {
 	AcksAsked, AcksApplied, PagedAfterAck           int
 	AcksNotApplied                                  []string // "INC-n by reaction"
 	LostIncidents, DoubledIncidents, LateAfterAckOf []int64
+	DoubledDetail                                   []string // "INC-n repeat to D…: 12:00:01.234 and 12:00:01.456"
 }
 
 // judge computes the verdict. Definitions (RELIABILITY.md repeats them):
@@ -349,11 +350,10 @@ func judge(in input) verdict {
 			if p.Key != "" {
 				v.DoubledBy = "page key (message metadata)"
 				keyed[p.Key]++
-				if keyed[p.Key] == 2 {
+				if keyed[p.Key] >= 2 {
 					v.Doubled++
 					doubledInc[n] = true
-				} else if keyed[p.Key] > 2 {
-					v.Doubled++
+					v.DoubledDetail = append(v.DoubledDetail, fmt.Sprintf("INC-%d key %s again at %s", n, p.Key, p.At.Format("15:04:05.000")))
 				}
 				continue
 			}
@@ -362,6 +362,8 @@ func judge(in input) verdict {
 			if seen && (p.Reason == "first" || p.At.Sub(prev) < in.Repage/2) {
 				v.Doubled++
 				doubledInc[n] = true
+				v.DoubledDetail = append(v.DoubledDetail, fmt.Sprintf("INC-%d %s to %s at %s and %s", n, p.Reason, p.Channel,
+					prev.Format("15:04:05.000"), p.At.Format("15:04:05.000")))
 			}
 			last[s] = p.At
 		}
