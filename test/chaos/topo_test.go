@@ -61,7 +61,7 @@ func startSentinel(ctx context.Context, t *testing.T) (topology, error) {
 	// The replica in sync before baton writes.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		info, _ := redis.NewClient(&redis.Options{Addr: r.addr}).Info(ctx, "replication").Result()
+		info := nodeDo(ctx, r.addr, func(c *redis.Client) string { return c.Info(ctx, "replication").Val() })
 		if strings.Contains(info, "master_link_status:up") {
 			return g, nil
 		}
@@ -135,8 +135,15 @@ func (g *sentinelGroup) recover(ctx context.Context) error {
 	for {
 		addr, err := g.master(ctx)
 		if err == nil && addr != g.oldMaster {
-			role, _ := redis.NewClient(&redis.Options{Addr: addr}).Do(ctx, "ROLE").Slice()
-			if len(role) > 0 && role[0] == "master" {
+			role := nodeDo(ctx, addr, func(c *redis.Client) string {
+				r, _ := c.Do(ctx, "ROLE").Slice()
+				if len(r) > 0 {
+					s, _ := r[0].(string)
+					return s
+				}
+				return ""
+			})
+			if role == "master" {
 				break
 			}
 		}
@@ -196,8 +203,8 @@ func (c *cluster) waitOK(ctx context.Context) error {
 	for {
 		ok := true
 		for _, n := range c.nodes {
-			info, err := redis.NewClient(&redis.Options{Addr: n.addr}).ClusterInfo(ctx).Result()
-			if err != nil || !strings.Contains(info, "cluster_state:ok") {
+			info := nodeDo(ctx, n.addr, func(c *redis.Client) string { return c.ClusterInfo(ctx).Val() })
+			if !strings.Contains(info, "cluster_state:ok") {
 				ok = false
 				break
 			}
@@ -254,4 +261,11 @@ func (c *cluster) stop() {
 	for _, n := range c.nodes {
 		n.kill()
 	}
+}
+
+// nodeDo runs f on a client of one node and closes the client.
+func nodeDo(_ context.Context, addr string, f func(*redis.Client) string) string {
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer c.Close()
+	return f(c)
 }
