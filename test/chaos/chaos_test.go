@@ -152,13 +152,16 @@ func TestChaos(t *testing.T) {
 	sns := startSNSCA(t)
 
 	cfgPath := filepath.Join(work, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(configYAML(w, topo.redisYAML(), startSlowSlack(t, fake.APIURL(), p.latency))), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(configYAML(w, topo.redisYAML(), fake.APIURL())), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	reps := make([]*replica, 3)
+	pagesInFlight := make(chan int, 64)
 	for i := range reps {
+		sp := startSlackProxy(t, fake.APIURL(), p.latency, i, pagesInFlight)
 		reps[i] = &replica{id: i, bin: bin, config: cfgPath, addr: freeAddr(t), logDir: work,
-			env: []string{"HTTPS_PROXY=" + sns.Proxy, "SSL_CERT_FILE=" + sns.CAFile, "NO_PROXY=127.0.0.1,localhost"}}
+			env: []string{"HTTPS_PROXY=" + sns.Proxy, "SSL_CERT_FILE=" + sns.CAFile, "NO_PROXY=127.0.0.1,localhost",
+				"BATON_SLACK_API_URL=" + sp.url}}
 		if err := reps[i].start(ctx); err != nil {
 			t.Fatalf("start: %v", err)
 		}
@@ -200,7 +203,9 @@ func TestChaos(t *testing.T) {
 			}
 		})
 	}
-	// kill -9 a random replica every killEvery, and start it again.
+	// kill -9 a replica every killEvery, and start it again: the one with a
+	// page in flight (delivered, its answer held back) if one comes within
+	// 3 s, else a random one.
 	var killRng = rand.New(rand.NewPCG(seed+1, seed+2))
 	var repMu sync.Mutex // one replica fault at a time
 	kills := 0
@@ -209,10 +214,14 @@ func TestChaos(t *testing.T) {
 		at(d, func() {
 			repMu.Lock()
 			defer repMu.Unlock()
+			why := "at random"
+			if rep, ok := pageInFlight(pagesInFlight, 3*time.Second); ok {
+				victim, why = rep, "with a page in flight"
+			}
 			r := reps[victim]
 			r.kill()
 			kills++
-			logFault("kill -9 replica %d", victim)
+			logFault("kill -9 replica %d (%s)", victim, why)
 			if err := r.start(ctx); err != nil {
 				logFault("replica %d did not come back: %v", victim, err)
 				return
@@ -223,11 +232,15 @@ func TestChaos(t *testing.T) {
 	redisRestarts := 0
 	for _, d := range p.redisAt {
 		at(d, func() {
+			why := "no page in flight within 3s"
+			if rep, ok := pageInFlight(pagesInFlight, 3*time.Second); ok {
+				why = fmt.Sprintf("replica %d with a page in flight", rep)
+			}
 			if err := topo.crash(ctx); err != nil {
 				logFault("redis crash: %v", err)
 				return
 			}
-			logFault("kill -9 redis (%s)", topo.name())
+			logFault("kill -9 redis (%s; %s)", topo.name(), why)
 			<-time.After(p.redisDown) // the outage itself: a fault's length, not a synchronisation
 			if err := topo.recover(ctx); err != nil {
 				logFault("redis did not come back: %v", err)
