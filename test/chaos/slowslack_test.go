@@ -39,7 +39,7 @@ func startSlackProxy(t *testing.T, apiURL string, latency time.Duration, replica
 	target.Path = ""
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.ModifyResponse = func(resp *http.Response) error {
-		if resp.Request.Context().Value(pageCtxKey{}) != nil {
+		if resp.StatusCode == http.StatusOK && resp.Request.Context().Value(pageCtxKey{}) != nil {
 			select {
 			case pages <- replica:
 			default:
