@@ -259,7 +259,9 @@ func TestChaos(t *testing.T) {
 			fake.InjectFaults(nil)
 			logFault("fake Slack answers normally")
 		})
-		slackDown = append(slackDown, window{t0.Add(span[0]), t0.Add(span[1])})
+		// A 429 answered at the window's last moment tells baton to wait its
+		// Retry-After: that wait is Slack's too.
+		slackDown = append(slackDown, window{t0.Add(span[0]), t0.Add(span[1] + f.RetryAfter)})
 	}
 	slackFault(p.slack429, fakeslack.TooManyRequests(5*time.Second), "429 (Retry-After 5s)")
 	slackFault(p.slack503, fakeslack.HTTPError(http.StatusServiceUnavailable), "503")
