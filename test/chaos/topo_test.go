@@ -128,8 +128,9 @@ func (g *sentinelGroup) crash(ctx context.Context) error {
 }
 
 // recover waits (up to 30 s) for a new master that answers as one, then
-// restarts the killed node without --replicaof; the sentinels turn it into
-// a replica of the new master.
+// restarts the killed node without --replicaof, and waits (up to 30 s)
+// until the sentinels have made it a replica of the new master and it is
+// in sync.
 func (g *sentinelGroup) recover(ctx context.Context) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -152,14 +153,28 @@ func (g *sentinelGroup) recover(ctx context.Context) error {
 		}
 		<-time.After(100 * time.Millisecond)
 	}
-	if g.killed != nil {
-		g.killed.args = nil
-		if err := g.killed.start(ctx); err != nil {
-			return err
-		}
-		g.killed = nil
+	if g.killed == nil {
+		return nil
 	}
-	return nil
+	n := g.killed
+	n.args = nil
+	if err := n.start(ctx); err != nil {
+		return err
+	}
+	g.killed = nil
+	// Back means redundant again: the restarted node a replica in sync, so
+	// that the next failover has an up-to-date replica to promote.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		info := nodeDo(ctx, n.addr, func(c *redis.Client) string { return c.Info(ctx, "replication").Val() })
+		if strings.Contains(info, "role:slave") && strings.Contains(info, "master_link_status:up") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sentinel: %s not a replica in sync within 30s", n.addr)
+		}
+		<-time.After(100 * time.Millisecond)
+	}
 }
 
 func (g *sentinelGroup) stop() {
