@@ -230,8 +230,11 @@ func TestChaos(t *testing.T) {
 		})
 	}
 	redisRestarts := 0
+	var redisMu sync.Mutex // one Redis fault at a time: a slow recovery delays the next crash
 	for _, d := range p.redisAt {
 		at(d, func() {
+			redisMu.Lock()
+			defer redisMu.Unlock()
 			why := "no page in flight within 3s"
 			if rep, ok := pageInFlight(pagesInFlight, 3*time.Second); ok {
 				why = fmt.Sprintf("replica %d with a page in flight", rep)
