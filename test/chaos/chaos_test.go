@@ -224,6 +224,7 @@ func TestChaos(t *testing.T) {
 			logFault("kill -9 replica %d (%s)", victim, why)
 			if err := r.start(ctx); err != nil {
 				logFault("replica %d did not come back: %v", victim, err)
+				t.Errorf("chaos: replica %d did not come back: %v", victim, err)
 				return
 			}
 			logFault("replica %d ready again", victim)
@@ -241,12 +242,14 @@ func TestChaos(t *testing.T) {
 			}
 			if err := topo.crash(ctx); err != nil {
 				logFault("redis crash: %v", err)
+				t.Errorf("chaos: redis crash: %v", err)
 				return
 			}
 			logFault("kill -9 redis (%s; %s)", topo.name(), why)
 			<-time.After(p.redisDown) // the outage itself: a fault's length, not a synchronisation
 			if err := topo.recover(ctx); err != nil {
 				logFault("redis did not come back: %v", err)
+				t.Errorf("chaos: redis did not come back: %v", err)
 				return
 			}
 			redisRestarts++
