@@ -58,7 +58,7 @@ func TestSlackAnalyticsWiring(t *testing.T) {
 	alice := fake.AddUser(fakeslack.User{ID: "U012ABCDEF", Name: "alice", Email: "alice@example.com"})
 	digestCh := fake.AddChannel(fakeslack.Channel{Name: "incident-digest"})
 	ops := fake.AddChannel(fakeslack.Channel{Name: "ops", Members: []string{alice.ID}})
-	cfg, err := LoadConfig("config.yaml", []string{"BATON_REDIS_ADDR=" + rs.Addr,
+	cfg, err := LoadConfig("config.yaml", []string{"BATON_REDIS_ADDR=" + rs.Addr, "BATON_REDIS_ALLOW_VOLATILE=true",
 		"BATON_SLACK_BOT_TOKEN=" + fake.BotToken(), "BATON_SLACK_APP_TOKEN=" + fake.AppToken(),
 		"BATON_SLACK_API_URL=" + fake.APIURL(), "BATON_ANALYTICS_DIGEST_CHANNEL=#incident-digest"})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/batonhq/baton/analytics/digest"
@@ -23,6 +24,7 @@ import (
 //
 //	config_domain.go  the config in the packages' terms (rotations, policies, zones)
 //	store.go          Redis: the incident store, overrides, the analytics read side
+//	durability.go     before serving: does every Redis node that takes writes persist them?
 //	chat.go           bot.Bot on the Slack Chat, and the Socket Mode loop (none without slack.bot_token)
 //	engine.go         the escalation runner, with the chat side as its Pager and chat sync
 //	http.go           webhooks, the API, health, /metrics
@@ -43,6 +45,8 @@ type App struct {
 	// slack.bot_token is not set.
 	Chat   *chatSide
 	digest *digest.Job
+	// redisChecked is set once CheckRedis had an answer from Redis.
+	redisChecked atomic.Bool
 }
 
 // AppOptions change how NewApp wires the engine; the zero value is production.
@@ -105,17 +109,31 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	return &App{
 		cfg: cfg, log: log, stores: st,
 		Incidents: st.incidents, Runner: runner, Overrides: st.overrides, Rotations: d.rotations,
-		Handler: newHTTP(cfg, d, st, runner, board, m, log, o),
+		Handler: newHTTP(cfg, d, st, runner, board, m, newOutageLog(st.rdb, log, o.Now), log, o),
 		Metrics: m, Chat: chat,
 		digest: newDigest(cfg, d, st, poster, log, o),
 	}, nil
 }
 
 // Serve answers HTTP on ln and runs the escalation engine until ctx ends,
-// then shuts both down gracefully.
+// then shuts both down gracefully. It refuses to serve (an error, before
+// anything runs) on a Redis that does not persist writes, unless
+// redis.allow_volatile; when Redis does not answer at start, it serves
+// (intake answers 503) and checks once Redis answers, stopping with that
+// error if the check refuses.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	if err := a.stores.rdb.Ping(ctx).Err(); err != nil {
-		a.log.Warn("redis does not answer yet; intake will answer 503 until it does", "addr", a.cfg.Redis.Addr, "err", err)
+	refused := make(chan error, 1)
+	if !a.redisChecked.Load() {
+		answered, err := a.CheckRedis(ctx)
+		if err != nil {
+			return err
+		}
+		if !answered {
+			a.log.Warn("redis does not answer yet; intake will answer 503 until it does, and its persistence is checked then", "redis", redisName(a.cfg.Redis))
+			checkCtx, stopCheck := context.WithCancel(ctx)
+			defer stopCheck()
+			go a.checkRedisOnceUp(checkCtx, refused)
+		}
 	}
 	for _, w := range a.cfg.Warnings() {
 		a.log.Warn("config: " + w)
@@ -163,14 +181,34 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http: %w", err)
+	case err := <-refused:
+		if err != nil {
+			if serr := a.shutdown(srv); serr != nil {
+				a.log.Error("http shutdown", "err", serr)
+			}
+			return err
+		}
+		select {
+		case err := <-errc:
+			return fmt.Errorf("http: %w", err)
+		case <-ctx.Done():
+		}
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := a.shutdown(srv); err != nil {
+		return err
 	}
 	a.log.Info("baton stopped")
+	return nil
+}
+
+// shutdown stops srv gracefully, giving open requests ten seconds.
+func (a *App) shutdown(srv *http.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
 	return nil
 }
 

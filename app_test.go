@@ -26,7 +26,7 @@ type testApp struct {
 func startApp(t *testing.T) *testApp {
 	t.Helper()
 	rs := redistest.Start(t)
-	cfg, err := LoadConfig("config.yaml", []string{"BATON_REDIS_ADDR=" + rs.Addr})
+	cfg, err := LoadConfig("config.yaml", []string{"BATON_REDIS_ADDR=" + rs.Addr, "BATON_REDIS_ALLOW_VOLATILE=true"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,6 +123,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 		cfg.Redis = RedisConfig{Addr: rdb.Addr, Prefix: cfg.Redis.Prefix}
 	}
 	cfg.Redis.Addr = rdb.Addr
+	// The demo's data may be lost: a Redis it started persists nothing, and
+	// one it found is not asked to.
+	cfg.Redis.AllowVolatile = true
 
 	// The sandbox: fake Slack seeded with the people and the alerts channels.
 	var channels []string

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -46,10 +48,15 @@ func loadOrReport(path string, environ []string, stderr io.Writer) (*Config, boo
 	return cfg, true
 }
 
-func cmdCheckConfig(args []string, stdout, stderr io.Writer, environ []string) int {
+// cmdCheckConfig validates the config file; with --online it also connects
+// to the configured Redis and checks that it persists writes (durability.go).
+// Exit 2: the file has problems; 1: Redis does not answer, or serve would
+// refuse it; 0: fine (warnings may be printed).
+func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs, environ)
+	online := fs.Bool("online", false, "also connect to Redis and check that it persists writes (appendonly)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -62,7 +69,51 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer, environ []string) i
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintln(stdout, "warning: "+w)
 	}
+	if !*online {
+		return 0
+	}
+	return checkRedisOnline(ctx, cfg.Redis, stdout, stderr)
+}
+
+// checkRedisOnline is check-config --online's Redis part: one line per
+// finding on stdout ("redis: …", "warning: …", "error: …"), the refusal on
+// stderr.
+func checkRedisOnline(ctx context.Context, c RedisConfig, stdout, stderr io.Writer) int {
+	rdb := newRedis(c)
+	defer rdb.Close()
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		fmt.Fprintf(stderr, "baton: redis does not answer at %s: %v\n", redisName(c), err)
+		return 1
+	}
+	fs, err := judgeDurability(readPersistence(ctx, rdb, c), c.AllowVolatile)
+	for _, f := range fs {
+		switch {
+		case f.Level >= slog.LevelError:
+			fmt.Fprintln(stdout, "error: "+f.Msg)
+		case f.Level >= slog.LevelWarn:
+			fmt.Fprintln(stdout, "warning: "+f.Msg)
+		default:
+			fmt.Fprintln(stdout, f.Msg)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "baton: serve would refuse to start: %v\n", err)
+		return 1
+	}
 	return 0
+}
+
+// redisName is how messages name the configured Redis.
+func redisName(c RedisConfig) string {
+	switch {
+	case c.MasterName != "":
+		return "Sentinel master " + c.MasterName + " via " + strings.Join(c.Addrs, ",")
+	case len(c.Addrs) > 0:
+		return strings.Join(c.Addrs, ",")
+	}
+	return c.Addr
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string, now func() time.Time) int {
@@ -87,6 +138,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, envi
 		return 1
 	}
 	defer app.Close()
+	// Refuse a Redis that would lose accepted alerts before listening, so
+	// nobody is told "listening" by a process that is about to stop.
+	if _, err := app.CheckRedis(ctx); err != nil {
+		fmt.Fprintf(stderr, "baton: %v\n", err)
+		return 1
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "baton: cannot listen on %s (http.listen): %v; choose another with --listen or BATON_HTTP_LISTEN\n", cfg.HTTP.Listen, err)

@@ -18,6 +18,7 @@ type Config struct {
 	EscalationPolicies []EscalationPolicy `mapstructure:"escalation_policies"`
 	Analytics          AnalyticsConfig    `mapstructure:"analytics"`
 	Escalation         EscalationConfig   `mapstructure:"escalation"`
+	Audit              AuditConfig        `mapstructure:"audit"`
 }
 
 // EscalationConfig tunes each replica's escalation runner (who is paged and
@@ -29,6 +30,14 @@ type EscalationConfig struct {
 	Lease time.Duration `mapstructure:"lease"`
 	// Workers is how many page jobs a replica runs at once.
 	Workers int `mapstructure:"workers"`
+}
+
+// AuditConfig bounds the audit stream in Redis (every lifecycle event):
+// entries older than MaxAge or beyond the newest MaxEntries are trimmed as
+// new ones arrive.
+type AuditConfig struct {
+	MaxAge     time.Duration `mapstructure:"max_age"`     // default 2160h (90 days)
+	MaxEntries int64         `mapstructure:"max_entries"` // default 1,000,000
 }
 
 // AnalyticsConfig places report days and weeks and sends the weekly digest.
@@ -49,6 +58,11 @@ type APIConfig struct {
 
 // RedisConfig chooses the Redis deployment: one addr is a single node, several
 // addrs a cluster, master_name a Sentinel-managed failover group.
+//
+// AllowVolatile lets baton serve on a Redis that does not persist writes to
+// its append-only file (appendonly no): an alert answered 202 is then lost
+// when Redis restarts. Without it, serve refuses such a Redis (durability.go).
+// The demo and the tests set it.
 type RedisConfig struct {
 	Addr       string   `mapstructure:"addr"`
 	Addrs      []string `mapstructure:"addrs"`
@@ -58,6 +72,8 @@ type RedisConfig struct {
 	DB         int      `mapstructure:"db"`
 	Prefix     string   `mapstructure:"prefix"`
 	TLS        bool     `mapstructure:"tls"`
+
+	AllowVolatile bool `mapstructure:"allow_volatile"`
 }
 
 // IntakeConfig covers the alert webhooks.
@@ -66,6 +82,11 @@ type IntakeConfig struct {
 	MaxBodyBytes int64            `mapstructure:"max_body_bytes"`
 	Routes       []RouteConfig    `mapstructure:"routes"`
 	CloudWatch   CloudWatchConfig `mapstructure:"cloudwatch"`
+	// MaxParsing caps the requests parsing a body at once (0:
+	// 2×GOMAXPROCS); ParseWait is how long one waits for a slot before a
+	// 503 with Retry-After.
+	MaxParsing int           `mapstructure:"max_parsing"`
+	ParseWait  time.Duration `mapstructure:"parse_wait"`
 }
 
 // IntakeTokens are the bearer tokens each source must present. An empty token
@@ -163,4 +184,8 @@ var defaults = map[string]any{
 	"analytics.timezone":                  "UTC",
 	"escalation.lease":                    "10s",
 	"escalation.workers":                  8,
+	"intake.max_parsing":                  0,
+	"intake.parse_wait":                   "2s",
+	"audit.max_age":                       "2160h",
+	"audit.max_entries":                   1_000_000,
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/batonhq/baton/bot"
 	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/intake"
 	"github.com/batonhq/baton/internal/oncall"
 	"github.com/batonhq/baton/rotations"
@@ -115,7 +116,23 @@ func (c *Config) intakeConfig(services map[string]bool) intake.Config {
 		Rules:            rules,
 		InsufficientData: c.Intake.CloudWatch.InsufficientData,
 		SNS:              &intake.SNSVerifier{AllowedTopics: c.Intake.CloudWatch.TopicARNs},
+		MaxParsing:       c.Intake.MaxParsing,
+		ParseWait:        c.parseWait(),
 	}
+}
+
+// parseWait is intake.parse_wait in intake's terms: 0 there means the
+// default, so a configured 0 (no wait) is passed as negative.
+func (c *Config) parseWait() time.Duration {
+	if c.Intake.ParseWait == 0 {
+		return -1
+	}
+	return c.Intake.ParseWait
+}
+
+// auditRetention is the audit section in the incident store's terms.
+func (c *Config) auditRetention() incident.AuditRetention {
+	return incident.AuditRetention{MaxAge: c.Audit.MaxAge, MaxEntries: c.Audit.MaxEntries}
 }
 
 // chatPeople are the people as the chat side sees them; chatID picks the

@@ -6,8 +6,10 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
@@ -80,6 +82,12 @@ func LoadConfig(path string, environ []string) (*Config, error) {
 	}
 	probs = append(probs, cfg.Validate()...)
 	if len(probs) > 0 {
+		for i := range probs {
+			// check-config prints one line per problem: a value quoted
+			// in a message (a regular expression with a newline) or a key
+			// name must not break that.
+			probs[i].Path, probs[i].Msg = oneLine(probs[i].Path), oneLine(probs[i].Msg)
+		}
 		sort.SliceStable(probs, func(i, j int) bool { return probs[i].Path < probs[j].Path })
 		return &cfg, probs
 	}
@@ -135,13 +143,24 @@ func unknownKeys(data any, t reflect.Type, path string) []Problem {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			p := k
+			name := k
+			if k == "" {
+				// `"": 1`, or a key written with a leading, trailing or
+				// doubled dot (viper splits keys on dots): still a path
+				// a person can find.
+				name = `""`
+			}
+			p := name
 			if path != "" {
-				p = path + "." + k
+				p = path + "." + name
 			}
 			ft, ok := fields[k]
 			if !ok {
-				out = append(out, Problem{p, "unknown key" + didYouMean(k, fields)})
+				msg := "unknown key" + didYouMean(k, fields)
+				if k == "" {
+					msg = "unknown key: an empty key name (a key that starts or ends with a dot, or \"\")"
+				}
+				out = append(out, Problem{p, msg})
 				continue
 			}
 			out = append(out, unknownKeys(m[k], ft, p)...)
@@ -210,4 +229,22 @@ func plain(msg string) string {
 	msg = strings.ReplaceAll(msg, "strconv.ParseInt: ", "")
 	msg = strings.ReplaceAll(msg, "time: ", "")
 	return msg
+}
+
+// oneLine escapes control characters (newlines, tabs, NUL, …) as Go does in
+// a quoted string (\n, \t, \x00), so that a message stays on one line.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

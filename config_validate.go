@@ -34,6 +34,8 @@ func (c *Config) Validate() Problems {
 	c.validateSlack(k)
 	c.validateAnalyticsAndLog(k)
 	c.validateEscalation(k)
+	c.validateIntakeLimits(k)
+	c.validateAudit(k)
 	return k.ps
 }
 
@@ -297,6 +299,26 @@ func (c *Config) validateAnalyticsAndLog(k *checker) {
 	case "debug", "info", "warn", "error":
 	default:
 		k.add("log.level", "must be debug, info, warn or error (got %q)", c.Log.Level)
+	}
+}
+
+// validateIntakeLimits checks intake.max_parsing and intake.parse_wait.
+func (c *Config) validateIntakeLimits(k *checker) {
+	if c.Intake.MaxParsing < 0 || c.Intake.MaxParsing > 1024 {
+		k.add("intake.max_parsing", "must be between 0 (2 per CPU) and 1024 (got %d)", c.Intake.MaxParsing)
+	}
+	if c.Intake.ParseWait < 0 || c.Intake.ParseWait > time.Minute {
+		k.add("intake.parse_wait", "must be between 0s and 1m (got %s)", c.Intake.ParseWait)
+	}
+}
+
+// validateAudit checks the audit stream's retention.
+func (c *Config) validateAudit(k *checker) {
+	if c.Audit.MaxAge < time.Hour {
+		k.add("audit.max_age", "must be at least 1h (got %s); the default is 2160h, 90 days", c.Audit.MaxAge)
+	}
+	if c.Audit.MaxEntries < 1000 {
+		k.add("audit.max_entries", "must be at least 1000 (got %d); the default is 1000000", c.Audit.MaxEntries)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/batonhq/baton/internal/httpapi"
 	"github.com/batonhq/baton/internal/metrics"
 	"github.com/batonhq/baton/internal/oncall"
+	"github.com/batonhq/baton/internal/outage"
 )
 
 // The webhooks and the API store through the incident store.
@@ -21,13 +22,15 @@ var (
 
 // newHTTP builds baton's one HTTP handler: the alert webhooks (intake), the
 // API for people and scripts (incidents, on-call, overrides, analytics),
-// health checks and /metrics.
-func newHTTP(cfg *Config, d *domain, st *stores, runner *escalation.Runner, board *oncall.Board, m *metrics.Metrics, log *slog.Logger, o AppOptions) http.Handler {
+// health checks and /metrics. Store failures on all of them are logged once
+// per outage through ol.
+func newHTTP(cfg *Config, d *domain, st *stores, runner *escalation.Runner, board *oncall.Board, m *metrics.Metrics, ol *outage.Log, log *slog.Logger, o AppOptions) http.Handler {
 	ic := cfg.intakeConfig(d.services)
 	ic.SNS.FetchCert = o.SNSFetchCert
 	ic.SNS.Now = o.Now
 	ic.Confirm = o.SNSConfirm
 	ic.Observer = m
+	ic.Outage = ol
 	in := intake.NewHandler(ic, st.incidents, log)
 	in.Now = o.Now
 
@@ -38,6 +41,7 @@ func newHTTP(cfg *Config, d *domain, st *stores, runner *escalation.Runner, boar
 		KnownPerson: func(id string) bool { return d.people[id] },
 		Escalate:    runner.Escalate,
 		Log:         log,
+		Outage:      ol,
 		OnAck:       m.Acknowledged,
 	})
 	in.Register(api.Mux())

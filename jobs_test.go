@@ -27,7 +27,7 @@ func (unreachable) Page(_ context.Context, p escalation.Page) error {
 
 func TestJobsCommandListsDeadLetters(t *testing.T) {
 	rs := redistest.Start(t)
-	env := []string{"BATON_REDIS_ADDR=" + rs.Addr}
+	env := []string{"BATON_REDIS_ADDR=" + rs.Addr, "BATON_REDIS_ALLOW_VOLATILE=true"}
 	cfg, err := LoadConfig("config.yaml", env)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@
 //
 //	baton serve --config config.yaml       run the webhook, API and engine
 //	baton check-config --config FILE       report every problem in a config, exit 2 if any
+//	                   [--online]          and check that Redis persists writes, exit 1 if not
 //
 // main only parses arguments and wires packages together (app.go); the work
 // lives in the packages.
@@ -31,7 +32,8 @@ Usage:
   baton demo [--scenario] [--redis ADDR|memory] [--listen ADDR] [--sandbox ADDR]
                                                 the whole product on this machine: Redis, a Slack sandbox page, baton; timings in seconds
   baton serve [--config FILE] [--listen ADDR]   run intake, API and escalation
-  baton check-config [--config FILE]            check a config; exit 2 and one line per problem
+  baton check-config [--config FILE] [--online] check a config; exit 2 and one line per problem;
+                                                --online: also check Redis answers and persists writes (appendonly), exit 1 if not
   baton oncall [--service S | --rotation R] [--at RFC3339] [--json]
                                                 who is on call now, and the shifts of the next 14 days
   baton jobs [--json]                           escalation queue: pending, in flight, dead letters
@@ -59,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr, environ, now)
 	case "check-config":
-		return cmdCheckConfig(rest, stdout, stderr, environ)
+		return cmdCheckConfig(ctx, rest, stdout, stderr, environ)
 	case "load":
 		return cmdLoad(ctx, rest, stdout, stderr)
 	case "jobs":

@@ -28,7 +28,8 @@ type stores struct {
 func newStores(cfg *Config, d *domain, wake *escalation.Wakeup, now func() time.Time) *stores {
 	rdb := newRedis(cfg.Redis)
 	inc := incident.NewStore(rdb, cfg.Redis.Prefix,
-		incident.WithAckTimeout(d.policies.AckTimeout), incident.WithOnJobDue(wake.Notify))
+		incident.WithAckTimeout(d.policies.AckTimeout), incident.WithOnJobDue(wake.Notify),
+		incident.WithAuditRetention(cfg.auditRetention()))
 	inc.Now = now
 	ovs := overrides.New(rdb, cfg.Redis.Prefix)
 	ovs.Known = d.known()

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/rotations"
@@ -118,7 +119,9 @@ func tokenize(text string) []token {
 	var out []token
 	start := -1
 	for i, r := range text {
-		space := r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0'
+		// Control characters (NUL, ESC, U+0085, …) separate words like
+		// spaces, so none reaches a title or a name.
+		space := r == ' ' || r == '\u00a0' || unicode.IsControl(r)
 		switch {
 		case space && start >= 0:
 			out = append(out, token{text[start:i], start})

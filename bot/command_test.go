@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/rotations"
@@ -195,7 +196,7 @@ func TestParseDuration(t *testing.T) {
 // says what to try, and every accepted command is well formed.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "new db down sev=critical service=db", "ack #42", "#42 resolve fixed", "assign <@U1|bob>",
-		"note INC-3 hello", "override @bob 4h rotation=r", "override <@U1> 1d12h", "list", "status <#C1|x>", "stats 30d service=api", "stats 4w", "new ÜBER 日本語 \u00a0 x"} {
+		"note INC-3 hello", "override @bob 4h rotation=r", "override <@U1> 1d12h", "list", "status <#C1|x>", "stats 30d service=api", "stats 4w", "new ÜBER 日本語 \u00a0 x", "new a\x00b\x1bc\u0085d"} {
 		f.Add("incident", s)
 		f.Add("oncall", s)
 	}
@@ -215,6 +216,11 @@ func FuzzParse(f *testing.F) {
 		case VerbNew:
 			if c.Title == "" || len([]rune(c.Title)) > MaxTitle || c.Incident != 0 || (c.Severity != "" && !c.Severity.Valid()) {
 				t.Fatalf("bad new: %+v", c)
+			}
+			// The title becomes the incident's one-line summary, as an
+			// alert's does: no line breaks or other control characters.
+			if strings.ContainsFunc(c.Title, unicode.IsControl) {
+				t.Fatalf("new: control character in title %q", c.Title)
 			}
 		case VerbNote:
 			if c.Text == "" {

@@ -436,6 +436,9 @@ func (x *Executor) onCall(ctx context.Context, service string) Reply {
 		}
 		v, err := x.c.board.View(ctx, r, now)
 		if err != nil {
+			if !errors.Is(err, rotations.ErrNotStarted) {
+				return x.fail(err) // the store failed: the fixed sentence, the detail logged
+			}
 			return Reply{Text: fmt.Sprintf("No on-call answer for %s: %v.", service, err)}
 		}
 		return Reply{Text: fmt.Sprintf("On call for %s — %s.", service, x.viewLine(v))}
@@ -497,8 +500,22 @@ func (x *Executor) override(ctx context.Context, cmd Command, by Person) Reply {
 	}
 	o, err := x.c.overrides.Create(ctx, rotations.Override{Rotation: rot, Person: who.ID, From: now, Until: now.Add(cmd.For), By: by.ID}, now)
 	if err != nil {
+		if !overrideRefusal(err) {
+			return x.fail(err) // the store failed: the fixed sentence, the detail logged
+		}
 		return Reply{Text: fmt.Sprintf("The override was not made: %v.", err)}
 	}
 	x.log().Info("override made from chat", "rotation", rot, "person", who.ID, "by", by.ID, "until", o.Until)
 	return Reply{Text: fmt.Sprintf("%s is on call in %s from now until %s (override %s).", who.Name, rot, when(o.Until), o.ID)}
+}
+
+// overrideRefusal reports whether err is the overrides store refusing the
+// override itself (its sentence is for the person), not the store failing.
+func overrideRefusal(err error) bool {
+	for _, r := range []error{rotations.ErrEmptyRange, rotations.ErrOverrideTooLong, rotations.ErrUnknownPerson, rotations.ErrUnknownRotation} {
+		if errors.Is(err, r) {
+			return true
+		}
+	}
+	return false
 }

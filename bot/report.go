@@ -75,7 +75,8 @@ func (x *Executor) stats(ctx context.Context, cmd Command, req Request) Reply {
 	}
 	png, err := chart.PNG(r, 0, 0)
 	if err != nil {
-		return x.fail(err)
+		x.log().Error("bot: stats chart not drawn", "err", err)
+		return Reply{Text: "baton could not draw the stats chart; retry in a moment."}
 	}
 	scope := "all services"
 	if cmd.Service != "" {
@@ -96,14 +97,16 @@ func (x *Executor) stats(ctx context.Context, cmd Command, req Request) Reply {
 		switch {
 		case chID != "":
 			x.log().Warn("stats posted without their chart", "err", err)
-			return Reply{Text: "The stats are posted, but their chart could not be uploaded (" + err.Error() +
-				"). If this keeps happening, check that the chat app may upload files (Slack: the files:write scope)."}
+			return Reply{Text: "The stats are posted, but their chart could not be uploaded. " +
+				"If this keeps happening, check that the chat app may upload files (Slack: the files:write scope)."}
 		case escalation.IsPermanent(err):
 			x.log().Info("stats not posted in the channel; answered privately", "err", err)
 			return Reply{Text: sum.Text() + "\n\nbaton could not post these stats and their chart in this channel (it is not a member, or the channel is archived). " +
 				"Invite baton to the channel, or type the command in one it is in."}
 		}
-		return x.fail(fmt.Errorf("post stats: %w", err))
+		// A chat failure, not the store's: say so, keep the detail for the log.
+		x.log().Error("bot: stats not posted", "err", err)
+		return Reply{Text: "baton could not post the stats in chat just now; retry in a moment."}
 	}
 	x.log().Info("stats posted", "days", cmd.Days, "service", cmd.Service)
 	return Reply{}

@@ -198,6 +198,18 @@ func countEvents(tl []incident.Event, typ incident.EventType) int {
 	return n
 }
 
+// countPages counts the pages tl records: a run of re-pages folded into
+// one entry counts as its Count.
+func countPages(tl []incident.Event) int64 {
+	var n int64
+	for _, e := range tl {
+		if e.Type == incident.EventPaged {
+			n += max(e.Count, 1)
+		}
+	}
+	return n
+}
+
 // logBuffer is a goroutine-safe log sink.
 type logBuffer struct {
 	mu sync.Mutex

@@ -69,7 +69,11 @@ func TestRepagedAtEachInterval(t *testing.T) {
 			t.Fatalf("page %d came %v after the previous one, before repage_every %v", i, pages[i].At.Sub(pages[i-1].At), every)
 		}
 	}
-	e.eventually("a paged event per page", func() bool { return countEvents(e.timeline(n), incident.EventPaged) >= 4 })
+	// The re-pages fold into one entry (count, last): the first page and a run.
+	e.eventually("every page recorded", func() bool { return countPages(e.timeline(n)) >= 4 })
+	if tl := e.timeline(n); countEvents(tl, incident.EventPaged) != 2 {
+		t.Fatalf("re-pages of alice at level 1 are not one entry:\n%s", describe(tl))
+	}
 }
 
 func TestEscalatesAfterTimeout(t *testing.T) {

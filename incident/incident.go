@@ -140,4 +140,10 @@ type Event struct {
 	By     string    `json:"by,omitempty"`     // who did it (a person id, or a source such as "sumologic")
 	Level  int       `json:"level,omitempty"`
 	Note   string    `json:"note,omitempty"`
+	// Count is, for a run of re-pages (EventPaged with Note "repeat") to one
+	// person at one level, how many re-pages this one entry stands for (1
+	// or more); 0 for every other event, which is one. At is then the first
+	// re-page of the run and Last the latest.
+	Count int64     `json:"count,omitempty"`
+	Last  time.Time `json:"last,omitzero"`
 }

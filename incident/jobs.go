@@ -461,6 +461,7 @@ func (s *Store) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 	} else {
 		args = append(args, "", "", "", "")
 	}
+	args = append(args, s.audit.args()...)
 	k := s.k
 	n := j.Number
 	ok, err := commitScript.Run(ctx, s.rdb,

@@ -40,7 +40,8 @@ import (
 //	<prefix>{inc}:leases         hash: claimed job -> token of the claim holding it
 //	<prefix>{inc}:holds          hash: job -> ms before which no claim takes it (HoldJob: a 429's Retry-After)
 //	<prefix>{inc}:dead           hash: job -> JSON of its last undeliverable page
-//	<prefix>{inc}:events         stream: every lifecycle event, for audit and analytics
+//	<prefix>{inc}:events         stream: every lifecycle event, for audit and analytics; trimmed by
+//	                             age and count as it grows (AuditRetention)
 //	<prefix>{inc}:d:<id>         string: a delivery id already stored (SNS MessageId), expires in a day
 //	<prefix>{inc}:r:<digest>     hash: the latest recovery of sha1(service "\n" dedup key): its source
 //	                             time ms (at), the incident it resolved (n), stale alerts it superseded;
@@ -86,6 +87,10 @@ type Layout struct{ k keys }
 
 // NewLayout returns the layout under prefix (config redis.prefix).
 func NewLayout(prefix string) Layout { return Layout{newKeys(prefix)} }
+
+// Events is the audit stream: one entry per lifecycle event, trimmed by
+// age and count (AuditRetention).
+func (l Layout) Events() string { return l.k.events }
 
 // Seq is the INCR counter behind INC-n: the highest incident number.
 func (l Layout) Seq() string { return l.k.seq }
@@ -144,6 +149,8 @@ type Store struct {
 	// WithOnJobDue), fixed at construction.
 	ackTimeout func(service string) time.Duration
 	onJobDue   func()
+	// audit is the events stream's retention (WithAuditRetention).
+	audit AuditRetention
 
 	// Unbatched sends each Open as its own script call instead of
 	// coalescing concurrent ones into pipelines; it exists to measure the
@@ -194,9 +201,50 @@ func WithOnJobDue(f func()) StoreOption {
 	return func(s *Store) { s.onJobDue = f }
 }
 
+// AuditRetention bounds the audit stream (the "events" stream every
+// transition appends to): entries older than MaxAge, by the Redis server's
+// clock, and beyond the newest MaxEntries are trimmed as new ones are added.
+// Trimming is approximate (XADD MINID ~, XTRIM MAXLEN ~): Redis removes
+// whole stream nodes only, so up to stream-node-max-entries (100 by default)
+// more may stay. A zero field takes its default.
+type AuditRetention struct {
+	MaxAge     time.Duration
+	MaxEntries int64
+}
+
+// The audit stream's default retention: 90 days or a million entries,
+// whichever is smaller (about 70 MB at ~70 bytes an entry).
+const (
+	DefaultAuditMaxAge     = 90 * 24 * time.Hour
+	DefaultAuditMaxEntries = 1_000_000
+)
+
+// withDefaults fills the zero fields.
+func (r AuditRetention) withDefaults() AuditRetention {
+	if r.MaxAge <= 0 {
+		r.MaxAge = DefaultAuditMaxAge
+	}
+	if r.MaxEntries <= 0 {
+		r.MaxEntries = DefaultAuditMaxEntries
+	}
+	return r
+}
+
+// args are the two script arguments that carry the retention: the age in
+// ms and the entry count.
+func (r AuditRetention) args() []any {
+	return []any{r.MaxAge.Milliseconds(), r.MaxEntries}
+}
+
+// WithAuditRetention sets how long and how large the audit stream may grow
+// (AuditRetention); without it, DefaultAuditMaxAge and DefaultAuditMaxEntries.
+func WithAuditRetention(r AuditRetention) StoreOption {
+	return func(s *Store) { s.audit = r.withDefaults() }
+}
+
 // NewStore returns a Store keeping its keys under prefix (for example "baton:").
 func NewStore(rdb redis.UniversalClient, prefix string, opts ...StoreOption) *Store {
-	s := &Store{rdb: rdb, k: newKeys(prefix), Now: time.Now}
+	s := &Store{rdb: rdb, k: newKeys(prefix), Now: time.Now, audit: AuditRetention{}.withDefaults()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -315,7 +363,7 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID), k.recovery(dk)},
 		[]any{k.base, dk, now.UnixMilli(),
 			a.Service, blob, string(a.Severity), a.Source, dk, status,
-			"", "", repeatNoteEvery.Milliseconds(), string(JobPage) + ":", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
+			s.audit.MaxAge.Milliseconds(), s.audit.MaxEntries, repeatNoteEvery.Milliseconds(), string(JobPage) + ":", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
 			src.UnixMilli(), recoveryTTL.Milliseconds()},
 	)
 	res, _ := reply.([]any)
@@ -426,6 +474,7 @@ func (s *Store) transition(ctx context.Context, op string, n int64, by, person, 
 	res, err := transitionScript.Run(ctx, s.rdb,
 		[]string{k.incident(n), k.timeline(n), k.open, k.jobs, k.events, k.dedup, k.resolved, k.pendingNote(n)},
 		op, n, s.Now().UnixMilli(), by, person, text.Truncate(note, MaxNote), ackTimeout.Milliseconds(),
+		s.audit.MaxAge.Milliseconds(), s.audit.MaxEntries,
 	).StringSlice()
 	if err != nil {
 		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, err)
@@ -524,48 +573,12 @@ func ParseFilter(s string) (Filter, error) {
 	return "", Errorf(Invalid, "The status filter %q is not one of open, triggered, acknowledged, resolved.", s)
 }
 
-// List returns incidents matching f: open ones oldest first, resolved ones
-// most recently resolved first. limit caps the answer (0 means 100).
+// List returns the first incidents matching f: open ones oldest first,
+// resolved ones most recently resolved first. limit caps the answer (0 means
+// 100). It is ListPage without a cursor.
 func (s *Store) List(ctx context.Context, f Filter, limit int) ([]Incident, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	var nums []string
-	var err error
-	if f == FilterResolved {
-		nums, err = s.rdb.ZRevRange(ctx, s.k.resolved, 0, int64(limit-1)).Result()
-	} else {
-		nums, err = s.rdb.ZRange(ctx, s.k.open, 0, -1).Result()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", f, err)
-	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, len(nums))
-	sts := make([]*redis.StringCmd, len(nums))
-	for i, num := range nums {
-		cmds[i] = pipe.HGetAll(ctx, s.k.base+num)
-		sts[i] = pipe.Get(ctx, s.k.base+num+":s")
-	}
-	if len(nums) > 0 {
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("list %s: %w", f, err)
-		}
-	}
-	out := make([]Incident, 0, len(nums))
-	for i, num := range nums {
-		n, _ := strconv.ParseInt(num, 10, 64)
-		inc := decodeIncident(n, cmds[i].Val(), sts[i].Val())
-		if (f == FilterTriggered && inc.Status != StatusTriggered) ||
-			(f == FilterAcknowledged && inc.Status != StatusAcknowledged) {
-			continue
-		}
-		out = append(out, inc)
-		if len(out) == limit {
-			break
-		}
-	}
-	return out, nil
+	list, _, err := s.ListPage(ctx, f, limit, "")
+	return list, err
 }
 
 // SetChannel records the chat channel made for incident n, so a retried job
@@ -621,6 +634,8 @@ type storedEvent struct {
 	By     string    `json:"by"`
 	Level  int       `json:"level"`
 	Note   string    `json:"note"`
+	Count  int64     `json:"count"` // a folded run of re-pages (commit.lua)
+	Last   int64     `json:"last"`  // its latest page
 }
 
 func decodeEvent(raw string) (Event, error) {
@@ -628,7 +643,11 @@ func decodeEvent(raw string) (Event, error) {
 	if err := json.Unmarshal([]byte(raw), &se); err != nil {
 		return Event{}, err
 	}
-	return Event{Type: se.Type, At: time.UnixMilli(se.At).UTC(), Person: se.Person, By: se.By, Level: se.Level, Note: se.Note}, nil
+	ev := Event{Type: se.Type, At: time.UnixMilli(se.At).UTC(), Person: se.Person, By: se.By, Level: se.Level, Note: se.Note, Count: se.Count}
+	if se.Last != 0 {
+		ev.Last = time.UnixMilli(se.Last).UTC()
+	}
+	return ev, nil
 }
 
 func boolArg(b bool) string {

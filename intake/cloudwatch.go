@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/url"
 	"regexp"
@@ -241,9 +242,11 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 			}
 		}
 		put("threshold_metric_id", text.Truncate(t.ThresholdMetricID, maxCWText))
-		putList(d, "metrics", cwMetrics(t.Metrics))
+		metrics, total := cwMetrics(t.Metrics)
+		putList(d, "metrics", metrics, total)
 	}
-	putList(d, "triggering_children", cwChildren(c.TriggeringChildren))
+	children, total := cwChildren(c.TriggeringChildren)
+	putList(d, "triggering_children", children, total)
 	a.Details = d
 
 	if region != "" {
@@ -256,15 +259,29 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 	return a, c.NewStateValue, nil
 }
 
+// countStarting counts the entries that start with one of the given bytes:
+// the entries past the ones shown, counted for putList's total without
+// decoding them (an entry of the right kind that would not decode is
+// counted too).
+func countStarting(entries []json.RawMessage, starts ...byte) int {
+	n := 0
+	for _, e := range entries {
+		if bytes.IndexByte(starts, firstByte(e)) >= 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // putList stores the first maxCWListed entries of list in d[k] and, when
-// there were more, their number in d[k+"_total"].
-func putList(d map[string]any, k string, list []any) {
+// there were more (total), their number in d[k+"_total"].
+func putList(d map[string]any, k string, list []any, total int) {
 	if len(list) == 0 {
 		return
 	}
-	if len(list) > maxCWListed {
-		d[k+"_total"] = len(list)
-		list = list[:maxCWListed]
+	if total > maxCWListed {
+		d[k+"_total"] = total
+		list = list[:min(len(list), maxCWListed)]
 	}
 	d[k] = list
 }
@@ -273,13 +290,17 @@ func putList(d map[string]any, k string, list []any) {
 // expression or its metric (namespace, name, dimensions, stat), its label
 // and whether it is the alarm's result. Entries that do not decode are
 // skipped; the alarm is never refused for them.
-func cwMetrics(raw json.RawMessage) []any {
+func cwMetrics(raw json.RawMessage) (list []any, total int) {
 	var entries []json.RawMessage
 	if firstByte(raw) != '[' || json.Unmarshal(raw, &entries) != nil {
-		return nil
+		return nil, 0
 	}
 	out := make([]any, 0, min(len(entries), maxCWListed+1))
-	for _, e := range entries {
+	for i, e := range entries {
+		if len(out) == maxCWListed {
+			// Enough to show: the rest are counted, not decoded.
+			return out, len(out) + countStarting(entries[i:], '{')
+		}
 		var q cwMetricQuery
 		if firstByte(e) != '{' || json.Unmarshal(e, &q) != nil {
 			continue
@@ -308,7 +329,7 @@ func cwMetrics(raw json.RawMessage) []any {
 			out = append(out, m)
 		}
 	}
-	return out
+	return out, len(out)
 }
 
 // cwDims is a metric's dimensions as name → value, the first maxCWDims.
@@ -328,13 +349,16 @@ func cwDims(list []cwDimension) map[string]any {
 // cwChildren reads a composite alarm's TriggeringChildren: each child's ARN
 // ("alarm") with its state and the time it entered it. A child given as a
 // plain string (the documented schema) is its ARN alone.
-func cwChildren(raw json.RawMessage) []any {
+func cwChildren(raw json.RawMessage) (list []any, total int) {
 	var entries []json.RawMessage
 	if firstByte(raw) != '[' || json.Unmarshal(raw, &entries) != nil {
-		return nil
+		return nil, 0
 	}
 	out := make([]any, 0, min(len(entries), maxCWListed+1))
-	for _, e := range entries {
+	for i, e := range entries {
+		if len(out) == maxCWListed {
+			return out, len(out) + countStarting(entries[i:], '"', '{')
+		}
 		var ch cwChild
 		switch firstByte(e) {
 		case '"':
@@ -361,7 +385,7 @@ func cwChildren(raw json.RawMessage) []any {
 			out = append(out, m)
 		}
 	}
-	return out
+	return out, len(out)
 }
 
 // putNumber stores raw in d[k] as a json.Number when it is a JSON number.

@@ -32,7 +32,7 @@ func seedTestdata(f *testing.F, prefix string) {
 // checkParsed enforces what every parser promises: an alert the store can
 // use, or an *InputError the sender can read. Parsing is also deterministic,
 // whatever the order of map iteration inside.
-func checkParsed(t *testing.T, source string, a incident.Alert, err error, again func() (incident.Alert, error)) {
+func checkParsed(t *testing.T, source string, body []byte, a incident.Alert, err error, again func() (incident.Alert, error)) {
 	t.Helper()
 	if err != nil {
 		var ie *InputError
@@ -68,15 +68,22 @@ func checkParsed(t *testing.T, source string, a incident.Alert, err error, again
 		t.Fatalf("SourceTime %v: absent or too far ahead of the receive time", a.SourceTime)
 	}
 	for _, l := range a.Links {
-		if !httpURL(l.URL) || strings.ContainsAny(l.URL, "<>| \r\n\x00") {
+		if !httpURL(l.URL) || strings.ContainsAny(l.URL, "<>| \r\n\x00") || incident.CheckLinkURL(l.URL) != nil {
 			t.Fatalf("link %q is not a safe http URL", l.URL)
 		}
 	}
 	if checkOneLine("dedup_key", a.DedupKey) != nil || checkOneLine("service", a.Service) != nil {
 		t.Fatalf("control character accepted in DedupKey %q or Service %q", a.DedupKey, a.Service)
 	}
-	if _, err := json.Marshal(a); err != nil {
+	enc, err := json.Marshal(a)
+	if err != nil {
 		t.Fatalf("alert does not marshal: %v", err)
+	}
+	// Bounded: a parser never makes an alert much bigger than what it was
+	// given (JSON escaping may grow a string up to 6× for \u00XX; the
+	// fixed fields and defaults add a little).
+	if limit := 6*len(body) + 4096; len(enc) > limit {
+		t.Fatalf("alert is %d bytes from a %d-byte body", len(enc), len(body))
 	}
 	b, err := again()
 	if err != nil || !reflect.DeepEqual(a, b) {
@@ -92,7 +99,7 @@ func FuzzParseSumoLogic(f *testing.F) {
 	f.Add([]byte(`{"Name": "x", "TriggerType": "Critical", "Id": "a\u0000b", "QueryURL": "https://example.com/x> <!channel>"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		a, err := ParseSumoLogic(body, testNow)
-		checkParsed(t, "sumologic", a, err, func() (incident.Alert, error) { return ParseSumoLogic(body, testNow) })
+		checkParsed(t, "sumologic", body, a, err, func() (incident.Alert, error) { return ParseSumoLogic(body, testNow) })
 	})
 }
 
@@ -104,7 +111,7 @@ func FuzzParseGeneric(f *testing.F) {
 	f.Add([]byte(`{"summary": "a", "dedup_key": "k\r\n", "links": [{"url": "https://example.com/x> <!channel>"}, {"url": "https://a.example/|"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		a, err := ParseGeneric(body, testNow)
-		checkParsed(t, "generic", a, err, func() (incident.Alert, error) { return ParseGeneric(body, testNow) })
+		checkParsed(t, "generic", body, a, err, func() (incident.Alert, error) { return ParseGeneric(body, testNow) })
 	})
 }
 
@@ -124,6 +131,6 @@ func FuzzParseSNSCloudWatch(f *testing.F) {
 			return a, err
 		}
 		a, err := parse()
-		checkParsed(t, "cloudwatch", a, err, parse)
+		checkParsed(t, "cloudwatch", body, a, err, parse)
 	})
 }

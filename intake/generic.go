@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -17,13 +18,15 @@ import (
 // genericBody is baton's own alert format. Unknown keys are ignored so that
 // senders can add fields without breaking.
 type genericBody struct {
-	Service  string          `json:"service"`
-	DedupKey string          `json:"dedup_key"`
-	Summary  string          `json:"summary"`
-	Severity string          `json:"severity"`
-	Status   string          `json:"status"`
-	Details  map[string]any  `json:"details"`
-	Links    json.RawMessage `json:"links"`
+	Service  string `json:"service"`
+	DedupKey string `json:"dedup_key"`
+	Summary  string `json:"summary"`
+	Severity string `json:"severity"`
+	Status   string `json:"status"`
+	// Details and Links are kept raw and decoded within bounds
+	// (genericDetails, genericLinks).
+	Details json.RawMessage `json:"details"`
+	Links   json.RawMessage `json:"links"`
 	// Timestamp is kept raw: a bad one must not lose the alert.
 	Timestamp json.RawMessage `json:"timestamp"`
 }
@@ -48,8 +51,11 @@ type genericLink struct {
 // when the state changed at the sender (RFC 3339, or Unix seconds or
 // milliseconds as a number), becomes the alert's SourceTime; absent, unreadable
 // or more than five minutes ahead of now, SourceTime is now. details must be
-// an object (its numbers are kept exactly, as json.Number). Unknown keys are
-// ignored. Every problem is an *InputError naming the field.
+// an object (its numbers are kept exactly, as json.Number); one longer than
+// 16 KiB as sent is not decoded and becomes {"truncated": "<sentence>"}
+// (the incident keeps 4 KiB of details). Unknown keys are ignored. Every
+// problem is an *InputError naming the field. Only the first 20 links are
+// read; a note counts the rest.
 //
 // A bad link never costs the alert: a links entry that is not an object, has
 // no url, or whose url fails incident.CheckLinkURL (absolute http or https,
@@ -114,13 +120,49 @@ func ParseGeneric(body []byte, now time.Time) (incident.Alert, error) {
 		sum := sha256.Sum256([]byte(a.Summary))
 		a.DedupKey = "generic:" + hex.EncodeToString(sum[:8])
 	}
-	if len(g.Details) > 0 {
-		a.Details = g.Details
+	d, err := genericDetails(g.Details)
+	if err != nil {
+		return incident.Alert{}, err
+	}
+	if len(d) > 0 {
+		a.Details = d
 	}
 	var dropped []string
 	a.Links, dropped = genericLinks(g.Links)
 	a.Details = putDroppedLinks(a.Details, dropped)
 	return a, nil
+}
+
+// maxGenericDetails is the longest details object, as sent, that is
+// decoded. The incident keeps at most 4 KiB of details anyway (incident.Store
+// replaces more by a note), so a larger object is not decoded at all: a
+// 1 MiB object of 50,000 keys would cost 50,000 map entries to be thrown away.
+const maxGenericDetails = 16 << 10
+
+// maxGenericLinks is how many entries of the links list are read; the rest
+// are counted and named in one note.
+const maxGenericLinks = 20
+
+// genericDetails decodes the details object within maxGenericDetails; a
+// larger one becomes a note saying so. Absent or null is nil; any other
+// JSON type is an *InputError.
+func genericDetails(raw json.RawMessage) (map[string]any, error) {
+	switch firstByte(raw) {
+	case 0, 'n':
+		return nil, nil
+	case '{':
+	default:
+		return nil, fieldErr("details", "must be a JSON object, not %s", kindOf(raw))
+	}
+	if len(raw) > maxGenericDetails {
+		return map[string]any{"truncated": fmt.Sprintf("details of %d bytes were not kept (limit %d)", len(raw), maxGenericDetails)}, nil
+	}
+	v, err := decodeAny(raw)
+	if err != nil {
+		return nil, jsonInputError(err, "details", len(raw))
+	}
+	d, _ := v.(map[string]any)
+	return d, nil
 }
 
 // genericLinks reads the links list: the good links, and a note for each
@@ -133,9 +175,26 @@ func genericLinks(raw json.RawMessage) (links []incident.Link, dropped []string)
 	default:
 		return nil, []string{"links: must be a JSON array, not " + kindOf(raw)}
 	}
-	var entries []json.RawMessage
-	if err := json.Unmarshal(raw, &entries); err != nil {
+	// The body decoded, so raw is valid JSON: read the first entries and
+	// count the rest without decoding them.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
 		return nil, []string{"links: " + jsonInputError(err, "links", len(raw)).Msg}
+	}
+	var entries []json.RawMessage
+	for dec.More() && len(entries) < maxGenericLinks {
+		var e json.RawMessage
+		if err := dec.Decode(&e); err != nil {
+			return nil, []string{"links: " + jsonInputError(err, "links", len(raw)).Msg}
+		}
+		entries = append(entries, e)
+	}
+	if len(entries) == maxGenericLinks {
+		if more := countElements(raw[dec.InputOffset():]); more > 0 {
+			defer func() {
+				dropped = append(dropped, fmt.Sprintf("links: %d more entries were not read (at most %d are)", more, maxGenericLinks))
+			}()
+		}
 	}
 	for i, raw := range entries {
 		field := "links[" + strconv.Itoa(i) + "]"

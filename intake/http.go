@@ -15,11 +15,14 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/httpauth"
 	"github.com/batonhq/baton/internal/httpjson"
+	"github.com/batonhq/baton/internal/outage"
 )
 
 // Store is the slice of the incident store intake uses; *incident.Store
@@ -57,7 +60,27 @@ type Config struct {
 	// Confirm visits an SNS SubscribeURL once the confirmation message checked out.
 	// Nil means a real HTTPS GET.
 	Confirm func(ctx context.Context, subscribeURL string) error
+	// MaxParsing caps how many requests parse their body at once, so that
+	// a burst of large payloads decodes at most MaxParsing of them at a
+	// time (decoding costs a multiple of the body). 0 means 2×GOMAXPROCS.
+	MaxParsing int
+	// ParseWait is how long a request waits for a parsing slot before it
+	// is answered 503 with Retry-After (the sender retries: SNS by its
+	// delivery policy). 0 means DefaultParseWait; negative, no wait.
+	ParseWait time.Duration
+	// Outage, when set, is told of every store failure, so that an outage
+	// is logged once (with its detail) rather than once per request; the
+	// API and /readyz share it. Nil logs each failure at ERROR.
+	Outage *outage.Log
 }
+
+// DefaultParseWait is how long a request waits for a parsing slot when
+// Config.ParseWait is 0.
+const DefaultParseWait = 2 * time.Second
+
+// busyRetryAfter is the Retry-After, in seconds, of a 503 for a full
+// parsing limit.
+const busyRetryAfter = "1"
 
 // Observer is told the outcome of every alert request: its source, the
 // service it was routed to ("" if refused before), the outcome (an
@@ -73,6 +96,10 @@ type Handler struct {
 	store  Store
 	log    *slog.Logger
 	guards map[string]httpauth.Guard // by source
+	// parsing holds one token per request parsing its body
+	// (Config.MaxParsing); waiting counts the requests waiting for one.
+	parsing chan struct{}
+	waiting atomic.Int64
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -88,6 +115,12 @@ func NewHandler(cfg Config, store Store, log *slog.Logger) *Handler {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
+	if cfg.MaxParsing <= 0 {
+		cfg.MaxParsing = 2 * runtime.GOMAXPROCS(0)
+	}
+	if cfg.ParseWait == 0 {
+		cfg.ParseWait = DefaultParseWait
+	}
 	guards := make(map[string]httpauth.Guard, 3)
 	for _, source := range []string{"sumologic", "cloudwatch", "generic"} {
 		guards[source] = httpauth.Guard{
@@ -101,7 +134,7 @@ func NewHandler(cfg Config, store Store, log *slog.Logger) *Handler {
 			Query: source == "cloudwatch",
 		}
 	}
-	return &Handler{cfg: cfg, store: store, log: log, guards: guards, Now: time.Now}
+	return &Handler{cfg: cfg, store: store, log: log, guards: guards, parsing: make(chan struct{}, cfg.MaxParsing), Now: time.Now}
 }
 
 // Register adds the intake routes to mux.
@@ -133,6 +166,11 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.msg }
 
+// storeUnavailable is the one answer to a sender when the store failed: a
+// fixed sentence, whatever the failure (incident.UnavailableMessage's
+// wording, for a sender).
+const storeUnavailable = "the alert was NOT accepted: the incident store is unavailable; retry"
+
 func fail(status int, format string, args ...any) *httpError {
 	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
 }
@@ -154,8 +192,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var he *httpError
 		if !errors.As(err, &he) {
-			he = &httpError{status: http.StatusServiceUnavailable, msg: "the alert could not be stored and was NOT accepted; retry: " + err.Error()}
-			h.log.Error("intake store failed", "source", source, "err", err)
+			// The store failed: the sender reads a fixed sentence (no
+			// address, no internal error) and retries; the detail goes
+			// to the log, once per outage.
+			he = &httpError{status: http.StatusServiceUnavailable, msg: storeUnavailable}
+			if h.cfg.Outage != nil {
+				h.cfg.Outage.Failed(err, "source", source)
+				h.log.Debug("intake store failed", "source", source, "err", err)
+			} else {
+				h.log.Error("intake store failed", "source", source, "err", err)
+			}
 		} else {
 			h.log.Debug("intake refused", "source", source, "status", he.status, "reason", he.msg)
 		}
@@ -192,34 +238,9 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	if err := h.authorize(r, source); err != nil {
 		return 0, Reply{}, err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
-	if err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return 0, Reply{}, fail(http.StatusRequestEntityTooLarge, "the body is larger than the limit of %d bytes (intake.max_body_bytes)", h.cfg.MaxBodyBytes)
-		}
-		return 0, Reply{}, fail(http.StatusBadRequest, "the body could not be read: %v", err)
-	}
-	now := h.Now()
-	var (
-		alert    incident.Alert
-		delivery string
-	)
-	switch source {
-	case "sumologic":
-		alert, err = ParseSumoLogic(body, now)
-	case "generic":
-		alert, err = ParseGeneric(body, now)
-	case "cloudwatch":
-		var done bool
-		var reply Reply
-		alert, delivery, done, reply, err = h.cloudwatch(r.Context(), body, now)
-		if done || err != nil {
-			return http.StatusOK, reply, err
-		}
-	}
-	if err != nil {
-		return 0, Reply{}, inputFailure(err)
+	alert, delivery, reply, done, err := h.parse(r, source)
+	if done || err != nil {
+		return http.StatusOK, reply, err
 	}
 	if err := h.route(&alert, r.URL.Query().Get("service")); err != nil {
 		return 0, Reply{}, err
@@ -228,7 +249,8 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	if err != nil {
 		return 0, Reply{}, fmt.Errorf("store alert: %w", err)
 	}
-	reply := Reply{Incident: res.Number, Created: res.Created, AlertCount: res.AlertCount, Status: string(res.Status), Outcome: string(res.Outcome), Service: alert.Service}
+	h.cfg.Outage.OK()
+	reply = Reply{Incident: res.Number, Created: res.Created, AlertCount: res.AlertCount, Status: string(res.Status), Outcome: string(res.Outcome), Service: alert.Service}
 	switch res.Outcome {
 	case incident.OutcomeDuplicate:
 		reply.Message = "this delivery was already stored; nothing changed"
@@ -244,23 +266,96 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	return http.StatusAccepted, reply, nil
 }
 
-// cloudwatch handles one SNS delivery. done is true when the request is
-// answered without an alert to store (a confirmed subscription, an ignored state).
-func (h *Handler) cloudwatch(ctx context.Context, body []byte, now time.Time) (a incident.Alert, delivery string, done bool, reply Reply, err error) {
-	msg, err := ParseSNS(body)
+// parse reads the body, then parses it holding one of the Config.MaxParsing
+// parsing slots. The body is read before the slot is taken, so a sender
+// that sends slowly cannot hold a slot (reading costs at most MaxBodyBytes
+// per request); decoding, which can cost many times the body, happens only
+// in a slot, and its garbage is left before the slot is released. For
+// CloudWatch the slot covers the SNS envelope; the signature check and the
+// alarm inside (signed by SNS, at most 256 KiB) come after. The store call
+// that follows holds only the alert. done is true when the request is
+// answered without an alert to store (reply, or err).
+func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, delivery string, reply Reply, done bool, err error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
-		return a, "", true, reply, inputFailure(err)
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return alert, "", reply, true, fail(http.StatusRequestEntityTooLarge, "the body is larger than the limit of %d bytes (intake.max_body_bytes)", h.cfg.MaxBodyBytes)
+		}
+		return alert, "", reply, true, fail(http.StatusBadRequest, "the body could not be read: %v", err)
 	}
+	if err := h.acquire(r.Context()); err != nil {
+		return alert, "", reply, true, err
+	}
+	now := h.Now()
+	var msg SNSMessage
+	switch source {
+	case "sumologic":
+		alert, err = ParseSumoLogic(body, now)
+	case "generic":
+		alert, err = ParseGeneric(body, now)
+	case "cloudwatch":
+		msg, err = ParseSNS(body)
+	}
+	<-h.parsing
+	if err != nil {
+		return alert, "", reply, true, inputFailure(err)
+	}
+	if source == "cloudwatch" {
+		// The envelope is parsed; checking its signature may fetch a
+		// certificate and a subscription is confirmed over HTTPS: neither
+		// holds a parsing slot. What follows is signed by SNS.
+		alert, delivery, done, reply, err = h.cloudwatch(r.Context(), msg, now)
+		if done || err != nil {
+			return alert, delivery, reply, true, err
+		}
+	}
+	return alert, delivery, reply, false, nil
+}
+
+// acquire takes a parsing slot, waiting at most Config.ParseWait. A full
+// limit is a 503 with Retry-After: the alert is not accepted, and the
+// sender's retry (SNS's delivery policy; a script's loop) brings it back.
+func (h *Handler) acquire(ctx context.Context) error {
+	select {
+	case h.parsing <- struct{}{}:
+		return nil
+	default:
+	}
+	busy := fail(http.StatusServiceUnavailable, "baton is parsing as many alerts as it allows at once (intake.max_parsing); this one was NOT accepted; retry")
+	busy.header = http.Header{"Retry-After": {busyRetryAfter}}
+	if h.cfg.ParseWait < 0 {
+		return busy
+	}
+	t := time.NewTimer(h.cfg.ParseWait)
+	defer t.Stop()
+	h.waiting.Add(1)
+	defer h.waiting.Add(-1)
+	select {
+	case h.parsing <- struct{}{}:
+		return nil
+	case <-t.C:
+		return busy
+	case <-ctx.Done():
+		return busy
+	}
+}
+
+// cloudwatch handles one SNS delivery, its envelope parsed. done is true when the request is
+// answered without an alert to store (a confirmed subscription, an ignored state).
+func (h *Handler) cloudwatch(ctx context.Context, msg SNSMessage, now time.Time) (a incident.Alert, delivery string, done bool, reply Reply, err error) {
 	if h.cfg.SNS == nil {
 		return a, "", true, reply, fail(http.StatusForbidden, "CloudWatch intake has no SNS verifier configured")
 	}
 	if err := h.cfg.SNS.Verify(ctx, msg); err != nil {
-		return a, "", true, reply, snsFailure(err)
+		return a, "", true, reply, h.snsFailure(err)
 	}
 	switch msg.Type {
 	case "SubscriptionConfirmation":
 		if err := h.cfg.Confirm(ctx, msg.SubscribeURL); err != nil {
-			return a, "", true, reply, fail(http.StatusBadGateway, "the SNS subscription could not be confirmed: %v", err)
+			// The detail (a dial error, a proxy's address) is baton's, not the sender's.
+			h.log.Warn("sns subscription not confirmed", "topic", msg.TopicArn, "err", err)
+			return a, "", true, reply, fail(http.StatusBadGateway, "the SNS subscription could not be confirmed; SNS will retry")
 		}
 		h.log.Info("sns subscription confirmed", "topic", msg.TopicArn)
 		return a, "", true, Reply{Outcome: "subscription_confirmed", Message: "subscribed to " + msg.TopicArn}, nil
@@ -332,7 +427,7 @@ func inputFailure(err error) error {
 	return fail(http.StatusBadRequest, "%v", err)
 }
 
-func snsFailure(err error) error {
+func (h *Handler) snsFailure(err error) error {
 	switch {
 	case errors.Is(err, ErrUnknownTopic), errors.Is(err, ErrCertHost), errors.Is(err, ErrBadSignature), errors.Is(err, ErrUnsupportedSignatureVersion):
 		return fail(http.StatusForbidden, "%v", err)
@@ -341,8 +436,10 @@ func snsFailure(err error) error {
 	if errors.As(err, &ie) {
 		return fail(http.StatusBadRequest, "%s", ie.Error())
 	}
-	// The certificate could not be fetched: SNS should retry later.
-	return fail(http.StatusBadGateway, "the SNS signature could not be checked: %v", err)
+	// The certificate could not be fetched: SNS should retry later. The
+	// fetch's error (a dial error, a proxy's address) stays in the log.
+	h.log.Warn("sns signing certificate not fetched", "err", err)
+	return fail(http.StatusBadGateway, "the SNS signature could not be checked (its signing certificate could not be fetched); SNS will retry")
 }
 
 // confirmSubscription GETs an SNS SubscribeURL, which must be an https URL on

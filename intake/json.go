@@ -256,3 +256,101 @@ func checkOneLine(field, v string) *InputError {
 	}
 	return nil
 }
+
+// What a results field (Sumo Logic's ResultsJson, RawResultsJson,
+// AggregateResultsJson) keeps: the first rows, as many as fit both limits.
+// The incident keeps at most 4 KiB of details (incident.Store), so decoding
+// more than this would only be thrown away; a search that matched 50,000
+// rows is decoded as a handful and counted, not built as 50,000 maps.
+const (
+	maxResultRows  = 10
+	maxResultBytes = 2048
+)
+
+// boundedJSON is a results field cut to size by decodeBounded.
+type boundedJSON struct {
+	// Value is what is kept: the first rows of an array, or a small value
+	// decoded whole; nil when nothing is kept.
+	Value any
+	// Rows is the number of rows an array held, all of them, counted
+	// without decoding the ones not kept; 0 for a value that is not an array.
+	Rows int
+	// Cut is true when rows or bytes were left out.
+	Cut bool
+}
+
+// decodeBounded decodes b, one JSON value, keeping numbers as json.Number
+// (as decodeAny). An array keeps its first rows within maxResultRows and
+// maxResultBytes and counts the rest by scanning, without decoding them; any
+// other value is decoded when it is at most maxResultBytes long and
+// otherwise replaced by a sentence saying how long it was. Its memory is
+// bounded by those limits whatever the length of b, beyond b itself. A b
+// that is not one valid JSON value is an error (json.Valid checks it
+// without allocating).
+func decodeBounded(b []byte) (boundedJSON, error) {
+	if !json.Valid(b) {
+		return boundedJSON{}, errors.New("not valid JSON")
+	}
+	if firstByte(b) != '[' {
+		if len(b) > maxResultBytes {
+			return boundedJSON{Value: fmt.Sprintf("a JSON %s of %d bytes, not kept (limit %d)", strings.TrimPrefix(strings.TrimPrefix(kindOf(b), "a "), "an "), len(b), maxResultBytes), Cut: true}, nil
+		}
+		v, err := decodeAny(b)
+		return boundedJSON{Value: v}, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // [
+		return boundedJSON{}, err
+	}
+	rows := []any{}
+	size := 0
+	seen := 0
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return boundedJSON{}, err
+		}
+		seen++
+		size += len(raw)
+		if len(rows) == maxResultRows || size > maxResultBytes {
+			break
+		}
+		v, err := decodeAny(raw)
+		if err != nil {
+			return boundedJSON{}, err
+		}
+		rows = append(rows, v)
+	}
+	seen += countElements(b[dec.InputOffset():])
+	return boundedJSON{Value: rows, Rows: seen, Cut: seen > len(rows)}, nil
+}
+
+// countElements counts the array elements that follow in rest, the valid
+// JSON after one element of an array (a comma before each further element,
+// then the closing bracket): the commas outside strings and nested values.
+// It does not allocate.
+func countElements(rest []byte) int {
+	n, depth := 0, 0
+	for i := 0; i < len(rest); i++ {
+		switch rest[i] {
+		case '"':
+			for i++; i < len(rest) && rest[i] != '"'; i++ {
+				if rest[i] == '\\' {
+					i++
+				}
+			}
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth == 0 {
+				return n
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -145,28 +145,31 @@ func (p *sumoPayload) str(id sumoKey) (string, error) {
 // results decodes a results field. Sumo Logic sends {{ResultsJson}} as a
 // string holding JSON, so it is decoded twice; a template that leaves it
 // unquoted sends the JSON itself, which is taken as is. A string that is not
-// JSON (a broken template) is kept as text rather than refusing the alert.
-func (p *sumoPayload) results(id sumoKey) any {
+// JSON (a broken template) is kept as text (at most maxResultBytes of it)
+// rather than refusing the alert. Either way only what the incident keeps is
+// decoded (decodeBounded): a search with 50,000 rows costs its first rows
+// and a count.
+func (p *sumoPayload) results(id sumoKey) boundedJSON {
 	raw := p.raw[id]
 	switch firstByte(raw) {
 	case 0, 'n':
-		return nil
+		return boundedJSON{}
 	case '"':
 		s, err := rawString(raw)
 		if err != nil {
-			return nil
+			return boundedJSON{}
 		}
 		if s = strings.TrimSpace(s); s == "" {
-			return nil
+			return boundedJSON{}
 		}
-		if v, err := decodeAny([]byte(s)); err == nil {
+		if v, err := decodeBounded([]byte(s)); err == nil {
 			return v
 		}
-		return s
+		return boundedJSON{Value: text.Truncate(s, maxResultBytes), Cut: len(s) > maxResultBytes}
 	}
-	v, err := decodeAny(raw)
+	v, err := decodeBounded(raw)
 	if err != nil {
-		return nil
+		return boundedJSON{}
 	}
 	return v
 }
@@ -239,8 +242,11 @@ const maxConditionInSummary = 100
 // the TriggerType's), service (the baton service to route to) and dedup_key
 // (replaces the computed key). The alert's SourceTime is TriggerTime
 // ("11/24/2025 02:21:10 PM UTC"), else TriggerTimeEnd (epoch ms), else
-// FireTime, else now. A ResultsJson that is not valid JSON is kept as
-// text; a body that is not a JSON object, a value of the wrong type, an
+// FireTime, else now. Of ResultsJson, AggregateResultsJson and
+// RawResultsJson only the first rows are decoded (at most 10 rows and 2 KiB
+// each), and when rows are left out their number is in the details as
+// results_rows (aggregate_results_rows, raw_results_rows); one that is not
+// valid JSON is kept as text (its first 2 KiB); a body that is not a JSON object, a value of the wrong type, an
 // unknown TriggerType, a missing Name, or a service, dedup_key or Id holding
 // a control character (NUL, CR, LF, …) is an *InputError.
 //
@@ -420,14 +426,19 @@ func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
 	case trig.missing:
 		d["note"] = "Sumo Logic reports the monitor's data is arriving again."
 	}
-	if v := p.results(skResultsJSON); v != nil {
-		d["results"] = v
-	}
-	if v := p.results(skAggregateResultsJSON); v != nil {
-		d["aggregate_results"] = v
-	}
-	if v := p.results(skRawResultsJSON); v != nil {
-		d["raw_results"] = v
+	for _, r := range []struct {
+		id  sumoKey
+		key string
+	}{{skResultsJSON, "results"}, {skAggregateResultsJSON, "aggregate_results"}, {skRawResultsJSON, "raw_results"}} {
+		v := p.results(r.id)
+		if v.Value == nil {
+			continue
+		}
+		d[r.key] = v.Value
+		if v.Cut && v.Rows > 0 {
+			// How many rows there were; the first ones are kept.
+			d[r.key+"_rows"] = v.Rows
+		}
 	}
 	var dropped []string
 	link := func(text string, ids ...sumoKey) {

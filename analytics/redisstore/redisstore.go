@@ -285,7 +285,7 @@ func (s *Store) read(ctx context.Context, nums []int64) (batch, error) {
 			// to level 1 has been higher. The timeline remembers.
 			inc.MaxLevel = max(inc.MaxLevel, e.Level)
 			if typ == "paged" {
-				b.pages = append(b.pages, analytics.Page{Incident: n, Service: inc.Service, Person: e.Person, At: time.UnixMilli(e.At)})
+				b.pages = append(b.pages, foldedPages(analytics.Page{Incident: n, Service: inc.Service, Person: e.Person}, e)...)
 			}
 		}
 		b.incidents = append(b.incidents, inc)
@@ -299,6 +299,28 @@ type entry struct {
 	At     int64
 	Person string
 	Level  int
+	// Count and Last: a run of re-pages folded into one entry (count pages,
+	// the first at At, the latest at Last); Count 0 is one page.
+	Count int64
+	Last  int64
+}
+
+// foldedPages is the pages one paged entry stands for, p with each time.
+// A folded run of re-pages keeps only its first and latest times; re-pages
+// are sent at a fixed interval, so the ones between are placed evenly
+// between the two.
+func foldedPages(p analytics.Page, e entry) []analytics.Page {
+	if e.Count <= 1 || e.Last <= e.At {
+		p.At = time.UnixMilli(e.At)
+		return []analytics.Page{p}
+	}
+	out := make([]analytics.Page, e.Count)
+	step := float64(e.Last-e.At) / float64(e.Count-1)
+	for i := range out {
+		p.At = time.UnixMilli(e.At + int64(float64(i)*step))
+		out[i] = p
+	}
+	return out
 }
 
 // entryType finds the "type" of a timeline entry without decoding it:
@@ -324,8 +346,15 @@ func decodeEntry(raw string) (entry, error) {
 		if l := field(raw, `"level":`, ",}"); l != "" && err == nil {
 			level, err = strconv.Atoi(l)
 		}
+		var count, last int64
+		if c := field(raw, `"count":`, ",}"); c != "" && err == nil {
+			count, err = strconv.ParseInt(c, 10, 64)
+		}
+		if l := field(raw, `"last":`, ",}"); l != "" && err == nil {
+			last, err = strconv.ParseInt(l, 10, 64)
+		}
 		if err == nil {
-			return entry{Type: entryType(raw), At: at, Person: field(raw, `"person":"`, `"`), Level: level}, nil
+			return entry{Type: entryType(raw), At: at, Person: field(raw, `"person":"`, `"`), Level: level, Count: count, Last: last}, nil
 		}
 	}
 	// Lua numbers are doubles: cjson may write a large one as 1.77e+12.
@@ -334,11 +363,13 @@ func decodeEntry(raw string) (entry, error) {
 		At     float64 `json:"at"`
 		Person string  `json:"person"`
 		Level  float64 `json:"level"`
+		Count  float64 `json:"count"`
+		Last   float64 `json:"last"`
 	}
 	if err := json.Unmarshal([]byte(raw), &e); err != nil {
 		return entry{}, err
 	}
-	return entry{Type: e.Type, At: int64(e.At), Person: e.Person, Level: int(e.Level)}, nil
+	return entry{Type: e.Type, At: int64(e.At), Person: e.Person, Level: int(e.Level), Count: int64(e.Count), Last: int64(e.Last)}, nil
 }
 
 // field returns what follows key in raw up to the first byte of stop.

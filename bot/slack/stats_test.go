@@ -188,6 +188,10 @@ func TestStatsRefusals(t *testing.T) {
 	if !strings.Contains(r, "The stats are posted, but their chart could not be uploaded") || !strings.Contains(r, "files:write") {
 		t.Errorf("chart refused: %q", r)
 	}
+	// The person reads a sentence, never the chat API's error (the log has it).
+	if strings.Contains(r, "missing_scope") || strings.Contains(r, "completeUploadExternal") {
+		t.Errorf("chart refused: the reply shows the internal error: %q", r)
+	}
 	if msgs := e.fake.Messages(ch.ID); len(msgs) != 1 || !strings.Contains(blocksText(msgs[0]), "Incident stats") {
 		t.Errorf("messages after a refused chart: %+v", msgs)
 	}

@@ -13,7 +13,8 @@
 --       then nsched, then nsched triples (member, due ms, urgent-from ms: '' for routine work,
 --         else the job is urgent from then on, and from its due time at the earliest),
 --       then dead-letter field and JSON ('' and '' for none),
---       then the step's level, round, level_at ms, paged_at ms ('' for no step)
+--       then the step's level, round, level_at ms, paged_at ms ('' for no step),
+--       then the audit stream's retention ms and max entries
 -- Returns 1 when applied; 0 when the incident is gone or its rev moved on
 -- (an ack, resolve, assign, escalate or another runner's commit happened
 -- meanwhile). Then the decision is void: nothing is set or rescheduled,
@@ -49,18 +50,66 @@ local nsched = tonumber(ARGV[i]); i = i + 1
 local sched_at = take(nsched, 3)
 local dead_field, dead_json = ARGV[i], ARGV[i + 1]
 local step_level, step_round, step_level_at, step_paged_at = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+local audit_age, audit_max = ARGV[i + 6], ARGV[i + 7]
+-- The audit stream is trimmed as it grows: entries older than the
+-- retention (by the server's clock, the clock of the stream's '*' ids) and
+-- beyond the newest max entries go. '~' trims whole nodes only, so it is
+-- cheap, and may keep up to one node (stream-node-max-entries) more.
+local function audit_with(stream, max_age_ms, max_entries, ...)
+  local t = redis.call('TIME')
+  local minid = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(max_age_ms)
+  if minid < 0 then minid = 0 end
+  redis.call('XADD', stream, 'MINID', '~', string.format('%d', minid), '*', ...)
+  redis.call('XTRIM', stream, 'MAXLEN', '~', max_entries)
+end
+local function audit(...) audit_with(KEYS[6], audit_age, audit_max, ...) end
 
 local service = redis.call('HGET', KEYS[1], 'service') or ''
+
+-- Re-pages fold: a "paged" event with note "repeat" (the owner again,
+-- still unacknowledged) to the same person at the same level as the run of
+-- re-pages in progress adds to that run's timeline entry (count: the
+-- re-pages it stands for, from 1; last: the latest one's ms) instead of
+-- appending one, so an incident paged all day
+-- keeps one line per run. The hash field 'rpf' holds the run's entry index;
+-- any other page (first, escalated, assigned, retriggered, fallback, to
+-- someone else) is its own event and ends the run. Timelines only grow at
+-- the end, so the index stays right. The audit stream still gets one entry
+-- per page.
+local function fold_repage(at, person, level)
+  local idx = redis.call('HGET', KEYS[1], 'rpf')
+  if not idx then return false end
+  local raw = redis.call('LINDEX', KEYS[2], idx)
+  if not raw then return false end
+  local prev = cjson.decode(raw)
+  if prev.type ~= 'paged' or prev.note ~= 'repeat' or prev.person ~= person or (prev.level or 0) ~= level then
+    return false
+  end
+  prev.count = (prev.count or 1) + 1
+  if at > (prev.last or prev.at) then prev.last = at end
+  redis.call('LSET', KEYS[2], idx, cjson.encode(prev))
+  return true
+end
+
 local function events(from, count)
   local j = from
   for _ = 1, count do
     local typ, at, person, by, level, note = ARGV[j], tonumber(ARGV[j + 1]), ARGV[j + 2], ARGV[j + 3], tonumber(ARGV[j + 4]), ARGV[j + 5]
-    local ev = {type = typ, at = at, by = by}
-    if person ~= '' then ev.person = person end
-    if level ~= 0 then ev.level = level end
-    if note ~= '' then ev.note = note end
-    redis.call('RPUSH', KEYS[2], cjson.encode(ev))
-    redis.call('XADD', KEYS[6], '*', 'type', typ, 'n', n, 'at', at, 'by', by, 'person', person, 'level', level, 'service', service)
+    local repage = typ == 'paged' and note == 'repeat' and person ~= ''
+    if not (repage and fold_repage(at, person, level)) then
+      local ev = {type = typ, at = at, by = by}
+      if person ~= '' then ev.person = person end
+      if level ~= 0 then ev.level = level end
+      if note ~= '' then ev.note = note end
+      if repage then ev.count = 1; ev.last = at end
+      local len = redis.call('RPUSH', KEYS[2], cjson.encode(ev))
+      if repage then
+        redis.call('HSET', KEYS[1], 'rpf', len - 1)
+      elseif typ == 'paged' then
+        redis.call('HDEL', KEYS[1], 'rpf')
+      end
+    end
+    audit('type', typ, 'n', n, 'at', at, 'by', by, 'person', person, 'level', level, 'service', service)
     j = j + 6
   end
 end

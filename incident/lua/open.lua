@@ -5,7 +5,7 @@
 --         time ms, n = the incident it resolved or 0, superseded = count, noted = ms}
 -- ARGV: 1 incident key base ("<prefix>{inc}:i:"), 2 dedup field, 3 now ms,
 --       4 service, 5 static json (title, source, dedup key, links, details; written once), 6 severity,
---       7 source, 8 dedup digest, 9 alert status, 10 unused, 11 unused, 12 repeat note interval ms, 13 first job member prefix ("page:"),
+--       7 source, 8 dedup digest, 9 alert status, 10 audit retention ms, 11 audit max entries, 12 repeat note interval ms, 13 first job member prefix ("page:"),
 --       14 delivery marker ttl ms, 15 "1" when the alert carries a delivery id,
 --       16 the alert's source time ms (when the source says the state changed), 17 recovery memory ttl ms
 -- Also enqueues the incident's chat job ("chat:<n>", in the zset named like KEYS[4] with
@@ -19,6 +19,18 @@
 -- so that a recovery older than it (from an earlier flap, arriving late) does
 -- not resolve it: "stale_recovery". An incident stored before src existed has none (0).
 local base = ARGV[1]
+-- The audit stream is trimmed as it grows: entries older than the
+-- retention (by the server's clock, the clock of the stream's '*' ids) and
+-- beyond the newest max entries go. '~' trims whole nodes only, so it is
+-- cheap, and may keep up to one node (stream-node-max-entries) more.
+local function audit_with(stream, max_age_ms, max_entries, ...)
+  local t = redis.call('TIME')
+  local minid = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(max_age_ms)
+  if minid < 0 then minid = 0 end
+  redis.call('XADD', stream, 'MINID', '~', string.format('%d', minid), '*', ...)
+  redis.call('XTRIM', stream, 'MAXLEN', '~', max_entries)
+end
+local function audit(...) audit_with(KEYS[5], ARGV[10], ARGV[11], ...) end
 -- A redelivered message (same SNS MessageId) has one effect: the marker is
 -- written in the same step as the effect, so a failed attempt leaves no marker.
 if ARGV[15] == '1' then
@@ -45,7 +57,7 @@ local existing = redis.call('HGET', KEYS[2], field)
 local function event(n, typ, by, note)
   local ev = cjson.encode({type = typ, at = now, by = by, note = note})
   redis.call('RPUSH', base .. n .. ':t', ev)
-  redis.call('XADD', KEYS[5], '*', 'type', typ, 'n', n, 'at', now, 'by', by, 'service', ARGV[4])
+  audit('type', typ, 'n', n, 'at', now, 'by', by, 'service', ARGV[4])
 end
 
 local rank = {critical = 3, warning = 2, info = 1}
@@ -81,7 +93,7 @@ if ARGV[9] == 'resolved' then
     if src < fsrc then
       local count = redis.call('HINCRBY', key, 'alert_count', 1)
       redis.call('HSET', key, 'last_seen', now)
-      redis.call('XADD', KEYS[5], '*', 'type', 'stale_recovery', 'n', existing, 'at', now, 'by', ARGV[7],
+      audit('type', 'stale_recovery', 'n', existing, 'at', now, 'by', ARGV[7],
         'service', ARGV[4], 'source_time', ARGV[16], 'firing_at', fraw)
       mark(existing)
       return {tonumber(existing), 0, count, redis.call('HGET', key, 'status'), 'stale_recovery'}
@@ -126,7 +138,7 @@ if rec[1] and src <= tonumber(rec[1]) then
   local count = redis.call('HINCRBY', KEYS[8], 'superseded', 1)
   if now - (tonumber(rec[3]) or 0) >= tonumber(ARGV[12]) then
     redis.call('HSET', KEYS[8], 'noted', now)
-    redis.call('XADD', KEYS[5], '*', 'type', 'superseded_by_recovery', 'n', rn, 'at', now, 'by', ARGV[7],
+    audit('type', 'superseded_by_recovery', 'n', rn, 'at', now, 'by', ARGV[7],
       'service', ARGV[4], 'source_time', ARGV[16], 'recovered_at', rec[1], 'count', count)
   end
   mark(rn)

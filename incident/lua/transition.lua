@@ -3,7 +3,8 @@
 -- KEYS[5] events stream  KEYS[6] dedup hash  KEYS[7] resolved zset
 -- KEYS[8] pending escalation note (string)
 -- ARGV: 1 op (ack|resolve|assign|escalate|note), 2 number, 3 now ms, 4 by, 5 person (assign target),
---       6 note (already cut to incident.MaxNote), 7 ack timeout ms (ack only; 0 = none)
+--       6 note (already cut to incident.MaxNote), 7 ack timeout ms (ack only; 0 = none),
+--       8 audit retention ms, 9 audit max entries
 -- Returns {err_code, status, owner}; err_code "" on success, else
 -- not_found | already_resolved | already_acknowledged | same_owner.
 --
@@ -18,6 +19,18 @@ local op = ARGV[1]
 local n = ARGV[2]
 local now = tonumber(ARGV[3])
 local by = ARGV[4]
+-- The audit stream is trimmed as it grows: entries older than the
+-- retention (by the server's clock, the clock of the stream's '*' ids) and
+-- beyond the newest max entries go. '~' trims whole nodes only, so it is
+-- cheap, and may keep up to one node (stream-node-max-entries) more.
+local function audit_with(stream, max_age_ms, max_entries, ...)
+  local t = redis.call('TIME')
+  local minid = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(max_age_ms)
+  if minid < 0 then minid = 0 end
+  redis.call('XADD', stream, 'MINID', '~', string.format('%d', minid), '*', ...)
+  redis.call('XTRIM', stream, 'MAXLEN', '~', max_entries)
+end
+local function audit(...) audit_with(KEYS[5], ARGV[8], ARGV[9], ...) end
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'not_found', '', ''}
@@ -30,7 +43,7 @@ local function event(typ, person, note)
   if person ~= '' then ev.person = person end
   if note ~= '' then ev.note = note end
   redis.call('RPUSH', KEYS[2], cjson.encode(ev))
-  redis.call('XADD', KEYS[5], '*', 'type', typ, 'n', n, 'at', now, 'by', by, 'person', person, 'service', service)
+  audit('type', typ, 'n', n, 'at', now, 'by', by, 'person', person, 'service', service)
 end
 
 -- A pending escalation's note that the page job did not get to write.
@@ -40,7 +53,7 @@ local function flush_pending_note()
   local pby = redis.call('HGET', KEYS[1], 'pend_by') or ''
   local ev = {type = 'note', at = now, by = pby, note = pn}
   redis.call('RPUSH', KEYS[2], cjson.encode(ev))
-  redis.call('XADD', KEYS[5], '*', 'type', 'note', 'n', n, 'at', now, 'by', pby, 'person', '', 'service', service)
+  audit('type', 'note', 'n', n, 'at', now, 'by', pby, 'person', '', 'service', service)
   redis.call('DEL', KEYS[8])
 end
 

@@ -54,6 +54,10 @@ type Story struct {
 type seenIncident struct {
 	events     int
 	alertCount int64
+	// repages is the count of each folded run of re-pages told so far, by
+	// timeline index: a re-page adds to its run's entry (Event.Count)
+	// instead of appending one.
+	repages map[int]int64
 }
 
 type acted struct {
@@ -289,8 +293,21 @@ func (s *Story) pollOnce(ctx context.Context) error {
 			seen = &seenIncident{}
 			s.seen[inc.Number] = seen
 		}
-		for _, e := range tl[min(seen.events, len(tl)):] {
-			s.tellLocked(inc, e)
+		for i, e := range tl {
+			switch {
+			case i >= seen.events:
+				s.tellLocked(inc, e)
+			case e.Count > seen.repages[i]:
+				s.tellLocked(inc, e) // the run grew: one more re-page
+			default:
+				continue
+			}
+			if e.Count > 0 {
+				if seen.repages == nil {
+					seen.repages = map[int]int64{}
+				}
+				seen.repages[i] = e.Count
+			}
 		}
 		seen.events = len(tl)
 		if inc.Status == incident.StatusResolved {

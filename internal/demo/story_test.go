@@ -109,6 +109,34 @@ func TestStoryTellsTheTimeline(t *testing.T) {
 	}
 }
 
+// TestStoryTellsEachFoldedRepage: re-pages of one person fold into one
+// timeline entry whose count grows; the story tells each new re-page once.
+func TestStoryTellsEachFoldedRepage(t *testing.T) {
+	db := incident.Incident{Number: 3, Service: "database", Severity: incident.SevCritical, Source: "sumologic", Status: incident.StatusTriggered}
+	var out bytes.Buffer
+	inc := &fakeIncidents{}
+	inc.add(db, incident.Event{Type: incident.EventPaged, Person: "alice", Level: 1, Note: "first"},
+		incident.Event{Type: incident.EventPaged, Person: "alice", Level: 1, Note: "repeat", Count: 1})
+	s := newStory(&out, inc)
+	poll := func() {
+		t.Helper()
+		if err := s.pollOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll()
+	for count := int64(2); count <= 3; count++ {
+		inc.mu.Lock()
+		inc.tl[3][1].Count = count
+		inc.mu.Unlock()
+		poll()
+		poll() // nothing new
+	}
+	if got := strings.Count(out.String(), "alice re-paged"); got != 3 {
+		t.Fatalf("told %d re-pages, want 3:\n%s", got, out.String())
+	}
+}
+
 func TestStorySaysHowAnAckCame(t *testing.T) {
 	var out bytes.Buffer
 	inc := &fakeIncidents{}

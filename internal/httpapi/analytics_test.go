@@ -168,7 +168,7 @@ func TestAnalyticsStoreDown(t *testing.T) {
 	srv, _ := server(t, failingSource{})
 	for _, url := range []string{"/v1/analytics", "/v1/analytics/chart.png"} {
 		resp, body := get(t, srv.URL+url, true)
-		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "Try again in a moment") {
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "Retry in a moment") {
 			t.Errorf("%s with Redis down: %s %s", url, resp.Status, body)
 		}
 	}

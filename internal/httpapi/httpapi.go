@@ -19,6 +19,7 @@ import (
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/httpauth"
 	"github.com/batonhq/baton/internal/httpjson"
+	"github.com/batonhq/baton/internal/outage"
 )
 
 // Incidents is the slice of the incident store the API uses;
@@ -26,7 +27,7 @@ import (
 // picks the status.
 type Incidents interface {
 	Get(ctx context.Context, n int64) (incident.Incident, []incident.Event, error)
-	List(ctx context.Context, f incident.Filter, limit int) ([]incident.Incident, error)
+	ListPage(ctx context.Context, f incident.Filter, limit int, cursor string) ([]incident.Incident, string, error)
 	Ack(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 	Resolve(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 }
@@ -47,6 +48,7 @@ type Server struct {
 	people    func(id string) bool
 	escalate  Escalator
 	log       *slog.Logger
+	outage    *outage.Log
 	onAck     func(via string)
 }
 
@@ -66,6 +68,10 @@ type Options struct {
 	Escalate Escalator
 	// Log receives one line per refused or failed request; may be nil.
 	Log *slog.Logger
+	// Outage, when set, is told of every store failure (and /readyz's
+	// successes), so that an outage is logged once with its detail rather
+	// than once per request; intake shares it. Nil logs each failure at ERROR.
+	Outage *outage.Log
 	// OnAck, when set, is called after each acknowledgement made through the API (metrics).
 	OnAck func(via string)
 }
@@ -79,7 +85,7 @@ func New(o Options) *Server {
 		o.KnownPerson = func(string) bool { return true }
 	}
 	guard := httpauth.Guard{Token: o.Token, Setting: "api.token", Subject: "the API"}
-	s := &Server{mux: http.NewServeMux(), guard: guard, incidents: o.Incidents, ping: o.Ping, people: o.KnownPerson, escalate: o.Escalate, log: o.Log, onAck: o.OnAck}
+	s := &Server{mux: http.NewServeMux(), guard: guard, incidents: o.Incidents, ping: o.Ping, people: o.KnownPerson, escalate: o.Escalate, log: o.Log, outage: o.Outage, onAck: o.OnAck}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -126,10 +132,23 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.ping(ctx); err != nil {
-		httpjson.Error(w, http.StatusServiceUnavailable, "redis does not answer: "+err.Error())
+		// Anyone may ask /readyz: the answer is a fixed sentence, the
+		// failure's detail (Redis's address) goes to the log.
+		s.unavailable(err, "/readyz")
+		httpjson.Error(w, http.StatusServiceUnavailable, notReady)
 		return
 	}
+	s.outage.OK()
 	httpjson.Write(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// ListReply is the answer of GET /v1/incidents: one page of incidents
+// (without timelines) and, when more may follow, the opaque cursor that
+// fetches the next page as ?cursor=. The cursor keeps its place while
+// incidents are opened and resolved: a walk returns no incident twice.
+type ListReply struct {
+	Incidents  []IncidentView `json:"incidents"`
+	NextCursor string         `json:"next_cursor,omitempty"`
 }
 
 // IncidentView is the JSON form of one incident with its timeline.
@@ -152,7 +171,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	list, err := s.incidents.List(r.Context(), f, limit)
+	list, next, err := s.incidents.ListPage(r.Context(), f, limit, r.URL.Query().Get("cursor"))
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -161,7 +180,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	for i := range list {
 		views[i] = IncidentView{Incident: list[i], Ref: list[i].Ref()}
 	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"incidents": views})
+	httpjson.Write(w, http.StatusOK, ListReply{Incidents: views, NextCursor: next})
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
@@ -264,9 +283,23 @@ func status(code incident.Code) int {
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	code := incident.ErrorCode(err)
 	if code == incident.Unavailable {
-		s.log.Error("api request failed", "err", err)
+		s.unavailable(err, "api")
 	}
 	httpjson.Error(w, status(code), incident.ErrorMessage(err))
+}
+
+// notReady is /readyz's answer while the store does not answer.
+const notReady = "not ready: the incident store is unavailable; retry later"
+
+// unavailable logs a store failure: once per outage through Options.Outage,
+// else one ERROR line.
+func (s *Server) unavailable(err error, route string) {
+	if s.outage == nil {
+		s.log.Error("api request failed", "route", route, "err", err)
+		return
+	}
+	s.outage.Failed(err, "route", route)
+	s.log.Debug("api request failed", "route", route, "err", err)
 }
 
 // jsonProblem says what is wrong with a request body in a person's words,

@@ -2,8 +2,10 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -67,6 +69,8 @@ func TestIncidentOutcomes(t *testing.T) {
 		{"escalate an unknown incident", "POST", "/v1/incidents/99/escalate", `{"by":"bob"}`, 404, "There is no INC-99."},
 		{"list with an unknown status", "GET", "/v1/incidents?status=closed", "", 400,
 			`The status filter "closed" is not one of open, triggered, acknowledged, resolved.`},
+		{"list with a cursor baton did not give", "GET", "/v1/incidents?cursor=bm90IGEgY3Vyc29y", "", 400,
+			"The cursor is not one baton gave for this listing; list again without a cursor."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,9 +87,53 @@ func TestIncidentOutcomes(t *testing.T) {
 	t.Run("redis down", func(t *testing.T) {
 		rs.Stop()
 		status, out := call(t, srv, "POST", "/v1/incidents/2/ack", `{"by":"alice"}`)
-		want := "Something went wrong on baton's side; nothing may have changed. Try again in a moment."
+		want := "The incident store is unavailable; nothing may have changed. Retry in a moment."
 		if status != http.StatusServiceUnavailable || out["error"] != want {
 			t.Fatalf("%d %v, want 503 with %q", status, out, want)
 		}
 	})
+}
+
+// GET /v1/incidents pages: next_cursor fetches the next page as ?cursor=,
+// the last page has none, and every incident comes once.
+func TestListPagesWithCursor(t *testing.T) {
+	rs := redistest.Start(t)
+	ctx := redistest.Ctx(t)
+	store := incident.NewStore(rs.Client(), "t:")
+	const open = 25
+	for i := range open {
+		if _, err := store.Open(ctx, incident.Alert{Source: "generic", Service: "db", DedupKey: fmt.Sprint("k", i), Summary: "disk full",
+			Severity: incident.SevCritical, Status: incident.AlertFiring}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(httpapi.New(httpapi.Options{Token: token, Incidents: store}))
+	t.Cleanup(srv.Close)
+
+	seen := map[float64]bool{}
+	var sizes []int
+	path := "/v1/incidents?limit=10"
+	for page := 0; page < 10; page++ {
+		status, out := call(t, srv, "GET", path, "")
+		if status != http.StatusOK {
+			t.Fatalf("%s: %d %v", path, status, out)
+		}
+		list, _ := out["incidents"].([]any)
+		sizes = append(sizes, len(list))
+		for _, v := range list {
+			n := v.(map[string]any)["number"].(float64)
+			if seen[n] {
+				t.Fatalf("INC-%v returned twice", n)
+			}
+			seen[n] = true
+		}
+		next, _ := out["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		path = "/v1/incidents?limit=10&cursor=" + url.QueryEscape(next)
+	}
+	if fmt.Sprint(sizes) != "[10 10 5]" || len(seen) != open {
+		t.Errorf("pages of %v, %d incidents; want [10 10 5] and %d", sizes, len(seen), open)
+	}
 }

@@ -88,12 +88,34 @@ func (e *execError) Unwrap() error { return e.err }
 // PING. When it does not, the process is stopped and the error says why
 // (the last lines of its log when it exited).
 func Launch(ctx context.Context, bin, dir, addr string) (*Process, error) {
+	return LaunchWith(ctx, bin, dir, addr, Config{})
+}
+
+// Config is what a redis-server gets beyond Launch's defaults (loopback,
+// no RDB snapshots, appendonly no, logging to dir/redis.log).
+type Config struct {
+	// File is a config file, given first on the command line; Redis
+	// Sentinel needs one it can rewrite (with Args "--sentinel").
+	File string
+	// Args are further "--name value" arguments, after the defaults, so
+	// they override them ("--appendonly", "yes"; "--replicaof", host, port;
+	// "--cluster-enabled", "yes").
+	Args []string
+}
+
+// LaunchWith is Launch with a config file and extra arguments: the real
+// processes of replicas, Sentinels and Cluster nodes (internal/redistest).
+func LaunchWith(ctx context.Context, bin, dir, addr string, c Config) (*Process, error) {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("redis-server address %q: %w", addr, err)
 	}
 	logFile := filepath.Join(dir, "redis.log")
-	cmd := exec.Command(bin,
+	var args []string
+	if c.File != "" {
+		args = append(args, c.File)
+	}
+	args = append(args,
 		"--bind", "127.0.0.1",
 		"--port", port,
 		"--dir", dir,
@@ -102,6 +124,7 @@ func Launch(ctx context.Context, bin, dir, addr string) (*Process, error) {
 		"--daemonize", "no",
 		"--logfile", logFile,
 	)
+	cmd := exec.Command(bin, append(args, c.Args...)...)
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, &execError{fmt.Errorf("exec %s: %w", bin, err)}

@@ -23,6 +23,7 @@ type Server struct {
 	tb  testing.TB
 	bin string
 	dir string
+	cfg redisproc.Config // beyond redisproc's defaults: StartDurable's AOF
 
 	mu   sync.Mutex
 	proc *redisproc.Process // nil while stopped
@@ -47,6 +48,25 @@ func Start(tb testing.TB) *Server {
 	return s
 }
 
+// StartDurable is Start with the append-only file on (appendonly yes,
+// appendfsync everysec), as production runs Redis: a Stop (kill -9) and
+// Restart keeps every write Redis acknowledged, because Redis writes each
+// to the file before it replies (everysec only bounds what a crash of the
+// whole machine loses).
+func StartDurable(tb testing.TB) *Server {
+	tb.Helper()
+	s := &Server{tb: tb, bin: serverBinary(tb), cfg: redisproc.Config{Args: durableArgs}}
+	n := startNode(tb, s.bin, func(string, string) (redisproc.Config, error) { return s.cfg, nil })
+	// The node's own cleanup would kill a process Restart has replaced;
+	// the Server owns it from here.
+	n.mu.Lock()
+	s.Addr, s.dir, s.proc = n.addr, n.dir, n.proc
+	n.proc = nil
+	n.mu.Unlock()
+	tb.Cleanup(s.Stop)
+	return s
+}
+
 // Client returns a go-redis client for the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr})
@@ -66,14 +86,15 @@ func (s *Server) Stop() {
 	s.proc = nil
 }
 
-// Restart starts the server again on the same address with empty data,
-// as a Redis without persistence comes back after a crash.
+// Restart starts the server again on the same address: with empty data,
+// as a Redis without persistence comes back after a crash; for
+// StartDurable's, with the data its append-only file kept.
 func (s *Server) Restart() {
 	s.tb.Helper()
 	s.Stop()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		p, err := redisproc.Launch(context.Background(), s.bin, s.dir, s.Addr)
+		p, err := redisproc.LaunchWith(context.Background(), s.bin, s.dir, s.Addr, s.cfg)
 		if err == nil {
 			s.mu.Lock()
 			s.proc = p

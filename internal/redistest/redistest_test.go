@@ -35,3 +35,34 @@ func TestServersArePrivate(t *testing.T) {
 		t.Fatal("key written to server a is visible on server b")
 	}
 }
+
+// TestDurableSurvivesKill: with the append-only file a kill -9 loses no
+// acknowledged write; without it (Start) everything is gone.
+func TestDurableSurvivesKill(t *testing.T) {
+	cases := []struct {
+		name  string
+		start func(testing.TB) *Server
+		kept  bool
+	}{
+		{"appendonly yes keeps every acknowledged write", StartDurable, true},
+		{"appendonly no loses them", Start, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.start(t)
+			c := s.Client()
+			ctx := Ctx(t)
+			for i := 0; i < 100; i++ {
+				if err := c.Incr(ctx, "seq").Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.Stop()
+			s.Restart()
+			n, _ := c.Get(ctx, "seq").Int()
+			if got := n == 100; got != tc.kept {
+				t.Fatalf("after kill -9 and restart seq = %d; kept = %v, want %v", n, got, tc.kept)
+			}
+		})
+	}
+}

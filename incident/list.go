@@ -1,0 +1,209 @@
+package incident
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// A listing walks one sorted set in one direction: the open incidents by
+// creation ms, oldest first, or the resolved ones by resolution ms, newest
+// first. Redis orders members of equal score by their bytes, so a position
+// is (score, member): the cursor names the last incident returned, and the
+// next page starts after it. Because the position is a value, not an
+// offset, it is stable under concurrent writes: an incident opened during
+// the walk lands after every existing one (its score is now) and is seen at
+// the end; one resolved during the walk drops out of the open set and is
+// simply not returned; nothing is returned twice.
+
+// cursorVersion prefixes every cursor, so a future format can refuse an old one.
+const cursorVersion = "c1"
+
+// listCursor is a decoded cursor: the set walked ("open" or "resolved")
+// and the position of the last incident returned.
+type listCursor struct {
+	set    string
+	score  float64
+	member string
+}
+
+func (c listCursor) encode() string {
+	raw := cursorVersion + "|" + c.set + "|" + strconv.FormatFloat(c.score, 'f', -1, 64) + "|" + c.member
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// errBadCursor is the refusal of a cursor baton did not give (or gave for
+// another listing): Invalid, with the sentence a caller reads.
+func errBadCursor() error {
+	return Errorf(Invalid, "The cursor is not one baton gave for this listing; list again without a cursor.")
+}
+
+func decodeCursor(s, set string) (listCursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return listCursor{}, errBadCursor()
+	}
+	parts := strings.Split(string(raw), "|")
+	if len(parts) != 4 || parts[0] != cursorVersion || parts[1] != set {
+		return listCursor{}, errBadCursor()
+	}
+	score, err := strconv.ParseFloat(parts[2], 64)
+	if err != nil {
+		return listCursor{}, errBadCursor()
+	}
+	if n, err := strconv.ParseInt(parts[3], 10, 64); err != nil || n < 1 || strconv.FormatInt(n, 10) != parts[3] {
+		return listCursor{}, errBadCursor()
+	}
+	return listCursor{set: set, score: score, member: parts[3]}, nil
+}
+
+// after reports whether z comes after the cursor's position in the walk.
+func (c listCursor) after(z redis.Z, desc bool) bool {
+	m, _ := z.Member.(string)
+	if z.Score != c.score {
+		return (z.Score > c.score) != desc
+	}
+	return (m > c.member) != desc && m != c.member
+}
+
+// filterBatch is how many incidents a filtered listing reads at a time.
+const filterBatch = 256
+
+// ListPage returns up to limit incidents matching f (0 means 100), after
+// cursor ("" for the first page), in List's order, and the cursor of the
+// next page ("" when there is none). It reads only what the page needs: the
+// positions of limit+1 incidents (one more, to know whether a next page
+// exists) and the limit incidents themselves; a status filter (triggered,
+// acknowledged) reads further in batches until the page is full or the set
+// ends. A cursor that is not one ListPage returned for the same set (open
+// or resolved) is an *Error of code Invalid.
+func (s *Store) ListPage(ctx context.Context, f Filter, limit int, cursor string) ([]Incident, string, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	set, key, desc := "open", s.k.open, false
+	if f == FilterResolved {
+		set, key, desc = "resolved", s.k.resolved, true
+	}
+	var pos *listCursor
+	if cursor != "" {
+		c, err := decodeCursor(cursor, set)
+		if err != nil {
+			return nil, "", fmt.Errorf("list %s: %w", f, err)
+		}
+		pos = &c
+	}
+	filtered := f == FilterTriggered || f == FilterAcknowledged
+	out := make([]Incident, 0, min(limit, 1000))
+	for {
+		need := limit - len(out)
+		// One position more than the page needs: whether a next page
+		// exists. A filter reads in larger batches, as it may skip many.
+		count := need + 1
+		if filtered {
+			count = max(count, filterBatch)
+		}
+		zs, err := s.positions(ctx, key, desc, pos, count)
+		if err != nil {
+			return nil, "", fmt.Errorf("list %s: %w", f, err)
+		}
+		// Without a filter every incident read is returned: read only the
+		// page's. With one, read the whole batch, as some may be skipped.
+		read := zs
+		if !filtered {
+			read = zs[:min(len(zs), need)]
+		}
+		incs, err := s.read(ctx, read)
+		if err != nil {
+			return nil, "", fmt.Errorf("list %s: %w", f, err)
+		}
+		for i, inc := range incs {
+			pos = &listCursor{set: set, score: read[i].Score, member: read[i].Member.(string)}
+			if inc.Number == 0 || (f == FilterTriggered && inc.Status != StatusTriggered) ||
+				(f == FilterAcknowledged && inc.Status != StatusAcknowledged) {
+				continue // resolved or gone meanwhile, or filtered out
+			}
+			out = append(out, inc)
+			if len(out) == limit {
+				// A next page may exist when positions follow this one.
+				if i < len(read)-1 || len(zs) > len(read) {
+					return out, pos.encode(), nil
+				}
+				return out, "", nil
+			}
+		}
+		if len(zs) < count {
+			return out, "", nil // the set ended
+		}
+	}
+}
+
+// positions returns up to count members of key with their scores, in walk
+// order, after pos (from the start when nil). Members tied with pos's score
+// that come before it are skipped here; there are few (incidents created in
+// one millisecond), so the loop rarely runs twice.
+func (s *Store) positions(ctx context.Context, key string, desc bool, pos *listCursor, count int) ([]redis.Z, error) {
+	if count < 1 {
+		count = 1
+	}
+	from := "-inf"
+	if pos != nil {
+		from = strconv.FormatFloat(pos.score, 'f', -1, 64)
+	}
+	var out []redis.Z
+	for offset := int64(0); ; {
+		var zs []redis.Z
+		var err error
+		if desc {
+			upper := "+inf"
+			if pos != nil {
+				upper = from
+			}
+			zs, err = s.rdb.ZRevRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: "-inf", Max: upper, Offset: offset, Count: int64(count)}).Result()
+		} else {
+			zs, err = s.rdb.ZRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: from, Max: "+inf", Offset: offset, Count: int64(count)}).Result()
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, z := range zs {
+			if pos == nil || pos.after(z, desc) {
+				out = append(out, z)
+			}
+		}
+		if len(out) >= count || len(zs) < count {
+			return out[:min(len(out), count)], nil
+		}
+		offset += int64(len(zs))
+	}
+}
+
+// read fetches the incidents at zs in one pipeline; an incident that is
+// gone has Number 0.
+func (s *Store) read(ctx context.Context, zs []redis.Z) ([]Incident, error) {
+	pipe := s.rdb.Pipeline()
+	hs := make([]*redis.MapStringStringCmd, len(zs))
+	sts := make([]*redis.StringCmd, len(zs))
+	for i, z := range zs {
+		num, _ := z.Member.(string)
+		hs[i] = pipe.HGetAll(ctx, s.k.base+num)
+		sts[i] = pipe.Get(ctx, s.k.base+num+":s")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	out := make([]Incident, len(zs))
+	for i, z := range zs {
+		if len(hs[i].Val()) == 0 {
+			continue
+		}
+		n, _ := strconv.ParseInt(z.Member.(string), 10, 64)
+		out[i] = decodeIncident(n, hs[i].Val(), sts[i].Val())
+	}
+	return out, nil
+}
