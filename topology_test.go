@@ -228,4 +228,15 @@ func jobPrimitives(t *testing.T, app *App) {
 	if due, inFlight, err := st.JobCounts(ctx); err != nil || inFlight != 0 {
 		t.Fatalf("after commit: due %d, in flight %d, %v", due, inFlight, err)
 	}
+	// The page record (page.lua): begun, sent, found sent.
+	key := fmt.Sprintf("INC-%d/%d/first/alice", res.Number, rev)
+	if m, err := st.BeginPage(ctx, res.Number, rev, key); m != incident.PageUnsent || err != nil {
+		t.Fatalf("begin page = %q, %v", m, err)
+	}
+	if err := st.EndPage(ctx, res.Number, rev, key, incident.PageSent); err != nil {
+		t.Fatalf("end page: %v", err)
+	}
+	if m, err := st.BeginPage(ctx, res.Number, rev, key); m != incident.PageSent || err != nil {
+		t.Fatalf("begin page again = %q, %v", m, err)
+	}
 }
