@@ -49,10 +49,11 @@ type Chat interface {
 	Ephemeral(ctx context.Context, channelID, userID string, m Message) error
 	// Upload shares a file in a channel (by id), as a message of its own.
 	Upload(ctx context.Context, channelID string, f File) error
-	// Posted reports whether one of the newest recent top-level messages in
-	// a channel (by id) carries key (Message.Key). The Pager asks it before
-	// sending a page again whose earlier send has no recorded outcome.
-	Posted(ctx context.Context, channelID, key string, recent int) (bool, error)
+	// FindKey returns the id of a message among the newest recent top-level
+	// messages in a channel (by id) that carries key (Message.Key), or ""
+	// when none does. The Pager asks it before sending a page again whose
+	// earlier send has no recorded outcome.
+	FindKey(ctx context.Context, channelID, key string, recent int) (msgID string, err error)
 }
 
 // File is a file to share in a channel: a chart.
@@ -84,7 +85,7 @@ type Message struct {
 	Thread string
 	// Key, when set, is stored with a posted message as machine-readable
 	// data that people do not see (on Slack, message metadata), so that
-	// Chat.Posted can find the message: a page's escalation.Page.Key.
+	// Chat.FindKey can find the message: a page's escalation.Page.Key.
 	// Update leaves a message's key as it was.
 	Key string
 }

@@ -55,16 +55,36 @@ const recentPages = 100
 func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 	c := p.c
 	ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "page:" + pg.Key})
-	inc, _, err := c.inc.Get(ctx, pg.Incident)
-	if errors.Is(err, incident.ErrNotFound) {
-		return escalation.Unsent(escalation.Permanent(err))
-	}
+	card, refs, err := p.card(ctx, pg)
 	if err != nil {
 		return escalation.Unsent(err)
+	}
+	target, err := p.target(ctx, pg)
+	if err != nil {
+		return escalation.Unsent(err)
+	}
+	chID, ts, err := c.chat.Post(ctx, target, Message{Text: card.Text(), Card: &card, Key: pg.Key})
+	if err != nil {
+		return fmt.Errorf("page %s: %w", pg.Key, err)
+	}
+	p.posted(ctx, pg, target, chID, ts, card, refs)
+	return nil
+}
+
+// card is the page's message: the incident card with the page's lead, and
+// the incident's chat references as they are now.
+func (p *Pager) card(ctx context.Context, pg escalation.Page) (Card, map[string]string, error) {
+	c := p.c
+	inc, _, err := c.inc.Get(ctx, pg.Incident)
+	if errors.Is(err, incident.ErrNotFound) {
+		return Card{}, nil, escalation.Permanent(err)
+	}
+	if err != nil {
+		return Card{}, nil, err
 	}
 	refs, err := c.inc.ChatRefs(ctx, pg.Incident)
 	if err != nil {
-		return escalation.Unsent(err)
+		return Card{}, nil, err
 	}
 	card := BuildCard(inc, nil, c.people.Ref)
 	// The page goes out before the runner commits its step: show the owner
@@ -78,19 +98,16 @@ func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 	if pg.Reason == escalation.ReasonHandoff {
 		card.Actions = nil
 	}
-	msg := Message{Text: card.Text(), Card: &card, Key: pg.Key}
+	return card, refs, nil
+}
 
-	target, err := p.target(ctx, pg)
-	if err != nil {
-		return escalation.Unsent(err)
-	}
-	chID, ts, err := c.chat.Post(ctx, target, msg)
-	if err != nil {
-		return fmt.Errorf("page %s: %w", pg.Key, err)
-	}
-	// Delivered. What follows only lets Delivered find a fallback page and
-	// a reaction on the page acknowledge; a failure here must not make the
-	// runner page again, so it is logged, not returned.
+// posted records a page delivered as message ts in channel chID (posted
+// to target): it links the message to its incident, so that a reaction on
+// it acknowledges, and records it as the channel's latest page, so that it
+// loses its buttons once the incident is acknowledged. Failures are logged,
+// not returned: the page was delivered, and the runner must not page again.
+func (p *Pager) posted(ctx context.Context, pg escalation.Page, target, chID, ts string, card Card, refs map[string]string) {
+	c := p.c
 	c.learnChannel(ctx, target, chID)
 	if err := c.inc.LinkChat(ctx, c.msgRef(chID, ts), pg.Incident, c.linkTTL); err != nil {
 		c.log.Warn("bot: page delivered but not linked; a reaction on it will not acknowledge", "incident", pg.Incident, "err", err)
@@ -101,7 +118,6 @@ func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 		}
 	}
 	c.log.Debug("page delivered", "incident", pg.Incident, "person", pg.Person, "reason", string(pg.Reason))
-	return nil
 }
 
 // learnChannel remembers the id of a channel posted to by the name it is
@@ -125,10 +141,12 @@ func (c *Bot) learnChannel(ctx context.Context, target, chID string) {
 // Delivered implements escalation.DeliveryChecker: whether a message
 // carrying pg.Key is among the newest recentPages top-level messages where
 // Page would have posted it (the person's DM, or the fallback channel).
-// A fallback channel configured by name is looked up by the id learnt when
-// the bot last posted there (a page, or an incident's notice); before any
-// such post, the name is asked as is, which Slack refuses (an error: the
-// runner then sends the page again).
+// A page found is recorded as Page records one it posts (linked to its
+// incident, the channel's latest page), since the run that posted it may
+// have died before. A fallback channel configured by name is looked up by
+// the id learnt when the bot last posted there (a page, or an incident's
+// notice); before any such post, the name is asked as is, which Slack
+// refuses (an error: the runner then sends the page again).
 func (p *Pager) Delivered(ctx context.Context, pg escalation.Page) (bool, error) {
 	c := p.c
 	target, err := p.target(ctx, pg)
@@ -145,11 +163,20 @@ func (p *Pager) Delivered(ctx context.Context, pg escalation.Page) (bool, error)
 		}
 	}
 	ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "check:" + pg.Key})
-	found, err := c.chat.Posted(ctx, target, pg.Key, recentPages)
+	ts, err := c.chat.FindKey(ctx, target, pg.Key, recentPages)
 	if err != nil {
 		return false, fmt.Errorf("look for page %s: %w", pg.Key, err)
 	}
-	return found, nil
+	if ts == "" {
+		return false, nil
+	}
+	card, refs, err := p.card(ctx, pg)
+	if err != nil {
+		c.log.Warn("bot: page found delivered but not recorded", "incident", pg.Incident, "err", err)
+		return true, nil
+	}
+	p.posted(ctx, pg, target, target, ts, card, refs)
+	return true, nil
 }
 
 // target is where a page goes: the person's DM channel (opened if need

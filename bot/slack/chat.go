@@ -265,12 +265,12 @@ func (c *Chat) Ephemeral(ctx context.Context, channelID, userID string, m bot.Me
 	})
 }
 
-// Posted implements bot.Chat: one conversations.history call for the
+// FindKey implements bot.Chat: one conversations.history call for the
 // channel's newest recent messages (thread replies are not among them),
 // with include_all_metadata, looking for a message whose metadata is a
-// bot.Message.Key equal to key.
-func (c *Chat) Posted(ctx context.Context, channelID, key string, recent int) (bool, error) {
-	found := false
+// bot.Message.Key equal to key; its ts is the message id.
+func (c *Chat) FindKey(ctx context.Context, channelID, key string, recent int) (string, error) {
+	found := ""
 	err := c.call(ctx, "conversations.history", channelID, func(ctx context.Context) error {
 		h, err := c.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
 			ChannelID: channelID, Limit: recent, IncludeAllMetadata: true})
@@ -279,7 +279,7 @@ func (c *Chat) Posted(ctx context.Context, channelID, key string, recent int) (b
 		}
 		for _, m := range h.Messages {
 			if m.Metadata.EventType == keyEventType && m.Metadata.EventPayload["key"] == key {
-				found = true
+				found = m.Timestamp
 				break
 			}
 		}

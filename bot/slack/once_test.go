@@ -203,6 +203,21 @@ func TestPageDeliveredOnceAcrossReplicas(t *testing.T) {
 					t.Fatalf("page posted without its key: %+v", m.Metadata)
 				}
 			}
+			// The page that counts (the last) is linked to its incident, so
+			// a reaction on it acknowledges, and recorded as the channel's
+			// latest page, which the chat sync settles after an ack: also
+			// when the run that posted it died before, and the next found it.
+			last := pages[len(pages)-1]
+			if n, err := opener.ChatLink(ctx, "slack:"+last.Channel+"/"+last.TS); err != nil || n != res.Number {
+				t.Fatalf("page %s linked to %d, %v; want INC-%d", last.TS, n, err, res.Number)
+			}
+			refs, err := opener.ChatRefs(ctx, res.Number)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if refs["p:"+last.Channel+"/"+last.TS] == "" {
+				t.Fatalf("the latest page is not recorded for settling: %v", refs)
+			}
 		})
 	}
 }
