@@ -42,6 +42,11 @@ func TestHistoryReturnsMetadata(t *testing.T) {
 			[]msg{{"page 2", "", ""}, {"plain", "", ""}, {"page 1", "", ""}}, false},
 		{"limited to the newest", slack.GetConversationHistoryParameters{ChannelID: dm, Limit: 2, IncludeAllMetadata: true},
 			[]msg{{"page 2", "baton_page", "INC-2/0/first/alice"}, {"plain", "", ""}}, true},
+		{"oldest excludes the message at it", slack.GetConversationHistoryParameters{ChannelID: dm, Oldest: ts1, IncludeAllMetadata: true},
+			[]msg{{"page 2", "baton_page", "INC-2/0/first/alice"}, {"plain", "", ""}}, false},
+		{"oldest, inclusive", slack.GetConversationHistoryParameters{ChannelID: dm, Oldest: ts1, Inclusive: true, IncludeAllMetadata: true},
+			[]msg{{"page 2", "baton_page", "INC-2/0/first/alice"}, {"plain", "", ""}, {"page 1", "baton_page", "INC-1/0/first/alice"}}, false},
+		{"latest excludes the message at it", slack.GetConversationHistoryParameters{ChannelID: dm, Latest: ts1, IncludeAllMetadata: true}, nil, false},
 		{"a channel without messages", slack.GetConversationHistoryParameters{ChannelID: alerts.ID, IncludeAllMetadata: true}, nil, false},
 	}
 	for _, tt := range tests {

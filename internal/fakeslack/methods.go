@@ -390,8 +390,9 @@ func parseMetadata(p map[string][]string) (*Metadata, string) {
 // conversationsHistory returns a channel's top-level messages (and thread
 // replies broadcast to it: none here), newest first, limit at a time
 // (default 100, at most 999) from the cursor. A message's metadata is
-// returned only with include_all_metadata, as Slack returns it. Unlike
-// Slack it ignores oldest, latest and inclusive.
+// returned only with include_all_metadata, as Slack returns it. oldest and
+// latest (message timestamps) bound the messages, excluding the bounds
+// themselves unless inclusive is set, as Slack does.
 func (s *Server) conversationsHistory(p map[string][]string) result {
 	c := s.ws.chanByID[first(p, "channel")] // ids only, as Slack
 	if c == nil || (c.IsPrivate || c.IsIM || c.IsMPIM) && !c.HasMember(s.cfg.botUserID) {
@@ -422,9 +423,23 @@ func (s *Server) conversationsHistory(p map[string][]string) result {
 	}
 	all := first(p, "include_all_metadata")
 	withMeta := all == "1" || all == "true"
+	oldest, oerr := parseTS(first(p, "oldest"))
+	latest, lerr := parseTS(first(p, "latest"))
+	if oerr != nil || lerr != nil {
+		return fail("invalid_ts_oldest")
+	}
+	inc := first(p, "inclusive")
+	inclusive := inc == "1" || inc == "true"
+	within := func(ts string) bool {
+		us, _ := parseTS(ts)
+		if oldest > 0 && (us < oldest || us == oldest && !inclusive) {
+			return false
+		}
+		return latest == 0 || us < latest || us == latest && inclusive
+	}
 	var top []*Message
 	for i := len(c.msgs) - 1; i >= 0; i-- {
-		if m := c.msgs[i]; m.ThreadTS == "" || m.ThreadTS == m.TS {
+		if m := c.msgs[i]; (m.ThreadTS == "" || m.ThreadTS == m.TS) && within(m.TS) {
 			top = append(top, m)
 		}
 	}
@@ -828,4 +843,23 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// parseTS reads a message timestamp ("1700000000.000100", or whole
+// seconds) as microseconds since the epoch; "" is 0.
+func parseTS(ts string) (int64, error) {
+	if ts == "" {
+		return 0, nil
+	}
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	frac = (frac + "000000")[:6]
+	us, err := strconv.ParseInt(frac, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	return s*1e6 + us, nil
 }

@@ -1,0 +1,191 @@
+package slack_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/batonhq/baton/bot"
+	slackbot "github.com/batonhq/baton/bot/slack"
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/internal/redistest"
+)
+
+// errCrash stands for a replica that died (or lost Redis) around a chat call.
+var errCrash = errors.New("replica died")
+
+// crashingChat fails the first chat call that creates what (the channel, the
+// card: a post in a channel the bot created, the notice: a post in the
+// alerts channel) with errCrash: before the call reached Slack, or after
+// Slack answered, so that the id Slack returned is never stored.
+type crashingChat struct {
+	bot.Chat
+	what, alerts string
+	after        bool
+	once         sync.Once
+	fired        bool
+}
+
+func (c *crashingChat) fire() bool {
+	hit := false
+	c.once.Do(func() { hit, c.fired = true, true })
+	return hit
+}
+
+func (c *crashingChat) CreateChannel(ctx context.Context, name string) (string, error) {
+	if c.what != "channel" {
+		return c.Chat.CreateChannel(ctx, name)
+	}
+	if !c.after && c.fire() {
+		return "", errCrash
+	}
+	id, err := c.Chat.CreateChannel(ctx, name)
+	if err == nil && c.after && c.fire() {
+		return "", errCrash
+	}
+	return id, err
+}
+
+func (c *crashingChat) Post(ctx context.Context, channel string, m bot.Message) (string, string, error) {
+	what := "card"
+	if channel == c.alerts {
+		what = "notice"
+	}
+	if m.Thread != "" || what != c.what {
+		return c.Chat.Post(ctx, channel, m)
+	}
+	if !c.after && c.fire() {
+		return "", "", errCrash
+	}
+	ch, ts, err := c.Chat.Post(ctx, channel, m)
+	if err == nil && c.after && c.fire() {
+		return "", "", errCrash
+	}
+	return ch, ts, err
+}
+
+// An incident's chat sync crashes once around the creation of its channel,
+// its card or its notice (Slack answered and the id was not stored, or the
+// call never went); the next sync, on another replica's chat, adopts what
+// the crashed one created: one channel, one card, one notice in Slack's
+// record, and the incident's references point at them.
+func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
+	cases := []struct {
+		name   string
+		what   string // what the crash is around: channel, card, notice
+		after  bool   // the crash comes after Slack's answer
+		byName bool   // the alerts channel is configured by name
+	}{
+		{"channel: crash after Slack's answer", "channel", true, false},
+		{"channel: crash before the call", "channel", false, false},
+		{"card: crash after Slack's answer", "card", true, false},
+		{"card: crash before the call", "card", false, false},
+		{"notice: crash after Slack's answer", "notice", true, false},
+		{"notice: crash before the call", "notice", false, false},
+		{"notice by channel name: crash after Slack's answer", "notice", true, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := fakeslack.StartTest(t)
+			srv := redistest.Start(t)
+			ctx := redistest.Ctx(t)
+			alice := fake.AddUser(fakeslack.User{Name: "alice", Email: "alice@example.com"})
+			alertsCh := fake.AddChannel(fakeslack.Channel{Name: "payments-alerts"})
+			alerts := alertsCh.ID
+			if tc.byName {
+				alerts = "#payments-alerts"
+			}
+			logs := &logBuffer{}
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("log:\n%s", logs.tail(40))
+				}
+			})
+			svc := incident.NewStore(srv.Client(), "test:")
+			t.Cleanup(svc.Close)
+			// replica is one process's chat sync; each has its own bot (and its caches).
+			replica := func(wrap func(bot.Chat) bot.Chat) *bot.Syncer {
+				var chat bot.Chat
+				chat, err := slackbot.NewChat(slackbot.ChatOptions{BotToken: fake.BotToken(), APIURL: fake.APIURL(),
+					Limits: map[string]slackbot.Limit{}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if wrap != nil {
+					chat = wrap(chat)
+				}
+				b, err := bot.New(bot.Options{Chat: chat, Incidents: svc, Redis: srv.Client(), Prefix: "test:",
+					Log:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+					People:   []bot.Person{{ID: "alice", Name: "Alice", ChatID: alice.ID}},
+					Services: []bot.Service{{Name: "payments", AlertsChannel: alerts}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b.Syncer()
+			}
+			res, err := svc.Open(ctx, incident.Alert{Source: "generic", Service: "payments", DedupKey: "k",
+				Summary: "card payments failing", Severity: incident.SevCritical, Status: incident.AlertFiring})
+			if err != nil {
+				t.Fatal(err)
+			}
+			crash := &crashingChat{what: tc.what, alerts: alerts, after: tc.after}
+			first := replica(func(c bot.Chat) bot.Chat { crash.Chat = c; return crash })
+			if _, err := first.Sync(ctx, res.Number); !errors.Is(err, errCrash) {
+				t.Fatalf("the first sync: %v, want the crash", err)
+			}
+			if _, err := replica(nil).Sync(ctx, res.Number); err != nil {
+				t.Fatalf("the sync after the crash: %v", err)
+			}
+
+			var chans []fakeslack.Channel
+			for _, c := range fake.Channels() {
+				if strings.HasPrefix(c.Name, "inc-") {
+					chans = append(chans, c)
+				}
+			}
+			if len(chans) != 1 {
+				t.Fatalf("%d incident channels, want 1: %+v", len(chans), chans)
+			}
+			ch := chans[0]
+			top := func(id string) []fakeslack.Message {
+				var out []fakeslack.Message
+				for _, m := range fake.Messages(id) {
+					if m.ThreadTS == "" || m.ThreadTS == m.TS {
+						out = append(out, m)
+					}
+				}
+				return out
+			}
+			cards, notices := top(ch.ID), top(alertsCh.ID)
+			if len(cards) != 1 || len(notices) != 1 {
+				t.Fatalf("%d card(s) in %s and %d notice(s), want one of each", len(cards), ch.Name, len(notices))
+			}
+			refs, err := svc.ChatRefs(ctx, res.Number)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if refs["ch"] != ch.ID || refs["card"] != cards[0].TS || refs["ntc"] != alertsCh.ID+"/"+notices[0].TS {
+				t.Fatalf("references %v; want channel %s, card %s, notice %s", refs, ch.ID, cards[0].TS, notices[0].TS)
+			}
+			for _, f := range []string{"pchn", "pcard", "pntc"} {
+				if refs[f] != "" {
+					t.Fatalf("posting mark %s left: %v", f, refs)
+				}
+			}
+			if c, _ := fake.Channel(ch.ID); len(c.Pins) != 1 || c.Pins[0] != cards[0].TS {
+				got := c.Pins
+				t.Fatalf("pins %v, want the card", got)
+			}
+			if n, err := svc.ChatLink(ctx, "slack:"+alertsCh.ID+"/"+notices[0].TS); err != nil || n != res.Number {
+				t.Fatalf("notice linked to %d, %v", n, err)
+			}
+			if !crash.fired {
+				t.Fatal("the crash never happened")
+			}
+		})
+	}
+}
