@@ -49,13 +49,14 @@ type Chat interface {
 	Ephemeral(ctx context.Context, channelID, userID string, m Message) error
 	// Upload shares a file in a channel (by id), as a message of its own.
 	Upload(ctx context.Context, channelID string, f File) error
-	// FindKey returns the id of a message among the newest recent top-level
-	// messages in a channel (by id) that carries key (Message.Key), or ""
+	// FindKey returns the id of a message that carries key (Message.Key)
+	// among the newest recent top-level messages in a channel (by id), or,
+	// with thread set, among the first recent replies to that message; ""
 	// when none does. A non-zero since leaves out messages posted before it.
 	// The Pager asks it before sending a page again whose earlier send has
-	// no recorded outcome, and the Syncer before posting again a card or a
-	// notice whose earlier post has none.
-	FindKey(ctx context.Context, channelID, key string, since time.Time, recent int) (msgID string, err error)
+	// no recorded outcome, and the Syncer before posting again a card, a
+	// notice or a thread reply whose earlier post has none.
+	FindKey(ctx context.Context, channelID, thread, key string, since time.Time, recent int) (msgID string, err error)
 	// FindChannel returns the channel (not archived) named name, or
 	// ErrNoChannel. The Syncer asks it when creating an incident's channel
 	// answered ErrNameTaken after an earlier creation of that name has no

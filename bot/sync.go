@@ -38,6 +38,7 @@ const (
 	refPostChannel = "pchn"  // "<suffix>/<unix ms>": creating the channel of that suffix since then
 	refPostCard    = "pcard" // "<unix ms>": posting the card since then
 	refPostNotice  = "pntc"  // "<unix ms>": posting the notice since then
+	refPostReply   = "prep"  // "<alert count>/<unix ms>": posting the repeat reply for that count since then
 )
 
 // postSkew is how far before a posting mark the chat is searched for what
@@ -126,7 +127,7 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	msg := Message{Text: card.Text(), Card: &card}
 	if refs[refCard] == "" {
 		msg.Key = cardKey(inc)
-		ts, err := s.posted(ctx, inc, "card", ch, msg.Key, refs[refPostCard])
+		ts, err := s.posted(ctx, inc, "card", ch, "", msg.Key, refs[refPostCard])
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -177,6 +178,10 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	}
 
 	// 5. Repeats: a thread reply and the new count, at most once per RepeatEvery.
+	// A reply an earlier run posted without recording it is adopted first.
+	if err := s.repeatPosted(ctx, inc, ch, refs, set); err != nil {
+		return time.Time{}, err
+	}
 	var next time.Time
 	count, _ := strconv.ParseInt(refs[refRepeatCount], 10, 64)
 	lastMs, _ := strconv.ParseInt(refs[refRepeatAt], 10, 64)
@@ -185,13 +190,16 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		more := inc.AlertCount - count
 		text := fmt.Sprintf("Fired %d more time%s (%d in all), the last at %s.", more, plural(more), inc.AlertCount,
 			inc.LastSeen.UTC().Format("15:04:05 UTC"))
-		if _, _, err := c.chat.Post(ctx, ch, Message{Text: text, Thread: refs[refCard]}); err != nil {
+		if err := set(refPostReply, itoa(inc.AlertCount)+"/"+itoa(c.now().UnixMilli())); err != nil {
+			return time.Time{}, err
+		}
+		if _, _, err := c.chat.Post(ctx, ch, Message{Text: text, Thread: refs[refCard], Key: replyKey(inc, inc.AlertCount)}); err != nil {
 			return time.Time{}, fmt.Errorf("thread reply on %s: %w", inc.Ref(), err)
 		}
 		// The interval runs from when the reply was posted, not from when
 		// this sync began: the work before it (and rate-limit pacing) would
 		// otherwise let two replies land closer together than RepeatEvery.
-		if err := set(refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(c.now().UnixMilli())); err != nil {
+		if err := set(refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(c.now().UnixMilli()), refPostReply, ""); err != nil {
 			return time.Time{}, err
 		}
 		fallthrough
@@ -407,7 +415,7 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, r
 		if chID, err = s.channelID(ctx, target); err != nil {
 			return fmt.Errorf("look for the notice of %s: %w", inc.Ref(), err)
 		}
-		if ts, err = s.posted(ctx, inc, "notice", chID, key, at); err != nil {
+		if ts, err = s.posted(ctx, inc, "notice", chID, "", key, at); err != nil {
 			return err
 		}
 	}
@@ -443,20 +451,21 @@ func noticeKey(inc incident.Incident) string {
 	return "notice:" + itoa(inc.Number) + ":" + itoa(inc.Created.UnixMilli())
 }
 
-// posted looks for the message carrying key in channel ch (an id) when a
+// posted looks for the message carrying key in channel ch (an id; in the
+// thread of that message id when thread is set) when a
 // posting mark at (unix ms) says an earlier run posted it without
 // recording its id, and returns its id, or "" when there is no mark or no
 // such message. A look-up the chat refuses for good (no history scope, no
 // such channel) is logged and counts as not found: what is posted is
 // posted again rather than never. Other errors are returned, so the job
 // retries the look-up instead of risking a second message.
-func (s *Syncer) posted(ctx context.Context, inc incident.Incident, what, ch, key, at string) (string, error) {
+func (s *Syncer) posted(ctx context.Context, inc incident.Incident, what, ch, thread, key, at string) (string, error) {
 	c := s.c
 	if at == "" {
 		return "", nil
 	}
 	ms, _ := strconv.ParseInt(at, 10, 64)
-	ts, err := c.chat.FindKey(ctx, ch, key, time.UnixMilli(ms).Add(-postSkew), recentPosts)
+	ts, err := c.chat.FindKey(ctx, ch, thread, key, time.UnixMilli(ms).Add(-postSkew), recentPosts)
 	if escalation.IsPermanent(err) {
 		c.log.Warn("bot: could not look for the "+what+" an earlier run posted; posting it again", "incident", inc.Number, "err", err)
 		return "", nil
@@ -490,4 +499,30 @@ func (s *Syncer) channelID(ctx context.Context, target string) (string, error) {
 	}
 	c.learnChannel(ctx, target, info.ID)
 	return info.ID, nil
+}
+
+func replyKey(inc incident.Incident, count int64) string {
+	return "reply:" + itoa(inc.Number) + ":" + itoa(inc.Created.UnixMilli()) + ":" + itoa(count)
+}
+
+// repeatPosted settles a repeat reply an earlier run began (a posting mark
+// left): found in the card's thread, it is recorded as that run would have
+// (the count it reported, its time from the mark), so no second reply
+// reports the same repeats; not found, the mark is cleared and the reply
+// is due as before.
+func (s *Syncer) repeatPosted(ctx context.Context, inc incident.Incident, ch string, refs map[string]string, set func(...string) error) error {
+	mark := refs[refPostReply]
+	if mark == "" {
+		return nil
+	}
+	cs, at, _ := strings.Cut(mark, "/")
+	count, _ := strconv.ParseInt(cs, 10, 64)
+	ts, err := s.posted(ctx, inc, "thread reply", ch, refs[refCard], replyKey(inc, count), at)
+	if err != nil {
+		return err
+	}
+	if ts == "" {
+		return set(refPostReply, "")
+	}
+	return set(refRepeatCount, cs, refRepeatAt, at, refPostReply, "")
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/batonhq/baton/bot"
 	slackbot "github.com/batonhq/baton/bot/slack"
@@ -20,7 +21,7 @@ var errCrash = errors.New("replica died")
 
 // crashingChat fails the first chat call that creates what (the channel, the
 // card: a post in a channel the bot created, the notice: a post in the
-// alerts channel) with errCrash: before the call reached Slack, or after
+// alerts channel, the reply: a post in a thread) with errCrash: before the call reached Slack, or after
 // Slack answered, so that the id Slack returned is never stored.
 type crashingChat struct {
 	bot.Chat
@@ -52,10 +53,13 @@ func (c *crashingChat) CreateChannel(ctx context.Context, name string) (string, 
 
 func (c *crashingChat) Post(ctx context.Context, channel string, m bot.Message) (string, string, error) {
 	what := "card"
-	if channel == c.alerts {
+	switch {
+	case m.Thread != "":
+		what = "reply"
+	case channel == c.alerts:
 		what = "notice"
 	}
-	if m.Thread != "" || what != c.what {
+	if what != c.what {
 		return c.Chat.Post(ctx, channel, m)
 	}
 	if !c.after && c.fire() {
@@ -69,14 +73,15 @@ func (c *crashingChat) Post(ctx context.Context, channel string, m bot.Message) 
 }
 
 // An incident's chat sync crashes once around the creation of its channel,
-// its card or its notice (Slack answered and the id was not stored, or the
-// call never went); the next sync, on another replica's chat, adopts what
-// the crashed one created: one channel, one card, one notice in Slack's
-// record, and the incident's references point at them.
+// its card, its notice or a repeat's thread reply (Slack answered and the
+// id was not stored, or the call never went); the next sync, on another
+// replica's chat, adopts what the crashed one created: one channel, one
+// card, one notice, one reply about the repeat in Slack's record, and the
+// incident's references point at them.
 func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 	cases := []struct {
 		name   string
-		what   string // what the crash is around: channel, card, notice
+		what   string // what the crash is around: channel, card, notice, reply
 		after  bool   // the crash comes after Slack's answer
 		byName bool   // the alerts channel is configured by name
 	}{
@@ -87,6 +92,8 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 		{"notice: crash after Slack's answer", "notice", true, false},
 		{"notice: crash before the call", "notice", false, false},
 		{"notice by channel name: crash after Slack's answer", "notice", true, true},
+		{"repeat reply: crash after Slack's answer", "reply", true, false},
+		{"repeat reply: crash before the call", "reply", false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,20 +127,30 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 				}
 				b, err := bot.New(bot.Options{Chat: chat, Incidents: svc, Redis: srv.Client(), Prefix: "test:",
 					Log:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-					People:   []bot.Person{{ID: "alice", Name: "Alice", ChatID: alice.ID}},
+					People:   []bot.Person{{ID: "alice", Name: "Alice", ChatID: alice.ID}}, RepeatEvery: time.Nanosecond,
 					Services: []bot.Service{{Name: "payments", AlertsChannel: alerts}}})
 				if err != nil {
 					t.Fatal(err)
 				}
 				return b.Syncer()
 			}
-			res, err := svc.Open(ctx, incident.Alert{Source: "generic", Service: "payments", DedupKey: "k",
-				Summary: "card payments failing", Severity: incident.SevCritical, Status: incident.AlertFiring})
+			alert := incident.Alert{Source: "generic", Service: "payments", DedupKey: "k",
+				Summary: "card payments failing", Severity: incident.SevCritical, Status: incident.AlertFiring}
+			res, err := svc.Open(ctx, alert)
 			if err != nil {
 				t.Fatal(err)
 			}
 			crash := &crashingChat{what: tc.what, alerts: alerts, after: tc.after}
 			first := replica(func(c bot.Chat) bot.Chat { crash.Chat = c; return crash })
+			if tc.what == "reply" {
+				// Announced; then the alert fires again, and the reply about it is due.
+				if _, err := first.Sync(ctx, res.Number); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := svc.Open(ctx, alert); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if _, err := first.Sync(ctx, res.Number); !errors.Is(err, errCrash) {
 				t.Fatalf("the first sync: %v, want the crash", err)
 			}
@@ -171,7 +188,14 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 			if refs["ch"] != ch.ID || refs["card"] != cards[0].TS || refs["ntc"] != alertsCh.ID+"/"+notices[0].TS {
 				t.Fatalf("references %v; want channel %s, card %s, notice %s", refs, ch.ID, cards[0].TS, notices[0].TS)
 			}
-			for _, f := range []string{"pchn", "pcard", "pntc"} {
+			wantReplies := 0
+			if tc.what == "reply" {
+				wantReplies = 1
+			}
+			if got := fake.Replies(ch.ID, cards[0].TS); len(got) != wantReplies {
+				t.Fatalf("%d thread replies on the card, want %d", len(got), wantReplies)
+			}
+			for _, f := range []string{"pchn", "pcard", "pntc", "prep"} {
 				if refs[f] != "" {
 					t.Fatalf("posting mark %s left: %v", f, refs)
 				}

@@ -270,27 +270,40 @@ func (c *Chat) Ephemeral(ctx context.Context, channelID, userID string, m bot.Me
 }
 
 // FindKey implements bot.Chat: one conversations.history call for the
-// channel's newest recent messages (thread replies are not among them),
-// since a non-zero since (oldest=), with include_all_metadata, looking for
-// a message whose metadata is a bot.Message.Key equal to key; its ts is the
-// message id.
-func (c *Chat) FindKey(ctx context.Context, channelID, key string, since time.Time, recent int) (string, error) {
+// channel's newest recent messages (thread replies are not among them), or
+// with thread one conversations.replies call for the thread's first
+// recent messages, since a non-zero since (oldest=), with
+// include_all_metadata, looking for a message whose metadata is a
+// bot.Message.Key equal to key; its ts is the message id.
+func (c *Chat) FindKey(ctx context.Context, channelID, thread, key string, since time.Time, recent int) (string, error) {
 	found := ""
-	p := &slack.GetConversationHistoryParameters{ChannelID: channelID, Limit: recent, IncludeAllMetadata: true}
+	oldest := ""
 	if !since.IsZero() {
-		p.Oldest = fmt.Sprintf("%d.%06d", since.Unix(), since.Nanosecond()/1000)
+		oldest = fmt.Sprintf("%d.%06d", since.Unix(), since.Nanosecond()/1000)
+	}
+	match := func(msgs []slack.Message) {
+		for _, m := range msgs {
+			if m.Metadata.EventType == eventType(key) && m.Metadata.EventPayload["key"] == key {
+				found = m.Timestamp
+				return
+			}
+		}
+	}
+	if thread != "" {
+		return found, c.call(ctx, "conversations.replies", channelID, func(ctx context.Context) error {
+			msgs, _, _, err := c.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+				ChannelID: channelID, Timestamp: thread, Limit: recent, Oldest: oldest, IncludeAllMetadata: true})
+			match(msgs)
+			return err
+		})
 	}
 	err := c.call(ctx, "conversations.history", channelID, func(ctx context.Context) error {
-		h, err := c.api.GetConversationHistoryContext(ctx, p)
+		h, err := c.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+			ChannelID: channelID, Limit: recent, Oldest: oldest, IncludeAllMetadata: true})
 		if err != nil {
 			return err
 		}
-		for _, m := range h.Messages {
-			if m.Metadata.EventType == eventType(key) && m.Metadata.EventPayload["key"] == key {
-				found = m.Timestamp
-				break
-			}
-		}
+		match(h.Messages)
 		return nil
 	})
 	return found, err

@@ -108,15 +108,18 @@ func msgOptions(m bot.Message) []slack.MsgOption {
 }
 
 // eventType is the metadata event type of a message posted with a
-// bot.Message.Key (the key is its payload's "key"): baton_card or
-// baton_notice for the keys bot gives an incident's card ("card:…") and
-// notice ("notice:…"), baton_page for a page's.
+// bot.Message.Key (the key is its payload's "key"): baton_card,
+// baton_notice or baton_reply for the keys bot gives an incident's card
+// ("card:…"), notice ("notice:…") and repeat replies ("reply:…"),
+// baton_page for a page's.
 func eventType(key string) string {
 	switch {
 	case strings.HasPrefix(key, "card:"):
 		return "baton_card"
 	case strings.HasPrefix(key, "notice:"):
 		return "baton_notice"
+	case strings.HasPrefix(key, "reply:"):
+		return "baton_reply"
 	}
 	return "baton_page"
 }

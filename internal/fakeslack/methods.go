@@ -845,6 +845,83 @@ func splitList(s string) []string {
 	return out
 }
 
+// conversationsReplies returns a thread: its parent first, then its
+// replies oldest first, limit at a time (default 100, at most 999) from the
+// cursor; oldest, latest and inclusive bound the replies (the parent is
+// always first, as Slack returns it), and metadata comes only with
+// include_all_metadata. A ts that names no message is thread_not_found.
+func (s *Server) conversationsReplies(p map[string][]string) result {
+	c := s.ws.chanByID[first(p, "channel")]
+	if c == nil || (c.IsPrivate || c.IsIM || c.IsMPIM) && !c.HasMember(s.cfg.botUserID) {
+		return fail("channel_not_found")
+	}
+	if !c.IsIM && !c.HasMember(s.cfg.botUserID) {
+		return fail("not_in_channel")
+	}
+	parent := c.byTS[first(p, "ts")]
+	if parent == nil || parent.ThreadTS != "" && parent.ThreadTS != parent.TS {
+		return fail("thread_not_found")
+	}
+	limit := 100
+	if v := first(p, "limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fail("invalid_limit")
+		}
+		if n > 0 {
+			limit = min(n, 999)
+		}
+	}
+	offset := 0
+	if cur := first(p, "cursor"); cur != "" {
+		b, err := base64.StdEncoding.DecodeString(cur)
+		rest, found := strings.CutPrefix(string(b), "offset:")
+		n, aerr := strconv.Atoi(rest)
+		if err != nil || !found || aerr != nil || n < 0 {
+			return fail("invalid_cursor")
+		}
+		offset = n
+	}
+	oldest, oerr := parseTS(first(p, "oldest"))
+	latest, lerr := parseTS(first(p, "latest"))
+	if oerr != nil || lerr != nil {
+		return fail("invalid_ts_oldest")
+	}
+	inc := first(p, "inclusive")
+	inclusive := inc == "1" || inc == "true"
+	all := first(p, "include_all_metadata")
+	withMeta := all == "1" || all == "true"
+	thread := []*Message{parent}
+	for _, m := range c.msgs {
+		if m.ThreadTS != parent.TS || m == parent {
+			continue
+		}
+		us, _ := parseTS(m.TS)
+		if oldest > 0 && (us < oldest || us == oldest && !inclusive) || latest > 0 && (us > latest || us == latest && !inclusive) {
+			continue
+		}
+		thread = append(thread, m)
+	}
+	page := []map[string]any{}
+	next := ""
+	for i := offset; i < len(thread); i++ {
+		if len(page) == limit {
+			next = base64.StdEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(i)))
+			break
+		}
+		m := s.messageJSON(c, thread[i])
+		if withMeta && thread[i].Metadata != nil {
+			m["metadata"] = map[string]any{"event_type": thread[i].Metadata.EventType, "event_payload": thread[i].Metadata.EventPayload}
+		}
+		page = append(page, m)
+	}
+	return ok(map[string]any{
+		"messages":          page,
+		"has_more":          next != "",
+		"response_metadata": map[string]any{"next_cursor": next},
+	})
+}
+
 // parseTS reads a message timestamp ("1700000000.000100", or whole
 // seconds) as microseconds since the epoch; "" is 0.
 func parseTS(ts string) (int64, error) {
