@@ -309,9 +309,10 @@ func (c *Chat) FindKey(ctx context.Context, channelID, thread, key string, since
 	return found, err
 }
 
-// FindChannel implements bot.Chat: conversations.list of the public and
-// private channels the bot sees, not archived, page by page until one is
-// named name; ByBot compares its creator with the bot's own user id, which
+// FindChannel implements bot.Chat: conversations.list of the public
+// channels (scope channels:read; incident channels are public), not
+// archived, page by page until one is named name (a leading # is
+// dropped); ByBot compares its creator with the bot's own user id, which
 // auth.test tells once.
 func (c *Chat) FindChannel(ctx context.Context, name string) (bot.ChannelInfo, error) {
 	self, err := c.self(ctx)
@@ -325,7 +326,7 @@ func (c *Chat) FindChannel(ctx context.Context, name string) (bot.ChannelInfo, e
 		err := c.call(ctx, "conversations.list", "", func(ctx context.Context) error {
 			var err error
 			page, cursor, err = c.api.GetConversationsContext(ctx, &slack.GetConversationsParameters{
-				Cursor: cursor, ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel", "private_channel"}})
+				Cursor: cursor, ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel"}})
 			return err
 		})
 		if err != nil {
