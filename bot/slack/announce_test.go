@@ -84,16 +84,23 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 		what   string // what the crash is around: channel, card, notice, reply
 		after  bool   // the crash comes after Slack's answer
 		byName bool   // the alerts channel is configured by name
+		// taken: the incident channel's name already belongs to a channel
+		// the bot did not create since the mark: "person" (a person
+		// created it), "older" (the bot did, an hour before: another
+		// deployment's). The incident's channel is then the -2 one.
+		taken string
 	}{
-		{"channel: crash after Slack's answer", "channel", true, false},
-		{"channel: crash before the call", "channel", false, false},
-		{"card: crash after Slack's answer", "card", true, false},
-		{"card: crash before the call", "card", false, false},
-		{"notice: crash after Slack's answer", "notice", true, false},
-		{"notice: crash before the call", "notice", false, false},
-		{"notice by channel name: crash after Slack's answer", "notice", true, true},
-		{"repeat reply: crash after Slack's answer", "reply", true, false},
-		{"repeat reply: crash before the call", "reply", false, false},
+		{"channel: crash after Slack's answer", "channel", true, false, ""},
+		{"channel: crash before the call", "channel", false, false, ""},
+		{"channel: crash before the call, the name a person's channel", "channel", false, false, "person"},
+		{"channel: crash before the call, the name the bot's from before", "channel", false, false, "older"},
+		{"card: crash after Slack's answer", "card", true, false, ""},
+		{"card: crash before the call", "card", false, false, ""},
+		{"notice: crash after Slack's answer", "notice", true, false, ""},
+		{"notice: crash before the call", "notice", false, false, ""},
+		{"notice by channel name: crash after Slack's answer", "notice", true, true, ""},
+		{"repeat reply: crash after Slack's answer", "reply", true, false, ""},
+		{"repeat reply: crash before the call", "reply", false, false, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,6 +110,14 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 			alice := fake.AddUser(fakeslack.User{Name: "alice", Email: "alice@example.com"})
 			alertsCh := fake.AddChannel(fakeslack.Channel{Name: "payments-alerts"})
 			alerts := alertsCh.ID
+			taken := ""
+			switch tc.taken {
+			case "person":
+				taken = fake.AddChannel(fakeslack.Channel{Name: "inc-1-card-payments-failing", Creator: alice.ID}).ID
+			case "older":
+				taken = fake.AddChannel(fakeslack.Channel{Name: "inc-1-card-payments-failing", Creator: fake.BotUserID(),
+					Created: time.Now().Add(-time.Hour)}).ID
+			}
 			if tc.byName {
 				alerts = "#payments-alerts"
 			}
@@ -160,7 +175,7 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 
 			var chans []fakeslack.Channel
 			for _, c := range fake.Channels() {
-				if strings.HasPrefix(c.Name, "inc-") {
+				if strings.HasPrefix(c.Name, "inc-") && c.ID != taken {
 					chans = append(chans, c)
 				}
 			}
@@ -168,6 +183,9 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 				t.Fatalf("%d incident channels, want 1: %+v", len(chans), chans)
 			}
 			ch := chans[0]
+			if want := "inc-1-card-payments-failing"; tc.taken != "" && ch.Name != want+"-2" || tc.taken == "" && ch.Name != want {
+				t.Fatalf("the incident's channel is %s", ch.Name)
+			}
 			top := func(id string) []fakeslack.Message {
 				var out []fakeslack.Message
 				for _, m := range fake.Messages(id) {
