@@ -354,6 +354,10 @@ func (s *Syncer) createChannel(ctx context.Context, inc incident.Incident, refs 
 			case ferr == nil && info.ByBot && !info.Created.Before(time.UnixMilli(pat).Add(-postSkew)):
 				c.log.Info("bot: adopting the incident's channel an earlier run created", "incident", inc.Number, "channel", info.ID)
 				id, err = info.ID, nil
+			case escalation.IsPermanent(ferr):
+				// Refused for good (a missing scope): a second channel rather than none.
+				c.log.Warn("bot: could not look for the channel an earlier run may have created; trying the next name",
+					"incident", inc.Number, "err", ferr)
 			case ferr != nil && !errors.Is(ferr, ErrNoChannel):
 				return "", fmt.Errorf("look for the channel of %s: %w", inc.Ref(), ferr)
 			}
