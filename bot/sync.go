@@ -140,11 +140,13 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 			}
 		}
 		msg.Key = ""
-		if err := set(refCard, ts, refDigest, full, refState, st, refPostCard, "",
-			refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(now.UnixMilli())); err != nil {
+		// Linked before its id is stored: a run that dies between the two
+		// finds the mark, adopts the card and links it again.
+		if err := c.inc.LinkChat(ctx, c.msgRef(ch, ts), n, 0); err != nil {
 			return time.Time{}, err
 		}
-		if err := c.inc.LinkChat(ctx, c.msgRef(ch, ts), n, 0); err != nil {
+		if err := set(refCard, ts, refDigest, full, refState, st, refPostCard, "",
+			refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(now.UnixMilli())); err != nil {
 			return time.Time{}, err
 		}
 	} else if st != refs[refState] {
@@ -375,13 +377,16 @@ func (s *Syncer) createChannel(ctx context.Context, inc incident.Incident, refs 
 		if len(name) <= incident.MaxChatRefBytes {
 			kv = append(kv, refChannelName, name)
 		}
-		if err := set(kv...); err != nil {
-			return "", err
-		}
+		// The incident and the link first, the id last: a run that dies
+		// in between finds the mark and adopts the channel, and writes
+		// them again.
 		if err := c.inc.SetChannel(ctx, inc.Number, id); err != nil {
 			return "", err
 		}
 		if err := c.inc.LinkChat(ctx, c.chanRef(id), inc.Number, 0); err != nil {
+			return "", err
+		}
+		if err := set(kv...); err != nil {
 			return "", err
 		}
 		c.log.Info("incident channel created", "incident", inc.Number, "channel", id)
@@ -437,11 +442,12 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, r
 	if err != nil {
 		return fmt.Errorf("post the notice of %s: %w", inc.Ref(), err)
 	}
-	if err := set(refNotice, chID+"/"+ts, refNoticeState, string(inc.Status), refPostNotice, ""); err != nil {
+	c.learnChannel(ctx, target, chID)
+	// Linked before its id is stored, as the card.
+	if err := c.inc.LinkChat(ctx, c.msgRef(chID, ts), inc.Number, c.linkTTL); err != nil {
 		return err
 	}
-	c.learnChannel(ctx, target, chID)
-	return c.inc.LinkChat(ctx, c.msgRef(chID, ts), inc.Number, c.linkTTL)
+	return set(refNotice, chID+"/"+ts, refNoticeState, string(inc.Status), refPostNotice, "")
 }
 
 // cardKey and noticeKey are the Message.Key an incident's card and notice

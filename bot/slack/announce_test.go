@@ -3,11 +3,15 @@ package slack_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/batonhq/baton/bot"
 	slackbot "github.com/batonhq/baton/bot/slack"
@@ -72,6 +76,43 @@ func (c *crashingChat) Post(ctx context.Context, channel string, m bot.Message) 
 	return ch, ts, err
 }
 
+// failLink is a Redis hook that fails, with errCrash, the first SET of the
+// chat link of what (channel, card, notice) a sync created.
+type failLink struct {
+	what, alerts string
+	fired        atomic.Bool
+}
+
+func (h *failLink) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *failLink) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *failLink) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		if len(args) < 2 || !strings.EqualFold(fmt.Sprint(args[0]), "set") {
+			return next(ctx, cmd)
+		}
+		key := fmt.Sprint(args[1])
+		_, ref, ok := strings.Cut(key, "l:slack:")
+		if !ok {
+			return next(ctx, cmd)
+		}
+		what := "channel"
+		switch {
+		case strings.HasPrefix(ref, h.alerts+"/"):
+			what = "notice"
+		case strings.Contains(ref, "/"):
+			what = "card"
+		}
+		if what == h.what && h.fired.CompareAndSwap(false, true) {
+			cmd.SetErr(errCrash)
+			return errCrash
+		}
+		return next(ctx, cmd)
+	}
+}
+
 // An incident's chat sync crashes once around the creation of its channel,
 // its card, its notice or a repeat's thread reply (Slack answered and the
 // id was not stored, or the call never went); the next sync, on another
@@ -93,19 +134,26 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 		// the channel the crashed run created cannot be found, and a
 		// second (-2) is made rather than none.
 		noList bool
+		// linkFails: no chat crash; Redis fails the first run when it
+		// links what it created to the incident (a Redis outage, or a
+		// death, between the chat's answer and the records).
+		linkFails bool
 	}{
-		{"channel: crash after Slack's answer", "channel", true, false, "", false},
-		{"channel: crash after Slack's answer, channels:read missing", "channel", true, false, "", true},
-		{"channel: crash before the call", "channel", false, false, "", false},
-		{"channel: crash before the call, the name a person's channel", "channel", false, false, "person", false},
-		{"channel: crash before the call, the name the bot's from before", "channel", false, false, "older", false},
-		{"card: crash after Slack's answer", "card", true, false, "", false},
-		{"card: crash before the call", "card", false, false, "", false},
-		{"notice: crash after Slack's answer", "notice", true, false, "", false},
-		{"notice: crash before the call", "notice", false, false, "", false},
-		{"notice by channel name: crash after Slack's answer", "notice", true, true, "", false},
-		{"repeat reply: crash after Slack's answer", "reply", true, false, "", false},
-		{"repeat reply: crash before the call", "reply", false, false, "", false},
+		{"channel: crash after Slack's answer", "channel", true, false, "", false, false},
+		{"channel: crash after Slack's answer, channels:read missing", "channel", true, false, "", true, false},
+		{"channel: crash before the call", "channel", false, false, "", false, false},
+		{"channel: crash before the call, the name a person's channel", "channel", false, false, "person", false, false},
+		{"channel: crash before the call, the name the bot's from before", "channel", false, false, "older", false, false},
+		{"card: crash after Slack's answer", "card", true, false, "", false, false},
+		{"card: crash before the call", "card", false, false, "", false, false},
+		{"notice: crash after Slack's answer", "notice", true, false, "", false, false},
+		{"notice: crash before the call", "notice", false, false, "", false, false},
+		{"notice by channel name: crash after Slack's answer", "notice", true, true, "", false, false},
+		{"repeat reply: crash after Slack's answer", "reply", true, false, "", false, false},
+		{"repeat reply: crash before the call", "reply", false, false, "", false, false},
+		{"channel: Redis fails at its link", "channel", true, false, "", false, true},
+		{"card: Redis fails at its link", "card", true, false, "", false, true},
+		{"notice: Redis fails at its link", "notice", true, false, "", false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,8 +182,15 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 			})
 			svc := incident.NewStore(srv.Client(), "test:")
 			t.Cleanup(svc.Close)
-			// replica is one process's chat sync; each has its own bot (and its caches).
-			replica := func(wrap func(bot.Chat) bot.Chat) *bot.Syncer {
+			// replica is one process's chat sync; each has its own Redis
+			// connection (hooked when hook is set), store and bot.
+			replica := func(wrap func(bot.Chat) bot.Chat, hook redis.Hook) *bot.Syncer {
+				rdb := srv.Client()
+				if hook != nil {
+					rdb.AddHook(hook)
+				}
+				svc := incident.NewStore(rdb, "test:")
+				t.Cleanup(svc.Close)
 				var chat bot.Chat
 				chat, err := slackbot.NewChat(slackbot.ChatOptions{BotToken: fake.BotToken(), APIURL: fake.APIURL(),
 					Limits: map[string]slackbot.Limit{}})
@@ -145,9 +200,9 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 				if wrap != nil {
 					chat = wrap(chat)
 				}
-				b, err := bot.New(bot.Options{Chat: chat, Incidents: svc, Redis: srv.Client(), Prefix: "test:",
-					Log:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-					People:   []bot.Person{{ID: "alice", Name: "Alice", ChatID: alice.ID}}, RepeatEvery: time.Nanosecond,
+				b, err := bot.New(bot.Options{Chat: chat, Incidents: svc, Redis: rdb, Prefix: "test:",
+					Log:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+					People: []bot.Person{{ID: "alice", Name: "Alice", ChatID: alice.ID}}, RepeatEvery: time.Nanosecond,
 					Services: []bot.Service{{Name: "payments", AlertsChannel: alerts}}})
 				if err != nil {
 					t.Fatal(err)
@@ -164,7 +219,13 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 				fake.FailNext("conversations.list", 10, fakeslack.Fault{Error: "missing_scope"})
 			}
 			crash := &crashingChat{what: tc.what, alerts: alerts, after: tc.after}
-			first := replica(func(c bot.Chat) bot.Chat { crash.Chat = c; return crash })
+			var hook *failLink
+			first := replica(func(c bot.Chat) bot.Chat { crash.Chat = c; return crash }, nil)
+			if tc.linkFails {
+				crash.what = "" // no crash in the chat
+				hook = &failLink{what: tc.what, alerts: alertsCh.ID}
+				first = replica(nil, hook)
+			}
 			if tc.what == "reply" {
 				// Announced; then the alert fires again, and the reply about it is due.
 				if _, err := first.Sync(ctx, res.Number); err != nil {
@@ -177,7 +238,7 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 			if _, err := first.Sync(ctx, res.Number); !errors.Is(err, errCrash) {
 				t.Fatalf("the first sync: %v, want the crash", err)
 			}
-			if _, err := replica(nil).Sync(ctx, res.Number); err != nil {
+			if _, err := replica(nil, nil).Sync(ctx, res.Number); err != nil {
 				t.Fatalf("the sync after the crash: %v", err)
 			}
 
@@ -236,7 +297,16 @@ func TestAnnouncedOnceAcrossCrashes(t *testing.T) {
 			if n, err := svc.ChatLink(ctx, "slack:"+alertsCh.ID+"/"+notices[0].TS); err != nil || n != res.Number {
 				t.Fatalf("notice linked to %d, %v", n, err)
 			}
-			if !crash.fired {
+			if n, err := svc.ChatLink(ctx, "slack:"+ch.ID); err != nil || n != res.Number {
+				t.Fatalf("channel linked to %d, %v", n, err)
+			}
+			if n, err := svc.ChatLink(ctx, "slack:"+ch.ID+"/"+cards[0].TS); err != nil || n != res.Number {
+				t.Fatalf("card linked to %d, %v", n, err)
+			}
+			if inc, _, err := svc.Get(ctx, res.Number); err != nil || inc.Channel != ch.ID {
+				t.Fatalf("the incident's channel is %q, %v", inc.Channel, err)
+			}
+			if !crash.fired && (hook == nil || !hook.fired.Load()) {
 				t.Fatal("the crash never happened")
 			}
 		})
