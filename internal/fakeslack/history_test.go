@@ -158,6 +158,8 @@ func TestRepliesReturnThread(t *testing.T) {
 			[]string{"card/", "reply 1/", "reply 2/"}, ""},
 		{"oldest bounds the replies", slack.GetConversationRepliesParameters{ChannelID: alerts.ID, Timestamp: parent, Oldest: r1, IncludeAllMetadata: true},
 			[]string{"card/", "reply 2/r2"}, ""},
+		{"a reply's ts names its thread", slack.GetConversationRepliesParameters{ChannelID: alerts.ID, Timestamp: r1, IncludeAllMetadata: true},
+			[]string{"card/", "reply 1/r1", "reply 2/r2"}, ""},
 		{"no such thread", slack.GetConversationRepliesParameters{ChannelID: alerts.ID, Timestamp: "1.000001"}, nil, "thread_not_found"},
 	}
 	for _, tt := range tests {

@@ -849,7 +849,8 @@ func splitList(s string) []string {
 // replies oldest first, limit at a time (default 100, at most 999) from the
 // cursor; oldest, latest and inclusive bound the replies (the parent is
 // always first, as Slack returns it), and metadata comes only with
-// include_all_metadata. A ts that names no message is thread_not_found.
+// include_all_metadata. The ts of a reply names its thread; one that names
+// no message is thread_not_found.
 func (s *Server) conversationsReplies(p map[string][]string) result {
 	c := s.ws.chanByID[first(p, "channel")]
 	if c == nil || (c.IsPrivate || c.IsIM || c.IsMPIM) && !c.HasMember(s.cfg.botUserID) {
@@ -859,7 +860,10 @@ func (s *Server) conversationsReplies(p map[string][]string) result {
 		return fail("not_in_channel")
 	}
 	parent := c.byTS[first(p, "ts")]
-	if parent == nil || parent.ThreadTS != "" && parent.ThreadTS != parent.TS {
+	if parent != nil && parent.ThreadTS != "" && parent.ThreadTS != parent.TS {
+		parent = c.byTS[parent.ThreadTS] // a reply's ts names its thread, as on Slack
+	}
+	if parent == nil {
 		return fail("thread_not_found")
 	}
 	limit := 100
