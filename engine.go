@@ -27,7 +27,7 @@ func newEngine(d *domain, st *stores, board *oncall.Board, chat *chatSide, wake 
 		}
 	}
 	if pager == nil {
-		pager = escalation.LogPager{Log: log}
+		pager = &escalation.LogPager{Log: log}
 	}
 	runner, err := escalation.NewRunner(escalation.Options{
 		Chat:         chatSync,

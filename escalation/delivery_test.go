@@ -47,14 +47,14 @@ func newDeliveries(kind string) *deliveries {
 	case "recorder":
 		d.pager = d.rec
 	case "log":
-		d.pager = escalation.LogPager{Log: slog.New(slog.NewTextHandler(d.log, nil))}
+		d.pager = &escalation.LogPager{Log: slog.New(slog.NewTextHandler(d.log, nil))}
 	}
 	return d
 }
 
 // firsts counts the first pages to alice delivered.
 func (d *deliveries) firsts() int {
-	if _, ok := d.pager.(escalation.LogPager); ok {
+	if _, ok := d.pager.(*escalation.LogPager); ok {
 		return strings.Count(d.log.String(), "msg=page incident=1 person=alice channel=\"\" reason=first")
 	}
 	return d.rec.Count(owner("alice", escalation.ReasonFirst))

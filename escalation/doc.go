@@ -51,7 +51,9 @@
 //     delivered twice only when (a) a send's outcome went unrecorded (its
 //     runner died or lost Redis between the chat call and the record, or
 //     the call failed ambiguously: a timeout, a 5xx) and the check could
-//     not confirm it: no checker (LogPager: a log line written twice),
+//     not confirm it: no checker, a LogPager that did not log it itself
+//     (another process's line, or one older than its memory: a line
+//     written twice),
 //     the chat's history unreadable, or the page pushed out of what the
 //     checker reads; or (b) a runner whose lease ran out while its chat
 //     call was still in flight (it could not renew: Redis unreachable from

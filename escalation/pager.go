@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -65,19 +66,33 @@ func IsPermanent(err error) bool {
 // when no chat is configured, so the escalation story can be followed in the
 // log and through the API. Fallback pages log at error level.
 //
-// It is not a DeliveryChecker: the runner's record alone keeps its pages
-// single. A page recorded sent is never logged again; a page recorded
-// sending but not sent (the process died, or lost Redis, between writing
-// the line and recording it) is logged again by the next run, so a
-// page's line appears at most once per such crash more, never zero times.
+// It is a DeliveryChecker over its own memory: it remembers the Keys of the
+// last LogPagerMemory pages it logged (oldest forgotten first), so a page
+// whose "sent" record could not be written (Redis refusing writes, as
+// under OOM, or unreachable after the line) is found delivered by this
+// process and not logged again. A page logged by another process (which
+// then died before recording it) is not known here and is logged again:
+// one extra line per such crash, never zero. The zero value works; use it
+// through a pointer. It is safe for concurrent use.
 type LogPager struct {
 	Log *slog.Logger
+
+	mu   sync.Mutex
+	seen map[string]struct{}
+	ring []string // the keys in seen, oldest at next once full
+	next int
 }
 
-var _ Pager = LogPager{}
+// LogPagerMemory is how many page Keys a LogPager remembers (about 100 KiB).
+const LogPagerMemory = 10000
 
-// Page logs p.
-func (l LogPager) Page(ctx context.Context, p Page) error {
+var (
+	_ Pager           = (*LogPager)(nil)
+	_ DeliveryChecker = (*LogPager)(nil)
+)
+
+// Page logs p and remembers its Key.
+func (l *LogPager) Page(ctx context.Context, p Page) error {
 	log := l.Log
 	if log == nil {
 		log = slog.Default()
@@ -89,5 +104,37 @@ func (l LogPager) Page(ctx context.Context, p Page) error {
 	log.Log(ctx, level, "page", "incident", p.Incident, "person", p.Person, "channel", p.Channel,
 		"reason", string(p.Reason), "level", p.Level, "round", p.Round, "owner", p.Owner,
 		"service", p.Service, "why", p.Why, "key", p.Key)
+	l.remember(p.Key)
 	return nil
+}
+
+// Delivered reports whether this LogPager logged a page with p's Key
+// among the last LogPagerMemory it logged. It never fails.
+func (l *LogPager) Delivered(_ context.Context, p Page) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.seen[p.Key]
+	return ok, nil
+}
+
+func (l *LogPager) remember(key string) {
+	if key == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = make(map[string]struct{})
+	}
+	if _, ok := l.seen[key]; ok {
+		return
+	}
+	if len(l.ring) < LogPagerMemory {
+		l.ring = append(l.ring, key)
+	} else {
+		delete(l.seen, l.ring[l.next])
+		l.ring[l.next] = key
+		l.next = (l.next + 1) % LogPagerMemory
+	}
+	l.seen[key] = struct{}{}
 }

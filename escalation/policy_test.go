@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -51,7 +53,7 @@ func TestNewLevel(t *testing.T) {
 
 func TestLogPager(t *testing.T) {
 	var buf bytes.Buffer
-	p := escalation.LogPager{Log: slog.New(slog.NewTextHandler(&buf, nil))}
+	p := &escalation.LogPager{Log: slog.New(slog.NewTextHandler(&buf, nil))}
 	p.Page(context.Background(), escalation.Page{Incident: 3, Person: "alice", Reason: escalation.ReasonFirst, Level: 1})
 	p.Page(context.Background(), escalation.Page{Incident: 3, Channel: "#db", Reason: escalation.ReasonFallback, Why: "nobody"})
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -69,5 +71,37 @@ func TestPagerErrorHelpers(t *testing.T) {
 	}
 	if !escalation.IsPermanent(escalation.Permanent(base)) || escalation.IsPermanent(base) {
 		t.Fatal("IsPermanent is wrong")
+	}
+}
+
+// A LogPager finds delivered the pages it logged, and only the last
+// LogPagerMemory of them; a page another process logged is not known.
+func TestLogPagerDelivered(t *testing.T) {
+	page := func(i int) escalation.Page { return escalation.Page{Incident: 1, Key: fmt.Sprintf("INC-1/%d/first/alice", i)} }
+	cases := []struct {
+		name   string
+		logged int // pages 0..logged-1 logged
+		ask    int
+		want   bool
+	}{
+		{"a page it logged", 3, 1, true},
+		{"a page it did not log (another process's)", 3, 7, false},
+		{"the newest page at the memory's size", escalation.LogPagerMemory + 5, escalation.LogPagerMemory + 4, true},
+		{"the oldest page still remembered", escalation.LogPagerMemory + 5, 5, true},
+		{"a page pushed out of memory", escalation.LogPagerMemory + 5, 4, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &escalation.LogPager{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			for i := range tc.logged {
+				if err := p.Page(context.Background(), page(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := p.Delivered(context.Background(), page(tc.ask))
+			if err != nil || got != tc.want {
+				t.Fatalf("Delivered(page %d) = %v, %v; want %v", tc.ask, got, err, tc.want)
+			}
+		})
 	}
 }

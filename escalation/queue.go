@@ -166,7 +166,8 @@ func (r *Runner) armTimer(q *jobQueue, at time.Time) {
 }
 
 // work runs one claimed job. Any error leaves the job to run again: released
-// with a short delay when Redis answers, else kept (strand) and released due
+// with the retry backoff (RetryMin, doubling per consecutive failure of the
+// job, up to RetryMax) when Redis answers, else kept (strand) and released due
 // now by the first drain that finds Redis answering again.
 func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
 	defer r.wg.Done()
@@ -196,6 +197,7 @@ func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
 		return err
 	}()
 	if err == nil {
+		r.jobFailed(j.Member, false)
 		return
 	}
 	if ctx.Err() != nil {
@@ -211,12 +213,37 @@ func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
 		}
 		return
 	}
+	// Back off like any failure: a store that answers but refuses writes
+	// (Redis under OOM) fails every run the same way, so a fixed delay
+	// would run the job, and page, every RetryMin for as long as it lasts.
+	attempts := r.jobFailed(j.Member, true)
+	delay := r.retry.Delay(attempts, nil)
 	r.metrics.StoreError()
-	r.log.Error("escalation: job failed; it will run again", "job", j.Member, "err", err)
+	r.log.Error("escalation: job failed; it will run again", "job", j.Member, "attempt", attempts, "retry_in", delay, "err", err)
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer rcancel()
-	if _, rerr := r.store.ReleaseJob(rctx, j, r.now().Add(r.o.RetryMin)); rerr != nil {
+	if _, rerr := r.store.ReleaseJob(rctx, j, r.now().Add(delay)); rerr != nil {
 		r.log.Debug("escalation: could not release the job; released as soon as redis answers", "job", j.Member, "err", rerr)
 		r.strand(j)
 	}
+}
+
+// maxJobFailures bounds jobFailed's table.
+const maxJobFailures = 10000
+
+// jobFailed counts member's consecutive failed runs (per replica): failed
+// adds one and returns the count; a success forgets the member and returns
+// 0. The table is bounded by the jobs failing at once.
+func (r *Runner) jobFailed(member string, failed bool) int {
+	r.jobFailMu.Lock()
+	defer r.jobFailMu.Unlock()
+	if !failed {
+		delete(r.jobFailures, member)
+		return 0
+	}
+	if len(r.jobFailures) >= maxJobFailures {
+		clear(r.jobFailures) // jobs that failed and never ran here again
+	}
+	r.jobFailures[member]++
+	return r.jobFailures[member]
 }

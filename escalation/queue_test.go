@@ -60,7 +60,7 @@ var unreachedStore = sync.OnceValue(func() *incident.Store {
 func loopRunner(t *testing.T, chat ChatSync, pages, chatLog *claimLog) *Runner {
 	t.Helper()
 	store := unreachedStore()
-	r, err := NewRunner(Options{Incidents: store, Pager: LogPager{}, Policies: func(string) (Policy, Service, bool) { return Policy{}, Service{}, false },
+	r, err := NewRunner(Options{Incidents: store, Pager: &LogPager{}, Policies: func(string) (Policy, Service, bool) { return Policy{}, Service{}, false },
 		Chat: chat, PollInterval: time.Second, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -132,6 +132,9 @@ type Runner struct {
 	chatMu       sync.Mutex
 	chatAttempts map[string]int // consecutive failed runs of a chat job, for backoff (per replica)
 
+	jobFailMu   sync.Mutex
+	jobFailures map[string]int // consecutive failed runs of a job, for backoff (per replica)
+
 	downMu     sync.Mutex
 	down       bool
 	downSince  time.Time
@@ -206,6 +209,7 @@ func NewRunner(o Options) (*Runner, error) {
 		chat:     newJobQueue("chat", o.ChatWorkers, o.Incidents.ClaimChatJobs),
 
 		chatAttempts: map[string]int{},
+		jobFailures:  map[string]int{},
 		stranded:     map[string]incident.Job{},
 	}
 	r.metrics = r.counters

@@ -40,7 +40,7 @@ func TestTransitionNotesReachTheTimeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	runner, err := escalation.NewRunner(escalation.Options{Incidents: store, Wakeup: wake, Pager: escalation.LogPager{Log: quiet},
+	runner, err := escalation.NewRunner(escalation.Options{Incidents: store, Wakeup: wake, Pager: &escalation.LogPager{Log: quiet},
 		Policies: pols, PollInterval: 10 * time.Millisecond, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
