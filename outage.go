@@ -54,8 +54,11 @@ func (h answeredHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 }
 
 // answered reports whether err came from Redis itself rather than from
-// failing to reach it. A server that is loading its data or has lost its
-// master answers, but cannot serve: that is not back yet.
+// failing to reach it, and says Redis can serve. A server that is loading
+// its data, has lost its master or its cluster, refuses writes (out of
+// memory: OOM; a replica: READONLY; a failed save: MISCONF) or refuses this
+// client (NOAUTH, WRONGPASS, NOPERM) answers, but cannot serve: that is not
+// back yet.
 func answered(err error) bool {
 	if err == nil || errors.Is(err, redis.Nil) {
 		return true
@@ -64,10 +67,16 @@ func answered(err error) bool {
 	if !errors.As(err, &reply) {
 		return false
 	}
-	for _, p := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN"} {
-		if strings.HasPrefix(err.Error(), p) {
+	msg := reply.Error()
+	for _, p := range notServing {
+		if strings.HasPrefix(msg, p) {
 			return false
 		}
 	}
 	return true
 }
+
+// notServing are the prefixes of the error replies of a Redis that answers
+// but cannot serve baton.
+var notServing = []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN",
+	"OOM", "READONLY", "MISCONF", "NOAUTH", "WRONGPASS", "NOPERM"}

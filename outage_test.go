@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -206,7 +207,9 @@ func TestRedisOutageLogsOnce(t *testing.T) {
 	}
 	back := 0
 	for _, l := range a.log.since(mark) {
-		if strings.Contains(l, "redis answers again") {
+		// The outage log's line, not the runner's "escalation: redis
+		// answers again; resuming".
+		if strings.Contains(l, `msg="redis answers again"`) {
 			back++
 		}
 	}
@@ -233,12 +236,21 @@ func TestAnsweredHookEndsTheOutage(t *testing.T) {
 			return err
 		}, true},
 		{"Redis unreachable", true, func(ctx context.Context, rdb *redis.Client) error { return rdb.Ping(ctx).Err() }, false},
+		{"an OOM reply (out of memory: writes refused)", false, func(ctx context.Context, rdb *redis.Client) error {
+			admin := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr}) // without the hook
+			defer admin.Close()
+			admin.ConfigSet(ctx, "maxmemory-policy", "noeviction")
+			admin.ConfigSet(ctx, "maxmemory", "1")
+			defer admin.ConfigSet(ctx, "maxmemory", "0")
+			return rdb.Set(ctx, "k", "v", 0).Err()
+		}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rs := redistest.Start(t)
 			rdb := rs.Client()
 			ol := newOutageLog(rdb, slog.New(slog.DiscardHandler), time.Now)
+			_ = rdb.Ping(redistest.Ctx(t)) // a connection in the pool: its handshake is an answer too
 			ol.Failed(errors.New("dial tcp: refused"))
 			if tc.stop {
 				rs.Stop()
@@ -246,6 +258,40 @@ func TestAnsweredHookEndsTheOutage(t *testing.T) {
 			_ = tc.call(redistest.Ctx(t), rdb)
 			if back := !ol.Down(); back != tc.back {
 				t.Fatalf("back = %v after %s, want %v", back, tc.name, tc.back)
+			}
+		})
+	}
+}
+
+// redisReply is an error reply as go-redis returns it (redis.Error).
+type redisReply string
+
+func (e redisReply) Error() string { return string(e) }
+func (redisReply) RedisError()     {}
+
+// Error replies of a Redis that answers but cannot serve do not end an
+// outage; other error replies (a script's, an unknown command) do.
+func TestAnsweredErrorReplies(t *testing.T) {
+	tests := []struct {
+		reply string
+		want  bool
+	}{
+		{"ERR unknown command 'NOSUCHCOMMAND'", true},
+		{"WRONGTYPE Operation against a key holding the wrong kind of value", true},
+		{"OOM command not allowed when used memory > 'maxmemory'. script: 92dc, on @user_script:1.", false},
+		{"READONLY You can't write against a read only replica.", false},
+		{"NOAUTH Authentication required.", false},
+		{"WRONGPASS invalid username-password pair or user is disabled.", false},
+		{"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.", false},
+		{"LOADING Redis is loading the dataset in memory", false},
+		{"CLUSTERDOWN The cluster is down", false},
+		{"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.", false},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Fields(tc.reply)[0], func(t *testing.T) {
+			var _ redis.Error = redisReply("")
+			if got := answered(fmt.Errorf("commit: %w", redisReply(tc.reply))); got != tc.want {
+				t.Fatalf("answered(%q) = %v, want %v", tc.reply, got, tc.want)
 			}
 		})
 	}

@@ -77,7 +77,9 @@ func TestPagerErrorHelpers(t *testing.T) {
 // A LogPager finds delivered the pages it logged, and only the last
 // LogPagerMemory of them; a page another process logged is not known.
 func TestLogPagerDelivered(t *testing.T) {
-	page := func(i int) escalation.Page { return escalation.Page{Incident: 1, Key: fmt.Sprintf("INC-1/%d/first/alice", i)} }
+	page := func(i int) escalation.Page {
+		return escalation.Page{Incident: 1, Key: fmt.Sprintf("INC-1/%d/first/alice", i)}
+	}
 	cases := []struct {
 		name   string
 		logged int // pages 0..logged-1 logged

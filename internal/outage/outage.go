@@ -11,6 +11,13 @@
 //   - one INFO line when a success follows failures ("back"), with how long
 //     the outage lasted and how many requests failed in it.
 //
+// It damps flapping (a Redis that answers reads and refuses writes, or
+// comes and goes): a failure within one interval after an outage ended
+// continues that outage (counted, at most one WARN line per interval, no
+// new ERROR line), and "back" is said at most once per interval; a "back"
+// held back is said by the first success an interval after the last one,
+// with the failures since.
+//
 // ClientLog does the same job for go-redis's own messages (redis.SetLogger).
 //
 // Both are safe for concurrent use.
@@ -39,16 +46,19 @@ type Log struct {
 	every time.Duration
 	now   func() time.Time
 
-	// isDown mirrors down for OK's fast path: OK runs after every Redis
-	// command, so when nothing failed it must not take the lock.
-	isDown atomic.Bool
+	// busy mirrors down || backDue for OK's fast path: OK runs after every
+	// Redis command, so when nothing failed it must not take the lock.
+	busy atomic.Bool
 
 	mu       sync.Mutex
 	down     bool
 	since    time.Time // first failure of the outage
-	lastLine time.Time // when the last line of this outage was written
+	lastLine time.Time // when the last ERROR or WARN line of this outage was written
 	unlogged int       // failures since the last line
-	total    int       // failures in this outage
+	total    int       // failures in this outage not yet reported by a "back" line
+	ended    time.Time // when the last outage ended (a success after failures)
+	lastBack time.Time // when the last "back" line was written
+	backDue  bool      // an outage ended without its "back" line (held back by the interval)
 }
 
 // New returns a Log for the dependency what (a short lowercase name used in
@@ -67,7 +77,9 @@ func New(log *slog.Logger, what string, every time.Duration, now func() time.Tim
 // Failed records one failed request. The first failure of an outage is
 // logged at ERROR with err and attrs (slog key-value pairs, such as
 // "route", "/readyz"); later ones are counted and logged at most once per
-// interval at WARN, with the count and the latest err.
+// interval at WARN, with the count and the latest err. A failure within an
+// interval after the last outage ended continues that outage (a flap): it
+// is counted like a later failure, not logged at ERROR again.
 func (l *Log) Failed(err error, attrs ...any) {
 	if l == nil {
 		return
@@ -76,10 +88,14 @@ func (l *Log) Failed(err error, attrs ...any) {
 	l.mu.Lock()
 	l.total++
 	l.unlogged++
-	first := !l.down
-	if first {
-		l.down, l.since = true, now
-		l.isDown.Store(true)
+	first := false
+	if !l.down {
+		flap := l.backDue || (!l.ended.IsZero() && now.Sub(l.ended) < l.every)
+		if !flap {
+			first, l.since, l.total, l.unlogged = true, now, 1, 1
+		}
+		l.down = true
+		l.busy.Store(true)
 	}
 	if !first && now.Sub(l.lastLine) < l.every {
 		l.mu.Unlock()
@@ -100,23 +116,28 @@ func (l *Log) Failed(err error, attrs ...any) {
 
 // OK records a request that the dependency answered. After failures it logs
 // one INFO line: the dependency is back, how long it was down and how many
-// requests failed meanwhile. Otherwise it costs one atomic load.
+// requests failed meanwhile; at most one such line per interval (a later
+// one waits for a success an interval after it). Otherwise it costs one
+// atomic load.
 func (l *Log) OK() {
-	if l == nil || !l.isDown.Load() {
-		return
-	}
-	l.mu.Lock()
-	if !l.down {
-		l.mu.Unlock()
+	if l == nil || !l.busy.Load() {
 		return
 	}
 	now := l.now()
-	since, total := l.since, l.total
-	l.down, l.total, l.unlogged = false, 0, 0
-	l.isDown.Store(false)
+	l.mu.Lock()
+	if l.down {
+		l.down, l.ended, l.backDue = false, now, true
+	}
+	if !l.backDue || (!l.lastBack.IsZero() && now.Sub(l.lastBack) < l.every) {
+		l.mu.Unlock()
+		return
+	}
+	downFor, total := l.ended.Sub(l.since), l.total
+	l.backDue, l.lastBack, l.total, l.unlogged = false, now, 0, 0
+	l.busy.Store(false)
 	l.mu.Unlock()
 	l.log.Info(l.what+" answers again", "dependency", l.what,
-		"down_for", now.Sub(since).Round(time.Millisecond).String(), "failures", total)
+		"down_for", downFor.Round(time.Millisecond).String(), "failures", total)
 }
 
 // Down reports whether the last request recorded failed.

@@ -62,6 +62,16 @@ func fails(from, to, every time.Duration) []step {
 	return s
 }
 
+// flaps fails at every whole second from from to to and succeeds half a
+// second after each failure.
+func flaps(from, to time.Duration) []step {
+	var s []step
+	for at := from; at <= to; at += time.Second {
+		s = append(s, step{at: at, fail: true}, step{at: at + 500*time.Millisecond})
+	}
+	return s
+}
+
 func TestLogOncePerOutage(t *testing.T) {
 	errDown := errors.New("dial tcp 127.0.0.1:6390: connect: connection refused")
 	tests := []struct {
@@ -77,10 +87,25 @@ func TestLogOncePerOutage(t *testing.T) {
 		{"a minute of failures: a line per 30s with the count", fails(0, 61*time.Second, 100*time.Millisecond),
 			[]string{"level=ERROR", "level=WARN msg=\"redis still unavailable\" dependency=redis err=\"dial tcp 127.0.0.1:6390: connect: connection refused\" route=/x failures=300 down_for=30s",
 				"level=WARN msg=\"redis still unavailable\" dependency=redis err=\"dial tcp 127.0.0.1:6390: connect: connection refused\" route=/x failures=300 down_for=1m0s"}},
-		{"two outages: each has its first line and its back line",
+		{"two outages an interval apart: each has its first line and its back line",
 			append(append(append(fails(0, time.Second, 100*time.Millisecond), step{at: 2 * time.Second}),
-				fails(3*time.Second, 4*time.Second, 100*time.Millisecond)...), step{at: 5 * time.Second}, step{at: 6 * time.Second}),
+				fails(32*time.Second, 33*time.Second, 100*time.Millisecond)...), step{at: 34 * time.Second}, step{at: 35 * time.Second}),
 			[]string{"level=ERROR", "failures=11", "level=ERROR", "failures=11"}},
+		{"flapping for 15 s (a read answered between refused writes): one ERROR, one back",
+			flaps(0, 15*time.Second),
+			[]string{"level=ERROR", "level=INFO msg=\"redis answers again\" dependency=redis down_for=500ms failures=1"}},
+		{"flapping for 70 s: a WARN and a back per interval, the last back said after the interval",
+			append(flaps(0, 69*time.Second), step{at: 100 * time.Second}),
+			[]string{"level=ERROR",
+				"level=INFO msg=\"redis answers again\" dependency=redis down_for=500ms failures=1",
+				"level=WARN msg=\"redis still unavailable\" dependency=redis err=\"dial tcp 127.0.0.1:6390: connect: connection refused\" route=/x failures=30 down_for=30s",
+				"level=INFO msg=\"redis answers again\" dependency=redis down_for=30.5s failures=30",
+				"level=WARN msg=\"redis still unavailable\" dependency=redis err=\"dial tcp 127.0.0.1:6390: connect: connection refused\" route=/x failures=30 down_for=1m0s",
+				"level=INFO msg=\"redis answers again\" dependency=redis down_for=1m0.5s failures=30",
+				"level=INFO msg=\"redis answers again\" dependency=redis down_for=1m9.5s failures=9"}},
+		{"a failure an interval after the outage ended starts a new one",
+			[]step{{at: 0, fail: true}, {at: time.Second}, {at: 31 * time.Second, fail: true}, {at: 32 * time.Second}},
+			[]string{"level=ERROR", "failures=1", "level=ERROR", "failures=1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
