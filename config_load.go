@@ -74,13 +74,21 @@ func LoadConfig(path string, environ []string) (*Config, error) {
 	var cfg Config
 	err := v.Unmarshal(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		dateToString,
-		mapstructure.StringToTimeDurationHookFunc(),
+		durationHook,
 		mapstructure.StringToSliceHookFunc(","),
 	)))
+	undecoded := map[string]bool{} // keys whose value did not decode: their zero value is not checked again
 	if err != nil {
-		probs = append(probs, decodeProblems(err)...)
+		for _, p := range decodeProblems(err) {
+			undecoded[p.Path] = true
+			probs = append(probs, p)
+		}
 	}
-	probs = append(probs, cfg.Validate()...)
+	for _, p := range cfg.Validate() {
+		if !undecoded[p.Path] {
+			probs = append(probs, p)
+		}
+	}
 	if len(probs) > 0 {
 		for i := range probs {
 			// check-config prints one line per problem: a value quoted
@@ -92,6 +100,19 @@ func LoadConfig(path string, environ []string) (*Config, error) {
 		return &cfg, probs
 	}
 	return &cfg, nil
+}
+
+// durationHook decodes a string into a time.Duration (time.ParseDuration),
+// with a message that shows the value and the form expected.
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to != reflect.TypeOf(time.Duration(0)) {
+		return data, nil
+	}
+	d, err := time.ParseDuration(data.(string))
+	if err != nil {
+		return nil, fmt.Errorf("must be a duration such as 10s or 1m30s (got %q)", data)
+	}
+	return d, nil
 }
 
 // dateToString lets `start: 2026-01-05` (a YAML timestamp) land in a string field.
@@ -210,7 +231,12 @@ func decodeProblems(err error) []Problem {
 		}
 		var de *mapstructure.DecodeError
 		if errors.As(e, &de) {
-			out = append(out, Problem{de.Name(), plain(de.Unwrap().Error())})
+			msg := plain(de.Unwrap().Error())
+			var pe *mapstructure.ParseError
+			if errors.As(de.Unwrap(), &pe) && pe.Expected.Kind() == reflect.Bool {
+				msg = fmt.Sprintf("must be true or false (got %q)", fmt.Sprint(pe.Value))
+			}
+			out = append(out, Problem{de.Name(), msg})
 			return
 		}
 		msg := e.Error()

@@ -286,3 +286,47 @@ func TestEscalationDefaults(t *testing.T) {
 		t.Fatalf("defaults = %+v", cfg.Escalation)
 	}
 }
+
+// A value of the wrong type is one plain problem: a bool key says it must
+// be true or false with the value given, a duration that does not parse
+// is reported once (not again by the range check as "got 0s").
+func TestConfigValueProblemsArePlain(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string   // appended to config.yaml's keys, or "" for config.yaml alone
+		env  []string // BATON_* overrides
+		path string
+		want string // the one problem's message
+	}{
+		{"a bool key from the environment", "", []string{"BATON_REDIS_ALLOW_VOLATILE=yes"},
+			"redis.allow_volatile", `must be true or false (got "yes")`},
+		{"a bool key from YAML: yes", "redis:\n  allow_volatile: yes\n", nil,
+			"redis.allow_volatile", `must be true or false (got "yes")`},
+		{"a bool key from YAML: on", "redis:\n  allow_volatile: on\n", nil,
+			"redis.allow_volatile", `must be true or false (got "on")`},
+		{"a duration that does not parse", "", []string{"BATON_ESCALATION_LEASE=abc"},
+			"escalation.lease", `must be a duration such as 10s or 1m30s (got "abc")`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := "config.yaml"
+			if tc.yaml != "" {
+				path = writeConfig(t, tc.yaml)
+			}
+			_, err := LoadConfig(path, tc.env)
+			var probs Problems
+			if !errors.As(err, &probs) {
+				t.Fatalf("LoadConfig = %v, want Problems", err)
+			}
+			var mine []Problem
+			for _, p := range probs {
+				if p.Path == tc.path {
+					mine = append(mine, p)
+				}
+			}
+			if len(mine) != 1 || mine[0].Msg != tc.want {
+				t.Fatalf("problems at %s = %q, want one: %q\nall: %v", tc.path, mine, tc.want, probs)
+			}
+		})
+	}
+}
