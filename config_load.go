@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"regexp"
 	"sort"
@@ -43,14 +45,27 @@ func (ps Problems) Error() string {
 // applies BATON_* overrides, decodes it and validates it. Every problem is
 // returned at once as Problems.
 func LoadConfig(path string, environ []string) (*Config, error) {
+	if path == "" {
+		return loadConfig("", nil, environ)
+	}
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return loadConfig(path, body, environ)
+}
+
+// loadConfig is LoadConfig on body, the YAML read from path (named in a
+// read error; path "": no YAML, defaults and environment only). The fuzz
+// target calls it without a file.
+func loadConfig(path string, body []byte, environ []string) (*Config, error) {
 	v := viper.New()
 	for k, val := range defaults {
 		v.SetDefault(k, val)
 	}
 	if path != "" {
-		v.SetConfigFile(path)
 		v.SetConfigType("yaml")
-		if err := v.ReadInConfig(); err != nil {
+		if err := v.ReadConfig(bytes.NewReader(body)); err != nil {
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 	}
