@@ -9,7 +9,12 @@
 // ./...` does not run the suite:
 //
 //	go test -tags chaos ./test/chaos/ -run TestChaos -v                # short form (CI, under 3 minutes)
-//	go test -tags chaos ./test/chaos/ -run TestChaos -v -chaos.long -timeout 60m
+//	go test -tags chaos ./test/chaos/ -run TestChaos -v -chaos.long -timeout 120m  # long form
+//
+// The long form loads for 5 minutes and then waits up to 90 minutes for the
+// announcements to settle (longPlan: Slack's tier-2 pacing of
+// conversations.create makes 2,000 incidents take over an hour), hence the
+// 120-minute timeout.
 //
 // RELIABILITY.md keeps the last table and says what each count means.
 package chaos
