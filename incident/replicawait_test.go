@@ -154,3 +154,113 @@ func getRetrying(t *testing.T, st *incident.Store, n int64) (incident.Incident, 
 		}
 	}
 }
+
+// TestReplicaWaitCoversEveryPromisedWrite: on a Redis with no replica,
+// WAIT 1 can never be satisfied, so each write a promise rests on must fail
+// with ErrNotReplicated when the store waits for one replica, and succeed
+// when it does not wait. A write path that skipped the wait would pass with
+// the wait on and fail this test.
+func TestReplicaWaitCoversEveryPromisedWrite(t *testing.T) {
+	type fixture struct {
+		st  *incident.Store
+		n   int64 // an open incident
+		rev int64 // its escalation revision
+		job incident.Job
+		rdb *redis.Client
+	}
+	ops := []struct {
+		name string
+		do   func(ctx context.Context, f fixture) error
+	}{
+		{"open (one call)", func(ctx context.Context, f fixture) error {
+			_, err := f.st.Open(ctx, alert("new"))
+			return err
+		}},
+		{"open (a batch)", func(ctx context.Context, f fixture) error {
+			errs := make(chan error, 20)
+			for i := range 20 {
+				go func() { _, err := f.st.Open(ctx, alert(fmt.Sprintf("b%d", i))); errs <- err }()
+			}
+			accepted, failed := 0, error(nil)
+			for range 20 {
+				switch err := <-errs; {
+				case err == nil:
+					accepted++
+				case failed == nil || !errors.Is(err, incident.ErrNotReplicated):
+					failed = err
+				}
+			}
+			if accepted > 0 && accepted < 20 {
+				return fmt.Errorf("%d of 20 accepted, the others: %w", accepted, failed)
+			}
+			return failed
+		}},
+		{"open with a delivery id", func(ctx context.Context, f fixture) error {
+			_, err := f.st.OpenDelivery(ctx, alert("sns"), "msg-1")
+			return err
+		}},
+		{"open after SCRIPT FLUSH (the script's source sent)", func(ctx context.Context, f fixture) error {
+			if err := f.rdb.ScriptFlush(ctx).Err(); err != nil {
+				return err
+			}
+			_, err := f.st.Open(ctx, alert("flushed"))
+			return err
+		}},
+		{"begin page after SCRIPT FLUSH", func(ctx context.Context, f fixture) error {
+			if err := f.rdb.ScriptFlush(ctx).Err(); err != nil {
+				return err
+			}
+			_, err := f.st.BeginPage(ctx, f.n, f.rev, "p2")
+			return err
+		}},
+		{"ack", func(ctx context.Context, f fixture) error {
+			_, err := f.st.Ack(ctx, f.n, "alice", "")
+			return err
+		}},
+		{"resolve", func(ctx context.Context, f fixture) error {
+			_, err := f.st.Resolve(ctx, f.n, "alice", "")
+			return err
+		}},
+		{"begin page", func(ctx context.Context, f fixture) error {
+			_, err := f.st.BeginPage(ctx, f.n, f.rev, "p1")
+			return err
+		}},
+		{"end page", func(ctx context.Context, f fixture) error {
+			return f.st.EndPage(ctx, f.n, f.rev, "p1", incident.PageSent)
+		}},
+		{"commit", func(ctx context.Context, f fixture) error {
+			_, err := f.st.Commit(ctx, f.job, incident.Commit{Rev: f.rev})
+			return err
+		}},
+	}
+	for _, wait := range []int{0, 1} {
+		for _, op := range ops {
+			t.Run(fmt.Sprintf("wait %d/%s", wait, op.name), func(t *testing.T) {
+				plain, c, ctx := newService(t)
+				t.Cleanup(plain.Close)
+				n := mustOpen(t, plain, ctx, alert("open")).Number
+				_, es, err := plain.LoadEscalation(ctx, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				jobs, _, err := plain.ClaimJobs(ctx, t0.Add(time.Hour), time.Minute, 1, "r1:1")
+				if err != nil || len(jobs) != 1 {
+					t.Fatalf("claim: %v, %d jobs", err, len(jobs))
+				}
+				if _, err := plain.BeginPage(ctx, n, es.Rev, "p1"); err != nil { // EndPage ends a begun page
+					t.Fatal(err)
+				}
+				st := incident.NewStore(c, "test:", incident.WithReplicaWait(wait, 20*time.Millisecond))
+				st.Now = plain.Now
+				t.Cleanup(st.Close)
+				err = op.do(ctx, fixture{st: st, n: n, rev: es.Rev, job: jobs[0], rdb: c})
+				if wait == 0 && err != nil {
+					t.Fatalf("without a wait: %v", err)
+				}
+				if wait == 1 && !errors.Is(err, incident.ErrNotReplicated) {
+					t.Fatalf("waiting for a replica that does not exist: got %v, want ErrNotReplicated", err)
+				}
+			})
+		}
+	}
+}
