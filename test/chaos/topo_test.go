@@ -94,7 +94,10 @@ func (g *sentinelGroup) redisYAML() string {
 	for _, s := range g.sentinels {
 		addrs = append(addrs, s.addr)
 	}
-	return fmt.Sprintf("  master_name: %s\n  addrs: [%s]\n", sentinelMaster, strings.Join(addrs, ", "))
+	// Replication is asynchronous: without a wait for the replica, a
+	// failover loses alerts already answered 202 (-chaos.wait_replicas=0
+	// shows it).
+	return fmt.Sprintf("  master_name: %s\n  addrs: [%s]\n  wait_replicas: %d\n", sentinelMaster, strings.Join(addrs, ", "), *waitFlag)
 }
 
 // master asks a sentinel for the master's address.
