@@ -15,8 +15,10 @@ import (
 // failover (Sentinel) then promotes a replica without it: an alert answered
 // 202 is gone and its incident number is issued again. With WithReplicaWait,
 // every write a promise rests on (Open, the transitions, the page record,
-// the runner's Commit) is followed by WAIT on the same connection, in the
-// same pipeline, and succeeds only when enough replicas acknowledged it.
+// the runner's Commit, and the chat references that keep a retried chat
+// call from posting again: SetChatRefs, LinkChat) is followed by WAIT on
+// the same connection, in the same pipeline, and succeeds only when enough
+// replicas acknowledged it.
 
 // ErrNotReplicated is wrapped by a write that the master applied but too few
 // replicas acknowledged within the wait (WithReplicaWait). The write stands
@@ -105,4 +107,55 @@ func evalWait(ctx context.Context, rdb redis.UniversalClient, script *redis.Scri
 		return res, w.check(wait)
 	}
 	panic("unreachable")
+}
+
+// multi runs cmds (each a command's arguments) in one MULTI/EXEC and, when
+// replica waits are on, WAIT after it in the same pipeline.
+func (s *Store) multi(ctx context.Context, cmds [][]any) error {
+	if len(cmds) == 0 {
+		return nil
+	}
+	if s.wait.n <= 0 {
+		pipe := s.rdb.TxPipeline()
+		for _, c := range cmds {
+			pipe.Do(ctx, c...)
+		}
+		_, err := pipe.Exec(ctx)
+		return err
+	}
+	// MULTI and EXEC by hand: WAIT inside a transaction would not block.
+	pipe := s.rdb.Pipeline()
+	pipe.Do(ctx, "multi")
+	for _, c := range cmds {
+		pipe.Do(ctx, c...)
+	}
+	exec := pipe.Do(ctx, "exec")
+	wait := s.wait.send(ctx, pipe)
+	_, _ = pipe.Exec(ctx)
+	res, err := exec.Slice()
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		if e, ok := r.(error); ok {
+			return e
+		}
+	}
+	return s.wait.check(wait)
+}
+
+// setWait is SET key val (with ttl, 0: none) followed, when replica waits
+// are on, by WAIT in the same pipeline.
+func (s *Store) setWait(ctx context.Context, key string, val any, ttl time.Duration) error {
+	if s.wait.n <= 0 {
+		return s.rdb.Set(ctx, key, val, ttl).Err()
+	}
+	pipe := s.rdb.Pipeline()
+	set := pipe.Set(ctx, key, val, ttl)
+	wait := s.wait.send(ctx, pipe)
+	_, _ = pipe.Exec(ctx)
+	if err := set.Err(); err != nil {
+		return err
+	}
+	return s.wait.check(wait)
 }

@@ -228,6 +228,21 @@ func TestReplicaWaitCoversEveryPromisedWrite(t *testing.T) {
 		{"end page", func(ctx context.Context, f fixture) error {
 			return f.st.EndPage(ctx, f.n, f.rev, "p1", incident.PageSent)
 		}},
+		{"set chat refs", func(ctx context.Context, f fixture) error {
+			err := f.st.SetChatRefs(ctx, f.n, map[string]string{"channel": "C1", "card": ""})
+			// Waited for or not, the write stands on the master.
+			if refs, rerr := f.st.ChatRefs(ctx, f.n); rerr != nil || refs["channel"] != "C1" {
+				return fmt.Errorf("chat refs after the write: %v, %v (write: %w)", refs, rerr, err)
+			}
+			return err
+		}},
+		{"link chat", func(ctx context.Context, f fixture) error {
+			err := f.st.LinkChat(ctx, "slack:C1/1.2", f.n, time.Hour)
+			if got, lerr := f.st.ChatLink(ctx, "slack:C1/1.2"); lerr != nil || got != f.n {
+				return fmt.Errorf("chat link after the write: %d, %v (write: %w)", got, lerr, err)
+			}
+			return err
+		}},
 		{"commit", func(ctx context.Context, f fixture) error {
 			_, err := f.st.Commit(ctx, f.job, incident.Commit{Rev: f.rev})
 			return err
