@@ -195,7 +195,7 @@ var defaults = map[string]any{
 	"slack.ack_reactions":                 []string{"white_check_mark", "eyes"},
 	"slack.archive_after":                 "24h",
 	"analytics.timezone":                  "UTC",
-	"escalation.lease":                    "10s",
+	"escalation.lease":                    "8s",
 	"escalation.workers":                  8,
 	"intake.max_parsing":                  0,
 	"intake.parse_wait":                   "2s",

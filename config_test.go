@@ -240,7 +240,7 @@ func TestEscalationSection(t *testing.T) {
 		problemPath string
 		problem     string
 	}{
-		{name: "the example's values", lease: 10 * time.Second, workers: 8},
+		{name: "the example's values", lease: 8 * time.Second, workers: 8},
 		{name: "from the environment", env: []string{"BATON_ESCALATION_LEASE=15s", "BATON_ESCALATION_WORKERS=32"},
 			lease: 15 * time.Second, workers: 32},
 		{name: "no workers", env: []string{"BATON_ESCALATION_WORKERS=0"},
@@ -282,7 +282,7 @@ func TestEscalationDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Escalation.Lease != 10*time.Second || cfg.Escalation.Workers != 8 {
+	if cfg.Escalation.Lease != 8*time.Second || cfg.Escalation.Workers != 8 {
 		t.Fatalf("defaults = %+v", cfg.Escalation)
 	}
 }

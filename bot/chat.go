@@ -49,11 +49,29 @@ type Chat interface {
 	Ephemeral(ctx context.Context, channelID, userID string, m Message) error
 	// Upload shares a file in a channel (by id), as a message of its own.
 	Upload(ctx context.Context, channelID string, f File) error
-	// FindKey returns the id of a message among the newest recent top-level
-	// messages in a channel (by id) that carries key (Message.Key), or ""
-	// when none does. The Pager asks it before sending a page again whose
-	// earlier send has no recorded outcome.
-	FindKey(ctx context.Context, channelID, key string, recent int) (msgID string, err error)
+	// FindKey returns the id of a message that carries key (Message.Key)
+	// among the newest recent top-level messages in a channel (by id), or,
+	// with thread set, among the first recent replies to that message; ""
+	// when none does. A non-zero since leaves out messages posted before it.
+	// The Pager asks it before sending a page again whose earlier send has
+	// no recorded outcome, and the Syncer before posting again a card, a
+	// notice or a thread reply whose earlier post has none.
+	FindKey(ctx context.Context, channelID, thread, key string, since time.Time, recent int) (msgID string, err error)
+	// FindChannel returns the channel (not archived) named name, or
+	// ErrNoChannel. The Syncer asks it when creating an incident's channel
+	// answered ErrNameTaken after an earlier creation of that name has no
+	// recorded outcome: a channel the bot created since is the incident's.
+	FindChannel(ctx context.Context, name string) (ChannelInfo, error)
+}
+
+// ChannelInfo is what FindChannel tells of a channel.
+type ChannelInfo struct {
+	// ID is the channel's id.
+	ID string
+	// ByBot: the bot itself created it.
+	ByBot bool
+	// Created is when, to the chat's precision (Slack: whole seconds).
+	Created time.Time
 }
 
 // File is a file to share in a channel: a chart.
@@ -71,6 +89,8 @@ var (
 	ErrNameTaken = errors.New("channel name taken")
 	// ErrNoUser: no chat user matches.
 	ErrNoUser = errors.New("no such chat user")
+	// ErrNoChannel: no channel has that name.
+	ErrNoChannel = errors.New("no such channel")
 )
 
 // Message is one message as bot wants it shown. Text is always set: the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
@@ -163,7 +164,7 @@ func (p *Pager) Delivered(ctx context.Context, pg escalation.Page) (bool, error)
 		}
 	}
 	ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "check:" + pg.Key})
-	ts, err := c.chat.FindKey(ctx, target, pg.Key, recentPages)
+	ts, err := c.chat.FindKey(ctx, target, "", pg.Key, time.Time{}, recentPages)
 	if err != nil {
 		return false, fmt.Errorf("look for page %s: %w", pg.Key, err)
 	}

@@ -31,7 +31,23 @@ const (
 	refPage        = "p:"   // "p:<channel id>/<message id>" = the status the page shows, or pageUnsettled
 	refArchived    = "arch" // "1" once archived
 	refMember      = "m:"   // "m:<chat user id>" = "1": invited
+	// "Posting" marks, set before the chat call that creates the thing and
+	// cleared with its id: one left behind means a run died (or lost Redis)
+	// between the call and the record, and the next run looks for the thing
+	// before creating it again.
+	refPostChannel = "pchn"  // "<suffix>/<unix ms>": creating the channel of that suffix since then
+	refPostCard    = "pcard" // "<unix ms>": posting the card since then
+	refPostNotice  = "pntc"  // "<unix ms>": posting the notice since then
+	refPostReply   = "prep"  // "<alert count>/<unix ms>": posting the repeat reply for that count since then
 )
+
+// postSkew is how far before a posting mark the chat is searched for what
+// was posted: the replica's clock and the chat's may differ by that much.
+const postSkew = time.Minute
+
+// recentPosts is how many of a channel's newest messages since a posting
+// mark (less postSkew) are searched for a card or a notice.
+const recentPosts = 200
 
 // pageUnsettled marks a page still showing its buttons.
 const pageUnsettled = "-"
@@ -110,15 +126,27 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	full, st := card.Digest(), card.StateDigest()
 	msg := Message{Text: card.Text(), Card: &card}
 	if refs[refCard] == "" {
-		_, ts, err := c.chat.Post(ctx, ch, msg)
+		msg.Key = cardKey(inc)
+		ts, err := s.posted(ctx, inc, "card", ch, "", msg.Key, refs[refPostCard])
 		if err != nil {
-			return time.Time{}, fmt.Errorf("post the card of %s: %w", inc.Ref(), err)
-		}
-		if err := set(refCard, ts, refDigest, full, refState, st,
-			refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(now.UnixMilli())); err != nil {
 			return time.Time{}, err
 		}
+		if ts == "" {
+			if err := set(refPostCard, itoa(c.now().UnixMilli())); err != nil {
+				return time.Time{}, err
+			}
+			if _, ts, err = c.chat.Post(ctx, ch, msg); err != nil {
+				return time.Time{}, fmt.Errorf("post the card of %s: %w", inc.Ref(), err)
+			}
+		}
+		msg.Key = ""
+		// Linked before its id is stored: a run that dies between the two
+		// finds the mark, adopts the card and links it again.
 		if err := c.inc.LinkChat(ctx, c.msgRef(ch, ts), n, 0); err != nil {
+			return time.Time{}, err
+		}
+		if err := set(refCard, ts, refDigest, full, refState, st, refPostCard, "",
+			refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(now.UnixMilli())); err != nil {
 			return time.Time{}, err
 		}
 	} else if st != refs[refState] {
@@ -140,7 +168,7 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 
 	// 4. The notice in the alerts channel, once.
 	if refs[refNotice] == "" && refs[refNoticeOff] == "" {
-		if err := s.notice(ctx, inc, ch, set); err != nil {
+		if err := s.notice(ctx, inc, ch, refs, set); err != nil {
 			return time.Time{}, err
 		}
 	}
@@ -152,6 +180,10 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	}
 
 	// 5. Repeats: a thread reply and the new count, at most once per RepeatEvery.
+	// A reply an earlier run posted without recording it is adopted first.
+	if err := s.repeatPosted(ctx, inc, ch, refs, set); err != nil {
+		return time.Time{}, err
+	}
 	var next time.Time
 	count, _ := strconv.ParseInt(refs[refRepeatCount], 10, 64)
 	lastMs, _ := strconv.ParseInt(refs[refRepeatAt], 10, 64)
@@ -160,13 +192,16 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		more := inc.AlertCount - count
 		text := fmt.Sprintf("Fired %d more time%s (%d in all), the last at %s.", more, plural(more), inc.AlertCount,
 			inc.LastSeen.UTC().Format("15:04:05 UTC"))
-		if _, _, err := c.chat.Post(ctx, ch, Message{Text: text, Thread: refs[refCard]}); err != nil {
+		if err := set(refPostReply, itoa(inc.AlertCount)+"/"+itoa(c.now().UnixMilli())); err != nil {
+			return time.Time{}, err
+		}
+		if _, _, err := c.chat.Post(ctx, ch, Message{Text: text, Thread: refs[refCard], Key: replyKey(inc, inc.AlertCount)}); err != nil {
 			return time.Time{}, fmt.Errorf("thread reply on %s: %w", inc.Ref(), err)
 		}
 		// The interval runs from when the reply was posted, not from when
 		// this sync began: the work before it (and rate-limit pacing) would
 		// otherwise let two replies land closer together than RepeatEvery.
-		if err := set(refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(c.now().UnixMilli())); err != nil {
+		if err := set(refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(c.now().UnixMilli()), refPostReply, ""); err != nil {
 			return time.Time{}, err
 		}
 		fallthrough
@@ -288,17 +323,47 @@ const maxNameTries = 20
 
 // createChannel makes the incident's channel, trying -2, -3, … after a
 // name_taken, and records it (and the suffix reached) the moment it exists.
+// Before each creation it marks the suffix as being created, with the time;
+// a run that finds the mark (the run that created it died before recording
+// it) and is told the name is taken asks the chat for the channel of that
+// name, and adopts it when the bot created it since the mark (less
+// postSkew): the runner's lease lets one replica at a time sync an
+// incident, and the name carries the incident's number.
 func (s *Syncer) createChannel(ctx context.Context, inc incident.Incident, refs map[string]string, set func(...string) error) (string, error) {
 	c := s.c
 	base := ChannelName(inc.Number, inc.Title)
 	k, _ := strconv.Atoi(refs[refNameTry])
 	k = max(k, 1)
+	// An earlier run's creation of suffix pk, begun at pat, has no outcome.
+	pks, pms, _ := strings.Cut(refs[refPostChannel], "/")
+	pk, _ := strconv.Atoi(pks)
+	pat, _ := strconv.ParseInt(pms, 10, 64)
 	for ; k <= maxNameTries; k++ {
 		name := base
 		if k > 1 {
 			name = WithSuffix(base, k)
 		}
+		if k != pk {
+			if err := set(refPostChannel, strconv.Itoa(k)+"/"+itoa(c.now().UnixMilli())); err != nil {
+				return "", err
+			}
+		}
 		id, err := c.chat.CreateChannel(ctx, name)
+		if errors.Is(err, ErrNameTaken) && k == pk {
+			// Ours if the bot created it since that creation began.
+			info, ferr := c.chat.FindChannel(ctx, name)
+			switch {
+			case ferr == nil && info.ByBot && !info.Created.Before(time.UnixMilli(pat).Add(-postSkew)):
+				c.log.Info("bot: adopting the incident's channel an earlier run created", "incident", inc.Number, "channel", info.ID)
+				id, err = info.ID, nil
+			case escalation.IsPermanent(ferr):
+				// Refused for good (a missing scope): a second channel rather than none.
+				c.log.Warn("bot: could not look for the channel an earlier run may have created; trying the next name",
+					"incident", inc.Number, "err", ferr)
+			case ferr != nil && !errors.Is(ferr, ErrNoChannel):
+				return "", fmt.Errorf("look for the channel of %s: %w", inc.Ref(), ferr)
+			}
+		}
 		if errors.Is(err, ErrNameTaken) {
 			if err := set(refNameTry, strconv.Itoa(k+1)); err != nil {
 				return "", err
@@ -308,17 +373,20 @@ func (s *Syncer) createChannel(ctx context.Context, inc incident.Incident, refs 
 		if err != nil {
 			return "", fmt.Errorf("create the channel of %s: %w", inc.Ref(), err)
 		}
-		kv := []string{refChannel, id, refNameTry, ""}
+		kv := []string{refChannel, id, refNameTry, "", refPostChannel, ""}
 		if len(name) <= incident.MaxChatRefBytes {
 			kv = append(kv, refChannelName, name)
 		}
-		if err := set(kv...); err != nil {
-			return "", err
-		}
+		// The incident and the link first, the id last: a run that dies
+		// in between finds the mark and adopts the channel, and writes
+		// them again.
 		if err := c.inc.SetChannel(ctx, inc.Number, id); err != nil {
 			return "", err
 		}
 		if err := c.inc.LinkChat(ctx, c.chanRef(id), inc.Number, 0); err != nil {
+			return "", err
+		}
+		if err := set(kv...); err != nil {
 			return "", err
 		}
 		c.log.Info("incident channel created", "incident", inc.Number, "channel", id)
@@ -330,7 +398,12 @@ func (s *Syncer) createChannel(ctx context.Context, inc incident.Incident, refs 
 // notice posts the one-line announcement in the service's alerts channel.
 // A channel the bot cannot post in (not a member, no such channel) is logged
 // loudly and not retried: the rest of the incident's chat still happens.
-func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, set func(...string) error) error {
+//
+// Before the post it marks the notice as being posted; a run that finds
+// the mark without the notice's id (the run that posted it died first)
+// looks for it in the channel's messages since the mark, by its key, and
+// adopts it instead of posting a second.
+func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, refs map[string]string, set func(...string) error) error {
 	c := s.c
 	target := c.services[inc.Service].AlertsChannel
 	if target == "" {
@@ -345,18 +418,121 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, s
 		o := c.people.Ref(inc.Owner)
 		nt.Owner = &o
 	}
-	chID, ts, err := c.chat.Post(ctx, target, Message{Text: nt.Text(), Notice: &nt})
+	key := noticeKey(inc)
+	chID, ts, err := "", "", error(nil)
+	if at := refs[refPostNotice]; at != "" {
+		if chID, err = s.channelID(ctx, target); err != nil {
+			return fmt.Errorf("look for the notice of %s: %w", inc.Ref(), err)
+		}
+		if ts, err = s.posted(ctx, inc, "notice", chID, "", key, at); err != nil {
+			return err
+		}
+	}
+	if ts == "" {
+		if err := set(refPostNotice, itoa(c.now().UnixMilli())); err != nil {
+			return err
+		}
+		chID, ts, err = c.chat.Post(ctx, target, Message{Text: nt.Text(), Notice: &nt, Key: key})
+	}
 	if escalation.IsPermanent(err) {
 		c.log.Error("bot: the notice could not be posted in the service's alerts channel; is the bot a member?",
 			"incident", inc.Number, "service", inc.Service, "channel", target, "err", err)
-		return set(refNoticeOff, "1")
+		return set(refNoticeOff, "1", refPostNotice, "")
 	}
 	if err != nil {
 		return fmt.Errorf("post the notice of %s: %w", inc.Ref(), err)
 	}
-	if err := set(refNotice, chID+"/"+ts, refNoticeState, string(inc.Status)); err != nil {
+	c.learnChannel(ctx, target, chID)
+	// Linked before its id is stored, as the card.
+	if err := c.inc.LinkChat(ctx, c.msgRef(chID, ts), inc.Number, c.linkTTL); err != nil {
 		return err
 	}
-	c.learnChannel(ctx, target, chID)
-	return c.inc.LinkChat(ctx, c.msgRef(chID, ts), inc.Number, c.linkTTL)
+	return set(refNotice, chID+"/"+ts, refNoticeState, string(inc.Status), refPostNotice, "")
+}
+
+// cardKey and noticeKey are the Message.Key an incident's card and notice
+// are posted with: its number and creation time (unix ms), which no other
+// incident of this or another deployment sharing the chat has.
+func cardKey(inc incident.Incident) string {
+	return "card:" + itoa(inc.Number) + ":" + itoa(inc.Created.UnixMilli())
+}
+
+func noticeKey(inc incident.Incident) string {
+	return "notice:" + itoa(inc.Number) + ":" + itoa(inc.Created.UnixMilli())
+}
+
+// posted looks for the message carrying key in channel ch (an id; in the
+// thread of that message id when thread is set) when a
+// posting mark at (unix ms) says an earlier run posted it without
+// recording its id, and returns its id, or "" when there is no mark or no
+// such message. A look-up the chat refuses for good (no history scope, no
+// such channel) is logged and counts as not found: what is posted is
+// posted again rather than never. Other errors are returned, so the job
+// retries the look-up instead of risking a second message.
+func (s *Syncer) posted(ctx context.Context, inc incident.Incident, what, ch, thread, key, at string) (string, error) {
+	c := s.c
+	if at == "" {
+		return "", nil
+	}
+	ms, _ := strconv.ParseInt(at, 10, 64)
+	ts, err := c.chat.FindKey(ctx, ch, thread, key, time.UnixMilli(ms).Add(-postSkew), recentPosts)
+	if escalation.IsPermanent(err) {
+		c.log.Warn("bot: could not look for the "+what+" an earlier run posted; posting it again", "incident", inc.Number, "err", err)
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("look for the %s of %s: %w", what, inc.Ref(), err)
+	}
+	if ts != "" {
+		c.log.Info("bot: adopting the "+what+" an earlier run posted", "incident", inc.Number)
+	} else {
+		c.log.Info("bot: the "+what+" an earlier run began was not posted; posting it", "incident", inc.Number)
+	}
+	return ts, nil
+}
+
+// channelID is the id of a channel configured as target (an id or a
+// name): the id learnt when the bot last posted there, else the chat's
+// answer for the name; a target that is no known name is taken as an id.
+func (s *Syncer) channelID(ctx context.Context, target string) (string, error) {
+	c := s.c
+	id, err := c.st.hget(ctx, c.st.channels(), target)
+	if err != nil || id != "" {
+		return id, err
+	}
+	info, err := c.chat.FindChannel(ctx, target)
+	if errors.Is(err, ErrNoChannel) {
+		return target, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	c.learnChannel(ctx, target, info.ID)
+	return info.ID, nil
+}
+
+func replyKey(inc incident.Incident, count int64) string {
+	return "reply:" + itoa(inc.Number) + ":" + itoa(inc.Created.UnixMilli()) + ":" + itoa(count)
+}
+
+// repeatPosted settles a repeat reply an earlier run began (a posting mark
+// left): found in the card's thread, it is recorded as that run would have
+// (the count it reported, its time from the mark), so no second reply
+// reports the same repeats; not found, the mark is cleared and the reply
+// is due as before.
+func (s *Syncer) repeatPosted(ctx context.Context, inc incident.Incident, ch string, refs map[string]string, set func(...string) error) error {
+	mark := refs[refPostReply]
+	if mark == "" {
+		return nil
+	}
+	cs, at, _ := strings.Cut(mark, "/")
+	count, _ := strconv.ParseInt(cs, 10, 64)
+	ts, err := s.posted(ctx, inc, "thread reply", ch, refs[refCard], replyKey(inc, count), at)
+	if err != nil {
+		return err
+	}
+	if ts == "" {
+		return set(refPostReply, "")
+	}
+	return set(refRepeatCount, cs, refRepeatAt, at, refPostReply, "")
 }

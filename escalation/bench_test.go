@@ -26,7 +26,7 @@ import (
 //
 //	go test -run '^$' -bench 'DueLag|Sustained|IdleCPU' -benchtime 1x ./escalation/
 //
-// Every runner uses production settings (1 s poll, 10 s lease, 8 workers)
+// Every runner uses production settings (1 s poll, 8 s lease, 8 workers)
 // and a Pager that returns at once, against a private redis-server on
 // loopback, so the figures are the engine's and Redis's, not chat's.
 

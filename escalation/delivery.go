@@ -15,8 +15,11 @@ import (
 // was never recorded: its runner died between the Pager call and the
 // record, could not reach Redis after the call, or the call failed in a way
 // that leaves its outcome unknown. true: the page is not sent again. An
-// error counts as "not found": the page is sent again, since for a pager a
-// double page is better than a lost one.
+// error that retrying may cure (a 5xx, a timeout) holds the page and asks
+// again with the page's backoff, as a failed attempt; a Permanent error, or
+// the attempt before the page would be given up, counts as "not found": the
+// page is sent again, since for a pager a double page is better than a lost
+// one. A RetryAfter error waits without counting an attempt.
 type DeliveryChecker interface {
 	Delivered(ctx context.Context, p Page) (bool, error)
 }
@@ -28,9 +31,10 @@ type DeliveryChecker interface {
 // pages, so this step's plan is out of date (as when the incident is no
 // longer current). held: the delivery check was refused for now (a Defer
 // or RetryAfter error), so the page is neither sent nor given up: the
-// caller handles held as a failed send, which reschedules the job. err is
+// caller handles held as a failed send, which reschedules the job. failures
+// is the step's failed attempts so far (EscalationState.Failures). err is
 // Redis's: the page is not sent.
-func (r *Runner) begin(ctx context.Context, p Page, rev int64) (done, stale bool, held, err error) {
+func (r *Runner) begin(ctx context.Context, p Page, rev int64, failures int) (done, stale bool, held, err error) {
 	prev, err := r.store.BeginPage(ctx, p.Incident, rev, p.Key)
 	if err != nil {
 		return false, false, nil, err
@@ -43,7 +47,7 @@ func (r *Runner) begin(ctx context.Context, p Page, rev int64) (done, stale bool
 	case incident.PageStale:
 		return false, true, nil, nil
 	case incident.PageSending:
-		done, held = r.check(ctx, p, rev)
+		done, held = r.check(ctx, p, rev, failures)
 		return done, false, held, nil
 	}
 	return false, false, nil, nil
@@ -51,11 +55,15 @@ func (r *Runner) begin(ctx context.Context, p Page, rev int64) (done, stale bool
 
 // check asks the Pager whether a page whose earlier send has no recorded
 // outcome was delivered. Without a DeliveryChecker, or when the check
-// fails, the answer is no: the page is sent again. A check refused for now
-// by a rate limit (a Defer or RetryAfter error) is returned as held, a
-// Defer with the limit's delay: the page waits for the check rather than
-// risk a double, and no failed attempt is counted.
-func (r *Runner) check(ctx context.Context, p Page, rev int64) (done bool, held error) {
+// fails for good, the answer is no: the page is sent again. A check refused
+// for now by a rate limit (a Defer or RetryAfter error) is returned as
+// held, a Defer with the limit's delay: the page waits for the check rather
+// than risk a double, and no failed attempt is counted. A check that failed
+// otherwise (the chat answered 5xx or not at all: a post would most likely
+// fail the same way) is returned as held too, as a failed attempt retried
+// with the page's backoff, until the attempt before the page would be given
+// up (RetryPolicy.MaxAttempts): that one sends it.
+func (r *Runner) check(ctx context.Context, p Page, rev int64, failures int) (done bool, held error) {
 	dc, ok := r.o.Pager.(DeliveryChecker)
 	if !ok {
 		r.log.Warn("escalation: an earlier send of this page has no recorded outcome and the pager cannot check; sending it again",
@@ -69,6 +77,12 @@ func (r *Runner) check(ctx context.Context, p Page, rev int64) (done bool, held 
 			// The chat answered with when to ask: wait for it, without
 			// counting a failed attempt (the page did not fail).
 			return false, Defer(ra.RetryAfter())
+		}
+		if !IsPermanent(err) && ctx.Err() == nil && failures+2 < r.retry.MaxAttempts {
+			r.log.Warn("escalation: could not check whether an earlier send of this page was delivered; checking again",
+				"incident", p.Incident, "person", p.Person, "reason", string(p.Reason), "key", p.Key,
+				"attempt", failures+1, "err", err)
+			return false, fmt.Errorf("check page %s: %w", p.Key, err)
 		}
 		r.log.Warn("escalation: could not check whether an earlier send of this page was delivered; sending it again",
 			"incident", p.Incident, "person", p.Person, "reason", string(p.Reason), "key", p.Key, "err", err)

@@ -163,19 +163,44 @@ func TestReplicaDiesAroundAPage(t *testing.T) {
 // page again: a double page is better than a lost one.
 func TestUncheckablePageIsSentAgain(t *testing.T) {
 	cases := []struct {
-		name  string
-		pager string
+		name     string
+		pager    string
+		checkErr func(check int) error // the n-th check's error (1-based)
+		firsts   int                   // deliveries of the first page
+		checks   int
+		warning  string
 	}{
-		{"the check fails", "checking"},
-		{"the pager cannot check", "recorder"},
+		{name: "the check fails for good", pager: "checking",
+			checkErr: func(int) error { return escalation.Permanent(errors.New("missing_scope")) },
+			firsts:   2, checks: 1, warning: "sending it again"},
+		{name: "the pager cannot check", pager: "recorder", firsts: 2, warning: "sending it again"},
+		{name: "the check fails for now, then finds the page", pager: "checking",
+			checkErr: func(n int) error {
+				if n == 1 {
+					return errors.New("history: 503 Service Unavailable")
+				}
+				return nil
+			},
+			firsts: 1, checks: 2, warning: "checking again"},
+		{name: "the check keeps failing: the attempt before giving up sends it", pager: "checking",
+			checkErr: func(int) error { return errors.New("history: 503 Service Unavailable") },
+			// MaxAttempts 4: attempts 1 and 2 hold the page, the third sends it.
+			firsts: 2, checks: 3, warning: "sending it again"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			p := testPolicy(time.Hour, time.Hour, 0, 0)
 			d := newDeliveries(tc.pager)
-			if d.checking != nil {
-				d.checking.BeforeCheck = func(context.Context, escalation.Page) error { return errors.New("history unavailable") }
+			if d.checking != nil && tc.checkErr != nil {
+				var mu sync.Mutex
+				n := 0
+				d.checking.BeforeCheck = func(context.Context, escalation.Page) error {
+					mu.Lock()
+					defer mu.Unlock()
+					n++
+					return tc.checkErr(n)
+				}
 			}
 			clientA := e.srv.Client()
 			died := make(chan struct{})
@@ -189,13 +214,24 @@ func TestUncheckablePageIsSentAgain(t *testing.T) {
 			n := e.open("k")
 			<-died
 			stopA()
-			e.start(e.runner(p, e.node(e.srv.Client()), func(o *escalation.Options) { o.Pager = d.pager }))
+			e.start(e.runner(p, e.node(e.srv.Client()), func(o *escalation.Options) {
+				o.Pager = d.pager
+				o.MaxAttempts = 4
+			}))
 			e.eventually("the re-run's commit", func() bool { return countEvents(e.timeline(n), incident.EventPaged) > 0 })
-			if got := d.firsts(); got != 2 {
-				t.Fatalf("first page delivered %d times, want twice (sent again)", got)
+			if got := d.firsts(); got != tc.firsts {
+				t.Fatalf("first page delivered %d times, want %d", got, tc.firsts)
 			}
-			if !e.log.contains("sending it again") {
-				t.Fatalf("no warning that the page is sent again:\n%s", e.log)
+			if d.checking != nil {
+				if got := len(d.checking.Checks()); got != tc.checks {
+					t.Fatalf("%d delivery checks, want %d", got, tc.checks)
+				}
+			}
+			if !e.log.contains(tc.warning) {
+				t.Fatalf("no %q in the log:\n%s", tc.warning, e.log)
+			}
+			if dead, err := e.svc.ListDead(e.ctx); err != nil || len(dead) != 0 {
+				t.Fatalf("dead letters %+v (%v), want none", dead, err)
 			}
 		})
 	}

@@ -20,7 +20,7 @@
 //     (a time.Ticker) finds whatever they miss. A restart changes no
 //     outcome.
 //   - At least once, under short leases. A claim moves a job to an
-//     in-flight set under a lease (Options.Lease, 10 s by default, renewed
+//     in-flight set under a lease (Options.Lease, 8 s by default, renewed
 //     every 3/10 of it while the job runs). A runner that dies delays its
 //     jobs by one lease and loses none: the claim tells every runner the
 //     earliest lease deadline, so another replica takes the job over when

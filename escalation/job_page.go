@@ -72,7 +72,7 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			}
 		}
 		fresh = false
-		done, stale, held, err := r.begin(ctx, pg, st.Rev)
+		done, stale, held, err := r.begin(ctx, pg, st.Rev, st.Failures)
 		if err != nil {
 			return err
 		}
@@ -140,8 +140,9 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		fb.Why = text.Truncate(fmt.Sprintf("page to %s could not be delivered: %v", pg.Person, err), 300)
 		fb.Key = pg.Key + "/fallback"
 		// A fallback page is not retried, so a delivery check held back by
-		// a rate limit does not hold it: it is sent (a double beats a loss).
-		done, stale, _, berr := r.begin(ctx, fb, st.Rev)
+		// a rate limit or a failing chat does not hold it: it is sent (a
+		// double beats a loss).
+		done, stale, _, berr := r.begin(ctx, fb, st.Rev, r.retry.MaxAttempts)
 		if berr != nil {
 			return berr
 		}

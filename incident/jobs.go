@@ -153,7 +153,7 @@ var (
 	claimScript   = redis.NewScript(claimSrc)
 	renewScript   = redis.NewScript(renewSrc)
 	releaseScript = redis.NewScript(releaseSrc)
-	commitScript  = redis.NewScript(commitSrc)
+	commitScript  = redis.NewScript(auditSrc + commitSrc)
 )
 
 // Escalate asks for incident n to move up one escalation level now, on behalf

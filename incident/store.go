@@ -123,9 +123,13 @@ var (
 	openSrc string
 	//go:embed lua/transition.lua
 	transitionSrc string
+	// auditSrc defines audit_with, the audit stream's trimmed XADD; it is
+	// prepended to each script that writes the stream.
+	//go:embed lua/audit.lua
+	auditSrc string
 
-	openScript       = redis.NewScript(openSrc)
-	transitionScript = redis.NewScript(transitionSrc)
+	openScript       = redis.NewScript(auditSrc + openSrc)
+	transitionScript = redis.NewScript(auditSrc + transitionSrc)
 )
 
 // maxDetailsBytes caps what one incident keeps of its first alert's details;

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -35,6 +36,9 @@ type Chat struct {
 	// What Socket needs to open its own client with the app-level token.
 	botToken, apiURL string
 	httpClient       *http.Client
+
+	mu      sync.Mutex
+	botUser string // the bot's user id, once auth.test told it
 }
 
 var _ bot.Chat = (*Chat)(nil)
@@ -266,26 +270,101 @@ func (c *Chat) Ephemeral(ctx context.Context, channelID, userID string, m bot.Me
 }
 
 // FindKey implements bot.Chat: one conversations.history call for the
-// channel's newest recent messages (thread replies are not among them),
-// with include_all_metadata, looking for a message whose metadata is a
+// channel's newest recent messages (thread replies are not among them), or
+// with thread one conversations.replies call for the thread's first
+// recent messages, since a non-zero since (oldest=), with
+// include_all_metadata, looking for a message whose metadata is a
 // bot.Message.Key equal to key; its ts is the message id.
-func (c *Chat) FindKey(ctx context.Context, channelID, key string, recent int) (string, error) {
+func (c *Chat) FindKey(ctx context.Context, channelID, thread, key string, since time.Time, recent int) (string, error) {
 	found := ""
+	oldest := ""
+	if !since.IsZero() {
+		oldest = fmt.Sprintf("%d.%06d", since.Unix(), since.Nanosecond()/1000)
+	}
+	match := func(msgs []slack.Message) {
+		for _, m := range msgs {
+			if m.Metadata.EventType == eventType(key) && m.Metadata.EventPayload["key"] == key {
+				found = m.Timestamp
+				return
+			}
+		}
+	}
+	if thread != "" {
+		return found, c.call(ctx, "conversations.replies", channelID, func(ctx context.Context) error {
+			msgs, _, _, err := c.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+				ChannelID: channelID, Timestamp: thread, Limit: recent, Oldest: oldest, IncludeAllMetadata: true})
+			match(msgs)
+			return err
+		})
+	}
 	err := c.call(ctx, "conversations.history", channelID, func(ctx context.Context) error {
 		h, err := c.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
-			ChannelID: channelID, Limit: recent, IncludeAllMetadata: true})
+			ChannelID: channelID, Limit: recent, Oldest: oldest, IncludeAllMetadata: true})
 		if err != nil {
 			return err
 		}
-		for _, m := range h.Messages {
-			if m.Metadata.EventType == keyEventType && m.Metadata.EventPayload["key"] == key {
-				found = m.Timestamp
-				break
-			}
-		}
+		match(h.Messages)
 		return nil
 	})
 	return found, err
+}
+
+// FindChannel implements bot.Chat: conversations.list of the public
+// channels (scope channels:read; incident channels are public), not
+// archived, page by page until one is named name (a leading # is
+// dropped); ByBot compares its creator with the bot's own user id, which
+// auth.test tells once.
+func (c *Chat) FindChannel(ctx context.Context, name string) (bot.ChannelInfo, error) {
+	self, err := c.self(ctx)
+	if err != nil {
+		return bot.ChannelInfo{}, err
+	}
+	name = strings.TrimPrefix(name, "#")
+	cursor := ""
+	for {
+		var page []slack.Channel
+		err := c.call(ctx, "conversations.list", "", func(ctx context.Context) error {
+			var err error
+			page, cursor, err = c.api.GetConversationsContext(ctx, &slack.GetConversationsParameters{
+				Cursor: cursor, ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel"}})
+			return err
+		})
+		if err != nil {
+			return bot.ChannelInfo{}, err
+		}
+		for _, ch := range page {
+			if ch.Name == name {
+				return bot.ChannelInfo{ID: ch.ID, ByBot: ch.Creator == self, Created: ch.Created.Time()}, nil
+			}
+		}
+		if cursor == "" {
+			return bot.ChannelInfo{}, fmt.Errorf("find channel %s: %w", name, bot.ErrNoChannel)
+		}
+	}
+}
+
+// self returns the bot's user id, asking auth.test the first time.
+func (c *Chat) self(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	id := c.botUser
+	c.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	err := c.call(ctx, "auth.test", "", func(ctx context.Context) error {
+		res, err := c.api.AuthTestContext(ctx)
+		if err == nil {
+			id = res.UserID
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	c.botUser = id
+	c.mu.Unlock()
+	return id, nil
 }
 
 // Upload implements bot.Chat with the upload flow Slack has instead of

@@ -102,14 +102,27 @@ func msgOptions(m bot.Message) []slack.MsgOption {
 	}
 	if m.Key != "" {
 		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{
-			EventType: keyEventType, EventPayload: map[string]any{"key": m.Key}}))
+			EventType: eventType(m.Key), EventPayload: map[string]any{"key": m.Key}}))
 	}
 	return opts
 }
 
-// keyEventType is the metadata event type of a message posted with a
-// bot.Message.Key; the key is its payload's "key".
-const keyEventType = "baton_page"
+// eventType is the metadata event type of a message posted with a
+// bot.Message.Key (the key is its payload's "key"): baton_card,
+// baton_notice or baton_reply for the keys bot gives an incident's card
+// ("card:…"), notice ("notice:…") and repeat replies ("reply:…"),
+// baton_page for a page's.
+func eventType(key string) string {
+	switch {
+	case strings.HasPrefix(key, "card:"):
+		return "baton_card"
+	case strings.HasPrefix(key, "notice:"):
+		return "baton_notice"
+	case strings.HasPrefix(key, "reply:"):
+		return "baton_reply"
+	}
+	return "baton_page"
+}
 
 func severityMark(s incident.Severity) string {
 	switch s {

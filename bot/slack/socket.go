@@ -14,7 +14,9 @@ package slack
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,14 +146,46 @@ func (s *Socket) whoAmI(ctx context.Context) error {
 			s.log.Info("slack: connected", "team", res.TeamID, "bot_user", res.UserID)
 			return nil
 		}
-		s.log.Error("slack: auth.test failed; check slack.bot_token", "retry_in", backoff, "err", err)
+		level, msg, wait := authFailure(err)
+		wait = max(wait, backoff)
+		s.log.Log(ctx, level, msg, "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
 		backoff = min(2*backoff, time.Minute)
 	}
+}
+
+// authFailure says what a failed auth.test means: the tokens refused
+// (ERROR: the configuration is wrong), or Slack busy (429: WARN, and the
+// Retry-After to wait), unavailable (5xx: WARN) or unreachable (WARN).
+func authFailure(err error) (level slog.Level, msg string, wait time.Duration) {
+	var rl *slack.RateLimitedError
+	var sc slack.StatusCodeError
+	var se slack.SlackErrorResponse
+	switch {
+	case errors.As(err, &rl):
+		return slog.LevelWarn, "slack: auth.test rate limited by Slack (429); retrying", rl.RetryAfter
+	case errors.As(err, &sc) && sc.Code == http.StatusTooManyRequests:
+		return slog.LevelWarn, "slack: auth.test rate limited by Slack (429); retrying", 0
+	case errors.As(err, &sc) && sc.Code >= 500:
+		return slog.LevelWarn, fmt.Sprintf("slack: Slack is unavailable (HTTP %d to auth.test); retrying", sc.Code), 0
+	case errors.As(err, &sc):
+		return slog.LevelError, fmt.Sprintf("slack: auth.test answered HTTP %d; check slack.api_url", sc.Code), 0
+	case errors.As(err, &se):
+		switch se.Err {
+		case "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type":
+			return slog.LevelError, "slack: Slack refused the bot token (" + se.Err + "); check slack.bot_token", 0
+		case "ratelimited":
+			return slog.LevelWarn, "slack: auth.test rate limited by Slack; retrying", 0
+		case "internal_error", "fatal_error", "request_timeout", "service_unavailable":
+			return slog.LevelWarn, "slack: Slack failed auth.test (" + se.Err + "); retrying", 0
+		}
+		return slog.LevelError, "slack: auth.test failed (" + se.Err + ")", 0
+	}
+	return slog.LevelWarn, "slack: could not reach Slack for auth.test; retrying", 0
 }
 
 func (s *Socket) self() string {

@@ -51,17 +51,7 @@ local sched_at = take(nsched, 3)
 local dead_field, dead_json = ARGV[i], ARGV[i + 1]
 local step_level, step_round, step_level_at, step_paged_at = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
 local audit_age, audit_max = ARGV[i + 6], ARGV[i + 7]
--- The audit stream is trimmed as it grows: entries older than the
--- retention (by the server's clock, the clock of the stream's '*' ids) and
--- beyond the newest max entries go. '~' trims whole nodes only, so it is
--- cheap, and may keep up to one node (stream-node-max-entries) more.
-local function audit_with(stream, max_age_ms, max_entries, ...)
-  local t = redis.call('TIME')
-  local minid = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(max_age_ms)
-  if minid < 0 then minid = 0 end
-  redis.call('XADD', stream, 'MINID', '~', string.format('%d', minid), '*', ...)
-  redis.call('XTRIM', stream, 'MAXLEN', '~', max_entries)
-end
+-- audit_with is lua/audit.lua's, prepended by the store.
 local function audit(...) audit_with(KEYS[6], audit_age, audit_max, ...) end
 
 local service = redis.call('HGET', KEYS[1], 'service') or ''

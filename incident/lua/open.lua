@@ -19,17 +19,7 @@
 -- so that a recovery older than it (from an earlier flap, arriving late) does
 -- not resolve it: "stale_recovery". An incident stored before src existed has none (0).
 local base = ARGV[1]
--- The audit stream is trimmed as it grows: entries older than the
--- retention (by the server's clock, the clock of the stream's '*' ids) and
--- beyond the newest max entries go. '~' trims whole nodes only, so it is
--- cheap, and may keep up to one node (stream-node-max-entries) more.
-local function audit_with(stream, max_age_ms, max_entries, ...)
-  local t = redis.call('TIME')
-  local minid = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(max_age_ms)
-  if minid < 0 then minid = 0 end
-  redis.call('XADD', stream, 'MINID', '~', string.format('%d', minid), '*', ...)
-  redis.call('XTRIM', stream, 'MAXLEN', '~', max_entries)
-end
+-- audit_with is lua/audit.lua's, prepended by the store.
 local function audit(...) audit_with(KEYS[5], ARGV[10], ARGV[11], ...) end
 -- A redelivered message (same SNS MessageId) has one effect: the marker is
 -- written in the same step as the effect, so a failed attempt leaves no marker.

@@ -100,6 +100,7 @@ func SlackRateLimits() map[string]Limit {
 		"conversations.open":           tier3,
 		"conversations.info":           tier3,
 		"conversations.history":        tier3,
+		"conversations.replies":        tier3,
 		"conversations.setTopic":       tier3,
 		"chat.update":                  tier3,
 		"chat.delete":                  tier3,

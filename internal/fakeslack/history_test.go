@@ -42,6 +42,11 @@ func TestHistoryReturnsMetadata(t *testing.T) {
 			[]msg{{"page 2", "", ""}, {"plain", "", ""}, {"page 1", "", ""}}, false},
 		{"limited to the newest", slack.GetConversationHistoryParameters{ChannelID: dm, Limit: 2, IncludeAllMetadata: true},
 			[]msg{{"page 2", "baton_page", "INC-2/0/first/alice"}, {"plain", "", ""}}, true},
+		{"oldest excludes the message at it", slack.GetConversationHistoryParameters{ChannelID: dm, Oldest: ts1, IncludeAllMetadata: true},
+			[]msg{{"page 2", "baton_page", "INC-2/0/first/alice"}, {"plain", "", ""}}, false},
+		{"oldest, inclusive", slack.GetConversationHistoryParameters{ChannelID: dm, Oldest: ts1, Inclusive: true, IncludeAllMetadata: true},
+			[]msg{{"page 2", "baton_page", "INC-2/0/first/alice"}, {"plain", "", ""}, {"page 1", "baton_page", "INC-1/0/first/alice"}}, false},
+		{"latest excludes the message at it", slack.GetConversationHistoryParameters{ChannelID: dm, Latest: ts1, IncludeAllMetadata: true}, nil, false},
 		{"a channel without messages", slack.GetConversationHistoryParameters{ChannelID: alerts.ID, IncludeAllMetadata: true}, nil, false},
 	}
 	for _, tt := range tests {
@@ -117,5 +122,66 @@ func TestHistoryAndMetadataErrors(t *testing.T) {
 	}
 	if n := len(s.Messages(alerts.ID)); n != 0 {
 		t.Errorf("#alerts has %d messages after failed posts", n)
+	}
+}
+
+// conversations.replies returns a thread's parent first, then its replies
+// oldest first, with their metadata only with include_all_metadata; oldest
+// bounds the replies (not the parent); a ts that is no message is
+// thread_not_found, as on Slack.
+func TestRepliesReturnThread(t *testing.T) {
+	s, api := newFake(t)
+	_, _, alerts := seed(s)
+	meta := func(key string) slack.MsgOption {
+		return slack.MsgOptionMetadata(slack.SlackMetadata{EventType: "baton_reply", EventPayload: map[string]any{"key": key}})
+	}
+	_, parent, err := api.PostMessage(alerts.ID, slack.MsgOptionText("card", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, r1, err := api.PostMessage(alerts.ID, slack.MsgOptionText("reply 1", false), slack.MsgOptionTS(parent), meta("r1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := api.PostMessage(alerts.ID, slack.MsgOptionText("reply 2", false), slack.MsgOptionTS(parent), meta("r2")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		params  slack.GetConversationRepliesParameters
+		want    []string // text/key
+		wantErr string
+	}{
+		{"the thread with metadata", slack.GetConversationRepliesParameters{ChannelID: alerts.ID, Timestamp: parent, IncludeAllMetadata: true},
+			[]string{"card/", "reply 1/r1", "reply 2/r2"}, ""},
+		{"without include_all_metadata", slack.GetConversationRepliesParameters{ChannelID: alerts.ID, Timestamp: parent},
+			[]string{"card/", "reply 1/", "reply 2/"}, ""},
+		{"oldest bounds the replies", slack.GetConversationRepliesParameters{ChannelID: alerts.ID, Timestamp: parent, Oldest: r1, IncludeAllMetadata: true},
+			[]string{"card/", "reply 2/r2"}, ""},
+		{"a reply's ts names its thread", slack.GetConversationRepliesParameters{ChannelID: alerts.ID, Timestamp: r1, IncludeAllMetadata: true},
+			[]string{"card/", "reply 1/r1", "reply 2/r2"}, ""},
+		{"no such thread", slack.GetConversationRepliesParameters{ChannelID: alerts.ID, Timestamp: "1.000001"}, nil, "thread_not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msgs, _, _, err := api.GetConversationRepliesContext(testCtx(t), &tt.params)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err %v, want %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, m := range msgs {
+				key, _ := m.Metadata.EventPayload["key"].(string)
+				got = append(got, m.Text+"/"+key)
+			}
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Fatalf("thread %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -390,8 +390,9 @@ func parseMetadata(p map[string][]string) (*Metadata, string) {
 // conversationsHistory returns a channel's top-level messages (and thread
 // replies broadcast to it: none here), newest first, limit at a time
 // (default 100, at most 999) from the cursor. A message's metadata is
-// returned only with include_all_metadata, as Slack returns it. Unlike
-// Slack it ignores oldest, latest and inclusive.
+// returned only with include_all_metadata, as Slack returns it. oldest and
+// latest (message timestamps) bound the messages, excluding the bounds
+// themselves unless inclusive is set, as Slack does.
 func (s *Server) conversationsHistory(p map[string][]string) result {
 	c := s.ws.chanByID[first(p, "channel")] // ids only, as Slack
 	if c == nil || (c.IsPrivate || c.IsIM || c.IsMPIM) && !c.HasMember(s.cfg.botUserID) {
@@ -422,9 +423,23 @@ func (s *Server) conversationsHistory(p map[string][]string) result {
 	}
 	all := first(p, "include_all_metadata")
 	withMeta := all == "1" || all == "true"
+	oldest, oerr := parseTS(first(p, "oldest"))
+	latest, lerr := parseTS(first(p, "latest"))
+	if oerr != nil || lerr != nil {
+		return fail("invalid_ts_oldest")
+	}
+	inc := first(p, "inclusive")
+	inclusive := inc == "1" || inc == "true"
+	within := func(ts string) bool {
+		us, _ := parseTS(ts)
+		if oldest > 0 && (us < oldest || us == oldest && !inclusive) {
+			return false
+		}
+		return latest == 0 || us < latest || us == latest && inclusive
+	}
 	var top []*Message
 	for i := len(c.msgs) - 1; i >= 0; i-- {
-		if m := c.msgs[i]; m.ThreadTS == "" || m.ThreadTS == m.TS {
+		if m := c.msgs[i]; (m.ThreadTS == "" || m.ThreadTS == m.TS) && within(m.TS) {
 			top = append(top, m)
 		}
 	}
@@ -828,4 +843,104 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// conversationsReplies returns a thread: its parent first, then its
+// replies oldest first, limit at a time (default 100, at most 999) from the
+// cursor; oldest, latest and inclusive bound the replies (the parent is
+// always first, as Slack returns it), and metadata comes only with
+// include_all_metadata. The ts of a reply names its thread; one that names
+// no message is thread_not_found.
+func (s *Server) conversationsReplies(p map[string][]string) result {
+	c := s.ws.chanByID[first(p, "channel")]
+	if c == nil || (c.IsPrivate || c.IsIM || c.IsMPIM) && !c.HasMember(s.cfg.botUserID) {
+		return fail("channel_not_found")
+	}
+	if !c.IsIM && !c.HasMember(s.cfg.botUserID) {
+		return fail("not_in_channel")
+	}
+	parent := c.byTS[first(p, "ts")]
+	if parent != nil && parent.ThreadTS != "" && parent.ThreadTS != parent.TS {
+		parent = c.byTS[parent.ThreadTS] // a reply's ts names its thread, as on Slack
+	}
+	if parent == nil {
+		return fail("thread_not_found")
+	}
+	limit := 100
+	if v := first(p, "limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fail("invalid_limit")
+		}
+		if n > 0 {
+			limit = min(n, 999)
+		}
+	}
+	offset := 0
+	if cur := first(p, "cursor"); cur != "" {
+		b, err := base64.StdEncoding.DecodeString(cur)
+		rest, found := strings.CutPrefix(string(b), "offset:")
+		n, aerr := strconv.Atoi(rest)
+		if err != nil || !found || aerr != nil || n < 0 {
+			return fail("invalid_cursor")
+		}
+		offset = n
+	}
+	oldest, oerr := parseTS(first(p, "oldest"))
+	latest, lerr := parseTS(first(p, "latest"))
+	if oerr != nil || lerr != nil {
+		return fail("invalid_ts_oldest")
+	}
+	inc := first(p, "inclusive")
+	inclusive := inc == "1" || inc == "true"
+	all := first(p, "include_all_metadata")
+	withMeta := all == "1" || all == "true"
+	thread := []*Message{parent}
+	for _, m := range c.msgs {
+		if m.ThreadTS != parent.TS || m == parent {
+			continue
+		}
+		us, _ := parseTS(m.TS)
+		if oldest > 0 && (us < oldest || us == oldest && !inclusive) || latest > 0 && (us > latest || us == latest && !inclusive) {
+			continue
+		}
+		thread = append(thread, m)
+	}
+	page := []map[string]any{}
+	next := ""
+	for i := offset; i < len(thread); i++ {
+		if len(page) == limit {
+			next = base64.StdEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(i)))
+			break
+		}
+		m := s.messageJSON(c, thread[i])
+		if withMeta && thread[i].Metadata != nil {
+			m["metadata"] = map[string]any{"event_type": thread[i].Metadata.EventType, "event_payload": thread[i].Metadata.EventPayload}
+		}
+		page = append(page, m)
+	}
+	return ok(map[string]any{
+		"messages":          page,
+		"has_more":          next != "",
+		"response_metadata": map[string]any{"next_cursor": next},
+	})
+}
+
+// parseTS reads a message timestamp ("1700000000.000100", or whole
+// seconds) as microseconds since the epoch; "" is 0.
+func parseTS(ts string) (int64, error) {
+	if ts == "" {
+		return 0, nil
+	}
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	frac = (frac + "000000")[:6]
+	us, err := strconv.ParseInt(frac, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	return s*1e6 + us, nil
 }

@@ -48,6 +48,7 @@ var apiMethods = map[string]apiMethod{
 	"conversations.setTopic":       {authBot, (*Server).conversationsSetTopic},
 	"conversations.list":           {authBot, (*Server).conversationsList},
 	"conversations.history":        {authBot, (*Server).conversationsHistory},
+	"conversations.replies":        {authBot, (*Server).conversationsReplies},
 	"chat.postMessage":             {authBot, (*Server).chatPostMessage},
 	"chat.update":                  {authBot, (*Server).chatUpdate},
 	"chat.postEphemeral":           {authBot, (*Server).chatPostEphemeral},
