@@ -477,7 +477,7 @@ func (s *Store) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 	args = append(args, s.audit.args()...)
 	k := s.k
 	n := j.Number
-	ok, err := commitScript.Run(ctx, s.rdb,
+	ok, err := s.eval(ctx, commitScript,
 		[]string{k.incident(n), k.timeline(n), k.jobs, k.inflight, k.leases, k.events, k.dead, k.chatQueue(), k.pendingNote(n), k.urgent}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("commit %s: %w", j.Member, err)

@@ -92,7 +92,7 @@ func (s *Store) EndPage(ctx context.Context, n, rev int64, key string, m PageMar
 }
 
 func (s *Store) page(ctx context.Context, n, rev int64, key, op string, at time.Time) (PageMark, error) {
-	prev, err := pageScript.Run(ctx, s.rdb, []string{s.k.pages(n)},
+	prev, err := s.eval(ctx, pageScript, []string{s.k.pages(n)},
 		strconv.FormatInt(rev, 10), key, op, PageRecordTTL.Milliseconds(), at.UnixMilli()).Text()
 	if err != nil {
 		return "", fmt.Errorf("record page %s: %w", key, err)

@@ -213,3 +213,18 @@ func (s *Sentinel) awaitNewMaster(old string) string {
 	})
 	return now
 }
+
+// ReplicaAddr is the host:port of the data node that is not the master
+// (as the Sentinels name it): a test may pause it (CLIENT PAUSE … ALL) so
+// that the master's writes are not yet applied there when it dies.
+func (s *Sentinel) ReplicaAddr() string {
+	s.tb.Helper()
+	master := s.MasterAddr()
+	for _, n := range s.data {
+		if n.addr != master {
+			return n.addr
+		}
+	}
+	s.tb.Fatalf("redistest: no data node besides the master %s", master)
+	return ""
+}

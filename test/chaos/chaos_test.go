@@ -25,10 +25,12 @@ import (
 )
 
 var (
-	longForm   = flag.Bool("chaos.long", os.Getenv("CHAOS_LONG") != "", "run the long form (2,000 incidents over 5 minutes); default: the short form for CI")
-	seedFlag   = flag.Uint64("chaos.seed", 0, "seed of the run's randomness; 0 picks one (printed)")
-	topoFlag   = flag.String("chaos.topology", "single", "Redis topology: single, sentinel or cluster")
-	reportFlag = flag.String("chaos.report", "", "write the table here (default: <tmp>/baton-chaos-<topology>-<form>.md)")
+	longForm     = flag.Bool("chaos.long", os.Getenv("CHAOS_LONG") != "", "run the long form (2,000 incidents over 5 minutes); default: the short form for CI")
+	seedFlag     = flag.Uint64("chaos.seed", 0, "seed of the run's randomness; 0 picks one (printed)")
+	topoFlag     = flag.String("chaos.topology", "single", "Redis topology: single, sentinel or cluster")
+	waitFlag     = flag.Int("chaos.wait_replicas", 1, "redis.wait_replicas for the sentinel topology (0 shows the loss of accepted alerts in a failover)")
+	replicasFlag = flag.Int("chaos.sentinel_replicas", 1, "replicas of the sentinel topology's master (with 2, a failover leaves one to wait for)")
+	reportFlag   = flag.String("chaos.report", "", "write the table here (default: <tmp>/baton-chaos-<topology>-<form>.md)")
 )
 
 // plan is one form of the run. Times are from the start of the load.

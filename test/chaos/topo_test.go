@@ -17,9 +17,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// sentinelGroup is a master, one replica and three sentinels on loopback,
-// the master group named "baton". crash kills whichever node is master now;
-// recover waits until the sentinels have promoted the other and starts the
+// sentinelGroup is a master, its replicas (-chaos.sentinel_replicas, 1 by
+// default) and three sentinels on loopback, the master group named "baton".
+// crash kills whichever node is master now; recover waits until the
+// sentinels have promoted a replica and starts the
 // killed node again (the sentinels make it a replica of the new master).
 type sentinelGroup struct {
 	nodes     []*redisNode // data nodes: [0] starts as master
@@ -33,10 +34,13 @@ const sentinelMaster = "baton"
 func startSentinel(ctx context.Context, t *testing.T) (topology, error) {
 	g := &sentinelGroup{}
 	m := newRedisNode(t, "redis-a")
-	r := newRedisNode(t, "redis-b")
 	_, mport, _ := strings.Cut(m.addr, ":")
-	r.args = []string{"--replicaof", "127.0.0.1", mport}
-	g.nodes = []*redisNode{m, r}
+	g.nodes = []*redisNode{m}
+	for i := range max(*replicasFlag, 1) {
+		r := newRedisNode(t, fmt.Sprintf("redis-%c", 'b'+i))
+		r.args = []string{"--replicaof", "127.0.0.1", mport}
+		g.nodes = append(g.nodes, r)
+	}
 	for _, n := range g.nodes {
 		if err := n.start(ctx); err != nil {
 			return g, err
@@ -58,18 +62,21 @@ func startSentinel(ctx context.Context, t *testing.T) (topology, error) {
 		}
 		g.sentinels = append(g.sentinels, s)
 	}
-	// The replica in sync before baton writes.
+	// The replicas in sync before baton writes.
 	deadline := time.Now().Add(15 * time.Second)
-	for {
-		info := nodeDo(ctx, r.addr, func(c *redis.Client) string { return c.Info(ctx, "replication").Val() })
-		if strings.Contains(info, "master_link_status:up") {
-			return g, nil
+	for _, r := range g.nodes[1:] {
+		for {
+			info := nodeDo(ctx, r.addr, func(c *redis.Client) string { return c.Info(ctx, "replication").Val() })
+			if strings.Contains(info, "master_link_status:up") {
+				break
+			}
+			if time.Now().After(deadline) {
+				return g, fmt.Errorf("sentinel: replica %s never synced: %s", r.addr, info)
+			}
+			<-time.After(100 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			return g, fmt.Errorf("sentinel: the replica never synced: %s", info)
-		}
-		<-time.After(100 * time.Millisecond)
 	}
+	return g, nil
 }
 
 // startSentinelProc runs `redis-server conf --sentinel` (a sentinel rewrites
@@ -94,7 +101,10 @@ func (g *sentinelGroup) redisYAML() string {
 	for _, s := range g.sentinels {
 		addrs = append(addrs, s.addr)
 	}
-	return fmt.Sprintf("  master_name: %s\n  addrs: [%s]\n", sentinelMaster, strings.Join(addrs, ", "))
+	// Replication is asynchronous: without a wait for the replica, a
+	// failover loses alerts already answered 202 (-chaos.wait_replicas=0
+	// shows it).
+	return fmt.Sprintf("  master_name: %s\n  addrs: [%s]\n  wait_replicas: %d\n", sentinelMaster, strings.Join(addrs, ", "), *waitFlag)
 }
 
 // master asks a sentinel for the master's address.
