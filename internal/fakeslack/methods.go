@@ -390,8 +390,10 @@ func parseMetadata(p map[string][]string) (*Metadata, string) {
 // conversationsHistory returns a channel's top-level messages (and thread
 // replies broadcast to it: none here), newest first, limit at a time
 // (default 100, at most 999) from the cursor. A message's metadata is
-// returned only with include_all_metadata, as Slack returns it. Unlike
-// Slack it ignores oldest, latest and inclusive.
+// returned only with include_all_metadata, as Slack returns it. oldest and
+// latest bound the messages' timestamps as Slack does: exclusive, unless
+// inclusive is true (latest=ts&oldest=ts&inclusive=true&limit=1 reads one
+// message).
 func (s *Server) conversationsHistory(p map[string][]string) result {
 	c := s.ws.chanByID[first(p, "channel")] // ids only, as Slack
 	if c == nil || (c.IsPrivate || c.IsIM || c.IsMPIM) && !c.HasMember(s.cfg.botUserID) {
@@ -422,9 +424,14 @@ func (s *Server) conversationsHistory(p map[string][]string) result {
 	}
 	all := first(p, "include_all_metadata")
 	withMeta := all == "1" || all == "true"
+	inc := first(p, "inclusive")
+	inRange, code := tsRange(first(p, "oldest"), first(p, "latest"), inc == "1" || inc == "true")
+	if code != "" {
+		return fail(code)
+	}
 	var top []*Message
 	for i := len(c.msgs) - 1; i >= 0; i-- {
-		if m := c.msgs[i]; m.ThreadTS == "" || m.ThreadTS == m.TS {
+		if m := c.msgs[i]; (m.ThreadTS == "" || m.ThreadTS == m.TS) && inRange(m.TS) {
 			top = append(top, m)
 		}
 	}
@@ -447,6 +454,60 @@ func (s *Server) conversationsHistory(p map[string][]string) result {
 		"pin_count":         len(c.Pins),
 		"response_metadata": map[string]any{"next_cursor": next},
 	})
+}
+
+// tsRange is conversations.history's filter on a message's ts: after
+// oldest and before latest ("" for either: unbounded), or at them when
+// inclusive. A bound that is not a timestamp is invalid_ts_oldest or
+// invalid_ts_latest.
+func tsRange(oldest, latest string, inclusive bool) (func(ts string) bool, string) {
+	lo, hi := int64(-1), int64(-1)
+	if oldest != "" {
+		v, ok := parseTS(oldest)
+		if !ok {
+			return nil, "invalid_ts_oldest"
+		}
+		lo = v
+	}
+	if latest != "" {
+		v, ok := parseTS(latest)
+		if !ok {
+			return nil, "invalid_ts_latest"
+		}
+		hi = v
+	}
+	return func(ts string) bool {
+		v, ok := parseTS(ts)
+		if !ok {
+			return false
+		}
+		if lo >= 0 && (v < lo || v == lo && !inclusive) {
+			return false
+		}
+		if hi >= 0 && (v > hi || v == hi && !inclusive) {
+			return false
+		}
+		return true
+	}, ""
+}
+
+// parseTS reads a message timestamp ("1700000000.000123", or a whole
+// number of seconds) as microseconds.
+func parseTS(ts string) (int64, bool) {
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil || s < 0 || len(frac) > 6 {
+		return 0, false
+	}
+	var us int64
+	if frac != "" {
+		f, err := strconv.ParseInt(frac+strings.Repeat("0", 6-len(frac)), 10, 64)
+		if err != nil || f < 0 {
+			return 0, false
+		}
+		us = f
+	}
+	return s*1_000_000 + us, true
 }
 
 func (s *Server) chatUpdate(p map[string][]string) result {
