@@ -54,6 +54,20 @@ type Chat interface {
 	// when none does. The Pager asks it before sending a page again whose
 	// earlier send has no recorded outcome.
 	FindKey(ctx context.Context, channelID, key string, recent int) (msgID string, err error)
+	// Lookup returns what the chat holds of the top-level message msgID in
+	// a channel (by id), or ErrNoMessage when there is none. The Executor
+	// asks it about a message reacted to that no incident is linked to.
+	Lookup(ctx context.Context, channelID, msgID string) (Posted, error)
+}
+
+// Posted is a message as Chat.Lookup finds it.
+type Posted struct {
+	// Key is the Message.Key it was posted with; "" when none.
+	Key string
+	// ByBot: the bot posted it (so its text is baton's own).
+	ByBot bool
+	// Text is its plain text (Message.Text as posted, or as last updated).
+	Text string
 }
 
 // File is a file to share in a channel: a chart.
@@ -71,6 +85,8 @@ var (
 	ErrNameTaken = errors.New("channel name taken")
 	// ErrNoUser: no chat user matches.
 	ErrNoUser = errors.New("no such chat user")
+	// ErrNoMessage: no such message in that channel (Chat.Lookup).
+	ErrNoMessage = errors.New("no such message")
 )
 
 // Message is one message as bot wants it shown. Text is always set: the

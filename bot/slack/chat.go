@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -35,6 +36,23 @@ type Chat struct {
 	// What Socket needs to open its own client with the app-level token.
 	botToken, apiURL string
 	httpClient       *http.Client
+
+	// self is the bot's own user id, learnt by Socket (auth.test): Lookup
+	// tells the bot's messages by it.
+	mu   sync.Mutex
+	self string
+}
+
+func (c *Chat) setSelf(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.self = id
+}
+
+func (c *Chat) selfID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.self
 }
 
 var _ bot.Chat = (*Chat)(nil)
@@ -286,6 +304,44 @@ func (c *Chat) FindKey(ctx context.Context, channelID, key string, recent int) (
 		return nil
 	})
 	return found, err
+}
+
+// Lookup implements bot.Chat: one conversations.history call for exactly
+// that message (latest and oldest its ts, inclusive, limit 1) with
+// include_all_metadata. A thread reply is not in a channel's history, so it
+// is ErrNoMessage like a deleted message. A message is the bot's when its
+// author is the bot user the Socket learnt at auth.test (before that, no
+// message is).
+func (c *Chat) Lookup(ctx context.Context, channelID, msgID string) (bot.Posted, error) {
+	var p bot.Posted
+	found := false
+	err := c.call(ctx, "conversations.history", channelID, func(ctx context.Context) error {
+		h, err := c.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+			ChannelID: channelID, Latest: msgID, Oldest: msgID, Inclusive: true, Limit: 1, IncludeAllMetadata: true})
+		if err != nil {
+			return err
+		}
+		for _, m := range h.Messages {
+			if m.Timestamp != msgID {
+				continue
+			}
+			found = true
+			p.Text = m.Text
+			self := c.selfID()
+			p.ByBot = self != "" && m.User == self
+			if m.Metadata.EventType == keyEventType {
+				p.Key, _ = m.Metadata.EventPayload["key"].(string)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return bot.Posted{}, err
+	}
+	if !found {
+		return bot.Posted{}, fmt.Errorf("conversations.history %s/%s: %w", channelID, msgID, bot.ErrNoMessage)
+	}
+	return p, nil
 }
 
 // Upload implements bot.Chat with the upload flow Slack has instead of

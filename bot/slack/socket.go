@@ -141,6 +141,7 @@ func (s *Socket) whoAmI(ctx context.Context) error {
 			s.mu.Lock()
 			s.botUser = res.UserID
 			s.mu.Unlock()
+			s.chat.setSelf(res.UserID)
 			s.log.Info("slack: connected", "team", res.TeamID, "bot_user", res.UserID)
 			return nil
 		}
@@ -197,12 +198,18 @@ func (s *Socket) events(ctx context.Context) {
 	}
 }
 
-// handleTimeout bounds the handling of one envelope, retries included.
+// handleTimeout bounds the handling of one envelope, retries included; a
+// reaction has the bot's ReactionPatience on top (it waits for an
+// unavailable incident store that long).
 const handleTimeout = 30 * time.Second
 
 // handle acts on one acknowledged envelope, once across redeliveries and replicas.
 func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
-	ctx, cancel := context.WithTimeout(ctx, handleTimeout)
+	timeout := handleTimeout
+	if evt.Type == socketmode.EventTypeEventsAPI {
+		timeout += s.bot.ReactionPatience()
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	id := "env:" + evt.Request.EnvelopeID
 	if ev, ok := evt.Data.(slackevents.EventsAPIEvent); ok {

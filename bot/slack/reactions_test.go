@@ -1,0 +1,202 @@
+package slack_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/bot"
+	"github.com/batonhq/baton/incident"
+)
+
+// linkKey is the incident store's key linking a chat message to its
+// incident (incident/chat.go's chatLink, in the {inc} slot of the jobs key).
+func (e *env) linkKey(channel, ts string) string {
+	return strings.TrimSuffix(e.svc.JobsKey(), "jobs") + "l:slack:" + channel + "/" + ts
+}
+
+// acked waits until incident n is acknowledged by owner.
+func (e *env) acked(n int64, owner string) {
+	e.t.Helper()
+	e.waitFor(fmt.Sprintf("INC-%d acknowledged by %s", n, owner), func() bool {
+		inc := e.incident(n)
+		return inc.Status == incident.StatusAcknowledged && inc.Owner == owner
+	})
+}
+
+// A message whose link to its incident was never stored (the replica died,
+// or Redis failed, between Slack's answer and the link): an acknowledge
+// reaction on it still acknowledges, the incident found from the message
+// itself (a page's metadata key; the bot's own card or notice by its text),
+// and the link is stored then.
+func TestReactionOnUnlinkedMessageAcknowledges(t *testing.T) {
+	tests := []struct {
+		name string
+		// message returns the channel and ts reacted to, for incident n.
+		message func(e *env, n int64) (channel, ts string)
+	}{
+		{"a page, by its metadata key", func(e *env, n int64) (string, string) {
+			e.waitFor("alice paged", func() bool { return len(e.dms(e.alice)) == 1 })
+			dm := e.dms(e.alice)[0]
+			return dm.Channel, dm.TS
+		}},
+		{"the card, by its text", func(e *env, n int64) (string, string) {
+			return e.announced(n)
+		}},
+		{"the notice, by its text", func(e *env, n int64) (string, string) {
+			e.announced(n)
+			ch, ts, _ := strings.Cut(e.refs(n)["ntc"], "/")
+			return ch, ts
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, defaults())
+			n := e.open("payments", "k", "Disk full")
+			ch, ts := tc.message(e, n)
+			e.waitFor("the message linked", func() bool { got, err := e.svc.ChatLink(e.ctx, "slack:"+ch+"/"+ts); return err == nil && got == n })
+			if err := e.rdb.Del(e.ctx, e.linkKey(ch, ts)).Err(); err != nil {
+				t.Fatal(err)
+			}
+			e.must(e.fake.AddReaction(e.bob.ID, ch, ts, "white_check_mark"))
+			e.acked(n, "bob")
+			if got, err := e.svc.ChatLink(e.ctx, "slack:"+ch+"/"+ts); err != nil || got != n {
+				t.Errorf("the message's link after the reaction: INC-%d, %v; want INC-%d", got, err, n)
+			}
+		})
+	}
+}
+
+// A reaction on a message of the bot's that names no incident, or on a
+// message the bot does not know, changes nothing and says nothing.
+func TestReactionOnOtherMessagesIgnored(t *testing.T) {
+	e := newEnv(t, defaults())
+	n := e.open("payments", "k", "Disk full")
+	e.announced(n)
+	// The bot's own message without a key or an INC- reference: a /incident
+	// stats summary posted in the alerts channel.
+	if _, err := e.fake.SendSlashCommand(e.bob.ID, e.alerts.ID, "/incident", "stats"); err != nil {
+		t.Fatal(err)
+	}
+	e.reportIn(e.alerts.ID, "Incident stats")
+	var summary string
+	for _, m := range e.fake.Messages(e.alerts.ID) {
+		if strings.Contains(blocksText(m), "Incident stats") {
+			if strings.Contains(m.Text, "INC-") {
+				t.Fatalf("the summary names an incident (%q); pick another message", m.Text)
+			}
+			summary = m.TS
+		}
+	}
+	e.must(e.fake.AddReaction(e.bob.ID, e.alerts.ID, summary, "white_check_mark"))
+	e.logged(1, "reaction on a message that is not about an incident")
+	if inc := e.incident(n); inc.Status != incident.StatusTriggered {
+		t.Errorf("INC-%d is %s after a reaction on a message that is not about it", n, inc.Status)
+	}
+	if len(e.fake.Ephemerals(e.bob.ID)) != 0 {
+		t.Errorf("bob was told something: %+v", e.fake.Ephemerals(e.bob.ID))
+	}
+}
+
+// An acknowledge reaction while Redis is down for 3 s: retried until Redis
+// answers and applied then; with a patience shorter than the outage, the
+// person is told privately that it was not applied, and nothing changes.
+func TestReactionDuringRedisOutage(t *testing.T) {
+	const outage = 3 * time.Second
+	tests := []struct {
+		name     string
+		patience time.Duration
+		wantAck  bool
+	}{
+		{"applied once Redis is back", 0 /* the default 2m */, true},
+		{"the person told when Redis stays down longer", time.Second, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := defaults()
+			cfg.durable = true
+			cfg.reactionPatience = tc.patience
+			e := newEnv(t, cfg)
+			n := e.open("payments", "k", "Disk full")
+			e.announced(n)
+			e.waitFor("alice paged", func() bool { return len(e.dms(e.alice)) == 1 })
+			dm := e.dms(e.alice)[0]
+			e.waitFor("the page linked", func() bool { got, err := e.svc.ChatLink(e.ctx, "slack:"+dm.Channel+"/"+dm.TS); return err == nil && got == n })
+
+			e.redis.Stop()
+			down := time.Now()
+			e.must(e.fake.AddReaction(e.alice.ID, dm.Channel, dm.TS, "white_check_mark"))
+			// The reaction taken up while Redis is down (the lookup of its
+			// message failed); logged as such before and after the fix.
+			e.logged(1, "reaction: look up the message")
+			if !tc.wantAck {
+				e.waitFor("alice told", func() bool { return len(e.fake.Ephemerals(e.alice.ID)) == 1 })
+				if got := e.fake.Ephemerals(e.alice.ID)[0].Text; got != bot.ReactionNotApplied {
+					t.Errorf("alice was told %q, want %q", got, bot.ReactionNotApplied)
+				}
+			}
+			<-time.After(outage - time.Since(down)) // the outage's length, not a synchronisation
+			e.redis.Restart()
+			if tc.wantAck {
+				e.acked(n, "alice")
+				if len(e.fake.Ephemerals(e.alice.ID)) != 0 {
+					t.Errorf("alice was told something: %+v", e.fake.Ephemerals(e.alice.ID))
+				}
+				return
+			}
+			e.logged(1, "reaction not applied; the person is told")
+			if inc := e.incident(n); inc.Status != incident.StatusTriggered || inc.Owner != "alice" {
+				t.Errorf("INC-%d is %s, owner %s, after a reaction that was not applied", n, inc.Status, inc.Owner)
+			}
+		})
+	}
+}
+
+// A button click while Redis is down: the person who clicked gets the fixed
+// sentence, nothing about Redis, and nothing changes.
+func TestClickDuringRedisOutage(t *testing.T) {
+	tests := []struct {
+		name, action string
+		// onCard: bob (known by email only) clicks on the incident's card;
+		// else alice clicks on her page.
+		onCard bool
+	}{
+		{"acknowledge on a page", "baton_ack", false},
+		{"resolve on a page", "baton_resolve", false},
+		{"escalate on a page", "baton_escalate", false},
+		{"acknowledge on the card, by someone known by email", "baton_ack", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := defaults()
+			cfg.durable = true
+			e := newEnv(t, cfg)
+			n := e.open("payments", "k", "Disk full")
+			ch, card := e.announced(n)
+			e.waitFor("alice paged", func() bool { return len(e.dms(e.alice)) == 1 })
+			who, where, msg := e.alice, e.dms(e.alice)[0].Channel, e.dms(e.alice)[0].TS
+			if tc.onCard {
+				who, where, msg = e.bob, ch, card
+			}
+			e.idle()
+			before := e.incident(n)
+
+			e.redis.Stop()
+			id, err := e.fake.SendBlockAction(who.ID, where, msg, tc.action, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.waitFor("the reply", func() bool { return len(e.fake.ResponsePosts(id)) > 0 })
+			if got := unescapeHTML(e.fake.ResponsePosts(id)[0].Text); got != incident.UnavailableMessage {
+				t.Errorf("%s was answered %q, want %q", who.Name, got, incident.UnavailableMessage)
+			}
+			e.redis.Restart()
+			after := e.incident(n)
+			if after.Status != before.Status || after.Owner != before.Owner || after.Level != before.Level {
+				t.Errorf("INC-%d changed during the outage: %s/%s/%d, was %s/%s/%d", n,
+					after.Status, after.Owner, after.Level, before.Status, before.Owner, before.Level)
+			}
+		})
+	}
+}
