@@ -122,7 +122,10 @@ func TestReactionDuringRedisOutage(t *testing.T) {
 			e.announced(n)
 			e.waitFor("alice paged", func() bool { return len(e.dms(e.alice)) == 1 })
 			dm := e.dms(e.alice)[0]
-			e.waitFor("the page linked", func() bool { got, err := e.svc.ChatLink(e.ctx, "slack:"+dm.Channel+"/"+dm.TS); return err == nil && got == n })
+			e.waitFor("the page linked", func() bool {
+				got, err := e.svc.ChatLink(e.ctx, "slack:"+dm.Channel+"/"+dm.TS)
+				return err == nil && got == n
+			})
 
 			e.redis.Stop()
 			down := time.Now()
