@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/text"
 	"github.com/batonhq/baton/rotations"
@@ -236,6 +237,13 @@ func (x *Executor) react(ctx context.Context, user, channel, msgID string) (Repl
 func (x *Executor) unlinked(ctx context.Context, channel, msgID, ref string) (int64, error) {
 	p, err := x.c.chat.Lookup(ctx, channel, msgID)
 	if errors.Is(err, ErrNoMessage) {
+		return 0, nil
+	}
+	if escalation.IsPermanent(err) {
+		// The chat will not show this message (a private channel without
+		// the history scope, say): no incident can be found from it, and
+		// retrying will not change that. A page is in a DM, never here.
+		x.log().Warn("bot: reaction on a message the chat will not show; ignored", "err", err)
 		return 0, nil
 	}
 	if err != nil {

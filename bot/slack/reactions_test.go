@@ -8,6 +8,7 @@ import (
 
 	"github.com/batonhq/baton/bot"
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/fakeslack"
 )
 
 // linkKey is the incident store's key linking a chat message to its
@@ -69,33 +70,49 @@ func TestReactionOnUnlinkedMessageAcknowledges(t *testing.T) {
 }
 
 // A reaction on a message of the bot's that names no incident, or on a
-// message the bot does not know, changes nothing and says nothing.
+// message the chat will not show (missing_scope: retrying cannot help),
+// changes nothing and says nothing.
 func TestReactionOnOtherMessagesIgnored(t *testing.T) {
-	e := newEnv(t, defaults())
-	n := e.open("payments", "k", "Disk full")
-	e.announced(n)
-	// The bot's own message without a key or an INC- reference: a /incident
-	// stats summary posted in the alerts channel.
-	if _, err := e.fake.SendSlashCommand(e.bob.ID, e.alerts.ID, "/incident", "stats"); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name    string
+		fault   bool   // conversations.history answers missing_scope
+		logLine string // what the bot logs once it has decided
+	}{
+		{"the bot's message naming no incident", false, "reaction on a message that is not about an incident"},
+		{"a message the chat will not show", true, "reaction on a message the chat will not show; ignored"},
 	}
-	e.reportIn(e.alerts.ID, "Incident stats")
-	var summary string
-	for _, m := range e.fake.Messages(e.alerts.ID) {
-		if strings.Contains(blocksText(m), "Incident stats") {
-			if strings.Contains(m.Text, "INC-") {
-				t.Fatalf("the summary names an incident (%q); pick another message", m.Text)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, defaults())
+			n := e.open("payments", "k", "Disk full")
+			e.announced(n)
+			// The bot's own message without a key or an INC- reference: a
+			// /incident stats summary posted in the alerts channel.
+			if _, err := e.fake.SendSlashCommand(e.bob.ID, e.alerts.ID, "/incident", "stats"); err != nil {
+				t.Fatal(err)
 			}
-			summary = m.TS
-		}
-	}
-	e.must(e.fake.AddReaction(e.bob.ID, e.alerts.ID, summary, "white_check_mark"))
-	e.logged(1, "reaction on a message that is not about an incident")
-	if inc := e.incident(n); inc.Status != incident.StatusTriggered {
-		t.Errorf("INC-%d is %s after a reaction on a message that is not about it", n, inc.Status)
-	}
-	if len(e.fake.Ephemerals(e.bob.ID)) != 0 {
-		t.Errorf("bob was told something: %+v", e.fake.Ephemerals(e.bob.ID))
+			e.reportIn(e.alerts.ID, "Incident stats")
+			var summary string
+			for _, m := range e.fake.Messages(e.alerts.ID) {
+				if strings.Contains(blocksText(m), "Incident stats") {
+					if strings.Contains(m.Text, "INC-") {
+						t.Fatalf("the summary names an incident (%q); pick another message", m.Text)
+					}
+					summary = m.TS
+				}
+			}
+			if tc.fault {
+				e.fake.FailNext("conversations.history", 1, fakeslack.SlackError("missing_scope"))
+			}
+			e.must(e.fake.AddReaction(e.bob.ID, e.alerts.ID, summary, "white_check_mark"))
+			e.logged(1, tc.logLine)
+			if inc := e.incident(n); inc.Status != incident.StatusTriggered {
+				t.Errorf("INC-%d is %s after a reaction on a message that is not about it", n, inc.Status)
+			}
+			if len(e.fake.Ephemerals(e.bob.ID)) != 0 {
+				t.Errorf("bob was told something: %+v", e.fake.Ephemerals(e.bob.ID))
+			}
+		})
 	}
 }
 
