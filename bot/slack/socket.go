@@ -8,7 +8,11 @@
 //
 // Every envelope is acknowledged first (Slack wants it within 3 s) and
 // handled after, once: a redelivered envelope (same envelope or event id) is
-// recognised through Redis, across replicas.
+// recognised through Redis, across replicas. What cannot be handled because
+// the incident store is unavailable is not left to Slack's redelivery (a few
+// tries minutes apart, none for clicks and commands): a click or command is
+// answered with the store's fixed sentence, and a reaction is retried by the
+// bot (bot.Executor.Reaction) for its ReactionPatience, then its person told.
 package slack
 
 import (
