@@ -283,6 +283,14 @@ func (c *Bot) FirstTime(ctx context.Context, id string) (bool, error) {
 	return c.st.first(ctx, id)
 }
 
+// Seen reports whether FirstTime was asked about id (by any replica in the
+// last hour), without recording it: an adapter that acknowledges a delivery
+// only once it is handled checks it first, and calls FirstTime once the
+// delivery is handled.
+func (c *Bot) Seen(ctx context.Context, id string) (bool, error) {
+	return c.st.seen(ctx, id)
+}
+
 func (c *Bot) wake() {
 	if c.wakeFn != nil {
 		c.wakeFn()

@@ -155,11 +155,27 @@ const ReactionNotApplied = "Your reaction was not applied: the incident store is
 // bound) the reply is ReactionNotApplied, to be shown. So Reaction can take
 // ReactionPatience and a little more: ctx should allow that.
 func (x *Executor) Reaction(ctx context.Context, user, channel, msgID, reaction string) (reply Reply, show bool) {
+	return x.ReactionSettled(ctx, user, channel, msgID, reaction, nil)
+}
+
+// ReactionSettled is Reaction that calls settled (when not nil) once the
+// reaction no longer needs its chat to deliver it again: it was applied or
+// refused, is not an acknowledgement, or its reply is ReactionNotApplied.
+// It is not called while the reaction waits for the store, nor when ctx
+// ends meanwhile: an adapter that acknowledges the delivery in settled
+// leaves such a reaction to its chat's redelivery (to any replica), so a
+// replica that dies while a reaction waits does not lose it.
+func (x *Executor) ReactionSettled(ctx context.Context, user, channel, msgID, reaction string, settled func()) (reply Reply, show bool) {
+	if settled == nil {
+		settled = func() {}
+	}
 	if !slices.Contains(x.c.ackReactions, strings.Trim(reaction, ":")) {
+		settled()
 		return Reply{}, false
 	}
 	reply, show, err := x.react(ctx, user, channel, msgID)
 	if err == nil {
+		settled()
 		return reply, show
 	}
 	select {
@@ -167,6 +183,7 @@ func (x *Executor) Reaction(ctx context.Context, user, channel, msgID, reaction 
 		defer func() { <-x.c.waiting }()
 	default:
 		x.log().Error("bot: reaction not applied: too many reactions wait for the incident store", "err", err)
+		settled()
 		return Reply{Text: ReactionNotApplied}, true
 	}
 	x.log().Warn("bot: reaction not applied yet; retrying", "retry_for", x.c.reactionPatience, "err", err)
@@ -183,12 +200,14 @@ func (x *Executor) Reaction(ctx context.Context, user, channel, msgID, reaction 
 				return Reply{}, false
 			}
 			x.log().Error("bot: reaction not applied; the person is told", "retried_for", x.c.reactionPatience, "err", err)
+			settled()
 			return Reply{Text: ReactionNotApplied}, true
 		case <-t.C:
 		}
 		wait = min(2*wait, 2*time.Second)
 		if reply, show, err = x.react(rctx, user, channel, msgID); err == nil {
 			x.log().Info("bot: reaction applied after retrying")
+			settled()
 			return reply, show
 		}
 	}

@@ -1,12 +1,16 @@
 package slack_test
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/batonhq/baton/bot"
+	slackbot "github.com/batonhq/baton/bot/slack"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/fakeslack"
 )
@@ -218,5 +222,77 @@ func TestClickDuringRedisOutage(t *testing.T) {
 					after.Status, after.Owner, after.Level, before.Status, before.Owner, before.Level)
 			}
 		})
+	}
+}
+
+// replica starts a second bot on the env's fake Slack and Redis (another
+// replica: its own Socket Mode connection, no escalation runner) and
+// returns a function that stops it.
+func (e *env) replica() (stop func()) {
+	e.t.Helper()
+	chat, err := slackbot.NewChat(slackbot.ChatOptions{BotToken: e.fake.BotToken(), APIURL: e.fake.APIURL(),
+		Limits: map[string]slackbot.Limit{}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b, err := bot.New(bot.Options{Chat: chat, Incidents: e.svc, Redis: e.rdb, Prefix: "test:",
+		Log: slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelDebug})).With("replica", 2),
+		People: []bot.Person{
+			{ID: "alice", Name: "Alice", Email: "alice@example.com", ChatID: e.alice.ID},
+			{ID: "bob", Name: "Bob", Email: "bob@example.com"},
+		},
+		Services: []bot.Service{{Name: "payments", AlertsChannel: "#payments-alerts"}},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sock, err := slackbot.NewSocket(chat, b, slackbot.SocketOptions{AppToken: e.fake.AppToken(), Log: slog.New(slog.NewTextHandler(e.log, nil)).With("replica", 2)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = sock.Run(ctx) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	e.t.Cleanup(stop)
+	return stop
+}
+
+// A reaction taken up by a replica that stops while Redis is down is not
+// lost with it: its envelope was not acknowledged, so Slack delivers it
+// again, to the other replica, which applies it once Redis is back.
+func TestReactionSurvivesItsReplica(t *testing.T) {
+	cfg := defaults()
+	cfg.durable = true
+	e := newEnv(t, cfg)
+	n := e.open("payments", "k", "Disk full")
+	e.announced(n)
+	e.waitFor("alice paged", func() bool { return len(e.dms(e.alice)) == 1 })
+	dm := e.dms(e.alice)[0]
+	e.waitFor("the page linked", func() bool {
+		got, err := e.svc.ChatLink(e.ctx, "slack:"+dm.Channel+"/"+dm.TS)
+		return err == nil && got == n
+	})
+
+	e.redis.Stop()
+	down := time.Now()
+	env, err := e.fake.AddReaction(e.alice.ID, dm.Channel, dm.TS, "white_check_mark")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.logged(1, "reaction: look up the message") // taken up by the first replica, the only one
+	e.replica()
+	wctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	if err := e.fake.WaitConnections(wctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	e.stop()                                       // the first replica goes, with the reaction it was retrying
+	<-time.After(3*time.Second - time.Since(down)) // the outage's length, not a synchronisation
+	e.redis.Restart()
+	e.acked(n, "alice")
+	if got, ok := e.fake.Envelope(env); !ok || !got.Acked {
+		t.Errorf("the reaction's envelope: %+v, want it acknowledged", got)
 	}
 }
