@@ -1,7 +1,11 @@
 package redistest
 
 import (
+	"context"
+	"net"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestStartStopRestart(t *testing.T) {
@@ -62,6 +66,59 @@ func TestDurableSurvivesKill(t *testing.T) {
 			n, _ := c.Get(ctx, "seq").Int()
 			if got := n == 100; got != tc.kept {
 				t.Fatalf("after kill -9 and restart seq = %d; kept = %v, want %v", n, got, tc.kept)
+			}
+		})
+	}
+}
+
+// TestRelaunch: Relaunch leaves a running server alone, brings a stopped
+// one back on its address, and returns an error (it does not fail the
+// test) when another process holds the address.
+func TestRelaunch(t *testing.T) {
+	cases := []struct {
+		name    string
+		before  func(t *testing.T, s *Server)
+		errHas  string // "" for a server back on its address
+		keyKept bool
+	}{
+		{"running: left alone", func(*testing.T, *Server) {}, "", true},
+		{"stopped: back, empty", func(_ *testing.T, s *Server) { s.Stop() }, "", false},
+		{"address taken: an error", func(t *testing.T, s *Server) {
+			s.Stop()
+			l, err := net.Listen("tcp", s.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+		}, "not within", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Start(t)
+			c := s.Client()
+			ctx := Ctx(t)
+			if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			tc.before(t, s)
+			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			err := s.Relaunch(rctx)
+			if tc.errHas != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errHas) {
+					t.Fatalf("Relaunch: %v, want %q", err, tc.errHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Relaunch: %v", err)
+			}
+			n, err := c.Exists(ctx, "k").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept := n == 1; kept != tc.keyKept {
+				t.Fatalf("key kept %v, want %v", kept, tc.keyKept)
 			}
 		})
 	}

@@ -38,6 +38,9 @@ type Sentinel struct {
 	tb        testing.TB
 	data      []*node // the master and the replica, in start order
 	sentinels []*node
+	// dataCfg is a data node's config without --replicaof: a killed node
+	// comes back with it and the Sentinels make it a replica.
+	dataCfg redisproc.Config
 }
 
 // StartSentinel starts the group and returns once the replica is in sync
@@ -58,7 +61,7 @@ func StartSentinel(tb testing.TB) *Sentinel {
 	replica := startNode(tb, bin, func(string, string) (redisproc.Config, error) {
 		return redisproc.Config{Args: append([]string{"--replicaof", "127.0.0.1", mport}, dataArgs...)}, nil
 	})
-	s := &Sentinel{MasterName: SentinelMaster, tb: tb, data: []*node{master, replica}}
+	s := &Sentinel{MasterName: SentinelMaster, tb: tb, data: []*node{master, replica}, dataCfg: redisproc.Config{Args: dataArgs}}
 	waitFor(tb, 10*time.Second, "the replica in sync with the master", func(ctx context.Context) error {
 		return replicaInSync(ctx, replica)
 	})
@@ -120,16 +123,24 @@ func (s *Sentinel) MasterAddr() string {
 	s.tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
+	addr, err := s.masterAddr(ctx)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return addr
+}
+
+// masterAddr is MasterAddr returning its error.
+func (s *Sentinel) masterAddr(ctx context.Context) (string, error) {
 	var lastErr error
 	for _, sn := range s.sentinels {
 		addr, err := masterOf(ctx, sn)
 		if err == nil {
-			return addr
+			return addr, nil
 		}
 		lastErr = err
 	}
-	s.tb.Fatalf("redistest: no Sentinel tells the master: %v", lastErr)
-	return ""
+	return "", fmt.Errorf("redistest: no Sentinel tells the master: %w", lastErr)
 }
 
 // masterOf asks Sentinel n for the master's address.
@@ -172,44 +183,110 @@ func (s *Sentinel) Failover() string {
 // KillMaster kills the master (SIGKILL, as a crash would) and waits until
 // the Sentinels have agreed it is down and promoted the replica (a few
 // seconds: down-after is one second). It returns the new master's
-// address. The killed master stays down.
+// address. The killed master stays down until RestartKilled.
 func (s *Sentinel) KillMaster() string {
 	s.tb.Helper()
-	old := s.MasterAddr()
+	ctx := context.Background()
+	old, err := s.CrashMaster(ctx)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	now, err := s.AwaitFailover(ctx, old)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return now
+}
+
+// CrashMaster kills the node the Sentinels name as master now (SIGKILL, as
+// a crash would) and returns its address at once, without waiting for the
+// failover (AwaitFailover does). Unlike KillMaster it returns its errors
+// (no Sentinel answers; the master named is none of the group's), so any
+// goroutine may call it.
+func (s *Sentinel) CrashMaster(ctx context.Context) (string, error) {
+	old, err := s.masterAddr(ctx)
+	if err != nil {
+		return "", err
+	}
 	for _, n := range s.data {
 		if n.addr == old {
 			n.kill()
+			return old, nil
 		}
 	}
-	return s.awaitNewMaster(old)
+	return "", fmt.Errorf("redistest: the master %s is none of the group's", old)
+}
+
+// AwaitFailover waits, for at most 20 seconds, until every Sentinel names a
+// master other than old and that node says it is one, and returns its
+// address. Any goroutine may call it.
+func (s *Sentinel) AwaitFailover(ctx context.Context, old string) (string, error) {
+	var now string
+	err := poll(ctx, 20*time.Second, "a new master named by every Sentinel", func(ctx context.Context) error {
+		var err error
+		now, err = s.newMaster(ctx, old)
+		return err
+	})
+	return now, err
+}
+
+// RestartKilled starts every killed data node again on its address and
+// directory (its append-only file), without --replicaof: the Sentinels find
+// it claiming to be a master of an old epoch and make it a replica of the
+// current master. It returns once each is a replica in sync (at most 30
+// seconds), so the group can fail over again; a group with no node down is
+// left alone. Any goroutine may call it.
+func (s *Sentinel) RestartKilled(ctx context.Context) error {
+	for _, n := range s.data {
+		if n.running() {
+			continue
+		}
+		if err := n.restart(ctx, s.dataCfg); err != nil {
+			return err
+		}
+		err := poll(ctx, 30*time.Second, n.addr+" a replica in sync", func(ctx context.Context) error {
+			return replicaInSync(ctx, n)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // awaitNewMaster waits until every Sentinel names a master other than old
 // and that master answers as one, and returns its address.
 func (s *Sentinel) awaitNewMaster(old string) string {
 	s.tb.Helper()
-	var now string
-	waitFor(s.tb, 20*time.Second, "a new master named by every Sentinel", func(ctx context.Context) error {
-		for _, sn := range s.sentinels {
-			addr, err := masterOf(ctx, sn)
-			if err != nil {
-				return err
-			}
-			if addr == old {
-				return fmt.Errorf("sentinel %s still names %s", sn.addr, old)
-			}
-			now = addr
-		}
-		c := redis.NewClient(&redis.Options{Addr: now, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
-		defer c.Close()
-		info, err := c.Info(ctx, "replication").Result()
-		if err != nil {
-			return err
-		}
-		if role := infoField(info, "role"); role != "master" {
-			return errors.New("the promoted node says role " + role)
-		}
-		return nil
-	})
+	now, err := s.AwaitFailover(context.Background(), old)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
 	return now
+}
+
+// newMaster returns the master every Sentinel names, when it is not old
+// and says it is a master.
+func (s *Sentinel) newMaster(ctx context.Context, old string) (string, error) {
+	var now string
+	for _, sn := range s.sentinels {
+		addr, err := masterOf(ctx, sn)
+		if err != nil {
+			return "", err
+		}
+		if addr == old {
+			return "", fmt.Errorf("sentinel %s still names %s", sn.addr, old)
+		}
+		now = addr
+	}
+	c := redis.NewClient(&redis.Options{Addr: now, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
+	defer c.Close()
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return "", err
+	}
+	if role := infoField(info, "role"); role != "master" {
+		return "", errors.New("the promoted node says role " + role)
+	}
+	return now, nil
 }
