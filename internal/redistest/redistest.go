@@ -2,7 +2,13 @@
 // loopback port, a temporary directory, nothing persisted, stopped when the
 // test ends. Tests never touch the machine's shared Redis on 6379, and a test
 // can stop and restart its server to see how code behaves when Redis goes away.
-// The process itself is internal/redisproc's, the same as `baton demo` starts.
+// StartDurable, StartSentinel and StartCluster run their data nodes with the
+// append-only file, so a killed node restarted on its port and directory
+// comes back with its data. The helpers that return an error rather than
+// fail the test (Relaunch, CrashMaster, AwaitFailover, CrashMasterOf,
+// RestartKilled) may be called from any goroutine, as the chaos suite's
+// fault schedule does. The process itself is internal/redisproc's, the same
+// as `baton demo` starts.
 package redistest
 
 import (
