@@ -2,10 +2,14 @@ package redistest
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestStartStopRestart(t *testing.T) {
@@ -121,5 +125,50 @@ func TestRelaunch(t *testing.T) {
 				t.Fatalf("key kept %v, want %v", kept, tc.keyKept)
 			}
 		})
+	}
+}
+
+// TestRelaunchWaitsForLoading: Relaunch returns once the append-only file
+// is loaded, so the first command after it is answered, not refused with
+// LOADING (a server accepts connections and INFO while it loads).
+func TestRelaunchWaitsForLoading(t *testing.T) {
+	s := StartDurable(t)
+	c := s.Client()
+	ctx := Ctx(t)
+	// About 30 MB of AOF: loading it takes a good part of a second.
+	const batches, perBatch = 300, 1000
+	val := strings.Repeat("x", 64)
+	for b := 0; b < batches; b++ {
+		pipe := c.Pipeline()
+		for i := 0; i < perBatch; i++ {
+			pipe.Set(ctx, "k"+strconv.Itoa(b*perBatch+i), val, 0)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "the AOF buffer written", func(ctx context.Context) error {
+		info, err := c.Info(ctx, "persistence").Result()
+		if err != nil {
+			return err
+		}
+		if n := infoField(info, "aof_buffer_length"); n != "0" {
+			return fmt.Errorf("aof_buffer_length %s", n)
+		}
+		return nil
+	})
+	s.Stop()
+	if err := s.Relaunch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A fresh client that does not retry (go-redis retries LOADING).
+	fresh := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	defer fresh.Close()
+	n, err := fresh.DBSize(ctx).Result()
+	if err != nil {
+		t.Fatalf("the first command after Relaunch: %v", err)
+	}
+	if n != batches*perBatch {
+		t.Fatalf("dbsize %d after Relaunch, want %d", n, batches*perBatch)
 	}
 }
