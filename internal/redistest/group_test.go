@@ -140,24 +140,12 @@ func TestClusterCrashRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// appendfsync everysec postpones writing the AOF buffer (up to 2 s,
-	// replies already sent) while a background fsync is pending, as one
-	// is on a busy machine: the writes are acknowledged, not yet in the
-	// file a kill -9 leaves. Crash once they are.
+	// Crash once the writes are in the file (see waitAOFWritten).
 	owner, err := cc.MasterForKey(ctx, "{inc}")
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the AOF buffer written", func(ctx context.Context) error {
-		info, err := owner.Info(ctx, "persistence").Result()
-		if err != nil {
-			return err
-		}
-		if n := infoField(info, "aof_buffer_length"); n != "0" {
-			return fmt.Errorf("aof_buffer_length %s", n)
-		}
-		return nil
-	})
+	waitAOFWritten(t, owner)
 	killed, err := c.CrashMasterOf(ctx, "{inc}")
 	if err != nil {
 		t.Fatal(err)
