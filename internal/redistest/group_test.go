@@ -82,7 +82,8 @@ func waitWrite(t *testing.T, c *redis.Client, key string) {
 // TestSentinelCrashRestart is the chaos suite's Redis fault on a Sentinel
 // group, twice: the master killed, the replica promoted, the killed node
 // back as a replica in sync; then the new master killed and the first one
-// promoted again. Every write acknowledged before a crash is read after it.
+// promoted again. Every write the replica acknowledged (WAIT) before a
+// crash is read after it.
 func TestSentinelCrashRestart(t *testing.T) {
 	s := StartSentinel(t)
 	c := s.Client()
@@ -93,6 +94,11 @@ func TestSentinelCrashRestart(t *testing.T) {
 		key := fmt.Sprintf("before-%d", round)
 		if err := c.Set(ctx, key, "1", 0).Err(); err != nil {
 			t.Fatal(err)
+		}
+		// Replication is asynchronous: a write the replica has not
+		// received is lost with the master. WAIT until it has.
+		if n, err := c.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+			t.Fatalf("round %d: WAIT 1 = %d, %v", round, n, err)
 		}
 		killed, err := s.CrashMaster(ctx)
 		if err != nil {
