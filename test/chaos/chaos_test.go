@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/internal/redisproc"
 )
 
 var (
@@ -117,23 +118,7 @@ func TestChaos(t *testing.T) {
 	})
 	bin := buildBaton(t, work)
 
-	var topo topology
-	switch *topoFlag {
-	case "single":
-		topo, err = startSingle(ctx, t)
-	case "sentinel":
-		topo, err = startSentinel(ctx, t)
-	case "cluster":
-		topo, err = startCluster(ctx, t)
-	default:
-		t.Fatalf("unknown -chaos.topology %q", *topoFlag)
-	}
-	if topo != nil {
-		t.Cleanup(topo.stop)
-	}
-	if err != nil {
-		t.Fatalf("redis: %v", err)
-	}
+	topo := startTopology(t, *topoFlag)
 
 	// The workspace: one person per DM, one alerts channel per service.
 	w := world{repage: p.repage, escalate: p.escalate}
@@ -452,4 +437,14 @@ func (a *apiClient) incidents(ctx context.Context, maxN int64) (map[int64]incSta
 		}
 		out[n] = incState{N: v.Number, DedupKey: v.DedupKey, AlertCount: v.AlertCount, Created: v.Created, Acknowledged: v.Acknowledged, Status: v.Status}
 	}
+}
+
+// freeAddr is a 127.0.0.1 host:port for a replica to listen on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	addr, err := redisproc.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }
