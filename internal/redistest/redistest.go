@@ -39,9 +39,11 @@ func Start(tb testing.TB) *Server {
 
 // StartDurable is Start with the append-only file on (appendonly yes,
 // appendfsync everysec), as production runs Redis: a Stop (kill -9) and
-// Restart keeps every write Redis acknowledged, because Redis writes each
-// to the file before it replies (everysec only bounds what a crash of the
-// whole machine loses).
+// Restart keeps the writes Redis acknowledged, because Redis writes each
+// to the file before it replies — except while a background fsync is
+// pending on a slow disk, when everysec postpones the write (up to 2 s,
+// the replies already sent): a test that must keep every write waits for
+// INFO persistence's aof_buffer_length to be 0 before a Stop.
 func StartDurable(tb testing.TB) *Server {
 	tb.Helper()
 	return startServer(tb, redisproc.Config{Args: durableArgs})
