@@ -30,7 +30,7 @@ var (
 	seedFlag     = flag.Uint64("chaos.seed", 0, "seed of the run's randomness; 0 picks one (printed)")
 	topoFlag     = flag.String("chaos.topology", "single", "Redis topology: single, sentinel or cluster")
 	waitFlag     = flag.Int("chaos.wait_replicas", 1, "redis.wait_replicas for the sentinel topology (0 shows the loss of accepted alerts in a failover)")
-	replicasFlag = flag.Int("chaos.sentinel_replicas", 1, "replicas of the sentinel topology's master (with 2, a failover leaves one to wait for)")
+	replicasFlag = flag.Int("chaos.sentinel_replicas", 2, "replicas of the sentinel topology's master (2: a failover leaves one for redis.wait_replicas: 1 to wait for; with 1, intake and paging wait until the killed master is back as a replica)")
 	reportFlag   = flag.String("chaos.report", "", "write the table here (default: <tmp>/baton-chaos-<topology>-<form>.md)")
 )
 
