@@ -25,6 +25,7 @@ type Store interface {
 	RenewJob(ctx context.Context, j incident.Job, now time.Time, lease time.Duration) (bool, error)
 	ReleaseJob(ctx context.Context, j incident.Job, due time.Time) (bool, error)
 	HoldJob(ctx context.Context, j incident.Job, until time.Time) (bool, error)
+	ExpediteJobs(ctx context.Context, members []string, at time.Time) error
 	Commit(ctx context.Context, j incident.Job, c incident.Commit) (bool, error)
 	ListDead(ctx context.Context) ([]incident.DeadLetter, error)
 	LoadEscalation(ctx context.Context, n int64) (incident.Incident, incident.EscalationState, error)
@@ -131,6 +132,11 @@ type Runner struct {
 
 	chatMu       sync.Mutex
 	chatAttempts map[string]int // consecutive failed runs of a chat job, for backoff (per replica)
+
+	// backoffMu guards backingOff: the page jobs this runner rescheduled
+	// after a chat failure, expedited when a page goes through again.
+	backoffMu  sync.Mutex
+	backingOff map[string]struct{}
 
 	downMu     sync.Mutex
 	down       bool

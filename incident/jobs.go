@@ -338,6 +338,26 @@ func (s *Store) HoldJob(ctx context.Context, j Job, until time.Time) (bool, erro
 	return s.release(ctx, j, until, "hold")
 }
 
+// ExpediteJobs makes the page jobs named by members due at at, if they
+// are queued to run later: a retry waiting out its backoff after the chat
+// failed, once the chat answers again. A job that is not queued (in
+// flight, done, or gone) is left alone, and none is made later. Errors are
+// Redis's.
+func (s *Store) ExpediteJobs(ctx context.Context, members []string, at time.Time) error {
+	if len(members) == 0 {
+		return nil
+	}
+	zs := make([]redis.Z, len(members))
+	for i, m := range members {
+		zs[i] = redis.Z{Score: float64(at.UnixMilli()), Member: m}
+	}
+	dueKey, _ := s.k.queueKeys(JobPage)
+	if err := s.rdb.ZAddArgs(ctx, dueKey, redis.ZAddArgs{XX: true, LT: true, Members: zs}).Err(); err != nil {
+		return fmt.Errorf("expedite %d job(s): %w", len(members), err)
+	}
+	return nil
+}
+
 func (s *Store) release(ctx context.Context, j Job, due time.Time, mode string) (bool, error) {
 	d := ""
 	if !due.IsZero() {
