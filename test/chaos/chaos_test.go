@@ -171,6 +171,7 @@ func TestChaos(t *testing.T) {
 	t0 := time.Now()
 	ld := newLoad(t, p, rng, reps, fake, sns, w)
 	var slackDown []window
+	var redisDown []window // guarded by redisMu while the faults run
 	var faultLog []string
 	var faultMu sync.Mutex
 	logFault := func(format string, args ...any) {
@@ -232,6 +233,7 @@ func TestChaos(t *testing.T) {
 				t.Errorf("chaos: redis crash: %v", err)
 				return
 			}
+			down := time.Now()
 			logFault("kill -9 redis (%s; %s)", topo.name(), why)
 			<-time.After(p.redisDown) // the outage itself: a fault's length, not a synchronisation
 			if err := topo.recover(ctx); err != nil {
@@ -240,6 +242,7 @@ func TestChaos(t *testing.T) {
 				return
 			}
 			redisRestarts++
+			redisDown = append(redisDown, window{down, time.Now()})
 			logFault("redis back")
 		})
 	}
@@ -317,7 +320,7 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("read incidents: %v", err)
 	}
 	v := judge(input{Deliveries: ld.deliveries(), Acks: ld.acks(), Incidents: incidents, Calls: calls,
-		AlertChannels: alertChannels, End: end, Repage: p.repage, SlackDown: slackDown})
+		AlertChannels: alertChannels, End: end, Repage: p.repage, SlackDown: slackDown, RedisDown: redisDown})
 	rows, failures := v.rows(p.repage)
 	rev := gitRev()
 	header := fmt.Sprintf("chaos %s form, topology %s, seed %d, %s, commit %s, %s/%s, %d CPUs\n\n"+
