@@ -47,6 +47,8 @@ type App struct {
 	digest *digest.Job
 	// redisChecked is set once CheckRedis had an answer from Redis.
 	redisChecked atomic.Bool
+	// watch re-checks Redis while serving (redis_watch.go).
+	watch *redisWatch
 }
 
 // AppOptions change how NewApp wires the engine; the zero value is production.
@@ -69,6 +71,10 @@ type AppOptions struct {
 	// signing certificates and subscription URLs (the demo signs its own).
 	SNSFetchCert func(ctx context.Context, url string) ([]byte, error)
 	SNSConfirm   func(ctx context.Context, subscribeURL string) error
+	// RedisCheckEvery and EpochCheckEvery override how often a serving
+	// replica re-reads Redis's persistence (a minute) and compares its
+	// epoch marker (5 s) (redis_watch.go); tests shorten them.
+	RedisCheckEvery, EpochCheckEvery time.Duration
 }
 
 // NewApp wires baton's packages together. It does not touch the network;
@@ -102,14 +108,16 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 		return nil, err
 	}
 
+	watch := newRedisWatch(st.rdb, cfg.Redis, m.Registry(), log, o)
+
 	poster := o.DigestPoster
 	if poster == nil && chat != nil {
 		poster = chat.bot
 	}
 	return &App{
-		cfg: cfg, log: log, stores: st,
+		cfg: cfg, log: log, stores: st, watch: watch,
 		Incidents: st.incidents, Runner: runner, Overrides: st.overrides, Rotations: d.rotations,
-		Handler: newHTTP(cfg, d, st, runner, board, m, newOutageLog(st.rdb, log, o.Now), log, o),
+		Handler: newHTTP(cfg, d, st, watch, runner, board, m, newOutageLog(st.rdb, log, o.Now), log, o),
 		Metrics: m, Chat: chat,
 		digest: newDigest(cfg, d, st, poster, log, o),
 	}, nil
@@ -135,6 +143,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 			go a.checkRedisOnceUp(checkCtx, refused)
 		}
 	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go a.watch.run(watchCtx)
 	for _, w := range a.cfg.Warnings() {
 		a.log.Warn("config: " + w)
 	}

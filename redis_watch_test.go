@@ -1,0 +1,287 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/redistest"
+)
+
+// startWatchedApp serves the example config against rs with the watch's
+// periods given (0: the defaults), logging into the returned output.
+func startWatchedApp(t *testing.T, rs *redistest.Server, env []string, o AppOptions) *topologyApp {
+	t.Helper()
+	cfg, err := LoadConfig("config.yaml", append([]string{"BATON_REDIS_ADDR=" + rs.Addr}, env...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := newOutput()
+	o.PollInterval = 20 * time.Millisecond
+	app, err := NewAppWith(cfg, newLogger(log, "info"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &topologyApp{app: app, log: log}
+	// Serve checks Redis (and learns the epoch) before it answers.
+	if answered, err := app.CheckRedis(redistest.Ctx(t)); !answered || err != nil {
+		t.Fatalf("CheckRedis = %v, %v", answered, err)
+	}
+	a.url = serveApp(t, app)
+	return a
+}
+
+// readyz returns /readyz's status and body.
+func (a *topologyApp) readyz(t *testing.T) (int, string) {
+	t.Helper()
+	resp, err := http.Get(a.url + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// waitReadyz polls /readyz (as a load balancer does) until it answers
+// code with a body containing says, for at most 10 s.
+func (a *topologyApp) waitReadyz(t *testing.T, code int, says string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, body := a.readyz(t)
+		if got == code && strings.Contains(body, says) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz = %d %s, want %d with %q", got, body, code, says)
+		}
+		time.Sleep(20 * time.Millisecond) // a probe's period
+	}
+}
+
+// postAlert posts one generic alert, retrying a 503 as a sender does, and
+// returns the incident number it was given.
+func (a *topologyApp) postAlert(t *testing.T, summary string) float64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, fmt.Sprintf(`{"service":"database","summary":%q}`, summary))
+		if code == 202 {
+			return out["incident"].(float64)
+		}
+		if code != 503 || time.Now().After(deadline) {
+			t.Fatalf("alert %q = %d %v", summary, code, out)
+		}
+		time.Sleep(20 * time.Millisecond) // a sender retrying a 503
+	}
+}
+
+// metric returns the line of /metrics that starts with name.
+func (a *topologyApp) metric(t *testing.T, name string) string {
+	t.Helper()
+	resp, err := http.Get(a.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, name+" ") {
+			return l
+		}
+	}
+	return ""
+}
+
+// TestRedisLostItsData: a Redis that comes back empty (killed and restarted
+// without persistence, or flushed) is told at ERROR, counted, reported by
+// /readyz, and never makes baton issue an incident number twice.
+func TestRedisLostItsData(t *testing.T) {
+	cases := []struct {
+		name string
+		// lose empties Redis under the running app.
+		lose func(t *testing.T, rs *redistest.Server)
+		// o: the periods of the watch. The restart case keeps the
+		// periodic epoch check out of the way (an hour), so only the
+		// check on new connections can save the numbers.
+		o AppOptions
+	}{
+		{
+			name: "kill -9 and restart empty",
+			lose: func(t *testing.T, rs *redistest.Server) { rs.Stop(); rs.Restart() },
+			o:    AppOptions{EpochCheckEvery: time.Hour, RedisCheckEvery: time.Hour},
+		},
+		{
+			name: "flushed while running",
+			lose: func(t *testing.T, rs *redistest.Server) {
+				if err := rs.Client().FlushAll(redistest.Ctx(t)).Err(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			o: AppOptions{EpochCheckEvery: 20 * time.Millisecond, RedisCheckEvery: time.Hour},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := redistest.Start(t) // no AOF: what a lost volume or drifted config gives
+			a := startWatchedApp(t, rs, []string{"BATON_REDIS_ALLOW_VOLATILE=true"}, tc.o)
+			for i := 1; i <= 20; i++ {
+				if n := a.postAlert(t, fmt.Sprintf("alert %d", i)); n != float64(i) {
+					t.Fatalf("alert %d opened INC-%v", i, n)
+				}
+			}
+			a.waitReadyz(t, 200, "ready")
+			tc.lose(t, rs)
+			if tc.name == "flushed while running" {
+				// Nothing on the connections tells a flush: the periodic
+				// check is what finds it.
+				if !a.log.waitFor(t, "Redis lost its data", nil) {
+					t.Fatalf("no data-loss line after the flush:\n%s", a.log)
+				}
+			}
+			if n := a.postAlert(t, "after the loss"); n != 21 {
+				t.Fatalf("the first alert after the loss opened INC-%v, want INC-21 (INC-1..20 were issued before)", n)
+			}
+			lines := levelLines(a.log, "ERROR")
+			lost := 0
+			for _, l := range lines {
+				if strings.Contains(l, "Redis lost its data") {
+					lost++
+				}
+			}
+			if lost != 1 {
+				t.Errorf("%d ERROR lines say Redis lost its data, want 1:\n%s", lost, a.log)
+			}
+			if got := a.metric(t, "baton_redis_data_losses_total"); got != "baton_redis_data_losses_total 1" {
+				t.Errorf("metric: %q, want 1", got)
+			}
+			code, body := a.readyz(t)
+			if code != 503 || !strings.Contains(body, notReadyDataLost) {
+				t.Errorf("/readyz after the loss = %d %s, want 503 %q", code, body, notReadyDataLost)
+			}
+			if strings.Contains(body, "127.0.0.1") {
+				t.Errorf("/readyz tells the address: %s", body)
+			}
+		})
+	}
+}
+
+// TestRedisStopsPersistingWhileServing: AOF switched off on a running
+// Redis is found by the periodic check: an ERROR, /readyz 503 with a fixed
+// sentence; switched on again, ready again.
+func TestRedisStopsPersistingWhileServing(t *testing.T) {
+	rs := redistest.StartDurable(t)
+	a := startWatchedApp(t, rs, nil, AppOptions{RedisCheckEvery: 20 * time.Millisecond})
+	a.waitReadyz(t, 200, "ready")
+	if n := len(levelLines(a.log, "ERROR")); n != 0 {
+		t.Fatalf("%d ERROR lines with AOF on:\n%s", n, a.log)
+	}
+	configSet(t, rs, "appendonly", "no")
+	a.waitReadyz(t, 503, notReadyVolatile)
+	if !a.log.waitFor(t, "redis stopped persisting writes", nil) {
+		t.Fatalf("no ERROR line:\n%s", a.log)
+	}
+	if _, body := a.readyz(t); strings.Contains(body, rs.Addr) {
+		t.Errorf("/readyz tells the address: %s", body)
+	}
+	configSet(t, rs, "appendonly", "yes")
+	a.waitReadyz(t, 200, "ready")
+	if !a.log.waitFor(t, "redis persists writes again", nil) {
+		t.Fatalf("no line saying it persists again:\n%s", a.log)
+	}
+}
+
+// TestReadyzProvesAWrite: a Redis that answers PING but refuses writes is
+// not ready, as intake refuses every alert then.
+func TestReadyzProvesAWrite(t *testing.T) {
+	cases := []struct {
+		name   string
+		refuse func(t *testing.T, rs *redistest.Server)
+	}{
+		{name: "out of memory", refuse: func(t *testing.T, rs *redistest.Server) {
+			configSet(t, rs, "maxmemory-policy", "noeviction")
+			configSet(t, rs, "maxmemory", "1")
+		}},
+		{name: "read-only replica", refuse: func(t *testing.T, rs *redistest.Server) {
+			// A master nobody listens on: the node stays a read-only replica.
+			if err := rs.Client().Do(redistest.Ctx(t), "REPLICAOF", "127.0.0.1", "1").Err(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := redistest.Start(t)
+			a := startWatchedApp(t, rs, []string{"BATON_REDIS_ALLOW_VOLATILE=true"}, AppOptions{})
+			a.waitReadyz(t, 200, "ready")
+			tc.refuse(t, rs)
+			if code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, `{"service":"database","summary":"x"}`); code != 503 {
+				t.Fatalf("alert while Redis refuses writes = %d %v, want 503", code, out)
+			}
+			code, body := a.readyz(t)
+			if code != 503 || !strings.Contains(body, "not ready: the incident store is unavailable") {
+				t.Errorf("/readyz = %d %s, want 503 with the fixed sentence", code, body)
+			}
+			for _, leak := range []string{rs.Addr, "OOM", "READONLY"} {
+				if strings.Contains(body, leak) {
+					t.Errorf("/readyz tells %q: %s", leak, body)
+				}
+			}
+		})
+	}
+}
+
+// TestEpochScript: the epoch marker's verdicts, and the counter raised to
+// the highest number seen only when the data was lost (or is new).
+func TestEpochScript(t *testing.T) {
+	cases := []struct {
+		name      string
+		epoch     string // stored marker, "" none
+		seq       string // stored counter, "" none
+		known     string // the replica's epoch
+		highest   int64
+		verdict   string
+		wantEpoch string
+		wantSeq   int64
+	}{
+		{name: "first replica on a fresh Redis", known: "", verdict: "created", wantEpoch: "NEW", wantSeq: 0},
+		{name: "first check of a replica joining", epoch: "E1", seq: "7", verdict: "adopted", wantEpoch: "E1", wantSeq: 7},
+		{name: "same epoch: counter untouched though lower", epoch: "E1", seq: "3", known: "E1", highest: 9, verdict: "same", wantEpoch: "E1", wantSeq: 3},
+		{name: "marker gone: counter raised, new marker", seq: "", known: "E1", highest: 20, verdict: "missing", wantEpoch: "NEW", wantSeq: 20},
+		{name: "marker gone, counter already higher", seq: "25", known: "E1", highest: 20, verdict: "missing", wantEpoch: "NEW", wantSeq: 25},
+		{name: "marker changed (another replica rewrote it): raised to ours", epoch: "E2", seq: "4", known: "E1", highest: 20, verdict: "changed", wantEpoch: "E2", wantSeq: 20},
+	}
+	rs := redistest.Start(t)
+	rdb := rs.Client()
+	ctx := redistest.Ctx(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := rdb.FlushAll(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.epoch != "" {
+				rdb.Set(ctx, "{inc}:epoch", tc.epoch, 0)
+			}
+			if tc.seq != "" {
+				rdb.Set(ctx, "{inc}:seq", tc.seq, 0)
+			}
+			res, err := epochScript.Run(ctx, rdb, []string{"{inc}:epoch", "{inc}:seq"}, tc.known, tc.highest, "NEW").Slice()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0] != tc.wantEpoch || res[1] != tc.wantSeq || res[2] != tc.verdict {
+				t.Errorf("script = %v, want [%s %d %s]", res, tc.wantEpoch, tc.wantSeq, tc.verdict)
+			}
+			if got, _ := rdb.Get(ctx, "{inc}:epoch").Result(); got != tc.wantEpoch {
+				t.Errorf("stored epoch %q, want %q", got, tc.wantEpoch)
+			}
+			if got, _ := rdb.Get(ctx, "{inc}:seq").Int64(); got != tc.wantSeq {
+				t.Errorf("stored counter %d, want %d", got, tc.wantSeq)
+			}
+		})
+	}
+}
