@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/internal/redisproc"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
@@ -283,5 +284,46 @@ func TestEpochScript(t *testing.T) {
 				t.Errorf("stored counter %d, want %d", got, tc.wantSeq)
 			}
 		})
+	}
+}
+
+// TestRedisReplacedByAnEmptyVolatileOne: the durable Redis is killed and
+// another starts on its port in an empty directory without AOF (a lost
+// volume, a drifted config). As soon as Redis answers again, the replica
+// finds both: no persistence (/readyz 503, ERROR) and lost data (ERROR);
+// the incident numbers go on. The periodic checks are an hour away, so
+// only the check after the outage can find it.
+func TestRedisReplacedByAnEmptyVolatileOne(t *testing.T) {
+	rs := redistest.StartDurable(t)
+	a := startWatchedApp(t, rs, nil, AppOptions{EpochCheckEvery: time.Hour, RedisCheckEvery: time.Hour})
+	for i := 1; i <= 5; i++ {
+		a.postAlert(t, fmt.Sprintf("alert %d", i))
+	}
+	a.waitReadyz(t, 200, "ready")
+	rs.Stop()
+	bin, err := redisproc.Binary("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p *redisproc.Process
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		p, err = redisproc.LaunchWith(redistest.Ctx(t), bin, t.TempDir(), rs.Addr, redisproc.Config{})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("start the empty Redis on %s: %v", rs.Addr, err)
+		}
+		time.Sleep(50 * time.Millisecond) // the port may still be closing
+	}
+	t.Cleanup(p.Kill)
+	a.waitReadyz(t, 503, notReadyVolatile)
+	for _, want := range []string{"redis stopped persisting writes", "Redis lost its data"} {
+		if !a.log.waitFor(t, want, nil) {
+			t.Fatalf("no line %q:\n%s", want, a.log)
+		}
+	}
+	if n := a.postAlert(t, "after the swap"); n != 6 {
+		t.Fatalf("the first alert on the new Redis opened INC-%v, want INC-6", n)
 	}
 }
