@@ -96,7 +96,8 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	// job made due by an alert or a chat command runs at once, not at the
 	// next poll. It exists before all three, so each gets it when built.
 	wake := escalation.NewWakeup()
-	st := newStores(cfg, d, wake, o.Now)
+	epoch := new(epochHolder)
+	st := newStores(cfg, d, wake, epoch, o.Now)
 	board := cfg.board(d.rotations, st.overrides.Set)
 	m := metrics.New()
 	chat, err := newChat(cfg, d, st, board, m, wake.Notify, log, o)
@@ -108,7 +109,7 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 		return nil, err
 	}
 
-	watch := newRedisWatch(st.rdb, cfg.Redis, m.Registry(), log, o)
+	watch := newRedisWatch(st, epoch, cfg.Redis, m.Registry(), log, o)
 
 	poster := o.DigestPoster
 	if poster == nil && chat != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -28,7 +29,8 @@ import (
 // replica watches Redis while it serves (redisWatch):
 //
 //   - the persistence check again every durabilityEvery and right after
-//     Redis answers following an outage; appendonly no without
+//     Redis answers following an outage or on a new connection (a
+//     restarted Redis); appendonly no without
 //     redis.allow_volatile is an ERROR at each check and /readyz 503;
 //   - an epoch marker, <prefix>{inc}:epoch, written (SET when absent) with a
 //     random id and the time by the first replica that finds none, and
@@ -36,13 +38,14 @@ import (
 //     Redis lost its data: an ERROR, baton_redis_data_losses_total, /readyz
 //     503 for one durability period, and the incident counter is raised to
 //     at least the highest incident number this replica saw, in the same
-//     script that writes the new epoch, so numbers are not issued twice.
+//     script that writes the new epoch.
 //
-// Intake opens nothing on a connection whose Redis it has not verified:
-// every new connection (a Redis restart breaks them all) and every failure
-// to reach Redis mark the epoch unverified, and the next open verifies it
-// first (one script call). Intake keeps accepting alerts after a loss:
-// refusing them would lose more, and the counter is safe.
+// Intake opens only on the epoch this replica knows: the open script
+// itself refuses when the marker is not that one (incident.WithEpoch), the
+// replica then checks the epoch (raising the counter) and opens again. So a
+// replica never issues a number at or below the highest it saw before a
+// loss. Intake keeps accepting alerts after a loss: refusing them would
+// lose more, and the counter is safe.
 
 // epochScript compares the epoch marker with the one this replica knows
 // (ARGV[1], "" when none yet) and, when it is missing or different, raises
@@ -104,24 +107,36 @@ type redisWatch struct {
 	kick    chan struct{} // a check is wanted now (Redis answers again)
 	down    atomic.Bool   // a command failed to reach Redis since the last answer
 	highest atomic.Int64  // highest incident number seen
-	// gen counts new connections and failures to reach Redis; the epoch is
-	// verified while checked equals it (a check stores the gen it began at).
-	gen, checked atomic.Uint64
+	epoch   *epochHolder  // the epoch marker this replica knows; the store's WithEpoch reads it
 
 	mu        sync.Mutex // serialises checks; guards the fields below
-	epoch     string     // the epoch marker this replica knows
 	volatile  bool       // the last persistence check refused the Redis
 	lostUntil time.Time  // /readyz reports the data loss until then
 }
 
-// newRedisWatch builds the watch and hooks it into rdb (new connections
-// and failures unverify the epoch; the first answer after a failure kicks
-// a check). losses is registered on reg.
-func newRedisWatch(rdb redis.UniversalClient, cfg RedisConfig, reg prometheus.Registerer, log *slog.Logger, o AppOptions) *redisWatch {
+// epochHolder is the epoch marker a replica knows ("" before its first
+// check), shared by the watch, which writes it, and the incident store,
+// which requires it on every open (incident.WithEpoch).
+type epochHolder struct{ v atomic.Pointer[string] }
+
+// get returns the epoch known, "" when none yet.
+func (e *epochHolder) get() string {
+	if p := e.v.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func (e *epochHolder) set(s string) { e.v.Store(&s) }
+
+// newRedisWatch builds the watch over the store's Redis and keys and hooks
+// it into rdb (the first answer after a failure kicks a check). Its data
+// loss counter is registered on reg.
+func newRedisWatch(st *stores, ep *epochHolder, cfg RedisConfig, reg prometheus.Registerer, log *slog.Logger, o AppOptions) *redisWatch {
 	w := &redisWatch{
-		rdb: rdb, cfg: cfg, log: log, now: o.Now,
-		epochKey: cfg.Prefix + "{inc}:epoch",
-		seqKey:   cfg.Prefix + "{inc}:seq",
+		rdb: st.rdb, cfg: cfg, log: log, now: o.Now, epoch: ep,
+		epochKey: st.incidents.EpochKey(),
+		seqKey:   st.incidents.SeqKey(),
 		readyKey: cfg.Prefix + "{inc}:ready",
 		every:    durabilityEvery, epochEv: epochEvery,
 		losses: prometheus.NewCounter(prometheus.CounterOpts{
@@ -130,7 +145,6 @@ func newRedisWatch(rdb redis.UniversalClient, cfg RedisConfig, reg prometheus.Re
 		}),
 		kick: make(chan struct{}, 1),
 	}
-	w.gen.Store(1) // unverified until the first check
 	if o.RedisCheckEvery > 0 {
 		w.every = o.RedisCheckEvery
 	}
@@ -138,7 +152,7 @@ func newRedisWatch(rdb redis.UniversalClient, cfg RedisConfig, reg prometheus.Re
 		w.epochEv = o.EpochCheckEvery
 	}
 	reg.MustRegister(w.losses)
-	rdb.AddHook(watchHook{w})
+	st.rdb.AddHook(watchHook{w})
 	return w
 }
 
@@ -152,8 +166,9 @@ func (h watchHook) DialHook(next redis.DialHook) redis.DialHook {
 		c, err := next(ctx, network, addr)
 		if err == nil {
 			// A new connection may reach a new Redis (a restart breaks
-			// every old one): opens wait for the epoch check.
-			h.w.gen.Add(1)
+			// every old one, and go-redis retries a command on a new
+			// connection without its caller seeing the failure): check.
+			h.w.wantCheck()
 		}
 		return c, err
 	}
@@ -175,15 +190,12 @@ func (h watchHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	}
 }
 
-// saw records one command's fate: a failure to reach Redis unverifies the
-// epoch; the first answer after one asks for a check at once.
+// saw records one command's fate: the first answer after a failure to
+// reach Redis asks for a check at once.
 func (w *redisWatch) saw(ctx context.Context, err error) {
 	if answered(err) {
 		if w.down.Swap(false) {
-			select {
-			case w.kick <- struct{}{}:
-			default:
-			}
+			w.wantCheck()
 		}
 		return
 	}
@@ -191,15 +203,20 @@ func (w *redisWatch) saw(ctx context.Context, err error) {
 		return // the caller gave up; Redis may be fine
 	}
 	w.down.Store(true)
-	w.gen.Add(1)
 }
 
-// verified reports whether the epoch was checked since the last new
-// connection or failure.
-func (w *redisWatch) verified() bool { return w.checked.Load() == w.gen.Load() }
+// wantCheck asks run for both checks now; requests made while one is
+// pending are one.
+func (w *redisWatch) wantCheck() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
 
 // run checks until ctx ends: the epoch every epochEv, the persistence
-// every `every`, both at once when Redis answers after an outage.
+// every `every`, both at once when asked (wantCheck: Redis answers after
+// an outage, a new connection, a data loss found).
 func (w *redisWatch) run(ctx context.Context) {
 	epochT := time.NewTicker(w.epochEv)
 	defer epochT.Stop()
@@ -247,26 +264,26 @@ func (w *redisWatch) checkPersistence(ctx context.Context) {
 }
 
 // verify compares the epoch marker with the one this replica knows (see
-// epochScript) and, on a loss, says so and raises the counter. Opens wait
-// for it after every new connection.
-func (w *redisWatch) verify(ctx context.Context) error { return w.check(ctx, false) }
+// epochScript) and, on a loss, says so and raises the counter.
+func (w *redisWatch) verify(ctx context.Context) error { return w.check(ctx, "", true) }
 
-// ensure is verify unless the epoch is verified already (checked again
-// under the lock, so opens waiting together run one check).
-func (w *redisWatch) ensure(ctx context.Context) error { return w.check(ctx, true) }
+// ensure is verify unless the epoch known is no longer stale: not the one
+// an open was refused with (stale; "" before the first check). Opens
+// refused together run one check.
+func (w *redisWatch) ensure(ctx context.Context, stale string) error {
+	return w.check(ctx, stale, false)
+}
 
-func (w *redisWatch) check(ctx context.Context, onlyIfNeeded bool) error {
+func (w *redisWatch) check(ctx context.Context, stale string, force bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if onlyIfNeeded && w.verified() {
-		return nil
+	if !force && w.epoch.get() != stale {
+		return nil // another open's check got here first
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	// A connection dialled from here on is checked by the next verify.
-	gen := w.gen.Load()
 	fresh := newEpoch(w.now())
-	res, err := epochScript.Run(cctx, w.rdb, []string{w.epochKey, w.seqKey}, w.epoch, w.highest.Load(), fresh).Slice()
+	res, err := epochScript.Run(cctx, w.rdb, []string{w.epochKey, w.seqKey}, w.epoch.get(), w.highest.Load(), fresh).Slice()
 	if err != nil {
 		return fmt.Errorf("check redis epoch: %w", err)
 	}
@@ -277,13 +294,14 @@ func (w *redisWatch) check(ctx context.Context, onlyIfNeeded bool) error {
 	seq, _ := res[1].(int64)
 	verdict, _ := res[2].(string)
 	w.see(seq)
-	w.checked.Store(gen)
-	known := w.epoch
-	w.epoch = cur
+	known := w.epoch.get()
+	w.epoch.set(cur)
 	switch verdict {
 	case "created":
 		w.log.Info("redis epoch marker written", "key", w.epochKey, "epoch", cur)
 	case "missing", "changed":
+		// A Redis that lost its data may have lost its settings too.
+		w.wantCheck()
 		w.losses.Inc()
 		w.lostUntil = w.now().Add(w.every)
 		w.log.Error("Redis lost its data: its epoch marker is "+verdict+"; incidents, timelines and due pages stored before are gone from it. "+
@@ -330,9 +348,11 @@ func (w *redisWatch) ready(ctx context.Context) error {
 	return nil
 }
 
-// guardedIntake is the incident store as intake sees it: no open on a
-// Redis whose epoch this replica has not verified since its connections
-// changed, and every number opened raises the highest seen.
+// guardedIntake is the incident store as intake sees it: every number it
+// opens raises the highest seen, and an open refused because the epoch
+// changed (incident.ErrEpochChanged: Redis lost its data, or another
+// replica found that first) checks the epoch, which raises the counter,
+// and opens again once.
 type guardedIntake struct {
 	store *incident.Store
 	watch *redisWatch
@@ -340,15 +360,23 @@ type guardedIntake struct {
 
 var _ intake.Store = guardedIntake{}
 
-// OpenDelivery opens (or adds to) an incident once the epoch is verified;
-// a failed verification is the store's unavailability (503, retry).
+// OpenDelivery opens (or adds to) an incident on the epoch this replica
+// knows; a check that fails leaves the refusal, a 503 (retry).
 func (g guardedIntake) OpenDelivery(ctx context.Context, a incident.Alert, deliveryID string) (incident.OpenResult, error) {
-	if !g.watch.verified() {
-		if err := g.watch.ensure(ctx); err != nil {
+	if g.watch.epoch.get() == "" {
+		// Redis did not answer at start: learn the epoch first.
+		if err := g.watch.ensure(ctx, ""); err != nil {
 			return incident.OpenResult{}, err
 		}
 	}
+	known := g.watch.epoch.get()
 	res, err := g.store.OpenDelivery(ctx, a, deliveryID)
+	if errors.Is(err, incident.ErrEpochChanged) {
+		if verr := g.watch.ensure(ctx, known); verr != nil {
+			return res, err
+		}
+		res, err = g.store.OpenDelivery(ctx, a, deliveryID)
+	}
 	if err == nil {
 		g.watch.see(res.Number)
 	}

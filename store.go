@@ -24,12 +24,13 @@ type stores struct {
 
 // newStores connects nothing yet (go-redis dials on first use). The
 // incident store reads the one clock, arms the policies' ack timeouts when
-// an incident is acknowledged, and signals wake when it makes a job due.
-func newStores(cfg *Config, d *domain, wake *escalation.Wakeup, now func() time.Time) *stores {
+// an incident is acknowledged, signals wake when it makes a job due, and
+// opens incidents only on the epoch marker in epoch (redis_watch.go).
+func newStores(cfg *Config, d *domain, wake *escalation.Wakeup, epoch *epochHolder, now func() time.Time) *stores {
 	rdb := newRedis(cfg.Redis)
 	inc := incident.NewStore(rdb, cfg.Redis.Prefix,
 		incident.WithAckTimeout(d.policies.AckTimeout), incident.WithOnJobDue(wake.Notify),
-		incident.WithAuditRetention(cfg.auditRetention()))
+		incident.WithAuditRetention(cfg.auditRetention()), incident.WithEpoch(epoch.get))
 	inc.Now = now
 	ovs := overrides.New(rdb, cfg.Redis.Prefix)
 	ovs.Known = d.known()
