@@ -111,6 +111,7 @@ type redisWatch struct {
 
 	mu        sync.Mutex // serialises checks; guards the fields below
 	volatile  bool       // the last persistence check refused the Redis
+	saidAt    time.Time  // when the refusal was last logged
 	lostUntil time.Time  // /readyz reports the data loss until then
 }
 
@@ -238,9 +239,10 @@ func (w *redisWatch) run(ctx context.Context) {
 }
 
 // checkPersistence re-runs the durability check of start-up: a refusal
-// (appendonly no without redis.allow_volatile) is an ERROR at each check
-// and makes /readyz answer 503; its end is one INFO line. Other findings
-// were said at start and are not repeated.
+// (appendonly no without redis.allow_volatile) makes /readyz answer 503
+// and is an ERROR when found and again at most once per `every` while it
+// lasts (checks also run on every new connection); its end is one INFO
+// line. Other findings were said at start and are not repeated.
 func (w *redisWatch) checkPersistence(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -251,14 +253,19 @@ func (w *redisWatch) checkPersistence(ctx context.Context) {
 		}
 	}
 	_, refusal := judgeDurability(ps, w.cfg.AllowVolatile)
+	now := w.now()
 	w.mu.Lock()
 	was := w.volatile
 	w.volatile = refusal != nil
+	say := refusal != nil && (!was || now.Sub(w.saidAt) >= w.every)
+	if say {
+		w.saidAt = now
+	}
 	w.mu.Unlock()
 	switch {
-	case refusal != nil:
+	case say:
 		w.log.Error("redis stopped persisting writes; /readyz answers 503 until it does", "err", refusal)
-	case was:
+	case was && refusal == nil:
 		w.log.Info("redis persists writes again")
 	}
 }

@@ -322,3 +322,27 @@ func TestRedisReplacedByAnEmptyVolatileOne(t *testing.T) {
 		t.Fatalf("the first alert on the new Redis opened INC-%v, want INC-6", n)
 	}
 }
+
+// TestVolatileRedisLoggedOncePerPeriod: checks run on every new
+// connection too, so the refusal is an ERROR when found and then at most
+// once per durability period, however many checks run.
+func TestVolatileRedisLoggedOncePerPeriod(t *testing.T) {
+	rs := redistest.StartDurable(t)
+	a := startWatchedApp(t, rs, nil, AppOptions{RedisCheckEvery: time.Hour, EpochCheckEvery: time.Hour})
+	configSet(t, rs, "appendonly", "no")
+	for range 5 {
+		a.app.watch.checkPersistence(redistest.Ctx(t))
+	}
+	if code, body := a.readyz(t); code != 503 || !strings.Contains(body, notReadyVolatile) {
+		t.Fatalf("/readyz = %d %s, want 503 %q", code, body, notReadyVolatile)
+	}
+	var said int
+	for _, l := range levelLines(a.log, "ERROR") {
+		if strings.Contains(l, "redis stopped persisting writes") {
+			said++
+		}
+	}
+	if said != 1 {
+		t.Fatalf("%d ERROR lines after 5 checks within the period, want 1:\n%s", said, a.log)
+	}
+}
