@@ -25,6 +25,7 @@ import (
 //	config_domain.go  the config in the packages' terms (rotations, policies, zones)
 //	store.go          Redis: the incident store, overrides, the analytics read side
 //	durability.go     before serving: does every Redis node that takes writes persist them?
+//	redis_watch.go    while serving: the same, the epoch marker (did Redis lose its data?), /readyz
 //	chat.go           bot.Bot on the Slack Chat, and the Socket Mode loop (none without slack.bot_token)
 //	engine.go         the escalation runner, with the chat side as its Pager and chat sync
 //	http.go           webhooks, the API, health, /metrics
