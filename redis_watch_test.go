@@ -346,3 +346,42 @@ func TestVolatileRedisLoggedOncePerPeriod(t *testing.T) {
 		t.Fatalf("%d ERROR lines after 5 checks within the period, want 1:\n%s", said, a.log)
 	}
 }
+
+// TestRedisLostItsDataTwoReplicas: two replicas on one Redis that comes
+// back empty. Each raises the counter to the highest number it saw (its
+// own opens and the counter at its checks), so neither issues a number
+// that either had issued before the loss; each tells the loss once.
+func TestRedisLostItsDataTwoReplicas(t *testing.T) {
+	rs := redistest.Start(t)
+	env := []string{"BATON_REDIS_ALLOW_VOLATILE=true"}
+	o := AppOptions{EpochCheckEvery: 20 * time.Millisecond, RedisCheckEvery: time.Hour}
+	a := startWatchedApp(t, rs, env, o)
+	b := startWatchedApp(t, rs, env, o)
+	for i := 1; i <= 10; i++ {
+		a.postAlert(t, fmt.Sprintf("a %d", i))
+		b.postAlert(t, fmt.Sprintf("b %d", i))
+	}
+	// A has read the counter B moved (its periodic check) before the loss.
+	deadline := time.Now().Add(10 * time.Second)
+	for a.app.watch.highest.Load() < 20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("replica A saw up to INC-%d, want 20", a.app.watch.highest.Load())
+		}
+		time.Sleep(10 * time.Millisecond) // the next check
+	}
+	rs.Stop()
+	rs.Restart()
+	seen := map[float64]string{}
+	for i, r := range []*topologyApp{a, b, a, b} {
+		n := r.postAlert(t, fmt.Sprintf("after the loss %d", i))
+		if n <= 20 || seen[n] != "" {
+			t.Fatalf("alert %d after the loss opened INC-%v (issued before the loss: 1–20; after: %v)", i, n, seen)
+		}
+		seen[n] = "x"
+	}
+	for name, r := range map[string]*topologyApp{"A": a, "B": b} {
+		if got := r.metric(t, "baton_redis_data_losses_total"); got != "baton_redis_data_losses_total 1" {
+			t.Errorf("replica %s: %q, want 1 loss", name, got)
+		}
+	}
+}
