@@ -48,6 +48,7 @@ type Pinger func(ctx context.Context) error
 // /readyz does not.
 type NotReady string
 
+// Error returns the sentence.
 func (n NotReady) Error() string { return string(n) }
 
 // Server is the HTTP API.
