@@ -37,6 +37,13 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		return err
 	}
 	now := r.now()
+	if began := st.StepBegan; !began.IsZero() && began.Before(now) {
+		// An earlier run began this step's pages then and did not commit
+		// (it died, or lost Redis): decide as of then, so the same pages
+		// are planned and the next re-page counts from when the first was
+		// delivered, not from this takeover a lease later.
+		now = began
+	}
 	plan := Decide(inc, st, pol, oncall, now)
 	if plan.Stop {
 		_, err = r.store.ReleaseJob(ctx, j, time.Time{})

@@ -31,7 +31,7 @@ type Store interface {
 	Revision(ctx context.Context, n int64) (incident.Status, int64, error)
 	Escalate(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 	// The page record (delivery.go).
-	BeginPage(ctx context.Context, n, rev int64, key string) (incident.PageMark, error)
+	BeginPage(ctx context.Context, n, rev int64, key string, at time.Time) (incident.PageMark, error)
 	EndPage(ctx context.Context, n, rev int64, key string, m incident.PageMark) error
 }
 

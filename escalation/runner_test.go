@@ -268,7 +268,9 @@ func TestRunnerKilledMidEscalationNothingLost(t *testing.T) {
 	if len(repeats) == 0 {
 		t.Fatalf("the re-page runner A died in was never sent: %q", pageList(pages))
 	}
-	if got := repeats[0].At.UnixMilli(); got < int64(deadline) {
+	// When B delivered it (its At is the decision's instant: A's, as B
+	// took A's step over as of when A began it).
+	if got := e.rec.SentAt(repeats[0].Key)[0].UnixMilli(); got < int64(deadline) {
 		t.Fatalf("re-page retried at %d, before the dead runner's lease ran out at %d", got, int64(deadline))
 	}
 	firstA := filter(recA.Pages(), owner("alice", escalation.ReasonFirst))

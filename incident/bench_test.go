@@ -2,9 +2,11 @@ package incident_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/redistest"
@@ -97,5 +99,53 @@ func TestMemoryPerOpenIncident(t *testing.T) {
 	t.Logf("per open incident: %.0f bytes (used_memory delta over %d); MEMORY USAGE hash %d + timeline %d", per, n, hash, tl)
 	if per > 2048 {
 		t.Fatalf("an open incident costs %.0f bytes of Redis memory, over the 2 KiB budget", per)
+	}
+}
+
+// BenchmarkOpenReplicaWait measures what waiting for one replica
+// (WithReplicaWait(1, …)) costs Open on a Sentinel group on loopback (a
+// master, its replica, three Sentinels; the client through the Sentinels as
+// baton's): one caller at a time (ns/op is an alert's latency) and 16 at
+// once (batched: one WAIT per pipeline). Each pair runs back to back on the
+// same group, so wait1/wait0 is the ratio to report.
+func BenchmarkOpenReplicaWait(b *testing.B) {
+	g := redistest.StartSentinel(b)
+	rdb := g.Client()
+	var seq atomic.Int64
+	for _, par := range []int{1, 16} {
+		for _, wait := range []int{0, 1} {
+			b.Run(fmt.Sprintf("callers%d/wait%d", par, wait), func(b *testing.B) {
+				s := incident.NewStore(rdb, "bench:", incident.WithReplicaWait(wait, 500*time.Millisecond))
+				defer s.Close()
+				ctx := context.Background()
+				b.SetParallelism(par)
+				open := func() error {
+					a := incident.Alert{Source: "generic", Service: "database", Summary: "disk full on db-1",
+						Severity: incident.SevCritical, Status: incident.AlertFiring, DedupKey: "k" + strconv.FormatInt(seq.Add(1), 10)}
+					_, err := s.Open(ctx, a)
+					return err
+				}
+				if err := open(); err != nil { // the script cached, the connection made
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				if par == 1 {
+					for b.Loop() {
+						if err := open(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					return
+				}
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := open(); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
 	}
 }

@@ -162,6 +162,8 @@ type Store struct {
 	audit AuditRetention
 	// epoch is the epoch marker Open requires (WithEpoch); nil: none.
 	epoch func() string
+	// wait is how many replicas a write waits for (WithReplicaWait).
+	wait replicaWait
 
 	// Unbatched sends each Open as its own script call instead of
 	// coalescing concurrent ones into pipelines; it exists to measure the
@@ -179,13 +181,13 @@ type Store struct {
 
 // opener returns the batcher that carries Open's script calls, started on first use.
 func (s *Store) opener() *batcher {
-	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript) })
+	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript, s.wait) })
 	return s.batch
 }
 
 // Close stops the goroutines that batch Open calls. Open after Close fails.
 func (s *Store) Close() {
-	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript) })
+	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript, s.wait) })
 	s.closeOnce.Do(s.batch.close)
 }
 
@@ -388,7 +390,7 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 	run := s.opener().run
 	if s.Unbatched {
 		run = func(ctx context.Context, keys []string, args []any) (any, error) {
-			return openScript.Run(ctx, s.rdb, keys, args...).Result()
+			return s.eval(ctx, openScript, keys, args...).Result()
 		}
 	}
 	epoch := ""
@@ -510,7 +512,7 @@ func (s *Store) transition(ctx context.Context, op string, n int64, by, person, 
 			ackTimeout = s.ackTimeout(svc)
 		}
 	}
-	res, err := transitionScript.Run(ctx, s.rdb,
+	res, err := s.eval(ctx, transitionScript,
 		[]string{k.incident(n), k.timeline(n), k.open, k.jobs, k.events, k.dedup, k.resolved, k.pendingNote(n)},
 		op, n, s.Now().UnixMilli(), by, person, text.Truncate(note, MaxNote), ackTimeout.Milliseconds(),
 		s.audit.MaxAge.Milliseconds(), s.audit.MaxEntries,
