@@ -54,13 +54,19 @@ import (
 // KEYS[1] epoch, KEYS[2] incident counter (both in the {inc} slot).
 // Returns {epoch now, counter now, verdict}: "same", "adopted" (this
 // replica knew none and found one), "created" (knew none, found none),
-// "missing" or "changed" (data lost).
+// "missing" or "changed" (data lost), "rewound" (the same epoch, but the
+// counter below the highest number seen: Redis lost its latest writes;
+// raised).
 var epochScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
-if cur and cur == ARGV[1] then return {cur, seq, 'same'} end
-if cur and ARGV[1] == '' then return {cur, seq, 'adopted'} end
 local floor = tonumber(ARGV[2])
+if cur and cur == ARGV[1] then
+  if seq >= floor then return {cur, seq, 'same'} end
+  redis.call('SET', KEYS[2], floor)
+  return {cur, floor, 'rewound'}
+end
+if cur and ARGV[1] == '' then return {cur, seq, 'adopted'} end
 if seq < floor then
   redis.call('SET', KEYS[2], floor)
   seq = floor
@@ -104,10 +110,9 @@ type redisWatch struct {
 	epochEv  time.Duration // epoch check
 	losses   prometheus.Counter
 
-	kick    chan struct{} // a check is wanted now (Redis answers again)
-	down    atomic.Bool   // a command failed to reach Redis since the last answer
-	highest atomic.Int64  // highest incident number seen
-	epoch   *epochHolder  // the epoch marker this replica knows; the store's WithEpoch reads it
+	kick  chan struct{} // a check is wanted now (Redis answers again)
+	down  atomic.Bool   // a command failed to reach Redis since the last answer
+	epoch *epochHolder  // the epoch marker and highest number this replica knows; the store reads both
 
 	mu        sync.Mutex // serialises checks; guards the fields below
 	volatile  bool       // the last persistence check refused the Redis
@@ -116,9 +121,14 @@ type redisWatch struct {
 }
 
 // epochHolder is the epoch marker a replica knows ("" before its first
-// check), shared by the watch, which writes it, and the incident store,
-// which requires it on every open (incident.WithEpoch).
-type epochHolder struct{ v atomic.Pointer[string] }
+// check) and the highest incident number it saw, shared by the watch,
+// which writes them, and the incident store, which requires the epoch on
+// every open (incident.WithEpoch) and numbers new incidents above the
+// highest (incident.WithNumberFloor).
+type epochHolder struct {
+	v       atomic.Pointer[string]
+	highest atomic.Int64
+}
 
 // get returns the epoch known, "" when none yet.
 func (e *epochHolder) get() string {
@@ -142,7 +152,7 @@ func newRedisWatch(st *stores, ep *epochHolder, cfg RedisConfig, reg prometheus.
 		every:    durabilityEvery, epochEv: epochEvery,
 		losses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "baton_redis_data_losses_total",
-			Help: "Times this replica found that Redis lost its data (its epoch marker missing or changed).",
+			Help: "Times this replica found that Redis lost its data (its epoch marker missing or changed) or its latest writes (the incident counter gone back).",
 		}),
 		kick: make(chan struct{}, 1),
 	}
@@ -290,7 +300,7 @@ func (w *redisWatch) check(ctx context.Context, stale string, force bool) error 
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	fresh := newEpoch(w.now())
-	res, err := epochScript.Run(cctx, w.rdb, []string{w.epochKey, w.seqKey}, w.epoch.get(), w.highest.Load(), fresh).Slice()
+	res, err := epochScript.Run(cctx, w.rdb, []string{w.epochKey, w.seqKey}, w.epoch.get(), w.epoch.highest.Load(), fresh).Slice()
 	if err != nil {
 		return fmt.Errorf("check redis epoch: %w", err)
 	}
@@ -315,6 +325,11 @@ func (w *redisWatch) check(ctx context.Context, stale string, force bool) error 
 			"Incident numbers go on from the highest this replica saw, so none is issued twice; intake keeps accepting alerts. "+
 			"Check the Redis's persistence (appendonly yes, its volume) and restore from a backup if there is one",
 			"key", w.epochKey, "was", known, "now", cur, "counter", seq)
+	case "rewound":
+		w.losses.Inc()
+		w.log.Error("Redis lost its latest writes: the incident counter was below the highest incident number this replica saw; "+
+			"raised to it, so no number is issued twice. Alerts and changes of the last moments before a Redis crash or failover may be gone: "+
+			"appendfsync always, or redis.wait_replicas behind Sentinel, narrows that", "counter", seq)
 	}
 	return nil
 }
@@ -322,8 +337,8 @@ func (w *redisWatch) check(ctx context.Context, stale string, force bool) error 
 // see raises the highest incident number seen to n.
 func (w *redisWatch) see(n int64) {
 	for {
-		h := w.highest.Load()
-		if n <= h || w.highest.CompareAndSwap(h, n) {
+		h := w.epoch.highest.Load()
+		if n <= h || w.epoch.highest.CompareAndSwap(h, n) {
 			return
 		}
 	}

@@ -246,7 +246,8 @@ func TestEpochScript(t *testing.T) {
 	}{
 		{name: "first replica on a fresh Redis", known: "", verdict: "created", wantEpoch: "NEW", wantSeq: 0},
 		{name: "first check of a replica joining", epoch: "E1", seq: "7", verdict: "adopted", wantEpoch: "E1", wantSeq: 7},
-		{name: "same epoch: counter untouched though lower", epoch: "E1", seq: "3", known: "E1", highest: 9, verdict: "same", wantEpoch: "E1", wantSeq: 3},
+		{name: "same epoch, counter at or above the highest: untouched", epoch: "E1", seq: "12", known: "E1", highest: 9, verdict: "same", wantEpoch: "E1", wantSeq: 12},
+		{name: "same epoch, counter went back (latest writes lost): raised", epoch: "E1", seq: "3", known: "E1", highest: 9, verdict: "rewound", wantEpoch: "E1", wantSeq: 9},
 		{name: "marker gone: counter raised, new marker", seq: "", known: "E1", highest: 20, verdict: "missing", wantEpoch: "NEW", wantSeq: 20},
 		{name: "marker gone, counter already higher", seq: "25", known: "E1", highest: 20, verdict: "missing", wantEpoch: "NEW", wantSeq: 25},
 		{name: "marker changed (another replica rewrote it): raised to ours", epoch: "E2", seq: "4", known: "E1", highest: 20, verdict: "changed", wantEpoch: "E2", wantSeq: 20},
@@ -363,9 +364,9 @@ func TestRedisLostItsDataTwoReplicas(t *testing.T) {
 	}
 	// A has read the counter B moved (its periodic check) before the loss.
 	deadline := time.Now().Add(10 * time.Second)
-	for a.app.watch.highest.Load() < 20 {
+	for a.app.watch.epoch.highest.Load() < 20 {
 		if time.Now().After(deadline) {
-			t.Fatalf("replica A saw up to INC-%d, want 20", a.app.watch.highest.Load())
+			t.Fatalf("replica A saw up to INC-%d, want 20", a.app.watch.epoch.highest.Load())
 		}
 		time.Sleep(10 * time.Millisecond) // the next check
 	}
@@ -383,5 +384,40 @@ func TestRedisLostItsDataTwoReplicas(t *testing.T) {
 		if got := r.metric(t, "baton_redis_data_losses_total"); got != "baton_redis_data_losses_total 1" {
 			t.Errorf("replica %s: %q, want 1 loss", name, got)
 		}
+	}
+}
+
+// TestRedisCounterWentBack: Redis kept its data but lost its latest writes
+// (an AOF fsynced a second late on kill -9, a failover to a lagging
+// replica), so the counter is below numbers already issued. The next
+// incident is numbered above the highest the replica saw, and a check
+// tells it.
+func TestRedisCounterWentBack(t *testing.T) {
+	cases := []struct {
+		name  string
+		o     AppOptions
+		found bool // the periodic check tells it before the next alert
+	}{
+		{name: "the open itself keeps above the highest", o: AppOptions{EpochCheckEvery: time.Hour, RedisCheckEvery: time.Hour}},
+		{name: "found by the periodic check", o: AppOptions{EpochCheckEvery: 20 * time.Millisecond, RedisCheckEvery: time.Hour}, found: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := redistest.StartDurable(t)
+			a := startWatchedApp(t, rs, nil, tc.o)
+			for i := 1; i <= 20; i++ {
+				a.postAlert(t, fmt.Sprintf("alert %d", i))
+			}
+			// What the AOF had when the last five INCRs were not yet on disk.
+			if err := rs.Client().Set(redistest.Ctx(t), "baton:{inc}:seq", 15, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.found && !a.log.waitFor(t, "Redis lost its latest writes", nil) {
+				t.Fatalf("no line telling the counter went back:\n%s", a.log)
+			}
+			if n := a.postAlert(t, "after the rewind"); n != 21 {
+				t.Fatalf("the next alert opened INC-%v, want INC-21 (16–20 were issued)", n)
+			}
+		})
 	}
 }

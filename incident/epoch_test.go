@@ -65,3 +65,43 @@ func TestOpenRequiresTheEpoch(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenNumbersAboveTheFloor: under WithNumberFloor a new incident's
+// number is above the floor even when the counter went back; a repeat
+// issues no number.
+func TestOpenNumbersAboveTheFloor(t *testing.T) {
+	cases := []struct {
+		name  string
+		seq   int64 // the counter before the open
+		floor int64 // -1: no option
+		want  int64
+	}{
+		{name: "no option", seq: 5, floor: -1, want: 6},
+		{name: "floor 0: none", seq: 5, floor: 0, want: 6},
+		{name: "counter above the floor", seq: 5, floor: 3, want: 6},
+		{name: "counter at the floor", seq: 9, floor: 9, want: 10},
+		{name: "counter went back below the floor", seq: 5, floor: 9, want: 10},
+		{name: "counter gone", seq: 0, floor: 9, want: 10},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []incident.StoreOption
+			if tc.floor >= 0 {
+				opts = append(opts, incident.WithNumberFloor(func() int64 { return tc.floor }))
+			}
+			s, c, ctx := newService(t, opts...)
+			defer s.Close()
+			if tc.seq > 0 {
+				c.Set(ctx, s.SeqKey(), tc.seq, 0)
+			}
+			r, err := s.Open(ctx, alert("k1"))
+			if err != nil || !r.Created || r.Number != tc.want {
+				t.Fatalf("open = %+v, %v; want INC-%d created", r, err, tc.want)
+			}
+			r, err = s.Open(ctx, alert("k1"))
+			if err != nil || r.Created || r.Number != tc.want {
+				t.Fatalf("repeat = %+v, %v; want INC-%d again", r, err, tc.want)
+			}
+		})
+	}
+}

@@ -162,6 +162,9 @@ type Store struct {
 	audit AuditRetention
 	// epoch is the epoch marker Open requires (WithEpoch); nil: none.
 	epoch func() string
+	// floor is the number a new incident's number must exceed
+	// (WithNumberFloor); nil: none.
+	floor func() int64
 	// wait is how many replicas a write waits for (WithReplicaWait).
 	wait replicaWait
 
@@ -268,6 +271,16 @@ var ErrEpochChanged = errors.New("the epoch marker of the incident store changed
 // empty, flushed) cannot issue an incident number again. f must not block.
 func WithEpoch(f func() string) StoreOption {
 	return func(s *Store) { s.epoch = f }
+}
+
+// WithNumberFloor makes Open give a new incident a number above floor()
+// (read once per Open; 0: no floor) even when the counter is lower: a
+// Redis that lost its latest writes (an AOF fsynced a second late, a
+// failover to a replica that lagged) rewinds the counter, and INCR would
+// issue numbers again. The caller passes the highest number it has seen.
+// f must not block.
+func WithNumberFloor(f func() int64) StoreOption {
+	return func(s *Store) { s.floor = f }
 }
 
 // EpochKey is the key of the store's epoch marker (WithEpoch).
@@ -393,16 +406,19 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 			return s.eval(ctx, openScript, keys, args...).Result()
 		}
 	}
-	epoch := ""
+	epoch, floor := "", int64(0)
 	if s.epoch != nil {
 		epoch = s.epoch()
+	}
+	if s.floor != nil {
+		floor = s.floor()
 	}
 	reply, err := run(ctx,
 		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID), k.recovery(dk), k.epoch},
 		[]any{k.base, dk, now.UnixMilli(),
 			a.Service, blob, string(a.Severity), a.Source, dk, status,
 			s.audit.MaxAge.Milliseconds(), s.audit.MaxEntries, repeatNoteEvery.Milliseconds(), string(JobPage) + ":", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
-			src.UnixMilli(), recoveryTTL.Milliseconds(), epoch},
+			src.UnixMilli(), recoveryTTL.Milliseconds(), epoch, floor},
 	)
 	res, _ := reply.([]any)
 	if err != nil {
