@@ -18,7 +18,8 @@ import (
 //
 // Each case runs batched (the default) and unbatched, so one run gives the
 // ratio between them; "unique/batched/epoch" is the default with the epoch
-// marker required (WithEpoch, as serve runs it), beside the same without.
+// marker required and a number floor (WithEpoch, WithNumberFloor, as serve
+// runs it), beside the same without.
 func BenchmarkOpen(b *testing.B) {
 	for _, c := range []struct {
 		mode      string
@@ -37,7 +38,8 @@ func BenchmarkOpen(b *testing.B) {
 			srv := redistest.Start(b)
 			var opts []incident.StoreOption
 			if c.epoch {
-				opts = append(opts, incident.WithEpoch(func() string { return "E1" }))
+				opts = append(opts, incident.WithEpoch(func() string { return "E1" }),
+					incident.WithNumberFloor(func() int64 { return 1 }))
 			}
 			s := incident.NewStore(srv.Client(), "bench:", opts...)
 			if c.epoch {
