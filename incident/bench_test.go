@@ -17,20 +17,34 @@ import (
 // Run with -cpu to vary the number of concurrent callers.
 //
 // Each case runs batched (the default) and unbatched, so one run gives the
-// ratio between them.
+// ratio between them; "unique/batched/epoch" is the default with the epoch
+// marker required and a number floor (WithEpoch, WithNumberFloor, as serve
+// runs it), beside the same without.
 func BenchmarkOpen(b *testing.B) {
 	for _, c := range []struct {
 		mode      string
 		unbatched bool
-	}{{"unique", false}, {"unique", true}, {"duplicate", false}, {"duplicate", true}} {
+		epoch     bool
+	}{{"unique", false, false}, {"unique", false, true}, {"unique", true, false}, {"duplicate", false, false}, {"duplicate", true, false}} {
 		mode := c.mode
 		name := mode + "/batched"
 		if c.unbatched {
 			name = mode + "/unbatched"
 		}
+		if c.epoch {
+			name += "/epoch"
+		}
 		b.Run(name, func(b *testing.B) {
 			srv := redistest.Start(b)
-			s := incident.NewStore(srv.Client(), "bench:")
+			var opts []incident.StoreOption
+			if c.epoch {
+				opts = append(opts, incident.WithEpoch(func() string { return "E1" }),
+					incident.WithNumberFloor(func() int64 { return 1 }))
+			}
+			s := incident.NewStore(srv.Client(), "bench:", opts...)
+			if c.epoch {
+				srv.Client().Set(context.Background(), s.EpochKey(), "E1", 0)
+			}
 			s.Unbatched = c.unbatched
 			defer s.Close()
 			ctx := context.Background()
