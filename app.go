@@ -25,6 +25,7 @@ import (
 //	config_domain.go  the config in the packages' terms (rotations, policies, zones)
 //	store.go          Redis: the incident store, overrides, the analytics read side
 //	durability.go     before serving: does every Redis node that takes writes persist them?
+//	redis_watch.go    while serving: the same, the epoch marker (did Redis lose its data?), /readyz
 //	chat.go           bot.Bot on the Slack Chat, and the Socket Mode loop (none without slack.bot_token)
 //	engine.go         the escalation runner, with the chat side as its Pager and chat sync
 //	http.go           webhooks, the API, health, /metrics
@@ -47,6 +48,8 @@ type App struct {
 	digest *digest.Job
 	// redisChecked is set once CheckRedis had an answer from Redis.
 	redisChecked atomic.Bool
+	// watch re-checks Redis while serving (redis_watch.go).
+	watch *redisWatch
 }
 
 // AppOptions change how NewApp wires the engine; the zero value is production.
@@ -69,6 +72,10 @@ type AppOptions struct {
 	// signing certificates and subscription URLs (the demo signs its own).
 	SNSFetchCert func(ctx context.Context, url string) ([]byte, error)
 	SNSConfirm   func(ctx context.Context, subscribeURL string) error
+	// RedisCheckEvery and EpochCheckEvery override how often a serving
+	// replica re-reads Redis's persistence (a minute) and compares its
+	// epoch marker (5 s) (redis_watch.go); tests shorten them.
+	RedisCheckEvery, EpochCheckEvery time.Duration
 }
 
 // NewApp wires baton's packages together. It does not touch the network;
@@ -90,7 +97,8 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	// job made due by an alert or a chat command runs at once, not at the
 	// next poll. It exists before all three, so each gets it when built.
 	wake := escalation.NewWakeup()
-	st := newStores(cfg, d, wake, o.Now)
+	epoch := new(epochHolder)
+	st := newStores(cfg, d, wake, epoch, o.Now)
 	board := cfg.board(d.rotations, st.overrides.Set)
 	m := metrics.New()
 	chat, err := newChat(cfg, d, st, board, m, wake.Notify, log, o)
@@ -102,14 +110,16 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 		return nil, err
 	}
 
+	watch := newRedisWatch(st, epoch, cfg.Redis, m.Registry(), log, o)
+
 	poster := o.DigestPoster
 	if poster == nil && chat != nil {
 		poster = chat.bot
 	}
 	return &App{
-		cfg: cfg, log: log, stores: st,
+		cfg: cfg, log: log, stores: st, watch: watch,
 		Incidents: st.incidents, Runner: runner, Overrides: st.overrides, Rotations: d.rotations,
-		Handler: newHTTP(cfg, d, st, runner, board, m, newOutageLog(st.rdb, log, o.Now), log, o),
+		Handler: newHTTP(cfg, d, st, watch, runner, board, m, newOutageLog(st.rdb, log, o.Now), log, o),
 		Metrics: m, Chat: chat,
 		digest: newDigest(cfg, d, st, poster, log, o),
 	}, nil
@@ -135,6 +145,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 			go a.checkRedisOnceUp(checkCtx, refused)
 		}
 	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go a.watch.run(watchCtx)
 	for _, w := range a.cfg.Warnings() {
 		a.log.Warn("config: " + w)
 	}

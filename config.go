@@ -74,6 +74,18 @@ type RedisConfig struct {
 	TLS        bool     `mapstructure:"tls"`
 
 	AllowVolatile bool `mapstructure:"allow_volatile"`
+
+	// WaitReplicas makes each write an answer rests on (an alert's 202,
+	// an ack or resolve, the page record, the escalation runner's commit)
+	// wait until that many replicas have it, for at most WaitTimeout
+	// (Redis's WAIT). Replication is asynchronous: without it, a failover
+	// (Sentinel) can lose writes already answered. 0 (the default) waits
+	// for nothing; 1 is the choice with Sentinel. A write too few replicas
+	// confirmed in time is answered as if Redis were unavailable (503; the
+	// sender's retry is safe). WaitTimeout defaults to 500ms and must stay
+	// below the client's 2 s read timeout.
+	WaitReplicas int           `mapstructure:"wait_replicas"`
+	WaitTimeout  time.Duration `mapstructure:"wait_timeout"`
 }
 
 // IntakeConfig covers the alert webhooks.
@@ -175,6 +187,7 @@ var defaults = map[string]any{
 	"http.listen":                         "127.0.0.1:8080",
 	"redis.addr":                          "127.0.0.1:6379",
 	"redis.prefix":                        "baton:",
+	"redis.wait_timeout":                  "500ms",
 	"intake.max_body_bytes":               1 << 20,
 	"intake.cloudwatch.insufficient_data": "ignore",
 	"log.level":                           "info",

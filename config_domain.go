@@ -135,6 +135,12 @@ func (c *Config) auditRetention() incident.AuditRetention {
 	return incident.AuditRetention{MaxAge: c.Audit.MaxAge, MaxEntries: c.Audit.MaxEntries}
 }
 
+// replicaWait is redis.wait_replicas and wait_timeout as an incident store
+// option (WithReplicaWait; 0 replicas: no wait).
+func (c *Config) replicaWait() incident.StoreOption {
+	return incident.WithReplicaWait(c.Redis.WaitReplicas, c.Redis.WaitTimeout)
+}
+
 // chatPeople are the people as the chat side sees them; chatID picks the
 // person's id in that chat (people[].slack for Slack).
 func (c *Config) chatPeople(chatID func(PersonConfig) string) []bot.Person {

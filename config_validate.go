@@ -24,6 +24,7 @@ func (c *Config) Validate() Problems {
 	k := &checker{}
 	c.validateServer(k)
 	c.validateRedis(k)
+	c.validateReplicaWait(k)
 	c.validateIntake(k)
 	services := c.validateServiceNames(k)
 	c.validateRoutes(k, services)
@@ -91,6 +92,24 @@ func (c *Config) validateRedis(k *checker) {
 	}
 	if c.Redis.DB < 0 || c.Redis.DB > 15 {
 		k.add("redis.db", "must be between 0 and 15 (got %d)", c.Redis.DB)
+	}
+}
+
+// redisReadTimeout is the Redis client's read timeout (newRedis): a WAIT
+// must end before it.
+const redisReadTimeout = 2 * time.Second
+
+// validateReplicaWait checks redis.wait_replicas and redis.wait_timeout.
+func (c *Config) validateReplicaWait(k *checker) {
+	w := c.Redis
+	if w.WaitReplicas < 0 {
+		k.add("redis.wait_replicas", "must be 0 (off) or more (got %d)", w.WaitReplicas)
+	}
+	if w.WaitReplicas > 0 && c.Redis.MasterName == "" && len(c.Redis.Addrs) > 1 {
+		k.add("redis.wait_replicas", "is not supported on a Redis Cluster (several addrs without master_name): baton cannot send WAIT to the master that took the write; use the cluster's own min-replicas-to-write, or 0")
+	}
+	if w.WaitReplicas > 0 && (w.WaitTimeout <= 0 || w.WaitTimeout >= redisReadTimeout) {
+		k.add("redis.wait_timeout", "must be more than 0 and below %s, the Redis client's read timeout (got %s); the default is 500ms", redisReadTimeout, w.WaitTimeout)
 	}
 }
 
@@ -327,7 +346,8 @@ func (rc RotationConfig) spec() rotations.Spec {
 }
 
 // Warnings lists things that are allowed but will hurt at 3 a.m.: people on
-// rotations or escalation levels with no way to reach them in chat.
+// rotations or escalation levels with no way to reach them in chat, a
+// Sentinel group without a replica wait.
 func (c *Config) Warnings() []string {
 	reachable := map[string]bool{}
 	for _, p := range c.People {
@@ -354,6 +374,9 @@ func (c *Config) Warnings() []string {
 				}
 			}
 		}
+	}
+	if c.Redis.MasterName != "" && c.Redis.WaitReplicas == 0 {
+		out = append(out, "redis.master_name is set but redis.wait_replicas is 0: replication is asynchronous, so a failover can lose alerts already answered 202 and issue their incident numbers again; set redis.wait_replicas: 1")
 	}
 	if c.Analytics.DigestChannel != "" && c.Slack.BotToken == "" {
 		out = append(out, fmt.Sprintf("analytics.digest_channel is %q but no chat is configured (slack.bot_token is empty): the weekly digest will not be posted", c.Analytics.DigestChannel))

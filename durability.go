@@ -177,6 +177,9 @@ func (a *App) CheckRedis(ctx context.Context) (answered bool, err error) {
 	if err := checkDurability(ctx, a.stores.rdb, a.cfg.Redis, a.log); err != nil {
 		return true, fmt.Errorf("refusing to start: %w", err)
 	}
+	// Learn (or write) the epoch marker now, so that a loss from here on
+	// is told (redis_watch.go); a failure is retried by the watch.
+	_ = a.watch.verify(ctx)
 	return true, nil
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 
@@ -23,21 +22,23 @@ var (
 // newHTTP builds baton's one HTTP handler: the alert webhooks (intake), the
 // API for people and scripts (incidents, on-call, overrides, analytics),
 // health checks and /metrics. Store failures on all of them are logged once
-// per outage through ol.
-func newHTTP(cfg *Config, d *domain, st *stores, runner *escalation.Runner, board *oncall.Board, m *metrics.Metrics, ol *outage.Log, log *slog.Logger, o AppOptions) http.Handler {
+// per outage through ol. /readyz proves a write and asks watch.
+func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *escalation.Runner, board *oncall.Board, m *metrics.Metrics, ol *outage.Log, log *slog.Logger, o AppOptions) http.Handler {
 	ic := cfg.intakeConfig(d.services)
 	ic.SNS.FetchCert = o.SNSFetchCert
 	ic.SNS.Now = o.Now
 	ic.Confirm = o.SNSConfirm
 	ic.Observer = m
 	ic.Outage = ol
-	in := intake.NewHandler(ic, st.incidents, log)
+	// Intake opens through the watch: never on a Redis whose epoch it has
+	// not verified since its connections changed (redis_watch.go).
+	in := intake.NewHandler(ic, guardedIntake{store: st.incidents, watch: watch}, log)
 	in.Now = o.Now
 
 	api := httpapi.New(httpapi.Options{
 		Token:       cfg.API.Token,
 		Incidents:   st.incidents,
-		Ping:        func(ctx context.Context) error { return st.rdb.Ping(ctx).Err() },
+		Ping:        watch.ready,
 		KnownPerson: func(id string) bool { return d.people[id] },
 		Escalate:    runner.Escalate,
 		Log:         log,

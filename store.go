@@ -24,12 +24,15 @@ type stores struct {
 
 // newStores connects nothing yet (go-redis dials on first use). The
 // incident store reads the one clock, arms the policies' ack timeouts when
-// an incident is acknowledged, and signals wake when it makes a job due.
-func newStores(cfg *Config, d *domain, wake *escalation.Wakeup, now func() time.Time) *stores {
+// an incident is acknowledged, signals wake when it makes a job due, and
+// waits for redis.wait_replicas replicas after each write an answer rests on, and
+// opens incidents only on the epoch marker in epoch, numbered above the
+// highest number the replica saw (redis_watch.go).
+func newStores(cfg *Config, d *domain, wake *escalation.Wakeup, epoch *epochHolder, now func() time.Time) *stores {
 	rdb := newRedis(cfg.Redis)
 	inc := incident.NewStore(rdb, cfg.Redis.Prefix,
 		incident.WithAckTimeout(d.policies.AckTimeout), incident.WithOnJobDue(wake.Notify),
-		incident.WithAuditRetention(cfg.auditRetention()))
+		incident.WithAuditRetention(cfg.auditRetention()), cfg.replicaWait(), incident.WithEpoch(epoch.get), incident.WithNumberFloor(epoch.highest.Load))
 	inc.Now = now
 	ovs := overrides.New(rdb, cfg.Redis.Prefix)
 	ovs.Known = d.known()
@@ -57,7 +60,7 @@ func newRedis(c RedisConfig) redis.UniversalClient {
 		DB:         c.DB,
 		// Intake answers 503 rather than hanging when Redis is slow or gone.
 		DialTimeout:  2 * time.Second,
-		ReadTimeout:  2 * time.Second,
+		ReadTimeout:  redisReadTimeout, // above redis.wait_timeout
 		WriteTimeout: 2 * time.Second,
 	}
 	if c.TLS {

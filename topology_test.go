@@ -230,13 +230,13 @@ func jobPrimitives(t *testing.T, app *App) {
 	}
 	// The page record (page.lua): begun, sent, found sent.
 	key := fmt.Sprintf("INC-%d/%d/first/alice", res.Number, rev)
-	if m, err := st.BeginPage(ctx, res.Number, rev, key); m != incident.PageUnsent || err != nil {
+	if m, err := st.BeginPage(ctx, res.Number, rev, key, time.Now()); m != incident.PageUnsent || err != nil {
 		t.Fatalf("begin page = %q, %v", m, err)
 	}
 	if err := st.EndPage(ctx, res.Number, rev, key, incident.PageSent); err != nil {
 		t.Fatalf("end page: %v", err)
 	}
-	if m, err := st.BeginPage(ctx, res.Number, rev, key); m != incident.PageSent || err != nil {
+	if m, err := st.BeginPage(ctx, res.Number, rev, key, time.Now()); m != incident.PageSent || err != nil {
 		t.Fatalf("begin page again = %q, %v", m, err)
 	}
 }

@@ -101,6 +101,11 @@ type Options struct {
 	// LinkTTL is how long a page or notice stays linked to its incident, so
 	// that a reaction on it acknowledges. Default 30 days.
 	LinkTTL time.Duration
+	// ReactionPatience is how long an acknowledge reaction that the
+	// incident store could not take (Redis unreachable) is retried in
+	// process before the person who reacted is told it was not applied.
+	// Default 2m.
+	ReactionPatience time.Duration
 	// Analytics answers /incident stats; nil: stats says analytics are not
 	// set up.
 	Analytics *Analytics
@@ -150,6 +155,10 @@ type Bot struct {
 	syncMaxWait time.Duration
 	repeatEvery time.Duration
 	linkTTL     time.Duration
+	// reactionPatience bounds a reaction's retries while the store is
+	// unavailable; waiting bounds how many reactions retry at once.
+	reactionPatience time.Duration
+	waiting          chan struct{}
 
 	exec   *Executor
 	pager  *Pager
@@ -185,6 +194,9 @@ func New(o Options) (*Bot, error) {
 	if o.Metrics == nil {
 		o.Metrics = noMetrics{}
 	}
+	if o.ReactionPatience <= 0 {
+		o.ReactionPatience = 2 * time.Minute
+	}
 	if o.ArchiveAfter < 0 {
 		return nil, errors.New("bot: ArchiveAfter must not be negative")
 	}
@@ -193,6 +205,7 @@ func New(o Options) (*Bot, error) {
 		board: o.Board, overrides: o.Overrides, wakeFn: o.Wake, analytics: o.Analytics, metrics: o.Metrics,
 		services: map[string]Service{}, archiveAfter: o.ArchiveAfter, defaultChannel: o.DefaultChannel,
 		pageMaxWait: o.PageMaxWait, syncMaxWait: o.SyncMaxWait, repeatEvery: o.RepeatEvery, linkTTL: o.LinkTTL,
+		reactionPatience: o.ReactionPatience, waiting: make(chan struct{}, reactionsWaiting),
 	}
 	for _, r := range o.AckReactions {
 		c.ackReactions = append(c.ackReactions, trimColons(r))
@@ -254,6 +267,11 @@ func (c *Bot) WarnUnreachable(ctx context.Context) {
 	}
 }
 
+// ReactionPatience is how long Executor.Reaction may retry a reaction
+// while the incident store is unavailable (Options.ReactionPatience); an
+// adapter gives Reaction a context that lasts at least that long.
+func (c *Bot) ReactionPatience() time.Duration { return c.reactionPatience }
+
 // AckReactions are the reaction names that acknowledge.
 func (c *Bot) AckReactions() []string { return slices.Clone(c.ackReactions) }
 
@@ -263,6 +281,14 @@ func (c *Bot) AckReactions() []string { return slices.Clone(c.ackReactions) }
 // acted on once.
 func (c *Bot) FirstTime(ctx context.Context, id string) (bool, error) {
 	return c.st.first(ctx, id)
+}
+
+// Seen reports whether FirstTime was asked about id (by any replica in the
+// last hour), without recording it: an adapter that acknowledges a delivery
+// only once it is handled checks it first, and calls FirstTime once the
+// delivery is handled.
+func (c *Bot) Seen(ctx context.Context, id string) (bool, error) {
+	return c.st.seen(ctx, id)
 }
 
 func (c *Bot) wake() {

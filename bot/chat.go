@@ -62,6 +62,10 @@ type Chat interface {
 	// answered ErrNameTaken after an earlier creation of that name has no
 	// recorded outcome: a channel the bot created since is the incident's.
 	FindChannel(ctx context.Context, name string) (ChannelInfo, error)
+	// Lookup returns what the chat holds of the top-level message msgID in
+	// a channel (by id), or ErrNoMessage when there is none. The Executor
+	// asks it about a message reacted to that no incident is linked to.
+	Lookup(ctx context.Context, channelID, msgID string) (Posted, error)
 }
 
 // ChannelInfo is what FindChannel tells of a channel.
@@ -72,6 +76,16 @@ type ChannelInfo struct {
 	ByBot bool
 	// Created is when, to the chat's precision (Slack: whole seconds).
 	Created time.Time
+}
+
+// Posted is a message as Chat.Lookup finds it.
+type Posted struct {
+	// Key is the Message.Key it was posted with; "" when none.
+	Key string
+	// ByBot: the bot posted it (so its text is baton's own).
+	ByBot bool
+	// Text is its plain text (Message.Text as posted, or as last updated).
+	Text string
 }
 
 // File is a file to share in a channel: a chart.
@@ -91,6 +105,8 @@ var (
 	ErrNoUser = errors.New("no such chat user")
 	// ErrNoChannel: no channel has that name.
 	ErrNoChannel = errors.New("no such channel")
+	// ErrNoMessage: no such message in that channel (Chat.Lookup).
+	ErrNoMessage = errors.New("no such message")
 )
 
 // Message is one message as bot wants it shown. Text is always set: the

@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/text"
 	"github.com/batonhq/baton/rotations"
@@ -125,30 +128,113 @@ func (x *Executor) Action(ctx context.Context, user string, a Action, n int64) R
 	return x.act(ctx, Command{Verb: verb, Incident: n}, n, by, "button")
 }
 
+// reactionsWaiting bounds how many reactions retry at once while the
+// incident store is unavailable; one more is told at once that it was not
+// applied, so waiting reactions never take every handler an adapter has.
+const reactionsWaiting = 16
+
+// ReactionNotApplied is what the person who reacted is told when their
+// acknowledge reaction could not be applied within the bot's
+// ReactionPatience (the incident store stayed unavailable).
+const ReactionNotApplied = "Your reaction was not applied: the incident store is unavailable; nothing changed — try again."
+
 // Reaction handles a reaction by a chat user on a message: an acknowledge
 // reaction on an incident's card, notice or page acknowledges it on the
 // reactor's behalf (they become the owner). show is false when nothing
 // needs saying: success shows on the card, and reactions on anything else
 // are none of baton's business. A stranger is told why nothing changed.
+//
+// A message is found by its link to its incident (Incidents.ChatLink);
+// one without a link (its post was answered but the link never stored:
+// the replica died, or Redis failed, in between) is asked of the chat
+// (Chat.Lookup): its Key names the incident of a page, else, for a message
+// the bot posted, the first INC-<n> in its text does; the link is stored
+// then. While the store (or the chat) cannot answer, the reaction is
+// retried with backoff for up to the bot's ReactionPatience, with at most
+// reactionsWaiting reactions waiting at once; then (or at once, beyond that
+// bound) the reply is ReactionNotApplied, to be shown. So Reaction can take
+// ReactionPatience and a little more: ctx should allow that.
 func (x *Executor) Reaction(ctx context.Context, user, channel, msgID, reaction string) (reply Reply, show bool) {
+	return x.ReactionSettled(ctx, user, channel, msgID, reaction, nil)
+}
+
+// ReactionSettled is Reaction that calls settled (when not nil) once the
+// reaction no longer needs its chat to deliver it again: it was applied or
+// refused, is not an acknowledgement, or its reply is ReactionNotApplied.
+// It is not called while the reaction waits for the store, nor when ctx
+// ends meanwhile: an adapter that acknowledges the delivery in settled
+// leaves such a reaction to its chat's redelivery (to any replica), so a
+// replica that dies while a reaction waits does not lose it.
+func (x *Executor) ReactionSettled(ctx context.Context, user, channel, msgID, reaction string, settled func()) (reply Reply, show bool) {
+	if settled == nil {
+		settled = func() {}
+	}
 	if !slices.Contains(x.c.ackReactions, strings.Trim(reaction, ":")) {
+		settled()
 		return Reply{}, false
 	}
-	n, err := x.c.inc.ChatLink(ctx, x.c.msgRef(channel, msgID))
+	reply, show, err := x.react(ctx, user, channel, msgID)
+	if err == nil {
+		settled()
+		return reply, show
+	}
+	select {
+	case x.c.waiting <- struct{}{}:
+		defer func() { <-x.c.waiting }()
+	default:
+		x.log().Error("bot: reaction not applied: too many reactions wait for the incident store", "err", err)
+		settled()
+		return Reply{Text: ReactionNotApplied}, true
+	}
+	x.log().Warn("bot: reaction not applied yet; retrying", "retry_for", x.c.reactionPatience, "err", err)
+	rctx, cancel := context.WithTimeout(ctx, x.c.reactionPatience)
+	defer cancel()
+	wait := 100 * time.Millisecond
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-rctx.Done():
+			t.Stop()
+			if ctx.Err() != nil {
+				x.log().Error("bot: reaction not applied: stopped while retrying", "err", err)
+				return Reply{}, false
+			}
+			x.log().Error("bot: reaction not applied; the person is told", "retried_for", x.c.reactionPatience, "err", err)
+			settled()
+			return Reply{Text: ReactionNotApplied}, true
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
+		if reply, show, err = x.react(rctx, user, channel, msgID); err == nil {
+			x.log().Info("bot: reaction applied after retrying")
+			settled()
+			return reply, show
+		}
+	}
+}
+
+// react tries an acknowledge reaction once. Its error means it could not
+// be applied for now (the store or the chat failed) and is worth retrying;
+// refusals are not errors.
+func (x *Executor) react(ctx context.Context, user, channel, msgID string) (Reply, bool, error) {
+	ref := x.c.msgRef(channel, msgID)
+	n, err := x.c.inc.ChatLink(ctx, ref)
 	if errors.Is(err, incident.ErrNotFound) {
-		return Reply{}, false
+		n, err = x.unlinked(ctx, channel, msgID, ref)
+		if err == nil && n == 0 {
+			x.log().Debug("reaction on a message that is not about an incident")
+			return Reply{}, false, nil
+		}
 	}
 	if err != nil {
-		x.log().Error("bot: reaction: look up the message", "err", err)
-		return Reply{}, false
+		return Reply{}, false, fmt.Errorf("reaction: look up the message: %w", err)
 	}
 	by, ok, err := x.c.people.Person(ctx, user)
 	if err != nil {
-		x.log().Error("bot: reaction: who reacted", "err", err)
-		return Reply{}, false
+		return Reply{}, false, fmt.Errorf("reaction: who reacted: %w", err)
 	}
 	if !ok {
-		return Reply{Text: x.strangerText()}, true
+		return Reply{Text: x.strangerText()}, true, nil
 	}
 	_, err = x.c.inc.Ack(ctx, n, by.ID, "")
 	switch {
@@ -156,11 +242,86 @@ func (x *Executor) Reaction(ctx context.Context, user, channel, msgID, reaction 
 		x.c.wake()
 		x.c.metrics.Acknowledged("reaction")
 		x.log().Info("incident acknowledged by reaction", "incident", n, "by", by.ID)
-	case errors.Is(err, incident.ErrAlreadyAcknowledged), errors.Is(err, incident.ErrAlreadyResolved), errors.Is(err, incident.ErrNotFound):
-	default:
-		x.log().Error("bot: reaction: acknowledge", "incident", n, "err", err)
+	case incident.ErrorCode(err) == incident.Unavailable:
+		return Reply{}, false, fmt.Errorf("reaction: acknowledge INC-%d: %w", n, err)
+	default: // already acknowledged (a retry of an ack that went through), resolved, gone
+		x.log().Debug("reaction on an incident that cannot be acknowledged", "incident", n, "code", string(incident.ErrorCode(err)))
 	}
-	return Reply{}, false
+	return Reply{}, false, nil
+}
+
+// unlinked finds the incident of a message reacted to that has no link,
+// from the message itself (see Reaction), and links it; 0 when the message
+// is not about an incident.
+func (x *Executor) unlinked(ctx context.Context, channel, msgID, ref string) (int64, error) {
+	p, err := x.c.chat.Lookup(ctx, channel, msgID)
+	if errors.Is(err, ErrNoMessage) {
+		return 0, nil
+	}
+	if escalation.IsPermanent(err) {
+		// The chat will not show this message (a private channel without
+		// the history scope, say): no incident can be found from it, and
+		// retrying will not change that. A page is in a DM, never here.
+		x.log().Warn("bot: reaction on a message the chat will not show; ignored", "err", err)
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n, ok := keyIncident(p.Key)
+	if !ok && p.ByBot {
+		n, ok = textIncident(p.Text)
+	}
+	if !ok {
+		return 0, nil
+	}
+	if err := x.c.inc.LinkChat(ctx, ref, n, x.c.linkTTL); err != nil {
+		return 0, err
+	}
+	x.log().Info("bot: a message reacted to had lost its link to its incident; linked it again", "incident", n, "by_key", p.Key != "")
+	return n, nil
+}
+
+// keyIncident is the incident a message's key names: a page's
+// (escalation.Page.Key) begins with the incident's reference, "INC-42/…";
+// the card's, the notice's and a repeat reply's (sync.go) are
+// "card:42:…", "notice:42:…", "reply:42:…".
+func keyIncident(key string) (int64, bool) {
+	for _, kind := range []string{"card:", "notice:", "reply:"} {
+		if rest, found := strings.CutPrefix(key, kind); found {
+			num, _, _ := strings.Cut(rest, ":")
+			n, err := strconv.ParseInt(num, 10, 64)
+			return n, err == nil && n > 0
+		}
+	}
+	head, _, found := strings.Cut(key, "/")
+	if !found {
+		return 0, false
+	}
+	return refIncident(head)
+}
+
+var incRef = regexp.MustCompile(`\bINC-([0-9]{1,18})\b`)
+
+// textIncident is the incident of the first INC-<n> in a message's text.
+func textIncident(text string) (int64, bool) {
+	m := incRef.FindString(text)
+	if m == "" {
+		return 0, false
+	}
+	return refIncident(m)
+}
+
+func refIncident(ref string) (int64, bool) {
+	num, ok := strings.CutPrefix(ref, "INC-")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	return n, true
 }
 
 // target is the incident a command names, or the one of the channel it was

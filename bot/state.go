@@ -68,3 +68,13 @@ func (s *state) first(ctx context.Context, id string) (bool, error) {
 	}
 	return ok, nil
 }
+
+// seen reports whether id was recorded by first (by any replica in the
+// last hour), without recording it.
+func (s *state) seen(ctx context.Context, id string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.base+"seen:"+id).Result()
+	if err != nil {
+		return false, fmt.Errorf("dedup %s: %w", id, err)
+	}
+	return n == 1, nil
+}

@@ -35,7 +35,7 @@ type DeliveryChecker interface {
 // is the step's failed attempts so far (EscalationState.Failures). err is
 // Redis's: the page is not sent.
 func (r *Runner) begin(ctx context.Context, p Page, rev int64, failures int) (done, stale bool, held, err error) {
-	prev, err := r.store.BeginPage(ctx, p.Incident, rev, p.Key)
+	prev, err := r.store.BeginPage(ctx, p.Incident, rev, p.Key, r.now())
 	if err != nil {
 		return false, false, nil, err
 	}

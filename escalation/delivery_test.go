@@ -381,3 +381,75 @@ func TestReplicasRacingAfterLeaseExpiryPageOnce(t *testing.T) {
 		})
 	}
 }
+
+// A replica that takes a step over after its runner died around a page
+// decides it as of when that page began: the timeline says when it was
+// delivered, and the next re-page counts from then, not from the takeover
+// a lease later (which left an unacknowledged incident silent for the
+// interval plus the lease plus the takeover's own delay).
+func TestTakeoverKeepsTheRepageSchedule(t *testing.T) {
+	cases := []struct {
+		name  string
+		pager string
+		at    crashPoint
+	}{
+		{"died between post and record, found by the check", "checking", crashAfterPost},
+		{"died between record and commit", "recorder", crashBeforeCommit},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			const repage = 10 * time.Second
+			p := testPolicy(repage, time.Hour, 0, 0)
+			d := newDeliveries(tc.pager)
+			clientA := e.srv.Client()
+			died := make(chan struct{})
+			var once sync.Once
+			die := func() { once.Do(func() { _ = clientA.Close(); close(died) }) }
+			var posted time.Time
+			nodeA := e.node(clientA)
+			a := e.runner(p, nodeA, func(o *escalation.Options) {
+				o.Lease = 1500 * time.Millisecond
+				o.Pager = &diePager{inner: pagerFunc(func(ctx context.Context, pg escalation.Page) error {
+					posted = time.Now()
+					return d.pager.Page(ctx, pg)
+				}), at: tc.at, die: die}
+				if tc.at == crashBeforeCommit {
+					o.Incidents = dieStore{Store: nodeA.svc, die: die}
+				}
+			})
+			stopA := e.start(a)
+			n := e.open("k")
+			<-died
+			stopA()
+			e.start(e.runner(p, e.node(e.srv.Client()), func(o *escalation.Options) { o.Pager = d.pager }))
+			e.eventually("the takeover's commit", func() bool { return countEvents(e.timeline(n), incident.EventPaged) > 0 })
+			if got := d.firsts(); got != 1 {
+				t.Fatalf("first page delivered %d times, want once", got)
+			}
+			var pagedAt time.Time
+			for _, ev := range e.timeline(n) {
+				if ev.Type == incident.EventPaged {
+					pagedAt = ev.At
+				}
+			}
+			// The page began (and was timed) right before it was posted; the
+			// takeover came at least a lease (1.5 s) later.
+			if pagedAt.After(posted) {
+				t.Fatalf("timeline says paged at %v, after the post at %v: the takeover's time", pagedAt, posted)
+			}
+			due, err := e.srv.Client().ZScore(e.ctx, e.svc.JobsKey(), incident.PageJob(n)).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := pagedAt.Add(repage).UnixMilli(); int64(due) != want {
+				t.Fatalf("next re-page due at %v, want %v (the page's time + %v)", time.UnixMilli(int64(due)), time.UnixMilli(want), repage)
+			}
+		})
+	}
+}
+
+// pagerFunc is a Pager written as a function.
+type pagerFunc func(ctx context.Context, p escalation.Page) error
+
+func (f pagerFunc) Page(ctx context.Context, p escalation.Page) error { return f(ctx, p) }

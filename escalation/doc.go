@@ -76,7 +76,9 @@
 //   - Undeliverable pages are retried with backoff, then dead-lettered and
 //     replaced by a page to the service's fallback channel; the schedule
 //     goes on as if delivered. Deferrals by the Pager's own pacing are not
-//     failures.
+//     failures. A page held back by a chat failure other than a rate
+//     limit is made due at once when the runner next delivers a page (the
+//     chat answers again), not after the rest of its backoff.
 //   - A 429's Retry-After on a chat job is a hold in the queue
 //     (incident.Store.HoldJob): no state change's re-queue runs it earlier.
 //

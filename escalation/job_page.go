@@ -37,6 +37,13 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		return err
 	}
 	now := r.now()
+	if began := st.StepBegan; !began.IsZero() && began.Before(now) {
+		// An earlier run began this step's pages then and did not commit
+		// (it died, or lost Redis): decide as of then, so the same pages
+		// are planned and the next re-page counts from when the first was
+		// delivered, not from this takeover a lease later.
+		now = began
+	}
 	plan := Decide(inc, st, pol, oncall, now)
 	if plan.Stop {
 		_, err = r.store.ReleaseJob(ctx, j, time.Time{})
@@ -118,6 +125,10 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: f.Attempts,
 				Schedule: []incident.Scheduled{again(j, f.Due)}})
 			r.armTimer(r.pages, f.Due)
+			var ra RetryAfterError
+			if !errors.As(err, &ra) {
+				r.backOff(j.Member) // a rate limit's Retry-After is honoured, not expedited
+			}
 			return cerr
 		}
 		// FailureDeadLetter: give this page up: record it, dead-letter it,
@@ -211,6 +222,49 @@ func (r *Runner) current(ctx context.Context, n, rev int64) (bool, error) {
 	return status == incident.StatusTriggered && cur == rev, nil
 }
 
+// maxBackingOff bounds how many retrying page jobs a runner remembers to
+// expedite; beyond it, the others wait out their backoff.
+const maxBackingOff = 10000
+
+// backOff remembers that page job member waits out a backoff after the
+// chat failed, so that the next page this runner delivers (the chat
+// answers again) makes it due at once.
+func (r *Runner) backOff(member string) {
+	r.backoffMu.Lock()
+	defer r.backoffMu.Unlock()
+	if r.backingOff == nil {
+		r.backingOff = map[string]struct{}{}
+	}
+	if len(r.backingOff) < maxBackingOff {
+		r.backingOff[member] = struct{}{}
+	}
+}
+
+// expedite makes the page jobs waiting out a backoff due now: a page just
+// went through, so the chat answers again, and the pages held back by its
+// outage should not wait for the rest of their backoff (up to RetryMax)
+// after it ended. Best effort: on an error they keep their due time.
+func (r *Runner) expedite(ctx context.Context) {
+	r.backoffMu.Lock()
+	members := make([]string, 0, len(r.backingOff))
+	for m := range r.backingOff {
+		members = append(members, m)
+	}
+	clear(r.backingOff)
+	r.backoffMu.Unlock()
+	if len(members) == 0 {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	if err := r.store.ExpediteJobs(cctx, members, r.now()); err != nil {
+		r.log.Debug("escalation: could not expedite the pages held back by a chat failure; they keep their backoff", "jobs", len(members), "err", err)
+		return
+	}
+	r.log.Info("escalation: the chat answers again; pages held back by its failure are due now", "jobs", len(members))
+	r.pages.kick()
+}
+
 // send calls the Pager with a deadline, turning a panic into an error.
 func (r *Runner) send(ctx context.Context, p Page) (err error) {
 	pctx, cancel := context.WithTimeout(ctx, r.o.PageTimeout)
@@ -223,6 +277,7 @@ func (r *Runner) send(ctx context.Context, p Page) (err error) {
 			r.metrics.PageFailed(p.Reason)
 		} else if err == nil {
 			r.metrics.PageSent(p.Reason)
+			r.expedite(ctx)
 		}
 	}()
 	return r.o.Pager.Page(pctx, p)

@@ -25,13 +25,14 @@ type Store interface {
 	RenewJob(ctx context.Context, j incident.Job, now time.Time, lease time.Duration) (bool, error)
 	ReleaseJob(ctx context.Context, j incident.Job, due time.Time) (bool, error)
 	HoldJob(ctx context.Context, j incident.Job, until time.Time) (bool, error)
+	ExpediteJobs(ctx context.Context, members []string, at time.Time) error
 	Commit(ctx context.Context, j incident.Job, c incident.Commit) (bool, error)
 	ListDead(ctx context.Context) ([]incident.DeadLetter, error)
 	LoadEscalation(ctx context.Context, n int64) (incident.Incident, incident.EscalationState, error)
 	Revision(ctx context.Context, n int64) (incident.Status, int64, error)
 	Escalate(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 	// The page record (delivery.go).
-	BeginPage(ctx context.Context, n, rev int64, key string) (incident.PageMark, error)
+	BeginPage(ctx context.Context, n, rev int64, key string, at time.Time) (incident.PageMark, error)
 	EndPage(ctx context.Context, n, rev int64, key string, m incident.PageMark) error
 }
 
@@ -134,6 +135,11 @@ type Runner struct {
 
 	jobFailMu   sync.Mutex
 	jobFailures map[string]int // consecutive failed runs of a job, for backoff (per replica)
+
+	// backoffMu guards backingOff: the page jobs this runner rescheduled
+	// after a chat failure, expedited when a page goes through again.
+	backoffMu  sync.Mutex
+	backingOff map[string]struct{}
 
 	downMu     sync.Mutex
 	down       bool

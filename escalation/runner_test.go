@@ -268,7 +268,9 @@ func TestRunnerKilledMidEscalationNothingLost(t *testing.T) {
 	if len(repeats) == 0 {
 		t.Fatalf("the re-page runner A died in was never sent: %q", pageList(pages))
 	}
-	if got := repeats[0].At.UnixMilli(); got < int64(deadline) {
+	// When B delivered it (its At is the decision's instant: A's, as B
+	// took A's step over as of when A began it).
+	if got := e.rec.SentAt(repeats[0].Key)[0].UnixMilli(); got < int64(deadline) {
 		t.Fatalf("re-page retried at %d, before the dead runner's lease ran out at %d", got, int64(deadline))
 	}
 	firstA := filter(recA.Pages(), owner("alice", escalation.ReasonFirst))
@@ -584,5 +586,54 @@ func TestUnknownServicePagesFallback(t *testing.T) {
 	pages := e.wait(1, must)
 	if pages[0].Reason != escalation.ReasonFallback || pages[0].Service != "billing" {
 		t.Fatalf("pages = %+v", pages)
+	}
+}
+
+// A page held back by a chat failure waits out its backoff only while the
+// chat fails: the next page this runner delivers (the chat answers again)
+// makes it due at once, rather than up to RetryMax after the outage ended.
+// A rate limit's Retry-After is still honoured.
+func TestChatRecoveryExpeditesHeldPages(t *testing.T) {
+	cases := []struct {
+		name      string
+		err       error
+		expedited bool
+	}{
+		{"a chat server error", errors.New("chat.postMessage: slack server error: 503 Service Unavailable"), true},
+		{"a rate limit's Retry-After", escalation.RetryAfter(errors.New("ratelimited"), time.Hour), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			var failed atomic.Bool
+			e.rec.Before = func(ctx context.Context, p escalation.Page) error {
+				if p.Incident == 1 && failed.CompareAndSwap(false, true) {
+					return tc.err
+				}
+				return nil
+			}
+			// A backoff of an hour: without the expedite, the held page
+			// would not come again within the test.
+			e.start(e.runner(testPolicy(hour, hour, 0, 0), nil, func(o *escalation.Options) { o.RetryMin, o.RetryMax = hour, hour }))
+			first := e.open("held")
+			e.eventually("the held page's failure recorded", func() bool {
+				_, st, err := e.svc.LoadEscalation(e.ctx, first)
+				return err == nil && st.Failures == 1
+			})
+			second := e.open("goes through")
+			e.wait(1, func(p escalation.Page) bool { return p.Incident == second })
+			if !tc.expedited {
+				// Its commit done, the second page's expedite has run.
+				e.eventually("the second page's commit", func() bool {
+					return countEvents(e.timeline(second), incident.EventPaged) > 0
+				})
+				due, err := e.srv.Client().ZScore(e.ctx, e.svc.JobsKey(), incident.PageJob(first)).Result()
+				if err != nil || time.UnixMilli(int64(due)).Before(time.Now().Add(time.Minute)) {
+					t.Fatalf("the rate-limited page is due at %v (%v), want its Retry-After (an hour, clamped) still ahead", time.UnixMilli(int64(due)), err)
+				}
+				return
+			}
+			e.wait(1, func(p escalation.Page) bool { return p.Incident == first })
+		})
 	}
 }

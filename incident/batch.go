@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -31,13 +30,14 @@ type scriptCall struct {
 type batcher struct {
 	rdb    redis.UniversalClient
 	script *redis.Script
+	wait   replicaWait // WAIT appended to each pipeline (WithReplicaWait)
 	calls  chan *scriptCall
 	stop   chan struct{}
 	wg     sync.WaitGroup
 }
 
-func newBatcher(rdb redis.UniversalClient, script *redis.Script) *batcher {
-	b := &batcher{rdb: rdb, script: script, calls: make(chan *scriptCall), stop: make(chan struct{})}
+func newBatcher(rdb redis.UniversalClient, script *redis.Script, wait replicaWait) *batcher {
+	b := &batcher{rdb: rdb, script: script, wait: wait, calls: make(chan *scriptCall), stop: make(chan struct{})}
 	for range batchFlushers {
 		b.wg.Add(1)
 		go b.flush()
@@ -92,7 +92,7 @@ func (b *batcher) exec(batch []*scriptCall) {
 	ctx := context.Background() // each call's deadline is the client's read/write timeout
 	if len(batch) == 1 {
 		c := batch[0]
-		c.res, c.err = b.script.Run(ctx, b.rdb, c.keys, c.args...).Result()
+		c.res, c.err = b.one(ctx, c)
 		close(c.done)
 		return
 	}
@@ -101,15 +101,38 @@ func (b *batcher) exec(batch []*scriptCall) {
 	for i, c := range batch {
 		cmds[i] = b.script.EvalSha(ctx, pipe, c.keys, c.args...)
 	}
+	// One WAIT after the whole batch covers every write before it on this
+	// connection.
+	var wait *redis.Cmd
+	if b.wait.n > 0 {
+		wait = b.wait.send(ctx, pipe)
+	}
 	_, _ = pipe.Exec(ctx)
+	var waitErr error
+	if wait != nil {
+		waitErr = b.wait.check(wait)
+	}
 	for i, c := range batch {
 		c.res, c.err = cmds[i].Result()
-		if c.err != nil && strings.HasPrefix(c.err.Error(), "NOSCRIPT") {
-			// A restarted or flushed Redis forgot the script: Run loads it.
-			c.res, c.err = b.script.Run(ctx, b.rdb, c.keys, c.args...).Result()
+		switch {
+		case noScript(c.err):
+			// A restarted or flushed Redis forgot the script: nothing
+			// ran; send it again with its source (and its own WAIT).
+			c.res, c.err = b.one(ctx, c)
+		case c.err == nil && waitErr != nil:
+			c.err = waitErr
 		}
 		close(c.done)
 	}
+}
+
+// one sends a single call: the script (loaded if Redis lacks it), then
+// WAIT when replica waits are on.
+func (b *batcher) one(ctx context.Context, c *scriptCall) (any, error) {
+	if b.wait.n > 0 {
+		return evalWait(ctx, b.rdb, b.script, b.wait, c.keys, c.args)
+	}
+	return b.script.Run(ctx, b.rdb, c.keys, c.args...).Result()
 }
 
 func (b *batcher) close() {

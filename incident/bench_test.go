@@ -2,9 +2,11 @@ package incident_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/redistest"
@@ -15,20 +17,34 @@ import (
 // Run with -cpu to vary the number of concurrent callers.
 //
 // Each case runs batched (the default) and unbatched, so one run gives the
-// ratio between them.
+// ratio between them; "unique/batched/epoch" is the default with the epoch
+// marker required and a number floor (WithEpoch, WithNumberFloor, as serve
+// runs it), beside the same without.
 func BenchmarkOpen(b *testing.B) {
 	for _, c := range []struct {
 		mode      string
 		unbatched bool
-	}{{"unique", false}, {"unique", true}, {"duplicate", false}, {"duplicate", true}} {
+		epoch     bool
+	}{{"unique", false, false}, {"unique", false, true}, {"unique", true, false}, {"duplicate", false, false}, {"duplicate", true, false}} {
 		mode := c.mode
 		name := mode + "/batched"
 		if c.unbatched {
 			name = mode + "/unbatched"
 		}
+		if c.epoch {
+			name += "/epoch"
+		}
 		b.Run(name, func(b *testing.B) {
 			srv := redistest.Start(b)
-			s := incident.NewStore(srv.Client(), "bench:")
+			var opts []incident.StoreOption
+			if c.epoch {
+				opts = append(opts, incident.WithEpoch(func() string { return "E1" }),
+					incident.WithNumberFloor(func() int64 { return 1 }))
+			}
+			s := incident.NewStore(srv.Client(), "bench:", opts...)
+			if c.epoch {
+				srv.Client().Set(context.Background(), s.EpochKey(), "E1", 0)
+			}
 			s.Unbatched = c.unbatched
 			defer s.Close()
 			ctx := context.Background()
@@ -85,5 +101,53 @@ func TestMemoryPerOpenIncident(t *testing.T) {
 	t.Logf("per open incident: %.0f bytes (used_memory delta over %d); MEMORY USAGE hash %d + timeline %d", per, n, hash, tl)
 	if per > 2048 {
 		t.Fatalf("an open incident costs %.0f bytes of Redis memory, over the 2 KiB budget", per)
+	}
+}
+
+// BenchmarkOpenReplicaWait measures what waiting for one replica
+// (WithReplicaWait(1, …)) costs Open on a Sentinel group on loopback (a
+// master, its replica, three Sentinels; the client through the Sentinels as
+// baton's): one caller at a time (ns/op is an alert's latency) and 16 at
+// once (batched: one WAIT per pipeline). Each pair runs back to back on the
+// same group, so wait1/wait0 is the ratio to report.
+func BenchmarkOpenReplicaWait(b *testing.B) {
+	g := redistest.StartSentinel(b)
+	rdb := g.Client()
+	var seq atomic.Int64
+	for _, par := range []int{1, 16} {
+		for _, wait := range []int{0, 1} {
+			b.Run(fmt.Sprintf("callers%d/wait%d", par, wait), func(b *testing.B) {
+				s := incident.NewStore(rdb, "bench:", incident.WithReplicaWait(wait, 500*time.Millisecond))
+				defer s.Close()
+				ctx := context.Background()
+				b.SetParallelism(par)
+				open := func() error {
+					a := incident.Alert{Source: "generic", Service: "database", Summary: "disk full on db-1",
+						Severity: incident.SevCritical, Status: incident.AlertFiring, DedupKey: "k" + strconv.FormatInt(seq.Add(1), 10)}
+					_, err := s.Open(ctx, a)
+					return err
+				}
+				if err := open(); err != nil { // the script cached, the connection made
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				if par == 1 {
+					for b.Loop() {
+						if err := open(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					return
+				}
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if err := open(); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
 	}
 }

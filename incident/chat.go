@@ -145,14 +145,18 @@ func (s *Store) SetChatRefs(ctx context.Context, n int64, fields map[string]stri
 			set = append(set, f, v)
 		}
 	}
-	pipe := s.rdb.TxPipeline()
+	var cmds [][]any
 	if len(set) > 0 {
-		pipe.HSet(ctx, s.k.chatRefs(n), set...)
+		cmds = append(cmds, append([]any{"hset", s.k.chatRefs(n)}, set...))
 	}
 	if len(del) > 0 {
-		pipe.HDel(ctx, s.k.chatRefs(n), del...)
+		c := []any{"hdel", s.k.chatRefs(n)}
+		for _, f := range del {
+			c = append(c, f)
+		}
+		cmds = append(cmds, c)
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := s.multi(ctx, cmds); err != nil {
 		return fmt.Errorf("set chat refs INC-%d: %w", n, err)
 	}
 	return nil
@@ -161,7 +165,7 @@ func (s *Store) SetChatRefs(ctx context.Context, n int64, fields map[string]stri
 // LinkChat records that the chat reference ref (an adapter's name for a
 // channel or a message) belongs to incident n, for ttl (0: for good).
 func (s *Store) LinkChat(ctx context.Context, ref string, n int64, ttl time.Duration) error {
-	if err := s.rdb.Set(ctx, s.k.chatLink(ref), n, ttl).Err(); err != nil {
+	if err := s.setWait(ctx, s.k.chatLink(ref), n, ttl); err != nil {
 		return fmt.Errorf("link %s to INC-%d: %w", ref, n, err)
 	}
 	return nil

@@ -123,6 +123,11 @@ type EscalationState struct {
 	PendingNote string
 	Failures    int
 	Rev         int64
+	// StepBegan is when a run began to send a page of the step at Rev that
+	// is still marked sending or sent in the page record (BeginPage's at):
+	// an earlier run, which died or failed to commit, may have delivered
+	// it then. Zero when no page of this step has begun.
+	StepBegan time.Time
 }
 
 func decodeEscalation(h map[string]string) EscalationState {
@@ -195,6 +200,7 @@ func (s *Store) LoadEscalation(ctx context.Context, n int64) (Incident, Escalati
 	h := pipe.HGetAll(ctx, s.k.incident(n))
 	st := pipe.Get(ctx, s.k.static(n))
 	pn := pipe.Get(ctx, s.k.pendingNote(n))
+	pg := pipe.HMGet(ctx, s.k.pages(n), "#rev", "#at")
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return Incident{}, EscalationState{}, fmt.Errorf("load INC-%d: %w", n, err)
 	}
@@ -204,6 +210,13 @@ func (s *Store) LoadEscalation(ctx context.Context, n int64) (Incident, Escalati
 	es := decodeEscalation(h.Val())
 	if es.Pending == PendingEscalate {
 		es.PendingNote = pn.Val()
+	}
+	if v := pg.Val(); len(v) == 2 {
+		rev, _ := v[0].(string)
+		at, _ := v[1].(string)
+		if rev == strconv.FormatInt(es.Rev, 10) && at != "" {
+			es.StepBegan = msTime(at)
+		}
 	}
 	return decodeIncident(n, h.Val(), st.Val()), es, nil
 }
@@ -323,6 +336,26 @@ func (s *Store) ReleaseJob(ctx context.Context, j Job, due time.Time) (bool, err
 // It reports false (and changes nothing) when the lease was no longer j's.
 func (s *Store) HoldJob(ctx context.Context, j Job, until time.Time) (bool, error) {
 	return s.release(ctx, j, until, "hold")
+}
+
+// ExpediteJobs makes the page jobs named by members due at at, if they
+// are queued to run later: a retry waiting out its backoff after the chat
+// failed, once the chat answers again. A job that is not queued (in
+// flight, done, or gone) is left alone, and none is made later. Errors are
+// Redis's.
+func (s *Store) ExpediteJobs(ctx context.Context, members []string, at time.Time) error {
+	if len(members) == 0 {
+		return nil
+	}
+	zs := make([]redis.Z, len(members))
+	for i, m := range members {
+		zs[i] = redis.Z{Score: float64(at.UnixMilli()), Member: m}
+	}
+	dueKey, _ := s.k.queueKeys(JobPage)
+	if err := s.rdb.ZAddArgs(ctx, dueKey, redis.ZAddArgs{XX: true, LT: true, Members: zs}).Err(); err != nil {
+		return fmt.Errorf("expedite %d job(s): %w", len(members), err)
+	}
+	return nil
 }
 
 func (s *Store) release(ctx context.Context, j Job, due time.Time, mode string) (bool, error) {
@@ -464,7 +497,7 @@ func (s *Store) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 	args = append(args, s.audit.args()...)
 	k := s.k
 	n := j.Number
-	ok, err := commitScript.Run(ctx, s.rdb,
+	ok, err := s.eval(ctx, commitScript,
 		[]string{k.incident(n), k.timeline(n), k.jobs, k.inflight, k.leases, k.events, k.dead, k.chatQueue(), k.pendingNote(n), k.urgent}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("commit %s: %w", j.Member, err)

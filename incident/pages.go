@@ -15,7 +15,9 @@ import (
 // (its runner died, or its commit failed) is not sent twice.
 //
 //	<prefix>{inc}:i:<n>:pg   hash: "#rev" → the revision of the step whose
-//	                         pages are recorded; <page key> → sending | sent.
+//	                         pages are recorded; "#at" → unix ms when its
+//	                         earliest page still marked began;
+//	                         <page key> → sending | sent.
 //	                         Expires PageRecordTTL after its last write.
 //
 // The record lives beside the incident under the store's {inc} hash tag,
@@ -63,9 +65,11 @@ func (k keys) pages(n int64) string { return k.incident(n) + ":pg" }
 // recorded before. PageUnsent: the page is now marked sending and the caller
 // sends it. PageSending: an earlier run began and recorded no outcome (the
 // mark stays). PageSent: it was delivered. PageStale: a later step has begun
-// pages; nothing was written. Errors are Redis's.
-func (s *Store) BeginPage(ctx context.Context, n, rev int64, key string) (PageMark, error) {
-	return s.page(ctx, n, rev, key, "begin")
+// pages; nothing was written. at is the caller's clock: the step's begin
+// time (EscalationState.StepBegan) is the first page's at. Errors are
+// Redis's.
+func (s *Store) BeginPage(ctx context.Context, n, rev int64, key string, at time.Time) (PageMark, error) {
+	return s.page(ctx, n, rev, key, "begin", at)
 }
 
 // EndPage records the outcome of a send begun with BeginPage: PageSent when
@@ -83,13 +87,13 @@ func (s *Store) EndPage(ctx context.Context, n, rev int64, key string, m PageMar
 	default:
 		return fmt.Errorf("end page %s: cannot record %q", key, m)
 	}
-	_, err := s.page(ctx, n, rev, key, op)
+	_, err := s.page(ctx, n, rev, key, op, time.Time{})
 	return err
 }
 
-func (s *Store) page(ctx context.Context, n, rev int64, key, op string) (PageMark, error) {
-	prev, err := pageScript.Run(ctx, s.rdb, []string{s.k.pages(n)},
-		strconv.FormatInt(rev, 10), key, op, PageRecordTTL.Milliseconds()).Text()
+func (s *Store) page(ctx context.Context, n, rev int64, key, op string, at time.Time) (PageMark, error) {
+	prev, err := s.eval(ctx, pageScript, []string{s.k.pages(n)},
+		strconv.FormatInt(rev, 10), key, op, PageRecordTTL.Milliseconds(), at.UnixMilli()).Text()
 	if err != nil {
 		return "", fmt.Errorf("record page %s: %w", key, err)
 	}

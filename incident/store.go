@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,9 @@ import (
 // slot's worth of load, which at a few thousand incidents a day is far from a limit.
 //
 //	<prefix>{inc}:seq            INCR counter behind INC-n
+//	<prefix>{inc}:epoch          string: the epoch marker (a random id and a time) the serving replicas
+//	                             watch to tell a Redis that lost its data; written by package main,
+//	                             checked by Open under WithEpoch
 //	<prefix>{inc}:i:<n>          hash: the incident's fields (src: its firing alerts' latest source time ms)
 //	<prefix>{inc}:i:<n>:s        string: write-once JSON (title, source, dedup key, links, details)
 //	<prefix>{inc}:i:<n>:t        list: the timeline, one JSON event per entry
@@ -48,7 +52,7 @@ import (
 //	                             expires an hour after that recovery (recoveryTTL)
 type keys struct {
 	base, seq, open, resolved, dedup, jobs, urgent, events, deliveries string
-	inflight, leases, holds, dead, recoveries                          string
+	inflight, leases, holds, dead, recoveries, epoch                   string
 }
 
 func newKeys(prefix string) keys {
@@ -68,6 +72,7 @@ func newKeys(prefix string) keys {
 		holds:      b + "holds",
 		dead:       b + "dead",
 		recoveries: b + "r:",
+		epoch:      b + "epoch",
 	}
 }
 
@@ -155,6 +160,13 @@ type Store struct {
 	onJobDue   func()
 	// audit is the events stream's retention (WithAuditRetention).
 	audit AuditRetention
+	// epoch is the epoch marker Open requires (WithEpoch); nil: none.
+	epoch func() string
+	// floor is the number a new incident's number must exceed
+	// (WithNumberFloor); nil: none.
+	floor func() int64
+	// wait is how many replicas a write waits for (WithReplicaWait).
+	wait replicaWait
 
 	// Unbatched sends each Open as its own script call instead of
 	// coalescing concurrent ones into pipelines; it exists to measure the
@@ -172,13 +184,13 @@ type Store struct {
 
 // opener returns the batcher that carries Open's script calls, started on first use.
 func (s *Store) opener() *batcher {
-	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript) })
+	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript, s.wait) })
 	return s.batch
 }
 
 // Close stops the goroutines that batch Open calls. Open after Close fails.
 func (s *Store) Close() {
-	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript) })
+	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript, s.wait) })
 	s.closeOnce.Do(s.batch.close)
 }
 
@@ -245,6 +257,37 @@ func (r AuditRetention) args() []any {
 func WithAuditRetention(r AuditRetention) StoreOption {
 	return func(s *Store) { s.audit = r.withDefaults() }
 }
+
+// ErrEpochChanged is Open's error when the store's epoch marker is not the
+// one WithEpoch's function named (missing, or another): Redis may have lost
+// its data, and nothing was stored. Its code is Unavailable (retry); the
+// caller checks the epoch and tries again.
+var ErrEpochChanged = errors.New("the epoch marker of the incident store changed")
+
+// WithEpoch makes Open store nothing, and return ErrEpochChanged, unless
+// the key <prefix>{inc}:epoch holds epoch() (read once per Open; "" skips
+// the check), in the same script that issues incident numbers. So a Redis
+// that lost its data since the caller last checked its epoch (restarted
+// empty, flushed) cannot issue an incident number again. f must not block.
+func WithEpoch(f func() string) StoreOption {
+	return func(s *Store) { s.epoch = f }
+}
+
+// WithNumberFloor makes Open give a new incident a number above floor()
+// (read once per Open; 0: no floor) even when the counter is lower: a
+// Redis that lost its latest writes (an AOF fsynced a second late, a
+// failover to a replica that lagged) rewinds the counter, and INCR would
+// issue numbers again. The caller passes the highest number it has seen.
+// f must not block.
+func WithNumberFloor(f func() int64) StoreOption {
+	return func(s *Store) { s.floor = f }
+}
+
+// EpochKey is the key of the store's epoch marker (WithEpoch).
+func (s *Store) EpochKey() string { return s.k.epoch }
+
+// SeqKey is the key of the counter behind incident numbers.
+func (s *Store) SeqKey() string { return s.k.seq }
 
 // NewStore returns a Store keeping its keys under prefix (for example "baton:").
 func NewStore(rdb redis.UniversalClient, prefix string, opts ...StoreOption) *Store {
@@ -360,18 +403,28 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 	run := s.opener().run
 	if s.Unbatched {
 		run = func(ctx context.Context, keys []string, args []any) (any, error) {
-			return openScript.Run(ctx, s.rdb, keys, args...).Result()
+			return s.eval(ctx, openScript, keys, args...).Result()
 		}
 	}
+	epoch, floor := "", int64(0)
+	if s.epoch != nil {
+		epoch = s.epoch()
+	}
+	if s.floor != nil {
+		floor = s.floor()
+	}
 	reply, err := run(ctx,
-		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID), k.recovery(dk)},
+		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID), k.recovery(dk), k.epoch},
 		[]any{k.base, dk, now.UnixMilli(),
 			a.Service, blob, string(a.Severity), a.Source, dk, status,
 			s.audit.MaxAge.Milliseconds(), s.audit.MaxEntries, repeatNoteEvery.Milliseconds(), string(JobPage) + ":", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
-			src.UnixMilli(), recoveryTTL.Milliseconds()},
+			src.UnixMilli(), recoveryTTL.Milliseconds(), epoch, floor},
 	)
 	res, _ := reply.([]any)
 	if err != nil {
+		if strings.HasPrefix(err.Error(), "EPOCH ") {
+			return OpenResult{}, fmt.Errorf("open: %w", ErrEpochChanged)
+		}
 		return OpenResult{}, fmt.Errorf("open: %w", err)
 	}
 	if len(res) < 5 {
@@ -475,7 +528,7 @@ func (s *Store) transition(ctx context.Context, op string, n int64, by, person, 
 			ackTimeout = s.ackTimeout(svc)
 		}
 	}
-	res, err := transitionScript.Run(ctx, s.rdb,
+	res, err := s.eval(ctx, transitionScript,
 		[]string{k.incident(n), k.timeline(n), k.open, k.jobs, k.events, k.dedup, k.resolved, k.pendingNote(n)},
 		op, n, s.Now().UnixMilli(), by, person, text.Truncate(note, MaxNote), ackTimeout.Milliseconds(),
 		s.audit.MaxAge.Milliseconds(), s.audit.MaxEntries,

@@ -41,6 +41,13 @@ type Chat struct {
 	botUser string // the bot's user id, once auth.test told it
 }
 
+// setSelf records the bot's user id, as the Socket learnt it at auth.test.
+func (c *Chat) setSelf(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.botUser = id
+}
+
 var _ bot.Chat = (*Chat)(nil)
 
 // ChatOptions configure a Chat. BotToken is required.
@@ -365,6 +372,46 @@ func (c *Chat) self(ctx context.Context) (string, error) {
 	c.botUser = id
 	c.mu.Unlock()
 	return id, nil
+}
+
+// Lookup implements bot.Chat: one conversations.history call for exactly
+// that message (latest and oldest its ts, inclusive, limit 1) with
+// include_all_metadata. A thread reply is not in a channel's history, so it
+// is ErrNoMessage like a deleted message. A message is the bot's when its
+// author is the bot's user (Chat.self).
+func (c *Chat) Lookup(ctx context.Context, channelID, msgID string) (bot.Posted, error) {
+	self, err := c.self(ctx)
+	if err != nil {
+		return bot.Posted{}, err
+	}
+	var p bot.Posted
+	found := false
+	err = c.call(ctx, "conversations.history", channelID, func(ctx context.Context) error {
+		h, err := c.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+			ChannelID: channelID, Latest: msgID, Oldest: msgID, Inclusive: true, Limit: 1, IncludeAllMetadata: true})
+		if err != nil {
+			return err
+		}
+		for _, m := range h.Messages {
+			if m.Timestamp != msgID {
+				continue
+			}
+			found = true
+			p.Text = m.Text
+			p.ByBot = self != "" && m.User == self
+			if k, _ := m.Metadata.EventPayload["key"].(string); k != "" && m.Metadata.EventType == eventType(k) {
+				p.Key = k
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return bot.Posted{}, err
+	}
+	if !found {
+		return bot.Posted{}, fmt.Errorf("conversations.history %s/%s: %w", channelID, msgID, bot.ErrNoMessage)
+	}
+	return p, nil
 }
 
 // Upload implements bot.Chat with the upload flow Slack has instead of

@@ -36,6 +36,7 @@ type env struct {
 	ctx    context.Context
 	fake   *fakeslack.Server
 	rdb    *redis.Client
+	redis  *redistest.Server
 	svc    *incident.Store
 	runner *escalation.Runner
 	bot    *bot.Bot
@@ -61,6 +62,9 @@ type envConfig struct {
 	before           func(e *env) // after seeding the workspace, before the bot starts
 	pageMaxWait      time.Duration
 	syncMaxWait      time.Duration
+	// durable: Redis keeps its data across redis.Restart (append-only file).
+	durable          bool
+	reactionPatience time.Duration
 }
 
 func defaults() envConfig {
@@ -74,8 +78,12 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	e.ctx = ctx
 	t.Cleanup(cancel)
 	e.fake = fakeslack.StartTest(t, cfg.fakeOpts...)
-	srv := redistest.Start(t)
-	e.rdb = srv.Client()
+	srv := redistest.Start
+	if cfg.durable {
+		srv = redistest.StartDurable
+	}
+	e.redis = srv(t)
+	e.rdb = e.redis.Client()
 	e.metrics = metrics.New()
 	e.reports = redisstore.New(e.rdb, "test:")
 
@@ -141,7 +149,8 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		Incidents: e.svc, Redis: e.rdb, Prefix: "test:", Log: log,
 		Wake:        wake.Notify,
 		RepeatEvery: cfg.repeatEvery, PageMaxWait: cfg.pageMaxWait, SyncMaxWait: cfg.syncMaxWait,
-		Analytics: &bot.Analytics{Source: e.reports, Zone: time.UTC}, Metrics: e.metrics,
+		ReactionPatience: cfg.reactionPatience,
+		Analytics:        &bot.Analytics{Source: e.reports, Zone: time.UTC}, Metrics: e.metrics,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -6,9 +6,16 @@
 // package's chat.go) builds the Chat, hands it to bot.New, and starts a
 // Socket with both.
 //
-// Every envelope is acknowledged first (Slack wants it within 3 s) and
-// handled after, once: a redelivered envelope (same envelope or event id) is
-// recognised through Redis, across replicas.
+// Every envelope but an acknowledge reaction's is acknowledged first (Slack
+// wants it within 3 s) and handled after, once: a redelivered envelope (same
+// envelope or event id) is recognised through Redis, across replicas. A
+// click or command that cannot be handled because the incident store is
+// unavailable is answered with the store's fixed sentence (Slack does not
+// redeliver interactive payloads). An acknowledge reaction's envelope is
+// acknowledged once the bot has settled the reaction
+// (bot.Executor.ReactionSettled): while the store is unavailable the bot
+// retries it and Slack redelivers it, so a replica killed meanwhile does not
+// lose it; when the bot gives up, its person is told.
 package slack
 
 import (
@@ -17,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,6 +78,10 @@ type Socket struct {
 
 	mu      sync.Mutex
 	botUser string
+	// pending: the ids of the reactions this replica is handling, so a
+	// redelivery of one (its envelope is acknowledged once settled) is not
+	// handled twice here.
+	pending map[string]bool
 	wg      sync.WaitGroup
 }
 
@@ -143,6 +155,7 @@ func (s *Socket) whoAmI(ctx context.Context) error {
 			s.mu.Lock()
 			s.botUser = res.UserID
 			s.mu.Unlock()
+			s.chat.setSelf(res.UserID)
 			s.log.Info("slack: connected", "team", res.TeamID, "bot_user", res.UserID)
 			return nil
 		}
@@ -210,6 +223,10 @@ func (s *Socket) events(ctx context.Context) {
 			if evt.Request == nil {
 				continue
 			}
+			if r := s.ackReaction(evt); r != nil {
+				s.wg.Go(func() { s.reaction(ctx, evt, r) }) // acknowledged once handled
+				continue
+			}
 			if err := s.sm.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
 				s.log.Warn("slack: ack failed; Slack will redeliver", "envelope", evt.Request.EnvelopeID, "err", err)
 				continue
@@ -231,7 +248,9 @@ func (s *Socket) events(ctx context.Context) {
 	}
 }
 
-// handleTimeout bounds the handling of one envelope, retries included.
+// handleTimeout bounds the handling of one envelope, retries included; an
+// acknowledge reaction has the bot's ReactionPatience on top (it waits for
+// an unavailable incident store that long).
 const handleTimeout = 30 * time.Second
 
 // handle acts on one acknowledged envelope, once across redeliveries and replicas.
@@ -280,6 +299,83 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 			if err := s.chat.Ephemeral(ctx, r.Item.Channel, r.User, bot.Message{Text: reply.Text}); err != nil {
 				s.log.Warn("slack: could not explain a refused reaction", "err", err)
 			}
+		}
+	}
+}
+
+// ackReaction returns the reaction_added event an envelope carries when it
+// is an acknowledge reaction by a person on a message; nil otherwise.
+func (s *Socket) ackReaction(evt socketmode.Event) *slackevents.ReactionAddedEvent {
+	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+	if !ok {
+		return nil
+	}
+	r, ok := ev.InnerEvent.Data.(*slackevents.ReactionAddedEvent)
+	if !ok || r.User == "" || r.User == s.self() || r.Item.Type != "message" ||
+		!slices.Contains(s.bot.AckReactions(), strings.Trim(r.Reaction, ":")) {
+		return nil
+	}
+	return r
+}
+
+// reaction handles an acknowledge reaction and acknowledges its envelope
+// only once the bot has settled it (bot.Executor.ReactionSettled): while
+// the incident store is unavailable the envelope stays unacknowledged, so
+// Slack delivers it again (to this or another replica) and a replica
+// killed meanwhile does not take the reaction with it. A delivery of an
+// event already handled, or being handled here, is not handled again.
+func (s *Socket) reaction(ctx context.Context, evt socketmode.Event, r *slackevents.ReactionAddedEvent) {
+	envID := evt.Request.EnvelopeID
+	id := "env:" + envID
+	if ev, ok := evt.Data.(slackevents.EventsAPIEvent); ok {
+		if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
+			id = "ev:" + cb.EventID
+		}
+	}
+	ack := func() {
+		if err := s.sm.AckCtx(ctx, envID, nil); err != nil {
+			s.log.Warn("slack: ack failed; Slack will redeliver", "envelope", envID, "err", err)
+		}
+	}
+	s.mu.Lock()
+	if s.pending == nil {
+		s.pending = map[string]bool{}
+	}
+	if s.pending[id] {
+		s.mu.Unlock()
+		s.log.Debug("slack: delivery of a reaction being handled here ignored", "id", id, "retry_attempt", evt.Request.RetryAttempt)
+		return // acknowledged by the handler that has it, once settled
+	}
+	s.pending[id] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.pending, id)
+		s.mu.Unlock()
+	}()
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	defer func() { <-s.sem }()
+	ctx, cancel := context.WithTimeout(ctx, handleTimeout+s.bot.ReactionPatience())
+	defer cancel()
+	if seen, err := s.bot.Seen(ctx, id); err == nil && seen {
+		s.log.Debug("slack: redelivered event ignored", "id", id, "retry_attempt", evt.Request.RetryAttempt)
+		ack()
+		return
+	}
+	settled := func() {
+		if _, err := s.bot.FirstTime(ctx, id); err != nil {
+			s.log.Debug("slack: a handled reaction not recorded; a redelivery of it would be handled again (harmlessly)", "err", err)
+		}
+		ack()
+	}
+	reply, show := s.bot.Executor().ReactionSettled(ctx, r.User, r.Item.Channel, r.Item.Timestamp, r.Reaction, settled)
+	if show {
+		if err := s.chat.Ephemeral(ctx, r.Item.Channel, r.User, bot.Message{Text: reply.Text}); err != nil {
+			s.log.Warn("slack: could not explain a refused reaction", "err", err)
 		}
 	}
 }

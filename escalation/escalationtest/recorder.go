@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/batonhq/baton/escalation"
 )
@@ -19,7 +20,8 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	pages   []escalation.Page
-	changed chan struct{} // closed and replaced on every recorded page
+	sent    map[string][]time.Time // page key → when each copy was recorded
+	changed chan struct{}          // closed and replaced on every recorded page
 }
 
 var _ escalation.Pager = (*Recorder)(nil)
@@ -34,11 +36,25 @@ func (r *Recorder) Page(ctx context.Context, p escalation.Page) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pages = append(r.pages, p)
+	if r.sent == nil {
+		r.sent = map[string][]time.Time{}
+	}
+	r.sent[p.Key] = append(r.sent[p.Key], time.Now())
 	if r.changed != nil {
 		close(r.changed)
 		r.changed = nil
 	}
 	return nil
+}
+
+// SentAt returns when each page with key was delivered (recorded), in
+// order, by the wall clock. A Page's At is the instant of its decision,
+// which for a step taken over after a crash is when the first run began
+// it; SentAt is when this copy arrived.
+func (r *Recorder) SentAt(key string) []time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Time(nil), r.sent[key]...)
 }
 
 // Pages returns a copy of the pages delivered so far, in order.

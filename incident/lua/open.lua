@@ -7,7 +7,13 @@
 --       4 service, 5 static json (title, source, dedup key, links, details; written once), 6 severity,
 --       7 source, 8 dedup digest, 9 alert status, 10 audit retention ms, 11 audit max entries, 12 repeat note interval ms, 13 first job member prefix ("page:"),
 --       14 delivery marker ttl ms, 15 "1" when the alert carries a delivery id,
---       16 the alert's source time ms (when the source says the state changed), 17 recovery memory ttl ms
+--       16 the alert's source time ms (when the source says the state changed), 17 recovery memory ttl ms,
+--       18 the epoch marker the caller knows ("" when it checks none),
+--       19 the number floor: a new incident's number is above it even if the counter went back
+--          (Redis lost its latest writes); "0" or absent: none (Store.WithNumberFloor)
+-- KEYS[9] the epoch marker: when ARGV[18] is set and KEYS[9] does not hold it (missing: Redis
+--         lost its data; another: someone found that out first), nothing is stored and the
+--         reply is an error "EPOCH …" (Store.WithEpoch), so no incident number is issued twice.
 -- Also enqueues the incident's chat job ("chat:<n>", in the zset named like KEYS[4] with
 -- "chat" for "jobs"): due now when created or resolved, due now unless already waiting on a repeat.
 -- Returns {number, created(1/0), alert_count, status, outcome}, and for
@@ -18,6 +24,9 @@
 -- The incident hash keeps the latest source time of its firing alerts (src, ms)
 -- so that a recovery older than it (from an earlier flap, arriving late) does
 -- not resolve it: "stale_recovery". An incident stored before src existed has none (0).
+if ARGV[18] and ARGV[18] ~= '' and redis.call('GET', KEYS[9]) ~= ARGV[18] then
+  return redis.error_reply('EPOCH the epoch marker is not the one the caller knows')
+end
 local base = ARGV[1]
 -- audit_with is lua/audit.lua's, prepended by the store.
 local function audit(...) audit_with(KEYS[5], ARGV[10], ARGV[11], ...) end
@@ -163,6 +172,10 @@ if existing then
   return {tonumber(existing), 0, count, status, 'repeated'}
 end
 
+local floor = tonumber(ARGV[19] or '0') or 0
+if floor > 0 and (tonumber(redis.call('GET', KEYS[1]) or '0') or 0) < floor then
+  redis.call('SET', KEYS[1], floor)
+end
 local n = redis.call('INCR', KEYS[1])
 local key = base .. n
 -- Every hash value stays under 64 bytes so Redis keeps the hash as a compact

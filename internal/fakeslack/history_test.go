@@ -20,13 +20,15 @@ func TestHistoryReturnsMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := api.PostMessage(dm, slack.MsgOptionText("plain", false)); err != nil {
+	_, tsPlain, err := api.PostMessage(dm, slack.MsgOptionText("plain", false))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := api.PostMessage(dm, slack.MsgOptionText("a reply", false), slack.MsgOptionTS(ts1), meta("reply")); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := api.PostMessage(dm, slack.MsgOptionText("page 2", false), meta("INC-2/0/first/alice")); err != nil {
+	_, ts2, err := api.PostMessage(dm, slack.MsgOptionText("page 2", false), meta("INC-2/0/first/alice"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	type msg struct{ text, typ, key string }
@@ -47,6 +49,14 @@ func TestHistoryReturnsMetadata(t *testing.T) {
 		{"oldest, inclusive", slack.GetConversationHistoryParameters{ChannelID: dm, Oldest: ts1, Inclusive: true, IncludeAllMetadata: true},
 			[]msg{{"page 2", "baton_page", "INC-2/0/first/alice"}, {"plain", "", ""}, {"page 1", "baton_page", "INC-1/0/first/alice"}}, false},
 		{"latest excludes the message at it", slack.GetConversationHistoryParameters{ChannelID: dm, Latest: ts1, IncludeAllMetadata: true}, nil, false},
+		{"one message: latest and oldest its ts, inclusive", slack.GetConversationHistoryParameters{ChannelID: dm,
+			Latest: ts1, Oldest: ts1, Inclusive: true, Limit: 1, IncludeAllMetadata: true},
+			[]msg{{"page 1", "baton_page", "INC-1/0/first/alice"}}, false},
+		{"bounds exclusive without inclusive", slack.GetConversationHistoryParameters{ChannelID: dm,
+			Latest: ts2, Oldest: ts1, IncludeAllMetadata: true}, []msg{{"plain", "", ""}}, false},
+		{"bounds inclusive", slack.GetConversationHistoryParameters{ChannelID: dm,
+			Latest: ts2, Oldest: tsPlain, Inclusive: true, IncludeAllMetadata: true},
+			[]msg{{"page 2", "baton_page", "INC-2/0/first/alice"}, {"plain", "", ""}}, false},
 		{"a channel without messages", slack.GetConversationHistoryParameters{ChannelID: alerts.ID, IncludeAllMetadata: true}, nil, false},
 	}
 	for _, tt := range tests {

@@ -423,19 +423,10 @@ func (s *Server) conversationsHistory(p map[string][]string) result {
 	}
 	all := first(p, "include_all_metadata")
 	withMeta := all == "1" || all == "true"
-	oldest, oerr := parseTS(first(p, "oldest"))
-	latest, lerr := parseTS(first(p, "latest"))
-	if oerr != nil || lerr != nil {
-		return fail("invalid_ts_oldest")
-	}
 	inc := first(p, "inclusive")
-	inclusive := inc == "1" || inc == "true"
-	within := func(ts string) bool {
-		us, _ := parseTS(ts)
-		if oldest > 0 && (us < oldest || us == oldest && !inclusive) {
-			return false
-		}
-		return latest == 0 || us < latest || us == latest && inclusive
+	within, code := tsRange(first(p, "oldest"), first(p, "latest"), inc == "1" || inc == "true")
+	if code != "" {
+		return fail(code)
 	}
 	var top []*Message
 	for i := len(c.msgs) - 1; i >= 0; i-- {
@@ -462,6 +453,60 @@ func (s *Server) conversationsHistory(p map[string][]string) result {
 		"pin_count":         len(c.Pins),
 		"response_metadata": map[string]any{"next_cursor": next},
 	})
+}
+
+// tsRange is conversations.history's filter on a message's ts: after
+// oldest and before latest ("" for either: unbounded), or at them when
+// inclusive. A bound that is not a timestamp is invalid_ts_oldest or
+// invalid_ts_latest.
+func tsRange(oldest, latest string, inclusive bool) (func(ts string) bool, string) {
+	lo, hi := int64(-1), int64(-1)
+	if oldest != "" {
+		v, ok := parseTS(oldest)
+		if !ok {
+			return nil, "invalid_ts_oldest"
+		}
+		lo = v
+	}
+	if latest != "" {
+		v, ok := parseTS(latest)
+		if !ok {
+			return nil, "invalid_ts_latest"
+		}
+		hi = v
+	}
+	return func(ts string) bool {
+		v, ok := parseTS(ts)
+		if !ok {
+			return false
+		}
+		if lo >= 0 && (v < lo || v == lo && !inclusive) {
+			return false
+		}
+		if hi >= 0 && (v > hi || v == hi && !inclusive) {
+			return false
+		}
+		return true
+	}, ""
+}
+
+// parseTS reads a message timestamp ("1700000000.000123", or a whole
+// number of seconds) as microseconds.
+func parseTS(ts string) (int64, bool) {
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil || s < 0 || len(frac) > 6 {
+		return 0, false
+	}
+	var us int64
+	if frac != "" {
+		f, err := strconv.ParseInt(frac+strings.Repeat("0", 6-len(frac)), 10, 64)
+		if err != nil || f < 0 {
+			return 0, false
+		}
+		us = f
+	}
+	return s*1_000_000 + us, true
 }
 
 func (s *Server) chatUpdate(p map[string][]string) result {
@@ -886,13 +931,11 @@ func (s *Server) conversationsReplies(p map[string][]string) result {
 		}
 		offset = n
 	}
-	oldest, oerr := parseTS(first(p, "oldest"))
-	latest, lerr := parseTS(first(p, "latest"))
-	if oerr != nil || lerr != nil {
-		return fail("invalid_ts_oldest")
-	}
 	inc := first(p, "inclusive")
-	inclusive := inc == "1" || inc == "true"
+	within, code := tsRange(first(p, "oldest"), first(p, "latest"), inc == "1" || inc == "true")
+	if code != "" {
+		return fail(code)
+	}
 	all := first(p, "include_all_metadata")
 	withMeta := all == "1" || all == "true"
 	thread := []*Message{parent}
@@ -900,8 +943,7 @@ func (s *Server) conversationsReplies(p map[string][]string) result {
 		if m.ThreadTS != parent.TS || m == parent {
 			continue
 		}
-		us, _ := parseTS(m.TS)
-		if oldest > 0 && (us < oldest || us == oldest && !inclusive) || latest > 0 && (us > latest || us == latest && !inclusive) {
+		if !within(m.TS) {
 			continue
 		}
 		thread = append(thread, m)
@@ -924,23 +966,4 @@ func (s *Server) conversationsReplies(p map[string][]string) result {
 		"has_more":          next != "",
 		"response_metadata": map[string]any{"next_cursor": next},
 	})
-}
-
-// parseTS reads a message timestamp ("1700000000.000100", or whole
-// seconds) as microseconds since the epoch; "" is 0.
-func parseTS(ts string) (int64, error) {
-	if ts == "" {
-		return 0, nil
-	}
-	sec, frac, _ := strings.Cut(ts, ".")
-	s, err := strconv.ParseInt(sec, 10, 64)
-	if err != nil {
-		return 0, err
-	}
-	frac = (frac + "000000")[:6]
-	us, err := strconv.ParseInt(frac, 10, 64)
-	if err != nil {
-		return 0, err
-	}
-	return s*1e6 + us, nil
 }

@@ -36,8 +36,20 @@ type Incidents interface {
 // is the caller's, for the escalated event.
 type Escalator func(ctx context.Context, n int64, by, note string) (incident.Incident, error)
 
-// Pinger answers whether the store is reachable, for /readyz.
+// Pinger answers whether the store is reachable and takes writes, for
+// /readyz. A NotReady error is a known condition with its own sentence;
+// any other error is the store failing (the one fixed sentence, the detail
+// to the outage log).
 type Pinger func(ctx context.Context) error
+
+// NotReady is a condition that makes /readyz answer 503 with its own fixed
+// sentence ("not ready: …", no address, no internal error), such as a
+// Redis that does not persist writes. Whoever returns it logs its detail;
+// /readyz does not.
+type NotReady string
+
+// Error returns the sentence.
+func (n NotReady) Error() string { return string(n) }
 
 // Server is the HTTP API.
 type Server struct {
@@ -132,6 +144,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.ping(ctx); err != nil {
+		var known NotReady
+		if errors.As(err, &known) {
+			httpjson.Error(w, http.StatusServiceUnavailable, string(known))
+			return
+		}
 		// Anyone may ask /readyz: the answer is a fixed sentence, the
 		// failure's detail (Redis's address) goes to the log.
 		s.unavailable(err, "/readyz")
@@ -288,7 +305,8 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	httpjson.Error(w, status(code), incident.ErrorMessage(err))
 }
 
-// notReady is /readyz's answer while the store does not answer.
+// notReady is /readyz's answer while the store does not answer or refuses
+// writes.
 const notReady = "not ready: the incident store is unavailable; retry later"
 
 // unavailable logs a store failure: once per outage through Options.Outage,

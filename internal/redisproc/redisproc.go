@@ -139,7 +139,7 @@ func LaunchWith(ctx context.Context, bin, dir, addr string, c Config) (*Process,
 	for {
 		select {
 		case <-p.exited:
-			return nil, fmt.Errorf("redis-server exited at start: %s", lastLines(logFile, 2))
+			return nil, fmt.Errorf("redis-server exited at start: %s", LastLines(logFile, 2))
 		case <-ctx.Done():
 			p.Kill()
 			return nil, ctx.Err()
@@ -182,9 +182,10 @@ func FreeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// lastLines returns the last n lines of the file at path on one line, for
-// an error message.
-func lastLines(path string, n int) string {
+// LastLines returns the last n lines of the file at path (a redis-server's
+// redis.log, or any other process's log) on one line, joined by " / ", for
+// an error message; "" when the file is missing or empty.
+func LastLines(path string, n int) string {
 	b, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) > n {

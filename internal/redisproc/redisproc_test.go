@@ -2,7 +2,9 @@ package redisproc
 
 import (
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +134,35 @@ func TestPing(t *testing.T) {
 				t.Fatalf("Ping: %v", err)
 			case tc.errHas != "" && (err == nil || !strings.Contains(err.Error(), tc.errHas)):
 				t.Fatalf("Ping: %v, want %q", err, tc.errHas)
+			}
+		})
+	}
+}
+
+func TestLastLines(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name string
+		path string
+		n    int
+		want string
+	}{
+		{"missing file", filepath.Join(dir, "none.log"), 3, ""},
+		{"empty file", write("empty.log", ""), 3, ""},
+		{"fewer lines than asked", write("two.log", "a\nb\n"), 3, "a / b"},
+		{"the last ones", write("five.log", "a\nb\nc\nd\ne\n"), 2, "d / e"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := LastLines(tc.path, tc.n); got != tc.want {
+				t.Fatalf("LastLines = %q, want %q", got, tc.want)
 			}
 		})
 	}

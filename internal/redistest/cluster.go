@@ -66,7 +66,16 @@ func StartCluster(tb testing.TB) *Cluster {
 	if err := cmd.Run(); err != nil {
 		tb.Fatalf("redistest: redis-cli --cluster create: %v\n%s", err, out.String())
 	}
-	waitFor(tb, 15*time.Second, "cluster_state:ok on every node, three masters known", func(ctx context.Context) error {
+	if err := c.awaitOK(context.Background(), 15*time.Second); err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// awaitOK waits, for at most within, until every node says
+// cluster_state:ok and knows three masters.
+func (c *Cluster) awaitOK(ctx context.Context, within time.Duration) error {
+	return poll(ctx, within, "cluster_state:ok on every node, three masters known", func(ctx context.Context) error {
 		for _, n := range c.nodes {
 			if err := clusterOK(ctx, n); err != nil {
 				return fmt.Errorf("node %s: %w", n.addr, err)
@@ -74,7 +83,6 @@ func StartCluster(tb testing.TB) *Cluster {
 		}
 		return nil
 	})
-	return c
 }
 
 // clusterOK is nil when node n says the cluster is ok and knows three
@@ -101,4 +109,38 @@ func (c *Cluster) Client() *redis.ClusterClient {
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs})
 	c.tb.Cleanup(func() { _ = cc.Close() })
 	return cc
+}
+
+// CrashMasterOf kills the master that holds key's slot (SIGKILL, as a crash
+// would) and returns its address. The cluster has no replicas, so that
+// slot stays unserved (cluster_state:fail once the others notice) until
+// RestartKilled. Any goroutine may call it.
+func (c *Cluster) CrashMasterOf(ctx context.Context, key string) (string, error) {
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs, DialTimeout: time.Second, ReadTimeout: time.Second})
+	defer cc.Close()
+	m, err := cc.MasterForKey(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("redistest: the master of %q: %w", key, err)
+	}
+	addr := m.Options().Addr
+	for _, n := range c.nodes {
+		if n.addr == addr {
+			n.kill()
+			return addr, nil
+		}
+	}
+	return "", fmt.Errorf("redistest: the master %s of %q is none of the cluster's", addr, key)
+}
+
+// RestartKilled starts every killed node again on its address, bus port and
+// directory (its nodes.conf and append-only file), and returns once every
+// node says cluster_state:ok and knows three masters (at most 30 seconds).
+// Any goroutine may call it.
+func (c *Cluster) RestartKilled(ctx context.Context) error {
+	for _, n := range c.nodes {
+		if err := n.restart(ctx, n.cfg); err != nil {
+			return err
+		}
+	}
+	return c.awaitOK(ctx, 30*time.Second)
 }

@@ -23,7 +23,8 @@ var durableArgs = []string{"--appendonly", "yes", "--appendfsync", "everysec"}
 type node struct {
 	addr string
 	dir  string
-	cfg  redisproc.Config
+	bin  string
+	cfg  redisproc.Config // what it was started with
 
 	mu   sync.Mutex
 	proc *redisproc.Process // nil once killed
@@ -47,7 +48,7 @@ func startNode(tb testing.TB, bin string, cfgFor func(dir, addr string) (redispr
 		}
 		p, err := redisproc.LaunchWith(context.Background(), bin, dir, addr, cfg)
 		if err == nil {
-			n := &node{addr: addr, dir: dir, cfg: cfg, proc: p}
+			n := &node{addr: addr, dir: dir, bin: bin, cfg: cfg, proc: p}
 			tb.Cleanup(n.kill)
 			return n
 		}
@@ -67,28 +68,76 @@ func (n *node) kill() {
 	}
 }
 
+// running reports whether the node's process is up (not killed).
+func (n *node) running() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.proc != nil
+}
+
 // client is a short-lived connection to the node for the helpers' own
 // questions; the caller closes it.
 func (n *node) client() *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: n.addr, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
 }
 
+// restartWithin is how long a restart may take: the killed process's port
+// to be free again, its append-only file to load.
+const restartWithin = 15 * time.Second
+
+// restart launches a killed node again on its address and directory with
+// cfg (its data: the append-only file; a cluster node's nodes.conf) and
+// waits until it answers PING with PONG, not LOADING. A launch that fails,
+// as one does while the old process's port is still closing, is retried
+// until restartWithin has passed or ctx ends. Restarting a running node
+// does nothing. It returns an error rather than failing a test, so that a
+// fault goroutine may call it.
+func (n *node) restart(ctx context.Context, cfg redisproc.Config) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.proc != nil {
+		return nil
+	}
+	return poll(ctx, restartWithin, "restart on "+n.addr, func(ctx context.Context) error {
+		if n.proc == nil {
+			p, err := redisproc.LaunchWith(ctx, n.bin, n.dir, n.addr, cfg)
+			if err != nil {
+				return err
+			}
+			n.proc = p
+		}
+		return redisproc.Ping(ctx, n.addr, redisproc.Login{})
+	})
+}
+
 // waitFor polls cond every 20 ms until it returns nil, for at most within,
 // and fails tb with what it waited for and cond's last error.
 func waitFor(tb testing.TB, within time.Duration, what string, cond func(ctx context.Context) error) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), within)
+	if err := poll(context.Background(), within, what, cond); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// poll is waitFor for any goroutine: it returns, rather than fails the
+// test with, "redistest: <what> not within <within>: <cond's last error>"
+// (or ctx's error when ctx ends first).
+func poll(ctx context.Context, within time.Duration, what string, cond func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		err := cond(ctx)
 		if err == nil {
-			return
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			tb.Fatalf("redistest: %s not within %s: %v", what, within, err)
+			if ctx.Err() == context.DeadlineExceeded {
+				return fmt.Errorf("redistest: %s not within %s: %w", what, within, err)
+			}
+			return fmt.Errorf("redistest: %s: %w", what, ctx.Err())
 		case <-tick.C:
 		}
 	}

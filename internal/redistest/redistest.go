@@ -2,14 +2,18 @@
 // loopback port, a temporary directory, nothing persisted, stopped when the
 // test ends. Tests never touch the machine's shared Redis on 6379, and a test
 // can stop and restart its server to see how code behaves when Redis goes away.
-// The process itself is internal/redisproc's, the same as `baton demo` starts.
+// StartDurable, StartSentinel and StartCluster run their data nodes with the
+// append-only file, so a killed node restarted on its port and directory
+// comes back with its data. The helpers that return an error rather than
+// fail the test (Relaunch, CrashMaster, AwaitFailover, CrashMasterOf,
+// RestartKilled) may be called from any goroutine, as the chaos suite's
+// fault schedule does. The process itself is internal/redisproc's, the same
+// as `baton demo` starts.
 package redistest
 
 import (
 	"context"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/batonhq/baton/internal/redisproc"
 	"github.com/redis/go-redis/v9"
@@ -21,12 +25,8 @@ type Server struct {
 	Addr string
 
 	tb  testing.TB
-	bin string
-	dir string
 	cfg redisproc.Config // beyond redisproc's defaults: StartDurable's AOF
-
-	mu   sync.Mutex
-	proc *redisproc.Process // nil while stopped
+	n   *node            // its process, directory and address
 }
 
 // Start launches a fresh redis-server for tb and registers its shutdown with
@@ -34,37 +34,25 @@ type Server struct {
 // .ci/run installs it, and a silently skipped store test would prove nothing.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	bin, err := redisproc.Binary("")
-	if err != nil {
-		tb.Fatalf("redistest: redis-server not found on PATH (apt-get install redis-server): %v", err)
-	}
-	s := &Server{tb: tb, bin: bin, dir: tb.TempDir()}
-	p, err := redisproc.Start(context.Background(), bin, s.dir)
-	if err != nil {
-		tb.Fatalf("redistest: start redis-server: %v", err)
-	}
-	s.Addr, s.proc = p.Addr, p
-	tb.Cleanup(s.Stop)
-	return s
+	return startServer(tb, redisproc.Config{})
 }
 
 // StartDurable is Start with the append-only file on (appendonly yes,
 // appendfsync everysec), as production runs Redis: a Stop (kill -9) and
-// Restart keeps every write Redis acknowledged, because Redis writes each
-// to the file before it replies (everysec only bounds what a crash of the
-// whole machine loses).
+// Restart keeps the writes Redis acknowledged, because Redis writes each
+// to the file before it replies — except while a background fsync is
+// pending on a slow disk, when everysec postpones the write (up to 2 s,
+// the replies already sent): a test that must keep every write waits for
+// INFO persistence's aof_buffer_length to be 0 before a Stop.
 func StartDurable(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{tb: tb, bin: serverBinary(tb), cfg: redisproc.Config{Args: durableArgs}}
-	n := startNode(tb, s.bin, func(string, string) (redisproc.Config, error) { return s.cfg, nil })
-	// The node's own cleanup would kill a process Restart has replaced;
-	// the Server owns it from here.
-	n.mu.Lock()
-	s.Addr, s.dir, s.proc = n.addr, n.dir, n.proc
-	n.proc = nil
-	n.mu.Unlock()
-	tb.Cleanup(s.Stop)
-	return s
+	return startServer(tb, redisproc.Config{Args: durableArgs})
+}
+
+func startServer(tb testing.TB, cfg redisproc.Config) *Server {
+	tb.Helper()
+	n := startNode(tb, serverBinary(tb), func(string, string) (redisproc.Config, error) { return cfg, nil })
+	return &Server{Addr: n.addr, tb: tb, cfg: cfg, n: n}
 }
 
 // Client returns a go-redis client for the server, closed when the test ends.
@@ -75,38 +63,28 @@ func (s *Server) Client() *redis.Client {
 }
 
 // Stop kills the server at once (SIGKILL, as a crash would) and waits for it.
-// Stopping a stopped server does nothing.
-func (s *Server) Stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil {
-		return
-	}
-	s.proc.Kill()
-	s.proc = nil
-}
+// Stopping a stopped server does nothing. Any goroutine may call it.
+func (s *Server) Stop() { s.n.kill() }
 
 // Restart starts the server again on the same address: with empty data,
 // as a Redis without persistence comes back after a crash; for
-// StartDurable's, with the data its append-only file kept.
+// StartDurable's, with the data its append-only file kept. It fails the
+// test when the server does not come back (Relaunch says why instead).
 func (s *Server) Restart() {
 	s.tb.Helper()
 	s.Stop()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		p, err := redisproc.LaunchWith(context.Background(), s.bin, s.dir, s.Addr, s.cfg)
-		if err == nil {
-			s.mu.Lock()
-			s.proc = p
-			s.mu.Unlock()
-			return
-		}
-		if time.Now().After(deadline) {
-			s.tb.Fatalf("redistest: restart redis-server on %s: %v", s.Addr, err)
-		}
-		time.Sleep(50 * time.Millisecond) // the port may still be closing
+	if err := s.Relaunch(context.Background()); err != nil {
+		s.tb.Fatal(err)
 	}
 }
+
+// Relaunch starts a stopped server again on the same address and
+// directory, as Restart does, and returns once it answers PING with PONG
+// (its append-only file loaded), or an error after 15 seconds or when ctx
+// ends. Unlike Restart it neither stops a running server (it leaves it
+// alone) nor fails the test, so a goroutine other than the test's (a
+// chaos suite's fault schedule) may call it.
+func (s *Server) Relaunch(ctx context.Context) error { return s.n.restart(ctx, s.cfg) }
 
 // Ctx is a context for test calls to Redis that ends with the test.
 func Ctx(tb testing.TB) context.Context {

@@ -38,6 +38,9 @@ type Sentinel struct {
 	tb        testing.TB
 	data      []*node // the master and the replica, in start order
 	sentinels []*node
+	// dataCfg is a data node's config without --replicaof: a killed node
+	// comes back with it and the Sentinels make it a replica.
+	dataCfg redisproc.Config
 }
 
 // StartSentinel starts the group and returns once the replica is in sync
@@ -47,6 +50,15 @@ type Sentinel struct {
 // find each other through hello messages sent every two.
 func StartSentinel(tb testing.TB) *Sentinel {
 	tb.Helper()
+	return StartSentinelReplicas(tb, 1)
+}
+
+// StartSentinelReplicas is StartSentinel with replicas replicas of the
+// master (at least 1): with two, a failover leaves the new master one to
+// replicate to at once (what redis.wait_replicas: 1 waits for).
+func StartSentinelReplicas(tb testing.TB, replicas int) *Sentinel {
+	tb.Helper()
+	replicas = max(replicas, 1)
 	bin := serverBinary(tb)
 	// A master waits five seconds (repl-diskless-sync-delay) for more
 	// replicas before a full sync; there is only ever one here.
@@ -55,13 +67,16 @@ func StartSentinel(tb testing.TB) *Sentinel {
 		return redisproc.Config{Args: dataArgs}, nil
 	})
 	_, mport, _ := net.SplitHostPort(master.addr)
-	replica := startNode(tb, bin, func(string, string) (redisproc.Config, error) {
-		return redisproc.Config{Args: append([]string{"--replicaof", "127.0.0.1", mport}, dataArgs...)}, nil
-	})
-	s := &Sentinel{MasterName: SentinelMaster, tb: tb, data: []*node{master, replica}}
-	waitFor(tb, 10*time.Second, "the replica in sync with the master", func(ctx context.Context) error {
-		return replicaInSync(ctx, replica)
-	})
+	s := &Sentinel{MasterName: SentinelMaster, tb: tb, data: []*node{master}, dataCfg: redisproc.Config{Args: dataArgs}}
+	for range replicas {
+		replica := startNode(tb, bin, func(string, string) (redisproc.Config, error) {
+			return redisproc.Config{Args: append([]string{"--replicaof", "127.0.0.1", mport}, dataArgs...)}, nil
+		})
+		s.data = append(s.data, replica)
+		waitFor(tb, 10*time.Second, "the replica in sync with the master", func(ctx context.Context) error {
+			return replicaInSync(ctx, replica)
+		})
+	}
 	for i := 0; i < 3; i++ {
 		sn := startNode(tb, bin, func(dir, _ string) (redisproc.Config, error) {
 			file, err := writeFile(dir, "sentinel.conf", fmt.Sprintf(sentinelConfig, SentinelMaster, mport))
@@ -72,7 +87,7 @@ func StartSentinel(tb testing.TB) *Sentinel {
 	}
 	waitFor(tb, 15*time.Second, "every Sentinel knowing the replica and the other two", func(ctx context.Context) error {
 		for _, sn := range s.sentinels {
-			if err := sentinelKnowsAll(ctx, sn); err != nil {
+			if err := sentinelKnowsAll(ctx, sn, replicas); err != nil {
 				return fmt.Errorf("sentinel %s: %w", sn.addr, err)
 			}
 		}
@@ -95,12 +110,12 @@ func replicaInSync(ctx context.Context, n *node) error {
 	return nil
 }
 
-// sentinelKnowsAll is nil when Sentinel n knows one replica and two other
+// sentinelKnowsAll is nil when Sentinel n knows the replicas and two other
 // Sentinels of the master.
-func sentinelKnowsAll(ctx context.Context, n *node) error {
+func sentinelKnowsAll(ctx context.Context, n *node, replicas int) error {
 	c := redis.NewSentinelClient(&redis.Options{Addr: n.addr, DialTimeout: time.Second, ReadTimeout: time.Second})
 	defer c.Close()
-	replicas, err := c.Replicas(ctx, SentinelMaster).Result()
+	known, err := c.Replicas(ctx, SentinelMaster).Result()
 	if err != nil {
 		return err
 	}
@@ -108,8 +123,8 @@ func sentinelKnowsAll(ctx context.Context, n *node) error {
 	if err != nil {
 		return err
 	}
-	if len(replicas) != 1 || len(others) != 2 {
-		return fmt.Errorf("knows %d replicas and %d other sentinels", len(replicas), len(others))
+	if len(known) != replicas || len(others) != 2 {
+		return fmt.Errorf("knows %d replicas and %d other sentinels", len(known), len(others))
 	}
 	return nil
 }
@@ -120,16 +135,24 @@ func (s *Sentinel) MasterAddr() string {
 	s.tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
+	addr, err := s.masterAddr(ctx)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return addr
+}
+
+// masterAddr is MasterAddr returning its error.
+func (s *Sentinel) masterAddr(ctx context.Context) (string, error) {
 	var lastErr error
 	for _, sn := range s.sentinels {
 		addr, err := masterOf(ctx, sn)
 		if err == nil {
-			return addr
+			return addr, nil
 		}
 		lastErr = err
 	}
-	s.tb.Fatalf("redistest: no Sentinel tells the master: %v", lastErr)
-	return ""
+	return "", fmt.Errorf("redistest: no Sentinel tells the master: %w", lastErr)
 }
 
 // masterOf asks Sentinel n for the master's address.
@@ -172,44 +195,125 @@ func (s *Sentinel) Failover() string {
 // KillMaster kills the master (SIGKILL, as a crash would) and waits until
 // the Sentinels have agreed it is down and promoted the replica (a few
 // seconds: down-after is one second). It returns the new master's
-// address. The killed master stays down.
+// address. The killed master stays down until RestartKilled.
 func (s *Sentinel) KillMaster() string {
 	s.tb.Helper()
-	old := s.MasterAddr()
+	ctx := context.Background()
+	old, err := s.CrashMaster(ctx)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	now, err := s.AwaitFailover(ctx, old)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	return now
+}
+
+// CrashMaster kills the node the Sentinels name as master now (SIGKILL, as
+// a crash would) and returns its address at once, without waiting for the
+// failover (AwaitFailover does). Unlike KillMaster it returns its errors
+// (no Sentinel answers; the master named is none of the group's), so any
+// goroutine may call it.
+func (s *Sentinel) CrashMaster(ctx context.Context) (string, error) {
+	old, err := s.masterAddr(ctx)
+	if err != nil {
+		return "", err
+	}
 	for _, n := range s.data {
 		if n.addr == old {
 			n.kill()
+			return old, nil
 		}
 	}
-	return s.awaitNewMaster(old)
+	return "", fmt.Errorf("redistest: the master %s is none of the group's", old)
+}
+
+// AwaitFailover waits, for at most 20 seconds, until every Sentinel names a
+// master other than old and that node says it is one, and returns its
+// address. Any goroutine may call it.
+func (s *Sentinel) AwaitFailover(ctx context.Context, old string) (string, error) {
+	var now string
+	err := poll(ctx, 20*time.Second, "a new master named by every Sentinel", func(ctx context.Context) error {
+		var err error
+		now, err = s.newMaster(ctx, old)
+		return err
+	})
+	return now, err
+}
+
+// RestartKilled starts every killed data node again on its address and
+// directory (its append-only file), without --replicaof: the Sentinels find
+// it claiming to be a master of an old epoch and make it a replica of the
+// current master. It returns once each is a replica in sync (at most 30
+// seconds), so the group can fail over again; a group with no node down is
+// left alone. Any goroutine may call it.
+func (s *Sentinel) RestartKilled(ctx context.Context) error {
+	for _, n := range s.data {
+		if n.running() {
+			continue
+		}
+		if err := n.restart(ctx, s.dataCfg); err != nil {
+			return err
+		}
+		err := poll(ctx, 30*time.Second, n.addr+" a replica in sync", func(ctx context.Context) error {
+			return replicaInSync(ctx, n)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // awaitNewMaster waits until every Sentinel names a master other than old
 // and that master answers as one, and returns its address.
 func (s *Sentinel) awaitNewMaster(old string) string {
 	s.tb.Helper()
-	var now string
-	waitFor(s.tb, 20*time.Second, "a new master named by every Sentinel", func(ctx context.Context) error {
-		for _, sn := range s.sentinels {
-			addr, err := masterOf(ctx, sn)
-			if err != nil {
-				return err
-			}
-			if addr == old {
-				return fmt.Errorf("sentinel %s still names %s", sn.addr, old)
-			}
-			now = addr
-		}
-		c := redis.NewClient(&redis.Options{Addr: now, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
-		defer c.Close()
-		info, err := c.Info(ctx, "replication").Result()
-		if err != nil {
-			return err
-		}
-		if role := infoField(info, "role"); role != "master" {
-			return errors.New("the promoted node says role " + role)
-		}
-		return nil
-	})
+	now, err := s.AwaitFailover(context.Background(), old)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
 	return now
+}
+
+// ReplicaAddr is the host:port of the data node that is not the master
+// (as the Sentinels name it): a test may pause it (CLIENT PAUSE … ALL) so
+// that the master's writes are not yet applied there when it dies.
+func (s *Sentinel) ReplicaAddr() string {
+	s.tb.Helper()
+	master := s.MasterAddr()
+	for _, n := range s.data {
+		if n.addr != master {
+			return n.addr
+		}
+	}
+	s.tb.Fatalf("redistest: no data node besides the master %s", master)
+	return ""
+}
+
+// newMaster returns the master every Sentinel names, when it is not old
+// and says it is a master.
+func (s *Sentinel) newMaster(ctx context.Context, old string) (string, error) {
+	var now string
+	for _, sn := range s.sentinels {
+		addr, err := masterOf(ctx, sn)
+		if err != nil {
+			return "", err
+		}
+		if addr == old {
+			return "", fmt.Errorf("sentinel %s still names %s", sn.addr, old)
+		}
+		now = addr
+	}
+	c := redis.NewClient(&redis.Options{Addr: now, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
+	defer c.Close()
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return "", err
+	}
+	if role := infoField(info, "role"); role != "master" {
+		return "", errors.New("the promoted node says role " + role)
+	}
+	return now, nil
 }

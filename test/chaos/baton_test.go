@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/batonhq/baton/internal/redisproc"
 )
 
 // buildBaton builds the baton binary of this checkout once into dir.
@@ -100,7 +102,7 @@ func (r *replica) startOnce(ctx context.Context) error {
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("replica %d exited at start: %s", r.id, tail(logPath, 3))
+			return fmt.Errorf("replica %d exited at start: %s", r.id, redisproc.LastLines(logPath, 3))
 		case <-ctx.Done():
 			r.kill()
 			return ctx.Err()
@@ -108,7 +110,7 @@ func (r *replica) startOnce(ctx context.Context) error {
 		}
 		if time.Now().After(readyBy) {
 			r.kill()
-			return fmt.Errorf("replica %d not ready within 15s: %s", r.id, tail(logPath, 3))
+			return fmt.Errorf("replica %d not ready within 15s: %s", r.id, redisproc.LastLines(logPath, 3))
 		}
 	}
 }

@@ -22,13 +22,16 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/internal/redisproc"
 )
 
 var (
-	longForm   = flag.Bool("chaos.long", os.Getenv("CHAOS_LONG") != "", "run the long form (2,000 incidents over 5 minutes); default: the short form for CI")
-	seedFlag   = flag.Uint64("chaos.seed", 0, "seed of the run's randomness; 0 picks one (printed)")
-	topoFlag   = flag.String("chaos.topology", "single", "Redis topology: single, sentinel or cluster")
-	reportFlag = flag.String("chaos.report", "", "write the table here (default: <tmp>/baton-chaos-<topology>-<form>.md)")
+	longForm     = flag.Bool("chaos.long", os.Getenv("CHAOS_LONG") != "", "run the long form (2,000 incidents over 5 minutes); default: the short form for CI")
+	seedFlag     = flag.Uint64("chaos.seed", 0, "seed of the run's randomness; 0 picks one (printed)")
+	topoFlag     = flag.String("chaos.topology", "single", "Redis topology: single, sentinel or cluster")
+	waitFlag     = flag.Int("chaos.wait_replicas", 1, "redis.wait_replicas for the sentinel topology (0 shows the loss of accepted alerts in a failover)")
+	replicasFlag = flag.Int("chaos.sentinel_replicas", 2, "replicas of the sentinel topology's master (2: a failover leaves one for redis.wait_replicas: 1 to wait for; with 1, intake and paging wait until the killed master is back as a replica)")
+	reportFlag   = flag.String("chaos.report", "", "write the table here (default: <tmp>/baton-chaos-<topology>-<form>.md)")
 )
 
 // plan is one form of the run. Times are from the start of the load.
@@ -115,23 +118,7 @@ func TestChaos(t *testing.T) {
 	})
 	bin := buildBaton(t, work)
 
-	var topo topology
-	switch *topoFlag {
-	case "single":
-		topo, err = startSingle(ctx, t)
-	case "sentinel":
-		topo, err = startSentinel(ctx, t)
-	case "cluster":
-		topo, err = startCluster(ctx, t)
-	default:
-		t.Fatalf("unknown -chaos.topology %q", *topoFlag)
-	}
-	if topo != nil {
-		t.Cleanup(topo.stop)
-	}
-	if err != nil {
-		t.Fatalf("redis: %v", err)
-	}
+	topo := startTopology(t, *topoFlag)
 
 	// The workspace: one person per DM, one alerts channel per service.
 	w := world{repage: p.repage, escalate: p.escalate}
@@ -184,6 +171,7 @@ func TestChaos(t *testing.T) {
 	t0 := time.Now()
 	ld := newLoad(t, p, rng, reps, fake, sns, w)
 	var slackDown []window
+	var redisDown []window // guarded by redisMu while the faults run
 	var faultLog []string
 	var faultMu sync.Mutex
 	logFault := func(format string, args ...any) {
@@ -245,6 +233,7 @@ func TestChaos(t *testing.T) {
 				t.Errorf("chaos: redis crash: %v", err)
 				return
 			}
+			down := time.Now()
 			logFault("kill -9 redis (%s; %s)", topo.name(), why)
 			<-time.After(p.redisDown) // the outage itself: a fault's length, not a synchronisation
 			if err := topo.recover(ctx); err != nil {
@@ -253,6 +242,7 @@ func TestChaos(t *testing.T) {
 				return
 			}
 			redisRestarts++
+			redisDown = append(redisDown, window{down, time.Now()})
 			logFault("redis back")
 		})
 	}
@@ -330,7 +320,7 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("read incidents: %v", err)
 	}
 	v := judge(input{Deliveries: ld.deliveries(), Acks: ld.acks(), Incidents: incidents, Calls: calls,
-		AlertChannels: alertChannels, End: end, Repage: p.repage, SlackDown: slackDown})
+		AlertChannels: alertChannels, End: end, Repage: p.repage, SlackDown: slackDown, RedisDown: redisDown})
 	rows, failures := v.rows(p.repage)
 	rev := gitRev()
 	header := fmt.Sprintf("chaos %s form, topology %s, seed %d, %s, commit %s, %s/%s, %d CPUs\n\n"+
@@ -450,4 +440,14 @@ func (a *apiClient) incidents(ctx context.Context, maxN int64) (map[int64]incSta
 		}
 		out[n] = incState{N: v.Number, DedupKey: v.DedupKey, AlertCount: v.AlertCount, Created: v.Created, Acknowledged: v.Acknowledged, Status: v.Status}
 	}
+}
+
+// freeAddr is a 127.0.0.1 host:port for a replica to listen on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	addr, err := redisproc.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }

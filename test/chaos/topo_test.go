@@ -4,283 +4,100 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/batonhq/baton/internal/redistest"
 )
 
-// sentinelGroup is a master, one replica and three sentinels on loopback,
-// the master group named "baton". crash kills whichever node is master now;
-// recover waits until the sentinels have promoted the other and starts the
-// killed node again (the sentinels make it a replica of the new master).
+// topology is the Redis baton runs on in one chaos run: its config section,
+// and the fault "Redis goes away and comes back". Its processes are
+// internal/redistest's (data nodes with AOF on, appendfsync everysec) and
+// are killed when the test ends.
+type topology interface {
+	// name is how the table names the variant: single, sentinel, cluster.
+	name() string
+	// redisYAML is the redis: section of baton's config (without the prefix).
+	redisYAML() string
+	// crash kills the server that holds baton's keys with SIGKILL; recover
+	// brings the topology back to a state where baton can write (for a
+	// single node: the same node restarted on its port and directory).
+	// Both return their errors: the fault schedule's goroutine calls them.
+	crash(ctx context.Context) error
+	recover(ctx context.Context) error
+}
+
+// startTopology starts the named topology, or fails the test.
+func startTopology(t *testing.T, name string) topology {
+	t.Helper()
+	switch name {
+	case "single":
+		return single{redistest.StartDurable(t)}
+	case "sentinel":
+		return &sentinelGroup{s: redistest.StartSentinelReplicas(t, *replicasFlag)}
+	case "cluster":
+		return cluster{redistest.StartCluster(t)}
+	}
+	t.Fatalf("unknown -chaos.topology %q", name)
+	return nil
+}
+
+// single is one redis-server with AOF on; crash kills it, recover starts it
+// again on its port and directory, with what its AOF kept.
+type single struct{ s *redistest.Server }
+
+func (single) name() string                        { return "single" }
+func (s single) redisYAML() string                 { return fmt.Sprintf("  addr: %s\n", s.s.Addr) }
+func (s single) crash(context.Context) error       { s.s.Stop(); return nil }
+func (s single) recover(ctx context.Context) error { return s.s.Relaunch(ctx) }
+
+// sentinelGroup is a master, its replicas (-chaos.sentinel_replicas, 1 by
+// default) and three Sentinels, the master group named "baton". crash kills whichever node is master now; recover
+// waits until the Sentinels have promoted the other and starts the killed
+// node again, returning once it is a replica in sync.
 type sentinelGroup struct {
-	nodes     []*redisNode // data nodes: [0] starts as master
-	sentinels []*redisNode
-	killed    *redisNode
+	s         *redistest.Sentinel
 	oldMaster string
 }
 
-const sentinelMaster = "baton"
-
-func startSentinel(ctx context.Context, t *testing.T) (topology, error) {
-	g := &sentinelGroup{}
-	m := newRedisNode(t, "redis-a")
-	r := newRedisNode(t, "redis-b")
-	_, mport, _ := strings.Cut(m.addr, ":")
-	r.args = []string{"--replicaof", "127.0.0.1", mport}
-	g.nodes = []*redisNode{m, r}
-	for _, n := range g.nodes {
-		if err := n.start(ctx); err != nil {
-			return g, err
-		}
-	}
-	for i := range 3 {
-		s := newRedisNode(t, fmt.Sprintf("sentinel-%d", i))
-		_, port, _ := strings.Cut(s.addr, ":")
-		conf := filepath.Join(s.dir, "sentinel.conf")
-		body := fmt.Sprintf("port %s\nbind 127.0.0.1\ndir %s\nlogfile %s\n"+
-			"sentinel monitor %s 127.0.0.1 %s 2\nsentinel down-after-milliseconds %s 1000\n"+
-			"sentinel failover-timeout %s 4000\nsentinel parallel-syncs %s 1\n",
-			port, s.dir, filepath.Join(s.dir, "redis.log"), sentinelMaster, mport, sentinelMaster, sentinelMaster, sentinelMaster)
-		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
-			return g, err
-		}
-		if err := g.startSentinelProc(ctx, s, conf); err != nil {
-			return g, err
-		}
-		g.sentinels = append(g.sentinels, s)
-	}
-	// The replica in sync before baton writes.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		info := nodeDo(ctx, r.addr, func(c *redis.Client) string { return c.Info(ctx, "replication").Val() })
-		if strings.Contains(info, "master_link_status:up") {
-			return g, nil
-		}
-		if time.Now().After(deadline) {
-			return g, fmt.Errorf("sentinel: the replica never synced: %s", info)
-		}
-		<-time.After(100 * time.Millisecond)
-	}
-}
-
-// startSentinelProc runs `redis-server conf --sentinel` (a sentinel rewrites
-// its own config file) and waits for PING.
-func (g *sentinelGroup) startSentinelProc(ctx context.Context, s *redisNode, conf string) error {
-	cmd := exec.Command("redis-server", conf, "--sentinel")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	s.exited = make(chan struct{})
-	exited := s.exited
-	go func() { _ = cmd.Wait(); close(exited) }()
-	s.cmd = cmd
-	return waitPong(ctx, s.addr, exited, time.Now().Add(10*time.Second))
-}
-
-func (g *sentinelGroup) name() string { return "sentinel" }
+func (*sentinelGroup) name() string { return "sentinel" }
 
 func (g *sentinelGroup) redisYAML() string {
-	var addrs []string
-	for _, s := range g.sentinels {
-		addrs = append(addrs, s.addr)
-	}
-	return fmt.Sprintf("  master_name: %s\n  addrs: [%s]\n", sentinelMaster, strings.Join(addrs, ", "))
-}
-
-// master asks a sentinel for the master's address.
-func (g *sentinelGroup) master(ctx context.Context) (string, error) {
-	var lastErr error
-	for _, s := range g.sentinels {
-		sc := redis.NewSentinelClient(&redis.Options{Addr: s.addr})
-		addr, err := sc.GetMasterAddrByName(ctx, sentinelMaster).Result()
-		sc.Close()
-		if err == nil && len(addr) == 2 {
-			return addr[0] + ":" + addr[1], nil
-		}
-		lastErr = err
-	}
-	return "", fmt.Errorf("sentinel: no master known: %v", lastErr)
+	// Replication is asynchronous: without a wait for the replica, a
+	// failover loses alerts already answered 202 (-chaos.wait_replicas=0
+	// shows it).
+	return fmt.Sprintf("  master_name: %s\n  addrs: [%s]\n  wait_replicas: %d\n", g.s.MasterName, strings.Join(g.s.SentinelAddrs, ", "), *waitFlag)
 }
 
 func (g *sentinelGroup) crash(ctx context.Context) error {
-	addr, err := g.master(ctx)
-	if err != nil {
-		return err
-	}
-	for _, n := range g.nodes {
-		if n.addr == addr {
-			n.kill()
-			g.killed, g.oldMaster = n, addr
-			return nil
-		}
-	}
-	return fmt.Errorf("sentinel: master %s is none of ours", addr)
+	old, err := g.s.CrashMaster(ctx)
+	g.oldMaster = old
+	return err
 }
 
-// recover waits (up to 30 s) for a new master that answers as one, then
-// restarts the killed node without --replicaof, and waits (up to 30 s)
-// until the sentinels have made it a replica of the new master and it is
-// in sync.
 func (g *sentinelGroup) recover(ctx context.Context) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		addr, err := g.master(ctx)
-		if err == nil && addr != g.oldMaster {
-			role := nodeDo(ctx, addr, func(c *redis.Client) string {
-				r, _ := c.Do(ctx, "ROLE").Slice()
-				if len(r) > 0 {
-					s, _ := r[0].(string)
-					return s
-				}
-				return ""
-			})
-			if role == "master" {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("sentinel: no failover from %s within 30s", g.oldMaster)
-		}
-		<-time.After(100 * time.Millisecond)
-	}
-	if g.killed == nil {
-		return nil
-	}
-	n := g.killed
-	n.args = nil
-	if err := n.start(ctx); err != nil {
+	if _, err := g.s.AwaitFailover(ctx, g.oldMaster); err != nil {
 		return err
 	}
-	g.killed = nil
-	// Back means redundant again: the restarted node a replica in sync, so
-	// that the next failover has an up-to-date replica to promote.
-	deadline = time.Now().Add(30 * time.Second)
-	for {
-		info := nodeDo(ctx, n.addr, func(c *redis.Client) string { return c.Info(ctx, "replication").Val() })
-		if strings.Contains(info, "role:slave") && strings.Contains(info, "master_link_status:up") {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("sentinel: %s not a replica in sync within 30s", n.addr)
-		}
-		<-time.After(100 * time.Millisecond)
-	}
+	return g.s.RestartKilled(ctx)
 }
 
-func (g *sentinelGroup) stop() {
-	for _, n := range append(append([]*redisNode{}, g.sentinels...), g.nodes...) {
-		n.kill()
-	}
+// cluster is three masters (no replicas) made one Redis Cluster. crash
+// kills the master that holds the slot of baton's {inc} hash tag; recover
+// starts it again on its port and directory (its nodes.conf and AOF) and
+// waits for cluster_state:ok.
+type cluster struct{ c *redistest.Cluster }
+
+func (cluster) name() string { return "cluster" }
+
+func (c cluster) redisYAML() string {
+	return fmt.Sprintf("  addrs: [%s]\n", strings.Join(c.c.Addrs, ", "))
 }
 
-// cluster is three masters (no replicas) made one Redis Cluster with
-// `redis-cli --cluster create`. crash kills the master that holds the slot
-// of baton's {inc} hash tag; recover starts it again on its port and
-// directory (its nodes.conf and AOF), and waits for cluster_state:ok.
-type cluster struct {
-	nodes  []*redisNode
-	killed *redisNode
+func (c cluster) crash(ctx context.Context) error {
+	_, err := c.c.CrashMasterOf(ctx, "{inc}")
+	return err
 }
 
-func startCluster(ctx context.Context, t *testing.T) (topology, error) {
-	c := &cluster{}
-	var addrs []string
-	for i := range 3 {
-		n := newRedisNode(t, fmt.Sprintf("cluster-%d", i), "--cluster-enabled", "yes",
-			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")
-		if err := n.start(ctx); err != nil {
-			return c, err
-		}
-		c.nodes = append(c.nodes, n)
-		addrs = append(addrs, n.addr)
-	}
-	args := append([]string{"--cluster", "create"}, addrs...)
-	args = append(args, "--cluster-yes")
-	if out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput(); err != nil {
-		return c, fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
-	}
-	return c, c.waitOK(ctx)
-}
-
-// waitOK waits until every node says cluster_state:ok.
-func (c *cluster) waitOK(ctx context.Context) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ok := true
-		for _, n := range c.nodes {
-			info := nodeDo(ctx, n.addr, func(c *redis.Client) string { return c.ClusterInfo(ctx).Val() })
-			if !strings.Contains(info, "cluster_state:ok") {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return errors.New("cluster: not ok within 30s")
-		}
-		<-time.After(100 * time.Millisecond)
-	}
-}
-
-func (c *cluster) name() string { return "cluster" }
-
-func (c *cluster) redisYAML() string {
-	var addrs []string
-	for _, n := range c.nodes {
-		addrs = append(addrs, n.addr)
-	}
-	return fmt.Sprintf("  addrs: [%s]\n", strings.Join(addrs, ", "))
-}
-
-func (c *cluster) crash(ctx context.Context) error {
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{c.nodes[0].addr}})
-	defer cc.Close()
-	m, err := cc.MasterForKey(ctx, "{inc}")
-	if err != nil {
-		return err
-	}
-	addr := m.Options().Addr
-	for _, n := range c.nodes {
-		if n.addr == addr {
-			n.kill()
-			c.killed = n
-			return nil
-		}
-	}
-	return fmt.Errorf("cluster: master %s of {inc} is none of ours", addr)
-}
-
-func (c *cluster) recover(ctx context.Context) error {
-	if c.killed != nil {
-		if err := c.killed.start(ctx); err != nil {
-			return err
-		}
-		c.killed = nil
-	}
-	return c.waitOK(ctx)
-}
-
-func (c *cluster) stop() {
-	for _, n := range c.nodes {
-		n.kill()
-	}
-}
-
-// nodeDo runs f on a client of one node and closes the client.
-func nodeDo(_ context.Context, addr string, f func(*redis.Client) string) string {
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
-	defer c.Close()
-	return f(c)
-}
+func (c cluster) recover(ctx context.Context) error { return c.c.RestartKilled(ctx) }

@@ -106,6 +106,14 @@ func TestJudge(t *testing.T) {
 			Deliveries: accepted(1), Incidents: inc(1, 60), End: at(90), Calls: with(first(1), repeat(11), repeat(45), repeat(55)),
 			SlackDown: []window{{at(15), at(40)}},
 		}, func(v verdict) string { return want("MaxGapBaton (s)", int(v.MaxGapBaton/time.Second), 10) }},
+		{"a silence while Redis was down is not baton's", input{
+			Deliveries: accepted(1), Incidents: inc(1, 60), End: at(90), Calls: with(first(1), repeat(11), repeat(45), repeat(55)),
+			RedisDown: []window{{at(15), at(40)}},
+		}, func(v verdict) string { return want("MaxGapBaton (s)", int(v.MaxGapBaton/time.Second), 10) }},
+		{"Slack and Redis down at once count once", input{
+			Deliveries: accepted(1), Incidents: inc(1, 60), End: at(90), Calls: with(first(1), repeat(11), repeat(45), repeat(55)),
+			SlackDown: []window{{at(15), at(30)}}, RedisDown: []window{{at(20), at(35)}},
+		}, func(v verdict) string { return want("MaxGapBaton (s)", int(v.MaxGapBaton/time.Second), 14) }},
 		{"a page more than an interval after the ack", input{
 			Deliveries: accepted(1), Incidents: inc(1, 12), End: at(60), Calls: with(first(1), repeat(11), repeat(30)),
 		}, func(v verdict) string { return want("PagedAfterAck", v.PagedAfterAck, 1) }},

@@ -170,6 +170,7 @@ type input struct {
 	End           time.Time       // when the record was read
 	Repage        time.Duration
 	SlackDown     []window // Slack refusing everything: not baton's silence
+	RedisDown     []window // Redis killed until it answers again: no replica can page (the store is the truth)
 }
 
 // verdict holds every count of the table.
@@ -211,6 +212,7 @@ type verdict struct {
 //     while unacknowledged; MaxGapBaton subtracts the time the fake Slack was
 //     refusing every call, which no replica can page through.
 func judge(in input) verdict {
+	down := merged(append(slices.Clone(in.SlackDown), in.RedisDown...))
 	var v verdict
 	v.Sent = len(in.Deliveries)
 
@@ -397,7 +399,7 @@ func judge(in input) verdict {
 		marks = append(marks, stop)
 		for i := 1; i < len(marks); i++ {
 			g := marks[i].Sub(marks[i-1])
-			gb := g - overlap(marks[i-1], marks[i], in.SlackDown)
+			gb := g - overlap(marks[i-1], marks[i], down)
 			v.MaxGap = max(v.MaxGap, g)
 			if gb > v.MaxGapBaton {
 				v.MaxGapBaton, v.MaxGapIncident = gb, n
@@ -405,7 +407,7 @@ func judge(in input) verdict {
 		}
 		// Abandoned: unacknowledged long enough to be owed a page and none came.
 		lastPage := marks[len(marks)-2] // the creation when there is no page
-		owed := stop.Sub(lastPage) - overlap(lastPage, stop, in.SlackDown)
+		owed := stop.Sub(lastPage) - overlap(lastPage, stop, down)
 		if (len(marks) == 2 && owed > in.Repage+slack) || (!acked[n] && owed > in.Repage+slack) {
 			v.Lost++
 			v.LostIncidents = append(v.LostIncidents, n)
@@ -441,6 +443,23 @@ func judge(in input) verdict {
 }
 
 // overlap is how much of [from, to) the windows cover.
+// merged is ws (in any order, possibly overlapping) as disjoint windows,
+// so that a time both Slack and Redis were down counts once.
+func merged(ws []window) []window {
+	ws = slices.Clone(ws)
+	slices.SortFunc(ws, func(a, b window) int { return a.From.Compare(b.From) })
+	var out []window
+	for _, w := range ws {
+		if n := len(out); n > 0 && !w.From.After(out[n-1].To) {
+			out[n-1].To = later(out[n-1].To, w.To)
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// overlap is how much of [from, to] the disjoint windows ws cover.
 func overlap(from, to time.Time, ws []window) time.Duration {
 	var d time.Duration
 	for _, w := range ws {
@@ -498,7 +517,7 @@ func (v verdict) rows(repage time.Duration) (rows []row, failures []string) {
 	check("pages lost (incidents whose paging stopped)", v.Lost == 0, fmt.Sprintf("%d %s", v.Lost, short(v.LostIncidents)), "0")
 	check("pages doubled, by "+v.DoubledBy, v.Doubled == 0, fmt.Sprintf("%d %s", v.Doubled, short(v.DoubledIncidents)), "0")
 	info("max silence of an unacknowledged incident", d(v.MaxGap))
-	check("max page gap, Slack outages excluded", v.MaxGapBaton <= repage+10*time.Second,
+	check("max page gap, Slack and Redis outages excluded", v.MaxGapBaton <= repage+10*time.Second,
 		fmt.Sprintf("%s (INC-%d)", d(v.MaxGapBaton), v.MaxGapIncident), "≤ "+d(repage+10*time.Second))
 	info("max first page after creation", d(v.MaxFirstPage))
 	info("acks asked (API, or ✅ on the latest page)", strconv.Itoa(v.AcksAsked))
