@@ -30,6 +30,12 @@ type EscalationConfig struct {
 	Lease time.Duration `mapstructure:"lease"`
 	// Workers is how many page jobs a replica runs at once.
 	Workers int `mapstructure:"workers"`
+	// ReplicaID names this replica in job leases; "" = a random one per
+	// process. Set it to a name stable across restarts of the replica and
+	// unique among those running (a StatefulSet pod's name, a systemd
+	// instance): a restarted replica then gives back at once the jobs its
+	// previous run held, instead of after their lease.
+	ReplicaID string `mapstructure:"replica_id"`
 }
 
 // AuditConfig bounds the audit stream in Redis (every lifecycle event):
@@ -197,6 +203,7 @@ var defaults = map[string]any{
 	"analytics.timezone":                  "UTC",
 	"escalation.lease":                    "8s",
 	"escalation.workers":                  8,
+	"escalation.replica_id":               "",
 	"intake.max_parsing":                  0,
 	"intake.parse_wait":                   "2s",
 	"audit.max_age":                       "2160h",

@@ -37,8 +37,9 @@ type domain struct {
 
 // runnerSettings are escalation.Options' tunables from the escalation section.
 type runnerSettings struct {
-	lease   time.Duration
-	workers int
+	lease     time.Duration
+	workers   int
+	replicaID string // "": a random one per process
 }
 
 // domain translates the configuration.
@@ -57,7 +58,7 @@ func (c *Config) domain() (*domain, error) {
 	}
 	d := &domain{rotations: rots, policies: policies, zone: zone, personZone: c.personZone(),
 		services: map[string]bool{}, people: map[string]bool{},
-		runner: runnerSettings{lease: c.Escalation.Lease, workers: c.Escalation.Workers}}
+		runner: runnerSettings{lease: c.Escalation.Lease, workers: c.Escalation.Workers, replicaID: c.Escalation.ReplicaID}}
 	for _, s := range c.Services {
 		d.services[s.Name] = true
 	}

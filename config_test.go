@@ -239,8 +239,13 @@ func TestEscalationSection(t *testing.T) {
 		workers     int
 		problemPath string
 		problem     string
+		replicaID   string
 	}{
 		{name: "the example's values", lease: 8 * time.Second, workers: 8},
+		{name: "a replica id from the environment", env: []string{"BATON_ESCALATION_REPLICA_ID=baton-0"},
+			lease: 8 * time.Second, workers: 8, replicaID: "baton-0"},
+		{name: "a replica id with a colon", env: []string{"BATON_ESCALATION_REPLICA_ID=pod:1"},
+			problemPath: "escalation.replica_id", problem: `must be 1 to 64 letters, digits, '.', '_' or '-' (got "pod:1")`},
 		{name: "from the environment", env: []string{"BATON_ESCALATION_LEASE=15s", "BATON_ESCALATION_WORKERS=32"},
 			lease: 15 * time.Second, workers: 32},
 		{name: "no workers", env: []string{"BATON_ESCALATION_WORKERS=0"},
@@ -263,7 +268,7 @@ func TestEscalationSection(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if d.runner.lease != tc.lease || d.runner.workers != tc.workers {
+				if d.runner.lease != tc.lease || d.runner.workers != tc.workers || d.runner.replicaID != tc.replicaID {
 					t.Fatalf("runner settings = %+v, want lease %v, workers %d", d.runner, tc.lease, tc.workers)
 				}
 				return

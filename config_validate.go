@@ -307,7 +307,14 @@ func (c *Config) validateEscalation(k *checker) {
 	if w := c.Escalation.Workers; w < minWorkers || w > maxWorkers {
 		k.add("escalation.workers", "must be between %d and %d page jobs at once per replica (got %d)", minWorkers, maxWorkers, w)
 	}
+	if id := c.Escalation.ReplicaID; id != "" && !replicaIDPattern.MatchString(id) {
+		k.add("escalation.replica_id", "must be 1 to 64 letters, digits, '.', '_' or '-' (got %q)", id)
+	}
 }
+
+// replicaIDPattern is what escalation.replica_id may be: it ends at the
+// first ':' in a lease token.
+var replicaIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // validateAnalyticsAndLog checks analytics.timezone and log.level.
 func (c *Config) validateAnalyticsAndLog(k *checker) {

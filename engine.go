@@ -40,6 +40,7 @@ func newEngine(d *domain, st *stores, board *oncall.Board, chat *chatSide, wake 
 		PollInterval: o.PollInterval,
 		Lease:        d.runner.lease,
 		Workers:      d.runner.workers,
+		ReplicaID:    d.runner.replicaID,
 		Log:          log,
 		Now:          o.Now,
 	})

@@ -123,3 +123,52 @@ func TestJobInterruptedByRedisOutageRunsWhenRedisIsBack(t *testing.T) {
 		t.Fatalf("the interrupted job ran %v after redis was back, want about a second", after)
 	}
 }
+
+// A replica killed mid-page and started again under the same replica id
+// (escalation.replica_id) gives back at once the job its previous run
+// held: the page comes again within the restart, not after the lease.
+// With a random id per process (the default) the lease still decides.
+func TestRestartedReplicaTakesBackItsJobs(t *testing.T) {
+	cases := []struct {
+		name         string
+		idA, idAgain string
+		repaged      bool
+	}{
+		{"the same replica id", "replica-a", "replica-a", true},
+		{"another replica id", "replica-a", "replica-b", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			p := testPolicy(time.Hour, time.Hour, 0, 0)
+			recA := &escalationtest.Recorder{}
+			entered := make(chan struct{})
+			var once sync.Once
+			recA.Before = func(ctx context.Context, pg escalation.Page) error {
+				once.Do(func() { close(entered) })
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			clientA := e.srv.Client()
+			// An hour's lease: only the restart can bring the job back in time.
+			a := e.runner(p, e.node(clientA), func(o *escalation.Options) { o.Pager = recA; o.Lease = time.Hour; o.ReplicaID = tc.idA })
+			stopA := e.start(a)
+			n := e.open("k")
+			<-entered
+			_ = clientA.Close() // killed: nothing given back
+			stopA()
+			e.start(e.runner(p, e.node(e.srv.Client()), func(o *escalation.Options) { o.Lease = time.Hour; o.ReplicaID = tc.idAgain }))
+			if !tc.repaged {
+				e.eventually("the new runner's first claim", func() bool { return e.log.contains("escalation runner started") })
+				if _, inFlight := e.jobs(); inFlight != 1 {
+					t.Fatalf("%d jobs in flight, want the dead run's one, under its lease", inFlight)
+				}
+				return
+			}
+			e.wait(1, func(pg escalation.Page) bool { return pg.Incident == n && pg.Reason == escalation.ReasonFirst })
+			if !e.log.contains("gave back the jobs a previous run of this replica held") {
+				t.Fatalf("no line saying so:\n%s", e.log)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ type Store interface {
 	ReleaseJob(ctx context.Context, j incident.Job, due time.Time) (bool, error)
 	HoldJob(ctx context.Context, j incident.Job, until time.Time) (bool, error)
 	ExpediteJobs(ctx context.Context, members []string, at time.Time) error
+	ExpireLeasesOf(ctx context.Context, prefix string, now time.Time) (int, error)
 	Commit(ctx context.Context, j incident.Job, c incident.Commit) (bool, error)
 	ListDead(ctx context.Context) ([]incident.DeadLetter, error)
 	LoadEscalation(ctx context.Context, n int64) (incident.Incident, incident.EscalationState, error)
@@ -75,7 +77,12 @@ type Options struct {
 	RetryMin, RetryMax time.Duration
 	// PageTimeout bounds one Pager call. Default 20s.
 	PageTimeout time.Duration
-	// ReplicaID names this runner in lease tokens. Default host-pid-random.
+	// ReplicaID names this runner in lease tokens (no ':'). Default
+	// host-pid-random. When it is stable across restarts of one replica
+	// (escalation.replica_id), Run first gives back at once the jobs that
+	// replica's previous run held: a replica killed and restarted leaves
+	// its pages silent for its restart, not for a lease. It must then be
+	// unique among the replicas running.
 	ReplicaID string
 
 	// Chat, when set, runs the incidents' chat jobs ("chat:<n>", queued by
@@ -127,6 +134,7 @@ type Runner struct {
 	pages    *jobQueue
 	chat     *jobQueue
 	claimSeq atomic.Int64
+	stableID bool // Options.ReplicaID was given: a restart may find its previous run's leases
 	running  atomic.Bool
 	wg       sync.WaitGroup
 
@@ -188,6 +196,10 @@ func NewRunner(o Options) (*Runner, error) {
 	if o.ChatTimeout <= 0 {
 		o.ChatTimeout = time.Minute
 	}
+	if strings.Contains(o.ReplicaID, ":") {
+		return nil, fmt.Errorf("escalation: replica id %q has a ':', which ends it in lease tokens", o.ReplicaID)
+	}
+	stableID := o.ReplicaID != ""
 	if o.ReplicaID == "" {
 		host, _ := os.Hostname()
 		var b [4]byte
@@ -205,6 +217,7 @@ func NewRunner(o Options) (*Runner, error) {
 	}
 	r := &Runner{
 		o:        o,
+		stableID: stableID,
 		store:    o.Incidents,
 		log:      o.Log.With("component", "escalation"),
 		counters: &Counters{},
@@ -262,6 +275,16 @@ func (r *Runner) ListDead(ctx context.Context) ([]incident.DeadLetter, error) {
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("escalation: Run called twice")
+	}
+	// The jobs this replica's previous run held (same ReplicaID, when it
+	// was given: a random one has no previous run) are given back before
+	// the first claim, which then takes them at once.
+	if r.stableID {
+		if n, err := r.store.ExpireLeasesOf(ctx, r.o.ReplicaID+":", r.now()); err != nil {
+			r.log.Warn("escalation: could not give back the jobs a previous run of this replica held; their leases will", "replica", r.o.ReplicaID, "err", err)
+		} else if n > 0 {
+			r.log.Info("escalation: gave back the jobs a previous run of this replica held", "replica", r.o.ReplicaID, "jobs", n)
+		}
 	}
 	// Pages and chat jobs are polled and drained separately: a drain waits
 	// for a free worker of its own queue, never for the other queue's.

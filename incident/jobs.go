@@ -338,6 +338,26 @@ func (s *Store) HoldJob(ctx context.Context, j Job, until time.Time) (bool, erro
 	return s.release(ctx, j, until, "hold")
 }
 
+var (
+	//go:embed lua/expire.lua
+	expireSrc    string
+	expireScript = redis.NewScript(expireSrc)
+)
+
+// ExpireLeasesOf ends at now every lease held by a claim whose token begins
+// with prefix: a replica that starts again under the same replica id ("<id>:")
+// gives back at once the jobs its previous run held when it died, instead
+// of leaving them silent for the rest of their lease. The next claim takes
+// them back, urgent. It returns how many it ended; errors are Redis's.
+func (s *Store) ExpireLeasesOf(ctx context.Context, prefix string, now time.Time) (int, error) {
+	n, err := expireScript.Run(ctx, s.rdb, []string{s.k.leases, s.k.inflight, s.k.chatInflight()},
+		prefix, now.UnixMilli()).Int()
+	if err != nil {
+		return 0, fmt.Errorf("expire the leases of %s: %w", strings.TrimSuffix(prefix, ":"), err)
+	}
+	return n, nil
+}
+
 // ExpediteJobs makes the page jobs named by members due at at, if they
 // are queued to run later: a retry waiting out its backoff after the chat
 // failed, once the chat answers again. A job that is not queued (in

@@ -148,7 +148,10 @@ func TestChaos(t *testing.T) {
 		sp := startSlackProxy(t, fake.APIURL(), p.latency, i, pagesInFlight)
 		reps[i] = &replica{id: i, bin: bin, config: cfgPath, addr: freeAddr(t), logDir: work,
 			env: []string{"HTTPS_PROXY=" + sns.Proxy, "SSL_CERT_FILE=" + sns.CAFile, "NO_PROXY=127.0.0.1,localhost",
-				"BATON_SLACK_API_URL=" + sp.url}}
+				"BATON_SLACK_API_URL=" + sp.url,
+				// Each replica keeps its name across its restarts, as a
+				// StatefulSet pod or a systemd unit does.
+				fmt.Sprintf("BATON_ESCALATION_REPLICA_ID=chaos-%d", i)}}
 		if err := reps[i].start(ctx); err != nil {
 			t.Fatalf("start: %v", err)
 		}
