@@ -401,58 +401,82 @@ func (s *Server) conversationsHistory(p map[string][]string) result {
 	if !c.IsIM && !c.HasMember(s.cfg.botUserID) {
 		return fail("not_in_channel")
 	}
-	limit := 100
-	if v := first(p, "limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return fail("invalid_limit")
-		}
-		if n > 0 {
-			limit = min(n, 999)
-		}
-	}
-	offset := 0
-	if cur := first(p, "cursor"); cur != "" {
-		b, err := base64.StdEncoding.DecodeString(cur)
-		rest, found := strings.CutPrefix(string(b), "offset:")
-		n, aerr := strconv.Atoi(rest)
-		if err != nil || !found || aerr != nil || n < 0 {
-			return fail("invalid_cursor")
-		}
-		offset = n
-	}
-	all := first(p, "include_all_metadata")
-	withMeta := all == "1" || all == "true"
-	inc := first(p, "inclusive")
-	within, code := tsRange(first(p, "oldest"), first(p, "latest"), inc == "1" || inc == "true")
+	lp, code := listParams(p)
 	if code != "" {
 		return fail(code)
 	}
 	var top []*Message
 	for i := len(c.msgs) - 1; i >= 0; i-- {
-		if m := c.msgs[i]; (m.ThreadTS == "" || m.ThreadTS == m.TS) && within(m.TS) {
+		if m := c.msgs[i]; (m.ThreadTS == "" || m.ThreadTS == m.TS) && lp.within(m.TS) {
 			top = append(top, m)
 		}
 	}
+	res := s.messagePage(c, top, lp)
+	res["pin_count"] = len(c.Pins)
+	return ok(res)
+}
+
+// listing is what conversations.history and conversations.replies take
+// to list messages: a page size, where the cursor left off, the ts window
+// and whether to include metadata.
+type listing struct {
+	limit, offset int
+	within        func(ts string) bool
+	withMeta      bool
+}
+
+// listParams reads a listing's parameters as Slack does: limit (default
+// 100, at most 999), an opaque cursor, oldest/latest/inclusive and
+// include_all_metadata; code is Slack's error for a bad one.
+func listParams(p map[string][]string) (listing, string) {
+	l := listing{limit: 100}
+	if v := first(p, "limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return l, "invalid_limit"
+		}
+		if n > 0 {
+			l.limit = min(n, 999)
+		}
+	}
+	if cur := first(p, "cursor"); cur != "" {
+		b, err := base64.StdEncoding.DecodeString(cur)
+		rest, found := strings.CutPrefix(string(b), "offset:")
+		n, aerr := strconv.Atoi(rest)
+		if err != nil || !found || aerr != nil || n < 0 {
+			return l, "invalid_cursor"
+		}
+		l.offset = n
+	}
+	all := first(p, "include_all_metadata")
+	l.withMeta = all == "1" || all == "true"
+	inc := first(p, "inclusive")
+	within, code := tsRange(first(p, "oldest"), first(p, "latest"), inc == "1" || inc == "true")
+	l.within = within
+	return l, code
+}
+
+// messagePage is one page of msgs as the listing asks: messages,
+// has_more and the next cursor.
+func (s *Server) messagePage(c *channelState, msgs []*Message, l listing) map[string]any {
 	page := []map[string]any{}
 	next := ""
-	for i := offset; i < len(top); i++ {
-		if len(page) == limit {
+	for i := l.offset; i < len(msgs); i++ {
+		if len(page) == l.limit {
 			next = base64.StdEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(i)))
 			break
 		}
-		m := s.messageJSON(c, top[i])
-		if withMeta && top[i].Metadata != nil {
-			m["metadata"] = map[string]any{"event_type": top[i].Metadata.EventType, "event_payload": top[i].Metadata.EventPayload}
+		m := s.messageJSON(c, msgs[i])
+		if l.withMeta && msgs[i].Metadata != nil {
+			m["metadata"] = map[string]any{"event_type": msgs[i].Metadata.EventType, "event_payload": msgs[i].Metadata.EventPayload}
 		}
 		page = append(page, m)
 	}
-	return ok(map[string]any{
+	return map[string]any{
 		"messages":          page,
 		"has_more":          next != "",
-		"pin_count":         len(c.Pins),
 		"response_metadata": map[string]any{"next_cursor": next},
-	})
+	}
 }
 
 // tsRange is conversations.history's filter on a message's ts: after
@@ -911,59 +935,15 @@ func (s *Server) conversationsReplies(p map[string][]string) result {
 	if parent == nil {
 		return fail("thread_not_found")
 	}
-	limit := 100
-	if v := first(p, "limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return fail("invalid_limit")
-		}
-		if n > 0 {
-			limit = min(n, 999)
-		}
-	}
-	offset := 0
-	if cur := first(p, "cursor"); cur != "" {
-		b, err := base64.StdEncoding.DecodeString(cur)
-		rest, found := strings.CutPrefix(string(b), "offset:")
-		n, aerr := strconv.Atoi(rest)
-		if err != nil || !found || aerr != nil || n < 0 {
-			return fail("invalid_cursor")
-		}
-		offset = n
-	}
-	inc := first(p, "inclusive")
-	within, code := tsRange(first(p, "oldest"), first(p, "latest"), inc == "1" || inc == "true")
+	lp, code := listParams(p)
 	if code != "" {
 		return fail(code)
 	}
-	all := first(p, "include_all_metadata")
-	withMeta := all == "1" || all == "true"
 	thread := []*Message{parent}
 	for _, m := range c.msgs {
-		if m.ThreadTS != parent.TS || m == parent {
-			continue
+		if m.ThreadTS == parent.TS && m != parent && lp.within(m.TS) {
+			thread = append(thread, m)
 		}
-		if !within(m.TS) {
-			continue
-		}
-		thread = append(thread, m)
 	}
-	page := []map[string]any{}
-	next := ""
-	for i := offset; i < len(thread); i++ {
-		if len(page) == limit {
-			next = base64.StdEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(i)))
-			break
-		}
-		m := s.messageJSON(c, thread[i])
-		if withMeta && thread[i].Metadata != nil {
-			m["metadata"] = map[string]any{"event_type": thread[i].Metadata.EventType, "event_payload": thread[i].Metadata.EventPayload}
-		}
-		page = append(page, m)
-	}
-	return ok(map[string]any{
-		"messages":          page,
-		"has_more":          next != "",
-		"response_metadata": map[string]any{"next_cursor": next},
-	})
+	return ok(s.messagePage(c, thread, lp))
 }
