@@ -306,11 +306,7 @@ func cwMetrics(raw json.RawMessage) (list []any, total int) {
 			continue
 		}
 		m := make(map[string]any, 8)
-		put := func(k, v string) {
-			if v = strings.TrimSpace(v); v != "" {
-				m[k] = text.Truncate(v, maxCWText)
-			}
-		}
+		put := func(k, v string) { putText(m, k, v) }
 		put("id", q.ID)
 		put("label", q.Label)
 		put("expression", q.Expression)
@@ -373,11 +369,7 @@ func cwChildren(raw json.RawMessage) (list []any, total int) {
 			continue
 		}
 		m := make(map[string]any, 3)
-		put := func(k, v string) {
-			if v = strings.TrimSpace(v); v != "" {
-				m[k] = text.Truncate(v, maxCWText)
-			}
-		}
+		put := func(k, v string) { putText(m, k, v) }
 		put("alarm", ch.Arn)
 		put("state", ch.State.Value)
 		put("timestamp", ch.State.Timestamp)
@@ -416,4 +408,12 @@ func consoleURL(partition, region, name string) string {
 	}
 	return "https://" + host + "/cloudwatch/home?region=" + url.QueryEscape(region) +
 		"#alarmsV2:alarm/" + url.PathEscape(name)
+}
+
+// putText sets m[k] to v trimmed and cut to maxCWText, unless it is empty:
+// one field of a listed metric query or triggering child.
+func putText(m map[string]any, k, v string) {
+	if v = strings.TrimSpace(v); v != "" {
+		m[k] = text.Truncate(v, maxCWText)
+	}
 }
