@@ -49,7 +49,8 @@ type Chat interface {
 	Ephemeral(ctx context.Context, channelID, userID string, m Message) error
 	// Upload shares a file in a channel (by id), as a message of its own.
 	Upload(ctx context.Context, channelID string, f File) error
-	// FindKey returns the id of a message that carries key (Message.Key)
+	// FindKey returns the id of a message that carries key (its Message.Key
+	// or one of its Message.Keys)
 	// among the newest recent top-level messages in a channel (by id), or,
 	// with thread set, among the first recent replies to that message; ""
 	// when none does. A non-zero since leaves out messages posted before it.
@@ -82,6 +83,8 @@ type ChannelInfo struct {
 type Posted struct {
 	// Key is the Message.Key it was posted with; "" when none.
 	Key string
+	// Keys are the Message.Keys it was posted with.
+	Keys []string
 	// ByBot: the bot posted it (so its text is baton's own).
 	ByBot bool
 	// Text is its plain text (Message.Text as posted, or as last updated).
@@ -124,6 +127,11 @@ type Message struct {
 	// Chat.FindKey can find the message: a page's escalation.Page.Key.
 	// Update leaves a message's key as it was.
 	Key string
+	// Keys are more keys the message carries besides Key, when it stands
+	// for several things at once (a bundle of pages or notices: one key
+	// per page or notice in it, Key among them); Chat.FindKey finds the
+	// message by any of them. Like Key, stored once with the post.
+	Keys []string
 }
 
 // Pacing says how the caller of a Chat method wants the adapter's rate-limit

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -290,7 +291,7 @@ func (c *Chat) FindKey(ctx context.Context, channelID, thread, key string, since
 	}
 	match := func(msgs []slack.Message) {
 		for _, m := range msgs {
-			if m.Metadata.EventType == eventType(key) && m.Metadata.EventPayload["key"] == key {
+			if carries(m.Metadata, key) {
 				found = m.Timestamp
 				return
 			}
@@ -314,6 +315,29 @@ func (c *Chat) FindKey(ctx context.Context, channelID, thread, key string, since
 		return nil
 	})
 	return found, err
+}
+
+// carries reports whether message metadata written for a bot.Message
+// carries key: as its "key", or among its "keys" (a bundle's).
+func carries(md slack.SlackMetadata, key string) bool {
+	k, _ := md.EventPayload["key"].(string)
+	if k == "" || md.EventType != eventType(k) {
+		return false
+	}
+	return k == key || slices.Contains(metadataKeys(md), key)
+}
+
+// metadataKeys returns the "keys" of message metadata written for a
+// bot.Message with Keys (JSON decodes the list as []any).
+func metadataKeys(md slack.SlackMetadata) []string {
+	raw, _ := md.EventPayload["keys"].([]any)
+	var keys []string
+	for _, v := range raw {
+		if s, ok := v.(string); ok {
+			keys = append(keys, s)
+		}
+	}
+	return keys
 }
 
 // FindChannel implements bot.Chat: conversations.list of the public
@@ -400,7 +424,7 @@ func (c *Chat) Lookup(ctx context.Context, channelID, msgID string) (bot.Posted,
 			p.Text = m.Text
 			p.ByBot = self != "" && m.User == self
 			if k, _ := m.Metadata.EventPayload["key"].(string); k != "" && m.Metadata.EventType == eventType(k) {
-				p.Key = k
+				p.Key, p.Keys = k, metadataKeys(m.Metadata)
 			}
 		}
 		return nil

@@ -101,8 +101,12 @@ func msgOptions(m bot.Message) []slack.MsgOption {
 		opts = append(opts, slack.MsgOptionTS(m.Thread))
 	}
 	if m.Key != "" {
+		payload := map[string]any{"key": m.Key}
+		if len(m.Keys) > 0 {
+			payload["keys"] = m.Keys
+		}
 		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{
-			EventType: eventType(m.Key), EventPayload: map[string]any{"key": m.Key}}))
+			EventType: eventType(m.Key), EventPayload: payload}))
 	}
 	return opts
 }
