@@ -142,6 +142,7 @@ func (g *Group[T]) send(key string, batch []*call[T]) {
 // PanicError is the error of every item of a batch whose Send panicked.
 type PanicError struct{ Value any }
 
+// Error says that the send panicked (Value is what it panicked with).
 func (e *PanicError) Error() string { return "coalesce: send panicked" }
 
 // joined returns a context with the first call's values that is cancelled
