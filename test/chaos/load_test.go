@@ -217,7 +217,7 @@ func (l *load) deliver(ctx context.Context, s send) delivery {
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			d.Status = resp.StatusCode
+			d.Status, d.Answered = resp.StatusCode, time.Now()
 			if resp.StatusCode < 500 {
 				var a struct {
 					Incident int64  `json:"incident"`

@@ -17,12 +17,13 @@ import (
 
 // delivery is one alert the load sent, after its retries.
 type delivery struct {
-	Key      string // the dedup key baton must give it (sumologic:monitor:<Id>, cloudwatch:<alarm ARN>)
-	Source   string // sumologic, cloudwatch
-	At       time.Time
-	Status   int    // the final HTTP status; 0 when no replica answered
-	Outcome  string // "outcome" of the 2xx answer
-	Incident int64  // "incident" of the 2xx answer
+	Key      string    // the dedup key baton must give it (sumologic:monitor:<Id>, cloudwatch:<alarm ARN>)
+	Source   string    // sumologic, cloudwatch
+	At       time.Time // the first attempt was sent
+	Answered time.Time // the final answer was read
+	Status   int       // the final HTTP status; 0 when no replica answered
+	Outcome  string    // "outcome" of the 2xx answer
+	Incident int64     // "incident" of the 2xx answer
 	Attempts int
 }
 
@@ -114,6 +115,7 @@ func metadataKey(raw string) string {
 // posted is one successful chat.postMessage: where it landed and what it said.
 type posted struct {
 	Channel, TS, Thread, Text, Metadata string
+	Blocks, Attachments                 string // the raw JSON parameters, "" when absent
 	At                                  time.Time
 }
 
@@ -131,7 +133,8 @@ func postsOf(calls []fakeslack.Call) []posted {
 		}
 		_ = json.Unmarshal(c.Response, &r)
 		out = append(out, posted{Channel: r.Channel, TS: r.TS, Thread: c.Param("thread_ts"),
-			Text: c.Param("text"), Metadata: c.Param("metadata"), At: c.At})
+			Text: c.Param("text"), Metadata: c.Param("metadata"),
+			Blocks: c.Param("blocks"), Attachments: c.Param("attachments"), At: c.At})
 	}
 	return out
 }
