@@ -49,7 +49,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, demoUsage); fs.PrintDefaults() }
-	scenario := fs.Bool("scenario", false, "fire the built-in sample alerts on a timer: a Sumo Logic monitor, a CloudWatch alarm via SNS, a scheduled-search storm that deduplicates, then their recoveries")
+	scenario := fs.Bool("scenario", false, "fire the built-in sample alerts on a timer: a Sumo Logic monitor, a CloudWatch alarm via SNS, a scheduled-search storm that deduplicates, a storm of 12 new incidents for one person, then their recoveries")
 	idle := fs.Bool("idle", false, "fire no alert at start: only the ones you send")
 	redisFlag := fs.String("redis", "", `Redis to use: host:port (it must answer), or "memory" for an in-process one that keeps nothing (default: redis.addr of the demo config if a Redis answers there, else a redis-server the demo starts, else in-process)`)
 	listen := fs.String("listen", "", "address of baton's webhook and API (default: http.listen of the demo config, 127.0.0.1:8080; 127.0.0.1:0 picks a free port)")
@@ -367,7 +367,8 @@ func (d *demoRun) banner(r *demo.Redis, sb *demo.Sandbox, base, chat string, sce
 	case idle:
 		fmt.Fprintf(w, "  alerts   none fired (--idle): send your own\n")
 	case scenario:
-		fmt.Fprintf(w, "  alerts   scenario: Sumo Logic monitor now, CloudWatch alarm via SNS at 5s, a storm of %d scheduled-search alerts at 8s, recoveries at 100s and 120s\n", demo.StormSize)
+		fmt.Fprintf(w, "  alerts   scenario: Sumo Logic monitor now, CloudWatch alarm via SNS at 5s, a storm of %d scheduled-search alerts at 8s (one incident), a storm of %d new database incidents for alice at %s, recoveries at 100s, 120s and %s\n",
+			demo.StormSize, demo.IncidentStormSize, demo.IncidentStormAt, demo.IncidentStormRecoverAt)
 	default:
 		fmt.Fprintf(w, "  alerts   one Sumo Logic monitor now (--scenario fires the full set)\n")
 	}

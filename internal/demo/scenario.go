@@ -148,10 +148,26 @@ type Step struct {
 // StormSize is how many notifications the scheduled-search storm sends.
 const StormSize = 12
 
+// IncidentStormSize is how many distinct Sumo Logic monitors (Redis nodes
+// cache-10…, service database) fire within a second at IncidentStormAt:
+// a storm of new incidents for one person (alice), recovered at
+// IncidentStormRecoverAt.
+const IncidentStormSize = 12
+
+// The times of the incident storm and of its recoveries, from the start.
+const (
+	IncidentStormAt        = 30 * time.Second
+	IncidentStormRecoverAt = 140 * time.Second
+)
+
+// incidentStormGap spaces the incident storm's alerts: all of them within a second.
+const incidentStormGap = 80 * time.Millisecond
+
 // Steps returns the scenario's steps in order: the Sumo Logic monitor at
 // once; with Full, the CloudWatch alarm through SNS, a storm of one
-// scheduled search that deduplicates into one incident, then the two
-// recoveries.
+// scheduled search that deduplicates into one incident, a storm of
+// IncidentStormSize distinct monitors for one service (as many incidents,
+// all for the same person), then the recoveries.
 func (sc *Scenario) Steps() []Step {
 	steps := []Step{{At: 0, Name: "Sumo Logic monitor: Postgres primary replication lag (critical)", fire: fireSumo("sumologic-monitor.json", 0)}}
 	if !sc.Full {
@@ -165,10 +181,25 @@ func (sc *Scenario) Steps() []Step {
 			Name: fmt.Sprintf("Sumo Logic scheduled search %d/%d: Payment webhook retries above threshold", i+1, StormSize),
 			fire: fireSumo("sumologic-search.json", 100+i*7)})
 	}
-	return append(steps,
+	steps = append(steps, incidentStorm(IncidentStormAt, "sumologic-monitor-storm.json", "unreachable (critical)")...)
+	steps = append(steps,
 		Step{At: 100 * time.Second, Name: "CloudWatch alarm via SNS: payments-api-5xx-high back to OK", fire: fireCloudWatch("cloudwatch-ok.json", `OK: "payments-api-5xx-high" in US East (N. Virginia)`)},
 		Step{At: 120 * time.Second, Name: "Sumo Logic monitor: Postgres primary replication lag recovered", fire: fireSumo("sumologic-monitor-resolved.json", 0)},
 	)
+	return append(steps, incidentStorm(IncidentStormRecoverAt, "sumologic-monitor-storm-resolved.json", "recovered")...)
+}
+
+// incidentStorm is one step a monitor of the incident storm, from at,
+// incidentStormGap apart; the monitors are cache-10, cache-11, ….
+func incidentStorm(at time.Duration, sample, what string) []Step {
+	var steps []Step
+	for i := range IncidentStormSize {
+		n := 10 + i
+		steps = append(steps, Step{At: at + time.Duration(i)*incidentStormGap,
+			Name: fmt.Sprintf("Sumo Logic monitor %d/%d: Redis node cache-%d %s", i+1, IncidentStormSize, n, what),
+			fire: fireSumo(sample, n)})
+	}
+	return steps
 }
 
 func fireSumo(name string, n int) func(context.Context, *Scenario) error {

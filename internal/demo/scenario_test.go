@@ -3,8 +3,10 @@ package demo
 import (
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -93,8 +95,8 @@ func TestSamplesParse(t *testing.T) {
 }
 
 // TestScenarioSteps: the plain demo fires one alert; the full scenario fires
-// the monitor, the SNS alarm, the storm and both recoveries, in time order,
-// each as its source sends it.
+// the monitor, the SNS alarm, the scheduled-search storm, the incident storm
+// and the recoveries, in time order, each as its source sends it.
 func TestScenarioSteps(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
@@ -116,7 +118,7 @@ func TestScenarioSteps(t *testing.T) {
 	}
 	sc.Full = true
 	steps := sc.Steps()
-	if len(steps) != 2+StormSize+2 {
+	if len(steps) != 2+StormSize+IncidentStormSize+2+IncidentStormSize {
 		t.Fatalf("%d steps", len(steps))
 	}
 	for i, st := range steps {
@@ -130,7 +132,81 @@ func TestScenarioSteps(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if got[0] != "/v1/alerts/sumologic Bearer sumo-token  " || got[1] != "/v1/alerts/cloudwatch  cw-token Notification" ||
-		got[len(got)-2] != got[1] {
+		got[len(got)-IncidentStormSize-2] != got[1] {
 		t.Fatalf("requests: %q", got)
+	}
+}
+
+// TestIncidentStorm: the scenario's storm of distinct incidents is
+// IncidentStormSize Sumo Logic monitors with distinct dedup keys, all routed
+// to the database service (so all paged to the same person), sent within a
+// second; their recoveries resolve each of them, also within a second.
+func TestIncidentStorm(t *testing.T) {
+	// demo.yaml's route to the database service.
+	database := regexp.MustCompile(`(?i)^(db|postgres|redis)`)
+	tests := []struct {
+		name   string
+		at     time.Duration
+		suffix string
+		status incident.AlertStatus
+	}{
+		{"storm", IncidentStormAt, "unreachable (critical)", incident.AlertFiring},
+		{"recoveries", IncidentStormRecoverAt, "recovered", incident.AlertResolved},
+	}
+	sc := &Scenario{Full: true, Tokens: map[string]string{"sumologic": "sumo-token"}}
+	var stormKeys map[string]bool // the storm's, which the recoveries must name
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var bodies [][]byte
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				mu.Lock()
+				bodies = append(bodies, b)
+				mu.Unlock()
+			}))
+			defer srv.Close()
+			sc.BaseURL = srv.URL
+			var first, last time.Duration = -1, 0
+			for _, st := range sc.Steps() {
+				if !strings.HasSuffix(st.Name, tc.suffix) || !strings.Contains(st.Name, "Redis node cache-") {
+					continue
+				}
+				if first < 0 {
+					first = st.At
+				}
+				last = st.At
+				if err := st.fire(t.Context(), sc); err != nil {
+					t.Fatalf("%s: %v", st.Name, err)
+				}
+			}
+			if first != tc.at || last-first >= time.Second {
+				t.Fatalf("sent from %s to %s; want from %s, within a second", first, last, tc.at)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(bodies) != IncidentStormSize {
+				t.Fatalf("%d alerts sent, want %d", len(bodies), IncidentStormSize)
+			}
+			keys := map[string]bool{}
+			for _, b := range bodies {
+				a, err := intake.ParseSumoLogic(b, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.Status != tc.status || !database.MatchString(a.Name) {
+					t.Fatalf("alert %q: status %v, routed to database %v", a.Name, a.Status, database.MatchString(a.Name))
+				}
+				keys[a.DedupKey] = true
+			}
+			if len(keys) != IncidentStormSize {
+				t.Fatalf("%d distinct dedup keys, want %d: %v", len(keys), IncidentStormSize, keys)
+			}
+			if stormKeys == nil {
+				stormKeys = keys
+			} else if !maps.Equal(keys, stormKeys) {
+				t.Fatalf("recoveries name %v, the storm %v", keys, stormKeys)
+			}
+		})
 	}
 }

@@ -378,6 +378,9 @@ func (f stormFigures) markdown(wait time.Duration) string {
 	row("202→told p50", lat(0.50), "")
 	row("202→told p99", lat(0.99), "")
 	row("202→told max", lat(1), "≤ 10 s")
+	if len(f.told) > 0 {
+		row("202→told of the incidents told: p50, max", fmt.Sprintf("%s, %s (%d told)", ms(f.told[(len(f.told)-1)/2]), ms(f.told[len(f.told)-1]), len(f.told)), "")
+	}
 	row("incidents never told within "+wait.String()+" of the last 202", fmt.Sprintf("%d %s", len(f.never), short(f.never)), "0")
 	row("Slack Web API calls per incident", fmt.Sprintf("%.2f (%d calls: %s)", float64(f.calls)/float64(max(1, f.incidents)), f.calls, strings.Join(methods, ", ")), "")
 	row("429s answered by the fake", strconv.Itoa(f.rateLimits), "0 with the shared budget")
