@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"mime"
 	"net/http"
 	"slices"
@@ -76,8 +77,9 @@ func (s *Server) SendSlashCommand(user, channel, command, text string) (string, 
 // SendBlockAction delivers a click by user on the element with actionID in
 // the message at messageTS (a button of an incident card, say) as an
 // interactive block_actions envelope and returns its envelope id. The element
-// must exist in the message's blocks; its block_id, type and text go into the
-// payload, and value defaults to the element's own value when empty.
+// must exist in the message's blocks (where several share actionID, the one
+// whose value is value); its block_id, type and text go into the payload,
+// and value defaults to the element's own value when empty.
 func (s *Server) SendBlockAction(user, channel, messageTS, actionID, value string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -89,7 +91,7 @@ func (s *Server) SendBlockAction(user, channel, messageTS, actionID, value strin
 	if m == nil {
 		return "", fmt.Errorf("fakeslack: block action: no message %s in %s", messageTS, c.ID)
 	}
-	blockID, elem, ok := findElement(m.Blocks, actionID)
+	blockID, elem, ok := findElement(m.Blocks, actionID, value)
 	if !ok {
 		return "", fmt.Errorf("fakeslack: block action: message %s has no element with action_id %q", messageTS, actionID)
 	}
@@ -212,32 +214,56 @@ func channelName(c *channelState) string {
 }
 
 // findElement finds the interactive element with actionID in a message's
-// blocks: in an actions block's elements or a section's accessory. Blocks
-// without a block_id get the positional id Slack-like payloads need.
-func findElement(raw json.RawMessage, actionID string) (blockID string, elem map[string]any, ok bool) {
-	var blocks []map[string]any
-	if json.Unmarshal(raw, &blocks) != nil {
-		return "", nil, false
+// blocks: in an actions block's elements or a section's accessory. Slack
+// wants an action_id unique only within its block, so a message may carry
+// the same action_id in several blocks (a bundled page: one Acknowledge per
+// incident, told apart by value): with value set, the element whose value
+// is value is preferred, else the first with actionID. Blocks without a
+// block_id get the positional id Slack-like payloads need.
+func findElement(raw json.RawMessage, actionID, value string) (blockID string, elem map[string]any, ok bool) {
+	var firstID string
+	var first map[string]any
+	for id, el := range elements(raw) {
+		if el["action_id"] != actionID {
+			continue
+		}
+		if v, _ := el["value"].(string); value == "" || v == value {
+			return id, el, true
+		}
+		if first == nil {
+			firstID, first = id, el
+		}
 	}
-	for i, b := range blocks {
-		id, _ := b["block_id"].(string)
-		if id == "" {
-			id = fmt.Sprintf("fakeslack-block-%d", i)
+	return firstID, first, first != nil
+}
+
+// elements yields every interactive element of a message's blocks, in
+// order, with the id of its block.
+func elements(raw json.RawMessage) iter.Seq2[string, map[string]any] {
+	return func(yield func(string, map[string]any) bool) {
+		var blocks []map[string]any
+		if json.Unmarshal(raw, &blocks) != nil {
+			return
 		}
-		var candidates []any
-		if els, ok := b["elements"].([]any); ok {
-			candidates = append(candidates, els...)
-		}
-		if acc, ok := b["accessory"]; ok {
-			candidates = append(candidates, acc)
-		}
-		for _, c := range candidates {
-			if el, ok := c.(map[string]any); ok && el["action_id"] == actionID {
-				return id, el, true
+		for i, b := range blocks {
+			id, _ := b["block_id"].(string)
+			if id == "" {
+				id = fmt.Sprintf("fakeslack-block-%d", i)
+			}
+			var candidates []any
+			if els, ok := b["elements"].([]any); ok {
+				candidates = append(candidates, els...)
+			}
+			if acc, ok := b["accessory"]; ok {
+				candidates = append(candidates, acc)
+			}
+			for _, c := range candidates {
+				if el, ok := c.(map[string]any); ok && !yield(id, el) {
+					return
+				}
 			}
 		}
 	}
-	return "", nil, false
 }
 
 // serveResponseURL takes a POST to a response_url: recorded, then shown as

@@ -86,3 +86,56 @@ func TestStateForTheDemoPage(t *testing.T) {
 		t.Fatalf("card %+v", card[0])
 	}
 }
+
+// TestBlockActionSameActionIDInSeveralBlocks: a bundled page carries one
+// Acknowledge per incident, the same action_id in several blocks told apart
+// by value (Slack wants action_id unique only within a block); a click names
+// the block of the button whose value it carries.
+func TestBlockActionSameActionIDInSeveralBlocks(t *testing.T) {
+	s, api := newFake(t, WithAckTimeout(0, 0))
+	alice, _, _ := seed(s)
+	ack := func(n string) *slack.ButtonBlockElement {
+		return slack.NewButtonBlockElement("incident_ack", n, slack.NewTextBlockObject(slack.PlainTextType, "Acknowledge", false, false))
+	}
+	section := func(n string) slack.Block {
+		return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*INC-"+n+"*", false, false), nil,
+			slack.NewAccessory(ack(n)), slack.SectionBlockOptionBlockID("inc-"+n))
+	}
+	dm, ts, err := api.PostMessage(alice.ID, slack.MsgOptionText("3 incidents", false), slack.MsgOptionBlocks(
+		section("4"), section("5"), section("6"),
+		slack.NewActionBlock("bundle", slack.NewButtonBlockElement("incident_ack_all", "4,5,6", slack.NewTextBlockObject(slack.PlainTextType, "Acknowledge all 3", false, false)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, actionID, value string
+		wantBlock, wantValue  string
+	}{
+		{"no value: the first", "incident_ack", "", "inc-4", "4"},
+		{"the second incident's button", "incident_ack", "5", "inc-5", "5"},
+		{"the last incident's button", "incident_ack", "6", "inc-6", "6"},
+		{"a value no button has: the first, with that value", "incident_ack", "9", "inc-4", "9"},
+		{"acknowledge all", "incident_ack_all", "", "bundle", "4,5,6"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id, err := s.SendBlockAction(alice.ID, dm, ts, tc.actionID, tc.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env, _ := s.Envelope(id)
+			var p struct {
+				Actions []struct {
+					BlockID string `json:"block_id"`
+					Value   string `json:"value"`
+				} `json:"actions"`
+			}
+			if err := json.Unmarshal(env.Payload, &p); err != nil || len(p.Actions) != 1 {
+				t.Fatalf("payload %s: %v", env.Payload, err)
+			}
+			if a := p.Actions[0]; a.BlockID != tc.wantBlock || a.Value != tc.wantValue {
+				t.Fatalf("action block %q value %q, want %q %q", a.BlockID, a.Value, tc.wantBlock, tc.wantValue)
+			}
+		})
+	}
+}
