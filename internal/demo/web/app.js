@@ -72,6 +72,51 @@ function button(b, ch, ts) {
     ` data-action-id="${esc(b.action_id)}" data-value="${esc(b.value || "")}" data-label="${esc(label)}">${textObj(b.text)}</button>`;
 }
 
+// element renders one element of an actions block or a section's accessory:
+// a button that works, anything else (a menu, a date picker, an image) shown
+// as what it would display, inert.
+function element(e, ch, ts) {
+  if (e.type === "button") return button(e, ch, ts);
+  if (e.type === "image") return `<span class="inert">[image: ${esc(e.alt_text || "")}]</span>`;
+  const label = e.initial_option ? e.initial_option.text : e.placeholder;
+  return `<span class="inert" title="${esc(e.type)}">${label ? textObj(label) : esc(e.type)} ▾</span>`;
+}
+
+// richText renders a rich_text block's sections, lists, quotes and code.
+function richText(els) {
+  const inline = (e) => {
+    switch (e.type) {
+      case "text": {
+        let t = esc(e.text).replace(/\n/g, "<br>");
+        const st = e.style || {};
+        if (st.code) t = `<code>${t}</code>`;
+        if (st.bold) t = `<b>${t}</b>`;
+        if (st.italic) t = `<i>${t}</i>`;
+        if (st.strike) t = `<s>${t}</s>`;
+        return t;
+      }
+      case "link": return `<a href="${esc(e.url)}" target="_blank" rel="noopener">${esc(e.text || e.url)}</a>`;
+      case "emoji": return emoji(e.name);
+      case "user": return `<span class="mention">@${esc(userName(e.user_id))}</span>`;
+      case "channel": return `<span class="mention">${esc(channelName(e.channel_id))}</span>`;
+      default: return esc(e.text || "");
+    }
+  };
+  return (els || []).map((s) => {
+    const body = (s.elements || []).map((e) => (e.elements ? richText([e]) : inline(e))).join("");
+    switch (s.type) {
+      case "rich_text_list": return `<ul>${(s.elements || []).map((i) => `<li>${richText([i])}</li>`).join("")}</ul>`;
+      case "rich_text_preformatted": return `<pre>${body}</pre>`;
+      case "rich_text_quote": return `<blockquote>${body}</blockquote>`;
+      default: return body;
+    }
+  }).join("");
+}
+
+// blocks renders any Block Kit message: headers, sections (text, fields,
+// any accessory), context, actions with any number of elements, dividers,
+// images and rich text, so a card and a bundled page (a section per
+// incident, each with its own Acknowledge, and "Acknowledge all") both show.
 function blocks(bs, ch, ts) {
   let out = "";
   for (const b of bs || []) {
@@ -82,17 +127,19 @@ function blocks(bs, ch, ts) {
         out += `<div class="block section">`;
         if (b.text) out += `<div class="text">${textObj(b.text)}</div>`;
         if (b.fields) out += `<div class="fields">${b.fields.map((f) => `<div>${textObj(f)}</div>`).join("")}</div>`;
-        if (b.accessory && b.accessory.type === "button") out += `<div class="actions">${button(b.accessory, ch, ts)}</div>`;
+        if (b.accessory) out += `<div class="actions">${element(b.accessory, ch, ts)}</div>`;
         out += `</div>`; break;
       }
       case "context":
         out += `<div class="block context">${(b.elements || []).map((e) => (e.type === "image" ? esc(e.alt_text || "") : textObj(e))).join(" · ")}</div>`; break;
       case "actions":
-        out += `<div class="block actions">${(b.elements || []).filter((e) => e.type === "button").map((e) => button(e, ch, ts)).join("")}</div>`; break;
+        out += `<div class="block actions">${(b.elements || []).map((e) => element(e, ch, ts)).join("")}</div>`; break;
       case "divider":
         out += `<div class="block divider"></div>`; break;
       case "image":
         out += `<div class="block context">[image: ${esc(b.alt_text || "")}]</div>`; break;
+      case "rich_text":
+        out += `<div class="block text">${richText(b.elements)}</div>`; break;
       default:
         if (b.text) out += `<div class="block">${textObj(b.text)}</div>`;
     }

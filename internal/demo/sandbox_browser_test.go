@@ -1,0 +1,170 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/slack-go/slack"
+)
+
+// chromiumPath is Debian's Chromium, which .ci/install-chromium installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// bundleBlocks is a bundled page as issue 14 describes it: a lead section
+// with fields, one section per incident (the first shown) with its own
+// Acknowledge (the same action_id in every block, told apart by value), a
+// compact list of the rest, an actions block with "Acknowledge all N" and a
+// menu, and a rich-text footnote.
+func bundleBlocks(first, shown, total int) []slack.Block {
+	txt := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+	}
+	plain := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	}
+	bs := []slack.Block{
+		slack.NewSectionBlock(txt(fmt.Sprintf("*%d incidents* are paging you.", total)),
+			[]*slack.TextBlockObject{txt("*Service*\ndatabase"), txt("*Level*\n1")}, nil, slack.SectionBlockOptionBlockID("lead")),
+	}
+	for n := first; n < first+shown; n++ {
+		bs = append(bs, slack.NewSectionBlock(txt(fmt.Sprintf("*INC-%d* Redis node cache-%d unreachable\ndatabase · critical · level 1", n, n+6)), nil,
+			slack.NewAccessory(slack.NewButtonBlockElement("incident_ack", fmt.Sprint(n), plain("Acknowledge"))),
+			slack.SectionBlockOptionBlockID(fmt.Sprintf("inc-%d", n))))
+	}
+	var rest []string
+	for n := first + shown; n < first+total; n++ {
+		rest = append(rest, fmt.Sprintf("INC-%d", n))
+	}
+	menu := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Snooze…"), "snooze",
+		slack.NewOptionBlockObject("10m", plain("10 minutes"), nil))
+	all := slack.NewButtonBlockElement("incident_ack_all", fmt.Sprintf("%d-%d", first, first+total-1), plain(fmt.Sprintf("Acknowledge all %d", total)))
+	all.Style = slack.StylePrimary
+	return append(bs,
+		slack.NewContextBlock("rest", txt("Also: "+strings.Join(rest, ", ")+" · `/incident list` shows them all")),
+		slack.NewDividerBlock(),
+		slack.NewActionBlock("bundle-actions", all, menu),
+		slack.NewRichTextBlock("footnote", slack.NewRichTextSection(slack.NewRichTextSectionTextElement("Pages bundled: one message for the storm.", &slack.RichTextSectionTextStyle{Italic: true}))),
+	)
+}
+
+// TestSandboxRendersBundleInBrowser: the sandbox page renders any Block Kit
+// message, not only the card's shape: a bundled page shows every incident
+// with its own working Acknowledge, the fields, the compact list, the menu
+// (inert), the rich text and "Acknowledge all"; pressing one incident's
+// Acknowledge sends that incident's value and block, as Slack would.
+func TestSandboxRendersBundleInBrowser(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("%s is missing (%v): run .ci/install-chromium, which installs Debian's chromium; this test drives the sandbox page in headless Chromium", chromiumPath, err)
+	}
+	acted := make(chan Action, 8)
+	sb := startTestSandbox(t, func(a Action) { acted <- a })
+	const first, shown, total = 4, 10, 12
+	dm, ts, err := api(sb).PostMessageContext(testCtx(t), "U0ALICE", slack.MsgOptionText(fmt.Sprintf("%d incidents are paging you", total), false),
+		slack.MsgOptionBlocks(bundleBlocks(first, shown, total)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1600, 1400),
+	)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
+	defer cancelBrowser()
+	if err := chromedp.Do(browser, chromedp.Navigate(sb.URL())); err != nil {
+		t.Fatalf("open %s: %v", sb.URL(), err)
+	}
+	msg := fmt.Sprintf(`.msg[data-channel=%q][data-ts=%q]`, dm, ts)
+	type onPage struct {
+		Acks    []string `json:"acks"`    // values of the incident Acknowledge buttons
+		All     string   `json:"all"`     // the "Acknowledge all" button's label
+		Text    string   `json:"text"`    // the message's text on the page
+		Inert   string   `json:"inert"`   // the menu, shown inert
+		Fields  int      `json:"fields"`  // field cells
+		Italics string   `json:"italics"` // the rich text's italic run
+	}
+	got, err := chromedp.Run(browser, chromedp.Poll[onPage](fmt.Sprintf(`(() => {
+	  const m = document.querySelector(%q);
+	  if (!m) return null;
+	  const all = [...m.querySelectorAll('button.btn[data-action-id="incident_ack_all"]')][0];
+	  return {acks: [...m.querySelectorAll('button.btn[data-action-id="incident_ack"]')].map((b) => b.dataset.value),
+	          all: all ? all.textContent.trim() : "", text: m.textContent,
+	          inert: (m.querySelector('.inert') || {}).textContent || "", fields: m.querySelectorAll('.fields > div').length,
+	          italics: (m.querySelector('.block i') || {}).textContent || ""};
+	})()`, msg), chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(100*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("the bundle never showed on the page: %v", err)
+	}
+	var wantAcks []string
+	for n := first; n < first+shown; n++ {
+		wantAcks = append(wantAcks, fmt.Sprint(n))
+	}
+	if strings.Join(got.Acks, ",") != strings.Join(wantAcks, ",") || got.All != fmt.Sprintf("Acknowledge all %d", total) ||
+		got.Fields != 2 || !strings.Contains(got.Inert, "Snooze") || got.Italics != "Pages bundled: one message for the storm." {
+		t.Fatalf("the bundle on the page: %+v", got)
+	}
+	for n := first; n < first+total; n++ {
+		if !strings.Contains(got.Text, fmt.Sprintf("INC-%d", n)) {
+			t.Errorf("INC-%d is not on the page: %s", n, got.Text)
+		}
+	}
+	if png, err := chromedp.Run(browser, chromedp.FullScreenshot(90)); err == nil {
+		dir := t.TempDir()
+		if a := os.Getenv("ARTIFACTS"); a != "" {
+			dir = a
+		}
+		_ = os.WriteFile(filepath.Join(dir, "demo-sandbox-bundle.png"), png, 0o644)
+	}
+
+	// A click on one incident's Acknowledge, then on "Acknowledge all":
+	// each reaches the fake as a block action naming its own block and value.
+	tests := []struct {
+		name, button, wantBlock, wantValue string
+	}{
+		{"one incident", `button[data-action-id="incident_ack"][data-value="9"]`, "inc-9", "9"},
+		{"acknowledge all", `button[data-action-id="incident_ack_all"]`, "bundle-actions", fmt.Sprintf("%d-%d", first, first+total-1)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(msg+" "+tc.button))); err != nil {
+				t.Fatalf("click: %v", err)
+			}
+			var a Action
+			select {
+			case a = <-acted:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the click never reached the sandbox within 10s")
+			}
+			env, _ := sb.Fake.Envelope(a.Envelope)
+			var p struct {
+				User    struct{ ID string } `json:"user"`
+				Actions []struct {
+					BlockID string `json:"block_id"`
+					Value   string `json:"value"`
+				} `json:"actions"`
+			}
+			if err := json.Unmarshal(env.Payload, &p); err != nil || len(p.Actions) != 1 {
+				t.Fatalf("payload %s: %v", env.Payload, err)
+			}
+			if x := p.Actions[0]; x.BlockID != tc.wantBlock || x.Value != tc.wantValue || p.User.ID != "U0ALICE" {
+				t.Fatalf("block action by %s: block %q value %q, want %q %q", p.User.ID, x.BlockID, x.Value, tc.wantBlock, tc.wantValue)
+			}
+		})
+	}
+}
