@@ -234,8 +234,14 @@ func tellings(fake *fakeslack.Server, users []string) map[stormKey]telling {
 			dm[c.ID] = u
 		}
 	}
+	return tellingsOf(fake.Calls("chat.postMessage"), dm)
+}
+
+// tellingsOf is tellings over recorded calls, dm mapping each DM channel id
+// to its person.
+func tellingsOf(calls []fakeslack.Call, dm map[string]string) map[stormKey]telling {
 	out := map[stormKey]telling{}
-	for _, p := range postsOf(fake.Calls("chat.postMessage")) {
+	for _, p := range postsOf(calls) {
 		u, ok := dm[p.Channel]
 		if !ok {
 			continue
