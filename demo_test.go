@@ -17,11 +17,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/browsertest"
 	"github.com/batonhq/baton/internal/redistest"
 )
-
-// chromiumPath is Debian's Chromium, which .ci/install-chromium installs.
-const chromiumPath = "/usr/bin/chromium"
 
 // syncBuffer is a bytes.Buffer safe for the demo's writers and the test's reads.
 type syncBuffer struct {
@@ -169,29 +167,13 @@ func findAckJS(dms bool) string {
 // Slack as Dave's, that the incident is acknowledged by dave in Redis, and
 // that the card changed on the page. It saves a screenshot of the page.
 func TestDemoSandboxAcknowledgeInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("%s is missing (%v): run .ci/install-chromium, which installs Debian's chromium; this test drives the demo's sandbox page in headless Chromium", chromiumPath, err)
-	}
 	srv := redistest.Start(t)
 	d := startDemo(t, []string{"--scenario", "--redis", srv.Addr, "--listen", "127.0.0.1:0", "--sandbox", "127.0.0.1:0"}, nil)
 	pageURL := d.waitOutput(sandboxLineRE, 30*time.Second)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1600, 1100),
-	)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
+	browser := browsertest.Start(t, ctx, 1600, 1100)
 
 	if err := chromedp.Do(browser, chromedp.Navigate(pageURL)); err != nil {
 		t.Fatalf("open %s: %v", pageURL, err)

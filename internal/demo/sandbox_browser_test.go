@@ -12,10 +12,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/slack-go/slack"
-)
 
-// chromiumPath is Debian's Chromium, which .ci/install-chromium installs.
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/batonhq/baton/internal/browsertest"
+)
 
 // bundleBlocks is a bundled page as issue 14 describes it: a lead section
 // with fields, one section per incident (the first shown) with its own
@@ -60,9 +59,6 @@ func bundleBlocks(first, shown, total int) []slack.Block {
 // (inert), the rich text and "Acknowledge all"; pressing one incident's
 // Acknowledge sends that incident's value and block, as Slack would.
 func TestSandboxRendersBundleInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("%s is missing (%v): run .ci/install-chromium, which installs Debian's chromium; this test drives the sandbox page in headless Chromium", chromiumPath, err)
-	}
 	acted := make(chan Action, 8)
 	sb := startTestSandbox(t, func(a Action) { acted <- a })
 	const first, shown, total = 4, 10, 12
@@ -74,19 +70,7 @@ func TestSandboxRendersBundleInBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1600, 1400),
-	)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
+	browser := browsertest.Start(t, ctx, 1600, 1400)
 	if err := chromedp.Do(browser, chromedp.Navigate(sb.URL())); err != nil {
 		t.Fatalf("open %s: %v", sb.URL(), err)
 	}
