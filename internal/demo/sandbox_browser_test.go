@@ -108,7 +108,7 @@ func TestSandboxRendersBundleInBrowser(t *testing.T) {
 			t.Errorf("INC-%d is not on the page: %s", n, got.Text)
 		}
 	}
-	if png, err := chromedp.Run(browser, chromedp.FullScreenshot(90)); err == nil {
+	if png, err := chromedp.Run(browser, chromedp.FullScreenshot(100)); err == nil {
 		dir := t.TempDir()
 		if a := os.Getenv("ARTIFACTS"); a != "" {
 			dir = a
