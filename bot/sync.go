@@ -190,8 +190,7 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	switch last := time.UnixMilli(lastMs); {
 	case inc.AlertCount > count && now.Sub(last) >= c.repeatEvery:
 		more := inc.AlertCount - count
-		text := fmt.Sprintf("Fired %d more time%s (%d in all), the last at %s.", more, plural(more), inc.AlertCount,
-			inc.LastSeen.UTC().Format("15:04:05 UTC"))
+		text := repeatText(inc, more)
 		if err := set(refPostReply, itoa(inc.AlertCount)+"/"+itoa(c.now().UnixMilli())); err != nil {
 			return time.Time{}, err
 		}
@@ -513,6 +512,18 @@ func (s *Syncer) channelID(ctx context.Context, target string) (string, error) {
 
 func replyKey(inc incident.Incident, count int64) string {
 	return "reply:" + itoa(inc.Number) + ":" + itoa(inc.Created.UnixMilli()) + ":" + itoa(count)
+}
+
+// repeatText is the thread reply for more alerts since the last one: the
+// same alert firing again, or, on an incident its service's grouping made
+// (incident.Grouping), other alerts joining it too.
+func repeatText(inc incident.Incident, more int64) string {
+	last := inc.LastSeen.UTC().Format("15:04:05 UTC")
+	if inc.Grouped > 0 {
+		return fmt.Sprintf("%d more alert%s joined or fired again (%d alerts grouped into this incident, %d in all), the last at %s.",
+			more, plural(more), inc.Grouped+1, inc.AlertCount, last)
+	}
+	return fmt.Sprintf("Fired %d more time%s (%d in all), the last at %s.", more, plural(more), inc.AlertCount, last)
 }
 
 // repeatPosted settles a repeat reply an earlier run began (a posting mark
