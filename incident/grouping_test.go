@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/redistest"
 )
 
 // groupings are the services of the grouping tests: database groups by
@@ -308,5 +309,137 @@ func TestGrouping(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGroupingRecords: what a grouped incident keeps beside its count. The
+// timeline folds joins (and partial recoveries) within a minute into one
+// entry with a count; the audit stream has one entry per alert; the group's
+// index expires with the window; a person's resolve frees every alert's
+// dedup entry and drops the list of alerts still firing.
+func TestGroupingRecords(t *testing.T) {
+	s, c, ctx := newService(t, incident.WithGrouping(groupings))
+	open := func(key string, at time.Duration, resolved bool) incident.OpenResult {
+		t.Helper()
+		a := alert(key)
+		a.Details = map[string]any{"host": "db-1"}
+		a.ReceivedAt = t0.Add(at)
+		if resolved {
+			a.Status = incident.AlertResolved
+		}
+		return mustOpen(t, s, ctx, a)
+	}
+	open("a", 0, false)
+	open("b", time.Second, false)
+	open("c", 30*time.Second, false)
+	open("d", 61*time.Second, false) // a minute after the run began: a new entry
+	open("b", 62*time.Second, true)
+	open("c", 63*time.Second, true)
+	inc, events, err := s.Get(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Grouped != 3 || inc.AlertCount != 6 || inc.Status != incident.StatusTriggered {
+		t.Fatalf("INC-1: grouped %d, alert count %d, %s; want 3, 6, triggered", inc.Grouped, inc.AlertCount, inc.Status)
+	}
+	type line struct {
+		typ   incident.EventType
+		note  string
+		count int64
+		at    time.Duration
+		last  time.Duration
+	}
+	want := []line{
+		{incident.EventOpened, "", 0, 0, -1},
+		{incident.EventGrouped, "alert count 3", 2, time.Second, 30 * time.Second},
+		{incident.EventGrouped, "alert count 4", 1, 61 * time.Second, 61 * time.Second},
+		{incident.EventAlertRecovered, "2 still firing", 2, 62 * time.Second, 63 * time.Second},
+	}
+	if len(events) != len(want) {
+		t.Fatalf("timeline %+v; want %d entries", events, len(want))
+	}
+	for i, w := range want {
+		ev := events[i]
+		last := time.Duration(-1)
+		if !ev.Last.IsZero() {
+			last = ev.Last.Sub(t0)
+		}
+		if ev.Type != w.typ || ev.Note != w.note || ev.Count != w.count || ev.At.Sub(t0) != w.at || last != w.last {
+			t.Errorf("timeline[%d] = %+v; want %+v", i, ev, w)
+		}
+	}
+	audit, err := c.XRange(ctx, "test:{inc}:events", "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, m := range audit {
+		kinds[m.Values["type"].(string)]++
+	}
+	if kinds["grouped"] != 3 || kinds["alert_recovered"] != 2 {
+		t.Errorf("audit stream kinds %v; want 3 grouped, 2 alert_recovered", kinds)
+	}
+	groupKeys, err := c.Keys(ctx, "test:{inc}:g:*").Result()
+	if err != nil || len(groupKeys) != 1 {
+		t.Fatalf("group index keys %v (%v); want one", groupKeys, err)
+	}
+	if ttl := c.PTTL(ctx, groupKeys[0]).Val(); ttl <= 0 || ttl > 5*time.Minute {
+		t.Errorf("the group index expires in %v; want within the 5m window", ttl)
+	}
+	if got := c.HLen(ctx, "test:{inc}:dedup").Val(); got != 2 {
+		t.Errorf("%d dedup entries, want 2 (a and d still firing)", got)
+	}
+	if _, err := s.Resolve(ctx, 1, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.HLen(ctx, "test:{inc}:dedup").Val(); got != 0 {
+		t.Errorf("%d dedup entries after resolve, want 0", got)
+	}
+	if got := c.Exists(ctx, "test:{inc}:i:1:m").Val(); got != 0 {
+		t.Errorf("the list of alerts still firing outlived the resolve")
+	}
+}
+
+// TestGroupingOnCluster: the grouping index, the alerts-still-firing hash
+// and every script that touches them stay in the {inc} slot, so grouping
+// works on a three-master Redis Cluster (a key in another slot would be
+// refused with CROSSSLOT).
+func TestGroupingOnCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Redis Cluster")
+	}
+	cl := redistest.StartCluster(t)
+	s := incident.NewStore(cl.Client(), "test:", incident.WithGrouping(groupings))
+	t.Cleanup(s.Close)
+	ctx := redistest.Ctx(t)
+	steps := []struct {
+		key      string
+		resolved bool
+		outcome  incident.Outcome
+	}{
+		{"a", false, incident.OutcomeCreated},
+		{"b", false, incident.OutcomeGrouped},
+		{"c", false, incident.OutcomeGrouped},
+		{"b", true, incident.OutcomeAlertRecovered},
+	}
+	for i, st := range steps {
+		a := alert(st.key)
+		a.Details = map[string]any{"host": "db-1"}
+		a.ReceivedAt = t0.Add(time.Duration(i) * time.Second)
+		if st.resolved {
+			a.Status = incident.AlertResolved
+		}
+		if r := mustOpen(t, s, ctx, a); r.Outcome != st.outcome || r.Number != 1 {
+			t.Fatalf("step %d: %s INC-%d, want %s INC-1", i, r.Outcome, r.Number, st.outcome)
+		}
+	}
+	if _, err := s.Resolve(ctx, 1, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	a := alert("c")
+	a.Details = map[string]any{"host": "db-1"}
+	a.ReceivedAt = t0.Add(time.Minute)
+	if r := mustOpen(t, s, ctx, a); r.Outcome != incident.OutcomeCreated || r.Number != 2 {
+		t.Fatalf("after the resolve: %s INC-%d, want created INC-2", r.Outcome, r.Number)
 	}
 }
