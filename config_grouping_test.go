@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/redistest"
 )
 
 // TestGroupingConfig: services[].grouping reaches the incident store's
@@ -84,5 +86,45 @@ func TestGroupingConfig(t *testing.T) {
 				t.Fatalf("database has grouping %+v; only payments asked for it", g)
 			}
 		})
+	}
+}
+
+// TestGroupingFromConfigToWebhook: a service's grouping in the config file
+// reaches the store the serving App builds (store.go): through the real
+// webhook, a second payments alert with another dedup key joins INC-1,
+// while database, without grouping, opens one per key.
+func TestGroupingFromConfigToWebhook(t *testing.T) {
+	example, err := os.ReadFile("config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const anchor = `    alerts_channel: "#payments-alerts"` + "\n"
+	path := writeConfig(t, strings.Replace(string(example), anchor, anchor+"    grouping: {window: 5m}\n", 1))
+	rs := redistest.Start(t)
+	cfg, err := LoadConfig(path, []string{"BATON_REDIS_ADDR=" + rs.Addr, "BATON_REDIS_ALLOW_VOLATILE=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := NewApp(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &testApp{url: serveApp(t, app), redis: rs}
+	steps := []struct {
+		service, key string
+		outcome      string
+		number       float64
+	}{
+		{"payments", "p1", "created", 1},
+		{"payments", "p2", "grouped", 1},
+		{"database", "d1", "created", 2},
+		{"database", "d2", "created", 3},
+	}
+	for _, st := range steps {
+		code, out := a.call(t, "POST", "/v1/alerts/generic", genToken,
+			`{"service":"`+st.service+`","dedup_key":"`+st.key+`","summary":"s","severity":"critical"}`)
+		if code != 202 || out["outcome"] != st.outcome || out["incident"] != st.number {
+			t.Fatalf("%s %s: %d %v; want 202 %s INC-%v", st.service, st.key, code, out, st.outcome, st.number)
+		}
 	}
 }
