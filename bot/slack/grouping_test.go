@@ -115,11 +115,33 @@ func TestGroupedAlertThreadLine(t *testing.T) {
 	if len(replies) != 1 {
 		t.Fatalf("%d thread replies, want 1", len(replies))
 	}
-	const want = "1 more alert joined or fired again (2 alerts grouped into this incident, 2 in all), the last at "
+	const want = "1 more alert joined (1 grouped into this incident; 2 alerts in all, repeats and recoveries included), the last at "
 	if !strings.HasPrefix(replies[0].Text, want) {
 		t.Fatalf("thread reply %q, want it to start %q", replies[0].Text, want)
 	}
 	if !strings.Contains(blocksText(e.card(n)), "*Alerts*\\n2,") {
 		t.Fatalf("the card does not count both alerts: %s", blocksText(e.card(n)))
+	}
+	// A recovery of one of its alerts is not a join; a later join is.
+	r, err := e.svc.Open(e.ctx, incident.Alert{Source: "generic", Service: "payments", DedupKey: "disk", Summary: "Disk full",
+		Severity: incident.SevCritical, Status: incident.AlertResolved})
+	if err != nil || r.Outcome != incident.OutcomeAlertRecovered {
+		t.Fatalf("the recovery of disk: %+v, %v", r, err)
+	}
+	e.waitFor("a second thread reply", func() bool { return len(e.fake.Replies(ch, card)) > 1 })
+	if got := e.open("payments", "mem", "Memory low"); got != n {
+		t.Fatalf("the third alert went to INC-%d, want INC-%d", got, n)
+	}
+	e.waitFor("a third thread reply", func() bool { return len(e.fake.Replies(ch, card)) > 2 })
+	e.idle()
+	replies = e.fake.Replies(ch, card)
+	for i, want := range []string{
+		"1 more alert joined (1 grouped into this incident; 2 alerts in all, repeats and recoveries included), the last at ",
+		"1 more repeat or recovery of its alerts (3 in all), the last at ",
+		"1 more alert joined (2 grouped into this incident; 4 alerts in all, repeats and recoveries included), the last at ",
+	} {
+		if len(replies) != 3 || !strings.HasPrefix(replies[i].Text, want) {
+			t.Fatalf("thread replies %+v; want 3, reply %d starting %q", replies, i, want)
+		}
 	}
 }
