@@ -149,6 +149,18 @@ type ServiceConfig struct {
 	Name             string `mapstructure:"name"`
 	EscalationPolicy string `mapstructure:"escalation_policy"`
 	AlertsChannel    string `mapstructure:"alerts_channel"`
+	// Grouping joins a service's new alerts to its incident still triggered
+	// (docs/grouping.md); the zero value, the default, groups nothing.
+	Grouping GroupingConfig `mapstructure:"grouping"`
+}
+
+// GroupingConfig is services[].grouping: while an incident of the service
+// opened less than Window ago is still triggered, a firing alert with
+// another dedup key (and, with By, the same values of those fields) joins
+// it instead of opening one. Window 0 and no By: off.
+type GroupingConfig struct {
+	Window time.Duration `mapstructure:"window"` // 0 < window ≤ 24h when grouping is on
+	By     []string      `mapstructure:"by"`     // alert field paths: source, name, severity, summary, details.<key>
 }
 
 // PersonConfig is someone who can be paged.

@@ -33,7 +33,14 @@ type domain struct {
 	people     map[string]bool
 	// runner is the escalation section: the runner's lease and workers.
 	runner runnerSettings
+	// groupings are the services' alert groupings (services[].grouping),
+	// for the incident store; a service without one has the zero Grouping.
+	groupings map[string]incident.Grouping
 }
+
+// grouping is a service's alert grouping, the zero Grouping (off) for a
+// service without one: incident.WithGrouping's function.
+func (d *domain) grouping(service string) incident.Grouping { return d.groupings[service] }
 
 // runnerSettings are escalation.Options' tunables from the escalation section.
 type runnerSettings struct {
@@ -59,8 +66,12 @@ func (c *Config) domain() (*domain, error) {
 	d := &domain{rotations: rots, policies: policies, zone: zone, personZone: c.personZone(),
 		services: map[string]bool{}, people: map[string]bool{},
 		runner: runnerSettings{lease: c.Escalation.Lease, workers: c.Escalation.Workers, replicaID: c.Escalation.ReplicaID}}
+	d.groupings = map[string]incident.Grouping{}
 	for _, s := range c.Services {
 		d.services[s.Name] = true
+		if s.Grouping.Window > 0 {
+			d.groupings[s.Name] = incident.Grouping{Window: s.Grouping.Window, By: s.Grouping.By}
+		}
 	}
 	for _, p := range c.People {
 		d.people[p.ID] = true

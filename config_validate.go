@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/rotations"
 )
 
@@ -32,6 +33,7 @@ func (c *Config) Validate() Problems {
 	rots := c.validateRotations(k, people)
 	policies := c.validatePolicies(k, people, rots)
 	c.validateServicePolicies(k, policies)
+	c.validateGrouping(k)
 	c.validateSlack(k)
 	c.validateAnalyticsAndLog(k)
 	c.validateEscalation(k)
@@ -270,6 +272,33 @@ func (c *Config) validateServicePolicies(k *checker, policies map[string]bool) {
 			k.add(p+".escalation_policy", "must be set: a service nobody is paged for is silent")
 		} else if !policies[s.EscalationPolicy] {
 			k.add(p+".escalation_policy", "names no policy in escalation_policies (got %q)", s.EscalationPolicy)
+		}
+	}
+}
+
+// validateGrouping checks services[].grouping: off (no window, no by), or a
+// window in (0, 24h] with field paths an alert has (incident.GroupingFieldError).
+func (c *Config) validateGrouping(k *checker) {
+	for i, s := range c.Services {
+		p := fmt.Sprintf("services[%d].grouping", i)
+		g := s.Grouping
+		switch w := g.Window; {
+		case w == 0 && len(g.By) == 0:
+			continue // off
+		case w <= 0:
+			k.add(p+".window", "must be a positive duration such as 5m: how long after an incident opens it takes the service's new alerts (got %s)", w)
+		case w > incident.MaxGroupingWindow:
+			k.add(p+".window", "must be at most 24h: a longer window would hide new problems in an old incident (got %s)", w)
+		}
+		seen := map[string]bool{}
+		for j, f := range g.By {
+			fp := fmt.Sprintf("%s.by[%d]", p, j)
+			if err := incident.GroupingFieldError(f); err != nil {
+				k.add(fp, "%v", err)
+			} else if seen[f] {
+				k.add(fp, "names %q twice", f)
+			}
+			seen[f] = true
 		}
 	}
 }

@@ -27,12 +27,14 @@ type stores struct {
 // an incident is acknowledged, signals wake when it makes a job due, and
 // waits for redis.wait_replicas replicas after each write an answer rests on, and
 // opens incidents only on the epoch marker in epoch, numbered above the
-// highest number the replica saw (redis_watch.go).
+// highest number the replica saw (redis_watch.go), and groups alerts as
+// services[].grouping says (docs/grouping.md).
 func newStores(cfg *Config, d *domain, wake *escalation.Wakeup, epoch *epochHolder, now func() time.Time) *stores {
 	rdb := newRedis(cfg.Redis)
 	inc := incident.NewStore(rdb, cfg.Redis.Prefix,
 		incident.WithAckTimeout(d.policies.AckTimeout), incident.WithOnJobDue(wake.Notify),
-		incident.WithAuditRetention(cfg.auditRetention()), cfg.replicaWait(), incident.WithEpoch(epoch.get), incident.WithNumberFloor(epoch.highest.Load))
+		incident.WithAuditRetention(cfg.auditRetention()), cfg.replicaWait(), incident.WithEpoch(epoch.get), incident.WithNumberFloor(epoch.highest.Load),
+		incident.WithGrouping(d.grouping))
 	inc.Now = now
 	ovs := overrides.New(rdb, cfg.Redis.Prefix)
 	ovs.Known = d.known()

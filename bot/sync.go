@@ -25,6 +25,7 @@ const (
 	refState       = "sdig" // Card.StateDigest of it
 	refRepeatCount = "rc"   // alert count when repeats were last reported
 	refRepeatAt    = "ru"   // unix ms of that report
+	refGrouped     = "rg"   // alerts grouped into the incident at that report (incident.Grouping)
 	refNotice      = "ntc"  // "<channel id>/<message id>" of the notice
 	refNoticeOff   = "nerr" // "1": the notice could not be posted and is not retried
 	refNoticeState = "nst"  // the status the notice shows (absent: triggered)
@@ -146,7 +147,7 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 			return time.Time{}, err
 		}
 		if err := set(refCard, ts, refDigest, full, refState, st, refPostCard, "",
-			refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(now.UnixMilli())); err != nil {
+			refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(now.UnixMilli()), refGrouped, itoa(inc.Grouped)); err != nil {
 			return time.Time{}, err
 		}
 	} else if st != refs[refState] {
@@ -190,8 +191,8 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	switch last := time.UnixMilli(lastMs); {
 	case inc.AlertCount > count && now.Sub(last) >= c.repeatEvery:
 		more := inc.AlertCount - count
-		text := fmt.Sprintf("Fired %d more time%s (%d in all), the last at %s.", more, plural(more), inc.AlertCount,
-			inc.LastSeen.UTC().Format("15:04:05 UTC"))
+		reported, _ := strconv.ParseInt(refs[refGrouped], 10, 64)
+		text := repeatText(inc, more, inc.Grouped-reported)
 		if err := set(refPostReply, itoa(inc.AlertCount)+"/"+itoa(c.now().UnixMilli())); err != nil {
 			return time.Time{}, err
 		}
@@ -201,7 +202,7 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		// The interval runs from when the reply was posted, not from when
 		// this sync began: the work before it (and rate-limit pacing) would
 		// otherwise let two replies land closer together than RepeatEvery.
-		if err := set(refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(c.now().UnixMilli()), refPostReply, ""); err != nil {
+		if err := set(refRepeatCount, itoa(inc.AlertCount), refRepeatAt, itoa(c.now().UnixMilli()), refPostReply, "", refGrouped, itoa(inc.Grouped)); err != nil {
 			return time.Time{}, err
 		}
 		fallthrough
@@ -513,6 +514,26 @@ func (s *Syncer) channelID(ctx context.Context, target string) (string, error) {
 
 func replyKey(inc incident.Incident, count int64) string {
 	return "reply:" + itoa(inc.Number) + ":" + itoa(inc.Created.UnixMilli()) + ":" + itoa(count)
+}
+
+// repeatText is the thread reply for more alerts since the last one: the
+// same alert firing again, or, on an incident its service's grouping made
+// (incident.Grouping), joined other alerts since the last report, and the
+// repeats and recoveries of its alerts.
+func repeatText(inc incident.Incident, more, joined int64) string {
+	last := inc.LastSeen.UTC().Format("15:04:05 UTC")
+	switch {
+	case joined > 0:
+		return fmt.Sprintf("%d more alert%s joined (%d grouped into this incident; %d alerts in all, repeats and recoveries included), the last at %s.",
+			joined, plural(joined), inc.Grouped, inc.AlertCount, last)
+	case inc.Grouped > 0:
+		what := "repeat or recovery"
+		if more != 1 {
+			what = "repeats or recoveries"
+		}
+		return fmt.Sprintf("%d more %s of its alerts (%d in all), the last at %s.", more, what, inc.AlertCount, last)
+	}
+	return fmt.Sprintf("Fired %d more time%s (%d in all), the last at %s.", more, plural(more), inc.AlertCount, last)
 }
 
 // repeatPosted settles a repeat reply an earlier run began (a posting mark

@@ -19,13 +19,15 @@ import (
 // Each case runs batched (the default) and unbatched, so one run gives the
 // ratio between them; "unique/batched/epoch" is the default with the epoch
 // marker required and a number floor (WithEpoch, WithNumberFloor, as serve
-// runs it), beside the same without.
+// runs it), beside the same without. "grouped" is unique alerts of a
+// service that groups them (WithGrouping by details.host, one host): each
+// joins the first incident.
 func BenchmarkOpen(b *testing.B) {
 	for _, c := range []struct {
 		mode      string
 		unbatched bool
 		epoch     bool
-	}{{"unique", false, false}, {"unique", false, true}, {"unique", true, false}, {"duplicate", false, false}, {"duplicate", true, false}} {
+	}{{"unique", false, false}, {"unique", false, true}, {"unique", true, false}, {"duplicate", false, false}, {"duplicate", true, false}, {"grouped", false, false}} {
 		mode := c.mode
 		name := mode + "/batched"
 		if c.unbatched {
@@ -41,6 +43,11 @@ func BenchmarkOpen(b *testing.B) {
 				opts = append(opts, incident.WithEpoch(func() string { return "E1" }),
 					incident.WithNumberFloor(func() int64 { return 1 }))
 			}
+			if mode == "grouped" {
+				opts = append(opts, incident.WithGrouping(func(string) incident.Grouping {
+					return incident.Grouping{Window: 24 * time.Hour, By: []string{"details.host"}}
+				}))
+			}
 			s := incident.NewStore(srv.Client(), "bench:", opts...)
 			if c.epoch {
 				srv.Client().Set(context.Background(), s.EpochKey(), "E1", 0)
@@ -53,9 +60,10 @@ func BenchmarkOpen(b *testing.B) {
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				a := incident.Alert{Source: "generic", Service: "database", Summary: "disk full on db-1",
-					Severity: incident.SevCritical, Status: incident.AlertFiring, DedupKey: "same"}
+					Severity: incident.SevCritical, Status: incident.AlertFiring, DedupKey: "same",
+					Details: map[string]any{"host": "db-1"}}
 				for pb.Next() {
-					if mode == "unique" {
+					if mode != "duplicate" {
 						a.DedupKey = "k" + strconv.FormatInt(seq.Add(1), 10)
 					}
 					if _, err := s.Open(ctx, a); err != nil {

@@ -90,14 +90,17 @@ const (
 
 // Incident is the unit of ownership: one problem, one owner, one timeline.
 type Incident struct {
-	Number       int64     `json:"number"`
-	Service      string    `json:"service"`
-	Title        string    `json:"title"`
-	Severity     Severity  `json:"severity"`
-	Status       Status    `json:"status"`
-	Owner        string    `json:"owner,omitempty"`
-	Level        int       `json:"level"` // escalation level, 1-based; 0 before the first page
-	AlertCount   int64     `json:"alert_count"`
+	Number     int64    `json:"number"`
+	Service    string   `json:"service"`
+	Title      string   `json:"title"`
+	Severity   Severity `json:"severity"`
+	Status     Status   `json:"status"`
+	Owner      string   `json:"owner,omitempty"`
+	Level      int      `json:"level"` // escalation level, 1-based; 0 before the first page
+	AlertCount int64    `json:"alert_count"`
+	// Grouped is how many alerts with other dedup keys joined the incident
+	// by its service's grouping (Grouping); 0 for an ungrouped incident.
+	Grouped      int64     `json:"grouped,omitempty"`
 	Source       string    `json:"source"`
 	DedupKey     string    `json:"dedup_key"`
 	Links        []Link    `json:"links,omitempty"`
@@ -130,6 +133,14 @@ const (
 	EventRetriggered  EventType = "retriggered"
 	EventNote         EventType = "note"
 	EventPageFailed   EventType = "page_failed"
+	// EventGrouped: alerts with other dedup keys joined the incident
+	// (Grouping). Joins within a minute of each other are one entry, with
+	// Count and Last as a run of re-pages; Note is "alert count <n>".
+	EventGrouped EventType = "grouped"
+	// EventAlertRecovered: one alert of a grouped incident recovered while
+	// others in it still fire; Note is "<n> still firing". Folded as
+	// EventGrouped.
+	EventAlertRecovered EventType = "alert_recovered"
 )
 
 // Event is one line of an incident's timeline: who did what, when.
@@ -142,8 +153,9 @@ type Event struct {
 	Note   string    `json:"note,omitempty"`
 	// Count is, for a run of re-pages (EventPaged with Note "repeat") to one
 	// person at one level, how many re-pages this one entry stands for (1
-	// or more); 0 for every other event, which is one. At is then the first
-	// re-page of the run and Last the latest.
+	// or more), and for EventGrouped and EventAlertRecovered how many alerts
+	// joined or recovered in the entry's minute; 0 for every other event,
+	// which is one. At is then the first of the run and Last the latest.
 	Count int64     `json:"count,omitempty"`
 	Last  time.Time `json:"last,omitzero"`
 }

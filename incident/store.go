@@ -32,11 +32,16 @@ import (
 //	<prefix>{inc}:i:<n>:t        list: the timeline, one JSON event per entry
 //	<prefix>{inc}:i:<n>:pn       string: the note of a pending manual escalation, until the page job
 //	                             writes it on the escalated event (kept out of the hash: notes are long)
+//	<prefix>{inc}:i:<n>:m        hash: while a grouped incident (grouping.go) is open, the alerts in it
+//	                             still firing: dedup digest -> that alert's latest source time ms
 //	<prefix>{inc}:i:<n>:pg       hash: the pages of the incident's latest paging step being sent or sent
 //	                             (pages.go), expires a day after its last write
 //	<prefix>{inc}:open           zset: open incident numbers by creation ms
 //	<prefix>{inc}:resolved       zset: resolved incident numbers by resolution ms
-//	<prefix>{inc}:dedup          hash: sha1(service "\n" dedup key) -> open incident number
+//	<prefix>{inc}:dedup          hash: sha1(service "\n" dedup key) -> open incident number (each alert
+//	                             grouped into an incident has its own entry pointing at it)
+//	<prefix>{inc}:g:<digest>     string: the incident that alerts of sha1(service, grouping values)
+//	                             may join (grouping.go); expires the grouping window after it opened
 //	<prefix>{inc}:jobs           zset: due jobs ("page:<n>", "acktimeout:<n>") by due ms (jobs.go)
 //	<prefix>{inc}:urgent         zset: the urgent jobs of jobs (first pages, escalations, ack timeouts)
 //	                             by the ms from which each is urgent: claimed before the others (jobs.go)
@@ -52,7 +57,7 @@ import (
 //	                             expires an hour after that recovery (recoveryTTL)
 type keys struct {
 	base, seq, open, resolved, dedup, jobs, urgent, events, deliveries string
-	inflight, leases, holds, dead, recoveries, epoch                   string
+	inflight, leases, holds, dead, recoveries, epoch, groups           string
 }
 
 func newKeys(prefix string) keys {
@@ -73,12 +78,16 @@ func newKeys(prefix string) keys {
 		dead:       b + "dead",
 		recoveries: b + "r:",
 		epoch:      b + "epoch",
+		groups:     b + "g:",
 	}
 }
 
 func (k keys) incident(n int64) string { return k.base + strconv.FormatInt(n, 10) }
 func (k keys) timeline(n int64) string { return k.incident(n) + ":t" }
 func (k keys) static(n int64) string   { return k.incident(n) + ":s" }
+
+// members is the hash of a grouped incident's alerts still firing.
+func (k keys) members(n int64) string { return k.incident(n) + ":m" }
 
 // pendingNote is the key of the note given with a manual escalation that
 // the page job has not yet carried out.
@@ -116,6 +125,11 @@ func (l Layout) Timeline(n int64) string { return l.k.timeline(n) }
 // delivery is the marker key of one delivery id. With no id it is a key the
 // script never touches, still inside the {inc} slot so Cluster accepts the call.
 func (k keys) delivery(id string) string { return k.deliveries + id }
+
+// group is the index of the incident open for one grouping digest. With no
+// digest (the service groups nothing, or the alert lacks a field) it is a
+// key the script never touches, in the {inc} slot all the same.
+func (k keys) group(digest string) string { return k.groups + digest }
 
 // recovery is the memory of the latest recovery of one dedup digest.
 func (k keys) recovery(digest string) string { return k.recoveries + digest }
@@ -167,6 +181,8 @@ type Store struct {
 	floor func() int64
 	// wait is how many replicas a write waits for (WithReplicaWait).
 	wait replicaWait
+	// grouping is each service's alert grouping (WithGrouping); nil: none.
+	grouping func(service string) Grouping
 
 	// Unbatched sends each Open as its own script call instead of
 	// coalescing concurrent ones into pipelines; it exists to measure the
@@ -317,6 +333,14 @@ const (
 	// is from an earlier flap, so the incident stays open. The alert is
 	// counted and audited, and not remembered as a recovery.
 	OutcomeStaleRecovery Outcome = "stale_recovery"
+	// OutcomeGrouped: a firing alert with a new dedup key joined the
+	// triggered incident of its service's group (WithGrouping) instead of
+	// opening one; its own dedup key now points at that incident.
+	OutcomeGrouped Outcome = "grouped"
+	// OutcomeAlertRecovered: a recovery of one alert of a grouped incident
+	// while others in it are still firing; the incident stays open and
+	// resolves with the last one's recovery.
+	OutcomeAlertRecovered Outcome = "alert_recovered"
 )
 
 // recoveryTTL is how long a recovery is remembered, so that a firing alert
@@ -413,12 +437,20 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 	if s.floor != nil {
 		floor = s.floor()
 	}
+	var window time.Duration
+	group := ""
+	if s.grouping != nil && status == "firing" {
+		g := s.grouping(a.Service)
+		if d, ok := g.groupDigest(a); ok {
+			window, group = g.Window, d
+		}
+	}
 	reply, err := run(ctx,
-		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID), k.recovery(dk), k.epoch},
+		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID), k.recovery(dk), k.epoch, k.group(group)},
 		[]any{k.base, dk, now.UnixMilli(),
 			a.Service, blob, string(a.Severity), a.Source, dk, status,
 			s.audit.MaxAge.Milliseconds(), s.audit.MaxEntries, repeatNoteEvery.Milliseconds(), string(JobPage) + ":", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
-			src.UnixMilli(), recoveryTTL.Milliseconds(), epoch, floor},
+			src.UnixMilli(), recoveryTTL.Milliseconds(), epoch, floor, window.Milliseconds()},
 	)
 	res, _ := reply.([]any)
 	if err != nil {
@@ -529,7 +561,7 @@ func (s *Store) transition(ctx context.Context, op string, n int64, by, person, 
 		}
 	}
 	res, err := s.eval(ctx, transitionScript,
-		[]string{k.incident(n), k.timeline(n), k.open, k.jobs, k.events, k.dedup, k.resolved, k.pendingNote(n)},
+		[]string{k.incident(n), k.timeline(n), k.open, k.jobs, k.events, k.dedup, k.resolved, k.pendingNote(n), k.members(n)},
 		op, n, s.Now().UnixMilli(), by, person, text.Truncate(note, MaxNote), ackTimeout.Milliseconds(),
 		s.audit.MaxAge.Milliseconds(), s.audit.MaxEntries,
 	).StringSlice()
@@ -669,6 +701,7 @@ func decodeIncident(n int64, h map[string]string, staticJSON string) Incident {
 	}
 	inc.Level, _ = strconv.Atoi(h["level"])
 	inc.AlertCount, _ = strconv.ParseInt(h["alert_count"], 10, 64)
+	inc.Grouped, _ = strconv.ParseInt(h["grouped"], 10, 64)
 	return inc
 }
 

@@ -262,6 +262,10 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 		reply.Message = "the alert is not newer than a recovery already received for it; the condition is over, so nothing was opened"
 	case incident.OutcomeStaleRecovery:
 		reply.Message = "the recovery is older than the latest firing alert of the open incident; the incident stays open"
+	case incident.OutcomeGrouped:
+		reply.Message = fmt.Sprintf("the alert joined INC-%d (the service groups its alerts); its recovery resolves only its own part", res.Number)
+	case incident.OutcomeAlertRecovered:
+		reply.Message = fmt.Sprintf("this alert of INC-%d recovered; the incident stays open while its other alerts fire", res.Number)
 	}
 	return http.StatusAccepted, reply, nil
 }

@@ -65,6 +65,8 @@ type envConfig struct {
 	// durable: Redis keeps its data across redis.Restart (append-only file).
 	durable          bool
 	reactionPatience time.Duration
+	// storeOpts are more options of the incident store (grouping).
+	storeOpts []incident.StoreOption
 }
 
 func defaults() envConfig {
@@ -114,7 +116,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		t.Fatal(err)
 	}
 	wake := escalation.NewWakeup()
-	e.svc = incident.NewStore(e.rdb, "test:", incident.WithAckTimeout(pols.AckTimeout), incident.WithOnJobDue(wake.Notify))
+	e.svc = incident.NewStore(e.rdb, "test:", append([]incident.StoreOption{incident.WithAckTimeout(pols.AckTimeout), incident.WithOnJobDue(wake.Notify)}, cfg.storeOpts...)...)
 	t.Cleanup(e.svc.Close)
 	var botServices []bot.Service
 	for _, s := range services {

@@ -14,13 +14,16 @@
 -- KEYS[9] the epoch marker: when ARGV[18] is set and KEYS[9] does not hold it (missing: Redis
 --         lost its data; another: someone found that out first), nothing is stored and the
 --         reply is an error "EPOCH …" (Store.WithEpoch), so no incident number is issued twice.
+-- KEYS[10] the grouping index of this alert's group, "<prefix>{inc}:g:<digest>" (a string: the
+--          incident alerts of the group join), used only when ARGV[20] > 0
+-- ARGV[20] the service's grouping window ms ("0": the alert is not grouped; incident/grouping.go)
 -- Also enqueues the incident's chat job ("chat:<n>", in the zset named like KEYS[4] with
 -- "chat" for "jobs"): due now when created or resolved, due now unless already waiting on a repeat.
 -- Returns {number, created(1/0), alert_count, status, outcome}, and for
 -- "superseded_by_recovery" a sixth element, the remembered recovery's source time ms;
 -- a duplicate delivery returns the number, count and status of the incident its first delivery reached.
 -- outcome: "created" | "repeated" | "resolved" | "no_open_incident" | "duplicate_delivery"
---          | "superseded_by_recovery" | "stale_recovery"
+--          | "superseded_by_recovery" | "stale_recovery" | "grouped" | "alert_recovered"
 -- The incident hash keeps the latest source time of its firing alerts (src, ms)
 -- so that a recovery older than it (from an earlier flap, arriving late) does
 -- not resolve it: "stale_recovery". An incident stored before src existed has none (0).
@@ -61,6 +64,34 @@ end
 
 local rank = {critical = 3, warning = 2, info = 1}
 
+-- A run of grouped alerts (or of their recoveries) within a minute is one
+-- timeline entry with a count and the last time, as commit.lua folds
+-- re-pages; the hash keeps the run's entry index (<f>i) and its start (<f>t).
+-- Timelines only grow at the end, so the index stays right. The audit
+-- stream gets one entry per alert.
+local function fold(n, typ, f, note)
+  local key = base .. n
+  local tl = key .. ':t'
+  audit('type', typ, 'n', n, 'at', now, 'by', ARGV[7], 'service', ARGV[4])
+  local h = redis.call('HMGET', key, f .. 'i', f .. 't')
+  local idx, t = tonumber(h[1]), tonumber(h[2])
+  if idx and t and now - t < tonumber(ARGV[12]) then
+    local raw = redis.call('LINDEX', tl, idx)
+    if raw then
+      local ev = cjson.decode(raw)
+      if ev.type == typ then
+        ev.count = (ev.count or 1) + 1
+        if now > (ev.last or ev.at) then ev.last = now end
+        ev.note = note
+        redis.call('LSET', tl, idx, cjson.encode(ev))
+        return
+      end
+    end
+  end
+  local len = redis.call('RPUSH', tl, cjson.encode({type = typ, at = now, by = ARGV[7], note = note, count = 1, last = now}))
+  redis.call('HSET', key, f .. 'i', len - 1, f .. 't', now)
+end
+
 -- The chat job queue (incident/chat.go) sits beside the jobs zset, in the same slot.
 local chatq = string.sub(KEYS[4], 1, -5) .. 'chat'
 -- So does the index of urgent jobs (incident/lua/claim.lua).
@@ -87,7 +118,8 @@ if ARGV[9] == 'resolved' then
   -- Equal times: the recovery wins.
   if existing then
     local key = base .. existing
-    local fraw = redis.call('HGET', key, 'src') or '0'
+    -- An alert of a grouped incident is judged by its own latest firing.
+    local fraw = redis.call('HGET', key .. ':m', field) or redis.call('HGET', key, 'src') or '0'
     local fsrc = tonumber(fraw) or 0
     if src < fsrc then
       local count = redis.call('HINCRBY', key, 'alert_count', 1)
@@ -105,6 +137,23 @@ if ARGV[9] == 'resolved' then
   end
   local key = base .. existing
   local count = redis.call('HINCRBY', key, 'alert_count', 1)
+  -- One alert of a grouped incident recovered while others still fire: its
+  -- own dedup entry goes, the incident stays as it is. The last one's
+  -- recovery resolves it below.
+  local members = key .. ':m'
+  if redis.call('HEXISTS', members, field) == 1 then
+    redis.call('HDEL', members, field)
+    local left = redis.call('HLEN', members)
+    if left > 0 then
+      redis.call('HDEL', KEYS[2], field)
+      redis.call('HSET', key, 'last_seen', now)
+      fold(existing, 'alert_recovered', 'arf', left .. ' still firing')
+      redis.call('ZADD', chatq, 'NX', now, 'chat:' .. existing)
+      mark(existing)
+      return {tonumber(existing), 0, count, redis.call('HGET', key, 'status'), 'alert_recovered'}
+    end
+  end
+  redis.call('DEL', members)
   -- A pending escalation's note that its page job did not get to write is
   -- kept as a note by whoever asked (as transition.lua's flush_pending_note).
   local pn = redis.call('GET', key .. ':pn')
@@ -154,6 +203,10 @@ if existing then
   if src > fsrc then
     redis.call('HSET', key, 'src', ARGV[16])
   end
+  local msrc = redis.call('HGET', key .. ':m', field)
+  if msrc and src > tonumber(msrc) then
+    redis.call('HSET', key .. ':m', field, ARGV[16])
+  end
   local sev = redis.call('HGET', key, 'severity')
   if (rank[ARGV[6]] or 0) > (rank[sev] or 0) then
     redis.call('HSET', key, 'severity', ARGV[6])
@@ -170,6 +223,46 @@ if existing then
   local status = redis.call('HGET', key, 'status')
   mark(existing)
   return {tonumber(existing), 0, count, status, 'repeated'}
+end
+
+-- Grouping: a firing alert with a new dedup key joins the incident its
+-- group's index names while that incident is triggered and opened less than
+-- the window ago. Its own dedup entry points at the incident, so the same
+-- alert again is a repeat there, and the incident keeps which of its alerts
+-- still fire (i:<n>:m, each with its latest source time) so a recovery
+-- resolves only its own part.
+local window = tonumber(ARGV[20] or '0') or 0
+if window > 0 then
+  local g = redis.call('GET', KEYS[10])
+  if g then
+    local key = base .. g
+    local st, created = unpack(redis.call('HMGET', key, 'status', 'created'))
+    if st == 'triggered' and now - (tonumber(created) or 0) < window then
+      local members = key .. ':m'
+      if redis.call('EXISTS', members) == 0 then
+        local first = redis.call('HMGET', key, 'dk', 'src')
+        redis.call('HSET', members, first[1], first[2] or '0')
+      end
+      redis.call('HSET', members, field, ARGV[16])
+      redis.call('HSET', KEYS[2], field, g)
+      local count = redis.call('HINCRBY', key, 'alert_count', 1)
+      redis.call('HINCRBY', key, 'grouped', 1)
+      redis.call('HSET', key, 'last_seen', now)
+      local fsrc = tonumber(redis.call('HGET', key, 'src') or '0') or 0
+      if src > fsrc then
+        redis.call('HSET', key, 'src', ARGV[16])
+      end
+      local sev = redis.call('HGET', key, 'severity')
+      if (rank[ARGV[6]] or 0) > (rank[sev] or 0) then
+        redis.call('HSET', key, 'severity', ARGV[6])
+      end
+      fold(g, 'grouped', 'gpf', 'alert count ' .. count)
+      -- NX, as a repeat: the thread line waits for the reply interval.
+      redis.call('ZADD', chatq, 'NX', now, 'chat:' .. g)
+      mark(g)
+      return {tonumber(g), 0, count, st, 'grouped'}
+    end
+  end
 end
 
 local floor = tonumber(ARGV[19] or '0') or 0
@@ -190,6 +283,11 @@ redis.call('ZADD', KEYS[3], now, n)
 redis.call('ZADD', KEYS[4], now, ARGV[13] .. n)
 redis.call('ZADD', urgentq, now, ARGV[13] .. n) -- a first page: claimed before re-pages
 redis.call('ZADD', chatq, now, 'chat:' .. n)
+if window > 0 then
+  -- The group's index names the newest incident of the group; it lives as
+  -- long as the incident takes alerts.
+  redis.call('SET', KEYS[10], n, 'PX', window)
+end
 event(n, 'opened', ARGV[7], '')
 mark(n)
 return {n, 1, 1, 'triggered', 'created'}

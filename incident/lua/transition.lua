@@ -2,6 +2,7 @@
 -- KEYS[1] incident hash  KEYS[2] timeline list  KEYS[3] open zset  KEYS[4] jobs zset
 -- KEYS[5] events stream  KEYS[6] dedup hash  KEYS[7] resolved zset
 -- KEYS[8] pending escalation note (string)
+-- KEYS[9] a grouped incident's alerts still firing (hash: dedup digest -> source time ms)
 -- ARGV: 1 op (ack|resolve|assign|escalate|note), 2 number, 3 now ms, 4 by, 5 person (assign target),
 --       6 note (already cut to incident.MaxNote), 7 ack timeout ms (ack only; 0 = none),
 --       8 audit retention ms, 9 audit max entries
@@ -135,6 +136,14 @@ if op == 'resolve' then
   if redis.call('HGET', KEYS[6], dk) == n then
     redis.call('HDEL', KEYS[6], dk)
   end
+  -- So does every alert grouped into it (open.lua): the next one opens a
+  -- new incident.
+  for _, m in ipairs(redis.call('HKEYS', KEYS[9])) do
+    if redis.call('HGET', KEYS[6], m) == n then
+      redis.call('HDEL', KEYS[6], m)
+    end
+  end
+  redis.call('DEL', KEYS[9])
   cancel_escalation()
   event('resolved', '', ARGV[6])
   redraw()

@@ -48,7 +48,7 @@ func New() *Metrics {
 		reg: prometheus.NewRegistry(),
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "baton_alerts_received_total",
-			Help: "Alert webhook deliveries, by source and outcome (created, repeated, resolved, no_open_incident, superseded_by_recovery, stale_recovery, duplicate_delivery, ignored, refused, error).",
+			Help: "Alert webhook deliveries, by source and outcome (created, repeated, grouped, resolved, alert_recovered, no_open_incident, superseded_by_recovery, stale_recovery, duplicate_delivery, ignored, refused, error).",
 		}, []string{"source", "outcome"}),
 		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "baton_incidents_opened_total",
