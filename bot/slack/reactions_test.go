@@ -292,7 +292,10 @@ func TestReactionSurvivesItsReplica(t *testing.T) {
 	<-time.After(3*time.Second - time.Since(down)) // the outage's length, not a synchronisation
 	e.redis.Restart()
 	e.acked(n, "alice")
-	if got, ok := e.fake.Envelope(env); !ok || !got.Acked {
-		t.Errorf("the reaction's envelope: %+v, want it acknowledged", got)
-	}
+	// The envelope is acknowledged once the reaction is settled, just after
+	// the incident's acknowledgement is stored: wait for it.
+	e.waitFor("the reaction's envelope acknowledged", func() bool {
+		got, ok := e.fake.Envelope(env)
+		return ok && got.Acked
+	})
 }
