@@ -147,6 +147,9 @@ func TestReactionDuringRedisOutage(t *testing.T) {
 				got, err := e.svc.ChatLink(e.ctx, "slack:"+dm.Channel+"/"+dm.TS)
 				return err == nil && got == n
 			})
+			// The page goes out before the runner commits its step (the
+			// owner): wait for the commit, which the outage must not cut.
+			e.waitFor("alice the owner", func() bool { return e.incident(n).Owner == "alice" })
 
 			e.redis.Stop()
 			down := time.Now()
