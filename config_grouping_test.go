@@ -40,6 +40,8 @@ func TestGroupingConfig(t *testing.T) {
 			want: incident.Grouping{Window: time.Minute, By: []string{"details.labels.host"}}},
 		{name: "fields without a window", yaml: "    grouping: {by: [details.host]}\n",
 			problem: "services[1].grouping.window: must be a positive duration such as 5m: how long after an incident opens it takes the service's new alerts (got 0s)"},
+		{name: "a window without a unit", yaml: "    grouping: {window: 5}\n",
+			problem: "services[1].grouping.window: must be at least 1s (got 5ns: a number without a unit is nanoseconds; write it with one, such as 5m)"},
 		{name: "a negative window", yaml: "    grouping: {window: -5m}\n",
 			problem: "services[1].grouping.window: must be a positive duration such as 5m"},
 		{name: "a window over a day", yaml: "    grouping: {window: 25h}\n",

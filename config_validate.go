@@ -287,6 +287,8 @@ func (c *Config) validateGrouping(k *checker) {
 			continue // off
 		case w <= 0:
 			k.add(p+".window", "must be a positive duration such as 5m: how long after an incident opens it takes the service's new alerts (got %s)", w)
+		case w < time.Second:
+			k.add(p+".window", "must be at least 1s (got %s: a number without a unit is nanoseconds; write it with one, such as 5m)", w)
 		case w > incident.MaxGroupingWindow:
 			k.add(p+".window", "must be at most 24h: a longer window would hide new problems in an old incident (got %s)", w)
 		}

@@ -74,17 +74,20 @@ func (g Grouping) groupDigest(a Alert) (digest string, ok bool) {
 }
 
 // groupValue is the value of a grouping field path in a, as text: a string
-// as it is, anything else (numbers, booleans, objects) as JSON.
+// as it is, anything else (numbers, booleans, objects) as JSON. A string
+// that is empty or only white space counts as missing, as webhook templates
+// fill a field they could not resolve with "": it is not "the same host".
 func (a Alert) groupValue(path string) (string, bool) {
+	present := func(s string) (string, bool) { return s, strings.TrimSpace(s) != "" }
 	switch path {
 	case "source":
-		return a.Source, a.Source != ""
+		return present(a.Source)
 	case "name":
-		return a.Name, a.Name != ""
+		return present(a.Name)
 	case "severity":
-		return string(a.Severity), a.Severity != ""
+		return present(string(a.Severity))
 	case "summary":
-		return a.Summary, a.Summary != ""
+		return present(a.Summary)
 	}
 	rest, ok := strings.CutPrefix(path, "details.")
 	if !ok {
@@ -101,7 +104,7 @@ func (a Alert) groupValue(path string) (string, bool) {
 		}
 	}
 	if s, ok := cur.(string); ok {
-		return s, true
+		return present(s)
 	}
 	raw, err := json.Marshal(cur)
 	if err != nil {

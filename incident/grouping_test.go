@@ -36,6 +36,9 @@ type gstep struct {
 	status  incident.Status // the incident's status after the step ("": not checked)
 }
 
+// emptyHost as a step's host sends details.host as "".
+const emptyHost = "<empty>"
+
 func fire(key, host string, at time.Duration, out incident.Outcome, n int64) gstep {
 	return gstep{op: "fire", key: key, host: host, at: at, outcome: out, number: n}
 }
@@ -109,6 +112,16 @@ func TestGrouping(t *testing.T) {
 				fire("c", "", 2*time.Second, created, 3),
 			},
 			open: 3, pages: 3, alert: 1,
+		},
+		{
+			name: "an empty or blank value is missing too: templates fill what they could not resolve with it",
+			steps: []gstep{
+				fire("a", emptyHost, 0, created, 1),
+				fire("b", emptyHost, time.Second, created, 2),
+				fire("c", " ", 2*time.Second, created, 3),
+				fire("d", " ", 3*time.Second, created, 4),
+			},
+			open: 4, pages: 4, alert: 1,
 		},
 		{
 			name: "without by every alert of the service joins",
@@ -236,7 +249,11 @@ func TestGrouping(t *testing.T) {
 						a.Service = st.service
 					}
 					if st.host != "" {
-						a.Details = map[string]any{"host": st.host}
+						h := st.host
+						if h == emptyHost {
+							h = ""
+						}
+						a.Details = map[string]any{"host": h}
 					}
 					if st.op == "recover" {
 						a.Status = incident.AlertResolved
