@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,7 +112,8 @@ type labelSet struct {
 
 // readLabels reads a labels or annotations object (field names it in
 // errors: alerts[2].labels): every value must be a string. It keeps what
-// fits the bounds and counts the rest, without building a map of them.
+// fits the bounds and counts the rest by scanning, without decoding it:
+// raw comes from a body that decoded, so it is valid JSON.
 func readLabels(raw json.RawMessage, field string) (labelSet, error) {
 	ls := labelSet{}
 	switch firstByte(raw) {
@@ -123,32 +123,38 @@ func readLabels(raw json.RawMessage, field string) (labelSet, error) {
 	default:
 		return ls, fieldErr(field, "must be an object of strings, not %s", kindOf(raw))
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return ls, jsonInputError(err, field, len(raw))
-	}
 	size := 0
-	for dec.More() {
-		kt, err := dec.Token()
-		if err != nil {
-			return ls, jsonInputError(err, field, len(raw))
+	err := objectMembers(raw, func(rk, rv []byte) error {
+		k, wanted := "", false
+		if plain := rk[1 : len(rk)-1]; bytes.IndexByte(plain, '\\') < 0 {
+			wanted = amWanted[string(plain)] // no allocation
+		} else {
+			k, _ = rawString(rk)
+			wanted = amWanted[k]
 		}
-		k, _ := kt.(string)
-		vt, err := dec.Token()
-		if err != nil {
-			return ls, jsonInputError(err, field, len(raw))
+		if firstByte(rv) != '"' {
+			if k == "" {
+				k, _ = rawString(rk)
+			}
+			return fieldErr(field+"."+k, "must be a string, not %s", kindOf(rv))
 		}
-		v, ok := vt.(string)
-		if !ok {
-			return ls, fieldErr(field+"."+k, "must be a string, not %s", tokenKind(vt))
+		size += len(rk) + len(rv)
+		keep := len(ls.kept) < maxLabels && size <= maxLabelBytes
+		if !keep && !wanted {
+			ls.more++
+			return nil
 		}
-		if amWanted[k] {
+		if k == "" {
+			k, _ = rawString(rk)
+		}
+		v, _ := rawString(rv)
+		if wanted {
 			if ls.wanted == nil {
 				ls.wanted = make(map[string]string, 4)
 			}
 			ls.wanted[k] = v
 		}
-		if size += len(k) + len(v); len(ls.kept) < maxLabels && size <= maxLabelBytes {
+		if keep {
 			if ls.kept == nil {
 				ls.kept = make(map[string]string, 8)
 			}
@@ -156,26 +162,113 @@ func readLabels(raw json.RawMessage, field string) (labelSet, error) {
 		} else {
 			ls.more++
 		}
-	}
-	return ls, nil
+		return nil
+	})
+	return ls, err
 }
 
-// tokenKind names the JSON type of a decoder token.
-func tokenKind(t json.Token) string {
-	switch t.(type) {
-	case json.Delim:
-		if t == json.Delim('[') {
-			return "an array"
+// objectMembers calls fn with the raw key (quoted) and the raw value of
+// each member of obj, a valid JSON object, in order, without decoding or
+// copying them; fn's error stops the walk.
+func objectMembers(obj []byte, fn func(key, val []byte) error) error {
+	i := skipSpace(obj, 0) + 1 // past {
+	for {
+		i = skipSpace(obj, i)
+		if i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
 		}
-		return "an object"
-	case bool:
-		return "a boolean"
-	case float64, json.Number:
-		return "a number"
-	case nil:
-		return "null"
+		if i >= len(obj) || obj[i] == '}' {
+			return nil
+		}
+		ks := i
+		i = skipValue(obj, i)
+		key := obj[ks:i]
+		i = skipSpace(obj, i) + 1 // past :
+		i = skipSpace(obj, i)
+		vs := i
+		i = skipValue(obj, i)
+		if err := fn(key, obj[vs:i]); err != nil {
+			return err
+		}
 	}
-	return "a string"
+}
+
+// arrayElements returns the raw elements of arr, a valid JSON array, as
+// slices of it (no copy); more than max elements is ok=false with their
+// count, counted without decoding.
+func arrayElements(arr []byte, max int) (elems [][]byte, n int, ok bool) {
+	i := skipSpace(arr, 0) + 1 // past [
+	for {
+		i = skipSpace(arr, i)
+		if i < len(arr) && arr[i] == ',' {
+			i = skipSpace(arr, i+1)
+		}
+		if i >= len(arr) || arr[i] == ']' {
+			return elems, n, n <= max
+		}
+		s := i
+		i = skipValue(arr, i)
+		if n < max {
+			elems = append(elems, arr[s:i])
+		}
+		n++
+	}
+}
+
+// skipSpace returns the index of the first byte from i that is not JSON
+// whitespace.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\r', '\n':
+			i++
+			continue
+		}
+		break
+	}
+	return i
+}
+
+// skipValue returns the index just past the valid JSON value starting at i.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		for i++; i < len(b); i++ {
+			switch b[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return i
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = skipValue(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
+	}
+	for i < len(b) {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			return i
+		}
+		i++
+	}
+	return i
 }
 
 // amSource says how ParseAlerts reads one of the two sources.
@@ -248,13 +341,9 @@ func parseAlerts(src amSource, body []byte, now time.Time, sev Severities) ([]in
 	if err := requireObject(body); err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
 	var p amBody
-	if err := dec.Decode(&p); err != nil {
+	if err := json.Unmarshal(body, &p); err != nil {
 		return nil, jsonInputError(err, "", len(body))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, bodyErr("body has more data after the JSON object, at byte %d; send exactly one object", dec.InputOffset()+1)
 	}
 	if src.version != "" && firstByte(p.Version) != 0 {
 		v, err := rawString(p.Version)
@@ -289,8 +378,8 @@ func parseAlerts(src amSource, body []byte, now time.Time, sev Severities) ([]in
 }
 
 // alertEntries splits the alerts array into its entries, refusing more
-// than incident.MaxBatch before decoding them.
-func alertEntries(raw json.RawMessage) ([]json.RawMessage, error) {
+// than incident.MaxBatch before decoding any.
+func alertEntries(raw json.RawMessage) ([][]byte, error) {
 	switch firstByte(raw) {
 	case '[':
 	case 0:
@@ -298,31 +387,19 @@ func alertEntries(raw json.RawMessage) ([]json.RawMessage, error) {
 	default:
 		return nil, fieldErr("alerts", "must be an array of alerts, not %s", kindOf(raw))
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return nil, jsonInputError(err, "alerts", len(raw))
+	entries, n, ok := arrayElements(raw, incident.MaxBatch)
+	if !ok {
+		return nil, fieldErr("alerts", "holds %d alerts, more than the %d baton stores from one request; set max_alerts: %d in the receiver (Alertmanager's webhook_config)",
+			n, incident.MaxBatch, incident.MaxBatch)
 	}
-	var entries []json.RawMessage
-	for dec.More() {
-		if len(entries) == incident.MaxBatch {
-			more := countElements(raw[dec.InputOffset():])
-			return nil, fieldErr("alerts", "holds %d alerts, more than the %d baton stores from one request; set max_alerts: %d in the receiver (Alertmanager's webhook_config)",
-				len(entries)+more, incident.MaxBatch, incident.MaxBatch)
-		}
-		var e json.RawMessage
-		if err := dec.Decode(&e); err != nil {
-			return nil, jsonInputError(err, "alerts", len(raw))
-		}
-		entries = append(entries, e)
-	}
-	if len(entries) == 0 {
+	if n == 0 {
 		return nil, fieldErr("alerts", "is empty; there is nothing to store")
 	}
 	return entries, nil
 }
 
 // parseAlert reads one entry of alerts; field is its path (alerts[2]).
-func parseAlert(src amSource, p amBody, raw json.RawMessage, field string, now time.Time, sev Severities) (incident.Alert, error) {
+func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time, sev Severities) (incident.Alert, error) {
 	if firstByte(raw) != '{' {
 		return incident.Alert{}, fieldErr(field, "must be an object, not %s", kindOf(raw))
 	}

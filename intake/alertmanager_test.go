@@ -133,7 +133,7 @@ func TestAlertmanagerBadRequests(t *testing.T) {
 		{"empty body", ``, "", "body is empty"},
 		{"an array", `[]`, "", "must be a JSON object, not an array"},
 		{"not JSON", `{"alerts":`, "", "not valid JSON"},
-		{"trailing data", amBodyWith(ok) + `{}`, "", "more data after the JSON object"},
+		{"trailing data", amBodyWith(ok) + `{}`, "", "after top-level value"},
 		{"no alerts", `{"version":"4"}`, "alerts", "is required"},
 		{"alerts not a list", `{"alerts":{}}`, "alerts", "must be an array of alerts, not an object"},
 		{"alerts empty", amBodyWith(), "alerts", "is empty"},
