@@ -102,8 +102,9 @@ var amWanted = map[string]bool{"alertname": true, "severity": true, "service": t
 
 // labelSet is a labels or annotations object read within bounds.
 type labelSet struct {
-	// kept are the pairs kept for the details, in the order sent.
-	kept map[string]string
+	// kept are the pairs kept for the details (map[string]any, as every
+	// parser's details, so a grouping can be by details.labels.<name>).
+	kept map[string]any
 	// wanted are the values of the amWanted keys present.
 	wanted map[string]string
 	// more counts the pairs not kept.
@@ -156,7 +157,7 @@ func readLabels(raw json.RawMessage, field string) (labelSet, error) {
 		}
 		if keep {
 			if ls.kept == nil {
-				ls.kept = make(map[string]string, 8)
+				ls.kept = make(map[string]any, 8)
 			}
 			ls.kept[k] = v
 		} else {
@@ -465,7 +466,7 @@ func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time,
 		d["labels_not_kept"] = labels.more
 	}
 	// The summary is the title; the other annotations are details.
-	ann := make(map[string]string, len(annotations.kept))
+	ann := make(map[string]any, len(annotations.kept))
 	for k, v := range annotations.kept {
 		if k != "summary" {
 			ann[k] = v
@@ -528,7 +529,7 @@ func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time,
 
 // labelSummary is the title of an alert without a summary annotation:
 // its name and its other labels, sorted, as "name: k=v, k=v".
-func labelSummary(name string, labels map[string]string, skip map[string]bool) string {
+func labelSummary(name string, labels map[string]any, skip map[string]bool) string {
 	keys := make([]string, 0, len(labels))
 	for k := range labels {
 		if !skip[k] && !strings.HasPrefix(k, "__") {
@@ -549,7 +550,8 @@ func labelSummary(name string, labels map[string]string, skip map[string]bool) s
 		}
 		b.WriteString(k)
 		b.WriteByte('=')
-		b.WriteString(labels[k])
+		v, _ := labels[k].(string)
+		b.WriteString(v)
 		if b.Len() > 4*maxSummary {
 			break
 		}

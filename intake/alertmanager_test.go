@@ -242,7 +242,7 @@ func TestAlertmanagerAlerts(t *testing.T) {
 			b.WriteString(`"alertname":"Late","service":"checkout"}`)
 			return amAlertJSON("x", b.String(), `"annotations":{}`)
 		}(), func(t *testing.T, a incident.Alert) {
-			labels, _ := a.Details["labels"].(map[string]string)
+			labels, _ := a.Details["labels"].(map[string]any)
 			if a.Name != "Late" || a.Service != "checkout" || len(labels) > maxLabels || a.Details["labels_not_kept"] == nil {
 				t.Errorf("name %q service %q, %d labels kept, not kept %v", a.Name, a.Service, len(labels), a.Details["labels_not_kept"])
 			}

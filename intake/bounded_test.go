@@ -287,7 +287,7 @@ func TestParsersBoundWhatTheyDecode(t *testing.T) {
 		{"Alertmanager alert with 50,000 labels", len(wideLabels), func() (incident.Alert, error) {
 			return first(ParseAlertmanager(wideLabels, testNow, DefaultSeverities))
 		}, func(t *testing.T, a incident.Alert) {
-			if kept, _ := a.Details["labels"].(map[string]string); a.Name != "Wide" || len(kept) > maxLabels || a.Details["labels_not_kept"] == nil {
+			if kept, _ := a.Details["labels"].(map[string]any); a.Name != "Wide" || len(kept) > maxLabels || a.Details["labels_not_kept"] == nil {
 				t.Errorf("name %q, %d labels kept, %v not kept", a.Name, len(kept), a.Details["labels_not_kept"])
 			}
 		}},
