@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
@@ -60,7 +61,7 @@ func newIntakeEnv(t *testing.T) *intakeEnv {
 	h.Now = func() time.Time { return testNow }
 	mux := http.NewServeMux()
 	h.Register(mux)
-	e.srv = httptest.NewServer(mux)
+	e.srv = httptest.NewServer(openapitest.Wrap(t, mux))
 	t.Cleanup(e.srv.Close)
 	return e
 }

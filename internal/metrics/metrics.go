@@ -10,6 +10,7 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -37,6 +38,7 @@ type Metrics struct {
 	jobLag        *prometheus.HistogramVec
 	storeErrors   *prometheus.CounterVec
 	chatErrors    *prometheus.CounterVec
+	socket        *prometheus.GaugeVec
 }
 
 var _ escalation.Metrics = (*Metrics)(nil)
@@ -92,10 +94,14 @@ func New() *Metrics {
 			Name: "baton_chat_api_errors_total",
 			Help: "Failed chat API calls, by chat and method (slack chat.postMessage, discord ChannelMessageSend, …).",
 		}, []string{"chat", "method"}),
+		socket: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "baton_socket_connected",
+			Help: "1 while this replica holds its chat's event connection (Slack Socket Mode), 0 while it does not; absent without a chat.",
+		}, []string{"chat"}),
 	}
 	m.reg.MustRegister(
 		m.alerts, m.opened, m.intakeLatency, m.pages, m.pageFailures, m.deadLetters,
-		m.acks, m.escalations, m.jobLag, m.storeErrors, m.chatErrors,
+		m.acks, m.escalations, m.jobLag, m.storeErrors, m.chatErrors, m.socket,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -111,9 +117,15 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, EnableOpenMetrics: true})
 }
 
+// Router is where Register mounts GET /metrics: an *http.ServeMux, or the
+// API server (which also lists its routes).
+type Router interface {
+	Handle(pattern string, handler http.Handler)
+}
+
 // Register mounts GET /metrics on mux. It needs no token: it shows counts
 // and latencies, never alert text or people.
-func (m *Metrics) Register(mux *http.ServeMux) {
+func (m *Metrics) Register(mux Router) {
 	mux.Handle("GET /metrics", m.Handler())
 }
 
@@ -151,6 +163,17 @@ func (m *Metrics) Acknowledged(via string) { m.acks.WithLabelValues(via).Inc() }
 // "discord", method the API method.
 func (m *Metrics) ChatAPIError(chat, method string) { m.chatErrors.WithLabelValues(chat, method).Inc() }
 
+// SocketConnected records whether this replica holds chat's event
+// connection (for Slack, Socket Mode): up after the connection is
+// established, down while it connects, after an error and when it stops.
+func (m *Metrics) SocketConnected(chat string, up bool) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.socket.WithLabelValues(chat).Set(v)
+}
+
 // StoreFailed records a failed Redis call by component (intake, api, bot…).
 func (m *Metrics) StoreFailed(component string) { m.storeErrors.WithLabelValues(component).Inc() }
 
@@ -175,3 +198,54 @@ func (m *Metrics) DeadLettered() { m.deadLetters.Inc() }
 
 // StoreError implements escalation.Metrics: a failed Redis call of the runner.
 func (m *Metrics) StoreError() { m.StoreFailed("escalation") }
+
+// Store is what RegisterStore reads from Redis at each scrape.
+type Store interface {
+	// Ping answers whether Redis takes commands.
+	Ping(ctx context.Context) error
+	// CountDead returns how many dead letters (pages given up) are kept.
+	CountDead(ctx context.Context) (int64, error)
+}
+
+// scrapeTimeout bounds the Redis reads of one scrape, so a Redis that does
+// not answer makes /metrics say so quickly instead of hanging the scraper.
+const scrapeTimeout = time.Second
+
+// RegisterStore adds the gauges read from Redis when /metrics is scraped:
+// baton_redis_up (1 when Redis answered a PING within a second, else 0)
+// and baton_dead_letters (the dead letters kept, shared by every replica;
+// left out of a scrape that could not read it).
+func (m *Metrics) RegisterStore(st Store) {
+	m.reg.MustRegister(&storeCollector{st: st})
+}
+
+var (
+	redisUpDesc = prometheus.NewDesc("baton_redis_up",
+		"1 when Redis answered a PING at this scrape (within 1s), else 0.", nil, nil)
+	deadDesc = prometheus.NewDesc("baton_dead_letters",
+		"Dead letters kept in Redis now: pages given up after every retry (the fallback was paged instead); `baton jobs` lists them.", nil, nil)
+)
+
+// storeCollector reads Redis at scrape time (prometheus.Collector).
+type storeCollector struct{ st Store }
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- redisUpDesc
+	ch <- deadDesc
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	up := 1.0
+	if err := c.st.Ping(ctx); err != nil {
+		up = 0
+	}
+	ch <- prometheus.MustNewConstMetric(redisUpDesc, prometheus.GaugeValue, up)
+	if up == 0 {
+		return
+	}
+	if n, err := c.st.CountDead(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(n))
+	}
+}
