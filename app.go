@@ -101,6 +101,7 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	st := newStores(cfg, d, wake, epoch, o.Now)
 	board := cfg.board(d.rotations, st.overrides.Set)
 	m := metrics.New()
+	m.RegisterStore(st.incidents)
 	chat, err := newChat(cfg, d, st, board, m, wake.Notify, log, o)
 	if err != nil {
 		return nil, err
