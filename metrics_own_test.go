@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,5 +75,54 @@ func TestRedisAndDeadLetterGauges(t *testing.T) {
 	}
 	if got := sample(text, "baton_dead_letters"); got != "" {
 		t.Fatalf("Redis stopped: baton_dead_letters %q, want it left out", got)
+	}
+}
+
+// MTTA and MTTR as histograms: an acknowledgement through the API 90 s
+// after the incident opened, its resolution 10 min after, and a second
+// incident resolved by its source's recovery 5 min after it opened, on the
+// App's one clock.
+func TestTimeToAcknowledgeAndResolve(t *testing.T) {
+	rs := redistest.Start(t)
+	cfg, err := LoadConfig("config.yaml", []string{"BATON_REDIS_ADDR=" + rs.Addr, "BATON_REDIS_ALLOW_VOLATILE=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	advance := func(d time.Duration) { clock.Add(int64(d)) }
+	app, err := NewAppWith(cfg, slog.New(slog.DiscardHandler), AppOptions{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &testApp{url: serveApp(t, app), redis: rs}
+	steps := []struct {
+		after        time.Duration
+		method, path string
+		token, body  string
+	}{
+		{0, "POST", "/v1/alerts/generic", genToken, `{"service":"database","summary":"disk full on db-1"}`},
+		{90 * time.Second, "POST", "/v1/incidents/1/ack", apiToken, `{"by":"alice"}`},
+		{0, "POST", "/v1/alerts/generic", genToken, `{"service":"database","dedup_key":"lag","summary":"replica lag"}`},
+		{5 * time.Minute, "POST", "/v1/alerts/generic", genToken, `{"service":"database","dedup_key":"lag","summary":"replica lag","status":"resolved"}`},
+		{3*time.Minute + 30*time.Second, "POST", "/v1/incidents/1/resolve", apiToken, `{"by":"alice"}`},
+	}
+	for _, s := range steps {
+		advance(s.after)
+		if code, out := a.call(t, s.method, s.path, s.token, s.body); code >= 300 {
+			t.Fatalf("%s %s: %d %v", s.method, s.path, code, out)
+		}
+	}
+	text := scrape(t, a.url)
+	for _, c := range []struct{ series, want string }{
+		{`baton_time_to_acknowledge_seconds_count{service="database"}`, "1"},
+		{`baton_time_to_acknowledge_seconds_sum{service="database"}`, "90"},
+		{`baton_time_to_resolve_seconds_count{service="database"}`, "2"},
+		{`baton_time_to_resolve_seconds_sum{service="database"}`, "900"}, // 300 + 600
+	} {
+		if got := sample(text, regexp.QuoteMeta(c.series)); got != c.want {
+			t.Errorf("%s = %q, want %s", c.series, got, c.want)
+		}
 	}
 }

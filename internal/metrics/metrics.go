@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
 )
 
 // Metrics holds baton's collectors. Its methods are safe for concurrent
@@ -39,6 +40,8 @@ type Metrics struct {
 	storeErrors   *prometheus.CounterVec
 	chatErrors    *prometheus.CounterVec
 	socket        *prometheus.GaugeVec
+	toAck         *prometheus.HistogramVec
+	toResolve     *prometheus.HistogramVec
 }
 
 var _ escalation.Metrics = (*Metrics)(nil)
@@ -98,14 +101,41 @@ func New() *Metrics {
 			Name: "baton_socket_connected",
 			Help: "1 while this replica holds its chat's event connection (Slack Socket Mode), 0 while it does not; absent without a chat.",
 		}, []string{"chat"}),
+		toAck: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "baton_time_to_acknowledge_seconds",
+			Help:    "Time from an incident's creation to its acknowledgement, by service (MTTA: rate of _sum over rate of _count).",
+			Buckets: responseBuckets,
+		}, []string{"service"}),
+		toResolve: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "baton_time_to_resolve_seconds",
+			Help:    "Time from an incident's creation to its resolution (by a person or the source's recovery), by service (MTTR).",
+			Buckets: responseBuckets,
+		}, []string{"service"}),
 	}
 	m.reg.MustRegister(
 		m.alerts, m.opened, m.intakeLatency, m.pages, m.pageFailures, m.deadLetters,
-		m.acks, m.escalations, m.jobLag, m.storeErrors, m.chatErrors, m.socket,
+		m.acks, m.escalations, m.jobLag, m.storeErrors, m.chatErrors, m.socket, m.toAck, m.toResolve,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// responseBuckets are the buckets of time to acknowledge and resolve, in
+// seconds: from half a minute to a day.
+var responseBuckets = []float64{30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400}
+
+// Transitioned implements incident.WithOnTransition's hook: an
+// acknowledgement observes the time from creation to acknowledgement, a
+// resolution the time from creation to resolution, by service (the
+// service label is a configured service, so series stay few).
+func (m *Metrics) Transitioned(op string, inc incident.Incident) {
+	switch {
+	case op == "ack" && !inc.Acknowledged.IsZero():
+		m.toAck.WithLabelValues(inc.Service).Observe(max(inc.Acknowledged.Sub(inc.Created), 0).Seconds())
+	case op == "resolve" && !inc.Resolved.IsZero():
+		m.toResolve.WithLabelValues(inc.Service).Observe(max(inc.Resolved.Sub(inc.Created), 0).Seconds())
+	}
 }
 
 // Registry is the registry, for registering more collectors.
