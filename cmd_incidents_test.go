@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/batonhq/baton/rotations"
 )
 
 // The terminal client against a served App (real Redis, every exchange
@@ -163,5 +165,48 @@ func TestVersion(t *testing.T) {
 	if code := run(context.Background(), []string{"version"}, &out, &errb, nil, time.Now); code != 0 ||
 		!strings.HasPrefix(out.String(), "baton ") || !strings.Contains(out.String(), "\ncommit ") || !strings.Contains(out.String(), "\ngo1.") {
 		t.Fatalf("baton version: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+}
+
+// baton oncall --url gives the answer the config and Redis give, from a
+// running baton's API; an unknown service is exit 3 there.
+func TestOncallOverAPI(t *testing.T) {
+	a := startApp(t)
+	local := []string{"BATON_REDIS_ADDR=" + a.redis.Addr, "BATON_REDIS_ALLOW_VOLATILE=true"}
+	remote := []string{"BATON_URL=" + a.url, "BATON_API_TOKEN=" + apiToken}
+	at := "2026-11-24T09:00:00Z"
+	view := func(env []string) rotations.OnCallView {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), []string{"oncall", "--service", "database", "--at", at, "--json"}, &out, &errb, env, time.Now); code != 0 {
+			t.Fatalf("oncall: exit %d: %s", code, errb.String())
+		}
+		var v rotations.OnCallView
+		if err := json.Unmarshal(out.Bytes(), &v); err != nil {
+			t.Fatalf("%v: %s", err, out.String())
+		}
+		return v
+	}
+	want, got := view(local), view(remote)
+	if got.Rotation != want.Rotation || got.Person != want.Person || !got.Until.Equal(want.Until) || len(got.Next) != len(want.Next) {
+		t.Fatalf("over the API %+v\nfrom the config %+v", got, want)
+	}
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"table", []string{"oncall", "--service", "database", "--at", at}, 0, "db-primary: " + want.Person + " is on call until", ""},
+		{"every rotation", []string{"oncall", "--at", at}, 0, "payments: ", ""},
+		{"unknown service", []string{"oncall", "--service", "nope"}, 3, "", "nope"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), c.args, &out, &errb, remote, time.Now)
+		if code != c.code || !strings.Contains(out.String(), c.stdout) || !strings.Contains(errb.String(), c.stderr) {
+			t.Errorf("%s: exit %d (want %d)\nstdout %q (want %q)\nstderr %q (want %q)", c.name, code, c.code, out.String(), c.stdout, errb.String(), c.stderr)
+		}
 	}
 }

@@ -34,8 +34,9 @@ Usage:
   baton serve [--config FILE] [--listen ADDR]   run intake, API and escalation
   baton check-config [--config FILE] [--online] check a config; exit 2 and one line per problem;
                                                 --online: also check Redis answers and persists writes (appendonly), exit 1 if not
-  baton oncall [--service S | --rotation R] [--at RFC3339] [--json]
+  baton oncall [--service S | --rotation R] [--at RFC3339] [--json] [--url U]
                                                 who is on call now, and the shifts of the next 14 days
+                                                (--url or BATON_URL: ask a running baton's API)
   baton incidents [list|show N|ack N|resolve N [note]|escalate N] [--url U] [--json] [--by PERSON]
                                                 incidents of a running baton over its API (BATON_URL, BATON_API_TOKEN);
                                                 exit 3: no such incident, 4: transition not allowed
