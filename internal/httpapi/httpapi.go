@@ -89,7 +89,8 @@ type Options struct {
 	OnAck func(via string)
 }
 
-// New returns the API server. Mount other route sets with Handle before serving.
+// New returns the API server. Mount other route sets with Handle before
+// serving; there is no other way in, so Routes lists every route.
 func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -115,10 +116,6 @@ func New(o Options) *Server {
 	})
 	return s
 }
-
-// Mux exposes the router. Register routes with Handle or HandleFunc
-// instead, so that Routes lists them.
-func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 // Handle registers h for pattern (an http.ServeMux pattern with its
 // method, such as "GET /v1/incidents/{n}") and remembers the pattern for
