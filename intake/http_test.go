@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
@@ -69,7 +70,7 @@ func newIntakeEnvAt(t *testing.T, now time.Time) *intakeEnv {
 	h.Now = func() time.Time { return now }
 	mux := http.NewServeMux()
 	h.Register(mux)
-	e.srv = httptest.NewServer(mux)
+	e.srv = httptest.NewServer(openapitest.Wrap(t, mux))
 	t.Cleanup(e.srv.Close)
 	return e
 }
