@@ -33,7 +33,7 @@ func ctx(t *testing.T) context.Context {
 func card(owner *bot.PersonRef, title string) *bot.Card {
 	return &bot.Card{Number: 12, Ref: "INC-12", Title: title, Service: "payments", Severity: incident.SevCritical,
 		Status: incident.StatusTriggered, Owner: owner, AlertCount: 1, Source: "sumologic",
-		Opened: time.Date(2026, 11, 30, 15, 0, 0, 0, time.UTC),
+		Opened:  time.Date(2026, 11, 30, 15, 0, 0, 0, time.UTC),
 		Actions: []bot.Action{bot.ActionAck, bot.ActionResolve, bot.ActionEscalate}}
 }
 
