@@ -1,10 +1,9 @@
 // Package discord is baton's Discord adapter: a bot.Chat over Discord's REST
 // API through github.com/bwmarrin/discordgo.
 //
-// Not built yet (and not wired into `baton serve`): the gateway loop that
-// registers /incident and /oncall and turns interactions and reactions into
-// bot.Executor calls. What is here is the REST side, tested against
-// internal/fakediscord.
+// It supplies what bot/slack does: Chat (REST) and Gateway, the event loop
+// that registers /incident and /oncall and turns interactions and
+// reactions into bot.Executor calls. Not wired into `baton serve` yet.
 //
 // How Discord differs from Slack, and what this adapter does about it:
 //
