@@ -298,3 +298,22 @@ func TestRebaseRefusesOtherHosts(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A post whose answer was lost (Discord posted it, then a 5xx) retried with
+// the same key returns the first message: the nonce, not a second post.
+func TestLostAnswerRetriedPostsOnce(t *testing.T) {
+	f, c, _ := newChat(t)
+	ch := f.AddChannel(fakediscord.Channel{Name: "alerts"})
+	f.FailNext(fakediscord.RouteMessagePost, 1, fakediscord.AppliedError(503))
+	m := bot.Message{Text: "INC-4 db down", Key: "notice:4:1"}
+	if _, _, err := c.Post(ctx(t), ch.ID, m); err == nil || escalation.IsPermanent(err) {
+		t.Fatalf("lost answer: %v, want a retryable error", err)
+	}
+	_, id, err := c.Post(ctx(t), ch.ID, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs := f.Messages(ch.ID); len(msgs) != 1 || msgs[0].ID != id {
+		t.Fatalf("%d messages after the retry, want the first one", len(msgs))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -300,5 +301,189 @@ func TestStory(t *testing.T) {
 	}
 	if reply := s.followup(in); !strings.Contains(reply, "help") {
 		t.Fatalf("bad sub-command reply %q", reply)
+	}
+}
+
+// mentionsIncident reports whether a message names INC-n (in its text,
+// escaped or not, or its embeds).
+func mentionsIncident(m fakediscord.Message, n int64) bool {
+	ref := "INC-" + strconv.FormatInt(n, 10)
+	hay := []string{strings.ReplaceAll(m.Content, `\`, "")}
+	for _, e := range m.EmbedList() {
+		hay = append(hay, strings.ReplaceAll(e.Title, `\`, ""), strings.ReplaceAll(e.Description, `\`, ""))
+	}
+	for _, h := range hay {
+		for i := strings.Index(h, ref); i >= 0; {
+			end := i + len(ref)
+			if end == len(h) || h[end] < '0' || h[end] > '9' {
+				return true
+			}
+			j := strings.Index(h[end:], ref)
+			if j < 0 {
+				break
+			}
+			i = end + j
+		}
+	}
+	return false
+}
+
+// A storm of 20 incidents for one person while every third message post is
+// answered 429: she is told about every incident within 10 s, and every
+// incident gets its channel, its card and its notice exactly once within 90 s.
+func TestStormWithRateLimits(t *testing.T) {
+	const incidents = 20
+	s := newStory(t, time.Hour)
+	var mu sync.Mutex
+	posts, refused := 0, 0
+	s.fake.InjectFaults(func(route, _ string) (fakediscord.Fault, bool) {
+		if route != fakediscord.RouteMessagePost {
+			return fakediscord.Fault{}, false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		posts++
+		if posts%3 == 0 {
+			refused++
+			return fakediscord.TooManyRequests(300 * time.Millisecond), true
+		}
+		return fakediscord.Fault{}, false
+	})
+	start := time.Now()
+	for i := range incidents {
+		s.open("storm-"+strconv.Itoa(i), "storm alert "+strconv.Itoa(i))
+	}
+	told := func() int {
+		n := 0
+		dms := s.dms(s.dana)
+		for i := int64(1); i <= incidents; i++ {
+			for _, m := range dms {
+				if mentionsIncident(m, i) {
+					n++
+					break
+				}
+			}
+		}
+		return n
+	}
+	s.waitFor("dana told about every incident", func() bool { return told() == incidents })
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("dana told about every incident after %v, want within 10 s", d)
+	}
+	announced := func() bool {
+		for i := int64(1); i <= incidents; i++ {
+			refs, err := s.svc.ChatRefs(s.ctx, i)
+			if err != nil || refs["pin"] != "1" || refs["ntc"] == "" {
+				return false
+			}
+		}
+		return true
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for !announced() {
+		if time.Now().After(deadline) {
+			t.Fatal("not every incident announced within 90 s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling Redis
+	}
+	for i := int64(1); i <= incidents; i++ {
+		prefix := "inc-" + strconv.FormatInt(i, 10) + "-"
+		var chans []fakediscord.Channel
+		for _, c := range s.fake.Channels() {
+			if strings.HasPrefix(c.Name, prefix) {
+				chans = append(chans, c)
+			}
+		}
+		if len(chans) != 1 {
+			t.Fatalf("INC-%d has %d channels", i, len(chans))
+		}
+		cards := 0
+		for _, m := range s.fake.Messages(chans[0].ID) {
+			if len(m.Buttons()) > 0 {
+				cards++
+			}
+		}
+		if cards != 1 || len(s.fake.Pins(chans[0].ID)) != 1 {
+			t.Fatalf("INC-%d: %d cards, %d pins", i, cards, len(s.fake.Pins(chans[0].ID)))
+		}
+		notices := 0
+		for _, m := range s.fake.Messages(s.alerts.ID) {
+			if mentionsIncident(m, i) {
+				notices++
+			}
+		}
+		if notices != 1 {
+			t.Fatalf("INC-%d: %d notices", i, notices)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if refused < incidents/2 {
+		t.Fatalf("only %d posts refused: the faults did not bite", refused)
+	}
+	t.Logf("storm of %d with %d of %d posts answered 429: everyone told after %v", incidents, refused, posts, time.Since(start).Round(time.Millisecond))
+}
+
+// Every other message post takes effect but its answer is lost (a 502 after
+// Discord posted it): the retries find the same message through the nonce,
+// so every card, notice and page is there exactly once.
+func TestLostAnswersPostOnce(t *testing.T) {
+	const incidents = 5
+	s := newStory(t, time.Hour)
+	var mu sync.Mutex
+	posts := 0
+	s.fake.InjectFaults(func(route, _ string) (fakediscord.Fault, bool) {
+		if route != fakediscord.RouteMessagePost {
+			return fakediscord.Fault{}, false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		posts++
+		return fakediscord.AppliedError(502), posts%2 == 0
+	})
+	for i := range incidents {
+		s.open("lost-"+strconv.Itoa(i), "lost answer "+strconv.Itoa(i))
+	}
+	s.waitFor("every incident announced", func() bool {
+		for i := int64(1); i <= incidents; i++ {
+			refs, err := s.svc.ChatRefs(s.ctx, i)
+			if err != nil || refs["pin"] != "1" || refs["ntc"] == "" {
+				return false
+			}
+		}
+		return true
+	})
+	s.waitFor("every page recorded", func() bool {
+		for i := int64(1); i <= incidents; i++ {
+			if s.incident(i).Owner != "dana" {
+				return false
+			}
+		}
+		return true
+	})
+	for i := int64(1); i <= incidents; i++ {
+		count := func(msgs []fakediscord.Message) int {
+			n := 0
+			for _, m := range msgs {
+				if mentionsIncident(m, i) {
+					n++
+				}
+			}
+			return n
+		}
+		var ch string
+		for _, c := range s.fake.Channels() {
+			if strings.HasPrefix(c.Name, "inc-"+strconv.FormatInt(i, 10)+"-") {
+				ch = c.ID
+			}
+		}
+		if cards, notices, pages := count(s.fake.Messages(ch)), count(s.fake.Messages(s.alerts.ID)), count(s.dms(s.dana)); cards != 1 || notices != 1 || pages != 1 {
+			t.Errorf("INC-%d: %d cards, %d notices, %d pages; want one of each", i, cards, notices, pages)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if posts < 2*incidents {
+		t.Fatalf("only %d posts", posts)
 	}
 }

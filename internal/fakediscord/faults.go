@@ -22,6 +22,11 @@ type Fault struct {
 	// Global, with Status 429, marks the global limit: "global": true in the
 	// body, X-RateLimit-Global: true and X-RateLimit-Scope: global.
 	Global bool
+	// Applied runs the route first (its effect stays: a message is posted)
+	// and then answers the fault, as when Discord did the work but the
+	// answer was lost (a timeout, a 5xx from a proxy): the outcome is
+	// unknown to the client.
+	Applied bool
 }
 
 // TooManyRequests is a per-route 429, as a bucket's limit answers it
@@ -37,6 +42,10 @@ func GlobalRateLimit(retryAfter time.Duration) Fault {
 	return Fault{Status: http.StatusTooManyRequests, RetryAfter: retryAfter, Global: true}
 }
 
+// AppliedError is a server error answered after the route ran: the call
+// took effect, the client cannot tell.
+func AppliedError(status int) Fault { return Fault{Status: status, Applied: true} }
+
 // HTTPError is a bare server error such as 500 or 503 (discordgo returns
 // *discordgo.RESTError; it retries a 502 itself, up to MaxRestRetries).
 func HTTPError(status int) Fault { return Fault{Status: status} }
@@ -44,7 +53,7 @@ func HTTPError(status int) Fault { return Fault{Status: status} }
 // FailNext makes the next n calls to route (a Route… constant; "*" matches
 // any route) answer with f. A route's own queue is used before the "*" queue;
 // queued faults are used in order. Calls refused for authentication or a bad
-// body do not use up a fault.
+// body do not use up a fault. A fault changes nothing unless it is Applied.
 func (s *Server) FailNext(route string, n int, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -166,3 +166,18 @@ func TestBucketModel(t *testing.T) {
 		t.Fatalf("%d messages in a, want 3", n)
 	}
 }
+
+// An applied fault does the work and loses the answer.
+func TestAppliedFaultTakesEffect(t *testing.T) {
+	s := StartTest(t)
+	ch := s.AddChannel(Channel{Name: "alerts"})
+	dg := newSession(t, s)
+	s.FailNext(RouteMessagePost, 1, AppliedError(500))
+	_, err := dg.ChannelMessageSend(ch.ID, "page dana")
+	if re := restErr(t, err); re.Response.StatusCode != 500 {
+		t.Fatalf("status %d", re.Response.StatusCode)
+	}
+	if n := len(s.Messages(ch.ID)); n != 1 {
+		t.Fatalf("%d messages, want the one the lost answer was about", n)
+	}
+}

@@ -238,6 +238,9 @@ func (s *Server) runREST(r *http.Request, route string, auth bool, fn routeFn, q
 		return errorAnswer(errBadRequest(50109, "The request body contains invalid JSON."))
 	}
 	if f, ok := s.takeFault(route, r.URL.Path); ok {
+		if f.Applied {
+			_ = fn(s, q)
+		}
 		return faultAnswer(f, s.now())
 	}
 	key := bucketKey(route, r)
