@@ -22,11 +22,15 @@ type GatewayOptions struct {
 	// under it (bulk overwrite).
 	AppID string
 	// AckReactions are the emoji that acknowledge ("✅"); others are none
-	// of baton's business. Default ✅ and 👀.
+	// of baton's business. Default: the bot's (bot.Options.AckReactions).
 	AckReactions []string
 	// Handlers bounds how many events are handled at once. Default 32.
 	Handlers int
-	Log      *slog.Logger
+	// Authenticated, when set, runs on its own goroutine after the first
+	// READY (the wiring checks people's accounts then); Run waits for it
+	// before returning.
+	Authenticated func(ctx context.Context)
+	Log           *slog.Logger
 }
 
 // Gateway is baton's gateway connection to Discord: it registers /incident
@@ -43,10 +47,14 @@ type Gateway struct {
 	log   *slog.Logger
 	sem   chan struct{}
 
-	mu   sync.Mutex
-	self string
-	ctx  context.Context
-	wg   sync.WaitGroup
+	authenticated func(ctx context.Context)
+	authOnce      sync.Once
+
+	mu      sync.Mutex
+	self    string
+	ctx     context.Context
+	closing bool // set before wg.Wait: no wg.Add after it
+	wg      sync.WaitGroup
 }
 
 // NewGateway builds a Gateway on chat's session; Run connects.
@@ -55,7 +63,7 @@ func NewGateway(chat *Chat, b *bot.Bot, o GatewayOptions) (*Gateway, error) {
 		return nil, errors.New("discord: a chat, a bot and the application id are required")
 	}
 	if len(o.AckReactions) == 0 {
-		o.AckReactions = []string{"✅", "👀"}
+		o.AckReactions = b.AckReactions()
 	}
 	if o.Handlers <= 0 {
 		o.Handlers = 32
@@ -63,7 +71,7 @@ func NewGateway(chat *Chat, b *bot.Bot, o GatewayOptions) (*Gateway, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	return &Gateway{chat: chat, bot: b, appID: o.AppID, acks: o.AckReactions,
+	return &Gateway{chat: chat, bot: b, appID: o.AppID, acks: o.AckReactions, authenticated: o.Authenticated,
 		log: o.Log.With("component", "discord"), sem: make(chan struct{}, o.Handlers)}, nil
 }
 
@@ -84,7 +92,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	s.Identify.Intents = Intents
 	s.StateEnabled = false
 	remove := []func(){
-		s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { g.setSelf(r.User.ID) }),
+		s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { g.ready(r) }),
 		s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) { g.handle(func() { g.interaction(i) }) }),
 		s.AddHandler(func(_ *discordgo.Session, r *discordgo.MessageReactionAdd) { g.handle(func() { g.reaction(r) }) }),
 	}
@@ -99,6 +107,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 		r()
 	}
 	err := s.Close()
+	g.mu.Lock()
+	g.closing = true
+	g.mu.Unlock()
 	g.wg.Wait()
 	if err != nil {
 		return fmt.Errorf("close the gateway: %w", err)
@@ -106,10 +117,25 @@ func (g *Gateway) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (g *Gateway) setSelf(id string) {
+// ready records the bot's own id and, the first time, runs Authenticated.
+func (g *Gateway) ready(r *discordgo.Ready) {
+	if r.User == nil {
+		return
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.self = id
+	g.self = r.User.ID
+	if g.authenticated == nil || g.ctx == nil || g.closing {
+		return
+	}
+	ctx := g.ctx
+	g.authOnce.Do(func() {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			g.authenticated(ctx)
+		}()
+	})
 }
 
 func (g *Gateway) selfID() string {
@@ -122,11 +148,12 @@ func (g *Gateway) selfID() string {
 func (g *Gateway) handle(fn func()) {
 	g.mu.Lock()
 	ctx := g.ctx
-	g.mu.Unlock()
-	if ctx == nil || ctx.Err() != nil {
+	if ctx == nil || ctx.Err() != nil || g.closing {
+		g.mu.Unlock()
 		return
 	}
 	g.wg.Add(1)
+	g.mu.Unlock()
 	go func() {
 		defer g.wg.Done()
 		select {

@@ -81,13 +81,13 @@ func newStory(t *testing.T, repage time.Duration) *story {
 		t.Fatal(err)
 	}
 	b, err := bot.New(bot.Options{Chat: s.chat, Incidents: s.svc, Redis: rdb, Prefix: "test:", Log: log, Wake: wake.Notify,
-		People:       []bot.Person{{ID: "dana", Name: "Dana", ChatID: s.dana.ID}},
+		People:       []bot.Person{{ID: "dana", Name: "Dana", ChatID: s.dana.ID}, {ID: "erin", Name: "Erin", Email: "erin@example.com"}},
 		Services:     []bot.Service{{Name: "payments", AlertsChannel: s.alerts.ID}},
 		AckReactions: []string{"✅", "👀"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw, err := discord.NewGateway(s.chat, b, discord.GatewayOptions{AppID: s.fake.AppID(), Log: log})
+	gw, err := discord.NewGateway(s.chat, b, discord.GatewayOptions{AppID: s.fake.AppID(), Log: log, Authenticated: b.WarnUnreachable})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +208,11 @@ func (s *story) followup(in fakediscord.Interaction) string {
 
 func TestStory(t *testing.T) {
 	s := newStory(t, 300*time.Millisecond)
+	// Once connected, everyone's account is checked: erin (an email, which
+	// Discord does not show bots) cannot be paged, and the log says so.
+	s.waitFor("the warning about erin", func() bool {
+		return strings.Contains(s.log.String(), "a person cannot be paged in chat") && strings.Contains(s.log.String(), "erin")
+	})
 
 	// Alert → channel under the category → pinned card with buttons → notice → DM.
 	n := s.open("db-1", "payments @everyone <@&1100000000000000777> down")
