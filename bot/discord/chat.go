@@ -187,6 +187,28 @@ func translate(op string, err error) error {
 
 func opts(ctx context.Context) discordgo.RequestOption { return discordgo.WithContext(ctx) }
 
+// paced keeps a job from sleeping in discordgo's rate limiter: discordgo
+// honours X-RateLimit-Remaining 0 (and the global limit) by sleeping until
+// the bucket resets, whatever the context. A call made for a job (a
+// bot.Pacing on ctx) whose bucket would make it wait longer than the job's
+// MaxWait returns escalation.Defer with the wait instead, so the runner
+// reschedules the job and its worker stays free. A call without Pacing (a
+// person is waiting for it) waits as discordgo does.
+func (c *Chat) paced(ctx context.Context, bucket string) error {
+	p, job := bot.PacingFrom(ctx)
+	if !job {
+		return nil
+	}
+	b := c.s.Ratelimiter.GetBucket(bucket)
+	b.Lock()
+	wait := c.s.Ratelimiter.GetWaitTime(b, 1)
+	b.Unlock()
+	if wait > p.MaxWait {
+		return escalation.Defer(wait)
+	}
+	return nil
+}
+
 // LookupEmail implements bot.Chat: a bot cannot see Discord users' emails.
 func (c *Chat) LookupEmail(context.Context, string) (string, error) {
 	return "", fmt.Errorf("discord: no email look-up for bots: %w", bot.ErrNoUser)
@@ -216,6 +238,9 @@ func (c *Chat) Post(ctx context.Context, channel string, m bot.Message) (string,
 		body.Reference = &discordgo.MessageReference{MessageID: m.Thread, ChannelID: channel}
 	}
 	endpoint := discordgo.EndpointChannelMessages(channel)
+	if err := c.paced(ctx, endpoint); err != nil {
+		return "", "", err
+	}
 	raw, err := c.s.RequestWithBucketID(http.MethodPost, endpoint, body, endpoint, opts(ctx))
 	if err != nil {
 		return "", "", translate("post", err)
@@ -230,6 +255,9 @@ func (c *Chat) Post(ctx context.Context, channel string, m bot.Message) (string,
 // Update implements bot.Chat: content, embed and buttons replaced, mentions
 // as the new rendering allows.
 func (c *Chat) Update(ctx context.Context, channelID, msgID string, m bot.Message) error {
+	if err := c.paced(ctx, discordgo.EndpointChannelMessage(channelID, "")); err != nil {
+		return err
+	}
 	out := render(m)
 	edit := discordgo.NewMessageEdit(channelID, msgID).SetContent(out.Content)
 	edit.Embeds = &out.Embeds

@@ -317,3 +317,31 @@ func TestLostAnswerRetriedPostsOnce(t *testing.T) {
 		t.Fatalf("%d messages after the retry, want the first one", len(msgs))
 	}
 }
+
+// A job's post whose bucket is exhausted is deferred, not slept on: the
+// worker is free and nothing is sent; a person's call waits its turn.
+func TestExhaustedBucketDefersAJob(t *testing.T) {
+	f, c, _ := newChat(t)
+	ch := f.AddChannel(fakediscord.Channel{Name: "alerts"})
+	f.SetLimit(fakediscord.RouteMessagePost, fakediscord.Limit{Requests: 1, Window: 400 * time.Millisecond})
+	job := bot.WithPacing(ctx(t), bot.Pacing{MaxWait: 50 * time.Millisecond, Ticket: "page:1"})
+	if _, _, err := c.Post(job, ch.ID, bot.Message{Text: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, _, err := c.Post(job, ch.ID, bot.Message{Text: "two"})
+	d, deferred := escalation.IsDeferred(err)
+	if !deferred || d <= 50*time.Millisecond || d > 400*time.Millisecond || time.Since(start) > 100*time.Millisecond {
+		t.Fatalf("got %v (deferred %v by %v) after %v; want a deferral without waiting", err, deferred, d, time.Since(start))
+	}
+	if n := len(f.Calls(fakediscord.RouteMessagePost)); n != 1 {
+		t.Fatalf("%d calls: the deferred post was sent", n)
+	}
+	// Without Pacing (a person waits) discordgo waits for the reset and posts.
+	if _, _, err := c.Post(ctx(t), ch.ID, bot.Message{Text: "two"}); err != nil {
+		t.Fatalf("interactive post: %v", err)
+	}
+	if n := len(f.Messages(ch.ID)); n != 2 {
+		t.Fatalf("%d messages", n)
+	}
+}

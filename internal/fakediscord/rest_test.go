@@ -271,8 +271,11 @@ func TestEnforceNonceMakesAPostIdempotent(t *testing.T) {
 	ch := s.AddChannel(Channel{Name: "alerts"})
 	dg := newSession(t, s)
 	body := map[string]any{"content": "card", "nonce": "card:7:1732978800000", "enforce_nonce": true}
-	var first, second discordgo.Message
-	for i, m := range []*discordgo.Message{&first, &second} {
+	var first, second struct {
+		ID    string `json:"id"`
+		Nonce string `json:"nonce"`
+	}
+	for i, m := range []any{&first, &second} {
 		b, err := dg.RequestWithBucketID("POST", discordgo.EndpointChannelMessages(ch.ID), body, "")
 		if err != nil {
 			t.Fatalf("post %d: %v", i, err)
@@ -284,6 +287,14 @@ func TestEnforceNonceMakesAPostIdempotent(t *testing.T) {
 	if first.ID != second.ID || len(s.Messages(ch.ID)) != 1 {
 		t.Fatalf("ids %s, %s; %d messages: want one", first.ID, second.ID, len(s.Messages(ch.ID)))
 	}
+	// The nonce comes back in the create answer only, not when read later.
+	if first.Nonce != "card:7:1732978800000" {
+		t.Fatalf("create answer nonce %q", first.Nonce)
+	}
+	raw, err := dg.RequestWithBucketID("GET", discordgo.EndpointChannelMessage(ch.ID, first.ID), nil, "")
+	if err != nil || bytes.Contains(raw, []byte(`"nonce"`)) {
+		t.Fatalf("read back: %s, %v", raw, err)
+	}
 	body["enforce_nonce"] = false
 	if _, err := dg.RequestWithBucketID("POST", discordgo.EndpointChannelMessages(ch.ID), body, ""); err != nil {
 		t.Fatal(err)
@@ -292,7 +303,7 @@ func TestEnforceNonceMakesAPostIdempotent(t *testing.T) {
 		t.Fatalf("without enforce_nonce: %d messages, want 2", n)
 	}
 	body["nonce"] = strings.Repeat("n", 26)
-	_, err := dg.RequestWithBucketID("POST", discordgo.EndpointChannelMessages(ch.ID), body, "")
+	_, err = dg.RequestWithBucketID("POST", discordgo.EndpointChannelMessages(ch.ID), body, "")
 	if restErr(t, err).Message.Code != 50035 {
 		t.Fatalf("nonce of 26: %v", err)
 	}

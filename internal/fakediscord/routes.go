@@ -92,6 +92,14 @@ func (s *Server) messageJSON(m *Message) map[string]any {
 	if !m.Edited.IsZero() {
 		out["edited_timestamp"] = m.Edited.UTC().Format(time.RFC3339Nano)
 	}
+	return out
+}
+
+// createdJSON is messageJSON with the nonce: Discord returns a message's
+// nonce only in the create call's answer and its MESSAGE_CREATE, not when
+// the message is read later.
+func (s *Server) createdJSON(m *Message) map[string]any {
+	out := s.messageJSON(m)
 	if m.Nonce != "" {
 		out["nonce"] = m.Nonce
 	}
@@ -342,7 +350,7 @@ func (s *Server) postMessage(q *request) reply {
 	if err != nil {
 		return failReply(err)
 	}
-	return okReply(s.messageJSON(m))
+	return okReply(s.createdJSON(m))
 }
 
 // Message flags the fake knows.
@@ -391,7 +399,7 @@ func (s *Server) createMessage(c *Channel, author string, p *messagePayload, fil
 	s.st.messages[m.ID] = m
 	s.st.chanMsgs[c.ID] = append(s.st.chanMsgs[c.ID], m.ID)
 	if ephemeralTo == "" {
-		s.dispatch("MESSAGE_CREATE", messageIntent(c), s.messageJSON(m))
+		s.dispatch("MESSAGE_CREATE", messageIntent(c), s.createdJSON(m))
 	}
 	return m, nil
 }
