@@ -163,9 +163,6 @@ func (s *Server) writeLoop(c *gwConn) {
 		if !ok {
 			return
 		}
-		if b == nil { // a close request: see closeWith
-			return
-		}
 		if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
 			c.close()
 			return

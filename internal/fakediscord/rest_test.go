@@ -367,3 +367,46 @@ func TestChannelCreateRefusesABadParent(t *testing.T) {
 		t.Fatalf("%d channels named inc-1-db, want 2 (Discord allows duplicates)", n)
 	}
 }
+
+func TestHistoryPages(t *testing.T) {
+	s := StartTest(t)
+	ch := s.AddChannel(Channel{Name: "alerts"})
+	dg := newSession(t, s)
+	var ids []string
+	for i := range 5 {
+		m, err := dg.ChannelMessageSend(ch.ID, "m"+string(rune('0'+i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	got := func(limit int, before, after string) string {
+		t.Helper()
+		ms, err := dg.ChannelMessages(ch.ID, limit, before, after, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Content)
+		}
+		return strings.Join(out, ",")
+	}
+	tests := []struct {
+		name          string
+		limit         int
+		before, after string
+		want          string
+	}{
+		{"newest first", 10, "", "", "m4,m3,m2,m1,m0"},
+		{"limit keeps the newest", 2, "", "", "m4,m3"},
+		{"before", 10, ids[2], "", "m1,m0"},
+		{"after keeps the nearest", 2, "", ids[1], "m3,m2"},
+		{"between", 10, ids[4], ids[1], "m3,m2"},
+	}
+	for _, tt := range tests {
+		if g := got(tt.limit, tt.before, tt.after); g != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, g, tt.want)
+		}
+	}
+}

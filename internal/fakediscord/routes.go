@@ -287,28 +287,25 @@ func (s *Server) getMessages(q *request) reply {
 		limit = n
 	}
 	before, after := qs.Get("before"), qs.Get("after")
-	ids := s.st.chanMsgs[c.ID]
-	out := []any{}
-	for i := len(ids) - 1; i >= 0 && len(out) < limit; i-- {
-		m := s.st.messages[ids[i]]
-		if m.EphemeralTo != "" || (before != "" && !idLess(m.ID, before)) || (after != "" && !idLess(after, m.ID)) {
-			continue
+	var in []*Message // the channel's history in range, oldest first
+	for _, id := range s.st.chanMsgs[c.ID] {
+		m := s.st.messages[id]
+		if m.EphemeralTo == "" && (before == "" || idLess(m.ID, before)) && (after == "" || idLess(after, m.ID)) {
+			in = append(in, m)
 		}
-		out = append(out, s.messageJSON(m))
 	}
-	if after != "" { // Discord returns the oldest after the id, newest first
-		// keep the ones nearest to after: walk again oldest first
-		out = out[:0]
-		var picked []*Message
-		for _, id := range ids {
-			m := s.st.messages[id]
-			if m.EphemeralTo == "" && idLess(after, m.ID) && (before == "" || idLess(m.ID, before)) && len(picked) < limit {
-				picked = append(picked, m)
-			}
+	// The limit keeps the newest, or with after the oldest (those nearest
+	// to it); either way the answer is newest first.
+	if len(in) > limit {
+		if after != "" {
+			in = in[:limit]
+		} else {
+			in = in[len(in)-limit:]
 		}
-		for i := len(picked) - 1; i >= 0; i-- {
-			out = append(out, s.messageJSON(picked[i]))
-		}
+	}
+	out := []any{}
+	for i := len(in) - 1; i >= 0; i-- {
+		out = append(out, s.messageJSON(in[i]))
 	}
 	return okReply(out)
 }
