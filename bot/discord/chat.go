@@ -26,12 +26,15 @@
 package discord
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -317,10 +320,19 @@ func (c *Chat) Ephemeral(ctx context.Context, _ string, userID string, m bot.Mes
 func (c *Chat) Upload(ctx context.Context, channelID string, f bot.File) error {
 	_, err := c.s.ChannelMessageSendComplex(channelID, &discordgo.MessageSend{
 		Content:         escape(f.Title),
-		Files:           []*discordgo.File{{Name: f.Name, ContentType: "image/png", Reader: strings.NewReader(string(f.Data))}},
+		Files:           []*discordgo.File{{Name: f.Name, ContentType: contentType(f.Name), Reader: bytes.NewReader(f.Data)}},
 		AllowedMentions: &discordgo.MessageAllowedMentions{},
 	}, opts(ctx))
 	return translate("upload", err)
+}
+
+// contentType is a file's type from its extension (application/octet-stream
+// when unknown).
+func contentType(name string) string {
+	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
 }
 
 // ErrNoKeys says FindKey cannot work on Discord: messages carry no metadata.

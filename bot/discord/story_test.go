@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/analytics/redisstore"
 	"github.com/batonhq/baton/bot"
 	"github.com/batonhq/baton/bot/discord"
 	"github.com/batonhq/baton/escalation"
@@ -83,7 +84,8 @@ func newStory(t *testing.T, repage time.Duration) *story {
 	b, err := bot.New(bot.Options{Chat: s.chat, Incidents: s.svc, Redis: rdb, Prefix: "test:", Log: log, Wake: wake.Notify,
 		People:       []bot.Person{{ID: "dana", Name: "Dana", ChatID: s.dana.ID}, {ID: "erin", Name: "Erin", Email: "erin@example.com"}},
 		Services:     []bot.Service{{Name: "payments", AlertsChannel: s.alerts.ID}},
-		AckReactions: []string{"✅", "👀"}})
+		AckReactions: []string{"✅", "👀"},
+		Analytics:    &bot.Analytics{Source: redisstore.New(rdb, "test:"), Zone: time.UTC}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,6 +308,27 @@ func TestStory(t *testing.T) {
 	}
 	if reply := s.followup(in); !strings.Contains(reply, "help") {
 		t.Fatalf("bad sub-command reply %q", reply)
+	}
+
+	// /incident stats: the summary and the chart posted in the channel.
+	before := len(s.fake.Messages(ch2))
+	in, err = s.fake.SlashCommand(s.dana.ID, ch2, "incident", fakediscord.SubCommand("stats", fakediscord.StringOption("period", "7d")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.followup(in)
+	msgs := s.fake.Messages(ch2)[before:]
+	var summary, chart bool
+	for _, m := range msgs {
+		for _, e := range m.EmbedList() {
+			summary = summary || strings.Contains(e.Title, "Incident stats")
+		}
+		for _, f := range m.Files {
+			chart = chart || (strings.HasSuffix(f.Name, ".png") && f.ContentType == "image/png" && bytes.HasPrefix(f.Data, []byte("\x89PNG")))
+		}
+	}
+	if !summary || !chart {
+		t.Fatalf("stats: summary %v, chart %v in %+v", summary, chart, msgs)
 	}
 }
 
