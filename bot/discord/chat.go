@@ -370,8 +370,9 @@ func snowflakeTime(id string) time.Time {
 	return time.UnixMilli(n>>22 + discordEpoch)
 }
 
-// Lookup implements bot.Chat: the message's author and content; Discord
-// keeps no key with it (Key is "").
+// Lookup implements bot.Chat: the message's author and content as baton
+// wrote it (escape undone, so bot finds the INC-<n> in it); Discord keeps
+// no key with it (Key is "").
 func (c *Chat) Lookup(ctx context.Context, channelID, msgID string) (bot.Posted, error) {
 	self, err := c.selfID(ctx)
 	if err != nil {
@@ -381,7 +382,7 @@ func (c *Chat) Lookup(ctx context.Context, channelID, msgID string) (bot.Posted,
 	if err != nil {
 		return bot.Posted{}, translate("lookup", err)
 	}
-	return bot.Posted{ByBot: m.Author != nil && m.Author.ID == self, Text: m.Content}, nil
+	return bot.Posted{ByBot: m.Author != nil && m.Author.ID == self, Text: unescape(m.Content)}, nil
 }
 
 // selfID is the bot's user id, asked of users/@me once.

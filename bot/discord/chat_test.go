@@ -242,7 +242,7 @@ func TestLookupUploadAndEphemeral(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, err := c.Lookup(ctx(t), ch.ID, id)
-	if err != nil || !p.ByBot || p.Text != `INC\-3 db down` {
+	if err != nil || !p.ByBot || p.Text != "INC-3 db down" {
 		t.Fatalf("lookup = %+v, %v", p, err)
 	}
 	theirs, _ := f.Post(dana.ID, ch.ID, "hi")

@@ -76,5 +76,8 @@ func FuzzEscape(f *testing.F) {
 		if back.String() != want {
 			t.Fatalf("escape(%q) = %q does not read back (%q)", s, out, back.String())
 		}
+		if got := unescape(out); got != want {
+			t.Fatalf("unescape(escape(%q)) = %q", s, got)
+		}
 	})
 }

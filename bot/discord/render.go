@@ -53,7 +53,7 @@ var bidiControls = []string{
 
 var escape = func() func(string) string {
 	var pairs []string
-	for _, c := range `\*_~` + "`" + `|>#-[]()<@:.` {
+	for _, c := range escapable {
 		pairs = append(pairs, string(c), `\`+string(c))
 	}
 	for _, b := range bidiControls {
@@ -61,6 +61,31 @@ var escape = func() func(string) string {
 	}
 	return strings.NewReplacer(pairs...).Replace
 }()
+
+// escapable are the characters escape puts a backslash before.
+const escapable = `\*_~` + "`" + `|>#-[]()<@:.`
+
+// unescape undoes escape (bidi controls aside): the text baton posted, as
+// bot reads it back (Chat.Lookup: the first INC-<n> in it names the incident).
+func unescape(s string) string {
+	var b strings.Builder
+	escaped := false
+	for _, r := range s {
+		if !escaped && r == '\\' {
+			escaped = true
+			continue
+		}
+		if escaped && !strings.ContainsRune(escapable, r) {
+			b.WriteByte('\\')
+		}
+		escaped = false
+		b.WriteRune(r)
+	}
+	if escaped {
+		b.WriteByte('\\')
+	}
+	return b.String()
+}
 
 // customIDPrefix marks baton's buttons: custom_id "baton:ack:42".
 const customIDPrefix = "baton:"
