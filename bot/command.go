@@ -329,8 +329,12 @@ func parseIncident(text string) (Command, error) {
 	if s := closest(word, incidentVerbs); s != "" {
 		hint = fmt.Sprintf(" Did you mean %s?", s)
 	}
-	return Command{}, &SyntaxError{Msg: fmt.Sprintf("/incident has no %q.%s", toks[0].s, hint),
-		Usage: "/incident help for the list"}
+	verbs := make([]string, len(incidentVerbs))
+	for i, v := range incidentVerbs {
+		verbs[i] = string(v)
+	}
+	return Command{}, &SyntaxError{Msg: fmt.Sprintf("/incident has no %q.%s Its sub-commands: %s.", toks[0].s, hint, strings.Join(verbs, ", ")),
+		Usage: "/incident help for how to type each"}
 }
 
 // Stats periods: DefaultStatsDays when none is given, at most MaxStatsDays

@@ -306,8 +306,8 @@ func TestStory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reply := s.followup(in); !strings.Contains(reply, "help") {
-		t.Fatalf("bad sub-command reply %q", reply)
+	if reply := s.followup(in); !strings.Contains(reply, "new, ack, resolve, assign, escalate, note, status, list, stats, help") {
+		t.Fatalf("bad sub-command reply %q: it must list the sub-commands", reply)
 	}
 
 	// /incident stats: the summary and the chart posted in the channel.
