@@ -93,7 +93,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	s.StateEnabled = false
 	remove := []func(){
 		s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { g.ready(r) }),
-		s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) { g.handle(func() { g.interaction(i) }) }),
+		s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) { g.interaction(i) }),
 		s.AddHandler(func(_ *discordgo.Session, r *discordgo.MessageReactionAdd) { g.handle(func() { g.reaction(r) }) }),
 	}
 	if err := s.Open(); err != nil {
@@ -183,22 +183,33 @@ func user(i *discordgo.Interaction) string {
 	return ""
 }
 
-// interaction answers first (deferred, ephemeral), then runs the command or
-// button and follows up with the Executor's reply.
+// interaction answers first (deferred, ephemeral), on discordgo's own
+// goroutine for the event, so a busy handler pool (reactions retrying while
+// Redis is down) never makes an interaction miss Discord's 3 s; the command
+// or button then runs within the handlers' bound and follows up.
 func (g *Gateway) interaction(i *discordgo.InteractionCreate) {
-	ctx := g.context()
-	s := g.chat.Session()
 	if i.Type != discordgo.InteractionApplicationCommand && i.Type != discordgo.InteractionMessageComponent {
 		return
 	}
-	err := s.InteractionRespond(i.Interaction, &discordgo.InteractionResponse{
+	ctx := g.context()
+	if ctx == nil || ctx.Err() != nil {
+		return
+	}
+	err := g.chat.Session().InteractionRespond(i.Interaction, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
 	}, discordgo.WithContext(ctx))
 	if err != nil {
-		g.log.Warn("discord: could not answer an interaction in time", "err", err)
+		g.log.Warn("discord: could not answer an interaction in time", "err", translate("interaction callback", err))
 		return
 	}
+	g.handle(func() { g.run(i) })
+}
+
+// run does what an answered interaction asks and follows up with the reply.
+func (g *Gateway) run(i *discordgo.InteractionCreate) {
+	ctx := g.context()
+	s := g.chat.Session()
 	var reply bot.Reply
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand:
@@ -216,7 +227,7 @@ func (g *Gateway) interaction(i *discordgo.InteractionCreate) {
 	if reply.Text == "" {
 		reply.Text = "Done."
 	}
-	_, err = s.FollowupMessageCreate(i.Interaction, false, &discordgo.WebhookParams{
+	_, err := s.FollowupMessageCreate(i.Interaction, false, &discordgo.WebhookParams{
 		Content:         text.Truncate(escape(reply.Text), maxContent),
 		Flags:           discordgo.MessageFlagsEphemeral,
 		AllowedMentions: &discordgo.MessageAllowedMentions{},

@@ -45,15 +45,26 @@ type story struct {
 	dana, mal fakediscord.User
 	alerts    fakediscord.Channel
 	chat      *discord.Chat
+	redis     *redistest.Server
 	log       *syncBuffer
 	cancel    func()
 	wg        sync.WaitGroup
 }
 
+// storyConfig tunes a story beyond its defaults.
+type storyConfig struct {
+	handlers int           // the Gateway's; 0: its default
+	patience time.Duration // the bot's ReactionPatience; 0: its default
+}
+
 // newStory runs baton's Discord side for real: Redis, the incident store,
 // the escalation runner with bot's Pager and Syncer on the Discord Chat,
 // and the Gateway, against internal/fakediscord over a real websocket.
-func newStory(t *testing.T, repage time.Duration) *story {
+func newStory(t *testing.T, repage time.Duration, opts ...func(*storyConfig)) *story {
+	var cfg storyConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	t.Helper()
 	s := &story{t: t, log: &syncBuffer{}}
 	s.fake = fakediscord.StartTest(t, fakediscord.WithHeartbeatInterval(200*time.Millisecond))
@@ -61,7 +72,8 @@ func newStory(t *testing.T, repage time.Duration) *story {
 	s.mal = s.fake.AddUser(fakediscord.User{Username: "mallory"})
 	s.alerts = s.fake.AddChannel(fakediscord.Channel{Name: "payments-alerts"})
 	cat := s.fake.AddChannel(fakediscord.Channel{Name: "incidents", Type: fakediscord.ChannelCategory})
-	rdb := redistest.Start(t).Client()
+	s.redis = redistest.Start(t)
+	rdb := s.redis.Client()
 
 	services := []escalation.Service{{Name: "payments", Policy: "payments", AlertsChannel: s.alerts.ID}}
 	lvl, err := escalation.NewLevel([]string{"user:dana"}, time.Hour)
@@ -82,14 +94,16 @@ func newStory(t *testing.T, repage time.Duration) *story {
 		t.Fatal(err)
 	}
 	b, err := bot.New(bot.Options{Chat: s.chat, Incidents: s.svc, Redis: rdb, Prefix: "test:", Log: log, Wake: wake.Notify,
-		People:       []bot.Person{{ID: "dana", Name: "Dana", ChatID: s.dana.ID}, {ID: "erin", Name: "Erin", Email: "erin@example.com"}},
-		Services:     []bot.Service{{Name: "payments", AlertsChannel: s.alerts.ID}},
-		AckReactions: []string{"✅", "👀"},
-		Analytics:    &bot.Analytics{Source: redisstore.New(rdb, "test:"), Zone: time.UTC}})
+		People:           []bot.Person{{ID: "dana", Name: "Dana", ChatID: s.dana.ID}, {ID: "erin", Name: "Erin", Email: "erin@example.com"}},
+		Services:         []bot.Service{{Name: "payments", AlertsChannel: s.alerts.ID}},
+		AckReactions:     []string{"✅", "👀"},
+		Analytics:        &bot.Analytics{Source: redisstore.New(rdb, "test:"), Zone: time.UTC},
+		ReactionPatience: cfg.patience})
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw, err := discord.NewGateway(s.chat, b, discord.GatewayOptions{AppID: s.fake.AppID(), Log: log, Authenticated: b.WarnUnreachable})
+	gw, err := discord.NewGateway(s.chat, b, discord.GatewayOptions{AppID: s.fake.AppID(), Log: log,
+		Authenticated: b.WarnUnreachable, Handlers: cfg.handlers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,5 +527,27 @@ func TestLostAnswersPostOnce(t *testing.T) {
 	defer mu.Unlock()
 	if posts < 2*incidents {
 		t.Fatalf("only %d posts", posts)
+	}
+}
+
+// An interaction is answered at once even when every handler is busy (here
+// the only one, with a reaction retrying while Redis is down): Discord's 3 s
+// are not spent waiting for a handler.
+func TestInteractionAnsweredWhileHandlersAreBusy(t *testing.T) {
+	s := newStory(t, time.Hour, func(c *storyConfig) { c.handlers, c.patience = 1, 4*time.Second })
+	s.open("busy", "db down")
+	ch, card := s.card("inc-1-db")
+	s.redis.Stop()
+	if err := s.fake.React(s.dana.ID, ch, card.ID, "✅"); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("the reaction retrying", func() bool { return strings.Contains(s.log.String(), "reaction not applied yet; retrying") })
+	in, err := s.fake.SlashCommand(s.dana.ID, ch, "incident", fakediscord.SubCommand("status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("the answer", func() bool { got, _ := s.fake.Interaction(in.ID); return got.Responded || got.Late > 0 })
+	if got, _ := s.fake.Interaction(in.ID); !got.Responded || got.RespondedIn > time.Second {
+		t.Fatalf("interaction answered %v after it came (responded %v, late %d); want at once", got.RespondedIn, got.Responded, got.Late)
 	}
 }
