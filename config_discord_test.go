@@ -144,3 +144,19 @@ func TestValidEmoji(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscordNotServedWarns: a Discord token is accepted, and check-config
+// and serve say that nothing will be posted to Discord yet.
+func TestDiscordNotServedWarns(t *testing.T) {
+	cfg, err := LoadConfig("config.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := cfg.Warnings(); len(w) != 0 {
+		t.Fatalf("example config warns: %v", w)
+	}
+	cfg.Discord.Token = "MTEwMDAwMDAwMDAwMDAwMDAwMw.GhIjKl.abcdefghij"
+	if w := cfg.Warnings(); len(w) != 1 || !strings.Contains(w[0], "does not start the Discord bot yet") {
+		t.Fatalf("warnings = %v, want one saying Discord is not served", w)
+	}
+}

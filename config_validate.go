@@ -497,6 +497,9 @@ func (c *Config) Warnings() []string {
 	if c.Redis.MasterName != "" && c.Redis.WaitReplicas == 0 {
 		out = append(out, "redis.master_name is set but redis.wait_replicas is 0: replication is asynchronous, so a failover can lose alerts already answered 202 and issue their incident numbers again; set redis.wait_replicas: 1")
 	}
+	if c.Discord.On() {
+		out = append(out, "discord.token is set but baton serve does not start the Discord bot yet (bot/discord is built, not wired): nothing will be posted to Discord; see docs/discord.md")
+	}
 	if c.Analytics.DigestChannel != "" && c.Slack.BotToken == "" {
 		out = append(out, fmt.Sprintf("analytics.digest_channel is %q but no chat is configured (slack.bot_token is empty): the weekly digest will not be posted", c.Analytics.DigestChannel))
 	}
