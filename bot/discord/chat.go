@@ -137,6 +137,7 @@ func Rebase(base string, next http.RoundTripper) http.RoundTripper {
 	return rebase{base: base, next: next}
 }
 
+// RoundTrip implements http.RoundTripper.
 func (rw rebase) RoundTrip(r *http.Request) (*http.Response, error) {
 	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/api/v"+discordgo.APIVersion+"/")
 	if !ok || r.URL.Host != "discord.com" {
