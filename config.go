@@ -19,6 +19,36 @@ type Config struct {
 	Analytics          AnalyticsConfig    `mapstructure:"analytics"`
 	Escalation         EscalationConfig   `mapstructure:"escalation"`
 	Audit              AuditConfig        `mapstructure:"audit"`
+	Privacy            PrivacyConfig      `mapstructure:"privacy"`
+}
+
+// PrivacyConfig is the redaction stage between intake and the store, and
+// the sealing of raw payloads (package privacy; docs/privacy.md).
+type PrivacyConfig struct {
+	// Redact runs the rules on every alert before it is stored (default
+	// true). Off, alerts reach chat, the API and the store as sent.
+	Redact bool `mapstructure:"redact"`
+	// Rules are added to the built-in ones.
+	Rules []PrivacyRule `mapstructure:"rules"`
+	// KeepFields names, per source, the detail keys shown as they are.
+	KeepFields map[string][]string `mapstructure:"keep_fields"`
+	// IPv4 adds the ipv4 rule (default off).
+	IPv4 bool `mapstructure:"ipv4"`
+	// MRNPattern replaces the built-in mrn rule's pattern ("" keeps it).
+	MRNPattern string `mapstructure:"mrn_pattern"`
+	// SealKeys are "id:base64 of 32 bytes", newest first
+	// (BATON_PRIVACY_SEAL_KEYS, comma-separated): the first seals, all
+	// open. Empty: raw payloads are not kept.
+	SealKeys []string `mapstructure:"seal_keys"`
+	// SealTTL is how long a sealed raw payload is kept (default 720h).
+	SealTTL time.Duration `mapstructure:"seal_ttl"`
+}
+
+// PrivacyRule is one configured redaction rule (privacy.RuleSpec).
+type PrivacyRule struct {
+	Name    string `mapstructure:"name"`
+	Pattern string `mapstructure:"pattern"` // a Go regular expression; a (?P<v>…) submatch replaces only that part
+	Replace string `mapstructure:"replace"` // default "[<name>]"
 }
 
 // EscalationConfig tunes each replica's escalation runner (who is paged and
@@ -220,4 +250,6 @@ var defaults = map[string]any{
 	"intake.parse_wait":                   "2s",
 	"audit.max_age":                       "2160h",
 	"audit.max_entries":                   1_000_000,
+	"privacy.redact":                      true,
+	"privacy.seal_ttl":                    "720h",
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/privacy"
 	"github.com/batonhq/baton/rotations"
 )
 
@@ -39,6 +40,7 @@ func (c *Config) Validate() Problems {
 	c.validateEscalation(k)
 	c.validateIntakeLimits(k)
 	c.validateAudit(k)
+	c.validatePrivacy(k)
 	return k.ps
 }
 
@@ -376,6 +378,45 @@ func (c *Config) validateAudit(k *checker) {
 	}
 	if c.Audit.MaxEntries < 1000 {
 		k.add("audit.max_entries", "must be at least 1000 (got %d); the default is 1000000", c.Audit.MaxEntries)
+	}
+}
+
+// validatePrivacy checks the redaction rules (a bad regexp is a sentence
+// naming the rule), keep_fields' sources, the seal keys and their TTL.
+func (c *Config) validatePrivacy(k *checker) {
+	p := c.Privacy
+	seen := map[string]bool{}
+	for i, r := range p.Rules {
+		path := fmt.Sprintf("privacy.rules[%d]", i)
+		if err := privacy.CheckRule(privacy.RuleSpec{Name: r.Name, Pattern: r.Pattern, Replace: r.Replace}); err != nil {
+			k.add(path, "%v", err)
+			continue
+		}
+		if seen[r.Name] {
+			k.add(path+".name", "rule %q is named twice", r.Name)
+		}
+		seen[r.Name] = true
+	}
+	if p.MRNPattern != "" {
+		if err := privacy.CheckRule(privacy.RuleSpec{Name: "mrn", Pattern: p.MRNPattern}); err != nil {
+			k.add("privacy.mrn_pattern", "%v", err)
+		}
+	}
+	for src := range p.KeepFields {
+		switch src {
+		case "sumologic", "cloudwatch", "generic":
+		default:
+			k.add("privacy.keep_fields."+src, "is not a source (sumologic, cloudwatch, generic)")
+		}
+	}
+	if _, err := privacy.ParseKeys(p.SealKeys); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			path, msg, _ := strings.Cut(line, " ")
+			k.add(path, "%s", msg)
+		}
+	}
+	if len(p.SealKeys) > 0 && p.SealTTL < time.Hour {
+		k.add("privacy.seal_ttl", "must be at least 1h (got %s); the default is 720h, 30 days", p.SealTTL)
 	}
 }
 

@@ -30,6 +30,7 @@ func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *esca
 	ic.Confirm = o.SNSConfirm
 	ic.Observer = m
 	ic.Outage = ol
+	ic.Redactor, ic.Sealer = d.redactor, d.sealer
 	// Intake opens through the watch: never on a Redis whose epoch it has
 	// not verified since its connections changed (redis_watch.go).
 	in := intake.NewHandler(ic, guardedIntake{store: st.incidents, watch: watch}, log)
@@ -45,6 +46,7 @@ func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *esca
 		Outage:      ol,
 		OnAck:       m.Acknowledged,
 	})
+	api.RegisterRaw(httpapi.RawOptions{Store: st.incidents, Sealer: d.sealer, TTL: cfg.Privacy.SealTTL})
 	in.Register(api.Mux())
 	m.Register(api.Mux())
 	api.RegisterAnalytics(httpapi.AnalyticsOptions{

@@ -34,11 +34,20 @@ func newStores(cfg *Config, d *domain, wake *escalation.Wakeup, epoch *epochHold
 	inc := incident.NewStore(rdb, cfg.Redis.Prefix,
 		incident.WithAckTimeout(d.policies.AckTimeout), incident.WithOnJobDue(wake.Notify),
 		incident.WithAuditRetention(cfg.auditRetention()), cfg.replicaWait(), incident.WithEpoch(epoch.get), incident.WithNumberFloor(epoch.highest.Load),
-		incident.WithGrouping(d.grouping))
+		incident.WithGrouping(d.grouping), incident.WithSealTTL(sealTTL(cfg, d)))
 	inc.Now = now
 	ovs := overrides.New(rdb, cfg.Redis.Prefix)
 	ovs.Known = d.known()
 	return &stores{rdb: rdb, incidents: inc, overrides: ovs, reports: redisstore.New(rdb, cfg.Redis.Prefix)}
+}
+
+// sealTTL is how long the store keeps sealed raw payloads: privacy.seal_ttl
+// when there is a key to seal with, else 0 (none kept).
+func sealTTL(cfg *Config, d *domain) time.Duration {
+	if d.sealer == nil {
+		return 0
+	}
+	return cfg.Privacy.SealTTL
 }
 
 // close stops the incident store's batching and releases the Redis client.

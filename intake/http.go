@@ -23,6 +23,7 @@ import (
 	"github.com/batonhq/baton/internal/httpauth"
 	"github.com/batonhq/baton/internal/httpjson"
 	"github.com/batonhq/baton/internal/outage"
+	"github.com/batonhq/baton/privacy"
 )
 
 // Store is the slice of the incident store intake uses; *incident.Store
@@ -72,6 +73,14 @@ type Config struct {
 	// is logged once (with its detail) rather than once per request; the
 	// API and /readyz share it. Nil logs each failure at ERROR.
 	Outage *outage.Log
+	// Redactor rewrites every alert after parsing and routing and before
+	// the store (invariant 8), so chat, the API, analytics, the timeline
+	// and logs see only the redacted alert. Nil stores alerts as parsed.
+	Redactor *privacy.Redactor
+	// Sealer, when set, seals each request's body as received
+	// (privacy.Raw) into the alert (incident.Alert.Sealed), which the
+	// store keeps in the same step as the alert. Nil keeps no raw payload.
+	Sealer *privacy.Sealer
 }
 
 // DefaultParseWait is how long a request waits for a parsing slot when
@@ -238,12 +247,23 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	if err := h.authorize(r, source); err != nil {
 		return 0, Reply{}, err
 	}
-	alert, delivery, reply, done, err := h.parse(r, source)
+	alert, delivery, body, reply, done, err := h.parse(r, source)
 	if done || err != nil {
 		return http.StatusOK, reply, err
 	}
 	if err := h.route(&alert, r.URL.Query().Get("service")); err != nil {
 		return 0, Reply{}, err
+	}
+	// Parsed and routed: redact before anything keeps it (the routing
+	// above read the name as sent; the name is not stored).
+	alert = h.cfg.Redactor.Redact(alert)
+	if h.cfg.Sealer != nil {
+		env, err := h.cfg.Sealer.Seal(privacy.Raw{ReceivedAt: alert.ReceivedAt, Source: source, Body: body})
+		if err != nil {
+			h.log.Error("intake could not seal a raw payload", "source", source, "err", err)
+			return 0, Reply{}, fail(http.StatusInternalServerError, "the alert was NOT accepted: its raw payload could not be sealed; retry")
+		}
+		alert.Sealed = env
 	}
 	res, err := h.store.OpenDelivery(r.Context(), alert, delivery)
 	if err != nil {
@@ -279,17 +299,17 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 // alarm inside (signed by SNS, at most 256 KiB) come after. The store call
 // that follows holds only the alert. done is true when the request is
 // answered without an alert to store (reply, or err).
-func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, delivery string, reply Reply, done bool, err error) {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
+func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, delivery string, body []byte, reply Reply, done bool, err error) {
+	body, err = io.ReadAll(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return alert, "", reply, true, fail(http.StatusRequestEntityTooLarge, "the body is larger than the limit of %d bytes (intake.max_body_bytes)", h.cfg.MaxBodyBytes)
+			return alert, "", nil, reply, true, fail(http.StatusRequestEntityTooLarge, "the body is larger than the limit of %d bytes (intake.max_body_bytes)", h.cfg.MaxBodyBytes)
 		}
-		return alert, "", reply, true, fail(http.StatusBadRequest, "the body could not be read: %v", err)
+		return alert, "", nil, reply, true, fail(http.StatusBadRequest, "the body could not be read: %v", err)
 	}
 	if err := h.acquire(r.Context()); err != nil {
-		return alert, "", reply, true, err
+		return alert, "", nil, reply, true, err
 	}
 	now := h.Now()
 	var msg SNSMessage
@@ -303,7 +323,7 @@ func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, d
 	}
 	<-h.parsing
 	if err != nil {
-		return alert, "", reply, true, inputFailure(err)
+		return alert, "", nil, reply, true, inputFailure(err)
 	}
 	if source == "cloudwatch" {
 		// The envelope is parsed; checking its signature may fetch a
@@ -311,10 +331,10 @@ func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, d
 		// holds a parsing slot. What follows is signed by SNS.
 		alert, delivery, done, reply, err = h.cloudwatch(r.Context(), msg, now)
 		if done || err != nil {
-			return alert, delivery, reply, true, err
+			return alert, delivery, nil, reply, true, err
 		}
 	}
-	return alert, delivery, reply, false, nil
+	return alert, delivery, body, reply, false, nil
 }
 
 // acquire takes a parsing slot, waiting at most Config.ParseWait. A full
