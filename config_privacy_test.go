@@ -85,4 +85,3 @@ func TestPrivacyConfig(t *testing.T) {
 		})
 	}
 }
-
