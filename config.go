@@ -93,7 +93,9 @@ type APIConfig struct {
 }
 
 // RedisConfig chooses the Redis deployment: one addr is a single node, several
-// addrs a cluster, master_name a Sentinel-managed failover group.
+// addrs a cluster, master_name a Sentinel-managed failover group. addr may
+// also be a URL, redis://[user:password@]host:port[/db] or rediss://… (TLS),
+// whose parts fill username, password, db and tls (redisURL).
 //
 // AllowVolatile lets baton serve on a Redis that does not persist writes to
 // its append-only file (appendonly no): an alert answered 202 is then lost
@@ -107,7 +109,10 @@ type RedisConfig struct {
 	Password   string   `mapstructure:"password"`
 	DB         int      `mapstructure:"db"`
 	Prefix     string   `mapstructure:"prefix"`
-	TLS        bool     `mapstructure:"tls"`
+	// TLS speaks TLS to Redis (also implied by a rediss:// addr), verified
+	// against the system's CAs, or TLSCAFile's when set.
+	TLS       bool   `mapstructure:"tls"`
+	TLSCAFile string `mapstructure:"tls_ca_file"`
 
 	AllowVolatile bool `mapstructure:"allow_volatile"`
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -75,7 +76,13 @@ func newRedis(c RedisConfig) redis.UniversalClient {
 		WriteTimeout: 2 * time.Second,
 	}
 	if c.TLS {
-		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		// Checked by Validate; a CA file unreadable since is a TLS
+		// failure on dial, reported as Redis being unavailable.
+		t, err := redisTLS(c)
+		if err != nil {
+			t = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: x509.NewCertPool()}
+		}
+		opts.TLSConfig = t
 	}
 	return redis.NewUniversalClient(opts)
 }
