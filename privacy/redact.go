@@ -16,7 +16,10 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"regexp/syntax"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/batonhq/baton/incident"
 )
@@ -67,69 +70,75 @@ type rule struct {
 	need    func(s string, f *features) bool
 }
 
-// features are cheap facts about one text, computed once, that tell
-// which built-in rules can match at all.
+// features are cheap facts about one text, computed in one pass, that
+// tell which built-in rules can match at all: most text in an alert
+// (timestamps, counts, hosts) needs no regular expression run on it.
 type features struct {
 	digits   int  // how many ASCII digits
-	run      int  // longest run of digits, ignoring single spaces and dashes between
+	cardRun  bool // a run of 13+ digits (single spaces and dashes between) starting with 2–6, as cards do
 	at       bool // has '@'
 	plus     bool // has '+'
-	keywords bool // has a letter sequence that a labelled rule looks for (computed lazily)
-	kwDone   bool
-	s        string
+	paren    bool // has '('
+	dash     bool // has '-'
+	d3sep    bool // three digits then '.' or '-' then a digit (555-…, 555.…)
+	labelled bool // has a word the labelled rules (dob, ssn, mrn) start from, in any case
 }
 
+// labelWords are the words the labelled rules start from, lower case.
+var labelWords = []string{"dob", "d.o.b", "birth", "born", "ssn", "social", "mrn", "medical"}
+
 func scan(s string) features {
-	f := features{s: s}
-	cur := 0
+	var f features
+	run, pure := 0, 0
+	var first byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case '0' <= c && c <= '9':
 			f.digits++
-			cur++
-			if cur > f.run {
-				f.run = cur
+			if run == 0 {
+				first = c
 			}
-		case (c == ' ' || c == '-') && cur > 0:
-			// a card number's groups: keep counting
+			run++
+			pure++
+			if run >= 13 && first >= '2' && first <= '6' {
+				f.cardRun = true
+			}
+			continue
+		case c == ' ' || c == '-':
+			if c == '-' {
+				f.dash = true
+				if pure == 3 && i+1 < len(s) && '0' <= s[i+1] && s[i+1] <= '9' {
+					f.d3sep = true
+				}
+			}
+			pure = 0
+			if run > 0 && i+1 < len(s) && '0' <= s[i+1] && s[i+1] <= '9' {
+				continue // a card number's groups: the run goes on
+			}
+			run = 0
+			continue
+		case c == '.':
+			if pure == 3 && i+1 < len(s) && '0' <= s[i+1] && s[i+1] <= '9' {
+				f.d3sep = true
+			}
 		case c == '@':
 			f.at = true
-			cur = 0
 		case c == '+':
 			f.plus = true
-			cur = 0
-		default:
-			cur = 0
-		}
-	}
-	return f
-}
-
-// labelled reports whether s holds one of the words that the labelled
-// rules (dob, ssn, mrn) start from, in any case.
-func (f *features) labelled() bool {
-	if !f.kwDone {
-		f.kwDone = true
-		for _, w := range []string{"dob", "birth", "born", "ssn", "social", "mrn", "medical", "d.o.b"} {
-			if containsFold(f.s, w) {
-				f.keywords = true
-				break
+		case c == '(':
+			f.paren = true
+		case !f.labelled && (c|0x20 == 'd' || c|0x20 == 'b' || c|0x20 == 's' || c|0x20 == 'm'):
+			for _, w := range labelWords {
+				if len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
+					f.labelled = true
+					break
+				}
 			}
 		}
+		run, pure = 0, 0
 	}
-	return f.keywords
-}
-
-// containsFold is strings.Contains ignoring ASCII case, without allocating.
-func containsFold(s, sub string) bool {
-	n := len(sub)
-	for i := 0; i+n <= len(s); i++ {
-		if strings.EqualFold(s[i:i+n], sub) {
-			return true
-		}
-	}
-	return false
+	return f
 }
 
 // The built-in rules. Each leaves timestamps, incident numbers, metric
@@ -165,12 +174,14 @@ func builtins(c Config) ([]rule, error) {
 		check                  func(string) bool
 		need                   func(string, *features) bool
 	}{
-		{"ssn", ssnLabelPattern, "[ssn]", nil, func(_ string, f *features) bool { return f.digits >= 9 && f.labelled() }},
-		{"ssn", ssnPattern, "[ssn]", validSSN, func(_ string, f *features) bool { return f.digits >= 9 }},
-		{"date-of-birth", dobPattern, "[dob]", nil, func(_ string, f *features) bool { return f.digits >= 4 && f.labelled() }},
+		{"ssn", ssnLabelPattern, "[ssn]", nil, func(_ string, f *features) bool { return f.digits >= 9 && f.labelled }},
+		{"ssn", ssnPattern, "[ssn]", validSSN, func(_ string, f *features) bool { return f.digits >= 9 && f.dash }},
+		{"date-of-birth", dobPattern, "[dob]", nil, func(_ string, f *features) bool { return f.digits >= 4 && f.labelled }},
 		{"email", emailPattern, "[email]", nil, func(_ string, f *features) bool { return f.at }},
-		{"card", cardPattern, "[card]", validCard, func(_ string, f *features) bool { return f.run >= 13 }},
-		{"phone", phonePattern, "[phone]", validPhone, func(_ string, f *features) bool { return f.digits >= 8 }},
+		{"card", cardPattern, "[card]", validCard, func(_ string, f *features) bool { return f.cardRun }},
+		{"phone", phonePattern, "[phone]", validPhone, func(_ string, f *features) bool {
+			return f.digits >= 8 && (f.plus || f.paren || f.d3sep)
+		}},
 		{"mrn", mrn, "[mrn]", nil, nil},
 	}
 	if c.IPv4 {
@@ -186,9 +197,12 @@ func builtins(c Config) ([]rule, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.check, r.need = s.check, s.need
+		r.check = s.check
+		if s.need != nil {
+			r.need = s.need
+		}
 		if s.name == "mrn" && c.MRNPattern == "" {
-			r.need = func(_ string, f *features) bool { return f.labelled() }
+			r.need = func(_ string, f *features) bool { return f.labelled }
 		}
 		out = append(out, r)
 	}
@@ -221,7 +235,89 @@ func compile(name, pattern, replace string) (rule, error) {
 	if g < 0 {
 		g = 0
 	}
-	return rule{name: name, re: re, replace: replace, group: g}, nil
+	ru := rule{name: name, re: re, replace: replace, group: g}
+	if set, ok := firstBytes(pattern); ok {
+		// A match must start with one of a few bytes: text without any
+		// of them is not searched (a configured rule such as \bM[0-9]{8}\b
+		// would otherwise run over every string of every alert).
+		ru.need = func(s string, _ *features) bool {
+			for i := 0; i < len(s); i++ {
+				if set[s[i]] {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return ru, nil
+}
+
+// firstBytes is the set of bytes a match of pattern can start with, when
+// that is known and narrow (at most 16 ASCII bytes); ok is false otherwise.
+func firstBytes(pattern string) (set *[256]bool, ok bool) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	re = re.Simplify()
+	var out [256]bool
+	n := 0
+	add := func(lo, hi rune, fold bool) bool {
+		for r := lo; r <= hi; r++ {
+			if r >= utf8.RuneSelf || n >= 16 {
+				return false
+			}
+			rs := []rune{r}
+			if fold {
+				rs = append(rs, unicode.SimpleFold(r))
+			}
+			for _, x := range rs {
+				if x < utf8.RuneSelf && !out[x] {
+					out[x] = true
+					n++
+				}
+			}
+		}
+		return true
+	}
+	var first func(re *syntax.Regexp) bool
+	first = func(re *syntax.Regexp) bool {
+		switch re.Op {
+		case syntax.OpLiteral:
+			return len(re.Rune) > 0 && add(re.Rune[0], re.Rune[0], re.Flags&syntax.FoldCase != 0)
+		case syntax.OpCharClass:
+			for i := 0; i+1 < len(re.Rune); i += 2 {
+				if !add(re.Rune[i], re.Rune[i+1], false) {
+					return false
+				}
+			}
+			return true
+		case syntax.OpCapture, syntax.OpPlus:
+			return first(re.Sub[0])
+		case syntax.OpRepeat:
+			return re.Min > 0 && first(re.Sub[0])
+		case syntax.OpAlternate:
+			for _, sub := range re.Sub {
+				if !first(sub) {
+					return false
+				}
+			}
+			return true
+		case syntax.OpConcat:
+			for _, sub := range re.Sub {
+				switch sub.Op {
+				case syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpBeginLine, syntax.OpBeginText:
+					continue
+				}
+				return first(sub)
+			}
+		}
+		return false
+	}
+	if !first(re) {
+		return nil, false
+	}
+	return &out, true
 }
 
 // CheckRule reports, as a sentence naming the rule, what is wrong with a

@@ -112,12 +112,19 @@ func TestConfiguredRules(t *testing.T) {
 	r := mustNew(t, Config{Rules: []RuleSpec{
 		{Name: "member-id", Pattern: `\bM[0-9]{8}\b`, Replace: "[member-id]"},
 		{Name: "claim", Pattern: `claim #(?P<v>[0-9]{6})`},
+		{Name: "case", Pattern: `(?i)\bcase[- ]?(?P<v>[0-9]{5})\b`},
+		{Name: "either", Pattern: `(?:PX|QY)-[0-9]{4}`},
+		{Name: "optional-start", Pattern: `z?[0-9]{3}!`},
 	}})
 	for in, want := range map[string]string{
 		"member M12345678 denied":  "member [member-id] denied",
 		"claim #123456 rejected":   "claim #[claim] rejected",
 		"M1234567 is too short":    "M1234567 is too short",
 		"INC-12 for M12345678 and": "INC-12 for [member-id] and",
+		"CASE-12345 reopened":      "CASE-[case] reopened",
+		"see case 54321":           "see case [case]",
+		"ids PX-1234 and QY-9999":  "ids [either] and [either]",
+		"code 123!":                "code [optional-start]",
 	} {
 		if got := r.String(in); got != want {
 			t.Errorf("String(%q) = %q, want %q", in, got, want)
