@@ -67,7 +67,7 @@ type rule struct {
 	replace string
 	group   int // submatch index replaced (0: the whole match)
 	check   func(string) bool
-	need    func(s string, f *features) bool
+	need    func(s string, f features) bool
 }
 
 // features are cheap facts about one text, computed in one pass, that
@@ -130,7 +130,7 @@ func scan(s string) features {
 			f.paren = true
 		case !f.labelled && (c|0x20 == 'd' || c|0x20 == 'b' || c|0x20 == 's' || c|0x20 == 'm'):
 			for _, w := range labelWords {
-				if len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
+				if w[0] == c|0x20 && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
 					f.labelled = true
 					break
 				}
@@ -172,14 +172,14 @@ func builtins(c Config) ([]rule, error) {
 	specs := []struct {
 		name, pattern, replace string
 		check                  func(string) bool
-		need                   func(string, *features) bool
+		need                   func(string, features) bool
 	}{
-		{"ssn", ssnLabelPattern, "[ssn]", nil, func(_ string, f *features) bool { return f.digits >= 9 && f.labelled }},
-		{"ssn", ssnPattern, "[ssn]", validSSN, func(_ string, f *features) bool { return f.digits >= 9 && f.dash }},
-		{"date-of-birth", dobPattern, "[dob]", nil, func(_ string, f *features) bool { return f.digits >= 4 && f.labelled }},
-		{"email", emailPattern, "[email]", nil, func(_ string, f *features) bool { return f.at }},
-		{"card", cardPattern, "[card]", validCard, func(_ string, f *features) bool { return f.cardRun }},
-		{"phone", phonePattern, "[phone]", validPhone, func(_ string, f *features) bool {
+		{"ssn", ssnLabelPattern, "[ssn]", nil, func(_ string, f features) bool { return f.digits >= 9 && f.labelled }},
+		{"ssn", ssnPattern, "[ssn]", validSSN, func(_ string, f features) bool { return f.digits >= 9 && f.dash }},
+		{"date-of-birth", dobPattern, "[dob]", nil, func(_ string, f features) bool { return f.digits >= 4 && f.labelled }},
+		{"email", emailPattern, "[email]", nil, func(_ string, f features) bool { return f.at }},
+		{"card", cardPattern, "[card]", validCard, func(_ string, f features) bool { return f.cardRun }},
+		{"phone", phonePattern, "[phone]", validPhone, func(_ string, f features) bool {
 			return f.digits >= 8 && (f.plus || f.paren || f.d3sep)
 		}},
 		{"mrn", mrn, "[mrn]", nil, nil},
@@ -188,8 +188,8 @@ func builtins(c Config) ([]rule, error) {
 		specs = append(specs, struct {
 			name, pattern, replace string
 			check                  func(string) bool
-			need                   func(string, *features) bool
-		}{"ipv4", ipv4Pattern, "[ipv4]", validIPv4, func(_ string, f *features) bool { return f.digits >= 4 }})
+			need                   func(string, features) bool
+		}{"ipv4", ipv4Pattern, "[ipv4]", validIPv4, func(_ string, f features) bool { return f.digits >= 4 }})
 	}
 	out := make([]rule, 0, len(specs))
 	for _, s := range specs {
@@ -202,7 +202,7 @@ func builtins(c Config) ([]rule, error) {
 			r.need = s.need
 		}
 		if s.name == "mrn" && c.MRNPattern == "" {
-			r.need = func(_ string, f *features) bool { return f.labelled }
+			r.need = func(_ string, f features) bool { return f.labelled }
 		}
 		out = append(out, r)
 	}
@@ -236,13 +236,14 @@ func compile(name, pattern, replace string) (rule, error) {
 		g = 0
 	}
 	ru := rule{name: name, re: re, replace: replace, group: g}
-	if set, ok := firstBytes(pattern); ok {
-		// A match must start with one of a few bytes: text without any
-		// of them is not searched (a configured rule such as \bM[0-9]{8}\b
-		// would otherwise run over every string of every alert).
-		ru.need = func(s string, _ *features) bool {
+	if set1, set2, ok := firstBytes(pattern); ok {
+		// A match must start with one of a few bytes (followed by one of
+		// a few more, when that is known too): text without them is not
+		// searched, or a configured rule such as \bM[0-9]{8}\b would run
+		// over every string of every alert.
+		ru.need = func(s string, _ features) bool {
 			for i := 0; i < len(s); i++ {
-				if set[s[i]] {
+				if set1[s[i]] && (set2 == nil || i+1 < len(s) && set2[s[i+1]]) {
 					return true
 				}
 			}
@@ -252,15 +253,62 @@ func compile(name, pattern, replace string) (rule, error) {
 	return ru, nil
 }
 
+// byteSet is a set of ASCII bytes.
+type byteSet = [256]bool
+
 // firstBytes is the set of bytes a match of pattern can start with, when
-// that is known and narrow (at most 16 ASCII bytes); ok is false otherwise.
-func firstBytes(pattern string) (set *[256]bool, ok bool) {
+// that is known and narrow (at most 16 ASCII bytes), and when the match's
+// first element is one character, the set its second byte is in (nil when
+// not known); ok is false when nothing is known.
+func firstBytes(pattern string) (first, second *byteSet, ok bool) {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
-		return nil, false
+		return nil, nil, false
 	}
 	re = re.Simplify()
-	var out [256]bool
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	var seq []*syntax.Regexp
+	if re.Op == syntax.OpConcat {
+		seq = re.Sub
+	} else {
+		seq = []*syntax.Regexp{re}
+	}
+	for len(seq) > 0 && isEmptyWidth(seq[0]) {
+		seq = seq[1:]
+	}
+	if len(seq) == 0 {
+		return nil, nil, false
+	}
+	first, ok = startSet(seq[0])
+	if !ok {
+		return nil, nil, false
+	}
+	head := seq[0]
+	for head.Op == syntax.OpCapture {
+		head = head.Sub[0]
+	}
+	switch {
+	case head.Op == syntax.OpLiteral && len(head.Rune) > 1:
+		second, _ = startSet(&syntax.Regexp{Op: syntax.OpLiteral, Rune: head.Rune[1:], Flags: head.Flags})
+	case (head.Op == syntax.OpLiteral || head.Op == syntax.OpCharClass) && len(seq) > 1:
+		second, _ = startSet(seq[1])
+	}
+	return first, second, true
+}
+
+func isEmptyWidth(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpBeginLine, syntax.OpBeginText:
+		return true
+	}
+	return false
+}
+
+// startSet is the set of bytes a match of re starts with, if narrow.
+func startSet(re *syntax.Regexp) (*byteSet, bool) {
+	var out byteSet
 	n := 0
 	add := func(lo, hi rune, fold bool) bool {
 		for r := lo; r <= hi; r++ {
@@ -280,8 +328,8 @@ func firstBytes(pattern string) (set *[256]bool, ok bool) {
 		}
 		return true
 	}
-	var first func(re *syntax.Regexp) bool
-	first = func(re *syntax.Regexp) bool {
+	var walk func(re *syntax.Regexp) bool
+	walk = func(re *syntax.Regexp) bool {
 		switch re.Op {
 		case syntax.OpLiteral:
 			return len(re.Rune) > 0 && add(re.Rune[0], re.Rune[0], re.Flags&syntax.FoldCase != 0)
@@ -293,28 +341,27 @@ func firstBytes(pattern string) (set *[256]bool, ok bool) {
 			}
 			return true
 		case syntax.OpCapture, syntax.OpPlus:
-			return first(re.Sub[0])
+			return walk(re.Sub[0])
 		case syntax.OpRepeat:
-			return re.Min > 0 && first(re.Sub[0])
+			return re.Min > 0 && walk(re.Sub[0])
 		case syntax.OpAlternate:
 			for _, sub := range re.Sub {
-				if !first(sub) {
+				if !walk(sub) {
 					return false
 				}
 			}
 			return true
 		case syntax.OpConcat:
 			for _, sub := range re.Sub {
-				switch sub.Op {
-				case syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpBeginLine, syntax.OpBeginText:
+				if isEmptyWidth(sub) {
 					continue
 				}
-				return first(sub)
+				return walk(sub)
 			}
 		}
 		return false
 	}
-	if !first(re) {
+	if !walk(re) {
 		return nil, false
 	}
 	return &out, true
@@ -370,6 +417,30 @@ func New(c Config) (*Redactor, error) {
 	return &Redactor{off: c.Off, rules: rules, keep: keep}, nil
 }
 
+// keeps reports whether key k is in keep (normalised keys), without
+// allocating for keys of up to 64 bytes.
+func keeps(keep map[string]bool, k string) bool {
+	var buf [64]byte
+	n := 0
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '_' || c == '-' || c == ' ':
+			continue
+		case c >= utf8.RuneSelf:
+			return keep[normKey(k)]
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if n == len(buf) {
+			return keep[normKey(k)]
+		}
+		buf[n] = c
+		n++
+	}
+	return keep[string(buf[:n])]
+}
+
 // normKey is a detail key lower-cased without underscores, dashes or spaces.
 func normKey(k string) string {
 	var b strings.Builder
@@ -397,7 +468,7 @@ func (r *Redactor) Redact(a incident.Alert) incident.Alert {
 		keep := r.keep[a.Source]
 		var out map[string]any
 		for k, v := range a.Details {
-			if keep[normKey(k)] {
+			if len(keep) > 0 && keeps(keep, k) {
 				continue
 			}
 			nv, changed := r.field(k, v)
@@ -441,8 +512,10 @@ func (r *Redactor) Redact(a incident.Alert) incident.Alert {
 func (r *Redactor) value(v any) (any, bool) {
 	switch x := v.(type) {
 	case string:
-		s := r.String(x)
-		return s, s != x
+		if s := r.String(x); s != x {
+			return s, true
+		}
+		return v, false
 	case []any:
 		var out []any
 		for i, e := range x {
@@ -482,22 +555,30 @@ func (r *Redactor) value(v any) (any, bool) {
 	return v, false
 }
 
-// field redacts a value under key k inside the details: a string is read
-// as "k=value", so a label in the key ("dob", "ssn", "mrn") applies to the
-// value as it would in text (a Sumo Logic row {"dob":"1980-02-03"}).
+// field redacts a value under key k inside the details: when the key holds
+// a label ("dob", "ssn", "mrn", …) a string is read as "k=value", so the
+// label applies to the value as it would in text (a Sumo Logic row
+// {"dob":"1980-02-03"}); other values are redacted on their own.
 func (r *Redactor) field(k string, v any) (any, bool) {
 	s, ok := v.(string)
 	if !ok || len(k) > 64 {
 		return r.value(v)
 	}
+	if kf := scan(k); !kf.labelled {
+		if out := r.String(s); out != s {
+			return out, true
+		}
+		return v, false
+	}
 	prefix := k + "="
 	out := r.String(prefix + s)
 	if strings.HasPrefix(out, prefix) {
-		out = out[len(prefix):]
-		return out, out != s
+		if out = out[len(prefix):]; out != s {
+			return out, true
+		}
+		return v, false
 	}
-	// A rule took part of the key too (an e-mail ending the key): redact
-	// the value on its own.
+	// A rule took part of the key too: redact the value on its own.
 	return r.value(v)
 }
 
@@ -509,7 +590,7 @@ func (r *Redactor) String(s string) string {
 	f := scan(s)
 	for i := range r.rules {
 		ru := &r.rules[i]
-		if ru.need != nil && !ru.need(s, &f) {
+		if ru.need != nil && !ru.need(s, f) {
 			continue
 		}
 		ns := ru.apply(s)
@@ -564,6 +645,16 @@ func (r *Redactor) URL(u string) string {
 	frag := ""
 	if h := strings.IndexByte(rest, '#'); h >= 0 {
 		rest, frag = rest[:h], rest[h:]
+	}
+	if frag == "" {
+		// The whole query at once first: most links hold nothing to redact.
+		whole, err := url.QueryUnescape(rest)
+		if err != nil {
+			whole = rest
+		}
+		if r.String(whole) == whole {
+			return u
+		}
 	}
 	parts := strings.Split(rest, "&")
 	changed := false
