@@ -131,3 +131,20 @@ func TestParseKeys(t *testing.T) {
 		t.Fatalf("unpadded with spaces: %v", err)
 	}
 }
+
+// FuzzOpen: any text given as an envelope is refused with an error, never
+// a panic, and never opens unless it is one Seal made.
+func FuzzOpen(f *testing.F) {
+	s := sealer(&testing.T{}, key("k1", 1))
+	s.Rand = bytes.NewReader(make([]byte, 12)) // the same envelope in every fuzz worker
+	env, _ := s.Seal(Raw{ReceivedAt: time.Unix(1, 0), Source: "generic", Body: []byte("x")})
+	for _, seed := range []string{env, "b1.k1.", "b1..", "b1.k1.AAAA", "plain"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		raw, err := s.Open(in)
+		if err == nil && (in != env || string(raw.Body) != "x") {
+			t.Fatalf("%q opened as %+v", in, raw)
+		}
+	})
+}
