@@ -5,7 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +21,7 @@ import (
 // reads it: chat, logs and the API's default view never do.
 //
 // An envelope is "b1.<key id>.<base64url of nonce || AES-256-GCM sealed
-// JSON>": the key id is in clear so that keys can rotate (the first key
+// plaintext>" (the plaintext: received ms, source, body; plainHeader): the key id is in clear so that keys can rotate (the first key
 // seals; every configured key opens), and it is bound to the ciphertext as
 // additional data, so an envelope cannot be passed off as another key's.
 
@@ -86,12 +86,9 @@ type Raw struct {
 	Body       []byte
 }
 
-// sealed is what is encrypted.
-type sealed struct {
-	At     int64  `json:"at"` // unix ms
-	Source string `json:"src"`
-	Body   []byte `json:"body"`
-}
+// The plaintext of an envelope: the received time (unix ms, 8 bytes big
+// endian), the source's length (1 byte) and name, then the body as is.
+const plainHeader = 8 + 1
 
 // Sealer seals with the first of its keys and opens with any of them. It
 // is safe for concurrent use.
@@ -127,17 +124,27 @@ const envelopeVersion = "b1"
 
 // Seal encrypts r with the newest key and returns its envelope.
 func (s *Sealer) Seal(r Raw) (string, error) {
-	plain, err := json.Marshal(sealed{At: r.ReceivedAt.UnixMilli(), Source: r.Source, Body: r.Body})
-	if err != nil {
-		return "", fmt.Errorf("seal: %w", err)
+	if len(r.Source) > 255 {
+		return "", fmt.Errorf("seal: source name of %d bytes", len(r.Source))
 	}
 	aead := s.aeads[s.seal]
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
-	if _, err := io.ReadFull(s.Rand, nonce); err != nil {
+	ns := aead.NonceSize()
+	// One buffer: the nonce, then the plaintext, sealed in place.
+	buf := make([]byte, ns+plainHeader+len(r.Source)+len(r.Body), ns+plainHeader+len(r.Source)+len(r.Body)+aead.Overhead())
+	if _, err := io.ReadFull(s.Rand, buf[:ns]); err != nil {
 		return "", fmt.Errorf("seal: nonce: %w", err)
 	}
-	out := aead.Seal(nonce, nonce, plain, []byte(envelopeVersion+"."+s.seal))
-	return envelopeVersion + "." + s.seal + "." + base64.RawURLEncoding.EncodeToString(out), nil
+	plain := buf[ns:]
+	binary.BigEndian.PutUint64(plain, uint64(r.ReceivedAt.UnixMilli()))
+	plain[8] = byte(len(r.Source))
+	copy(plain[plainHeader:], r.Source)
+	copy(plain[plainHeader+len(r.Source):], r.Body)
+	out := aead.Seal(buf[:ns], buf[:ns], plain, []byte(envelopeVersion+"."+s.seal))
+	prefix := envelopeVersion + "." + s.seal + "."
+	env := make([]byte, len(prefix)+base64.RawURLEncoding.EncodedLen(len(out)))
+	copy(env, prefix)
+	base64.RawURLEncoding.Encode(env[len(prefix):], out)
+	return string(env), nil
 }
 
 // ErrUnknownKey is Open's error for an envelope sealed with a key that is
@@ -182,9 +189,10 @@ func (s *Sealer) Open(envelope string) (Raw, error) {
 	if err != nil {
 		return Raw{}, fmt.Errorf("open: key %q: %w", id, ErrNotSealed)
 	}
-	var sl sealed
-	if err := json.Unmarshal(plain, &sl); err != nil {
+	if len(plain) < plainHeader || len(plain) < plainHeader+int(plain[8]) {
 		return Raw{}, fmt.Errorf("open: key %q: %w", id, ErrNotSealed)
 	}
-	return Raw{ReceivedAt: time.UnixMilli(sl.At).UTC(), Source: sl.Source, Body: sl.Body}, nil
+	at := int64(binary.BigEndian.Uint64(plain))
+	n := int(plain[8])
+	return Raw{ReceivedAt: time.UnixMilli(at).UTC(), Source: string(plain[plainHeader : plainHeader+n]), Body: plain[plainHeader+n:]}, nil
 }
