@@ -36,7 +36,7 @@ func TestPrivacyConfig(t *testing.T) {
 		{name: "keys from the environment", env: []string{"BATON_PRIVACY_SEAL_KEYS=" + k2 + "," + k1}, sealed: true},
 		{name: "keys in the file", yaml: "  rules: [{name: member-id, pattern: \"\\\\bM[0-9]{8}\\\\b\"}]\n  keep_fields: {sumologic: [trigger_value]}\n  seal_keys: [\"" + k1 + "\"]\n", sealed: true},
 		{name: "a bad regexp", yaml: "  rules: [{name: mine, pattern: \"(?<=x)y\"}]\n",
-			problem: `privacy.rules[0]: rule "mine": the pattern is not a Go regular expression`},
+			problem: `privacy.rules[0]: rule "mine": the pattern uses (?<=…), a lookaround, which Go regular expressions (RE2) do not have`},
 		{name: "a rule without a name", yaml: "  rules: [{pattern: x}]\n", problem: "privacy.rules[0]: a rule has no name"},
 		{name: "a rule named twice", yaml: "  rules: [{name: a, pattern: x}, {name: a, pattern: y}]\n", problem: `privacy.rules[1].name: rule "a" is named twice`},
 		{name: "a bad mrn pattern", yaml: "  mrn_pattern: \"(\"\n", problem: `privacy.mrn_pattern: rule "mrn": the pattern is not a Go regular expression`},

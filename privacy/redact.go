@@ -220,6 +220,11 @@ func compile(name, pattern, replace string) (rule, error) {
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
+		for _, look := range []string{"(?<=", "(?<!", "(?=", "(?!"} {
+			if strings.Contains(pattern, look) {
+				return rule{}, fmt.Errorf("rule %q: the pattern uses %s…), a lookaround, which Go regular expressions (RE2) do not have; match the context too and put the part to replace in (?P<v>…)", name, look)
+			}
+		}
 		return rule{}, fmt.Errorf("rule %q: the pattern is not a Go regular expression: %v", name, err)
 	}
 	if re.MatchString("") {

@@ -136,7 +136,8 @@ func TestConfiguredRules(t *testing.T) {
 		spec RuleSpec
 		want string
 	}{
-		{"bad regexp", RuleSpec{Name: "mine", Pattern: `(?<=x)y`}, `rule "mine": the pattern is not a Go regular expression`},
+		{"lookbehind", RuleSpec{Name: "mine", Pattern: `(?<=x)y`}, `rule "mine": the pattern uses (?<=…), a lookaround, which Go regular expressions (RE2) do not have`},
+		{"bad regexp", RuleSpec{Name: "mine", Pattern: `[a-`}, `rule "mine": the pattern is not a Go regular expression: error parsing regexp`},
 		{"no name", RuleSpec{Pattern: `x`}, "a rule has no name"},
 		{"no pattern", RuleSpec{Name: "empty"}, `rule "empty" has no pattern`},
 		{"matches empty", RuleSpec{Name: "star", Pattern: `a*`}, `rule "star": the pattern "a*" matches empty text`},
