@@ -465,7 +465,8 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 		s.audit.MaxAge.Milliseconds(), s.audit.MaxEntries, repeatNoteEvery.Milliseconds(), string(JobPage) + ":", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
 		src.UnixMilli(), recoveryTTL.Milliseconds(), epoch, floor, window.Milliseconds()}
 	if a.Sealed != "" && s.sealTTL > 0 {
-		args = append(args, strconv.FormatInt(now.UnixMilli(), 10)+" "+a.Sealed, s.sealTTL.Milliseconds())
+		// One optional trailing argument: "<ttl ms> <received ms> <envelope>".
+		args = append(args, strconv.FormatInt(s.sealTTL.Milliseconds(), 10)+" "+strconv.FormatInt(now.UnixMilli(), 10)+" "+a.Sealed)
 	}
 	reply, err := run(ctx,
 		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID), k.recovery(dk), k.epoch, k.group(group)},
