@@ -140,6 +140,13 @@ type IntakeConfig struct {
 	// 503 with Retry-After.
 	MaxParsing int           `mapstructure:"max_parsing"`
 	ParseWait  time.Duration `mapstructure:"parse_wait"`
+	// SeverityLabels maps the value of an Alertmanager or Grafana alert's
+	// severity label (matched in lower case) to critical, warning or info;
+	// empty means critical and page → critical, warning → warning, info →
+	// info. SeverityDefault is the severity of an alert whose label is
+	// missing or not in the map (default critical).
+	SeverityLabels  map[string]string `mapstructure:"severity_labels"`
+	SeverityDefault string            `mapstructure:"severity_default"`
 }
 
 // IntakeTokens are the bearer tokens each source must present. An empty token
@@ -148,13 +155,18 @@ type IntakeTokens struct {
 	SumoLogic  string `mapstructure:"sumologic"`
 	CloudWatch string `mapstructure:"cloudwatch"`
 	Generic    string `mapstructure:"generic"`
+	// Alertmanager and Grafana take the token as a bearer token
+	// (Alertmanager's http_config.authorization, Grafana's webhook
+	// "Authorization Header").
+	Alertmanager string `mapstructure:"alertmanager"`
+	Grafana      string `mapstructure:"grafana"`
 }
 
 // RouteConfig sends alerts whose monitor or alarm name matches to a service.
 // Rules are tried in order; ?service= on the URL and a service named in the
 // alert itself come first.
 type RouteConfig struct {
-	Source  string `mapstructure:"source"` // sumologic | cloudwatch | generic | "" for any
+	Source  string `mapstructure:"source"` // sumologic | cloudwatch | generic | alertmanager | grafana | "" for any
 	Match   string `mapstructure:"match"`  // a Go regular expression on the alert's name
 	Service string `mapstructure:"service"`
 }
@@ -253,6 +265,7 @@ var defaults = map[string]any{
 	"escalation.replica_id":               "",
 	"intake.max_parsing":                  0,
 	"intake.parse_wait":                   "2s",
+	"intake.severity_default":             "critical",
 	"audit.max_age":                       "2160h",
 	"audit.max_entries":                   1_000_000,
 	"privacy.redact":                      true,

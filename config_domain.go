@@ -8,6 +8,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/batonhq/baton/bot"
@@ -149,10 +150,13 @@ func (c *Config) intakeConfig(services map[string]bool) intake.Config {
 	}
 	return intake.Config{
 		Tokens: map[string]string{
-			"sumologic":  c.Intake.Tokens.SumoLogic,
-			"cloudwatch": c.Intake.Tokens.CloudWatch,
-			"generic":    c.Intake.Tokens.Generic,
+			"sumologic":    c.Intake.Tokens.SumoLogic,
+			"cloudwatch":   c.Intake.Tokens.CloudWatch,
+			"generic":      c.Intake.Tokens.Generic,
+			"alertmanager": c.Intake.Tokens.Alertmanager,
+			"grafana":      c.Intake.Tokens.Grafana,
 		},
+		Severities:       c.severities(),
 		MaxBodyBytes:     c.Intake.MaxBodyBytes,
 		Services:         services,
 		Rules:            rules,
@@ -161,6 +165,19 @@ func (c *Config) intakeConfig(services map[string]bool) intake.Config {
 		MaxParsing:       c.Intake.MaxParsing,
 		ParseWait:        c.parseWait(),
 	}
+}
+
+// severities is intake.severity_labels and intake.severity_default in
+// intake's terms; no labels configured means intake.DefaultSeverities'.
+func (c *Config) severities() intake.Severities {
+	s := intake.Severities{Labels: intake.DefaultSeverities.Labels, Default: incident.Severity(c.Intake.SeverityDefault)}
+	if len(c.Intake.SeverityLabels) > 0 {
+		s.Labels = make(map[string]incident.Severity, len(c.Intake.SeverityLabels))
+		for label, sev := range c.Intake.SeverityLabels {
+			s.Labels[strings.ToLower(label)] = incident.Severity(sev)
+		}
+	}
+	return s
 }
 
 // parseWait is intake.parse_wait in intake's terms: 0 there means the

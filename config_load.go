@@ -154,8 +154,10 @@ func scalarKeys(t reflect.Type, prefix string) []string {
 		switch {
 		case f.Type.Kind() == reflect.Struct:
 			out = append(out, scalarKeys(f.Type, key+".")...)
-		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
-			// lists of records (services, people, …) come from the file only
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct,
+			f.Type.Kind() == reflect.Map:
+			// lists of records (services, people, …) and maps
+			// (intake.severity_labels) come from the file only
 		default:
 			out = append(out, key)
 		}

@@ -189,7 +189,8 @@ func (c *Config) validateReplicaWait(k *checker) {
 // validateIntake checks the intake tokens, body limit and CloudWatch settings
 // (its routes need the services: validateRoutes).
 func (c *Config) validateIntake(k *checker) {
-	for name, tok := range map[string]string{"sumologic": c.Intake.Tokens.SumoLogic, "cloudwatch": c.Intake.Tokens.CloudWatch, "generic": c.Intake.Tokens.Generic} {
+	for name, tok := range map[string]string{"sumologic": c.Intake.Tokens.SumoLogic, "cloudwatch": c.Intake.Tokens.CloudWatch, "generic": c.Intake.Tokens.Generic,
+		"alertmanager": c.Intake.Tokens.Alertmanager, "grafana": c.Intake.Tokens.Grafana} {
 		if tok != "" && len(tok) < 16 {
 			k.add("intake.tokens."+name, "is %d characters; use at least 16 (or leave it empty to close this source)", len(tok))
 		}
@@ -201,6 +202,14 @@ func (c *Config) validateIntake(k *checker) {
 	case "ignore", "open":
 	default:
 		k.add("intake.cloudwatch.insufficient_data", "must be ignore or open (got %q)", c.Intake.CloudWatch.InsufficientData)
+	}
+	for label, sev := range c.Intake.SeverityLabels {
+		if !incident.Severity(sev).Valid() {
+			k.add("intake.severity_labels."+label, "must be critical, warning or info (got %q)", sev)
+		}
+	}
+	if !incident.Severity(c.Intake.SeverityDefault).Valid() {
+		k.add("intake.severity_default", "must be critical, warning or info (got %q): the severity of an Alertmanager or Grafana alert whose severity label is missing or not in intake.severity_labels", c.Intake.SeverityDefault)
 	}
 	for i, arn := range c.Intake.CloudWatch.TopicARNs {
 		if !strings.HasPrefix(arn, "arn:aws") || strings.Count(arn, ":") != 5 {
@@ -222,8 +231,8 @@ func (c *Config) validateServiceNames(k *checker) map[string]bool {
 func (c *Config) validateRoutes(k *checker, services map[string]bool) {
 	for i, r := range c.Intake.Routes {
 		p := fmt.Sprintf("intake.routes[%d]", i)
-		if !slices.Contains([]string{"", "sumologic", "cloudwatch", "generic"}, r.Source) {
-			k.add(p+".source", "must be sumologic, cloudwatch, generic or empty for any (got %q)", r.Source)
+		if !slices.Contains([]string{"", "sumologic", "cloudwatch", "generic", "alertmanager", "grafana"}, r.Source) {
+			k.add(p+".source", "must be sumologic, cloudwatch, generic, alertmanager, grafana or empty for any (got %q)", r.Source)
 		}
 		if r.Match == "" {
 			k.add(p+".match", "must be a regular expression on the monitor or alarm name")
@@ -473,9 +482,9 @@ func (c *Config) validatePrivacy(k *checker) {
 	}
 	for src := range p.KeepFields {
 		switch src {
-		case "sumologic", "cloudwatch", "generic":
+		case "sumologic", "cloudwatch", "generic", "alertmanager", "grafana":
 		default:
-			k.add("privacy.keep_fields."+src, "is not a source (sumologic, cloudwatch, generic)")
+			k.add("privacy.keep_fields."+src, "is not a source (sumologic, cloudwatch, generic, alertmanager, grafana)")
 		}
 	}
 	if _, err := privacy.ParseKeys(p.SealKeys); err != nil {

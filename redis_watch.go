@@ -404,3 +404,28 @@ func (g guardedIntake) OpenDelivery(ctx context.Context, a incident.Alert, deliv
 	}
 	return res, err
 }
+
+// OpenBatch stores the alerts of one request on the epoch this replica
+// knows, as OpenDelivery: one refused for a changed epoch (nothing of it
+// stored) is sent again once after the epoch check.
+func (g guardedIntake) OpenBatch(ctx context.Context, alerts []incident.Alert) ([]incident.OpenResult, error) {
+	if g.watch.epoch.get() == "" {
+		if err := g.watch.ensure(ctx, ""); err != nil {
+			return nil, err
+		}
+	}
+	known := g.watch.epoch.get()
+	res, err := g.store.OpenBatch(ctx, alerts)
+	if errors.Is(err, incident.ErrEpochChanged) {
+		if verr := g.watch.ensure(ctx, known); verr != nil {
+			return res, err
+		}
+		res, err = g.store.OpenBatch(ctx, alerts)
+	}
+	if err == nil {
+		for _, r := range res {
+			g.watch.see(r.Number)
+		}
+	}
+	return res, err
+}

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/batonhq/baton/incident"
 )
@@ -255,18 +258,31 @@ func (n Notice) StatusLine() string {
 // MaxChannelName is the longest channel name baton makes (Slack's limit).
 const MaxChannelName = 80
 
+// MaxSlug bounds the title's part of a channel name, in characters: enough
+// to tell incidents apart in a channel list, short enough to read there.
+const MaxSlug = 40
+
 // ChannelName is the name of incident n's channel: "inc-<n>-<slug of
-// title>", lowercase letters, digits and hyphens, at most MaxChannelName
-// characters, cut at a word boundary where it can be.
+// title>", lowercase letters, digits and hyphens; the slug is at most
+// MaxSlug characters, cut at a word boundary where it can be
+// ("inc-1-postgres-primary-replication-lag", not the whole title).
 func ChannelName(n int64, title string) string {
 	prefix := fmt.Sprintf("inc-%d", n)
 	var b strings.Builder
 	dash := true // no leading dash
-	for _, r := range strings.ToLower(title) {
+	// Latin letters lose their accents ("Über" → "uber": NFD splits off the
+	// marks); the few that do not decompose are spelt out ("ß" → "ss").
+	for _, r := range norm.NFD.String(strings.ToLower(title)) {
+		if s, ok := spelt[r]; ok {
+			b.WriteString(s)
+			dash = false
+			continue
+		}
 		switch {
 		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
 			b.WriteRune(r)
 			dash = false
+		case unicode.Is(unicode.Mn, r): // a combining mark: dropped, no dash
 		case !dash:
 			b.WriteByte('-')
 			dash = true
@@ -276,7 +292,7 @@ func ChannelName(n int64, title string) string {
 	if slug == "" {
 		return prefix
 	}
-	room := MaxChannelName - len(prefix) - 1
+	room := min(MaxSlug, MaxChannelName-len(prefix)-1)
 	if len(slug) > room {
 		cut := slug[:room]
 		if i := strings.LastIndexByte(cut, '-'); i > room/2 {
@@ -286,6 +302,10 @@ func ChannelName(n int64, title string) string {
 	}
 	return prefix + "-" + slug
 }
+
+// spelt are the lowercase Latin letters without a decomposition, as a
+// channel name spells them.
+var spelt = map[rune]string{'ß': "ss", 'ø': "o", 'æ': "ae", 'œ': "oe", 'ł': "l", 'đ': "d", 'ð': "d", 'þ': "th", 'ı': "i"}
 
 // WithSuffix is a channel name made unique with a number ("-2", "-3"),
 // still at most MaxChannelName characters.

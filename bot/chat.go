@@ -69,6 +69,19 @@ type Chat interface {
 	Lookup(ctx context.Context, channelID, msgID string) (Posted, error)
 }
 
+// KeysFinder is what a Chat may add to FindKey: one read of a channel's
+// newest recent top-level messages that answers for several keys at once.
+// The Pager uses it when many pages to one person wait to be checked (after
+// a chat outage, each page whose send has no recorded outcome), so that one
+// rate-limited history read answers them all instead of one read each.
+type KeysFinder interface {
+	// FindKeys returns, for each of keys carried by one of the newest
+	// recent top-level messages in a channel (by id), that message's id;
+	// a key no message carries is absent from the map. Errors are the
+	// chat's, as FindKey's.
+	FindKeys(ctx context.Context, channelID string, keys []string, recent int) (map[string]string, error)
+}
+
 // ChannelInfo is what FindChannel tells of a channel.
 type ChannelInfo struct {
 	// ID is the channel's id.

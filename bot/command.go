@@ -329,8 +329,25 @@ func parseIncident(text string) (Command, error) {
 	if s := closest(word, incidentVerbs); s != "" {
 		hint = fmt.Sprintf(" Did you mean %s?", s)
 	}
-	return Command{}, &SyntaxError{Msg: fmt.Sprintf("/incident has no %q.%s", toks[0].s, hint),
-		Usage: "/incident help for the list"}
+	names := make([]string, len(incidentVerbs))
+	for i, v := range incidentVerbs {
+		names[i] = string(v)
+	}
+	return Command{}, &SyntaxError{
+		Msg:   fmt.Sprintf("/incident has no %q.%s The commands are %s.", echo(toks[0].s), hint, strings.Join(names, ", ")),
+		Usage: "/incident help for what each takes"}
+}
+
+// maxEcho bounds how much of an unknown word an error message repeats.
+const maxEcho = 30
+
+// echo is word as an error message repeats it: at most maxEcho characters,
+// "…" marking a cut.
+func echo(word string) string {
+	if r := []rune(word); len(r) > maxEcho {
+		return string(r[:maxEcho]) + "…"
+	}
+	return word
 }
 
 // Stats periods: DefaultStatsDays when none is given, at most MaxStatsDays

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,8 @@ func TestParseErrorsSayWhatToType(t *testing.T) {
 		{"unknown command", "/incidnet", "ack", "no command", "/incident help"},
 		{"typo", "/incident", "akc", `no "akc". Did you mean ack?`, "/incident help"},
 		{"typo resolve", "/incident", "reslove", "Did you mean resolve?", ""},
-		{"unknown verb", "/incident", "frobnicate", `no "frobnicate"`, "/incident help"},
+		{"unknown verb", "/incident", "frobnicate", `no "frobnicate". The commands are new, ack, resolve, assign, escalate, note, status, list, stats, help.`, "/incident help"},
+		{"unknown verb echoed cut", "/incident", strings.Repeat("z", 500), `no "` + strings.Repeat("z", 30) + `…". The commands are new,`, "/incident help"},
 		{"ref alone", "/incident", "#42", "Say what to do", "/incident ack #42"},
 		{"new without title", "/incident", "new", "Give the incident a title", Usage[VerbNew]},
 		{"new only options", "/incident", "new sev=critical", "Give the incident a title", Usage[VerbNew]},
@@ -146,30 +148,34 @@ func TestParseErrorsSayWhatToType(t *testing.T) {
 
 func TestChannelName(t *testing.T) {
 	cases := []struct {
+		name  string
 		n     int64
 		title string
 		want  string
 	}{
-		{42, "Disk full on db-1!", "inc-42-disk-full-on-db-1"},
-		{7, "  ÜBER  latency   p99 > 2s ", "inc-7-ber-latency-p99-2s"},
-		{3, "日本語", "inc-3"},
-		{3, "", "inc-3"},
-		{1, "Checkout_API 5xx rate", "inc-1-checkout-api-5xx-rate"},
-		{123456, strings.Repeat("word ", 40), "inc-123456-" + strings.TrimSuffix(strings.Repeat("word-", 13), "-")},
+		{"punctuation", 42, "Disk full on db-1!", "inc-42-disk-full-on-db-1"},
+		{"accents dropped, spaces folded", 7, "  ÜBER  latency   p99 > 2s ", "inc-7-uber-latency-p99-2s"},
+		{"letters spelt out", 8, "Straße Ørsted Æther Łódź", "inc-8-strasse-orsted-aether-lodz"},
+		{"no Latin letters", 3, "日本語", "inc-3"},
+		{"empty", 3, "", "inc-3"},
+		{"underscore", 1, "Checkout_API 5xx rate", "inc-1-checkout-api-5xx-rate"},
+		{"cut at a word within 40", 1, "Postgres primary replication lag is above 30 seconds on db-primary-1",
+			"inc-1-postgres-primary-replication-lag-is"},
+		{"many words", 123456, strings.Repeat("word ", 40), "inc-123456-" + strings.TrimSuffix(strings.Repeat("word-", 8), "-")},
+		{"one long word cut hard", 99, strings.Repeat("a", 200), "inc-99-" + strings.Repeat("a", MaxSlug)},
 	}
 	for _, c := range cases {
-		got := ChannelName(c.n, c.title)
-		if got != c.want {
-			t.Errorf("ChannelName(%d, %q) = %q, want %q", c.n, c.title, got, c.want)
-		}
-		if len(got) > MaxChannelName {
-			t.Errorf("ChannelName(%d, %q) is %d long", c.n, c.title, len(got))
-		}
+		t.Run(c.name, func(t *testing.T) {
+			got := ChannelName(c.n, c.title)
+			if got != c.want {
+				t.Errorf("ChannelName(%d, %q) = %q, want %q", c.n, c.title, got, c.want)
+			}
+			if slug := strings.TrimPrefix(strings.TrimPrefix(got, fmt.Sprintf("inc-%d", c.n)), "-"); len(slug) > MaxSlug {
+				t.Errorf("ChannelName(%d, %q): slug %q is %d long", c.n, c.title, slug, len(slug))
+			}
+		})
 	}
-	long := ChannelName(99, strings.Repeat("a", 200))
-	if len(long) != MaxChannelName {
-		t.Errorf("a long unbroken title gives %q (%d)", long, len(long))
-	}
+	long := "inc-99-" + strings.Repeat("a", MaxChannelName-7)
 	if s := WithSuffix(long, 12); len(s) > MaxChannelName || !strings.HasSuffix(s, "-12") {
 		t.Errorf("WithSuffix = %q", s)
 	}

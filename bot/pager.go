@@ -10,6 +10,7 @@ import (
 
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/coalesce"
 )
 
 // Pager delivers the escalation engine's pages in chat: a direct message
@@ -30,6 +31,10 @@ type Pager struct {
 	mu      sync.Mutex
 	dms     map[string]string  // chat user id → DM channel id (also in Redis)
 	opening map[string]*dmCall // DMs being looked up or opened: one call per user at a time
+
+	checksOnce sync.Once
+	checks     coalesce.Group[*keyCheck] // delivery checks, by channel: one history read answers many
+	nextRead   map[string]time.Time      // channel → the slot a deferred read of it holds (guarded by mu)
 }
 
 // dmCall is one lookup of a DM channel that concurrent pages to the same
@@ -164,7 +169,7 @@ func (p *Pager) Delivered(ctx context.Context, pg escalation.Page) (bool, error)
 		}
 	}
 	ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "check:" + pg.Key})
-	ts, err := c.chat.FindKey(ctx, target, "", pg.Key, time.Time{}, recentPages)
+	ts, err := p.findPage(ctx, target, pg.Key)
 	if err != nil {
 		return false, fmt.Errorf("look for page %s: %w", pg.Key, err)
 	}
@@ -178,6 +183,67 @@ func (p *Pager) Delivered(ctx context.Context, pg escalation.Page) (bool, error)
 	}
 	p.posted(ctx, pg, target, target, ts, card, refs)
 	return true, nil
+}
+
+// keyCheck is one page's question to a coalesced history read, and its
+// answer (the message id carrying the key, "" when none does).
+type keyCheck struct {
+	key string
+	ts  string
+}
+
+// findPage looks for the message carrying key among the newest recentPages
+// of channel. With a chat that is a KeysFinder, the checks for one channel
+// that arrive while a read of it is in flight (or waits for its rate-limit
+// slot) go out together in the next read (coalesce.Group: a read answers
+// only checks that arrived before it began, so its answer is as fresh as a
+// read of their own). After a chat outage every page to a person whose send
+// had no recorded outcome needs a check; one read answers them all, where
+// one read each would queue them behind the history method's rate limit.
+func (p *Pager) findPage(ctx context.Context, channel, key string) (string, error) {
+	kf, ok := p.c.chat.(KeysFinder)
+	if !ok {
+		return p.c.chat.FindKey(ctx, channel, "", key, time.Time{}, recentPages)
+	}
+	p.checksOnce.Do(func() {
+		p.checks.Send = func(ctx context.Context, channel string, items []*keyCheck) []error {
+			keys := make([]string, len(items))
+			for i, it := range items {
+				keys[i] = it.key
+			}
+			found, err := kf.FindKeys(ctx, channel, keys, recentPages)
+			p.mu.Lock()
+			if d, deferred := escalation.IsDeferred(err); deferred {
+				if p.nextRead == nil {
+					p.nextRead = map[string]time.Time{}
+				}
+				p.nextRead[channel] = p.c.now().Add(d)
+			} else {
+				delete(p.nextRead, channel)
+			}
+			p.mu.Unlock()
+			errs := make([]error, len(items))
+			for i, it := range items {
+				errs[i] = err
+				it.ts = found[it.key]
+			}
+			return errs
+		}
+	})
+	// A read of this channel already waits for a rate-limit slot: wait for
+	// it too, rather than book a slot of its own (checks deferred one slot
+	// each would come back one at a time, and never share a read).
+	p.mu.Lock()
+	at, waiting := p.nextRead[channel]
+	p.mu.Unlock()
+	if now := p.c.now(); waiting && now.Before(at) {
+		return "", escalation.Defer(at.Sub(now))
+	}
+	kc := &keyCheck{key: key}
+	if err := p.checks.Do(ctx, channel, kc); err != nil {
+		return "", err
+	}
+	return kc.ts, nil
 }
 
 // target is where a page goes: the person's DM channel (opened if need

@@ -404,11 +404,41 @@ func (s *Store) Open(ctx context.Context, a Alert) (OpenResult, error) {
 // recovery with nothing open). The id is remembered in the same atomic step
 // as the alert, so a failed attempt can be retried.
 func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (OpenResult, error) {
+	keys, args, err := s.openCall(a, deliveryID)
+	if err != nil {
+		return OpenResult{}, err
+	}
+	run := s.opener().run
+	if s.Unbatched {
+		run = func(ctx context.Context, keys []string, args []any) (any, error) {
+			return s.eval(ctx, openScript, keys, args...).Result()
+		}
+	}
+	reply, err := run(ctx, keys, args)
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "EPOCH ") {
+			return OpenResult{}, fmt.Errorf("open: %w", ErrEpochChanged)
+		}
+		return OpenResult{}, fmt.Errorf("open: %w", err)
+	}
+	r, err := openResult(reply)
+	if err != nil {
+		return OpenResult{}, fmt.Errorf("open: %w", err)
+	}
+	if r.Created {
+		s.jobDue()
+	}
+	return r, nil
+}
+
+// openCall checks a and builds the keys and arguments of its open.lua
+// call (OpenDelivery; OpenBatch sends several in one script).
+func (s *Store) openCall(a Alert, deliveryID string) ([]string, []any, error) {
 	if a.Service == "" || a.DedupKey == "" {
-		return OpenResult{}, fmt.Errorf("open: %w", Errorf(Invalid, "An alert needs a service and a dedup key."))
+		return nil, nil, fmt.Errorf("open: %w", Errorf(Invalid, "An alert needs a service and a dedup key."))
 	}
 	if !a.Severity.Valid() {
-		return OpenResult{}, fmt.Errorf("open: %w", Errorf(Invalid, "Severity %q is not one of critical, warning, info.", a.Severity))
+		return nil, nil, fmt.Errorf("open: %w", Errorf(Invalid, "Severity %q is not one of critical, warning, info.", a.Severity))
 	}
 	now := a.ReceivedAt
 	if now.IsZero() {
@@ -422,7 +452,7 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 	if len(a.Details) > 0 {
 		d, err := json.Marshal(a.Details)
 		if err != nil {
-			return OpenResult{}, fmt.Errorf("open: encode details: %w", err)
+			return nil, nil, fmt.Errorf("open: encode details: %w", err)
 		}
 		if len(d) > maxDetailsBytes {
 			d, _ = json.Marshal(map[string]any{"truncated": fmt.Sprintf("details of %d bytes were not kept (limit %d)", len(d), maxDetailsBytes)})
@@ -431,7 +461,7 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 	}
 	blob, err := json.Marshal(st)
 	if err != nil {
-		return OpenResult{}, fmt.Errorf("open: encode: %w", err)
+		return nil, nil, fmt.Errorf("open: encode: %w", err)
 	}
 	status := "firing"
 	if a.Status == AlertResolved {
@@ -439,12 +469,6 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 	}
 	dk := dedupDigest(a.Service, a.DedupKey)
 	k := s.k
-	run := s.opener().run
-	if s.Unbatched {
-		run = func(ctx context.Context, keys []string, args []any) (any, error) {
-			return s.eval(ctx, openScript, keys, args...).Result()
-		}
-	}
 	epoch, floor := "", int64(0)
 	if s.epoch != nil {
 		epoch = s.epoch()
@@ -468,34 +492,34 @@ func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (O
 		// One optional trailing argument: "<ttl ms> <received ms> <envelope>".
 		args = append(args, strconv.FormatInt(s.sealTTL.Milliseconds(), 10)+" "+strconv.FormatInt(now.UnixMilli(), 10)+" "+a.Sealed)
 	}
-	reply, err := run(ctx,
-		[]string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID), k.recovery(dk), k.epoch, k.group(group)},
-		args,
-	)
+	return []string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID), k.recovery(dk), k.epoch, k.group(group)},
+		args, nil
+}
+
+// openResult reads one open.lua reply.
+func openResult(reply any) (OpenResult, error) {
 	res, _ := reply.([]any)
-	if err != nil {
-		if strings.HasPrefix(err.Error(), "EPOCH ") {
-			return OpenResult{}, fmt.Errorf("open: %w", ErrEpochChanged)
-		}
-		return OpenResult{}, fmt.Errorf("open: %w", err)
-	}
 	if len(res) < 5 {
-		return OpenResult{}, fmt.Errorf("open: unexpected script reply %v", res)
+		return OpenResult{}, fmt.Errorf("unexpected script reply %v", reply)
 	}
-	r := OpenResult{
-		Number:     res[0].(int64),
-		Created:    res[1].(int64) == 1,
-		AlertCount: res[2].(int64),
-		Status:     Status(res[3].(string)),
-		Outcome:    Outcome(res[4].(string)),
+	r := OpenResult{}
+	var ok [5]bool
+	r.Number, ok[0] = res[0].(int64)
+	var created int64
+	created, ok[1] = res[1].(int64)
+	r.Created = created == 1
+	r.AlertCount, ok[2] = res[2].(int64)
+	var st, oc string
+	st, ok[3] = res[3].(string)
+	oc, ok[4] = res[4].(string)
+	if ok != [5]bool{true, true, true, true, true} {
+		return OpenResult{}, fmt.Errorf("unexpected script reply %v", reply)
 	}
+	r.Status, r.Outcome = Status(st), Outcome(oc)
 	if len(res) > 5 {
 		if ms, ok := res[5].(int64); ok {
 			r.RecoveredAt = time.UnixMilli(ms).UTC()
 		}
-	}
-	if r.Created {
-		s.jobDue()
 	}
 	return r, nil
 }

@@ -226,7 +226,9 @@ func allocatedPerRun(t *testing.T, runs int, f func()) uint64 {
 // Every parser decodes only what the incident keeps: a generic alert with a
 // 50,000-key details object or 50,000 links, and a CloudWatch alarm with
 // 20,000 metrics, allocate under 5 times their size (3.4–3.9×; before,
-// decoding everything: 13×, 26× and 12×), and say what they left out.
+// decoding everything: 13×, 26× and 12×), and say what they left out; so do
+// an Alertmanager alert with 50,000 labels (2.0×; read with a token stream:
+// 20×) and a Grafana alert with 50,000 values (2.0×).
 func TestParsersBoundWhatTheyDecode(t *testing.T) {
 	const n = 50_000
 	var details, links strings.Builder
@@ -247,6 +249,19 @@ func TestParsersBoundWhatTheyDecode(t *testing.T) {
 	cwMsg := alarmMessage(t, map[string]any{"Trigger": map[string]any{"Metrics": metrics}})
 	wideDetails := []byte(`{"summary":"wide","details":{` + details.String() + `}}`)
 	wideLinks := []byte(`{"summary":"wide","links":[` + links.String() + `]}`)
+	var labels, values strings.Builder
+	for i := range n {
+		fmt.Fprintf(&labels, `"label%d":"value%d",`, i, i)
+		fmt.Fprintf(&values, `"R%d":%d,`, i, i)
+	}
+	wideLabels := []byte(amBodyWith(amAlertJSON("fp", `"labels":{`+labels.String()+`"alertname":"Wide"}`, `"annotations":{"summary":"wide"}`)))
+	wideValues := []byte(amBodyWith(amAlertJSON("fp", `"values":{`+values.String()+`"A":1}`)))
+	first := func(alerts []incident.Alert, err error) (incident.Alert, error) {
+		if err != nil {
+			return incident.Alert{}, err
+		}
+		return alerts[0], nil
+	}
 
 	cases := []struct {
 		name  string
@@ -267,6 +282,20 @@ func TestParsersBoundWhatTheyDecode(t *testing.T) {
 			notes, _ := a.Details[droppedLinksKey].([]string)
 			if len(a.Links) != maxGenericLinks || len(notes) != 1 || notes[0] != "links: 49980 more entries were not read (at most 20 are)" {
 				t.Errorf("%d links, notes %q", len(a.Links), notes)
+			}
+		}},
+		{"Alertmanager alert with 50,000 labels", len(wideLabels), func() (incident.Alert, error) {
+			return first(ParseAlertmanager(wideLabels, testNow, DefaultSeverities))
+		}, func(t *testing.T, a incident.Alert) {
+			if kept, _ := a.Details["labels"].(map[string]any); a.Name != "Wide" || len(kept) > maxLabels || a.Details["labels_not_kept"] == nil {
+				t.Errorf("name %q, %d labels kept, %v not kept", a.Name, len(kept), a.Details["labels_not_kept"])
+			}
+		}},
+		{"Grafana alert with 50,000 values", len(wideValues), func() (incident.Alert, error) {
+			return first(ParseGrafana(wideValues, testNow, DefaultSeverities))
+		}, func(t *testing.T, a incident.Alert) {
+			if note, _ := a.Details["values"].(string); !strings.Contains(note, "were not kept (limit 512)") {
+				t.Errorf("values = %.200v", a.Details["values"])
 			}
 		}},
 		{"CloudWatch alarm with 20,000 metrics", len(cwMsg.Message), func() (incident.Alert, error) {
@@ -292,5 +321,22 @@ func TestParsersBoundWhatTheyDecode(t *testing.T) {
 				t.Errorf("one parse allocated %d bytes, more than %d (5× the input)", got, bound)
 			}
 		})
+	}
+}
+
+// A full batch, 1000 ordinary Alertmanager alerts (310 KB), allocates
+// about 3.9 KB per alert, what its incident keeps (details, labels, links);
+// the bound is 8 KiB an alert, so one request's parse stays under 8 MiB
+// whatever the body (incident.MaxBatch alerts at most).
+func TestAlertmanagerBatchParseBounded(t *testing.T) {
+	var alerts []string
+	for i := range incident.MaxBatch {
+		alerts = append(alerts, amAlertJSON(fmt.Sprint("fp", i), `"labels":{"alertname":"InstanceDown","instance":"db-`+fmt.Sprint(i)+`.example.org:9100","job":"node","severity":"critical"}`))
+	}
+	body := []byte(amBodyWith(alerts...))
+	got := allocatedPerRun(t, 3, func() { _, _ = ParseAlertmanager(body, testNow, DefaultSeverities) })
+	t.Logf("%d alerts in %d bytes: %d allocated per parse, %d per alert", incident.MaxBatch, len(body), got, got/incident.MaxBatch)
+	if got > 8<<10*incident.MaxBatch {
+		t.Errorf("one parse allocated %d bytes, more than 8 KiB an alert", got)
 	}
 }

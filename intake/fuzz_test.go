@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/batonhq/baton/incident"
@@ -133,4 +134,46 @@ func FuzzParseSNSCloudWatch(f *testing.F) {
 		a, err := parse()
 		checkParsed(t, "cloudwatch", body, a, err, parse)
 	})
+}
+
+// fuzzBatch checks every alert of an Alertmanager or Grafana body as
+// checkParsed checks one, and that a refusal refuses the whole body.
+func fuzzBatch(t *testing.T, source string, body []byte, parse func([]byte, time.Time, Severities) ([]incident.Alert, error)) {
+	alerts, err := parse(body, testNow, DefaultSeverities)
+	if err != nil {
+		if alerts != nil {
+			t.Fatalf("alerts %v returned with the error %v", alerts, err)
+		}
+		checkParsed(t, source, body, incident.Alert{}, err, func() (incident.Alert, error) {
+			_, err := parse(body, testNow, DefaultSeverities)
+			return incident.Alert{}, err
+		})
+		return
+	}
+	if len(alerts) == 0 || len(alerts) > incident.MaxBatch {
+		t.Fatalf("%d alerts", len(alerts))
+	}
+	again, err := parse(body, testNow, DefaultSeverities)
+	if err != nil || len(again) != len(alerts) {
+		t.Fatalf("second parse: %d alerts, %v", len(again), err)
+	}
+	for i := range alerts {
+		// Each alert is bounded by the body as a whole.
+		checkParsed(t, source, body, alerts[i], nil, func() (incident.Alert, error) { return again[i], nil })
+	}
+}
+
+func FuzzParseAlertmanager(f *testing.F) {
+	seedTestdata(f, "alertmanager-")
+	f.Add([]byte(amBodyWith(amAlertJSON("a"), amAlertJSON("b", `"status":"resolved"`))))
+	f.Add([]byte(amBodyWith(amAlertJSON(`\u2028`, `"labels":{"alertname":"\u0000","service":"a\u0085"}`))))
+	f.Add([]byte(`{"alerts":[{"status":"firing","fingerprint":"x","labels":{"alertname":"a","alertname":"b"},"generatorURL":"https://example.com/x> <!channel>"}],"truncatedAlerts":7}`))
+	f.Fuzz(func(t *testing.T, body []byte) { fuzzBatch(t, "alertmanager", body, ParseAlertmanager) })
+}
+
+func FuzzParseGrafana(f *testing.F) {
+	seedTestdata(f, "grafana-")
+	f.Add([]byte(amBodyWith(amAlertJSON("a", `"values":{"B":1e400}`, `"panelURL":"https://a.example/|"`))))
+	f.Add([]byte(`{"orgId":{"a":1},"alerts":[{"status":"resolved","fingerprint":"x","annotations":{"summary":" "},"labels":{"alertname":"a","grafana_folder":"f"}}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) { fuzzBatch(t, "grafana", body, ParseGrafana) })
 }

@@ -135,6 +135,9 @@ func TestGolden(t *testing.T) {
 			incident.SevCritical, incident.AlertFiring, "checkout-degraded: arn:aws:cloudwatch:eu-west-1:123456789012:alarm:checkout-api-5xx-high transitioned to ALARM at Monday 24 November, 2025 14:03:12 UTC", "", "ALARM", "2025-11-24T14:03:13.59Z"},
 	}
 	seen := map[string]bool{"sns-subscription-confirmation": true} // TestGoldenSNSConfirmation
+	for _, b := range batchGoldens {
+		seen[b.name] = true // TestGoldenBatches
+	}
 	for _, tc := range cases {
 		seen[tc.name] = true
 		t.Run(tc.name, func(t *testing.T) {

@@ -69,3 +69,29 @@ func TestGroupedAlertAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertmanagerBatchGroups: a service grouping by details.labels.job
+// folds an Alertmanager notification's alerts of one job into one
+// incident, in the same batch, and each alert's recovery resolves its part.
+func TestAlertmanagerBatchGroups(t *testing.T) {
+	rs := redistest.Start(t)
+	store := incident.NewStore(rs.Client(), "t:", incident.WithGrouping(func(string) incident.Grouping {
+		return incident.Grouping{Window: 5 * time.Minute, By: []string{"details.labels.job"}}
+	}))
+	t.Cleanup(store.Close)
+	h := NewHandler(Config{Tokens: map[string]string{"alertmanager": amToken}, Services: map[string]bool{"database": true}}, store, nil)
+	h.Now = func() time.Time { return goldenNow }
+	mux := http.NewServeMux()
+	h.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	e := &intakeEnv{srv: srv}
+	if code, replies, msg := e.postBatch(t, "alertmanager?service=database", amToken, string(readTestdata(t, "alertmanager-firing"))); code != http.StatusAccepted ||
+		len(replies) != 2 || outcomes(replies)[0] != "created INC-1" || outcomes(replies)[1] != "grouped INC-1" {
+		t.Fatalf("firing: %d %v %s", code, outcomes(replies), msg)
+	}
+	if code, replies, msg := e.postBatch(t, "alertmanager?service=database", amToken, string(readTestdata(t, "alertmanager-resolved"))); code != http.StatusAccepted ||
+		len(replies) != 1 || outcomes(replies)[0] != "alert_recovered INC-1" {
+		t.Fatalf("one recovered: %d %v %s", code, outcomes(replies), msg)
+	}
+}

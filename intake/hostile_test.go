@@ -60,6 +60,10 @@ func TestControlCharactersRefused(t *testing.T) {
 			body: cwWith("cc-1", map[string]any{"AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout\u0000"})}, `field "Message.AlarmArn": must not contain control characters`},
 		{"CloudWatch AlarmName with CRLF and no ARN", request{path: "cloudwatch", token: cwToken,
 			body: cwWith("cc-2", map[string]any{"AlarmArn": nil, "AlarmName": "checkout\r\nhigh"})}, `field "Message.AlarmName": must not contain control characters`},
+		{"Alertmanager fingerprint ending in CR", request{path: "alertmanager", token: amToken,
+			body: amBodyWith(amAlertJSON("ok"), amAlertJSON(`fp\r`))}, `field "alerts[1].fingerprint": must not contain control characters`},
+		{"Grafana service label with NUL", request{path: "grafana", token: grafanaToken,
+			body: amBodyWith(amAlertJSON("fp", `"labels":{"alertname":"x","service":"check\u0000out"}`))}, `field "alerts[0].labels.service": must not contain control characters`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,9 +98,30 @@ func TestHostileLinksKeepTheAlert(t *testing.T) {
 		{"Sumo QueryURL", request{path: "sumologic?service=database", token: sumoToken,
 			body: `{"Name":"db errors","TriggerType":"Critical","QueryURL":` + string(hostile) + `,"SourceURL":"https://service.sumologic.com/ui/#/monitor/1"}`},
 			[]incident.Link{{Text: "monitor", URL: "https://service.sumologic.com/ui/#/monitor/1"}}},
+		{"Alertmanager generatorURL", request{path: "alertmanager?service=database", token: amToken,
+			body: amBodyWith(amAlertJSON("h1", `"generatorURL":`+string(hostile), `"annotations":{"summary":"x","runbook_url":"https://runbooks.example.com/x"}`))},
+			[]incident.Link{{Text: "runbook", URL: "https://runbooks.example.com/x"}}},
+		{"Grafana panelURL", request{path: "grafana?service=database", token: grafanaToken,
+			body: amBodyWith(amAlertJSON("h2", `"generatorURL":""`, `"panelURL":`+string(hostile), `"dashboardURL":"https://grafana.example.com/d/1"`))},
+			[]incident.Link{{Text: "dashboard", URL: "https://grafana.example.com/d/1"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if strings.HasPrefix(tc.req.path, "alertmanager") || strings.HasPrefix(tc.req.path, "grafana") {
+				// A list of replies: the first alert's.
+				code, replies, msg := e.postBatch(t, tc.req.path, tc.req.token, tc.req.body)
+				if code != http.StatusAccepted || len(replies) != 1 {
+					t.Fatalf("status %d, want 202; %v %s", code, replies, msg)
+				}
+				inc, _, err := e.store.Get(context.Background(), replies[0].Incident)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(inc.Links) != len(tc.links) || inc.Links[0] != tc.links[0] {
+					t.Errorf("links = %+v, want %+v", inc.Links, tc.links)
+				}
+				return
+			}
 			code, out := e.do(t, tc.req)
 			if code != http.StatusAccepted {
 				t.Fatalf("status %d, want 202; reply %v", code, out)

@@ -1,6 +1,7 @@
 // Package intake turns alert webhooks into incident.Alert values and hands them
 // to the incident store. One file per source parses (sumologic.go,
-// cloudwatch.go with sns.go, generic.go); this file is the HTTP edge:
+// cloudwatch.go with sns.go, generic.go, alertmanager.go for Alertmanager and
+// Grafana); this file is the HTTP edge:
 // authentication, size limits, routing to a service, and the reply, which is
 // 2xx only once Redis holds the alert.
 package intake
@@ -30,6 +31,9 @@ import (
 // implements it.
 type Store interface {
 	OpenDelivery(ctx context.Context, a incident.Alert, deliveryID string) (incident.OpenResult, error)
+	// OpenBatch stores the alerts of one request (Alertmanager, Grafana)
+	// in one atomic step, all or none, and answers one result per alert.
+	OpenBatch(ctx context.Context, alerts []incident.Alert) ([]incident.OpenResult, error)
 }
 
 // Rule routes alerts whose name matches Match to Service. An empty Source matches any source.
@@ -41,7 +45,8 @@ type Rule struct {
 
 // Config is everything the intake handler is told at start-up.
 type Config struct {
-	// Tokens maps a source (sumologic, cloudwatch, generic) to the token it
+	// Tokens maps a source (sumologic, cloudwatch, generic, alertmanager,
+	// grafana) to the token it
 	// must present as "Authorization: Bearer <token>" (the scheme in any
 	// case); CloudWatch may also send it as the basic-auth password or as
 	// ?token=. A source with no token is closed.
@@ -54,6 +59,9 @@ type Config struct {
 	Rules []Rule
 	// InsufficientData says what a CloudWatch INSUFFICIENT_DATA state does: "ignore" or "open".
 	InsufficientData string
+	// Severities maps an Alertmanager or Grafana alert's severity label to
+	// a severity; a zero value means DefaultSeverities.
+	Severities Severities
 	// SNS verifies CloudWatch deliveries.
 	SNS *SNSVerifier
 	// Observer, when set, is told the outcome of every request (metrics).
@@ -78,7 +86,7 @@ type Config struct {
 	// and logs see only the redacted alert. Nil stores alerts as parsed.
 	Redactor *privacy.Redactor
 	// Sealer, when set, seals each request's body as received
-	// (privacy.Raw) into the alert (incident.Alert.Sealed), which the
+	// (privacy.Raw) into its alerts (incident.Alert.Sealed), which the
 	// store keeps in the same step as the alert. Nil keeps no raw payload.
 	Sealer *privacy.Sealer
 }
@@ -130,8 +138,11 @@ func NewHandler(cfg Config, store Store, log *slog.Logger) *Handler {
 	if cfg.ParseWait == 0 {
 		cfg.ParseWait = DefaultParseWait
 	}
-	guards := make(map[string]httpauth.Guard, 3)
-	for _, source := range []string{"sumologic", "cloudwatch", "generic"} {
+	if cfg.Severities.Labels == nil && cfg.Severities.Default == "" {
+		cfg.Severities = DefaultSeverities
+	}
+	guards := make(map[string]httpauth.Guard, 5)
+	for _, source := range []string{"sumologic", "cloudwatch", "generic", "alertmanager", "grafana"} {
 		guards[source] = httpauth.Guard{
 			Token:   cfg.Tokens[source],
 			Setting: "intake.tokens." + source,
@@ -187,39 +198,91 @@ func fail(status int, format string, args ...any) *httpError {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	source := r.PathValue("source")
 	start := time.Now()
+	if batchSources[source] {
+		h.serveBatch(w, r, source, start)
+		return
+	}
 	status, reply, err := h.handle(r, source)
 	if h.cfg.Observer != nil {
 		outcome := reply.Outcome
 		if err != nil {
-			outcome = "error"
-			if he := (*httpError)(nil); errors.As(err, &he) && he.status < 500 {
-				outcome = "refused"
-			}
+			outcome = errorOutcome(err)
 		}
 		h.cfg.Observer.ObserveAlert(source, reply.Service, outcome, time.Since(start))
 	}
 	if err != nil {
-		var he *httpError
-		if !errors.As(err, &he) {
-			// The store failed: the sender reads a fixed sentence (no
-			// address, no internal error) and retries; the detail goes
-			// to the log, once per outage.
-			he = &httpError{status: http.StatusServiceUnavailable, msg: storeUnavailable}
-			if h.cfg.Outage != nil {
-				h.cfg.Outage.Failed(err, "source", source)
-				h.log.Debug("intake store failed", "source", source, "err", err)
-			} else {
-				h.log.Error("intake store failed", "source", source, "err", err)
-			}
-		} else {
-			h.log.Debug("intake refused", "source", source, "status", he.status, "reason", he.msg)
-		}
-		maps.Copy(w.Header(), he.header)
-		httpjson.Error(w, he.status, he.msg)
+		h.writeError(w, source, err)
 		return
 	}
-	// A new or resolved incident is news; a repeat is not (a storm would
-	// flood the log), so repeats log at debug. No alert text, ever.
+	h.logStored(source, reply)
+	httpjson.Write(w, status, reply)
+}
+
+// batchSources are the sources whose one request carries many alerts.
+var batchSources = map[string]bool{"alertmanager": true, "grafana": true}
+
+// serveBatch serves an Alertmanager or Grafana request: every alert is
+// parsed and routed before any is stored, then all are stored in one
+// atomic step (Store.OpenBatch), and the answer is 202 with one Reply per
+// alert, in order. Any problem with any alert refuses the request, naming
+// the alert, and stores nothing.
+func (h *Handler) serveBatch(w http.ResponseWriter, r *http.Request, source string, start time.Time) {
+	replies, err := h.handleBatch(r, source)
+	if err != nil {
+		if h.cfg.Observer != nil {
+			h.cfg.Observer.ObserveAlert(source, "", errorOutcome(err), time.Since(start))
+		}
+		h.writeError(w, source, err)
+		return
+	}
+	elapsed := time.Since(start)
+	for _, reply := range replies {
+		if h.cfg.Observer != nil {
+			// Each alert counts; the request's latency is observed once.
+			h.cfg.Observer.ObserveAlert(source, reply.Service, reply.Outcome, elapsed)
+			elapsed = 0
+		}
+		h.logStored(source, reply)
+	}
+	httpjson.Write(w, http.StatusAccepted, replies)
+}
+
+// errorOutcome is the Observer's outcome of a failed request: "refused"
+// for a 4xx, "error" for the rest.
+func errorOutcome(err error) string {
+	if he := (*httpError)(nil); errors.As(err, &he) && he.status < 500 {
+		return "refused"
+	}
+	return "error"
+}
+
+// writeError answers a failed request: the sentence of an *httpError, or
+// for a store failure the fixed 503 sentence (the detail goes to the log,
+// once per outage).
+func (h *Handler) writeError(w http.ResponseWriter, source string, err error) {
+	var he *httpError
+	if !errors.As(err, &he) {
+		// The store failed: the sender reads a fixed sentence (no
+		// address, no internal error) and retries; the detail goes
+		// to the log, once per outage.
+		he = &httpError{status: http.StatusServiceUnavailable, msg: storeUnavailable}
+		if h.cfg.Outage != nil {
+			h.cfg.Outage.Failed(err, "source", source)
+			h.log.Debug("intake store failed", "source", source, "err", err)
+		} else {
+			h.log.Error("intake store failed", "source", source, "err", err)
+		}
+	} else {
+		h.log.Debug("intake refused", "source", source, "status", he.status, "reason", he.msg)
+	}
+	maps.Copy(w.Header(), he.header)
+	httpjson.Error(w, he.status, he.msg)
+}
+
+// logStored logs one stored alert. A new or resolved incident is news; a
+// repeat is not (a storm would flood the log), so repeats log at debug. No
+// alert text, ever.
+func (h *Handler) logStored(source string, reply Reply) {
 	switch reply.Outcome {
 	case "":
 	case string(incident.OutcomeCreated), string(incident.OutcomeResolved):
@@ -235,14 +298,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.log.Debug("alert stored", "source", source, "incident", reply.Incident, "outcome", reply.Outcome, "alert_count", reply.AlertCount)
 	}
-	httpjson.Write(w, status, reply)
 }
 
 func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	switch source {
 	case "sumologic", "cloudwatch", "generic":
 	default:
-		return 0, Reply{}, fail(http.StatusNotFound, "unknown alert source %q: use /v1/alerts/sumologic, /v1/alerts/cloudwatch or /v1/alerts/generic", source)
+		return 0, Reply{}, fail(http.StatusNotFound, "unknown alert source %q: use /v1/alerts/sumologic, /v1/alerts/cloudwatch, /v1/alerts/generic, /v1/alerts/alertmanager or /v1/alerts/grafana", source)
 	}
 	if err := h.authorize(r, source); err != nil {
 		return 0, Reply{}, err
@@ -254,27 +316,28 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	if err := h.route(&alert, r.URL.Query().Get("service")); err != nil {
 		return 0, Reply{}, err
 	}
-	// Parsed and routed: redact before anything keeps it (the routing
-	// above read the name as sent; the name is not stored).
-	alert = h.cfg.Redactor.Redact(alert)
-	if h.cfg.Sealer != nil {
-		env, err := h.cfg.Sealer.Seal(privacy.Raw{ReceivedAt: alert.ReceivedAt, Source: source, Body: body})
-		if err != nil {
-			h.log.Error("intake could not seal a raw payload", "source", source, "err", err)
-			return 0, Reply{}, fail(http.StatusInternalServerError, "the alert was NOT accepted: its raw payload could not be sealed; retry")
-		}
-		alert.Sealed = env
+	alerts := []incident.Alert{alert}
+	if err := h.protect(alerts, source, body); err != nil {
+		return 0, Reply{}, err
 	}
+	alert = alerts[0]
 	res, err := h.store.OpenDelivery(r.Context(), alert, delivery)
 	if err != nil {
 		return 0, Reply{}, fmt.Errorf("store alert: %w", err)
 	}
 	h.cfg.Outage.OK()
-	reply = Reply{Incident: res.Number, Created: res.Created, AlertCount: res.AlertCount, Status: string(res.Status), Outcome: string(res.Outcome), Service: alert.Service}
+	status, reply := replyFor(alert, res)
+	return status, reply, nil
+}
+
+// replyFor is the answer about one stored alert: 202, or 200 for a
+// duplicate delivery.
+func replyFor(alert incident.Alert, res incident.OpenResult) (int, Reply) {
+	reply := Reply{Incident: res.Number, Created: res.Created, AlertCount: res.AlertCount, Status: string(res.Status), Outcome: string(res.Outcome), Service: alert.Service}
 	switch res.Outcome {
 	case incident.OutcomeDuplicate:
 		reply.Message = "this delivery was already stored; nothing changed"
-		return http.StatusOK, reply, nil
+		return http.StatusOK, reply
 	case incident.OutcomeNoOpenIncident:
 		reply.Message = "a recovery for an alert with no open incident; nothing to resolve (remembered for an hour: an older alert arriving late opens nothing)"
 	case incident.OutcomeSuperseded:
@@ -287,7 +350,94 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	case incident.OutcomeAlertRecovered:
 		reply.Message = fmt.Sprintf("this alert of INC-%d recovered; the incident stays open while its other alerts fire", res.Number)
 	}
-	return http.StatusAccepted, reply, nil
+	return http.StatusAccepted, reply
+}
+
+// handleBatch parses, routes and stores the alerts of one Alertmanager or
+// Grafana request (serveBatch).
+func (h *Handler) handleBatch(r *http.Request, source string) ([]Reply, error) {
+	if err := h.authorize(r, source); err != nil {
+		return nil, err
+	}
+	body, err := h.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.acquire(r.Context()); err != nil {
+		return nil, err
+	}
+	now := h.Now()
+	var alerts []incident.Alert
+	switch source {
+	case "alertmanager":
+		alerts, err = ParseAlertmanager(body, now, h.cfg.Severities)
+	case "grafana":
+		alerts, err = ParseGrafana(body, now, h.cfg.Severities)
+	}
+	<-h.parsing
+	if err != nil {
+		return nil, inputFailure(err)
+	}
+	query := r.URL.Query().Get("service")
+	for i := range alerts {
+		if err := h.route(&alerts[i], query); err != nil {
+			var he *httpError
+			if errors.As(err, &he) && he.status == http.StatusUnprocessableEntity && query == "" {
+				// Name the alert; a bad ?service= is the URL's, not an alert's.
+				he.msg = fmt.Sprintf("alerts[%d]: %s", i, he.msg)
+			}
+			return nil, err
+		}
+	}
+	if err := h.protect(alerts, source, body); err != nil {
+		return nil, err
+	}
+	res, err := h.store.OpenBatch(r.Context(), alerts)
+	if err != nil {
+		return nil, fmt.Errorf("store alerts: %w", err)
+	}
+	h.cfg.Outage.OK()
+	replies := make([]Reply, len(res))
+	for i := range res {
+		_, replies[i] = replyFor(alerts[i], res[i])
+	}
+	return replies, nil
+}
+
+// protect redacts parsed, routed alerts in place and, with a Sealer, seals
+// the request's body into each of them (a batch's alerts share it): the
+// last step before the store, so nothing keeps an alert unredacted
+// (invariant 8). Routing read the alerts' names as sent; names are not
+// stored. A body that cannot be sealed is not accepted.
+func (h *Handler) protect(alerts []incident.Alert, source string, body []byte) error {
+	for i := range alerts {
+		alerts[i] = h.cfg.Redactor.Redact(alerts[i])
+	}
+	if h.cfg.Sealer == nil || len(alerts) == 0 {
+		return nil
+	}
+	env, err := h.cfg.Sealer.Seal(privacy.Raw{ReceivedAt: alerts[0].ReceivedAt, Source: source, Body: body})
+	if err != nil {
+		h.log.Error("intake could not seal a raw payload", "source", source, "err", err)
+		return fail(http.StatusInternalServerError, "the alert was NOT accepted: its raw payload could not be sealed; retry")
+	}
+	for i := range alerts {
+		alerts[i].Sealed = env
+	}
+	return nil
+}
+
+// readBody reads a request body of at most Config.MaxBodyBytes (413 past it).
+func (h *Handler) readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return nil, fail(http.StatusRequestEntityTooLarge, "the body is larger than the limit of %d bytes (intake.max_body_bytes)", h.cfg.MaxBodyBytes)
+		}
+		return nil, fail(http.StatusBadRequest, "the body could not be read: %v", err)
+	}
+	return body, nil
 }
 
 // parse reads the body, then parses it holding one of the Config.MaxParsing
@@ -300,13 +450,9 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 // that follows holds only the alert. done is true when the request is
 // answered without an alert to store (reply, or err).
 func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, delivery string, body []byte, reply Reply, done bool, err error) {
-	body, err = io.ReadAll(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
+	body, err = h.readBody(r)
 	if err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return alert, "", nil, reply, true, fail(http.StatusRequestEntityTooLarge, "the body is larger than the limit of %d bytes (intake.max_body_bytes)", h.cfg.MaxBodyBytes)
-		}
-		return alert, "", nil, reply, true, fail(http.StatusBadRequest, "the body could not be read: %v", err)
+		return alert, "", nil, reply, true, err
 	}
 	if err := h.acquire(r.Context()); err != nil {
 		return alert, "", nil, reply, true, err

@@ -23,6 +23,8 @@ const (
 	sumoToken    = "sumo-token-0123456789"
 	cwToken      = "cloudwatch-token-0123456789"
 	genericToken = "generic-token-0123456789"
+	amToken      = "alertmanager-token-0123456789"
+	grafanaToken = "grafana-token-0123456789"
 )
 
 // intakeEnv is a real intake handler over a real incident store on a private redis-server.
@@ -36,17 +38,24 @@ type intakeEnv struct {
 
 func newIntakeEnv(t *testing.T) *intakeEnv {
 	t.Helper()
+	return newIntakeEnvAt(t, testNow)
+}
+
+// newIntakeEnvAt is newIntakeEnv with the handler's clock stopped at now.
+func newIntakeEnvAt(t *testing.T, now time.Time) *intakeEnv {
+	t.Helper()
 	rs := redistest.Start(t)
 	e := &intakeEnv{rdb: rs.Client()}
 	e.store = incident.NewStore(e.rdb, "t:")
 	certs := &fakeCerts{pem: map[string][]byte{testCertURL: getPKI(t).certPEM}}
 	h := NewHandler(Config{
-		Tokens:       map[string]string{"sumologic": sumoToken, "cloudwatch": cwToken, "generic": genericToken},
+		Tokens:       map[string]string{"sumologic": sumoToken, "cloudwatch": cwToken, "generic": genericToken, "alertmanager": amToken, "grafana": grafanaToken},
 		MaxBodyBytes: 4096,
 		Services:     map[string]bool{"checkout": true, "database": true},
 		Rules: []Rule{
 			{Source: "sumologic", Match: regexp.MustCompile(`(?i)^checkout`), Service: "checkout"},
 			{Source: "cloudwatch", Match: regexp.MustCompile(`checkout`), Service: "checkout"},
+			{Source: "alertmanager", Match: regexp.MustCompile(`^DiskFull$`), Service: "database"},
 		},
 		InsufficientData: "ignore",
 		SNS:              testVerifier(certs),
@@ -57,7 +66,7 @@ func newIntakeEnv(t *testing.T) *intakeEnv {
 			return nil
 		},
 	}, e.store, nil)
-	h.Now = func() time.Time { return testNow }
+	h.Now = func() time.Time { return now }
 	mux := http.NewServeMux()
 	h.Register(mux)
 	e.srv = httptest.NewServer(mux)
@@ -180,6 +189,20 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		})}, 403, "arn:aws:sns:us-east-1:999999999999:someone-else"},
 		{"SNS unsupported signature version", request{path: "cloudwatch", token: cwToken, body: strings.Replace(signedSNS(t, "sns-cloudwatch-alarm", func(m *SNSMessage) { m.MessageId = "v3" }), `"SignatureVersion":"1"`, `"SignatureVersion":"3"`, 1)}, 403, "3"},
 		{"SNS replayed MessageId", request{path: "cloudwatch", token: cwToken, body: alarm}, 200, ""},
+		{"alertmanager no token", request{path: "alertmanager", body: amBodyWith(amAlertJSON("a"))}, 401, "missing credentials: send the header Authorization: Bearer <intake.tokens.alertmanager>"},
+		{"grafana with the alertmanager token", request{path: "grafana", token: amToken, body: amBodyWith(amAlertJSON("a"))}, 401, "wrong credentials: the token is not intake.tokens.grafana"},
+		{"alertmanager oversized", request{path: "alertmanager", token: amToken, body: amBodyWith(amAlertJSON(strings.Repeat("f", 5000)))}, 413, "larger than the limit of 4096 bytes"},
+		{"alertmanager not JSON", request{path: "alertmanager", token: amToken, body: `{"alerts":[`}, 400, "not valid JSON"},
+		{"alertmanager alerts[2] without a fingerprint", request{path: "alertmanager", token: amToken, body: amBodyWith(amAlertJSON("a"), amAlertJSON("b"), amAlertJSON(""))}, 400,
+			`field "alerts[2].fingerprint": is empty`},
+		{"grafana alerts[1] with a bad status", request{path: "grafana", token: grafanaToken, body: amBodyWith(amAlertJSON("a"), amAlertJSON("b", `"status":"pending"`))}, 400,
+			`field "alerts[1].status": must be firing or resolved (got "pending")`},
+		{"alertmanager alerts[1] routed nowhere", request{path: "alertmanager", token: amToken, body: amBodyWith(amAlertJSON("a"), amAlertJSON("b", `"labels":{"alertname":"Inventory lag"}`))}, 422,
+			`alerts[1]: alert "Inventory lag" belongs to no service`},
+		{"alertmanager alerts[1] names an unknown service", request{path: "alertmanager", token: amToken, body: amBodyWith(amAlertJSON("a"), amAlertJSON("b", `"labels":{"alertname":"DiskFull","service":"billing"}`))}, 422,
+			`alerts[1]: alert "DiskFull" names service "billing"`},
+		{"grafana unknown service in query", request{path: "grafana?service=billing", token: grafanaToken, body: amBodyWith(amAlertJSON("a"))}, 422,
+			`names service "billing" in ?service=`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -162,3 +162,61 @@ func TestIntakeRedactsBeforeTheStore(t *testing.T) {
 		})
 	}
 }
+
+// TestIntakeRedactsABatch: an Alertmanager batch whose annotations and
+// labels hold patient data is stored redacted, alert by alert, and its body
+// sealed with each incident its alerts reached.
+func TestIntakeRedactsABatch(t *testing.T) {
+	red, err := privacy.New(privacy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := privacy.ParseKeys([]string{"k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))})
+	sealer, _ := privacy.NewSealer(keys)
+	rs := redistest.Start(t)
+	rdb := rs.Client()
+	store := incident.NewStore(rdb, "t:", incident.WithSealTTL(time.Hour))
+	t.Cleanup(store.Close)
+	store.Now = func() time.Time { return testNow }
+	const token = "am-token-0123456789"
+	h := NewHandler(Config{Tokens: map[string]string{"alertmanager": token}, Services: map[string]bool{"checkout": true},
+		Redactor: red, Sealer: sealer}, store, nil)
+	h.Now = func() time.Time { return testNow }
+	mux := http.NewServeMux()
+	h.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	body := `{"version":"4","status":"firing","receiver":"baton","groupKey":"g","alerts":[
+	  {"status":"firing","labels":{"alertname":"EligibilityFailed","patient_email":"jane.roe@example-health.org","severity":"critical"},
+	   "annotations":{"summary":"eligibility failed for SSN 123-45-6789","description":"dob=1980-02-03"},
+	   "startsAt":"2025-11-24T14:01:15Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"aaaa0001"},
+	  {"status":"firing","labels":{"alertname":"EligibilityFailed","severity":"warning"},
+	   "annotations":{"summary":"call back 555-867-5309"},
+	   "startsAt":"2025-11-24T14:01:15Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"aaaa0002"}]}`
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/alerts/alertmanager?service=checkout", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %s", resp.Status)
+	}
+	dump := dumpRedis(t, rdb)
+	for _, v := range []string{"jane.roe@example-health.org", "123-45-6789", "1980-02-03", "555-867-5309"} {
+		if strings.Contains(dump, v) {
+			t.Errorf("%q is in Redis:\n%s", v, dump)
+		}
+	}
+	for n := int64(1); n <= 2; n++ {
+		ps, err := store.SealedPayloads(context.Background(), n)
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("INC-%d sealed %v %v", n, ps, err)
+		}
+		raw, err := sealer.Open(ps[0].Envelope)
+		if err != nil || string(raw.Body) != body || raw.Source != "alertmanager" {
+			t.Fatalf("INC-%d opened %q %v", n, raw.Body, err)
+		}
+	}
+}

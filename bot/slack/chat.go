@@ -49,7 +49,10 @@ func (c *Chat) setSelf(id string) {
 	c.botUser = id
 }
 
-var _ bot.Chat = (*Chat)(nil)
+var (
+	_ bot.Chat       = (*Chat)(nil)
+	_ bot.KeysFinder = (*Chat)(nil)
+)
 
 // ChatOptions configure a Chat. BotToken is required.
 type ChatOptions struct {
@@ -312,6 +315,28 @@ func (c *Chat) FindKey(ctx context.Context, channelID, thread, key string, since
 			return err
 		}
 		match(h.Messages)
+		return nil
+	})
+	return found, err
+}
+
+// FindKeys is bot.KeysFinder: one conversations.history read of the
+// channel's newest recent messages, answering for every key.
+func (c *Chat) FindKeys(ctx context.Context, channelID string, keys []string, recent int) (map[string]string, error) {
+	found := map[string]string{}
+	err := c.call(ctx, "conversations.history", channelID, func(ctx context.Context) error {
+		h, err := c.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+			ChannelID: channelID, Limit: recent, IncludeAllMetadata: true})
+		if err != nil {
+			return err
+		}
+		for _, m := range h.Messages {
+			for _, k := range keys {
+				if _, ok := found[k]; !ok && carries(m.Metadata, k) {
+					found[k] = m.Timestamp
+				}
+			}
+		}
 		return nil
 	})
 	return found, err

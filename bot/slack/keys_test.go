@@ -49,6 +49,24 @@ func TestMessageFoundByAnyOfItsKeys(t *testing.T) {
 			}
 		})
 	}
+	// FindKeys answers the same questions with one history read.
+	asked := make([]string, len(cases))
+	for i, tc := range cases {
+		asked[i] = tc.key
+	}
+	before := len(fake.Calls("conversations.history"))
+	found, err := chat.FindKeys(ctx, ch.ID, asked, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		if got, ok := found[tc.key]; got != tc.want || ok != (tc.want != "") {
+			t.Errorf("FindKeys: %s (%q) = %q, %v; want %q", tc.name, tc.key, got, ok, tc.want)
+		}
+	}
+	if n := len(fake.Calls("conversations.history")) - before; n != 1 {
+		t.Errorf("FindKeys made %d history reads, want 1", n)
+	}
 	p, err := chat.Lookup(ctx, ch.ID, ts)
 	if err != nil {
 		t.Fatal(err)

@@ -119,7 +119,7 @@ func (m *Metrics) Register(mux *http.ServeMux) {
 
 // knownSources are the alert sources with a label of their own; anything
 // else is "other", so a client probing odd URLs cannot add series.
-var knownSources = map[string]bool{"sumologic": true, "cloudwatch": true, "generic": true, "chat": true}
+var knownSources = map[string]bool{"sumologic": true, "cloudwatch": true, "generic": true, "alertmanager": true, "grafana": true, "chat": true}
 
 func sourceLabel(s string) string {
 	if knownSources[s] {

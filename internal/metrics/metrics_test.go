@@ -86,6 +86,8 @@ func TestScrape(t *testing.T) {
 	m.ObserveAlert("cloudwatch", "", "refused", time.Millisecond)
 	m.ObserveAlert("/etc/passwd", "", "refused", time.Millisecond)
 	m.ObserveAlert("chat", "web", "created", 0)
+	m.ObserveAlert("alertmanager", "", "created", time.Millisecond)
+	m.ObserveAlert("grafana", "api", "resolved", 0)
 	em.JobStarted("page", 40*time.Millisecond)
 	em.JobStarted("page", -time.Second) // a clock step: counted as no lag
 	em.PageSent(escalation.ReasonFirst)
@@ -108,6 +110,8 @@ func TestScrape(t *testing.T) {
 		{"baton_alerts_received_total", map[string]string{"source": "sumologic", "outcome": "repeated"}, 2},
 		{"baton_alerts_received_total", map[string]string{"source": "sumologic", "outcome": "created"}, 1},
 		{"baton_alerts_received_total", map[string]string{"source": "other", "outcome": "refused"}, 1},
+		{"baton_alerts_received_total", map[string]string{"source": "alertmanager", "outcome": "created"}, 1},
+		{"baton_alerts_received_total", map[string]string{"source": "grafana", "outcome": "resolved"}, 1},
 		{"baton_incidents_opened_total", map[string]string{"service": "api"}, 1},
 		{"baton_incidents_opened_total", map[string]string{"service": "web"}, 1},
 		{"baton_intake_duration_seconds", map[string]string{"source": "sumologic"}, 3},

@@ -31,6 +31,7 @@ var (
 	topoFlag     = flag.String("chaos.topology", "single", "Redis topology: single, sentinel or cluster")
 	waitFlag     = flag.Int("chaos.wait_replicas", 1, "redis.wait_replicas for the sentinel topology (0 shows the loss of accepted alerts in a failover)")
 	replicasFlag = flag.Int("chaos.sentinel_replicas", 2, "replicas of the sentinel topology's master (2: a failover leaves one for redis.wait_replicas: 1 to wait for; with 1, intake and paging wait until the killed master is back as a replica)")
+	keepFlag     = flag.Bool("chaos.keep", false, "keep the work directory (replica logs, the fake's record) after a passing run too")
 	reportFlag   = flag.String("chaos.report", "", "write the table here (default: <tmp>/baton-chaos-<topology>-<form>.md)")
 )
 
@@ -112,7 +113,7 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if !t.Failed() {
+		if !t.Failed() && !*keepFlag {
 			_ = os.RemoveAll(work)
 		}
 	})
@@ -323,7 +324,7 @@ func TestChaos(t *testing.T) {
 		t.Fatalf("read incidents: %v", err)
 	}
 	v := judge(input{Deliveries: ld.deliveries(), Acks: ld.acks(), Incidents: incidents, Calls: calls,
-		AlertChannels: alertChannels, End: end, Repage: p.repage, SlackDown: slackDown, RedisDown: redisDown})
+		AlertChannels: alertChannels, Start: t0, End: end, Repage: p.repage, SlackDown: slackDown, RedisDown: redisDown})
 	rows, failures := v.rows(p.repage)
 	rev := gitRev()
 	header := fmt.Sprintf("chaos %s form, topology %s, seed %d, %s, commit %s, %s/%s, %d CPUs\n\n"+
@@ -348,7 +349,7 @@ func TestChaos(t *testing.T) {
 	for _, f := range failures {
 		t.Error(f)
 	}
-	if t.Failed() {
+	if t.Failed() || *keepFlag {
 		// The fake's record, for a post-mortem beside the replicas' logs.
 		if b, err := json.Marshal(calls); err == nil {
 			_ = os.WriteFile(filepath.Join(work, "fakeslack-calls.json"), b, 0o644)

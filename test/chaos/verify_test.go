@@ -170,6 +170,7 @@ type input struct {
 	Incidents     map[int64]incState
 	Calls         []fakeslack.Call
 	AlertChannels map[string]bool // channel ids of the services' alerts channels
+	Start         time.Time       // when the load began (t0 of the fault log)
 	End           time.Time       // when the record was read
 	Repage        time.Duration
 	SlackDown     []window // Slack refusing everything: not baton's silence
@@ -193,6 +194,7 @@ type verdict struct {
 	DoubledBy                                       string // "page key" or "(DM, incident, reason, interval)"
 	MaxGap, MaxGapBaton, MaxFirstPage               time.Duration
 	MaxGapIncident                                  int64
+	MaxGapSpan                                      [2]time.Duration // the longest gap's ends, after Start
 	AcksAsked, AcksApplied, PagedAfterAck           int
 	AcksNotApplied                                  []string // "INC-n by reaction"
 	LostIncidents, DoubledIncidents, LateAfterAckOf []int64
@@ -406,6 +408,7 @@ func judge(in input) verdict {
 			v.MaxGap = max(v.MaxGap, g)
 			if gb > v.MaxGapBaton {
 				v.MaxGapBaton, v.MaxGapIncident = gb, n
+				v.MaxGapSpan = [2]time.Duration{marks[i-1].Sub(in.Start), marks[i].Sub(in.Start)}
 			}
 		}
 		// Abandoned: unacknowledged long enough to be owed a page and none came.
@@ -521,7 +524,7 @@ func (v verdict) rows(repage time.Duration) (rows []row, failures []string) {
 	check("pages doubled, by "+v.DoubledBy, v.Doubled == 0, fmt.Sprintf("%d %s", v.Doubled, short(v.DoubledIncidents)), "0")
 	info("max silence of an unacknowledged incident", d(v.MaxGap))
 	check("max page gap, Slack and Redis outages excluded", v.MaxGapBaton <= repage+10*time.Second,
-		fmt.Sprintf("%s (INC-%d)", d(v.MaxGapBaton), v.MaxGapIncident), "≤ "+d(repage+10*time.Second))
+		fmt.Sprintf("%s (INC-%d, %s → %s)", d(v.MaxGapBaton), v.MaxGapIncident, d(v.MaxGapSpan[0]), d(v.MaxGapSpan[1])), "≤ "+d(repage+10*time.Second))
 	info("max first page after creation", d(v.MaxFirstPage))
 	info("acks asked (API, or ✅ on the latest page)", strconv.Itoa(v.AcksAsked))
 	check("acks asked but never applied", len(v.AcksNotApplied) == 0,
