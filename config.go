@@ -20,6 +20,36 @@ type Config struct {
 	Analytics          AnalyticsConfig    `mapstructure:"analytics"`
 	Escalation         EscalationConfig   `mapstructure:"escalation"`
 	Audit              AuditConfig        `mapstructure:"audit"`
+	Privacy            PrivacyConfig      `mapstructure:"privacy"`
+}
+
+// PrivacyConfig is the redaction stage between intake and the store, and
+// the sealing of raw payloads (package privacy; docs/privacy.md).
+type PrivacyConfig struct {
+	// Redact runs the rules on every alert before it is stored (default
+	// true). Off, alerts reach chat, the API and the store as sent.
+	Redact bool `mapstructure:"redact"`
+	// Rules are added to the built-in ones.
+	Rules []PrivacyRule `mapstructure:"rules"`
+	// KeepFields names, per source, the detail keys shown as they are.
+	KeepFields map[string][]string `mapstructure:"keep_fields"`
+	// IPv4 adds the ipv4 rule (default off).
+	IPv4 bool `mapstructure:"ipv4"`
+	// MRNPattern replaces the built-in mrn rule's pattern ("" keeps it).
+	MRNPattern string `mapstructure:"mrn_pattern"`
+	// SealKeys are "id:base64 of 32 bytes", newest first
+	// (BATON_PRIVACY_SEAL_KEYS, comma-separated): the first seals, all
+	// open. Empty: raw payloads are not kept.
+	SealKeys []string `mapstructure:"seal_keys"`
+	// SealTTL is how long a sealed raw payload is kept (default 720h).
+	SealTTL time.Duration `mapstructure:"seal_ttl"`
+}
+
+// PrivacyRule is one configured redaction rule (privacy.RuleSpec).
+type PrivacyRule struct {
+	Name    string `mapstructure:"name"`
+	Pattern string `mapstructure:"pattern"` // a Go regular expression; a (?P<v>…) submatch replaces only that part
+	Replace string `mapstructure:"replace"` // default "[<name>]"
 }
 
 // EscalationConfig tunes each replica's escalation runner (who is paged and
@@ -64,7 +94,9 @@ type APIConfig struct {
 }
 
 // RedisConfig chooses the Redis deployment: one addr is a single node, several
-// addrs a cluster, master_name a Sentinel-managed failover group.
+// addrs a cluster, master_name a Sentinel-managed failover group. addr may
+// also be a URL, redis://[user:password@]host:port[/db] or rediss://… (TLS),
+// whose parts fill username, password, db and tls (redisURL).
 //
 // AllowVolatile lets baton serve on a Redis that does not persist writes to
 // its append-only file (appendonly no): an alert answered 202 is then lost
@@ -78,7 +110,10 @@ type RedisConfig struct {
 	Password   string   `mapstructure:"password"`
 	DB         int      `mapstructure:"db"`
 	Prefix     string   `mapstructure:"prefix"`
-	TLS        bool     `mapstructure:"tls"`
+	// TLS speaks TLS to Redis (also implied by a rediss:// addr), verified
+	// against the system's CAs, or TLSCAFile's when set.
+	TLS       bool   `mapstructure:"tls"`
+	TLSCAFile string `mapstructure:"tls_ca_file"`
 
 	AllowVolatile bool `mapstructure:"allow_volatile"`
 
@@ -266,4 +301,6 @@ var defaults = map[string]any{
 	"intake.severity_default":             "critical",
 	"audit.max_age":                       "2160h",
 	"audit.max_entries":                   1_000_000,
+	"privacy.redact":                      true,
+	"privacy.seal_ttl":                    "720h",
 }

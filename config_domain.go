@@ -16,6 +16,7 @@ import (
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/intake"
 	"github.com/batonhq/baton/internal/oncall"
+	"github.com/batonhq/baton/privacy"
 	"github.com/batonhq/baton/rotations"
 )
 
@@ -37,6 +38,10 @@ type domain struct {
 	// groupings are the services' alert groupings (services[].grouping),
 	// for the incident store; a service without one has the zero Grouping.
 	groupings map[string]incident.Grouping
+	// redactor is the privacy section's redaction stage (nil-safe);
+	// sealer seals raw payloads, nil when privacy.seal_keys is empty.
+	redactor *privacy.Redactor
+	sealer   *privacy.Sealer
 }
 
 // grouping is a service's alert grouping, the zero Grouping (off) for a
@@ -77,7 +82,32 @@ func (c *Config) domain() (*domain, error) {
 	for _, p := range c.People {
 		d.people[p.ID] = true
 	}
+	if d.redactor, d.sealer, err = c.privacy(); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// privacy builds the redaction stage and the sealer from the privacy section.
+func (c *Config) privacy() (*privacy.Redactor, *privacy.Sealer, error) {
+	p := c.Privacy
+	rules := make([]privacy.RuleSpec, len(p.Rules))
+	for i, r := range p.Rules {
+		rules[i] = privacy.RuleSpec{Name: r.Name, Pattern: r.Pattern, Replace: r.Replace}
+	}
+	red, err := privacy.New(privacy.Config{Off: !p.Redact, Rules: rules, KeepFields: p.KeepFields, IPv4: p.IPv4, MRNPattern: p.MRNPattern})
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := privacy.ParseKeys(p.SealKeys)
+	if err != nil {
+		return nil, nil, err
+	}
+	sealer, err := privacy.NewSealer(keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	return red, sealer, nil
 }
 
 // known says which people and rotations exist, for the overrides store.

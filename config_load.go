@@ -99,6 +99,10 @@ func loadConfig(path string, body []byte, environ []string) (*Config, error) {
 			probs = append(probs, p)
 		}
 	}
+	for _, p := range cfg.Redis.fromURL() {
+		undecoded[p.Path] = true
+		probs = append(probs, p)
+	}
 	for _, p := range cfg.Validate() {
 		if !undecoded[p.Path] {
 			probs = append(probs, p)

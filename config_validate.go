@@ -1,17 +1,23 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/mail"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/privacy"
 	"github.com/batonhq/baton/rotations"
 )
 
@@ -46,6 +52,7 @@ func (c *Config) Validate() Problems {
 	c.validateEscalation(k)
 	c.validateIntakeLimits(k)
 	c.validateAudit(k)
+	c.validatePrivacy(k)
 	return k.ps
 }
 
@@ -102,6 +109,70 @@ func (c *Config) validateRedis(k *checker) {
 	if c.Redis.DB < 0 || c.Redis.DB > 15 {
 		k.add("redis.db", "must be between 0 and 15 (got %d)", c.Redis.DB)
 	}
+	if c.Redis.TLSCAFile != "" {
+		if !c.Redis.TLS {
+			k.add("redis.tls_ca_file", "is set but redis.tls is false (and redis.addr is not rediss://): Redis would be spoken to in clear")
+		} else if _, err := redisTLS(c.Redis); err != nil {
+			k.add("redis.tls_ca_file", "%s", strings.TrimPrefix(err.Error(), "redis.tls_ca_file: "))
+		}
+	}
+}
+
+// fromURL fills the connection settings from a redis:// or rediss:// addr
+// and leaves host:port in Addr. A part given both in the URL and in its own
+// key must agree; a URL that does not parse is a problem at redis.addr.
+func (r *RedisConfig) fromURL() Problems {
+	if !strings.HasPrefix(r.Addr, "redis://") && !strings.HasPrefix(r.Addr, "rediss://") {
+		return nil
+	}
+	o, err := redis.ParseURL(r.Addr)
+	if err != nil {
+		// The error may quote the URL, password and all: say what is wrong without it.
+		return Problems{{"redis.addr", "must be host:port or a URL redis://[user:password@]host:port[/db] (rediss:// for TLS); this URL does not parse"}}
+	}
+	var ps Problems
+	set := func(path string, dst *string, v string) {
+		switch {
+		case v == "":
+		case *dst == "":
+			*dst = v
+		case *dst != v:
+			ps = append(ps, Problem{path, "is set, and redis.addr's URL gives another; keep one of them"})
+		}
+	}
+	set("redis.username", &r.Username, o.Username)
+	set("redis.password", &r.Password, o.Password)
+	if o.DB != 0 {
+		if r.DB != 0 && r.DB != o.DB {
+			ps = append(ps, Problem{"redis.db", "is set, and redis.addr's URL gives another; keep one of them"})
+		}
+		r.DB = o.DB
+	}
+	if o.TLSConfig != nil {
+		r.TLS = true
+	}
+	r.Addr = o.Addr
+	return ps
+}
+
+// redisTLS is the TLS configuration of the Redis client: TLS 1.2 or later,
+// verified against redis.tls_ca_file's certificates when set, else the
+// system's.
+func redisTLS(c RedisConfig) (*tls.Config, error) {
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.TLSCAFile == "" {
+		return t, nil
+	}
+	pemBytes, err := os.ReadFile(c.TLSCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("redis.tls_ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("redis.tls_ca_file: %s holds no PEM certificate", c.TLSCAFile)
+	}
+	t.RootCAs = pool
+	return t, nil
 }
 
 // redisReadTimeout is the Redis client's read timeout (newRedis): a WAIT
@@ -466,6 +537,45 @@ func (c *Config) validateAudit(k *checker) {
 	}
 	if c.Audit.MaxEntries < 1000 {
 		k.add("audit.max_entries", "must be at least 1000 (got %d); the default is 1000000", c.Audit.MaxEntries)
+	}
+}
+
+// validatePrivacy checks the redaction rules (a bad regexp is a sentence
+// naming the rule), keep_fields' sources, the seal keys and their TTL.
+func (c *Config) validatePrivacy(k *checker) {
+	p := c.Privacy
+	seen := map[string]bool{}
+	for i, r := range p.Rules {
+		path := fmt.Sprintf("privacy.rules[%d]", i)
+		if err := privacy.CheckRule(privacy.RuleSpec{Name: r.Name, Pattern: r.Pattern, Replace: r.Replace}); err != nil {
+			k.add(path, "%v", err)
+			continue
+		}
+		if seen[r.Name] {
+			k.add(path+".name", "rule %q is named twice", r.Name)
+		}
+		seen[r.Name] = true
+	}
+	if p.MRNPattern != "" {
+		if err := privacy.CheckRule(privacy.RuleSpec{Name: "mrn", Pattern: p.MRNPattern}); err != nil {
+			k.add("privacy.mrn_pattern", "%v", err)
+		}
+	}
+	for src := range p.KeepFields {
+		switch src {
+		case "sumologic", "cloudwatch", "generic", "alertmanager", "grafana":
+		default:
+			k.add("privacy.keep_fields."+src, "is not a source (sumologic, cloudwatch, generic, alertmanager, grafana)")
+		}
+	}
+	if _, err := privacy.ParseKeys(p.SealKeys); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			path, msg, _ := strings.Cut(line, " ")
+			k.add(path, "%s", msg)
+		}
+	}
+	if len(p.SealKeys) > 0 && p.SealTTL < time.Hour {
+		k.add("privacy.seal_ttl", "must be at least 1h (got %s); the default is 720h, 30 days", p.SealTTL)
 	}
 }
 

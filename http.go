@@ -31,6 +31,7 @@ func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *esca
 	ic.Confirm = o.SNSConfirm
 	ic.Observer = m
 	ic.Outage = ol
+	ic.Redactor, ic.Sealer = d.redactor, d.sealer
 	// Intake opens through the watch: never on a Redis whose epoch it has
 	// not verified since its connections changed (redis_watch.go).
 	in := intake.NewHandler(ic, guardedIntake{store: st.incidents, watch: watch}, log)
@@ -46,6 +47,7 @@ func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *esca
 		Outage:      ol,
 		OnAck:       m.Acknowledged,
 	})
+	api.RegisterRaw(httpapi.RawOptions{Store: st.incidents, Sealer: d.sealer, TTL: cfg.Privacy.SealTTL})
 	in.Register(api)
 	m.Register(api)
 	api.Handle("GET /v1/openapi.yaml", http.HandlerFunc(serveOpenAPI))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
@@ -91,7 +92,10 @@ func TestOpenAPIServed(t *testing.T) {
 // every operation of the document was exercised.
 func TestOpenAPIEveryRoute(t *testing.T) {
 	rs := redistest.Start(t)
-	cfg, err := LoadConfig("config.yaml", []string{"BATON_REDIS_ADDR=" + rs.Addr, "BATON_REDIS_ALLOW_VOLATILE=true"})
+	// A seal key, so that raw payloads are kept and /raw answers them.
+	sealKey := "k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	cfg, err := LoadConfig("config.yaml", []string{"BATON_REDIS_ADDR=" + rs.Addr, "BATON_REDIS_ALLOW_VOLATILE=true",
+		"BATON_PRIVACY_SEAL_KEYS=" + sealKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +126,10 @@ func TestOpenAPIEveryRoute(t *testing.T) {
 		{"list bad limit", "GET", "/v1/incidents?limit=0", apiToken, "", 400},
 		{"get", "GET", "/v1/incidents/INC-1", apiToken, "", 200},
 		{"get unknown", "GET", "/v1/incidents/99", apiToken, "", 404},
+		{"raw", "GET", "/v1/incidents/1/raw?by=alice", apiToken, "", 200},
+		{"raw without who", "GET", "/v1/incidents/1/raw", apiToken, "", 400},
+		{"raw of an unknown incident", "GET", "/v1/incidents/99/raw?by=alice", apiToken, "", 404},
+		{"get, the read in its timeline", "GET", "/v1/incidents/1", apiToken, "", 200},
 		{"ack", "POST", "/v1/incidents/1/ack", apiToken, `{"by":"alice","note":"looking"}`, 200},
 		{"ack again", "POST", "/v1/incidents/1/ack", apiToken, `{"by":"alice"}`, 409},
 		{"escalate", "POST", "/v1/incidents/1/escalate", apiToken, `{"by":"alice","note":"needs the DBA"}`, 200},

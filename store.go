@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -36,11 +37,20 @@ func newStores(cfg *Config, d *domain, wake *escalation.Wakeup, epoch *epochHold
 	inc := incident.NewStore(rdb, cfg.Redis.Prefix,
 		incident.WithAckTimeout(d.policies.AckTimeout), incident.WithOnJobDue(wake.Notify),
 		incident.WithAuditRetention(cfg.auditRetention()), cfg.replicaWait(), incident.WithEpoch(epoch.get), incident.WithNumberFloor(epoch.highest.Load),
-		incident.WithGrouping(d.grouping), incident.WithOnTransition(onTransition))
+		incident.WithGrouping(d.grouping), incident.WithOnTransition(onTransition), incident.WithSealTTL(sealTTL(cfg, d)))
 	inc.Now = now
 	ovs := overrides.New(rdb, cfg.Redis.Prefix)
 	ovs.Known = d.known()
 	return &stores{rdb: rdb, incidents: inc, overrides: ovs, reports: redisstore.New(rdb, cfg.Redis.Prefix)}
+}
+
+// sealTTL is how long the store keeps sealed raw payloads: privacy.seal_ttl
+// when there is a key to seal with, else 0 (none kept).
+func sealTTL(cfg *Config, d *domain) time.Duration {
+	if d.sealer == nil {
+		return 0
+	}
+	return cfg.Privacy.SealTTL
 }
 
 // close stops the incident store's batching and releases the Redis client.
@@ -68,7 +78,13 @@ func newRedis(c RedisConfig) redis.UniversalClient {
 		WriteTimeout: 2 * time.Second,
 	}
 	if c.TLS {
-		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		// Checked by Validate; a CA file unreadable since is a TLS
+		// failure on dial, reported as Redis being unavailable.
+		t, err := redisTLS(c)
+		if err != nil {
+			t = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: x509.NewCertPool()}
+		}
+		opts.TLSConfig = t
 	}
 	return redis.NewUniversalClient(opts)
 }

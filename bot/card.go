@@ -80,6 +80,9 @@ type Card struct {
 	Opened     time.Time         `json:"opened"`
 	Source     string            `json:"source"`
 	Links      []incident.Link   `json:"links,omitempty"`
+	// Sealed says a raw payload of the incident is sealed: the card says
+	// it can be seen through the API, never shows it (docs/privacy.md).
+	Sealed bool `json:"sealed,omitempty"`
 	// Timeline is a summary, oldest first: what changed hands, not every page.
 	Timeline []Line `json:"timeline,omitempty"`
 	// TimeToAck and TimeToResolve are set once the incident is resolved
@@ -108,6 +111,9 @@ type Notice struct {
 	Owner  *PersonRef      `json:"owner,omitempty"`
 }
 
+// SealedLine is what a card says when the incident's raw payload is sealed.
+const SealedLine = "raw payload sealed; view through the API"
+
 // timelineLines is how many lines a card's timeline summary keeps.
 const timelineLines = 6
 
@@ -121,7 +127,7 @@ func BuildCard(inc incident.Incident, timeline []incident.Event, name func(id st
 		Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service,
 		Severity: inc.Severity, Status: inc.Status, Level: inc.Level,
 		AlertCount: inc.AlertCount, LastSeen: inc.LastSeen, Opened: inc.Created,
-		Source: inc.Source, Links: inc.Links,
+		Source: inc.Source, Links: inc.Links, Sealed: inc.Sealed,
 	}
 	if inc.Owner != "" {
 		o := name(inc.Owner)

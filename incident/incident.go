@@ -76,6 +76,10 @@ type Alert struct {
 	// orders a firing alert against a recovery that overtook it on the way
 	// (Store.Open); zero means ReceivedAt.
 	SourceTime time.Time `json:"source_time,omitzero"`
+	// Sealed is the raw payload as received, sealed (privacy.Sealer's
+	// envelope; "" for none). The store keeps it, in the same step as the
+	// alert, for WithSealTTL; only GET /v1/incidents/{n}/raw opens it.
+	Sealed string `json:"-"`
 }
 
 // Status is where an incident is in its lifecycle.
@@ -110,6 +114,10 @@ type Incident struct {
 	Acknowledged time.Time `json:"acknowledged,omitzero"`
 	Resolved     time.Time `json:"resolved,omitzero"`
 	Channel      string    `json:"channel,omitempty"` // chat channel reference, set by the bot
+	// Sealed says the raw payload of an alert of the incident was sealed
+	// (WithSealTTL): chat says it can be seen through the API. It stays
+	// true after the payloads expire.
+	Sealed bool `json:"sealed,omitempty"`
 }
 
 // Ref is the human name of an incident, INC-42.
@@ -141,6 +149,10 @@ const (
 	// others in it still fire; Note is "<n> still firing". Folded as
 	// EventGrouped.
 	EventAlertRecovered EventType = "alert_recovered"
+	// EventRawViewed: someone read the incident's sealed raw payloads
+	// through the API (GET /v1/incidents/{n}/raw); By is who, Note how
+	// many payloads were opened.
+	EventRawViewed EventType = "raw_viewed"
 )
 
 // Event is one line of an incident's timeline: who did what, when.

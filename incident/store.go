@@ -34,6 +34,9 @@ import (
 //	                             writes it on the escalated event (kept out of the hash: notes are long)
 //	<prefix>{inc}:i:<n>:m        hash: while a grouped incident (grouping.go) is open, the alerts in it
 //	                             still firing: dedup digest -> that alert's latest source time ms
+//	<prefix>{inc}:i:<n>:raw      list: the sealed raw payloads of the alerts the incident received,
+//	                             "<received ms> <envelope>", newest first, at most 50 (WithSealTTL);
+//	                             expires the seal TTL after the latest; the hash's "sealed" says there were some
 //	<prefix>{inc}:i:<n>:pg       hash: the pages of the incident's latest paging step being sent or sent
 //	                             (pages.go), expires a day after its last write
 //	<prefix>{inc}:open           zset: open incident numbers by creation ms
@@ -85,6 +88,7 @@ func newKeys(prefix string) keys {
 func (k keys) incident(n int64) string { return k.base + strconv.FormatInt(n, 10) }
 func (k keys) timeline(n int64) string { return k.incident(n) + ":t" }
 func (k keys) static(n int64) string   { return k.incident(n) + ":s" }
+func (k keys) raw(n int64) string      { return k.incident(n) + ":raw" }
 
 // members is the hash of a grouped incident's alerts still firing.
 func (k keys) members(n int64) string { return k.incident(n) + ":m" }
@@ -186,6 +190,9 @@ type Store struct {
 	wait replicaWait
 	// grouping is each service's alert grouping (WithGrouping); nil: none.
 	grouping func(service string) Grouping
+	// sealTTL is how long sealed raw payloads are kept (WithSealTTL); 0:
+	// an alert's Sealed is not kept.
+	sealTTL time.Duration
 
 	// Unbatched sends each Open as its own script call instead of
 	// coalescing concurrent ones into pipelines; it exists to measure the
@@ -310,6 +317,14 @@ func WithEpoch(f func() string) StoreOption {
 // f must not block.
 func WithNumberFloor(f func() int64) StoreOption {
 	return func(s *Store) { s.floor = f }
+}
+
+// WithSealTTL makes Open keep an alert's sealed raw payload (Alert.Sealed)
+// for ttl, in the same script as the alert, on the incident it reached
+// (the newest 50 per incident); RawPayloads reads them back. Without it
+// (or ttl <= 0) Alert.Sealed is dropped.
+func WithSealTTL(ttl time.Duration) StoreOption {
+	return func(s *Store) { s.sealTTL = ttl }
 }
 
 // EpochKey is the key of the store's epoch marker (WithEpoch).
@@ -502,12 +517,16 @@ func (s *Store) openCall(a Alert, deliveryID string) ([]string, []any, error) {
 			window, group = g.Window, d
 		}
 	}
+	args := []any{k.base, dk, now.UnixMilli(),
+		a.Service, blob, string(a.Severity), a.Source, dk, status,
+		s.audit.MaxAge.Milliseconds(), s.audit.MaxEntries, repeatNoteEvery.Milliseconds(), string(JobPage) + ":", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
+		src.UnixMilli(), recoveryTTL.Milliseconds(), epoch, floor, window.Milliseconds()}
+	if a.Sealed != "" && s.sealTTL > 0 {
+		// One optional trailing argument: "<ttl ms> <received ms> <envelope>".
+		args = append(args, strconv.FormatInt(s.sealTTL.Milliseconds(), 10)+" "+strconv.FormatInt(now.UnixMilli(), 10)+" "+a.Sealed)
+	}
 	return []string{k.seq, k.dedup, k.open, k.jobs, k.events, k.resolved, k.delivery(deliveryID), k.recovery(dk), k.epoch, k.group(group)},
-		[]any{k.base, dk, now.UnixMilli(),
-			a.Service, blob, string(a.Severity), a.Source, dk, status,
-			s.audit.MaxAge.Milliseconds(), s.audit.MaxEntries, repeatNoteEvery.Milliseconds(), string(JobPage) + ":", deliveryTTL.Milliseconds(), boolArg(deliveryID != ""),
-			src.UnixMilli(), recoveryTTL.Milliseconds(), epoch, floor, window.Milliseconds()},
-		nil
+		args, nil
 }
 
 // openResult reads one open.lua reply.
@@ -763,6 +782,7 @@ func decodeIncident(n int64, h map[string]string, staticJSON string) Incident {
 	inc.Level, _ = strconv.Atoi(h["level"])
 	inc.AlertCount, _ = strconv.ParseInt(h["alert_count"], 10, 64)
 	inc.Grouped, _ = strconv.ParseInt(h["grouped"], 10, 64)
+	inc.Sealed = h["sealed"] == "1"
 	return inc
 }
 

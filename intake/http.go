@@ -24,6 +24,7 @@ import (
 	"github.com/batonhq/baton/internal/httpauth"
 	"github.com/batonhq/baton/internal/httpjson"
 	"github.com/batonhq/baton/internal/outage"
+	"github.com/batonhq/baton/privacy"
 )
 
 // Store is the slice of the incident store intake uses; *incident.Store
@@ -80,6 +81,14 @@ type Config struct {
 	// is logged once (with its detail) rather than once per request; the
 	// API and /readyz share it. Nil logs each failure at ERROR.
 	Outage *outage.Log
+	// Redactor rewrites every alert after parsing and routing and before
+	// the store (invariant 8), so chat, the API, analytics, the timeline
+	// and logs see only the redacted alert. Nil stores alerts as parsed.
+	Redactor *privacy.Redactor
+	// Sealer, when set, seals each request's body as received
+	// (privacy.Raw) into its alerts (incident.Alert.Sealed), which the
+	// store keeps in the same step as the alert. Nil keeps no raw payload.
+	Sealer *privacy.Sealer
 }
 
 // DefaultParseWait is how long a request waits for a parsing slot when
@@ -306,13 +315,18 @@ func (h *Handler) handle(r *http.Request, source string) (int, Reply, error) {
 	if err := h.authorize(r, source); err != nil {
 		return 0, Reply{}, err
 	}
-	alert, delivery, reply, done, err := h.parse(r, source)
+	alert, delivery, body, reply, done, err := h.parse(r, source)
 	if done || err != nil {
 		return http.StatusOK, reply, err
 	}
 	if err := h.route(&alert, r.URL.Query().Get("service")); err != nil {
 		return 0, Reply{}, err
 	}
+	alerts := []incident.Alert{alert}
+	if err := h.protect(alerts, source, body); err != nil {
+		return 0, Reply{}, err
+	}
+	alert = alerts[0]
 	res, err := h.store.OpenDelivery(r.Context(), alert, delivery)
 	if err != nil {
 		return 0, Reply{}, fmt.Errorf("store alert: %w", err)
@@ -381,6 +395,9 @@ func (h *Handler) handleBatch(r *http.Request, source string) ([]Reply, error) {
 			return nil, err
 		}
 	}
+	if err := h.protect(alerts, source, body); err != nil {
+		return nil, err
+	}
 	res, err := h.store.OpenBatch(r.Context(), alerts)
 	if err != nil {
 		return nil, fmt.Errorf("store alerts: %w", err)
@@ -391,6 +408,29 @@ func (h *Handler) handleBatch(r *http.Request, source string) ([]Reply, error) {
 		_, replies[i] = replyFor(alerts[i], res[i])
 	}
 	return replies, nil
+}
+
+// protect redacts parsed, routed alerts in place and, with a Sealer, seals
+// the request's body into each of them (a batch's alerts share it): the
+// last step before the store, so nothing keeps an alert unredacted
+// (invariant 8). Routing read the alerts' names as sent; names are not
+// stored. A body that cannot be sealed is not accepted.
+func (h *Handler) protect(alerts []incident.Alert, source string, body []byte) error {
+	for i := range alerts {
+		alerts[i] = h.cfg.Redactor.Redact(alerts[i])
+	}
+	if h.cfg.Sealer == nil || len(alerts) == 0 {
+		return nil
+	}
+	env, err := h.cfg.Sealer.Seal(privacy.Raw{ReceivedAt: alerts[0].ReceivedAt, Source: source, Body: body})
+	if err != nil {
+		h.log.Error("intake could not seal a raw payload", "source", source, "err", err)
+		return fail(http.StatusInternalServerError, "the alert was NOT accepted: its raw payload could not be sealed; retry")
+	}
+	for i := range alerts {
+		alerts[i].Sealed = env
+	}
+	return nil
 }
 
 // readBody reads a request body of at most Config.MaxBodyBytes (413 past it).
@@ -415,13 +455,13 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 // alarm inside (signed by SNS, at most 256 KiB) come after. The store call
 // that follows holds only the alert. done is true when the request is
 // answered without an alert to store (reply, or err).
-func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, delivery string, reply Reply, done bool, err error) {
-	body, err := h.readBody(r)
+func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, delivery string, body []byte, reply Reply, done bool, err error) {
+	body, err = h.readBody(r)
 	if err != nil {
-		return alert, "", reply, true, err
+		return alert, "", nil, reply, true, err
 	}
 	if err := h.acquire(r.Context()); err != nil {
-		return alert, "", reply, true, err
+		return alert, "", nil, reply, true, err
 	}
 	now := h.Now()
 	var msg SNSMessage
@@ -435,7 +475,7 @@ func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, d
 	}
 	<-h.parsing
 	if err != nil {
-		return alert, "", reply, true, inputFailure(err)
+		return alert, "", nil, reply, true, inputFailure(err)
 	}
 	if source == "cloudwatch" {
 		// The envelope is parsed; checking its signature may fetch a
@@ -443,10 +483,10 @@ func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, d
 		// holds a parsing slot. What follows is signed by SNS.
 		alert, delivery, done, reply, err = h.cloudwatch(r.Context(), msg, now)
 		if done || err != nil {
-			return alert, delivery, reply, true, err
+			return alert, delivery, nil, reply, true, err
 		}
 	}
-	return alert, delivery, reply, false, nil
+	return alert, delivery, body, reply, false, nil
 }
 
 // acquire takes a parsing slot, waiting at most Config.ParseWait. A full

@@ -227,6 +227,9 @@ func cardBlocks(c *bot.Card) []slack.Block {
 	if c.Channel != "" {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Incident channel: <#"+c.Channel+">")))
 	}
+	if c.Sealed {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("🔒 "+bot.SealedLine+" (GET /v1/incidents/"+strconv.FormatInt(c.Number, 10)+"/raw)")))
+	}
 	if len(c.Timeline) > 0 {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(timelineText(c.Timeline, maxText))))
 	}

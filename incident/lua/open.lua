@@ -17,6 +17,10 @@
 -- KEYS[10] the grouping index of this alert's group, "<prefix>{inc}:g:<digest>" (a string: the
 --          incident alerts of the group join), used only when ARGV[20] > 0
 -- ARGV[20] the service's grouping window ms ("0": the alert is not grouped; incident/grouping.go)
+-- ARGV[21] optional: the alert's sealed raw payload and its TTL, "<ttl ms> <received ms> <envelope>"
+--          ("" or absent: none): "<received ms> <envelope>" is pushed with the alert onto
+--          "<base><n>:raw" (newest first, at most 50) of the incident the alert reached, which
+--          expires the TTL after (Store.WithSealTTL)
 -- Also enqueues the incident's chat job ("chat:<n>", in the zset named like KEYS[4] with
 -- "chat" for "jobs"): due now when created or resolved, due now unless already waiting on a repeat.
 -- Returns {number, created(1/0), alert_count, status, outcome}, and for
@@ -50,6 +54,14 @@ end
 local function mark(n)
   if ARGV[15] == '1' then
     redis.call('SET', KEYS[7], n, 'PX', ARGV[14])
+  end
+  if ARGV[21] and ARGV[21] ~= '' and tonumber(n) ~= 0 then
+    local ttl, entry = string.match(ARGV[21], '^(%d+) (.*)$')
+    local raw = base .. n .. ':raw'
+    redis.call('LPUSH', raw, entry)
+    redis.call('LTRIM', raw, 0, 49)
+    redis.call('PEXPIRE', raw, ttl)
+    redis.call('HSET', base .. n, 'sealed', 1)
   end
 end
 local field = ARGV[2]

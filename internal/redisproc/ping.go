@@ -60,12 +60,17 @@ func Ping(ctx context.Context, addr string, l Login) error {
 // isProcess reports, as a nil error, that the server at addr accepts
 // commands and is process pid: a port that another server took between
 // FreeAddr and Launch must not pass for ours.
-func isProcess(ctx context.Context, addr string, pid int) error {
+func isProcess(ctx context.Context, addr, password string, pid int) error {
 	c, err := dial(ctx, addr, 500*time.Millisecond)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if password != "" {
+		if _, err := c.do("AUTH", password); err != nil {
+			return fmt.Errorf("auth: %w", err)
+		}
+	}
 	info, err := c.do("INFO", "server")
 	if err != nil {
 		return err

@@ -101,6 +101,21 @@ type Config struct {
 	// they override them ("--appendonly", "yes"; "--replicaof", host, port;
 	// "--cluster-enabled", "yes").
 	Args []string
+	// Password, when set, is required of every client (--requirepass);
+	// the start-up check logs in with it.
+	Password string
+	// TLS, when set, also listens with TLS on TLS.Addr (--tls-port). The
+	// plain port stays open on loopback for the start-up check.
+	TLS *TLS
+}
+
+// TLS is a TLS listener of a redis-server: its address (127.0.0.1:port)
+// and PEM files. Clients are not asked for certificates.
+type TLS struct {
+	Addr     string
+	CertFile string
+	KeyFile  string
+	CAFile   string
 }
 
 // LaunchWith is Launch with a config file and extra arguments: the real
@@ -124,6 +139,17 @@ func LaunchWith(ctx context.Context, bin, dir, addr string, c Config) (*Process,
 		"--daemonize", "no",
 		"--logfile", logFile,
 	)
+	if c.Password != "" {
+		args = append(args, "--requirepass", c.Password)
+	}
+	if t := c.TLS; t != nil {
+		_, tlsPort, err := net.SplitHostPort(t.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("redis-server TLS address %q: %w", t.Addr, err)
+		}
+		args = append(args, "--tls-port", tlsPort, "--tls-cert-file", t.CertFile, "--tls-key-file", t.KeyFile,
+			"--tls-ca-cert-file", t.CAFile, "--tls-auth-clients", "no")
+	}
 	cmd := exec.Command(bin, append(args, c.Args...)...)
 	cmd.SysProcAttr = childProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -147,7 +173,7 @@ func LaunchWith(ctx context.Context, bin, dir, addr string, c Config) (*Process,
 			p.Kill()
 			return nil, fmt.Errorf("redis-server on %s did not answer within %s", addr, startWithin)
 		case <-tick.C:
-			if isProcess(ctx, addr, p.proc.Pid) == nil {
+			if isProcess(ctx, addr, c.Password, p.proc.Pid) == nil {
 				return p, nil
 			}
 		}

@@ -106,7 +106,7 @@ func (n *node) restart(ctx context.Context, cfg redisproc.Config) error {
 			}
 			n.proc = p
 		}
-		return redisproc.Ping(ctx, n.addr, redisproc.Login{})
+		return redisproc.Ping(ctx, n.addr, redisproc.Login{Password: cfg.Password})
 	})
 }
 

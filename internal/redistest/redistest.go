@@ -23,6 +23,11 @@ import (
 type Server struct {
 	// Addr is host:port of the server; it stays the same across Restart.
 	Addr string
+	// TLSAddr is its TLS listener and CAFile the PEM certificate that
+	// verifies it (StartWith with TLS); "" otherwise.
+	TLSAddr, CAFile string
+	// Password is what it requires of clients (StartWith); "" for none.
+	Password string
 
 	tb  testing.TB
 	cfg redisproc.Config // beyond redisproc's defaults: StartDurable's AOF
@@ -57,7 +62,7 @@ func startServer(tb testing.TB, cfg redisproc.Config) *Server {
 
 // Client returns a go-redis client for the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Password: s.Password})
 	s.tb.Cleanup(func() { _ = c.Close() })
 	return c
 }

@@ -1,0 +1,812 @@
+// Package privacy keeps patient data out of chat, logs and the incident
+// store. Redact rewrites an alert after parsing and before the store, so
+// everything downstream (chat, the API, analytics, the timeline, logs) sees
+// only the redacted alert; Sealer encrypts the raw payload that may be kept
+// beside it (seal.go). The package is pure: no I/O, no clock, no Redis.
+//
+// Go's regexp is RE2: no lookbehind and no backreferences. Rules therefore
+// mark the part they replace with a submatch named "v" (the rest of the
+// match is context that stays, such as the "dob=" before a date) and some
+// built-in rules check a match in code (a Luhn sum, an SSN's reserved
+// ranges) before replacing it.
+package privacy
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/batonhq/baton/incident"
+)
+
+// RuleSpec is one redaction rule as configured (privacy.rules): text
+// matching Pattern (a Go regular expression) is replaced by Replace. When
+// the pattern has a submatch named v, (?P<v>…), only that part of each
+// match is replaced and the rest stays.
+type RuleSpec struct {
+	Name    string
+	Pattern string
+	Replace string
+}
+
+// Config is what New builds a Redactor from.
+type Config struct {
+	// Off turns redaction off (privacy.redact: false): Redact returns the
+	// alert as it is. The built-in rules are still compiled, so a bad
+	// configured rule is refused either way.
+	Off bool
+	// Rules are added after the built-in ones.
+	Rules []RuleSpec
+	// KeepFields names, per source, the top-level detail keys shown as
+	// they are. Keys match as Sumo Logic's do: in any case, with or
+	// without underscores (TriggerValue keeps trigger_value).
+	KeepFields map[string][]string
+	// IPv4 adds the ipv4 rule (off by default: addresses in alerts are
+	// usually hosts', not patients').
+	IPv4 bool
+	// MRNPattern replaces the pattern of the built-in mrn rule (medical
+	// record numbers); "" keeps DefaultMRNPattern.
+	MRNPattern string
+}
+
+// DefaultMRNPattern is the built-in mrn rule's pattern: a number of 5 to
+// 12 letters and digits right after "MRN" or "medical record (number)".
+const DefaultMRNPattern = `(?i)(?:\b|_)(?:mrn|medical[ _-]?record(?:[ _-]?(?:number|num|no))?)["']?\s{0,2}[:=#]?\s{0,2}["']?(?P<v>[A-Z0-9][A-Z0-9-]{3,11}[0-9])\b`
+
+// rule is one compiled rule. check, when set, must accept a match's
+// replaced part for it to be replaced; need, when set, is a cheap test of
+// the whole text that must pass before the regexp runs at all.
+type rule struct {
+	name    string
+	re      *regexp.Regexp
+	replace string
+	group   int // submatch index replaced (0: the whole match)
+	check   func(string) bool
+	need    func(s string, f features) bool
+}
+
+// features are cheap facts about one text, computed in one pass, that
+// tell which built-in rules can match at all: most text in an alert
+// (timestamps, counts, hosts) needs no regular expression run on it.
+type features struct {
+	digits   int  // how many ASCII digits
+	cardRun  bool // a run of 13+ digits (single spaces and dashes between) starting with 2–6, as cards do
+	at       bool // has '@'
+	plus     bool // has '+'
+	paren    bool // has '('
+	dash     bool // has '-'
+	d3sep    bool // three digits then '.' or '-' then a digit (555-…, 555.…)
+	labelled bool // has a word the labelled rules (dob, ssn, mrn) start from, in any case
+}
+
+// labelWords are the words the labelled rules start from, lower case.
+var labelWords = []string{"dob", "d.o.b", "birth", "born", "ssn", "social", "mrn", "medical"}
+
+func scan(s string) features {
+	var f features
+	run, pure := 0, 0
+	var first byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			f.digits++
+			if run == 0 {
+				first = c
+			}
+			run++
+			pure++
+			if run >= 13 && first >= '2' && first <= '6' {
+				f.cardRun = true
+			}
+			continue
+		case c == ' ' || c == '-':
+			if c == '-' {
+				f.dash = true
+				if pure == 3 && i+1 < len(s) && '0' <= s[i+1] && s[i+1] <= '9' {
+					f.d3sep = true
+				}
+			}
+			pure = 0
+			if run > 0 && i+1 < len(s) && '0' <= s[i+1] && s[i+1] <= '9' {
+				continue // a card number's groups: the run goes on
+			}
+			run = 0
+			continue
+		case c == '.':
+			if pure == 3 && i+1 < len(s) && '0' <= s[i+1] && s[i+1] <= '9' {
+				f.d3sep = true
+			}
+		case c == '@':
+			f.at = true
+		case c == '+':
+			f.plus = true
+		case c == '(':
+			f.paren = true
+		case !f.labelled && (c|0x20 == 'd' || c|0x20 == 'b' || c|0x20 == 's' || c|0x20 == 'm'):
+			for _, w := range labelWords {
+				if w[0] == c|0x20 && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
+					f.labelled = true
+					break
+				}
+			}
+		}
+		run, pure = 0, 0
+	}
+	return f
+}
+
+// The built-in rules. Each leaves timestamps, incident numbers, metric
+// values, thresholds, hostnames and AWS ARNs alone: dates are redacted
+// only next to a word that says they are a birth date, digit runs only
+// when they look like a card (an issuer's prefix, 13–19 digits, a valid
+// Luhn sum), phone numbers only with their separators.
+const (
+	ssnPattern      = `\b(?P<v>\d{3}-\d{2}-\d{4})\b`
+	ssnLabelPattern = `(?i)(?:\b|_)(?:ssn|social[ _-]?security(?:[ _-]?(?:number|num|no))?)["']?\s{0,2}[:=#]?\s{0,2}["']?(?P<v>\d{3}[ -]?\d{2}[ -]?\d{4})\b`
+	// A date next to a word that makes it a birth date; the word may end
+	// a longer key (patient_dob=, birthDate":") but not be inside a word.
+	datePattern = `(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8}|` +
+		`(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{1,2},?\s\d{4}|\d{1,2}\s(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{4})`
+	dobPattern   = `(?i)(?:\b|_)(?:dob|d\.o\.b\.?|date[ _-]?of[ _-]?birth|birth[ _-]?date|birthdate|birthday|born(?:[ _-]?on)?)["']?\s{0,2}[:=]?\s{0,2}["']?(?P<v>` + datePattern + `)\b`
+	emailPattern = `(?P<v>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b`
+	// US numbers with their usual separators (or an opening parenthesis),
+	// and E.164 (+ and 8 to 15 digits). A bare run of 10 digits is not a
+	// phone number here: it is far more often a count or an epoch.
+	phonePattern = `(?P<v>(?:\+1[ .-]?)?(?:\(\d{3}\)\s?|\b\d{3}[.-])\d{3}[.-]\d{4}|\+1[ .-]\d{3}[ .-]\d{3}[ .-]\d{4}|\+[1-9]\d{7,14})\b`
+	ipv4Pattern  = `\b(?P<v>(?:\d{1,3}\.){3}\d{1,3})\b`
+	cardPattern  = `\b(?P<v>\d{13,19}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{1,7}|\d{4}[ -]\d{6}[ -]\d{4,5})\b`
+)
+
+// builtins returns the built-in rules for c.
+func builtins(c Config) ([]rule, error) {
+	mrn := c.MRNPattern
+	if mrn == "" {
+		mrn = DefaultMRNPattern
+	}
+	specs := []struct {
+		name, pattern, replace string
+		check                  func(string) bool
+		need                   func(string, features) bool
+	}{
+		{"ssn", ssnLabelPattern, "[ssn]", nil, func(_ string, f features) bool { return f.digits >= 9 && f.labelled }},
+		{"ssn", ssnPattern, "[ssn]", validSSN, func(_ string, f features) bool { return f.digits >= 9 && f.dash }},
+		{"date-of-birth", dobPattern, "[dob]", nil, func(_ string, f features) bool { return f.digits >= 4 && f.labelled }},
+		{"email", emailPattern, "[email]", nil, func(_ string, f features) bool { return f.at }},
+		{"card", cardPattern, "[card]", validCard, func(_ string, f features) bool { return f.cardRun }},
+		{"phone", phonePattern, "[phone]", validPhone, func(_ string, f features) bool {
+			return f.digits >= 8 && (f.plus || f.paren || f.d3sep)
+		}},
+		{"mrn", mrn, "[mrn]", nil, nil},
+	}
+	if c.IPv4 {
+		specs = append(specs, struct {
+			name, pattern, replace string
+			check                  func(string) bool
+			need                   func(string, features) bool
+		}{"ipv4", ipv4Pattern, "[ipv4]", validIPv4, func(_ string, f features) bool { return f.digits >= 4 }})
+	}
+	out := make([]rule, 0, len(specs))
+	for _, s := range specs {
+		r, err := compile(s.name, s.pattern, s.replace)
+		if err != nil {
+			return nil, err
+		}
+		r.check = s.check
+		if s.need != nil {
+			r.need = s.need
+		}
+		if s.name == "mrn" && c.MRNPattern == "" {
+			r.need = func(_ string, f features) bool { return f.labelled }
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// compile checks one rule: a name, a pattern that compiles and cannot
+// match empty text. The error is a sentence naming the rule.
+func compile(name, pattern, replace string) (rule, error) {
+	if name == "" {
+		return rule{}, fmt.Errorf("a rule has no name (pattern %q)", pattern)
+	}
+	if pattern == "" {
+		return rule{}, fmt.Errorf("rule %q has no pattern", name)
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		for _, look := range []string{"(?<=", "(?<!", "(?=", "(?!"} {
+			if strings.Contains(pattern, look) {
+				return rule{}, fmt.Errorf("rule %q: the pattern uses %s…), a lookaround, which Go regular expressions (RE2) do not have; match the context too and put the part to replace in (?P<v>…)", name, look)
+			}
+		}
+		return rule{}, fmt.Errorf("rule %q: the pattern is not a Go regular expression: %v", name, err)
+	}
+	if re.MatchString("") {
+		return rule{}, fmt.Errorf("rule %q: the pattern %q matches empty text, so it would rewrite everything", name, pattern)
+	}
+	if replace == "" {
+		replace = "[" + name + "]"
+	}
+	if re.MatchString(replace) {
+		return rule{}, fmt.Errorf("rule %q: its replacement %q matches its own pattern", name, replace)
+	}
+	g := re.SubexpIndex("v")
+	if g < 0 {
+		g = 0
+	}
+	ru := rule{name: name, re: re, replace: replace, group: g}
+	if set1, set2, ok := firstBytes(pattern); ok {
+		// A match must start with one of a few bytes (followed by one of
+		// a few more, when that is known too): text without them is not
+		// searched, or a configured rule such as \bM[0-9]{8}\b would run
+		// over every string of every alert.
+		ru.need = func(s string, _ features) bool {
+			for i := 0; i < len(s); i++ {
+				if set1[s[i]] && (set2 == nil || i+1 < len(s) && set2[s[i+1]]) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return ru, nil
+}
+
+// byteSet is a set of ASCII bytes.
+type byteSet = [256]bool
+
+// firstBytes is the set of bytes a match of pattern can start with, when
+// that is known and narrow (at most 16 ASCII bytes), and when the match's
+// first element is one character, the set its second byte is in (nil when
+// not known); ok is false when nothing is known.
+func firstBytes(pattern string) (first, second *byteSet, ok bool) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, nil, false
+	}
+	re = re.Simplify()
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	var seq []*syntax.Regexp
+	if re.Op == syntax.OpConcat {
+		seq = re.Sub
+	} else {
+		seq = []*syntax.Regexp{re}
+	}
+	for len(seq) > 0 && isEmptyWidth(seq[0]) {
+		seq = seq[1:]
+	}
+	if len(seq) == 0 {
+		return nil, nil, false
+	}
+	first, ok = startSet(seq[0])
+	if !ok {
+		return nil, nil, false
+	}
+	head := seq[0]
+	for head.Op == syntax.OpCapture {
+		head = head.Sub[0]
+	}
+	switch {
+	case head.Op == syntax.OpLiteral && len(head.Rune) > 1:
+		second, _ = startSet(&syntax.Regexp{Op: syntax.OpLiteral, Rune: head.Rune[1:], Flags: head.Flags})
+	case (head.Op == syntax.OpLiteral || head.Op == syntax.OpCharClass) && len(seq) > 1:
+		second, _ = startSet(seq[1])
+	}
+	return first, second, true
+}
+
+func isEmptyWidth(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpBeginLine, syntax.OpBeginText:
+		return true
+	}
+	return false
+}
+
+// startSet is the set of bytes a match of re starts with, if narrow.
+func startSet(re *syntax.Regexp) (*byteSet, bool) {
+	var out byteSet
+	n := 0
+	add := func(lo, hi rune, fold bool) bool {
+		for r := lo; r <= hi; r++ {
+			if r >= utf8.RuneSelf || n >= 16 {
+				return false
+			}
+			rs := []rune{r}
+			if fold {
+				rs = append(rs, unicode.SimpleFold(r))
+			}
+			for _, x := range rs {
+				if x < utf8.RuneSelf && !out[x] {
+					out[x] = true
+					n++
+				}
+			}
+		}
+		return true
+	}
+	var walk func(re *syntax.Regexp) bool
+	walk = func(re *syntax.Regexp) bool {
+		switch re.Op {
+		case syntax.OpLiteral:
+			return len(re.Rune) > 0 && add(re.Rune[0], re.Rune[0], re.Flags&syntax.FoldCase != 0)
+		case syntax.OpCharClass:
+			for i := 0; i+1 < len(re.Rune); i += 2 {
+				if !add(re.Rune[i], re.Rune[i+1], false) {
+					return false
+				}
+			}
+			return true
+		case syntax.OpCapture, syntax.OpPlus:
+			return walk(re.Sub[0])
+		case syntax.OpRepeat:
+			return re.Min > 0 && walk(re.Sub[0])
+		case syntax.OpAlternate:
+			for _, sub := range re.Sub {
+				if !walk(sub) {
+					return false
+				}
+			}
+			return true
+		case syntax.OpConcat:
+			for _, sub := range re.Sub {
+				if isEmptyWidth(sub) {
+					continue
+				}
+				return walk(sub)
+			}
+		}
+		return false
+	}
+	if !walk(re) {
+		return nil, false
+	}
+	return &out, true
+}
+
+// CheckRule reports, as a sentence naming the rule, what is wrong with a
+// configured rule; nil when it is usable. check-config calls it.
+func CheckRule(r RuleSpec) error {
+	_, err := compile(r.Name, r.Pattern, r.Replace)
+	return err
+}
+
+// Redactor applies the rules. Build it with New; it is safe for
+// concurrent use.
+type Redactor struct {
+	off   bool
+	rules []rule
+	keep  map[string]map[string]bool // source -> normalised key
+}
+
+// New compiles the built-in rules and c's; the error names every rule
+// that is wrong (joined).
+func New(c Config) (*Redactor, error) {
+	rules, err := builtins(c)
+	if err != nil {
+		return nil, fmt.Errorf("privacy.mrn_pattern: %w", err)
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for i, s := range c.Rules {
+		r, err := compile(s.Name, s.Pattern, s.Replace)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("privacy.rules[%d]: %w", i, err))
+			continue
+		}
+		if seen[s.Name] {
+			errs = append(errs, fmt.Errorf("privacy.rules[%d]: rule %q is named twice", i, s.Name))
+		}
+		seen[s.Name] = true
+		rules = append(rules, r)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	keep := map[string]map[string]bool{}
+	for src, keys := range c.KeepFields {
+		m := map[string]bool{}
+		for _, k := range keys {
+			m[normKey(k)] = true
+		}
+		keep[src] = m
+	}
+	return &Redactor{off: c.Off, rules: rules, keep: keep}, nil
+}
+
+// keeps reports whether key k is in keep (normalised keys), without
+// allocating for keys of up to 64 bytes.
+func keeps(keep map[string]bool, k string) bool {
+	var buf [64]byte
+	n := 0
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '_' || c == '-' || c == ' ':
+			continue
+		case c >= utf8.RuneSelf:
+			return keep[normKey(k)]
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if n == len(buf) {
+			return keep[normKey(k)]
+		}
+		buf[n] = c
+		n++
+	}
+	return keep[string(buf[:n])]
+}
+
+// normKey is a detail key lower-cased without underscores, dashes or spaces.
+func normKey(k string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(k) {
+		if r == '_' || r == '-' || r == ' ' {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Redact returns a with its summary, dedup key, details (every string at
+// any depth, except the source's KeepFields at the top) and its links'
+// query strings rewritten by the rules. a's details map is not changed: a
+// new one is made when anything in it changes. Routing fields (service,
+// name, severity, status, times) are left alone.
+func (r *Redactor) Redact(a incident.Alert) incident.Alert {
+	if r == nil || r.off {
+		return a
+	}
+	a.Summary = r.String(a.Summary)
+	a.DedupKey = r.String(a.DedupKey)
+	if len(a.Details) > 0 {
+		keep := r.keep[a.Source]
+		var out map[string]any
+		for k, v := range a.Details {
+			if len(keep) > 0 && keeps(keep, k) {
+				continue
+			}
+			nv, changed := r.field(k, v)
+			if !changed {
+				continue
+			}
+			if out == nil {
+				out = make(map[string]any, len(a.Details))
+				for k2, v2 := range a.Details {
+					out[k2] = v2
+				}
+			}
+			out[k] = nv
+		}
+		if out != nil {
+			a.Details = out
+		}
+	}
+	if len(a.Links) > 0 {
+		var links []incident.Link
+		for i, l := range a.Links {
+			u := r.URL(l.URL)
+			t := r.String(l.Text)
+			if u == l.URL && t == l.Text {
+				continue
+			}
+			if links == nil {
+				links = append([]incident.Link(nil), a.Links...)
+			}
+			links[i] = incident.Link{Text: t, URL: u}
+		}
+		if links != nil {
+			a.Links = links
+		}
+	}
+	return a
+}
+
+// value redacts one detail value; changed is false when nothing changed
+// (v is then returned as it is, not copied).
+func (r *Redactor) value(v any) (any, bool) {
+	switch x := v.(type) {
+	case string:
+		if s := r.String(x); s != x {
+			return s, true
+		}
+		return v, false
+	case []any:
+		var out []any
+		for i, e := range x {
+			ne, ch := r.value(e)
+			if !ch {
+				continue
+			}
+			if out == nil {
+				out = append([]any(nil), x...)
+			}
+			out[i] = ne
+		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
+	case map[string]any:
+		var out map[string]any
+		for k, e := range x {
+			ne, ch := r.field(k, e)
+			if !ch {
+				continue
+			}
+			if out == nil {
+				out = make(map[string]any, len(x))
+				for k2, v2 := range x {
+					out[k2] = v2
+				}
+			}
+			out[k] = ne
+		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
+	}
+	return v, false
+}
+
+// field redacts a value under key k inside the details: when the key holds
+// a label ("dob", "ssn", "mrn", …) a string is read as "k=value", so the
+// label applies to the value as it would in text (a Sumo Logic row
+// {"dob":"1980-02-03"}); other values are redacted on their own.
+func (r *Redactor) field(k string, v any) (any, bool) {
+	s, ok := v.(string)
+	if !ok || len(k) > 64 {
+		return r.value(v)
+	}
+	if kf := scan(k); !kf.labelled {
+		if out := r.String(s); out != s {
+			return out, true
+		}
+		return v, false
+	}
+	prefix := k + "="
+	out := r.String(prefix + s)
+	if strings.HasPrefix(out, prefix) {
+		if out = out[len(prefix):]; out != s {
+			return out, true
+		}
+		return v, false
+	}
+	// A rule took part of the key too: redact the value on its own.
+	return r.value(v)
+}
+
+// String returns s with every rule applied in order.
+func (r *Redactor) String(s string) string {
+	if r == nil || r.off || s == "" {
+		return s
+	}
+	f := scan(s)
+	for i := range r.rules {
+		ru := &r.rules[i]
+		if ru.need != nil && !ru.need(s, f) {
+			continue
+		}
+		ns := ru.apply(s)
+		if ns != s {
+			s = ns
+			f = scan(s)
+		}
+	}
+	return s
+}
+
+// apply replaces rule matches in s.
+func (ru *rule) apply(s string) string {
+	ms := ru.re.FindAllStringSubmatchIndex(s, -1)
+	if ms == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range ms {
+		lo, hi := m[2*ru.group], m[2*ru.group+1]
+		if lo < 0 || lo < last {
+			continue
+		}
+		if ru.check != nil && !ru.check(s[lo:hi]) {
+			continue
+		}
+		b.WriteString(s[last:lo])
+		b.WriteString(ru.replace)
+		last = hi
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// URL redacts the values of a URL's query string, including one inside its
+// fragment (Sumo Logic's links are https://…/ui/#/search/create?query=…).
+// Values are unescaped, redacted and escaped again only when they change,
+// so an untouched URL stays byte for byte as it was.
+func (r *Redactor) URL(u string) string {
+	if r == nil || r.off {
+		return u
+	}
+	q := strings.IndexByte(u, '?')
+	if q < 0 {
+		return u
+	}
+	head, rest := u[:q+1], u[q+1:]
+	frag := ""
+	if h := strings.IndexByte(rest, '#'); h >= 0 {
+		rest, frag = rest[:h], rest[h:]
+	}
+	if frag == "" {
+		// The whole query at once first: most links hold nothing to redact.
+		whole, err := url.QueryUnescape(rest)
+		if err != nil {
+			whole = rest
+		}
+		if r.String(whole) == whole {
+			return u
+		}
+	}
+	parts := strings.Split(rest, "&")
+	changed := false
+	for i, p := range parts {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			continue
+		}
+		dv, err := url.QueryUnescape(v)
+		if err != nil {
+			dv = v
+		}
+		key, _ := url.QueryUnescape(k)
+		nv, ch := r.field(key, dv)
+		if !ch {
+			continue
+		}
+		parts[i] = k + "=" + url.QueryEscape(nv.(string))
+		changed = true
+	}
+	if frag != "" {
+		if nf := r.URL(frag); nf != frag {
+			frag, changed = nf, true
+		}
+	}
+	if !changed {
+		return u
+	}
+	return head + strings.Join(parts, "&") + frag
+}
+
+// validSSN rejects numbers the SSA never issues: area 000, 666 or 9xx,
+// group 00, serial 0000.
+func validSSN(s string) bool {
+	d := onlyDigits(s)
+	if len(d) != 9 {
+		return false
+	}
+	area, group, serial := d[:3], d[3:5], d[5:]
+	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
+}
+
+// validCard accepts 13 to 19 digits with a card issuer's prefix (Visa,
+// Mastercard, American Express, Discover, Diners, JCB, UnionPay) and a
+// valid Luhn sum. The prefix test is what keeps epoch milliseconds
+// (13 digits starting with 1) and account ids safe.
+func validCard(s string) bool {
+	d := onlyDigits(s)
+	if len(d) < 13 || len(d) > 19 {
+		return false
+	}
+	if !cardPrefix(d) {
+		return false
+	}
+	return luhn(d)
+}
+
+func cardPrefix(d string) bool {
+	p2 := (int(d[0]-'0'))*10 + int(d[1]-'0')
+	p4 := p2*100 + int(d[2]-'0')*10 + int(d[3]-'0')
+	switch {
+	case d[0] == '4': // Visa
+		return true
+	case p2 >= 51 && p2 <= 55, p4 >= 2221 && p4 <= 2720: // Mastercard
+		return len(d) == 16
+	case p2 == 34 || p2 == 37: // American Express
+		return len(d) == 15
+	case p4 == 6011, p2 == 65, p4/10 >= 644 && p4/10 <= 649: // Discover
+		return len(d) >= 16
+	case p2 == 36 || p2 == 38, p4/10 >= 300 && p4/10 <= 305: // Diners
+		return len(d) >= 14
+	case p4 >= 3528 && p4 <= 3589: // JCB
+		return len(d) >= 16
+	case p2 == 62: // UnionPay
+		return len(d) >= 16
+	}
+	return false
+}
+
+// luhn reports whether the digits d pass the Luhn check.
+func luhn(d string) bool {
+	sum := 0
+	double := false
+	for i := len(d) - 1; i >= 0; i-- {
+		n := int(d[i] - '0')
+		if double {
+			n *= 2
+			if n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// validPhone accepts a US number whose area code and exchange start with
+// 2–9 and whose separators agree (555-123-4567, not 555.123-4567), or an
+// E.164 number.
+func validPhone(s string) bool {
+	if strings.HasPrefix(s, "+") && !strings.HasPrefix(s, "+1") {
+		return true // E.164 outside North America
+	}
+	d := onlyDigits(s)
+	if len(d) == 11 && d[0] == '1' {
+		d = d[1:]
+	}
+	if len(d) != 10 {
+		return strings.HasPrefix(s, "+") && len(d) >= 8
+	}
+	if d[0] < '2' || d[3] < '2' {
+		return false
+	}
+	seps := map[byte]bool{}
+	body := strings.TrimPrefix(s, "+1")
+	for i := 0; i < len(body); i++ {
+		if c := body[i]; c == '.' || c == '-' || c == ' ' {
+			seps[c] = true
+		}
+	}
+	if strings.Contains(body, ")") {
+		delete(seps, ' ')
+	}
+	return len(seps) <= 1
+}
+
+// validIPv4 accepts four octets of at most 255.
+func validIPv4(s string) bool {
+	for _, p := range strings.Split(s, ".") {
+		n := 0
+		for i := 0; i < len(p); i++ {
+			n = n*10 + int(p[i]-'0')
+		}
+		if n > 255 || (len(p) > 1 && p[0] == '0') {
+			return false
+		}
+	}
+	return true
+}
+
+func onlyDigits(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; '0' <= c && c <= '9' {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
