@@ -19,6 +19,18 @@ type Config struct {
 	Analytics          AnalyticsConfig    `mapstructure:"analytics"`
 	Escalation         EscalationConfig   `mapstructure:"escalation"`
 	Audit              AuditConfig        `mapstructure:"audit"`
+	Heartbeats         []HeartbeatConfig  `mapstructure:"heartbeats"`
+}
+
+// HeartbeatConfig is one heartbeat monitor: something (a cron job, a log
+// shipper) that POSTs /v1/heartbeats/{name} at least every Interval; when
+// Interval + Grace pass without a beat, an incident of Service opens and
+// pages, and the next beat resolves it (docs/heartbeats.md).
+type HeartbeatConfig struct {
+	Name     string        `mapstructure:"name"` // [a-z0-9_-]+, at most 64: the URL's {name}
+	Service  string        `mapstructure:"service"`
+	Interval time.Duration `mapstructure:"interval"` // at least 1s
+	Grace    time.Duration `mapstructure:"grace"`    // at least 1s
 }
 
 // EscalationConfig tunes each replica's escalation runner (who is paged and
@@ -125,6 +137,8 @@ type IntakeTokens struct {
 	// "Authorization Header").
 	Alertmanager string `mapstructure:"alertmanager"`
 	Grafana      string `mapstructure:"grafana"`
+	// Heartbeat guards POST /v1/heartbeats/{name} (heartbeats).
+	Heartbeat string `mapstructure:"heartbeat"`
 }
 
 // RouteConfig sends alerts whose monitor or alarm name matches to a service.

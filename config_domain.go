@@ -37,6 +37,16 @@ type domain struct {
 	// groupings are the services' alert groupings (services[].grouping),
 	// for the incident store; a service without one has the zero Grouping.
 	groupings map[string]incident.Grouping
+	// heartbeats are the heartbeat monitors in the config's order, and
+	// by name.
+	heartbeats      []incident.Heartbeat
+	heartbeatByName map[string]incident.Heartbeat
+}
+
+// heartbeat answers a heartbeat monitor by name (escalation.Heartbeats).
+func (d *domain) heartbeat(name string) (incident.Heartbeat, bool) {
+	h, ok := d.heartbeatByName[name]
+	return h, ok
 }
 
 // grouping is a service's alert grouping, the zero Grouping (off) for a
@@ -77,7 +87,21 @@ func (c *Config) domain() (*domain, error) {
 	for _, p := range c.People {
 		d.people[p.ID] = true
 	}
+	d.heartbeats, d.heartbeatByName = c.heartbeats()
 	return d, nil
+}
+
+// heartbeats are the heartbeat monitors in the incident store's terms, in
+// order and by name.
+func (c *Config) heartbeats() ([]incident.Heartbeat, map[string]incident.Heartbeat) {
+	list := make([]incident.Heartbeat, 0, len(c.Heartbeats))
+	byName := make(map[string]incident.Heartbeat, len(c.Heartbeats))
+	for _, h := range c.Heartbeats {
+		hb := incident.Heartbeat{Name: h.Name, Service: h.Service, Interval: h.Interval, Grace: h.Grace}
+		list = append(list, hb)
+		byName[h.Name] = hb
+	}
+	return list, byName
 }
 
 // known says which people and rotations exist, for the overrides store.

@@ -37,6 +37,7 @@ func newEngine(d *domain, st *stores, board *oncall.Board, chat *chatSide, wake 
 		Pager:        pager,
 		Policies:     d.policies,
 		Board:        board,
+		Heartbeats:   d.heartbeat,
 		PollInterval: o.PollInterval,
 		Lease:        d.runner.lease,
 		Workers:      d.runner.workers,

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
@@ -46,6 +48,13 @@ func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *esca
 		OnAck:       m.Acknowledged,
 	})
 	in.Register(api.Mux())
+	intake.RegisterHeartbeats(api.Mux(), intake.HeartbeatOptions{
+		Token: cfg.Intake.Tokens.Heartbeat, Heartbeats: d.heartbeatByName, MaxBodyBytes: cfg.Intake.MaxBodyBytes,
+		Store: guardedIntake{store: st.incidents, watch: watch}, Now: o.Now, Log: log, Outage: ol,
+	})
+	api.RegisterHeartbeats(func(ctx context.Context, now time.Time) ([]incident.HeartbeatStatus, error) {
+		return st.incidents.Heartbeats(ctx, d.heartbeats, now)
+	}, o.Now)
 	m.Register(api.Mux())
 	api.RegisterAnalytics(httpapi.AnalyticsOptions{
 		Source: st.reports, Zone: d.zone, PersonZone: d.personZone,

@@ -37,6 +37,7 @@ Usage:
   baton oncall [--service S | --rotation R] [--at RFC3339] [--json]
                                                 who is on call now, and the shifts of the next 14 days
   baton jobs [--json]                           escalation queue: pending, in flight, dead letters
+  baton heartbeats [--json]                     heartbeat monitors: waiting, up or missed; last beat and when the next is due
   baton report [--from 28d|DATE] [--to now|DATE] [--service S] [--by day|week] [--format table|json|csv]
                                                 MTTA, MTTR, incidents, escalations and pages per day or week
   baton load [--url U] [--mode unique|duplicate] [-n N] [-c C] [--rate R]
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		return cmdReport(ctx, rest, stdout, stderr, environ, now)
 	case "oncall":
 		return cmdOncall(ctx, rest, stdout, stderr, environ, now)
+	case "heartbeats":
+		return cmdHeartbeats(ctx, rest, stdout, stderr, environ, now)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
