@@ -29,7 +29,7 @@ import (
 // stored last beat, so whichever Redis runs first, no incident stays open
 // after a beat and none opens while beats arrive.
 //
-// Keys: <prefix>{inc}:hb:<name>, a hash {last, state, miss, n} (see the
+// Keys: <prefix>{inc}:hb:<name>, a hash {last, state, miss, n, svc} (see the
 // script), beside the incident keys so the script stays in one Cluster slot.
 
 // JobHeartbeat is the job kind of a heartbeat's deadline: "heartbeat:<name>".
@@ -149,7 +149,18 @@ type BeatResult struct {
 // moves the last beat back (another replica's clock ahead). Errors are
 // Redis's, or wrap ErrEpochChanged (nothing stored).
 func (s *Store) Beat(ctx context.Context, h Heartbeat, now time.Time) (BeatResult, error) {
-	reply, err := s.heartbeatCall(ctx, "beat", h, now, Job{}, "", HeartbeatAlert(h, time.Time{}, AlertResolved, now))
+	// The recovery must name the service the incident was opened for
+	// (its dedup entry is per service), even if the config moved the
+	// heartbeat to another since. Only a beat changes it once missed.
+	rec := HeartbeatAlert(h, time.Time{}, AlertResolved, now)
+	svc, err := s.rdb.HGet(ctx, s.k.heartbeat(h.Name), "svc").Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return BeatResult{}, fmt.Errorf("beat %s: %w", h.Name, err)
+	}
+	if svc != "" {
+		rec.Service = svc
+	}
+	reply, err := s.heartbeatCall(ctx, "beat", h, now, Job{}, "", rec)
 	if err != nil {
 		return BeatResult{}, fmt.Errorf("beat %s: %w", h.Name, err)
 	}

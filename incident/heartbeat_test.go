@@ -300,3 +300,27 @@ func TestHeartbeatAlert(t *testing.T) {
 		})
 	}
 }
+
+// A heartbeat moved to another service while missed: its beat still
+// resolves the incident opened for the old one.
+func TestHeartbeatBeatResolvesAfterItsServiceChanged(t *testing.T) {
+	s, _, ctx := newService(t)
+	beat(t, s, ctx, t0)
+	at := t0.Add(nightly.Window())
+	got := check(t, s, ctx, claimHeartbeat(t, s, ctx, at, "r:1"), at)
+	if got.Outcome != "opened" {
+		t.Fatalf("deadline: %+v", got)
+	}
+	moved := nightly
+	moved.Service = "payments"
+	r, err := s.Beat(ctx, moved, at.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Recovered == nil || r.Recovered.Outcome != incident.OutcomeResolved || r.Recovered.Number != got.Opened.Number {
+		t.Fatalf("beat after the move: %+v", r)
+	}
+	if open := openHeartbeatIncidents(t, s, ctx); len(open) != 0 {
+		t.Fatalf("still open: %v", open)
+	}
+}

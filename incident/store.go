@@ -54,6 +54,7 @@ import (
 //	<prefix>{inc}:d:<id>         string: a delivery id already stored (SNS MessageId), expires in a day
 //	<prefix>{inc}:hb:<name>      hash: heartbeat monitor <name> (heartbeat.go): its last beat ms (last),
 //	                             up|missed (state), the missed deadline ms (miss), the incident it opened (n)
+//	                             and its service (svc)
 //	<prefix>{inc}:r:<digest>     hash: the latest recovery of sha1(service "\n" dedup key): its source
 //	                             time ms (at), the incident it resolved (n), stale alerts it superseded;
 //	                             expires an hour after that recovery (recoveryTTL)

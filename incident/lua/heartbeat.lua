@@ -5,7 +5,8 @@
 -- so the incident of a missed heartbeat opens, and its recovery resolves it,
 -- exactly as an alert through Open would (dedup, grouping, jobs due, audit).
 -- KEYS[1] the heartbeat's hash {last = ms of the last beat, state = up|missed,
---         miss = the missed deadline ms (the alert's source time), n = the incident it opened}
+--         miss = the missed deadline ms (the alert's source time), n = the incident it opened,
+--         svc = the service it was opened for (open.lua's ARGV[4]): a beat's recovery names it}
 -- KEYS[2] jobs zset  KEYS[3] urgent zset  KEYS[4] in-flight zset  KEYS[5] leases hash
 -- KEYS[6..] open.lua's KEYS for the heartbeat's alert
 -- ARGV[1] op: 'beat' | 'check'
@@ -58,7 +59,7 @@ if ARGV[1] == 'beat' then
     if type(res) == 'table' and res.err then return res end
   end
   redis.call('HSET', hb, 'last', b, 'state', 'up')
-  redis.call('HDEL', hb, 'miss', 'n')
+  redis.call('HDEL', hb, 'miss', 'n', 'svc')
   local due = b + window
   redis.call('ZADD', jobs, due, member)
   redis.call('ZADD', urgent, due, member)
@@ -97,5 +98,5 @@ ak[src_at] = tostring(due)
 local res = open_one(ok, ak)
 if type(res) == 'table' and res.err then return res end
 done()
-redis.call('HSET', hb, 'state', 'missed', 'miss', due, 'n', res[1])
+redis.call('HSET', hb, 'state', 'missed', 'miss', due, 'n', res[1], 'svc', ak[4])
 return {'opened', last, due, res}
