@@ -158,3 +158,35 @@ func TestHeartbeatThroughTheApp(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestHeartbeatMissedAfterTheEpochChanged: the runner's heartbeat deadline
+// opens through the epoch watch as intake does. The marker is replaced
+// under the running app (another replica found a data loss first) and the
+// periodic epoch check is an hour away: the deadline's open is refused,
+// the watch re-reads the epoch, and the incident opens at once.
+func TestHeartbeatMissedAfterTheEpochChanged(t *testing.T) {
+	rs := redistest.Start(t)
+	cfg, err := LoadConfig("config.yaml", []string{"BATON_REDIS_ADDR=" + rs.Addr, "BATON_REDIS_ALLOW_VOLATILE=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Heartbeats[0].Interval, cfg.Heartbeats[0].Grace = 150*time.Millisecond, 100*time.Millisecond
+	rec := &escalationtest.Recorder{}
+	app, err := NewAppWith(cfg, slog.New(slog.DiscardHandler), AppOptions{Pager: rec, PollInterval: 20 * time.Millisecond,
+		EpochCheckEvery: time.Hour, RedisCheckEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &testApp{url: serveApp(t, app), redis: rs}
+	if code, raw := a.rawCall(t, "POST", "/v1/heartbeats/nightly-backup", hbToken, ""); code != 202 {
+		t.Fatalf("beat: %d %s", code, raw)
+	}
+	if err := rs.Client().Set(redistest.Ctx(t), app.Incidents.EpochKey(), "another-replica-found-a-loss", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := rec.WaitMatch(ctx, 1, func(p escalation.Page) bool { return p.Reason == escalation.ReasonFirst }); err != nil {
+		t.Fatalf("the missed heartbeat paged nobody after the epoch changed: %v", err)
+	}
+}
