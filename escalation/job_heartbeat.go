@@ -33,12 +33,12 @@ func (r *Runner) runHeartbeat(ctx context.Context, j incident.Job) error {
 		return err
 	}
 	switch c.Outcome {
-	case "opened":
+	case incident.CheckOpened:
 		// No alert text at info: the name and service are configuration.
 		r.log.Info("escalation: heartbeat missed; incident opened", "heartbeat", h.Name, "service", h.Service,
 			"incident", c.Opened.Number, "outcome", c.Opened.Outcome, "last_beat", c.LastBeat)
 		r.Wake()
-	case "lost":
+	case incident.CheckLost:
 		r.log.Debug("escalation: a heartbeat's deadline was taken over by another claim", "heartbeat", h.Name)
 	}
 	return nil

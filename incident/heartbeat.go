@@ -179,13 +179,31 @@ func (s *Store) Beat(ctx context.Context, h Heartbeat, now time.Time) (BeatResul
 	return r, nil
 }
 
+// CheckOutcome is what a heartbeat's deadline job found (CheckHeartbeat).
+type CheckOutcome string
+
+// Deadline outcomes.
+const (
+	// CheckLost: the lease was no longer the job's; nothing changed.
+	CheckLost CheckOutcome = "lost"
+	// CheckNeverBeat: the heartbeat never beat; the job is dropped.
+	CheckNeverBeat CheckOutcome = "waiting"
+	// CheckInTime: a beat came in time; the job is due again at Due.
+	CheckInTime CheckOutcome = "up"
+	// CheckAlreadyMissed: the miss opened its incident already; dropped.
+	CheckAlreadyMissed CheckOutcome = "missed"
+	// CheckOpened: missed now; the incident is open (Opened says how) and
+	// the job dropped until the next beat.
+	CheckOpened CheckOutcome = "opened"
+)
+
+// checkRetry is the script's answer when the last beat changed between the
+// caller's read and the script: nothing changed; read again.
+const checkRetry = "retry"
+
 // HeartbeatCheck is what a deadline job decided.
 type HeartbeatCheck struct {
-	// Outcome: "lost" (the lease was no longer the job's: nothing
-	// changed), "waiting" (never beat: the job is dropped), "up" (a beat
-	// came in time: due again at Due), "missed" (opened already: dropped),
-	// "opened" (the incident is open: Opened says how).
-	Outcome  string
+	Outcome  CheckOutcome
 	LastBeat time.Time
 	Due      time.Time
 	// Opened is open.lua's result for "opened" (Created, or grouped into
@@ -212,23 +230,27 @@ func (s *Store) CheckHeartbeat(ctx context.Context, j Job, h Heartbeat, now time
 		if err != nil {
 			return HeartbeatCheck{}, fmt.Errorf("check heartbeat %s: %w", h.Name, err)
 		}
-		out := HeartbeatCheck{Outcome: fmt.Sprint(reply[0])}
+		if fmt.Sprint(reply[0]) == checkRetry {
+			continue // the last beat changed between the read and the script: read again
+		}
+		out := HeartbeatCheck{Outcome: CheckOutcome(fmt.Sprint(reply[0]))}
 		if len(reply) >= 3 {
 			out.LastBeat, out.Due = msTime(fmt.Sprint(reply[1])), msTime(fmt.Sprint(reply[2]))
 		}
 		switch out.Outcome {
-		case "opened":
+		case CheckOpened:
 			if out.Opened, err = openResult(reply[3]); err != nil {
 				return HeartbeatCheck{}, fmt.Errorf("check heartbeat %s: %w", h.Name, err)
 			}
 			if out.Opened.Created {
 				s.jobDue()
 			}
-		case "missed":
+		case CheckAlreadyMissed:
 			n, _ := reply[3].(int64)
 			out.Opened = OpenResult{Number: n}
-		case "retry":
-			continue // the last beat changed between the read and the script: read again
+		case CheckLost, CheckNeverBeat, CheckInTime:
+		default:
+			return HeartbeatCheck{}, fmt.Errorf("check heartbeat %s: unexpected script reply %v", h.Name, reply)
 		}
 		return out, nil
 	}

@@ -156,7 +156,7 @@ func TestHeartbeatCheckOutcomes(t *testing.T) {
 	cases := []struct {
 		name    string
 		setup   func(t *testing.T, s *incident.Store, c *redis.Client, ctx context.Context) (incident.Job, time.Time)
-		outcome string
+		outcome incident.CheckOutcome
 		queued  bool // the deadline job is queued again afterwards
 	}{
 		{"never beat: dropped", func(t *testing.T, s *incident.Store, c *redis.Client, ctx context.Context) (incident.Job, time.Time) {

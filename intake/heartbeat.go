@@ -103,7 +103,7 @@ func RegisterHeartbeats(mux *http.ServeMux, o HeartbeatOptions) {
 		if rec := res.Recovered; rec != nil {
 			o.Log.Info("heartbeat beat again", "heartbeat", name, "service", h.Service, "incident", rec.Number, "outcome", rec.Outcome)
 		} else {
-			o.Log.Debug("heartbeat", "heartbeat", name)
+			o.Log.Debug("heartbeat recorded", "heartbeat", name)
 		}
 		httpjson.Write(w, http.StatusAccepted, HeartbeatReply{Name: name, State: res.Status.State, LastBeat: *res.Status.LastBeat})
 	})

@@ -32,9 +32,9 @@
 -- Either way no incident stays open after a beat.
 local hb, jobs, urgent, inflight, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now, window, member = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local ok, ak = {}, {}
-for i = 6, #KEYS do ok[#ok + 1] = KEYS[i] end
-for i = 8, #ARGV do ak[#ak + 1] = ARGV[i] end
+local okeys, oargs = {}, {}
+for i = 6, #KEYS do okeys[#okeys + 1] = KEYS[i] end
+for i = 8, #ARGV do oargs[#oargs + 1] = ARGV[i] end
 local src_at = tonumber(ARGV[7])
 local h = redis.call('HMGET', hb, 'last', 'state', 'miss', 'n')
 local last = tonumber(h[1])
@@ -54,8 +54,8 @@ if ARGV[1] == 'beat' then
   end
   local res = false
   if missed then
-    ak[src_at] = tostring(b)
-    res = open_one(ok, ak)
+    oargs[src_at] = tostring(b)
+    res = open_one(okeys, oargs)
     if type(res) == 'table' and res.err then return res end
   end
   redis.call('HSET', hb, 'last', b, 'state', 'up')
@@ -94,9 +94,9 @@ if h[1] ~= ARGV[6] then
   -- holding the lease.
   return {'retry'}
 end
-ak[src_at] = tostring(due)
-local res = open_one(ok, ak)
+oargs[src_at] = tostring(due)
+local res = open_one(okeys, oargs)
 if type(res) == 'table' and res.err then return res end
 done()
-redis.call('HSET', hb, 'state', 'missed', 'miss', due, 'n', res[1], 'svc', ak[4])
+redis.call('HSET', hb, 'state', 'missed', 'miss', due, 'n', res[1], 'svc', oargs[4])
 return {'opened', last, due, res}
