@@ -324,3 +324,26 @@ func TestHeartbeatBeatResolvesAfterItsServiceChanged(t *testing.T) {
 		t.Fatalf("still open: %v", open)
 	}
 }
+
+// A beat from a replica whose clock is behind the one that decided the
+// miss still resolves the incident (its time is raised to the miss), and
+// the heartbeat's next miss still opens a new incident.
+func TestHeartbeatBeatWithAClockBehindTheMiss(t *testing.T) {
+	s, _, ctx := newService(t)
+	beat(t, s, ctx, t0)
+	miss := t0.Add(nightly.Window())
+	got := check(t, s, ctx, claimHeartbeat(t, s, ctx, miss, "r:1"), miss)
+	if got.Outcome != incident.CheckOpened {
+		t.Fatalf("deadline: %+v", got)
+	}
+	behind := miss.Add(-10 * time.Minute)
+	b := beat(t, s, ctx, behind)
+	if b.Recovered == nil || b.Recovered.Outcome != incident.OutcomeResolved || !b.Status.LastBeat.Equal(miss) {
+		t.Fatalf("a beat 10 min behind the miss: %+v (recovered %+v)", b.Status, b.Recovered)
+	}
+	next := miss.Add(nightly.Window())
+	got = check(t, s, ctx, claimHeartbeat(t, s, ctx, next, "r:2"), next)
+	if got.Outcome != incident.CheckOpened || !got.Opened.Created {
+		t.Fatalf("the next miss: %+v", got)
+	}
+}
