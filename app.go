@@ -106,12 +106,11 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	runner, err := newEngine(d, st, board, chat, wake, m, log, o)
+	watch := newRedisWatch(st, epoch, cfg.Redis, m.Registry(), log, o)
+	runner, err := newEngine(d, st, watch, board, chat, wake, m, log, o)
 	if err != nil {
 		return nil, err
 	}
-
-	watch := newRedisWatch(st, epoch, cfg.Redis, m.Registry(), log, o)
 
 	poster := o.DigestPoster
 	if poster == nil && chat != nil {

@@ -21,6 +21,7 @@ type Config struct {
 	Escalation         EscalationConfig   `mapstructure:"escalation"`
 	Audit              AuditConfig        `mapstructure:"audit"`
 	Privacy            PrivacyConfig      `mapstructure:"privacy"`
+	Heartbeats         []HeartbeatConfig  `mapstructure:"heartbeats"`
 }
 
 // PrivacyConfig is the redaction stage between intake and the store, and
@@ -50,6 +51,17 @@ type PrivacyRule struct {
 	Name    string `mapstructure:"name"`
 	Pattern string `mapstructure:"pattern"` // a Go regular expression; a (?P<v>…) submatch replaces only that part
 	Replace string `mapstructure:"replace"` // default "[<name>]"
+}
+
+// HeartbeatConfig is one heartbeat monitor: something (a cron job, a log
+// shipper) that POSTs /v1/heartbeats/{name} at least every Interval; when
+// Interval + Grace pass without a beat, an incident of Service opens and
+// pages, and the next beat resolves it (docs/heartbeats.md).
+type HeartbeatConfig struct {
+	Name     string        `mapstructure:"name"` // [a-z0-9_-]+, at most 64: the URL's {name}
+	Service  string        `mapstructure:"service"`
+	Interval time.Duration `mapstructure:"interval"` // at least 1s
+	Grace    time.Duration `mapstructure:"grace"`    // at least 1s
 }
 
 // EscalationConfig tunes each replica's escalation runner (who is paged and
@@ -161,6 +173,8 @@ type IntakeTokens struct {
 	// "Authorization Header").
 	Alertmanager string `mapstructure:"alertmanager"`
 	Grafana      string `mapstructure:"grafana"`
+	// Heartbeat guards POST /v1/heartbeats/{name} (heartbeats).
+	Heartbeat string `mapstructure:"heartbeat"`
 }
 
 // RouteConfig sends alerts whose monitor or alarm name matches to a service.

@@ -42,6 +42,16 @@ type domain struct {
 	// sealer seals raw payloads, nil when privacy.seal_keys is empty.
 	redactor *privacy.Redactor
 	sealer   *privacy.Sealer
+	// heartbeats are the heartbeat monitors in the config's order, and
+	// by name.
+	heartbeats      []incident.Heartbeat
+	heartbeatByName map[string]incident.Heartbeat
+}
+
+// heartbeat answers a heartbeat monitor by name (escalation.Heartbeats).
+func (d *domain) heartbeat(name string) (incident.Heartbeat, bool) {
+	h, ok := d.heartbeatByName[name]
+	return h, ok
 }
 
 // grouping is a service's alert grouping, the zero Grouping (off) for a
@@ -85,6 +95,7 @@ func (c *Config) domain() (*domain, error) {
 	if d.redactor, d.sealer, err = c.privacy(); err != nil {
 		return nil, err
 	}
+	d.heartbeats, d.heartbeatByName = c.heartbeats()
 	return d, nil
 }
 
@@ -108,6 +119,19 @@ func (c *Config) privacy() (*privacy.Redactor, *privacy.Sealer, error) {
 		return nil, nil, err
 	}
 	return red, sealer, nil
+}
+
+// heartbeats are the heartbeat monitors in the incident store's terms, in
+// order and by name.
+func (c *Config) heartbeats() ([]incident.Heartbeat, map[string]incident.Heartbeat) {
+	list := make([]incident.Heartbeat, 0, len(c.Heartbeats))
+	byName := make(map[string]incident.Heartbeat, len(c.Heartbeats))
+	for _, h := range c.Heartbeats {
+		hb := incident.Heartbeat{Name: h.Name, Service: h.Service, Interval: h.Interval, Grace: h.Grace}
+		list = append(list, hb)
+		byName[h.Name] = hb
+	}
+	return list, byName
 }
 
 // known says which people and rotations exist, for the overrides store.

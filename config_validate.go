@@ -53,6 +53,7 @@ func (c *Config) Validate() Problems {
 	c.validateIntakeLimits(k)
 	c.validateAudit(k)
 	c.validatePrivacy(k)
+	c.validateHeartbeats(k, services)
 	return k.ps
 }
 
@@ -197,7 +198,7 @@ func (c *Config) validateReplicaWait(k *checker) {
 // (its routes need the services: validateRoutes).
 func (c *Config) validateIntake(k *checker) {
 	for name, tok := range map[string]string{"sumologic": c.Intake.Tokens.SumoLogic, "cloudwatch": c.Intake.Tokens.CloudWatch, "generic": c.Intake.Tokens.Generic,
-		"alertmanager": c.Intake.Tokens.Alertmanager, "grafana": c.Intake.Tokens.Grafana} {
+		"alertmanager": c.Intake.Tokens.Alertmanager, "grafana": c.Intake.Tokens.Grafana, "heartbeat": c.Intake.Tokens.Heartbeat} {
 		if tok != "" && len(tok) < 16 {
 			k.add("intake.tokens."+name, "is %d characters; use at least 16 (or leave it empty to close this source)", len(tok))
 		}
@@ -579,6 +580,37 @@ func (c *Config) validatePrivacy(k *checker) {
 	}
 }
 
+// maxHeartbeatName bounds a heartbeat's name (a URL path segment and a Redis key).
+const maxHeartbeatName = 64
+
+// validateHeartbeats checks heartbeats: unique names usable as a URL path
+// segment, a known service, and an interval and grace of at least a second.
+func (c *Config) validateHeartbeats(k *checker, services map[string]bool) {
+	names := map[string]bool{}
+	for i, h := range c.Heartbeats {
+		p := fmt.Sprintf("heartbeats[%d]", i)
+		k.uniqueID(p+".name", h.Name, names)
+		if len(h.Name) > maxHeartbeatName {
+			k.add(p+".name", "is %d characters; use at most %d", len(h.Name), maxHeartbeatName)
+		}
+		if !services[h.Service] {
+			k.add(p+".service", "names no service in services (got %q)", h.Service)
+		}
+		for _, d := range []struct {
+			key  string
+			v    time.Duration
+			what string
+		}{{"interval", h.Interval, "how often a beat is expected, such as 1h"}, {"grace", h.Grace, "how much later than the interval a beat may come, such as 5m"}} {
+			switch {
+			case d.v <= 0:
+				k.add(p+"."+d.key, "must be set to a duration of at least 1s: %s (got %s)", d.what, d.v)
+			case d.v < time.Second:
+				k.add(p+"."+d.key, "must be at least 1s (got %s: a number without a unit is nanoseconds; write it with one, such as 5m)", d.v)
+			}
+		}
+	}
+}
+
 func (rc RotationConfig) spec() rotations.Spec {
 	return rotations.Spec{Name: rc.Name, Timezone: rc.Timezone, Shift: rc.Shift, Handoff: rc.Handoff, Start: rc.Start, Participants: rc.Participants}
 }
@@ -618,6 +650,9 @@ func (c *Config) Warnings() []string {
 	}
 	if c.Discord.On() {
 		out = append(out, "discord.token is set but baton serve does not start the Discord bot yet (bot/discord is built, not wired): nothing will be posted to Discord; see docs/discord.md")
+	}
+	if len(c.Heartbeats) > 0 && c.Intake.Tokens.Heartbeat == "" {
+		out = append(out, fmt.Sprintf("%d heartbeats are configured but intake.tokens.heartbeat is empty: POST /v1/heartbeats/{name} refuses every beat, so they stay waiting and never page", len(c.Heartbeats)))
 	}
 	if c.Analytics.DigestChannel != "" && c.Slack.BotToken == "" {
 		out = append(out, fmt.Sprintf("analytics.digest_channel is %q but no chat is configured (slack.bot_token is empty): the weekly digest will not be posted", c.Analytics.DigestChannel))

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/batonhq/baton/docs"
 	"github.com/batonhq/baton/escalation"
@@ -49,6 +51,13 @@ func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *esca
 	})
 	api.RegisterRaw(httpapi.RawOptions{Store: st.incidents, Sealer: d.sealer, TTL: cfg.Privacy.SealTTL})
 	in.Register(api)
+	intake.RegisterHeartbeats(api, intake.HeartbeatOptions{
+		Token: cfg.Intake.Tokens.Heartbeat, Heartbeats: d.heartbeatByName, MaxBodyBytes: cfg.Intake.MaxBodyBytes,
+		Store: guardedIntake{store: st.incidents, watch: watch}, Now: o.Now, Log: log, Outage: ol,
+	})
+	api.RegisterHeartbeats(func(ctx context.Context, now time.Time) ([]incident.HeartbeatStatus, error) {
+		return st.incidents.Heartbeats(ctx, d.heartbeats, now)
+	}, o.Now)
 	m.Register(api)
 	api.Handle("GET /v1/openapi.yaml", http.HandlerFunc(serveOpenAPI))
 	api.RegisterAnalytics(httpapi.AnalyticsOptions{

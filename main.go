@@ -41,6 +41,7 @@ Usage:
                                                 incidents of a running baton over its API (BATON_URL, BATON_API_TOKEN);
                                                 exit 3: no such incident, 4: transition not allowed
   baton jobs [--json]                           escalation queue: pending, in flight, dead letters
+  baton heartbeats [--json]                     heartbeat monitors: waiting, up or missed; last beat and when the next is due
   baton report [--from 28d|DATE] [--to now|DATE] [--service S] [--by day|week] [--format table|json|csv]
                                                 MTTA, MTTR, incidents, escalations and pages per day or week
   baton load [--url U] [--mode unique|duplicate] [-n N] [-c C] [--rate R]
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		return cmdIncidents(ctx, rest, stdout, stderr, environ, now)
 	case "version", "--version":
 		return cmdVersion(rest, stdout, stderr)
+	case "heartbeats":
+		return cmdHeartbeats(ctx, rest, stdout, stderr, environ, now)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -145,6 +145,10 @@ func TestOpenAPIEveryRoute(t *testing.T) {
 		{"analytics", "GET", "/v1/analytics?from=7d", apiToken, "", 200},
 		{"analytics bad parameter", "GET", "/v1/analytics?colour=red", apiToken, "", 400},
 		{"chart", "GET", "/v1/analytics/chart.png?width=400&height=300", apiToken, "", 200},
+		{"heartbeats", "GET", "/v1/heartbeats", apiToken, "", 200},
+		{"beat", "POST", "/v1/heartbeats/nightly-backup", "change-me-heartbeat-token", "", 202},
+		{"beat of an unknown heartbeat", "POST", "/v1/heartbeats/nope", "change-me-heartbeat-token", "", 404},
+		{"heartbeats after a beat", "GET", "/v1/heartbeats", apiToken, "", 200},
 		{"no route", "GET", "/v2/nothing", apiToken, "", 404},
 	}
 	var overrideID string

@@ -405,6 +405,29 @@ func (g guardedIntake) OpenDelivery(ctx context.Context, a incident.Alert, deliv
 	return res, err
 }
 
+var _ intake.HeartbeatStore = guardedIntake{}
+
+// Beat records a heartbeat's beat on the epoch this replica knows (a beat
+// of a missed heartbeat resolves its incident through open.lua, which
+// checks the epoch): refused for a changed epoch, it is sent again once
+// after the epoch check.
+func (g guardedIntake) Beat(ctx context.Context, h incident.Heartbeat, now time.Time) (incident.BeatResult, error) {
+	if g.watch.epoch.get() == "" {
+		if err := g.watch.ensure(ctx, ""); err != nil {
+			return incident.BeatResult{}, err
+		}
+	}
+	known := g.watch.epoch.get()
+	res, err := g.store.Beat(ctx, h, now)
+	if errors.Is(err, incident.ErrEpochChanged) {
+		if verr := g.watch.ensure(ctx, known); verr != nil {
+			return res, err
+		}
+		res, err = g.store.Beat(ctx, h, now)
+	}
+	return res, err
+}
+
 // OpenBatch stores the alerts of one request on the epoch this replica
 // knows, as OpenDelivery: one refused for a changed epoch (nothing of it
 // stored) is sent again once after the epoch check.

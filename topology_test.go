@@ -239,4 +239,20 @@ func jobPrimitives(t *testing.T, app *App) {
 	if m, err := st.BeginPage(ctx, res.Number, rev, key, time.Now()); m != incident.PageSent || err != nil {
 		t.Fatalf("begin page again = %q, %v", m, err)
 	}
+	// A heartbeat (heartbeat.lua, open.lua inside): beat, missed → opened, beat → resolved.
+	hb := incident.Heartbeat{Name: "cron", Service: "database", Interval: time.Second, Grace: time.Second}
+	if _, err := st.Beat(ctx, hb, now.Add(-time.Minute)); err != nil {
+		t.Fatalf("beat: %v", err)
+	}
+	jobs, _, err := st.ClaimJobs(ctx, now, 10*time.Second, 10, "tok-hb")
+	if err != nil || len(jobs) != 1 || jobs[0].Kind != incident.JobHeartbeat {
+		t.Fatalf("claim = %v, %v; want the heartbeat's deadline", jobs, err)
+	}
+	c, err := st.CheckHeartbeat(ctx, jobs[0], hb, now)
+	if err != nil || c.Outcome != incident.CheckOpened || !c.Opened.Created {
+		t.Fatalf("deadline = %+v, %v", c, err)
+	}
+	if b, err := st.Beat(ctx, hb, now); err != nil || b.Recovered == nil || b.Recovered.Outcome != incident.OutcomeResolved {
+		t.Fatalf("beat after the miss = %+v, %v", b, err)
+	}
 }

@@ -191,6 +191,8 @@ func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
 			return r.runAckTimeout(jctx, j)
 		case incident.JobChat:
 			return r.runChat(jctx, j)
+		case incident.JobHeartbeat:
+			return r.runHeartbeat(jctx, j)
 		}
 		r.log.Warn("escalation: dropping a job of unknown kind", "job", j.Member)
 		_, err = r.store.ReleaseJob(jctx, j, time.Time{})

@@ -33,6 +33,8 @@ type Store interface {
 	LoadEscalation(ctx context.Context, n int64) (incident.Incident, incident.EscalationState, error)
 	Revision(ctx context.Context, n int64) (incident.Status, int64, error)
 	Escalate(ctx context.Context, n int64, by, note string) (incident.Incident, error)
+	// CheckHeartbeat decides a heartbeat's deadline job (job_heartbeat.go).
+	CheckHeartbeat(ctx context.Context, j incident.Job, h incident.Heartbeat, now time.Time) (incident.HeartbeatCheck, error)
 	// The page record (delivery.go).
 	BeginPage(ctx context.Context, n, rev int64, key string, at time.Time) (incident.PageMark, error)
 	EndPage(ctx context.Context, n, rev int64, key string, m incident.PageMark) error
@@ -48,6 +50,10 @@ type Options struct {
 	Pager Pager
 	// Policies answers each incident's service.
 	Policies Policies
+	// Heartbeats answers the heartbeat monitors whose deadline jobs
+	// ("heartbeat:<name>") the runner claims with the page jobs; nil: none
+	// configured, and such jobs are dropped.
+	Heartbeats Heartbeats
 	// Board answers rotation targets (*oncall.Board); nil: no rotations,
 	// so a rotation target pages the fallback.
 	Board Board

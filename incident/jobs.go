@@ -27,6 +27,8 @@ import (
 //	page:<n>        the incident's one escalation job: first page, re-pages,
 //	                escalations, fallback. Due at the next decision time.
 //	acktimeout:<n>  acknowledged <n> is due to fall back to triggered.
+//	heartbeat:<name> heartbeat <name>'s deadline: its last beat + interval
+//	                + grace (heartbeat.go). It names no incident.
 //
 // (The chat mirror's "chat:<n>" jobs live in a queue of their own: chat.go.)
 //
@@ -65,21 +67,29 @@ func AckTimeoutJob(n int64) string { return string(JobAckTimeout) + ":" + strcon
 
 // Job is one claimed job.
 type Job struct {
-	Member string    // "page:42"
-	Kind   JobKind   // page
-	Number int64     // 42
-	Due    time.Time // when it fell due (for a reclaimed lease: when it was reclaimed)
-	Token  string    // the claim's token; only its holder may renew or release it
+	Member string  // "page:42"
+	Kind   JobKind // page
+	Number int64   // 42; 0 for a job that names no incident
+	// Name is what a job that names no incident names: the heartbeat of
+	// a JobHeartbeat ("heartbeat:<name>").
+	Name  string
+	Due   time.Time // when it fell due (for a reclaimed lease: when it was reclaimed)
+	Token string    // the claim's token; only its holder may renew or release it
 	// Urgent: the job was claimed as urgent work. ReleaseJob keeps it
 	// urgent when it gives it back due again.
 	Urgent bool
 }
 
-// parseJob splits a member; ok is false for a member this version does not know.
+// parseJob splits a member; ok is false for a member this version does not
+// know. A heartbeat's job names its heartbeat, not an incident: its number
+// is 0 (jobName has the name).
 func parseJob(member string) (JobKind, int64, bool) {
 	kind, num, found := strings.Cut(member, ":")
 	if !found {
 		return "", 0, false
+	}
+	if JobKind(kind) == JobHeartbeat {
+		return JobHeartbeat, 0, num != ""
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil {
@@ -279,7 +289,11 @@ func (s *Store) claim(ctx context.Context, due, inflight, urgent string, exclusi
 			kind = ""
 		}
 		urgent, _ := res[i+2].(int64)
-		jobs = append(jobs, Job{Member: member, Kind: kind, Number: n, Due: time.UnixMilli(scoreMs(res[i+1])), Token: token, Urgent: urgent == 1})
+		j := Job{Member: member, Kind: kind, Number: n, Due: time.UnixMilli(scoreMs(res[i+1])), Token: token, Urgent: urgent == 1}
+		if kind == JobHeartbeat {
+			_, j.Name, _ = strings.Cut(member, ":")
+		}
+		jobs = append(jobs, j)
 	}
 	return jobs, next, nil
 }

@@ -45,7 +45,7 @@ import (
 //	                             grouped into an incident has its own entry pointing at it)
 //	<prefix>{inc}:g:<digest>     string: the incident that alerts of sha1(service, grouping values)
 //	                             may join (grouping.go); expires the grouping window after it opened
-//	<prefix>{inc}:jobs           zset: due jobs ("page:<n>", "acktimeout:<n>") by due ms (jobs.go)
+//	<prefix>{inc}:jobs           zset: due jobs ("page:<n>", "acktimeout:<n>", "heartbeat:<name>") by due ms (jobs.go)
 //	<prefix>{inc}:urgent         zset: the urgent jobs of jobs (first pages, escalations, ack timeouts)
 //	                             by the ms from which each is urgent: claimed before the others (jobs.go)
 //	<prefix>{inc}:inflight       zset: claimed jobs by lease deadline ms
@@ -55,6 +55,9 @@ import (
 //	<prefix>{inc}:events         stream: every lifecycle event, for audit and analytics; trimmed by
 //	                             age and count as it grows (AuditRetention)
 //	<prefix>{inc}:d:<id>         string: a delivery id already stored (SNS MessageId), expires in a day
+//	<prefix>{inc}:hb:<name>      hash: heartbeat monitor <name> (heartbeat.go): its last beat ms (last),
+//	                             up|missed (state), the missed deadline ms (miss), the incident it opened (n)
+//	                             and its service (svc)
 //	<prefix>{inc}:r:<digest>     hash: the latest recovery of sha1(service "\n" dedup key): its source
 //	                             time ms (at), the incident it resolved (n), stale alerts it superseded;
 //	                             expires an hour after that recovery (recoveryTTL)

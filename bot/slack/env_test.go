@@ -67,6 +67,8 @@ type envConfig struct {
 	reactionPatience time.Duration
 	// storeOpts are more options of the incident store (grouping).
 	storeOpts []incident.StoreOption
+	// heartbeats are the heartbeat monitors the runner watches.
+	heartbeats []incident.Heartbeat
 }
 
 func defaults() envConfig {
@@ -166,6 +168,14 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		PollInterval: 20 * time.Millisecond, Lease: 5 * time.Second,
 		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		Workers: cfg.workers, ChatWorkers: cfg.chatWorkers, Log: log,
+		Heartbeats: func(name string) (incident.Heartbeat, bool) {
+			for _, h := range cfg.heartbeats {
+				if h.Name == name {
+					return h, true
+				}
+			}
+			return incident.Heartbeat{}, false
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
