@@ -141,13 +141,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		if !answered {
 			a.log.Warn("redis does not answer yet; intake will answer 503 until it does, and its persistence is checked then", "redis", redisName(a.cfg.Redis))
 			checkCtx, stopCheck := context.WithCancel(ctx)
-			defer stopCheck()
-			go a.checkRedisOnceUp(checkCtx, refused)
+			checkDone := make(chan struct{})
+			go func() { defer close(checkDone); a.checkRedisOnceUp(checkCtx, refused) }()
+			defer func() { stopCheck(); <-checkDone }()
 		}
 	}
+	// Every goroutine that uses Redis has ended when Serve returns, so the
+	// caller's Close does not pull the client from under a command in flight
+	// (go-redis then warns of a connection closed under it).
 	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	go a.watch.run(watchCtx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); a.watch.run(watchCtx) }()
+	defer func() { stopWatch(); <-watchDone }()
 	for _, w := range a.cfg.Warnings() {
 		a.log.Warn("config: " + w)
 	}
