@@ -302,8 +302,11 @@ var (
 //     followed by its other labels, sorted ("HighLatency: instance=a:9100,
 //     job=api"), one line, at most 1024 characters;
 //   - Name is alertname (intake.routes match it), Service the service label;
-//   - SourceTime is startsAt for a firing alert and endsAt for a resolved
-//     one (absent, "0001-01-01T00:00:00Z" or unreadable: now);
+//   - SourceTime is now, the receive time, for a firing alert (a
+//     notification is a snapshot of the alert's state and startsAt stays
+//     the same across a resolve and a new firing, so a firing received
+//     after a recovery is firing again), and endsAt for a resolved one
+//     (absent, "0001-01-01T00:00:00Z" or unreadable: now);
 //   - links: generatorURL ("source"), the runbook_url annotation
 //     ("runbook") and externalURL ("alertmanager"), each when it passes
 //     incident.CheckLinkURL, else left out with a note in details
@@ -441,8 +444,14 @@ func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time,
 	}
 	switch strings.ToLower(strings.TrimSpace(e.Status)) {
 	case "firing":
+		// A notification is a snapshot of the alert's state, and a firing
+		// alert keeps its startsAt for life, even across Alertmanager's own
+		// resolve (Prometheus unreachable past endsAt) and the firing that
+		// follows it: a firing notification received after a recovery means
+		// firing again, so its source time is when baton received it
+		// (startsAt stays in the details).
 		a.Status = incident.AlertFiring
-		a.SourceTime = sourceTime(now, parseAMTime(e.StartsAt))
+		a.SourceTime = now
 	case "resolved":
 		a.Status = incident.AlertResolved
 		a.SourceTime = sourceTime(now, parseAMTime(e.EndsAt))

