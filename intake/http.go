@@ -64,6 +64,12 @@ type Config struct {
 	// Severities maps an Alertmanager or Grafana alert's severity label to
 	// a severity; a zero value means DefaultSeverities.
 	Severities Severities
+	// GroupingLabels are the Alertmanager and Grafana label (and
+	// annotation) names some service's grouping reads
+	// (details.labels.<name>, details.annotations.<name>): they are kept in
+	// an alert's details ahead of the others, so the bound on labels
+	// never drops them.
+	GroupingLabels map[string]bool
 	// SNS verifies CloudWatch deliveries.
 	SNS *SNSVerifier
 	// Observer, when set, is told the outcome of every request (metrics).
@@ -388,9 +394,9 @@ func (h *Handler) handleBatch(r *http.Request, source string) ([]Reply, error) {
 	var alerts []incident.Alert
 	switch source {
 	case "alertmanager":
-		alerts, err = ParseAlertmanager(body, now, h.cfg.Severities)
+		alerts, err = parseAlerts(amAlertmanager, body, now, h.cfg.Severities, h.cfg.GroupingLabels)
 	case "grafana":
-		alerts, err = ParseGrafana(body, now, h.cfg.Severities)
+		alerts, err = parseAlerts(amGrafana, body, now, h.cfg.Severities, h.cfg.GroupingLabels)
 	}
 	<-h.parsing
 	if err != nil {
