@@ -5,7 +5,11 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/baton .
+# `baton version` prints these: docker build --build-arg VERSION=1.4.0 --build-arg COMMIT=$(git rev-parse HEAD) .
+# (left empty, it reads what Go stamped into the binary).
+ARG VERSION=""
+ARG COMMIT=""
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/baton .
 
 # Run: distroless static, non-root. Mount the config at /etc/baton/config.yaml
 # and pass secrets as BATON_* environment variables.

@@ -98,9 +98,10 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	// next poll. It exists before all three, so each gets it when built.
 	wake := escalation.NewWakeup()
 	epoch := new(epochHolder)
-	st := newStores(cfg, d, wake, epoch, o.Now)
-	board := cfg.board(d.rotations, st.overrides.Set)
 	m := metrics.New()
+	st := newStores(cfg, d, wake, epoch, m.Transitioned, o.Now)
+	board := cfg.board(d.rotations, st.overrides.Set)
+	m.RegisterStore(st.incidents)
 	chat, err := newChat(cfg, d, st, board, m, wake.Notify, log, o)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 	"github.com/batonhq/baton/rotations"
 )
@@ -38,9 +39,13 @@ func startApp(t *testing.T) *testApp {
 }
 
 // serveApp runs app.Serve on a loopback port until the test ends, then
-// stops it and closes the app; it returns the base URL.
+// stops it and closes the app; it returns the base URL. Every exchange is
+// checked against docs/openapi.yaml (internal/openapitest).
 func serveApp(t *testing.T, app *App) string {
 	t.Helper()
+	if _, checked := app.Handler.(*openapitest.Checker); !checked {
+		app.Handler = openapitest.Wrap(t, app.Handler)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

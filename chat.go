@@ -61,7 +61,8 @@ func newChat(cfg *Config, d *domain, st *stores, board *oncall.Board, m *metrics
 		return nil, fmt.Errorf("slack: %w", err)
 	}
 	socket, err := slackbot.NewSocket(chat, b, slackbot.SocketOptions{
-		AppToken: cfg.Slack.AppToken, Log: log, Authenticated: b.WarnUnreachable})
+		AppToken: cfg.Slack.AppToken, Log: log, Authenticated: b.WarnUnreachable,
+		Connected: func(up bool) { m.SocketConnected("slack", up) }})
 	if err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}

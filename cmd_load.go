@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,9 +16,139 @@ import (
 	"time"
 )
 
+// loadSpec is one load run: n generic alerts posted to url with c
+// concurrent connections, as fast as they are answered (rate 0, closed
+// loop) or at rate alerts a second (open loop).
+type loadSpec struct {
+	url, token string
+	mode       string // "unique" (a new dedup key each) or "duplicate" (one key)
+	n, c, rate int
+	now        func() time.Time // the clock latencies are read from
+	client     *http.Client     // nil: one with c connections
+	run        string           // dedup key prefix, unique per run
+	status     int              // the answer counted a success (202)
+}
+
+// loadResult is what a run measured: throughput in alerts a second and
+// each request's latency, sorted.
+type loadResult struct {
+	elapsed  time.Duration
+	lat      []time.Duration // sorted ascending
+	failures int64
+	firstErr string
+}
+
+func (r loadResult) rate() float64 { return float64(len(r.lat)) / r.elapsed.Seconds() }
+
+// pct is the p-th quantile (0..1) of the latencies.
+func (r loadResult) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[int(float64(len(r.lat)-1)*p)]
+}
+
+// runLoad runs spec. A request's latency counts from the moment its worker
+// begins it (closed loop: the time it waited for a free connection in the
+// tool's own queue is not the server's) or, with a rate, from its scheduled
+// start (open loop: a slow server cannot hide the queue it causes).
+func runLoad(ctx context.Context, spec loadSpec) loadResult {
+	now := spec.now
+	if now == nil {
+		now = time.Now
+	}
+	client := spec.client
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: spec.c, MaxConnsPerHost: spec.c}}
+	}
+	lat := make([]time.Duration, spec.n)
+	var next atomic.Int64
+	var failures atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	began := now()
+	for range spec.c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var body bytes.Buffer
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= spec.n {
+					return
+				}
+				var start time.Time
+				if spec.rate > 0 {
+					start = began.Add(time.Duration(i) * time.Second / time.Duration(spec.rate))
+					if d := start.Sub(now()); d > 0 {
+						t := time.NewTimer(d) // the schedule's pace, not a synchronisation
+						select {
+						case <-t.C:
+						case <-ctx.Done():
+							t.Stop()
+							return
+						}
+					}
+				}
+				key := "load-" + spec.run
+				if spec.mode == "unique" {
+					key += "-" + strconv.Itoa(i)
+				}
+				body.Reset()
+				fmt.Fprintf(&body, `{"dedup_key":%q,"summary":"load test alert","severity":"warning"}`, key)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, spec.url, &body)
+				req.Header.Set("Authorization", "Bearer "+spec.token)
+				req.Header.Set("Content-Type", "application/json")
+				if spec.rate == 0 {
+					start = now()
+				}
+				resp, err := client.Do(req)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != spec.status {
+						err = fmt.Errorf("HTTP %s", resp.Status)
+					}
+				}
+				lat[i] = now().Sub(start)
+				if err != nil {
+					failures.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	res := loadResult{elapsed: now().Sub(began), failures: failures.Load()}
+	if s, ok := firstErr.Load().(string); ok {
+		res.firstErr = s
+	}
+	done := min(int(next.Load()), spec.n)
+	res.lat = lat[:done]
+	slices.Sort(res.lat)
+	return res
+}
+
+// startCeiling serves the HTTP ceiling on loopback: a no-op handler that
+// reads the body and answers 202, the fastest any webhook on this machine
+// can be through the same client. It returns the alerts URL and a stop.
+func startCeiling() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("ceiling: %w", err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String() + "/v1/alerts/generic", func() { _ = srv.Close() }, nil
+}
+
 // cmdLoad fires generic alerts at a running baton over HTTP and reports
 // throughput and latency. It is the load command behind BENCHMARKS.md; it only
-// ever targets the URL it is given (loopback in every documented run).
+// ever targets the URL it is given (loopback in every documented run), and
+// with --ceiling a no-op handler of its own on loopback.
 func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -27,6 +159,8 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	total := fs.Int("n", 20000, "number of alerts to send")
 	conc := fs.Int("c", 32, "concurrent connections")
 	rate := fs.Int("rate", 0, "alerts per second to aim for; 0 = as fast as possible")
+	ceiling := fs.Bool("ceiling", false, "also run the same load against a built-in no-op handler (the HTTP ceiling of this machine), interleaved, and print baton's figures as ratios to it")
+	runs := fs.Int("runs", 1, "how many runs (with --ceiling, interleaved ceiling/baton pairs); figures are printed as min–median–max")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -34,78 +168,86 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "baton load: --mode must be unique or duplicate (got %q)\n", *mode)
 		return 2
 	}
-	if *total < 1 || *conc < 1 || *rate < 0 {
-		fmt.Fprintln(stderr, "baton load: -n and -c must be positive and --rate not negative")
+	if *total < 1 || *conc < 1 || *rate < 0 || *runs < 1 {
+		fmt.Fprintln(stderr, "baton load: -n, -c and --runs must be positive and --rate not negative")
 		return 2
 	}
-	url := *base + "/v1/alerts/generic?service=" + *service
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conc, MaxConnsPerHost: *conc}}
-	run := time.Now().UnixNano()
-
-	// Open loop when a rate is set: each request has a scheduled start, and its
-	// latency counts from then, so a slow server cannot hide queueing delay.
-	type job struct {
-		i     int
-		start time.Time
-	}
-	jobs := make(chan job, *conc)
-	lat := make([]time.Duration, *total)
-	var failures atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for w := 0; w < *conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var body bytes.Buffer
-			for j := range jobs {
-				key := "load-" + strconv.FormatInt(run, 36)
-				if *mode == "unique" {
-					key += "-" + strconv.Itoa(j.i)
-				}
-				body.Reset()
-				fmt.Fprintf(&body, `{"dedup_key":%q,"summary":"load test alert","severity":"warning"}`, key)
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, &body)
-				req.Header.Set("Authorization", "Bearer "+*token)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusAccepted {
-						err = fmt.Errorf("HTTP %s", resp.Status)
-					}
-				}
-				if err != nil {
-					failures.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-				}
-				lat[j.i] = time.Since(j.start)
-			}
-		}()
-	}
-	began := time.Now()
-	for i := 0; i < *total && ctx.Err() == nil; i++ {
-		start := time.Now()
-		if *rate > 0 {
-			start = began.Add(time.Duration(i) * time.Second / time.Duration(*rate))
-			if d := time.Until(start); d > 0 {
-				time.Sleep(d)
-			}
+	spec := loadSpec{url: *base + "/v1/alerts/generic?service=" + *service, token: *token, mode: *mode,
+		n: *total, c: *conc, rate: *rate, status: http.StatusAccepted}
+	ceilURL := ""
+	if *ceiling {
+		u, stop, err := startCeiling()
+		if err != nil {
+			fmt.Fprintf(stderr, "baton load: %v\n", err)
+			return 1
 		}
-		jobs <- job{i, start}
+		defer stop()
+		ceilURL = u
 	}
-	close(jobs)
-	wg.Wait()
-	elapsed := time.Since(began)
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[int(float64(len(lat)-1)*p)] }
-	fmt.Fprintf(stdout, "mode=%s n=%d c=%d rate=%d: %.0f alerts/s over %s; latency p50 %s p99 %s max %s; failures %d\n",
-		*mode, *total, *conc, *rate, float64(*total)/elapsed.Seconds(), elapsed.Round(time.Millisecond),
-		pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond), failures.Load())
-	if failures.Load() > 0 {
-		fmt.Fprintf(stdout, "first failure: %v\n", firstErr.Load())
-		return 1
+	var batons, ceils []loadResult
+	for r := range *runs {
+		if ceilURL != "" {
+			cs := spec
+			cs.url, cs.run = ceilURL, fmt.Sprintf("%x-c%d", time.Now().UnixNano(), r)
+			c := runLoad(ctx, cs)
+			ceils = append(ceils, c)
+			printRun(stdout, "ceiling", spec, c)
+		}
+		spec.run = fmt.Sprintf("%x-%d", time.Now().UnixNano(), r)
+		b := runLoad(ctx, spec)
+		batons = append(batons, b)
+		printRun(stdout, "baton", spec, b)
+		if b.failures > 0 {
+			fmt.Fprintf(stdout, "first failure: %v\n", b.firstErr)
+			return 1
+		}
+		if ctx.Err() != nil {
+			return 1
+		}
+	}
+	if len(ceils) > 0 {
+		printRatios(stdout, batons, ceils)
 	}
 	return 0
+}
+
+func printRun(w io.Writer, what string, spec loadSpec, r loadResult) {
+	fmt.Fprintf(w, "%s mode=%s n=%d c=%d rate=%d: %.0f alerts/s over %s; latency p50 %s p99 %s max %s; failures %d\n",
+		what, spec.mode, spec.n, spec.c, spec.rate, r.rate(), r.elapsed.Round(time.Millisecond),
+		r.pct(0.50).Round(10*time.Microsecond), r.pct(0.99).Round(10*time.Microsecond), r.pct(1).Round(10*time.Microsecond), r.failures)
+}
+
+// ratios are baton's figures over the ceiling's of the same pair of runs:
+// throughput (higher is better, at most about 1) and p50/p99 latency (lower
+// is better, at least about 1).
+type ratios struct{ rate, p50, p99 float64 }
+
+func pairRatios(b, c loadResult) (ratios, error) {
+	if c.rate() <= 0 || c.pct(0.5) <= 0 || c.pct(0.99) <= 0 {
+		return ratios{}, errors.New("the ceiling run measured nothing")
+	}
+	return ratios{b.rate() / c.rate(), float64(b.pct(0.5)) / float64(c.pct(0.5)), float64(b.pct(0.99)) / float64(c.pct(0.99))}, nil
+}
+
+// spread is "min–median–max" of xs with the given format.
+func spread(xs []float64, format string) string {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	f := func(x float64) string { return fmt.Sprintf(format, x) }
+	return f(s[0]) + "–" + f(s[len(s)/2]) + "–" + f(s[len(s)-1])
+}
+
+func printRatios(w io.Writer, batons, ceils []loadResult) {
+	var rate, p50, p99, cr, br []float64
+	for i := range batons {
+		r, err := pairRatios(batons[i], ceils[i])
+		if err != nil {
+			fmt.Fprintf(w, "run %d: %v\n", i+1, err)
+			return
+		}
+		rate, p50, p99 = append(rate, r.rate), append(p50, r.p50), append(p99, r.p99)
+		cr, br = append(cr, ceils[i].rate()), append(br, batons[i].rate())
+	}
+	fmt.Fprintf(w, "over %d interleaved runs (min–median–max): ceiling %s alerts/s, baton %s alerts/s; baton/ceiling throughput %s, p50 %s×, p99 %s×\n",
+		len(batons), spread(cr, "%.0f"), spread(br, "%.0f"), spread(rate, "%.2f"), spread(p50, "%.1f"), spread(p99, "%.1f"))
 }

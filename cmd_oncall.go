@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"text/tabwriter"
 	"time"
 
@@ -15,7 +16,9 @@ import (
 	"github.com/batonhq/baton/rotations/overrides"
 )
 
-// cmdOncall prints who is on call now (or --at) and the next 14 days of shifts.
+// cmdOncall prints who is on call now (or --at) and the next 14 days of shifts:
+// from the config and the overrides in Redis, or, with --url (or
+// BATON_URL), from a running baton's API (GET /v1/oncall).
 func cmdOncall(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string, now func() time.Time) int {
 	fs := flag.NewFlagSet("oncall", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -25,8 +28,12 @@ func cmdOncall(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	atFlag := fs.String("at", "", "the instant to ask about, RFC 3339 (default now)")
 	asJSON := fs.Bool("json", false, `print {"rotation","person","from","until","next":[…]}`)
 	noOverrides := fs.Bool("no-overrides", false, "answer from the schedule alone, without reading overrides from Redis")
+	apiURL := fs.String("url", envValue(environ, "BATON_URL"), "ask the running baton at this URL over its API (env BATON_URL; token from BATON_API_TOKEN) instead of reading the config and Redis")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *apiURL != "" {
+		return oncallOverAPI(ctx, *apiURL, *service, *rotation, *atFlag, *asJSON, stdout, stderr, environ)
 	}
 	at := now()
 	if *atFlag != "" {
@@ -90,23 +97,79 @@ func cmdOncall(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	for _, p := range cfg.People {
 		names[p.ID] = p.Name
 	}
+	printOnCall(stdout, views, names, func(rotation string) *time.Location { return rots[rotation].Location() })
+	return 0
+}
+
+// printOnCall writes each rotation's view: who is on call until when, and
+// the next shifts, in the rotation's zone (loc).
+func printOnCall(stdout io.Writer, views []rotations.OnCallView, names map[string]string, loc func(rotation string) *time.Location) {
 	for i, v := range views {
 		if i > 0 {
 			fmt.Fprintln(stdout)
 		}
-		loc := rots[v.Rotation].Location()
-		fmt.Fprintf(stdout, "%s: %s is on call until %s%s\n", v.Rotation, display(names, v.Person), v.Until.In(loc).Format("Mon 2 Jan 15:04 MST"),
+		loc := loc(v.Rotation)
+		in := func(t time.Time) time.Time {
+			if loc == nil {
+				return t // as the API gave it: the rotation's offset
+			}
+			return t.In(loc)
+		}
+		fmt.Fprintf(stdout, "%s: %s is on call until %s%s\n", v.Rotation, display(names, v.Person), in(v.Until).Format("Mon 2 Jan 15:04 MST"),
 			overrideSuffix(names, v.Override))
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  from\tuntil\twho")
 		for _, s := range v.Next {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.From.In(loc).Format("Mon 2 Jan 15:04 MST"), s.Until.In(loc).Format("Mon 2 Jan 15:04 MST"), display(names, s.Person)+overrideSuffix(names, s.Override))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", in(s.From).Format("Mon 2 Jan 15:04 MST"), in(s.Until).Format("Mon 2 Jan 15:04 MST"), display(names, s.Person)+overrideSuffix(names, s.Override))
 		}
 		tw.Flush()
 	}
 	if len(views) == 0 {
 		fmt.Fprintln(stdout, "no rotation has started yet")
 	}
+}
+
+// oncallOverAPI is `baton oncall --url`: the same answer from a running
+// baton's GET /v1/oncall. People are shown by id (the API does not give
+// names) and times in the offset the API gives them, the rotation's.
+// Exit status as baton incidents: 3 for an unknown service or rotation.
+func oncallOverAPI(ctx context.Context, base, service, rotation, at string, asJSON bool, stdout, stderr io.Writer, environ []string) int {
+	c, err := newAPIClient(base, environ)
+	if err != nil {
+		fmt.Fprintf(stderr, "baton oncall: %v\n", err)
+		return exitUsage
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"service": service, "rotation": rotation, "at": at} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	raw, err := c.do(ctx, "GET", "/v1/oncall?"+q.Encode(), nil, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "baton oncall: %v\n", err)
+		return exitCode(err)
+	}
+	if asJSON {
+		return printJSON(stdout, json.RawMessage(raw))
+	}
+	var views []rotations.OnCallView
+	if service == "" && rotation == "" {
+		var all struct {
+			OnCall []rotations.OnCallView `json:"oncall"`
+		}
+		err = json.Unmarshal(raw, &all)
+		views = all.OnCall
+	} else {
+		var v rotations.OnCallView
+		err = json.Unmarshal(raw, &v)
+		views = []rotations.OnCallView{v}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "baton oncall: the answer of %s is not baton's on-call JSON: %v\n", base, err)
+		return exitError
+	}
+	printOnCall(stdout, views, nil, func(string) *time.Location { return nil })
 	return 0
 }
 

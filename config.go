@@ -12,6 +12,7 @@ type Config struct {
 	Intake             IntakeConfig       `mapstructure:"intake"`
 	Log                LogConfig          `mapstructure:"log"`
 	Slack              SlackConfig        `mapstructure:"slack"`
+	Discord            DiscordConfig      `mapstructure:"discord"`
 	Services           []ServiceConfig    `mapstructure:"services"`
 	People             []PersonConfig     `mapstructure:"people"`
 	Rotations          []RotationConfig   `mapstructure:"rotations"`
@@ -156,11 +157,41 @@ type SlackConfig struct {
 	ArchiveAfter time.Duration `mapstructure:"archive_after"`
 }
 
+// DiscordConfig connects the Discord bot (the gateway and the REST API
+// through discordgo). It is on when Token is set. Ids are snowflakes,
+// decimal strings of 17 to 20 digits.
+type DiscordConfig struct {
+	// Token is the bot token alone (BATON_DISCORD_TOKEN), without "Bot ".
+	Token string `mapstructure:"token"`
+	// ApplicationID is the application's id, under which the guild's
+	// commands are registered.
+	ApplicationID string `mapstructure:"application_id"`
+	// GuildID is the one server baton works in.
+	GuildID string `mapstructure:"guild_id"`
+	// CategoryID, when set, is the category incident channels are created under.
+	CategoryID string `mapstructure:"category_id"`
+	// AlertsChannel is the channel id of a service with no discord_channel.
+	AlertsChannel string `mapstructure:"alerts_channel"`
+	// APIURL is the REST base, ending in "/" (default
+	// https://discord.com/api/v10/); the gateway URL is asked of it too
+	// (GET gateway/bot). Tests and the demo point it at a fake on loopback.
+	APIURL string `mapstructure:"api_url"`
+	// AckReactions are the emoji that acknowledge: unicode ("✅") or a
+	// custom emoji as name:id.
+	AckReactions []string `mapstructure:"ack_reactions"`
+}
+
+// On reports whether the Discord bot is configured to run.
+func (d DiscordConfig) On() bool { return d.Token != "" }
+
 // ServiceConfig is one thing that can be broken: where its alerts go and who is paged.
 type ServiceConfig struct {
 	Name             string `mapstructure:"name"`
 	EscalationPolicy string `mapstructure:"escalation_policy"`
 	AlertsChannel    string `mapstructure:"alerts_channel"`
+	// DiscordChannel is the Discord channel id of the service's notices and
+	// fallback pages; "" uses discord.alerts_channel.
+	DiscordChannel string `mapstructure:"discord_channel"`
 	// Grouping joins a service's new alerts to its incident still triggered
 	// (docs/grouping.md); the zero value, the default, groups nothing.
 	Grouping GroupingConfig `mapstructure:"grouping"`
@@ -224,6 +255,8 @@ var defaults = map[string]any{
 	"slack.api_url":                       "https://slack.com/api/",
 	"slack.ack_reactions":                 []string{"white_check_mark", "eyes"},
 	"slack.archive_after":                 "24h",
+	"discord.api_url":                     "https://discord.com/api/v10/",
+	"discord.ack_reactions":               []string{"✅", "👀"},
 	"analytics.timezone":                  "UTC",
 	"escalation.lease":                    "8s",
 	"escalation.workers":                  8,

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/rotations"
@@ -16,7 +17,12 @@ import (
 
 var (
 	slackIDRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
-	discordRE = regexp.MustCompile(`^[0-9]{15,21}$`)
+	// snowflakeRE is a Discord id: a decimal snowflake, 17 to 20 digits.
+	snowflakeRE = regexp.MustCompile(`^[0-9]{17,20}$`)
+	// discordTokenRE is a bot token's shape: three base64url parts joined by dots.
+	discordTokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`)
+	// customEmojiRE is a guild emoji as the reaction routes name it: name:id.
+	customEmojiRE = regexp.MustCompile(`^[A-Za-z0-9_]{2,32}:[0-9]{17,20}$`)
 )
 
 // Validate checks the decoded configuration and returns every problem it
@@ -35,6 +41,7 @@ func (c *Config) Validate() Problems {
 	c.validateServicePolicies(k, policies)
 	c.validateGrouping(k)
 	c.validateSlack(k)
+	c.validateDiscord(k)
 	c.validateAnalyticsAndLog(k)
 	c.validateEscalation(k)
 	c.validateIntakeLimits(k)
@@ -188,8 +195,8 @@ func (c *Config) validatePeople(k *checker) map[string]bool {
 		if pc.Slack != "" && !slackIDRE.MatchString(pc.Slack) {
 			k.add(p+".slack", "must be a Slack user id such as U012ABCDEF (got %q)", pc.Slack)
 		}
-		if pc.Discord != "" && !discordRE.MatchString(pc.Discord) {
-			k.add(p+".discord", "must be a Discord user id, 15 to 21 digits (got %q)", pc.Discord)
+		if pc.Discord != "" && !snowflakeRE.MatchString(pc.Discord) {
+			k.add(p+".discord", "must be a Discord user id, 17 to 20 digits (got %q)", pc.Discord)
 		}
 		if pc.Timezone != "" {
 			if _, err := time.LoadLocation(pc.Timezone); err != nil {
@@ -333,6 +340,80 @@ func (c *Config) validateSlack(k *checker) {
 	}
 }
 
+// validateDiscord checks the discord section and services[].discord_channel.
+// Discord is optional; ids given are checked either way, and when the token
+// is set the application, the guild and a channel for every service are
+// required.
+func (c *Config) validateDiscord(k *checker) {
+	d := c.Discord
+	if d.Token != "" {
+		switch {
+		case strings.HasPrefix(strings.ToLower(d.Token), "bot "):
+			k.add("discord.token", `must be the bot token alone: baton adds "Bot " itself`)
+		case !discordTokenRE.MatchString(d.Token):
+			k.add("discord.token", "is not a bot token (three parts joined by dots, as the Developer Portal shows it)")
+		}
+	}
+	snowflake := func(path, what, v string, required bool) {
+		switch {
+		case v == "" && required:
+			k.add(path, "must be set when discord.token is: %s", what)
+		case v != "" && !snowflakeRE.MatchString(v):
+			k.add(path, "must be a Discord id, 17 to 20 digits (got %q): %s", v, what)
+		}
+	}
+	snowflake("discord.application_id", "the application's id (Developer Portal, General Information)", d.ApplicationID, d.On())
+	snowflake("discord.guild_id", "the server's id (right-click the server, Copy Server ID)", d.GuildID, d.On())
+	snowflake("discord.category_id", "the category incident channels go under", d.CategoryID, false)
+	snowflake("discord.alerts_channel", "the channel id of services with no discord_channel", d.AlertsChannel, false)
+	if u, err := url.Parse(d.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !strings.HasSuffix(d.APIURL, "/") {
+		k.add("discord.api_url", "must be an http(s) URL ending in / such as https://discord.com/api/v10/ (got %q)", d.APIURL)
+	}
+	if d.On() && len(d.AckReactions) == 0 {
+		k.add("discord.ack_reactions", `must name at least one emoji, such as ["✅"]: nobody could acknowledge with a reaction`)
+	}
+	for i, e := range d.AckReactions {
+		if !validEmoji(e) {
+			k.add(fmt.Sprintf("discord.ack_reactions[%d]", i), "must be a unicode emoji such as ✅ or a server emoji as name:id (got %q)", e)
+		}
+	}
+	for i, s := range c.Services {
+		p := fmt.Sprintf("services[%d].discord_channel", i)
+		switch {
+		case s.DiscordChannel != "" && !snowflakeRE.MatchString(s.DiscordChannel):
+			k.add(p, "must be a Discord channel id, 17 to 20 digits (got %q)", s.DiscordChannel)
+		case s.DiscordChannel == "" && d.On() && d.AlertsChannel == "":
+			k.add(p, "must be set (a channel id) when discord.token is, unless discord.alerts_channel is: service %q's notices and undeliverable pages need a channel", s.Name)
+		}
+	}
+}
+
+// validEmoji accepts what Discord takes as a reaction: a unicode emoji
+// (something beyond ASCII, no ASCII letters, no spaces: a Slack name such
+// as white_check_mark is not one; keycaps such as 1️⃣ keep their digit) or
+// a server emoji as name:id.
+func validEmoji(e string) bool {
+	if customEmojiRE.MatchString(e) {
+		return true
+	}
+	if len(e) > 32 {
+		return false
+	}
+	beyondASCII := false
+	for _, r := range e {
+		switch {
+		case unicode.IsSpace(r):
+			return false
+		case r >= 0x80:
+			beyondASCII = true
+		case r == '#' || r == '*' || ('0' <= r && r <= '9'):
+		default:
+			return false
+		}
+	}
+	return beyondASCII
+}
+
 // Bounds of the escalation section.
 const (
 	minLease, maxLease     = time.Second, 5 * time.Minute
@@ -424,6 +505,9 @@ func (c *Config) Warnings() []string {
 	}
 	if c.Redis.MasterName != "" && c.Redis.WaitReplicas == 0 {
 		out = append(out, "redis.master_name is set but redis.wait_replicas is 0: replication is asynchronous, so a failover can lose alerts already answered 202 and issue their incident numbers again; set redis.wait_replicas: 1")
+	}
+	if c.Discord.On() {
+		out = append(out, "discord.token is set but baton serve does not start the Discord bot yet (bot/discord is built, not wired): nothing will be posted to Discord; see docs/discord.md")
 	}
 	if c.Analytics.DigestChannel != "" && c.Slack.BotToken == "" {
 		out = append(out, fmt.Sprintf("analytics.digest_channel is %q but no chat is configured (slack.bot_token is empty): the weekly digest will not be posted", c.Analytics.DigestChannel))

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/batonhq/baton/docs"
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/intake"
@@ -45,8 +46,9 @@ func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *esca
 		Outage:      ol,
 		OnAck:       m.Acknowledged,
 	})
-	in.Register(api.Mux())
-	m.Register(api.Mux())
+	in.Register(api)
+	m.Register(api)
+	api.Handle("GET /v1/openapi.yaml", http.HandlerFunc(serveOpenAPI))
 	api.RegisterAnalytics(httpapi.AnalyticsOptions{
 		Source: st.reports, Zone: d.zone, PersonZone: d.personZone,
 		KnownService: func(s string) bool { return d.services[s] },
@@ -54,4 +56,12 @@ func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *esca
 	})
 	api.RegisterOnCall(board, st.overrides, o.Now)
 	return api
+}
+
+// serveOpenAPI answers GET /v1/openapi.yaml with docs/openapi.yaml, the
+// description of every route, as embedded at build time. It needs no
+// token: it describes the routes, never their data.
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(docs.OpenAPI)
 }

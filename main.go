@@ -34,13 +34,18 @@ Usage:
   baton serve [--config FILE] [--listen ADDR]   run intake, API and escalation
   baton check-config [--config FILE] [--online] check a config; exit 2 and one line per problem;
                                                 --online: also check Redis answers and persists writes (appendonly), exit 1 if not
-  baton oncall [--service S | --rotation R] [--at RFC3339] [--json]
+  baton oncall [--service S | --rotation R] [--at RFC3339] [--json] [--url U]
                                                 who is on call now, and the shifts of the next 14 days
+                                                (--url or BATON_URL: ask a running baton's API)
+  baton incidents [list|show N|ack N|resolve N [note]|escalate N] [--url U] [--json] [--by PERSON]
+                                                incidents of a running baton over its API (BATON_URL, BATON_API_TOKEN);
+                                                exit 3: no such incident, 4: transition not allowed
   baton jobs [--json]                           escalation queue: pending, in flight, dead letters
   baton report [--from 28d|DATE] [--to now|DATE] [--service S] [--by day|week] [--format table|json|csv]
                                                 MTTA, MTTR, incidents, escalations and pages per day or week
   baton load [--url U] [--mode unique|duplicate] [-n N] [-c C] [--rate R]
                                                 fire generic alerts at a running baton; report alerts/s and latency
+  baton version [--json]                        version, commit and Go version of this binary
   baton help                                    this text
 
 Every config key can be set from the environment: BATON_ then the key in
@@ -72,6 +77,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		return cmdReport(ctx, rest, stdout, stderr, environ, now)
 	case "oncall":
 		return cmdOncall(ctx, rest, stdout, stderr, environ, now)
+	case "incidents":
+		return cmdIncidents(ctx, rest, stdout, stderr, environ, now)
+	case "version", "--version":
+		return cmdVersion(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -28,13 +28,15 @@ type stores struct {
 // waits for redis.wait_replicas replicas after each write an answer rests on, and
 // opens incidents only on the epoch marker in epoch, numbered above the
 // highest number the replica saw (redis_watch.go), and groups alerts as
-// services[].grouping says (docs/grouping.md).
-func newStores(cfg *Config, d *domain, wake *escalation.Wakeup, epoch *epochHolder, now func() time.Time) *stores {
+// services[].grouping says (docs/grouping.md); each acknowledgement and
+// resolution it stores is told to onTransition (the metrics' MTTA and MTTR
+// histograms).
+func newStores(cfg *Config, d *domain, wake *escalation.Wakeup, epoch *epochHolder, onTransition func(string, incident.Incident), now func() time.Time) *stores {
 	rdb := newRedis(cfg.Redis)
 	inc := incident.NewStore(rdb, cfg.Redis.Prefix,
 		incident.WithAckTimeout(d.policies.AckTimeout), incident.WithOnJobDue(wake.Notify),
 		incident.WithAuditRetention(cfg.auditRetention()), cfg.replicaWait(), incident.WithEpoch(epoch.get), incident.WithNumberFloor(epoch.highest.Load),
-		incident.WithGrouping(d.grouping))
+		incident.WithGrouping(d.grouping), incident.WithOnTransition(onTransition))
 	inc.Now = now
 	ovs := overrides.New(rdb, cfg.Redis.Prefix)
 	ovs.Known = d.known()

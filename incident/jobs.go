@@ -525,6 +525,24 @@ func (s *Store) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 	return ok == 1, nil
 }
 
+// CountDead returns how many dead-letter entries are kept (one per job
+// member, the latest), for the baton_dead_letters gauge.
+func (s *Store) CountDead(ctx context.Context) (int64, error) {
+	n, err := s.rdb.HLen(ctx, s.k.dead).Result()
+	if err != nil {
+		return 0, fmt.Errorf("count dead letters: %w", err)
+	}
+	return n, nil
+}
+
+// Ping answers whether Redis takes commands.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}
+
 // ListDead returns the dead-letter entries, newest first.
 func (s *Store) ListDead(ctx context.Context) ([]DeadLetter, error) {
 	m, err := s.rdb.HGetAll(ctx, s.k.dead).Result()

@@ -73,5 +73,10 @@ func (s *Store) OpenBatch(ctx context.Context, alerts []Alert) ([]OpenResult, er
 	if created {
 		s.jobDue()
 	}
+	for _, r := range out {
+		if r.Outcome == OutcomeResolved {
+			s.resolvedBySource(ctx, r.Number)
+		}
+	}
 	return out, nil
 }

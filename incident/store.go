@@ -172,6 +172,9 @@ type Store struct {
 	// WithOnJobDue), fixed at construction.
 	ackTimeout func(service string) time.Duration
 	onJobDue   func()
+	// onTransition is told of each acknowledgement and resolution
+	// (WithOnTransition); nil: nobody.
+	onTransition func(op string, inc Incident)
 	// audit is the events stream's retention (WithAuditRetention).
 	audit AuditRetention
 	// epoch is the epoch marker Open requires (WithEpoch); nil: none.
@@ -231,6 +234,16 @@ func WithAckTimeout(f func(service string) time.Duration) StoreOption {
 // escalation.Wakeup.Notify. f must not block.
 func WithOnJobDue(f func()) StoreOption {
 	return func(s *Store) { s.onJobDue = f }
+}
+
+// WithOnTransition gives the store a function to call after each
+// acknowledgement (op "ack") and resolution ("resolve": by a person, or by
+// the source's recovery) it stored, with the incident as it is then, its
+// Created, Acknowledged and Resolved times set: the wiring passes the
+// metrics' time-to-acknowledge and time-to-resolve histograms. f must not
+// block.
+func WithOnTransition(f func(op string, inc Incident)) StoreOption {
+	return func(s *Store) { s.onTransition = f }
 }
 
 // AuditRetention bounds the audit stream (the "events" stream every
@@ -389,6 +402,26 @@ func (s *Store) Open(ctx context.Context, a Alert) (OpenResult, error) {
 // recovery with nothing open). The id is remembered in the same atomic step
 // as the alert, so a failed attempt can be retried.
 func (s *Store) OpenDelivery(ctx context.Context, a Alert, deliveryID string) (OpenResult, error) {
+	res, err := s.openDelivery(ctx, a, deliveryID)
+	if err == nil && res.Outcome == OutcomeResolved {
+		s.resolvedBySource(ctx, res.Number)
+	}
+	return res, err
+}
+
+// resolvedBySource tells the transition hook (WithOnTransition) of an
+// incident a recovery resolved. The alert is stored already: a failure to
+// read the incident back only loses the observation.
+func (s *Store) resolvedBySource(ctx context.Context, n int64) {
+	if s.onTransition == nil {
+		return
+	}
+	if inc, _, err := s.Get(ctx, n); err == nil {
+		s.onTransition("resolve", inc)
+	}
+}
+
+func (s *Store) openDelivery(ctx context.Context, a Alert, deliveryID string) (OpenResult, error) {
 	keys, args, err := s.openCall(a, deliveryID)
 	if err != nil {
 		return OpenResult{}, err
@@ -607,6 +640,9 @@ func (s *Store) transition(ctx context.Context, op string, n int64, by, person, 
 		s.jobDue()
 	}
 	inc, _, err := s.Get(ctx, n)
+	if err == nil && s.onTransition != nil && (op == "ack" || op == "resolve") {
+		s.onTransition(op, inc)
+	}
 	return inc, err
 }
 

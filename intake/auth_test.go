@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
@@ -161,7 +162,7 @@ func TestClosedSourceChallenges(t *testing.T) {
 	h := NewHandler(Config{Services: map[string]bool{"checkout": true}}, incident.NewStore(rs.Client(), "t:"), nil)
 	mux := http.NewServeMux()
 	h.Register(mux)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(openapitest.Wrap(t, mux))
 	t.Cleanup(srv.Close)
 	tests := []struct {
 		name, source string

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
@@ -50,8 +51,9 @@ var _ TruncationObserver = (*truncationSpy)(nil)
 
 // newBatchEnv is an intake handler for the payments service with
 // intake.max_body_bytes maxBody, no wait for a parsing slot, its log in
-// logs.
-func newBatchEnv(t *testing.T, maxBody int64, obs Observer, logs io.Writer) (*intakeEnv, *Handler) {
+// logs, behind the OpenAPI contract checker unless streaming (the checker
+// reads a body whole before the handler sees it).
+func newBatchEnv(t *testing.T, maxBody int64, obs Observer, logs io.Writer, streaming bool) (*intakeEnv, *Handler) {
 	t.Helper()
 	rs := redistest.Start(t)
 	store := incident.NewStore(rs.Client(), "t:")
@@ -71,7 +73,11 @@ func newBatchEnv(t *testing.T, maxBody int64, obs Observer, logs io.Writer) (*in
 	mux := http.NewServeMux()
 	h.Register(mux)
 	e := &intakeEnv{rdb: rs.Client(), store: store}
-	e.srv = httptest.NewServer(mux)
+	var handler http.Handler = mux
+	if !streaming {
+		handler = openapitest.Wrap(t, mux)
+	}
+	e.srv = httptest.NewServer(handler)
 	t.Cleanup(e.srv.Close)
 	return e, h
 }
@@ -105,7 +111,7 @@ func TestBatchBodyLimit(t *testing.T) {
 			[]string{"limit of 1048576 bytes", "raise intake.max_body_bytes"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, _ := newBatchEnv(t, tc.maxBody, nil, nil)
+			e, _ := newBatchEnv(t, tc.maxBody, nil, nil, false)
 			code, replies, msg := e.postBatch(t, tc.path, tc.token, tc.body)
 			if code != tc.code {
 				t.Fatalf("a body of %d bytes: %d %s, want %d", len(tc.body), code, msg, tc.code)
@@ -129,10 +135,12 @@ func TestBatchBodyLimit(t *testing.T) {
 // the token is given back once the first is done.
 func TestBatchLargeBodiesOneAtATime(t *testing.T) {
 	const maxBody = 64 << 10
-	e, h := newBatchEnv(t, maxBody, nil, nil)
+	e, h := newBatchEnv(t, maxBody, nil, nil, true)
 	big := kubeAlerts(200, 0) // about 210 KB
 	// The first large body: its first part is sent, then it waits.
 	pr, pw := io.Pipe()
+	// Runs before the server's Close, which would wait for this request.
+	t.Cleanup(func() { pw.CloseWithError(io.ErrUnexpectedEOF) })
 	done := make(chan int, 1)
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/alerts/alertmanager", pr)
@@ -201,7 +209,7 @@ func TestBatchTruncatedAlertsWarned(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			spy := &truncationSpy{truncated: map[string]int64{}}
 			var logs bytes.Buffer
-			e, _ := newBatchEnv(t, 1<<20, spy, &logs)
+			e, _ := newBatchEnv(t, 1<<20, spy, &logs, false)
 			if code, _, msg := e.postBatch(t, tc.path, tc.token, kubeAlerts(2, tc.truncated)); code != http.StatusAccepted {
 				t.Fatalf("%d %s", code, msg)
 			}
@@ -224,7 +232,7 @@ func TestBatchTruncatedAlertsWarned(t *testing.T) {
 // TestBatchCompressedBodyRefused: a gzip body, announced or not, is a 415
 // that says gzip is not supported, and stores nothing.
 func TestBatchCompressedBodyRefused(t *testing.T) {
-	e, _ := newBatchEnv(t, 1<<20, nil, nil)
+	e, _ := newBatchEnv(t, 1<<20, nil, nil, false)
 	for _, tc := range []struct {
 		name     string
 		path     string

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
@@ -57,7 +58,7 @@ func TestFailuresShowNoInternalDetail(t *testing.T) {
 			h.Now = func() time.Time { return testNow }
 			mux := http.NewServeMux()
 			h.Register(mux)
-			srv := httptest.NewServer(mux)
+			srv := httptest.NewServer(openapitest.Wrap(t, mux))
 			defer srv.Close()
 			body := tc.body
 			if tc.sns != "" {

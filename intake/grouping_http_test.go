@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
@@ -30,7 +31,7 @@ func TestGroupedAlertAnswer(t *testing.T) {
 	h.Now = func() time.Time { return testNow }
 	mux := http.NewServeMux()
 	h.Register(mux)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(openapitest.Wrap(t, mux))
 	t.Cleanup(srv.Close)
 	e := &intakeEnv{srv: srv}
 

@@ -183,8 +183,14 @@ func NewHandler(cfg Config, store Store, log *slog.Logger) *Handler {
 	return &Handler{cfg: cfg, store: store, log: log, guards: guards, parsing: make(chan struct{}, cfg.MaxParsing), large: make(chan struct{}, 1), Now: time.Now}
 }
 
+// Router is where Register mounts the intake routes: an *http.ServeMux,
+// or the API server (which also lists its routes).
+type Router interface {
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
 // Register adds the intake routes to mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Handler) Register(mux Router) {
 	mux.HandleFunc("POST /v1/alerts/{source}", h.serve)
 }
 

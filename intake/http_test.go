@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
@@ -76,7 +77,7 @@ func newIntakeEnvClock(t *testing.T, now func() time.Time) *intakeEnv {
 	h.Now = now
 	mux := http.NewServeMux()
 	h.Register(mux)
-	e.srv = httptest.NewServer(mux)
+	e.srv = httptest.NewServer(openapitest.Wrap(t, mux))
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
@@ -62,7 +63,7 @@ func newRecoveryEnv(t *testing.T) *recoveryEnv {
 	}
 	mux := http.NewServeMux()
 	h.Register(mux)
-	e.srv = httptest.NewServer(mux)
+	e.srv = httptest.NewServer(openapitest.Wrap(t, mux))
 	t.Cleanup(e.srv.Close)
 	return e
 }

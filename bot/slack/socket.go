@@ -59,7 +59,12 @@ type SocketOptions struct {
 	// accepted the tokens (the wiring checks people's accounts then); Run
 	// waits for it before returning.
 	Authenticated func(ctx context.Context)
-	Log           *slog.Logger
+	// Connected, when set, is told whether the Socket Mode connection is
+	// up: false when Run starts, while it connects or reconnects and when
+	// it stops; true once Slack says it is connected (the
+	// baton_socket_connected gauge). It must not block.
+	Connected func(up bool)
+	Log       *slog.Logger
 }
 
 // Socket is baton's Socket Mode connection to Slack: it acknowledges every
@@ -75,6 +80,7 @@ type Socket struct {
 	sem  chan struct{}
 
 	authenticated func(ctx context.Context)
+	connected     func(up bool)
 
 	mu      sync.Mutex
 	botUser string
@@ -100,6 +106,9 @@ func NewSocket(chat *Chat, b *bot.Bot, o SocketOptions) (*Socket, error) {
 	if o.Handlers <= 0 {
 		o.Handlers = 32
 	}
+	if o.Connected == nil {
+		o.Connected = func(bool) {}
+	}
 	api := slack.New(chat.botToken,
 		slack.OptionAPIURL(chat.apiURL),
 		slack.OptionAppLevelToken(o.AppToken),
@@ -115,12 +124,15 @@ func NewSocket(chat *Chat, b *bot.Bot, o SocketOptions) (*Socket, error) {
 		sem: make(chan struct{}, o.Handlers),
 
 		authenticated: o.Authenticated,
+		connected:     o.Connected,
 	}, nil
 }
 
 // Run checks the tokens (auth.test) and holds a Socket Mode connection
 // until ctx ends, reconnecting with backoff. It returns nil when ctx ends.
 func (s *Socket) Run(ctx context.Context) error {
+	s.connected(false)
+	defer s.connected(false)
 	if err := s.whoAmI(ctx); err != nil {
 		return nil // ctx ended
 	}
@@ -132,6 +144,7 @@ func (s *Socket) Run(ctx context.Context) error {
 	backoff := time.Second
 	for {
 		err := s.sm.RunContext(ctx)
+		s.connected(false)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -241,8 +254,12 @@ func (s *Socket) events(ctx context.Context) {
 				s.handle(ctx, evt)
 			})
 		case socketmode.EventTypeConnected:
+			s.connected(true)
 			s.log.Info("slack: socket mode connected")
+		case socketmode.EventTypeConnecting, socketmode.EventTypeDisconnect:
+			s.connected(false)
 		case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth:
+			s.connected(false)
 			s.log.Warn("slack: socket mode connection problem", "event", string(evt.Type))
 		}
 	}

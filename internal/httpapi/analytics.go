@@ -47,8 +47,8 @@ func (s *Server) RegisterAnalytics(o AnalyticsOptions) {
 		o.Zone = time.UTC
 	}
 	h := &analyticsHandlers{o: o, fail: s.fail}
-	s.mux.Handle("GET /v1/analytics", s.auth(h.report))
-	s.mux.Handle("GET /v1/analytics/chart.png", s.auth(h.chart))
+	s.Handle("GET /v1/analytics", s.auth(h.report))
+	s.Handle("GET /v1/analytics/chart.png", s.auth(h.chart))
 }
 
 type analyticsHandlers struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/batonhq/baton/analytics"
 	"github.com/batonhq/baton/analytics/analyticstest"
 	"github.com/batonhq/baton/internal/httpapi"
+	"github.com/batonhq/baton/internal/openapitest"
 )
 
 const token = "test-token-0123456789"
@@ -39,7 +40,7 @@ func server(t *testing.T, src analytics.Source) (*httptest.Server, *analyticstes
 		KnownService: func(s string) bool { return s == "api" || s == "web" },
 		Now:          func() time.Time { return time.Date(2026, 4, 6, 0, 0, 0, 0, fx.Zone) },
 	})
-	srv := httptest.NewServer(api)
+	srv := httptest.NewServer(openapitest.Wrap(t, api))
 	t.Cleanup(srv.Close)
 	return srv, fx
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/httpapi"
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
@@ -54,7 +55,7 @@ func TestAPICredentials(t *testing.T) {
 	}
 	api := httpapi.New(httpapi.Options{Token: token, Incidents: store})
 	api.RegisterOnCall(nil, nil, nil) // only refused requests reach these routes here
-	srv := httptest.NewServer(api)
+	srv := httptest.NewServer(openapitest.Wrap(t, api))
 	t.Cleanup(srv.Close)
 
 	tests := []struct {
@@ -143,7 +144,7 @@ func TestAPICredentials(t *testing.T) {
 
 // With no api.token the API is closed; the 401 still carries its challenge.
 func TestClosedAPIChallenges(t *testing.T) {
-	srv := httptest.NewServer(httpapi.New(httpapi.Options{}))
+	srv := httptest.NewServer(openapitest.Wrap(t, httpapi.New(httpapi.Options{})))
 	t.Cleanup(srv.Close)
 	req, _ := http.NewRequest("GET", srv.URL+"/v1/incidents", nil)
 	req.Header.Set("Authorization", "Bearer anything-at-all-000")

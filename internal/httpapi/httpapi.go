@@ -54,6 +54,7 @@ func (n NotReady) Error() string { return string(n) }
 // Server is the HTTP API.
 type Server struct {
 	mux       *http.ServeMux
+	routes    []string
 	guard     httpauth.Guard
 	incidents Incidents
 	ping      Pinger
@@ -88,7 +89,8 @@ type Options struct {
 	OnAck func(via string)
 }
 
-// New returns the API server. Mount other route sets with Handle before serving.
+// New returns the API server. Mount other route sets with Handle before
+// serving; there is no other way in, so Routes lists every route.
 func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -98,16 +100,16 @@ func New(o Options) *Server {
 	}
 	guard := httpauth.Guard{Token: o.Token, Setting: "api.token", Subject: "the API"}
 	s := &Server{mux: http.NewServeMux(), guard: guard, incidents: o.Incidents, ping: o.Ping, people: o.KnownPerson, escalate: o.Escalate, log: o.Log, outage: o.Outage, onAck: o.OnAck}
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /v1/incidents", s.auth(s.list))
-	s.mux.Handle("GET /v1/incidents/{n}", s.auth(s.get))
-	s.mux.Handle("POST /v1/incidents/{n}/ack", s.auth(s.transition("ack")))
-	s.mux.Handle("POST /v1/incidents/{n}/resolve", s.auth(s.transition("resolve")))
+	s.HandleFunc("GET /readyz", s.readyz)
+	s.Handle("GET /v1/incidents", s.auth(s.list))
+	s.Handle("GET /v1/incidents/{n}", s.auth(s.get))
+	s.Handle("POST /v1/incidents/{n}/ack", s.auth(s.transition("ack")))
+	s.Handle("POST /v1/incidents/{n}/resolve", s.auth(s.transition("resolve")))
 	if o.Escalate != nil {
-		s.mux.Handle("POST /v1/incidents/{n}/escalate", s.auth(s.transition("escalate")))
+		s.Handle("POST /v1/incidents/{n}/escalate", s.auth(s.transition("escalate")))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
@@ -115,8 +117,24 @@ func New(o Options) *Server {
 	return s
 }
 
-// Mux exposes the router so adapters (intake, on-call) can register routes.
-func (s *Server) Mux() *http.ServeMux { return s.mux }
+// Handle registers h for pattern (an http.ServeMux pattern with its
+// method, such as "GET /v1/incidents/{n}") and remembers the pattern for
+// Routes. Adapters (intake, metrics) mount their routes through it. It is
+// not safe for use concurrently with serving: register before.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, h)
+}
+
+// HandleFunc is Handle for a function.
+func (s *Server) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	s.Handle(pattern, http.HandlerFunc(h))
+}
+
+// Routes returns the patterns registered with Handle and HandleFunc, in
+// the order registered: the routes baton serves, which docs/openapi.yaml
+// must describe (TestOpenAPIRoutes). The catch-all 404 is not among them.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
 // Auth wraps h with the API token check, for routes mounted from outside.
 func (s *Server) Auth(h http.HandlerFunc) http.Handler { return s.auth(h) }

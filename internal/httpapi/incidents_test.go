@@ -11,6 +11,7 @@ import (
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/httpapi"
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
@@ -49,7 +50,7 @@ func TestIncidentOutcomes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Options{Token: token, Incidents: store, Escalate: store.Escalate}))
+	srv := httptest.NewServer(openapitest.Wrap(t, httpapi.New(httpapi.Options{Token: token, Incidents: store, Escalate: store.Escalate})))
 	t.Cleanup(srv.Close)
 
 	tests := []struct {
@@ -107,7 +108,7 @@ func TestListPagesWithCursor(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Options{Token: token, Incidents: store}))
+	srv := httptest.NewServer(openapitest.Wrap(t, httpapi.New(httpapi.Options{Token: token, Incidents: store})))
 	t.Cleanup(srv.Close)
 
 	seen := map[float64]bool{}

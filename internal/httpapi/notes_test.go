@@ -12,6 +12,7 @@ import (
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/httpapi"
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 )
 
@@ -50,7 +51,7 @@ func TestTransitionNotesReachTheTimeline(t *testing.T) {
 	go func() { ran <- runner.Run(runCtx) }()
 	t.Cleanup(func() { stop(); <-ran })
 
-	srv := httptest.NewServer(httpapi.New(httpapi.Options{Token: token, Incidents: store, Escalate: runner.Escalate}))
+	srv := httptest.NewServer(openapitest.Wrap(t, httpapi.New(httpapi.Options{Token: token, Incidents: store, Escalate: runner.Escalate})))
 	t.Cleanup(srv.Close)
 
 	long := strings.Repeat("é", incident.MaxNote+200)

@@ -35,11 +35,11 @@ func (s *Server) RegisterOnCall(board *oncall.Board, ovs Overrides, now func() t
 		now = time.Now
 	}
 	h := &onCallHandlers{board: board, ovs: ovs, now: now, fail: s.fail, people: s.people}
-	s.mux.Handle("GET /v1/oncall", s.auth(h.view))
-	s.mux.Handle("GET /v1/rotations/{file}", s.auth(h.feed))
-	s.mux.Handle("POST /v1/rotations/{name}/overrides", s.auth(h.createOverride))
-	s.mux.Handle("GET /v1/rotations/{name}/overrides", s.auth(h.listOverrides))
-	s.mux.Handle("DELETE /v1/rotations/{name}/overrides/{id}", s.auth(h.deleteOverride))
+	s.Handle("GET /v1/oncall", s.auth(h.view))
+	s.Handle("GET /v1/rotations/{file}", s.auth(h.feed))
+	s.Handle("POST /v1/rotations/{name}/overrides", s.auth(h.createOverride))
+	s.Handle("GET /v1/rotations/{name}/overrides", s.auth(h.listOverrides))
+	s.Handle("DELETE /v1/rotations/{name}/overrides/{id}", s.auth(h.deleteOverride))
 }
 
 type onCallHandlers struct {

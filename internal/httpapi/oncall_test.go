@@ -8,6 +8,7 @@ import (
 
 	"github.com/batonhq/baton/internal/httpapi"
 	"github.com/batonhq/baton/internal/oncall"
+	"github.com/batonhq/baton/internal/openapitest"
 	"github.com/batonhq/baton/internal/redistest"
 	"github.com/batonhq/baton/rotations"
 	"github.com/batonhq/baton/rotations/overrides"
@@ -30,7 +31,7 @@ func TestOnCallNamesOverrides(t *testing.T) {
 	known := func(id string) bool { return id == "alice" || id == "bob" || id == "carol" }
 	api := httpapi.New(httpapi.Options{Token: token, KnownPerson: known})
 	api.RegisterOnCall(board, ovs, func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) })
-	srv := httptest.NewServer(api)
+	srv := httptest.NewServer(openapitest.Wrap(t, api))
 	t.Cleanup(srv.Close)
 
 	none := map[string]any(nil)

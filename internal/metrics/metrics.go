@@ -10,6 +10,7 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/intake"
 )
 
@@ -39,6 +41,9 @@ type Metrics struct {
 	jobLag        *prometheus.HistogramVec
 	storeErrors   *prometheus.CounterVec
 	chatErrors    *prometheus.CounterVec
+	socket        *prometheus.GaugeVec
+	toAck         *prometheus.HistogramVec
+	toResolve     *prometheus.HistogramVec
 }
 
 var (
@@ -101,14 +106,45 @@ func New() *Metrics {
 			Name: "baton_chat_api_errors_total",
 			Help: "Failed chat API calls, by chat and method (slack chat.postMessage, discord ChannelMessageSend, …).",
 		}, []string{"chat", "method"}),
+		socket: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "baton_socket_connected",
+			Help: "1 while this replica holds its chat's event connection (Slack Socket Mode), 0 while it does not; absent without a chat.",
+		}, []string{"chat"}),
+		toAck: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "baton_time_to_acknowledge_seconds",
+			Help:    "Time from an incident's creation to its acknowledgement, by service (MTTA: rate of _sum over rate of _count).",
+			Buckets: responseBuckets,
+		}, []string{"service"}),
+		toResolve: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "baton_time_to_resolve_seconds",
+			Help:    "Time from an incident's creation to its resolution (by a person or the source's recovery), by service (MTTR).",
+			Buckets: responseBuckets,
+		}, []string{"service"}),
 	}
 	m.reg.MustRegister(
 		m.alerts, m.truncated, m.opened, m.intakeLatency, m.pages, m.pageFailures, m.deadLetters,
-		m.acks, m.escalations, m.jobLag, m.storeErrors, m.chatErrors,
+		m.acks, m.escalations, m.jobLag, m.storeErrors, m.chatErrors, m.socket, m.toAck, m.toResolve,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
+}
+
+// responseBuckets are the buckets of time to acknowledge and resolve, in
+// seconds: from half a minute to a day.
+var responseBuckets = []float64{30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400}
+
+// Transitioned implements incident.WithOnTransition's hook: an
+// acknowledgement observes the time from creation to acknowledgement, a
+// resolution the time from creation to resolution, by service (the
+// service label is a configured service, so series stay few).
+func (m *Metrics) Transitioned(op string, inc incident.Incident) {
+	switch {
+	case op == "ack" && !inc.Acknowledged.IsZero():
+		m.toAck.WithLabelValues(inc.Service).Observe(max(inc.Acknowledged.Sub(inc.Created), 0).Seconds())
+	case op == "resolve" && !inc.Resolved.IsZero():
+		m.toResolve.WithLabelValues(inc.Service).Observe(max(inc.Resolved.Sub(inc.Created), 0).Seconds())
+	}
 }
 
 // Registry is the registry, for registering more collectors.
@@ -120,9 +156,15 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, EnableOpenMetrics: true})
 }
 
+// Router is where Register mounts GET /metrics: an *http.ServeMux, or the
+// API server (which also lists its routes).
+type Router interface {
+	Handle(pattern string, handler http.Handler)
+}
+
 // Register mounts GET /metrics on mux. It needs no token: it shows counts
 // and latencies, never alert text or people.
-func (m *Metrics) Register(mux *http.ServeMux) {
+func (m *Metrics) Register(mux Router) {
 	mux.Handle("GET /metrics", m.Handler())
 }
 
@@ -166,6 +208,17 @@ func (m *Metrics) Acknowledged(via string) { m.acks.WithLabelValues(via).Inc() }
 // "discord", method the API method.
 func (m *Metrics) ChatAPIError(chat, method string) { m.chatErrors.WithLabelValues(chat, method).Inc() }
 
+// SocketConnected records whether this replica holds chat's event
+// connection (for Slack, Socket Mode): up after the connection is
+// established, down while it connects, after an error and when it stops.
+func (m *Metrics) SocketConnected(chat string, up bool) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.socket.WithLabelValues(chat).Set(v)
+}
+
 // StoreFailed records a failed Redis call by component (intake, api, bot…).
 func (m *Metrics) StoreFailed(component string) { m.storeErrors.WithLabelValues(component).Inc() }
 
@@ -190,3 +243,54 @@ func (m *Metrics) DeadLettered() { m.deadLetters.Inc() }
 
 // StoreError implements escalation.Metrics: a failed Redis call of the runner.
 func (m *Metrics) StoreError() { m.StoreFailed("escalation") }
+
+// Store is what RegisterStore reads from Redis at each scrape.
+type Store interface {
+	// Ping answers whether Redis takes commands.
+	Ping(ctx context.Context) error
+	// CountDead returns how many dead letters (pages given up) are kept.
+	CountDead(ctx context.Context) (int64, error)
+}
+
+// scrapeTimeout bounds the Redis reads of one scrape, so a Redis that does
+// not answer makes /metrics say so quickly instead of hanging the scraper.
+const scrapeTimeout = time.Second
+
+// RegisterStore adds the gauges read from Redis when /metrics is scraped:
+// baton_redis_up (1 when Redis answered a PING within a second, else 0)
+// and baton_dead_letters (the dead letters kept, shared by every replica;
+// left out of a scrape that could not read it).
+func (m *Metrics) RegisterStore(st Store) {
+	m.reg.MustRegister(&storeCollector{st: st})
+}
+
+var (
+	redisUpDesc = prometheus.NewDesc("baton_redis_up",
+		"1 when Redis answered a PING at this scrape (within 1s), else 0.", nil, nil)
+	deadDesc = prometheus.NewDesc("baton_dead_letters",
+		"Dead letters kept in Redis now: pages given up after every retry (the fallback was paged instead); `baton jobs` lists them.", nil, nil)
+)
+
+// storeCollector reads Redis at scrape time (prometheus.Collector).
+type storeCollector struct{ st Store }
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- redisUpDesc
+	ch <- deadDesc
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	up := 1.0
+	if err := c.st.Ping(ctx); err != nil {
+		up = 0
+	}
+	ch <- prometheus.MustNewConstMetric(redisUpDesc, prometheus.GaugeValue, up)
+	if up == 0 {
+		return
+	}
+	if n, err := c.st.CountDead(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(n))
+	}
+}

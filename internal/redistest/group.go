@@ -127,15 +127,22 @@ func poll(ctx context.Context, within time.Duration, what string, cond func(ctx 
 	defer cancel()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	var last error // the condition's last answer before the deadline
 	for {
 		err := cond(ctx)
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() == nil {
+			last = err
+		}
 		select {
 		case <-ctx.Done():
 			if ctx.Err() == context.DeadlineExceeded {
-				return fmt.Errorf("redistest: %s not within %s: %w", what, within, err)
+				if last == nil {
+					last = err
+				}
+				return fmt.Errorf("redistest: %s not within %s: %w", what, within, last)
 			}
 			return fmt.Errorf("redistest: %s: %w", what, ctx.Err())
 		case <-tick.C:

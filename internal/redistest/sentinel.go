@@ -38,8 +38,8 @@ type Sentinel struct {
 	tb        testing.TB
 	data      []*node // the master and the replica, in start order
 	sentinels []*node
-	// dataCfg is a data node's config without --replicaof: a killed node
-	// comes back with it and the Sentinels make it a replica.
+	// dataCfg is a data node's config without --replicaof (RestartKilled
+	// adds the master the Sentinels name when it restarts a killed node).
 	dataCfg redisproc.Config
 }
 
@@ -105,7 +105,8 @@ func replicaInSync(ctx context.Context, n *node) error {
 		return err
 	}
 	if st := infoField(info, "master_link_status"); st != "up" {
-		return fmt.Errorf("master_link_status %q", st)
+		return fmt.Errorf("role %q, master %s:%s, master_link_status %q", infoField(info, "role"),
+			infoField(info, "master_host"), infoField(info, "master_port"), st)
 	}
 	return nil
 }
@@ -243,20 +244,33 @@ func (s *Sentinel) AwaitFailover(ctx context.Context, old string) (string, error
 }
 
 // RestartKilled starts every killed data node again on its address and
-// directory (its append-only file), without --replicaof: the Sentinels find
-// it claiming to be a master of an old epoch and make it a replica of the
-// current master. It returns once each is a replica in sync (at most 30
-// seconds), so the group can fail over again; a group with no node down is
-// left alone. Any goroutine may call it.
+// directory, as a replica of the master the Sentinels name now (a node
+// killed while it was the master must not come back claiming to be one:
+// an orchestrator restarts it with --replicaof, as this does). Left to the
+// Sentinels, a node back as a master is turned into a replica only once
+// they have seen it up for 8 s and the master sane, which a loaded machine
+// (a master slow to answer looks down for a moment) can put off beyond
+// 30 s. It returns once each is a replica in sync (at most 30 seconds), so
+// the group can fail over again; a group with no node down is left alone.
+// Any goroutine may call it.
 func (s *Sentinel) RestartKilled(ctx context.Context) error {
 	for _, n := range s.data {
 		if n.running() {
 			continue
 		}
-		if err := n.restart(ctx, s.dataCfg); err != nil {
+		cfg := s.dataCfg
+		master, err := s.namedMaster(ctx)
+		if err != nil {
 			return err
 		}
-		err := poll(ctx, 30*time.Second, n.addr+" a replica in sync", func(ctx context.Context) error {
+		if master != n.addr {
+			host, port, _ := net.SplitHostPort(master)
+			cfg.Args = append([]string{"--replicaof", host, port}, cfg.Args...)
+		}
+		if err := n.restart(ctx, cfg); err != nil {
+			return err
+		}
+		err = poll(ctx, 30*time.Second, n.addr+" a replica in sync", func(ctx context.Context) error {
 			return replicaInSync(ctx, n)
 		})
 		if err != nil {
@@ -264,6 +278,19 @@ func (s *Sentinel) RestartKilled(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// namedMaster is the master the first Sentinel that answers names.
+func (s *Sentinel) namedMaster(ctx context.Context) (string, error) {
+	var errs []error
+	for _, sn := range s.sentinels {
+		addr, err := masterOf(ctx, sn)
+		if err == nil {
+			return addr, nil
+		}
+		errs = append(errs, err)
+	}
+	return "", fmt.Errorf("redistest: no Sentinel names the master: %w", errors.Join(errs...))
 }
 
 // awaitNewMaster waits until every Sentinel names a master other than old

@@ -1,0 +1,339 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/batonhq/baton/bot"
+	"github.com/batonhq/baton/internal/text"
+)
+
+// GatewayOptions configure a Gateway. AppID is required.
+type GatewayOptions struct {
+	// AppID is the application's id; the guild's commands are registered
+	// under it (bulk overwrite).
+	AppID string
+	// AckReactions are the emoji that acknowledge ("✅"); others are none
+	// of baton's business. Default: the bot's (bot.Options.AckReactions).
+	AckReactions []string
+	// Handlers bounds how many events are handled at once. Default 32.
+	Handlers int
+	// Authenticated, when set, runs on its own goroutine after the first
+	// READY (the wiring checks people's accounts then); Run waits for it
+	// before returning.
+	Authenticated func(ctx context.Context)
+	Log           *slog.Logger
+}
+
+// Gateway is baton's gateway connection to Discord: it registers /incident
+// and /oncall, answers every interaction at once (a deferred, ephemeral
+// answer: Discord wants one within 3 s) and then hands it to the bot's
+// Executor, whose reply follows up; acknowledge reactions by people go to
+// the Executor too. discordgo reconnects (op 7, op 9, a dropped socket) on
+// its own, resuming the session; events after a reconnect are handled.
+type Gateway struct {
+	chat  *Chat
+	bot   *bot.Bot
+	appID string
+	acks  []string
+	log   *slog.Logger
+	sem   chan struct{}
+
+	authenticated func(ctx context.Context)
+	authOnce      sync.Once
+
+	mu      sync.Mutex
+	self    string
+	ctx     context.Context
+	closing bool // set before wg.Wait: no wg.Add after it
+	wg      sync.WaitGroup
+}
+
+// NewGateway builds a Gateway on chat's session; Run connects.
+func NewGateway(chat *Chat, b *bot.Bot, o GatewayOptions) (*Gateway, error) {
+	if chat == nil || b == nil || o.AppID == "" {
+		return nil, errors.New("discord: a chat, a bot and the application id are required")
+	}
+	if len(o.AckReactions) == 0 {
+		o.AckReactions = b.AckReactions()
+	}
+	if o.Handlers <= 0 {
+		o.Handlers = 32
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Gateway{chat: chat, bot: b, appID: o.AppID, acks: o.AckReactions, authenticated: o.Authenticated,
+		log: o.Log.With("component", "discord"), sem: make(chan struct{}, o.Handlers)}, nil
+}
+
+// Intents are the gateway intents baton asks for: guilds, and reactions in
+// guild channels and DMs (interactions need none; message content is not
+// read).
+const Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessageReactions | discordgo.IntentsDirectMessageReactions
+
+// Run registers the commands, connects and handles events until ctx ends.
+func (g *Gateway) Run(ctx context.Context) error {
+	s := g.chat.Session()
+	if _, err := s.ApplicationCommandBulkOverwrite(g.appID, g.chat.guild, Commands(), discordgo.WithContext(ctx)); err != nil {
+		return translate("register commands", err)
+	}
+	g.mu.Lock()
+	g.ctx = ctx
+	g.mu.Unlock()
+	s.Identify.Intents = Intents
+	s.StateEnabled = false
+	remove := []func(){
+		s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { g.ready(r) }),
+		s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) { g.interaction(i) }),
+		s.AddHandler(func(_ *discordgo.Session, r *discordgo.MessageReactionAdd) { g.handle(func() { g.reaction(r) }) }),
+	}
+	if err := s.Open(); err != nil {
+		for _, r := range remove {
+			r()
+		}
+		return fmt.Errorf("open the gateway: %w", err)
+	}
+	<-ctx.Done()
+	for _, r := range remove {
+		r()
+	}
+	err := s.Close()
+	g.mu.Lock()
+	g.closing = true
+	g.mu.Unlock()
+	g.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("close the gateway: %w", err)
+	}
+	return ctx.Err()
+}
+
+// ready records the bot's own id and, the first time, runs Authenticated.
+func (g *Gateway) ready(r *discordgo.Ready) {
+	if r.User == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.self = r.User.ID
+	if g.authenticated == nil || g.ctx == nil || g.closing {
+		return
+	}
+	ctx := g.ctx
+	g.authOnce.Do(func() {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			g.authenticated(ctx)
+		}()
+	})
+}
+
+func (g *Gateway) selfID() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.self
+}
+
+// handle runs fn on its own goroutine within the handlers' bound.
+func (g *Gateway) handle(fn func()) {
+	g.mu.Lock()
+	ctx := g.ctx
+	if ctx == nil || ctx.Err() != nil || g.closing {
+		g.mu.Unlock()
+		return
+	}
+	g.wg.Add(1)
+	g.mu.Unlock()
+	go func() {
+		defer g.wg.Done()
+		select {
+		case g.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		defer func() { <-g.sem }()
+		fn()
+	}()
+}
+
+func (g *Gateway) context() context.Context {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.ctx
+}
+
+// user is who acted: the member in a guild, the user in a DM.
+func user(i *discordgo.Interaction) string {
+	switch {
+	case i.Member != nil && i.Member.User != nil:
+		return i.Member.User.ID
+	case i.User != nil:
+		return i.User.ID
+	}
+	return ""
+}
+
+// interaction answers first (deferred, ephemeral), on discordgo's own
+// goroutine for the event, so a busy handler pool (reactions retrying while
+// Redis is down) never makes an interaction miss Discord's 3 s; the command
+// or button then runs within the handlers' bound and follows up.
+func (g *Gateway) interaction(i *discordgo.InteractionCreate) {
+	if i.Type != discordgo.InteractionApplicationCommand && i.Type != discordgo.InteractionMessageComponent {
+		return
+	}
+	ctx := g.context()
+	if ctx == nil || ctx.Err() != nil {
+		return
+	}
+	err := g.chat.Session().InteractionRespond(i.Interaction, &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
+	}, discordgo.WithContext(ctx))
+	if err != nil {
+		g.log.Warn("discord: could not answer an interaction in time", "err", translate("interaction callback", err))
+		return
+	}
+	g.handle(func() { g.run(i) })
+}
+
+// run does what an answered interaction asks and follows up with the reply.
+func (g *Gateway) run(i *discordgo.InteractionCreate) {
+	ctx := g.context()
+	s := g.chat.Session()
+	var reply bot.Reply
+	switch i.Type {
+	case discordgo.InteractionApplicationCommand:
+		d := i.ApplicationCommandData()
+		reply = g.bot.Executor().Command(ctx, bot.Request{Command: d.Name, Text: commandText(d.Name, d.Options),
+			User: user(i.Interaction), Channel: i.ChannelID})
+	case discordgo.InteractionMessageComponent:
+		a, n, ok := ParseCustomID(i.MessageComponentData().CustomID)
+		if !ok {
+			reply = bot.Reply{Text: "baton does not know that button."}
+			break
+		}
+		reply = g.bot.Executor().Action(ctx, user(i.Interaction), a, n)
+	}
+	if reply.Text == "" {
+		reply.Text = "Done."
+	}
+	_, err := s.FollowupMessageCreate(i.Interaction, false, &discordgo.WebhookParams{
+		Content:         text.Truncate(escape(reply.Text), maxContent),
+		Flags:           discordgo.MessageFlagsEphemeral,
+		AllowedMentions: &discordgo.MessageAllowedMentions{},
+	}, discordgo.WithContext(ctx))
+	if err != nil {
+		g.log.Warn("discord: could not send an interaction's reply", "err", translate("follow-up", err))
+	}
+}
+
+// commandText flattens Discord's typed options into the text bot's grammar
+// reads: the sub-command, the incident number first (as #n; Discord lists
+// required options first, bot's grammar wants the number first), then each
+// other option's value in order (a user as a mention, "service=S" for a
+// service). /oncall show is bot's bare "/oncall [service]".
+func commandText(command string, opts []*discordgo.ApplicationCommandInteractionDataOption) string {
+	var parts []string
+	for _, o := range opts {
+		if o.Type != discordgo.ApplicationCommandOptionSubCommand {
+			continue
+		}
+		if command == "oncall" && o.Name == "show" {
+			for _, v := range o.Options {
+				parts = append(parts, fmt.Sprint(v.Value))
+			}
+			continue
+		}
+		parts = append(parts, o.Name)
+		for _, v := range o.Options {
+			if v.Name == "incident" && v.Type == discordgo.ApplicationCommandOptionInteger {
+				parts = append(parts, "#"+strconv.FormatInt(v.IntValue(), 10))
+			}
+		}
+		for _, v := range o.Options {
+			switch {
+			case v.Name == "incident" && v.Type == discordgo.ApplicationCommandOptionInteger:
+			case v.Type == discordgo.ApplicationCommandOptionUser:
+				parts = append(parts, "<@"+fmt.Sprint(v.Value)+">")
+			case v.Name == "service" || v.Name == "rotation":
+				parts = append(parts, v.Name+"="+fmt.Sprint(v.Value))
+			default:
+				parts = append(parts, fmt.Sprint(v.Value))
+			}
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// reaction hands an acknowledge reaction by a person to the Executor; the
+// bot's own reactions (Discord echoes them) and other emoji are ignored.
+func (g *Gateway) reaction(r *discordgo.MessageReactionAdd) {
+	if r.UserID == "" || r.UserID == g.selfID() || (r.Member != nil && r.Member.User != nil && r.Member.User.Bot) {
+		return
+	}
+	if !slices.Contains(g.acks, r.Emoji.Name) {
+		return
+	}
+	ctx := g.context()
+	reply, show := g.bot.Executor().Reaction(ctx, r.UserID, r.ChannelID, r.MessageID, r.Emoji.Name)
+	if !show || reply.Text == "" {
+		return
+	}
+	if err := g.chat.Ephemeral(ctx, r.ChannelID, r.UserID, bot.Message{Text: reply.Text}); err != nil {
+		g.log.Warn("discord: could not tell a reactor", "err", err)
+	}
+}
+
+// Commands are /incident and /oncall as registered (names lowercase, at most
+// 32 characters; descriptions at most 100).
+func Commands() []*discordgo.ApplicationCommand {
+	num := func(required bool) *discordgo.ApplicationCommandOption {
+		return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "incident",
+			Description: "The incident's number (default: this channel's)", Required: required, MinValue: ptr(1.0)}
+	}
+	note := func(desc string) *discordgo.ApplicationCommandOption {
+		return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "note", Description: desc, MaxLength: 500}
+	}
+	sub := func(name, desc string, opts ...*discordgo.ApplicationCommandOption) *discordgo.ApplicationCommandOption {
+		return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionSubCommand, Name: name, Description: desc, Options: opts}
+	}
+	str := func(name, desc string, required bool) *discordgo.ApplicationCommandOption {
+		return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: name, Description: desc, Required: required}
+	}
+	who := func(desc string) *discordgo.ApplicationCommandOption {
+		return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionUser, Name: "person", Description: desc, Required: true}
+	}
+	period := &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "period", Description: "How far back",
+		Choices: []*discordgo.ApplicationCommandOptionChoice{{Name: "7 days", Value: "7d"}, {Name: "30 days", Value: "30d"}, {Name: "90 days", Value: "90d"}}}
+	return []*discordgo.ApplicationCommand{
+		{Name: "incident", Description: "Incidents: open, acknowledge, resolve, hand over", Options: []*discordgo.ApplicationCommandOption{
+			sub("new", "Open an incident", str("title", "What is wrong", true), str("service", "The service", false)),
+			sub("ack", "Acknowledge: you own it, pages stop", num(false), note("Why, or what you are doing")),
+			sub("resolve", "Resolve it", num(false), note("What fixed it")),
+			sub("assign", "Give it to someone", who("The new owner"), num(false)),
+			sub("escalate", "Page the next level", num(false), note("Why")),
+			sub("note", "Add a note to the timeline", str("text", "The note", true), num(false)),
+			sub("status", "Show an incident", num(false)),
+			sub("list", "Open incidents"),
+			sub("stats", "MTTA, MTTR and counts with a chart", period, str("service", "Only this service", false)),
+			sub("help", "How to use /incident"),
+		}},
+		{Name: "oncall", Description: "Who is on call, and overrides", Options: []*discordgo.ApplicationCommandOption{
+			sub("show", "Who is on call now and next", str("service", "Only this service", false)),
+			sub("override", "Put someone on call for a while", who("Who takes over"),
+				str("duration", "For how long, such as 4h", true), str("service", "The service's rotation", false)),
+		}},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,553 @@
+package discord_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/analytics/redisstore"
+	"github.com/batonhq/baton/bot"
+	"github.com/batonhq/baton/bot/discord"
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/fakediscord"
+	"github.com/batonhq/baton/internal/redistest"
+)
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type story struct {
+	t         *testing.T
+	ctx       context.Context
+	fake      *fakediscord.Server
+	svc       *incident.Store
+	dana, mal fakediscord.User
+	alerts    fakediscord.Channel
+	chat      *discord.Chat
+	redis     *redistest.Server
+	log       *syncBuffer
+	cancel    func()
+	wg        sync.WaitGroup
+}
+
+// storyConfig tunes a story beyond its defaults.
+type storyConfig struct {
+	handlers int           // the Gateway's; 0: its default
+	patience time.Duration // the bot's ReactionPatience; 0: its default
+}
+
+// newStory runs baton's Discord side for real: Redis, the incident store,
+// the escalation runner with bot's Pager and Syncer on the Discord Chat,
+// and the Gateway, against internal/fakediscord over a real websocket.
+func newStory(t *testing.T, repage time.Duration, opts ...func(*storyConfig)) *story {
+	var cfg storyConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	t.Helper()
+	s := &story{t: t, log: &syncBuffer{}}
+	s.fake = fakediscord.StartTest(t, fakediscord.WithHeartbeatInterval(200*time.Millisecond))
+	s.dana = s.fake.AddUser(fakediscord.User{Username: "dana"})
+	s.mal = s.fake.AddUser(fakediscord.User{Username: "mallory"})
+	s.alerts = s.fake.AddChannel(fakediscord.Channel{Name: "payments-alerts"})
+	cat := s.fake.AddChannel(fakediscord.Channel{Name: "incidents", Type: fakediscord.ChannelCategory})
+	s.redis = redistest.Start(t)
+	rdb := s.redis.Client()
+
+	services := []escalation.Service{{Name: "payments", Policy: "payments", AlertsChannel: s.alerts.ID}}
+	lvl, err := escalation.NewLevel([]string{"user:dana"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pols, err := escalation.Lookup(services, []escalation.Policy{{Name: "payments", RepageEvery: repage, Levels: []escalation.Level{lvl}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wake := escalation.NewWakeup()
+	s.svc = incident.NewStore(rdb, "test:", incident.WithAckTimeout(pols.AckTimeout), incident.WithOnJobDue(wake.Notify))
+	t.Cleanup(s.svc.Close)
+	log := slog.New(slog.NewTextHandler(s.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	s.chat, err = discord.NewChat(discord.ChatOptions{Token: s.fake.Token(), GuildID: s.fake.GuildID(), CategoryID: cat.ID, APIURL: s.fake.APIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bot.New(bot.Options{Chat: s.chat, Incidents: s.svc, Redis: rdb, Prefix: "test:", Log: log, Wake: wake.Notify,
+		People:           []bot.Person{{ID: "dana", Name: "Dana", ChatID: s.dana.ID}, {ID: "erin", Name: "Erin", Email: "erin@example.com"}},
+		Services:         []bot.Service{{Name: "payments", AlertsChannel: s.alerts.ID}},
+		AckReactions:     []string{"✅", "👀"},
+		Analytics:        &bot.Analytics{Source: redisstore.New(rdb, "test:"), Zone: time.UTC},
+		ReactionPatience: cfg.patience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := discord.NewGateway(s.chat, b, discord.GatewayOptions{AppID: s.fake.AppID(), Log: log,
+		Authenticated: b.WarnUnreachable, Handlers: cfg.handlers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := escalation.NewRunner(escalation.Options{
+		Incidents: s.svc, Wakeup: wake, Pager: b.Pager(), Chat: b.Syncer(), Policies: pols,
+		PollInterval: 20 * time.Millisecond, Lease: 5 * time.Second,
+		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.ctx = ctx
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); _ = runner.Run(ctx) }()
+	go func() { defer s.wg.Done(); _ = gw.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		s.wg.Wait()
+		if t.Failed() {
+			t.Logf("log:\n%s", tail(s.log.String(), 80))
+		}
+	})
+	s.waitFor("the gateway", s.fake.Ready)
+	return s
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// waitFor polls cond (fake and Redis state) until it holds, 15 s at most.
+func (s *story) waitFor(what string, cond func() bool) {
+	s.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling Redis and the fake, not synchronising
+	}
+}
+
+func (s *story) open(key, title string) int64 {
+	s.t.Helper()
+	r, err := s.svc.Open(s.ctx, incident.Alert{Source: "generic", Service: "payments", DedupKey: key, Summary: title,
+		Severity: incident.SevCritical, Status: incident.AlertFiring})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return r.Number
+}
+
+func (s *story) incident(n int64) incident.Incident {
+	s.t.Helper()
+	inc, _, err := s.svc.Get(s.ctx, n)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return inc
+}
+
+// card returns incident n's channel and its pinned card, once there.
+func (s *story) card(prefix string) (string, fakediscord.Message) {
+	s.t.Helper()
+	var ch string
+	var card fakediscord.Message
+	s.waitFor("the card of "+prefix, func() bool {
+		for _, c := range s.fake.Channels() {
+			if strings.HasPrefix(c.Name, prefix) {
+				if pins := s.fake.Pins(c.ID); len(pins) == 1 {
+					ch = c.ID
+					card, _ = s.fake.Message(pins[0])
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return ch, card
+}
+
+func (s *story) dms(u fakediscord.User) []fakediscord.Message {
+	dm := s.fake.DMChannel(u.ID)
+	if dm == "" {
+		return nil
+	}
+	return s.fake.Messages(dm)
+}
+
+// followup waits for an interaction's ephemeral reply and returns its text.
+func (s *story) followup(in fakediscord.Interaction) string {
+	s.t.Helper()
+	var text string
+	s.waitFor("the reply to interaction "+in.ID, func() bool {
+		got, _ := s.fake.Interaction(in.ID)
+		if got.Original == "" {
+			return false
+		}
+		m, _ := s.fake.Message(got.Original)
+		text = m.Content
+		return true
+	})
+	got, _ := s.fake.Interaction(in.ID)
+	if !got.Responded || got.RespondedIn > 3*time.Second || got.ResponseType != fakediscord.CallbackDeferredMessage {
+		s.t.Fatalf("interaction answered %+v", got)
+	}
+	m, _ := s.fake.Message(got.Original)
+	if m.EphemeralTo != in.User {
+		s.t.Fatalf("reply not ephemeral: %+v", m)
+	}
+	return text
+}
+
+func TestStory(t *testing.T) {
+	s := newStory(t, 300*time.Millisecond)
+	// Once connected, everyone's account is checked: erin (an email, which
+	// Discord does not show bots) cannot be paged, and the log says so.
+	s.waitFor("the warning about erin", func() bool {
+		return strings.Contains(s.log.String(), "a person cannot be paged in chat") && strings.Contains(s.log.String(), "erin")
+	})
+
+	// Alert → channel under the category → pinned card with buttons → notice → DM.
+	n := s.open("db-1", "payments @everyone <@&1100000000000000777> down")
+	ch, card := s.card("inc-1-payments")
+	if strings.Join(card.Buttons(), ",") != "baton:ack:1,baton:resolve:1,baton:escalate:1" {
+		t.Fatalf("card buttons %v", card.Buttons())
+	}
+	// Once dana is paged she owns it, and the card mentions exactly her.
+	s.waitFor("the owner on the card", func() bool {
+		card, _ = s.fake.Message(card.ID)
+		return len(card.MentionUsers) > 0
+	})
+	if card.MentionEveryone || len(card.MentionRoles) != 0 || strings.Join(card.MentionUsers, ",") != s.dana.ID {
+		t.Fatalf("mentions: everyone %v, roles %v, users %v; want exactly the owner", card.MentionEveryone, card.MentionRoles, card.MentionUsers)
+	}
+	s.waitFor("the notice", func() bool { return len(s.fake.Messages(s.alerts.ID)) == 1 })
+	s.waitFor("re-pages", func() bool { return len(s.dms(s.dana)) >= 2 })
+
+	// A stranger's reaction changes nothing.
+	if err := s.fake.React(s.mal.ID, ch, card.ID, "✅"); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("mallory told", func() bool { return len(s.dms(s.mal)) == 1 })
+	if inc := s.incident(n); inc.Status != incident.StatusTriggered {
+		t.Fatalf("a stranger's reaction changed the incident: %s", inc.Status)
+	}
+	// The bot's own reaction comes back through the gateway and is ignored.
+	if err := s.chat.Session().MessageReactionAdd(ch, card.ID, "✅"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Dana reacts on her page: acknowledged, the card edited in place, pages stop.
+	page := s.dms(s.dana)[0]
+	if err := s.fake.React(s.dana.ID, page.ChannelID, page.ID, "✅"); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("the ack", func() bool {
+		inc := s.incident(n)
+		return inc.Status == incident.StatusAcknowledged && inc.Owner == "dana"
+	})
+	s.waitFor("the card edited", func() bool {
+		m, _ := s.fake.Message(card.ID)
+		return strings.Join(m.Buttons(), ",") == "baton:resolve:1,baton:escalate:1"
+	})
+	pages := len(s.dms(s.dana))
+	// Three re-page intervals pass: asserting that nothing happens in them,
+	// so there is no event to wait for.
+	time.Sleep(900 * time.Millisecond)
+	if now := len(s.dms(s.dana)); now != pages {
+		t.Fatalf("%d pages after the ack", now-pages)
+	}
+	for _, call := range s.fake.Calls(fakediscord.RouteDMOpen) {
+		var to string
+		if call.Field("recipient_id", &to); to == s.fake.BotID() {
+			t.Fatal("the bot handled its own reaction (it tried to tell itself)")
+		}
+	}
+
+	// op 7 RECONNECT: the session resumes and what follows is handled.
+	if s.fake.Reconnect() != 1 {
+		t.Fatal("no connection to reconnect")
+	}
+	s.waitFor("the resumed session", func() bool { return s.fake.Gateway().Resumes >= 1 && s.fake.Ready() })
+
+	// A second incident, acknowledged with its button.
+	n2 := s.open("db-2", "queue stuck")
+	ch2, card2 := s.card("inc-2-queue")
+	in, err := s.fake.ClickButton(s.dana.ID, ch2, card2.ID, "baton:ack:2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply := s.followup(in); !strings.Contains(reply, "INC") {
+		t.Fatalf("button reply %q", reply)
+	}
+	s.waitFor("the button ack", func() bool { return s.incident(n2).Status == incident.StatusAcknowledged })
+
+	// /incident resolve, answered within 3 s.
+	in, err = s.fake.SlashCommand(s.dana.ID, ch2, "incident", fakediscord.SubCommand("resolve", fakediscord.StringOption("note", "restarted")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply := s.followup(in); !strings.Contains(reply, "resolved") {
+		t.Fatalf("resolve reply %q", reply)
+	}
+	s.waitFor("resolved", func() bool { return s.incident(n2).Status == incident.StatusResolved })
+
+	// A bad sub-command: an ephemeral reply that says what to type.
+	in, err = s.fake.SlashCommand(s.dana.ID, ch2, "incident", fakediscord.SubCommand("bogus"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply := s.followup(in); !strings.Contains(reply, "new, ack, resolve, assign, escalate, note, status, list, stats, help") {
+		t.Fatalf("bad sub-command reply %q: it must list the sub-commands", reply)
+	}
+
+	// /incident stats: the summary and the chart posted in the channel.
+	before := len(s.fake.Messages(ch2))
+	in, err = s.fake.SlashCommand(s.dana.ID, ch2, "incident", fakediscord.SubCommand("stats", fakediscord.StringOption("period", "7d")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.followup(in)
+	msgs := s.fake.Messages(ch2)[before:]
+	var summary, chart bool
+	for _, m := range msgs {
+		for _, e := range m.EmbedList() {
+			summary = summary || strings.Contains(e.Title, "Incident stats")
+		}
+		for _, f := range m.Files {
+			chart = chart || (strings.HasSuffix(f.Name, ".png") && f.ContentType == "image/png" && bytes.HasPrefix(f.Data, []byte("\x89PNG")))
+		}
+	}
+	if !summary || !chart {
+		t.Fatalf("stats: summary %v, chart %v in %+v", summary, chart, msgs)
+	}
+}
+
+// mentionsIncident reports whether a message names INC-n (in its text,
+// escaped or not, or its embeds).
+func mentionsIncident(m fakediscord.Message, n int64) bool {
+	ref := "INC-" + strconv.FormatInt(n, 10)
+	hay := []string{strings.ReplaceAll(m.Content, `\`, "")}
+	for _, e := range m.EmbedList() {
+		hay = append(hay, strings.ReplaceAll(e.Title, `\`, ""), strings.ReplaceAll(e.Description, `\`, ""))
+	}
+	for _, h := range hay {
+		for i := strings.Index(h, ref); i >= 0; {
+			end := i + len(ref)
+			if end == len(h) || h[end] < '0' || h[end] > '9' {
+				return true
+			}
+			j := strings.Index(h[end:], ref)
+			if j < 0 {
+				break
+			}
+			i = end + j
+		}
+	}
+	return false
+}
+
+// A storm of 20 incidents for one person while every third message post is
+// answered 429: she is told about every incident within 10 s, and every
+// incident gets its channel, its card and its notice exactly once within 90 s.
+func TestStormWithRateLimits(t *testing.T) {
+	const incidents = 20
+	s := newStory(t, time.Hour)
+	var mu sync.Mutex
+	posts, refused := 0, 0
+	s.fake.InjectFaults(func(route, _ string) (fakediscord.Fault, bool) {
+		if route != fakediscord.RouteMessagePost {
+			return fakediscord.Fault{}, false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		posts++
+		if posts%3 == 0 {
+			refused++
+			return fakediscord.TooManyRequests(300 * time.Millisecond), true
+		}
+		return fakediscord.Fault{}, false
+	})
+	start := time.Now()
+	for i := range incidents {
+		s.open("storm-"+strconv.Itoa(i), "storm alert "+strconv.Itoa(i))
+	}
+	told := func() int {
+		n := 0
+		dms := s.dms(s.dana)
+		for i := int64(1); i <= incidents; i++ {
+			for _, m := range dms {
+				if mentionsIncident(m, i) {
+					n++
+					break
+				}
+			}
+		}
+		return n
+	}
+	s.waitFor("dana told about every incident", func() bool { return told() == incidents })
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("dana told about every incident after %v, want within 10 s", d)
+	}
+	announced := func() bool {
+		for i := int64(1); i <= incidents; i++ {
+			refs, err := s.svc.ChatRefs(s.ctx, i)
+			if err != nil || refs["pin"] != "1" || refs["ntc"] == "" {
+				return false
+			}
+		}
+		return true
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for !announced() {
+		if time.Now().After(deadline) {
+			t.Fatal("not every incident announced within 90 s")
+		}
+		time.Sleep(20 * time.Millisecond) // polling Redis
+	}
+	for i := int64(1); i <= incidents; i++ {
+		prefix := "inc-" + strconv.FormatInt(i, 10) + "-"
+		var chans []fakediscord.Channel
+		for _, c := range s.fake.Channels() {
+			if strings.HasPrefix(c.Name, prefix) {
+				chans = append(chans, c)
+			}
+		}
+		if len(chans) != 1 {
+			t.Fatalf("INC-%d has %d channels", i, len(chans))
+		}
+		cards := 0
+		for _, m := range s.fake.Messages(chans[0].ID) {
+			if len(m.Buttons()) > 0 {
+				cards++
+			}
+		}
+		if cards != 1 || len(s.fake.Pins(chans[0].ID)) != 1 {
+			t.Fatalf("INC-%d: %d cards, %d pins", i, cards, len(s.fake.Pins(chans[0].ID)))
+		}
+		notices := 0
+		for _, m := range s.fake.Messages(s.alerts.ID) {
+			if mentionsIncident(m, i) {
+				notices++
+			}
+		}
+		if notices != 1 {
+			t.Fatalf("INC-%d: %d notices", i, notices)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if refused < incidents/2 {
+		t.Fatalf("only %d posts refused: the faults did not bite", refused)
+	}
+	t.Logf("storm of %d with %d of %d posts answered 429: everyone told after %v", incidents, refused, posts, time.Since(start).Round(time.Millisecond))
+}
+
+// Every other message post takes effect but its answer is lost (a 502 after
+// Discord posted it): the retries find the same message through the nonce,
+// so every card, notice and page is there exactly once.
+func TestLostAnswersPostOnce(t *testing.T) {
+	const incidents = 5
+	s := newStory(t, time.Hour)
+	var mu sync.Mutex
+	posts := 0
+	s.fake.InjectFaults(func(route, _ string) (fakediscord.Fault, bool) {
+		if route != fakediscord.RouteMessagePost {
+			return fakediscord.Fault{}, false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		posts++
+		return fakediscord.AppliedError(502), posts%2 == 0
+	})
+	for i := range incidents {
+		s.open("lost-"+strconv.Itoa(i), "lost answer "+strconv.Itoa(i))
+	}
+	s.waitFor("every incident announced", func() bool {
+		for i := int64(1); i <= incidents; i++ {
+			refs, err := s.svc.ChatRefs(s.ctx, i)
+			if err != nil || refs["pin"] != "1" || refs["ntc"] == "" {
+				return false
+			}
+		}
+		return true
+	})
+	s.waitFor("every page recorded", func() bool {
+		for i := int64(1); i <= incidents; i++ {
+			if s.incident(i).Owner != "dana" {
+				return false
+			}
+		}
+		return true
+	})
+	for i := int64(1); i <= incidents; i++ {
+		count := func(msgs []fakediscord.Message) int {
+			n := 0
+			for _, m := range msgs {
+				if mentionsIncident(m, i) {
+					n++
+				}
+			}
+			return n
+		}
+		var ch string
+		for _, c := range s.fake.Channels() {
+			if strings.HasPrefix(c.Name, "inc-"+strconv.FormatInt(i, 10)+"-") {
+				ch = c.ID
+			}
+		}
+		if cards, notices, pages := count(s.fake.Messages(ch)), count(s.fake.Messages(s.alerts.ID)), count(s.dms(s.dana)); cards != 1 || notices != 1 || pages != 1 {
+			t.Errorf("INC-%d: %d cards, %d notices, %d pages; want one of each", i, cards, notices, pages)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if posts < 2*incidents {
+		t.Fatalf("only %d posts", posts)
+	}
+}
+
+// An interaction is answered at once even when every handler is busy (here
+// the only one, with a reaction retrying while Redis is down): Discord's 3 s
+// are not spent waiting for a handler.
+func TestInteractionAnsweredWhileHandlersAreBusy(t *testing.T) {
+	s := newStory(t, time.Hour, func(c *storyConfig) { c.handlers, c.patience = 1, 4*time.Second })
+	s.open("busy", "db down")
+	ch, card := s.card("inc-1-db")
+	s.redis.Stop()
+	if err := s.fake.React(s.dana.ID, ch, card.ID, "✅"); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("the reaction retrying", func() bool { return strings.Contains(s.log.String(), "reaction not applied yet; retrying") })
+	in, err := s.fake.SlashCommand(s.dana.ID, ch, "incident", fakediscord.SubCommand("status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("the answer", func() bool { got, _ := s.fake.Interaction(in.ID); return got.Responded || got.Late > 0 })
+	if got, _ := s.fake.Interaction(in.ID); !got.Responded || got.RespondedIn > time.Second {
+		t.Fatalf("interaction answered %v after it came (responded %v, late %d); want at once", got.RespondedIn, got.Responded, got.Late)
+	}
+}
