@@ -5,14 +5,21 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
+
+// endsAtRE is a dated endsAt in testdata (not the zero time of a firing alert).
+var endsAtRE = regexp.MustCompile(`"endsAt": "20[0-9-]+T[^"]*"`)
 
 // TestBatchSourcesPage: an Alertmanager and a Grafana notification, sent
 // to the real App from config.yaml (its tokens, its epoch guard), open one
 // incident per alert whose owner is paged (the logging pager, read back on
-// the timeline), and their recoveries resolve them.
+// the timeline), and their recoveries resolve them. A firing alert's
+// source time is when baton received it, so the recovery's endsAt (a date
+// in testdata) is set to now: after the firing, as it would be.
 func TestBatchSourcesPage(t *testing.T) {
 	for _, tc := range []struct{ source, token, firing, resolved string }{
 		{"alertmanager", "change-me-alertmanager-token", "alertmanager-firing", "alertmanager-resolved"},
@@ -30,6 +37,7 @@ func TestBatchSourcesPage(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				body = endsAtRE.ReplaceAll(body, []byte(`"endsAt": "`+time.Now().UTC().Format(time.RFC3339Nano)+`"`))
 				req, _ := http.NewRequest("POST", a.url+"/v1/alerts/"+tc.source+"?service=database", strings.NewReader(string(body)))
 				req.Header.Set("Authorization", "Bearer "+tc.token)
 				resp, err := http.DefaultClient.Do(req)

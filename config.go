@@ -155,8 +155,8 @@ type IntakeConfig struct {
 	ParseWait  time.Duration `mapstructure:"parse_wait"`
 	// SeverityLabels maps the value of an Alertmanager or Grafana alert's
 	// severity label (matched in lower case) to critical, warning or info;
-	// empty means critical and page → critical, warning → warning, info →
-	// info. SeverityDefault is the severity of an alert whose label is
+	// empty means critical and page → critical, warning → warning, info
+	// and none → info. SeverityDefault is the severity of an alert whose label is
 	// missing or not in the map (default critical).
 	SeverityLabels  map[string]string `mapstructure:"severity_labels"`
 	SeverityDefault string            `mapstructure:"severity_default"`

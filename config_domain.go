@@ -181,6 +181,7 @@ func (c *Config) intakeConfig(services map[string]bool) intake.Config {
 			"grafana":      c.Intake.Tokens.Grafana,
 		},
 		Severities:       c.severities(),
+		GroupingLabels:   c.groupingLabels(),
 		MaxBodyBytes:     c.Intake.MaxBodyBytes,
 		Services:         services,
 		Rules:            rules,
@@ -189,6 +190,23 @@ func (c *Config) intakeConfig(services map[string]bool) intake.Config {
 		MaxParsing:       c.Intake.MaxParsing,
 		ParseWait:        c.parseWait(),
 	}
+}
+
+// groupingLabels are the label and annotation names the services'
+// groupings read (details.labels.<name>, details.annotations.<name>), which
+// the Alertmanager and Grafana parsers keep ahead of the others.
+func (c *Config) groupingLabels() map[string]bool {
+	names := map[string]bool{}
+	for _, s := range c.Services {
+		for _, by := range s.Grouping.By {
+			for _, prefix := range []string{"details.labels.", "details.annotations."} {
+				if name, ok := strings.CutPrefix(by, prefix); ok && name != "" && !strings.Contains(name, ".") {
+					names[name] = true
+				}
+			}
+		}
+	}
+	return names
 }
 
 // severities is intake.severity_labels and intake.severity_default in

@@ -87,6 +87,21 @@ func TestGroupingConfig(t *testing.T) {
 			if g := d.grouping("database"); g.Window != 0 {
 				t.Fatalf("database has grouping %+v; only payments asked for it", g)
 			}
+			// A label a grouping reads is kept in an Alertmanager or
+			// Grafana alert's details ahead of the others.
+			var labels []string
+			for name := range cfg.intakeConfig(nil).GroupingLabels {
+				labels = append(labels, name)
+			}
+			var want []string
+			for _, by := range tc.want.By {
+				if name, ok := strings.CutPrefix(by, "details.labels."); ok {
+					want = append(want, name)
+				}
+			}
+			if !slices.Equal(labels, want) {
+				t.Fatalf("intake grouping labels %v, want %v", labels, want)
+			}
 		})
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/batonhq/baton/internal/suggest"
 )
@@ -84,6 +86,20 @@ func loadConfig(path string, body []byte, environ []string) (*Config, error) {
 	}
 
 	var probs Problems
+	// intake.severity_labels, a map: from the file, whose keys viper
+	// folds to lower case (so "critical" and "Critical" would silently be
+	// one, the last winning), and from BATON_INTAKE_SEVERITY_LABELS as a
+	// JSON object.
+	if path != "" {
+		probs = append(probs, severityLabelCases(fileSeverityLabelKeys(body), "")...)
+	}
+	envLabels, ok := map[string]string(nil), false
+	if val, set := env[severityLabelsEnv]; set {
+		var p []Problem
+		envLabels, p = envSeverityLabels(val)
+		probs = append(probs, p...)
+		ok = envLabels != nil
+	}
 	probs = append(probs, unknownKeys(v.AllSettings(), reflect.TypeOf(Config{}), "")...)
 
 	var cfg Config
@@ -103,6 +119,11 @@ func loadConfig(path string, body []byte, environ []string) (*Config, error) {
 		undecoded[p.Path] = true
 		probs = append(probs, p)
 	}
+	if ok {
+		// The environment's map replaces the file's whole (viper would
+		// merge the two).
+		cfg.Intake.SeverityLabels = envLabels
+	}
 	for _, p := range cfg.Validate() {
 		if !undecoded[p.Path] {
 			probs = append(probs, p)
@@ -119,6 +140,87 @@ func loadConfig(path string, body []byte, environ []string) (*Config, error) {
 		return &cfg, probs
 	}
 	return &cfg, nil
+}
+
+// severityLabelsEnv is the environment variable of intake.severity_labels,
+// the one map key read from the environment.
+const severityLabelsEnv = "BATON_INTAKE_SEVERITY_LABELS"
+
+// envSeverityLabels reads BATON_INTAKE_SEVERITY_LABELS, a JSON object of
+// label value → severity ({"sev1":"critical","sev2":"warning"}); the
+// severities themselves are checked with the file's. nil with a problem
+// when it is not such an object.
+func envSeverityLabels(val string) (map[string]string, []Problem) {
+	var labels map[string]string
+	if err := json.Unmarshal([]byte(val), &labels); err != nil || labels == nil {
+		return nil, []Problem{{Path: "intake.severity_labels", Msg: fmt.Sprintf(
+			"%s must be a JSON object of label value to severity, such as {\"sev1\":\"critical\",\"sev2\":\"warning\"} (got %q)",
+			severityLabelsEnv, truncateForProblem(val))}}
+	}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	return labels, severityLabelCases(keys, " in "+severityLabelsEnv)
+}
+
+// truncateForProblem keeps a quoted value short in a problem line.
+func truncateForProblem(s string) string {
+	if r := []rune(s); len(r) > 80 {
+		return string(r[:80]) + "…"
+	}
+	return s
+}
+
+// fileSeverityLabelKeys returns the keys of intake.severity_labels as
+// written in the YAML body, in their own case (nil when absent or not a
+// map; the decoding reports those).
+func fileSeverityLabelKeys(body []byte) []string {
+	var doc map[string]any
+	if yaml.Unmarshal(body, &doc) != nil {
+		return nil
+	}
+	in := func(m map[string]any, key string) any {
+		for k, v := range m {
+			if strings.EqualFold(k, key) {
+				return v
+			}
+		}
+		return nil
+	}
+	intakeMap, _ := in(doc, "intake").(map[string]any)
+	labels, _ := in(intakeMap, "severity_labels").(map[string]any)
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// severityLabelCases names every group of severity_labels keys that
+// differ only in case: label values are matched in any case, so they are
+// one label value given two severities, and one would silently win.
+func severityLabelCases(keys []string, where string) []Problem {
+	byLower := map[string][]string{}
+	for _, k := range keys {
+		byLower[strings.ToLower(k)] = append(byLower[strings.ToLower(k)], k)
+	}
+	var out []Problem
+	for lower, group := range byLower {
+		if len(group) < 2 {
+			continue
+		}
+		sort.Strings(group)
+		quoted := make([]string, len(group))
+		for i, k := range group {
+			quoted[i] = strconv.Quote(k)
+		}
+		out = append(out, Problem{Path: "intake.severity_labels." + lower, Msg: fmt.Sprintf(
+			"the keys %s%s differ only in case; label values are matched in any case, so keep one of them",
+			strings.Join(quoted, " and "), where)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
 }
 
 // durationHook decodes a string into a time.Duration (time.ParseDuration),

@@ -25,14 +25,16 @@ type Severities struct {
 
 // DefaultSeverities is intake.severity_labels and intake.severity_default
 // when the config sets neither: critical and page are critical, warning is
-// warning, info is info, and anything else, or no label, is critical (a
-// page too many beats a page missed).
+// warning, info and none are info (kube-prometheus gives its Watchdog and
+// InfoInhibitor alerts severity="none": they must not page), and anything
+// else, or no label, is critical (a page too many beats a page missed).
 var DefaultSeverities = Severities{
 	Labels: map[string]incident.Severity{
 		"critical": incident.SevCritical,
 		"page":     incident.SevCritical,
 		"warning":  incident.SevWarning,
 		"info":     incident.SevInfo,
+		"none":     incident.SevInfo,
 	},
 	Default: incident.SevCritical,
 }
@@ -61,6 +63,9 @@ type amBody struct {
 	ExternalURL     string          `json:"externalURL"`
 	TruncatedAlerts json.RawMessage `json:"truncatedAlerts"`
 	Alerts          json.RawMessage `json:"alerts"`
+	// CommonLabels are the labels every alert of the notification shares;
+	// a title built from labels leaves them out.
+	CommonLabels json.RawMessage `json:"commonLabels"`
 	// Grafana.
 	OrgID json.RawMessage `json:"orgId"`
 	State string          `json:"state"`
@@ -85,16 +90,26 @@ type amAlert struct {
 	ValueString  string          `json:"valueString"`
 }
 
-// What one alert's labels and annotations keep in the incident's details
-// (which keeps 4 KiB in all): the pairs that fit in maxLabelBytes, at most
-// maxLabels of them; the labels baton reads (alertname, severity, service,
-// summary, runbook_url) are read whatever their place. The rest are
-// counted, not kept.
+// What one alert's labels, and separately its annotations, keep in the
+// incident's details (which keeps 4 KiB in all): at most maxLabels pairs
+// within maxLabelBytes in all (keys and values as sent), in the order sent
+// (Alertmanager sends them sorted), after the pairs that must stay: the
+// ones baton reads (alertname, severity, service, summary, runbook_url)
+// and the ones a service's grouping reads (details.labels.<name>), each
+// when at most maxPriorityPair bytes. The rest are counted, not kept.
 const (
 	maxLabels     = 32
 	maxLabelBytes = 1536
+	// maxPriorityPair is the longest pair kept ahead of the others.
+	maxPriorityPair = 256
 	// maxValuesBytes is the longest Grafana values object kept.
 	maxValuesBytes = 512
+	// maxFingerprint is the longest fingerprint accepted (Alertmanager's
+	// are 16 hex digits, Grafana's too).
+	maxFingerprint = 256
+	// maxLabelTitle is the longest title built from labels, cut at a
+	// label.
+	maxLabelTitle = 256
 )
 
 // The labels and annotations baton reads.
@@ -113,9 +128,10 @@ type labelSet struct {
 
 // readLabels reads a labels or annotations object (field names it in
 // errors: alerts[2].labels): every value must be a string. It keeps what
-// fits the bounds and counts the rest by scanning, without decoding it:
-// raw comes from a body that decoded, so it is valid JSON.
-func readLabels(raw json.RawMessage, field string) (labelSet, error) {
+// fits the bounds, the pairs baton reads and those named in group first,
+// and counts the rest by scanning, without decoding it: raw comes from a
+// body that decoded, so it is valid JSON.
+func readLabels(raw json.RawMessage, field string, group map[string]bool) (labelSet, error) {
 	ls := labelSet{}
 	switch firstByte(raw) {
 	case 0, 'n':
@@ -124,23 +140,49 @@ func readLabels(raw json.RawMessage, field string) (labelSet, error) {
 	default:
 		return ls, fieldErr(field, "must be an object of strings, not %s", kindOf(raw))
 	}
-	size := 0
-	err := objectMembers(raw, func(rk, rv []byte) error {
-		k, wanted := "", false
+	// name returns a raw key's name and whether it is read by baton
+	// (wanted) or by a grouping (grouped), without allocating for the
+	// usual key without escapes.
+	name := func(rk []byte) (k string, wanted, grouped bool) {
 		if plain := rk[1 : len(rk)-1]; bytes.IndexByte(plain, '\\') < 0 {
-			wanted = amWanted[string(plain)] // no allocation
-		} else {
-			k, _ = rawString(rk)
-			wanted = amWanted[k]
+			return "", amWanted[string(plain)], group[string(plain)]
 		}
+		k, _ = rawString(rk)
+		return k, amWanted[k], group[k]
+	}
+	// First the pairs that must stay: their room is set aside.
+	reserved, reservedBytes := 0, 0
+	err := objectMembers(raw, func(rk, rv []byte) error {
+		k, wanted, grouped := name(rk)
 		if firstByte(rv) != '"' {
 			if k == "" {
 				k, _ = rawString(rk)
 			}
 			return fieldErr(field+"."+k, "must be a string, not %s", kindOf(rv))
 		}
-		size += len(rk) + len(rv)
-		keep := len(ls.kept) < maxLabels && size <= maxLabelBytes
+		if (wanted || grouped) && len(rk)+len(rv) <= maxPriorityPair {
+			reserved++
+			reservedBytes += len(rk) + len(rv)
+		}
+		return nil
+	})
+	if err != nil {
+		return ls, err
+	}
+	size := reservedBytes
+	err = objectMembers(raw, func(rk, rv []byte) error {
+		k, wanted, grouped := name(rk)
+		priority := (wanted || grouped) && len(rk)+len(rv) <= maxPriorityPair
+		keep := priority
+		if !priority {
+			size += len(rk) + len(rv)
+			keep = len(ls.kept)+reserved < maxLabels && size <= maxLabelBytes
+			if !keep {
+				size -= len(rk) + len(rv)
+			}
+		} else {
+			reserved--
+		}
 		if !keep && !wanted {
 			ls.more++
 			return nil
@@ -298,31 +340,41 @@ var (
 //   - its status, firing or resolved, is the alert's own (not the group's);
 //   - the severity is its severity label through sev (absent or unknown:
 //     sev.Default);
-//   - the summary is its summary annotation, else its alertname label
-//     followed by its other labels, sorted ("HighLatency: instance=a:9100,
-//     job=api"), one line, at most 1024 characters;
+//   - the summary is its summary annotation (one line, at most 1024
+//     characters), else its alertname label followed by the labels that
+//     tell it from the notification's other alerts (not in commonLabels;
+//     without commonLabels, or when all are common, all but alertname
+//     and severity), sorted ("HighLatency: instance=a:9100"), at most
+//     256 bytes cut at a label;
 //   - Name is alertname (intake.routes match it), Service the service label;
-//   - SourceTime is startsAt for a firing alert and endsAt for a resolved
-//     one (absent, "0001-01-01T00:00:00Z" or unreadable: now);
+//   - SourceTime is now, the receive time, for a firing alert (a
+//     notification is a snapshot of the alert's state and startsAt stays
+//     the same across a resolve and a new firing, so a firing received
+//     after a recovery is firing again), and for a resolved one too (its
+//     endsAt, on the sender's clock, may be earlier than a firing
+//     notification delivered late: a real recovery would look stale);
+//     Alertmanager sends a group's notifications in order;
 //   - links: generatorURL ("source"), the runbook_url annotation
 //     ("runbook") and externalURL ("alertmanager"), each when it passes
 //     incident.CheckLinkURL, else left out with a note in details
 //     under "dropped_links";
-//   - details: labels and annotations (the summary aside), at most 32 pairs
-//     and 1.5 KiB each, with a count of the rest (labels_not_kept,
-//     annotations_not_kept), starts_at, ends_at, fingerprint, group_key,
+//   - details: labels and annotations (the summary aside), of each at
+//     most 32 pairs within 1.5 KiB in all, the ones baton reads first
+//     (and, through the handler, the ones a grouping reads), with a count
+//     of the rest (labels_not_kept, annotations_not_kept), starts_at,
+//     ends_at, fingerprint, group_key,
 //     receiver and truncated_alerts (when Alertmanager's max_alerts cut
 //     the group).
 //
 // A body that is not an object, an alerts that is not a non-empty array
 // of objects (at most incident.MaxBatch), a version other than "4", or
-// any alert with an empty fingerprint, a status other than firing or
-// resolved, neither a summary annotation nor an alertname label, a label
+// any alert with an empty fingerprint or one over 256 bytes, a missing
+// status or one other than firing or resolved, neither a summary annotation nor an alertname label, a label
 // or annotation that is not a string, or a control character in its
 // fingerprint or service label is an *InputError naming the field
 // (alerts[2].fingerprint): nothing of the body is then accepted.
 func ParseAlertmanager(body []byte, now time.Time, sev Severities) ([]incident.Alert, error) {
-	return parseAlerts(amAlertmanager, body, now, sev)
+	return parseAlerts(amAlertmanager, body, now, sev, nil)
 }
 
 // ParseGrafana turns the body of a Grafana Alerting webhook contact point
@@ -335,10 +387,13 @@ func ParseAlertmanager(body []byte, now time.Time, sev Severities) ([]incident.A
 // labels and annotations every alert carries, are not read, and
 // grafana_folder is left out of a summary built from labels.
 func ParseGrafana(body []byte, now time.Time, sev Severities) ([]incident.Alert, error) {
-	return parseAlerts(amGrafana, body, now, sev)
+	return parseAlerts(amGrafana, body, now, sev, nil)
 }
 
-func parseAlerts(src amSource, body []byte, now time.Time, sev Severities) ([]incident.Alert, error) {
+// parseAlerts is ParseAlertmanager or ParseGrafana; group names the
+// labels and annotations kept in the details ahead of the others, because
+// a service's grouping reads them (Config.GroupingLabels).
+func parseAlerts(src amSource, body []byte, now time.Time, sev Severities, group map[string]bool) ([]incident.Alert, error) {
 	if err := requireObject(body); err != nil {
 		return nil, err
 	}
@@ -364,9 +419,13 @@ func parseAlerts(src amSource, body []byte, now time.Time, sev Severities) ([]in
 	if err != nil {
 		return nil, err
 	}
+	common, err := commonLabels(p.CommonLabels)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]incident.Alert, 0, len(raws))
 	for i, raw := range raws {
-		a, err := parseAlert(src, p, raw, "alerts["+strconv.Itoa(i)+"]", now, sev)
+		a, err := parseAlert(src, p, raw, "alerts["+strconv.Itoa(i)+"]", now, sev, group, common)
 		if err != nil {
 			return nil, err
 		}
@@ -399,8 +458,31 @@ func alertEntries(raw json.RawMessage) ([][]byte, error) {
 	return entries, nil
 }
 
+// commonLabels reads the notification's commonLabels: nil when absent (a
+// title built from labels then uses them all), else the pairs as strings
+// (a value that is not a string is left out: nothing else is read from it).
+func commonLabels(raw json.RawMessage) (map[string]string, error) {
+	switch firstByte(raw) {
+	case 0, 'n':
+		return nil, nil
+	case '{':
+	default:
+		return nil, fieldErr("commonLabels", "must be an object of strings, not %s", kindOf(raw))
+	}
+	common := map[string]string{}
+	err := objectMembers(raw, func(rk, rv []byte) error {
+		if firstByte(rv) == '"' {
+			k, _ := rawString(rk)
+			v, _ := rawString(rv)
+			common[k] = v
+		}
+		return nil
+	})
+	return common, err
+}
+
 // parseAlert reads one entry of alerts; field is its path (alerts[2]).
-func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time, sev Severities) (incident.Alert, error) {
+func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time, sev Severities, group map[string]bool, common map[string]string) (incident.Alert, error) {
 	if firstByte(raw) != '{' {
 		return incident.Alert{}, fieldErr(field, "must be an object, not %s", kindOf(raw))
 	}
@@ -412,13 +494,16 @@ func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time,
 		}
 		return incident.Alert{}, ie
 	}
-	labels, err := readLabels(e.Labels, field+".labels")
+	labels, err := readLabels(e.Labels, field+".labels", group)
 	if err != nil {
 		return incident.Alert{}, err
 	}
-	annotations, err := readLabels(e.Annotations, field+".annotations")
+	annotations, err := readLabels(e.Annotations, field+".annotations", group)
 	if err != nil {
 		return incident.Alert{}, err
+	}
+	if n := len(e.Fingerprint); n > maxFingerprint {
+		return incident.Alert{}, fieldErr(field+".fingerprint", "is %d bytes long; baton accepts at most %d (Alertmanager's and Grafana's are 16 hex digits)", n, maxFingerprint)
 	}
 	// Checked as sent, before trimming: a control character at either end
 	// is refused like one in the middle.
@@ -441,11 +526,26 @@ func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time,
 	}
 	switch strings.ToLower(strings.TrimSpace(e.Status)) {
 	case "firing":
+		// A notification is a snapshot of the alert's state, and a firing
+		// alert keeps its startsAt for life, even across Alertmanager's own
+		// resolve (Prometheus unreachable past endsAt) and the firing that
+		// follows it: a firing notification received after a recovery means
+		// firing again, so its source time is when baton received it
+		// (startsAt stays in the details).
 		a.Status = incident.AlertFiring
-		a.SourceTime = sourceTime(now, parseAMTime(e.StartsAt))
+		a.SourceTime = now
 	case "resolved":
+		// The same for a recovery: compared with the firing's receive time,
+		// its endsAt (the sender's clock, often earlier than a firing
+		// notification delivered late, after retries) would make a real
+		// recovery look stale and leave the incident open. Alertmanager
+		// sends one group's notifications in order, so the order baton
+		// receives them in is the order of the alert's states (endsAt stays
+		// in the details).
 		a.Status = incident.AlertResolved
-		a.SourceTime = sourceTime(now, parseAMTime(e.EndsAt))
+		a.SourceTime = now
+	case "":
+		return incident.Alert{}, fieldErr(field+".status", "is required: firing or resolved")
 	default:
 		return incident.Alert{}, fieldErr(field+".status", "must be firing or resolved (got %q)", text.Truncate(e.Status, maxQuoted))
 	}
@@ -454,7 +554,7 @@ func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time,
 		if a.Name == "" {
 			return incident.Alert{}, fieldErr(field+".labels.alertname", "is required when there is no summary annotation; baton needs one of them for the incident's title")
 		}
-		a.Summary = labelSummary(a.Name, labels.kept, src.skip)
+		a.Summary = labelSummary(a.Name, e.Labels, src.skip, common)
 	}
 	a.Summary = text.Truncate(a.Summary, maxSummary)
 
@@ -528,33 +628,53 @@ func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time,
 }
 
 // labelSummary is the title of an alert without a summary annotation:
-// its name and its other labels, sorted, as "name: k=v, k=v".
-func labelSummary(name string, labels map[string]any, skip map[string]bool) string {
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		if !skip[k] && !strings.HasPrefix(k, "__") {
-			keys = append(keys, k)
+// its name and the labels that tell it from the other alerts of its
+// notification, those not in common (commonLabels), sorted, as
+// "name: k=v, k=v", cut at a label to at most maxLabelTitle bytes. With
+// no commonLabels, or when every label is common (a notification of one
+// alert), all its labels are used; skip and labels starting with "__" are
+// left out either way. raw is the alert's labels, valid JSON whose values
+// are strings (readLabels checked them).
+func labelSummary(name string, raw json.RawMessage, skip map[string]bool, common map[string]string) string {
+	type pair struct{ k, v string }
+	var all, distinct []pair
+	_ = objectMembers(raw, func(rk, rv []byte) error {
+		k, _ := rawString(rk)
+		if skip[k] || strings.HasPrefix(k, "__") {
+			return nil
 		}
+		v, _ := rawString(rv)
+		all = append(all, pair{k, v})
+		if cv, ok := common[k]; !ok || cv != v {
+			distinct = append(distinct, pair{k, v})
+		}
+		return nil
+	})
+	pairs := distinct
+	if common == nil || len(distinct) == 0 {
+		pairs = all
 	}
-	if len(keys) == 0 {
+	if len(pairs) == 0 {
 		return name
 	}
-	sort.Strings(keys)
+	sort.Slice(pairs, func(i, j int) bool { return pairs[i].k < pairs[j].k })
 	var b strings.Builder
 	b.WriteString(name)
-	for i, k := range keys {
+	for i, p := range pairs {
+		sep := ", "
 		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString(", ")
+			sep = ": "
 		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		v, _ := labels[k].(string)
-		b.WriteString(v)
-		if b.Len() > 4*maxSummary {
+		part := oneLine(p.k + "=" + p.v)
+		if b.Len()+len(sep)+len(part) > maxLabelTitle {
+			if i == 0 {
+				return text.Truncate(oneLine(b.String()+sep+part), maxLabelTitle)
+			}
+			b.WriteString(", …")
 			break
 		}
+		b.WriteString(sep)
+		b.WriteString(part)
 	}
 	return oneLine(b.String())
 }

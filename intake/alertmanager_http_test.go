@@ -67,7 +67,10 @@ func TestBatchSourcesEndToEnd(t *testing.T) {
 		{"grafana", "grafana?service=checkout", grafanaToken, "grafana-firing", "grafana-resolved", "checkout"},
 	} {
 		t.Run(tc.source, func(t *testing.T) {
-			e := newIntakeEnvAt(t, goldenNow)
+			// The firing notification is received before the recovery's
+			// endsAt (14:21 and 14:31), the recovery at goldenNow.
+			clock := newTestClock(firingNow)
+			e := newIntakeEnvClock(t, clock.Now)
 			ctx := redistest.Ctx(t)
 			code, replies, msg := e.postBatch(t, tc.path, tc.token, string(readTestdata(t, tc.firing)))
 			if code != http.StatusAccepted {
@@ -88,6 +91,7 @@ func TestBatchSourcesEndToEnd(t *testing.T) {
 					t.Errorf("INC-%d has no page due", r.Incident)
 				}
 			}
+			clock.Set(goldenNow)
 			code, replies, msg = e.postBatch(t, tc.path, tc.token, string(readTestdata(t, tc.resolved)))
 			if code != http.StatusAccepted {
 				t.Fatalf("resolved: %d %s", code, msg)
@@ -109,34 +113,40 @@ func TestBatchSourcesEndToEnd(t *testing.T) {
 }
 
 // TestBatchMixedOverHTTP: a batch that fires, repeats and resolves at
-// once; each alert gets its own answer, in order, and a firing alert older
-// than a recovery in the same batch opens nothing.
+// once; each alert gets its own answer, in order, and a firing alert after
+// a recovery in the same batch fires again (a notification is a snapshot:
+// its startsAt, older than the recovery, does not make it stale).
 func TestBatchMixedOverHTTP(t *testing.T) {
-	e := newIntakeEnv(t)
+	clock := newTestClock(testNow)
+	e := newIntakeEnvClock(t, clock.Now)
 	at := func(min int) string { return testNow.Add(time.Duration(min) * time.Minute).Format(time.RFC3339) }
 	for _, path := range []struct{ path, token string }{{"alertmanager", amToken}, {"grafana?service=database", grafanaToken}} {
 		t.Run(path.path, func(t *testing.T) {
 			e.rdb.FlushAll(redistest.Ctx(t))
+			clock.Set(testNow.Add(-5 * time.Minute)) // received before the recoveries' endsAt
 			body := amBodyWith(amAlertJSON("a"), amAlertJSON("b"))
 			if code, replies, msg := e.postBatch(t, path.path, path.token, body); code != http.StatusAccepted || strings.Join(outcomes(replies), ", ") != "created INC-1, created INC-2" {
 				t.Fatalf("first batch: %d %v %s", code, outcomes(replies), msg)
 			}
+			clock.Set(testNow)
 			body = amBodyWith(
 				amAlertJSON("a", `"status":"resolved"`, `"endsAt":"`+at(-1)+`"`),
 				amAlertJSON("b"),
 				amAlertJSON("c"),
-				amAlertJSON("c", `"status":"resolved"`, `"endsAt":"`+at(-1)+`"`),
-				amAlertJSON("c", `"startsAt":"`+at(-2)+`"`),
+				amAlertJSON("d", `"status":"resolved"`, `"endsAt":"`+at(-1)+`"`),
+				amAlertJSON("d", `"startsAt":"`+at(-2)+`"`),
 			)
 			code, replies, msg := e.postBatch(t, path.path, path.token, body)
 			if code != http.StatusAccepted {
 				t.Fatalf("mixed batch: %d %s", code, msg)
 			}
-			want := "resolved INC-1, repeated INC-2, created INC-3, resolved INC-3, superseded_by_recovery INC-3"
+			// One fingerprint twice in one notification (Alertmanager never
+			// sends that): both are received at once, and the recovery wins.
+			want := "resolved INC-1, repeated INC-2, created INC-3, no_open_incident INC-0, superseded_by_recovery INC-0"
 			if got := strings.Join(outcomes(replies), ", "); got != want {
 				t.Fatalf("mixed batch:\n%s\nwant\n%s", got, want)
 			}
-			if replies[1].AlertCount != 2 || replies[4].RecoveredAt == "" {
+			if replies[1].AlertCount != 2 {
 				t.Errorf("replies %+v", replies)
 			}
 		})
@@ -181,4 +191,55 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return len(a) == len(b)
+}
+
+// TestAlertmanagerFiringAfterRecovery: a notification is a snapshot of
+// the alert's state. Prometheus keeps an alert's startsAt for its whole
+// life, so when it cannot reach Alertmanager past the alert's endsAt
+// (ValidUntil), Alertmanager resolves the alert itself and, once
+// Prometheus is back, notifies "firing" again with the same old startsAt.
+// That firing is received after the recovery, so it is firing again: it
+// opens and pages. A recovery counts from when it is received too: its
+// endsAt (the sender's clock) may be earlier than a firing notification
+// that was delivered late, after retries, and must still resolve.
+func TestAlertmanagerFiringAfterRecovery(t *testing.T) {
+	at := func(hm string) time.Time {
+		t, err := time.Parse(time.RFC3339, "2025-11-24T"+hm+":00Z")
+		if err != nil {
+			panic(err)
+		}
+		return t
+	}
+	firing := func(endsAt string) string {
+		return amAlertJSON("refire", `"startsAt":"2025-11-24T13:40:00Z"`, `"endsAt":"2025-11-24T`+endsAt+`:00Z"`)
+	}
+	resolved := func(endsAt string) string {
+		return amAlertJSON("refire", `"status":"resolved"`, `"startsAt":"2025-11-24T13:40:00Z"`, `"endsAt":"2025-11-24T`+endsAt+`:00Z"`)
+	}
+	steps := []struct {
+		name     string
+		received string // hh:mm
+		alert    string
+		want     string
+	}{
+		{"first firing", "13:41", firing("13:45"), "created INC-1"},
+		{"Alertmanager's own resolve at ValidUntil", "13:50", resolved("13:50"), "resolved INC-1"},
+		{"firing again, same startsAt", "14:03", firing("14:07"), "created INC-2"},
+		{"repeat of the firing", "14:08", firing("14:12"), "repeated INC-2"},
+		{"resolved with an endsAt before the latest firing's delivery", "14:09", resolved("14:05"), "resolved INC-2"},
+		{"firing after that recovery", "14:15", firing("14:19"), "created INC-3"},
+		{"resolved again", "14:20", resolved("14:19"), "resolved INC-3"},
+	}
+	clock := newTestClock(at(steps[0].received))
+	e := newIntakeEnvClock(t, clock.Now)
+	for _, s := range steps {
+		clock.Set(at(s.received))
+		code, replies, msg := e.postBatch(t, "alertmanager", amToken, amBodyWith(s.alert))
+		if code != http.StatusAccepted {
+			t.Fatalf("%s: %d %s", s.name, code, msg)
+		}
+		if got := outcomes(replies)[0]; got != s.want {
+			t.Fatalf("%s: %s, want %s (%+v)", s.name, got, s.want, replies[0])
+		}
+	}
 }

@@ -23,6 +23,11 @@ var testNow = time.Date(2025, 11, 24, 14, 3, 15, 0, time.UTC)
 // time, so that each SourceTime in the golden files is the source's.
 var goldenNow = time.Date(2025, 11, 24, 14, 45, 0, 0, time.UTC)
 
+// firingNow is when tests that send a recovery after its firing alert
+// receive the firing one: before the recovery's endsAt in testdata
+// (a firing alert's source time is its receive time).
+var firingNow = time.Date(2025, 11, 24, 14, 5, 0, 0, time.UTC)
+
 // readTestdata returns testdata/<name>.json.
 func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()

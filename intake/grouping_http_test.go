@@ -81,7 +81,8 @@ func TestAlertmanagerBatchGroups(t *testing.T) {
 	}))
 	t.Cleanup(store.Close)
 	h := NewHandler(Config{Tokens: map[string]string{"alertmanager": amToken}, Services: map[string]bool{"database": true}}, store, nil)
-	h.Now = func() time.Time { return goldenNow }
+	clock := newTestClock(firingNow) // before the recovery's endsAt
+	h.Now = clock.Now
 	mux := http.NewServeMux()
 	h.Register(mux)
 	srv := httptest.NewServer(mux)
@@ -91,6 +92,7 @@ func TestAlertmanagerBatchGroups(t *testing.T) {
 		len(replies) != 2 || outcomes(replies)[0] != "created INC-1" || outcomes(replies)[1] != "grouped INC-1" {
 		t.Fatalf("firing: %d %v %s", code, outcomes(replies), msg)
 	}
+	clock.Set(goldenNow)
 	if code, replies, msg := e.postBatch(t, "alertmanager?service=database", amToken, string(readTestdata(t, "alertmanager-resolved"))); code != http.StatusAccepted ||
 		len(replies) != 1 || outcomes(replies)[0] != "alert_recovered INC-1" {
 		t.Fatalf("one recovered: %d %v %s", code, outcomes(replies), msg)

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -51,7 +52,9 @@ type Config struct {
 	// case); CloudWatch may also send it as the basic-auth password or as
 	// ?token=. A source with no token is closed.
 	Tokens map[string]string
-	// MaxBodyBytes caps a request body; bigger bodies get 413.
+	// MaxBodyBytes caps a request body; bigger bodies get 413. An
+	// Alertmanager or Grafana request may be larger: up to
+	// DefaultBatchBodyBytes when MaxBodyBytes is smaller (BatchBodyBytes).
 	MaxBodyBytes int64
 	// Services is the set of known service names.
 	Services map[string]bool
@@ -62,6 +65,12 @@ type Config struct {
 	// Severities maps an Alertmanager or Grafana alert's severity label to
 	// a severity; a zero value means DefaultSeverities.
 	Severities Severities
+	// GroupingLabels are the Alertmanager and Grafana label (and
+	// annotation) names some service's grouping reads
+	// (details.labels.<name>, details.annotations.<name>): they are kept in
+	// an alert's details ahead of the others, so the bound on labels
+	// never drops them.
+	GroupingLabels map[string]bool
 	// SNS verifies CloudWatch deliveries.
 	SNS *SNSVerifier
 	// Observer, when set, is told the outcome of every request (metrics).
@@ -91,6 +100,19 @@ type Config struct {
 	Sealer *privacy.Sealer
 }
 
+// DefaultBatchBodyBytes is the body limit of an Alertmanager or Grafana
+// request when Config.MaxBodyBytes is smaller: 8 MiB holds incident.MaxBatch
+// alerts of a realistic size (1000 kube-prometheus alerts with 14 labels
+// and a one-line description are about 1.1 MB) several times over, so the
+// recommended max_alerts: 1000 fits. A 4xx is not retried by Alertmanager:
+// a group refused for its size would be lost.
+const DefaultBatchBodyBytes = 8 << 20
+
+// BatchBodyBytes is the body limit of an Alertmanager or Grafana request:
+// DefaultBatchBodyBytes, or maxBodyBytes (intake.max_body_bytes) when
+// larger.
+func BatchBodyBytes(maxBodyBytes int64) int64 { return max(maxBodyBytes, DefaultBatchBodyBytes) }
+
 // DefaultParseWait is how long a request waits for a parsing slot when
 // Config.ParseWait is 0.
 const DefaultParseWait = 2 * time.Second
@@ -107,6 +129,13 @@ type Observer interface {
 	ObserveAlert(source, service, outcome string, elapsed time.Duration)
 }
 
+// TruncationObserver is an Observer that also counts the alerts a sender
+// dropped before sending: n, from an Alertmanager or Grafana payload's
+// truncatedAlerts (its max_alerts cut the group). It must not block.
+type TruncationObserver interface {
+	ObserveTruncated(source string, n int64)
+}
+
 // Handler serves POST /v1/alerts/{source}.
 type Handler struct {
 	cfg    Config
@@ -117,6 +146,12 @@ type Handler struct {
 	// (Config.MaxParsing); waiting counts the requests waiting for one.
 	parsing chan struct{}
 	waiting atomic.Int64
+	// large holds the one token a batch body longer than
+	// Config.MaxBodyBytes needs to be read and parsed, so that however
+	// many such requests arrive, at most one body of up to
+	// BatchBodyBytes (and its decoding) is in memory beyond the usual
+	// bound.
+	large chan struct{}
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
@@ -154,7 +189,7 @@ func NewHandler(cfg Config, store Store, log *slog.Logger) *Handler {
 			Query: source == "cloudwatch",
 		}
 	}
-	return &Handler{cfg: cfg, store: store, log: log, guards: guards, parsing: make(chan struct{}, cfg.MaxParsing), Now: time.Now}
+	return &Handler{cfg: cfg, store: store, log: log, guards: guards, parsing: make(chan struct{}, cfg.MaxParsing), large: make(chan struct{}, 1), Now: time.Now}
 }
 
 // Router is where Register mounts the intake routes: an *http.ServeMux,
@@ -365,7 +400,10 @@ func (h *Handler) handleBatch(r *http.Request, source string) ([]Reply, error) {
 	if err := h.authorize(r, source); err != nil {
 		return nil, err
 	}
-	body, err := h.readBody(r)
+	body, large, err := h.readBatchBody(r, source)
+	if large {
+		defer func() { <-h.large }()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -376,13 +414,22 @@ func (h *Handler) handleBatch(r *http.Request, source string) ([]Reply, error) {
 	var alerts []incident.Alert
 	switch source {
 	case "alertmanager":
-		alerts, err = ParseAlertmanager(body, now, h.cfg.Severities)
+		alerts, err = parseAlerts(amAlertmanager, body, now, h.cfg.Severities, h.cfg.GroupingLabels)
 	case "grafana":
-		alerts, err = ParseGrafana(body, now, h.cfg.Severities)
+		alerts, err = parseAlerts(amGrafana, body, now, h.cfg.Severities, h.cfg.GroupingLabels)
 	}
 	<-h.parsing
 	if err != nil {
 		return nil, inputFailure(err)
+	}
+	if n, _ := alerts[0].Details["truncated_alerts"].(int64); n > 0 {
+		// Alertmanager (max_alerts) or Grafana dropped alerts of the
+		// group before sending: they never reach baton. No alert text.
+		h.log.Warn("the sender dropped alerts of a group before sending (its max_alerts); they were not received",
+			"source", source, "truncated_alerts", n)
+		if to, ok := h.cfg.Observer.(TruncationObserver); ok {
+			to.ObserveTruncated(source, n)
+		}
 	}
 	query := r.URL.Query().Get("service")
 	for i := range alerts {
@@ -433,17 +480,87 @@ func (h *Handler) protect(alerts []incident.Alert, source string, body []byte) e
 	return nil
 }
 
-// readBody reads a request body of at most Config.MaxBodyBytes (413 past it).
+// readBody reads a request body of at most Config.MaxBodyBytes (413 past
+// it). A compressed body is refused (415): baton reads JSON as sent.
 func (h *Handler) readBody(r *http.Request) ([]byte, error) {
+	if err := checkEncoding(r); err != nil {
+		return nil, err
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.cfg.MaxBodyBytes))
 	if err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return nil, fail(http.StatusRequestEntityTooLarge, "the body is larger than the limit of %d bytes (intake.max_body_bytes)", h.cfg.MaxBodyBytes)
-		}
-		return nil, fail(http.StatusBadRequest, "the body could not be read: %v", err)
+		return nil, h.readFailure(err, "")
 	}
-	return body, nil
+	return body, checkGzip(body)
+}
+
+// readBatchBody reads an Alertmanager or Grafana body of at most
+// BatchBodyBytes. The first Config.MaxBodyBytes are read as for any
+// source; a body longer than that needs the one large-body token (h.large)
+// to be read further, waited for as a parsing slot (Config.ParseWait, then
+// 503 with Retry-After, which Alertmanager and Grafana retry). large says
+// the token was taken: the caller gives it back once the body is parsed.
+func (h *Handler) readBatchBody(r *http.Request, source string) (body []byte, large bool, err error) {
+	if err := checkEncoding(r); err != nil {
+		return nil, false, err
+	}
+	limit := BatchBodyBytes(h.cfg.MaxBodyBytes)
+	r.Body = http.MaxBytesReader(nil, r.Body, limit)
+	body, err = io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxBodyBytes+1))
+	if err != nil {
+		return nil, false, h.readFailure(err, source)
+	}
+	if int64(len(body)) > h.cfg.MaxBodyBytes {
+		if err := h.take(r.Context(), h.large, fmt.Sprintf("baton reads one body longer than %d bytes (intake.max_body_bytes) at a time, and is reading another; this one was NOT accepted; retry", h.cfg.MaxBodyBytes)); err != nil {
+			return nil, false, err
+		}
+		rest, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, true, h.readFailure(err, source)
+		}
+		body = append(body, rest...)
+	}
+	return body, int64(len(body)) > h.cfg.MaxBodyBytes, checkGzip(body)
+}
+
+// readFailure is the answer to a body that could not be read: 413 naming
+// the setting to change when it was too long (source: a batch source, whose
+// limit is BatchBodyBytes), else 400.
+func (h *Handler) readFailure(err error, source string) error {
+	var mb *http.MaxBytesError
+	if !errors.As(err, &mb) {
+		return fail(http.StatusBadRequest, "the body could not be read: %v", err)
+	}
+	if source == "" {
+		return fail(http.StatusRequestEntityTooLarge, "the body is larger than the limit of %d bytes: raise intake.max_body_bytes in baton's config to accept it", h.cfg.MaxBodyBytes)
+	}
+	return fail(http.StatusRequestEntityTooLarge, "the body is larger than the limit of %d bytes for %s (%d MiB, or intake.max_body_bytes when larger): raise intake.max_body_bytes in baton's config, or lower max_alerts in the %s webhook",
+		mb.Limit, source, DefaultBatchBodyBytes>>20, source)
+}
+
+// checkEncoding refuses a body sent with a Content-Encoding: baton reads
+// the JSON as sent.
+func checkEncoding(r *http.Request) error {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return fail(http.StatusUnsupportedMediaType, "Content-Encoding %q is not supported (gzip is not supported): send the body uncompressed; nothing was stored", truncateHeader(ce))
+	}
+	return nil
+}
+
+// checkGzip refuses a gzip body sent without a Content-Encoding (its
+// magic bytes), which would otherwise be "not JSON".
+func checkGzip(body []byte) error {
+	if len(body) >= 2 && body[0] == 0x1f && body[1] == 0x8b {
+		return fail(http.StatusUnsupportedMediaType, "the body is gzip-compressed, and gzip is not supported: send it uncompressed; nothing was stored")
+	}
+	return nil
+}
+
+// truncateHeader keeps a header value quotable in a sentence.
+func truncateHeader(v string) string {
+	if len(v) > 40 {
+		return v[:40] + "…"
+	}
+	return v
 }
 
 // parse reads the body, then parses it holding one of the Config.MaxParsing
@@ -493,12 +610,18 @@ func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, d
 // limit is a 503 with Retry-After: the alert is not accepted, and the
 // sender's retry (SNS's delivery policy; a script's loop) brings it back.
 func (h *Handler) acquire(ctx context.Context) error {
+	return h.take(ctx, h.parsing, "baton is parsing as many alerts as it allows at once (intake.max_parsing); this one was NOT accepted; retry")
+}
+
+// take takes a token of slots (the parsing slots, or the large-body one),
+// waiting at most Config.ParseWait; a full set is a 503 with Retry-After.
+func (h *Handler) take(ctx context.Context, slots chan struct{}, busyMsg string) error {
 	select {
-	case h.parsing <- struct{}{}:
+	case slots <- struct{}{}:
 		return nil
 	default:
 	}
-	busy := fail(http.StatusServiceUnavailable, "baton is parsing as many alerts as it allows at once (intake.max_parsing); this one was NOT accepted; retry")
+	busy := fail(http.StatusServiceUnavailable, "%s", busyMsg)
 	busy.header = http.Header{"Retry-After": {busyRetryAfter}}
 	if h.cfg.ParseWait < 0 {
 		return busy
@@ -508,7 +631,7 @@ func (h *Handler) acquire(ctx context.Context) error {
 	h.waiting.Add(1)
 	defer h.waiting.Add(-1)
 	select {
-	case h.parsing <- struct{}{}:
+	case slots <- struct{}{}:
 		return nil
 	case <-t.C:
 		return busy

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +46,12 @@ func newIntakeEnv(t *testing.T) *intakeEnv {
 // newIntakeEnvAt is newIntakeEnv with the handler's clock stopped at now.
 func newIntakeEnvAt(t *testing.T, now time.Time) *intakeEnv {
 	t.Helper()
+	return newIntakeEnvClock(t, func() time.Time { return now })
+}
+
+// newIntakeEnvClock is newIntakeEnv with the handler's clock now.
+func newIntakeEnvClock(t *testing.T, now func() time.Time) *intakeEnv {
+	t.Helper()
 	rs := redistest.Start(t)
 	e := &intakeEnv{rdb: rs.Client()}
 	e.store = incident.NewStore(e.rdb, "t:")
@@ -67,7 +74,7 @@ func newIntakeEnvAt(t *testing.T, now time.Time) *intakeEnv {
 			return nil
 		},
 	}, e.store, nil)
-	h.Now = func() time.Time { return now }
+	h.Now = now
 	mux := http.NewServeMux()
 	h.Register(mux)
 	e.srv = httptest.NewServer(openapitest.Wrap(t, mux))
@@ -155,7 +162,7 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		{"another source's token", request{path: "sumologic", token: genericToken, body: sumo}, 401, "wrong credentials: the token is not intake.tokens.sumologic"},
 		{"cloudwatch wrong query token", request{path: "cloudwatch?token=wrong", body: alarm}, 401, "wrong credentials: the token is not intake.tokens.cloudwatch"},
 		{"unknown source", request{path: "nagios", token: sumoToken, body: sumo}, 404, "unknown alert source \"nagios\""},
-		{"oversized body", request{path: "generic", token: genericToken, body: `{"summary":"` + strings.Repeat("x", 5000) + `"}`}, 413, "larger than the limit of 4096 bytes"},
+		{"oversized body", request{path: "generic", token: genericToken, body: `{"summary":"` + strings.Repeat("x", 5000) + `"}`}, 413, "larger than the limit of 4096 bytes: raise intake.max_body_bytes"},
 		{"truncated JSON", request{path: "generic", token: genericToken, body: `{"service":"checkout","summary":"disk`}, 400, "not valid JSON"},
 		{"empty body", request{path: "sumologic", token: sumoToken, body: ``}, 400, ""},
 		{"array, not an object", request{path: "generic", token: genericToken, body: `[1,2]`}, 400, "object"},
@@ -192,7 +199,8 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		{"SNS replayed MessageId", request{path: "cloudwatch", token: cwToken, body: alarm}, 200, ""},
 		{"alertmanager no token", request{path: "alertmanager", body: amBodyWith(amAlertJSON("a"))}, 401, "missing credentials: send the header Authorization: Bearer <intake.tokens.alertmanager>"},
 		{"grafana with the alertmanager token", request{path: "grafana", token: amToken, body: amBodyWith(amAlertJSON("a"))}, 401, "wrong credentials: the token is not intake.tokens.grafana"},
-		{"alertmanager oversized", request{path: "alertmanager", token: amToken, body: amBodyWith(amAlertJSON(strings.Repeat("f", 5000)))}, 413, "larger than the limit of 4096 bytes"},
+		{"alertmanager oversized", request{path: "alertmanager", token: amToken, body: amBodyWith(amAlertJSON("a", `"labels":{"alertname":"DiskFull","x":"`+strings.Repeat("f", DefaultBatchBodyBytes)+`"}`))}, 413,
+			"larger than the limit of 8388608 bytes for alertmanager (8 MiB, or intake.max_body_bytes when larger): raise intake.max_body_bytes"},
 		{"alertmanager not JSON", request{path: "alertmanager", token: amToken, body: `{"alerts":[`}, 400, "not valid JSON"},
 		{"alertmanager alerts[2] without a fingerprint", request{path: "alertmanager", token: amToken, body: amBodyWith(amAlertJSON("a"), amAlertJSON("b"), amAlertJSON(""))}, 400,
 			`field "alerts[2].fingerprint": is empty`},
@@ -335,3 +343,12 @@ func TestThousandSumoAlertsOverHTTPOneIncident(t *testing.T) {
 		t.Fatalf("open = %+v, want one incident with alert_count 1000", open)
 	}
 }
+
+// testClock is a handler clock a test moves: Now answers the last Set.
+type testClock struct{ t atomic.Pointer[time.Time] }
+
+func newTestClock(t time.Time) *testClock { c := &testClock{}; c.Set(t); return c }
+
+func (c *testClock) Set(t time.Time) { c.t.Store(&t) }
+
+func (c *testClock) Now() time.Time { return *c.t.Load() }

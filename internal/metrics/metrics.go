@@ -20,6 +20,7 @@ import (
 
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/intake"
 )
 
 // Metrics holds baton's collectors. Its methods are safe for concurrent
@@ -29,6 +30,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 
 	alerts        *prometheus.CounterVec
+	truncated     *prometheus.CounterVec
 	opened        *prometheus.CounterVec
 	intakeLatency *prometheus.HistogramVec
 	pages         *prometheus.CounterVec
@@ -44,7 +46,10 @@ type Metrics struct {
 	toResolve     *prometheus.HistogramVec
 }
 
-var _ escalation.Metrics = (*Metrics)(nil)
+var (
+	_ escalation.Metrics        = (*Metrics)(nil)
+	_ intake.TruncationObserver = (*Metrics)(nil)
+)
 
 // New returns the collectors registered on a fresh registry, with the Go
 // runtime and process collectors beside them.
@@ -55,6 +60,10 @@ func New() *Metrics {
 			Name: "baton_alerts_received_total",
 			Help: "Alert webhook deliveries, by source and outcome (created, repeated, grouped, resolved, alert_recovered, no_open_incident, superseded_by_recovery, stale_recovery, duplicate_delivery, ignored, refused, error).",
 		}, []string{"source", "outcome"}),
+		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_alerts_truncated_total",
+			Help: "Alerts an Alertmanager or Grafana webhook dropped before sending (its max_alerts cut the group: truncatedAlerts), by source; baton never received them.",
+		}, []string{"source"}),
 		opened: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "baton_incidents_opened_total",
 			Help: "Incidents created, by service.",
@@ -113,7 +122,7 @@ func New() *Metrics {
 		}, []string{"service"}),
 	}
 	m.reg.MustRegister(
-		m.alerts, m.opened, m.intakeLatency, m.pages, m.pageFailures, m.deadLetters,
+		m.alerts, m.truncated, m.opened, m.intakeLatency, m.pages, m.pageFailures, m.deadLetters,
 		m.acks, m.escalations, m.jobLag, m.storeErrors, m.chatErrors, m.socket, m.toAck, m.toResolve,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -183,6 +192,12 @@ func (m *Metrics) ObserveAlert(source, service, outcome string, elapsed time.Dur
 	if outcome == "created" && service != "" {
 		m.opened.WithLabelValues(service).Inc()
 	}
+}
+
+// ObserveTruncated implements intake.TruncationObserver: n alerts of one
+// notification that the sender dropped before sending.
+func (m *Metrics) ObserveTruncated(source string, n int64) {
+	m.truncated.WithLabelValues(sourceLabel(source)).Add(float64(n))
 }
 
 // Acknowledged records an acknowledgement made through via (api, button,

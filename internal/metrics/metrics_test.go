@@ -88,6 +88,8 @@ func TestScrape(t *testing.T) {
 	m.ObserveAlert("chat", "web", "created", 0)
 	m.ObserveAlert("alertmanager", "", "created", time.Millisecond)
 	m.ObserveAlert("grafana", "api", "resolved", 0)
+	m.ObserveTruncated("alertmanager", 7)
+	m.ObserveTruncated("alertmanager", 3)
 	em.JobStarted("page", 40*time.Millisecond)
 	em.JobStarted("page", -time.Second) // a clock step: counted as no lag
 	em.PageSent(escalation.ReasonFirst)
@@ -112,6 +114,7 @@ func TestScrape(t *testing.T) {
 		{"baton_alerts_received_total", map[string]string{"source": "other", "outcome": "refused"}, 1},
 		{"baton_alerts_received_total", map[string]string{"source": "alertmanager", "outcome": "created"}, 1},
 		{"baton_alerts_received_total", map[string]string{"source": "grafana", "outcome": "resolved"}, 1},
+		{"baton_alerts_truncated_total", map[string]string{"source": "alertmanager"}, 10},
 		{"baton_incidents_opened_total", map[string]string{"service": "api"}, 1},
 		{"baton_incidents_opened_total", map[string]string{"service": "web"}, 1},
 		{"baton_intake_duration_seconds", map[string]string{"source": "sumologic"}, 3},
