@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -134,6 +136,17 @@ func (w *discordWorld) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+func getBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
 func tailLines(s string, n int) string {
 	lines := strings.Split(s, "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
@@ -180,6 +193,9 @@ func TestServeDiscord(t *testing.T) {
 	a, stop := w.serve(t)
 	w.waitFor(t, "the gateway", w.fake.Ready)
 	w.waitFor(t, "the commands registered", func() bool { return len(w.fake.Commands()) == 2 })
+	w.waitFor(t, "the socket gauge up", func() bool {
+		return strings.Contains(getBody(t, a.url+"/metrics"), `baton_socket_connected{chat="discord"} 1`)
+	})
 	w.waitFor(t, "the warnings about bob and alice", func() bool {
 		l := w.log.String()
 		return strings.Contains(l, "bob is on rotation db-primary but has no discord id") &&
