@@ -337,11 +337,17 @@ func (g *Gateway) reaction(r *discordgo.MessageReactionAdd) {
 	if r.UserID == "" || r.UserID == g.selfID() || (r.Member != nil && r.Member.User != nil && r.Member.User.Bot) {
 		return
 	}
-	if !slices.Contains(g.acks, r.Emoji.Name) {
+	// A server emoji is configured as name:id (check-config), a unicode
+	// emoji as itself; Discord sends the two apart.
+	emoji := r.Emoji.Name
+	if r.Emoji.ID != "" {
+		emoji = r.Emoji.Name + ":" + r.Emoji.ID
+	}
+	if !slices.Contains(g.acks, emoji) {
 		return
 	}
 	ctx := g.context()
-	reply, show := g.bot.Executor().Reaction(ctx, r.UserID, r.ChannelID, r.MessageID, r.Emoji.Name)
+	reply, show := g.bot.Executor().Reaction(ctx, r.UserID, r.ChannelID, r.MessageID, emoji)
 	if !show || reply.Text == "" {
 		return
 	}

@@ -55,6 +55,7 @@ type story struct {
 type storyConfig struct {
 	handlers int           // the Gateway's; 0: its default
 	patience time.Duration // the bot's ReactionPatience; 0: its default
+	acks     []string      // the bot's AckReactions; nil: ✅ and 👀
 	// before runs on the fake before the gateway starts (to queue faults).
 	before func(*fakediscord.Server)
 }
@@ -95,10 +96,14 @@ func newStory(t *testing.T, repage time.Duration, opts ...func(*storyConfig)) *s
 	if err != nil {
 		t.Fatal(err)
 	}
+	acks := cfg.acks
+	if acks == nil {
+		acks = []string{"✅", "👀"}
+	}
 	b, err := bot.New(bot.Options{Chat: s.chat, Incidents: s.svc, Redis: rdb, Prefix: "test:", Log: log, Wake: wake.Notify,
 		People:           []bot.Person{{ID: "dana", Name: "Dana", ChatID: s.dana.ID}, {ID: "erin", Name: "Erin", Email: "erin@example.com"}},
 		Services:         []bot.Service{{Name: "payments", AlertsChannel: s.alerts.ID}},
-		AckReactions:     []string{"✅", "👀"},
+		AckReactions:     acks,
 		Analytics:        &bot.Analytics{Source: redisstore.New(rdb, "test:"), Zone: time.UTC},
 		ReactionPatience: cfg.patience})
 	if err != nil {
@@ -377,6 +382,19 @@ func TestGatewayRetriesAtStart(t *testing.T) {
 	s.open("db-1", "after a slow start")
 	s.card("inc-1-")
 	s.waitFor("dana paged", func() bool { return len(s.dms(s.dana)) >= 1 })
+}
+
+// A server emoji configured as name:id acknowledges (Discord sends its
+// name and id apart).
+func TestServerEmojiAcknowledges(t *testing.T) {
+	s := newStory(t, time.Hour, func(c *storyConfig) { c.acks = []string{"✅", "baton_ack:1100000000000000999"} })
+	n := s.open("db-1", "custom emoji")
+	s.waitFor("dana paged", func() bool { return len(s.dms(s.dana)) >= 1 })
+	page := s.dms(s.dana)[0]
+	if err := s.fake.React(s.dana.ID, page.ChannelID, page.ID, "baton_ack:1100000000000000999"); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("the ack", func() bool { return s.incident(n).Status == incident.StatusAcknowledged })
 }
 
 // mentionsIncident reports whether a message names INC-n (in its text,
