@@ -145,18 +145,59 @@ func TestValidEmoji(t *testing.T) {
 	}
 }
 
-// TestDiscordNotServedWarns: a Discord token is accepted, and check-config
-// and serve say that nothing will be posted to Discord yet.
-func TestDiscordNotServedWarns(t *testing.T) {
-	cfg, err := LoadConfig("config.yaml", nil)
-	if err != nil {
-		t.Fatal(err)
+// TestDiscordWarnings: with Discord served, people are reachable by their
+// discord id alone (an email cannot be looked up there), and the warnings
+// say so; with Slack configured too, the warning says Discord is not served.
+func TestDiscordWarnings(t *testing.T) {
+	const token = "MTEwMDAwMDAwMDAwMDAwMDAwMw.GhIjKl.abcdefghij"
+	for _, tc := range []struct {
+		name  string
+		slack bool
+		want  []string
+	}{
+		{"discord alone", false, []string{
+			"alice is on rotation db-primary but has no discord id",
+			"bob is on rotation db-primary but has no discord id",
+		}},
+		{"slack and discord", true, []string{
+			"slack.bot_token and discord.token are both set, but Slack and Discord at once is not built yet: baton serve runs only the Slack bot",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := LoadConfig("config.yaml", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Discord.Token = token
+			if tc.slack {
+				cfg.Slack.BotToken = "xoxb-1"
+			}
+			w := cfg.Warnings()
+			if len(w) != len(tc.want) {
+				t.Fatalf("warnings = %q, want %d", w, len(tc.want))
+			}
+			for i, want := range tc.want {
+				if !strings.Contains(w[i], want) {
+					t.Errorf("warning %d = %q, want it to say %q", i, w[i], want)
+				}
+			}
+		})
 	}
-	if w := cfg.Warnings(); len(w) != 0 {
-		t.Fatalf("example config warns: %v", w)
+}
+
+// TestDiscordDigestChannel: with Discord the chat, the digest channel is a
+// channel id; a Slack-style name is refused.
+func TestDiscordDigestChannel(t *testing.T) {
+	env := func(digest string) []string {
+		return []string{"BATON_DISCORD_TOKEN=MTEwMDAwMDAwMDAwMDAwMDAwMw.GhIjKl.abcdefghij",
+			"BATON_DISCORD_APPLICATION_ID=110000000000000001", "BATON_DISCORD_GUILD_ID=110000000000000002",
+			"BATON_DISCORD_ALERTS_CHANNEL=110000000000000003", "BATON_ANALYTICS_DIGEST_CHANNEL=" + digest}
 	}
-	cfg.Discord.Token = "MTEwMDAwMDAwMDAwMDAwMDAwMw.GhIjKl.abcdefghij"
-	if w := cfg.Warnings(); len(w) != 1 || !strings.Contains(w[0], "does not start the Discord bot yet") {
-		t.Fatalf("warnings = %v, want one saying Discord is not served", w)
+	if _, err := LoadConfig("config.yaml", env("110000000000000004")); err != nil {
+		t.Fatalf("a channel id: %v", err)
+	}
+	_, err := LoadConfig("config.yaml", env("#incident-digest"))
+	if err == nil || !strings.Contains(err.Error(), "analytics.digest_channel: must be a Discord channel id") {
+		t.Fatalf("a channel name: %v", err)
 	}
 }

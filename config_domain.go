@@ -252,11 +252,13 @@ func (c *Config) chatPeople(chatID func(PersonConfig) string) []bot.Person {
 	return out
 }
 
-// chatServices are the services as the chat side sees them.
-func (c *Config) chatServices() []bot.Service {
+// chatServices are the services as one chat adapter sees them: channel
+// picks the service's channel in that chat (alerts_channel for Slack,
+// discord_channel for Discord).
+func (c *Config) chatServices(channel func(ServiceConfig) string) []bot.Service {
 	var out []bot.Service
 	for _, s := range c.Services {
-		out = append(out, bot.Service{Name: s.Name, AlertsChannel: s.AlertsChannel})
+		out = append(out, bot.Service{Name: s.Name, AlertsChannel: channel(s)})
 	}
 	return out
 }
@@ -299,9 +301,16 @@ func (c *Config) escalationPolicies() (escalation.Policies, error) {
 		}
 		pols = append(pols, p)
 	}
+	// A fallback page goes to the service's channel in the chat served:
+	// on Discord its discord_channel ("" lets the bot use
+	// discord.alerts_channel), else its alerts_channel.
 	var svcs []escalation.Service
 	for _, s := range c.Services {
-		svcs = append(svcs, escalation.Service{Name: s.Name, Policy: s.EscalationPolicy, AlertsChannel: s.AlertsChannel})
+		fallback := s.AlertsChannel
+		if c.servedChat() == "discord" {
+			fallback = s.DiscordChannel
+		}
+		svcs = append(svcs, escalation.Service{Name: s.Name, Policy: s.EscalationPolicy, AlertsChannel: fallback})
 	}
 	return escalation.Lookup(svcs, pols)
 }

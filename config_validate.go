@@ -449,6 +449,9 @@ func (c *Config) validateDiscord(k *checker) {
 			k.add(fmt.Sprintf("discord.ack_reactions[%d]", i), "must be a unicode emoji such as ✅ or a server emoji as name:id (got %q)", e)
 		}
 	}
+	if c.servedChat() == "discord" && c.Analytics.DigestChannel != "" && !snowflakeRE.MatchString(c.Analytics.DigestChannel) {
+		k.add("analytics.digest_channel", "must be a Discord channel id, 17 to 20 digits, when Discord is the chat (got %q): the Discord bot posts the digest there", c.Analytics.DigestChannel)
+	}
 	for i, s := range c.Services {
 		p := fmt.Sprintf("services[%d].discord_channel", i)
 		switch {
@@ -615,32 +618,60 @@ func (rc RotationConfig) spec() rotations.Spec {
 	return rotations.Spec{Name: rc.Name, Timezone: rc.Timezone, Shift: rc.Shift, Handoff: rc.Handoff, Start: rc.Start, Participants: rc.Participants}
 }
 
+// servedChat is the chat `baton serve` runs (chat.go): "slack" when
+// slack.bot_token is set, else "discord" when discord.token is, else "".
+// Both at once is not built: Slack is served.
+func (c *Config) servedChat() string {
+	switch {
+	case c.Slack.BotToken != "":
+		return "slack"
+	case c.Discord.On():
+		return "discord"
+	}
+	return ""
+}
+
 // Warnings lists things that are allowed but will hurt at 3 a.m.: people on
-// rotations or escalation levels with no way to reach them in chat, a
-// Sentinel group without a replica wait.
+// rotations or escalation levels with no way to reach them in the chat
+// that is served, a Sentinel group without a replica wait, Discord
+// configured beside Slack (not served).
 func (c *Config) Warnings() []string {
-	reachable := map[string]bool{}
+	// How a person is reached in the served chat: Slack by id or email,
+	// Discord by id only (bots cannot look an email up there).
+	lacks := "no slack id, email or discord id"
+	fallback := "the service's alerts channel"
+	reachable := func(p PersonConfig) bool { return p.Slack != "" || p.Email != "" || p.Discord != "" }
+	switch c.servedChat() {
+	case "slack":
+		lacks = "no slack id or email"
+		reachable = func(p PersonConfig) bool { return p.Slack != "" || p.Email != "" }
+	case "discord":
+		lacks = "no discord id (a Discord bot cannot look a person up by email)"
+		fallback = "the service's discord_channel (or discord.alerts_channel)"
+		reachable = func(p PersonConfig) bool { return p.Discord != "" }
+	}
+	known := map[string]bool{}
 	for _, p := range c.People {
-		reachable[p.ID] = p.Slack != "" || p.Email != "" || p.Discord != ""
+		known[p.ID] = reachable(p)
 	}
 	var out []string
 	seen := map[string]bool{}
 	warn := func(who, format string, args ...any) {
-		if ok, known := reachable[who]; known && !ok && !seen[who] {
+		if ok, isPerson := known[who]; isPerson && !ok && !seen[who] {
 			seen[who] = true
 			out = append(out, fmt.Sprintf(format, args...))
 		}
 	}
 	for _, r := range c.Rotations {
 		for _, who := range r.Participants {
-			warn(who, "%s is on rotation %s but has no slack id, email or discord id: pages to them cannot be delivered and will go to the service's alerts channel", who, r.Name)
+			warn(who, "%s is on rotation %s but has %s: pages to them cannot be delivered and will go to %s", who, r.Name, lacks, fallback)
 		}
 	}
 	for _, ep := range c.EscalationPolicies {
 		for _, lv := range ep.Levels {
 			for _, tg := range lv.Targets {
 				if who, ok := strings.CutPrefix(tg, "user:"); ok {
-					warn(who, "%s is a target of policy %s but has no slack id, email or discord id: pages to them cannot be delivered", who, ep.Name)
+					warn(who, "%s is a target of policy %s but has %s: pages to them cannot be delivered", who, ep.Name, lacks)
 				}
 			}
 		}
@@ -648,14 +679,14 @@ func (c *Config) Warnings() []string {
 	if c.Redis.MasterName != "" && c.Redis.WaitReplicas == 0 {
 		out = append(out, "redis.master_name is set but redis.wait_replicas is 0: replication is asynchronous, so a failover can lose alerts already answered 202 and issue their incident numbers again; set redis.wait_replicas: 1")
 	}
-	if c.Discord.On() {
-		out = append(out, "discord.token is set but baton serve does not start the Discord bot yet (bot/discord is built, not wired): nothing will be posted to Discord; see docs/discord.md")
+	if c.Discord.On() && c.Slack.BotToken != "" {
+		out = append(out, "slack.bot_token and discord.token are both set, but Slack and Discord at once is not built yet: baton serve runs only the Slack bot, so nothing is posted to Discord and nobody is paged there; unset one (see docs/discord.md)")
 	}
 	if len(c.Heartbeats) > 0 && c.Intake.Tokens.Heartbeat == "" {
 		out = append(out, fmt.Sprintf("%d heartbeats are configured but intake.tokens.heartbeat is empty: POST /v1/heartbeats/{name} refuses every beat, so they stay waiting and never page", len(c.Heartbeats)))
 	}
-	if c.Analytics.DigestChannel != "" && c.Slack.BotToken == "" {
-		out = append(out, fmt.Sprintf("analytics.digest_channel is %q but no chat is configured (slack.bot_token is empty): the weekly digest will not be posted", c.Analytics.DigestChannel))
+	if c.Analytics.DigestChannel != "" && c.servedChat() == "" {
+		out = append(out, fmt.Sprintf("analytics.digest_channel is %q but no chat is configured (slack.bot_token and discord.token are empty): the weekly digest will not be posted", c.Analytics.DigestChannel))
 	}
 	return out
 }

@@ -3,7 +3,8 @@
 //
 // It supplies what bot/slack does: Chat (REST) and Gateway, the event loop
 // that registers /incident and /oncall and turns interactions and
-// reactions into bot.Executor calls. Not wired into `baton serve` yet.
+// reactions into bot.Executor calls. `baton serve` runs both (chat.go)
+// when discord.token is set and Slack is not.
 //
 // How Discord differs from Slack, and what this adapter does about it:
 //

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -30,7 +31,15 @@ type GatewayOptions struct {
 	// READY (the wiring checks people's accounts then); Run waits for it
 	// before returning.
 	Authenticated func(ctx context.Context)
-	Log           *slog.Logger
+	// Connected, when set, is told whether the gateway socket is up: true
+	// once connected, false when it drops (discordgo reconnects) and when
+	// Run stops (the wiring's baton_chat_socket_connected gauge).
+	Connected func(up bool)
+	Log       *slog.Logger
+	// Backoff is the first wait before registering the commands or opening
+	// the gateway again after a failure; it doubles up to a minute.
+	// Default 1s.
+	Backoff time.Duration
 }
 
 // Gateway is baton's gateway connection to Discord: it registers /incident
@@ -49,6 +58,8 @@ type Gateway struct {
 
 	authenticated func(ctx context.Context)
 	authOnce      sync.Once
+	connected     func(up bool)
+	backoff       time.Duration
 
 	mu      sync.Mutex
 	self    string
@@ -71,7 +82,14 @@ func NewGateway(chat *Chat, b *bot.Bot, o GatewayOptions) (*Gateway, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.Connected == nil {
+		o.Connected = func(bool) {}
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = time.Second
+	}
 	return &Gateway{chat: chat, bot: b, appID: o.AppID, acks: o.AckReactions, authenticated: o.Authenticated,
+		connected: o.Connected, backoff: o.Backoff,
 		log: o.Log.With("component", "discord"), sem: make(chan struct{}, o.Handlers)}, nil
 }
 
@@ -80,11 +98,20 @@ func NewGateway(chat *Chat, b *bot.Bot, o GatewayOptions) (*Gateway, error) {
 // read).
 const Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessageReactions | discordgo.IntentsDirectMessageReactions
 
-// Run registers the commands, connects and handles events until ctx ends.
+// Run registers the commands, connects and handles events until ctx ends;
+// it returns ctx's error then. Registering and connecting are retried with
+// backoff (logged at ERROR) until they succeed or ctx ends, as Slack's
+// socket is: a Discord outage at start delays the chat side, it does not
+// stop it. Once connected, discordgo reconnects on its own.
 func (g *Gateway) Run(ctx context.Context) error {
+	g.connected(false)
+	defer g.connected(false)
 	s := g.chat.Session()
-	if _, err := s.ApplicationCommandBulkOverwrite(g.appID, g.chat.guild, Commands(), discordgo.WithContext(ctx)); err != nil {
+	if !g.retry(ctx, "register the commands", func() error {
+		_, err := s.ApplicationCommandBulkOverwrite(g.appID, g.chat.guild, Commands(), discordgo.WithContext(ctx))
 		return translate("register commands", err)
+	}) {
+		return ctx.Err()
 	}
 	g.mu.Lock()
 	g.ctx = ctx
@@ -92,21 +119,26 @@ func (g *Gateway) Run(ctx context.Context) error {
 	s.Identify.Intents = Intents
 	s.StateEnabled = false
 	remove := []func(){
-		s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { g.ready(r) }),
+		s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { g.connected(true); g.ready(r) }),
+		s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Resumed) { g.connected(true) }),
+		s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) { g.connected(false) }),
 		s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) { g.interaction(i) }),
 		s.AddHandler(func(_ *discordgo.Session, r *discordgo.MessageReactionAdd) { g.handle(func() { g.reaction(r) }) }),
 	}
-	if err := s.Open(); err != nil {
-		for _, r := range remove {
-			r()
+	opened := g.retry(ctx, "open the gateway", func() error {
+		if err := s.Open(); err != nil {
+			return fmt.Errorf("open the gateway: %w", err)
 		}
-		return fmt.Errorf("open the gateway: %w", err)
+		return nil
+	})
+	var err error
+	if opened {
+		<-ctx.Done()
+		err = s.Close()
 	}
-	<-ctx.Done()
 	for _, r := range remove {
 		r()
 	}
-	err := s.Close()
 	g.mu.Lock()
 	g.closing = true
 	g.mu.Unlock()
@@ -115,6 +147,30 @@ func (g *Gateway) Run(ctx context.Context) error {
 		return fmt.Errorf("close the gateway: %w", err)
 	}
 	return ctx.Err()
+}
+
+// retry runs fn until it succeeds (true) or ctx ends (false), waiting
+// g.backoff after the first failure, doubling to a minute.
+func (g *Gateway) retry(ctx context.Context, what string, fn func() error) bool {
+	backoff := g.backoff
+	for {
+		err := fn()
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		g.log.Error("discord: could not "+what+"; trying again", "in", backoff, "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
 }
 
 // ready records the bot's own id and, the first time, runs Authenticated.
@@ -281,11 +337,17 @@ func (g *Gateway) reaction(r *discordgo.MessageReactionAdd) {
 	if r.UserID == "" || r.UserID == g.selfID() || (r.Member != nil && r.Member.User != nil && r.Member.User.Bot) {
 		return
 	}
-	if !slices.Contains(g.acks, r.Emoji.Name) {
+	// A server emoji is configured as name:id (check-config), a unicode
+	// emoji as itself; Discord sends the two apart.
+	emoji := r.Emoji.Name
+	if r.Emoji.ID != "" {
+		emoji = r.Emoji.Name + ":" + r.Emoji.ID
+	}
+	if !slices.Contains(g.acks, emoji) {
 		return
 	}
 	ctx := g.context()
-	reply, show := g.bot.Executor().Reaction(ctx, r.UserID, r.ChannelID, r.MessageID, r.Emoji.Name)
+	reply, show := g.bot.Executor().Reaction(ctx, r.UserID, r.ChannelID, r.MessageID, emoji)
 	if !show || reply.Text == "" {
 		return
 	}

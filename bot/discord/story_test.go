@@ -55,6 +55,9 @@ type story struct {
 type storyConfig struct {
 	handlers int           // the Gateway's; 0: its default
 	patience time.Duration // the bot's ReactionPatience; 0: its default
+	acks     []string      // the bot's AckReactions; nil: ✅ and 👀
+	// before runs on the fake before the gateway starts (to queue faults).
+	before func(*fakediscord.Server)
 }
 
 // newStory runs baton's Discord side for real: Redis, the incident store,
@@ -93,17 +96,21 @@ func newStory(t *testing.T, repage time.Duration, opts ...func(*storyConfig)) *s
 	if err != nil {
 		t.Fatal(err)
 	}
+	acks := cfg.acks
+	if acks == nil {
+		acks = []string{"✅", "👀"}
+	}
 	b, err := bot.New(bot.Options{Chat: s.chat, Incidents: s.svc, Redis: rdb, Prefix: "test:", Log: log, Wake: wake.Notify,
 		People:           []bot.Person{{ID: "dana", Name: "Dana", ChatID: s.dana.ID}, {ID: "erin", Name: "Erin", Email: "erin@example.com"}},
 		Services:         []bot.Service{{Name: "payments", AlertsChannel: s.alerts.ID}},
-		AckReactions:     []string{"✅", "👀"},
+		AckReactions:     acks,
 		Analytics:        &bot.Analytics{Source: redisstore.New(rdb, "test:"), Zone: time.UTC},
 		ReactionPatience: cfg.patience})
 	if err != nil {
 		t.Fatal(err)
 	}
 	gw, err := discord.NewGateway(s.chat, b, discord.GatewayOptions{AppID: s.fake.AppID(), Log: log,
-		Authenticated: b.WarnUnreachable, Handlers: cfg.handlers})
+		Authenticated: b.WarnUnreachable, Handlers: cfg.handlers, Backoff: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +121,9 @@ func newStory(t *testing.T, repage time.Duration, opts ...func(*storyConfig)) *s
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.before != nil {
+		cfg.before(s.fake)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.ctx = ctx
@@ -344,6 +354,47 @@ func TestStory(t *testing.T) {
 	if !summary || !chart {
 		t.Fatalf("stats: summary %v, chart %v in %+v", summary, chart, msgs)
 	}
+}
+
+// Discord failing at start (the command registration answered 503, the
+// gateway URL unknown for a while) delays the Gateway, it does not stop it:
+// it tries again with backoff, registers the commands once, connects, and
+// an incident is then announced and paged.
+func TestGatewayRetriesAtStart(t *testing.T) {
+	s := newStory(t, time.Hour, func(c *storyConfig) {
+		c.before = func(f *fakediscord.Server) {
+			f.FailNext(fakediscord.RouteCommandsPut, 2, fakediscord.HTTPError(503))
+			f.FailNext(fakediscord.RouteGateway, 2, fakediscord.HTTPError(503))
+		}
+	})
+	if n := len(s.fake.Calls(fakediscord.RouteCommandsPut)); n != 3 {
+		t.Fatalf("%d command registrations, want 2 refused and 1 accepted", n)
+	}
+	if len(s.fake.Commands()) != 2 {
+		t.Fatalf("commands %v", s.fake.Commands())
+	}
+	if n := len(s.fake.Calls(fakediscord.RouteGateway)); n < 3 {
+		t.Fatalf("%d asks for the gateway URL, want 2 refused and 1 answered", n)
+	}
+	if !strings.Contains(s.log.String(), "discord: could not register the commands; trying again") {
+		t.Fatal("the refused registration is not logged")
+	}
+	s.open("db-1", "after a slow start")
+	s.card("inc-1-")
+	s.waitFor("dana paged", func() bool { return len(s.dms(s.dana)) >= 1 })
+}
+
+// A server emoji configured as name:id acknowledges (Discord sends its
+// name and id apart).
+func TestServerEmojiAcknowledges(t *testing.T) {
+	s := newStory(t, time.Hour, func(c *storyConfig) { c.acks = []string{"✅", "baton_ack:1100000000000000999"} })
+	n := s.open("db-1", "custom emoji")
+	s.waitFor("dana paged", func() bool { return len(s.dms(s.dana)) >= 1 })
+	page := s.dms(s.dana)[0]
+	if err := s.fake.React(s.dana.ID, page.ChannelID, page.ID, "baton_ack:1100000000000000999"); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("the ack", func() bool { return s.incident(n).Status == incident.StatusAcknowledged })
 }
 
 // mentionsIncident reports whether a message names INC-n (in its text,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -77,7 +78,7 @@ func (s *Server) messageJSON(m *Message) map[string]any {
 	reactions := []any{}
 	for _, r := range m.Reactions {
 		reactions = append(reactions, map[string]any{"count": len(r.Users), "me": slices.Contains(r.Users, s.cfg.botID),
-			"emoji": map[string]any{"id": nil, "name": r.Emoji}})
+			"emoji": emojiJSON(r.Emoji)})
 	}
 	out := map[string]any{
 		"id": m.ID, "channel_id": m.ChannelID, "author": s.userJSON(m.Author), "content": m.Content,
@@ -515,6 +516,15 @@ func (s *Server) addOwnReaction(q *request) reply {
 	return noContent()
 }
 
+// emojiJSON is an emoji object as Discord sends it: a unicode emoji is its
+// name with a null id; a server emoji written "name:id" is the two apart.
+func emojiJSON(emoji string) map[string]any {
+	if name, id, ok := strings.Cut(emoji, ":"); ok && name != "" && id != "" {
+		return map[string]any{"id": id, "name": name}
+	}
+	return map[string]any{"id": nil, "name": emoji}
+}
+
 // react adds a user's reaction (once per user and emoji) and dispatches
 // MESSAGE_REACTION_ADD. Callers hold s.mu.
 func (s *Server) react(m *Message, userID, emoji string) bool {
@@ -529,7 +539,7 @@ func (s *Server) react(m *Message, userID, emoji string) bool {
 	m.Reactions[i].Users = append(m.Reactions[i].Users, userID)
 	c := s.st.channels[m.ChannelID]
 	ev := map[string]any{"user_id": userID, "channel_id": c.ID, "message_id": m.ID,
-		"emoji": map[string]any{"id": nil, "name": emoji}, "message_author_id": m.Author}
+		"emoji": emojiJSON(emoji), "message_author_id": m.Author}
 	intent := intentDMReactions
 	if c.GuildID != "" {
 		ev["guild_id"] = c.GuildID
