@@ -317,7 +317,7 @@ func TestIncidentsUnavailableSaysHowToCheck(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, `{"error":"The incident store is unavailable; a change you asked for may or may not have been made. Check, then retry in a moment."}`)
+		io.WriteString(w, `{"error":"The incident store is unavailable; a change you asked for may or may not have been made (check before repeating it). Retry in a moment."}`)
 	}))
 	defer srv.Close()
 	var out, errb bytes.Buffer
