@@ -232,3 +232,81 @@ func TestRulesPassPromtool(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardReadable: the health stats read at a glance (0 is red,
+// with a word for each value), no panel mixes a rate of errors into a
+// seconds axis, and every ${DS_…} input the dashboard uses is declared in
+// __inputs and every declared one is used (Grafana's import asks for
+// each).
+func TestDashboardReadable(t *testing.T) {
+	raw, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type step struct {
+		Color string   `json:"color"`
+		Value *float64 `json:"value"`
+	}
+	var dash struct {
+		Inputs []struct {
+			Name string `json:"name"`
+		} `json:"__inputs"`
+		Panels []struct {
+			Type        string `json:"type"`
+			Title       string `json:"title"`
+			FieldConfig struct {
+				Defaults struct {
+					Unit       string            `json:"unit"`
+					Mappings   []json.RawMessage `json:"mappings"`
+					Thresholds struct {
+						Steps []step `json:"steps"`
+					} `json:"thresholds"`
+				} `json:"defaults"`
+			} `json:"fieldConfig"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatal(err)
+	}
+	upDown := map[string]bool{"Redis answers": false, "Socket Mode connected": false}
+	for _, p := range dash.Panels {
+		d := p.FieldConfig.Defaults
+		if _, ok := upDown[p.Title]; ok {
+			upDown[p.Title] = true
+			steps := d.Thresholds.Steps
+			if len(steps) < 2 || steps[0].Color != "red" || steps[0].Value != nil || steps[1].Color != "green" || steps[1].Value == nil || *steps[1].Value != 1 {
+				t.Errorf("%s: stat %q: thresholds %+v, want red below 1 and green at 1", dashboardFile, p.Title, steps)
+			}
+			if len(d.Mappings) == 0 {
+				t.Errorf("%s: stat %q has no value mappings (0 and 1 shown as numbers)", dashboardFile, p.Title)
+			}
+		}
+		if d.Unit == "s" {
+			for _, q := range p.Targets {
+				if strings.Contains(q.Expr, "_total") {
+					t.Errorf("%s: panel %q has a seconds axis but plots a counter's rate: %s", dashboardFile, p.Title, q.Expr)
+				}
+			}
+		}
+	}
+	for title, found := range upDown {
+		if !found {
+			t.Errorf("%s has no stat %q", dashboardFile, title)
+		}
+	}
+	declared := map[string]bool{}
+	for _, in := range dash.Inputs {
+		declared[in.Name] = true
+		if !strings.Contains(string(raw), "${"+in.Name+"}") {
+			t.Errorf("%s: __inputs declares %s, which no panel uses", dashboardFile, in.Name)
+		}
+	}
+	for _, m := range regexp.MustCompile(`\$\{(DS_[A-Z0-9_]+)\}`).FindAllStringSubmatch(string(raw), -1) {
+		if !declared[m[1]] {
+			t.Errorf("%s uses ${%s}, which __inputs does not declare", dashboardFile, m[1])
+		}
+	}
+}
