@@ -101,12 +101,12 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	m := metrics.New()
 	st := newStores(cfg, d, wake, epoch, m.Transitioned, o.Now)
 	board := cfg.board(d.rotations, st.overrides.Set)
-	m.RegisterStore(st.incidents)
 	chat, err := newChat(cfg, d, st, board, m, wake.Notify, log, o)
 	if err != nil {
 		return nil, err
 	}
 	watch := newRedisWatch(st, epoch, cfg.Redis, m.Registry(), log, o)
+	m.RegisterStore(scrapeProbe{watch: watch, store: st.incidents})
 	runner, err := newEngine(d, st, watch, board, chat, wake, m, log, o)
 	if err != nil {
 		return nil, err

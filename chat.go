@@ -82,6 +82,7 @@ func newSlack(cfg *Config, d *domain, st *stores, board *oncall.Board, m *metric
 	if err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}
+	m.ChatMethods("slack", "chat.postMessage", "chat.update", "conversations.open", "conversations.create", "conversations.invite", "apps.connections.open")
 	socket, err := slackbot.NewSocket(chat, b, slackbot.SocketOptions{
 		AppToken: cfg.Slack.AppToken, Log: log, Authenticated: b.WarnUnreachable,
 		Connected: func(up bool) { m.SocketConnected("slack", up) }})

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -24,7 +25,7 @@ const (
 	exitOK       = 0
 	exitError    = 1 // the request failed: network, credentials, bad input, baton unavailable
 	exitUsage    = 2 // the command line is wrong (as every baton command)
-	exitNotFound = 3 // no such incident
+	exitNotFound = 3 // no such incident (baton's own answer, never a wrong --url)
 	exitConflict = 4 // the transition is not allowed (already acknowledged, resolved)
 )
 
@@ -32,7 +33,7 @@ const (
 const defaultURL = "http://127.0.0.1:8080"
 
 const incidentsUsage = `Usage:
-  baton incidents [list] [--status open|triggered|acknowledged|resolved] [--limit N] [--all]
+  baton incidents [list] [--status open|triggered|acknowledged|resolved] [--limit N] [--all | --cursor C]
   baton incidents show N
   baton incidents ack N [note]        --by PERSON (or BATON_BY)
   baton incidents resolve N [note]    --by PERSON (or BATON_BY)
@@ -40,7 +41,13 @@ const incidentsUsage = `Usage:
 
 Talks to a running baton over its API: --url (or BATON_URL, default ` + defaultURL + `),
 the token from BATON_API_TOKEN. --json prints the API's JSON. N is 42 or INC-42.
-Exit status: 0 ok, 1 error, 2 usage, 3 no such incident, 4 the transition is not allowed.
+list shows one page (--limit, default 100; open incidents oldest first, resolved
+ones most recently resolved first) and says when there are more: --all fetches
+every page, --cursor C the next one (--json keeps the API's next_cursor).
+Flags may follow the note; everything after -- is the note, so a note word
+starting with - goes there: baton incidents ack 7 --by alice -- load fell -5%
+Exit status: 0 ok, 1 error, 2 usage, 3 no such incident (baton said so; list
+never), 4 the transition is not allowed.
 `
 
 // apiClient calls a running baton's /v1 API with api.token.
@@ -50,27 +57,40 @@ type apiClient struct {
 	http  *http.Client
 }
 
-// apiError is an answer other than 2xx: its status and the API's sentence.
+// apiError is an answer other than 2xx: its status and the API's
+// sentence; Baton is false when the body was not baton's JSON error.
 type apiError struct {
 	Status  int
 	Message string
+	Baton   bool
 }
 
 func (e *apiError) Error() string { return e.Message }
 
-// exitCode maps a failed call to the command's exit status.
-func exitCode(err error) int {
+// exitCode maps a failed call to the command's exit status. A 404 is
+// exitNotFound only when notFound recognises the API's sentence as baton's
+// own answer for the route called (nil: never): a 404 from something that
+// is not baton, or baton's "no route" for a wrong --url, is an error, so a
+// script that acts on "no such incident" never acts on a wrong address.
+func exitCode(err error, notFound func(msg string) bool) int {
 	var ae *apiError
 	if errors.As(err, &ae) {
-		switch ae.Status {
-		case http.StatusNotFound:
+		switch {
+		case ae.Status == http.StatusNotFound && ae.Baton && notFound != nil && notFound(ae.Message):
 			return exitNotFound
-		case http.StatusConflict:
+		case ae.Status == http.StatusConflict && ae.Baton:
 			return exitConflict
 		}
 	}
 	return exitError
 }
+
+// noSuchIncident matches baton's answer for an incident it does not have
+// (incident.NewError's NotFound sentence).
+var noSuchIncident = regexp.MustCompile(`^There is no (INC-[0-9]+|such incident)\.$`)
+
+// isNoSuchIncident recognises baton's 404 for an incident route.
+func isNoSuchIncident(msg string) bool { return noSuchIncident.MatchString(msg) }
 
 // do sends a request and decodes a 2xx JSON answer into out (raw keeps
 // the body as sent, for --json). A non-2xx answer is an *apiError with
@@ -112,10 +132,13 @@ func (c *apiClient) do(ctx context.Context, method, path string, body any, out a
 			return nil, &apiError{Status: resp.StatusCode, Message: fmt.Sprintf("%s %s answered %s, not baton's JSON: is --url a baton?", method, c.base+path, resp.Status)}
 		}
 		msg := e.Error
-		if resp.StatusCode == http.StatusUnauthorized {
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized:
 			msg += " (set BATON_API_TOKEN to the api.token of the baton at " + c.base + ")"
+		case resp.StatusCode == http.StatusNotFound && strings.HasPrefix(e.Error, "no route for "):
+			msg += " (is --url the baton's base URL, without /v1?)"
 		}
-		return nil, &apiError{Status: resp.StatusCode, Message: msg}
+		return nil, &apiError{Status: resp.StatusCode, Message: msg, Baton: true}
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -133,14 +156,20 @@ type incidentJSON struct {
 }
 
 // interspersed parses fs from args allowing flags after positional
-// arguments ("show 42 --json"); it returns the positional ones.
+// arguments ("show 42 --json"); it returns the positional ones. After
+// "--" every argument is positional, even one starting with "-" (a note
+// such as "load fell -5%").
 func interspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
-		args = fs.Args()
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		args = rest
 		if len(args) == 0 {
 			return pos, nil
 		}
@@ -175,7 +204,10 @@ func newAPIClient(base string, environ []string) (*apiClient, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--url must be an http or https URL such as %s (got %q)", defaultURL, base)
 	}
-	return &apiClient{base: strings.TrimSuffix(base, "/"), token: envValue(environ, "BATON_API_TOKEN"), http: &http.Client{Timeout: 15 * time.Second}}, nil
+	// A token read from a file ($(cat token)) or pasted often ends in a
+	// newline, which no header may hold: the token is what is around it.
+	token := strings.TrimSpace(envValue(environ, "BATON_API_TOKEN"))
+	return &apiClient{base: strings.TrimSuffix(base, "/"), token: token, http: &http.Client{Timeout: 15 * time.Second}}, nil
 }
 
 // cmdIncidents is the terminal client for incidents: list, show, ack,
@@ -188,8 +220,12 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	status := fs.String("status", "open", "list: open, triggered, acknowledged or resolved")
 	limit := fs.Int("limit", 100, "list: at most this many (1-1000) per page")
 	all := fs.Bool("all", false, "list: every page, not only the first")
+	cursor := fs.String("cursor", "", "list: start at this page (the next_cursor a previous page gave)")
 	by := fs.String("by", envValue(environ, "BATON_BY"), "ack, resolve, escalate: the person acting, an id in people (env BATON_BY)")
 	pos, err := interspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
 	if err != nil {
 		return exitUsage
 	}
@@ -207,7 +243,10 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "baton incidents %s: %v\n", verb, err)
-		return exitCode(err)
+		if verb == "list" {
+			return exitCode(err, nil)
+		}
+		return exitCode(err, isNoSuchIncident)
 	}
 	number := func() (string, bool) {
 		if len(pos) == 0 {
@@ -229,13 +268,16 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		if *limit < 1 || *limit > 1000 {
 			return usage("--limit must be from 1 to 1000 (got %d)", *limit)
 		}
+		if *all && *cursor != "" {
+			return usage("--all and --cursor do not go together: --all fetches every page from the first")
+		}
 		var list []incidentJSON
 		var raws []json.RawMessage
-		cursor := ""
+		next := *cursor
 		for {
 			q := url.Values{"status": {*status}, "limit": {strconv.Itoa(*limit)}}
-			if cursor != "" {
-				q.Set("cursor", cursor)
+			if next != "" {
+				q.Set("cursor", next)
 			}
 			var page struct {
 				Incidents  []json.RawMessage `json:"incidents"`
@@ -252,15 +294,22 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer, 
 				list = append(list, inc)
 				raws = append(raws, r)
 			}
-			if !*all || page.NextCursor == "" {
+			next = page.NextCursor
+			if !*all || next == "" {
 				break
 			}
-			cursor = page.NextCursor
 		}
 		if *asJSON {
-			return printJSON(stdout, map[string]any{"incidents": rawList(raws)})
+			out := map[string]any{"incidents": rawList(raws)}
+			if next != "" {
+				out["next_cursor"] = next
+			}
+			return printJSON(stdout, out)
 		}
 		printIncidentTable(stdout, list, now())
+		if next != "" {
+			fmt.Fprintf(stdout, "… %d shown; more: --all or --cursor %s\n", len(list), next)
+		}
 		return exitOK
 
 	case "show":
@@ -290,6 +339,10 @@ func cmdIncidents(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		note := strings.Join(pos[1:], " ")
 		var inc incidentJSON
 		raw, err := c.do(ctx, "POST", "/v1/incidents/"+n+"/"+verb, map[string]string{"by": *by, "note": note}, &inc)
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable {
+			ae.Message += " (check with: baton incidents show " + n + ")"
+		}
 		if err != nil {
 			return fail(err)
 		}

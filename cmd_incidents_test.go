@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime/debug"
@@ -60,6 +61,11 @@ func TestIncidentsCommand(t *testing.T) {
 		{"a bad --url", []string{"incidents", "--url", "127.0.0.1:8080"}, nil, 2, nil, nil, "--url must be an http or https URL"},
 		{"unknown subcommand", []string{"incidents", "close", "1"}, nil, 2, nil, nil, `unknown subcommand "close"`},
 		{"bad --limit", []string{"incidents", "--limit", "0"}, nil, 2, nil, nil, "--limit must be from 1 to 1000"},
+		{"a token with a trailing newline is trimmed", []string{"incidents"}, []string{"BATON_URL=" + a.url, "BATON_API_TOKEN=" + apiToken + "\n"}, 0, []string{"INC-2"}, nil, ""},
+		{"--help: exit 0", []string{"incidents", "--help"}, nil, 0, nil, nil, "Usage:"},
+		{"-h: exit 0", []string{"incidents", "-h"}, nil, 0, nil, nil, "everything after -- is the note"},
+		{"--all with --cursor", []string{"incidents", "--all", "--cursor", "x"}, nil, 2, nil, nil, "--all and --cursor do not go together"},
+		{"version --help: exit 0", []string{"version", "--help"}, nil, 0, []string{"Usage: baton version"}, nil, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -208,5 +214,115 @@ func TestOncallOverAPI(t *testing.T) {
 		if code != c.code || !strings.Contains(out.String(), c.stdout) || !strings.Contains(errb.String(), c.stderr) {
 			t.Errorf("%s: exit %d (want %d)\nstdout %q (want %q)\nstderr %q (want %q)", c.name, code, c.code, out.String(), c.stdout, errb.String(), c.stderr)
 		}
+	}
+}
+
+// A 404 from something that is not baton (a wrong --url: another service,
+// a proxy, a path prefix) is an error (1), not "no such incident" (3): a
+// script that cleans up after a 3 would act on an incident that exists.
+func TestIncidentsWrongURL404IsAnError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "<html>404 page not found</html>", http.StatusNotFound)
+	}))
+	defer srv.Close()
+	for _, args := range [][]string{
+		{"incidents", "show", "1", "--url", srv.URL},
+		{"incidents", "list", "--url", srv.URL},
+		{"incidents", "ack", "1", "--by", "alice", "--url", srv.URL},
+		{"oncall", "--service", "database", "--url", srv.URL},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, &out, &errb, []string{"BATON_API_TOKEN=t"}, time.Now)
+		if code != exitError {
+			t.Errorf("%v: exit %d, want %d (error: not a baton); stderr %q", args, code, exitError, errb.String())
+		}
+	}
+}
+
+// `baton incidents list` cannot mean "no such incident": baton's own 404
+// for a route it does not have (BATON_URL=http://host:8080/v1, a natural
+// mistake) is an error (1) with a hint, for list and show alike.
+func TestIncidentsListNeverExitsNotFound(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"error":"no route for GET `+r.URL.Path+`"}`)
+	}))
+	defer srv.Close()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"incidents", "list", "--url", srv.URL + "/v1"}, &out, &errb, []string{"BATON_API_TOKEN=t"}, time.Now)
+	if code != exitError || !strings.Contains(errb.String(), "without /v1?") {
+		t.Errorf("list exited %d for a wrong --url, want %d with a hint; stderr %q", code, exitError, errb.String())
+	}
+	errb.Reset()
+	code = run(context.Background(), []string{"incidents", "show", "1", "--url", srv.URL + "/v1"}, &out, &errb, []string{"BATON_API_TOKEN=t"}, time.Now)
+	if code != exitError {
+		t.Errorf("show exited %d on baton's no-route 404, want %d; stderr %q", code, exitError, errb.String())
+	}
+}
+
+// The API's page carries next_cursor: `baton incidents --json` keeps it and
+// the table ends with a line saying there are more, so neither a script
+// nor a person takes the first --limit incidents for all of them.
+func TestIncidentsListSaysThereIsMore(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"incidents":[{"number":1,"ref":"INC-1","service":"database","title":"t","severity":"critical","status":"triggered","level":1,"alert_count":1,"source":"generic","dedup_key":"k","first_seen":"2026-11-30T00:00:00Z","last_seen":"2026-11-30T00:00:00Z","created":"2026-11-30T00:00:00Z"}],"next_cursor":"more"}`)
+	}))
+	defer srv.Close()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"incidents", "list", "--limit", "1", "--json", "--url", srv.URL}, &out, &errb, []string{"BATON_API_TOKEN=t"}, time.Now)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["next_cursor"] != "more" {
+		t.Errorf("--json dropped the API's next_cursor: %s", out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"incidents", "list", "--limit", "1", "--url", srv.URL}, &out, &errb, []string{"BATON_API_TOKEN=t"}, time.Now); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "… 1 shown; more: --all or --cursor more\n") {
+		t.Errorf("the table does not say there are more:\n%s", out.String())
+	}
+}
+
+// Everything after "--" is the note, a word starting with "-" included:
+// `baton incidents ack 7 -- load fell -5% after the deploy`.
+func TestIncidentsNoteAfterDoubleDash(t *testing.T) {
+	var note string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b struct{ By, Note string }
+		json.NewDecoder(r.Body).Decode(&b)
+		note = b.Note
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"number":7,"ref":"INC-7","service":"database","title":"t","severity":"critical","status":"acknowledged","owner":"alice","level":1,"alert_count":1,"source":"generic","dedup_key":"k","first_seen":"2026-11-30T00:00:00Z","last_seen":"2026-11-30T00:00:00Z","created":"2026-11-30T00:00:00Z"}`)
+	}))
+	defer srv.Close()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"incidents", "ack", "7", "--url", srv.URL, "--by", "alice", "--", "load", "fell", "-5%", "after", "the", "deploy"},
+		&out, &errb, []string{"BATON_API_TOKEN=t"}, time.Now)
+	if code != exitOK || note != "load fell -5% after the deploy" {
+		t.Errorf("exit %d, note sent %q; want 0 and %q; stderr %q", code, note, "load fell -5% after the deploy", strings.SplitN(errb.String(), "\n", 2)[0])
+	}
+}
+
+// A 503 on a transition says the change may or may not have been made and
+// how to check, instead of "nothing may have changed".
+func TestIncidentsUnavailableSaysHowToCheck(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"error":"The incident store is unavailable; a change you asked for may or may not have been made (check before repeating it). Retry in a moment."}`)
+	}))
+	defer srv.Close()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"incidents", "resolve", "INC-7", "--by", "alice", "--url", srv.URL}, &out, &errb, []string{"BATON_API_TOKEN=t"}, time.Now)
+	if code != exitError || !strings.Contains(errb.String(), "may or may not have been made") || !strings.Contains(errb.String(), "(check with: baton incidents show 7)") {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -148,7 +149,7 @@ func oncallOverAPI(ctx context.Context, base, service, rotation, at string, asJS
 	raw, err := c.do(ctx, "GET", "/v1/oncall?"+q.Encode(), nil, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "baton oncall: %v\n", err)
-		return exitCode(err)
+		return exitCode(err, isNoSuchOnCall)
 	}
 	if asJSON {
 		return printJSON(stdout, json.RawMessage(raw))
@@ -171,6 +172,13 @@ func oncallOverAPI(ctx context.Context, base, service, rotation, at string, asJS
 	}
 	printOnCall(stdout, views, nil, func(string) *time.Location { return nil })
 	return 0
+}
+
+// isNoSuchOnCall recognises baton's 404 for GET /v1/oncall: the service or
+// rotation asked for is not configured (internal/oncall's ErrUnknownService,
+// ErrUnknownRotation, wrapped with the name).
+func isNoSuchOnCall(msg string) bool {
+	return strings.HasSuffix(msg, ": no such service") || strings.HasSuffix(msg, ": no such rotation")
 }
 
 // overrideSuffix says which override puts someone on call: ", override by

@@ -67,6 +67,9 @@ func cmdVersion(args []string, stdout, stderr io.Writer) int {
 		switch a {
 		case "--json", "-json":
 			asJSON = true
+		case "-h", "-help", "--help":
+			fmt.Fprintln(stdout, "Usage: baton version [--json]\n\nPrints baton's version, commit and Go version (--json: {\"version\",\"commit\",\"go\"}).")
+			return exitOK
 		default:
 			fmt.Fprintf(stderr, "baton version: unknown argument %q (only --json)\n", a)
 			return exitUsage

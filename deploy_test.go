@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -164,7 +166,7 @@ func TestRulesAndDashboardQueryExportedMetrics(t *testing.T) {
 	exported := exportedMetrics(t)
 	check := func(where, expr string) {
 		names := metricName.FindAllString(expr, -1)
-		if len(names) == 0 {
+		if len(names) == 0 && !strings.Contains(expr, `up{job="baton"}`) {
 			t.Errorf("%s queries no baton metric: %s", where, expr)
 		}
 		for _, n := range names {
@@ -174,7 +176,8 @@ func TestRulesAndDashboardQueryExportedMetrics(t *testing.T) {
 		}
 	}
 	rules := rulesExprs(t)
-	for _, want := range []string{"BatonJobLagHigh", "BatonPagesFailing", "BatonDeadLettersGrowing", "BatonChatAPIErrors", "BatonRedisDown", "BatonSocketModeDown"} {
+	for _, want := range []string{"BatonJobLagHigh", "BatonPagesFailing", "BatonDeadLettersGrowing", "BatonChatAPIErrors", "BatonRedisDown",
+		"BatonStoreFailing", "BatonSocketModeDown", "BatonDown", "BatonAbsent", "BatonRunnerStuck"} {
 		if rules[want] == "" {
 			t.Errorf("%s has no alert %s", rulesFile, want)
 		}
@@ -207,16 +210,103 @@ func TestRulesAndDashboardQueryExportedMetrics(t *testing.T) {
 
 // TestRulesPassPromtool: promtool (Debian's prometheus package; .ci/run
 // installs it) accepts the rules and their unit tests pass: each alert
-// fires on the series that should fire it.
+// fires on the series that should fire it. Every *.test.yaml under
+// deploy/prometheus runs, so a test file added there cannot be forgotten.
 func TestRulesPassPromtool(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
 		t.Skip("promtool is not on PATH (apt-get install prometheus, as .ci/run does): the alerting rules are not checked here")
 	}
-	for _, args := range [][]string{{"check", "rules", rulesFile}, {"test", "rules", rulesTestFile}} {
+	tests, err := filepath.Glob("deploy/prometheus/*.test.yaml")
+	if err != nil || !slices.Contains(tests, rulesTestFile) {
+		t.Fatalf("deploy/prometheus/*.test.yaml = %v, %v; want %s among them", tests, err, rulesTestFile)
+	}
+	runs := [][]string{{"check", "rules", rulesFile}}
+	for _, f := range tests {
+		runs = append(runs, []string{"test", "rules", f})
+	}
+	for _, args := range runs {
 		out, err := exec.Command(promtool, args...).CombinedOutput()
 		if err != nil {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// TestDashboardReadable: the health stats read at a glance (0 is red,
+// with a word for each value), no panel mixes a rate of errors into a
+// seconds axis, and every ${DS_…} input the dashboard uses is declared in
+// __inputs and every declared one is used (Grafana's import asks for
+// each).
+func TestDashboardReadable(t *testing.T) {
+	raw, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type step struct {
+		Color string   `json:"color"`
+		Value *float64 `json:"value"`
+	}
+	var dash struct {
+		Inputs []struct {
+			Name string `json:"name"`
+		} `json:"__inputs"`
+		Panels []struct {
+			Type        string `json:"type"`
+			Title       string `json:"title"`
+			FieldConfig struct {
+				Defaults struct {
+					Unit       string            `json:"unit"`
+					Mappings   []json.RawMessage `json:"mappings"`
+					Thresholds struct {
+						Steps []step `json:"steps"`
+					} `json:"thresholds"`
+				} `json:"defaults"`
+			} `json:"fieldConfig"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatal(err)
+	}
+	upDown := map[string]bool{"Redis answers": false, "Socket Mode connected": false}
+	for _, p := range dash.Panels {
+		d := p.FieldConfig.Defaults
+		if _, ok := upDown[p.Title]; ok {
+			upDown[p.Title] = true
+			steps := d.Thresholds.Steps
+			if len(steps) < 2 || steps[0].Color != "red" || steps[0].Value != nil || steps[1].Color != "green" || steps[1].Value == nil || *steps[1].Value != 1 {
+				t.Errorf("%s: stat %q: thresholds %+v, want red below 1 and green at 1", dashboardFile, p.Title, steps)
+			}
+			if len(d.Mappings) == 0 {
+				t.Errorf("%s: stat %q has no value mappings (0 and 1 shown as numbers)", dashboardFile, p.Title)
+			}
+		}
+		if d.Unit == "s" {
+			for _, q := range p.Targets {
+				if strings.Contains(q.Expr, "_total") {
+					t.Errorf("%s: panel %q has a seconds axis but plots a counter's rate: %s", dashboardFile, p.Title, q.Expr)
+				}
+			}
+		}
+	}
+	for title, found := range upDown {
+		if !found {
+			t.Errorf("%s has no stat %q", dashboardFile, title)
+		}
+	}
+	declared := map[string]bool{}
+	for _, in := range dash.Inputs {
+		declared[in.Name] = true
+		if !strings.Contains(string(raw), "${"+in.Name+"}") {
+			t.Errorf("%s: __inputs declares %s, which no panel uses", dashboardFile, in.Name)
+		}
+	}
+	for _, m := range regexp.MustCompile(`\$\{(DS_[A-Z0-9_]+)\}`).FindAllStringSubmatch(string(raw), -1) {
+		if !declared[m[1]] {
+			t.Errorf("%s uses ${%s}, which __inputs does not declare", dashboardFile, m[1])
 		}
 	}
 }

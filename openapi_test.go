@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/batonhq/baton/internal/httpapi"
 	"github.com/batonhq/baton/internal/openapitest"
@@ -199,5 +202,86 @@ func TestOpenAPIEveryRoute(t *testing.T) {
 	sort.Strings(missing)
 	if len(missing) > 0 {
 		t.Errorf("operations of docs/openapi.yaml no request exercised: %v", missing)
+	}
+}
+
+// schemaKeywords are the keys a Schema Object may hold in OpenAPI 3.1
+// (JSON Schema 2020-12 plus OpenAPI's own); x- extensions are allowed too.
+var schemaKeywords = map[string]bool{
+	"$ref": true, "$id": true, "$schema": true, "$comment": true, "$defs": true, "$anchor": true, "$dynamicRef": true, "$dynamicAnchor": true,
+	"type": true, "format": true, "title": true, "description": true, "default": true, "examples": true, "example": true,
+	"enum": true, "const": true, "deprecated": true, "readOnly": true, "writeOnly": true,
+	"properties": true, "patternProperties": true, "additionalProperties": true, "unevaluatedProperties": true, "propertyNames": true,
+	"required": true, "dependentRequired": true, "dependentSchemas": true, "minProperties": true, "maxProperties": true,
+	"items": true, "prefixItems": true, "unevaluatedItems": true, "contains": true, "minContains": true, "maxContains": true,
+	"minItems": true, "maxItems": true, "uniqueItems": true,
+	"minLength": true, "maxLength": true, "pattern": true, "contentMediaType": true, "contentEncoding": true, "contentSchema": true,
+	"minimum": true, "maximum": true, "exclusiveMinimum": true, "exclusiveMaximum": true, "multipleOf": true,
+	"allOf": true, "anyOf": true, "oneOf": true, "not": true, "if": true, "then": true, "else": true,
+	"discriminator": true, "xml": true, "externalDocs": true,
+}
+
+// TestOpenAPIStrictSchemas parses docs/openapi.yaml strictly: no key is
+// there twice, no value is null (an unquoted description holding ", " in
+// a flow mapping turns its tail into a key of its own with no value), and
+// every Schema Object holds only OpenAPI 3.1's schema keywords. A
+// validator ignores unknown keys, so without this a description cut in
+// two passes every other test.
+func TestOpenAPIStrictSchemas(t *testing.T) {
+	raw, err := os.ReadFile("docs/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("docs/openapi.yaml: %v", err)
+	}
+	checkOpenAPINode(t, &doc, "", false)
+}
+
+// checkOpenAPINode walks n at path; schema says n is a Schema Object.
+func checkOpenAPINode(t *testing.T, n *yaml.Node, path string, schema bool) {
+	t.Helper()
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			checkOpenAPINode(t, c, path, schema)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			checkOpenAPINode(t, c, fmt.Sprintf("%s[%d]", path, i), schema)
+		}
+	case yaml.MappingNode:
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i].Value, n.Content[i+1]
+			at := path + "/" + k
+			if seen[k] {
+				t.Errorf("docs/openapi.yaml line %d: %s is there twice", n.Content[i].Line, at)
+			}
+			seen[k] = true
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+				t.Errorf("docs/openapi.yaml line %d: %s has no value (an unquoted text with \", \" in a flow mapping?)", n.Content[i].Line, at)
+			}
+			if schema && !schemaKeywords[k] && !strings.HasPrefix(k, "x-") {
+				t.Errorf("docs/openapi.yaml line %d: %q is not a schema keyword (in %s)", n.Content[i].Line, k, path)
+			}
+			var childSchema bool
+			switch {
+			case schema && (k == "properties" || k == "patternProperties" || k == "$defs" || k == "dependentSchemas"):
+				// a map of names to schemas
+				for j := 0; j+1 < len(v.Content); j += 2 {
+					checkOpenAPINode(t, v.Content[j+1], at+"/"+v.Content[j].Value, true)
+				}
+				continue
+			case schema && (k == "enum" || k == "const" || k == "default" || k == "examples" || k == "example" || k == "required"):
+				continue // values, not schemas
+			case schema:
+				childSchema = v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode // items, allOf, not, additionalProperties…
+			case k == "schema" || (path == "/components/schemas"):
+				childSchema = true
+			}
+			checkOpenAPINode(t, v, at, childSchema)
+		}
 	}
 }

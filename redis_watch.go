@@ -351,13 +351,24 @@ func newEpoch(now time.Time) string {
 	return hex.EncodeToString(b[:]) + " " + now.UTC().Format(time.RFC3339)
 }
 
+// writable is the write probe of /readyz and of baton_redis_up: a tiny
+// SET with a TTL on the incident store's slot, which fails on a Redis that
+// answers PING but refuses writes (out of memory with noeviction, a
+// read-only replica, a refused login).
+func (w *redisWatch) writable(ctx context.Context) error {
+	if err := w.rdb.Set(ctx, w.readyKey, strconv.FormatInt(w.now().UnixMilli(), 10), 10*time.Second).Err(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
 // ready is /readyz's check: Redis takes a write (a tiny SET with a TTL
 // on the incident store's slot, so a Redis out of memory, read-only or
 // refusing the login is not ready), persists writes unless volatility is
 // allowed, and did not lose its data within the last durability period.
 func (w *redisWatch) ready(ctx context.Context) error {
-	if err := w.rdb.Set(ctx, w.readyKey, strconv.FormatInt(w.now().UnixMilli(), 10), 10*time.Second).Err(); err != nil {
-		return fmt.Errorf("readyz write: %w", err)
+	if err := w.writable(ctx); err != nil {
+		return fmt.Errorf("readyz %w", err)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -452,3 +463,28 @@ func (g guardedIntake) OpenBatch(ctx context.Context, alerts []incident.Alert) (
 	}
 	return res, err
 }
+
+// scrapeProbe is what /metrics reads from Redis at each scrape
+// (metrics.Store): baton_redis_up is 1 only when Redis takes the write
+// /readyz proves, so a Redis that answers PING but refuses writes (intake
+// answering 503) shows as down.
+type scrapeProbe struct {
+	watch *redisWatch
+	store *incident.Store
+}
+
+// Ping is the write probe (redisWatch.writable).
+func (p scrapeProbe) Ping(ctx context.Context) error { return p.watch.writable(ctx) }
+
+// overdueGrace is how long past its due time a job waits before
+// baton_jobs_overdue counts it: longer than a claim takes when runners work.
+const overdueGrace = 30 * time.Second
+
+// CountOverdue counts the jobs due more than overdueGrace ago that no
+// runner has started, on the App's clock.
+func (p scrapeProbe) CountOverdue(ctx context.Context) (int64, error) {
+	return p.store.CountOverdue(ctx, p.watch.now().Add(-overdueGrace))
+}
+
+// CountDead counts the dead letters kept.
+func (p scrapeProbe) CountDead(ctx context.Context) (int64, error) { return p.store.CountDead(ctx) }

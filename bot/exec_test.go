@@ -76,7 +76,7 @@ func TestCommandOutcomeSentences(t *testing.T) {
 	t.Run("redis down", func(t *testing.T) {
 		rs.Stop()
 		r := b.Executor().Command(ctx, bot.Request{Command: "incident", Text: "status #1", User: "UALICE", Channel: "C1"})
-		if want := "The incident store is unavailable; nothing may have changed. Retry in a moment."; r.Text != want {
+		if want := "The incident store is unavailable; a change you asked for may or may not have been made (check before repeating it). Retry in a moment."; r.Text != want {
 			t.Fatalf("answered %q, want %q", r.Text, want)
 		}
 	})

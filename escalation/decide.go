@@ -35,6 +35,9 @@ const (
 	ReasonHandoff     Reason = "handoff"     // the previous owner: the incident moved on to someone else
 )
 
+// Reasons are every Reason, for metrics that start each at 0.
+var Reasons = []Reason{ReasonFirst, ReasonRepeat, ReasonEscalated, ReasonRetriggered, ReasonAssigned, ReasonFallback, ReasonNotify, ReasonHandoff}
+
 // MustDeliver reports whether a page with this reason is retried until it
 // is delivered or dead-lettered (every reason but notify and handoff).
 func (r Reason) MustDeliver() bool { return r != ReasonNotify && r != ReasonHandoff }

@@ -79,7 +79,7 @@ var (
 //	AlreadyResolved      INC-4 is already resolved.
 //	AlreadyAssigned      INC-4 is already assigned to alice.      (person "": … to that person.)
 //	Invalid              That request is not valid.              (say why instead, with Errorf)
-//	Unavailable          The incident store is unavailable; nothing may have changed. Retry in a moment.
+//	Unavailable          The incident store is unavailable; a change you asked for may or may not have been made (check before repeating it). Retry in a moment.
 func NewError(code Code, n int64, person string) *Error {
 	it := "The incident"
 	if n != 0 {
@@ -115,7 +115,7 @@ func NewError(code Code, n int64, person string) *Error {
 // UnavailableMessage is the sentence for every error that is not an *Error
 // (Redis failed or timed out). It is fixed: whatever the failure, a client
 // or a chat user reads this, never an address or an internal error.
-const UnavailableMessage = "The incident store is unavailable; nothing may have changed. Retry in a moment."
+const UnavailableMessage = "The incident store is unavailable; a change you asked for may or may not have been made (check before repeating it). Retry in a moment."
 
 // Errorf returns an *Error of code whose Message is the formatted sentence;
 // write it as a full sentence ("The status filter … is not one of …").

@@ -27,7 +27,7 @@ func TestOutcomeSentences(t *testing.T) {
 		{"assigned to the assignee", incident.AlreadyAssigned, 4, "bob", "INC-4 is already assigned to bob."},
 		{"assigned, assignee unknown", incident.AlreadyAssigned, 4, "", "INC-4 is already assigned to that person."},
 		{"invalid without a reason", incident.Invalid, 0, "", "That request is not valid."},
-		{"unavailable", incident.Unavailable, 4, "", "The incident store is unavailable; nothing may have changed. Retry in a moment."},
+		{"unavailable", incident.Unavailable, 4, "", "The incident store is unavailable; a change you asked for may or may not have been made (check before repeating it). Retry in a moment."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,7 +55,7 @@ func TestErrorCodeAndMessage(t *testing.T) {
 		{"wrapped outcome", fmt.Errorf("ack INC-4: %w", incident.NewError(incident.AlreadyResolved, 4, "")), incident.AlreadyResolved, "INC-4 is already resolved."},
 		{"twice wrapped", fmt.Errorf("store alert: %w", fmt.Errorf("open: %w", incident.Errorf(incident.Invalid, "An alert needs a service and a dedup key."))), incident.Invalid, "An alert needs a service and a dedup key."},
 		{"sentinel", fmt.Errorf("chat link slack:C1: %w", incident.ErrNotFound), incident.NotFound, "There is no such incident."},
-		{"Redis down", fmt.Errorf("get INC-4: %w", errors.New("dial tcp 127.0.0.1:6379: connection refused")), incident.Unavailable, "The incident store is unavailable; nothing may have changed. Retry in a moment."},
+		{"Redis down", fmt.Errorf("get INC-4: %w", errors.New("dial tcp 127.0.0.1:6379: connection refused")), incident.Unavailable, "The incident store is unavailable; a change you asked for may or may not have been made (check before repeating it). Retry in a moment."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

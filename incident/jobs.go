@@ -580,6 +580,17 @@ func (s *Store) ListDead(ctx context.Context) ([]DeadLetter, error) {
 	return out, nil
 }
 
+// CountOverdue returns how many jobs in the due set fell due at or before
+// before and are not claimed yet. While runners work they are few and
+// brief; jobs overdue scrape after scrape mean no runner starts them.
+func (s *Store) CountOverdue(ctx context.Context, before time.Time) (int64, error) {
+	n, err := s.rdb.ZCount(ctx, s.k.jobs, "-inf", strconv.FormatInt(before.UnixMilli(), 10)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("count overdue jobs: %w", err)
+	}
+	return n, nil
+}
+
 // JobCounts returns how many jobs wait in the due set and how many are in flight.
 func (s *Store) JobCounts(ctx context.Context) (due, inFlight int64, err error) {
 	pipe := s.rdb.Pipeline()

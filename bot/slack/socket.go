@@ -260,6 +260,10 @@ func (s *Socket) events(ctx context.Context) {
 			s.connected(false)
 		case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth:
 			s.connected(false)
+			// Opening the connection (apps.connections.open, then its
+			// websocket) failed: a chat API error like any other, so a
+			// Socket Mode that cannot reconnect shows in the error rate.
+			s.chat.metrics.ChatAPIError("slack", "apps.connections.open")
 			s.log.Warn("slack: socket mode connection problem", "event", string(evt.Type))
 		}
 	}

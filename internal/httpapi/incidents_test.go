@@ -88,7 +88,7 @@ func TestIncidentOutcomes(t *testing.T) {
 	t.Run("redis down", func(t *testing.T) {
 		rs.Stop()
 		status, out := call(t, srv, "POST", "/v1/incidents/2/ack", `{"by":"alice"}`)
-		want := "The incident store is unavailable; nothing may have changed. Retry in a moment."
+		want := "The incident store is unavailable; a change you asked for may or may not have been made (check before repeating it). Retry in a moment."
 		if status != http.StatusServiceUnavailable || out["error"] != want {
 			t.Fatalf("%d %v, want 503 with %q", status, out, want)
 		}

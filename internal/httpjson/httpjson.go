@@ -16,8 +16,17 @@ func Write(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// Error writes {"error": msg} with status.
+// RetryAfter is the Retry-After, in seconds, of a 503 whose writer set
+// none: the incident store was unavailable, and a retry a few seconds
+// later is the sender's best move (docs/openapi.yaml's Unavailable).
+const RetryAfter = "5"
+
+// Error writes {"error": msg} with status. A 503 carries Retry-After
+// (RetryAfter unless the caller set its own).
 func Error(w http.ResponseWriter, status int, msg string) {
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", RetryAfter)
+	}
 	Write(w, status, map[string]string{"error": msg})
 }
 

@@ -121,6 +121,16 @@ func New() *Metrics {
 			Buckets: responseBuckets,
 		}, []string{"service"}),
 	}
+	// Series the alerting rules read start at 0, so the first failures
+	// show as an increase instead of a series appearing with the burst
+	// already in it (increase() needs a sample before the first failure).
+	for _, r := range escalation.Reasons {
+		m.pageFailures.WithLabelValues(string(r))
+	}
+	for src := range knownSources {
+		m.alerts.WithLabelValues(src, "error")
+	}
+	m.storeErrors.WithLabelValues("escalation")
 	m.reg.MustRegister(
 		m.alerts, m.truncated, m.opened, m.intakeLatency, m.pages, m.pageFailures, m.deadLetters,
 		m.acks, m.escalations, m.jobLag, m.storeErrors, m.chatErrors, m.socket, m.toAck, m.toResolve,
@@ -208,6 +218,15 @@ func (m *Metrics) Acknowledged(via string) { m.acks.WithLabelValues(via).Inc() }
 // "discord", method the API method.
 func (m *Metrics) ChatAPIError(chat, method string) { m.chatErrors.WithLabelValues(chat, method).Inc() }
 
+// ChatMethods starts chat's API error counters at 0 for methods (the calls
+// a page and its card make, and opening the event connection), so the
+// first errors count in increase() and rate().
+func (m *Metrics) ChatMethods(chat string, methods ...string) {
+	for _, meth := range methods {
+		m.chatErrors.WithLabelValues(chat, meth)
+	}
+}
+
 // SocketConnected records whether this replica holds chat's event
 // connection (for Slack, Socket Mode): up after the connection is
 // established, down while it connects, after an error and when it stops.
@@ -246,10 +265,14 @@ func (m *Metrics) StoreError() { m.StoreFailed("escalation") }
 
 // Store is what RegisterStore reads from Redis at each scrape.
 type Store interface {
-	// Ping answers whether Redis takes commands.
+	// Ping answers whether Redis takes commands: baton's probe is a
+	// write, so a Redis that refuses writes is down.
 	Ping(ctx context.Context) error
 	// CountDead returns how many dead letters (pages given up) are kept.
 	CountDead(ctx context.Context) (int64, error)
+	// CountOverdue returns how many due jobs no runner has started though
+	// they fell due more than a grace period ago.
+	CountOverdue(ctx context.Context) (int64, error)
 }
 
 // scrapeTimeout bounds the Redis reads of one scrape, so a Redis that does
@@ -257,16 +280,21 @@ type Store interface {
 const scrapeTimeout = time.Second
 
 // RegisterStore adds the gauges read from Redis when /metrics is scraped:
-// baton_redis_up (1 when Redis answered a PING within a second, else 0)
+// baton_redis_up (1 when st.Ping succeeded within a second, else 0; baton
+// probes with a write, as /readyz does)
 // and baton_dead_letters (the dead letters kept, shared by every replica;
-// left out of a scrape that could not read it).
+// left out of a scrape that could not read it), and baton_jobs_overdue
+// (due jobs no runner has started, past a grace period; shared by every
+// replica; left out likewise).
 func (m *Metrics) RegisterStore(st Store) {
 	m.reg.MustRegister(&storeCollector{st: st})
 }
 
 var (
 	redisUpDesc = prometheus.NewDesc("baton_redis_up",
-		"1 when Redis answered a PING at this scrape (within 1s), else 0.", nil, nil)
+		"1 when Redis took baton's probe write at this scrape (within 1s), else 0: 0 also while Redis answers PING but refuses writes (out of memory, read-only).", nil, nil)
+	overdueDesc = prometheus.NewDesc("baton_jobs_overdue",
+		"Jobs in Redis now that fell due more than 30s ago and no runner has started (pages, escalations, timeouts, heartbeat deadlines); shared by every replica. Above 0 for minutes: no runner is working.", nil, nil)
 	deadDesc = prometheus.NewDesc("baton_dead_letters",
 		"Dead letters kept in Redis now: pages given up after every retry (the fallback was paged instead); `baton jobs` lists them.", nil, nil)
 )
@@ -277,6 +305,7 @@ type storeCollector struct{ st Store }
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- redisUpDesc
 	ch <- deadDesc
+	ch <- overdueDesc
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -292,5 +321,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if n, err := c.st.CountDead(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(n))
+	}
+	if n, err := c.st.CountOverdue(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(overdueDesc, prometheus.GaugeValue, float64(n))
 	}
 }

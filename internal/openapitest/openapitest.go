@@ -24,6 +24,7 @@ import (
 	"github.com/pb33f/libopenapi-validator/config"
 	vErrors "github.com/pb33f/libopenapi-validator/errors"
 	"github.com/pb33f/libopenapi-validator/paths"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 
 	"github.com/batonhq/baton/docs"
@@ -178,12 +179,15 @@ func (c *Checker) check(r *http.Request, body []byte, tw *teeWriter) {
 	if tw.status >= 200 && tw.status < 300 {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if len(body) > 0 && r.Header.Get("Content-Type") == "" {
-			// RFC 9110 §8.3: content without a type may be taken as
-			// application/octet-stream; the validator wants some type.
-			r.Header.Set("Content-Type", "application/octet-stream")
+			// baton reads a body without a type as JSON, so it is
+			// checked as JSON (not as */*, which allows anything).
+			r.Header.Set("Content-Type", "application/json")
 		}
 		if ok, errs := c.s.v.ValidateHttpRequestSync(r); !ok {
 			c.t.Errorf("openapi: %s: the request was accepted but docs/openapi.yaml does not allow it: %s\nbody: %.500s", what, describe(errs), body)
+		}
+		if errs := c.s.acceptedAlert(r, body); len(errs) > 0 {
+			c.t.Errorf("openapi: %s: the alert was accepted but docs/openapi.yaml's %s does not allow it: %s\nbody: %.500s", what, genericSchema, describe(errs), body)
 		}
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -248,3 +252,23 @@ func (w *teeWriter) Flush() {
 
 // Unwrap gives http.ResponseController the underlying writer.
 func (w *teeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// genericSchema is the schema of the generic source's alerts.
+const genericSchema = "GenericAlert"
+
+// acceptedAlert checks an alert the generic source accepted against
+// GenericAlert itself, whatever its Content-Type: the route's body is an
+// anyOf that also admits other sources' payloads (any object), so the
+// request check alone would let GenericAlert drift from what baton takes.
+// The caller holds s.mu.
+func (s *spec) acceptedAlert(r *http.Request, body []byte) []*vErrors.ValidationError {
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/alerts/generic" {
+		return nil
+	}
+	proxy, ok := s.model.Components.Schemas.Get(genericSchema)
+	if !ok {
+		return []*vErrors.ValidationError{{Message: "docs/openapi.yaml has no components.schemas." + genericSchema}}
+	}
+	_, errs := schema_validation.NewSchemaValidator().ValidateSchemaBytesWithVersion(proxy.Schema(), body, 3.1)
+	return errs
+}

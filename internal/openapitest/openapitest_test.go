@@ -26,6 +26,12 @@ func (r *recorder) Errorf(format string, args ...any) {
 }
 
 // The checker reports what differs from docs/openapi.yaml, and only that.
+// noType marks a case's body as sent without a Content-Type.
+const noType = "\x00untyped:"
+
+// alertReply is an intake answer as described.
+const alertReply = `{"incident":1,"created":true,"alert_count":1,"outcome":"created","status":"triggered"}`
+
 func TestCheckerReportsDrift(t *testing.T) {
 	incident := `{"number":1,"ref":"INC-1","service":"db","title":"t","severity":"critical","status":"acknowledged","owner":"alice","level":1,"alert_count":1,"source":"generic","dedup_key":"k","first_seen":"2026-11-24T09:00:00Z","last_seen":"2026-11-24T09:00:00Z","created":"2026-11-24T09:00:00Z","acknowledged":"2026-11-24T09:01:00Z"}`
 	cases := []struct {
@@ -46,6 +52,9 @@ func TestCheckerReportsDrift(t *testing.T) {
 		{"a refused request is not held to the document", "POST", "/v1/incidents/1/ack", `{"by":""}`, 400, `{"error":"field \"by\" must name the person acting"}`, ""},
 		{"a route the document lacks", "GET", "/v1/secret", "", 200, `{}`, "not in docs/openapi.yaml"},
 		{"no such route, answered 404", "GET", "/v1/secret", "", 404, `{"error":"no route"}`, ""},
+		{"a generic alert as baton takes it", "POST", "/v1/alerts/generic", `{"summary":"disk full","severity":" Warning ","status":"RESOLVED","links":[{"text":"no url"}],"timestamp":"soon"}`, 202, alertReply, ""},
+		{"a generic alert the schema forbids, accepted", "POST", "/v1/alerts/generic", `{"summary":"disk full","severity":5}`, 202, alertReply, "GenericAlert does not allow it"},
+		{"a generic alert without a Content-Type is checked as JSON", "POST", "/v1/alerts/generic", noType + `{"severity":"critical"}`, 202, alertReply, "GenericAlert does not allow it"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -58,9 +67,10 @@ func TestCheckerReportsDrift(t *testing.T) {
 				w.WriteHeader(c.status)
 				_, _ = w.Write([]byte(c.answer))
 			}))
-			req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+			body, untyped := strings.CutPrefix(c.body, noType)
+			req := httptest.NewRequest(c.method, c.path, strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer t")
-			if c.body != "" {
+			if body != "" && !untyped {
 				req.Header.Set("Content-Type", "application/json")
 			}
 			h.ServeHTTP(httptest.NewRecorder(), req)
