@@ -1,0 +1,128 @@
+package privacy
+
+// Failing tests found by trying issue 17 as a user (branch breakpriv).
+// Each names the patient data that reaches chat, the API or Redis, or the
+// operational text that is wrongly redacted. They are meant to fail until
+// the redactor is fixed.
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/batonhq/baton/incident"
+)
+
+// Links' paths and fragments are never redacted, only their query strings:
+// the first link becomes the card's "Source" (channel, DM, notice), so a
+// generic link, a Grafana panelURL, an Alertmanager runbook_url or the
+// CloudWatch console link (whose fragment holds the alarm name) put the
+// SSN or e-mail in chat, in GET /v1/incidents/{n} and in `baton incidents
+// show`. The same URL inside a detail string is redacted.
+func TestBreakLinkPathsKeepPatientData(t *testing.T) {
+	r := mustNew(t, Config{})
+	a := incident.Alert{Source: "generic", Summary: "lab feed stuck", Links: []incident.Link{
+		{Text: "chart", URL: "https://ehr.example.org/patients/219-09-9999/chart?view=1"},
+		{Text: "panel", URL: "https://grafana.example.org/d/abc/patients/219-09-9999?viewPanel=2"},
+		{Text: "runbook", URL: "https://runbooks.example.org/ssn/219-09-9999"},
+		{Text: "profile", URL: "https://ehr.example.org/p/jane.roe@example.org"},
+		{Text: "alarm", URL: "https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/db-errors%20jane.roe@example.org"},
+	}}
+	out := r.Redact(a)
+	for _, l := range out.Links {
+		for _, v := range []string{"219-09-9999", "jane.roe@example.org"} {
+			if strings.Contains(l.URL, v) {
+				t.Errorf("link %q keeps %s: %s", l.Text, v, l.URL)
+			}
+		}
+	}
+}
+
+// A date of birth written as a timestamp (JSON from an EHR, FHIR, a DB
+// row: "birthDate":"1961-07-04T00:00:00Z") is not caught: the rule wants a
+// word boundary right after the date, and "04T" has none. Seen in a Sumo
+// Logic results row, a generic detail and a CloudWatch description.
+func TestBreakDOBAsTimestamp(t *testing.T) {
+	r := mustNew(t, Config{})
+	for _, s := range []string{
+		"dob=1961-07-04T00:00:00Z",
+		"DOB: 1961-07-04T00:00:00.000Z",
+		`"birthDate":"1961-07-04T00:00:00Z"`,
+		"date_of_birth 1961-07-04 00:00:00",
+	} {
+		if got := r.String(s); strings.Contains(got, "1961") {
+			t.Errorf("String(%q) = %q: the date of birth stays", s, got)
+		}
+	}
+	a := incident.Alert{Source: "sumologic", Details: map[string]any{
+		"results": []any{map[string]any{"birthDate": "1961-07-04T00:00:00Z", "dob": "1961-07-04T00:00:00Z"}},
+	}}
+	b, _ := json.Marshal(r.Redact(a).Details)
+	if strings.Contains(string(b), "1961") {
+		t.Errorf("results row keeps the date of birth: %s", b)
+	}
+}
+
+// Labelled forms the docs promise ("9 digits with or without separators
+// after SSN, social security (number)") and that logs commonly use.
+func TestBreakLabelledSSNForms(t *testing.T) {
+	r := mustNew(t, Config{})
+	for _, s := range []string{
+		"SSN number 219 09 9999",
+		"social security no. 219099999",
+		"SSN - 219099999",
+		"ssn is 219 09 9999",
+	} {
+		if got := r.String(s); strings.Contains(got, "9999") {
+			t.Errorf("String(%q) = %q: the SSN stays", s, got)
+		}
+	}
+}
+
+// A US phone number written with spaces (the most common way people type
+// one, and Alertmanager/Grafana label values) is not caught, so it lands
+// in the incident title: channel name, notice, card, DM, /incident status.
+func TestBreakUSPhoneWithSpaces(t *testing.T) {
+	r := mustNew(t, Config{})
+	for _, s := range []string{
+		"Lab feed stuck for patient tel 415 555 0132",
+		"phone: 415 555 0132",
+		"+44 7911 123456",
+	} {
+		if got := r.String(s); strings.Contains(got, "555 0132") || strings.Contains(got, "7911 123456") {
+			t.Errorf("String(%q) = %q: the phone number stays", s, got)
+		}
+	}
+}
+
+// Low-entropy patient data within a label is also missed by the date rule
+// when the spacing or wording differs slightly.
+func TestBreakDOBWording(t *testing.T) {
+	r := mustNew(t, Config{})
+	for _, s := range []string{
+		"DOB:   1961-07-04", // three spaces (the rule allows two)
+		"dob is 1961-07-04", // a word between
+		"DOB (1961-07-04)",  // in parentheses
+		"dob 1961/07/04",    // ISO with slashes
+		"patient born on Jul 4th, 1961",
+	} {
+		if got := r.String(s); strings.Contains(got, "1961") {
+			t.Errorf("String(%q) = %q: the date of birth stays", s, got)
+		}
+	}
+}
+
+// False positives: operational text the docs say must survive.
+func TestBreakFalsePositives(t *testing.T) {
+	r := mustNew(t, Config{})
+	for _, s := range []string{
+		"medical-records-service-v2 is down",        // a service name becomes "medical-record[mrn]"
+		"deployed checkout v1.4.2+20261130 to prod", // semver build metadata becomes [phone]
+		"queue depth +25000000 in 5m",               // a metric delta becomes [phone]
+		"dd.trace_id=4535233610828831632",           // ~2% of 63-bit trace ids pass Luhn with a card prefix
+	} {
+		if got := r.String(s); got != s {
+			t.Errorf("String(%q) = %q: operational text redacted", s, got)
+		}
+	}
+}
