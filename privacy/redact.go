@@ -459,8 +459,8 @@ func normKey(k string) string {
 }
 
 // Redact returns a with its summary, dedup key, details (every string at
-// any depth, except the source's KeepFields at the top) and its links'
-// query strings rewritten by the rules. a's details map is not changed: a
+// any depth, except the source's KeepFields at the top) and its links
+// (every part but scheme and host: URL) rewritten by the rules. a's details map is not changed: a
 // new one is made when anything in it changes. Routing fields (service,
 // name, severity, status, times) are left alone.
 func (r *Redactor) Redact(a incident.Alert) incident.Alert {
@@ -634,39 +634,119 @@ func (ru *rule) apply(s string) string {
 	return b.String()
 }
 
-// URL redacts the values of a URL's query string, including one inside its
-// fragment (Sumo Logic's links are https://…/ui/#/search/create?query=…).
-// Values are unescaped, redacted and escaped again only when they change,
-// so an untouched URL stays byte for byte as it was.
+// URL redacts every part of a link that can hold patient data: its
+// userinfo is dropped (a name and password), each path segment and each
+// segment of the fragment is unescaped, redacted and escaped again (the
+// segment before it reads as its label: /ssn/219099999), and the values of
+// the query string, including one inside the fragment (Sumo Logic's links
+// are https://…/ui/#/search/create?query=…), are redacted as detail values
+// under their keys. The scheme and host are left alone (hostnames must
+// survive). Parts are rewritten only when they change, so an untouched URL
+// stays byte for byte as it was.
 func (r *Redactor) URL(u string) string {
-	if r == nil || r.off {
+	if r == nil || r.off || u == "" {
 		return u
 	}
-	q := strings.IndexByte(u, '?')
-	if q < 0 {
+	rest, frag, hasFrag := strings.Cut(u, "#")
+	rest, query, hasQuery := strings.Cut(rest, "?")
+	head, path := "", rest
+	if i := strings.Index(rest, "://"); i >= 0 {
+		authority := rest[i+3:]
+		path = ""
+		if j := strings.IndexByte(authority, '/'); j >= 0 {
+			authority, path = authority[:j], authority[j:]
+		}
+		if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+			authority = authority[at+1:] // userinfo: never kept
+		}
+		head = rest[:i+3] + authority
+	}
+	changed := head+path != rest
+	if np := r.segments(path); np != path {
+		path, changed = np, true
+	}
+	if hasQuery {
+		if nq := r.query(query); nq != query {
+			query, changed = nq, true
+		}
+	}
+	if hasFrag {
+		fpath, fquery, fq := strings.Cut(frag, "?")
+		nf := r.segments(fpath)
+		if fq {
+			nf += "?" + r.query(fquery)
+		}
+		if nf != frag {
+			frag, changed = nf, true
+		}
+	}
+	if !changed {
 		return u
 	}
-	head, rest := u[:q+1], u[q+1:]
-	frag := ""
-	if h := strings.IndexByte(rest, '#'); h >= 0 {
-		rest, frag = rest[:h], rest[h:]
+	out := head + path
+	if hasQuery {
+		out += "?" + query
 	}
-	if frag == "" {
-		// The whole query at once first: most links hold nothing to redact.
-		whole, err := url.QueryUnescape(rest)
+	if hasFrag {
+		out += "#" + frag
+	}
+	return out
+}
+
+// segments redacts the '/'-separated segments of a URL path (or of a
+// fragment such as CloudWatch's alarmsV2:alarm/<name>), each unescaped,
+// redacted with the segment before it as its label, and escaped again when
+// it changed.
+func (r *Redactor) segments(p string) string {
+	if p == "" || p == "/" {
+		return p
+	}
+	parts := strings.Split(p, "/")
+	changed := false
+	prev := ""
+	for i, seg := range parts {
+		if seg == "" {
+			continue
+		}
+		dec, err := url.PathUnescape(seg)
 		if err != nil {
-			whole = rest
+			dec = seg
 		}
-		if r.String(whole) == whole {
-			return u
+		nv, ch := r.field(prev, dec)
+		prev = dec
+		if !ch {
+			continue
 		}
+		parts[i] = url.PathEscape(nv.(string))
+		changed = true
 	}
-	parts := strings.Split(rest, "&")
+	if !changed {
+		return p
+	}
+	return strings.Join(parts, "/")
+}
+
+// query redacts the values of a query string (a=b&c=d), each unescaped,
+// redacted under its key and escaped again when it changed; a part
+// without '=' is redacted as a value on its own.
+func (r *Redactor) query(q string) string {
+	if q == "" {
+		return q
+	}
+	// The whole query at once first: most links hold nothing to redact.
+	whole, err := url.QueryUnescape(q)
+	if err != nil {
+		whole = q
+	}
+	if r.String(whole) == whole {
+		return q
+	}
+	parts := strings.Split(q, "&")
 	changed := false
 	for i, p := range parts {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok {
-			continue
+			k, v = "", p
 		}
 		dv, err := url.QueryUnescape(v)
 		if err != nil {
@@ -677,18 +757,17 @@ func (r *Redactor) URL(u string) string {
 		if !ch {
 			continue
 		}
-		parts[i] = k + "=" + url.QueryEscape(nv.(string))
+		if ok {
+			parts[i] = k + "=" + url.QueryEscape(nv.(string))
+		} else {
+			parts[i] = url.QueryEscape(nv.(string))
+		}
 		changed = true
 	}
-	if frag != "" {
-		if nf := r.URL(frag); nf != frag {
-			frag, changed = nf, true
-		}
-	}
 	if !changed {
-		return u
+		return q
 	}
-	return head + strings.Join(parts, "&") + frag
+	return strings.Join(parts, "&")
 }
 
 // validSSN rejects numbers the SSA never issues: area 000, 666 or 9xx,
