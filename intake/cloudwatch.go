@@ -10,6 +10,7 @@ import (
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/text"
+	"github.com/batonhq/baton/privacy"
 )
 
 // cwAlarm is the part of a CloudWatch alarm state change that baton uses.
@@ -128,6 +129,12 @@ var regionCodeRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 // both are kept in the details ("metrics", "threshold_metric_id",
 // "triggering_children"), the first few entries, each string truncated.
 func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, error) {
+	return parseCloudWatchAlarm(m, now, nil)
+}
+
+// parseCloudWatchAlarm is ParseCloudWatchAlarm; red, when not nil, redacts
+// the summary's parts before they are cut.
+func parseCloudWatchAlarm(m SNSMessage, now time.Time, red *privacy.Redactor) (incident.Alert, string, error) {
 	if m.Type != snsNotification {
 		return incident.Alert{}, "", fieldErr("Type", "must be Notification for a CloudWatch alarm (got %q)", m.Type)
 	}
@@ -201,7 +208,7 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 	if reason == "" {
 		reason = c.NewStateValue
 	}
-	a.Summary = text.Truncate(name+": "+text.Truncate(reason, maxReasonInSummary), maxSummary)
+	a.Summary = red.Cut(name+": "+red.Cut(reason, maxReasonInSummary), maxSummary)
 
 	d := make(map[string]any, 14)
 	put := func(k, v string) {
@@ -221,7 +228,7 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 	put("reason", c.NewStateReason)
 	// A composite's rule may run to AWS's 10,240 characters; cut, it leaves
 	// room under the 4 KiB of details for the children that triggered it.
-	put("alarm_rule", text.Truncate(c.AlarmRule, maxAlarmRule))
+	put("alarm_rule", red.Cut(c.AlarmRule, maxAlarmRule))
 	if t := c.Trigger; t != nil {
 		put("metric", t.MetricName)
 		put("namespace", t.Namespace)

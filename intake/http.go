@@ -376,9 +376,9 @@ func (h *Handler) handleBatch(r *http.Request, source string) ([]Reply, error) {
 	var alerts []incident.Alert
 	switch source {
 	case "alertmanager":
-		alerts, err = ParseAlertmanager(body, now, h.cfg.Severities)
+		alerts, err = parseAlerts(amAlertmanager, body, now, h.cfg.Severities, h.cfg.Redactor)
 	case "grafana":
-		alerts, err = ParseGrafana(body, now, h.cfg.Severities)
+		alerts, err = parseAlerts(amGrafana, body, now, h.cfg.Severities, h.cfg.Redactor)
 	}
 	<-h.parsing
 	if err != nil {
@@ -467,7 +467,7 @@ func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, d
 	var msg SNSMessage
 	switch source {
 	case "sumologic":
-		alert, err = ParseSumoLogic(body, now)
+		alert, err = parseSumoLogic(body, now, h.cfg.Redactor)
 	case "generic":
 		alert, err = ParseGeneric(body, now)
 	case "cloudwatch":
@@ -539,7 +539,7 @@ func (h *Handler) cloudwatch(ctx context.Context, msg SNSMessage, now time.Time)
 		h.log.Warn("sns subscription removed", "topic", msg.TopicArn)
 		return a, "", true, Reply{Outcome: "unsubscribed", Message: "unsubscribed from " + msg.TopicArn}, nil
 	}
-	a, state, err := ParseCloudWatchAlarm(msg, now)
+	a, state, err := parseCloudWatchAlarm(msg, now, h.cfg.Redactor)
 	if err != nil {
 		return a, "", true, reply, inputFailure(err)
 	}

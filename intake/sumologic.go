@@ -8,6 +8,7 @@ import (
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/text"
+	"github.com/batonhq/baton/privacy"
 )
 
 // sumoKey identifies one field baton reads from a Sumo Logic payload.
@@ -255,6 +256,12 @@ const maxConditionInSummary = 100
 // does not is left out, never the alert, with a sentence naming it in the
 // details under "dropped_links".
 func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
+	return parseSumoLogic(body, now, nil)
+}
+
+// parseSumoLogic is ParseSumoLogic; red, when not nil, redacts the summary
+// before it is cut.
+func parseSumoLogic(body []byte, now time.Time, red *privacy.Redactor) (incident.Alert, error) {
 	if err := requireObject(body); err != nil {
 		return incident.Alert{}, err
 	}
@@ -388,7 +395,7 @@ func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
 	case monitor && a.Status == incident.AlertFiring && cond != "" && len(cond) <= maxConditionInSummary:
 		summary += ": " + cond
 	}
-	a.Summary = text.Truncate(summary, maxSummary)
+	a.Summary = red.Cut(summary, maxSummary)
 
 	d := make(map[string]any, 12)
 	put := func(k, v string) {

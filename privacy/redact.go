@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // RuleSpec is one redaction rule as configured (privacy.rules): text
@@ -585,6 +586,14 @@ func (r *Redactor) field(k string, v any) (any, bool) {
 	}
 	// A rule took part of the key too: redact the value on its own.
 	return r.value(v)
+}
+
+// Cut returns s redacted, then cut to at most n characters
+// (text.Truncate): the whole text is redacted before the cut, so a value
+// straddling the cut cannot leave its first part behind. A nil or off
+// Redactor only cuts. Parsers cut their summaries with it.
+func (r *Redactor) Cut(s string, n int) string {
+	return text.Truncate(r.String(s), n)
 }
 
 // String returns s with every rule applied in order.
