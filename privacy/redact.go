@@ -154,7 +154,10 @@ const (
 	// a longer key (patient_dob=, birthDate":") but not be inside a word.
 	datePattern = `(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8}|` +
 		`(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{1,2},?\s\d{4}|\d{1,2}\s(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{4})`
-	dobPattern   = `(?i)(?:\b|_)(?:dob|d\.o\.b\.?|date[ _-]?of[ _-]?birth|birth[ _-]?date|birthdate|birthday|born(?:[ _-]?on)?)["']?\s{0,2}[:=]?\s{0,2}["']?(?P<v>` + datePattern + `)\b`
+	// A time of day after the date (a timestamp from an EHR, FHIR or a
+	// database row: 1961-07-04T00:00:00Z) goes with it.
+	timePattern  = `(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?`
+	dobPattern   = `(?i)(?:\b|_)(?:dob|d\.o\.b\.?|date[ _-]?of[ _-]?birth|birth[ _-]?date|birthdate|birthday|born(?:[ _-]?on)?)["']?\s{0,2}[:=]?\s{0,2}["']?(?P<v>` + datePattern + timePattern + `)\b`
 	emailPattern = `(?P<v>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b`
 	// US numbers with their usual separators (or an opening parenthesis),
 	// and E.164 (+ and 8 to 15 digits). A bare run of 10 digits is not a

@@ -62,6 +62,12 @@ func TestBuiltinRules(t *testing.T) {
 		{"mrn medical record number", r, "medical record number A1234567", "medical record number [mrn]"},
 		{"mrn key", r, "patient_mrn=7654321", "patient_mrn=[mrn]"},
 		{"ipv4 when configured", withIP, "from 203.0.113.7 denied", "from [ipv4] denied"},
+		// dates of birth as timestamps (breakpriv)
+		{"dob timestamp after dob=", r, "dob=1961-07-04T00:00:00Z", "dob=[dob]"},
+		{"dob timestamp with millis", r, "DOB: 1961-07-04T00:00:00.000Z", "DOB: [dob]"},
+		{"dob timestamp json key", r, `"birthDate":"1961-07-04T00:00:00Z"`, `"birthDate":"[dob]"`},
+		{"dob date and time with a space", r, "date_of_birth 1961-07-04 00:00:00", "date_of_birth [dob]"},
+		{"dob timestamp with offset", r, "dob=1961-07-04T00:00:00+02:00 ok", "dob=[dob] ok"},
 
 		// must not catch
 		{"sumo trigger time", r, "11/24/2025 02:03:10 PM UTC", "11/24/2025 02:03:10 PM UTC"},
