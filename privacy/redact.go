@@ -83,10 +83,22 @@ type features struct {
 	dash     bool // has '-'
 	d3sep    bool // three digits then '.' or '-' then a digit (555-…, 555.…)
 	labelled bool // has a word the labelled rules (dob, ssn, mrn) start from, in any case
+	phoneish bool // has a word the labelled phone rule starts from (phone, tel, mobile, fax)
 }
 
 // labelWords are the words the labelled rules start from, lower case.
 var labelWords = []string{"dob", "d.o.b", "birth", "born", "ssn", "social", "mrn", "medical"}
+
+// phoneWords are the words the labelled phone rule starts from, lower case.
+var phoneWords = []string{"phone", "tel", "mobile", "fax", "cell"}
+
+// labelStart holds the first bytes of labelWords and phoneWords.
+var labelStart = func() (set byteSet) {
+	for _, w := range append(append([]string(nil), labelWords...), phoneWords...) {
+		set[w[0]] = true
+	}
+	return set
+}()
 
 func scan(s string) features {
 	var f features
@@ -129,10 +141,16 @@ func scan(s string) features {
 			f.plus = true
 		case c == '(':
 			f.paren = true
-		case !f.labelled && (c|0x20 == 'd' || c|0x20 == 'b' || c|0x20 == 's' || c|0x20 == 'm'):
+		case labelStart[c|0x20] && (!f.labelled || !f.phoneish):
 			for _, w := range labelWords {
-				if w[0] == c|0x20 && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
+				if !f.labelled && w[0] == c|0x20 && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
 					f.labelled = true
+					break
+				}
+			}
+			for _, w := range phoneWords {
+				if !f.phoneish && w[0] == c|0x20 && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
+					f.phoneish = true
 					break
 				}
 			}
@@ -160,11 +178,19 @@ const (
 	dobPattern   = `(?i)(?:\b|_)(?:dob|d\.o\.b\.?|date[ _-]?of[ _-]?birth|birth[ _-]?date|birthdate|birthday|born(?:[ _-]?on)?)["']?\s{0,2}[:=]?\s{0,2}["']?(?P<v>` + datePattern + timePattern + `)\b`
 	emailPattern = `(?P<v>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b`
 	// US numbers with their usual separators (or an opening parenthesis),
-	// and E.164 (+ and 8 to 15 digits). A bare run of 10 digits is not a
-	// phone number here: it is far more often a count or an epoch.
-	phonePattern = `(?P<v>(?:\+1[ .-]?)?(?:\(\d{3}\)\s?|\b\d{3}[.-])\d{3}[.-]\d{4}|\+1[ .-]\d{3}[ .-]\d{3}[ .-]\d{4}|\+[1-9]\d{7,14})\b`
-	ipv4Pattern  = `\b(?P<v>(?:\d{1,3}\.){3}\d{1,3})\b`
-	cardPattern  = `\b(?P<v>\d{13,19}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{1,7}|\d{4}[ -]\d{6}[ -]\d{4,5})\b`
+	// and E.164: + and 10 to 15 digits, or + and 8 to 15 digits in groups
+	// separated by spaces, dots or dashes (+44 7911 123456). The + must
+	// not follow a word, a dot or a slash (v1.4.2+20261130 is a version),
+	// and 8 or 9 bare digits after a + are a count (+25000000). A bare run
+	// of 10 digits, or US digits in groups separated by spaces, is a phone
+	// number only after a label (phoneLabelPattern): without one it is far
+	// more often a count, an epoch or a list of values.
+	phonePattern = `(?:^|[^\w.+/])(?P<v>(?:\+1[ .-]?)?(?:\(\d{3}\)\s?|\b\d{3}[.-])\d{3}[.-]\d{4}|\+1[ .-]\d{3}[ .-]\d{3}[ .-]\d{4}|\+[1-9]\d{9,14}|\+[1-9]\d{0,3}(?:[ .-]\d{2,8}){1,4})\b`
+	// A phone number after a label (phone, tel, mobile, fax, cell phone),
+	// in any grouping: 7 to 15 digits.
+	phoneLabelPattern = `(?i)(?:\b|_)(?:telephone|phone|tel|mobile|fax|cell[ _-]?phone)(?:[ _-]?(?:number|num|no\.?|#))?["']?\s*[:=#-]?\s*["']?(?P<v>\+?\(?\d[\d ().-]{5,18}\d)\b`
+	ipv4Pattern       = `\b(?P<v>(?:\d{1,3}\.){3}\d{1,3})\b`
+	cardPattern       = `\b(?P<v>\d{13,19}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{1,7}|\d{4}[ -]\d{6}[ -]\d{4,5})\b`
 )
 
 // builtins returns the built-in rules for c.
@@ -183,6 +209,7 @@ func builtins(c Config) ([]rule, error) {
 		{"date-of-birth", dobPattern, "[dob]", nil, func(_ string, f features) bool { return f.digits >= 4 && f.labelled }},
 		{"email", emailPattern, "[email]", nil, func(_ string, f features) bool { return f.at }},
 		{"card", cardPattern, "[card]", validCard, func(_ string, f features) bool { return f.cardRun }},
+		{"phone", phoneLabelPattern, "[phone]", labelledPhone, func(_ string, f features) bool { return f.digits >= 7 && f.phoneish }},
 		{"phone", phonePattern, "[phone]", validPhone, func(_ string, f features) bool {
 			return f.digits >= 8 && (f.plus || f.paren || f.d3sep)
 		}},
@@ -852,10 +879,13 @@ func luhn(d string) bool {
 // 2–9 and whose separators agree (555-123-4567, not 555.123-4567), or an
 // E.164 number.
 func validPhone(s string) bool {
+	d := onlyDigits(s)
+	if strings.HasPrefix(s, "+") && (len(d) < 8 || len(d) > 15 || strings.HasSuffix(d, "0000")) {
+		return false // too short or long for E.164, or a round count (+25 000 000)
+	}
 	if strings.HasPrefix(s, "+") && !strings.HasPrefix(s, "+1") {
 		return true // E.164 outside North America
 	}
-	d := onlyDigits(s)
 	if len(d) == 11 && d[0] == '1' {
 		d = d[1:]
 	}
@@ -876,6 +906,12 @@ func validPhone(s string) bool {
 		delete(seps, ' ')
 	}
 	return len(seps) <= 1
+}
+
+// labelledPhone accepts 7 to 15 digits after a phone label.
+func labelledPhone(s string) bool {
+	n := len(onlyDigits(s))
+	return n >= 7 && n <= 15
 }
 
 // validIPv4 accepts four octets of at most 255.

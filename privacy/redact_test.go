@@ -68,6 +68,14 @@ func TestBuiltinRules(t *testing.T) {
 		{"dob timestamp json key", r, `"birthDate":"1961-07-04T00:00:00Z"`, `"birthDate":"[dob]"`},
 		{"dob date and time with a space", r, "date_of_birth 1961-07-04 00:00:00", "date_of_birth [dob]"},
 		{"dob timestamp with offset", r, "dob=1961-07-04T00:00:00+02:00 ok", "dob=[dob] ok"},
+		// phone numbers in other groupings (breakpriv)
+		{"phone us spaced after tel", r, "Lab feed stuck for patient tel 415 555 0132", "Lab feed stuck for patient tel [phone]"},
+		{"phone us spaced after phone:", r, "phone: 415 555 0132", "phone: [phone]"},
+		{"phone bare ten digits after a label", r, "phone=5558675309 retried", "phone=[phone] retried"},
+		{"phone mobile number key", r, "mobile_number: +1 (415) 555-0132", "mobile_number: [phone]"},
+		{"phone cell phone", r, "cell phone 4155550132", "cell phone [phone]"},
+		{"phone e164 spaced", r, "+44 7911 123456", "[phone]"},
+		{"phone e164 dashed", r, "call +49-30-1234567 now", "call [phone] now"},
 
 		// must not catch
 		{"sumo trigger time", r, "11/24/2025 02:03:10 PM UTC", "11/24/2025 02:03:10 PM UTC"},
@@ -94,6 +102,12 @@ func TestBuiltinRules(t *testing.T) {
 		{"medical records words", r, "medical records service is down", "medical records service is down"},
 		{"git ssh url is not text to keep but has no tld", r, "git@github", "git@github"},
 		{"ipv4 when configured, not a version", withIP, "v1.2.3.400", "v1.2.3.400"},
+		{"phone label inside a word", r, "telemetry 4155550132 events", "telemetry 4155550132 events"},
+		{"phone label, too few digits", r, "phone checks 3 of 12", "phone checks 3 of 12"},
+		{"semver build metadata", r, "deployed checkout v1.4.2+20261130 to prod", "deployed checkout v1.4.2+20261130 to prod"},
+		{"metric delta", r, "queue depth +25000000 in 5m", "queue depth +25000000 in 5m"},
+		{"metric delta grouped", r, "queue depth +25 000 000 in 5m", "queue depth +25 000 000 in 5m"},
+		{"us digits spaced without a label", r, "values 415 555 0132", "values 415 555 0132"},
 		{"sumo query", r, "_sourceCategory=prod/checkout/api status_code>=500 | count by status_code", "_sourceCategory=prod/checkout/api status_code>=500 | count by status_code"},
 	}
 	caught := 0
