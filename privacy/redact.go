@@ -166,16 +166,20 @@ func scan(s string) features {
 // when they look like a card (an issuer's prefix, 13–19 digits, a valid
 // Luhn sum), phone numbers only with their separators.
 const (
-	ssnPattern      = `\b(?P<v>\d{3}-\d{2}-\d{4})\b`
-	ssnLabelPattern = `(?i)(?:\b|_)(?:ssn|social[ _-]?security(?:[ _-]?(?:number|num|no))?)["']?\s{0,2}[:=#]?\s{0,2}["']?(?P<v>\d{3}[ -]?\d{2}[ -]?\d{4})\b`
+	ssnPattern = `\b(?P<v>\d{3}-\d{2}-\d{4})\b`
+	// labelSep is what may stand between a label and its value: a quote,
+	// any spaces, one of : = # ( - or the word "is" or "was", another
+	// quote or parenthesis (SSN - 219099999, dob is …, DOB (…)).
+	labelSep        = `["']?\s*(?:[:=#(-]\s*|(?:is|was)\s+)?["'(]?\s*`
+	ssnLabelPattern = `(?i)(?:\b|_)(?:ssn|social[ _-]?security)(?:[ _-]?(?:number|num|no\.?|#))?` + labelSep + `(?P<v>\d{3}[ -]?\d{2}[ -]?\d{4})\b`
 	// A date next to a word that makes it a birth date; the word may end
 	// a longer key (patient_dob=, birthDate":") but not be inside a word.
-	datePattern = `(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8}|` +
-		`(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{1,2},?\s\d{4}|\d{1,2}\s(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{4})`
+	datePattern = `(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8}|` +
+		`(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{4}|\d{1,2}(?:st|nd|rd|th)?\s(?:of\s)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s\d{4})`
 	// A time of day after the date (a timestamp from an EHR, FHIR or a
 	// database row: 1961-07-04T00:00:00Z) goes with it.
 	timePattern  = `(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?`
-	dobPattern   = `(?i)(?:\b|_)(?:dob|d\.o\.b\.?|date[ _-]?of[ _-]?birth|birth[ _-]?date|birthdate|birthday|born(?:[ _-]?on)?)["']?\s{0,2}[:=]?\s{0,2}["']?(?P<v>` + datePattern + timePattern + `)\b`
+	dobPattern   = `(?i)(?:\b|_)(?:dob|d\.o\.b\.?|date[ _-]?of[ _-]?birth|birth[ _-]?date|birthdate|birthday|born(?:[ _-]?on)?)` + labelSep + `(?P<v>` + datePattern + timePattern + `)\b`
 	emailPattern = `(?P<v>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b`
 	// US numbers with their usual separators (or an opening parenthesis),
 	// and E.164: + and 10 to 15 digits, or + and 8 to 15 digits in groups
