@@ -57,7 +57,7 @@ type Config struct {
 
 // DefaultMRNPattern is the built-in mrn rule's pattern: a number of 5 to
 // 12 letters and digits right after "MRN" or "medical record (number)".
-const DefaultMRNPattern = `(?i)(?:\b|_)(?:mrn|medical[ _-]?record(?:[ _-]?(?:number|num|no))?)["']?\s{0,2}[:=#]?\s{0,2}["']?(?P<v>[A-Z0-9][A-Z0-9-]{3,11}[0-9])\b`
+const DefaultMRNPattern = `(?i)(?:\b|_)(?:mrn|medical[ _-]?record(?:[ _-]?(?:number|num|no))?)(?:\b|_)["']?\s{0,2}[:=#]?\s{0,2}["']?(?P<v>[A-Z0-9][A-Z0-9-]{3,11}[0-9])\b`
 
 // rule is one compiled rule. check, when set, must accept a match's
 // replaced part for it to be replaced; need, when set, is a cheap test of
@@ -824,13 +824,15 @@ func validSSN(s string) bool {
 	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
 }
 
-// validCard accepts 13 to 19 digits with a card issuer's prefix (Visa,
-// Mastercard, American Express, Discover, Diners, JCB, UnionPay) and a
-// valid Luhn sum. The prefix test is what keeps epoch milliseconds
-// (13 digits starting with 1) and account ids safe.
+// validCard accepts 13 to 16 digits, or 19 written in groups, with a card
+// issuer's prefix (Visa, Mastercard, American Express, Discover, Diners,
+// JCB, UnionPay) and a valid Luhn sum. The prefix test is what keeps epoch
+// milliseconds (13 digits starting with 1) and account ids safe; the
+// length test keeps 17 to 19 bare digits, such as 63-bit trace ids (about
+// 2% of which pass Luhn with an issuer's prefix), safe.
 func validCard(s string) bool {
 	d := onlyDigits(s)
-	if len(d) < 13 || len(d) > 19 {
+	if len(d) < 13 || len(d) > 19 || len(d) > 16 && (len(d) != 19 || len(d) == len(s)) {
 		return false
 	}
 	if !cardPrefix(d) {

@@ -80,6 +80,10 @@ func TestBuiltinRules(t *testing.T) {
 		{"dob iso slashes", r, "dob 1961/07/04", "dob [dob]"},
 		{"dob born on ordinal", r, "patient born on Jul 4th, 1961", "patient born on [dob]"},
 		{"dob ordinal day first", r, "date of birth 4th of July 1961", "date of birth [dob]"},
+		// documented: an SSN without a label is caught in its dashed form
+		// only, and any dashed 3-2-4 number outside the SSA's reserved
+		// ranges reads as one (docs/privacy.md)
+		{"ssn shaped request id", r, "request 555-12-3456", "request [ssn]"},
 		// phone numbers in other groupings (breakpriv)
 		{"phone us spaced after tel", r, "Lab feed stuck for patient tel 415 555 0132", "Lab feed stuck for patient tel [phone]"},
 		{"phone us spaced after phone:", r, "phone: 415 555 0132", "phone: [phone]"},
@@ -117,6 +121,10 @@ func TestBuiltinRules(t *testing.T) {
 		{"ssn label inside a key", r, "ssn_check - 219099999", "ssn_check - 219099999"},
 		{"date after is without a birth word", r, "deploy is 1961-07-04", "deploy is 1961-07-04"},
 		{"born inside a word", r, "reborn on 1961-07-04", "reborn on 1961-07-04"},
+		{"service name with medical records", r, "medical-records-service-v2 is down", "medical-records-service-v2 is down"},
+		{"medical_record_sync job", r, "medical_records_sync_v3 failed", "medical_records_sync_v3 failed"},
+		{"trace id of 19 digits passing luhn", r, "dd.trace_id=4535233610828831632", "dd.trace_id=4535233610828831632"},
+		{"17 digits passing luhn with a visa prefix", r, "id 41111111111111113", "id 41111111111111113"},
 		{"phone label inside a word", r, "telemetry 4155550132 events", "telemetry 4155550132 events"},
 		{"phone label, too few digits", r, "phone checks 3 of 12", "phone checks 3 of 12"},
 		{"semver build metadata", r, "deployed checkout v1.4.2+20261130 to prod", "deployed checkout v1.4.2+20261130 to prod"},
