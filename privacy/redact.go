@@ -12,11 +12,13 @@
 package privacy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
 	"regexp/syntax"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -505,25 +507,7 @@ func (r *Redactor) Redact(a incident.Alert) incident.Alert {
 	a.Summary = r.String(a.Summary)
 	a.DedupKey = r.String(a.DedupKey)
 	if len(a.Details) > 0 {
-		keep := r.keep[a.Source]
-		var out map[string]any
-		for k, v := range a.Details {
-			if len(keep) > 0 && keeps(keep, k) {
-				continue
-			}
-			nv, changed := r.field(k, v)
-			if !changed {
-				continue
-			}
-			if out == nil {
-				out = make(map[string]any, len(a.Details))
-				for k2, v2 := range a.Details {
-					out[k2] = v2
-				}
-			}
-			out[k] = nv
-		}
-		if out != nil {
+		if out, changed := r.object(a.Details, r.keep[a.Source]); changed {
 			a.Details = out
 		}
 	}
@@ -573,26 +557,171 @@ func (r *Redactor) value(v any) (any, bool) {
 		}
 		return out, true
 	case map[string]any:
-		var out map[string]any
-		for k, e := range x {
-			ne, ch := r.field(k, e)
-			if !ch {
-				continue
-			}
-			if out == nil {
-				out = make(map[string]any, len(x))
-				for k2, v2 := range x {
-					out[k2] = v2
-				}
-			}
-			out[k] = ne
+		if out, ch := r.object(x, nil); ch {
+			return out, true
 		}
-		if out == nil {
-			return v, false
-		}
-		return out, true
+		return v, false
 	}
 	return v, false
+}
+
+// object redacts a map's keys (an e-mail or an SSN as a key, an
+// Alertmanager label name) and its values under them, except the keys in
+// keep (normalised); changed is false when nothing changed (x is then not
+// copied). Two keys redacted alike are both kept: the second gets " (2)",
+// and so on.
+func (r *Redactor) object(x map[string]any, keep map[string]bool) (map[string]any, bool) {
+	var out map[string]any
+	for k, e := range x {
+		if len(keep) > 0 && keeps(keep, k) {
+			continue
+		}
+		nk := r.String(k)
+		ne, ch := r.field(k, e)
+		if !ch && nk == k {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]any, len(x))
+			for k2, v2 := range x {
+				out[k2] = v2
+			}
+		}
+		if nk != k {
+			delete(out, k)
+			base := nk
+			for n := 2; ; n++ {
+				if _, taken := out[nk]; !taken {
+					break
+				}
+				nk = fmt.Sprintf("%s (%d)", base, n)
+			}
+		}
+		out[nk] = ne
+	}
+	return out, out != nil
+}
+
+// numberText is a JSON number's text (details decoded with UseNumber hold
+// json.Number, others float64 or an integer); ok is false for other values.
+func numberText(v any) (string, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		return string(x), true
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case float32:
+		return strconv.FormatFloat(float64(x), 'f', -1, 32), true
+	case int:
+		return strconv.Itoa(x), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case int32:
+		return strconv.FormatInt(int64(x), 10), true
+	case uint64:
+		return strconv.FormatUint(x, 10), true
+	case uint32:
+		return strconv.FormatUint(uint64(x), 10), true
+	}
+	return "", false
+}
+
+// keyAliases are, per built-in rule, the words of a detail key that say
+// its value is that rule's kind of data (each a sequence of key words).
+var keyAliases = map[string][][]string{
+	"ssn":           {{"ssn"}, {"social", "security"}},
+	"date-of-birth": {{"dob"}, {"birth"}, {"birthdate"}, {"birthday"}, {"born"}},
+	"email":         {{"email"}, {"mail"}},
+	"card":          {{"card"}, {"cardnumber"}, {"pan"}},
+	"phone":         {{"phone"}, {"tel"}, {"telephone"}, {"mobile"}, {"fax"}, {"msisdn"}, {"phonenumber"}},
+	"mrn":           {{"mrn"}, {"medical", "record"}},
+}
+
+// countWords end a key whose number is a count or a size, not the data
+// its other words name (patient_ssn_count).
+var countWords = map[string]bool{"count": true, "total": true, "len": true, "length": true, "size": true, "ms": true, "seconds": true}
+
+// keyRule is the replacement for a number under key k when k names a
+// rule: one of a built-in rule's keyAliases, or a configured rule's name
+// (member-id names member_id and memberId; a key that is just its first
+// word, member, too). ok is false when k names none.
+func (r *Redactor) keyRule(k string) (string, bool) {
+	words := keyWords(k)
+	if len(words) == 0 || countWords[words[len(words)-1]] {
+		return "", false
+	}
+	for i := range r.rules {
+		ru := &r.rules[i]
+		aliases, builtin := keyAliases[ru.name]
+		if !builtin {
+			if ru.name == "ipv4" {
+				continue
+			}
+			name := keyWords(ru.name)
+			if len(name) == 0 {
+				continue
+			}
+			aliases = [][]string{name}
+			if len(words) == 1 && words[0] == name[0] {
+				return ru.replace, true
+			}
+		}
+		for _, al := range aliases {
+			if hasRun(words, al) {
+				return ru.replace, true
+			}
+		}
+	}
+	return "", false
+}
+
+// keyWords splits a key into lower-case words at anything but a letter or
+// digit and where camelCase turns (birthDate: birth, date).
+func keyWords(k string) []string {
+	var out []string
+	var cur []rune
+	prevLower := false
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	for _, c := range k {
+		switch {
+		case unicode.IsUpper(c):
+			if prevLower {
+				flush()
+			}
+			cur = append(cur, c)
+			prevLower = false
+		case unicode.IsLetter(c) || unicode.IsDigit(c):
+			cur = append(cur, c)
+			prevLower = unicode.IsLower(c)
+		default:
+			flush()
+			prevLower = false
+		}
+	}
+	flush()
+	return out
+}
+
+// hasRun reports whether run appears in words, in order and together.
+func hasRun(words, run []string) bool {
+	for i := 0; i+len(run) <= len(words); i++ {
+		ok := true
+		for j := range run {
+			if words[i+j] != run[j] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // field redacts a value under key k inside the details: when the key holds
@@ -600,6 +729,20 @@ func (r *Redactor) value(v any) (any, bool) {
 // label applies to the value as it would in text (a Sumo Logic row
 // {"dob":"1980-02-03"}); other values are redacted on their own.
 func (r *Redactor) field(k string, v any) (any, bool) {
+	if n, ok := numberText(v); ok {
+		// A number: redacted when the rules catch its text under the key
+		// (a card number, "dob=19610704"), or when the key names a rule
+		// (ssn, mrn, phone, member_id, …); counts and values stay.
+		if len(k) <= 64 {
+			if out, ch := r.field(k, n); ch {
+				return out, true
+			}
+			if rep, ok := r.keyRule(k); ok {
+				return rep, true
+			}
+		}
+		return v, false
+	}
 	s, ok := v.(string)
 	if !ok || len(k) > 64 {
 		return r.value(v)
