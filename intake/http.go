@@ -279,7 +279,10 @@ func (h *Handler) writeError(w http.ResponseWriter, source string, err error) {
 			h.log.Error("intake store failed", "source", source, "err", err)
 		}
 	} else {
-		h.log.Debug("intake refused", "source", source, "status", he.status, "reason", he.msg)
+		// The sentence quotes what was sent (an alert's name, a service, a
+		// field's value): it is redacted before any log sees it, at every
+		// level. The sender gets it as it is: it sent it.
+		h.log.Debug("intake refused", "source", source, "status", he.status, "reason", h.cfg.Redactor.String(he.msg))
 	}
 	maps.Copy(w.Header(), he.header)
 	httpjson.Error(w, he.status, he.msg)
