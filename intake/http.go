@@ -472,7 +472,7 @@ func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, d
 	case "sumologic":
 		alert, err = parseSumoLogic(body, now, h.cfg.Redactor)
 	case "generic":
-		alert, err = ParseGeneric(body, now)
+		alert, err = parseGeneric(body, now, h.cfg.Redactor)
 	case "cloudwatch":
 		msg, err = ParseSNS(body)
 	}

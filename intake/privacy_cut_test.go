@@ -93,3 +93,51 @@ func snsFile(t *testing.T, file string) SNSMessage {
 	}
 	return m
 }
+
+// TestRedactGenericDedupKey: a generic alert's default dedup key hashes
+// the redacted summary, so it holds no hash of patient data and two
+// summaries differing only in patient data share an incident; with
+// redaction off the summary as sent is hashed, as before (found by
+// breakpriv).
+func TestRedactGenericDedupKey(t *testing.T) {
+	on, err := privacy.New(privacy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := privacy.New(privacy.Config{Off: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	key := func(t *testing.T, red *privacy.Redactor, summary string) string {
+		a, err := parseGeneric([]byte(`{"service":"database","summary":"`+summary+`"}`), now, red)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return red.Redact(a).DedupKey
+	}
+	tests := []struct {
+		name     string
+		red      *privacy.Redactor
+		a, b     string
+		wantSame bool
+	}{
+		{"patient data only differs: one incident", on, "lab feed stuck for patient 219-09-9999", "lab feed stuck for patient 219-09-9998", true},
+		{"e-mails differ: one incident", on, "no reply from jane.roe@example.org", "no reply from john.doe@example.org", true},
+		{"other text differs: two incidents", on, "lab feed stuck", "lab feed slow", false},
+		{"redaction off: hashed as sent", off, "lab feed stuck for patient 219-09-9999", "lab feed stuck for patient 219-09-9998", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ka, kb := key(t, tt.red, tt.a), key(t, tt.red, tt.b)
+			if (ka == kb) != tt.wantSame {
+				t.Errorf("keys %q and %q: same %v, want %v", ka, kb, ka == kb, tt.wantSame)
+			}
+		})
+	}
+	// A summary without patient data keeps the key it always had.
+	plain, _ := ParseGeneric([]byte(`{"service":"database","summary":"lab feed stuck"}`), now)
+	if k := key(t, on, "lab feed stuck"); k != plain.DedupKey {
+		t.Errorf("key %q, was %q", k, plain.DedupKey)
+	}
+}
