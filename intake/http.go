@@ -8,6 +8,7 @@ package intake
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"net/url"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -414,10 +416,12 @@ func (h *Handler) handleBatch(r *http.Request, source string) ([]Reply, error) {
 }
 
 // protect redacts parsed, routed alerts in place and, with a Sealer, seals
-// the request's body into each of them (a batch's alerts share it): the
-// last step before the store, so nothing keeps an alert unredacted
-// (invariant 8). Routing read the alerts' names as sent; names are not
-// stored. A body that cannot be sealed is not accepted.
+// the request's body into each of them: the last step before the store,
+// so nothing keeps an alert unredacted (invariant 8). Routing read the
+// alerts' names as sent; names are not stored. A batch's alerts each get
+// the body with only their own entry of "alerts" (perAlertBodies), so
+// opening one incident's raw payloads never shows another incident's
+// alerts. A body that cannot be sealed is not accepted.
 func (h *Handler) protect(alerts []incident.Alert, source string, body []byte) error {
 	for i := range alerts {
 		alerts[i] = h.cfg.Redactor.Redact(alerts[i])
@@ -425,15 +429,65 @@ func (h *Handler) protect(alerts []incident.Alert, source string, body []byte) e
 	if h.cfg.Sealer == nil || len(alerts) == 0 {
 		return nil
 	}
-	env, err := h.cfg.Sealer.Seal(privacy.Raw{ReceivedAt: alerts[0].ReceivedAt, Source: source, Body: body})
-	if err != nil {
-		h.log.Error("intake could not seal a raw payload", "source", source, "err", err)
-		return fail(http.StatusInternalServerError, "the alert was NOT accepted: its raw payload could not be sealed; retry")
+	bodies := [][]byte{body}
+	if len(alerts) > 1 {
+		if per := perAlertBodies(body, len(alerts)); per != nil {
+			bodies = per
+		}
 	}
+	var env string
 	for i := range alerts {
+		if i < len(bodies) {
+			var err error
+			env, err = h.cfg.Sealer.Seal(privacy.Raw{ReceivedAt: alerts[0].ReceivedAt, Source: source, Body: bodies[i]})
+			if err != nil {
+				h.log.Error("intake could not seal a raw payload", "source", source, "err", err)
+				return fail(http.StatusInternalServerError, "the alert was NOT accepted: its raw payload could not be sealed; retry")
+			}
+		}
 		alerts[i].Sealed = env
 	}
 	return nil
+}
+
+// perAlertBodies returns, for a batch body (Alertmanager, Grafana) of n
+// alerts, n bodies: the body as received with its "alerts" array holding
+// only entry i, every other byte as sent. nil when the body's alerts array
+// cannot be found or does not hold n entries (the whole body is then
+// sealed with each alert).
+func perAlertBodies(body []byte, n int) [][]byte {
+	if firstByte(body) != '{' {
+		return nil
+	}
+	var arr []byte
+	_ = objectMembers(body, func(key, val []byte) error {
+		var k string
+		if json.Unmarshal(key, &k) == nil && strings.EqualFold(k, "alerts") {
+			arr = val // the last, as encoding/json reads it
+		}
+		return nil
+	})
+	if firstByte(arr) != '[' {
+		return nil
+	}
+	entries, count, ok := arrayElements(arr, incident.MaxBatch)
+	if !ok || count != n {
+		return nil
+	}
+	// arr is a slice of body: where it starts and ends in body.
+	start := cap(body) - cap(arr)
+	end := start + len(arr)
+	out := make([][]byte, n)
+	for i, e := range entries {
+		b := make([]byte, 0, start+len(e)+2+len(body)-end)
+		b = append(b, body[:start]...)
+		b = append(b, '[')
+		b = append(b, e...)
+		b = append(b, ']')
+		b = append(b, body[end:]...)
+		out[i] = b
+	}
+	return out
 }
 
 // readBody reads a request body of at most Config.MaxBodyBytes (413 past it).

@@ -141,3 +141,42 @@ func TestRedactGenericDedupKey(t *testing.T) {
 		t.Errorf("key %q, was %q", k, plain.DedupKey)
 	}
 }
+
+// TestRawPerAlertBodies: a batch body is split into one body per alert,
+// each the body as sent with only that alert's entry in "alerts".
+func TestRawPerAlertBodies(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		n    int
+		want []string // nil: not split
+	}{
+		{"two alerts", `{"version":"4","alerts":[{"a":1},{"b":2}],"groupKey":"g"}`, 2,
+			[]string{`{"version":"4","alerts":[{"a":1}],"groupKey":"g"}`, `{"version":"4","alerts":[{"b":2}],"groupKey":"g"}`}},
+		{"spaces kept", "{ \"alerts\" : [ {\"a\":1} , {\"b\":2} ] }", 2,
+			[]string{"{ \"alerts\" : [{\"a\":1}] }", "{ \"alerts\" : [{\"b\":2}] }"}},
+		{"key in another case, the last one read", `{"alerts":[1,2],"Alerts":[{"a":1},{"b":2}]}`, 2,
+			[]string{`{"alerts":[1,2],"Alerts":[{"a":1}]}`, `{"alerts":[1,2],"Alerts":[{"b":2}]}`}},
+		{"count differs", `{"alerts":[{"a":1},{"b":2}]}`, 3, nil},
+		{"no alerts array", `{"alerts":{}}`, 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := perAlertBodies([]byte(tt.body), tt.n)
+			if tt.want == nil {
+				if got != nil {
+					t.Fatalf("split into %q, want nil", got)
+				}
+				return
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("%d bodies, want %d", len(got), len(tt.want))
+			}
+			for i := range got {
+				if string(got[i]) != tt.want[i] {
+					t.Errorf("body %d = %s, want %s", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
