@@ -57,8 +57,8 @@ const maxBy = 100
 
 // RegisterRaw adds GET /v1/incidents/{n}/raw (api token): the incident's
 // sealed raw payloads opened, newest first (at most
-// incident.MaxSealedPayloads). ?by= names who looks (required, 400
-// without); the look is recorded (a raw_viewed timeline event and an audit
+// incident.MaxSealedPayloads). ?by= names who looks, a person id in
+// people (required, 400 without or for an unknown person); the look is recorded (a raw_viewed timeline event and an audit
 // entry) before anything is shown, and a look that cannot be recorded
 // shows nothing (503). 404 with a sentence when nothing is sealed.
 func (s *Server) RegisterRaw(o RawOptions) {
@@ -74,6 +74,11 @@ func (s *Server) RegisterRaw(o RawOptions) {
 			return
 		case len(by) > maxBy || strings.IndexFunc(by, unicode.IsControl) >= 0:
 			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("query parameter ?by= must be one line of at most %d bytes", maxBy))
+			return
+		case !s.people(by):
+			// As for overrides and transitions: the timeline names a
+			// person who exists, not whatever the caller typed.
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("query parameter ?by=: %q is not in people; name the person looking by their id in people", by))
 			return
 		}
 		if o.Sealer == nil {
