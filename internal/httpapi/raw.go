@@ -107,7 +107,7 @@ func (s *Server) RegisterRaw(o RawOptions) {
 			}
 			view.Alerts = append(view.Alerts, RawAlert{ReceivedAt: raw.ReceivedAt, Source: raw.Source, Body: string(raw.Body)})
 		}
-		note := fmt.Sprintf("%d raw payloads opened", len(view.Alerts))
+		note := fmt.Sprintf("%d raw %s opened", len(view.Alerts), plural(len(view.Alerts), "payload", "payloads"))
 		if len(view.Unreadable) > 0 {
 			note += fmt.Sprintf(", %d unreadable", len(view.Unreadable))
 		}
@@ -120,4 +120,12 @@ func (s *Server) RegisterRaw(o RawOptions) {
 		s.log.Info("raw payloads viewed", "incident", n, "by", by, "opened", len(view.Alerts), "unreadable", len(view.Unreadable))
 		httpjson.Write(w, http.StatusOK, view)
 	}))
+}
+
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

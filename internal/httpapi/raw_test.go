@@ -158,6 +158,9 @@ func TestRawRoute(t *testing.T) {
 		if status != 200 || len(body["alerts"].([]any)) != 1 {
 			t.Fatalf("one payload left: %d %v", status, body)
 		}
+		if _, tl, _ := store.Get(ctx, 1); tl[len(tl)-1].Note != "1 raw payload opened" {
+			t.Fatalf("the note of one payload: %q", tl[len(tl)-1].Note)
+		}
 		now = now.Add(time.Minute)
 		status, body = call(t, srv, "GET", "/v1/incidents/1/raw?by=alice", "")
 		if status != 404 || !strings.Contains(fmt.Sprint(body["error"]), "older than privacy.seal_ttl") {
