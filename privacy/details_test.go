@@ -70,3 +70,46 @@ func TestRedactKeysKeepFields(t *testing.T) {
 		t.Errorf("a keep_fields key was redacted: %s", b)
 	}
 }
+
+// TestRedactLongField: a string longer than MaxFieldBytes is cut before
+// the rules run, at a point that leaves no part of a value behind, so the
+// cost of one field is bounded (found by breakpriv: a 1 MB string cost
+// 0.3 s outside the parse slot).
+func TestRedactLongField(t *testing.T) {
+	r := mustNew(t, Config{})
+	pad := func(n int, unit string) string { return strings.Repeat(unit, n/len(unit)+1)[:n] }
+	tests := []struct {
+		name    string
+		in      string
+		gone    []string // must not be in the result, not even in part
+		kept    string   // must be in the result
+		wantCut bool
+	}{
+		{"a megabyte of words", pad(1<<20, "lab feed stuck ") + " jane.roe@example.org", []string{"jane"}, "lab feed stuck", true},
+		{"a labelled ssn straddling the cut", pad(MaxFieldBytes-12, "lab feed ") + " SSN 219 09 9999 more", []string{"219", " 09"}, "lab feed", true},
+		{"an e-mail straddling the cut", pad(MaxFieldBytes-8, "lab feed ") + " for jane.roe@example.org", []string{"jane", "roe"}, "lab feed", true},
+		{"a line break near the cut", pad(MaxFieldBytes-100, "x") + "\nphone 415 555 0132 " + pad(200, "y"), []string{"415", "0132"}, "xxx", true},
+		{"no space at all", pad(2*MaxFieldBytes, "7"), nil, "777", true},
+		{"under the limit", pad(MaxFieldBytes, "lab feed "), nil, "lab feed", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := r.String(tt.in)
+			if len(got) > MaxFieldBytes {
+				t.Errorf("%d bytes redacted, more than %d", len(got), MaxFieldBytes)
+			}
+			if cut := strings.HasSuffix(got, "…"); cut != tt.wantCut {
+				t.Errorf("cut %v, want %v: …%q", cut, tt.wantCut, got[max(0, len(got)-40):])
+			}
+			tail := got[max(0, len(got)-200):]
+			for _, g := range tt.gone {
+				if strings.Contains(tail, g) {
+					t.Errorf("%q stays: …%q", g, tail)
+				}
+			}
+			if !strings.Contains(got, tt.kept) {
+				t.Errorf("%q is gone", tt.kept)
+			}
+		})
+	}
+}
