@@ -94,10 +94,11 @@ var labelWords = []string{"dob", "d.o.b", "birth", "born", "ssn", "social", "mrn
 // phoneWords are the words the labelled phone rule starts from, lower case.
 var phoneWords = []string{"phone", "tel", "mobile", "fax", "cell"}
 
-// labelStart holds the first bytes of labelWords and phoneWords.
-var labelStart = func() (set byteSet) {
+// labelStart holds the first two bytes (lower case) of labelWords and
+// phoneWords, as first<<8 | second: most letters start no label word.
+var labelStart = func() (set [1 << 16]bool) {
 	for _, w := range append(append([]string(nil), labelWords...), phoneWords...) {
-		set[w[0]] = true
+		set[int(w[0])<<8|int(w[1])] = true
 	}
 	return set
 }()
@@ -143,7 +144,7 @@ func scan(s string) features {
 			f.plus = true
 		case c == '(':
 			f.paren = true
-		case labelStart[c|0x20] && (!f.labelled || !f.phoneish):
+		case i+1 < len(s) && labelStart[int(c|0x20)<<8|int(s[i+1]|0x20)] && (!f.labelled || !f.phoneish):
 			for _, w := range labelWords {
 				if !f.labelled && w[0] == c|0x20 && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
 					f.labelled = true
@@ -422,6 +423,9 @@ type Redactor struct {
 	off   bool
 	rules []rule
 	keep  map[string]map[string]bool // source -> normalised key
+	// keyWords are the first words of keyAliases and of the configured
+	// rules' names, for mayName.
+	keyWords []string
 }
 
 // New compiles the built-in rules and c's; the error names every rule
@@ -456,7 +460,18 @@ func New(c Config) (*Redactor, error) {
 		}
 		keep[src] = m
 	}
-	return &Redactor{off: c.Off, rules: rules, keep: keep}, nil
+	var words []string
+	for _, list := range keyAliases {
+		for _, al := range list {
+			words = append(words, al[0])
+		}
+	}
+	for _, s := range c.Rules {
+		if w := keyWords(s.Name); len(w) > 0 {
+			words = append(words, w[0])
+		}
+	}
+	return &Redactor{off: c.Off, rules: rules, keep: keep, keyWords: words}, nil
 }
 
 // keeps reports whether key k is in keep (normalised keys), without
@@ -626,6 +641,33 @@ func numberText(v any) (string, bool) {
 	return "", false
 }
 
+// isNumber reports whether v is a number numberText reads.
+func isNumber(v any) bool {
+	switch v.(type) {
+	case json.Number, float64, float32, int, int64, int32, uint64, uint32:
+		return true
+	}
+	return false
+}
+
+// longNumber reports whether number v has 13 digits or more, as a card
+// number does.
+func longNumber(v any) bool {
+	switch x := v.(type) {
+	case json.Number:
+		return len(x) >= 13
+	case float64:
+		return x >= 1e12 || x <= -1e12
+	case int64:
+		return x >= 1e12 || x <= -1e12
+	case int:
+		return x >= 1e12 || x <= -1e12
+	case uint64:
+		return x >= 1e12
+	}
+	return false
+}
+
 // keyAliases are, per built-in rule, the words of a detail key that say
 // its value is that rule's kind of data (each a sequence of key words).
 var keyAliases = map[string][][]string{
@@ -646,6 +688,9 @@ var countWords = map[string]bool{"count": true, "total": true, "len": true, "len
 // (member-id names member_id and memberId; a key that is just its first
 // word, member, too). ok is false when k names none.
 func (r *Redactor) keyRule(k string) (string, bool) {
+	if !r.mayName(k) {
+		return "", false
+	}
 	words := keyWords(k)
 	if len(words) == 0 || countWords[words[len(words)-1]] {
 		return "", false
@@ -673,6 +718,23 @@ func (r *Redactor) keyRule(k string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// mayName is a cheap test, without allocating, of whether key k holds
+// (in any case) one of the words a key names a rule with; keyRule then
+// reads its words exactly.
+func (r *Redactor) mayName(k string) bool {
+	for _, w := range r.keyWords {
+		if len(w) > len(k) {
+			continue
+		}
+		for i := 0; i+len(w) <= len(k); i++ {
+			if strings.EqualFold(k[i:i+len(w)], w) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // keyWords splits a key into lower-case words at anything but a letter or
@@ -729,6 +791,9 @@ func hasRun(words, run []string) bool {
 // label applies to the value as it would in text (a Sumo Logic row
 // {"dob":"1980-02-03"}); other values are redacted on their own.
 func (r *Redactor) field(k string, v any) (any, bool) {
+	if isNumber(v) && !r.mayName(k) && !longNumber(v) {
+		return v, false // a count or a value: no rule reads it
+	}
 	if n, ok := numberText(v); ok {
 		// A number: redacted when the rules catch its text under the key
 		// (a card number, "dob=19610704"), or when the key names a rule
@@ -868,18 +933,17 @@ func (r *Redactor) URL(u string) string {
 	rest, frag, hasFrag := strings.Cut(u, "#")
 	rest, query, hasQuery := strings.Cut(rest, "?")
 	head, path := "", rest
+	changed := false
 	if i := strings.Index(rest, "://"); i >= 0 {
-		authority := rest[i+3:]
-		path = ""
-		if j := strings.IndexByte(authority, '/'); j >= 0 {
-			authority, path = authority[:j], authority[j:]
+		head, path = rest, ""
+		if j := strings.IndexByte(rest[i+3:], '/'); j >= 0 {
+			head, path = rest[:i+3+j], rest[i+3+j:]
 		}
-		if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-			authority = authority[at+1:] // userinfo: never kept
+		if at := strings.LastIndexByte(head[i+3:], '@'); at >= 0 {
+			head = head[:i+3] + head[i+3+at+1:] // userinfo: never kept
+			changed = true
 		}
-		head = rest[:i+3] + authority
 	}
-	changed := head+path != rest
 	if np := r.segments(path); np != path {
 		path, changed = np, true
 	}
@@ -890,12 +954,16 @@ func (r *Redactor) URL(u string) string {
 	}
 	if hasFrag {
 		fpath, fquery, fq := strings.Cut(frag, "?")
-		nf := r.segments(fpath)
+		np := r.segments(fpath)
+		nq := fquery
 		if fq {
-			nf += "?" + r.query(fquery)
+			nq = r.query(fquery)
 		}
-		if nf != frag {
-			frag, changed = nf, true
+		if np != fpath || nq != fquery {
+			frag, changed = np, true
+			if fq {
+				frag += "?" + nq
+			}
 		}
 	}
 	if !changed {
@@ -919,29 +987,38 @@ func (r *Redactor) segments(p string) string {
 	if p == "" || p == "/" {
 		return p
 	}
-	parts := strings.Split(p, "/")
-	changed := false
+	var b strings.Builder // used once a segment changes
+	done := 0             // p[:done] is in b
 	prev := ""
-	for i, seg := range parts {
-		if seg == "" {
-			continue
+	for start := 0; start <= len(p); {
+		end := strings.IndexByte(p[start:], '/')
+		if end < 0 {
+			end = len(p)
+		} else {
+			end += start
 		}
-		dec, err := url.PathUnescape(seg)
-		if err != nil {
-			dec = seg
+		seg := p[start:end]
+		if seg != "" {
+			dec := seg
+			if strings.IndexByte(seg, '%') >= 0 {
+				if d, err := url.PathUnescape(seg); err == nil {
+					dec = d
+				}
+			}
+			if nv, ch := r.field(prev, dec); ch {
+				b.WriteString(p[done:start])
+				b.WriteString(url.PathEscape(nv.(string)))
+				done = end
+			}
+			prev = dec
 		}
-		nv, ch := r.field(prev, dec)
-		prev = dec
-		if !ch {
-			continue
-		}
-		parts[i] = url.PathEscape(nv.(string))
-		changed = true
+		start = end + 1
 	}
-	if !changed {
+	if done == 0 {
 		return p
 	}
-	return strings.Join(parts, "/")
+	b.WriteString(p[done:])
+	return b.String()
 }
 
 // query redacts the values of a query string (a=b&c=d), each unescaped,
