@@ -249,10 +249,10 @@ func parseCloudWatchAlarm(m SNSMessage, now time.Time, red *privacy.Redactor) (i
 			}
 		}
 		put("threshold_metric_id", text.Truncate(t.ThresholdMetricID, maxCWText))
-		metrics, total := cwMetrics(t.Metrics)
+		metrics, total := cwMetrics(t.Metrics, red)
 		putList(d, "metrics", metrics, total)
 	}
-	children, total := cwChildren(c.TriggeringChildren)
+	children, total := cwChildren(c.TriggeringChildren, red)
 	putList(d, "triggering_children", children, total)
 	a.Details = d
 
@@ -297,7 +297,7 @@ func putList(d map[string]any, k string, list []any, total int) {
 // expression or its metric (namespace, name, dimensions, stat), its label
 // and whether it is the alarm's result. Entries that do not decode are
 // skipped; the alarm is never refused for them.
-func cwMetrics(raw json.RawMessage) (list []any, total int) {
+func cwMetrics(raw json.RawMessage, red *privacy.Redactor) (list []any, total int) {
 	var entries []json.RawMessage
 	if firstByte(raw) != '[' || json.Unmarshal(raw, &entries) != nil {
 		return nil, 0
@@ -313,7 +313,7 @@ func cwMetrics(raw json.RawMessage) (list []any, total int) {
 			continue
 		}
 		m := make(map[string]any, 8)
-		put := func(k, v string) { putText(m, k, v) }
+		put := func(k, v string) { putText(m, k, v, red) }
 		put("id", q.ID)
 		put("label", q.Label)
 		put("expression", q.Expression)
@@ -321,7 +321,7 @@ func cwMetrics(raw json.RawMessage) (list []any, total int) {
 			put("namespace", ms.Metric.Namespace)
 			put("metric", ms.Metric.MetricName)
 			put("stat", ms.Stat)
-			if dims := cwDims(ms.Metric.Dimensions); len(dims) > 0 {
+			if dims := cwDims(ms.Metric.Dimensions, red); len(dims) > 0 {
 				m["dimensions"] = dims
 			}
 		}
@@ -336,14 +336,14 @@ func cwMetrics(raw json.RawMessage) (list []any, total int) {
 }
 
 // cwDims is a metric's dimensions as name → value, the first maxCWDims.
-func cwDims(list []cwDimension) map[string]any {
+func cwDims(list []cwDimension, red *privacy.Redactor) map[string]any {
 	dims := make(map[string]any, min(len(list), maxCWDims))
 	for _, dim := range list {
 		if len(dims) == maxCWDims {
 			break
 		}
 		if dim.Name != "" {
-			dims[text.Truncate(dim.Name, maxCWText)] = text.Truncate(dim.Value, maxCWText)
+			dims[red.Cut(dim.Name, maxCWText)] = red.Cut(dim.Value, maxCWText)
 		}
 	}
 	return dims
@@ -352,7 +352,7 @@ func cwDims(list []cwDimension) map[string]any {
 // cwChildren reads a composite alarm's TriggeringChildren: each child's ARN
 // ("alarm") with its state and the time it entered it. A child given as a
 // plain string (the documented schema) is its ARN alone.
-func cwChildren(raw json.RawMessage) (list []any, total int) {
+func cwChildren(raw json.RawMessage, red *privacy.Redactor) (list []any, total int) {
 	var entries []json.RawMessage
 	if firstByte(raw) != '[' || json.Unmarshal(raw, &entries) != nil {
 		return nil, 0
@@ -376,7 +376,7 @@ func cwChildren(raw json.RawMessage) (list []any, total int) {
 			continue
 		}
 		m := make(map[string]any, 3)
-		put := func(k, v string) { putText(m, k, v) }
+		put := func(k, v string) { putText(m, k, v, red) }
 		put("alarm", ch.Arn)
 		put("state", ch.State.Value)
 		put("timestamp", ch.State.Timestamp)
@@ -417,10 +417,11 @@ func consoleURL(partition, region, name string) string {
 		"#alarmsV2:alarm/" + url.PathEscape(name)
 }
 
-// putText sets m[k] to v trimmed and cut to maxCWText, unless it is empty:
+// putText sets m[k] to v trimmed, redacted by red (when not nil) and cut
+// to maxCWText, unless it is empty:
 // one field of a listed metric query or triggering child.
-func putText(m map[string]any, k, v string) {
+func putText(m map[string]any, k, v string, red *privacy.Redactor) {
 	if v = strings.TrimSpace(v); v != "" {
-		m[k] = text.Truncate(v, maxCWText)
+		m[k] = red.Cut(v, maxCWText)
 	}
 }

@@ -26,6 +26,7 @@ func TestRedactBeforeCut(t *testing.T) {
 	tests := []struct {
 		name  string
 		parse func(t *testing.T) incident.Alert
+		field string // "" for the summary, else a detail cut to length
 	}{
 		{"cloudwatch reason cut at 160", func(t *testing.T) incident.Alert {
 			m := snsFile(t, "testdata/sns-cloudwatch-alarm.json")
@@ -36,7 +37,7 @@ func TestRedactBeforeCut(t *testing.T) {
 				t.Fatal(err)
 			}
 			return a
-		}},
+		}, ""},
 		{"alertmanager summary of 1041 characters", func(t *testing.T) incident.Alert {
 			summary := strings.Repeat("s", maxSummary-20) + secret
 			body, _ := json.Marshal(map[string]any{"version": "4", "status": "firing", "alerts": []any{map[string]any{
@@ -47,7 +48,7 @@ func TestRedactBeforeCut(t *testing.T) {
 				t.Fatal(err)
 			}
 			return as[0]
-		}},
+		}, ""},
 		{"sumo logic name past 1024", func(t *testing.T) incident.Alert {
 			var obj map[string]any
 			b, err := os.ReadFile("testdata/sumologic-monitor-critical.json")
@@ -64,17 +65,49 @@ func TestRedactBeforeCut(t *testing.T) {
 				t.Fatal(err)
 			}
 			return a
-		}},
+		}, ""},
+		{"cloudwatch metric label cut at 200", func(t *testing.T) incident.Alert {
+			m := snsFile(t, "testdata/sns-cloudwatch-metric-math.json")
+			label := strings.Repeat("l", 180) + secret
+			m.Message = strings.Replace(m.Message, `"Label":"Error rate (%)"`, `"Label":"`+label+`"`, 1)
+			a, _, err := parseCloudWatchAlarm(m, now, red)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}, "metrics"},
+		{"sumo logic results text cut at 2048", func(t *testing.T) incident.Alert {
+			var obj map[string]any
+			b, err := os.ReadFile("testdata/sumologic-monitor-critical.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &obj); err != nil {
+				t.Fatal(err)
+			}
+			obj["ResultsJson"] = strings.Repeat("x", 2030) + secret
+			b, _ = json.Marshal(obj)
+			a, err := parseSumoLogic(b, now, red)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}, "results"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := red.Redact(tt.parse(t))
-			if !strings.HasSuffix(a.Summary, "…") {
-				t.Fatalf("the summary was not cut: %q", a.Summary)
+			got := a.Summary
+			if tt.field != "" {
+				b, _ := json.Marshal(a.Details[tt.field])
+				got = string(b)
+			}
+			if !strings.Contains(got, "…") {
+				t.Fatalf("the %q text was not cut: %q", tt.field, got)
 			}
 			for _, v := range []string{"jane", "219-0"} {
-				if strings.Contains(a.Summary, v) {
-					t.Errorf("summary keeps part of the patient data (%s): …%q", v, a.Summary[len(a.Summary)-60:])
+				if strings.Contains(got, v) {
+					t.Errorf("%q keeps part of the patient data (%s): …%q", tt.field, v, got[len(got)-80:])
 				}
 			}
 		})

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
-	"github.com/batonhq/baton/internal/text"
 	"github.com/batonhq/baton/privacy"
 )
 
@@ -118,6 +117,7 @@ func lookupSumoKey(k string) (sumoKey, bool) {
 type sumoPayload struct {
 	key [numSumoKeys]string
 	raw [numSumoKeys]json.RawMessage
+	red *privacy.Redactor // redacts a results text before it is cut; may be nil
 }
 
 // str returns a field as trimmed text; "" when it is absent, null or empty
@@ -166,7 +166,7 @@ func (p *sumoPayload) results(id sumoKey) boundedJSON {
 		if v, err := decodeBounded([]byte(s)); err == nil {
 			return v
 		}
-		return boundedJSON{Value: text.Truncate(s, maxResultBytes), Cut: len(s) > maxResultBytes}
+		return boundedJSON{Value: p.red.Cut(s, maxResultBytes), Cut: len(s) > maxResultBytes}
 	}
 	v, err := decodeBounded(raw)
 	if err != nil {
@@ -269,7 +269,7 @@ func parseSumoLogic(body []byte, now time.Time, red *privacy.Redactor) (incident
 	if err := json.Unmarshal(body, &obj); err != nil {
 		return incident.Alert{}, jsonInputError(err, "", len(body))
 	}
-	var p sumoPayload
+	p := sumoPayload{red: red}
 	var dup [numSumoKeys]string
 	for k, v := range obj {
 		id, ok := lookupSumoKey(k)
