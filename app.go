@@ -156,6 +156,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	for _, w := range a.cfg.Warnings() {
 		a.log.Warn("config: " + w)
 	}
+	logPrivacy(a.log, a.cfg.Privacy)
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- a.Runner.Run(runCtx) }()
@@ -239,4 +240,18 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// logPrivacy says at start, in one info line, whether alerts are redacted
+// and raw payloads sealed (how many rules, how long kept; never a key),
+// and warns when redaction is off: patient data then reaches chat.
+func logPrivacy(log *slog.Logger, p PrivacyConfig) {
+	sealTTL := "off"
+	if len(p.SealKeys) > 0 {
+		sealTTL = p.SealTTL.String()
+	}
+	log.Info("privacy", "redact", p.Redact, "configured_rules", len(p.Rules), "sealing", len(p.SealKeys) > 0, "seal_ttl", sealTTL)
+	if !p.Redact {
+		log.Warn("privacy.redact is false: alerts reach chat, the API, the log and Redis as sent, patient data included")
+	}
 }

@@ -43,6 +43,8 @@ func TestPrivacyConfig(t *testing.T) {
 		{name: "keep_fields of an unknown source", yaml: "  keep_fields: {datadog: [x]}\n", problem: "privacy.keep_fields.datadog: is not a source"},
 		{name: "a short key", yaml: "  seal_keys: [\"k1:" + base64.StdEncoding.EncodeToString(make([]byte, 16)) + "\"]\n",
 			problem: `privacy.seal_keys[0]: (key "k1"): the secret is 16 bytes; AES-256 needs 32`},
+		{name: "a key id given twice", yaml: "  seal_keys: [\"" + k1 + "\", \"" + k1 + "\"]\n", problem: `privacy.seal_keys[1]: key id "k1" is given twice`},
+		{name: "an empty keep_fields key", yaml: "  keep_fields: {sumologic: [TriggerValue, \"\"]}\n", problem: "privacy.keep_fields.sumologic[1]: is empty"},
 		{name: "a short ttl", yaml: "  seal_keys: [\"" + k1 + "\"]\n  seal_ttl: 5m\n", problem: "privacy.seal_ttl: must be at least 1h"},
 		{name: "a misspelt key", yaml: "  seal_tll: 1h\n", problem: `privacy.seal_tll: unknown key`},
 	}

@@ -565,17 +565,23 @@ func (c *Config) validatePrivacy(k *checker) {
 			k.add("privacy.mrn_pattern", "%v", err)
 		}
 	}
-	for src := range p.KeepFields {
+	for src, keys := range p.KeepFields {
 		switch src {
 		case "sumologic", "cloudwatch", "generic", "alertmanager", "grafana":
 		default:
 			k.add("privacy.keep_fields."+src, "is not a source (sumologic, cloudwatch, generic, alertmanager, grafana)")
 		}
+		for i, key := range keys {
+			if strings.TrimSpace(key) == "" {
+				k.add(fmt.Sprintf("privacy.keep_fields.%s[%d]", src, i), "is empty; name a top-level detail key, such as TriggerValue")
+			}
+		}
 	}
 	if _, err := privacy.ParseKeys(p.SealKeys); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
+			// "privacy.seal_keys[5]: key id …" or "privacy.seal_keys[5] (key …": the path, then the problem.
 			path, msg, _ := strings.Cut(line, " ")
-			k.add(path, "%s", msg)
+			k.add(strings.TrimSuffix(path, ":"), "%s", msg)
 		}
 	}
 	if len(p.SealKeys) > 0 && p.SealTTL < time.Hour {

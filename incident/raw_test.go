@@ -107,7 +107,7 @@ func TestSealedPayloadsOnCluster(t *testing.T) {
 	if err != nil || len(ps) != 1 || ps[0].Envelope != "env" {
 		t.Fatalf("%v %v", ps, err)
 	}
-	if err := s.RawViewed(ctx, 1, "alice", "1 raw payloads opened"); err != nil {
+	if err := s.RawViewed(ctx, 1, "alice", "1 raw payload opened"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/text"
+	"github.com/batonhq/baton/privacy"
 )
 
 // Severities turns the value of an alert's severity label (Alertmanager,
@@ -374,7 +375,7 @@ var (
 // fingerprint or service label is an *InputError naming the field
 // (alerts[2].fingerprint): nothing of the body is then accepted.
 func ParseAlertmanager(body []byte, now time.Time, sev Severities) ([]incident.Alert, error) {
-	return parseAlerts(amAlertmanager, body, now, sev, nil)
+	return parseAlerts(amAlertmanager, body, now, sev, nil, nil)
 }
 
 // ParseGrafana turns the body of a Grafana Alerting webhook contact point
@@ -387,13 +388,15 @@ func ParseAlertmanager(body []byte, now time.Time, sev Severities) ([]incident.A
 // labels and annotations every alert carries, are not read, and
 // grafana_folder is left out of a summary built from labels.
 func ParseGrafana(body []byte, now time.Time, sev Severities) ([]incident.Alert, error) {
-	return parseAlerts(amGrafana, body, now, sev, nil)
+	return parseAlerts(amGrafana, body, now, sev, nil, nil)
 }
 
 // parseAlerts is ParseAlertmanager or ParseGrafana; group names the
 // labels and annotations kept in the details ahead of the others, because
-// a service's grouping reads them (Config.GroupingLabels).
-func parseAlerts(src amSource, body []byte, now time.Time, sev Severities, group map[string]bool) ([]incident.Alert, error) {
+// a service's grouping reads them (Config.GroupingLabels); red, when not
+// nil, redacts each text before it is cut (intake's handler passes its
+// Redactor; the alert is redacted whole again before the store).
+func parseAlerts(src amSource, body []byte, now time.Time, sev Severities, group map[string]bool, red *privacy.Redactor) ([]incident.Alert, error) {
 	if err := requireObject(body); err != nil {
 		return nil, err
 	}
@@ -425,7 +428,7 @@ func parseAlerts(src amSource, body []byte, now time.Time, sev Severities, group
 	}
 	out := make([]incident.Alert, 0, len(raws))
 	for i, raw := range raws {
-		a, err := parseAlert(src, p, raw, "alerts["+strconv.Itoa(i)+"]", now, sev, group, common)
+		a, err := parseAlert(src, p, raw, "alerts["+strconv.Itoa(i)+"]", now, sev, group, common, red)
 		if err != nil {
 			return nil, err
 		}
@@ -482,7 +485,7 @@ func commonLabels(raw json.RawMessage) (map[string]string, error) {
 }
 
 // parseAlert reads one entry of alerts; field is its path (alerts[2]).
-func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time, sev Severities, group map[string]bool, common map[string]string) (incident.Alert, error) {
+func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time, sev Severities, group map[string]bool, common map[string]string, red *privacy.Redactor) (incident.Alert, error) {
 	if firstByte(raw) != '{' {
 		return incident.Alert{}, fieldErr(field, "must be an object, not %s", kindOf(raw))
 	}
@@ -556,7 +559,7 @@ func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time,
 		}
 		a.Summary = labelSummary(a.Name, e.Labels, src.skip, common)
 	}
-	a.Summary = text.Truncate(a.Summary, maxSummary)
+	a.Summary = red.Cut(a.Summary, maxSummary)
 
 	d := make(map[string]any, 12)
 	if len(labels.kept) > 0 {
@@ -580,7 +583,7 @@ func parseAlert(src amSource, p amBody, raw []byte, field string, now time.Time,
 	}
 	put := func(k, v string) {
 		if v = strings.TrimSpace(v); v != "" {
-			d[k] = text.Truncate(v, maxQuoted)
+			d[k] = red.Cut(v, maxQuoted)
 		}
 	}
 	put("fingerprint", a.DedupKey)

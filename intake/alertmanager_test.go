@@ -392,7 +392,7 @@ func TestAlertmanagerGroupingLabelsKept(t *testing.T) {
 		{"no grouping", nil, []string{"alertname", "service", "a000"}, []string{"zone", "a099"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			alerts, err := parseAlerts(amAlertmanager, []byte(amBodyWith(amAlertJSON("x", b.String()))), testNow, DefaultSeverities, tc.group)
+			alerts, err := parseAlerts(amAlertmanager, []byte(amBodyWith(amAlertJSON("x", b.String()))), testNow, DefaultSeverities, tc.group, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

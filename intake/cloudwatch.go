@@ -10,6 +10,7 @@ import (
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/text"
+	"github.com/batonhq/baton/privacy"
 )
 
 // cwAlarm is the part of a CloudWatch alarm state change that baton uses.
@@ -128,6 +129,12 @@ var regionCodeRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 // both are kept in the details ("metrics", "threshold_metric_id",
 // "triggering_children"), the first few entries, each string truncated.
 func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, error) {
+	return parseCloudWatchAlarm(m, now, nil)
+}
+
+// parseCloudWatchAlarm is ParseCloudWatchAlarm; red, when not nil, redacts
+// the summary's parts before they are cut.
+func parseCloudWatchAlarm(m SNSMessage, now time.Time, red *privacy.Redactor) (incident.Alert, string, error) {
 	if m.Type != snsNotification {
 		return incident.Alert{}, "", fieldErr("Type", "must be Notification for a CloudWatch alarm (got %q)", m.Type)
 	}
@@ -201,7 +208,7 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 	if reason == "" {
 		reason = c.NewStateValue
 	}
-	a.Summary = text.Truncate(name+": "+text.Truncate(reason, maxReasonInSummary), maxSummary)
+	a.Summary = red.Cut(name+": "+red.Cut(reason, maxReasonInSummary), maxSummary)
 
 	d := make(map[string]any, 14)
 	put := func(k, v string) {
@@ -221,7 +228,7 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 	put("reason", c.NewStateReason)
 	// A composite's rule may run to AWS's 10,240 characters; cut, it leaves
 	// room under the 4 KiB of details for the children that triggered it.
-	put("alarm_rule", text.Truncate(c.AlarmRule, maxAlarmRule))
+	put("alarm_rule", red.Cut(c.AlarmRule, maxAlarmRule))
 	if t := c.Trigger; t != nil {
 		put("metric", t.MetricName)
 		put("namespace", t.Namespace)
@@ -242,10 +249,10 @@ func ParseCloudWatchAlarm(m SNSMessage, now time.Time) (incident.Alert, string, 
 			}
 		}
 		put("threshold_metric_id", text.Truncate(t.ThresholdMetricID, maxCWText))
-		metrics, total := cwMetrics(t.Metrics)
+		metrics, total := cwMetrics(t.Metrics, red)
 		putList(d, "metrics", metrics, total)
 	}
-	children, total := cwChildren(c.TriggeringChildren)
+	children, total := cwChildren(c.TriggeringChildren, red)
 	putList(d, "triggering_children", children, total)
 	a.Details = d
 
@@ -290,7 +297,7 @@ func putList(d map[string]any, k string, list []any, total int) {
 // expression or its metric (namespace, name, dimensions, stat), its label
 // and whether it is the alarm's result. Entries that do not decode are
 // skipped; the alarm is never refused for them.
-func cwMetrics(raw json.RawMessage) (list []any, total int) {
+func cwMetrics(raw json.RawMessage, red *privacy.Redactor) (list []any, total int) {
 	var entries []json.RawMessage
 	if firstByte(raw) != '[' || json.Unmarshal(raw, &entries) != nil {
 		return nil, 0
@@ -306,7 +313,7 @@ func cwMetrics(raw json.RawMessage) (list []any, total int) {
 			continue
 		}
 		m := make(map[string]any, 8)
-		put := func(k, v string) { putText(m, k, v) }
+		put := func(k, v string) { putText(m, k, v, red) }
 		put("id", q.ID)
 		put("label", q.Label)
 		put("expression", q.Expression)
@@ -314,7 +321,7 @@ func cwMetrics(raw json.RawMessage) (list []any, total int) {
 			put("namespace", ms.Metric.Namespace)
 			put("metric", ms.Metric.MetricName)
 			put("stat", ms.Stat)
-			if dims := cwDims(ms.Metric.Dimensions); len(dims) > 0 {
+			if dims := cwDims(ms.Metric.Dimensions, red); len(dims) > 0 {
 				m["dimensions"] = dims
 			}
 		}
@@ -329,14 +336,14 @@ func cwMetrics(raw json.RawMessage) (list []any, total int) {
 }
 
 // cwDims is a metric's dimensions as name → value, the first maxCWDims.
-func cwDims(list []cwDimension) map[string]any {
+func cwDims(list []cwDimension, red *privacy.Redactor) map[string]any {
 	dims := make(map[string]any, min(len(list), maxCWDims))
 	for _, dim := range list {
 		if len(dims) == maxCWDims {
 			break
 		}
 		if dim.Name != "" {
-			dims[text.Truncate(dim.Name, maxCWText)] = text.Truncate(dim.Value, maxCWText)
+			dims[red.Cut(dim.Name, maxCWText)] = red.Cut(dim.Value, maxCWText)
 		}
 	}
 	return dims
@@ -345,7 +352,7 @@ func cwDims(list []cwDimension) map[string]any {
 // cwChildren reads a composite alarm's TriggeringChildren: each child's ARN
 // ("alarm") with its state and the time it entered it. A child given as a
 // plain string (the documented schema) is its ARN alone.
-func cwChildren(raw json.RawMessage) (list []any, total int) {
+func cwChildren(raw json.RawMessage, red *privacy.Redactor) (list []any, total int) {
 	var entries []json.RawMessage
 	if firstByte(raw) != '[' || json.Unmarshal(raw, &entries) != nil {
 		return nil, 0
@@ -369,7 +376,7 @@ func cwChildren(raw json.RawMessage) (list []any, total int) {
 			continue
 		}
 		m := make(map[string]any, 3)
-		put := func(k, v string) { putText(m, k, v) }
+		put := func(k, v string) { putText(m, k, v, red) }
 		put("alarm", ch.Arn)
 		put("state", ch.State.Value)
 		put("timestamp", ch.State.Timestamp)
@@ -410,10 +417,11 @@ func consoleURL(partition, region, name string) string {
 		"#alarmsV2:alarm/" + url.PathEscape(name)
 }
 
-// putText sets m[k] to v trimmed and cut to maxCWText, unless it is empty:
+// putText sets m[k] to v trimmed, redacted by red (when not nil) and cut
+// to maxCWText, unless it is empty:
 // one field of a listed metric query or triggering child.
-func putText(m map[string]any, k, v string) {
+func putText(m map[string]any, k, v string, red *privacy.Redactor) {
 	if v = strings.TrimSpace(v); v != "" {
-		m[k] = text.Truncate(v, maxCWText)
+		m[k] = red.Cut(v, maxCWText)
 	}
 }

@@ -177,3 +177,36 @@ func FuzzParseGrafana(f *testing.F) {
 	f.Add([]byte(`{"orgId":{"a":1},"alerts":[{"status":"resolved","fingerprint":"x","annotations":{"summary":" "},"labels":{"alertname":"a","grafana_folder":"f"}}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) { fuzzBatch(t, "grafana", body, ParseGrafana) })
 }
+
+// FuzzPerAlertBodies: for any batch body Alertmanager's parser accepts,
+// the per-alert bodies sealed with each alert are nil (the whole body is
+// then sealed) or one per alert, each JSON whose alerts array holds
+// exactly that alert's entry and which parses to that one alert.
+func FuzzPerAlertBodies(f *testing.F) {
+	seedTestdata(f, "alertmanager-")
+	seedTestdata(f, "grafana-")
+	f.Add([]byte(amBodyWith(amAlertJSON("a"), amAlertJSON("b", `"status":"resolved"`))))
+	f.Add([]byte(` { "alerts" : [ ` + amAlertJSON("a") + ` , ` + amAlertJSON("b") + ` ] , "Alerts": 1 } `))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		alerts, err := ParseAlertmanager(body, testNow, Severities{})
+		if err != nil {
+			return
+		}
+		per := perAlertBodies(body, len(alerts))
+		if per == nil {
+			return
+		}
+		if len(per) != len(alerts) {
+			t.Fatalf("%d bodies for %d alerts", len(per), len(alerts))
+		}
+		for i, b := range per {
+			one, err := ParseAlertmanager(b, testNow, Severities{})
+			if err != nil || len(one) != 1 {
+				t.Fatalf("body %d does not parse to one alert (%v): %s", i, err, b)
+			}
+			if one[0].DedupKey != alerts[i].DedupKey {
+				t.Fatalf("body %d holds alert %q, want %q", i, one[0].DedupKey, alerts[i].DedupKey)
+			}
+		}
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/privacy"
 )
 
 // genericBody is baton's own alert format. Unknown keys are ignored so that
@@ -46,7 +47,8 @@ type genericLink struct {
 //
 // summary is required (one line, at most 1024 characters); severity defaults
 // to critical and status to firing; dedup_key defaults to "generic:" and a
-// hash of the summary, so repeats of one summary are one incident. service
+// hash of the summary (redacted first when intake redacts), so repeats of
+// one summary are one incident. service
 // and dedup_key must hold no control characters (NUL, CR, LF, …). timestamp,
 // when the state changed at the sender (RFC 3339, or Unix seconds or
 // milliseconds as a number), becomes the alert's SourceTime; absent, unreadable
@@ -62,6 +64,15 @@ type genericLink struct {
 // no whitespace, control characters, <, > or |) is left out, and a sentence
 // naming it is added to details under "dropped_links".
 func ParseGeneric(body []byte, now time.Time) (incident.Alert, error) {
+	return parseGeneric(body, now, nil)
+}
+
+// parseGeneric is ParseGeneric; red, when not nil, redacts the summary
+// before its default dedup key is hashed, so the key holds no hash of
+// patient data (an SSN is 10^9 guesses away) and summaries differing only
+// in patient data share an incident. Off or nil, the summary as sent is
+// hashed, as before.
+func parseGeneric(body []byte, now time.Time, red *privacy.Redactor) (incident.Alert, error) {
 	if err := requireObject(body); err != nil {
 		return incident.Alert{}, err
 	}
@@ -117,7 +128,7 @@ func ParseGeneric(body []byte, now time.Time) (incident.Alert, error) {
 		return incident.Alert{}, err
 	}
 	if a.DedupKey = strings.TrimSpace(g.DedupKey); a.DedupKey == "" {
-		sum := sha256.Sum256([]byte(a.Summary))
+		sum := sha256.Sum256([]byte(red.String(a.Summary)))
 		a.DedupKey = "generic:" + hex.EncodeToString(sum[:8])
 	}
 	d, err := genericDetails(g.Details)

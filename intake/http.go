@@ -8,6 +8,7 @@ package intake
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -314,7 +315,10 @@ func (h *Handler) writeError(w http.ResponseWriter, source string, err error) {
 			h.log.Error("intake store failed", "source", source, "err", err)
 		}
 	} else {
-		h.log.Debug("intake refused", "source", source, "status", he.status, "reason", he.msg)
+		// The sentence quotes what was sent (an alert's name, a service, a
+		// field's value): it is redacted before any log sees it, at every
+		// level. The sender gets it as it is: it sent it.
+		h.log.Debug("intake refused", "source", source, "status", he.status, "reason", h.cfg.Redactor.String(he.msg))
 	}
 	maps.Copy(w.Header(), he.header)
 	httpjson.Error(w, he.status, he.msg)
@@ -414,9 +418,9 @@ func (h *Handler) handleBatch(r *http.Request, source string) ([]Reply, error) {
 	var alerts []incident.Alert
 	switch source {
 	case "alertmanager":
-		alerts, err = parseAlerts(amAlertmanager, body, now, h.cfg.Severities, h.cfg.GroupingLabels)
+		alerts, err = parseAlerts(amAlertmanager, body, now, h.cfg.Severities, h.cfg.GroupingLabels, h.cfg.Redactor)
 	case "grafana":
-		alerts, err = parseAlerts(amGrafana, body, now, h.cfg.Severities, h.cfg.GroupingLabels)
+		alerts, err = parseAlerts(amGrafana, body, now, h.cfg.Severities, h.cfg.GroupingLabels, h.cfg.Redactor)
 	}
 	<-h.parsing
 	if err != nil {
@@ -458,10 +462,12 @@ func (h *Handler) handleBatch(r *http.Request, source string) ([]Reply, error) {
 }
 
 // protect redacts parsed, routed alerts in place and, with a Sealer, seals
-// the request's body into each of them (a batch's alerts share it): the
-// last step before the store, so nothing keeps an alert unredacted
-// (invariant 8). Routing read the alerts' names as sent; names are not
-// stored. A body that cannot be sealed is not accepted.
+// the request's body into each of them: the last step before the store,
+// so nothing keeps an alert unredacted (invariant 8). Routing read the
+// alerts' names as sent; names are not stored. A batch's alerts each get
+// the body with only their own entry of "alerts" (perAlertBodies), so
+// opening one incident's raw payloads never shows another incident's
+// alerts. A body that cannot be sealed is not accepted.
 func (h *Handler) protect(alerts []incident.Alert, source string, body []byte) error {
 	for i := range alerts {
 		alerts[i] = h.cfg.Redactor.Redact(alerts[i])
@@ -469,15 +475,65 @@ func (h *Handler) protect(alerts []incident.Alert, source string, body []byte) e
 	if h.cfg.Sealer == nil || len(alerts) == 0 {
 		return nil
 	}
-	env, err := h.cfg.Sealer.Seal(privacy.Raw{ReceivedAt: alerts[0].ReceivedAt, Source: source, Body: body})
-	if err != nil {
-		h.log.Error("intake could not seal a raw payload", "source", source, "err", err)
-		return fail(http.StatusInternalServerError, "the alert was NOT accepted: its raw payload could not be sealed; retry")
+	bodies := [][]byte{body}
+	if len(alerts) > 1 {
+		if per := perAlertBodies(body, len(alerts)); per != nil {
+			bodies = per
+		}
 	}
+	var env string
 	for i := range alerts {
+		if i < len(bodies) {
+			var err error
+			env, err = h.cfg.Sealer.Seal(privacy.Raw{ReceivedAt: alerts[0].ReceivedAt, Source: source, Body: bodies[i]})
+			if err != nil {
+				h.log.Error("intake could not seal a raw payload", "source", source, "err", err)
+				return fail(http.StatusInternalServerError, "the alert was NOT accepted: its raw payload could not be sealed; retry")
+			}
+		}
 		alerts[i].Sealed = env
 	}
 	return nil
+}
+
+// perAlertBodies returns, for a batch body (Alertmanager, Grafana) of n
+// alerts, n bodies: the body as received with its "alerts" array holding
+// only entry i, every other byte as sent. nil when the body's alerts array
+// cannot be found or does not hold n entries (the whole body is then
+// sealed with each alert).
+func perAlertBodies(body []byte, n int) [][]byte {
+	if firstByte(body) != '{' {
+		return nil
+	}
+	var arr []byte
+	_ = objectMembers(body, func(key, val []byte) error {
+		var k string
+		if json.Unmarshal(key, &k) == nil && strings.EqualFold(k, "alerts") {
+			arr = val // the last, as encoding/json reads it
+		}
+		return nil
+	})
+	if firstByte(arr) != '[' {
+		return nil
+	}
+	entries, count, ok := arrayElements(arr, incident.MaxBatch)
+	if !ok || count != n {
+		return nil
+	}
+	// arr is a slice of body: where it starts and ends in body.
+	start := cap(body) - cap(arr)
+	end := start + len(arr)
+	out := make([][]byte, n)
+	for i, e := range entries {
+		b := make([]byte, 0, start+len(e)+2+len(body)-end)
+		b = append(b, body[:start]...)
+		b = append(b, '[')
+		b = append(b, e...)
+		b = append(b, ']')
+		b = append(b, body[end:]...)
+		out[i] = b
+	}
+	return out
 }
 
 // readBody reads a request body of at most Config.MaxBodyBytes (413 past
@@ -584,9 +640,9 @@ func (h *Handler) parse(r *http.Request, source string) (alert incident.Alert, d
 	var msg SNSMessage
 	switch source {
 	case "sumologic":
-		alert, err = ParseSumoLogic(body, now)
+		alert, err = parseSumoLogic(body, now, h.cfg.Redactor)
 	case "generic":
-		alert, err = ParseGeneric(body, now)
+		alert, err = parseGeneric(body, now, h.cfg.Redactor)
 	case "cloudwatch":
 		msg, err = ParseSNS(body)
 	}
@@ -662,7 +718,7 @@ func (h *Handler) cloudwatch(ctx context.Context, msg SNSMessage, now time.Time)
 		h.log.Warn("sns subscription removed", "topic", msg.TopicArn)
 		return a, "", true, Reply{Outcome: "unsubscribed", Message: "unsubscribed from " + msg.TopicArn}, nil
 	}
-	a, state, err := ParseCloudWatchAlarm(msg, now)
+	a, state, err := parseCloudWatchAlarm(msg, now, h.cfg.Redactor)
 	if err != nil {
 		return a, "", true, reply, inputFailure(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -164,8 +165,8 @@ func TestIntakeRedactsBeforeTheStore(t *testing.T) {
 }
 
 // TestIntakeRedactsABatch: an Alertmanager batch whose annotations and
-// labels hold patient data is stored redacted, alert by alert, and its body
-// sealed with each incident its alerts reached.
+// labels hold patient data is stored redacted, alert by alert, and each
+// alert's incident keeps the body sealed with only that alert in "alerts".
 func TestIntakeRedactsABatch(t *testing.T) {
 	red, err := privacy.New(privacy.Config{})
 	if err != nil {
@@ -209,14 +210,28 @@ func TestIntakeRedactsABatch(t *testing.T) {
 			t.Errorf("%q is in Redis:\n%s", v, dump)
 		}
 	}
-	for n := int64(1); n <= 2; n++ {
-		ps, err := store.SealedPayloads(context.Background(), n)
+	// Each incident's sealed body is the batch with only its own alert:
+	// opening INC-1's raw payload never shows INC-2's alert.
+	for n, tt := range []struct{ has, hasNot string }{{"aaaa0001", "aaaa0002"}, {"aaaa0002", "aaaa0001"}} {
+		ps, err := store.SealedPayloads(context.Background(), int64(n+1))
 		if err != nil || len(ps) != 1 {
-			t.Fatalf("INC-%d sealed %v %v", n, ps, err)
+			t.Fatalf("INC-%d sealed %v %v", n+1, ps, err)
 		}
 		raw, err := sealer.Open(ps[0].Envelope)
-		if err != nil || string(raw.Body) != body || raw.Source != "alertmanager" {
-			t.Fatalf("INC-%d opened %q %v", n, raw.Body, err)
+		if err != nil || raw.Source != "alertmanager" {
+			t.Fatalf("INC-%d opened %q %v", n+1, raw.Body, err)
+		}
+		var got struct {
+			Version  string            `json:"version"`
+			GroupKey string            `json:"groupKey"`
+			Alerts   []json.RawMessage `json:"alerts"`
+		}
+		if err := json.Unmarshal(raw.Body, &got); err != nil {
+			t.Fatalf("INC-%d's sealed body is not JSON: %v\n%s", n+1, err, raw.Body)
+		}
+		if len(got.Alerts) != 1 || !strings.Contains(string(got.Alerts[0]), tt.has) || strings.Contains(string(raw.Body), tt.hasNot) ||
+			got.Version != "4" || got.GroupKey != "g" {
+			t.Fatalf("INC-%d's sealed body:\n%s", n+1, raw.Body)
 		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
-	"github.com/batonhq/baton/internal/text"
+	"github.com/batonhq/baton/privacy"
 )
 
 // sumoKey identifies one field baton reads from a Sumo Logic payload.
@@ -117,6 +117,7 @@ func lookupSumoKey(k string) (sumoKey, bool) {
 type sumoPayload struct {
 	key [numSumoKeys]string
 	raw [numSumoKeys]json.RawMessage
+	red *privacy.Redactor // redacts a results text before it is cut; may be nil
 }
 
 // str returns a field as trimmed text; "" when it is absent, null or empty
@@ -165,7 +166,7 @@ func (p *sumoPayload) results(id sumoKey) boundedJSON {
 		if v, err := decodeBounded([]byte(s)); err == nil {
 			return v
 		}
-		return boundedJSON{Value: text.Truncate(s, maxResultBytes), Cut: len(s) > maxResultBytes}
+		return boundedJSON{Value: p.red.Cut(s, maxResultBytes), Cut: len(s) > maxResultBytes}
 	}
 	v, err := decodeBounded(raw)
 	if err != nil {
@@ -255,6 +256,12 @@ const maxConditionInSummary = 100
 // does not is left out, never the alert, with a sentence naming it in the
 // details under "dropped_links".
 func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
+	return parseSumoLogic(body, now, nil)
+}
+
+// parseSumoLogic is ParseSumoLogic; red, when not nil, redacts the summary
+// before it is cut.
+func parseSumoLogic(body []byte, now time.Time, red *privacy.Redactor) (incident.Alert, error) {
 	if err := requireObject(body); err != nil {
 		return incident.Alert{}, err
 	}
@@ -262,7 +269,7 @@ func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
 	if err := json.Unmarshal(body, &obj); err != nil {
 		return incident.Alert{}, jsonInputError(err, "", len(body))
 	}
-	var p sumoPayload
+	p := sumoPayload{red: red}
 	var dup [numSumoKeys]string
 	for k, v := range obj {
 		id, ok := lookupSumoKey(k)
@@ -388,7 +395,7 @@ func ParseSumoLogic(body []byte, now time.Time) (incident.Alert, error) {
 	case monitor && a.Status == incident.AlertFiring && cond != "" && len(cond) <= maxConditionInSummary:
 		summary += ": " + cond
 	}
-	a.Summary = text.Truncate(summary, maxSummary)
+	a.Summary = red.Cut(summary, maxSummary)
 
 	d := make(map[string]any, 12)
 	put := func(k, v string) {

@@ -12,16 +12,19 @@
 package privacy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
 	"regexp/syntax"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // RuleSpec is one redaction rule as configured (privacy.rules): text
@@ -56,7 +59,7 @@ type Config struct {
 
 // DefaultMRNPattern is the built-in mrn rule's pattern: a number of 5 to
 // 12 letters and digits right after "MRN" or "medical record (number)".
-const DefaultMRNPattern = `(?i)(?:\b|_)(?:mrn|medical[ _-]?record(?:[ _-]?(?:number|num|no))?)["']?\s{0,2}[:=#]?\s{0,2}["']?(?P<v>[A-Z0-9][A-Z0-9-]{3,11}[0-9])\b`
+const DefaultMRNPattern = `(?i)(?:\b|_)(?:mrn|medical[ _-]?record(?:[ _-]?(?:number|num|no))?)(?:\b|_)["']?\s{0,2}[:=#]?\s{0,2}["']?(?P<v>[A-Z0-9][A-Z0-9-]{3,11}[0-9])\b`
 
 // rule is one compiled rule. check, when set, must accept a match's
 // replaced part for it to be replaced; need, when set, is a cheap test of
@@ -82,10 +85,23 @@ type features struct {
 	dash     bool // has '-'
 	d3sep    bool // three digits then '.' or '-' then a digit (555-…, 555.…)
 	labelled bool // has a word the labelled rules (dob, ssn, mrn) start from, in any case
+	phoneish bool // has a word the labelled phone rule starts from (phone, tel, mobile, fax)
 }
 
 // labelWords are the words the labelled rules start from, lower case.
 var labelWords = []string{"dob", "d.o.b", "birth", "born", "ssn", "social", "mrn", "medical"}
+
+// phoneWords are the words the labelled phone rule starts from, lower case.
+var phoneWords = []string{"phone", "tel", "mobile", "fax", "cell"}
+
+// labelStart holds the first two bytes (lower case) of labelWords and
+// phoneWords, as first<<8 | second: most letters start no label word.
+var labelStart = func() (set [1 << 16]bool) {
+	for _, w := range append(append([]string(nil), labelWords...), phoneWords...) {
+		set[int(w[0])<<8|int(w[1])] = true
+	}
+	return set
+}()
 
 func scan(s string) features {
 	var f features
@@ -128,10 +144,16 @@ func scan(s string) features {
 			f.plus = true
 		case c == '(':
 			f.paren = true
-		case !f.labelled && (c|0x20 == 'd' || c|0x20 == 'b' || c|0x20 == 's' || c|0x20 == 'm'):
+		case i+1 < len(s) && labelStart[int(c|0x20)<<8|int(s[i+1]|0x20)] && (!f.labelled || !f.phoneish):
 			for _, w := range labelWords {
-				if w[0] == c|0x20 && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
+				if !f.labelled && w[0] == c|0x20 && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
 					f.labelled = true
+					break
+				}
+			}
+			for _, w := range phoneWords {
+				if !f.phoneish && w[0] == c|0x20 && len(s)-i >= len(w) && strings.EqualFold(s[i:i+len(w)], w) {
+					f.phoneish = true
 					break
 				}
 			}
@@ -147,20 +169,35 @@ func scan(s string) features {
 // when they look like a card (an issuer's prefix, 13–19 digits, a valid
 // Luhn sum), phone numbers only with their separators.
 const (
-	ssnPattern      = `\b(?P<v>\d{3}-\d{2}-\d{4})\b`
-	ssnLabelPattern = `(?i)(?:\b|_)(?:ssn|social[ _-]?security(?:[ _-]?(?:number|num|no))?)["']?\s{0,2}[:=#]?\s{0,2}["']?(?P<v>\d{3}[ -]?\d{2}[ -]?\d{4})\b`
+	ssnPattern = `\b(?P<v>\d{3}-\d{2}-\d{4})\b`
+	// labelSep is what may stand between a label and its value: a quote,
+	// any spaces, one of : = # ( - or the word "is" or "was", another
+	// quote or parenthesis (SSN - 219099999, dob is …, DOB (…)).
+	labelSep        = `["']?\s*(?:[:=#(-]\s*|(?:is|was)\s+)?["'(]?\s*`
+	ssnLabelPattern = `(?i)(?:\b|_)(?:ssn|social[ _-]?security)(?:[ _-]?(?:number|num|no\.?|#))?` + labelSep + `(?P<v>\d{3}[ -]?\d{2}[ -]?\d{4})\b`
 	// A date next to a word that makes it a birth date; the word may end
 	// a longer key (patient_dob=, birthDate":") but not be inside a word.
-	datePattern = `(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8}|` +
-		`(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{1,2},?\s\d{4}|\d{1,2}\s(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{4})`
-	dobPattern   = `(?i)(?:\b|_)(?:dob|d\.o\.b\.?|date[ _-]?of[ _-]?birth|birth[ _-]?date|birthdate|birthday|born(?:[ _-]?on)?)["']?\s{0,2}[:=]?\s{0,2}["']?(?P<v>` + datePattern + `)\b`
+	datePattern = `(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8}|` +
+		`(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{4}|\d{1,2}(?:st|nd|rd|th)?\s(?:of\s)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s\d{4})`
+	// A time of day after the date (a timestamp from an EHR, FHIR or a
+	// database row: 1961-07-04T00:00:00Z) goes with it.
+	timePattern  = `(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?`
+	dobPattern   = `(?i)(?:\b|_)(?:dob|d\.o\.b\.?|date[ _-]?of[ _-]?birth|birth[ _-]?date|birthdate|birthday|born(?:[ _-]?on)?)` + labelSep + `(?P<v>` + datePattern + timePattern + `)\b`
 	emailPattern = `(?P<v>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b`
 	// US numbers with their usual separators (or an opening parenthesis),
-	// and E.164 (+ and 8 to 15 digits). A bare run of 10 digits is not a
-	// phone number here: it is far more often a count or an epoch.
-	phonePattern = `(?P<v>(?:\+1[ .-]?)?(?:\(\d{3}\)\s?|\b\d{3}[.-])\d{3}[.-]\d{4}|\+1[ .-]\d{3}[ .-]\d{3}[ .-]\d{4}|\+[1-9]\d{7,14})\b`
-	ipv4Pattern  = `\b(?P<v>(?:\d{1,3}\.){3}\d{1,3})\b`
-	cardPattern  = `\b(?P<v>\d{13,19}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{1,7}|\d{4}[ -]\d{6}[ -]\d{4,5})\b`
+	// and E.164: + and 10 to 15 digits, or + and 8 to 15 digits in groups
+	// separated by spaces, dots or dashes (+44 7911 123456). The + must
+	// not follow a word, a dot or a slash (v1.4.2+20261130 is a version),
+	// and 8 or 9 bare digits after a + are a count (+25000000). A bare run
+	// of 10 digits, or US digits in groups separated by spaces, is a phone
+	// number only after a label (phoneLabelPattern): without one it is far
+	// more often a count, an epoch or a list of values.
+	phonePattern = `(?:^|[^\w.+/])(?P<v>(?:\+1[ .-]?)?(?:\(\d{3}\)\s?|\b\d{3}[.-])\d{3}[.-]\d{4}|\+1[ .-]\d{3}[ .-]\d{3}[ .-]\d{4}|\+[1-9]\d{9,14}|\+[1-9]\d{0,3}(?:[ .-]\d{2,8}){1,4})\b`
+	// A phone number after a label (phone, tel, mobile, fax, cell phone),
+	// in any grouping: 7 to 15 digits.
+	phoneLabelPattern = `(?i)(?:\b|_)(?:telephone|phone|tel|mobile|fax|cell[ _-]?phone)(?:[ _-]?(?:number|num|no\.?|#))?["']?\s*[:=#-]?\s*["']?(?P<v>\+?\(?\d[\d ().-]{5,18}\d)\b`
+	ipv4Pattern       = `\b(?P<v>(?:\d{1,3}\.){3}\d{1,3})\b`
+	cardPattern       = `\b(?P<v>\d{13,19}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{1,7}|\d{4}[ -]\d{6}[ -]\d{4,5})\b`
 )
 
 // builtins returns the built-in rules for c.
@@ -179,6 +216,7 @@ func builtins(c Config) ([]rule, error) {
 		{"date-of-birth", dobPattern, "[dob]", nil, func(_ string, f features) bool { return f.digits >= 4 && f.labelled }},
 		{"email", emailPattern, "[email]", nil, func(_ string, f features) bool { return f.at }},
 		{"card", cardPattern, "[card]", validCard, func(_ string, f features) bool { return f.cardRun }},
+		{"phone", phoneLabelPattern, "[phone]", labelledPhone, func(_ string, f features) bool { return f.digits >= 7 && f.phoneish }},
 		{"phone", phonePattern, "[phone]", validPhone, func(_ string, f features) bool {
 			return f.digits >= 8 && (f.plus || f.paren || f.d3sep)
 		}},
@@ -385,6 +423,9 @@ type Redactor struct {
 	off   bool
 	rules []rule
 	keep  map[string]map[string]bool // source -> normalised key
+	// keyWords are the first words of keyAliases and of the configured
+	// rules' names, for mayName.
+	keyWords []string
 }
 
 // New compiles the built-in rules and c's; the error names every rule
@@ -419,7 +460,18 @@ func New(c Config) (*Redactor, error) {
 		}
 		keep[src] = m
 	}
-	return &Redactor{off: c.Off, rules: rules, keep: keep}, nil
+	var words []string
+	for _, list := range keyAliases {
+		for _, al := range list {
+			words = append(words, al[0])
+		}
+	}
+	for _, s := range c.Rules {
+		if w := keyWords(s.Name); len(w) > 0 {
+			words = append(words, w[0])
+		}
+	}
+	return &Redactor{off: c.Off, rules: rules, keep: keep, keyWords: words}, nil
 }
 
 // keeps reports whether key k is in keep (normalised keys), without
@@ -459,8 +511,8 @@ func normKey(k string) string {
 }
 
 // Redact returns a with its summary, dedup key, details (every string at
-// any depth, except the source's KeepFields at the top) and its links'
-// query strings rewritten by the rules. a's details map is not changed: a
+// any depth, except the source's KeepFields at the top) and its links
+// (every part but scheme and host: URL) rewritten by the rules. a's details map is not changed: a
 // new one is made when anything in it changes. Routing fields (service,
 // name, severity, status, times) are left alone.
 func (r *Redactor) Redact(a incident.Alert) incident.Alert {
@@ -470,25 +522,7 @@ func (r *Redactor) Redact(a incident.Alert) incident.Alert {
 	a.Summary = r.String(a.Summary)
 	a.DedupKey = r.String(a.DedupKey)
 	if len(a.Details) > 0 {
-		keep := r.keep[a.Source]
-		var out map[string]any
-		for k, v := range a.Details {
-			if len(keep) > 0 && keeps(keep, k) {
-				continue
-			}
-			nv, changed := r.field(k, v)
-			if !changed {
-				continue
-			}
-			if out == nil {
-				out = make(map[string]any, len(a.Details))
-				for k2, v2 := range a.Details {
-					out[k2] = v2
-				}
-			}
-			out[k] = nv
-		}
-		if out != nil {
+		if out, changed := r.object(a.Details, r.keep[a.Source]); changed {
 			a.Details = out
 		}
 	}
@@ -538,26 +572,218 @@ func (r *Redactor) value(v any) (any, bool) {
 		}
 		return out, true
 	case map[string]any:
-		var out map[string]any
-		for k, e := range x {
-			ne, ch := r.field(k, e)
-			if !ch {
-				continue
-			}
-			if out == nil {
-				out = make(map[string]any, len(x))
-				for k2, v2 := range x {
-					out[k2] = v2
-				}
-			}
-			out[k] = ne
+		if out, ch := r.object(x, nil); ch {
+			return out, true
 		}
-		if out == nil {
-			return v, false
-		}
-		return out, true
+		return v, false
 	}
 	return v, false
+}
+
+// object redacts a map's keys (an e-mail or an SSN as a key, an
+// Alertmanager label name) and its values under them, except the keys in
+// keep (normalised); changed is false when nothing changed (x is then not
+// copied). Two keys redacted alike are both kept: the second gets " (2)",
+// and so on.
+func (r *Redactor) object(x map[string]any, keep map[string]bool) (map[string]any, bool) {
+	var out map[string]any
+	for k, e := range x {
+		if len(keep) > 0 && keeps(keep, k) {
+			continue
+		}
+		nk := r.String(k)
+		ne, ch := r.field(k, e)
+		if !ch && nk == k {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]any, len(x))
+			for k2, v2 := range x {
+				out[k2] = v2
+			}
+		}
+		if nk != k {
+			delete(out, k)
+			base := nk
+			for n := 2; ; n++ {
+				if _, taken := out[nk]; !taken {
+					break
+				}
+				nk = fmt.Sprintf("%s (%d)", base, n)
+			}
+		}
+		out[nk] = ne
+	}
+	return out, out != nil
+}
+
+// numberText is a JSON number's text (details decoded with UseNumber hold
+// json.Number, others float64 or an integer); ok is false for other values.
+func numberText(v any) (string, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		return string(x), true
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case float32:
+		return strconv.FormatFloat(float64(x), 'f', -1, 32), true
+	case int:
+		return strconv.Itoa(x), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case int32:
+		return strconv.FormatInt(int64(x), 10), true
+	case uint64:
+		return strconv.FormatUint(x, 10), true
+	case uint32:
+		return strconv.FormatUint(uint64(x), 10), true
+	}
+	return "", false
+}
+
+// isNumber reports whether v is a number numberText reads.
+func isNumber(v any) bool {
+	switch v.(type) {
+	case json.Number, float64, float32, int, int64, int32, uint64, uint32:
+		return true
+	}
+	return false
+}
+
+// longNumber reports whether number v has 13 digits or more, as a card
+// number does.
+func longNumber(v any) bool {
+	switch x := v.(type) {
+	case json.Number:
+		return len(x) >= 13
+	case float64:
+		return x >= 1e12 || x <= -1e12
+	case int64:
+		return x >= 1e12 || x <= -1e12
+	case int:
+		return x >= 1e12 || x <= -1e12
+	case uint64:
+		return x >= 1e12
+	}
+	return false
+}
+
+// keyAliases are, per built-in rule, the words of a detail key that say
+// its value is that rule's kind of data (each a sequence of key words).
+var keyAliases = map[string][][]string{
+	"ssn":           {{"ssn"}, {"social", "security"}},
+	"date-of-birth": {{"dob"}, {"birth"}, {"birthdate"}, {"birthday"}, {"born"}},
+	"email":         {{"email"}, {"mail"}},
+	"card":          {{"card"}, {"cardnumber"}, {"pan"}},
+	"phone":         {{"phone"}, {"tel"}, {"telephone"}, {"mobile"}, {"fax"}, {"msisdn"}, {"phonenumber"}},
+	"mrn":           {{"mrn"}, {"medical", "record"}},
+}
+
+// countWords end a key whose number is a count or a size, not the data
+// its other words name (patient_ssn_count).
+var countWords = map[string]bool{"count": true, "total": true, "len": true, "length": true, "size": true, "ms": true, "seconds": true}
+
+// keyRule is the replacement for a number under key k when k names a
+// rule: one of a built-in rule's keyAliases, or a configured rule's name
+// (member-id names member_id and memberId; a key that is just its first
+// word, member, too). ok is false when k names none.
+func (r *Redactor) keyRule(k string) (string, bool) {
+	if !r.mayName(k) {
+		return "", false
+	}
+	words := keyWords(k)
+	if len(words) == 0 || countWords[words[len(words)-1]] {
+		return "", false
+	}
+	for i := range r.rules {
+		ru := &r.rules[i]
+		aliases, builtin := keyAliases[ru.name]
+		if !builtin {
+			if ru.name == "ipv4" {
+				continue
+			}
+			name := keyWords(ru.name)
+			if len(name) == 0 {
+				continue
+			}
+			aliases = [][]string{name}
+			if len(words) == 1 && words[0] == name[0] {
+				return ru.replace, true
+			}
+		}
+		for _, al := range aliases {
+			if hasRun(words, al) {
+				return ru.replace, true
+			}
+		}
+	}
+	return "", false
+}
+
+// mayName is a cheap test, without allocating, of whether key k holds
+// (in any case) one of the words a key names a rule with; keyRule then
+// reads its words exactly.
+func (r *Redactor) mayName(k string) bool {
+	for _, w := range r.keyWords {
+		if len(w) > len(k) {
+			continue
+		}
+		for i := 0; i+len(w) <= len(k); i++ {
+			if strings.EqualFold(k[i:i+len(w)], w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// keyWords splits a key into lower-case words at anything but a letter or
+// digit and where camelCase turns (birthDate: birth, date).
+func keyWords(k string) []string {
+	var out []string
+	var cur []rune
+	prevLower := false
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	for _, c := range k {
+		switch {
+		case unicode.IsUpper(c):
+			if prevLower {
+				flush()
+			}
+			cur = append(cur, c)
+			prevLower = false
+		case unicode.IsLetter(c) || unicode.IsDigit(c):
+			cur = append(cur, c)
+			prevLower = unicode.IsLower(c)
+		default:
+			flush()
+			prevLower = false
+		}
+	}
+	flush()
+	return out
+}
+
+// hasRun reports whether run appears in words, in order and together.
+func hasRun(words, run []string) bool {
+	for i := 0; i+len(run) <= len(words); i++ {
+		ok := true
+		for j := range run {
+			if words[i+j] != run[j] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 // field redacts a value under key k inside the details: when the key holds
@@ -565,6 +791,23 @@ func (r *Redactor) value(v any) (any, bool) {
 // label applies to the value as it would in text (a Sumo Logic row
 // {"dob":"1980-02-03"}); other values are redacted on their own.
 func (r *Redactor) field(k string, v any) (any, bool) {
+	if isNumber(v) && !r.mayName(k) && !longNumber(v) {
+		return v, false // a count or a value: no rule reads it
+	}
+	if n, ok := numberText(v); ok {
+		// A number: redacted when the rules catch its text under the key
+		// (a card number, "dob=19610704"), or when the key names a rule
+		// (ssn, mrn, phone, member_id, …); counts and values stay.
+		if len(k) <= 64 {
+			if out, ch := r.field(k, n); ch {
+				return out, true
+			}
+			if rep, ok := r.keyRule(k); ok {
+				return rep, true
+			}
+		}
+		return v, false
+	}
 	s, ok := v.(string)
 	if !ok || len(k) > 64 {
 		return r.value(v)
@@ -587,10 +830,28 @@ func (r *Redactor) field(k string, v any) (any, bool) {
 	return r.value(v)
 }
 
-// String returns s with every rule applied in order.
+// Cut returns s redacted, then cut to at most n characters
+// (text.Truncate): the whole text is redacted before the cut, so a value
+// straddling the cut cannot leave its first part behind. A nil or off
+// Redactor only cuts. Parsers cut their summaries with it.
+func (r *Redactor) Cut(s string, n int) string {
+	return text.Truncate(r.String(s), n)
+}
+
+// MaxFieldBytes is the longest string the rules run over: a longer one
+// (a summary, a detail value, a link of up to the body limit) is cut to
+// it first (capField), which bounds the cost of one field to about 20 ms
+// of the worst text rather than 0.3 s a megabyte.
+const MaxFieldBytes = 64 << 10
+
+// String returns s with every rule applied in order; s longer than
+// MaxFieldBytes is cut to it first (capField), and what was cut is gone.
 func (r *Redactor) String(s string) string {
 	if r == nil || r.off || s == "" {
 		return s
+	}
+	if len(s) > MaxFieldBytes {
+		s = capField(s)
 	}
 	f := scan(s)
 	for i := range r.rules {
@@ -606,6 +867,28 @@ func (r *Redactor) String(s string) string {
 	}
 	return s
 }
+
+// capField cuts s to at most MaxFieldBytes before it is redacted, at a
+// point that leaves no part of a value behind: back to the last line break
+// in the last 512 bytes, or else to the last space after a letter (so
+// "SSN 219 09 99" keeps "SSN", "for jane.roe@exa" keeps "for"), or else
+// 512 bytes further back; text.Ellipsis marks the cut.
+func capField(s string) string {
+	t := text.FitBytes(s, MaxFieldBytes-len(text.Ellipsis))
+	const back = 512
+	lo := len(t) - back
+	if i := strings.LastIndexByte(t[lo:], '\n'); i >= 0 {
+		return t[:lo+i+1] + text.Ellipsis
+	}
+	for i := len(t) - 1; i > lo; i-- {
+		if (t[i] == ' ' || t[i] == '\t') && isLetter(t[i-1]) {
+			return t[:i+1] + text.Ellipsis
+		}
+	}
+	return text.FitBytes(t, lo) + text.Ellipsis
+}
+
+func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 
 // apply replaces rule matches in s.
 func (ru *rule) apply(s string) string {
@@ -634,39 +917,131 @@ func (ru *rule) apply(s string) string {
 	return b.String()
 }
 
-// URL redacts the values of a URL's query string, including one inside its
-// fragment (Sumo Logic's links are https://…/ui/#/search/create?query=…).
-// Values are unescaped, redacted and escaped again only when they change,
-// so an untouched URL stays byte for byte as it was.
+// URL redacts every part of a link that can hold patient data: its
+// userinfo is dropped (a name and password), each path segment and each
+// segment of the fragment is unescaped, redacted and escaped again (the
+// segment before it reads as its label: /ssn/219099999), and the values of
+// the query string, including one inside the fragment (Sumo Logic's links
+// are https://…/ui/#/search/create?query=…), are redacted as detail values
+// under their keys. The scheme and host are left alone (hostnames must
+// survive). Parts are rewritten only when they change, so an untouched URL
+// stays byte for byte as it was.
 func (r *Redactor) URL(u string) string {
-	if r == nil || r.off {
+	if r == nil || r.off || u == "" {
 		return u
 	}
-	q := strings.IndexByte(u, '?')
-	if q < 0 {
+	rest, frag, hasFrag := strings.Cut(u, "#")
+	rest, query, hasQuery := strings.Cut(rest, "?")
+	head, path := "", rest
+	changed := false
+	if i := strings.Index(rest, "://"); i >= 0 {
+		head, path = rest, ""
+		if j := strings.IndexByte(rest[i+3:], '/'); j >= 0 {
+			head, path = rest[:i+3+j], rest[i+3+j:]
+		}
+		if at := strings.LastIndexByte(head[i+3:], '@'); at >= 0 {
+			head = head[:i+3] + head[i+3+at+1:] // userinfo: never kept
+			changed = true
+		}
+	}
+	if np := r.segments(path); np != path {
+		path, changed = np, true
+	}
+	if hasQuery {
+		if nq := r.query(query); nq != query {
+			query, changed = nq, true
+		}
+	}
+	if hasFrag {
+		fpath, fquery, fq := strings.Cut(frag, "?")
+		np := r.segments(fpath)
+		nq := fquery
+		if fq {
+			nq = r.query(fquery)
+		}
+		if np != fpath || nq != fquery {
+			frag, changed = np, true
+			if fq {
+				frag += "?" + nq
+			}
+		}
+	}
+	if !changed {
 		return u
 	}
-	head, rest := u[:q+1], u[q+1:]
-	frag := ""
-	if h := strings.IndexByte(rest, '#'); h >= 0 {
-		rest, frag = rest[:h], rest[h:]
+	out := head + path
+	if hasQuery {
+		out += "?" + query
 	}
-	if frag == "" {
-		// The whole query at once first: most links hold nothing to redact.
-		whole, err := url.QueryUnescape(rest)
-		if err != nil {
-			whole = rest
-		}
-		if r.String(whole) == whole {
-			return u
-		}
+	if hasFrag {
+		out += "#" + frag
 	}
-	parts := strings.Split(rest, "&")
+	return out
+}
+
+// segments redacts the '/'-separated segments of a URL path (or of a
+// fragment such as CloudWatch's alarmsV2:alarm/<name>), each unescaped,
+// redacted with the segment before it as its label, and escaped again when
+// it changed.
+func (r *Redactor) segments(p string) string {
+	if p == "" || p == "/" {
+		return p
+	}
+	var b strings.Builder // used once a segment changes
+	done := 0             // p[:done] is in b
+	prev := ""
+	for start := 0; start <= len(p); {
+		end := strings.IndexByte(p[start:], '/')
+		if end < 0 {
+			end = len(p)
+		} else {
+			end += start
+		}
+		seg := p[start:end]
+		if seg != "" {
+			dec := seg
+			if strings.IndexByte(seg, '%') >= 0 {
+				if d, err := url.PathUnescape(seg); err == nil {
+					dec = d
+				}
+			}
+			if nv, ch := r.field(prev, dec); ch {
+				b.WriteString(p[done:start])
+				b.WriteString(url.PathEscape(nv.(string)))
+				done = end
+			}
+			prev = dec
+		}
+		start = end + 1
+	}
+	if done == 0 {
+		return p
+	}
+	b.WriteString(p[done:])
+	return b.String()
+}
+
+// query redacts the values of a query string (a=b&c=d), each unescaped,
+// redacted under its key and escaped again when it changed; a part
+// without '=' is redacted as a value on its own.
+func (r *Redactor) query(q string) string {
+	if q == "" {
+		return q
+	}
+	// The whole query at once first: most links hold nothing to redact.
+	whole, err := url.QueryUnescape(q)
+	if err != nil {
+		whole = q
+	}
+	if r.String(whole) == whole {
+		return q
+	}
+	parts := strings.Split(q, "&")
 	changed := false
 	for i, p := range parts {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok {
-			continue
+			k, v = "", p
 		}
 		dv, err := url.QueryUnescape(v)
 		if err != nil {
@@ -677,18 +1052,17 @@ func (r *Redactor) URL(u string) string {
 		if !ch {
 			continue
 		}
-		parts[i] = k + "=" + url.QueryEscape(nv.(string))
+		if ok {
+			parts[i] = k + "=" + url.QueryEscape(nv.(string))
+		} else {
+			parts[i] = url.QueryEscape(nv.(string))
+		}
 		changed = true
 	}
-	if frag != "" {
-		if nf := r.URL(frag); nf != frag {
-			frag, changed = nf, true
-		}
-	}
 	if !changed {
-		return u
+		return q
 	}
-	return head + strings.Join(parts, "&") + frag
+	return strings.Join(parts, "&")
 }
 
 // validSSN rejects numbers the SSA never issues: area 000, 666 or 9xx,
@@ -702,13 +1076,15 @@ func validSSN(s string) bool {
 	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
 }
 
-// validCard accepts 13 to 19 digits with a card issuer's prefix (Visa,
-// Mastercard, American Express, Discover, Diners, JCB, UnionPay) and a
-// valid Luhn sum. The prefix test is what keeps epoch milliseconds
-// (13 digits starting with 1) and account ids safe.
+// validCard accepts 13 to 16 digits, or 19 written in groups, with a card
+// issuer's prefix (Visa, Mastercard, American Express, Discover, Diners,
+// JCB, UnionPay) and a valid Luhn sum. The prefix test is what keeps epoch
+// milliseconds (13 digits starting with 1) and account ids safe; the
+// length test keeps 17 to 19 bare digits, such as 63-bit trace ids (about
+// 2% of which pass Luhn with an issuer's prefix), safe.
 func validCard(s string) bool {
 	d := onlyDigits(s)
-	if len(d) < 13 || len(d) > 19 {
+	if len(d) < 13 || len(d) > 19 || len(d) > 16 && (len(d) != 19 || len(d) == len(s)) {
 		return false
 	}
 	if !cardPrefix(d) {
@@ -761,10 +1137,13 @@ func luhn(d string) bool {
 // 2–9 and whose separators agree (555-123-4567, not 555.123-4567), or an
 // E.164 number.
 func validPhone(s string) bool {
+	d := onlyDigits(s)
+	if strings.HasPrefix(s, "+") && (len(d) < 8 || len(d) > 15 || strings.HasSuffix(d, "0000")) {
+		return false // too short or long for E.164, or a round count (+25 000 000)
+	}
 	if strings.HasPrefix(s, "+") && !strings.HasPrefix(s, "+1") {
 		return true // E.164 outside North America
 	}
-	d := onlyDigits(s)
 	if len(d) == 11 && d[0] == '1' {
 		d = d[1:]
 	}
@@ -785,6 +1164,12 @@ func validPhone(s string) bool {
 		delete(seps, ' ')
 	}
 	return len(seps) <= 1
+}
+
+// labelledPhone accepts 7 to 15 digits after a phone label.
+func labelledPhone(s string) bool {
+	n := len(onlyDigits(s))
+	return n >= 7 && n <= 15
 }
 
 // validIPv4 accepts four octets of at most 255.

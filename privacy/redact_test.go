@@ -62,6 +62,36 @@ func TestBuiltinRules(t *testing.T) {
 		{"mrn medical record number", r, "medical record number A1234567", "medical record number [mrn]"},
 		{"mrn key", r, "patient_mrn=7654321", "patient_mrn=[mrn]"},
 		{"ipv4 when configured", withIP, "from 203.0.113.7 denied", "from [ipv4] denied"},
+		// dates of birth as timestamps (breakpriv)
+		{"dob timestamp after dob=", r, "dob=1961-07-04T00:00:00Z", "dob=[dob]"},
+		{"dob timestamp with millis", r, "DOB: 1961-07-04T00:00:00.000Z", "DOB: [dob]"},
+		{"dob timestamp json key", r, `"birthDate":"1961-07-04T00:00:00Z"`, `"birthDate":"[dob]"`},
+		{"dob date and time with a space", r, "date_of_birth 1961-07-04 00:00:00", "date_of_birth [dob]"},
+		{"dob timestamp with offset", r, "dob=1961-07-04T00:00:00+02:00 ok", "dob=[dob] ok"},
+		// labelled forms in other wordings (breakpriv)
+		{"ssn number spaced", r, "SSN number 219 09 9999", "SSN number [ssn]"},
+		{"ssn social security no.", r, "social security no. 219099999", "social security no. [ssn]"},
+		{"ssn after a dash", r, "SSN - 219099999", "SSN - [ssn]"},
+		{"ssn is", r, "ssn is 219 09 9999", "ssn is [ssn]"},
+		{"ssn in parentheses", r, "patient (SSN 219099999)", "patient (SSN [ssn])"},
+		{"dob many spaces", r, "DOB:   1961-07-04", "DOB:   [dob]"},
+		{"dob is", r, "dob is 1961-07-04", "dob is [dob]"},
+		{"dob in parentheses", r, "DOB (1961-07-04)", "DOB ([dob])"},
+		{"dob iso slashes", r, "dob 1961/07/04", "dob [dob]"},
+		{"dob born on ordinal", r, "patient born on Jul 4th, 1961", "patient born on [dob]"},
+		{"dob ordinal day first", r, "date of birth 4th of July 1961", "date of birth [dob]"},
+		// documented: an SSN without a label is caught in its dashed form
+		// only, and any dashed 3-2-4 number outside the SSA's reserved
+		// ranges reads as one (docs/privacy.md)
+		{"ssn shaped request id", r, "request 555-12-3456", "request [ssn]"},
+		// phone numbers in other groupings (breakpriv)
+		{"phone us spaced after tel", r, "Lab feed stuck for patient tel 415 555 0132", "Lab feed stuck for patient tel [phone]"},
+		{"phone us spaced after phone:", r, "phone: 415 555 0132", "phone: [phone]"},
+		{"phone bare ten digits after a label", r, "phone=5558675309 retried", "phone=[phone] retried"},
+		{"phone mobile number key", r, "mobile_number: +1 (415) 555-0132", "mobile_number: [phone]"},
+		{"phone cell phone", r, "cell phone 4155550132", "cell phone [phone]"},
+		{"phone e164 spaced", r, "+44 7911 123456", "[phone]"},
+		{"phone e164 dashed", r, "call +49-30-1234567 now", "call [phone] now"},
 
 		// must not catch
 		{"sumo trigger time", r, "11/24/2025 02:03:10 PM UTC", "11/24/2025 02:03:10 PM UTC"},
@@ -88,6 +118,19 @@ func TestBuiltinRules(t *testing.T) {
 		{"medical records words", r, "medical records service is down", "medical records service is down"},
 		{"git ssh url is not text to keep but has no tld", r, "git@github", "git@github"},
 		{"ipv4 when configured, not a version", withIP, "v1.2.3.400", "v1.2.3.400"},
+		{"ssn label inside a key", r, "ssn_check - 219099999", "ssn_check - 219099999"},
+		{"date after is without a birth word", r, "deploy is 1961-07-04", "deploy is 1961-07-04"},
+		{"born inside a word", r, "reborn on 1961-07-04", "reborn on 1961-07-04"},
+		{"service name with medical records", r, "medical-records-service-v2 is down", "medical-records-service-v2 is down"},
+		{"medical_record_sync job", r, "medical_records_sync_v3 failed", "medical_records_sync_v3 failed"},
+		{"trace id of 19 digits passing luhn", r, "dd.trace_id=4535233610828831632", "dd.trace_id=4535233610828831632"},
+		{"17 digits passing luhn with a visa prefix", r, "id 41111111111111113", "id 41111111111111113"},
+		{"phone label inside a word", r, "telemetry 4155550132 events", "telemetry 4155550132 events"},
+		{"phone label, too few digits", r, "phone checks 3 of 12", "phone checks 3 of 12"},
+		{"semver build metadata", r, "deployed checkout v1.4.2+20261130 to prod", "deployed checkout v1.4.2+20261130 to prod"},
+		{"metric delta", r, "queue depth +25000000 in 5m", "queue depth +25000000 in 5m"},
+		{"metric delta grouped", r, "queue depth +25 000 000 in 5m", "queue depth +25 000 000 in 5m"},
+		{"us digits spaced without a label", r, "values 415 555 0132", "values 415 555 0132"},
 		{"sumo query", r, "_sourceCategory=prod/checkout/api status_code>=500 | count by status_code", "_sourceCategory=prod/checkout/api status_code>=500 | count by status_code"},
 	}
 	caught := 0

@@ -57,8 +57,8 @@ const maxBy = 100
 
 // RegisterRaw adds GET /v1/incidents/{n}/raw (api token): the incident's
 // sealed raw payloads opened, newest first (at most
-// incident.MaxSealedPayloads). ?by= names who looks (required, 400
-// without); the look is recorded (a raw_viewed timeline event and an audit
+// incident.MaxSealedPayloads). ?by= names who looks, a person id in
+// people (required, 400 without or for an unknown person); the look is recorded (a raw_viewed timeline event and an audit
 // entry) before anything is shown, and a look that cannot be recorded
 // shows nothing (503). 404 with a sentence when nothing is sealed.
 func (s *Server) RegisterRaw(o RawOptions) {
@@ -74,6 +74,11 @@ func (s *Server) RegisterRaw(o RawOptions) {
 			return
 		case len(by) > maxBy || strings.IndexFunc(by, unicode.IsControl) >= 0:
 			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("query parameter ?by= must be one line of at most %d bytes", maxBy))
+			return
+		case !s.people(by):
+			// As for overrides and transitions: the timeline names a
+			// person who exists, not whatever the caller typed.
+			httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("query parameter ?by=: %q is not in people; name the person looking by their id in people", by))
 			return
 		}
 		if o.Sealer == nil {
@@ -102,7 +107,7 @@ func (s *Server) RegisterRaw(o RawOptions) {
 			}
 			view.Alerts = append(view.Alerts, RawAlert{ReceivedAt: raw.ReceivedAt, Source: raw.Source, Body: string(raw.Body)})
 		}
-		note := fmt.Sprintf("%d raw payloads opened", len(view.Alerts))
+		note := fmt.Sprintf("%d raw %s opened", len(view.Alerts), plural(len(view.Alerts), "payload", "payloads"))
 		if len(view.Unreadable) > 0 {
 			note += fmt.Sprintf(", %d unreadable", len(view.Unreadable))
 		}
@@ -115,4 +120,12 @@ func (s *Server) RegisterRaw(o RawOptions) {
 		s.log.Info("raw payloads viewed", "incident", n, "by", by, "opened", len(view.Alerts), "unreadable", len(view.Unreadable))
 		httpjson.Write(w, http.StatusOK, view)
 	}))
+}
+
+// plural is one when n is 1, else many.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

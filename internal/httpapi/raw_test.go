@@ -67,7 +67,7 @@ func TestRawRoute(t *testing.T) {
 	open(testSealer(t, sealKey("k0", 3)), "c", `{"lost":true}`, now) // INC-3, sealed with a key nobody has
 
 	serve := func(s *privacy.Sealer) *httptest.Server {
-		api := httpapi.New(httpapi.Options{Token: token, Incidents: store})
+		api := httpapi.New(httpapi.Options{Token: token, Incidents: store, KnownPerson: func(id string) bool { return id == "alice" || id == "bob" }})
 		api.RegisterRaw(httpapi.RawOptions{Store: store, Sealer: s, TTL: time.Hour})
 		srv := httptest.NewServer(api)
 		t.Cleanup(srv.Close)
@@ -85,6 +85,7 @@ func TestRawRoute(t *testing.T) {
 		{"no by", srv, "/v1/incidents/1/raw", 400, "query parameter ?by= must name who is looking"},
 		{"blank by", srv, "/v1/incidents/1/raw?by=%20", 400, "?by= must name who is looking"},
 		{"control character in by", srv, "/v1/incidents/1/raw?by=a%0Ab", 400, "one line"},
+		{"by not a person", srv, "/v1/incidents/1/raw?by=mallory", 400, `?by=: "mallory" is not in people`},
 		{"not a number", srv, "/v1/incidents/x/raw?by=alice", 400, "is not an incident number"},
 		{"unknown incident", srv, "/v1/incidents/99/raw?by=alice", 404, "INC-99"},
 		{"nothing sealed", srv, "/v1/incidents/2/raw?by=alice", 404, "INC-2 has no sealed raw payload: none was kept, or they are older than privacy.seal_ttl (1h0m0s)"},
@@ -156,6 +157,9 @@ func TestRawRoute(t *testing.T) {
 		status, body := call(t, srv, "GET", "/v1/incidents/1/raw?by=alice", "")
 		if status != 200 || len(body["alerts"].([]any)) != 1 {
 			t.Fatalf("one payload left: %d %v", status, body)
+		}
+		if _, tl, _ := store.Get(ctx, 1); tl[len(tl)-1].Note != "1 raw payload opened" {
+			t.Fatalf("the note of one payload: %q", tl[len(tl)-1].Note)
 		}
 		now = now.Add(time.Minute)
 		status, body = call(t, srv, "GET", "/v1/incidents/1/raw?by=alice", "")
