@@ -570,7 +570,18 @@ func TestLostAnswersPostOnce(t *testing.T) {
 				ch = c.ID
 			}
 		}
-		if cards, notices, pages := count(s.fake.Messages(ch)), count(s.fake.Messages(s.alerts.ID)), count(s.dms(s.dana)); cards != 1 || notices != 1 || pages != 1 {
+		// The alerts channel holds the notice, and may hold a fallback
+		// page: every answer to a page lost (its post applied, a 502 each
+		// time, and Discord offers no way to look a message up by key) is,
+		// to baton, a page that could not be delivered. That is a page,
+		// not a second notice.
+		var notes []fakediscord.Message
+		for _, m := range s.fake.Messages(s.alerts.ID) {
+			if !strings.Contains(m.Content, "Nobody could be paged") {
+				notes = append(notes, m)
+			}
+		}
+		if cards, notices, pages := count(s.fake.Messages(ch)), count(notes), count(s.dms(s.dana)); cards != 1 || notices != 1 || pages != 1 {
 			t.Errorf("INC-%d: %d cards, %d notices, %d pages; want one of each", i, cards, notices, pages)
 		}
 	}
