@@ -34,6 +34,14 @@ func TestBreak2Leaks(t *testing.T) {
 		{"ssn en dash", "patient 219\u201309\u20139999", "09\u20139999"},
 		// percent-encoded e-mail in text (a logged URL, a form body)
 		{"email %40", "GET /lookup?u=jane.roe%40example.org 500", "jane.roe%40example.org"},
+		// a dashed SSN right after a percent-escape (%20, %3D): access logs and
+		// logged query strings, common in Sumo Logic results; the bare dashed
+		// form is caught everywhere else
+		{"ssn after %20", "GET /search?q=SSN%3A%20219-09-9999 200", "219-09-9999"},
+		{"ssn after %3D", "GET /search?ssn%3D219-09-9999 200", "219-09-9999"},
+		// bracketed and abbreviated labels
+		{"dob form param", "patient[dob]=1961-07-04", "1961-07-04"},
+		{"birth_dt", "birth_dt=1961-07-04", "1961-07-04"},
 		// 3-7 US phone form
 		{"phone 555-8675309", "callback 555-8675309", "8675309"},
 	} {
