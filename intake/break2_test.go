@@ -1,0 +1,103 @@
+package intake
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/redistest"
+	"strings"
+	"testing"
+
+	"github.com/batonhq/baton/privacy"
+)
+
+// TestBreak2SumoDedupKeyLowercasedBeforeRedaction: a Sumo Logic search's
+// dedup key is its name lowercased, and only then redacted, so a
+// case-sensitive configured rule (docs/privacy.md's own example,
+// \bM[0-9]{8}\b for member ids) no longer matches it: the member id
+// reaches Redis and GET /v1/incidents/{n} as "m12345678" (seen through
+// baton demo), though the title reads [member-id].
+func TestBreak2SumoDedupKeyLowercasedBeforeRedaction(t *testing.T) {
+	red, err := privacy.New(privacy.Config{Rules: []privacy.RuleSpec{{Name: "member-id", Pattern: `\bM[0-9]{8}\b`, Replace: "[member-id]"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{
+		`{"Name":"member M12345678 failed eligibility","Description":"x","service":"checkout"}`,
+		`{"Name":"member M12345678 failed eligibility","Id":"","TriggerType":"Critical","MonitorType":"Logs","service":"checkout"}`,
+	} {
+		a, err := parseSumoLogic([]byte(body), testNow, red)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a = red.Redact(a)
+		if strings.Contains(strings.ToLower(a.Summary), "m12345678") {
+			t.Errorf("summary %q", a.Summary)
+		}
+		if strings.Contains(strings.ToLower(a.DedupKey), "m12345678") {
+			t.Errorf("dedup key %q holds the member id (summary %q)", a.DedupKey, a.Summary)
+		}
+	}
+}
+
+// TestBreak2RefusalLogEscapedValue: the refusal's sentence quotes the sent
+// value with Go's %q, so a control character before the patient data
+// becomes a letter ("\n219-09-9999" → `\n219-09-9999`), the SSN loses its
+// word boundary, and the redactor passes it into the debug log (seen with
+// `baton demo`: reason="... (got \"crit\\n219-09-9999\")").
+func TestBreak2RefusalLogEscapedValue(t *testing.T) {
+	red, err := privacy.New(privacy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := redistest.Start(t)
+	store := incident.NewStore(rs.Client(), "t:")
+	t.Cleanup(store.Close)
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := NewHandler(Config{Tokens: map[string]string{"generic": genericToken}, Services: map[string]bool{"checkout": true}, Redactor: red}, store, log)
+	h.Now = func() time.Time { return testNow }
+	mux := http.NewServeMux()
+	h.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/alerts/generic", strings.NewReader(`{"service":"checkout","summary":"x","severity":"crit\n219-09-9999"}`))
+	req.Header.Set("Authorization", "Bearer "+genericToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if out := logs.String(); !strings.Contains(out, "intake refused") || strings.Contains(out, "219-09-9999") {
+		t.Errorf("the log holds the SSN (or no refusal):\n%s", out)
+	}
+}
+
+// TestBreak2DroppedLinksNotRedacted: a link baton refuses (mailto:, tel:,
+// no scheme) is quoted verbatim in details.dropped_links, a []string,
+// which privacy.Redactor.value does not walk (it knows []any): the e-mail,
+// SSN and phone land in Redis (seen with baton demo: {inc}:i:8:s holds
+// got "mailto:jane.roe@example.org").
+func TestBreak2DroppedLinksNotRedacted(t *testing.T) {
+	red, err := privacy.New(privacy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"service":"checkout","summary":"notify failed","links":[{"text":"contact","url":"mailto:jane.roe@example.org"},
+	  {"text":"chart","url":"ehr.example/patients/219-09-9999"},{"text":"call","url":"tel:+15558675309"}]}`
+	a, err := parseGeneric([]byte(body), testNow, red)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = red.Redact(a)
+	got := fmt.Sprint(a.Details)
+	for _, v := range []string{"jane.roe@example.org", "219-09-9999", "5558675309"} {
+		if strings.Contains(got, v) {
+			t.Errorf("details hold %q: %s", v, got)
+		}
+	}
+}
