@@ -571,11 +571,48 @@ func (r *Redactor) value(v any) (any, bool) {
 			return v, false
 		}
 		return out, true
+	case []string:
+		// Parsers store some lists typed (details.dropped_links).
+		var out []string
+		for i, e := range x {
+			ne := r.String(e)
+			if ne == e {
+				continue
+			}
+			if out == nil {
+				out = append([]string(nil), x...)
+			}
+			out[i] = ne
+		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
 	case map[string]any:
 		if out, ch := r.object(x, nil); ch {
 			return out, true
 		}
 		return v, false
+	case map[string]string:
+		var out map[string]string
+		for k, e := range x {
+			nk, ne := r.String(k), r.String(e)
+			if nk == k && ne == e {
+				continue
+			}
+			if out == nil {
+				out = make(map[string]string, len(x))
+				for k2, v2 := range x {
+					out[k2] = v2
+				}
+			}
+			delete(out, k)
+			out[nk] = ne
+		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
 	}
 	return v, false
 }
