@@ -246,3 +246,31 @@ func TestRedactDroppedLinks(t *testing.T) {
 		})
 	}
 }
+
+// TestRedactSumoDedupKeyBeforeLowercase: a Sumo Logic search's or
+// monitor's dedup key is its name lowercased; the name is redacted first,
+// so a case-sensitive configured rule (docs/privacy.md's \bM[0-9]{8}\b)
+// still matches and the member id does not reach the store as
+// "m12345678" (found by breakpriv2).
+func TestRedactSumoDedupKeyBeforeLowercase(t *testing.T) {
+	red, err := privacy.New(privacy.Config{Rules: []privacy.RuleSpec{{Name: "member-id", Pattern: `\bM[0-9]{8}\b`, Replace: "[member-id]"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, body string }{
+		{"search", `{"Name":"member M12345678 failed eligibility","Description":"x","service":"checkout"}`},
+		{"monitor without an Id", `{"Name":"member M12345678 failed eligibility","Id":"","TriggerType":"Critical","MonitorType":"Logs","service":"checkout"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := parseSumoLogic([]byte(tt.body), testNow, red)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a = red.Redact(a)
+			if k := strings.ToLower(a.DedupKey); strings.Contains(k, "m12345678") || !strings.Contains(k, "[member-id]") {
+				t.Errorf("dedup key %q (summary %q)", a.DedupKey, a.Summary)
+			}
+		})
+	}
+}
