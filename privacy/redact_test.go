@@ -92,8 +92,21 @@ func TestBuiltinRules(t *testing.T) {
 		{"phone cell phone", r, "cell phone 4155550132", "cell phone [phone]"},
 		{"phone e164 spaced", r, "+44 7911 123456", "[phone]"},
 		{"phone e164 dashed", r, "call +49-30-1234567 now", "call [phone] now"},
+		// camelCase and PascalCase keys, bracketed and abbreviated labels (breakpriv2)
+		{"mrn camel key", r, "patientMrn=00123456", "patientMrn=[mrn]"},
+		{"mrn camel key upper", r, "patientMRN: 00123456", "patientMRN: [mrn]"},
+		{"ssn camel key", r, "memberSsn=219099999", "memberSsn=[ssn]"},
+		{"ssn camel json key", r, `{"memberSsn":"219099999"}`, `{"memberSsn":"[ssn]"}`},
+		{"dob camel key", r, "patientDob=1961-07-04", "patientDob=[dob]"},
+		{"dob pascal key", r, "PatientDOB=1961-07-04", "PatientDOB=[dob]"},
+		{"phone camel json key", r, `{"patientPhone":"5558675309"}`, `{"patientPhone":"[phone]"}`},
+		{"phone camel key with colon", r, "contactPhone: 415 555 0132", "contactPhone: [phone]"},
+		{"dob form param", r, "patient[dob]=1961-07-04", "patient[dob]=[dob]"},
+		{"dob birth_dt", r, "birth_dt=1961-07-04", "birth_dt=[dob]"},
+		{"ssn labelled dotted", r, "ssn=219.09.9999", "ssn=[ssn]"},
 
 		// must not catch
+		{"camel label after a lower-case letter", r, "classname=219099999 hotel=5558675309 readobs=1961-07-04", "classname=219099999 hotel=5558675309 readobs=1961-07-04"},
 		{"sumo trigger time", r, "11/24/2025 02:03:10 PM UTC", "11/24/2025 02:03:10 PM UTC"},
 		{"iso timestamp", r, "2025-11-24T14:03:10.123Z", "2025-11-24T14:03:10.123Z"},
 		{"date without a birth word", r, "deploy on 02/03/1980", "deploy on 02/03/1980"},
