@@ -183,7 +183,8 @@ var (
 	ssnLabelPattern = `(?i)` + ssnLabel + `(?:[ _-]?(?:number|num|no\.?|#))?` + labelSep + `(?P<v>\d{3}[ .` + hyphens + `]?\d{2}[ .` + hyphens + `]?\d{4})\b`
 	// A date next to a word that makes it a birth date; the word may end
 	// a longer key (patient_dob=, birthDate":") but not be inside a word.
-	datePattern = `(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8}|` +
+	months      = `(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?`
+	datePattern = `(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-./ ]` + months + `[-./ ]\d{2,4}|\d{4}[-./ ]` + months + `[-./ ]\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8}|` +
 		`(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{4}|\d{1,2}(?:st|nd|rd|th)?\s(?:of\s)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s\d{4})`
 	// A time of day after the date (a timestamp from an EHR, FHIR or a
 	// database row: 1961-07-04T00:00:00Z) goes with it.

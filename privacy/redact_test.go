@@ -104,8 +104,16 @@ func TestBuiltinRules(t *testing.T) {
 		{"dob form param", r, "patient[dob]=1961-07-04", "patient[dob]=[dob]"},
 		{"dob birth_dt", r, "birth_dt=1961-07-04", "birth_dt=[dob]"},
 		{"ssn labelled dotted", r, "ssn=219.09.9999", "ssn=[ssn]"},
+		// month abbreviations and dotted ISO next to a birth label (breakpriv2)
+		{"dob dd-MMM-yyyy", r, "dob 04-Jul-1961", "dob [dob]"},
+		{"dob dd-MMM-yyyy json", r, `{"dob":"04-Jul-1961"}`, `{"dob":"[dob]"}`},
+		{"dob yyyy-MMM-dd", r, "dob 1961-Jul-04", "dob [dob]"},
+		{"dob dd.MMM.yy", r, "DOB: 04.JUL.61", "DOB: [dob]"},
+		{"dob dd MMM yyyy", r, "birthdate 04 Jul 1961", "birthdate [dob]"},
+		{"dob dotted iso", r, "birthdate 1961.07.04", "birthdate [dob]"},
 
 		// must not catch
+		{"dotted iso date without a birth word", r, "release 2026.07.04 and 04-Jul-1961", "release 2026.07.04 and 04-Jul-1961"},
 		{"camel label after a lower-case letter", r, "classname=219099999 hotel=5558675309 readobs=1961-07-04", "classname=219099999 hotel=5558675309 readobs=1961-07-04"},
 		{"sumo trigger time", r, "11/24/2025 02:03:10 PM UTC", "11/24/2025 02:03:10 PM UTC"},
 		{"iso timestamp", r, "2025-11-24T14:03:10.123Z", "2025-11-24T14:03:10.123Z"},
