@@ -82,6 +82,7 @@ type features struct {
 	digits   int  // how many ASCII digits
 	cardRun  bool // a run of 13+ digits (single spaces and dashes between) starting with 2–6, as cards do
 	at       bool // has '@'
+	pct40    bool // has "%40" (an escaped '@')
 	plus     bool // has '+'
 	paren    bool // has '('
 	dash     bool // has '-'
@@ -142,6 +143,14 @@ func scan(s string) features {
 			}
 		case c == '@':
 			f.at = true
+		case c == '%':
+			if i+2 < len(s) && s[i+1] == '4' && s[i+2] == '0' {
+				f.pct40 = true
+			}
+		case c == 0xE2:
+			// The first byte of U+2000–U+2FFF: Unicode hyphens and dashes
+			// (U+2010–U+2015, U+2212) for the dashed SSN rule.
+			f.dash = true
 		case c == '+':
 			f.plus = true
 		case c == '(':
@@ -171,7 +180,9 @@ func scan(s string) features {
 // when they look like a card (an issuer's prefix, 13–19 digits, a valid
 // Luhn sum), phone numbers only with their separators.
 var (
-	ssnPattern = `\b(?P<v>\d{3}-\d{2}-\d{4})\b`
+	// A dashed SSN (with the ASCII hyphen or a Unicode one) after a word
+	// boundary or a percent-escape (q=SSN%3A%20219-09-9999 in a logged URL).
+	ssnPattern = `(?:\b|%[0-9A-Fa-f]{2})(?P<v>\d{3}[` + hyphens + `]\d{2}[` + hyphens + `]\d{4})\b`
 	// labelSep is what may stand between a label and its value: a quote,
 	// any spaces, one of : = # ( - or the word "is" or "was", another
 	// quote or parenthesis (SSN - 219099999, dob is …, DOB (…)).
@@ -190,7 +201,10 @@ var (
 	// database row: 1961-07-04T00:00:00Z) goes with it.
 	timePattern  = `(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?`
 	dobPattern   = `(?i)` + dobLabel + labelSep + `(?P<v>` + datePattern + timePattern + `)\b`
-	emailPattern = `(?P<v>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b`
+	// An e-mail: @ or its escape %40 (a logged URL, a form body), a domain
+	// ending in a dot-TLD, not followed by ':' (git@github.com:acme/x.git
+	// is a git remote).
+	emailPattern = `(?P<v>[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b(?:[^:]|$)`
 	// US numbers with their usual separators (or an opening parenthesis),
 	// and E.164: + and 10 to 15 digits, or + and 8 to 15 digits in groups
 	// separated by spaces, dots or dashes (+44 7911 123456). The + must
@@ -199,7 +213,7 @@ var (
 	// of 10 digits, or US digits in groups separated by spaces, is a phone
 	// number only after a label (phoneLabelPattern): without one it is far
 	// more often a count, an epoch or a list of values.
-	phonePattern = `(?:^|[^\w.+/])(?P<v>(?:\+1[ .-]?)?(?:\(\d{3}\)\s?|\b\d{3}[.-])\d{3}[.-]\d{4}|\+1[ .-]\d{3}[ .-]\d{3}[ .-]\d{4}|\+[1-9]\d{9,14}|\+[1-9]\d{0,3}(?:[ .-]\d{2,8}){1,4})\b`
+	phonePattern = `(?:^|[^\w.+/])(?P<v>(?:\+1[ .-]?)?(?:\(\d{3}\)\s?|\b\d{3}[.-])\d{3}[.-]\d{4}|\b\d{3}-\d{7}|\+1[ .-]\d{3}[ .-]\d{3}[ .-]\d{4}|\+[1-9]\d{9,14}|\+[1-9]\d{0,3}(?:[ .-]\d{2,8}){1,4})\b`
 	// A phone number after a label (phone, tel, mobile, fax, cell phone),
 	// in any grouping: 7 to 15 digits.
 	phoneLabelPattern = `(?i)` + phoneLabel + `s?(?:[ _-]?(?:number|num|no\.?|#))?\]?["']?\s*[:=#-]?\s*["']?(?P<v>\+?\(?\d[\d ().-]{5,18}\d)\b`
@@ -243,7 +257,7 @@ func builtins(c Config) ([]rule, error) {
 		{"ssn", ssnLabelPattern, "[ssn]", nil, func(_ string, f features) bool { return f.digits >= 9 && f.labelled }},
 		{"ssn", ssnPattern, "[ssn]", validSSN, func(_ string, f features) bool { return f.digits >= 9 && f.dash }},
 		{"date-of-birth", dobPattern, "[dob]", nil, func(_ string, f features) bool { return f.digits >= 4 && f.labelled }},
-		{"email", emailPattern, "[email]", nil, func(_ string, f features) bool { return f.at }},
+		{"email", emailPattern, "[email]", nil, func(_ string, f features) bool { return f.at || f.pct40 }},
 		{"card", cardPattern, "[card]", validCard, func(_ string, f features) bool { return f.cardRun }},
 		{"phone", phoneLabelPattern, "[phone]", labelledPhone, func(_ string, f features) bool { return f.digits >= 7 && f.phoneish }},
 		{"phone", phonePattern, "[phone]", validPhone, func(_ string, f features) bool {

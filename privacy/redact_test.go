@@ -111,8 +111,19 @@ func TestBuiltinRules(t *testing.T) {
 		{"dob dd.MMM.yy", r, "DOB: 04.JUL.61", "DOB: [dob]"},
 		{"dob dd MMM yyyy", r, "birthdate 04 Jul 1961", "birthdate [dob]"},
 		{"dob dotted iso", r, "birthdate 1961.07.04", "birthdate [dob]"},
+		// Unicode hyphens, percent-escapes, the 3-7 phone form (breakpriv2)
+		{"ssn non-breaking hyphens", r, "patient 219\u201109\u20119999", "patient [ssn]"},
+		{"ssn en dashes", r, "patient 219\u201309\u20139999", "patient [ssn]"},
+		{"ssn labelled with en dashes", r, "SSN 219\u201309\u20139999", "SSN [ssn]"},
+		{"ssn after %20", r, "GET /search?q=SSN%3A%20219-09-9999 200", "GET /search?q=SSN%3A%20[ssn] 200"},
+		{"ssn after %3D", r, "GET /search?ssn%3D219-09-9999 200", "GET /search?ssn%3D[ssn] 200"},
+		{"email escaped @ in text", r, "GET /lookup?u=jane.roe%40example.org 500", "GET /lookup?u=[email] 500"},
+		{"phone 3-7", r, "callback 555-8675309", "callback [phone]"},
 
 		// must not catch
+		{"git remote is not an e-mail", r, "deploy failed: git@github.com:acme/claims-api.git", "deploy failed: git@github.com:acme/claims-api.git"},
+		{"en dashes in a range", r, "retries 3\u20135, build 2024\u201311", "retries 3\u20135, build 2024\u201311"},
+		{"3-7 with a leading 1", r, "order 123-4567890", "order 123-4567890"},
 		{"dotted iso date without a birth word", r, "release 2026.07.04 and 04-Jul-1961", "release 2026.07.04 and 04-Jul-1961"},
 		{"camel label after a lower-case letter", r, "classname=219099999 hotel=5558675309 readobs=1961-07-04", "classname=219099999 hotel=5558675309 readobs=1961-07-04"},
 		{"sumo trigger time", r, "11/24/2025 02:03:10 PM UTC", "11/24/2025 02:03:10 PM UTC"},
