@@ -199,8 +199,8 @@ var (
 		`(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{4}|\d{1,2}(?:st|nd|rd|th)?\s(?:of\s)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s\d{4})`
 	// A time of day after the date (a timestamp from an EHR, FHIR or a
 	// database row: 1961-07-04T00:00:00Z) goes with it.
-	timePattern  = `(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?`
-	dobPattern   = `(?i)` + dobLabel + labelSep + `(?P<v>` + datePattern + timePattern + `)\b`
+	timePattern = `(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?`
+	dobPattern  = `(?i)` + dobLabel + labelSep + `(?P<v>` + datePattern + timePattern + `)\b`
 	// An e-mail: @ or its escape %40 (a logged URL, a form body), a domain
 	// ending in a dot-TLD, not followed by ':' (git@github.com:acme/x.git
 	// is a git remote).
