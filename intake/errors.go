@@ -3,6 +3,8 @@ package intake
 import (
 	"errors"
 	"fmt"
+
+	"github.com/batonhq/baton/privacy"
 )
 
 // InputError reports a payload the sender must change before baton can accept
@@ -12,6 +14,10 @@ import (
 type InputError struct {
 	Field string
 	Msg   string
+	// format and args are what Msg was made from (by fieldErr, bodyErr),
+	// so a log line can quote the values redacted (redacted).
+	format string
+	args   []any
 }
 
 // Error returns a sentence the sender can act on, such as
@@ -26,12 +32,53 @@ func (e *InputError) Error() string {
 
 // fieldErr builds an *InputError for one field.
 func fieldErr(field, format string, args ...any) *InputError {
-	return &InputError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	return &InputError{Field: field, Msg: fmt.Sprintf(format, args...), format: format, args: args}
 }
 
 // bodyErr builds an *InputError about the body as a whole.
 func bodyErr(format string, args ...any) *InputError {
-	return &InputError{Msg: fmt.Sprintf(format, args...)}
+	return &InputError{Msg: fmt.Sprintf(format, args...), format: format, args: args}
+}
+
+// redacted is e's sentence for a log: the field name and every value it
+// quotes are redacted before they are quoted, since %q turns a control
+// character into letters ("crit\n219-09-9999" → `crit\n219-09-9999`) and a
+// value quoted that way loses the word boundary a rule needs.
+func (e *InputError) redacted(red *privacy.Redactor) string {
+	msg := e.Msg
+	if e.format != "" {
+		msg = fmt.Sprintf(e.format, redactArgs(red, e.args)...)
+	} else {
+		msg = red.String(msg)
+	}
+	if e.Field == "" {
+		return msg
+	}
+	return fmt.Sprintf("field %q: %s", red.String(e.Field), msg)
+}
+
+// redactArgs is args with every string redacted, every *InputError as its
+// redacted sentence and every other error as its redacted text.
+func redactArgs(red *privacy.Redactor, args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		var ie *InputError
+		switch x := a.(type) {
+		case string:
+			out[i] = red.String(x)
+		case error:
+			if errors.As(x, &ie) {
+				out[i] = ie.redacted(red)
+			} else {
+				out[i] = red.String(x.Error())
+			}
+		case fmt.Stringer:
+			out[i] = red.String(x.String())
+		default:
+			out[i] = a
+		}
+	}
+	return out
 }
 
 // Outcomes of SNSVerifier.Verify. Each is wrapped with the detail that caused

@@ -224,6 +224,18 @@ type httpError struct {
 	status int
 	msg    string
 	header http.Header
+	// format and args are what msg was made from, for logReason.
+	format string
+	args   []any
+}
+
+// logReason is e's sentence for a log: every value it quotes redacted
+// before it is quoted (redactArgs), then the sentence redacted as a whole.
+func (e *httpError) logReason(red *privacy.Redactor) string {
+	if e.format == "" {
+		return red.String(e.msg)
+	}
+	return red.String(fmt.Sprintf(e.format, redactArgs(red, e.args)...))
 }
 
 func (e *httpError) Error() string { return e.msg }
@@ -234,7 +246,7 @@ func (e *httpError) Error() string { return e.msg }
 const storeUnavailable = "the alert was NOT accepted: the incident store is unavailable; retry"
 
 func fail(status int, format string, args ...any) *httpError {
-	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
+	return &httpError{status: status, msg: fmt.Sprintf(format, args...), format: format, args: args}
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
@@ -318,7 +330,7 @@ func (h *Handler) writeError(w http.ResponseWriter, source string, err error) {
 		// The sentence quotes what was sent (an alert's name, a service, a
 		// field's value): it is redacted before any log sees it, at every
 		// level. The sender gets it as it is: it sent it.
-		h.log.Debug("intake refused", "source", source, "status", he.status, "reason", h.cfg.Redactor.String(he.msg))
+		h.log.Debug("intake refused", "source", source, "status", he.status, "reason", he.logReason(h.cfg.Redactor))
 	}
 	maps.Copy(w.Header(), he.header)
 	httpjson.Error(w, he.status, he.msg)
@@ -777,7 +789,7 @@ func (h *Handler) route(a *incident.Alert, query string) error {
 func inputFailure(err error) error {
 	var ie *InputError
 	if errors.As(err, &ie) {
-		return fail(http.StatusBadRequest, "%s", ie.Error())
+		return fail(http.StatusBadRequest, "%s", ie)
 	}
 	return fail(http.StatusBadRequest, "%v", err)
 }
@@ -789,7 +801,7 @@ func (h *Handler) snsFailure(err error) error {
 	}
 	var ie *InputError
 	if errors.As(err, &ie) {
-		return fail(http.StatusBadRequest, "%s", ie.Error())
+		return fail(http.StatusBadRequest, "%s", ie)
 	}
 	// The certificate could not be fetched: SNS should retry later. The
 	// fetch's error (a dial error, a proxy's address) stays in the log.

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -209,6 +210,66 @@ func TestRawPerAlertBodies(t *testing.T) {
 				if string(got[i]) != tt.want[i] {
 					t.Errorf("body %d = %s, want %s", i, got[i], tt.want[i])
 				}
+			}
+		})
+	}
+}
+
+// TestRedactDroppedLinks: a link baton refuses (mailto:, tel:, no scheme)
+// is quoted in details.dropped_links, a []string; the redactor walks it,
+// so no e-mail, SSN or phone number in it reaches the store (found by
+// breakpriv2).
+func TestRedactDroppedLinks(t *testing.T) {
+	red, err := privacy.New(privacy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, url, gone string }{
+		{"mailto", "mailto:jane.roe@example.org", "jane.roe@example.org"},
+		{"no scheme", "ehr.example/patients/219-09-9999", "219-09-9999"},
+		{"tel", "tel:+15558675309", "5558675309"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"service":"checkout","summary":"notify failed","links":[{"text":"x","url":"` + tt.url + `"}]}`
+			a, err := parseGeneric([]byte(body), testNow, red)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a = red.Redact(a)
+			if _, ok := a.Details["dropped_links"]; !ok {
+				t.Fatalf("no dropped_links: %v", a.Details)
+			}
+			if got := fmt.Sprint(a.Details); strings.Contains(got, tt.gone) {
+				t.Errorf("details hold %q: %s", tt.gone, got)
+			}
+		})
+	}
+}
+
+// TestRedactSumoDedupKeyBeforeLowercase: a Sumo Logic search's or
+// monitor's dedup key is its name lowercased; the name is redacted first,
+// so a case-sensitive configured rule (docs/privacy.md's \bM[0-9]{8}\b)
+// still matches and the member id does not reach the store as
+// "m12345678" (found by breakpriv2).
+func TestRedactSumoDedupKeyBeforeLowercase(t *testing.T) {
+	red, err := privacy.New(privacy.Config{Rules: []privacy.RuleSpec{{Name: "member-id", Pattern: `\bM[0-9]{8}\b`, Replace: "[member-id]"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, body string }{
+		{"search", `{"Name":"member M12345678 failed eligibility","Description":"x","service":"checkout"}`},
+		{"monitor without an Id", `{"Name":"member M12345678 failed eligibility","Id":"","TriggerType":"Critical","MonitorType":"Logs","service":"checkout"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := parseSumoLogic([]byte(tt.body), testNow, red)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a = red.Redact(a)
+			if k := strings.ToLower(a.DedupKey); strings.Contains(k, "m12345678") || !strings.Contains(k, "[member-id]") {
+				t.Errorf("dedup key %q (summary %q)", a.DedupKey, a.Summary)
 			}
 		})
 	}

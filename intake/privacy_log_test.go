@@ -58,6 +58,8 @@ func TestRedactRefusalLog(t *testing.T) {
 		{"unknown service", "", `{"service":"jane.roe@example.org","summary":"lab feed stuck"}`},
 		{"unknown service in the query", "?service=219-09-9999", `{"summary":"lab feed stuck"}`},
 		{"bad severity", "", `{"service":"checkout","summary":"x","severity":"jane.roe@example.org"}`},
+		// %q made "\n219-09-9999" `\n219-09-9999`: no word boundary (breakpriv2)
+		{"control character before the value", "", `{"service":"checkout","summary":"x","severity":"crit\n219-09-9999"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -375,7 +375,9 @@ func parseSumoLogic(body []byte, now time.Time, red *privacy.Redactor) (incident
 		}
 	}
 
-	key := strings.ToLower(a.Name)
+	// Redacted before lowercasing: a case-sensitive configured rule
+	// (\bM[0-9]{8}\b) must still see the name as sent.
+	key := strings.ToLower(red.String(a.Name))
 	switch {
 	case s[skDedupKey] != "":
 		a.DedupKey = s[skDedupKey]

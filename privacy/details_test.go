@@ -36,6 +36,13 @@ func TestRedactNumbersAndKeys(t *testing.T) {
 			map[string]any{"[email]": int64(1), "[email] (2)": int64(1)}},
 		{"results row with timestamps", map[string]any{"results": []any{map[string]any{"birthDate": "1961-07-04T00:00:00Z", "dob": "1961-07-04T00:00:00Z"}}},
 			map[string]any{"results": []any{map[string]any{"birthDate": "[dob]", "dob": "[dob]"}}}},
+		{"typed []string list (dropped_links)", map[string]any{"dropped_links": []string{`got "mailto:jane.roe@example.org"`, `got "ehr.example/patients/219-09-9999"`, "ok"}},
+			map[string]any{"dropped_links": []string{`got "mailto:[email]"`, `got "ehr.example/patients/[ssn]"`, "ok"}}},
+		{"typed map[string]string", map[string]any{"m": map[string]string{"k": "219-09-9999"}}, map[string]any{"m": map[string]string{"k": "[ssn]"}}},
+		{"camelCase string values", map[string]any{"patientMrn": "00123456", "memberSsn": "219099999", "patientPhone": "5558675309"},
+			map[string]any{"patientMrn": "[mrn]", "memberSsn": "[ssn]", "patientPhone": "[phone]"}},
+		{"list under a phone key", map[string]any{"phone": []any{"5558675309"}, "phones": []any{"555 867 5309"}},
+			map[string]any{"phone": []any{"[phone]"}, "phones": []any{"[phone]"}}},
 
 		// must stay
 		{"counts and values", map[string]any{"num_results": int64(2), "cardinality": float64(5), "patient_ssn_count": int64(3),

@@ -33,6 +33,11 @@ func TestRedactLinkParts(t *testing.T) {
 			"https://service.sumologic.com/ui/#/search/create?query=ssn%3D%5Bssn%5D&startTime=1763992690000"},
 		{"query value", "https://x.example.org/a?email=jane%40example.org&b=1",
 			"https://x.example.org/a?email=%5Bemail%5D&b=1"},
+		// labelled query values like other labelled values (breakpriv2)
+		{"phone query value", "https://ehr.example/x?phone=5558675309&b=1", "https://ehr.example/x?phone=%5Bphone%5D&b=1"},
+		{"camelCase query key", "https://ehr.example/x?patientMrn=00123456", "https://ehr.example/x?patientMrn=%5Bmrn%5D"},
+		{"dob with a month name", "https://ehr.example/x?dob=04-Jul-1961", "https://ehr.example/x?dob=%5Bdob%5D"},
+		{"email escaped twice", "https://ehr.example/x?email=jane.roe%2540example.org", "https://ehr.example/x?email=%5Bemail%5D"},
 
 		// untouched: byte for byte
 		{"plain", "https://grafana.example.org/d/abc/checkout?orgId=1&viewPanel=2", ""},

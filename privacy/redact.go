@@ -59,7 +59,9 @@ type Config struct {
 
 // DefaultMRNPattern is the built-in mrn rule's pattern: a number of 5 to
 // 12 letters and digits right after "MRN" or "medical record (number)".
-const DefaultMRNPattern = `(?i)(?:\b|_)(?:mrn|medical[ _-]?record(?:[ _-]?(?:number|num|no))?)(?:\b|_)["']?\s{0,2}[:=#]?\s{0,2}["']?(?P<v>[A-Z0-9][A-Z0-9-]{3,11}[0-9])\b`
+// The label may end a camelCase key (patientMrn, patientMRN): after a
+// lower-case letter or digit, its first letter must be upper case.
+const DefaultMRNPattern = `(?i)(?:(?:\b|_)(?:mrn|medical[ _-]?record(?:[ _-]?(?:number|num|no))?)|(?-i:[a-z0-9])(?:(?-i:M)rn|(?-i:M)edical[ _-]?record(?:[ _-]?(?:number|num|no))?))(?:\b|_)["']?\s{0,2}[:=#]?\s{0,2}["']?(?P<v>[A-Z0-9][A-Z0-9-]{3,11}[0-9])\b`
 
 // rule is one compiled rule. check, when set, must accept a match's
 // replaced part for it to be replaced; need, when set, is a cheap test of
@@ -80,6 +82,7 @@ type features struct {
 	digits   int  // how many ASCII digits
 	cardRun  bool // a run of 13+ digits (single spaces and dashes between) starting with 2–6, as cards do
 	at       bool // has '@'
+	pct40    bool // has "%40" (an escaped '@')
 	plus     bool // has '+'
 	paren    bool // has '('
 	dash     bool // has '-'
@@ -140,6 +143,14 @@ func scan(s string) features {
 			}
 		case c == '@':
 			f.at = true
+		case c == '%':
+			if i+2 < len(s) && s[i+1] == '4' && s[i+2] == '0' {
+				f.pct40 = true
+			}
+		case c == 0xE2:
+			// The first byte of U+2000–U+2FFF: Unicode hyphens and dashes
+			// (U+2010–U+2015, U+2212) for the dashed SSN rule.
+			f.dash = true
 		case c == '+':
 			f.plus = true
 		case c == '(':
@@ -168,22 +179,32 @@ func scan(s string) features {
 // only next to a word that says they are a birth date, digit runs only
 // when they look like a card (an issuer's prefix, 13–19 digits, a valid
 // Luhn sum), phone numbers only with their separators.
-const (
-	ssnPattern = `\b(?P<v>\d{3}-\d{2}-\d{4})\b`
+var (
+	// A dashed SSN (with the ASCII hyphen or a Unicode one) after a word
+	// boundary or a percent-escape (q=SSN%3A%20219-09-9999 in a logged URL).
+	ssnPattern = `(?:\b|%[0-9A-Fa-f]{2})(?P<v>\d{3}[` + hyphens + `]\d{2}[` + hyphens + `]\d{4})\b`
 	// labelSep is what may stand between a label and its value: a quote,
 	// any spaces, one of : = # ( - or the word "is" or "was", another
 	// quote or parenthesis (SSN - 219099999, dob is …, DOB (…)).
-	labelSep        = `["']?\s*(?:[:=#(-]\s*|(?:is|was)\s+)?["'(]?\s*`
-	ssnLabelPattern = `(?i)(?:\b|_)(?:ssn|social[ _-]?security)(?:[ _-]?(?:number|num|no\.?|#))?` + labelSep + `(?P<v>\d{3}[ -]?\d{2}[ -]?\d{4})\b`
+	// A form's bracketed key (patient[dob]=) closes with a ].
+	labelSep = `\]?["']?\s*(?:[:=#(-]\s*|(?:is|was)\s+)?["'(]?\s*`
+	// hyphens are the ASCII one and the Unicode ones pasted from
+	// documents (U+2010–U+2015, U+2212 minus).
+	hyphens         = `\x{2010}-\x{2015}\x{2212}-`
+	ssnLabelPattern = `(?i)` + ssnLabel + `(?:[ _-]?(?:number|num|no\.?|#))?` + labelSep + `(?P<v>\d{3}[ .` + hyphens + `]?\d{2}[ .` + hyphens + `]?\d{4})\b`
 	// A date next to a word that makes it a birth date; the word may end
 	// a longer key (patient_dob=, birthDate":") but not be inside a word.
-	datePattern = `(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8}|` +
+	months      = `(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?`
+	datePattern = `(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-./ ]` + months + `[-./ ]\d{2,4}|\d{4}[-./ ]` + months + `[-./ ]\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}-\d{1,2}-\d{4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8}|` +
 		`(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s\d{1,2}(?:st|nd|rd|th)?,?\s\d{4}|\d{1,2}(?:st|nd|rd|th)?\s(?:of\s)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s\d{4})`
 	// A time of day after the date (a timestamp from an EHR, FHIR or a
 	// database row: 1961-07-04T00:00:00Z) goes with it.
-	timePattern  = `(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?`
-	dobPattern   = `(?i)(?:\b|_)(?:dob|d\.o\.b\.?|date[ _-]?of[ _-]?birth|birth[ _-]?date|birthdate|birthday|born(?:[ _-]?on)?)` + labelSep + `(?P<v>` + datePattern + timePattern + `)\b`
-	emailPattern = `(?P<v>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b`
+	timePattern = `(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?`
+	dobPattern  = `(?i)` + dobLabel + labelSep + `(?P<v>` + datePattern + timePattern + `)\b`
+	// An e-mail: @ or its escape %40 (a logged URL, a form body), a domain
+	// ending in a dot-TLD, not followed by ':' (git@github.com:acme/x.git
+	// is a git remote).
+	emailPattern = `(?P<v>[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b(?:[^:]|$)`
 	// US numbers with their usual separators (or an opening parenthesis),
 	// and E.164: + and 10 to 15 digits, or + and 8 to 15 digits in groups
 	// separated by spaces, dots or dashes (+44 7911 123456). The + must
@@ -192,13 +213,35 @@ const (
 	// of 10 digits, or US digits in groups separated by spaces, is a phone
 	// number only after a label (phoneLabelPattern): without one it is far
 	// more often a count, an epoch or a list of values.
-	phonePattern = `(?:^|[^\w.+/])(?P<v>(?:\+1[ .-]?)?(?:\(\d{3}\)\s?|\b\d{3}[.-])\d{3}[.-]\d{4}|\+1[ .-]\d{3}[ .-]\d{3}[ .-]\d{4}|\+[1-9]\d{9,14}|\+[1-9]\d{0,3}(?:[ .-]\d{2,8}){1,4})\b`
+	phonePattern = `(?:^|[^\w.+/])(?P<v>(?:\+1[ .-]?)?(?:\(\d{3}\)\s?|\b\d{3}[.-])\d{3}[.-]\d{4}|\b\d{3}-\d{7}|\+1[ .-]\d{3}[ .-]\d{3}[ .-]\d{4}|\+[1-9]\d{9,14}|\+[1-9]\d{0,3}(?:[ .-]\d{2,8}){1,4})\b`
 	// A phone number after a label (phone, tel, mobile, fax, cell phone),
 	// in any grouping: 7 to 15 digits.
-	phoneLabelPattern = `(?i)(?:\b|_)(?:telephone|phone|tel|mobile|fax|cell[ _-]?phone)(?:[ _-]?(?:number|num|no\.?|#))?["']?\s*[:=#-]?\s*["']?(?P<v>\+?\(?\d[\d ().-]{5,18}\d)\b`
+	phoneLabelPattern = `(?i)` + phoneLabel + `s?(?:[ _-]?(?:number|num|no\.?|#))?\]?["']?\s*[:=#-]?\s*["']?(?P<v>\+?\(?\d[\d ().-]{5,18}\d)\b`
 	ipv4Pattern       = `\b(?P<v>(?:\d{1,3}\.){3}\d{1,3})\b`
 	cardPattern       = `\b(?P<v>\d{13,19}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{1,7}|\d{4}[ -]\d{6}[ -]\d{4,5})\b`
 )
+
+// The labels the labelled rules start from: a word on its own or ending a
+// snake_case key (patient_ssn), or ending a camelCase or PascalCase key
+// (memberSsn, PatientDOB: after a lower-case letter or digit, the label's
+// first letter must be upper case, so "classname" holds no "ssn").
+var (
+	ssnLabel   = label(`ssn`, `social[ _-]?security`)
+	dobLabel   = label(`dob`, `d\.o\.b\.?`, `date[ _-]?of[ _-]?birth`, `birth[ _-]?(?:date|dt)`, `birthdate`, `birthday`, `born(?:[ _-]?on)?`)
+	phoneLabel = label(`telephone`, `phone`, `tel`, `mobile`, `fax`, `cell[ _-]?phone`)
+)
+
+// label is a pattern matching one of alts (each starting with a lower-case
+// ASCII letter) as a label: after a word boundary or _, or after a
+// lower-case letter or digit with its first letter upper case. Patterns
+// using it are case-insensitive ((?i)).
+func label(alts ...string) string {
+	camel := make([]string, len(alts))
+	for i, a := range alts {
+		camel[i] = `(?-i:` + strings.ToUpper(a[:1]) + `)` + a[1:]
+	}
+	return `(?:(?:\b|_)(?:` + strings.Join(alts, "|") + `)|(?-i:[a-z0-9])(?:` + strings.Join(camel, "|") + `))`
+}
 
 // builtins returns the built-in rules for c.
 func builtins(c Config) ([]rule, error) {
@@ -214,7 +257,7 @@ func builtins(c Config) ([]rule, error) {
 		{"ssn", ssnLabelPattern, "[ssn]", nil, func(_ string, f features) bool { return f.digits >= 9 && f.labelled }},
 		{"ssn", ssnPattern, "[ssn]", validSSN, func(_ string, f features) bool { return f.digits >= 9 && f.dash }},
 		{"date-of-birth", dobPattern, "[dob]", nil, func(_ string, f features) bool { return f.digits >= 4 && f.labelled }},
-		{"email", emailPattern, "[email]", nil, func(_ string, f features) bool { return f.at }},
+		{"email", emailPattern, "[email]", nil, func(_ string, f features) bool { return f.at || f.pct40 }},
 		{"card", cardPattern, "[card]", validCard, func(_ string, f features) bool { return f.cardRun }},
 		{"phone", phoneLabelPattern, "[phone]", labelledPhone, func(_ string, f features) bool { return f.digits >= 7 && f.phoneish }},
 		{"phone", phonePattern, "[phone]", validPhone, func(_ string, f features) bool {
@@ -571,11 +614,48 @@ func (r *Redactor) value(v any) (any, bool) {
 			return v, false
 		}
 		return out, true
+	case []string:
+		// Parsers store some lists typed (details.dropped_links).
+		var out []string
+		for i, e := range x {
+			ne := r.String(e)
+			if ne == e {
+				continue
+			}
+			if out == nil {
+				out = append([]string(nil), x...)
+			}
+			out[i] = ne
+		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
 	case map[string]any:
 		if out, ch := r.object(x, nil); ch {
 			return out, true
 		}
 		return v, false
+	case map[string]string:
+		var out map[string]string
+		for k, e := range x {
+			nk, ne := r.String(k), r.String(e)
+			if nk == k && ne == e {
+				continue
+			}
+			if out == nil {
+				out = make(map[string]string, len(x))
+				for k2, v2 := range x {
+					out[k2] = v2
+				}
+			}
+			delete(out, k)
+			out[nk] = ne
+		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
 	}
 	return v, false
 }
@@ -808,11 +888,30 @@ func (r *Redactor) field(k string, v any) (any, bool) {
 		}
 		return v, false
 	}
+	if l, ok := v.([]any); ok && len(k) <= 64 {
+		// A list under a labelled key (FHIR-like "phone": ["…"]): each
+		// element is read under that key.
+		var out []any
+		for i, e := range l {
+			ne, ch := r.field(k, e)
+			if !ch {
+				continue
+			}
+			if out == nil {
+				out = append([]any(nil), l...)
+			}
+			out[i] = ne
+		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
+	}
 	s, ok := v.(string)
 	if !ok || len(k) > 64 {
 		return r.value(v)
 	}
-	if kf := scan(k); !kf.labelled {
+	if kf := scan(k); !kf.labelled && !kf.phoneish {
 		if out := r.String(s); out != s {
 			return out, true
 		}
@@ -1029,10 +1128,7 @@ func (r *Redactor) query(q string) string {
 		return q
 	}
 	// The whole query at once first: most links hold nothing to redact.
-	whole, err := url.QueryUnescape(q)
-	if err != nil {
-		whole = q
-	}
+	whole := queryUnescape(q)
 	if r.String(whole) == whole {
 		return q
 	}
@@ -1043,11 +1139,8 @@ func (r *Redactor) query(q string) string {
 		if !ok {
 			k, v = "", p
 		}
-		dv, err := url.QueryUnescape(v)
-		if err != nil {
-			dv = v
-		}
-		key, _ := url.QueryUnescape(k)
+		dv := queryUnescape(v)
+		key := queryUnescape(k)
 		nv, ch := r.field(key, dv)
 		if !ch {
 			continue
@@ -1063,6 +1156,23 @@ func (r *Redactor) query(q string) string {
 		return q
 	}
 	return strings.Join(parts, "&")
+}
+
+// queryUnescape is s query-unescaped, up to three times while it still
+// holds a '%' (a value escaped twice: jane.roe%2540example.org); s as it
+// is when it is not escaped text.
+func queryUnescape(s string) string {
+	for range 3 {
+		if strings.IndexByte(s, '%') < 0 {
+			break
+		}
+		d, err := url.QueryUnescape(s)
+		if err != nil {
+			break
+		}
+		s = d
+	}
+	return s
 }
 
 // validSSN rejects numbers the SSA never issues: area 000, 666 or 9xx,

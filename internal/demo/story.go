@@ -14,6 +14,7 @@ import (
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/fakeslack"
 	"github.com/batonhq/baton/internal/text"
+	"github.com/batonhq/baton/privacy"
 )
 
 // Incidents is what the story reads of baton's incident store.
@@ -44,6 +45,11 @@ type Story struct {
 	Poll time.Duration
 	// Now is the clock for the time column. Default time.Now.
 	Now func() time.Time
+	// Redactor redacts a refusal's sentence (it quotes what was sent: an
+	// alert's summary, a service) before it is printed. Default: the
+	// built-in rules, whatever privacy.redact says, since the terminal
+	// never shows an alert's text.
+	Redactor *privacy.Redactor
 
 	mu        sync.Mutex
 	seen      map[int64]*seenIncident
@@ -79,6 +85,15 @@ const repeatEvery = 2 * time.Second
 // named as the way an acknowledgement or resolve came ("via ✅").
 const actedWithin = 20 * time.Second
 
+// builtinRedactor has privacy's built-in rules only.
+var builtinRedactor = func() *privacy.Redactor {
+	r, err := privacy.New(privacy.Config{})
+	if err != nil {
+		panic(err) // the built-in rules compile: a test proves it
+	}
+	return r
+}()
+
 func (s *Story) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
@@ -113,7 +128,11 @@ func (s *Story) AlertReceived(source string, status int, outcome string, n int64
 	defer s.mu.Unlock()
 	switch {
 	case status >= 300:
-		s.lineLocked("alert from %s refused (%d): %s", source, status, text.Truncate(errMsg, 160))
+		red := s.Redactor
+		if red == nil {
+			red = builtinRedactor
+		}
+		s.lineLocked("alert from %s refused (%d): %s", source, status, text.Truncate(red.String(errMsg), 160))
 	case outcome == string(incident.OutcomeCreated):
 		s.lineLocked("alert received from %s → INC-%d opened", source, n)
 	case outcome == string(incident.OutcomeRepeated):

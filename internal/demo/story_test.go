@@ -170,6 +170,8 @@ func TestStoryIntakeAnswers(t *testing.T) {
 		{200, `{"incident":4,"alert_count":2,"outcome":"repeated"}`},
 		{200, `{"incident":4,"alert_count":3,"outcome":"repeated"}`},
 		{401, `{"error":"the token is not the one configured for sumologic"}`},
+		// the sentence quotes the alert: printed redacted (breakpriv2)
+		{422, `{"error":"alert \"lookup for jane.roe@example.org ssn 219-09-9999\" names service \"nosuch\", which is not in services; nothing was stored"}`},
 		{200, `{"incident":4,"outcome":"resolved"}`},
 	}
 	i := 0
@@ -191,6 +193,7 @@ func TestStoryIntakeAnswers(t *testing.T) {
 		// The first repeat is told at once, the next within two seconds waits.
 		"14:03:00  alert repeated from sumologic ×1 → deduplicated into INC-4 (now 2 alerts, still one incident)",
 		"14:03:00  alert from sumologic refused (401): the token is not the one configured for sumologic",
+		`14:03:00  alert from sumologic refused (422): alert "lookup for [email] ssn [ssn]" names service "nosuch", which is not in services; nothing was stored`,
 		"14:03:00  recovery received from sumologic → INC-4 resolves",
 	}, "\n") + "\n"
 	if out.String() != want {
