@@ -61,7 +61,7 @@ type Config struct {
 // 12 letters and digits right after "MRN" or "medical record (number)".
 // The label may end a camelCase key (patientMrn, patientMRN): after a
 // lower-case letter or digit, its first letter must be upper case.
-const DefaultMRNPattern = `(?i)(?:(?:\b|_)(?:mrn|medical[ _-]?record(?:[ _-]?(?:number|num|no))?)|(?-i:[a-z0-9])(?:(?-i:M)rn|(?-i:M)edical[ _-]?record(?:[ _-]?(?:number|num|no))?))(?:\b|_)["']?\s{0,2}[:=#]?\s{0,2}["']?(?P<v>[A-Z0-9][A-Z0-9-]{3,11}[0-9])\b`
+const DefaultMRNPattern = `(?i)(?:(?:^|[^\[\w]|\w\[|_)(?:mrn|medical[ _-]?record(?:[ _-]?(?:number|num|no))?)|(?-i:[a-z0-9])(?:(?-i:M)rn|(?-i:M)edical[ _-]?record(?:[ _-]?(?:number|num|no))?))(?:\b|_)["']?\s{0,2}[:=#]?\s{0,2}["']?(?P<v>[A-Z0-9][A-Z0-9-]{3,11}[0-9])\b`
 
 // rule is one compiled rule. check, when set, must accept a match's
 // replaced part for it to be replaced; need, when set, is a cheap test of
@@ -240,8 +240,15 @@ func label(alts ...string) string {
 	for i, a := range alts {
 		camel[i] = `(?-i:` + strings.ToUpper(a[:1]) + `)` + a[1:]
 	}
-	return `(?:(?:\b|_)(?:` + strings.Join(alts, "|") + `)|(?-i:[a-z0-9])(?:` + strings.Join(camel, "|") + `))`
+	return `(?:` + labelLead + `(?:` + strings.Join(alts, "|") + `)|(?-i:[a-z0-9])(?:` + strings.Join(camel, "|") + `))`
 }
+
+// labelLead is what may stand before a label word: the start, a character
+// that is neither a word's nor "[", a word and "[" (patient[dob]=), or "_"
+// (patient_ssn). A lone "[" is not: "[ssn]" is a replacement, and read as a
+// label it would redact the number after it on a second pass (redaction
+// must be stable: FuzzRedact found "[phone] 0000000000" → "[phone] [phone]").
+const labelLead = `(?:^|[^\[\w]|\w\[|_)`
 
 // builtins returns the built-in rules for c.
 func builtins(c Config) ([]rule, error) {

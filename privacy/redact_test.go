@@ -102,6 +102,8 @@ func TestBuiltinRules(t *testing.T) {
 		{"phone camel json key", r, `{"patientPhone":"5558675309"}`, `{"patientPhone":"[phone]"}`},
 		{"phone camel key with colon", r, "contactPhone: 415 555 0132", "contactPhone: [phone]"},
 		{"dob form param", r, "patient[dob]=1961-07-04", "patient[dob]=[dob]"},
+		{"phone form param", r, "patient[phone]=5558675309", "patient[phone]=[phone]"},
+		{"a replacement is not a label (redaction is stable)", r, "[phone] 0000000000 [ssn] 219099999", "[phone] 0000000000 [ssn] 219099999"},
 		{"dob birth_dt", r, "birth_dt=1961-07-04", "birth_dt=[dob]"},
 		{"ssn labelled dotted", r, "ssn=219.09.9999", "ssn=[ssn]"},
 		// month abbreviations and dotted ISO next to a birth label (breakpriv2)
