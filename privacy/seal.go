@@ -181,7 +181,13 @@ func (s *Sealer) Open(envelope string) (Raw, error) {
 	if !ok {
 		return Raw{}, fmt.Errorf("open: key %q: %w", id, ErrUnknownKey)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(envelope[len(envelopeVersion)+1+len(id)+1:])
+	// Go's base64 skips \r and \n even in strict mode: an envelope with
+	// one added would open, and only the envelope as sealed may.
+	body := envelope[len(envelopeVersion)+1+len(id)+1:]
+	if strings.ContainsAny(body, "\r\n") {
+		return Raw{}, fmt.Errorf("open: key %q: %w", id, ErrNotSealed)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil || len(b) < aead.NonceSize() {
 		return Raw{}, fmt.Errorf("open: key %q: %w", id, ErrNotSealed)
 	}
