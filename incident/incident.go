@@ -118,6 +118,14 @@ type Incident struct {
 	// (WithSealTTL): chat says it can be seen through the API. It stays
 	// true after the payloads expire.
 	Sealed bool `json:"sealed,omitempty"`
+	// Held names the maintenance window holding the incident (opened while
+	// its service was in maintenance: nobody paged, no channel, until the
+	// window ends); "" when none.
+	Held string `json:"held,omitempty"`
+	// PagedIn are the people paged into the incident besides its owner
+	// (Store.PageIn), by person; only Get fills it. Those who acknowledged
+	// their page are its responders.
+	PagedIn []PagedIn `json:"paged_in,omitempty"`
 }
 
 // Ref is the human name of an incident, INC-42.

@@ -29,6 +29,10 @@ import (
 //	acktimeout:<n>  acknowledged <n> is due to fall back to triggered.
 //	heartbeat:<name> heartbeat <name>'s deadline: its last beat + interval
 //	                + grace (heartbeat.go). It names no incident.
+//	maintenance:<id> maintenance window <id>'s end (maintenance.go); it
+//	                names no incident.
+//	pagein:<n>:<person> a person paged into incident <n>: their next
+//	                (re-)page (pagein.go).
 //
 // (The chat mirror's "chat:<n>" jobs live in a queue of their own: chat.go.)
 //
@@ -90,6 +94,15 @@ func parseJob(member string) (JobKind, int64, bool) {
 	}
 	if JobKind(kind) == JobHeartbeat {
 		return JobHeartbeat, 0, num != ""
+	}
+	if JobKind(kind) == JobMaintenance {
+		return JobMaintenance, 0, num != ""
+	}
+	if JobKind(kind) == JobPageIn {
+		// "pagein:<n>:<person>"
+		num, person, found := strings.Cut(num, ":")
+		n, err := strconv.ParseInt(num, 10, 64)
+		return JobPageIn, n, found && person != "" && err == nil
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil {
@@ -290,8 +303,12 @@ func (s *Store) claim(ctx context.Context, due, inflight, urgent string, exclusi
 		}
 		urgent, _ := res[i+2].(int64)
 		j := Job{Member: member, Kind: kind, Number: n, Due: time.UnixMilli(scoreMs(res[i+1])), Token: token, Urgent: urgent == 1}
-		if kind == JobHeartbeat {
+		switch kind {
+		case JobHeartbeat, JobMaintenance:
 			_, j.Name, _ = strings.Cut(member, ":")
+		case JobPageIn:
+			_, rest, _ := strings.Cut(member, ":")
+			_, j.Name, _ = strings.Cut(rest, ":")
 		}
 		jobs = append(jobs, j)
 	}

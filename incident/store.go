@@ -681,6 +681,7 @@ func (s *Store) Get(ctx context.Context, n int64) (Incident, []Event, error) {
 	h := pipe.HGetAll(ctx, s.k.incident(n))
 	st := pipe.Get(ctx, s.k.static(n))
 	t := pipe.LRange(ctx, s.k.timeline(n), 0, -1)
+	pi := pipe.HGetAll(ctx, s.k.pageIns(n))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return Incident{}, nil, fmt.Errorf("get INC-%d: %w", n, err)
 	}
@@ -688,6 +689,7 @@ func (s *Store) Get(ctx context.Context, n int64) (Incident, []Event, error) {
 		return Incident{}, nil, fmt.Errorf("get INC-%d: %w", n, NewError(NotFound, n, ""))
 	}
 	inc := decodeIncident(n, h.Val(), st.Val())
+	inc.PagedIn = decodePageIns(pi.Val())
 	events := make([]Event, 0, len(t.Val()))
 	for _, raw := range t.Val() {
 		ev, err := decodeEvent(raw)
@@ -786,6 +788,7 @@ func decodeIncident(n int64, h map[string]string, staticJSON string) Incident {
 	inc.AlertCount, _ = strconv.ParseInt(h["alert_count"], 10, 64)
 	inc.Grouped, _ = strconv.ParseInt(h["grouped"], 10, 64)
 	inc.Sealed = h["sealed"] == "1"
+	inc.Held = h["held"]
 	return inc
 }
 

@@ -109,6 +109,31 @@ local chatq = string.sub(KEYS[4], 1, -5) .. 'chat'
 -- So does the index of urgent jobs (incident/lua/claim.lua).
 local urgentq = string.sub(KEYS[4], 1, -5) .. 'urgent'
 
+-- Maintenance windows (incident/maintenance.go) live in the same slot:
+-- "mw:s:<service>" names the service's active window, "mw:w:<id>" is the
+-- window's hash (until ms, alerts), "mw:h:<id>" the set of incidents it
+-- holds. A new incident of a service whose window is active is held: stored
+-- and deduplicated, but no page job and no chat job; lua/maintenance.lua
+-- queues both when the window ends. A held incident keeps 'held' = the id.
+local mwslot = string.sub(KEYS[4], 1, -5) .. 'mw:'
+local function window_of(service)
+  local id = redis.call('GET', mwslot .. 's:' .. service)
+  if not id then return nil end
+  local u = tonumber(redis.call('HGET', mwslot .. 'w:' .. id, 'until') or '0') or 0
+  if u > now then return id end
+  return nil
+end
+-- held(n): the window holding incident n ("" when none); an alert reaching a
+-- held incident is counted on its window.
+local function held(n)
+  local id = redis.call('HGET', base .. n, 'held')
+  if id then
+    redis.call('HINCRBY', mwslot .. 'w:' .. id, 'alerts', 1)
+    return id
+  end
+  return ''
+end
+
 
 -- A recovery is remembered for a while with its source time, so that a firing
 -- alert it overtook on the way (older at the source, later to arrive) opens
@@ -160,7 +185,9 @@ if ARGV[9] == 'resolved' then
       redis.call('HDEL', KEYS[2], field)
       redis.call('HSET', key, 'last_seen', now)
       fold(existing, 'alert_recovered', 'arf', left .. ' still firing')
-      redis.call('ZADD', chatq, 'NX', now, 'chat:' .. existing)
+      if held(existing) == '' then
+        redis.call('ZADD', chatq, 'NX', now, 'chat:' .. existing)
+      end
       mark(existing)
       return {tonumber(existing), 0, count, redis.call('HGET', key, 'status'), 'alert_recovered'}
     end
@@ -183,7 +210,11 @@ if ARGV[9] == 'resolved' then
   redis.call('HDEL', KEYS[2], field)
   redis.call('ZREM', KEYS[4], 'page:' .. existing, 'escalate:' .. existing, 'acktimeout:' .. existing)
   redis.call('ZREM', urgentq, 'page:' .. existing, 'acktimeout:' .. existing)
-  redis.call('ZADD', chatq, 'LT', now, 'chat:' .. existing)
+  -- A held incident never reached chat: its recovery posts nothing now;
+  -- the window's summary counts it.
+  if held(existing) == '' then
+    redis.call('ZADD', chatq, 'LT', now, 'chat:' .. existing)
+  end
   event(existing, 'resolved', ARGV[7], 'recovered at the source')
   mark(existing)
   return {tonumber(existing), 0, count, 'resolved', 'resolved'}
@@ -231,7 +262,9 @@ if existing then
   end
   -- NX: a chat job already waiting (a thread reply throttled to once a
   -- minute) keeps its time, so a storm of repeats is one chat job.
-  redis.call('ZADD', chatq, 'NX', now, 'chat:' .. existing)
+  if held(existing) == '' then
+    redis.call('ZADD', chatq, 'NX', now, 'chat:' .. existing)
+  end
   local status = redis.call('HGET', key, 'status')
   mark(existing)
   return {tonumber(existing), 0, count, status, 'repeated'}
@@ -270,7 +303,9 @@ if window > 0 then
       end
       fold(g, 'grouped', 'gpf', 'alert count ' .. count)
       -- NX, as a repeat: the thread line waits for the reply interval.
-      redis.call('ZADD', chatq, 'NX', now, 'chat:' .. g)
+      if held(g) == '' then
+        redis.call('ZADD', chatq, 'NX', now, 'chat:' .. g)
+      end
       mark(g)
       return {tonumber(g), 0, count, st, 'grouped'}
     end
@@ -292,14 +327,25 @@ redis.call('HSET', key,
 redis.call('SET', key .. ':s', ARGV[5])
 redis.call('HSET', KEYS[2], field, n)
 redis.call('ZADD', KEYS[3], now, n)
-redis.call('ZADD', KEYS[4], now, ARGV[13] .. n)
-redis.call('ZADD', urgentq, now, ARGV[13] .. n) -- a first page: claimed before re-pages
-redis.call('ZADD', chatq, now, 'chat:' .. n)
+local mw = window_of(ARGV[4])
+if mw then
+  -- Held by the service's maintenance window: no page, no channel until it ends.
+  redis.call('HSET', key, 'held', mw)
+  redis.call('SADD', mwslot .. 'h:' .. mw, n)
+  redis.call('HINCRBY', mwslot .. 'w:' .. mw, 'alerts', 1)
+else
+  redis.call('ZADD', KEYS[4], now, ARGV[13] .. n)
+  redis.call('ZADD', urgentq, now, ARGV[13] .. n) -- a first page: claimed before re-pages
+  redis.call('ZADD', chatq, now, 'chat:' .. n)
+end
 if window > 0 then
   -- The group's index names the newest incident of the group; it lives as
   -- long as the incident takes alerts.
   redis.call('SET', KEYS[10], n, 'PX', window)
 end
 event(n, 'opened', ARGV[7], '')
+if mw then
+  event(n, 'held', 'baton', 'maintenance ' .. mw)
+end
 mark(n)
 return {n, 1, 1, 'triggered', 'created'}
