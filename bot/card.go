@@ -35,6 +35,8 @@ func (a Action) Label() string {
 		return "Resolve"
 	case ActionEscalate:
 		return "Escalate"
+	case ActionAckPage:
+		return "Acknowledge my page"
 	}
 	return string(a)
 }
@@ -42,7 +44,7 @@ func (a Action) Label() string {
 // ParseAction checks an action name coming back from a button.
 func ParseAction(s string) (Action, bool) {
 	switch a := Action(s); a {
-	case ActionAck, ActionResolve, ActionEscalate:
+	case ActionAck, ActionResolve, ActionEscalate, ActionAckPage:
 		return a, true
 	}
 	return "", false
@@ -92,8 +94,14 @@ type Card struct {
 	// Channel is the incident's chat channel id, for a link from a page.
 	Channel string `json:"channel,omitempty"`
 	// Lead is a sentence above the card (why a page is sent).
-	Lead    string   `json:"lead,omitempty"`
-	Actions []Action `json:"actions,omitempty"`
+	Lead string `json:"lead,omitempty"`
+	// Maintenance is a sentence when the incident's service is in a
+	// maintenance window (MaintenanceLine); "" otherwise.
+	Maintenance string `json:"maintenance,omitempty"`
+	// Responders are the people paged in who acknowledged their page
+	// (the owner stays the owner).
+	Responders []PersonRef `json:"responders,omitempty"`
+	Actions    []Action    `json:"actions,omitempty"`
 }
 
 // Notice is the one-line announcement of a new incident in its service's
@@ -133,6 +141,11 @@ func BuildCard(inc incident.Incident, timeline []incident.Event, name func(id st
 		o := name(inc.Owner)
 		c.Owner = &o
 	}
+	for _, p := range inc.PagedIn {
+		if p.Acked {
+			c.Responders = append(c.Responders, name(p.Person))
+		}
+	}
 	for _, e := range timeline {
 		if text := eventLine(e, name); text != "" {
 			c.Timeline = append(c.Timeline, Line{At: e.At, Text: text})
@@ -164,6 +177,9 @@ func eventLine(e incident.Event, name func(string) PersonRef) string {
 			return "someone"
 		}
 		return name(id).Name
+	}
+	if line, ok := pageInLine(e, who); ok {
+		return line
 	}
 	switch e.Type {
 	case incident.EventOpened:

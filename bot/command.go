@@ -31,10 +31,15 @@ const (
 	VerbOnCall   Verb = "oncall"     // /oncall [service]
 	VerbOverride Verb = "override"   // /oncall override @someone 4h
 	VerbOnHelp   Verb = "oncallhelp" // /oncall help
+	// VerbMaintenance: /incident maintenance service=S 2h [reason] [--long],
+	// /incident maintenance end mw-3, /incident maintenance (list).
+	VerbMaintenance Verb = "maintenance"
+	// VerbPage: /incident page [#42] @someone [reason].
+	VerbPage Verb = "page"
 )
 
 // incidentVerbs in help order.
-var incidentVerbs = []Verb{VerbNew, VerbAck, VerbResolve, VerbAssign, VerbEscalate, VerbNote, VerbStatus, VerbList, VerbStats, VerbHelp}
+var incidentVerbs = []Verb{VerbNew, VerbAck, VerbResolve, VerbAssign, VerbEscalate, VerbNote, VerbStatus, VerbList, VerbStats, VerbHelp, VerbPage, VerbMaintenance}
 
 // Usage is how each verb is typed, for help and for error messages.
 var Usage = map[Verb]string{
@@ -51,6 +56,9 @@ var Usage = map[Verb]string{
 	VerbOnCall:   "/oncall [service]",
 	VerbOverride: "/oncall override @someone <duration such as 4h> [rotation=R | service=S]",
 	VerbOnHelp:   "/oncall help",
+	VerbPage:     "/incident page [#42] @someone [reason]",
+	VerbMaintenance: "/incident maintenance service=S <duration such as 2h> [reason] [--long] " +
+		"(or: /incident maintenance end mw-3; /incident maintenance to list)",
 }
 
 // Mention is a person named in a command: a chat mention (<@U123> or
@@ -81,6 +89,14 @@ type Command struct {
 	Who        Mention           // assign, override
 	For        time.Duration     // override
 	Days       int               // stats: the period, in days before now
+	// Long: a maintenance window longer than incident.MaxMaintenance was
+	// asked for (--long).
+	Long bool
+	// Window names the maintenance window to end ("mw-3"); End says the
+	// command ends it. A maintenance command with neither Service nor
+	// Window lists the active windows.
+	Window string
+	End    bool
 }
 
 // SyntaxError is a command that could not be parsed: Msg says what is
@@ -306,6 +322,29 @@ func parseIncident(text string) (Command, error) {
 			return Command{}, syntax(VerbNote, "Say what to note.")
 		case len([]rune(c.Text)) > MaxNote:
 			return Command{}, syntax(VerbNote, "The note is %d characters; keep it under %d.", len([]rune(c.Text)), MaxNote)
+		}
+		return c, nil
+	case VerbMaintenance:
+		if c.Incident != 0 || c.ChannelRef != "" {
+			return Command{}, syntax(VerbMaintenance, "maintenance is per service: leave out the incident number.")
+		}
+		return parseMaintenance(c, rest)
+	case VerbPage:
+		if err := takeRef(); err != nil {
+			return Command{}, err
+		}
+		if len(rest) == 0 {
+			return Command{}, syntax(VerbPage, "Name someone to page into the incident.")
+		}
+		m, ok := mention(rest[0].s)
+		if !ok {
+			return Command{}, syntax(VerbPage, "%q is not a person; mention them with @.", rest[0].s)
+		}
+		c.Who = m
+		rest = rest[1:]
+		c.Text = remainder()
+		if len([]rune(c.Text)) > MaxNote {
+			return Command{}, syntax(VerbPage, "The reason is %d characters; keep it under %d.", len([]rune(c.Text)), MaxNote)
 		}
 		return c, nil
 	case VerbAssign:

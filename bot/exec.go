@@ -82,7 +82,7 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 	case VerbList:
 		return x.list(ctx)
 	case VerbOnCall:
-		return x.onCall(ctx, cmd.Service)
+		return x.maintenanceLines(ctx, x.onCall(ctx, cmd.Service), cmd.Service)
 	case VerbStats:
 		return x.stats(ctx, cmd, req)
 	case VerbStatus:
@@ -104,10 +104,15 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 		return x.open(ctx, cmd, by, req)
 	case VerbOverride:
 		return x.override(ctx, cmd, by)
+	case VerbMaintenance:
+		return x.maintenance(ctx, cmd, by)
 	}
 	n, err := x.target(ctx, cmd, req.Channel)
 	if err != nil {
 		return x.fail(err)
+	}
+	if cmd.Verb == VerbPage {
+		return x.pageIn(ctx, cmd, n, by)
 	}
 	return x.act(ctx, cmd, n, by, "command")
 }
@@ -120,6 +125,9 @@ func (x *Executor) Action(ctx context.Context, user string, a Action, n int64) R
 	}
 	if !ok {
 		return Reply{Text: x.strangerText()}
+	}
+	if a == ActionAckPage {
+		return x.ackPage(ctx, n, by)
 	}
 	verb := map[Action]Verb{ActionAck: VerbAck, ActionResolve: VerbResolve, ActionEscalate: VerbEscalate}[a]
 	if verb == "" {

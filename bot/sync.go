@@ -79,6 +79,11 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
+	if inc.Held != "" {
+		// A maintenance window holds it: no channel, no card until it ends
+		// (its end queues this job again).
+		return time.Time{}, nil
+	}
 	refs, err := c.inc.ChatRefs(ctx, n)
 	if err != nil {
 		return time.Time{}, err
@@ -124,6 +129,9 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 
 	// 3. The card, drawn and pinned; redrawn at once when its state changed.
 	card := BuildCard(inc, timeline, c.people.Ref)
+	if inc.Open() {
+		card.Maintenance = c.maintenanceOf(ctx, inc.Service)
+	}
 	full, st := card.Digest(), card.StateDigest()
 	msg := Message{Text: card.Text(), Card: &card}
 	if refs[refCard] == "" {

@@ -120,13 +120,19 @@ func CheckMaintenance(d time.Duration, long bool, reason string) error {
 
 // StartMaintenance starts a window for service from now for d, on behalf of
 // by, and writes who started it to the audit stream. Refusals are *Error:
-// Unprocessable for a length out of bounds (CheckMaintenance), Invalid for
+// Unprocessable for a length out of bounds (CheckMaintenance, except its
+// least length, which the callers check: any positive d is taken), Invalid for
 // a bad reason, AlreadyAssigned when the service already has an active
 // window (the sentence names it and its end). The caller checks that the
 // service and the person exist.
 func (s *Store) StartMaintenance(ctx context.Context, service string, d time.Duration, long bool, by, reason string, now time.Time) (Maintenance, error) {
-	if err := CheckMaintenance(d, long, reason); err != nil {
+	// The least length is the callers' to check (tests scale windows down
+	// to milliseconds); the most and the reason are checked here too.
+	if err := CheckMaintenance(max(d, MinMaintenance), long, reason); err != nil {
 		return Maintenance{}, fmt.Errorf("start maintenance: %w", err)
+	}
+	if d <= 0 {
+		return Maintenance{}, fmt.Errorf("start maintenance: %w", Errorf(Unprocessable, "A maintenance window must last some time (got %s).", d))
 	}
 	until := now.Add(d)
 	reply, err := s.eval(ctx, maintenanceScript, []string{s.k.jobs, s.k.events},

@@ -118,7 +118,7 @@ func TestMaintenanceBounds(t *testing.T) {
 		reason string
 		code   incident.Code
 	}{
-		{"a minute is the least", 59 * time.Second, false, "", incident.Unprocessable},
+		{"no time at all", 0, false, "", incident.Unprocessable},
 		{"a day is the most", 24*time.Hour + time.Minute, false, "", incident.Unprocessable},
 		{"longer when long", 48 * time.Hour, true, "", ""},
 		{"never beyond two weeks", 15 * 24 * time.Hour, true, "", incident.Unprocessable},
@@ -137,6 +137,9 @@ func TestMaintenanceBounds(t *testing.T) {
 				}
 			}
 		})
+	}
+	if err := incident.CheckMaintenance(59*time.Second, false, ""); incident.ErrorCode(err) != incident.Unprocessable {
+		t.Fatalf("59s passed the callers' check: %v", err)
 	}
 	if _, err := s.EndMaintenance(ctx, "mw-999", "dana", t0); !errors.Is(err, incident.ErrNotFound) {
 		t.Fatalf("ending an unknown window: %v", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,18 @@ type env struct {
 	alice, bob, carol, mallory fakeslack.User
 	alerts                     fakeslack.Channel
 	stop                       func()
+	// start runs a fresh escalation runner and Socket Mode loop over the
+	// same store, bot and fake (after stop: a restart of the process's
+	// engine); restart does both.
+	start func()
+}
+
+// restart stops the runner and the socket and starts new ones: what a
+// restarted replica does, with every deadline left in Redis.
+func (e *env) restart() {
+	e.t.Helper()
+	e.stop()
+	e.start()
 }
 
 type envConfig struct {
@@ -163,32 +176,62 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, err := escalation.NewRunner(escalation.Options{
-		Incidents: e.svc, Wakeup: wake, Pager: b.Pager(), Chat: b.Syncer(), Policies: pols,
-		PollInterval: 20 * time.Millisecond, Lease: 5 * time.Second,
-		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-		Workers: cfg.workers, ChatWorkers: cfg.chatWorkers, Log: log,
-		Heartbeats: func(name string) (incident.Heartbeat, bool) {
-			for _, h := range cfg.heartbeats {
-				if h.Name == name {
-					return h, true
+	newRunner := func() (*escalation.Runner, error) {
+		return escalation.NewRunner(escalation.Options{
+			Incidents: e.svc, Wakeup: wake, Pager: b.Pager(), Chat: b.Syncer(), Policies: pols,
+			PollInterval: 20 * time.Millisecond, Lease: 5 * time.Second,
+			RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+			Workers: cfg.workers, ChatWorkers: cfg.chatWorkers, Log: log,
+			Heartbeats: func(name string) (incident.Heartbeat, bool) {
+				for _, h := range cfg.heartbeats {
+					if h.Name == name {
+						return h, true
+					}
 				}
-			}
-			return incident.Heartbeat{}, false
-		},
-	})
+				return incident.Heartbeat{}, false
+			},
+		})
+	}
+	runner, err := newRunner()
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.runner, e.bot = runner, b
 
-	runCtx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = runner.Run(runCtx) }()
-	go func() { defer wg.Done(); _ = sock.Run(runCtx) }()
-	var once sync.Once
-	e.stop = func() { once.Do(func() { stop(); wg.Wait() }) }
+	var mu sync.Mutex
+	var stops []func()
+	run := func(runner *escalation.Runner, sock *slackbot.Socket) {
+		runCtx, stop := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); _ = runner.Run(runCtx) }()
+		go func() { defer wg.Done(); _ = sock.Run(runCtx) }()
+		var once sync.Once
+		mu.Lock()
+		stops = append(stops, func() { once.Do(func() { stop(); wg.Wait() }) })
+		mu.Unlock()
+	}
+	run(runner, sock)
+	e.stop = func() {
+		mu.Lock()
+		all := slices.Clone(stops)
+		mu.Unlock()
+		for _, s := range all {
+			s()
+		}
+	}
+	e.start = func() {
+		runner, err := newRunner()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sock, err := slackbot.NewSocket(chat, b, slackbot.SocketOptions{AppToken: e.fake.AppToken(), Log: log, Authenticated: b.WarnUnreachable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.runner = runner
+		run(runner, sock)
+	}
 	t.Cleanup(func() {
 		e.stop()
 		if t.Failed() {

@@ -230,6 +230,16 @@ func cardBlocks(c *bot.Card) []slack.Block {
 	if c.Sealed {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("🔒 "+bot.SealedLine+" (GET /v1/incidents/"+strconv.FormatInt(c.Number, 10)+"/raw)")))
 	}
+	if c.Maintenance != "" {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(escape(c.Maintenance))))
+	}
+	if len(c.Responders) > 0 {
+		names := make([]string, len(c.Responders))
+		for i := range c.Responders {
+			names[i] = person(&c.Responders[i])
+		}
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("*Responders* "+strings.Join(names, ", "))))
+	}
 	if len(c.Timeline) > 0 {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(timelineText(c.Timeline, maxText))))
 	}

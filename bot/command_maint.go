@@ -1,0 +1,78 @@
+package bot
+
+import (
+	"strings"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/rotations"
+)
+
+// parseMaintenance reads /incident maintenance's words: nothing (list the
+// active windows); "end mw-3"; or service=S, a duration (2h, 90m, 1d;
+// bounded by incident.CheckMaintenance), --long, and the words of a reason,
+// in any order.
+func parseMaintenance(c Command, rest []token) (Command, error) {
+	if len(rest) == 0 {
+		return c, nil
+	}
+	if strings.EqualFold(rest[0].s, "end") {
+		c.End = true
+		switch {
+		case len(rest) < 2:
+			return Command{}, syntax(VerbMaintenance, "Say which window to end, such as mw-3 (/incident maintenance lists them).")
+		case !incident.ValidMaintenanceID(strings.ToLower(rest[1].s)):
+			return Command{}, syntax(VerbMaintenance, "%q is not a maintenance window such as mw-3.", echo(rest[1].s))
+		case len(rest) > 2:
+			return Command{}, syntax(VerbMaintenance, "end takes only the window (got %q after it).", echo(rest[2].s))
+		}
+		c.Window = strings.ToLower(rest[1].s)
+		return c, nil
+	}
+	var reason []string
+	haveDur := false
+	for _, t := range rest {
+		low := strings.ToLower(t.s)
+		if low == "--long" || low == "—long" {
+			c.Long = true
+			continue
+		}
+		if m := optionRE.FindStringSubmatch(t.s); m != nil && len(reason) == 0 {
+			if !strings.EqualFold(m[1], "service") {
+				return Command{}, syntax(VerbMaintenance, "maintenance takes service=, not %s=.", m[1])
+			}
+			svc := strings.ToLower(m[2])
+			switch {
+			case !rotations.ValidID(svc):
+				return Command{}, syntax(VerbMaintenance, "service=%s is not a service name (lowercase letters, digits, - or _).", echo(m[2]))
+			case c.Service != "":
+				return Command{}, syntax(VerbMaintenance, "Give service= once.")
+			}
+			c.Service = svc
+			continue
+		}
+		if !haveDur && len(reason) == 0 {
+			if d, err := ParseDuration(t.s); err == nil {
+				c.For, haveDur = d, true
+				continue
+			} else if durRE.MatchString(low) && looksLikeDuration(low) {
+				return Command{}, syntax(VerbMaintenance, "%s", err.Error())
+			}
+		}
+		reason = append(reason, t.s)
+	}
+	c.Text = strings.Join(reason, " ")
+	switch {
+	case c.Service == "":
+		return Command{}, syntax(VerbMaintenance, "Say which service: service=S.")
+	case !haveDur:
+		return Command{}, syntax(VerbMaintenance, "Say for how long, such as 2h.")
+	}
+	if err := incident.CheckMaintenance(c.For, c.Long, c.Text); err != nil {
+		return Command{}, syntax(VerbMaintenance, "%s", incident.ErrorMessage(err))
+	}
+	return c, nil
+}
+
+// looksLikeDuration: a word that starts with a digit, so a failed
+// duration is an error rather than the first word of a reason.
+func looksLikeDuration(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }

@@ -1,0 +1,164 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
+)
+
+// ActionAckPage is the button on a page-in DM: the person paged in
+// acknowledges their page (they become a responder; the owner stays).
+const ActionAckPage Action = "ackpage"
+
+// PageIns is the slice of the incident store that paging someone in and
+// maintenance windows use from chat; *incident.Store implements it. The bot
+// finds it on its Incidents; without it those commands say they are not
+// available.
+type PageIns interface {
+	PageIn(ctx context.Context, n int64, person, by, reason string, now time.Time) (incident.Incident, error)
+	AckPageIn(ctx context.Context, n int64, person string, now time.Time) (incident.Incident, error)
+	StartMaintenance(ctx context.Context, service string, d time.Duration, long bool, by, reason string, now time.Time) (incident.Maintenance, error)
+	EndMaintenance(ctx context.Context, id, by string, now time.Time) (incident.MaintenanceEnd, error)
+	Maintenances(ctx context.Context, now time.Time) ([]incident.Maintenance, error)
+}
+
+var (
+	_ PageIns                        = (*incident.Store)(nil)
+	_ escalation.PageInPager         = (*Pager)(nil)
+	_ escalation.MaintenanceNotifier = (*Pager)(nil)
+)
+
+func (c *Bot) pageIns() (PageIns, bool) {
+	p, ok := c.inc.(PageIns)
+	return p, ok
+}
+
+// PageIn implements escalation.PageInPager: a DM to the person with the
+// incident's card, a lead that says who paged them in and why, and one
+// button, ActionAckPage. The DM is not linked to the incident, so a
+// reaction on it acknowledges nothing (the button does). Errors before the
+// post are marked escalation.Unsent; a person without a chat account is
+// escalation.Permanent.
+func (p *Pager) PageIn(ctx context.Context, pi escalation.PageIn) error {
+	c := p.c
+	ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "page:" + pi.Key})
+	card, err := p.pageInCard(ctx, pi)
+	if err != nil {
+		return escalation.Unsent(err)
+	}
+	target, err := p.target(ctx, escalation.Page{Incident: pi.Incident, Person: pi.Person})
+	if err != nil {
+		return escalation.Unsent(err)
+	}
+	if _, _, err := c.chat.Post(ctx, target, Message{Text: card.Text(), Card: &card, Key: pi.Key}); err != nil {
+		return fmt.Errorf("page-in %s: %w", pi.Key, err)
+	}
+	c.log.Debug("page-in delivered", "incident", pi.Incident, "person", pi.Person, "count", pi.Count)
+	return nil
+}
+
+// PageInDelivered implements escalation.PageInPager: whether a message
+// carrying pi.Key is among the newest messages of the person's DM.
+func (p *Pager) PageInDelivered(ctx context.Context, pi escalation.PageIn) (bool, error) {
+	target, err := p.target(ctx, escalation.Page{Incident: pi.Incident, Person: pi.Person})
+	if err != nil {
+		return false, err
+	}
+	ts, err := p.findPage(WithPacing(ctx, Pacing{MaxWait: p.c.pageMaxWait, Ticket: "check:" + pi.Key}), target, pi.Key)
+	if err != nil {
+		return false, fmt.Errorf("look for page-in %s: %w", pi.Key, err)
+	}
+	return ts != "", nil
+}
+
+func (p *Pager) pageInCard(ctx context.Context, pi escalation.PageIn) (Card, error) {
+	c := p.c
+	inc, _, err := c.inc.Get(ctx, pi.Incident)
+	if errors.Is(err, incident.ErrNotFound) {
+		return Card{}, escalation.Permanent(err)
+	}
+	if err != nil {
+		return Card{}, err
+	}
+	refs, err := c.inc.ChatRefs(ctx, pi.Incident)
+	if err != nil {
+		return Card{}, err
+	}
+	card := BuildCard(inc, nil, c.people.Ref)
+	card.Channel = refs[refChannel]
+	by, why := "", ""
+	for _, x := range inc.PagedIn {
+		if x.Person == pi.Person {
+			by = x.By
+		}
+	}
+	owner := "nobody yet"
+	if inc.Owner != "" {
+		owner = c.people.Ref(inc.Owner).Name
+	}
+	if pi.Count <= 1 {
+		card.Lead = fmt.Sprintf("%s paged you into %s; %s owns it. Acknowledge your page to stop these pages.", c.people.Ref(by).Name, inc.Ref(), owner)
+	} else {
+		card.Lead = fmt.Sprintf("Reminder: you were paged into %s and have not acknowledged (page %d); %s owns it.", inc.Ref(), pi.Count, owner)
+	}
+	_ = why
+	card.Actions = []Action{ActionAckPage}
+	return card, nil
+}
+
+// ackPage runs the ActionAckPage button: by acknowledges their page-in.
+func (x *Executor) ackPage(ctx context.Context, n int64, by Person) Reply {
+	st, ok := x.c.pageIns()
+	if !ok {
+		return Reply{Text: "Paging someone in is not available here."}
+	}
+	if _, err := st.AckPageIn(ctx, n, by.ID, x.c.now()); err != nil {
+		return x.fail(err)
+	}
+	x.c.wake()
+	x.log().Info("page-in acknowledged", "incident", n, "by", by.ID)
+	return Reply{Text: fmt.Sprintf("You acknowledged your page on %s; you are a responder and the pages have stopped. %s",
+		ref(n), "The owner stays the owner.")}
+}
+
+// pageIn runs /incident page: cmd.Who is paged into incident n by by.
+func (x *Executor) pageIn(ctx context.Context, cmd Command, n int64, by Person) Reply {
+	st, ok := x.c.pageIns()
+	if !ok {
+		return Reply{Text: "Paging someone in is not available here."}
+	}
+	who, known, err := x.resolveMention(ctx, cmd.Who)
+	if err != nil {
+		return x.fail(err)
+	}
+	if !known {
+		return Reply{Text: fmt.Sprintf("baton does not know %s. Page someone in people: %s.", describe(cmd.Who), x.someNames())}
+	}
+	if _, err := st.PageIn(ctx, n, who.ID, by.ID, cmd.Text, x.c.now()); err != nil {
+		return x.fail(err)
+	}
+	x.c.wake()
+	x.log().Info("person paged in from chat", "incident", n, "person", who.ID, "by", by.ID)
+	return Reply{Text: fmt.Sprintf("Paging %s into %s; they are paged until they acknowledge their page.", who.Name, ref(n))}
+}
+
+// pageInLines are the timeline lines of paging someone in, and of a
+// maintenance window holding and releasing the incident (eventLine).
+func pageInLine(e incident.Event, who func(string) string) (string, bool) {
+	switch e.Type {
+	case incident.EventPagedIn:
+		return withNote(fmt.Sprintf("%s paged in by %s", who(e.Person), who(e.By)), e.Note), true
+	case incident.EventPageAcknowledged:
+		return who(e.Person) + " acknowledged their page (responder)", true
+	case incident.EventHeld:
+		return "held: " + strings.TrimPrefix(e.Note, "maintenance ") + " maintenance window", true
+	case incident.EventReleased:
+		return "released: " + e.Note, true
+	}
+	return "", false
+}
