@@ -39,7 +39,7 @@ const (
 )
 
 // incidentVerbs in help order.
-var incidentVerbs = []Verb{VerbNew, VerbAck, VerbResolve, VerbAssign, VerbEscalate, VerbNote, VerbStatus, VerbList, VerbStats, VerbHelp, VerbPage, VerbMaintenance}
+var incidentVerbs = []Verb{VerbNew, VerbAck, VerbResolve, VerbAssign, VerbEscalate, VerbNote, VerbPage, VerbStatus, VerbList, VerbStats, VerbMaintenance, VerbHelp}
 
 // Usage is how each verb is typed, for help and for error messages.
 var Usage = map[Verb]string{

@@ -56,6 +56,18 @@ func TestParse(t *testing.T) {
 		{"override days and rotation", "/oncall", "override @bob 1d12h rotation=db-primary",
 			Command{Verb: VerbOverride, Who: Mention{Name: "bob"}, For: 36 * time.Hour, Rotation: "db-primary"}},
 		{"override service", "/oncall", "override service=db @bob 90m", Command{Verb: VerbOverride, Who: Mention{Name: "bob"}, For: 90 * time.Minute, Service: "db"}},
+		{"page in channel", "/incident", "page @carol", Command{Verb: VerbPage, Who: Mention{Name: "carol"}}},
+		{"page with ref and reason", "/incident", "page #4 <@U0C|carol> need  the DBA", Command{Verb: VerbPage, Incident: 4, Who: Mention{ChatID: "U0C", Name: "carol"}, Text: "need  the DBA"}},
+		{"ref first, page", "/incident", "INC-4 page @carol", Command{Verb: VerbPage, Incident: 4, Who: Mention{Name: "carol"}}},
+		{"maintenance lists", "/incident", "maintenance", Command{Verb: VerbMaintenance}},
+		{"maintenance", "/incident", "maintenance service=payments 2h", Command{Verb: VerbMaintenance, Service: "payments", For: 2 * time.Hour}},
+		{"maintenance with reason", "/incident", "maintenance service=Payments 90m db failover drill", Command{Verb: VerbMaintenance, Service: "payments", For: 90 * time.Minute, Text: "db failover drill"}},
+		{"maintenance duration first", "/incident", "maintenance 2h service=db", Command{Verb: VerbMaintenance, Service: "db", For: 2 * time.Hour}},
+		{"maintenance exactly a day", "/incident", "maintenance service=db 24h", Command{Verb: VerbMaintenance, Service: "db", For: 24 * time.Hour}},
+		{"maintenance long", "/incident", "maintenance service=db 3d --long migration", Command{Verb: VerbMaintenance, Service: "db", For: 72 * time.Hour, Long: true, Text: "migration"}},
+		{"maintenance long with Slack's dash", "/incident", "maintenance service=db —long 2d", Command{Verb: VerbMaintenance, Service: "db", For: 48 * time.Hour, Long: true}},
+		{"maintenance end", "/incident", "maintenance end MW-3", Command{Verb: VerbMaintenance, End: true, Window: "mw-3"}},
+		{"maintenance reason with a number", "/incident", "maintenance service=db 1h upgrade to 16", Command{Verb: VerbMaintenance, Service: "db", For: time.Hour, Text: "upgrade to 16"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -79,7 +91,7 @@ func TestParseErrorsSayWhatToType(t *testing.T) {
 		{"unknown command", "/incidnet", "ack", "no command", "/incident help"},
 		{"typo", "/incident", "akc", `no "akc". Did you mean ack?`, "/incident help"},
 		{"typo resolve", "/incident", "reslove", "Did you mean resolve?", ""},
-		{"unknown verb", "/incident", "frobnicate", `no "frobnicate". The commands are new, ack, resolve, assign, escalate, note, status, list, stats, help.`, "/incident help"},
+		{"unknown verb", "/incident", "frobnicate", `no "frobnicate". The commands are new, ack, resolve, assign, escalate, note, page, status, list, stats, maintenance, help.`, "/incident help"},
 		{"unknown verb echoed cut", "/incident", strings.Repeat("z", 500), `no "` + strings.Repeat("z", 30) + `…". The commands are new,`, "/incident help"},
 		{"ref alone", "/incident", "#42", "Say what to do", "/incident ack #42"},
 		{"new without title", "/incident", "new", "Give the incident a title", Usage[VerbNew]},
@@ -125,6 +137,26 @@ func TestParseErrorsSayWhatToType(t *testing.T) {
 		{"override too long hours", "/oncall", "override @bob 2200h", "longer than 90 days", Usage[VerbOverride]},
 		{"override both", "/oncall", "override @bob 4h rotation=a service=b", "not both", Usage[VerbOverride]},
 		{"override extra", "/oncall", "override @bob 4h please", `Unexpected "please"`, Usage[VerbOverride]},
+		{"page nobody", "/incident", "page", "Name someone", Usage[VerbPage]},
+		{"page nobody with ref", "/incident", "page #3", "Name someone", Usage[VerbPage]},
+		{"page not a person", "/incident", "page <!channel>", "not a person", Usage[VerbPage]},
+		{"page reason too long", "/incident", "page @bob " + strings.Repeat("x", MaxNote+1), "keep it under", Usage[VerbPage]},
+		{"page two refs", "/incident", "#1 page #2 @bob", "Name the incident once", Usage[VerbPage]},
+		{"maintenance no service", "/incident", "maintenance 2h", "Say which service", Usage[VerbMaintenance]},
+		{"maintenance no duration", "/incident", "maintenance service=db", "Say for how long", Usage[VerbMaintenance]},
+		{"maintenance over a day", "/incident", "maintenance service=db 25h", "must be asked for as long", Usage[VerbMaintenance]},
+		{"maintenance two days", "/incident", "maintenance service=db 2d", "add --long", Usage[VerbMaintenance]},
+		{"maintenance beyond two weeks even long", "/incident", "maintenance service=db 15d --long", "at most 14d", Usage[VerbMaintenance]},
+		{"maintenance too short", "/incident", "maintenance service=db 30s", "shorter than a minute", Usage[VerbMaintenance]},
+		{"maintenance bad duration", "/incident", "maintenance service=db 2x", `"2x" is not a duration`, Usage[VerbMaintenance]},
+		{"maintenance other option", "/incident", "maintenance sev=critical 2h", "takes service=, not sev=", Usage[VerbMaintenance]},
+		{"maintenance two services", "/incident", "maintenance service=a service=b 2h", "service= once", Usage[VerbMaintenance]},
+		{"maintenance bad service", "/incident", "maintenance service=Pay! 2h", "not a service name", Usage[VerbMaintenance]},
+		{"maintenance with incident", "/incident", "#4 maintenance service=db 2h", "leave out the incident number", Usage[VerbMaintenance]},
+		{"maintenance reason too long", "/incident", "maintenance service=db 2h " + strings.Repeat("r", 201), "keep it under 200", Usage[VerbMaintenance]},
+		{"maintenance end nothing", "/incident", "maintenance end", "Say which window", Usage[VerbMaintenance]},
+		{"maintenance end not a window", "/incident", "maintenance end payments", `"payments" is not a maintenance window`, Usage[VerbMaintenance]},
+		{"maintenance end extra", "/incident", "maintenance end mw-3 now", `got "now"`, Usage[VerbMaintenance]},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -202,7 +234,8 @@ func TestParseDuration(t *testing.T) {
 // says what to try, and every accepted command is well formed.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "new db down sev=critical service=db", "ack #42", "#42 resolve fixed", "assign <@U1|bob>",
-		"note INC-3 hello", "override @bob 4h rotation=r", "override <@U1> 1d12h", "list", "status <#C1|x>", "stats 30d service=api", "stats 4w", "new ÜBER 日本語 \u00a0 x", "new a\x00b\x1bc\u0085d"} {
+		"note INC-3 hello", "override @bob 4h rotation=r", "override <@U1> 1d12h", "list", "status <#C1|x>", "stats 30d service=api", "stats 4w", "new ÜBER 日本語 \u00a0 x", "new a\x00b\x1bc\u0085d",
+		"page #4 @carol need eyes", "maintenance service=db 2h drill", "maintenance service=db 3d --long", "maintenance end mw-3", "maintenance"} {
 		f.Add("incident", s)
 		f.Add("oncall", s)
 	}
@@ -239,6 +272,17 @@ func FuzzParse(f *testing.F) {
 		case VerbOverride:
 			if c.Who.IsZero() || c.For < time.Minute || c.For > 90*24*time.Hour {
 				t.Fatalf("bad override: %+v", c)
+			}
+		case VerbPage:
+			if c.Who.IsZero() || len([]rune(c.Text)) > MaxNote {
+				t.Fatalf("bad page: %+v", c)
+			}
+		case VerbMaintenance:
+			switch {
+			case c.End && !incident.ValidMaintenanceID(c.Window):
+				t.Fatalf("bad maintenance end: %+v", c)
+			case !c.End && c.Service != "" && (!rotations.ValidID(c.Service) || incident.CheckMaintenance(c.For, c.Long, c.Text) != nil):
+				t.Fatalf("bad maintenance: %+v", c)
 			}
 		case VerbStats:
 			if c.Days < 1 || c.Days > MaxStatsDays || c.Incident != 0 || c.ChannelRef != "" || (c.Service != "" && !rotations.ValidID(c.Service)) {
