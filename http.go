@@ -66,6 +66,10 @@ func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *esca
 		Now:          o.Now,
 	})
 	api.RegisterOnCall(board, st.overrides, o.Now)
+	api.RegisterMaintenance(httpapi.MaintenanceOptions{
+		Store: st.incidents, KnownService: func(s string) bool { return d.services[s] },
+		Wake: runner.Wake, Now: o.Now,
+	})
 	return api
 }
 

@@ -236,7 +236,7 @@ func decodeSummary(raw string) (MaintenanceSummary, error) {
 	out := MaintenanceSummary{
 		Maintenance: Maintenance{ID: st.ID, Service: st.Service, From: time.UnixMilli(st.From).UTC(),
 			Until: time.UnixMilli(st.Until).UTC(), By: st.By, Reason: st.Reason, Alerts: st.Alerts},
-		Ended: time.UnixMilli(st.Ended).UTC(), EndedBy: st.EndedBy,
+		Ended: time.UnixMilli(st.Ended).UTC(), EndedBy: st.EndedBy, Incidents: []HeldIncident{},
 	}
 	if len(st.Incidents) > 0 && st.Incidents[0] == '[' {
 		if err := json.Unmarshal(st.Incidents, &out.Incidents); err != nil {
