@@ -323,6 +323,10 @@ func commandText(command string, opts []*discordgo.ApplicationCommandInteraction
 				parts = append(parts, "<@"+fmt.Sprint(v.Value)+">")
 			case v.Name == "service" || v.Name == "rotation":
 				parts = append(parts, v.Name+"="+fmt.Sprint(v.Value))
+			case v.Type == discordgo.ApplicationCommandOptionBoolean:
+				if v.BoolValue() {
+					parts = append(parts, "--"+v.Name) // maintenance's --long
+				}
 			default:
 				parts = append(parts, fmt.Sprint(v.Value))
 			}
@@ -385,9 +389,13 @@ func Commands() []*discordgo.ApplicationCommand {
 			sub("assign", "Give it to someone", who("The new owner"), num(false)),
 			sub("escalate", "Page the next level", num(false), note("Why")),
 			sub("note", "Add a note to the timeline", str("text", "The note", true), num(false)),
+			sub("page", "Page someone into it until they acknowledge their page", who("Whom to page in"), num(false), note("Why")),
 			sub("status", "Show an incident", num(false)),
 			sub("list", "Open incidents"),
 			sub("stats", "MTTA, MTTR and counts with a chart", period, str("service", "Only this service", false)),
+			sub("maintenance", "Hold a service's pages for a while (none: list the windows)", str("service", "The service", false),
+				str("duration", "For how long, such as 2h (at most 24h unless long)", false), str("reason", "Why", false),
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionBoolean, Name: "long", Description: "Allow more than 24 hours"}),
 			sub("help", "How to use /incident"),
 		}},
 		{Name: "oncall", Description: "Who is on call, and overrides", Options: []*discordgo.ApplicationCommandOption{

@@ -330,7 +330,7 @@ func TestStory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reply := s.followup(in); !strings.Contains(reply, "new, ack, resolve, assign, escalate, note, status, list, stats, help") {
+	if reply := s.followup(in); !strings.Contains(reply, "new, ack, resolve, assign, escalate, note, page, status, list, stats, maintenance, help") {
 		t.Fatalf("bad sub-command reply %q: it must list the sub-commands", reply)
 	}
 
