@@ -276,6 +276,11 @@ func (x *Executor) unlinked(ctx context.Context, channel, msgID, ref string) (in
 	if err != nil {
 		return 0, err
 	}
+	if strings.HasPrefix(p.Key, "pagein:") || strings.HasPrefix(p.Key, "maintenance:") {
+		// A page-in (its own button acknowledges it) or a maintenance
+		// summary: naming an incident, but not one to take over.
+		return 0, nil
+	}
 	n, ok := keyIncident(p.Key)
 	if !ok && p.ByBot {
 		n, ok = textIncident(p.Text)

@@ -16,7 +16,9 @@
 //   - Deadlines are data. Every next step is a job in the incident store's
 //     sorted sets, due at a time in Redis ("page:<n>", "acktimeout:<n>",
 //     "chat:<n>", and a heartbeat monitor's deadline "heartbeat:<name>",
-//     which the store decides against the last beat: job_heartbeat.go).
+//     which the store decides against the last beat: job_heartbeat.go;
+//     a maintenance window's end "maintenance:<id>": job_maintenance.go;
+//     a person paged in, "pagein:<n>:<person>": job_pagein.go).
 //     The runner keeps no schedule of its own: its timers and
 //     the Wakeup only make it look sooner, and a one-second poll
 //     (a time.Ticker) finds whatever they miss. A restart changes no

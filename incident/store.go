@@ -45,7 +45,11 @@ import (
 //	                             grouped into an incident has its own entry pointing at it)
 //	<prefix>{inc}:g:<digest>     string: the incident that alerts of sha1(service, grouping values)
 //	                             may join (grouping.go); expires the grouping window after it opened
-//	<prefix>{inc}:jobs           zset: due jobs ("page:<n>", "acktimeout:<n>", "heartbeat:<name>") by due ms (jobs.go)
+//	<prefix>{inc}:jobs           zset: due jobs ("page:<n>", "acktimeout:<n>", "heartbeat:<name>",
+//	                             "maintenance:<id>", "pagein:<n>:<person>") by due ms (jobs.go)
+//	<prefix>{inc}:i:<n>:pi       hash: the people paged into incident n (pagein.go)
+//	<prefix>{inc}:mw:…           maintenance windows: mw:seq, mw:all, mw:s:<service>, mw:w:<id>,
+//	                             mw:h:<id> (maintenance.go)
 //	<prefix>{inc}:urgent         zset: the urgent jobs of jobs (first pages, escalations, ack timeouts)
 //	                             by the ms from which each is urgent: claimed before the others (jobs.go)
 //	<prefix>{inc}:inflight       zset: claimed jobs by lease deadline ms

@@ -200,7 +200,8 @@ func TestPageSomeoneIn(t *testing.T) {
 	}
 }
 
-// Resolving the incident stops a page-in that was never acknowledged;
+// A ✅ on a page-in DM takes nothing over (the button acknowledges);
+// resolving the incident stops a page-in that was never acknowledged;
 // paging into a resolved incident is refused.
 func TestPageInStopsOnResolve(t *testing.T) {
 	cfg := defaults()
@@ -208,9 +209,18 @@ func TestPageInStopsOnResolve(t *testing.T) {
 	e := newEnv(t, cfg)
 	n := e.open("payments", "db", "db down")
 	ch, _ := e.announced(n)
-	e.slash(e.alice, ch, "/incident", "ack")
 	e.slash(e.alice, ch, "/incident", fmt.Sprintf("page #%d @bob", n))
 	e.waitFor("bob re-paged", func() bool { return e.dmsAbout(e.bob, n, "Reminder") >= 1 })
+	dms := e.dms(e.bob)
+	id, err := e.fake.AddReaction(e.bob.ID, dms[0].Channel, dms[0].TS, "white_check_mark")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.handled(id)
+	e.logged(1, "reaction on a message that is not about an incident")
+	if inc := e.incident(n); inc.Owner != "alice" || inc.Status != incident.StatusTriggered || inc.PagedIn[0].Acked {
+		t.Fatalf("a reaction on a page-in changed the incident: %+v", inc)
+	}
 	e.slash(e.alice, ch, "/incident", "resolve fixed")
 	e.idle()
 	got := len(e.dms(e.bob))
