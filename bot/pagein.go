@@ -91,7 +91,7 @@ func (p *Pager) pageInCard(ctx context.Context, pi escalation.PageIn) (Card, err
 	}
 	card := BuildCard(inc, nil, c.people.Ref)
 	card.Channel = refs[refChannel]
-	by, why := "", ""
+	by := ""
 	for _, x := range inc.PagedIn {
 		if x.Person == pi.Person {
 			by = x.By
@@ -106,7 +106,6 @@ func (p *Pager) pageInCard(ctx context.Context, pi escalation.PageIn) (Card, err
 	} else {
 		card.Lead = fmt.Sprintf("Reminder: you were paged into %s and have not acknowledged (page %d); %s owns it.", inc.Ref(), pi.Count, owner)
 	}
-	_ = why
 	card.Actions = []Action{ActionAckPage}
 	return card, nil
 }
