@@ -54,9 +54,14 @@ func (g guardedRunner) CheckHeartbeat(ctx context.Context, j incident.Job, h inc
 func newEngine(d *domain, st *stores, watch *redisWatch, board *oncall.Board, chat *chatSide, wake *escalation.Wakeup, m *metrics.Metrics, log *slog.Logger, o AppOptions) (*escalation.Runner, error) {
 	// chatSync must stay an untyped nil interface when there is no chat.
 	var chatSync escalation.ChatSync
+	// Page-ins and maintenance summaries go through the chat's Pager
+	// itself, whatever wraps or replaces the pages' Pager (nil: the log).
+	var pageIns escalation.PageInPager
+	var notices escalation.MaintenanceNotifier
 	pager := o.Pager
 	if chat != nil {
 		chatSync = chat.bot.Syncer()
+		pageIns, notices = chat.bot.Pager(), chat.bot.Pager()
 		if pager == nil {
 			pager = chat.bot.Pager()
 		}
@@ -73,6 +78,8 @@ func newEngine(d *domain, st *stores, watch *redisWatch, board *oncall.Board, ch
 		Policies:     d.policies,
 		Board:        board,
 		Heartbeats:   d.heartbeat,
+		PageIns:      pageIns,
+		Maintenance:  notices,
 		PollInterval: o.PollInterval,
 		Lease:        d.runner.lease,
 		Workers:      d.runner.workers,

@@ -18,8 +18,8 @@ type MaintenanceStore interface {
 var _ MaintenanceStore = (*incident.Store)(nil)
 
 // MaintenanceNotifier posts a maintenance window's summary in its
-// service's alerts channel. The runner finds it on its Pager; without one
-// the summary goes to the log. A retried call (its earlier outcome
+// service's alerts channel. The runner takes Options.Maintenance, else its
+// Pager when it is one; without one the summary goes to the log. A retried call (its earlier outcome
 // unrecorded) must not post twice where it can tell.
 type MaintenanceNotifier interface {
 	MaintenanceEnded(ctx context.Context, s incident.MaintenanceSummary) error
@@ -56,7 +56,11 @@ func (r *Runner) runMaintenance(ctx context.Context, j incident.Job) error {
 	}
 	s := end.Summary
 	if !end.Posted {
-		if n, ok := r.o.Pager.(MaintenanceNotifier); ok {
+		n := r.o.Maintenance
+		if n == nil {
+			n, _ = r.o.Pager.(MaintenanceNotifier)
+		}
+		if n != nil {
 			if err := n.MaintenanceEnded(ctx, s); err != nil {
 				if IsPermanent(err) {
 					r.log.Error("escalation: a maintenance window's summary could not be posted", "window", s.ID, "service", s.Service, "err", err)

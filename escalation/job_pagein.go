@@ -34,8 +34,8 @@ type PageIn struct {
 }
 
 // PageInPager delivers page-ins: a DM with the incident's card and a button
-// that acknowledges the page. The runner finds it on its Pager; without one
-// a page-in goes to the log. Errors are as Pager's (Permanent: the person
+// that acknowledges the page. The runner takes Options.PageIns, else its
+// Pager when it is one; without one a page-in goes to the log. Errors are as Pager's (Permanent: the person
 // cannot be reached; the page-in stops and is logged at error level).
 type PageInPager interface {
 	PageIn(ctx context.Context, p PageIn) error
@@ -70,8 +70,11 @@ func (r *Runner) runPageIn(ctx context.Context, j incident.Job) error {
 	}
 	p := PageIn{Incident: j.Number, Person: j.Name, Owner: step.Owner, Count: step.Count, At: now,
 		Key: fmt.Sprintf("pagein:%d:%s:%d", j.Number, j.Name, step.Count)}
-	pager, ok := r.o.Pager.(PageInPager)
-	if !ok {
+	pager := r.o.PageIns
+	if pager == nil {
+		pager, _ = r.o.Pager.(PageInPager)
+	}
+	if pager == nil {
 		r.log.Info("page-in", "incident", p.Incident, "person", p.Person, "count", p.Count, "key", p.Key)
 	} else {
 		delivered := false

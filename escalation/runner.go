@@ -50,6 +50,14 @@ type Options struct {
 	Pager Pager
 	// Policies answers each incident's service.
 	Policies Policies
+	// PageIns delivers the pages of people paged into incidents
+	// ("pagein:<n>:<person>", job_pagein.go); nil: the Pager, when it is a
+	// PageInPager, else the log.
+	PageIns PageInPager
+	// Maintenance posts the summaries of maintenance windows that ended
+	// ("maintenance:<id>", job_maintenance.go); nil: the Pager, when it is
+	// a MaintenanceNotifier, else the log.
+	Maintenance MaintenanceNotifier
 	// Heartbeats answers the heartbeat monitors whose deadline jobs
 	// ("heartbeat:<name>") the runner claims with the page jobs; nil: none
 	// configured, and such jobs are dropped.
