@@ -244,6 +244,16 @@ func cardEmbed(c *bot.Card) (*discordgo.MessageEmbed, string) {
 	if c.Channel != "" {
 		fields = append(fields, &discordgo.MessageEmbedField{Name: "Channel", Value: "<#" + c.Channel + ">", Inline: true})
 	}
+	if len(c.Responders) > 0 {
+		names := make([]string, len(c.Responders))
+		for i := range c.Responders {
+			names[i] = person(&c.Responders[i])
+		}
+		fields = append(fields, &discordgo.MessageEmbedField{Name: "Responders", Value: text.Truncate(strings.Join(names, ", "), maxFieldValue), Inline: true})
+	}
+	if c.Maintenance != "" {
+		d.WriteString(escape(c.Maintenance) + "\n\n")
+	}
 	for _, l := range c.Timeline {
 		d.WriteString(ts(l.At) + " " + escape(l.Text) + "\n")
 	}
