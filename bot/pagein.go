@@ -138,6 +138,9 @@ func (x *Executor) pageIn(ctx context.Context, cmd Command, n int64, by Person) 
 	if !known {
 		return Reply{Text: fmt.Sprintf("baton does not know %s. Page someone in people: %s.", describe(cmd.Who), x.someNames())}
 	}
+	if _, err := x.c.people.ChatID(ctx, who.ID); errors.Is(err, ErrUnreachable) {
+		return Reply{Text: fmt.Sprintf("%s cannot be reached in %s (no account found for them), so baton cannot page them in; nothing changed.", who.Name, x.c.chat.Name())}
+	}
 	if _, err := st.PageIn(ctx, n, who.ID, by.ID, cmd.Text, x.c.now()); err != nil {
 		return x.fail(err)
 	}

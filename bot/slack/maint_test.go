@@ -198,6 +198,15 @@ func TestPageSomeoneIn(t *testing.T) {
 	if r := e.slash(e.carol, ch, "/incident", "page @alice"); !strings.Contains(r, "already assigned to Alice") {
 		t.Fatalf("paging the owner in: %q", r)
 	}
+	if r := e.slash(e.carol, ch, "/incident", "page @dave"); !strings.Contains(r, "Dave cannot be reached in slack") {
+		t.Fatalf("paging in someone without a Slack account: %q", r)
+	}
+	if r := e.slash(e.carol, ch, "/incident", "page @zed"); !strings.Contains(r, "baton does not know @zed") {
+		t.Fatalf("paging in a stranger: %q", r)
+	}
+	if inc := e.incident(n); len(inc.PagedIn) != 1 {
+		t.Fatalf("a refused page-in was stored: %+v", inc.PagedIn)
+	}
 }
 
 // A ✅ on a page-in DM takes nothing over (the button acknowledges);
