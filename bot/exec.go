@@ -393,7 +393,7 @@ func (x *Executor) sentence(err error) string {
 	if e.Person != "" {
 		msg = incident.NewError(e.Code, e.Incident, x.c.people.Ref(e.Person).Name).Message
 	}
-	if e.Code == incident.NotFound {
+	if e.Code == incident.NotFound && e.Incident != 0 {
 		msg += " /incident list shows the open incidents."
 	}
 	return msg

@@ -101,6 +101,12 @@ func TestMaintenanceFromSlack(t *testing.T) {
 	if r := e.slash(e.bob, e.alerts.ID, "/incident", "maintenance end mw-1"); !strings.Contains(r, "ended already") {
 		t.Fatalf("ending twice: %q", r)
 	}
+	if r := e.slash(e.bob, e.alerts.ID, "/incident", "maintenance end mw-9"); r != "There is no maintenance window mw-9." {
+		t.Fatalf("ending an unknown window: %q", r)
+	}
+	if r := e.slash(e.bob, e.alerts.ID, "/incident", "maintenance service=nope 1h"); !strings.Contains(r, `There is no service "nope"`) {
+		t.Fatalf("a window of an unknown service: %q", r)
+	}
 }
 
 // A window's end is a due job: the runner restarted between setting the
