@@ -193,6 +193,8 @@ func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
 			return r.runChat(jctx, j)
 		case incident.JobHeartbeat:
 			return r.runHeartbeat(jctx, j)
+		case incident.JobEmail:
+			return r.runEmail(jctx, j)
 		}
 		r.log.Warn("escalation: dropping a job of unknown kind", "job", j.Member)
 		_, err = r.store.ReleaseJob(jctx, j, time.Time{})

@@ -29,6 +29,7 @@ import (
 //	acktimeout:<n>  acknowledged <n> is due to fall back to triggered.
 //	heartbeat:<name> heartbeat <name>'s deadline: its last beat + interval
 //	                + grace (heartbeat.go). It names no incident.
+//	email:<n>:<tag> one email to a person about incident n (email.go).
 //
 // (The chat mirror's "chat:<n>" jobs live in a queue of their own: chat.go.)
 //
@@ -71,7 +72,8 @@ type Job struct {
 	Kind   JobKind // page
 	Number int64   // 42; 0 for a job that names no incident
 	// Name is what a job that names no incident names: the heartbeat of
-	// a JobHeartbeat ("heartbeat:<name>").
+	// a JobHeartbeat ("heartbeat:<name>"); for a JobEmail, its tag
+	// ("email:<n>:<tag>").
 	Name  string
 	Due   time.Time // when it fell due (for a reclaimed lease: when it was reclaimed)
 	Token string    // the claim's token; only its holder may renew or release it
@@ -90,6 +92,10 @@ func parseJob(member string) (JobKind, int64, bool) {
 	}
 	if JobKind(kind) == JobHeartbeat {
 		return JobHeartbeat, 0, num != ""
+	}
+	if JobKind(kind) == JobEmail {
+		n, _, ok := parseEmailJob(num)
+		return JobEmail, n, ok
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil {
@@ -292,6 +298,10 @@ func (s *Store) claim(ctx context.Context, due, inflight, urgent string, exclusi
 		j := Job{Member: member, Kind: kind, Number: n, Due: time.UnixMilli(scoreMs(res[i+1])), Token: token, Urgent: urgent == 1}
 		if kind == JobHeartbeat {
 			_, j.Name, _ = strings.Cut(member, ":")
+		}
+		if kind == JobEmail {
+			_, rest, _ := strings.Cut(member, ":")
+			_, j.Name, _ = parseEmailJob(rest)
 		}
 		jobs = append(jobs, j)
 	}
