@@ -48,6 +48,34 @@ type env struct {
 	alice, bob, carol, mallory fakeslack.User
 	alerts                     fakeslack.Channel
 	stop                       func()
+
+	// runnerOpts built the runner; runCtx is the env's run; stopRunner
+	// stops the runner started last (restartRunner).
+	runnerOpts escalation.Options
+	runCtx     context.Context
+	stopRunner func()
+}
+
+// startRunner runs r until the env stops or stopRunner is called.
+func (e *env) startRunner(r *escalation.Runner) {
+	ctx, cancel := context.WithCancel(e.runCtx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	e.stopRunner = func() { cancel(); <-done }
+}
+
+// restartRunner stops the escalation runner (as a deploy does: its jobs in
+// flight are given back) and starts a new one with the same options: what
+// it does next comes only from Redis.
+func (e *env) restartRunner() {
+	e.t.Helper()
+	e.stopRunner()
+	r, err := escalation.NewRunner(e.runnerOpts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.runner = r
+	e.startRunner(r)
 }
 
 type envConfig struct {
@@ -69,6 +97,10 @@ type envConfig struct {
 	storeOpts []incident.StoreOption
 	// heartbeats are the heartbeat monitors the runner watches.
 	heartbeats []incident.Heartbeat
+	// emailer is the runner's Emailer (nil: none); levels, when set,
+	// edits the payments policy's levels (email settings) before Lookup.
+	emailer escalation.Emailer
+	levels  func([]escalation.Level)
 }
 
 func defaults() envConfig {
@@ -105,6 +137,9 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	services := []escalation.Service{{Name: "payments", Policy: "payments", AlertsChannel: "#payments-alerts"}}
 	policies := []escalation.Policy{{Name: "payments", RepageEvery: cfg.repage, Levels: []escalation.Level{
 		level(cfg.escalate, "user:alice"), level(cfg.escalate, "user:bob")}}}
+	if cfg.levels != nil {
+		cfg.levels(policies[0].Levels)
+	}
 	owners := []string{"carol", "bob"}
 	for i := 1; i < cfg.services; i++ {
 		name := fmt.Sprintf("svc%d", i+1)
@@ -163,8 +198,8 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runner, err := escalation.NewRunner(escalation.Options{
-		Incidents: e.svc, Wakeup: wake, Pager: b.Pager(), Chat: b.Syncer(), Policies: pols,
+	e.runnerOpts = escalation.Options{
+		Incidents: e.svc, Wakeup: wake, Pager: b.Pager(), Chat: b.Syncer(), Policies: pols, Emailer: cfg.emailer,
 		PollInterval: 20 * time.Millisecond, Lease: 5 * time.Second,
 		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		Workers: cfg.workers, ChatWorkers: cfg.chatWorkers, Log: log,
@@ -176,19 +211,21 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 			}
 			return incident.Heartbeat{}, false
 		},
-	})
+	}
+	runner, err := escalation.NewRunner(e.runnerOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.runner, e.bot = runner, b
 
 	runCtx, stop := context.WithCancel(context.Background())
+	e.runCtx = runCtx
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = runner.Run(runCtx) }()
+	wg.Add(1)
+	e.startRunner(runner)
 	go func() { defer wg.Done(); _ = sock.Run(runCtx) }()
 	var once sync.Once
-	e.stop = func() { once.Do(func() { stop(); wg.Wait() }) }
+	e.stop = func() { once.Do(func() { stop(); wg.Wait(); e.stopRunner() }) }
 	t.Cleanup(func() {
 		e.stop()
 		if t.Failed() {
