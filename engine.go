@@ -73,6 +73,7 @@ func newEngine(d *domain, st *stores, watch *redisWatch, board *oncall.Board, ch
 		Policies:     d.policies,
 		Board:        board,
 		Heartbeats:   d.heartbeat,
+		Emailer:      d.emailer,
 		PollInterval: o.PollInterval,
 		Lease:        d.runner.lease,
 		Workers:      d.runner.workers,

@@ -257,9 +257,17 @@ func (r *Runner) runEmail(ctx context.Context, j incident.Job) error {
 		}
 	}
 	r.log.Info("escalation: emailed", "incident", inc.Number, "person", t.Person, "why", t.Why, "level", t.Level)
-	_, err = r.commit(ctx, j, incident.Commit{Rev: st.Rev, Facts: []incident.Event{{Type: incident.EventEmailed, At: now,
-		Person: t.Person, By: By, Level: t.Level, Note: emailNote(t, after)}}})
-	return err
+	if _, err = r.commit(ctx, j, incident.Commit{Rev: st.Rev, Facts: []incident.Event{{Type: incident.EventEmailed, At: now,
+		Person: t.Person, By: By, Level: t.Level, Note: emailNote(t, after)}}}); err != nil {
+		return err
+	}
+	// The card's timeline shows the email: redraw it (best effort; the
+	// next change redraws it anyway).
+	if err := r.store.ScheduleChat(ctx, inc.Number, now); err != nil {
+		r.log.Debug("escalation: could not queue the card's redraw after an email", "incident", inc.Number, "err", err)
+	}
+	r.chat.kick()
+	return nil
 }
 
 // sendEmail calls the Emailer with a deadline, turning a panic into an error.

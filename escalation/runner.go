@@ -43,6 +43,8 @@ type Store interface {
 	EmailRecord(ctx context.Context, j incident.Job) (sent bool, failures int, err error)
 	EmailSent(ctx context.Context, j incident.Job) error
 	EmailFailed(ctx context.Context, j incident.Job, due time.Time) (attempts int, ok bool, err error)
+	// ScheduleChat queues incident n's chat job (a redraw of its card).
+	ScheduleChat(ctx context.Context, n int64, due time.Time) error
 }
 
 var _ Store = (*incident.Store)(nil)

@@ -151,6 +151,8 @@ func TestEmailStory(t *testing.T) {
 				if ev := e.events(n, incident.EventEmailed)[0]; ev.Person != "alice" || ev.Level != 1 || !strings.HasPrefix(ev.Note, "unacknowledged") {
 					t.Errorf("emailed event %+v", ev)
 				}
+				e.announced(n)
+				e.waitFor("the card's emailed line", func() bool { return strings.Contains(blocksText(e.card(n)), "emailed") })
 			}},
 		{"notify: [chat, email]: at once with the page", func(l *escalation.Level) { l.NotifyEmail = true },
 			func(t *testing.T, e *env, sink *fakesmtp.Server) {
