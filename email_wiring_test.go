@@ -61,4 +61,13 @@ func TestEmailThroughTheApp(t *testing.T) {
 		t.Errorf("the email carries what the redactor removed:\n%s", m.Raw)
 	}
 	waitTimeline(t, a, 1, func(e map[string]any) bool { return e["type"] == "emailed" && e["person"] == who })
+	text := scrape(t, a.url)
+	for series, want := range map[string]string{
+		`baton_emails_total{outcome="sent",why="page"}`:           "1",
+		`baton_emails_total{outcome="given_up",why="chatfailed"}`: "0",
+	} {
+		if !strings.Contains(text, series+" "+want+"\n") {
+			t.Errorf("/metrics lacks %s %s", series, want)
+		}
+	}
 }

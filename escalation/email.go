@@ -40,6 +40,23 @@ type Emailer interface {
 	Email(ctx context.Context, e Email) error
 }
 
+// EmailMetrics, when the runner's Options.Metrics implements it, counts
+// the emails: each attempt's outcome ("sent", "failed": retried, "given_up")
+// by why. internal/metrics implements it (baton_emails_total).
+type EmailMetrics interface {
+	Emailed(why EmailWhy, outcome string)
+}
+
+// emailed tells the runner's EmailMetrics, if any.
+func (r *Runner) emailed(why EmailWhy, outcome string) {
+	if m, ok := r.o.Metrics.(EmailMetrics); ok {
+		m.Emailed(why, outcome)
+	}
+}
+
+// EmailWhys are every EmailWhy, for metrics that start each at 0.
+var EmailWhys = []EmailWhy{EmailWithPage, EmailAfter, EmailChatFailed}
+
 // EmailWhy says why an email is sent.
 type EmailWhy string
 
@@ -250,6 +267,7 @@ func (r *Runner) runEmail(ctx context.Context, j incident.Job) error {
 			}
 			return r.emailFailed(ctx, j, t, inc, st, svc, failures, serr)
 		}
+		r.emailed(t.Why, "sent")
 		if err := r.store.EmailSent(ctx, j); err != nil {
 			// Delivered but not recorded: a run after a crash now would
 			// send it again (at least once).
@@ -289,6 +307,7 @@ func (r *Runner) emailFailed(ctx context.Context, j incident.Job, t EmailTask, i
 	svc Service, failures int, serr error) error {
 	f := DecideEmailFailure(t, failures, serr, r.now(), r.retry)
 	if f.Action == FailureRetry {
+		r.emailed(t.Why, "failed")
 		r.log.Warn("escalation: email failed; retrying", "incident", inc.Number, "person", t.Person, "why", t.Why,
 			"attempt", f.Attempts, "retry_in", f.Delay, "err", serr)
 		_, _, err := r.store.EmailFailed(ctx, j, f.Due)
@@ -296,6 +315,7 @@ func (r *Runner) emailFailed(ctx context.Context, j incident.Job, t EmailTask, i
 		return err
 	}
 	now := r.now()
+	r.emailed(t.Why, "given_up")
 	r.metrics.DeadLettered()
 	r.log.Error("escalation: email given up", "incident", inc.Number, "person", t.Person, "why", t.Why, "attempts", f.Attempts, "err", serr)
 	c := incident.Commit{Rev: st.Rev,
