@@ -256,7 +256,9 @@ func (r *Runner) runEmail(ctx context.Context, j incident.Job) error {
 		return err
 	}
 	if !sent {
-		serr := errors.New("no SMTP server is configured (smtp.addr)")
+		// Queued while smtp was configured, run by a replica without it:
+		// given up at once (the fallback paged for a chat page that failed).
+		serr := Permanent(errors.New("no SMTP server is configured (smtp.addr)"))
 		if r.o.Emailer != nil {
 			serr = r.sendEmail(ctx, Email{Incident: inc.Number, Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
 				Status: inc.Status, Level: t.Level, Person: t.Person, Why: t.Why, At: t.At, After: after, Key: j.Member})
