@@ -303,7 +303,7 @@ func (c *Config) escalationPolicies() (escalation.Policies, error) {
 			if err != nil {
 				return nil, fmt.Errorf("policy %s level %d: %w", ep.Name, i+1, err)
 			}
-			l.NotifyEmail, l.EmailAfter = lv.emails() && slices.Contains(lv.Notify, "email"), lv.EmailAfter
+			l.NotifyEmail, l.EmailAfter = slices.Contains(lv.Notify, "email"), lv.EmailAfter
 			p.Levels = append(p.Levels, l)
 		}
 		pols = append(pols, p)
