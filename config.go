@@ -1,6 +1,9 @@
 package main
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Config is baton's whole configuration: config.yaml, overridden by BATON_*
 // environment variables (dots become underscores: BATON_REDIS_ADDR).
@@ -22,7 +25,25 @@ type Config struct {
 	Audit              AuditConfig        `mapstructure:"audit"`
 	Privacy            PrivacyConfig      `mapstructure:"privacy"`
 	Heartbeats         []HeartbeatConfig  `mapstructure:"heartbeats"`
+	SMTP               SMTPConfig         `mapstructure:"smtp"`
 }
+
+// SMTPConfig is the SMTP server baton sends its emails through (a policy
+// level's notify: [chat, email] or email_after; internal/email). Off while
+// Addr is empty. Each key has its BATON_SMTP_* variable (BATON_SMTP_PASSWORD).
+type SMTPConfig struct {
+	Addr     string `mapstructure:"addr"`     // host:port (587 for STARTTLS submission, 25 for a local relay)
+	From     string `mapstructure:"from"`     // the sender, "Baton <baton@example.org>" or a bare address
+	Username string `mapstructure:"username"` // "": no login
+	Password string `mapstructure:"password"`
+	StartTLS bool   `mapstructure:"starttls"` // require STARTTLS before anything is sent
+	// IncidentURL, when set, is linked from each email: "{n}" stands for
+	// the incident's number (an http or https URL).
+	IncidentURL string `mapstructure:"incident_url"`
+}
+
+// On reports whether an SMTP server is configured.
+func (s SMTPConfig) On() bool { return s.Addr != "" }
 
 // PrivacyConfig is the redaction stage between intake and the store, and
 // the sealing of raw payloads (package privacy; docs/privacy.md).
@@ -288,7 +309,16 @@ type EscalationPolicy struct {
 type EscalationLevel struct {
 	Targets       []string      `mapstructure:"targets"`
 	EscalateAfter time.Duration `mapstructure:"escalate_after"`
+	// Notify is how the level's owner is paged: [chat] (the default) or
+	// [chat, email] (an email with each page too; needs smtp).
+	Notify []string `mapstructure:"notify"`
+	// EmailAfter, when set, emails the owner when a page of this level is
+	// still unacknowledged this long after it (needs smtp; 0: off).
+	EmailAfter time.Duration `mapstructure:"email_after"`
 }
+
+// emails reports whether the level asks for email.
+func (l EscalationLevel) emails() bool { return l.EmailAfter > 0 || slices.Contains(l.Notify, "email") }
 
 // defaults are the values a key takes when neither the file nor the
 // environment sets it. Every scalar key is also bound to its BATON_ variable

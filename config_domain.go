@@ -8,6 +8,7 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +47,8 @@ type domain struct {
 	// by name.
 	heartbeats      []incident.Heartbeat
 	heartbeatByName map[string]incident.Heartbeat
+	// emailer sends the policies' emails (smtp); nil without smtp.addr.
+	emailer escalation.Emailer
 }
 
 // heartbeat answers a heartbeat monitor by name (escalation.Heartbeats).
@@ -96,6 +99,9 @@ func (c *Config) domain() (*domain, error) {
 		return nil, err
 	}
 	d.heartbeats, d.heartbeatByName = c.heartbeats()
+	if d.emailer, err = c.emailer(); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -297,6 +303,7 @@ func (c *Config) escalationPolicies() (escalation.Policies, error) {
 			if err != nil {
 				return nil, fmt.Errorf("policy %s level %d: %w", ep.Name, i+1, err)
 			}
+			l.NotifyEmail, l.EmailAfter = slices.Contains(lv.Notify, "email"), lv.EmailAfter
 			p.Levels = append(p.Levels, l)
 		}
 		pols = append(pols, p)

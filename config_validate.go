@@ -54,6 +54,7 @@ func (c *Config) Validate() Problems {
 	c.validateAudit(k)
 	c.validatePrivacy(k)
 	c.validateHeartbeats(k, services)
+	c.validateSMTP(k)
 	return k.ps
 }
 
@@ -335,6 +336,7 @@ func (c *Config) validatePolicies(k *checker, people, rots map[string]bool) map[
 			if len(lv.Targets) == 0 {
 				k.add(lp+".targets", "must name at least one target (user:ID or rotation:NAME)")
 			}
+			c.validateLevelEmail(k, lp, lv)
 			for t, tg := range lv.Targets {
 				tp := fmt.Sprintf("%s.targets[%d]", lp, t)
 				target, err := rotations.ParseTarget(tg)
@@ -691,6 +693,7 @@ func (c *Config) Warnings() []string {
 	if len(c.Heartbeats) > 0 && c.Intake.Tokens.Heartbeat == "" {
 		out = append(out, fmt.Sprintf("%d heartbeats are configured but intake.tokens.heartbeat is empty: POST /v1/heartbeats/{name} refuses every beat, so they stay waiting and never page", len(c.Heartbeats)))
 	}
+	out = append(out, c.emailWarnings()...)
 	if c.Analytics.DigestChannel != "" && c.servedChat() == "" {
 		out = append(out, fmt.Sprintf("analytics.digest_channel is %q but no chat is configured (slack.bot_token and discord.token are empty): the weekly digest will not be posted", c.Analytics.DigestChannel))
 	}

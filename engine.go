@@ -80,6 +80,7 @@ func newEngine(d *domain, st *stores, watch *redisWatch, board *oncall.Board, ch
 		Heartbeats:   d.heartbeat,
 		PageIns:      pageIns,
 		Maintenance:  notices,
+		Emailer:      d.emailer,
 		PollInterval: o.PollInterval,
 		Lease:        d.runner.lease,
 		Workers:      d.runner.workers,

@@ -210,6 +210,8 @@ func eventLine(e incident.Event, name func(string) PersonRef) string {
 		return who(e.By) + ": " + e.Note
 	case incident.EventPageFailed:
 		return "page to " + who(e.Person) + " failed"
+	case incident.EventEmailed:
+		return "emailed " + who(e.Person) // the email went with the page (escalation/email.go)
 	}
 	return ""
 }

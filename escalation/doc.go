@@ -18,7 +18,8 @@
 //     "chat:<n>", and a heartbeat monitor's deadline "heartbeat:<name>",
 //     which the store decides against the last beat: job_heartbeat.go;
 //     a maintenance window's end "maintenance:<id>": job_maintenance.go;
-//     a person paged in, "pagein:<n>:<person>": job_pagein.go).
+//     a person paged in, "pagein:<n>:<person>": job_pagein.go;
+//     and one email to a person "email:<n>:<tag>": email.go).
 //     The runner keeps no schedule of its own: its timers and
 //     the Wakeup only make it look sooner, and a one-second poll
 //     (a time.Ticker) finds whatever they miss. A restart changes no
@@ -78,8 +79,9 @@
 //     incident's first page nor an escalation. One incident's overdue
 //     re-pages are one job and one page.
 //   - Undeliverable pages are retried with backoff, then dead-lettered and
-//     replaced by a page to the service's fallback channel; the schedule
-//     goes on as if delivered. Deferrals by the Pager's own pacing are not
+//     replaced by a page to the service's fallback channel (on a level
+//     that emails, by an email first, and by the fallback page only if
+//     that fails too: email.go); the schedule goes on as if delivered. Deferrals by the Pager's own pacing are not
 //     failures. A page held back by a chat failure other than a rate
 //     limit is made due at once when the runner next delivers a page (the
 //     chat answers again), not after the rest of its backoff.

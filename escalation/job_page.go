@@ -88,6 +88,9 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		}
 		if done {
 			c.Facts = append(c.Facts, pagedEvent(pg, now))
+			if _, qerr := r.queueEmails(ctx, inc.Number, pol, pg, false); qerr != nil {
+				return qerr
+			}
 			continue
 		}
 		if err = held; err == nil {
@@ -96,6 +99,11 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		}
 		if err == nil {
 			c.Facts = append(c.Facts, pagedEvent(pg, now))
+			// The page's emails (email.go), queued before the commit: a
+			// run of this step again asks for the same ones.
+			if _, qerr := r.queueEmails(ctx, inc.Number, pol, pg, false); qerr != nil {
+				return qerr
+			}
 			continue
 		}
 		// Delays count from the failure (a 429's Retry-After from its
@@ -144,6 +152,15 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		c.Dead = &incident.DeadLetter{Job: j.Member, Incident: inc.Number, Person: pg.Person, Channel: pg.Channel, Level: pg.Level,
 			Reason: string(pg.Reason), Error: text.Truncate(err.Error(), 300), Attempts: attempts, At: now}
 		if !f.PageFallback {
+			continue
+		}
+		// On a level that emails, the person is emailed instead, now; the
+		// email job pages the fallback if that fails too (email.go).
+		if asked, qerr := r.queueEmails(ctx, inc.Number, pol, pg, true); qerr != nil {
+			return qerr
+		} else if asked {
+			r.log.Warn("escalation: chat page given up; emailing the person instead (the fallback is paged if that fails too)",
+				"incident", inc.Number, "person", pg.Person, "level", pg.Level)
 			continue
 		}
 		fb := pg

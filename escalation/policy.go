@@ -31,7 +31,18 @@ type Level struct {
 	// EscalateAfter is how long the level has to acknowledge before the
 	// incident moves to the next one.
 	EscalateAfter time.Duration
+	// NotifyEmail (config notify: [chat, email]) emails the owner at once
+	// with each page of this level, besides the chat page (email.go).
+	NotifyEmail bool
+	// EmailAfter, when positive, emails the owner when a page of this
+	// level is still unacknowledged this long after it (email.go).
+	EmailAfter time.Duration
 }
+
+// Emails reports whether the level reaches its owner by email too
+// (NotifyEmail or EmailAfter): then a chat page that fails for good is
+// emailed before the fallback is paged.
+func (l Level) Emails() bool { return l.NotifyEmail || l.EmailAfter > 0 }
 
 // Service is what escalation needs to know of a service besides its policy.
 type Service struct {
@@ -85,6 +96,9 @@ func (p Policy) Validate() error {
 		}
 		if len(l.Targets) == 0 {
 			errs = append(errs, fmt.Errorf("policy %s: level %d: no targets", p.Name, i+1))
+		}
+		if l.EmailAfter < 0 {
+			errs = append(errs, fmt.Errorf("policy %s: level %d: email_after must not be negative", p.Name, i+1))
 		}
 	}
 	return errors.Join(errs...)

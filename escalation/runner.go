@@ -38,6 +38,13 @@ type Store interface {
 	// The page record (delivery.go).
 	BeginPage(ctx context.Context, n, rev int64, key string, at time.Time) (incident.PageMark, error)
 	EndPage(ctx context.Context, n, rev int64, key string, m incident.PageMark) error
+	// The email jobs (email.go).
+	ScheduleEmail(ctx context.Context, n int64, member string, due time.Time) (bool, error)
+	EmailRecord(ctx context.Context, j incident.Job) (sent bool, failures int, err error)
+	EmailSent(ctx context.Context, j incident.Job) error
+	EmailFailed(ctx context.Context, j incident.Job, due time.Time) (attempts int, ok bool, err error)
+	// ScheduleChat queues incident n's chat job (a redraw of its card).
+	ScheduleChat(ctx context.Context, n int64, due time.Time) error
 }
 
 var _ Store = (*incident.Store)(nil)
@@ -62,6 +69,10 @@ type Options struct {
 	// ("heartbeat:<name>") the runner claims with the page jobs; nil: none
 	// configured, and such jobs are dropped.
 	Heartbeats Heartbeats
+	// Emailer sends the emails of the policies' levels that have them
+	// (email.go); nil: no SMTP server, so nobody is emailed and a chat page
+	// that fails for good pages the fallback at once.
+	Emailer Emailer
 	// Board answers rotation targets (*oncall.Board); nil: no rotations,
 	// so a rotation target pages the fallback.
 	Board Board

@@ -33,6 +33,7 @@ import (
 //	                names no incident.
 //	pagein:<n>:<person> a person paged into incident <n>: their next
 //	                (re-)page (pagein.go).
+//	email:<n>:<tag> one email to a person about incident n (email.go).
 //
 // (The chat mirror's "chat:<n>" jobs live in a queue of their own: chat.go.)
 //
@@ -75,7 +76,8 @@ type Job struct {
 	Kind   JobKind // page
 	Number int64   // 42; 0 for a job that names no incident
 	// Name is what a job that names no incident names: the heartbeat of
-	// a JobHeartbeat ("heartbeat:<name>").
+	// a JobHeartbeat ("heartbeat:<name>"); for a JobEmail, its tag
+	// ("email:<n>:<tag>").
 	Name  string
 	Due   time.Time // when it fell due (for a reclaimed lease: when it was reclaimed)
 	Token string    // the claim's token; only its holder may renew or release it
@@ -103,6 +105,10 @@ func parseJob(member string) (JobKind, int64, bool) {
 		num, person, found := strings.Cut(num, ":")
 		n, err := strconv.ParseInt(num, 10, 64)
 		return JobPageIn, n, found && person != "" && err == nil
+	}
+	if JobKind(kind) == JobEmail {
+		n, _, ok := parseEmailJob(num)
+		return JobEmail, n, ok
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil {
@@ -309,6 +315,10 @@ func (s *Store) claim(ctx context.Context, due, inflight, urgent string, exclusi
 		case JobPageIn:
 			_, rest, _ := strings.Cut(member, ":")
 			_, j.Name, _ = strings.Cut(rest, ":")
+		}
+		if kind == JobEmail {
+			_, rest, _ := strings.Cut(member, ":")
+			_, j.Name, _ = parseEmailJob(rest)
 		}
 		jobs = append(jobs, j)
 	}

@@ -63,6 +63,13 @@ func (e *env) restart() {
 	e.start()
 }
 
+// restartRunner is restart: the tests that restart "the runner" mean the
+// process's engine, whose deadlines are all in Redis.
+func (e *env) restartRunner() {
+	e.t.Helper()
+	e.restart()
+}
+
 type envConfig struct {
 	repage, escalate time.Duration // the payments policy
 	archiveAfter     time.Duration
@@ -82,6 +89,10 @@ type envConfig struct {
 	storeOpts []incident.StoreOption
 	// heartbeats are the heartbeat monitors the runner watches.
 	heartbeats []incident.Heartbeat
+	// emailer is the runner's Emailer (nil: none); levels, when set,
+	// edits the payments policy's levels (email settings) before Lookup.
+	emailer escalation.Emailer
+	levels  func([]escalation.Level)
 }
 
 func defaults() envConfig {
@@ -118,6 +129,9 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	services := []escalation.Service{{Name: "payments", Policy: "payments", AlertsChannel: "#payments-alerts"}}
 	policies := []escalation.Policy{{Name: "payments", RepageEvery: cfg.repage, Levels: []escalation.Level{
 		level(cfg.escalate, "user:alice"), level(cfg.escalate, "user:bob")}}}
+	if cfg.levels != nil {
+		cfg.levels(policies[0].Levels)
+	}
 	owners := []string{"carol", "bob"}
 	for i := 1; i < cfg.services; i++ {
 		name := fmt.Sprintf("svc%d", i+1)
@@ -178,7 +192,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	}
 	newRunner := func() (*escalation.Runner, error) {
 		return escalation.NewRunner(escalation.Options{
-			Incidents: e.svc, Wakeup: wake, Pager: b.Pager(), Chat: b.Syncer(), Policies: pols,
+			Incidents: e.svc, Wakeup: wake, Pager: b.Pager(), Chat: b.Syncer(), Policies: pols, Emailer: cfg.emailer,
 			PollInterval: 20 * time.Millisecond, Lease: 5 * time.Second,
 			RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 			Workers: cfg.workers, ChatWorkers: cfg.chatWorkers, Log: log,

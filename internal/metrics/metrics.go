@@ -44,10 +44,12 @@ type Metrics struct {
 	socket        *prometheus.GaugeVec
 	toAck         *prometheus.HistogramVec
 	toResolve     *prometheus.HistogramVec
+	emails        *prometheus.CounterVec
 }
 
 var (
 	_ escalation.Metrics        = (*Metrics)(nil)
+	_ escalation.EmailMetrics   = (*Metrics)(nil)
 	_ intake.TruncationObserver = (*Metrics)(nil)
 )
 
@@ -120,6 +122,15 @@ func New() *Metrics {
 			Help:    "Time from an incident's creation to its resolution (by a person or the source's recovery), by service (MTTR).",
 			Buckets: responseBuckets,
 		}, []string{"service"}),
+		emails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_emails_total",
+			Help: "Email attempts, by why (page, after, chatfailed) and outcome (sent; failed: retried; given_up: dead-lettered, and for chatfailed the fallback paged).",
+		}, []string{"why", "outcome"}),
+	}
+	for _, why := range escalation.EmailWhys {
+		for _, o := range []string{"sent", "failed", "given_up"} {
+			m.emails.WithLabelValues(string(why), o)
+		}
 	}
 	// Series the alerting rules read start at 0, so the first failures
 	// show as an increase instead of a series appearing with the burst
@@ -133,7 +144,7 @@ func New() *Metrics {
 	m.storeErrors.WithLabelValues("escalation")
 	m.reg.MustRegister(
 		m.alerts, m.truncated, m.opened, m.intakeLatency, m.pages, m.pageFailures, m.deadLetters,
-		m.acks, m.escalations, m.jobLag, m.storeErrors, m.chatErrors, m.socket, m.toAck, m.toResolve,
+		m.acks, m.escalations, m.jobLag, m.storeErrors, m.chatErrors, m.socket, m.toAck, m.toResolve, m.emails,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -244,6 +255,11 @@ func (m *Metrics) StoreFailed(component string) { m.storeErrors.WithLabelValues(
 // JobStarted implements escalation.Metrics: the job's lag after it fell due.
 func (m *Metrics) JobStarted(kind string, lag time.Duration) {
 	m.jobLag.WithLabelValues(kind).Observe(max(lag, 0).Seconds())
+}
+
+// Emailed implements escalation.EmailMetrics.
+func (m *Metrics) Emailed(why escalation.EmailWhy, outcome string) {
+	m.emails.WithLabelValues(string(why), outcome).Inc()
 }
 
 // PageSent implements escalation.Metrics.
