@@ -98,6 +98,8 @@ func TestSharedBudget(t *testing.T) {
 			{redisDown: true, want: -1},
 			book(A, create, "", 0), book(B, create, "", 0),
 			{redisBack: true, want: -1},
+			book(A, create, "", 0), book(A, create, "", s), // within a second of the failure: still alone
+			{advance: time.Second, want: -1},
 			book(A, create, "", 0), book(A, create, "", 0), book(B, create, "", s),
 		}},
 	}

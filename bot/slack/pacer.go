@@ -176,9 +176,9 @@ func (p *pacer) wait(ctx context.Context, method, channel string) error {
 // deferred is true when that is beyond pc.MaxWait (bounded callers only).
 func (p *pacer) reserve(ctx context.Context, key string, l Limit, pc bot.Pacing, bounded bool) (time.Duration, bool) {
 	now := p.now()
-	if p.shared != nil {
+	if p.shared.use(now) {
 		d, deferred, err := p.shared.reserve(ctx, key, l, pc, bounded, now)
-		if p.shared.answered(err) {
+		if p.shared.answered(err, now) {
 			return d, deferred
 		}
 	}
@@ -192,11 +192,11 @@ func (p *pacer) blocked(ctx context.Context, key string) bool {
 	st := p.keys[key]
 	local := st != nil && now.Before(st.blocked)
 	p.mu.Unlock()
-	if local || p.shared == nil {
+	if local || !p.shared.use(now) {
 		return local
 	}
 	until, err := p.shared.blockedUntil(ctx, key)
-	return p.shared.answered(err) && now.Before(until)
+	return p.shared.answered(err, now) && now.Before(until)
 }
 
 // block records a 429 on method (and channel): nothing is sent there before
@@ -205,10 +205,11 @@ func (p *pacer) blocked(ctx context.Context, key string) bool {
 // in this process and, with a Budget, in Redis for the other replicas.
 func (p *pacer) block(ctx context.Context, method, channel string, retryAfter time.Duration) {
 	key, _ := p.key(method, channel)
-	until := p.now().Add(retryAfter)
+	now := p.now()
+	until := now.Add(retryAfter)
 	p.blockLocal(key, until)
-	if p.shared != nil {
-		p.shared.answered(p.shared.block(ctx, key, until, p.now()))
+	if p.shared.use(now) {
+		p.shared.answered(p.shared.block(ctx, key, until, now), now)
 	}
 }
 
@@ -293,7 +294,19 @@ type sharedBudget struct {
 	prefix  string
 	timeout time.Duration
 	log     *slog.Logger
-	down    atomic.Bool // the last round trip failed (logged once per outage)
+	down    atomic.Bool  // the last round trip failed (logged once per outage)
+	retryAt atomic.Int64 // unix µs: after a failure, Redis is not asked again before this
+}
+
+// retryEvery is how long after a failed round trip the pacer paces alone
+// before it asks Redis again: during an outage a call pays the timeout at
+// most once in that time, not on every call.
+const retryEvery = time.Second
+
+// use reports whether the budget is to be asked at now: there is one, and
+// no failure in the last retryEvery.
+func (s *sharedBudget) use(now time.Time) bool {
+	return s != nil && now.UnixMicro() >= s.retryAt.Load()
 }
 
 //go:embed budget.lua
@@ -319,14 +332,16 @@ func (s *sharedBudget) keys(key string) []string {
 }
 
 // answered reports whether err is nil, logging the budget's outage once
-// when it begins and once when it ends.
-func (s *sharedBudget) answered(err error) bool {
+// when it begins and once when it ends; after an error, the budget is not
+// used for retryEvery.
+func (s *sharedBudget) answered(err error, now time.Time) bool {
 	if err == nil {
 		if s.down.CompareAndSwap(true, false) {
 			s.log.Info("slack: rate budget in Redis back; pacing with the other replicas again")
 		}
 		return true
 	}
+	s.retryAt.Store(now.Add(retryEvery).UnixMicro())
 	if !s.down.Swap(true) {
 		s.log.Warn("slack: rate budget in Redis unreachable; pacing this replica alone until it answers", "err", err)
 	}
