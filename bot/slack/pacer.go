@@ -60,8 +60,8 @@ type Budget struct {
 	// Prefix starts every key (redis.prefix), e.g. "baton:".
 	Prefix string
 	// Timeout bounds each Redis round trip of the pacer; past it, or on any
-	// Redis error, the call is paced by this process alone (see pacer).
-	// Default 250ms.
+	// Redis error, the call and those of the next second are paced by this
+	// process alone (see pacer). Default 250ms.
 	Timeout time.Duration
 	// Log reports the budget becoming unreachable and coming back; nil
 	// logs nothing.
@@ -85,8 +85,9 @@ type Budget struct {
 // answer within Budget.Timeout, the process paces alone with the same
 // rules in memory: it fails towards sending (N replicas may then send up to
 // N times the rate, as before the shared budget), and Slack's 429s, still
-// recorded here, protect what is left. Paging never waits on Redis for
-// longer than the timeout.
+// recorded here, protect what is left. After a failure Redis is asked again
+// only a second later (retryEvery), so paging waits on Redis for the budget
+// at most one timeout a second.
 type pacer struct {
 	limits map[string]Limit
 	now    func() time.Time
