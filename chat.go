@@ -67,8 +67,12 @@ func botOptions(d *domain, st *stores, board *oncall.Board, m *metrics.Metrics, 
 
 // newSlack is the chat side on Slack: the Web API Chat and the Socket Mode loop.
 func newSlack(cfg *Config, d *domain, st *stores, board *oncall.Board, m *metrics.Metrics, wake func(), log *slog.Logger, o AppOptions) (*chatSide, error) {
-	chat, err := slackbot.NewChat(slackbot.ChatOptions{
-		BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, Metrics: m, Now: o.Now})
+	co := slackbot.ChatOptions{BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, Metrics: m, Now: o.Now}
+	if cfg.Slack.SharedBudget {
+		// One Slack budget for every replica: the pacing state is in Redis.
+		co.Budget = &slackbot.Budget{Redis: st.rdb, Prefix: cfg.Redis.Prefix, Log: log}
+	}
+	chat, err := slackbot.NewChat(co)
 	if err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}

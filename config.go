@@ -225,6 +225,10 @@ type SlackConfig struct {
 	APIURL       string        `mapstructure:"api_url"`
 	AckReactions []string      `mapstructure:"ack_reactions"`
 	ArchiveAfter time.Duration `mapstructure:"archive_after"`
+	// SharedBudget keeps the Slack pacing in Redis so that the replicas
+	// share one rate budget (bot/slack.Budget). Default off: see
+	// docs/architecture.md, Chat, for what it costs after a Slack outage.
+	SharedBudget bool `mapstructure:"shared_budget"`
 }
 
 // DiscordConfig connects the Discord bot (the gateway and the REST API
@@ -334,6 +338,7 @@ var defaults = map[string]any{
 	"slack.api_url":                       "https://slack.com/api/",
 	"slack.ack_reactions":                 []string{"white_check_mark", "eyes"},
 	"slack.archive_after":                 "24h",
+	"slack.shared_budget":                 false,
 	"discord.api_url":                     "https://discord.com/api/v10/",
 	"discord.ack_reactions":               []string{"✅", "👀"},
 	"analytics.timezone":                  "UTC",

@@ -53,6 +53,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"BATON_INTAKE_MAX_BODY_BYTES=2048",
 		"BATON_REDIS_ADDRS=10.0.0.1:6379,10.0.0.2:6379",
 		"BATON_SLACK_ARCHIVE_AFTER=90s",
+		"BATON_SLACK_SHARED_BUDGET=true",
 		"OTHER_VAR=ignored",
 	}
 	cfg, err := LoadConfig(path, env)
@@ -71,6 +72,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 		{"intake.max_body_bytes", cfg.Intake.MaxBodyBytes, int64(2048)},
 		{"redis.addrs", strings.Join(cfg.Redis.Addrs, " "), "10.0.0.1:6379 10.0.0.2:6379"},
 		{"slack.archive_after", cfg.Slack.ArchiveAfter, 90 * time.Second},
+		{"slack.shared_budget (env only)", cfg.Slack.SharedBudget, true},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

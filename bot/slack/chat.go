@@ -69,6 +69,9 @@ type ChatOptions struct {
 	Metrics Metrics
 	// Now is the clock the pacer reads. Default time.Now.
 	Now func() time.Time
+	// Budget, when set, shares the pacing with every replica through Redis
+	// (one Slack budget for the deployment); nil paces this process alone.
+	Budget *Budget
 }
 
 // NewChat builds the Slack Chat; it makes no network call. It fails when
@@ -96,7 +99,7 @@ func NewChat(o ChatOptions) (*Chat, error) {
 		o.Metrics = noMetrics{}
 	}
 	api := slack.New(o.BotToken, slack.OptionAPIURL(o.APIURL), slack.OptionHTTPClient(o.HTTPClient))
-	return &Chat{api: api, pace: newPacer(o.Limits, o.Now), metrics: o.Metrics,
+	return &Chat{api: api, pace: newPacer(o.Limits, o.Now, o.Budget), metrics: o.Metrics,
 		botToken: o.BotToken, apiURL: o.APIURL, httpClient: o.HTTPClient}, nil
 }
 
@@ -153,10 +156,10 @@ func (c *Chat) once(ctx context.Context, method, channel string, fn func(ctx con
 	switch {
 	case errors.As(err, &rl):
 		d := max(rl.RetryAfter, time.Second)
-		c.pace.block(method, channel, d)
+		c.pace.block(ctx, method, channel, d)
 		return escalation.RetryAfter(fmt.Errorf("%s: %w", method, err), d)
 	case errors.As(err, &sc) && sc.Code == http.StatusTooManyRequests:
-		c.pace.block(method, channel, noRetryAfter)
+		c.pace.block(ctx, method, channel, noRetryAfter)
 		return escalation.RetryAfter(fmt.Errorf("%s: %w", method, err), noRetryAfter)
 	case errors.As(err, &sc):
 		return fmt.Errorf("%s: %w", method, err)
@@ -169,7 +172,7 @@ func (c *Chat) once(ctx context.Context, method, channel string, fn func(ctx con
 		case "users_not_found", "user_not_found":
 			return fmt.Errorf("%s: %w", method, bot.ErrNoUser)
 		case "ratelimited":
-			c.pace.block(method, channel, noRetryAfter)
+			c.pace.block(ctx, method, channel, noRetryAfter)
 			return escalation.RetryAfter(fmt.Errorf("%s: %w", method, err), noRetryAfter)
 		case "internal_error", "fatal_error", "request_timeout", "service_unavailable":
 			return fmt.Errorf("%s: %w", method, err)

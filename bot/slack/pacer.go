@@ -2,8 +2,15 @@ package slack
 
 import (
 	"context"
+	_ "embed"
+	"fmt"
+	"log/slog"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/batonhq/baton/bot"
 	"github.com/batonhq/baton/escalation"
@@ -42,6 +49,25 @@ func SlackLimits() map[string]Limit {
 	}
 }
 
+// Budget keeps the pacing state in Redis so that every replica of baton
+// spends one Slack budget: each method's (and, for chat.postMessage, each
+// channel's) send times, the slots held for deferred jobs, and the
+// Retry-After of a 429 that any replica received.
+type Budget struct {
+	// Redis is the store the replicas share (single node, Sentinel or
+	// Cluster: each limiter's keys share one hash tag).
+	Redis redis.UniversalClient
+	// Prefix starts every key (redis.prefix), e.g. "baton:".
+	Prefix string
+	// Timeout bounds each Redis round trip of the pacer; past it, or on any
+	// Redis error, the call and those of the next second are paced by this
+	// process alone (see pacer). Default 250ms.
+	Timeout time.Duration
+	// Log reports the budget becoming unreachable and coming back; nil
+	// logs nothing.
+	Log *slog.Logger
+}
+
 // pacer spaces the bot's calls so that Slack has no reason to refuse them:
 // a GCRA (virtual scheduling) limiter per method, or per method and channel,
 // slightly slower than the limit, that hands out send times. A call whose
@@ -52,11 +78,20 @@ func SlackLimits() map[string]Limit {
 // Retry-After has passed and voids the reservations made before it, so no
 // call is sent into a limit Slack has just announced.
 //
-// The pacing is per process: replicas pace independently, and Slack's 429s
-// (handled the same way) cover what they send together.
+// With a Budget the state lives in Redis (budget.lua) and all replicas pace
+// against it: one budget per method and channel for the whole deployment,
+// tickets claimable by whichever replica runs the job next, and a 429 seen
+// by one replica holding back all. Without one, or while Redis does not
+// answer within Budget.Timeout, the process paces alone with the same
+// rules in memory: it fails towards sending (N replicas may then send up to
+// N times the rate, as before the shared budget), and Slack's 429s, still
+// recorded here, protect what is left. After a failure Redis is asked again
+// only a second later (retryEvery), so paging waits on Redis for the budget
+// at most one timeout a second.
 type pacer struct {
 	limits map[string]Limit
 	now    func() time.Time
+	shared *sharedBudget // nil: per process only
 
 	mu   sync.Mutex
 	keys map[string]*paceState
@@ -73,8 +108,16 @@ type paceState struct {
 // call and its arrival at Slack must not make it arrive early.
 const safety = 1.1
 
-func newPacer(limits map[string]Limit, now func() time.Time) *pacer {
-	return &pacer{limits: limits, now: now, keys: map[string]*paceState{}}
+// heldFor is how long past its time a slot reserved for a ticket is kept
+// for it (a job that never came back to claim it).
+const heldFor = time.Minute
+
+func newPacer(limits map[string]Limit, now func() time.Time, b *Budget) *pacer {
+	p := &pacer{limits: limits, now: now, keys: map[string]*paceState{}}
+	if b != nil && b.Redis != nil {
+		p.shared = newSharedBudget(*b)
+	}
+	return p
 }
 
 // unlimited paces a method with no known limit: only a 429 holds it back.
@@ -92,55 +135,92 @@ func (p *pacer) key(method, channel string) (string, Limit) {
 	return method, l
 }
 
+// gcra is a limit's GCRA parameters: the spacing of calls (the published
+// rate slowed by safety) and how far ahead of it a burst may run (one burst
+// slot is left unused).
+func gcra(l Limit) (interval, tolerance time.Duration) {
+	interval = time.Duration(float64(time.Minute) / l.PerMinute * safety)
+	burst := max(1, l.Burst-1)
+	return interval, time.Duration(burst-1) * interval
+}
+
 // wait blocks until the call may be sent, or returns escalation.Defer when
 // that is later than ctx's bot.Pacing allows, or ctx's error.
 func (p *pacer) wait(ctx context.Context, method, channel string) error {
 	key, l := p.key(method, channel)
 	pc, bounded := bot.PacingFrom(ctx)
 	for {
-		d, deferred := p.reserve(key, l, pc, bounded)
+		d, deferred := p.reserve(ctx, key, l, pc, bounded)
 		if deferred {
 			return escalation.Defer(d)
 		}
-		if d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			}
+		if d <= 0 {
+			return nil // booked just now, after any Retry-After
 		}
-		// A 429 that came in while this call waited for its slot voids the
-		// slot: book again, after the Retry-After.
-		if !p.blocked(key) {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		// A 429 that came in while this call waited for its slot (here or,
+		// with a Budget, at another replica) voids the slot: book again,
+		// after the Retry-After.
+		if !p.blocked(ctx, key) {
 			return nil
 		}
 	}
 }
 
-// blocked reports whether a 429's Retry-After still holds key back.
-func (p *pacer) blocked(key string) bool {
-	now := p.now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	st := p.keys[key]
-	return st != nil && now.Before(st.blocked)
-}
-
 // reserve books the next send time for key and returns how long until it;
 // deferred is true when that is beyond pc.MaxWait (bounded callers only).
-func (p *pacer) reserve(key string, l Limit, pc bot.Pacing, bounded bool) (d time.Duration, deferred bool) {
+func (p *pacer) reserve(ctx context.Context, key string, l Limit, pc bot.Pacing, bounded bool) (time.Duration, bool) {
+	now := p.now()
+	if p.shared.use(now) {
+		d, deferred, err := p.shared.reserve(ctx, key, l, pc, bounded, now)
+		if p.shared.answered(err, now) {
+			return d, deferred
+		}
+	}
+	return p.reserveLocal(key, l, pc, bounded, now)
+}
+
+// blocked reports whether a 429's Retry-After still holds key back.
+func (p *pacer) blocked(ctx context.Context, key string) bool {
 	now := p.now()
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	st := p.keys[key]
-	if st == nil {
-		st = &paceState{held: map[string]time.Time{}}
-		p.keys[key] = st
+	local := st != nil && now.Before(st.blocked)
+	p.mu.Unlock()
+	if local || !p.shared.use(now) {
+		return local
 	}
+	until, err := p.shared.blockedUntil(ctx, key)
+	return p.shared.answered(err, now) && now.Before(until)
+}
+
+// block records a 429 on method (and channel): nothing is sent there before
+// retryAfter has passed, and the slots reserved before it are void (their
+// holders book again, after it, in the order they come back). It is kept
+// in this process and, with a Budget, in Redis for the other replicas.
+func (p *pacer) block(ctx context.Context, method, channel string, retryAfter time.Duration) {
+	key, _ := p.key(method, channel)
+	now := p.now()
+	until := now.Add(retryAfter)
+	p.blockLocal(key, until)
+	if p.shared.use(now) {
+		p.shared.answered(p.shared.block(ctx, key, until, now), now)
+	}
+}
+
+// reserveLocal is reserve on this process's own state.
+func (p *pacer) reserveLocal(key string, l Limit, pc bot.Pacing, bounded bool, now time.Time) (d time.Duration, deferred bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.state(key)
 	for t, at := range st.held {
-		if now.Sub(at) > time.Minute { // reserved and never claimed
+		if now.Sub(at) > heldFor { // reserved and never claimed
 			delete(st.held, t)
 		}
 	}
@@ -154,9 +234,7 @@ func (p *pacer) reserve(key string, l Limit, pc bot.Pacing, bounded bool) (d tim
 			return d, false
 		}
 	}
-	interval := time.Duration(float64(time.Minute) / l.PerMinute * safety)
-	burst := max(1, l.Burst-1)
-	tolerance := time.Duration(burst-1) * interval
+	interval, tolerance := gcra(l)
 	if st.tat.Before(now) {
 		st.tat = now
 	}
@@ -179,20 +257,11 @@ func (p *pacer) reserve(key string, l Limit, pc bot.Pacing, bounded bool) (d tim
 	return d, false
 }
 
-// block records a 429 on key: nothing is sent before retryAfter has passed,
-// and the slots reserved before it are void (their holders book again,
-// after it, in the order they come back).
-func (p *pacer) block(method, channel string, retryAfter time.Duration) {
-	key, _ := p.key(method, channel)
-	now := p.now()
+// blockLocal is block on this process's own state.
+func (p *pacer) blockLocal(key string, until time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := p.keys[key]
-	if st == nil {
-		st = &paceState{held: map[string]time.Time{}}
-		p.keys[key] = st
-	}
-	until := now.Add(retryAfter)
+	st := p.state(key)
 	if until.After(st.blocked) {
 		st.blocked = until
 	}
@@ -200,4 +269,134 @@ func (p *pacer) block(method, channel string, retryAfter time.Duration) {
 		st.tat = until
 	}
 	clear(st.held)
+}
+
+// state is key's local state, made on first use. Callers hold p.mu.
+func (p *pacer) state(key string) *paceState {
+	st := p.keys[key]
+	if st == nil {
+		st = &paceState{held: map[string]time.Time{}}
+		p.keys[key] = st
+	}
+	return st
+}
+
+// sharedBudget is the pacer's state in Redis. Each limiter has two keys
+// under one hash tag (so a script touching both works on Redis Cluster):
+//
+//	<prefix>pace:{<method>[|<channel>]}        hash: tat, blocked (unix µs)
+//	<prefix>pace:{<method>[|<channel>]}:held   sorted set: ticket → reserved send time (unix µs)
+//
+// Both expire a minute after the last time they speak of. The times are the
+// replicas' own clocks (the pacer's now), so replicas' clock skew shifts a
+// slot by that much; safety's 10% margin is far larger than NTP's skew.
+type sharedBudget struct {
+	rdb     redis.UniversalClient
+	prefix  string
+	timeout time.Duration
+	log     *slog.Logger
+	down    atomic.Bool  // the last round trip failed (logged once per outage)
+	retryAt atomic.Int64 // unix µs: after a failure, Redis is not asked again before this
+}
+
+// retryEvery is how long after a failed round trip the pacer paces alone
+// before it asks Redis again: during an outage a call pays the timeout at
+// most once in that time, not on every call.
+const retryEvery = time.Second
+
+// use reports whether the budget is to be asked at now: there is one, and
+// no failure in the last retryEvery.
+func (s *sharedBudget) use(now time.Time) bool {
+	return s != nil && now.UnixMicro() >= s.retryAt.Load()
+}
+
+//go:embed budget.lua
+var budgetLua string
+
+// budgetScript reserves (ARGV[1] "r") or blocks (ARGV[1] "b"); budget.lua
+// explains its arguments and answers.
+var budgetScript = redis.NewScript(budgetLua)
+
+func newSharedBudget(b Budget) *sharedBudget {
+	if b.Timeout <= 0 {
+		b.Timeout = 250 * time.Millisecond
+	}
+	if b.Log == nil {
+		b.Log = slog.New(slog.DiscardHandler)
+	}
+	return &sharedBudget{rdb: b.Redis, prefix: b.Prefix, timeout: b.Timeout, log: b.Log}
+}
+
+func (s *sharedBudget) keys(key string) []string {
+	k := s.prefix + "pace:{" + key + "}"
+	return []string{k, k + ":held"}
+}
+
+// answered reports whether err is nil, logging the budget's outage once
+// when it begins and once when it ends; after an error, the budget is not
+// used for retryEvery.
+func (s *sharedBudget) answered(err error, now time.Time) bool {
+	if err == nil {
+		if s.down.CompareAndSwap(true, false) {
+			s.log.Info("slack: rate budget in Redis back; pacing with the other replicas again")
+		}
+		return true
+	}
+	s.retryAt.Store(now.Add(retryEvery).UnixMicro())
+	if !s.down.Swap(true) {
+		s.log.Warn("slack: rate budget in Redis unreachable; pacing this replica alone until it answers", "err", err)
+	}
+	return false
+}
+
+// us is t in unix microseconds; dus is d in microseconds, rounded up.
+func us(t time.Time) int64        { return t.UnixMicro() }
+func dus(d time.Duration) int64   { return int64(math.Ceil(float64(d) / float64(time.Microsecond))) }
+func fromUS(v int64) time.Time    { return time.UnixMicro(v) }
+func usDur(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+
+// ctx is the round trip's context: ctx's values, not its cancellation (a
+// 429 is recorded even when its caller has gone), and the timeout.
+func (s *sharedBudget) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+}
+
+func (s *sharedBudget) reserve(ctx context.Context, key string, l Limit, pc bot.Pacing, bounded bool, now time.Time) (time.Duration, bool, error) {
+	interval, tolerance := gcra(l)
+	maxWait := int64(-1)
+	if bounded {
+		maxWait = max(0, dus(pc.MaxWait))
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	v, err := budgetScript.Run(ctx, s.rdb, s.keys(key), "r", us(now), dus(interval), dus(tolerance), pc.Ticket, maxWait, dus(heldFor)).Int64Slice()
+	if err != nil {
+		return 0, false, fmt.Errorf("rate budget: %w", err)
+	}
+	if len(v) != 2 {
+		return 0, false, fmt.Errorf("rate budget: %d values answered, want 2", len(v))
+	}
+	return usDur(v[0]), v[1] == 1, nil
+}
+
+func (s *sharedBudget) block(ctx context.Context, key string, until, now time.Time) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	if err := budgetScript.Run(ctx, s.rdb, s.keys(key), "b", us(now), us(until), dus(heldFor)).Err(); err != nil {
+		return fmt.Errorf("rate budget: %w", err)
+	}
+	return nil
+}
+
+func (s *sharedBudget) blockedUntil(ctx context.Context, key string) (time.Time, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	v, err := s.rdb.HGet(ctx, s.keys(key)[0], "blocked").Int64()
+	switch {
+	case err == redis.Nil:
+		return time.Time{}, nil
+	case err != nil:
+		return time.Time{}, fmt.Errorf("rate budget: %w", err)
+	}
+	return fromUS(v), nil
 }

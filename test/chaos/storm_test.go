@@ -36,6 +36,7 @@ var (
 	stormProbes    = flag.Int("storm.probes", 3, "storm: single alerts timed on the idle system before the storm (the ceiling)")
 	stormSeed      = flag.Uint64("storm.seed", 0, "storm: seed of the run's randomness; 0 picks one (printed)")
 	stormReport    = flag.String("storm.report", "", "storm: also write the table here")
+	stormShared    = flag.Bool("storm.shared_budget", true, "storm: slack.shared_budget of the replicas (one Slack budget in Redis)")
 )
 
 // stormDupSlack is how much earlier than its first re-page is due a second
@@ -102,7 +103,8 @@ func TestStorm(t *testing.T) {
 	for i := range reps {
 		proxy := startSlackProxy(t, fake.APIURL(), sp.latency, i, make(chan int))
 		reps[i] = &replica{id: i, bin: bin, config: cfgPath, addr: freeAddr(t), logDir: work,
-			env: []string{"BATON_SLACK_API_URL=" + proxy.url, "BATON_LOG_LEVEL=warn", fmt.Sprintf("BATON_ESCALATION_REPLICA_ID=storm-%d", i)}}
+			env: []string{"BATON_SLACK_API_URL=" + proxy.url, "BATON_LOG_LEVEL=warn", fmt.Sprintf("BATON_ESCALATION_REPLICA_ID=storm-%d", i),
+				"BATON_SLACK_SHARED_BUDGET=" + strconv.FormatBool(*stormShared)}}
 		if err := reps[i].start(ctx); err != nil {
 			t.Fatalf("start: %v", err)
 		}

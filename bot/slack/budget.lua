@@ -1,0 +1,81 @@
+-- The Slack rate budget shared by baton's replicas (pacer.go, sharedBudget):
+-- one GCRA limiter per Web API method, or per method and channel.
+--
+-- KEYS[1]  hash: tat (theoretical arrival time of the next call), blocked
+--          (no call before this: a 429's Retry-After); unix microseconds
+-- KEYS[2]  sorted set: ticket -> the send time reserved for it (unix µs)
+--
+-- ARGV[1] = "r": reserve a send time.
+--   ARGV[2] now, ARGV[3] interval, ARGV[4] tolerance (µs), ARGV[5] ticket
+--   ("" for none), ARGV[6] max wait (µs; -1: unbounded), ARGV[7] how long
+--   past its time a held slot is kept (µs).
+--   Answers {wait µs, deferred 0|1}. A ticket holding a slot gets that slot.
+--   Otherwise the next slot is booked (after any block); when it is further
+--   than the max wait the answer is deferred and, with a ticket, the slot
+--   is held for it.
+-- ARGV[1] = "b": block until ARGV[3] (µs), now ARGV[2], keep ARGV[4] (µs).
+--   Later slots start after it; every held slot is void. Answers 1.
+--
+-- Times are written with %.0f: a Lua number turned into a string by
+-- redis.call keeps only 14 digits, and unix microseconds have 16.
+local op = ARGV[1]
+local now = tonumber(ARGV[2])
+local function f(x) return string.format('%.0f', x) end
+local function expire(horizon, keep)
+  local ttl = math.max(horizon - now, 0) + keep
+  redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000))
+  redis.call('PEXPIRE', KEYS[2], math.ceil(ttl / 1000))
+end
+
+local st = redis.call('HMGET', KEYS[1], 'tat', 'blocked')
+local tat = tonumber(st[1]) or now
+local blocked = tonumber(st[2]) or 0
+
+if op == 'b' then
+  local untl = tonumber(ARGV[3])
+  if untl > blocked then blocked = untl end
+  if tat < untl then tat = untl end
+  redis.call('HSET', KEYS[1], 'tat', f(tat), 'blocked', f(blocked))
+  redis.call('DEL', KEYS[2])
+  expire(math.max(tat, blocked), tonumber(ARGV[4]))
+  return 1
+end
+
+local interval = tonumber(ARGV[3])
+local tolerance = tonumber(ARGV[4])
+local ticket = ARGV[5]
+local maxwait = tonumber(ARGV[6])
+local keep = tonumber(ARGV[7])
+
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. f(now - keep))
+if ticket ~= '' then
+  local at = redis.call('ZSCORE', KEYS[2], ticket)
+  if at then
+    local d = tonumber(at) - now
+    if maxwait >= 0 and d > maxwait then
+      return {d, 1}
+    end
+    redis.call('ZREM', KEYS[2], ticket)
+    return {d, 0}
+  end
+end
+
+if tat < now then tat = now end
+local at = tat - tolerance
+if at < now then at = now end
+if at < blocked then
+  at = blocked
+  tat = blocked + tolerance
+end
+tat = tat + interval
+local d = at - now
+local deferred = 0
+if maxwait >= 0 and d > maxwait then
+  deferred = 1
+  if ticket ~= '' then
+    redis.call('ZADD', KEYS[2], f(at), ticket)
+  end
+end
+redis.call('HSET', KEYS[1], 'tat', f(tat), 'blocked', f(blocked))
+expire(math.max(tat, blocked), keep)
+return {d, deferred}

@@ -1,0 +1,195 @@
+package slack
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/bot"
+	"github.com/batonhq/baton/internal/redistest"
+)
+
+// budgetLimits are the limits of the budget tests: interval 1.1 s (60 a
+// minute slowed by safety), two calls at once (a burst of 3, one left
+// unused).
+func budgetLimits() map[string]Limit {
+	return map[string]Limit{
+		"conversations.create": {PerMinute: 60, Burst: 3},
+		"chat.postMessage":     {PerMinute: 60, Burst: 3, PerChannel: true},
+	}
+}
+
+// step is one thing a replica does in a budget test: book a call (and
+// check how long it must wait, and whether it is deferred), record a 429,
+// or something that happens to the world (the clock moves, Redis dies).
+type step struct {
+	replica         int // 0 is A, 1 is B
+	method, channel string
+	pacing          *bot.Pacing // nil: an interactive call (unbounded)
+	block           time.Duration
+	advance         time.Duration
+	redisDown       bool
+	redisBack       bool
+	want            time.Duration
+	deferred        bool
+	blocked         bool // with want -1: is the replica held back on method/channel?
+}
+
+func book(r int, method, channel string, want time.Duration) step {
+	return step{replica: r, method: method, channel: channel, want: want}
+}
+
+func bookJob(r int, method, ticket string, maxWait, want time.Duration, deferred bool) step {
+	return step{replica: r, method: method, pacing: &bot.Pacing{Ticket: ticket, MaxWait: maxWait}, want: want, deferred: deferred}
+}
+
+// Two pacers ("replicas") on one real Redis spend one Slack budget: each
+// method's and each channel's, the slots held for deferred jobs, and a
+// 429's Retry-After. Without Redis each paces alone, at once.
+func TestSharedBudget(t *testing.T) {
+	const create, post = "conversations.create", "chat.postMessage"
+	const A, B = 0, 1
+	s := 1100 * time.Millisecond // one interval
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"same method: one budget", []step{
+			book(A, create, "", 0), book(A, create, "", 0), book(B, create, "", s), book(A, create, "", 2*s),
+		}},
+		{"different channels: a budget each", []step{
+			book(A, post, "C1", 0), book(A, post, "C1", 0), book(B, post, "C2", 0), book(B, post, "C2", 0), book(A, post, "C2", s),
+		}},
+		{"per-channel method: the channel's budget is shared", []step{
+			book(A, post, "D1", 0), book(B, post, "D1", 0), book(A, post, "D1", s), book(B, post, "D1", 2*s),
+		}},
+		{"a 429 at A holds B back until its Retry-After", []step{
+			{replica: A, method: post, channel: "D1", block: 3 * time.Second},
+			{replica: B, method: post, channel: "D1", blocked: true, want: -1},
+			book(B, post, "D1", 3*time.Second),
+			book(B, post, "D2", 0),
+			{replica: B, method: post, channel: "D1", advance: 3 * time.Second, want: -1},
+			book(A, post, "D1", s), // B's booking above was the first after the block
+		}},
+		{"a slot held for a ticket at A is B's when the job runs there", []step{
+			book(A, create, "", 0), book(A, create, "", 0),
+			bookJob(A, create, "page:1", 500*time.Millisecond, s, true),
+			book(B, create, "", 2*s), // not the held slot
+			{advance: s, want: -1},
+			bookJob(B, create, "page:1", 500*time.Millisecond, 0, false),
+			bookJob(A, create, "page:1", 500*time.Millisecond, 2*s, true), // claimed once: a new slot
+		}},
+		{"a 429 voids the held slots", []step{
+			book(A, create, "", 0), book(A, create, "", 0),
+			bookJob(A, create, "page:1", 500*time.Millisecond, s, true),
+			{replica: B, method: create, block: 2 * time.Second},
+			bookJob(B, create, "page:1", 500*time.Millisecond, 2*s, true), // the next free slot, not the held one
+		}},
+		{"Redis down: each replica paces alone, 429s still hold it back", []step{
+			book(A, create, "", 0),
+			{redisDown: true, want: -1},
+			book(A, create, "", 0), book(A, create, "", 0), book(A, create, "", s), book(B, create, "", 0),
+			{replica: B, method: post, channel: "D1", block: 2 * time.Second},
+			book(B, post, "D1", 2*time.Second),
+			book(A, post, "D1", 0),
+		}},
+		{"Redis back: shared again", []step{
+			{redisDown: true, want: -1},
+			book(A, create, "", 0), book(B, create, "", 0),
+			{redisBack: true, want: -1},
+			book(A, create, "", 0), book(A, create, "", s), // within a second of the failure: still alone
+			{advance: time.Second, want: -1},
+			book(A, create, "", 0), book(A, create, "", 0), book(B, create, "", s),
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := redistest.Start(t)
+			clock := time.Date(2026, 11, 30, 21, 0, 0, 0, time.UTC)
+			now := func() time.Time { return clock }
+			var ps [2]*pacer
+			for i := range ps {
+				ps[i] = newPacer(budgetLimits(), now, &Budget{Redis: srv.Client(), Prefix: "test:", Timeout: 250 * time.Millisecond})
+			}
+			for i, st := range tc.steps {
+				clock = clock.Add(st.advance)
+				switch {
+				case st.redisDown:
+					srv.Stop()
+					continue
+				case st.redisBack:
+					srv.Restart()
+					continue
+				}
+				p := ps[st.replica]
+				ctx := context.Background()
+				key, l := p.key(st.method, st.channel)
+				if st.block > 0 {
+					p.block(ctx, st.method, st.channel, st.block)
+					continue
+				}
+				if st.want >= 0 {
+					pc, bounded := bot.Pacing{}, st.pacing != nil
+					if bounded {
+						pc = *st.pacing
+					}
+					d, deferred := p.reserve(ctx, key, l, pc, bounded)
+					if d != st.want || deferred != st.deferred {
+						t.Fatalf("step %d (%c %s %s): wait %v deferred %v, want %v deferred %v",
+							i, 'A'+st.replica, st.method, st.channel, d, deferred, st.want, st.deferred)
+					}
+				}
+				if st.want < 0 && st.method != "" && st.blocked != p.blocked(ctx, key) {
+					t.Fatalf("step %d: %c blocked on %s %s: %v, want %v", i, 'A'+st.replica, st.method, st.channel, !st.blocked, st.blocked)
+				}
+			}
+		})
+	}
+}
+
+// The Redis budget of one replica books exactly what the in-memory pacer
+// books, call for call (budget.lua is the same GCRA as reserveLocal), over
+// a random mix of calls, jobs with tickets, 429s and time passing.
+func TestSharedBudgetMatchesLocal(t *testing.T) {
+	srv := redistest.Start(t)
+	clock := time.Date(2026, 11, 30, 21, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	shared := newPacer(budgetLimits(), now, &Budget{Redis: srv.Client(), Prefix: "test:"})
+	local := newPacer(budgetLimits(), now, nil)
+	rng := rand.New(rand.NewPCG(14, 4))
+	ctx := context.Background()
+	channels := []string{"", "D1", "D2"}
+	for i := range 2000 {
+		method := "conversations.create"
+		ch := channels[rng.IntN(len(channels))]
+		if ch != "" {
+			method = "chat.postMessage"
+		}
+		key, l := local.key(method, ch)
+		switch r := rng.IntN(20); {
+		case r == 0:
+			d := time.Duration(rng.IntN(3000)) * time.Millisecond
+			shared.block(ctx, method, ch, d)
+			local.block(ctx, method, ch, d)
+		case r < 6:
+			clock = clock.Add(time.Duration(rng.IntN(2000)) * time.Millisecond)
+		default:
+			pc, bounded := bot.Pacing{}, r%2 == 0
+			if bounded {
+				pc = bot.Pacing{MaxWait: time.Duration(rng.IntN(3000)) * time.Millisecond, Ticket: "page:" + string(rune('a'+rng.IntN(5)))}
+			}
+			ds, fs := shared.reserve(ctx, key, l, pc, bounded)
+			dl, fl := local.reserve(ctx, key, l, pc, bounded)
+			if ds != dl || fs != fl {
+				t.Fatalf("op %d on %s %+v: Redis books %v deferred %v, memory %v deferred %v", i, key, pc, ds, fs, dl, fl)
+			}
+			if shared.blocked(ctx, key) != local.blocked(ctx, key) {
+				t.Fatalf("op %d: blocked on %s differs", i, key)
+			}
+		}
+	}
+	if shared.shared.down.Load() {
+		t.Fatal("the budget went down during the test")
+	}
+}

@@ -1,0 +1,165 @@
+package slack_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/bot"
+	slackbot "github.com/batonhq/baton/bot/slack"
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/internal/redistest"
+)
+
+// budgetScale speeds Slack's limits up for TestReplicasShareSlackBudget:
+// conversations.create (Tier 2) allows 200 a minute instead of 20.
+const budgetScale = 10
+
+// Two baton replicas on one Redis, each with its own Slack client, pacer and
+// job runner, against a fake Slack that enforces Slack's limits (scaled):
+// a burst of incidents for one person, each with its channel, card, notice
+// and page. Paced each on its own the two replicas send twice what Slack
+// allows and get 429s; with the budget in Redis they send what it allows
+// and get none. Every incident is paged exactly once either way.
+func TestReplicasShareSlackBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 10 s")
+	}
+	const incidents = 12
+	cases := []struct {
+		name    string
+		shared  bool
+		want429 bool
+	}{
+		{name: "each replica paces alone: Slack refuses", shared: false, want429: true},
+		{name: "one budget in Redis: no 429", shared: true, want429: false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := fakeslack.StartTest(t)
+			srv := redistest.Start(t)
+			alice := fake.AddUser(fakeslack.User{Name: "alice", Email: "alice@example.com"})
+			alerts := fake.AddChannel(fakeslack.Channel{Name: "payments-alerts", Members: []string{alice.ID}})
+			fakeLimits, botLimits := scaledLimits(budgetScale)
+			for m, l := range fakeLimits {
+				fake.RateLimit(m, l)
+			}
+			logs := &logBuffer{}
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("log:\n%s", logs.tail(80))
+				}
+			})
+			for range 2 {
+				budgetReplica(t, fake, srv, alice, alerts.ID, botLimits, tc.shared, logs)
+			}
+
+			ctx := redistest.Ctx(t)
+			opener := incident.NewStore(srv.Client(), "test:")
+			t.Cleanup(opener.Close)
+			for i := range incidents {
+				if _, err := opener.Open(ctx, incident.Alert{Source: "generic", Service: "payments", DedupKey: "k" + strconv.Itoa(i),
+					Summary: fmt.Sprintf("disk full on host-%d", i), Severity: incident.SevCritical, Status: incident.AlertFiring}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Done: every incident paged and its channel made.
+			wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			defer cancel()
+			err := fake.WaitFor(wctx, func() bool {
+				return len(fake.Calls("conversations.create")) >= incidents && countOK(fake.Calls("conversations.create")) >= incidents &&
+					len(pagesTo(fake, alice.ID)) >= incidents
+			})
+			if err != nil {
+				t.Fatalf("unfinished: %d channels made, %d pages", countOK(fake.Calls("conversations.create")), len(pagesTo(fake, alice.ID)))
+			}
+			for i := 1; i <= incidents; i++ {
+				_, tl, err := opener.Get(ctx, int64(i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := countPaged(tl); n != 1 {
+					t.Errorf("INC-%d paged %d times", i, n)
+				}
+			}
+			refused := map[string]int{}
+			for _, c := range fake.Calls("") {
+				if c.Status == http.StatusTooManyRequests {
+					refused[c.Method]++
+				}
+			}
+			t.Logf("429s by method: %v; %d calls", refused, len(fake.Calls("")))
+			if got := len(refused) > 0; got != tc.want429 {
+				t.Fatalf("429s %v, want some: %v", refused, tc.want429)
+			}
+		})
+	}
+}
+
+func countOK(calls []fakeslack.Call) int {
+	n := 0
+	for _, c := range calls {
+		if c.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// pagesTo is the messages in user's DM.
+func pagesTo(fake *fakeslack.Server, user string) []fakeslack.Message {
+	im, ok := fake.IM(user)
+	if !ok {
+		return nil
+	}
+	return fake.Messages(im.ID)
+}
+
+// budgetReplica starts one replica: its own Redis connection, incident
+// store, Slack chat (paced by limits; through Redis when shared), bot and
+// runner with pages and chat syncs.
+func budgetReplica(t *testing.T, fake *fakeslack.Server, srv *redistest.Server, alice fakeslack.User, alerts string,
+	limits map[string]slackbot.Limit, shared bool, logs *logBuffer) {
+	t.Helper()
+	c := srv.Client()
+	pols, err := escalation.Lookup([]escalation.Service{{Name: "payments", Policy: "payments", AlertsChannel: alerts}},
+		[]escalation.Policy{{Name: "payments", RepageEvery: time.Hour, Levels: []escalation.Level{level(time.Hour, "user:alice")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wake := escalation.NewWakeup()
+	svc := incident.NewStore(c, "test:", incident.WithAckTimeout(pols.AckTimeout), incident.WithOnJobDue(wake.Notify))
+	t.Cleanup(svc.Close)
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	o := slackbot.ChatOptions{BotToken: fake.BotToken(), APIURL: fake.APIURL(), Limits: limits}
+	if shared {
+		o.Budget = &slackbot.Budget{Redis: c, Prefix: "test:", Log: log}
+	}
+	chat, err := slackbot.NewChat(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bot.New(bot.Options{Chat: chat, Incidents: svc, Redis: c, Prefix: "test:", Log: log, Wake: wake.Notify,
+		People:   []bot.Person{{ID: "alice", Name: "Alice", ChatID: alice.ID}},
+		Services: []bot.Service{{Name: "payments", AlertsChannel: alerts}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := escalation.NewRunner(escalation.Options{Incidents: svc, Wakeup: wake, Pager: b.Pager(), Chat: b.Syncer(), Policies: pols,
+		PollInterval: 20 * time.Millisecond, Lease: 5 * time.Second, RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+		Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = r.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
