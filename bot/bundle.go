@@ -246,34 +246,55 @@ func (it *pageItem) entry() BundleEntry {
 // slot after it.
 const BundleWindow = time.Second
 
+// rejoin is how long after a rate limit's Retry-After the next message to
+// that target still waits: the pages it refused are retried by their jobs
+// when it has passed, and must be running again to join that message
+// rather than the one after it.
+const rejoin = 300 * time.Millisecond
+
 // hold is the Pager's coalesce Hold: how long the next message to target
-// waits for more pages, BundleWindow after the last one posted there; a
-// page to a target quiet for that long goes at once.
+// waits for more pages (until nextPost[target]); a page to a target quiet
+// for BundleWindow goes at once.
 func (p *Pager) hold(target string) time.Duration {
 	p.mu.Lock()
-	last, ok := p.lastPost[target]
+	next, ok := p.nextPost[target]
 	p.mu.Unlock()
 	if !ok {
 		return 0
 	}
-	return last.Add(BundleWindow).Sub(p.c.now())
+	return next.Sub(p.c.now())
 }
 
-// sent records that a page message to target was just answered (posted or
-// refused: either way the chat's next slot there is about a second away).
-func (p *Pager) sent(target string) {
+// sent records that a page message to target was just answered, err its
+// outcome: the next one gathers pages for BundleWindow, or, after a rate
+// limit's Retry-After, until the refused pages are back (plus rejoin).
+func (p *Pager) sent(target string, err error) {
 	now := p.c.now()
+	next := now.Add(BundleWindow)
+	var ra escalation.RetryAfterError
+	if errors.As(err, &ra) {
+		next = later(next, now.Add(ra.RetryAfter()+rejoin))
+	} else if d, deferred := escalation.IsDeferred(err); deferred {
+		next = later(next, now.Add(d+rejoin))
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.lastPost == nil {
-		p.lastPost = map[string]time.Time{}
+	if p.nextPost == nil {
+		p.nextPost = map[string]time.Time{}
 	}
-	for t, at := range p.lastPost { // forget the quiet ones: the map stays small
-		if now.Sub(at) > BundleWindow {
-			delete(p.lastPost, t)
+	for t, at := range p.nextPost { // forget the quiet ones: the map stays small
+		if now.After(at) {
+			delete(p.nextPost, t)
 		}
 	}
-	p.lastPost[target] = now
+	p.nextPost[target] = next
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // sendPages is the Pager's coalesce send: one page alone as a single page,
@@ -289,7 +310,7 @@ func (p *Pager) sendPages(ctx context.Context, target string, items []*pageItem)
 		}
 		return errs
 	}
-	defer p.sent(target)
+	defer func() { p.sent(target, firstErr(errs)) }()
 	// The pages waited for their bundle (up to BundleWindow): leave out
 	// those whose incident was acknowledged or resolved meanwhile. Their
 	// runs' commits are refused (the revision moved), and the transition
@@ -347,6 +368,16 @@ func (p *Pager) stillDue(ctx context.Context, items []*pageItem, errs []error) (
 		due = append(due, it)
 	}
 	return due, errs
+}
+
+// firstErr is the first non-nil error of errs.
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // saveBundle records b and which bundle each page key went out in, before

@@ -34,7 +34,7 @@ type Pager struct {
 
 	pagesOnce sync.Once
 	pages     coalesce.Group[*pageItem] // pages, by target channel: due together, one message (bundle.go)
-	lastPost  map[string]time.Time      // target → when a page or bundle was last posted there (guarded by mu)
+	nextPost  map[string]time.Time      // target → until when its next message gathers pages (guarded by mu)
 
 	checksOnce sync.Once
 	checks     coalesce.Group[*keyCheck] // delivery checks, by channel: one history read answers many
