@@ -238,12 +238,12 @@ func (it *pageItem) entry() BundleEntry {
 	return e
 }
 
-// BundleWindow is the least time between two page messages to one target
-// that the Pager arranges: the pages due within it after a message go
-// together in the next. A chat takes about one message a second into one
-// channel (Slack; a DM is one), so a message sooner would only wait for
-// its rate-limit slot, while the pages that came meanwhile waited for the
-// slot after it.
+// BundleWindow is Options.BundleWindow's default: the least time between
+// two page messages to one target that the Pager arranges, so the pages
+// due within it after a message go together in the next. A chat takes
+// about one message a second into one channel (Slack; a DM is one), so a
+// message sooner would only wait for its rate-limit slot, while the pages
+// that came meanwhile waited for the slot after it.
 const BundleWindow = time.Second
 
 // rejoin is how long after a rate limit's Retry-After the next message to
@@ -270,7 +270,7 @@ func (p *Pager) hold(target string) time.Duration {
 // limit's Retry-After, until the refused pages are back (plus rejoin).
 func (p *Pager) sent(target string, err error) {
 	now := p.c.now()
-	next := now.Add(BundleWindow)
+	next := now.Add(p.c.bundleWindow)
 	var ra escalation.RetryAfterError
 	if errors.As(err, &ra) {
 		next = later(next, now.Add(ra.RetryAfter()+rejoin))
