@@ -334,7 +334,10 @@ func (p *Pager) sendPages(ctx context.Context, target string, items []*pageItem)
 	if err := p.c.saveBundle(ctx, b, keys); err != nil {
 		return fill(escalation.Unsent(err))
 	}
-	chID, ts, err := c.chat.Post(ctx, target, Message{Text: b.Text(), Bundle: &b, Key: keys[0], Keys: keys})
+	// Key is the bundle's id (the same pages, the same id; a chat that
+	// dedups a retried post by its key never answers a bundle with another
+	// holding fewer pages), Keys every page's, which the delivery check finds.
+	chID, ts, err := c.chat.Post(ctx, target, Message{Text: b.Text(), Bundle: &b, Key: b.ID, Keys: keys})
 	if err != nil {
 		return fill(fmt.Errorf("bundle of %d pages: %w", len(items), err))
 	}

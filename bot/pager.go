@@ -86,6 +86,13 @@ func (p *Pager) PageBundled(ctx context.Context, pg escalation.Page) (escalation
 	if err != nil {
 		return escalation.Bundle{}, escalation.Unsent(err)
 	}
+	if _, ok := c.chat.(KeysFinder); !ok {
+		// A chat that cannot find a message by any of its keys (Discord
+		// finds a retried post by its nonce, one key) cannot tell which
+		// pages a bundle whose answer was lost delivered: its pages go
+		// one by one, as before.
+		return escalation.Bundle{}, p.postOne(ctx, target, pg, card, refs)
+	}
 	p.pagesOnce.Do(func() {
 		p.pages.Max = MaxBundle
 		p.pages.Send = p.sendPages
