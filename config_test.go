@@ -292,7 +292,7 @@ func TestEscalationDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Escalation.Lease != 8*time.Second || cfg.Escalation.Workers != 8 {
+	if cfg.Escalation.Lease != 8*time.Second || cfg.Escalation.Workers != 32 {
 		t.Fatalf("defaults = %+v", cfg.Escalation)
 	}
 }

@@ -155,7 +155,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		Wake:        wake.Notify,
 		RepeatEvery: cfg.repeatEvery, PageMaxWait: cfg.pageMaxWait, SyncMaxWait: cfg.syncMaxWait,
 		ReactionPatience: cfg.reactionPatience, BundleWindow: cfg.bundleWindow,
-		Analytics:        &bot.Analytics{Source: e.reports, Zone: time.UTC}, Metrics: e.metrics,
+		Analytics: &bot.Analytics{Source: e.reports, Zone: time.UTC}, Metrics: e.metrics,
 	})
 	if err != nil {
 		t.Fatal(err)
