@@ -343,7 +343,7 @@ var defaults = map[string]any{
 	"discord.ack_reactions":               []string{"✅", "👀"},
 	"analytics.timezone":                  "UTC",
 	"escalation.lease":                    "8s",
-	"escalation.workers":                  8,
+	"escalation.workers":                  32,
 	"escalation.replica_id":               "",
 	"intake.max_parsing":                  0,
 	"intake.parse_wait":                   "2s",

@@ -248,9 +248,9 @@ func TestEscalationSection(t *testing.T) {
 		problem     string
 		replicaID   string
 	}{
-		{name: "the example's values", lease: 8 * time.Second, workers: 8},
+		{name: "the example's values", lease: 8 * time.Second, workers: 32},
 		{name: "a replica id from the environment", env: []string{"BATON_ESCALATION_REPLICA_ID=baton-0"},
-			lease: 8 * time.Second, workers: 8, replicaID: "baton-0"},
+			lease: 8 * time.Second, workers: 32, replicaID: "baton-0"},
 		{name: "a replica id with a colon", env: []string{"BATON_ESCALATION_REPLICA_ID=pod:1"},
 			problemPath: "escalation.replica_id", problem: `must be 1 to 64 letters, digits, '.', '_' or '-' (got "pod:1")`},
 		{name: "from the environment", env: []string{"BATON_ESCALATION_LEASE=15s", "BATON_ESCALATION_WORKERS=32"},
@@ -294,7 +294,7 @@ func TestEscalationDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Escalation.Lease != 8*time.Second || cfg.Escalation.Workers != 8 {
+	if cfg.Escalation.Lease != 8*time.Second || cfg.Escalation.Workers != 32 {
 		t.Fatalf("defaults = %+v", cfg.Escalation)
 	}
 }

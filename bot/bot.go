@@ -98,6 +98,11 @@ type Options struct {
 	// alert's repeats (and between two redraws for a new count alone).
 	// Default 1m.
 	RepeatEvery time.Duration
+	// BundleWindow is the least time between two page messages to one
+	// person (one target): the pages due within it after one go together in
+	// the next (bundle.go). Set it to the chat's pace in one channel.
+	// Default bot.BundleWindow (1 s, Slack's message a second).
+	BundleWindow time.Duration
 	// LinkTTL is how long a page or notice stays linked to its incident, so
 	// that a reaction on it acknowledges. Default 30 days.
 	LinkTTL time.Duration
@@ -155,6 +160,8 @@ type Bot struct {
 	syncMaxWait time.Duration
 	repeatEvery time.Duration
 	linkTTL     time.Duration
+	// bundleWindow: Options.BundleWindow.
+	bundleWindow time.Duration
 	// reactionPatience bounds a reaction's retries while the store is
 	// unavailable; waiting bounds how many reactions retry at once.
 	reactionPatience time.Duration
@@ -188,6 +195,9 @@ func New(o Options) (*Bot, error) {
 	if o.RepeatEvery <= 0 {
 		o.RepeatEvery = time.Minute
 	}
+	if o.BundleWindow <= 0 {
+		o.BundleWindow = BundleWindow
+	}
 	if o.LinkTTL <= 0 {
 		o.LinkTTL = 30 * 24 * time.Hour
 	}
@@ -205,7 +215,7 @@ func New(o Options) (*Bot, error) {
 		board: o.Board, overrides: o.Overrides, wakeFn: o.Wake, analytics: o.Analytics, metrics: o.Metrics,
 		services: map[string]Service{}, archiveAfter: o.ArchiveAfter, defaultChannel: o.DefaultChannel,
 		pageMaxWait: o.PageMaxWait, syncMaxWait: o.SyncMaxWait, repeatEvery: o.RepeatEvery, linkTTL: o.LinkTTL,
-		reactionPatience: o.ReactionPatience, waiting: make(chan struct{}, reactionsWaiting),
+		reactionPatience: o.ReactionPatience, bundleWindow: o.BundleWindow, waiting: make(chan struct{}, reactionsWaiting),
 	}
 	for _, r := range o.AckReactions {
 		c.ackReactions = append(c.ackReactions, trimColons(r))

@@ -24,6 +24,9 @@ const (
 	ActionAck      Action = "ack"
 	ActionResolve  Action = "resolve"
 	ActionEscalate Action = "escalate"
+	// ActionAckAll is a bundle's "Acknowledge all": its button carries the
+	// bundle's id, not an incident number (Executor.AckAll).
+	ActionAckAll Action = "ackall"
 )
 
 // Label is the button's text.
@@ -37,6 +40,8 @@ func (a Action) Label() string {
 		return "Escalate"
 	case ActionAckPage:
 		return "Acknowledge my page"
+	case ActionAckAll:
+		return "Acknowledge all"
 	}
 	return string(a)
 }
@@ -44,7 +49,7 @@ func (a Action) Label() string {
 // ParseAction checks an action name coming back from a button.
 func ParseAction(s string) (Action, bool) {
 	switch a := Action(s); a {
-	case ActionAck, ActionResolve, ActionEscalate, ActionAckPage:
+	case ActionAck, ActionResolve, ActionEscalate, ActionAckPage, ActionAckAll:
 		return a, true
 	}
 	return "", false

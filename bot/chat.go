@@ -133,6 +133,8 @@ type Message struct {
 	Card    *Card
 	Notice  *Notice
 	Summary *Summary
+	// Bundle, when set, is a page about several incidents at once.
+	Bundle *Bundle
 	// Thread, when set, posts the message as a reply to that message id.
 	Thread string
 	// Key, when set, is stored with a posted message as machine-readable

@@ -53,6 +53,11 @@ type Request struct {
 // (the adapter escapes them for its markup).
 type Reply struct {
 	Text string
+	// Redraw, when set, is the message the person acted on as it should
+	// now look (a bundle after "Acknowledge all"); an adapter that can
+	// replace that message through the interaction itself (Slack's
+	// response_url) does so, at once and outside the chat's rate limits.
+	Redraw *Message
 }
 
 // Executor runs commands, button clicks and reactions against the incident
@@ -225,6 +230,22 @@ func (x *Executor) ReactionSettled(ctx context.Context, user, channel, msgID, re
 // be applied for now (the store or the chat failed) and is worth retrying;
 // refusals are not errors.
 func (x *Executor) react(ctx context.Context, user, channel, msgID string) (Reply, bool, error) {
+	if id, err := x.c.bundleOfMessage(ctx, channel, msgID); err != nil {
+		return Reply{}, false, fmt.Errorf("reaction: look up the message: %w", err)
+	} else if id != "" {
+		// A bundle of pages: the reaction acknowledges each of its incidents.
+		by, ok, err := x.c.people.Person(ctx, user)
+		if err != nil {
+			return Reply{}, false, fmt.Errorf("reaction: who reacted: %w", err)
+		}
+		if !ok {
+			return Reply{Text: x.strangerText()}, true, nil
+		}
+		if _, err := x.ackBundle(ctx, by, id, "reaction"); err != nil {
+			return Reply{}, false, fmt.Errorf("reaction: %w", err)
+		}
+		return Reply{}, false, nil
+	}
 	ref := x.c.msgRef(channel, msgID)
 	n, err := x.c.inc.ChatLink(ctx, ref)
 	if errors.Is(err, incident.ErrNotFound) {

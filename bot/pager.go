@@ -32,6 +32,10 @@ type Pager struct {
 	dms     map[string]string  // chat user id → DM channel id (also in Redis)
 	opening map[string]*dmCall // DMs being looked up or opened: one call per user at a time
 
+	pagesOnce sync.Once
+	pages     coalesce.Group[*pageItem] // pages, by target channel: due together, one message (bundle.go)
+	nextPost  map[string]time.Time      // target → until when its next message gathers pages (guarded by mu)
+
 	checksOnce sync.Once
 	checks     coalesce.Group[*keyCheck] // delivery checks, by channel: one history read answers many
 	nextRead   map[string]time.Time      // channel → the slot a deferred read of it holds (guarded by mu)
@@ -47,6 +51,7 @@ type dmCall struct {
 
 var (
 	_ escalation.Pager           = (*Pager)(nil)
+	_ escalation.BundlingPager   = (*Pager)(nil)
 	_ escalation.DeliveryChecker = (*Pager)(nil)
 )
 
@@ -56,20 +61,53 @@ var (
 // channel, and a DM is one).
 const recentPages = 100
 
-// Page implements escalation.Pager. Its errors before the post are marked
-// escalation.Unsent: the page was certainly not delivered.
+// Page implements escalation.Pager: PageBundled without the bundle.
 func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
+	_, err := p.PageBundled(ctx, pg)
+	return err
+}
+
+// PageBundled implements escalation.BundlingPager. A page goes through its
+// target's bundle queue (the person's DM; for a fallback page the alerts
+// channel): alone when nothing else is being sent there, else in one
+// message with the other pages that came while a send there was in flight
+// or waiting for its rate-limit slot (bundle.go); the Bundle names that
+// message. Its errors
+// before the post are marked escalation.Unsent: the page was certainly not
+// delivered.
+func (p *Pager) PageBundled(ctx context.Context, pg escalation.Page) (escalation.Bundle, error) {
 	c := p.c
 	ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "page:" + pg.Key})
 	card, refs, err := p.card(ctx, pg)
 	if err != nil {
-		return escalation.Unsent(err)
+		return escalation.Bundle{}, escalation.Unsent(err)
 	}
 	target, err := p.target(ctx, pg)
 	if err != nil {
-		return escalation.Unsent(err)
+		return escalation.Bundle{}, escalation.Unsent(err)
 	}
-	chID, ts, err := c.chat.Post(ctx, target, Message{Text: card.Text(), Card: &card, Key: pg.Key})
+	if _, ok := c.chat.(KeysFinder); !ok {
+		// A chat that cannot find a message by any of its keys (Discord
+		// finds a retried post by its nonce, one key) cannot tell which
+		// pages a bundle whose answer was lost delivered: its pages go
+		// one by one, as before.
+		return escalation.Bundle{}, p.postOne(ctx, target, pg, card, refs)
+	}
+	p.pagesOnce.Do(func() {
+		p.pages.Max = MaxBundle
+		p.pages.Send = p.sendPages
+		p.pages.Hold = p.hold
+	})
+	it := &pageItem{pg: pg, card: card, refs: refs}
+	if err := p.pages.Do(ctx, target, it); err != nil {
+		return escalation.Bundle{}, err
+	}
+	return it.bundle, nil
+}
+
+// postOne posts a page alone: the incident card with the page's lead.
+func (p *Pager) postOne(ctx context.Context, target string, pg escalation.Page, card Card, refs map[string]string) error {
+	chID, ts, err := p.c.chat.Post(ctx, target, Message{Text: card.Text(), Card: &card, Key: pg.Key})
 	if err != nil {
 		return fmt.Errorf("page %s: %w", pg.Key, err)
 	}
@@ -175,6 +213,17 @@ func (p *Pager) Delivered(ctx context.Context, pg escalation.Page) (bool, error)
 	}
 	if ts == "" {
 		return false, nil
+	}
+	if id, err := c.bundleOfKey(ctx, pg.Key); err != nil || id != "" {
+		// It went out in a bundle: record the bundle, not a single page
+		// (whose redraw would replace the bundle with one card).
+		if err == nil {
+			err = p.foundBundle(ctx, pg, target, ts, id)
+		}
+		if err != nil {
+			c.log.Warn("bot: page found delivered in a bundle but not recorded", "incident", pg.Incident, "err", err)
+		}
+		return true, nil
 	}
 	card, refs, err := p.card(ctx, pg)
 	if err != nil {

@@ -19,6 +19,9 @@ import (
 //	P chat:C:dm          hash: chat user id → direct-message channel id
 //	P chat:C:chan        hash: a channel as configured (a name) → its id, learnt from a post there
 //	P chat:C:seen:<id>   string: an event or envelope handled, for an hour
+//	P chat:C:bundle:<id> hash: a bundle of pages as posted, and its messages (bundle.go)
+//	P chat:C:bkey:<key>  string: the bundle a page key went out in
+//	P chat:C:bmsg        hash: "<channel>/<msg>" → the bundle that message is
 //
 // Any number of replicas share them; every write is idempotent.
 type state struct {
@@ -32,6 +35,12 @@ func newState(rdb redis.UniversalClient, prefix, chat string) *state {
 
 func (s *state) people() string { return s.base + "people" }
 func (s *state) dms() string    { return s.base + "dm" }
+
+// bundle is the hash of bundle id; bundleKey the bundle of a page key;
+// bundleMsgs the hash of bundles by message.
+func (s *state) bundle(id string) string     { return s.base + "bundle:" + id }
+func (s *state) bundleKey(key string) string { return s.base + "bkey:" + key }
+func (s *state) bundleMsgs() string          { return s.base + "bmsg" }
 
 // channels is the hash of channel ids by the name a page was posted to.
 func (s *state) channels() string { return s.base + "chan" }

@@ -30,6 +30,7 @@ const (
 	refNoticeOff   = "nerr" // "1": the notice could not be posted and is not retried
 	refNoticeState = "nst"  // the status the notice shows (absent: triggered)
 	refPage        = "p:"   // "p:<channel id>/<message id>" = the status the page shows, or pageUnsettled
+	refBundle      = "b:"   // "b:<channel id>/<message id>" = the bundle id, then "<id>|<status>" once redrawn for that status
 	refArchived    = "arch" // "1" once archived
 	refMember      = "m:"   // "m:<chat user id>" = "1": invited
 	// "Posting" marks, set before the chat call that creates the thing and
@@ -297,6 +298,9 @@ func (s *Syncer) settle(ctx context.Context, inc incident.Incident, ch string, r
 	}
 	if inc.Status == incident.StatusTriggered {
 		return nil
+	}
+	if err := s.settleBundles(ctx, inc, refs, set); err != nil {
+		return err
 	}
 	for f, v := range refs {
 		page, ok := strings.CutPrefix(f, refPage)

@@ -46,6 +46,9 @@
 //     (incident.Store.BeginPage), after it "sent" (EndPage); a Defer or
 //     RetryAfter error (the chat refused the call) or an Unsent one (it
 //     failed before the chat call) removes the mark.
+//     A BundlingPager may send the page in one message with other pages
+//     to the same person (a Bundle); each page still has its own record
+//     and its own "paged" event, which names the bundle and its time.
 //     A run that finds "sent" does not send the page again and records it
 //     as paged. A run that finds "sending" without "sent" asks the Pager,
 //     if it is a DeliveryChecker, whether the page is there, and sends it

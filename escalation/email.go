@@ -331,13 +331,13 @@ func (r *Runner) emailFailed(ctx context.Context, j incident.Job, t EmailTask, i
 			Why: text.Truncate(fmt.Sprintf("page to %s could not be delivered by chat or by email: %v", t.Person, serr), 300),
 			Key: j.Member + "/fallback"}
 		// Not retried, not checked: a double beats a loss.
-		if ferr := r.send(ctx, fb); ferr != nil {
+		if b, ferr := r.send(ctx, fb); ferr != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			r.log.Error("escalation: fallback page failed too", "incident", inc.Number, "channel", fb.Channel, "err", ferr)
 		} else {
-			c.Facts = append(c.Facts, pagedEvent(fb, now))
+			c.Facts = append(c.Facts, bundledEvent(fb, now, b))
 		}
 	}
 	_, err := r.commit(ctx, j, c)

@@ -93,12 +93,13 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			}
 			continue
 		}
+		var b Bundle
 		if err = held; err == nil {
-			err = r.send(ctx, pg)
+			b, err = r.send(ctx, pg)
 			r.end(ctx, pg, st.Rev, err)
 		}
 		if err == nil {
-			c.Facts = append(c.Facts, pagedEvent(pg, now))
+			c.Facts = append(c.Facts, bundledEvent(pg, now, b))
 			// The page's emails (email.go), queued before the commit: a
 			// run of this step again asks for the same ones.
 			if _, qerr := r.queueEmails(ctx, inc.Number, pol, pg, false); qerr != nil {
@@ -181,7 +182,7 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			c.Facts = append(c.Facts, pagedEvent(fb, now))
 			continue
 		}
-		ferr := r.send(ctx, fb)
+		fbb, ferr := r.send(ctx, fb)
 		r.end(ctx, fb, st.Rev, ferr)
 		if ferr != nil {
 			if ctx.Err() != nil {
@@ -189,7 +190,7 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			}
 			r.log.Error("escalation: fallback page failed too", "incident", inc.Number, "channel", fb.Channel, "err", ferr)
 		} else {
-			c.Facts = append(c.Facts, pagedEvent(fb, now))
+			c.Facts = append(c.Facts, bundledEvent(fb, now, fbb))
 		}
 	}
 	applied, err := r.commit(ctx, j, c)
@@ -282,8 +283,9 @@ func (r *Runner) expedite(ctx context.Context) {
 	r.pages.kick()
 }
 
-// send calls the Pager with a deadline, turning a panic into an error.
-func (r *Runner) send(ctx context.Context, p Page) (err error) {
+// send calls the Pager with a deadline, turning a panic into an error; a
+// BundlingPager tells the bundle the page went out in.
+func (r *Runner) send(ctx context.Context, p Page) (b Bundle, err error) {
 	pctx, cancel := context.WithTimeout(ctx, r.o.PageTimeout)
 	defer cancel()
 	defer func() {
@@ -297,7 +299,24 @@ func (r *Runner) send(ctx context.Context, p Page) (err error) {
 			r.expedite(ctx)
 		}
 	}()
-	return r.o.Pager.Page(pctx, p)
+	if bp, ok := r.o.Pager.(BundlingPager); ok {
+		return bp.PageBundled(pctx, p)
+	}
+	return Bundle{}, r.o.Pager.Page(pctx, p)
+}
+
+// bundledEvent is p's "paged" event when it went out in bundle b: at the
+// bundle's time, naming it, so every incident of one bundle has the same
+// event. Without a bundle it is pagedEvent's.
+func bundledEvent(p Page, at time.Time, b Bundle) incident.Event {
+	e := pagedEvent(p, at)
+	if b.ID != "" {
+		e.Bundle = b.ID
+		if !b.At.IsZero() {
+			e.At = b.At
+		}
+	}
+	return e
 }
 
 func pagedEvent(p Page, at time.Time) incident.Event {

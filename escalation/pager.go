@@ -24,6 +24,29 @@ type Pager interface {
 	Page(ctx context.Context, p Page) error
 }
 
+// Bundle names the message a page went out in together with other pages
+// (to the same person, due at about the same time): one direct message
+// for many incidents. The zero Bundle means the page went alone.
+type Bundle struct {
+	// ID names the bundle (the same for every page in it; at most 64
+	// characters); the runner writes it into each page's "paged" event.
+	ID string
+	// At is when the bundle was sent: the "paged" events of its pages all
+	// carry it, so they line up across incidents.
+	At time.Time
+}
+
+// BundlingPager is a Pager that may deliver a page in one message with
+// other pages due for the same recipient (a bundle). The runner calls
+// PageBundled instead of Page when its Pager has it, and records the
+// bundle in the page's timeline event. Its errors are Page's; a page whose
+// bundle failed gets the bundle's error (a bundle refused by a rate limit
+// was certainly not delivered, for any of its pages).
+type BundlingPager interface {
+	Pager
+	PageBundled(ctx context.Context, p Page) (Bundle, error)
+}
+
 // RetryAfterError is an error that says how long to wait before trying
 // again, as a chat API's rate limit does (Slack's 429 Retry-After).
 type RetryAfterError interface {

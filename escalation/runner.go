@@ -92,7 +92,10 @@ type Options struct {
 	// runner that died (kill -9, a lost host) waits before another replica
 	// runs it. Default 10s.
 	Lease time.Duration
-	// Workers bounds how many jobs run at once. Default 8.
+	// Workers bounds how many jobs run at once. Default 32: a page job
+	// mostly waits for the chat, and the pages due for one person together
+	// are bundled only if their jobs are running (bot.Pager's bundles: at
+	// most Workers pages a message per replica).
 	Workers int
 	// MaxAttempts is how many times a page is tried before it is
 	// dead-lettered and the fallback paged. Default 5.
@@ -201,7 +204,7 @@ func NewRunner(o Options) (*Runner, error) {
 		o.Lease = DefaultLease
 	}
 	if o.Workers <= 0 {
-		o.Workers = 8
+		o.Workers = 32
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 5

@@ -178,4 +178,10 @@ type Event struct {
 	// which is one. At is then the first of the run and Last the latest.
 	Count int64     `json:"count,omitempty"`
 	Last  time.Time `json:"last,omitzero"`
+	// Bundle, on a "paged" event, names the message that carried this page
+	// together with others to the same person (bot.Pager's bundles: one
+	// direct message for many incidents); every incident of one bundle has
+	// an event with the same Bundle and At. Empty for a page sent alone. A
+	// run of re-pages keeps its first page's.
+	Bundle string `json:"bundle,omitempty"`
 }

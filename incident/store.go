@@ -817,6 +817,7 @@ type storedEvent struct {
 	Note   string    `json:"note"`
 	Count  int64     `json:"count"` // a folded run of re-pages (commit.lua)
 	Last   int64     `json:"last"`  // its latest page
+	Bundle string    `json:"bundle"`
 }
 
 func decodeEvent(raw string) (Event, error) {
@@ -824,7 +825,7 @@ func decodeEvent(raw string) (Event, error) {
 	if err := json.Unmarshal([]byte(raw), &se); err != nil {
 		return Event{}, err
 	}
-	ev := Event{Type: se.Type, At: time.UnixMilli(se.At).UTC(), Person: se.Person, By: se.By, Level: se.Level, Note: se.Note, Count: se.Count}
+	ev := Event{Type: se.Type, At: time.UnixMilli(se.At).UTC(), Person: se.Person, By: se.By, Level: se.Level, Note: se.Note, Count: se.Count, Bundle: se.Bundle}
 	if se.Last != 0 {
 		ev.Last = time.UnixMilli(se.Last).UTC()
 	}

@@ -273,6 +273,10 @@ func (g *Gateway) run(i *discordgo.InteractionCreate) {
 		reply = g.bot.Executor().Command(ctx, bot.Request{Command: d.Name, Text: commandText(d.Name, d.Options),
 			User: user(i.Interaction), Channel: i.ChannelID})
 	case discordgo.InteractionMessageComponent:
+		if id, ok := ParseAckAllID(i.MessageComponentData().CustomID); ok {
+			reply = g.bot.Executor().AckAll(ctx, user(i.Interaction), id)
+			break
+		}
 		a, n, ok := ParseCustomID(i.MessageComponentData().CustomID)
 		if !ok {
 			reply = bot.Reply{Text: "baton does not know that button."}

@@ -95,6 +95,17 @@ func CustomID(a bot.Action, n int64) string {
 	return customIDPrefix + string(a) + ":" + strconv.FormatInt(n, 10)
 }
 
+// AckAllID is the custom_id of a bundle's "Acknowledge all": the bundle's
+// id, not an incident number ("baton:ackall:b0123456789abcdef", 30 characters).
+func AckAllID(bundle string) string {
+	return customIDPrefix + string(bot.ActionAckAll) + ":" + bundle
+}
+
+// ParseAckAllID reads a bundle's "Acknowledge all" custom_id back.
+func ParseAckAllID(id string) (bundle string, ok bool) {
+	return strings.CutPrefix(id, customIDPrefix+string(bot.ActionAckAll)+":")
+}
+
 // ParseCustomID reads a button's custom_id back; ok is false for anything
 // that is not one of baton's.
 func ParseCustomID(id string) (bot.Action, int64, bool) {
@@ -161,6 +172,9 @@ func render(m bot.Message) outgoing {
 		out.Embeds = append(out.Embeds, noticeEmbed(m.Notice))
 	case m.Summary != nil:
 		out.Embeds = append(out.Embeds, summaryEmbed(m.Summary))
+	case m.Bundle != nil:
+		out.Embeds = append(out.Embeds, bundleEmbed(m.Bundle))
+		out.Components = append(out.Components, bundleButtons(m.Bundle)...)
 	}
 	out.AllowedMentions.Users = users
 	return out
@@ -296,6 +310,67 @@ func buttons(c *bot.Card) *discordgo.ActionsRow {
 		row.Components = append(row.Components, discordgo.Button{Label: a.Label(), Style: style, CustomID: CustomID(a, c.Number)})
 	}
 	return &row
+}
+
+// bundleEmbed lists a bundle's incidents, one line each, in an embed's
+// description (4,096 characters; those that do not fit are counted).
+func bundleEmbed(b *bot.Bundle) *discordgo.MessageEmbed {
+	var d strings.Builder
+	d.WriteString(escape(b.Lead()))
+	for i, e := range b.Entries {
+		line := fmt.Sprintf("\n**%s** %s — %s · %s", e.Ref, escape(text.Truncate(e.Title, 100)), escape(e.Service), escape(string(e.Severity)))
+		if e.Level > 0 {
+			line += fmt.Sprintf(" · level %d", e.Level)
+		}
+		line += escape(e.StatusWords())
+		if e.Channel != "" {
+			line += " · <#" + e.Channel + ">"
+		}
+		more := fmt.Sprintf("\n… and %d more: /incident list", len(b.Entries)-i)
+		if len([]rune(d.String()))+len([]rune(line))+len(more) > maxDescription {
+			d.WriteString(more)
+			break
+		}
+		d.WriteString(line)
+	}
+	color := 0
+	if len(b.Entries) > 0 {
+		color = severityColor(b.Entries[0].Severity, incident.StatusTriggered)
+	}
+	if b.Triggered() == 0 {
+		color = severityColor(incident.SevCritical, incident.StatusResolved)
+	}
+	return &discordgo.MessageEmbed{Title: fmt.Sprintf("%d incidents", len(b.Entries)), Description: d.String(), Color: color}
+}
+
+// bundleButtons are a bundle's rows (Discord allows 5 rows of 5 buttons):
+// an Acknowledge for each of the first bot.BundleListed actionable
+// incidents, five a row, then a row with "Acknowledge all N"; none when
+// nothing is left to acknowledge.
+func bundleButtons(b *bot.Bundle) []discordgo.MessageComponent {
+	var rows []discordgo.MessageComponent
+	row := discordgo.ActionsRow{}
+	shown := 0
+	for _, e := range b.Entries {
+		if !e.Actionable() || shown == bot.BundleListed {
+			continue
+		}
+		shown++
+		row.Components = append(row.Components, discordgo.Button{Label: "Ack " + e.Ref, Style: discordgo.SecondaryButton,
+			CustomID: CustomID(bot.ActionAck, e.Number)})
+		if len(row.Components) == 5 {
+			rows = append(rows, row)
+			row = discordgo.ActionsRow{}
+		}
+	}
+	if len(row.Components) > 0 {
+		rows = append(rows, row)
+	}
+	if n := b.Triggered(); n > 0 {
+		rows = append(rows, discordgo.ActionsRow{Components: []discordgo.MessageComponent{discordgo.Button{
+			Label: fmt.Sprintf("%s %d", bot.ActionAckAll.Label(), n), Style: discordgo.PrimaryButton, CustomID: AckAllID(b.ID)}}})
+	}
+	return rows
 }
 
 func noticeEmbed(n *bot.Notice) *discordgo.MessageEmbed {

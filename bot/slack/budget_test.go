@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"sync"
 	"testing"
@@ -75,10 +76,10 @@ func TestReplicasShareSlackBudget(t *testing.T) {
 			defer cancel()
 			err := fake.WaitFor(wctx, func() bool {
 				return len(fake.Calls("conversations.create")) >= incidents && countOK(fake.Calls("conversations.create")) >= incidents &&
-					len(pagesTo(fake, alice.ID)) >= incidents
+					len(namedIn(pagesTo(fake, alice.ID))) >= incidents
 			})
 			if err != nil {
-				t.Fatalf("unfinished: %d channels made, %d pages", countOK(fake.Calls("conversations.create")), len(pagesTo(fake, alice.ID)))
+				t.Fatalf("unfinished: %d channels made, %d incidents named in pages", countOK(fake.Calls("conversations.create")), len(namedIn(pagesTo(fake, alice.ID))))
 			}
 			for i := 1; i <= incidents; i++ {
 				_, tl, err := opener.Get(ctx, int64(i))
@@ -112,6 +113,20 @@ func countOK(calls []fakeslack.Call) int {
 	}
 	return n
 }
+
+// namedIn is the incident numbers the messages name ("INC-7"): a bundled
+// page names several.
+func namedIn(msgs []fakeslack.Message) map[string]bool {
+	named := map[string]bool{}
+	for _, m := range msgs {
+		for _, n := range incRef.FindAllString(m.Text, -1) {
+			named[n] = true
+		}
+	}
+	return named
+}
+
+var incRef = regexp.MustCompile(`INC-[0-9]+`)
 
 // pagesTo is the messages in user's DM.
 func pagesTo(fake *fakeslack.Server, user string) []fakeslack.Message {

@@ -81,6 +81,7 @@ type envConfig struct {
 	chatWorkers      int
 	before           func(e *env) // after seeding the workspace, before the bot starts
 	pageMaxWait      time.Duration
+	bundleWindow     time.Duration // 0: bot.BundleWindow
 	syncMaxWait      time.Duration
 	// durable: Redis keeps its data across redis.Restart (append-only file).
 	durable          bool
@@ -180,8 +181,8 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		Incidents: e.svc, Redis: e.rdb, Prefix: "test:", Log: log,
 		Wake:        wake.Notify,
 		RepeatEvery: cfg.repeatEvery, PageMaxWait: cfg.pageMaxWait, SyncMaxWait: cfg.syncMaxWait,
-		ReactionPatience: cfg.reactionPatience,
-		Analytics:        &bot.Analytics{Source: e.reports, Zone: time.UTC}, Metrics: e.metrics,
+		ReactionPatience: cfg.reactionPatience, BundleWindow: cfg.bundleWindow,
+		Analytics: &bot.Analytics{Source: e.reports, Zone: time.UTC}, Metrics: e.metrics,
 	})
 	if err != nil {
 		t.Fatal(err)

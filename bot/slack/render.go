@@ -96,6 +96,8 @@ func msgOptions(m bot.Message) []slack.MsgOption {
 		opts = append(opts, slack.MsgOptionBlocks(noticeBlocks(m.Notice)...))
 	case m.Summary != nil:
 		opts = append(opts, slack.MsgOptionBlocks(summaryBlocks(m.Summary)...))
+	case m.Bundle != nil:
+		opts = append(opts, slack.MsgOptionBlocks(bundleBlocks(m.Bundle)...))
 	}
 	if m.Thread != "" {
 		opts = append(opts, slack.MsgOptionTS(m.Thread))
@@ -285,6 +287,94 @@ func noticeBlocks(n *bot.Notice) []slack.Block {
 		line += " · *Resolved*"
 	}
 	return []slack.Block{slack.NewSectionBlock(mrkdwn(text.Truncate(line, 3000)), nil, nil)}
+}
+
+// bundleBlocks renders a bundle of pages within Block Kit's limits (50
+// blocks a message, 3,000 characters a text): a header, the lead, the
+// first bot.BundleListed incidents a section each with its Acknowledge
+// button (action baton_ack, value its number, as on a card), the rest one
+// line each as far as 3,000 characters go and then counted, a pointer to
+// /incident list, and "Acknowledge all N" (baton_ackall, value the bundle's
+// id) while any is triggered. At most 15 blocks, one element an actions block.
+func bundleBlocks(b *bot.Bundle) []slack.Block {
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(plain(fmt.Sprintf("🚨 %d incidents", len(b.Entries)))),
+		slack.NewSectionBlock(mrkdwn(escape(b.Lead())), nil, nil),
+	}
+	listed := min(len(b.Entries), bot.BundleListed)
+	for i, e := range b.Entries[:listed] {
+		var acc *slack.Accessory
+		if e.Actionable() {
+			btn := slack.NewButtonBlockElement(actionPrefix+string(bot.ActionAck), strconv.FormatInt(e.Number, 10), plain(bot.ActionAck.Label()))
+			acc = slack.NewAccessory(btn)
+		}
+		sec := slack.NewSectionBlock(mrkdwn(bundleEntryText(e)), nil, acc)
+		sec.BlockID = "baton_bundle_" + strconv.Itoa(i)
+		blocks = append(blocks, sec)
+	}
+	if rest := b.Entries[listed:]; len(rest) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(bundleRest(rest, maxText)), nil, nil))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%d incidents in all; type /incident list to see every open one.", len(b.Entries)))))
+	}
+	if n := b.Triggered(); n > 0 {
+		btn := slack.NewButtonBlockElement(actionPrefix+string(bot.ActionAckAll), b.ID, plain(fmt.Sprintf("%s %d", bot.ActionAckAll.Label(), n))).
+			WithStyle(slack.StylePrimary)
+		blocks = append(blocks, slack.NewActionBlock("baton_ackall", btn))
+	}
+	return blocks
+}
+
+// bundleEntryText is one listed incident of a bundle: its number and title,
+// then service, severity, level, why it came (or who took it) and a link to
+// its channel.
+func bundleEntryText(e bot.BundleEntry) string {
+	mark := severityMark(e.Severity)
+	if e.Status == incident.StatusResolved {
+		mark = "✅"
+	}
+	line := fmt.Sprintf("%s *%s* %s\n%s · %s", mark, e.Ref, escape(text.Truncate(e.Title, 200)), escape(e.Service), escape(string(e.Severity)))
+	if e.Level > 0 {
+		line += fmt.Sprintf(" · level %d", e.Level)
+	}
+	switch e.Status {
+	case incident.StatusAcknowledged:
+		line += " · *Acknowledged* by " + person(e.Owner)
+	case incident.StatusResolved:
+		line += " · *Resolved*"
+	}
+	if e.Why != "" && (e.Status == incident.StatusTriggered || e.Info) {
+		line += " · " + escape(e.Why)
+	}
+	if e.Channel != "" {
+		line += " · <#" + e.Channel + ">"
+	}
+	return line
+}
+
+// bundleRest lists a bundle's incidents past the listed ones, one short
+// line each, in at most max characters; those that do not fit are counted.
+func bundleRest(rest []bot.BundleEntry, max int) string {
+	var b strings.Builder
+	for i, e := range rest {
+		state := ""
+		switch e.Status {
+		case incident.StatusAcknowledged:
+			state = " · acknowledged"
+		case incident.StatusResolved:
+			state = " · resolved"
+		}
+		line := fmt.Sprintf("%s *%s* %s (%s)%s", severityMark(e.Severity), e.Ref, escape(text.Truncate(e.Title, 60)), escape(text.Truncate(e.Service, 40)), state)
+		more := fmt.Sprintf("\n… and %d more", len(rest)-i)
+		if utf8.RuneCountInString(b.String())+1+utf8.RuneCountInString(line)+len(more) > max {
+			b.WriteString(more)
+			break
+		}
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
 
 // summaryBlocks: the title as a header, the lines as bullets, the footer as

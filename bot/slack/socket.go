@@ -303,6 +303,11 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 		for _, a := range d.ActionCallback.BlockActions {
 			name, ok := strings.CutPrefix(a.ActionID, actionPrefix)
 			act, known := bot.ParseAction(name)
+			if ok && act == bot.ActionAckAll {
+				reply := s.bot.Executor().AckAll(ctx, d.User.ID, a.Value)
+				s.respond(ctx, d.ResponseURL, d.Channel.ID, d.User.ID, reply)
+				continue
+			}
 			n, err := strconv.ParseInt(a.Value, 10, 64)
 			if !ok || !known || err != nil {
 				continue
@@ -406,6 +411,14 @@ func (s *Socket) reaction(ctx context.Context, evt socketmode.Event, r *slackeve
 func (s *Socket) respond(ctx context.Context, responseURL, channel, user string, r bot.Reply) {
 	if r.Text == "" {
 		return
+	}
+	if r.Redraw != nil && responseURL != "" {
+		// The message pressed, redrawn in place through the interaction.
+		opts := append(msgOptions(*r.Redraw), slack.MsgOptionReplaceOriginal(responseURL))
+		if _, _, err := s.api.PostMessageContext(ctx, "", opts...); err != nil {
+			s.chat.metrics.ChatAPIError("slack", "response_url")
+			s.log.Debug("slack: could not redraw the message through response_url; the chat sync will", "err", err)
+		}
 	}
 	var err error
 	for attempt := range 4 {

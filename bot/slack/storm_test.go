@@ -43,6 +43,7 @@ func TestStorm(t *testing.T) {
 	cfg := defaults()
 	cfg.services = 3
 	cfg.limits = botLimits
+	cfg.bundleWindow = time.Second / stormScale // the chat's pace in one channel, scaled as its limits are
 	cfg.before = func(e *env) {
 		for m, l := range fakeLimits {
 			e.fake.RateLimit(m, l)
@@ -67,7 +68,12 @@ func TestStorm(t *testing.T) {
 			for _, u := range owners {
 				for _, m := range e.dms(u) {
 					if strings.Contains(m.Text, "You are on call") {
-						pages++
+						// A bundle pages for every incident it names.
+						named := map[string]bool{}
+						for _, ref := range incRE.FindAllString(m.Text, -1) {
+							named[ref] = true
+						}
+						pages += len(named)
 					}
 				}
 			}

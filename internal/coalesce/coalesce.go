@@ -11,6 +11,7 @@ package coalesce
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Group coalesces the items of each key into batches and hands each batch
@@ -26,6 +27,14 @@ type Group[T any] struct {
 	// Max bounds a batch; items beyond it wait for the next one. Zero or
 	// less: no bound.
 	Max int
+	// Hold, when set, is asked before each batch of a key is taken: how
+	// long to let more items gather first (0 or less: take it now). The
+	// Pager holds a person's next bundle until about a second after the
+	// last message to their DM, the chat's pace in one channel, so the
+	// pages due meanwhile go together instead of one alone and the rest in
+	// the next slot. It should be short (a second); items may withdraw
+	// meanwhile.
+	Hold func(key string) time.Duration
 
 	mu   sync.Mutex
 	keys map[string]*queue[T]
@@ -94,6 +103,11 @@ func (g *Group[T]) Pending(key string) int {
 // drain sends q's batches until none waits, then forgets the key.
 func (g *Group[T]) drain(key string, q *queue[T]) {
 	for {
+		if g.Hold != nil && g.pending(key, q) {
+			if d := g.Hold(key); d > 0 {
+				time.Sleep(d) // the items wait anyway; a withdrawn one is simply not taken
+			}
+		}
 		g.mu.Lock()
 		n := len(q.waiting)
 		if n == 0 {
@@ -110,6 +124,13 @@ func (g *Group[T]) drain(key string, q *queue[T]) {
 		g.mu.Unlock()
 		g.send(key, batch)
 	}
+}
+
+// pending reports whether items wait in q (drain holds only for them).
+func (g *Group[T]) pending(key string, q *queue[T]) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(q.waiting) > 0
 }
 
 func (g *Group[T]) send(key string, batch []*call[T]) {

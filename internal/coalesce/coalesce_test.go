@@ -89,6 +89,42 @@ func TestBatches(t *testing.T) {
 	}
 }
 
+// Hold lets a key's items gather before its batch is taken: items arriving
+// within the hold go out together, and the first one too.
+func TestHold(t *testing.T) {
+	cases := []struct {
+		name string
+		hold time.Duration
+		want [][]int
+	}{
+		{name: "no hold: the first goes alone", want: [][]int{{0}, {1, 2, 3}}},
+		{name: "a hold gathers the first with the rest", hold: time.Second, want: [][]int{{0, 1, 2, 3}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := &recorder{}
+				var mu sync.Mutex
+				g := &Group[int]{Send: func(ctx context.Context, key string, items []int) []error {
+					mu.Lock() // a send takes 10 ms
+					defer mu.Unlock()
+					time.Sleep(10 * time.Millisecond)
+					return r.send(ctx, key, items)
+				}, Hold: func(string) time.Duration { return tc.hold }}
+				var wg sync.WaitGroup
+				for i := range 4 {
+					wg.Go(func() { _ = g.Do(context.Background(), "dana", i) })
+					time.Sleep(time.Millisecond) // the next page comes 1 ms later
+				}
+				wg.Wait()
+				if got := r.got(); !slices.EqualFunc(got, tc.want, slices.Equal) {
+					t.Fatalf("batches %v, want %v", got, tc.want)
+				}
+			})
+		})
+	}
+}
+
 func TestKeysAreIndependent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := &recorder{release: make(chan struct{})}

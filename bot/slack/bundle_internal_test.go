@@ -1,0 +1,161 @@
+package slack
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/batonhq/baton/bot"
+	"github.com/batonhq/baton/incident"
+)
+
+// A bundle of n incidents within Block Kit's limits: at most 50 blocks, 25
+// elements an actions block, 3,000 characters a text, action ids and values
+// of at most 100 characters; every incident named in the notification text,
+// and in the blocks by name or by the count of those left out; one
+// Acknowledge per listed incident and one "Acknowledge all n".
+func TestBundleBlocks(t *testing.T) {
+	cases := []struct {
+		name     string
+		n        int
+		wantRest bool // the incidents past the listed ones are listed compactly
+	}{
+		{name: "one", n: 1},
+		{name: "two", n: 2},
+		{name: "ten: all listed", n: 10},
+		{name: "eleven: one compact line", n: 11, wantRest: true},
+		{name: "sixty: compact lines, then counted", n: 60, wantRest: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &bot.Bundle{ID: "b0123456789abcdef"}
+			for i := 1; i <= tc.n; i++ {
+				title := fmt.Sprintf("Replication lag on postgres-%d <b>&%s", i, strings.Repeat(" very long title", 20))
+				b.Entries = append(b.Entries, bot.BundleEntry{Number: int64(i), Ref: fmt.Sprintf("INC-%d", i), Title: title,
+					Service: "payments", Severity: incident.SevCritical, Status: incident.StatusTriggered, Level: 1, Why: "new", Channel: "C0001"})
+			}
+			blocks := bundleBlocks(b)
+			raw, err := json.Marshal(blocks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(blocks) > 50 {
+				t.Fatalf("%d blocks, Slack takes 50", len(blocks))
+			}
+			acks, ackAll := 0, 0
+			var shown strings.Builder
+			for _, bl := range blocks {
+				switch x := bl.(type) {
+				case *slack.ActionBlock:
+					if len(x.Elements.ElementSet) > 25 {
+						t.Fatalf("an actions block with %d elements", len(x.Elements.ElementSet))
+					}
+					for _, el := range x.Elements.ElementSet {
+						btn := el.(*slack.ButtonBlockElement)
+						checkAction(t, btn)
+						if btn.ActionID == actionPrefix+string(bot.ActionAckAll) {
+							ackAll++
+							if want := fmt.Sprintf("Acknowledge all %d", tc.n); btn.Text.Text != want || btn.Value != b.ID {
+								t.Errorf("Acknowledge all button %q value %q, want %q value %q", btn.Text.Text, btn.Value, want, b.ID)
+							}
+						}
+					}
+				case *slack.SectionBlock:
+					if x.Text != nil {
+						if l := utf8.RuneCountInString(x.Text.Text); l > maxText {
+							t.Fatalf("a section of %d characters", l)
+						}
+						shown.WriteString(x.Text.Text + "\n")
+					}
+					if x.Accessory != nil && x.Accessory.ButtonElement != nil {
+						checkAction(t, x.Accessory.ButtonElement)
+						acks++
+					}
+				case *slack.ContextBlock:
+					for _, el := range x.ContextElements.Elements {
+						if tx, ok := el.(*slack.TextBlockObject); ok {
+							shown.WriteString(tx.Text + "\n")
+						}
+					}
+				}
+			}
+			if want := min(tc.n, bot.BundleListed); acks != want {
+				t.Errorf("%d Acknowledge buttons, want %d", acks, want)
+			}
+			if ackAll != 1 {
+				t.Errorf("%d Acknowledge all buttons", ackAll)
+			}
+			text := b.Text()
+			for i := 1; i <= tc.n; i++ {
+				if !strings.Contains(text, fmt.Sprintf("INC-%d ", i)) {
+					t.Errorf("the notification text does not name INC-%d", i)
+				}
+			}
+			s := shown.String()
+			named := 0
+			for i := 1; i <= tc.n; i++ {
+				if strings.Contains(s, fmt.Sprintf("*INC-%d*", i)) {
+					named++
+				}
+			}
+			if named < tc.n && !strings.Contains(s, fmt.Sprintf("and %d more", tc.n-named)) {
+				t.Errorf("%d of %d incidents named and the rest not counted:\n%s", named, tc.n, s)
+			}
+			if tc.wantRest != strings.Contains(s, "/incident list") {
+				t.Errorf("pointer to /incident list: %v, want %v", !tc.wantRest, tc.wantRest)
+			}
+			if strings.Contains(string(raw), "<b>") {
+				t.Error("a title's markup reached the blocks unescaped")
+			}
+		})
+	}
+}
+
+func checkAction(t *testing.T, b *slack.ButtonBlockElement) {
+	t.Helper()
+	if len(b.ActionID) > 100 || len(b.Value) > 100 {
+		t.Errorf("action %q value %q: longer than 100 characters", b.ActionID, b.Value)
+	}
+}
+
+// A redrawn bundle: acknowledged and resolved incidents lose their button,
+// show who took them, and "Acknowledge all" counts what is left; when
+// nothing is left it is gone.
+func TestBundleBlocksRedrawn(t *testing.T) {
+	alice := &bot.PersonRef{ID: "alice", Name: "Alice", ChatID: "U1"}
+	entries := []bot.BundleEntry{
+		{Number: 1, Ref: "INC-1", Title: "a", Service: "s", Status: incident.StatusAcknowledged, Owner: alice},
+		{Number: 2, Ref: "INC-2", Title: "b", Service: "s", Status: incident.StatusResolved},
+		{Number: 3, Ref: "INC-3", Title: "c", Service: "s", Status: incident.StatusTriggered},
+	}
+	cases := []struct {
+		name    string
+		entries []bot.BundleEntry
+		ackAll  string
+	}{
+		{name: "one still triggered", entries: entries, ackAll: "Acknowledge all 1"},
+		{name: "none left", entries: entries[:2]},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			raw, _ := json.Marshal(bundleBlocks(&bot.Bundle{ID: "b0123456789abcdef", Entries: tc.entries}))
+			s := string(raw)
+			if !strings.Contains(s, `*Acknowledged* by \u003c@U1\u003e`) || !strings.Contains(s, "*Resolved*") {
+				t.Errorf("who took what not shown: %s", s)
+			}
+			if got := strings.Count(s, `"action_id":"baton_ack"`); got != len(tc.entries)-2 {
+				t.Errorf("%d Acknowledge buttons", got)
+			}
+			if tc.ackAll != "" && !strings.Contains(s, tc.ackAll) {
+				t.Errorf("no %q: %s", tc.ackAll, s)
+			}
+			if tc.ackAll == "" && strings.Contains(s, "baton_ackall") {
+				t.Errorf("Acknowledge all with nothing left: %s", s)
+			}
+		})
+	}
+}
