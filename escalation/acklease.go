@@ -140,12 +140,13 @@ var _ AckLeaseStore = (*incident.Store)(nil)
 // retrigger commits incident n's return to triggered, with the page job
 // due now in the same step (PendingRetrigger: the owner is paged, the level
 // kept), with note on the retriggered event.
-func (r *Runner) retrigger(ctx context.Context, j incident.Job, inc incident.Incident, st incident.EscalationState, by, note string) error {
+// why is RetriggerLease, RetriggerHandBack or "" (the ack timeout).
+func (r *Runner) retrigger(ctx context.Context, j incident.Job, inc incident.Incident, st incident.EscalationState, by, note, why string) error {
 	now := r.now()
 	c := incident.Commit{
 		Rev: st.Rev,
 		Step: &incident.Step{Status: incident.StatusTriggered, Owner: inc.Owner, Level: st.Level, Round: st.Round,
-			LevelAt: st.LevelAt, PagedAt: st.PagedAt, Pending: incident.PendingRetrigger},
+			LevelAt: st.LevelAt, PagedAt: st.PagedAt, Pending: incident.PendingRetrigger, PendingBy: why},
 		Events:   []incident.Event{{Type: incident.EventRetriggered, At: now, Person: inc.Owner, By: by, Level: st.Level, Note: note}},
 		Schedule: []incident.Scheduled{{Member: incident.PageJob(inc.Number), Due: now, UrgentAt: now}},
 	}
@@ -173,11 +174,11 @@ func (r *Runner) runLease(ctx context.Context, j incident.Job, inc incident.Inci
 		return false, nil
 	case LeaseHandedBack:
 		r.log.Info("ack lease: handed back", "incident", inc.Number, "owner", inc.Owner)
-		return true, r.retrigger(ctx, j, inc, st, inc.Owner, "handed back by the owner")
+		return true, r.retrigger(ctx, j, inc, st, inc.Owner, "handed back by the owner", RetriggerHandBack)
 	case LeaseExpired:
 		r.log.Info("ack lease: ran out", "incident", inc.Number, "owner", inc.Owner, "lease", pol.AckLease)
 		return true, r.retrigger(ctx, j, inc, st, By,
-			fmt.Sprintf("no word from the owner for %s (ack_lease %s)", text.Duration(now.Sub(d.Base)), text.Duration(pol.AckLease)))
+			fmt.Sprintf("no word from the owner for %s (ack_lease %s)", text.Duration(now.Sub(d.Base)), text.Duration(pol.AckLease)), RetriggerLease)
 	case LeaseWarn:
 		ls, ok := r.store.(AckLeaseStore)
 		if !ok {

@@ -26,7 +26,7 @@ func (r *Runner) runAckTimeout(ctx context.Context, j incident.Job) error {
 			acked = inc.Acknowledged
 		}
 		return r.retrigger(ctx, j, inc, st, By,
-			fmt.Sprintf("acknowledged %s ago and not resolved (ack_timeout %s)", text.Duration(now.Sub(acked)), text.Duration(pol.AckTimeout)))
+			fmt.Sprintf("acknowledged %s ago and not resolved (ack_timeout %s)", text.Duration(now.Sub(acked)), text.Duration(pol.AckTimeout)), "")
 	}
 	if done, err := r.runLease(ctx, j, inc, st, pol, at); done {
 		return err
