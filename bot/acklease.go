@@ -90,6 +90,20 @@ func (p *Pager) StillOnIt(ctx context.Context, w escalation.LeaseWarning) error 
 	return nil
 }
 
+// StillOnItDelivered implements escalation.LeaseNotifier: whether a
+// message carrying w.Key is among the newest messages of the owner's DM.
+func (p *Pager) StillOnItDelivered(ctx context.Context, w escalation.LeaseWarning) (bool, error) {
+	target, err := p.target(ctx, escalation.Page{Incident: w.Incident, Person: w.Person})
+	if err != nil {
+		return false, err
+	}
+	ts, err := p.findPage(WithPacing(ctx, Pacing{MaxWait: p.c.pageMaxWait, Ticket: "check:" + w.Key}), target, w.Key)
+	if err != nil {
+		return false, fmt.Errorf("look for %s: %w", w.Key, err)
+	}
+	return ts != "", nil
+}
+
 // stillOn runs ActionStillOn: by renews their lease on n.
 func (x *Executor) stillOn(ctx context.Context, n int64, by Person) Reply {
 	l, ok := x.c.ackLeases()

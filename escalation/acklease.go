@@ -127,11 +127,15 @@ type LeaseWarning struct {
 // expiry, which re-triggers the incident whatever became of the DM.
 type LeaseNotifier interface {
 	StillOnIt(ctx context.Context, w LeaseWarning) error
+	// StillOnItDelivered reports whether a DM with w.Key was delivered:
+	// asked before sending again a DM whose outcome went unrecorded.
+	StillOnItDelivered(ctx context.Context, w LeaseWarning) (bool, error)
 }
 
 // AckLeaseStore is the slice of the incident store the lease needs;
 // *incident.Store implements it. A store without it has no leases.
 type AckLeaseStore interface {
+	AckLeaseWarnBegin(ctx context.Context, n int64, base time.Time) error
 	AckLeaseWarned(ctx context.Context, n int64, base time.Time) error
 }
 
@@ -192,21 +196,48 @@ func (r *Runner) runLease(ctx context.Context, j incident.Job, inc incident.Inci
 		}
 		if n == nil {
 			r.log.Info("ack lease: still on it?", "incident", w.Incident, "person", w.Person, "expires", w.Expires)
-		} else {
-			pctx, cancel := context.WithTimeout(ctx, r.o.PageTimeout)
-			err := n.StillOnIt(pctx, w)
-			cancel()
-			if err != nil && !IsPermanent(err) {
-				return true, fmt.Errorf("still on it %s: %w", w.Key, err)
-			}
-			if err != nil {
-				r.log.Error("ack lease: the owner cannot be asked; the lease runs out on its own", "incident", w.Incident, "person", w.Person, "err", err)
-			}
+		} else if err := r.stillOnIt(ctx, n, ls, w, d.Base, st.LeaseWarnBegan.Equal(d.Base)); err != nil {
+			return true, err
 		}
+		// Recorded even when the runner is stopping: a DM sent but not
+		// recorded would be looked for, then maybe sent again.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		defer cancel()
+		ctx = mctx
 		if err := ls.AckLeaseWarned(ctx, inc.Number, d.Base); err != nil {
 			return true, err
 		}
 	}
 	_, err = r.commit(ctx, j, incident.Commit{Rev: st.Rev, Schedule: []incident.Scheduled{{Member: j.Member, Due: next(d.At), UrgentAt: next(d.At)}}})
 	return true, err
+}
+
+// stillOnIt sends w, the warning of the lease that began at base, unless
+// an earlier run delivered it (unknown: that run began and its outcome went
+// unrecorded, so the DM is looked for first). A person who cannot be reached is logged: the lease then runs
+// out on its own and re-pages them, which goes to the fallback.
+func (r *Runner) stillOnIt(ctx context.Context, n LeaseNotifier, ls AckLeaseStore, w LeaseWarning, base time.Time, unknown bool) error {
+	if unknown {
+		delivered, err := n.StillOnItDelivered(ctx, w)
+		if err != nil {
+			return fmt.Errorf("look for %s: %w", w.Key, err)
+		}
+		if delivered {
+			return nil
+		}
+	}
+	if err := ls.AckLeaseWarnBegin(ctx, w.Incident, base); err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, r.o.PageTimeout)
+	err := n.StillOnIt(pctx, w)
+	cancel()
+	if IsPermanent(err) {
+		r.log.Error("ack lease: the owner cannot be asked; the lease runs out on its own", "incident", w.Incident, "person", w.Person, "err", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("still on it %s: %w", w.Key, err)
+	}
+	return nil
 }

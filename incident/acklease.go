@@ -18,6 +18,9 @@ import (
 //	lease_at    ms of the owner's latest renewal (RenewAckLease)
 //	lease_warn  the lease base ms (max(ack_at, lease_at)) whose "still on
 //	            it?" DM was sent (AckLeaseWarned)
+//	lease_wbeg  the lease base ms whose DM began to be sent
+//	            (AckLeaseWarnBegin): equal to the base with lease_warn not,
+//	            the DM's outcome went unrecorded (a crash)
 //	lease_back  ms the owner handed the incident back (HandBack)
 //
 // The deadlines are the "acktimeout:<n>" job's: queued by the ack
@@ -88,6 +91,18 @@ func (s *Store) HandBack(ctx context.Context, n int64, person string, now time.T
 func (s *Store) AckLeaseWarned(ctx context.Context, n int64, base time.Time) error {
 	if _, err := s.ackLeaseCall(ctx, "warned", n, "", base, strconv.FormatInt(base.UnixMilli(), 10)); err != nil {
 		return fmt.Errorf("lease warned INC-%d: %w", n, err)
+	}
+	return nil
+}
+
+// AckLeaseWarnBegin records that the "still on it?" DM of incident n's
+// lease with base base is about to be sent: a run that finds it recorded
+// and the DM not marked sent (EscalationState.LeaseWarnBegan equal to the
+// base, LeaseWarned not) looks for the DM before sending it again. Errors
+// are Redis's; a missing incident is not one.
+func (s *Store) AckLeaseWarnBegin(ctx context.Context, n int64, base time.Time) error {
+	if _, err := s.ackLeaseCall(ctx, "begin", n, "", base, strconv.FormatInt(base.UnixMilli(), 10)); err != nil {
+		return fmt.Errorf("lease warning begins INC-%d: %w", n, err)
 	}
 	return nil
 }

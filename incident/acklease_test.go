@@ -70,6 +70,12 @@ func TestAckLeaseStore(t *testing.T) {
 		})
 	}
 
+	if err := s.AckLeaseWarnBegin(ctx, n, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, st, _ := s.LoadEscalation(ctx, n); !st.LeaseWarnBegan.Equal(at) || !st.LeaseWarned.IsZero() {
+		t.Fatalf("began %v, warned %v", st.LeaseWarnBegan, st.LeaseWarned)
+	}
 	if err := s.AckLeaseWarned(ctx, n, at); err != nil {
 		t.Fatal(err)
 	}

@@ -105,6 +105,7 @@ func TestAckLeaseRenewedByAMessageThenRunsOut(t *testing.T) {
 	// Before the ack a message of hers renews nothing (nothing to renew);
 	// she edits it later.
 	early := e.post(e.alice, ch, "secret-text-1 looking")
+	e.seen(1)
 	if r := e.slash(e.alice, ch, "/incident", "ack"); !strings.Contains(r, "You acknowledged") {
 		t.Fatalf("ack: %q", r)
 	}

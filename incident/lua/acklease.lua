@@ -1,9 +1,11 @@
 -- acklease.lua: the owner's ack lease on one incident (incident/acklease.go), atomically.
 -- KEYS[1] incident hash  KEYS[2] jobs zset
--- ARGV: 1 op (renew|back|warned), 2 number, 3 now ms, 4 person, 5 base ms (warned)
+-- ARGV: 1 op (renew|back|begin|warned), 2 number, 3 now ms, 4 person, 5 base ms (begin, warned)
 -- The incident hash keeps: lease_at (ms of the owner's latest sign of work,
 -- renew), lease_warn (the lease base ms whose "still on it?" DM was sent,
--- warned), lease_back (ms the owner handed the incident back, back). The
+-- warned), lease_wbeg (the lease base whose DM began to be sent, begin: a run
+-- that finds it equal to the base and lease_warn not looks for the DM before
+-- sending it again), lease_back (ms the owner handed the incident back, back). The
 -- lease's deadlines derive from max(ack_at, lease_at): a renewal moves them
 -- by writing lease_at; the "acktimeout:<n>" job, queued at or before the old
 -- deadline, recomputes them when it runs and queues itself at the new one.
@@ -11,13 +13,17 @@
 -- Returns:
 --   renew  → {'ok'} | {'not_found'} | {'not_acked'} | {'not_owner'}
 --   back   → {'ok'} | {'not_found'} | {'not_acked'} | {'not_owner'}
---   warned → {'ok'}
+--   begin, warned → {'ok'}
 local op, n, now, p = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'not_found'}
 end
 if op == 'warned' then
   redis.call('HSET', KEYS[1], 'lease_warn', ARGV[5])
+  return {'ok'}
+end
+if op == 'begin' then
+  redis.call('HSET', KEYS[1], 'lease_wbeg', ARGV[5])
   return {'ok'}
 end
 local status, owner = unpack(redis.call('HMGET', KEYS[1], 'status', 'owner'))
