@@ -112,3 +112,26 @@ func TestAckJobAfter(t *testing.T) {
 		})
 	}
 }
+
+// A re-trigger's page says why (the DM's lead): the lease ran out, the
+// owner handed it back, or nothing for an ack timeout.
+func TestRetriggerPageSaysWhy(t *testing.T) {
+	tests := []struct {
+		name, by, want string
+	}{
+		{"ack timeout", "", ""},
+		{"lease ran out", escalation.RetriggerLease, "your acknowledgement ran out with no word from you"},
+		{"handed back", escalation.RetriggerHandBack, "you handed it back"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := incident.EscalationState{Level: 2, LevelAt: ago(time.Hour), PagedAt: ago(time.Hour),
+				Pending: incident.PendingRetrigger, PendingBy: tc.by}
+			plan := escalation.Decide(triggered("bob"), st, dbPolicy(), onCall(everyone), now)
+			if len(plan.Pages) != 1 || plan.Pages[0].Person != "bob" || plan.Pages[0].Reason != escalation.ReasonRetriggered ||
+				plan.Pages[0].Why != tc.want || plan.Level != 2 || !plan.LevelAt.Equal(now) {
+				t.Fatalf("plan %+v", plan)
+			}
+		})
+	}
+}
