@@ -70,12 +70,13 @@ type LeaseDecision struct {
 // AckLeaseDue is the ack-lease rule, pure: for an acknowledged incident
 // whose policy has an ack lease, the lease began at Base (the latest of
 // st.AckAt and st.LeaseAt) and runs out at Base + AckLease. Handed back
-// (st.HandedBack at or after the ack) → LeaseHandedBack; at or past the
+// (st.HandedBack at or after the ack) → LeaseHandedBack, even if the policy
+// has lost its lease since; at or past the
 // expiry → LeaseExpired; at or past the warning (LeaseWarnBefore the
 // expiry) and no warning sent for this Base → LeaseWarn; else LeaseWait
 // until the warning, or the expiry once warned.
 func AckLeaseDue(inc incident.Incident, st incident.EscalationState, p Policy, now time.Time) LeaseDecision {
-	if inc.Status != incident.StatusAcknowledged || p.AckLease <= 0 {
+	if inc.Status != incident.StatusAcknowledged {
 		return LeaseDecision{}
 	}
 	acked := st.AckAt
@@ -90,9 +91,13 @@ func AckLeaseDue(inc incident.Incident, st incident.EscalationState, p Policy, n
 		base = st.LeaseAt
 	}
 	d := LeaseDecision{Base: base, Expires: base.Add(p.AckLease)}
+	handedBack := !st.HandedBack.IsZero() && !st.HandedBack.Before(acked)
+	if p.AckLease <= 0 && !handedBack {
+		return LeaseDecision{}
+	}
 	warnAt := d.Expires.Add(-LeaseWarnBefore(p.AckLease))
 	switch {
-	case !st.HandedBack.IsZero() && !st.HandedBack.Before(acked):
+	case handedBack: // whatever the policy says now: the owner asked
 		d.Step = LeaseHandedBack
 	case !now.Before(d.Expires):
 		d.Step = LeaseExpired
