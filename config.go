@@ -302,11 +302,17 @@ type RotationConfig struct {
 
 // EscalationPolicy says who is paged, how often and when to move up a level.
 type EscalationPolicy struct {
-	Name        string            `mapstructure:"name"`
-	RepageEvery time.Duration     `mapstructure:"repage_every"`
-	Repeat      int               `mapstructure:"repeat"`
-	AckTimeout  time.Duration     `mapstructure:"ack_timeout"`
-	Levels      []EscalationLevel `mapstructure:"levels"`
+	Name        string        `mapstructure:"name"`
+	RepageEvery time.Duration `mapstructure:"repage_every"`
+	Repeat      int           `mapstructure:"repeat"`
+	AckTimeout  time.Duration `mapstructure:"ack_timeout"`
+	// AckLease, when set, is how long an acknowledgement lasts without a
+	// sign of work from the owner (a message in the incident's channel, a
+	// button); min(5m, lease/6) before it runs out the owner is asked
+	// "still on it?", and when it runs out the incident is triggered again.
+	// 0 (the default) turns it off; else between 1m and 24h.
+	AckLease time.Duration     `mapstructure:"ack_lease"`
+	Levels   []EscalationLevel `mapstructure:"levels"`
 }
 
 // EscalationLevel is one step of a policy.

@@ -297,7 +297,7 @@ func (c *Config) compileRotations() (map[string]*rotations.Rotation, error) {
 func (c *Config) escalationPolicies() (escalation.Policies, error) {
 	var pols []escalation.Policy
 	for _, ep := range c.EscalationPolicies {
-		p := escalation.Policy{Name: ep.Name, RepageEvery: ep.RepageEvery, Repeat: ep.Repeat, AckTimeout: ep.AckTimeout}
+		p := escalation.Policy{Name: ep.Name, RepageEvery: ep.RepageEvery, Repeat: ep.Repeat, AckTimeout: ep.AckTimeout, AckLease: ep.AckLease}
 		for i, lv := range ep.Levels {
 			l, err := escalation.NewLevel(lv.Targets, lv.EscalateAfter)
 			if err != nil {

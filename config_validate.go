@@ -309,6 +309,13 @@ func (c *Config) validateRotations(k *checker, people map[string]bool) map[strin
 	return rots
 }
 
+// Bounds of a policy's ack_lease: shorter than a minute would nag a person
+// mid-sentence; longer than a day is no lease.
+const (
+	minAckLease = time.Minute
+	maxAckLease = 24 * time.Hour
+)
+
 // validatePolicies checks the escalation policies and their targets; it
 // returns the policies' names.
 func (c *Config) validatePolicies(k *checker, people, rots map[string]bool) map[string]bool {
@@ -324,6 +331,10 @@ func (c *Config) validatePolicies(k *checker, people, rots map[string]bool) map[
 		}
 		if ep.AckTimeout < 0 {
 			k.add(p+".ack_timeout", "must not be negative (0 turns it off)")
+		}
+		if ep.AckLease != 0 && (ep.AckLease < minAckLease || ep.AckLease > maxAckLease) {
+			k.add(p+".ack_lease", "policy %q: must be 0 (off) or between %s and %s (got %s); the owner is asked \"still on it?\" min(5m, lease/6) before it runs out",
+				ep.Name, minAckLease, maxAckLease, ep.AckLease)
 		}
 		if len(ep.Levels) == 0 {
 			k.add(p+".levels", "must have at least one level")

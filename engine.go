@@ -58,10 +58,12 @@ func newEngine(d *domain, st *stores, watch *redisWatch, board *oncall.Board, ch
 	// itself, whatever wraps or replaces the pages' Pager (nil: the log).
 	var pageIns escalation.PageInPager
 	var notices escalation.MaintenanceNotifier
+	var leases escalation.LeaseNotifier // the ack lease's "still on it?" DMs
 	pager := o.Pager
 	if chat != nil {
 		chatSync = chat.bot.Syncer()
 		pageIns, notices = chat.bot.Pager(), chat.bot.Pager()
+		leases = chat.bot.Pager()
 		if pager == nil {
 			pager = chat.bot.Pager()
 		}
@@ -80,6 +82,7 @@ func newEngine(d *domain, st *stores, watch *redisWatch, board *oncall.Board, ch
 		Heartbeats:   d.heartbeat,
 		PageIns:      pageIns,
 		Maintenance:  notices,
+		Leases:       leases,
 		Emailer:      d.emailer,
 		PollInterval: o.PollInterval,
 		Lease:        d.runner.lease,

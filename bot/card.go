@@ -42,6 +42,10 @@ func (a Action) Label() string {
 		return "Acknowledge my page"
 	case ActionAckAll:
 		return "Acknowledge all"
+	case ActionStillOn:
+		return "Yes, still on it"
+	case ActionHandBack:
+		return "Hand it back"
 	}
 	return string(a)
 }
@@ -49,7 +53,7 @@ func (a Action) Label() string {
 // ParseAction checks an action name coming back from a button.
 func ParseAction(s string) (Action, bool) {
 	switch a := Action(s); a {
-	case ActionAck, ActionResolve, ActionEscalate, ActionAckPage, ActionAckAll:
+	case ActionAck, ActionResolve, ActionEscalate, ActionAckPage, ActionAckAll, ActionStillOn, ActionHandBack:
 		return a, true
 	}
 	return "", false
@@ -107,6 +111,17 @@ type Card struct {
 	// (the owner stays the owner).
 	Responders []PersonRef `json:"responders,omitempty"`
 	Actions    []Action    `json:"actions,omitempty"`
+	// Labels, when set, replace some actions' Label on this card (the
+	// lease's "Yes, 30 more minutes").
+	Labels map[Action]string `json:"labels,omitempty"`
+}
+
+// ActionLabel is a's button text on c: c.Labels's, else a.Label().
+func (c *Card) ActionLabel(a Action) string {
+	if l, ok := c.Labels[a]; ok && l != "" {
+		return l
+	}
+	return a.Label()
 }
 
 // Notice is the one-line announcement of a new incident in its service's

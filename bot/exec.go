@@ -131,9 +131,17 @@ func (x *Executor) Action(ctx context.Context, user string, a Action, n int64) R
 	if !ok {
 		return Reply{Text: x.strangerText()}
 	}
-	if a == ActionAckPage {
+	switch a {
+	case ActionAckPage:
 		return x.ackPage(ctx, n, by)
+	case ActionStillOn:
+		return x.stillOn(ctx, n, by)
+	case ActionHandBack:
+		return x.handBack(ctx, n, by)
 	}
+	// Any other button the owner presses on the incident is a sign of
+	// work: it renews their ack lease first (acklease.go).
+	x.renewLease(ctx, n, by.ID)
 	verb := map[Action]Verb{ActionAck: VerbAck, ActionResolve: VerbResolve, ActionEscalate: VerbEscalate}[a]
 	if verb == "" {
 		return Reply{Text: "baton does not know that button."}
@@ -297,9 +305,10 @@ func (x *Executor) unlinked(ctx context.Context, channel, msgID, ref string) (in
 	if err != nil {
 		return 0, err
 	}
-	if strings.HasPrefix(p.Key, "pagein:") || strings.HasPrefix(p.Key, "maintenance:") {
-		// A page-in (its own button acknowledges it) or a maintenance
-		// summary: naming an incident, but not one to take over.
+	if strings.HasPrefix(p.Key, "pagein:") || strings.HasPrefix(p.Key, "maintenance:") || strings.HasPrefix(p.Key, "lease:") {
+		// A page-in (its own button acknowledges it), a maintenance
+		// summary or a "still on it?" DM (its buttons answer it): naming
+		// an incident, but not one to take over.
 		return 0, nil
 	}
 	n, ok := keyIncident(p.Key)

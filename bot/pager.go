@@ -402,6 +402,9 @@ func lead(pg escalation.Page, people *People) string {
 	case escalation.ReasonAssigned:
 		return fmt.Sprintf("%s was assigned to you. Acknowledge to stop the pages.", ref)
 	case escalation.ReasonRetriggered:
+		if pg.Why != "" { // the ack lease (escalation.RetriggerWhy)
+			return fmt.Sprintf("%s is triggered again, and yours: %s. Acknowledge to stop the pages.", ref, pg.Why)
+		}
 		return fmt.Sprintf("%s was acknowledged too long ago and is not resolved: it is triggered again, and yours.", ref)
 	case escalation.ReasonNotify:
 		return fmt.Sprintf("For your information: %s reached level %d; %s owns it.", ref, pg.Level, owner)

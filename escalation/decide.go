@@ -140,6 +140,7 @@ func Decide(inc incident.Incident, st incident.EscalationState, p Policy, oncall
 		d.pageNewOwner(ReasonAssigned)
 	case st.Pending == incident.PendingRetrigger && inc.Owner != "":
 		d.pageNewOwner(ReasonRetriggered)
+		d.plan.Pages[len(d.plan.Pages)-1].Why = RetriggerWhy(st.PendingBy)
 	case d.plan.Level == 0:
 		d.start()
 	case d.canEscalate(d.plan.Level, d.plan.Round) && !now.Before(d.escalateAt()):
@@ -150,6 +151,26 @@ func Decide(inc incident.Incident, st incident.EscalationState, p Policy, oncall
 	d.plan.Next = d.next()
 	d.plan.UrgentAt = d.urgentAt()
 	return d.plan
+}
+
+// Why a re-trigger happened, kept in the escalation state's pend_by
+// (Step.PendingBy) by the commit that re-triggers, read by Decide into the
+// page's Why (RetriggerWhy). An ack timeout leaves it empty.
+const (
+	RetriggerLease    = "ack_lease"
+	RetriggerHandBack = "hand_back"
+)
+
+// RetriggerWhy is the Why of a re-trigger's page, from the pend_by its
+// commit left: "" for an ack timeout (the Pager says it its own way).
+func RetriggerWhy(pendingBy string) string {
+	switch pendingBy {
+	case RetriggerLease:
+		return "your acknowledgement ran out with no word from you"
+	case RetriggerHandBack:
+		return "you handed it back"
+	}
+	return ""
 }
 
 // AckTimeoutDue is the acknowledgement-timeout rule, pure: an acknowledged

@@ -9,7 +9,9 @@ import (
 	"github.com/batonhq/baton/internal/text"
 )
 
-// runAckTimeout re-triggers an incident acknowledged too long ago.
+// runAckTimeout runs an "acktimeout:<n>" job: it re-triggers an incident
+// acknowledged too long ago (AckTimeoutDue), else does what the ack lease
+// asks (acklease.go), else queues itself at the timeout's deadline.
 func (r *Runner) runAckTimeout(ctx context.Context, j incident.Job) error {
 	inc, st, gone, err := r.load(ctx, j)
 	if gone || err != nil {
@@ -18,26 +20,18 @@ func (r *Runner) runAckTimeout(ctx context.Context, j incident.Job) error {
 	pol, _, _ := r.o.Policies(inc.Service)
 	now := r.now()
 	retrigger, at := AckTimeoutDue(inc, st, pol, now)
-	switch {
-	case retrigger:
+	if retrigger {
 		acked := st.AckAt
 		if acked.IsZero() {
 			acked = inc.Acknowledged
 		}
-		c := incident.Commit{
-			Rev: st.Rev,
-			Step: &incident.Step{Status: incident.StatusTriggered, Owner: inc.Owner, Level: st.Level, Round: st.Round,
-				LevelAt: st.LevelAt, PagedAt: st.PagedAt, Pending: incident.PendingRetrigger},
-			Events: []incident.Event{{Type: incident.EventRetriggered, At: now, Person: inc.Owner, By: By, Level: st.Level,
-				Note: fmt.Sprintf("acknowledged %s ago and not resolved (ack_timeout %s)", text.Duration(now.Sub(acked)), text.Duration(pol.AckTimeout))}},
-			Schedule: []incident.Scheduled{{Member: incident.PageJob(inc.Number), Due: now, UrgentAt: now}},
-		}
-		applied, err := r.commit(ctx, j, c)
-		if applied {
-			r.Wake()
-		}
+		return r.retrigger(ctx, j, inc, st, By,
+			fmt.Sprintf("acknowledged %s ago and not resolved (ack_timeout %s)", text.Duration(now.Sub(acked)), text.Duration(pol.AckTimeout)), "")
+	}
+	if done, err := r.runLease(ctx, j, inc, st, pol, at); done {
 		return err
-	case !at.IsZero():
+	}
+	if !at.IsZero() {
 		_, err := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Schedule: []incident.Scheduled{{Member: j.Member, Due: at, UrgentAt: at}}})
 		return err
 	}

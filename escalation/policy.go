@@ -20,7 +20,13 @@ type Policy struct {
 	// AckTimeout, when positive, turns an acknowledged but unresolved
 	// incident back to triggered after this long, and pages its owner again.
 	AckTimeout time.Duration
-	Levels     []Level
+	// AckLease, when positive, is how long an acknowledgement lasts without
+	// a sign of work from the owner (a message in the incident's channel, a
+	// button): LeaseWarnBefore it runs out the owner is asked "still on
+	// it?"; when it runs out the incident is triggered again and the owner
+	// paged (AckLeaseDue). It may be used with or instead of AckTimeout.
+	AckLease time.Duration
+	Levels   []Level
 }
 
 // Level is one step of a policy.
@@ -74,6 +80,30 @@ func (p Policies) AckTimeout(service string) time.Duration {
 	return pol.AckTimeout
 }
 
+// AckJobAfter is how long after an acknowledgement the incident's
+// "acktimeout:<n>" job first runs for service's policy: the earlier of its
+// ack timeout and its ack lease's warning (AckLease - LeaseWarnBefore); 0
+// when the policy has neither or the service is unknown. The incident
+// store is given it at construction (incident.WithAckTimeout(
+// policies.AckJobAfter)); the job then finds its own later deadlines.
+func (p Policies) AckJobAfter(service string) time.Duration {
+	if p == nil {
+		return 0
+	}
+	pol, _, ok := p(service)
+	if !ok {
+		return 0
+	}
+	after := pol.AckTimeout
+	if pol.AckLease > 0 {
+		warn := pol.AckLease - LeaseWarnBefore(pol.AckLease)
+		if after <= 0 || warn < after {
+			after = warn
+		}
+	}
+	return max(after, 0)
+}
+
 // Validate reports every problem with p at once. config.go checks the same
 // rules with key paths; this is the engine's own guard.
 func (p Policy) Validate() error {
@@ -86,6 +116,9 @@ func (p Policy) Validate() error {
 	}
 	if p.AckTimeout < 0 {
 		errs = append(errs, fmt.Errorf("policy %s: ack_timeout must not be negative", p.Name))
+	}
+	if p.AckLease < 0 {
+		errs = append(errs, fmt.Errorf("policy %s: ack_lease must not be negative", p.Name))
 	}
 	if len(p.Levels) == 0 {
 		errs = append(errs, fmt.Errorf("policy %s: no levels", p.Name))

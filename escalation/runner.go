@@ -65,6 +65,9 @@ type Options struct {
 	// ("maintenance:<id>", job_maintenance.go); nil: the Pager, when it is
 	// a MaintenanceNotifier, else the log.
 	Maintenance MaintenanceNotifier
+	// Leases sends the "still on it?" DMs of ack leases (acklease.go); nil:
+	// the Pager, when it is a LeaseNotifier, else the log.
+	Leases LeaseNotifier
 	// Heartbeats answers the heartbeat monitors whose deadline jobs
 	// ("heartbeat:<name>") the runner claims with the page jobs; nil: none
 	// configured, and such jobs are dropped.

@@ -136,6 +136,7 @@ const (
 //	level_at  ms the current level began
 //	paged_at  ms of the last page of the owner (or of the fallback)
 //	ack_at    ms of the latest acknowledgement
+//	lease_at, lease_warn, lease_wbeg, lease_back  the ack lease (acklease.go)
 //	pend      a Pending reason; pend_by who asked (and, for an escalation,
 //	          the key i:<n>:pn the note they gave)
 //	pf        consecutive failed attempts at the current page
@@ -150,8 +151,13 @@ type EscalationState struct {
 	PendingBy string
 	// PendingNote is the note given with a pending manual escalation ("" when none).
 	PendingNote string
-	Failures    int
-	Rev         int64
+	// LeaseAt is the owner's latest renewal of their ack lease (acklease.go);
+	// LeaseWarned the lease base whose "still on it?" DM was sent;
+	// LeaseWarnBegan the lease base whose DM began to be sent; HandedBack
+	// when the owner handed the incident back. Zero when none.
+	LeaseAt, LeaseWarned, LeaseWarnBegan, HandedBack time.Time
+	Failures                                         int
+	Rev                                              int64
 	// StepBegan is when a run began to send a page of the step at Rev that
 	// is still marked sending or sent in the page record (BeginPage's at):
 	// an earlier run, which died or failed to commit, may have delivered
@@ -161,11 +167,15 @@ type EscalationState struct {
 
 func decodeEscalation(h map[string]string) EscalationState {
 	st := EscalationState{
-		LevelAt:   msTime(h["level_at"]),
-		PagedAt:   msTime(h["paged_at"]),
-		AckAt:     msTime(h["ack_at"]),
-		Pending:   Pending(h["pend"]),
-		PendingBy: h["pend_by"],
+		LevelAt:        msTime(h["level_at"]),
+		PagedAt:        msTime(h["paged_at"]),
+		AckAt:          msTime(h["ack_at"]),
+		LeaseAt:        msTime(h["lease_at"]),
+		LeaseWarned:    msTime(h["lease_warn"]),
+		LeaseWarnBegan: msTime(h["lease_wbeg"]),
+		HandedBack:     msTime(h["lease_back"]),
+		Pending:        Pending(h["pend"]),
+		PendingBy:      h["pend_by"],
 	}
 	st.Level, _ = strconv.Atoi(h["level"])
 	st.Round, _ = strconv.Atoi(h["round"])

@@ -93,10 +93,12 @@ func NewGateway(chat *Chat, b *bot.Bot, o GatewayOptions) (*Gateway, error) {
 		log: o.Log.With("component", "discord"), sem: make(chan struct{}, o.Handlers)}, nil
 }
 
-// Intents are the gateway intents baton asks for: guilds, and reactions in
-// guild channels and DMs (interactions need none; message content is not
-// read).
-const Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessageReactions | discordgo.IntentsDirectMessageReactions
+// Intents are the gateway intents baton asks for: guilds, reactions in
+// guild channels and DMs, and guild messages (MESSAGE_CREATE: who wrote in
+// an incident's channel renews their ack lease). Interactions need none;
+// message content (a privileged intent) is not asked for and not read.
+const Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessageReactions | discordgo.IntentsDirectMessageReactions |
+	discordgo.IntentsGuildMessages
 
 // Run registers the commands, connects and handles events until ctx ends;
 // it returns ctx's error then. Registering and connecting are retried with
@@ -124,6 +126,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) { g.connected(false) }),
 		s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) { g.interaction(i) }),
 		s.AddHandler(func(_ *discordgo.Session, r *discordgo.MessageReactionAdd) { g.handle(func() { g.reaction(r) }) }),
+		s.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) { g.handle(func() { g.message(m) }) }),
 	}
 	opened := g.retry(ctx, "open the gateway", func() error {
 		if err := s.Open(); err != nil {
@@ -362,6 +365,19 @@ func (g *Gateway) reaction(r *discordgo.MessageReactionAdd) {
 	if err := g.chat.Ephemeral(ctx, r.ChannelID, r.UserID, bot.Message{Text: reply.Text}); err != nil {
 		g.log.Warn("discord: could not tell a reactor", "err", err)
 	}
+}
+
+// message hands a person's new message in a guild channel to the Executor,
+// which renews the ack lease of its incident's owner (bot.Executor.Message);
+// the bot's own messages, other bots', webhooks' and system messages are
+// ignored (DMs are not delivered: no DM-message intent; nor would a DM be
+// an incident's channel), and the content is never read.
+func (g *Gateway) message(m *discordgo.MessageCreate) {
+	if m.Message == nil || m.Author == nil || m.Author.Bot || m.Author.ID == g.selfID() || m.WebhookID != "" ||
+		(m.Type != discordgo.MessageTypeDefault && m.Type != discordgo.MessageTypeReply) {
+		return
+	}
+	g.bot.Executor().Message(g.context(), m.Author.ID, m.ChannelID)
 }
 
 // Commands are /incident and /oncall as registered (names lowercase, at most

@@ -307,7 +307,7 @@ func buttons(c *bot.Card) *discordgo.ActionsRow {
 		case bot.ActionEscalate:
 			style = discordgo.DangerButton
 		}
-		row.Components = append(row.Components, discordgo.Button{Label: a.Label(), Style: style, CustomID: CustomID(a, c.Number)})
+		row.Components = append(row.Components, discordgo.Button{Label: c.ActionLabel(a), Style: style, CustomID: CustomID(a, c.Number)})
 	}
 	return &row
 }

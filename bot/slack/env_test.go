@@ -94,6 +94,8 @@ type envConfig struct {
 	// edits the payments policy's levels (email settings) before Lookup.
 	emailer escalation.Emailer
 	levels  func([]escalation.Level)
+	// ackLease is the payments policy's ack_lease (0: none).
+	ackLease time.Duration
 }
 
 func defaults() envConfig {
@@ -133,6 +135,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	if cfg.levels != nil {
 		cfg.levels(policies[0].Levels)
 	}
+	policies[0].AckLease = cfg.ackLease
 	owners := []string{"carol", "bob"}
 	for i := 1; i < cfg.services; i++ {
 		name := fmt.Sprintf("svc%d", i+1)
@@ -146,7 +149,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		t.Fatal(err)
 	}
 	wake := escalation.NewWakeup()
-	e.svc = incident.NewStore(e.rdb, "test:", append([]incident.StoreOption{incident.WithAckTimeout(pols.AckTimeout), incident.WithOnJobDue(wake.Notify)}, cfg.storeOpts...)...)
+	e.svc = incident.NewStore(e.rdb, "test:", append([]incident.StoreOption{incident.WithAckTimeout(pols.AckJobAfter), incident.WithOnJobDue(wake.Notify)}, cfg.storeOpts...)...)
 	t.Cleanup(e.svc.Close)
 	var botServices []bot.Service
 	for _, s := range services {

@@ -257,7 +257,7 @@ func cardBlocks(c *bot.Card) []slack.Block {
 		var els []slack.BlockElement
 		value := strconv.FormatInt(c.Number, 10)
 		for _, a := range c.Actions {
-			btn := slack.NewButtonBlockElement(actionPrefix+string(a), value, plain(a.Label()))
+			btn := slack.NewButtonBlockElement(actionPrefix+string(a), value, plain(c.ActionLabel(a)))
 			switch a {
 			case bot.ActionAck:
 				btn = btn.WithStyle(slack.StylePrimary)

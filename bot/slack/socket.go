@@ -316,6 +316,18 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 			s.respond(ctx, d.ResponseURL, d.Channel.ID, d.User.ID, reply)
 		}
 	case slackevents.EventsAPIEvent:
+		if m, ok := d.InnerEvent.Data.(*slackevents.MessageEvent); ok {
+			// message.channels / message.groups: a person's new message in
+			// a channel renews their ack lease if the channel is an
+			// incident's they own (bot.Executor.Message). Edits, deletions,
+			// bots and every other subtype are not signs of work; DMs
+			// (channel_type im) are not an incident's channel. The text is
+			// never read.
+			if m.SubType == "" && m.BotID == "" && m.User != "" && m.User != s.self() && m.ChannelType != "im" && m.ChannelType != "mpim" {
+				s.bot.Executor().Message(ctx, m.User, m.Channel)
+			}
+			return
+		}
 		r, ok := d.InnerEvent.Data.(*slackevents.ReactionAddedEvent)
 		if !ok || r.User == "" || r.User == s.self() || r.Item.Type != "message" {
 			return

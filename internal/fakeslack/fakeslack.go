@@ -92,7 +92,10 @@ type config struct {
 	pingInterval time.Duration
 	ackTimeout   time.Duration
 	maxRetries   int
-	logf         func(format string, args ...any)
+	// messageEvents: the bot's own channel posts deliver message events
+	// (WithMessageEvents).
+	messageEvents bool
+	logf          func(format string, args ...any)
 
 	teamID, teamName, teamDomain string
 	botUserID, botName, botID    string

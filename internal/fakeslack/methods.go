@@ -369,6 +369,7 @@ func (s *Server) chatPostMessage(p map[string][]string) result {
 	}
 	c.addMessage(m)
 	s.emit(Event{Kind: EventMessagePosted, Channel: c.ID, TS: m.TS, User: m.User})
+	s.botMessageEvent(c, m)
 	return ok(map[string]any{"channel": c.ID, "ts": m.TS, "message": s.messageJSON(c, m)})
 }
 
