@@ -37,6 +37,8 @@ func (a Action) Label() string {
 		return "Escalate"
 	case ActionAckPage:
 		return "Acknowledge my page"
+	case ActionTakePager:
+		return "Take it"
 	}
 	return string(a)
 }
@@ -44,7 +46,7 @@ func (a Action) Label() string {
 // ParseAction checks an action name coming back from a button.
 func ParseAction(s string) (Action, bool) {
 	switch a := Action(s); a {
-	case ActionAck, ActionResolve, ActionEscalate, ActionAckPage:
+	case ActionAck, ActionResolve, ActionEscalate, ActionAckPage, ActionTakePager:
 		return a, true
 	}
 	return "", false

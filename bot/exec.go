@@ -129,6 +129,9 @@ func (x *Executor) Action(ctx context.Context, user string, a Action, n int64) R
 	if a == ActionAckPage {
 		return x.ackPage(ctx, n, by)
 	}
+	if a == ActionTakePager {
+		return x.takePager(ctx, n, by)
+	}
 	verb := map[Action]Verb{ActionAck: VerbAck, ActionResolve: VerbResolve, ActionEscalate: VerbEscalate}[a]
 	if verb == "" {
 		return Reply{Text: "baton does not know that button."}

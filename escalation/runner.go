@@ -65,6 +65,10 @@ type Options struct {
 	// ("maintenance:<id>", job_maintenance.go); nil: the Pager, when it is
 	// a MaintenanceNotifier, else the log.
 	Maintenance MaintenanceNotifier
+	// Shifts runs the handoff steps of rotations ("shift:<step>:…",
+	// job_shift.go: pre-shift checks, accepted handoffs); nil: such jobs
+	// are dropped.
+	Shifts ShiftKeeper
 	// Heartbeats answers the heartbeat monitors whose deadline jobs
 	// ("heartbeat:<name>") the runner claims with the page jobs; nil: none
 	// configured, and such jobs are dropped.
