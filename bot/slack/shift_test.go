@@ -152,3 +152,75 @@ func TestHandoffNotTakenThenTaken(t *testing.T) {
 		t.Fatal("bob told twice")
 	}
 }
+
+// Taken within the grace: the next alert pages the incoming person, and
+// nobody is told anything.
+func TestHandoffTakenInTheGrace(t *testing.T) {
+	e, clk, at := shiftEnv(t, []string{"alice", "carol"}, "carol", rotations.HandoffPolicy{HandoffAccept: 2 * time.Second})
+	clk.set(at.Add(100 * time.Millisecond))
+	e.waitFor("carol asked to take the pager", func() bool { return len(e.dmsWith(e.carol, "take the pager")) == 1 })
+	clk.set(at.Add(time.Second + 100*time.Millisecond))
+	e.takePager(e.carol)
+	e.waitFor("the hold cut", func() bool {
+		list, _ := e.overrides.List(e.ctx, "db")
+		return len(list) == 1 && list[0].Until.Equal(at.Add(time.Second))
+	})
+	e.restart()
+	clk.set(at.Add(3 * time.Second))
+	n := e.open("payments", "taken", "after taking it")
+	e.waitFor("carol paged", func() bool { return e.dmsAbout(e.carol, n, "You are on call") == 1 })
+	e.idle()
+	if len(e.dmsWith(e.bob, "has not taken")) != 0 || len(e.containing(e.alerts.ID, "has not taken")) != 0 {
+		t.Fatal("the secondary or the channel was told about a pager that was taken")
+	}
+	if e.dmsAbout(e.alice, n, "You are on call") != 0 {
+		t.Fatal("alice paged after carol took the pager")
+	}
+}
+
+// Pre-shift checks, preshift_check before the handoff, with a restart in
+// between: an incoming person who cannot be paged (dave: no Slack account,
+// no email), and a gap (an override puts dave on later in the next 24 h).
+// The outgoing person and the alerts channel are told (and the incoming
+// person, when they can be DMed).
+func TestPreshiftWarnings(t *testing.T) {
+	tests := []struct {
+		name         string
+		participants []string
+		incoming     string
+		override     bool
+		want         string
+		toldIncoming bool
+	}{
+		{"an unreachable incoming person", []string{"alice", "dave"}, "dave", false, "dave, on call", false},
+		{"a gap later in the day", []string{"alice", "carol"}, "carol", true, "a gap in the rotation", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, clk, at := shiftEnv(t, tc.participants, tc.incoming, rotations.HandoffPolicy{PreshiftCheck: 2 * time.Second})
+			if tc.override {
+				if _, err := e.overrides.Create(e.ctx, rotations.Override{Rotation: "db", Person: "dave",
+					From: at.Add(time.Hour), Until: at.Add(2 * time.Hour), By: "alice"}, clk.now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.restart()
+			clk.set(at.Add(-2*time.Second + 100*time.Millisecond))
+			e.waitFor("the alerts channel warned", func() bool {
+				return len(e.containing(e.alerts.ID, "Pre-shift check of db")) == 1
+			})
+			e.waitFor("alice (outgoing) warned", func() bool { return len(e.dmsWith(e.alice, "Pre-shift check of db")) == 1 })
+			m := e.dmsWith(e.alice, "Pre-shift check of db")[0]
+			if !strings.Contains(m.Text, tc.want) || !strings.Contains(m.Text, "cannot be paged") {
+				t.Fatalf("warning: %q; want %q", m.Text, tc.want)
+			}
+			if tc.toldIncoming {
+				e.waitFor("carol (incoming) warned", func() bool { return len(e.dmsWith(e.carol, "Pre-shift check of db")) == 1 })
+			}
+			e.idle()
+			if len(e.containing(e.alerts.ID, "Pre-shift check of db")) != 1 {
+				t.Fatal("warned twice")
+			}
+		})
+	}
+}

@@ -29,7 +29,8 @@ import (
 //	                               override (the hold's ID, "" without one),
 //	                               state pending|accepted, accepted_at, by, told
 //
-// A record is kept HandoffKeep after the end of its shift.
+// A record is kept HandoffKeep after the end of its shift (by the clock of
+// the run that began it).
 
 // HandoffKeep is how long a handoff's record outlives its shift.
 const HandoffKeep = 7 * 24 * time.Hour
@@ -67,7 +68,7 @@ func (s *Store) handoffKey(rotation string, at time.Time) string {
 // beginScript writes a handoff's record and, when asked, its hold, unless
 // the record exists (a job run again): then it changes nothing.
 // KEYS: record, overrides hash, seq. ARGV: outgoing, incoming, until, hold
-// JSON ("" for none), expire-at unix s.
+// JSON ("" for none), seconds to keep it.
 var beginScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local id = ''
@@ -76,7 +77,7 @@ if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[2], id, ARGV[4])
 end
 redis.call('HSET', KEYS[1], 'outgoing', ARGV[1], 'incoming', ARGV[2], 'until', ARGV[3], 'override', id, 'state', 'pending')
-redis.call('EXPIREAT', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 `)
 
@@ -95,7 +96,7 @@ func (s *Store) BeginHandoff(ctx context.Context, h Handoff, hold bool, now time
 		val = string(b)
 	}
 	n, err := beginScript.Run(ctx, s.c, []string{s.handoffKey(h.Rotation, h.At), s.hashKey(h.Rotation), s.seqKey(h.Rotation)},
-		h.Outgoing, h.Incoming, h.Until.Unix(), val, h.Until.Add(HandoffKeep).Unix()).Int()
+		h.Outgoing, h.Incoming, h.Until.Unix(), val, int64((max(h.Until.Sub(now), 0)+HandoffKeep)/time.Second)).Int()
 	if err != nil {
 		return false, fmt.Errorf("begin handoff of %s at %s: %w", h.Rotation, h.At.Format(time.RFC3339), err)
 	}
