@@ -81,6 +81,7 @@ func newEngine(d *domain, st *stores, watch *redisWatch, board *oncall.Board, ch
 		PageIns:      pageIns,
 		Maintenance:  notices,
 		Emailer:      d.emailer,
+		Shifts:       chat.shiftKeeper(),
 		PollInterval: o.PollInterval,
 		Lease:        d.runner.lease,
 		Workers:      d.runner.workers,

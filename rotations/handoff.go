@@ -137,7 +137,8 @@ type ShiftProblem struct {
 
 // String says the problem in one sentence.
 func (p ShiftProblem) String() string {
-	when := fmt.Sprintf("%s to %s", p.From.UTC().Format("Mon 15:04:05 MST"), p.Until.UTC().Format("Mon 15:04:05 MST"))
+	const layout = "Mon Jan 2 15:04:05 MST"
+	when := fmt.Sprintf("from %s to %s", p.From.UTC().Format(layout), p.Until.UTC().Format(layout))
 	if p.Person == "" {
 		return fmt.Sprintf("nobody is on call %s: %s", when, p.Why)
 	}

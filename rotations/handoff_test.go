@@ -96,10 +96,10 @@ func TestPreshiftProblems(t *testing.T) {
 		want   []string
 	}{
 		{"all fine", []Shift{piece("alice", 0), piece("bob", 8)}, nil},
-		{"unreachable incoming", []Shift{piece("dave", 0)}, []string{"dave, on call Mon 09:00:00 UTC to Mon 17:00:00 UTC, cannot be paged (no chat account): a gap in the rotation"}},
-		{"a gap later", []Shift{piece("alice", 0), piece("dave", 8)}, []string{"dave, on call Mon 17:00:00 UTC"}},
+		{"unreachable incoming", []Shift{piece("dave", 0)}, []string{"dave, on call from Mon Mar 2 09:00:00 UTC to Mon Mar 2 17:00:00 UTC, cannot be paged (no chat account): a gap in the rotation"}},
+		{"a gap later", []Shift{piece("alice", 0), piece("dave", 8)}, []string{"dave, on call from Mon Mar 2 17:00:00 UTC"}},
 		{"nobody", []Shift{piece("", 0)}, []string{"nobody is on call"}},
-		{"double-booked", []Shift{piece("erin", 0)}, []string{"erin, on call Mon 09:00:00 UTC to Mon 17:00:00 UTC, is also on call in web-primary through an override"}},
+		{"double-booked", []Shift{piece("erin", 0)}, []string{"erin, on call from Mon Mar 2 09:00:00 UTC to Mon Mar 2 17:00:00 UTC, is also on call in web-primary through an override"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
