@@ -250,21 +250,15 @@ func (s *Shifts) preshift(ctx context.Context, r *rotations.Rotation, at time.Ti
 	}
 	text := fmt.Sprintf("⚠️ Pre-shift check of %s (handoff %s): %s\n%s", r.Name(), shiftTime(at),
 		pluralWord(int64(len(ps)), "a problem", fmt.Sprintf("%d problems", len(ps))), strings.Join(lines, "\n"))
-	_, out, in := rotations.NextHandoff(r, at.Add(-time.Second))
 	ov, err := s.o.Store.Set(ctx, r.Name())
 	if err != nil {
 		return err
 	}
-	people := []string{}
-	if p, _, _, err := rotations.OnCall(r, ov, at); err == nil {
-		people = append(people, p)
-	} else {
-		people = append(people, in.Person)
-	}
-	if p, _, _, err := rotations.OnCall(r, ov, at.Add(-time.Second)); err == nil {
-		people = append(people, p)
-	} else if out.Person != "" {
-		people = append(people, out.Person)
+	var people []string // incoming, outgoing, overrides applied
+	for _, t := range []time.Time{at, at.Add(-time.Second)} {
+		if p, _, _, err := rotations.OnCall(r, ov, t); err == nil {
+			people = append(people, p)
+		}
 	}
 	s.c.log.Warn("bot: pre-shift check found problems", "rotation", r.Name(), "handoff", at, "problems", len(ps))
 	return s.tell(ctx, r.Name(), people, "shift:"+key, Message{Text: text})
@@ -274,8 +268,9 @@ func shiftTime(t time.Time) string { return t.UTC().Format("Mon Jan 2 15:04:05 M
 
 // tell DMs people (each once) and posts in the rotation's alerts channels,
 // each message keyed key; a target told already by an earlier run (found
-// by key) is not told again. A person who cannot be reached is skipped
-// with a log line.
+// by key) is not told again. A person who cannot be reached, or a target
+// the chat refuses for good, is skipped with a log line; other errors are
+// returned (the job runs again, and the targets told are not told twice).
 func (s *Shifts) tell(ctx context.Context, rotation string, people []string, key string, m Message) error {
 	m.Key = key
 	seen := map[string]bool{}
@@ -318,6 +313,10 @@ func (s *Shifts) tell(ctx context.Context, rotation string, people []string, key
 			}
 		}
 		chID, _, err := s.c.chat.Post(ctx, t, m)
+		if escalation.IsPermanent(err) {
+			s.c.log.Error("bot: a handoff message cannot be posted", "target", t, "err", err)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("tell %s: %w", t, err)
 		}
@@ -357,33 +356,38 @@ func containsString(list []string, s string) bool {
 
 // handoff runs the handoff step: when the pager changes hands, the
 // outgoing person keeps it through a hold until the incoming one takes it,
-// the incoming one is asked, and the grace step is scheduled.
+// the incoming one is asked, and the grace step is scheduled. A run again
+// (its earlier outcome unrecorded) finds the record and sets no second
+// hold; the question is looked for before it is asked again.
 func (s *Shifts) handoff(ctx context.Context, r *rotations.Rotation, at time.Time, key string, now time.Time) error {
-	ov, err := s.o.Store.Set(ctx, r.Name())
-	if err != nil {
+	h, err := s.o.Store.GetHandoff(ctx, r.Name(), at)
+	switch {
+	case err == nil:
+	case errors.Is(err, overrides.ErrNoHandoff):
+		ov, err := s.o.Store.Set(ctx, r.Name())
+		if err != nil {
+			return err
+		}
+		incoming, _, until, err := rotations.OnCall(r, ov, at)
+		if err != nil {
+			return nil // not started: nobody hands over
+		}
+		outgoing, _, _, err := rotations.OnCall(r, ov, at.Add(-time.Second))
+		if err != nil {
+			outgoing = "" // the first shift
+		}
+		if rotations.DecideHandoff(outgoing, incoming) != rotations.HandoffAsk {
+			return nil
+		}
+		h = overrides.Handoff{Rotation: r.Name(), At: at, Until: until, Outgoing: outgoing, Incoming: incoming}
+		if _, err := s.o.Store.BeginHandoff(ctx, h, true, now); err != nil {
+			return err
+		}
+	default:
 		return err
 	}
-	var outgoing string
-	if h, err := s.o.Store.GetHandoff(ctx, r.Name(), at); err == nil {
-		outgoing = h.Outgoing // a run again: the hold is in ov now
-	} else if !errors.Is(err, overrides.ErrNoHandoff) {
-		return err
-	} else if p, _, _, err := rotations.OnCall(r, ov, at.Add(-time.Second)); err == nil {
-		outgoing = p
-	}
-	incoming, _, until, err := onCallBy(r, ov, at)
-	if err != nil {
-		return nil // not started: nobody hands over
-	}
-	h := overrides.Handoff{Rotation: r.Name(), At: at, Until: until, Outgoing: outgoing, Incoming: incoming}
-	if got, err := s.o.Store.GetHandoff(ctx, r.Name(), at); err == nil {
-		h = got
-	}
-	if rotations.DecideHandoff(h.Outgoing, h.Incoming) != rotations.HandoffAsk {
+	if h.Accepted {
 		return nil
-	}
-	if _, err := s.o.Store.BeginHandoff(ctx, h, true, now); err != nil {
-		return err
 	}
 	if err := s.schedule(ctx, rotations.StepGrace, r.Name(), at); err != nil {
 		return err
@@ -392,14 +396,12 @@ func (s *Shifts) handoff(ctx context.Context, r *rotations.Rotation, at time.Tim
 		s.what(r.Name()), shiftTime(h.Until), s.c.people.Ref(h.Outgoing).Name)
 	m := Message{Text: text, Buttons: []Button{{Action: ActionTakePager, Value: at.Unix()}}}
 	if err := s.tellOne(ctx, h.Incoming, "shift:"+key, m); err != nil {
-		s.c.log.Warn("bot: the incoming person could not be asked to take the pager", "rotation", r.Name(), "person", h.Incoming, "err", err)
+		if !errors.Is(err, ErrUnreachable) && !escalation.IsPermanent(err) {
+			return err
+		}
+		s.c.log.Warn("bot: the incoming person cannot be asked to take the pager; the grace will tell the secondary", "rotation", r.Name(), "person", h.Incoming, "err", err)
 	}
 	return nil
-}
-
-// onCallBy is rotations.OnCall ignoring the holds that end at at.
-func onCallBy(r *rotations.Rotation, ov *rotations.OverrideSet, at time.Time) (string, time.Time, time.Time, error) {
-	return rotations.OnCall(r, ov, at)
 }
 
 // what names a rotation with its services: "db-primary (payments, ledger)".

@@ -161,6 +161,12 @@ func render(m bot.Message) outgoing {
 		out.Embeds = append(out.Embeds, noticeEmbed(m.Notice))
 	case m.Summary != nil:
 		out.Embeds = append(out.Embeds, summaryEmbed(m.Summary))
+	case len(m.Buttons) > 0:
+		row := discordgo.ActionsRow{}
+		for _, b := range m.Buttons {
+			row.Components = append(row.Components, discordgo.Button{Label: b.Action.Label(), Style: discordgo.PrimaryButton, CustomID: CustomID(b.Action, b.Value)})
+		}
+		out.Components = append(out.Components, row)
 	}
 	out.AllowedMentions.Users = users
 	return out
