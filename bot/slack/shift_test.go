@@ -125,6 +125,9 @@ func TestHandoffNotTakenThenTaken(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Person != "alice" || list[0].By != rotations.OverrideByHandoff {
 		t.Fatalf("overrides: %+v, %v; want alice's hold", list, err)
 	}
+	if r := e.slash(e.bob, e.alerts.ID, "/oncall", ""); !strings.Contains(r, "db: Alice (override by handoff)") {
+		t.Fatalf("/oncall during the hold: %q", r)
+	}
 
 	e.restart() // the grace's job is in Redis
 	clk.set(at.Add(2*time.Second + 100*time.Millisecond))
@@ -142,6 +145,9 @@ func TestHandoffNotTakenThenTaken(t *testing.T) {
 		return len(list) == 1 && !list[0].Until.After(clk.now())
 	})
 	clk.set(at.Add(4 * time.Second))
+	if r := e.slash(e.bob, e.alerts.ID, "/oncall", ""); !strings.Contains(r, "db: Carol until") {
+		t.Fatalf("/oncall once carol took the pager: %q", r)
+	}
 	m := e.open("payments", "after", "after taking it")
 	e.waitFor("carol paged once she took it", func() bool { return e.dmsAbout(e.carol, m, "You are on call") == 1 })
 	e.idle()
