@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/fakeslack"
 	"github.com/batonhq/baton/rotations"
 )
@@ -79,6 +82,38 @@ func (e *env) dmsWith(user fakeslack.User, want string) []fakeslack.Message {
 	return out
 }
 
+// holdCut waits until the hold of the handoff at has been cut (the pager
+// taken) and returns its new end: after at, not after the clock.
+func (e *env) holdCut(clk *shiftClock, at time.Time) time.Time {
+	e.t.Helper()
+	var cut time.Time
+	e.waitFor("the hold cut", func() bool {
+		list, _ := e.overrides.List(e.ctx, "db")
+		if len(list) != 1 || list[0].Until.After(clk.now()) {
+			return false
+		}
+		cut = list[0].Until
+		return true
+	})
+	if !cut.After(at) {
+		e.t.Fatalf("the hold ends at %v, not after the handoff %v", cut, at)
+	}
+	return cut
+}
+
+// stepDone waits until the handoff step job member has run and is gone
+// (neither due nor in flight). env.idle looks at real time, and the steps
+// are due by the test's clock.
+func (e *env) stepDone(member string) {
+	e.t.Helper()
+	slot := strings.TrimSuffix(e.svc.JobsKey(), "jobs")
+	e.waitFor(member+" to run", func() bool {
+		_, errDue := e.rdb.ZScore(e.ctx, e.svc.JobsKey(), member).Result()
+		_, errRun := e.rdb.ZScore(e.ctx, slot+"inflight", member).Result()
+		return errDue == redis.Nil && errRun == redis.Nil
+	})
+}
+
 // takePager presses "Take it" on user's last handoff question.
 func (e *env) takePager(user fakeslack.User) {
 	e.t.Helper()
@@ -140,11 +175,8 @@ func TestHandoffNotTakenThenTaken(t *testing.T) {
 	}
 
 	e.takePager(e.carol)
-	e.waitFor("the hold cut", func() bool {
-		list, _ := e.overrides.List(e.ctx, "db")
-		return len(list) == 1 && !list[0].Until.After(clk.now())
-	})
-	clk.set(at.Add(4 * time.Second))
+	cut := e.holdCut(clk, at)
+	clk.set(cut.Add(time.Second))
 	if r := e.slash(e.bob, e.alerts.ID, "/oncall", ""); !strings.Contains(r, "db: Carol until") {
 		t.Fatalf("/oncall once carol took the pager: %q", r)
 	}
@@ -162,19 +194,19 @@ func TestHandoffNotTakenThenTaken(t *testing.T) {
 // Taken within the grace: the next alert pages the incoming person, and
 // nobody is told anything.
 func TestHandoffTakenInTheGrace(t *testing.T) {
-	e, clk, at := shiftEnv(t, []string{"alice", "carol"}, "carol", rotations.HandoffPolicy{HandoffAccept: 2 * time.Second})
+	e, clk, at := shiftEnv(t, []string{"alice", "carol"}, "carol", rotations.HandoffPolicy{HandoffAccept: 10 * time.Second})
 	clk.set(at.Add(100 * time.Millisecond))
 	e.waitFor("carol asked to take the pager", func() bool { return len(e.dmsWith(e.carol, "take the pager")) == 1 })
 	clk.set(at.Add(time.Second + 100*time.Millisecond))
 	e.takePager(e.carol)
-	e.waitFor("the hold cut", func() bool {
-		list, _ := e.overrides.List(e.ctx, "db")
-		return len(list) == 1 && list[0].Until.Equal(at.Add(time.Second))
-	})
+	if cut := e.holdCut(clk, at); cut.Before(at.Add(time.Second)) {
+		t.Fatalf("the hold was cut at %v, before carol pressed", cut)
+	}
 	e.restart()
-	clk.set(at.Add(3 * time.Second))
+	clk.set(at.Add(10*time.Second + 100*time.Millisecond)) // past the grace: its job finds the pager taken
 	n := e.open("payments", "taken", "after taking it")
 	e.waitFor("carol paged", func() bool { return e.dmsAbout(e.carol, n, "You are on call") == 1 })
+	e.stepDone(incident.ShiftJob("grace:db:" + strconv.FormatInt(at.Unix(), 10)))
 	e.idle()
 	if len(e.dmsWith(e.bob, "has not taken")) != 0 || len(e.containing(e.alerts.ID, "has not taken")) != 0 {
 		t.Fatal("the secondary or the channel was told about a pager that was taken")
