@@ -50,6 +50,8 @@ type App struct {
 	redisChecked atomic.Bool
 	// watch re-checks Redis while serving (redis_watch.go).
 	watch *redisWatch
+	// now is AppOptions.Now.
+	now func() time.Time
 }
 
 // AppOptions change how NewApp wires the engine; the zero value is production.
@@ -105,6 +107,9 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if chat != nil {
+		chat.shifts = newShifts(cfg, d, st, board, chat.bot)
+	}
 	watch := newRedisWatch(st, epoch, cfg.Redis, m.Registry(), log, o)
 	m.RegisterStore(scrapeProbe{watch: watch, store: st.incidents})
 	runner, err := newEngine(d, st, watch, board, chat, wake, m, log, o)
@@ -122,6 +127,7 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 		Handler: newHTTP(cfg, d, st, watch, runner, board, m, newOutageLog(st.rdb, log, o.Now), log, o),
 		Metrics: m, Chat: chat,
 		digest: newDigest(cfg, d, st, poster, log, o),
+		now:    o.Now,
 	}, nil
 }
 
@@ -160,6 +166,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- a.Runner.Run(runCtx) }()
+	if a.Chat != nil && a.Chat.shifts != nil {
+		shiftsDone := make(chan struct{})
+		go func() { defer close(shiftsDone); scheduleShifts(runCtx, a.Chat.shifts, a.now, a.log) }()
+		defer func() { stopRunner(); <-shiftsDone }()
+	}
 	if a.Chat != nil {
 		chatDone := make(chan error, 1)
 		go func() { chatDone <- a.Chat.run(runCtx) }()

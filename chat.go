@@ -30,6 +30,9 @@ type chatSide struct {
 	name string
 	// loop holds the adapter's connection until its ctx ends.
 	loop func(ctx context.Context) error
+	// shifts runs the rotations' handoff steps (shift.go); nil when no
+	// rotation has preshift_check or handoff_accept.
+	shifts *bot.Shifts
 }
 
 // newChat builds the chat side: Slack when slack.bot_token is set, else

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sort"
 	"strings"
 	"time"
 )
@@ -72,7 +73,61 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 	if !*online {
 		return 0
 	}
-	return checkRedisOnline(ctx, cfg.Redis, stdout, stderr)
+	if code := checkRedisOnline(ctx, cfg.Redis, stdout, stderr); code != 0 {
+		return code
+	}
+	return checkShiftsOnline(ctx, cfg, stdout, stderr)
+}
+
+// checkShiftsOnline is check-config --online's pre-shift check: the check
+// each rotation's handoff steps run (bot.Shifts.Problems) for every
+// rotation now, through the configured chat and Redis. One line per
+// problem on stdout ("error: rotation R: …"), a summary on stderr and exit
+// 1 when there is any; nothing to do without a chat.
+func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Writer) int {
+	app, err := NewAppWith(cfg, slog.New(slog.DiscardHandler), AppOptions{})
+	if err != nil {
+		fmt.Fprintf(stderr, "baton: cannot build the app to check the rotations: %v\n", err)
+		return 1
+	}
+	defer app.Close()
+	if app.Chat == nil || app.Chat.shifts == nil {
+		fmt.Fprintln(stdout, "rotations: no chat configured; reachability not checked")
+		return 0
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	probs, err := app.Chat.shifts.Check(cctx, time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "baton: cannot check the rotations: %v\n", err)
+		return 1
+	}
+	names := make([]string, 0, len(probs))
+	n := 0
+	for r, ps := range probs {
+		names = append(names, r)
+		n += len(ps)
+	}
+	sort.Strings(names)
+	for _, r := range names {
+		for _, p := range probs[r] {
+			fmt.Fprintf(stdout, "error: rotation %s: %s\n", r, p)
+		}
+	}
+	if n > 0 {
+		fmt.Fprintf(stderr, "baton: %d pre-shift %s in %d %s: the people on call in the next 24 h must be reachable\n",
+			n, plural(n, "problem", "problems"), len(names), plural(len(names), "rotation", "rotations"))
+		return 1
+	}
+	fmt.Fprintf(stdout, "rotations: everyone on call in the next 24 h can be paged (%d rotations)\n", len(cfg.Rotations))
+	return 0
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // checkRedisOnline is check-config --online's Redis part: one line per

@@ -298,6 +298,13 @@ type RotationConfig struct {
 	Handoff      string   `mapstructure:"handoff"`
 	Start        string   `mapstructure:"start"`
 	Participants []string `mapstructure:"participants"`
+	// PreshiftCheck, when set, checks each coming shift that long before
+	// its handoff (docs/rotations.md, "Before and at the handoff").
+	PreshiftCheck time.Duration `mapstructure:"preshift_check"`
+	// HandoffAccept, when set, asks the incoming person to take the pager
+	// at each handoff; the outgoing person keeps it until they do, and the
+	// secondary and the alerts channel are told after this grace.
+	HandoffAccept time.Duration `mapstructure:"handoff_accept"`
 }
 
 // EscalationPolicy says who is paged, how often and when to move up a level.

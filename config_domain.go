@@ -49,6 +49,9 @@ type domain struct {
 	heartbeatByName map[string]incident.Heartbeat
 	// emailer sends the policies' emails (smtp); nil without smtp.addr.
 	emailer escalation.Emailer
+	// handoffs are the handoff settings of the rotations that have any
+	// (preshift_check, handoff_accept), by rotation.
+	handoffs map[string]rotations.HandoffPolicy
 }
 
 // heartbeat answers a heartbeat monitor by name (escalation.Heartbeats).
@@ -99,6 +102,7 @@ func (c *Config) domain() (*domain, error) {
 		return nil, err
 	}
 	d.heartbeats, d.heartbeatByName = c.heartbeats()
+	d.handoffs = c.handoffPolicies()
 	if d.emailer, err = c.emailer(); err != nil {
 		return nil, err
 	}

@@ -291,6 +291,12 @@ func (c *Config) validateRotations(k *checker, people map[string]bool) map[strin
 			k.add(p+".name", "%q is defined twice", rc.Name)
 		}
 		rots[rc.Name] = true
+		if rc.PreshiftCheck < 0 || rc.PreshiftCheck > MaxPreshiftCheck {
+			k.add(p+".preshift_check", "must be between 0 (off) and %s (got %s)", MaxPreshiftCheck, rc.PreshiftCheck)
+		}
+		if rc.HandoffAccept < 0 || rc.HandoffAccept > MaxHandoffAccept {
+			k.add(p+".handoff_accept", "must be between 0 (off) and %s (got %s)", MaxHandoffAccept, rc.HandoffAccept)
+		}
 		if _, err := rotations.Compile(rc.spec()); err != nil {
 			for _, fe := range rotations.FieldErrors(err) {
 				fp := p

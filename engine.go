@@ -84,6 +84,7 @@ func newEngine(d *domain, st *stores, watch *redisWatch, board *oncall.Board, ch
 		Maintenance:  notices,
 		Leases:       leases,
 		Emailer:      d.emailer,
+		Shifts:       chat.shiftKeeper(),
 		PollInterval: o.PollInterval,
 		Lease:        d.runner.lease,
 		Workers:      d.runner.workers,

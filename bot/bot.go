@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -170,6 +171,8 @@ type Bot struct {
 	exec   *Executor
 	pager  *Pager
 	syncer *Syncer
+	// shifts runs handoffs (Bot.Shifts); nil until set.
+	shifts atomic.Pointer[Shifts]
 }
 
 // New checks o and builds a Bot.

@@ -46,6 +46,8 @@ func (a Action) Label() string {
 		return "Yes, still on it"
 	case ActionHandBack:
 		return "Hand it back"
+	case ActionTakePager:
+		return "Take it"
 	}
 	return string(a)
 }
@@ -53,7 +55,7 @@ func (a Action) Label() string {
 // ParseAction checks an action name coming back from a button.
 func ParseAction(s string) (Action, bool) {
 	switch a := Action(s); a {
-	case ActionAck, ActionResolve, ActionEscalate, ActionAckPage, ActionAckAll, ActionStillOn, ActionHandBack:
+	case ActionAck, ActionResolve, ActionEscalate, ActionAckPage, ActionAckAll, ActionStillOn, ActionHandBack, ActionTakePager:
 		return a, true
 	}
 	return "", false

@@ -147,6 +147,17 @@ type Message struct {
 	// per page or notice in it, Key among them); Chat.FindKey finds the
 	// message by any of them. Like Key, stored once with the post.
 	Keys []string
+	// Buttons are shown under a message that has no Card (a handoff's
+	// question); each carries its Action and Value back to
+	// Executor.Action.
+	Buttons []Button
+}
+
+// Button is a button on a plain message: its Action, and the number it
+// carries back (an incident number, or a handoff's unix second).
+type Button struct {
+	Action Action
+	Value  int64
 }
 
 // Pacing says how the caller of a Chat method wants the adapter's rate-limit

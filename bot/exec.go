@@ -139,6 +139,9 @@ func (x *Executor) Action(ctx context.Context, user string, a Action, n int64) R
 	case ActionHandBack:
 		return x.handBack(ctx, n, by)
 	}
+	if a == ActionTakePager {
+		return x.takePager(ctx, n, by)
+	}
 	// Any other button the owner presses on the incident is a sign of
 	// work: it renews their ack lease first (acklease.go).
 	x.renewLease(ctx, n, by.ID)

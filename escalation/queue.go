@@ -199,6 +199,8 @@ func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
 			return r.runPageIn(jctx, j)
 		case incident.JobEmail:
 			return r.runEmail(jctx, j)
+		case incident.JobShift:
+			return r.runShift(jctx, j)
 		}
 		r.log.Warn("escalation: dropping a job of unknown kind", "job", j.Member)
 		_, err = r.store.ReleaseJob(jctx, j, time.Time{})

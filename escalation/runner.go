@@ -68,6 +68,10 @@ type Options struct {
 	// Leases sends the "still on it?" DMs of ack leases (acklease.go); nil:
 	// the Pager, when it is a LeaseNotifier, else the log.
 	Leases LeaseNotifier
+	// Shifts runs the handoff steps of rotations ("shift:<step>:…",
+	// job_shift.go: pre-shift checks, accepted handoffs); nil: such jobs
+	// are dropped.
+	Shifts ShiftKeeper
 	// Heartbeats answers the heartbeat monitors whose deadline jobs
 	// ("heartbeat:<name>") the runner claims with the page jobs; nil: none
 	// configured, and such jobs are dropped.

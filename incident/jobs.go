@@ -100,6 +100,9 @@ func parseJob(member string) (JobKind, int64, bool) {
 	if JobKind(kind) == JobMaintenance {
 		return JobMaintenance, 0, num != ""
 	}
+	if JobKind(kind) == JobShift {
+		return JobShift, 0, num != ""
+	}
 	if JobKind(kind) == JobPageIn {
 		// "pagein:<n>:<person>"
 		num, person, found := strings.Cut(num, ":")
@@ -320,7 +323,7 @@ func (s *Store) claim(ctx context.Context, due, inflight, urgent string, exclusi
 		urgent, _ := res[i+2].(int64)
 		j := Job{Member: member, Kind: kind, Number: n, Due: time.UnixMilli(scoreMs(res[i+1])), Token: token, Urgent: urgent == 1}
 		switch kind {
-		case JobHeartbeat, JobMaintenance:
+		case JobHeartbeat, JobMaintenance, JobShift:
 			_, j.Name, _ = strings.Cut(member, ":")
 		case JobPageIn:
 			_, rest, _ := strings.Cut(member, ":")

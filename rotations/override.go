@@ -307,3 +307,9 @@ func (s *OverrideSet) List(rotation string) []Override {
 	})
 	return out
 }
+
+// OverrideByHandoff is the By of a hold: the override baton sets at a
+// handoff of a rotation with handoff_accept, keeping the outgoing person on
+// call until the incoming one takes the pager (rotations/overrides,
+// Store.BeginHandoff).
+const OverrideByHandoff = "handoff"

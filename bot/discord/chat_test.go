@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
+
 	"github.com/batonhq/baton/bot"
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
@@ -277,6 +279,7 @@ func TestCustomIDRoundTrip(t *testing.T) {
 	}{
 		{CustomID(bot.ActionAck, 42), bot.ActionAck, 42, true},
 		{CustomID(bot.ActionEscalate, 1), bot.ActionEscalate, 1, true},
+		{CustomID(bot.ActionTakePager, 1798707600), bot.ActionTakePager, 1798707600, true},
 		{"baton:nope:1", "", 0, false},
 		{"baton:ack:-1", "", 0, false},
 		{"baton:ack:", "", 0, false},
@@ -343,5 +346,20 @@ func TestExhaustedBucketDefersAJob(t *testing.T) {
 	}
 	if n := len(f.Messages(ch.ID)); n != 2 {
 		t.Fatalf("%d messages", n)
+	}
+}
+
+// A plain message with buttons (a handoff's question) gets one row of them.
+func TestRenderPlainButtons(t *testing.T) {
+	out := render(bot.Message{Text: "take the pager", Buttons: []bot.Button{{Action: bot.ActionTakePager, Value: 1798707600}}})
+	if len(out.Components) != 1 {
+		t.Fatalf("components: %+v", out.Components)
+	}
+	row, ok := out.Components[0].(discordgo.ActionsRow)
+	if !ok || len(row.Components) != 1 {
+		t.Fatalf("row: %+v", out.Components[0])
+	}
+	if b := row.Components[0].(discordgo.Button); b.Label != "Take it" || b.CustomID != CustomID(bot.ActionTakePager, 1798707600) {
+		t.Fatalf("button: %+v", b)
 	}
 }

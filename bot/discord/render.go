@@ -175,6 +175,12 @@ func render(m bot.Message) outgoing {
 	case m.Bundle != nil:
 		out.Embeds = append(out.Embeds, bundleEmbed(m.Bundle))
 		out.Components = append(out.Components, bundleButtons(m.Bundle)...)
+	case len(m.Buttons) > 0:
+		row := discordgo.ActionsRow{}
+		for _, b := range m.Buttons {
+			row.Components = append(row.Components, discordgo.Button{Label: b.Action.Label(), Style: discordgo.PrimaryButton, CustomID: CustomID(b.Action, b.Value)})
+		}
+		out.Components = append(out.Components, row)
 	}
 	out.AllowedMentions.Users = users
 	return out

@@ -49,6 +49,10 @@ type env struct {
 	alice, bob, carol, mallory fakeslack.User
 	alerts                     fakeslack.Channel
 	stop                       func()
+	// overrides is the override store; shifts the handoff steps (with
+	// envConfig.handoffs).
+	overrides *overrides.Store
+	shifts    *bot.Shifts
 	// start runs a fresh escalation runner and Socket Mode loop over the
 	// same store, bot and fake (after stop: a restart of the process's
 	// engine); restart does both.
@@ -96,6 +100,13 @@ type envConfig struct {
 	levels  func([]escalation.Level)
 	// ackLease is the payments policy's ack_lease (0: none).
 	ackLease time.Duration
+	// now is the clock of the runner and the bot (nil: time.Now);
+	// rotations are more rotations on the board; handoffs, when set,
+	// runs their handoff steps (bot.Shifts, e.shifts) with secondary.
+	now       func() time.Time
+	rotations []rotations.Spec
+	handoffs  map[string]rotations.HandoffPolicy
+	secondary func(ctx context.Context, rotation string, at time.Time) []string
 }
 
 func defaults() envConfig {
@@ -169,9 +180,21 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		t.Fatal(err)
 	}
 	rots := map[string]*rotations.Rotation{"payments-primary": rot}
+	rotNames := []string{"payments-primary"}
+	serviceRotation := map[string]string{"payments": "payments-primary"}
+	for _, spec := range cfg.rotations {
+		r, err := rotations.Compile(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rots[spec.Name] = r
+		rotNames = append(rotNames, spec.Name)
+		serviceRotation["payments"] = spec.Name // the payments levels page it (cfg.levels)
+	}
 	ovs := overrides.New(e.rdb, "test:")
-	ovs.Known = rotations.NewKnown([]string{"alice", "bob", "carol", "dave"}, []string{"payments-primary"})
-	board := &oncall.Board{Rotations: rots, ServiceRotation: map[string]string{"payments": "payments-primary"}, Overrides: ovs.Set}
+	ovs.Known = rotations.NewKnown([]string{"alice", "bob", "carol", "dave"}, rotNames)
+	e.overrides = ovs
+	board := &oncall.Board{Rotations: rots, ServiceRotation: serviceRotation, Overrides: ovs.Set}
 
 	chat, err := slackbot.NewChat(slackbot.ChatOptions{
 		BotToken: e.fake.BotToken(), APIURL: e.fake.APIURL(), Limits: limits, Metrics: e.metrics})
@@ -186,6 +209,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 		RepeatEvery: cfg.repeatEvery, PageMaxWait: cfg.pageMaxWait, SyncMaxWait: cfg.syncMaxWait,
 		ReactionPatience: cfg.reactionPatience, BundleWindow: cfg.bundleWindow,
 		Analytics: &bot.Analytics{Source: e.reports, Zone: time.UTC}, Metrics: e.metrics,
+		Now: cfg.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -194,12 +218,18 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var shifts escalation.ShiftKeeper
+	if cfg.handoffs != nil {
+		e.shifts = b.Shifts(bot.ShiftOptions{Rotations: rots, Policies: cfg.handoffs, Store: ovs, Jobs: e.svc,
+			ServiceRotation: serviceRotation, Secondary: cfg.secondary})
+		shifts = e.shifts
+	}
 	newRunner := func() (*escalation.Runner, error) {
 		return escalation.NewRunner(escalation.Options{
 			Incidents: e.svc, Wakeup: wake, Pager: b.Pager(), Chat: b.Syncer(), Policies: pols, Emailer: cfg.emailer,
 			PollInterval: 20 * time.Millisecond, Lease: 5 * time.Second,
 			RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
-			Workers: cfg.workers, ChatWorkers: cfg.chatWorkers, Log: log,
+			Workers: cfg.workers, ChatWorkers: cfg.chatWorkers, Log: log, Now: cfg.now, Shifts: shifts, Board: board,
 			Heartbeats: func(name string) (incident.Heartbeat, bool) {
 				for _, h := range cfg.heartbeats {
 					if h.Name == name {

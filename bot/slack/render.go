@@ -98,6 +98,8 @@ func msgOptions(m bot.Message) []slack.MsgOption {
 		opts = append(opts, slack.MsgOptionBlocks(summaryBlocks(m.Summary)...))
 	case m.Bundle != nil:
 		opts = append(opts, slack.MsgOptionBlocks(bundleBlocks(m.Bundle)...))
+	case len(m.Buttons) > 0:
+		opts = append(opts, slack.MsgOptionBlocks(buttonBlocks(m)...))
 	}
 	if m.Thread != "" {
 		opts = append(opts, slack.MsgOptionTS(m.Thread))
@@ -512,4 +514,18 @@ func timelineText(lines []bot.Line, max int) string {
 		b.WriteString(heads[first+i] + escape(fitEscaped(t, shares[i])))
 	}
 	return b.String()
+}
+
+// buttonBlocks renders a plain message with buttons (a handoff's question):
+// the text, then one action block.
+func buttonBlocks(m bot.Message) []slack.Block {
+	var els []slack.BlockElement
+	for _, b := range m.Buttons {
+		btn := slack.NewButtonBlockElement(actionPrefix+string(b.Action), strconv.FormatInt(b.Value, 10), plain(b.Action.Label()))
+		els = append(els, btn.WithStyle(slack.StylePrimary))
+	}
+	return []slack.Block{
+		slack.NewSectionBlock(mrkdwn(escape(m.Text)), nil, nil),
+		slack.NewActionBlock("baton_buttons", els...),
+	}
 }

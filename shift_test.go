@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/internal/redistest"
+	"github.com/batonhq/baton/rotations"
+)
+
+// TestCheckConfigOnlineRotations: check-config --online runs the pre-shift
+// check for everyone now through the configured Slack (here fakeslack, by
+// slack.api_url) and exits 1 with one line per person on call in the next
+// 24 h who cannot be paged; 0 when everyone can.
+func TestCheckConfigOnlineRotations(t *testing.T) {
+	cases := []struct {
+		name   string
+		users  []fakeslack.User
+		code   int
+		stdout []string
+		stderr string
+	}{
+		{
+			name:  "everyone reachable",
+			users: []fakeslack.User{{ID: "U012ABCDEF", Name: "alice"}, {Name: "bob", Email: "bob@example.com"}, {Name: "carol", Email: "carol@example.com"}},
+			code:  0, stdout: []string{"rotations: everyone on call in the next 24 h can be paged"},
+		},
+		{
+			name:   "carol has no Slack account",
+			users:  []fakeslack.User{{ID: "U012ABCDEF", Name: "alice"}, {Name: "bob", Email: "bob@example.com"}},
+			code:   1,
+			stdout: []string{"error: rotation payments: carol, on call", "no slack user with email carol@example.com", "a gap in the rotation"},
+			stderr: "pre-shift",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := redistest.Start(t)
+			configSet(t, rs, "appendonly", "yes")
+			fake := fakeslack.StartTest(t)
+			for _, u := range tc.users {
+				fake.AddUser(u)
+			}
+			env := []string{"BATON_REDIS_ADDR=" + rs.Addr, "BATON_SLACK_BOT_TOKEN=" + fake.BotToken(),
+				"BATON_SLACK_APP_TOKEN=xapp-test", "BATON_SLACK_API_URL=" + fake.APIURL()}
+			var stdout, stderr bytes.Buffer
+			code := run(redistest.Ctx(t), []string{"check-config", "--config", "config.yaml", "--online"}, &stdout, &stderr, env, time.Now)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, &stdout, &stderr)
+			}
+			for _, want := range tc.stdout {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("stdout does not say %q:\n%s", want, &stdout)
+				}
+			}
+			if !strings.Contains(stderr.String(), tc.stderr) {
+				t.Errorf("stderr does not say %q:\n%s", tc.stderr, &stderr)
+			}
+		})
+	}
+}
+
+// TestHandoffSettingsConfig: a rotation's preshift_check and handoff_accept
+// reach the domain, and check-config refuses them out of bounds with one
+// "path: problem" line each.
+func TestHandoffSettingsConfig(t *testing.T) {
+	const anchor = "    participants: [alice, bob, carol]\n"
+	tests := []struct {
+		name     string
+		yaml     string
+		problems []string
+		want     map[string]rotations.HandoffPolicy
+	}{
+		{"none", "", nil, map[string]rotations.HandoffPolicy{}},
+		{"both", "    preshift_check: 2h\n    handoff_accept: 15m\n", nil,
+			map[string]rotations.HandoffPolicy{"db-primary": {PreshiftCheck: 2 * time.Hour, HandoffAccept: 15 * time.Minute}}},
+		{"out of bounds", "    preshift_check: -1h\n    handoff_accept: 25h\n", []string{
+			"rotations[0].preshift_check: must be between 0 (off) and 168h0m0s (got -1h0m0s)",
+			"rotations[0].handoff_accept: must be between 0 (off) and 24h0m0s (got 25h0m0s)"}, nil},
+	}
+	example, err := os.ReadFile("config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(example, []byte(anchor)) {
+		t.Fatal("config.yaml changed: db-primary's participants line is the anchor of this test")
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, strings.Replace(string(example), anchor, anchor+tc.yaml, 1))
+			var out, errb bytes.Buffer
+			code := run(context.Background(), []string{"check-config", "--config", path}, &out, &errb, nil, time.Now)
+			if len(tc.problems) > 0 {
+				if code != 2 {
+					t.Fatalf("exit %d, want 2; stderr:\n%s", code, &errb)
+				}
+				for _, p := range tc.problems {
+					if !strings.Contains(errb.String(), p) {
+						t.Errorf("stderr does not say %q:\n%s", p, &errb)
+					}
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d; stderr:\n%s", code, &errb)
+			}
+			cfg, err := LoadConfig(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := cfg.domain()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(d.handoffs, tc.want) {
+				t.Fatalf("handoffs %v, want %v", d.handoffs, tc.want)
+			}
+		})
+	}
+}
