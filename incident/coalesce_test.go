@@ -466,3 +466,27 @@ func TestCoalescedDuplicatesAcrossInstances(t *testing.T) {
 			inc.AlertCount, n+10, first, err)
 	}
 }
+
+// TestCoalescedBatchOnCluster: a merged call's KEYS (the first alert's and
+// every alert's delivery marker) are all in the {inc} slot, so a Redis
+// Cluster runs it.
+func TestCoalescedBatchOnCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Redis Cluster")
+	}
+	cl := redistest.StartCluster(t)
+	s := NewStore(cl.Client(), "test:")
+	t.Cleanup(s.Close)
+	a := Alert{Source: "generic", Service: "database", DedupKey: "storm", Summary: "disk full", Severity: SevWarning,
+		Status: AlertFiring, ReceivedAt: t0c}
+	got := execBatch(t, s, []step{{a, "m1"}, {a, ""}, {a, "m1"}, {a, "m2"}})
+	var counts []int64
+	var outcomes []Outcome
+	for _, r := range got {
+		counts, outcomes = append(counts, r.AlertCount), append(outcomes, r.Outcome)
+	}
+	if !slices.Equal(counts, []int64{1, 2, 2, 3}) ||
+		!slices.Equal(outcomes, []Outcome{OutcomeCreated, OutcomeRepeated, OutcomeDuplicate, OutcomeRepeated}) {
+		t.Fatalf("counts %v outcomes %v", counts, outcomes)
+	}
+}
