@@ -17,21 +17,27 @@ import (
 // Run with -cpu to vary the number of concurrent callers.
 //
 // Each case runs batched (the default) and unbatched, so one run gives the
-// ratio between them; "unique/batched/epoch" is the default with the epoch
+// ratio between them; "duplicate/uncoalesced" is batched without merging a
+// batch's duplicates into one script call (Store.Uncoalesced), as before; "unique/batched/epoch" is the default with the epoch
 // marker required and a number floor (WithEpoch, WithNumberFloor, as serve
 // runs it), beside the same without. "grouped" is unique alerts of a
 // service that groups them (WithGrouping by details.host, one host): each
 // joins the first incident.
 func BenchmarkOpen(b *testing.B) {
 	for _, c := range []struct {
-		mode      string
-		unbatched bool
-		epoch     bool
-	}{{"unique", false, false}, {"unique", false, true}, {"unique", true, false}, {"duplicate", false, false}, {"duplicate", true, false}, {"grouped", false, false}} {
+		mode        string
+		unbatched   bool
+		epoch       bool
+		uncoalesced bool
+	}{{"unique", false, false, false}, {"unique", false, true, false}, {"unique", true, false, false}, {"duplicate", false, false, false},
+		{"duplicate", false, false, true}, {"duplicate", true, false, false}, {"grouped", false, false, false}} {
 		mode := c.mode
 		name := mode + "/batched"
 		if c.unbatched {
 			name = mode + "/unbatched"
+		}
+		if c.uncoalesced {
+			name = mode + "/uncoalesced"
 		}
 		if c.epoch {
 			name += "/epoch"
@@ -53,6 +59,7 @@ func BenchmarkOpen(b *testing.B) {
 				srv.Client().Set(context.Background(), s.EpochKey(), "E1", 0)
 			}
 			s.Unbatched = c.unbatched
+			s.Uncoalesced = c.uncoalesced
 			defer s.Close()
 			ctx := context.Background()
 			var seq atomic.Int64

@@ -206,6 +206,12 @@ type Store struct {
 	// difference (BenchmarkOpen). Set it before first use.
 	Unbatched bool
 
+	// Uncoalesced keeps batching but sends every Open of a batch as its
+	// own script call, instead of merging the firing alerts of one dedup
+	// key into one (incident/batch.go); it exists to measure the difference
+	// (BenchmarkOpen) and to compare results. Set it before first use.
+	Uncoalesced bool
+
 	// ByDueOnly makes ClaimJobs claim by due time alone, ignoring which
 	// jobs are urgent, as baton did before priorities; it exists to measure
 	// the difference (escalation's BenchmarkSoak). Set it before first use.
@@ -217,13 +223,22 @@ type Store struct {
 
 // opener returns the batcher that carries Open's script calls, started on first use.
 func (s *Store) opener() *batcher {
-	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript, s.wait) })
+	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript, s.coalescer(), s.wait) })
 	return s.batch
+}
+
+// coalescer is the script that merges duplicates in a batch, nil when
+// Uncoalesced.
+func (s *Store) coalescer() *redis.Script {
+	if s.Uncoalesced {
+		return nil
+	}
+	return coalesceScript
 }
 
 // Close stops the goroutines that batch Open calls. Open after Close fails.
 func (s *Store) Close() {
-	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript, s.wait) })
+	s.batchOnce.Do(func() { s.batch = newBatcher(s.rdb, openScript, s.coalescer(), s.wait) })
 	s.closeOnce.Do(s.batch.close)
 }
 

@@ -15,12 +15,16 @@ import (
 
 // BenchmarkHandler runs the whole intake path in-process (auth, parse, route,
 // Lua script on a real redis-server) without the network, so a profile of it
-// shows baton's own cost per alert.
+// shows baton's own cost per alert. "duplicate/uncoalesced" is duplicate
+// with the store's batches sent one script call per alert, as before
+// duplicates were coalesced (incident.Store.Uncoalesced).
 func BenchmarkHandler(b *testing.B) {
-	for _, mode := range []string{"unique", "duplicate"} {
-		b.Run(mode, func(b *testing.B) {
+	for _, name := range []string{"unique", "duplicate", "duplicate/uncoalesced"} {
+		mode, _, _ := strings.Cut(name, "/")
+		b.Run(name, func(b *testing.B) {
 			rs := redistest.Start(b)
 			store := incident.NewStore(rs.Client(), "bench:")
+			store.Uncoalesced = strings.HasSuffix(name, "/uncoalesced")
 			h := NewHandler(Config{
 				Tokens:   map[string]string{"generic": genericToken},
 				Services: map[string]bool{"database": true},
