@@ -54,20 +54,23 @@ func GroupingFieldError(path string) error {
 
 // groupDigest names the group an alert of service a.Service falls in under
 // g: a digest of the service and the values of g.By, or ok false when g is
-// off or a field of g.By is missing (or null) in the alert.
+// off or a field of g.By is missing (or null) in the alert. Each part is
+// written with its length first, so values that contain the separator
+// cannot make two different sets of values one group ("x\ny","z" and
+// "x","y\nz").
 func (g Grouping) groupDigest(a Alert) (digest string, ok bool) {
 	if g.Window <= 0 {
 		return "", false
 	}
 	var b strings.Builder
-	b.WriteString(a.Service)
+	part := func(v string) { fmt.Fprintf(&b, "%d:%s\n", len(v), v) }
+	part(a.Service)
 	for _, path := range g.By {
 		v, ok := a.groupValue(path)
 		if !ok {
 			return "", false
 		}
-		b.WriteByte('\n')
-		b.WriteString(v)
+		part(v)
 	}
 	sum := sha1.Sum([]byte(b.String()))
 	return hex.EncodeToString(sum[:]), true

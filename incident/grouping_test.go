@@ -460,3 +460,39 @@ func TestGroupingOnCluster(t *testing.T) {
 		t.Fatalf("after the resolve: %s INC-%d, want created INC-2", r.Outcome, r.Number)
 	}
 }
+
+// Two alerts whose `by` values differ, but read the same when joined with a
+// separator their values contain, are two groups: grouping's digest keeps
+// the fields apart.
+func TestGroupingFieldsKeptApart(t *testing.T) {
+	g := func(string) incident.Grouping {
+		return incident.Grouping{Window: time.Minute, By: []string{"details.a", "details.b"}}
+	}
+	cases := []struct {
+		name   string
+		first  map[string]any
+		second map[string]any
+		want   incident.Outcome
+	}{
+		{name: "a newline moved from one field to the next", first: map[string]any{"a": "x\ny", "b": "z"}, second: map[string]any{"a": "x", "b": "y\nz"}, want: incident.OutcomeCreated},
+		{name: "a length-like prefix moved", first: map[string]any{"a": "1:x", "b": "z"}, second: map[string]any{"a": "1", "b": ":xz"}, want: incident.OutcomeCreated},
+		{name: "the same values join", first: map[string]any{"a": "x\ny", "b": "z"}, second: map[string]any{"a": "x\ny", "b": "z"}, want: incident.OutcomeGrouped},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _, ctx := newService(t, incident.WithGrouping(g))
+			open := func(key string, d map[string]any) incident.OpenResult {
+				r, err := s.Open(ctx, incident.Alert{Source: "generic", Service: "db", DedupKey: key, Summary: key,
+					Severity: incident.SevCritical, Status: incident.AlertFiring, Details: d})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r
+			}
+			open("k1", tc.first)
+			if got := open("k2", tc.second); got.Outcome != tc.want {
+				t.Fatalf("second alert: %s into INC-%d, want %s", got.Outcome, got.Number, tc.want)
+			}
+		})
+	}
+}
