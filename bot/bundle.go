@@ -605,11 +605,13 @@ func (x *Executor) ackBundle(ctx context.Context, by Person, id, via string) (Re
 	// replaces the message pressed through the interaction (no rate-limited
 	// update). Each incident's chat sync redraws it as well
 	// (settleBundles) where that did not happen; when the bundle is one
-	// message, it is recorded as drawn so the syncs leave it.
+	// message pressed, it is recorded as drawn so the syncs leave it. A
+	// reaction has no interaction to answer through: nothing replaces the
+	// message then, so it is not recorded and the syncs redraw it.
 	var redraw *Message
 	if cur, err := x.c.current(ctx, b); err == nil {
 		redraw = &Message{Text: cur.Text(), Bundle: &cur}
-		if _, msgs, _, err := x.c.loadBundle(ctx, id); err == nil && len(msgs) == 1 {
+		if _, msgs, _, err := x.c.loadBundle(ctx, id); err == nil && len(msgs) == 1 && via == "button" {
 			for msg := range msgs {
 				if err := x.c.st.rdb.HSet(ctx, x.c.st.bundle(id), "m:"+msg, cur.digest()).Err(); err != nil {
 					x.log().Debug("bot: bundle redraw not recorded; the chat sync redraws it again", "bundle", id, "err", err)

@@ -349,3 +349,45 @@ func (e *env) answer(envelope string) string {
 	})
 	return text
 }
+
+// A ✅ on a bundled page acknowledges every incident in it, and the message
+// is then redrawn (no Acknowledge buttons left), as Acknowledge all redraws
+// it: a reaction has no interaction to answer through, so the incidents'
+// chat syncs must do it (break test of issue 14: it stayed as it was).
+func TestReactionOnBundleRedraws(t *testing.T) {
+	e := newEnv(t, defaults())
+	for i := range 5 {
+		e.open("payments", fmt.Sprintf("react-%d", i), fmt.Sprintf("Reaction storm %d", i))
+	}
+	var bundle dmPost
+	e.waitFor("a bundled page", func() bool {
+		for _, p := range e.dmPosts(e.alice) {
+			if len(p.named) > 1 {
+				bundle = p
+				return true
+			}
+		}
+		return false
+	})
+	im, _ := e.fake.IM(e.alice.ID)
+	if _, err := e.fake.AddReaction(e.alice.ID, im.ID, bundle.ts, "white_check_mark"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("every incident of the bundle acknowledged", func() bool {
+		for _, n := range bundle.named {
+			if e.incident(n).Status != incident.StatusAcknowledged {
+				return false
+			}
+		}
+		return true
+	})
+	ctx, cancel := context.WithTimeout(e.ctx, 30*time.Second)
+	defer cancel()
+	if err := e.fake.WaitFor(ctx, func() bool {
+		m, ok := e.fake.Message(im.ID, bundle.ts)
+		return ok && !strings.Contains(blocksText(m), "baton_ack")
+	}); err != nil {
+		m, _ := e.fake.Message(im.ID, bundle.ts)
+		t.Fatalf("the bundle was not redrawn after the reaction (%d chat.update in the DM): %s", len(e.calls("chat.update", inChannel(im.ID))), blocksText(m))
+	}
+}
