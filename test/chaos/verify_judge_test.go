@@ -43,6 +43,10 @@ func TestJudge(t *testing.T) {
 	keyed := func(s float64, key string) fakeslack.Call {
 		return post(s, "D1", "Reminder: INC-1 is still unacknowledged and yours.", `{"event_type":"baton_page","event_payload":{"page_key":"`+key+`"}}`)
 	}
+	bundled := func(s float64, keys ...string) fakeslack.Call {
+		md, _ := json.Marshal(map[string]any{"event_type": "baton_page", "event_payload": map[string]any{"key": "b1", "keys": keys}})
+		return post(s, "D1", "You are on call for 2 incidents. Acknowledge to stop the pages.\nINC-1 …\nINC-2 …", string(md))
+	}
 	inc := func(alerts int64, acked float64) map[int64]incState {
 		s := incState{N: 1, DedupKey: "k1", AlertCount: alerts, Created: t0}
 		if acked > 0 {
@@ -125,6 +129,19 @@ func TestJudge(t *testing.T) {
 			Deliveries: accepted(1), Incidents: inc(1, 0), End: at(30), Calls: with(first(1), repeat(11), repeat(21)),
 			Acks: []ackRequest{{Incident: 1, At: at(15), Via: "reaction", OK: true}},
 		}, func(v verdict) string { return want("AcksNotApplied", len(v.AcksNotApplied), 1) }},
+		{"a bundled page is a page of every incident it names", input{
+			Deliveries: accepted(1), Incidents: inc(1, 35), End: at(60),
+			Calls: with(first(1), repeat(11), bundled(21, "INC-1/3/repeat/p1", "INC-2/1/first/p1"), repeat(31)),
+		}, func(v verdict) string {
+			if v.MaxGapBaton != 10*time.Second || v.Doubled != 0 || v.Lost != 0 {
+				return fmt.Sprintf("max gap %s, doubled %d, lost %d; want 10s, 0, 0", v.MaxGapBaton, v.Doubled, v.Lost)
+			}
+			return ""
+		}},
+		{"a bundled page's key again is a double", input{
+			Deliveries: accepted(1), Incidents: inc(1, 35), End: at(60),
+			Calls: with(first(1), bundled(11, "INC-1/2/repeat/p1", "INC-2/1/first/p1"), keyed(21, "INC-1/2/repeat/p1"), repeat(31)),
+		}, func(v verdict) string { return want("Doubled", v.Doubled, 1) }},
 		{"no channel", input{
 			Deliveries: accepted(1), Incidents: inc(1, 5), End: at(60), Calls: []fakeslack.Call{announce[2], first(1)},
 		}, func(v verdict) string { return want("NotAnnounced", v.NotAnnounced, 1) }},

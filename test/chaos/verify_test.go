@@ -112,6 +112,39 @@ func metadataKey(raw string) string {
 	return ""
 }
 
+// bundledPageKeys is the page keys a bundled page's metadata carries
+// ({"event_type":"baton_page","event_payload":{"key":<bundle>,"keys":[…]}}),
+// or nil for any other message.
+func bundledPageKeys(raw string) []string {
+	if raw == "" {
+		return nil
+	}
+	var m struct {
+		Type    string `json:"event_type"`
+		Payload struct {
+			Keys []string `json:"keys"`
+		} `json:"event_payload"`
+	}
+	if json.Unmarshal([]byte(raw), &m) != nil || m.Type != "baton_page" {
+		return nil
+	}
+	return m.Payload.Keys
+}
+
+// parsePageKey reads a page key, "INC-<n>/<rev>/<reason>/<who>"
+// (escalation's Decide): the incident and why it was paged.
+func parsePageKey(key string) (n int64, reason string, ok bool) {
+	parts := strings.Split(key, "/")
+	if len(parts) < 4 || !strings.HasPrefix(parts[0], "INC-") {
+		return 0, "", false
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(parts[0], "INC-"), 10, 64)
+	if err != nil || n < 1 {
+		return 0, "", false
+	}
+	return n, parts[2], true
+}
+
 // posted is one successful chat.postMessage: where it landed and what it said.
 type posted struct {
 	Channel, TS, Thread, Text, Metadata string
@@ -292,6 +325,16 @@ func judge(in input) verdict {
 	cards, notices := map[int64]int{}, map[int64]int{}
 	var pages []page
 	for _, p := range posts {
+		// A bundled page names several incidents; its metadata carries the
+		// key of every page in it: each is a page of its incident.
+		if ks := bundledPageKeys(p.Metadata); len(ks) > 0 && p.Thread == "" {
+			for _, k := range ks {
+				if n, reason, ok := parsePageKey(k); ok {
+					pages = append(pages, page{Incident: n, Channel: p.Channel, At: p.At, Reason: reason, Key: k})
+				}
+			}
+			continue
+		}
 		m := incRE.FindStringSubmatch(p.Text)
 		if m == nil || p.Thread != "" {
 			continue
