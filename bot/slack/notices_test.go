@@ -103,4 +103,3 @@ func TestNoticesBundled(t *testing.T) {
 		})
 	}
 }
-
