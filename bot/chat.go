@@ -135,6 +135,9 @@ type Message struct {
 	Summary *Summary
 	// Bundle, when set, is a page about several incidents at once.
 	Bundle *Bundle
+	// Notices, when set, are the notices of several new incidents in one
+	// message of an alerts channel (notices.go), in the order they came.
+	Notices []Notice
 	// Thread, when set, posts the message as a reply to that message id.
 	Thread string
 	// Key, when set, is stored with a posted message as machine-readable

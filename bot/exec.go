@@ -308,10 +308,12 @@ func (x *Executor) unlinked(ctx context.Context, channel, msgID, ref string) (in
 	if err != nil {
 		return 0, err
 	}
-	if strings.HasPrefix(p.Key, "pagein:") || strings.HasPrefix(p.Key, "maintenance:") || strings.HasPrefix(p.Key, "lease:") {
+	if strings.HasPrefix(p.Key, "pagein:") || strings.HasPrefix(p.Key, "maintenance:") || strings.HasPrefix(p.Key, "lease:") ||
+		strings.HasPrefix(p.Key, "notices:") {
 		// A page-in (its own button acknowledges it), a maintenance
 		// summary or a "still on it?" DM (its buttons answer it): naming
-		// an incident, but not one to take over.
+		// an incident, but not one to take over. A bundle of notices names
+		// several: a reaction on it takes none (notices.go).
 		return 0, nil
 	}
 	n, ok := keyIncident(p.Key)

@@ -6,33 +6,36 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/coalesce"
 )
 
 // Fields of an incident's chat references (incident.Store.ChatRefs).
 // Each is written the moment the chat returns what it names, so a job that
 // runs again reuses it instead of creating a second channel or card.
 const (
-	refChannel     = "ch"   // the incident's channel id
-	refChannelName = "chn"  // its name, when short enough to keep (for /incident status)
-	refNameTry     = "chk"  // next suffix to try after name_taken
-	refCard        = "card" // the card's message id
-	refPinned      = "pin"  // "1" once pinned
-	refDigest      = "dig"  // Card.Digest of what the card shows
-	refState       = "sdig" // Card.StateDigest of it
-	refRepeatCount = "rc"   // alert count when repeats were last reported
-	refRepeatAt    = "ru"   // unix ms of that report
-	refGrouped     = "rg"   // alerts grouped into the incident at that report (incident.Grouping)
-	refNotice      = "ntc"  // "<channel id>/<message id>" of the notice
-	refNoticeOff   = "nerr" // "1": the notice could not be posted and is not retried
-	refNoticeState = "nst"  // the status the notice shows (absent: triggered)
-	refPage        = "p:"   // "p:<channel id>/<message id>" = the status the page shows, or pageUnsettled
-	refBundle      = "b:"   // "b:<channel id>/<message id>" = the bundle id, then "<id>|<status>" once redrawn for that status
-	refArchived    = "arch" // "1" once archived
-	refMember      = "m:"   // "m:<chat user id>" = "1": invited
+	refChannel       = "ch"   // the incident's channel id
+	refChannelName   = "chn"  // its name, when short enough to keep (for /incident status)
+	refNameTry       = "chk"  // next suffix to try after name_taken
+	refCard          = "card" // the card's message id
+	refPinned        = "pin"  // "1" once pinned
+	refDigest        = "dig"  // Card.Digest of what the card shows
+	refState         = "sdig" // Card.StateDigest of it
+	refRepeatCount   = "rc"   // alert count when repeats were last reported
+	refRepeatAt      = "ru"   // unix ms of that report
+	refGrouped       = "rg"   // alerts grouped into the incident at that report (incident.Grouping)
+	refNotice        = "ntc"  // "<channel id>/<message id>" of the notice
+	refNoticeOff     = "nerr" // "1": the notice could not be posted and is not retried
+	refNoticeState   = "nst"  // the status the notice shows (absent: triggered)
+	refNoticeBundled = "nb"   // "1": the notice is a message naming several incidents (notices.go); not redrawn
+	refPage          = "p:"   // "p:<channel id>/<message id>" = the status the page shows, or pageUnsettled
+	refBundle        = "b:"   // "b:<channel id>/<message id>" = the bundle id, then "<id>|<status>" once redrawn for that status
+	refArchived      = "arch" // "1" once archived
+	refMember        = "m:"   // "m:<chat user id>" = "1": invited
 	// "Posting" marks, set before the chat call that creates the thing and
 	// cleared with its id: one left behind means a run died (or lost Redis)
 	// between the call and the record, and the next run looks for the thing
@@ -65,6 +68,9 @@ const pageUnsettled = "-"
 // lease makes sure one replica at a time syncs one incident.
 type Syncer struct {
 	c *Bot
+
+	noticesOnce sync.Once
+	notices     *coalesce.Group[*noticeItem] // notices, by alerts channel: due together, one message (notices.go)
 }
 
 var _ escalation.ChatSync = (*Syncer)(nil)
@@ -285,7 +291,7 @@ func (s *Syncer) settle(ctx context.Context, inc incident.Incident, ch string, r
 	if shown == "" {
 		shown = string(incident.StatusTriggered)
 	}
-	if nref := refs[refNotice]; nref != "" && shown != string(inc.Status) {
+	if nref := refs[refNotice]; nref != "" && shown != string(inc.Status) && refs[refNoticeBundled] == "" {
 		nch, nts, _ := strings.Cut(nref, "/")
 		nt := Notice{Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
 			Channel: ch, Status: inc.Status, Owner: owner}
@@ -432,7 +438,7 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, r
 		nt.Owner = &o
 	}
 	key := noticeKey(inc)
-	chID, ts, err := "", "", error(nil)
+	chID, ts, bundled, err := "", "", false, error(nil)
 	if at := refs[refPostNotice]; at != "" {
 		if chID, err = s.channelID(ctx, target); err != nil {
 			return fmt.Errorf("look for the notice of %s: %w", inc.Ref(), err)
@@ -440,12 +446,21 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, r
 		if ts, err = s.posted(ctx, inc, "notice", chID, "", key, at); err != nil {
 			return err
 		}
+		if ts != "" {
+			// Found by its key: alone, or in a bundle of notices
+			// (another key is the message's own).
+			p, err := c.chat.Lookup(ctx, chID, ts)
+			if err != nil && !errors.Is(err, ErrNoMessage) && !escalation.IsPermanent(err) {
+				return fmt.Errorf("look at the notice of %s: %w", inc.Ref(), err)
+			}
+			bundled = err == nil && p.Key != "" && p.Key != key
+		}
 	}
 	if ts == "" {
 		if err := set(refPostNotice, itoa(c.now().UnixMilli())); err != nil {
 			return err
 		}
-		chID, ts, err = c.chat.Post(ctx, target, Message{Text: nt.Text(), Notice: &nt, Key: key})
+		chID, ts, bundled, err = s.postNotice(ctx, target, nt, key)
 	}
 	if escalation.IsPermanent(err) {
 		c.log.Error("bot: the notice could not be posted in the service's alerts channel; is the bot a member?",
@@ -456,6 +471,11 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, r
 		return fmt.Errorf("post the notice of %s: %w", inc.Ref(), err)
 	}
 	c.learnChannel(ctx, target, chID)
+	if bundled {
+		// Names several incidents: linked to none (a reaction on it does
+		// nothing), never redrawn for one of them.
+		return set(refNotice, chID+"/"+ts, refNoticeState, string(inc.Status), refNoticeBundled, "1", refPostNotice, "")
+	}
 	// Linked before its id is stored, as the card.
 	if err := c.inc.LinkChat(ctx, c.msgRef(chID, ts), inc.Number, c.linkTTL); err != nil {
 		return err

@@ -159,3 +159,64 @@ func TestBundleBlocksRedrawn(t *testing.T) {
 		})
 	}
 }
+
+// A bundle of notices stays within Block Kit's limits, has no button, and
+// names every incident: the first bot.BundleListed in full (with the link
+// to the channel), the rest one line each and then counted.
+func TestNoticesBlocks(t *testing.T) {
+	cases := []struct {
+		name     string
+		n        int
+		wantRest bool
+	}{
+		{name: "two", n: 2},
+		{name: "ten: all listed", n: 10},
+		{name: "eleven: one compact line", n: 11, wantRest: true},
+		{name: "sixty: compact lines, then counted", n: 60, wantRest: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var ns []bot.Notice
+			for i := 1; i <= tc.n; i++ {
+				title := fmt.Sprintf("Replication lag on postgres-%d <b>&%s", i, strings.Repeat(" very long title", 20))
+				ns = append(ns, bot.Notice{Number: int64(i), Ref: fmt.Sprintf("INC-%d", i), Title: title,
+					Service: "payments", Severity: incident.SevCritical, Channel: fmt.Sprintf("C%04d", i)})
+			}
+			blocks := noticesBlocks(ns)
+			if len(blocks) > 50 {
+				t.Fatalf("%d blocks, Slack takes 50", len(blocks))
+			}
+			raw, err := json.Marshal(blocks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(raw), `"type":"actions"`) || strings.Contains(string(raw), `"button"`) {
+				t.Errorf("a bundle of notices has a button: %.300s", raw)
+			}
+			var shown strings.Builder
+			for _, bl := range blocks {
+				if sec, ok := bl.(*slack.SectionBlock); ok && sec.Text != nil {
+					if n := utf8.RuneCountInString(sec.Text.Text); n > 3000 {
+						t.Errorf("a section of %d characters, Slack takes 3,000", n)
+					}
+					shown.WriteString(sec.Text.Text + "\n")
+				}
+			}
+			all := shown.String()
+			if !strings.Contains(all, fmt.Sprintf("%d new incidents:", tc.n)) {
+				t.Errorf("no lead naming %d: %.200s", tc.n, all)
+			}
+			for i := 1; i <= min(tc.n, bot.BundleListed); i++ {
+				if !strings.Contains(all, fmt.Sprintf("*INC-%d* ", i)) || !strings.Contains(all, fmt.Sprintf("<#C%04d>", i)) {
+					t.Errorf("INC-%d not listed with its channel", i)
+				}
+			}
+			if strings.Contains(string(raw), "<b>") {
+				t.Error("a title's markup is not escaped")
+			}
+			if rest := strings.Contains(string(raw), "/incident list"); rest != tc.wantRest {
+				t.Errorf("pointer to /incident list: %v, want %v", rest, tc.wantRest)
+			}
+		})
+	}
+}

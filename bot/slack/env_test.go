@@ -363,7 +363,7 @@ func (e *env) announced(n int64) (channel, card string) {
 		return err == nil && got == n
 	}
 	e.waitFor(fmt.Sprintf("INC-%d's card and notice linked", n), func() bool {
-		return linked(r["ch"]+"/"+r["card"]) && (r["ntc"] == "" || linked(r["ntc"]))
+		return linked(r["ch"]+"/"+r["card"]) && (r["ntc"] == "" || r["nb"] == "1" || linked(r["ntc"])) // a bundled notice links none
 	})
 	return r["ch"], r["card"]
 }

@@ -98,6 +98,8 @@ func msgOptions(m bot.Message) []slack.MsgOption {
 		opts = append(opts, slack.MsgOptionBlocks(summaryBlocks(m.Summary)...))
 	case m.Bundle != nil:
 		opts = append(opts, slack.MsgOptionBlocks(bundleBlocks(m.Bundle)...))
+	case len(m.Notices) > 0:
+		opts = append(opts, slack.MsgOptionBlocks(noticesBlocks(m.Notices)...))
 	case len(m.Buttons) > 0:
 		opts = append(opts, slack.MsgOptionBlocks(buttonBlocks(m)...))
 	}
@@ -124,7 +126,7 @@ func eventType(key string) string {
 	switch {
 	case strings.HasPrefix(key, "card:"):
 		return "baton_card"
-	case strings.HasPrefix(key, "notice:"):
+	case strings.HasPrefix(key, "notice:"), strings.HasPrefix(key, "notices:"):
 		return "baton_notice"
 	case strings.HasPrefix(key, "reply:"):
 		return "baton_reply"
@@ -289,6 +291,28 @@ func noticeBlocks(n *bot.Notice) []slack.Block {
 		line += " · *Resolved*"
 	}
 	return []slack.Block{slack.NewSectionBlock(mrkdwn(text.Truncate(line, 3000)), nil, nil)}
+}
+
+// noticesBlocks renders the notices of several new incidents in one
+// message: the lead, the first bot.BundleListed a section each as a lone
+// notice shows it (with the link to the incident's channel), the rest one
+// line each as far as 3,000 characters go and then counted, and a pointer
+// to /incident list. At most 13 blocks, no buttons.
+func noticesBlocks(ns []bot.Notice) []slack.Block {
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn("🚨 *"+escape(bot.NoticesLead(len(ns)))+"*"), nil, nil)}
+	listed := min(len(ns), bot.BundleListed)
+	for i := range ns[:listed] {
+		blocks = append(blocks, noticeBlocks(&ns[i])...)
+	}
+	if rest := ns[listed:]; len(rest) > 0 {
+		es := make([]bot.BundleEntry, len(rest))
+		for i, n := range rest {
+			es[i] = bot.BundleEntry{Number: n.Number, Ref: n.Ref, Title: n.Title, Service: n.Service, Severity: n.Severity, Status: n.Status}
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(bundleRest(es, maxText)), nil, nil))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%d new incidents in all; type /incident list to see every open one.", len(ns)))))
+	}
+	return blocks
 }
 
 // bundleBlocks renders a bundle of pages within Block Kit's limits (50

@@ -8,8 +8,13 @@ import (
 )
 
 // Fault is an answer the fake gives instead of running a method. A faulted
-// call changes nothing: a 429'd chat.postMessage posts no message.
+// call changes nothing (a 429'd chat.postMessage posts no message), unless
+// Applied.
 type Fault struct {
+	// Applied: the method runs and its effect stays, and the fault is its
+	// answer: the answer of a call that Slack carried out was lost (a
+	// chat.postMessage answered 502 whose message is posted).
+	Applied bool
 	// Status is the HTTP status; 0 (or 200) answers 200 {"ok":false,"error":Error}.
 	Status int
 	// RetryAfter, with Status 429, is sent as the Retry-After header in whole

@@ -148,6 +148,9 @@ func (s *Server) runAPI(method, token string, params url.Values, perr error) ans
 			break
 		}
 		if f, ok := s.takeFault(method, params); ok {
+			if f.Applied {
+				m.fn(s, params) // done; only its answer is lost
+			}
 			return faultAnswer(f)
 		}
 		if wait, ok := s.admit(method, params); !ok {
