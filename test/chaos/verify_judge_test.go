@@ -47,6 +47,10 @@ func TestJudge(t *testing.T) {
 		md, _ := json.Marshal(map[string]any{"event_type": "baton_page", "event_payload": map[string]any{"key": "b1", "keys": keys}})
 		return post(s, "D1", "You are on call for 2 incidents. Acknowledge to stop the pages.\nINC-1 …\nINC-2 …", string(md))
 	}
+	noticeBundle := func(s float64, keys ...string) fakeslack.Call {
+		md, _ := json.Marshal(map[string]any{"event_type": "baton_notice", "event_payload": map[string]any{"key": "notices:ab", "keys": keys}})
+		return post(s, "CALERT", "2 new incidents:\nINC-1 …\nINC-2 …", string(md))
+	}
 	inc := func(alerts int64, acked float64) map[int64]incState {
 		s := incState{N: 1, DedupKey: "k1", AlertCount: alerts, Created: t0}
 		if acked > 0 {
@@ -142,6 +146,15 @@ func TestJudge(t *testing.T) {
 			Deliveries: accepted(1), Incidents: inc(1, 35), End: at(60),
 			Calls: with(first(1), bundled(11, "INC-1/2/repeat/p1", "INC-2/1/first/p1"), keyed(21, "INC-1/2/repeat/p1"), repeat(31)),
 		}, func(v verdict) string { return want("Doubled", v.Doubled, 1) }},
+		{"a bundled notice announces every incident it names", input{
+			Deliveries: accepted(1), Incidents: inc(1, 5), End: at(60),
+			Calls: []fakeslack.Call{announce[0], announce[1], noticeBundle(0.7, "notice:1:1796040000000", "notice:2:1796040000001"), first(1)},
+		}, func(v verdict) string {
+			if v.AnnouncedOnce != 1 || v.NotAnnounced != 0 {
+				return fmt.Sprintf("announced once %d, not announced %d; want 1, 0", v.AnnouncedOnce, v.NotAnnounced)
+			}
+			return ""
+		}},
 		{"no channel", input{
 			Deliveries: accepted(1), Incidents: inc(1, 5), End: at(60), Calls: []fakeslack.Call{announce[2], first(1)},
 		}, func(v verdict) string { return want("NotAnnounced", v.NotAnnounced, 1) }},

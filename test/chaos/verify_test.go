@@ -112,10 +112,10 @@ func metadataKey(raw string) string {
 	return ""
 }
 
-// bundledPageKeys is the page keys a bundled page's metadata carries
-// ({"event_type":"baton_page","event_payload":{"key":<bundle>,"keys":[…]}}),
-// or nil for any other message.
-func bundledPageKeys(raw string) []string {
+// bundledKeys is the keys a bundle's metadata carries: a bundled page's
+// ({"event_type":"baton_page","event_payload":{"key":<bundle>,"keys":[…]}})
+// or a bundled notice's ("baton_notice"); nil for any other message.
+func bundledKeys(raw string) []string {
 	if raw == "" {
 		return nil
 	}
@@ -125,10 +125,22 @@ func bundledPageKeys(raw string) []string {
 			Keys []string `json:"keys"`
 		} `json:"event_payload"`
 	}
-	if json.Unmarshal([]byte(raw), &m) != nil || m.Type != "baton_page" {
+	if json.Unmarshal([]byte(raw), &m) != nil || (m.Type != "baton_page" && m.Type != "baton_notice") {
 		return nil
 	}
 	return m.Payload.Keys
+}
+
+// parseNoticeKey reads a notice's key, "notice:<n>:<ms>" (bot's): the
+// incident it announces.
+func parseNoticeKey(key string) (int64, bool) {
+	rest, ok := strings.CutPrefix(key, "notice:")
+	if !ok {
+		return 0, false
+	}
+	num, _, _ := strings.Cut(rest, ":")
+	n, err := strconv.ParseInt(num, 10, 64)
+	return n, err == nil && n > 0
 }
 
 // parsePageKey reads a page key, "INC-<n>/<rev>/<reason>/<who>"
@@ -327,10 +339,14 @@ func judge(in input) verdict {
 	for _, p := range posts {
 		// A bundled page names several incidents; its metadata carries the
 		// key of every page in it: each is a page of its incident.
-		if ks := bundledPageKeys(p.Metadata); len(ks) > 0 && p.Thread == "" {
+		// A bundled notice (one message for a burst of new incidents in an
+		// alerts channel) likewise carries every notice's key.
+		if ks := bundledKeys(p.Metadata); len(ks) > 0 && p.Thread == "" {
 			for _, k := range ks {
 				if n, reason, ok := parsePageKey(k); ok {
 					pages = append(pages, page{Incident: n, Channel: p.Channel, At: p.At, Reason: reason, Key: k})
+				} else if n, ok := parseNoticeKey(k); ok && in.AlertChannels[p.Channel] {
+					notices[n]++
 				}
 			}
 			continue
