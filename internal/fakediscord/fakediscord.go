@@ -83,6 +83,7 @@ type Server struct {
 	callSeq int
 	faults  map[string][]Fault
 	faultF  func(route, path string) (Fault, bool)
+	faultC  func(FaultCall) (Fault, bool)
 	limits  map[string]Limit
 	buckets map[string]*bucket
 
