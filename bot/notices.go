@@ -166,7 +166,13 @@ func (s *Syncer) noticeDone(n int64, target, at string, it *noticeItem, err erro
 	var ra escalation.RetryAfterError
 	switch {
 	case err == nil || escalation.IsPermanent(err):
-		err = s.noticePosted(ctx, n, target, it.chID, it.ts, it.nt.Status, it.bundled, err, set)
+		if err = s.noticePosted(ctx, n, target, it.chID, it.ts, it.nt.Status, it.bundled, err, set); err != nil {
+			// Posted, not recorded (Redis failed a write): the job
+			// looks for it by its key, and adopts it, before it posts
+			// again.
+			c.log.Warn("bot: a notice posted but not recorded; its chat job will look for it", "incident", n, "err", err)
+			err = set(refPostNotice, at)
+		}
 	case errors.As(err, &ra):
 		// Certainly not posted (a 429, the pacer's deferral): post it again
 		// when the chat takes it.
