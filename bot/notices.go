@@ -85,10 +85,10 @@ func noticesKey(keys []string) string {
 // flight cancelled), so the job that runs at the deadline takes over a
 // notice whose post has ended, one way or another. Far longer than a
 // bundle's window and a post.
-const noticeHold = 20 * time.Second
+const noticeHold = 10 * time.Second
 
 // noticeSlack is how long before noticeHold ends the poster gives up.
-const noticeSlack = 5 * time.Second
+const noticeSlack = 3 * time.Second
 
 // noticeMark parses a notice's posting mark: "<unix ms>" (an earlier run
 // began posting then; the outcome is unknown, so the notice is looked for
