@@ -11,13 +11,15 @@ import (
 	"github.com/batonhq/baton/internal/fakeslack"
 )
 
-// Person is someone in the demo: a baton person with a Slack account in the
-// sandbox.
+// Person is someone in the demo: a baton person with an account in the
+// sandbox's chat.
 type Person struct {
 	ID      string `json:"id"`       // baton's person id (people[].id)
 	Name    string `json:"name"`     // display name
 	Email   string `json:"email"`    // for users.lookupByEmail
-	SlackID string `json:"slack_id"` // the sandbox user id (people[].slack)
+	SlackID string `json:"slack_id"` // the Slack sandbox's user id (people[].slack)
+	// DiscordID is the Discord sandbox's user id, a snowflake (people[].discord).
+	DiscordID string `json:"discord_id,omitempty"`
 	TZ      string `json:"tz,omitempty"`
 }
 
@@ -147,26 +149,33 @@ func (s *Sandbox) serveState(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.view(r.Context()))
 }
 
-// Action is one thing a visitor did on the page as a demo person.
+// Action is one thing a visitor did on the page as a demo person, in the
+// Slack sandbox or the Discord one.
 type Action struct {
-	// As is the Slack user id of the person acting.
+	// As is the chat user id of the person acting (Slack's, or Discord's
+	// snowflake).
 	As string `json:"as"`
 	// Kind is "button", "reaction" or "command".
 	Kind string `json:"kind"`
 	// Channel is the channel id the action happens in.
 	Channel string `json:"channel"`
-	// TS is the message (buttons, reactions).
+	// TS is the message on Slack (buttons, reactions).
 	TS string `json:"ts,omitempty"`
-	// ActionID and Value name the button; Label is its text (for the story).
+	// Message is the message's id on Discord (buttons, reactions).
+	Message string `json:"message,omitempty"`
+	// ActionID and Value name a Slack button; CustomID a Discord one.
+	// Label is its text (for the story).
 	ActionID string `json:"action_id,omitempty"`
 	Value    string `json:"value,omitempty"`
+	CustomID string `json:"custom_id,omitempty"`
 	Label    string `json:"label,omitempty"`
-	// Reaction is the emoji name, without colons.
+	// Reaction is the emoji: Slack's name without colons, or Discord's
+	// unicode emoji.
 	Reaction string `json:"reaction,omitempty"`
 	// Text is the command line typed, "/incident ack".
 	Text string `json:"text,omitempty"`
-	// Envelope is the Socket Mode envelope id the fake delivered (set by
-	// the sandbox).
+	// Envelope is the Socket Mode envelope id (Slack) or the interaction
+	// id (Discord) the fake delivered; set by the sandbox.
 	Envelope string `json:"envelope,omitempty"`
 }
 
