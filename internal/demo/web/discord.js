@@ -35,7 +35,7 @@ function markdown(s) {
   let t = esc(s);
   t = t.replace(/```(?:[a-z]*\n)?([\s\S]*?)```/g, (_, c) => hold(`<pre>${c}</pre>`));
   t = t.replace(/`([^`\n]+)`/g, (_, c) => hold(`<code>${c}</code>`));
-  t = t.replace(/\\([\\*_~`|>#\-\[\]()])/g, (_, c) => hold(c));
+  t = t.replace(/\\(&(?:lt|gt|amp|quot|#39);|[^\w\s])/g, (_, c) => hold(c));
   t = t.replace(/&lt;@!?(\d+)&gt;/g, (_, id) => hold(`<span class="mention">@${esc(userName(id))}</span>`));
   t = t.replace(/&lt;#(\d+)&gt;/g, (_, id) => hold(`<span class="mention">${esc(channelName(id))}</span>`));
   t = t.replace(/&lt;t:(-?\d+)(?::([tTdDfFR]))?&gt;/g, (_, unix, style) => hold(esc(discordTime(Number(unix), style))));
