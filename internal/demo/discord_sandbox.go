@@ -124,7 +124,9 @@ func (s *DiscordSandbox) Close() {
 func (s *DiscordSandbox) People() []Person { return append([]Person(nil), s.o.People...) }
 
 // Channels returns the channels the sandbox started with, ids filled in.
-func (s *DiscordSandbox) Channels() []DiscordChannel { return append([]DiscordChannel(nil), s.channels...) }
+func (s *DiscordSandbox) Channels() []DiscordChannel {
+	return append([]DiscordChannel(nil), s.channels...)
+}
 
 // CategoryID is the id of the incident channels' category, "" without one.
 func (s *DiscordSandbox) CategoryID() string { return s.category }

@@ -20,7 +20,7 @@ type Person struct {
 	SlackID string `json:"slack_id"` // the Slack sandbox's user id (people[].slack)
 	// DiscordID is the Discord sandbox's user id, a snowflake (people[].discord).
 	DiscordID string `json:"discord_id,omitempty"`
-	TZ      string `json:"tz,omitempty"`
+	TZ        string `json:"tz,omitempty"`
 }
 
 // SandboxOptions configure StartSandbox.
