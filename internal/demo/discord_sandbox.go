@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/batonhq/baton/internal/fakediscord"
 )
@@ -52,10 +50,7 @@ type DiscordSandbox struct {
 	people   map[string]Person // by Discord id
 	channels []DiscordChannel
 	category string // the category's id, "" without one
-
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	life     pageLife
 }
 
 // discordPage is the page's header and help on Discord.
@@ -76,7 +71,7 @@ func StartDiscordSandbox(o DiscordSandboxOptions) (*DiscordSandbox, error) {
 	}
 	fake := fakediscord.New(opts...)
 	sb := &DiscordSandbox{Fake: fake, o: o, people: map[string]Person{}}
-	sb.ctx, sb.cancel = context.WithCancel(context.Background())
+	sb.life.init()
 	people := make([]Person, len(o.People))
 	for i, p := range o.People {
 		u := fake.AddUser(fakediscord.User{ID: p.DiscordID, Username: p.ID})
@@ -93,18 +88,10 @@ func StartDiscordSandbox(o DiscordSandboxOptions) (*DiscordSandbox, error) {
 	if o.Category != "" {
 		sb.category = fake.AddChannel(fakediscord.Channel{Name: o.Category, Type: fakediscord.ChannelCategory}).ID
 	}
-	servePage(fake, discordPage)
-	fake.Handle("GET /sandbox/state", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, sb.view(r.Context()))
-	}))
-	fake.Handle("GET /sandbox/events", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveEvents(w, r, sb.ctx.Done(), &sb.wg, fake.Subscribe, func(ctx context.Context) any { return sb.view(ctx) })
-	}))
-	fake.Handle("POST /sandbox/act", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveAct(w, r, sb.Act, fake.Ready)
-	}))
+	servePage(fake, &sb.life, pageHooks[struct{}]{info: discordPage, subscribe: fake.Subscribe,
+		view: func(ctx context.Context) any { return sb.view(ctx) }, act: sb.Act, connected: fake.Ready})
 	if err := fake.Start(); err != nil {
-		sb.cancel()
+		sb.life.cancel()
 		return nil, err
 	}
 	return sb, nil
@@ -115,9 +102,9 @@ func (s *DiscordSandbox) URL() string { return s.Fake.URL() + "/" }
 
 // Close ends every open page's event stream and stops the fake Discord.
 func (s *DiscordSandbox) Close() {
-	s.cancel()
+	s.life.cancel()
 	s.Fake.Close()
-	s.wg.Wait()
+	s.life.wg.Wait()
 }
 
 // People returns the demo people with their sandbox Discord ids.

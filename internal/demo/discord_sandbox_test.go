@@ -1,13 +1,11 @@
 package demo
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -45,25 +43,6 @@ func startDiscordTestSandbox(t *testing.T, onAction func(Action)) *DiscordSandbo
 	return sb
 }
 
-// rewrite sends discordgo's requests (https://discord.com/api/v9/…) to the
-// sandbox's fake, as baton's adapter does with discord.api_url.
-type rewrite struct{ base string }
-
-func (rw rewrite) RoundTrip(r *http.Request) (*http.Response, error) {
-	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/api/v9/")
-	if !ok || r.URL.Host != "discord.com" {
-		return nil, fmt.Errorf("test transport: refusing %s", r.URL)
-	}
-	u, err := url.Parse(rw.base + rest)
-	if err != nil {
-		return nil, err
-	}
-	u.RawQuery = r.URL.RawQuery
-	r2 := r.Clone(r.Context())
-	r2.URL, r2.Host = u, ""
-	return http.DefaultTransport.RoundTrip(r2)
-}
-
 // discordBot is a discordgo session against the sandbox with baton's
 // commands registered; interactions it receives go to onInteraction.
 func discordBot(t *testing.T, sb *DiscordSandbox, onInteraction func(*discordgo.Session, *discordgo.InteractionCreate)) *discordgo.Session {
@@ -72,7 +51,7 @@ func discordBot(t *testing.T, sb *DiscordSandbox, onInteraction func(*discordgo.
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg.Client = &http.Client{Transport: rewrite{sb.Fake.APIURL()}, Timeout: 10 * time.Second}
+	dg.Client = &http.Client{Transport: discordbot.Rebase(sb.Fake.APIURL(), http.DefaultTransport), Timeout: 10 * time.Second}
 	dg.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessageReactions | discordgo.IntentsDirectMessageReactions
 	dg.LogLevel = -1
 	if onInteraction != nil {
@@ -265,40 +244,7 @@ func next(t *testing.T, got chan *discordgo.InteractionCreate) *discordgo.Intera
 // and again when baton posts a card.
 func TestDiscordSandboxEventsStream(t *testing.T) {
 	sb := startDiscordTestSandbox(t, nil)
-	ctx := testCtx(t)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, sb.URL()+"sandbox/events", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	events := make(chan DiscordView, 16)
-	go func() {
-		defer close(events)
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				var v DiscordView
-				if json.Unmarshal([]byte(data), &v) == nil {
-					events <- v
-				}
-			}
-		}
-	}()
-	nextView := func() DiscordView {
-		t.Helper()
-		select {
-		case v, ok := <-events:
-			if !ok {
-				t.Fatal("stream ended")
-			}
-			return v
-		case <-ctx.Done():
-			t.Fatal("no event within the timeout")
-		}
-		return DiscordView{}
-	}
+	nextView := readStream[DiscordView](t, sb.URL()+"sandbox/events")
 	if v := nextView(); len(v.People) != 2 || v.BotConnected != 0 {
 		t.Fatalf("first event %+v", v)
 	}

@@ -34,14 +34,37 @@ type pageInfo struct {
 	Help       template.HTML
 }
 
-// servePage serves the page of a chat at "/" and its static files.
-func servePage(mux interface {
+// pageLife ends a sandbox page's event streams: its context ends on Close,
+// and Close waits for the streams.
+type pageLife struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (l *pageLife) init() { l.ctx, l.cancel = context.WithCancel(context.Background()) }
+
+// pageHooks are what a chat's sandbox gives its page: the fake's change
+// feed, the view to render, how to act as a person and whether a bot is
+// connected.
+type pageHooks[E any] struct {
+	info      pageInfo
+	subscribe func() (<-chan E, func())
+	view      func(ctx context.Context) any
+	act       func(Action) (string, error)
+	connected func() bool
+}
+
+// servePage serves the page of a chat on its fake's mux: the page at "/",
+// its static files, GET /sandbox/state (the view as JSON), GET
+// /sandbox/events (the view as Server-Sent Events) and POST /sandbox/act.
+func servePage[E any](mux interface {
 	Handle(pattern string, h http.Handler)
-}, info pageInfo) {
+}, life *pageLife, h pageHooks[E]) {
 	static, _ := fs.Sub(webFS, "web")
 	mux.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b bytes.Buffer
-		if err := indexTmpl.Execute(&b, info); err != nil {
+		if err := indexTmpl.Execute(&b, h.info); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -50,6 +73,15 @@ func servePage(mux interface {
 		_, _ = w.Write(b.Bytes())
 	}))
 	mux.Handle("GET /sandbox/static/", http.StripPrefix("/sandbox/static/", http.FileServerFS(static)))
+	mux.Handle("GET /sandbox/state", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, h.view(r.Context()))
+	}))
+	mux.Handle("GET /sandbox/events", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveEvents(w, r, life.ctx.Done(), &life.wg, h.subscribe, h.view)
+	}))
+	mux.Handle("POST /sandbox/act", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serveAct(w, r, h.act, h.connected)
+	}))
 }
 
 // batonView asks baton for its view of the incidents, within 2 s: the view,

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/batonhq/baton/internal/fakeslack"
 )
@@ -51,10 +49,7 @@ type Sandbox struct {
 
 	o      SandboxOptions
 	people map[string]Person // by Slack id
-
-	ctx    context.Context // ends on Close; ends every page's event stream
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	life   pageLife
 }
 
 // StartSandbox starts the fake Slack on o.Addr, seeds it with the people and
@@ -66,7 +61,7 @@ func StartSandbox(o SandboxOptions) (*Sandbox, error) {
 	}
 	fake := fakeslack.New(opts...)
 	sb := &Sandbox{Fake: fake, o: o, people: map[string]Person{}}
-	sb.ctx, sb.cancel = context.WithCancel(context.Background())
+	sb.life.init()
 	// People without a Slack id get one from the fake (baton finds them by
 	// email, with users.lookupByEmail).
 	people := make([]Person, len(o.People))
@@ -85,16 +80,11 @@ func StartSandbox(o SandboxOptions) (*Sandbox, error) {
 		}
 		fake.AddChannel(fakeslack.Channel{Name: name, Members: members, Topic: "Alerts: one-line notices of new incidents"})
 	}
-	servePage(fake, slackPage)
-	fake.Handle("GET /sandbox/state", http.HandlerFunc(sb.serveState))
-	fake.Handle("GET /sandbox/events", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveEvents(w, r, sb.ctx.Done(), &sb.wg, fake.Subscribe, func(ctx context.Context) any { return sb.view(ctx) })
-	}))
-	fake.Handle("POST /sandbox/act", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveAct(w, r, sb.Act, func() bool { return fake.Connections() > 0 })
-	}))
+	servePage(fake, &sb.life, pageHooks[fakeslack.Event]{info: slackPage, subscribe: fake.Subscribe,
+		view: func(ctx context.Context) any { return sb.view(ctx) }, act: sb.Act,
+		connected: func() bool { return fake.Connections() > 0 }})
 	if err := fake.Start(); err != nil {
-		sb.cancel()
+		sb.life.cancel()
 		return nil, err
 	}
 	return sb, nil
@@ -105,9 +95,9 @@ func (s *Sandbox) URL() string { return s.Fake.URL() + "/" }
 
 // Close ends every open page's event stream and stops the fake Slack.
 func (s *Sandbox) Close() {
-	s.cancel()
+	s.life.cancel()
 	s.Fake.Close()
-	s.wg.Wait()
+	s.life.wg.Wait()
 }
 
 // People returns the demo people with their sandbox Slack ids.
@@ -145,9 +135,6 @@ add a reaction (<span class="emo">✅</span> acknowledges), or type a slash comm
 <code>/incident stats</code> or <code>/oncall</code> under any channel. The terminal that runs <code>baton demo</code> tells the story.`,
 }
 
-func (s *Sandbox) serveState(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.view(r.Context()))
-}
 
 // Action is one thing a visitor did on the page as a demo person, in the
 // Slack sandbox or the Discord one.
