@@ -129,14 +129,7 @@ func TestDiscordSandboxSeedsAndServesState(t *testing.T) {
 
 func postDiscordAct(t *testing.T, sb *DiscordSandbox, contentType string, body string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Post(sb.URL()+"sandbox/act", contentType, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return postPage(t, sb.URL()+"sandbox/act", contentType, body)
 }
 
 // TestDiscordSandboxActions: what the page sends reaches baton's gateway

@@ -135,7 +135,6 @@ add a reaction (<span class="emo">✅</span> acknowledges), or type a slash comm
 <code>/incident stats</code> or <code>/oncall</code> under any channel. The terminal that runs <code>baton demo</code> tells the story.`,
 }
 
-
 // Action is one thing a visitor did on the page as a demo person, in the
 // Slack sandbox or the Discord one.
 type Action struct {

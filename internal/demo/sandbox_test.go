@@ -109,7 +109,14 @@ func TestSandboxServesPageAndState(t *testing.T) {
 func postAct(t *testing.T, sb *Sandbox, a Action) (int, map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(a)
-	resp, err := http.Post(sb.URL()+"sandbox/act", "application/json", strings.NewReader(string(b)))
+	return postPage(t, sb.URL()+"sandbox/act", "application/json", string(b))
+}
+
+// postPage POSTs body to a sandbox page's URL and returns the status and
+// the JSON answer.
+func postPage(t *testing.T, url, contentType, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url, contentType, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
