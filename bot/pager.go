@@ -39,6 +39,7 @@ type Pager struct {
 	checksOnce sync.Once
 	checks     coalesce.Group[*keyCheck] // delivery checks, by channel: one history read answers many
 	nextRead   map[string]time.Time      // channel → the slot a deferred read of it holds (guarded by mu)
+	asked      map[string]time.Time      // page key → when this process first checked it (reads.go; guarded by mu)
 }
 
 // dmCall is one lookup of a DM channel that concurrent pages to the same
@@ -256,11 +257,14 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 	}
 	p.checksOnce.Do(func() {
 		p.checks.Send = func(ctx context.Context, channel string, items []*keyCheck) []error {
-			keys := make([]string, len(items))
-			for i, it := range items {
-				keys[i] = it.key
+			// Every key the messages carry (nil keys), kept for the checks
+			// of other replicas (reads.go). The read began no earlier than
+			// now: the pacer may hold it a little.
+			began := p.c.now()
+			found, err := kf.FindKeys(ctx, channel, nil, recentPages)
+			if err == nil {
+				p.keepRead(ctx, channel, began, found)
 			}
-			found, err := kf.FindKeys(ctx, channel, keys, recentPages)
 			p.mu.Lock()
 			if d, deferred := escalation.IsDeferred(err); deferred {
 				if p.nextRead == nil {
@@ -279,6 +283,13 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 			return errs
 		}
 	})
+	// A read of this channel that began after this check did, by any
+	// replica, answers it (reads.go).
+	from := p.checkFrom(key)
+	if ts, ok := p.sharedRead(ctx, channel, key, from); ok {
+		p.answered(key)
+		return ts, nil
+	}
 	// A read of this channel already waits for a rate-limit slot: wait for
 	// it too, rather than book a slot of its own (checks deferred one slot
 	// each would come back one at a time, and never share a read).
@@ -301,6 +312,7 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 	if err := p.checks.Do(ctx, channel, kc); err != nil {
 		return "", err
 	}
+	p.answered(key)
 	return kc.ts, nil
 }
 
