@@ -39,7 +39,6 @@ type Pager struct {
 	checksOnce sync.Once
 	checks     coalesce.Group[*keyCheck] // delivery checks, by channel: one history read answers many
 	nextRead   map[string]time.Time      // channel → the slot a deferred read of it holds (guarded by mu)
-	asked      map[string]time.Time      // page key → when this process first checked it (reads.go; guarded by mu)
 }
 
 // dmCall is one lookup of a DM channel that concurrent pages to the same
@@ -285,9 +284,8 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 	})
 	// A read of this channel that began after this check did, by any
 	// replica, answers it (reads.go).
-	from := p.checkFrom(key)
-	if ts, ok := p.sharedRead(ctx, channel, key, from); ok {
-		p.answered(key)
+	if ts, ok := p.sharedRead(ctx, channel, key); ok {
+		p.answered(ctx, channel, key)
 		return ts, nil
 	}
 	// A read of this channel already waits for a rate-limit slot: wait for
@@ -312,7 +310,7 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 	if err := p.checks.Do(ctx, channel, kc); err != nil {
 		return "", err
 	}
-	p.answered(key)
+	p.answered(ctx, channel, key)
 	return kc.ts, nil
 }
 

@@ -150,15 +150,17 @@ func TestDeferredReadHoldsLaterChecks(t *testing.T) {
 
 // Replicas share their delivery-check reads through Redis: a read another
 // replica kept answers a check only when it began after the check did
-// (first asked, before any deferral), so a page sent after that read is
-// never taken as missing; an older read is not used.
+// (first asked, on any replica, before any deferral), so a page sent after
+// that read is never taken as missing; an older read is not used. A
+// deferred check that comes back on another replica is answered by the
+// read made meanwhile (kept in one process, its start was lost there).
 func TestKeptReadAnswersLaterChecksOnly(t *testing.T) {
 	chat := &keysChat{msgs: map[string]map[string]string{"D1": {"INC-1/0/first/dana": "1.1", "INC-3/0/first/dana": "1.3"}},
 		asked: make(chan []string, 16)}
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	rdb := redistest.Start(t).Client()
-	var ps [2]*Pager
+	var ps [3]*Pager
 	for i := range ps {
 		ps[i] = &Pager{c: &Bot{chat: chat, now: clock, st: newState(rdb, "test:", "t"), log: slog.New(slog.DiscardHandler)}}
 	}
@@ -178,6 +180,10 @@ func TestKeptReadAnswersLaterChecksOnly(t *testing.T) {
 		{"A's check is deferred: the read waits for a slot", 0, "INC-3/0/first/dana", time.Second, 5 * time.Second, 3, true, ""},
 		{"B reads meanwhile, after A's check began", 1, "INC-4/0/first/dana", time.Second, 0, 4, false, ""},
 		{"A's check comes back: B's read answers it", 0, "INC-3/0/first/dana", time.Second, 0, 4, false, "1.3"},
+		{"another check at A waits for A's deferred read", 0, "INC-5/0/first/dana", time.Second, 5 * time.Second, 4, true, ""},
+		{"B reads meanwhile for a check of its own", 1, "INC-6/0/first/dana", time.Second, 0, 5, false, ""},
+		{"the deferred check comes back on C: B's read answers it", 2, "INC-5/0/first/dana", time.Second, 0, 5, false, ""},
+		{"a check answered is new when asked again: C reads", 2, "INC-5/0/first/dana", time.Second, 0, 6, false, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -21,10 +20,14 @@ import (
 // check queued behind them).
 //
 // A deferred check (its read waits for a rate-limit slot) comes back as a
-// new call; the Pager remembers in memory when each key was first asked,
-// so the read another replica made meanwhile answers it. Replicas' clocks
-// differ by NTP's skew at most: a read could be taken as that much fresher
-// than it is, far less than a page's send takes to settle.
+// new call, often on another replica; when each key was first asked is
+// kept in Redis too (until it has its answer, or for a minute), so the read
+// made meanwhile by any replica answers it. Kept in one process only, a
+// check that moved was new again wherever it landed, just after the read
+// it waited for, and chased the DM's reads (a 20.7 s page gap in the chaos
+// short form). Replicas' clocks differ by NTP's skew at most: a read could
+// be taken as that much fresher than it is, far less than a page's send
+// takes to settle.
 
 // sharedReadTTL is how long a read is kept; checks a minute old have had
 // their answer.
@@ -34,56 +37,56 @@ const sharedReadTTL = time.Minute
 // message key starts with "@").
 const sharedReadAt = "@at"
 
-// lastRead is the hash of the newest read of channel kept for checks.
-func (s *state) lastRead(channel string) string { return s.base + "read:" + channel }
-
-// checkFrom is when this process first asked whether key was delivered,
-// remembered until it has its answer (or for sharedReadTTL).
-func (p *Pager) checkFrom(key string) time.Time {
-	now := p.c.now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.asked == nil {
-		p.asked = map[string]time.Time{}
-	}
-	for k, at := range p.asked {
-		if now.Sub(at) > sharedReadTTL {
-			delete(p.asked, k)
-		}
-	}
-	at, ok := p.asked[key]
-	if !ok {
-		at = now
-		p.asked[key] = at
-	}
-	return at
+// lastRead is the hash of the newest read of channel kept for checks;
+// askedKey the string holding when key was first checked there (unix µs).
+// Both carry the channel as hash tag, for sharedReadScript on a Cluster.
+func (s *state) lastRead(channel string) string { return s.base + "read:{" + channel + "}" }
+func (s *state) askedKey(channel, key string) string {
+	return s.base + "asked:{" + channel + "}:" + key
 }
 
-// answered forgets when key was first asked: it has its answer.
-func (p *Pager) answered(key string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.asked, key)
-}
+// sharedReadScript records when a key was first checked (if not yet) and
+// answers from the channel's kept read if it began no earlier:
+// {1, message id or ""} or {0}.
+var sharedReadScript = redis.NewScript(`
+redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+local from = tonumber(redis.call('GET', KEYS[1]))
+local v = redis.call('HMGET', KEYS[2], '` + sharedReadAt + `', ARGV[3])
+local at = tonumber(v[1])
+if at and from and at >= from then
+  return {1, v[2] or ''}
+end
+return {0}
+`)
 
 // sharedRead answers a check of key in channel from the newest kept read,
-// if it began no earlier than from: ok false when there is none (or Redis
-// failed: the check reads itself).
-func (p *Pager) sharedRead(ctx context.Context, channel, key string, from time.Time) (ts string, ok bool) {
-	v, err := p.c.st.rdb.HMGet(ctx, p.c.st.lastRead(channel), sharedReadAt, key).Result()
-	if err != nil || len(v) != 2 {
-		if err != nil && !errors.Is(err, redis.Nil) {
-			p.c.log.Debug("bot: a kept history read not looked up; reading", "err", err)
-		}
+// if it began no earlier than the key was first checked (by any replica);
+// ok false when there is none, or Redis failed (the check reads itself).
+func (p *Pager) sharedRead(ctx context.Context, channel, key string) (ts string, ok bool) {
+	st := p.c.st
+	v, err := sharedReadScript.Run(ctx, st.rdb, []string{st.askedKey(channel, key), st.lastRead(channel)},
+		p.c.now().UnixMicro(), sharedReadTTL.Milliseconds(), key).Slice()
+	if err != nil {
+		p.c.log.Debug("bot: a kept history read not looked up; reading", "err", err)
 		return "", false
 	}
-	s, _ := v[0].(string)
-	began, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || time.UnixMicro(began).Before(from) {
+	if len(v) < 1 || v[0] != int64(1) {
 		return "", false
 	}
-	ts, _ = v[1].(string)
+	if len(v) > 1 {
+		ts, _ = v[1].(string)
+	}
 	return ts, true
+}
+
+// answered forgets when key was first checked in channel: it has its
+// answer, and a later check of it (after another uncertain send) must not
+// take a read from before that send. A failure leaves it for
+// sharedReadTTL.
+func (p *Pager) answered(ctx context.Context, channel, key string) {
+	if err := p.c.st.rdb.Del(ctx, p.c.st.askedKey(channel, key)).Err(); err != nil {
+		p.c.log.Warn("bot: a delivery check's start not cleared; the next check of this page within a minute may trust an older read", "key", key, "err", err)
+	}
 }
 
 // keepRead stores a read of channel that began at began, found being every
