@@ -35,7 +35,8 @@ func TestDefaultsApplyWithoutKeys(t *testing.T) {
 	}
 	if cfg.HTTP.Listen != "127.0.0.1:8080" || cfg.Redis.Addr != "127.0.0.1:6379" ||
 		cfg.Slack.APIURL != "https://slack.com/api/" || len(cfg.Slack.AckReactions) != 2 ||
-		cfg.Slack.ArchiveAfter != 24*time.Hour || cfg.Intake.CloudWatch.InsufficientData != "ignore" {
+		cfg.Slack.ArchiveAfter != 24*time.Hour || cfg.Intake.CloudWatch.InsufficientData != "ignore" ||
+		!cfg.Slack.SharedBudget {
 		t.Fatalf("defaults not applied: %+v", cfg)
 	}
 }
@@ -53,7 +54,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"BATON_INTAKE_MAX_BODY_BYTES=2048",
 		"BATON_REDIS_ADDRS=10.0.0.1:6379,10.0.0.2:6379",
 		"BATON_SLACK_ARCHIVE_AFTER=90s",
-		"BATON_SLACK_SHARED_BUDGET=true",
+		"BATON_SLACK_SHARED_BUDGET=false",
 		"OTHER_VAR=ignored",
 	}
 	cfg, err := LoadConfig(path, env)
@@ -72,7 +73,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 		{"intake.max_body_bytes", cfg.Intake.MaxBodyBytes, int64(2048)},
 		{"redis.addrs", strings.Join(cfg.Redis.Addrs, " "), "10.0.0.1:6379 10.0.0.2:6379"},
 		{"slack.archive_after", cfg.Slack.ArchiveAfter, 90 * time.Second},
-		{"slack.shared_budget (env only)", cfg.Slack.SharedBudget, true},
+		{"slack.shared_budget (env only; default true)", cfg.Slack.SharedBudget, false},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

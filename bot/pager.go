@@ -264,11 +264,14 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 	}
 	p.checksOnce.Do(func() {
 		p.checks.Send = func(ctx context.Context, channel string, items []*keyCheck) []error {
-			keys := make([]string, len(items))
-			for i, it := range items {
-				keys[i] = it.key
+			// Every key the messages carry (nil keys), kept for the checks
+			// of other replicas (reads.go). The read began no earlier than
+			// now: the pacer may hold it a little.
+			began := p.c.now()
+			found, err := kf.FindKeys(ctx, channel, nil, recentPages)
+			if err == nil {
+				p.keepRead(ctx, channel, began, found)
 			}
-			found, err := kf.FindKeys(ctx, channel, keys, recentPages)
 			p.mu.Lock()
 			if d, deferred := escalation.IsDeferred(err); deferred {
 				if p.nextRead == nil {
@@ -287,6 +290,12 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 			return errs
 		}
 	})
+	// A read of this channel that began after this check did, by any
+	// replica, answers it (reads.go).
+	if ts, ok := p.sharedRead(ctx, channel, key); ok {
+		p.answered(ctx, channel, key)
+		return ts, nil
+	}
 	// A read of this channel already waits for a rate-limit slot: wait for
 	// it too, rather than book a slot of its own (checks deferred one slot
 	// each would come back one at a time, and never share a read).
@@ -296,10 +305,20 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 	if now := p.c.now(); waiting && now.Before(at) {
 		return "", escalation.Defer(at.Sub(now))
 	}
+	// The read is the channel's, not the check's: a deferred read holds its
+	// slot for whichever check of the channel comes back first, on any
+	// replica sharing the budget. Held for the check that booked it, the
+	// slot went unused when another check came back first and booked a slot
+	// of its own (or was claimed late, beside the reads booked since: a
+	// burst Slack refuses), so every deferral cost the method's budget a
+	// slot nobody used.
+	pc, _ := PacingFrom(ctx)
+	ctx = WithPacing(ctx, Pacing{MaxWait: pc.MaxWait, Ticket: "read:" + channel})
 	kc := &keyCheck{key: key}
 	if err := p.checks.Do(ctx, channel, kc); err != nil {
 		return "", err
 	}
+	p.answered(ctx, channel, key)
 	return kc.ts, nil
 }
 
