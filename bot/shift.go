@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,7 +16,8 @@ import (
 )
 
 // ActionTakePager is the button on a handoff's question to the incoming
-// person ("take the pager"); its value is the handoff instant (unix s).
+// person ("take the pager"); its value is the handoff instant (unix s)
+// and the rotation (takePagerValue).
 const ActionTakePager Action = "takepager"
 
 // HandoffStore keeps handoffs and the overrides they read;
@@ -394,7 +396,7 @@ func (s *Shifts) handoff(ctx context.Context, r *rotations.Rotation, at time.Tim
 	}
 	text := fmt.Sprintf("You're on call for %s until %s — take the pager. Until you do, %s keeps it.",
 		s.what(r.Name()), shiftTime(h.Until), s.c.people.Ref(h.Outgoing).Name)
-	m := Message{Text: text, Buttons: []Button{{Action: ActionTakePager, Value: at.Unix()}}}
+	m := Message{Text: text, Buttons: []Button{{Action: ActionTakePager, Value: takePagerValue(r.Name(), at)}}}
 	if err := s.tellOne(ctx, h.Incoming, "shift:"+key, m); err != nil {
 		if !errors.Is(err, ErrUnreachable) && !escalation.IsPermanent(err) {
 			return err
@@ -464,19 +466,46 @@ func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time,
 	return s.o.Store.HandoffTold(ctx, r.Name(), at)
 }
 
+// takePagerTagBits is how many low bits of a Take it button's value name
+// its rotation (a hash of the name); the bits above are the handoff
+// instant (unix s). Values below 1<<40 are the instant alone (buttons
+// drawn before the rotation was carried).
+const takePagerTagBits = 20
+
+func rotationTag(rotation string) int64 {
+	return int64(crc32.ChecksumIEEE([]byte(rotation)) & (1<<takePagerTagBits - 1))
+}
+
+// takePagerValue is the value of the Take it button of rotation's handoff
+// at at: both, so that one person incoming on two rotations at the same
+// instant takes the pager they pressed for.
+func takePagerValue(rotation string, at time.Time) int64 {
+	return at.Unix()<<takePagerTagBits | rotationTag(rotation)
+}
+
 // takePager runs the ActionTakePager button: by takes the pager of the
-// handoff at (unix s) of whichever rotation asked them.
-func (x *Executor) takePager(ctx context.Context, at int64, by Person) Reply {
+// rotation and handoff its value names. A hold in Redis can be taken
+// whatever the config says now (handoff_accept dropped since); an old
+// value without the rotation is refused when it fits more than one
+// rotation's handoff.
+func (x *Executor) takePager(ctx context.Context, value int64, by Person) Reply {
 	s := x.c.shifts.Load()
 	if s == nil {
 		return Reply{Text: "Handoffs are not set up here."}
 	}
-	when := time.Unix(at, 0).UTC()
-	names := make([]string, 0, len(s.o.Policies))
-	for n := range s.o.Policies {
-		names = append(names, n)
+	sec, tag, tagged := value, int64(0), value >= 1<<40
+	if tagged {
+		sec, tag = value>>takePagerTagBits, value&(1<<takePagerTagBits-1)
+	}
+	when := time.Unix(sec, 0).UTC()
+	names := make([]string, 0, len(s.o.Rotations))
+	for n := range s.o.Rotations {
+		if !tagged || rotationTag(n) == tag {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
+	var found []overrides.Handoff
 	for _, n := range names {
 		h, err := s.o.Store.GetHandoff(ctx, n, when)
 		if errors.Is(err, overrides.ErrNoHandoff) || (err == nil && h.Incoming != by.ID) {
@@ -485,15 +514,28 @@ func (x *Executor) takePager(ctx context.Context, at int64, by Person) Reply {
 		if err != nil {
 			return x.fail(err)
 		}
-		already, err := s.o.Store.AcceptHandoff(ctx, n, when, by.ID, x.c.now())
-		if err != nil {
-			return x.fail(err)
-		}
-		if already {
-			return Reply{Text: fmt.Sprintf("You hold the pager of %s already.", s.what(n))}
-		}
-		x.log().Info("bot: the pager was taken", "rotation", n, "person", by.ID)
-		return Reply{Text: fmt.Sprintf("You hold the pager of %s until %s. %s is off call.", s.what(n), shiftTime(h.Until), x.c.people.Ref(h.Outgoing).Name)}
+		found = append(found, h)
 	}
-	return Reply{Text: "There is no handoff waiting for you to take that pager."}
+	switch {
+	case len(found) == 0:
+		return Reply{Text: "There is no handoff waiting for you to take that pager."}
+	case len(found) > 1:
+		var rs []string
+		for _, h := range found {
+			rs = append(rs, h.Rotation)
+		}
+		return Reply{Text: fmt.Sprintf("That button does not say which pager it is for, and you are incoming on %s at %s: nothing was taken. "+
+			"Ask for a new handoff question, or use /incident override.", strings.Join(rs, " and "), shiftTime(when))}
+	}
+	h, now := found[0], x.c.now()
+	n := h.Rotation
+	already, err := s.o.Store.AcceptHandoff(ctx, n, when, by.ID, now)
+	if err != nil {
+		return x.fail(err)
+	}
+	if already {
+		return Reply{Text: fmt.Sprintf("You hold the pager of %s already.", s.what(n))}
+	}
+	x.log().Info("bot: the pager was taken", "rotation", n, "person", by.ID)
+	return Reply{Text: fmt.Sprintf("You hold the pager of %s until %s. %s is off call.", s.what(n), shiftTime(h.Until), x.c.people.Ref(h.Outgoing).Name)}
 }

@@ -1,0 +1,136 @@
+package slack_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/bot"
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/rotations"
+)
+
+// buttonValue is the value of the first button of q whose action is action.
+func buttonValue(t testing.TB, q fakeslack.Message, action string) string {
+	t.Helper()
+	b := blocksText(q)
+	i := strings.Index(b, `"action_id":"`+action+`"`)
+	if i < 0 {
+		t.Fatalf("no %s button: %s", action, b)
+	}
+	j := strings.Index(b[i:], `"value":"`)
+	rest := b[i+j+len(`"value":"`):]
+	return rest[:strings.Index(rest, `"`)]
+}
+
+// pressTake presses Take it on the question q of user and returns the reply.
+func (e *env) pressTake(user fakeslack.User, q fakeslack.Message) string {
+	e.t.Helper()
+	id, err := e.fake.SendBlockAction(user.ID, q.Channel, q.TS, "baton_takepager", buttonValue(e.t, q, "baton_takepager"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.waitFor("the reply to Take it", func() bool { return len(e.fake.ResponsePosts(id)) > 0 })
+	return unescapeHTML(e.fake.ResponsePosts(id)[0].Text)
+}
+
+// holds lists the handoff holds of rotation.
+func (e *env) holds(rotation string) []rotations.Override {
+	e.t.Helper()
+	list, err := e.overrides.List(e.ctx, rotation)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []rotations.Override
+	for _, o := range list {
+		if o.By == rotations.OverrideByHandoff {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// twoRotationEnv: rotations db (alice, carol) and web (bob, carol), both
+// with handoff_accept pol, and the clock 3 s before a handoff where carol
+// is incoming on both.
+func twoRotationEnv(t *testing.T, pol rotations.HandoffPolicy) (*env, *shiftClock, time.Time) {
+	t.Helper()
+	s1 := rotations.Spec{Name: "db", Timezone: "UTC", Shift: "10m", Start: "2020-01-01", Participants: []string{"alice", "carol"}}
+	s2 := rotations.Spec{Name: "web", Timezone: "UTC", Shift: "10m", Start: "2020-01-01", Participants: []string{"bob", "carol"}}
+	r, err := rotations.Compile(s1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now()
+	var in rotations.Shift
+	for {
+		at, _, in = rotations.NextHandoff(r, at)
+		if in.Person == "carol" {
+			break
+		}
+	}
+	clk := &shiftClock{}
+	clk.set(at.Add(-3 * time.Second))
+	cfg := defaults()
+	cfg.now = clk.now
+	cfg.rotations = []rotations.Spec{s1, s2}
+	cfg.handoffs = map[string]rotations.HandoffPolicy{"db": pol, "web": pol}
+	cfg.secondary = func(context.Context, string, time.Time) []string { return nil }
+	cfg.levels = func(ls []escalation.Level) { ls[0] = level(time.Hour, "rotation:db") }
+	e := newEnv(t, cfg)
+	if err := e.shifts.Schedule(e.ctx, clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	return e, clk, at
+}
+
+// One person incoming on two rotations at the same instant: each question's
+// Take it takes the pager of its own rotation, not the first by name.
+func TestTakeItTakesThePressedRotation(t *testing.T) {
+	e, clk, at := twoRotationEnv(t, rotations.HandoffPolicy{HandoffAccept: time.Minute})
+	clk.set(at.Add(100 * time.Millisecond))
+	e.waitFor("carol asked twice", func() bool { return len(e.dmsWith(e.carol, "take the pager")) == 2 })
+	var web fakeslack.Message
+	for _, q := range e.dmsWith(e.carol, "take the pager") {
+		if strings.Contains(q.Text, "on call for web") {
+			web = q
+		}
+	}
+	if web.TS == "" {
+		t.Fatal("no question for web")
+	}
+	clk.set(at.Add(2 * time.Second))
+	if r := e.pressTake(e.carol, web); !strings.Contains(r, "pager of web") {
+		t.Fatalf("reply: %q", r)
+	}
+	e.waitFor("web's hold cut", func() bool {
+		h := e.holds("web")
+		return len(h) == 0 || h[0].Until.Before(clk.now())
+	})
+	if h := e.holds("db"); len(h) != 1 || h[0].Person != "alice" || !h[0].Until.After(clk.now()) {
+		t.Fatalf("db's hold: %+v; want alice's, untouched", h)
+	}
+}
+
+// A hold in Redis can be taken after handoff_accept left the config (the
+// process restarted with the new config): Take it reads the hold, not the
+// current settings.
+func TestTakeItAfterHandoffAcceptRemoved(t *testing.T) {
+	e, clk, at := shiftEnv(t, []string{"alice", "carol"}, "carol", rotations.HandoffPolicy{HandoffAccept: time.Minute})
+	clk.set(at.Add(100 * time.Millisecond))
+	e.waitFor("carol asked", func() bool { return len(e.dmsWith(e.carol, "take the pager")) == 1 })
+	// The config without handoff_accept: no policy for db any more.
+	r, err := rotations.Compile(rotations.Spec{Name: "db", Timezone: "UTC", Shift: "10m", Start: "2020-01-01", Participants: []string{"alice", "carol"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.bot.Shifts(bot.ShiftOptions{Rotations: map[string]*rotations.Rotation{"db": r},
+		Policies: map[string]rotations.HandoffPolicy{}, Store: e.overrides, Jobs: e.svc})
+	clk.set(at.Add(2 * time.Second))
+	if r := e.pressTake(e.carol, e.dmsWith(e.carol, "take the pager")[0]); !strings.Contains(r, "You hold the pager of db") {
+		t.Fatalf("reply: %q", r)
+	}
+	e.holdCut(clk, at)
+}
