@@ -138,13 +138,26 @@ func (s *Shifts) RunShift(ctx context.Context, name string, now time.Time) (time
 	if due, _ := s.o.Policies[rot].Due(step, at); now.Before(due) {
 		return due, nil // run early (a clock behind): wait for it
 	}
+	if over, redo := stale(r, step, at, now); over {
+		// After downtime: this step's shift is over (or its handoff passed,
+		// for a pre-shift check). It is skipped, and the step is queued for
+		// the handoff that matters now instead: one catch-up, not a replay
+		// of every handoff missed.
+		s.c.log.Info("bot: a handoff step of a shift already over skipped", "step", name)
+		if !redo.IsZero() {
+			if err := s.schedule(ctx, step, rot, redo); err != nil {
+				return time.Time{}, err
+			}
+		}
+		return time.Time{}, nil
+	}
 	switch step {
 	case rotations.StepPreshift:
 		err = s.preshift(ctx, r, at, name)
 	case rotations.StepHandoff:
 		err = s.handoff(ctx, r, at, name, now)
 	case rotations.StepGrace:
-		err = s.grace(ctx, r, at, name)
+		err = s.grace(ctx, r, at, name, now)
 	default:
 		return time.Time{}, escalation.Permanent(fmt.Errorf("handoff step %s: unknown step", name))
 	}
@@ -159,6 +172,33 @@ func (s *Shifts) RunShift(ctx context.Context, name string, now time.Time) (time
 		}
 	}
 	return time.Time{}, nil
+}
+
+// stale says whether step of the handoff at comes too late to run at now
+// (after downtime): a pre-shift check once its handoff has passed, a
+// handoff or grace once the shift that began at at is over. redo is the
+// handoff whose step runs instead: the next one for a pre-shift check, the
+// current one (begun at or before now) for a handoff; zero for a grace
+// (the catch-up handoff queues its own).
+func stale(r *rotations.Rotation, step rotations.HandoffStep, at, now time.Time) (over bool, redo time.Time) {
+	next, cur, _ := rotations.NextHandoff(r, now)
+	switch step {
+	case rotations.StepPreshift:
+		if now.Before(at) {
+			return false, time.Time{}
+		}
+		return true, next
+	case rotations.StepHandoff, rotations.StepGrace:
+		end, _, _ := rotations.NextHandoff(r, at)
+		if now.Before(end) {
+			return false, time.Time{}
+		}
+		if step == rotations.StepHandoff && cur.Start.After(at) {
+			return true, cur.Start
+		}
+		return true, time.Time{}
+	}
+	return false, time.Time{}
 }
 
 // reach is rotations.Reach over chat (an account, a DM that opens) and
@@ -391,7 +431,13 @@ func (s *Shifts) handoff(ctx context.Context, r *rotations.Rotation, at time.Tim
 	if h.Accepted {
 		return nil
 	}
-	if err := s.schedule(ctx, rotations.StepGrace, r.Name(), at); err != nil {
+	// The grace runs handoff_accept after the question: after the handoff,
+	// or after now when the question comes late (a catch-up after downtime).
+	due, _ := s.o.Policies[r.Name()].Due(rotations.StepGrace, at)
+	if late := now.Sub(at); late > 0 {
+		due = due.Add(late)
+	}
+	if err := s.o.Jobs.ScheduleShift(ctx, shiftName(rotations.StepGrace, r.Name(), at), due); err != nil {
 		return err
 	}
 	text := fmt.Sprintf("You're on call for %s until %s — take the pager. Until you do, %s keeps it.",
@@ -442,7 +488,7 @@ func (s *Shifts) tellOne(ctx context.Context, person, key string, m Message) err
 
 // grace runs the grace step: a pager not taken is told to the secondary
 // and the alerts channels, once.
-func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time, key string) error {
+func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time, key string, now time.Time) error {
 	h, err := s.o.Store.GetHandoff(ctx, r.Name(), at)
 	if errors.Is(err, overrides.ErrNoHandoff) {
 		return nil
@@ -458,7 +504,7 @@ func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time,
 		people = s.o.Secondary(ctx, r.Name(), at)
 	}
 	text := fmt.Sprintf("⚠️ %s has not taken the pager of %s (handoff %s, %s ago): %s still holds it until they do.",
-		s.c.people.Ref(h.Incoming).Name, s.what(r.Name()), shiftTime(at), s.o.Policies[r.Name()].HandoffAccept, s.c.people.Ref(h.Outgoing).Name)
+		s.c.people.Ref(h.Incoming).Name, s.what(r.Name()), shiftTime(at), now.Sub(at).Round(time.Second), s.c.people.Ref(h.Outgoing).Name)
 	if err := s.tell(ctx, r.Name(), people, "shift:"+key, Message{Text: text}); err != nil {
 		return err
 	}

@@ -134,3 +134,32 @@ func TestTakeItAfterHandoffAcceptRemoved(t *testing.T) {
 	}
 	e.holdCut(clk, at)
 }
+
+// After downtime the handoff steps missed are not replayed as if now: the
+// handoff of a shift already over asks nobody, the current handoff is
+// caught up once, and its grace (handoff_accept after the late question)
+// says how long ago the handoff really was. The runner is down between
+// setting the deadlines and reaching them.
+func TestHandoffCatchUpAfterDowntime(t *testing.T) {
+	e, clk, at := shiftEnv(t, []string{"alice", "bob", "carol"}, "bob", rotations.HandoffPolicy{HandoffAccept: time.Second})
+	e.stop()
+	// 25 minutes later: bob's shift (at, at+10m) and carol's are over; alice
+	// has been on since at+20m.
+	cur := at.Add(20 * time.Minute)
+	clk.set(cur.Add(5 * time.Minute))
+	e.start()
+	e.waitFor("alice asked once, for the current shift", func() bool { return len(e.dmsWith(e.alice, "take the pager")) == 1 })
+	clk.set(cur.Add(5*time.Minute + 1500*time.Millisecond))
+	e.waitFor("the grace told", func() bool { return len(e.containing(e.alerts.ID, "has not taken the pager")) == 1 })
+	if m := e.containing(e.alerts.ID, "has not taken the pager")[0]; !strings.Contains(m.Text, "Alice has not taken") ||
+		!strings.Contains(m.Text, "5m1s ago") && !strings.Contains(m.Text, "5m2s ago") {
+		t.Fatalf("grace: %q; want Alice, about 5m1s ago", m.Text)
+	}
+	e.idle()
+	if n := len(e.dmsWith(e.bob, "take the pager")) + len(e.dmsWith(e.carol, "take the pager")); n != 0 {
+		t.Fatalf("%d questions for shifts already over", n)
+	}
+	if n := len(e.containing(e.alerts.ID, "has not taken the pager")); n != 1 {
+		t.Fatalf("%d grace messages; want 1", n)
+	}
+}
