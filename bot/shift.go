@@ -422,14 +422,27 @@ func (s *Shifts) handoff(ctx context.Context, r *rotations.Rotation, at time.Tim
 			return nil
 		}
 		h = overrides.Handoff{Rotation: r.Name(), At: at, Until: until, Outgoing: outgoing, Incoming: incoming}
-		if _, err := s.o.Store.BeginHandoff(ctx, h, true, now); err != nil {
+		noHold, err := s.noHold(ctx, r.Name(), ov, at, outgoing)
+		if err != nil {
 			return err
+		}
+		if _, err := s.o.Store.BeginHandoff(ctx, h, noHold == "", now); err != nil {
+			return err
+		}
+		if noHold != "" {
+			s.c.log.Warn("bot: the outgoing person keeps no hold; the incoming person is on call at once", "rotation", r.Name(), "outgoing", outgoing, "why", noHold)
+		}
+		if h, err = s.o.Store.GetHandoff(ctx, r.Name(), at); err != nil {
+			return err // the record as stored (with its hold's ID)
 		}
 	default:
 		return err
 	}
 	if h.Accepted {
 		return nil
+	}
+	if h.Override == "" {
+		return s.unheld(ctx, r, h, key)
 	}
 	// The grace runs handoff_accept after the question: after the handoff,
 	// or after now when the question comes late (a catch-up after downtime).
@@ -450,6 +463,68 @@ func (s *Shifts) handoff(ctx context.Context, r *rotations.Rotation, at time.Tim
 		s.c.log.Warn("bot: the incoming person cannot be asked to take the pager; the grace will tell the secondary", "rotation", r.Name(), "person", h.Incoming, "err", err)
 	}
 	return nil
+}
+
+// noHold says why the outgoing person of the handoff at keeps no hold
+// until the incoming one takes the pager ("" when they keep one): they
+// hold the pager only through the hold of the last handoff (a hold lasts
+// one shift, it is not carried on), they are not in people, or they
+// cannot be paged.
+func (s *Shifts) noHold(ctx context.Context, rotation string, ov *rotations.OverrideSet, at time.Time, outgoing string) (string, error) {
+	if o, ok := ov.At(rotation, at.Add(-time.Second)); ok && o.By == rotations.OverrideByHandoff {
+		return "carried", nil
+	}
+	if _, ok := s.c.people.Get(outgoing); !ok {
+		return "not in people", nil
+	}
+	if s.o.Emailable != nil && s.o.Emailable(outgoing) {
+		return "", nil
+	}
+	uid, err := s.c.people.ChatID(ctx, outgoing)
+	if err == nil {
+		_, err = s.c.pager.dm(ctx, uid)
+	}
+	switch {
+	case err == nil:
+		return "", nil
+	case errors.Is(err, ErrUnreachable) || escalation.IsPermanent(err):
+		return "cannot be paged: " + err.Error(), nil
+	}
+	return "", err // the chat did not answer: the job runs again
+}
+
+// unheld asks the incoming person of a handoff without a hold to take the
+// pager they hold already and, when the outgoing person could not keep it
+// (not in people, cannot be paged), tells the secondary and the alerts
+// channels that the incoming person is on call at once.
+func (s *Shifts) unheld(ctx context.Context, r *rotations.Rotation, h overrides.Handoff, key string) error {
+	out := s.c.people.Ref(h.Outgoing).Name
+	carried := false
+	if ov, err := s.o.Store.Set(ctx, r.Name()); err == nil {
+		if o, ok := ov.At(r.Name(), h.At.Add(-time.Second)); ok && o.By == rotations.OverrideByHandoff {
+			carried = true
+		}
+	}
+	why := out + " cannot hold it for you"
+	if carried {
+		why = out + "'s hold from the last handoff has ended"
+	}
+	text := fmt.Sprintf("You're on call for %s until %s — take the pager. You are paged from now: %s.",
+		s.what(r.Name()), shiftTime(h.Until), why)
+	m := Message{Text: text, Buttons: []Button{{Action: ActionTakePager, Value: takePagerValue(r.Name(), h.At)}}}
+	if err := s.tellOne(ctx, h.Incoming, "shift:"+key, m); err != nil && !errors.Is(err, ErrUnreachable) && !escalation.IsPermanent(err) {
+		return err
+	}
+	if carried {
+		return nil
+	}
+	var people []string
+	if s.o.Secondary != nil {
+		people = s.o.Secondary(ctx, r.Name(), h.At)
+	}
+	text = fmt.Sprintf("⚠️ %s cannot keep the pager of %s at the handoff %s (not in baton's people, or cannot be paged): %s is on call from the handoff without taking it.",
+		out, s.what(r.Name()), shiftTime(h.At), s.c.people.Ref(h.Incoming).Name)
+	return s.tell(ctx, r.Name(), people, "shift:"+key+":unheld", Message{Text: text})
 }
 
 // what names a rotation with its services: "db-primary (payments, ledger)".

@@ -163,3 +163,44 @@ func TestHandoffCatchUpAfterDowntime(t *testing.T) {
 		t.Fatalf("%d grace messages; want 1", n)
 	}
 }
+
+// A hold lasts one shift: a pager bob never took is not carried on by
+// alice at the next handoff (carol is on call at once and asked), and an
+// outgoing person who cannot be paged (dave) keeps no hold at all: the
+// incoming person is on call at once and the alerts channel is told.
+func TestHoldNotCarriedNorUnreachable(t *testing.T) {
+	t.Run("carried", func(t *testing.T) {
+		e, clk, at := shiftEnv(t, []string{"alice", "bob", "carol"}, "bob", rotations.HandoffPolicy{HandoffAccept: time.Second})
+		clk.set(at.Add(100 * time.Millisecond))
+		e.waitFor("bob asked", func() bool { return len(e.dmsWith(e.bob, "take the pager")) == 1 })
+		e.restartRunner() // the next handoff's job is in Redis
+		next := at.Add(10 * time.Minute)
+		clk.set(next.Add(100 * time.Millisecond))
+		e.waitFor("carol asked", func() bool { return len(e.dmsWith(e.carol, "take the pager")) == 1 })
+		if q := e.dmsWith(e.carol, "take the pager")[0]; !strings.Contains(q.Text, "You are paged from now") {
+			t.Fatalf("carol's question: %q", q.Text)
+		}
+		for _, o := range e.holds("db") {
+			if o.Until.After(next) {
+				t.Fatalf("a hold past the handoff: %+v", o)
+			}
+		}
+		n := e.open("payments", "carol", "after the handoff")
+		e.waitFor("carol paged", func() bool { return e.dmsAbout(e.carol, n, "You are on call") == 1 })
+		if e.dmsAbout(e.alice, n, "You are on call") != 0 {
+			t.Fatal("alice paged after her hold's shift")
+		}
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		e, clk, at := shiftEnv(t, []string{"dave", "carol"}, "carol", rotations.HandoffPolicy{HandoffAccept: time.Second})
+		e.restartRunner()
+		clk.set(at.Add(100 * time.Millisecond))
+		e.waitFor("carol asked", func() bool { return len(e.dmsWith(e.carol, "take the pager")) == 1 })
+		e.waitFor("the alerts channel told", func() bool { return len(e.containing(e.alerts.ID, "cannot keep the pager of db")) == 1 })
+		if h := e.holds("db"); len(h) != 0 {
+			t.Fatalf("holds: %+v", h)
+		}
+		n := e.open("payments", "carol", "after the handoff")
+		e.waitFor("carol paged", func() bool { return e.dmsAbout(e.carol, n, "You are on call") == 1 })
+	})
+}
