@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"reflect"
 	"strings"
@@ -120,6 +121,62 @@ func TestHandoffSettingsConfig(t *testing.T) {
 			}
 			if !reflect.DeepEqual(d.handoffs, tc.want) {
 				t.Fatalf("handoffs %v, want %v", d.handoffs, tc.want)
+			}
+		})
+	}
+}
+
+// TestCheckConfigOnlineAsksSlack: check-config --online asks Slack every
+// time, never the DM channels cached in Redis by an earlier run: with a
+// revoked token, or Slack not answering, it says so in one line first and
+// exits 1, without blaming Redis or each person.
+func TestCheckConfigOnlineAsksSlack(t *testing.T) {
+	rs := redistest.Start(t)
+	configSet(t, rs, "appendonly", "yes")
+	fake := fakeslack.StartTest(t)
+	for _, u := range []fakeslack.User{{ID: "U012ABCDEF", Name: "alice"}, {Name: "bob", Email: "bob@example.com"}, {Name: "carol", Email: "carol@example.com"}} {
+		fake.AddUser(u)
+	}
+	check := func(token, apiURL string) (int, string, string) {
+		env := []string{"BATON_REDIS_ADDR=" + rs.Addr, "BATON_SLACK_BOT_TOKEN=" + token,
+			"BATON_SLACK_APP_TOKEN=xapp-test", "BATON_SLACK_API_URL=" + apiURL}
+		var stdout, stderr bytes.Buffer
+		code := run(redistest.Ctx(t), []string{"check-config", "--config", "config.yaml", "--online"}, &stdout, &stderr, env, time.Now)
+		return code, stdout.String(), stderr.String()
+	}
+	if code, out, errs := check(fake.BotToken(), fake.APIURL()); code != 0 {
+		t.Fatalf("first run (caches the DMs): exit %d\n%s\n%s", code, out, errs)
+	}
+	closed := func() string { // an address nothing listens on
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return "http://" + addr + "/api/"
+	}()
+	tests := []struct {
+		name, token, url string
+	}{
+		{"a revoked token", "xoxb-revoked", fake.APIURL()},
+		{"slack not answering", fake.BotToken(), closed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := check(tc.token, tc.url)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			var errLines []string
+			for _, l := range lines {
+				if strings.HasPrefix(l, "error:") {
+					errLines = append(errLines, l)
+				}
+			}
+			if len(errLines) != 1 || !strings.Contains(errLines[0], "auth.test") || strings.Contains(out+errs, "overrides") {
+				t.Fatalf("want one error line naming slack's auth.test, none blaming redis:\nstdout:\n%s\nstderr:\n%s", out, errs)
 			}
 		})
 	}

@@ -224,6 +224,10 @@ func (s *Shifts) reach(ctx context.Context) rotations.Reach {
 // Problems runs the pre-shift check of rotation r for the handoff at at:
 // the pieces of on-call time from at through 24 hours, overrides applied.
 func (s *Shifts) Problems(ctx context.Context, r *rotations.Rotation, at time.Time) ([]rotations.ShiftProblem, error) {
+	return s.problems(ctx, r, at, s.reach(ctx))
+}
+
+func (s *Shifts) problems(ctx context.Context, r *rotations.Rotation, at time.Time, reach rotations.Reach) ([]rotations.ShiftProblem, error) {
 	ov, err := s.o.Store.Set(ctx, r.Name())
 	if err != nil {
 		return nil, err
@@ -253,7 +257,129 @@ func (s *Shifts) Problems(ctx context.Context, r *rotations.Rotation, at time.Ti
 		return strings.Join(names, ", ")
 	}
 	pieces := rotations.Shifts(r, ov, at, at.Add(24*time.Hour))
-	return rotations.PreshiftProblems(pieces, s.reach(ctx), elsewhere), nil
+	return rotations.PreshiftProblems(pieces, reach, elsewhere), nil
+}
+
+// ChatAuth is a chat that can check its credentials now (Slack's
+// auth.test, asked every time); *slack.Chat implements it.
+type ChatAuth interface {
+	AuthCheck(ctx context.Context) error
+}
+
+// ErrChatDown: the chat did not answer, or refused baton's token, when
+// CheckOnline asked it first.
+var ErrChatDown = errors.New("the chat does not answer or refuses the token")
+
+// CheckOnline is Check for `baton check-config --online`: every answer
+// comes from the chat and Redis now, nothing from a cache. First the
+// chat's credentials (ChatAuth; ErrChatDown when it does not answer or
+// refuses the token: one problem, not one per person); then each
+// rotation's overrides from Redis, and each person on call in the next
+// 24 h once: their chat account (users.info for a configured id, the
+// email lookup otherwise) and a DM opening (conversations.open). Each of
+// these calls has its own timeout, step, and an error names what did not
+// answer.
+func (s *Shifts) CheckOnline(ctx context.Context, now time.Time, step time.Duration) (map[string][]rotations.ShiftProblem, error) {
+	if a, ok := s.c.chat.(ChatAuth); ok {
+		actx, cancel := context.WithTimeout(ctx, step)
+		err := a.AuthCheck(actx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("%s auth.test: %w: %w", s.c.chat.Name(), ErrChatDown, err)
+		}
+	}
+	reach := s.freshReach(ctx, step)
+	names := make([]string, 0, len(s.o.Rotations))
+	for n := range s.o.Rotations {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := map[string][]rotations.ShiftProblem{}
+	for _, n := range names {
+		r := s.o.Rotations[n]
+		from := now
+		if now.Before(r.FirstHandoff()) {
+			from = r.FirstHandoff()
+		}
+		rctx, cancel := context.WithTimeout(ctx, step)
+		ps, err := s.problems(rctx, r, from, reach)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("redis did not answer reading the overrides for rotation %s (within %s): %w", n, step, err)
+		}
+		if len(ps) > 0 {
+			out[n] = ps
+		}
+	}
+	return out, nil
+}
+
+// freshReach is rotations.Reach asking the chat now, each person once,
+// each call within step: users.info for a configured chat id, the email
+// lookup otherwise, then conversations.open.
+func (s *Shifts) freshReach(ctx context.Context, step time.Duration) rotations.Reach {
+	seen := map[string]string{}
+	return func(person string) string {
+		if why, ok := seen[person]; ok {
+			return why
+		}
+		why := s.freshWhy(ctx, person, step)
+		if why != "" && s.o.Emailable != nil && s.o.Emailable(person) {
+			why = ""
+		} else if why != "" {
+			why += "; no email either"
+		}
+		seen[person] = why
+		return why
+	}
+}
+
+func (s *Shifts) freshWhy(ctx context.Context, person string, step time.Duration) string {
+	p, ok := s.c.people.Get(person)
+	if !ok {
+		return person + " is not in people"
+	}
+	chat := s.c.chat.Name()
+	call := func(what string, f func(ctx context.Context) error) error {
+		cctx, cancel := context.WithTimeout(ctx, step)
+		defer cancel()
+		if err := f(cctx); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("%s %s did not answer within %s", chat, what, step)
+			}
+			return err
+		}
+		return nil
+	}
+	uid := p.ChatID
+	switch {
+	case uid != "":
+		err := call("users.info", func(ctx context.Context) error { _, err := s.c.chat.UserEmail(ctx, uid); return err })
+		if errors.Is(err, ErrNoUser) {
+			return fmt.Sprintf("no %s user %s", chat, uid)
+		}
+		if err != nil {
+			return fmt.Sprintf("%s user %s not checked: %v", chat, uid, err)
+		}
+	case p.Email != "":
+		err := call("users.lookupByEmail", func(ctx context.Context) error {
+			var err error
+			uid, err = s.c.chat.LookupEmail(ctx, p.Email)
+			return err
+		})
+		if errors.Is(err, ErrNoUser) {
+			return fmt.Sprintf("no %s user with email %s", chat, p.Email)
+		}
+		if err != nil {
+			return fmt.Sprintf("email %s not looked up: %v", p.Email, err)
+		}
+	default:
+		return fmt.Sprintf("%s has no %s id and no email in config", person, chat)
+	}
+	if err := call("conversations.open", func(ctx context.Context) error { _, err := s.c.chat.OpenDM(ctx, uid); return err }); err != nil {
+		return "a DM does not open: " + err.Error()
+	}
+	return ""
 }
 
 // Check runs the pre-shift check of every rotation now, for the coming
