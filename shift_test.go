@@ -181,3 +181,68 @@ func TestCheckConfigOnlineAsksSlack(t *testing.T) {
 		})
 	}
 }
+
+// TestShiftLinks: a rotation's handoff news reaches every service whose
+// policy names it at any level (not only at the first), and its secondary
+// is the level after the one that pages it, never a person of the handoff
+// itself: rotation:R/next naming the outgoing holder is followed on to the
+// next distinct person.
+func TestShiftLinks(t *testing.T) {
+	const yaml = `
+api: {token: test-token-0123456789}
+people:
+  - {id: alice, name: Alice}
+  - {id: bob, name: Bob}
+  - {id: carol, name: Carol}
+  - {id: dave, name: Dave}
+services:
+  - {name: database, escalation_policy: db-policy, alerts_channel: "#db-alerts"}
+  - {name: payments, escalation_policy: payments-policy, alerts_channel: "#payments-alerts"}
+rotations:
+  - {name: db-primary, timezone: UTC, shift: daily, handoff: "09:00", start: 2026-01-05, participants: [alice, bob, alice, carol]}
+  - {name: payments, timezone: UTC, shift: daily, handoff: "09:00", start: 2026-01-05, participants: [carol, dave]}
+escalation_policies:
+  - name: db-policy
+    repage_every: 5m
+    levels:
+      - {targets: [rotation:db-primary], escalate_after: 15m}
+      - {targets: [rotation:db-primary/next], escalate_after: 15m}
+  - name: payments-policy
+    repage_every: 5m
+    levels:
+      - {targets: [user:carol], escalate_after: 10m}
+      - {targets: [rotation:payments], escalate_after: 10m}
+      - {targets: [user:alice], escalate_after: 10m}
+`
+	cfg, err := LoadConfig(writeConfig(t, yaml), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := cfg.domain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rotationServices(d.policies, cfg)["payments"]; !reflect.DeepEqual(got, []string{"payments"}) {
+		t.Fatalf("services of rotation payments (paged at level 2): %v", got)
+	}
+	board := cfg.board(d.rotations, nil)
+	sec := secondaries(d.policies, cfg, board, d.rotations)
+	// 2026-01-05 09:00 alice, 01-06 bob, 01-07 alice, 01-08 carol. At the
+	// handoff of 01-06 bob is incoming and alice outgoing; /next names
+	// alice (01-07): the next distinct person is carol.
+	at := time.Date(2026, 1, 6, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, rotation string
+		want           []string
+	}{
+		{"next is the holder", "db-primary", []string{"carol"}},
+		{"paged at level 2", "payments", []string{"alice"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sec(context.Background(), tc.rotation, at); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("secondary of %s: %v, want %v", tc.rotation, got, tc.want)
+			}
+		})
+	}
+}

@@ -48,6 +48,10 @@ type ShiftOptions struct {
 	// level pages (oncall.Board.ServiceRotation): a rotation's problems go
 	// to the alerts channels of its services.
 	ServiceRotation map[string]string
+	// RotationServices maps a rotation to every service whose policy names
+	// it at any level: its problems and handoffs go to their alerts
+	// channels. Nil: ServiceRotation's first levels alone.
+	RotationServices map[string][]string
 	// Secondary names whom to tell when a handoff's pager was not taken:
 	// the people the next level of the policies paging the rotation names
 	// at at. Nil: the alerts channels alone are told.
@@ -497,10 +501,7 @@ func (s *Shifts) tell(ctx context.Context, rotation string, people []string, key
 // rotation (the default channel when none has one).
 func (s *Shifts) channels(rotation string) []string {
 	var out []string
-	for svc, rot := range s.o.ServiceRotation {
-		if rot != rotation {
-			continue
-		}
+	for _, svc := range s.services(rotation) {
 		ch := s.c.services[svc].AlertsChannel
 		if ch == "" {
 			ch = s.c.defaultChannel
@@ -644,24 +645,32 @@ func (s *Shifts) unheld(ctx context.Context, r *rotations.Rotation, h overrides.
 	if carried {
 		return nil
 	}
-	var people []string
-	if s.o.Secondary != nil {
-		people = s.o.Secondary(ctx, r.Name(), h.At)
-	}
+	people := s.secondary(ctx, r.Name(), h.At, h)
 	text = fmt.Sprintf("⚠️ %s cannot keep the pager of %s at the handoff %s (not in baton's people, or cannot be paged): %s is on call from the handoff without taking it.",
 		out, s.what(r.Name()), shiftTime(h.At), s.c.people.Ref(h.Incoming).Name)
 	return s.tell(ctx, r.Name(), people, "shift:"+key+":unheld", Message{Text: text})
 }
 
-// what names a rotation with its services: "db-primary (payments, ledger)".
-func (s *Shifts) what(rotation string) string {
+// services are the services whose policies page rotation (at any level
+// with RotationServices, at the first without), sorted.
+func (s *Shifts) services(rotation string) []string {
 	var svcs []string
-	for svc, rot := range s.o.ServiceRotation {
-		if rot == rotation {
-			svcs = append(svcs, svc)
+	if s.o.RotationServices != nil {
+		svcs = append(svcs, s.o.RotationServices[rotation]...)
+	} else {
+		for svc, rot := range s.o.ServiceRotation {
+			if rot == rotation {
+				svcs = append(svcs, svc)
+			}
 		}
 	}
 	sort.Strings(svcs)
+	return svcs
+}
+
+// what names a rotation with its services: "db-primary (payments, ledger)".
+func (s *Shifts) what(rotation string) string {
+	svcs := s.services(rotation)
 	if len(svcs) == 0 {
 		return rotation
 	}
@@ -687,6 +696,22 @@ func (s *Shifts) tellOne(ctx context.Context, person, key string, m Message) err
 	return err
 }
 
+// secondary are the people to tell about handoff h of rotation at at: the
+// secondary, less the two people of the handoff (the holder is not their
+// own secondary; the incoming person is asked already).
+func (s *Shifts) secondary(ctx context.Context, rotation string, at time.Time, h overrides.Handoff) []string {
+	if s.o.Secondary == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range s.o.Secondary(ctx, rotation, at) {
+		if p != h.Outgoing && p != h.Incoming {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // grace runs the grace step: a pager not taken is told to the secondary
 // and the alerts channels, once.
 func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time, key string, now time.Time) error {
@@ -700,10 +725,7 @@ func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time,
 	if rotations.DecideGrace(h.Override != "", h.Accepted, h.Told) != rotations.GraceTell {
 		return nil
 	}
-	var people []string
-	if s.o.Secondary != nil {
-		people = s.o.Secondary(ctx, r.Name(), at)
-	}
+	people := s.secondary(ctx, r.Name(), at, h)
 	text := fmt.Sprintf("⚠️ %s has not taken the pager of %s (handoff %s, %s ago): %s still holds it until they do.",
 		s.c.people.Ref(h.Incoming).Name, s.what(r.Name()), shiftTime(at), now.Sub(at).Round(time.Second), s.c.people.Ref(h.Outgoing).Name)
 	if err := s.tell(ctx, r.Name(), people, "shift:"+key, Message{Text: text}); err != nil {
