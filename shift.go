@@ -34,9 +34,13 @@ func (c *Config) handoffPolicies() map[string]rotations.HandoffPolicy {
 // handoffs) when a rotation has handoff settings; nil otherwise.
 func newShifts(cfg *Config, d *domain, st *stores, board *oncall.Board, b *bot.Bot) *bot.Shifts {
 	emails := map[string]bool{}
+	zones := map[string]*time.Location{}
 	for _, p := range cfg.People {
 		if p.Email != "" && d.emailer != nil {
 			emails[p.ID] = true
+		}
+		if loc, err := time.LoadLocation(p.Timezone); p.Timezone != "" && err == nil {
+			zones[p.ID] = loc
 		}
 	}
 	return b.Shifts(bot.ShiftOptions{
@@ -45,6 +49,7 @@ func newShifts(cfg *Config, d *domain, st *stores, board *oncall.Board, b *bot.B
 		RotationServices: rotationServices(d.policies, cfg),
 		Secondary:        secondaries(d.policies, cfg, board, d.rotations),
 		Emailable:        func(person string) bool { return emails[person] },
+		Zone:             func(person string) *time.Location { return zones[person] },
 	})
 }
 

@@ -246,3 +246,27 @@ escalation_policies:
 		})
 	}
 }
+
+// TestHandoffSettingsLongerThanAShift: handoff_accept as long as a shift is
+// refused (the grace would end after the next handoff); preshift_check as
+// long as a shift is allowed with a warning.
+func TestHandoffSettingsLongerThanAShift(t *testing.T) {
+	example, err := os.ReadFile("config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const payments = "    participants: [carol, bob]\n" // the daily rotation
+	if !bytes.Contains(example, []byte(payments)) {
+		t.Fatal("config.yaml changed: payments' participants line is the anchor of this test")
+	}
+	checkConfigOne(t, strings.Replace(string(example), payments, payments+"    handoff_accept: 24h\n", 1),
+		"rotations[1].handoff_accept: must be shorter than a shift (24h0m0s)")
+	cfg := checkConfigOne(t, strings.Replace(string(example), payments, payments+"    preshift_check: 30h\n", 1), "")
+	found := false
+	for _, w := range cfg.Warnings() {
+		found = found || strings.Contains(w, "rotation payments: preshift_check 30h0m0s is not shorter than a shift (24h0m0s)")
+	}
+	if !found {
+		t.Fatalf("no warning about preshift_check: %q", cfg.Warnings())
+	}
+}

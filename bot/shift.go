@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,6 +57,9 @@ type ShiftOptions struct {
 	// the people the next level of the policies paging the rotation names
 	// at at. Nil: the alerts channels alone are told.
 	Secondary func(ctx context.Context, rotation string, at time.Time) []string
+	// Zone is a person's timezone (people[].timezone), for the times in
+	// what they are sent; nil or a nil answer: UTC.
+	Zone func(person string) *time.Location
 	// Emailable says a person can be emailed (an email and smtp
 	// configured): reachable when chat fails. Nil: nobody.
 	Emailable func(person string) bool
@@ -438,6 +442,16 @@ func (s *Shifts) preshift(ctx context.Context, r *rotations.Rotation, at time.Ti
 
 func shiftTime(t time.Time) string { return t.UTC().Format("Mon Jan 2 15:04:05 MST") }
 
+// timeFor is shiftTime in person's timezone (UTC when they have none).
+func (s *Shifts) timeFor(person string, t time.Time) string {
+	if s.o.Zone != nil {
+		if loc := s.o.Zone(person); loc != nil {
+			return t.In(loc).Format("Mon Jan 2 15:04:05 MST")
+		}
+	}
+	return shiftTime(t)
+}
+
 // tell DMs people (each once) and posts in the rotation's alerts channels,
 // each message keyed key; a target told already by an earlier run (found
 // by key) is not told again. A person who cannot be reached, or a target
@@ -581,7 +595,7 @@ func (s *Shifts) handoff(ctx context.Context, r *rotations.Rotation, at time.Tim
 		return err
 	}
 	text := fmt.Sprintf("You're on call for %s until %s — take the pager. Until you do, %s keeps it.",
-		s.what(r.Name()), shiftTime(h.Until), s.c.people.Ref(h.Outgoing).Name)
+		s.what(r.Name()), s.timeFor(h.Incoming, h.Until), s.c.people.Ref(h.Outgoing).Name)
 	m := Message{Text: text, Buttons: []Button{{Action: ActionTakePager, Value: takePagerValue(r.Name(), at)}}}
 	if err := s.tellOne(ctx, h.Incoming, "shift:"+key, m); err != nil {
 		if !errors.Is(err, ErrUnreachable) && !escalation.IsPermanent(err) {
@@ -637,7 +651,7 @@ func (s *Shifts) unheld(ctx context.Context, r *rotations.Rotation, h overrides.
 		why = out + "'s hold from the last handoff has ended"
 	}
 	text := fmt.Sprintf("You're on call for %s until %s — take the pager. You are paged from now: %s.",
-		s.what(r.Name()), shiftTime(h.Until), why)
+		s.what(r.Name()), s.timeFor(h.Incoming, h.Until), why)
 	m := Message{Text: text, Buttons: []Button{{Action: ActionTakePager, Value: takePagerValue(r.Name(), h.At)}}}
 	if err := s.tellOne(ctx, h.Incoming, "shift:"+key, m); err != nil && !errors.Is(err, ErrUnreachable) && !escalation.IsPermanent(err) {
 		return err
@@ -670,7 +684,7 @@ func (s *Shifts) services(rotation string) []string {
 
 // what names a rotation with its services: "db-primary (payments, ledger)".
 func (s *Shifts) what(rotation string) string {
-	svcs := s.services(rotation)
+	svcs := slices.DeleteFunc(s.services(rotation), func(svc string) bool { return svc == rotation })
 	if len(svcs) == 0 {
 		return rotation
 	}
@@ -723,6 +737,17 @@ func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time,
 		return err
 	}
 	if rotations.DecideGrace(h.Override != "", h.Accepted, h.Told) != rotations.GraceTell {
+		return nil
+	}
+	ov, err := s.o.Store.Set(ctx, r.Name())
+	if err != nil {
+		return err
+	}
+	if o, ok := ov.At(r.Name(), now); !ok || o.ID != h.Override {
+		// The hold was deleted (DELETE /v1/overrides/…) or another override
+		// covers it: the outgoing person does not hold the pager, so
+		// nobody is told they do.
+		s.c.log.Info("bot: a handoff's hold is gone before its grace; nobody told", "rotation", r.Name())
 		return nil
 	}
 	people := s.secondary(ctx, r.Name(), at, h)
@@ -798,13 +823,20 @@ func (x *Executor) takePager(ctx context.Context, value int64, by Person) Reply 
 	}
 	h, now := found[0], x.c.now()
 	n := h.Rotation
+	if !h.Accepted && !now.Before(h.Until) {
+		text := fmt.Sprintf("That shift of %s ended at %s: its pager is not yours to take any more, and nothing changed.", s.what(n), s.timeFor(h.Incoming, h.Until))
+		return Reply{Text: text, Redraw: &Message{Text: text}}
+	}
 	already, err := s.o.Store.AcceptHandoff(ctx, n, when, by.ID, now)
 	if err != nil {
 		return x.fail(err)
 	}
 	if already {
-		return Reply{Text: fmt.Sprintf("You hold the pager of %s already.", s.what(n))}
+		text := fmt.Sprintf("You hold the pager of %s already.", s.what(n))
+		return Reply{Text: text, Redraw: &Message{Text: text}}
 	}
 	x.log().Info("bot: the pager was taken", "rotation", n, "person", by.ID)
-	return Reply{Text: fmt.Sprintf("You hold the pager of %s until %s. %s is off call.", s.what(n), shiftTime(h.Until), x.c.people.Ref(h.Outgoing).Name)}
+	// The question is redrawn without its button, saying what happened.
+	return Reply{Text: fmt.Sprintf("You hold the pager of %s until %s. %s is off call.", s.what(n), s.timeFor(by.ID, h.Until), x.c.people.Ref(h.Outgoing).Name),
+		Redraw: &Message{Text: fmt.Sprintf("You took the pager of %s at %s; you hold it until %s.", s.what(n), s.timeFor(by.ID, now), s.timeFor(by.ID, h.Until))}}
 }

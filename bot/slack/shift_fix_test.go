@@ -2,12 +2,14 @@ package slack_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/batonhq/baton/bot"
 	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/fakeslack"
 	"github.com/batonhq/baton/rotations"
 )
@@ -33,7 +35,11 @@ func (e *env) pressTake(user fakeslack.User, q fakeslack.Message) string {
 		e.t.Fatal(err)
 	}
 	e.waitFor("the reply to Take it", func() bool { return len(e.fake.ResponsePosts(id)) > 0 })
-	return unescapeHTML(e.fake.ResponsePosts(id)[0].Text)
+	var texts []string
+	for _, p := range e.fake.ResponsePosts(id) {
+		texts = append(texts, unescapeHTML(p.Text))
+	}
+	return strings.Join(texts, "\n")
 }
 
 // holds lists the handoff holds of rotation.
@@ -203,4 +209,59 @@ func TestHoldNotCarriedNorUnreachable(t *testing.T) {
 		n := e.open("payments", "carol", "after the handoff")
 		e.waitFor("carol paged", func() bool { return e.dmsAbout(e.carol, n, "You are on call") == 1 })
 	})
+}
+
+// A Take it pressed after its shift ended is refused and changes no hold
+// (it used to stretch the old hold to the press); a Take it pressed in
+// time redraws the question without its button, saying what happened.
+func TestTakeItLateAndRedrawn(t *testing.T) {
+	e, clk, at := shiftEnv(t, []string{"alice", "bob", "carol"}, "bob", rotations.HandoffPolicy{HandoffAccept: time.Second})
+	clk.set(at.Add(100 * time.Millisecond))
+	e.waitFor("bob asked", func() bool { return len(e.dmsWith(e.bob, "take the pager")) == 1 })
+	bobQ := e.dmsWith(e.bob, "take the pager")[0]
+	next := at.Add(10 * time.Minute)
+	clk.set(next.Add(100 * time.Millisecond))
+	e.waitFor("carol asked", func() bool { return len(e.dmsWith(e.carol, "take the pager")) == 1 })
+	clk.set(next.Add(time.Minute))
+	if r := e.pressTake(e.carol, e.dmsWith(e.carol, "take the pager")[0]); !strings.Contains(r, "You hold the pager of db") {
+		t.Fatalf("carol's reply: %q", r)
+	}
+	e.waitFor("carol's question redrawn without its button", func() bool {
+		for _, m := range e.dms(e.carol) {
+			if strings.Contains(m.Text, "You took the pager of db") && !strings.Contains(blocksText(m), "baton_takepager") {
+				return true
+			}
+		}
+		return false
+	})
+	clk.set(next.Add(3 * time.Minute))
+	if r := e.pressTake(e.bob, bobQ); !strings.Contains(r, "ended") {
+		t.Fatalf("bob's late press: %q", r)
+	}
+	for _, o := range e.holds("db") {
+		if o.Until.After(next) {
+			t.Fatalf("a hold stretched past its shift by a late press: %+v", o)
+		}
+	}
+}
+
+// A hold deleted (by the API) before the grace ends: nobody is told that
+// the outgoing person "still holds it".
+func TestGraceAfterHoldDeleted(t *testing.T) {
+	e, clk, at := shiftEnv(t, []string{"alice", "carol"}, "carol", rotations.HandoffPolicy{HandoffAccept: time.Second})
+	clk.set(at.Add(100 * time.Millisecond))
+	e.waitFor("carol asked", func() bool { return len(e.dmsWith(e.carol, "take the pager")) == 1 })
+	h := e.holds("db")
+	if len(h) != 1 {
+		t.Fatalf("holds: %+v", h)
+	}
+	if err := e.overrides.Delete(e.ctx, "db", h[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	e.restartRunner()
+	clk.set(at.Add(1500 * time.Millisecond))
+	e.stepDone(incident.ShiftJob("grace:db:" + strconv.FormatInt(at.Unix(), 10)))
+	if n := len(e.containing(e.alerts.ID, "still holds it")) + len(e.dmsWith(e.bob, "still holds it")); n != 0 {
+		t.Fatalf("told %d times that alice still holds a deleted hold", n)
+	}
 }
