@@ -265,3 +265,22 @@ func TestGraceAfterHoldDeleted(t *testing.T) {
 		t.Fatalf("told %d times that alice still holds a deleted hold", n)
 	}
 }
+
+// After downtime a pre-shift check whose handoff has passed is not run
+// late (it would warn about a shift already begun): the next check is
+// queued for the coming handoff instead.
+func TestPreshiftSkippedAfterDowntime(t *testing.T) {
+	e, clk, at := shiftEnv(t, []string{"alice", "dave"}, "dave", rotations.HandoffPolicy{PreshiftCheck: 2 * time.Second})
+	e.stop()
+	clk.set(at.Add(5 * time.Minute)) // dave's shift began 5 minutes ago
+	e.start()
+	e.stepDone(incident.ShiftJob("preshift:db:" + strconv.FormatInt(at.Unix(), 10)))
+	e.idle()
+	if n := len(e.containing(e.alerts.ID, "Pre-shift check of db")); n != 0 {
+		t.Fatalf("%d pre-shift warnings for a handoff already passed", n)
+	}
+	next := at.Add(10 * time.Minute)
+	if _, err := e.rdb.ZScore(e.ctx, e.svc.JobsKey(), incident.ShiftJob("preshift:db:"+strconv.FormatInt(next.Unix(), 10))).Result(); err != nil {
+		t.Fatalf("the next check is not queued: %v", err)
+	}
+}
