@@ -284,3 +284,26 @@ func TestPreshiftSkippedAfterDowntime(t *testing.T) {
 		t.Fatalf("the next check is not queued: %v", err)
 	}
 }
+
+// A Take it drawn by an older baton (the handoff's unix second alone) is
+// refused, naming the rotations, when the person is incoming on two at
+// that instant; nothing is taken.
+func TestTakeItOldValueAmbiguous(t *testing.T) {
+	e, clk, at := twoRotationEnv(t, rotations.HandoffPolicy{HandoffAccept: time.Minute})
+	clk.set(at.Add(100 * time.Millisecond))
+	e.waitFor("carol asked twice", func() bool { return len(e.dmsWith(e.carol, "take the pager")) == 2 })
+	q := e.dmsWith(e.carol, "take the pager")[0]
+	id, err := e.fake.SendBlockAction(e.carol.ID, q.Channel, q.TS, "baton_takepager", strconv.FormatInt(at.Unix(), 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the reply", func() bool { return len(e.fake.ResponsePosts(id)) > 0 })
+	if r := unescapeHTML(e.fake.ResponsePosts(id)[0].Text); !strings.Contains(r, "db and web") || !strings.Contains(r, "nothing was taken") {
+		t.Fatalf("reply: %q", r)
+	}
+	for _, rot := range []string{"db", "web"} {
+		if h := e.holds(rot); len(h) != 1 || !h[0].Until.After(clk.now()) {
+			t.Fatalf("%s's hold: %+v; want it untouched", rot, h)
+		}
+	}
+}
