@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/batonhq/baton/bot"
 )
 
 // configFlag adds --config to fs, defaulting to $BATON_CONFIG or config.yaml.
@@ -95,9 +97,12 @@ func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Write
 		fmt.Fprintln(stdout, "rotations: no chat configured; reachability not checked")
 		return 0
 	}
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	probs, err := app.Chat.shifts.Check(cctx, time.Now())
+	probs, err := app.Chat.shifts.CheckOnline(ctx, time.Now(), onlineStep)
+	if errors.Is(err, bot.ErrChatDown) {
+		fmt.Fprintf(stdout, "error: %s: %v\n", app.Chat.name, err)
+		fmt.Fprintf(stderr, "baton: %s does not answer or refuses the token: nobody's reachability could be checked\n", app.Chat.name)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "baton: cannot check the rotations: %v\n", err)
 		return 1
@@ -122,6 +127,10 @@ func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Write
 	fmt.Fprintf(stdout, "rotations: everyone on call in the next 24 h can be paged (%d rotations)\n", len(cfg.Rotations))
 	return 0
 }
+
+// onlineStep bounds each call of check-config --online's rotation check
+// (auth.test, each rotation's overrides, each person's lookup and DM).
+const onlineStep = 10 * time.Second
 
 func plural(n int, one, many string) string {
 	if n == 1 {

@@ -297,7 +297,11 @@ func (c *Config) validateRotations(k *checker, people map[string]bool) map[strin
 		if rc.HandoffAccept < 0 || rc.HandoffAccept > MaxHandoffAccept {
 			k.add(p+".handoff_accept", "must be between 0 (off) and %s (got %s)", MaxHandoffAccept, rc.HandoffAccept)
 		}
-		if _, err := rotations.Compile(rc.spec()); err != nil {
+		if r, err := rotations.Compile(rc.spec()); err == nil {
+			if shortest := shortestShift(r); rc.HandoffAccept > 0 && shortest > 0 && rc.HandoffAccept >= shortest {
+				k.add(p+".handoff_accept", "must be shorter than a shift (%s): the grace would end after the next handoff (got %s)", shortest, rc.HandoffAccept)
+			}
+		} else {
 			for _, fe := range rotations.FieldErrors(err) {
 				fp := p
 				if fe.Field != "" {
@@ -313,6 +317,24 @@ func (c *Config) validateRotations(k *checker, people map[string]bool) map[strin
 		}
 	}
 	return rots
+}
+
+// shortestShift is the shortest of a rotation's first shifts (a daily
+// shift across a DST change is 23 h); 0 when it has none.
+func shortestShift(r *rotations.Rotation) time.Duration {
+	from := r.FirstHandoff()
+	first, err := r.ShiftAt(from)
+	if err != nil {
+		return 0
+	}
+	span := min(15*24*time.Hour, 64*first.End.Sub(first.Start)) // a fortnight of daily or weekly shifts
+	var out time.Duration
+	for _, sh := range r.Shifts(from, from.Add(span)) {
+		if d := sh.End.Sub(sh.Start); d > 0 && (out == 0 || d < out) {
+			out = d
+		}
+	}
+	return out
 }
 
 // Bounds of a policy's ack_lease: shorter than a minute would nag a person
@@ -709,6 +731,16 @@ func (c *Config) Warnings() []string {
 	}
 	if len(c.Heartbeats) > 0 && c.Intake.Tokens.Heartbeat == "" {
 		out = append(out, fmt.Sprintf("%d heartbeats are configured but intake.tokens.heartbeat is empty: POST /v1/heartbeats/{name} refuses every beat, so they stay waiting and never page", len(c.Heartbeats)))
+	}
+	for _, rc := range c.Rotations {
+		if rc.PreshiftCheck <= 0 {
+			continue
+		}
+		if r, err := rotations.Compile(rc.spec()); err == nil {
+			if shortest := shortestShift(r); shortest > 0 && rc.PreshiftCheck >= shortest {
+				out = append(out, fmt.Sprintf("rotation %s: preshift_check %s is not shorter than a shift (%s): each check runs before the handoff before it, as soon as that shift begins", rc.Name, rc.PreshiftCheck, shortest))
+			}
+		}
 	}
 	out = append(out, c.emailWarnings()...)
 	if c.Analytics.DigestChannel != "" && c.servedChat() == "" {

@@ -116,6 +116,9 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 	if err != nil {
 		return x.fail(err)
 	}
+	// Any /incident command the owner runs about the incident (a note, a
+	// page-in, an ack) is a sign of work: it renews their ack lease.
+	x.renewLease(ctx, n, by.ID)
 	if cmd.Verb == VerbPage {
 		return x.pageIn(ctx, cmd, n, by)
 	}
