@@ -162,12 +162,28 @@ func (s *Store) AckPageIn(ctx context.Context, n int64, person string, now time.
 	return inc, err
 }
 
+// PageInFailed records that person's page-in on incident n could not be
+// delivered (they cannot be reached; note says why, cut to MaxNote): their
+// pages stop, a page_failed timeline event names them, and Get shows them
+// Failed. The caller posted it in the fallback channel. A page-in not
+// pending (acknowledged, failed already, gone) is left as it is. Errors are
+// Redis's.
+func (s *Store) PageInFailed(ctx context.Context, n int64, person, note string, now time.Time) error {
+	if _, err := s.pageinCall(ctx, "failed", n, person, now, "", text.Truncate(note, MaxNote)); err != nil {
+		return fmt.Errorf("page-in failed INC-%d %s: %w", n, person, err)
+	}
+	return nil
+}
+
 // PagedIn is one person paged into an incident, as Get shows it.
 type PagedIn struct {
 	Person string `json:"person"`
 	By     string `json:"by"`
 	// Acked: they acknowledged their page (a responder).
 	Acked bool `json:"acked"`
+	// Failed: their page-in could not be delivered (they cannot be
+	// reached); it was posted in the fallback channel and stopped.
+	Failed bool `json:"failed,omitempty"`
 	// Pages is how many pages they were sent.
 	Pages int `json:"pages"`
 }
@@ -179,7 +195,7 @@ func decodePageIns(h map[string]string) []PagedIn {
 		if strings.Contains(f, ":") {
 			continue
 		}
-		p := PagedIn{Person: f, By: h[f+":by"], Acked: v == "acked"}
+		p := PagedIn{Person: f, By: h[f+":by"], Acked: v == "acked", Failed: v == "failed"}
 		p.Pages, _ = strconv.Atoi(h[f+":k"])
 		out = append(out, p)
 	}

@@ -2,17 +2,20 @@
 -- audit.lua is prepended by the store.
 -- KEYS[1] incident hash  KEYS[2] timeline  KEYS[3] page-ins hash ("<incident>:pi")
 -- KEYS[4] jobs zset  KEYS[5] events stream
--- ARGV: 1 op (add|begin|sent|ack), 2 number, 3 now ms, 4 person, 5 audit retention ms,
+-- ARGV: 1 op (add|begin|sent|ack|failed), 2 number, 3 now ms, 4 person, 5 audit retention ms,
 --       6 audit max entries, 7 by (add), 8 reason (add) or the page's count (sent)
 -- The page-ins hash has, per person p: p = paged|acked, p:by, p:why, p:k (pages
 -- sent), p:at (ms of the latest), p:s (the count of a page begun and not yet
--- recorded sent), p:ack (ms of the acknowledgement).
+-- recorded sent), p:ack (ms of the acknowledgement). p = failed when their page
+-- could not be delivered (op failed, ARGV[8] the note); paging them in again
+-- starts over.
 -- Returns:
 --   add   → {'ok'} | {'not_found'} | {'already_resolved'} | {'owner'}
 --   begin → {'send', count, unknown (1: a page of this count began and its outcome
 --            went unrecorded), service, status, owner} | {'stop', why}
 --   sent  → {'ok'}
 --   ack   → {'ok'} | {'not_found'} | {'not_paged'} | {'already_acked'}
+--   failed → {'ok'} | {'not_found'} | {'not_paged'}
 local op, n, now, p = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local function audit(...) audit_with(KEYS[5], ARGV[5], ARGV[6], ...) end
 local slot = string.sub(KEYS[4], 1, -5)
@@ -64,6 +67,19 @@ if op == 'sent' then
     redis.call('HDEL', KEYS[3], p .. ':s')
   end
   audit('type', 'paged_in_page', 'n', n, 'at', now, 'by', 'baton', 'person', p, 'service', service, 'count', k)
+  return {'ok'}
+end
+
+if op == 'failed' then
+  -- The person's page-in could not be delivered: it stops (a page_failed
+  -- event says why; the runner posted it in the fallback channel).
+  if redis.call('HGET', KEYS[3], p) ~= 'paged' then return {'not_paged'} end
+  redis.call('HSET', KEYS[3], p, 'failed')
+  redis.call('HDEL', KEYS[3], p .. ':s')
+  event('page_failed', 'baton', ARGV[8])
+  redis.call('ZREM', KEYS[4], member)
+  redis.call('ZREM', slot .. 'urgent', member)
+  redis.call('ZADD', slot .. 'chat', 'LT', now, 'chat:' .. n)
   return {'ok'}
 end
 

@@ -34,6 +34,25 @@ type MaintenanceOptions struct {
 	Wake func()
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Reach, when set, says how a person can be reached, for a page-in:
+	// Chat is the chat's name ("slack") and InChat whether the person has an
+	// account there; Email whether baton can email them. Nil: everyone is
+	// taken as reachable in chat.
+	Reach func(ctx context.Context, person string) Reach
+}
+
+// Reach is how a person can be reached (MaintenanceOptions.Reach).
+type Reach struct {
+	Chat   string
+	InChat bool
+	Email  bool
+}
+
+// pageInView is POST /v1/incidents/{n}/page's answer: the incident, and a
+// warning when the person paged in cannot be reached in chat.
+type pageInView struct {
+	IncidentView
+	Warning string `json:"warning,omitempty"`
 }
 
 // maintenanceBody is POST /v1/maintenance's body.
@@ -198,13 +217,27 @@ func (s *Server) RegisterMaintenance(o MaintenanceOptions) {
 			httpjson.Error(w, http.StatusNotFound, fmt.Sprintf(`field "by": %q is not in people`, b.By))
 			return
 		}
+		warning := ""
+		if o.Reach != nil {
+			reach := o.Reach(r.Context(), b.Person)
+			switch {
+			case !reach.InChat && !reach.Email:
+				httpjson.Error(w, http.StatusUnprocessableEntity, fmt.Sprintf(
+					"%s cannot be reached: no %s account found for them and no email address in people; nothing changed. Add their %s id or email to people, or page someone else in.",
+					b.Person, reach.Chat, reach.Chat))
+				return
+			case !reach.InChat:
+				warning = fmt.Sprintf("%s cannot be reached in %s (no account found); if their page-in is not delivered by email either, it is posted in the service's alerts channel.",
+					b.Person, reach.Chat)
+			}
+		}
 		inc, err := o.Store.PageIn(r.Context(), n, b.Person, b.By, b.Reason, o.Now())
 		if err != nil {
 			s.fail(w, err)
 			return
 		}
 		wake()
-		httpjson.Write(w, http.StatusOK, IncidentView{Incident: inc, Ref: inc.Ref()})
+		httpjson.Write(w, http.StatusOK, pageInView{IncidentView: IncidentView{Incident: inc, Ref: inc.Ref()}, Warning: warning})
 	}))
 }
 

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -105,5 +106,59 @@ func TestMaintenanceAndPageRoutes(t *testing.T) {
 	}
 	if st, _ := call(t, srv, "POST", "/v1/incidents/1/page", `{"person":"gus","by":"dana","reason":"eyes"}`); st != http.StatusOK {
 		t.Fatalf("page: %d", st)
+	}
+}
+
+// A person who cannot be reached in chat nor by email is refused a page-in
+// (422, naming why, nothing changed); one with email but no chat account is
+// paged in and the answer says plainly they cannot be reached in chat.
+func TestPageInReach(t *testing.T) {
+	rs := redistest.Start(t)
+	ctx := redistest.Ctx(t)
+	store := incident.NewStore(rs.Client(), "t:")
+	store.Unbatched = true
+	if _, err := store.Open(ctx, incident.Alert{Source: "generic", Service: "db", DedupKey: "a", Summary: "disk full",
+		Severity: incident.SevCritical, Status: incident.AlertFiring}); err != nil {
+		t.Fatal(err)
+	}
+	people := map[string]bool{"dana": true, "gus": true, "erin": true, "zoe": true}
+	reach := map[string]httpapi.Reach{
+		"gus":  {Chat: "slack", InChat: true},
+		"erin": {Chat: "slack", Email: true},
+		"zoe":  {Chat: "slack"},
+	}
+	api := httpapi.New(httpapi.Options{Token: token, Incidents: store, KnownPerson: func(id string) bool { return people[id] }})
+	api.RegisterMaintenance(httpapi.MaintenanceOptions{Store: store,
+		Reach: func(_ context.Context, p string) httpapi.Reach { return reach[p] }})
+	srv := httptest.NewServer(openapitest.Wrap(t, api))
+	t.Cleanup(srv.Close)
+
+	for _, tc := range []struct {
+		name, person string
+		status       int
+		say          string // in "error" or "warning"
+	}{
+		{"reachable in chat", "gus", 200, ""},
+		{"email only", "erin", 200, "erin cannot be reached in slack (no account found)"},
+		{"neither", "zoe", 422, "zoe cannot be reached: no slack account found for them and no email address in people; nothing changed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, out := call(t, srv, "POST", "/v1/incidents/1/page", `{"person":"`+tc.person+`","by":"dana"}`)
+			said, _ := out["error"].(string)
+			if w, ok := out["warning"].(string); ok {
+				said = w
+			}
+			if st != tc.status || (tc.say == "" && said != "") || !strings.Contains(said, tc.say) {
+				t.Fatalf("%d %q, want %d saying %q", st, said, tc.status, tc.say)
+			}
+		})
+	}
+	inc, _, _ := store.Get(ctx, 1)
+	var got []string
+	for _, p := range inc.PagedIn {
+		got = append(got, p.Person)
+	}
+	if strings.Join(got, ",") != "erin,gus" {
+		t.Fatalf("paged in %v, want erin and gus (zoe refused)", got)
 	}
 }
