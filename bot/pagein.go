@@ -156,6 +156,9 @@ func pageInLine(e incident.Event, who func(string) string) (string, bool) {
 	case incident.EventPagedIn:
 		return withNote(fmt.Sprintf("%s paged in by %s", who(e.Person), who(e.By)), e.Note), true
 	case incident.EventPageAcknowledged:
+		if e.Note != "" { // they came to own the incident (incident/lua/pageinend.lua)
+			return who(e.Person) + "'s page-in ended: " + e.Note, true
+		}
 		return who(e.Person) + " acknowledged their page (responder)", true
 	case incident.EventHeld:
 		return "held: " + strings.TrimPrefix(e.Note, "maintenance ") + " maintenance window", true

@@ -49,8 +49,10 @@ const (
 
 var (
 	//go:embed lua/pagein.lua
-	pageinSrc    string
-	pageinScript = redis.NewScript(auditSrc + pageinSrc)
+	pageinSrc string
+	//go:embed lua/pageinend.lua
+	pageinEndSrc string
+	pageinScript = redis.NewScript(auditSrc + pageinEndSrc + pageinSrc)
 )
 
 func (k keys) pageIns(n int64) string { return k.incident(n) + ":pi" }

@@ -159,7 +159,7 @@ var (
 	auditSrc string
 
 	openScript       = redis.NewScript(auditSrc + openSrc)
-	transitionScript = redis.NewScript(auditSrc + transitionSrc)
+	transitionScript = redis.NewScript(auditSrc + pageinEndSrc + transitionSrc)
 )
 
 // maxDetailsBytes caps what one incident keeps of its first alert's details;

@@ -51,6 +51,10 @@ if op == 'begin' then
   if status == 'resolved' then return {'stop', 'resolved'} end
   local st, k, s = unpack(redis.call('HMGET', KEYS[3], p, p .. ':k', p .. ':s'))
   if st ~= 'paged' then return {'stop', st or 'not_paged'} end
+  -- They own the incident now (however they came to): paged as its owner.
+  if end_pagein(KEYS[1], KEYS[4], n, owner, now, 'owns the incident', audit) and owner == p then
+    return {'stop', 'owner'}
+  end
   local next = (tonumber(k) or 0) + 1
   local unknown = 0
   if tonumber(s) == next then unknown = 1 end

@@ -120,6 +120,7 @@ if op == 'ack' then
     queue_urgent(now + timeout, 'acktimeout:' .. n)
   end
   event('acknowledged', by, ARGV[6])
+  end_pagein(KEYS[1], KEYS[4], n, by, now, 'owns the incident', audit)
   redraw()
   return {'', 'acknowledged', by}
 end
@@ -164,6 +165,7 @@ if op == 'assign' then
   cancel_escalation()
   queue_urgent(now, 'page:' .. n)
   event('reassigned', to, ARGV[6])
+  end_pagein(KEYS[1], KEYS[4], n, to, now, 'owns the incident', audit)
   redraw()
   return {'', 'triggered', to}
 end
