@@ -169,3 +169,56 @@ func TestMaintenanceEndRacingAnAlert(t *testing.T) {
 		}
 	}
 }
+
+// Paging in someone already paged in (not yet acknowledged) is a repeat:
+// requests at once, as from two replicas, leave one paged_in event and one
+// page-in job, and the page count as it was.
+func TestPageInTwiceIsOnePageIn(t *testing.T) {
+	s, c, ctx := newService(t)
+	n := mustOpen(t, s, ctx, alert("disk")).Number
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.PageIn(ctx, n, "gus", "dana", "need the DBA", t0)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	step, err := s.BeginPageIn(ctx, n, "gus", t0)
+	if err != nil || !step.Send || step.Count != 1 {
+		t.Fatalf("first page: %+v %v", step, err)
+	}
+	if err := s.PageInSent(ctx, n, "gus", 1, t0); err != nil {
+		t.Fatal(err)
+	}
+	inc, err := s.PageIn(ctx, n, "gus", "dana", "again", t0.Add(50*time.Millisecond))
+	if err != nil || len(inc.PagedIn) != 1 || inc.PagedIn[0].Pages != 1 {
+		t.Fatalf("a repeat after the first page: %+v %v", inc.PagedIn, err)
+	}
+	_, tl, _ := s.Get(ctx, n)
+	pagedIn := 0
+	for _, ev := range tl {
+		if ev.Type == incident.EventPagedIn {
+			pagedIn++
+		}
+	}
+	jobs, _ := c.ZRangeWithScores(ctx, s.JobsKey(), 0, -1).Result()
+	pageIns := 0
+	for _, j := range jobs {
+		if strings.HasPrefix(j.Member.(string), "pagein:") {
+			pageIns++
+		}
+	}
+	if pagedIn != 1 || pageIns != 1 {
+		t.Fatalf("%d paged_in events and %d page-in jobs, want 1 and 1", pagedIn, pageIns)
+	}
+}

@@ -65,8 +65,10 @@ func (s *Store) pageinCall(ctx context.Context, op string, n int64, person strin
 
 // PageIn pages person into incident n on behalf of by, with reason (at
 // most MaxNote characters) on the paged_in timeline event: their first page
-// is due now. Paging again someone already paged in starts their pages
-// over. Refusals are *Error: ErrNotFound, ErrAlreadyResolved, and
+// is due now. Paging in someone whose page-in is pending (not yet
+// acknowledged) changes nothing and returns the incident as it is, so a
+// repeated request (a double click, a retry, two replicas) pages nobody
+// twice; one whose page-in was acknowledged or failed is paged in afresh. Refusals are *Error: ErrNotFound, ErrAlreadyResolved, and
 // AlreadyAssigned when person owns the incident. The caller checks that
 // person and by exist.
 func (s *Store) PageIn(ctx context.Context, n int64, person, by, reason string, now time.Time) (Incident, error) {

@@ -38,6 +38,10 @@ end
 if op == 'add' then
   if status == 'resolved' then return {'already_resolved'} end
   if owner == p then return {'owner'} end
+  -- Already paged in and not acknowledged: the request is a repeat (a
+  -- double click, a retry, another replica): nothing changes, nobody is
+  -- paged again.
+  if redis.call('HGET', KEYS[3], p) == 'paged' then return {'ok'} end
   redis.call('HSET', KEYS[3], p, 'paged', p .. ':by', ARGV[7], p .. ':why', ARGV[8], p .. ':k', 0)
   redis.call('HDEL', KEYS[3], p .. ':s', p .. ':ack', p .. ':at')
   event('paged_in', ARGV[7], ARGV[8])
