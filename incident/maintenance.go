@@ -118,6 +118,21 @@ func CheckMaintenance(d time.Duration, long bool, reason string) error {
 	return nil
 }
 
+// WindowTime is how a window's times read in sentences, in chat and the
+// API alike: "Dec 1 01:49:40 UTC".
+func WindowTime(t time.Time) string { return t.UTC().Format("Jan 2 15:04:05 MST") }
+
+// heldError refuses op ("escalate", "assign", "page") on incident n, held
+// by window id until untilMs: nobody is paged about a held incident and it
+// has no channel until the window ends, so the sentence says how to end it.
+func heldError(op string, n int64, id, untilMs string) error {
+	what := map[string]string{"escalate": "escalate it", "assign": "assign it", "page": "page someone into it"}[op]
+	return &Error{Code: Held, Incident: n, Message: fmt.Sprintf(
+		"INC-%d is held by maintenance window %s until %s: nobody is paged about it and it has no channel until the window ends. "+
+			"To %s now, end the window first (/incident maintenance end %s, or DELETE /v1/maintenance/%s).",
+		n, id, WindowTime(msTime(untilMs)), what, id, id)}
+}
+
 // StartMaintenance starts a window for service from now for d, on behalf of
 // by, and writes who started it to the audit stream. Refusals are *Error:
 // Unprocessable for a length out of bounds (CheckMaintenance, except its

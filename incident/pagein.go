@@ -85,6 +85,8 @@ func (s *Store) PageIn(ctx context.Context, n int64, person, by, reason string, 
 		return Incident{}, fmt.Errorf("page into INC-%d: %w", n, NewError(NotFound, n, ""))
 	case "already_resolved":
 		return Incident{}, fmt.Errorf("page into INC-%d: %w", n, NewError(AlreadyResolved, n, ""))
+	case "held": // {'held', window, until ms}
+		return Incident{}, fmt.Errorf("page into INC-%d: %w", n, heldError("page", n, fmt.Sprint(reply[1:2]...), fmt.Sprint(reply[2:3]...)))
 	case "owner":
 		return Incident{}, fmt.Errorf("page into INC-%d: %w", n, &Error{Code: AlreadyAssigned, Incident: n, Person: person,
 			Message: fmt.Sprintf("%s owns INC-%d already; they are paged as its owner.", person, n)})

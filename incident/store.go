@@ -667,6 +667,9 @@ func (s *Store) transition(ctx context.Context, op string, n int64, by, person, 
 	if err != nil {
 		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, err)
 	}
+	if res[0] == "held" && len(res) == 3 {
+		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, heldError(op, n, res[1], res[2]))
+	}
 	if code, ok := transitionCodes[res[0]]; ok {
 		who := ""
 		switch code {

@@ -10,7 +10,7 @@
 -- could not be delivered (op failed, ARGV[8] the note); paging them in again
 -- starts over.
 -- Returns:
---   add   → {'ok'} | {'not_found'} | {'already_resolved'} | {'owner'}
+--   add   → {'ok'} | {'not_found'} | {'already_resolved'} | {'owner'} | {'held', window, until ms}
 --   begin → {'send', count, unknown (1: a page of this count began and its outcome
 --            went unrecorded), service, status, owner} | {'stop', why}
 --   sent  → {'ok'}
@@ -38,6 +38,11 @@ end
 if op == 'add' then
   if status == 'resolved' then return {'already_resolved'} end
   if owner == p then return {'owner'} end
+  -- Held by a maintenance window: no channel, nobody paged until it ends.
+  local mw = redis.call('HGET', KEYS[1], 'held')
+  if mw then
+    return {'held', mw, redis.call('HGET', slot .. 'mw:w:' .. mw, 'until') or '0'}
+  end
   -- Already paged in and not acknowledged: the request is a repeat (a
   -- double click, a retry, another replica): nothing changes, nobody is
   -- paged again.

@@ -301,6 +301,7 @@ var statusOf = map[incident.Code]int{
 	incident.AlreadyAssigned:     http.StatusConflict,
 	incident.Invalid:             http.StatusBadRequest,
 	incident.Unprocessable:       http.StatusUnprocessableEntity,
+	incident.Held:                http.StatusConflict,
 	incident.Unavailable:         http.StatusServiceUnavailable,
 }
 

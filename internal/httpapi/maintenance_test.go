@@ -162,3 +162,55 @@ func TestPageInReach(t *testing.T) {
 		t.Fatalf("paged in %v, want erin and gus (zoe refused)", got)
 	}
 }
+
+// An incident held by a maintenance window has no channel and pages
+// nobody: escalating it, assigning it or paging someone into it is refused
+// with 409 and a sentence naming the window and how to end it; nothing
+// changes. After the window ends, all three work.
+func TestHeldIncidentRefusesPaging(t *testing.T) {
+	rs := redistest.Start(t)
+	ctx := redistest.Ctx(t)
+	store := incident.NewStore(rs.Client(), "t:")
+	store.Unbatched = true
+	now := time.Now()
+	m, err := store.StartMaintenance(ctx, "db", 2*time.Hour, false, "dana", "drill", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := store.Open(ctx, incident.Alert{Source: "generic", Service: "db", DedupKey: "a", Summary: "disk full",
+		Severity: incident.SevCritical, Status: incident.AlertFiring}); err != nil || r.Number != 1 {
+		t.Fatal(r, err)
+	}
+	people := map[string]bool{"dana": true, "gus": true}
+	api := httpapi.New(httpapi.Options{Token: token, Incidents: store, KnownPerson: func(id string) bool { return people[id] },
+		Escalate: store.Escalate})
+	api.RegisterMaintenance(httpapi.MaintenanceOptions{Store: store, KnownService: func(s string) bool { return s == "db" }})
+	srv := httptest.NewServer(openapitest.Wrap(t, api))
+	t.Cleanup(srv.Close)
+	want := "INC-1 is held by maintenance window mw-1 until " + incident.WindowTime(m.Until)
+	for _, tc := range []struct{ name, path, body, say string }{
+		{"escalate", "/v1/incidents/1/escalate", `{"by":"dana"}`, "To escalate it now, end the window first (/incident maintenance end mw-1, or DELETE /v1/maintenance/mw-1)."},
+		{"page in", "/v1/incidents/1/page", `{"person":"gus","by":"dana"}`, "To page someone into it now"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, out := call(t, srv, "POST", tc.path, tc.body)
+			msg, _ := out["error"].(string)
+			if st != http.StatusConflict || !strings.HasPrefix(msg, want) || !strings.Contains(msg, tc.say) {
+				t.Fatalf("%d %q, want 409 saying %q … %q", st, msg, want, tc.say)
+			}
+		})
+	}
+	if _, err := store.Assign(ctx, 1, "gus", "dana"); incident.ErrorCode(err) != incident.Held {
+		t.Fatalf("assigning a held incident: %v", err)
+	}
+	inc, tl, _ := store.Get(ctx, 1)
+	if inc.Status != incident.StatusTriggered || inc.Owner != "" || len(inc.PagedIn) != 0 || len(tl) != 2 {
+		t.Fatalf("a refusal changed the held incident: %+v, %d events", inc, len(tl))
+	}
+	if st, _ := call(t, srv, "DELETE", "/v1/maintenance/mw-1?by=dana", ""); st != http.StatusOK {
+		t.Fatalf("end: %d", st)
+	}
+	if st, out := call(t, srv, "POST", "/v1/incidents/1/page", `{"person":"gus","by":"dana"}`); st != http.StatusOK {
+		t.Fatalf("page in after the window: %d %v", st, out)
+	}
+}
