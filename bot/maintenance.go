@@ -42,12 +42,18 @@ func MaintenanceSummaryText(s incident.MaintenanceSummary, name func(string) Per
 		b.WriteString("No alerts arrived.")
 		return b.String()
 	}
-	firing, resolved := []string{}, []string{}
+	// By the status each held incident had when the window ended: only a
+	// triggered one is paged now (an acknowledged one has its owner, and
+	// its release pages nobody).
+	firing, acked, resolved := []string{}, []string{}, []string{}
 	for _, h := range s.Incidents {
 		line := fmt.Sprintf("INC-%d (%d %s)", h.Number, h.Alerts, pluralWord(h.Alerts, "alert", "alerts"))
-		if h.Status == incident.StatusResolved {
+		switch h.Status {
+		case incident.StatusResolved:
 			resolved = append(resolved, line)
-		} else {
+		case incident.StatusAcknowledged:
+			acked = append(acked, line)
+		default:
 			firing = append(firing, line)
 		}
 	}
@@ -55,8 +61,11 @@ func MaintenanceSummaryText(s incident.MaintenanceSummary, name func(string) Per
 	if len(firing) > 0 {
 		fmt.Fprintf(&b, " Still firing, paged now: %s.", strings.Join(firing, ", "))
 	}
+	if len(acked) > 0 {
+		fmt.Fprintf(&b, " Acknowledged during the window, nobody paged: %s.", strings.Join(acked, ", "))
+	}
 	if len(resolved) > 0 {
-		fmt.Fprintf(&b, " Recovered during the window: %s.", strings.Join(resolved, ", "))
+		fmt.Fprintf(&b, " Resolved during the window: %s.", strings.Join(resolved, ", "))
 	}
 	return b.String()
 }

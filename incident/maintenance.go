@@ -33,7 +33,9 @@ import (
 // Keys (in the {inc} slot): mw:seq, mw:all (zset id → until of the active
 // windows), mw:s:<service> (the active window's id), mw:w:<id> (hash:
 // id, service, from, until, by, reason, long, state active|ended, alerts,
-// ended, ended_by, summary, posted), mw:h:<id> (set of held incidents).
+// ended, ended_by, summary, posted; alerts counts firing alerts,
+// recoveries the recoveries), mw:h:<id> (set of held incidents), mw:rc:<id>
+// (hash: incident → its recoveries while held, left out of its alerts).
 // An ended window's hash is kept MaintenanceKeep.
 
 // JobMaintenance is the job kind of a maintenance window's end: "maintenance:<id>".

@@ -60,6 +60,10 @@ func TestMaintenanceFromSlack(t *testing.T) {
 	if r := e.recovery("cpu"); r.Outcome != incident.OutcomeResolved {
 		t.Fatalf("recovery: %+v", r)
 	}
+	acked := e.open("payments", "mem", "memory high")
+	if _, err := e.svc.Ack(e.ctx, acked, "bob", "looking"); err != nil { // as through the API
+		t.Fatal(err)
+	}
 	if r := e.slash(e.alice, e.alerts.ID, "/incident", "maintenance"); !strings.Contains(r, "mw-1") {
 		t.Fatalf("listing: %q", r)
 	}
@@ -88,12 +92,19 @@ func TestMaintenanceFromSlack(t *testing.T) {
 	if len(sum) != 1 {
 		t.Fatalf("%d summaries", len(sum))
 	}
-	want := []string{"mw-1", "started by Alice", "db failover drill", "was ended by Bob", "4 alerts arrived in 2 incidents",
-		fmt.Sprintf("Still firing, paged now: INC-%d (2 alerts)", firing), fmt.Sprintf("Recovered during the window: INC-%d (2 alerts)", recovered)}
+	// A recovery is not an alert that arrived; an incident acknowledged
+	// during the window is not "paged now".
+	want := []string{"mw-1", "started by Alice", "db failover drill", "was ended by Bob", "4 alerts arrived in 3 incidents",
+		fmt.Sprintf("Still firing, paged now: INC-%d (2 alerts).", firing),
+		fmt.Sprintf("Acknowledged during the window, nobody paged: INC-%d (1 alert).", acked),
+		fmt.Sprintf("Resolved during the window: INC-%d (1 alert).", recovered)}
 	for _, w := range want {
 		if !strings.Contains(sum[0].Text, w) {
 			t.Fatalf("the summary lacks %q:\n%s", w, sum[0].Text)
 		}
+	}
+	if n := e.dmsAbout(e.alice, acked, "") + e.dmsAbout(e.bob, acked, ""); n != 0 {
+		t.Fatalf("%d pages about the incident acknowledged during the window", n)
 	}
 	if r := e.refs(recovered); r["ch"] != "" || e.dmsAbout(e.alice, recovered, "") != 0 {
 		t.Fatalf("the incident that recovered during the window reached chat: %v", r)
@@ -130,7 +141,7 @@ func TestMaintenanceEndsOnItsOwnAcrossARestart(t *testing.T) {
 	e.waitFor("the summary", func() bool { return len(e.summaries()) == 1 })
 	e.idle()
 	if s := e.summaries(); len(s) != 1 || !strings.Contains(s[0].Text, "ran out") ||
-		!strings.Contains(s[0].Text, fmt.Sprintf("Recovered during the window: INC-%d", recovered)) {
+		!strings.Contains(s[0].Text, fmt.Sprintf("Resolved during the window: INC-%d (1 alert)", recovered)) {
 		t.Fatalf("summaries: %+v", s)
 	}
 	if r := e.refs(recovered); r["ch"] != "" {
