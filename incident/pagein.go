@@ -145,7 +145,9 @@ func (s *Store) PageInSent(ctx context.Context, n int64, person string, count in
 // AckPageIn acknowledges person's page-in on incident n: their pages stop
 // and they are a responder (the owner stays the owner). Refusals are
 // *Error: ErrNotFound for no such incident, Invalid when person was not
-// paged in, AlreadyAcknowledged when they acknowledged already.
+// paged in, AlreadyAcknowledged when they acknowledged already,
+// AlreadyResolved when the incident was resolved before they did (its
+// resolve stopped their page-in).
 func (s *Store) AckPageIn(ctx context.Context, n int64, person string, now time.Time) (Incident, error) {
 	reply, err := s.pageinCall(ctx, "ack", n, person, now, "", "")
 	if err != nil {
@@ -158,6 +160,9 @@ func (s *Store) AckPageIn(ctx context.Context, n int64, person string, now time.
 	case "not_paged":
 		return Incident{}, fmt.Errorf("ack page-in INC-%d: %w", n, &Error{Code: Invalid, Incident: n,
 			Message: fmt.Sprintf("You were not paged into INC-%d; nothing to acknowledge.", n)})
+	case "resolved":
+		return Incident{}, fmt.Errorf("ack page-in INC-%d: %w", n, &Error{Code: AlreadyResolved, Incident: n,
+			Message: fmt.Sprintf("INC-%d is resolved; your page-in stopped when it was, so there is nothing to acknowledge.", n)})
 	case "already_acked":
 		return Incident{}, fmt.Errorf("ack page-in INC-%d: %w", n, &Error{Code: AlreadyAcknowledged, Incident: n,
 			Message: fmt.Sprintf("You acknowledged your page on INC-%d already.", n)})

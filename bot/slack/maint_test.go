@@ -249,6 +249,14 @@ func TestPageInStopsOnResolve(t *testing.T) {
 	}
 	e.slash(e.alice, ch, "/incident", "resolve fixed")
 	e.idle()
+	// An old "Acknowledge my page" pressed after the resolve says so.
+	id, err = e.fake.SendBlockAction(e.bob.ID, dms[0].Channel, dms[0].TS, "baton_ackpage", strconv.FormatInt(n, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.answer(id); r != fmt.Sprintf("INC-%d is resolved; your page-in stopped when it was, so there is nothing to acknowledge.", n) {
+		t.Fatalf("an old page-in button after the resolve: %q", r)
+	}
 	got := len(e.dms(e.bob))
 	if r := e.slash(e.alice, e.alerts.ID, "/incident", fmt.Sprintf("page #%d @carol", n)); !strings.Contains(r, "already resolved") {
 		t.Fatalf("paging into a resolved incident: %q", r)

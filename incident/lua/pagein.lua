@@ -14,7 +14,7 @@
 --   begin → {'send', count, unknown (1: a page of this count began and its outcome
 --            went unrecorded), service, status, owner} | {'stop', why}
 --   sent  → {'ok'}
---   ack   → {'ok'} | {'not_found'} | {'not_paged'} | {'already_acked'}
+--   ack   → {'ok'} | {'not_found'} | {'not_paged'} | {'already_acked'} | {'resolved'}
 --   failed → {'ok'} | {'not_found'} | {'not_paged'}
 local op, n, now, p = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local function audit(...) audit_with(KEYS[5], ARGV[5], ARGV[6], ...) end
@@ -99,6 +99,9 @@ end
 -- op == 'ack'
 local st = redis.call('HGET', KEYS[3], p)
 if st == 'acked' then return {'already_acked'} end
+-- Resolving the incident stopped the page-in: an old button or reaction
+-- is told so, not that they were never paged in.
+if st == 'paged' and status == 'resolved' then return {'resolved'} end
 if st ~= 'paged' then return {'not_paged'} end
 redis.call('HSET', KEYS[3], p, 'acked', p .. ':ack', now)
 redis.call('HDEL', KEYS[3], p .. ':s')
