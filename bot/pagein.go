@@ -40,8 +40,9 @@ func (c *Bot) pageIns() (PageIns, bool) {
 
 // PageIn implements escalation.PageInPager: a DM to the person with the
 // incident's card, a lead that says who paged them in and why, and one
-// button, ActionAckPage. The DM is not linked to the incident, so a
-// reaction on it acknowledges nothing (the button does). Errors before the
+// button, ActionAckPage. The DM is not linked to the incident: an
+// acknowledge reaction on it acknowledges the page-in, as the button does
+// (reactPageIn), never the incident. Errors before the
 // post are marked escalation.Unsent; a person without a chat account is
 // escalation.Permanent.
 func (p *Pager) PageIn(ctx context.Context, pi escalation.PageIn) error {

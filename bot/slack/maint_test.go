@@ -226,8 +226,10 @@ func TestPageSomeoneIn(t *testing.T) {
 	}
 }
 
-// A ✅ on a page-in DM takes nothing over (the button acknowledges);
-// resolving the incident stops a page-in that was never acknowledged;
+// A ✅ on a page-in DM from the person paged in acknowledges their
+// page-in, as its button does (the owner stays the owner, and they are
+// told); resolving the incident stops a page-in that was never
+// acknowledged, and its old button then says the incident is resolved;
 // paging into a resolved incident is refused.
 func TestPageInStopsOnResolve(t *testing.T) {
 	cfg := defaults()
@@ -236,33 +238,47 @@ func TestPageInStopsOnResolve(t *testing.T) {
 	n := e.open("payments", "db", "db down")
 	ch, _ := e.announced(n)
 	e.slash(e.alice, ch, "/incident", fmt.Sprintf("page #%d @bob", n))
+	e.slash(e.alice, ch, "/incident", fmt.Sprintf("page #%d @carol", n))
 	e.waitFor("bob re-paged", func() bool { return e.dmsAbout(e.bob, n, "Reminder") >= 1 })
+	e.waitFor("carol paged in", func() bool { return e.dmsAbout(e.carol, n, "paged you into") >= 1 })
 	dms := e.dms(e.bob)
 	id, err := e.fake.AddReaction(e.bob.ID, dms[0].Channel, dms[0].TS, "white_check_mark")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.handled(id)
-	e.logged(1, "reaction on a message that is not about an incident")
-	if inc := e.incident(n); inc.Owner != "alice" || inc.Status != incident.StatusTriggered || inc.PagedIn[0].Acked {
-		t.Fatalf("a reaction on a page-in changed the incident: %+v", inc)
+	e.waitFor("bob told his page-in is acknowledged", func() bool {
+		for _, m := range e.fake.Ephemerals(e.bob.ID) {
+			if strings.Contains(m.Text, fmt.Sprintf("You acknowledged your page on INC-%d", n)) {
+				return true
+			}
+		}
+		return false
+	})
+	inc := e.incident(n)
+	if inc.Owner != "alice" || inc.Status != incident.StatusTriggered || len(inc.PagedIn) != 2 || !inc.PagedIn[0].Acked || inc.PagedIn[1].Acked {
+		t.Fatalf("after bob's ✅ on his page-in: %+v", inc)
 	}
 	e.slash(e.alice, ch, "/incident", "resolve fixed")
 	e.idle()
 	// An old "Acknowledge my page" pressed after the resolve says so.
-	id, err = e.fake.SendBlockAction(e.bob.ID, dms[0].Channel, dms[0].TS, "baton_ackpage", strconv.FormatInt(n, 10))
+	carolDMs := e.dms(e.carol)
+	id, err = e.fake.SendBlockAction(e.carol.ID, carolDMs[0].Channel, carolDMs[0].TS, "baton_ackpage", strconv.FormatInt(n, 10))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r := e.answer(id); r != fmt.Sprintf("INC-%d is resolved; your page-in stopped when it was, so there is nothing to acknowledge.", n) {
 		t.Fatalf("an old page-in button after the resolve: %q", r)
 	}
-	got := len(e.dms(e.bob))
-	if r := e.slash(e.alice, e.alerts.ID, "/incident", fmt.Sprintf("page #%d @carol", n)); !strings.Contains(r, "already resolved") {
+	bob, carol := len(e.dms(e.bob)), len(e.dms(e.carol))
+	if r := e.slash(e.alice, e.alerts.ID, "/incident", fmt.Sprintf("page #%d @dave", n)); !strings.Contains(r, "already resolved") && !strings.Contains(r, "cannot be reached") {
+		t.Fatalf("paging into a resolved incident: %q", r)
+	}
+	if r := e.slash(e.bob, e.alerts.ID, "/incident", fmt.Sprintf("page #%d @carol", n)); !strings.Contains(r, "already resolved") {
 		t.Fatalf("paging into a resolved incident: %q", r)
 	}
 	e.idle()
-	if len(e.dms(e.bob)) != got || len(e.dms(e.carol)) != 0 {
-		t.Fatalf("pages after the resolve: bob %d → %d, carol %d", got, len(e.dms(e.bob)), len(e.dms(e.carol)))
+	if len(e.dms(e.bob)) != bob || len(e.dms(e.carol)) != carol {
+		t.Fatalf("pages after the resolve: bob %d → %d, carol %d → %d", bob, len(e.dms(e.bob)), carol, len(e.dms(e.carol)))
 	}
 }
