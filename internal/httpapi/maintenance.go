@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -77,9 +76,7 @@ type pageInBody struct {
 // 422 for a duration out of bounds), or the window's length.
 func ParseMaintenance(raw []byte) (service string, d time.Duration, long bool, by, reason string, code int, msg string) {
 	var b maintenanceBody
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
+	if err := httpjson.Decode(bytes.NewReader(raw), &b); err != nil {
 		return "", 0, false, "", "", http.StatusBadRequest,
 			`the body must be JSON like {"service":"payments","duration":"2h","reason":"","by":"alice"}; ` + jsonProblem(err)
 	}
@@ -194,9 +191,7 @@ func (s *Server) RegisterMaintenance(o MaintenanceOptions) {
 			return
 		}
 		var b pageInBody
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&b); err != nil {
+		if err := httpjson.Decode(bytes.NewReader(raw), &b); err != nil {
 			httpjson.Error(w, http.StatusUnprocessableEntity, `the body must be JSON like {"person":"gus","by":"dana","reason":""}; `+jsonProblem(err))
 			return
 		}

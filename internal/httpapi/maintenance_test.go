@@ -87,6 +87,9 @@ func TestMaintenanceAndPageRoutes(t *testing.T) {
 		{"page with an unknown field", "POST", "/v1/incidents/1/page", `{"person":"gus","by":"dana","who":"x"}`, 422, `has field "who"`},
 		{"page into an unknown incident", "POST", "/v1/incidents/9/page", `{"person":"gus","by":"dana"}`, 404, "There is no INC-9."},
 		{"page into a bad number", "POST", "/v1/incidents/x/page", `{"person":"gus","by":"dana"}`, 400, "not an incident number"},
+		{"a window with data after the JSON", "POST", "/v1/maintenance", `{"service":"db","duration":"2h","by":"dana"} {"x":1}`, 400, "more data after the JSON object, at byte 46"},
+		{"a page-in with data after the JSON", "POST", "/v1/incidents/1/page", `{"person":"gus","by":"dana"}x`, 422, "more data after the JSON object, at byte 29"},
+		{"an ack with data after the JSON", "POST", "/v1/incidents/1/ack", `{"by":"dana"}{}`, 400, "more data after the JSON object"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, out := call(t, srv, tc.method, tc.path, tc.body)

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -127,9 +126,7 @@ func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	var body overrideBody
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
+	if err := httpjson.Decode(http.MaxBytesReader(w, r.Body, 16<<10), &body); err != nil {
 		httpjson.Error(w, http.StatusBadRequest, `the body must be JSON like {"person":"alice","from":"2026-11-24T09:00:00Z","until":"2026-11-24T17:00:00Z"}; `+jsonProblem(err))
 		return
 	}
