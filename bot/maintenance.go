@@ -13,7 +13,7 @@ import (
 
 // maintenanceTime is how a window's times read in chat: UTC, to the minute
 // (seconds under a minute's windows, as tests' timings are).
-func maintenanceTime(t time.Time) string { return t.UTC().Format("Jan 2 15:04:05 MST") }
+func maintenanceTime(t time.Time) string { return incident.WindowTime(t) }
 
 // MaintenanceLine is the sentence a card and /oncall show for an active
 // window of service m.Service.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -105,19 +106,40 @@ func ValidMaintenanceID(id string) bool { return maintenanceIDRE.MatchString(id)
 
 // CheckMaintenance checks a window's length and reason as given by a
 // person; the error is an *Error of code Unprocessable (a duration out of
-// bounds) or Invalid, with the sentence to show.
+// bounds) or Invalid, with the sentence to show. The length is quoted
+// exactly (ExactDuration), never rounded to a value that would pass.
 func CheckMaintenance(d time.Duration, long bool, reason string) error {
+	return CheckMaintenanceAs(ExactDuration(d), d, long, reason)
+}
+
+// CheckMaintenanceAs is CheckMaintenance quoting the length as the person
+// typed it (given: "24h0m1s", "-2h", "1d12h"), so the refusal shows what
+// they sent.
+func CheckMaintenanceAs(given string, d time.Duration, long bool, reason string) error {
 	switch {
 	case d < MinMaintenance:
-		return Errorf(Unprocessable, "A maintenance window lasts at least %s (got %s).", text.Duration(MinMaintenance), d)
+		return Errorf(Unprocessable, "A maintenance window lasts at least %s (got %s).", text.Duration(MinMaintenance), given)
 	case d > MaxLongMaintenance:
-		return Errorf(Unprocessable, "A maintenance window lasts at most %s, even a long one (got %s).", text.Duration(MaxLongMaintenance), text.Duration(d))
+		return Errorf(Unprocessable, "A maintenance window lasts at most %s, even a long one (got %s).", text.Duration(MaxLongMaintenance), given)
 	case d > MaxMaintenance && !long:
-		return Errorf(Unprocessable, "A maintenance window longer than %s must be asked for as long (got %s): add --long, or \"long\": true.", text.Duration(MaxMaintenance), text.Duration(d))
+		return Errorf(Unprocessable, "A maintenance window longer than %s must be asked for as long (got %s): add --long, or \"long\": true.", text.Duration(MaxMaintenance), given)
 	case len([]rune(reason)) > MaxMaintenanceReason:
 		return Errorf(Invalid, "The reason is %d characters; keep it under %d.", len([]rune(reason)), MaxMaintenanceReason)
 	}
 	return nil
+}
+
+// ExactDuration is d in Go's form without its zero units ("2h", "24h0m1s",
+// "-2h", "1m30s"): exact, unlike text.Duration, which rounds.
+func ExactDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // WindowTime is how a window's times read in sentences, in chat and the
@@ -149,7 +171,7 @@ func (s *Store) StartMaintenance(ctx context.Context, service string, d time.Dur
 		return Maintenance{}, fmt.Errorf("start maintenance: %w", err)
 	}
 	if d <= 0 {
-		return Maintenance{}, fmt.Errorf("start maintenance: %w", Errorf(Unprocessable, "A maintenance window must last some time (got %s).", d))
+		return Maintenance{}, fmt.Errorf("start maintenance: %w", Errorf(Unprocessable, "A maintenance window must last some time (got %s).", ExactDuration(d)))
 	}
 	until := now.Add(d)
 	reply, err := s.eval(ctx, maintenanceScript, []string{s.k.jobs, s.k.events},
@@ -160,7 +182,7 @@ func (s *Store) StartMaintenance(ctx context.Context, service string, d time.Dur
 	}
 	if reply[0] == "active" {
 		return Maintenance{}, fmt.Errorf("start maintenance: %w", &Error{Code: AlreadyAssigned,
-			Message: fmt.Sprintf("%s is already in maintenance (%s) until %s; end it first.", service, reply[1], msTime(reply[2]).Format(time.RFC3339))})
+			Message: fmt.Sprintf("%s is already in maintenance (%s) until %s; end it first.", service, reply[1], WindowTime(msTime(reply[2])))})
 	}
 	s.jobDue()
 	return Maintenance{ID: reply[1], Service: service, From: msTime(strconv.FormatInt(now.UnixMilli(), 10)),

@@ -138,6 +138,23 @@ func TestMaintenanceBounds(t *testing.T) {
 			}
 		})
 	}
+	for d, want := range map[time.Duration]string{
+		24*time.Hour + time.Second:  "A maintenance window longer than 24h must be asked for as long (got 24h0m1s)",
+		-2 * time.Hour:              "A maintenance window lasts at least 1m (got -2h).",
+		336*time.Hour + time.Second: "(got 336h0m1s)",
+	} {
+		if msg := incident.ErrorMessage(incident.CheckMaintenance(d, false, "")); !strings.Contains(msg, want) {
+			t.Errorf("CheckMaintenance(%s): %q, want %q", d, msg, want)
+		}
+	}
+	first, err := s.StartMaintenance(ctx, "database", time.Hour, false, "dana", "", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartMaintenance(ctx, "database", time.Hour, false, "dana", "", t0); incident.ErrorMessage(err) !=
+		"database is already in maintenance ("+first.ID+") until "+incident.WindowTime(t0.Add(time.Hour))+"; end it first." {
+		t.Fatalf("a second window: %v", err)
+	}
 	if err := incident.CheckMaintenance(59*time.Second, false, ""); incident.ErrorCode(err) != incident.Unprocessable {
 		t.Fatalf("59s passed the callers' check: %v", err)
 	}

@@ -92,7 +92,7 @@ func ParseMaintenance(raw []byte) (service string, d time.Duration, long bool, b
 	if err != nil {
 		return "", 0, false, "", "", http.StatusBadRequest, fmt.Sprintf(`field "duration": %q is not a duration such as "2h" or "90m"`, b.Duration)
 	}
-	if err := incident.CheckMaintenance(d, b.Long, b.Reason); err != nil {
+	if err := incident.CheckMaintenanceAs(b.Duration, d, b.Long, b.Reason); err != nil {
 		return "", 0, false, "", "", status(incident.ErrorCode(err)), incident.ErrorMessage(err)
 	}
 	return b.Service, d, b.Long, b.By, b.Reason, 0, ""
@@ -175,7 +175,7 @@ func (s *Server) RegisterMaintenance(o MaintenanceOptions) {
 			return
 		}
 		if end.Already {
-			httpjson.Error(w, http.StatusConflict, fmt.Sprintf("%s ended already, at %s", id, end.Summary.Ended.Format(time.RFC3339)))
+			httpjson.Error(w, http.StatusConflict, fmt.Sprintf("%s ended already, at %s", id, incident.WindowTime(end.Summary.Ended)))
 			return
 		}
 		wake()

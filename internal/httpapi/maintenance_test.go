@@ -40,6 +40,9 @@ func TestParseMaintenance(t *testing.T) {
 		{"negative", `{"service":"db","duration":"-2h","by":"dana"}`, 422, "at least", 0, false},
 		{"over a day", `{"service":"db","duration":"25h","by":"dana"}`, 422, `"long": true`, 0, false},
 		{"over two weeks even long", `{"service":"db","duration":"337h","by":"dana","long":true}`, 422, "at most 14d", 0, false},
+		{"a second over a day, quoted exactly", `{"service":"db","duration":"24h0m1s","by":"dana"}`, 422, "(got 24h0m1s)", 0, false},
+		{"a second over two weeks, quoted exactly", `{"service":"db","duration":"336h0m1s","by":"dana","long":true}`, 422, "(got 336h0m1s)", 0, false},
+		{"negative, quoted as sent", `{"service":"db","duration":"-2h","by":"dana"}`, 422, "A maintenance window lasts at least 1m (got -2h).", 0, false},
 		{"reason too long", `{"service":"db","duration":"1h","by":"dana","reason":"` + strings.Repeat("r", 201) + `"}`, 400, "keep it under 200", 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
