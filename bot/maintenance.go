@@ -37,7 +37,17 @@ func MaintenanceSummaryText(s incident.MaintenanceSummary, name func(string) Per
 	if s.Reason != "" {
 		fmt.Fprintf(&b, ": %s", s.Reason)
 	}
-	fmt.Fprintf(&b, ") %s after %s. ", how, text.Duration(s.Ended.Sub(s.From).Round(time.Second)))
+	if s.EndedBy == "" {
+		// It ran out: its planned length, and how late its end came when
+		// baton was not running then (the end is a due job, run on restart).
+		fmt.Fprintf(&b, ") ran out after %s", text.Duration(s.Until.Sub(s.From).Round(time.Second)))
+		if late := s.Ended.Sub(s.Until).Round(time.Second); late >= time.Second {
+			fmt.Fprintf(&b, " (ended %s late: baton was not running at its end)", text.Duration(late))
+		}
+		b.WriteString(". ")
+	} else {
+		fmt.Fprintf(&b, ") %s after %s. ", how, text.Duration(s.Ended.Sub(s.From).Round(time.Second)))
+	}
 	if len(s.Incidents) == 0 {
 		b.WriteString("No alerts arrived.")
 		return b.String()

@@ -66,7 +66,10 @@ type Maintenance struct {
 	Until   time.Time `json:"until"`
 	By      string    `json:"by"`
 	Reason  string    `json:"reason,omitempty"`
-	// Alerts is how many alerts reached incidents the window holds so far.
+	// Long: it was asked for as long (--long, "long": true).
+	Long bool `json:"long"`
+	// Alerts is how many firing alerts reached incidents the window holds
+	// so far (a recovery is not counted).
 	Alerts int64 `json:"alerts"`
 }
 
@@ -186,7 +189,7 @@ func (s *Store) StartMaintenance(ctx context.Context, service string, d time.Dur
 	}
 	s.jobDue()
 	return Maintenance{ID: reply[1], Service: service, From: msTime(strconv.FormatInt(now.UnixMilli(), 10)),
-		Until: msTime(strconv.FormatInt(until.UnixMilli(), 10)), By: by, Reason: reason}, nil
+		Until: msTime(strconv.FormatInt(until.UnixMilli(), 10)), By: by, Reason: reason, Long: long}, nil
 }
 
 // MaintenanceEnd is what ending a window did.
@@ -263,6 +266,7 @@ type storedSummary struct {
 	By        string          `json:"by"`
 	EndedBy   string          `json:"ended_by"`
 	Reason    string          `json:"reason"`
+	Long      bool            `json:"long"`
 	Alerts    int64           `json:"alerts"`
 	Incidents json.RawMessage `json:"incidents"`
 }
@@ -274,7 +278,7 @@ func decodeSummary(raw string) (MaintenanceSummary, error) {
 	}
 	out := MaintenanceSummary{
 		Maintenance: Maintenance{ID: st.ID, Service: st.Service, From: time.UnixMilli(st.From).UTC(),
-			Until: time.UnixMilli(st.Until).UTC(), By: st.By, Reason: st.Reason, Alerts: st.Alerts},
+			Until: time.UnixMilli(st.Until).UTC(), By: st.By, Reason: st.Reason, Long: st.Long, Alerts: st.Alerts},
 		Ended: time.UnixMilli(st.Ended).UTC(), EndedBy: st.EndedBy, Incidents: []HeldIncident{},
 	}
 	if len(st.Incidents) > 0 && st.Incidents[0] == '[' {
@@ -332,7 +336,7 @@ func (s *Store) ActiveMaintenance(ctx context.Context, service string, now time.
 
 func decodeMaintenance(h map[string]string) Maintenance {
 	m := Maintenance{ID: h["id"], Service: h["service"], From: msTime(h["from"]), Until: msTime(h["until"]),
-		By: h["by"], Reason: h["reason"]}
+		By: h["by"], Reason: h["reason"], Long: h["long"] == "1"}
 	m.Alerts, _ = strconv.ParseInt(h["alerts"], 10, 64)
 	return m
 }

@@ -239,3 +239,29 @@ func TestPageInTwiceIsOnePageIn(t *testing.T) {
 		t.Fatalf("%d paged_in events and %d page-in jobs, want 1 and 1", pagedIn, pageIns)
 	}
 }
+
+// A window asked for as long says so where it is shown: the answer to its
+// start, the list, its summary and the audit entry of its start.
+func TestMaintenanceLongIsEchoed(t *testing.T) {
+	s, c, ctx := newService(t)
+	m, err := s.StartMaintenance(ctx, "database", 48*time.Hour, true, "dana", "migration", t0)
+	if err != nil || !m.Long {
+		t.Fatalf("start: %+v %v", m, err)
+	}
+	if l, err := s.Maintenances(ctx, t0); err != nil || len(l) != 1 || !l[0].Long {
+		t.Fatalf("list: %+v %v", l, err)
+	}
+	end, err := s.EndMaintenance(ctx, m.ID, "dana", t0.Add(time.Hour))
+	if err != nil || !end.Summary.Long {
+		t.Fatalf("summary: %+v %v", end.Summary, err)
+	}
+	entries, err := c.XRange(ctx, "test:{inc}:events", "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Values["type"] == "maintenance_started" && e.Values["long"] != "1" {
+			t.Fatalf("audit entry of the start: %v", e.Values)
+		}
+	}
+}
