@@ -63,6 +63,9 @@ type Server struct {
 	log       *slog.Logger
 	outage    *outage.Log
 	onAck     func(via string)
+	// maint lists the active maintenance windows for GET /v1/oncall; set
+	// by RegisterMaintenance (nil before, or without it).
+	maint MaintenanceStore
 }
 
 // Options configure a Server.

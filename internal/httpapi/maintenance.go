@@ -117,6 +117,7 @@ func (s *Server) RegisterMaintenance(o MaintenanceOptions) {
 	if o.KnownService == nil {
 		o.KnownService = func(string) bool { return true }
 	}
+	s.maint = o.Store
 	wake := func() {
 		if o.Wake != nil {
 			o.Wake()
