@@ -74,6 +74,14 @@ func (x *Executor) strangerText() string {
 		"Ask an admin to add you to people in config.yaml (with your %s user id or your email).", x.c.chat.Name())
 }
 
+// strangerDoing is strangerText for a command that makes nobody an owner:
+// what baton cannot do for someone not in people (what: "start or end a
+// maintenance window"), why (it records who did it), and what to do.
+func (x *Executor) strangerDoing(what string) string {
+	return fmt.Sprintf("You are not in baton's people, so baton cannot %s for you: it records who did it, and it does not know you. Nothing was changed. "+
+		"Ask an admin to add you to people in config.yaml (with your %s user id or your email).", what, x.c.chat.Name())
+}
+
 // Command runs one slash command. Every outcome, refusals included, is a
 // Reply: sentences that say what happened or what to type instead.
 func (x *Executor) Command(ctx context.Context, req Request) Reply {
@@ -97,11 +105,23 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 		}
 		return x.status(ctx, n)
 	}
+	if cmd.Verb == VerbMaintenance && !cmd.End && cmd.Service == "" {
+		// Listing the windows changes nothing: anyone may.
+		return x.maintenance(ctx, cmd, Person{})
+	}
 	by, ok, err := x.c.people.Person(ctx, req.User)
 	if err != nil {
 		return x.fail(err)
 	}
 	if !ok {
+		switch cmd.Verb {
+		case VerbMaintenance:
+			return Reply{Text: x.strangerDoing("start or end a maintenance window")}
+		case VerbPage:
+			return Reply{Text: x.strangerDoing("page someone in")}
+		case VerbOverride:
+			return Reply{Text: x.strangerDoing("change who is on call")}
+		}
 		return Reply{Text: x.strangerText()}
 	}
 	switch cmd.Verb {
