@@ -59,7 +59,7 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs, environ)
-	online := fs.Bool("online", false, "also connect to Redis and check that it persists writes (appendonly)")
+	online := fs.Bool("online", false, "also connect to Redis and check that it persists writes (appendonly), try the SMTP server (EHLO, STARTTLS), and check that the people on call and the user: targets can be paged")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -78,12 +78,17 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 	if code := checkRedisOnline(ctx, cfg.Redis, stdout, stderr); code != 0 {
 		return code
 	}
-	return checkShiftsOnline(ctx, cfg, stdout, stderr)
+	smtpCode := checkSMTPOnline(ctx, cfg.SMTP, stdout)
+	if code := checkShiftsOnline(ctx, cfg, stdout, stderr); code != 0 {
+		return code
+	}
+	return smtpCode
 }
 
 // checkShiftsOnline is check-config --online's pre-shift check: the check
 // each rotation's handoff steps run (bot.Shifts.Problems) for every
-// rotation now, through the configured chat and Redis. One line per
+// rotation now, through the configured chat and Redis, and the people that
+// escalation levels name directly (checkTargetsOnline). One line per
 // problem on stdout ("error: rotation R: …"), a summary on stderr and exit
 // 1 when there is any; nothing to do without a chat.
 func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Writer) int {
@@ -107,6 +112,10 @@ func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "baton: cannot check the rotations: %v\n", err)
 		return 1
 	}
+	targetsBad := checkTargetsOnline(cctx, cfg, app.Chat.bot.People(), app.Chat.name, stdout)
+	if targetsBad > 0 {
+		fmt.Fprintf(stderr, "baton: %d %s named in escalation levels cannot be paged\n", targetsBad, plural(targetsBad, "person", "people"))
+	}
 	names := make([]string, 0, len(probs))
 	n := 0
 	for r, ps := range probs {
@@ -122,6 +131,9 @@ func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Write
 	if n > 0 {
 		fmt.Fprintf(stderr, "baton: %d pre-shift %s in %d %s: the people on call in the next 24 h must be reachable\n",
 			n, plural(n, "problem", "problems"), len(names), plural(len(names), "rotation", "rotations"))
+		return 1
+	}
+	if targetsBad > 0 {
 		return 1
 	}
 	fmt.Fprintf(stdout, "rotations: everyone on call in the next 24 h can be paged (%d rotations)\n", len(cfg.Rotations))

@@ -40,8 +40,9 @@ func (c *Bot) pageIns() (PageIns, bool) {
 
 // PageIn implements escalation.PageInPager: a DM to the person with the
 // incident's card, a lead that says who paged them in and why, and one
-// button, ActionAckPage. The DM is not linked to the incident, so a
-// reaction on it acknowledges nothing (the button does). Errors before the
+// button, ActionAckPage. The DM is not linked to the incident: an
+// acknowledge reaction on it acknowledges the page-in, as the button does
+// (reactPageIn), never the incident. Errors before the
 // post are marked escalation.Unsent; a person without a chat account is
 // escalation.Permanent.
 func (p *Pager) PageIn(ctx context.Context, pi escalation.PageIn) error {
@@ -156,6 +157,9 @@ func pageInLine(e incident.Event, who func(string) string) (string, bool) {
 	case incident.EventPagedIn:
 		return withNote(fmt.Sprintf("%s paged in by %s", who(e.Person), who(e.By)), e.Note), true
 	case incident.EventPageAcknowledged:
+		if e.Note != "" { // they came to own the incident (incident/lua/pageinend.lua)
+			return who(e.Person) + "'s page-in ended: " + e.Note, true
+		}
 		return who(e.Person) + " acknowledged their page (responder)", true
 	case incident.EventHeld:
 		return "held: " + strings.TrimPrefix(e.Note, "maintenance ") + " maintenance window", true

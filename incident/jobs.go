@@ -200,7 +200,7 @@ var (
 	claimScript   = redis.NewScript(claimSrc)
 	renewScript   = redis.NewScript(renewSrc)
 	releaseScript = redis.NewScript(releaseSrc)
-	commitScript  = redis.NewScript(auditSrc + commitSrc)
+	commitScript  = redis.NewScript(auditSrc + pageinEndSrc + commitSrc)
 )
 
 // Escalate asks for incident n to move up one escalation level now, on behalf

@@ -159,7 +159,7 @@ var (
 	auditSrc string
 
 	openScript       = redis.NewScript(auditSrc + openSrc)
-	transitionScript = redis.NewScript(auditSrc + transitionSrc)
+	transitionScript = redis.NewScript(auditSrc + pageinEndSrc + transitionSrc)
 )
 
 // maxDetailsBytes caps what one incident keeps of its first alert's details;
@@ -666,6 +666,9 @@ func (s *Store) transition(ctx context.Context, op string, n int64, by, person, 
 	).StringSlice()
 	if err != nil {
 		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, err)
+	}
+	if res[0] == "held" && len(res) == 3 {
+		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, heldError(op, n, res[1], res[2]))
 	}
 	if code, ok := transitionCodes[res[0]]; ok {
 		who := ""

@@ -145,6 +145,9 @@ if ARGV[6] == '1' then
 end
 events(ev_at, nev)
 events(fact_at, nfact)
+-- A step that made someone paged into the incident its owner ends their
+-- page-in (lua/pageinend.lua): they are paged as the owner now.
+end_pagein(KEYS[1], KEYS[3], n, redis.call('HGET', KEYS[1], 'owner'), ARGV[5], 'owns the incident', audit)
 for j = sched_at, sched_at + 3 * (nsched - 1), 3 do
   local m, due, urgent = ARGV[j], ARGV[j + 1], ARGV[j + 2]
   redis.call('ZADD', KEYS[3], due, m)
