@@ -98,7 +98,9 @@ func checkTargetsOnline(ctx context.Context, cfg *Config, people *bot.People, ch
 	sort.Strings(ids)
 	bad := 0
 	for _, id := range ids {
-		_, err := people.ChatID(ctx, id)
+		cctx, cancel := context.WithTimeout(ctx, onlineStep)
+		_, err := people.ChatID(cctx, id)
+		cancel()
 		switch {
 		case errors.Is(err, bot.ErrUnreachable):
 			bad++

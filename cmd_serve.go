@@ -112,7 +112,7 @@ func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "baton: cannot check the rotations: %v\n", err)
 		return 1
 	}
-	targetsBad := checkTargetsOnline(cctx, cfg, app.Chat.bot.People(), app.Chat.name, stdout)
+	targetsBad := checkTargetsOnline(ctx, cfg, app.Chat.bot.People(), app.Chat.name, stdout)
 	if targetsBad > 0 {
 		fmt.Fprintf(stderr, "baton: %d %s named in escalation levels cannot be paged\n", targetsBad, plural(targetsBad, "person", "people"))
 	}
