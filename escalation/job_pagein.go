@@ -89,6 +89,10 @@ func (r *Runner) runPageIn(ctx context.Context, j incident.Job) error {
 			cancel()
 			if IsPermanent(err) {
 				r.log.Error("escalation: a page-in cannot be delivered; it stops", "incident", p.Incident, "person", p.Person, "err", err)
+				// On a level that emails, the person is emailed instead.
+				if qerr := r.queuePageInEmails(ctx, p, step.Service, true); qerr != nil {
+					return qerr
+				}
 				_, err := r.store.ReleaseJob(ctx, j, time.Time{})
 				return err
 			}
@@ -96,6 +100,11 @@ func (r *Runner) runPageIn(ctx context.Context, j incident.Job) error {
 				return fmt.Errorf("page-in %s: %w", p.Key, err)
 			}
 		}
+	}
+	// The page-in's emails, as a page's (email.go): a run of this step
+	// again asks for the same ones.
+	if err := r.queuePageInEmails(ctx, p, step.Service, false); err != nil {
+		return err
 	}
 	if err := ps.PageInSent(ctx, p.Incident, p.Person, p.Count, now); err != nil {
 		return err
