@@ -28,6 +28,13 @@ type HandoffStore interface {
 	HandoffTold(ctx context.Context, rotation string, at time.Time) error
 }
 
+// BoardForgetter is a Board that caches overrides for paging and can drop
+// a rotation's (*oncall.Board): Take it makes the board forget the
+// rotation, so the next page goes to whoever holds the pager now.
+type BoardForgetter interface {
+	Forget(rotation string)
+}
+
 // ShiftScheduler queues handoff step jobs; *incident.Store implements it.
 type ShiftScheduler interface {
 	ScheduleShift(ctx context.Context, name string, due time.Time) error
@@ -488,6 +495,11 @@ func (x *Executor) takePager(ctx context.Context, at int64, by Person) Reply {
 		already, err := s.o.Store.AcceptHandoff(ctx, n, when, by.ID, x.c.now())
 		if err != nil {
 			return x.fail(err)
+		}
+		// The hold is cut: paging in this process must not keep the old
+		// holder from its override cache (up to its TTL).
+		if f, ok := x.c.board.(BoardForgetter); ok {
+			f.Forget(n)
 		}
 		if already {
 			return Reply{Text: fmt.Sprintf("You hold the pager of %s already.", s.what(n))}
