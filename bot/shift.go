@@ -167,28 +167,46 @@ func (s *Shifts) RunShift(ctx context.Context, name string, now time.Time) (time
 }
 
 // reach is rotations.Reach over chat (an account, a DM that opens) and
-// email.
+// email. It answers each person once per call of reach: a check asks about
+// every piece of the coming day, and a DM that does not open is not tried
+// again for each.
 func (s *Shifts) reach(ctx context.Context) rotations.Reach {
+	seen := map[string]string{}
 	return func(person string) string {
-		why := ""
-		uid, err := s.c.people.ChatID(ctx, person)
-		if err == nil {
-			if _, err = s.c.pager.dm(ctx, uid); err != nil {
-				why = "a DM does not open: " + err.Error()
-			}
-		} else {
-			why = err.Error()
+		if why, ok := seen[person]; ok {
+			return why
 		}
-		if why == "" || (s.o.Emailable != nil && s.o.Emailable(person)) {
-			return ""
-		}
-		return why + "; no email either"
+		why := s.reachOnce(ctx, person)
+		seen[person] = why
+		return why
 	}
+}
+
+// reachOnce says whether person can be paged: "" when they can.
+func (s *Shifts) reachOnce(ctx context.Context, person string) string {
+	why := ""
+	uid, err := s.c.people.ChatID(ctx, person)
+	if err == nil {
+		if _, err = s.c.pager.dm(ctx, uid); err != nil {
+			why = "a DM does not open: " + err.Error()
+		}
+	} else {
+		why = err.Error()
+	}
+	if why == "" || (s.o.Emailable != nil && s.o.Emailable(person)) {
+		return ""
+	}
+	return why + "; no email either"
 }
 
 // Problems runs the pre-shift check of rotation r for the handoff at at:
 // the pieces of on-call time from at through 24 hours, overrides applied.
 func (s *Shifts) Problems(ctx context.Context, r *rotations.Rotation, at time.Time) ([]rotations.ShiftProblem, error) {
+	return s.problems(ctx, r, at, s.reach(ctx))
+}
+
+// problems is Problems with reach given.
+func (s *Shifts) problems(ctx context.Context, r *rotations.Rotation, at time.Time, reach rotations.Reach) ([]rotations.ShiftProblem, error) {
 	ov, err := s.o.Store.Set(ctx, r.Name())
 	if err != nil {
 		return nil, err
@@ -218,7 +236,7 @@ func (s *Shifts) Problems(ctx context.Context, r *rotations.Rotation, at time.Ti
 		return strings.Join(names, ", ")
 	}
 	pieces := rotations.Shifts(r, ov, at, at.Add(24*time.Hour))
-	return rotations.PreshiftProblems(pieces, s.reach(ctx), elsewhere), nil
+	return rotations.PreshiftProblems(pieces, reach, elsewhere), nil
 }
 
 // Check runs the pre-shift check of every rotation now, for the coming
@@ -243,7 +261,8 @@ func (s *Shifts) Check(ctx context.Context, now time.Time) (map[string][]rotatio
 }
 
 func (s *Shifts) preshift(ctx context.Context, r *rotations.Rotation, at time.Time, key string) error {
-	ps, err := s.Problems(ctx, r, at)
+	reach := s.reach(ctx)
+	ps, err := s.problems(ctx, r, at, reach)
 	if err != nil {
 		return err
 	}
@@ -263,9 +282,17 @@ func (s *Shifts) preshift(ctx context.Context, r *rotations.Rotation, at time.Ti
 	}
 	var people []string // incoming, outgoing, overrides applied
 	for _, t := range []time.Time{at, at.Add(-time.Second)} {
-		if p, _, _, err := rotations.OnCall(r, ov, t); err == nil {
-			people = append(people, p)
+		p, _, _, err := rotations.OnCall(r, ov, t)
+		if err != nil {
+			continue
 		}
+		if why := reach(p); why != "" {
+			// The warning says they cannot be paged: it goes to the
+			// others, not in a DM that was just found not to work.
+			s.c.log.Info("bot: pre-shift warning not DMed to a person who cannot be paged", "rotation", r.Name(), "person", p)
+			continue
+		}
+		people = append(people, p)
 	}
 	s.c.log.Warn("bot: pre-shift check found problems", "rotation", r.Name(), "handoff", at, "problems", len(ps))
 	return s.tell(ctx, r.Name(), people, "shift:"+key, Message{Text: text})
