@@ -226,8 +226,8 @@ type SlackConfig struct {
 	AckReactions []string      `mapstructure:"ack_reactions"`
 	ArchiveAfter time.Duration `mapstructure:"archive_after"`
 	// SharedBudget keeps the Slack pacing in Redis so that the replicas
-	// share one rate budget (bot/slack.Budget). Default off: see
-	// docs/architecture.md, Chat, for what it costs after a Slack outage.
+	// share one rate budget (bot/slack.Budget). Default on; false paces
+	// each replica alone (docs/architecture.md, Chat).
 	SharedBudget bool `mapstructure:"shared_budget"`
 }
 
@@ -351,7 +351,7 @@ var defaults = map[string]any{
 	"slack.api_url":                       "https://slack.com/api/",
 	"slack.ack_reactions":                 []string{"white_check_mark", "eyes"},
 	"slack.archive_after":                 "24h",
-	"slack.shared_budget":                 false,
+	"slack.shared_budget":                 true,
 	"discord.api_url":                     "https://discord.com/api/v10/",
 	"discord.ack_reactions":               []string{"✅", "👀"},
 	"analytics.timezone":                  "UTC",

@@ -35,7 +35,8 @@ func TestDefaultsApplyWithoutKeys(t *testing.T) {
 	}
 	if cfg.HTTP.Listen != "127.0.0.1:8080" || cfg.Redis.Addr != "127.0.0.1:6379" ||
 		cfg.Slack.APIURL != "https://slack.com/api/" || len(cfg.Slack.AckReactions) != 2 ||
-		cfg.Slack.ArchiveAfter != 24*time.Hour || cfg.Intake.CloudWatch.InsufficientData != "ignore" {
+		cfg.Slack.ArchiveAfter != 24*time.Hour || cfg.Intake.CloudWatch.InsufficientData != "ignore" ||
+		!cfg.Slack.SharedBudget {
 		t.Fatalf("defaults not applied: %+v", cfg)
 	}
 }
@@ -53,7 +54,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"BATON_INTAKE_MAX_BODY_BYTES=2048",
 		"BATON_REDIS_ADDRS=10.0.0.1:6379,10.0.0.2:6379",
 		"BATON_SLACK_ARCHIVE_AFTER=90s",
-		"BATON_SLACK_SHARED_BUDGET=true",
+		"BATON_SLACK_SHARED_BUDGET=false",
 		"OTHER_VAR=ignored",
 	}
 	cfg, err := LoadConfig(path, env)
@@ -72,7 +73,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 		{"intake.max_body_bytes", cfg.Intake.MaxBodyBytes, int64(2048)},
 		{"redis.addrs", strings.Join(cfg.Redis.Addrs, " "), "10.0.0.1:6379 10.0.0.2:6379"},
 		{"slack.archive_after", cfg.Slack.ArchiveAfter, 90 * time.Second},
-		{"slack.shared_budget (env only)", cfg.Slack.SharedBudget, true},
+		{"slack.shared_budget (env only; default true)", cfg.Slack.SharedBudget, false},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -341,4 +342,29 @@ func TestConfigValueProblemsArePlain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkConfigOne runs `baton check-config` on yaml. With a problem, it
+// wants exit 2 and exactly one problem line starting with it, and returns
+// nil; without, it wants exit 0 and returns the loaded config.
+func checkConfigOne(t *testing.T, yaml, problem string) *Config {
+	t.Helper()
+	path := writeConfig(t, yaml)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"check-config", "--config", path}, &out, &errb, nil, time.Now)
+	if problem != "" {
+		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+		if code != 2 || len(lines) != 2 || !strings.HasPrefix(lines[1], problem) {
+			t.Fatalf("exit %d, stderr:\n%s\nwant one line starting %q", code, errb.String(), problem)
+		}
+		return nil
+	}
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	cfg, err := LoadConfig(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

@@ -77,8 +77,8 @@ type Chat interface {
 type KeysFinder interface {
 	// FindKeys returns, for each of keys carried by one of the newest
 	// recent top-level messages in a channel (by id), that message's id;
-	// a key no message carries is absent from the map. Errors are the
-	// chat's, as FindKey's.
+	// a key no message carries is absent from the map. With no keys (nil),
+	// every key those messages carry. Errors are the chat's, as FindKey's.
 	FindKeys(ctx context.Context, channelID string, keys []string, recent int) (map[string]string, error)
 }
 

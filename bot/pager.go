@@ -39,6 +39,9 @@ type Pager struct {
 	checksOnce sync.Once
 	checks     coalesce.Group[*keyCheck] // delivery checks, by channel: one history read answers many
 	nextRead   map[string]time.Time      // channel → the slot a deferred read of it holds (guarded by mu)
+
+	replaysOnce sync.Once
+	replays     coalesce.Group[*replayItem] // delivery checks replaying a bundle, by bundle (replay.go)
 }
 
 // dmCall is one lookup of a DM channel that concurrent pages to the same
@@ -86,11 +89,10 @@ func (p *Pager) PageBundled(ctx context.Context, pg escalation.Page) (escalation
 	if err != nil {
 		return escalation.Bundle{}, escalation.Unsent(err)
 	}
-	if _, ok := c.chat.(KeysFinder); !ok {
-		// A chat that cannot find a message by any of its keys (Discord
-		// finds a retried post by its nonce, one key) cannot tell which
-		// pages a bundle whose answer was lost delivered: its pages go
-		// one by one, as before.
+	if !p.bundles() {
+		// A chat that can neither find a message by any of its keys nor
+		// replay a post by its key cannot tell which pages a bundle whose
+		// answer was lost delivered: its pages go one by one.
 		return escalation.Bundle{}, p.postOne(ctx, target, pg, card, refs)
 	}
 	p.pagesOnce.Do(func() {
@@ -197,6 +199,12 @@ func (p *Pager) Delivered(ctx context.Context, pg escalation.Page) (bool, error)
 	if err != nil {
 		return false, err
 	}
+	if r, ok := p.replayer(); ok {
+		// Nothing to look up: post the page's message again under its key
+		// (replay.go).
+		ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "check:" + pg.Key})
+		return p.replayed(ctx, r, pg, target)
+	}
 	if pg.Person == "" {
 		id, err := c.st.hget(ctx, c.st.channels(), target)
 		if err != nil {
@@ -256,11 +264,14 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 	}
 	p.checksOnce.Do(func() {
 		p.checks.Send = func(ctx context.Context, channel string, items []*keyCheck) []error {
-			keys := make([]string, len(items))
-			for i, it := range items {
-				keys[i] = it.key
+			// Every key the messages carry (nil keys), kept for the checks
+			// of other replicas (reads.go). The read began no earlier than
+			// now: the pacer may hold it a little.
+			began := p.c.now()
+			found, err := kf.FindKeys(ctx, channel, nil, recentPages)
+			if err == nil {
+				p.keepRead(ctx, channel, began, found)
 			}
-			found, err := kf.FindKeys(ctx, channel, keys, recentPages)
 			p.mu.Lock()
 			if d, deferred := escalation.IsDeferred(err); deferred {
 				if p.nextRead == nil {
@@ -279,6 +290,12 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 			return errs
 		}
 	})
+	// A read of this channel that began after this check did, by any
+	// replica, answers it (reads.go).
+	if ts, ok := p.sharedRead(ctx, channel, key); ok {
+		p.answered(ctx, channel, key)
+		return ts, nil
+	}
 	// A read of this channel already waits for a rate-limit slot: wait for
 	// it too, rather than book a slot of its own (checks deferred one slot
 	// each would come back one at a time, and never share a read).
@@ -288,10 +305,20 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 	if now := p.c.now(); waiting && now.Before(at) {
 		return "", escalation.Defer(at.Sub(now))
 	}
+	// The read is the channel's, not the check's: a deferred read holds its
+	// slot for whichever check of the channel comes back first, on any
+	// replica sharing the budget. Held for the check that booked it, the
+	// slot went unused when another check came back first and booked a slot
+	// of its own (or was claimed late, beside the reads booked since: a
+	// burst Slack refuses), so every deferral cost the method's budget a
+	// slot nobody used.
+	pc, _ := PacingFrom(ctx)
+	ctx = WithPacing(ctx, Pacing{MaxWait: pc.MaxWait, Ticket: "read:" + channel})
 	kc := &keyCheck{key: key}
 	if err := p.checks.Do(ctx, channel, kc); err != nil {
 		return "", err
 	}
+	p.answered(ctx, channel, key)
 	return kc.ts, nil
 }
 

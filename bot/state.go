@@ -22,6 +22,9 @@ import (
 //	P chat:C:bundle:<id> hash: a bundle of pages as posted, and its messages (bundle.go)
 //	P chat:C:bkey:<key>  string: the bundle a page key went out in
 //	P chat:C:bmsg        hash: "<channel>/<msg>" → the bundle that message is
+//	P chat:C:read:{<ch>} hash: the newest delivery-check read of a channel, for a minute: "@at" → when
+//	                     it began (unix µs), every key its messages carry → that message's id (reads.go)
+//	P chat:C:asked:{<ch>}:<key> string: when a page key was first checked there, until answered (reads.go)
 //
 // Any number of replicas share them; every write is idempotent.
 type state struct {

@@ -8,11 +8,16 @@
 -- ARGV[1] = "r": reserve a send time.
 --   ARGV[2] now, ARGV[3] interval, ARGV[4] tolerance (µs), ARGV[5] ticket
 --   ("" for none), ARGV[6] max wait (µs; -1: unbounded), ARGV[7] how long
---   past its time a held slot is kept (µs).
---   Answers {wait µs, deferred 0|1}. A ticket holding a slot gets that slot.
---   Otherwise the next slot is booked (after any block); when it is further
---   than the max wait the answer is deferred and, with a ticket, the slot
---   is held for it.
+--   past its time a held slot is kept (µs), ARGV[8] and ARGV[9] the
+--   caller's own copy of tat and blocked (µs; 0: none), taken where later
+--   than what is stored: what the caller has spent that Redis does not
+--   hold (sends paced in memory while Redis did not answer, a Redis that
+--   came back empty) is not spent again.
+--   Answers {wait µs, deferred 0|1, tat, blocked}: tat and blocked as stored
+--   after the call, for the caller's copy (integer replies keep all 16
+--   digits). A ticket holding a slot gets that slot. Otherwise the next slot
+--   is booked (after any block); when it is further than the max wait the
+--   answer is deferred and, with a ticket, the slot is held for it.
 -- ARGV[1] = "b": block until ARGV[3] (µs), now ARGV[2], keep ARGV[4] (µs).
 --   Later slots start after it; every held slot is void. Answers 1.
 --
@@ -46,17 +51,25 @@ local tolerance = tonumber(ARGV[4])
 local ticket = ARGV[5]
 local maxwait = tonumber(ARGV[6])
 local keep = tonumber(ARGV[7])
+local mytat = tonumber(ARGV[8]) or 0
+local myblocked = tonumber(ARGV[9]) or 0
+if mytat > tat then tat = mytat end
+if myblocked > blocked then blocked = myblocked end
 
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. f(now - keep))
 if ticket ~= '' then
   local at = redis.call('ZSCORE', KEYS[2], ticket)
   if at then
     local d = tonumber(at) - now
+    local deferred = 0
     if maxwait >= 0 and d > maxwait then
-      return {d, 1}
+      deferred = 1
+    else
+      redis.call('ZREM', KEYS[2], ticket)
     end
-    redis.call('ZREM', KEYS[2], ticket)
-    return {d, 0}
+    redis.call('HSET', KEYS[1], 'tat', f(tat), 'blocked', f(blocked))
+    expire(math.max(tat, blocked), keep)
+    return {d, deferred, tat, blocked}
   end
 end
 
@@ -78,4 +91,4 @@ if maxwait >= 0 and d > maxwait then
 end
 redis.call('HSET', KEYS[1], 'tat', f(tat), 'blocked', f(blocked))
 expire(math.max(tat, blocked), keep)
-return {d, deferred}
+return {d, deferred, tat, blocked}

@@ -86,21 +86,33 @@ func TestSharedBudget(t *testing.T) {
 			{replica: B, method: create, block: 2 * time.Second},
 			bookJob(B, create, "page:1", 500*time.Millisecond, 2*s, true), // the next free slot, not the held one
 		}},
-		{"Redis down: each replica paces alone, 429s still hold it back", []step{
+		{"Redis down: each replica paces alone from the budget it last saw, 429s still hold it back", []step{
 			book(A, create, "", 0),
 			{redisDown: true, want: -1},
-			book(A, create, "", 0), book(A, create, "", 0), book(A, create, "", s), book(B, create, "", 0),
+			book(A, create, "", 0), book(A, create, "", s), book(A, create, "", 2*s), book(B, create, "", 0),
 			{replica: B, method: post, channel: "D1", block: 2 * time.Second},
 			book(B, post, "D1", 2*time.Second),
 			book(A, post, "D1", 0),
 		}},
-		{"Redis back: shared again", []step{
+		{"Redis back: shared again, after what each paced alone", []step{
 			{redisDown: true, want: -1},
 			book(A, create, "", 0), book(B, create, "", 0),
-			{redisBack: true, want: -1},
+			{redisBack: true, want: -1},                    // empty, as a Redis without persistence
 			book(A, create, "", 0), book(A, create, "", s), // within a second of the failure: still alone
 			{advance: time.Second, want: -1},
-			book(A, create, "", 0), book(A, create, "", 0), book(B, create, "", s),
+			// A sent at 0 and 0 and holds 1.1 s: its next slot is 2.2 s,
+			// 1.2 s from now, whatever Redis forgot. B's calls book after it.
+			book(A, create, "", s+100*time.Millisecond), book(B, create, "", 2*s+100*time.Millisecond),
+		}},
+		{"a Redis that restarts between two calls does not forget them", []step{
+			book(A, create, "", 0), book(A, create, "", 0),
+			{redisBack: true, want: -1}, // restarted empty; A saw no error
+			book(A, create, "", s), book(B, create, "", 2*s),
+		}},
+		{"a 429 survives a Redis restart", []step{
+			{replica: A, method: post, channel: "D1", block: 3 * time.Second},
+			{redisBack: true, want: -1},
+			book(A, post, "D1", 3*time.Second), book(B, post, "D1", 3*time.Second+s), // after A, as without the restart
 		}},
 	}
 	for _, tc := range cases {

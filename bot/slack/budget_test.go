@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -177,4 +179,110 @@ func budgetReplica(t *testing.T, fake *fakeslack.Server, srv *redistest.Server, 
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = r.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// A Redis outage in the middle of a stream of messages into one channel,
+// against a fake Slack that enforces the channel's limit: while Redis does
+// not answer the pacer paces alone, in memory, from where the budget in
+// Redis last was; when Redis is back (empty, as a Redis without persistence
+// restarts) what was sent and booked in memory meanwhile is carried into
+// it, so the calls booked through Redis again come after those, and Slack
+// refuses none. (Before, the budget started afresh when Redis answered
+// again: two messages at once beside the ones still booked in memory, a
+// 429.)
+func TestBudgetAcrossRedisOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("about 6 s")
+	}
+	fake := fakeslack.StartTest(t)
+	srv := redistest.Start(t)
+	alerts := fake.AddChannel(fakeslack.Channel{Name: "payments-alerts"})
+	// Slack's one message a second into a channel, sped up 10×. The fake
+	// takes bursts of 5, where the pacer sends 2 at once (a burst of 3, one
+	// left unused): a send delayed by the load on this machine must not make
+	// the fake refuse the next ones, which are on time.
+	fake.RateLimit("chat.postMessage", fakeslack.Limit{PerMinute: 600, Burst: 5, PerChannel: true})
+	logs := &logBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", logs.tail(40))
+		}
+	})
+	chat, err := slackbot.NewChat(slackbot.ChatOptions{BotToken: fake.BotToken(), APIURL: fake.APIURL(),
+		Limits: map[string]slackbot.Limit{"chat.postMessage": {PerMinute: 600, Burst: 3, PerChannel: true}},
+		Budget: &slackbot.Budget{Redis: srv.Client(), Prefix: "test:", Log: slog.New(slog.NewTextHandler(logs, nil))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := redistest.Ctx(t)
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	sent := 0
+	post := func(n int) {
+		for range n {
+			text := fmt.Sprintf("message %d", sent)
+			sent++
+			wg.Go(func() {
+				if _, _, err := chat.Post(ctx, alerts.ID, bot.Message{Text: text}); err != nil {
+					failed.Add(1)
+					t.Logf("%s: %v", text, err)
+				}
+			})
+		}
+	}
+
+	post(3) // through Redis
+	srv.Stop()
+	post(20) // in memory: 2.2 s of slots
+	// Redis comes back once the pacer has found it gone.
+	if err := waitLog(ctx, logs, "rate budget in Redis unreachable"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart()
+	// Keep posting, one message every 100 ms (the channel's rate), until the
+	// budget has been back in Redis for a second.
+	deadline := time.Now().Add(20 * time.Second)
+	back := -1
+	for tick := 0; back < 0 || tick < back+10; tick++ {
+		if back < 0 && strings.Contains(logs.String(), "rate budget in Redis back") {
+			back = tick
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the budget not back in Redis within 20 s of its restart")
+		}
+		post(1)
+		select {
+		case <-time.After(100 * time.Millisecond): // the load's pace, not a synchronisation
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		}
+	}
+	wg.Wait()
+
+	calls := fake.Calls("chat.postMessage")
+	refused := 0
+	for _, c := range calls {
+		if c.Status == http.StatusTooManyRequests {
+			refused++
+			t.Errorf("429 at call %d, %s", c.Seq, c.At.Format("15:04:05.000"))
+		}
+	}
+	if got := countOK(calls); got != sent || failed.Load() > 0 {
+		t.Errorf("%d of %d messages posted, %d failed", got, sent, failed.Load())
+	}
+	t.Logf("%d messages, %d calls, %d answered 429", sent, len(calls), refused)
+}
+
+// waitLog waits up to 10 s for a log line containing what.
+func waitLog(ctx context.Context, logs *logBuffer, what string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for !strings.Contains(logs.String(), what) {
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("no %q in the log within 10 s", what)
+		}
+	}
+	return nil
 }

@@ -324,7 +324,8 @@ func (c *Chat) FindKey(ctx context.Context, channelID, thread, key string, since
 }
 
 // FindKeys is bot.KeysFinder: one conversations.history read of the
-// channel's newest recent messages, answering for every key.
+// channel's newest recent messages, answering for every key (for every
+// key they carry when keys is nil).
 func (c *Chat) FindKeys(ctx context.Context, channelID string, keys []string, recent int) (map[string]string, error) {
 	found := map[string]string{}
 	err := c.call(ctx, "conversations.history", channelID, func(ctx context.Context) error {
@@ -334,6 +335,14 @@ func (c *Chat) FindKeys(ctx context.Context, channelID string, keys []string, re
 			return err
 		}
 		for _, m := range h.Messages {
+			if len(keys) == 0 {
+				for _, k := range carried(m.Metadata) {
+					if _, ok := found[k]; !ok {
+						found[k] = m.Timestamp
+					}
+				}
+				continue
+			}
 			for _, k := range keys {
 				if _, ok := found[k]; !ok && carries(m.Metadata, k) {
 					found[k] = m.Timestamp
@@ -343,6 +352,16 @@ func (c *Chat) FindKeys(ctx context.Context, channelID string, keys []string, re
 		return nil
 	})
 	return found, err
+}
+
+// carried is every key message metadata written for a bot.Message
+// carries: its "key" and, for a bundle, its "keys".
+func carried(md slack.SlackMetadata) []string {
+	k, _ := md.EventPayload["key"].(string)
+	if k == "" || md.EventType != eventType(k) {
+		return nil
+	}
+	return append([]string{k}, metadataKeys(md)...)
 }
 
 // carries reports whether message metadata written for a bot.Message

@@ -87,7 +87,11 @@ type Budget struct {
 // N times the rate, as before the shared budget), and Slack's 429s, still
 // recorded here, protect what is left. After a failure Redis is asked again
 // only a second later (retryEvery), so paging waits on Redis for the budget
-// at most one timeout a second.
+// at most one timeout a second. The memory keeps what Redis last answered
+// for each limiter, so pacing alone starts from the shared budget as it
+// was; and every booking in Redis hands it this process's state, which
+// Redis takes where it is later, so what was sent in memory during an
+// outage (or before a Redis that came back empty) is not spent again.
 type pacer struct {
 	limits map[string]Limit
 	now    func() time.Time
@@ -178,13 +182,49 @@ func (p *pacer) wait(ctx context.Context, method, channel string) error {
 func (p *pacer) reserve(ctx context.Context, key string, l Limit, pc bot.Pacing, bounded bool) (time.Duration, bool) {
 	now := p.now()
 	if p.shared.use(now) {
-		d, deferred, err := p.shared.reserve(ctx, key, l, pc, bounded, now)
+		mine := p.copyOf(key)
+		d, deferred, stored, err := p.shared.reserve(ctx, key, l, pc, bounded, now, mine)
 		if p.shared.answered(err, now) {
+			p.keep(key, stored)
 			return d, deferred
 		}
 	}
 	return p.reserveLocal(key, l, pc, bounded, now)
 }
+
+// copyOf is this process's own tat and blocked for key: with a Budget, the
+// latest that Redis answered, advanced by what was paced in memory since
+// (while Redis did not answer). reserve hands it to Redis, which keeps the
+// later of its own and this, so that what was sent while Redis was away, or
+// before a Redis that came back empty, is not spent again.
+func (p *pacer) copyOf(key string) paceTimes {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.keys[key]
+	if st == nil {
+		return paceTimes{}
+	}
+	return paceTimes{tat: st.tat, blocked: st.blocked}
+}
+
+// keep takes Redis's answer into this process's state for key (the later
+// of each time), so that pacing in memory during an outage starts from the
+// shared budget as it last was, and copyOf carries it back.
+func (p *pacer) keep(key string, t paceTimes) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.state(key)
+	if t.tat.After(st.tat) {
+		st.tat = t.tat
+	}
+	if t.blocked.After(st.blocked) {
+		st.blocked = t.blocked
+	}
+}
+
+// paceTimes is a limiter's GCRA state: the next theoretical arrival time
+// and the end of a 429's Retry-After.
+type paceTimes struct{ tat, blocked time.Time }
 
 // blocked reports whether a 429's Retry-After still holds key back.
 func (p *pacer) blocked(ctx context.Context, key string) bool {
@@ -361,7 +401,10 @@ func (s *sharedBudget) ctx(ctx context.Context) (context.Context, context.Cancel
 	return context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 }
 
-func (s *sharedBudget) reserve(ctx context.Context, key string, l Limit, pc bot.Pacing, bounded bool, now time.Time) (time.Duration, bool, error) {
+// reserve books a send time in Redis (budget.lua), first raising the stored
+// state to mine where mine is later; it answers the wait, whether it is
+// deferred, and the state stored after the call.
+func (s *sharedBudget) reserve(ctx context.Context, key string, l Limit, pc bot.Pacing, bounded bool, now time.Time, mine paceTimes) (time.Duration, bool, paceTimes, error) {
 	interval, tolerance := gcra(l)
 	maxWait := int64(-1)
 	if bounded {
@@ -369,14 +412,31 @@ func (s *sharedBudget) reserve(ctx context.Context, key string, l Limit, pc bot.
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	v, err := budgetScript.Run(ctx, s.rdb, s.keys(key), "r", us(now), dus(interval), dus(tolerance), pc.Ticket, maxWait, dus(heldFor)).Int64Slice()
+	v, err := budgetScript.Run(ctx, s.rdb, s.keys(key), "r", us(now), dus(interval), dus(tolerance), pc.Ticket, maxWait, dus(heldFor),
+		usOrZero(mine.tat), usOrZero(mine.blocked)).Int64Slice()
 	if err != nil {
-		return 0, false, fmt.Errorf("rate budget: %w", err)
+		return 0, false, paceTimes{}, fmt.Errorf("rate budget: %w", err)
 	}
-	if len(v) != 2 {
-		return 0, false, fmt.Errorf("rate budget: %d values answered, want 2", len(v))
+	if len(v) != 4 {
+		return 0, false, paceTimes{}, fmt.Errorf("rate budget: %d values answered, want 4", len(v))
 	}
-	return usDur(v[0]), v[1] == 1, nil
+	return usDur(v[0]), v[1] == 1, paceTimes{tat: fromUS(v[2]), blocked: fromUSOrZero(v[3])}, nil
+}
+
+// usOrZero is us(t), or 0 for the zero time (nothing known);
+// fromUSOrZero is its inverse.
+func usOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return us(t)
+}
+
+func fromUSOrZero(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromUS(v)
 }
 
 func (s *sharedBudget) block(ctx context.Context, key string, until, now time.Time) error {

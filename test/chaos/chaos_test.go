@@ -70,7 +70,7 @@ func shortPlan() plan {
 		slack503:    [2]time.Duration{26 * time.Second, 34 * time.Second},
 		socketDrops: []time.Duration{12 * time.Second, 40 * time.Second},
 		latency:     200 * time.Millisecond,
-		settleMax:   75 * time.Second, stall: 20 * time.Second, observe: 20 * time.Second,
+		settleMax:   120 * time.Second, stall: 20 * time.Second, observe: 20 * time.Second,
 	}
 }
 
