@@ -19,6 +19,9 @@ const (
 	MaxHandoffAccept = 24 * time.Hour
 )
 
+// Take it makes the board forget a rotation's cached overrides (bot/shift.go).
+var _ bot.BoardForgetter = (*oncall.Board)(nil)
+
 // handoffPolicies are the rotations' handoff settings, for those that have any.
 func (c *Config) handoffPolicies() map[string]rotations.HandoffPolicy {
 	out := map[string]rotations.HandoffPolicy{}

@@ -31,6 +31,13 @@ type HandoffStore interface {
 	HandoffTold(ctx context.Context, rotation string, at time.Time) error
 }
 
+// BoardForgetter is a Board that caches overrides for paging and can drop
+// a rotation's (*oncall.Board): Take it makes the board forget the
+// rotation, so the next page goes to whoever holds the pager now.
+type BoardForgetter interface {
+	Forget(rotation string)
+}
+
 // ShiftScheduler queues handoff step jobs; *incident.Store implements it.
 type ShiftScheduler interface {
 	ScheduleShift(ctx context.Context, name string, due time.Time) error
@@ -210,23 +217,36 @@ func stale(r *rotations.Rotation, step rotations.HandoffStep, at, now time.Time)
 }
 
 // reach is rotations.Reach over chat (an account, a DM that opens) and
-// email.
+// email. It answers each person once per call of reach: a check asks about
+// every piece of the coming day, and a DM that does not open is not tried
+// again for each.
 func (s *Shifts) reach(ctx context.Context) rotations.Reach {
+	seen := map[string]string{}
 	return func(person string) string {
-		why := ""
-		uid, err := s.c.people.ChatID(ctx, person)
-		if err == nil {
-			if _, err = s.c.pager.dm(ctx, uid); err != nil {
-				why = "a DM does not open: " + err.Error()
-			}
-		} else {
-			why = err.Error()
+		if why, ok := seen[person]; ok {
+			return why
 		}
-		if why == "" || (s.o.Emailable != nil && s.o.Emailable(person)) {
-			return ""
-		}
-		return why + "; no email either"
+		why := s.reachOnce(ctx, person)
+		seen[person] = why
+		return why
 	}
+}
+
+// reachOnce says whether person can be paged: "" when they can.
+func (s *Shifts) reachOnce(ctx context.Context, person string) string {
+	why := ""
+	uid, err := s.c.people.ChatID(ctx, person)
+	if err == nil {
+		if _, err = s.c.pager.dm(ctx, uid); err != nil {
+			why = "a DM does not open: " + err.Error()
+		}
+	} else {
+		why = err.Error()
+	}
+	if why == "" || (s.o.Emailable != nil && s.o.Emailable(person)) {
+		return ""
+	}
+	return why + "; no email either"
 }
 
 // Problems runs the pre-shift check of rotation r for the handoff at at:
@@ -235,6 +255,7 @@ func (s *Shifts) Problems(ctx context.Context, r *rotations.Rotation, at time.Ti
 	return s.problems(ctx, r, at, s.reach(ctx))
 }
 
+// problems is Problems with reach given.
 func (s *Shifts) problems(ctx context.Context, r *rotations.Rotation, at time.Time, reach rotations.Reach) ([]rotations.ShiftProblem, error) {
 	ov, err := s.o.Store.Set(ctx, r.Name())
 	if err != nil {
@@ -412,7 +433,8 @@ func (s *Shifts) Check(ctx context.Context, now time.Time) (map[string][]rotatio
 }
 
 func (s *Shifts) preshift(ctx context.Context, r *rotations.Rotation, at time.Time, key string) error {
-	ps, err := s.Problems(ctx, r, at)
+	reach := s.reach(ctx)
+	ps, err := s.problems(ctx, r, at, reach)
 	if err != nil {
 		return err
 	}
@@ -432,9 +454,17 @@ func (s *Shifts) preshift(ctx context.Context, r *rotations.Rotation, at time.Ti
 	}
 	var people []string // incoming, outgoing, overrides applied
 	for _, t := range []time.Time{at, at.Add(-time.Second)} {
-		if p, _, _, err := rotations.OnCall(r, ov, t); err == nil {
-			people = append(people, p)
+		p, _, _, err := rotations.OnCall(r, ov, t)
+		if err != nil {
+			continue
 		}
+		if why := reach(p); why != "" {
+			// The warning says they cannot be paged: it goes to the
+			// others, not in a DM that was just found not to work.
+			s.c.log.Info("bot: pre-shift warning not DMed to a person who cannot be paged", "rotation", r.Name(), "person", p)
+			continue
+		}
+		people = append(people, p)
 	}
 	s.c.log.Warn("bot: pre-shift check found problems", "rotation", r.Name(), "handoff", at, "problems", len(ps))
 	return s.tell(ctx, r.Name(), people, "shift:"+key, Message{Text: text})
@@ -830,6 +860,11 @@ func (x *Executor) takePager(ctx context.Context, value int64, by Person) Reply 
 	already, err := s.o.Store.AcceptHandoff(ctx, n, when, by.ID, now)
 	if err != nil {
 		return x.fail(err)
+	}
+	// The hold is cut: paging in this process must not keep the old
+	// holder from its override cache (up to its TTL).
+	if f, ok := x.c.board.(BoardForgetter); ok {
+		f.Forget(n)
 	}
 	if already {
 		text := fmt.Sprintf("You hold the pager of %s already.", s.what(n))

@@ -91,12 +91,29 @@ func (r *Runner) runPageIn(ctx context.Context, j incident.Job) error {
 			err := pager.PageIn(pctx, p)
 			cancel()
 			if IsPermanent(err) {
-				return r.pageInUndeliverable(ctx, j, ps, p, step, err)
+				// On a level that emails, the person is emailed instead (an
+				// email that fails for good goes to the fallback itself);
+				// otherwise the page-in goes to the fallback channel.
+				n, qerr := r.queuePageInEmails(ctx, p, step.Service, true)
+				if qerr != nil {
+					return qerr
+				}
+				if n == 0 {
+					return r.pageInUndeliverable(ctx, j, ps, p, step, err)
+				}
+				r.log.Error("escalation: a page-in cannot be delivered in chat; it is emailed", "incident", p.Incident, "person", p.Person, "err", err)
+				_, err := r.store.ReleaseJob(ctx, j, time.Time{})
+				return err
 			}
 			if err != nil {
 				return fmt.Errorf("page-in %s: %w", p.Key, err)
 			}
 		}
+	}
+	// The page-in's emails, as a page's (email.go): a run of this step
+	// again asks for the same ones.
+	if _, err := r.queuePageInEmails(ctx, p, step.Service, false); err != nil {
+		return err
 	}
 	if err := ps.PageInSent(ctx, p.Incident, p.Person, p.Count, now); err != nil {
 		return err
