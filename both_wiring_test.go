@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -95,7 +96,7 @@ func (w *bothWorld) slackChannel(prefix string) (fakeslack.Channel, bool) {
 // TestServeSlackAndDiscord: with slack.bot_token and discord.token both
 // set, `baton serve` runs both bots on one Redis and one escalation engine:
 // an alert makes a channel and a pinned card in each chat and pages carol
-// by DM in both (one "paged" event per page decision); her ✅ on the
+// by DM in both (one "paged" event per page decision, naming both chats); her ✅ on the
 // Discord card acknowledges, which stops the Slack pages too (none across
 // three re-page intervals) and redraws the Slack card; /incident resolve
 // in the Slack channel resolves, and the Discord card shows it. Both
@@ -144,6 +145,9 @@ func TestServeSlackAndDiscord(t *testing.T) {
 		for _, e := range timeline(t, a, "1") {
 			if e["type"] == "paged" && e["note"] == "first" {
 				n++
+				if got := fmt.Sprint(e["chats"]); got != "[slack discord]" {
+					t.Fatalf("the first page went to the chats %s, want [slack discord]", got)
+				}
 			}
 		}
 		return n

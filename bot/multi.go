@@ -235,7 +235,8 @@ func (m *Multi) Page(ctx context.Context, pg escalation.Page) error {
 
 // PageBundled implements escalation.BundlingPager: the page in every chat
 // that reaches its recipient; the Bundle is the first chat's (in the order
-// of NewMulti) that bundled it.
+// of NewMulti) that bundled it, with the chats that have the page (the
+// runner writes them into the one "paged" event).
 func (m *Multi) PageBundled(ctx context.Context, pg escalation.Page) (escalation.Bundle, error) {
 	legs, err := m.legs(ctx, pg)
 	if err != nil {
@@ -257,6 +258,7 @@ func (m *Multi) PageBundled(ctx context.Context, pg escalation.Page) (escalation
 			break
 		}
 	}
+	out.Chats = chats
 	legs[0].b.log.Debug("page delivered", "incident", pg.Incident, "person", pg.Person, "chats", chats)
 	return out, nil
 }
