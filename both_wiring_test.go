@@ -145,8 +145,8 @@ func TestServeSlackAndDiscord(t *testing.T) {
 		for _, e := range timeline(t, a, "1") {
 			if e["type"] == "paged" && e["note"] == "first" {
 				n++
-				if got := fmt.Sprint(e["chats"]); got != "[slack discord]" {
-					t.Fatalf("the first page went to the chats %s, want [slack discord]", got)
+				if got := fmt.Sprint(e["chats"]); got != "slack,discord" {
+					t.Fatalf("the first page went to the chats %q, want slack,discord", got)
 				}
 			}
 		}

@@ -185,8 +185,9 @@ type Event struct {
 	// run of re-pages keeps its first page's.
 	Bundle string `json:"bundle,omitempty"`
 	// Chats, on a "paged" event, are the chats the page went to when
-	// baton serves more than one (["slack", "discord"]; a person reachable
-	// in one only is paged there); empty with one chat. One page decision
-	// is one event, however many chats it reached.
-	Chats []string `json:"chats,omitempty"`
+	// baton serves more than one, comma-separated ("slack,discord"; a
+	// person reachable in one only is paged there); empty with one chat.
+	// One page decision is one event, however many chats it reached.
+	// (A string, so Event stays comparable.)
+	Chats string `json:"chats,omitempty"`
 }
