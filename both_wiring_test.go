@@ -100,7 +100,8 @@ func (w *bothWorld) slackChannel(prefix string) (fakeslack.Channel, bool) {
 // Discord card acknowledges, which stops the Slack pages too (none across
 // three re-page intervals) and redraws the Slack card; /incident resolve
 // in the Slack channel resolves, and the Discord card shows it. Both
-// connections show in /metrics.
+// connections show in /metrics; only people neither chat reaches are
+// warned about.
 func TestServeSlackAndDiscord(t *testing.T) {
 	w := newBothWorld(t)
 	a := w.serve(t)
@@ -109,6 +110,18 @@ func TestServeSlackAndDiscord(t *testing.T) {
 		m := getBody(t, a.url+"/metrics")
 		return strings.Contains(m, `baton_socket_connected{chat="discord"} 1`) && strings.Contains(m, `baton_socket_connected{chat="slack"} 1`)
 	})
+
+	// bob has neither a Slack account (his email finds nobody there) nor a
+	// discord id: warned about once both chats are up. alice (a Slack id)
+	// and carol (both) are not, though each lacks one chat.
+	w.waitFor(t, "the warning about bob", func() bool {
+		return strings.Contains(w.log.String(), "a person cannot be paged in any chat")
+	})
+	for _, line := range strings.Split(w.log.String(), "\n") {
+		if strings.Contains(line, "cannot be paged") && (!strings.Contains(line, "bob") || strings.Contains(line, "alice") || strings.Contains(line, "carol")) {
+			t.Fatalf("unreachable warning about someone one chat reaches: %s", line)
+		}
+	}
 
 	code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, `{"service":"payments","summary":"card payments failing","severity":"critical"}`)
 	if code != 202 || out["incident"] != 1.0 {
