@@ -81,11 +81,16 @@ func (m *Multi) Bots() []*Bot { return m.bots }
 type leg struct {
 	b  *Bot
 	pg escalation.Page
+	// err: whether this chat reaches the person could not be told now
+	// (the chat's or Redis's error looking them up); the leg fails unsent
+	// and the others go ahead.
+	err error
 }
 
 // legs are the chats a page goes to. A person's page goes to every chat
-// they have an account in; a fallback page to every chat with a channel for
-// the service.
+// they have an account in (and to a chat that cannot tell now, as a leg
+// that fails); a fallback page to every chat with a channel for the
+// service.
 func (m *Multi) legs(ctx context.Context, pg escalation.Page) ([]leg, error) {
 	var out []leg
 	if pg.Person == "" {
@@ -113,7 +118,7 @@ func (m *Multi) legs(ctx context.Context, pg escalation.Page) ([]leg, error) {
 		case errors.Is(err, ErrUnreachable):
 			unreachable = append(unreachable, fmt.Errorf("%s: %w", b.chat.Name(), err))
 		case err != nil:
-			return nil, fmt.Errorf("%s: %w", b.chat.Name(), err)
+			out = append(out, leg{b: b, pg: pg, err: err})
 		default:
 			out = append(out, leg{b: b, pg: pg})
 		}
@@ -162,6 +167,10 @@ func (m *Multi) fan(ctx context.Context, key string, legs []leg, send func(ctx c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if l.err != nil {
+				errs[i] = escalation.Unsent(fmt.Errorf("%s: %w", l.b.chat.Name(), l.err))
+				return
+			}
 			done, err := l.b.delivered(ctx, key)
 			if err != nil {
 				errs[i] = escalation.Unsent(err)
@@ -272,6 +281,9 @@ func (m *Multi) Delivered(ctx context.Context, pg escalation.Page) (bool, error)
 		return false, err
 	}
 	for _, l := range legs {
+		if l.err != nil {
+			return false, fmt.Errorf("%s: %w", l.b.chat.Name(), l.err)
+		}
 		done, err := l.b.delivered(ctx, pg.Key)
 		if err != nil {
 			return false, err
@@ -381,6 +393,9 @@ func (m *Multi) MaintenanceEnded(ctx context.Context, s incident.MaintenanceSumm
 // allDelivered is Delivered for a DM that is not a page.
 func (m *Multi) allDelivered(ctx context.Context, key string, legs []leg, found func(context.Context, leg) (bool, error)) (bool, error) {
 	for _, l := range legs {
+		if l.err != nil {
+			return false, fmt.Errorf("%s: %w", l.b.chat.Name(), l.err)
+		}
 		done, err := l.b.delivered(ctx, key)
 		if err != nil {
 			return false, err
