@@ -26,17 +26,18 @@ import (
 //go:embed demo.yaml
 var demoYAML []byte
 
-// defaultSandboxAddr is where the Slack sandbox and its page listen.
+// defaultSandboxAddr is where the chat sandbox and its page listen.
 const defaultSandboxAddr = "127.0.0.1:8090"
 
 // demoPollInterval makes the escalation runner look for due jobs often, so
 // that seconds-long timings are kept to within a fraction of a second.
 const demoPollInterval = 250 * time.Millisecond
 
-const demoUsage = `Usage: baton demo [--scenario] [--redis ADDR|memory] [--listen ADDR] [--sandbox ADDR] [--config FILE]
+const demoUsage = `Usage: baton demo [--chat slack|discord] [--scenario] [--redis ADDR|memory] [--listen ADDR] [--sandbox ADDR] [--config FILE]
 
 Runs the whole product on this machine: Redis (found or started), a Slack
-sandbox with a live web page, and baton itself with timings in seconds. It
+sandbox (or with --chat discord a Discord one) with a live web page, and
+baton itself with timings in seconds. It
 fires a first alert at once; --scenario fires the full set of sample alerts.
 Ctrl-C stops it.
 
@@ -53,8 +54,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	idle := fs.Bool("idle", false, "fire no alert at start: only the ones you send")
 	redisFlag := fs.String("redis", "", `Redis to use: host:port (it must answer), or "memory" for an in-process one that keeps nothing (default: redis.addr of the demo config if a Redis answers there, else a redis-server the demo starts, else in-process)`)
 	listen := fs.String("listen", "", "address of baton's webhook and API (default: http.listen of the demo config, 127.0.0.1:8080; 127.0.0.1:0 picks a free port)")
-	sandboxAddr := fs.String("sandbox", defaultSandboxAddr, "address of the Slack sandbox and its web page (127.0.0.1:0 picks a free port)")
+	sandboxAddr := fs.String("sandbox", defaultSandboxAddr, "address of the chat sandbox and its web page (127.0.0.1:0 picks a free port)")
 	configPath := fs.String("config", "", "run the demo with this config instead of the built-in demo.yaml")
+	chat := fs.String("chat", "slack", "the chat the demo runs against: slack (a fake Slack workspace) or discord (a fake Discord server); the sandbox page shows it")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -64,6 +66,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "baton demo: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
+		return 2
+	}
+	if !knownDemoChat(*chat, stderr) {
 		return 2
 	}
 
@@ -127,38 +132,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	// one it found is not asked to.
 	cfg.Redis.AllowVolatile = true
 
-	// The sandbox: fake Slack seeded with the people and the alerts channels.
-	var channels []string
-	for _, s := range cfg.Services {
-		if s.AlertsChannel != "" {
-			channels = append(channels, s.AlertsChannel)
-		}
+	// The sandbox: the chat's fake seeded with the people and the
+	// services' channels; cfg's chat section points at it.
+	sb, code := d.startSandbox(cfg, *chat, *sandboxAddr, stderr)
+	if sb == nil {
+		return code
 	}
-	var people []demo.Person
-	for _, p := range cfg.People {
-		people = append(people, demo.Person{ID: p.ID, Name: p.Name, Email: p.Email, SlackID: p.Slack, TZ: p.Timezone})
-	}
-	sb, err := demo.StartSandbox(demo.SandboxOptions{
-		Addr: *sandboxAddr, People: people, Channels: channels,
-		BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken,
-		Baton:    d.batonView,
-		OnAction: d.story.Acted,
-	})
-	if err != nil {
-		fmt.Fprintln(stderr, portProblem("the Slack sandbox", *sandboxAddr, "--sandbox", err))
-		return 1
-	}
-	defer sb.Close()
-	cfg.Slack.APIURL = sb.Fake.APIURL()
-	cfg.Slack.BotToken, cfg.Slack.AppToken = sb.Fake.BotToken(), sb.Fake.AppToken()
-	slackPeople := map[string]string{}
-	for _, p := range sb.People() {
-		slackPeople[p.SlackID] = p.ID
-		if pc := cfg.person(p.ID); pc != nil && pc.Slack == "" {
-			pc.Slack = p.SlackID
-		}
-	}
-	d.story.SetSandbox(sb.Fake, slackPeople)
+	defer sb.close()
 
 	// The demo signs its own SNS messages (Amazon's certificates cannot be
 	// fetched offline), so baton's verifier is given the demo's certificate.
@@ -167,7 +147,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 		fmt.Fprintf(stderr, "baton demo: %v\n", err)
 		return 1
 	}
-	// baton itself, with its Slack bot (cfg.Slack points at the sandbox).
+	// baton itself, with its chat bot (pointed at the sandbox).
 	app, err := NewAppWith(cfg, d.log, AppOptions{
 		Now:              clock,
 		PollInterval:     demoPollInterval,
@@ -185,13 +165,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	d.app.Store(app)
 	d.story.Incidents = app.Incidents
 	app.Handler = d.story.Intake(app.Handler)
-	chatName := "baton's Slack bot over Socket Mode, against the sandbox (through the real slack-go SDK)"
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 
 	base := "http://" + ln.Addr().String()
-	d.banner(rdb, sb, base, chatName, *scenario, *idle)
+	d.banner(rdb, sb, base, *scenario, *idle)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -355,13 +334,13 @@ func (d *demoRun) batonView(ctx context.Context) (any, error) {
 	return map[string]any{"incidents": out}, nil
 }
 
-func (d *demoRun) banner(r *demo.Redis, sb *demo.Sandbox, base, chat string, scenario, idle bool) {
+func (d *demoRun) banner(r *demo.Redis, sb *demoSandbox, base string, scenario, idle bool) {
 	w := d.stdout
 	fmt.Fprintf(w, "baton demo: the whole product on this machine, timings in seconds\n\n")
-	fmt.Fprintf(w, "  sandbox  %s   <- open this page: the fake Slack, live; act as any demo person\n", sb.URL())
+	fmt.Fprintf(w, "  sandbox  %s   <- open this page: %s, live; act as any demo person\n", sb.url, sb.what)
 	fmt.Fprintf(w, "  webhook  %s/v1/alerts/{sumologic,cloudwatch,generic}\n", base)
 	fmt.Fprintf(w, "  redis    %s\n", r.Note)
-	fmt.Fprintf(w, "  chat     %s\n", chat)
+	fmt.Fprintf(w, "  chat     %s\n", sb.chat)
 	fmt.Fprintf(w, "  sns      CloudWatch alarms are checked against a signing key the demo generated (Amazon's certificates cannot be fetched offline)\n")
 	switch {
 	case idle:

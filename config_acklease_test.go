@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"strings"
 	"testing"
@@ -42,22 +41,9 @@ func TestAckLeaseConfig(t *testing.T) {
 			if tc.lease != "" {
 				yaml = strings.Replace(yaml, anchor, anchor+"    ack_lease: "+tc.lease+"\n", 1)
 			}
-			path := writeConfig(t, yaml)
-			var out, errb bytes.Buffer
-			code := run(context.Background(), []string{"check-config", "--config", path}, &out, &errb, nil, time.Now)
-			if tc.problem != "" {
-				lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
-				if code != 2 || len(lines) != 2 || !strings.HasPrefix(lines[1], tc.problem) {
-					t.Fatalf("exit %d, stderr:\n%s\nwant one line starting %q", code, errb.String(), tc.problem)
-				}
+			cfg := checkConfigOne(t, yaml, tc.problem)
+			if cfg == nil {
 				return
-			}
-			if code != 0 {
-				t.Fatalf("exit %d: %s", code, errb.String())
-			}
-			cfg, err := LoadConfig(path, nil)
-			if err != nil {
-				t.Fatal(err)
 			}
 			d, err := cfg.domain()
 			if err != nil {

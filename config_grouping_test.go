@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"os"
 	"slices"
@@ -59,22 +58,9 @@ func TestGroupingConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := writeConfig(t, strings.Replace(string(example), anchor, anchor+tc.yaml, 1))
-			var out, errb bytes.Buffer
-			code := run(context.Background(), []string{"check-config", "--config", path}, &out, &errb, nil, time.Now)
-			if tc.problem != "" {
-				lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
-				if code != 2 || len(lines) != 2 || !strings.HasPrefix(lines[1], tc.problem) {
-					t.Fatalf("exit %d, stderr:\n%s\nwant one line starting %q", code, errb.String(), tc.problem)
-				}
+			cfg := checkConfigOne(t, strings.Replace(string(example), anchor, anchor+tc.yaml, 1), tc.problem)
+			if cfg == nil {
 				return
-			}
-			if code != 0 {
-				t.Fatalf("exit %d: %s", code, errb.String())
-			}
-			cfg, err := LoadConfig(path, nil)
-			if err != nil {
-				t.Fatal(err)
 			}
 			d, err := cfg.domain()
 			if err != nil {

@@ -342,3 +342,28 @@ func TestConfigValueProblemsArePlain(t *testing.T) {
 		})
 	}
 }
+
+// checkConfigOne runs `baton check-config` on yaml. With a problem, it
+// wants exit 2 and exactly one problem line starting with it, and returns
+// nil; without, it wants exit 0 and returns the loaded config.
+func checkConfigOne(t *testing.T, yaml, problem string) *Config {
+	t.Helper()
+	path := writeConfig(t, yaml)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"check-config", "--config", path}, &out, &errb, nil, time.Now)
+	if problem != "" {
+		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+		if code != 2 || len(lines) != 2 || !strings.HasPrefix(lines[1], problem) {
+			t.Fatalf("exit %d, stderr:\n%s\nwant one line starting %q", code, errb.String(), problem)
+		}
+		return nil
+	}
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	cfg, err := LoadConfig(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}

@@ -133,9 +133,11 @@ func saveScreenshot(t *testing.T, name string, png []byte) {
 
 // ackTarget is the Acknowledge button the test presses, as the page found it.
 type ackTarget struct {
-	Channel  string `json:"channel"`
-	TS       string `json:"ts"`
-	ActionID string `json:"actionId"`
+	Channel string `json:"channel"`
+	// Message selects the message (Slack's data-ts, Discord's
+	// data-message); Button the button in it (data-action-id, data-custom-id).
+	Message  string `json:"message"`
+	Button   string `json:"button"`
 	Incident int64  `json:"incident"`
 	Where    string `json:"where"`
 	Text     string `json:"text"`
@@ -154,7 +156,10 @@ func findAckJS(dms bool) string {
     if (!inChannel && !/INC-1\b/.test(m.textContent)) continue;
     const b = [...m.querySelectorAll('button.btn')].find((b) => b.textContent.trim() === 'Acknowledge');
     if (!b) continue;
-    return {channel: b.dataset.channel, ts: b.dataset.ts, actionId: b.dataset.actionId, incident: 1,
+    const msg = '.msg[data-channel="' + m.dataset.channel + '"]' +
+      (m.dataset.ts ? '[data-ts="' + m.dataset.ts + '"]' : '[data-message="' + m.dataset.message + '"]');
+    const btn = b.dataset.actionId ? 'button[data-action-id="' + b.dataset.actionId + '"]' : 'button[data-custom-id="' + b.dataset.customId + '"]';
+    return {channel: b.dataset.channel, message: msg, button: msg + ' ' + btn, incident: 1,
             where: inChannel ? 'incident channel' : 'DM', text: m.textContent};
   }
   return null;
@@ -162,13 +167,22 @@ func findAckJS(dms bool) string {
 }
 
 // TestDemoSandboxAcknowledgeInBrowser runs the demo in-process with the
-// scenario, opens the sandbox page in headless Chromium, picks Dave, presses
-// Acknowledge on INC-1's card, and checks that the click reached the fake
-// Slack as Dave's, that the incident is acknowledged by dave in Redis, and
-// that the card changed on the page. It saves a screenshot of the page.
+// scenario, once with each chat (--chat slack, --chat discord), opens the
+// sandbox page in headless Chromium, picks Dave, presses Acknowledge on
+// INC-1's card, and checks that the click reached the fake chat as Dave's
+// (on Discord: an interaction over the gateway that baton answered within
+// Discord's 3 s), that the incident is acknowledged by dave in Redis, and
+// that the card changed on the page; then /incident stats typed under the
+// channel shows the chart. It saves a screenshot of the page.
 func TestDemoSandboxAcknowledgeInBrowser(t *testing.T) {
+	for _, chat := range []string{"slack", "discord"} {
+		t.Run(chat, func(t *testing.T) { testDemoSandboxAcknowledgeInBrowser(t, chat) })
+	}
+}
+
+func testDemoSandboxAcknowledgeInBrowser(t *testing.T, chat string) {
 	srv := redistest.Start(t)
-	d := startDemo(t, []string{"--scenario", "--redis", srv.Addr, "--listen", "127.0.0.1:0", "--sandbox", "127.0.0.1:0"}, nil)
+	d := startDemo(t, []string{"--chat", chat, "--scenario", "--redis", srv.Addr, "--listen", "127.0.0.1:0", "--sandbox", "127.0.0.1:0"}, nil)
 	pageURL := d.waitOutput(sandboxLineRE, 30*time.Second)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -198,13 +212,16 @@ func TestDemoSandboxAcknowledgeInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no Acknowledge button for INC-1 on the page within 30s: %v\nstdout:\n%s", err, d.out)
 	}
-	t.Logf("pressing Acknowledge on INC-1 in the %s (%s %s)", target.Where, target.Channel, target.TS)
-	btn := fmt.Sprintf(`.msg[data-channel=%q][data-ts=%q] button[data-action-id=%q]`, target.Channel, target.TS, target.ActionID)
-	if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(btn))); err != nil {
-		t.Fatalf("click %s: %v", btn, err)
+	t.Logf("pressing Acknowledge on INC-1 in the %s (%s)", target.Where, target.Button)
+	if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(target.Button))); err != nil {
+		t.Fatalf("click %s: %v", target.Button, err)
 	}
-	// The click went page → /sandbox/act → the fake's block_actions envelope, as dave.
+	// The click went page → /sandbox/act → the fake's block_actions
+	// envelope (Slack) or interaction (Discord), as dave.
 	d.waitOutput(regexp.MustCompile(`dave pressed Acknowledge in `), 10*time.Second)
+	if chat == "discord" {
+		d.waitOutput(regexp.MustCompile(`baton answered dave's Acknowledge in [0-9.]+m?s `), 10*time.Second)
+	}
 
 	shoot := func(name string) {
 		png, err := chromedp.Run(browser, chromedp.FullScreenshot(100))
@@ -226,7 +243,7 @@ func TestDemoSandboxAcknowledgeInBrowser(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			shoot("demo-sandbox-failed.png")
+			shoot("demo-sandbox-" + chat + "-failed.png")
 			t.Fatalf("INC-1 in Redis: %+v (err %v); want acknowledged by dave\nstdout:\n%s", inc, err, d.out)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -237,9 +254,9 @@ func TestDemoSandboxAcknowledgeInBrowser(t *testing.T) {
 	  if (!m) return null;
 	  const t = m.textContent;
 	  return t !== %q && /dave/i.test(t) ? t : null;
-	})()`, fmt.Sprintf(`.msg[data-channel=%q][data-ts=%q]`, target.Channel, target.TS), target.Text)
+	})()`, target.Message, target.Text)
 	if _, err := chromedp.Run(browser, chromedp.Poll[string](changed, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-		shoot("demo-sandbox-failed.png")
+		shoot("demo-sandbox-" + chat + "-failed.png")
 		t.Fatalf("the card of INC-1 did not change to name dave on the page: %v", err)
 	}
 	d.waitOutput(regexp.MustCompile(`INC-1 acknowledged by dave via the Acknowledge button`), 10*time.Second)
@@ -256,40 +273,61 @@ func TestDemoSandboxAcknowledgeInBrowser(t *testing.T) {
 	    /Incident stats: last 7 days/.test(document.querySelector(%q).textContent);
 	})()`, fmt.Sprintf(`.msg[data-channel=%q] figure.file img`, target.Channel), fmt.Sprintf(`.panel[data-channel=%q]`, target.Channel))
 	if _, err := chromedp.Run(browser, chromedp.Poll[bool](chart, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-		shoot("demo-sandbox-failed.png")
+		shoot("demo-sandbox-" + chat + "-failed.png")
 		t.Fatalf("no stats chart on the page after /incident stats: %v", err)
 	}
-	shoot("demo-sandbox.png")
+	if chat == "slack" {
+		shoot("demo-sandbox.png")
+	} else {
+		shoot("demo-sandbox-" + chat + ".png")
+	}
 
 	if code := d.shutdown(); code != 0 {
 		t.Fatalf("exit %d after Ctrl-C\nstderr:\n%s", code, d.errOut)
 	}
 }
 
-// TestDemoStoryAndCleanStop runs the plain demo on the in-process Redis: the
-// first alert is paged at once and re-paged, and Ctrl-C stops everything
-// (exit 0, every goroutine the demo started gone).
+// TestDemoStoryAndCleanStop runs the plain demo on the in-process Redis,
+// once with each chat: the first alert is paged at once (on Discord: the
+// bot on the gateway, the incident channel under its category, the pinned
+// card and the notice told too), and Ctrl-C stops everything (exit 0, every
+// goroutine the demo started gone).
 func TestDemoStoryAndCleanStop(t *testing.T) {
-	before := runtime.NumGoroutine()
-	d := startDemo(t, []string{"--redis", "memory", "--listen", "127.0.0.1:0", "--sandbox", "127.0.0.1:0"}, nil)
-	d.waitOutput(regexp.MustCompile(`in-memory Redis .*NOTHING will be kept`), 10*time.Second)
-	d.waitOutput(regexp.MustCompile(`alert received from sumologic → INC-1 opened`), 10*time.Second)
-	d.waitOutput(regexp.MustCompile(`INC-1: alice paged \(DM\), level 1`), 10*time.Second)
-	if code := d.shutdown(); code != 0 {
-		t.Fatalf("exit %d\nstderr:\n%s", code, d.errOut)
+	tests := []struct {
+		chat string
+		want []string
+	}{
+		{"slack", nil},
+		{"discord", []string{`bot connected to the sandbox over the gateway`, `channel #inc-1-\S+ created under incidents`,
+			`incident card pinned in #inc-1-`, `notice posted in #db-alerts`}},
 	}
-	if !strings.Contains(d.out.String(), "demo stopped") {
-		t.Fatalf("no goodbye:\n%s", d.out)
-	}
-	// Goroutines: the demo's are gone once it returns (a little slack for
-	// the runtime's and net/http's idle ones).
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before+2 {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines before the demo, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(50 * time.Millisecond)
+	for _, tc := range tests {
+		t.Run(tc.chat, func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			d := startDemo(t, []string{"--chat", tc.chat, "--redis", "memory", "--listen", "127.0.0.1:0", "--sandbox", "127.0.0.1:0"}, nil)
+			d.waitOutput(regexp.MustCompile(`in-memory Redis .*NOTHING will be kept`), 10*time.Second)
+			d.waitOutput(regexp.MustCompile(`alert received from sumologic → INC-1 opened`), 10*time.Second)
+			d.waitOutput(regexp.MustCompile(`INC-1: alice paged \(DM\), level 1`), 10*time.Second)
+			for _, w := range tc.want {
+				d.waitOutput(regexp.MustCompile(w), 10*time.Second)
+			}
+			if code := d.shutdown(); code != 0 {
+				t.Fatalf("exit %d\nstderr:\n%s", code, d.errOut)
+			}
+			if !strings.Contains(d.out.String(), "demo stopped") {
+				t.Fatalf("no goodbye:\n%s", d.out)
+			}
+			// Goroutines: the demo's are gone once it returns (a little slack for
+			// the runtime's and net/http's idle ones).
+			deadline := time.Now().Add(5 * time.Second)
+			for runtime.NumGoroutine() > before+2 {
+				if time.Now().After(deadline) {
+					buf := make([]byte, 1<<20)
+					t.Fatalf("%d goroutines before the demo, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
 	}
 }
 
@@ -353,6 +391,9 @@ func TestDemoExitCodes(t *testing.T) {
 			[]string{"built-in demo config", "log.level", "BATON_"}},
 		{"bad config file", []string{"--config", badConfig, "--redis", "memory"}, nil, 2,
 			[]string{"1 problem(s)", "repage_every", "at least 1s"}},
+		{"Discord sandbox port in use", []string{"--chat", "discord", "--redis", "memory", "--listen", "127.0.0.1:0", "--sandbox", busy.Addr().String()}, nil, 1,
+			[]string{"Discord sandbox", busy.Addr().String(), "in use", "--sandbox 127.0.0.1:PORT"}},
+		{"unknown chat", []string{"--chat", "teams"}, nil, 2, []string{`--chat "teams"`, "slack or discord"}},
 		{"unknown flag", []string{"--nope"}, nil, 2, []string{"-nope", "Usage: baton demo"}},
 		{"stray argument", []string{"now"}, nil, 2, []string{`unexpected argument "now"`}},
 	}

@@ -37,7 +37,8 @@ import (
 // the redraw after acknowledgements know its incidents:
 //
 //	P chat:C:bundle:<id>   hash: "b" → the Bundle as posted (JSON),
-//	                       "m:<channel>/<msg>" → digest of what that message shows
+//	                       "m:<channel>/<msg>" → digest of what that message shows,
+//	                       "k" → its page keys (JSON), "at" → its post (unix ms; replay.go)
 //	P chat:C:bkey:<key>    string: the bundle a page key went out in (Delivered)
 //	P chat:C:bmsg          hash: "<channel>/<msg>" → bundle id (reactions)
 //
@@ -339,6 +340,9 @@ func (p *Pager) sendPages(ctx context.Context, target string, items []*pageItem)
 	// holding fewer pages), Keys every page's, which the delivery check finds.
 	chID, ts, err := c.chat.Post(ctx, target, Message{Text: b.Text(), Bundle: &b, Key: b.ID, Keys: keys})
 	if err != nil {
+		if refusedForCertain(err) {
+			c.forgetBundle(ctx, b.ID, keys)
+		}
 		return fill(fmt.Errorf("bundle of %d pages: %w", len(items), err))
 	}
 	at := c.now()
@@ -396,7 +400,7 @@ func (c *Bot) saveBundle(ctx context.Context, b Bundle, keys []string) error {
 		for _, k := range keys {
 			pp.Set(ctx, c.st.bundleKey(k), b.ID, bundleTTL)
 		}
-		return nil
+		return c.saveBundlePost(ctx, pp, b.ID, keys)
 	})
 	if err != nil {
 		return fmt.Errorf("record bundle %s: %w", b.ID, err)

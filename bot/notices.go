@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/internal/coalesce"
 	"github.com/batonhq/baton/internal/text"
 )
@@ -24,6 +28,13 @@ import (
 // (Message.Notices) that carries every notice's key (Message.Keys), so an
 // incident's chat job that finds its posting mark without the notice's id
 // finds the bundle by its own key and adopts it.
+//
+// A notice waiting for its bundle holds no chat worker (handNotice): the
+// incident's chat job hands it to the group and goes on, and the group's
+// poster records the outcome and brings the job forward; the posting mark
+// says until when the notice is the poster's, so no run of the job (on any
+// replica) posts it meanwhile, and one after it takes over a post whose
+// outcome went unrecorded.
 //
 // Only on a chat that is a KeysFinder (Slack), as for pages. A bundled
 // notice is not linked to any incident and is not redrawn when one of its
@@ -67,23 +78,123 @@ func noticesKey(keys []string) string {
 	return "notices:" + hex.EncodeToString(sum[:8])
 }
 
-// postNotice posts nt (key its Message.Key) in target: through the
-// notices' coalesce group on a chat that is a KeysFinder, else alone.
-// bundled reports that the message names other incidents too.
-func (s *Syncer) postNotice(ctx context.Context, target string, nt Notice, key string) (chID, ts string, bundled bool, err error) {
+// noticeHold is how long a notice handed to the notices' group is its
+// poster's: the posting mark carries the deadline (noticeMark), a chat
+// job that finds it earlier leaves the notice alone, and the poster gives
+// up noticeSlack before it (an item not yet taken is withdrawn, a post in
+// flight cancelled), so the job that runs at the deadline takes over a
+// notice whose post has ended, one way or another. Far longer than a
+// bundle's window and a post.
+const noticeHold = 10 * time.Second
+
+// noticeSlack is how long before noticeHold ends the poster gives up.
+const noticeSlack = 3 * time.Second
+
+// noticeMark parses a notice's posting mark: "<unix ms>" (an earlier run
+// began posting then; the outcome is unknown, so the notice is looked for
+// first) or "<unix ms>/<until unix ms>" (handed to the notices' group then;
+// the poster records the outcome before until). at is "" when there is no
+// mark.
+func noticeMark(mark string) (at string, until time.Time) {
+	at, u, ok := strings.Cut(mark, "/")
+	if !ok {
+		return at, time.Time{}
+	}
+	ms, err := strconv.ParseInt(u, 10, 64)
+	if err != nil {
+		return at, time.Time{}
+	}
+	return at, time.UnixMilli(ms)
+}
+
+// chatScheduler brings an incident's chat job forward
+// (*incident.Store.ScheduleChat); the Incidents in use implement it.
+type chatScheduler interface {
+	ScheduleChat(ctx context.Context, n int64, due time.Time) error
+}
+
+// handNotice hands incident n's notice nt (key its Message.Key) to the
+// notices' coalesce group for target and returns without waiting for it,
+// so a notice waiting for its bundle holds no chat worker: the burst of
+// notices of an alert storm gathers in one message whatever the number of
+// chat workers. It first marks the notice as handed over until a deadline
+// (noticeHold), which it returns: the incident's chat job runs again then
+// and, should the outcome have gone unrecorded (the process died), looks
+// for the notice and posts it if it is not there. The poster records the
+// outcome (noticePosted) and brings the chat job forward, so it redraws
+// what changed meanwhile; a post that certainly did not happen (a rate
+// limit, a deferral) clears the mark, one with an unknown outcome leaves
+// it without its deadline, so the job looks before it posts again.
+func (s *Syncer) handNotice(ctx context.Context, n int64, target string, nt Notice, key string) (time.Time, error) {
 	c := s.c
-	if _, ok := c.chat.(KeysFinder); !ok {
-		chID, ts, err = c.chat.Post(ctx, target, Message{Text: nt.Text(), Notice: &nt, Key: key})
-		return chID, ts, false, err
+	now := c.now()
+	until := now.Add(noticeHold)
+	at := itoa(now.UnixMilli())
+	if err := c.inc.SetChatRefs(ctx, n, map[string]string{refPostNotice: at + "/" + itoa(until.UnixMilli())}); err != nil {
+		return time.Time{}, err
 	}
 	s.noticesOnce.Do(func() {
 		s.notices = &coalesce.Group[*noticeItem]{Max: MaxBundle, Send: s.sendNotices, Hold: c.pager.hold}
 	})
+	// The post outlives the job's run: its own context, with the job's
+	// values, ending before the mark's deadline.
+	pctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), until.Add(-noticeSlack))
+	pctx = WithPacing(pctx, Pacing{MaxWait: c.syncMaxWait, Ticket: "notices:" + target})
 	it := &noticeItem{nt: nt, key: key}
-	if err := s.notices.Do(ctx, target, it); err != nil {
-		return "", "", false, err
+	go func() {
+		defer cancel()
+		err := s.notices.Do(pctx, target, it)
+		s.noticeDone(n, target, at, it, err)
+	}()
+	return until, nil
+}
+
+// noticeDone records the outcome of a notice handed to the notices' group
+// (handNotice) and brings the incident's chat job forward.
+func (s *Syncer) noticeDone(n int64, target, at string, it *noticeItem, err error) {
+	c := s.c
+	ctx, cancel := context.WithTimeout(context.Background(), noticeSlack)
+	defer cancel()
+	set := func(kv ...string) error {
+		m := make(map[string]string, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return c.inc.SetChatRefs(ctx, n, m)
 	}
-	return it.chID, it.ts, it.bundled, nil
+	due := c.now()
+	var ra escalation.RetryAfterError
+	switch {
+	case err == nil || escalation.IsPermanent(err):
+		if err = s.noticePosted(ctx, n, target, it.chID, it.ts, it.nt.Status, it.bundled, err, set); err != nil {
+			// Posted, not recorded (Redis failed a write): the job
+			// looks for it by its key, and adopts it, before it posts
+			// again.
+			c.log.Warn("bot: a notice posted but not recorded; its chat job will look for it", "incident", n, "err", err)
+			err = set(refPostNotice, at)
+		}
+	case errors.As(err, &ra):
+		// Certainly not posted (a 429, the pacer's deferral): post it again
+		// when the chat takes it.
+		due = due.Add(ra.RetryAfter())
+		err = set(refPostNotice, "")
+	default:
+		// Perhaps posted (a timeout, a 5xx, an answer lost): the job looks
+		// for it before it posts again.
+		due = due.Add(c.bundleWindow)
+		c.log.Warn("bot: the notice's post failed; its chat job will look for it", "incident", n, "err", err)
+		err = set(refPostNotice, at)
+	}
+	if err != nil {
+		// Unrecorded: the mark's deadline brings the job back, which looks.
+		c.log.Warn("bot: a notice's outcome not recorded", "incident", n, "err", err)
+		return
+	}
+	if sch, ok := c.inc.(chatScheduler); ok {
+		if err := sch.ScheduleChat(ctx, n, due); err != nil {
+			c.log.Warn("bot: a notice's chat job not brought forward", "incident", n, "err", err)
+		}
+	}
 }
 
 // sendNotices is the notices' coalesce send: one notice alone as today's

@@ -39,6 +39,9 @@ type Pager struct {
 	checksOnce sync.Once
 	checks     coalesce.Group[*keyCheck] // delivery checks, by channel: one history read answers many
 	nextRead   map[string]time.Time      // channel → the slot a deferred read of it holds (guarded by mu)
+
+	replaysOnce sync.Once
+	replays     coalesce.Group[*replayItem] // delivery checks replaying a bundle, by bundle (replay.go)
 }
 
 // dmCall is one lookup of a DM channel that concurrent pages to the same
@@ -86,11 +89,10 @@ func (p *Pager) PageBundled(ctx context.Context, pg escalation.Page) (escalation
 	if err != nil {
 		return escalation.Bundle{}, escalation.Unsent(err)
 	}
-	if _, ok := c.chat.(KeysFinder); !ok {
-		// A chat that cannot find a message by any of its keys (Discord
-		// finds a retried post by its nonce, one key) cannot tell which
-		// pages a bundle whose answer was lost delivered: its pages go
-		// one by one, as before.
+	if !p.bundles() {
+		// A chat that can neither find a message by any of its keys nor
+		// replay a post by its key cannot tell which pages a bundle whose
+		// answer was lost delivered: its pages go one by one.
 		return escalation.Bundle{}, p.postOne(ctx, target, pg, card, refs)
 	}
 	p.pagesOnce.Do(func() {
@@ -196,6 +198,12 @@ func (p *Pager) Delivered(ctx context.Context, pg escalation.Page) (bool, error)
 	target, err := p.target(ctx, pg)
 	if err != nil {
 		return false, err
+	}
+	if r, ok := p.replayer(); ok {
+		// Nothing to look up: post the page's message again under its key
+		// (replay.go).
+		ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "check:" + pg.Key})
+		return p.replayed(ctx, r, pg, target)
 	}
 	if pg.Person == "" {
 		id, err := c.st.hget(ctx, c.st.channels(), target)

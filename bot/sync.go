@@ -183,8 +183,12 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	}
 
 	// 4. The notice in the alerts channel, once.
+	// On a chat that bundles notices the post is handed over, and the job
+	// comes back by noticeDue to take it over should its outcome go
+	// unrecorded (the poster records it and brings the job forward).
+	var noticeDue time.Time
 	if refs[refNotice] == "" && refs[refNoticeOff] == "" {
-		if err := s.notice(ctx, inc, ch, refs, set); err != nil {
+		if noticeDue, err = s.notice(ctx, inc, ch, refs, set); err != nil {
 			return time.Time{}, err
 		}
 	}
@@ -238,7 +242,7 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	if inc.Status == incident.StatusResolved {
 		at := inc.Resolved.Add(c.archiveAfter)
 		if now.Before(at) {
-			return earliest(next, at), nil
+			return earliest(sooner(next, noticeDue), at), nil
 		}
 		if err := c.chat.Archive(ctx, ch); err != nil {
 			if !escalation.IsPermanent(err) {
@@ -251,7 +255,15 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		}
 		return time.Time{}, nil
 	}
-	return next, nil
+	return sooner(next, noticeDue), nil
+}
+
+// sooner is the earlier of two due times, a zero one meaning none.
+func sooner(a, b time.Time) time.Time {
+	if b.IsZero() {
+		return a
+	}
+	return earliest(a, b)
 }
 
 func plural(n int64) string {
@@ -422,14 +434,27 @@ func (s *Syncer) createChannel(ctx context.Context, inc incident.Incident, refs 
 // the mark without the notice's id (the run that posted it died first)
 // looks for it in the channel's messages since the mark, by its key, and
 // adopts it instead of posting a second.
-func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, refs map[string]string, set func(...string) error) error {
+//
+// On a chat that bundles notices (a KeysFinder) the post is handed to the
+// notices' group and notice returns at once, without waiting for the
+// bundle (notices.go): the mark then carries until when the notice is its
+// poster's, and the due time it returns is that deadline, when the job
+// runs again to take over a post that did not record its outcome. A run
+// that finds such a mark before its deadline leaves the notice alone.
+func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, refs map[string]string, set func(...string) error) (time.Time, error) {
 	c := s.c
 	target := c.services[inc.Service].AlertsChannel
 	if target == "" {
 		target = c.defaultChannel
 	}
 	if target == "" {
-		return set(refNoticeOff, "1")
+		return time.Time{}, set(refNoticeOff, "1")
+	}
+	at, until := noticeMark(refs[refPostNotice])
+	if now := c.now(); !until.IsZero() && now.Before(until) {
+		// Handed to the notices' group (here or on another replica),
+		// which records it: look again when that hand-over ends.
+		return until, nil
 	}
 	nt := Notice{Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service, Severity: inc.Severity, Channel: ch,
 		Status: inc.Status}
@@ -439,48 +464,64 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, r
 	}
 	key := noticeKey(inc)
 	chID, ts, bundled, err := "", "", false, error(nil)
-	if at := refs[refPostNotice]; at != "" {
+	if at != "" {
 		if chID, err = s.channelID(ctx, target); err != nil {
-			return fmt.Errorf("look for the notice of %s: %w", inc.Ref(), err)
+			return time.Time{}, fmt.Errorf("look for the notice of %s: %w", inc.Ref(), err)
 		}
 		if ts, err = s.posted(ctx, inc, "notice", chID, "", key, at); err != nil {
-			return err
+			return time.Time{}, err
 		}
 		if ts != "" {
 			// Found by its key: alone, or in a bundle of notices
 			// (another key is the message's own).
 			p, err := c.chat.Lookup(ctx, chID, ts)
 			if err != nil && !errors.Is(err, ErrNoMessage) && !escalation.IsPermanent(err) {
-				return fmt.Errorf("look at the notice of %s: %w", inc.Ref(), err)
+				return time.Time{}, fmt.Errorf("look at the notice of %s: %w", inc.Ref(), err)
 			}
 			bundled = err == nil && p.Key != "" && p.Key != key
 		}
 	}
 	if ts == "" {
-		if err := set(refPostNotice, itoa(c.now().UnixMilli())); err != nil {
-			return err
+		if _, ok := c.chat.(KeysFinder); ok {
+			return s.handNotice(ctx, inc.Number, target, nt, key)
 		}
-		chID, ts, bundled, err = s.postNotice(ctx, target, nt, key)
+		if err := set(refPostNotice, itoa(c.now().UnixMilli())); err != nil {
+			return time.Time{}, err
+		}
+		chID, ts, err = c.chat.Post(ctx, target, Message{Text: nt.Text(), Notice: &nt, Key: key})
 	}
+	return time.Time{}, s.noticePosted(ctx, inc.Number, target, chID, ts, inc.Status, bundled, err, set)
+}
+
+// noticePosted records the outcome of incident n's notice, posted in
+// target (as configured) as message ts of channel chID: linked to the
+// incident and its id stored, or, when the message names several
+// incidents (bundled), stored as such and linked to none; shown is the
+// status the notice shows. A channel the bot
+// cannot post in turns the notice off; another error is returned.
+func (s *Syncer) noticePosted(ctx context.Context, n int64, target, chID, ts string, shown incident.Status, bundled bool, err error, set func(...string) error) error {
+	c := s.c
+	ref := "INC-" + itoa(n)
 	if escalation.IsPermanent(err) {
 		c.log.Error("bot: the notice could not be posted in the service's alerts channel; is the bot a member?",
-			"incident", inc.Number, "service", inc.Service, "channel", target, "err", err)
+			"incident", n, "channel", target, "err", err)
 		return set(refNoticeOff, "1", refPostNotice, "")
 	}
 	if err != nil {
-		return fmt.Errorf("post the notice of %s: %w", inc.Ref(), err)
+		return fmt.Errorf("post the notice of %s: %w", ref, err)
 	}
 	c.learnChannel(ctx, target, chID)
+	status := string(shown)
 	if bundled {
 		// Names several incidents: linked to none (a reaction on it does
 		// nothing), never redrawn for one of them.
-		return set(refNotice, chID+"/"+ts, refNoticeState, string(inc.Status), refNoticeBundled, "1", refPostNotice, "")
+		return set(refNotice, chID+"/"+ts, refNoticeState, status, refNoticeBundled, "1", refPostNotice, "")
 	}
 	// Linked before its id is stored, as the card.
-	if err := c.inc.LinkChat(ctx, c.msgRef(chID, ts), inc.Number, c.linkTTL); err != nil {
+	if err := c.inc.LinkChat(ctx, c.msgRef(chID, ts), n, c.linkTTL); err != nil {
 		return err
 	}
-	return set(refNotice, chID+"/"+ts, refNoticeState, string(inc.Status), refPostNotice, "")
+	return set(refNotice, chID+"/"+ts, refNoticeState, status, refPostNotice, "")
 }
 
 // cardKey and noticeKey are the Message.Key an incident's card and notice

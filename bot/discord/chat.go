@@ -13,7 +13,10 @@
 //     within Discord's nonce window returns the first message instead of a
 //     second. FindKey cannot look a key up afterwards and says so with an
 //     escalation.Permanent error; bot then posts again (logged at WARN), and
-//     the nonce de-duplicates a post retried within that window.
+//     the nonce de-duplicates a post retried within that window. The Chat
+//     is a bot.Replayer: bot's Pager checks a page's delivery by posting
+//     its message again under the same key (a bundle of pages under the
+//     bundle's id), so pages are bundled on Discord as on Slack.
 //   - Channel names are not unique on Discord. CreateChannel lists the
 //     guild's channels first and answers bot.ErrNameTaken when the name is
 //     there, so bot's Syncer asks FindChannel and adopts the channel its own
@@ -73,7 +76,20 @@ type Chat struct {
 	self            string
 }
 
-var _ bot.Chat = (*Chat)(nil)
+var (
+	_ bot.Chat     = (*Chat)(nil)
+	_ bot.Replayer = (*Chat)(nil)
+)
+
+// replayWindow is how long after a post Discord answers a post with the
+// same nonce (enforce_nonce) with the first message: "the past few
+// minutes", Discord says; two is well inside it.
+const replayWindow = 2 * time.Minute
+
+// ReplayWindow implements bot.Replayer: a post repeated with the same
+// bot.Message.Key (the same nonce, enforce_nonce) within it is answered
+// with the first message.
+func (c *Chat) ReplayWindow() time.Duration { return replayWindow }
 
 // ChatOptions configure a Chat. Token and GuildID are required.
 type ChatOptions struct {

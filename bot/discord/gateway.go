@@ -254,15 +254,32 @@ func (g *Gateway) interaction(i *discordgo.InteractionCreate) {
 	if ctx == nil || ctx.Err() != nil {
 		return
 	}
-	err := g.chat.Session().InteractionRespond(i.Interaction, &discordgo.InteractionResponse{
+	answer := &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
-	}, discordgo.WithContext(ctx))
+	}
+	if redraws(i.Interaction) {
+		// "Acknowledge all" redraws the message pressed: a deferred update
+		// lets the follow-up edit it through the interaction (outside the
+		// channel's rate limit), as Slack's response_url replaces it.
+		answer = &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
+	}
+	err := g.chat.Session().InteractionRespond(i.Interaction, answer, discordgo.WithContext(ctx))
 	if err != nil {
 		g.log.Warn("discord: could not answer an interaction in time", "err", translate("interaction callback", err))
 		return
 	}
 	g.handle(func() { g.run(i) })
+}
+
+// redraws reports whether an interaction is a button whose reply redraws
+// the message it is on (a bundle's "Acknowledge all").
+func redraws(i *discordgo.Interaction) bool {
+	if i.Type != discordgo.InteractionMessageComponent || i.Message == nil {
+		return false
+	}
+	_, ok := ParseAckAllID(i.MessageComponentData().CustomID)
+	return ok
 }
 
 // run does what an answered interaction asks and follows up with the reply.
@@ -289,6 +306,14 @@ func (g *Gateway) run(i *discordgo.InteractionCreate) {
 	}
 	if reply.Text == "" {
 		reply.Text = "Done."
+	}
+	if reply.Redraw != nil && redraws(i.Interaction) {
+		out := render(*reply.Redraw)
+		_, err := s.InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &out.Content, Embeds: &out.Embeds,
+			Components: &out.Components, AllowedMentions: out.AllowedMentions}, discordgo.WithContext(ctx))
+		if err != nil {
+			g.log.Warn("discord: could not redraw the message pressed; it keeps its buttons (pressing them says the incidents are taken)", "err", translate("redraw", err))
+		}
 	}
 	_, err := s.FollowupMessageCreate(i.Interaction, false, &discordgo.WebhookParams{
 		Content:         text.Truncate(escape(reply.Text), maxContent),

@@ -3,7 +3,9 @@ package discord_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -421,12 +423,43 @@ func mentionsIncident(m fakediscord.Message, n int64) bool {
 	return false
 }
 
+// pagesTo are the messages the bot posted in a person's DM that are not
+// answers to an interaction (the ephemeral replies to their buttons): the
+// pages, single or bundled.
+func (s *story) pagesTo(u fakediscord.User) []fakediscord.Message {
+	var out []fakediscord.Message
+	for _, m := range s.dms(u) {
+		if m.Interaction == "" && m.Author == s.fake.BotID() {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// named are the incidents a message names.
+func named(m fakediscord.Message, upTo int64) []int64 {
+	var out []int64
+	for i := int64(1); i <= upTo; i++ {
+		if mentionsIncident(m, i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // A storm of 20 incidents for one person while every third message post is
-// answered 429: she is told about every incident within 10 s, and every
-// incident gets its channel, its card and its notice exactly once within 90 s.
+// answered 429 and channel creation is held to Discord's 10 per 10 s: she
+// is told about every incident within 10 s, in a handful of DMs (pages due
+// together are bundled), each incident named once per page round; her
+// pages do not wait behind the channels, which lag; every incident gets its
+// channel, its card and its notice exactly once within 90 s; "Acknowledge
+// all", pressed through real interactions, acknowledges all 20, redraws
+// the bundles pressed, and stops every page.
 func TestStormWithRateLimits(t *testing.T) {
 	const incidents = 20
-	s := newStory(t, time.Hour)
+	const repage = 2 * time.Second
+	s := newStory(t, repage)
+	s.fake.SetLimit(fakediscord.RouteChannelCreate, fakediscord.DiscordRateLimits()[fakediscord.RouteChannelCreate])
 	var mu sync.Mutex
 	posts, refused := 0, 0
 	s.fake.InjectFaults(func(route, _ string) (fakediscord.Fault, bool) {
@@ -446,23 +479,39 @@ func TestStormWithRateLimits(t *testing.T) {
 	for i := range incidents {
 		s.open("storm-"+strconv.Itoa(i), "storm alert "+strconv.Itoa(i))
 	}
-	told := func() int {
-		n := 0
-		dms := s.dms(s.dana)
-		for i := int64(1); i <= incidents; i++ {
-			for _, m := range dms {
-				if mentionsIncident(m, i) {
-					n++
-					break
+	// 1. Every incident named to dana within 10 s, in a handful of DMs.
+	firstNamed := func() map[int64]time.Time {
+		first := map[int64]time.Time{}
+		for _, m := range s.pagesTo(s.dana) {
+			for _, n := range named(m, incidents) {
+				if _, ok := first[n]; !ok {
+					first[n] = m.Posted
 				}
 			}
 		}
-		return n
+		return first
 	}
-	s.waitFor("dana told about every incident", func() bool { return told() == incidents })
-	if d := time.Since(start); d > 10*time.Second {
-		t.Fatalf("dana told about every incident after %v, want within 10 s", d)
+	s.waitFor("dana told about every incident", func() bool { return len(firstNamed()) == incidents })
+	var toldAt time.Time
+	for _, at := range firstNamed() {
+		toldAt = later(toldAt, at)
 	}
+	told := toldAt.Sub(start)
+	dms := 0
+	for _, m := range s.pagesTo(s.dana) {
+		if !m.Posted.After(toldAt) {
+			dms++
+			t.Logf("dana's DM at %v names %d incidents", m.Posted.Sub(start).Round(time.Millisecond), len(named(m, incidents)))
+		}
+	}
+	if told > 10*time.Second {
+		t.Fatalf("dana told about every incident after %v, want within 10 s", told)
+	}
+	if dms > 5 {
+		t.Fatalf("dana told about %d incidents in %d DMs; pages due together must go as one", incidents, dms)
+	}
+
+	// 3. Every incident's channel, pinned card and notice within 90 s.
 	announced := func() bool {
 		for i := int64(1); i <= incidents; i++ {
 			refs, err := s.svc.ChatRefs(s.ctx, i)
@@ -472,12 +521,34 @@ func TestStormWithRateLimits(t *testing.T) {
 		}
 		return true
 	}
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := start.Add(90 * time.Second)
 	for !announced() {
 		if time.Now().After(deadline) {
 			t.Fatal("not every incident announced within 90 s")
 		}
 		time.Sleep(20 * time.Millisecond) // polling Redis
+	}
+	// 2. Pages before cosmetics: channel creation is held to 10 per 10 s,
+	// so the channels lag; dana's pages do not wait for them.
+	var created []time.Time
+	for _, c := range s.fake.Calls(fakediscord.RouteChannelCreate) {
+		if c.OK() {
+			created = append(created, c.At)
+		}
+	}
+	if len(created) != incidents {
+		t.Fatalf("%d channels created, want %d", len(created), incidents)
+	}
+	firstPage := s.pagesTo(s.dana)[0].Posted
+	t.Logf("first page to dana %v, every incident told %v; channels created from %v to %v",
+		firstPage.Sub(start).Round(time.Millisecond), told.Round(time.Millisecond),
+		created[0].Sub(start).Round(time.Millisecond), created[len(created)-1].Sub(start).Round(time.Millisecond))
+	if !toldAt.Before(created[len(created)-1]) {
+		t.Errorf("dana told about every incident after %v, not before the last channel (%v): pages waited behind channels",
+			told, created[len(created)-1].Sub(start))
+	}
+	if !firstPage.Before(created[incidents/2]) {
+		t.Errorf("first page to dana at %v, after half the channels (%v)", firstPage.Sub(start), created[incidents/2].Sub(start))
 	}
 	for i := int64(1); i <= incidents; i++ {
 		prefix := "inc-" + strconv.FormatInt(i, 10) + "-"
@@ -509,12 +580,141 @@ func TestStormWithRateLimits(t *testing.T) {
 			t.Fatalf("INC-%d: %d notices", i, notices)
 		}
 	}
+
+	// 4. "Acknowledge all" on dana's bundles, newest first, until nothing
+	// is triggered: each press a real interaction through the gateway.
+	triggered := func() []int64 {
+		var out []int64
+		for i := int64(1); i <= incidents; i++ {
+			if s.incident(i).Status == incident.StatusTriggered {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	var pressed []fakediscord.Message
+	for _, m := range slices.Backward(s.pagesTo(s.dana)) {
+		if len(triggered()) == 0 {
+			break
+		}
+		var ackAll string
+		for _, id := range m.Buttons() {
+			if _, ok := discord.ParseAckAllID(id); ok {
+				ackAll = id
+			}
+		}
+		if ackAll == "" {
+			continue
+		}
+		in, err := s.fake.ClickButton(s.dana.ID, m.ChannelID, m.ID, ackAll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pressed = append(pressed, m)
+		reply := s.ephemeral(in)
+		t.Logf("Acknowledge all on a bundle of %d: %s", len(named(m, incidents)), reply)
+		if got, _ := s.fake.Interaction(in.ID); !got.Responded || got.RespondedIn > 3*time.Second || got.ResponseType != fakediscord.CallbackDeferredUpdate {
+			t.Fatalf("Acknowledge all answered %+v", got)
+		}
+	}
+	if left := triggered(); len(left) > 0 {
+		t.Fatalf("still triggered after Acknowledge all (%d presses): %v", len(pressed), left)
+	}
+	if len(pressed) > 3 {
+		t.Errorf("%d presses of Acknowledge all to take 20 incidents", len(pressed))
+	}
+	for i := int64(1); i <= incidents; i++ {
+		if inc := s.incident(i); inc.Owner != "dana" {
+			t.Errorf("INC-%d owned by %q, want dana", i, inc.Owner)
+		}
+	}
+	// The pages stop: no page job due or running; from then on nothing
+	// can page (an acknowledged incident queues none).
+	rdb := s.redis.Client()
+	slot := strings.TrimSuffix(s.svc.JobsKey(), "jobs")
+	s.waitFor("no page job due or running", func() bool {
+		due, err1 := rdb.ZCard(s.ctx, s.svc.JobsKey()).Result()
+		running, err2 := rdb.ZCard(s.ctx, slot+"inflight").Result()
+		return err1 == nil && err2 == nil && due+running == 0
+	})
+	settled := time.Now()
+	// The bundles pressed are redrawn through the interaction: no button
+	// left, the acknowledgements shown.
+	for _, m := range pressed {
+		got, _ := s.fake.Message(m.ID)
+		if len(got.Buttons()) != 0 || !strings.Contains(got.EmbedList()[0].Description, "acknowledged by") {
+			t.Errorf("bundle %s not redrawn as acknowledged: buttons %v, %.300s", m.ID, got.Buttons(), got.EmbedList()[0].Description)
+		}
+	}
+	// Each incident named once per page round: as many DMs name it as it
+	// has pages in its timeline (each step's page delivered once, whether
+	// alone or in a bundle; a bundled page's event names its bundle), and
+	// nothing is posted after the acknowledgements.
+	mentions := map[int64]int{}
+	for _, m := range s.pagesTo(s.dana) {
+		if m.Posted.After(settled) {
+			t.Errorf("a page naming %v posted after every incident was acknowledged", named(m, incidents))
+		}
+		for _, n := range named(m, incidents) {
+			mentions[n]++
+		}
+	}
+	rounds, bundled := 0, 0
+	for i := int64(1); i <= incidents; i++ {
+		_, tl, err := s.svc.Get(s.ctx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paged := 0
+		for _, ev := range tl {
+			if ev.Type == incident.EventPaged && ev.Person == "dana" {
+				paged += int(max(ev.Count, 1)) // a run of re-pages is one entry with its count
+				if ev.Bundle != "" {
+					bundled++
+				}
+			}
+		}
+		if paged != mentions[i] {
+			t.Errorf("INC-%d paged %d times, named in %d DMs", i, paged, mentions[i])
+		}
+		rounds = max(rounds, paged)
+	}
+	if bundled == 0 {
+		t.Error("no paged event names a bundle")
+	}
+	t.Logf("%d page rounds; %d paged entries name a bundle", rounds, bundled)
 	mu.Lock()
 	defer mu.Unlock()
 	if refused < incidents/2 {
 		t.Fatalf("only %d posts refused: the faults did not bite", refused)
 	}
-	t.Logf("storm of %d with %d of %d posts answered 429: everyone told after %v", incidents, refused, posts, time.Since(start).Round(time.Millisecond))
+	t.Logf("storm of %d with %d of %d posts answered 429: everyone told after %v in %d DMs; announced after %v",
+		incidents, refused, posts, told.Round(time.Millisecond), dms, time.Since(start).Round(time.Millisecond))
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// ephemeral waits for the ephemeral follow-up of an interaction (after a
+// deferred update, the first follow-up) and returns its text.
+func (s *story) ephemeral(in fakediscord.Interaction) string {
+	s.t.Helper()
+	var text string
+	s.waitFor("the reply to interaction "+in.ID, func() bool {
+		got, _ := s.fake.Interaction(in.ID)
+		for _, id := range got.Followups {
+			if m, ok := s.fake.Message(id); ok && m.EphemeralTo == in.User {
+				text = m.Content
+				return true
+			}
+		}
+		return false
+	})
+	return text
 }
 
 // Every other message post takes effect but its answer is lost (a 502 after
@@ -590,6 +790,112 @@ func TestLostAnswersPostOnce(t *testing.T) {
 	if posts < 2*incidents {
 		t.Fatalf("only %d posts", posts)
 	}
+}
+
+// A bundle's post takes effect but its answer is lost (a 502 after Discord
+// posted it): the pages' delivery checks replay the bundle under its key,
+// Discord answers with the message it posted, and every page of it counts
+// as delivered: one bundle message in the DM, each incident named once,
+// every page recorded as delivered, no fallback page.
+func TestLostBundleAnswerPostsOnce(t *testing.T) {
+	const incidents = 8
+	s := newStory(t, time.Hour)
+	dm, err := s.chat.OpenDM(s.ctx, s.dana.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	lostOne := false
+	s.fake.InjectCallFaults(func(c fakediscord.FaultCall) (fakediscord.Fault, bool) {
+		var embeds []struct {
+			Title string `json:"title"`
+		}
+		if c.Route != fakediscord.RouteMessagePost || !strings.Contains(c.Path, dm) || !c.Field("embeds", &embeds) ||
+			len(embeds) != 1 || !strings.HasSuffix(embeds[0].Title, " incidents") {
+			return fakediscord.Fault{}, false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if lostOne {
+			return fakediscord.Fault{}, false
+		}
+		lostOne = true // the first bundle's answer is lost
+		return fakediscord.AppliedError(502), true
+	})
+	for i := range incidents {
+		s.open("lost-"+strconv.Itoa(i), "lost bundle "+strconv.Itoa(i))
+	}
+	s.waitFor("every page recorded", func() bool {
+		for i := int64(1); i <= incidents; i++ {
+			if s.incident(i).Owner != "dana" {
+				return false
+			}
+		}
+		return true
+	})
+	var dmPosts []fakediscord.Call
+	for _, c := range s.fake.Calls(fakediscord.RouteMessagePost) {
+		if strings.Contains(c.Path, dm) {
+			dmPosts = append(dmPosts, c)
+		}
+	}
+	// The bundle's lost post, then its replay with the same nonce, which
+	// Discord answers with the message the lost post made.
+	var lost, replay string
+	for i, c := range dmPosts {
+		if c.Status == 502 && i+1 < len(dmPosts) {
+			c.Field("nonce", &lost)
+			dmPosts[i+1].Field("nonce", &replay)
+		}
+	}
+	if lost == "" || replay != lost {
+		t.Fatalf("the lost bundle post's nonce %q, the next post's %q: want a replay with the same", lost, replay)
+	}
+	if !strings.Contains(s.log.String(), "a bundle whose answer was lost replayed under its key") {
+		t.Fatal("no bundle replayed")
+	}
+	pages := s.pagesTo(s.dana)
+	for _, c := range dmPosts {
+		var m fakediscord.Message
+		_ = json.Unmarshal(c.Response, &m)
+		t.Logf("post to the DM: %d, message %s", c.Status, m.ID)
+	}
+	for _, m := range pages {
+		t.Logf("message %s names %v", m.ID, named(m, incidents))
+	}
+	for i := int64(1); i <= incidents; i++ {
+		n := 0
+		for _, m := range pages {
+			if mentionsIncident(m, i) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("INC-%d named in %d DMs, want 1", i, n)
+		}
+	}
+	for _, m := range s.fake.Messages(s.alerts.ID) {
+		if strings.Contains(m.Content, "Nobody could be paged") {
+			t.Errorf("a fallback page: %.200s", m.Content)
+		}
+	}
+	// A reaction on the replayed bundle acknowledges all of it: the
+	// message is linked to its bundle.
+	bundle := pages[len(pages)-1]
+	if len(named(bundle, incidents)) < 2 {
+		t.Fatalf("the last message names %v; want the bundle", named(bundle, incidents))
+	}
+	if err := s.fake.React(s.dana.ID, dm, bundle.ID, "✅"); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor("the bundle acknowledged", func() bool {
+		for _, n := range named(bundle, incidents) {
+			if s.incident(n).Status != incident.StatusAcknowledged {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // An interaction is answered at once even when every handler is busy (here

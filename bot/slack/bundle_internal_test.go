@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
 	"github.com/batonhq/baton/bot"
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // A bundle of n incidents within Block Kit's limits: at most 50 blocks, 25
@@ -66,7 +66,7 @@ func TestBundleBlocks(t *testing.T) {
 					}
 				case *slack.SectionBlock:
 					if x.Text != nil {
-						if l := utf8.RuneCountInString(x.Text.Text); l > maxText {
+						if l := text.UTF16Len(x.Text.Text); l > maxText {
 							t.Fatalf("a section of %d characters", l)
 						}
 						shown.WriteString(x.Text.Text + "\n")
@@ -196,7 +196,7 @@ func TestNoticesBlocks(t *testing.T) {
 			var shown strings.Builder
 			for _, bl := range blocks {
 				if sec, ok := bl.(*slack.SectionBlock); ok && sec.Text != nil {
-					if n := utf8.RuneCountInString(sec.Text.Text); n > 3000 {
+					if n := text.UTF16Len(sec.Text.Text); n > maxText {
 						t.Errorf("a section of %d characters, Slack takes 3,000", n)
 					}
 					shown.WriteString(sec.Text.Text + "\n")

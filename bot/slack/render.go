@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -208,7 +207,7 @@ func cardBlocks(c *bot.Card) []slack.Block {
 		mark = "✅"
 	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(text.Truncate(fmt.Sprintf("%s %s %s", mark, c.Ref, plainText(c.Title)), 150))),
+		slack.NewHeaderBlock(plain(text.TruncateUTF16(fmt.Sprintf("%s %s %s", mark, c.Ref, plainText(c.Title)), maxHeader))),
 	}
 	if c.Lead != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(escape(c.Lead)), nil, nil))
@@ -290,7 +289,7 @@ func noticeBlocks(n *bot.Notice) []slack.Block {
 	case incident.StatusResolved:
 		line += " · *Resolved*"
 	}
-	return []slack.Block{slack.NewSectionBlock(mrkdwn(text.Truncate(line, 3000)), nil, nil)}
+	return []slack.Block{slack.NewSectionBlock(mrkdwn(text.TruncateUTF16(line, maxText)), nil, nil)}
 }
 
 // noticesBlocks renders the notices of several new incidents in one
@@ -378,7 +377,8 @@ func bundleEntryText(e bot.BundleEntry) string {
 }
 
 // bundleRest lists a bundle's incidents past the listed ones, one short
-// line each, in at most max characters; those that do not fit are counted.
+// line each, in at most max UTF-16 code units (maxText); those that do not
+// fit are counted.
 func bundleRest(rest []bot.BundleEntry, max int) string {
 	var b strings.Builder
 	for i, e := range rest {
@@ -391,7 +391,7 @@ func bundleRest(rest []bot.BundleEntry, max int) string {
 		}
 		line := fmt.Sprintf("%s *%s* %s (%s)%s", severityMark(e.Severity), e.Ref, escape(text.Truncate(e.Title, 60)), escape(text.Truncate(e.Service, 40)), state)
 		more := fmt.Sprintf("\n… and %d more", len(rest)-i)
-		if utf8.RuneCountInString(b.String())+1+utf8.RuneCountInString(line)+len(more) > max {
+		if text.UTF16Len(b.String())+1+text.UTF16Len(line)+len(more) > max {
 			b.WriteString(more)
 			break
 		}
@@ -406,23 +406,30 @@ func bundleRest(rest []bot.BundleEntry, max int) string {
 // summaryBlocks: the title as a header, the lines as bullets, the footer as
 // context.
 func summaryBlocks(s *bot.Summary) []slack.Block {
-	blocks := []slack.Block{slack.NewHeaderBlock(plain(text.Truncate("📊 "+plainText(s.Title), 150)))}
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(text.TruncateUTF16("📊 "+plainText(s.Title), maxHeader)))}
 	if len(s.Lines) > 0 {
 		var b strings.Builder
 		for _, l := range s.Lines {
 			b.WriteString("• " + escape(l) + "\n")
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text.Truncate(strings.TrimRight(b.String(), "\n"), 3000)), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text.TruncateUTF16(strings.TrimRight(b.String(), "\n"), maxText)), nil, nil))
 	}
 	if s.Footer != "" {
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(text.Truncate(escape(s.Footer), 2000))))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(text.TruncateUTF16(escape(s.Footer), 2000))))
 	}
 	return blocks
 }
 
 // maxText is the most characters Slack takes in a text object (a section's
-// text, a context element).
-const maxText = 3000
+// text, a context element), and maxHeader in a header block's. Slack's
+// docs say "characters" without the unit; texts are cut counting UTF-16
+// code units (text.TruncateUTF16, text.UTF16Len), which is never fewer
+// than characters (runes), so a cut text fits either way: an emoji title
+// counted in runes could be twice Slack's limit in UTF-16.
+const (
+	maxText   = 3000
+	maxHeader = 150
+)
 
 // minLineText is the fewest characters of its own text (escaped) a timeline
 // line is given before older lines are dropped to make room.
@@ -497,9 +504,9 @@ func timelineText(lines []bot.Line, max int) string {
 	// fixed is what lines[first:] take besides their texts: bullets, dates,
 	// newlines and the marker.
 	fixed := func(first int) int {
-		f := utf8.RuneCountInString(marker(first)) + n - 1 - first
+		f := text.UTF16Len(marker(first)) + n - 1 - first
 		for _, h := range heads[first:] {
-			f += utf8.RuneCountInString(h)
+			f += text.UTF16Len(h)
 		}
 		return f
 	}

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/batonhq/baton/bot"
+	"github.com/batonhq/baton/internal/text"
 )
 
 // TestTimelineTextDropsOldestLines covers what the card model never sends
@@ -31,7 +31,7 @@ func TestTimelineTextDropsOldestLines(t *testing.T) {
 				lines = append(lines, bot.Line{At: at, Text: fmt.Sprintf("LINE%02d %s", i, strings.Repeat(tc.fill, 300/tc.lines))})
 			}
 			got := timelineText(lines, maxText)
-			if l := utf8.RuneCountInString(got); l > maxText {
+			if l := text.UTF16Len(got); l > maxText {
 				t.Errorf("%d characters", l)
 			}
 			if !strings.Contains(got, fmt.Sprintf("LINE%02d", tc.lines-1)) {

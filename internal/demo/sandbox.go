@@ -1,31 +1,24 @@
 package demo
 
 import (
-	"bytes"
 	"context"
-	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"mime"
-	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/batonhq/baton/internal/fakeslack"
 )
 
-// Person is someone in the demo: a baton person with a Slack account in the
-// sandbox.
+// Person is someone in the demo: a baton person with an account in the
+// sandbox's chat.
 type Person struct {
 	ID      string `json:"id"`       // baton's person id (people[].id)
 	Name    string `json:"name"`     // display name
 	Email   string `json:"email"`    // for users.lookupByEmail
-	SlackID string `json:"slack_id"` // the sandbox user id (people[].slack)
-	TZ      string `json:"tz,omitempty"`
+	SlackID string `json:"slack_id"` // the Slack sandbox's user id (people[].slack)
+	// DiscordID is the Discord sandbox's user id, a snowflake (people[].discord).
+	DiscordID string `json:"discord_id,omitempty"`
+	TZ        string `json:"tz,omitempty"`
 }
 
 // SandboxOptions configure StartSandbox.
@@ -56,14 +49,8 @@ type Sandbox struct {
 
 	o      SandboxOptions
 	people map[string]Person // by Slack id
-
-	ctx    context.Context // ends on Close; ends every page's event stream
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	life   pageLife
 }
-
-//go:embed web
-var webFS embed.FS
 
 // StartSandbox starts the fake Slack on o.Addr, seeds it with the people and
 // channels, and serves the page at "/" on the same port.
@@ -74,7 +61,7 @@ func StartSandbox(o SandboxOptions) (*Sandbox, error) {
 	}
 	fake := fakeslack.New(opts...)
 	sb := &Sandbox{Fake: fake, o: o, people: map[string]Person{}}
-	sb.ctx, sb.cancel = context.WithCancel(context.Background())
+	sb.life.init()
 	// People without a Slack id get one from the fake (baton finds them by
 	// email, with users.lookupByEmail).
 	people := make([]Person, len(o.People))
@@ -93,14 +80,11 @@ func StartSandbox(o SandboxOptions) (*Sandbox, error) {
 		}
 		fake.AddChannel(fakeslack.Channel{Name: name, Members: members, Topic: "Alerts: one-line notices of new incidents"})
 	}
-	static, _ := fs.Sub(webFS, "web")
-	fake.Handle("GET /{$}", http.HandlerFunc(sb.serveIndex))
-	fake.Handle("GET /sandbox/static/", http.StripPrefix("/sandbox/static/", http.FileServerFS(static)))
-	fake.Handle("GET /sandbox/state", http.HandlerFunc(sb.serveState))
-	fake.Handle("GET /sandbox/events", http.HandlerFunc(sb.serveEvents))
-	fake.Handle("POST /sandbox/act", http.HandlerFunc(sb.serveAct))
+	servePage(fake, &sb.life, pageHooks[fakeslack.Event]{info: slackPage, subscribe: fake.Subscribe,
+		view: func(ctx context.Context) any { return sb.view(ctx) }, act: sb.Act,
+		connected: func() bool { return fake.Connections() > 0 }})
 	if err := fake.Start(); err != nil {
-		sb.cancel()
+		sb.life.cancel()
 		return nil, err
 	}
 	return sb, nil
@@ -111,9 +95,9 @@ func (s *Sandbox) URL() string { return s.Fake.URL() + "/" }
 
 // Close ends every open page's event stream and stops the fake Slack.
 func (s *Sandbox) Close() {
-	s.cancel()
+	s.life.cancel()
 	s.Fake.Close()
-	s.wg.Wait()
+	s.life.wg.Wait()
 }
 
 // People returns the demo people with their sandbox Slack ids.
@@ -123,17 +107,6 @@ func (s *Sandbox) People() []Person { return append([]Person(nil), s.o.People...
 func (s *Sandbox) Person(slackID string) (Person, bool) {
 	p, ok := s.people[slackID]
 	return p, ok
-}
-
-func (s *Sandbox) serveIndex(w http.ResponseWriter, r *http.Request) {
-	b, err := webFS.ReadFile("web/index.html")
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(b)
 }
 
 // View is what the page renders: the whole fake workspace, the demo people,
@@ -150,150 +123,46 @@ type View struct {
 
 func (s *Sandbox) view(ctx context.Context) View {
 	v := View{Workspace: s.Fake.State(), People: s.o.People, BotConnected: s.Fake.Connections()}
-	if s.o.Baton != nil {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		b, err := s.o.Baton(ctx)
-		if err != nil {
-			v.BatonError = err.Error()
-		} else {
-			v.Baton = b
-		}
-	}
+	v.Baton, v.BatonError = batonView(ctx, s.o.Baton)
 	return v
 }
 
-func (s *Sandbox) serveState(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.view(r.Context()))
+// slackPage is the page's header and help on Slack.
+var slackPage = pageInfo{
+	Chat: "slack", Title: "Slack sandbox", Sub: "Slack sandbox: a fake workspace on loopback",
+	Help: `Everything below is live. Pick who you are, then press <b>Acknowledge</b> or <b>Resolve</b> on a card,
+add a reaction (<span class="emo">✅</span> acknowledges), or type a slash command such as <code>/incident ack</code>,
+<code>/incident stats</code> or <code>/oncall</code> under any channel. The terminal that runs <code>baton demo</code> tells the story.`,
 }
 
-// sseDebounce gathers a burst of changes (a card update is several calls)
-// into one push.
-const sseDebounce = 80 * time.Millisecond
-
-// sseRefresh is how often the page's view is rebuilt without a change in
-// the fake, for baton's view (incident state in Redis changes without a
-// Slack call while no bot is connected).
-const sseRefresh = time.Second
-
-// serveEvents streams the view as Server-Sent Events: one "state" event at
-// once, then one after every burst of changes in the fake, and at most once
-// a second when only baton's view changed. An event is sent only when the
-// view differs from the last one sent.
-func (s *Sandbox) serveEvents(w http.ResponseWriter, r *http.Request) {
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
-		return
-	}
-	s.wg.Add(1)
-	defer s.wg.Done()
-	// The fake's server has no write timeout, but be explicit: a stream
-	// lives as long as the page.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-	feed, stop := s.Fake.Subscribe()
-	defer stop()
-	ctx := r.Context()
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-
-	var last []byte
-	send := func() bool {
-		b, err := json.Marshal(s.view(ctx))
-		if err != nil || bytes.Equal(b, last) {
-			return err == nil
-		}
-		last = b
-		if _, err := fmt.Fprintf(w, "event: state\ndata: %s\n\n", b); err != nil {
-			return false
-		}
-		flusher.Flush()
-		return true
-	}
-	if !send() {
-		return
-	}
-	refresh := time.NewTicker(sseRefresh)
-	defer refresh.Stop()
-	var debounce <-chan time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.ctx.Done():
-			return
-		case _, ok := <-feed:
-			if !ok {
-				return
-			}
-			if debounce == nil {
-				debounce = time.After(sseDebounce)
-			}
-		case <-debounce:
-			debounce = nil
-			if !send() {
-				return
-			}
-		case <-refresh.C:
-			if debounce == nil && !send() {
-				return
-			}
-		}
-	}
-}
-
-// Action is one thing a visitor did on the page as a demo person.
+// Action is one thing a visitor did on the page as a demo person, in the
+// Slack sandbox or the Discord one.
 type Action struct {
-	// As is the Slack user id of the person acting.
+	// As is the chat user id of the person acting (Slack's, or Discord's
+	// snowflake).
 	As string `json:"as"`
 	// Kind is "button", "reaction" or "command".
 	Kind string `json:"kind"`
 	// Channel is the channel id the action happens in.
 	Channel string `json:"channel"`
-	// TS is the message (buttons, reactions).
+	// TS is the message on Slack (buttons, reactions).
 	TS string `json:"ts,omitempty"`
-	// ActionID and Value name the button; Label is its text (for the story).
+	// Message is the message's id on Discord (buttons, reactions).
+	Message string `json:"message,omitempty"`
+	// ActionID and Value name a Slack button; CustomID a Discord one.
+	// Label is its text (for the story).
 	ActionID string `json:"action_id,omitempty"`
 	Value    string `json:"value,omitempty"`
+	CustomID string `json:"custom_id,omitempty"`
 	Label    string `json:"label,omitempty"`
-	// Reaction is the emoji name, without colons.
+	// Reaction is the emoji: Slack's name without colons, or Discord's
+	// unicode emoji.
 	Reaction string `json:"reaction,omitempty"`
 	// Text is the command line typed, "/incident ack".
 	Text string `json:"text,omitempty"`
-	// Envelope is the Socket Mode envelope id the fake delivered (set by
-	// the sandbox).
+	// Envelope is the Socket Mode envelope id (Slack) or the interaction
+	// id (Discord) the fake delivered; set by the sandbox.
 	Envelope string `json:"envelope,omitempty"`
-}
-
-// maxActBytes bounds an action's JSON.
-const maxActBytes = 16 << 10
-
-func (s *Sandbox) serveAct(w http.ResponseWriter, r *http.Request) {
-	// JSON only: a cross-site form or text/plain POST from another page in
-	// the visitor's browser cannot act in the sandbox (a JSON POST from
-	// another origin needs a CORS preflight, which this server never grants).
-	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
-		writeJSON(w, http.StatusUnsupportedMediaType, map[string]any{"ok": false, "error": "send the action as application/json"})
-		return
-	}
-	var a Action
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxActBytes))
-	if err == nil {
-		err = json.Unmarshal(body, &a)
-	}
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"ok": false, "error": "bad action: " + err.Error()})
-		return
-	}
-	env, err := s.Act(a)
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"ok": false, "error": err.Error()})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "envelope": env, "bot_connected": s.Fake.Connections() > 0})
 }
 
 // Act performs a on the fake Slack as the demo person a.As, exactly as the
@@ -336,11 +205,4 @@ func (s *Sandbox) Act(a Action) (string, error) {
 		s.o.OnAction(a)
 	}
 	return env, nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

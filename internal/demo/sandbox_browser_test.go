@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
 	"github.com/chromedp/chromedp"
 	"github.com/slack-go/slack"
 
@@ -150,5 +151,68 @@ func TestSandboxRendersBundleInBrowser(t *testing.T) {
 				t.Fatalf("block action by %s: block %q value %q, want %q %q", p.User.ID, x.BlockID, x.Value, tc.wantBlock, tc.wantValue)
 			}
 		})
+	}
+}
+
+// TestDiscordSandboxAcknowledgeInBrowser: the Discord page shows a card (its
+// embed and buttons) in its channel; pressing Acknowledge as Alice sends a
+// real interaction over the fake's gateway, the bot's session answers it
+// through the callback (UPDATE_MESSAGE, as baton does), and the card on the
+// page changes to acknowledged, its Acknowledge button gone.
+func TestDiscordSandboxAcknowledgeInBrowser(t *testing.T) {
+	sb := startDiscordTestSandbox(t, nil)
+	dg := discordBot(t, sb, func(s *discordgo.Session, i *discordgo.InteractionCreate) {
+		if i.Type != discordgo.InteractionMessageComponent || i.MessageComponentData().CustomID != "baton:ack:7" {
+			return
+		}
+		_ = s.InteractionRespond(i.Interaction, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseUpdateMessage,
+			Data: &discordgo.InteractionResponseData{
+				Embeds: []*discordgo.MessageEmbed{{Title: "INC-7 Disk almost full on db-3", Description: "**acknowledged** by <@" + i.Member.User.ID + ">", Color: 0xecb22e}},
+				Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+					discordgo.Button{Label: "Resolve", Style: discordgo.SuccessButton, CustomID: "baton:resolve:7"}}}},
+			}})
+	})
+	card := discordCard(t, dg, dbAlertsID, 7)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	browser := browsertest.Start(t, ctx, 1600, 1100)
+	if err := chromedp.Do(browser, chromedp.Navigate(sb.URL())); err != nil {
+		t.Fatalf("open %s: %v", sb.URL(), err)
+	}
+	msg := fmt.Sprintf(`.msg[data-channel=%q][data-message=%q]`, dbAlertsID, card.ID)
+	shown, err := chromedp.Run(browser, chromedp.Poll[string](fmt.Sprintf(`(() => {
+	  const m = document.querySelector(%q);
+	  const s = document.getElementById('as');
+	  if (!m || !s.options.length) return null;
+	  s.value = %q; s.dispatchEvent(new Event('change'));
+	  const b = m.querySelector('button.btn[data-custom-id="baton:ack:7"]');
+	  return b && m.querySelector('.embed .etitle') ? m.textContent : null;
+	})()`, msg, aliceDiscord), chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(100*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("the card never showed with its Acknowledge button: %v", err)
+	}
+	if !strings.Contains(shown, "INC-7 Disk almost full on db-3") || !strings.Contains(shown, "Alice Martin") {
+		t.Fatalf("the card on the page: %s", shown)
+	}
+	if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(msg+` button[data-custom-id="baton:ack:7"]`))); err != nil {
+		t.Fatalf("click: %v", err)
+	}
+	after, err := chromedp.Run(browser, chromedp.Poll[string](fmt.Sprintf(`(() => {
+	  const m = document.querySelector(%q);
+	  return m && !m.querySelector('button[data-custom-id="baton:ack:7"]') && /acknowledged by @Alice Martin/.test(m.textContent) ? m.textContent : null;
+	})()`, msg), chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(100*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("the card did not change to acknowledged on the page: %v", err)
+	}
+	if !strings.Contains(after, "(edited)") {
+		t.Errorf("the card is not marked edited: %s", after)
+	}
+	if png, err := chromedp.Run(browser, chromedp.FullScreenshot(100)); err == nil {
+		dir := t.TempDir()
+		if a := os.Getenv("ARTIFACTS"); a != "" {
+			dir = a
+		}
+		_ = os.WriteFile(filepath.Join(dir, "demo-sandbox-discord.png"), png, 0o644)
 	}
 }

@@ -109,7 +109,14 @@ func TestSandboxServesPageAndState(t *testing.T) {
 func postAct(t *testing.T, sb *Sandbox, a Action) (int, map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(a)
-	resp, err := http.Post(sb.URL()+"sandbox/act", "application/json", strings.NewReader(string(b)))
+	return postPage(t, sb.URL()+"sandbox/act", "application/json", string(b))
+}
+
+// postPage POSTs body to a sandbox page's URL and returns the status and
+// the JSON answer.
+func postPage(t *testing.T, url, contentType, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url, contentType, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,31 +192,53 @@ func TestSandboxActions(t *testing.T) {
 // once, then again when the workspace changes.
 func TestSandboxEventsStream(t *testing.T) {
 	sb := startTestSandbox(t, nil)
+	next := readStream[View](t, sb.URL()+"sandbox/events")
+	if v := next(); len(v.People) != 2 {
+		t.Fatalf("first event %+v", v)
+	}
+	ch, _ := postCard(t, sb, "#db-alerts")
+	for {
+		v := next()
+		if msgs := v.Workspace.Messages[ch]; len(msgs) == 1 && strings.Contains(string(msgs[0].Blocks), "Acknowledge") {
+			break
+		}
+	}
+}
+
+// readStream opens a sandbox page's event stream and returns a function
+// that waits for its next view (10 s at most).
+func readStream[V any](t *testing.T, url string) func() V {
+	t.Helper()
 	ctx := testCtx(t)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, sb.URL()+"sandbox/events", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	t.Cleanup(func() { resp.Body.Close() })
 	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Fatalf("content type %q", ct)
 	}
-	events := make(chan View, 16)
+	events := make(chan V, 16)
 	go func() {
 		defer close(events)
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				var v View
-				if json.Unmarshal([]byte(data), &v) == nil {
-					events <- v
+				var v V
+				if json.Unmarshal([]byte(data), &v) != nil {
+					continue
+				}
+				select {
+				case events <- v:
+				case <-ctx.Done():
+					return
 				}
 			}
 		}
 	}()
-	next := func() View {
+	return func() V {
 		t.Helper()
 		select {
 		case v, ok := <-events:
@@ -220,16 +249,7 @@ func TestSandboxEventsStream(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("no event within the timeout")
 		}
-		return View{}
-	}
-	if v := next(); len(v.People) != 2 {
-		t.Fatalf("first event %+v", v)
-	}
-	ch, _ := postCard(t, sb, "#db-alerts")
-	for {
-		v := next()
-		if msgs := v.Workspace.Messages[ch]; len(msgs) == 1 && strings.Contains(string(msgs[0].Blocks), "Acknowledge") {
-			break
-		}
+		var zero V
+		return zero
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/fakediscord"
 	"github.com/batonhq/baton/internal/fakeslack"
 	"github.com/batonhq/baton/internal/text"
 	"github.com/batonhq/baton/privacy"
@@ -36,10 +37,13 @@ var _ Incidents = (*incident.Store)(nil)
 type Story struct {
 	// Out receives the lines.
 	Out io.Writer
-	// Incidents is baton's store; Fake the sandbox's fake Slack (optional).
+	// Incidents is baton's store; Fake the sandbox's fake Slack, or
+	// Discord its fake Discord (optional; one of them).
 	Incidents Incidents
 	Fake      *fakeslack.Server
-	// SlackPeople maps a sandbox user id to a demo person id.
+	Discord   *fakediscord.Server
+	// SlackPeople maps a sandbox user id (Slack's, or Discord's snowflake)
+	// to a demo person id.
 	SlackPeople map[string]string
 	// Poll is how often the timelines are read. Default 250ms.
 	Poll time.Duration
@@ -55,6 +59,7 @@ type Story struct {
 	seen      map[int64]*seenIncident
 	lastActed map[string]acted // by person id
 	repeats   map[int64]*repeatNote
+	discord   discordSeen
 }
 
 type seenIncident struct {
@@ -194,6 +199,7 @@ func (s *Story) Acted(a Action) {
 		}
 		how = "the " + label + " button"
 		s.lineLocked("%s pressed %s in %s", who, label, where)
+		s.watchInteractionLocked(a.Envelope, who+"'s "+label)
 	case "reaction":
 		how = emojiName(a.Reaction)
 		s.lineLocked("%s reacted %s in %s", who, how, where)
@@ -207,6 +213,7 @@ func (s *Story) Acted(a Action) {
 			how = cmd
 		}
 		s.lineLocked("%s typed %s in %s", who, cmd, where)
+		s.watchInteractionLocked(a.Envelope, who+"'s "+cmd)
 	}
 	if s.lastActed == nil {
 		s.lastActed = map[string]acted{}
@@ -223,6 +230,9 @@ func (s *Story) person(slackID string) string {
 
 // where names a channel for the story: "#name", or "their DM" for an IM.
 func (s *Story) where(channelID string) string {
+	if w, ok := s.discordWhere(channelID); ok {
+		return w
+	}
 	if s.Fake == nil {
 		return channelID
 	}
@@ -249,6 +259,9 @@ func (s *Story) Run(ctx context.Context) error {
 		feed, stop := s.Fake.Subscribe()
 		defer stop()
 		wg.Go(func() { s.follow(ctx, feed) })
+	}
+	if s.Discord != nil {
+		wg.Go(func() { s.followDiscord(ctx, s.Discord) })
 	}
 	defer wg.Wait()
 	t := time.NewTicker(poll)
@@ -487,6 +500,9 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // emojiName shows a reaction as its emoji when it is a common one.
 func emojiName(name string) string {
+	if isUnicodeEmoji(name) {
+		return name // Discord's reactions are the emoji themselves
+	}
 	switch name {
 	case "white_check_mark":
 		return "✅"

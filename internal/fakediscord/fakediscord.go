@@ -72,7 +72,8 @@ type Server struct {
 	ln      net.Listener
 	srv     *http.Server
 	url     string
-	changed chan struct{} // closed and replaced on every change; see WaitFor
+	changed chan struct{}          // closed and replaced on every change; see WaitFor
+	subs    map[chan struct{}]bool // Subscribe's channels, nudged on every change
 	wg      sync.WaitGroup
 
 	lastID int64 // last snowflake handed out
@@ -83,6 +84,7 @@ type Server struct {
 	callSeq int
 	faults  map[string][]Fault
 	faultF  func(route, path string) (Fault, bool)
+	faultC  func(FaultCall) (Fault, bool)
 	limits  map[string]Limit
 	buckets map[string]*bucket
 
@@ -164,6 +166,7 @@ func New(opts ...Option) *Server {
 	s.routes()
 	s.mux.HandleFunc("GET /gateway", s.serveGateway)
 	s.mux.HandleFunc("GET /gateway/{$}", s.serveGateway) // discordgo adds a slash
+	s.mux.HandleFunc("GET /attachments/{message}/{name}", s.serveAttachment)
 	return s
 }
 
@@ -276,6 +279,7 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 func (s *Server) bump() {
 	close(s.changed)
 	s.changed = make(chan struct{})
+	s.notifySubs()
 }
 
 func (s *Server) now() time.Time { return s.cfg.now() }

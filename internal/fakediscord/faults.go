@@ -73,8 +73,34 @@ func (s *Server) InjectFaults(fn func(route, path string) (Fault, bool)) {
 	s.faultF = fn
 }
 
+// FaultCall is a call as InjectCallFaults' function sees it.
+type FaultCall struct {
+	Route string // a Route… constant
+	Path  string // the request path
+	// Body is the JSON the client sent (a multipart request's
+	// payload_json); empty when there was none.
+	Body json.RawMessage
+}
+
+// Field decodes one top-level field of the call's body into v and reports
+// whether it was there.
+func (c FaultCall) Field(name string, v any) bool {
+	return Call{Body: c.Body}.Field(name, v)
+}
+
+// InjectCallFaults is InjectFaults with the request's body, for faults
+// that pick a call by what it carries (the post of a message with a given
+// nonce, or whose embed lists several incidents). It is asked after
+// InjectFaults' function declined, under the server's lock: it must not
+// call the Server. nil removes it.
+func (s *Server) InjectCallFaults(fn func(FaultCall) (Fault, bool)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faultC = fn
+}
+
 // takeFault pops the fault for this call, if any. Callers hold s.mu.
-func (s *Server) takeFault(route, path string) (Fault, bool) {
+func (s *Server) takeFault(route, path string, body []byte) (Fault, bool) {
 	for _, key := range []string{route, "*"} {
 		if q := s.faults[key]; len(q) > 0 {
 			s.faults[key] = q[1:]
@@ -82,7 +108,12 @@ func (s *Server) takeFault(route, path string) (Fault, bool) {
 		}
 	}
 	if s.faultF != nil {
-		return s.faultF(route, path)
+		if f, ok := s.faultF(route, path); ok {
+			return f, true
+		}
+	}
+	if s.faultC != nil {
+		return s.faultC(FaultCall{Route: route, Path: path, Body: json.RawMessage(body)})
 	}
 	return Fault{}, false
 }

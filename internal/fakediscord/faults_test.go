@@ -181,3 +181,24 @@ func TestAppliedFaultTakesEffect(t *testing.T) {
 		t.Fatalf("%d messages, want the one the lost answer was about", n)
 	}
 }
+
+// InjectCallFaults picks calls by their body: here the posts whose content
+// says "bundle", whose answer is lost after they took effect.
+func TestInjectCallFaultsByBody(t *testing.T) {
+	s := StartTest(t)
+	ch := s.AddChannel(Channel{Name: "alerts"})
+	dg := newSession(t, s)
+	s.InjectCallFaults(func(c FaultCall) (Fault, bool) {
+		var content string
+		return AppliedError(502), c.Route == RouteMessagePost && c.Field("content", &content) && strings.Contains(content, "bundle")
+	})
+	for _, text := range []string{"page", "bundle of 3", "page"} {
+		_, err := dg.ChannelMessageSend(ch.ID, text)
+		if (err != nil) != (text != "page") {
+			t.Fatalf("post %q: %v", text, err)
+		}
+	}
+	if n := len(s.Messages(ch.ID)); n != 3 {
+		t.Fatalf("%d messages; want 3 (the faulted post applied)", n)
+	}
+}

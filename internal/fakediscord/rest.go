@@ -237,7 +237,7 @@ func (s *Server) runREST(r *http.Request, route string, auth bool, fn routeFn, q
 	if perr != nil {
 		return errorAnswer(errBadRequest(50109, "The request body contains invalid JSON."))
 	}
-	if f, ok := s.takeFault(route, r.URL.Path); ok {
+	if f, ok := s.takeFault(route, r.URL.Path, q.body); ok {
 		if f.Applied {
 			_ = fn(s, q)
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The injection API: what people do in the fake workspace, delivered to the
@@ -163,29 +164,14 @@ func (s *Server) AddReaction(user, channel, ts, reaction string) (string, error)
 // sendReactionAdded delivers a reaction_added event. Callers hold s.mu.
 func (s *Server) sendReactionAdded(c *channelState, m *Message, user, name string) string {
 	now := s.now()
-	eventID := "Ev" + strings.ToUpper(randomID(5))
-	payload := map[string]any{
-		"token":      VerificationToken,
-		"team_id":    s.cfg.teamID,
-		"api_app_id": s.cfg.appID,
-		"event": map[string]any{
-			"type":      "reaction_added",
-			"user":      user,
-			"reaction":  name,
-			"item_user": m.User,
-			"item":      map[string]any{"type": "message", "channel": c.ID, "ts": m.TS},
-			"event_ts":  formatTS(now.UnixMicro()),
-		},
-		"type":       "event_callback",
-		"event_id":   eventID,
-		"event_time": now.Unix(),
-		"authorizations": []any{map[string]any{
-			"enterprise_id": nil, "team_id": s.cfg.teamID, "user_id": s.cfg.botUserID,
-			"is_bot": true, "is_enterprise_install": false,
-		}},
-		"is_ext_shared_channel": false,
-		"event_context":         "4-" + randomID(12),
-	}
+	eventID, payload := s.eventCallback(map[string]any{
+		"type":      "reaction_added",
+		"user":      user,
+		"reaction":  name,
+		"item_user": m.User,
+		"item":      map[string]any{"type": "message", "channel": c.ID, "ts": m.TS},
+		"event_ts":  formatTS(now.UnixMicro()),
+	}, now)
 	e, err := s.newEnvelope("events_api", payload, false, user, c.ID, eventID, "")
 	if err != nil {
 		return ""
@@ -414,4 +400,26 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
+}
+
+// eventCallback wraps ev in the Events API's event_callback payload, as
+// Slack sends it over Socket Mode, with a fresh event id. It returns the
+// id and the payload.
+func (s *Server) eventCallback(ev map[string]any, now time.Time) (string, map[string]any) {
+	eventID := "Ev" + strings.ToUpper(randomID(5))
+	return eventID, map[string]any{
+		"token":      VerificationToken,
+		"team_id":    s.cfg.teamID,
+		"api_app_id": s.cfg.appID,
+		"event":      ev,
+		"type":       "event_callback",
+		"event_id":   eventID,
+		"event_time": now.Unix(),
+		"authorizations": []any{map[string]any{
+			"enterprise_id": nil, "team_id": s.cfg.teamID, "user_id": s.cfg.botUserID,
+			"is_bot": true, "is_enterprise_install": false,
+		}},
+		"is_ext_shared_channel": false,
+		"event_context":         "4-" + randomID(12),
+	}
 }

@@ -1,9 +1,6 @@
 package fakeslack
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // Message events (Events API "message", the message.channels and
 // message.groups subscriptions): a person writing in a channel, or editing
@@ -85,22 +82,7 @@ func (s *Server) sendMessageEvent(c *channelState, fields map[string]any) (strin
 	for k, v := range fields {
 		ev[k] = v
 	}
-	eventID := "Ev" + strings.ToUpper(randomID(5))
-	payload := map[string]any{
-		"token":      VerificationToken,
-		"team_id":    s.cfg.teamID,
-		"api_app_id": s.cfg.appID,
-		"event":      ev,
-		"type":       "event_callback",
-		"event_id":   eventID,
-		"event_time": now.Unix(),
-		"authorizations": []any{map[string]any{
-			"enterprise_id": nil, "team_id": s.cfg.teamID, "user_id": s.cfg.botUserID,
-			"is_bot": true, "is_enterprise_install": false,
-		}},
-		"is_ext_shared_channel": false,
-		"event_context":         "4-" + randomID(12),
-	}
+	eventID, payload := s.eventCallback(ev, now)
 	user, _ := fields["user"].(string)
 	e, err := s.newEnvelope("events_api", payload, false, user, c.ID, eventID, "")
 	if err != nil {

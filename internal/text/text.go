@@ -6,6 +6,8 @@ package text
 import (
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -13,25 +15,103 @@ import (
 const Ellipsis = "…"
 
 // Truncate returns s when it has at most n characters (runes). Otherwise it
-// returns the first n-1 characters followed by Ellipsis, n characters in all,
-// so the cut shows. It never splits a UTF-8 sequence, and it returns s itself,
-// byte for byte, whenever s fits. n < 1 gives "".
+// returns the longest prefix of whole graphemes of at most n-1 characters
+// followed by Ellipsis, at most n characters in all, so the cut shows. It
+// never splits a UTF-8 sequence or a grapheme (see TruncateUTF16), and it
+// returns s itself, byte for byte, whenever s fits. n < 1 gives "".
 func Truncate(s string, n int) string {
 	if len(s) <= n || utf8.RuneCountInString(s) <= n {
 		return s
 	}
+	return cut(s, n, func(rune) int { return 1 })
+}
+
+// UTF16Len is how many UTF-16 code units s takes: one a character, two for
+// one beyond the Basic Multilingual Plane (most emoji, rare CJK ideographs).
+// It is what JavaScript's String.length counts, and so what a service that
+// says "characters" without saying which may count (Slack's Block Kit
+// limits).
+func UTF16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r) // an invalid byte is U+FFFD: one
+	}
+	return n
+}
+
+// TruncateUTF16 is Truncate counting UTF-16 code units (UTF16Len): s itself
+// when it takes at most n units; otherwise the longest prefix of whole
+// graphemes that takes at most n-1, followed by Ellipsis (one unit). It
+// never splits a UTF-8 sequence, a surrogate pair (a character is kept or
+// dropped whole) or a grapheme as people see one: a character and the
+// combining marks, variation selectors, skin-tone modifiers, tags and
+// zero-width joiners that extend it (👍🏽, 👩‍💻, 🏴 flags, e + ́), a pair
+// of regional indicators (a flag), CR LF. n < 1 gives "".
+//
+// Any string of at most n units has at most n characters too, so a text
+// cut with it fits a limit counted in either unit.
+func TruncateUTF16(s string, n int) string {
+	if len(s) <= n || UTF16Len(s) <= n {
+		return s
+	}
+	return cut(s, n, utf16.RuneLen)
+}
+
+// cut returns the longest prefix of whole graphemes of s that takes at most
+// n-1 units (size says how many a rune takes) and Ellipsis; s is known not
+// to fit in n.
+func cut(s string, n int, size func(rune) int) string {
 	if n < 1 {
 		return ""
 	}
-	kept := 0
-	for i := range s {
-		if kept == n-1 {
-			return s[:i] + Ellipsis
+	end, units := 0, 0 // the last grapheme boundary within n-1 units
+	var prev rune = -1
+	ri := 0 // regional indicators in a row before r
+	for i, r := range s {
+		if prev >= 0 && !extends(prev, r, ri) {
+			if units > n-1 {
+				break
+			}
+			end = i
 		}
-		kept++
+		units += size(r)
+		if isRegional(r) {
+			ri++
+		} else {
+			ri = 0
+		}
+		prev = r
 	}
-	return s
+	return s[:end] + Ellipsis
 }
+
+// extends reports whether r continues the grapheme that prev is part of
+// (no boundary between them), ri being how many regional indicators end
+// the text before r. A simplification of Unicode's extended grapheme
+// clusters (UAX #29) that covers the marks and emoji sequences of titles;
+// Hangul jamo and Indic conjuncts are not joined.
+func extends(prev, r rune, ri int) bool {
+	switch {
+	case prev == '\r' && r == '\n':
+		return true
+	case r == zwj, prev == zwj:
+		return true
+	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Mc):
+		return true // combining marks, variation selectors
+	case r >= 0x1F3FB && r <= 0x1F3FF:
+		return true // emoji skin-tone modifiers
+	case r >= 0xE0020 && r <= 0xE007F:
+		return true // tags (subdivision flags)
+	case isRegional(r) && ri%2 == 1:
+		return true // the second indicator of a flag
+	}
+	return false
+}
+
+// zwj is the zero-width joiner of emoji sequences.
+const zwj = '\u200D'
+
+func isRegional(r rune) bool { return r >= 0x1F1E6 && r <= 0x1F1FF }
 
 // FitBytes returns the longest prefix of s that has at most n bytes and
 // does not split a UTF-8 sequence: for stored fields with a byte limit
