@@ -665,9 +665,11 @@ func (rc RotationConfig) spec() rotations.Spec {
 	return rotations.Spec{Name: rc.Name, Timezone: rc.Timezone, Shift: rc.Shift, Handoff: rc.Handoff, Start: rc.Start, Participants: rc.Participants}
 }
 
-// servedChat is the chat `baton serve` runs (chat.go): "slack" when
-// slack.bot_token is set, else "discord" when discord.token is, else "".
-// Both at once is not built: Slack is served.
+// servedChat is the chat `baton serve` runs its one-chat features in
+// (chat.go): "slack" when slack.bot_token is set, else "discord" when
+// discord.token is, else "". With both, Slack and Discord are both served
+// (pages, channels, cards in each: Config.bothChats), and Slack's bot is
+// the one that posts the weekly digest and runs handoffs.
 func (c *Config) servedChat() string {
 	switch {
 	case c.Slack.BotToken != "":
@@ -678,18 +680,26 @@ func (c *Config) servedChat() string {
 	return ""
 }
 
+// bothChats reports whether Slack and Discord are both configured: baton
+// serve runs both (chat.go).
+func (c *Config) bothChats() bool { return c.Slack.BotToken != "" && c.Discord.On() }
+
 // Warnings lists things that are allowed but will hurt at 3 a.m.: people on
-// rotations or escalation levels with no way to reach them in the chat
-// that is served, a Sentinel group without a replica wait, Discord
-// configured beside Slack (not served).
+// rotations or escalation levels with no way to reach them in any chat
+// that is served, a Sentinel group without a replica wait.
 func (c *Config) Warnings() []string {
-	// How a person is reached in the served chat: Slack by id or email,
-	// Discord by id only (bots cannot look an email up there).
+	// How a person is reached in the served chats: Slack by id or email,
+	// Discord by id only (bots cannot look an email up there); with both,
+	// either will do (they are paged in each chat they can be reached in).
 	lacks := "no slack id, email or discord id"
 	fallback := "the service's alerts channel"
 	reachable := func(p PersonConfig) bool { return p.Slack != "" || p.Email != "" || p.Discord != "" }
 	switch c.servedChat() {
 	case "slack":
+		if c.bothChats() {
+			fallback = "the service's alerts channel and discord_channel"
+			break
+		}
 		lacks = "no slack id or email"
 		reachable = func(p PersonConfig) bool { return p.Slack != "" || p.Email != "" }
 	case "discord":
@@ -725,9 +735,6 @@ func (c *Config) Warnings() []string {
 	}
 	if c.Redis.MasterName != "" && c.Redis.WaitReplicas == 0 {
 		out = append(out, "redis.master_name is set but redis.wait_replicas is 0: replication is asynchronous, so a failover can lose alerts already answered 202 and issue their incident numbers again; set redis.wait_replicas: 1")
-	}
-	if c.Discord.On() && c.Slack.BotToken != "" {
-		out = append(out, "slack.bot_token and discord.token are both set, but Slack and Discord at once is not built yet: baton serve runs only the Slack bot, so nothing is posted to Discord and nobody is paged there; unset one (see docs/discord.md)")
 	}
 	if len(c.Heartbeats) > 0 && c.Intake.Tokens.Heartbeat == "" {
 		out = append(out, fmt.Sprintf("%d heartbeats are configured but intake.tokens.heartbeat is empty: POST /v1/heartbeats/{name} refuses every beat, so they stay waiting and never page", len(c.Heartbeats)))

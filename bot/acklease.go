@@ -38,7 +38,7 @@ var (
 )
 
 func (c *Bot) ackLeases() (AckLeases, bool) {
-	l, ok := c.inc.(AckLeases)
+	l, ok := c.store.(AckLeases)
 	return l, ok
 }
 

@@ -34,7 +34,7 @@ var (
 )
 
 func (c *Bot) pageIns() (PageIns, bool) {
-	p, ok := c.inc.(PageIns)
+	p, ok := c.store.(PageIns)
 	return p, ok
 }
 

@@ -550,7 +550,7 @@ func (s *Store) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 			if at.IsZero() {
 				at = now
 			}
-			args = append(args, string(e.Type), at.UnixMilli(), e.Person, e.By, e.Level, e.Note, e.Bundle)
+			args = append(args, string(e.Type), at.UnixMilli(), e.Person, e.By, e.Level, e.Note, e.Bundle, e.Chats)
 		}
 	}
 	args = append(args, len(c.Schedule))

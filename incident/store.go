@@ -836,6 +836,7 @@ type storedEvent struct {
 	Count  int64     `json:"count"` // a folded run of re-pages (commit.lua)
 	Last   int64     `json:"last"`  // its latest page
 	Bundle string    `json:"bundle"`
+	Chats  string    `json:"chats"`
 }
 
 func decodeEvent(raw string) (Event, error) {
@@ -843,7 +844,7 @@ func decodeEvent(raw string) (Event, error) {
 	if err := json.Unmarshal([]byte(raw), &se); err != nil {
 		return Event{}, err
 	}
-	ev := Event{Type: se.Type, At: time.UnixMilli(se.At).UTC(), Person: se.Person, By: se.By, Level: se.Level, Note: se.Note, Count: se.Count, Bundle: se.Bundle}
+	ev := Event{Type: se.Type, At: time.UnixMilli(se.At).UTC(), Person: se.Person, By: se.By, Level: se.Level, Note: se.Note, Count: se.Count, Bundle: se.Bundle, Chats: se.Chats}
 	if se.Last != 0 {
 		ev.Last = time.UnixMilli(se.Last).UTC()
 	}
