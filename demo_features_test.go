@@ -140,7 +140,7 @@ func TestDemoScenarioShowsIssue18(t *testing.T) {
 	hb := d.waitOutput(regexp.MustCompile(`(INC-\d+) opened: service batch, critical: a heartbeat was missed`), 40*time.Second)
 
 	// Handoff: dave asked, [Take it] makes him the holder.
-	d.waitOutput(regexp.MustCompile(`dave DMed at the handoff: "You're on call for batch \(batch\) — take the pager" \[Take it\]`), 90*time.Second)
+	d.waitOutput(regexp.MustCompile(`dave DMed at the handoff: "You're on call for batch — take the pager" \[Take it\]`), 90*time.Second)
 	take := d.waitDMButton(pageURL, "dave", "baton_takepager", "You're on call for batch", 10*time.Second)
 	press(t, pageURL, take)
 	d.waitOutput(regexp.MustCompile(`baton answered dave \(only they see it\): You hold the pager of batch \(batch\) until`), 15*time.Second)
