@@ -12,7 +12,10 @@
 --   caller's own copy of tat and blocked (µs; 0: none), taken where later
 --   than what is stored: what the caller has spent that Redis does not
 --   hold (sends paced in memory while Redis did not answer, a Redis that
---   came back empty) is not spent again.
+--   came back empty) is not spent again. ARGV[10] "1": the call yields
+--   (bot.Pacing.Yield): unless a ticket holds a slot, it books only when
+--   that leaves the next slot free now and no block holds; otherwise it is
+--   deferred until then, booking and holding nothing.
 --   Answers {wait µs, deferred 0|1, tat, blocked}: tat and blocked as stored
 --   after the call, for the caller's copy (integer replies keep all 16
 --   digits). A ticket holding a slot gets that slot. Otherwise the next slot
@@ -70,6 +73,16 @@ if ticket ~= '' then
     redis.call('HSET', KEYS[1], 'tat', f(tat), 'blocked', f(blocked))
     expire(math.max(tat, blocked), keep)
     return {d, deferred, tat, blocked}
+  end
+end
+
+if ARGV[10] == '1' then
+  local last = tonumber(st[1]) or 0 -- nothing stored: nothing booked
+  if mytat > last then last = mytat end
+  local ready = last + interval - tolerance
+  if ready < blocked then ready = blocked end
+  if ready > now then
+    return {ready - now, 1, tat, blocked}
   end
 end
 
