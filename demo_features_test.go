@@ -143,9 +143,10 @@ func TestDemoScenarioShowsIssue18(t *testing.T) {
 	d.waitOutput(regexp.MustCompile(`dave DMed at the handoff: "You're on call for batch — take the pager" \[Take it\]`), 90*time.Second)
 	take := d.waitDMButton(pageURL, "dave", "baton_takepager", "You're on call for batch", 10*time.Second)
 	press(t, pageURL, take)
-	d.waitOutput(regexp.MustCompile(`baton answered dave \(only they see it\): You hold the pager of batch \(batch\) until`), 15*time.Second)
+	d.waitOutput(regexp.MustCompile(`baton answered dave \(only they see it\): You hold the pager of batch until`), 15*time.Second)
 	ov := overrides.New(srv.Client(), "baton-demo:")
-	at := time.Unix(mustAtoi(t, take.Value), 0)
+	// The value is the handoff instant (unix s) << 20 | the rotation's tag (bot/shift.go).
+	at := time.Unix(mustAtoi(t, take.Value)>>20, 0)
 	h, err := ov.GetHandoff(context.Background(), "batch", at)
 	if err != nil || !h.Accepted || h.Incoming != "dave" {
 		t.Fatalf("the handoff in Redis: %+v %v", h, err)

@@ -512,7 +512,9 @@ func TestDemoSandboxTakeItInBrowser(t *testing.T) {
 		t.Fatalf("baton's answer to [Take it] is not on the page: %v\nstdout:\n%s", err, d.out)
 	}
 	ov := overrides.New(srv.Client(), "baton-demo:")
-	h, err := ov.GetHandoff(ctx, "batch", time.Unix(mustAtoi(t, target.Value), 0))
+	// The button's value is the handoff instant (unix s) shifted left 20
+	// bits, over 20 bits naming the rotation (bot/shift.go).
+	h, err := ov.GetHandoff(ctx, "batch", time.Unix(mustAtoi(t, target.Value)>>20, 0))
 	if err != nil || !h.Accepted || h.Incoming != "dave" || h.Outgoing != "bob" {
 		t.Fatalf("the handoff in Redis: %+v %v", h, err)
 	}
