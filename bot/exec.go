@@ -244,7 +244,19 @@ func (x *Executor) react(ctx context.Context, user, channel, msgID string) (Repl
 	if id, err := x.c.bundleOfMessage(ctx, channel, msgID); err != nil {
 		return Reply{}, false, fmt.Errorf("reaction: look up the message: %w", err)
 	} else if id != "" {
-		// A bundle of pages: the reaction acknowledges each of its incidents.
+		// A bundle of pages to a person: the reaction acknowledges each of
+		// its incidents. A fallback bundle (pages nobody could receive, in
+		// a shared alerts channel) is left alone, as a bundle of notices
+		// is: there a single ✅ should not take every incident it names;
+		// its buttons take them, one or all.
+		b, _, known, err := x.c.loadBundle(ctx, id)
+		if err != nil {
+			return Reply{}, false, fmt.Errorf("reaction: %w", err)
+		}
+		if known && b.Fallback {
+			x.log().Debug("reaction on a fallback bundle; ignored", "bundle", id)
+			return Reply{}, false, nil
+		}
 		by, ok, err := x.c.people.Person(ctx, user)
 		if err != nil {
 			return Reply{}, false, fmt.Errorf("reaction: who reacted: %w", err)
@@ -308,12 +320,15 @@ func (x *Executor) unlinked(ctx context.Context, channel, msgID, ref string) (in
 	if err != nil {
 		return 0, err
 	}
+	_, isBundle := parseBundleID(p.Key)
 	if strings.HasPrefix(p.Key, "pagein:") || strings.HasPrefix(p.Key, "maintenance:") || strings.HasPrefix(p.Key, "lease:") ||
-		strings.HasPrefix(p.Key, "notices:") {
+		strings.HasPrefix(p.Key, "notices:") || isBundle {
 		// A page-in (its own button acknowledges it), a maintenance
 		// summary or a "still on it?" DM (its buttons answer it): naming
 		// an incident, but not one to take over. A bundle of notices names
-		// several: a reaction on it takes none (notices.go).
+		// several: a reaction on it takes none (notices.go). So does a
+		// bundle of pages whose link to its record was lost (bundlePosted
+		// said so): not the first incident it names.
 		return 0, nil
 	}
 	n, ok := keyIncident(p.Key)
