@@ -504,7 +504,7 @@ func (p *Pager) bundlePosted(ctx context.Context, b Bundle, target, chID, ts str
 		return nil
 	})
 	if err != nil {
-		c.log.Warn("bot: bundle delivered but not linked; a reaction on it will not acknowledge", "bundle", b.ID, "err", err)
+		c.log.Warn("bot: bundle delivered but not linked; a reaction on it finds it by its key where the chat keeps one", "bundle", b.ID, "err", err)
 	}
 	for _, it := range items {
 		if err := c.inc.SetChatRefs(ctx, it.pg.Incident, bundleRefs(it.refs, chID, ts, b.ID)); err != nil {

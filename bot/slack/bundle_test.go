@@ -398,16 +398,27 @@ func TestReactionOnBundleRedraws(t *testing.T) {
 // Slack account) go to the alerts channel, several as one fallback bundle.
 // That channel is shared: a ✅ on the bundle takes none of its incidents,
 // as on a bundle of notices (break test of issue 14: it took them all),
-// while its buttons still work: "Acknowledge all" takes every one, an
+// also when the message's link to its bundle is not recorded (found by its
+// key), while its buttons still work: "Acknowledge all" takes every one, an
 // incident's own Acknowledge that one.
 func TestFallbackBundleReactions(t *testing.T) {
 	cases := []struct {
-		name  string
-		act   func(e *env, ts string, named []int64) error
-		acked func(named []int64) []int64 // the incidents acknowledged after it
+		name   string
+		unlink bool // the message → bundle link is not recorded
+		act    func(e *env, ts string, named []int64) error
+		acked  func(named []int64) []int64 // the incidents acknowledged after it
 	}{
 		{
 			name: "a ✅ reaction takes none",
+			act: func(e *env, ts string, _ []int64) error {
+				_, err := e.fake.AddReaction(e.alice.ID, e.alerts.ID, ts, "white_check_mark")
+				return err
+			},
+			acked: func([]int64) []int64 { return nil },
+		},
+		{
+			name:   "a ✅ reaction on it unlinked takes none",
+			unlink: true,
 			act: func(e *env, ts string, _ []int64) error {
 				_, err := e.fake.AddReaction(e.alice.ID, e.alerts.ID, ts, "white_check_mark")
 				return err
@@ -458,6 +469,25 @@ func TestFallbackBundleReactions(t *testing.T) {
 				}
 				return false
 			})
+			// The bundle recorded (each incident's reference to it is
+			// written after the message → bundle link).
+			e.waitFor("the fallback bundle recorded", func() bool {
+				for _, n := range named {
+					if e.refs(n)["b:"+e.alerts.ID+"/"+ts] == "" {
+						return false
+					}
+				}
+				return true
+			})
+			if tc.unlink {
+				keys, err := e.rdb.Keys(e.ctx, "test:chat:*:bmsg").Result()
+				if err != nil || len(keys) != 1 {
+					t.Fatalf("the message → bundle hash: %v %v", keys, err)
+				}
+				if n, err := e.rdb.HDel(e.ctx, keys[0], e.alerts.ID+"/"+ts).Result(); err != nil || n != 1 {
+					t.Fatalf("unlink the bundle: %d %v", n, err)
+				}
+			}
 			if err := tc.act(e, ts, named); err != nil {
 				t.Fatal(err)
 			}
