@@ -438,6 +438,11 @@ func lead(pg escalation.Page, people *People) string {
 	case escalation.ReasonHandoff:
 		return fmt.Sprintf("%s moved on (%s): you are no longer paged for it.", ref, pg.Why)
 	case escalation.ReasonFallback:
+		if strings.HasPrefix(pg.Key, "pagein:") {
+			// A page-in that reached nobody: the owner stays the owner, so
+			// "acknowledge" would be the wrong ask.
+			return fmt.Sprintf("A page-in for %s could not be delivered (%s); %s owns it. Reach them another way, or page someone else in.", ref, pg.Why, owner)
+		}
 		return fmt.Sprintf("Nobody could be paged for %s (%s). Whoever takes it, acknowledge.", ref, pg.Why)
 	}
 	return fmt.Sprintf("You are paged for %s.", ref)
