@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
@@ -58,7 +59,8 @@ type Bundle struct {
 	// Fallback: the bundle went to an alerts channel because nobody could
 	// be paged for its incidents; whoever takes one acknowledges it.
 	Fallback bool `json:"fallback,omitempty"`
-	// Entries are the incidents, in the order they were paged.
+	// Entries are the incidents: the pages by incident number, then the
+	// entries for information by incident number (SortEntries).
 	Entries []BundleEntry `json:"entries"`
 }
 
@@ -117,35 +119,112 @@ func (b Bundle) Triggered() int {
 	return n
 }
 
-// Lead is the sentence above the bundle.
-func (b Bundle) Lead() string {
-	info := 0
+// Counts are how many of the bundle's entries page the reader (pages: not
+// Info, whatever their status now) and how many only tell (info).
+func (b Bundle) Counts() (pages, info int) {
 	for _, e := range b.Entries {
 		if e.Info {
 			info++
 		}
 	}
-	pages, open := len(b.Entries)-info, b.Triggered()
+	return len(b.Entries) - info, info
+}
+
+// Title is the bundle's heading: what the reader is paged for, and the
+// entries for information counted apart ("17 incidents, 1 for your
+// information"; "11 incidents for your information" when it only tells).
+// Adapters put their mark before it (BundleMark).
+func (b Bundle) Title() string {
+	pages, info := b.Counts()
+	switch {
+	case pages == 0:
+		return fmt.Sprintf("%s for your information", incidents(info))
+	case info == 0:
+		return incidents(pages)
+	}
+	return fmt.Sprintf("%s, %d for your information", incidents(pages), info)
+}
+
+// BundleMark says what a bundle's heading stands for.
+type BundleMark int
+
+// What a bundle's heading stands for (Bundle.Mark).
+const (
+	// MarkPage: incidents still need an acknowledgement.
+	MarkPage BundleMark = iota
+	// MarkDone: every incident it pages for is taken care of.
+	MarkDone
+	// MarkInfo: it only tells.
+	MarkInfo
+)
+
+// Mark is what the bundle's heading stands for now.
+func (b Bundle) Mark() BundleMark {
+	switch pages, _ := b.Counts(); {
+	case pages == 0:
+		return MarkInfo
+	case b.Triggered() == 0:
+		return MarkDone
+	}
+	return MarkPage
+}
+
+// incidents is "1 incident", "2 incidents".
+func incidents(n int) string {
+	return fmt.Sprintf("%d incident%s", n, plural(int64(n)))
+}
+
+// SortEntries puts the bundle's entries in the order they are listed:
+// the pages first, by incident number, then the entries for information,
+// by incident number. The pages of one bundle come from concurrent jobs,
+// so the order they were paged in is noise.
+func (b *Bundle) SortEntries() {
+	slices.SortStableFunc(b.Entries, func(x, y BundleEntry) int {
+		if x.Info != y.Info {
+			if x.Info {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(x.Number, y.Number)
+	})
+}
+
+// Lead is the sentence above the bundle.
+func (b Bundle) Lead() string {
+	pages, info := b.Counts()
+	open := b.Triggered()
 	var s string
 	switch {
 	case pages == 0:
-		s = fmt.Sprintf("For your information: %d incidents moved on.", info)
+		s = fmt.Sprintf("For your information: %s moved on.", incidents(info))
 	case open == 0:
-		s = fmt.Sprintf("All %d incidents of this page are taken care of; nothing more to do.", pages)
+		s = fmt.Sprintf("All %s of this page are taken care of; nothing more to do.", incidents(pages))
+		if pages == 1 {
+			s = "The incident of this page is taken care of; nothing more to do."
+		}
 	case b.Fallback:
-		s = fmt.Sprintf("Nobody could be paged for %d incidents. Whoever takes one, acknowledge it.", pages)
+		s = fmt.Sprintf("Nobody could be paged for %s. Whoever takes one, acknowledge it.", incidents(pages))
 		if open < pages {
-			s += fmt.Sprintf(" %d still need an acknowledgement.", open)
+			s += fmt.Sprintf(" %d still need%s an acknowledgement.", open, verbS(open))
 		}
 	case open < pages:
-		s = fmt.Sprintf("You are on call for %d incidents; %d still need an acknowledgement.", pages, open)
+		s = fmt.Sprintf("You are on call for %s; %d still need%s an acknowledgement.", incidents(pages), open, verbS(open))
 	default:
-		s = fmt.Sprintf("You are on call for %d incidents. Acknowledge to stop the pages.", pages)
+		s = fmt.Sprintf("You are on call for %s. Acknowledge to stop the pages.", incidents(pages))
 	}
 	if info > 0 && pages > 0 {
 		s += fmt.Sprintf(" %d more for your information.", info)
 	}
 	return s
+}
+
+// verbS is the -s of a verb whose subject is n things ("1 still needs").
+func verbS(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
 }
 
 // Text is the bundle as plain text, for notifications: the lead and every
@@ -335,6 +414,7 @@ func (p *Pager) sendPages(ctx context.Context, target string, items []*pageItem)
 		b.Entries = append(b.Entries, it.entry())
 	}
 	b.ID = bundleID(keys)
+	b.SortEntries()
 	if err := p.c.saveBundle(ctx, b, keys); err != nil {
 		return fill(escalation.Unsent(err))
 	}
@@ -427,7 +507,7 @@ func (p *Pager) bundlePosted(ctx context.Context, b Bundle, target, chID, ts str
 		return nil
 	})
 	if err != nil {
-		c.log.Warn("bot: bundle delivered but not linked; a reaction on it will not acknowledge", "bundle", b.ID, "err", err)
+		c.log.Warn("bot: bundle delivered but not linked; a reaction on it finds it by its key where the chat keeps one", "bundle", b.ID, "err", err)
 	}
 	for _, it := range items {
 		if err := c.inc.SetChatRefs(ctx, it.pg.Incident, bundleRefs(it.refs, chID, ts, b.ID)); err != nil {

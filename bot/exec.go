@@ -267,26 +267,18 @@ func (x *Executor) react(ctx context.Context, user, channel, msgID string) (Repl
 	if id, err := x.c.bundleOfMessage(ctx, channel, msgID); err != nil {
 		return Reply{}, false, fmt.Errorf("reaction: look up the message: %w", err)
 	} else if id != "" {
-		// A bundle of pages: the reaction acknowledges each of its incidents.
-		by, ok, err := x.c.people.Person(ctx, user)
-		if err != nil {
-			return Reply{}, false, fmt.Errorf("reaction: who reacted: %w", err)
-		}
-		if !ok {
-			return Reply{Text: x.strangerText()}, true, nil
-		}
-		if _, err := x.ackBundle(ctx, by, id, "reaction"); err != nil {
-			return Reply{}, false, fmt.Errorf("reaction: %w", err)
-		}
-		return Reply{}, false, nil
+		return x.reactBundle(ctx, user, id)
 	}
 	ref := x.c.msgRef(channel, msgID)
 	n, err := x.c.inc.ChatLink(ctx, ref)
 	if errors.Is(err, incident.ErrNotFound) {
-		var pagedIn string
-		n, pagedIn, err = x.unlinked(ctx, channel, msgID, ref)
+		var pagedIn, bundle string
+		n, pagedIn, bundle, err = x.unlinked(ctx, channel, msgID, ref)
 		if err == nil && pagedIn != "" {
 			return x.reactPageIn(ctx, user, n, pagedIn)
+		}
+		if err == nil && bundle != "" {
+			return x.reactBundle(ctx, user, bundle)
 		}
 		if err == nil && n == 0 {
 			x.log().Debug("reaction on a message that is not about an incident")
@@ -317,27 +309,60 @@ func (x *Executor) react(ctx context.Context, user, channel, msgID string) (Repl
 	return Reply{}, false, nil
 }
 
+// reactBundle is an acknowledge reaction on bundle id. A bundle of pages
+// to a person: the reaction acknowledges each of its incidents. A fallback
+// bundle (pages nobody could receive, in a shared alerts channel) is left
+// alone, as a bundle of notices is: there a single ✅ should not take
+// every incident it names; its buttons take them, one or all.
+func (x *Executor) reactBundle(ctx context.Context, user, id string) (Reply, bool, error) {
+	b, _, known, err := x.c.loadBundle(ctx, id)
+	if err != nil {
+		return Reply{}, false, fmt.Errorf("reaction: %w", err)
+	}
+	if known && b.Fallback {
+		x.log().Debug("reaction on a fallback bundle; ignored", "bundle", id)
+		return Reply{}, false, nil
+	}
+	by, ok, err := x.c.people.Person(ctx, user)
+	if err != nil {
+		return Reply{}, false, fmt.Errorf("reaction: who reacted: %w", err)
+	}
+	if !ok {
+		return Reply{Text: x.strangerText()}, true, nil
+	}
+	if _, err := x.ackBundle(ctx, by, id, "reaction"); err != nil {
+		return Reply{}, false, fmt.Errorf("reaction: %w", err)
+	}
+	return Reply{}, false, nil
+}
+
 // unlinked finds the incident of a message reacted to that has no link,
 // from the message itself (see Reaction), and links it; 0 when the message
 // is not about an incident. A page-in DM is linked to nothing: its incident
-// and the person paged in come back (pagedIn), for reactPageIn.
-func (x *Executor) unlinked(ctx context.Context, channel, msgID, ref string) (n int64, pagedIn string, err error) {
+// and the person paged in come back (pagedIn), for reactPageIn. A message
+// whose key is a bundle's id (its link not recorded yet, or lost) is that
+// bundle, which comes back (bundle) for reactBundle, never taken as the
+// first incident it names.
+func (x *Executor) unlinked(ctx context.Context, channel, msgID, ref string) (n int64, pagedIn, bundle string, err error) {
 	p, err := x.c.chat.Lookup(ctx, channel, msgID)
 	if errors.Is(err, ErrNoMessage) {
-		return 0, "", nil
+		return 0, "", "", nil
 	}
 	if escalation.IsPermanent(err) {
 		// The chat will not show this message (a private channel without
 		// the history scope, say): no incident can be found from it, and
 		// retrying will not change that. A page is in a DM, never here.
 		x.log().Warn("bot: reaction on a message the chat will not show; ignored", "err", err)
-		return 0, "", nil
+		return 0, "", "", nil
 	}
 	if err != nil {
-		return 0, "", err
+		return 0, "", "", err
+	}
+	if id, ok := parseBundleID(p.Key); ok {
+		return 0, "", id, nil
 	}
 	if n, person, ok := pageInKey(p.Key); ok {
-		return n, person, nil
+		return n, person, "", nil
 	}
 	if strings.HasPrefix(p.Key, "pagein:") || strings.HasPrefix(p.Key, "maintenance:") || strings.HasPrefix(p.Key, "lease:") ||
 		strings.HasPrefix(p.Key, "notices:") {
@@ -345,20 +370,20 @@ func (x *Executor) unlinked(ctx context.Context, channel, msgID, ref string) (n 
 		// summary or a "still on it?" DM (its buttons answer it): naming
 		// an incident, but not one to take over. A bundle of notices names
 		// several: a reaction on it takes none (notices.go).
-		return 0, "", nil
+		return 0, "", "", nil
 	}
 	n, ok := keyIncident(p.Key)
 	if !ok && p.ByBot {
 		n, ok = textIncident(p.Text)
 	}
 	if !ok {
-		return 0, "", nil
+		return 0, "", "", nil
 	}
 	if err := x.c.inc.LinkChat(ctx, ref, n, x.c.linkTTL); err != nil {
-		return 0, "", err
+		return 0, "", "", err
 	}
 	x.log().Info("bot: a message reacted to had lost its link to its incident; linked it again", "incident", n, "by_key", p.Key != "")
-	return n, "", nil
+	return n, "", "", nil
 }
 
 // keyIncident is the incident a message's key names: a page's

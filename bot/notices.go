@@ -166,7 +166,7 @@ func (s *Syncer) noticeDone(n int64, target, at string, it *noticeItem, err erro
 	var ra escalation.RetryAfterError
 	switch {
 	case err == nil || escalation.IsPermanent(err):
-		if err = s.noticePosted(ctx, n, target, it.chID, it.ts, it.nt.Status, it.bundled, err, set); err != nil {
+		if err = s.noticePosted(ctx, n, target, it.chID, it.ts, it.nt.Status, it.bundled, it.nt.Channel != "", err, set); err != nil {
 			// Posted, not recorded (Redis failed a write): the job
 			// looks for it by its key, and adopts it, before it posts
 			// again.

@@ -32,6 +32,7 @@ const (
 	refNoticeOff     = "nerr" // "1": the notice could not be posted and is not retried
 	refNoticeState   = "nst"  // the status the notice shows (absent: triggered)
 	refNoticeBundled = "nb"   // "1": the notice is a message naming several incidents (notices.go); not redrawn
+	refNoticeNoLink  = "nnl"  // "1": the notice was drawn before the incident's channel existed, without its link
 	refPage          = "p:"   // "p:<channel id>/<message id>" = the status the page shows, or pageUnsettled
 	refBundle        = "b:"   // "b:<channel id>/<message id>" = the bundle id, then "<id>|<status>" once redrawn for that status
 	refArchived      = "arch" // "1" once archived
@@ -60,9 +61,11 @@ const pageUnsettled = "-"
 // Syncer mirrors incidents in chat; it implements escalation.ChatSync.
 //
 // Sync is idempotent reconciliation from the incident's current state:
-// it ensures the channel inc-<n>-<slug> exists, the owner is in it, the card
+// it ensures the notice is in the service's alerts channel once (first: it
+// does not wait for the channel, see Sync), the channel inc-<n>-<slug>
+// exists, the owner is in it, the card
 // is posted, pinned and up to date (redrawn in place only when it changed),
-// the notice is in the service's alerts channel once, repeats get a thread
+// repeats get a thread
 // reply at most once per RepeatEvery, and the channel is archived
 // ArchiveAfter after resolve. It is safe for concurrent use; the runner's
 // lease makes sure one replica at a time syncs one incident.
@@ -106,9 +109,45 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		}
 		return c.inc.SetChatRefs(ctx, n, m)
 	}
+
+	// 1. The notice in the alerts channel, once, before anything else: a
+	// chat makes channels far slower than it takes messages (Slack's
+	// conversations.create is Tier 2, about 20 a minute), so in a storm a
+	// notice that waited for its incident's channel would go out one every
+	// few seconds instead of in one bundle at once. A notice posted before
+	// the channel exists names the incident without a link to it; a lone
+	// one is redrawn with the link once the channel exists (settle), a
+	// bundled one is not redrawn (notices.go).
+	// On a chat that bundles notices the post is handed over, and the job
+	// comes back by noticeDue to take it over should its outcome go
+	// unrecorded (the poster records it and brings the job forward).
+	// A notice that could not be posted now (a rate limit, a chat error)
+	// does not hold up the channel and the card either: its error is
+	// returned once they are done, and the job runs again for it.
+	var noticeDue time.Time
+	var noticeErr error
+	if refs[refNotice] == "" && refs[refNoticeOff] == "" {
+		noticeDue, noticeErr = s.notice(ctx, inc, refs[refChannel], refs, set)
+	}
+	due, err := s.reconcile(ctx, inc, timeline, refs, set)
+	if err == nil {
+		err = noticeErr
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return sooner(due, noticeDue), nil
+}
+
+// reconcile is the rest of Sync after the notice: the channel, the owner in
+// it, the card, the notice and pages kept current, repeats and the archive.
+// It returns when it is due again (zero: not until something changes).
+func (s *Syncer) reconcile(ctx context.Context, inc incident.Incident, timeline []incident.Event, refs map[string]string, set func(...string) error) (time.Time, error) {
+	c, n := s.c, inc.Number
+	var err error
 	now := c.now()
 
-	// 1. The channel.
+	// 2. The channel.
 	ch := refs[refChannel]
 	if ch == "" {
 		if ch, err = s.createChannel(ctx, inc, refs, set); err != nil {
@@ -116,7 +155,7 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		}
 	}
 
-	// 2. The owner in it.
+	// 3. The owner in it.
 	if inc.Owner != "" {
 		uid, err := c.people.ChatID(ctx, inc.Owner)
 		switch {
@@ -134,7 +173,7 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		}
 	}
 
-	// 3. The card, drawn and pinned; redrawn at once when its state changed.
+	// 4. The card, drawn and pinned; redrawn at once when its state changed.
 	card := BuildCard(inc, timeline, c.people.Ref)
 	if inc.Open() {
 		card.Maintenance = c.maintenanceOf(ctx, inc.Service)
@@ -182,24 +221,14 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		}
 	}
 
-	// 4. The notice in the alerts channel, once.
-	// On a chat that bundles notices the post is handed over, and the job
-	// comes back by noticeDue to take it over should its outcome go
-	// unrecorded (the poster records it and brings the job forward).
-	var noticeDue time.Time
-	if refs[refNotice] == "" && refs[refNoticeOff] == "" {
-		if noticeDue, err = s.notice(ctx, inc, ch, refs, set); err != nil {
-			return time.Time{}, err
-		}
-	}
-
-	// 4b. The notice and the latest page to each person kept current: once
-	// the incident is acknowledged or resolved, their buttons go and they say so.
+	// 5. The notice and the latest page to each person kept current: once
+	// the incident is acknowledged or resolved, their buttons go and they
+	// say so; a notice drawn before the channel existed gets its link.
 	if err := s.settle(ctx, inc, ch, refs, set); err != nil {
 		return time.Time{}, err
 	}
 
-	// 5. Repeats: a thread reply and the new count, at most once per RepeatEvery.
+	// 6. Repeats: a thread reply and the new count, at most once per RepeatEvery.
 	// A reply an earlier run posted without recording it is adopted first.
 	if err := s.repeatPosted(ctx, inc, ch, refs, set); err != nil {
 		return time.Time{}, err
@@ -238,11 +267,11 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		next = last.Add(c.repeatEvery)
 	}
 
-	// 6. The archive, ArchiveAfter after resolve.
+	// 7. The archive, ArchiveAfter after resolve.
 	if inc.Status == incident.StatusResolved {
 		at := inc.Resolved.Add(c.archiveAfter)
 		if now.Before(at) {
-			return earliest(sooner(next, noticeDue), at), nil
+			return earliest(next, at), nil
 		}
 		if err := c.chat.Archive(ctx, ch); err != nil {
 			if !escalation.IsPermanent(err) {
@@ -255,7 +284,7 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		}
 		return time.Time{}, nil
 	}
-	return sooner(next, noticeDue), nil
+	return next, nil
 }
 
 // sooner is the earlier of two due times, a zero one meaning none.
@@ -281,7 +310,8 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // settle redraws the notice when the incident's status changed since it
-// was drawn, and, unless the incident is triggered, each recorded page
+// was drawn or it was drawn before the incident's channel existed (a lone
+// notice: a bundled one is never redrawn), and, unless the incident is triggered, each recorded page
 // whose drawing is older than its status: the card without buttons and a
 // sentence saying who took it. A message that is gone (deleted, its
 // channel archived) is logged and left.
@@ -303,14 +333,15 @@ func (s *Syncer) settle(ctx context.Context, inc incident.Incident, ch string, r
 	if shown == "" {
 		shown = string(incident.StatusTriggered)
 	}
-	if nref := refs[refNotice]; nref != "" && shown != string(inc.Status) && refs[refNoticeBundled] == "" {
+	stale := shown != string(inc.Status) || refs[refNoticeNoLink] != ""
+	if nref := refs[refNotice]; nref != "" && stale && refs[refNoticeBundled] == "" {
 		nch, nts, _ := strings.Cut(nref, "/")
 		nt := Notice{Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
 			Channel: ch, Status: inc.Status, Owner: owner}
 		if err := c.chat.Update(ctx, nch, nts, Message{Text: nt.Text(), Notice: &nt}); err != nil && !gone("notice", err) {
 			return fmt.Errorf("update the notice of %s: %w", inc.Ref(), err)
 		}
-		if err := set(refNoticeState, string(inc.Status)); err != nil {
+		if err := set(refNoticeState, string(inc.Status), refNoticeNoLink, ""); err != nil {
 			return err
 		}
 	}
@@ -426,7 +457,9 @@ func (s *Syncer) createChannel(ctx context.Context, inc incident.Incident, refs 
 	return "", escalation.Permanent(fmt.Errorf("create the channel of %s: %s and its suffixes up to -%d are all taken", inc.Ref(), base, maxNameTries))
 }
 
-// notice posts the one-line announcement in the service's alerts channel.
+// notice posts the one-line announcement in the service's alerts channel,
+// with a link to the incident's channel ch, or, when ch is "" (not made
+// yet), without (settle redraws it with the link once it exists).
 // A channel the bot cannot post in (not a member, no such channel) is logged
 // loudly and not retried: the rest of the incident's chat still happens.
 //
@@ -463,7 +496,7 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, r
 		nt.Owner = &o
 	}
 	key := noticeKey(inc)
-	chID, ts, bundled, err := "", "", false, error(nil)
+	chID, ts, bundled, adopted, err := "", "", false, false, error(nil)
 	if at != "" {
 		if chID, err = s.channelID(ctx, target); err != nil {
 			return time.Time{}, fmt.Errorf("look for the notice of %s: %w", inc.Ref(), err)
@@ -479,6 +512,8 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, r
 				return time.Time{}, fmt.Errorf("look at the notice of %s: %w", inc.Ref(), err)
 			}
 			bundled = err == nil && p.Key != "" && p.Key != key
+			// Drawn by an earlier run, perhaps before the channel existed.
+			adopted = true
 		}
 	}
 	if ts == "" {
@@ -490,16 +525,19 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, r
 		}
 		chID, ts, err = c.chat.Post(ctx, target, Message{Text: nt.Text(), Notice: &nt, Key: key})
 	}
-	return time.Time{}, s.noticePosted(ctx, inc.Number, target, chID, ts, inc.Status, bundled, err, set)
+	linked := ch != "" && !adopted
+	return time.Time{}, s.noticePosted(ctx, inc.Number, target, chID, ts, inc.Status, bundled, linked, err, set)
 }
 
 // noticePosted records the outcome of incident n's notice, posted in
 // target (as configured) as message ts of channel chID: linked to the
 // incident and its id stored, or, when the message names several
 // incidents (bundled), stored as such and linked to none; shown is the
-// status the notice shows. A channel the bot
+// status the notice shows, linked whether it shows the link to the
+// incident's channel (a lone notice without it is redrawn with it once the
+// channel exists). A channel the bot
 // cannot post in turns the notice off; another error is returned.
-func (s *Syncer) noticePosted(ctx context.Context, n int64, target, chID, ts string, shown incident.Status, bundled bool, err error, set func(...string) error) error {
+func (s *Syncer) noticePosted(ctx context.Context, n int64, target, chID, ts string, shown incident.Status, bundled, linked bool, err error, set func(...string) error) error {
 	c := s.c
 	ref := "INC-" + itoa(n)
 	if escalation.IsPermanent(err) {
@@ -521,7 +559,11 @@ func (s *Syncer) noticePosted(ctx context.Context, n int64, target, chID, ts str
 	if err := c.inc.LinkChat(ctx, c.msgRef(chID, ts), n, c.linkTTL); err != nil {
 		return err
 	}
-	return set(refNotice, chID+"/"+ts, refNoticeState, status, refPostNotice, "")
+	noLink := ""
+	if !linked {
+		noLink = "1"
+	}
+	return set(refNotice, chID+"/"+ts, refNoticeState, status, refNoticeNoLink, noLink, refPostNotice, "")
 }
 
 // cardKey and noticeKey are the Message.Key an incident's card and notice

@@ -68,3 +68,99 @@ func TestRenderBundle(t *testing.T) {
 		})
 	}
 }
+
+// testBundle builds a bundle of pages (incidents numbered pages…) and
+// entries for information (info…), handed over out of order as concurrent
+// jobs do, then sorted as the Pager sorts them; acked pages are shown
+// acknowledged.
+func testBundle(pages, info []int64, acked bool) *bot.Bundle {
+	b := &bot.Bundle{ID: "b0123456789abcdef"}
+	add := func(n int64, isInfo bool) {
+		e := bot.BundleEntry{Number: n, Ref: fmt.Sprintf("INC-%d", n), Title: fmt.Sprintf("Disk full on db-%d", n),
+			Service: "payments", Severity: incident.SevCritical, Status: incident.StatusTriggered, Level: 1, Why: "new", Info: isInfo}
+		if isInfo {
+			e.Why = "moved on: you are no longer paged for it"
+		} else if acked {
+			e.Status = incident.StatusAcknowledged
+		}
+		b.Entries = append(b.Entries, e)
+	}
+	for i := range max(len(pages), len(info)) {
+		if i < len(info) {
+			add(info[len(info)-1-i], true)
+		}
+		if i < len(pages) {
+			add(pages[len(pages)-1-i], false)
+		}
+	}
+	b.SortEntries()
+	return b
+}
+
+func seq(from, n int) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = int64(from + i + 1)
+	}
+	return out
+}
+
+// The rendered bundle on Discord: the embed's title counts the pages and
+// the entries for information apart (break test of issue 14: "18
+// incidents" above "on call for 17 incidents" and "Acknowledge all 17"),
+// its colour says whether anything needs an acknowledgement, and the
+// incidents are listed by number, the pages first.
+func TestRenderBundleHeader(t *testing.T) {
+	cases := []struct {
+		name   string
+		b      *bot.Bundle
+		title  string
+		color  int
+		ackAll string // "" when there is none
+		order  []string
+	}{
+		{name: "17 pages and 1 for information", b: testBundle(seq(0, 17), []int64{18}, false),
+			title: "17 incidents, 1 for your information", color: severityColor(incident.SevCritical, incident.StatusTriggered),
+			ackAll: "Acknowledge all 17", order: []string{"INC-1", "INC-2", "INC-10", "INC-17", "INC-18"}},
+		{name: "information only: 11 moved on", b: testBundle(nil, seq(20, 11), false),
+			title: "11 incidents for your information", color: severityColor(incident.SevInfo, incident.StatusTriggered),
+			order: []string{"INC-21", "INC-22", "INC-30", "INC-31"}},
+		{name: "one page, one for information", b: testBundle([]int64{7}, []int64{3}, false),
+			title: "1 incident, 1 for your information", color: severityColor(incident.SevCritical, incident.StatusTriggered),
+			ackAll: "Acknowledge all 1", order: []string{"INC-7", "INC-3"}},
+		{name: "every page taken care of", b: testBundle(seq(0, 3), []int64{4}, true),
+			title: "3 incidents, 1 for your information", color: severityColor(incident.SevCritical, incident.StatusResolved),
+			order: []string{"INC-1", "INC-2", "INC-3", "INC-4"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := render(bot.Message{Text: tc.b.Text(), Bundle: tc.b, Key: tc.b.ID})
+			e := out.Embeds[0]
+			if e.Title != tc.title {
+				t.Errorf("title %q, want %q", e.Title, tc.title)
+			}
+			if e.Color != tc.color {
+				t.Errorf("colour %#x, want %#x", e.Color, tc.color)
+			}
+			ackAll := ""
+			for _, c := range out.Components {
+				for _, el := range c.(discordgo.ActionsRow).Components {
+					if btn := el.(discordgo.Button); strings.HasPrefix(btn.Label, bot.ActionAckAll.Label()) {
+						ackAll = btn.Label
+					}
+				}
+			}
+			if ackAll != tc.ackAll {
+				t.Errorf("Acknowledge all %q, want %q", ackAll, tc.ackAll)
+			}
+			last := -1
+			for _, r := range tc.order {
+				i := strings.Index(e.Description, "**"+r+"**")
+				if i < 0 || i < last {
+					t.Errorf("%s not listed, or out of order (want %v): %q", r, tc.order, e.Description)
+				}
+				last = max(last, i)
+			}
+		})
+	}
+}

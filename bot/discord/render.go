@@ -319,7 +319,11 @@ func buttons(c *bot.Card) *discordgo.ActionsRow {
 }
 
 // bundleEmbed lists a bundle's incidents, one line each, in an embed's
-// description (4,096 characters; those that do not fit are counted).
+// description (4,096 characters; those that do not fit are counted), under
+// its title (bot.Bundle.Title: the incidents paged for and those for
+// information counted apart), coloured by its mark: its first incident's
+// severity while any needs an acknowledgement, green once none does, the
+// colour of an info incident when it only tells.
 func bundleEmbed(b *bot.Bundle) *discordgo.MessageEmbed {
 	var d strings.Builder
 	d.WriteString(escape(b.Lead()))
@@ -343,10 +347,13 @@ func bundleEmbed(b *bot.Bundle) *discordgo.MessageEmbed {
 	if len(b.Entries) > 0 {
 		color = severityColor(b.Entries[0].Severity, incident.StatusTriggered)
 	}
-	if b.Triggered() == 0 {
+	switch b.Mark() {
+	case bot.MarkDone:
 		color = severityColor(incident.SevCritical, incident.StatusResolved)
+	case bot.MarkInfo:
+		color = severityColor(incident.SevInfo, incident.StatusTriggered)
 	}
-	return &discordgo.MessageEmbed{Title: fmt.Sprintf("%d incidents", len(b.Entries)), Description: d.String(), Color: color}
+	return &discordgo.MessageEmbed{Title: b.Title(), Description: d.String(), Color: color}
 }
 
 // bundleButtons are a bundle's rows (Discord allows 5 rows of 5 buttons):

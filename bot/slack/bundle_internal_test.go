@@ -220,3 +220,163 @@ func TestNoticesBlocks(t *testing.T) {
 		})
 	}
 }
+
+// bundleCase builds a bundle of pages (incidents numbered pages…) and
+// entries for information (numbered info…), shuffled as concurrent jobs
+// hand them over, then sorted as the Pager sorts them; acked pages are
+// shown acknowledged.
+func bundleCase(pages, info []int64, acked bool, fallback bool) *bot.Bundle {
+	b := &bot.Bundle{ID: "b0123456789abcdef", Fallback: fallback}
+	add := func(n int64, isInfo bool) {
+		e := bot.BundleEntry{Number: n, Ref: fmt.Sprintf("INC-%d", n), Title: fmt.Sprintf("Disk full on db-%d", n),
+			Service: "payments", Severity: incident.SevCritical, Status: incident.StatusTriggered, Level: 1, Why: "new", Info: isInfo}
+		if isInfo {
+			e.Why = "moved on: you are no longer paged for it"
+		} else if acked {
+			e.Status = incident.StatusAcknowledged
+		}
+		b.Entries = append(b.Entries, e)
+	}
+	// Interleaved and out of order: the last first, info among the pages.
+	for i := range max(len(pages), len(info)) {
+		if i < len(info) {
+			add(info[len(info)-1-i], true)
+		}
+		if i < len(pages) {
+			add(pages[len(pages)-1-i], false)
+		}
+	}
+	b.SortEntries()
+	return b
+}
+
+// numbers is 1…n shifted by from: from+1 … from+n.
+func numbers(from, n int) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = int64(from + i + 1)
+	}
+	return out
+}
+
+// The rendered bundle says what the reader is paged for: the header counts
+// the pages and the entries for information apart (break test of issue
+// 14: "🚨 18 incidents" above "on call for 17 incidents" and "Acknowledge
+// all 17"), an information-only bundle has no 🚨, one taken care of has ✅,
+// and the incidents are listed by number, the pages first.
+func TestBundleBlocksHeader(t *testing.T) {
+	cases := []struct {
+		name       string
+		b          *bot.Bundle
+		header     string
+		lead       string
+		ackAll     string   // "" when there is no Acknowledge all
+		order      []string // the refs in the order listed
+		notInBlock string   // must not be shown
+	}{
+		{
+			name:   "17 pages and 1 for information",
+			b:      bundleCase(numbers(0, 17), []int64{18}, false, false),
+			header: "🚨 17 incidents, 1 for your information",
+			lead:   "You are on call for 17 incidents. Acknowledge to stop the pages. 1 more for your information.",
+			ackAll: "Acknowledge all 17",
+			order:  []string{"INC-1", "INC-2", "INC-3", "INC-10", "INC-11", "INC-17", "INC-18"},
+		},
+		{
+			name:       "information only: 11 moved on",
+			b:          bundleCase(nil, numbers(20, 11), false, false),
+			header:     "ℹ️ 11 incidents for your information",
+			lead:       "For your information: 11 incidents moved on.",
+			order:      []string{"INC-21", "INC-22", "INC-29", "INC-30", "INC-31"},
+			notInBlock: "🚨",
+		},
+		{
+			name:   "one page, one for information",
+			b:      bundleCase([]int64{7}, []int64{3}, false, false),
+			header: "🚨 1 incident, 1 for your information",
+			lead:   "You are on call for 1 incident. Acknowledge to stop the pages. 1 more for your information.",
+			ackAll: "Acknowledge all 1",
+			order:  []string{"INC-7", "INC-3"},
+		},
+		{
+			name:       "every page taken care of",
+			b:          bundleCase(numbers(0, 3), []int64{4}, true, false),
+			header:     "✅ 3 incidents, 1 for your information",
+			lead:       "All 3 incidents of this page are taken care of; nothing more to do. 1 more for your information.",
+			order:      []string{"INC-1", "INC-2", "INC-3", "INC-4"},
+			notInBlock: "🚨",
+		},
+		{
+			name:   "fallback",
+			b:      bundleCase(numbers(4, 3), nil, false, true),
+			header: "🚨 3 incidents",
+			lead:   "Nobody could be paged for 3 incidents. Whoever takes one, acknowledge it.",
+			ackAll: "Acknowledge all 3",
+			order:  []string{"INC-5", "INC-6", "INC-7"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			blocks := bundleBlocks(tc.b)
+			h, ok := blocks[0].(*slack.HeaderBlock)
+			if !ok {
+				t.Fatalf("the first block is a %T, want the header", blocks[0])
+			}
+			if h.Text.Text != tc.header {
+				t.Errorf("header %q, want %q", h.Text.Text, tc.header)
+			}
+			if got := tc.b.Lead(); got != tc.lead {
+				t.Errorf("lead %q, want %q", got, tc.lead)
+			}
+			ackAll := ""
+			var shown strings.Builder
+			for _, bl := range blocks {
+				switch x := bl.(type) {
+				case *slack.ActionBlock:
+					for _, el := range x.Elements.ElementSet {
+						if btn := el.(*slack.ButtonBlockElement); btn.ActionID == actionPrefix+string(bot.ActionAckAll) {
+							ackAll = btn.Text.Text
+						}
+					}
+				case *slack.SectionBlock:
+					if x.Text != nil {
+						shown.WriteString(x.Text.Text + "\n")
+					}
+				case *slack.ContextBlock:
+					for _, el := range x.ContextElements.Elements {
+						if tx, ok := el.(*slack.TextBlockObject); ok {
+							shown.WriteString(tx.Text + "\n")
+						}
+					}
+				}
+			}
+			if ackAll != tc.ackAll {
+				t.Errorf("Acknowledge all %q, want %q", ackAll, tc.ackAll)
+			}
+			checkOrder(t, shown.String(), "*%s*", tc.order)
+			checkOrder(t, tc.b.Text(), "%s ", tc.order)
+			raw, _ := json.Marshal(blocks)
+			if tc.notInBlock != "" && strings.Contains(string(raw), tc.notInBlock) {
+				t.Errorf("%q shown: %s", tc.notInBlock, raw)
+			}
+		})
+	}
+}
+
+// checkOrder checks that the refs appear in s (each as format makes it) in
+// this order.
+func checkOrder(t *testing.T, s, format string, refs []string) {
+	t.Helper()
+	last := -1
+	for _, r := range refs {
+		i := strings.Index(s, fmt.Sprintf(format, r))
+		if i < 0 {
+			t.Errorf("%s not listed in %q", r, s)
+			continue
+		}
+		if i < last {
+			t.Errorf("%s listed out of order (want %v): %q", r, refs, s)
+		}
+		last = i
+	}
+}

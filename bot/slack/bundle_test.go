@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	slackbot "github.com/batonhq/baton/bot/slack"
+	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/fakeslack"
 )
@@ -389,5 +391,140 @@ func TestReactionOnBundleRedraws(t *testing.T) {
 	}); err != nil {
 		m, _ := e.fake.Message(im.ID, bundle.ts)
 		t.Fatalf("the bundle was not redrawn after the reaction (%d chat.update in the DM): %s", len(e.calls("chat.update", inChannel(im.ID))), blocksText(m))
+	}
+}
+
+// Pages nobody could receive (the payments policy pages dave, who has no
+// Slack account) go to the alerts channel, several as one fallback bundle.
+// That channel is shared: a ✅ on the bundle takes none of its incidents,
+// as on a bundle of notices (break test of issue 14: it took them all),
+// also when the message's link to its bundle is not recorded (found by its
+// key), while its buttons still work: "Acknowledge all" takes every one, an
+// incident's own Acknowledge that one.
+func TestFallbackBundleReactions(t *testing.T) {
+	cases := []struct {
+		name   string
+		unlink bool // the message → bundle link is not recorded
+		act    func(e *env, ts string, named []int64) error
+		acked  func(named []int64) []int64 // the incidents acknowledged after it
+	}{
+		{
+			name: "a ✅ reaction takes none",
+			act: func(e *env, ts string, _ []int64) error {
+				_, err := e.fake.AddReaction(e.alice.ID, e.alerts.ID, ts, "white_check_mark")
+				return err
+			},
+			acked: func([]int64) []int64 { return nil },
+		},
+		{
+			name:   "a ✅ reaction on it unlinked takes none",
+			unlink: true,
+			act: func(e *env, ts string, _ []int64) error {
+				_, err := e.fake.AddReaction(e.alice.ID, e.alerts.ID, ts, "white_check_mark")
+				return err
+			},
+			acked: func([]int64) []int64 { return nil },
+		},
+		{
+			name: "Acknowledge all takes every one",
+			act: func(e *env, ts string, _ []int64) error {
+				_, err := e.fake.SendBlockAction(e.alice.ID, e.alerts.ID, ts, "baton_ackall", "")
+				return err
+			},
+			acked: func(named []int64) []int64 { return named },
+		},
+		{
+			name: "an incident's Acknowledge takes that one",
+			act: func(e *env, ts string, named []int64) error {
+				_, err := e.fake.SendBlockAction(e.alice.ID, e.alerts.ID, ts, "baton_ack", strconv.FormatInt(named[1], 10))
+				return err
+			},
+			acked: func(named []int64) []int64 { return named[1:2] },
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := defaults()
+			cfg.levels = func(ls []escalation.Level) { ls[0] = level(time.Hour, "user:dave") }
+			e := newEnv(t, cfg)
+			for i := range 5 {
+				e.open("payments", fmt.Sprintf("fallback-%d", i), fmt.Sprintf("Queue stuck on worker-%d", i))
+			}
+			var ts string
+			var named []int64
+			e.waitFor("a fallback bundle in the alerts channel", func() bool {
+				for _, m := range e.fake.Messages(e.alerts.ID) {
+					if !strings.HasPrefix(m.Text, "Nobody could be paged for ") {
+						continue
+					}
+					seen := map[int64]bool{}
+					for _, s := range incRE.FindAllStringSubmatch(m.Text, -1) {
+						n, _ := strconv.ParseInt(s[1], 10, 64)
+						seen[n] = true
+					}
+					if len(seen) > 1 {
+						ts, named = m.TS, slices.Sorted(maps.Keys(seen))
+						return true
+					}
+				}
+				return false
+			})
+			// The bundle recorded (each incident's reference to it is
+			// written after the message → bundle link).
+			e.waitFor("the fallback bundle recorded", func() bool {
+				for _, n := range named {
+					if e.refs(n)["b:"+e.alerts.ID+"/"+ts] == "" {
+						return false
+					}
+				}
+				return true
+			})
+			if tc.unlink {
+				keys, err := e.rdb.Keys(e.ctx, "test:chat:*:bmsg").Result()
+				if err != nil || len(keys) != 1 {
+					t.Fatalf("the message → bundle hash: %v %v", keys, err)
+				}
+				if n, err := e.rdb.HDel(e.ctx, keys[0], e.alerts.ID+"/"+ts).Result(); err != nil || n != 1 {
+					t.Fatalf("unlink the bundle: %d %v", n, err)
+				}
+			}
+			if err := tc.act(e, ts, named); err != nil {
+				t.Fatal(err)
+			}
+			want := tc.acked(named)
+			if len(want) == 0 {
+				// Nothing to wait for but the reaction's handling: its
+				// log line, or (before the fix) an acknowledgement.
+				e.waitFor("the reaction handled", func() bool {
+					if strings.Contains(e.log.String(), "reaction on a fallback bundle; ignored") {
+						return true
+					}
+					for _, n := range named {
+						if e.incident(n).Status != incident.StatusTriggered {
+							return true
+						}
+					}
+					return false
+				})
+			} else {
+				e.waitFor("the incidents acknowledged", func() bool {
+					for _, n := range want {
+						if e.incident(n).Status != incident.StatusAcknowledged {
+							return false
+						}
+					}
+					return true
+				})
+			}
+			for _, n := range named {
+				wantStatus := incident.StatusTriggered
+				if slices.Contains(want, n) {
+					wantStatus = incident.StatusAcknowledged
+				}
+				if inc := e.incident(n); inc.Status != wantStatus {
+					t.Errorf("INC-%d %s (owner %q), want %s", n, inc.Status, inc.Owner, wantStatus)
+				}
+			}
+		})
 	}
 }

@@ -349,12 +349,13 @@ func (e *env) refs(n int64) map[string]string {
 }
 
 // announced waits until incident n's channel, pinned card and notice exist
-// and returns the channel id and the card's ts.
+// (the notice showing the link to the channel: "nnl" cleared) and returns
+// the channel id and the card's ts.
 func (e *env) announced(n int64) (channel, card string) {
 	e.t.Helper()
 	e.waitFor(fmt.Sprintf("INC-%d announced", n), func() bool {
 		r := e.refs(n)
-		return r["pin"] == "1" && (r["ntc"] != "" || r["nerr"] != "")
+		return r["pin"] == "1" && (r["ntc"] != "" || r["nerr"] != "") && r["nnl"] == ""
 	})
 	r := e.refs(n)
 	// The sync records a message's reference, then links it to the incident

@@ -315,7 +315,7 @@ func noticesBlocks(ns []bot.Notice) []slack.Block {
 }
 
 // bundleBlocks renders a bundle of pages within Block Kit's limits (50
-// blocks a message, 3,000 characters a text): a header, the lead, the
+// blocks a message, 3,000 characters a text): a header (bundleHeader), the lead, the
 // first bot.BundleListed incidents a section each with its Acknowledge
 // button (action baton_ack, value its number, as on a card), the rest one
 // line each as far as 3,000 characters go and then counted, a pointer to
@@ -323,7 +323,7 @@ func noticesBlocks(ns []bot.Notice) []slack.Block {
 // id) while any is triggered. At most 15 blocks, one element an actions block.
 func bundleBlocks(b *bot.Bundle) []slack.Block {
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(fmt.Sprintf("🚨 %d incidents", len(b.Entries)))),
+		slack.NewHeaderBlock(plain(bundleHeader(b))),
 		slack.NewSectionBlock(mrkdwn(escape(b.Lead())), nil, nil),
 	}
 	listed := min(len(b.Entries), bot.BundleListed)
@@ -339,7 +339,7 @@ func bundleBlocks(b *bot.Bundle) []slack.Block {
 	}
 	if rest := b.Entries[listed:]; len(rest) > 0 {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(bundleRest(rest, maxText)), nil, nil))
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%d incidents in all; type /incident list to see every open one.", len(b.Entries)))))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("In all: "+escape(b.Title())+". Type /incident list to see every open one.")))
 	}
 	if n := b.Triggered(); n > 0 {
 		btn := slack.NewButtonBlockElement(actionPrefix+string(bot.ActionAckAll), b.ID, plain(fmt.Sprintf("%s %d", bot.ActionAckAll.Label(), n))).
@@ -347,6 +347,21 @@ func bundleBlocks(b *bot.Bundle) []slack.Block {
 		blocks = append(blocks, slack.NewActionBlock("baton_ackall", btn))
 	}
 	return blocks
+}
+
+// bundleHeader is a bundle's header: its mark (🚨 while an incident it
+// pages for needs an acknowledgement, ✅ once none does, ℹ️ when it only
+// tells) and its title, which counts the incidents the reader is paged for
+// and those for information apart ("🚨 17 incidents, 1 for your information").
+func bundleHeader(b *bot.Bundle) string {
+	mark := "🚨"
+	switch b.Mark() {
+	case bot.MarkDone:
+		mark = "✅"
+	case bot.MarkInfo:
+		mark = "ℹ️"
+	}
+	return mark + " " + b.Title()
 }
 
 // bundleEntryText is one listed incident of a bundle: its number and title,
