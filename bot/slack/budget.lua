@@ -8,14 +8,15 @@
 -- ARGV[1] = "r": reserve a send time.
 --   ARGV[2] now, ARGV[3] interval, ARGV[4] tolerance (µs), ARGV[5] ticket
 --   ("" for none), ARGV[6] max wait (µs; -1: unbounded), ARGV[7] how long
---   past its time a held slot is kept (µs), ARGV[8] and ARGV[9] the
+--   the keys outlive the last time they name (µs), ARGV[8] and ARGV[9] the
 --   caller's own copy of tat and blocked (µs; 0: none), taken where later
 --   than what is stored: what the caller has spent that Redis does not
 --   hold (sends paced in memory while Redis did not answer, a Redis that
 --   came back empty) is not spent again.
 --   Answers {wait µs, deferred 0|1, tat, blocked}: tat and blocked as stored
 --   after the call, for the caller's copy (integer replies keep all 16
---   digits). A ticket holding a slot gets that slot. Otherwise the next slot
+--   digits). A ticket holding a slot gets that slot, unless the slot is
+--   more than one interval in the past (then it is void). Otherwise the next slot
 --   is booked (after any block); when it is further than the max wait the
 --   answer is deferred and, with a ticket, the slot is held for it.
 -- ARGV[1] = "b": block until ARGV[3] (µs), now ARGV[2], keep ARGV[4] (µs).
@@ -56,7 +57,11 @@ local myblocked = tonumber(ARGV[9]) or 0
 if mytat > tat then tat = mytat end
 if myblocked > blocked then blocked = myblocked end
 
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. f(now - keep))
+-- A held slot more than one interval past its time is void: its job came
+-- back late (a busy runner, a restart of every replica), and sending all
+-- the late ones now would be a burst Slack refuses; the job books again at
+-- the current rate below. Within one interval the slot is still its own.
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. f(now - interval))
 if ticket ~= '' then
   local at = redis.call('ZSCORE', KEYS[2], ticket)
   if at then

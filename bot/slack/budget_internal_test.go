@@ -31,6 +31,7 @@ type step struct {
 	advance         time.Duration
 	redisDown       bool
 	redisBack       bool
+	restart         bool // the replica restarts: a new pacer, nothing in memory
 	want            time.Duration
 	deferred        bool
 	blocked         bool // with want -1: is the replica held back on method/channel?
@@ -80,6 +81,32 @@ func TestSharedBudget(t *testing.T) {
 			bookJob(B, create, "page:1", 500*time.Millisecond, 0, false),
 			bookJob(A, create, "page:1", 500*time.Millisecond, 2*s, true), // claimed once: a new slot
 		}},
+		{"a held slot claimed less than one interval late is still the job's", []step{
+			book(A, create, "", 0), book(A, create, "", 0),
+			bookJob(A, create, "page:1", 500*time.Millisecond, s, true),
+			{advance: 2 * time.Second, want: -1}, // 0.9 s past the slot
+			bookJob(B, create, "page:1", 500*time.Millisecond, -900*time.Millisecond, false),
+		}},
+		// The break test of issue 14: four conversations.create within
+		// 0.29 s after a restart, every job claiming a slot long past.
+		{"slots held before a restart and claimed late are booked again at the current rate", []step{
+			book(A, create, "", 0), book(A, create, "", 0),
+			bookJob(A, create, "page:1", 500*time.Millisecond, s, true),
+			bookJob(A, create, "page:2", 500*time.Millisecond, 2*s, true),
+			bookJob(A, create, "page:3", 500*time.Millisecond, 3*s, true),
+			bookJob(A, create, "page:4", 500*time.Millisecond, 4*s, true),
+			{replica: A, restart: true, want: -1},
+			{replica: B, restart: true, want: -1},
+			{advance: 10 * time.Second, want: -1},
+			// Two at once (the burst), then one an interval: the slots
+			// at 1.1-4.4 s are void.
+			bookJob(A, create, "page:1", 500*time.Millisecond, 0, false),
+			bookJob(B, create, "page:2", 500*time.Millisecond, 0, false),
+			bookJob(A, create, "page:3", 500*time.Millisecond, s, true),
+			bookJob(B, create, "page:4", 500*time.Millisecond, 2*s, true),
+			{advance: s, want: -1},
+			bookJob(A, create, "page:3", 500*time.Millisecond, 0, false), // its new slot
+		}},
 		{"a 429 voids the held slots", []step{
 			book(A, create, "", 0), book(A, create, "", 0),
 			bookJob(A, create, "page:1", 500*time.Millisecond, s, true),
@@ -120,13 +147,16 @@ func TestSharedBudget(t *testing.T) {
 			srv := redistest.Start(t)
 			clock := time.Date(2026, 11, 30, 21, 0, 0, 0, time.UTC)
 			now := func() time.Time { return clock }
-			var ps [2]*pacer
-			for i := range ps {
-				ps[i] = newPacer(budgetLimits(), now, &Budget{Redis: srv.Client(), Prefix: "test:", Timeout: 250 * time.Millisecond})
+			replica := func() *pacer {
+				return newPacer(budgetLimits(), now, &Budget{Redis: srv.Client(), Prefix: "test:", Timeout: 250 * time.Millisecond})
 			}
+			ps := [2]*pacer{replica(), replica()}
 			for i, st := range tc.steps {
 				clock = clock.Add(st.advance)
 				switch {
+				case st.restart:
+					ps[st.replica] = replica()
+					continue
 				case st.redisDown:
 					srv.Stop()
 					continue

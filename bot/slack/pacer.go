@@ -112,8 +112,11 @@ type paceState struct {
 // call and its arrival at Slack must not make it arrive early.
 const safety = 1.1
 
-// heldFor is how long past its time a slot reserved for a ticket is kept
-// for it (a job that never came back to claim it).
+// heldFor is how long a limiter's keys in Redis outlive the last time they
+// name. A slot reserved for a ticket is kept for it only until one interval
+// past its time: a job that comes back later books again at the current
+// rate, so the jobs whose slots passed while every replica was down do not
+// all send at once when they come back (budget.lua).
 const heldFor = time.Minute
 
 func newPacer(limits map[string]Limit, now func() time.Time, b *Budget) *pacer {
@@ -259,8 +262,9 @@ func (p *pacer) reserveLocal(key string, l Limit, pc bot.Pacing, bounded bool, n
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := p.state(key)
+	interval, tolerance := gcra(l)
 	for t, at := range st.held {
-		if now.Sub(at) > heldFor { // reserved and never claimed
+		if now.Sub(at) > interval { // void: claimed late, or never (budget.lua)
 			delete(st.held, t)
 		}
 	}
@@ -274,7 +278,6 @@ func (p *pacer) reserveLocal(key string, l Limit, pc bot.Pacing, bounded bool, n
 			return d, false
 		}
 	}
-	interval, tolerance := gcra(l)
 	if st.tat.Before(now) {
 		st.tat = now
 	}
