@@ -81,11 +81,18 @@ func TestSharedBudget(t *testing.T) {
 			bookJob(B, create, "page:1", 500*time.Millisecond, 0, false),
 			bookJob(A, create, "page:1", 500*time.Millisecond, 2*s, true), // claimed once: a new slot
 		}},
-		{"a held slot claimed less than one interval late is still the job's", []step{
+		{"a held slot claimed up to lateGrace (2 s) late is still the job's", []step{
 			book(A, create, "", 0), book(A, create, "", 0),
 			bookJob(A, create, "page:1", 500*time.Millisecond, s, true),
-			{advance: 2 * time.Second, want: -1}, // 0.9 s past the slot
-			bookJob(B, create, "page:1", 500*time.Millisecond, -900*time.Millisecond, false),
+			{advance: 3 * time.Second, want: -1}, // 1.9 s past the slot: a runner slow under load
+			bookJob(B, create, "page:1", 500*time.Millisecond, -1900*time.Millisecond, false),
+		}},
+		{"a held slot claimed more than lateGrace late is void", []step{
+			book(A, create, "", 0), book(A, create, "", 0),
+			bookJob(A, create, "page:1", 500*time.Millisecond, s, true),
+			{advance: 3101 * time.Millisecond, want: -1}, // 2.001 s past the slot
+			bookJob(B, create, "page:1", 500*time.Millisecond, 0, false),
+			book(B, create, "", 199*time.Millisecond), // after the rebooked slot
 		}},
 		// The break test of issue 14: four conversations.create within
 		// 0.29 s after a restart, every job claiming a slot long past.

@@ -113,11 +113,20 @@ type paceState struct {
 const safety = 1.1
 
 // heldFor is how long a limiter's keys in Redis outlive the last time they
-// name. A slot reserved for a ticket is kept for it only until one interval
-// past its time: a job that comes back later books again at the current
-// rate, so the jobs whose slots passed while every replica was down do not
-// all send at once when they come back (budget.lua).
+// name.
 const heldFor = time.Minute
+
+// lateGrace is how late a job may come back for the slot reserved for its
+// ticket: the slot is its own until lateFor past its time, then void, and
+// the job books again at the current rate. So the jobs whose slots passed
+// while every replica was down do not all send at once when they come back
+// (at most lateFor/interval+1 late slots meet), while a job the runner
+// starts a little late under load keeps its place in the queue rather than
+// going to its back (budget.lua).
+const lateGrace = 2 * time.Second
+
+// lateFor is how long past its time a held slot stays its ticket's.
+func lateFor(interval time.Duration) time.Duration { return max(interval, lateGrace) }
 
 func newPacer(limits map[string]Limit, now func() time.Time, b *Budget) *pacer {
 	p := &pacer{limits: limits, now: now, keys: map[string]*paceState{}}
@@ -264,7 +273,7 @@ func (p *pacer) reserveLocal(key string, l Limit, pc bot.Pacing, bounded bool, n
 	st := p.state(key)
 	interval, tolerance := gcra(l)
 	for t, at := range st.held {
-		if now.Sub(at) > interval { // void: claimed late, or never (budget.lua)
+		if now.Sub(at) > lateFor(interval) { // void: claimed late, or never (budget.lua)
 			delete(st.held, t)
 		}
 	}
@@ -416,7 +425,7 @@ func (s *sharedBudget) reserve(ctx context.Context, key string, l Limit, pc bot.
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	v, err := budgetScript.Run(ctx, s.rdb, s.keys(key), "r", us(now), dus(interval), dus(tolerance), pc.Ticket, maxWait, dus(heldFor),
-		usOrZero(mine.tat), usOrZero(mine.blocked)).Int64Slice()
+		usOrZero(mine.tat), usOrZero(mine.blocked), dus(lateFor(interval))).Int64Slice()
 	if err != nil {
 		return 0, false, paceTimes{}, fmt.Errorf("rate budget: %w", err)
 	}
