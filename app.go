@@ -124,7 +124,7 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	return &App{
 		cfg: cfg, log: log, stores: st, watch: watch,
 		Incidents: st.incidents, Runner: runner, Overrides: st.overrides, Rotations: d.rotations,
-		Handler: newHTTP(cfg, d, st, watch, runner, board, m, newOutageLog(st.rdb, log, o.Now), log, o),
+		Handler: newHTTP(cfg, d, st, watch, runner, board, chat, m, newOutageLog(st.rdb, log, o.Now), log, o),
 		Metrics: m, Chat: chat,
 		digest: newDigest(cfg, d, st, poster, log, o),
 		now:    o.Now,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/demo"
+	"github.com/batonhq/baton/internal/fakesmtp"
 	"github.com/batonhq/baton/rotations"
 )
 
@@ -50,7 +51,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, demoUsage); fs.PrintDefaults() }
-	scenario := fs.Bool("scenario", false, "fire the built-in sample alerts on a timer: a Sumo Logic monitor, a CloudWatch alarm via SNS, a scheduled-search storm that deduplicates, a storm of 12 new incidents for one person, then their recoveries")
+	scenario := fs.Bool("scenario", false, "fire the built-in sample alerts on a timer and act as people would: a Sumo Logic monitor, a CloudWatch alarm via SNS, a scheduled-search storm that deduplicates, a storm of 12 new incidents for one person, "+
+		"a maintenance window holding an alert then summarising, a person paged in and re-paged until they acknowledge, an acknowledgement whose lease asks \"Still working on it?\", "+
+		"email pages to the demo's SMTP sink, a heartbeat that misses, a handoff asking the incoming person to take the pager, then the recoveries")
 	idle := fs.Bool("idle", false, "fire no alert at start: only the ones you send")
 	redisFlag := fs.String("redis", "", `Redis to use: host:port (it must answer), or "memory" for an in-process one that keeps nothing (default: redis.addr of the demo config if a Redis answers there, else a redis-server the demo starts, else in-process)`)
 	listen := fs.String("listen", "", "address of baton's webhook and API (default: http.listen of the demo config, 127.0.0.1:8080; 127.0.0.1:0 picks a free port)")
@@ -93,6 +96,27 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 
 	d := &demoRun{cfg: cfg, stdout: stdout, log: newLogger(stderr, cfg.Log.Level)}
 	d.story = &demo.Story{Out: &lockedWriter{w: stdout}}
+
+	// Email: the demo's own SMTP sink on loopback takes every email page;
+	// the sandbox page lists them. Nothing leaves the machine.
+	if cfg.SMTP.On() {
+		sink, err := fakesmtp.Listen("127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintf(stderr, "baton demo: the SMTP sink cannot start: %v\n", err)
+			return 1
+		}
+		defer sink.Close()
+		cfg.SMTP = SMTPConfig{Addr: sink.Addr, From: cfg.SMTP.From, IncidentURL: cfg.SMTP.IncidentURL}
+		d.smtpAddr = sink.Addr
+		d.emails = func() []demo.Email {
+			var out []demo.Email
+			for _, m := range sink.Messages() {
+				out = append(out, demo.Email{To: m.To, Subject: m.Subject, Body: m.Body})
+			}
+			return out
+		}
+		d.story.Emails = d.emails
+	}
 
 	// Redis.
 	rmode, raddr := demo.RedisAuto, cfg.Redis.Addr
@@ -181,8 +205,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	if !*idle {
 		topics := cfg.Intake.CloudWatch.TopicARNs
 		sc := &demo.Scenario{
-			BaseURL: base, Full: *scenario, SNS: signer, Story: d.story,
-			Tokens: map[string]string{"sumologic": cfg.Intake.Tokens.SumoLogic, "cloudwatch": cfg.Intake.Tokens.CloudWatch},
+			BaseURL: base, Full: *scenario, SNS: signer, Story: d.story, APIToken: cfg.API.Token, Press: sb.press,
+			Tokens: map[string]string{"sumologic": cfg.Intake.Tokens.SumoLogic, "cloudwatch": cfg.Intake.Tokens.CloudWatch,
+				"generic": cfg.Intake.Tokens.Generic, "heartbeat": cfg.Intake.Tokens.Heartbeat},
 		}
 		if len(topics) > 0 {
 			sc.TopicARN = topics[0]
@@ -259,9 +284,17 @@ func portProblem(what, addr, flagName string, err error) string {
 	return fmt.Sprintf("baton demo: %s cannot listen on %s: %v; choose another address with %s", what, addr, err, flagName)
 }
 
+// demoHandoffAfter is how soon after the start, at least, the handoff of a
+// daily rotation with handoff_accept or preshift_check is moved to (the
+// first whole minute from then): the "take the pager" question is asked
+// while the visitor watches.
+const demoHandoffAfter = 40 * time.Second
+
 // anchorRotations moves each rotation's start (a date, at most two weeks
 // back) so that its first participant is on call at now: the demo's story
-// is then the same whatever the day (alice paged, escalated to bob).
+// is then the same whatever the day (alice paged, escalated to bob). A
+// daily rotation with handoff settings also has its handoff moved to the
+// first whole minute at least demoHandoffAfter after now.
 func anchorRotations(cfg *Config, now time.Time) {
 	for i := range cfg.Rotations {
 		rc := &cfg.Rotations[i]
@@ -271,6 +304,9 @@ func anchorRotations(cfg *Config, now time.Time) {
 		loc, err := time.LoadLocation(rc.Timezone)
 		if err != nil {
 			continue
+		}
+		if (rc.HandoffAccept > 0 || rc.PreshiftCheck > 0) && rc.Shift == "daily" {
+			rc.Handoff = demoHandoff(now, loc).Format("15:04")
 		}
 		for back := 0; back <= 14; back++ {
 			spec := rc.spec()
@@ -287,12 +323,27 @@ func anchorRotations(cfg *Config, now time.Time) {
 	}
 }
 
+// demoHandoff is the first whole minute (in loc) at least
+// demoHandoffAfter after now.
+func demoHandoff(now time.Time, loc *time.Location) time.Time {
+	t := now.Add(demoHandoffAfter).In(loc)
+	m := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), 0, 0, loc)
+	if m.Before(t) {
+		m = m.Add(time.Minute)
+	}
+	return m
+}
+
 // demoRun is what the pieces of one demo share.
 type demoRun struct {
 	cfg    *Config
 	stdout io.Writer
-	log    *slog.Logger
-	story  *demo.Story
+	// smtpAddr is the demo's SMTP sink ("" without smtp in the config);
+	// emails are what it took (nil without one).
+	smtpAddr string
+	emails   func() []demo.Email
+	log      *slog.Logger
+	story    *demo.Story
 	// app is set once baton is built; the sandbox page may ask for
 	// baton's view before that.
 	app atomic.Pointer[App]
@@ -348,8 +399,21 @@ func (d *demoRun) banner(r *demo.Redis, sb *demoSandbox, base string, scenario, 
 	case scenario:
 		fmt.Fprintf(w, "  alerts   scenario: Sumo Logic monitor now, CloudWatch alarm via SNS at 5s, a storm of %d scheduled-search alerts at 8s (one incident), a storm of %d new database incidents for alice at %s, recoveries at 100s, 120s and %s\n",
 			demo.StormSize, demo.IncidentStormSize, demo.IncidentStormAt, demo.IncidentStormRecoverAt)
+		fmt.Fprintf(w, "  people   scenario: carol acknowledges the payments incident at %s (its 1-minute ack lease DMs her \"Still working on it?\" 50 s later) and pages bob into it at %s; bob is re-paged until he acknowledges his page at %s\n",
+			demo.AckAt, demo.PageInAt, demo.PageAckAt)
+		fmt.Fprintf(w, "  batch    scenario: dave puts batch in maintenance for 1m at %s; an alert at %s is held, then released and paged (chat + email) when the window ends; heartbeat nightly-export beats until %s, is missed 20 s later, beats again at %s\n",
+			demo.MaintenanceAt, demo.BacklogAt, demo.HeartbeatBeats[len(demo.HeartbeatBeats)-1], demo.HeartbeatBackAt)
 	default:
 		fmt.Fprintf(w, "  alerts   one Sumo Logic monitor now (--scenario fires the full set)\n")
+	}
+	for _, rc := range d.cfg.Rotations {
+		if rc.HandoffAccept > 0 {
+			fmt.Fprintf(w, "  handoff  rotation %s hands over at %s %s: %s is asked to [Take it]; %s keeps the pager until then (%s later the secondary and the alerts channel are told)\n",
+				rc.Name, rc.Handoff, rc.Timezone, nextParticipant(rc), firstParticipant(rc), rc.HandoffAccept)
+		}
+	}
+	if d.smtpAddr != "" {
+		fmt.Fprintf(w, "  email    the demo's SMTP sink on %s takes every email page (policy levels with notify: [chat, email]); the page lists them\n", d.smtpAddr)
 	}
 	if len(d.cfg.EscalationPolicies) > 0 && len(d.cfg.EscalationPolicies[0].Levels) > 0 {
 		p := d.cfg.EscalationPolicies[0]
@@ -362,6 +426,20 @@ func (d *demoRun) banner(r *demo.Redis, sb *demoSandbox, base string, scenario, 
 	fmt.Fprintf(w, "\nFire your own alert:\n  curl -sS %s/v1/alerts/generic -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"service\":\"%s\",\"summary\":\"Disk almost full on db-3\",\"severity\":\"critical\"}'\n",
 		base, d.cfg.Intake.Tokens.Generic, svc)
 	fmt.Fprintf(w, "Ctrl-C stops the demo.\n\n")
+}
+
+func firstParticipant(rc RotationConfig) string {
+	if len(rc.Participants) == 0 {
+		return "nobody"
+	}
+	return rc.Participants[0]
+}
+
+func nextParticipant(rc RotationConfig) string {
+	if len(rc.Participants) < 2 {
+		return firstParticipant(rc)
+	}
+	return rc.Participants[1]
 }
 
 // lockedWriter serialises writes to the terminal from the demo's goroutines.

@@ -24,6 +24,9 @@ type demoSandbox struct {
 	// what says on the banner what the page is; chat how baton talks to it.
 	what, chat string
 	close      func()
+	// press presses a button in a demo person's DM as the page would
+	// (the scenario's steps that act as people); nil: none pressed.
+	press func(person, actionID, value string) (bool, error)
 }
 
 // knownDemoChat reports whether --chat names a chat the demo runs; if not,
@@ -69,6 +72,7 @@ func (d *demoRun) startSlackSandbox(cfg *Config, addr string, stderr io.Writer) 
 		BotToken: cfg.Slack.BotToken, AppToken: cfg.Slack.AppToken,
 		Baton:    d.batonView,
 		OnAction: d.story.Acted,
+		Emails:   d.emails,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, portProblem("the Slack sandbox", addr, "--sandbox", err))
@@ -85,7 +89,7 @@ func (d *demoRun) startSlackSandbox(cfg *Config, addr string, stderr io.Writer) 
 		}
 	}
 	d.story.SetSandbox(sb.Fake, slackPeople)
-	return &demoSandbox{url: sb.URL(), what: "the fake Slack", close: sb.Close,
+	return &demoSandbox{url: sb.URL(), what: "the fake Slack", close: sb.Close, press: sb.Press,
 		chat: "baton's Slack bot over Socket Mode, against the sandbox (through the real slack-go SDK)"}, 0
 }
 

@@ -380,6 +380,16 @@ func orDash(s string) string {
 	return s
 }
 
+// statusText is an incident's status as the terminal shows it: a held
+// incident says so and names its window ("triggered, held (mw-1)"), since
+// nobody is paged about it until the window ends.
+func statusText(inc incidentJSON) string {
+	if inc.Held != "" {
+		return fmt.Sprintf("%s, held (%s)", inc.Status, inc.Held)
+	}
+	return string(inc.Status)
+}
+
 // printIncidentTable writes one line per incident; AGE is since creation.
 func printIncidentTable(w io.Writer, list []incidentJSON, now time.Time) {
 	if len(list) == 0 {
@@ -389,7 +399,7 @@ func printIncidentTable(w io.Writer, list []incidentJSON, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INCIDENT\tSTATUS\tSEVERITY\tSERVICE\tOWNER\tALERTS\tAGE\tTITLE")
 	for _, inc := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", inc.Ref, inc.Status, inc.Severity, inc.Service, orDash(inc.Owner),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", inc.Ref, statusText(inc), inc.Severity, inc.Service, orDash(inc.Owner),
 			inc.AlertCount, text.Duration(now.Sub(inc.Created).Truncate(time.Second)), text.Truncate(oneLine(inc.Title), 80))
 	}
 	tw.Flush()
@@ -400,7 +410,7 @@ func printIncident(w io.Writer, inc incidentJSON) {
 	const ts = "2006-01-02 15:04:05 MST"
 	fmt.Fprintf(w, "%s  %s\n", inc.Ref, oneLine(inc.Title))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "status\t%s\n", inc.Status)
+	fmt.Fprintf(tw, "status\t%s\n", statusText(inc))
 	fmt.Fprintf(tw, "severity\t%s\n", inc.Severity)
 	fmt.Fprintf(tw, "service\t%s\n", inc.Service)
 	fmt.Fprintf(tw, "owner\t%s (level %d)\n", orDash(inc.Owner), inc.Level)

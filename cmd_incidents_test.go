@@ -326,3 +326,38 @@ func TestIncidentsUnavailableSaysHowToCheck(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
 }
+
+// An active maintenance window shows where on-call is asked for over the
+// API (GET /v1/oncall, baton oncall --url), as in chat's /oncall; and a
+// held incident is marked held in baton incidents, not shown as plainly
+// triggered.
+func TestMaintenanceInTheTerminal(t *testing.T) {
+	a := startApp(t)
+	if code, out := a.call(t, "POST", "/v1/maintenance", apiToken, `{"service":"database","duration":"2h","by":"alice","reason":"failover drill"}`); code != 201 {
+		t.Fatalf("start: %d %v", code, out)
+	}
+	if code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, `{"service":"database","summary":"disk full on db-1","severity":"critical"}`); code != 202 {
+		t.Fatalf("alert: %d %v", code, out)
+	}
+	remote := []string{"BATON_URL=" + a.url, "BATON_API_TOKEN=" + apiToken}
+	for _, c := range []struct {
+		name   string
+		args   []string
+		stdout string
+	}{
+		{"oncall of the service", []string{"oncall", "--service", "database"}, "🔧 database is in maintenance until"},
+		{"every rotation", []string{"oncall"}, "(mw-1, by alice: failover drill)"},
+		{"incidents list", []string{"incidents", "list"}, "triggered, held (mw-1)"},
+		{"incidents show", []string{"incidents", "show", "1"}, "triggered, held (mw-1)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := run(context.Background(), c.args, &out, &errb, remote, time.Now); code != 0 || !strings.Contains(out.String(), c.stdout) {
+				t.Fatalf("exit %d\nstdout %q (want %q)\nstderr %q", code, out.String(), c.stdout, errb.String())
+			}
+		})
+	}
+	if code, out := a.call(t, "GET", "/v1/oncall?service=database", apiToken, ""); code != 200 || out["maintenance"] == nil {
+		t.Fatalf("GET /v1/oncall?service=database: %d %v", code, out)
+	}
+}

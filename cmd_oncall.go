@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/batonhq/baton/bot"
+	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/oncall"
 	"github.com/batonhq/baton/rotations"
 	"github.com/batonhq/baton/rotations/overrides"
@@ -155,6 +157,9 @@ func oncallOverAPI(ctx context.Context, base, service, rotation, at string, asJS
 		return printJSON(stdout, json.RawMessage(raw))
 	}
 	var views []rotations.OnCallView
+	var windows struct {
+		Maintenance []incident.Maintenance `json:"maintenance"`
+	}
 	if service == "" && rotation == "" {
 		var all struct {
 			OnCall []rotations.OnCallView `json:"oncall"`
@@ -166,11 +171,18 @@ func oncallOverAPI(ctx context.Context, base, service, rotation, at string, asJS
 		err = json.Unmarshal(raw, &v)
 		views = []rotations.OnCallView{v}
 	}
+	if err == nil {
+		err = json.Unmarshal(raw, &windows)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "baton oncall: the answer of %s is not baton's on-call JSON: %v\n", base, err)
 		return exitError
 	}
 	printOnCall(stdout, views, nil, func(string) *time.Location { return nil })
+	// The active maintenance windows, as chat's /oncall shows them.
+	for _, m := range windows.Maintenance {
+		fmt.Fprintln(stdout, bot.MaintenanceLine(m, func(id string) bot.PersonRef { return bot.PersonRef{ID: id, Name: id} }))
+	}
 	return 0
 }
 

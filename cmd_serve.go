@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/batonhq/baton/bot"
 )
 
 // configFlag adds --config to fs, defaulting to $BATON_CONFIG or config.yaml.
@@ -57,7 +59,7 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs, environ)
-	online := fs.Bool("online", false, "also connect to Redis and check that it persists writes (appendonly)")
+	online := fs.Bool("online", false, "also connect to Redis and check that it persists writes (appendonly), try the SMTP server (EHLO, STARTTLS), and check that the people on call and the user: targets can be paged")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -76,12 +78,17 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 	if code := checkRedisOnline(ctx, cfg.Redis, stdout, stderr); code != 0 {
 		return code
 	}
-	return checkShiftsOnline(ctx, cfg, stdout, stderr)
+	smtpCode := checkSMTPOnline(ctx, cfg.SMTP, stdout)
+	if code := checkShiftsOnline(ctx, cfg, stdout, stderr); code != 0 {
+		return code
+	}
+	return smtpCode
 }
 
 // checkShiftsOnline is check-config --online's pre-shift check: the check
 // each rotation's handoff steps run (bot.Shifts.Problems) for every
-// rotation now, through the configured chat and Redis. One line per
+// rotation now, through the configured chat and Redis, and the people that
+// escalation levels name directly (checkTargetsOnline). One line per
 // problem on stdout ("error: rotation R: …"), a summary on stderr and exit
 // 1 when there is any; nothing to do without a chat.
 func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Writer) int {
@@ -95,12 +102,19 @@ func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Write
 		fmt.Fprintln(stdout, "rotations: no chat configured; reachability not checked")
 		return 0
 	}
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	probs, err := app.Chat.shifts.Check(cctx, time.Now())
+	probs, err := app.Chat.shifts.CheckOnline(ctx, time.Now(), onlineStep)
+	if errors.Is(err, bot.ErrChatDown) {
+		fmt.Fprintf(stdout, "error: %s: %v\n", app.Chat.name, err)
+		fmt.Fprintf(stderr, "baton: %s does not answer or refuses the token: nobody's reachability could be checked\n", app.Chat.name)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "baton: cannot check the rotations: %v\n", err)
 		return 1
+	}
+	targetsBad := checkTargetsOnline(ctx, cfg, app.Chat.bot.People(), app.Chat.name, stdout)
+	if targetsBad > 0 {
+		fmt.Fprintf(stderr, "baton: %d %s named in escalation levels cannot be paged\n", targetsBad, plural(targetsBad, "person", "people"))
 	}
 	names := make([]string, 0, len(probs))
 	n := 0
@@ -119,9 +133,16 @@ func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Write
 			n, plural(n, "problem", "problems"), len(names), plural(len(names), "rotation", "rotations"))
 		return 1
 	}
+	if targetsBad > 0 {
+		return 1
+	}
 	fmt.Fprintf(stdout, "rotations: everyone on call in the next 24 h can be paged (%d rotations)\n", len(cfg.Rotations))
 	return 0
 }
+
+// onlineStep bounds each call of check-config --online's rotation check
+// (auth.test, each rotation's overrides, each person's lookup and DM).
+const onlineStep = 10 * time.Second
 
 func plural(n int, one, many string) string {
 	if n == 1 {

@@ -89,6 +89,16 @@ func TestDiscordConfig(t *testing.T) {
 			}},
 		{name: "on with no reactions", env: append(on, "BATON_DISCORD_ALERTS_CHANNEL="+channel), edit: [][2]string{{reaction, `  ack_reactions: []`}},
 			problem: map[string]string{"discord.ack_reactions": "must name at least one emoji"}},
+		{name: "both chats: Slack and Discord valid together", env: append(on, "BATON_DISCORD_ALERTS_CHANNEL="+channel, "BATON_SLACK_BOT_TOKEN=xoxb-1", "BATON_SLACK_APP_TOKEN=xapp-1"),
+			check: func(t *testing.T, d DiscordConfig, _ []ServiceConfig) {
+				if !d.On() || d.AlertsChannel != channel {
+					t.Fatalf("decoded %+v", d)
+				}
+			}},
+		{name: "both chats: Discord still checked", env: []string{"BATON_SLACK_BOT_TOKEN=xoxb-1", "BATON_SLACK_APP_TOKEN=xapp-1", "BATON_DISCORD_TOKEN=" + token, "BATON_DISCORD_ALERTS_CHANNEL=" + channel},
+			problem: map[string]string{"discord.application_id": "must be set when discord.token is", "discord.guild_id": "must be set when discord.token is"}},
+		{name: "both chats: Slack still checked", env: append(on, "BATON_DISCORD_ALERTS_CHANNEL="+channel, "BATON_SLACK_BOT_TOKEN=xoxb-1"),
+			problem: map[string]string{"slack.app_token": "must be an app-level token starting with xapp-"}},
 		{name: "a misspelt key", edit: [][2]string{{"  guild_id: \"\"", "  guild: \"\""}},
 			problem: map[string]string{"discord.guild": "unknown key"}},
 	}
@@ -147,20 +157,24 @@ func TestValidEmoji(t *testing.T) {
 
 // TestDiscordWarnings: with Discord served, people are reachable by their
 // discord id alone (an email cannot be looked up there), and the warnings
-// say so; with Slack configured too, the warning says Discord is not served.
+// say so; with Slack configured too, both are served and a person is
+// unreachable only when neither chat reaches them.
 func TestDiscordWarnings(t *testing.T) {
 	const token = "MTEwMDAwMDAwMDAwMDAwMDAwMw.GhIjKl.abcdefghij"
 	for _, tc := range []struct {
 		name  string
 		slack bool
+		edit  func(c *Config)
 		want  []string
 	}{
-		{"discord alone", false, []string{
+		{"discord alone", false, nil, []string{
 			"alice is on rotation db-primary but has no discord id",
 			"bob is on rotation db-primary but has no discord id",
 		}},
-		{"slack and discord", true, []string{
-			"slack.bot_token and discord.token are both set, but Slack and Discord at once is not built yet: baton serve runs only the Slack bot",
+		// alice has a slack id, bob an email (found on Slack), carol a discord id.
+		{"slack and discord", true, nil, nil},
+		{"slack and discord, bob in neither", true, func(c *Config) { c.People[1].Email = "" }, []string{
+			"bob is on rotation db-primary but has no slack id, email or discord id: pages to them cannot be delivered and will go to the service's alerts channel and discord_channel",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,6 +185,9 @@ func TestDiscordWarnings(t *testing.T) {
 			cfg.Discord.Token = token
 			if tc.slack {
 				cfg.Slack.BotToken = "xoxb-1"
+			}
+			if tc.edit != nil {
+				tc.edit(cfg)
 			}
 			w := cfg.Warnings()
 			if len(w) != len(tc.want) {

@@ -106,6 +106,19 @@ func (c *Config) emailWarnings() []string {
 	for _, r := range c.Rotations {
 		participants[r.Name] = r.Participants
 	}
+	// An email_after the level never reaches: the incident moves on (to the
+	// next level, or round again with repeat) before the email is due, and
+	// the email is for this level's owner. A warning, not a refusal: the
+	// level's chat pages still go, and the file stays loadable.
+	for pi, ep := range c.EscalationPolicies {
+		for i, lv := range ep.Levels {
+			moves := i < len(ep.Levels)-1 || ep.Repeat > 0
+			if lv.EmailAfter > 0 && lv.EscalateAfter > 0 && moves && lv.EmailAfter >= lv.EscalateAfter {
+				out = append(out, fmt.Sprintf("escalation_policies[%d].levels[%d].email_after (%s) is not shorter than its escalate_after (%s) in policy %s: the incident moves on before the email is due, so it is never sent; make email_after shorter than escalate_after",
+					pi, i, lv.EmailAfter, lv.EscalateAfter, ep.Name))
+			}
+		}
+	}
 	seen := map[string]bool{}
 	for _, ep := range c.EscalationPolicies {
 		for i, lv := range ep.Levels {

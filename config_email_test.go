@@ -52,7 +52,9 @@ func TestEmailConfig(t *testing.T) {
 	}{
 		{name: "no email anywhere (the example)"},
 		{name: "notify chat and email", level: "        notify: [chat, email]\n", extra: smtpOK, notify: true},
-		{name: "email_after", level: "        email_after: 10m\n", extra: smtpOK, after: 10 * time.Minute},
+		{name: "email_after", level: "        email_after: 5m\n", extra: smtpOK, after: 5 * time.Minute},
+		{name: "email_after as long as escalate_after: a warning", level: "        email_after: 10m\n", extra: smtpOK, after: 10 * time.Minute,
+			warnings: []string{"escalation_policies[1].levels[0].email_after (10m0s) is not shorter than its escalate_after (10m0s) in policy payments-policy: the incident moves on before the email is due, so it is never sent"}},
 		{name: "notify chat only", level: "        notify: [chat]\n", extra: smtpOK},
 		{name: "the password from the environment", level: "        email_after: 1m\n", extra: smtpOK,
 			env: []string{"BATON_SMTP_PASSWORD=s3cret", "BATON_SMTP_ADDR=mail.internal:2525"}, after: time.Minute},
@@ -78,9 +80,9 @@ func TestEmailConfig(t *testing.T) {
 			problems: []string{`smtp.incident_url: must contain {n}, which stands for the incident's number (got "https://baton.example.org/")`}},
 		{name: "an incident_url that is not a web link", extra: "\nsmtp:\n  addr: smtp.example.org:587\n  from: baton@example.org\n  incident_url: javascript:alert({n})\n",
 			problems: []string{"smtp.incident_url: is not a safe http or https link"}},
-		{name: "a person on the level without email: a warning", level: "        email_after: 10m\n", extra: smtpOK, noBob: true, after: 10 * time.Minute,
+		{name: "a person on the level without email: a warning", level: "        email_after: 5m\n", extra: smtpOK, noBob: true, after: 5 * time.Minute,
 			warnings: []string{"bob is on level 1 of policy payments-policy, which emails, but has no email"}},
-		{name: "a login without STARTTLS: a warning", level: "        email_after: 10m\n", after: 10 * time.Minute,
+		{name: "a login without STARTTLS: a warning", level: "        email_after: 5m\n", after: 5 * time.Minute,
 			extra:    "\nsmtp:\n  addr: smtp.example.org:587\n  from: baton@example.org\n  username: baton\n  password: x\n",
 			warnings: []string{"smtp.username is set but smtp.starttls is false"}},
 	}
@@ -104,7 +106,7 @@ func TestEmailConfig(t *testing.T) {
 			}
 			var warns []string
 			for _, w := range cfg.Warnings() {
-				if strings.Contains(w, "which emails") || strings.Contains(w, "smtp") {
+				if strings.Contains(w, "which emails") || strings.Contains(w, "smtp") || strings.Contains(w, "email_after (") {
 					warns = append(warns, w)
 				}
 			}

@@ -297,7 +297,11 @@ func (c *Config) validateRotations(k *checker, people map[string]bool) map[strin
 		if rc.HandoffAccept < 0 || rc.HandoffAccept > MaxHandoffAccept {
 			k.add(p+".handoff_accept", "must be between 0 (off) and %s (got %s)", MaxHandoffAccept, rc.HandoffAccept)
 		}
-		if _, err := rotations.Compile(rc.spec()); err != nil {
+		if r, err := rotations.Compile(rc.spec()); err == nil {
+			if shortest := shortestShift(r); rc.HandoffAccept > 0 && shortest > 0 && rc.HandoffAccept >= shortest {
+				k.add(p+".handoff_accept", "must be shorter than a shift (%s): the grace would end after the next handoff (got %s)", shortest, rc.HandoffAccept)
+			}
+		} else {
 			for _, fe := range rotations.FieldErrors(err) {
 				fp := p
 				if fe.Field != "" {
@@ -313,6 +317,24 @@ func (c *Config) validateRotations(k *checker, people map[string]bool) map[strin
 		}
 	}
 	return rots
+}
+
+// shortestShift is the shortest of a rotation's first shifts (a daily
+// shift across a DST change is 23 h); 0 when it has none.
+func shortestShift(r *rotations.Rotation) time.Duration {
+	from := r.FirstHandoff()
+	first, err := r.ShiftAt(from)
+	if err != nil {
+		return 0
+	}
+	span := min(15*24*time.Hour, 64*first.End.Sub(first.Start)) // a fortnight of daily or weekly shifts
+	var out time.Duration
+	for _, sh := range r.Shifts(from, from.Add(span)) {
+		if d := sh.End.Sub(sh.Start); d > 0 && (out == 0 || d < out) {
+			out = d
+		}
+	}
+	return out
 }
 
 // Bounds of a policy's ack_lease: shorter than a minute would nag a person
@@ -647,9 +669,11 @@ func (rc RotationConfig) spec() rotations.Spec {
 	return rotations.Spec{Name: rc.Name, Timezone: rc.Timezone, Shift: rc.Shift, Handoff: rc.Handoff, Start: rc.Start, Participants: rc.Participants}
 }
 
-// servedChat is the chat `baton serve` runs (chat.go): "slack" when
-// slack.bot_token is set, else "discord" when discord.token is, else "".
-// Both at once is not built: Slack is served.
+// servedChat is the chat `baton serve` runs its one-chat features in
+// (chat.go): "slack" when slack.bot_token is set, else "discord" when
+// discord.token is, else "". With both, Slack and Discord are both served
+// (pages, channels, cards in each: Config.bothChats), and Slack's bot is
+// the one that posts the weekly digest and runs handoffs.
 func (c *Config) servedChat() string {
 	switch {
 	case c.Slack.BotToken != "":
@@ -660,18 +684,26 @@ func (c *Config) servedChat() string {
 	return ""
 }
 
+// bothChats reports whether Slack and Discord are both configured: baton
+// serve runs both (chat.go).
+func (c *Config) bothChats() bool { return c.Slack.BotToken != "" && c.Discord.On() }
+
 // Warnings lists things that are allowed but will hurt at 3 a.m.: people on
-// rotations or escalation levels with no way to reach them in the chat
-// that is served, a Sentinel group without a replica wait, Discord
-// configured beside Slack (not served).
+// rotations or escalation levels with no way to reach them in any chat
+// that is served, a Sentinel group without a replica wait.
 func (c *Config) Warnings() []string {
-	// How a person is reached in the served chat: Slack by id or email,
-	// Discord by id only (bots cannot look an email up there).
+	// How a person is reached in the served chats: Slack by id or email,
+	// Discord by id only (bots cannot look an email up there); with both,
+	// either will do (they are paged in each chat they can be reached in).
 	lacks := "no slack id, email or discord id"
 	fallback := "the service's alerts channel"
 	reachable := func(p PersonConfig) bool { return p.Slack != "" || p.Email != "" || p.Discord != "" }
 	switch c.servedChat() {
 	case "slack":
+		if c.bothChats() {
+			fallback = "the service's alerts channel and discord_channel"
+			break
+		}
 		lacks = "no slack id or email"
 		reachable = func(p PersonConfig) bool { return p.Slack != "" || p.Email != "" }
 	case "discord":
@@ -708,11 +740,18 @@ func (c *Config) Warnings() []string {
 	if c.Redis.MasterName != "" && c.Redis.WaitReplicas == 0 {
 		out = append(out, "redis.master_name is set but redis.wait_replicas is 0: replication is asynchronous, so a failover can lose alerts already answered 202 and issue their incident numbers again; set redis.wait_replicas: 1")
 	}
-	if c.Discord.On() && c.Slack.BotToken != "" {
-		out = append(out, "slack.bot_token and discord.token are both set, but Slack and Discord at once is not built yet: baton serve runs only the Slack bot, so nothing is posted to Discord and nobody is paged there; unset one (see docs/discord.md)")
-	}
 	if len(c.Heartbeats) > 0 && c.Intake.Tokens.Heartbeat == "" {
 		out = append(out, fmt.Sprintf("%d heartbeats are configured but intake.tokens.heartbeat is empty: POST /v1/heartbeats/{name} refuses every beat, so they stay waiting and never page", len(c.Heartbeats)))
+	}
+	for _, rc := range c.Rotations {
+		if rc.PreshiftCheck <= 0 {
+			continue
+		}
+		if r, err := rotations.Compile(rc.spec()); err == nil {
+			if shortest := shortestShift(r); shortest > 0 && rc.PreshiftCheck >= shortest {
+				out = append(out, fmt.Sprintf("rotation %s: preshift_check %s is not shorter than a shift (%s): each check runs before the handoff before it, as soon as that shift begins", rc.Name, rc.PreshiftCheck, shortest))
+			}
+		}
 	}
 	out = append(out, c.emailWarnings()...)
 	if c.Analytics.DigestChannel != "" && c.servedChat() == "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/browsertest"
 	"github.com/batonhq/baton/internal/redistest"
+	"github.com/batonhq/baton/rotations/overrides"
 )
 
 // syncBuffer is a bytes.Buffer safe for the demo's writers and the test's reads.
@@ -450,5 +451,75 @@ func TestDemoConfigIsValidAndFast(t *testing.T) {
 				t.Errorf("at %s rotation %s (start %s): on call %q (%v), want %s", at, rc.Name, rc.Start, sh.Person, err, rc.Participants[0])
 			}
 		}
+	}
+}
+
+// TestDemoSandboxTakeItInBrowser runs the demo with the scenario, opens the
+// sandbox page in headless Chromium as Dave, waits for the batch handoff's
+// "You're on call for batch … take the pager" DM, presses [Take it] on the
+// page, and checks the effect: baton's answer on the page, the story's
+// line, and the handoff accepted by dave in Redis.
+func TestDemoSandboxTakeItInBrowser(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	d := startDemo(t, []string{"--scenario", "--redis", srv.Addr, "--listen", "127.0.0.1:0", "--sandbox", "127.0.0.1:0"}, nil)
+	pageURL := d.waitOutput(sandboxLineRE, 30*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Second)
+	defer cancel()
+	browser := browsertest.Start(t, ctx, 1600, 1100)
+	if err := chromedp.Do(browser, chromedp.Navigate(pageURL)); err != nil {
+		t.Fatalf("open %s: %v", pageURL, err)
+	}
+	if _, err := chromedp.Run(browser, chromedp.Poll[bool](`!!document.querySelector('#live.good') && document.querySelectorAll('#as option').length > 0`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the page never went live: %v", err)
+	}
+	if picked, err := chromedp.Run(browser, chromedp.Evaluate[string](`(() => {
+	  const s = document.getElementById('as');
+	  const o = [...s.options].find((o) => o.textContent.includes('(dave)'));
+	  s.value = o.value; s.dispatchEvent(new Event('change'));
+	  return o.value;
+	})()`)); err != nil || picked == "" {
+		t.Fatalf("pick dave: %q %v", picked, err)
+	}
+	type takeIt struct {
+		Channel string `json:"channel"`
+		TS      string `json:"ts"`
+		Value   string `json:"value"`
+	}
+	// The handoff is at the first whole minute 40 s or more after the start.
+	target, err := chromedp.Run(browser, chromedp.Poll[takeIt](`(() => {
+	  const b = [...document.querySelectorAll('#dms button.btn[data-action-id="baton_takepager"]')].pop();
+	  if (!b || !/You're on call for batch/.test(b.closest('.msg').textContent)) return null;
+	  return {channel: b.dataset.channel, ts: b.dataset.ts, value: b.dataset.value};
+	})()`, chromedp.WithPollingTimeout(150*time.Second), chromedp.WithPollingInterval(250*time.Millisecond)))
+	if err != nil {
+		t.Fatalf("no [Take it] in Dave's DM on the page: %v\nstdout:\n%s", err, d.out)
+	}
+	btn := fmt.Sprintf(`.msg[data-channel=%q][data-ts=%q] button[data-action-id="baton_takepager"]`, target.Channel, target.TS)
+	if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(btn))); err != nil {
+		t.Fatalf("click %s: %v", btn, err)
+	}
+	d.waitOutput(regexp.MustCompile(`dave pressed Take it in dave's DM`), 10*time.Second)
+	if _, err := chromedp.Run(browser, chromedp.Poll[bool](fmt.Sprintf(`(() => {
+	  const p = document.querySelector('.panel[data-channel=%q]');
+	  return !!p && /You hold the pager of batch/.test(p.textContent);
+	})()`, target.Channel), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		if png, err := chromedp.Run(browser, chromedp.FullScreenshot(100)); err == nil {
+			saveScreenshot(t, "demo-sandbox-takeit-failed.png", png)
+		}
+		t.Fatalf("baton's answer to [Take it] is not on the page: %v\nstdout:\n%s", err, d.out)
+	}
+	ov := overrides.New(srv.Client(), "baton-demo:")
+	h, err := ov.GetHandoff(ctx, "batch", time.Unix(mustAtoi(t, target.Value), 0))
+	if err != nil || !h.Accepted || h.Incoming != "dave" || h.Outgoing != "bob" {
+		t.Fatalf("the handoff in Redis: %+v %v", h, err)
+	}
+	if png, err := chromedp.Run(browser, chromedp.FullScreenshot(100)); err == nil {
+		saveScreenshot(t, "demo-sandbox-takeit.png", png)
+	}
+	if code := d.shutdown(); code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, d.errOut)
 	}
 }

@@ -50,7 +50,9 @@ func (g guardedRunner) CheckHeartbeat(ctx context.Context, j incident.Job, h inc
 // newEngine builds the escalation engine: the runner that claims due jobs
 // from the incident store, decides (escalation.Decide) and pages. The chat
 // side, when there is one, is both its Pager (DMs) and its chat sync
-// (channels, cards, notices); without one, pages go to the log.
+// (channels, cards, notices), in both chats when Slack and Discord run at
+// once (one engine, one decision, delivered in each); without one, pages
+// go to the log.
 func newEngine(d *domain, st *stores, watch *redisWatch, board *oncall.Board, chat *chatSide, wake *escalation.Wakeup, m *metrics.Metrics, log *slog.Logger, o AppOptions) (*escalation.Runner, error) {
 	// chatSync must stay an untyped nil interface when there is no chat.
 	var chatSync escalation.ChatSync
@@ -61,11 +63,11 @@ func newEngine(d *domain, st *stores, watch *redisWatch, board *oncall.Board, ch
 	var leases escalation.LeaseNotifier // the ack lease's "still on it?" DMs
 	pager := o.Pager
 	if chat != nil {
-		chatSync = chat.bot.Syncer()
-		pageIns, notices = chat.bot.Pager(), chat.bot.Pager()
-		leases = chat.bot.Pager()
+		// One Bot's Syncer and Pager, or both chats' (bot.Multi).
+		e := chat.engine()
+		chatSync, pageIns, notices, leases = e, e, e, e
 		if pager == nil {
-			pager = chat.bot.Pager()
+			pager = e
 		}
 	}
 	if pager == nil {

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/batonhq/baton/bot"
 	"github.com/batonhq/baton/docs"
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
@@ -26,7 +28,7 @@ var (
 // API for people and scripts (incidents, on-call, overrides, analytics),
 // health checks and /metrics. Store failures on all of them are logged once
 // per outage through ol. /readyz proves a write and asks watch.
-func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *escalation.Runner, board *oncall.Board, m *metrics.Metrics, ol *outage.Log, log *slog.Logger, o AppOptions) http.Handler {
+func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *escalation.Runner, board *oncall.Board, chat *chatSide, m *metrics.Metrics, ol *outage.Log, log *slog.Logger, o AppOptions) http.Handler {
 	ic := cfg.intakeConfig(d.services)
 	ic.SNS.FetchCert = o.SNSFetchCert
 	ic.SNS.Now = o.Now
@@ -68,9 +70,29 @@ func newHTTP(cfg *Config, d *domain, st *stores, watch *redisWatch, runner *esca
 	api.RegisterOnCall(board, st.overrides, o.Now)
 	api.RegisterMaintenance(httpapi.MaintenanceOptions{
 		Store: st.incidents, KnownService: func(s string) bool { return d.services[s] },
-		Wake: runner.Wake, Now: o.Now,
+		Wake: runner.Wake, Now: o.Now, Reach: reachFor(d, cfg, chat),
 	})
 	return api
+}
+
+// reachFor says how a person can be reached, for POST
+// /v1/incidents/{n}/page: in chat when the chat side finds their account,
+// by email when smtp is on and people gives their address. Without a chat
+// side, nil (every person is taken as reachable; the page-in goes to the log).
+func reachFor(d *domain, cfg *Config, chat *chatSide) func(context.Context, string) httpapi.Reach {
+	if chat == nil {
+		return nil
+	}
+	email := map[string]bool{}
+	for _, p := range cfg.People {
+		email[p.ID] = p.Email != "" && cfg.SMTP.On()
+	}
+	return func(ctx context.Context, person string) httpapi.Reach {
+		_, err := chat.bot.People().ChatID(ctx, person)
+		// Only a person certainly without an account is unreachable; a
+		// chat that fails now is not a reason to refuse.
+		return httpapi.Reach{Chat: chat.name, InChat: !errors.Is(err, bot.ErrUnreachable), Email: email[person]}
+	}
 }
 
 // serveOpenAPI answers GET /v1/openapi.yaml with docs/openapi.yaml, the

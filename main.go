@@ -3,8 +3,9 @@
 //
 //	baton serve --config config.yaml       run the webhook, API and engine
 //	baton check-config --config FILE       report every problem in a config, exit 2 if any
-//	                   [--online]          and check that Redis persists writes and that everyone on call
-//	                                       in the next 24 h can be paged, exit 1 if not
+//	                   [--online]          and check that Redis persists writes, that the SMTP server answers
+//	                                       (EHLO, STARTTLS), and that everyone on call in the next 24 h and
+//	                                       every user: target can be paged, exit 1 if not
 //
 // main only parses arguments and wires packages together (app.go); the work
 // lives in the packages.
@@ -35,7 +36,8 @@ Usage:
   baton serve [--config FILE] [--listen ADDR]   run intake, API and escalation
   baton check-config [--config FILE] [--online] check a config; exit 2 and one line per problem;
                                                 --online: also check Redis answers and persists writes (appendonly), and that
-                                                everyone on call in the next 24 h can be paged (through the chat), exit 1 if not
+                                                the SMTP server answers EHLO (and STARTTLS when smtp.starttls), and that everyone
+                                                on call in the next 24 h and every user: target can be paged (through the chat), exit 1 if not
   baton oncall [--service S | --rotation R] [--at RFC3339] [--json] [--url U]
                                                 who is on call now, and the shifts of the next 14 days
                                                 (--url or BATON_URL: ask a running baton's API)

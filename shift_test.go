@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"reflect"
 	"strings"
@@ -122,5 +123,150 @@ func TestHandoffSettingsConfig(t *testing.T) {
 				t.Fatalf("handoffs %v, want %v", d.handoffs, tc.want)
 			}
 		})
+	}
+}
+
+// TestCheckConfigOnlineAsksSlack: check-config --online asks Slack every
+// time, never the DM channels cached in Redis by an earlier run: with a
+// revoked token, or Slack not answering, it says so in one line first and
+// exits 1, without blaming Redis or each person.
+func TestCheckConfigOnlineAsksSlack(t *testing.T) {
+	rs := redistest.Start(t)
+	configSet(t, rs, "appendonly", "yes")
+	fake := fakeslack.StartTest(t)
+	for _, u := range []fakeslack.User{{ID: "U012ABCDEF", Name: "alice"}, {Name: "bob", Email: "bob@example.com"}, {Name: "carol", Email: "carol@example.com"}} {
+		fake.AddUser(u)
+	}
+	check := func(token, apiURL string) (int, string, string) {
+		env := []string{"BATON_REDIS_ADDR=" + rs.Addr, "BATON_SLACK_BOT_TOKEN=" + token,
+			"BATON_SLACK_APP_TOKEN=xapp-test", "BATON_SLACK_API_URL=" + apiURL}
+		var stdout, stderr bytes.Buffer
+		code := run(redistest.Ctx(t), []string{"check-config", "--config", "config.yaml", "--online"}, &stdout, &stderr, env, time.Now)
+		return code, stdout.String(), stderr.String()
+	}
+	if code, out, errs := check(fake.BotToken(), fake.APIURL()); code != 0 {
+		t.Fatalf("first run (caches the DMs): exit %d\n%s\n%s", code, out, errs)
+	}
+	closed := func() string { // an address nothing listens on
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return "http://" + addr + "/api/"
+	}()
+	tests := []struct {
+		name, token, url string
+	}{
+		{"a revoked token", "xoxb-revoked", fake.APIURL()},
+		{"slack not answering", fake.BotToken(), closed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := check(tc.token, tc.url)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			var errLines []string
+			for _, l := range lines {
+				if strings.HasPrefix(l, "error:") {
+					errLines = append(errLines, l)
+				}
+			}
+			if len(errLines) != 1 || !strings.Contains(errLines[0], "auth.test") || strings.Contains(out+errs, "overrides") {
+				t.Fatalf("want one error line naming slack's auth.test, none blaming redis:\nstdout:\n%s\nstderr:\n%s", out, errs)
+			}
+		})
+	}
+}
+
+// TestShiftLinks: a rotation's handoff news reaches every service whose
+// policy names it at any level (not only at the first), and its secondary
+// is the level after the one that pages it, never a person of the handoff
+// itself: rotation:R/next naming the outgoing holder is followed on to the
+// next distinct person.
+func TestShiftLinks(t *testing.T) {
+	const yaml = `
+api: {token: test-token-0123456789}
+people:
+  - {id: alice, name: Alice}
+  - {id: bob, name: Bob}
+  - {id: carol, name: Carol}
+  - {id: dave, name: Dave}
+services:
+  - {name: database, escalation_policy: db-policy, alerts_channel: "#db-alerts"}
+  - {name: payments, escalation_policy: payments-policy, alerts_channel: "#payments-alerts"}
+rotations:
+  - {name: db-primary, timezone: UTC, shift: daily, handoff: "09:00", start: 2026-01-05, participants: [alice, bob, alice, carol]}
+  - {name: payments, timezone: UTC, shift: daily, handoff: "09:00", start: 2026-01-05, participants: [carol, dave]}
+escalation_policies:
+  - name: db-policy
+    repage_every: 5m
+    levels:
+      - {targets: [rotation:db-primary], escalate_after: 15m}
+      - {targets: [rotation:db-primary/next], escalate_after: 15m}
+  - name: payments-policy
+    repage_every: 5m
+    levels:
+      - {targets: [user:carol], escalate_after: 10m}
+      - {targets: [rotation:payments], escalate_after: 10m}
+      - {targets: [user:alice], escalate_after: 10m}
+`
+	cfg, err := LoadConfig(writeConfig(t, yaml), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := cfg.domain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rotationServices(d.policies, cfg)["payments"]; !reflect.DeepEqual(got, []string{"payments"}) {
+		t.Fatalf("services of rotation payments (paged at level 2): %v", got)
+	}
+	board := cfg.board(d.rotations, nil)
+	sec := secondaries(d.policies, cfg, board, d.rotations)
+	// 2026-01-05 09:00 alice, 01-06 bob, 01-07 alice, 01-08 carol. At the
+	// handoff of 01-06 bob is incoming and alice outgoing; /next names
+	// alice (01-07): the next distinct person is carol.
+	at := time.Date(2026, 1, 6, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name, rotation string
+		want           []string
+	}{
+		{"next is the holder", "db-primary", []string{"carol"}},
+		{"paged at level 2", "payments", []string{"alice"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sec(context.Background(), tc.rotation, at); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("secondary of %s: %v, want %v", tc.rotation, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestHandoffSettingsLongerThanAShift: handoff_accept as long as a shift is
+// refused (the grace would end after the next handoff); preshift_check as
+// long as a shift is allowed with a warning.
+func TestHandoffSettingsLongerThanAShift(t *testing.T) {
+	example, err := os.ReadFile("config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const payments = "    participants: [carol, bob]\n" // the daily rotation
+	if !bytes.Contains(example, []byte(payments)) {
+		t.Fatal("config.yaml changed: payments' participants line is the anchor of this test")
+	}
+	checkConfigOne(t, strings.Replace(string(example), payments, payments+"    handoff_accept: 24h\n", 1),
+		"rotations[1].handoff_accept: must be shorter than a shift (24h0m0s)")
+	cfg := checkConfigOne(t, strings.Replace(string(example), payments, payments+"    preshift_check: 30h\n", 1), "")
+	found := false
+	for _, w := range cfg.Warnings() {
+		found = found || strings.Contains(w, "rotation payments: preshift_check 30h0m0s is not shorter than a shift (24h0m0s)")
+	}
+	if !found {
+		t.Fatalf("no warning about preshift_check: %q", cfg.Warnings())
 	}
 }

@@ -38,7 +38,7 @@ var (
 )
 
 func (c *Bot) ackLeases() (AckLeases, bool) {
-	l, ok := c.inc.(AckLeases)
+	l, ok := c.store.(AckLeases)
 	return l, ok
 }
 
@@ -114,11 +114,15 @@ func (x *Executor) stillOn(ctx context.Context, n int64, by Person) Reply {
 	if err != nil {
 		return x.fail(err)
 	}
+	// The DM is redrawn saying what happened, with Hand it back alone
+	// while the incident is still theirs.
 	if !renewed {
 		return Reply{Text: fmt.Sprintf("%s is not acknowledged by you any more, so there is no lease to renew; nothing changed.", ref(n))}
 	}
 	x.log().Info("ack lease renewed from its DM", "incident", n, "by", by.ID)
-	return Reply{Text: fmt.Sprintf("Thanks: %s stays yours; your acknowledgement is renewed.", ref(n))}
+	return Reply{Text: fmt.Sprintf("Thanks: %s stays yours; your acknowledgement is renewed.", ref(n)),
+		Redraw: &Message{Text: fmt.Sprintf("%s: you said you are still on it; your acknowledgement was renewed.", ref(n)),
+			Buttons: []Button{{Action: ActionHandBack, Value: n}}}}
 }
 
 // handBack runs ActionHandBack: by gives n back.
@@ -131,7 +135,8 @@ func (x *Executor) handBack(ctx context.Context, n int64, by Person) Reply {
 		return x.fail(err)
 	}
 	x.log().Info("incident handed back", "incident", n, "by", by.ID)
-	return Reply{Text: fmt.Sprintf("You handed %s back: it is triggered again and escalation resumes from its current level.", ref(n))}
+	text := fmt.Sprintf("You handed %s back: it is triggered again and escalation resumes from its current level.", ref(n))
+	return Reply{Text: text, Redraw: &Message{Text: text}}
 }
 
 // renewLease renews by's lease on n, if they own it acknowledged: a sign

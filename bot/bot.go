@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,6 +119,14 @@ type Options struct {
 	// Metrics counts acknowledgements and incidents opened from chat; nil
 	// counts nothing.
 	Metrics Metrics
+	// RefSpace namespaces this Bot's fields in each incident's chat
+	// references (refspace.go), so that two Bots on one Redis (Slack and
+	// Discord at once) keep their channel, card, notice and pages apart.
+	// "" is the unprefixed layout Slack has always written.
+	RefSpace string
+	// Beside says another Bot runs on the same incidents and records their
+	// channel (Incident.Channel); this one then leaves that field alone.
+	Beside bool
 }
 
 // Metrics is what the chat side reports; *metrics.Metrics implements it.
@@ -137,8 +146,11 @@ func (noMetrics) ObserveAlert(string, string, string, time.Duration) {}
 // Bot is the chat side of baton, built on one Chat: its People, an
 // Executor, a Pager and a Syncer sharing it. It is safe for concurrent use.
 type Bot struct {
-	chat      Chat
+	chat Chat
+	// inc is the incident store with this Bot's RefSpace (refspace.go);
+	// store is the store as given, for its optional interfaces.
 	inc       Incidents
+	store     Incidents
 	people    *People
 	st        *state
 	log       *slog.Logger
@@ -210,11 +222,14 @@ func New(o Options) (*Bot, error) {
 	if o.ReactionPatience <= 0 {
 		o.ReactionPatience = 2 * time.Minute
 	}
+	if strings.Contains(o.RefSpace, refSpaceSep) {
+		return nil, fmt.Errorf("bot: RefSpace %q must not contain %q", o.RefSpace, refSpaceSep)
+	}
 	if o.ArchiveAfter < 0 {
 		return nil, errors.New("bot: ArchiveAfter must not be negative")
 	}
 	c := &Bot{
-		chat: o.Chat, inc: o.Incidents, log: o.Log.With("component", "chat", "chat", o.Chat.Name()), now: o.Now,
+		chat: o.Chat, inc: spacedIncidents{Incidents: o.Incidents, space: o.RefSpace, channel: !o.Beside}, store: o.Incidents, log: o.Log.With("component", "chat", "chat", o.Chat.Name()), now: o.Now,
 		board: o.Board, overrides: o.Overrides, wakeFn: o.Wake, analytics: o.Analytics, metrics: o.Metrics,
 		services: map[string]Service{}, archiveAfter: o.ArchiveAfter, defaultChannel: o.DefaultChannel,
 		pageMaxWait: o.PageMaxWait, syncMaxWait: o.SyncMaxWait, repeatEvery: o.RepeatEvery, linkTTL: o.LinkTTL,

@@ -216,6 +216,9 @@ func why(pg escalation.Page) string {
 	case escalation.ReasonHandoff:
 		return "moved on: you are no longer paged for it"
 	case escalation.ReasonFallback:
+		if strings.HasPrefix(pg.Key, "pagein:") {
+			return "a page-in could not be delivered"
+		}
 		return "nobody could be paged"
 	}
 	return string(pg.Reason)

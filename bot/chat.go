@@ -177,6 +177,13 @@ type Pacing struct {
 	// is kept for the same ticket, so deferred jobs come back in order
 	// instead of racing for the next free slot.
 	Ticket string
+	// Yield marks a call that only tidies chat up (a look-up of a card or
+	// notice an earlier run may have posted): under a method limit that
+	// pages share (conversations.history, which delivery checks read), it
+	// takes a slot only while the limit has a free slot besides it, and is
+	// otherwise deferred without booking or holding one (MaxWait aside),
+	// so it never delays a page's check: pages first.
+	Yield bool
 }
 
 type pacingKey struct{}

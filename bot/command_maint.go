@@ -30,6 +30,7 @@ func parseMaintenance(c Command, rest []token) (Command, error) {
 	}
 	var reason []string
 	haveDur := false
+	given := "" // the duration as typed, for a refusal
 	for _, t := range rest {
 		low := strings.ToLower(t.s)
 		if low == "--long" || low == "—long" {
@@ -52,7 +53,7 @@ func parseMaintenance(c Command, rest []token) (Command, error) {
 		}
 		if !haveDur && len(reason) == 0 {
 			if d, err := ParseDuration(t.s); err == nil {
-				c.For, haveDur = d, true
+				c.For, haveDur, given = d, true, t.s
 				continue
 			} else if durRE.MatchString(low) && looksLikeDuration(low) {
 				return Command{}, syntax(VerbMaintenance, "%s", err.Error())
@@ -67,7 +68,7 @@ func parseMaintenance(c Command, rest []token) (Command, error) {
 	case !haveDur:
 		return Command{}, syntax(VerbMaintenance, "Say for how long, such as 2h.")
 	}
-	if err := incident.CheckMaintenance(c.For, c.Long, c.Text); err != nil {
+	if err := incident.CheckMaintenanceAs(given, c.For, c.Long, c.Text); err != nil {
 		return Command{}, syntax(VerbMaintenance, "%s", incident.ErrorMessage(err))
 	}
 	return c, nil

@@ -148,6 +148,8 @@ func TestParseErrorsSayWhatToType(t *testing.T) {
 		{"maintenance beyond two weeks even long", "/incident", "maintenance service=db 15d --long", "at most 14d", Usage[VerbMaintenance]},
 		{"maintenance too short", "/incident", "maintenance service=db 30s", "shorter than a minute", Usage[VerbMaintenance]},
 		{"maintenance bad duration", "/incident", "maintenance service=db 2x", `"2x" is not a duration`, Usage[VerbMaintenance]},
+		{"maintenance a second over a day, quoted exactly", "/incident", "maintenance service=db 24h0m1s", "(got 24h0m1s)", Usage[VerbMaintenance]},
+		{"maintenance a second over two weeks, quoted exactly", "/incident", "maintenance service=db 336h0m1s --long", "at most 14d, even a long one (got 336h0m1s)", Usage[VerbMaintenance]},
 		{"maintenance other option", "/incident", "maintenance sev=critical 2h", "takes service=, not sev=", Usage[VerbMaintenance]},
 		{"maintenance two services", "/incident", "maintenance service=a service=b 2h", "service= once", Usage[VerbMaintenance]},
 		{"maintenance bad service", "/incident", "maintenance service=Pay! 2h", "not a service name", Usage[VerbMaintenance]},

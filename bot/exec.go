@@ -74,6 +74,14 @@ func (x *Executor) strangerText() string {
 		"Ask an admin to add you to people in config.yaml (with your %s user id or your email).", x.c.chat.Name())
 }
 
+// strangerDoing is strangerText for a command that makes nobody an owner:
+// what baton cannot do for someone not in people (what: "start or end a
+// maintenance window"), why (it records who did it), and what to do.
+func (x *Executor) strangerDoing(what string) string {
+	return fmt.Sprintf("You are not in baton's people, so baton cannot %s for you: it records who did it, and it does not know you. Nothing was changed. "+
+		"Ask an admin to add you to people in config.yaml (with your %s user id or your email).", what, x.c.chat.Name())
+}
+
 // Command runs one slash command. Every outcome, refusals included, is a
 // Reply: sentences that say what happened or what to type instead.
 func (x *Executor) Command(ctx context.Context, req Request) Reply {
@@ -97,11 +105,23 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 		}
 		return x.status(ctx, n)
 	}
+	if cmd.Verb == VerbMaintenance && !cmd.End && cmd.Service == "" {
+		// Listing the windows changes nothing: anyone may.
+		return x.maintenance(ctx, cmd, Person{})
+	}
 	by, ok, err := x.c.people.Person(ctx, req.User)
 	if err != nil {
 		return x.fail(err)
 	}
 	if !ok {
+		switch cmd.Verb {
+		case VerbMaintenance:
+			return Reply{Text: x.strangerDoing("start or end a maintenance window")}
+		case VerbPage:
+			return Reply{Text: x.strangerDoing("page someone in")}
+		case VerbOverride:
+			return Reply{Text: x.strangerDoing("change who is on call")}
+		}
 		return Reply{Text: x.strangerText()}
 	}
 	switch cmd.Verb {
@@ -116,6 +136,9 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 	if err != nil {
 		return x.fail(err)
 	}
+	// Any /incident command the owner runs about the incident (a note, a
+	// page-in, an ack) is a sign of work: it renews their ack lease.
+	x.renewLease(ctx, n, by.ID)
 	if cmd.Verb == VerbPage {
 		return x.pageIn(ctx, cmd, n, by)
 	}
@@ -260,7 +283,11 @@ func (x *Executor) react(ctx context.Context, user, channel, msgID string) (Repl
 	ref := x.c.msgRef(channel, msgID)
 	n, err := x.c.inc.ChatLink(ctx, ref)
 	if errors.Is(err, incident.ErrNotFound) {
-		n, err = x.unlinked(ctx, channel, msgID, ref)
+		var pagedIn string
+		n, pagedIn, err = x.unlinked(ctx, channel, msgID, ref)
+		if err == nil && pagedIn != "" {
+			return x.reactPageIn(ctx, user, n, pagedIn)
+		}
 		if err == nil && n == 0 {
 			x.log().Debug("reaction on a message that is not about an incident")
 			return Reply{}, false, nil
@@ -292,42 +319,46 @@ func (x *Executor) react(ctx context.Context, user, channel, msgID string) (Repl
 
 // unlinked finds the incident of a message reacted to that has no link,
 // from the message itself (see Reaction), and links it; 0 when the message
-// is not about an incident.
-func (x *Executor) unlinked(ctx context.Context, channel, msgID, ref string) (int64, error) {
+// is not about an incident. A page-in DM is linked to nothing: its incident
+// and the person paged in come back (pagedIn), for reactPageIn.
+func (x *Executor) unlinked(ctx context.Context, channel, msgID, ref string) (n int64, pagedIn string, err error) {
 	p, err := x.c.chat.Lookup(ctx, channel, msgID)
 	if errors.Is(err, ErrNoMessage) {
-		return 0, nil
+		return 0, "", nil
 	}
 	if escalation.IsPermanent(err) {
 		// The chat will not show this message (a private channel without
 		// the history scope, say): no incident can be found from it, and
 		// retrying will not change that. A page is in a DM, never here.
 		x.log().Warn("bot: reaction on a message the chat will not show; ignored", "err", err)
-		return 0, nil
+		return 0, "", nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, "", err
+	}
+	if n, person, ok := pageInKey(p.Key); ok {
+		return n, person, nil
 	}
 	if strings.HasPrefix(p.Key, "pagein:") || strings.HasPrefix(p.Key, "maintenance:") || strings.HasPrefix(p.Key, "lease:") ||
 		strings.HasPrefix(p.Key, "notices:") {
-		// A page-in (its own button acknowledges it), a maintenance
+		// A page-in's fallback post (the owner stays the owner), a maintenance
 		// summary or a "still on it?" DM (its buttons answer it): naming
 		// an incident, but not one to take over. A bundle of notices names
 		// several: a reaction on it takes none (notices.go).
-		return 0, nil
+		return 0, "", nil
 	}
 	n, ok := keyIncident(p.Key)
 	if !ok && p.ByBot {
 		n, ok = textIncident(p.Text)
 	}
 	if !ok {
-		return 0, nil
+		return 0, "", nil
 	}
 	if err := x.c.inc.LinkChat(ctx, ref, n, x.c.linkTTL); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	x.log().Info("bot: a message reacted to had lost its link to its incident; linked it again", "incident", n, "by_key", p.Key != "")
-	return n, nil
+	return n, "", nil
 }
 
 // keyIncident is the incident a message's key names: a page's

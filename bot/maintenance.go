@@ -13,7 +13,7 @@ import (
 
 // maintenanceTime is how a window's times read in chat: UTC, to the minute
 // (seconds under a minute's windows, as tests' timings are).
-func maintenanceTime(t time.Time) string { return t.UTC().Format("Jan 2 15:04:05 MST") }
+func maintenanceTime(t time.Time) string { return incident.WindowTime(t) }
 
 // MaintenanceLine is the sentence a card and /oncall show for an active
 // window of service m.Service.
@@ -37,17 +37,33 @@ func MaintenanceSummaryText(s incident.MaintenanceSummary, name func(string) Per
 	if s.Reason != "" {
 		fmt.Fprintf(&b, ": %s", s.Reason)
 	}
-	fmt.Fprintf(&b, ") %s after %s. ", how, text.Duration(s.Ended.Sub(s.From).Round(time.Second)))
+	if s.EndedBy == "" {
+		// It ran out: its planned length, and how late its end came when
+		// baton was not running then (the end is a due job, run on restart).
+		fmt.Fprintf(&b, ") ran out after %s", text.Duration(s.Until.Sub(s.From).Round(time.Second)))
+		if late := s.Ended.Sub(s.Until).Round(time.Second); late >= time.Second {
+			fmt.Fprintf(&b, " (ended %s late: baton was not running at its end)", text.Duration(late))
+		}
+		b.WriteString(". ")
+	} else {
+		fmt.Fprintf(&b, ") %s after %s. ", how, text.Duration(s.Ended.Sub(s.From).Round(time.Second)))
+	}
 	if len(s.Incidents) == 0 {
 		b.WriteString("No alerts arrived.")
 		return b.String()
 	}
-	firing, resolved := []string{}, []string{}
+	// By the status each held incident had when the window ended: only a
+	// triggered one is paged now (an acknowledged one has its owner, and
+	// its release pages nobody).
+	firing, acked, resolved := []string{}, []string{}, []string{}
 	for _, h := range s.Incidents {
 		line := fmt.Sprintf("INC-%d (%d %s)", h.Number, h.Alerts, pluralWord(h.Alerts, "alert", "alerts"))
-		if h.Status == incident.StatusResolved {
+		switch h.Status {
+		case incident.StatusResolved:
 			resolved = append(resolved, line)
-		} else {
+		case incident.StatusAcknowledged:
+			acked = append(acked, line)
+		default:
 			firing = append(firing, line)
 		}
 	}
@@ -55,8 +71,11 @@ func MaintenanceSummaryText(s incident.MaintenanceSummary, name func(string) Per
 	if len(firing) > 0 {
 		fmt.Fprintf(&b, " Still firing, paged now: %s.", strings.Join(firing, ", "))
 	}
+	if len(acked) > 0 {
+		fmt.Fprintf(&b, " Acknowledged during the window, nobody paged: %s.", strings.Join(acked, ", "))
+	}
 	if len(resolved) > 0 {
-		fmt.Fprintf(&b, " Recovered during the window: %s.", strings.Join(resolved, ", "))
+		fmt.Fprintf(&b, " Resolved during the window: %s.", strings.Join(resolved, ", "))
 	}
 	return b.String()
 }

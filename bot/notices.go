@@ -190,7 +190,7 @@ func (s *Syncer) noticeDone(n int64, target, at string, it *noticeItem, err erro
 		c.log.Warn("bot: a notice's outcome not recorded", "incident", n, "err", err)
 		return
 	}
-	if sch, ok := c.inc.(chatScheduler); ok {
+	if sch, ok := c.store.(chatScheduler); ok {
 		if err := sch.ScheduleChat(ctx, n, due); err != nil {
 			c.log.Warn("bot: a notice's chat job not brought forward", "incident", n, "err", err)
 		}

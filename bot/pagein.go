@@ -34,14 +34,15 @@ var (
 )
 
 func (c *Bot) pageIns() (PageIns, bool) {
-	p, ok := c.inc.(PageIns)
+	p, ok := c.store.(PageIns)
 	return p, ok
 }
 
 // PageIn implements escalation.PageInPager: a DM to the person with the
 // incident's card, a lead that says who paged them in and why, and one
-// button, ActionAckPage. The DM is not linked to the incident, so a
-// reaction on it acknowledges nothing (the button does). Errors before the
+// button, ActionAckPage. The DM is not linked to the incident: an
+// acknowledge reaction on it acknowledges the page-in, as the button does
+// (reactPageIn), never the incident. Errors before the
 // post are marked escalation.Unsent; a person without a chat account is
 // escalation.Permanent.
 func (p *Pager) PageIn(ctx context.Context, pi escalation.PageIn) error {
@@ -116,13 +117,81 @@ func (x *Executor) ackPage(ctx context.Context, n int64, by Person) Reply {
 	if !ok {
 		return Reply{Text: "Paging someone in is not available here."}
 	}
-	if _, err := st.AckPageIn(ctx, n, by.ID, x.c.now()); err != nil {
+	inc, err := st.AckPageIn(ctx, n, by.ID, x.c.now())
+	if err != nil {
 		return x.fail(err)
 	}
 	x.c.wake()
 	x.log().Info("page-in acknowledged", "incident", n, "by", by.ID)
-	return Reply{Text: fmt.Sprintf("You acknowledged your page on %s; you are a responder and the pages have stopped. %s",
+	r := Reply{Text: fmt.Sprintf("You acknowledged your page on %s; you are a responder and the pages have stopped. %s",
 		ref(n), "The owner stays the owner.")}
+	// The DM pressed is redrawn through the interaction, the earlier
+	// page-ins (the first page, the reminders) in place: none keeps its
+	// button once the page is acknowledged.
+	card, err := x.c.pager.settledPageInCard(ctx, inc, by.ID)
+	if err != nil {
+		x.log().Warn("bot: could not redraw a page-in after its acknowledgement", "incident", n, "err", err)
+		return r
+	}
+	r.Redraw = &Message{Text: card.Text(), Card: &card}
+	x.c.pager.settlePageIns(ctx, inc, by.ID, card)
+	return r
+}
+
+// maxSettledPageIns bounds how many of a person's page-in DMs are redrawn
+// after they acknowledged (the newest ones).
+const maxSettledPageIns = 20
+
+// settledPageInCard is a page-in's card once person acknowledged it: no
+// button, and a lead that says so.
+func (p *Pager) settledPageInCard(ctx context.Context, inc incident.Incident, person string) (Card, error) {
+	refs, err := p.c.inc.ChatRefs(ctx, inc.Number)
+	if err != nil {
+		return Card{}, err
+	}
+	card := BuildCard(inc, nil, p.c.people.Ref)
+	card.Channel = refs[refChannel]
+	owner := "nobody yet"
+	if inc.Owner != "" {
+		owner = p.c.people.Ref(inc.Owner).Name
+	}
+	card.Lead = fmt.Sprintf("You acknowledged your page on %s; you are a responder and the pages have stopped. %s owns it.", inc.Ref(), owner)
+	card.Actions = nil
+	return card, nil
+}
+
+// settlePageIns redraws person's page-in DMs of inc (keys
+// "pagein:<n>:<person>:<count>", the newest maxSettledPageIns) with card.
+// Best effort: a DM not found or not updated is logged and left.
+func (p *Pager) settlePageIns(ctx context.Context, inc incident.Incident, person string, card Card) {
+	pages := 0
+	for _, x := range inc.PagedIn {
+		if x.Person == person {
+			pages = x.Pages
+		}
+	}
+	if pages == 0 {
+		return
+	}
+	target, err := p.target(ctx, escalation.Page{Incident: inc.Number, Person: person})
+	if err != nil {
+		p.c.log.Warn("bot: cannot redraw page-ins", "incident", inc.Number, "err", err)
+		return
+	}
+	for count := pages; count >= 1 && count > pages-maxSettledPageIns; count-- {
+		key := fmt.Sprintf("pagein:%d:%s:%d", inc.Number, person, count)
+		pctx := WithPacing(ctx, Pacing{MaxWait: p.c.pageMaxWait, Ticket: "settle:" + key})
+		ts, err := p.findPage(pctx, target, key)
+		if err != nil || ts == "" {
+			if err != nil {
+				p.c.log.Debug("bot: a page-in to redraw was not found", "key", key, "err", err)
+			}
+			continue
+		}
+		if err := p.c.chat.Update(pctx, target, ts, Message{Text: card.Text(), Card: &card, Key: key}); err != nil {
+			p.c.log.Warn("bot: could not redraw a page-in", "incident", inc.Number, "err", err)
+		}
+	}
 }
 
 // pageIn runs /incident page: cmd.Who is paged into incident n by by.
@@ -156,6 +225,9 @@ func pageInLine(e incident.Event, who func(string) string) (string, bool) {
 	case incident.EventPagedIn:
 		return withNote(fmt.Sprintf("%s paged in by %s", who(e.Person), who(e.By)), e.Note), true
 	case incident.EventPageAcknowledged:
+		if e.Note != "" { // they came to own the incident (incident/lua/pageinend.lua)
+			return who(e.Person) + "'s page-in ended: " + e.Note, true
+		}
 		return who(e.Person) + " acknowledged their page (responder)", true
 	case incident.EventHeld:
 		return "held: " + strings.TrimPrefix(e.Note, "maintenance ") + " maintenance window", true

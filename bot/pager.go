@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/batonhq/baton/escalation"
@@ -39,6 +40,7 @@ type Pager struct {
 	checksOnce sync.Once
 	checks     coalesce.Group[*keyCheck] // delivery checks, by channel: one history read answers many
 	nextRead   map[string]time.Time      // channel → the slot a deferred read of it holds (guarded by mu)
+	joins      atomic.Int32              // checks waiting for a read in flight to be kept (reads.go)
 
 	replaysOnce sync.Once
 	replays     coalesce.Group[*replayItem] // delivery checks replaying a bundle, by bundle (replay.go)
@@ -267,11 +269,15 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 			// Every key the messages carry (nil keys), kept for the checks
 			// of other replicas (reads.go). The read began no earlier than
 			// now: the pacer may hold it a little.
+			// Announced while in flight, so that checks coming meanwhile
+			// (here or on other replicas) wait for its answer.
 			began := p.c.now()
+			p.reading(ctx, channel, began)
 			found, err := kf.FindKeys(ctx, channel, nil, recentPages)
 			if err == nil {
 				p.keepRead(ctx, channel, began, found)
 			}
+			p.readDone(ctx, channel, began)
 			p.mu.Lock()
 			if d, deferred := escalation.IsDeferred(err); deferred {
 				if p.nextRead == nil {
@@ -291,8 +297,8 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 		}
 	})
 	// A read of this channel that began after this check did, by any
-	// replica, answers it (reads.go).
-	if ts, ok := p.sharedRead(ctx, channel, key); ok {
+	// replica, answers it, kept or still in flight (reads.go).
+	if ts, ok := p.joinRead(ctx, channel, key); ok {
 		p.answered(ctx, channel, key)
 		return ts, nil
 	}
@@ -438,6 +444,11 @@ func lead(pg escalation.Page, people *People) string {
 	case escalation.ReasonHandoff:
 		return fmt.Sprintf("%s moved on (%s): you are no longer paged for it.", ref, pg.Why)
 	case escalation.ReasonFallback:
+		if strings.HasPrefix(pg.Key, "pagein:") {
+			// A page-in that reached nobody: the owner stays the owner, so
+			// "acknowledge" would be the wrong ask.
+			return fmt.Sprintf("A page-in for %s could not be delivered (%s); %s owns it. Reach them another way, or page someone else in.", ref, pg.Why, owner)
+		}
 		return fmt.Sprintf("Nobody could be paged for %s (%s). Whoever takes it, acknowledge.", ref, pg.Why)
 	}
 	return fmt.Sprintf("You are paged for %s.", ref)

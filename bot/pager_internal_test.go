@@ -202,3 +202,81 @@ func TestKeptReadAnswersLaterChecksOnly(t *testing.T) {
 		})
 	}
 }
+
+// A check that comes back while another replica's read of the same DM is
+// in flight, a read that began after the check first asked, takes that
+// read's answer instead of booking a read of its own after it (the chaos
+// short form: a page decided "not delivered" 12 s after its check began,
+// one DM read in flight missed and another booked 2.6 s later). A check
+// that began after the read in flight did must not take it: it reads.
+func TestCheckJoinsAReadInFlight(t *testing.T) {
+	chat := &keysChat{msgs: map[string]map[string]string{"D1": {"INC-1/0/first/dana": "1.1", "INC-3/0/first/dana": "1.3"}},
+		gate: make(chan struct{}), asked: make(chan []string, 16)}
+	rdb := redistest.Start(t).Client()
+	var ps [3]*Pager
+	for i := range ps {
+		ps[i] = &Pager{c: &Bot{chat: chat, now: time.Now, st: newState(rdb, "test:", "t"), log: slog.New(slog.DiscardHandler)}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: never", what)
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
+	type answer struct {
+		ts  string
+		err error
+	}
+	check := func(p *Pager, key string) chan answer {
+		ch := make(chan answer, 1)
+		go func() {
+			ts, err := p.findPage(ctx, "D1", key)
+			ch <- answer{ts, err}
+		}()
+		return ch
+	}
+
+	// B's check of INC-1 begins (and is deferred: its read waits for a slot).
+	if _, rs := ps[1].sharedRead(ctx, "D1", "INC-1/0/first/dana"); rs != readNone {
+		t.Fatalf("a first check found %v, want nothing", rs)
+	}
+	// A reads D1 for a check of its own; the read is held in flight.
+	a := check(ps[0], "INC-2/0/first/dana")
+	waitFor("A's read begins", func() bool { return chat.reads.Load() == 1 })
+	// B's check comes back meanwhile: it waits for A's read.
+	b := check(ps[1], "INC-1/0/first/dana")
+	for ps[1].joins.Load() == 0 {
+		select {
+		case got := <-b:
+			t.Fatalf("B's check answered %q, %v without waiting for A's read (%d reads), want it to wait", got.ts, got.err, chat.reads.Load())
+		case <-ctx.Done():
+			t.Fatal("B's check never waits for A's read")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	// C's check of another page begins after A's read did: A's read
+	// cannot answer it, so C reads (and does not wait).
+	c := check(ps[2], "INC-3/0/first/dana")
+	if got := <-c; got.err != nil || got.ts != "1.3" {
+		t.Errorf("C's check: %q, %v; want 1.3", got.ts, got.err)
+	}
+	if n := chat.reads.Load(); n != 2 {
+		t.Errorf("%d reads after C's check, want 2 (A's in flight, C's own)", n)
+	}
+	close(chat.gate)
+	if got := <-a; got.err != nil || got.ts != "" {
+		t.Errorf("A's check: %q, %v; want not found", got.ts, got.err)
+	}
+	if got := <-b; got.err != nil || got.ts != "1.1" {
+		t.Errorf("B's check: %q, %v; want 1.1 from A's read", got.ts, got.err)
+	}
+	if n := chat.reads.Load(); n != 2 {
+		t.Errorf("%d reads in all, want 2: B's check took a read made meanwhile", n)
+	}
+}

@@ -25,6 +25,10 @@ import (
 // made meanwhile by any replica answers it. Kept in one process only, a
 // check that moved was new again wherever it landed, just after the read
 // it waited for, and chased the DM's reads (a 20.7 s page gap in the chaos
+// short form). A read in flight is announced as well (when it began): a
+// check that comes back while a read that began after it is under way, on
+// any replica, waits for that read's answer instead of booking a read of
+// its own behind it (a page decided 2.6 s and one read later in the chaos
 // short form). Replicas' clocks differ by NTP's skew at most: a read could
 // be taken as that much fresher than it is, far less than a page's send
 // takes to settle.
@@ -45,9 +49,28 @@ func (s *state) askedKey(channel, key string) string {
 	return s.base + "asked:{" + channel + "}:" + key
 }
 
+// readingKey is the string holding when a read of channel in flight began
+// (unix µs), so that checks which began no later wait for its answer
+// rather than book a read of their own.
+func (s *state) readingKey(channel string) string { return s.base + "reading:{" + channel + "}" }
+
+// readingTTL bounds how long a read in flight is announced: a replica that
+// dies mid-read does not hold the checks of its channel past it.
+const readingTTL = 5 * time.Second
+
+// joinFor is how long a check waits for another read in flight (that began
+// after the check did) to be kept before it reads itself: a read waits for
+// its slot up to the page's MaxWait, and its call takes well under a
+// second.
+const joinFor = 3 * time.Second
+
+// joinEvery is how often a check waiting for a read in flight looks for it.
+const joinEvery = 50 * time.Millisecond
+
 // sharedReadScript records when a key was first checked (if not yet) and
-// answers from the channel's kept read if it began no earlier:
-// {1, message id or ""} or {0}.
+// answers from the channel's kept read if it began no earlier: {1, message
+// id or ""}; {2} when no kept read answers but a read in flight began no
+// earlier (its answer will); else {0}.
 var sharedReadScript = redis.NewScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
 local from = tonumber(redis.call('GET', KEYS[1]))
@@ -56,27 +79,96 @@ local at = tonumber(v[1])
 if at and from and at >= from then
   return {1, v[2] or ''}
 end
+local r = tonumber(redis.call('GET', KEYS[3]))
+if r and from and r >= from then
+  return {2}
+end
 return {0}
 `)
 
+// readState is what sharedRead found for a check.
+type readState int
+
+const (
+	readNone     readState = iota // no kept read answers, none in flight that would
+	readAnswered                  // a kept read answers
+	readInFlight                  // a read in flight, begun no earlier than the check, will
+)
+
 // sharedRead answers a check of key in channel from the newest kept read,
 // if it began no earlier than the key was first checked (by any replica);
-// ok false when there is none, or Redis failed (the check reads itself).
-func (p *Pager) sharedRead(ctx context.Context, channel, key string) (ts string, ok bool) {
+// readNone when there is none, or Redis failed (the check reads itself).
+func (p *Pager) sharedRead(ctx context.Context, channel, key string) (ts string, rs readState) {
 	st := p.c.st
-	v, err := sharedReadScript.Run(ctx, st.rdb, []string{st.askedKey(channel, key), st.lastRead(channel)},
+	v, err := sharedReadScript.Run(ctx, st.rdb,
+		[]string{st.askedKey(channel, key), st.lastRead(channel), st.readingKey(channel)},
 		p.c.now().UnixMicro(), sharedReadTTL.Milliseconds(), key).Slice()
 	if err != nil {
 		p.c.log.Debug("bot: a kept history read not looked up; reading", "err", err)
-		return "", false
+		return "", readNone
 	}
-	if len(v) < 1 || v[0] != int64(1) {
-		return "", false
+	if len(v) < 1 {
+		return "", readNone
 	}
-	if len(v) > 1 {
-		ts, _ = v[1].(string)
+	switch v[0] {
+	case int64(1):
+		if len(v) > 1 {
+			ts, _ = v[1].(string)
+		}
+		return ts, readAnswered
+	case int64(2):
+		return "", readInFlight
 	}
-	return ts, true
+	return "", readNone
+}
+
+// joinRead answers a check of key from the kept reads, waiting up to
+// joinFor for a read in flight that began after the check did (on any
+// replica): a check that comes back while such a read is under way takes
+// its answer instead of booking a read of its own after it. ok false: no
+// read answers it; the check reads.
+func (p *Pager) joinRead(ctx context.Context, channel, key string) (ts string, ok bool) {
+	ts, rs := p.sharedRead(ctx, channel, key)
+	if rs != readInFlight {
+		return ts, rs == readAnswered
+	}
+	p.joins.Add(1)
+	defer p.joins.Add(-1)
+	t := time.NewTimer(joinEvery)
+	defer t.Stop()
+	for waited := time.Duration(0); waited < joinFor; waited += joinEvery {
+		select {
+		case <-ctx.Done():
+			return "", false
+		case <-t.C:
+		}
+		if ts, rs = p.sharedRead(ctx, channel, key); rs != readInFlight {
+			return ts, rs == readAnswered
+		}
+		t.Reset(joinEvery)
+	}
+	return "", false
+}
+
+// reading announces a read of channel that began at began; readDone
+// withdraws it (unless a later read announced itself since). Failures
+// only cost other checks a read.
+func (p *Pager) reading(ctx context.Context, channel string, began time.Time) {
+	if err := p.c.st.rdb.Set(ctx, p.c.st.readingKey(channel), began.UnixMicro(), readingTTL).Err(); err != nil {
+		p.c.log.Debug("bot: a history read in flight not announced", "channel", channel, "err", err)
+	}
+}
+
+var readDoneScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`)
+
+func (p *Pager) readDone(ctx context.Context, channel string, began time.Time) {
+	err := readDoneScript.Run(ctx, p.c.st.rdb, []string{p.c.st.readingKey(channel)}, strconv.FormatInt(began.UnixMicro(), 10)).Err()
+	if err != nil {
+		p.c.log.Debug("bot: a history read in flight not withdrawn", "channel", channel, "err", err)
+	}
 }
 
 // answered forgets when key was first checked in channel: it has its

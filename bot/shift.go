@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,7 +17,8 @@ import (
 )
 
 // ActionTakePager is the button on a handoff's question to the incoming
-// person ("take the pager"); its value is the handoff instant (unix s).
+// person ("take the pager"); its value is the handoff instant (unix s)
+// and the rotation (takePagerValue).
 const ActionTakePager Action = "takepager"
 
 // HandoffStore keeps handoffs and the overrides they read;
@@ -26,6 +29,13 @@ type HandoffStore interface {
 	GetHandoff(ctx context.Context, rotation string, at time.Time) (overrides.Handoff, error)
 	AcceptHandoff(ctx context.Context, rotation string, at time.Time, by string, now time.Time) (bool, error)
 	HandoffTold(ctx context.Context, rotation string, at time.Time) error
+}
+
+// BoardForgetter is a Board that caches overrides for paging and can drop
+// a rotation's (*oncall.Board): Take it makes the board forget the
+// rotation, so the next page goes to whoever holds the pager now.
+type BoardForgetter interface {
+	Forget(rotation string)
 }
 
 // ShiftScheduler queues handoff step jobs; *incident.Store implements it.
@@ -46,10 +56,17 @@ type ShiftOptions struct {
 	// level pages (oncall.Board.ServiceRotation): a rotation's problems go
 	// to the alerts channels of its services.
 	ServiceRotation map[string]string
+	// RotationServices maps a rotation to every service whose policy names
+	// it at any level: its problems and handoffs go to their alerts
+	// channels. Nil: ServiceRotation's first levels alone.
+	RotationServices map[string][]string
 	// Secondary names whom to tell when a handoff's pager was not taken:
 	// the people the next level of the policies paging the rotation names
 	// at at. Nil: the alerts channels alone are told.
 	Secondary func(ctx context.Context, rotation string, at time.Time) []string
+	// Zone is a person's timezone (people[].timezone), for the times in
+	// what they are sent; nil or a nil answer: UTC.
+	Zone func(person string) *time.Location
 	// Emailable says a person can be emailed (an email and smtp
 	// configured): reachable when chat fails. Nil: nobody.
 	Emailable func(person string) bool
@@ -136,13 +153,26 @@ func (s *Shifts) RunShift(ctx context.Context, name string, now time.Time) (time
 	if due, _ := s.o.Policies[rot].Due(step, at); now.Before(due) {
 		return due, nil // run early (a clock behind): wait for it
 	}
+	if over, redo := stale(r, step, at, now); over {
+		// After downtime: this step's shift is over (or its handoff passed,
+		// for a pre-shift check). It is skipped, and the step is queued for
+		// the handoff that matters now instead: one catch-up, not a replay
+		// of every handoff missed.
+		s.c.log.Info("bot: a handoff step of a shift already over skipped", "step", name)
+		if !redo.IsZero() {
+			if err := s.schedule(ctx, step, rot, redo); err != nil {
+				return time.Time{}, err
+			}
+		}
+		return time.Time{}, nil
+	}
 	switch step {
 	case rotations.StepPreshift:
 		err = s.preshift(ctx, r, at, name)
 	case rotations.StepHandoff:
 		err = s.handoff(ctx, r, at, name, now)
 	case rotations.StepGrace:
-		err = s.grace(ctx, r, at, name)
+		err = s.grace(ctx, r, at, name, now)
 	default:
 		return time.Time{}, escalation.Permanent(fmt.Errorf("handoff step %s: unknown step", name))
 	}
@@ -159,29 +189,74 @@ func (s *Shifts) RunShift(ctx context.Context, name string, now time.Time) (time
 	return time.Time{}, nil
 }
 
-// reach is rotations.Reach over chat (an account, a DM that opens) and
-// email.
-func (s *Shifts) reach(ctx context.Context) rotations.Reach {
-	return func(person string) string {
-		why := ""
-		uid, err := s.c.people.ChatID(ctx, person)
-		if err == nil {
-			if _, err = s.c.pager.dm(ctx, uid); err != nil {
-				why = "a DM does not open: " + err.Error()
-			}
-		} else {
-			why = err.Error()
+// stale says whether step of the handoff at comes too late to run at now
+// (after downtime): a pre-shift check once its handoff has passed, a
+// handoff or grace once the shift that began at at is over. redo is the
+// handoff whose step runs instead: the next one for a pre-shift check, the
+// current one (begun at or before now) for a handoff; zero for a grace
+// (the catch-up handoff queues its own).
+func stale(r *rotations.Rotation, step rotations.HandoffStep, at, now time.Time) (over bool, redo time.Time) {
+	next, cur, _ := rotations.NextHandoff(r, now)
+	switch step {
+	case rotations.StepPreshift:
+		if now.Before(at) {
+			return false, time.Time{}
 		}
-		if why == "" || (s.o.Emailable != nil && s.o.Emailable(person)) {
-			return ""
+		return true, next
+	case rotations.StepHandoff, rotations.StepGrace:
+		end, _, _ := rotations.NextHandoff(r, at)
+		if now.Before(end) {
+			return false, time.Time{}
 		}
-		return why + "; no email either"
+		if step == rotations.StepHandoff && cur.Start.After(at) {
+			return true, cur.Start
+		}
+		return true, time.Time{}
 	}
+	return false, time.Time{}
+}
+
+// reach is rotations.Reach over chat (an account, a DM that opens) and
+// email. It answers each person once per call of reach: a check asks about
+// every piece of the coming day, and a DM that does not open is not tried
+// again for each.
+func (s *Shifts) reach(ctx context.Context) rotations.Reach {
+	seen := map[string]string{}
+	return func(person string) string {
+		if why, ok := seen[person]; ok {
+			return why
+		}
+		why := s.reachOnce(ctx, person)
+		seen[person] = why
+		return why
+	}
+}
+
+// reachOnce says whether person can be paged: "" when they can.
+func (s *Shifts) reachOnce(ctx context.Context, person string) string {
+	why := ""
+	uid, err := s.c.people.ChatID(ctx, person)
+	if err == nil {
+		if _, err = s.c.pager.dm(ctx, uid); err != nil {
+			why = "a DM does not open: " + err.Error()
+		}
+	} else {
+		why = err.Error()
+	}
+	if why == "" || (s.o.Emailable != nil && s.o.Emailable(person)) {
+		return ""
+	}
+	return why + "; no email either"
 }
 
 // Problems runs the pre-shift check of rotation r for the handoff at at:
 // the pieces of on-call time from at through 24 hours, overrides applied.
 func (s *Shifts) Problems(ctx context.Context, r *rotations.Rotation, at time.Time) ([]rotations.ShiftProblem, error) {
+	return s.problems(ctx, r, at, s.reach(ctx))
+}
+
+// problems is Problems with reach given.
+func (s *Shifts) problems(ctx context.Context, r *rotations.Rotation, at time.Time, reach rotations.Reach) ([]rotations.ShiftProblem, error) {
 	ov, err := s.o.Store.Set(ctx, r.Name())
 	if err != nil {
 		return nil, err
@@ -211,7 +286,129 @@ func (s *Shifts) Problems(ctx context.Context, r *rotations.Rotation, at time.Ti
 		return strings.Join(names, ", ")
 	}
 	pieces := rotations.Shifts(r, ov, at, at.Add(24*time.Hour))
-	return rotations.PreshiftProblems(pieces, s.reach(ctx), elsewhere), nil
+	return rotations.PreshiftProblems(pieces, reach, elsewhere), nil
+}
+
+// ChatAuth is a chat that can check its credentials now (Slack's
+// auth.test, asked every time); *slack.Chat implements it.
+type ChatAuth interface {
+	AuthCheck(ctx context.Context) error
+}
+
+// ErrChatDown: the chat did not answer, or refused baton's token, when
+// CheckOnline asked it first.
+var ErrChatDown = errors.New("the chat does not answer or refuses the token")
+
+// CheckOnline is Check for `baton check-config --online`: every answer
+// comes from the chat and Redis now, nothing from a cache. First the
+// chat's credentials (ChatAuth; ErrChatDown when it does not answer or
+// refuses the token: one problem, not one per person); then each
+// rotation's overrides from Redis, and each person on call in the next
+// 24 h once: their chat account (users.info for a configured id, the
+// email lookup otherwise) and a DM opening (conversations.open). Each of
+// these calls has its own timeout, step, and an error names what did not
+// answer.
+func (s *Shifts) CheckOnline(ctx context.Context, now time.Time, step time.Duration) (map[string][]rotations.ShiftProblem, error) {
+	if a, ok := s.c.chat.(ChatAuth); ok {
+		actx, cancel := context.WithTimeout(ctx, step)
+		err := a.AuthCheck(actx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("%s auth.test: %w: %w", s.c.chat.Name(), ErrChatDown, err)
+		}
+	}
+	reach := s.freshReach(ctx, step)
+	names := make([]string, 0, len(s.o.Rotations))
+	for n := range s.o.Rotations {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := map[string][]rotations.ShiftProblem{}
+	for _, n := range names {
+		r := s.o.Rotations[n]
+		from := now
+		if now.Before(r.FirstHandoff()) {
+			from = r.FirstHandoff()
+		}
+		rctx, cancel := context.WithTimeout(ctx, step)
+		ps, err := s.problems(rctx, r, from, reach)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("redis did not answer reading the overrides for rotation %s (within %s): %w", n, step, err)
+		}
+		if len(ps) > 0 {
+			out[n] = ps
+		}
+	}
+	return out, nil
+}
+
+// freshReach is rotations.Reach asking the chat now, each person once,
+// each call within step: users.info for a configured chat id, the email
+// lookup otherwise, then conversations.open.
+func (s *Shifts) freshReach(ctx context.Context, step time.Duration) rotations.Reach {
+	seen := map[string]string{}
+	return func(person string) string {
+		if why, ok := seen[person]; ok {
+			return why
+		}
+		why := s.freshWhy(ctx, person, step)
+		if why != "" && s.o.Emailable != nil && s.o.Emailable(person) {
+			why = ""
+		} else if why != "" {
+			why += "; no email either"
+		}
+		seen[person] = why
+		return why
+	}
+}
+
+func (s *Shifts) freshWhy(ctx context.Context, person string, step time.Duration) string {
+	p, ok := s.c.people.Get(person)
+	if !ok {
+		return person + " is not in people"
+	}
+	chat := s.c.chat.Name()
+	call := func(what string, f func(ctx context.Context) error) error {
+		cctx, cancel := context.WithTimeout(ctx, step)
+		defer cancel()
+		if err := f(cctx); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("%s %s did not answer within %s", chat, what, step)
+			}
+			return err
+		}
+		return nil
+	}
+	uid := p.ChatID
+	switch {
+	case uid != "":
+		err := call("users.info", func(ctx context.Context) error { _, err := s.c.chat.UserEmail(ctx, uid); return err })
+		if errors.Is(err, ErrNoUser) {
+			return fmt.Sprintf("no %s user %s", chat, uid)
+		}
+		if err != nil {
+			return fmt.Sprintf("%s user %s not checked: %v", chat, uid, err)
+		}
+	case p.Email != "":
+		err := call("users.lookupByEmail", func(ctx context.Context) error {
+			var err error
+			uid, err = s.c.chat.LookupEmail(ctx, p.Email)
+			return err
+		})
+		if errors.Is(err, ErrNoUser) {
+			return fmt.Sprintf("no %s user with email %s", chat, p.Email)
+		}
+		if err != nil {
+			return fmt.Sprintf("email %s not looked up: %v", p.Email, err)
+		}
+	default:
+		return fmt.Sprintf("%s has no %s id and no email in config", person, chat)
+	}
+	if err := call("conversations.open", func(ctx context.Context) error { _, err := s.c.chat.OpenDM(ctx, uid); return err }); err != nil {
+		return "a DM does not open: " + err.Error()
+	}
+	return ""
 }
 
 // Check runs the pre-shift check of every rotation now, for the coming
@@ -236,7 +433,8 @@ func (s *Shifts) Check(ctx context.Context, now time.Time) (map[string][]rotatio
 }
 
 func (s *Shifts) preshift(ctx context.Context, r *rotations.Rotation, at time.Time, key string) error {
-	ps, err := s.Problems(ctx, r, at)
+	reach := s.reach(ctx)
+	ps, err := s.problems(ctx, r, at, reach)
 	if err != nil {
 		return err
 	}
@@ -256,15 +454,33 @@ func (s *Shifts) preshift(ctx context.Context, r *rotations.Rotation, at time.Ti
 	}
 	var people []string // incoming, outgoing, overrides applied
 	for _, t := range []time.Time{at, at.Add(-time.Second)} {
-		if p, _, _, err := rotations.OnCall(r, ov, t); err == nil {
-			people = append(people, p)
+		p, _, _, err := rotations.OnCall(r, ov, t)
+		if err != nil {
+			continue
 		}
+		if why := reach(p); why != "" {
+			// The warning says they cannot be paged: it goes to the
+			// others, not in a DM that was just found not to work.
+			s.c.log.Info("bot: pre-shift warning not DMed to a person who cannot be paged", "rotation", r.Name(), "person", p)
+			continue
+		}
+		people = append(people, p)
 	}
 	s.c.log.Warn("bot: pre-shift check found problems", "rotation", r.Name(), "handoff", at, "problems", len(ps))
 	return s.tell(ctx, r.Name(), people, "shift:"+key, Message{Text: text})
 }
 
 func shiftTime(t time.Time) string { return t.UTC().Format("Mon Jan 2 15:04:05 MST") }
+
+// timeFor is shiftTime in person's timezone (UTC when they have none).
+func (s *Shifts) timeFor(person string, t time.Time) string {
+	if s.o.Zone != nil {
+		if loc := s.o.Zone(person); loc != nil {
+			return t.In(loc).Format("Mon Jan 2 15:04:05 MST")
+		}
+	}
+	return shiftTime(t)
+}
 
 // tell DMs people (each once) and posts in the rotation's alerts channels,
 // each message keyed key; a target told already by an earlier run (found
@@ -329,10 +545,7 @@ func (s *Shifts) tell(ctx context.Context, rotation string, people []string, key
 // rotation (the default channel when none has one).
 func (s *Shifts) channels(rotation string) []string {
 	var out []string
-	for svc, rot := range s.o.ServiceRotation {
-		if rot != rotation {
-			continue
-		}
+	for _, svc := range s.services(rotation) {
 		ch := s.c.services[svc].AlertsChannel
 		if ch == "" {
 			ch = s.c.defaultChannel
@@ -380,8 +593,18 @@ func (s *Shifts) handoff(ctx context.Context, r *rotations.Rotation, at time.Tim
 			return nil
 		}
 		h = overrides.Handoff{Rotation: r.Name(), At: at, Until: until, Outgoing: outgoing, Incoming: incoming}
-		if _, err := s.o.Store.BeginHandoff(ctx, h, true, now); err != nil {
+		noHold, err := s.noHold(ctx, r.Name(), ov, at, outgoing)
+		if err != nil {
 			return err
+		}
+		if _, err := s.o.Store.BeginHandoff(ctx, h, noHold == "", now); err != nil {
+			return err
+		}
+		if noHold != "" {
+			s.c.log.Warn("bot: the outgoing person keeps no hold; the incoming person is on call at once", "rotation", r.Name(), "outgoing", outgoing, "why", noHold)
+		}
+		if h, err = s.o.Store.GetHandoff(ctx, r.Name(), at); err != nil {
+			return err // the record as stored (with its hold's ID)
 		}
 	default:
 		return err
@@ -389,12 +612,21 @@ func (s *Shifts) handoff(ctx context.Context, r *rotations.Rotation, at time.Tim
 	if h.Accepted {
 		return nil
 	}
-	if err := s.schedule(ctx, rotations.StepGrace, r.Name(), at); err != nil {
+	if h.Override == "" {
+		return s.unheld(ctx, r, h, key)
+	}
+	// The grace runs handoff_accept after the question: after the handoff,
+	// or after now when the question comes late (a catch-up after downtime).
+	due, _ := s.o.Policies[r.Name()].Due(rotations.StepGrace, at)
+	if late := now.Sub(at); late > 0 {
+		due = due.Add(late)
+	}
+	if err := s.o.Jobs.ScheduleShift(ctx, shiftName(rotations.StepGrace, r.Name(), at), due); err != nil {
 		return err
 	}
 	text := fmt.Sprintf("You're on call for %s until %s — take the pager. Until you do, %s keeps it.",
-		s.what(r.Name()), shiftTime(h.Until), s.c.people.Ref(h.Outgoing).Name)
-	m := Message{Text: text, Buttons: []Button{{Action: ActionTakePager, Value: at.Unix()}}}
+		s.what(r.Name()), s.timeFor(h.Incoming, h.Until), s.c.people.Ref(h.Outgoing).Name)
+	m := Message{Text: text, Buttons: []Button{{Action: ActionTakePager, Value: takePagerValue(r.Name(), at)}}}
 	if err := s.tellOne(ctx, h.Incoming, "shift:"+key, m); err != nil {
 		if !errors.Is(err, ErrUnreachable) && !escalation.IsPermanent(err) {
 			return err
@@ -404,15 +636,85 @@ func (s *Shifts) handoff(ctx context.Context, r *rotations.Rotation, at time.Tim
 	return nil
 }
 
-// what names a rotation with its services: "db-primary (payments, ledger)".
-func (s *Shifts) what(rotation string) string {
+// noHold says why the outgoing person of the handoff at keeps no hold
+// until the incoming one takes the pager ("" when they keep one): they
+// hold the pager only through the hold of the last handoff (a hold lasts
+// one shift, it is not carried on), they are not in people, or they
+// cannot be paged.
+func (s *Shifts) noHold(ctx context.Context, rotation string, ov *rotations.OverrideSet, at time.Time, outgoing string) (string, error) {
+	if o, ok := ov.At(rotation, at.Add(-time.Second)); ok && o.By == rotations.OverrideByHandoff {
+		return "carried", nil
+	}
+	if _, ok := s.c.people.Get(outgoing); !ok {
+		return "not in people", nil
+	}
+	if s.o.Emailable != nil && s.o.Emailable(outgoing) {
+		return "", nil
+	}
+	uid, err := s.c.people.ChatID(ctx, outgoing)
+	if err == nil {
+		_, err = s.c.pager.dm(ctx, uid)
+	}
+	switch {
+	case err == nil:
+		return "", nil
+	case errors.Is(err, ErrUnreachable) || escalation.IsPermanent(err):
+		return "cannot be paged: " + err.Error(), nil
+	}
+	return "", err // the chat did not answer: the job runs again
+}
+
+// unheld asks the incoming person of a handoff without a hold to take the
+// pager they hold already and, when the outgoing person could not keep it
+// (not in people, cannot be paged), tells the secondary and the alerts
+// channels that the incoming person is on call at once.
+func (s *Shifts) unheld(ctx context.Context, r *rotations.Rotation, h overrides.Handoff, key string) error {
+	out := s.c.people.Ref(h.Outgoing).Name
+	carried := false
+	if ov, err := s.o.Store.Set(ctx, r.Name()); err == nil {
+		if o, ok := ov.At(r.Name(), h.At.Add(-time.Second)); ok && o.By == rotations.OverrideByHandoff {
+			carried = true
+		}
+	}
+	why := out + " cannot hold it for you"
+	if carried {
+		why = out + "'s hold from the last handoff has ended"
+	}
+	text := fmt.Sprintf("You're on call for %s until %s — take the pager. You are paged from now: %s.",
+		s.what(r.Name()), s.timeFor(h.Incoming, h.Until), why)
+	m := Message{Text: text, Buttons: []Button{{Action: ActionTakePager, Value: takePagerValue(r.Name(), h.At)}}}
+	if err := s.tellOne(ctx, h.Incoming, "shift:"+key, m); err != nil && !errors.Is(err, ErrUnreachable) && !escalation.IsPermanent(err) {
+		return err
+	}
+	if carried {
+		return nil
+	}
+	people := s.secondary(ctx, r.Name(), h.At, h)
+	text = fmt.Sprintf("⚠️ %s cannot keep the pager of %s at the handoff %s (not in baton's people, or cannot be paged): %s is on call from the handoff without taking it.",
+		out, s.what(r.Name()), shiftTime(h.At), s.c.people.Ref(h.Incoming).Name)
+	return s.tell(ctx, r.Name(), people, "shift:"+key+":unheld", Message{Text: text})
+}
+
+// services are the services whose policies page rotation (at any level
+// with RotationServices, at the first without), sorted.
+func (s *Shifts) services(rotation string) []string {
 	var svcs []string
-	for svc, rot := range s.o.ServiceRotation {
-		if rot == rotation {
-			svcs = append(svcs, svc)
+	if s.o.RotationServices != nil {
+		svcs = append(svcs, s.o.RotationServices[rotation]...)
+	} else {
+		for svc, rot := range s.o.ServiceRotation {
+			if rot == rotation {
+				svcs = append(svcs, svc)
+			}
 		}
 	}
 	sort.Strings(svcs)
+	return svcs
+}
+
+// what names a rotation with its services: "db-primary (payments, ledger)".
+func (s *Shifts) what(rotation string) string {
+	svcs := slices.DeleteFunc(s.services(rotation), func(svc string) bool { return svc == rotation })
 	if len(svcs) == 0 {
 		return rotation
 	}
@@ -438,9 +740,25 @@ func (s *Shifts) tellOne(ctx context.Context, person, key string, m Message) err
 	return err
 }
 
+// secondary are the people to tell about handoff h of rotation at at: the
+// secondary, less the two people of the handoff (the holder is not their
+// own secondary; the incoming person is asked already).
+func (s *Shifts) secondary(ctx context.Context, rotation string, at time.Time, h overrides.Handoff) []string {
+	if s.o.Secondary == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range s.o.Secondary(ctx, rotation, at) {
+		if p != h.Outgoing && p != h.Incoming {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // grace runs the grace step: a pager not taken is told to the secondary
 // and the alerts channels, once.
-func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time, key string) error {
+func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time, key string, now time.Time) error {
 	h, err := s.o.Store.GetHandoff(ctx, r.Name(), at)
 	if errors.Is(err, overrides.ErrNoHandoff) {
 		return nil
@@ -451,12 +769,20 @@ func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time,
 	if rotations.DecideGrace(h.Override != "", h.Accepted, h.Told) != rotations.GraceTell {
 		return nil
 	}
-	var people []string
-	if s.o.Secondary != nil {
-		people = s.o.Secondary(ctx, r.Name(), at)
+	ov, err := s.o.Store.Set(ctx, r.Name())
+	if err != nil {
+		return err
 	}
+	if o, ok := ov.At(r.Name(), now); !ok || o.ID != h.Override {
+		// The hold was deleted (DELETE /v1/overrides/…) or another override
+		// covers it: the outgoing person does not hold the pager, so
+		// nobody is told they do.
+		s.c.log.Info("bot: a handoff's hold is gone before its grace; nobody told", "rotation", r.Name())
+		return nil
+	}
+	people := s.secondary(ctx, r.Name(), at, h)
 	text := fmt.Sprintf("⚠️ %s has not taken the pager of %s (handoff %s, %s ago): %s still holds it until they do.",
-		s.c.people.Ref(h.Incoming).Name, s.what(r.Name()), shiftTime(at), s.o.Policies[r.Name()].HandoffAccept, s.c.people.Ref(h.Outgoing).Name)
+		s.c.people.Ref(h.Incoming).Name, s.what(r.Name()), shiftTime(at), now.Sub(at).Round(time.Second), s.c.people.Ref(h.Outgoing).Name)
 	if err := s.tell(ctx, r.Name(), people, "shift:"+key, Message{Text: text}); err != nil {
 		return err
 	}
@@ -464,19 +790,46 @@ func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time,
 	return s.o.Store.HandoffTold(ctx, r.Name(), at)
 }
 
+// takePagerTagBits is how many low bits of a Take it button's value name
+// its rotation (a hash of the name); the bits above are the handoff
+// instant (unix s). Values below 1<<40 are the instant alone (buttons
+// drawn before the rotation was carried).
+const takePagerTagBits = 20
+
+func rotationTag(rotation string) int64 {
+	return int64(crc32.ChecksumIEEE([]byte(rotation)) & (1<<takePagerTagBits - 1))
+}
+
+// takePagerValue is the value of the Take it button of rotation's handoff
+// at at: both, so that one person incoming on two rotations at the same
+// instant takes the pager they pressed for.
+func takePagerValue(rotation string, at time.Time) int64 {
+	return at.Unix()<<takePagerTagBits | rotationTag(rotation)
+}
+
 // takePager runs the ActionTakePager button: by takes the pager of the
-// handoff at (unix s) of whichever rotation asked them.
-func (x *Executor) takePager(ctx context.Context, at int64, by Person) Reply {
+// rotation and handoff its value names. A hold in Redis can be taken
+// whatever the config says now (handoff_accept dropped since); an old
+// value without the rotation is refused when it fits more than one
+// rotation's handoff.
+func (x *Executor) takePager(ctx context.Context, value int64, by Person) Reply {
 	s := x.c.shifts.Load()
 	if s == nil {
 		return Reply{Text: "Handoffs are not set up here."}
 	}
-	when := time.Unix(at, 0).UTC()
-	names := make([]string, 0, len(s.o.Policies))
-	for n := range s.o.Policies {
-		names = append(names, n)
+	sec, tag, tagged := value, int64(0), value >= 1<<40
+	if tagged {
+		sec, tag = value>>takePagerTagBits, value&(1<<takePagerTagBits-1)
+	}
+	when := time.Unix(sec, 0).UTC()
+	names := make([]string, 0, len(s.o.Rotations))
+	for n := range s.o.Rotations {
+		if !tagged || rotationTag(n) == tag {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
+	var found []overrides.Handoff
 	for _, n := range names {
 		h, err := s.o.Store.GetHandoff(ctx, n, when)
 		if errors.Is(err, overrides.ErrNoHandoff) || (err == nil && h.Incoming != by.ID) {
@@ -485,15 +838,40 @@ func (x *Executor) takePager(ctx context.Context, at int64, by Person) Reply {
 		if err != nil {
 			return x.fail(err)
 		}
-		already, err := s.o.Store.AcceptHandoff(ctx, n, when, by.ID, x.c.now())
-		if err != nil {
-			return x.fail(err)
-		}
-		if already {
-			return Reply{Text: fmt.Sprintf("You hold the pager of %s already.", s.what(n))}
-		}
-		x.log().Info("bot: the pager was taken", "rotation", n, "person", by.ID)
-		return Reply{Text: fmt.Sprintf("You hold the pager of %s until %s. %s is off call.", s.what(n), shiftTime(h.Until), x.c.people.Ref(h.Outgoing).Name)}
+		found = append(found, h)
 	}
-	return Reply{Text: "There is no handoff waiting for you to take that pager."}
+	switch {
+	case len(found) == 0:
+		return Reply{Text: "There is no handoff waiting for you to take that pager."}
+	case len(found) > 1:
+		var rs []string
+		for _, h := range found {
+			rs = append(rs, h.Rotation)
+		}
+		return Reply{Text: fmt.Sprintf("That button does not say which pager it is for, and you are incoming on %s at %s: nothing was taken. "+
+			"Ask for a new handoff question, or use /incident override.", strings.Join(rs, " and "), shiftTime(when))}
+	}
+	h, now := found[0], x.c.now()
+	n := h.Rotation
+	if !h.Accepted && !now.Before(h.Until) {
+		text := fmt.Sprintf("That shift of %s ended at %s: its pager is not yours to take any more, and nothing changed.", s.what(n), s.timeFor(h.Incoming, h.Until))
+		return Reply{Text: text, Redraw: &Message{Text: text}}
+	}
+	already, err := s.o.Store.AcceptHandoff(ctx, n, when, by.ID, now)
+	if err != nil {
+		return x.fail(err)
+	}
+	// The hold is cut: paging in this process must not keep the old
+	// holder from its override cache (up to its TTL).
+	if f, ok := x.c.board.(BoardForgetter); ok {
+		f.Forget(n)
+	}
+	if already {
+		text := fmt.Sprintf("You hold the pager of %s already.", s.what(n))
+		return Reply{Text: text, Redraw: &Message{Text: text}}
+	}
+	x.log().Info("bot: the pager was taken", "rotation", n, "person", by.ID)
+	// The question is redrawn without its button, saying what happened.
+	return Reply{Text: fmt.Sprintf("You hold the pager of %s until %s. %s is off call.", s.what(n), s.timeFor(by.ID, h.Until), x.c.people.Ref(h.Outgoing).Name),
+		Redraw: &Message{Text: fmt.Sprintf("You took the pager of %s at %s; you hold it until %s.", s.what(n), s.timeFor(by.ID, now), s.timeFor(by.ID, h.Until))}}
 }

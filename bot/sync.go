@@ -549,6 +549,11 @@ func (s *Syncer) posted(ctx context.Context, inc incident.Incident, what, ch, th
 		return "", nil
 	}
 	ms, _ := strconv.ParseInt(at, 10, 64)
+	// Cosmetic: the read yields to the pages' delivery checks.
+	if pc, ok := PacingFrom(ctx); ok {
+		pc.Yield = true
+		ctx = WithPacing(ctx, pc)
+	}
 	ts, err := c.chat.FindKey(ctx, ch, thread, key, time.UnixMilli(ms).Add(-postSkew), recentPosts)
 	if escalation.IsPermanent(err) {
 		c.log.Warn("bot: could not look for the "+what+" an earlier run posted; posting it again", "incident", inc.Number, "err", err)

@@ -26,6 +26,8 @@ func TestBundledEvent(t *testing.T) {
 			want: incident.Event{Type: incident.EventPaged, At: sent, Person: "dana", By: By, Level: 1, Note: "repeat", Bundle: "b1"}},
 		{name: "a bundle without a time keeps the decision's", page: Page{Incident: 4, Person: "eli", Level: 2, Reason: ReasonEscalated}, b: Bundle{ID: "b2"},
 			want: incident.Event{Type: incident.EventPaged, At: decided, Person: "eli", By: By, Level: 2, Note: "escalated", Bundle: "b2"}},
+		{name: "in two chats, alone in each", page: Page{Incident: 6, Person: "dana", Level: 1, Reason: ReasonFirst}, b: Bundle{Chats: []string{"slack", "discord"}},
+			want: incident.Event{Type: incident.EventPaged, At: decided, Person: "dana", By: By, Level: 1, Note: "first", Chats: "slack,discord"}},
 		{name: "a fallback bundle", page: Page{Incident: 5, Channel: "#alerts", Reason: ReasonFallback, Why: "nobody on call"}, b: Bundle{ID: "b3", At: sent},
 			want: incident.Event{Type: incident.EventPaged, At: sent, By: By, Note: "fallback #alerts: nobody on call", Bundle: "b3"}},
 	}

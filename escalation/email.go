@@ -55,7 +55,7 @@ func (r *Runner) emailed(why EmailWhy, outcome string) {
 }
 
 // EmailWhys are every EmailWhy, for metrics that start each at 0.
-var EmailWhys = []EmailWhy{EmailWithPage, EmailAfter, EmailChatFailed}
+var EmailWhys = []EmailWhy{EmailWithPage, EmailAfter, EmailChatFailed, EmailPageIn}
 
 // EmailWhy says why an email is sent.
 type EmailWhy string
@@ -71,6 +71,10 @@ const (
 	// EmailChatFailed: the chat page failed for good; if the email fails
 	// too, the fallback channel is paged.
 	EmailChatFailed EmailWhy = "chatfailed"
+	// EmailPageIn: a person paged into the incident (not its owner) on a
+	// level that emails: with each page-in, or at once when their chat
+	// page-in failed for good. Sent until they acknowledge their page.
+	EmailPageIn EmailWhy = "pagein"
 )
 
 // Email is one email about an incident to a person. It carries only what
@@ -120,7 +124,7 @@ func ParseEmailTag(tag string) (EmailTask, error) {
 	ms, err1 := strconv.ParseInt(parts[1], 10, 64)
 	level, err2 := strconv.Atoi(parts[2])
 	why := EmailWhy(parts[0])
-	if err1 != nil || err2 != nil || !rotations.ValidID(parts[3]) || (why != EmailWithPage && why != EmailAfter && why != EmailChatFailed) {
+	if err1 != nil || err2 != nil || !rotations.ValidID(parts[3]) || (why != EmailWithPage && why != EmailAfter && why != EmailChatFailed && why != EmailPageIn) {
 		return EmailTask{}, fmt.Errorf("email tag %q: want why.ms.level.person", tag)
 	}
 	return EmailTask{Why: why, At: time.UnixMilli(ms), Level: level, Person: parts[3]}, nil
@@ -162,6 +166,27 @@ func EmailsFor(pol Policy, p Page, chatFailed, canEmail bool) (tasks []EmailTask
 	return tasks, due
 }
 
+// PageInEmails is the email rule of a page-in, pure: page-in p of a person
+// into an incident at level (its current level; 0 before any page counts
+// as 1) of policy pol, delivered in chat or failed there for good
+// (chatFailed). A person paged in is reached the ways the level reaches an
+// owner: on a level that emails (Level.Emails), one email at once with each
+// page-in when it says notify: [chat, email] or when the chat page-in
+// failed; email_after concerns the owner's page and adds none here.
+func PageInEmails(pol Policy, level int, p PageIn, chatFailed, canEmail bool) (tasks []EmailTask, due []time.Time) {
+	if level < 1 {
+		level = 1
+	}
+	if p.Person == "" || !canEmail || level > len(pol.Levels) {
+		return nil, nil
+	}
+	l := pol.Levels[level-1]
+	if !l.Emails() || (!l.NotifyEmail && !chatFailed) {
+		return nil, nil
+	}
+	return []EmailTask{{Why: EmailPageIn, At: p.At, Level: level, Person: p.Person}}, []time.Time{p.At}
+}
+
 // DecideEmail is the re-check of an email job, pure: whether email t is
 // still to be sent about inc as it is now, and if not, why. Not when the
 // incident is no longer triggered, nor when it was acknowledged since the
@@ -169,6 +194,19 @@ func EmailsFor(pol Policy, p Page, chatFailed, canEmail bool) (tasks []EmailTask
 // its own); an email_after email also not when the incident moved on to
 // someone else.
 func DecideEmail(t EmailTask, inc incident.Incident, st incident.EscalationState) (send bool, why string) {
+	if t.Why == EmailPageIn {
+		// A page-in's email: until the incident is resolved or the person
+		// acknowledged their page (whoever owns it, acknowledged or not).
+		if inc.Status == incident.StatusResolved {
+			return false, "the incident is resolved"
+		}
+		for _, x := range inc.PagedIn {
+			if x.Person == t.Person && x.Acked {
+				return false, "the page-in was acknowledged"
+			}
+		}
+		return true, ""
+	}
 	switch {
 	case inc.Status != incident.StatusTriggered:
 		return false, "the incident is " + string(inc.Status)
@@ -217,6 +255,35 @@ func (r *Runner) queueEmails(ctx context.Context, n int64, pol Policy, p Page, c
 	return len(tasks) > 0, nil
 }
 
+// queuePageInEmails queues the emails that go with page-in p of incident
+// n (PageInEmails), at the incident's current level, and returns how many
+// it asked for (0: the person is not emailed on that level). Errors are Redis's.
+func (r *Runner) queuePageInEmails(ctx context.Context, p PageIn, service string, chatFailed bool) (int, error) {
+	if !r.canEmail(p.Person) {
+		return 0, nil
+	}
+	pol, _, ok := r.o.Policies(service)
+	if !ok {
+		return 0, nil
+	}
+	_, st, err := r.store.LoadEscalation(ctx, p.Incident)
+	if err != nil {
+		return 0, err
+	}
+	tasks, due := PageInEmails(pol, st.Level, p, chatFailed, true)
+	for i, t := range tasks {
+		queued, err := r.store.ScheduleEmail(ctx, p.Incident, incident.EmailJob(p.Incident, t.Tag()), due[i])
+		if err != nil {
+			return 0, err
+		}
+		if queued {
+			r.log.Debug("escalation: page-in email queued", "incident", p.Incident, "person", t.Person, "due", due[i])
+			r.armTimer(r.pages, due[i])
+		}
+	}
+	return len(tasks), nil
+}
+
 // emailNote is the Note of an emailed event.
 func emailNote(t EmailTask, after time.Duration) string {
 	switch t.Why {
@@ -224,6 +291,8 @@ func emailNote(t EmailTask, after time.Duration) string {
 		return "unacknowledged " + text.Duration(after)
 	case EmailChatFailed:
 		return "chat page failed"
+	case EmailPageIn:
+		return "with the page-in"
 	}
 	return "with the page"
 }

@@ -87,6 +87,12 @@ func TestDecideEmail(t *testing.T) {
 		{"acknowledged before the page", EmailAfter, trig, incident.EscalationState{AckAt: at.Add(-time.Second)}, true},
 		{"email_after, moved on to bob", EmailAfter, incident.Incident{Status: incident.StatusTriggered, Owner: "bob"}, incident.EscalationState{}, false},
 		{"with the page, moved on to bob: the page was sent", EmailWithPage, incident.Incident{Status: incident.StatusTriggered, Owner: "bob"}, incident.EscalationState{}, true},
+		{"page-in into an acknowledged incident", EmailPageIn, incident.Incident{Status: incident.StatusAcknowledged, Owner: "bob",
+			PagedIn: []incident.PagedIn{{Person: "alice", By: "bob"}}}, incident.EscalationState{AckAt: at.Add(-time.Second)}, true},
+		{"page-in acknowledged", EmailPageIn, incident.Incident{Status: incident.StatusAcknowledged, Owner: "bob",
+			PagedIn: []incident.PagedIn{{Person: "carol", Acked: false}, {Person: "alice", Acked: true}}}, incident.EscalationState{}, false},
+		{"page-in, incident resolved", EmailPageIn, incident.Incident{Status: incident.StatusResolved, Owner: "bob",
+			PagedIn: []incident.PagedIn{{Person: "alice"}}}, incident.EscalationState{}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -124,6 +130,50 @@ func TestDecideEmailFailure(t *testing.T) {
 			}
 			if f.Action == FailureRetry && !f.Due.After(now) {
 				t.Fatalf("retry due %s", f.Due)
+			}
+		})
+	}
+}
+
+// TestPageInEmails: a page-in is emailed on a level that emails, as a page
+// is: with each page-in under notify: [chat, email], at once when the chat
+// page-in failed for good; never without an address or on a chat-only level.
+func TestPageInEmails(t *testing.T) {
+	at := time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)
+	pol := func(l Level) Policy { return Policy{Levels: []Level{l, {}}} }
+	p := PageIn{Incident: 7, Person: "gus", Count: 2, At: at}
+	cases := []struct {
+		name       string
+		pol        Policy
+		level      int
+		chatFailed bool
+		canEmail   bool
+		want       string
+	}{
+		{"notify email", pol(Level{NotifyEmail: true}), 1, false, true, "pagein.1796007600000.1.gus"},
+		{"before any page: level 1", pol(Level{NotifyEmail: true}), 0, false, true, "pagein.1796007600000.1.gus"},
+		{"chat failed on an emailing level", pol(Level{EmailAfter: time.Minute}), 1, true, true, "pagein.1796007600000.1.gus"},
+		{"email_after only, delivered in chat", pol(Level{EmailAfter: time.Minute}), 1, false, true, ""},
+		{"chat-only level", pol(Level{}), 1, true, true, ""},
+		{"level 2 does not email", pol(Level{NotifyEmail: true}), 2, false, true, ""},
+		{"no address", pol(Level{NotifyEmail: true}), 1, false, false, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tasks, due := PageInEmails(c.pol, c.level, p, c.chatFailed, c.canEmail)
+			var got string
+			if len(tasks) == 1 && due[0].Equal(at) {
+				got = tasks[0].Tag()
+			} else if len(tasks) > 1 {
+				t.Fatalf("%d emails", len(tasks))
+			}
+			if got != c.want {
+				t.Fatalf("tag %q, want %q", got, c.want)
+			}
+			if got != "" {
+				if back, err := ParseEmailTag(got); err != nil || back.Why != EmailPageIn {
+					t.Fatalf("the tag does not parse back: %+v %v", back, err)
+				}
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/batonhq/baton/incident"
@@ -310,6 +311,7 @@ func (r *Runner) send(ctx context.Context, p Page) (b Bundle, err error) {
 // event. Without a bundle it is pagedEvent's.
 func bundledEvent(p Page, at time.Time, b Bundle) incident.Event {
 	e := pagedEvent(p, at)
+	e.Chats = strings.Join(b.Chats, ",")
 	if b.ID != "" {
 		e.Bundle = b.ID
 		if !b.At.IsZero() {

@@ -34,6 +34,9 @@ type Bundle struct {
 	// At is when the bundle was sent: the "paged" events of its pages all
 	// carry it, so they line up across incidents.
 	At time.Time
+	// Chats are the chats the page went to, when the Pager delivers in
+	// several (bot.Multi); the runner writes them into the "paged" event.
+	Chats []string
 }
 
 // BundlingPager is a Pager that may deliver a page in one message with

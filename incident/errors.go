@@ -26,6 +26,10 @@ const (
 	// answer it now (a rotation that has not started, a service whose first
 	// level names no rotation).
 	Unprocessable Code = "unprocessable"
+	// Held: the incident is held by its service's maintenance window (no
+	// channel, nobody paged): paging anyone about it waits for the window's
+	// end. The sentence names the window and how to end it.
+	Held Code = "held"
 	// Unavailable: the store failed or did not answer; nothing may have
 	// changed and trying again may work.
 	Unavailable Code = "unavailable"

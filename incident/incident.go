@@ -184,4 +184,10 @@ type Event struct {
 	// an event with the same Bundle and At. Empty for a page sent alone. A
 	// run of re-pages keeps its first page's.
 	Bundle string `json:"bundle,omitempty"`
+	// Chats, on a "paged" event, are the chats the page went to when
+	// baton serves more than one, comma-separated ("slack,discord"; a
+	// person reachable in one only is paged there); empty with one chat.
+	// One page decision is one event, however many chats it reached.
+	// (A string, so Event stays comparable.)
+	Chats string `json:"chats,omitempty"`
 }

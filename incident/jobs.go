@@ -200,7 +200,7 @@ var (
 	claimScript   = redis.NewScript(claimSrc)
 	renewScript   = redis.NewScript(renewSrc)
 	releaseScript = redis.NewScript(releaseSrc)
-	commitScript  = redis.NewScript(auditSrc + commitSrc)
+	commitScript  = redis.NewScript(auditSrc + pageinEndSrc + commitSrc)
 )
 
 // Escalate asks for incident n to move up one escalation level now, on behalf
@@ -243,6 +243,7 @@ func (s *Store) LoadEscalation(ctx context.Context, n int64) (Incident, Escalati
 	st := pipe.Get(ctx, s.k.static(n))
 	pn := pipe.Get(ctx, s.k.pendingNote(n))
 	pg := pipe.HMGet(ctx, s.k.pages(n), "#rev", "#at")
+	pi := pipe.HGetAll(ctx, s.k.pageIns(n)) // a page-in's email re-checks its ack
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return Incident{}, EscalationState{}, fmt.Errorf("load INC-%d: %w", n, err)
 	}
@@ -260,7 +261,9 @@ func (s *Store) LoadEscalation(ctx context.Context, n int64) (Incident, Escalati
 			es.StepBegan = msTime(at)
 		}
 	}
-	return decodeIncident(n, h.Val(), st.Val()), es, nil
+	inc := decodeIncident(n, h.Val(), st.Val())
+	inc.PagedIn = decodePageIns(pi.Val())
+	return inc, es, nil
 }
 
 // Revision returns incident n's status and rev: what a runner checks right
@@ -547,7 +550,7 @@ func (s *Store) Commit(ctx context.Context, j Job, c Commit) (bool, error) {
 			if at.IsZero() {
 				at = now
 			}
-			args = append(args, string(e.Type), at.UnixMilli(), e.Person, e.By, e.Level, e.Note, e.Bundle)
+			args = append(args, string(e.Type), at.UnixMilli(), e.Person, e.By, e.Level, e.Note, e.Bundle, e.Chats)
 		}
 	}
 	args = append(args, len(c.Schedule))

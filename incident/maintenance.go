@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -33,7 +34,9 @@ import (
 // Keys (in the {inc} slot): mw:seq, mw:all (zset id → until of the active
 // windows), mw:s:<service> (the active window's id), mw:w:<id> (hash:
 // id, service, from, until, by, reason, long, state active|ended, alerts,
-// ended, ended_by, summary, posted), mw:h:<id> (set of held incidents).
+// ended, ended_by, summary, posted; alerts counts firing alerts,
+// recoveries the recoveries), mw:h:<id> (set of held incidents), mw:rc:<id>
+// (hash: incident → its recoveries while held, left out of its alerts).
 // An ended window's hash is kept MaintenanceKeep.
 
 // JobMaintenance is the job kind of a maintenance window's end: "maintenance:<id>".
@@ -63,7 +66,10 @@ type Maintenance struct {
 	Until   time.Time `json:"until"`
 	By      string    `json:"by"`
 	Reason  string    `json:"reason,omitempty"`
-	// Alerts is how many alerts reached incidents the window holds so far.
+	// Long: it was asked for as long (--long, "long": true).
+	Long bool `json:"long"`
+	// Alerts is how many firing alerts reached incidents the window holds
+	// so far (a recovery is not counted).
 	Alerts int64 `json:"alerts"`
 }
 
@@ -103,19 +109,55 @@ func ValidMaintenanceID(id string) bool { return maintenanceIDRE.MatchString(id)
 
 // CheckMaintenance checks a window's length and reason as given by a
 // person; the error is an *Error of code Unprocessable (a duration out of
-// bounds) or Invalid, with the sentence to show.
+// bounds) or Invalid, with the sentence to show. The length is quoted
+// exactly (ExactDuration), never rounded to a value that would pass.
 func CheckMaintenance(d time.Duration, long bool, reason string) error {
+	return CheckMaintenanceAs(ExactDuration(d), d, long, reason)
+}
+
+// CheckMaintenanceAs is CheckMaintenance quoting the length as the person
+// typed it (given: "24h0m1s", "-2h", "1d12h"), so the refusal shows what
+// they sent.
+func CheckMaintenanceAs(given string, d time.Duration, long bool, reason string) error {
 	switch {
 	case d < MinMaintenance:
-		return Errorf(Unprocessable, "A maintenance window lasts at least %s (got %s).", text.Duration(MinMaintenance), d)
+		return Errorf(Unprocessable, "A maintenance window lasts at least %s (got %s).", text.Duration(MinMaintenance), given)
 	case d > MaxLongMaintenance:
-		return Errorf(Unprocessable, "A maintenance window lasts at most %s, even a long one (got %s).", text.Duration(MaxLongMaintenance), text.Duration(d))
+		return Errorf(Unprocessable, "A maintenance window lasts at most %s, even a long one (got %s).", text.Duration(MaxLongMaintenance), given)
 	case d > MaxMaintenance && !long:
-		return Errorf(Unprocessable, "A maintenance window longer than %s must be asked for as long (got %s): add --long, or \"long\": true.", text.Duration(MaxMaintenance), text.Duration(d))
+		return Errorf(Unprocessable, "A maintenance window longer than %s must be asked for as long (got %s): add --long, or \"long\": true.", text.Duration(MaxMaintenance), given)
 	case len([]rune(reason)) > MaxMaintenanceReason:
 		return Errorf(Invalid, "The reason is %d characters; keep it under %d.", len([]rune(reason)), MaxMaintenanceReason)
 	}
 	return nil
+}
+
+// ExactDuration is d in Go's form without its zero units ("2h", "24h0m1s",
+// "-2h", "1m30s"): exact, unlike text.Duration, which rounds.
+func ExactDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// WindowTime is how a window's times read in sentences, in chat and the
+// API alike: "Dec 1 01:49:40 UTC".
+func WindowTime(t time.Time) string { return t.UTC().Format("Jan 2 15:04:05 MST") }
+
+// heldError refuses op ("escalate", "assign", "page") on incident n, held
+// by window id until untilMs: nobody is paged about a held incident and it
+// has no channel until the window ends, so the sentence says how to end it.
+func heldError(op string, n int64, id, untilMs string) error {
+	what := map[string]string{"escalate": "escalate it", "assign": "assign it", "page": "page someone into it"}[op]
+	return &Error{Code: Held, Incident: n, Message: fmt.Sprintf(
+		"INC-%d is held by maintenance window %s until %s: nobody is paged about it and it has no channel until the window ends. "+
+			"To %s now, end the window first (/incident maintenance end %s, or DELETE /v1/maintenance/%s).",
+		n, id, WindowTime(msTime(untilMs)), what, id, id)}
 }
 
 // StartMaintenance starts a window for service from now for d, on behalf of
@@ -132,7 +174,7 @@ func (s *Store) StartMaintenance(ctx context.Context, service string, d time.Dur
 		return Maintenance{}, fmt.Errorf("start maintenance: %w", err)
 	}
 	if d <= 0 {
-		return Maintenance{}, fmt.Errorf("start maintenance: %w", Errorf(Unprocessable, "A maintenance window must last some time (got %s).", d))
+		return Maintenance{}, fmt.Errorf("start maintenance: %w", Errorf(Unprocessable, "A maintenance window must last some time (got %s).", ExactDuration(d)))
 	}
 	until := now.Add(d)
 	reply, err := s.eval(ctx, maintenanceScript, []string{s.k.jobs, s.k.events},
@@ -143,11 +185,11 @@ func (s *Store) StartMaintenance(ctx context.Context, service string, d time.Dur
 	}
 	if reply[0] == "active" {
 		return Maintenance{}, fmt.Errorf("start maintenance: %w", &Error{Code: AlreadyAssigned,
-			Message: fmt.Sprintf("%s is already in maintenance (%s) until %s; end it first.", service, reply[1], msTime(reply[2]).Format(time.RFC3339))})
+			Message: fmt.Sprintf("%s is already in maintenance (%s) until %s; end it first.", service, reply[1], WindowTime(msTime(reply[2])))})
 	}
 	s.jobDue()
 	return Maintenance{ID: reply[1], Service: service, From: msTime(strconv.FormatInt(now.UnixMilli(), 10)),
-		Until: msTime(strconv.FormatInt(until.UnixMilli(), 10)), By: by, Reason: reason}, nil
+		Until: msTime(strconv.FormatInt(until.UnixMilli(), 10)), By: by, Reason: reason, Long: long}, nil
 }
 
 // MaintenanceEnd is what ending a window did.
@@ -224,6 +266,7 @@ type storedSummary struct {
 	By        string          `json:"by"`
 	EndedBy   string          `json:"ended_by"`
 	Reason    string          `json:"reason"`
+	Long      bool            `json:"long"`
 	Alerts    int64           `json:"alerts"`
 	Incidents json.RawMessage `json:"incidents"`
 }
@@ -235,7 +278,7 @@ func decodeSummary(raw string) (MaintenanceSummary, error) {
 	}
 	out := MaintenanceSummary{
 		Maintenance: Maintenance{ID: st.ID, Service: st.Service, From: time.UnixMilli(st.From).UTC(),
-			Until: time.UnixMilli(st.Until).UTC(), By: st.By, Reason: st.Reason, Alerts: st.Alerts},
+			Until: time.UnixMilli(st.Until).UTC(), By: st.By, Reason: st.Reason, Long: st.Long, Alerts: st.Alerts},
 		Ended: time.UnixMilli(st.Ended).UTC(), EndedBy: st.EndedBy, Incidents: []HeldIncident{},
 	}
 	if len(st.Incidents) > 0 && st.Incidents[0] == '[' {
@@ -293,7 +336,7 @@ func (s *Store) ActiveMaintenance(ctx context.Context, service string, now time.
 
 func decodeMaintenance(h map[string]string) Maintenance {
 	m := Maintenance{ID: h["id"], Service: h["service"], From: msTime(h["from"]), Until: msTime(h["until"]),
-		By: h["by"], Reason: h["reason"]}
+		By: h["by"], Reason: h["reason"], Long: h["long"] == "1"}
 	m.Alerts, _ = strconv.ParseInt(h["alerts"], 10, 64)
 	return m
 }

@@ -49,8 +49,10 @@ const (
 
 var (
 	//go:embed lua/pagein.lua
-	pageinSrc    string
-	pageinScript = redis.NewScript(auditSrc + pageinSrc)
+	pageinSrc string
+	//go:embed lua/pageinend.lua
+	pageinEndSrc string
+	pageinScript = redis.NewScript(auditSrc + pageinEndSrc + pageinSrc)
 )
 
 func (k keys) pageIns(n int64) string { return k.incident(n) + ":pi" }
@@ -63,8 +65,10 @@ func (s *Store) pageinCall(ctx context.Context, op string, n int64, person strin
 
 // PageIn pages person into incident n on behalf of by, with reason (at
 // most MaxNote characters) on the paged_in timeline event: their first page
-// is due now. Paging again someone already paged in starts their pages
-// over. Refusals are *Error: ErrNotFound, ErrAlreadyResolved, and
+// is due now. Paging in someone whose page-in is pending (not yet
+// acknowledged) changes nothing and returns the incident as it is, so a
+// repeated request (a double click, a retry, two replicas) pages nobody
+// twice; one whose page-in was acknowledged or failed is paged in afresh. Refusals are *Error: ErrNotFound, ErrAlreadyResolved, and
 // AlreadyAssigned when person owns the incident. The caller checks that
 // person and by exist.
 func (s *Store) PageIn(ctx context.Context, n int64, person, by, reason string, now time.Time) (Incident, error) {
@@ -81,6 +85,8 @@ func (s *Store) PageIn(ctx context.Context, n int64, person, by, reason string, 
 		return Incident{}, fmt.Errorf("page into INC-%d: %w", n, NewError(NotFound, n, ""))
 	case "already_resolved":
 		return Incident{}, fmt.Errorf("page into INC-%d: %w", n, NewError(AlreadyResolved, n, ""))
+	case "held": // {'held', window, until ms}
+		return Incident{}, fmt.Errorf("page into INC-%d: %w", n, heldError("page", n, fmt.Sprint(reply[1:2]...), fmt.Sprint(reply[2:3]...)))
 	case "owner":
 		return Incident{}, fmt.Errorf("page into INC-%d: %w", n, &Error{Code: AlreadyAssigned, Incident: n, Person: person,
 			Message: fmt.Sprintf("%s owns INC-%d already; they are paged as its owner.", person, n)})
@@ -139,7 +145,9 @@ func (s *Store) PageInSent(ctx context.Context, n int64, person string, count in
 // AckPageIn acknowledges person's page-in on incident n: their pages stop
 // and they are a responder (the owner stays the owner). Refusals are
 // *Error: ErrNotFound for no such incident, Invalid when person was not
-// paged in, AlreadyAcknowledged when they acknowledged already.
+// paged in, AlreadyAcknowledged when they acknowledged already,
+// AlreadyResolved when the incident was resolved before they did (its
+// resolve stopped their page-in).
 func (s *Store) AckPageIn(ctx context.Context, n int64, person string, now time.Time) (Incident, error) {
 	reply, err := s.pageinCall(ctx, "ack", n, person, now, "", "")
 	if err != nil {
@@ -152,6 +160,9 @@ func (s *Store) AckPageIn(ctx context.Context, n int64, person string, now time.
 	case "not_paged":
 		return Incident{}, fmt.Errorf("ack page-in INC-%d: %w", n, &Error{Code: Invalid, Incident: n,
 			Message: fmt.Sprintf("You were not paged into INC-%d; nothing to acknowledge.", n)})
+	case "resolved":
+		return Incident{}, fmt.Errorf("ack page-in INC-%d: %w", n, &Error{Code: AlreadyResolved, Incident: n,
+			Message: fmt.Sprintf("INC-%d is resolved; your page-in stopped when it was, so there is nothing to acknowledge.", n)})
 	case "already_acked":
 		return Incident{}, fmt.Errorf("ack page-in INC-%d: %w", n, &Error{Code: AlreadyAcknowledged, Incident: n,
 			Message: fmt.Sprintf("You acknowledged your page on INC-%d already.", n)})
@@ -162,12 +173,28 @@ func (s *Store) AckPageIn(ctx context.Context, n int64, person string, now time.
 	return inc, err
 }
 
+// PageInFailed records that person's page-in on incident n could not be
+// delivered (they cannot be reached; note says why, cut to MaxNote): their
+// pages stop, a page_failed timeline event names them, and Get shows them
+// Failed. The caller posted it in the fallback channel. A page-in not
+// pending (acknowledged, failed already, gone) is left as it is. Errors are
+// Redis's.
+func (s *Store) PageInFailed(ctx context.Context, n int64, person, note string, now time.Time) error {
+	if _, err := s.pageinCall(ctx, "failed", n, person, now, "", text.Truncate(note, MaxNote)); err != nil {
+		return fmt.Errorf("page-in failed INC-%d %s: %w", n, person, err)
+	}
+	return nil
+}
+
 // PagedIn is one person paged into an incident, as Get shows it.
 type PagedIn struct {
 	Person string `json:"person"`
 	By     string `json:"by"`
 	// Acked: they acknowledged their page (a responder).
 	Acked bool `json:"acked"`
+	// Failed: their page-in could not be delivered (they cannot be
+	// reached); it was posted in the fallback channel and stopped.
+	Failed bool `json:"failed,omitempty"`
 	// Pages is how many pages they were sent.
 	Pages int `json:"pages"`
 }
@@ -179,7 +206,7 @@ func decodePageIns(h map[string]string) []PagedIn {
 		if strings.Contains(f, ":") {
 			continue
 		}
-		p := PagedIn{Person: f, By: h[f+":by"], Acked: v == "acked"}
+		p := PagedIn{Person: f, By: h[f+":by"], Acked: v == "acked", Failed: v == "failed"}
 		p.Pages, _ = strconv.Atoi(h[f+":k"])
 		out = append(out, p)
 	}

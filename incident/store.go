@@ -159,7 +159,7 @@ var (
 	auditSrc string
 
 	openScript       = redis.NewScript(auditSrc + openSrc)
-	transitionScript = redis.NewScript(auditSrc + transitionSrc)
+	transitionScript = redis.NewScript(auditSrc + pageinEndSrc + transitionSrc)
 )
 
 // maxDetailsBytes caps what one incident keeps of its first alert's details;
@@ -667,6 +667,9 @@ func (s *Store) transition(ctx context.Context, op string, n int64, by, person, 
 	if err != nil {
 		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, err)
 	}
+	if res[0] == "held" && len(res) == 3 {
+		return Incident{}, fmt.Errorf("%s INC-%d: %w", op, n, heldError(op, n, res[1], res[2]))
+	}
 	if code, ok := transitionCodes[res[0]]; ok {
 		who := ""
 		switch code {
@@ -833,6 +836,7 @@ type storedEvent struct {
 	Count  int64     `json:"count"` // a folded run of re-pages (commit.lua)
 	Last   int64     `json:"last"`  // its latest page
 	Bundle string    `json:"bundle"`
+	Chats  string    `json:"chats"`
 }
 
 func decodeEvent(raw string) (Event, error) {
@@ -840,7 +844,7 @@ func decodeEvent(raw string) (Event, error) {
 	if err := json.Unmarshal([]byte(raw), &se); err != nil {
 		return Event{}, err
 	}
-	ev := Event{Type: se.Type, At: time.UnixMilli(se.At).UTC(), Person: se.Person, By: se.By, Level: se.Level, Note: se.Note, Count: se.Count, Bundle: se.Bundle}
+	ev := Event{Type: se.Type, At: time.UnixMilli(se.At).UTC(), Person: se.Person, By: se.By, Level: se.Level, Note: se.Note, Count: se.Count, Bundle: se.Bundle, Chats: se.Chats}
 	if se.Last != 0 {
 		ev.Last = time.UnixMilli(se.Last).UTC()
 	}

@@ -127,18 +127,23 @@ func DecideGrace(held, accepted, told bool) GraceAction {
 type Reach func(person string) string
 
 // ShiftProblem is one thing wrong with a coming shift, found by
-// PreshiftProblems. Person is whom it is about ("" for nobody on call).
+// PreshiftProblems. Person is whom it is about ("" for nobody on call);
+// From and Until span the stretches it covers, Stretches of them.
 type ShiftProblem struct {
-	Person string
-	From   time.Time
-	Until  time.Time
-	Why    string
+	Person    string
+	From      time.Time
+	Until     time.Time
+	Why       string
+	Stretches int
 }
 
 // String says the problem in one sentence.
 func (p ShiftProblem) String() string {
 	const layout = "Mon Jan 2 15:04:05 MST"
 	when := fmt.Sprintf("from %s to %s", p.From.UTC().Format(layout), p.Until.UTC().Format(layout))
+	if p.Stretches > 1 {
+		when = fmt.Sprintf("%d times %s", p.Stretches, when)
+	}
 	if p.Person == "" {
 		return fmt.Sprintf("nobody is on call %s: %s", when, p.Why)
 	}
@@ -148,23 +153,42 @@ func (p ShiftProblem) String() string {
 // PreshiftProblems checks the pieces of on-call time of a rotation from a
 // handoff through the next 24 hours (pieces as Shifts returns them,
 // overrides applied): the person holding each piece must be reachable
-// (reach), and must not be on call elsewhere at the same time through an
-// override (elsewhere answers with the other rotation's name, "" when
-// none). A piece nobody holds, or whose holder cannot be paged, is a gap.
-// Problems come in time order, one per piece and cause.
+// (reach, asked once per person), and must not be on call elsewhere at the
+// same time through an override (elsewhere answers with the other
+// rotation's name, "" when none). A piece nobody holds, or whose holder
+// cannot be paged, is a gap. Problems come one per person and cause (the
+// pieces it covers counted in Stretches, a short rotation's 24 h being
+// hundreds of them), in the order of their first piece.
 func PreshiftProblems(pieces []Shift, reach Reach, elsewhere func(person string, from, until time.Time) string) []ShiftProblem {
 	var out []ShiftProblem
+	at := map[[2]string]int{} // person, why → index in out
+	add := func(p Shift, why string) {
+		k := [2]string{p.Person, why}
+		if i, ok := at[k]; ok {
+			out[i].Until = p.End
+			out[i].Stretches++
+			return
+		}
+		at[k] = len(out)
+		out = append(out, ShiftProblem{Person: p.Person, From: p.Start, Until: p.End, Why: why, Stretches: 1})
+	}
+	reached := map[string]string{}
 	for _, p := range pieces {
 		if p.Person == "" {
-			out = append(out, ShiftProblem{From: p.Start, Until: p.End, Why: "the rotation has a gap"})
+			add(p, "the rotation has a gap")
 			continue
 		}
-		if why := reach(p.Person); why != "" {
-			out = append(out, ShiftProblem{Person: p.Person, From: p.Start, Until: p.End, Why: "cannot be paged (" + why + "): a gap in the rotation"})
+		why, ok := reached[p.Person]
+		if !ok {
+			why = reach(p.Person)
+			reached[p.Person] = why
+		}
+		if why != "" {
+			add(p, "cannot be paged ("+why+"): a gap in the rotation")
 		}
 		if elsewhere != nil {
 			if other := elsewhere(p.Person, p.Start, p.End); other != "" {
-				out = append(out, ShiftProblem{Person: p.Person, From: p.Start, Until: p.End, Why: "is also on call in " + other + " through an override"})
+				add(p, "is also on call in "+other+" through an override")
 			}
 		}
 	}

@@ -99,11 +99,19 @@ func TestPreshiftProblems(t *testing.T) {
 		{"unreachable incoming", []Shift{piece("dave", 0)}, []string{"dave, on call from Mon Mar 2 09:00:00 UTC to Mon Mar 2 17:00:00 UTC, cannot be paged (no chat account): a gap in the rotation"}},
 		{"a gap later", []Shift{piece("alice", 0), piece("dave", 8)}, []string{"dave, on call from Mon Mar 2 17:00:00 UTC"}},
 		{"nobody", []Shift{piece("", 0)}, []string{"nobody is on call"}},
+		{"one line per person, not per stretch", []Shift{piece("dave", 0), piece("alice", 8), piece("dave", 16), piece("alice", 24), piece("dave", 32)},
+			[]string{"dave, on call 3 times from Mon Mar 2 09:00:00 UTC to Wed Mar 4 01:00:00 UTC, cannot be paged (no chat account)"}},
 		{"double-booked", []Shift{piece("erin", 0)}, []string{"erin, on call from Mon Mar 2 09:00:00 UTC to Mon Mar 2 17:00:00 UTC, is also on call in web-primary through an override"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := PreshiftProblems(tc.pieces, reach, elsewhere)
+			asked := map[string]int{}
+			got := PreshiftProblems(tc.pieces, func(p string) string { asked[p]++; return reach(p) }, elsewhere)
+			for p, n := range asked {
+				if n != 1 {
+					t.Errorf("reach asked %d times about %s; want once", n, p)
+				}
+			}
 			if len(got) != len(tc.want) {
 				t.Fatalf("problems %v, want %d", got, len(tc.want))
 			}

@@ -12,12 +12,15 @@
 --   caller's own copy of tat and blocked (µs; 0: none), taken where later
 --   than what is stored: what the caller has spent that Redis does not
 --   hold (sends paced in memory while Redis did not answer, a Redis that
---   came back empty) is not spent again. ARGV[10] how long past its time a
---   held slot stays its ticket's (µs; pacer.go's lateFor).
+--   came back empty) is not spent again. ARGV[10] "1": the call yields
+--   (bot.Pacing.Yield): unless a ticket holds a slot, it books only when
+--   that leaves the next slot free now and no block holds; otherwise it is
+--   deferred until then, booking and holding nothing. ARGV[11] how long past
+--   its time a held slot stays its ticket's (µs; pacer.go's lateFor).
 --   Answers {wait µs, deferred 0|1, tat, blocked}: tat and blocked as stored
 --   after the call, for the caller's copy (integer replies keep all 16
 --   digits). A ticket holding a slot gets that slot, unless the slot is
---   more than ARGV[10] in the past (then it is void). Otherwise the next slot
+--   more than ARGV[11] in the past (then it is void). Otherwise the next slot
 --   is booked (after any block); when it is further than the max wait the
 --   answer is deferred and, with a ticket, the slot is held for it.
 -- ARGV[1] = "b": block until ARGV[3] (µs), now ARGV[2], keep ARGV[4] (µs).
@@ -58,11 +61,11 @@ local myblocked = tonumber(ARGV[9]) or 0
 if mytat > tat then tat = mytat end
 if myblocked > blocked then blocked = myblocked end
 
--- A held slot more than ARGV[10] past its time is void: its job came back
+-- A held slot more than ARGV[11] past its time is void: its job came back
 -- late (every replica restarted), and sending all the late ones now would
 -- be a burst Slack refuses; the job books again at the current rate below.
 -- Within it the slot is still its own (a runner a little late under load).
-local late = tonumber(ARGV[10]) or interval
+local late = tonumber(ARGV[11]) or interval
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. f(now - late))
 if ticket ~= '' then
   local at = redis.call('ZSCORE', KEYS[2], ticket)
@@ -77,6 +80,16 @@ if ticket ~= '' then
     redis.call('HSET', KEYS[1], 'tat', f(tat), 'blocked', f(blocked))
     expire(math.max(tat, blocked), keep)
     return {d, deferred, tat, blocked}
+  end
+end
+
+if ARGV[10] == '1' then
+  local last = tonumber(st[1]) or 0 -- nothing stored: nothing booked
+  if mytat > last then last = mytat end
+  local ready = last + interval - tolerance
+  if ready < blocked then ready = blocked end
+  if ready > now then
+    return {ready - now, 1, tat, blocked}
   end
 end
 

@@ -45,6 +45,11 @@ func bookJob(r int, method, ticket string, maxWait, want time.Duration, deferred
 	return step{replica: r, method: method, pacing: &bot.Pacing{Ticket: ticket, MaxWait: maxWait}, want: want, deferred: deferred}
 }
 
+// bookYield books a cosmetic job's call (bot.Pacing.Yield).
+func bookYield(r int, method, ticket string, maxWait, want time.Duration, deferred bool) step {
+	return step{replica: r, method: method, pacing: &bot.Pacing{Ticket: ticket, MaxWait: maxWait, Yield: true}, want: want, deferred: deferred}
+}
+
 // Two pacers ("replicas") on one real Redis spend one Slack budget: each
 // method's and each channel's, the slots held for deferred jobs, and a
 // 429's Retry-After. Without Redis each paces alone, at once.
@@ -113,6 +118,24 @@ func TestSharedBudget(t *testing.T) {
 			bookJob(B, create, "page:4", 500*time.Millisecond, 2*s, true),
 			{advance: s, want: -1},
 			bookJob(A, create, "page:3", 500*time.Millisecond, 0, false), // its new slot
+		}},
+		{"a cosmetic call yields: it books only while a slot is left besides it, and holds none", []step{
+			bookYield(B, create, "sync:1", 3*time.Second, 0, false), // the limit is idle
+			{advance: s, want: -1},
+			bookJob(A, create, "read:D1", 3*time.Second, 0, false),
+			bookYield(B, create, "sync:1", 3*time.Second, s, true), // the burst slot left is the pages'
+			bookJob(A, create, "read:D2", 3*time.Second, 0, false), // it is still free
+			bookYield(B, create, "sync:1", 3*time.Second, 2*s, true),
+			bookJob(A, create, "read:D3", 500*time.Millisecond, s, true), // held for its ticket
+			bookYield(B, create, "sync:1", 3*time.Second, 3*s, true),
+			{advance: s, want: -1},
+			bookJob(A, create, "read:D3", 500*time.Millisecond, 0, false), // the held slot, as if no cosmetic call had come
+			bookYield(B, create, "sync:1", 3*time.Second, 2*s, true),
+		}},
+		{"a cosmetic call waits out a 429 without booking", []step{
+			{replica: A, method: create, block: 2 * time.Second},
+			bookYield(B, create, "sync:1", 3*time.Second, 2*time.Second, true),
+			book(A, create, "", 2*time.Second), // the first slot after the block is not taken
 		}},
 		{"a 429 voids the held slots", []step{
 			book(A, create, "", 0), book(A, create, "", 0),
@@ -226,7 +249,8 @@ func TestSharedBudgetMatchesLocal(t *testing.T) {
 		default:
 			pc, bounded := bot.Pacing{}, r%2 == 0
 			if bounded {
-				pc = bot.Pacing{MaxWait: time.Duration(rng.IntN(3000)) * time.Millisecond, Ticket: "page:" + string(rune('a'+rng.IntN(5)))}
+				pc = bot.Pacing{MaxWait: time.Duration(rng.IntN(3000)) * time.Millisecond, Ticket: "page:" + string(rune('a'+rng.IntN(5))),
+					Yield: rng.IntN(4) == 0}
 			}
 			ds, fs := shared.reserve(ctx, key, l, pc, bounded)
 			dl, fl := local.reserve(ctx, key, l, pc, bounded)

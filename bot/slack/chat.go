@@ -421,6 +421,15 @@ func (c *Chat) FindChannel(ctx context.Context, name string) (bot.ChannelInfo, e
 	}
 }
 
+// AuthCheck implements bot.ChatAuth: auth.test now (never the cached
+// answer), so a revoked token or an unreachable Slack is an error.
+func (c *Chat) AuthCheck(ctx context.Context) error {
+	return c.call(ctx, "auth.test", "", func(ctx context.Context) error {
+		_, err := c.api.AuthTestContext(ctx)
+		return err
+	})
+}
+
 // self returns the bot's user id, asking auth.test the first time.
 func (c *Chat) self(ctx context.Context) (string, error) {
 	c.mu.Lock()

@@ -121,6 +121,11 @@ func TestSlashCommands(t *testing.T) {
 		{"override without a duration", e.alice, alerts, "/oncall", "override @bob", []string{"Say for how long @bob takes the shift. Try: /oncall override @someone"}, nil},
 		{"override with a bad duration", e.alice, alerts, "/oncall", "override @bob soon", []string{`"soon" is not a duration such as 4h`}, nil},
 		{"override by a stranger", e.mallory, alerts, "/oncall", "override @bob 1h", []string{"You are not in baton's people"}, nil},
+		{"maintenance by a stranger", e.mallory, alerts, "/incident", "maintenance service=payments 2h", []string{
+			"You are not in baton's people, so baton cannot start or end a maintenance window for you", "Nothing was changed", "add you to people"}, nil},
+		{"ending a window by a stranger", e.mallory, alerts, "/incident", "maintenance end mw-1", []string{"cannot start or end a maintenance window for you"}, nil},
+		{"a stranger lists the windows", e.mallory, alerts, "/incident", "maintenance", []string{"No service is in maintenance."}, nil},
+		{"page-in by a stranger", e.mallory, alerts, "/incident", "page #1 @bob", []string{"cannot page someone in for you"}, nil},
 		{"oncall help", e.alice, alerts, "/oncall", "help", []string{"/oncall [service]"}, nil},
 	}
 	for _, c := range cases {

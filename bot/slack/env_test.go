@@ -86,6 +86,7 @@ type envConfig struct {
 	before           func(e *env) // after seeding the workspace, before the bot starts
 	pageMaxWait      time.Duration
 	bundleWindow     time.Duration // 0: bot.BundleWindow
+	resolverTTL      time.Duration // the board's override cache for paging (0: none)
 	syncMaxWait      time.Duration
 	// durable: Redis keeps its data across redis.Restart (append-only file).
 	durable          bool
@@ -194,7 +195,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	ovs := overrides.New(e.rdb, "test:")
 	ovs.Known = rotations.NewKnown([]string{"alice", "bob", "carol", "dave"}, rotNames)
 	e.overrides = ovs
-	board := &oncall.Board{Rotations: rots, ServiceRotation: serviceRotation, Overrides: ovs.Set}
+	board := &oncall.Board{Rotations: rots, ServiceRotation: serviceRotation, Overrides: ovs.Set, ResolverTTL: cfg.resolverTTL}
 
 	chat, err := slackbot.NewChat(slackbot.ChatOptions{
 		BotToken: e.fake.BotToken(), APIURL: e.fake.APIURL(), Limits: limits, Metrics: e.metrics})

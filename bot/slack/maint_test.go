@@ -60,6 +60,10 @@ func TestMaintenanceFromSlack(t *testing.T) {
 	if r := e.recovery("cpu"); r.Outcome != incident.OutcomeResolved {
 		t.Fatalf("recovery: %+v", r)
 	}
+	acked := e.open("payments", "mem", "memory high")
+	if _, err := e.svc.Ack(e.ctx, acked, "bob", "looking"); err != nil { // as through the API
+		t.Fatal(err)
+	}
 	if r := e.slash(e.alice, e.alerts.ID, "/incident", "maintenance"); !strings.Contains(r, "mw-1") {
 		t.Fatalf("listing: %q", r)
 	}
@@ -88,12 +92,19 @@ func TestMaintenanceFromSlack(t *testing.T) {
 	if len(sum) != 1 {
 		t.Fatalf("%d summaries", len(sum))
 	}
-	want := []string{"mw-1", "started by Alice", "db failover drill", "was ended by Bob", "4 alerts arrived in 2 incidents",
-		fmt.Sprintf("Still firing, paged now: INC-%d (2 alerts)", firing), fmt.Sprintf("Recovered during the window: INC-%d (2 alerts)", recovered)}
+	// A recovery is not an alert that arrived; an incident acknowledged
+	// during the window is not "paged now".
+	want := []string{"mw-1", "started by Alice", "db failover drill", "was ended by Bob", "4 alerts arrived in 3 incidents",
+		fmt.Sprintf("Still firing, paged now: INC-%d (2 alerts).", firing),
+		fmt.Sprintf("Acknowledged during the window, nobody paged: INC-%d (1 alert).", acked),
+		fmt.Sprintf("Resolved during the window: INC-%d (1 alert).", recovered)}
 	for _, w := range want {
 		if !strings.Contains(sum[0].Text, w) {
 			t.Fatalf("the summary lacks %q:\n%s", w, sum[0].Text)
 		}
+	}
+	if n := e.dmsAbout(e.alice, acked, "") + e.dmsAbout(e.bob, acked, ""); n != 0 {
+		t.Fatalf("%d pages about the incident acknowledged during the window", n)
 	}
 	if r := e.refs(recovered); r["ch"] != "" || e.dmsAbout(e.alice, recovered, "") != 0 {
 		t.Fatalf("the incident that recovered during the window reached chat: %v", r)
@@ -130,7 +141,7 @@ func TestMaintenanceEndsOnItsOwnAcrossARestart(t *testing.T) {
 	e.waitFor("the summary", func() bool { return len(e.summaries()) == 1 })
 	e.idle()
 	if s := e.summaries(); len(s) != 1 || !strings.Contains(s[0].Text, "ran out") ||
-		!strings.Contains(s[0].Text, fmt.Sprintf("Recovered during the window: INC-%d", recovered)) {
+		!strings.Contains(s[0].Text, fmt.Sprintf("Resolved during the window: INC-%d (1 alert)", recovered)) {
 		t.Fatalf("summaries: %+v", s)
 	}
 	if r := e.refs(recovered); r["ch"] != "" {
@@ -215,8 +226,10 @@ func TestPageSomeoneIn(t *testing.T) {
 	}
 }
 
-// A ✅ on a page-in DM takes nothing over (the button acknowledges);
-// resolving the incident stops a page-in that was never acknowledged;
+// A ✅ on a page-in DM from the person paged in acknowledges their
+// page-in, as its button does (the owner stays the owner, and they are
+// told); resolving the incident stops a page-in that was never
+// acknowledged, and its old button then says the incident is resolved;
 // paging into a resolved incident is refused.
 func TestPageInStopsOnResolve(t *testing.T) {
 	cfg := defaults()
@@ -225,25 +238,47 @@ func TestPageInStopsOnResolve(t *testing.T) {
 	n := e.open("payments", "db", "db down")
 	ch, _ := e.announced(n)
 	e.slash(e.alice, ch, "/incident", fmt.Sprintf("page #%d @bob", n))
+	e.slash(e.alice, ch, "/incident", fmt.Sprintf("page #%d @carol", n))
 	e.waitFor("bob re-paged", func() bool { return e.dmsAbout(e.bob, n, "Reminder") >= 1 })
+	e.waitFor("carol paged in", func() bool { return e.dmsAbout(e.carol, n, "paged you into") >= 1 })
 	dms := e.dms(e.bob)
 	id, err := e.fake.AddReaction(e.bob.ID, dms[0].Channel, dms[0].TS, "white_check_mark")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.handled(id)
-	e.logged(1, "reaction on a message that is not about an incident")
-	if inc := e.incident(n); inc.Owner != "alice" || inc.Status != incident.StatusTriggered || inc.PagedIn[0].Acked {
-		t.Fatalf("a reaction on a page-in changed the incident: %+v", inc)
+	e.waitFor("bob told his page-in is acknowledged", func() bool {
+		for _, m := range e.fake.Ephemerals(e.bob.ID) {
+			if strings.Contains(m.Text, fmt.Sprintf("You acknowledged your page on INC-%d", n)) {
+				return true
+			}
+		}
+		return false
+	})
+	inc := e.incident(n)
+	if inc.Owner != "alice" || inc.Status != incident.StatusTriggered || len(inc.PagedIn) != 2 || !inc.PagedIn[0].Acked || inc.PagedIn[1].Acked {
+		t.Fatalf("after bob's ✅ on his page-in: %+v", inc)
 	}
 	e.slash(e.alice, ch, "/incident", "resolve fixed")
 	e.idle()
-	got := len(e.dms(e.bob))
-	if r := e.slash(e.alice, e.alerts.ID, "/incident", fmt.Sprintf("page #%d @carol", n)); !strings.Contains(r, "already resolved") {
+	// An old "Acknowledge my page" pressed after the resolve says so.
+	carolDMs := e.dms(e.carol)
+	id, err = e.fake.SendBlockAction(e.carol.ID, carolDMs[0].Channel, carolDMs[0].TS, "baton_ackpage", strconv.FormatInt(n, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.answer(id); r != fmt.Sprintf("INC-%d is resolved; your page-in stopped when it was, so there is nothing to acknowledge.", n) {
+		t.Fatalf("an old page-in button after the resolve: %q", r)
+	}
+	bob, carol := len(e.dms(e.bob)), len(e.dms(e.carol))
+	if r := e.slash(e.alice, e.alerts.ID, "/incident", fmt.Sprintf("page #%d @dave", n)); !strings.Contains(r, "already resolved") && !strings.Contains(r, "cannot be reached") {
+		t.Fatalf("paging into a resolved incident: %q", r)
+	}
+	if r := e.slash(e.bob, e.alerts.ID, "/incident", fmt.Sprintf("page #%d @carol", n)); !strings.Contains(r, "already resolved") {
 		t.Fatalf("paging into a resolved incident: %q", r)
 	}
 	e.idle()
-	if len(e.dms(e.bob)) != got || len(e.dms(e.carol)) != 0 {
-		t.Fatalf("pages after the resolve: bob %d → %d, carol %d", got, len(e.dms(e.bob)), len(e.dms(e.carol)))
+	if len(e.dms(e.bob)) != bob || len(e.dms(e.carol)) != carol {
+		t.Fatalf("pages after the resolve: bob %d → %d, carol %d → %d", bob, len(e.dms(e.bob)), carol, len(e.dms(e.carol)))
 	}
 }

@@ -287,6 +287,11 @@ func (p *pacer) reserveLocal(key string, l Limit, pc bot.Pacing, bounded bool, n
 			return d, false
 		}
 	}
+	if bounded && pc.Yield {
+		if d, wait := yieldWait(st.tat, st.blocked, now, interval, tolerance); wait {
+			return d, true
+		}
+	}
 	if st.tat.Before(now) {
 		st.tat = now
 	}
@@ -307,6 +312,21 @@ func (p *pacer) reserveLocal(key string, l Limit, pc bot.Pacing, bounded bool, n
 		return d, true
 	}
 	return d, false
+}
+
+// yieldWait is how long a Yield call waits before it may book on a limit
+// at tat, blocked: until booking leaves the next slot free now (tat no
+// further ahead than the tolerance less one interval) and no 429 holds the
+// limit back. wait false: it books now, as any call.
+func yieldWait(tat, blocked, now time.Time, interval, tolerance time.Duration) (time.Duration, bool) {
+	ready := tat.Add(interval - tolerance)
+	if ready.Before(blocked) {
+		ready = blocked
+	}
+	if !ready.After(now) {
+		return 0, false
+	}
+	return ready.Sub(now), true
 }
 
 // blockLocal is block on this process's own state.
@@ -424,8 +444,12 @@ func (s *sharedBudget) reserve(ctx context.Context, key string, l Limit, pc bot.
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
+	yield := 0
+	if bounded && pc.Yield {
+		yield = 1
+	}
 	v, err := budgetScript.Run(ctx, s.rdb, s.keys(key), "r", us(now), dus(interval), dus(tolerance), pc.Ticket, maxWait, dus(heldFor),
-		usOrZero(mine.tat), usOrZero(mine.blocked), dus(lateFor(interval))).Int64Slice()
+		usOrZero(mine.tat), usOrZero(mine.blocked), yield, dus(lateFor(interval))).Int64Slice()
 	if err != nil {
 		return 0, false, paceTimes{}, fmt.Errorf("rate budget: %w", err)
 	}

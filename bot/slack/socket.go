@@ -319,11 +319,12 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 		if m, ok := d.InnerEvent.Data.(*slackevents.MessageEvent); ok {
 			// message.channels / message.groups: a person's new message in
 			// a channel renews their ack lease if the channel is an
-			// incident's they own (bot.Executor.Message). Edits, deletions,
-			// bots and every other subtype are not signs of work; DMs
-			// (channel_type im) are not an incident's channel. The text is
-			// never read.
-			if m.SubType == "" && m.BotID == "" && m.User != "" && m.User != s.self() && m.ChannelType != "im" && m.ChannelType != "mpim" {
+			// incident's they own (bot.Executor.Message). A file shared
+			// with a message and a thread reply also sent to the channel
+			// are new messages too; edits, deletions, bots and every other
+			// subtype are not signs of work; DMs (channel_type im) are not
+			// an incident's channel. The text is never read.
+			if ownMessage[m.SubType] && m.BotID == "" && m.User != "" && m.User != s.self() && m.ChannelType != "im" && m.ChannelType != "mpim" {
 				s.bot.Executor().Message(ctx, m.User, m.Channel)
 			}
 			return
@@ -340,6 +341,10 @@ func (s *Socket) handle(ctx context.Context, evt socketmode.Event) {
 		}
 	}
 }
+
+// ownMessage are the message event subtypes of a person's own new
+// message ("" a plain one): they renew the writer's ack lease.
+var ownMessage = map[string]bool{"": true, "file_share": true, "thread_broadcast": true}
 
 // ackReaction returns the reaction_added event an envelope carries when it
 // is an acknowledge reaction by a person on a message; nil otherwise.

@@ -8,8 +8,8 @@
 --         each is urgent)
 -- ARGV: 1 number, 2 claimed member, 3 token, 4 expected rev, 5 now ms, 6 bump ("1": count as a transition),
 --       7 nset, then nset pairs (field, value; an empty value deletes the field),
---       then nev, then nev groups of 7 (type, at ms, person, by, level, note, bundle): decided events,
---       then nfact, then nfact groups of 7: facts (pages sent or given up; bundle names the message
+--       then nev, then nev groups of 8 (type, at ms, person, by, level, note, bundle, chats): decided events,
+--       then nfact, then nfact groups of 8: facts (pages sent or given up; bundle names the message
 --         a page went out in with others, '' for a page alone),
 --       then nsched, then nsched triples (member, due ms, urgent-from ms: '' for routine work,
 --         else the job is urgent from then on, and from its due time at the earliest),
@@ -44,9 +44,9 @@ end
 local nset = tonumber(ARGV[i]); i = i + 1
 local set_at = take(nset, 2)
 local nev = tonumber(ARGV[i]); i = i + 1
-local ev_at = take(nev, 7)
+local ev_at = take(nev, 8)
 local nfact = tonumber(ARGV[i]); i = i + 1
-local fact_at = take(nfact, 7)
+local fact_at = take(nfact, 8)
 local nsched = tonumber(ARGV[i]); i = i + 1
 local sched_at = take(nsched, 3)
 local dead_field, dead_json = ARGV[i], ARGV[i + 1]
@@ -86,7 +86,7 @@ local function events(from, count)
   local j = from
   for _ = 1, count do
     local typ, at, person, by, level, note = ARGV[j], tonumber(ARGV[j + 1]), ARGV[j + 2], ARGV[j + 3], tonumber(ARGV[j + 4]), ARGV[j + 5]
-    local bundle = ARGV[j + 6]
+    local bundle, chats = ARGV[j + 6], ARGV[j + 7]
     local repage = typ == 'paged' and note == 'repeat' and person ~= ''
     if not (repage and fold_repage(at, person, level)) then
       local ev = {type = typ, at = at, by = by}
@@ -94,6 +94,7 @@ local function events(from, count)
       if level ~= 0 then ev.level = level end
       if note ~= '' then ev.note = note end
       if bundle ~= '' then ev.bundle = bundle end
+      if chats ~= '' then ev.chats = chats end
       if repage then ev.count = 1; ev.last = at end
       local len = redis.call('RPUSH', KEYS[2], cjson.encode(ev))
       if repage then
@@ -103,7 +104,7 @@ local function events(from, count)
       end
     end
     audit('type', typ, 'n', n, 'at', at, 'by', by, 'person', person, 'level', level, 'service', service)
-    j = j + 7
+    j = j + 8
   end
 end
 
@@ -145,6 +146,9 @@ if ARGV[6] == '1' then
 end
 events(ev_at, nev)
 events(fact_at, nfact)
+-- A step that made someone paged into the incident its owner ends their
+-- page-in (lua/pageinend.lua): they are paged as the owner now.
+end_pagein(KEYS[1], KEYS[3], n, redis.call('HGET', KEYS[1], 'owner'), ARGV[5], 'owns the incident', audit)
 for j = sched_at, sched_at + 3 * (nsched - 1), 3 do
   local m, due, urgent = ARGV[j], ARGV[j + 1], ARGV[j + 2]
   redis.call('ZADD', KEYS[3], due, m)

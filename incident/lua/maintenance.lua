@@ -48,7 +48,7 @@ if op == 'start' then
   redis.call('ZADD', KEYS[1], untl, job(id))
   redis.call('ZADD', slot .. 'urgent', untl, job(id))
   audit('type', 'maintenance_started', 'n', 0, 'at', now, 'by', by, 'service', service,
-    'window', id, 'until', untl, 'reason', reason)
+    'window', id, 'until', untl, 'reason', reason, 'long', ARGV[9])
   redraw(service)
   return {'ok', id}
 end
@@ -100,13 +100,16 @@ for _, n in ipairs(members) do
       local ev = cjson.encode({type = 'released', at = now, by = 'baton', note = 'maintenance ' .. id .. ' ended'})
       redis.call('RPUSH', key .. ':t', ev)
     end
-    table.insert(list, {n = tonumber(n), alerts = tonumber(count) or 0, status = st})
+    -- Its alerts are those that fired: a recovery (open.lua counts it in
+    -- alert_count) is not an alert that arrived.
+    local rc = tonumber(redis.call('HGET', mw .. 'rc:' .. id, n) or '0') or 0
+    table.insert(list, {n = tonumber(n), alerts = math.max((tonumber(count) or 0) - rc, 0), status = st})
   end
 end
-redis.call('DEL', mw .. 'h:' .. id)
+redis.call('DEL', mw .. 'h:' .. id, mw .. 'rc:' .. id)
 local summary = cjson.encode({
   id = id, service = service, from = tonumber(h.from), ['until'] = tonumber(h['until']), ended = now,
-  by = h.by, ended_by = by, reason = h.reason, alerts = tonumber(h.alerts) or 0,
+  by = h.by, ended_by = by, reason = h.reason, long = h.long == '1', alerts = tonumber(h.alerts) or 0,
   incidents = list,
 })
 redis.call('HSET', wk, 'summary', summary)

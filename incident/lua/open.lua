@@ -123,12 +123,20 @@ local function window_of(service)
   if u > now then return id end
   return nil
 end
--- held(n): the window holding incident n ("" when none); an alert reaching a
--- held incident is counted on its window.
-local function held(n)
+-- held(n, recovery): the window holding incident n ("" when none); an alert
+-- reaching a held incident is counted on its window: a firing one in its
+-- 'alerts', a recovery in its 'recoveries' and, by incident, in
+-- mw:rc:<id> (the summary counts alerts without them: a source's recovery
+-- is not an alert that arrived).
+local function held(n, recovery)
   local id = redis.call('HGET', base .. n, 'held')
   if id then
-    redis.call('HINCRBY', mwslot .. 'w:' .. id, 'alerts', 1)
+    if recovery then
+      redis.call('HINCRBY', mwslot .. 'w:' .. id, 'recoveries', 1)
+      redis.call('HINCRBY', mwslot .. 'rc:' .. id, n, 1)
+    else
+      redis.call('HINCRBY', mwslot .. 'w:' .. id, 'alerts', 1)
+    end
     return id
   end
   return ''
@@ -161,6 +169,7 @@ if ARGV[9] == 'resolved' then
     if src < fsrc then
       local count = redis.call('HINCRBY', key, 'alert_count', 1)
       redis.call('HSET', key, 'last_seen', now)
+      held(existing, true)
       audit('type', 'stale_recovery', 'n', existing, 'at', now, 'by', ARGV[7],
         'service', ARGV[4], 'source_time', ARGV[16], 'firing_at', fraw)
       mark(existing)
@@ -185,7 +194,7 @@ if ARGV[9] == 'resolved' then
       redis.call('HDEL', KEYS[2], field)
       redis.call('HSET', key, 'last_seen', now)
       fold(existing, 'alert_recovered', 'arf', left .. ' still firing')
-      if held(existing) == '' then
+      if held(existing, true) == '' then
         redis.call('ZADD', chatq, 'NX', now, 'chat:' .. existing)
       end
       mark(existing)
@@ -212,7 +221,7 @@ if ARGV[9] == 'resolved' then
   redis.call('ZREM', urgentq, 'page:' .. existing, 'acktimeout:' .. existing)
   -- A held incident never reached chat: its recovery posts nothing now;
   -- the window's summary counts it.
-  if held(existing) == '' then
+  if held(existing, true) == '' then
     redis.call('ZADD', chatq, 'LT', now, 'chat:' .. existing)
   end
   event(existing, 'resolved', ARGV[7], 'recovered at the source')

@@ -7,7 +7,8 @@
 --       6 note (already cut to incident.MaxNote), 7 ack timeout ms (ack only; 0 = none),
 --       8 audit retention ms, 9 audit max entries
 -- Returns {err_code, status, owner}; err_code "" on success, else
--- not_found | already_resolved | already_acknowledged | same_owner.
+-- not_found | already_resolved | already_acknowledged | same_owner, or
+-- {'held', window id, until ms} for an assign or escalate of a held incident.
 --
 -- Every op but note increments 'rev': the escalation runner decides on a
 -- snapshot of the incident and commits only if 'rev' is unchanged, so any
@@ -120,6 +121,7 @@ if op == 'ack' then
     queue_urgent(now + timeout, 'acktimeout:' .. n)
   end
   event('acknowledged', by, ARGV[6])
+  end_pagein(KEYS[1], KEYS[4], n, by, now, 'owns the incident', audit)
   redraw()
   return {'', 'acknowledged', by}
 end
@@ -150,6 +152,17 @@ if op == 'resolve' then
   return {'', 'resolved', owner}
 end
 
+-- An incident held by a maintenance window has no channel and pages nobody
+-- until the window ends: an assignment or an escalation (each pages
+-- someone) is refused, naming the window (incident/maintenance.go).
+if op == 'assign' or op == 'escalate' then
+  local mw = redis.call('HGET', KEYS[1], 'held')
+  if mw then
+    local untl = redis.call('HGET', string.sub(KEYS[4], 1, -5) .. 'mw:w:' .. mw, 'until') or '0'
+    return {'held', mw, untl}
+  end
+end
+
 if op == 'assign' then
   local to = ARGV[5]
   if to == owner then
@@ -164,6 +177,7 @@ if op == 'assign' then
   cancel_escalation()
   queue_urgent(now, 'page:' .. n)
   event('reassigned', to, ARGV[6])
+  end_pagein(KEYS[1], KEYS[4], n, to, now, 'owns the incident', audit)
   redraw()
   return {'', 'triggered', to}
 end

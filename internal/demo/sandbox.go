@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -39,6 +40,16 @@ type SandboxOptions struct {
 	// OnAction, when set, is told of every action taken on the page (after
 	// the sandbox delivered it), for the terminal story.
 	OnAction func(a Action)
+	// Emails, when set, are the emails the demo's SMTP sink took, oldest
+	// first: the page lists them beside baton's view.
+	Emails func() []Email
+}
+
+// Email is one email the demo's SMTP sink took, as the page lists it.
+type Email struct {
+	To      []string `json:"to"`
+	Subject string   `json:"subject"`
+	Body    string   `json:"body"`
 }
 
 // Sandbox is the fake Slack workspace of the demo plus the web page that
@@ -119,10 +130,18 @@ type View struct {
 	BotConnected int    `json:"bot_connected"`
 	Baton        any    `json:"baton,omitempty"`
 	BatonError   string `json:"baton_error,omitempty"`
+	// Emails are the emails the demo's SMTP sink took (null without one).
+	Emails []Email `json:"emails"`
 }
 
 func (s *Sandbox) view(ctx context.Context) View {
 	v := View{Workspace: s.Fake.State(), People: s.o.People, BotConnected: s.Fake.Connections()}
+	if s.o.Emails != nil {
+		v.Emails = s.o.Emails()
+		if v.Emails == nil {
+			v.Emails = []Email{}
+		}
+	}
 	v.Baton, v.BatonError = batonView(ctx, s.o.Baton)
 	return v
 }
@@ -205,4 +224,86 @@ func (s *Sandbox) Act(a Action) (string, error) {
 		s.o.OnAction(a)
 	}
 	return env, nil
+}
+
+// Button finds the newest button with action_id actionID (and value, unless
+// value is "") on a message in the DM of the demo person with baton id
+// person, and returns the action that presses it as that person. ok is
+// false when there is none (not posted yet, or redrawn without it).
+func (s *Sandbox) Button(person, actionID, value string) (a Action, ok bool) {
+	var slackID string
+	for _, p := range s.o.People {
+		if p.ID == person {
+			slackID = p.SlackID
+		}
+	}
+	im, found := s.Fake.IM(slackID)
+	if slackID == "" || !found {
+		return Action{}, false
+	}
+	msgs := s.Fake.Messages(im.ID)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if len(m.Blocks) == 0 {
+			continue
+		}
+		if val, label, found := ButtonIn(m.Blocks, actionID, value); found {
+			return Action{As: slackID, Kind: "button", Channel: im.ID, TS: m.TS, ActionID: actionID, Value: val, Label: label}, true
+		}
+	}
+	return Action{}, false
+}
+
+// Press presses Button(person, actionID, value), as the page would: false
+// when there is no such button.
+func (s *Sandbox) Press(person, actionID, value string) (bool, error) {
+	a, ok := s.Button(person, actionID, value)
+	if !ok {
+		return false, nil
+	}
+	_, err := s.Act(a)
+	return err == nil, err
+}
+
+// ButtonIn finds in a message's Block Kit JSON a button with actionID
+// and, unless want is "", that value: its value and label.
+func ButtonIn(blocks json.RawMessage, actionID, want string) (value, label string, ok bool) {
+	var v any
+	if len(blocks) == 0 || json.Unmarshal(blocks, &v) != nil {
+		return "", "", false
+	}
+	b, ok := findButton(v, actionID, want)
+	return b.value, b.label, ok
+}
+
+type foundButton struct{ value, label string }
+
+// findButton walks Block Kit JSON for a button element with action_id and,
+// unless value is "", that value.
+func findButton(v any, actionID, value string) (foundButton, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		if x["type"] == "button" && x["action_id"] == actionID {
+			val, _ := x["value"].(string)
+			if value == "" || val == value {
+				label := ""
+				if t, ok := x["text"].(map[string]any); ok {
+					label, _ = t["text"].(string)
+				}
+				return foundButton{value: val, label: label}, true
+			}
+		}
+		for _, e := range x {
+			if b, ok := findButton(e, actionID, value); ok {
+				return b, true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if b, ok := findButton(e, actionID, value); ok {
+				return b, true
+			}
+		}
+	}
+	return foundButton{}, false
 }

@@ -205,6 +205,90 @@ func TestSandboxEventsStream(t *testing.T) {
 	}
 }
 
+// TestSandboxPressFindsTheNewestButton: Press finds a demo person's newest
+// DM message with the button asked for (in an actions block or a
+// section's accessory) and presses it as them; a button that is not there
+// (not posted, or on someone else's DM) presses nothing.
+func TestSandboxPressFindsTheNewestButton(t *testing.T) {
+	acted := make(chan Action, 8)
+	sb := startTestSandbox(t, func(a Action) { acted <- a })
+	bobID := sb.People()[1].SlackID
+	plain := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	}
+	post := func(blocks ...slack.Block) string {
+		_, ts, err := api(sb).PostMessageContext(testCtx(t), bobID, slack.MsgOptionText("page", false), slack.MsgOptionBlocks(blocks...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	post(slack.NewActionBlock("a", slack.NewButtonBlockElement("baton_ackpage", "2", plain("Acknowledge my page"))))
+	newest := post(slack.NewSectionBlock(plain("INC-3"), nil, slack.NewAccessory(slack.NewButtonBlockElement("baton_ackpage", "3", plain("Acknowledge my page")))))
+	post(slack.NewActionBlock("c", slack.NewButtonBlockElement("baton_ack", "3", plain("Acknowledge"))))
+
+	tests := []struct {
+		name, person, actionID, value string
+		wantTS, wantValue             string
+	}{
+		{"newest of the action", "bob", "baton_ackpage", "", newest, "3"},
+		{"by value", "bob", "baton_ackpage", "2", "", "2"},
+		{"no such button", "bob", "baton_takepager", "", "", ""},
+		{"another person's DM", "alice", "baton_ackpage", "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ok, err := sb.Press(tc.person, tc.actionID, tc.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != (tc.wantValue != "") {
+				t.Fatalf("pressed %v", ok)
+			}
+			if !ok {
+				return
+			}
+			a := <-acted
+			if a.As != bobID || a.ActionID != tc.actionID || a.Value != tc.wantValue || (tc.wantTS != "" && a.TS != tc.wantTS) || a.Label != "Acknowledge my page" {
+				t.Fatalf("acted %+v", a)
+			}
+		})
+	}
+}
+
+// TestSandboxShowsEmails: the page's state carries the emails of the
+// demo's SMTP sink (none: an empty list; no sink: null).
+func TestSandboxShowsEmails(t *testing.T) {
+	emails := []Email{{To: []string{"bob@example.com"}, Subject: "INC-4 [critical] Batch queue backlog (batch)", Body: "Level 1"}}
+	tests := []struct {
+		name   string
+		emails func() []Email
+		want   string
+	}{
+		{"sink with an email", func() []Email { return emails }, `"emails":[{"to":["bob@example.com"],"subject":"INC-4 [critical] Batch queue backlog (batch)","body":"Level 1"}]`},
+		{"sink without emails", func() []Email { return nil }, `"emails":[]`},
+		{"no sink", nil, `"emails":null`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sb, err := StartSandbox(SandboxOptions{Addr: "127.0.0.1:0", People: testPeople, Emails: tc.emails})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sb.Close()
+			resp, err := http.Get(sb.URL() + "sandbox/state")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if !strings.Contains(string(b), tc.want) {
+				t.Fatalf("state lacks %s:\n%s", tc.want, b)
+			}
+		})
+	}
+}
+
 // readStream opens a sandbox page's event stream and returns a function
 // that waits for its next view (10 s at most).
 func readStream[V any](t *testing.T, url string) func() V {

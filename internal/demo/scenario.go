@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -18,6 +19,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -120,8 +123,16 @@ func (s *SNSSigner) Notification(topic, subject, message string, now time.Time) 
 type Scenario struct {
 	// BaseURL is baton's webhook, "http://127.0.0.1:8080".
 	BaseURL string
-	// Tokens are the intake tokens by source (sumologic, cloudwatch).
+	// Tokens are the intake tokens by source (sumologic, cloudwatch,
+	// generic, heartbeat).
 	Tokens map[string]string
+	// APIToken guards the API the full scenario uses as people would
+	// (an acknowledgement, a page-in, a maintenance window).
+	APIToken string
+	// Press, when set, presses as a demo person (baton id) the newest
+	// button with that action_id (and value, unless "") in their DM, as
+	// the sandbox page would (Sandbox.Press); false when there is none.
+	Press func(person, actionID, value string) (bool, error)
 	// SNS signs the CloudWatch notifications; TopicARN is the topic they
 	// come from (one of intake.cloudwatch.topic_arns).
 	SNS      *SNSSigner
@@ -134,6 +145,10 @@ type Scenario struct {
 	Client *http.Client
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+
+	// incidents are the incident numbers baton answered, by the step
+	// that remembered them (the CloudWatch alarm's: "payments").
+	incidents map[string]int64
 }
 
 // Step is one timed action of the scenario.
@@ -160,6 +175,33 @@ const (
 	IncidentStormRecoverAt = 140 * time.Second
 )
 
+// The times of the full scenario's steps that show issue 18's features,
+// from the start (docs/demo.md has the whole timeline).
+const (
+	// HeartbeatBeats are the beats of heartbeat nightly-export; it is
+	// missed interval + grace (20 s in demo.yaml) after the last, and
+	// HeartbeatBackAt beats again, which resolves its incident.
+	HeartbeatBackAt = 110 * time.Second
+	// MaintenanceAt starts a one-minute maintenance window on batch (the
+	// least a window lasts); BacklogAt fires a batch alert inside it (held,
+	// nobody paged), which the window's end releases; BacklogRecoverAt
+	// recovers it.
+	MaintenanceAt    = 2 * time.Second
+	BacklogAt        = 16 * time.Second
+	BacklogRecoverAt = 150 * time.Second
+	// AckAt is when carol acknowledges the payments incident through the
+	// API: its ack lease (1m in demo.yaml) asks her "Still working on it?"
+	// 50 s later. PageInAt is when she pages bob into it; PageAckAt when
+	// bob acknowledges his page (after two reminders), if nobody did.
+	AckAt     = 12 * time.Second
+	PageInAt  = 14 * time.Second
+	PageAckAt = 45 * time.Second
+)
+
+// HeartbeatBeats are the times of heartbeat nightly-export's beats before
+// it goes quiet.
+var HeartbeatBeats = []time.Duration{1 * time.Second, 15 * time.Second, 30 * time.Second, 45 * time.Second}
+
 // incidentStormGap spaces the incident storm's alerts: all of them within a second.
 const incidentStormGap = 80 * time.Millisecond
 
@@ -174,7 +216,19 @@ func (sc *Scenario) Steps() []Step {
 		return steps
 	}
 	steps = append(steps,
-		Step{At: 5 * time.Second, Name: "CloudWatch alarm via SNS: payments-api-5xx-high (ALARM)", fire: fireCloudWatch("cloudwatch-alarm.json", `ALARM: "payments-api-5xx-high" in US East (N. Virginia)`)},
+		Step{At: 5 * time.Second, Name: "CloudWatch alarm via SNS: payments-api-5xx-high (ALARM)", fire: fireCloudWatch("cloudwatch-alarm.json", `ALARM: "payments-api-5xx-high" in US East (N. Virginia)`, "payments")},
+	)
+	for i, at := range HeartbeatBeats {
+		steps = append(steps, Step{At: at, Name: fmt.Sprintf("heartbeat nightly-export: beat %d/%d, then it goes quiet", i+1, len(HeartbeatBeats)), fire: fireBeat("nightly-export")})
+	}
+	steps = append(steps,
+		Step{At: MaintenanceAt, Name: "API: dave starts a 1-minute maintenance window on batch", fire: fireAPI("/v1/maintenance",
+			`{"service":"batch","duration":"1m","reason":"queue migration","by":"dave"}`)},
+		Step{At: AckAt, Name: "API: carol acknowledges the payments incident (its ack lease starts)", fire: fireAPI("/v1/incidents/{payments}/ack", `{"by":"carol"}`)},
+		Step{At: PageInAt, Name: "API: carol pages bob into the payments incident", fire: fireAPI("/v1/incidents/{payments}/page",
+			`{"person":"bob","by":"carol","reason":"second pair of eyes on the API"}`)},
+		Step{At: BacklogAt, Name: "generic alert: Batch queue backlog (batch is in maintenance)", fire: fireGeneric("firing")},
+		Step{At: PageAckAt, Name: "bob presses Acknowledge my page in his DM", fire: firePress("bob", "baton_ackpage", "{payments}")},
 	)
 	for i := range StormSize {
 		steps = append(steps, Step{At: 8*time.Second + time.Duration(i)*300*time.Millisecond,
@@ -183,10 +237,14 @@ func (sc *Scenario) Steps() []Step {
 	}
 	steps = append(steps, incidentStorm(IncidentStormAt, "sumologic-monitor-storm.json", "unreachable (critical)")...)
 	steps = append(steps,
-		Step{At: 100 * time.Second, Name: "CloudWatch alarm via SNS: payments-api-5xx-high back to OK", fire: fireCloudWatch("cloudwatch-ok.json", `OK: "payments-api-5xx-high" in US East (N. Virginia)`)},
+		Step{At: 100 * time.Second, Name: "CloudWatch alarm via SNS: payments-api-5xx-high back to OK", fire: fireCloudWatch("cloudwatch-ok.json", `OK: "payments-api-5xx-high" in US East (N. Virginia)`, "")},
+		Step{At: HeartbeatBackAt, Name: "heartbeat nightly-export: beats again", fire: fireBeat("nightly-export")},
 		Step{At: 120 * time.Second, Name: "Sumo Logic monitor: Postgres primary replication lag recovered", fire: fireSumo("sumologic-monitor-resolved.json", 0)},
 	)
-	return append(steps, incidentStorm(IncidentStormRecoverAt, "sumologic-monitor-storm-resolved.json", "recovered")...)
+	steps = append(steps, incidentStorm(IncidentStormRecoverAt, "sumologic-monitor-storm-resolved.json", "recovered")...)
+	steps = append(steps, Step{At: BacklogRecoverAt, Name: "generic alert: Batch queue backlog recovered", fire: fireGeneric("resolved")})
+	slices.SortStableFunc(steps, func(a, b Step) int { return cmp.Compare(a.At, b.At) })
+	return steps
 }
 
 // incidentStorm is one step a monitor of the incident storm, from at,
@@ -204,11 +262,72 @@ func incidentStorm(at time.Duration, sample, what string) []Step {
 
 func fireSumo(name string, n int) func(context.Context, *Scenario) error {
 	return func(ctx context.Context, sc *Scenario) error {
-		return sc.post(ctx, "/v1/alerts/sumologic", "application/json", sample(name, sc.now(), n), true, "sumologic")
+		_, err := sc.post(ctx, "/v1/alerts/sumologic", "application/json", sample(name, sc.now(), n), true, "sumologic")
+		return err
 	}
 }
 
-func fireCloudWatch(name, subject string) func(context.Context, *Scenario) error {
+// fireBeat sends a beat of heartbeat name.
+func fireBeat(name string) func(context.Context, *Scenario) error {
+	return func(ctx context.Context, sc *Scenario) error {
+		_, err := sc.post(ctx, "/v1/heartbeats/"+name, "application/json", []byte("{}"), true, "heartbeat")
+		return err
+	}
+}
+
+// fireGeneric sends the batch backlog alert in baton's generic format,
+// firing or resolved.
+func fireGeneric(status string) func(context.Context, *Scenario) error {
+	return func(ctx context.Context, sc *Scenario) error {
+		body := fmt.Sprintf(`{"service":"batch","dedup_key":"demo:batch-queue-backlog","summary":"Batch queue backlog above 10k jobs","severity":"critical","status":%q}`, status)
+		_, err := sc.post(ctx, "/v1/alerts/generic", "application/json", []byte(body), true, "generic")
+		return err
+	}
+}
+
+// fill replaces {name} in s with the incident number a step remembered.
+func (sc *Scenario) fill(s string) (string, error) {
+	for name, n := range sc.incidents {
+		s = strings.ReplaceAll(s, "{"+name+"}", strconv.FormatInt(n, 10))
+	}
+	if m := placeholderRE.FindString(s); m != "" {
+		return "", fmt.Errorf("the incident %s is not known (its alert was not taken)", m)
+	}
+	return s, nil
+}
+
+var placeholderRE = regexp.MustCompile(`\{[a-z]+\}`)
+
+// fireAPI POSTs body to baton's API at path ({payments} is the payments
+// incident's number), as a person's script would.
+func fireAPI(path, body string) func(context.Context, *Scenario) error {
+	return func(ctx context.Context, sc *Scenario) error {
+		p, err := sc.fill(path)
+		if err != nil {
+			return err
+		}
+		_, err = sc.post(ctx, p, "application/json", []byte(body), true, "api")
+		return err
+	}
+}
+
+// firePress presses a button in person's DM as they would on the page;
+// nothing when it is not there (a visitor pressed it first).
+func firePress(person, actionID, value string) func(context.Context, *Scenario) error {
+	return func(ctx context.Context, sc *Scenario) error {
+		if sc.Press == nil {
+			return nil
+		}
+		v, err := sc.fill(value)
+		if err != nil {
+			return err
+		}
+		_, err = sc.Press(person, actionID, v)
+		return err
+	}
+}
+
+func fireCloudWatch(name, subject, remember string) func(context.Context, *Scenario) error {
 	return func(ctx context.Context, sc *Scenario) error {
 		if sc.SNS == nil {
 			return fmt.Errorf("no SNS signer")
@@ -219,7 +338,19 @@ func fireCloudWatch(name, subject string) func(context.Context, *Scenario) error
 		}
 		// SNS cannot set headers: the token rides in the query, as a real
 		// subscription's URL would carry it.
-		return sc.post(ctx, "/v1/alerts/cloudwatch?token="+url.QueryEscape(sc.Tokens["cloudwatch"]), "text/plain; charset=UTF-8", body, false, "cloudwatch")
+		reply, err := sc.post(ctx, "/v1/alerts/cloudwatch?token="+url.QueryEscape(sc.Tokens["cloudwatch"]), "text/plain; charset=UTF-8", body, false, "cloudwatch")
+		if err == nil && remember != "" {
+			var r struct {
+				Incident int64 `json:"incident"`
+			}
+			if json.Unmarshal(reply, &r) == nil && r.Incident > 0 {
+				if sc.incidents == nil {
+					sc.incidents = map[string]int64{}
+				}
+				sc.incidents[remember] = r.Incident
+			}
+		}
+		return err
 	}
 }
 
@@ -230,17 +361,22 @@ func (sc *Scenario) now() time.Time {
 	return time.Now()
 }
 
-func (sc *Scenario) post(ctx context.Context, path, contentType string, body []byte, bearer bool, source string) error {
+// post sends body to baton and returns its answer (the first 64 KiB).
+// source names the token: an intake source's, or "api" for APIToken.
+func (sc *Scenario) post(ctx context.Context, path, contentType string, body []byte, bearer bool, source string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(sc.BaseURL, "/")+path, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", contentType)
-	if bearer {
+	switch {
+	case bearer && source == "api":
+		req.Header.Set("Authorization", "Bearer "+sc.APIToken)
+	case bearer:
 		req.Header.Set("Authorization", "Bearer "+sc.Tokens[source])
-	} else {
+	default:
 		req.Header.Set("x-amz-sns-message-type", "Notification")
 	}
 	c := sc.Client
@@ -249,14 +385,20 @@ func (sc *Scenario) post(ctx context.Context, path, contentType string, body []b
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("baton answered %s", resp.Status)
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(reply, &e) == nil && e.Error != "" {
+			return reply, fmt.Errorf("baton answered %s: %s", resp.Status, e.Error)
+		}
+		return reply, fmt.Errorf("baton answered %s", resp.Status)
 	}
-	return nil
+	return reply, nil
 }
 
 // Run fires the steps at their times until the last one or until ctx ends.

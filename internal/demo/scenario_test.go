@@ -96,7 +96,9 @@ func TestSamplesParse(t *testing.T) {
 
 // TestScenarioSteps: the plain demo fires one alert; the full scenario fires
 // the monitor, the SNS alarm, the scheduled-search storm, the incident storm
-// and the recoveries, in time order, each as its source sends it.
+// and the recoveries, and shows issue 18's features (heartbeat beats, a
+// maintenance window, an acknowledgement, a page-in, a held alert, a press
+// in a DM), in time order, each as its source or a person sends it.
 func TestScenarioSteps(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
@@ -107,18 +109,27 @@ func TestScenarioSteps(t *testing.T) {
 		mu.Unlock()
 		if len(b) == 0 {
 			w.WriteHeader(http.StatusBadRequest)
+			return
 		}
+		_, _ = w.Write([]byte(`{"incident":2,"outcome":"created"}`))
 	}))
 	defer srv.Close()
 	signer, _ := NewSNSSigner(time.Now())
-	sc := &Scenario{BaseURL: srv.URL, Tokens: map[string]string{"sumologic": "sumo-token", "cloudwatch": "cw-token"}, SNS: signer, TopicARN: demoTopic}
+	var pressed []string
+	sc := &Scenario{BaseURL: srv.URL, SNS: signer, TopicARN: demoTopic, APIToken: "api-token",
+		Tokens: map[string]string{"sumologic": "sumo-token", "cloudwatch": "cw-token", "generic": "gen-token", "heartbeat": "hb-token"},
+		Press: func(person, actionID, value string) (bool, error) {
+			pressed = append(pressed, person+" "+actionID+" "+value)
+			return true, nil
+		}}
 
 	if steps := sc.Steps(); len(steps) != 1 {
 		t.Fatalf("plain demo: %d steps", len(steps))
 	}
 	sc.Full = true
 	steps := sc.Steps()
-	if len(steps) != 2+StormSize+IncidentStormSize+2+IncidentStormSize {
+	features := len(HeartbeatBeats) + 1 + 5 + 1 // beats, beat again; window, ack, page-in, held alert, press; its recovery
+	if len(steps) != 2+StormSize+IncidentStormSize+2+IncidentStormSize+features {
 		t.Fatalf("%d steps", len(steps))
 	}
 	for i, st := range steps {
@@ -131,9 +142,44 @@ func TestScenarioSteps(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if got[0] != "/v1/alerts/sumologic Bearer sumo-token  " || got[1] != "/v1/alerts/cloudwatch  cw-token Notification" ||
-		got[len(got)-IncidentStormSize-2] != got[1] {
-		t.Fatalf("requests: %q", got)
+	count := map[string]int{}
+	for _, g := range got {
+		count[g]++
+	}
+	tests := []struct {
+		name, request string
+		times         int
+	}{
+		{"sumo logic", "/v1/alerts/sumologic Bearer sumo-token  ", 1 + StormSize + 2*IncidentStormSize + 1},
+		{"cloudwatch through sns", "/v1/alerts/cloudwatch  cw-token Notification", 2},
+		{"heartbeat beats", "/v1/heartbeats/nightly-export Bearer hb-token  ", len(HeartbeatBeats) + 1},
+		{"maintenance window", "/v1/maintenance Bearer api-token  ", 1},
+		{"acknowledgement of the payments incident", "/v1/incidents/2/ack Bearer api-token  ", 1},
+		{"page-in", "/v1/incidents/2/page Bearer api-token  ", 1},
+		{"batch alert and its recovery", "/v1/alerts/generic Bearer gen-token  ", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if count[tc.request] != tc.times {
+				t.Fatalf("%q sent %d times, want %d; all: %q", tc.request, count[tc.request], tc.times, got)
+			}
+		})
+	}
+	if got[0] != "/v1/alerts/sumologic Bearer sumo-token  " {
+		t.Errorf("first request %q", got[0])
+	}
+	if len(pressed) != 1 || pressed[0] != "bob baton_ackpage 2" {
+		t.Errorf("pressed %q, want bob's Acknowledge my page on INC-2", pressed)
+	}
+}
+
+// TestScenarioNeedsTheIncident: a step about the payments incident whose
+// alert was not taken says so instead of sending a request for "{payments}".
+func TestScenarioNeedsTheIncident(t *testing.T) {
+	sc := &Scenario{BaseURL: "http://127.0.0.1:1"}
+	err := fireAPI("/v1/incidents/{payments}/ack", `{"by":"carol"}`)(t.Context(), sc)
+	if err == nil || !strings.Contains(err.Error(), "{payments} is not known") {
+		t.Fatalf("err %v", err)
 	}
 }
 

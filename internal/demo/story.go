@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +50,9 @@ type Story struct {
 	Poll time.Duration
 	// Now is the clock for the time column. Default time.Now.
 	Now func() time.Time
+	// Emails, when set, are the emails the demo's SMTP sink took, oldest
+	// first: each new one is told (to whom, about which incident).
+	Emails func() []Email
 	// Redactor redacts a refusal's sentence (it quotes what was sent: an
 	// alert's summary, a service) before it is printed. Default: the
 	// built-in rules, whatever privacy.redact says, since the terminal
@@ -59,6 +63,7 @@ type Story struct {
 	seen      map[int64]*seenIncident
 	lastActed map[string]acted // by person id
 	repeats   map[int64]*repeatNote
+	emails    int // emails told
 	discord   discordSeen
 }
 
@@ -282,6 +287,7 @@ func (s *Story) Run(ctx context.Context) error {
 			s.Line("Redis answers again")
 			failing = false
 		}
+		s.tellEmails()
 		s.mu.Lock()
 		for n, r := range s.repeats {
 			if r.pending > 0 && s.now().Sub(r.last) >= repeatEvery {
@@ -290,6 +296,28 @@ func (s *Story) Run(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// incRefRE finds an incident's reference in an email's subject.
+var incRefRE = regexp.MustCompile(`\bINC-\d+\b`)
+
+// tellEmails tells the emails the sink took since the last call: to whom
+// and about which incident, never the title.
+func (s *Story) tellEmails() {
+	if s.Emails == nil {
+		return
+	}
+	all := s.Emails()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range all[min(s.emails, len(all)):] {
+		about := incRefRE.FindString(e.Subject)
+		if about == "" {
+			about = "an incident"
+		}
+		s.lineLocked("email about %s received by the demo's SMTP sink, to %s (see Emails on the page)", about, strings.Join(e.To, ", "))
+	}
+	s.emails = max(s.emails, len(all))
 }
 
 // maxFollowed bounds how many incidents one poll reads timelines of.
@@ -355,7 +383,25 @@ func (s *Story) tellLocked(inc incident.Incident, e incident.Event) {
 	ref := inc.Ref()
 	switch e.Type {
 	case incident.EventOpened:
+		if inc.Source == "heartbeat" {
+			s.lineLocked("%s opened: service %s, %s: a heartbeat was missed (no beat within its interval + grace)", ref, inc.Service, inc.Severity)
+			break
+		}
 		s.lineLocked("%s opened: service %s, %s, from %s", ref, inc.Service, inc.Severity, inc.Source)
+	case incident.EventPagedIn:
+		s.lineLocked("%s: %s paged in by %s (a responder; the owner stays the owner): DMed until they acknowledge their page", ref, e.Person, e.By)
+	case incident.EventPageAcknowledged:
+		s.lineLocked("%s: %s acknowledged their page: a responder now, no more pages to them", ref, e.Person)
+	case incident.EventHeld:
+		s.lineLocked("%s held: service %s is in maintenance, nobody paged and no channel until the window ends", ref, inc.Service)
+	case incident.EventReleased:
+		s.lineLocked("%s released: the maintenance window ended with its alert still firing, so it pages now", ref)
+	case incident.EventEmailed:
+		why := ""
+		if e.Note != "" {
+			why = " (" + text.Truncate(e.Note, 80) + ")"
+		}
+		s.lineLocked("%s: %s emailed, level %d%s", ref, e.Person, e.Level, why)
 	case incident.EventRepeated:
 		// The webhook's answers tell repeats as they come.
 	case incident.EventPaged:
@@ -373,7 +419,11 @@ func (s *Story) tellLocked(inc incident.Incident, e incident.Event) {
 	case incident.EventReassigned:
 		s.lineLocked("%s reassigned to %s by %s", ref, e.Person, e.By)
 	case incident.EventRetriggered:
-		s.lineLocked("%s triggered again: acknowledged too long without a resolve", ref)
+		if e.Note != "" {
+			s.lineLocked("%s triggered again: %s", ref, text.Truncate(e.Note, 160))
+		} else {
+			s.lineLocked("%s triggered again: acknowledged too long without a resolve", ref)
+		}
 	case incident.EventNote:
 		if e.By == "baton" {
 			s.lineLocked("%s note: %s", ref, text.Truncate(e.Note, 160))
@@ -470,11 +520,21 @@ func (s *Story) tellChat(e fakeslack.Event) {
 		}
 	case fakeslack.EventMessagePosted:
 		c, ok := s.Fake.Channel(e.Channel)
-		if !ok || c.IsIM || e.User != bot {
+		if !ok || e.User != bot {
 			return
 		}
 		m, _ := s.Fake.Message(e.Channel, e.TS)
+		if c.IsIM {
+			s.tellDM(c.User, m.Text)
+			return
+		}
 		switch {
+		case strings.HasPrefix(m.Text, "🔧 Maintenance of "):
+			s.Line("maintenance summary posted in #%s: %s", c.Name, text.Truncate(maintenanceCounts(m.Text), 120))
+		case strings.Contains(m.Text, "has not taken the pager"):
+			s.Line("#%s told: the pager was not taken at the handoff, the outgoing person still holds it", c.Name)
+		case strings.HasPrefix(m.Text, "⚠️ Pre-shift check"):
+			s.Line("pre-shift check found problems: posted in #%s", c.Name)
 		case len(m.Files) > 0:
 			s.Line("chart shared in #%s", c.Name)
 		case strings.HasPrefix(m.Text, "Incident stats:"), strings.HasPrefix(m.Text, "Weekly incident digest:"):
@@ -494,6 +554,35 @@ func (s *Story) tellChat(e fakeslack.Event) {
 	case fakeslack.EventDisconnected:
 		s.Line("bot disconnected from the sandbox")
 	}
+}
+
+// tellDM tells the DMs that are not pages of the owner: a page-in, the
+// ack lease's question, a handoff's. Pages are told from the timelines.
+func (s *Story) tellDM(user, txt string) {
+	who := s.person(user)
+	switch {
+	case strings.Contains(txt, " paged you into INC-"):
+		s.Line("%s DMed: paged into %s [Acknowledge my page]", who, incRefRE.FindString(txt))
+	case strings.HasPrefix(txt, "Reminder: you were paged into"):
+		s.Line("%s re-paged into %s: they have not acknowledged their page", who, incRefRE.FindString(txt))
+	case strings.HasPrefix(txt, "Still working on INC-"):
+		s.Line("%s DMed: \"Still working on %s?\" [Yes, … more] [Hand it back]: their ack lease runs out soon", who, incRefRE.FindString(txt))
+	case strings.HasPrefix(txt, "You're on call for"):
+		s.Line("%s DMed at the handoff: \"%s\" [Take it]", who, text.Truncate(strings.SplitN(txt, " until ", 2)[0], 80)+" — take the pager")
+	case strings.Contains(txt, "has not taken the pager"):
+		s.Line("%s told: the pager was not taken at the handoff", who)
+	case strings.HasPrefix(txt, "⚠️ Pre-shift check"):
+		s.Line("%s DMed: the pre-shift check found problems", who)
+	}
+}
+
+// maintenanceCounts is the part of a maintenance summary after its first
+// sentence: what arrived, by incident number (no alert text).
+func maintenanceCounts(txt string) string {
+	if _, rest, ok := strings.Cut(txt, ". "); ok {
+		return rest
+	}
+	return txt
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -80,6 +80,14 @@ func TestStoryTellsTheTimeline(t *testing.T) {
 		{"person note keeps its text out", incident.Event{Type: incident.EventNote, By: "bob", Note: "SECRET"}, "INC-3 note added by bob"},
 		{"repeated is told by the webhook", incident.Event{Type: incident.EventRepeated, By: "sumologic"}, ""},
 		{"resolved", incident.Event{Type: incident.EventResolved, By: "sumologic"}, "INC-3 resolved by sumologic"},
+		{"paged in", incident.Event{Type: incident.EventPagedIn, Person: "bob", By: "carol", Note: "SECRET"},
+			"INC-3: bob paged in by carol (a responder; the owner stays the owner): DMed until they acknowledge their page"},
+		{"page acknowledged", incident.Event{Type: incident.EventPageAcknowledged, Person: "bob"}, "INC-3: bob acknowledged their page: a responder now, no more pages to them"},
+		{"held", incident.Event{Type: incident.EventHeld, Note: "maintenance mw-1"}, "INC-3 held: service database is in maintenance, nobody paged and no channel until the window ends"},
+		{"released", incident.Event{Type: incident.EventReleased, Note: "mw-1 ended"}, "INC-3 released: the maintenance window ended with its alert still firing, so it pages now"},
+		{"emailed", incident.Event{Type: incident.EventEmailed, Person: "bob", Level: 1, Note: "with the page"}, "INC-3: bob emailed, level 1 (with the page)"},
+		{"lease ran out", incident.Event{Type: incident.EventRetriggered, Note: "no word from the owner for 1m (ack_lease 1m)"}, "INC-3 triggered again: no word from the owner for 1m (ack_lease 1m)"},
+		{"ack timeout", incident.Event{Type: incident.EventRetriggered}, "INC-3 triggered again: acknowledged too long without a resolve"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,6 +114,31 @@ func TestStoryTellsTheTimeline(t *testing.T) {
 				t.Fatalf("alert or note text in the story: %q", got)
 			}
 		})
+	}
+}
+
+// TestStoryTellsHeartbeatsAndEmails: an incident a missed heartbeat opened
+// is told as such, and each email the demo's SMTP sink took is told once,
+// to whom and about which incident, never its subject.
+func TestStoryTellsHeartbeatsAndEmails(t *testing.T) {
+	var out bytes.Buffer
+	inc := &fakeIncidents{}
+	inc.add(incident.Incident{Number: 17, Service: "batch", Severity: incident.SevCritical, Source: "heartbeat", Status: incident.StatusTriggered},
+		incident.Event{Type: incident.EventOpened, By: "heartbeat"})
+	var emails []Email
+	s := newStory(&out, inc)
+	s.Emails = func() []Email { return emails }
+	if err := s.pollOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s.tellEmails()
+	emails = append(emails, Email{To: []string{"bob@example.com"}, Subject: "INC-4 [critical] SECRET (batch)", Body: "SECRET"})
+	s.tellEmails()
+	s.tellEmails()
+	want := "14:03:00  INC-17 opened: service batch, critical: a heartbeat was missed (no beat within its interval + grace)\n" +
+		"14:03:00  email about INC-4 received by the demo's SMTP sink, to bob@example.com (see Emails on the page)\n"
+	if got := out.String(); got != want {
+		t.Fatalf("told %q\nwant %q", got, want)
 	}
 }
 

@@ -158,6 +158,8 @@ func Compose(e escalation.Email, incidentURL string) (subject, body string) {
 		b.WriteString(".\n")
 	case escalation.EmailChatFailed:
 		fmt.Fprintf(&b, "You are on call for %s. Your chat page could not be delivered, so you get this email instead.\n", ref)
+	case escalation.EmailPageIn:
+		fmt.Fprintf(&b, "You were paged into %s to help; its owner stays the owner. You were paged in chat too (unless that could not be delivered).\n", ref)
 	default:
 		fmt.Fprintf(&b, "You are on call for %s. You were paged in chat too.\n", ref)
 	}
@@ -165,7 +167,11 @@ func Compose(e escalation.Email, incidentURL string) (subject, body string) {
 	if incidentURL != "" {
 		fmt.Fprintf(&b, "Link:     %s\n", strings.ReplaceAll(incidentURL, "{n}", strconv.FormatInt(e.Incident, 10)))
 	}
-	b.WriteString("\nAcknowledge in chat (the page's buttons, /incident ack, or a reaction) to stop the pages.\n-- \nbaton\n")
+	if e.Why == escalation.EmailPageIn {
+		b.WriteString("\nAcknowledge your page in chat (Acknowledge my page on its DM) to stop these pages.\n-- \nbaton\n")
+	} else {
+		b.WriteString("\nAcknowledge in chat (the page's buttons, /incident ack, or a reaction) to stop the pages.\n-- \nbaton\n")
+	}
 	return subject, b.String()
 }
 

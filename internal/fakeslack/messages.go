@@ -31,6 +31,32 @@ func (s *Server) PostAsUser(user, channel, text string) (ts, envelopeID string, 
 	return m.TS, id, err
 }
 
+// PostSubtypeAsUser is PostAsUser for a message Slack delivers with a
+// subtype of a person's own new message: "file_share" (a file uploaded
+// with the message; the event carries a files list) or "thread_broadcast"
+// (a thread reply also sent to the channel; it carries thread_ts).
+func (s *Server) PostSubtypeAsUser(user, channel, subtype, text string) (ts, envelopeID string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, c, err := s.actor(user, channel)
+	if err != nil {
+		return "", "", fmt.Errorf("fakeslack: post as user: %w", err)
+	}
+	m := &Message{Channel: c.ID, TS: s.nextTS(), User: u.ID, Text: text}
+	c.addMessage(m)
+	s.emit(Event{Kind: EventMessagePosted, Channel: c.ID, TS: m.TS, User: m.User})
+	fields := map[string]any{"subtype": subtype, "user": u.ID, "text": text, "ts": m.TS}
+	switch subtype {
+	case "file_share":
+		fields["files"] = []map[string]any{{"id": "F0" + m.TS, "name": "graph.png", "mimetype": "image/png"}}
+		fields["upload"] = false
+	case "thread_broadcast":
+		fields["thread_ts"] = m.TS
+	}
+	id, err := s.sendMessageEvent(c, fields)
+	return m.TS, id, err
+}
+
 // EditAsUser changes the text of user's message ts in channel and delivers
 // the message_changed event Slack sends for an edit; it returns the
 // envelope's id.

@@ -53,18 +53,32 @@ type Server struct {
 // Start starts a sink on 127.0.0.1 and stops it when the test ends.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := Listen("127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// Listen starts a sink on addr (a loopback address; port 0 picks a free
+// one) outside a test: `baton demo` runs one so that its email pages land
+// on this machine. Close stops it.
+func Listen(addr string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("fakesmtp: %w", err)
 	}
 	s := &Server{Addr: ln.Addr().String(), refused: map[string]bool{}, changed: make(chan struct{})}
 	s.srv = smtp.NewServer(smtp.BackendFunc(s.newSession))
 	s.srv.Domain = "fakesmtp.test"
 	s.srv.AllowInsecureAuth = true
 	go func() { _ = s.srv.Serve(ln) }()
-	tb.Cleanup(func() { _ = s.srv.Close() })
-	return s
+	return s, nil
 }
+
+// Close stops the sink: it listens no more and closes open sessions.
+func (s *Server) Close() error { return s.srv.Close() }
 
 // SetDown makes the sink refuse every new session with 421 (down) or take
 // them again.

@@ -63,6 +63,9 @@ type Server struct {
 	log       *slog.Logger
 	outage    *outage.Log
 	onAck     func(via string)
+	// maint lists the active maintenance windows for GET /v1/oncall; set
+	// by RegisterMaintenance (nil before, or without it).
+	maint MaintenanceStore
 }
 
 // Options configure a Server.
@@ -245,9 +248,7 @@ func (s *Server) transition(op string) http.HandlerFunc {
 			return
 		}
 		var body transitionBody
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil {
+		if err := httpjson.Decode(http.MaxBytesReader(w, r.Body, 64<<10), &body); err != nil {
 			httpjson.Error(w, http.StatusBadRequest, "the body must be JSON like {\"by\":\"alice\",\"note\":\"\"}; "+jsonProblem(err))
 			return
 		}
@@ -301,6 +302,7 @@ var statusOf = map[incident.Code]int{
 	incident.AlreadyAssigned:     http.StatusConflict,
 	incident.Invalid:             http.StatusBadRequest,
 	incident.Unprocessable:       http.StatusUnprocessableEntity,
+	incident.Held:                http.StatusConflict,
 	incident.Unavailable:         http.StatusServiceUnavailable,
 }
 
@@ -345,7 +347,10 @@ func jsonProblem(err error) string {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var big *http.MaxBytesError
+	var trailing *httpjson.TrailingDataError
 	switch {
+	case errors.As(err, &trailing):
+		return fmt.Sprintf("it has more data after the JSON object, at byte %d; send exactly one object", trailing.Offset)
 	case errors.As(err, &syn):
 		return fmt.Sprintf("it is not valid JSON (%s at byte %d)", syn.Error(), syn.Offset)
 	case errors.As(err, &typ) && typ.Field != "":

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,6 +33,25 @@ type MaintenanceOptions struct {
 	Wake func()
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Reach, when set, says how a person can be reached, for a page-in:
+	// Chat is the chat's name ("slack") and InChat whether the person has an
+	// account there; Email whether baton can email them. Nil: everyone is
+	// taken as reachable in chat.
+	Reach func(ctx context.Context, person string) Reach
+}
+
+// Reach is how a person can be reached (MaintenanceOptions.Reach).
+type Reach struct {
+	Chat   string
+	InChat bool
+	Email  bool
+}
+
+// pageInView is POST /v1/incidents/{n}/page's answer: the incident, and a
+// warning when the person paged in cannot be reached in chat.
+type pageInView struct {
+	IncidentView
+	Warning string `json:"warning,omitempty"`
 }
 
 // maintenanceBody is POST /v1/maintenance's body.
@@ -58,9 +76,7 @@ type pageInBody struct {
 // 422 for a duration out of bounds), or the window's length.
 func ParseMaintenance(raw []byte) (service string, d time.Duration, long bool, by, reason string, code int, msg string) {
 	var b maintenanceBody
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
+	if err := httpjson.Decode(bytes.NewReader(raw), &b); err != nil {
 		return "", 0, false, "", "", http.StatusBadRequest,
 			`the body must be JSON like {"service":"payments","duration":"2h","reason":"","by":"alice"}; ` + jsonProblem(err)
 	}
@@ -76,7 +92,7 @@ func ParseMaintenance(raw []byte) (service string, d time.Duration, long bool, b
 	if err != nil {
 		return "", 0, false, "", "", http.StatusBadRequest, fmt.Sprintf(`field "duration": %q is not a duration such as "2h" or "90m"`, b.Duration)
 	}
-	if err := incident.CheckMaintenance(d, b.Long, b.Reason); err != nil {
+	if err := incident.CheckMaintenanceAs(b.Duration, d, b.Long, b.Reason); err != nil {
 		return "", 0, false, "", "", status(incident.ErrorCode(err)), incident.ErrorMessage(err)
 	}
 	return b.Service, d, b.Long, b.By, b.Reason, 0, ""
@@ -101,6 +117,7 @@ func (s *Server) RegisterMaintenance(o MaintenanceOptions) {
 	if o.KnownService == nil {
 		o.KnownService = func(string) bool { return true }
 	}
+	s.maint = o.Store
 	wake := func() {
 		if o.Wake != nil {
 			o.Wake()
@@ -159,7 +176,7 @@ func (s *Server) RegisterMaintenance(o MaintenanceOptions) {
 			return
 		}
 		if end.Already {
-			httpjson.Error(w, http.StatusConflict, fmt.Sprintf("%s ended already, at %s", id, end.Summary.Ended.Format(time.RFC3339)))
+			httpjson.Error(w, http.StatusConflict, fmt.Sprintf("%s ended already, at %s", id, incident.WindowTime(end.Summary.Ended)))
 			return
 		}
 		wake()
@@ -175,9 +192,7 @@ func (s *Server) RegisterMaintenance(o MaintenanceOptions) {
 			return
 		}
 		var b pageInBody
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&b); err != nil {
+		if err := httpjson.Decode(bytes.NewReader(raw), &b); err != nil {
 			httpjson.Error(w, http.StatusUnprocessableEntity, `the body must be JSON like {"person":"gus","by":"dana","reason":""}; `+jsonProblem(err))
 			return
 		}
@@ -198,13 +213,27 @@ func (s *Server) RegisterMaintenance(o MaintenanceOptions) {
 			httpjson.Error(w, http.StatusNotFound, fmt.Sprintf(`field "by": %q is not in people`, b.By))
 			return
 		}
+		warning := ""
+		if o.Reach != nil {
+			reach := o.Reach(r.Context(), b.Person)
+			switch {
+			case !reach.InChat && !reach.Email:
+				httpjson.Error(w, http.StatusUnprocessableEntity, fmt.Sprintf(
+					"%s cannot be reached: no %s account found for them and no email address in people; nothing changed. Add their %s id or email to people, or page someone else in.",
+					b.Person, reach.Chat, reach.Chat))
+				return
+			case !reach.InChat:
+				warning = fmt.Sprintf("%s cannot be reached in %s (no account found); if their page-in is not delivered by email either, it is posted in the service's alerts channel.",
+					b.Person, reach.Chat)
+			}
+		}
 		inc, err := o.Store.PageIn(r.Context(), n, b.Person, b.By, b.Reason, o.Now())
 		if err != nil {
 			s.fail(w, err)
 			return
 		}
 		wake()
-		httpjson.Write(w, http.StatusOK, IncidentView{Incident: inc, Ref: inc.Ref()})
+		httpjson.Write(w, http.StatusOK, pageInView{IncidentView: IncidentView{Incident: inc, Ref: inc.Ref()}, Warning: warning})
 	}))
 }
 

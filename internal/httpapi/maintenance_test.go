@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -39,6 +40,9 @@ func TestParseMaintenance(t *testing.T) {
 		{"negative", `{"service":"db","duration":"-2h","by":"dana"}`, 422, "at least", 0, false},
 		{"over a day", `{"service":"db","duration":"25h","by":"dana"}`, 422, `"long": true`, 0, false},
 		{"over two weeks even long", `{"service":"db","duration":"337h","by":"dana","long":true}`, 422, "at most 14d", 0, false},
+		{"a second over a day, quoted exactly", `{"service":"db","duration":"24h0m1s","by":"dana"}`, 422, "(got 24h0m1s)", 0, false},
+		{"a second over two weeks, quoted exactly", `{"service":"db","duration":"336h0m1s","by":"dana","long":true}`, 422, "(got 336h0m1s)", 0, false},
+		{"negative, quoted as sent", `{"service":"db","duration":"-2h","by":"dana"}`, 422, "A maintenance window lasts at least 1m (got -2h).", 0, false},
 		{"reason too long", `{"service":"db","duration":"1h","by":"dana","reason":"` + strings.Repeat("r", 201) + `"}`, 400, "keep it under 200", 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,6 +90,9 @@ func TestMaintenanceAndPageRoutes(t *testing.T) {
 		{"page with an unknown field", "POST", "/v1/incidents/1/page", `{"person":"gus","by":"dana","who":"x"}`, 422, `has field "who"`},
 		{"page into an unknown incident", "POST", "/v1/incidents/9/page", `{"person":"gus","by":"dana"}`, 404, "There is no INC-9."},
 		{"page into a bad number", "POST", "/v1/incidents/x/page", `{"person":"gus","by":"dana"}`, 400, "not an incident number"},
+		{"a window with data after the JSON", "POST", "/v1/maintenance", `{"service":"db","duration":"2h","by":"dana"} {"x":1}`, 400, "more data after the JSON object, at byte 46"},
+		{"a page-in with data after the JSON", "POST", "/v1/incidents/1/page", `{"person":"gus","by":"dana"}x`, 422, "more data after the JSON object, at byte 29"},
+		{"an ack with data after the JSON", "POST", "/v1/incidents/1/ack", `{"by":"dana"}{}`, 400, "more data after the JSON object"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, out := call(t, srv, tc.method, tc.path, tc.body)
@@ -105,5 +112,111 @@ func TestMaintenanceAndPageRoutes(t *testing.T) {
 	}
 	if st, _ := call(t, srv, "POST", "/v1/incidents/1/page", `{"person":"gus","by":"dana","reason":"eyes"}`); st != http.StatusOK {
 		t.Fatalf("page: %d", st)
+	}
+}
+
+// A person who cannot be reached in chat nor by email is refused a page-in
+// (422, naming why, nothing changed); one with email but no chat account is
+// paged in and the answer says plainly they cannot be reached in chat.
+func TestPageInReach(t *testing.T) {
+	rs := redistest.Start(t)
+	ctx := redistest.Ctx(t)
+	store := incident.NewStore(rs.Client(), "t:")
+	store.Unbatched = true
+	if _, err := store.Open(ctx, incident.Alert{Source: "generic", Service: "db", DedupKey: "a", Summary: "disk full",
+		Severity: incident.SevCritical, Status: incident.AlertFiring}); err != nil {
+		t.Fatal(err)
+	}
+	people := map[string]bool{"dana": true, "gus": true, "erin": true, "zoe": true}
+	reach := map[string]httpapi.Reach{
+		"gus":  {Chat: "slack", InChat: true},
+		"erin": {Chat: "slack", Email: true},
+		"zoe":  {Chat: "slack"},
+	}
+	api := httpapi.New(httpapi.Options{Token: token, Incidents: store, KnownPerson: func(id string) bool { return people[id] }})
+	api.RegisterMaintenance(httpapi.MaintenanceOptions{Store: store,
+		Reach: func(_ context.Context, p string) httpapi.Reach { return reach[p] }})
+	srv := httptest.NewServer(openapitest.Wrap(t, api))
+	t.Cleanup(srv.Close)
+
+	for _, tc := range []struct {
+		name, person string
+		status       int
+		say          string // in "error" or "warning"
+	}{
+		{"reachable in chat", "gus", 200, ""},
+		{"email only", "erin", 200, "erin cannot be reached in slack (no account found)"},
+		{"neither", "zoe", 422, "zoe cannot be reached: no slack account found for them and no email address in people; nothing changed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, out := call(t, srv, "POST", "/v1/incidents/1/page", `{"person":"`+tc.person+`","by":"dana"}`)
+			said, _ := out["error"].(string)
+			if w, ok := out["warning"].(string); ok {
+				said = w
+			}
+			if st != tc.status || (tc.say == "" && said != "") || !strings.Contains(said, tc.say) {
+				t.Fatalf("%d %q, want %d saying %q", st, said, tc.status, tc.say)
+			}
+		})
+	}
+	inc, _, _ := store.Get(ctx, 1)
+	var got []string
+	for _, p := range inc.PagedIn {
+		got = append(got, p.Person)
+	}
+	if strings.Join(got, ",") != "erin,gus" {
+		t.Fatalf("paged in %v, want erin and gus (zoe refused)", got)
+	}
+}
+
+// An incident held by a maintenance window has no channel and pages
+// nobody: escalating it, assigning it or paging someone into it is refused
+// with 409 and a sentence naming the window and how to end it; nothing
+// changes. After the window ends, all three work.
+func TestHeldIncidentRefusesPaging(t *testing.T) {
+	rs := redistest.Start(t)
+	ctx := redistest.Ctx(t)
+	store := incident.NewStore(rs.Client(), "t:")
+	store.Unbatched = true
+	now := time.Now()
+	m, err := store.StartMaintenance(ctx, "db", 2*time.Hour, false, "dana", "drill", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := store.Open(ctx, incident.Alert{Source: "generic", Service: "db", DedupKey: "a", Summary: "disk full",
+		Severity: incident.SevCritical, Status: incident.AlertFiring}); err != nil || r.Number != 1 {
+		t.Fatal(r, err)
+	}
+	people := map[string]bool{"dana": true, "gus": true}
+	api := httpapi.New(httpapi.Options{Token: token, Incidents: store, KnownPerson: func(id string) bool { return people[id] },
+		Escalate: store.Escalate})
+	api.RegisterMaintenance(httpapi.MaintenanceOptions{Store: store, KnownService: func(s string) bool { return s == "db" }})
+	srv := httptest.NewServer(openapitest.Wrap(t, api))
+	t.Cleanup(srv.Close)
+	want := "INC-1 is held by maintenance window mw-1 until " + incident.WindowTime(m.Until)
+	for _, tc := range []struct{ name, path, body, say string }{
+		{"escalate", "/v1/incidents/1/escalate", `{"by":"dana"}`, "To escalate it now, end the window first (/incident maintenance end mw-1, or DELETE /v1/maintenance/mw-1)."},
+		{"page in", "/v1/incidents/1/page", `{"person":"gus","by":"dana"}`, "To page someone into it now"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, out := call(t, srv, "POST", tc.path, tc.body)
+			msg, _ := out["error"].(string)
+			if st != http.StatusConflict || !strings.HasPrefix(msg, want) || !strings.Contains(msg, tc.say) {
+				t.Fatalf("%d %q, want 409 saying %q … %q", st, msg, want, tc.say)
+			}
+		})
+	}
+	if _, err := store.Assign(ctx, 1, "gus", "dana"); incident.ErrorCode(err) != incident.Held {
+		t.Fatalf("assigning a held incident: %v", err)
+	}
+	inc, tl, _ := store.Get(ctx, 1)
+	if inc.Status != incident.StatusTriggered || inc.Owner != "" || len(inc.PagedIn) != 0 || len(tl) != 2 {
+		t.Fatalf("a refusal changed the held incident: %+v, %d events", inc, len(tl))
+	}
+	if st, _ := call(t, srv, "DELETE", "/v1/maintenance/mw-1?by=dana", ""); st != http.StatusOK {
+		t.Fatalf("end: %d", st)
+	}
+	if st, out := call(t, srv, "POST", "/v1/incidents/1/page", `{"person":"gus","by":"dana"}`); st != http.StatusOK {
+		t.Fatalf("page in after the window: %d %v", st, out)
 	}
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -34,7 +33,8 @@ func (s *Server) RegisterOnCall(board *oncall.Board, ovs Overrides, now func() t
 	if now == nil {
 		now = time.Now
 	}
-	h := &onCallHandlers{board: board, ovs: ovs, now: now, fail: s.fail, people: s.people}
+	h := &onCallHandlers{board: board, ovs: ovs, now: now, fail: s.fail, people: s.people,
+		maint: func() MaintenanceStore { return s.maint }}
 	s.Handle("GET /v1/oncall", s.auth(h.view))
 	s.Handle("GET /v1/rotations/{file}", s.auth(h.feed))
 	s.Handle("POST /v1/rotations/{name}/overrides", s.auth(h.createOverride))
@@ -49,6 +49,30 @@ type onCallHandlers struct {
 	fail  func(http.ResponseWriter, error)
 	// people says whether a person id exists (Options.KnownPerson), for "by".
 	people func(id string) bool
+	// maint is the maintenance store once RegisterMaintenance ran (nil:
+	// GET /v1/oncall lists no windows).
+	maint func() MaintenanceStore
+}
+
+// windows are the maintenance windows active now, of service ("" for all),
+// for GET /v1/oncall: chat's /oncall shows them under who is on call. A
+// failure to read them is the request's failure, as the rotation's.
+func (h *onCallHandlers) windows(ctx context.Context, service string) ([]incident.Maintenance, error) {
+	st := h.maint()
+	if st == nil {
+		return nil, nil
+	}
+	list, err := st.Maintenances(ctx, h.now())
+	if err != nil {
+		return nil, err
+	}
+	var out []incident.Maintenance
+	for _, m := range list {
+		if service == "" || m.Service == service {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 func (h *onCallHandlers) view(w http.ResponseWriter, r *http.Request) {
@@ -68,7 +92,16 @@ func (h *onCallHandlers) view(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, err)
 			return
 		}
-		httpjson.Write(w, http.StatusOK, map[string]any{"oncall": all})
+		ws, err := h.windows(r.Context(), "")
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		out := map[string]any{"oncall": all}
+		if len(ws) > 0 {
+			out["maintenance"] = ws
+		}
+		httpjson.Write(w, http.StatusOK, out)
 		return
 	}
 	rot, err := h.board.RotationFor(q.Get("service"), q.Get("rotation"))
@@ -81,7 +114,14 @@ func (h *onCallHandlers) view(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, onCallOutcome(err))
 		return
 	}
-	httpjson.Write(w, http.StatusOK, v)
+	// A rotation asked for by name shows every window (which services it
+	// serves is the config's); a service shows its own.
+	ws, err := h.windows(r.Context(), q.Get("service"))
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, onCallAnswer{OnCallView: v, Maintenance: ws})
 }
 
 func (h *onCallHandlers) feed(w http.ResponseWriter, r *http.Request) {
@@ -103,6 +143,13 @@ func (h *onCallHandlers) feed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", name+".ics"))
 	_, _ = w.Write(body)
+}
+
+// onCallAnswer is GET /v1/oncall's answer for one rotation: its view and
+// the active maintenance windows, when any.
+type onCallAnswer struct {
+	rotations.OnCallView
+	Maintenance []incident.Maintenance `json:"maintenance,omitempty"`
 }
 
 // overrideBody is the JSON of an override, in and out. By is who makes it:
@@ -127,9 +174,7 @@ func (h *onCallHandlers) createOverride(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	var body overrideBody
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
+	if err := httpjson.Decode(http.MaxBytesReader(w, r.Body, 16<<10), &body); err != nil {
 		httpjson.Error(w, http.StatusBadRequest, `the body must be JSON like {"person":"alice","from":"2026-11-24T09:00:00Z","until":"2026-11-24T17:00:00Z"}; `+jsonProblem(err))
 		return
 	}

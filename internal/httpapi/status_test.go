@@ -25,6 +25,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		{"already assigned", incident.AlreadyAssigned, http.StatusConflict},
 		{"invalid", incident.Invalid, http.StatusBadRequest},
 		{"unprocessable", incident.Unprocessable, http.StatusUnprocessableEntity},
+		{"held by a maintenance window", incident.Held, http.StatusConflict},
 		{"unavailable", incident.Unavailable, http.StatusServiceUnavailable},
 		{"a code the table does not know", incident.Code("new_outcome"), http.StatusServiceUnavailable},
 	}

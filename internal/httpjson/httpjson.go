@@ -5,6 +5,8 @@ package httpjson
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 )
@@ -58,4 +60,35 @@ func Want(t reflect.Type) string {
 		return "a JSON array"
 	}
 	return "a different type"
+}
+
+// TrailingDataError is Decode's error for a body with more after its one
+// JSON value ({...} {"x":1}); Offset is the byte, from 1, where it starts.
+type TrailingDataError struct{ Offset int64 }
+
+func (e *TrailingDataError) Error() string {
+	return fmt.Sprintf("more data after the JSON value, at byte %d", e.Offset)
+}
+
+// Decode is the API's one strict reading of a JSON request body into v: no
+// field v does not name (encoding/json's "unknown field" error), and
+// nothing but white space after the one value (a *TrailingDataError).
+// Every API route that takes a JSON body reads it through here.
+func Decode(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	end := dec.InputOffset()
+	rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), r))
+	if err != nil {
+		return err
+	}
+	for i, b := range rest {
+		if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
+			return &TrailingDataError{Offset: end + int64(i) + 1}
+		}
+	}
+	return nil
 }

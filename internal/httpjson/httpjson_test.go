@@ -1,8 +1,10 @@
 package httpjson
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -37,6 +39,40 @@ func TestReplies(t *testing.T) {
 			}
 			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 				t.Fatalf("Content-Type %q", ct)
+			}
+		})
+	}
+}
+
+// Decode takes exactly one JSON object with known fields, and white space
+// around it; anything after it is a *TrailingDataError with its byte.
+func TestDecode(t *testing.T) {
+	type body struct {
+		By string `json:"by"`
+	}
+	for _, tc := range []struct {
+		name, in string
+		trailing int64 // 0: no TrailingDataError
+		ok       bool
+	}{
+		{"one object", `{"by":"dana"}`, 0, true},
+		{"white space after it", "{\"by\":\"dana\"}\n  \t", 0, true},
+		{"a second object", `{"by":"dana"} {"x":1}`, 15, false},
+		{"a word after it", `{"by":"dana"}x`, 14, false},
+		{"an unknown field", `{"by":"dana","x":1}`, 0, false},
+		{"empty", ``, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b body
+			err := Decode(strings.NewReader(tc.in), &b)
+			var tr *TrailingDataError
+			switch {
+			case tc.ok && err != nil:
+				t.Fatalf("Decode: %v", err)
+			case !tc.ok && err == nil:
+				t.Fatalf("Decode took %q", tc.in)
+			case tc.trailing != 0 && (!errors.As(err, &tr) || tr.Offset != tc.trailing):
+				t.Fatalf("Decode: %v, want trailing data at byte %d", err, tc.trailing)
 			}
 		})
 	}

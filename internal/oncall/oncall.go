@@ -116,6 +116,16 @@ func (b *Board) cachedOverrides(ctx context.Context, rotation string, now time.T
 	return set, false, nil
 }
 
+// Forget drops rotation's overrides from Resolver's cache, so that the
+// next page reads them afresh: called when this process changed them in a
+// way paging must see at once (a handoff's pager taken with Take it cuts
+// the outgoing person's hold). Other replicas see it within ResolverTTL.
+func (b *Board) Forget(rotation string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.cache, rotation)
+}
+
 // RotationFor resolves a request naming a service or a rotation (exactly one).
 func (b *Board) RotationFor(service, rotation string) (*rotations.Rotation, error) {
 	switch {

@@ -96,3 +96,50 @@ func TestResolverWithoutOverridesOrOnError(t *testing.T) {
 		t.Fatalf("err = %v; want the source's error naming the rotation", err)
 	}
 }
+
+// TestForgetDropsTheCachedOverrides: within ResolverTTL the Resolver keeps
+// the overrides it read, so a pager taken at a handoff (the outgoing
+// person's hold cut) would still page the old holder for up to the TTL;
+// Forget(rotation) makes the next Resolver read them afresh, and only that
+// rotation's.
+func TestForgetDropsTheCachedOverrides(t *testing.T) {
+	r, err := rotations.Compile(rotations.Spec{Name: "primary", Timezone: "UTC", Shift: "daily", Handoff: "09:00",
+		Start: "2026-02-01", Participants: []string{"alice", "bob"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := rotations.Compile(rotations.Spec{Name: "other", Timezone: "UTC", Shift: "daily", Handoff: "09:00",
+		Start: "2026-02-01", Participants: []string{"dave"}})
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	holder := "carol" // who the stored override puts on call (the hold, then the taker)
+	reads := map[string]int{}
+	source := func(_ context.Context, rotation string) (*rotations.OverrideSet, error) {
+		reads[rotation]++
+		return rotations.NewOverrideSet([]rotations.Override{{ID: "1", Rotation: rotation, Person: holder,
+			From: t0.Add(-time.Hour), Until: t0.Add(time.Hour), Created: t0.Add(-time.Hour)}}), nil
+	}
+	b := &oncall.Board{Rotations: map[string]*rotations.Rotation{"primary": r, "other": other}, Overrides: source, ResolverTTL: 2 * time.Second}
+	ask := func(off time.Duration) string {
+		t.Helper()
+		res, _, err := b.Resolver(context.Background(), []string{"primary", "other"}, t0.Add(off))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, _ := res(rotations.Target{Kind: rotations.TargetRotation, Name: "primary"}, t0.Add(off))
+		return p
+	}
+	if p := ask(0); p != "carol" {
+		t.Fatalf("on call %q", p)
+	}
+	holder = "dave" // the pager changed hands in Redis
+	if p := ask(500 * time.Millisecond); p != "carol" {
+		t.Fatalf("within the TTL, without Forget: %q (the cache is what this test is about)", p)
+	}
+	b.Forget("primary")
+	if p := ask(time.Second); p != "dave" {
+		t.Fatalf("after Forget: on call %q, want dave", p)
+	}
+	if reads["primary"] != 2 || reads["other"] != 1 {
+		t.Fatalf("reads %v: want primary read again, other still cached", reads)
+	}
+}

@@ -37,6 +37,17 @@ function renderBaton() {
     (b.note ? `<p class="help">${esc(b.note)}</p>` : "");
 }
 
+// renderEmails lists the emails the demo's SMTP sink took, newest first:
+// to, subject, body (email pages of policy levels with notify: [chat, email]).
+function renderEmails() {
+  const list = state.emails;
+  if (!list) { el("emails").innerHTML = `<div class="empty">no SMTP sink shown here (smtp off, or this chat's page lists none)</div>`; return; }
+  el("emails").innerHTML = list.length ? list.slice().reverse().map((m) =>
+    `<div class="email"><div class="meta">to <b>${esc((m.to || []).join(", "))}</b></div>` +
+    `<div class="subject">${esc(m.subject)}</div><pre class="body">${esc(m.body)}</pre></div>`).join("") :
+    `<div class="empty">no emails yet</div>`;
+}
+
 function renderHeader() {
   const sel = el("as");
   if (!sel.options.length) {
@@ -63,6 +74,7 @@ function render() {
   renderChannels();
   renderDMs();
   renderBaton();
+  renderEmails();
   document.querySelectorAll(".cmd input").forEach((i) => { if (inputs[i.id]) i.value = inputs[i.id]; });
   document.querySelectorAll(".msgs").forEach((m) => {
     const s = scrolls[m.dataset.scroll];

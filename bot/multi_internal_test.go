@@ -1,0 +1,140 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/redistest"
+)
+
+// dmChat is a chat that opens DMs, takes posts (failing the next failNext
+// of them) and finds a post by its key; any other method panics.
+type dmChat struct {
+	Chat
+	name string
+
+	mu       sync.Mutex
+	posts    map[string][]string // channel → keys posted there
+	failNext int
+}
+
+func (c *dmChat) Name() string { return c.name }
+
+func (c *dmChat) OpenDM(_ context.Context, uid string) (string, error) { return "D-" + uid, nil }
+
+func (c *dmChat) Post(_ context.Context, channel string, m Message) (string, string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failNext > 0 {
+		c.failNext--
+		return "", "", errors.New("connection reset") // outcome unknown
+	}
+	c.posts[channel] = append(c.posts[channel], m.Key)
+	return channel, itoa(int64(len(c.posts[channel]))), nil
+}
+
+func (c *dmChat) FindKey(_ context.Context, channel, _, key string, _ time.Time, _ int) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i := slices.Index(c.posts[channel], key); i >= 0 {
+		return itoa(int64(i + 1)), nil
+	}
+	return "", nil
+}
+
+func (c *dmChat) keys(channel string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.posts[channel])
+}
+
+// TestMultiPages: one page decision goes to each chat the person has an
+// account in; a chat that failed is retried alone (the other is not paged
+// twice); a person in one chat only is paged there; a person in none is
+// Permanent (the runner pages the fallback).
+func TestMultiPages(t *testing.T) {
+	rs := redistest.Start(t)
+	ctx := redistest.Ctx(t)
+	store := incident.NewStore(rs.Client(), "t:")
+	store.Unbatched = true
+	if _, err := store.Open(ctx, incident.Alert{Source: "generic", Service: "db", DedupKey: "k", Summary: "disk full",
+		Severity: incident.SevCritical, Status: incident.AlertFiring}); err != nil {
+		t.Fatal(err)
+	}
+	slack := &dmChat{name: "slack", posts: map[string][]string{}}
+	discord := &dmChat{name: "discord", posts: map[string][]string{}}
+	newBot := func(c *dmChat, space string, people []Person) *Bot {
+		b, err := New(Options{Chat: c, Incidents: store, Redis: rs.Client(), Prefix: "t:", Log: slog.New(slog.DiscardHandler),
+			People: people, Services: []Service{{Name: "db"}}, RefSpace: space, Beside: space != ""})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	m, err := NewMulti(
+		newBot(slack, "", []Person{{ID: "dana", ChatID: "UDANA"}, {ID: "erin", ChatID: "UERIN"}, {ID: "finn"}}),
+		newBot(discord, "discord", []Person{{ID: "dana", ChatID: "1100000000000000001"}, {ID: "erin"}, {ID: "finn"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := func(person string) escalation.Page {
+		return escalation.Page{Incident: 1, Person: person, Level: 1, Reason: escalation.ReasonFirst, Key: "INC-1/1/first/" + person}
+	}
+
+	// dana: Discord fails, Slack delivers; the retry pages Discord only.
+	discord.failNext = 1
+	if _, err := m.PageBundled(ctx, page("dana")); err == nil || escalation.IsPermanent(err) || escalation.IsUnsent(err) {
+		t.Fatalf("Discord failing: err %v, want a retryable error of unknown outcome", err)
+	}
+	if got := slack.keys("D-UDANA"); len(got) != 1 {
+		t.Fatalf("Slack DMs %v after the first try, want one", got)
+	}
+	if ok, err := m.Delivered(ctx, page("dana")); err != nil || ok {
+		t.Fatalf("Delivered = %v, %v: Discord does not have it", ok, err)
+	}
+	b, err := m.PageBundled(ctx, page("dana"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := slack.keys("D-UDANA"); len(got) != 1 {
+		t.Fatalf("Slack DMs %v after the retry, want still one", got)
+	}
+	if got := discord.keys("D-1100000000000000001"); len(got) != 1 {
+		t.Fatalf("Discord DMs %v after the retry, want one", got)
+	}
+	if !slices.Equal(b.Chats, []string{"slack", "discord"}) {
+		t.Fatalf("chats %v", b.Chats)
+	}
+	if ok, err := m.Delivered(ctx, page("dana")); err != nil || !ok {
+		t.Fatalf("Delivered = %v, %v after both have it", ok, err)
+	}
+
+	// erin: Slack only.
+	if b, err := m.PageBundled(ctx, page("erin")); err != nil || !slices.Equal(b.Chats, []string{"slack"}) {
+		t.Fatalf("erin: %v, %v", b.Chats, err)
+	}
+	if len(discord.posts) != 1 {
+		t.Fatalf("Discord posts %v: erin has no Discord id", discord.posts)
+	}
+
+	// finn: in neither chat.
+	if _, err := m.PageBundled(ctx, page("finn")); !escalation.IsPermanent(err) {
+		t.Fatalf("finn: err %v, want Permanent", err)
+	}
+
+	// Each chat's pages were recorded in its own space.
+	refs, err := store.ChatRefs(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs["p:D-UDANA/1"] == "" || refs["discord|p:D-1100000000000000001/1"] == "" {
+		t.Fatalf("chat refs %v: want Slack's page unprefixed and Discord's under discord|", refs)
+	}
+}

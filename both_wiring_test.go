@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/internal/fakediscord"
+	"github.com/batonhq/baton/internal/fakeslack"
+)
+
+// bothWorld is discordWorld with Slack configured too (internal/fakeslack):
+// carol has a Slack id and a Discord id, so she is paged in both.
+type bothWorld struct {
+	*discordWorld
+	slack      *fakeslack.Server
+	slackCarol fakeslack.User
+}
+
+func newBothWorld(t *testing.T) *bothWorld {
+	t.Helper()
+	w := &bothWorld{discordWorld: newDiscordWorld(t)}
+	w.slack = fakeslack.StartTest(t)
+	w.slackCarol = w.slack.AddUser(fakeslack.User{Name: "carol", RealName: "Carol Diaz", Email: "carol@example.com"})
+	for _, s := range w.cfg.Services {
+		if s.AlertsChannel != "" {
+			w.slack.AddChannel(fakeslack.Channel{Name: strings.TrimPrefix(s.AlertsChannel, "#")})
+		}
+	}
+	w.cfg.Slack.BotToken, w.cfg.Slack.AppToken, w.cfg.Slack.APIURL = w.slack.BotToken(), w.slack.AppToken(), w.slack.APIURL()
+	for i := range w.cfg.People {
+		if w.cfg.People[i].ID == "carol" {
+			w.cfg.People[i].Slack = w.slackCarol.ID
+		}
+	}
+	return w
+}
+
+// serve runs a new App on w's config until the test ends.
+func (w *bothWorld) serve(t *testing.T) *testApp {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(w.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	app, err := NewAppWith(w.cfg, log, AppOptions{PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Chat == nil || app.Chat.name != "slack" || app.Chat.beside == nil || app.Chat.beside.name != "discord" {
+		t.Fatalf("chat side %+v, want Slack with Discord beside", app.Chat)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Serve(ctx, ln) }()
+	var once sync.Once
+	t.Cleanup(func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+			app.Close()
+		})
+	})
+	return &testApp{url: "http://" + ln.Addr().String(), redis: w.redis}
+}
+
+func (w *bothWorld) slackDMs() []fakeslack.Message {
+	im, ok := w.slack.IM(w.slackCarol.ID)
+	if !ok {
+		return nil
+	}
+	return w.slack.Messages(im.ID)
+}
+
+func (w *bothWorld) slackChannel(prefix string) (fakeslack.Channel, bool) {
+	var found []fakeslack.Channel
+	for _, c := range w.slack.Channels() {
+		if strings.HasPrefix(c.Name, prefix) {
+			found = append(found, c)
+		}
+	}
+	if len(found) != 1 {
+		return fakeslack.Channel{}, false
+	}
+	return found[0], true
+}
+
+// TestServeSlackAndDiscord: with slack.bot_token and discord.token both
+// set, `baton serve` runs both bots on one Redis and one escalation engine:
+// an alert makes a channel and a pinned card in each chat and pages carol
+// by DM in both (one "paged" event per page decision, naming both chats); her ✅ on the
+// Discord card acknowledges, which stops the Slack pages too (none across
+// three re-page intervals) and redraws the Slack card; /incident resolve
+// in the Slack channel resolves, and the Discord card shows it. Both
+// connections show in /metrics; only people neither chat reaches are
+// warned about.
+func TestServeSlackAndDiscord(t *testing.T) {
+	w := newBothWorld(t)
+	a := w.serve(t)
+	w.waitFor(t, "the gateway", w.fake.Ready)
+	w.waitFor(t, "both connections in /metrics", func() bool {
+		m := getBody(t, a.url+"/metrics")
+		return strings.Contains(m, `baton_socket_connected{chat="discord"} 1`) && strings.Contains(m, `baton_socket_connected{chat="slack"} 1`)
+	})
+
+	// bob has neither a Slack account (his email finds nobody there) nor a
+	// discord id: warned about once both chats are up. alice (a Slack id)
+	// and carol (both) are not, though each lacks one chat.
+	w.waitFor(t, "the warning about bob", func() bool {
+		return strings.Contains(w.log.String(), "a person cannot be paged in any chat")
+	})
+	for _, line := range strings.Split(w.log.String(), "\n") {
+		if strings.Contains(line, "cannot be paged") && (!strings.Contains(line, "bob") || strings.Contains(line, "alice") || strings.Contains(line, "carol")) {
+			t.Fatalf("unreachable warning about someone one chat reaches: %s", line)
+		}
+	}
+
+	code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, `{"service":"payments","summary":"card payments failing","severity":"critical"}`)
+	if code != 202 || out["incident"] != 1.0 {
+		t.Fatalf("alert: %d %v", code, out)
+	}
+	// Discord: the channel and its pinned card.
+	var dch fakediscord.Channel
+	var dcard fakediscord.Message
+	w.waitFor(t, "the Discord channel and its pinned card", func() bool {
+		chans := w.incChannels("inc-1-")
+		if len(chans) != 1 {
+			return false
+		}
+		dch = chans[0]
+		pins := w.fake.Pins(dch.ID)
+		if len(pins) != 1 {
+			return false
+		}
+		dcard, _ = w.fake.Message(pins[0])
+		return true
+	})
+	// Slack: the channel and its pinned card.
+	var sch fakeslack.Channel
+	w.waitFor(t, "the Slack channel and its pinned card", func() bool {
+		var ok bool
+		sch, ok = w.slackChannel("inc-1-")
+		return ok && len(sch.Pins) == 1
+	})
+	scardTS := sch.Pins[0]
+	// carol is paged in both chats.
+	w.waitFor(t, "carol paged on Slack and on Discord", func() bool { return len(w.slackDMs()) >= 1 && len(w.dms(w.carol)) >= 1 })
+	firsts := func() int {
+		n := 0
+		for _, e := range timeline(t, a, "1") {
+			if e["type"] == "paged" && e["note"] == "first" {
+				n++
+				if got := fmt.Sprint(e["chats"]); got != "slack,discord" {
+					t.Fatalf("the first page went to the chats %q, want slack,discord", got)
+				}
+			}
+		}
+		return n
+	}
+	w.waitFor(t, "the first page in the timeline", func() bool { return firsts() > 0 })
+	if firsts := firsts(); firsts != 1 {
+		t.Fatalf("%d paged events for the first page, want one for both chats", firsts)
+	}
+	// Both chats' state for INC-1 sits side by side in one hash.
+	refs, err := w.redis.Client().HGetAll(context.Background(), w.cfg.Redis.Prefix+"{inc}:i:1:c").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refs["card"] != scardTS || refs["discord|card"] != dcard.ID || refs["ch"] != sch.ID || refs["discord|ch"] != dch.ID {
+		t.Fatalf("chat refs %v: want Slack's card %s unprefixed and Discord's %s under discord|", refs, scardTS, dcard.ID)
+	}
+	if got := incidentStatus(t, a, "1")["channel"]; got != sch.ID {
+		t.Fatalf("incident channel %v, want Slack's %s", got, sch.ID)
+	}
+
+	// carol's ✅ on the Discord card acknowledges.
+	if err := w.fake.React(w.carol.ID, dch.ID, dcard.ID, "✅"); err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor(t, "the ack", func() bool {
+		inc := incidentStatus(t, a, "1")
+		return inc["status"] == "acknowledged" && inc["owner"] == "carol"
+	})
+	w.waitFor(t, "the Slack card showing the ack by carol", func() bool {
+		m, ok := w.slack.Message(sch.ID, scardTS)
+		return ok && strings.Contains(m.Text, "acknowledged), owner Carol Diaz")
+	})
+	w.waitFor(t, "the Discord card edited in place", func() bool {
+		m, _ := w.fake.Message(dcard.ID)
+		return strings.Join(m.Buttons(), ",") == "baton:resolve:1,baton:escalate:1"
+	})
+	slackPages, discordPages := len(w.slackDMs()), len(w.dms(w.carol))
+	// Three re-page intervals (300 ms) pass: asserting that nothing happens
+	// in them, so there is no event to wait for.
+	time.Sleep(900 * time.Millisecond)
+	if now := len(w.slackDMs()); now != slackPages {
+		t.Fatalf("%d Slack pages after the ack in Discord", now-slackPages)
+	}
+	if now := len(w.dms(w.carol)); now != discordPages {
+		t.Fatalf("%d Discord pages after the ack", now-discordPages)
+	}
+
+	// /incident resolve in the Slack channel resolves; the Discord card follows.
+	if _, err := w.slack.SendSlashCommand(w.slackCarol.ID, sch.ID, "/incident", "resolve rolled back"); err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor(t, "resolved", func() bool { return incidentStatus(t, a, "1")["status"] == "resolved" })
+	w.waitFor(t, "the Discord card showing resolved", func() bool {
+		m, _ := w.fake.Message(dcard.ID)
+		return len(m.Buttons()) == 0 && strings.Contains(string(m.Embeds), "Resolved")
+	})
+	w.waitFor(t, "the Slack card showing resolved", func() bool {
+		m, _ := w.slack.Message(sch.ID, scardTS)
+		return strings.Contains(m.Text, "(payments, resolved)")
+	})
+	// One channel and one card in each chat.
+	if chans := w.incChannels("inc-1-"); len(chans) != 1 {
+		t.Fatalf("%d Discord channels for INC-1", len(chans))
+	}
+	if _, ok := w.slackChannel("inc-1-"); !ok {
+		t.Fatal("not exactly one Slack channel for INC-1")
+	}
+}
+
+// timeline is incident n's timeline from the API.
+func timeline(t *testing.T, a *testApp, n string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	tl, _ := incidentStatus(t, a, n)["timeline"].([]any)
+	for _, e := range tl {
+		if m, ok := e.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
