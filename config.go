@@ -278,6 +278,8 @@ type ServiceConfig struct {
 type GroupingConfig struct {
 	Window time.Duration `mapstructure:"window"` // 0 < window ≤ 24h when grouping is on
 	By     []string      `mapstructure:"by"`     // alert field paths: source, name, severity, summary, details.<key>
+
+	windowSet bool // the file names window (markGroupingWindows): 0 is then a mistake, not "off"
 }
 
 // PersonConfig is someone who can be paged.

@@ -38,7 +38,7 @@ func TestGroupingConfig(t *testing.T) {
 		{name: "nested details key", yaml: "    grouping: {window: 1m, by: [details.labels.host]}\n",
 			want: incident.Grouping{Window: time.Minute, By: []string{"details.labels.host"}}},
 		{name: "fields without a window", yaml: "    grouping: {by: [details.host]}\n",
-			problem: "services[1].grouping.window: must be a positive duration such as 5m: how long after an incident opens it takes the service's new alerts (got 0s)"},
+			problem: "services[1].grouping.window: must be set with by: how long after an incident opens it takes the service's new alerts, such as 5m"},
 		{name: "a window without a unit", yaml: "    grouping: {window: 5}\n",
 			problem: "services[1].grouping.window: must be at least 1s (got 5ns: a number without a unit is nanoseconds; write it with one, such as 5m)"},
 		{name: "a negative window", yaml: "    grouping: {window: -5m}\n",
@@ -129,5 +129,65 @@ func TestGroupingFromConfigToWebhook(t *testing.T) {
 		if code != 202 || out["outcome"] != st.outcome || out["incident"] != st.number {
 			t.Fatalf("%s %s: %d %v; want 202 %s INC-%v", st.service, st.key, code, out, st.outcome, st.number)
 		}
+	}
+}
+
+// TestGroupingWindowProblems: the exact check-config line for a window that
+// is 0, too short or unit-less (issue 14's break test: `window: 500ms` was
+// told "a number without a unit is nanoseconds"; `window: 0s` alone was
+// taken as "off" while `window: 0s` with `by` was refused). A window written
+// in the file must be one; grouping is off only when window and by are both
+// left out. Heartbeats share the 1s floor and its message.
+func TestGroupingWindowProblems(t *testing.T) {
+	example, err := os.ReadFile("config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const anchor = `    alerts_channel: "#payments-alerts"` + "\n"
+	const unitless = ": a number without a unit is nanoseconds; write it with one, such as 5m)"
+	const zero = "must be a positive duration such as 5m: how long after an incident opens it takes the service's new alerts; to leave grouping off, leave out window and by (got 0s)"
+	tests := []struct {
+		name    string
+		yaml    string // under the payments service
+		heart   string // replaces config.yaml's heartbeats block when set
+		problem string // the one problem, whole; "" none
+	}{
+		{name: "under a second, with its unit", yaml: "    grouping: {window: 500ms}\n",
+			problem: "services[1].grouping.window: must be at least 1s (got 500ms)"},
+		{name: "without a unit", yaml: "    grouping: {window: 5}\n",
+			problem: "services[1].grouping.window: must be at least 1s (got 5ns" + unitless},
+		{name: "a large number without a unit", yaml: "    grouping: {window: 300000}\n",
+			problem: "services[1].grouping.window: must be at least 1s (got 300µs" + unitless},
+		{name: "0s alone", yaml: "    grouping: {window: 0s}\n",
+			problem: "services[1].grouping.window: " + zero},
+		{name: "0s with by", yaml: "    grouping: {window: 0s, by: [details.host]}\n",
+			problem: "services[1].grouping.window: " + zero},
+		{name: "a bare 0", yaml: "    grouping: {window: 0}\n",
+			problem: "services[1].grouping.window: " + zero},
+		{name: "by without a window", yaml: "    grouping: {by: [details.host]}\n",
+			problem: "services[1].grouping.window: must be set with by: how long after an incident opens it takes the service's new alerts, such as 5m"},
+		{name: "an empty grouping: off", yaml: "    grouping: {}\n"},
+		{name: "a null grouping: off", yaml: "    grouping:\n"},
+		{name: "heartbeat grace under a second", heart: "heartbeats:\n  - {name: a, service: database, interval: 1h, grace: 500ms}\n",
+			problem: "heartbeats[0].grace: must be at least 1s (got 500ms)"},
+		{name: "heartbeat interval without a unit", heart: "heartbeats:\n  - {name: a, service: database, interval: 300, grace: 5m}\n",
+			problem: "heartbeats[0].interval: must be at least 1s (got 300ns" + unitless},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := string(example)
+			if tc.heart != "" {
+				body = withHeartbeats(t, tc.heart)
+			}
+			body = strings.Replace(body, anchor, anchor+tc.yaml, 1)
+			_, err := LoadConfig(writeConfig(t, body), nil)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.problem {
+				t.Fatalf("problems:\n%s\nwant:\n%s", got, tc.problem)
+			}
+		})
 	}
 }

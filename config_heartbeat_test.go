@@ -55,7 +55,7 @@ func TestHeartbeatsConfig(t *testing.T) {
 		{name: "interval a quoted number", yaml: "heartbeats:\n  - {name: a, service: database, interval: \"300\", grace: 5m}\n",
 			problems: []string{`heartbeats[0].interval: must be a duration such as 10s or 1m30s (got "300")`}},
 		{name: "grace under a second", yaml: "heartbeats:\n  - {name: a, service: database, interval: 1h, grace: 500ms}\n",
-			problems: []string{"heartbeats[0].grace: must be at least 1s (got 500ms"}},
+			problems: []string{"heartbeats[0].grace: must be at least 1s (got 500ms)"}},
 		{name: "interval and grace missing", yaml: "heartbeats:\n  - {name: a, service: database}\n",
 			problems: []string{"heartbeats[0].grace: must be set to a duration of at least 1s", "heartbeats[0].interval: must be set to a duration of at least 1s"}},
 		{name: "negative interval", yaml: "heartbeats:\n  - {name: a, service: database, interval: -1h, grace: 5m}\n",

@@ -115,6 +115,7 @@ func loadConfig(path string, body []byte, environ []string) (*Config, error) {
 			probs = append(probs, p)
 		}
 	}
+	markGroupingWindows(v.AllSettings(), cfg.Services)
 	for _, p := range cfg.Redis.fromURL() {
 		undecoded[p.Path] = true
 		probs = append(probs, p)

@@ -405,19 +405,23 @@ func (c *Config) validateServicePolicies(k *checker, policies map[string]bool) {
 	}
 }
 
-// validateGrouping checks services[].grouping: off (no window, no by), or a
-// window in (0, 24h] with field paths an alert has (incident.GroupingFieldError).
+// validateGrouping checks services[].grouping: off (neither window nor by
+// written), or a window in [1s, 24h] with field paths an alert has
+// (incident.GroupingFieldError). A window written as 0 is refused whether
+// or not by is there: "off" is leaving both out, one way only.
 func (c *Config) validateGrouping(k *checker) {
 	for i, s := range c.Services {
 		p := fmt.Sprintf("services[%d].grouping", i)
 		g := s.Grouping
 		switch w := g.Window; {
-		case w == 0 && len(g.By) == 0:
+		case w == 0 && !g.windowSet && len(g.By) == 0:
 			continue // off
+		case w == 0 && !g.windowSet:
+			k.add(p+".window", "must be set with by: how long after an incident opens it takes the service's new alerts, such as 5m")
 		case w <= 0:
-			k.add(p+".window", "must be a positive duration such as 5m: how long after an incident opens it takes the service's new alerts (got %s)", w)
+			k.add(p+".window", "must be a positive duration such as 5m: how long after an incident opens it takes the service's new alerts; to leave grouping off, leave out window and by (got %s)", w)
 		case w < time.Second:
-			k.add(p+".window", "must be at least 1s (got %s: a number without a unit is nanoseconds; write it with one, such as 5m)", w)
+			k.add(p+".window", "%s", atLeastASecond(w))
 		case w > incident.MaxGroupingWindow:
 			k.add(p+".window", "must be at most 24h: a longer window would hide new problems in an old incident (got %s)", w)
 		}
@@ -655,7 +659,7 @@ func (c *Config) validateHeartbeats(k *checker, services map[string]bool) {
 			case d.v <= 0:
 				k.add(p+"."+d.key, "must be set to a duration of at least 1s: %s (got %s)", d.what, d.v)
 			case d.v < time.Second:
-				k.add(p+"."+d.key, "must be at least 1s (got %s: a number without a unit is nanoseconds; write it with one, such as 5m)", d.v)
+				k.add(p+"."+d.key, "%s", atLeastASecond(d.v))
 			}
 		}
 	}
@@ -754,4 +758,35 @@ func (c *Config) Warnings() []string {
 		out = append(out, fmt.Sprintf("analytics.digest_channel is %q but no chat is configured (slack.bot_token and discord.token are empty): the weekly digest will not be posted", c.Analytics.DigestChannel))
 	}
 	return out
+}
+
+// atLeastASecond is the problem of a duration under the 1s floor. A bare
+// number in YAML decodes as nanoseconds (5 is 5ns), which a person never
+// means; one written with a unit (500ms) is only too short. Nobody writes a
+// duration under a second with a unit finer than ms, so a value that is not
+// a whole number of milliseconds is taken as a number without a unit.
+func atLeastASecond(d time.Duration) string {
+	if d%time.Millisecond != 0 {
+		return fmt.Sprintf("must be at least 1s (got %s: a number without a unit is nanoseconds; write it with one, such as 5m)", d)
+	}
+	return fmt.Sprintf("must be at least 1s (got %s)", d)
+}
+
+// markGroupingWindows notes, from the settings as read (viper's
+// AllSettings), each service whose grouping names a window: decoded, an
+// absent window and `window: 0s` are both 0, and only the first is "off".
+func markGroupingWindows(settings map[string]any, services []ServiceConfig) {
+	list, _ := settings["services"].([]any)
+	for i, raw := range list {
+		if i >= len(services) {
+			return
+		}
+		svc, _ := raw.(map[string]any)
+		g, _ := svc["grouping"].(map[string]any)
+		for k, v := range g {
+			if strings.EqualFold(k, "window") && v != nil {
+				services[i].Grouping.windowSet = true
+			}
+		}
+	}
 }

@@ -298,14 +298,17 @@ func (n Notice) StatusLine() string {
 // MaxChannelName is the longest channel name baton makes (Slack's limit).
 const MaxChannelName = 80
 
-// MaxSlug bounds the title's part of a channel name, in characters: enough
-// to tell incidents apart in a channel list, short enough to read there.
-const MaxSlug = 40
+// MaxName bounds the channel name ChannelName makes, "inc-<n>-" included,
+// in characters: enough to tell incidents apart in a channel list, short
+// enough to read there. (WithSuffix may add "-2" to it.)
+const MaxName = 40
 
 // ChannelName is the name of incident n's channel: "inc-<n>-<slug of
-// title>", lowercase letters, digits and hyphens; the slug is at most
-// MaxSlug characters, cut at a word boundary where it can be
-// ("inc-1-postgres-primary-replication-lag", not the whole title).
+// title>", lowercase letters, digits and hyphens, at most MaxName
+// characters in all: the slug is cut at a word boundary where one is in its
+// second half ("inc-1-postgres-primary-replication-lag", not the whole
+// title), else mid-word, and never ends in a hyphen. A title with no Latin
+// letter or digit gives "inc-<n>".
 func ChannelName(n int64, title string) string {
 	prefix := fmt.Sprintf("inc-%d", n)
 	var b strings.Builder
@@ -332,13 +335,23 @@ func ChannelName(n int64, title string) string {
 	if slug == "" {
 		return prefix
 	}
-	room := min(MaxSlug, MaxChannelName-len(prefix)-1)
+	room := MaxName - len(prefix) - 1
+	if room <= 0 {
+		return prefix
+	}
 	if len(slug) > room {
 		cut := slug[:room]
-		if i := strings.LastIndexByte(cut, '-'); i > room/2 {
-			cut = cut[:i]
+		// The slug is ASCII: byte room is the next character. A cut just
+		// before a hyphen is already at a word boundary.
+		if slug[room] != '-' {
+			if i := strings.LastIndexByte(cut, '-'); i > room/2 {
+				cut = cut[:i]
+			}
 		}
 		slug = strings.Trim(cut, "-")
+	}
+	if slug == "" {
+		return prefix
 	}
 	return prefix + "-" + slug
 }

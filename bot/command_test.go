@@ -2,7 +2,6 @@ package bot
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +179,10 @@ func TestParseErrorsSayWhatToType(t *testing.T) {
 	}
 }
 
+// TestChannelName: a channel name is "inc-<n>-<slug>", at most MaxName
+// characters in all (issue 14's break test: the slug alone was cut to 40, so
+// names ran to 45-47), cut at a word boundary where there is one, never
+// ending in a hyphen.
 func TestChannelName(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -191,12 +194,22 @@ func TestChannelName(t *testing.T) {
 		{"accents dropped, spaces folded", 7, "  ÜBER  latency   p99 > 2s ", "inc-7-uber-latency-p99-2s"},
 		{"letters spelt out", 8, "Straße Ørsted Æther Łódź", "inc-8-strasse-orsted-aether-lodz"},
 		{"no Latin letters", 3, "日本語", "inc-3"},
+		{"a Japanese title", 18, "データベースの応答が遅い", "inc-18"},
+		{"Japanese with a host name", 18, "データベース db-1 応答なし", "inc-18-db-1"},
+		{"only punctuation", 18, " -- !! -- ", "inc-18"},
 		{"empty", 3, "", "inc-3"},
 		{"underscore", 1, "Checkout_API 5xx rate", "inc-1-checkout-api-5xx-rate"},
-		{"cut at a word within 40", 1, "Postgres primary replication lag is above 30 seconds on db-primary-1",
-			"inc-1-postgres-primary-replication-lag-is"},
-		{"many words", 123456, strings.Repeat("word ", 40), "inc-123456-" + strings.TrimSuffix(strings.Repeat("word-", 8), "-")},
-		{"one long word cut hard", 99, strings.Repeat("a", 200), "inc-99-" + strings.Repeat("a", MaxSlug)},
+		{"cut at a word within 40 in all", 1, "Postgres primary replication lag is above 30 seconds on db-primary-1",
+			"inc-1-postgres-primary-replication-lag"},
+		{"exactly 40", 1, "Postgres primary replication lag 1", "inc-1-postgres-primary-replication-lag-1"},
+		{"a larger number leaves less room", 1234, "Postgres primary replication lag is above 30 seconds",
+			"inc-1234-postgres-primary-replication"},
+		{"many words", 123456, strings.Repeat("word ", 40), "inc-123456-" + strings.TrimSuffix(strings.Repeat("word-", 5), "-") + "-word"},
+		{"no spaces: cut mid-word", 99, strings.Repeat("a", 200), "inc-99-" + strings.Repeat("a", MaxName-len("inc-99-"))},
+		{"a hyphen just inside the cut", 9, "abcdefghijklmnopqrstuvwxyzabcdefg-hijklmnop", "inc-9-abcdefghijklmnopqrstuvwxyzabcdefg"},
+		{"a word boundary too early is not used", 5, "ab " + strings.Repeat("c", 60), "inc-5-ab-" + strings.Repeat("c", MaxName-len("inc-5-ab-"))},
+		{"the largest number", 9223372036854775807, "Disk full on every database host in the fleet",
+			"inc-9223372036854775807-disk-full-on"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -204,8 +217,8 @@ func TestChannelName(t *testing.T) {
 			if got != c.want {
 				t.Errorf("ChannelName(%d, %q) = %q, want %q", c.n, c.title, got, c.want)
 			}
-			if slug := strings.TrimPrefix(strings.TrimPrefix(got, fmt.Sprintf("inc-%d", c.n)), "-"); len(slug) > MaxSlug {
-				t.Errorf("ChannelName(%d, %q): slug %q is %d long", c.n, c.title, slug, len(slug))
+			if len(got) > MaxName || strings.HasSuffix(got, "-") || strings.Contains(got, "--") {
+				t.Errorf("ChannelName(%d, %q) = %q (%d long): more than %d, or a stray hyphen", c.n, c.title, got, len(got), MaxName)
 			}
 		})
 	}

@@ -45,7 +45,9 @@ type genericLink struct {
 //	 "details": {...}, "links": [{"text": "...", "url": "https://..."}],
 //	 "timestamp": "2026-11-24T07:20:00Z"}
 //
-// summary is required (one line, at most 1024 characters); severity defaults
+// summary is required for a firing alert (one line, at most 1024
+// characters); a recovery needs a summary or a dedup_key, the alert it
+// ends, and no more; severity defaults
 // to critical and status to firing; dedup_key defaults to "generic:" and a
 // hash of the summary (redacted first when intake redacts), so repeats of
 // one summary are one incident. service
@@ -100,9 +102,6 @@ func parseGeneric(body []byte, now time.Time, red *privacy.Redactor) (incident.A
 		ReceivedAt: now,
 		SourceTime: sourceTime(now, parseGenericTime(g.Timestamp)),
 	}
-	if a.Summary == "" {
-		return incident.Alert{}, fieldErr("summary", "is required; give a one-line description of the problem")
-	}
 	if n := utf8.RuneCountInString(a.Summary); n > maxSummary {
 		return incident.Alert{}, fieldErr("summary", "must be at most %d characters (got %d); put the rest in details", maxSummary, n)
 	}
@@ -118,6 +117,16 @@ func parseGeneric(body []byte, now time.Time, red *privacy.Redactor) (incident.A
 		a.Status = incident.AlertResolved
 	default:
 		return incident.Alert{}, fieldErr("status", "must be firing or resolved (got %q)", g.Status)
+	}
+	// A firing alert's summary titles its incident. A recovery titles
+	// nothing: it needs only to name the alert it ends, by its dedup_key or
+	// by the summary whose hash was the key.
+	switch {
+	case a.Summary != "":
+	case a.Status == incident.AlertFiring:
+		return incident.Alert{}, fieldErr("summary", "is required; give a one-line description of the problem")
+	case strings.TrimSpace(g.DedupKey) == "":
+		return incident.Alert{}, fieldErr("dedup_key", "is required for a recovery without a summary: name the alert it ends by its dedup_key (or send the summary it fired with)")
 	}
 	// Checked as sent, before trimming: a tab or line break at either end
 	// is refused like one in the middle, not trimmed away.

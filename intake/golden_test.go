@@ -121,6 +121,7 @@ func TestGolden(t *testing.T) {
 			"Checkout success rate below 97% for 10 minutes", "checkout", "", ""},
 		{"generic-resolved-minimal", generic, "generic:6ade1bd752f79388", incident.SevCritical, incident.AlertResolved,
 			"Checkout success rate below 97% for 10 minutes", "", "", ""},
+		{"generic-recovery-no-summary", generic, "d1", incident.SevCritical, incident.AlertResolved, "", "database", "", ""},
 		{"sns-cloudwatch-alarm", parseCloudWatch, "cloudwatch:arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-api-5xx-high",
 			incident.SevCritical, incident.AlertFiring,
 			"checkout-api-5xx-high: Threshold Crossed: 2 out of the last 3 datapoints [61.0 (24/11/25 14:02:00), 38.0 (24/11/25 14:01:00)] were greater than or equal to the threshold (25.0) (mini…",

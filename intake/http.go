@@ -761,6 +761,9 @@ func (h *Handler) route(a *incident.Alert, query string) error {
 	if label == "" {
 		label = a.Summary
 	}
+	if label == "" {
+		label = a.DedupKey // a generic recovery without a summary
+	}
 	switch {
 	case query != "":
 		if err := checkOneLine("service", query); err != nil {

@@ -8,17 +8,19 @@
 -- ARGV[1] = "r": reserve a send time.
 --   ARGV[2] now, ARGV[3] interval, ARGV[4] tolerance (µs), ARGV[5] ticket
 --   ("" for none), ARGV[6] max wait (µs; -1: unbounded), ARGV[7] how long
---   past its time a held slot is kept (µs), ARGV[8] and ARGV[9] the
+--   the keys outlive the last time they name (µs), ARGV[8] and ARGV[9] the
 --   caller's own copy of tat and blocked (µs; 0: none), taken where later
 --   than what is stored: what the caller has spent that Redis does not
 --   hold (sends paced in memory while Redis did not answer, a Redis that
 --   came back empty) is not spent again. ARGV[10] "1": the call yields
 --   (bot.Pacing.Yield): unless a ticket holds a slot, it books only when
 --   that leaves the next slot free now and no block holds; otherwise it is
---   deferred until then, booking and holding nothing.
+--   deferred until then, booking and holding nothing. ARGV[11] how long past
+--   its time a held slot stays its ticket's (µs; pacer.go's lateFor).
 --   Answers {wait µs, deferred 0|1, tat, blocked}: tat and blocked as stored
 --   after the call, for the caller's copy (integer replies keep all 16
---   digits). A ticket holding a slot gets that slot. Otherwise the next slot
+--   digits). A ticket holding a slot gets that slot, unless the slot is
+--   more than ARGV[11] in the past (then it is void). Otherwise the next slot
 --   is booked (after any block); when it is further than the max wait the
 --   answer is deferred and, with a ticket, the slot is held for it.
 -- ARGV[1] = "b": block until ARGV[3] (µs), now ARGV[2], keep ARGV[4] (µs).
@@ -59,7 +61,12 @@ local myblocked = tonumber(ARGV[9]) or 0
 if mytat > tat then tat = mytat end
 if myblocked > blocked then blocked = myblocked end
 
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. f(now - keep))
+-- A held slot more than ARGV[11] past its time is void: its job came back
+-- late (every replica restarted), and sending all the late ones now would
+-- be a burst Slack refuses; the job books again at the current rate below.
+-- Within it the slot is still its own (a runner a little late under load).
+local late = tonumber(ARGV[11]) or interval
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. f(now - late))
 if ticket ~= '' then
   local at = redis.call('ZSCORE', KEYS[2], ticket)
   if at then

@@ -31,6 +31,7 @@ type step struct {
 	advance         time.Duration
 	redisDown       bool
 	redisBack       bool
+	restart         bool // the replica restarts: a new pacer, nothing in memory
 	want            time.Duration
 	deferred        bool
 	blocked         bool // with want -1: is the replica held back on method/channel?
@@ -84,6 +85,39 @@ func TestSharedBudget(t *testing.T) {
 			{advance: s, want: -1},
 			bookJob(B, create, "page:1", 500*time.Millisecond, 0, false),
 			bookJob(A, create, "page:1", 500*time.Millisecond, 2*s, true), // claimed once: a new slot
+		}},
+		{"a held slot claimed up to lateGrace (2 s) late is still the job's", []step{
+			book(A, create, "", 0), book(A, create, "", 0),
+			bookJob(A, create, "page:1", 500*time.Millisecond, s, true),
+			{advance: 3 * time.Second, want: -1}, // 1.9 s past the slot: a runner slow under load
+			bookJob(B, create, "page:1", 500*time.Millisecond, -1900*time.Millisecond, false),
+		}},
+		{"a held slot claimed more than lateGrace late is void", []step{
+			book(A, create, "", 0), book(A, create, "", 0),
+			bookJob(A, create, "page:1", 500*time.Millisecond, s, true),
+			{advance: 3101 * time.Millisecond, want: -1}, // 2.001 s past the slot
+			bookJob(B, create, "page:1", 500*time.Millisecond, 0, false),
+			book(B, create, "", 199*time.Millisecond), // after the rebooked slot
+		}},
+		// The break test of issue 14: four conversations.create within
+		// 0.29 s after a restart, every job claiming a slot long past.
+		{"slots held before a restart and claimed late are booked again at the current rate", []step{
+			book(A, create, "", 0), book(A, create, "", 0),
+			bookJob(A, create, "page:1", 500*time.Millisecond, s, true),
+			bookJob(A, create, "page:2", 500*time.Millisecond, 2*s, true),
+			bookJob(A, create, "page:3", 500*time.Millisecond, 3*s, true),
+			bookJob(A, create, "page:4", 500*time.Millisecond, 4*s, true),
+			{replica: A, restart: true, want: -1},
+			{replica: B, restart: true, want: -1},
+			{advance: 10 * time.Second, want: -1},
+			// Two at once (the burst), then one an interval: the slots
+			// at 1.1-4.4 s are void.
+			bookJob(A, create, "page:1", 500*time.Millisecond, 0, false),
+			bookJob(B, create, "page:2", 500*time.Millisecond, 0, false),
+			bookJob(A, create, "page:3", 500*time.Millisecond, s, true),
+			bookJob(B, create, "page:4", 500*time.Millisecond, 2*s, true),
+			{advance: s, want: -1},
+			bookJob(A, create, "page:3", 500*time.Millisecond, 0, false), // its new slot
 		}},
 		{"a cosmetic call yields: it books only while a slot is left besides it, and holds none", []step{
 			bookYield(B, create, "sync:1", 3*time.Second, 0, false), // the limit is idle
@@ -143,13 +177,16 @@ func TestSharedBudget(t *testing.T) {
 			srv := redistest.Start(t)
 			clock := time.Date(2026, 11, 30, 21, 0, 0, 0, time.UTC)
 			now := func() time.Time { return clock }
-			var ps [2]*pacer
-			for i := range ps {
-				ps[i] = newPacer(budgetLimits(), now, &Budget{Redis: srv.Client(), Prefix: "test:", Timeout: 250 * time.Millisecond})
+			replica := func() *pacer {
+				return newPacer(budgetLimits(), now, &Budget{Redis: srv.Client(), Prefix: "test:", Timeout: 250 * time.Millisecond})
 			}
+			ps := [2]*pacer{replica(), replica()}
 			for i, st := range tc.steps {
 				clock = clock.Add(st.advance)
 				switch {
+				case st.restart:
+					ps[st.replica] = replica()
+					continue
 				case st.redisDown:
 					srv.Stop()
 					continue

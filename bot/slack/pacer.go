@@ -112,9 +112,21 @@ type paceState struct {
 // call and its arrival at Slack must not make it arrive early.
 const safety = 1.1
 
-// heldFor is how long past its time a slot reserved for a ticket is kept
-// for it (a job that never came back to claim it).
+// heldFor is how long a limiter's keys in Redis outlive the last time they
+// name.
 const heldFor = time.Minute
+
+// lateGrace is how late a job may come back for the slot reserved for its
+// ticket: the slot is its own until lateFor past its time, then void, and
+// the job books again at the current rate. So the jobs whose slots passed
+// while every replica was down do not all send at once when they come back
+// (at most lateFor/interval+1 late slots meet), while a job the runner
+// starts a little late under load keeps its place in the queue rather than
+// going to its back (budget.lua).
+const lateGrace = 2 * time.Second
+
+// lateFor is how long past its time a held slot stays its ticket's.
+func lateFor(interval time.Duration) time.Duration { return max(interval, lateGrace) }
 
 func newPacer(limits map[string]Limit, now func() time.Time, b *Budget) *pacer {
 	p := &pacer{limits: limits, now: now, keys: map[string]*paceState{}}
@@ -259,8 +271,9 @@ func (p *pacer) reserveLocal(key string, l Limit, pc bot.Pacing, bounded bool, n
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	st := p.state(key)
+	interval, tolerance := gcra(l)
 	for t, at := range st.held {
-		if now.Sub(at) > heldFor { // reserved and never claimed
+		if now.Sub(at) > lateFor(interval) { // void: claimed late, or never (budget.lua)
 			delete(st.held, t)
 		}
 	}
@@ -274,7 +287,6 @@ func (p *pacer) reserveLocal(key string, l Limit, pc bot.Pacing, bounded bool, n
 			return d, false
 		}
 	}
-	interval, tolerance := gcra(l)
 	if bounded && pc.Yield {
 		if d, wait := yieldWait(st.tat, st.blocked, now, interval, tolerance); wait {
 			return d, true
@@ -437,7 +449,7 @@ func (s *sharedBudget) reserve(ctx context.Context, key string, l Limit, pc bot.
 		yield = 1
 	}
 	v, err := budgetScript.Run(ctx, s.rdb, s.keys(key), "r", us(now), dus(interval), dus(tolerance), pc.Ticket, maxWait, dus(heldFor),
-		usOrZero(mine.tat), usOrZero(mine.blocked), yield).Int64Slice()
+		usOrZero(mine.tat), usOrZero(mine.blocked), yield, dus(lateFor(interval))).Int64Slice()
 	if err != nil {
 		return 0, false, paceTimes{}, fmt.Errorf("rate budget: %w", err)
 	}

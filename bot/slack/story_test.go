@@ -64,7 +64,7 @@ func TestWholeStory(t *testing.T) {
 	// The owner is whoever the first page made it: invited once that page is committed.
 	e.waitFor("alice in the channel", func() bool { c, _ := e.fake.Channel(ch); return c.HasMember(e.alice.ID) })
 	c, _ := e.fake.Channel(ch)
-	const name = "inc-1-checkout-api-5xx-rate-greater-than-or"
+	const name = "inc-1-checkout-api-5xx-rate-greater-than"
 	if c.Name != name || !c.HasMember(e.alice.ID) || !slices.Contains(c.Pins, cardTS) {
 		t.Fatalf("channel %+v, card %s", c, cardTS)
 	}
