@@ -94,12 +94,17 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			continue
 		}
 		var b Bundle
+		sendAt := r.now()
 		if err = held; err == nil {
 			b, err = r.send(ctx, pg)
 			r.end(ctx, pg, st.Rev, err)
 		}
 		if err == nil {
-			c.Facts = append(c.Facts, bundledEvent(pg, now, b))
+			// Timed when it went out (its bundle's post, else when its send
+			// began), not at the decision: after a takeover that is seconds
+			// later, and an ack that came while the page was sent, or just
+			// before it, is ordered on the timeline by when it came.
+			c.Facts = append(c.Facts, bundledEvent(pg, later(now, sendAt), b))
 			// The page's emails (email.go), queued before the commit: a
 			// run of this step again asks for the same ones.
 			if _, qerr := r.queueEmails(ctx, inc.Number, pol, pg, false); qerr != nil {
@@ -317,6 +322,14 @@ func bundledEvent(p Page, at time.Time, b Bundle) incident.Event {
 		}
 	}
 	return e
+}
+
+// later is the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func pagedEvent(p Page, at time.Time) incident.Event {
