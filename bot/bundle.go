@@ -355,40 +355,30 @@ func (p *Pager) sendPages(ctx context.Context, target string, items []*pageItem)
 }
 
 // errNoLongerDue is the error of a page left out of its bundle because its
-// incident is no longer triggered (or, for an informational page, is now
-// the recipient's own): it was certainly not sent.
-var errNoLongerDue = errors.New("incident no longer triggered or now the recipient's; page not sent")
+// incident is no longer triggered: it was certainly not sent.
+var errNoLongerDue = errors.New("incident no longer triggered; page not sent")
 
-// stillDue returns the items still worth sending, and errs with
-// errNoLongerDue (Unsent) for the others (by position in items). A page
-// that asks for an acknowledgement goes only while its incident is
-// triggered. An informational page (handoff: "moved on, you are no longer
-// paged"; notify: "someone else owns it") goes only while its incident is
-// triggered and owned by someone else than its recipient: once the incident
-// is acknowledged or resolved, or the recipient owns it (they acknowledged
-// it while the handoff waited for its bundle), it would say something false.
-// An incident that cannot be read now is kept: the page is sent (a double
-// beats a loss).
+// stillDue returns the items whose incident is still triggered, and errs
+// with errNoLongerDue (Unsent) for the others (by position in items).
+// Informational pages (handoff: "moved on, you are no longer paged";
+// notify: "someone else owns it") are left out too once the incident is
+// acknowledged or resolved: they would then say something false, as to
+// whoever acknowledged while the handoff waited for its bundle (they own
+// it now). While the incident is triggered they go: its owner field is
+// still the previous owner's until the step that pages them commits, so it
+// cannot tell who will own it. An incident that cannot be read now is
+// kept: the page is sent (a double beats a loss).
 func (p *Pager) stillDue(ctx context.Context, items []*pageItem, errs []error) ([]*pageItem, []error) {
 	var due []*pageItem
 	for i, it := range items {
 		inc, _, err := p.c.inc.Get(ctx, it.pg.Incident)
-		if err == nil && !pageStillTrue(it.pg, inc) {
+		if err == nil && inc.Status != incident.StatusTriggered {
 			errs[i] = escalation.Unsent(fmt.Errorf("page %s: %w", it.pg.Key, errNoLongerDue))
 			continue
 		}
 		due = append(due, it)
 	}
 	return due, errs
-}
-
-// pageStillTrue reports whether page pg still says something true of inc
-// as it is now (stillDue).
-func pageStillTrue(pg escalation.Page, inc incident.Incident) bool {
-	if inc.Status != incident.StatusTriggered {
-		return false
-	}
-	return !infoReason(pg.Reason) || pg.Person == "" || inc.Owner != pg.Person
 }
 
 // firstErr is the first non-nil error of errs.
