@@ -144,7 +144,7 @@ const (
 //	          the key i:<n>:pn the note they gave)
 //	pf        consecutive failed attempts at the current page
 //	rev       incremented by every transition and every committed step
-//	crev      the rev the latest committed step was decided at (commit.lua:
+//	crev      "<job member>@<rev>" of the latest committed step (commit.lua:
 //	          a stale run of that same step records nothing)
 type EscalationState struct {
 	Level     int

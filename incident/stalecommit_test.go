@@ -29,16 +29,21 @@ func TestStaleCommitKeepsTheStepWhole(t *testing.T) {
 		// committedBefore: another run of the job committed the same step
 		// before the ack.
 		committedBefore bool
-		want            string
+		// escalate: a manual escalation overtakes the step instead of the
+		// ack (it writes no timeline line of its own: its page job will).
+		escalate bool
+		want     string
 	}{
-		{"the page went out, then the ack", ms(596), ms(274), false,
+		{"the page went out, then the ack", ms(596), ms(274), false, false,
 			"opened paged:alice escalated:bob paged:bob acknowledged:alice"},
-		{"the ack before any page", ms(100), time.Time{}, false,
+		{"the ack before any page", ms(100), time.Time{}, false, false,
 			"opened paged:alice acknowledged:alice"},
-		{"the ack between the re-check and the page", ms(100), ms(274), false,
+		{"the ack between the re-check and the page", ms(100), ms(274), false, false,
 			"opened paged:alice escalated:bob acknowledged:alice paged:bob"},
-		{"another run committed the step first", ms(596), ms(274), true,
+		{"another run committed the step first", ms(596), ms(274), true, false,
 			"opened paged:alice escalated:bob paged:bob acknowledged:alice"},
+		{"a manual escalation, which writes no line, after the page", ms(596), ms(274), false, true,
+			"opened paged:alice escalated:bob paged:bob"},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,7 +86,11 @@ func TestStaleCommitKeepsTheStepWhole(t *testing.T) {
 				j = claim("r2:1") // the stale run's claim (its lease ran out meanwhile)
 			}
 			set(tc.ackAt)
-			if _, err := s.Ack(ctx, n, "alice", ""); err != nil {
+			overtake := s.Ack
+			if tc.escalate {
+				overtake = s.Escalate
+			}
+			if _, err := overtake(ctx, n, "alice", ""); err != nil {
 				t.Fatal(err)
 			}
 			set(ms(900))

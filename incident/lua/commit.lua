@@ -30,9 +30,10 @@
 -- ahead, so that an incident acknowledged while its page was being sent
 -- remembers the level that was paged. A position never moves backwards,
 -- so a stale runner cannot undo a newer one's escalation. A step that
--- another run of the same job committed (the hash's 'crev', the rev the
--- latest committed step was decided at, is this one's) records nothing:
--- that run recorded the same pages.
+-- another run of the same job committed (the hash's 'crev', the job member
+-- and rev of the latest committed step, '<member>@<rev>', is this one's)
+-- records nothing: that run recorded the same pages. (Other jobs' facts,
+-- an email's, decided at the same rev, are recorded as before.)
 local n = ARGV[1]
 local member = ARGV[2]
 if redis.call('HGET', KEYS[5], member) == ARGV[3] then
@@ -124,7 +125,8 @@ local index_fields = {'rpf', 'arfi', 'gpfi'}
 -- event (at most 200 of them, the events since the decision) are taken off
 -- and put back in time order with the step's, each step event its own
 -- entry; the index fields are moved with the entries they name, and 'rpf'
--- follows the last "paged" entry of the merged part.
+-- follows the last "paged" entry of the merged part. With no such entries
+-- the step's events are appended (a re-page folds) as an applied step's.
 local function insert_step()
   local step = {}
   local function collect(from, count)
@@ -157,7 +159,15 @@ local function insert_step()
     table.insert(tail, 1, raw)
     keep = keep - 1
   end
-  if #tail > 0 then
+  if #tail == 0 then
+    -- nothing came after the step: appended as an applied step's are
+    events(ev_at, nev)
+    events(fact_at, nfact)
+    return
+  end
+  if keep == 0 then
+    redis.call('DEL', KEYS[2])
+  else
     redis.call('LTRIM', KEYS[2], 0, keep - 1)
   end
   local moved = {}
@@ -207,7 +217,7 @@ end
 
 local rev = redis.call('HGET', KEYS[1], 'rev') or '0'
 if rev ~= ARGV[4] then
-  if nfact > 0 and redis.call('HGET', KEYS[1], 'crev') ~= ARGV[4] then
+  if nfact > 0 and redis.call('HGET', KEYS[1], 'crev') ~= member .. '@' .. ARGV[4] then
     insert_step()
   end
   if step_level ~= '' then
@@ -237,7 +247,7 @@ for j = set_at, set_at + 2 * (nset - 1), 2 do
 end
 if ARGV[6] == '1' then
   redis.call('HINCRBY', KEYS[1], 'rev', 1)
-  redis.call('HSET', KEYS[1], 'crev', ARGV[4])
+  redis.call('HSET', KEYS[1], 'crev', member .. '@' .. ARGV[4])
   if redis.call('HGET', KEYS[1], 'pend') ~= 'escalate' then
     redis.call('DEL', KEYS[9])
   end
