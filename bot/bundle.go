@@ -443,17 +443,21 @@ var errNoLongerDue = errors.New("incident no longer triggered; page not sent")
 
 // stillDue returns the items whose incident is still triggered, and errs
 // with errNoLongerDue (Unsent) for the others (by position in items).
-// Informational pages go regardless, and an incident that cannot be read
-// now is kept: the page is sent (a double beats a loss).
+// Informational pages (handoff: "moved on, you are no longer paged";
+// notify: "someone else owns it") are left out too once the incident is
+// acknowledged or resolved: they would then say something false, as to
+// whoever acknowledged while the handoff waited for its bundle (they own
+// it now). While the incident is triggered they go: its owner field is
+// still the previous owner's until the step that pages them commits, so it
+// cannot tell who will own it. An incident that cannot be read now is
+// kept: the page is sent (a double beats a loss).
 func (p *Pager) stillDue(ctx context.Context, items []*pageItem, errs []error) ([]*pageItem, []error) {
 	var due []*pageItem
 	for i, it := range items {
-		if !infoReason(it.pg.Reason) {
-			inc, _, err := p.c.inc.Get(ctx, it.pg.Incident)
-			if err == nil && inc.Status != incident.StatusTriggered {
-				errs[i] = escalation.Unsent(fmt.Errorf("page %s: %w", it.pg.Key, errNoLongerDue))
-				continue
-			}
+		inc, _, err := p.c.inc.Get(ctx, it.pg.Incident)
+		if err == nil && inc.Status != incident.StatusTriggered {
+			errs[i] = escalation.Unsent(fmt.Errorf("page %s: %w", it.pg.Key, errNoLongerDue))
+			continue
 		}
 		due = append(due, it)
 	}

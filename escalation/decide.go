@@ -417,6 +417,26 @@ func (d *decider) note(level int, text string) {
 	})
 }
 
+// PagedLater is the plan with the step's page to the owner (or the
+// fallback) gone out at at rather than at the decision: the next re-page is
+// due the re-page interval after the page actually went out, so no reminder
+// follows a page sooner than that. A page goes out later than its decision
+// when it waited for its bundle's message, and much later when a runner
+// took over a step that a run killed before its post had begun (the step is
+// decided as of then, EscalationState.StepBegan). A plan that pages nobody
+// or sets no page time, or an at not after its page time, is returned as it
+// is. The escalation deadline (LevelAt) is left alone. Pure.
+func (p Plan) PagedLater(pol Policy, at time.Time) Plan {
+	if p.Stop || p.PagedAt.IsZero() || !at.After(p.PagedAt) || len(p.Pages) == 0 {
+		return p
+	}
+	d := &decider{p: pol, now: at, plan: p}
+	d.plan.PagedAt = at
+	d.plan.Next = d.next()
+	d.plan.UrgentAt = d.urgentAt()
+	return d.plan
+}
+
 // urgentAt is when the job scheduled at plan.Next turns urgent (Plan.UrgentAt).
 func (d *decider) urgentAt() time.Time {
 	switch {

@@ -515,3 +515,39 @@ func TestDecidePriority(t *testing.T) {
 		})
 	}
 }
+
+// The page that starts a re-page interval may go out later than its
+// decision (a takeover after a crash decides as of the dead run's begin; a
+// bundle waits for its message): the next re-page counts from when it
+// went out; the escalation deadline stays where the level began.
+func TestPlanPagedLater(t *testing.T) {
+	p := dbPolicy() // re-page 5m, escalate after 15m
+	first := escalation.Decide(triggered(""), incident.EscalationState{}, p, onCall(everyone), now)
+	cases := []struct {
+		name       string
+		plan       escalation.Plan
+		at         time.Time
+		wantPaged  time.Time
+		wantNext   time.Time
+		wantUrgent time.Time
+	}{
+		{"a first page sent 12 s after its decision", first, now.Add(12 * time.Second),
+			now.Add(12 * time.Second), now.Add(12*time.Second + 5*time.Minute), now.Add(15 * time.Minute)},
+		{"sent when the decision was made: unchanged", first, now, now, now.Add(5 * time.Minute), now.Add(15 * time.Minute)},
+		{"an at before the decision: unchanged", first, now.Add(-time.Second), now, now.Add(5 * time.Minute), now.Add(15 * time.Minute)},
+		{"sent so late the escalation comes first", first, now.Add(12 * time.Minute),
+			now.Add(12 * time.Minute), now.Add(15 * time.Minute), now.Add(15 * time.Minute)},
+		{"a stopped plan", escalation.Plan{Stop: true}, now.Add(time.Minute), time.Time{}, time.Time{}, time.Time{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.plan.PagedLater(p, tc.at)
+			if !got.PagedAt.Equal(tc.wantPaged) || !got.Next.Equal(tc.wantNext) || !got.UrgentAt.Equal(tc.wantUrgent) {
+				t.Fatalf("PagedAt %v Next %v UrgentAt %v, want %v %v %v", got.PagedAt, got.Next, got.UrgentAt, tc.wantPaged, tc.wantNext, tc.wantUrgent)
+			}
+			if !got.LevelAt.Equal(tc.plan.LevelAt) || got.Level != tc.plan.Level || pageList(got.Pages) != pageList(tc.plan.Pages) {
+				t.Fatalf("PagedLater changed more than the page time: %+v", got)
+			}
+		})
+	}
+}

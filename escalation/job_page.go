@@ -59,7 +59,11 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		c.Step = &incident.Step{Owner: plan.Owner, Level: plan.Level, Round: plan.Round,
 			LevelAt: plan.LevelAt, PagedAt: plan.PagedAt}
 	}
-	for _, pg := range plan.Pages {
+	// pagedAt is when this run's page to the owner (the plan's first page,
+	// which sets its PagedAt) actually went out: the next re-page counts
+	// from then (Plan.PagedLater).
+	var pagedAt time.Time
+	for i, pg := range plan.Pages {
 		if pg.Reason == ReasonFallback {
 			pg.Channel = svc.AlertsChannel
 		}
@@ -95,12 +99,21 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			continue
 		}
 		var b Bundle
+		sendAt := r.now()
 		if err = held; err == nil {
 			b, err = r.send(ctx, pg)
 			r.end(ctx, pg, st.Rev, err)
 		}
 		if err == nil {
-			c.Facts = append(c.Facts, bundledEvent(pg, now, b))
+			// Timed when it went out (its bundle's post, else when its send
+			// began), not at the decision: after a takeover that is seconds
+			// later, and an ack that came while the page was sent, or just
+			// before it, is ordered on the timeline by when it came.
+			ev := bundledEvent(pg, later(now, sendAt), b)
+			c.Facts = append(c.Facts, ev)
+			if i == 0 && pg.Reason.MustDeliver() {
+				pagedAt = ev.At
+			}
 			// The page's emails (email.go), queued before the commit: a
 			// run of this step again asks for the same ones.
 			if _, qerr := r.queueEmails(ctx, inc.Number, pol, pg, false); qerr != nil {
@@ -192,6 +205,13 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			r.log.Error("escalation: fallback page failed too", "incident", inc.Number, "channel", fb.Channel, "err", ferr)
 		} else {
 			c.Facts = append(c.Facts, bundledEvent(fb, now, fbb))
+		}
+	}
+	if c.Step != nil && !pagedAt.IsZero() && plan.PagedAt.Equal(now) {
+		if moved := plan.PagedLater(pol, pagedAt); !moved.PagedAt.Equal(plan.PagedAt) {
+			plan = moved
+			c.Step.PagedAt = plan.PagedAt
+			c.Schedule = []incident.Scheduled{{Member: j.Member, Due: plan.Next, UrgentAt: plan.UrgentAt}}
 		}
 	}
 	applied, err := r.commit(ctx, j, c)
@@ -319,6 +339,14 @@ func bundledEvent(p Page, at time.Time, b Bundle) incident.Event {
 		}
 	}
 	return e
+}
+
+// later is the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func pagedEvent(p Page, at time.Time) incident.Event {

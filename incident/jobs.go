@@ -144,6 +144,8 @@ const (
 //	          the key i:<n>:pn the note they gave)
 //	pf        consecutive failed attempts at the current page
 //	rev       incremented by every transition and every committed step
+//	crev      "<job member>@<rev>" of the latest committed step (commit.lua:
+//	          a stale run of that same step records nothing)
 type EscalationState struct {
 	Level     int
 	Round     int
@@ -500,11 +502,15 @@ type Commit struct {
 	// attempts at the current page.
 	Failures int
 	// Events are the decision's own timeline events (escalated, notes),
-	// appended only when the commit applies.
+	// appended when the commit applies, or, when it does not, with the
+	// facts if there are any (a step that paged someone is recorded whole).
+	// An event without At is timed at the commit.
 	Events []Event
 	// Facts are timeline events for what happened whatever the commit's
-	// fate (pages sent, pages given up): appended even when the incident
-	// changed meanwhile.
+	// fate (pages sent, pages given up): recorded even when the incident
+	// changed meanwhile, then with the step's Events, merged by time with
+	// the timeline's entries since the decision; not recorded when another
+	// run already committed this same step.
 	Facts []Event
 	// Schedule (re)queues jobs, usually the claimed one at its next due time.
 	Schedule []Scheduled
@@ -515,7 +521,8 @@ type Commit struct {
 // Commit releases j and, if incident n's rev is still c.Rev, applies c in the
 // same atomic step. It reports whether c was applied. False means the
 // incident changed meanwhile (or is gone): then the lease is released, the
-// facts and dead letter are recorded, and the escalation position (level,
+// facts (with the step's events, in time order, when there are facts) and
+// dead letter are recorded, and the escalation position (level,
 // round, level_at, paged_at) moves to the step's only if that is ahead of
 // the stored one; nothing else changes and nothing is rescheduled.
 // Whenever it writes a step or moves the position, incident n's chat job is

@@ -274,7 +274,8 @@ func TestCommit(t *testing.T) {
 	}
 
 	// A decision made at rev 1, then an ack: the commit is void. The page it
-	// sent is recorded, the position moves forward, nothing is scheduled.
+	// sent is recorded with the escalation it belongs to, the position moves
+	// forward, nothing is scheduled.
 	j = claim("r1:2")
 	s.Ack(ctx, n, "alice", "")
 	esc := &incident.Step{Owner: "bob", Level: 2, LevelAt: t0.Add(15 * time.Minute), PagedAt: t0.Add(15 * time.Minute)}
@@ -290,7 +291,7 @@ func TestCommit(t *testing.T) {
 	_, tl, _ := s.Get(ctx, n)
 	last := tl[len(tl)-1]
 	if inc.Status != incident.StatusAcknowledged || inc.Owner != "alice" || inc.Level != 2 || st.Rev != 2 ||
-		last.Type != incident.EventPaged || last.Person != "bob" || countType(tl, incident.EventEscalated) != 0 {
+		last.Type != incident.EventPaged || last.Person != "bob" || countType(tl, incident.EventEscalated) != 1 {
 		t.Fatalf("after a stale commit: %+v %+v\ntimeline %+v", inc, st, tl)
 	}
 	if due, inFlight, _ := s.JobCounts(ctx); due != 0 || inFlight != 0 {

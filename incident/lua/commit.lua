@@ -20,11 +20,20 @@
 -- (an ack, resolve, assign, escalate or another runner's commit happened
 -- meanwhile). Then the decision is void: nothing is set or rescheduled,
 -- because that transition already queued whatever must happen next. What
--- did happen is still recorded: the facts go to the timeline, and the
+-- did happen is still recorded, whole: when the step sent (or gave up) a
+-- page, its decided events go to the timeline with its facts (an escalation
+-- whose page went out is an escalation: never a "paged ... escalated" line
+-- without its "escalated" line), merged by time with the events appended
+-- since the decision (the ack that overtook it comes after the page that
+-- went out before it); a step that sent nothing records nothing. And the
 -- escalation position (level, round) moves forward to the step's if it is
 -- ahead, so that an incident acknowledged while its page was being sent
 -- remembers the level that was paged. A position never moves backwards,
--- so a stale runner cannot undo a newer one's escalation.
+-- so a stale runner cannot undo a newer one's escalation. A step that
+-- another run of the same job committed (the hash's 'crev', the job member
+-- and rev of the latest committed step, '<member>@<rev>', is this one's)
+-- records nothing: that run recorded the same pages. (Other jobs' facts,
+-- an email's, decided at the same rev, are recorded as before.)
 local n = ARGV[1]
 local member = ARGV[2]
 if redis.call('HGET', KEYS[5], member) == ARGV[3] then
@@ -108,9 +117,110 @@ local function events(from, count)
   end
 end
 
+-- The fields that hold a timeline index (a run folded in place: re-pages
+-- here, recoveries and grouped alerts in open.lua).
+local index_fields = {'rpf', 'arfi', 'gpfi'}
+
+-- insert_step records a stale step's decided events and facts merged by
+-- time into the timeline's tail: the entries after the step's earliest
+-- event (at most 200 of them, the events since the decision) are taken off
+-- and put back in time order with the step's, each step event its own
+-- entry; the index fields are moved with the entries they name, and 'rpf'
+-- follows the last "paged" entry of the merged part. With no such entries
+-- the step's events are appended (a re-page folds) as an applied step's.
+local function insert_step()
+  local step = {}
+  local function collect(from, count)
+    local j = from
+    for _ = 1, count do
+      step[#step + 1] = j
+      j = j + 7
+    end
+  end
+  collect(ev_at, nev)
+  collect(fact_at, nfact)
+  -- stable sort by time (insertion sort: a step has a few events)
+  for a = 2, #step do
+    local v = step[a]
+    local b = a - 1
+    while b >= 1 and tonumber(ARGV[step[b] + 1]) > tonumber(ARGV[v + 1]) do
+      step[b + 1] = step[b]
+      b = b - 1
+    end
+    step[b + 1] = v
+  end
+  local first = tonumber(ARGV[step[1] + 1])
+  local len = redis.call('LLEN', KEYS[2])
+  local keep = len -- entries [0, keep) stay where they are
+  local tail = {}
+  while keep > 0 and len - keep < 200 do
+    local raw = redis.call('LINDEX', KEYS[2], keep - 1)
+    local ok, ev = pcall(cjson.decode, raw)
+    if not ok or type(ev) ~= 'table' or tonumber(ev.at or 0) <= first then break end
+    table.insert(tail, 1, raw)
+    keep = keep - 1
+  end
+  if #tail == 0 then
+    -- nothing came after the step: appended as an applied step's are
+    events(ev_at, nev)
+    events(fact_at, nfact)
+    return
+  end
+  if keep == 0 then
+    redis.call('DEL', KEYS[2])
+  else
+    redis.call('LTRIM', KEYS[2], 0, keep - 1)
+  end
+  local moved = {}
+  for _, f in ipairs(index_fields) do
+    local idx = tonumber(redis.call('HGET', KEYS[1], f))
+    if idx and idx >= keep then moved[f] = idx - keep + 1 end
+  end
+  local t, si = 1, 1
+  local last_paged
+  while t <= #tail or si <= #step do
+    local take_step = si <= #step
+    if take_step and t <= #tail then
+      take_step = tonumber(ARGV[step[si] + 1]) <= tonumber(cjson.decode(tail[t]).at)
+    end
+    local pos
+    if take_step then
+      local j = step[si]
+      local typ, at, person, by, level, note, bundle = ARGV[j], tonumber(ARGV[j + 1]), ARGV[j + 2], ARGV[j + 3], tonumber(ARGV[j + 4]), ARGV[j + 5], ARGV[j + 6]
+      local ev = {type = typ, at = at, by = by}
+      if person ~= '' then ev.person = person end
+      if level ~= 0 then ev.level = level end
+      if note ~= '' then ev.note = note end
+      if bundle ~= '' then ev.bundle = bundle end
+      if typ == 'paged' and note == 'repeat' and person ~= '' then ev.count = 1; ev.last = at end
+      pos = redis.call('RPUSH', KEYS[2], cjson.encode(ev)) - 1
+      if typ == 'paged' then last_paged = {pos, note == 'repeat' and person ~= ''} end
+      audit('type', typ, 'n', n, 'at', at, 'by', by, 'person', person, 'level', level, 'service', service)
+      si = si + 1
+    else
+      pos = redis.call('RPUSH', KEYS[2], tail[t]) - 1
+      for f, old in pairs(moved) do
+        if old == t then redis.call('HSET', KEYS[1], f, pos) end
+      end
+      local ev = cjson.decode(tail[t])
+      if ev.type == 'paged' then last_paged = {pos, ev.count ~= nil} end
+      t = t + 1
+    end
+  end
+  if last_paged then
+    if last_paged[2] then
+      redis.call('HSET', KEYS[1], 'rpf', last_paged[1])
+    else
+      redis.call('HDEL', KEYS[1], 'rpf')
+    end
+  end
+end
+
 local rev = redis.call('HGET', KEYS[1], 'rev') or '0'
 if rev ~= ARGV[4] then
-  events(fact_at, nfact)
+  if nfact > 0 and redis.call('HGET', KEYS[1], 'crev') ~= member .. '@' .. ARGV[4] then
+    insert_step()
+  end
   if step_level ~= '' then
     local cur_level, cur_round = unpack(redis.call('HMGET', KEYS[1], 'level', 'round'))
     cur_level, cur_round = tonumber(cur_level) or 0, tonumber(cur_round) or 0
@@ -138,6 +248,7 @@ for j = set_at, set_at + 2 * (nset - 1), 2 do
 end
 if ARGV[6] == '1' then
   redis.call('HINCRBY', KEYS[1], 'rev', 1)
+  redis.call('HSET', KEYS[1], 'crev', member .. '@' .. ARGV[4])
   if redis.call('HGET', KEYS[1], 'pend') ~= 'escalate' then
     redis.call('DEL', KEYS[9])
   end
