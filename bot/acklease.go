@@ -57,7 +57,9 @@ func moreLabel(lease time.Duration) string {
 // StillOnIt implements escalation.LeaseNotifier: a DM to the owner with
 // the incident's card, the lead "Still working on INC-42?" and two
 // buttons, ActionStillOn and ActionHandBack. Like a page-in, the DM is not
-// linked to the incident. Errors before the post are escalation.Unsent; a
+// linked to the incident (a reaction on it takes nothing over); it is
+// recorded in its chat references, so the chat sync redraws it without its
+// buttons once the incident is resolved or someone else owns it. Errors before the post are escalation.Unsent; a
 // person without a chat account is escalation.Permanent.
 func (p *Pager) StillOnIt(ctx context.Context, w escalation.LeaseWarning) error {
 	c := p.c
@@ -83,8 +85,14 @@ func (p *Pager) StillOnIt(ctx context.Context, w escalation.LeaseWarning) error 
 		"A message of yours in its channel counts as an answer too.", inc.Ref(), w.Expires.UTC().Format("15:04:05 UTC"))
 	card.Actions = []Action{ActionStillOn, ActionHandBack}
 	card.Labels = map[Action]string{ActionStillOn: moreLabel(w.Lease)}
-	if _, _, err := c.chat.Post(ctx, target, Message{Text: card.Text(), Card: &card, Key: w.Key}); err != nil {
+	chID, ts, err := c.chat.Post(ctx, target, Message{Text: card.Text(), Card: &card, Key: w.Key})
+	if err != nil {
 		return fmt.Errorf("still on it %s: %w", w.Key, err)
+	}
+	// Recorded so that the chat sync takes its buttons away once the
+	// incident is resolved or someone else owns it (settle.go).
+	if err := c.inc.SetChatRefs(ctx, w.Incident, recordMsg(refs, refLease+chID+"/"+ts, w.Person)); err != nil {
+		c.log.Warn("bot: still-on-it DM delivered but not recorded; it keeps its buttons after a resolve", "incident", w.Incident, "err", err)
 	}
 	c.log.Debug("still-on-it DM delivered", "incident", w.Incident, "person", w.Person)
 	return nil

@@ -520,19 +520,11 @@ func (p *Pager) bundlePosted(ctx context.Context, b Bundle, target, chID, ts str
 	}
 }
 
-// bundleRefs records a bundle message in an incident's chat references and
-// forgets the incident's earlier page or bundle in that channel, as
+// bundleRefs records a bundle message in an incident's chat references
+// (bundleShown: drawn with or without the incident's channel link), as
 // pageRefs does for a single page.
 func bundleRefs(refs map[string]string, chID, ts, id string) map[string]string {
-	m := pageRefs(refs, chID, ts)
-	delete(m, refPage+chID+"/"+ts)
-	m[refBundle+chID+"/"+ts] = id
-	for f := range refs {
-		if rest, ok := strings.CutPrefix(f, refBundle+chID+"/"); ok && rest != ts {
-			m[f] = ""
-		}
-	}
-	return m
+	return recordMsg(refs, refBundle+chID+"/"+ts, bundleShown(refs, id))
 }
 
 // loadBundle reads bundle id as posted; ok is false when it is unknown
@@ -579,60 +571,6 @@ func (c *Bot) current(ctx context.Context, b Bundle) (Bundle, error) {
 		b.Entries[i] = e
 	}
 	return b, nil
-}
-
-// redrawBundle redraws every message of bundle id whose drawing is not the
-// incidents' current state: who acknowledged what, what is resolved, and
-// an "Acknowledge all" that counts only what is still triggered.
-func (c *Bot) redrawBundle(ctx context.Context, id string) error {
-	b, msgs, ok, err := c.loadBundle(ctx, id)
-	if err != nil || !ok {
-		return err
-	}
-	b, err = c.current(ctx, b)
-	if err != nil {
-		return fmt.Errorf("redraw bundle %s: %w", id, err)
-	}
-	d := b.digest()
-	for msg, shown := range msgs {
-		if shown == d {
-			continue
-		}
-		ch, ts, _ := strings.Cut(msg, "/")
-		if err := c.chat.Update(ctx, ch, ts, Message{Text: b.Text(), Bundle: &b}); err != nil {
-			if escalation.IsPermanent(err) {
-				c.log.Warn("bot: could not redraw a bundle; leaving it", "bundle", id, "err", err)
-				continue
-			}
-			return fmt.Errorf("redraw bundle %s: %w", id, err)
-		}
-		if err := c.st.rdb.HSet(ctx, c.st.bundle(id), "m:"+msg, d).Err(); err != nil {
-			return fmt.Errorf("redraw bundle %s: %w", id, err)
-		}
-	}
-	return nil
-}
-
-// settleBundles redraws the bundles incident inc was paged in once it is
-// no longer triggered, each once per status (its chat references'
-// "b:<channel>/<msg>" entries).
-func (s *Syncer) settleBundles(ctx context.Context, inc incident.Incident, refs map[string]string, set func(...string) error) error {
-	for f, v := range refs {
-		if !strings.HasPrefix(f, refBundle) {
-			continue
-		}
-		id, shown, _ := strings.Cut(v, "|")
-		if shown == string(inc.Status) || id == "" {
-			continue
-		}
-		if err := s.c.redrawBundle(ctx, id); err != nil {
-			return fmt.Errorf("%s: %w", inc.Ref(), err)
-		}
-		if err := set(f, id+"|"+string(inc.Status)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // AckAll runs an "Acknowledge all" click by a chat user on bundle id: each

@@ -161,7 +161,7 @@ func (p *Pager) posted(ctx context.Context, pg escalation.Page, target, chID, ts
 		c.log.Warn("bot: page delivered but not linked; a reaction on it will not acknowledge", "incident", pg.Incident, "err", err)
 	}
 	if len(card.Actions) > 0 {
-		if err := c.inc.SetChatRefs(ctx, pg.Incident, pageRefs(refs, chID, ts)); err != nil {
+		if err := c.inc.SetChatRefs(ctx, pg.Incident, pageRefs(refs, chID, ts, pageShown(pg, card))); err != nil {
 			c.log.Warn("bot: page delivered but not recorded; it will keep its buttons after an ack", "incident", pg.Incident, "err", err)
 		}
 	}
@@ -354,18 +354,11 @@ func (p *Pager) target(ctx context.Context, pg escalation.Page) (string, error) 
 }
 
 // pageRefs records a page just posted in a channel (a DM, or the alerts
-// channel for a fallback page) so that the chat sync can settle it once the
-// incident is acknowledged or resolved, and forgets the page posted there
-// before it: only the latest page in each channel is kept current, which
-// bounds the updates an acknowledgement costs to one per person paged.
-func pageRefs(refs map[string]string, chID, ts string) map[string]string {
-	m := map[string]string{refPage + chID + "/" + ts: pageUnsettled}
-	for f := range refs {
-		if rest, ok := strings.CutPrefix(f, refPage+chID+"/"); ok && rest != ts {
-			m[f] = ""
-		}
-	}
-	return m
+// channel for a fallback page), showing shown (pageShown), so that the chat
+// sync settles it once the incident is acknowledged or resolved (sync.go,
+// recordMsg: every page and bundle still showing buttons, within a bound).
+func pageRefs(refs map[string]string, chID, ts, shown string) map[string]string {
+	return recordMsg(refs, refPage+chID+"/"+ts, shown)
 }
 
 // dm returns the direct-message channel with a chat user: from memory, from

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/rotations"
 	"github.com/batonhq/baton/rotations/overrides"
@@ -573,6 +575,11 @@ func containsString(list []string, s string) bool {
 // (its earlier outcome unrecorded) finds the record and sets no second
 // hold; the question is looked for before it is asked again.
 func (s *Shifts) handoff(ctx context.Context, r *rotations.Rotation, at time.Time, key string, now time.Time) error {
+	// The last shift's question, never pressed, loses its button.
+	if err := s.settleTakeIt(ctx, r.Name(), time.Time{}, at,
+		fmt.Sprintf("That shift of %s is over (the next began %s): its pager is not yours to take any more.", s.what(r.Name()), shiftTime(at))); err != nil {
+		return err
+	}
 	h, err := s.o.Store.GetHandoff(ctx, r.Name(), at)
 	switch {
 	case err == nil:
@@ -627,7 +634,7 @@ func (s *Shifts) handoff(ctx context.Context, r *rotations.Rotation, at time.Tim
 	text := fmt.Sprintf("You're on call for %s until %s — take the pager. Until you do, %s keeps it.",
 		s.what(r.Name()), s.timeFor(h.Incoming, h.Until), s.c.people.Ref(h.Outgoing).Name)
 	m := Message{Text: text, Buttons: []Button{{Action: ActionTakePager, Value: takePagerValue(r.Name(), at)}}}
-	if err := s.tellOne(ctx, h.Incoming, "shift:"+key, m); err != nil {
+	if err := s.askTake(ctx, h, "shift:"+key, m); err != nil {
 		if !errors.Is(err, ErrUnreachable) && !escalation.IsPermanent(err) {
 			return err
 		}
@@ -683,7 +690,7 @@ func (s *Shifts) unheld(ctx context.Context, r *rotations.Rotation, h overrides.
 	text := fmt.Sprintf("You're on call for %s until %s — take the pager. You are paged from now: %s.",
 		s.what(r.Name()), s.timeFor(h.Incoming, h.Until), why)
 	m := Message{Text: text, Buttons: []Button{{Action: ActionTakePager, Value: takePagerValue(r.Name(), h.At)}}}
-	if err := s.tellOne(ctx, h.Incoming, "shift:"+key, m); err != nil && !errors.Is(err, ErrUnreachable) && !escalation.IsPermanent(err) {
+	if err := s.askTake(ctx, h, "shift:"+key, m); err != nil && !errors.Is(err, ErrUnreachable) && !escalation.IsPermanent(err) {
 		return err
 	}
 	if carried {
@@ -722,22 +729,87 @@ func (s *Shifts) what(rotation string) string {
 }
 
 // tellOne DMs person m, keyed key, unless a message with key is there.
-func (s *Shifts) tellOne(ctx context.Context, person, key string, m Message) error {
+// It returns the message ("<channel>/<id>"), posted or found.
+func (s *Shifts) tellOne(ctx context.Context, person, key string, m Message) (string, error) {
 	uid, err := s.c.people.ChatID(ctx, person)
 	if err != nil {
-		return err
+		return "", err
 	}
 	ch, err := s.c.pager.dm(ctx, uid)
 	if err != nil {
-		return err
+		return "", err
 	}
 	ctx = WithPacing(ctx, Pacing{MaxWait: s.c.pageMaxWait, Ticket: key})
 	if ts, err := s.c.pager.findPage(ctx, ch, key); err == nil && ts != "" {
-		return nil
+		return ch + "/" + ts, nil
 	}
 	m.Key = key
-	_, _, err = s.c.chat.Post(ctx, ch, m)
-	return err
+	chID, ts, err := s.c.chat.Post(ctx, ch, m)
+	if err != nil {
+		return "", err
+	}
+	return chID + "/" + ts, nil
+}
+
+// askTake DMs the incoming person of handoff h the Take it question m,
+// keyed key, and records the message (takeItKey) so that it loses its
+// button once nobody can take the pager with it (settleTakeIt).
+func (s *Shifts) askTake(ctx context.Context, h overrides.Handoff, key string, m Message) error {
+	msg, err := s.tellOne(ctx, h.Incoming, key, m)
+	if err != nil {
+		return err
+	}
+	v := strconv.FormatInt(h.At.Unix(), 10) + "|" + msg
+	if err := s.c.st.rdb.Set(ctx, s.c.st.takeItKey(h.Rotation), v, max(h.Until.Sub(s.c.now()), 0)+takeItKeep).Err(); err != nil {
+		s.c.log.Warn("bot: handoff question not recorded; it keeps its button after the shift", "rotation", h.Rotation, "err", err)
+	}
+	return nil
+}
+
+// forgetTakeIt forgets rotation's Take it question of the handoff at.
+func (s *Shifts) forgetTakeIt(ctx context.Context, rotation string, at time.Time) error {
+	key := s.c.st.takeItKey(rotation)
+	v, err := s.c.st.rdb.Get(ctx, key).Result()
+	if err != nil || !strings.HasPrefix(v, strconv.FormatInt(at.Unix(), 10)+"|") {
+		return nil
+	}
+	return s.c.st.rdb.Del(ctx, key).Err()
+}
+
+// takeItKeep is how long a Take it question is remembered past its shift's
+// end (the next handoff redraws it, also after downtime).
+const takeItKeep = 24 * time.Hour
+
+// takeItKey is the string naming the latest Take it question of a
+// rotation: "<handoff unix s>|<channel>/<message>" (one a rotation).
+func (s *state) takeItKey(rotation string) string { return s.base + "takeit:" + rotation }
+
+// settleTakeIt redraws the Take it question of rotation's handoff at
+// (before, when zero: any handoff before before) without its button,
+// saying why, and forgets it; nothing when none is recorded or it was
+// pressed (takePager forgets it).
+func (s *Shifts) settleTakeIt(ctx context.Context, rotation string, at, before time.Time, why string) error {
+	key := s.c.st.takeItKey(rotation)
+	v, err := s.c.st.rdb.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the handoff question of %s: %w", rotation, err)
+	}
+	secs, msg, _ := strings.Cut(v, "|")
+	sec, _ := strconv.ParseInt(secs, 10, 64)
+	if (!at.IsZero() && sec != at.Unix()) || (at.IsZero() && sec >= before.Unix()) {
+		return nil
+	}
+	ch, ts, _ := strings.Cut(msg, "/")
+	if err := s.c.chat.Update(ctx, ch, ts, Message{Text: why}); err != nil {
+		if !escalation.IsPermanent(err) {
+			return fmt.Errorf("redraw the handoff question of %s: %w", rotation, err)
+		}
+		s.c.log.Warn("bot: could not redraw a handoff question; leaving it", "rotation", rotation, "err", err)
+	}
+	return s.c.st.rdb.Del(ctx, key).Err()
 }
 
 // secondary are the people to tell about handoff h of rotation at at: the
@@ -778,7 +850,8 @@ func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time,
 		// covers it: the outgoing person does not hold the pager, so
 		// nobody is told they do.
 		s.c.log.Info("bot: a handoff's hold is gone before its grace; nobody told", "rotation", r.Name())
-		return nil
+		return s.settleTakeIt(ctx, r.Name(), at, time.Time{},
+			fmt.Sprintf("The pager of %s is no longer held for you to take: the hold was removed or another override covers it. /oncall shows who is on call.", s.what(r.Name())))
 	}
 	people := s.secondary(ctx, r.Name(), at, h)
 	text := fmt.Sprintf("⚠️ %s has not taken the pager of %s (handoff %s, %s ago): %s still holds it until they do.",
@@ -860,6 +933,10 @@ func (x *Executor) takePager(ctx context.Context, value int64, by Person) Reply 
 	already, err := s.o.Store.AcceptHandoff(ctx, n, when, by.ID, now)
 	if err != nil {
 		return x.fail(err)
+	}
+	// Pressed: the reply redraws it, nothing more to settle.
+	if err := s.forgetTakeIt(ctx, n, when); err != nil {
+		x.log().Debug("bot: a handoff question pressed not forgotten; the next handoff redraws it", "err", err)
 	}
 	// The hold is cut: paging in this process must not keep the old
 	// holder from its override cache (up to its TTL).

@@ -221,10 +221,12 @@ func (s *Syncer) reconcile(ctx context.Context, inc incident.Incident, timeline 
 		}
 	}
 
-	// 5. The notice and the latest page to each person kept current: once
-	// the incident is acknowledged or resolved, their buttons go and they
-	// say so; a notice drawn before the channel existed gets its link.
-	if err := s.settle(ctx, inc, ch, refs, set); err != nil {
+	// 5. The notice and every page, bundle and "still on it?" DM kept
+	// current: once the incident is acknowledged or resolved, their
+	// buttons go and they say so; one drawn before the channel existed
+	// gets its link.
+	settleDue, err := s.settle(ctx, inc, ch, refs, set)
+	if err != nil {
 		return time.Time{}, err
 	}
 
@@ -271,7 +273,7 @@ func (s *Syncer) reconcile(ctx context.Context, inc incident.Incident, timeline 
 	if inc.Status == incident.StatusResolved {
 		at := inc.Resolved.Add(c.archiveAfter)
 		if now.Before(at) {
-			return earliest(next, at), nil
+			return sooner(earliest(next, at), settleDue), nil
 		}
 		if err := c.chat.Archive(ctx, ch); err != nil {
 			if !escalation.IsPermanent(err) {
@@ -284,7 +286,7 @@ func (s *Syncer) reconcile(ctx context.Context, inc incident.Incident, timeline 
 		}
 		return time.Time{}, nil
 	}
-	return next, nil
+	return sooner(next, settleDue), nil
 }
 
 // sooner is the earlier of two due times, a zero one meaning none.
@@ -311,11 +313,14 @@ func earliest(a, b time.Time) time.Time {
 
 // settle redraws the notice when the incident's status changed since it
 // was drawn or it was drawn before the incident's channel existed (a lone
-// notice: a bundled one is never redrawn), and, unless the incident is triggered, each recorded page
-// whose drawing is older than its status: the card without buttons and a
-// sentence saying who took it. A message that is gone (deleted, its
-// channel archived) is logged and left.
-func (s *Syncer) settle(ctx context.Context, inc incident.Incident, ch string, refs map[string]string, set func(...string) error) error {
+// notice: a bundled one is never redrawn), and every recorded message to a
+// person gone stale (settleMsgs): a page or bundle whose drawing is older
+// than its status (the card without buttons and a sentence saying who took
+// it) or than the incident's channel (its link added). A message that is
+// gone (deleted, its channel archived) is logged and left. It returns when
+// it must run again (a bundle's redraw waiting to be made once for all its
+// incidents).
+func (s *Syncer) settle(ctx context.Context, inc incident.Incident, ch string, refs map[string]string, set func(...string) error) (time.Time, error) {
 	c := s.c
 	var owner *PersonRef
 	if inc.Owner != "" {
@@ -339,34 +344,13 @@ func (s *Syncer) settle(ctx context.Context, inc incident.Incident, ch string, r
 		nt := Notice{Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
 			Channel: ch, Status: inc.Status, Owner: owner}
 		if err := c.chat.Update(ctx, nch, nts, Message{Text: nt.Text(), Notice: &nt}); err != nil && !gone("notice", err) {
-			return fmt.Errorf("update the notice of %s: %w", inc.Ref(), err)
+			return time.Time{}, fmt.Errorf("update the notice of %s: %w", inc.Ref(), err)
 		}
 		if err := set(refNoticeState, string(inc.Status), refNoticeNoLink, ""); err != nil {
-			return err
+			return time.Time{}, err
 		}
 	}
-	if inc.Status == incident.StatusTriggered {
-		return nil
-	}
-	if err := s.settleBundles(ctx, inc, refs, set); err != nil {
-		return err
-	}
-	for f, v := range refs {
-		page, ok := strings.CutPrefix(f, refPage)
-		if !ok || v == string(inc.Status) {
-			continue
-		}
-		pch, pts, _ := strings.Cut(page, "/")
-		card := BuildCard(inc, nil, c.people.Ref)
-		card.Actions, card.Channel, card.Lead = nil, ch, settledLead(inc, owner)
-		if err := c.chat.Update(ctx, pch, pts, Message{Text: card.Text(), Card: &card}); err != nil && !gone("page", err) {
-			return fmt.Errorf("update a page of %s: %w", inc.Ref(), err)
-		}
-		if err := set(f, string(inc.Status)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.settleMsgs(ctx, inc, ch, owner, refs, set)
 }
 
 // settledLead is the sentence above a page once nobody needs to act on it.

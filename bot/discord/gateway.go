@@ -259,7 +259,8 @@ func (g *Gateway) interaction(i *discordgo.InteractionCreate) {
 		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
 	}
 	if redraws(i.Interaction) {
-		// "Acknowledge all" redraws the message pressed: a deferred update
+		// "Acknowledge all" (and Take it, and the still-on-it buttons)
+		// redraws the message pressed: a deferred update
 		// lets the follow-up edit it through the interaction (outside the
 		// channel's rate limit), as Slack's response_url replaces it.
 		answer = &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
@@ -273,13 +274,19 @@ func (g *Gateway) interaction(i *discordgo.InteractionCreate) {
 }
 
 // redraws reports whether an interaction is a button whose reply redraws
-// the message it is on (a bundle's "Acknowledge all").
+// the message it is on: a bundle's "Acknowledge all", a handoff's Take it
+// and a "still on it?" DM's two buttons (their message loses the button
+// pressed and says what happened, as on Slack).
 func redraws(i *discordgo.Interaction) bool {
 	if i.Type != discordgo.InteractionMessageComponent || i.Message == nil {
 		return false
 	}
-	_, ok := ParseAckAllID(i.MessageComponentData().CustomID)
-	return ok
+	id := i.MessageComponentData().CustomID
+	if _, ok := ParseAckAllID(id); ok {
+		return true
+	}
+	a, _, ok := ParseCustomID(id)
+	return ok && (a == bot.ActionTakePager || a == bot.ActionStillOn || a == bot.ActionHandBack)
 }
 
 // run does what an answered interaction asks and follows up with the reply.

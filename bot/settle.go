@@ -1,0 +1,339 @@
+package bot
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/text"
+)
+
+// Keeping messages to people current. Every page, bundle and "still on
+// it?" DM that shows buttons is recorded in its incident's chat references
+// (recordMsg, within maxMsgRefs), and the chat sync redraws each of them
+// that has gone stale (settleMsgs): buttons gone once nobody needs to act,
+// the incident's channel link once the channel exists. A bundle names many
+// incidents, so its redraw waits a moment and is made once for all of them
+// (redrawBundleMsg).
+
+// refLease is the field of a "still on it?" DM: "l:<channel>/<msg>" = the
+// person it asks, while it shows its buttons.
+const refLease = "l:"
+
+// maxMsgRefs bounds the messages an incident's chat references record (its
+// pages, bundles and "still on it?" DMs in all channels of one chat): the
+// hash stays small (a listpack). Past it the oldest record is dropped and
+// that message keeps its buttons (pressing them says the incident is taken).
+// Sixteen covers an incident re-paged every five minutes for over an hour.
+const maxMsgRefs = 16
+
+// redrawDelay is how long a bundle message whose incidents changed waits
+// before it is redrawn, so that the changes made together (twenty
+// acknowledged at once) cost one redraw; linkDelay the same for a link to
+// an incident channel made since it was drawn (in a storm the channels come
+// one every few seconds: one redraw for those that came within it).
+const (
+	redrawDelay = time.Second
+	linkDelay   = 10 * time.Second
+)
+
+// redrawClaim is how long a replica's claim on redrawing one message
+// lasts: the redraw of a dead replica is taken over after it.
+const redrawClaim = 10 * time.Second
+
+// isMsgRef reports whether a chat reference field records a message to a
+// person (or a fallback page in an alerts channel).
+func isMsgRef(f string) bool {
+	return strings.HasPrefix(f, refPage) || strings.HasPrefix(f, refBundle) || strings.HasPrefix(f, refLease)
+}
+
+// msgOlder orders message ids of one chat: Slack's "seconds.micros" and
+// Discord's snowflakes both sort by length, then bytes.
+func msgOlder(a, b string) int {
+	_, a, _ = strings.Cut(a, "/")
+	_, b, _ = strings.Cut(b, "/")
+	if c := cmp.Compare(len(a), len(b)); c != 0 {
+		return c
+	}
+	return strings.Compare(a, b)
+}
+
+// recordMsg is the change to an incident's chat references refs that
+// records field = value (a message just posted) and drops the oldest
+// records beyond maxMsgRefs. Earlier messages in the same channel stay
+// recorded: each keeps its buttons until the chat sync redraws it.
+func recordMsg(refs map[string]string, field, value string) map[string]string {
+	m := map[string]string{field: value}
+	var have []string
+	for f := range refs {
+		if f != field && isMsgRef(f) {
+			have = append(have, f)
+		}
+	}
+	if extra := len(have) + 1 - maxMsgRefs; extra > 0 {
+		slices.SortFunc(have, func(a, b string) int { return msgOlder(a[2:], b[2:]) })
+		for _, f := range have[:extra] {
+			m[f] = ""
+		}
+	}
+	return m
+}
+
+// pageShown is what a page's record says it shows while live:
+// pageUnsettled, or, drawn before the incident's channel existed,
+// "-!<reason>/<level>/<why>" (what its lead is drawn from again when the
+// link is added).
+func pageShown(pg escalation.Page, card Card) string {
+	if card.Channel != "" {
+		return pageUnsettled
+	}
+	reason := string(pg.Reason)
+	if pg.Reason == escalation.ReasonFallback && strings.HasPrefix(pg.Key, "pagein:") {
+		reason = "pagein"
+	}
+	v := pageUnsettled + "!" + reason + "/" + strconv.Itoa(pg.Level) + "/"
+	return v + text.Truncate(pg.Why, incident.MaxChatRefBytes-len(v))
+}
+
+// parsePageShown reads a page record: the status it shows (pageUnsettled
+// while live), whether it lacks the channel link, and the page it was
+// drawn for (reason, level, why) when it does.
+func parsePageShown(v string, n int64) (shown string, noLink bool, pg escalation.Page) {
+	rest, noLink := strings.CutPrefix(v, pageUnsettled+"!")
+	if !noLink {
+		return v, false, pg
+	}
+	reason, rest, _ := strings.Cut(rest, "/")
+	level, why, _ := strings.Cut(rest, "/")
+	pg = escalation.Page{Incident: n, Reason: escalation.Reason(reason), Why: why}
+	pg.Level, _ = strconv.Atoi(level)
+	if reason == "pagein" {
+		pg.Reason, pg.Key = escalation.ReasonFallback, "pagein:"
+	}
+	return pageUnsettled, true, pg
+}
+
+// bundleShown is a bundle record's value for an incident whose chat
+// references are refs: the bundle id, and "!" when it was drawn before the
+// incident's channel existed.
+func bundleShown(refs map[string]string, id string) string {
+	if refs[refChannel] == "" {
+		return id + "!"
+	}
+	return id
+}
+
+// parseBundleShown reads a bundle record "<id>[|<status>][!]".
+func parseBundleShown(v string) (id, shown string, noLink bool) {
+	v, noLink = strings.CutSuffix(v, "!")
+	id, shown, _ = strings.Cut(v, "|")
+	return id, shown, noLink
+}
+
+// settleMsgs redraws the messages to people of incident inc (its chat
+// references refs; its channel ch) that have gone stale: a page or bundle
+// still showing a button for it once it is acknowledged or resolved (each
+// once per status), one drawn before its channel existed (the link added),
+// and a "still on it?" DM once the incident is resolved or someone else
+// owns it. It returns when it must run again for a bundle whose redraw
+// waits (redrawBundleMsg). A message that is gone is logged and left.
+func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch string, owner *PersonRef, refs map[string]string, set func(...string) error) (time.Time, error) {
+	c := s.c
+	// Cosmetic: these redraws never take the last slot of a limit that
+	// something more urgent shares.
+	if pc, ok := PacingFrom(ctx); ok {
+		pc.Yield = true
+		ctx = WithPacing(ctx, pc)
+	}
+	gone := func(what string, err error) bool {
+		if escalation.IsPermanent(err) {
+			c.log.Warn("bot: could not redraw the "+what+"; leaving it", "incident", inc.Number, "err", err)
+			return true
+		}
+		return false
+	}
+	triggered := inc.Status == incident.StatusTriggered
+	var due time.Time
+	fields := make([]string, 0, len(refs))
+	for f := range refs {
+		if isMsgRef(f) {
+			fields = append(fields, f)
+		}
+	}
+	slices.Sort(fields)
+	for _, f := range fields {
+		v := refs[f]
+		switch {
+		case strings.HasPrefix(f, refPage):
+			pch, pts, _ := strings.Cut(f[len(refPage):], "/")
+			shown, noLink, pg := parsePageShown(v, inc.Number)
+			card := BuildCard(inc, nil, c.people.Ref)
+			card.Channel = ch
+			next := string(inc.Status)
+			switch {
+			case !triggered && shown != string(inc.Status):
+				card.Actions, card.Lead = nil, settledLead(inc, owner)
+			case triggered && noLink && ch != "":
+				// Still to act on: the buttons stay, the link comes.
+				pg.Owner = inc.Owner
+				card.Lead, next = lead(pg, c.people), pageUnsettled
+			default:
+				continue
+			}
+			if err := c.chat.Update(ctx, pch, pts, Message{Text: card.Text(), Card: &card}); err != nil && !gone("page", err) {
+				return due, fmt.Errorf("update a page of %s: %w", inc.Ref(), err)
+			}
+			if err := set(f, next); err != nil {
+				return due, err
+			}
+		case strings.HasPrefix(f, refBundle):
+			id, shown, noLink := parseBundleShown(v)
+			status := !triggered && shown != string(inc.Status)
+			link := noLink && ch != ""
+			if id == "" || (!status && !link) {
+				continue
+			}
+			wait, err := s.c.redrawBundleMsg(ctx, id, f[len(refBundle):], status)
+			if err != nil {
+				return due, fmt.Errorf("%s: %w", inc.Ref(), err)
+			}
+			if wait > 0 {
+				due = sooner(due, c.now().Add(wait))
+				continue
+			}
+			next := id
+			if !triggered {
+				next += "|" + string(inc.Status)
+			}
+			if err := set(f, next); err != nil {
+				return due, err
+			}
+		case strings.HasPrefix(f, refLease):
+			if inc.Status != incident.StatusResolved && (inc.Owner == "" || inc.Owner == v) {
+				continue
+			}
+			lch, lts, _ := strings.Cut(f[len(refLease):], "/")
+			card := BuildCard(inc, nil, c.people.Ref)
+			card.Channel, card.Actions = ch, nil
+			card.Lead = settledLead(inc, owner)
+			if inc.Status != incident.StatusResolved {
+				card.Lead = fmt.Sprintf("%s is %s's now: there is no acknowledgement of yours to renew.", inc.Ref(), owner.Name)
+			}
+			if err := c.chat.Update(ctx, lch, lts, Message{Text: card.Text(), Card: &card}); err != nil && !gone("still-on-it message", err) {
+				return due, fmt.Errorf("update the still-on-it message of %s: %w", inc.Ref(), err)
+			}
+			if err := set(f, ""); err != nil {
+				return due, err
+			}
+		}
+	}
+	return due, nil
+}
+
+// redrawKey is the hash of a message's pending redraw: "at" → when it may
+// be drawn (unix ms), "by" → the digest a replica is drawing it with.
+func (s *state) redrawKey(msg string) string { return s.base + "redraw:{" + msg + "}" }
+
+// redrawBundleMsg brings message msg ("<channel>/<id>") of bundle id up to
+// date: the incidents' statuses and owners as they are now, and the link
+// to each incident channel that exists. It returns 0 once the message shows
+// that (drawn now, by another run, or already), or how long to wait before
+// asking again: a redraw first waits redrawDelay (linkDelay when only
+// links changed, status false) from when it was first asked for, on any
+// replica, so that every change within it is drawn in one chat call; and
+// while another replica draws the message with an older state, this one
+// waits for it to finish. A bundle no longer kept (older than bundleTTL)
+// is left as it is.
+func (c *Bot) redrawBundleMsg(ctx context.Context, id, msg string, status bool) (time.Duration, error) {
+	b, msgs, ok, err := c.loadBundle(ctx, id)
+	if err != nil || !ok {
+		return 0, err
+	}
+	if b, err = c.current(ctx, b); err != nil {
+		return 0, fmt.Errorf("redraw bundle %s: %w", id, err)
+	}
+	for i, e := range b.Entries {
+		if e.Channel != "" {
+			continue
+		}
+		refs, err := c.inc.ChatRefs(ctx, e.Number)
+		if err != nil {
+			return 0, fmt.Errorf("redraw bundle %s: %w", id, err)
+		}
+		b.Entries[i].Channel = refs[refChannel]
+	}
+	d := b.digest()
+	if shown, known := msgs[msg]; known && shown == d {
+		return 0, nil
+	}
+	rdb, key, now := c.st.rdb, c.st.redrawKey(msg), c.now()
+	delay := linkDelay
+	if status {
+		delay = redrawDelay
+	}
+	at := now.Add(delay).UnixMilli()
+	// Asked first: wait. Asked before with a later time and the status
+	// changed now: bring it forward.
+	prev, err := rdb.HGet(ctx, key, "at").Int64()
+	switch {
+	case errors.Is(err, redis.Nil):
+		if set, err := rdb.HSetNX(ctx, key, "at", at).Result(); err != nil || set {
+			if err == nil {
+				err = rdb.Expire(ctx, key, delay+time.Minute).Err()
+			}
+			return delay, wrapRedraw(id, err)
+		}
+		return c.redrawBundleMsg(ctx, id, msg, status) // another run asked first
+	case err != nil:
+		return 0, wrapRedraw(id, err)
+	case prev > at:
+		return delay, wrapRedraw(id, rdb.HSet(ctx, key, "at", at).Err())
+	case now.UnixMilli() < prev:
+		return time.Duration(prev-now.UnixMilli()) * time.Millisecond, nil
+	}
+	// Due: one run draws it (the claim), the others wait for it, or take it
+	// as drawn when it draws what they would.
+	if claimed, err := rdb.HSetNX(ctx, key, "by", d).Result(); err != nil {
+		return 0, wrapRedraw(id, err)
+	} else if !claimed {
+		by, err := rdb.HGet(ctx, key, "by").Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return 0, wrapRedraw(id, err)
+		}
+		if by == d {
+			return 0, nil
+		}
+		return redrawDelay / 2, nil
+	}
+	if err := rdb.Expire(ctx, key, redrawClaim).Err(); err != nil {
+		return 0, wrapRedraw(id, err)
+	}
+	ch, ts, _ := strings.Cut(msg, "/")
+	if err := c.chat.Update(ctx, ch, ts, Message{Text: b.Text(), Bundle: &b}); err != nil {
+		rdb.HDel(context.WithoutCancel(ctx), key, "by")
+		if !escalation.IsPermanent(err) {
+			return 0, fmt.Errorf("redraw bundle %s: %w", id, err)
+		}
+		c.log.Warn("bot: could not redraw a bundle; leaving it", "bundle", id, "err", err)
+	}
+	if err := rdb.HSet(ctx, c.st.bundle(id), "m:"+msg, d).Err(); err != nil {
+		return 0, wrapRedraw(id, err)
+	}
+	return 0, wrapRedraw(id, rdb.Del(ctx, key).Err())
+}
+
+func wrapRedraw(id string, err error) error {
+	if err != nil {
+		return fmt.Errorf("redraw bundle %s: %w", id, err)
+	}
+	return nil
+}
