@@ -11,11 +11,11 @@ import (
 	"github.com/batonhq/baton/internal/fakeslack"
 )
 
-// Once an incident is acknowledged, the latest page to each person loses
-// its buttons and says who took it, and the notice in the alerts channel
-// says so too; once it is resolved, both say that. Each is redrawn once per
-// status; earlier re-pages in a DM are left as they were (a click on them
-// answers that the incident is already acknowledged).
+// Once an incident is acknowledged, every page to each person loses its
+// buttons and says who took it (earlier re-pages too), and the notice in
+// the alerts channel says so too; once it is resolved, all say that. Each
+// is redrawn once per status (and once for its channel's link when drawn
+// before the channel existed).
 func TestPagesAndNoticeSettle(t *testing.T) {
 	cfg := defaults()
 	cfg.repage = 150 * time.Millisecond
@@ -39,9 +39,10 @@ func TestPagesAndNoticeSettle(t *testing.T) {
 		m, _ := e.fake.Message(nch, nts)
 		return strings.Contains(blocksText(m), "*Acknowledged* by <@"+e.bob.ID+">")
 	})
-	if first, _ := e.fake.Message(im, pages[0].TS); !strings.Contains(blocksText(first), "baton_ack") {
-		t.Errorf("an earlier re-page was redrawn too: %s", blocksText(first))
-	}
+	e.waitFor("the first page settled too", func() bool {
+		first, _ := e.fake.Message(im, pages[0].TS)
+		return !strings.Contains(blocksText(first), "baton_ack")
+	})
 
 	if r := e.slash(e.bob, ch, "/incident", "resolve fixed"); !strings.Contains(r, "You resolved INC-1") {
 		t.Fatalf("reply %q", r)
@@ -59,16 +60,16 @@ func TestPagesAndNoticeSettle(t *testing.T) {
 	is := func(channel, ts string) func(fakeslack.Call) bool {
 		return func(c fakeslack.Call) bool { return c.Param("channel") == channel && c.Param("ts") == ts }
 	}
-	if got := len(e.calls("chat.update", is(im, latest.TS))); got != 2 {
-		t.Errorf("the latest page was redrawn %d times, want 2 (acknowledged, resolved)", got)
-	}
+
 	// The notice is posted before the channel exists, so without its
 	// link, and redrawn with it (announced waits for that) before the ack.
 	if got := len(e.calls("chat.update", is(nch, nts))); got != 3 {
 		t.Errorf("the notice was redrawn %d times, want 3 (its channel's link, acknowledged, resolved)", got)
 	}
-	if got := len(e.calls("chat.update", inChannel(im))); got != 2 {
-		t.Errorf("%d redraws in alice's DM, want 2", got)
+	for _, p := range pages {
+		if got := len(e.calls("chat.update", is(im, p.TS))); got < 2 || got > 3 {
+			t.Errorf("a page was redrawn %d times, want 2 (acknowledged, resolved) or 3 (and its channel's link)", got)
+		}
 	}
 }
 

@@ -1,0 +1,148 @@
+package discord_test
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/fakediscord"
+)
+
+// edits counts the bot's edits of message id in channel ch.
+func (s *story) edits(ch, id string) int {
+	n := 0
+	for _, c := range s.fake.Calls(fakediscord.RouteMessageEdit) {
+		if c.Status < 300 && strings.HasPrefix(c.Path, "channels/"+ch+"/messages/"+id) {
+			n++
+		}
+	}
+	return n
+}
+
+// hasAck reports whether a message still shows an incident's Acknowledge
+// button (not "Acknowledge all" alone).
+func hasAck(m fakediscord.Message) bool { return strings.Contains(string(m.Components), `baton:ack:`) }
+
+// Every page and bundle in dana's DM loses its Acknowledge buttons once its
+// incidents are acknowledged (not only each incident's latest message), and
+// each is redrawn once for the acknowledgements made together; a page or
+// bundle posted before its incidents' channels existed gets their links,
+// once, keeping its buttons while they are triggered.
+func TestStaleDMsSettle(t *testing.T) {
+	tests := []struct {
+		name      string
+		incidents int
+		late      bool // channel creation refused until every incident is paged
+	}{
+		{"re-pages of one incident acknowledged", 1, false},
+		{"a page and bundles of three acknowledged", 3, false},
+		{"channels made after the pages", 4, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var hold atomic.Bool
+			hold.Store(tt.late)
+			repage := 300 * time.Millisecond
+			if tt.late {
+				repage = time.Hour
+			}
+			s := newStory(t, repage, func(c *storyConfig) {
+				c.before = func(f *fakediscord.Server) {
+					f.InjectFaults(func(route, _ string) (fakediscord.Fault, bool) {
+						return fakediscord.TooManyRequests(500 * time.Millisecond), route == fakediscord.RouteChannelCreate && hold.Load()
+					})
+				}
+			})
+			var ns []int64
+			for i := range tt.incidents {
+				ns = append(ns, s.open(fmt.Sprintf("stale-%d", i), fmt.Sprintf("Disk full on db-%d", i)))
+			}
+			want := 2
+			if tt.late {
+				want = 1
+			}
+			s.waitFor("every incident paged", func() bool {
+				count := map[int64]int{}
+				for _, m := range s.pagesTo(s.dana) {
+					for _, n := range ns {
+						if mentionsIncident(m, n) {
+							count[n]++
+						}
+					}
+				}
+				for _, n := range ns {
+					if count[n] < want {
+						return false
+					}
+				}
+				return true
+			})
+			dm := s.fake.DMChannel(s.dana.ID)
+			before := map[string]int{}
+			for _, m := range s.pagesTo(s.dana) {
+				before[m.ID] = s.edits(dm, m.ID)
+			}
+			if tt.late {
+				pages := s.pagesTo(s.dana)
+				hold.Store(false)
+				s.waitFor("every page shows its incidents' channels", func() bool {
+					for _, m := range pages {
+						cur, _ := s.fake.Message(m.ID)
+						for _, n := range ns {
+							ch := s.channelOf(n)
+							if mentionsIncident(cur, n) && (ch == "" || !strings.Contains(string(cur.Embeds), "<#"+ch+">")) {
+								return false
+							}
+						}
+					}
+					return true
+				})
+				for _, m := range pages {
+					cur, _ := s.fake.Message(m.ID)
+					if !hasAck(cur) {
+						t.Errorf("message %s lost its buttons; its incidents are still triggered", m.ID)
+					}
+					if got := s.edits(dm, m.ID) - before[m.ID]; got != 1 {
+						t.Errorf("message %s edited %d times for the links, want 1", m.ID, got)
+					}
+				}
+				for _, n := range ns {
+					if st := s.incident(n).Status; st != incident.StatusTriggered {
+						t.Errorf("INC-%d %s", n, st)
+					}
+				}
+				return
+			}
+			for _, n := range ns {
+				if _, err := s.svc.Ack(s.ctx, n, "dana", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.waitFor("no message in dana's DM with an Acknowledge button", func() bool {
+				for _, m := range s.pagesTo(s.dana) {
+					if hasAck(m) {
+						return false
+					}
+				}
+				return true
+			})
+			for _, m := range s.pagesTo(s.dana) {
+				if got := s.edits(dm, m.ID) - before[m.ID]; got != 1 {
+					t.Errorf("message %s edited %d times after the acks, want 1", m.ID, got)
+				}
+			}
+		})
+	}
+}
+
+// channelOf is incident n's Discord channel id, "" before it exists.
+func (s *story) channelOf(n int64) string {
+	refs, err := s.svc.ChatRefs(s.ctx, n)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return refs["ch"]
+}

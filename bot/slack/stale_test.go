@@ -1,0 +1,199 @@
+package slack_test
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/fakeslack"
+)
+
+// Every page and bundle in a DM that still shows an Acknowledge button
+// loses it once its incidents are acknowledged, not only each incident's
+// latest message there; and each such message is redrawn once, however
+// many of its incidents were acknowledged together.
+func TestOlderPagesAndBundlesSettle(t *testing.T) {
+	tests := []struct {
+		name      string
+		incidents int
+	}{
+		{"re-pages of one incident", 1},
+		{"a page and bundles of three", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := defaults()
+			cfg.repage = 300 * time.Millisecond
+			e := newEnv(t, cfg)
+			var ns []int64
+			for i := range tt.incidents {
+				ns = append(ns, e.open("payments", fmt.Sprintf("stale-%d", i), fmt.Sprintf("Disk full on db-%d", i)))
+			}
+			// Each incident named in at least two of alice's DMs.
+			e.waitFor("every incident paged twice", func() bool {
+				count := map[int64]int{}
+				for _, p := range e.dmPosts(e.alice) {
+					for _, n := range p.named {
+						count[n]++
+					}
+				}
+				for _, n := range ns {
+					if count[n] < 2 {
+						return false
+					}
+				}
+				return true
+			})
+			im, _ := e.fake.IM(e.alice.ID)
+			updates := func(ts string) int {
+				return len(e.calls("chat.update", func(c fakeslack.Call) bool { return c.Param("channel") == im.ID && c.Param("ts") == ts }))
+			}
+			// Redraws before the ack (a link to a channel made after the
+			// page) are not counted.
+			before := map[string]int{}
+			for _, p := range e.dmPosts(e.alice) {
+				before[p.ts] = updates(p.ts)
+			}
+			for _, n := range ns {
+				if _, err := e.svc.Ack(e.ctx, n, "bob", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			live := func() []string {
+				var out []string
+				for _, m := range e.dms(e.alice) {
+					if strings.Contains(blocksText(m), `"baton_ack"`) {
+						out = append(out, m.TS)
+					}
+				}
+				return out
+			}
+			e.waitFor("no message in alice's DM with an Acknowledge button", func() bool { return len(live()) == 0 })
+			e.idle()
+			posts := e.dmPosts(e.alice)
+			for _, p := range posts {
+				if got := updates(p.ts) - before[p.ts]; got != 1 {
+					t.Errorf("the message naming %v was redrawn %d times after the acks, want 1", p.named, got)
+				}
+				m, _ := e.fake.Message(im.ID, p.ts)
+				if b := blocksText(m); !strings.Contains(b, "Bob") && !strings.Contains(b, e.bob.ID) {
+					t.Errorf("the message naming %v does not say who took it: %s", p.named, b)
+				}
+			}
+			t.Logf("%d messages in alice's DM, each redrawn once", len(posts))
+		})
+	}
+}
+
+// A page or bundle posted before its incidents' channels existed (Slack's
+// channel creation is Tier 2: in a storm the channels lag the pages) is
+// redrawn with the links once they exist, still with its buttons, and once
+// for all the channels that came within linkDelay.
+func TestPagesGetTheirChannelLinks(t *testing.T) {
+	tests := []struct {
+		name      string
+		incidents int
+	}{
+		{"a single page", 1},
+		{"a page and a bundle", 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var hold atomic.Bool
+			hold.Store(true)
+			cfg := defaults()
+			cfg.before = func(e *env) {
+				e.fake.InjectFaults(func(method string, _ url.Values) (fakeslack.Fault, bool) {
+					return fakeslack.TooManyRequests(time.Second), method == "conversations.create" && hold.Load()
+				})
+			}
+			e := newEnv(t, cfg)
+			var ns []int64
+			for i := range tt.incidents {
+				ns = append(ns, e.open("payments", fmt.Sprintf("link-%d", i), fmt.Sprintf("Disk full on db-%d", i)))
+			}
+			e.waitFor("every incident paged", func() bool {
+				seen := map[int64]bool{}
+				for _, p := range e.dmPosts(e.alice) {
+					for _, n := range p.named {
+						seen[n] = true
+					}
+				}
+				return len(seen) == len(ns)
+			})
+			posts := e.dmPosts(e.alice)
+			hold.Store(false)
+			e.waitFor("every channel made", func() bool {
+				for _, n := range ns {
+					if e.refs(n)["ch"] == "" {
+						return false
+					}
+				}
+				return true
+			})
+			im, _ := e.fake.IM(e.alice.ID)
+			e.waitFor("every page shows its incidents' channels", func() bool {
+				for _, p := range posts {
+					m, _ := e.fake.Message(im.ID, p.ts)
+					for _, n := range p.named {
+						if !strings.Contains(blocksText(m), "<#"+e.refs(n)["ch"]+">") {
+							return false
+						}
+					}
+				}
+				return true
+			})
+			e.idle()
+			for _, p := range posts {
+				m, _ := e.fake.Message(im.ID, p.ts)
+				if !strings.Contains(blocksText(m), `"baton_ack"`) {
+					t.Errorf("the message naming %v lost its buttons; its incidents are still triggered", p.named)
+				}
+				got := len(e.calls("chat.update", func(c fakeslack.Call) bool { return c.Param("channel") == im.ID && c.Param("ts") == p.ts }))
+				if got != 1 {
+					t.Errorf("the message naming %v was redrawn %d times, want 1", p.named, got)
+				}
+			}
+			for _, n := range ns {
+				if s := e.incident(n).Status; s != incident.StatusTriggered {
+					t.Errorf("INC-%d is %s", n, s)
+				}
+			}
+		})
+	}
+}
+
+// A "still on it?" DM nobody pressed loses its buttons once the incident is
+// resolved or someone else owns it, and says why.
+func TestStillOnItSettles(t *testing.T) {
+	tests := []struct {
+		name string
+		act  func(e *env, n int64) error
+		want string
+	}{
+		{"resolved", func(e *env, n int64) error { _, err := e.svc.Resolve(e.ctx, n, "bob", "fixed"); return err },
+			"is resolved; nothing more to do."},
+		{"assigned to bob", func(e *env, n int64) error { _, err := e.svc.Assign(e.ctx, n, "bob", "bob"); return err },
+			"is Bob's now: there is no acknowledgement of yours to renew."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := leaseEnv(t, 6*time.Second, time.Hour) // warned 1 s before its end
+			n, _ := e.ackedByAlice()
+			e.waitFor("the still-on-it DM", func() bool { return len(e.stillOnIt(e.alice, n)) == 1 })
+			dm := e.stillOnIt(e.alice, n)[0]
+			if err := tt.act(e, n); err != nil {
+				t.Fatal(err)
+			}
+			e.waitFor("the DM redrawn", func() bool {
+				m, _ := e.fake.Message(dm.Channel, dm.TS)
+				b := blocksText(m)
+				return strings.Contains(b, tt.want) && !strings.Contains(b, "baton_stillon") && !strings.Contains(b, "baton_handback")
+			})
+		})
+	}
+}
