@@ -25,6 +25,9 @@ import (
 //	P chat:C:read:{<ch>} hash: the newest delivery-check read of a channel, for a minute: "@at" → when
 //	                     it began (unix µs), every key its messages carry → that message's id (reads.go)
 //	P chat:C:asked:{<ch>}:<key> string: when a page key was first checked there, until answered (reads.go)
+//	P chat:C:redraw:{<ch>/<msg>} hash: a bundle message's pending redraw: "at" → when (unix ms),
+//	                     "by" → the digest a run draws it with (settle.go)
+//	P chat:C:takeit:<rotation> string: the rotation's latest Take it question, "<handoff s>|<ch>/<msg>" (shift.go)
 //
 // Any number of replicas share them; every write is idempotent.
 type state struct {
