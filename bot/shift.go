@@ -850,8 +850,11 @@ func (s *Shifts) grace(ctx context.Context, r *rotations.Rotation, at time.Time,
 		// covers it: the outgoing person does not hold the pager, so
 		// nobody is told they do.
 		s.c.log.Info("bot: a handoff's hold is gone before its grace; nobody told", "rotation", r.Name())
-		return s.settleTakeIt(ctx, r.Name(), at, time.Time{},
-			fmt.Sprintf("The pager of %s is no longer held for you to take: the hold was removed or another override covers it. /oncall shows who is on call.", s.what(r.Name())))
+		why := fmt.Sprintf("The pager of %s is no longer held for you to take: the hold was removed or another override covers it. /oncall shows who is on call.", s.what(r.Name()))
+		if !now.Before(h.Until) {
+			why = fmt.Sprintf("That shift of %s is over: its pager is not yours to take any more.", s.what(r.Name()))
+		}
+		return s.settleTakeIt(ctx, r.Name(), at, time.Time{}, why)
 	}
 	people := s.secondary(ctx, r.Name(), at, h)
 	text := fmt.Sprintf("⚠️ %s has not taken the pager of %s (handoff %s, %s ago): %s still holds it until they do.",

@@ -93,7 +93,7 @@ func TestStaleDMsSettle(t *testing.T) {
 						cur, _ := s.fake.Message(m.ID)
 						for _, n := range ns {
 							ch := s.channelOf(n)
-							if mentionsIncident(cur, n) && (ch == "" || !strings.Contains(string(cur.Embeds), "<#"+ch+">")) {
+							if mentionsIncident(cur, n) && (ch == "" || !strings.Contains(string(cur.Embeds), ch)) {
 								return false
 							}
 						}

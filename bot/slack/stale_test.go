@@ -3,6 +3,7 @@ package slack_test
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/rotations"
 )
 
 // Every page and bundle in a DM that still shows an Acknowledge button
@@ -59,7 +61,9 @@ func TestOlderPagesAndBundlesSettle(t *testing.T) {
 				before[p.ts] = updates(p.ts)
 			}
 			for _, n := range ns {
-				if _, err := e.svc.Ack(e.ctx, n, "bob", ""); err != nil {
+				// carol: her chat id is configured, so her name is drawn
+				// the same by every redraw (bob is found by email).
+				if _, err := e.svc.Ack(e.ctx, n, "carol", ""); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -80,7 +84,7 @@ func TestOlderPagesAndBundlesSettle(t *testing.T) {
 					t.Errorf("the message naming %v was redrawn %d times after the acks, want 1", p.named, got)
 				}
 				m, _ := e.fake.Message(im.ID, p.ts)
-				if b := blocksText(m); !strings.Contains(b, "Bob") && !strings.Contains(b, e.bob.ID) {
+				if b := blocksText(m); !strings.Contains(b, "Carol") && !strings.Contains(b, e.carol.ID) {
 					t.Errorf("the message naming %v does not say who took it: %s", p.named, b)
 				}
 			}
@@ -193,6 +197,46 @@ func TestStillOnItSettles(t *testing.T) {
 				m, _ := e.fake.Message(dm.Channel, dm.TS)
 				b := blocksText(m)
 				return strings.Contains(b, tt.want) && !strings.Contains(b, "baton_stillon") && !strings.Contains(b, "baton_handback")
+			})
+		})
+	}
+}
+
+// A Take it question never pressed loses its button, saying why, once
+// nobody can take the pager with it: the hold was removed before the grace
+// step, or the next shift began.
+func TestTakeItSettles(t *testing.T) {
+	tests := []struct {
+		name string
+		then func(e *env, clk *shiftClock, at time.Time)
+		want string
+	}{
+		{"hold removed before the grace", func(e *env, clk *shiftClock, at time.Time) {
+			h := e.holds("db")
+			if len(h) != 1 {
+				e.t.Fatalf("holds: %+v", h)
+			}
+			if err := e.overrides.Delete(e.ctx, "db", h[0].ID); err != nil {
+				e.t.Fatal(err)
+			}
+			clk.set(at.Add(1500 * time.Millisecond))
+		}, "is no longer held for you to take"},
+		{"the next shift began", func(e *env, clk *shiftClock, at time.Time) {
+			clk.set(at.Add(1500 * time.Millisecond)) // the grace: the hold is still there
+			e.stepDone(incident.ShiftJob("grace:db:" + strconv.FormatInt(at.Unix(), 10)))
+			clk.set(at.Add(10*time.Minute + 100*time.Millisecond))
+		}, "is over (the next began"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, clk, at := shiftEnv(t, []string{"alice", "carol"}, "carol", rotations.HandoffPolicy{HandoffAccept: time.Second})
+			clk.set(at.Add(100 * time.Millisecond))
+			e.waitFor("carol asked", func() bool { return len(e.dmsWith(e.carol, "take the pager")) == 1 })
+			q := e.dmsWith(e.carol, "take the pager")[0]
+			tt.then(e, clk, at)
+			e.waitFor("the question redrawn without its button", func() bool {
+				m, _ := e.fake.Message(q.Channel, q.TS)
+				return strings.Contains(unescapeHTML(m.Text), tt.want) && !strings.Contains(blocksText(m), "baton_takepager")
 			})
 		})
 	}
