@@ -232,10 +232,16 @@ func (c *Chat) Post(ctx context.Context, channel string, m bot.Message) (string,
 	return chID, ts, err
 }
 
-// Update implements bot.Chat.
+// Update implements bot.Chat. A plain message (text, no blocks) clears the
+// blocks drawn before: Slack keeps a message's blocks when an update
+// carries none, so a question's buttons would stay.
 func (c *Chat) Update(ctx context.Context, channelID, msgID string, m bot.Message) error {
+	opts := msgOptions(m)
+	if m.Card == nil && m.Notice == nil && m.Summary == nil && m.Bundle == nil && len(m.Notices) == 0 && len(m.Buttons) == 0 {
+		opts = append(opts, slack.MsgOptionBlocks())
+	}
 	return c.call(ctx, "chat.update", channelID, func(ctx context.Context) error {
-		_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, msgID, msgOptions(m)...)
+		_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, msgID, opts...)
 		return err
 	})
 }
