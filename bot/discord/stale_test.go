@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/bot"
+	"github.com/batonhq/baton/bot/discord"
+	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/fakediscord"
 )
@@ -145,4 +148,60 @@ func (s *story) channelOf(n int64) string {
 		s.t.Fatal(err)
 	}
 	return refs["ch"]
+}
+
+// A "still on it?" DM loses its buttons on Discord too: redrawn by the chat
+// sync once the incident is resolved (never pressed), and through the
+// interaction when "Hand it back" is pressed (before, Discord redrew only
+// "Acknowledge all").
+func TestStillOnItDMSettles(t *testing.T) {
+	tests := []struct {
+		name string
+		act  func(s *story, n int64, dm fakediscord.Message)
+		want string
+	}{
+		{"resolved, never pressed", func(s *story, n int64, _ fakediscord.Message) {
+			if _, err := s.svc.Resolve(s.ctx, n, "dana", "fixed"); err != nil {
+				s.t.Fatal(err)
+			}
+		}, "is resolved; nothing more to do."},
+		{"hand it back pressed", func(s *story, n int64, dm fakediscord.Message) {
+			if _, err := s.fake.ClickButton(s.dana.ID, dm.ChannelID, dm.ID, discord.CustomID(bot.ActionHandBack, n)); err != nil {
+				s.t.Fatal(err)
+			}
+		}, "You handed INC-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStory(t, time.Hour)
+			n := s.open("lease", "Disk full")
+			s.waitFor("dana paged", func() bool { return len(s.pagesTo(s.dana)) == 1 })
+			if _, err := s.svc.Ack(s.ctx, n, "dana", ""); err != nil {
+				t.Fatal(err)
+			}
+			key := fmt.Sprintf("lease:%d:1", n)
+			err := s.bot.Pager().StillOnIt(s.ctx, escalation.LeaseWarning{Incident: n, Person: "dana", Lease: 30 * time.Minute,
+				Expires: time.Now().Add(5 * time.Minute), Key: key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var dm fakediscord.Message
+			s.waitFor("the still-on-it DM", func() bool {
+				for _, m := range s.pagesTo(s.dana) {
+					if strings.Contains(string(m.Components), "baton:stillon:") {
+						dm = m
+						return true
+					}
+				}
+				return false
+			})
+			tt.act(s, n, dm)
+			s.waitFor("the DM redrawn without its buttons", func() bool {
+				m, _ := s.fake.Message(dm.ID)
+				all := strings.ReplaceAll(m.Content+string(m.Embeds), `\`, "")
+				return strings.Contains(all, tt.want) && !strings.Contains(string(m.Components), "baton:stillon:") &&
+					!strings.Contains(string(m.Components), "baton:handback:")
+			})
+		})
+	}
 }

@@ -47,6 +47,7 @@ type story struct {
 	dana, mal fakediscord.User
 	alerts    fakediscord.Channel
 	chat      *discord.Chat
+	bot       *bot.Bot
 	redis     *redistest.Server
 	log       *syncBuffer
 	cancel    func()
@@ -111,6 +112,7 @@ func newStory(t *testing.T, repage time.Duration, opts ...func(*storyConfig)) *s
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.bot = b
 	gw, err := discord.NewGateway(s.chat, b, discord.GatewayOptions{AppID: s.fake.AppID(), Log: log,
 		Authenticated: b.WarnUnreachable, Handlers: cfg.handlers, Backoff: 20 * time.Millisecond})
 	if err != nil {
