@@ -2,6 +2,7 @@ package slack_test
 
 import (
 	"context"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,7 +35,15 @@ func (e *env) pressTake(user fakeslack.User, q fakeslack.Message) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.waitFor("the reply to Take it", func() bool { return len(e.fake.ResponsePosts(id)) > 0 })
+	// The reply, not only the redraw of the question (posted before it).
+	e.waitFor("the reply to Take it", func() bool {
+		for _, p := range e.fake.ResponsePosts(id) {
+			if !p.ReplaceOriginal {
+				return true
+			}
+		}
+		return false
+	})
 	var texts []string
 	for _, p := range e.fake.ResponsePosts(id) {
 		texts = append(texts, unescapeHTML(p.Text))
@@ -219,6 +228,12 @@ func TestTakeItLateAndRedrawn(t *testing.T) {
 	clk.set(at.Add(100 * time.Millisecond))
 	e.waitFor("bob asked", func() bool { return len(e.dmsWith(e.bob, "take the pager")) == 1 })
 	bobQ := e.dmsWith(e.bob, "take the pager")[0]
+	// The next handoff redraws bob's question without its button
+	// (TestTakeItSettles); here that redraw fails, so the button stays and
+	// bob presses it late.
+	e.fake.InjectFaults(func(method string, v url.Values) (fakeslack.Fault, bool) {
+		return fakeslack.SlackError("message_not_found"), method == "chat.update" && v.Get("ts") == bobQ.TS
+	})
 	next := at.Add(10 * time.Minute)
 	clk.set(next.Add(100 * time.Millisecond))
 	e.waitFor("carol asked", func() bool { return len(e.dmsWith(e.carol, "take the pager")) == 1 })
