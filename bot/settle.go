@@ -271,9 +271,15 @@ func (c *Bot) redrawBundleMsg(ctx context.Context, id, msg string, status bool) 
 		}
 		b.Entries[i].Channel = refs[refChannel]
 	}
-	d := b.digest()
-	if shown, known := msgs[msg]; known && shown == d {
+	d, sd := b.digest(), statusDigest(b)
+	shown, shownStatus, _ := strings.Cut(msgs[msg], "|")
+	if shown == d {
 		return 0, nil
+	}
+	if shownStatus == sd {
+		// Drawn with these statuses already: only links are new, and
+		// wait for more of them.
+		status = false
 	}
 	rdb, key, now := c.st.rdb, c.st.redrawKey(msg), c.now()
 	delay := linkDelay
@@ -325,10 +331,21 @@ func (c *Bot) redrawBundleMsg(ctx context.Context, id, msg string, status bool) 
 		}
 		c.log.Warn("bot: could not redraw a bundle; leaving it", "bundle", id, "err", err)
 	}
-	if err := rdb.HSet(ctx, c.st.bundle(id), "m:"+msg, d).Err(); err != nil {
+	if err := rdb.HSet(ctx, c.st.bundle(id), "m:"+msg, d+"|"+sd).Err(); err != nil {
 		return 0, wrapRedraw(id, err)
 	}
 	return 0, wrapRedraw(id, rdb.Del(ctx, key).Err())
+}
+
+// statusDigest is the digest of what b shows but its channel links: the
+// value a bundle message's record keeps beside its digest ("<digest>|<this>"),
+// so that a redraw for links alone waits linkDelay.
+func statusDigest(b Bundle) string {
+	b.Entries = slices.Clone(b.Entries)
+	for i := range b.Entries {
+		b.Entries[i].Channel = ""
+	}
+	return b.digest()
 }
 
 func wrapRedraw(id string, err error) error {
