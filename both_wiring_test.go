@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -241,4 +242,157 @@ func timeline(t *testing.T, a *testApp, n string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// TestServeBothRepeatAfterDiscord500: a repeat page whose Discord post is
+// answered 500 once (after Discord posted it, or without posting) is sent
+// again in Discord only, and its one "paged" event names both chats, as
+// the first page's does.
+func TestServeBothRepeatAfterDiscord500(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault fakediscord.Fault
+	}{
+		{name: "500 after the post (outcome unknown, found delivered)", fault: fakediscord.AppliedError(500)},
+		{name: "500 without the post", fault: fakediscord.HTTPError(500)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newBothWorld(t)
+			a := w.serve(t)
+			w.waitFor(t, "the gateway", w.fake.Ready)
+			if code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, `{"service":"payments","summary":"card payments failing","severity":"critical"}`); code != 202 {
+				t.Fatalf("alert: %d %v", code, out)
+			}
+			w.waitFor(t, "carol paged on Slack and on Discord", func() bool { return len(w.slackDMs()) >= 1 && len(w.dms(w.carol)) >= 1 })
+			dm := w.fake.DMChannel(w.carol.ID)
+			var fired atomic.Bool
+			w.fake.InjectCallFaults(func(c fakediscord.FaultCall) (fakediscord.Fault, bool) {
+				if c.Route != fakediscord.RouteMessagePost || !strings.Contains(c.Path, dm) || !strings.Contains(string(c.Body), "Reminder") {
+					return fakediscord.Fault{}, false
+				}
+				return tc.fault, fired.CompareAndSwap(false, true)
+			})
+			repeats := func() []map[string]any {
+				var out []map[string]any
+				for _, e := range timeline(t, a, "1") {
+					if e["type"] == "paged" && e["note"] == "repeat" {
+						out = append(out, e)
+					}
+				}
+				return out
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for !fired.Load() || len(repeats()) < 2 {
+				if time.Now().After(deadline) {
+					var dms []string
+					for _, m := range w.dms(w.carol) {
+						dms = append(dms, m.Content)
+					}
+					t.Fatalf("fault fired %v, repeat events %v; Discord DMs %q; timeline %v", fired.Load(), repeats(), dms, timeline(t, a, "1"))
+				}
+				time.Sleep(10 * time.Millisecond) // polling the fake and the API, not synchronising
+			}
+			for i, e := range repeats() {
+				if got := fmt.Sprint(e["chats"]); got != "slack,discord" {
+					t.Fatalf("repeat page %d: chats %q, want slack,discord (event %v)", i+1, got, e)
+				}
+			}
+			// No repeat page doubled in either chat by the retry.
+			for _, c := range []struct {
+				chat string
+				n    int
+			}{{"slack", len(w.slackDMs())}, {"discord", len(w.dms(w.carol))}} {
+				if pages := 1 + len(repeats()); c.n > pages+1 {
+					t.Fatalf("%s: %d DMs for %d pages", c.chat, c.n, pages)
+				}
+			}
+		})
+	}
+}
+
+// TestServeBothGatewayReconnect: with Slack on too, Discord's gateway
+// moving the session mid-incident (op 7 RECONNECT, op 9 INVALID SESSION
+// resumable or not) loses nothing: carol's ✅ on the Discord card after the
+// reconnect acknowledges, the pages stop in both chats and both cards show
+// the ack.
+func TestServeBothGatewayReconnect(t *testing.T) {
+	tests := []struct {
+		name  string
+		move  func(*fakediscord.Server) int
+		count func(fakediscord.GatewayStats) int // the new session: identified or resumed
+	}{
+		{name: "op 7 RECONNECT", move: (*fakediscord.Server).Reconnect,
+			count: func(g fakediscord.GatewayStats) int { return g.Identifies + g.Resumes }},
+		{name: "op 9 INVALID SESSION resumable", move: func(s *fakediscord.Server) int { return s.InvalidateSession(true) },
+			count: func(g fakediscord.GatewayStats) int { return g.Identifies + g.Resumes }},
+		{name: "op 9 INVALID SESSION not resumable", move: func(s *fakediscord.Server) int { return s.InvalidateSession(false) },
+			count: func(g fakediscord.GatewayStats) int { return g.Identifies }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newBothWorld(t)
+			a := w.serve(t)
+			w.waitFor(t, "the gateway", w.fake.Ready)
+			if code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, `{"service":"payments","summary":"card payments failing","severity":"critical"}`); code != 202 {
+				t.Fatalf("alert: %d %v", code, out)
+			}
+			var dch fakediscord.Channel
+			var dcard fakediscord.Message
+			w.waitFor(t, "the Discord channel and its pinned card", func() bool {
+				chans := w.incChannels("inc-1-")
+				if len(chans) != 1 || len(w.fake.Pins(chans[0].ID)) != 1 {
+					return false
+				}
+				dch = chans[0]
+				dcard, _ = w.fake.Message(w.fake.Pins(dch.ID)[0])
+				return true
+			})
+			var sch fakeslack.Channel
+			w.waitFor(t, "the Slack channel and its pinned card", func() bool {
+				var ok bool
+				sch, ok = w.slackChannel("inc-1-")
+				return ok && len(sch.Pins) == 1
+			})
+			w.waitFor(t, "carol paged in both chats", func() bool { return len(w.slackDMs()) >= 1 && len(w.dms(w.carol)) >= 1 })
+
+			before := tc.count(w.fake.Gateway())
+			if n := tc.move(w.fake); n != 1 {
+				t.Fatalf("%d gateway sessions told, want 1", n)
+			}
+			w.waitFor(t, "the new session", func() bool { return tc.count(w.fake.Gateway()) > before && w.fake.Ready() })
+			// Pages keep coming meanwhile in both chats (the durable jobs
+			// do not depend on the gateway).
+			s0, d0 := len(w.slackDMs()), len(w.dms(w.carol))
+			w.waitFor(t, "a re-page in both chats after the reconnect", func() bool {
+				return len(w.slackDMs()) > s0 && len(w.dms(w.carol)) > d0
+			})
+
+			if err := w.fake.React(w.carol.ID, dch.ID, dcard.ID, "✅"); err != nil {
+				t.Fatal(err)
+			}
+			w.waitFor(t, "the ack", func() bool {
+				inc := incidentStatus(t, a, "1")
+				return inc["status"] == "acknowledged" && inc["owner"] == "carol"
+			})
+			w.waitFor(t, "the Slack card showing the ack by carol", func() bool {
+				m, ok := w.slack.Message(sch.ID, sch.Pins[0])
+				return ok && strings.Contains(m.Text, "acknowledged), owner Carol Diaz")
+			})
+			w.waitFor(t, "the Discord card edited in place", func() bool {
+				m, _ := w.fake.Message(dcard.ID)
+				return strings.Join(m.Buttons(), ",") == "baton:resolve:1,baton:escalate:1"
+			})
+			slackPages, discordPages := len(w.slackDMs()), len(w.dms(w.carol))
+			// Three re-page intervals (300 ms) pass: asserting that nothing
+			// happens in them, so there is no event to wait for.
+			time.Sleep(900 * time.Millisecond)
+			if now := len(w.slackDMs()); now != slackPages {
+				t.Fatalf("%d Slack pages after the ack in Discord", now-slackPages)
+			}
+			if now := len(w.dms(w.carol)); now != discordPages {
+				t.Fatalf("%d Discord pages after the ack", now-discordPages)
+			}
+		})
+	}
 }

@@ -39,13 +39,14 @@ type Multi struct {
 }
 
 var (
-	_ escalation.Pager               = (*Multi)(nil)
-	_ escalation.BundlingPager       = (*Multi)(nil)
-	_ escalation.DeliveryChecker     = (*Multi)(nil)
-	_ escalation.ChatSync            = (*Multi)(nil)
-	_ escalation.PageInPager         = (*Multi)(nil)
-	_ escalation.LeaseNotifier       = (*Multi)(nil)
-	_ escalation.MaintenanceNotifier = (*Multi)(nil)
+	_ escalation.Pager                = (*Multi)(nil)
+	_ escalation.BundlingPager        = (*Multi)(nil)
+	_ escalation.DeliveryChecker      = (*Multi)(nil)
+	_ escalation.ChatsDeliveryChecker = (*Multi)(nil)
+	_ escalation.ChatSync             = (*Multi)(nil)
+	_ escalation.PageInPager          = (*Multi)(nil)
+	_ escalation.LeaseNotifier        = (*Multi)(nil)
+	_ escalation.MaintenanceNotifier  = (*Multi)(nil)
 )
 
 // sentTTL is how long a chat's delivery of a key is remembered: far longer
@@ -295,31 +296,42 @@ func (m *Multi) PageBundled(ctx context.Context, pg escalation.Page) (escalation
 // the page goes to has it (marked, or found there by that chat's Pager,
 // which records it as its own send would).
 func (m *Multi) Delivered(ctx context.Context, pg escalation.Page) (bool, error) {
+	_, found, err := m.DeliveredIn(ctx, pg)
+	return found, err
+}
+
+// DeliveredIn implements escalation.ChatsDeliveryChecker: Delivered, with
+// the chats that have the page, so that a page whose send in one chat had
+// an unknown outcome (a Discord 500 after the post) and is found there
+// gets a "paged" event naming every chat, as a page sent does.
+func (m *Multi) DeliveredIn(ctx context.Context, pg escalation.Page) ([]string, bool, error) {
 	legs, err := m.legs(ctx, pg)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
+	chats := make([]string, 0, len(legs))
 	for _, l := range legs {
 		if l.err != nil {
-			return false, fmt.Errorf("%s: %w", l.b.chat.Name(), l.err)
+			return nil, false, fmt.Errorf("%s: %w", l.b.chat.Name(), l.err)
 		}
+		chats = append(chats, l.b.chat.Name())
 		done, err := l.b.delivered(ctx, pg.Key)
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
 		if done {
 			continue
 		}
 		found, err := l.b.pager.Delivered(ctx, l.pg)
 		if err != nil {
-			return false, fmt.Errorf("%s: %w", l.b.chat.Name(), err)
+			return nil, false, fmt.Errorf("%s: %w", l.b.chat.Name(), err)
 		}
 		if !found {
-			return false, nil
+			return nil, false, nil
 		}
 		l.b.markDelivered(ctx, pg.Key)
 	}
-	return true, nil
+	return chats, true, nil
 }
 
 // Sync implements escalation.ChatSync: the incident synced in every chat,
