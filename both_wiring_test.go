@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -398,6 +400,122 @@ func TestServeBothGatewayReconnect(t *testing.T) {
 			}
 			if now := len(w.dms(w.carol)); now != discordPages {
 				t.Fatalf("%d Discord pages after the ack", now-discordPages)
+			}
+		})
+	}
+}
+
+// incidentsIn are the incident numbers a message names (INC-n, or INC\-n
+// as Discord's markdown escaping writes it), each once.
+func incidentsIn(s string) map[int]bool {
+	out := map[int]bool{}
+	for _, m := range regexp.MustCompile(`INC\\*-(\d+)`).FindAllStringSubmatch(s, -1) {
+		n, _ := strconv.Atoi(m[1])
+		out[n] = true
+	}
+	return out
+}
+
+// TestServeBothDiscord429Storm: a storm of incidents for carol while
+// Discord answers her DM posts 429 (a route bucket's, or the global limit,
+// with retry_after): every incident is paged exactly once in each chat,
+// and the Slack pages do not wait for Discord's limit (each chat's send is
+// its own: bot.Multi runs them concurrently). The Slack delay (alert to
+// Slack DM) is logged for each case, the no-429 case as the baseline.
+func TestServeBothDiscord429Storm(t *testing.T) {
+	const storm = 8
+	tests := []struct {
+		name  string
+		fault *fakediscord.Fault
+	}{
+		{name: "no 429 (baseline)"},
+		{name: "route 429", fault: &fakediscord.Fault{Status: 429, RetryAfter: 3 * time.Second}},
+		{name: "global 429", fault: &fakediscord.Fault{Status: 429, RetryAfter: 3 * time.Second, Global: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newBothWorld(t)
+			for i := range w.cfg.EscalationPolicies {
+				if w.cfg.EscalationPolicies[i].Name == "payments-policy" {
+					w.cfg.EscalationPolicies[i].RepageEvery = time.Hour // first pages only: each is counted
+				}
+			}
+			a := w.serve(t)
+			w.waitFor(t, "the gateway", w.fake.Ready)
+			if tc.fault != nil {
+				// Every other post to carol's DM is refused while the storm lasts.
+				var posts atomic.Int64
+				w.fake.InjectCallFaults(func(c fakediscord.FaultCall) (fakediscord.Fault, bool) {
+					if c.Route != fakediscord.RouteMessagePost || !strings.Contains(c.Path, "/channels/") {
+						return fakediscord.Fault{}, false
+					}
+					return *tc.fault, posts.Add(1)%2 == 1
+				})
+			}
+			sent := map[int]time.Time{}
+			for n := 1; n <= storm; n++ {
+				sent[n] = time.Now()
+				body := fmt.Sprintf(`{"service":"payments","summary":"card payments failing %d","severity":"critical","dedup_key":"storm-%d"}`, n, n)
+				if code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, body); code != 202 || out["incident"] != float64(n) {
+					t.Fatalf("alert %d: %d %v", n, code, out)
+				}
+			}
+			slackAt := map[int]time.Duration{}
+			deadline := time.Now().Add(30 * time.Second)
+			for len(slackAt) < storm {
+				if time.Now().After(deadline) {
+					t.Fatalf("Slack told carol about %d of %d incidents in 30 s", len(slackAt), storm)
+				}
+				for _, m := range w.slackDMs() {
+					for n := range incidentsIn(m.Text) {
+						if _, ok := slackAt[n]; !ok && n >= 1 && n <= storm {
+							slackAt[n] = time.Since(sent[n])
+						}
+					}
+				}
+				time.Sleep(5 * time.Millisecond) // polling the fake, not synchronising
+			}
+			var worst time.Duration
+			for _, d := range slackAt {
+				worst = max(worst, d)
+			}
+			discordCount := func() map[int]int {
+				c := map[int]int{}
+				for _, m := range w.dms(w.carol) {
+					for n := range incidentsIn(m.Content + string(m.Embeds)) {
+						c[n]++
+					}
+				}
+				return c
+			}
+			w.waitFor(t, "every incident paged on Discord", func() bool { return len(discordCount()) >= storm })
+			t.Logf("%s: Slack told carol of all %d incidents, the slowest %v after its alert", tc.name, storm, worst.Round(time.Millisecond))
+			if worst > 2500*time.Millisecond { // under the retry_after: Slack paces itself (about 1 s here)
+				t.Errorf("a Slack page came %v after its alert: it waited on Discord's 429", worst)
+			}
+			if tc.fault != nil {
+				n429 := 0
+				for _, c := range w.fake.Calls(fakediscord.RouteMessagePost) {
+					if c.Status == 429 {
+						n429++
+					}
+				}
+				if n429 == 0 {
+					t.Fatal("Discord answered no post 429")
+				}
+				t.Logf("%s: %d posts answered 429", tc.name, n429)
+			}
+			// Exactly once per incident in each chat.
+			slackCount := map[int]int{}
+			for _, m := range w.slackDMs() {
+				for n := range incidentsIn(m.Text) {
+					slackCount[n]++
+				}
+			}
+			for n := 1; n <= storm; n++ {
+				if slackCount[n] != 1 || discordCount()[n] != 1 {
+					t.Errorf("INC-%d paged %d times on Slack, %d on Discord; want once each", n, slackCount[n], discordCount()[n])
+				}
 			}
 		})
 	}
