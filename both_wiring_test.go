@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -241,4 +244,279 @@ func timeline(t *testing.T, a *testApp, n string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// TestServeBothRepeatAfterDiscord500: a repeat page whose Discord post is
+// answered 500 once (after Discord posted it, or without posting) is sent
+// again in Discord only (or found there by replaying its post), and its
+// one "paged" event names both chats, as the first page's does (re-pages
+// fold into their run's first entry, so that entry is the one faulted).
+func TestServeBothRepeatAfterDiscord500(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault fakediscord.Fault
+	}{
+		{name: "500 after the post (outcome unknown, found delivered)", fault: fakediscord.AppliedError(500)},
+		{name: "500 without the post", fault: fakediscord.HTTPError(500)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newBothWorld(t)
+			a := w.serve(t)
+			w.waitFor(t, "the gateway", w.fake.Ready)
+			if code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, `{"service":"payments","summary":"card payments failing","severity":"critical"}`); code != 202 {
+				t.Fatalf("alert: %d %v", code, out)
+			}
+			w.waitFor(t, "carol paged on Slack and on Discord", func() bool { return len(w.slackDMs()) >= 1 && len(w.dms(w.carol)) >= 1 })
+			if len(w.dms(w.carol)) > 1 {
+				t.Skip("the first re-page went out before the fault was set (machine too slow)")
+			}
+			dm := w.fake.DMChannel(w.carol.ID)
+			var fired atomic.Bool
+			w.fake.InjectCallFaults(func(c fakediscord.FaultCall) (fakediscord.Fault, bool) {
+				if c.Route != fakediscord.RouteMessagePost || !strings.Contains(c.Path, dm) || !strings.Contains(string(c.Body), "Reminder") {
+					return fakediscord.Fault{}, false
+				}
+				return tc.fault, fired.CompareAndSwap(false, true)
+			})
+			repeats := func() []map[string]any {
+				var out []map[string]any
+				for _, e := range timeline(t, a, "1") {
+					if e["type"] == "paged" && e["note"] == "repeat" {
+						out = append(out, e)
+					}
+				}
+				return out
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			// Re-pages fold into one timeline entry, the run's first (count:
+			// how many it stands for); the faulted page is that first one.
+			for !fired.Load() || len(repeats()) == 0 || repeats()[0]["count"].(float64) < 2 {
+				if time.Now().After(deadline) {
+					var dms []string
+					for _, m := range w.dms(w.carol) {
+						dms = append(dms, m.Content)
+					}
+					t.Fatalf("fault fired %v, repeat events %v; Discord DMs %q; timeline %v", fired.Load(), repeats(), dms, timeline(t, a, "1"))
+				}
+				time.Sleep(10 * time.Millisecond) // polling the fake and the API, not synchronising
+			}
+			for i, e := range repeats() {
+				if got := fmt.Sprint(e["chats"]); got != "slack,discord" {
+					t.Fatalf("repeat page %d: chats %q, want slack,discord (event %v)", i+1, got, e)
+				}
+			}
+			// No repeat page doubled in either chat by the retry.
+			for _, c := range []struct {
+				chat string
+				n    int
+			}{{"slack", len(w.slackDMs())}, {"discord", len(w.dms(w.carol))}} {
+				if pages := 1 + len(repeats()); c.n > pages+1 {
+					t.Fatalf("%s: %d DMs for %d pages", c.chat, c.n, pages)
+				}
+			}
+		})
+	}
+}
+
+// TestServeBothGatewayReconnect: with Slack on too, Discord's gateway
+// moving the session mid-incident (op 7 RECONNECT, op 9 INVALID SESSION
+// resumable or not) loses nothing: carol's ✅ on the Discord card after the
+// reconnect acknowledges, the pages stop in both chats and both cards show
+// the ack.
+func TestServeBothGatewayReconnect(t *testing.T) {
+	tests := []struct {
+		name  string
+		move  func(*fakediscord.Server) int
+		count func(fakediscord.GatewayStats) int // the new session: identified or resumed
+	}{
+		{name: "op 7 RECONNECT", move: (*fakediscord.Server).Reconnect,
+			count: func(g fakediscord.GatewayStats) int { return g.Identifies + g.Resumes }},
+		{name: "op 9 INVALID SESSION resumable", move: func(s *fakediscord.Server) int { return s.InvalidateSession(true) },
+			count: func(g fakediscord.GatewayStats) int { return g.Identifies + g.Resumes }},
+		{name: "op 9 INVALID SESSION not resumable", move: func(s *fakediscord.Server) int { return s.InvalidateSession(false) },
+			count: func(g fakediscord.GatewayStats) int { return g.Identifies }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newBothWorld(t)
+			a := w.serve(t)
+			w.waitFor(t, "the gateway", w.fake.Ready)
+			if code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, `{"service":"payments","summary":"card payments failing","severity":"critical"}`); code != 202 {
+				t.Fatalf("alert: %d %v", code, out)
+			}
+			var dch fakediscord.Channel
+			var dcard fakediscord.Message
+			w.waitFor(t, "the Discord channel and its pinned card", func() bool {
+				chans := w.incChannels("inc-1-")
+				if len(chans) != 1 || len(w.fake.Pins(chans[0].ID)) != 1 {
+					return false
+				}
+				dch = chans[0]
+				dcard, _ = w.fake.Message(w.fake.Pins(dch.ID)[0])
+				return true
+			})
+			var sch fakeslack.Channel
+			w.waitFor(t, "the Slack channel and its pinned card", func() bool {
+				var ok bool
+				sch, ok = w.slackChannel("inc-1-")
+				return ok && len(sch.Pins) == 1
+			})
+			w.waitFor(t, "carol paged in both chats", func() bool { return len(w.slackDMs()) >= 1 && len(w.dms(w.carol)) >= 1 })
+
+			before := tc.count(w.fake.Gateway())
+			if n := tc.move(w.fake); n != 1 {
+				t.Fatalf("%d gateway sessions told, want 1", n)
+			}
+			w.waitFor(t, "the new session", func() bool { return tc.count(w.fake.Gateway()) > before && w.fake.Ready() })
+			// Pages keep coming meanwhile in both chats (the durable jobs
+			// do not depend on the gateway).
+			s0, d0 := len(w.slackDMs()), len(w.dms(w.carol))
+			w.waitFor(t, "a re-page in both chats after the reconnect", func() bool {
+				return len(w.slackDMs()) > s0 && len(w.dms(w.carol)) > d0
+			})
+
+			if err := w.fake.React(w.carol.ID, dch.ID, dcard.ID, "✅"); err != nil {
+				t.Fatal(err)
+			}
+			w.waitFor(t, "the ack", func() bool {
+				inc := incidentStatus(t, a, "1")
+				return inc["status"] == "acknowledged" && inc["owner"] == "carol"
+			})
+			w.waitFor(t, "the Slack card showing the ack by carol", func() bool {
+				m, ok := w.slack.Message(sch.ID, sch.Pins[0])
+				return ok && strings.Contains(m.Text, "acknowledged), owner Carol Diaz")
+			})
+			w.waitFor(t, "the Discord card edited in place", func() bool {
+				m, _ := w.fake.Message(dcard.ID)
+				return strings.Join(m.Buttons(), ",") == "baton:resolve:1,baton:escalate:1"
+			})
+			slackPages, discordPages := len(w.slackDMs()), len(w.dms(w.carol))
+			// Three re-page intervals (300 ms) pass: asserting that nothing
+			// happens in them, so there is no event to wait for.
+			time.Sleep(900 * time.Millisecond)
+			if now := len(w.slackDMs()); now != slackPages {
+				t.Fatalf("%d Slack pages after the ack in Discord", now-slackPages)
+			}
+			if now := len(w.dms(w.carol)); now != discordPages {
+				t.Fatalf("%d Discord pages after the ack", now-discordPages)
+			}
+		})
+	}
+}
+
+// incidentsIn are the incident numbers a message names (INC-n, or INC\-n
+// as Discord's markdown escaping writes it), each once.
+func incidentsIn(s string) map[int]bool {
+	out := map[int]bool{}
+	for _, m := range regexp.MustCompile(`INC\\*-(\d+)`).FindAllStringSubmatch(s, -1) {
+		n, _ := strconv.Atoi(m[1])
+		out[n] = true
+	}
+	return out
+}
+
+// TestServeBothDiscord429Storm: a storm of incidents for carol while
+// Discord answers her DM posts 429 (a route bucket's, or the global limit,
+// with retry_after): every incident is paged exactly once in each chat,
+// and the Slack pages do not wait for Discord's limit (each chat's send is
+// its own: bot.Multi runs them concurrently). The Slack delay (alert to
+// Slack DM) is logged for each case, the no-429 case as the baseline.
+func TestServeBothDiscord429Storm(t *testing.T) {
+	const storm = 8
+	tests := []struct {
+		name  string
+		fault *fakediscord.Fault
+	}{
+		{name: "no 429 (baseline)"},
+		{name: "route 429", fault: &fakediscord.Fault{Status: 429, RetryAfter: 3 * time.Second}},
+		{name: "global 429", fault: &fakediscord.Fault{Status: 429, RetryAfter: 3 * time.Second, Global: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newBothWorld(t)
+			for i := range w.cfg.EscalationPolicies {
+				if w.cfg.EscalationPolicies[i].Name == "payments-policy" {
+					w.cfg.EscalationPolicies[i].RepageEvery = time.Hour // first pages only: each is counted
+				}
+			}
+			a := w.serve(t)
+			w.waitFor(t, "the gateway", w.fake.Ready)
+			if tc.fault != nil {
+				// Every other post to carol's DM is refused while the storm lasts.
+				var posts atomic.Int64
+				w.fake.InjectCallFaults(func(c fakediscord.FaultCall) (fakediscord.Fault, bool) {
+					if c.Route != fakediscord.RouteMessagePost || !strings.Contains(c.Path, "/channels/") {
+						return fakediscord.Fault{}, false
+					}
+					return *tc.fault, posts.Add(1)%2 == 1
+				})
+			}
+			sent := map[int]time.Time{}
+			for n := 1; n <= storm; n++ {
+				sent[n] = time.Now()
+				body := fmt.Sprintf(`{"service":"payments","summary":"card payments failing %d","severity":"critical","dedup_key":"storm-%d"}`, n, n)
+				if code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, body); code != 202 || out["incident"] != float64(n) {
+					t.Fatalf("alert %d: %d %v", n, code, out)
+				}
+			}
+			slackAt := map[int]time.Duration{}
+			deadline := time.Now().Add(30 * time.Second)
+			for len(slackAt) < storm {
+				if time.Now().After(deadline) {
+					t.Fatalf("Slack told carol about %d of %d incidents in 30 s", len(slackAt), storm)
+				}
+				for _, m := range w.slackDMs() {
+					for n := range incidentsIn(m.Text) {
+						if _, ok := slackAt[n]; !ok && n >= 1 && n <= storm {
+							slackAt[n] = time.Since(sent[n])
+						}
+					}
+				}
+				time.Sleep(5 * time.Millisecond) // polling the fake, not synchronising
+			}
+			var worst time.Duration
+			for _, d := range slackAt {
+				worst = max(worst, d)
+			}
+			discordCount := func() map[int]int {
+				c := map[int]int{}
+				for _, m := range w.dms(w.carol) {
+					for n := range incidentsIn(m.Content + string(m.Embeds)) {
+						c[n]++
+					}
+				}
+				return c
+			}
+			w.waitFor(t, "every incident paged on Discord", func() bool { return len(discordCount()) >= storm })
+			t.Logf("%s: Slack told carol of all %d incidents, the slowest %v after its alert", tc.name, storm, worst.Round(time.Millisecond))
+			if worst > 2500*time.Millisecond { // under the retry_after: Slack paces itself (about 1 s here)
+				t.Errorf("a Slack page came %v after its alert: it waited on Discord's 429", worst)
+			}
+			if tc.fault != nil {
+				n429 := 0
+				for _, c := range w.fake.Calls(fakediscord.RouteMessagePost) {
+					if c.Status == 429 {
+						n429++
+					}
+				}
+				if n429 == 0 {
+					t.Fatal("Discord answered no post 429")
+				}
+				t.Logf("%s: %d posts answered 429", tc.name, n429)
+			}
+			// Exactly once per incident in each chat.
+			slackCount := map[int]int{}
+			for _, m := range w.slackDMs() {
+				for n := range incidentsIn(m.Text) {
+					slackCount[n]++
+				}
+			}
+			for n := 1; n <= storm; n++ {
+				if slackCount[n] != 1 || discordCount()[n] != 1 {
+					t.Errorf("INC-%d paged %d times on Slack, %d on Discord; want once each", n, slackCount[n], discordCount()[n])
+				}
+			}
+		})
+	}
 }

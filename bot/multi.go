@@ -39,13 +39,14 @@ type Multi struct {
 }
 
 var (
-	_ escalation.Pager               = (*Multi)(nil)
-	_ escalation.BundlingPager       = (*Multi)(nil)
-	_ escalation.DeliveryChecker     = (*Multi)(nil)
-	_ escalation.ChatSync            = (*Multi)(nil)
-	_ escalation.PageInPager         = (*Multi)(nil)
-	_ escalation.LeaseNotifier       = (*Multi)(nil)
-	_ escalation.MaintenanceNotifier = (*Multi)(nil)
+	_ escalation.Pager                = (*Multi)(nil)
+	_ escalation.BundlingPager        = (*Multi)(nil)
+	_ escalation.DeliveryChecker      = (*Multi)(nil)
+	_ escalation.ChatsDeliveryChecker = (*Multi)(nil)
+	_ escalation.ChatSync             = (*Multi)(nil)
+	_ escalation.PageInPager          = (*Multi)(nil)
+	_ escalation.LeaseNotifier        = (*Multi)(nil)
+	_ escalation.MaintenanceNotifier  = (*Multi)(nil)
 )
 
 // sentTTL is how long a chat's delivery of a key is remembered: far longer
@@ -156,10 +157,16 @@ func (c *Bot) markDelivered(ctx context.Context, key string) {
 
 // fan sends key through every leg concurrently, skipping a chat whose
 // delivery of key is marked, and marks each that succeeds. It returns the
-// chats that have it (before or now) and the error for the runner:
-// nil when every leg has it, or when those that do not failed for good
-// (escalation.Permanent: a retry would not help them) and one has it; else
-// the error that decides the retry (pick).
+// chats that have it (before or now) and the error for the runner, which
+// decides on its class (escalation.DecidePageFailure):
+//
+//	some chat has it, every other failed for good    nil: delivered (the refusals are logged)
+//	some chat has it, another failed otherwise       that error: retried, in the failed chats only
+//	none has it, every failure permanent             escalation.Permanent: given up, the fallback paged now
+//	none has it, some failure not permanent          pick's choice of those: retried or deferred
+//
+// A chat's failure is permanent when its adapter says so, or when the chat
+// says the person does not exist there (legError).
 func (m *Multi) fan(ctx context.Context, key string, legs []leg, send func(ctx context.Context, i int, l leg) error) ([]string, error) {
 	errs := make([]error, len(legs))
 	var wg sync.WaitGroup
@@ -180,7 +187,7 @@ func (m *Multi) fan(ctx context.Context, key string, legs []leg, send func(ctx c
 				return
 			}
 			if err := send(ctx, i, l); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", l.b.chat.Name(), err)
+				errs[i] = legError(l.b.chat.Name(), err)
 				return
 			}
 			l.b.markDelivered(ctx, key)
@@ -205,6 +212,19 @@ func (m *Multi) fan(ctx context.Context, key string, legs []leg, send func(ctx c
 		return got, nil
 	}
 	return got, err
+}
+
+// legError is one chat's failure to deliver, labelled with the chat. A
+// chat that says the person does not exist there (ErrNoUser: Slack's
+// user_not_found on opening the DM, which its adapter leaves unmarked) is
+// made escalation.Permanent: no retry finds them, so the outcome of the
+// page must not wait on that chat (see fan).
+func legError(chat string, err error) error {
+	err = fmt.Errorf("%s: %w", chat, err)
+	if errors.Is(err, ErrNoUser) && !escalation.IsPermanent(err) {
+		err = escalation.Permanent(err)
+	}
+	return err
 }
 
 // pick is the error of several chats' that decides what the runner does:
@@ -276,31 +296,42 @@ func (m *Multi) PageBundled(ctx context.Context, pg escalation.Page) (escalation
 // the page goes to has it (marked, or found there by that chat's Pager,
 // which records it as its own send would).
 func (m *Multi) Delivered(ctx context.Context, pg escalation.Page) (bool, error) {
+	_, found, err := m.DeliveredIn(ctx, pg)
+	return found, err
+}
+
+// DeliveredIn implements escalation.ChatsDeliveryChecker: Delivered, with
+// the chats that have the page, so that a page whose send in one chat had
+// an unknown outcome (a Discord 500 after the post) and is found there
+// gets a "paged" event naming every chat, as a page sent does.
+func (m *Multi) DeliveredIn(ctx context.Context, pg escalation.Page) ([]string, bool, error) {
 	legs, err := m.legs(ctx, pg)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
+	chats := make([]string, 0, len(legs))
 	for _, l := range legs {
 		if l.err != nil {
-			return false, fmt.Errorf("%s: %w", l.b.chat.Name(), l.err)
+			return nil, false, fmt.Errorf("%s: %w", l.b.chat.Name(), l.err)
 		}
+		chats = append(chats, l.b.chat.Name())
 		done, err := l.b.delivered(ctx, pg.Key)
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
 		if done {
 			continue
 		}
 		found, err := l.b.pager.Delivered(ctx, l.pg)
 		if err != nil {
-			return false, fmt.Errorf("%s: %w", l.b.chat.Name(), err)
+			return nil, false, fmt.Errorf("%s: %w", l.b.chat.Name(), err)
 		}
 		if !found {
-			return false, nil
+			return nil, false, nil
 		}
 		l.b.markDelivered(ctx, pg.Key)
 	}
-	return true, nil
+	return chats, true, nil
 }
 
 // Sync implements escalation.ChatSync: the incident synced in every chat,

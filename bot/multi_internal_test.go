@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -23,15 +24,25 @@ type dmChat struct {
 	mu       sync.Mutex
 	posts    map[string][]string // channel → keys posted there
 	failNext int
+	// openErr, postErr: every OpenDM, every Post fails with it.
+	openErr, postErr error
 }
 
 func (c *dmChat) Name() string { return c.name }
 
-func (c *dmChat) OpenDM(_ context.Context, uid string) (string, error) { return "D-" + uid, nil }
+func (c *dmChat) OpenDM(_ context.Context, uid string) (string, error) {
+	if c.openErr != nil {
+		return "", c.openErr
+	}
+	return "D-" + uid, nil
+}
 
 func (c *dmChat) Post(_ context.Context, channel string, m Message) (string, string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.postErr != nil {
+		return "", "", c.postErr
+	}
 	if c.failNext > 0 {
 		c.failNext--
 		return "", "", errors.New("connection reset") // outcome unknown
@@ -136,5 +147,93 @@ func TestMultiPages(t *testing.T) {
 	}
 	if refs["p:D-UDANA/1"] == "" || refs["discord|p:D-1100000000000000001/1"] == "" {
 		t.Fatalf("chat refs %v: want Slack's page unprefixed and Discord's under discord|", refs)
+	}
+}
+
+// TestMultiOutcome: what one page decision comes to when the chats answer
+// differently, and what escalation does with it. A person Slack does not
+// know (user_not_found on opening the DM: bot.ErrNoUser, which the Slack
+// adapter leaves unmarked) is a permanent failure in that chat: with the
+// page delivered in the other it is delivered, and with the other refusing
+// for good too it is given up at once (fallback paged), not retried for
+// seconds while escalation waits.
+func TestMultiOutcome(t *testing.T) {
+	slackNoUser := fmt.Errorf("conversations.open: %w", ErrNoUser) // as bot/slack returns it
+	discordNoUser := escalation.Permanent(fmt.Errorf("create DM: %w", ErrNoUser))
+	reset := errors.New("connection reset") // outcome unknown
+	tests := []struct {
+		name             string
+		slackOpen        error
+		slackPost        error
+		discordPost      error
+		wantChats        []string
+		wantAction       escalation.FailureAction // "" delivered
+		wantPermanentErr bool
+	}{
+		{name: "delivered in both", wantChats: []string{"slack", "discord"}},
+		{name: "delivered+permanent (Slack does not know the person)", slackOpen: slackNoUser, wantChats: []string{"discord"}},
+		{name: "delivered+permanent (Discord refuses for good)", discordPost: discordNoUser, wantChats: []string{"slack"}},
+		{name: "delivered+transient", discordPost: reset, wantChats: []string{"slack"}, wantAction: escalation.FailureRetry},
+		{name: "transient+permanent", slackOpen: slackNoUser, discordPost: reset, wantAction: escalation.FailureRetry},
+		{name: "deferred+permanent", slackOpen: slackNoUser, discordPost: escalation.Defer(time.Second), wantAction: escalation.FailureDeferred},
+		{name: "permanent+permanent", slackOpen: slackNoUser, discordPost: discordNoUser, wantAction: escalation.FailureDeadLetter, wantPermanentErr: true},
+		{name: "transient+transient", slackPost: reset, discordPost: reset, wantAction: escalation.FailureRetry},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := redistest.Start(t)
+			ctx := redistest.Ctx(t)
+			store := incident.NewStore(rs.Client(), "t:")
+			store.Unbatched = true
+			if _, err := store.Open(ctx, incident.Alert{Source: "generic", Service: "db", DedupKey: "k", Summary: "disk full",
+				Severity: incident.SevCritical, Status: incident.AlertFiring}); err != nil {
+				t.Fatal(err)
+			}
+			slack := &dmChat{name: "slack", posts: map[string][]string{}, openErr: tc.slackOpen, postErr: tc.slackPost}
+			discord := &dmChat{name: "discord", posts: map[string][]string{}, postErr: tc.discordPost}
+			newBot := func(c *dmChat, space string, id string) *Bot {
+				b, err := New(Options{Chat: c, Incidents: store, Redis: rs.Client(), Prefix: "t:", Log: slog.New(slog.DiscardHandler),
+					People: []Person{{ID: "dana", ChatID: id}}, Services: []Service{{Name: "db"}}, RefSpace: space, Beside: space != ""})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+			m, err := NewMulti(newBot(slack, "", "UDANA"), newBot(discord, "discord", "1100000000000000001"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pg := escalation.Page{Incident: 1, Person: "dana", Level: 1, Reason: escalation.ReasonFirst, Key: fmt.Sprintf("INC-1/1/first/dana/%d", i)}
+			b, err := m.PageBundled(ctx, pg)
+			if tc.wantAction == "" {
+				if err != nil {
+					t.Fatalf("err %v, want the page delivered", err)
+				}
+				if !slices.Equal(b.Chats, tc.wantChats) {
+					t.Fatalf("chats %v, want %v", b.Chats, tc.wantChats)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("delivered in %v, want a failure (%s)", b.Chats, tc.wantAction)
+			}
+			if escalation.IsPermanent(err) != tc.wantPermanentErr {
+				t.Fatalf("err %v: permanent %v, want %v", err, escalation.IsPermanent(err), tc.wantPermanentErr)
+			}
+			f := escalation.DecidePageFailure(pg, incident.EscalationState{}, err, time.Now(), escalation.RetryPolicy{MaxAttempts: 5, Min: time.Second, Max: time.Minute, Jitter: func(d time.Duration) time.Duration { return d }})
+			if f.Action != tc.wantAction {
+				t.Fatalf("err %v: escalation does %s, want %s", err, f.Action, tc.wantAction)
+			}
+			if tc.wantAction == escalation.FailureDeadLetter && !f.PageFallback {
+				t.Fatal("given up without paging the fallback")
+			}
+			// The chats that had it are skipped by the retry: not paged twice.
+			for _, c := range tc.wantChats {
+				ch := map[string]*dmChat{"slack": slack, "discord": discord}[c]
+				if got := ch.keys(map[string]string{"slack": "D-UDANA", "discord": "D-1100000000000000001"}[c]); len(got) != 1 {
+					t.Fatalf("%s has %v", c, got)
+				}
+			}
+		})
 	}
 }

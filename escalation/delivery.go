@@ -24,33 +24,45 @@ type DeliveryChecker interface {
 	Delivered(ctx context.Context, p Page) (bool, error)
 }
 
+// ChatsDeliveryChecker is a DeliveryChecker whose pages go to several chats
+// (bot.Multi, Slack and Discord at once). The runner asks DeliveredIn
+// instead of Delivered, so that a page found delivered gets the chats it
+// is in on its "paged" event, as a page sent gets its Bundle's Chats.
+type ChatsDeliveryChecker interface {
+	DeliveryChecker
+	// DeliveredIn is Delivered, with the chats that have the page when
+	// found.
+	DeliveredIn(ctx context.Context, p Page) (chats []string, found bool, err error)
+}
+
 // begin consults and updates the store's page record before p is sent (by
 // the step at revision rev). done: an earlier run delivered p (recorded as
 // sent, or found by the Pager's DeliveryChecker), so it is not sent again
-// and counts as delivered. stale: a step at a later revision has begun
+// and counts as delivered; chats are the chats it was found in (a
+// ChatsDeliveryChecker's), for its "paged" event. stale: a step at a later revision has begun
 // pages, so this step's plan is out of date (as when the incident is no
 // longer current). held: the delivery check was refused for now (a Defer
 // or RetryAfter error), so the page is neither sent nor given up: the
 // caller handles held as a failed send, which reschedules the job. failures
 // is the step's failed attempts so far (EscalationState.Failures). err is
 // Redis's: the page is not sent.
-func (r *Runner) begin(ctx context.Context, p Page, rev int64, failures int) (done, stale bool, held, err error) {
+func (r *Runner) begin(ctx context.Context, p Page, rev int64, failures int) (done bool, chats []string, stale bool, held, err error) {
 	prev, err := r.store.BeginPage(ctx, p.Incident, rev, p.Key, r.now())
 	if err != nil {
-		return false, false, nil, err
+		return false, nil, false, nil, err
 	}
 	switch prev {
 	case incident.PageSent:
 		r.log.Info("escalation: page already delivered by an earlier run; not sent again", "incident", p.Incident,
 			"person", p.Person, "reason", string(p.Reason), "key", p.Key)
-		return true, false, nil, nil
+		return true, nil, false, nil, nil
 	case incident.PageStale:
-		return false, true, nil, nil
+		return false, nil, true, nil, nil
 	case incident.PageSending:
-		done, held = r.check(ctx, p, rev, failures)
-		return done, false, held, nil
+		done, chats, held = r.check(ctx, p, rev, failures)
+		return done, chats, false, held, nil
 	}
-	return false, false, nil, nil
+	return false, nil, false, nil, nil
 }
 
 // check asks the Pager whether a page whose earlier send has no recorded
@@ -63,40 +75,40 @@ func (r *Runner) begin(ctx context.Context, p Page, rev int64, failures int) (do
 // fail the same way) is returned as held too, as a failed attempt retried
 // with the page's backoff, until the attempt before the page would be given
 // up (RetryPolicy.MaxAttempts): that one sends it.
-func (r *Runner) check(ctx context.Context, p Page, rev int64, failures int) (done bool, held error) {
+func (r *Runner) check(ctx context.Context, p Page, rev int64, failures int) (done bool, chats []string, held error) {
 	dc, ok := r.o.Pager.(DeliveryChecker)
 	if !ok {
 		r.log.Warn("escalation: an earlier send of this page has no recorded outcome and the pager cannot check; sending it again",
 			"incident", p.Incident, "person", p.Person, "reason", string(p.Reason), "key", p.Key)
-		return false, nil
+		return false, nil, nil
 	}
-	found, err := r.delivered(ctx, dc, p)
+	chats, found, err := r.delivered(ctx, dc, p)
 	if err != nil {
 		var ra RetryAfterError
 		if errors.As(err, &ra) && ctx.Err() == nil {
 			// The chat answered with when to ask: wait for it, without
 			// counting a failed attempt (the page did not fail).
-			return false, Defer(ra.RetryAfter())
+			return false, nil, Defer(ra.RetryAfter())
 		}
 		if !IsPermanent(err) && ctx.Err() == nil && failures+2 < r.retry.MaxAttempts {
 			r.log.Warn("escalation: could not check whether an earlier send of this page was delivered; checking again",
 				"incident", p.Incident, "person", p.Person, "reason", string(p.Reason), "key", p.Key,
 				"attempt", failures+1, "err", err)
-			return false, fmt.Errorf("check page %s: %w", p.Key, err)
+			return false, nil, fmt.Errorf("check page %s: %w", p.Key, err)
 		}
 		r.log.Warn("escalation: could not check whether an earlier send of this page was delivered; sending it again",
 			"incident", p.Incident, "person", p.Person, "reason", string(p.Reason), "key", p.Key, "err", err)
-		return false, nil
+		return false, nil, nil
 	}
 	if !found {
 		r.log.Info("escalation: an earlier send of this page was not delivered; sending it", "incident", p.Incident,
 			"person", p.Person, "reason", string(p.Reason), "key", p.Key)
-		return false, nil
+		return false, nil, nil
 	}
 	r.log.Info("escalation: page found delivered by an earlier run; not sent again", "incident", p.Incident,
 		"person", p.Person, "reason", string(p.Reason), "key", p.Key)
 	r.end(ctx, p, rev, nil)
-	return true, nil
+	return true, chats, nil
 }
 
 // refused reports whether err says the page was certainly not delivered:
@@ -126,16 +138,20 @@ func IsUnsent(err error) bool {
 }
 
 // delivered calls the checker with the page timeout, turning a panic into
-// an error.
-func (r *Runner) delivered(ctx context.Context, dc DeliveryChecker, p Page) (found bool, err error) {
+// an error; a ChatsDeliveryChecker also says which chats have the page.
+func (r *Runner) delivered(ctx context.Context, dc DeliveryChecker, p Page) (chats []string, found bool, err error) {
 	cctx, cancel := context.WithTimeout(ctx, r.o.PageTimeout)
 	defer cancel()
 	defer func() {
 		if v := recover(); v != nil {
-			found, err = false, fmt.Errorf("delivery check panicked: %v", v)
+			chats, found, err = nil, false, fmt.Errorf("delivery check panicked: %v", v)
 		}
 	}()
-	return dc.Delivered(cctx, p)
+	if cc, ok := dc.(ChatsDeliveryChecker); ok {
+		return cc.DeliveredIn(cctx, p)
+	}
+	found, err = dc.Delivered(cctx, p)
+	return nil, found, err
 }
 
 // end records the outcome of p's send (sendErr from the Pager): sent when

@@ -84,7 +84,7 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			}
 		}
 		fresh = false
-		done, stale, held, err := r.begin(ctx, pg, st.Rev, st.Failures)
+		done, chats, stale, held, err := r.begin(ctx, pg, st.Rev, st.Failures)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			break
 		}
 		if done {
-			c.Facts = append(c.Facts, pagedEvent(pg, now))
+			c.Facts = append(c.Facts, bundledEvent(pg, now, Bundle{Chats: chats}))
 			if _, qerr := r.queueEmails(ctx, inc.Number, pol, pg, false); qerr != nil {
 				return qerr
 			}
@@ -185,7 +185,7 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 		// A fallback page is not retried, so a delivery check held back by
 		// a rate limit or a failing chat does not hold it: it is sent (a
 		// double beats a loss).
-		done, stale, _, berr := r.begin(ctx, fb, st.Rev, r.retry.MaxAttempts)
+		done, chats, stale, _, berr := r.begin(ctx, fb, st.Rev, r.retry.MaxAttempts)
 		if berr != nil {
 			return berr
 		}
@@ -193,7 +193,7 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 			break
 		}
 		if done {
-			c.Facts = append(c.Facts, pagedEvent(fb, now))
+			c.Facts = append(c.Facts, bundledEvent(fb, now, Bundle{Chats: chats}))
 			continue
 		}
 		fbb, ferr := r.send(ctx, fb)
