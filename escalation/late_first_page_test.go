@@ -23,7 +23,7 @@ func TestLateFirstPageGetsTheWholeEscalationDelay(t *testing.T) {
 		late     = 1500 * time.Millisecond // how late the first page goes out, < escalate
 	)
 	cases := []struct {
-		name  string
+		name string
 		// start starts the runners; it returns what to do once the
 		// incident is open (nil: nothing).
 		start func(e *env, p escalation.Policy, d *deliveries) (opened func())
