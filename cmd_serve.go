@@ -59,7 +59,7 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs, environ)
-	online := fs.Bool("online", false, "also connect to Redis and check that it persists writes (appendonly), try the SMTP server (EHLO, STARTTLS), and check that the people on call and the user: targets can be paged")
+	online := fs.Bool("online", false, "also connect to Redis and check that it persists writes (appendonly), try the SMTP server (EHLO, STARTTLS), check Discord's token, guild, channels and people's ids when discord.token is set, and check that the people on call and the user: targets can be paged")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -79,6 +79,10 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 		return code
 	}
 	smtpCode := checkSMTPOnline(ctx, cfg.SMTP, stdout)
+	if n := checkDiscordOnline(ctx, cfg, stdout); n > 0 {
+		fmt.Fprintf(stderr, "baton: %d Discord %s: see the error lines\n", n, plural(n, "problem", "problems"))
+		smtpCode = 1
+	}
 	if code := checkShiftsOnline(ctx, cfg, stdout, stderr); code != 0 {
 		return code
 	}
