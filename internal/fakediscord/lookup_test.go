@@ -56,7 +56,9 @@ func TestLookupsThroughDiscordgo(t *testing.T) {
 	}
 }
 
-func idOf[T interface{ *discordgo.User | *discordgo.Guild | *discordgo.Channel }](v T, err error) (string, error) {
+func idOf[T interface {
+	*discordgo.User | *discordgo.Guild | *discordgo.Channel
+}](v T, err error) (string, error) {
 	if err != nil {
 		return "", err
 	}
