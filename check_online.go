@@ -81,10 +81,11 @@ func probeSMTP(ctx context.Context, s SMTPConfig, tlsConfig *tls.Config) error {
 
 // checkTargetsOnline is check-config --online's check of the people that
 // escalation levels name directly (user:<id>): each must be reachable in
-// the served chat (the rotations' people are checked by the pre-shift
-// check). One "error: policy P level L: …" line per person who cannot be
-// reached; their number.
-func checkTargetsOnline(ctx context.Context, cfg *Config, people *bot.People, chat string, stdout io.Writer) int {
+// the served chat (their account and a DM), asked through cc, which the
+// rotations' check has filled: a person on call and named by a level is
+// asked about once. One "error: policy P level L: …" line per person who
+// cannot be reached; their number.
+func checkTargetsOnline(ctx context.Context, cfg *Config, cc *bot.ChatCheck, chat string, stdout io.Writer) int {
 	where := map[string][]string{}
 	for _, ep := range cfg.EscalationPolicies {
 		for i, lv := range ep.Levels {
@@ -102,17 +103,10 @@ func checkTargetsOnline(ctx context.Context, cfg *Config, people *bot.People, ch
 	sort.Strings(ids)
 	bad := 0
 	for _, id := range ids {
-		cctx, cancel := context.WithTimeout(ctx, onlineStep)
-		_, err := people.ChatID(cctx, id)
-		cancel()
-		switch {
-		case errors.Is(err, bot.ErrUnreachable):
+		if why := cc.Why(ctx, id); why != "" {
 			bad++
-			fmt.Fprintf(stdout, "error: %s: user:%s cannot be reached in %s (no account found for them): their pages would go to the fallback\n",
-				strings.Join(where[id], ", "), id, chat)
-		case err != nil:
-			bad++
-			fmt.Fprintf(stdout, "error: %s: user:%s could not be looked up in %s: %v\n", strings.Join(where[id], ", "), id, chat, err)
+			fmt.Fprintf(stdout, "error: %s: user:%s cannot be reached in %s (%s): their pages would go to the fallback\n",
+				strings.Join(where[id], ", "), id, chat, why)
 		}
 	}
 	if bad == 0 && len(ids) > 0 {

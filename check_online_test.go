@@ -41,7 +41,7 @@ func TestCheckConfigOnlineSMTPAndTargets(t *testing.T) {
 	}{
 		{"all fine", false, true, 0, []string{"smtp: " + mail.Addr + " answers EHLO", "targets: the 2 people named in escalation levels can be paged in slack"}},
 		{"STARTTLS asked, not offered", true, true, 1, []string{"error: smtp: " + mail.Addr + ": smtp.starttls is true but the server does not offer STARTTLS"}},
-		{"a user: target without a Slack account", false, false, 1, []string{"error: policy payments-policy level 2: user:erin cannot be reached in slack (no account found for them)"}},
+		{"a user: target without a Slack account", false, false, 1, []string{"error: policy payments-policy level 2: user:erin cannot be reached in slack (no slack user with email erin@example.com): their pages would go to the fallback"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +77,21 @@ func TestCheckConfigOnlineSMTPAndTargets(t *testing.T) {
 				if !strings.Contains(stdout.String(), want) {
 					t.Errorf("stdout does not say %q:\n%s", want, &stdout)
 				}
+			}
+			// carol is on call (payments) and named by db-policy's level 2:
+			// the rotations' check and the targets' share their answers, so
+			// nobody is looked up twice (carol was, by both).
+			asked := map[string]int{}
+			for _, c := range fake.Calls("users.lookupByEmail") {
+				asked[c.Params.Get("email")]++
+			}
+			for email, n := range asked {
+				if n > 1 {
+					t.Errorf("%s looked up %d times, want once", email, n)
+				}
+			}
+			if asked["carol@example.com"] != 1 {
+				t.Errorf("carol looked up %d times, want once: %v", asked["carol@example.com"], asked)
 			}
 		})
 	}

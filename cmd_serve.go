@@ -106,7 +106,10 @@ func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Write
 		fmt.Fprintln(stdout, "rotations: no chat configured; reachability not checked")
 		return 0
 	}
-	probs, err := app.Chat.shifts.CheckOnline(ctx, time.Now(), onlineStep)
+	// One ChatCheck for both checks: a person on call and named by a level
+	// is asked about once.
+	cc := app.Chat.shifts.NewChatCheck(onlineStep)
+	probs, err := app.Chat.shifts.CheckOnline(ctx, time.Now(), cc)
 	if errors.Is(err, bot.ErrChatDown) {
 		fmt.Fprintf(stdout, "error: %s: %v\n", app.Chat.name, err)
 		fmt.Fprintf(stderr, "baton: %s does not answer or refuses the token: nobody's reachability could be checked\n", app.Chat.name)
@@ -116,7 +119,7 @@ func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "baton: cannot check the rotations: %v\n", err)
 		return 1
 	}
-	targetsBad := checkTargetsOnline(ctx, cfg, app.Chat.bot.People(), app.Chat.name, stdout)
+	targetsBad := checkTargetsOnline(ctx, cfg, cc, app.Chat.name, stdout)
 	if targetsBad > 0 {
 		fmt.Fprintf(stderr, "baton: %d %s named in escalation levels cannot be paged\n", targetsBad, plural(targetsBad, "person", "people"))
 	}
