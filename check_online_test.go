@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/internal/fakediscord"
 	"github.com/batonhq/baton/internal/fakeslack"
 	"github.com/batonhq/baton/internal/fakesmtp"
 	"github.com/batonhq/baton/internal/redistest"
@@ -39,7 +41,7 @@ func TestCheckConfigOnlineSMTPAndTargets(t *testing.T) {
 	}{
 		{"all fine", false, true, 0, []string{"smtp: " + mail.Addr + " answers EHLO", "targets: the 2 people named in escalation levels can be paged in slack"}},
 		{"STARTTLS asked, not offered", true, true, 1, []string{"error: smtp: " + mail.Addr + ": smtp.starttls is true but the server does not offer STARTTLS"}},
-		{"a user: target without a Slack account", false, false, 1, []string{"error: policy payments-policy level 2: user:erin cannot be reached in slack (no account found for them)"}},
+		{"a user: target without a Slack account", false, false, 1, []string{"error: policy payments-policy level 2: user:erin cannot be reached in slack (no slack user with email erin@example.com): their pages would go to the fallback"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,6 +77,108 @@ func TestCheckConfigOnlineSMTPAndTargets(t *testing.T) {
 				if !strings.Contains(stdout.String(), want) {
 					t.Errorf("stdout does not say %q:\n%s", want, &stdout)
 				}
+			}
+			// carol is on call (payments) and named by db-policy's level 2:
+			// the rotations' check and the targets' share their answers, so
+			// nobody is looked up twice (carol was, by both).
+			asked := map[string]int{}
+			for _, c := range fake.Calls("users.lookupByEmail") {
+				asked[c.Params.Get("email")]++
+			}
+			for email, n := range asked {
+				if n > 1 {
+					t.Errorf("%s looked up %d times, want once", email, n)
+				}
+			}
+			if asked["carol@example.com"] != 1 {
+				t.Errorf("carol looked up %d times, want once: %v", asked["carol@example.com"], asked)
+			}
+		})
+	}
+}
+
+// check-config --online checks Discord when discord.token is set, through
+// discordgo against internal/fakediscord: the token (users/@me), the guild,
+// every channel the config names, and each person's discord id; each
+// refusal is one plain "error: discord: …" line.
+func TestCheckConfigOnlineDiscord(t *testing.T) {
+	const otherGuild, nothing = "1100000000000000777", "1100000000000000999"
+	type world struct {
+		fake                        *fakediscord.Server
+		cfg                         *Config
+		payments, alerts, text, cat fakediscord.Channel
+	}
+	cases := []struct {
+		name   string
+		edit   func(w *world)
+		carol  bool // carol's discord id is a user of the fake
+		bad    int
+		stdout string
+	}{
+		{"all fine", nil, true, 0, "; 3 channels and 1 people's ids found"},
+		{"a refused token: 401, and nothing else asked", func(w *world) { w.cfg.Discord.Token = "MTEwMDAwMDAwMDAwMDAwMDAwMw.GhIjKl.zzzzzzzzzz" }, true, 1,
+			"error: discord: users/@me: the bot token is refused (401 Unauthorized)"},
+		{"an unknown guild: 10004", func(w *world) { w.cfg.Discord.GuildID = otherGuild }, true, 4,
+			"error: discord: discord.guild_id " + otherGuild + ": unknown guild (10004)"},
+		{"a service's channel in another server: 50001", func(w *world) {
+			w.cfg.Services[0].DiscordChannel = w.fake.AddChannel(fakediscord.Channel{Name: "theirs", GuildID: otherGuild}).ID
+		}, true, 1, "_channel " + "%s: missing access (50001)"},
+		{"an unknown alerts channel: 10003", func(w *world) { w.cfg.Discord.AlertsChannel = nothing }, true, 1,
+			"error: discord: discord.alerts_channel " + nothing + ": unknown channel (10003)"},
+		{"a category_id that is a text channel", func(w *world) { w.cfg.Discord.CategoryID = w.text.ID }, true, 1,
+			"error: discord: discord.category_id %s: #general is not a category"},
+		{"a person's unknown discord id: 10013", nil, false, 1,
+			"error: discord: people carol: discord 112233445566778899: unknown user (10013)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &world{fake: fakediscord.StartTest(t, fakediscord.WithToken(discordToken))}
+			if tc.carol {
+				w.fake.AddUser(fakediscord.User{ID: "112233445566778899", Username: "carol"})
+			}
+			w.payments = w.fake.AddChannel(fakediscord.Channel{Name: "payments-alerts"})
+			w.alerts = w.fake.AddChannel(fakediscord.Channel{Name: "alerts"})
+			w.text = w.fake.AddChannel(fakediscord.Channel{Name: "general"})
+			w.cat = w.fake.AddChannel(fakediscord.Channel{Name: "incidents", Type: fakediscord.ChannelCategory})
+			cfg, err := LoadConfig("config.yaml", []string{"BATON_REDIS_ALLOW_VOLATILE=true",
+				"BATON_DISCORD_TOKEN=" + discordToken, "BATON_DISCORD_APPLICATION_ID=" + w.fake.AppID(),
+				"BATON_DISCORD_GUILD_ID=" + w.fake.GuildID(), "BATON_DISCORD_CATEGORY_ID=" + w.cat.ID,
+				"BATON_DISCORD_ALERTS_CHANNEL=" + w.alerts.ID, "BATON_DISCORD_API_URL=" + w.fake.APIURL()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.cfg = cfg
+			for i := range cfg.Services {
+				if cfg.Services[i].Name == "payments" {
+					cfg.Services[i].DiscordChannel = w.payments.ID
+					cfg.Services[0], cfg.Services[i] = cfg.Services[i], cfg.Services[0]
+				}
+			}
+			if tc.edit != nil {
+				tc.edit(w)
+			}
+			want := tc.stdout
+			if strings.Contains(want, "%s") {
+				id := cfg.Services[0].DiscordChannel
+				if strings.Contains(want, "category") {
+					id = cfg.Discord.CategoryID
+				}
+				want = fmt.Sprintf(want, id)
+			}
+			var stdout bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if bad := checkDiscordOnline(ctx, cfg, &stdout); bad != tc.bad {
+				t.Errorf("%d problems, want %d\n%s", bad, tc.bad, &stdout)
+			}
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("stdout does not say %q:\n%s", want, &stdout)
+			}
+			if tc.bad == 1 && strings.Count(stdout.String(), "error:") != 1 {
+				t.Errorf("want exactly one error line:\n%s", &stdout)
+			}
+			if tc.name == "a refused token: 401, and nothing else asked" && len(w.fake.Calls(fakediscord.RouteGuildGet)) != 0 {
+				t.Errorf("the guild was asked with a refused token")
 			}
 		})
 	}

@@ -59,7 +59,7 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs, environ)
-	online := fs.Bool("online", false, "also connect to Redis and check that it persists writes (appendonly), try the SMTP server (EHLO, STARTTLS), and check that the people on call and the user: targets can be paged")
+	online := fs.Bool("online", false, "also connect to Redis and check that it persists writes (appendonly), try the SMTP server (EHLO, STARTTLS), check Discord's token, guild, channels and people's ids when discord.token is set, and check that the people on call and the user: targets can be paged")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -79,6 +79,10 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 		return code
 	}
 	smtpCode := checkSMTPOnline(ctx, cfg.SMTP, stdout)
+	if n := checkDiscordOnline(ctx, cfg, stdout); n > 0 {
+		fmt.Fprintf(stderr, "baton: %d Discord %s: see the error lines\n", n, plural(n, "problem", "problems"))
+		smtpCode = 1
+	}
 	if code := checkShiftsOnline(ctx, cfg, stdout, stderr); code != 0 {
 		return code
 	}
@@ -102,7 +106,10 @@ func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Write
 		fmt.Fprintln(stdout, "rotations: no chat configured; reachability not checked")
 		return 0
 	}
-	probs, err := app.Chat.shifts.CheckOnline(ctx, time.Now(), onlineStep)
+	// One ChatCheck for both checks: a person on call and named by a level
+	// is asked about once.
+	cc := app.Chat.shifts.NewChatCheck(onlineStep)
+	probs, err := app.Chat.shifts.CheckOnline(ctx, time.Now(), cc)
 	if errors.Is(err, bot.ErrChatDown) {
 		fmt.Fprintf(stdout, "error: %s: %v\n", app.Chat.name, err)
 		fmt.Fprintf(stderr, "baton: %s does not answer or refuses the token: nobody's reachability could be checked\n", app.Chat.name)
@@ -112,7 +119,7 @@ func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "baton: cannot check the rotations: %v\n", err)
 		return 1
 	}
-	targetsBad := checkTargetsOnline(ctx, cfg, app.Chat.bot.People(), app.Chat.name, stdout)
+	targetsBad := checkTargetsOnline(ctx, cfg, cc, app.Chat.name, stdout)
 	if targetsBad > 0 {
 		fmt.Fprintf(stderr, "baton: %d %s named in escalation levels cannot be paged\n", targetsBad, plural(targetsBad, "person", "people"))
 	}

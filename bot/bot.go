@@ -28,6 +28,9 @@ type Incidents interface {
 	Get(ctx context.Context, n int64) (incident.Incident, []incident.Event, error)
 	// List returns incidents matching f, at most limit of them.
 	List(ctx context.Context, f incident.Filter, limit int) ([]incident.Incident, error)
+	// ListNewest returns up to limit open incidents, newest first, and how
+	// many are open in all.
+	ListNewest(ctx context.Context, limit int) ([]incident.Incident, int64, error)
 	// Ack makes by the owner of incident n and stops its pages, keeping note
 	// on the acknowledged event; refused with ErrNotFound, ErrAlreadyResolved
 	// or ErrAlreadyAcknowledged (naming the owner).

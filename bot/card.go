@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -295,12 +297,13 @@ func (n Notice) StatusLine() string {
 	return ""
 }
 
-// MaxChannelName is the longest channel name baton makes (Slack's limit).
+// MaxChannelName is Slack's limit on a channel name. baton's own names are
+// shorter: at most MaxName, suffix included.
 const MaxChannelName = 80
 
 // MaxName bounds the channel name ChannelName makes, "inc-<n>-" included,
 // in characters: enough to tell incidents apart in a channel list, short
-// enough to read there. (WithSuffix may add "-2" to it.)
+// enough to read there. WithSuffix keeps to it too.
 const MaxName = 40
 
 // ChannelName is the name of incident n's channel: "inc-<n>-<slug of
@@ -361,11 +364,52 @@ func ChannelName(n int64, title string) string {
 var spelt = map[rune]string{'ß': "ss", 'ø': "o", 'æ': "ae", 'œ': "oe", 'ł': "l", 'đ': "d", 'ð': "d", 'þ': "th", 'ı': "i"}
 
 // WithSuffix is a channel name made unique with a number ("-2", "-3"),
-// still at most MaxChannelName characters.
+// still at most MaxName characters, as ChannelName's names are: name is cut
+// to make room for the suffix, at a word boundary in the second half of
+// the room where there is one (as ChannelName cuts its slug), else mid-word
+// at a character boundary, and never inside its leading "inc-<n>" group
+// while that fits with the suffix; it never ends in a hyphen before the
+// suffix. A negative k counts as its absolute value.
 func WithSuffix(name string, k int) string {
-	suffix := fmt.Sprintf("-%d", k)
-	if len(name)+len(suffix) > MaxChannelName {
-		name = strings.TrimRight(name[:MaxChannelName-len(suffix)], "-")
+	u := uint64(k)
+	if k < 0 {
+		u = -u
+	}
+	suffix := "-" + strconv.FormatUint(u, 10)
+	name = strings.Trim(name, "-")
+	room := MaxName - len(suffix)
+	if len(name) > room {
+		keep := numberGroup(name)
+		if keep > room {
+			keep = 0 // only an absurd k gets here: the bound wins
+		}
+		cut := max(room, 0)
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		if name[cut] != '-' {
+			if i := strings.LastIndexByte(name[:cut], '-'); i >= keep && i > room/2 {
+				cut = i
+			}
+		}
+		name = strings.TrimRight(name[:cut], "-")
+	}
+	if name == "" {
+		return strings.TrimPrefix(suffix, "-")
 	}
 	return name + suffix
+}
+
+// numberGroup is the length of name's leading "inc-<digits>" (0 when it
+// has none).
+func numberGroup(name string) int {
+	rest, ok := strings.CutPrefix(name, "inc-")
+	if !ok {
+		return 0
+	}
+	digits := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+	if digits == 0 {
+		return 0
+	}
+	return len("inc-") + digits
 }

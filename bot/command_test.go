@@ -2,10 +2,12 @@ package bot
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/rotations"
@@ -222,13 +224,80 @@ func TestChannelName(t *testing.T) {
 			}
 		})
 	}
-	long := "inc-99-" + strings.Repeat("a", MaxChannelName-7)
-	if s := WithSuffix(long, 12); len(s) > MaxChannelName || !strings.HasSuffix(s, "-12") {
-		t.Errorf("WithSuffix = %q", s)
+}
+
+// TestWithSuffix: a name made unique ("-2" after a name_taken) stays within
+// MaxName, as ChannelName's do (it was bounded by Slack's 80 only, so a
+// 39- or 40-character name became 41-42), keeps the incident's number
+// group whole, cuts at a word boundary where ChannelName would, never
+// leaves a hyphen before the suffix, and never splits a character.
+func TestWithSuffix(t *testing.T) {
+	forty := ChannelName(1, "Postgres primary replication lag 1") // exactly 40
+	cases := []struct {
+		name string
+		base string
+		k    int
+		want string
+	}{
+		{"short: appended", "inc-1-x", 2, "inc-1-x-2"},
+		{"40 characters: the last word gives way", forty, 2, "inc-1-postgres-primary-replication-lag-2"},
+		{"39 characters", "inc-1-postgres-primary-replication-lags", 3, "inc-1-postgres-primary-replication-3"},
+		{"38 characters and -2: exactly 40", "inc-1-postgres-primary-replication-lag", 2, "inc-1-postgres-primary-replication-lag-2"},
+		{"a two-digit suffix", forty, 20, "inc-1-postgres-primary-replication-20"},
+		{"no word boundary: cut mid-word", "inc-99-" + strings.Repeat("a", 33), 12, "inc-99-" + strings.Repeat("a", 30) + "-12"},
+		{"a cut just before a hyphen", "inc-9-abcdefghijklmnopqrstuvwxyzabcde-fg", 2, "inc-9-abcdefghijklmnopqrstuvwxyzabcde-2"},
+		{"the largest incident number", ChannelName(9223372036854775807, "Disk full on every database host"), 2,
+			"inc-9223372036854775807-disk-full-on-2"},
+		{"a long number with one long word: the word gives way, the number group stays whole",
+			"inc-9223372036854775807-" + strings.Repeat("b", 16), 17, "inc-9223372036854775807-17"},
+		{"multi-byte characters are never split", "inc-5-" + strings.Repeat("é", 20), 2, "inc-5-" + strings.Repeat("é", 16) + "-2"},
+		{"a stray hyphen at the cut is dropped", "inc-5-" + strings.Repeat("ab-", 12), 2, "inc-5-ab-ab-ab-ab-ab-ab-ab-ab-ab-ab-ab-2"},
+		{"a negative k counts as its value", "inc-1-x", -3, "inc-1-x-3"},
 	}
-	if s := WithSuffix("inc-1-x", 2); s != "inc-1-x-2" {
-		t.Errorf("WithSuffix = %q", s)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := WithSuffix(c.base, c.k)
+			if got != c.want {
+				t.Errorf("WithSuffix(%q, %d) = %q, want %q", c.base, c.k, got, c.want)
+			}
+			if n := utf8.RuneCountInString(got); n > MaxName || len(got) > 2*MaxName || !utf8.ValidString(got) {
+				t.Errorf("WithSuffix(%q, %d) = %q: %d characters (%d bytes), want at most %d", c.base, c.k, got, n, len(got), MaxName)
+			}
+		})
 	}
+}
+
+// FuzzChannelName: every incident channel name baton makes, with or
+// without a suffix, is at most MaxName characters of lowercase letters,
+// digits and single hyphens (Slack's and Discord's rules, and ours), starts
+// with the incident's number group and ends with the suffix.
+func FuzzChannelName(f *testing.F) {
+	f.Add(int64(1), "Postgres primary replication lag 1", 2)
+	f.Add(int64(9223372036854775807), "Disk full on every database host in the fleet", 20)
+	f.Add(int64(123456), strings.Repeat("word ", 40), 9)
+	f.Add(int64(18), "データベース db-1 応答なし", 3)
+	f.Add(int64(7), "  ÜBER  latency   p99 > 2s ", 11)
+	f.Add(int64(99), strings.Repeat("a", 200), 19)
+	f.Fuzz(func(t *testing.T, n int64, title string, k int) {
+		if n < 1 {
+			n = -(n + 1) + 1 // incident numbers start at 1
+		}
+		k = 2 + int(uint(k)%(maxNameTries-1)) // createChannel's 2..maxNameTries
+		prefix := "inc-" + strconv.FormatInt(n, 10)
+		base := ChannelName(n, title)
+		for _, name := range []string{base, WithSuffix(base, k)} {
+			if len(name) > MaxName || strings.HasSuffix(name, "-") || strings.Contains(name, "--") ||
+				strings.TrimLeft(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+				t.Fatalf("ChannelName(%d, %q) with suffix %d: %q (%d long): not a valid name of at most %d", n, title, k, name, len(name), MaxName)
+			}
+			if name != prefix && !strings.HasPrefix(name, prefix+"-") {
+				t.Fatalf("%q does not start with the number group %q", name, prefix)
+			}
+		}
+		if s := WithSuffix(base, k); !strings.HasSuffix(s, "-"+strconv.Itoa(k)) {
+			t.Fatalf("WithSuffix(%q, %d) = %q: the suffix is lost", base, k, s)
+		}
+	})
 }
 
 func TestParseDuration(t *testing.T) {

@@ -639,8 +639,15 @@ func (x *Executor) status(ctx context.Context, n int64) Reply {
 	return Reply{Text: b.String()}
 }
 
+// listShown is how many incidents /incident list names.
+const listShown = 20
+
+// list answers /incident list: the listShown newest open incidents, newest
+// first (as PagerDuty lists them: the incident that just paged someone is
+// the one they look for), and when more are open, how many more and where
+// to see them all.
 func (x *Executor) list(ctx context.Context) Reply {
-	incs, err := x.c.inc.List(ctx, incident.FilterOpen, 21)
+	incs, total, err := x.c.inc.ListNewest(ctx, listShown)
 	if err != nil {
 		return x.fail(err)
 	}
@@ -648,17 +655,21 @@ func (x *Executor) list(ctx context.Context) Reply {
 		return Reply{Text: "No open incidents."}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Open incidents:\n")
-	for i, inc := range incs {
-		if i == 20 {
-			b.WriteString("… and more (GET /v1/incidents lists them all).\n")
-			break
-		}
+	more := total - int64(len(incs))
+	if more > 0 {
+		fmt.Fprintf(&b, "Open incidents, the %d newest of %d:\n", len(incs), total)
+	} else {
+		b.WriteString("Open incidents:\n")
+	}
+	for _, inc := range incs {
 		owner := "nobody yet"
 		if inc.Owner != "" {
 			owner = x.c.people.Ref(inc.Owner).Name
 		}
 		fmt.Fprintf(&b, "%s [%s] %s — %s, %s, owner %s\n", inc.Ref(), inc.Severity, text.Truncate(inc.Title, 80), inc.Service, inc.Status, owner)
+	}
+	if more > 0 {
+		fmt.Fprintf(&b, "… and %d more — see them all with `baton incidents --all` or GET /v1/incidents.\n", more)
 	}
 	return Reply{Text: strings.TrimRight(b.String(), "\n")}
 }

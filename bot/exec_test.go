@@ -148,3 +148,79 @@ func TestCommandNotes(t *testing.T) {
 		}
 	})
 }
+
+// /incident list names the 20 newest open incidents, newest first (it
+// named the 20 oldest: in a storm the incident that just paged someone
+// was not among them), and says how many more are open and where to see
+// them all. The same answer in either chat: the executor is chat-neutral.
+func TestIncidentList(t *testing.T) {
+	cases := []struct {
+		name     string
+		open     int     // incidents opened, INC-1 to INC-open
+		resolve  []int64 // then resolved
+		ack      []int64 // then acknowledged by alice
+		want     []string
+		order    []string // these refs appear in this order
+		wantNot  []string
+		maxLines int
+	}{
+		{name: "none open", want: []string{"No open incidents."}, maxLines: 1},
+		{name: "all resolved", open: 2, resolve: []int64{1, 2}, want: []string{"No open incidents."}, maxLines: 1},
+		{name: "a few: every one, newest first, no more line", open: 3, ack: []int64{2},
+			want:  []string{"Open incidents:", "INC-2 [critical] disk full 2 — db, acknowledged, owner Alice Smith", "INC-3 [critical] disk full 3 — db, triggered, owner nobody yet"},
+			order: []string{"INC-3 ", "INC-2 ", "INC-1 "}, wantNot: []string{"more"}, maxLines: 4},
+		{name: "exactly 20: no more line", open: 20, want: []string{"Open incidents:", "INC-20 ", "INC-1 "},
+			order: []string{"INC-20 ", "INC-19 ", "INC-2 ", "INC-1 "}, wantNot: []string{"more"}, maxLines: 21},
+		{name: "25 open: the 20 newest, and 5 more", open: 25,
+			want:    []string{"Open incidents, the 20 newest of 25:", "… and 5 more — see them all with `baton incidents --all` or GET /v1/incidents."},
+			order:   []string{"INC-25 ", "INC-24 ", "INC-10 ", "INC-6 ", "… and 5 more"},
+			wantNot: []string{"INC-5 ", "INC-1 "}, maxLines: 22},
+		{name: "resolved ones neither listed nor counted", open: 23, resolve: []int64{23, 22, 1},
+			want:    []string{"Open incidents:", "INC-21 ", "INC-2 "},
+			order:   []string{"INC-21 ", "INC-20 ", "INC-2 "},
+			wantNot: []string{"INC-23 ", "INC-22 ", "INC-1 ", "more"}, maxLines: 21},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ctx, store, b := newExecBot(t)
+			for i := 1; i <= tc.open; i++ {
+				if _, err := store.Open(ctx, incident.Alert{Source: "generic", Service: "db", DedupKey: fmt.Sprint("k", i),
+					Summary: fmt.Sprint("disk full ", i), Severity: incident.SevCritical, Status: incident.AlertFiring}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, n := range tc.resolve {
+				if _, err := store.Resolve(ctx, n, "alice", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, n := range tc.ack {
+				if _, err := store.Ack(ctx, n, "alice", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := b.Executor().Command(ctx, bot.Request{Command: "incident", Text: "list", User: "UALICE", Channel: "C1"})
+			for _, w := range tc.want {
+				if !strings.Contains(r.Text, w) {
+					t.Errorf("the list does not say %q:\n%s", w, r.Text)
+				}
+			}
+			for _, w := range tc.wantNot {
+				if strings.Contains(r.Text, w) {
+					t.Errorf("the list says %q:\n%s", w, r.Text)
+				}
+			}
+			at := -1
+			for _, w := range tc.order {
+				i := strings.Index(r.Text, w)
+				if i <= at {
+					t.Errorf("%q is not after the one before it (want the order %q):\n%s", w, tc.order, r.Text)
+				}
+				at = i
+			}
+			if n := strings.Count(r.Text, "\n") + 1; n > tc.maxLines {
+				t.Errorf("%d lines, want at most %d:\n%s", n, tc.maxLines, r.Text)
+			}
+		})
+	}
+}

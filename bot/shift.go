@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -307,10 +308,12 @@ var ErrChatDown = errors.New("the chat does not answer or refuses the token")
 // refuses the token: one problem, not one per person); then each
 // rotation's overrides from Redis, and each person on call in the next
 // 24 h once: their chat account (users.info for a configured id, the
-// email lookup otherwise) and a DM opening (conversations.open). Each of
-// these calls has its own timeout, step, and an error names what did not
-// answer.
-func (s *Shifts) CheckOnline(ctx context.Context, now time.Time, step time.Duration) (map[string][]rotations.ShiftProblem, error) {
+// email lookup otherwise) and a DM opening (conversations.open), the
+// answers kept in cc (which the caller may ask about more people after:
+// nobody is asked twice). Each of these calls has its own timeout, cc's
+// step, and an error names what did not answer.
+func (s *Shifts) CheckOnline(ctx context.Context, now time.Time, cc *ChatCheck) (map[string][]rotations.ShiftProblem, error) {
+	step := cc.step
 	if a, ok := s.c.chat.(ChatAuth); ok {
 		actx, cancel := context.WithTimeout(ctx, step)
 		err := a.AuthCheck(actx)
@@ -319,7 +322,7 @@ func (s *Shifts) CheckOnline(ctx context.Context, now time.Time, step time.Durat
 			return nil, fmt.Errorf("%s auth.test: %w: %w", s.c.chat.Name(), ErrChatDown, err)
 		}
 	}
-	reach := s.freshReach(ctx, step)
+	reach := s.freshReach(ctx, cc)
 	names := make([]string, 0, len(s.o.Rotations))
 	for n := range s.o.Rotations {
 		names = append(names, n)
@@ -345,22 +348,48 @@ func (s *Shifts) CheckOnline(ctx context.Context, now time.Time, step time.Durat
 	return out, nil
 }
 
-// freshReach is rotations.Reach asking the chat now, each person once,
-// each call within step: users.info for a configured chat id, the email
-// lookup otherwise, then conversations.open.
-func (s *Shifts) freshReach(ctx context.Context, step time.Duration) rotations.Reach {
-	seen := map[string]string{}
+// ChatCheck holds the chat's answer for each person asked (freshWhy): ""
+// when they can be reached in the chat, else why not. It asks the chat
+// about each person once, each call within its step; CheckOnline and
+// check-config --online's check of the user: targets share one, so
+// nobody is looked up twice.
+type ChatCheck struct {
+	s    *Shifts
+	step time.Duration
+	mu   sync.Mutex
+	seen map[string]string
+}
+
+// NewChatCheck is an empty ChatCheck whose chat calls each have step.
+func (s *Shifts) NewChatCheck(step time.Duration) *ChatCheck {
+	return &ChatCheck{s: s, step: step, seen: map[string]string{}}
+}
+
+// Why is "" when person can be reached in the chat now (their account
+// and a DM), else why not; the chat is asked the first time only.
+func (c *ChatCheck) Why(ctx context.Context, person string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if why, ok := c.seen[person]; ok {
+		return why
+	}
+	why := c.s.freshWhy(ctx, person, c.step)
+	c.seen[person] = why
+	return why
+}
+
+// freshReach is rotations.Reach asking the chat now through cc, each
+// person once: users.info for a configured chat id, the email lookup
+// otherwise, then conversations.open; email, when it reaches the person,
+// makes up for the chat.
+func (s *Shifts) freshReach(ctx context.Context, cc *ChatCheck) rotations.Reach {
 	return func(person string) string {
-		if why, ok := seen[person]; ok {
-			return why
-		}
-		why := s.freshWhy(ctx, person, step)
+		why := cc.Why(ctx, person)
 		if why != "" && s.o.Emailable != nil && s.o.Emailable(person) {
 			why = ""
 		} else if why != "" {
 			why += "; no email either"
 		}
-		seen[person] = why
 		return why
 	}
 }

@@ -80,6 +80,10 @@ type Plan struct {
 	Round   int
 	LevelAt time.Time
 	PagedAt time.Time
+	// LevelStart: this step starts a level's escalation clock (LevelAt is
+	// the decision's instant): a first page, an escalation, an assign or a
+	// re-trigger. PagedLater then moves LevelAt with the page.
+	LevelStart bool
 	// Events decided here (escalated, skipped targets and levels). The runner
 	// adds one "paged" or "page_failed" event per page it sends.
 	Events []incident.Event
@@ -125,7 +129,7 @@ func Decide(inc incident.Incident, st incident.EscalationState, p Policy, oncall
 	k := len(p.Levels)
 	if k == 0 {
 		d.plan.Level, d.plan.Round = 0, 0
-		d.plan.LevelAt, d.plan.PagedAt = now, now
+		d.startLevel()
 		d.fallback(fmt.Sprintf("escalation policy %q has no levels", p.Name))
 		d.plan.Next = d.next()
 		return d.plan
@@ -282,7 +286,7 @@ func (d *decider) search(from position, inclusive bool, maxRound int) (found pos
 // at the first level that has one.
 func (d *decider) start() {
 	found, people, ok, _ := d.search(position{1, 0}, true, 0)
-	d.plan.LevelAt, d.plan.PagedAt = d.now, d.now
+	d.startLevel()
 	if !ok {
 		d.plan.Level, d.plan.Round = 0, 0
 		d.fallback(fmt.Sprintf("nobody is on call at any level of escalation policy %q", d.p.Name))
@@ -302,7 +306,7 @@ func (d *decider) escalate(manual bool) {
 	}
 	prev := d.inc.Owner
 	found, people, ok, last := d.search(from, false, maxRound)
-	d.plan.LevelAt, d.plan.PagedAt = d.now, d.now
+	d.startLevel()
 	if !ok {
 		d.plan.Level, d.plan.Round = last.level, last.round
 		if manual && d.st.PendingNote != "" {
@@ -359,7 +363,7 @@ func (d *decider) pendingBy() string {
 func (d *decider) enter(p position, people []string, r Reason) {
 	d.plan.Level, d.plan.Round = p.level, p.round
 	d.plan.Owner = people[0]
-	d.plan.LevelAt, d.plan.PagedAt = d.now, d.now
+	d.startLevel()
 	d.page(people[0], r, "")
 	for _, other := range people[1:] {
 		d.page(other, ReasonNotify, "")
@@ -372,8 +376,14 @@ func (d *decider) pageNewOwner(r Reason) {
 	if d.plan.Level == 0 {
 		d.plan.Level, d.plan.Round = 1, 0
 	}
-	d.plan.LevelAt, d.plan.PagedAt = d.now, d.now
+	d.startLevel()
 	d.page(d.inc.Owner, r, "")
+}
+
+// startLevel starts the level's escalation clock and its re-page interval
+// now (Plan.LevelStart).
+func (d *decider) startLevel() {
+	d.plan.LevelAt, d.plan.PagedAt, d.plan.LevelStart = d.now, d.now, true
 }
 
 func (d *decider) repeat() {
@@ -423,15 +433,26 @@ func (d *decider) note(level int, text string) {
 // follows a page sooner than that. A page goes out later than its decision
 // when it waited for its bundle's message, and much later when a runner
 // took over a step that a run killed before its post had begun (the step is
-// decided as of then, EscalationState.StepBegan). A plan that pages nobody
-// or sets no page time, or an at not after its page time, is returned as it
-// is. The escalation deadline (LevelAt) is left alone. Pure.
+// decided as of then, EscalationState.StepBegan), or retried it through a
+// chat outage whose failures left its outcome unknown (decided as of the
+// first attempt, likewise).
+//
+// When the step started a level (Plan.LevelStart: a first page, an
+// escalation, an assign, a re-trigger), the escalation deadline moves with
+// it: LevelAt becomes at, so the level's escalate-after counts from when
+// its first page reached the person, and the owner always gets the whole
+// of it to acknowledge before the next level is paged. A re-page leaves
+// LevelAt alone. A plan that pages nobody or sets no page time, or an at
+// not after its page time, is returned as it is. Pure.
 func (p Plan) PagedLater(pol Policy, at time.Time) Plan {
 	if p.Stop || p.PagedAt.IsZero() || !at.After(p.PagedAt) || len(p.Pages) == 0 {
 		return p
 	}
 	d := &decider{p: pol, now: at, plan: p}
 	d.plan.PagedAt = at
+	if p.LevelStart {
+		d.plan.LevelAt = at
+	}
 	d.plan.Next = d.next()
 	d.plan.UrgentAt = d.urgentAt()
 	return d.plan

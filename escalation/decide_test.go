@@ -518,35 +518,83 @@ func TestDecidePriority(t *testing.T) {
 
 // The page that starts a re-page interval may go out later than its
 // decision (a takeover after a crash decides as of the dead run's begin; a
-// bundle waits for its message): the next re-page counts from when it
-// went out; the escalation deadline stays where the level began.
+// chat outage's retries decide as of the first attempt; a bundle waits for
+// its message): the next re-page counts from when it went out, and when the
+// step started a level so does that level's escalation deadline, so the
+// person gets the whole escalate_after (15m here) from the page that
+// reached them. A re-page leaves the deadline where the level began.
 func TestPlanPagedLater(t *testing.T) {
 	p := dbPolicy() // re-page 5m, escalate after 15m
-	first := escalation.Decide(triggered(""), incident.EscalationState{}, p, onCall(everyone), now)
+	decide := func(inc incident.Incident, st incident.EscalationState) escalation.Plan {
+		return escalation.Decide(inc, st, p, onCall(everyone), now)
+	}
+	first := decide(triggered(""), incident.EscalationState{})
+	escalated := decide(triggered("alice"), incident.EscalationState{Level: 1, LevelAt: ago(15 * time.Minute), PagedAt: ago(5 * time.Minute)})
+	assigned := decide(triggered("erin"), incident.EscalationState{Level: 1, LevelAt: ago(time.Minute), PagedAt: ago(time.Minute),
+		Pending: incident.PendingAssign, PendingBy: "alice"})
+	retriggered := decide(triggered("alice"), incident.EscalationState{Level: 1, LevelAt: ago(5 * time.Hour), PagedAt: ago(5 * time.Hour),
+		Pending: incident.PendingRetrigger})
+	repeat := decide(triggered("alice"), incident.EscalationState{Level: 1, LevelAt: ago(5 * time.Minute), PagedAt: ago(5 * time.Minute)})
+	lastLevel := decide(triggered("bob"), incident.EscalationState{Level: 2, Round: 1, LevelAt: ago(time.Hour), PagedAt: ago(5 * time.Minute)})
+	after := func(d time.Duration) time.Time { return now.Add(d) }
 	cases := []struct {
 		name       string
 		plan       escalation.Plan
 		at         time.Time
+		wantLevel  time.Time // LevelAt: the escalation clock's start
 		wantPaged  time.Time
 		wantNext   time.Time
 		wantUrgent time.Time
 	}{
-		{"a first page sent 12 s after its decision", first, now.Add(12 * time.Second),
-			now.Add(12 * time.Second), now.Add(12*time.Second + 5*time.Minute), now.Add(15 * time.Minute)},
-		{"sent when the decision was made: unchanged", first, now, now, now.Add(5 * time.Minute), now.Add(15 * time.Minute)},
-		{"an at before the decision: unchanged", first, now.Add(-time.Second), now, now.Add(5 * time.Minute), now.Add(15 * time.Minute)},
-		{"sent so late the escalation comes first", first, now.Add(12 * time.Minute),
-			now.Add(12 * time.Minute), now.Add(15 * time.Minute), now.Add(15 * time.Minute)},
-		{"a stopped plan", escalation.Plan{Stop: true}, now.Add(time.Minute), time.Time{}, time.Time{}, time.Time{}},
+		{"a first page sent 12 s after its decision: both clocks start then", first, after(12 * time.Second),
+			after(12 * time.Second), after(12 * time.Second), after(12*time.Second + 5*time.Minute), after(12*time.Second + 15*time.Minute)},
+		{"sent when the decision was made: unchanged", first, now, now, now, after(5 * time.Minute), after(15 * time.Minute)},
+		{"an at before the decision: unchanged", first, ago(time.Second), now, now, after(5 * time.Minute), after(15 * time.Minute)},
+		{"a first page delivered 14m late (an outage): the next level is not paged 1m after it", first, after(14 * time.Minute),
+			after(14 * time.Minute), after(14 * time.Minute), after(19 * time.Minute), after(29 * time.Minute)},
+		{"a first page delivered after its whole escalate_after: still a full level from then", first, after(20 * time.Minute),
+			after(20 * time.Minute), after(20 * time.Minute), after(25 * time.Minute), after(35 * time.Minute)},
+		{"an escalation page delivered late: the new level's clock starts at delivery", escalated, after(14 * time.Minute),
+			after(14 * time.Minute), after(14 * time.Minute), after(19 * time.Minute), after(29 * time.Minute)},
+		{"an assigned owner's page delivered late", assigned, after(3 * time.Minute),
+			after(3 * time.Minute), after(3 * time.Minute), after(8 * time.Minute), after(18 * time.Minute)},
+		{"a re-trigger's page delivered late", retriggered, after(3 * time.Minute),
+			after(3 * time.Minute), after(3 * time.Minute), after(8 * time.Minute), after(18 * time.Minute)},
+		{"a re-page delivered late: only the re-page moves, the deadline stays", repeat, after(2 * time.Minute),
+			ago(5 * time.Minute), after(2 * time.Minute), after(7 * time.Minute), after(10 * time.Minute)},
+		{"a re-page delivered after the deadline: the escalation is due at once", repeat, after(12 * time.Minute),
+			ago(5 * time.Minute), after(12 * time.Minute), after(12*time.Minute + time.Second), after(12*time.Minute + time.Second)},
+		{"a re-page at the last position, no further level: nothing urgent", lastLevel, after(time.Minute),
+			ago(time.Hour), after(time.Minute), after(6 * time.Minute), time.Time{}},
+		{"a stopped plan", escalation.Plan{Stop: true}, after(time.Minute), time.Time{}, time.Time{}, time.Time{}, time.Time{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.plan.PagedLater(p, tc.at)
-			if !got.PagedAt.Equal(tc.wantPaged) || !got.Next.Equal(tc.wantNext) || !got.UrgentAt.Equal(tc.wantUrgent) {
-				t.Fatalf("PagedAt %v Next %v UrgentAt %v, want %v %v %v", got.PagedAt, got.Next, got.UrgentAt, tc.wantPaged, tc.wantNext, tc.wantUrgent)
+			if !got.LevelAt.Equal(tc.wantLevel) || !got.PagedAt.Equal(tc.wantPaged) || !got.Next.Equal(tc.wantNext) || !got.UrgentAt.Equal(tc.wantUrgent) {
+				t.Fatalf("LevelAt %v PagedAt %v Next %v UrgentAt %v, want %v %v %v %v", got.LevelAt, got.PagedAt, got.Next, got.UrgentAt,
+					tc.wantLevel, tc.wantPaged, tc.wantNext, tc.wantUrgent)
 			}
-			if !got.LevelAt.Equal(tc.plan.LevelAt) || got.Level != tc.plan.Level || pageList(got.Pages) != pageList(tc.plan.Pages) {
-				t.Fatalf("PagedLater changed more than the page time: %+v", got)
+			if got.Level != tc.plan.Level || got.Owner != tc.plan.Owner || pageList(got.Pages) != pageList(tc.plan.Pages) {
+				t.Fatalf("PagedLater changed more than the clocks: %+v", got)
+			}
+			if got.Stop || got.Level == 0 || !got.LevelStart {
+				return
+			}
+			// The state committed, the next decisions: no escalation a moment
+			// before the whole escalate_after has passed since the delivery.
+			st := incident.EscalationState{Level: got.Level, Round: got.Round, LevelAt: got.LevelAt, PagedAt: got.PagedAt}
+			inc := triggered(got.Owner)
+			deadline := tc.at.Add(p.Levels[got.Level-1].EscalateAfter)
+			if tc.at.Before(tc.plan.PagedAt) {
+				deadline = tc.plan.LevelAt.Add(p.Levels[got.Level-1].EscalateAfter)
+			}
+			if pl := escalation.Decide(inc, st, p, onCall(everyone), deadline.Add(-time.Millisecond)); pl.Escalated {
+				t.Fatalf("escalated %v after the page reached %s, before the level's %v", deadline.Add(-time.Millisecond).Sub(tc.at), got.Owner,
+					p.Levels[got.Level-1].EscalateAfter)
+			}
+			if pl := escalation.Decide(inc, st, p, onCall(everyone), deadline); !pl.Escalated {
+				t.Fatalf("not escalated at the deadline %v: pages %q", deadline, pageList(pl.Pages))
 			}
 		})
 	}

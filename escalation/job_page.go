@@ -61,7 +61,8 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 	}
 	// pagedAt is when this run's page to the owner (the plan's first page,
 	// which sets its PagedAt) actually went out: the next re-page counts
-	// from then (Plan.PagedLater).
+	// from then, and so does the escalation deadline when the step started
+	// a level (Plan.PagedLater).
 	var pagedAt time.Time
 	for i, pg := range plan.Pages {
 		if pg.Reason == ReasonFallback {
@@ -210,7 +211,7 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
 	if c.Step != nil && !pagedAt.IsZero() && plan.PagedAt.Equal(now) {
 		if moved := plan.PagedLater(pol, pagedAt); !moved.PagedAt.Equal(plan.PagedAt) {
 			plan = moved
-			c.Step.PagedAt = plan.PagedAt
+			c.Step.LevelAt, c.Step.PagedAt = plan.LevelAt, plan.PagedAt
 			c.Schedule = []incident.Scheduled{{Member: j.Member, Due: plan.Next, UrgentAt: plan.UrgentAt}}
 		}
 	}

@@ -1,10 +1,12 @@
 package incident
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -206,4 +208,35 @@ func (s *Store) read(ctx context.Context, zs []redis.Z) ([]Incident, error) {
 		out[i] = decodeIncident(n, hs[i].Val(), sts[i].Val())
 	}
 	return out, nil
+}
+
+// ListNewest returns up to limit open incidents, newest first (0 means
+// 100), and how many incidents are open in all: what a responder asks for
+// first (/incident list). One ZCARD and one ZREVRANGE of the open set, and
+// the incidents read in one pipeline; an incident resolved meanwhile is
+// left out. Incidents opened in the same millisecond (one score; Redis
+// orders their members as bytes, "9" after "10") are put in number order,
+// which is opening order.
+func (s *Store) ListNewest(ctx context.Context, limit int) ([]Incident, int64, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	pipe := s.rdb.Pipeline()
+	total := pipe.ZCard(ctx, s.k.open)
+	newest := pipe.ZRevRangeWithScores(ctx, s.k.open, 0, int64(limit-1))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, 0, fmt.Errorf("list newest: %w", err)
+	}
+	incs, err := s.read(ctx, newest.Val())
+	if err != nil {
+		return nil, 0, fmt.Errorf("list newest: %w", err)
+	}
+	out := make([]Incident, 0, len(incs))
+	for _, inc := range incs {
+		if inc.Number != 0 && inc.Status != StatusResolved {
+			out = append(out, inc)
+		}
+	}
+	slices.SortFunc(out, func(a, b Incident) int { return cmp.Compare(b.Number, a.Number) })
+	return out, total.Val(), nil
 }

@@ -14,6 +14,7 @@ func (s *Server) routes() {
 	s.route(RouteMe, true, (*Server).getMe)
 	s.route(RouteCommandsPut, true, (*Server).putCommands)
 	s.route(RouteCommandsGet, true, (*Server).getCommands)
+	s.route(RouteGuildGet, true, (*Server).getGuild)
 	s.route(RouteGuildChannels, true, (*Server).getGuildChannels)
 	s.route(RouteChannelCreate, true, (*Server).createChannel)
 	s.route(RouteChannelGet, true, (*Server).getChannel)
@@ -25,6 +26,7 @@ func (s *Server) routes() {
 	s.route(RoutePins, true, (*Server).getPins)
 	s.route(RouteReactionAdd, true, (*Server).addOwnReaction)
 	s.route(RouteDMOpen, true, (*Server).openDM)
+	s.route(RouteUserGet, true, (*Server).getUser)
 	s.route(RouteCallback, false, (*Server).callback)
 	s.route(RouteFollowup, false, (*Server).followup)
 	s.route(RouteWebhookEdit, false, (*Server).webhookEdit)
@@ -127,6 +129,26 @@ func (s *Server) getGateway(q *request) reply {
 
 func (s *Server) getMe(*request) reply { return okReply(s.userJSON(s.cfg.botID)) }
 
+// getUser answers like Discord: any user by id, 404 10013 for an id it
+// does not know.
+func (s *Server) getUser(q *request) reply {
+	id := q.param("user")
+	if s.st.users[id] == nil {
+		return failReply(errNotFound(10013, "User"))
+	}
+	return okReply(s.userJSON(id))
+}
+
+// getGuild answers the one guild the bot is in; any other id is 404 10004
+// Unknown Guild, as Discord answers for a guild the bot is not a member of.
+func (s *Server) getGuild(q *request) reply {
+	if q.param("guild") != s.cfg.guildID {
+		return failReply(errNotFound(10004, "Guild"))
+	}
+	return okReply(map[string]any{"id": s.cfg.guildID, "name": "baton-test", "owner_id": s.cfg.botID,
+		"roles": []any{}, "emojis": []any{}, "features": []any{}})
+}
+
 func (s *Server) checkAppGuild(q *request) *apiError {
 	if q.param("app") != s.cfg.appID {
 		return errForbidden(50001, "Missing Access")
@@ -196,7 +218,7 @@ func (s *Server) getGuildChannels(q *request) reply {
 	}
 	out := []any{}
 	for _, id := range s.st.chanOrder {
-		if c := s.st.channels[id]; c.Type != ChannelDM {
+		if c := s.st.channels[id]; c.Type != ChannelDM && c.GuildID == s.cfg.guildID {
 			out = append(out, s.channelJSON(c))
 		}
 	}
@@ -249,10 +271,15 @@ func (s *Server) channel(id string) (*Channel, *apiError) {
 	return c, nil
 }
 
+// getChannel answers a channel by id; a channel of another guild (the bot
+// is not a member there) is 403 50001 Missing Access, as on Discord.
 func (s *Server) getChannel(q *request) reply {
 	c, err := s.channel(q.param("channel"))
 	if err != nil {
 		return failReply(err)
+	}
+	if c.Type != ChannelDM && c.GuildID != "" && c.GuildID != s.cfg.guildID {
+		return failReply(errForbidden(50001, "Missing Access"))
 	}
 	return okReply(s.channelJSON(c))
 }

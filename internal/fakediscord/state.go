@@ -205,13 +205,17 @@ func (s *Server) AddUser(u User) User {
 
 // AddChannel adds a guild channel as a person would (not the bot): a text
 // channel unless Type says ChannelCategory. An empty ID gets a snowflake.
+// A GuildID other than the guild's makes a channel of a server the bot is
+// not in: it is read with 403 50001 Missing Access.
 func (s *Server) AddChannel(c Channel) Channel {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.ID == "" {
 		c.ID = s.newID()
 	}
-	c.GuildID = s.cfg.guildID
+	if c.GuildID == "" {
+		c.GuildID = s.cfg.guildID
+	}
 	c.Created = s.now()
 	s.addChannelLocked(&c)
 	s.bump()
