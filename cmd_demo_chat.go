@@ -17,6 +17,10 @@ var demoChats = []string{"slack", "discord"}
 // It is no secret: it opens nothing but the demo's fake.
 const demoDiscordToken = "ZGVtbw.YmF0b24.ZmFrZWRpc2NvcmQtc2FuZGJveA"
 
+// slackActionPrefix starts the action_id of baton's Slack buttons
+// (bot/slack: "baton_" and the bot.Action).
+const slackActionPrefix = "baton_"
+
 // demoSandbox is the chat sandbox a demo runs: its page and how to stop it.
 type demoSandbox struct {
 	// url is the page, "http://127.0.0.1:N/".
@@ -24,8 +28,9 @@ type demoSandbox struct {
 	// what says on the banner what the page is; chat how baton talks to it.
 	what, chat string
 	close      func()
-	// press presses a button in a demo person's DM as the page would
-	// (the scenario's steps that act as people); nil: none pressed.
+	// press presses a button of baton's action (a bot.Action name) in a
+	// demo person's DM as the page would (the scenario's steps that act as
+	// people); nil: none pressed.
 	press func(person, actionID, value string) (bool, error)
 }
 
@@ -89,7 +94,10 @@ func (d *demoRun) startSlackSandbox(cfg *Config, addr string, stderr io.Writer) 
 		}
 	}
 	d.story.SetSandbox(sb.Fake, slackPeople)
-	return &demoSandbox{url: sb.URL(), what: "the fake Slack", close: sb.Close, press: sb.Press,
+	return &demoSandbox{url: sb.URL(), what: "the fake Slack", close: sb.Close,
+		press: func(person, action, value string) (bool, error) {
+			return sb.Press(person, slackActionPrefix+action, value)
+		},
 		chat: "baton's Slack bot over Socket Mode, against the sandbox (through the real slack-go SDK)"}, 0
 }
 
@@ -123,6 +131,7 @@ func (d *demoRun) startDiscordSandbox(cfg *Config, addr string, stderr io.Writer
 		Addr: addr, Token: token, People: people, Channels: channels, Category: category,
 		Baton:    d.batonView,
 		OnAction: d.story.Acted,
+		Emails:   d.emails,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, portProblem("the Discord sandbox", addr, "--sandbox", err))
@@ -149,6 +158,6 @@ func (d *demoRun) startDiscordSandbox(cfg *Config, addr string, stderr io.Writer
 		}
 	}
 	d.story.SetDiscordSandbox(sb.Fake, discordPeople)
-	return &demoSandbox{url: sb.URL(), what: "the fake Discord server", close: sb.Close,
+	return &demoSandbox{url: sb.URL(), what: "the fake Discord server", close: sb.Close, press: sb.Press,
 		chat: "baton's Discord bot over the gateway and REST, against the sandbox (through the real discordgo SDK)"}, 0
 }

@@ -79,8 +79,13 @@ func TestDiscordConfig(t *testing.T) {
 			problem: map[string]string{"discord.api_url": "must be an http(s) URL ending in /"}},
 		{name: "api_url not http", env: []string{"BATON_DISCORD_API_URL=ws://127.0.0.1:9/"},
 			problem: map[string]string{"discord.api_url": "must be an http(s) URL ending in /"}},
-		{name: "Slack reaction names", edit: [][2]string{{reaction, `  ack_reactions: [white_check_mark, "✅"]`}},
-			problem: map[string]string{"discord.ack_reactions[0]": `must be a unicode emoji such as ✅ or a server emoji as name:id (got "white_check_mark")`}},
+		{name: "Slack reaction names", edit: [][2]string{{reaction, `  ack_reactions: [white_check_mark, "✅", ":eyes:", ":party_parrot:"]`}},
+			problem: map[string]string{
+				"discord.ack_reactions[0]": `"white_check_mark" is a Slack emoji name, which never matches a Discord reaction: Discord sends the emoji itself; use the emoji itself: "✅"`,
+				"discord.ack_reactions[2]": `":eyes:" is a Slack emoji name, which never matches a Discord reaction: Discord sends the emoji itself; use the emoji itself: "👀"`,
+				"discord.ack_reactions[3]": `":party_parrot:" is a Slack emoji name, which never matches a Discord reaction: Discord sends the emoji itself; use the emoji itself, such as "✅"`}},
+		{name: "neither emoji nor name", edit: [][2]string{{reaction, `  ack_reactions: ["Ack!"]`}},
+			problem: map[string]string{"discord.ack_reactions[0]": `must be a unicode emoji such as ✅ or a server emoji as name:id (got "Ack!")`}},
 		{name: "server emoji and keycaps accepted", edit: [][2]string{{reaction, `  ack_reactions: ["ack:1100000000000000007", "1️⃣", "👍🏽"]`}},
 			check: func(t *testing.T, d DiscordConfig, _ []ServiceConfig) {
 				if len(d.AckReactions) != 3 {

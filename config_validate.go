@@ -490,7 +490,15 @@ func (c *Config) validateDiscord(k *checker) {
 		k.add("discord.ack_reactions", `must name at least one emoji, such as ["✅"]: nobody could acknowledge with a reaction`)
 	}
 	for i, e := range d.AckReactions {
-		if !validEmoji(e) {
+		switch {
+		case validEmoji(e):
+		case slackEmojiNameRE.MatchString(e):
+			use := "the emoji itself, such as \"✅\""
+			if u, ok := slackEmoji[strings.Trim(e, ":")]; ok {
+				use = fmt.Sprintf("the emoji itself: %q", u)
+			}
+			k.add(fmt.Sprintf("discord.ack_reactions[%d]", i), "%q is a Slack emoji name, which never matches a Discord reaction: Discord sends the emoji itself; use %s (or a server emoji as name:id)", e, use)
+		default:
 			k.add(fmt.Sprintf("discord.ack_reactions[%d]", i), "must be a unicode emoji such as ✅ or a server emoji as name:id (got %q)", e)
 		}
 	}
@@ -506,6 +514,17 @@ func (c *Config) validateDiscord(k *checker) {
 			k.add(p, "must be set (a channel id) when discord.token is, unless discord.alerts_channel is: service %q's notices and undeliverable pages need a channel", s.Name)
 		}
 	}
+}
+
+// slackEmojiNameRE is a Slack emoji name, bare or between colons
+// (white_check_mark, :eyes:, +1).
+var slackEmojiNameRE = regexp.MustCompile(`^:?[a-z0-9_+-]{1,64}:?$`)
+
+// slackEmoji are the unicode emoji of the Slack names an ack reaction is
+// most often configured as, for check-config's advice.
+var slackEmoji = map[string]string{
+	"white_check_mark": "✅", "heavy_check_mark": "✔️", "eyes": "👀", "+1": "👍", "thumbsup": "👍",
+	"ok_hand": "👌", "ballot_box_with_check": "☑️", "raised_hand": "✋", "ack": "✅",
 }
 
 // validEmoji accepts what Discord takes as a reaction: a unicode emoji

@@ -179,3 +179,125 @@ func mustAtoi(t *testing.T, s string) int64 {
 	}
 	return n
 }
+
+// discordSandboxState reads the Discord sandbox page's view.
+func discordSandboxState(t *testing.T, pageURL string) demo.DiscordView {
+	t.Helper()
+	resp, err := http.Get(pageURL + "sandbox/state")
+	if err != nil {
+		t.Fatalf("sandbox state: %v", err)
+	}
+	defer resp.Body.Close()
+	var v demo.DiscordView
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatalf("sandbox state: %v", err)
+	}
+	return v
+}
+
+// waitDiscordDMButton polls the Discord sandbox for the newest button of
+// baton's action in person's DM on a message whose content has text.
+func (d *runningDemo) waitDiscordDMButton(pageURL, person, action, text string, timeout time.Duration) demo.Action {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		v := discordSandboxState(d.t, pageURL)
+		var userID string
+		for _, p := range v.People {
+			if p.ID == person {
+				userID = p.DiscordID
+			}
+		}
+		for _, c := range v.Guild.Channels {
+			if c.Recipient != userID || userID == "" {
+				continue
+			}
+			msgs := v.Guild.Messages[c.ID]
+			for i := len(msgs) - 1; i >= 0; i-- {
+				if !strings.Contains(msgs[i].Content, text) {
+					continue
+				}
+				for _, id := range msgs[i].Buttons() {
+					if strings.HasPrefix(id, "baton:"+action+":") {
+						return demo.Action{As: userID, Kind: "button", Channel: c.ID, Message: msgs[i].ID, CustomID: id}
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("no %s button in %s's DM (text %q) within %s\nstdout:\n%s", action, person, text, timeout, d.out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestDemoScenarioShowsIssue18Discord is TestDemoScenarioShowsIssue18 on
+// Discord (`baton demo --chat discord --scenario`): the same features
+// shown in the terminal story, bob's page-in acknowledged by the
+// scenario's press in his DM, the emails listed on the Discord page, and
+// the story in plain text (no Discord markdown escapes).
+func TestDemoScenarioShowsIssue18Discord(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	d := startDemo(t, []string{"--chat", "discord", "--scenario", "--redis", srv.Addr, "--listen", "127.0.0.1:0", "--sandbox", "127.0.0.1:0"}, nil)
+	pageURL := d.waitOutput(sandboxLineRE, 30*time.Second)
+
+	// Page-in: bob DMed, reminded, then his page acknowledged (by the scenario).
+	d.waitOutput(regexp.MustCompile(`INC-2: bob paged in by carol`), 30*time.Second)
+	d.waitOutput(regexp.MustCompile(`bob DMed: paged into INC-2 \[Acknowledge my page\]`), 10*time.Second)
+	d.waitOutput(regexp.MustCompile(`bob re-paged into INC-2: they have not acknowledged their page`), 30*time.Second)
+	d.waitOutput(regexp.MustCompile(`bob pressed Acknowledge my page in bob's DM`), 40*time.Second)
+	d.waitOutput(regexp.MustCompile(`INC-2: bob acknowledged their page`), 15*time.Second)
+
+	// Maintenance: the batch alert held, then released with the summary.
+	held := d.waitOutput(regexp.MustCompile(`(INC-\d+) held: service batch is in maintenance`), 30*time.Second)
+	d.waitOutput(regexp.MustCompile(`maintenance summary posted in #batch-alerts: 1 alert arrived in 1 incident\. Still firing, paged now: `+held), 60*time.Second)
+	d.waitOutput(regexp.MustCompile(held+` released`), 10*time.Second)
+
+	// Ack lease: carol is asked; [Yes, 1 more minute] renews the lease.
+	d.waitOutput(regexp.MustCompile(`carol DMed: "Still working on INC-2\?"`), 60*time.Second)
+	yes := d.waitDiscordDMButton(pageURL, "carol", "stillon", `Still working on INC\-2?`, 10*time.Second)
+	// Nobody but carol can press in her DM (Discord shows it to her alone).
+	intruder := yes
+	for _, p := range discordSandboxState(t, pageURL).People {
+		if p.ID == "dave" {
+			intruder.As = p.DiscordID
+		}
+	}
+	b, _ := json.Marshal(intruder)
+	resp, err := http.Post(pageURL+"sandbox/act", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK || !strings.Contains(string(body), "carol's DM") {
+		t.Fatalf("dave pressing in carol's DM: %s %s", resp.Status, body)
+	}
+	press(t, pageURL, yes)
+	d.waitOutput(regexp.MustCompile(`baton answered carol \(only they see it\): Thanks: INC-2 stays yours`), 15*time.Second)
+
+	// Email: pages of batch's first level reach the sink, and the Discord page lists them.
+	d.waitOutput(regexp.MustCompile(`email about `+held+` received by the demo's SMTP sink, to bob@example\.com`), 30*time.Second)
+	v := discordSandboxState(t, pageURL)
+	if len(v.Emails) == 0 || v.Emails[0].To[0] != "bob@example.com" || !strings.Contains(v.Emails[0].Subject, held) || v.Emails[0].Body == "" {
+		t.Fatalf("emails on the Discord page: %+v", v.Emails)
+	}
+
+	// Heartbeat: missed after its last beat, an incident of batch opens.
+	d.waitOutput(regexp.MustCompile(`(INC-\d+) opened: service batch, critical: a heartbeat was missed`), 40*time.Second)
+
+	// Handoff: dave asked, [Take it] makes him the holder.
+	d.waitOutput(regexp.MustCompile(`dave DMed at the handoff: "You're on call for batch — take the pager" \[Take it\]`), 90*time.Second)
+	take := d.waitDiscordDMButton(pageURL, "dave", "takepager", "on call for batch", 10*time.Second)
+	press(t, pageURL, take)
+	d.waitOutput(regexp.MustCompile(`baton answered dave \(only they see it\): You hold the pager of batch until`), 15*time.Second)
+
+	// The story is plain text: no Discord escape shows in the terminal.
+	if m := regexp.MustCompile(`\\[-.:()#@*_~|>\[\]]`).FindString(d.out.String()); m != "" {
+		t.Errorf("the story shows Discord escapes (%q):\n%s", m, d.out)
+	}
+	if code := d.shutdown(); code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, d.errOut)
+	}
+}

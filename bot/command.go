@@ -99,11 +99,25 @@ type Command struct {
 	End    bool
 }
 
+// CommandUsage is implemented by a Chat whose people type baton's commands
+// otherwise than as free text after /incident or /oncall (Usage's form,
+// Slack's): Discord's slash commands take typed options. The Executor then
+// says usage, in help and in every refusal, in the chat's own terms.
+type CommandUsage interface {
+	// CommandUsage is how verb v is typed in this chat, e.g.
+	// "/incident ack [incident:42] [note:…]"; named says the incident
+	// must be named (the command was not typed in an incident's channel).
+	CommandUsage(v Verb, named bool) string
+}
+
 // SyntaxError is a command that could not be parsed: Msg says what is
-// wrong, Usage how to type it instead.
+// wrong, Usage how to type it instead (Usage's form), Verb whose usage
+// that is ("" when it is none), for a chat that says usage its own way
+// (CommandUsage).
 type SyntaxError struct {
 	Msg   string
 	Usage string
+	Verb  Verb
 }
 
 // Error is the message followed by what to try.
@@ -115,7 +129,7 @@ func (e *SyntaxError) Error() string {
 }
 
 func syntax(v Verb, format string, args ...any) error {
-	return &SyntaxError{Msg: fmt.Sprintf(format, args...), Usage: Usage[v]}
+	return &SyntaxError{Msg: fmt.Sprintf(format, args...), Usage: Usage[v], Verb: v}
 }
 
 // MaxTitle and MaxNote bound free text in commands. MaxNote is the store's
@@ -192,7 +206,7 @@ func Parse(command, text string) (Command, error) {
 	case "oncall":
 		return parseOnCall(text)
 	}
-	return Command{}, &SyntaxError{Msg: fmt.Sprintf("baton has no command %q.", command), Usage: "/incident help or /oncall help"}
+	return Command{}, &SyntaxError{Msg: fmt.Sprintf("baton has no command %q.", command), Usage: "/incident help or /oncall help", Verb: VerbHelp}
 }
 
 func parseIncident(text string) (Command, error) {
@@ -204,7 +218,7 @@ func parseIncident(text string) (Command, error) {
 			c.Incident, c.ChannelRef = n, ch
 			toks = toks[1:]
 			if len(toks) == 0 {
-				return Command{}, &SyntaxError{Msg: "Say what to do with the incident.", Usage: "/incident ack #42 (or resolve, assign, escalate, note, status)"}
+				return Command{}, &SyntaxError{Msg: "Say what to do with the incident.", Usage: "/incident ack #42 (or resolve, assign, escalate, note, status)", Verb: VerbAck}
 			}
 		}
 	}
@@ -374,7 +388,7 @@ func parseIncident(text string) (Command, error) {
 	}
 	return Command{}, &SyntaxError{
 		Msg:   fmt.Sprintf("/incident has no %q.%s The commands are %s.", echo(toks[0].s), hint, strings.Join(names, ", ")),
-		Usage: "/incident help for what each takes"}
+		Usage: "/incident help for what each takes", Verb: VerbHelp}
 }
 
 // maxEcho bounds how much of an unknown word an error message repeats.
@@ -425,7 +439,7 @@ func parseStats(c Command, rest []token) (Command, error) {
 		m := optionRE.FindStringSubmatch(t.s)
 		switch {
 		case m == nil:
-			return Command{}, syntax(VerbStats, "stats takes a period such as 7d, 30d or 90d and service=S, not %q.", t.s)
+			return Command{}, syntax(VerbStats, "stats takes a period such as 7d, 30d or 90d and a service, not %q.", t.s)
 		case !strings.EqualFold(m[1], "service"):
 			return Command{}, syntax(VerbStats, "stats takes service=, not %s=.", m[1])
 		case c.Service != "":
@@ -566,14 +580,24 @@ func closest(word string, verbs []Verb) Verb {
 	return ""
 }
 
-// HelpText is the answer to /incident help.
-func HelpText() string {
+// HelpText is the answer to /incident help, in Usage's form.
+func HelpText() string { return helpText(nil) }
+
+// helpText is the answer to /incident help; cu, when set, says how each
+// verb is typed in the chat.
+func helpText(cu CommandUsage) string {
 	var b strings.Builder
-	b.WriteString("/incident commands (in an incident's channel the incident is implied; elsewhere name it with #42 or INC-42):\n")
-	for _, v := range incidentVerbs {
-		b.WriteString("  " + Usage[v] + "\n")
+	usage := func(v Verb) string { return Usage[v] }
+	named := "with #42 or INC-42"
+	if cu != nil {
+		usage = func(v Verb) string { return cu.CommandUsage(v, false) }
+		named = "as in " + cu.CommandUsage(VerbStatus, true)
 	}
-	b.WriteString("/oncall commands:\n  " + Usage[VerbOnCall] + "\n  " + Usage[VerbOverride] + "\n")
+	b.WriteString("/incident commands (in an incident's channel the incident is implied; elsewhere name it " + named + "):\n")
+	for _, v := range incidentVerbs {
+		b.WriteString("  " + usage(v) + "\n")
+	}
+	b.WriteString("/oncall commands:\n  " + usage(VerbOnCall) + "\n  " + usage(VerbOverride) + "\n")
 	b.WriteString("React with an acknowledge emoji on the incident card, its notice or a page to acknowledge; whoever acknowledges owns the incident.")
 	return b.String()
 }

@@ -64,7 +64,7 @@ func parseMaintenance(c Command, rest []token) (Command, error) {
 	c.Text = strings.Join(reason, " ")
 	switch {
 	case c.Service == "":
-		return Command{}, syntax(VerbMaintenance, "Say which service: service=S.")
+		return Command{}, syntax(VerbMaintenance, "Say which service.")
 	case !haveDur:
 		return Command{}, syntax(VerbMaintenance, "Say for how long, such as 2h.")
 	}

@@ -87,11 +87,15 @@ func (x *Executor) strangerDoing(what string) string {
 func (x *Executor) Command(ctx context.Context, req Request) Reply {
 	cmd, err := Parse(req.Command, req.Text)
 	if err != nil {
+		var se *SyntaxError
+		if cu, ok := x.c.chat.(CommandUsage); ok && errors.As(err, &se) && se.Verb != "" {
+			return Reply{Text: se.Msg + " Try: " + cu.CommandUsage(se.Verb, false)}
+		}
 		return Reply{Text: err.Error()}
 	}
 	switch cmd.Verb {
 	case VerbHelp, VerbOnHelp:
-		return Reply{Text: HelpText()}
+		return Reply{Text: x.helpText()}
 	case VerbList:
 		return x.list(ctx)
 	case VerbOnCall:
@@ -448,8 +452,25 @@ func (x *Executor) target(ctx context.Context, cmd Command, channel string) (int
 	if cmd.ChannelRef != "" {
 		return 0, userError("That channel is not an incident's channel. Name the incident with #42 instead.")
 	}
-	usage := strings.Replace(Usage[cmd.Verb], "[#42]", "#42", 1)
-	return 0, userError("Say which incident: " + usage + " (or type the command in the incident's channel).")
+	return 0, userError("Say which incident: " + x.usage(cmd.Verb, true) + " (or type the command in the incident's channel).")
+}
+
+// usage is how verb v is typed in this chat (CommandUsage), or in Usage's
+// form; named: the incident must be named.
+func (x *Executor) usage(v Verb, named bool) string {
+	if cu, ok := x.c.chat.(CommandUsage); ok {
+		return cu.CommandUsage(v, named)
+	}
+	if named {
+		return strings.Replace(Usage[v], "[#42]", "#42", 1)
+	}
+	return Usage[v]
+}
+
+// helpText is the answer to /incident help in this chat's terms.
+func (x *Executor) helpText() string {
+	cu, _ := x.c.chat.(CommandUsage)
+	return helpText(cu)
 }
 
 // userError is a refusal whose text is already the reply.
@@ -521,7 +542,7 @@ func (x *Executor) act(ctx context.Context, cmd Command, n int64, by Person, via
 		_, err = x.c.inc.Assign(ctx, n, to.ID, by.ID)
 		text = fmt.Sprintf("Assigned %s to %s; they are being paged.", ref(n), to.Name)
 	default:
-		return Reply{Text: HelpText()}
+		return Reply{Text: x.helpText()}
 	}
 	if err != nil {
 		return x.fail(err)
@@ -563,6 +584,9 @@ func (x *Executor) open(ctx context.Context, cmd Command, by Person, req Request
 	svc := cmd.Service
 	if svc == "" {
 		svc = x.serviceOfChannel(ctx, req)
+	}
+	if cu, ok := x.c.chat.(CommandUsage); ok && svc == "" {
+		return Reply{Text: fmt.Sprintf("Say which service: %s (services: %s).", cu.CommandUsage(VerbNew, false), strings.Join(x.c.serviceNames, ", "))}
 	}
 	if svc == "" {
 		return Reply{Text: fmt.Sprintf("Say which service: %s service=%s (services: %s).",

@@ -74,6 +74,9 @@ type Chat struct {
 	guild, category string
 	mu              sync.Mutex
 	self            string
+	// dms remembers whether a channel id is a DM (true) or a guild
+	// channel (false): a card in a DM mentions nobody (renderIn).
+	dms sync.Map
 }
 
 var (
@@ -245,16 +248,51 @@ func (c *Chat) OpenDM(ctx context.Context, userID string) (string, error) {
 	if err != nil {
 		return "", translate("open DM", err)
 	}
+	c.dms.Store(ch.ID, true)
 	return ch.ID, nil
+}
+
+// isDM reports whether channelID is a DM channel: remembered, or in the
+// gateway's state, or asked once (GET channels/{id}) and remembered.
+func (c *Chat) isDM(ctx context.Context, channelID string) (bool, error) {
+	if v, ok := c.dms.Load(channelID); ok {
+		return v.(bool), nil
+	}
+	if c.s.State != nil {
+		if ch, err := c.s.State.Channel(channelID); err == nil {
+			dm := ch.Type == discordgo.ChannelTypeDM
+			c.dms.Store(channelID, dm)
+			return dm, nil
+		}
+	}
+	endpoint := discordgo.EndpointChannel(channelID)
+	if err := c.paced(ctx, endpoint); err != nil {
+		return false, err
+	}
+	raw, err := c.s.RequestWithBucketID(http.MethodGet, endpoint, nil, endpoint, opts(ctx))
+	if err != nil {
+		return false, translate("get channel", err)
+	}
+	var ch discordgo.Channel
+	if err := json.Unmarshal(raw, &ch); err != nil {
+		return false, fmt.Errorf("get channel: decode: %w", err)
+	}
+	dm := ch.Type == discordgo.ChannelTypeDM
+	c.dms.Store(channelID, dm)
+	return dm, nil
 }
 
 // Post implements bot.Chat. channel must be an id (Discord has no names to
 // post to). A Thread becomes a reply (message_reference) to that message.
 func (c *Chat) Post(ctx context.Context, channel string, m bot.Message) (string, string, error) {
+	dm, err := c.isDM(ctx, channel)
+	if err != nil {
+		return "", "", err
+	}
 	body := struct {
 		outgoing
 		Reference *discordgo.MessageReference `json:"message_reference,omitempty"`
-	}{outgoing: render(m)}
+	}{outgoing: renderIn(m, dm)}
 	if m.Thread != "" {
 		body.Reference = &discordgo.MessageReference{MessageID: m.Thread, ChannelID: channel}
 	}
@@ -279,12 +317,16 @@ func (c *Chat) Update(ctx context.Context, channelID, msgID string, m bot.Messag
 	if err := c.paced(ctx, discordgo.EndpointChannelMessage(channelID, "")); err != nil {
 		return err
 	}
-	out := render(m)
+	dm, err := c.isDM(ctx, channelID)
+	if err != nil {
+		return err
+	}
+	out := renderIn(m, dm)
 	edit := discordgo.NewMessageEdit(channelID, msgID).SetContent(out.Content)
 	edit.Embeds = &out.Embeds
 	edit.Components = &out.Components
 	edit.AllowedMentions = out.AllowedMentions
-	_, err := c.s.ChannelMessageEditComplex(edit, opts(ctx))
+	_, err = c.s.ChannelMessageEditComplex(edit, opts(ctx))
 	return translate("update", err)
 }
 
@@ -297,6 +339,7 @@ func (c *Chat) CreateChannel(ctx context.Context, name string) (string, error) {
 		return "", translate("list channels", err)
 	}
 	for _, ch := range chans {
+		c.dms.Store(ch.ID, false) // a guild's channels are no DMs
 		if ch.Name == name && ch.Type == discordgo.ChannelTypeGuildText {
 			return "", fmt.Errorf("create channel %s: %w", name, bot.ErrNameTaken)
 		}
@@ -306,6 +349,7 @@ func (c *Chat) CreateChannel(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", translate("create channel", err)
 	}
+	c.dms.Store(ch.ID, false)
 	return ch.ID, nil
 }
 

@@ -2,7 +2,9 @@ package discord
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -361,5 +363,69 @@ func TestRenderPlainButtons(t *testing.T) {
 	}
 	if b := row.Components[0].(discordgo.Button); b.Label != "Take it" || b.CustomID != CustomID(bot.ActionTakePager, 1798707600) {
 		t.Fatalf("button: %+v", b)
+	}
+}
+
+// TestDMCardMentionsNobody: a card posted to a DM (a page-in to bob of
+// carol's incident, a notify page) neither starts with the owner's mention
+// nor lets anyone's mention through; in a guild channel the owner is
+// mentioned, exactly. The DM is known from OpenDM, or asked once of
+// Discord (a DM channel id cached in Redis by an earlier process).
+func TestDMCardMentionsNobody(t *testing.T) {
+	f, c, _ := newChat(t)
+	carol := f.AddUser(fakediscord.User{Username: "carol"})
+	bob := f.AddUser(fakediscord.User{Username: "bob"})
+	guild, err := c.CreateChannel(ctx(t), "inc-12-x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dm, err := c.OpenDM(ctx(t), bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := NewChat(ChatOptions{Token: f.Token(), GuildID: f.GuildID(), APIURL: f.APIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		chat     *Chat
+		channel  string
+		mentions []string
+	}{
+		{"DM opened by this chat", c, dm, nil},
+		{"DM known only by its id", fresh, dm, nil},
+		{"guild channel", c, guild, []string{carol.ID}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cd := card(&bot.PersonRef{ID: "carol", Name: "Carol", ChatID: carol.ID}, "db down")
+			cd.Lead = "Carol paged you into INC-12; Carol owns it."
+			_, msgID, err := tc.chat.Post(ctx(t), tc.channel, bot.Message{Text: cd.Text(), Card: cd})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(when string) {
+				m, _ := f.Message(msgID)
+				var am struct {
+					Users []string `json:"users"`
+				}
+				if err := json.Unmarshal(m.AllowedMentions, &am); err != nil {
+					t.Fatalf("%s: allowed_mentions %s: %v", when, m.AllowedMentions, err)
+				}
+				if !slices.Equal(am.Users, tc.mentions) || !slices.Equal(m.MentionUsers, tc.mentions) {
+					t.Errorf("%s: allowed_mentions users %v, mentioned %v; want %v", when, am.Users, m.MentionUsers, tc.mentions)
+				}
+				if starts := strings.HasPrefix(m.Content, "<@"+carol.ID+">"); starts != (tc.mentions != nil) {
+					t.Errorf("%s: content %q", when, m.Content)
+				}
+			}
+			check("posted")
+			cd.Status = incident.StatusAcknowledged
+			if err := tc.chat.Update(ctx(t), tc.channel, msgID, bot.Message{Text: cd.Text(), Card: cd}); err != nil {
+				t.Fatal(err)
+			}
+			check("updated")
+		})
 	}
 }

@@ -315,7 +315,7 @@ func (g *Gateway) run(i *discordgo.InteractionCreate) {
 		reply.Text = "Done."
 	}
 	if reply.Redraw != nil && redraws(i.Interaction) {
-		out := render(*reply.Redraw)
+		out := renderIn(*reply.Redraw, i.GuildID == "") // no guild: a DM
 		_, err := s.InteractionResponseEdit(i.Interaction, &discordgo.WebhookEdit{Content: &out.Content, Embeds: &out.Embeds,
 			Components: &out.Components, AllowedMentions: out.AllowedMentions}, discordgo.WithContext(ctx))
 		if err != nil {

@@ -27,8 +27,10 @@ import (
 //     (\ * _ ~ ` | > # - [ ] ( ) < @ : and .), so it shows as typed and
 //     forms no mention, link, heading or quote, and removes bidi controls.
 //   - Every message sets allowed_mentions to exactly the people baton means
-//     to notify (the card's owner when they have a Discord id), parse empty:
-//     a mention that slipped through would notify nobody.
+//     to notify (the card's owner when they have a Discord id, in a guild
+//     channel; nobody in a DM, which notifies its recipient anyway and
+//     must not start by naming someone else), parse empty: a mention that
+//     slipped through would notify nobody.
 //   - A link is a masked link only when its URL passes incident.CheckLinkURL;
 //     otherwise its escaped label and "(link not shown: unsafe URL)".
 //   - Limits are kept here, not left to a 400: content 2,000 characters,
@@ -146,8 +148,14 @@ type outgoing struct {
 	Flags           discordgo.MessageFlags            `json:"flags,omitempty"`
 }
 
-// render turns m into Discord's message shape.
-func render(m bot.Message) outgoing {
+// render turns m into Discord's message shape for a guild channel.
+func render(m bot.Message) outgoing { return renderIn(m, false) }
+
+// renderIn turns m into Discord's message shape; dm says it goes to a DM
+// channel, where a card mentions nobody: the DM notifies its recipient, and
+// the card's owner (another person, for a page-in or a notify page) does
+// not see the DM.
+func renderIn(m bot.Message, dm bool) outgoing {
 	out := outgoing{
 		Content:         text.Truncate(escape(m.Text), maxContent),
 		Embeds:          []*discordgo.MessageEmbed{},
@@ -161,7 +169,7 @@ func render(m bot.Message) outgoing {
 	case m.Card != nil:
 		e, mention := cardEmbed(m.Card)
 		out.Embeds = append(out.Embeds, e)
-		if mention != "" {
+		if mention != "" && !dm {
 			users = append(users, mention)
 			out.Content = text.Truncate("<@"+mention+"> "+out.Content, maxContent)
 		}

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,9 +33,10 @@ type DiscordSandboxOptions struct {
 	// Category, when set, is the name of a category the sandbox makes for
 	// the incident channels (discord.category_id).
 	Category string
-	// Baton and OnAction are as in SandboxOptions.
+	// Baton, OnAction and Emails are as in SandboxOptions.
 	Baton    func(ctx context.Context) (any, error)
 	OnAction func(a Action)
+	Emails   func() []Email
 }
 
 // DiscordSandbox is the fake Discord server of `baton demo --chat discord`
@@ -129,13 +131,74 @@ type DiscordView struct {
 	BotConnected int    `json:"bot_connected"`
 	Baton        any    `json:"baton,omitempty"`
 	BatonError   string `json:"baton_error,omitempty"`
+	// Emails are the emails the demo's SMTP sink took (null without one).
+	Emails []Email `json:"emails"`
 }
 
 func (s *DiscordSandbox) view(ctx context.Context) DiscordView {
 	g := s.Fake.Snapshot()
 	v := DiscordView{Guild: g, People: s.o.People, BotConnected: g.Connected}
 	v.Baton, v.BatonError = batonView(ctx, s.o.Baton)
+	if s.o.Emails != nil {
+		v.Emails = s.o.Emails()
+		if v.Emails == nil {
+			v.Emails = []Email{}
+		}
+	}
 	return v
+}
+
+// Button finds the newest button of baton's action (a bot.Action name:
+// "ackpage") carrying value (unless value is "") on a message in the DM
+// of the demo person with baton id person, and returns the action that
+// presses it as that person. ok is false when there is none.
+func (s *DiscordSandbox) Button(person, action, value string) (a Action, ok bool) {
+	var userID string
+	for _, p := range s.o.People {
+		if p.ID == person {
+			userID = p.DiscordID
+		}
+	}
+	if userID == "" {
+		return Action{}, false
+	}
+	g := s.Fake.Snapshot()
+	prefix := "baton:" + action + ":" // bot/discord.CustomID
+	for _, c := range g.Channels {
+		if c.Type != fakediscord.ChannelDM || c.Recipient != userID {
+			continue
+		}
+		msgs := g.Messages[c.ID]
+		for i := len(msgs) - 1; i >= 0; i-- {
+			var rows []struct {
+				Components []struct {
+					Type     int    `json:"type"`
+					Label    string `json:"label"`
+					CustomID string `json:"custom_id"`
+				} `json:"components"`
+			}
+			_ = json.Unmarshal(msgs[i].Components, &rows)
+			for _, r := range rows {
+				for _, b := range r.Components {
+					if v, found := strings.CutPrefix(b.CustomID, prefix); found && b.Type == 2 && (value == "" || v == value) {
+						return Action{As: userID, Kind: "button", Channel: c.ID, Message: msgs[i].ID, CustomID: b.CustomID, Label: b.Label}, true
+					}
+				}
+			}
+		}
+	}
+	return Action{}, false
+}
+
+// Press presses Button(person, action, value) as the page would: false
+// when there is no such button. It is the scenario's Press on Discord.
+func (s *DiscordSandbox) Press(person, action, value string) (bool, error) {
+	a, ok := s.Button(person, action, value)
+	if !ok {
+		return false, nil
+	}
+	_, err := s.Act(a)
+	return err == nil, err
 }
 
 // person resolves what a visitor typed for a user option: a demo person's
@@ -158,10 +221,15 @@ func (s *DiscordSandbox) person(w string) (string, bool) {
 // Act performs a on the fake Discord as the demo person a.As (a Discord
 // id), exactly as the page's controls do: a button press or a slash command
 // is an interaction dispatched over the gateway (its id is returned), a
-// reaction a MESSAGE_REACTION_ADD. Only demo people may act.
+// reaction a MESSAGE_REACTION_ADD. Only demo people may act, and in a DM
+// only its recipient: Discord shows a DM to nobody else.
 func (s *DiscordSandbox) Act(a Action) (string, error) {
 	if _, ok := s.people[a.As]; !ok {
 		return "", fmt.Errorf("%q is not one of the demo people", a.As)
+	}
+	if owner, dm := s.dmRecipient(a.Channel); dm && owner != a.As {
+		return "", fmt.Errorf("this is %s's DM: only they see it on Discord, so only they can act in it; pick %s as who you are",
+			s.name(owner), s.name(owner))
 	}
 	var id string
 	switch a.Kind {
@@ -201,4 +269,22 @@ func (s *DiscordSandbox) Act(a Action) (string, error) {
 		s.o.OnAction(a)
 	}
 	return id, nil
+}
+
+// dmRecipient is the user of a DM channel; dm is false for a guild channel.
+func (s *DiscordSandbox) dmRecipient(channelID string) (string, bool) {
+	for _, c := range s.Fake.Channels() {
+		if c.ID == channelID && c.Type == fakediscord.ChannelDM {
+			return c.Recipient, true
+		}
+	}
+	return "", false
+}
+
+// name is a demo person's name by Discord id, or the id.
+func (s *DiscordSandbox) name(id string) string {
+	if p, ok := s.people[id]; ok {
+		return p.ID
+	}
+	return id
 }

@@ -130,8 +130,10 @@ type Scenario struct {
 	// (an acknowledgement, a page-in, a maintenance window).
 	APIToken string
 	// Press, when set, presses as a demo person (baton id) the newest
-	// button with that action_id (and value, unless "") in their DM, as
-	// the sandbox page would (Sandbox.Press); false when there is none.
+	// button of baton's action (a bot.Action name, "ackpage"; each chat
+	// spells its button ids its own way) carrying value (unless "") in
+	// their DM, as the sandbox page would (Sandbox.Press on Slack,
+	// DiscordSandbox.Press on Discord); false when there is none.
 	Press func(person, actionID, value string) (bool, error)
 	// SNS signs the CloudWatch notifications; TopicARN is the topic they
 	// come from (one of intake.cloudwatch.topic_arns).
@@ -228,7 +230,7 @@ func (sc *Scenario) Steps() []Step {
 		Step{At: PageInAt, Name: "API: carol pages bob into the payments incident", fire: fireAPI("/v1/incidents/{payments}/page",
 			`{"person":"bob","by":"carol","reason":"second pair of eyes on the API"}`)},
 		Step{At: BacklogAt, Name: "generic alert: Batch queue backlog (batch is in maintenance)", fire: fireGeneric("firing")},
-		Step{At: PageAckAt, Name: "bob presses Acknowledge my page in his DM", fire: firePress("bob", "baton_ackpage", "{payments}")},
+		Step{At: PageAckAt, Name: "bob presses Acknowledge my page in his DM", fire: firePress("bob", "ackpage", "{payments}")},
 	)
 	for i := range StormSize {
 		steps = append(steps, Step{At: 8*time.Second + time.Duration(i)*300*time.Millisecond,

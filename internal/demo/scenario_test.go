@@ -168,7 +168,7 @@ func TestScenarioSteps(t *testing.T) {
 	if got[0] != "/v1/alerts/sumologic Bearer sumo-token  " {
 		t.Errorf("first request %q", got[0])
 	}
-	if len(pressed) != 1 || pressed[0] != "bob baton_ackpage 2" {
+	if len(pressed) != 1 || pressed[0] != "bob ackpage 2" {
 		t.Errorf("pressed %q, want bob's Acknowledge my page on INC-2", pressed)
 	}
 }

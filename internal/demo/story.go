@@ -528,13 +528,11 @@ func (s *Story) tellChat(e fakeslack.Event) {
 			s.tellDM(c.User, m.Text)
 			return
 		}
+		s.mu.Lock()
+		told := s.tellChannelPostLocked(c.Name, m.Text)
+		s.mu.Unlock()
 		switch {
-		case strings.HasPrefix(m.Text, "🔧 Maintenance of "):
-			s.Line("maintenance summary posted in #%s: %s", c.Name, text.Truncate(maintenanceCounts(m.Text), 120))
-		case strings.Contains(m.Text, "has not taken the pager"):
-			s.Line("#%s told: the pager was not taken at the handoff, the outgoing person still holds it", c.Name)
-		case strings.HasPrefix(m.Text, "⚠️ Pre-shift check"):
-			s.Line("pre-shift check found problems: posted in #%s", c.Name)
+		case told:
 		case len(m.Files) > 0:
 			s.Line("chart shared in #%s", c.Name)
 		case strings.HasPrefix(m.Text, "Incident stats:"), strings.HasPrefix(m.Text, "Weekly incident digest:"):
@@ -559,21 +557,46 @@ func (s *Story) tellChat(e fakeslack.Event) {
 // tellDM tells the DMs that are not pages of the owner: a page-in, the
 // ack lease's question, a handoff's. Pages are told from the timelines.
 func (s *Story) tellDM(user, txt string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tellDMLocked(user, txt)
+}
+
+// tellDMLocked is tellDM; callers hold s.mu. txt is plain text (on
+// Discord: discordPlain of the content).
+func (s *Story) tellDMLocked(user, txt string) {
 	who := s.person(user)
 	switch {
 	case strings.Contains(txt, " paged you into INC-"):
-		s.Line("%s DMed: paged into %s [Acknowledge my page]", who, incRefRE.FindString(txt))
+		s.lineLocked("%s DMed: paged into %s [Acknowledge my page]", who, incRefRE.FindString(txt))
 	case strings.HasPrefix(txt, "Reminder: you were paged into"):
-		s.Line("%s re-paged into %s: they have not acknowledged their page", who, incRefRE.FindString(txt))
+		s.lineLocked("%s re-paged into %s: they have not acknowledged their page", who, incRefRE.FindString(txt))
 	case strings.HasPrefix(txt, "Still working on INC-"):
-		s.Line("%s DMed: \"Still working on %s?\" [Yes, … more] [Hand it back]: their ack lease runs out soon", who, incRefRE.FindString(txt))
+		s.lineLocked("%s DMed: \"Still working on %s?\" [Yes, … more] [Hand it back]: their ack lease runs out soon", who, incRefRE.FindString(txt))
 	case strings.HasPrefix(txt, "You're on call for"):
-		s.Line("%s DMed at the handoff: \"%s\" [Take it]", who, text.Truncate(strings.SplitN(txt, " until ", 2)[0], 80)+" — take the pager")
+		s.lineLocked("%s DMed at the handoff: \"%s\" [Take it]", who, text.Truncate(strings.SplitN(txt, " until ", 2)[0], 80)+" — take the pager")
 	case strings.Contains(txt, "has not taken the pager"):
-		s.Line("%s told: the pager was not taken at the handoff", who)
+		s.lineLocked("%s told: the pager was not taken at the handoff", who)
 	case strings.HasPrefix(txt, "⚠️ Pre-shift check"):
-		s.Line("%s DMed: the pre-shift check found problems", who)
+		s.lineLocked("%s DMed: the pre-shift check found problems", who)
 	}
+}
+
+// tellChannelPostLocked tells the bot's posts in a channel that the
+// story names by their text (a maintenance summary, an untaken handoff,
+// a pre-shift check); false for any other. Callers hold s.mu.
+func (s *Story) tellChannelPostLocked(channel, txt string) bool {
+	switch {
+	case strings.HasPrefix(txt, "🔧 Maintenance of "):
+		s.lineLocked("maintenance summary posted in #%s: %s", channel, text.Truncate(maintenanceCounts(txt), 120))
+	case strings.Contains(txt, "has not taken the pager"):
+		s.lineLocked("#%s told: the pager was not taken at the handoff, the outgoing person still holds it", channel)
+	case strings.HasPrefix(txt, "⚠️ Pre-shift check"):
+		s.lineLocked("pre-shift check found problems: posted in #%s", channel)
+	default:
+		return false
+	}
+	return true
 }
 
 // maintenanceCounts is the part of a maintenance summary after its first

@@ -126,13 +126,16 @@ func (s *Story) tellDiscordPostLocked(c fakediscord.GuildChannel, m fakediscord.
 				say = e.Title + " " + e.Description
 			}
 		}
-		s.lineLocked("baton answered %s (only they see it): %s", s.person(m.EphemeralTo), text.Truncate(oneLine(say), 120))
+		s.lineLocked("baton answered %s (only they see it): %s", s.person(m.EphemeralTo), text.Truncate(oneLine(discordPlain(say)), 120))
 	case len(m.Files) > 0:
 		s.lineLocked("chart shared in %s", where)
 	case c.Type == fakediscord.ChannelDM:
-		// Pages are told from the incidents' timelines.
+		// Pages are told from the incidents' timelines; the other DMs
+		// (a page-in, the ack lease's question, a handoff's) as on Slack.
+		s.tellDMLocked(c.Recipient, discordPlain(m.Content))
 	case m.Interaction != "":
 		s.lineLocked("baton answered in %s", where)
+	case s.tellChannelPostLocked(c.Name, discordPlain(m.Content)):
 	case c.CreatedBy != bot:
 		s.lineLocked("notice posted in %s", where)
 	}
@@ -206,6 +209,17 @@ func callbackName(t int) string {
 	}
 	return fmt.Sprintf("callback type %d", t)
 }
+
+// discordPlain is Discord message text as a person reads it: the
+// backslash bot/discord puts before each markdown character removed
+// (escaped text shows as typed in Discord; the terminal shows it plain).
+var discordPlain = func() func(string) string {
+	var pairs []string
+	for _, c := range `\*_~` + "`" + `|>#-[]()<@:.` {
+		pairs = append(pairs, `\`+string(c), string(c))
+	}
+	return strings.NewReplacer(pairs...).Replace
+}()
 
 // isUnicodeEmoji reports whether a reaction is a unicode emoji (Discord's)
 // rather than a Slack name.

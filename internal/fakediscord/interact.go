@@ -48,9 +48,56 @@ func UserOption(name, userID string) CommandOption {
 	return CommandOption{Name: name, Type: 6, Value: userID}
 }
 
-// ErrUnknown is returned (wrapped) by the injection methods when a user,
+// ErrUnknown matches (errors.Is) every *APIError of Discord's "Unknown …"
+// family (codes 10001-10999): the injection methods' answer when a user,
 // channel, message or command does not exist.
 var ErrUnknown = errors.New("fakediscord: unknown")
+
+// ErrNoButton is returned (wrapped) by ClickButton for a button the message
+// does not have: no Discord client can press it, so Discord has no error
+// code for it.
+var ErrNoButton = errors.New("fakediscord: the message has no such button")
+
+// APIError is Discord's JSON error, {"code":N,"message":"…"}, as the
+// injection methods (SlashCommand, ClickButton, React, Post) return it for
+// what Discord itself would refuse: 10003 Unknown Channel, 10008 Unknown
+// Message, 10013 Unknown User, 10063 Unknown application command, 50001
+// Missing Access (a DM that is not the user's).
+type APIError struct {
+	// Status is the HTTP status Discord answers with (404, 403).
+	Status int `json:"-"`
+	// Code and Message are Discord's error code and message.
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error is the JSON error as Discord sends it.
+func (e *APIError) Error() string {
+	b, _ := json.Marshal(e)
+	return string(b)
+}
+
+// Is makes every Unknown-family error match ErrUnknown.
+func (e *APIError) Is(target error) bool {
+	return target == ErrUnknown && e.Code > 10000 && e.Code < 11000
+}
+
+// apiErr turns a route's error into the exported APIError.
+func apiErr(e *apiError) *APIError {
+	return &APIError{Status: e.status, Code: e.code, Message: e.message}
+}
+
+// unknownUser is Discord's 10013.
+func unknownUser() *APIError { return apiErr(errNotFound(10013, "User")) }
+
+// missingAccess is Discord's 50001: userID may not act in c, a DM that is
+// another user's (Discord shows a DM to its recipient alone).
+func (s *Server) missingAccess(userID string, c *Channel) *APIError {
+	if c.Type == ChannelDM && c.Recipient != userID {
+		return apiErr(errForbidden(50001, "Missing Access"))
+	}
+	return nil
+}
 
 // SlashCommand makes userID run the registered command name in a channel
 // and dispatches INTERACTION_CREATE (type 2). It refuses a command that is
@@ -65,7 +112,7 @@ func (s *Server) SlashCommand(userID, channelID, name string, opts ...CommandOpt
 		}
 	}
 	if cmd == nil {
-		return Interaction{}, fmt.Errorf("command %q: %w", name, ErrUnknown)
+		return Interaction{}, fmt.Errorf("command %q: %w", name, apiErr(errNotFound(10063, "application command")))
 	}
 	if opts == nil {
 		opts = []CommandOption{}
@@ -81,16 +128,23 @@ func (s *Server) SlashCommand(userID, channelID, name string, opts ...CommandOpt
 func (s *Server) ClickButton(userID, channelID, messageID, customID string) (Interaction, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	c, aerr := s.channel(channelID)
+	if aerr != nil {
+		return Interaction{}, fmt.Errorf("channel %s: %w", channelID, apiErr(aerr))
+	}
+	if err := s.missingAccess(userID, c); err != nil {
+		return Interaction{}, fmt.Errorf("%s presses in the DM of %s: %w", userID, c.Recipient, err)
+	}
 	m, aerr := s.message(channelID, messageID)
 	if aerr != nil {
-		return Interaction{}, fmt.Errorf("message %s in %s: %w", messageID, channelID, ErrUnknown)
+		return Interaction{}, fmt.Errorf("message %s in %s: %w", messageID, channelID, apiErr(aerr))
 	}
 	found := false
 	for _, id := range m.Buttons() {
 		found = found || id == customID
 	}
 	if !found {
-		return Interaction{}, fmt.Errorf("button %q on message %s: %w", customID, messageID, ErrUnknown)
+		return Interaction{}, fmt.Errorf("button %q on message %s: %w", customID, messageID, ErrNoButton)
 	}
 	data, _ := json.Marshal(map[string]any{"custom_id": customID, "component_type": 2})
 	return s.interact(InteractionComponent, userID, channelID, messageID, data)
@@ -100,11 +154,14 @@ func (s *Server) ClickButton(userID, channelID, messageID, customID string) (Int
 func (s *Server) interact(typ int, userID, channelID, messageID string, data json.RawMessage) (Interaction, error) {
 	u := s.st.users[userID]
 	if u == nil {
-		return Interaction{}, fmt.Errorf("user %s: %w", userID, ErrUnknown)
+		return Interaction{}, fmt.Errorf("user %s: %w", userID, unknownUser())
 	}
-	c := s.st.channels[channelID]
-	if c == nil {
-		return Interaction{}, fmt.Errorf("channel %s: %w", channelID, ErrUnknown)
+	c, aerr := s.channel(channelID)
+	if aerr != nil {
+		return Interaction{}, fmt.Errorf("channel %s: %w", channelID, apiErr(aerr))
+	}
+	if err := s.missingAccess(userID, c); err != nil {
+		return Interaction{}, fmt.Errorf("%s acts in the DM of %s: %w", userID, c.Recipient, err)
 	}
 	in := &Interaction{ID: s.newID(), Token: "aW50ZXJhY3Rpb24" + randomToken(), Type: typ, User: userID,
 		ChannelID: channelID, MessageID: messageID, Data: data, Created: time.Now()}
@@ -134,11 +191,18 @@ func (s *Server) React(userID, channelID, messageID, emoji string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.st.users[userID] == nil {
-		return fmt.Errorf("user %s: %w", userID, ErrUnknown)
+		return fmt.Errorf("user %s: %w", userID, unknownUser())
+	}
+	c, aerr := s.channel(channelID)
+	if aerr != nil {
+		return fmt.Errorf("channel %s: %w", channelID, apiErr(aerr))
+	}
+	if err := s.missingAccess(userID, c); err != nil {
+		return fmt.Errorf("%s reacts in the DM of %s: %w", userID, c.Recipient, err)
 	}
 	m, aerr := s.message(channelID, messageID)
 	if aerr != nil {
-		return fmt.Errorf("message %s in %s: %w", messageID, channelID, ErrUnknown)
+		return fmt.Errorf("message %s in %s: %w", messageID, channelID, apiErr(aerr))
 	}
 	s.react(m, userID, emoji)
 	s.bump()
@@ -150,9 +214,15 @@ func (s *Server) React(userID, channelID, messageID, emoji string) error {
 func (s *Server) Post(userID, channelID, content string) (Message, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.st.channels[channelID]
-	if c == nil || s.st.users[userID] == nil {
-		return Message{}, fmt.Errorf("user %s in channel %s: %w", userID, channelID, ErrUnknown)
+	if s.st.users[userID] == nil {
+		return Message{}, fmt.Errorf("user %s: %w", userID, unknownUser())
+	}
+	c, aerr := s.channel(channelID)
+	if aerr != nil {
+		return Message{}, fmt.Errorf("channel %s: %w", channelID, apiErr(aerr))
+	}
+	if err := s.missingAccess(userID, c); err != nil {
+		return Message{}, fmt.Errorf("%s posts in the DM of %s: %w", userID, c.Recipient, err)
 	}
 	m, aerr := s.createMessage(c, userID, &messagePayload{Content: &content}, nil, "", "")
 	if aerr != nil {

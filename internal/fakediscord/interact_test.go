@@ -3,6 +3,7 @@ package fakediscord
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,7 +125,7 @@ func TestButtonUpdatesItsMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ClickButton(dana.ID, ch.ID, card.ID, "nope"); !errors.Is(err, ErrUnknown) {
+	if _, err := s.ClickButton(dana.ID, ch.ID, card.ID, "nope"); !errors.Is(err, ErrNoButton) {
 		t.Fatalf("a button the card lacks: %v", err)
 	}
 	in, err := s.ClickButton(dana.ID, ch.ID, card.ID, "ack:1")
@@ -172,5 +173,54 @@ func TestFollowupUploadsAFile(t *testing.T) {
 	got, _ := s.Message(m.ID)
 	if len(got.Files) != 1 || got.Files[0].Name != "stats.png" || !bytes.Equal(got.Files[0].Data, png) || len(m.Attachments) != 1 {
 		t.Fatalf("files %+v, attachments %+v", got.Files, m.Attachments)
+	}
+}
+
+// TestInjectionErrorsAreDiscords: what Discord itself would refuse, the
+// injection methods refuse with Discord's JSON error (code and message),
+// not a generic "unknown"; a DM is the recipient's alone (50001).
+func TestInjectionErrorsAreDiscords(t *testing.T) {
+	s, dg, _, dana, ch := registered(t)
+	eve := s.AddUser(User{Username: "eve"})
+	dm, err := dg.UserChannelCreate(dana.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := dg.ChannelMessageSendComplex(dm.ID, card("page"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := dg.ChannelMessageSendComplex(ch.ID, card("card"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"unknown channel", func() error { _, err := s.ClickButton(dana.ID, "1", msg.ID, "ack:1"); return err }, `{"code":10003,"message":"Unknown Channel"}`},
+		{"unknown message", func() error { _, err := s.ClickButton(dana.ID, ch.ID, "1", "ack:1"); return err }, `{"code":10008,"message":"Unknown Message"}`},
+		{"unknown user", func() error { return s.React("1", ch.ID, msg.ID, "✅") }, `{"code":10013,"message":"Unknown User"}`},
+		{"unknown command", func() error { _, err := s.SlashCommand(dana.ID, ch.ID, "nope"); return err }, `{"code":10063,"message":"Unknown application command"}`},
+		{"post in an unknown channel", func() error { _, err := s.Post(dana.ID, "1", "hi"); return err }, `{"code":10003,"message":"Unknown Channel"}`},
+		{"press in another's DM", func() error { _, err := s.ClickButton(eve.ID, dm.ID, page.ID, "ack:1"); return err }, `{"code":50001,"message":"Missing Access"}`},
+		{"react in another's DM", func() error { return s.React(eve.ID, dm.ID, page.ID, "✅") }, `{"code":50001,"message":"Missing Access"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			var ae *APIError
+			if !errors.As(err, &ae) || !strings.HasSuffix(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an *APIError ending %s", err, tc.want)
+			}
+			if unknown := ae.Code/1000 == 10; errors.Is(err, ErrUnknown) != unknown {
+				t.Fatalf("errors.Is(%v, ErrUnknown) = %v", err, !unknown)
+			}
+		})
+	}
+	// The DM's recipient may press.
+	if _, err := s.ClickButton(dana.ID, dm.ID, page.ID, "ack:1"); err != nil {
+		t.Fatalf("the recipient's own press: %v", err)
 	}
 }
