@@ -172,6 +172,9 @@ type Runner struct {
 	stableID bool // Options.ReplicaID was given: a restart may find its previous run's leases
 	running  atomic.Bool
 	wg       sync.WaitGroup
+	// handMu orders hand-offs (handoff.go) before the stop's wg.Wait: a
+	// hand-off counts itself in wg under its read lock.
+	handMu sync.RWMutex
 
 	chatMu       sync.Mutex
 	chatAttempts map[string]int // consecutive failed runs of a chat job, for backoff (per replica)
@@ -350,9 +353,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}()
 	started.Wait()
+	stopHandOff := r.startHandOff(ctx)
 	r.log.Info("escalation runner started", "replica", r.o.ReplicaID, "poll", r.o.PollInterval, "lease", r.o.Lease,
 		"workers", r.o.Workers, "chat_workers", r.o.ChatWorkers, "chat", r.o.Chat != nil)
 	<-ctx.Done()
+	stopHandOff()
 	r.pages.stopTimer()
 	r.chat.stopTimer()
 	r.wg.Wait()
