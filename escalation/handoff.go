@@ -48,8 +48,10 @@ func (r *Runner) startHandOff(ctx context.Context) (stop func()) {
 // Open, at once: with a free worker it claims the job and loads the
 // incident in one round trip (PageClaimer) and runs it in a new goroutine;
 // the caller (the Open, about to answer its HTTP request) does not wait.
-// Without a free worker it wakes the claim loops as Notify would, which
-// claim it with the other due jobs in priority order. If the claim finds
+// Without a free worker, or while the page queue's last claim left due
+// jobs behind (a backlog), it wakes the claim loops as Notify would, which
+// claim it with the other due jobs in priority order: under load a new
+// incident does not overtake older due pages. If the claim finds
 // the job not this runner's to run (another replica took it first), nothing
 // happens: exactly one runner holds a job's lease.
 func (r *Runner) handOff(ctx context.Context, pc PageClaimer, n int64) {
@@ -58,9 +60,17 @@ func (r *Runner) handOff(ctx context.Context, pc PageClaimer, n int64) {
 	if ctx.Err() != nil {
 		return
 	}
+	if r.backlog.Load() {
+		// Due jobs wait in Redis for a worker: the claim loop takes them
+		// in priority order, this one among them; a hand-off would jump
+		// the queue.
+		r.wakeup.Notify()
+		return
+	}
 	select {
 	case r.pages.sem <- struct{}{}:
 	default:
+		r.backlog.Store(true)
 		r.wakeup.Notify()
 		return
 	}

@@ -102,6 +102,11 @@ func (r *Runner) drain(ctx context.Context, q *jobQueue) {
 		if q == r.pages && r.o.Chat == nil {
 			r.chat.kick()
 		}
+		if q == r.pages {
+			// A claim that filled every free worker may have left due
+			// jobs behind: hand-offs wait until a claim finds fewer.
+			r.backlog.Store(len(jobs) == n)
+		}
 		r.unreserve(q, n-len(jobs))
 		for _, j := range jobs {
 			r.wg.Add(1)

@@ -175,6 +175,10 @@ type Runner struct {
 	// handMu orders hand-offs (handoff.go) before the stop's wg.Wait: a
 	// hand-off counts itself in wg under its read lock.
 	handMu sync.RWMutex
+	// backlog: the page queue's last claim filled every worker it had, or
+	// a hand-off found none free; due jobs may be waiting in Redis, so new
+	// incidents go through the claim loop (handoff.go).
+	backlog atomic.Bool
 
 	chatMu       sync.Mutex
 	chatAttempts map[string]int // consecutive failed runs of a chat job, for backoff (per replica)
