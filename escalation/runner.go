@@ -204,7 +204,8 @@ type Runner struct {
 //
 // The incident store is built before the runner with what it needs from
 // this package: incident.WithAckTimeout(policies.AckTimeout) (else
-// acknowledgements never time out) and incident.WithOnJobDue(wakeup.Notify)
+// acknowledgements never time out), incident.WithOnJobDue(wakeup.Notify) and
+// incident.WithOnCreated(wakeup.Opened)
 // with the Wakeup also passed here as o.Wakeup (else a new incident waits
 // for the next poll).
 func NewRunner(o Options) (*Runner, error) {
