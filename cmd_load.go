@@ -161,8 +161,15 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rate := fs.Int("rate", 0, "alerts per second to aim for; 0 = as fast as possible")
 	ceiling := fs.Bool("ceiling", false, "also run the same load against a built-in no-op handler (the HTTP ceiling of this machine), interleaved, and print baton's figures as ratios to it")
 	runs := fs.Int("runs", 1, "how many runs (with --ceiling, interleaved ceiling/baton pairs); figures are printed as min–median–max")
+	firstPage := fs.Bool("first-page", false, "time each new alert from its POST being written to its first page, read from the log pager's \"page\" lines of the serving baton's log (--pages); alerts are new incidents, at --rate (default 20/s)")
+	pages := fs.String("pages", "-", "with --first-page: the baton log to read the pages from, as it is written (- = stdin: baton serve 2>&1 | baton load --first-page)")
+	pageWait := fs.Duration("page-wait", 10*time.Second, "with --first-page: how long to wait for the last pages after the last answer")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *firstPage {
+		return cmdFirstPage(ctx, firstPageSpec{url: *base + "/v1/alerts/generic?service=" + *service, token: *token,
+			n: *total, c: *conc, rate: *rate, wait: *pageWait}, *pages, *runs, stdout, stderr)
 	}
 	if *mode != "unique" && *mode != "duplicate" {
 		fmt.Fprintf(stderr, "baton load: --mode must be unique or duplicate (got %q)\n", *mode)

@@ -136,3 +136,44 @@ func TestLoadRefusesBadFlags(t *testing.T) {
 		})
 	}
 }
+
+// The first-page mode finds the incident of the log pager's "page" lines,
+// text or JSON, and nothing else.
+func TestPageLineIncident(t *testing.T) {
+	for _, tc := range []struct {
+		name, line string
+		n          int64
+		ok         bool
+	}{
+		{"text", `time=2026-12-01T02:50:00.000Z level=INFO msg=page incident=42 person=alice channel="" reason=first level=1` + "\n", 42, true},
+		{"json", `{"time":"2026-12-01T02:50:00Z","level":"INFO","msg":"page","incident":7,"person":"bob"}` + "\n", 7, true},
+		{"fallback at error", `time=x level=ERROR msg=page incident=9 person="" channel=#db reason=fallback` + "\n", 9, true},
+		{"another line naming an incident", `time=x level=INFO msg="escalation: page already delivered" incident=3` + "\n", 0, false},
+		{"page in the text of another message", `time=x level=INFO msg=paged incident=3` + "\n", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, ok := pageLineIncident([]byte(tc.line))
+			if n != tc.n || ok != tc.ok {
+				t.Fatalf("got %d, %v; want %d, %v", n, ok, tc.n, tc.ok)
+			}
+		})
+	}
+}
+
+// A page read before or after its alert's 202 is timed from the moment the
+// alert's request was written.
+func TestPageWatchWaitsForThePage(t *testing.T) {
+	w := newPageWatch(time.Now)
+	r, pw := io.Pipe()
+	go w.read(r)
+	go func() {
+		_, _ = io.WriteString(pw, "time=x level=INFO msg=page incident=5 person=a\n")
+		_ = pw.Close()
+	}()
+	if _, ok := w.pagedAt(5, time.Now().Add(10*time.Second)); !ok {
+		t.Fatal("page of incident 5 not seen")
+	}
+	if _, ok := w.pagedAt(6, time.Now().Add(50*time.Millisecond)); ok {
+		t.Fatal("a page of incident 6 was never logged")
+	}
+}

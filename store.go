@@ -35,7 +35,7 @@ type stores struct {
 func newStores(cfg *Config, d *domain, wake *escalation.Wakeup, epoch *epochHolder, onTransition func(string, incident.Incident), now func() time.Time) *stores {
 	rdb := newRedis(cfg.Redis)
 	inc := incident.NewStore(rdb, cfg.Redis.Prefix,
-		incident.WithAckTimeout(d.policies.AckJobAfter), incident.WithOnJobDue(wake.Notify),
+		incident.WithAckTimeout(d.policies.AckJobAfter), incident.WithOnJobDue(wake.Notify), incident.WithOnCreated(wake.Opened),
 		incident.WithAuditRetention(cfg.auditRetention()), cfg.replicaWait(), incident.WithEpoch(epoch.get), incident.WithNumberFloor(epoch.highest.Load),
 		incident.WithGrouping(d.grouping), incident.WithOnTransition(onTransition), incident.WithSealTTL(sealTTL(cfg, d)))
 	inc.Now = now

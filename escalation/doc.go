@@ -95,7 +95,8 @@
 //
 // The wiring builds, in this order: the Policies; a Wakeup; the incident
 // store with incident.WithAckTimeout(policies.AckTimeout) and
-// incident.WithOnJobDue(wakeup.Notify); the chat bot, whose wake-up is
+// incident.WithOnJobDue(wakeup.Notify) and incident.WithOnCreated(wakeup.Opened)
+// (a new incident's first page handed straight to the runner: handoff.go); the chat bot, whose wake-up is
 // wakeup.Notify; and the Runner with Options{Incidents, Wakeup, Policies,
 // Pager, ...}. Nothing is set after construction.
 package escalation

@@ -41,8 +41,9 @@ func newEnv(t testing.TB) *env {
 }
 
 // node is what one baton process builds before its runner, as main does:
-// a wake-up signal and an incident store that raises it and knows the
-// policies' ack timeouts.
+// a wake-up signal and an incident store that raises it (a new incident's
+// page job handed to the runner: Wakeup.Opened) and knows the policies'
+// ack timeouts.
 type node struct {
 	svc  *incident.Store
 	wake *escalation.Wakeup
@@ -60,7 +61,7 @@ func (e *env) node(c redis.UniversalClient) *node {
 			}
 			return 0
 		}),
-		incident.WithOnJobDue(w.Notify))
+		incident.WithOnJobDue(w.Notify), incident.WithOnCreated(w.Opened))
 	return &node{svc: svc, wake: w}
 }
 

@@ -22,11 +22,21 @@ func (r *Runner) load(ctx context.Context, j incident.Job) (inc incident.Inciden
 	return inc, st, false, err
 }
 
-// runPage runs an incident's escalation job.
-func (r *Runner) runPage(ctx context.Context, j incident.Job) error {
-	inc, st, gone, err := r.load(ctx, j)
-	if gone || err != nil {
-		return err
+// runPage runs an incident's escalation job; pre, when not nil, is the
+// incident as the job's claim read it (a hand-off: handoff.go), else it is
+// loaded here.
+func (r *Runner) runPage(ctx context.Context, j incident.Job, pre *loaded) error {
+	var inc incident.Incident
+	var st incident.EscalationState
+	if pre != nil {
+		inc, st = pre.inc, pre.st
+	} else {
+		var gone bool
+		var err error
+		inc, st, gone, err = r.load(ctx, j)
+		if gone || err != nil {
+			return err
+		}
 	}
 	pol, svc, known := r.o.Policies(inc.Service)
 	if !known && inc.Status == incident.StatusTriggered {

@@ -26,6 +26,7 @@ type Metrics interface {
 // Snapshot reads. It is safe for concurrent use.
 type Counters struct {
 	jobs, pages, failures, escalations, dead, storeErrs atomic.Int64
+	handedOff                                           atomic.Int64
 	lagSum, lagMax                                      atomic.Int64 // ns
 }
 
@@ -39,6 +40,7 @@ type CountersSnapshot struct {
 	Escalations  int64         // level changes
 	DeadLetters  int64         // pages given up
 	StoreErrors  int64         // failed Redis calls
+	HandedOff    int64         // page jobs claimed straight from this process's Open (Wakeup.Opened)
 	LagMean      time.Duration // mean due-to-start lag of the jobs
 	LagMax       time.Duration
 }
@@ -78,7 +80,7 @@ func (c *Counters) Snapshot() CountersSnapshot {
 	s := CountersSnapshot{
 		Jobs: c.jobs.Load(), PagesSent: c.pages.Load(), PageFailures: c.failures.Load(),
 		Escalations: c.escalations.Load(), DeadLetters: c.dead.Load(), StoreErrors: c.storeErrs.Load(),
-		LagMax: time.Duration(c.lagMax.Load()),
+		LagMax: time.Duration(c.lagMax.Load()), HandedOff: c.handedOff.Load(),
 	}
 	if s.Jobs > 0 {
 		s.LagMean = time.Duration(c.lagSum.Load() / s.Jobs)

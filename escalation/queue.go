@@ -102,10 +102,15 @@ func (r *Runner) drain(ctx context.Context, q *jobQueue) {
 		if q == r.pages && r.o.Chat == nil {
 			r.chat.kick()
 		}
+		if q == r.pages {
+			// A claim that filled every free worker may have left due
+			// jobs behind: hand-offs wait until a claim finds fewer.
+			r.backlog.Store(len(jobs) == n)
+		}
 		r.unreserve(q, n-len(jobs))
 		for _, j := range jobs {
 			r.wg.Add(1)
-			go r.work(ctx, q, j)
+			go r.work(ctx, q, j, nil)
 		}
 		if len(jobs) < n {
 			r.armTimer(q, next)
@@ -165,11 +170,12 @@ func (r *Runner) armTimer(q *jobQueue, at time.Time) {
 	q.timerAt = at
 }
 
-// work runs one claimed job. Any error leaves the job to run again: released
+// work runs one claimed job (pre: its incident as the claim read it, for a
+// page job handed off by Wakeup.Opened; nil: runPage reads it). Any error leaves the job to run again: released
 // with the retry backoff (RetryMin, doubling per consecutive failure of the
 // job, up to RetryMax) when Redis answers, else kept (strand) and released due
 // now by the first drain that finds Redis answering again.
-func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
+func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job, pre *loaded) {
 	defer r.wg.Done()
 	defer r.unreserve(q, 1)
 	r.metrics.JobStarted(string(j.Kind), r.now().Sub(j.Due))
@@ -186,7 +192,7 @@ func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job) {
 		}()
 		switch j.Kind {
 		case incident.JobPage:
-			return r.runPage(jctx, j)
+			return r.runPage(jctx, j, pre)
 		case incident.JobAckTimeout:
 			return r.runAckTimeout(jctx, j)
 		case incident.JobChat:

@@ -172,6 +172,13 @@ type Runner struct {
 	stableID bool // Options.ReplicaID was given: a restart may find its previous run's leases
 	running  atomic.Bool
 	wg       sync.WaitGroup
+	// handMu orders hand-offs (handoff.go) before the stop's wg.Wait: a
+	// hand-off counts itself in wg under its read lock.
+	handMu sync.RWMutex
+	// backlog: the page queue's last claim filled every worker it had, or
+	// a hand-off found none free; due jobs may be waiting in Redis, so new
+	// incidents go through the claim loop (handoff.go).
+	backlog atomic.Bool
 
 	chatMu       sync.Mutex
 	chatAttempts map[string]int // consecutive failed runs of a chat job, for backoff (per replica)
@@ -197,7 +204,8 @@ type Runner struct {
 //
 // The incident store is built before the runner with what it needs from
 // this package: incident.WithAckTimeout(policies.AckTimeout) (else
-// acknowledgements never time out) and incident.WithOnJobDue(wakeup.Notify)
+// acknowledgements never time out), incident.WithOnJobDue(wakeup.Notify) and
+// incident.WithOnCreated(wakeup.Opened)
 // with the Wakeup also passed here as o.Wakeup (else a new incident waits
 // for the next poll).
 func NewRunner(o Options) (*Runner, error) {
@@ -350,9 +358,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}()
 	started.Wait()
+	stopHandOff := r.startHandOff(ctx)
 	r.log.Info("escalation runner started", "replica", r.o.ReplicaID, "poll", r.o.PollInterval, "lease", r.o.Lease,
 		"workers", r.o.Workers, "chat_workers", r.o.ChatWorkers, "chat", r.o.Chat != nil)
 	<-ctx.Done()
+	stopHandOff()
 	r.pages.stopTimer()
 	r.chat.stopTimer()
 	r.wg.Wait()

@@ -183,6 +183,9 @@ type Store struct {
 	// WithOnJobDue), fixed at construction.
 	ackTimeout func(service string) time.Duration
 	onJobDue   func()
+	// onCreated is told of each incident Open created (WithOnCreated);
+	// nil: onJobDue is.
+	onCreated func(n int64)
 	// onTransition is told of each acknowledgement and resolution
 	// (WithOnTransition); nil: nobody.
 	onTransition func(op string, inc Incident)
@@ -481,7 +484,7 @@ func (s *Store) openDelivery(ctx context.Context, a Alert, deliveryID string) (O
 		return OpenResult{}, fmt.Errorf("open: %w", err)
 	}
 	if r.Created {
-		s.jobDue()
+		s.created(r.Number)
 	}
 	return r, nil
 }
