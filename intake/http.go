@@ -269,7 +269,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.logStored(source, reply)
-	httpjson.Write(w, status, reply)
+	writeReply(w, status, reply)
 }
 
 // batchSources are the sources whose one request carries many alerts.

@@ -13,7 +13,7 @@ import (
 
 // Write writes v as the JSON body with status.
 func Write(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = contentType
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
@@ -91,4 +91,17 @@ func Decode(r io.Reader, v any) error {
 		}
 	}
 	return nil
+}
+
+// contentType is the Content-Type of every reply, shared: net/http only
+// reads a header's values, and Set or Add on the map replace or copy the
+// slice, never write into it.
+var contentType = []string{"application/json"}
+
+// WriteBody writes body, already JSON, with status: Write's answer for a
+// caller that encoded the value itself.
+func WriteBody(w http.ResponseWriter, status int, body []byte) {
+	w.Header()["Content-Type"] = contentType
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
