@@ -212,11 +212,12 @@ func (s *Store) read(ctx context.Context, zs []redis.Z) ([]Incident, error) {
 
 // ListNewest returns up to limit open incidents, newest first (0 means
 // 100), and how many incidents are open in all: what a responder asks for
-// first (/incident list). One ZCARD and one ZREVRANGE of the open set, and
-// the incidents read in one pipeline; an incident resolved meanwhile is
-// left out. Incidents opened in the same millisecond (one score; Redis
-// orders their members as bytes, "9" after "10") are put in number order,
-// which is opening order.
+// first (/incident list). One ZCARD and one ZREVRANGE of the open set (and,
+// when the list is full, one ZRANGEBYSCORE of the incidents sharing the last
+// place's score), and the incidents read in one pipeline; an incident
+// resolved meanwhile is left out. Incidents opened in the same millisecond
+// (one score; Redis orders their members as bytes, "9" after "10") are
+// chosen and put in number order, which is opening order.
 func (s *Store) ListNewest(ctx context.Context, limit int) ([]Incident, int64, error) {
 	if limit <= 0 {
 		limit = 100
@@ -227,7 +228,36 @@ func (s *Store) ListNewest(ctx context.Context, limit int) ([]Incident, int64, e
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, 0, fmt.Errorf("list newest: %w", err)
 	}
-	incs, err := s.read(ctx, newest.Val())
+	zs := newest.Val()
+	if len(zs) == limit {
+		// The last place may be one of several incidents opened in the same
+		// millisecond, and Redis ordered those by their members' bytes ("9"
+		// before "10"), not by number: take every incident of that score, so
+		// the cut below is made in number order.
+		low := strconv.FormatFloat(zs[len(zs)-1].Score, 'f', -1, 64)
+		ties, err := s.rdb.ZRangeByScoreWithScores(ctx, s.k.open, &redis.ZRangeBy{Min: low, Max: low}).Result()
+		if err != nil {
+			return nil, 0, fmt.Errorf("list newest: %w", err)
+		}
+		seen := make(map[string]bool, len(zs))
+		for _, z := range zs {
+			seen[z.Member.(string)] = true
+		}
+		for _, z := range ties {
+			if !seen[z.Member.(string)] {
+				zs = append(zs, z)
+			}
+		}
+		num := func(z redis.Z) int64 { n, _ := strconv.ParseInt(z.Member.(string), 10, 64); return n }
+		slices.SortFunc(zs, func(a, b redis.Z) int {
+			if c := cmp.Compare(b.Score, a.Score); c != 0 {
+				return c
+			}
+			return cmp.Compare(num(b), num(a))
+		})
+		zs = zs[:limit]
+	}
+	incs, err := s.read(ctx, zs)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list newest: %w", err)
 	}

@@ -212,3 +212,58 @@ func TestListPageWalk(t *testing.T) {
 		}
 	})
 }
+
+// ListNewest chooses the newest by number among incidents opened in the same
+// millisecond: Redis orders equal scores by their members' bytes ("9" after
+// "10"), so a cut by ZREVRANGE alone left INC-10 out and put INC-5 in.
+func TestListNewestTies(t *testing.T) {
+	cases := []struct {
+		name   string
+		open   int     // incidents opened
+		perMs  int     // this many share each millisecond
+		limit  int     //
+		first  int64   // newest listed
+		last   int64   // oldest listed
+		remove []int64 // resolved before the list
+	}{
+		{name: "all in one millisecond", open: 25, perMs: 25, limit: 20, first: 25, last: 6},
+		{name: "ties across the cut", open: 25, perMs: 10, limit: 20, first: 25, last: 6},
+		{name: "no ties", open: 25, perMs: 1, limit: 20, first: 25, last: 6},
+		{name: "fewer than the limit", open: 12, perMs: 12, limit: 20, first: 12, last: 1},
+		{name: "a resolved one is left out", open: 25, perMs: 25, limit: 20, first: 24, last: 5, remove: []int64{25}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _, ctx := newService(t)
+			for i := range tc.open {
+				a := alert(fmt.Sprint("tie-", i))
+				a.ReceivedAt = t0.Add(time.Duration(i/tc.perMs) * time.Millisecond)
+				mustOpen(t, s, ctx, a)
+			}
+			for _, n := range tc.remove {
+				if _, err := s.Resolve(ctx, n, "alice", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			list, total, err := s.ListNewest(ctx, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := int64(tc.open - len(tc.remove)); total != want {
+				t.Fatalf("total %d, want %d", total, want)
+			}
+			var got []int64
+			for _, inc := range list {
+				got = append(got, inc.Number)
+			}
+			if len(got) == 0 || got[0] != tc.first || got[len(got)-1] != tc.last {
+				t.Fatalf("listed %v, want INC-%d down to INC-%d", got, tc.first, tc.last)
+			}
+			for i := 1; i < len(got); i++ {
+				if got[i] != got[i-1]-1 {
+					t.Fatalf("listed %v: not every number, newest first", got)
+				}
+			}
+		})
+	}
+}
