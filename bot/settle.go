@@ -101,7 +101,7 @@ func pageShown(pg escalation.Page, card Card) string {
 		reason = "pagein"
 	}
 	v := pageUnsettled + "!" + reason + "/" + strconv.Itoa(pg.Level) + "/"
-	return v + text.Truncate(pg.Why, incident.MaxChatRefBytes-len(v))
+	return v + text.FitBytes(pg.Why, incident.MaxChatRefBytes-len(v))
 }
 
 // parsePageShown reads a page record: the status it shows (pageUnsettled
