@@ -215,8 +215,8 @@ func (m *Multi) fan(ctx context.Context, key string, legs []leg, send func(ctx c
 }
 
 // legError is one chat's failure to deliver, labelled with the chat. A
-// chat that says the person does not exist there (ErrNoUser: Slack's
-// user_not_found on opening the DM, which its adapter leaves unmarked) is
+// chat that says the person does not exist there (ErrNoUser; both
+// adapters already mark it, this keeps any other Chat's right) is
 // made escalation.Permanent: no retry finds them, so the outcome of the
 // page must not wait on that chat (see fan).
 func legError(chat string, err error) error {
