@@ -161,7 +161,8 @@ func (c *Bot) markDelivered(ctx context.Context, key string) {
 // decides on its class (escalation.DecidePageFailure):
 //
 //	some chat has it, every other failed for good    nil: delivered (the refusals are logged)
-//	some chat has it, another failed otherwise       that error: retried, in the failed chats only
+//	some chat has it, another failed otherwise       that error, escalation.PartlyDelivered: retried, in the
+//	                                                 failed chats only; delivered once their retries run out
 //	none has it, every failure permanent             escalation.Permanent: given up, the fallback paged now
 //	none has it, some failure not permanent          pick's choice of those: retried or deferred
 //
@@ -210,6 +211,10 @@ func (m *Multi) fan(ctx context.Context, key string, legs []leg, send func(ctx c
 	if len(got) > 0 && escalation.IsPermanent(err) {
 		legs[0].b.log.Warn("bot: delivered in some chats, refused for good in another", "key", key, "chats", got, "err", err)
 		return got, nil
+	}
+	if len(got) > 0 {
+		// Retried in the failed chat; delivered in got once its retries run out.
+		return got, escalation.PartlyDelivered(err, got)
 	}
 	return got, err
 }
