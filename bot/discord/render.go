@@ -171,7 +171,7 @@ func render(m bot.Message) outgoing {
 	case m.Notice != nil:
 		out.Embeds = append(out.Embeds, noticeEmbed(m.Notice))
 	case len(m.Notices) > 0:
-		out.Content = escape(bot.NoticesLead(len(m.Notices)))
+		out.Content = bot.NoticesLead(len(m.Notices)) // baton's own words, nothing to escape
 		out.Embeds = append(out.Embeds, noticesEmbed(m.Notices))
 	case m.Summary != nil:
 		out.Embeds = append(out.Embeds, summaryEmbed(m.Summary))
