@@ -63,6 +63,9 @@ type AppOptions struct {
 	Pager escalation.Pager
 	// PollInterval overrides the escalation runner's poll interval (tests, demo).
 	PollInterval time.Duration
+	// RetryMin and RetryMax override the escalation runner's backoff
+	// between a page's attempts (tests); zero keeps its defaults.
+	RetryMin, RetryMax time.Duration
 	// DigestPoster replaces the poster of the weekly digest, which is the
 	// chat bot when chat is configured. No poster, or no
 	// analytics.digest_channel, means no digest.

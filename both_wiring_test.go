@@ -23,6 +23,9 @@ type bothWorld struct {
 	*discordWorld
 	slack      *fakeslack.Server
 	slackCarol fakeslack.User
+	// retryMin, retryMax: the runner's backoff between a page's attempts
+	// (AppOptions); zero keeps its defaults.
+	retryMin, retryMax time.Duration
 }
 
 func newBothWorld(t *testing.T) *bothWorld {
@@ -48,7 +51,7 @@ func newBothWorld(t *testing.T) *bothWorld {
 func (w *bothWorld) serve(t *testing.T) *testApp {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(w.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	app, err := NewAppWith(w.cfg, log, AppOptions{PollInterval: 20 * time.Millisecond})
+	app, err := NewAppWith(w.cfg, log, AppOptions{PollInterval: 20 * time.Millisecond, RetryMin: w.retryMin, RetryMax: w.retryMax})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,6 +519,95 @@ func TestServeBothDiscord429Storm(t *testing.T) {
 				if slackCount[n] != 1 || discordCount()[n] != 1 {
 					t.Errorf("INC-%d paged %d times on Slack, %d on Discord; want once each", n, slackCount[n], discordCount()[n])
 				}
+			}
+		})
+	}
+}
+
+// TestServeBothPageFailingInOneChat: carol's first page reaches her on
+// Slack, and its Discord DM fails on every attempt (issue 16's follow-up:
+// the page was given up after the attempt limit and the fallback paged
+// although she had it on Slack). Once Discord's retries run out the page
+// counts as delivered on Slack: one "paged" event naming slack, a note and
+// a log line naming the Discord failure, no dead letter, no fallback, and
+// no second Slack DM.
+func TestServeBothPageFailingInOneChat(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault fakediscord.Fault
+	}{
+		{name: "Discord 500 without the post", fault: fakediscord.HTTPError(500)},
+		{name: "Discord 503 without the post", fault: fakediscord.HTTPError(503)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newBothWorld(t)
+			w.retryMin, w.retryMax = 20*time.Millisecond, 100*time.Millisecond
+			var faulted atomic.Int64
+			w.fake.InjectCallFaults(func(c fakediscord.FaultCall) (fakediscord.Fault, bool) {
+				if c.Route != fakediscord.RouteMessagePost || !strings.Contains(string(c.Body), "You are on call for") {
+					return fakediscord.Fault{}, false
+				}
+				faulted.Add(1)
+				return tc.fault, true
+			})
+			a := w.serve(t)
+			w.waitFor(t, "the gateway", w.fake.Ready)
+			start := time.Now()
+			if code, out := a.call(t, "POST", "/v1/alerts/generic", genToken, `{"service":"payments","summary":"card payments failing","severity":"critical"}`); code != 202 {
+				t.Fatalf("alert: %d %v", code, out)
+			}
+			var first map[string]any
+			w.waitFor(t, "the first page's paged event", func() bool {
+				for _, e := range timeline(t, a, "1") {
+					if e["type"] == "paged" && e["note"] == "first" {
+						first = e
+						return true
+					}
+				}
+				return false
+			})
+			t.Logf("the first page recorded %v after the alert, %d Discord attempts", time.Since(start).Round(time.Millisecond), faulted.Load())
+			if got := fmt.Sprint(first["chats"]); got != "slack" {
+				t.Fatalf("first page's chats %q, want slack (event %v)", got, first)
+			}
+			if faulted.Load() < 2 {
+				t.Fatalf("%d Discord attempts; the page was not retried there", faulted.Load())
+			}
+			var noted bool
+			for _, e := range timeline(t, a, "1") {
+				note, _ := e["note"].(string)
+				if e["type"] == "paged" && strings.HasPrefix(note, "fallback") {
+					t.Fatalf("the fallback was paged: %v", e)
+				}
+				if e["type"] == "page_failed" {
+					t.Fatalf("the page was given up: %v", e)
+				}
+				if e["type"] == "note" && strings.Contains(note, "discord") && strings.Contains(note, "delivered in slack only") {
+					noted = true
+				}
+			}
+			if !noted {
+				t.Errorf("no timeline note naming the Discord failure: %v", timeline(t, a, "1"))
+			}
+			if !strings.Contains(w.log.String(), "page delivered in some chats, given up in another") {
+				t.Error("no log line about the chat that failed")
+			}
+			if dead, _ := w.redis.Client().Keys(context.Background(), "*dead*").Result(); len(dead) > 0 {
+				for _, k := range dead {
+					if n, _ := w.redis.Client().HLen(context.Background(), k).Result(); n > 0 {
+						t.Errorf("dead letters in %s", k)
+					}
+				}
+			}
+			firsts := 0
+			for _, m := range w.slackDMs() {
+				if strings.Contains(m.Text+fmt.Sprint(m.Blocks), "You are on call for") {
+					firsts++
+				}
+			}
+			if firsts != 1 {
+				t.Errorf("%d first pages on Slack, want 1", firsts)
 			}
 		})
 	}

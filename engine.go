@@ -88,6 +88,8 @@ func newEngine(d *domain, st *stores, watch *redisWatch, board *oncall.Board, ch
 		Emailer:      d.emailer,
 		Shifts:       chat.shiftKeeper(),
 		PollInterval: o.PollInterval,
+		RetryMin:     o.RetryMin,
+		RetryMax:     o.RetryMax,
 		Lease:        d.runner.lease,
 		Workers:      d.runner.workers,
 		ReplicaID:    d.runner.replicaID,

@@ -161,7 +161,8 @@ func (c *Bot) markDelivered(ctx context.Context, key string) {
 // decides on its class (escalation.DecidePageFailure):
 //
 //	some chat has it, every other failed for good    nil: delivered (the refusals are logged)
-//	some chat has it, another failed otherwise       that error: retried, in the failed chats only
+//	some chat has it, another failed otherwise       that error, escalation.PartlyDelivered: retried, in the
+//	                                                 failed chats only; delivered once their retries run out
 //	none has it, every failure permanent             escalation.Permanent: given up, the fallback paged now
 //	none has it, some failure not permanent          pick's choice of those: retried or deferred
 //
@@ -211,12 +212,16 @@ func (m *Multi) fan(ctx context.Context, key string, legs []leg, send func(ctx c
 		legs[0].b.log.Warn("bot: delivered in some chats, refused for good in another", "key", key, "chats", got, "err", err)
 		return got, nil
 	}
+	if len(got) > 0 {
+		// Retried in the failed chat; delivered in got once its retries run out.
+		return got, escalation.PartlyDelivered(err, got)
+	}
 	return got, err
 }
 
 // legError is one chat's failure to deliver, labelled with the chat. A
-// chat that says the person does not exist there (ErrNoUser: Slack's
-// user_not_found on opening the DM, which its adapter leaves unmarked) is
+// chat that says the person does not exist there (ErrNoUser; both
+// adapters already mark it, this keeps any other Chat's right) is
 // made escalation.Permanent: no retry finds them, so the outcome of the
 // page must not wait on that chat (see fan).
 func legError(chat string, err error) error {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/internal/coalesce"
@@ -36,7 +39,8 @@ import (
 // replica) posts it meanwhile, and one after it takes over a post whose
 // outcome went unrecorded.
 //
-// Only on a chat that is a KeysFinder (Slack), as for pages. A bundled
+// On a chat that is a KeysFinder (Slack), or a Replayer (Discord: see
+// replayNotice below), as for pages. A bundled
 // notice is not linked to any incident and is not redrawn when one of its
 // incidents changes (a reaction on it does nothing; each incident's channel
 // and card are current); its incidents record it with refNoticeBundled.
@@ -221,8 +225,20 @@ func (s *Syncer) sendNotices(ctx context.Context, target string, items []*notice
 	for i, it := range items {
 		ns[i], keys[i] = it.nt, it.key
 	}
-	chID, ts, err := c.chat.Post(ctx, target, Message{Text: NoticesText(ns), Notices: ns, Key: noticesKey(keys), Keys: keys})
+	bkey := noticesKey(keys)
+	r, replays := c.noticeReplayer()
+	if replays {
+		// Recorded before the post, so a run that finds a notice's outcome
+		// unrecorded replays this message (see below).
+		if err = c.saveNoticeBundle(ctx, r, noticeBundle{Key: bkey, Keys: keys, Notices: ns, At: c.now().UnixMilli()}); err != nil {
+			return fill(escalation.Unsent(err))
+		}
+	}
+	chID, ts, err := c.chat.Post(ctx, target, Message{Text: NoticesText(ns), Notices: ns, Key: bkey, Keys: keys})
 	if err != nil {
+		if replays && refusedForCertain(err) {
+			c.forgetNoticeBundle(ctx, keys)
+		}
 		return fill(fmt.Errorf("%d notices together: %w", len(items), err))
 	}
 	for _, it := range items {
@@ -230,4 +246,108 @@ func (s *Syncer) sendNotices(ctx context.Context, target string, items []*notice
 	}
 	c.log.Debug("notices posted together", "channel", target, "notices", len(items))
 	return errs
+}
+
+// Bundled notices on a chat that replays a post by its key instead of
+// finding a message by it (a Replayer: Discord, see replay.go). Before a
+// bundle of notices is posted, every notice's key records the bundle as it
+// will be posted (noticeBundle: its Key, Keys and notices, and the time).
+// A chat job that finds its notice's posting mark without the notice's id
+// (the bundle's answer was lost, or the process died) posts that bundle
+// again, as recorded and under the same key: the chat answers with the
+// message the first post made, or posts it now, so the bundle is there
+// once and each of its incidents records it. A notice with no bundle
+// recorded went alone and is posted again alone under its own key, which
+// the chat answers the same way. A record older than the chat's replay
+// window is not replayed: the notice is posted alone (possibly twice,
+// never lost). A bundle refused for certain (a rate limit) has its records
+// removed, so its notices go again in other messages.
+
+// noticeBundle is what a bundle of notices was posted as, recorded under
+// each of its notices' keys.
+type noticeBundle struct {
+	Key     string   `json:"k"`
+	Keys    []string `json:"ks"`
+	Notices []Notice `json:"n"`
+	At      int64    `json:"at"` // unix ms of the post
+}
+
+// noticeBundleKey is the Redis key of the bundle a notice key went out in.
+func (s *state) noticeBundleKey(key string) string { return s.base + "nbkey:" + key }
+
+// noticeReplayer is the chat as a Replayer when it is one and cannot find
+// a message by its keys (a KeysFinder looks its notices up instead).
+func (c *Bot) noticeReplayer() (Replayer, bool) {
+	if _, ok := c.chat.(KeysFinder); ok {
+		return nil, false
+	}
+	r, ok := c.chat.(Replayer)
+	return r, ok
+}
+
+// saveNoticeBundle records b under each of its notices' keys, for as long
+// as the chat replays its post.
+func (c *Bot) saveNoticeBundle(ctx context.Context, r Replayer, b noticeBundle) error {
+	raw, err := json.Marshal(b)
+	if err != nil {
+		return fmt.Errorf("save a bundle of notices: %w", err)
+	}
+	pp := c.st.rdb.TxPipeline()
+	for _, k := range b.Keys {
+		pp.Set(ctx, c.st.noticeBundleKey(k), raw, r.ReplayWindow()+noticeHold)
+	}
+	if _, err := pp.Exec(ctx); err != nil {
+		return fmt.Errorf("save a bundle of notices: %w", err)
+	}
+	return nil
+}
+
+// forgetNoticeBundle removes b's records once its post was refused for
+// certain; a failure is logged (the records expire).
+func (c *Bot) forgetNoticeBundle(ctx context.Context, keys []string) {
+	ks := make([]string, len(keys))
+	for i, k := range keys {
+		ks[i] = c.st.noticeBundleKey(k)
+	}
+	if err := c.st.rdb.Del(ctx, ks...).Err(); err != nil {
+		c.log.Warn("bot: a refused bundle of notices' records not removed", "err", err)
+	}
+}
+
+// noticeBundleOf is the bundle notice key went out in; ok is false when
+// none is recorded (the notice went alone, or the record expired).
+func (c *Bot) noticeBundleOf(ctx context.Context, key string) (b noticeBundle, ok bool, err error) {
+	raw, err := c.st.rdb.Get(ctx, c.st.noticeBundleKey(key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return b, false, nil
+	}
+	if err != nil {
+		return b, false, fmt.Errorf("read the bundle of notice %s: %w", key, err)
+	}
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return b, false, fmt.Errorf("read the bundle of notice %s: %w", key, err)
+	}
+	return b, true, nil
+}
+
+// replayNotice posts again, on a Replayer, the message notice key went out
+// in when its outcome went unrecorded: its bundle as recorded, under the
+// bundle's key, when one is recorded within the replay window (bundled is
+// then true), else nothing (ok false: the caller posts the notice alone
+// under its own key, which the chat replays the same way).
+func (c *Bot) replayNotice(ctx context.Context, r Replayer, target, key string) (chID, ts string, bundled, ok bool, err error) {
+	b, found, err := c.noticeBundleOf(ctx, key)
+	if err != nil || !found {
+		return "", "", false, false, err
+	}
+	if c.now().Sub(time.UnixMilli(b.At)) >= r.ReplayWindow() {
+		c.log.Warn("bot: a notice's bundle went out too long ago to be replayed; posting the notice alone", "bundle", b.Key)
+		return "", "", false, false, nil
+	}
+	chID, ts, err = c.chat.Post(ctx, target, Message{Text: NoticesText(b.Notices), Notices: b.Notices, Key: b.Key, Keys: b.Keys})
+	if err != nil {
+		return "", "", false, true, fmt.Errorf("replay %d notices together: %w", len(b.Keys), err)
+	}
+	c.log.Info("bot: a bundle of notices whose outcome went unrecorded replayed under its key", "bundle", b.Key, "notices", len(b.Keys))
+	return chID, ts, true, true, nil
 }

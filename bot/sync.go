@@ -452,7 +452,12 @@ func (s *Syncer) createChannel(ctx context.Context, inc incident.Incident, refs 
 // looks for it in the channel's messages since the mark, by its key, and
 // adopts it instead of posting a second.
 //
-// On a chat that bundles notices (a KeysFinder) the post is handed to the
+// On a Replayer (Discord), which cannot look a message up, a run that
+// finds the mark posts the notice's bundle again under the bundle's key
+// (replayNotice, notices.go), or the notice alone under its own, and the
+// chat answers with the first post if it landed.
+//
+// On a chat that bundles notices (a KeysFinder or a Replayer) the post is handed to the
 // notices' group and notice returns at once, without waiting for the
 // bundle (notices.go): the mark then carries until when the notice is its
 // poster's, and the due time it returns is that deadline, when the job
@@ -481,7 +486,17 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, r
 	}
 	key := noticeKey(inc)
 	chID, ts, bundled, adopted, err := "", "", false, false, error(nil)
-	if at != "" {
+	r, replays := c.noticeReplayer()
+	if at != "" && replays {
+		// No look-up on this chat: its bundle, if one is recorded, is
+		// posted again under its key (notices.go), else the notice alone
+		// below, under its own.
+		var ok bool
+		chID, ts, bundled, ok, err = c.replayNotice(ctx, r, target, key)
+		if ok || err != nil {
+			return time.Time{}, s.noticePosted(ctx, inc.Number, target, chID, ts, inc.Status, bundled, false, err, set)
+		}
+	} else if at != "" {
 		if chID, err = s.channelID(ctx, target); err != nil {
 			return time.Time{}, fmt.Errorf("look for the notice of %s: %w", inc.Ref(), err)
 		}
@@ -501,7 +516,9 @@ func (s *Syncer) notice(ctx context.Context, inc incident.Incident, ch string, r
 		}
 	}
 	if ts == "" {
-		if _, ok := c.chat.(KeysFinder); ok {
+		// A notice to take over on a Replayer is posted alone, under its
+		// own key, so the chat answers with its first post if it landed.
+		if _, ok := c.chat.(KeysFinder); ok || (replays && at == "") {
 			return s.handNotice(ctx, inc.Number, target, nt, key)
 		}
 		if err := set(refPostNotice, itoa(c.now().UnixMilli())); err != nil {

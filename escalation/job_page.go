@@ -165,6 +165,24 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job, pre *loaded) error
 			}
 			return cerr
 		}
+		if chats, ok := DeliveredIn(err); ok {
+			// Delivered in some chats, and another chat's retries ran out:
+			// the person has the page, so it counts as delivered there
+			// (no dead letter, no fallback); a note says which chat failed.
+			r.log.Warn("escalation: page delivered in some chats, given up in another", "incident", inc.Number,
+				"person", pg.Person, "reason", pg.Reason, "chats", chats, "attempts", f.Attempts, "err", err)
+			ev := bundledEvent(pg, later(now, sendAt), Bundle{Chats: chats})
+			c.Facts = append(c.Facts, ev, incident.Event{Type: incident.EventNote, At: ev.At, Person: pg.Person, By: By, Level: pg.Level,
+				Note: text.Truncate(fmt.Sprintf("%s page delivered in %s only, not after %d attempt(s) in another chat: %v",
+					pg.Reason, strings.Join(chats, ","), f.Attempts, err), 300)})
+			if i == 0 && pg.Reason.MustDeliver() {
+				pagedAt = ev.At
+			}
+			if _, qerr := r.queueEmails(ctx, inc.Number, pol, pg, false); qerr != nil {
+				return qerr
+			}
+			continue
+		}
 		// FailureDeadLetter: give this page up: record it, dead-letter it,
 		// page the fallback, and go on with the schedule as if it had been
 		// delivered, so that escalation to the next level still happens on

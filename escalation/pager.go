@@ -164,3 +164,33 @@ func (l *LogPager) remember(key string) {
 	}
 	l.seen[key] = struct{}{}
 }
+
+// PartlyDelivered marks err, returned by a Pager that delivers a page in
+// several chats, as the failure of some chats only: the page is in chats
+// (one or more) and err is another chat's failure, which the runner
+// retries as it would the error alone. When that chat's retries run out
+// the page counts as delivered in chats (its "paged" event names them, a
+// note names the failure) instead of being given up: the person has it,
+// so the fallback is not paged. A Permanent err has no such retries and
+// should not be marked (a Pager returns nil then).
+func PartlyDelivered(err error, chats []string) error {
+	return &partlyDeliveredError{err: err, chats: chats}
+}
+
+type partlyDeliveredError struct {
+	err   error
+	chats []string
+}
+
+func (e *partlyDeliveredError) Error() string { return e.err.Error() }
+func (e *partlyDeliveredError) Unwrap() error { return e.err }
+
+// DeliveredIn reports the chats a PartlyDelivered err says have the page;
+// ok is false for any other error.
+func DeliveredIn(err error) (chats []string, ok bool) {
+	var p *partlyDeliveredError
+	if errors.As(err, &p) && len(p.chats) > 0 {
+		return p.chats, true
+	}
+	return nil, false
+}

@@ -178,6 +178,9 @@ func renderIn(m bot.Message, dm bool) outgoing {
 		}
 	case m.Notice != nil:
 		out.Embeds = append(out.Embeds, noticeEmbed(m.Notice))
+	case len(m.Notices) > 0:
+		out.Content = bot.NoticesLead(len(m.Notices)) // baton's own words, nothing to escape
+		out.Embeds = append(out.Embeds, noticesEmbed(m.Notices))
 	case m.Summary != nil:
 		out.Embeds = append(out.Embeds, summaryEmbed(m.Summary))
 	case m.Bundle != nil:
@@ -406,6 +409,24 @@ func noticeEmbed(n *bot.Notice) *discordgo.MessageEmbed {
 		Title:       text.Truncate(n.Ref+" "+escape(n.Title), maxTitle),
 		Description: text.Truncate(desc, maxDescription),
 		Color:       severityColor(n.Severity, n.Status),
+	}
+}
+
+// noticesEmbed is a bundle of notices (bot/notices.go): a line per
+// incident, in the order they came.
+func noticesEmbed(ns []bot.Notice) *discordgo.MessageEmbed {
+	lines := make([]string, 0, len(ns))
+	worst := ns[0]
+	for _, n := range ns {
+		lines = append(lines, escape(n.Ref+" ["+string(n.Severity)+"] "+text.Truncate(n.Title, 80)+" ("+n.Service+")"))
+		if n.Severity == incident.SevCritical {
+			worst = n
+		}
+	}
+	return &discordgo.MessageEmbed{
+		Title:       text.Truncate(bot.NoticesLead(len(ns)), maxTitle),
+		Description: text.Truncate(strings.Join(lines, "\n"), maxDescription),
+		Color:       severityColor(worst.Severity, incident.StatusTriggered),
 	}
 }
 

@@ -27,9 +27,11 @@ const DefaultAPIURL = "https://slack.com/api/"
 //	429 without it            escalation.RetryAfter(2s)
 //	5xx, network errors       plain errors: the runner retries with backoff
 //	ok:false, benign          nil (already_in_channel, already_pinned, already_archived)
-//	ok:false, name_taken      bot.ErrNameTaken; users_not_found: bot.ErrNoUser
+//	ok:false, name_taken      bot.ErrNameTaken
+//	ok:false, user(s)_not_found  bot.ErrNoUser, escalation.Permanent
 //	ok:false, transient       plain errors (internal_error, fatal_error, request_timeout, ratelimited)
-//	ok:false, anything else   escalation.Permanent (channel_not_found, not_in_channel, invalid_auth, …)
+//	ok:false, anything else   escalation.Permanent (channel_not_found, not_in_channel, invalid_auth,
+//	                          user_disabled, cannot_dm_bot, …)
 type Chat struct {
 	api     *slack.Client
 	pace    *pacer
@@ -170,7 +172,9 @@ func (c *Chat) once(ctx context.Context, method, channel string, fn func(ctx con
 		case "name_taken":
 			return fmt.Errorf("%s: %w", method, bot.ErrNameTaken)
 		case "users_not_found", "user_not_found":
-			return fmt.Errorf("%s: %w", method, bot.ErrNoUser)
+			// No such person: no retry finds them, so a page to them is
+			// given up at once (its fallback paged) on one chat or several.
+			return escalation.Permanent(fmt.Errorf("%s: %w", method, bot.ErrNoUser))
 		case "ratelimited":
 			c.pace.block(ctx, method, channel, noRetryAfter)
 			return escalation.RetryAfter(fmt.Errorf("%s: %w", method, err), noRetryAfter)

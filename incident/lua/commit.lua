@@ -134,7 +134,7 @@ local function insert_step()
     local j = from
     for _ = 1, count do
       step[#step + 1] = j
-      j = j + 7
+      j = j + 8 -- an event's 8 fields, as events() reads them
     end
   end
   collect(ev_at, nev)
@@ -187,11 +187,13 @@ local function insert_step()
     if take_step then
       local j = step[si]
       local typ, at, person, by, level, note, bundle = ARGV[j], tonumber(ARGV[j + 1]), ARGV[j + 2], ARGV[j + 3], tonumber(ARGV[j + 4]), ARGV[j + 5], ARGV[j + 6]
+      local chats = ARGV[j + 7]
       local ev = {type = typ, at = at, by = by}
       if person ~= '' then ev.person = person end
       if level ~= 0 then ev.level = level end
       if note ~= '' then ev.note = note end
       if bundle ~= '' then ev.bundle = bundle end
+      if chats ~= '' then ev.chats = chats end
       if typ == 'paged' and note == 'repeat' and person ~= '' then ev.count = 1; ev.last = at end
       pos = redis.call('RPUSH', KEYS[2], cjson.encode(ev)) - 1
       if typ == 'paged' then last_paged = {pos, note == 'repeat' and person ~= ''} end
