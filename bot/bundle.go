@@ -380,9 +380,10 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// sendPages is the Pager's coalesce send: one page alone as a single page,
-// several as a Bundle. Every page gets the post's outcome.
-func (p *Pager) sendPages(ctx context.Context, target string, items []*pageItem) []error {
+// post sends pages to target now: one page alone as a single page,
+// several as a Bundle. Every page gets the post's outcome; those delivered
+// in a bundle have it.bundle set.
+func (p *Pager) post(ctx context.Context, target string, items []*pageItem) []error {
 	all := items
 	errs := make([]error, len(items))
 	fill := func(err error) []error {
@@ -393,7 +394,6 @@ func (p *Pager) sendPages(ctx context.Context, target string, items []*pageItem)
 		}
 		return errs
 	}
-	defer func() { p.sent(target, firstErr(errs)) }()
 	// The pages waited for their bundle (up to BundleWindow): leave out
 	// those whose incident was acknowledged or resolved meanwhile. Their
 	// runs' commits are refused (the revision moved), and the transition

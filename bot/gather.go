@@ -1,0 +1,462 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/batonhq/baton/escalation"
+)
+
+// Gathering: one bundle per target per message slot, whichever replica a
+// page's job runs on.
+//
+// Each replica's Pager batches its own pages to a target in memory
+// (coalesce.Group, bundle.go); with several replicas, each would post its
+// own bundle to the same person in the same second. So a replica's batch
+// does not post at once: it is offered in Redis, and one replica at a time
+// (whoever holds the target's turn, a short lock) takes every page offered
+// for the target, by any replica, and posts them as one message:
+//
+//	P chat:C:gather:{<target>}       hash: page key → the page (escalation.Page, JSON): offered, not taken
+//	P chat:C:gather:{<target>}:turn  string: the replica whose turn it is to take and post (a token), PX turnTTL
+//	P chat:C:gather:{<target>}:next  string: unix ms until which the next message to target gathers (hold)
+//	P chat:C:gather:{<target>}:out   hash: page key → "<take id>|<deadline unix ms>": taken into a post
+//	P chat:C:gather:{<target>}:res   hash: page key → that post's outcome for the page (gatherResult, JSON)
+//
+// All five share one hash tag, so the take script works on Redis Cluster.
+//
+//  1. offer: the batch's pages go into the gather hash (clearing any
+//     out/res left of an earlier attempt of the same page);
+//  2. every poll (gatherPoll), the replica reads its pages' outcomes; a
+//     page taken by another replica waits for the outcome that replica
+//     writes; a page still offered tries to take the target's turn;
+//  3. the turn's holder waits gatherLag (for the other replicas' batches
+//     released by the same hold), then takes in one script (takeScript)
+//     every page offered, marking each taken (out), posts them as one
+//     message (a lone page as the ordinary card, several as a Bundle:
+//     saveBundle records bkey:<page key> before the post, as before), and
+//     writes each page's outcome (res): the bundle's id and time, or the
+//     post's error (a 429 or the pacer's Defer hands every page back: each
+//     job retries as it would after its own refused post);
+//  4. each replica returns its pages' outcomes to their jobs, which commit
+//     exactly as if they had posted (the same bundle id and time).
+//
+// A taker that dies, or takes longer than its deadline (turnTTL after it
+// took the turn) plus gatherGrace, leaves its pages' outcome unknown: the
+// waiting replicas return an ordinary error (not Unsent), so each job's
+// next run asks the delivery check first (found: sent; not found: sent
+// again). A page is never lost, and never doubled while the check can see
+// the message.
+
+// gatherPoll is how often a replica whose pages wait in Redis looks for
+// their outcome or the target's turn.
+const gatherPoll = 10 * time.Millisecond
+
+// gatherGrace is how long past a taker's deadline its outcome is waited
+// for before the delivery check decides.
+const gatherGrace = time.Second
+
+// gatherTTL is how long the gather keys live after their last write.
+const gatherTTL = 2 * time.Minute
+
+func (s *state) gather(target string) string     { return s.base + "gather:{" + target + "}" }
+func (s *state) gatherTurn(target string) string { return s.gather(target) + ":turn" }
+func (s *state) gatherNext(target string) string { return s.gather(target) + ":next" }
+func (s *state) gatherOut(target string) string  { return s.gather(target) + ":out" }
+func (s *state) gatherRes(target string) string  { return s.gather(target) + ":res" }
+
+// turnTTL is how long a target's turn is held at most: the wait for more
+// pages, the post's wait for its rate-limit slot and the post itself.
+func (p *Pager) turnTTL() time.Duration {
+	return p.gatherLag() + p.c.pageMaxWait + turnPost
+}
+
+// turnPost is what a turn allows for the post itself (and the records
+// around it) after its wait for a rate-limit slot.
+const turnPost = 5 * time.Second
+
+// gatherLag is how long the turn's holder waits before it takes the
+// offered pages: the other replicas' batches, released by the same hold
+// (pageHold), come within it. A fifth of the bundle window (200 ms at
+// Slack's pace).
+func (p *Pager) gatherLag() time.Duration {
+	return p.c.bundleWindow / 5
+}
+
+// pageHold is the pages group's Hold: until the later of this process's
+// window after its last message to target (hold) and the one the last
+// message by any replica set in Redis (gatherNext).
+func (p *Pager) pageHold(target string) time.Duration {
+	d := p.hold(target)
+	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+	defer cancel()
+	v, err := p.c.st.rdb.Get(ctx, p.c.st.gatherNext(target)).Int64()
+	if err == nil {
+		d = max(d, time.UnixMilli(v).Sub(p.c.now()))
+	}
+	return d
+}
+
+// gatherResult is a page's outcome as its taker writes it for the
+// replica that offered it.
+type gatherResult struct {
+	Bundle string `json:"b,omitempty"`
+	At     int64  `json:"at,omitempty"` // unix ms
+	Err    string `json:"e,omitempty"`
+	// What the error was: Permanent, Unsent, refused for d (a 429's
+	// Retry-After, or the pacer's Defer), the incident no longer due.
+	Perm    bool  `json:"p,omitempty"`
+	Unsent  bool  `json:"u,omitempty"`
+	Retry   int64 `json:"r,omitempty"` // ms
+	Defer   bool  `json:"d,omitempty"`
+	NoLonge bool  `json:"n,omitempty"`
+}
+
+// encodeResult is the outcome of a page: err, else the bundle it went in.
+func encodeResult(err error, b escalation.Bundle) gatherResult {
+	if err == nil {
+		r := gatherResult{Bundle: b.ID}
+		if !b.At.IsZero() {
+			r.At = b.At.UnixMilli()
+		}
+		return r
+	}
+	r := gatherResult{Err: err.Error(), Perm: escalation.IsPermanent(err), Unsent: escalation.IsUnsent(err),
+		NoLonge: errors.Is(err, errNoLongerDue)}
+	if d, ok := escalation.IsDeferred(err); ok {
+		r.Defer, r.Retry = true, max(d.Milliseconds(), 1)
+	} else if ra := escalation.RetryAfterError(nil); errors.As(err, &ra) {
+		r.Retry = max(ra.RetryAfter().Milliseconds(), 1)
+	}
+	return r
+}
+
+// decode is the outcome as the page's own job gets it.
+func (r gatherResult) decode() (escalation.Bundle, error) {
+	if r.Err == "" {
+		b := escalation.Bundle{ID: r.Bundle}
+		if r.At != 0 {
+			b.At = time.UnixMilli(r.At)
+		}
+		return b, nil
+	}
+	err := errors.New(r.Err)
+	if r.NoLonge {
+		err = fmt.Errorf("%s: %w", strings.TrimSuffix(r.Err, ": "+errNoLongerDue.Error()), errNoLongerDue)
+	}
+	switch {
+	case r.Defer:
+		err = escalation.Defer(time.Duration(r.Retry) * time.Millisecond)
+	case r.Retry > 0:
+		err = escalation.RetryAfter(err, time.Duration(r.Retry)*time.Millisecond)
+	}
+	if r.Perm {
+		err = escalation.Permanent(err)
+	}
+	if r.Unsent {
+		err = escalation.Unsent(err)
+	}
+	return escalation.Bundle{}, err
+}
+
+// errTakerSilent: the replica that took a page into its post wrote no
+// outcome before its deadline. The page may or may not have been
+// delivered: the job's delivery check decides.
+var errTakerSilent = errors.New("the replica that took the page into its message did not say how it went")
+
+// takeScript takes the turn holder's pages: if KEYS[2] (the turn) still
+// holds ARGV[1], every page offered in KEYS[1] (at most ARGV[4]) leaves it
+// and is marked in KEYS[3] as taken by take ARGV[2] until ARGV[3]. Returns
+// the pages taken, key and page alternately; nil when the turn is lost.
+var takeScript = redis.NewScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return false end
+local all = redis.call('HGETALL', KEYS[1])
+local max = tonumber(ARGV[4])
+local out = {}
+for i = 1, #all, 2 do
+  if #out >= 2 * max then break end
+  out[#out + 1] = all[i]
+  out[#out + 1] = all[i + 1]
+  redis.call('HDEL', KEYS[1], all[i])
+  redis.call('HSET', KEYS[3], all[i], ARGV[2] .. '|' .. ARGV[3])
+end
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+return out
+`)
+
+// releaseScript ends a turn if it is still ARGV[1]'s.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// withdrawScript takes pages back from the gather hash; it answers, per
+// page, whether it was still offered (1: withdrawn, never sent).
+var withdrawScript = redis.NewScript(`
+local out = {}
+for i, k in ipairs(ARGV) do out[i] = redis.call('HDEL', KEYS[1], k) end
+return out
+`)
+
+// gathered is the pages group's send with gathering: items (this
+// replica's batch for target) are offered in Redis and go out in whichever
+// replica's message takes them (see above). Every item gets its page's
+// outcome; those delivered have it.bundle set.
+func (p *Pager) gathered(ctx context.Context, target string, items []*pageItem) []error {
+	c := p.c
+	errs := make([]error, len(items))
+	left := map[string]int{}
+	mine := map[string]*pageItem{}
+	fields := make([]any, 0, 2*len(items))
+	keys := make([]string, 0, len(items))
+	for i, it := range items {
+		raw, err := json.Marshal(it.pg)
+		if err != nil {
+			errs[i] = escalation.Unsent(fmt.Errorf("offer page %s: %w", it.pg.Key, err))
+			continue
+		}
+		left[it.pg.Key] = i
+		mine[it.pg.Key] = it
+		keys = append(keys, it.pg.Key)
+		fields = append(fields, it.pg.Key, raw)
+	}
+	if len(keys) == 0 {
+		return errs
+	}
+	_, err := c.st.rdb.TxPipelined(ctx, func(pp redis.Pipeliner) error {
+		pp.HDel(ctx, c.st.gatherOut(target), keys...)
+		pp.HDel(ctx, c.st.gatherRes(target), keys...)
+		pp.HSet(ctx, c.st.gather(target), fields...)
+		pp.PExpire(ctx, c.st.gather(target), gatherTTL)
+		return nil
+	})
+	if err != nil {
+		for _, i := range left {
+			errs[i] = escalation.Unsent(fmt.Errorf("offer page %s: %w", items[i].pg.Key, err))
+		}
+		return errs
+	}
+	tick := time.NewTimer(0)
+	defer tick.Stop()
+	for len(left) > 0 {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			p.withdraw(target, left, items, errs, ctx.Err())
+			return errs
+		}
+		offered, err := p.outcomes(ctx, target, left, items, errs)
+		if errors.Is(err, redis.ErrClosed) {
+			// This process is going away: whatever became of its pages,
+			// their delivery checks decide.
+			for k, i := range left {
+				errs[i] = fmt.Errorf("page %s: %w", k, err)
+			}
+			return errs
+		}
+		if err != nil {
+			c.log.Debug("bot: reading gathered pages' outcome failed; polling again", "err", err)
+		}
+		if offered && err == nil {
+			token := newToken()
+			ok, err := c.st.rdb.SetNX(ctx, c.st.gatherTurn(target), token, p.turnTTL()).Result()
+			if err == nil && ok {
+				p.turn(ctx, target, token, mine)
+				tick.Reset(0)
+				continue
+			}
+		}
+		tick.Reset(gatherPoll)
+	}
+	return errs
+}
+
+// outcomes reads the outcome of the pages in left (key → index in items),
+// sets errs and the items' bundles for those that have one and removes
+// them from left; offered reports whether any is still offered (not yet
+// taken).
+func (p *Pager) outcomes(ctx context.Context, target string, left map[string]int, items []*pageItem, errs []error) (offered bool, err error) {
+	c := p.c
+	keys := make([]string, 0, len(left))
+	for k := range left {
+		keys = append(keys, k)
+	}
+	var res, out *redis.SliceCmd
+	_, err = c.st.rdb.Pipelined(ctx, func(pp redis.Pipeliner) error {
+		res = pp.HMGet(ctx, c.st.gatherRes(target), keys...)
+		out = pp.HMGet(ctx, c.st.gatherOut(target), keys...)
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	now := c.now()
+	var done []string
+	for j, k := range keys {
+		i := left[k]
+		if s, ok := res.Val()[j].(string); ok {
+			var r gatherResult
+			if err := json.Unmarshal([]byte(s), &r); err != nil {
+				r = gatherResult{Err: "unreadable outcome: " + err.Error()}
+			}
+			b, err := r.decode()
+			errs[i], items[i].bundle = err, b
+			done = append(done, k)
+			delete(left, k)
+			continue
+		}
+		s, taken := out.Val()[j].(string)
+		if !taken {
+			offered = true
+			continue
+		}
+		_, dl, _ := strings.Cut(s, "|")
+		ms, _ := strconv.ParseInt(dl, 10, 64)
+		if now.After(time.UnixMilli(ms).Add(gatherGrace)) {
+			errs[i] = fmt.Errorf("page %s: %w", k, errTakerSilent)
+			c.log.Warn("bot: a page's message went unanswered by the replica that took it; its delivery check decides", "incident", items[i].pg.Incident)
+			done = append(done, k)
+			delete(left, k)
+		}
+	}
+	if len(done) > 0 {
+		_, _ = c.st.rdb.Pipelined(ctx, func(pp redis.Pipeliner) error {
+			pp.HDel(ctx, c.st.gatherRes(target), done...)
+			pp.HDel(ctx, c.st.gatherOut(target), done...)
+			return nil
+		})
+	}
+	return offered, nil
+}
+
+// withdraw takes back the pages in left when their callers gave up: those
+// still offered were never sent (Unsent cause); those taken already get an
+// ordinary error, so their delivery check decides.
+func (p *Pager) withdraw(target string, left map[string]int, items []*pageItem, errs []error, cause error) {
+	c := p.c
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	keys := make([]any, 0, len(left))
+	for k := range left {
+		keys = append(keys, k)
+	}
+	got, err := withdrawScript.Run(ctx, c.st.rdb, []string{c.st.gather(target)}, keys...).Int64Slice()
+	for j, k := range keys {
+		i := left[k.(string)]
+		if err == nil && got[j] == 1 {
+			errs[i] = escalation.Unsent(cause)
+		} else {
+			errs[i] = fmt.Errorf("page %s: %w", k, cause)
+		}
+	}
+}
+
+// turn is this replica's turn to post to target: it takes every page
+// offered for it (mine are this replica's own, ready to post), posts them
+// as one message, writes each page's outcome and ends the turn. Its posts
+// run on their own deadline (turnTTL), not its callers': other replicas'
+// pages depend on them.
+func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]*pageItem) {
+	c := p.c
+	ttl := p.turnTTL()
+	deadline := c.now().Add(ttl)
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), time.Now().Add(ttl))
+	defer cancel()
+	defer func() {
+		if err := releaseScript.Run(ctx, c.st.rdb, []string{c.st.gatherTurn(target)}, token).Err(); err != nil {
+			c.log.Debug("bot: a gather turn not released; it expires", "err", err)
+		}
+	}()
+	if lag := p.gatherLag(); lag > 0 {
+		t := time.NewTimer(lag)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	take := newToken()
+	raw, err := takeScript.Run(ctx, c.st.rdb,
+		[]string{c.st.gather(target), c.st.gatherTurn(target), c.st.gatherOut(target)},
+		token, take, deadline.UnixMilli(), MaxBundle, gatherTTL.Milliseconds()).StringSlice()
+	if err != nil || len(raw) == 0 {
+		if err != nil && !errors.Is(err, redis.Nil) {
+			c.log.Debug("bot: taking gathered pages failed; polling again", "err", err)
+		}
+		return
+	}
+	results := map[string]gatherResult{}
+	var items []*pageItem
+	for j := 0; j+1 < len(raw); j += 2 {
+		key := raw[j]
+		if it, ok := mine[key]; ok {
+			items = append(items, it)
+			continue
+		}
+		var pg escalation.Page
+		if err := json.Unmarshal([]byte(raw[j+1]), &pg); err != nil {
+			results[key] = encodeResult(escalation.Unsent(fmt.Errorf("gathered page %s unreadable: %w", key, err)), escalation.Bundle{})
+			continue
+		}
+		card, refs, err := p.card(ctx, pg)
+		if err != nil {
+			results[key] = encodeResult(escalation.Unsent(err), escalation.Bundle{})
+			continue
+		}
+		items = append(items, &pageItem{pg: pg, card: card, refs: refs})
+	}
+	if len(items) > 0 {
+		errs := p.post(ctx, target, items)
+		p.sent(target, firstErr(errs))
+		p.shareNext(ctx, target)
+		for i, it := range items {
+			results[it.pg.Key] = encodeResult(errs[i], it.bundle)
+		}
+	}
+	fields := make([]any, 0, 2*len(results))
+	for k, r := range results {
+		b, _ := json.Marshal(r)
+		fields = append(fields, k, b)
+	}
+	_, err = c.st.rdb.TxPipelined(ctx, func(pp redis.Pipeliner) error {
+		pp.HSet(ctx, c.st.gatherRes(target), fields...)
+		pp.PExpire(ctx, c.st.gatherRes(target), gatherTTL)
+		return nil
+	})
+	if err != nil {
+		// The waiting replicas time out and their delivery checks decide;
+		// this replica's own pages do too.
+		c.log.Warn("bot: gathered pages' outcome not recorded; their delivery checks decide", "err", err)
+	}
+}
+
+// shareNext records in Redis until when the next message to target
+// gathers, as sent recorded it in this process, for every replica's hold.
+func (p *Pager) shareNext(ctx context.Context, target string) {
+	p.mu.Lock()
+	next, ok := p.nextPost[target]
+	p.mu.Unlock()
+	if !ok {
+		return
+	}
+	ttl := max(next.Sub(p.c.now()), 0) + time.Second
+	if err := p.c.st.rdb.Set(ctx, p.c.st.gatherNext(target), next.UnixMilli(), ttl).Err(); err != nil {
+		p.c.log.Debug("bot: a target's next gathering time not shared", "err", err)
+	}
+}
+
+// newToken is a random id for a turn or a take.
+func newToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,316 @@
+package slack_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/batonhq/baton/bot"
+	slackbot "github.com/batonhq/baton/bot/slack"
+	"github.com/batonhq/baton/escalation"
+	"github.com/batonhq/baton/incident"
+	"github.com/batonhq/baton/internal/fakeslack"
+	"github.com/batonhq/baton/internal/redistest"
+)
+
+// gatherWorld is a Slack workspace, a Redis, and replicas' pagers on it,
+// each with its own Redis connection and Slack client. The tests call the
+// pagers as the escalation runner would (PageBundled, then on an unknown
+// outcome Delivered, then PageBundled again when not found).
+type gatherWorld struct {
+	t     *testing.T
+	fake  *fakeslack.Server
+	srv   *redistest.Server
+	alice fakeslack.User
+	store *incident.Store
+	log   *logBuffer
+}
+
+func newGatherWorld(t *testing.T) *gatherWorld {
+	w := &gatherWorld{t: t, fake: fakeslack.StartTest(t), srv: redistest.Start(t), log: &logBuffer{}}
+	w.alice = w.fake.AddUser(fakeslack.User{Name: "alice", Email: "alice@example.com"})
+	w.store = incident.NewStore(w.srv.Client(), "test:")
+	t.Cleanup(w.store.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", w.log.tail(60))
+		}
+	})
+	return w
+}
+
+// replica is one process's pager on its own Redis connection c, its chat
+// wrapped by wrap when set.
+func (w *gatherWorld) replica(c *redis.Client, wrap func(bot.Chat) bot.Chat) *bot.Pager {
+	t := w.t
+	svc := incident.NewStore(c, "test:")
+	t.Cleanup(svc.Close)
+	var chat bot.Chat
+	chat, err := slackbot.NewChat(slackbot.ChatOptions{BotToken: w.fake.BotToken(), APIURL: w.fake.APIURL(), Limits: map[string]slackbot.Limit{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wrap != nil {
+		chat = wrap(chat)
+	}
+	b, err := bot.New(bot.Options{Chat: chat, Incidents: svc, Redis: c, Prefix: "test:", PageMaxWait: 100 * time.Millisecond,
+		Log:      slog.New(slog.NewTextHandler(w.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		People:   []bot.Person{{ID: "alice", Name: "Alice", ChatID: w.alice.ID}},
+		Services: []bot.Service{{Name: "payments"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Pager()
+}
+
+// page opens an incident and returns its first page to alice.
+func (w *gatherWorld) page(i int) escalation.Page {
+	res, err := w.store.Open(redistest.Ctx(w.t), incident.Alert{Source: "generic", Service: "payments", DedupKey: fmt.Sprintf("k%d", i),
+		Summary: fmt.Sprintf("disk full on host-%d", i), Severity: incident.SevCritical, Status: incident.AlertFiring})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return escalation.Page{Incident: res.Number, Person: "alice", Owner: "alice", Level: 1, Reason: escalation.ReasonFirst,
+		Key: fmt.Sprintf("page:%d:1", res.Number), At: time.Now()}
+}
+
+// named counts, per incident, the messages in alice's DM that name it.
+func (w *gatherWorld) named() (msgs int, times map[string]int) {
+	times = map[string]int{}
+	dm := pagesTo(w.fake, w.alice.ID)
+	for _, m := range dm {
+		for n := range namedIn([]fakeslack.Message{m}) {
+			times[n]++
+		}
+	}
+	return len(dm), times
+}
+
+// outcome is one PageBundled call's answer.
+type outcome struct {
+	b   escalation.Bundle
+	err error
+}
+
+// pageAll pages pgs[i] through pagers[i], all at once, and waits for all.
+func pageAll(ctx context.Context, pagers []*bot.Pager, pgs []escalation.Page) []outcome {
+	out := make([]outcome, len(pgs))
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range pgs {
+		wg.Go(func() {
+			<-start
+			out[i].b, out[i].err = pagers[i].PageBundled(ctx, pgs[i])
+		})
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+// settle does what the runner does with a page whose outcome is unknown:
+// ask the delivery check, and page again when it is not found.
+func settle(t *testing.T, ctx context.Context, p *bot.Pager, pgs []escalation.Page, out []outcome) {
+	t.Helper()
+	var again []escalation.Page
+	for i, o := range out {
+		if o.err == nil || escalation.IsUnsent(o.err) {
+			continue
+		}
+		found, err := p.Delivered(ctx, pgs[i])
+		if err != nil {
+			t.Fatalf("delivery check of %s: %v", pgs[i].Key, err)
+		}
+		if !found {
+			again = append(again, pgs[i])
+		}
+	}
+	ps := make([]*bot.Pager, len(again))
+	for i := range ps {
+		ps[i] = p
+	}
+	for i, o := range pageAll(ctx, ps, again) {
+		if o.err != nil {
+			t.Fatalf("paging %s again: %v", again[i].Key, o.err)
+		}
+	}
+}
+
+// Pages for one person due at the same moment on three replicas go out as
+// one direct message naming every incident, whichever replica posts it,
+// and every page's job gets that bundle's id and time as if it had posted
+// it. (Before, each replica bundled only its own pages: three DMs.)
+func TestGatheredAcrossReplicas(t *testing.T) {
+	w := newGatherWorld(t)
+	ctx := redistest.Ctx(t)
+	pagers := []*bot.Pager{w.replica(w.srv.Client(), nil), w.replica(w.srv.Client(), nil), w.replica(w.srv.Client(), nil)}
+	var pgs []escalation.Page
+	for i := range 3 {
+		pgs = append(pgs, w.page(i))
+	}
+	out := pageAll(ctx, pagers, pgs)
+	for i, o := range out {
+		if o.err != nil {
+			t.Fatalf("page %d: %v", i, o.err)
+		}
+		if o.b.ID == "" || !sameBundle(o.b, out[0].b) {
+			t.Fatalf("page %d went in bundle %+v, page 0 in %+v: want one bundle for all", i, o.b, out[0].b)
+		}
+	}
+	msgs, times := w.named()
+	if msgs != 1 || len(times) != 3 {
+		t.Fatalf("%d DMs naming %v, want 1 naming INC-1..3", msgs, times)
+	}
+}
+
+// gatherDying is a replica's chat whose process dies at its first post
+// (its Redis connection closed: it records nothing more), before the post
+// reached Slack or after.
+type gatherDying struct {
+	bot.Chat
+	afterPost bool
+	die       func()
+	once      sync.Once
+}
+
+// FindKeys is the Slack chat's: the wrapper must bundle as Slack does.
+func (c *gatherDying) FindKeys(ctx context.Context, channelID string, keys []string, recent int) (map[string]string, error) {
+	return c.Chat.(bot.KeysFinder).FindKeys(ctx, channelID, keys, recent)
+}
+
+func (c *gatherDying) Post(ctx context.Context, channel string, m bot.Message) (string, string, error) {
+	if !c.afterPost {
+		c.once.Do(c.die)
+		return "", "", errors.New("killed before the post")
+	}
+	ch, ts, err := c.Chat.Post(ctx, channel, m)
+	c.once.Do(c.die)
+	return ch, ts, err
+}
+
+// The replica whose turn it is takes every page offered for alice (its own
+// and another replica's) and dies before its post, or after the post and
+// before it records the outcome. The other replica waits for the outcome
+// until the taker's deadline, then its delivery check decides, as the
+// runner's does: every incident named exactly once, in one message (the
+// bundle that landed, or the two pages sent again together).
+func TestGatherTakerDies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a dead taker's deadline, about 6 s")
+	}
+	cases := []struct {
+		name      string
+		afterPost bool
+	}{
+		{"dies after taking, before posting", false},
+		{"dies after posting, before recording", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newGatherWorld(t)
+			ctx := redistest.Ctx(t)
+			clientA := w.srv.Client()
+			a := w.replica(clientA, func(c bot.Chat) bot.Chat {
+				return &gatherDying{Chat: c, afterPost: tc.afterPost, die: func() { _ = clientA.Close() }}
+			})
+			b := w.replica(w.srv.Client(), nil)
+			pgA, pgB := w.page(1), w.page(2)
+			// A pages first and holds alice's turn (it waits a fifth of the
+			// bundle window for other replicas' pages); B's page comes then.
+			actx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			aDone := make(chan outcome, 1)
+			go func() {
+				bd, err := a.PageBundled(actx, pgA)
+				aDone <- outcome{bd, err}
+			}()
+			turn := "test:chat:slack:gather:{" + dmOf(t, w) + "}:turn"
+			waitUntil(t, "A holds alice's turn", func() bool { return w.srv.Client().Exists(ctx, turn).Val() == 1 })
+			outB := pageAll(ctx, []*bot.Pager{b}, []escalation.Page{pgB})
+			if outB[0].err == nil || escalation.IsUnsent(outB[0].err) {
+				t.Fatalf("B's page answered %v, want an unknown outcome (its taker died)", outB[0].err)
+			}
+			outA := <-aDone
+			if outA.err == nil {
+				t.Fatalf("A's page answered delivered, but A died")
+			}
+			// The runner: B's job, and A's taken over by B after its lease.
+			settle(t, ctx, b, []escalation.Page{pgA, pgB}, []outcome{outA, outB[0]})
+			msgs, times := w.named()
+			if msgs != 1 || len(times) != 2 || times["INC-1"] != 1 || times["INC-2"] != 1 {
+				t.Fatalf("%d DMs naming %v, want 1 naming INC-1 and INC-2 once each", msgs, times)
+			}
+		})
+	}
+}
+
+// dmOf is alice's DM channel id, opened if need be.
+func dmOf(t *testing.T, w *gatherWorld) string {
+	t.Helper()
+	chat, err := slackbot.NewChat(slackbot.ChatOptions{BotToken: w.fake.BotToken(), APIURL: w.fake.APIURL(), Limits: map[string]slackbot.Limit{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := chat.OpenDM(redistest.Ctx(t), w.alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// waitUntil polls cond until it holds, failing after 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling the condition, not synchronising on time
+	}
+}
+
+// Slack refuses the one message that gathers three replicas' pages (a
+// 429): every page is handed back, refused for certain (each job retries
+// without a delivery check, as after its own refused post), and nothing
+// is in the DM; paged again together, they go out as one message.
+// (Before, only the replica whose post was refused handed its page back.)
+func TestGatheredRefusedHandsAllBack(t *testing.T) {
+	w := newGatherWorld(t)
+	ctx := redistest.Ctx(t)
+	pagers := []*bot.Pager{w.replica(w.srv.Client(), nil), w.replica(w.srv.Client(), nil), w.replica(w.srv.Client(), nil)}
+	var pgs []escalation.Page
+	for i := range 3 {
+		pgs = append(pgs, w.page(i))
+	}
+	w.fake.FailNext("chat.postMessage", 1, fakeslack.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+	for i, o := range pageAll(ctx, pagers, pgs) {
+		var ra escalation.RetryAfterError
+		if !errors.As(o.err, &ra) {
+			t.Fatalf("page %d answered %v, want the 429 with its Retry-After", i, o.err)
+		}
+	}
+	if msgs, times := w.named(); msgs != 0 {
+		t.Fatalf("%d DMs naming %v after the 429, want none", msgs, times)
+	}
+	out := pageAll(ctx, pagers, pgs)
+	for i, o := range out {
+		if o.err != nil || o.b.ID == "" || !sameBundle(o.b, out[0].b) {
+			t.Fatalf("page %d paged again: %+v, %v; want one bundle for all", i, o.b, o.err)
+		}
+	}
+	if msgs, times := w.named(); msgs != 1 || len(times) != 3 {
+		t.Fatalf("%d DMs naming %v, want 1 naming all three", msgs, times)
+	}
+}
+
+// sameBundle reports whether two pages went out in the same bundle, at the
+// same time.
+func sameBundle(x, y escalation.Bundle) bool { return x.ID == y.ID && x.At.Equal(y.At) }
