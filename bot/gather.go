@@ -75,9 +75,10 @@ func (s *state) gatherOut(target string) string  { return s.gather(target) + ":o
 func (s *state) gatherRes(target string) string  { return s.gather(target) + ":res" }
 
 // turnTTL is how long a target's turn is held at most: the wait for more
-// pages, the post's wait for its rate-limit slot and the post itself.
+// pages (the rest of the target's window, at most PageMaxWait, and
+// gatherLag), the post's wait for its rate-limit slot and the post itself.
 func (p *Pager) turnTTL() time.Duration {
-	return p.gatherLag() + p.c.pageMaxWait + turnPost
+	return p.gatherLag() + 2*p.c.pageMaxWait + turnPost
 }
 
 // turnPost is what a turn allows for the post itself (and the records
@@ -85,9 +86,12 @@ func (p *Pager) turnTTL() time.Duration {
 const turnPost = 5 * time.Second
 
 // gatherLag is how long the turn's holder waits before it takes the
-// offered pages: the other replicas' batches, released by the same hold
-// (pageHold), come within it. A fifth of the bundle window (200 ms at
-// Slack's pace).
+// offered pages while the target is busy (a message to it within the
+// window): the other replicas' pages released by the same window
+// (pageHold) come within it. A fifth of the bundle window (200 ms at
+// Slack's pace). After a quiet spell there is no wait: a lone page goes at
+// once, as a post of its own would, and pages due at the same instant on
+// other replicas go in the next message, a window later.
 func (p *Pager) gatherLag() time.Duration {
 	return p.c.bundleWindow / 5
 }
@@ -376,7 +380,14 @@ func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]
 			c.log.Debug("bot: a gather turn not released; it expires", "err", err)
 		}
 	}()
-	if lag := p.gatherLag(); lag > 0 {
+	// The target's window, by any replica, may still run (pages offered
+	// before a message went, or before a 429): wait for its end, within
+	// the turn's own wait for a slot, so the pages due meanwhile gather.
+	var lag time.Duration
+	if v, err := c.st.rdb.Get(ctx, c.st.gatherNext(target)).Int64(); err == nil {
+		lag = p.gatherLag() + min(max(time.UnixMilli(v).Sub(c.now()), 0), p.c.pageMaxWait)
+	}
+	if lag > 0 {
 		t := time.NewTimer(lag)
 		select {
 		case <-t.C:

@@ -143,14 +143,26 @@ func settle(t *testing.T, ctx context.Context, p *bot.Pager, pgs []escalation.Pa
 	}
 }
 
-// Pages for one person due at the same moment on three replicas go out as
-// one direct message naming every incident, whichever replica posts it,
-// and every page's job gets that bundle's id and time as if it had posted
-// it. (Before, each replica bundled only its own pages: three DMs.)
+// busy sends alice a lone page through p, as the first page of a storm:
+// it goes at once, and the pages due within the bundle window after it
+// gather for the next message.
+func (w *gatherWorld) busy(ctx context.Context, p *bot.Pager) {
+	w.t.Helper()
+	if _, err := p.PageBundled(ctx, w.page(99)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// Pages for one person due at the same moment on three replicas, while a
+// message to her is within its window, go out as one direct message
+// naming every incident, whichever replica posts it, and every page's job
+// gets that bundle's id and time as if it had posted it. (Before, each
+// replica bundled only its own pages: three DMs.)
 func TestGatheredAcrossReplicas(t *testing.T) {
 	w := newGatherWorld(t)
 	ctx := redistest.Ctx(t)
 	pagers := []*bot.Pager{w.replica(w.srv.Client(), nil), w.replica(w.srv.Client(), nil), w.replica(w.srv.Client(), nil)}
+	w.busy(ctx, pagers[0])
 	var pgs []escalation.Page
 	for i := range 3 {
 		pgs = append(pgs, w.page(i))
@@ -165,8 +177,8 @@ func TestGatheredAcrossReplicas(t *testing.T) {
 		}
 	}
 	msgs, times := w.named()
-	if msgs != 1 || len(times) != 3 {
-		t.Fatalf("%d DMs naming %v, want 1 naming INC-1..3", msgs, times)
+	if msgs != 2 || len(times) != 4 {
+		t.Fatalf("%d DMs naming %v, want the lone first page and 1 naming INC-2..4", msgs, times)
 	}
 }
 
@@ -195,12 +207,12 @@ func (c *gatherDying) Post(ctx context.Context, channel string, m bot.Message) (
 	return ch, ts, err
 }
 
-// The replica whose turn it is takes every page offered for alice (its own
-// and another replica's) and dies before its post, or after the post and
+// After a first lone page, the replica whose turn it is takes every page
+// offered for alice (its own and another replica's) and dies before its post, or after the post and
 // before it records the outcome. The other replica waits for the outcome
 // until the taker's deadline, then its delivery check decides, as the
-// runner's does: every incident named exactly once, in one message (the
-// bundle that landed, or the two pages sent again together).
+// runner's does: every incident named exactly once (in the bundle that
+// landed, or in the pages sent again).
 func TestGatherTakerDies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out a dead taker's deadline, about 6 s")
@@ -208,9 +220,13 @@ func TestGatherTakerDies(t *testing.T) {
 	cases := []struct {
 		name      string
 		afterPost bool
+		maxMsgs   int // in alice's DM, the first lone page included
 	}{
-		{"dies after taking, before posting", false},
-		{"dies after posting, before recording", true},
+		// Both pages sent again by B, to a quiet DM by then: together, or
+		// the first at once and the other a window later.
+		{"dies after taking, before posting", false, 3},
+		// The bundle that landed is found: nothing sent again.
+		{"dies after posting, before recording", true, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -221,6 +237,7 @@ func TestGatherTakerDies(t *testing.T) {
 				return &gatherDying{Chat: c, afterPost: tc.afterPost, die: func() { _ = clientA.Close() }}
 			})
 			b := w.replica(w.srv.Client(), nil)
+			w.busy(ctx, b)
 			pgA, pgB := w.page(1), w.page(2)
 			// A pages first and holds alice's turn (it waits a fifth of the
 			// bundle window for other replicas' pages); B's page comes then.
@@ -244,8 +261,8 @@ func TestGatherTakerDies(t *testing.T) {
 			// The runner: B's job, and A's taken over by B after its lease.
 			settle(t, ctx, b, []escalation.Page{pgA, pgB}, []outcome{outA, outB[0]})
 			msgs, times := w.named()
-			if msgs != 1 || len(times) != 2 || times["INC-1"] != 1 || times["INC-2"] != 1 {
-				t.Fatalf("%d DMs naming %v, want 1 naming INC-1 and INC-2 once each", msgs, times)
+			if len(times) != 3 || times["INC-2"] != 1 || times["INC-3"] != 1 || msgs > tc.maxMsgs {
+				t.Fatalf("%d DMs naming %v, want at most %d, naming INC-2 and INC-3 once each", msgs, times, tc.maxMsgs)
 			}
 		})
 	}
@@ -278,7 +295,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 }
 
 // Slack refuses the one message that gathers three replicas' pages (a
-// 429): every page is handed back, refused for certain (each job retries
+// 429, after a first lone page): every page is handed back, refused for certain (each job retries
 // without a delivery check, as after its own refused post), and nothing
 // is in the DM; paged again together, they go out as one message.
 // (Before, only the replica whose post was refused handed its page back.)
@@ -290,6 +307,7 @@ func TestGatheredRefusedHandsAllBack(t *testing.T) {
 	for i := range 3 {
 		pgs = append(pgs, w.page(i))
 	}
+	w.busy(ctx, pagers[0])
 	w.fake.FailNext("chat.postMessage", 1, fakeslack.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 	for i, o := range pageAll(ctx, pagers, pgs) {
 		var ra escalation.RetryAfterError
@@ -297,8 +315,8 @@ func TestGatheredRefusedHandsAllBack(t *testing.T) {
 			t.Fatalf("page %d answered %v, want the 429 with its Retry-After", i, o.err)
 		}
 	}
-	if msgs, times := w.named(); msgs != 0 {
-		t.Fatalf("%d DMs naming %v after the 429, want none", msgs, times)
+	if msgs, times := w.named(); msgs != 1 {
+		t.Fatalf("%d DMs naming %v after the 429, want the first page alone", msgs, times)
 	}
 	out := pageAll(ctx, pagers, pgs)
 	for i, o := range out {
@@ -306,8 +324,8 @@ func TestGatheredRefusedHandsAllBack(t *testing.T) {
 			t.Fatalf("page %d paged again: %+v, %v; want one bundle for all", i, o.b, o.err)
 		}
 	}
-	if msgs, times := w.named(); msgs != 1 || len(times) != 3 {
-		t.Fatalf("%d DMs naming %v, want 1 naming all three", msgs, times)
+	if msgs, times := w.named(); msgs != 2 || len(times) != 4 {
+		t.Fatalf("%d DMs naming %v, want the first page and 1 naming all three", msgs, times)
 	}
 }
 
