@@ -27,8 +27,7 @@ import (
 //
 // The Pager gathers a person's pages in Redis, from every replica, and the
 // replica whose turn it is posts them as one message (gather.go): after a
-// quiet spell the first page goes within a fifth of the bundle window;
-// pages due while a message to that DM is in flight or within the window
+// quiet spell the first page goes at once, alone; pages due while a message to that DM is in flight or within the window
 // after it go together in the next. A batch of one is a single page; a
 // batch of several is a Bundle. Every page of a bundle gets the bundle's outcome:
 // delivered together, or refused together (a 429, a pacing Defer: certainly

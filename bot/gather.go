@@ -39,8 +39,10 @@ import (
 //  2. every poll (gatherPoll), the replica reads its pages' outcomes; a
 //     page taken by another replica waits for the outcome that replica
 //     writes; a page still offered tries to take the target's turn;
-//  3. the turn's holder waits gatherLag (for the other replicas' batches
-//     released by the same hold), then takes in one script (takeScript)
+//  3. the turn's holder, while the target is busy, waits out the rest of
+//     its window and gatherLag (for the other replicas' pages released by
+//     the same window; after a quiet spell it waits for nothing), then
+//     takes in one script (takeScript)
 //     every page offered, marking each taken (out), posts them as one
 //     message (a lone page as the ordinary card, several as a Bundle:
 //     saveBundle records bkey:<page key> before the post, as before), and
