@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -213,15 +215,44 @@ for i, k in ipairs(ARGV) do out[i] = redis.call('HDEL', KEYS[1], k) end
 return out
 `)
 
-// gathered is the pages group's send with gathering: items (this
-// replica's batch for target) are offered in Redis and go out in whichever
-// replica's message takes them (see above). Every item gets its page's
-// outcome; those delivered have it.bundle set.
+// gatherLoop is the one loop per process and target that reads, for
+// every page this process has offered for the target, its outcome, and
+// takes the target's turn when a page is still offered (see gathered). Its
+// pages' callers wait on their gatherWait, so a storm of pages to one
+// person costs one Redis read per gatherPoll, not one per page.
+type gatherLoop struct {
+	mu    sync.Mutex
+	waits map[string]*gatherWait // page key → its waiting caller
+}
+
+// gatherWait is one page waiting in a gatherLoop for its outcome.
+type gatherWait struct {
+	it     *pageItem
+	done   chan struct{} // closed when err and bundle are set
+	err    error
+	bundle escalation.Bundle
+}
+
+// finish gives w its outcome, unless its caller already left. Call with
+// l.mu held.
+func (l *gatherLoop) finish(key string, err error, b escalation.Bundle) {
+	w, ok := l.waits[key]
+	if !ok {
+		return
+	}
+	delete(l.waits, key)
+	w.err, w.bundle = err, b
+	close(w.done)
+}
+
+// gathered offers items (this replica's pages for target) in Redis and
+// waits until each went out in whichever replica's message took it (see
+// above). Every item gets its page's outcome; those delivered have
+// it.bundle set.
 func (p *Pager) gathered(ctx context.Context, target string, items []*pageItem) []error {
 	c := p.c
 	errs := make([]error, len(items))
 	left := map[string]int{}
-	mine := map[string]*pageItem{}
 	fields := make([]any, 0, 2*len(items))
 	keys := make([]string, 0, len(items))
 	for i, it := range items {
@@ -231,7 +262,6 @@ func (p *Pager) gathered(ctx context.Context, target string, items []*pageItem) 
 			continue
 		}
 		left[it.pg.Key] = i
-		mine[it.pg.Key] = it
 		keys = append(keys, it.pg.Key)
 		fields = append(fields, it.pg.Key, raw)
 	}
@@ -251,23 +281,110 @@ func (p *Pager) gathered(ctx context.Context, target string, items []*pageItem) 
 		}
 		return errs
 	}
+	waits := map[string]*gatherWait{}
+	for k, i := range left {
+		waits[k] = &gatherWait{it: items[i], done: make(chan struct{})}
+	}
+	l := p.joinLoop(target, waits)
+	for k, w := range waits {
+		i := left[k]
+		select {
+		case <-w.done:
+			errs[i], items[i].bundle = w.err, w.bundle
+			delete(left, k)
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	if len(left) == 0 {
+		return errs
+	}
+	// The caller gave up: take its pages out of the loop (those whose
+	// outcome came meanwhile keep it) and back from Redis.
+	gone := map[string]int{}
+	l.mu.Lock()
+	for k, i := range left {
+		w := waits[k]
+		select {
+		case <-w.done:
+			errs[i], items[i].bundle = w.err, w.bundle
+		default:
+			delete(l.waits, k)
+			gone[k] = i
+		}
+	}
+	l.mu.Unlock()
+	if len(gone) > 0 {
+		p.withdraw(target, gone, items, errs, ctx.Err())
+	}
+	return errs
+}
+
+// joinLoop adds waits to target's gatherLoop, starting it if none runs.
+func (p *Pager) joinLoop(target string, waits map[string]*gatherWait) *gatherLoop {
+	p.gmu.Lock()
+	defer p.gmu.Unlock()
+	l, ok := p.gloops[target]
+	if !ok {
+		if p.gloops == nil {
+			p.gloops = map[string]*gatherLoop{}
+		}
+		l = &gatherLoop{waits: map[string]*gatherWait{}}
+		p.gloops[target] = l
+		go p.runLoop(target, l)
+	}
+	l.mu.Lock()
+	for k, w := range waits {
+		if old, ok := l.waits[k]; ok {
+			// The same page again (its job ran again while the
+			// earlier caller still waits): the earlier one has no say.
+			old.err = fmt.Errorf("page %s: offered again", k)
+			close(old.done)
+		}
+		l.waits[k] = w
+	}
+	l.mu.Unlock()
+	return l
+}
+
+// runLoop is target's gatherLoop: every gatherPoll (at once after a turn)
+// it reads its pages' outcomes and, while one is still offered, tries to
+// take the target's turn; it ends when no page waits.
+func (p *Pager) runLoop(target string, l *gatherLoop) {
+	c := p.c
+	ctx := context.Background()
 	tick := time.NewTimer(0)
 	defer tick.Stop()
-	for len(left) > 0 {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			p.withdraw(target, left, items, errs, ctx.Err())
-			return errs
+	for {
+		<-tick.C
+		p.gmu.Lock()
+		l.mu.Lock()
+		if len(l.waits) == 0 {
+			delete(p.gloops, target)
+			l.mu.Unlock()
+			p.gmu.Unlock()
+			return
 		}
-		offered, err := p.outcomes(ctx, target, left, items, errs)
+		keys := make([]string, 0, len(l.waits))
+		mine := make(map[string]*pageItem, len(l.waits))
+		for k, w := range l.waits {
+			keys = append(keys, k)
+			mine[k] = w.it
+		}
+		l.mu.Unlock()
+		p.gmu.Unlock()
+		offered, err := p.outcomes(ctx, target, keys, l)
 		if errors.Is(err, redis.ErrClosed) {
 			// This process is going away: whatever became of its pages,
 			// their delivery checks decide.
-			for k, i := range left {
-				errs[i] = fmt.Errorf("page %s: %w", k, err)
+			l.mu.Lock()
+			for _, k := range keys {
+				l.finish(k, fmt.Errorf("page %s: %w", k, err), escalation.Bundle{})
 			}
-			return errs
+			l.mu.Unlock()
+			tick.Reset(0)
+			continue
 		}
 		if err != nil {
 			c.log.Debug("bot: reading gathered pages' outcome failed; polling again", "err", err)
@@ -276,26 +393,23 @@ func (p *Pager) gathered(ctx context.Context, target string, items []*pageItem) 
 			token := newToken()
 			ok, err := c.st.rdb.SetNX(ctx, c.st.gatherTurn(target), token, p.turnTTL()).Result()
 			if err == nil && ok {
-				p.turn(ctx, target, token, mine)
+				// The turn's post is paced as the page that took it
+				// would be (one of this process's, its ticket).
+				ticket := slices.Min(keys)
+				p.turn(WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "page:" + ticket}), target, token, mine)
 				tick.Reset(0)
 				continue
 			}
 		}
 		tick.Reset(gatherPoll)
 	}
-	return errs
 }
 
-// outcomes reads the outcome of the pages in left (key → index in items),
-// sets errs and the items' bundles for those that have one and removes
-// them from left; offered reports whether any is still offered (not yet
-// taken).
-func (p *Pager) outcomes(ctx context.Context, target string, left map[string]int, items []*pageItem, errs []error) (offered bool, err error) {
+// outcomes reads the outcome of the pages keys (waiting in l) and hands
+// each that has one to its caller; offered reports whether any is still
+// offered (not yet taken).
+func (p *Pager) outcomes(ctx context.Context, target string, keys []string, l *gatherLoop) (offered bool, err error) {
 	c := p.c
-	keys := make([]string, 0, len(left))
-	for k := range left {
-		keys = append(keys, k)
-	}
 	var res, out *redis.SliceCmd
 	_, err = c.st.rdb.Pipelined(ctx, func(pp redis.Pipeliner) error {
 		res = pp.HMGet(ctx, c.st.gatherRes(target), keys...)
@@ -307,17 +421,16 @@ func (p *Pager) outcomes(ctx context.Context, target string, left map[string]int
 	}
 	now := c.now()
 	var done []string
+	l.mu.Lock()
 	for j, k := range keys {
-		i := left[k]
 		if s, ok := res.Val()[j].(string); ok {
 			var r gatherResult
 			if err := json.Unmarshal([]byte(s), &r); err != nil {
 				r = gatherResult{Err: "unreadable outcome: " + err.Error()}
 			}
 			b, err := r.decode()
-			errs[i], items[i].bundle = err, b
+			l.finish(k, err, b)
 			done = append(done, k)
-			delete(left, k)
 			continue
 		}
 		s, taken := out.Val()[j].(string)
@@ -328,12 +441,14 @@ func (p *Pager) outcomes(ctx context.Context, target string, left map[string]int
 		_, dl, _ := strings.Cut(s, "|")
 		ms, _ := strconv.ParseInt(dl, 10, 64)
 		if now.After(time.UnixMilli(ms).Add(gatherGrace)) {
-			errs[i] = fmt.Errorf("page %s: %w", k, errTakerSilent)
-			c.log.Warn("bot: a page's message went unanswered by the replica that took it; its delivery check decides", "incident", items[i].pg.Incident)
+			if w, ok := l.waits[k]; ok {
+				c.log.Warn("bot: a page's message went unanswered by the replica that took it; its delivery check decides", "incident", w.it.pg.Incident)
+			}
+			l.finish(k, fmt.Errorf("page %s: %w", k, errTakerSilent), escalation.Bundle{})
 			done = append(done, k)
-			delete(left, k)
 		}
 	}
+	l.mu.Unlock()
 	if len(done) > 0 {
 		_, _ = c.st.rdb.Pipelined(ctx, func(pp redis.Pipeliner) error {
 			pp.HDel(ctx, c.st.gatherRes(target), done...)

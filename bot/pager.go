@@ -35,6 +35,9 @@ type Pager struct {
 
 	nextPost map[string]time.Time // target → until when its next message gathers pages (guarded by mu)
 
+	gmu    sync.Mutex
+	gloops map[string]*gatherLoop // target → the loop its pages offered by this process wait in (gather.go)
+
 	checksOnce sync.Once
 	checks     coalesce.Group[*keyCheck] // delivery checks, by channel: one history read answers many
 	nextRead   map[string]time.Time      // channel → the slot a deferred read of it holds (guarded by mu)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -332,3 +334,67 @@ func TestGatheredRefusedHandsAllBack(t *testing.T) {
 // sameBundle reports whether two pages went out in the same bundle, at the
 // same time.
 func sameBundle(x, y escalation.Bundle) bool { return x.ID == y.ID && x.At.Equal(y.At) }
+
+// hmgets is how many HMGET commands the Redis has run since its stats were
+// last reset (INFO commandstats).
+func hmgets(t *testing.T, ctx context.Context, c *redis.Client) int {
+	t.Helper()
+	info, err := c.Info(ctx, "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_hmget:calls=")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+		return n
+	}
+	return 0
+}
+
+// Many pages to one person waiting on one replica for their message share
+// one poll of Redis per gatherPoll (one loop per process and target), not
+// one each: the reads of outcomes do not grow with the pages waiting.
+// (Before, each of the 20 waiting pages read its outcome every 10 ms.)
+func TestGatherWaitersSharePoll(t *testing.T) {
+	cases := []struct {
+		name  string
+		pages int
+	}{
+		{"one page", 1},
+		{"a storm of twenty", 20},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newGatherWorld(t)
+			ctx := redistest.Ctx(t)
+			rdb := w.srv.Client()
+			p := w.replica(rdb, nil)
+			w.busy(ctx, p)
+			var pgs []escalation.Page
+			pagers := make([]*bot.Pager, tc.pages)
+			for i := range tc.pages {
+				pgs = append(pgs, w.page(i))
+				pagers[i] = p
+			}
+			if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			for i, o := range pageAll(ctx, pagers, pgs) {
+				if o.err != nil {
+					t.Fatalf("page %d: %v", i, o.err)
+				}
+			}
+			took := time.Since(start)
+			// Two HMGETs a poll (outcomes, taken marks), one poll per
+			// gatherPoll at most, and a few more around each turn.
+			polls := int(took/(10*time.Millisecond)) + 1
+			if got, most := hmgets(t, ctx, rdb), 2*polls+10; got > most {
+				t.Errorf("%d HMGETs while %d pages waited %v for their message, want at most %d (one poll per 10 ms for them all)", got, tc.pages, took.Round(time.Millisecond), most)
+			}
+		})
+	}
+}
