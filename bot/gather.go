@@ -33,8 +33,9 @@ import (
 //	P chat:C:gather:{<target>}:next  string: unix ms until which the next message to target gathers (hold)
 //	P chat:C:gather:{<target>}:out   hash: page key → "<take id>|<deadline unix ms>": taken into a post
 //	P chat:C:gather:{<target>}:res   hash: page key → that post's outcome for the page (gatherResult, JSON)
+//	P chat:C:gather:{<target>}:back  hash: incident → unix ms when its page to target is due again (awaitBack)
 //
-// All five share one hash tag, so the take script works on Redis Cluster.
+// All six share one hash tag, so the take script works on Redis Cluster.
 //
 //  1. offer: the batch's pages go into the gather hash (clearing any
 //     out/res left of an earlier attempt of the same page);
@@ -77,6 +78,115 @@ func (s *state) gatherTurn(target string) string { return s.gather(target) + ":t
 func (s *state) gatherNext(target string) string { return s.gather(target) + ":next" }
 func (s *state) gatherOut(target string) string  { return s.gather(target) + ":out" }
 func (s *state) gatherRes(target string) string  { return s.gather(target) + ":res" }
+func (s *state) gatherBack(target string) string { return s.gather(target) + ":back" }
+
+// backWait is how long at most a turn's holder, past the target's window
+// and gatherLag, waits for the pages of earlier messages that were due
+// again within the window (escalation.Page.Again) and are not offered
+// yet: their jobs run late in a storm, and a page that misses the message
+// goes alone a window later.
+const backWait = 500 * time.Millisecond
+
+// awaitBack waits, for at most backWait, until every incident whose page
+// to target was due again by now (recorded in gatherBack when its last
+// message went, within the last window) is offered again. An incident
+// acknowledged meanwhile is not paged again: its entry is waited for once,
+// and forgotten once it is older than the window.
+func (p *Pager) awaitBack(ctx context.Context, target string) {
+	c := p.c
+	now := c.now()
+	back, err := c.st.rdb.HGetAll(ctx, c.st.gatherBack(target)).Result()
+	if err != nil || len(back) == 0 {
+		return
+	}
+	want := map[string]bool{}
+	var stale []string
+	for inc, v := range back {
+		ms, _ := strconv.ParseInt(v, 10, 64)
+		due := time.UnixMilli(ms)
+		switch {
+		case due.Before(now.Add(-c.bundleWindow - backWait)):
+			stale = append(stale, inc)
+		case !due.After(now) && due.After(now.Add(-c.bundleWindow)):
+			want[inc] = true
+		}
+	}
+	if len(stale) > 0 {
+		_ = c.st.rdb.HDel(ctx, c.st.gatherBack(target), stale...).Err()
+	}
+	if len(want) == 0 {
+		return
+	}
+	deadline := time.NewTimer(backWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(gatherPoll)
+	defer tick.Stop()
+	for {
+		offered, err := c.st.rdb.HVals(ctx, c.st.gather(target)).Result()
+		if err != nil {
+			return
+		}
+		for _, raw := range offered {
+			var pg escalation.Page
+			if json.Unmarshal([]byte(raw), &pg) == nil {
+				delete(want, strconv.FormatInt(pg.Incident, 10))
+			}
+		}
+		if len(want) == 0 {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			c.log.Debug("bot: pages due again not offered in time; the message goes without them", "target", target, "missing", len(want))
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// recordBack records, for the pages items just delivered to target at at,
+// when each incident's page is due again (gatherBack), and forgets those
+// not due again.
+func (p *Pager) recordBack(ctx context.Context, target string, at time.Time, items []*pageItem, errs []error) {
+	c := p.c
+	var fields []any
+	var gone []string
+	var last time.Duration
+	for i, it := range items {
+		inc := strconv.FormatInt(it.pg.Incident, 10)
+		if errors.Is(errs[i], errNoLongerDue) {
+			gone = append(gone, inc)
+			continue
+		}
+		if errs[i] != nil {
+			continue // refused: its job pages again, expected as before
+		}
+		if it.pg.Again <= 0 {
+			gone = append(gone, inc)
+			continue
+		}
+		fields = append(fields, inc, at.Add(it.pg.Again).UnixMilli())
+		last = max(last, it.pg.Again)
+	}
+	if len(fields) == 0 && len(gone) == 0 {
+		return
+	}
+	_, err := c.st.rdb.TxPipelined(ctx, func(pp redis.Pipeliner) error {
+		if len(gone) > 0 {
+			pp.HDel(ctx, c.st.gatherBack(target), gone...)
+		}
+		if len(fields) > 0 {
+			pp.HSet(ctx, c.st.gatherBack(target), fields...)
+			pp.PExpire(ctx, c.st.gatherBack(target), last+2*c.bundleWindow+backWait)
+		}
+		return nil
+	})
+	if err != nil {
+		c.log.Debug("bot: pages due again not recorded", "err", err)
+	}
+}
 
 // turnTTL is how long a target's turn is held at most: the wait for more
 // pages (the rest of the target's window, at most PageMaxWait, and
@@ -512,6 +622,11 @@ func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]
 		}
 		t.Stop()
 	}
+	// The pages of earlier messages due again within the window are
+	// waited for (their jobs may be late): they join this message.
+	if lag > 0 {
+		p.awaitBack(ctx, target)
+	}
 	take := newToken()
 	raw, err := takeScript.Run(ctx, c.st.rdb,
 		[]string{c.st.gather(target), c.st.gatherTurn(target), c.st.gatherOut(target)},
@@ -543,7 +658,9 @@ func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]
 		items = append(items, &pageItem{pg: pg, card: card, refs: refs})
 	}
 	if len(items) > 0 {
+		postAt := c.now()
 		errs := p.post(ctx, target, items)
+		p.recordBack(ctx, target, postAt, items, errs)
 		p.sent(target, firstErr(errs))
 		p.shareNext(ctx, target)
 		for i, it := range items {

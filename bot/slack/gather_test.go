@@ -398,3 +398,68 @@ func TestGatherWaitersSharePoll(t *testing.T) {
 		})
 	}
 }
+
+// A page due again within its target's window (escalation.Page.Again: the
+// re-page of the window's lone first page) whose job runs late, past the
+// window and gatherLag, still joins the message gathering the pages due
+// meanwhile: the turn's holder waits (up to backWait) for it. Without
+// it, as in the storm of issue 14 on a loaded machine, INC-1 is re-paged
+// alone a window later, in no bundle with the others, and "Acknowledge
+// all" on that bundle misses it. (Before, the holder took at the end of
+// the window plus gatherLag whatever was offered.)
+func TestGatherAwaitsPageDueAgain(t *testing.T) {
+	cases := []struct {
+		name string
+		late time.Duration // the re-page's job runs this long after the holder would take without waiting
+	}{
+		{"a job 100 ms late", 100 * time.Millisecond},
+		{"a job 300 ms late", 300 * time.Millisecond},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newGatherWorld(t)
+			ctx := redistest.Ctx(t)
+			rdb := w.srv.Client()
+			p := w.replica(rdb, nil)
+			first := w.page(1)
+			first.Again = time.Second
+			if _, err := p.PageBundled(ctx, first); err != nil {
+				t.Fatal(err)
+			}
+			dm := dmOf(t, w)
+			end, err := rdb.Get(ctx, "test:chat:slack:gather:{"+dm+"}:next").Int64()
+			if err != nil {
+				t.Fatalf("the lone page set no window: %v", err)
+			}
+			others := []escalation.Page{w.page(2), w.page(3)}
+			var out []outcome
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				out = pageAll(ctx, []*bot.Pager{p, p}, others)
+			}()
+			// The re-page's job, due at the window's end, runs late: after
+			// the window, gatherLag (a fifth of it) and tc.late.
+			again := first
+			again.Reason, again.Key, again.At = escalation.ReasonRepeat, fmt.Sprintf("page:%d:2", first.Incident), time.Now()
+			at := time.UnixMilli(end).Add(bot.BundleWindow/5 + tc.late)
+			waitUntil(t, "the re-page's late due time", func() bool { return !time.Now().Before(at) })
+			b, err := p.PageBundled(ctx, again)
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-done
+			for i, o := range out {
+				if o.err != nil {
+					t.Fatalf("page %d: %v", i, o.err)
+				}
+				if o.b.ID == "" || !sameBundle(o.b, b) {
+					t.Errorf("INC-%d went in %+v, INC-%d's re-page in %+v: want one bundle", others[i].Incident, o.b, first.Incident, b)
+				}
+			}
+			if msgs, times := w.named(); msgs != 2 {
+				t.Errorf("%d DMs naming %v, want the lone first page and one bundle of all three", msgs, times)
+			}
+		})
+	}
+}
