@@ -39,7 +39,8 @@ import (
 //
 //  1. offer: the batch's pages go into the gather hash (clearing any
 //     out/res left of an earlier attempt of the same page);
-//  2. every poll (gatherPoll), the replica reads its pages' outcomes; a
+//  2. every poll (gatherPoll; one loop per process and target, gatherLoop,
+//     for all its pages), the replica reads its pages' outcomes; a
 //     page taken by another replica waits for the outcome that replica
 //     writes; a page still offered tries to take the target's turn;
 //  3. the turn's holder, while the target is busy, waits out the rest of
@@ -63,7 +64,7 @@ import (
 // the message.
 
 // gatherPoll is how often a replica whose pages wait in Redis looks for
-// their outcome or the target's turn.
+// their outcome or the target's turn (once for all its pages to a target).
 const gatherPoll = 10 * time.Millisecond
 
 // gatherGrace is how long past a taker's deadline its outcome is waited
