@@ -190,10 +190,11 @@ func (p *Pager) recordBack(ctx context.Context, target string, at time.Time, ite
 }
 
 // turnTTL is how long a target's turn is held at most: the wait for more
-// pages (the rest of the target's window, at most PageMaxWait, and
-// gatherLag), the post's wait for its rate-limit slot and the post itself.
+// pages (the rest of the target's window, at most PageMaxWait, gatherLag
+// and backWait), the post's wait for its rate-limit slot and the post
+// itself.
 func (p *Pager) turnTTL() time.Duration {
-	return p.gatherLag() + 2*p.c.pageMaxWait + turnPost
+	return p.gatherLag() + backWait + 2*p.c.pageMaxWait + turnPost
 }
 
 // turnPost is what a turn allows for the post itself (and the records
