@@ -25,12 +25,11 @@ import (
 // takes about one message a second into one channel (Slack; a DM is a
 // channel), so twenty pages one by one keep the last waiting twenty seconds.
 //
-// The Pager sends a person's pages through a coalesce.Group keyed by the DM
-// channel: the first page goes at once, alone, as the ordinary single page;
-// pages to that DM that arrive while a send to it is in flight (including
-// the time it waits for its rate-limit slot, up to the bot's PageMaxWait)
-// go together in the next send. A batch of one is a single page; a batch
-// of several is a Bundle. Every page of a bundle gets the bundle's outcome:
+// The Pager gathers a person's pages in Redis, from every replica, and the
+// replica whose turn it is posts them as one message (gather.go): after a
+// quiet spell the first page goes at once, alone; pages due while a message to that DM is in flight or within the window
+// after it go together in the next. A batch of one is a single page; a
+// batch of several is a Bundle. Every page of a bundle gets the bundle's outcome:
 // delivered together, or refused together (a 429, a pacing Defer: certainly
 // not delivered), so the runner's page record stays exact per page.
 //
@@ -303,7 +302,7 @@ func why(pg escalation.Page) string {
 	return string(pg.Reason)
 }
 
-// pageItem is one page waiting in the Pager's coalesce group, and the
+// pageItem is one page being gathered for its message (gather.go), and the
 // bundle it went out in.
 type pageItem struct {
 	pg     escalation.Page
@@ -335,9 +334,9 @@ const BundleWindow = time.Second
 // rather than the one after it.
 const rejoin = 300 * time.Millisecond
 
-// hold is the Pager's coalesce Hold: how long the next message to target
-// waits for more pages (until nextPost[target]); a page to a target quiet
-// for BundleWindow goes at once.
+// hold is how long the next message to target waits for more pages
+// (until nextPost[target], this process's record; pageHold adds every
+// replica's); a page to a target quiet for BundleWindow goes at once.
 func (p *Pager) hold(target string) time.Duration {
 	p.mu.Lock()
 	next, ok := p.nextPost[target]
@@ -380,9 +379,10 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
-// sendPages is the Pager's coalesce send: one page alone as a single page,
-// several as a Bundle. Every page gets the post's outcome.
-func (p *Pager) sendPages(ctx context.Context, target string, items []*pageItem) []error {
+// post sends pages to target now: one page alone as a single page,
+// several as a Bundle. Every page gets the post's outcome; those delivered
+// in a bundle have it.bundle set.
+func (p *Pager) post(ctx context.Context, target string, items []*pageItem) []error {
 	all := items
 	errs := make([]error, len(items))
 	fill := func(err error) []error {
@@ -393,7 +393,6 @@ func (p *Pager) sendPages(ctx context.Context, target string, items []*pageItem)
 		}
 		return errs
 	}
-	defer func() { p.sent(target, firstErr(errs)) }()
 	// The pages waited for their bundle (up to BundleWindow): leave out
 	// those whose incident was acknowledged or resolved meanwhile. Their
 	// runs' commits are refused (the revision moved), and the transition

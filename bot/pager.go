@@ -33,9 +33,10 @@ type Pager struct {
 	dms     map[string]string  // chat user id → DM channel id (also in Redis)
 	opening map[string]*dmCall // DMs being looked up or opened: one call per user at a time
 
-	pagesOnce sync.Once
-	pages     coalesce.Group[*pageItem] // pages, by target channel: due together, one message (bundle.go)
-	nextPost  map[string]time.Time      // target → until when its next message gathers pages (guarded by mu)
+	nextPost map[string]time.Time // target → until when its next message gathers pages (guarded by mu)
+
+	gmu    sync.Mutex
+	gloops map[string]*gatherLoop // target → the loop its pages offered by this process wait in (gather.go)
 
 	checksOnce sync.Once
 	checks     coalesce.Group[*keyCheck] // delivery checks, by channel: one history read answers many
@@ -72,14 +73,14 @@ func (p *Pager) Page(ctx context.Context, pg escalation.Page) error {
 	return err
 }
 
-// PageBundled implements escalation.BundlingPager. A page goes through its
-// target's bundle queue (the person's DM; for a fallback page the alerts
-// channel): alone when nothing else is being sent there, else in one
-// message with the other pages that came while a send there was in flight
-// or waiting for its rate-limit slot (bundle.go); the Bundle names that
-// message. Its errors
-// before the post are marked escalation.Unsent: the page was certainly not
-// delivered.
+// PageBundled implements escalation.BundlingPager. A page to a target (the
+// person's DM; for a fallback page the alerts channel) waits out the
+// target's window after its last message, by any replica, then is offered
+// in Redis and goes out in one message with every page offered for that
+// target by then, on any replica, posted by whichever replica takes the
+// target's turn (gather.go): alone, as the ordinary card, or in a bundle
+// (bundle.go), which the returned Bundle names. Its errors before the post
+// are marked escalation.Unsent: the page was certainly not delivered.
 func (p *Pager) PageBundled(ctx context.Context, pg escalation.Page) (escalation.Bundle, error) {
 	c := p.c
 	ctx = WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "page:" + pg.Key})
@@ -97,13 +98,19 @@ func (p *Pager) PageBundled(ctx context.Context, pg escalation.Page) (escalation
 		// answer was lost delivered: its pages go one by one.
 		return escalation.Bundle{}, p.postOne(ctx, target, pg, card, refs)
 	}
-	p.pagesOnce.Do(func() {
-		p.pages.Max = MaxBundle
-		p.pages.Send = p.sendPages
-		p.pages.Hold = p.hold
-	})
+	// The window after the last message to target, by any replica: the
+	// pages due within it go together in the next (gather.go).
+	if d := p.pageHold(target); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return escalation.Bundle{}, escalation.Unsent(ctx.Err())
+		}
+	}
 	it := &pageItem{pg: pg, card: card, refs: refs}
-	if err := p.pages.Do(ctx, target, it); err != nil {
+	if err := p.gathered(ctx, target, []*pageItem{it})[0]; err != nil {
 		return escalation.Bundle{}, err
 	}
 	return it.bundle, nil

@@ -65,6 +65,11 @@ type Page struct {
 	// Key is the same for a page re-sent because its job ran again after a
 	// crash or a failed commit; a Pager may use it to avoid double posts.
 	Key string
+	// Again is how long after this page goes out the same person is paged
+	// again for the incident if nothing changes (its re-page interval), so
+	// a Pager gathering pages may expect it; zero when the next run
+	// escalates first, or the page is not the owner's. Set by the Runner.
+	Again time.Duration `json:",omitempty"`
 }
 
 // Plan is what Decide wants done: pages to send, then the new escalation

@@ -109,6 +109,10 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job, pre *loaded) error
 			}
 			continue
 		}
+		if i == 0 && pg.Reason.MustDeliver() && pol.RepageEvery > 0 && plan.PagedAt.Equal(now) &&
+			!plan.Next.Before(plan.PagedAt.Add(pol.RepageEvery)) {
+			pg.Again = pol.RepageEvery // the next run re-pages the owner
+		}
 		var b Bundle
 		sendAt := r.now()
 		if err = held; err == nil {

@@ -656,3 +656,29 @@ func filterEvents(tl []incident.Event, typ incident.EventType) []incident.Event 
 	}
 	return out
 }
+
+// The owner's page tells the Pager how long after it the owner is paged
+// again if nothing changes (Page.Again: its re-page interval), so a
+// gathering Pager can expect it; zero when the next run escalates first.
+// (Before, a Pager could not know when a page would be due again.)
+func TestPageTellsWhenDueAgain(t *testing.T) {
+	cases := []struct {
+		name           string
+		repage, escape time.Duration
+		want           time.Duration
+	}{
+		{"re-paged before escalating", 10 * time.Second, time.Hour, 10 * time.Second},
+		{"escalates before the re-page", time.Hour, 10 * time.Second, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.start(e.runner(testPolicy(tc.repage, tc.escape, 0, 0), nil, nil))
+			e.open("k")
+			pages := e.wait(1, owner("alice", escalation.ReasonFirst))
+			if got := pages[0].Again; got != tc.want {
+				t.Fatalf("alice's first page due again after %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

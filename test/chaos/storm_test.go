@@ -191,6 +191,7 @@ func TestStorm(t *testing.T) {
 	}
 	res := stormResult(storm, ownerOf, tellings(fake, owners), calls, sp.repage, last.Add(sp.wait))
 	res.probes = probes
+	res.dms, res.rounds, res.dmOwners = dmRounds(calls, ownerDMs(fake, owners))
 
 	table := fmt.Sprintf("storm: %d incidents over %s for %d owners, %d replicas on one Redis, Slack latency %s, fakeslack.SlackRateLimits; seed %d, %s, commit %s, %s/%s, %d CPUs; measured for %s after the first alert\n\n",
 		sp.incidents, sp.load, sp.owners, sp.replicas, sp.latency, seed, time.Now().UTC().Format("2006-01-02 15:04 MST"), gitRev(),
@@ -283,6 +284,46 @@ type stormFigures struct {
 	rateLimits int     // calls the fake answered 429
 	duplicates []int64 // incidents named twice before their first re-page was due
 	probes     []time.Duration
+	// dms: the messages posted into the owners' DMs in the span; rounds:
+	// the one-second slots (Slack's pace in a DM, the bundle window) from
+	// each owner's first DM to their last, summed over owners; dmOwners:
+	// the owners with a DM.
+	dms, rounds, dmOwners int
+}
+
+// ownerDMs maps each owner's DM channel id to the owner.
+func ownerDMs(fake *fakeslack.Server, users []string) map[string]string {
+	dm := map[string]string{}
+	for _, u := range users {
+		if c, ok := fake.IM(u); ok {
+			dm[c.ID] = u
+		}
+	}
+	return dm
+}
+
+// dmRounds counts the successful posts into the DMs of dm (channel →
+// owner) among calls, and the one-second rounds they span per owner
+// (first to last DM, rounded up, at least one).
+func dmRounds(calls []fakeslack.Call, dm map[string]string) (dms, rounds, owners int) {
+	first, last := map[string]time.Time{}, map[string]time.Time{}
+	for _, p := range postsOf(calls) {
+		u, ok := dm[p.Channel]
+		if !ok {
+			continue
+		}
+		dms++
+		if f, seen := first[u]; !seen || p.At.Before(f) {
+			first[u] = p.At
+		}
+		if p.At.After(last[u]) {
+			last[u] = p.At
+		}
+	}
+	for u, f := range first {
+		rounds += max(1, int((last[u].Sub(f)+time.Second-1)/time.Second))
+	}
+	return dms, rounds, len(first)
 }
 
 // stormResult computes the figures. Definitions (BENCHMARKS.md repeats them):
@@ -391,6 +432,10 @@ func (f stormFigures) markdown(wait time.Duration) string {
 	}
 	row("incidents never told within "+wait.String()+" of the last 202", fmt.Sprintf("%d %s", len(f.never), short(f.never)), "0")
 	row("Slack Web API calls per incident", fmt.Sprintf("%.2f (%d calls: %s)", float64(f.calls)/float64(max(1, f.incidents)), f.calls, strings.Join(methods, ", ")), "")
+	if f.rounds > 0 {
+		row("page DMs per owner per round (one-second slots from each owner's first DM to their last)",
+			fmt.Sprintf("%.2f (%d DMs to %d owners over %d rounds)", float64(f.dms)/float64(f.rounds), f.dms, f.dmOwners, f.rounds), "1")
+	}
 	row("429s answered by the fake", strconv.Itoa(f.rateLimits), "0 with the shared budget")
 	row("duplicates (named twice before the first re-page is due)", fmt.Sprintf("%d %s", len(f.duplicates), short(f.duplicates)), "0")
 	return b.String()
