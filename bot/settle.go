@@ -182,6 +182,11 @@ func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch strin
 			switch {
 			case !triggered && shown != string(inc.Status):
 				card.Actions, card.Lead = nil, settledLead(inc, owner)
+			case triggered && noLink && ch != "" && inc.Owner == "" && pg.Reason != escalation.ReasonFallback:
+				// The step that sent this page has not committed the owner
+				// it makes: drawn now, the page would say "nobody yet".
+				// The commit's own sync draws it.
+				continue
 			case triggered && noLink && ch != "":
 				// Still to act on: the buttons stay, the link comes.
 				pg.Owner = inc.Owner
