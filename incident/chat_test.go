@@ -1,6 +1,7 @@
 package incident_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -299,11 +300,11 @@ func TestHeldChatJobWaitsOutItsHold(t *testing.T) {
 func TestChatClaimTakesLiveIncidentsFirst(t *testing.T) {
 	cases := []struct {
 		name string
-		live func(s *incident.Store, n int64) error // what happens to the live incident after it opens
+		live func(ctx context.Context, s *incident.Store, n int64) error // what happens to the live incident after it opens
 	}{
-		{"a new incident (triggered)", func(*incident.Store, int64) error { return nil }},
-		{"an acknowledged incident", func(s *incident.Store, n int64) error {
-			_, err := s.Ack(t.Context(), n, "alice", "")
+		{"a new incident (triggered)", func(context.Context, *incident.Store, int64) error { return nil }},
+		{"an acknowledged incident", func(ctx context.Context, s *incident.Store, n int64) error {
+			_, err := s.Ack(ctx, n, "alice", "")
 			return err
 		}},
 	}
@@ -319,7 +320,7 @@ func TestChatClaimTakesLiveIncidentsFirst(t *testing.T) {
 				resolved = append(resolved, n)
 			}
 			live := mustOpen(t, s, ctx, alert("new")).Number
-			if err := tc.live(s, live); err != nil {
+			if err := tc.live(ctx, s, live); err != nil {
 				t.Fatal(err)
 			}
 			// The resolved incidents' catch-up waited longer.
