@@ -89,6 +89,17 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
+	if inc.Status == incident.StatusResolved {
+		// Catch-up, not live work: a resolved incident's channel and
+		// card (for the record) and its settled redraws take a chat
+		// method's slot only while the limit keeps one free besides it,
+		// else are deferred without holding one, so live incidents'
+		// channels, cards and redraws never queue behind them (the claim
+		// also takes live incidents' jobs first: ClaimChatJobs).
+		pc, _ := PacingFrom(ctx)
+		pc.Yield = true
+		ctx = WithPacing(ctx, pc)
+	}
 	if inc.Held != "" {
 		// A maintenance window holds it: no channel, no card until it ends
 		// (its end queues this job again).

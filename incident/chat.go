@@ -62,7 +62,8 @@ func (k keys) chatLink(ref string) string {
 }
 
 // urgentOf returns the urgent index of the queue of kind's jobs: the page
-// queue's, or for the chat queue, which has no priorities, a key in the same
+// queue's, or for the chat queue, which has no urgent index (its priority,
+// live incidents first, is read from the incidents: ClaimChatJobs), a key in the same
 // slot that no script writes (its scripts still name one).
 func (k keys) urgentOf(kind JobKind) string {
 	if kind == JobChat {
@@ -89,8 +90,16 @@ func (s *Store) ChatJobsKey() string { return s.k.chatQueue() }
 // once at a time. A chat job re-queued while it runs is not claimed again
 // until its holder releases it (which makes it due at once) or its lease
 // runs out; two syncs of one incident at once would both post its card.
+//
+// Live first: among the due chat jobs (the first 512 by due time), those of
+// incidents not resolved are claimed before those of resolved incidents,
+// each group by due time. After a storm whose incidents were resolved
+// before chat caught up with them, a new incident's channel and card, and
+// the redraws of what people act on, do not wait behind the resolved
+// incidents' catch-up (their channels and cards, for the record), which
+// still runs, after the live work.
 func (s *Store) ClaimChatJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
-	return s.claim(ctx, s.k.chatQueue(), s.k.chatInflight(), s.k.urgentOf(JobChat), true, false, now, lease, max, token)
+	return s.claim(ctx, s.k.chatQueue(), s.k.chatInflight(), s.k.urgentOf(JobChat), true, false, s.k.base, now, lease, max, token)
 }
 
 // ScheduleChat makes incident n's chat job due at due, or earlier if it

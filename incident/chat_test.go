@@ -1,6 +1,7 @@
 package incident_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -289,5 +290,58 @@ func TestHeldChatJobWaitsOutItsHold(t *testing.T) {
 	}
 	if n, _ := c.HLen(ctx, "test:{inc}:holds").Result(); n != 0 {
 		t.Fatalf("%d holds left", n)
+	}
+}
+
+// Live first (issue 14's storm): the chat claim takes the jobs of incidents
+// not resolved before those of resolved incidents, however long the
+// resolved ones have waited; the resolved ones are still claimed after, by
+// due time.
+func TestChatClaimTakesLiveIncidentsFirst(t *testing.T) {
+	cases := []struct {
+		name string
+		live func(ctx context.Context, s *incident.Store, n int64) error // what happens to the live incident after it opens
+	}{
+		{"a new incident (triggered)", func(context.Context, *incident.Store, int64) error { return nil }},
+		{"an acknowledged incident", func(ctx context.Context, s *incident.Store, n int64) error {
+			_, err := s.Ack(ctx, n, "alice", "")
+			return err
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, c, ctx := newService(t)
+			var resolved []int64
+			for i := range 5 {
+				n := mustOpen(t, s, ctx, alert("old"+strings.Repeat("x", i))).Number
+				if _, err := s.Resolve(ctx, n, "alice", "fixed"); err != nil {
+					t.Fatal(err)
+				}
+				resolved = append(resolved, n)
+			}
+			live := mustOpen(t, s, ctx, alert("new")).Number
+			if err := tc.live(ctx, s, live); err != nil {
+				t.Fatal(err)
+			}
+			// The resolved incidents' catch-up waited longer.
+			for i, n := range resolved {
+				c.ZAdd(ctx, s.ChatJobsKey(), redisZ(t0.Add(time.Duration(i-10)*time.Second), incident.ChatJob(n)))
+			}
+			c.ZAdd(ctx, s.ChatJobsKey(), redisZ(t0, incident.ChatJob(live)))
+
+			jobs, _, err := s.ClaimChatJobs(ctx, t0, time.Minute, 1, "c:1")
+			if err != nil || len(jobs) != 1 || jobs[0].Number != live {
+				t.Fatalf("first claim = %+v, %v; want INC-%d's chat job before the resolved incidents'", jobs, err, live)
+			}
+			rest, _, err := s.ClaimChatJobs(ctx, t0, time.Minute, 10, "c:2")
+			if err != nil || len(rest) != len(resolved) {
+				t.Fatalf("second claim = %+v, %v; want the %d resolved incidents' jobs", rest, err, len(resolved))
+			}
+			for i, j := range rest {
+				if j.Number != resolved[i] {
+					t.Fatalf("second claim %d: INC-%d, want INC-%d (by due time)", i, j.Number, resolved[i])
+				}
+			}
+		})
 	}
 }

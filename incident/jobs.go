@@ -298,18 +298,20 @@ func (s *Store) Revision(ctx context.Context, n int64) (Status, int64, error) {
 // caller releases them. Due urgent jobs come first (see Priorities above),
 // then the others by due time; with ByDueOnly, all by due time.
 func (s *Store) ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
-	return s.claim(ctx, s.k.jobs, s.k.inflight, s.k.urgent, false, !s.ByDueOnly, now, lease, max, token)
+	return s.claim(ctx, s.k.jobs, s.k.inflight, s.k.urgent, false, !s.ByDueOnly, "", now, lease, max, token)
 }
 
 // claim runs claim.lua on one queue (due zset, in-flight zset, urgent
 // index). An exclusive queue never hands out a member that is still in
-// flight; urgentFirst claims the index's due jobs first.
-func (s *Store) claim(ctx context.Context, due, inflight, urgent string, exclusive, urgentFirst bool, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
+// flight; urgentFirst claims the index's due jobs first; liveBase, the
+// incidents' key prefix, claims the chat jobs of incidents not resolved
+// first ("" for none).
+func (s *Store) claim(ctx context.Context, due, inflight, urgent string, exclusive, urgentFirst bool, liveBase string, now time.Time, lease time.Duration, max int, token string) (jobs []Job, next time.Time, err error) {
 	if max <= 0 {
 		max = 1
 	}
 	res, err := claimScript.Run(ctx, s.rdb, []string{due, inflight, s.k.leases, s.k.holds, urgent},
-		now.UnixMilli(), now.Add(lease).UnixMilli(), max, token, 4*max, boolArg(exclusive), boolArg(urgentFirst)).Slice()
+		now.UnixMilli(), now.Add(lease).UnixMilli(), max, token, 4*max, boolArg(exclusive), boolArg(urgentFirst), liveBase).Slice()
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("claim jobs: %w", err)
 	}

@@ -4,6 +4,9 @@
 -- KEYS[1]  hash: tat (theoretical arrival time of the next call), blocked
 --          (no call before this: a 429's Retry-After); unix microseconds
 -- KEYS[2]  sorted set: ticket -> the send time reserved for it (unix µs)
+-- KEYS[3]  sorted set: send times given up by a ticket that yields now (its
+--          holder's incident was resolved): the next call that books without
+--          yielding takes the earliest (member and score: the time, µs)
 --
 -- ARGV[1] = "r": reserve a send time.
 --   ARGV[2] now, ARGV[3] interval, ARGV[4] tolerance (µs), ARGV[5] ticket
@@ -15,7 +18,10 @@
 --   came back empty) is not spent again. ARGV[10] "1": the call yields
 --   (bot.Pacing.Yield): unless a ticket holds a slot, it books only when
 --   that leaves the next slot free now and no block holds; otherwise it is
---   deferred until then, booking and holding nothing. ARGV[11] how long past
+--   deferred until then, booking and holding nothing; a yielding ticket
+--   whose slot is further than the max wait gives it up (KEYS[3]) and is
+--   treated so; a call that does not yield takes a slot given up before
+--   booking a new one. ARGV[11] how long past
 --   its time a held slot stays its ticket's (µs; pacer.go's lateFor).
 --   Answers {wait µs, deferred 0|1, tat, blocked}: tat and blocked as stored
 --   after the call, for the caller's copy (integer replies keep all 16
@@ -35,6 +41,7 @@ local function expire(horizon, keep)
   local ttl = math.max(horizon - now, 0) + keep
   redis.call('PEXPIRE', KEYS[1], math.ceil(ttl / 1000))
   redis.call('PEXPIRE', KEYS[2], math.ceil(ttl / 1000))
+  redis.call('PEXPIRE', KEYS[3], math.ceil(ttl / 1000))
 end
 
 local st = redis.call('HMGET', KEYS[1], 'tat', 'blocked')
@@ -46,7 +53,7 @@ if op == 'b' then
   if untl > blocked then blocked = untl end
   if tat < untl then tat = untl end
   redis.call('HSET', KEYS[1], 'tat', f(tat), 'blocked', f(blocked))
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[3])
   expire(math.max(tat, blocked), tonumber(ARGV[4]))
   return 1
 end
@@ -67,15 +74,45 @@ if myblocked > blocked then blocked = myblocked end
 -- Within it the slot is still its own (a runner a little late under load).
 local late = tonumber(ARGV[11]) or interval
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. f(now - late))
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. f(now - late))
+local yield = ARGV[10] == '1'
 if ticket ~= '' then
   local at = redis.call('ZSCORE', KEYS[2], ticket)
   if at then
     local d = tonumber(at) - now
     local deferred = 0
+    if maxwait >= 0 and d > maxwait and yield then
+      -- The ticket yields now (its incident was resolved since it
+      -- booked): its slot is given up (KEYS[3]) to the next call that
+      -- books without yielding, and it waits below as any yielding call.
+      redis.call('ZREM', KEYS[2], ticket)
+      redis.call('ZADD', KEYS[3], f(tonumber(at)), f(tonumber(at)))
+    else
+      if maxwait >= 0 and d > maxwait then
+        deferred = 1
+      else
+        redis.call('ZREM', KEYS[2], ticket)
+      end
+      redis.call('HSET', KEYS[1], 'tat', f(tat), 'blocked', f(blocked))
+      expire(math.max(tat, blocked), keep)
+      return {d, deferred, tat, blocked}
+    end
+  end
+end
+
+if not yield then
+  -- A slot given up by a yielding ticket is taken before a new one.
+  local free = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+  if free[1] then
+    redis.call('ZREM', KEYS[3], free[1])
+    local at = tonumber(free[2])
+    local d = at - now
+    local deferred = 0
     if maxwait >= 0 and d > maxwait then
       deferred = 1
-    else
-      redis.call('ZREM', KEYS[2], ticket)
+      if ticket ~= '' then
+        redis.call('ZADD', KEYS[2], f(at), ticket)
+      end
     end
     redis.call('HSET', KEYS[1], 'tat', f(tat), 'blocked', f(blocked))
     expire(math.max(tat, blocked), keep)
@@ -83,7 +120,7 @@ if ticket ~= '' then
   end
 end
 
-if ARGV[10] == '1' then
+if yield then
   local last = tonumber(st[1]) or 0 -- nothing stored: nothing booked
   if mytat > last then last = mytat end
   local ready = last + interval - tolerance

@@ -86,6 +86,19 @@ func TestSharedBudget(t *testing.T) {
 			bookJob(B, create, "page:1", 500*time.Millisecond, 0, false),
 			bookJob(A, create, "page:1", 500*time.Millisecond, 2*s, true), // claimed once: a new slot
 		}},
+		// Issue 14's storm: a resolved incident's sync yields; the slot
+		// it held while the incident was live goes to the next live call,
+		// which would otherwise book behind every slot held.
+		{"a slot held for a ticket that yields now is the next live call's", []step{
+			book(A, create, "", 0), book(A, create, "", 0),
+			bookJob(A, create, "sync:1", 500*time.Millisecond, s, true),
+			bookJob(A, create, "sync:2", 500*time.Millisecond, 2*s, true),
+			bookYield(B, create, "sync:1", 500*time.Millisecond, 4*s, true), // gives s up, waits for a free slot
+			bookJob(A, create, "sync:3", 500*time.Millisecond, s, true),     // the slot given up, held for it
+			book(B, create, "", 3*s), // none left: a new one
+			{advance: s, want: -1},
+			bookJob(B, create, "sync:3", 500*time.Millisecond, 0, false),
+		}},
 		{"a held slot claimed up to lateGrace (2 s) late is still the job's", []step{
 			book(A, create, "", 0), book(A, create, "", 0),
 			bookJob(A, create, "page:1", 500*time.Millisecond, s, true),

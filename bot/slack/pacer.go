@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -281,16 +283,35 @@ func (p *pacer) reserveLocal(key string, l Limit, pc bot.Pacing, bounded bool, n
 		if at, ok := st.held[pc.Ticket]; ok {
 			d = at.Sub(now)
 			if bounded && d > pc.MaxWait {
-				return d, true
+				if !pc.Yield {
+					return d, true
+				}
+				// A ticket that yields now (its incident was resolved
+				// since it booked) gives its slot up to the next call
+				// that books, and waits as any yielding call.
+				delete(st.held, pc.Ticket)
+				st.held[freeSlot(at)] = at
+			} else {
+				delete(st.held, pc.Ticket)
+				return d, false
 			}
-			delete(st.held, pc.Ticket)
-			return d, false
 		}
 	}
 	if bounded && pc.Yield {
 		if d, wait := yieldWait(st.tat, st.blocked, now, interval, tolerance); wait {
 			return d, true
 		}
+	} else if t, at, ok := firstFree(st.held); ok {
+		// A slot given up by a yielding ticket: taken before a new one.
+		delete(st.held, t)
+		d = at.Sub(now)
+		if bounded && d > pc.MaxWait {
+			if pc.Ticket != "" {
+				st.held[pc.Ticket] = at
+			}
+			return d, true
+		}
+		return d, false
 	}
 	if st.tat.Before(now) {
 		st.tat = now
@@ -312,6 +333,24 @@ func (p *pacer) reserveLocal(key string, l Limit, pc bot.Pacing, bounded bool, n
 		return d, true
 	}
 	return d, false
+}
+
+// freePrefix begins the held set's entries of slots given up (freeSlot):
+// no ticket begins with it.
+const freePrefix = "~"
+
+// freeSlot is the held set's entry of a slot at at given up by the ticket
+// that held it, for the next call that books without yielding.
+func freeSlot(at time.Time) string { return freePrefix + strconv.FormatInt(at.UnixMicro(), 10) }
+
+// firstFree returns the earliest slot given up in held, if any.
+func firstFree(held map[string]time.Time) (ticket string, at time.Time, ok bool) {
+	for t, a := range held {
+		if strings.HasPrefix(t, freePrefix) && (!ok || a.Before(at)) {
+			ticket, at, ok = t, a, true
+		}
+	}
+	return ticket, at, ok
 }
 
 // yieldWait is how long a Yield call waits before it may book on a limit
@@ -358,6 +397,7 @@ func (p *pacer) state(key string) *paceState {
 //
 //	<prefix>pace:{<method>[|<channel>]}        hash: tat, blocked (unix µs)
 //	<prefix>pace:{<method>[|<channel>]}:held   sorted set: ticket → reserved send time (unix µs)
+//	<prefix>pace:{<method>[|<channel>]}:free   sorted set: send times given up by a yielding ticket (unix µs)
 //
 // Both expire a minute after the last time they speak of. The times are the
 // replicas' own clocks (the pacer's now), so replicas' clock skew shifts a
@@ -401,7 +441,7 @@ func newSharedBudget(b Budget) *sharedBudget {
 
 func (s *sharedBudget) keys(key string) []string {
 	k := s.prefix + "pace:{" + key + "}"
-	return []string{k, k + ":held"}
+	return []string{k, k + ":held", k + ":free"}
 }
 
 // answered reports whether err is nil, logging the budget's outage once

@@ -6,7 +6,9 @@
 -- ARGV: 1 now ms, 2 lease deadline ms, 3 max jobs to claim, 4 token, 5 max expired leases to reclaim,
 --       6 "1" for an exclusive queue (chat jobs): a member still in flight is not claimed a second
 --         time; it waits until its lease deadline (its holder's release brings it forward),
---       7 "1" to claim urgent jobs first (the page queue); otherwise by due time alone
+--       7 "1" to claim urgent jobs first (the page queue); otherwise by due time alone,
+--       8 the incidents' key prefix ("<prefix>{inc}:i:") to claim live incidents' jobs first (the
+--         chat queue): see "Live first" below; "" for none
 -- Returns {next ms or -1, reclaimed count, member1, due1, urgent1, member2, due2, urgent2, ...},
 -- where next is the earlier of the first due time still waiting and the first lease deadline in
 -- flight (a lease that runs out then makes its job due: the caller wakes at once instead of at
@@ -95,6 +97,26 @@ if urgent_first then
         -- urgent while it ran): urgent when it falls due.
         redis.call('ZADD', KEYS[5], due, m)
       end
+    end
+  end
+end
+-- Live first (the chat queue, ARGV[8]). A chat job "chat:<n>" of an
+-- incident that is not resolved is live work (its channel, its card, the
+-- redraws of what people act on); one of a resolved incident is catch-up
+-- (its channel and card for the record, its settled redraws). Among the
+-- first liveScan due jobs, the live ones are claimed first, by due time, so
+-- a storm's resolved incidents waiting ahead in the queue do not hold back a
+-- new incident's channel. The incident hash is in the same slot.
+local live_scan = 512
+if ARGV[8] and ARGV[8] ~= '' and claimed < max then
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, live_scan)
+  for i = 1, #due, 2 do
+    if claimed >= max then
+      break
+    end
+    local n = string.match(due[i], '^chat:(%d+)$')
+    if n and redis.call('HGET', ARGV[8] .. n, 'status') ~= 'resolved' then
+      take(due[i], due[i + 1], 0)
     end
   end
 end
