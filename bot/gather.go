@@ -34,8 +34,9 @@ import (
 //	P chat:C:gather:{<target>}:out   hash: page key → "<take id>|<deadline unix ms>": taken into a post
 //	P chat:C:gather:{<target>}:res   hash: page key → that post's outcome for the page (gatherResult, JSON)
 //	P chat:C:gather:{<target>}:back  hash: incident → unix ms when its page to target is due again (awaitBack)
+//	P chat:C:gather:{<target>}:new   hash: page key → unix ms until which a page of news is expected (newsFirst)
 //
-// All six share one hash tag, so the take script works on Redis Cluster.
+// All seven share one hash tag, so the take script works on Redis Cluster.
 //
 //  1. offer: the batch's pages go into the gather hash (clearing any
 //     out/res left of an earlier attempt of the same page);
