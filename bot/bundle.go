@@ -438,7 +438,7 @@ func (p *Pager) post(ctx context.Context, target string, items []*pageItem) []er
 
 // errNoLongerDue is the error of a page left out of its bundle because its
 // incident is no longer triggered: it was certainly not sent.
-var errNoLongerDue = errors.New("incident no longer triggered; page not sent")
+var errNoLongerDue = escalation.ErrNotTriggered
 
 // stillDue returns the items whose incident is still triggered, and errs
 // with errNoLongerDue (Unsent) for the others (by position in items).

@@ -34,8 +34,9 @@ import (
 //	P chat:C:gather:{<target>}:out   hash: page key → "<take id>|<deadline unix ms>": taken into a post
 //	P chat:C:gather:{<target>}:res   hash: page key → that post's outcome for the page (gatherResult, JSON)
 //	P chat:C:gather:{<target>}:back  hash: incident → unix ms when its page to target is due again (awaitBack)
+//	P chat:C:gather:{<target>}:new   hash: page key → unix ms until which a page of news is expected (newsFirst)
 //
-// All six share one hash tag, so the take script works on Redis Cluster.
+// All seven share one hash tag, so the take script works on Redis Cluster.
 //
 //  1. offer: the batch's pages go into the gather hash (clearing any
 //     out/res left of an earlier attempt of the same page);
@@ -80,6 +81,92 @@ func (s *state) gatherNext(target string) string { return s.gather(target) + ":n
 func (s *state) gatherOut(target string) string  { return s.gather(target) + ":out" }
 func (s *state) gatherRes(target string) string  { return s.gather(target) + ":res" }
 func (s *state) gatherBack(target string) string { return s.gather(target) + ":back" }
+func (s *state) gatherNew(target string) string  { return s.gather(target) + ":new" }
+
+// news reports whether pg tells its reader of an incident they were not
+// told of yet (a first page, an escalation, an assignment, a retrigger, a
+// fallback), as against a reminder (ReasonRepeat) or a page that only
+// tells (notify, handoff: "moved on"). A target's message goes to news
+// first: a turn whose pages are all reminders and notices waits while a
+// page of news for the target is on its way (expectNews).
+func news(pg escalation.Page) bool {
+	switch pg.Reason {
+	case escalation.ReasonRepeat, escalation.ReasonNotify, escalation.ReasonHandoff:
+		return false
+	}
+	return true
+}
+
+// newsSlack is how long past its expected offer a page of news is waited
+// for by a turn holding only reminders and notices: past it, they go.
+const newsSlack = time.Second
+
+// expectNews records in gatherNew that the pages of news keys are on
+// their way to target, due to be offered by until (plus newsSlack): while
+// such an entry lives and no page of news is offered, a turn leaves the
+// reminders and notices offered for the target waiting (newsFirst). The
+// entry goes when the page is offered (gathered), or expires.
+func (p *Pager) expectNews(ctx context.Context, target string, until time.Time, keys ...string) {
+	if len(keys) == 0 {
+		return
+	}
+	c := p.c
+	fields := make([]any, 0, 2*len(keys))
+	for _, k := range keys {
+		fields = append(fields, k, until.Add(newsSlack).UnixMilli())
+	}
+	_, err := c.st.rdb.TxPipelined(ctx, func(pp redis.Pipeliner) error {
+		pp.HSet(ctx, c.st.gatherNew(target), fields...)
+		pp.PExpire(ctx, c.st.gatherNew(target), gatherTTL)
+		return nil
+	})
+	if err != nil {
+		c.log.Debug("bot: pages of news not announced; reminders may go before them", "err", err)
+	}
+}
+
+// newsFirst reports whether the turn's holder should leave the pages
+// offered for target waiting: none of them is news, and a page of news
+// for the target is on its way (gatherNew, not expired). Expired entries
+// are removed. On an error it answers false: the pages go.
+func (p *Pager) newsFirst(ctx context.Context, target string) bool {
+	c := p.c
+	var offered, coming *redis.MapStringStringCmd
+	_, err := c.st.rdb.Pipelined(ctx, func(pp redis.Pipeliner) error {
+		offered = pp.HGetAll(ctx, c.st.gather(target))
+		coming = pp.HGetAll(ctx, c.st.gatherNew(target))
+		return nil
+	})
+	if err != nil || len(coming.Val()) == 0 || len(offered.Val()) == 0 {
+		return false
+	}
+	now := c.now()
+	waiting := false
+	var stale []string
+	for k, v := range coming.Val() {
+		ms, _ := strconv.ParseInt(v, 10, 64)
+		if now.After(time.UnixMilli(ms)) {
+			stale = append(stale, k)
+			continue
+		}
+		if _, there := offered.Val()[k]; !there {
+			waiting = true
+		}
+	}
+	if len(stale) > 0 {
+		_ = c.st.rdb.HDel(ctx, c.st.gatherNew(target), stale...).Err()
+	}
+	if !waiting {
+		return false
+	}
+	for _, raw := range offered.Val() {
+		var pg escalation.Page
+		if json.Unmarshal([]byte(raw), &pg) != nil || news(pg) {
+			return false
+		}
+	}
+	return true
+}
 
 // backWait is how long at most a turn's holder, past the target's window
 // and gatherLag, waits for the pages of earlier messages that were due
@@ -383,6 +470,7 @@ func (p *Pager) gathered(ctx context.Context, target string, items []*pageItem) 
 	_, err := c.st.rdb.TxPipelined(ctx, func(pp redis.Pipeliner) error {
 		pp.HDel(ctx, c.st.gatherOut(target), keys...)
 		pp.HDel(ctx, c.st.gatherRes(target), keys...)
+		pp.HDel(ctx, c.st.gatherNew(target), keys...)
 		pp.HSet(ctx, c.st.gather(target), fields...)
 		pp.PExpire(ctx, c.st.gather(target), gatherTTL)
 		return nil
@@ -508,9 +596,10 @@ func (p *Pager) runLoop(target string, l *gatherLoop) {
 				// The turn's post is paced as the page that took it
 				// would be (one of this process's, its ticket).
 				ticket := slices.Min(keys)
-				p.turn(WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "page:" + ticket}), target, token, mine)
-				tick.Reset(0)
-				continue
+				if p.turn(WithPacing(ctx, Pacing{MaxWait: c.pageMaxWait, Ticket: "page:" + ticket}), target, token, mine) {
+					tick.Reset(0)
+					continue
+				}
 			}
 		}
 		tick.Reset(gatherPoll)
@@ -597,8 +686,9 @@ func (p *Pager) withdraw(target string, left map[string]int, items []*pageItem, 
 // offered for it (mine are this replica's own, ready to post), posts them
 // as one message, writes each page's outcome and ends the turn. Its posts
 // run on their own deadline (turnTTL), not its callers': other replicas'
-// pages depend on them.
-func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]*pageItem) {
+// pages depend on them. It reports whether it took any page (false: the
+// pages offered wait, as for news on its way, or the take failed).
+func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]*pageItem) bool {
 	c := p.c
 	ttl := p.turnTTL()
 	deadline := c.now().Add(ttl)
@@ -629,6 +719,13 @@ func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]
 	if lag > 0 {
 		p.awaitBack(ctx, target)
 	}
+	// News first: reminders and "moved on" notices do not take the
+	// target's message while a page of news for it is on its way; they
+	// join its message, or wait for the next.
+	if p.newsFirst(ctx, target) {
+		c.log.Debug("bot: reminders and notices wait for the pages of news on their way", "target", target)
+		return false
+	}
 	take := newToken()
 	raw, err := takeScript.Run(ctx, c.st.rdb,
 		[]string{c.st.gather(target), c.st.gatherTurn(target), c.st.gatherOut(target)},
@@ -637,7 +734,7 @@ func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]
 		if err != nil && !errors.Is(err, redis.Nil) {
 			c.log.Debug("bot: taking gathered pages failed; polling again", "err", err)
 		}
-		return
+		return false
 	}
 	results := map[string]gatherResult{}
 	var items []*pageItem
@@ -663,6 +760,8 @@ func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]
 		postAt := c.now()
 		errs := p.post(ctx, target, items)
 		p.recordBack(ctx, target, postAt, items, errs)
+		p.expectRefused(ctx, target, items, errs)
+		p.logRefused(target, len(items), firstErr(errs))
 		p.sent(target, firstErr(errs))
 		p.shareNext(ctx, target)
 		for i, it := range items {
@@ -684,6 +783,40 @@ func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]
 		// this replica's own pages do too.
 		c.log.Warn("bot: gathered pages' outcome not recorded; their delivery checks decide", "err", err)
 	}
+	return true
+}
+
+// expectRefused records the pages of news among items that a rate limit
+// refused (a 429's Retry-After, the pacer's Defer) as on their way back
+// (expectNews): their jobs offer them again after the delay, and the
+// reminders and notices offered meanwhile wait for them.
+func (p *Pager) expectRefused(ctx context.Context, target string, items []*pageItem, errs []error) {
+	var keys []string
+	var delay time.Duration
+	for i, it := range items {
+		d, ok := escalation.IsDeferred(errs[i])
+		var ra escalation.RetryAfterError
+		if !ok && errors.As(errs[i], &ra) {
+			d, ok = ra.RetryAfter(), true
+		}
+		if ok && news(it.pg) {
+			keys = append(keys, it.pg.Key)
+			delay = max(delay, d)
+		}
+	}
+	p.expectNews(ctx, target, p.c.now().Add(delay+rejoin+backWait), keys...)
+}
+
+// logRefused logs a message of n pages to target that the chat's rate
+// limit refused (a 429): once per message, however many incidents it
+// named; the runner logs each page's retry at debug.
+func (p *Pager) logRefused(target string, n int, err error) {
+	var ra escalation.RetryAfterError
+	if _, deferred := escalation.IsDeferred(err); deferred || !errors.As(err, &ra) {
+		return
+	}
+	p.c.log.Warn("bot: page message refused by the chat's rate limit; its pages are retried after the Retry-After",
+		"target", target, "pages", n, "retry_in", ra.RetryAfter(), "err", err)
 }
 
 // shareNext records in Redis until when the next message to target

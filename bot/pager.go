@@ -96,11 +96,19 @@ func (p *Pager) PageBundled(ctx context.Context, pg escalation.Page) (escalation
 		// A chat that can neither find a message by any of its keys nor
 		// replay a post by its key cannot tell which pages a bundle whose
 		// answer was lost delivered: its pages go one by one.
-		return escalation.Bundle{}, p.postOne(ctx, target, pg, card, refs)
+		err := p.postOne(ctx, target, pg, card, refs)
+		p.logRefused(target, 1, err)
+		return escalation.Bundle{}, err
 	}
 	// The window after the last message to target, by any replica: the
-	// pages due within it go together in the next (gather.go).
-	if d := p.pageHold(target); d > 0 {
+	// pages due within it go together in the next (gather.go). A page of
+	// news is announced while it waits, so reminders and notices to the
+	// target do not go before it (newsFirst).
+	d := p.pageHold(target)
+	if news(pg) {
+		p.expectNews(ctx, target, c.now().Add(max(d, 0)+c.pageMaxWait), pg.Key)
+	}
+	if d > 0 {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:

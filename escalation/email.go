@@ -404,7 +404,11 @@ func (r *Runner) emailFailed(ctx context.Context, j incident.Job, t EmailTask, i
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			r.log.Error("escalation: fallback page failed too", "incident", inc.Number, "channel", fb.Channel, "err", ferr)
+			if errors.Is(ferr, ErrNotTriggered) {
+				r.log.Debug("escalation: fallback page not sent: the incident is no longer triggered", "incident", inc.Number, "channel", fb.Channel)
+			} else {
+				r.log.Error("escalation: fallback page failed too", "incident", inc.Number, "channel", fb.Channel, "err", ferr)
+			}
 		} else {
 			c.Facts = append(c.Facts, bundledEvent(fb, now, b))
 		}

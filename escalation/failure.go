@@ -1,6 +1,7 @@
 package escalation
 
 import (
+	"errors"
 	"time"
 
 	"github.com/batonhq/baton/incident"
@@ -26,7 +27,18 @@ const (
 	// is paged when PageFallback says so, and the schedule goes on as if
 	// the page had been delivered.
 	FailureDeadLetter FailureAction = "dead_letter"
+	// FailureNotDue: the page was not sent because its incident is no
+	// longer triggered (ErrNotTriggered: acknowledged or resolved while the
+	// page waited for its message). Not a failure: nothing is retried,
+	// recorded or dead-lettered; the transition that took the incident
+	// decides what comes next.
+	FailureNotDue FailureAction = "not_due"
 )
+
+// ErrNotTriggered is the error of a page the Pager left unsent because its
+// incident is no longer triggered (it was acknowledged or resolved while
+// the page waited for its message); wrap it (with Unsent).
+var ErrNotTriggered = errors.New("incident no longer triggered; page not sent")
 
 // PageFailure is the decision about one undelivered page.
 type PageFailure struct {
@@ -48,15 +60,32 @@ type PageFailure struct {
 // given the incident's escalation state (st.Failures: failed attempts so
 // far) and the retry policy. It is pure: the time and the jitter come in.
 //
-//   - a page that need not be delivered (notify, handoff): FailureIgnored;
+//   - a page not sent because its incident is no longer triggered
+//     (ErrNotTriggered): FailureNotDue;
+//   - a page that need not be delivered (notify, handoff) refused by a
+//     rate limit (a Defer, or a RetryAfterError: a 429): FailureDeferred
+//     after its delay, attempts unchanged (a 429 delays, never drops);
+//   - a page that need not be delivered failing otherwise: FailureIgnored;
 //   - a deferral (Defer): FailureDeferred after its delay (clamped to
 //     [0, maxRetryAfter]), attempts unchanged;
 //   - a Permanent error, or the MaxAttempts-th failure: FailureDeadLetter,
 //     with the fallback paged unless p was the fallback page;
 //   - otherwise FailureRetry after rp.Delay(attempts, err).
 func DecidePageFailure(p Page, st incident.EscalationState, err error, now time.Time, rp RetryPolicy) PageFailure {
+	if errors.Is(err, ErrNotTriggered) {
+		return PageFailure{Action: FailureNotDue, Attempts: st.Failures}
+	}
 	if !p.Reason.MustDeliver() {
-		return PageFailure{Action: FailureIgnored}
+		d, ok := IsDeferred(err)
+		var ra RetryAfterError
+		if !ok && errors.As(err, &ra) && ra.RetryAfter() > 0 {
+			d, ok = ra.RetryAfter(), true
+		}
+		if !ok {
+			return PageFailure{Action: FailureIgnored}
+		}
+		delay := clampRetryAfter(d)
+		return PageFailure{Action: FailureDeferred, Due: now.Add(delay), Delay: delay, Attempts: st.Failures}
 	}
 	if d, ok := IsDeferred(err); ok {
 		delay := clampRetryAfter(d)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -140,6 +141,15 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job, pre *loaded) error
 		// answer), not from the decision: the page record's round trips
 		// and the call itself came in between.
 		f := DecidePageFailure(pg, st, err, r.now(), r.retry)
+		if f.Action == FailureNotDue {
+			// Acknowledged or resolved while the page waited for its
+			// message: not a failure. That transition has queued whatever
+			// comes next; the commit below is refused and still records the
+			// pages already sent.
+			r.log.Debug("escalation: page not sent: the incident is no longer triggered", "incident", inc.Number,
+				"person", pg.Person, "reason", pg.Reason)
+			break
+		}
 		if f.Action == FailureIgnored {
 			r.log.Warn("escalation: notification not delivered (not retried)", "incident", inc.Number, "person", pg.Person, "reason", pg.Reason, "err", err)
 			continue
@@ -151,6 +161,8 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job, pre *loaded) error
 		case FailureDeferred:
 			// Not attempted: the Pager's own pacing holds a slot for it later
 			// (an alert storm's pages to one person). Not a failure.
+			// Also a best-effort page (notify, handoff) refused by a rate
+			// limit: a 429 delays it, never drops it.
 			r.log.Debug("escalation: page deferred by rate-limit pacing", "incident", inc.Number, "person", pg.Person,
 				"reason", pg.Reason, "retry_in", f.Delay)
 			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: f.Attempts,
@@ -158,12 +170,19 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job, pre *loaded) error
 			r.armTimer(r.pages, f.Due)
 			return cerr
 		case FailureRetry:
-			r.log.Warn("escalation: page failed; retrying", "incident", inc.Number, "person", pg.Person, "channel", pg.Channel,
+			// A rate limit (429) is a delay, not a failure of the chat, and
+			// one refused bundle is one refusal for all its pages: the
+			// Pager logs it once per message; here it is debug.
+			var ra RetryAfterError
+			level := slog.LevelWarn
+			if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+				level = slog.LevelDebug
+			}
+			r.log.Log(ctx, level, "escalation: page failed; retrying", "incident", inc.Number, "person", pg.Person, "channel", pg.Channel,
 				"reason", pg.Reason, "attempt", f.Attempts, "retry_in", f.Delay, "err", err)
 			_, cerr := r.commit(ctx, j, incident.Commit{Rev: st.Rev, Failures: f.Attempts,
 				Schedule: []incident.Scheduled{again(j, f.Due)}})
 			r.armTimer(r.pages, f.Due)
-			var ra RetryAfterError
 			if !errors.As(err, &ra) {
 				r.backOff(j.Member) // a rate limit's Retry-After is honoured, not expedited
 			}
@@ -235,7 +254,11 @@ func (r *Runner) runPage(ctx context.Context, j incident.Job, pre *loaded) error
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			r.log.Error("escalation: fallback page failed too", "incident", inc.Number, "channel", fb.Channel, "err", ferr)
+			if errors.Is(ferr, ErrNotTriggered) {
+				r.log.Debug("escalation: fallback page not sent: the incident is no longer triggered", "incident", inc.Number, "channel", fb.Channel)
+			} else {
+				r.log.Error("escalation: fallback page failed too", "incident", inc.Number, "channel", fb.Channel, "err", ferr)
+			}
 		} else {
 			c.Facts = append(c.Facts, bundledEvent(fb, now, fbb))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -678,6 +679,71 @@ func TestPageTellsWhenDueAgain(t *testing.T) {
 			pages := e.wait(1, owner("alice", escalation.ReasonFirst))
 			if got := pages[0].Again; got != tc.want {
 				t.Fatalf("alice's first page due again after %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A page refused by a rate limit (a 429) is delayed, never dropped, and
+// logged at debug (the Pager logs a refused message once, however many
+// pages it named); a page left unsent because its incident is no longer
+// triggered is not a failure: not retried, no WARN or ERROR. In the storm
+// of issue 14 a 429 on a bundle of 27 "moved on" notices dropped them all
+// (`notification not delivered (not retried)`), and resolving incidents
+// made 159 `page failed; retrying` WARNs and `page given up` ERRORs.
+func TestRefusedPagesDelayedNotDropped(t *testing.T) {
+	limited := escalation.RetryAfter(errors.New("rate limit"), 30*time.Millisecond)
+	cases := []struct {
+		name   string
+		page   func(escalation.Page) bool // the page refused, once
+		refuse func(e *env, p escalation.Page) error
+		want   string // a page recorded afterwards
+		quiet  string // a debug line the runner logs instead of a WARN
+	}{
+		{name: "a moved-on notice refused by a 429 is sent after its Retry-After",
+			page:   owner("alice", escalation.ReasonHandoff),
+			refuse: func(*env, escalation.Page) error { return fmt.Errorf("bundle of 27 pages: %w", limited) },
+			want:   "alice handoff L2", quiet: "page deferred by rate-limit pacing"},
+		{name: "a first page refused by a 429 is retried without a WARN",
+			page:   owner("alice", escalation.ReasonFirst),
+			refuse: func(*env, escalation.Page) error { return fmt.Errorf("bundle of 27 pages: %w", limited) },
+			want:   "alice first L1", quiet: "page failed; retrying"},
+		{name: "a page of an incident acknowledged meanwhile is not retried",
+			page: owner("alice", escalation.ReasonFirst),
+			refuse: func(e *env, p escalation.Page) error {
+				if _, err := e.svc.Ack(e.ctx, p.Incident, "bob", ""); err != nil {
+					return err
+				}
+				return escalation.Unsent(fmt.Errorf("page %s: %w", p.Key, escalation.ErrNotTriggered))
+			},
+			quiet: "page not sent: the incident is no longer triggered"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			var refused atomic.Int32
+			e.rec.Before = func(ctx context.Context, p escalation.Page) error {
+				if tc.page(p) && refused.Add(1) == 1 {
+					return tc.refuse(e, p)
+				}
+				return nil
+			}
+			e.start(e.runner(testPolicy(hour, 100*time.Millisecond, 0, 0), nil, nil))
+			e.open("k")
+			if tc.want != "" {
+				pages := e.wait(1, tc.page)
+				if got := pageList(filter(pages, tc.page)); got != tc.want {
+					t.Fatalf("pages %q, want %q", got, tc.want)
+				}
+			}
+			e.eventually("the runner's note of the refusal", func() bool { return e.log.contains(tc.quiet) })
+			for _, line := range strings.Split(e.log.String(), "\n") {
+				if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+					t.Errorf("logged %s", line)
+				}
+			}
+			if got := refused.Load(); tc.want == "" && got != 1 {
+				t.Errorf("the page was tried %d times, want once", got)
 			}
 		})
 	}

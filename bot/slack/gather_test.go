@@ -463,3 +463,92 @@ func TestGatherAwaitsPageDueAgain(t *testing.T) {
 		})
 	}
 }
+
+// News goes first: after a 429 refused a message of new pages to alice,
+// a reminder (or a "moved on" notice) offered meanwhile does not take her
+// next message alone while the refused pages' jobs are on their way back
+// (late, as in a storm): it waits for them and goes in their bundle. In
+// the storm of issue 14, her DM slot went to a "Reminder: INC-51" single
+// and an "INC-28 moved on" notice while 12 incidents had never been told
+// to her. (Before, the reminder went alone the moment it was offered and
+// the new pages a window later.)
+func TestNewsBeforeReminders(t *testing.T) {
+	cases := []struct {
+		name   string
+		reason escalation.Reason
+	}{
+		{"a reminder", escalation.ReasonRepeat},
+		{"a moved-on notice", escalation.ReasonHandoff},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newGatherWorld(t)
+			ctx := redistest.Ctx(t)
+			pagers := []*bot.Pager{w.replica(w.srv.Client(), nil), w.replica(w.srv.Client(), nil)}
+			fresh := []escalation.Page{w.page(1), w.page(2)}
+			low := w.page(3)
+			low.Reason, low.Key = tc.reason, fmt.Sprintf("page:%d:2", low.Incident)
+			if tc.reason == escalation.ReasonHandoff {
+				low.Why = "escalated to bob at level 2"
+			}
+			w.busy(ctx, pagers[0])
+			w.fake.FailNext("chat.postMessage", 1, fakeslack.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+			for i, o := range pageAll(ctx, pagers, fresh) {
+				var ra escalation.RetryAfterError
+				if !errors.As(o.err, &ra) {
+					t.Fatalf("page %d answered %v, want the 429", i, o.err)
+				}
+			}
+			refused := time.Now()
+			var lowOut outcome
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				lowOut.b, lowOut.err = pagers[1].PageBundled(ctx, low)
+			}()
+			// The refused pages' jobs come back late: after the
+			// Retry-After, the rejoin (300 ms), gatherLag (200 ms) and 150 ms.
+			at := refused.Add(time.Second + 650*time.Millisecond)
+			waitUntil(t, "the refused pages' late run", func() bool { return !time.Now().Before(at) })
+			out := pageAll(ctx, pagers, fresh)
+			<-done
+			if lowOut.err != nil {
+				t.Fatalf("%s: %v", tc.reason, lowOut.err)
+			}
+			for i, o := range out {
+				if o.err != nil {
+					t.Fatalf("page %d paged again: %v", i, o.err)
+				}
+				if o.b.ID == "" || !sameBundle(o.b, lowOut.b) {
+					t.Errorf("INC-%d went in %+v, the %s of INC-%d in %+v: want one bundle", fresh[i].Incident, o.b, tc.reason, low.Incident, lowOut.b)
+				}
+			}
+			if msgs, times := w.named(); msgs != 2 || len(times) != 4 {
+				t.Errorf("%d DMs naming %v, want the first page alone and one bundle of the other three", msgs, times)
+			}
+		})
+	}
+}
+
+// A 429 on a bundle is logged once, as one message refused, not once per
+// incident it names. (Before, the runner logged a WARN for each page.)
+func TestRefusedBundleLoggedOnce(t *testing.T) {
+	w := newGatherWorld(t)
+	ctx := redistest.Ctx(t)
+	p := w.replica(w.srv.Client(), nil)
+	var pgs []escalation.Page
+	for i := range 5 {
+		pgs = append(pgs, w.page(i))
+	}
+	w.busy(ctx, p)
+	w.fake.FailNext("chat.postMessage", 1, fakeslack.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+	for i, o := range pageAll(ctx, []*bot.Pager{p, p, p, p, p}, pgs) {
+		var ra escalation.RetryAfterError
+		if !errors.As(o.err, &ra) {
+			t.Fatalf("page %d answered %v, want the 429", i, o.err)
+		}
+	}
+	if got := strings.Count(w.log.String(), "level=WARN msg=\"bot: page message refused by the chat's rate limit"); got != 1 {
+		t.Errorf("%d WARNs for one bundle of 5 refused by a 429, want 1", got)
+	}
+}
