@@ -80,8 +80,9 @@ type Chat struct {
 }
 
 var (
-	_ bot.Chat     = (*Chat)(nil)
-	_ bot.Replayer = (*Chat)(nil)
+	_ bot.Chat          = (*Chat)(nil)
+	_ bot.Replayer      = (*Chat)(nil)
+	_ bot.UploadAdvisor = (*Chat)(nil)
 )
 
 // replayWindow is how long after a post Discord answers a post with the
@@ -463,4 +464,9 @@ func (c *Chat) selfID(ctx context.Context) (string, error) {
 	c.self = u.ID
 	c.mu.Unlock()
 	return u.ID, nil
+}
+
+// UploadAdvice implements bot.UploadAdvisor.
+func (c *Chat) UploadAdvice() string {
+	return "check that baton's Discord role may attach files in the channel (the Attach Files permission)"
 }
