@@ -83,6 +83,7 @@ var (
 	_ bot.Chat          = (*Chat)(nil)
 	_ bot.Replayer      = (*Chat)(nil)
 	_ bot.UploadAdvisor = (*Chat)(nil)
+	_ bot.EmailLooker   = (*Chat)(nil)
 )
 
 // replayWindow is how long after a post Discord answers a post with the
@@ -238,6 +239,9 @@ func (c *Chat) paced(ctx context.Context, bucket string) error {
 func (c *Chat) LookupEmail(context.Context, string) (string, error) {
 	return "", fmt.Errorf("discord: no email look-up for bots: %w", bot.ErrNoUser)
 }
+
+// LooksUpEmail implements bot.EmailLooker: it cannot.
+func (c *Chat) LooksUpEmail() bool { return false }
 
 // UserEmail implements bot.Chat: Discord hides emails from bots.
 func (c *Chat) UserEmail(context.Context, string) (string, error) { return "", nil }
