@@ -190,8 +190,9 @@ func checkDiscordOnline(ctx context.Context, cfg *Config, stdout io.Writer) int 
 		}
 	}
 	if bad == 0 {
-		fmt.Fprintf(stdout, "discord: the token works (bot %s, %s); guild %s; %d channels and %d people's ids found\n",
-			me.Username, me.ID, guild, len(channels), people)
+		fmt.Fprintf(stdout, "discord: the token works (bot %s, %s); guild %s; %d %s and %d %s found\n",
+			me.Username, me.ID, guild, len(channels), plural(len(channels), "channel", "channels"),
+			people, plural(people, "person's id", "people's ids"))
 	}
 	return bad
 }

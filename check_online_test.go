@@ -115,7 +115,8 @@ func TestCheckConfigOnlineDiscord(t *testing.T) {
 		bad    int
 		stdout string
 	}{
-		{"all fine", nil, true, 0, "; 3 channels and 1 people's ids found"},
+		{"all fine", nil, true, 0, "; 3 channels and 1 person's id found"},
+		{"one channel", func(w *world) { w.cfg.Discord.AlertsChannel, w.cfg.Discord.CategoryID = "", "" }, true, 0, "; 1 channel and 1 person's id found"},
 		{"a refused token: 401, and nothing else asked", func(w *world) { w.cfg.Discord.Token = "MTEwMDAwMDAwMDAwMDAwMDAwMw.GhIjKl.zzzzzzzzzz" }, true, 1,
 			"error: discord: users/@me: the bot token is refused (401 Unauthorized)"},
 		{"an unknown guild: 10004", func(w *world) { w.cfg.Discord.GuildID = otherGuild }, true, 4,
