@@ -125,25 +125,27 @@ func checkTargetsOnline(ctx context.Context, cfg *Config, cc *bot.ChatCheck, cha
 // users/{id}). One "error: discord: …" line per problem in plain words
 // (401 a refused token, 10004 an unknown guild, 50001 missing access,
 // 10003 an unknown channel, 10013 an unknown user), one "discord: …" line
-// when all is well; the number of problems.
-func checkDiscordOnline(ctx context.Context, cfg *Config, stdout io.Writer) int {
+// when all is well; the number of problems, and whether the token was
+// refused (then nothing else was asked, and Discord cannot be asked about
+// anyone's reachability either).
+func checkDiscordOnline(ctx context.Context, cfg *Config, stdout io.Writer) (bad int, refused bool) {
 	d := cfg.Discord
 	if !d.On() {
-		return 0
+		return 0, false
 	}
 	chat, err := discordbot.NewChat(discordbot.ChatOptions{Token: d.Token, GuildID: d.GuildID, APIURL: d.APIURL, Timeout: onlineStep})
 	if err != nil {
 		fmt.Fprintf(stdout, "error: %v\n", err)
-		return 1
+		return 1, false
 	}
 	s := chat.Session() // each call bounded by its client's Timeout, onlineStep
 	call := func() []discordgo.RequestOption { return []discordgo.RequestOption{discordgo.WithContext(ctx)} }
 	me, err := s.User("@me", call()...)
 	if err != nil {
 		fmt.Fprintf(stdout, "error: discord: users/@me: %s\n", discordWhy(err, "the bot"))
-		return 1
+		var re *discordgo.RESTError
+		return 1, errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized
 	}
-	bad := 0
 	guild := d.GuildID
 	if g, err := s.Guild(guild, call()...); err != nil {
 		bad++
@@ -190,10 +192,11 @@ func checkDiscordOnline(ctx context.Context, cfg *Config, stdout io.Writer) int 
 		}
 	}
 	if bad == 0 {
-		fmt.Fprintf(stdout, "discord: the token works (bot %s, %s); guild %s; %d channels and %d people's ids found\n",
-			me.Username, me.ID, guild, len(channels), people)
+		fmt.Fprintf(stdout, "discord: the token works (bot %s, %s); guild %s; %d %s and %d %s found\n",
+			me.Username, me.ID, guild, len(channels), plural(len(channels), "channel", "channels"),
+			people, plural(people, "person's id", "people's ids"))
 	}
-	return bad
+	return bad, false
 }
 
 // discordWhy says in plain words why Discord refused a lookup of what.

@@ -115,7 +115,8 @@ func TestCheckConfigOnlineDiscord(t *testing.T) {
 		bad    int
 		stdout string
 	}{
-		{"all fine", nil, true, 0, "; 3 channels and 1 people's ids found"},
+		{"all fine", nil, true, 0, "; 3 channels and 1 person's id found"},
+		{"one channel", func(w *world) { w.cfg.Discord.AlertsChannel, w.cfg.Discord.CategoryID = "", "" }, true, 0, "; 1 channel and 1 person's id found"},
 		{"a refused token: 401, and nothing else asked", func(w *world) { w.cfg.Discord.Token = "MTEwMDAwMDAwMDAwMDAwMDAwMw.GhIjKl.zzzzzzzzzz" }, true, 1,
 			"error: discord: users/@me: the bot token is refused (401 Unauthorized)"},
 		{"an unknown guild: 10004", func(w *world) { w.cfg.Discord.GuildID = otherGuild }, true, 4,
@@ -168,7 +169,7 @@ func TestCheckConfigOnlineDiscord(t *testing.T) {
 			var stdout bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if bad := checkDiscordOnline(ctx, cfg, &stdout); bad != tc.bad {
+			if bad, _ := checkDiscordOnline(ctx, cfg, &stdout); bad != tc.bad {
 				t.Errorf("%d problems, want %d\n%s", bad, tc.bad, &stdout)
 			}
 			if !strings.Contains(stdout.String(), want) {
@@ -179,6 +180,39 @@ func TestCheckConfigOnlineDiscord(t *testing.T) {
 			}
 			if tc.name == "a refused token: 401, and nothing else asked" && len(w.fake.Calls(fakediscord.RouteGuildGet)) != 0 {
 				t.Errorf("the guild was asked with a refused token")
+			}
+		})
+	}
+}
+
+// TestCheckConfigOnlineDiscordRefusedTokenOnce: a Discord token refused
+// is one error line, not one more per person on call or named by a level
+// (each asked of Discord with the same refused token).
+func TestCheckConfigOnlineDiscordRefusedTokenOnce(t *testing.T) {
+	cases := []struct {
+		name   string
+		token  string
+		code   int
+		errors int
+	}{
+		{"refused", "MTEwMDAwMDAwMDAwMDAwMDAwMw.GhIjKl.zzzzzzzzzz", 1, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := fakediscord.StartTest(t, fakediscord.WithToken(discordToken))
+			alerts := fake.AddChannel(fakediscord.Channel{Name: "alerts"})
+			rs := redistest.Start(t)
+			configSet(t, rs, "appendonly", "yes")
+			env := []string{"BATON_REDIS_ADDR=" + rs.Addr,
+				"BATON_DISCORD_TOKEN=" + tc.token, "BATON_DISCORD_APPLICATION_ID=" + fake.AppID(),
+				"BATON_DISCORD_GUILD_ID=" + fake.GuildID(), "BATON_DISCORD_ALERTS_CHANNEL=" + alerts.ID,
+				"BATON_DISCORD_API_URL=" + fake.APIURL()}
+			var stdout, stderr bytes.Buffer
+			ctx, cancel := context.WithTimeout(redistest.Ctx(t), 30*time.Second)
+			defer cancel()
+			code := run(ctx, []string{"check-config", "--config", "config.yaml", "--online"}, &stdout, &stderr, env, time.Now)
+			if code != tc.code || strings.Count(stdout.String(), "error:") != tc.errors || strings.Count(stdout.String(), "401") != 1 {
+				t.Fatalf("exit %d (want %d), want %d error line(s) and the 401 said once\nstdout:\n%s\nstderr:\n%s", code, tc.code, tc.errors, &stdout, &stderr)
 			}
 		})
 	}

@@ -79,11 +79,12 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 		return code
 	}
 	smtpCode := checkSMTPOnline(ctx, cfg.SMTP, stdout)
-	if n := checkDiscordOnline(ctx, cfg, stdout); n > 0 {
+	n, refused := checkDiscordOnline(ctx, cfg, stdout)
+	if n > 0 {
 		fmt.Fprintf(stderr, "baton: %d Discord %s: see the error lines\n", n, plural(n, "problem", "problems"))
 		smtpCode = 1
 	}
-	if code := checkShiftsOnline(ctx, cfg, stdout, stderr); code != 0 {
+	if code := checkShiftsOnline(ctx, cfg, refused, stdout, stderr); code != 0 {
 		return code
 	}
 	return smtpCode
@@ -94,8 +95,10 @@ func cmdCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 // rotation now, through the configured chat and Redis, and the people that
 // escalation levels name directly (checkTargetsOnline). One line per
 // problem on stdout ("error: rotation R: …"), a summary on stderr and exit
-// 1 when there is any; nothing to do without a chat.
-func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Writer) int {
+// 1 when there is any; nothing to do without a chat, nor when the chat is
+// Discord and it refused the token (discordRefused: that one error is
+// already said, not again for each person).
+func checkShiftsOnline(ctx context.Context, cfg *Config, discordRefused bool, stdout, stderr io.Writer) int {
 	app, err := NewAppWith(cfg, slog.New(slog.DiscardHandler), AppOptions{})
 	if err != nil {
 		fmt.Fprintf(stderr, "baton: cannot build the app to check the rotations: %v\n", err)
@@ -104,6 +107,10 @@ func checkShiftsOnline(ctx context.Context, cfg *Config, stdout, stderr io.Write
 	defer app.Close()
 	if app.Chat == nil || app.Chat.shifts == nil {
 		fmt.Fprintln(stdout, "rotations: no chat configured; reachability not checked")
+		return 0
+	}
+	if discordRefused && app.Chat.name == "discord" {
+		fmt.Fprintln(stdout, "rotations: Discord refuses the token (above); reachability not checked")
 		return 0
 	}
 	// One ChatCheck for both checks: a person on call and named by a level

@@ -316,9 +316,10 @@ func ChannelName(n int64, title string) string {
 	prefix := fmt.Sprintf("inc-%d", n)
 	var b strings.Builder
 	dash := true // no leading dash
-	// Latin letters lose their accents ("Über" → "uber": NFD splits off the
-	// marks); the few that do not decompose are spelt out ("ß" → "ss").
-	for _, r := range norm.NFD.String(strings.ToLower(title)) {
+	// Latin letters lose their accents ("Über" → "uber": NFKD splits off
+	// the marks, and folds compatibility forms: "ﬁ" → "fi", "ａ" → "a");
+	// the few that do not decompose are spelt out ("ß" → "ss").
+	for _, r := range norm.NFKD.String(strings.ToLower(title)) {
 		if s, ok := spelt[r]; ok {
 			b.WriteString(s)
 			dash = false

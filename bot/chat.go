@@ -69,6 +69,24 @@ type Chat interface {
 	Lookup(ctx context.Context, channelID, msgID string) (Posted, error)
 }
 
+// EmailLooker is what a Chat may add to say whether LookupEmail can find
+// anyone at all. A chat that cannot look users up by email (Discord, whose
+// bots see no emails) answers false: a person is found there only by the
+// chat id in config, and what baton says names that id, not an email. A
+// Chat without it looks users up by email.
+type EmailLooker interface {
+	// LooksUpEmail reports whether LookupEmail can find users.
+	LooksUpEmail() bool
+}
+
+// looksUpEmail reports whether c can find users by email.
+func looksUpEmail(c Chat) bool {
+	if e, ok := c.(EmailLooker); ok {
+		return e.LooksUpEmail()
+	}
+	return true
+}
+
 // KeysFinder is what a Chat may add to FindKey: one read of a channel's
 // newest recent top-level messages that answers for several keys at once.
 // The Pager uses it when many pages to one person wait to be checked (after

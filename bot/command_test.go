@@ -194,6 +194,8 @@ func TestChannelName(t *testing.T) {
 	}{
 		{"punctuation", 42, "Disk full on db-1!", "inc-42-disk-full-on-db-1"},
 		{"accents dropped, spaces folded", 7, "  ÜBER  latency   p99 > 2s ", "inc-7-uber-latency-p99-2s"},
+		{"accents folded", 1, "Café Ñandú", "inc-1-cafe-nandu"},
+		{"compatibility forms folded", 1, "ﬁle ａｂｃ Ⓐ ǅ", "inc-1-file-abc-a-dz"},
 		{"letters spelt out", 8, "Straße Ørsted Æther Łódź", "inc-8-strasse-orsted-aether-lodz"},
 		{"no Latin letters", 3, "日本語", "inc-3"},
 		{"a Japanese title", 18, "データベースの応答が遅い", "inc-18"},

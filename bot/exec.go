@@ -71,7 +71,16 @@ func (x *Executor) log() *slog.Logger { return x.c.log }
 // strangerText explains to someone who is not in config why nothing happened.
 func (x *Executor) strangerText() string {
 	return fmt.Sprintf("You are not in baton's people, so baton cannot make you an incident's owner and nothing was changed. "+
-		"Ask an admin to add you to people in config.yaml (with your %s user id or your email).", x.c.chat.Name())
+		"Ask an admin to add you to people in config.yaml (%s).", x.addYou())
+}
+
+// addYou says what an admin needs to add someone to people: their chat
+// user id, or their email where the chat can look users up by it.
+func (x *Executor) addYou() string {
+	if looksUpEmail(x.c.chat) {
+		return fmt.Sprintf("with your %s user id or your email", x.c.chat.Name())
+	}
+	return fmt.Sprintf("with your %s user id", x.c.chat.Name())
 }
 
 // strangerDoing is strangerText for a command that makes nobody an owner:
@@ -79,7 +88,7 @@ func (x *Executor) strangerText() string {
 // maintenance window"), why (it records who did it), and what to do.
 func (x *Executor) strangerDoing(what string) string {
 	return fmt.Sprintf("You are not in baton's people, so baton cannot %s for you: it records who did it, and it does not know you. Nothing was changed. "+
-		"Ask an admin to add you to people in config.yaml (with your %s user id or your email).", what, x.c.chat.Name())
+		"Ask an admin to add you to people in config.yaml (%s).", what, x.addYou())
 }
 
 // Command runs one slash command. Every outcome, refusals included, is a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,9 +126,53 @@ func (m *Multi) legs(ctx context.Context, pg escalation.Page) ([]leg, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, escalation.Permanent(errors.Join(unreachable...))
+		return nil, m.nowhere(pg.Person, escalation.Permanent(errors.Join(unreachable...)))
 	}
 	return out, nil
+}
+
+// nowhereError is a person's page refused for good in every chat because
+// the person cannot be reached in any (no account there, or an id the chat
+// does not know). Its text is plain and names no chat's API ("carol cannot
+// be reached in Slack or Discord"): it becomes the fallback page's reason,
+// shown in every chat. The chats' own errors stay in its chain (and in the
+// log).
+type nowhereError struct {
+	msg string
+	err error
+}
+
+func (e *nowhereError) Error() string { return e.msg }
+func (e *nowhereError) Unwrap() error { return e.err }
+
+// nowhere is err in plain words when it is a permanent failure of every
+// chat to reach person (each ErrUnreachable or ErrNoUser); else err.
+func (m *Multi) nowhere(person string, err error, each ...error) error {
+	if person == "" || !escalation.IsPermanent(err) {
+		return err
+	}
+	if len(each) == 0 {
+		each = []error{err}
+	}
+	for _, e := range each {
+		if !escalation.IsPermanent(e) || !(errors.Is(e, ErrUnreachable) || errors.Is(e, ErrNoUser)) {
+			return err
+		}
+	}
+	names := make([]string, len(m.bots))
+	for i, b := range m.bots {
+		names[i] = chatTitle(b.chat.Name())
+	}
+	m.bots[0].log.Warn("bot: a person cannot be reached in any chat", "person", person, "err", err)
+	return &nowhereError{msg: fmt.Sprintf("%s cannot be reached in %s", person, strings.Join(names, " or ")), err: err}
+}
+
+// chatTitle is a chat's name as a word in a sentence ("slack" → "Slack").
+func chatTitle(name string) string {
+	if name == "" {
+		return name
+	}
+	return strings.ToUpper(name[:1]) + name[1:]
 }
 
 // personLegs are the chats a DM to person goes to (page-ins, lease DMs).
@@ -216,7 +261,7 @@ func (m *Multi) fan(ctx context.Context, key string, legs []leg, send func(ctx c
 		// Retried in the failed chat; delivered in got once its retries run out.
 		return got, escalation.PartlyDelivered(err, got)
 	}
-	return got, err
+	return got, m.nowhere(legs[0].pg.Person, err, failed...)
 }
 
 // legError is one chat's failure to deliver, labelled with the chat. A

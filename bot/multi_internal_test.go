@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -169,6 +170,8 @@ func TestMultiOutcome(t *testing.T) {
 		wantChats        []string
 		wantAction       escalation.FailureAction // "" delivered
 		wantPermanentErr bool
+		noDiscord        bool   // dana has no discord id
+		wantWords        string // the error's text, when set
 	}{
 		{name: "delivered in both", wantChats: []string{"slack", "discord"}},
 		{name: "delivered+permanent (Slack does not know the person)", slackOpen: slackNoUser, wantChats: []string{"discord"}},
@@ -176,7 +179,12 @@ func TestMultiOutcome(t *testing.T) {
 		{name: "delivered+transient", discordPost: reset, wantChats: []string{"slack"}, wantAction: escalation.FailureRetry},
 		{name: "transient+permanent", slackOpen: slackNoUser, discordPost: reset, wantAction: escalation.FailureRetry},
 		{name: "deferred+permanent", slackOpen: slackNoUser, discordPost: escalation.Defer(time.Second), wantAction: escalation.FailureDeferred},
-		{name: "permanent+permanent", slackOpen: slackNoUser, discordPost: discordNoUser, wantAction: escalation.FailureDeadLetter, wantPermanentErr: true},
+		{name: "permanent+permanent", slackOpen: slackNoUser, discordPost: discordNoUser, wantAction: escalation.FailureDeadLetter, wantPermanentErr: true,
+			wantWords: "dana cannot be reached in Slack or Discord"},
+		{name: "unknown in Slack, no discord id", slackOpen: slackNoUser, noDiscord: true, wantAction: escalation.FailureDeadLetter, wantPermanentErr: true,
+			wantWords: "dana cannot be reached in Slack or Discord"},
+		{name: "unknown in Slack, Discord refuses otherwise", slackOpen: slackNoUser, discordPost: escalation.Permanent(errors.New("post: 403 missing access")),
+			wantAction: escalation.FailureDeadLetter, wantPermanentErr: true, wantWords: "post: 403 missing access"},
 		{name: "transient+transient", slackPost: reset, discordPost: reset, wantAction: escalation.FailureRetry},
 	}
 	for i, tc := range tests {
@@ -199,7 +207,11 @@ func TestMultiOutcome(t *testing.T) {
 				}
 				return b
 			}
-			m, err := NewMulti(newBot(slack, "", "UDANA"), newBot(discord, "discord", "1100000000000000001"))
+			discordID := "1100000000000000001"
+			if tc.noDiscord {
+				discordID = ""
+			}
+			m, err := NewMulti(newBot(slack, "", "UDANA"), newBot(discord, "discord", discordID))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -216,6 +228,9 @@ func TestMultiOutcome(t *testing.T) {
 			}
 			if err == nil {
 				t.Fatalf("delivered in %v, want a failure (%s)", b.Chats, tc.wantAction)
+			}
+			if tc.wantWords != "" && (!strings.Contains(err.Error(), tc.wantWords) || strings.Contains(tc.wantWords, "cannot be reached") && strings.Contains(err.Error(), "conversations.open")) {
+				t.Errorf("err %q, want %q in plain words", err, tc.wantWords)
 			}
 			if escalation.IsPermanent(err) != tc.wantPermanentErr {
 				t.Fatalf("err %v: permanent %v, want %v", err, escalation.IsPermanent(err), tc.wantPermanentErr)

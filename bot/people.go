@@ -130,6 +130,9 @@ func (d *People) ChatID(ctx context.Context, person string) (string, error) {
 		d.learn(person, id)
 		return id, nil
 	}
+	if !looksUpEmail(d.chat) {
+		return "", fmt.Errorf("%s has no %s id in config: %w", person, d.chat.Name(), ErrUnreachable)
+	}
 	if p.Email == "" {
 		return "", fmt.Errorf("%s has no %s id and no email in config: %w", person, d.chat.Name(), ErrUnreachable)
 	}

@@ -98,7 +98,7 @@ func (x *Executor) stats(ctx context.Context, cmd Command, req Request) Reply {
 		case chID != "":
 			x.log().Warn("stats posted without their chart", "err", err)
 			return Reply{Text: "The stats are posted, but their chart could not be uploaded. " +
-				"If this keeps happening, check that the chat app may upload files (Slack: the files:write scope)."}
+				"If this keeps happening, " + x.c.uploadAdvice() + "."}
 		case escalation.IsPermanent(err):
 			x.log().Info("stats not posted in the channel; answered privately", "err", err)
 			return Reply{Text: sum.Text() + "\n\nbaton could not post these stats and their chart in this channel (it is not a member, or the channel is archived). " +
@@ -125,18 +125,76 @@ func (x *Executor) requester(ctx context.Context, chatID string) string {
 // accepts it) and then its chart beside it, and returns the channel's id.
 // A chart that cannot be uploaded after the summary was posted is
 // reported as an error too; the summary stays.
+// A call the chat answers with a short rate limit (a wait of at most
+// reportPatience, within reportBudget in all) is made again after the wait
+// the chat asked for: the person who typed the command is waiting for it.
 func (c *Bot) postReport(ctx context.Context, channel string, s Summary, f File) (string, error) {
-	chID, _, err := c.chat.Post(ctx, channel, Message{Text: s.Text(), Summary: &s})
+	budget := reportBudget
+	var chID string
+	err := retryShort(ctx, &budget, func() error {
+		var err error
+		chID, _, err = c.chat.Post(ctx, channel, Message{Text: s.Text(), Summary: &s})
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("summary: %w", err)
 	}
 	if len(f.Data) == 0 {
 		return chID, nil
 	}
-	if err := c.chat.Upload(ctx, chID, f); err != nil {
+	if err := retryShort(ctx, &budget, func() error { return c.chat.Upload(ctx, chID, f) }); err != nil {
 		return chID, fmt.Errorf("chart: %w", err)
 	}
 	return chID, nil
+}
+
+// reportPatience is the longest rate-limit wait a report waits out before
+// trying its post again; reportBudget bounds all its waits together.
+const (
+	reportPatience = 5 * time.Second
+	reportBudget   = 10 * time.Second
+)
+
+// retryShort runs call, and again after each rate limit (an error carrying
+// escalation.RetryAfterError) whose wait is at most reportPatience and fits
+// in what is left of budget, which it spends. Other errors, and longer
+// waits, are returned as they are.
+func retryShort(ctx context.Context, budget *time.Duration, call func() error) error {
+	for {
+		err := call()
+		var ra escalation.RetryAfterError
+		if err == nil || !errors.As(err, &ra) {
+			return err
+		}
+		wait := max(ra.RetryAfter(), 100*time.Millisecond)
+		if wait > reportPatience || wait > *budget {
+			return err
+		}
+		*budget -= wait
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// UploadAdvisor is what a Chat may add: what to check, in that chat's
+// words, when a file cannot be uploaded ("check that the Slack app has
+// the files:write scope").
+type UploadAdvisor interface {
+	// UploadAdvice is a clause that follows "If this keeps happening, ".
+	UploadAdvice() string
+}
+
+// uploadAdvice is the chat's UploadAdvice, or chat-neutral words.
+func (c *Bot) uploadAdvice() string {
+	if a, ok := c.chat.(UploadAdvisor); ok {
+		return a.UploadAdvice()
+	}
+	return "check that baton may upload files in this chat"
 }
 
 // PostDigest implements digest.Poster: the weekly digest as a summary in

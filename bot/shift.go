@@ -421,6 +421,8 @@ func (s *Shifts) freshWhy(ctx context.Context, person string, step time.Duration
 		if err != nil {
 			return fmt.Sprintf("%s user %s not checked: %v", chat, uid, err)
 		}
+	case !looksUpEmail(s.c.chat):
+		return fmt.Sprintf("%s has no %s id in config", person, chat)
 	case p.Email != "":
 		err := call("users.lookupByEmail", func(ctx context.Context) error {
 			var err error

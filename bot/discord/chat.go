@@ -80,8 +80,10 @@ type Chat struct {
 }
 
 var (
-	_ bot.Chat     = (*Chat)(nil)
-	_ bot.Replayer = (*Chat)(nil)
+	_ bot.Chat          = (*Chat)(nil)
+	_ bot.Replayer      = (*Chat)(nil)
+	_ bot.UploadAdvisor = (*Chat)(nil)
+	_ bot.EmailLooker   = (*Chat)(nil)
 )
 
 // replayWindow is how long after a post Discord answers a post with the
@@ -237,6 +239,9 @@ func (c *Chat) paced(ctx context.Context, bucket string) error {
 func (c *Chat) LookupEmail(context.Context, string) (string, error) {
 	return "", fmt.Errorf("discord: no email look-up for bots: %w", bot.ErrNoUser)
 }
+
+// LooksUpEmail implements bot.EmailLooker: it cannot.
+func (c *Chat) LooksUpEmail() bool { return false }
 
 // UserEmail implements bot.Chat: Discord hides emails from bots.
 func (c *Chat) UserEmail(context.Context, string) (string, error) { return "", nil }
@@ -463,4 +468,9 @@ func (c *Chat) selfID(ctx context.Context) (string, error) {
 	c.self = u.ID
 	c.mu.Unlock()
 	return u.ID, nil
+}
+
+// UploadAdvice implements bot.UploadAdvisor.
+func (c *Chat) UploadAdvice() string {
+	return "check that baton's Discord role may attach files in the channel (the Attach Files permission)"
 }

@@ -504,6 +504,11 @@ func (c *Chat) Lookup(ctx context.Context, channelID, msgID string) (bot.Posted,
 	return p, nil
 }
 
+// UploadAdvice implements bot.UploadAdvisor.
+func (c *Chat) UploadAdvice() string {
+	return "check that the Slack app has the files:write scope"
+}
+
 // Upload implements bot.Chat with the upload flow Slack has instead of
 // files.upload: files.getUploadURLExternal, the bytes to that URL, then
 // files.completeUploadExternal to share the file in the channel. Each
