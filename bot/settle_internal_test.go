@@ -70,9 +70,9 @@ func TestRecordMsgKeepsLiveRecords(t *testing.T) {
 				for i := 2; i <= maxMsgRefs; i++ {
 					r = append(r, rec{refBundle + ts(i), "b0123456789abcdef|acknowledged"})
 				}
-				return append(r, rec{refPage + ts(maxMsgRefs + 1), pageUnsettled})
+				return append(r, rec{refPage + ts(maxMsgRefs+1), pageUnsettled})
 			}(),
-			kept:    []string{refPage + ts(1), refPage + ts(maxMsgRefs + 1)},
+			kept:    []string{refPage + ts(1), refPage + ts(maxMsgRefs+1)},
 			dropped: []string{refBundle + ts(2)},
 		},
 		{
@@ -84,7 +84,7 @@ func TestRecordMsgKeepsLiveRecords(t *testing.T) {
 				}
 				return r
 			}(),
-			kept:    []string{refPage + ts(2), refPage + ts(maxMsgRefs + 1)},
+			kept:    []string{refPage + ts(2), refPage + ts(maxMsgRefs+1)},
 			dropped: []string{refPage + ts(1)},
 		},
 	}
