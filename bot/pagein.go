@@ -67,12 +67,17 @@ func (p *Pager) PageIn(ctx context.Context, pi escalation.PageIn) error {
 
 // pageInPosted records a page-in DM just posted (refPageIn), so that the
 // chat sync takes its button away once the person acknowledged their page
-// or the incident is resolved, in every chat (Discord cannot find it by
-// its key as settlePageIns does on Slack). Failures are logged: the page-in
+// or the incident is resolved, on a chat that cannot find it by its key as
+// settlePageIns does on Slack (Discord). Failures are logged: the page-in
 // was delivered.
 func (p *Pager) pageInPosted(ctx context.Context, pi escalation.PageIn, chID, ts string) {
 	c := p.c
 	if chID == "" || ts == "" {
+		return
+	}
+	if _, ok := c.chat.(KeysFinder); ok {
+		// Slack: the button's handler finds them by key (settlePageIns),
+		// and a button pressed after the resolve says why nothing happens.
 		return
 	}
 	refs, err := c.inc.ChatRefs(ctx, pi.Incident)
