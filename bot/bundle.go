@@ -515,6 +515,8 @@ func (p *Pager) bundlePosted(ctx context.Context, b Bundle, target, chID, ts str
 	for _, it := range items {
 		if err := c.inc.SetChatRefs(ctx, it.pg.Incident, bundleRefs(it.refs, chID, ts, b.ID)); err != nil {
 			c.log.Warn("bot: bundle delivered but not recorded for an incident; it will keep its button after an ack", "incident", it.pg.Incident, "err", err)
+		} else {
+			c.settleLate(ctx, it.pg.Incident, "")
 		}
 	}
 }

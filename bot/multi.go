@@ -411,7 +411,7 @@ func (m *Multi) Sync(ctx context.Context, n int64) (time.Time, error) {
 			failed = append(failed, errs[i])
 			continue
 		}
-		next = earliest(next, nexts[i])
+		next = sooner(next, nexts[i]) // a chat with nothing due (zero) must not cancel the other's due time
 	}
 	if len(failed) > 0 {
 		return time.Time{}, pick(failed)

@@ -56,11 +56,39 @@ func (p *Pager) PageIn(ctx context.Context, pi escalation.PageIn) error {
 	if err != nil {
 		return escalation.Unsent(err)
 	}
-	if _, _, err := c.chat.Post(ctx, target, Message{Text: card.Text(), Card: &card, Key: pi.Key}); err != nil {
+	chID, ts, err := c.chat.Post(ctx, target, Message{Text: card.Text(), Card: &card, Key: pi.Key})
+	if err != nil {
 		return fmt.Errorf("page-in %s: %w", pi.Key, err)
 	}
+	p.pageInPosted(ctx, pi, chID, ts)
 	c.log.Debug("page-in delivered", "incident", pi.Incident, "person", pi.Person, "count", pi.Count)
 	return nil
+}
+
+// pageInPosted records a page-in DM just posted (refPageIn), so that the
+// chat sync takes its button away once the person acknowledged their page
+// or the incident is resolved, on a chat that cannot find it by its key as
+// settlePageIns does on Slack (Discord). Failures are logged: the page-in
+// was delivered.
+func (p *Pager) pageInPosted(ctx context.Context, pi escalation.PageIn, chID, ts string) {
+	c := p.c
+	if chID == "" || ts == "" {
+		return
+	}
+	if _, ok := c.chat.(KeysFinder); ok {
+		// Slack: the button's handler finds them by key (settlePageIns),
+		// and a button pressed after the resolve says why nothing happens.
+		return
+	}
+	refs, err := c.inc.ChatRefs(ctx, pi.Incident)
+	if err == nil {
+		err = c.inc.SetChatRefs(ctx, pi.Incident, recordMsg(refs, refPageIn+chID+"/"+ts, pi.Person))
+	}
+	if err != nil {
+		c.log.Warn("bot: page-in delivered but not recorded; it may keep its button", "incident", pi.Incident, "err", err)
+		return
+	}
+	c.settleLate(ctx, pi.Incident, pi.Person)
 }
 
 // PageInDelivered implements escalation.PageInPager: whether a message

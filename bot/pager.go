@@ -178,6 +178,8 @@ func (p *Pager) posted(ctx context.Context, pg escalation.Page, target, chID, ts
 	if len(card.Actions) > 0 {
 		if err := c.inc.SetChatRefs(ctx, pg.Incident, pageRefs(refs, chID, ts, pageShown(pg, card))); err != nil {
 			c.log.Warn("bot: page delivered but not recorded; it will keep its buttons after an ack", "incident", pg.Incident, "err", err)
+		} else {
+			c.settleLate(ctx, pg.Incident, "")
 		}
 	}
 	c.log.Debug("page delivered", "incident", pg.Incident, "person", pg.Person, "reason", string(pg.Reason))

@@ -29,12 +29,23 @@ import (
 // person it asks, while it shows its buttons.
 const refLease = "l:"
 
+// refPageIn is the field of a page-in DM: "i:<channel>/<msg>" = the person
+// paged in, while it shows its button. The chat sync redraws it once that
+// person acknowledged their page or the incident is resolved: a chat that
+// cannot find a message by its key (Discord) has no other way to.
+const refPageIn = "i:"
+
 // maxMsgRefs bounds the messages an incident's chat references record (its
-// pages, bundles and "still on it?" DMs in all channels of one chat): the
-// hash stays small (a listpack). Past it the oldest record is dropped and
-// that message keeps its buttons (pressing them says the incident is taken).
-// Sixteen covers an incident re-paged every five minutes for over an hour.
-const maxMsgRefs = 16
+// pages, bundles, page-in and "still on it?" DMs in all channels of one
+// chat), so that the hash stays small. Past it the records of messages
+// already settled go first (they show no button), then the oldest: that
+// message keeps its buttons (pressing them says the incident is taken).
+// Forty covers an incident re-paged every five minutes for over three
+// hours, or a storm's DMs: in issue 14's (20 incidents, re-paged every
+// second) a person got an incident's two single pages and some twenty
+// bundles naming it, and with sixteen the singles' records were dropped
+// and they kept their buttons after "Acknowledge all".
+const maxMsgRefs = 40
 
 // redrawDelay is how long a bundle message whose incidents changed waits
 // before it is redrawn, so that the changes made together (twenty
@@ -53,7 +64,47 @@ const redrawClaim = 10 * time.Second
 // isMsgRef reports whether a chat reference field records a message to a
 // person (or a fallback page in an alerts channel).
 func isMsgRef(f string) bool {
-	return strings.HasPrefix(f, refPage) || strings.HasPrefix(f, refBundle) || strings.HasPrefix(f, refLease)
+	return strings.HasPrefix(f, refPage) || strings.HasPrefix(f, refBundle) || strings.HasPrefix(f, refLease) ||
+		strings.HasPrefix(f, refPageIn)
+}
+
+// pageInDone reports whether person's page-in DMs of inc no longer need
+// their button: the incident is resolved, or they acknowledged their page
+// (or are no longer paged in).
+func pageInDone(inc incident.Incident, person string) bool {
+	if inc.Status == incident.StatusResolved {
+		return true
+	}
+	for _, x := range inc.PagedIn {
+		if x.Person == person {
+			return x.Acked || x.Failed
+		}
+	}
+	return true
+}
+
+// settleLate asks for incident n's chat sync now when a message just
+// recorded for it (a page or bundle, or person's page-in DM when person is
+// set) already needs settling: the incident was acknowledged or resolved
+// (the page-in acknowledged) while it was being posted, after the sync
+// that settles had read the records. Without it that message kept its
+// buttons until the incident changed again. Failures are logged.
+func (c *Bot) settleLate(ctx context.Context, n int64, person string) {
+	inc, _, err := c.inc.Get(ctx, n)
+	if err != nil {
+		c.log.Warn("bot: could not check a message just recorded; it may keep its buttons", "incident", n, "err", err)
+		return
+	}
+	if person != "" && !pageInDone(inc, person) || person == "" && inc.Status == incident.StatusTriggered {
+		return
+	}
+	sch, ok := c.store.(chatScheduler)
+	if !ok {
+		return
+	}
+	if err := sch.ScheduleChat(ctx, n, c.now()); err != nil {
+		c.log.Warn("bot: could not ask for a chat sync; a message may keep its buttons", "incident", n, "err", err)
+	}
 }
 
 // msgOlder orders message ids of one chat: Slack's "seconds.micros" and
@@ -68,8 +119,8 @@ func msgOlder(a, b string) int {
 }
 
 // recordMsg is the change to an incident's chat references refs that
-// records field = value (a message just posted) and drops the oldest
-// records beyond maxMsgRefs. Earlier messages in the same channel stay
+// records field = value (a message just posted) and drops the records
+// beyond maxMsgRefs: settled ones first, then the oldest. Earlier messages in the same channel stay
 // recorded: each keeps its buttons until the chat sync redraws it.
 func recordMsg(refs map[string]string, field, value string) map[string]string {
 	m := map[string]string{field: value}
@@ -80,12 +131,30 @@ func recordMsg(refs map[string]string, field, value string) map[string]string {
 		}
 	}
 	if extra := len(have) + 1 - maxMsgRefs; extra > 0 {
-		slices.SortFunc(have, func(a, b string) int { return msgOlder(a[2:], b[2:]) })
+		// Settled first, then oldest first.
+		slices.SortFunc(have, func(a, b string) int {
+			if c := cmp.Compare(msgLive(a, refs[a]), msgLive(b, refs[b])); c != 0 {
+				return c
+			}
+			return msgOlder(a[2:], b[2:])
+		})
 		for _, f := range have[:extra] {
 			m[f] = ""
 		}
 	}
 	return m
+}
+
+// msgLive is 1 while the message recorded as field = v may still show a
+// button (its record not yet settled), 0 once it was redrawn without.
+func msgLive(field, v string) int {
+	switch {
+	case strings.HasPrefix(field, refPage) && !strings.HasPrefix(v, pageUnsettled):
+		return 0
+	case strings.HasPrefix(field, refBundle) && strings.Contains(v, "|"):
+		return 0
+	}
+	return 1
 }
 
 // pageShown is what a page's record says it shows while live:
@@ -220,6 +289,27 @@ func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch strin
 				next += "|" + string(inc.Status)
 			}
 			if err := set(f, next); err != nil {
+				return due, err
+			}
+		case strings.HasPrefix(f, refPageIn):
+			if !pageInDone(inc, v) {
+				continue
+			}
+			ich, its, _ := strings.Cut(f[len(refPageIn):], "/")
+			card := BuildCard(inc, nil, c.people.Ref)
+			card.Channel, card.Actions = ch, nil
+			card.Lead = settledLead(inc, owner)
+			if inc.Status != incident.StatusResolved {
+				name := "nobody yet"
+				if owner != nil {
+					name = owner.Name
+				}
+				card.Lead = fmt.Sprintf("You acknowledged your page on %s; you are a responder and the pages have stopped. %s owns it.", inc.Ref(), name)
+			}
+			if err := c.chat.Update(ctx, ich, its, Message{Text: card.Text(), Card: &card}); err != nil && !gone("page-in", err) {
+				return due, fmt.Errorf("update a page-in of %s: %w", inc.Ref(), err)
+			}
+			if err := set(f, ""); err != nil {
 				return due, err
 			}
 		case strings.HasPrefix(f, refLease):

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -32,6 +33,91 @@ func TestPageShownFitsTheRefLimit(t *testing.T) {
 			}
 			if _, noLink, back := parsePageShown(v, 1); !noLink || back.Reason != pg.Reason || back.Level != pg.Level || !strings.HasPrefix(tc.why, back.Why) {
 				t.Fatalf("record %q read back as noLink=%v %+v", v, noLink, back)
+			}
+		})
+	}
+}
+
+// recordMsg keeps the records of messages still showing buttons: in issue
+// 14's storm eli got INC-18's two single pages and then some twenty
+// bundles naming it; with sixteen records, oldest dropped first, the
+// singles' records went and they kept their buttons after "Acknowledge
+// all". Settled records (no button left) now go before live ones.
+func TestRecordMsgKeepsLiveRecords(t *testing.T) {
+	ts := func(i int) string { return fmt.Sprintf("D1/1700000000.%06d", i) }
+	type rec struct{ field, value string }
+	cases := []struct {
+		name    string
+		records []rec // recorded in this order
+		kept    []string
+		dropped []string
+	}{
+		{
+			name: "two singles then twenty-two bundles",
+			records: func() []rec {
+				r := []rec{{refPage + ts(1), pageUnsettled}, {refPage + ts(2), pageUnsettled}}
+				for i := 3; i <= 24; i++ {
+					r = append(r, rec{refBundle + ts(i), "b0123456789abcdef"})
+				}
+				return r
+			}(),
+			kept: []string{refPage + ts(1), refPage + ts(2), refBundle + ts(24)},
+		},
+		{
+			name: "settled records go before the oldest live one",
+			records: func() []rec {
+				r := []rec{{refPage + ts(1), pageUnsettled}}
+				for i := 2; i <= maxMsgRefs; i++ {
+					r = append(r, rec{refBundle + ts(i), "b0123456789abcdef|acknowledged"})
+				}
+				return append(r, rec{refPage + ts(maxMsgRefs+1), pageUnsettled})
+			}(),
+			kept:    []string{refPage + ts(1), refPage + ts(maxMsgRefs+1)},
+			dropped: []string{refBundle + ts(2)},
+		},
+		{
+			name: "past the bound with all live the oldest goes",
+			records: func() []rec {
+				var r []rec
+				for i := 1; i <= maxMsgRefs+1; i++ {
+					r = append(r, rec{refPage + ts(i), pageUnsettled})
+				}
+				return r
+			}(),
+			kept:    []string{refPage + ts(2), refPage + ts(maxMsgRefs+1)},
+			dropped: []string{refPage + ts(1)},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			refs := map[string]string{refChannel: "C1", refCard: "1.2"}
+			for _, r := range tc.records {
+				for f, v := range recordMsg(refs, r.field, r.value) {
+					if v == "" {
+						delete(refs, f)
+					} else {
+						refs[f] = v
+					}
+				}
+			}
+			for _, f := range tc.kept {
+				if _, ok := refs[f]; !ok {
+					t.Errorf("record %s dropped; want it kept", f)
+				}
+			}
+			for _, f := range tc.dropped {
+				if _, ok := refs[f]; ok {
+					t.Errorf("record %s kept; want it dropped", f)
+				}
+			}
+			n := 0
+			for f := range refs {
+				if isMsgRef(f) {
+					n++
+				}
+			}
+			if n > maxMsgRefs {
+				t.Errorf("%d records, over %d", n, maxMsgRefs)
 			}
 		})
 	}

@@ -286,6 +286,11 @@ func (s *Syncer) reconcile(ctx context.Context, inc incident.Incident, timeline 
 		if now.Before(at) {
 			return sooner(earliest(next, at), settleDue), nil
 		}
+		if !settleDue.IsZero() {
+			// A bundle naming it waits to be redrawn: the archive (after
+			// which this job does nothing) comes once it is.
+			return settleDue, nil
+		}
 		if err := c.chat.Archive(ctx, ch); err != nil {
 			if !escalation.IsPermanent(err) {
 				return time.Time{}, fmt.Errorf("archive the channel of %s: %w", inc.Ref(), err)

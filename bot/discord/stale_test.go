@@ -209,3 +209,62 @@ func TestStillOnItDMSettles(t *testing.T) {
 		})
 	}
 }
+
+// hasAckPage reports whether a message still shows a page-in's button.
+func hasAckPage(m fakediscord.Message) bool {
+	return strings.Contains(string(m.Components), `baton:ackpage:`)
+}
+
+// Every page-in DM to mallory (the first and the reminders) loses its
+// button once she acknowledged her page, or once the incident is resolved,
+// as Slack's do: Discord cannot find a message by its key, so before they
+// were not recorded and kept their button (issue 14/16, finding 1).
+func TestPageInDMsSettle(t *testing.T) {
+	tests := []struct {
+		name string
+		act  func(s *story, n int64) error
+	}{
+		{"page acknowledged", func(s *story, n int64) error {
+			_, err := s.svc.AckPageIn(s.ctx, n, "mallory", time.Now())
+			return err
+		}},
+		{"incident resolved", func(s *story, n int64) error {
+			_, err := s.svc.Resolve(s.ctx, n, "dana", "")
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStory(t, 300*time.Millisecond, func(c *storyConfig) {
+				c.people = func(s *story) []bot.Person {
+					return []bot.Person{{ID: "mallory", Name: "Mallory", ChatID: s.mal.ID}}
+				}
+			})
+			n := s.open("pagein-settle", "Disk full on db-1")
+			if _, err := s.svc.PageIn(s.ctx, n, "mallory", "dana", "need a hand", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			s.waitFor("two page-in DMs to mallory", func() bool {
+				k := 0
+				for _, m := range s.pagesTo(s.mal) {
+					if hasAckPage(m) {
+						k++
+					}
+				}
+				return k >= 2
+			})
+			if err := tt.act(s, n); err != nil {
+				t.Fatal(err)
+			}
+			s.waitFor("no page-in DM to mallory with its button", func() bool {
+				for _, m := range s.pagesTo(s.mal) {
+					if hasAckPage(m) {
+						return false
+					}
+				}
+				return true
+			})
+			t.Logf("%d page-in DMs to mallory, none with its button", len(s.pagesTo(s.mal)))
+		})
+	}
+}

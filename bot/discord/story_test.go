@@ -61,6 +61,8 @@ type storyConfig struct {
 	acks     []string      // the bot's AckReactions; nil: ✅ and 👀
 	// before runs on the fake before the gateway starts (to queue faults).
 	before func(*fakediscord.Server)
+	// people are known to the bot besides dana and erin.
+	people func(*story) []bot.Person
 }
 
 // newStory runs baton's Discord side for real: Redis, the incident store,
@@ -99,12 +101,16 @@ func newStory(t *testing.T, repage time.Duration, opts ...func(*storyConfig)) *s
 	if err != nil {
 		t.Fatal(err)
 	}
+	people := []bot.Person{{ID: "dana", Name: "Dana", ChatID: s.dana.ID}, {ID: "erin", Name: "Erin", Email: "erin@example.com"}}
+	if cfg.people != nil {
+		people = append(people, cfg.people(s)...)
+	}
 	acks := cfg.acks
 	if acks == nil {
 		acks = []string{"✅", "👀"}
 	}
 	b, err := bot.New(bot.Options{Chat: s.chat, Incidents: s.svc, Redis: rdb, Prefix: "test:", Log: log, Wake: wake.Notify,
-		People:           []bot.Person{{ID: "dana", Name: "Dana", ChatID: s.dana.ID}, {ID: "erin", Name: "Erin", Email: "erin@example.com"}},
+		People:           people,
 		Services:         []bot.Service{{Name: "payments", AlertsChannel: s.alerts.ID}},
 		AckReactions:     acks,
 		Analytics:        &bot.Analytics{Source: redisstore.New(rdb, "test:"), Zone: time.UTC},
