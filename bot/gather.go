@@ -29,9 +29,9 @@ import (
 // for the target, by any replica, and posts them as one message:
 //
 //	P chat:C:gather:{<target>}       hash: page key → the page (escalation.Page, JSON): offered, not taken
-//	P chat:C:gather:{<target>}:turn  string: the replica whose turn it is to take and post (a token), PX turnTTL
+//	P chat:C:gather:{<target>}:turn  string: the replica whose turn it is to take and post (a token), PX turnLease, renewed while it runs
 //	P chat:C:gather:{<target>}:next  string: unix ms until which the next message to target gathers (hold)
-//	P chat:C:gather:{<target>}:out   hash: page key → "<take id>|<deadline unix ms>": taken into a post
+//	P chat:C:gather:{<target>}:out   hash: page key → "<turn token>|<deadline unix ms>": taken into a post
 //	P chat:C:gather:{<target>}:res   hash: page key → that post's outcome for the page (gatherResult, JSON)
 //	P chat:C:gather:{<target>}:back  hash: incident → unix ms when its page to target is due again (awaitBack)
 //	P chat:C:gather:{<target>}:new   hash: page key → unix ms until which a page of news is expected (newsFirst)
@@ -57,20 +57,36 @@ import (
 //  4. each replica returns its pages' outcomes to their jobs, which commit
 //     exactly as if they had posted (the same bundle id and time).
 //
-// A taker that dies, or takes longer than its deadline (turnTTL after it
-// took the turn) plus gatherGrace, leaves its pages' outcome unknown: the
-// waiting replicas return an ordinary error (not Unsent), so each job's
-// next run asks the delivery check first (found: sent; not found: sent
-// again). A page is never lost, and never doubled while the check can see
-// the message.
+// The turn is a short lease (turnLease), renewed while its holder runs
+// (holdTurn); a holder that cannot renew it stops its posts before the
+// lease can run out. A taker that dies (or loses its turn: Redis lost the
+// key) leaves its pages' outcome unknown: the waiting replicas, seeing its
+// turn gone with no outcome written, wait gatherGrace more (for a post
+// already on the wire to land) and return an ordinary error (not Unsent),
+// so each job's next run asks the delivery check first (found: sent; not
+// found: sent again). A dead taker thus delays its pages by one lease and
+// the grace (3 s), not by its whole deadline (turnTTL, which still bounds
+// a live one). The delivery check itself answers "not known yet" while
+// the page is taken by a live turn (inFlight), so a post still waiting for
+// its rate-limit slot is not doubled by a check that runs before it. A
+// page is never lost, and never doubled while the check can see the
+// message.
 
 // gatherPoll is how often a replica whose pages wait in Redis looks for
 // their outcome or the target's turn (once for all its pages to a target).
 const gatherPoll = 10 * time.Millisecond
 
-// gatherGrace is how long past a taker's deadline its outcome is waited
-// for before the delivery check decides.
+// gatherGrace is how long past a taker's deadline, or past the end of its
+// turn with no outcome written, its outcome is waited for before the
+// delivery check decides: a post its taker sent just before it stopped
+// lands within it.
 const gatherGrace = time.Second
+
+// turnLease is how long a target's turn lives in Redis without a renewal;
+// its holder renews it every turnLease/4 (holdTurn) and stops its posts
+// when it cannot, before the lease runs out. A holder killed mid-turn
+// leaves the target to the other replicas after at most this long.
+const turnLease = 2 * time.Second
 
 // gatherTTL is how long the gather keys live after their last write.
 const gatherTTL = 2 * time.Minute
@@ -382,8 +398,9 @@ var errTakerSilent = errors.New("the replica that took the page into its message
 
 // takeScript takes the turn holder's pages: if KEYS[2] (the turn) still
 // holds ARGV[1], every page offered in KEYS[1] (at most ARGV[4]) leaves it
-// and is marked in KEYS[3] as taken by take ARGV[2] until ARGV[3]. Returns
-// the pages taken, key and page alternately; nil when the turn is lost.
+// and is marked in KEYS[3] as taken by turn ARGV[1] until ARGV[3] (ARGV[2]
+// is unused). Returns the pages taken, key and page alternately; nil when
+// the turn is lost.
 var takeScript = redis.NewScript(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return false end
 local all = redis.call('HGETALL', KEYS[1])
@@ -394,10 +411,17 @@ for i = 1, #all, 2 do
   out[#out + 1] = all[i]
   out[#out + 1] = all[i + 1]
   redis.call('HDEL', KEYS[1], all[i])
-  redis.call('HSET', KEYS[3], all[i], ARGV[2] .. '|' .. ARGV[3])
+  redis.call('HSET', KEYS[3], all[i], ARGV[1] .. '|' .. ARGV[3])
 end
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
 return out
+`)
+
+// renewScript extends a turn to ARGV[2] ms if it is still ARGV[1]'s
+// (1), else answers 0.
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
 `)
 
 // releaseScript ends a turn if it is still ARGV[1]'s.
@@ -430,6 +454,9 @@ type gatherWait struct {
 	done   chan struct{} // closed when err and bundle are set
 	err    error
 	bundle escalation.Bundle
+	// lostAt is when the loop first saw the page taken by a turn that
+	// no longer holds the target, with no outcome written (zero: not seen).
+	lostAt time.Time
 }
 
 // finish gives w its outcome, unless its caller already left. Call with
@@ -591,7 +618,7 @@ func (p *Pager) runLoop(target string, l *gatherLoop) {
 		}
 		if offered && err == nil {
 			token := newToken()
-			ok, err := c.st.rdb.SetNX(ctx, c.st.gatherTurn(target), token, p.turnTTL()).Result()
+			ok, err := c.st.rdb.SetNX(ctx, c.st.gatherTurn(target), token, turnLease).Result()
 			if err == nil && ok {
 				// The turn's post is paced as the page that took it
 				// would be (one of this process's, its ticket).
@@ -612,12 +639,17 @@ func (p *Pager) runLoop(target string, l *gatherLoop) {
 func (p *Pager) outcomes(ctx context.Context, target string, keys []string, l *gatherLoop) (offered bool, err error) {
 	c := p.c
 	var res, out *redis.SliceCmd
-	_, err = c.st.rdb.Pipelined(ctx, func(pp redis.Pipeliner) error {
+	var turn *redis.StringCmd
+	// One transaction: a taker writes its outcome before it ends its
+	// turn, so a page found taken with no outcome by a turn gone is one
+	// whose taker stopped without writing it.
+	_, err = c.st.rdb.TxPipelined(ctx, func(pp redis.Pipeliner) error {
 		res = pp.HMGet(ctx, c.st.gatherRes(target), keys...)
 		out = pp.HMGet(ctx, c.st.gatherOut(target), keys...)
+		turn = pp.Get(ctx, c.st.gatherTurn(target))
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return false, err
 	}
 	now := c.now()
@@ -639,9 +671,16 @@ func (p *Pager) outcomes(ctx context.Context, target string, keys []string, l *g
 			offered = true
 			continue
 		}
-		_, dl, _ := strings.Cut(s, "|")
+		by, dl, _ := strings.Cut(s, "|")
 		ms, _ := strconv.ParseInt(dl, 10, 64)
-		if now.After(time.UnixMilli(ms).Add(gatherGrace)) {
+		gone := false
+		if w, ok := l.waits[k]; ok && by != turn.Val() {
+			if w.lostAt.IsZero() {
+				w.lostAt = now
+			}
+			gone = now.Sub(w.lostAt) >= gatherGrace
+		}
+		if gone || now.After(time.UnixMilli(ms).Add(gatherGrace)) {
 			if w, ok := l.waits[k]; ok {
 				c.log.Warn("bot: a page's message went unanswered by the replica that took it; its delivery check decides", "incident", w.it.pg.Incident)
 			}
@@ -686,16 +725,24 @@ func (p *Pager) withdraw(target string, left map[string]int, items []*pageItem, 
 // offered for it (mine are this replica's own, ready to post), posts them
 // as one message, writes each page's outcome and ends the turn. Its posts
 // run on their own deadline (turnTTL), not its callers': other replicas'
-// pages depend on them. It reports whether it took any page (false: the
-// pages offered wait, as for news on its way, or the take failed).
+// pages depend on them; and only while it holds the turn (holdTurn). It
+// reports whether it took any page (false: the pages offered wait, as for
+// news on its way, or the take failed).
 func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]*pageItem) bool {
 	c := p.c
 	ttl := p.turnTTL()
 	deadline := c.now().Add(ttl)
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), time.Now().Add(ttl))
+	base := context.WithoutCancel(ctx)
+	ctx, cancel := context.WithDeadline(base, time.Now().Add(ttl))
 	defer cancel()
+	held := make(chan struct{})
+	go p.holdTurn(ctx, cancel, target, token, held)
 	defer func() {
-		if err := releaseScript.Run(ctx, c.st.rdb, []string{c.st.gatherTurn(target)}, token).Err(); err != nil {
+		cancel()
+		<-held
+		rctx, rcancel := context.WithTimeout(base, time.Second)
+		defer rcancel()
+		if err := releaseScript.Run(rctx, c.st.rdb, []string{c.st.gatherTurn(target)}, token).Err(); err != nil {
 			c.log.Debug("bot: a gather turn not released; it expires", "err", err)
 		}
 	}()
@@ -769,13 +816,21 @@ func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]
 		}
 	}
 	fields := make([]any, 0, 2*len(results))
+	done := make([]string, 0, len(results))
 	for k, r := range results {
 		b, _ := json.Marshal(r)
 		fields = append(fields, k, b)
+		done = append(done, k)
 	}
-	_, err = c.st.rdb.TxPipelined(ctx, func(pp redis.Pipeliner) error {
-		pp.HSet(ctx, c.st.gatherRes(target), fields...)
-		pp.PExpire(ctx, c.st.gatherRes(target), gatherTTL)
+	// The outcome is written even when the turn was lost meanwhile (it is
+	// the truth, and a waiter still polling takes it); the pages leave the
+	// offer hash too, should Redis have lost the take.
+	wctx, wcancel := context.WithTimeout(base, time.Second)
+	defer wcancel()
+	_, err = c.st.rdb.TxPipelined(wctx, func(pp redis.Pipeliner) error {
+		pp.HDel(wctx, c.st.gather(target), done...)
+		pp.HSet(wctx, c.st.gatherRes(target), fields...)
+		pp.PExpire(wctx, c.st.gatherRes(target), gatherTTL)
 		return nil
 	})
 	if err != nil {
@@ -784,6 +839,75 @@ func (p *Pager) turn(ctx context.Context, target, token string, mine map[string]
 		c.log.Warn("bot: gathered pages' outcome not recorded; their delivery checks decide", "err", err)
 	}
 	return true
+}
+
+// errInFlight: the page is taken into a message by a turn that still
+// holds its target; whether it went is not known yet.
+var errInFlight = errors.New("its message is being sent by the replica whose turn it is")
+
+// inFlight answers errInFlight (wrapped, as a RetryAfter of gatherGrace:
+// the runner asks again then, without counting a failed attempt) while
+// the page key to target is taken into a message by a turn that still
+// holds the target (gather.go): its delivery check asks again later, rather than read a history the
+// post has not reached yet and send it a second time. Redis errors answer
+// nil: the check goes on as before.
+func (p *Pager) inFlight(ctx context.Context, target, key string) error {
+	if !p.bundles() {
+		return nil
+	}
+	c := p.c
+	var out, turn *redis.StringCmd
+	_, err := c.st.rdb.TxPipelined(ctx, func(pp redis.Pipeliner) error {
+		out = pp.HGet(ctx, c.st.gatherOut(target), key)
+		turn = pp.Get(ctx, c.st.gatherTurn(target))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil
+	}
+	by, _, _ := strings.Cut(out.Val(), "|")
+	if by != "" && by == turn.Val() {
+		return escalation.RetryAfter(fmt.Errorf("check page %s: %w", key, errInFlight), gatherGrace)
+	}
+	return nil
+}
+
+// holdTurn renews target's turn (token) every turnLease/4 while ctx
+// lives, and closes held when it stops. When the turn is no longer the
+// token's (Redis lost the key, or it expired), or a quarter lease before
+// it would run out unrenewed (Redis does not answer), it cancels the
+// turn's posts: the waiting replicas take a turn gone as its taker
+// stopped (outcomes), and a post must not go out after that.
+func (p *Pager) holdTurn(ctx context.Context, cancel context.CancelFunc, target, token string, held chan<- struct{}) {
+	defer close(held)
+	c := p.c
+	every := turnLease / 4
+	renewed := time.Now()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		rctx, rcancel := context.WithTimeout(ctx, every)
+		n, err := renewScript.Run(rctx, c.st.rdb, []string{c.st.gatherTurn(target)}, token, turnLease.Milliseconds()).Int()
+		rcancel()
+		switch {
+		case err == nil && n == 1:
+			renewed = time.Now()
+			continue
+		case err == nil:
+			c.log.Warn("bot: a gather turn was lost while its message was being sent; its pages' delivery checks decide", "target", target)
+		case time.Since(renewed) < turnLease-every:
+			continue // Redis may answer the next renewal in time
+		default:
+			c.log.Warn("bot: a gather turn could not be renewed; its message is not sent", "target", target, "err", err)
+		}
+		cancel()
+		return
+	}
 }
 
 // expectRefused records the pages of news among items that a rate limit

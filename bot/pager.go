@@ -218,6 +218,9 @@ func (p *Pager) Delivered(ctx context.Context, pg escalation.Page) (bool, error)
 	if err != nil {
 		return false, err
 	}
+	if err := p.inFlight(ctx, target, pg.Key); err != nil {
+		return false, err
+	}
 	if r, ok := p.replayer(); ok {
 		// Nothing to look up: post the page's message again under its key
 		// (replay.go).
