@@ -65,6 +65,8 @@ type Story struct {
 	repeats   map[int64]*repeatNote
 	emails    int // emails told
 	discord   discordSeen
+	held      map[string]*pageGroup // pages held until their message is told whole (story_pages.go)
+	toldMsgs  map[string]toldMsg    // messages told, by key (story_pages.go)
 }
 
 type seenIncident struct {
@@ -275,6 +277,9 @@ func (s *Story) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			s.mu.Lock()
+			s.flushHeldLocked(true)
+			s.mu.Unlock()
 			return nil
 		case <-t.C:
 		}
@@ -355,10 +360,13 @@ func (s *Story) pollOnce(ctx context.Context) error {
 		}
 		for i, e := range tl {
 			switch {
+			case i >= seen.events && e.Type == incident.EventPaged:
+				s.holdPageLocked(inc, e, false)
 			case i >= seen.events:
-				s.tellLocked(inc, e)
+				inc, e := inc, e
+				s.tellAfterHeldLocked(inc.Number, func() { s.tellLocked(inc, e) }) // its page first
 			case e.Count > seen.repages[i]:
-				s.tellLocked(inc, e) // the run grew: one more re-page
+				s.holdPageLocked(inc, e, true) // the run grew: one more re-page
 			default:
 				continue
 			}
@@ -375,6 +383,10 @@ func (s *Story) pollOnce(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 	}
+	// A message's pages this poll added nothing to are all seen: told now.
+	s.mu.Lock()
+	s.flushHeldLocked(false)
+	s.mu.Unlock()
 	return nil
 }
 

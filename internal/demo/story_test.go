@@ -2,9 +2,11 @@ package demo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +31,7 @@ func (f *fakeIncidents) List(_ context.Context, flt incident.Filter, _ int) ([]i
 			out = append(out, i)
 		}
 	}
+	slices.SortFunc(out, func(a, b incident.Incident) int { return cmp.Compare(a.Number, b.Number) })
 	return out, nil
 }
 
