@@ -2,13 +2,16 @@ package slack_test
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/fakeslack"
 	"github.com/batonhq/baton/rotations"
@@ -248,4 +251,132 @@ func TestTakeItSettles(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A fallback page or bundle (nobody could be paged, so the pages go to the
+// service's alerts channel) is re-posted at every re-page as a new message;
+// once its incidents are acknowledged every one of those messages loses its
+// buttons and says who took them, as the pages in a person's DM do, not
+// only the latest.
+func TestOlderFallbackMessagesSettle(t *testing.T) {
+	tests := []struct {
+		name      string
+		incidents int
+		// take acknowledges the incidents: by the engine, or by pressing
+		// a button of the newest fallback message.
+		take func(e *env, ns []int64, newest string) error
+	}{
+		{"re-pages of one incident", 1, ackByCarol},
+		{"bundles of three", 3, ackByCarol},
+		{"bundles of three, Acknowledge all on the newest", 3, func(e *env, _ []int64, newest string) error {
+			_, err := e.fake.SendBlockAction(e.carol.ID, e.alerts.ID, newest, "baton_ackall", "")
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := defaults()
+			cfg.repage = 300 * time.Millisecond
+			// dave has no Slack account: every page goes to the fallback.
+			cfg.levels = func(ls []escalation.Level) { ls[0] = level(time.Hour, "user:dave") }
+			e := newEnv(t, cfg)
+			var ns []int64
+			for i := range tt.incidents {
+				ns = append(ns, e.open("payments", fmt.Sprintf("fb-stale-%d", i), fmt.Sprintf("Queue stuck on worker-%d", i)))
+			}
+			// The fallback messages in the alerts channel, each with the
+			// incidents it names.
+			fallbacks := func() map[string][]int64 {
+				out := map[string][]int64{}
+				for _, m := range e.fake.Messages(e.alerts.ID) {
+					if !strings.Contains(m.Text, "Nobody could be paged for ") {
+						continue
+					}
+					for _, s := range incRE.FindAllStringSubmatch(m.Text, -1) {
+						n, _ := strconv.ParseInt(s[1], 10, 64)
+						if !slices.Contains(out[m.TS], n) {
+							out[m.TS] = append(out[m.TS], n)
+						}
+					}
+				}
+				return out
+			}
+			e.waitFor("every incident in three fallback messages", func() bool {
+				count := map[int64]int{}
+				for _, named := range fallbacks() {
+					for _, n := range named {
+						count[n]++
+					}
+				}
+				for _, n := range ns {
+					if count[n] < 3 {
+						return false
+					}
+				}
+				return true
+			})
+			// The fallback messages posted so far (a redraw changes their
+			// text; those posted after the acks, if any, are checked too).
+			posted := fallbacks()
+			newest := ""
+			for ts := range posted {
+				if msgTSOlder(newest, ts) {
+					newest = ts
+				}
+			}
+			if err := tt.take(e, ns, newest); err != nil {
+				t.Fatal(err)
+			}
+			e.waitFor("every incident acknowledged", func() bool {
+				for _, n := range ns {
+					if e.incident(n).Status != incident.StatusAcknowledged {
+						return false
+					}
+				}
+				return true
+			})
+			live := func() []string {
+				var out []string
+				maps.Copy(posted, fallbacks())
+				for ts := range posted {
+					m, _ := e.fake.Message(e.alerts.ID, ts)
+					if b := blocksText(m); strings.Contains(b, `"baton_ack"`) || strings.Contains(b, `"baton_ackall"`) {
+						out = append(out, ts)
+					}
+				}
+				return out
+			}
+			e.waitFor("no fallback message in the alerts channel with an Acknowledge button", func() bool { return len(live()) == 0 })
+			e.idle()
+			if l := live(); len(l) > 0 {
+				t.Errorf("fallback messages %v still show buttons", l)
+			}
+			for ts, named := range posted {
+				m, _ := e.fake.Message(e.alerts.ID, ts)
+				if b := blocksText(m); !strings.Contains(b, "Carol") && !strings.Contains(b, e.carol.ID) {
+					t.Errorf("the fallback message naming %v does not say who took it: %s", named, b)
+				}
+				t.Logf("settled: %q", m.Text)
+			}
+			t.Logf("%d fallback messages in the alerts channel", len(posted))
+		})
+	}
+}
+
+func ackByCarol(e *env, ns []int64, _ string) error {
+	for _, n := range ns {
+		if _, err := e.svc.Ack(e.ctx, n, "carol", ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// msgTSOlder reports whether Slack message ts a is older than b ("" is
+// older than any).
+func msgTSOlder(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
 }
