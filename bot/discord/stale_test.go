@@ -268,3 +268,69 @@ func TestPageInDMsSettle(t *testing.T) {
 		})
 	}
 }
+
+// A fallback page or bundle (erin cannot be reached in Discord, so her
+// pages go to the service's alerts channel) is posted there again at every
+// re-page; once its incidents are acknowledged every one of those posts
+// loses its buttons, not only the latest, as the pages in a DM do.
+func TestFallbackPostsSettle(t *testing.T) {
+	tests := []struct {
+		name      string
+		incidents int
+	}{
+		{"re-pages of one incident", 1},
+		{"bundles of three", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStory(t, 300*time.Millisecond, func(c *storyConfig) { c.target = "user:erin" })
+			var ns []int64
+			for i := range tt.incidents {
+				ns = append(ns, s.open(fmt.Sprintf("fb-stale-%d", i), fmt.Sprintf("Queue stuck on worker-%d", i)))
+			}
+			// The fallback posts: the alerts channel's messages with an
+			// Acknowledge button.
+			posted := map[string]bool{}
+			fallbacks := func() {
+				for _, m := range s.fake.Messages(s.alerts.ID) {
+					if hasAck(m) {
+						posted[m.ID] = true
+					}
+				}
+			}
+			s.waitFor("every incident in three fallback posts", func() bool {
+				fallbacks()
+				count := map[int64]int{}
+				for id := range posted {
+					m, _ := s.fake.Message(id)
+					for _, n := range ns {
+						if mentionsIncident(m, n) {
+							count[n]++
+						}
+					}
+				}
+				for _, n := range ns {
+					if count[n] < 3 {
+						return false
+					}
+				}
+				return true
+			})
+			for _, n := range ns {
+				if _, err := s.svc.Ack(s.ctx, n, "dana", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.waitFor("no fallback post with an Acknowledge button", func() bool {
+				fallbacks()
+				for id := range posted {
+					if m, _ := s.fake.Message(id); hasAck(m) {
+						return false
+					}
+				}
+				return true
+			})
+			t.Logf("%d fallback posts in the alerts channel", len(posted))
+		})
+	}
+}

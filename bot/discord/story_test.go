@@ -2,6 +2,7 @@ package discord_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -63,6 +64,8 @@ type storyConfig struct {
 	before func(*fakediscord.Server)
 	// people are known to the bot besides dana and erin.
 	people func(*story) []bot.Person
+	// target is the policy's one level's ("" is user:dana).
+	target string
 }
 
 // newStory runs baton's Discord side for real: Redis, the incident store,
@@ -84,7 +87,8 @@ func newStory(t *testing.T, repage time.Duration, opts ...func(*storyConfig)) *s
 	rdb := s.redis.Client()
 
 	services := []escalation.Service{{Name: "payments", Policy: "payments", AlertsChannel: s.alerts.ID}}
-	lvl, err := escalation.NewLevel([]string{"user:dana"}, time.Hour)
+	target := cmp.Or(cfg.target, "user:dana")
+	lvl, err := escalation.NewLevel([]string{target}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
