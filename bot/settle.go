@@ -214,7 +214,7 @@ func parseBundleShown(v string) (id, shown string, noLink bool) {
 // once per status), one drawn before its channel existed (the link added),
 // and a "still on it?" DM once the incident is resolved or someone else
 // owns it. It returns when it must run again for a bundle whose redraw
-// waits (redrawBundleMsg). A message that is gone is logged and left.
+// waits (redrawBundleMsg). A message that is gone is logged and left; a page so found is forgotten (its record deleted), so no later status or link redraw tries it again.
 func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch string, owner *PersonRef, refs map[string]string, set func(...string) error) (time.Time, error) {
 	c := s.c
 	// Cosmetic: these redraws never take the last slot of a limit that
@@ -263,8 +263,13 @@ func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch strin
 			default:
 				continue
 			}
-			if err := c.chat.Update(ctx, pch, pts, Message{Text: card.Text(), Card: &card}); err != nil && !gone("page", err) {
-				return due, fmt.Errorf("update a page of %s: %w", inc.Ref(), err)
+			if err := c.chat.Update(ctx, pch, pts, Message{Text: card.Text(), Card: &card}); err != nil {
+				if !gone("page", err) {
+					return due, fmt.Errorf("update a page of %s: %w", inc.Ref(), err)
+				}
+				// Gone (deleted, its DM closed): forgotten, so no later
+				// status or link tries it again.
+				next = ""
 			}
 			if err := set(f, next); err != nil {
 				return due, err

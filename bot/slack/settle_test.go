@@ -1,6 +1,7 @@
 package slack_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +119,43 @@ func TestSettleSkipsAGonePage(t *testing.T) {
 	}
 	if !strings.Contains(e.log.String(), "could not redraw the page; leaving it") {
 		t.Error("the gone page was not logged")
+	}
+}
+
+// A page deleted before its incident's channel existed fails its link
+// redraw (message_not_found) and is forgotten there: the acknowledgement's
+// redraw does not try it again. (Before, the link redraw left it recorded
+// as live, and the ack tried it a second time: TestSettleSkipsAGonePage
+// failed so when the channel came after the delete.)
+func TestSettleForgetsAGonePage(t *testing.T) {
+	e := newEnv(t, defaults())
+	// The channel comes 2 s late; the page goes at once, without its link.
+	e.fake.FailNext("conversations.create", 1, fakeslack.Fault{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
+	n := e.open("payments", "k", "Disk full")
+	e.waitFor("alice paged", func() bool { return len(e.dms(e.alice)) == 1 })
+	page := e.dms(e.alice)[0]
+	api := slack.New(e.fake.BotToken(), slack.OptionAPIURL(e.fake.APIURL()))
+	if _, _, err := api.DeleteMessage(page.Channel, page.TS); err != nil {
+		t.Fatal(err)
+	}
+	tries := func() (n int) {
+		for _, c := range e.fake.Calls("chat.update") {
+			if c.Param("channel") == page.Channel && c.Param("ts") == page.TS {
+				n++
+			}
+		}
+		return n
+	}
+	ch, card := e.announced(n)
+	e.waitFor("the link redraw of the deleted page", func() bool { return tries() == 1 })
+	e.must(e.fake.SendBlockAction(e.bob.ID, ch, card, "baton_ack", ""))
+	nch, nts, _ := strings.Cut(e.refs(n)["ntc"], "/")
+	e.waitFor("the notice says acknowledged", func() bool {
+		m, _ := e.fake.Message(nch, nts)
+		return strings.Contains(blocksText(m), "*Acknowledged*")
+	})
+	e.idle()
+	if got := tries(); got != 1 {
+		t.Errorf("the deleted page was tried %d times, want once (its link redraw)", got)
 	}
 }
