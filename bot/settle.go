@@ -214,7 +214,9 @@ func parseBundleShown(v string) (id, shown string, noLink bool) {
 // once per status), one drawn before its channel existed (the link added),
 // and a "still on it?" DM once the incident is resolved or someone else
 // owns it. It returns when it must run again for a bundle whose redraw
-// waits (redrawBundleMsg). A message that is gone is logged and left; a page so found is forgotten (its record deleted), so no later status or link redraw tries it again.
+// waits (redrawBundleMsg). A message that is gone is logged and left; a
+// page so found is forgotten (its record deleted), so no later status or
+// link redraw tries it again.
 func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch string, owner *PersonRef, refs map[string]string, set func(...string) error) (time.Time, error) {
 	c := s.c
 	// Cosmetic: these redraws never take the last slot of a limit that
