@@ -634,7 +634,7 @@ func (x *Executor) ackBundle(ctx context.Context, by Person, id, via string) (Re
 	// The bundle as it is now goes back with the answer: the adapter
 	// replaces the message pressed through the interaction (no rate-limited
 	// update). Each incident's chat sync redraws it as well
-	// (settleBundles) where that did not happen; when the bundle is one
+	// (settleMsgs) where that did not happen; when the bundle is one
 	// message pressed, it is recorded as drawn so the syncs leave it. A
 	// reaction has no interaction to answer through: nothing replaces the
 	// message then, so it is not recorded and the syncs redraw it.

@@ -217,13 +217,25 @@ func parseBundleShown(v string) (id, shown string, noLink bool) {
 // waits (redrawBundleMsg). A message that is gone is logged and left; a
 // page so found is forgotten (its record deleted), so no later status or
 // link redraw tries it again.
-func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch string, owner *PersonRef, refs map[string]string, set func(...string) error) (time.Time, error) {
+// With links false it makes only the redraws that take buttons away (the
+// pass before the card, Syncer.reconcile): a link redraw yields, and one
+// deferred there would hold the card back.
+func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch string, owner *PersonRef, refs map[string]string, set func(...string) error, links bool) (time.Time, error) {
 	c := s.c
-	// Cosmetic: these redraws never take the last slot of a limit that
-	// something more urgent shares.
+	// A redraw that takes buttons away (the incident acknowledged or
+	// resolved) books its slot as the card's redraw does, even for a
+	// resolved incident (whose sync otherwise yields, Sync): a person's DM
+	// offering Acknowledge on what is taken is not catch-up. Yielding, it
+	// waited for a free slot that a storm's live cards never left, and a
+	// DM kept its buttons for minutes. A link alone added to a message
+	// still to act on is cosmetic: it never takes the last slot of a limit
+	// that something more urgent shares.
+	statusCtx, linkCtx := ctx, ctx
 	if pc, ok := PacingFrom(ctx); ok {
+		pc.Yield = false
+		statusCtx = WithPacing(ctx, pc)
 		pc.Yield = true
-		ctx = WithPacing(ctx, pc)
+		linkCtx = WithPacing(ctx, pc)
 	}
 	gone := func(what string, err error) bool {
 		if escalation.IsPermanent(err) {
@@ -240,7 +252,9 @@ func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch strin
 			fields = append(fields, f)
 		}
 	}
-	slices.Sort(fields)
+	// Newest first: the messages at the foot of the DM, the one a person
+	// reacted to or pressed among them, are the ones they see.
+	slices.SortFunc(fields, func(a, b string) int { return msgOlder(b[2:], a[2:]) })
 	for _, f := range fields {
 		v := refs[f]
 		switch {
@@ -253,6 +267,8 @@ func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch strin
 			switch {
 			case !triggered && shown != string(inc.Status):
 				card.Actions, card.Lead = nil, settledLead(inc, owner)
+			case !links:
+				continue
 			case triggered && noLink && ch != "" && inc.Owner == "" && pg.Reason != escalation.ReasonFallback:
 				// The step that sent this page has not committed the owner
 				// it makes: drawn now, the page would say "nobody yet".
@@ -265,7 +281,11 @@ func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch strin
 			default:
 				continue
 			}
-			if err := c.chat.Update(ctx, pch, pts, Message{Text: card.Text(), Card: &card}); err != nil {
+			uctx := statusCtx
+			if next == pageUnsettled {
+				uctx = linkCtx
+			}
+			if err := c.chat.Update(uctx, pch, pts, Message{Text: card.Text(), Card: &card}); err != nil {
 				if !gone("page", err) {
 					return due, fmt.Errorf("update a page of %s: %w", inc.Ref(), err)
 				}
@@ -280,10 +300,14 @@ func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch strin
 			id, shown, noLink := parseBundleShown(v)
 			status := !triggered && shown != string(inc.Status)
 			link := noLink && ch != ""
-			if id == "" || (!status && !link) {
+			if id == "" || (!status && !link) || (!links && !status) {
 				continue
 			}
-			wait, err := s.c.redrawBundleMsg(ctx, id, f[len(refBundle):], status)
+			uctx := linkCtx
+			if status {
+				uctx = statusCtx
+			}
+			wait, err := s.c.redrawBundleMsg(uctx, id, f[len(refBundle):], status)
 			if err != nil {
 				return due, fmt.Errorf("%s: %w", inc.Ref(), err)
 			}
@@ -313,7 +337,7 @@ func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch strin
 				}
 				card.Lead = fmt.Sprintf("You acknowledged your page on %s; you are a responder and the pages have stopped. %s owns it.", inc.Ref(), name)
 			}
-			if err := c.chat.Update(ctx, ich, its, Message{Text: card.Text(), Card: &card}); err != nil && !gone("page-in", err) {
+			if err := c.chat.Update(statusCtx, ich, its, Message{Text: card.Text(), Card: &card}); err != nil && !gone("page-in", err) {
 				return due, fmt.Errorf("update a page-in of %s: %w", inc.Ref(), err)
 			}
 			if err := set(f, ""); err != nil {
@@ -330,7 +354,7 @@ func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch strin
 			if inc.Status != incident.StatusResolved {
 				card.Lead = fmt.Sprintf("%s is %s's now: there is no acknowledgement of yours to renew.", inc.Ref(), owner.Name)
 			}
-			if err := c.chat.Update(ctx, lch, lts, Message{Text: card.Text(), Card: &card}); err != nil && !gone("still-on-it message", err) {
+			if err := c.chat.Update(statusCtx, lch, lts, Message{Text: card.Text(), Card: &card}); err != nil && !gone("still-on-it message", err) {
 				return due, fmt.Errorf("update the still-on-it message of %s: %w", inc.Ref(), err)
 			}
 			if err := set(f, ""); err != nil {
@@ -378,10 +402,14 @@ func (c *Bot) redrawBundleMsg(ctx context.Context, id, msg string, status bool) 
 	if shown == d {
 		return 0, nil
 	}
-	if shownStatus == sd {
+	if shownStatus == sd && status {
 		// Drawn with these statuses already: only links are new, and
-		// wait for more of them.
+		// wait for more of them; cosmetic, the redraw yields (settleMsgs).
 		status = false
+		if pc, ok := PacingFrom(ctx); ok {
+			pc.Yield = true
+			ctx = WithPacing(ctx, pc)
+		}
 	}
 	rdb, key, now := c.st.rdb, c.st.redrawKey(msg), c.now()
 	delay := linkDelay

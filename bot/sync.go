@@ -91,8 +91,9 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	}
 	if inc.Status == incident.StatusResolved {
 		// Catch-up, not live work: a resolved incident's channel and
-		// card (for the record) and its settled redraws take a chat
-		// method's slot only while the limit keeps one free besides it,
+		// card (for the record) and its links take a chat method's slot
+		// only while the limit keeps one free besides it (but not the
+		// redraws that take buttons away from people: settleMsgs),
 		// else are deferred without holding one, so live incidents'
 		// channels, cards and redraws never queue behind them (the claim
 		// also takes live incidents' jobs first: ClaimChatJobs).
@@ -127,7 +128,7 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 	// notice that waited for its incident's channel would go out one every
 	// few seconds instead of in one bundle at once. A notice posted before
 	// the channel exists names the incident without a link to it; a lone
-	// one is redrawn with the link once the channel exists (settle), a
+	// one is redrawn with the link once the channel exists (settleNotice), a
 	// bundled one is not redrawn (notices.go).
 	// On a chat that bundles notices the post is handed over, and the job
 	// comes back by noticeDue to take it over should its outcome go
@@ -184,7 +185,20 @@ func (s *Syncer) reconcile(ctx context.Context, inc incident.Incident, timeline 
 		}
 	}
 
-	// 4. The card, drawn and pinned; redrawn at once when its state changed.
+	// 4. Every page, bundle and "still on it?" DM kept current: once the
+	// incident is acknowledged or resolved their buttons go and they say
+	// so; one drawn before the channel existed gets its link. Before the
+	// card: a person's DM offering Acknowledge on what is taken is what
+	// they may act on, and a resolved incident's card yields (catch-up),
+	// which under a storm's live cards would hold these back for minutes.
+	// Links alone wait for after the card (they yield: a deferral would
+	// hold the card back).
+	settleDue, err := s.settleMsgs(ctx, inc, ch, ownerRef(c, inc), refs, set, false)
+	if err != nil {
+		return time.Time{}, err
+	}
+
+	// 5. The card, drawn and pinned; redrawn at once when its state changed.
 	card := BuildCard(inc, timeline, c.people.Ref)
 	if inc.Open() {
 		card.Maintenance = c.maintenanceOf(ctx, inc.Service)
@@ -232,16 +246,18 @@ func (s *Syncer) reconcile(ctx context.Context, inc incident.Incident, timeline 
 		}
 	}
 
-	// 5. The notice and every page, bundle and "still on it?" DM kept
-	// current: once the incident is acknowledged or resolved, their
-	// buttons go and they say so; one drawn before the channel existed
-	// gets its link.
-	settleDue, err := s.settle(ctx, inc, ch, refs, set)
+	// 6. The notice kept current (its status, its link), and the links
+	// to the channel added to messages drawn before it existed.
+	if err := s.settleNotice(ctx, inc, ch, refs, set); err != nil {
+		return time.Time{}, err
+	}
+	linkDue, err := s.settleMsgs(ctx, inc, ch, ownerRef(c, inc), refs, set, true)
 	if err != nil {
 		return time.Time{}, err
 	}
+	settleDue = sooner(settleDue, linkDue)
 
-	// 6. Repeats: a thread reply and the new count, at most once per RepeatEvery.
+	// 7. Repeats: a thread reply and the new count, at most once per RepeatEvery.
 	// A reply an earlier run posted without recording it is adopted first.
 	if err := s.repeatPosted(ctx, inc, ch, refs, set); err != nil {
 		return time.Time{}, err
@@ -280,7 +296,7 @@ func (s *Syncer) reconcile(ctx context.Context, inc incident.Incident, timeline 
 		next = last.Add(c.repeatEvery)
 	}
 
-	// 7. The archive, ArchiveAfter after resolve.
+	// 8. The archive, ArchiveAfter after resolve.
 	if inc.Status == incident.StatusResolved {
 		at := inc.Resolved.Add(c.archiveAfter)
 		if now.Before(at) {
@@ -327,46 +343,41 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
-// settle redraws the notice when the incident's status changed since it
-// was drawn or it was drawn before the incident's channel existed (a lone
-// notice: a bundled one is never redrawn), and every recorded message to a
-// person gone stale (settleMsgs): a page or bundle whose drawing is older
-// than its status (the card without buttons and a sentence saying who took
-// it) or than the incident's channel (its link added). A message that is
-// gone (deleted, its channel archived) is logged and left. It returns when
-// it must run again (a bundle's redraw waiting to be made once for all its
-// incidents).
-func (s *Syncer) settle(ctx context.Context, inc incident.Incident, ch string, refs map[string]string, set func(...string) error) (time.Time, error) {
+// ownerRef is inc's owner as chat shows them, nil when it has none.
+func ownerRef(c *Bot, inc incident.Incident) *PersonRef {
+	if inc.Owner == "" {
+		return nil
+	}
+	o := c.people.Ref(inc.Owner)
+	return &o
+}
+
+// settleNotice redraws the notice when the incident's status changed since
+// it was drawn or it was drawn before the incident's channel existed (a
+// lone notice: a bundled one is never redrawn). A notice that is gone
+// (deleted, its channel archived) is logged and left. The messages to
+// people are settled by settleMsgs.
+func (s *Syncer) settleNotice(ctx context.Context, inc incident.Incident, ch string, refs map[string]string, set func(...string) error) error {
 	c := s.c
-	var owner *PersonRef
-	if inc.Owner != "" {
-		o := c.people.Ref(inc.Owner)
-		owner = &o
-	}
-	gone := func(what string, err error) bool {
-		if escalation.IsPermanent(err) {
-			c.log.Warn("bot: could not redraw the "+what+"; leaving it", "incident", inc.Number, "err", err)
-			return true
-		}
-		return false
-	}
 	shown := refs[refNoticeState]
 	if shown == "" {
 		shown = string(incident.StatusTriggered)
 	}
 	stale := shown != string(inc.Status) || refs[refNoticeNoLink] != ""
-	if nref := refs[refNotice]; nref != "" && stale && refs[refNoticeBundled] == "" {
-		nch, nts, _ := strings.Cut(nref, "/")
-		nt := Notice{Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
-			Channel: ch, Status: inc.Status, Owner: owner}
-		if err := c.chat.Update(ctx, nch, nts, Message{Text: nt.Text(), Notice: &nt}); err != nil && !gone("notice", err) {
-			return time.Time{}, fmt.Errorf("update the notice of %s: %w", inc.Ref(), err)
-		}
-		if err := set(refNoticeState, string(inc.Status), refNoticeNoLink, ""); err != nil {
-			return time.Time{}, err
-		}
+	nref := refs[refNotice]
+	if nref == "" || !stale || refs[refNoticeBundled] != "" {
+		return nil
 	}
-	return s.settleMsgs(ctx, inc, ch, owner, refs, set)
+	nch, nts, _ := strings.Cut(nref, "/")
+	nt := Notice{Number: inc.Number, Ref: inc.Ref(), Title: inc.Title, Service: inc.Service, Severity: inc.Severity,
+		Channel: ch, Status: inc.Status, Owner: ownerRef(c, inc)}
+	if err := c.chat.Update(ctx, nch, nts, Message{Text: nt.Text(), Notice: &nt}); err != nil {
+		if !escalation.IsPermanent(err) {
+			return fmt.Errorf("update the notice of %s: %w", inc.Ref(), err)
+		}
+		c.log.Warn("bot: could not redraw the notice; leaving it", "incident", inc.Number, "err", err)
+	}
+	return set(refNoticeState, string(inc.Status), refNoticeNoLink, "")
 }
 
 // settledLead is the sentence above a page once nobody needs to act on it.
