@@ -117,7 +117,11 @@ func (s *Syncer) Sync(ctx context.Context, n int64) (time.Time, error) {
 		m := make(map[string]string, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
 			m[kv[i]] = kv[i+1]
-			refs[kv[i]] = kv[i+1]
+			if kv[i+1] == "" {
+				delete(refs, kv[i]) // deleted in Redis too (SetChatRefs)
+			} else {
+				refs[kv[i]] = kv[i+1]
+			}
 		}
 		return c.inc.SetChatRefs(ctx, n, m)
 	}
