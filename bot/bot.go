@@ -31,6 +31,9 @@ type Incidents interface {
 	// ListNewest returns up to limit open incidents, newest first, and how
 	// many are open in all.
 	ListNewest(ctx context.Context, limit int) ([]incident.Incident, int64, error)
+	// ListNewestWhere is ListNewest of the open incidents match keeps, and
+	// how many it keeps in all.
+	ListNewestWhere(ctx context.Context, limit int, match func(incident.Incident) bool) ([]incident.Incident, int64, error)
 	// Ack makes by the owner of incident n and stops its pages, keeping note
 	// on the acknowledged event; refused with ErrNotFound, ErrAlreadyResolved
 	// or ErrAlreadyAcknowledged (naming the owner).

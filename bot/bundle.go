@@ -58,6 +58,10 @@ type Bundle struct {
 	// Fallback: the bundle went to an alerts channel because nobody could
 	// be paged for its incidents; whoever takes one acknowledges it.
 	Fallback bool `json:"fallback,omitempty"`
+	// Reason is why nobody could be paged, when every incident of a
+	// fallback bundle shares it (a lone fallback page says it too); when
+	// they differ, each entry's Why carries its own.
+	Reason string `json:"reason,omitempty"`
 	// Entries are the incidents: the pages by incident number, then the
 	// entries for information by incident number (SortEntries).
 	Entries []BundleEntry `json:"entries"`
@@ -116,6 +120,72 @@ func (b Bundle) Triggered() int {
 		}
 	}
 	return n
+}
+
+// Lone is the bundle's one page when it pages for exactly one incident and
+// the rest only tell (a "moved on" notice that joined a page): adapters
+// draw that page as a single page is drawn, with a card's buttons
+// (EntryActions), and no "Acknowledge all", which would count one.
+func (b Bundle) Lone() (BundleEntry, bool) {
+	if pages, _ := b.Counts(); pages != 1 {
+		return BundleEntry{}, false
+	}
+	for _, e := range b.Entries {
+		if !e.Info {
+			return e, true
+		}
+	}
+	return BundleEntry{}, false
+}
+
+// EntryActions are the buttons entry e of the bundle carries: a lone
+// page's are a single page's (Acknowledge, Resolve, Escalate) while it is
+// triggered; any other actionable entry's is Acknowledge.
+func (b Bundle) EntryActions(e BundleEntry) []Action {
+	if !e.Actionable() {
+		return nil
+	}
+	if _, lone := b.Lone(); lone {
+		return []Action{ActionAck, ActionResolve, ActionEscalate}
+	}
+	return []Action{ActionAck}
+}
+
+// AckAllCount is the N of the bundle's "Acknowledge all N" button: its
+// Triggered entries; 0, no button, when none is or when it pages for one
+// incident alone (Lone), which has its own Acknowledge.
+func (b Bundle) AckAllCount() int {
+	if _, lone := b.Lone(); lone {
+		return 0
+	}
+	return b.Triggered()
+}
+
+// ListWords are the words after /incident list that show the incidents a
+// bundle stands for, newest first: "mine" for a person's bundle (they own
+// what they are paged for), "triggered" for a fallback bundle (what nobody
+// acknowledged yet), "" for a bundle that only tells.
+func (b Bundle) ListWords() string {
+	switch pages, _ := b.Counts(); {
+	case pages == 0:
+		return ""
+	case b.Fallback:
+		return "triggered"
+	}
+	return "mine"
+}
+
+// ListPointer is the sentence that points from a bundle too long to show
+// whole to the command that lists what it stands for; list is how the
+// chat writes "/incident list" followed by words ("/incident list mine").
+func (b Bundle) ListPointer(list func(words string) string) string {
+	switch b.ListWords() {
+	case "mine":
+		return "Type " + list("mine") + " to see your open incidents, newest first."
+	case "triggered":
+		return "Type " + list("triggered") + " to see the open incidents nobody acknowledged yet, newest first."
+	}
+	return fmt.Sprintf("Type %s to see the %d newest open incidents.", list(""), ListShown)
 }
 
 // Counts are how many of the bundle's entries page the reader (pages: not
@@ -202,6 +272,11 @@ func (b Bundle) Lead() string {
 		if pages == 1 {
 			s = "The incident of this page is taken care of; nothing more to do."
 		}
+	case b.Fallback && b.Reason != "":
+		s = fmt.Sprintf("Nobody could be paged for %s (%s). Whoever takes one, acknowledge it.", incidents(pages), b.Reason)
+		if open < pages {
+			s += fmt.Sprintf(" %d still need%s an acknowledgement.", open, verbS(open))
+		}
 	case b.Fallback:
 		s = fmt.Sprintf("Nobody could be paged for %s. Whoever takes one, acknowledge it.", incidents(pages))
 		if open < pages {
@@ -216,6 +291,33 @@ func (b Bundle) Lead() string {
 		s += fmt.Sprintf(" %d more for your information.", info)
 	}
 	return s
+}
+
+// maxReason bounds the reason a fallback bundle repeats per incident.
+const maxReason = 200
+
+// explain gives a fallback bundle the reason nobody could be paged, as a
+// lone fallback page gives it (the delivery error: "page to ghost could not
+// be delivered: …"): one Reason when every page shares it, else each entry
+// its own in its Why. items are the pages in the order of b.Entries.
+func (b *Bundle) explain(items []*pageItem) {
+	reasons := make([]string, len(items))
+	shared := true
+	for i, it := range items {
+		if it.pg.Reason == escalation.ReasonFallback {
+			reasons[i] = text.Truncate(strings.TrimSpace(it.pg.Why), maxReason)
+		}
+		shared = shared && reasons[i] != "" && reasons[i] == reasons[0]
+	}
+	if shared && len(reasons) > 0 {
+		b.Reason = reasons[0]
+		return
+	}
+	for i, r := range reasons {
+		if r != "" {
+			b.Entries[i].Why += ": " + r
+		}
+	}
 }
 
 // verbS is the -s of a verb whose subject is n things ("1 still needs").
@@ -411,6 +513,9 @@ func (p *Pager) post(ctx context.Context, target string, items []*pageItem) []er
 	for i, it := range items {
 		keys[i] = it.pg.Key
 		b.Entries = append(b.Entries, it.entry())
+	}
+	if b.Fallback {
+		b.explain(items)
 	}
 	b.ID = bundleID(keys)
 	b.SortEntries()

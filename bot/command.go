@@ -38,6 +38,12 @@ const (
 	VerbPage Verb = "page"
 )
 
+// verbAliases are other words people type for a verb.
+var verbAliases = map[string]Verb{"acknowledge": VerbAck}
+
+// ListShown is how many incidents /incident list names.
+const ListShown = 20
+
 // incidentVerbs in help order.
 var incidentVerbs = []Verb{VerbNew, VerbAck, VerbResolve, VerbAssign, VerbEscalate, VerbNote, VerbPage, VerbStatus, VerbList, VerbStats, VerbMaintenance, VerbHelp}
 
@@ -50,7 +56,7 @@ var Usage = map[Verb]string{
 	VerbEscalate: "/incident escalate [#42] [note]",
 	VerbNote:     "/incident note [#42] <text>",
 	VerbStatus:   "/incident status [#42]",
-	VerbList:     "/incident list",
+	VerbList:     "/incident list [mine] [triggered]",
 	VerbStats:    "/incident stats [7d|30d|90d] [service=S]",
 	VerbHelp:     "/incident help",
 	VerbOnCall:   "/oncall [service]",
@@ -75,7 +81,7 @@ func (m Mention) IsZero() bool { return m.ChatID == "" && m.Name == "" }
 // Command is one parsed /incident or /oncall command.
 type Command struct {
 	Verb Verb
-	// Incident is the incident named with #42 or INC-42; 0 means the
+	// Incident is the incident named with 42, #42 or INC-42; 0 means the
 	// incident of the channel the command was typed in.
 	Incident int64
 	// ChannelRef is a channel named with a chat channel mention (<#C123>),
@@ -97,6 +103,10 @@ type Command struct {
 	// Window lists the active windows.
 	Window string
 	End    bool
+	// Mine and Triggered narrow /incident list: to the incidents the
+	// person who typed it owns, to those not yet acknowledged.
+	Mine      bool
+	Triggered bool
 }
 
 // CommandUsage is implemented by a Chat whose people type baton's commands
@@ -167,14 +177,14 @@ func tokenize(text string) []token {
 }
 
 var (
-	refRE     = regexp.MustCompile(`^(?i:#|inc-)([0-9]{1,12})$`)
+	refRE     = regexp.MustCompile(`^(?i:#|inc-)?([0-9]{1,12})$`)
 	userRE    = regexp.MustCompile(`^<@([A-Za-z0-9]+)(?:\|([^>]*))?>$`)
 	channelRE = regexp.MustCompile(`^<#([A-Za-z0-9]+)(?:\|([^>]*))?>$`)
 	wordRE    = regexp.MustCompile(`^@?[A-Za-z0-9._-]+$`)
 	optionRE  = regexp.MustCompile(`^(?i)(service|sev|severity|rotation)=(.*)$`)
 )
 
-// incidentRef reads #42, INC-42 or a channel mention.
+// incidentRef reads #42, INC-42 (any case), a bare 42 or a channel mention.
 func incidentRef(s string) (n int64, channel string, ok bool) {
 	if m := refRE.FindStringSubmatch(s); m != nil {
 		n, err := strconv.ParseInt(m[1], 10, 64)
@@ -226,6 +236,9 @@ func parseIncident(text string) (Command, error) {
 		return Command{Verb: VerbHelp}, nil
 	}
 	word := strings.ToLower(toks[0].s)
+	if alias, ok := verbAliases[word]; ok {
+		word = string(alias)
+	}
 	c.Verb = Verb(word)
 	rest := toks[1:]
 	// The incident may follow the verb instead.
@@ -257,8 +270,24 @@ func parseIncident(text string) (Command, error) {
 		}
 		return c, nil
 	case VerbList:
-		if c.Incident != 0 || c.ChannelRef != "" || len(rest) > 0 {
-			return Command{}, syntax(VerbList, "list takes nothing after it; it lists every open incident.")
+		for _, t := range rest {
+			if _, _, ok := incidentRef(t.s); ok {
+				c.Incident = -1
+			}
+		}
+		if c.Incident != 0 || c.ChannelRef != "" {
+			return Command{}, syntax(VerbList, "list shows many incidents: leave out the incident number (/incident status #42 shows one).")
+		}
+		for _, t := range rest {
+			switch strings.ToLower(t.s) {
+			case "mine":
+				c.Mine = true
+			case "triggered":
+				c.Triggered = true
+			default:
+				return Command{}, syntax(VerbList, "list takes mine (the incidents you own) and triggered (those not yet acknowledged), not %q; "+
+					"with neither it shows the %d newest open incidents.", echo(t.s), ListShown)
+			}
 		}
 		return c, nil
 	case VerbStats:
@@ -416,7 +445,8 @@ var periodRE = regexp.MustCompile(`^(?i)([0-9]{1,4})(d|w)$`)
 // any number of days or weeks up to MaxStatsDays) and service=S.
 func parseStats(c Command, rest []token) (Command, error) {
 	for _, t := range rest {
-		if _, _, ok := incidentRef(t.s); ok {
+		// A bare number here is a period without its unit, refused below.
+		if _, _, ok := incidentRef(t.s); ok && strings.Trim(t.s, "0123456789") != "" {
 			return Command{}, syntax(VerbStats, "stats covers every incident of a period: leave out the incident number.")
 		}
 		if m := periodRE.FindStringSubmatch(t.s); m != nil {
@@ -588,7 +618,7 @@ func HelpText() string { return helpText(nil) }
 func helpText(cu CommandUsage) string {
 	var b strings.Builder
 	usage := func(v Verb) string { return Usage[v] }
-	named := "with #42 or INC-42"
+	named := "with 42, #42 or INC-42"
 	if cu != nil {
 		usage = func(v Verb) string { return cu.CommandUsage(v, false) }
 		named = "as in " + cu.CommandUsage(VerbStatus, true)

@@ -106,7 +106,7 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 	case VerbHelp, VerbOnHelp:
 		return Reply{Text: x.helpText()}
 	case VerbList:
-		return x.list(ctx)
+		return x.list(ctx, cmd, req.User)
 	case VerbOnCall:
 		return x.maintenanceLines(ctx, x.onCall(ctx, cmd.Service), cmd.Service)
 	case VerbStats:
@@ -461,7 +461,15 @@ func (x *Executor) target(ctx context.Context, cmd Command, channel string) (int
 	if cmd.ChannelRef != "" {
 		return 0, userError("That channel is not an incident's channel. Name the incident with #42 instead.")
 	}
-	return 0, userError("Say which incident: " + x.usage(cmd.Verb, true) + " (or type the command in the incident's channel).")
+	said := ""
+	_, typed := x.c.chat.(CommandUsage)
+	if w := strings.Fields(cmd.Text); len(w) > 0 && cmd.Verb != VerbNote && !typed {
+		// What followed the verb was taken for a note: say so, in case it
+		// was meant to name the incident (a chat of typed options has an
+		// option for the incident, and the note was typed as a note).
+		said = fmt.Sprintf("%q is not an incident (name one as 42, #42 or INC-42). ", echo(w[0]))
+	}
+	return 0, userError(said + "Say which incident: " + x.usage(cmd.Verb, true) + " (or type the command in the incident's channel).")
 }
 
 // usage is how verb v is typed in this chat (CommandUsage), or in Usage's
@@ -672,27 +680,63 @@ func (x *Executor) status(ctx context.Context, n int64) Reply {
 	return Reply{Text: b.String()}
 }
 
-// listShown is how many incidents /incident list names.
-const listShown = 20
-
-// list answers /incident list: the listShown newest open incidents, newest
+// list answers /incident list: the ListShown newest open incidents, newest
 // first (as PagerDuty lists them: the incident that just paged someone is
-// the one they look for), and when more are open, how many more and where
-// to see them all.
-func (x *Executor) list(ctx context.Context) Reply {
-	incs, total, err := x.c.inc.ListNewest(ctx, listShown)
+// the one they look for), narrowed by mine (those user owns) and triggered
+// (not yet acknowledged), and when more match, how many more and where to
+// see them all.
+func (x *Executor) list(ctx context.Context, cmd Command, user string) Reply {
+	what := "Open incidents"
+	switch {
+	case cmd.Mine && cmd.Triggered:
+		what = "Your open incidents not yet acknowledged"
+	case cmd.Mine:
+		what = "Your open incidents"
+	case cmd.Triggered:
+		what = "Open incidents not yet acknowledged"
+	}
+	var incs []incident.Incident
+	var total int64
+	var err error
+	if !cmd.Mine && !cmd.Triggered {
+		incs, total, err = x.c.inc.ListNewest(ctx, ListShown)
+	} else {
+		var owner string
+		if cmd.Mine {
+			by, ok, err := x.c.people.Person(ctx, user)
+			if err != nil {
+				return x.fail(err)
+			}
+			if !ok {
+				return Reply{Text: fmt.Sprintf("You are not in baton's people, so no incident is yours: baton pages and records only the people in config.yaml. "+
+					"/incident list shows the %d newest open incidents. Ask an admin to add you to people (%s).", ListShown, x.addYou())}
+			}
+			owner = by.ID
+		}
+		incs, total, err = x.c.inc.ListNewestWhere(ctx, ListShown, func(inc incident.Incident) bool {
+			return (owner == "" || inc.Owner == owner) && (!cmd.Triggered || inc.Status == incident.StatusTriggered)
+		})
+	}
 	if err != nil {
 		return x.fail(err)
 	}
 	if len(incs) == 0 {
+		switch {
+		case cmd.Mine && cmd.Triggered:
+			return Reply{Text: "None of your open incidents waits for an acknowledgement."}
+		case cmd.Mine:
+			return Reply{Text: "You own no open incident."}
+		case cmd.Triggered:
+			return Reply{Text: "No open incident waits for an acknowledgement."}
+		}
 		return Reply{Text: "No open incidents."}
 	}
 	var b strings.Builder
 	more := total - int64(len(incs))
 	if more > 0 {
-		fmt.Fprintf(&b, "Open incidents, the %d newest of %d:\n", len(incs), total)
+		fmt.Fprintf(&b, "%s, the %d newest of %d:\n", what, len(incs), total)
 	} else {
-		b.WriteString("Open incidents:\n")
+		b.WriteString(what + ":\n")
 	}
 	for _, inc := range incs {
 		owner := "nobody yet"
@@ -701,7 +745,12 @@ func (x *Executor) list(ctx context.Context) Reply {
 		}
 		fmt.Fprintf(&b, "%s [%s] %s — %s, %s, owner %s\n", inc.Ref(), inc.Severity, text.Truncate(inc.Title, 80), inc.Service, inc.Status, owner)
 	}
-	if more > 0 {
+	switch {
+	case more > 0 && cmd.Triggered && !cmd.Mine:
+		fmt.Fprintf(&b, "… and %d more — see them all with `baton incidents --all --status triggered` or GET /v1/incidents?status=triggered.\n", more)
+	case more > 0 && cmd.Mine:
+		fmt.Fprintf(&b, "… and %d more of yours, older.\n", more)
+	case more > 0:
 		fmt.Fprintf(&b, "… and %d more — see them all with `baton incidents --all` or GET /v1/incidents.\n", more)
 	}
 	return Reply{Text: strings.TrimRight(b.String(), "\n")}

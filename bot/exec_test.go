@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,9 @@ import (
 type quietChat struct{ bot.Chat }
 
 func (quietChat) Name() string { return "test" }
+
+// UserEmail: the test chat knows nobody's email (a stranger stays one).
+func (quietChat) UserEmail(context.Context, string) (string, error) { return "", bot.ErrNoUser }
 
 // newExecBot is a bot on a real store in a private Redis, with alice and
 // bob (chat ids UALICE, UBOB) and the service db, talking to no chat.
@@ -159,6 +163,9 @@ func TestIncidentList(t *testing.T) {
 		open     int     // incidents opened, INC-1 to INC-open
 		resolve  []int64 // then resolved
 		ack      []int64 // then acknowledged by alice
+		assign   []int64 // then assigned to alice (triggered, alice owns it)
+		text     string  // the command's text; "" is "list"
+		user     string  // who types it; "" is alice
 		want     []string
 		order    []string // these refs appear in this order
 		wantNot  []string
@@ -179,6 +186,23 @@ func TestIncidentList(t *testing.T) {
 			want:    []string{"Open incidents:", "INC-21 ", "INC-2 "},
 			order:   []string{"INC-21 ", "INC-20 ", "INC-2 "},
 			wantNot: []string{"INC-23 ", "INC-22 ", "INC-1 ", "more"}, maxLines: 21},
+		// list mine, list triggered: the bundle's pointer names them; they
+		// answered "list takes nothing after it".
+		{name: "mine: the ones the caller owns", open: 5, ack: []int64{2, 4}, assign: []int64{5}, text: "list mine",
+			want:  []string{"Your open incidents:", "INC-5 ", "INC-4 ", "INC-2 "},
+			order: []string{"INC-5 ", "INC-4 ", "INC-2 "}, wantNot: []string{"INC-3 ", "INC-1 "}, maxLines: 4},
+		{name: "triggered: the unacknowledged ones", open: 5, ack: []int64{2, 4}, text: "list TRIGGERED",
+			want:  []string{"Open incidents not yet acknowledged:", "INC-5 ", "INC-3 ", "INC-1 "},
+			order: []string{"INC-5 ", "INC-3 ", "INC-1 "}, wantNot: []string{"INC-4 ", "INC-2 "}, maxLines: 4},
+		{name: "mine triggered combined", open: 5, ack: []int64{2, 4}, assign: []int64{3}, text: "list triggered mine",
+			want: []string{"Your open incidents not yet acknowledged:", "INC-3 "}, wantNot: []string{"INC-4 ", "INC-2 ", "INC-5 ", "INC-1 "}, maxLines: 2},
+		{name: "mine past the 20 newest: counted", open: 25, ack: []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22}, text: "list mine",
+			want: []string{"Your open incidents, the 20 newest of 22:", "INC-22 ", "INC-3 ", "… and 2 more of yours, older."}, wantNot: []string{"INC-23 ", "INC-2 "}, maxLines: 22},
+		{name: "mine: none", open: 2, text: "list mine", want: []string{"You own no open incident."}, maxLines: 1},
+		{name: "mine: a stranger is told why", open: 2, ack: []int64{1}, text: "list mine", user: "USTRANGER",
+			want: []string{"You are not in baton's people", "/incident list shows the 20 newest open incidents"}, wantNot: []string{"INC-"}, maxLines: 1},
+		{name: "an unknown word names the accepted ones", open: 2, text: "list --all",
+			want: []string{`list takes mine (the incidents you own) and triggered (those not yet acknowledged), not "--all"`, "/incident list [mine] [triggered]"}, wantNot: []string{"INC-"}, maxLines: 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,7 +223,13 @@ func TestIncidentList(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			r := b.Executor().Command(ctx, bot.Request{Command: "incident", Text: "list", User: "UALICE", Channel: "C1"})
+			for _, n := range tc.assign {
+				if _, err := store.Assign(ctx, n, "alice", "bob"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			text, user := cmp.Or(tc.text, "list"), cmp.Or(tc.user, "UALICE")
+			r := b.Executor().Command(ctx, bot.Request{Command: "incident", Text: text, User: user, Channel: "C1"})
 			for _, w := range tc.want {
 				if !strings.Contains(r.Text, w) {
 					t.Errorf("the list does not say %q:\n%s", w, r.Text)

@@ -270,3 +270,49 @@ func (s *Store) ListNewest(ctx context.Context, limit int) ([]Incident, int64, e
 	slices.SortFunc(out, func(a, b Incident) int { return cmp.Compare(b.Number, a.Number) })
 	return out, total.Val(), nil
 }
+
+// ListNewestWhere returns up to limit open incidents for which match says
+// true, newest first (0 means 100), and how many open incidents match in
+// all: /incident list mine and /incident list triggered. There is no index
+// by owner or by status, so it reads the whole open set, newest first, in
+// batches of filterBatch (a ZREVRANGE and one pipeline each): a cost in
+// the number of open incidents, paid only when someone asks. An incident
+// resolved meanwhile is left out.
+func (s *Store) ListNewestWhere(ctx context.Context, limit int, match func(Incident) bool) ([]Incident, int64, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []Incident
+	var total int64
+	// prev: the numbers of the batch before, so an incident pushed into
+	// this batch by one opened meanwhile is not counted twice.
+	prev := map[int64]bool{}
+	for start := int64(0); ; start += filterBatch {
+		zs, err := s.rdb.ZRevRangeWithScores(ctx, s.k.open, start, start+filterBatch-1).Result()
+		if err != nil {
+			return nil, 0, fmt.Errorf("list newest where: %w", err)
+		}
+		incs, err := s.read(ctx, zs)
+		if err != nil {
+			return nil, 0, fmt.Errorf("list newest where: %w", err)
+		}
+		seen := make(map[int64]bool, len(incs))
+		for _, inc := range incs {
+			if inc.Number == 0 || prev[inc.Number] || inc.Status == StatusResolved || !match(inc) {
+				continue
+			}
+			seen[inc.Number] = true
+			total++
+			out = append(out, inc)
+		}
+		prev = seen
+		// Keep the newest limit (by number, which is opening order: the
+		// set orders ties of one millisecond by bytes), so memory stays
+		// bounded by limit plus a batch.
+		slices.SortFunc(out, func(a, b Incident) int { return cmp.Compare(b.Number, a.Number) })
+		out = out[:min(len(out), limit)]
+		if len(zs) < filterBatch {
+			return out, total, nil
+		}
+	}
+}

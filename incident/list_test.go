@@ -267,3 +267,45 @@ func TestListNewestTies(t *testing.T) {
 		})
 	}
 }
+
+// TestListNewestWhere: /incident list mine and triggered read the open set
+// through a filter, newest first, counting every match, across batches.
+func TestListNewestWhere(t *testing.T) {
+	cases := []struct {
+		name        string
+		open, acked int // incidents opened; of them, the oldest acked acknowledged
+		limit       int
+		triggered   bool
+		first, last int64
+		total       int64
+	}{
+		{name: "every open one", open: 30, limit: 20, first: 30, last: 11, total: 30},
+		{name: "triggered leaves the acknowledged out", open: 30, acked: 25, limit: 20, triggered: true, first: 30, last: 26, total: 5},
+		{name: "more than a batch", open: 300, acked: 10, limit: 20, triggered: true, first: 300, last: 281, total: 290},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _, ctx := newService(t)
+			for i := range tc.open {
+				mustOpen(t, s, ctx, alert(fmt.Sprint("where-", i)))
+			}
+			for n := int64(1); n <= int64(tc.acked); n++ {
+				if _, err := s.Ack(ctx, n, "bob", ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			list, total, err := s.ListNewestWhere(ctx, tc.limit, func(inc incident.Incident) bool {
+				return !tc.triggered || inc.Status == incident.StatusTriggered
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total != tc.total {
+				t.Fatalf("total %d, want %d", total, tc.total)
+			}
+			if len(list) == 0 || list[0].Number != tc.first || list[len(list)-1].Number != tc.last {
+				t.Fatalf("listed %d incidents, want INC-%d down to INC-%d", len(list), tc.first, tc.last)
+			}
+		})
+	}
+}

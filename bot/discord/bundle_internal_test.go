@@ -2,6 +2,7 @@ package discord
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,8 +63,13 @@ func TestRenderBundle(t *testing.T) {
 					}
 				}
 			}
-			if acks != min(n, bot.BundleListed) || all != 1 {
+			// One page alone has a page's buttons and no "Acknowledge all"
+			// (TestRenderBundleHeader).
+			if acks != min(n, bot.BundleListed) || all != min(n-1, 1) {
 				t.Errorf("%d Acknowledge, %d Acknowledge all", acks, all)
+			}
+			if named < n && !strings.Contains(desc, "Type /incident list show:mine to see your open incidents, newest first.") {
+				t.Errorf("the incidents left out do not point to /incident list show:mine: %q", desc[max(0, len(desc)-200):])
 			}
 		})
 	}
@@ -118,6 +124,8 @@ func TestRenderBundleHeader(t *testing.T) {
 		color  int
 		ackAll string // "" when there is none
 		order  []string
+		// buttons: the custom ids of every button but "Acknowledge all", when set.
+		buttons []string
 	}{
 		{name: "17 pages and 1 for information", b: testBundle(seq(0, 17), []int64{18}, false),
 			title: "17 incidents, 1 for your information", color: severityColor(incident.SevCritical, incident.StatusTriggered),
@@ -127,7 +135,10 @@ func TestRenderBundleHeader(t *testing.T) {
 			order: []string{"INC-21", "INC-22", "INC-30", "INC-31"}},
 		{name: "one page, one for information", b: testBundle([]int64{7}, []int64{3}, false),
 			title: "1 incident, 1 for your information", color: severityColor(incident.SevCritical, incident.StatusTriggered),
-			ackAll: "Acknowledge all 1", order: []string{"INC-7", "INC-3"}},
+			// It had "Ack INC-7" and "Acknowledge all 1", no Resolve, no
+			// Escalate: the lone page keeps a page's buttons.
+			order:   []string{"INC-7", "INC-3"},
+			buttons: []string{CustomID(bot.ActionAck, 7), CustomID(bot.ActionResolve, 7), CustomID(bot.ActionEscalate, 7)}},
 		{name: "every page taken care of", b: testBundle(seq(0, 3), []int64{4}, true),
 			title: "3 incidents, 1 for your information", color: severityColor(incident.SevCritical, incident.StatusResolved),
 			order: []string{"INC-1", "INC-2", "INC-3", "INC-4"}},
@@ -143,12 +154,18 @@ func TestRenderBundleHeader(t *testing.T) {
 				t.Errorf("colour %#x, want %#x", e.Color, tc.color)
 			}
 			ackAll := ""
+			var buttons []string
 			for _, c := range out.Components {
 				for _, el := range c.(discordgo.ActionsRow).Components {
 					if btn := el.(discordgo.Button); strings.HasPrefix(btn.Label, bot.ActionAckAll.Label()) {
 						ackAll = btn.Label
+					} else {
+						buttons = append(buttons, btn.CustomID)
 					}
 				}
+			}
+			if tc.buttons != nil && !slices.Equal(buttons, tc.buttons) {
+				t.Errorf("buttons %q, want %q", buttons, tc.buttons)
 			}
 			if ackAll != tc.ackAll {
 				t.Errorf("Acknowledge all %q, want %q", ackAll, tc.ackAll)

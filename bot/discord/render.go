@@ -347,7 +347,7 @@ func bundleEmbed(b *bot.Bundle) *discordgo.MessageEmbed {
 		if e.Channel != "" {
 			line += " · <#" + e.Channel + ">"
 		}
-		more := fmt.Sprintf("\n… and %d more: /incident list", len(b.Entries)-i)
+		more := fmt.Sprintf("\n… and %d more. %s", len(b.Entries)-i, b.ListPointer(listCommand))
 		if len([]rune(d.String()))+len([]rune(line))+len(more) > maxDescription {
 			d.WriteString(more)
 			break
@@ -367,6 +367,15 @@ func bundleEmbed(b *bot.Bundle) *discordgo.MessageEmbed {
 	return &discordgo.MessageEmbed{Title: b.Title(), Description: d.String(), Color: color}
 }
 
+// listCommand is /incident list with the option that narrows it (words:
+// Bundle.ListWords), as typed in Discord: "/incident list show:mine".
+func listCommand(words string) string {
+	if words == "" {
+		return "/incident list"
+	}
+	return "/incident list show:" + words
+}
+
 // bundleButtons are a bundle's rows (Discord allows 5 rows of 5 buttons):
 // an Acknowledge for each of the first bot.BundleListed actionable
 // incidents, five a row, then a row with "Acknowledge all N"; none when
@@ -376,7 +385,14 @@ func bundleButtons(b *bot.Bundle) []discordgo.MessageComponent {
 	row := discordgo.ActionsRow{}
 	shown := 0
 	for _, e := range b.Entries {
-		if !e.Actionable() || shown == bot.BundleListed {
+		actions := b.EntryActions(e)
+		if len(actions) == 0 || shown == bot.BundleListed {
+			continue
+		}
+		if len(actions) > 1 {
+			// A lone page (the rest only tell) keeps a single page's
+			// buttons, as on its card; it is the only actionable entry.
+			rows = append(rows, *buttons(&bot.Card{Number: e.Number, Actions: actions}))
 			continue
 		}
 		shown++
@@ -390,7 +406,7 @@ func bundleButtons(b *bot.Bundle) []discordgo.MessageComponent {
 	if len(row.Components) > 0 {
 		rows = append(rows, row)
 	}
-	if n := b.Triggered(); n > 0 {
+	if n := b.AckAllCount(); n > 0 {
 		rows = append(rows, discordgo.ActionsRow{Components: []discordgo.MessageComponent{discordgo.Button{
 			Label: fmt.Sprintf("%s %d", bot.ActionAckAll.Label(), n), Style: discordgo.PrimaryButton, CustomID: AckAllID(b.ID)}}})
 	}

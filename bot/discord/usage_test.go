@@ -29,9 +29,19 @@ func TestUsageInDiscordTerms(t *testing.T) {
 			[]string{"Try: /oncall override person:@someone duration:2h [service:<service>]"}},
 		{"a bad period", "incident", fakediscord.SubCommand("stats", fakediscord.StringOption("period", "forever")),
 			[]string{"Try: /incident stats [period:7d|30d|90d] [service:<service>]"}},
+		{"ack with a note outside an incident's channel", "incident", fakediscord.SubCommand("ack", fakediscord.StringOption("note", "sixteen")),
+			[]string{"Say which incident: /incident ack incident:42 [note:<note>]"}},
+		// /incident list took no option: the bundle's pointer names
+		// /incident list show:mine.
+		{"list mine", "incident", fakediscord.SubCommand("list", fakediscord.StringOption("show", "mine")), []string{"You own no open incident."}},
+		{"list mine triggered", "incident", fakediscord.SubCommand("list", fakediscord.StringOption("show", "mine triggered")),
+			[]string{"None of your open incidents waits for an acknowledgement."}},
+		{"list triggered", "incident", fakediscord.SubCommand("list", fakediscord.StringOption("show", "triggered")),
+			[]string{"No open incident waits for an acknowledgement."}},
 		{"help", "incident", fakediscord.SubCommand("help"),
 			[]string{"elsewhere name it as in /incident status incident:42", "  /incident ack [incident:42] [note:<note>]\n",
-				"  /incident page person:@someone [incident:42] [note:<note>]\n", "  /oncall override person:@someone duration:2h [service:<service>]\n"}},
+				"  /incident page person:@someone [incident:42] [note:<note>]\n",
+				"  /incident list [show:mine|triggered|mine triggered]\n", "  /oncall override person:@someone duration:2h [service:<service>]\n"}},
 	}
 	plain := strings.NewReplacer(`\`, "")
 	for _, tc := range tests {

@@ -3,6 +3,7 @@ package slack
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,11 +84,12 @@ func TestBundleBlocks(t *testing.T) {
 					}
 				}
 			}
-			if want := min(tc.n, bot.BundleListed); acks != want {
+			// One page alone has a page's row of buttons (TestBundleBlocksHeader), no "Acknowledge all".
+			if want := min(tc.n, bot.BundleListed); acks != want && tc.n > 1 {
 				t.Errorf("%d Acknowledge buttons, want %d", acks, want)
 			}
-			if ackAll != 1 {
-				t.Errorf("%d Acknowledge all buttons", ackAll)
+			if want := min(tc.n-1, 1); ackAll != want {
+				t.Errorf("%d Acknowledge all buttons, want %d", ackAll, want)
 			}
 			text := b.Text()
 			for i := 1; i <= tc.n; i++ {
@@ -273,6 +275,10 @@ func TestBundleBlocksHeader(t *testing.T) {
 		ackAll     string   // "" when there is no Acknowledge all
 		order      []string // the refs in the order listed
 		notInBlock string   // must not be shown
+		// buttons: every button other than "Acknowledge all" (action
+		// id=value), when set; pointer: the list command named, when set.
+		buttons []string
+		pointer string
 	}{
 		{
 			name:   "17 pages and 1 for information",
@@ -281,6 +287,9 @@ func TestBundleBlocksHeader(t *testing.T) {
 			lead:   "You are on call for 17 incidents. Acknowledge to stop the pages. 1 more for your information.",
 			ackAll: "Acknowledge all 17",
 			order:  []string{"INC-1", "INC-2", "INC-3", "INC-10", "INC-11", "INC-17", "INC-18"},
+			// It said "Type /incident list to see every open one": that
+			// listed every service's 20 newest, not this person's pages.
+			pointer: "In all: 17 incidents, 1 for your information. Type /incident list mine to see your open incidents, newest first.",
 		},
 		{
 			name:       "information only: 11 moved on",
@@ -295,8 +304,11 @@ func TestBundleBlocksHeader(t *testing.T) {
 			b:      bundleCase([]int64{7}, []int64{3}, false, false),
 			header: "🚨 1 incident, 1 for your information",
 			lead:   "You are on call for 1 incident. Acknowledge to stop the pages. 1 more for your information.",
-			ackAll: "Acknowledge all 1",
-			order:  []string{"INC-7", "INC-3"},
+			// It had one Acknowledge and "Acknowledge all 1", no Resolve,
+			// no Escalate: the lone page keeps a page's buttons.
+			ackAll:  "",
+			order:   []string{"INC-7", "INC-3"},
+			buttons: []string{"baton_ack=7", "baton_resolve=7", "baton_escalate=7"},
 		},
 		{
 			name:       "every page taken care of",
@@ -314,6 +326,15 @@ func TestBundleBlocksHeader(t *testing.T) {
 			ackAll: "Acknowledge all 3",
 			order:  []string{"INC-5", "INC-6", "INC-7"},
 		},
+		{
+			name:    "fallback past the listed ones",
+			b:       bundleCase(numbers(0, 12), nil, false, true),
+			header:  "🚨 12 incidents",
+			lead:    "Nobody could be paged for 12 incidents. Whoever takes one, acknowledge it.",
+			ackAll:  "Acknowledge all 12",
+			order:   []string{"INC-1", "INC-10"},
+			pointer: "Type /incident list triggered to see the open incidents nobody acknowledged yet, newest first.",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -329,6 +350,7 @@ func TestBundleBlocksHeader(t *testing.T) {
 				t.Errorf("lead %q, want %q", got, tc.lead)
 			}
 			ackAll := ""
+			var buttons []string
 			var shown strings.Builder
 			for _, bl := range blocks {
 				switch x := bl.(type) {
@@ -336,11 +358,16 @@ func TestBundleBlocksHeader(t *testing.T) {
 					for _, el := range x.Elements.ElementSet {
 						if btn := el.(*slack.ButtonBlockElement); btn.ActionID == actionPrefix+string(bot.ActionAckAll) {
 							ackAll = btn.Text.Text
+						} else {
+							buttons = append(buttons, btn.ActionID+"="+btn.Value)
 						}
 					}
 				case *slack.SectionBlock:
 					if x.Text != nil {
 						shown.WriteString(x.Text.Text + "\n")
+					}
+					if x.Accessory != nil && x.Accessory.ButtonElement != nil {
+						buttons = append(buttons, x.Accessory.ButtonElement.ActionID+"="+x.Accessory.ButtonElement.Value)
 					}
 				case *slack.ContextBlock:
 					for _, el := range x.ContextElements.Elements {
@@ -352,6 +379,12 @@ func TestBundleBlocksHeader(t *testing.T) {
 			}
 			if ackAll != tc.ackAll {
 				t.Errorf("Acknowledge all %q, want %q", ackAll, tc.ackAll)
+			}
+			if tc.buttons != nil && !slices.Equal(buttons, tc.buttons) {
+				t.Errorf("buttons %q, want %q", buttons, tc.buttons)
+			}
+			if tc.pointer != "" && !strings.Contains(shown.String(), tc.pointer) {
+				t.Errorf("the pointer %q is not shown:\n%s", tc.pointer, shown.String())
 			}
 			checkOrder(t, shown.String(), "*%s*", tc.order)
 			checkOrder(t, tc.b.Text(), "%s ", tc.order)

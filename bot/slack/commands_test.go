@@ -37,6 +37,12 @@ func TestSlashCommands(t *testing.T) {
 		{"empty is help", e.alice, ch, "/incident", "", []string{"/incident new <title>", "/oncall override"}, nil},
 		{"help", e.alice, ch, "/incident", "help", []string{"/incident ack [#42]"}, nil},
 		{"list", e.alice, alerts, "/incident", "list", []string{"Open incidents:", "INC-1 [critical] Disk full on db-1", "owner Alice"}, nil},
+		{"list mine", e.alice, alerts, "/incident", "list mine", []string{"Your open incidents:", "INC-1 [critical] Disk full on db-1"}, nil},
+		{"list mine, someone else's", e.bob, alerts, "/incident", "list mine", []string{"You own no open incident."}, nil},
+		{"list mine triggered", e.alice, alerts, "/incident", "list mine triggered", []string{"Your open incidents not yet acknowledged:", "INC-1 [critical]"}, nil},
+		{"list mine by a stranger", e.mallory, alerts, "/incident", "list mine", []string{"You are not in baton's people, so no incident is yours", "/incident list shows the 20 newest"}, nil},
+		{"list with an unknown word", e.alice, alerts, "/incident", "list --all", []string{`list takes mine (the incidents you own) and triggered (those not yet acknowledged), not "--all"`, "Try: /incident list [mine] [triggered]"}, nil},
+		{"ack a word elsewhere", e.alice, alerts, "/incident", "ack sixteen", []string{`"sixteen" is not an incident (name one as 42, #42 or INC-42). Say which incident: /incident ack #42`}, nil},
 		{"status in the channel", e.alice, ch, "/incident", "status", []string{"INC-1 [critical] Disk full on db-1", "triggered", "owner Alice", "Channel #inc-1-disk-full-on-db-1"}, nil},
 		{"status by number", e.mallory, alerts, "/incident", "status #1", []string{"INC-1 [critical]"}, nil},
 		{"status elsewhere without a number", e.alice, alerts, "/incident", "status", []string{"Say which incident: /incident status #42", "incident's channel"}, nil},
@@ -70,6 +76,8 @@ func TestSlashCommands(t *testing.T) {
 			return nil
 		}},
 		{"ack twice", e.bob, alerts, "/incident", "ack INC-1", []string{"INC-1 is already acknowledged by Alice"}, nil},
+		{"Acknowledge by bare number", e.bob, alerts, "/incident", "Acknowledge 1", []string{"INC-1 is already acknowledged by Alice"}, nil},
+		{"list triggered after the ack", e.bob, alerts, "/incident", "list triggered", []string{"No open incident waits for an acknowledgement."}, nil},
 		{"assign to nobody", e.alice, ch, "/incident", "assign", []string{"Name someone to assign the incident to. Try: /incident assign [#42] @someone"}, nil},
 		{"assign to a stranger", e.alice, ch, "/incident", "assign @mallory", []string{"baton does not know @mallory", "alice, bob, carol, dave"}, nil},
 		{"assign by mention", e.alice, ch, "/incident", "assign " + bobMention, []string{"Assigned INC-1 to Bob; they are being paged"}, func() error {

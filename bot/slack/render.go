@@ -257,21 +257,32 @@ func cardBlocks(c *bot.Card) []slack.Block {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(strings.Join(parts, "  ·  ")), nil, nil))
 	}
 	if len(c.Actions) > 0 {
-		var els []slack.BlockElement
-		value := strconv.FormatInt(c.Number, 10)
-		for _, a := range c.Actions {
-			btn := slack.NewButtonBlockElement(actionPrefix+string(a), value, plain(c.ActionLabel(a)))
-			switch a {
-			case bot.ActionAck:
-				btn = btn.WithStyle(slack.StylePrimary)
-			case bot.ActionEscalate:
-				btn = btn.WithStyle(slack.StyleDanger)
-			}
-			els = append(els, btn)
-		}
-		blocks = append(blocks, slack.NewActionBlock("baton_actions_"+value, els...))
+		blocks = append(blocks, actionsBlock(c.Number, c.Actions, c.ActionLabel))
 	}
 	return blocks
+}
+
+// actionsBlock is the row of buttons acting on incident n (action
+// baton_<action>, value n), as a card and a lone page in a bundle show it.
+func actionsBlock(n int64, actions []bot.Action, label func(bot.Action) string) *slack.ActionBlock {
+	var els []slack.BlockElement
+	value := strconv.FormatInt(n, 10)
+	for _, a := range actions {
+		btn := slack.NewButtonBlockElement(actionPrefix+string(a), value, plain(label(a)))
+		switch a {
+		case bot.ActionAck:
+			btn = btn.WithStyle(slack.StylePrimary)
+		case bot.ActionEscalate:
+			btn = btn.WithStyle(slack.StyleDanger)
+		}
+		els = append(els, btn)
+	}
+	return slack.NewActionBlock("baton_actions_"+value, els...)
+}
+
+// listCommand is /incident list followed by words, as typed in Slack.
+func listCommand(words string) string {
+	return strings.TrimSpace("/incident list " + words)
 }
 
 func noticeBlocks(n *bot.Notice) []slack.Block {
@@ -309,7 +320,7 @@ func noticesBlocks(ns []bot.Notice) []slack.Block {
 			es[i] = bot.BundleEntry{Number: n.Number, Ref: n.Ref, Title: n.Title, Service: n.Service, Severity: n.Severity, Status: n.Status}
 		}
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(bundleRest(es, maxText)), nil, nil))
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%d new incidents in all; type /incident list to see every open one.", len(ns)))))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%d new incidents in all; type /incident list to see the %d newest open incidents.", len(ns), bot.ListShown))))
 	}
 	return blocks
 }
@@ -319,8 +330,11 @@ func noticesBlocks(ns []bot.Notice) []slack.Block {
 // first bot.BundleListed incidents a section each with its Acknowledge
 // button (action baton_ack, value its number, as on a card), the rest one
 // line each as far as 3,000 characters go and then counted, a pointer to
-// /incident list, and "Acknowledge all N" (baton_ackall, value the bundle's
-// id) while any is triggered. At most 15 blocks, one element an actions block.
+// the list of what it stands for (Bundle.ListPointer), and "Acknowledge all
+// N" (baton_ackall, value the bundle's id) while any is triggered. A lone
+// page (Bundle.Lone) has a card's row of buttons instead of its Acknowledge,
+// and no "Acknowledge all". At most 16 blocks, at most three elements an
+// actions block.
 func bundleBlocks(b *bot.Bundle) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(bundleHeader(b))),
@@ -329,19 +343,25 @@ func bundleBlocks(b *bot.Bundle) []slack.Block {
 	listed := min(len(b.Entries), bot.BundleListed)
 	for i, e := range b.Entries[:listed] {
 		var acc *slack.Accessory
-		if e.Actionable() {
+		actions := b.EntryActions(e)
+		if len(actions) == 1 {
 			btn := slack.NewButtonBlockElement(actionPrefix+string(bot.ActionAck), strconv.FormatInt(e.Number, 10), plain(bot.ActionAck.Label()))
 			acc = slack.NewAccessory(btn)
 		}
 		sec := slack.NewSectionBlock(mrkdwn(bundleEntryText(e)), nil, acc)
 		sec.BlockID = "baton_bundle_" + strconv.Itoa(i)
 		blocks = append(blocks, sec)
+		if len(actions) > 1 {
+			// A lone page (the rest only tell) keeps a single page's
+			// buttons, as on its card.
+			blocks = append(blocks, actionsBlock(e.Number, actions, bot.Action.Label))
+		}
 	}
 	if rest := b.Entries[listed:]; len(rest) > 0 {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(bundleRest(rest, maxText)), nil, nil))
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("In all: "+escape(b.Title())+". Type /incident list to see every open one.")))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("In all: "+escape(b.Title())+". "+b.ListPointer(listCommand))))
 	}
-	if n := b.Triggered(); n > 0 {
+	if n := b.AckAllCount(); n > 0 {
 		btn := slack.NewButtonBlockElement(actionPrefix+string(bot.ActionAckAll), b.ID, plain(fmt.Sprintf("%s %d", bot.ActionAckAll.Label(), n))).
 			WithStyle(slack.StylePrimary)
 		blocks = append(blocks, slack.NewActionBlock("baton_ackall", btn))
