@@ -196,6 +196,12 @@ func incidentRef(s string) (n int64, channel string, ok bool) {
 	return 0, "", false
 }
 
+// bareNumber reports whether s is an incident number without its # or
+// INC- prefix.
+func bareNumber(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
 func mention(s string) (Mention, bool) {
 	if m := userRE.FindStringSubmatch(s); m != nil {
 		return Mention{ChatID: m[1], Name: m[2]}, true
@@ -248,6 +254,13 @@ func parseIncident(text string) (Command, error) {
 		}
 		n, ch, ok := incidentRef(rest[0].s)
 		if !ok {
+			return nil
+		}
+		freeText := c.Verb == VerbAck || c.Verb == VerbResolve || c.Verb == VerbEscalate
+		if bareNumber(rest[0].s) && ((freeText && len(rest) > 1) || c.Verb == VerbNote) {
+			// "ack 2 min away", "note 5 servers restarted": a bare
+			// number followed by more words, or starting a note, is
+			// text, not an incident (#2 or INC-2 names one).
 			return nil
 		}
 		if c.Incident != 0 || c.ChannelRef != "" {

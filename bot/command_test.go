@@ -57,6 +57,14 @@ func TestParse(t *testing.T) {
 		{"assign bare", "/incident", "assign 7 @bob", Command{Verb: VerbAssign, Incident: 7, Who: Mention{Name: "bob"}}},
 		{"page bare", "/incident", "page 7 @bob", Command{Verb: VerbPage, Incident: 7, Who: Mention{Name: "bob"}}},
 		{"note bare", "/incident", "note inc-7 db up", Command{Verb: VerbNote, Incident: 7, Text: "db up"}},
+		// A bare number that starts a note, or a free-text remark after
+		// ack, resolve or escalate, is text: in an incident's channel it
+		// must not name another incident.
+		{"note starting with a number", "/incident", "note 5 servers restarted", Command{Verb: VerbNote, Text: "5 servers restarted"}},
+		{"note that is a number", "/incident", "note 5", Command{Verb: VerbNote, Text: "5"}},
+		{"ack with a remark starting with a number", "/incident", "ack 2 min away", Command{Verb: VerbAck, Text: "2 min away"}},
+		{"resolve with a remark starting with a number", "/incident", "resolve 3 hosts rebooted", Command{Verb: VerbResolve, Text: "3 hosts rebooted"}},
+		{"escalate bare number alone", "/incident", "escalate 12", Command{Verb: VerbEscalate, Incident: 12}},
 		{"stats default week", "/incident", "stats", Command{Verb: VerbStats, Days: 7}},
 		{"stats 30d", "/incident", "stats 30d", Command{Verb: VerbStats, Days: 30}},
 		{"stats 90d service", "/incident", "stats 90d service=api", Command{Verb: VerbStats, Days: 90, Service: "api"}},
