@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"strconv"
 	"testing"
 	"time"
 
@@ -80,6 +81,121 @@ func TestStoryTellsChat(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			out.Reset()
 			s.tellChat(tc.act())
+			want := "14:03:00  " + tc.want + "\n"
+			if tc.want == "" {
+				want = ""
+			}
+			if got := out.String(); got != want {
+				t.Fatalf("told %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// An edit of a page in a DM is told for what it did: its buttons went
+// (and why, as the page shows it), a link to the incident's channel was
+// added, or nothing for a redraw of a detail. Each case edits the same
+// page, in order.
+func TestStoryTellsWhatAPageEditDid(t *testing.T) {
+	fake := fakeslack.StartTest(t)
+	alice := fake.AddUser(fakeslack.User{Name: "alice"})
+	api := slack.New(fake.BotToken(), slack.OptionAPIURL(fake.APIURL()))
+	incCh, err := api.CreateConversation(slack.CreateConversationParams{ChannelName: "inc-2-disk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mrkdwn := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+	}
+	// page is a card as the bot draws one in a DM: status, owner, alert
+	// count, the link to the incident's channel if any, and its buttons.
+	page := func(status, owner string, alerts int, link bool, buttons ...string) []slack.Block {
+		blocks := []slack.Block{
+			slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "🔴 INC-2 SECRET", false, false)),
+			slack.NewSectionBlock(nil, []*slack.TextBlockObject{
+				mrkdwn("*Status*\n" + status), mrkdwn("*Owner*\n" + owner), mrkdwn("*Alerts*\n" + strconv.Itoa(alerts)),
+			}, nil),
+		}
+		if link {
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Incident channel: <#"+incCh.ID+">")))
+		}
+		if len(buttons) > 0 {
+			var els []slack.BlockElement
+			for _, b := range buttons {
+				els = append(els, slack.NewButtonBlockElement("baton_"+b, "2", slack.NewTextBlockObject(slack.PlainTextType, b, false, false)))
+			}
+			blocks = append(blocks, slack.NewActionBlock("baton_actions_2", els...))
+		}
+		return blocks
+	}
+	const txt = "INC-2 [critical] SECRET (database, triggered)"
+	dm, ts, err := api.PostMessage(alice.ID, slack.MsgOptionText(txt, false), slack.MsgOptionBlocks(page("Triggered", "nobody yet", 1, false, "ack", "resolve", "escalate")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	s := &Story{Out: &out, Fake: fake, SlackPeople: map[string]string{alice.ID: "alice"}, Now: func() time.Time { return clock }}
+	s.tellChat(fakeslack.Event{Kind: fakeslack.EventMessagePosted, Channel: dm, TS: ts, User: fake.BotUserID()})
+	if out.Len() > 0 {
+		t.Fatalf("the page itself told from the chat: %q (it is told from the timeline)", out.String())
+	}
+	tests := []struct {
+		name   string
+		blocks []slack.Block
+		want   string
+	}{
+		{"link added, buttons kept", page("Triggered", "nobody yet", 1, true, "ack", "resolve", "escalate"),
+			"page in alice's DM updated: link to #inc-2-disk added"},
+		{"redraw of a detail", page("Triggered", "nobody yet", 3, true, "ack", "resolve", "escalate"), ""},
+		{"settled by an acknowledgement", page("Acknowledged", "<@"+alice.ID+">", 3, true),
+			"page in alice's DM settled: INC-2 acknowledged by alice"},
+		{"redraw of a settled page", page("Acknowledged", "<@"+alice.ID+">", 4, true), ""},
+		{"resolved, already without buttons", page("Resolved", "<@"+alice.ID+">", 4, true), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out.Reset()
+			if _, _, _, err := api.UpdateMessage(dm, ts, slack.MsgOptionText(txt, false), slack.MsgOptionBlocks(tc.blocks...)); err != nil {
+				t.Fatal(err)
+			}
+			s.tellChat(fakeslack.Event{Kind: fakeslack.EventMessageUpdated, Channel: dm, TS: ts, User: fake.BotUserID()})
+			want := "14:03:00  " + tc.want + "\n"
+			if tc.want == "" {
+				want = ""
+			}
+			if got := out.String(); got != want {
+				t.Fatalf("told %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// A page that settles without having been seen before (the story began
+// after it was sent) is told by what it shows now.
+func TestStoryTellsASettleOfAnUnseenPage(t *testing.T) {
+	fake := fakeslack.StartTest(t)
+	alice := fake.AddUser(fakeslack.User{Name: "alice"})
+	api := slack.New(fake.BotToken(), slack.OptionAPIURL(fake.APIURL()))
+	resolved := slack.NewSectionBlock(nil, []*slack.TextBlockObject{slack.NewTextBlockObject(slack.MarkdownType, "*Status*\nResolved", false, false)}, nil)
+	button := slack.NewActionBlock("baton_actions_3", slack.NewButtonBlockElement("baton_ack", "3", slack.NewTextBlockObject(slack.PlainTextType, "Acknowledge", false, false)))
+	var out bytes.Buffer
+	s := &Story{Out: &out, Fake: fake, SlackPeople: map[string]string{alice.ID: "alice"}, Now: func() time.Time { return clock }}
+	tests := []struct {
+		name   string
+		blocks []slack.Block
+		want   string
+	}{
+		{"no buttons", []slack.Block{resolved}, "page in alice's DM settled: INC-3 resolved"},
+		{"buttons", []slack.Block{resolved, button}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out.Reset()
+			dm, ts, err := api.PostMessage(alice.ID, slack.MsgOptionText("INC-3 [critical] SECRET (database, resolved)", false), slack.MsgOptionBlocks(tc.blocks...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.tellChat(fakeslack.Event{Kind: fakeslack.EventMessageUpdated, Channel: dm, TS: ts, User: fake.BotUserID()})
 			want := "14:03:00  " + tc.want + "\n"
 			if tc.want == "" {
 				want = ""

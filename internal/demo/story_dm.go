@@ -1,0 +1,143 @@
+package demo
+
+import (
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/batonhq/baton/internal/fakeslack"
+)
+
+// A page in a DM is edited for several reasons: it settles (its buttons
+// go once the incident is acknowledged or resolved), the link to the
+// incident's channel is added once the channel exists, or it is redrawn
+// for a detail (the alert count, the timeline). The story tells what the
+// edit did, from the page as it was last seen and as it is now: a settle,
+// a link added, or nothing for a cosmetic redraw.
+
+// dmPage is what the story tells of a page in a DM: whether it has
+// buttons, the channels it links to, and, for a card, its status and
+// owner as shown.
+type dmPage struct {
+	buttons bool
+	links   []string // channel ids of its <#C…> mentions, in order
+	status  string   // the card's Status field ("Acknowledged"), "" if none
+	owner   string   // the card's Owner field (a mention or a name)
+}
+
+// maxDMPages bounds the pages remembered for telling their edits.
+const maxDMPages = 512
+
+// channelMentionRE finds a channel mention in mrkdwn: <#C123> or <#C123|name>.
+var channelMentionRE = regexp.MustCompile(`<#([A-Z0-9]+)(?:\|[^>]*)?>`)
+
+// userMentionRE is a whole user mention: <@U123>.
+var userMentionRE = regexp.MustCompile(`^<@([A-Z0-9]+)>$`)
+
+// readDMPage reads m's blocks (Block Kit as the bot sent it).
+func readDMPage(m fakeslack.Message) dmPage {
+	var p dmPage
+	var blocks any
+	if len(m.Blocks) > 0 && json.Unmarshal(m.Blocks, &blocks) == nil {
+		p.walk(blocks, "")
+	}
+	return p
+}
+
+// walk visits a decoded JSON value; key is the name it is held under.
+func (p *dmPage) walk(v any, key string) {
+	switch v := v.(type) {
+	case map[string]any:
+		switch v["type"] {
+		case "actions":
+			p.buttons = true
+		case "button":
+			p.buttons = true
+		}
+		for k, e := range v {
+			p.walk(e, k)
+		}
+	case []any:
+		for _, e := range v {
+			p.walk(e, key)
+		}
+	case string:
+		if key != "text" {
+			return
+		}
+		for _, sm := range channelMentionRE.FindAllStringSubmatch(v, -1) {
+			p.links = append(p.links, sm[1])
+		}
+		if s, ok := strings.CutPrefix(v, "*Status*\n"); ok {
+			p.status = s
+		}
+		if s, ok := strings.CutPrefix(v, "*Owner*\n"); ok {
+			p.owner = s
+		}
+	}
+}
+
+// tellDMEditLocked tells what the bot's edit of its message ts in the DM
+// channel did. Callers hold s.mu.
+func (s *Story) tellDMEditLocked(channel, ts string) {
+	m, ok := s.Fake.Message(channel, ts)
+	if !ok {
+		return
+	}
+	now := readDMPage(m)
+	was, known := s.dmPages[channel+"|"+ts]
+	s.rememberDMPageLocked(channel, ts, now)
+	where := s.where(channel)
+	if !now.buttons && (!known || was.buttons) {
+		s.lineLocked("page in %s %s", where, s.settledLocked(m.Text, now))
+	}
+	if !known {
+		return // the links it had before are unknown: none is told as added
+	}
+	for _, id := range now.links {
+		if !slices.Contains(was.links, id) {
+			s.lineLocked("page in %s updated: link to %s added", where, s.where(id))
+		}
+	}
+}
+
+// settledLocked says how a page that lost its buttons settled:
+// "settled: INC-2 acknowledged by bob", "settled: INC-2 resolved", or
+// "updated: no buttons now" when the page does not show why.
+func (s *Story) settledLocked(txt string, p dmPage) string {
+	ref := incRefRE.FindString(txt)
+	if ref == "" {
+		return "updated: no buttons now"
+	}
+	switch p.status {
+	case "Acknowledged":
+		by := p.owner
+		if sm := userMentionRE.FindStringSubmatch(by); sm != nil {
+			by = s.person(sm[1])
+		}
+		if by == "" {
+			return "settled: " + ref + " acknowledged"
+		}
+		return "settled: " + ref + " acknowledged by " + by
+	case "Resolved":
+		return "settled: " + ref + " resolved"
+	}
+	return "updated: no buttons now"
+}
+
+// rememberDMPageLocked keeps p as the page last seen of ts in channel.
+// Callers hold s.mu.
+func (s *Story) rememberDMPageLocked(channel, ts string, p dmPage) {
+	if s.dmPages == nil {
+		s.dmPages = map[string]dmPage{}
+	}
+	key := channel + "|" + ts
+	if _, ok := s.dmPages[key]; !ok && len(s.dmPages) >= maxDMPages {
+		for k := range s.dmPages { // forget one: its next edit is told as of an unknown page
+			delete(s.dmPages, k)
+			break
+		}
+	}
+	s.dmPages[key] = p
+}
