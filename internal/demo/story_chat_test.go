@@ -206,3 +206,83 @@ func TestStoryTellsASettleOfAnUnseenPage(t *testing.T) {
 		})
 	}
 }
+
+// A bundle's links are told once each, however its entries move between
+// its listed part (with links) and its one-line rest, and several added by
+// one edit are one line; a page-in that settles says its person
+// acknowledged their page, not who owns the incident.
+func TestStoryTellsBundleAndPageInEdits(t *testing.T) {
+	fake := fakeslack.StartTest(t)
+	alice := fake.AddUser(fakeslack.User{Name: "alice"})
+	api := slack.New(fake.BotToken(), slack.OptionAPIURL(fake.APIURL()))
+	var chans []string
+	for _, name := range []string{"inc-7-disk", "inc-8-disk", "inc-9-disk"} {
+		c, err := api.CreateConversation(slack.CreateConversationParams{ChannelName: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chans = append(chans, c.ID)
+	}
+	section := func(s string) slack.Block {
+		return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, s, false, false), nil, nil)
+	}
+	ackAll := slack.NewActionBlock("baton_ackall", slack.NewButtonBlockElement("baton_ackall", "b1", slack.NewTextBlockObject(slack.PlainTextType, "Acknowledge all 3", false, false)))
+	// bundle lists the entries given with their links, and ackAll.
+	bundle := func(linked ...int) []slack.Block {
+		blocks := []slack.Block{section("3 incidents")}
+		for _, i := range linked {
+			blocks = append(blocks, section("INC-"+strconv.Itoa(7+i)+" · <#"+chans[i]+">"))
+		}
+		return append(blocks, ackAll)
+	}
+	ackPage := slack.NewActionBlock("baton_buttons", slack.NewButtonBlockElement("baton_ackpage", "2", slack.NewTextBlockObject(slack.PlainTextType, "Acknowledge my page", false, false)))
+	acked := section("*Status*\nAcknowledged")
+	owner := section("*Owner*\n<@U0CAROL>")
+	var out bytes.Buffer
+	s := &Story{Out: &out, Fake: fake, SlackPeople: map[string]string{alice.ID: "alice"}, Now: func() time.Time { return clock }}
+	var dm string
+	post := func(txt string, blocks []slack.Block) string {
+		ch, ts, err := api.PostMessage(alice.ID, slack.MsgOptionText(txt, false), slack.MsgOptionBlocks(blocks...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dm = ch
+		s.tellChat(fakeslack.Event{Kind: fakeslack.EventMessagePosted, Channel: dm, TS: ts, User: fake.BotUserID()})
+		return ts
+	}
+	bundleTS := post("3 incidents: INC-7, INC-8, INC-9", bundle())
+	pageInTS := post("Carol Diaz paged you into INC-2; Carol Diaz owns it. Acknowledge your page to stop these pages. INC-2 [critical] SECRET (payments, acknowledged)",
+		[]slack.Block{acked, owner, ackPage})
+	out.Reset()
+	tests := []struct {
+		name   string
+		ts     string
+		txt    string
+		blocks []slack.Block
+		want   string
+	}{
+		{"two links at once", bundleTS, "3 incidents: INC-7, INC-8, INC-9", bundle(0, 1),
+			"page in alice's DM updated: links to #inc-7-disk, #inc-8-disk added"},
+		{"an entry moves to the rest", bundleTS, "3 incidents: INC-7, INC-8, INC-9", bundle(1), ""},
+		{"and back, with a new one", bundleTS, "3 incidents: INC-7, INC-8, INC-9", bundle(0, 1, 2),
+			"page in alice's DM updated: link to #inc-9-disk added"},
+		{"page-in settled", pageInTS, "You acknowledged your page on INC-2; you are a responder and the pages have stopped. Carol Diaz owns it. INC-2 [critical] SECRET (payments, acknowledged)",
+			[]slack.Block{acked, owner}, "page in alice's DM settled: alice acknowledged their page on INC-2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out.Reset()
+			if _, _, _, err := api.UpdateMessage(dm, tc.ts, slack.MsgOptionText(tc.txt, false), slack.MsgOptionBlocks(tc.blocks...)); err != nil {
+				t.Fatal(err)
+			}
+			s.tellChat(fakeslack.Event{Kind: fakeslack.EventMessageUpdated, Channel: dm, TS: tc.ts, User: fake.BotUserID()})
+			want := "14:03:00  " + tc.want + "\n"
+			if tc.want == "" {
+				want = ""
+			}
+			if got := out.String(); got != want {
+				t.Fatalf("told %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

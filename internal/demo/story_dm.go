@@ -17,8 +17,9 @@ import (
 // a link added, or nothing for a cosmetic redraw.
 
 // dmPage is what the story tells of a page in a DM: whether it has
-// buttons, the channels it links to, and, for a card, its status and
-// owner as shown.
+// buttons, the channels it links to (remembered: every one it linked to
+// so far, so that a bundle's entry moving out of its listed part and back
+// is not told again), and, for a card, its status and owner as shown.
 type dmPage struct {
 	buttons bool
 	links   []string // channel ids of its <#C…> mentions, in order
@@ -87,28 +88,47 @@ func (s *Story) tellDMEditLocked(channel, ts string) {
 	}
 	now := readDMPage(m)
 	was, known := s.dmPages[channel+"|"+ts]
-	s.rememberDMPageLocked(channel, ts, now)
+	seen := now
+	for _, id := range was.links {
+		if !slices.Contains(seen.links, id) {
+			seen.links = append(seen.links, id)
+		}
+	}
+	s.rememberDMPageLocked(channel, ts, seen)
 	where := s.where(channel)
 	if !now.buttons && (!known || was.buttons) {
-		s.lineLocked("page in %s %s", where, s.settledLocked(m.Text, now))
+		s.lineLocked("page in %s %s", where, s.settledLocked(m.Text, now, s.dmPersonLocked(channel)))
 	}
 	if !known {
 		return // the links it had before are unknown: none is told as added
 	}
+	var added []string
 	for _, id := range now.links {
 		if !slices.Contains(was.links, id) {
-			s.lineLocked("page in %s updated: link to %s added", where, s.where(id))
+			added = append(added, s.where(id))
 		}
+	}
+	switch len(added) {
+	case 0:
+	case 1:
+		s.lineLocked("page in %s updated: link to %s added", where, added[0])
+	default:
+		s.lineLocked("page in %s updated: links to %s added", where, strings.Join(added, ", "))
 	}
 }
 
 // settledLocked says how a page that lost its buttons settled:
-// "settled: INC-2 acknowledged by bob", "settled: INC-2 resolved", or
+// "settled: INC-2 acknowledged by bob", "settled: INC-2 resolved", a
+// page-in's "settled: bob acknowledged their page on INC-2" (who is the
+// DM's person), or
 // "updated: no buttons now" when the page does not show why.
-func (s *Story) settledLocked(txt string, p dmPage) string {
+func (s *Story) settledLocked(txt string, p dmPage, who string) string {
 	ref := incRefRE.FindString(txt)
 	if ref == "" {
 		return "updated: no buttons now"
+	}
+	if strings.HasPrefix(txt, "You acknowledged your page on ") {
+		return "settled: " + who + " acknowledged their page on " + ref
 	}
 	switch p.status {
 	case "Acknowledged":
@@ -140,4 +160,12 @@ func (s *Story) rememberDMPageLocked(channel, ts string, p dmPage) {
 		}
 	}
 	s.dmPages[key] = p
+}
+
+// dmPersonLocked names the person of the DM channel. Callers hold s.mu.
+func (s *Story) dmPersonLocked(channel string) string {
+	if c, ok := s.Fake.Channel(channel); ok {
+		return s.person(c.User)
+	}
+	return channel
 }
