@@ -209,14 +209,14 @@ func TestStoryTellsASettleOfAnUnseenPage(t *testing.T) {
 
 // A bundle's links are told once each, however its entries move between
 // its listed part (with links) and its one-line rest, and several added by
-// one edit are one line; a page-in that settles says its person
+// one edit are one line naming three at most; a page-in that settles says its person
 // acknowledged their page, not who owns the incident.
 func TestStoryTellsBundleAndPageInEdits(t *testing.T) {
 	fake := fakeslack.StartTest(t)
 	alice := fake.AddUser(fakeslack.User{Name: "alice"})
 	api := slack.New(fake.BotToken(), slack.OptionAPIURL(fake.APIURL()))
 	var chans []string
-	for _, name := range []string{"inc-7-disk", "inc-8-disk", "inc-9-disk"} {
+	for _, name := range []string{"inc-7-disk", "inc-8-disk", "inc-9-disk", "inc-10-disk", "inc-11-disk", "inc-12-disk", "inc-13-disk"} {
 		c, err := api.CreateConversation(slack.CreateConversationParams{ChannelName: name})
 		if err != nil {
 			t.Fatal(err)
@@ -266,6 +266,8 @@ func TestStoryTellsBundleAndPageInEdits(t *testing.T) {
 		{"an entry moves to the rest", bundleTS, "3 incidents: INC-7, INC-8, INC-9", bundle(1), ""},
 		{"and back, with a new one", bundleTS, "3 incidents: INC-7, INC-8, INC-9", bundle(0, 1, 2),
 			"page in alice's DM updated: link to #inc-9-disk added"},
+		{"four at once: three named", bundleTS, "3 incidents: INC-7, INC-8, INC-9", bundle(0, 1, 2, 3, 4, 5, 6),
+			"page in alice's DM updated: links to #inc-10-disk, #inc-11-disk, #inc-12-disk and 1 more added"},
 		{"page-in settled", pageInTS, "You acknowledged your page on INC-2; you are a responder and the pages have stopped. Carol Diaz owns it. INC-2 [critical] SECRET (payments, acknowledged)",
 			[]slack.Block{acked, owner}, "page in alice's DM settled: alice acknowledged their page on INC-2"},
 	}

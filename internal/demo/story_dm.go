@@ -112,8 +112,10 @@ func (s *Story) tellDMEditLocked(channel, ts string) {
 	case 0:
 	case 1:
 		s.lineLocked("page in %s updated: link to %s added", where, added[0])
-	default:
+	case 2, 3:
 		s.lineLocked("page in %s updated: links to %s added", where, strings.Join(added, ", "))
+	default:
+		s.lineLocked("page in %s updated: links to %s and %d more added", where, strings.Join(added[:3], ", "), len(added)-3)
 	}
 }
 
