@@ -26,6 +26,7 @@ import (
 //	store.go          Redis: the incident store, overrides, the analytics read side
 //	durability.go     before serving: does every Redis node that takes writes persist them?
 //	redis_watch.go    while serving: the same, the epoch marker (did Redis lose its data?), /readyz
+//	replica_guard.go  while serving: is this replica's escalation.replica_id used by another live process?
 //	chat.go           bot.Bot on the Slack Chat, and the Socket Mode loop (none without slack.bot_token)
 //	engine.go         the escalation runner, with the chat side as its Pager and chat sync
 //	http.go           webhooks, the API, health, /metrics
@@ -50,6 +51,9 @@ type App struct {
 	redisChecked atomic.Bool
 	// watch re-checks Redis while serving (redis_watch.go).
 	watch *redisWatch
+	// guard tells of another live process with this replica's
+	// escalation.replica_id (replica_guard.go); nil without one.
+	guard *replicaGuard
 	// now is AppOptions.Now.
 	now func() time.Time
 }
@@ -81,6 +85,10 @@ type AppOptions struct {
 	// replica re-reads Redis's persistence (a minute) and compares its
 	// epoch marker (5 s) (redis_watch.go); tests shorten them.
 	RedisCheckEvery, EpochCheckEvery time.Duration
+	// ReplicaBeatEvery overrides how often a replica with an
+	// escalation.replica_id writes its heartbeat (a second)
+	// (replica_guard.go); tests shorten it.
+	ReplicaBeatEvery time.Duration
 }
 
 // NewApp wires baton's packages together. It does not touch the network;
@@ -115,6 +123,7 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 	}
 	watch := newRedisWatch(st, epoch, cfg.Redis, m.Registry(), log, o)
 	m.RegisterStore(scrapeProbe{watch: watch, store: st.incidents})
+	guard := newReplicaGuard(st.rdb, cfg.Redis.Prefix, cfg.Escalation.ReplicaID, m.Registry(), log, o)
 	runner, err := newEngine(d, st, watch, board, chat, wake, m, log, o)
 	if err != nil {
 		return nil, err
@@ -125,7 +134,7 @@ func NewAppWith(cfg *Config, log *slog.Logger, o AppOptions) (*App, error) {
 		poster = chat.bot
 	}
 	return &App{
-		cfg: cfg, log: log, stores: st, watch: watch,
+		cfg: cfg, log: log, stores: st, watch: watch, guard: guard,
 		Incidents: st.incidents, Runner: runner, Overrides: st.overrides, Rotations: d.rotations,
 		Handler: newHTTP(cfg, d, st, watch, runner, board, chat, m, newOutageLog(st.rdb, log, o.Now), log, o),
 		Metrics: m, Chat: chat,
@@ -162,6 +171,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); a.watch.run(watchCtx) }()
 	defer func() { stopWatch(); <-watchDone }()
+	if a.guard != nil {
+		guardDone := make(chan struct{})
+		go func() { defer close(guardDone); a.guard.run(watchCtx) }()
+		defer func() { stopWatch(); <-guardDone }()
+	}
 	for _, w := range a.cfg.Warnings() {
 		a.log.Warn("config: " + w)
 	}

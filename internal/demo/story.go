@@ -67,6 +67,7 @@ type Story struct {
 	discord   discordSeen
 	held      map[string]*pageGroup // pages held until their message is told whole (story_pages.go)
 	toldMsgs  map[string]toldMsg    // messages told, by key (story_pages.go)
+	dmPages   map[string]dmPage     // the bot's DMs as last seen, by channel|ts (story_dm.go)
 }
 
 type seenIncident struct {
@@ -524,7 +525,9 @@ func (s *Story) tellChat(e fakeslack.Event) {
 		switch {
 		case e.User != bot || !ok:
 		case c.IsIM:
-			s.Line("page in %s updated: no buttons now", s.where(e.Channel))
+			s.mu.Lock()
+			s.tellDMEditLocked(e.Channel, e.TS)
+			s.mu.Unlock()
 		case c.Creator != bot:
 			s.Line("notice updated in #%s", c.Name)
 		default:
@@ -537,7 +540,10 @@ func (s *Story) tellChat(e fakeslack.Event) {
 		}
 		m, _ := s.Fake.Message(e.Channel, e.TS)
 		if c.IsIM {
-			s.tellDM(c.User, m.Text)
+			s.mu.Lock()
+			s.rememberDMPageLocked(e.Channel, e.TS, readDMPage(m))
+			s.tellDMLocked(c.User, m.Text)
+			s.mu.Unlock()
 			return
 		}
 		s.mu.Lock()
@@ -566,16 +572,10 @@ func (s *Story) tellChat(e fakeslack.Event) {
 	}
 }
 
-// tellDM tells the DMs that are not pages of the owner: a page-in, the
-// ack lease's question, a handoff's. Pages are told from the timelines.
-func (s *Story) tellDM(user, txt string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tellDMLocked(user, txt)
-}
-
-// tellDMLocked is tellDM; callers hold s.mu. txt is plain text (on
-// Discord: discordPlain of the content).
+// tellDMLocked tells the DMs that are not pages of the owner: a page-in,
+// the ack lease's question, a handoff's. Pages are told from the
+// timelines. Callers hold s.mu; txt is plain text (on Discord:
+// discordPlain of the content).
 func (s *Story) tellDMLocked(user, txt string) {
 	who := s.person(user)
 	switch {
