@@ -18,6 +18,9 @@ type jobQueue struct {
 	claim func(ctx context.Context, now time.Time, lease time.Duration, max int, token string) ([]incident.Job, time.Time, error)
 	sem   chan struct{}
 	wake  chan struct{}
+	// drop, when set, replaces the claim: the due jobs are removed, a
+	// batch at a time (the chat queue of a runner with no chat).
+	drop func(ctx context.Context, now time.Time, max int) (dropped int, more bool, err error)
 
 	timerMu sync.Mutex
 	timer   *time.Timer
@@ -79,6 +82,10 @@ func (r *Runner) drain(ctx context.Context, q *jobQueue) {
 		// a while after too many failures, which would delay the pages).
 		return
 	}
+	if q.drop != nil {
+		r.dropAll(ctx, q)
+		return
+	}
 	for ctx.Err() == nil {
 		n := r.reserve(ctx, q)
 		if n == 0 {
@@ -114,6 +121,26 @@ func (r *Runner) drain(ctx context.Context, q *jobQueue) {
 		}
 		if len(jobs) < n {
 			r.armTimer(q, next)
+			return
+		}
+	}
+}
+
+// dropChatBatch is how many due jobs one call of a queue's drop looks at.
+const dropChatBatch = 512
+
+// dropAll removes q's due jobs with q.drop until none is left due or ctx
+// ends. A failure is the store's: left to the next drain.
+func (r *Runner) dropAll(ctx context.Context, q *jobQueue) {
+	for ctx.Err() == nil {
+		_, more, err := q.drop(ctx, r.now(), dropChatBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Debug("escalation: could not drop chat jobs; the next drain will", "err", err)
+			}
+			return
+		}
+		if !more {
 			return
 		}
 	}

@@ -42,6 +42,13 @@ func (c *claimLog) claim(_ context.Context, now time.Time, _ time.Duration, _ in
 	return nil, c.next(call, now), nil
 }
 
+// drop is claim for a queue that drops its due jobs (a runner with no chat):
+// recorded the same way.
+func (c *claimLog) drop(ctx context.Context, now time.Time, _ int) (int, bool, error) {
+	_, _, err := c.claim(ctx, now, 0, 0, "")
+	return 0, false, err
+}
+
 func (c *claimLog) calls() []time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -66,6 +73,9 @@ func loopRunner(t *testing.T, chat ChatSync, pages, chatLog *claimLog) *Runner {
 		t.Fatal(err)
 	}
 	r.pages.claim, r.chat.claim = pages.claim, chatLog.claim
+	if r.chat.drop != nil {
+		r.chat.drop = chatLog.drop
+	}
 	return r
 }
 

@@ -23,6 +23,8 @@ import (
 type Store interface {
 	ClaimJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []incident.Job, next time.Time, err error)
 	ClaimChatJobs(ctx context.Context, now time.Time, lease time.Duration, max int, token string) (jobs []incident.Job, next time.Time, err error)
+	// DropChatJobs removes due chat jobs when no chat is configured.
+	DropChatJobs(ctx context.Context, now time.Time, max int) (dropped int, more bool, err error)
 	RenewJob(ctx context.Context, j incident.Job, now time.Time, lease time.Duration) (bool, error)
 	ReleaseJob(ctx context.Context, j incident.Job, due time.Time) (bool, error)
 	HoldJob(ctx context.Context, j incident.Job, until time.Time) (bool, error)
@@ -273,6 +275,11 @@ func NewRunner(o Options) (*Runner, error) {
 		chatAttempts: map[string]int{},
 		jobFailures:  map[string]int{},
 		stranded:     map[string]incident.Job{},
+	}
+	if o.Chat == nil {
+		// No chat to keep up to date: the chat queue's due jobs are
+		// dropped in batches instead of claimed and released one by one.
+		r.chat.drop = o.Incidents.DropChatJobs
 	}
 	r.metrics = r.counters
 	if o.Metrics != nil {

@@ -102,6 +102,33 @@ func (s *Store) ClaimChatJobs(ctx context.Context, now time.Time, lease time.Dur
 	return s.claim(ctx, s.k.chatQueue(), s.k.chatInflight(), s.k.urgentOf(JobChat), true, false, s.k.base, now, lease, max, token)
 }
 
+var (
+	//go:embed lua/dropchat.lua
+	dropChatSrc    string
+	dropChatScript = redis.NewScript(dropChatSrc)
+)
+
+// DropChatJobs removes up to max chat jobs due at now, for a runner with no
+// chat to keep up to date (no chat adapter is configured): what claiming
+// each and giving it back without a due time did, in one call instead of
+// two round trips a job. A job in flight (a replica with a chat runs it) or
+// held by a 429 is not dropped but moved to its lease's or hold's end, as a
+// claim would. It returns how many it dropped and whether max due jobs were
+// looked at (more may be due: call again).
+func (s *Store) DropChatJobs(ctx context.Context, now time.Time, max int) (dropped int, more bool, err error) {
+	if max <= 0 {
+		max = 1
+	}
+	res, err := dropChatScript.Run(ctx, s.rdb, []string{s.k.chatQueue(), s.k.chatInflight(), s.k.holds}, now.UnixMilli(), max).Int64Slice()
+	if err != nil {
+		return 0, false, fmt.Errorf("drop chat jobs: %w", err)
+	}
+	if len(res) != 2 {
+		return 0, false, fmt.Errorf("drop chat jobs: unexpected reply %v", res)
+	}
+	return int(res[0]), res[1] == 1, nil
+}
+
 // ScheduleChat makes incident n's chat job due at due, or earlier if it
 // already is (ZADD LT). The scripts enqueue it on every state change; this is
 // for callers that want a redraw for another reason.

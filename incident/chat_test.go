@@ -3,9 +3,12 @@ package incident_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/batonhq/baton/incident"
 )
@@ -299,20 +302,23 @@ func TestHeldChatJobWaitsOutItsHold(t *testing.T) {
 // due time.
 func TestChatClaimTakesLiveIncidentsFirst(t *testing.T) {
 	cases := []struct {
-		name string
-		live func(ctx context.Context, s *incident.Store, n int64) error // what happens to the live incident after it opens
+		name     string
+		resolved int                                                         // resolved incidents whose jobs wait ahead
+		live     func(ctx context.Context, s *incident.Store, n int64) error // what happens to the live incident after it opens
 	}{
-		{"a new incident (triggered)", func(context.Context, *incident.Store, int64) error { return nil }},
-		{"an acknowledged incident", func(ctx context.Context, s *incident.Store, n int64) error {
+		{"a new incident (triggered)", 5, func(context.Context, *incident.Store, int64) error { return nil }},
+		{"an acknowledged incident", 5, func(ctx context.Context, s *incident.Store, n int64) error {
 			_, err := s.Ack(ctx, n, "alice", "")
 			return err
 		}},
+		// The scan reads the due jobs 16 at a time: the live one is on its third page.
+		{"a new incident behind 40 resolved ones", 40, func(context.Context, *incident.Store, int64) error { return nil }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s, c, ctx := newService(t)
 			var resolved []int64
-			for i := range 5 {
+			for i := range tc.resolved {
 				n := mustOpen(t, s, ctx, alert("old"+strings.Repeat("x", i))).Number
 				if _, err := s.Resolve(ctx, n, "alice", "fixed"); err != nil {
 					t.Fatal(err)
@@ -325,7 +331,7 @@ func TestChatClaimTakesLiveIncidentsFirst(t *testing.T) {
 			}
 			// The resolved incidents' catch-up waited longer.
 			for i, n := range resolved {
-				c.ZAdd(ctx, s.ChatJobsKey(), redisZ(t0.Add(time.Duration(i-10)*time.Second), incident.ChatJob(n)))
+				c.ZAdd(ctx, s.ChatJobsKey(), redisZ(t0.Add(time.Duration(i-100)*time.Second), incident.ChatJob(n)))
 			}
 			c.ZAdd(ctx, s.ChatJobsKey(), redisZ(t0, incident.ChatJob(live)))
 
@@ -333,7 +339,7 @@ func TestChatClaimTakesLiveIncidentsFirst(t *testing.T) {
 			if err != nil || len(jobs) != 1 || jobs[0].Number != live {
 				t.Fatalf("first claim = %+v, %v; want INC-%d's chat job before the resolved incidents'", jobs, err, live)
 			}
-			rest, _, err := s.ClaimChatJobs(ctx, t0, time.Minute, 10, "c:2")
+			rest, _, err := s.ClaimChatJobs(ctx, t0, time.Minute, 100, "c:2")
 			if err != nil || len(rest) != len(resolved) {
 				t.Fatalf("second claim = %+v, %v; want the %d resolved incidents' jobs", rest, err, len(resolved))
 			}
@@ -344,4 +350,81 @@ func TestChatClaimTakesLiveIncidentsFirst(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDropChatJobs: a runner with no chat drops the due chat jobs in
+// batches, and leaves what a claim would leave: jobs not yet due, a job
+// another replica runs, a job held by a 429.
+func TestDropChatJobs(t *testing.T) {
+	cases := []struct {
+		name     string
+		setup    func(t *testing.T, s *incident.Store, c *redis.Client, ctx context.Context, job string)
+		dropped  bool
+		dueAfter time.Time // where a kept job is due
+	}{
+		{"due now: dropped", func(*testing.T, *incident.Store, *redis.Client, context.Context, string) {}, true, time.Time{}},
+		{"due later: kept", func(t *testing.T, s *incident.Store, c *redis.Client, ctx context.Context, job string) {
+			c.ZAdd(ctx, s.ChatJobsKey(), redisZ(t0.Add(time.Minute), job))
+		}, false, t0.Add(time.Minute)},
+		{"in flight on a replica with a chat, re-queued: kept until its lease ends", func(t *testing.T, s *incident.Store, c *redis.Client, ctx context.Context, job string) {
+			if jobs, _, err := s.ClaimChatJobs(ctx, t0, 30*time.Second, 1, "other:1"); err != nil || len(jobs) != 1 {
+				t.Fatalf("claim = %v, %v", jobs, err)
+			}
+			c.ZAdd(ctx, s.ChatJobsKey(), redisZ(t0, job))
+		}, false, t0.Add(30 * time.Second)},
+		{"held by a 429, re-queued: kept until the hold ends", func(t *testing.T, s *incident.Store, c *redis.Client, ctx context.Context, job string) {
+			jobs, _, err := s.ClaimChatJobs(ctx, t0, 30*time.Second, 1, "other:1")
+			if err != nil || len(jobs) != 1 {
+				t.Fatalf("claim = %v, %v", jobs, err)
+			}
+			if ok, err := s.HoldJob(ctx, jobs[0], t0.Add(20*time.Second)); !ok || err != nil {
+				t.Fatalf("hold = %v, %v", ok, err)
+			}
+			c.ZAdd(ctx, s.ChatJobsKey(), redisZ(t0, job))
+		}, false, t0.Add(20 * time.Second)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, c, ctx := newService(t)
+			n := mustOpen(t, s, ctx, alert("drop")).Number
+			job := incident.ChatJob(n)
+			c.ZAdd(ctx, s.ChatJobsKey(), redisZ(t0, job))
+			tc.setup(t, s, c, ctx, job)
+			dropped, more, err := s.DropChatJobs(ctx, t0, 10)
+			if err != nil || more {
+				t.Fatalf("DropChatJobs = %d, %v, %v; want no error, no more", dropped, more, err)
+			}
+			if got := dropped == 1; got != tc.dropped {
+				t.Fatalf("dropped %d, want dropped=%v", dropped, tc.dropped)
+			}
+			score, err := c.ZScore(ctx, s.ChatJobsKey(), job).Result()
+			switch {
+			case tc.dropped && err != redis.Nil:
+				t.Fatalf("the job is still queued (due %v, %v)", score, err)
+			case !tc.dropped && (err != nil || int64(score) != tc.dueAfter.UnixMilli()):
+				t.Fatalf("the job is due at %v (%v), want %v", time.UnixMilli(int64(score)).UTC(), err, tc.dueAfter)
+			}
+		})
+	}
+
+	t.Run("a backlog in batches", func(t *testing.T) {
+		s, c, ctx := newService(t)
+		for i := range 25 {
+			c.ZAdd(ctx, s.ChatJobsKey(), redisZ(t0, incident.ChatJob(int64(i+1))))
+		}
+		var batches []int
+		for more := true; more; {
+			dropped, m, err := s.DropChatJobs(ctx, t0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			batches, more = append(batches, dropped), m
+		}
+		if fmt.Sprint(batches) != "[10 10 5]" {
+			t.Fatalf("batches dropped = %v, want [10 10 5]", batches)
+		}
+		if n, _ := c.ZCard(ctx, s.ChatJobsKey()).Result(); n != 0 {
+			t.Fatalf("%d chat jobs left", n)
+		}
+	})
 }

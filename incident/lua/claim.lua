@@ -104,19 +104,35 @@ end
 -- incident that is not resolved is live work (its channel, its card, the
 -- redraws of what people act on); one of a resolved incident is catch-up
 -- (its channel and card for the record, its settled redraws). Among the
--- first liveScan due jobs, the live ones are claimed first, by due time, so
+-- first live_scan due jobs, the live ones are claimed first, by due time, so
 -- a storm's resolved incidents waiting ahead in the queue do not hold back a
 -- new incident's channel. The incident hash is in the same slot.
+--
+-- The due jobs are read a page at a time and the scan stops once enough are
+-- claimed: a claim of a few jobs reads a few, not live_scan, however long the
+-- queue. Every member take() is given leaves the due range (claimed, or moved
+-- to its lease's or hold's end, both after now), so the next page starts
+-- after the members skipped here (resolved incidents' jobs), which stay.
 local live_scan = 512
+local live_page = 16
 if ARGV[8] and ARGV[8] ~= '' and claimed < max then
-  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, live_scan)
-  for i = 1, #due, 2 do
-    if claimed >= max then
+  local skipped, scanned = 0, 0
+  while claimed < max and scanned < live_scan do
+    local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', skipped, live_page)
+    if #due == 0 then
       break
     end
-    local n = string.match(due[i], '^chat:(%d+)$')
-    if n and redis.call('HGET', ARGV[8] .. n, 'status') ~= 'resolved' then
-      take(due[i], due[i + 1], 0)
+    for i = 1, #due, 2 do
+      if claimed >= max then
+        break
+      end
+      scanned = scanned + 1
+      local n = string.match(due[i], '^chat:(%d+)$')
+      if n and redis.call('HGET', ARGV[8] .. n, 'status') ~= 'resolved' then
+        take(due[i], due[i + 1], 0)
+      else
+        skipped = skipped + 1
+      end
     end
   end
 end
