@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
@@ -98,4 +99,32 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond) // polling interval, not a synchronisation
 	}
+}
+
+// TestBatcherCloseAnswersWaitingCalls: calls handed to the batcher and
+// still in its buffer when it closes are answered errClosed, not left
+// waiting for ever; so is a call made after close.
+func TestBatcherCloseAnswersWaitingCalls(t *testing.T) {
+	// No flusher: the calls stay in the buffer, as when Redis holds the
+	// flusher up at close.
+	b := &batcher{calls: make(chan *scriptCall, callBuffer), stop: make(chan struct{})}
+	const n = 5
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := b.run(context.Background(), nil, nil)
+			errs <- err
+		}()
+	}
+	waitFor(t, "every call in the buffer", func() bool { return len(b.calls) == n })
+	b.close()
+	for range n {
+		if err := <-errs; !errors.Is(err, errClosed) {
+			t.Fatalf("a waiting call was answered %v, want errClosed", err)
+		}
+	}
+	if _, err := b.run(context.Background(), nil, nil); !errors.Is(err, errClosed) {
+		t.Fatalf("a call after close was answered %v, want errClosed", err)
+	}
+	b.close() // a second close is harmless
 }
