@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,8 +10,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,6 +149,91 @@ func startCeiling() (string, func(), error) {
 	return "http://" + ln.Addr().String() + "/v1/alerts/generic", func() { _ = srv.Close() }, nil
 }
 
+// ceilingChildEnv is added to the environment of the ceiling's process
+// (tests set it, so that their binary runs as baton when re-executed).
+var ceilingChildEnv []string
+
+// startCeilingProcess serves the HTTP ceiling from a process of its own:
+// this binary run as `baton load-ceiling`. baton serves from a process of
+// its own too, so the ceiling pays what baton pays for being one (its own
+// scheduler, its own garbage collector, its own place on the two cores)
+// and not what the load tool's process pays for its client. It returns the
+// alerts URL and a stop that ends the process (its stdin closed; killed
+// after 5 s).
+func startCeilingProcess(ctx context.Context, stderr io.Writer) (string, func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", nil, fmt.Errorf("ceiling: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, exe, "load-ceiling")
+	cmd.Env = append(os.Environ(), ceilingChildEnv...)
+	cmd.Stderr = stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, fmt.Errorf("ceiling: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, fmt.Errorf("ceiling: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("ceiling: %w", err)
+	}
+	exited := make(chan struct{})
+	stop := func() {
+		_ = stdin.Close()
+		select {
+		case <-exited:
+			return
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(stdout).ReadString('\n')
+		line <- strings.TrimSpace(l)
+		_, _ = io.Copy(io.Discard, stdout)
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	select {
+	case u := <-line:
+		if strings.HasPrefix(u, "http://") {
+			return u, stop, nil
+		}
+		stop()
+		return "", nil, fmt.Errorf("ceiling: its process said %q, not its URL", u)
+	case <-time.After(10 * time.Second):
+		stop()
+		return "", nil, errors.New("ceiling: its process did not start in 10 s")
+	}
+}
+
+// cmdLoadCeiling is `baton load-ceiling`, the process startCeilingProcess
+// starts: it serves the no-op handler, writes its alerts URL as one line
+// on stdout, and stops when stdin ends or ctx does.
+func cmdLoadCeiling(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
+	u, stop, err := startCeiling()
+	if err != nil {
+		fmt.Fprintf(stderr, "baton load-ceiling: %v\n", err)
+		return 1
+	}
+	defer stop()
+	fmt.Fprintln(stdout, u)
+	eof := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, stdin)
+		close(eof)
+	}()
+	select {
+	case <-eof:
+	case <-ctx.Done():
+	}
+	return 0
+}
+
 // cmdLoad fires generic alerts at a running baton over HTTP and reports
 // throughput and latency. It is the load command behind BENCHMARKS.md; it only
 // ever targets the URL it is given (loopback in every documented run), and
@@ -159,7 +248,8 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	total := fs.Int("n", 20000, "number of alerts to send")
 	conc := fs.Int("c", 32, "concurrent connections")
 	rate := fs.Int("rate", 0, "alerts per second to aim for; 0 = as fast as possible")
-	ceiling := fs.Bool("ceiling", false, "also run the same load against a built-in no-op handler (the HTTP ceiling of this machine), interleaved, and print baton's figures as ratios to it")
+	ceiling := fs.Bool("ceiling", false, "also run the same load against a built-in no-op handler in a process of its own (the HTTP ceiling of this machine), interleaved, and print baton's figures as ratios to it")
+	ceilingIn := fs.Bool("ceiling-in-process", false, "as --ceiling, with the no-op handler in the load tool's own process (which also runs the client: about 1.2× the ceiling of a process of its own)")
 	runs := fs.Int("runs", 1, "how many runs (with --ceiling, interleaved ceiling/baton pairs); figures are printed as min–median–max")
 	firstPage := fs.Bool("first-page", false, "time each new alert from its POST being written to its first page, read from the log pager's \"page\" lines of the serving baton's log (--pages); alerts are new incidents, at --rate (default 20/s)")
 	pages := fs.String("pages", "-", "with --first-page: the baton log to read the pages from, as it is written (- = stdin: baton serve 2>&1 | baton load --first-page)")
@@ -182,8 +272,12 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	spec := loadSpec{url: *base + "/v1/alerts/generic?service=" + *service, token: *token, mode: *mode,
 		n: *total, c: *conc, rate: *rate, status: http.StatusAccepted}
 	ceilURL := ""
-	if *ceiling {
-		u, stop, err := startCeiling()
+	if *ceiling || *ceilingIn {
+		start := func() (string, func(), error) { return startCeilingProcess(ctx, stderr) }
+		if *ceilingIn {
+			start = startCeiling
+		}
+		u, stop, err := start()
 		if err != nil {
 			fmt.Fprintf(stderr, "baton load: %v\n", err)
 			return 1

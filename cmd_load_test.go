@@ -87,32 +87,62 @@ func TestLoadRatios(t *testing.T) {
 	}
 }
 
-// --ceiling runs the same load against a no-op handler of the tool's own,
-// interleaved with the runs against baton, and prints baton's figures as
-// ratios to it. (Here the "baton" is a no-op handler too: the ratios are
-// about 1, whatever this machine's speed.)
+// --ceiling runs the same load against a no-op handler in a process of its
+// own (--ceiling-in-process: in the tool's), interleaved with the runs
+// against baton, and prints baton's figures as ratios to it. (Here the
+// "baton" is a no-op handler too: the ratios are about 1, whatever this
+// machine's speed.)
 func TestLoadCeilingInterleaved(t *testing.T) {
-	u, stop, err := startCeiling()
+	for _, flag := range []string{"--ceiling", "--ceiling-in-process"} {
+		t.Run(flag, func(t *testing.T) {
+			u, stop, err := startCeiling()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stop()
+			base := strings.TrimSuffix(u, "/v1/alerts/generic")
+			var out, errs bytes.Buffer
+			if rc := cmdLoad(context.Background(), []string{"--url", base, "-n", "200", "-c", "4", flag, "--runs", "3"}, &out, &errs); rc != 0 {
+				t.Fatalf("rc %d: %s %s", rc, out.String(), errs.String())
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			var order []string
+			for _, l := range lines[:len(lines)-1] {
+				order = append(order, strings.Fields(l)[0])
+			}
+			if got := strings.Join(order, " "); got != "ceiling baton ceiling baton ceiling baton" {
+				t.Fatalf("runs in order %q, want interleaved pairs:\n%s", got, out.String())
+			}
+			re := regexp.MustCompile(`^over 3 interleaved runs \(min–median–max\): ceiling \d+–\d+–\d+ alerts/s, baton \d+–\d+–\d+ alerts/s; baton/ceiling throughput [\d.]+–[\d.]+–[\d.]+, p50 [\d.]+–[\d.]+–[\d.]+×, p99 [\d.]+–[\d.]+–[\d.]+×$`)
+			if last := lines[len(lines)-1]; !re.MatchString(last) {
+				t.Fatalf("summary line %q", last)
+			}
+		})
+	}
+}
+
+// The ceiling's own process answers 202 at the URL it prints, and is gone
+// once stopped.
+func TestCeilingProcess(t *testing.T) {
+	var stderr bytes.Buffer
+	u, stop, err := startCeilingProcess(t.Context(), &stderr)
 	if err != nil {
+		t.Fatalf("%v (stderr %q)", err, stderr.String())
+	}
+	resp, err := http.Post(u, "application/json", strings.NewReader(`{"dedup_key":"k"}`))
+	if err != nil {
+		stop()
 		t.Fatal(err)
 	}
-	defer stop()
-	base := strings.TrimSuffix(u, "/v1/alerts/generic")
-	var out, errs bytes.Buffer
-	if rc := cmdLoad(context.Background(), []string{"--url", base, "-n", "200", "-c", "4", "--ceiling", "--runs", "3"}, &out, &errs); rc != 0 {
-		t.Fatalf("rc %d: %s %s", rc, out.String(), errs.String())
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("the ceiling answered %s, want 202", resp.Status)
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	var order []string
-	for _, l := range lines[:len(lines)-1] {
-		order = append(order, strings.Fields(l)[0])
-	}
-	if got := strings.Join(order, " "); got != "ceiling baton ceiling baton ceiling baton" {
-		t.Fatalf("runs in order %q, want interleaved pairs:\n%s", got, out.String())
-	}
-	re := regexp.MustCompile(`^over 3 interleaved runs \(min–median–max\): ceiling \d+–\d+–\d+ alerts/s, baton \d+–\d+–\d+ alerts/s; baton/ceiling throughput [\d.]+–[\d.]+–[\d.]+, p50 [\d.]+–[\d.]+–[\d.]+×, p99 [\d.]+–[\d.]+–[\d.]+×$`)
-	if last := lines[len(lines)-1]; !re.MatchString(last) {
-		t.Fatalf("summary line %q", last)
+	stop()
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	if resp, err := c.Post(u, "application/json", strings.NewReader(`{}`)); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the ceiling still answers (%s) after stop", resp.Status)
 	}
 }
 

@@ -48,8 +48,9 @@ Usage:
   baton heartbeats [--json]                     heartbeat monitors: waiting, up or missed; last beat and when the next is due
   baton report [--from 28d|DATE] [--to now|DATE] [--service S] [--by day|week] [--format table|json|csv]
                                                 MTTA, MTTR, incidents, escalations and pages per day or week
-  baton load [--url U] [--mode unique|duplicate] [-n N] [-c C] [--rate R]
+  baton load [--url U] [--mode unique|duplicate] [-n N] [-c C] [--rate R] [--ceiling] [--runs K]
                                                 fire generic alerts at a running baton; report alerts/s and latency
+                                                (--ceiling: also a no-op handler in a process of its own, interleaved; ratios to it)
   baton version [--json]                        version, commit and Go version of this binary
   baton help                                    this text
 
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 		return cmdCheckConfig(ctx, rest, stdout, stderr, environ)
 	case "load":
 		return cmdLoad(ctx, rest, stdout, stderr)
+	case "load-ceiling":
+		return cmdLoadCeiling(ctx, os.Stdin, stdout, stderr)
 	case "jobs":
 		return cmdJobs(ctx, rest, stdout, stderr, environ)
 	case "demo":
