@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -23,6 +24,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if len(os.Args) > 1 && (os.Args[1] == "serve" || os.Args[1] == "demo") {
+		tuneGC(os.Environ(), slog.Default()) // gctune.go: the serving process's collector
+	}
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ(), time.Now)
 	stop()
 	os.Exit(code)
