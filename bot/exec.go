@@ -544,7 +544,7 @@ func (x *Executor) act(ctx context.Context, cmd Command, n int64, by Person, via
 		text = fmt.Sprintf("You resolved %s.", ref(n))
 	case VerbEscalate:
 		_, err = x.c.inc.Escalate(ctx, n, by.ID, cmd.Text)
-		text = fmt.Sprintf("%s is moving up to the next escalation level; its new owner is being paged.", ref(n))
+		text = fmt.Sprintf("You escalated %s: it is moving up to the next escalation level; its new owner is being paged.", ref(n))
 	case VerbNote:
 		_, err = x.c.inc.Note(ctx, n, by.ID, cmd.Text)
 		text = fmt.Sprintf("Noted on %s's timeline.", ref(n))

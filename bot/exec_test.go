@@ -103,7 +103,7 @@ func TestCommandNotes(t *testing.T) {
 			"on it, db-1 first", "acknowledged by Alice Smith: on it, db-1 first"},
 		{"ack without a note", "UALICE", "ack #2", "You acknowledged INC-2", incident.EventAcknowledged, "", "acknowledged by Alice Smith"},
 		{"resolve with a note", "UBOB", "resolve #3 rolled back", "You resolved INC-3", incident.EventResolved, "rolled back", "resolved by Bob Jones: rolled back"},
-		{"escalate with a note", "UBOB", "escalate #4 needs the DBA", "INC-4 is moving up", "", "needs the DBA", ""},
+		{"escalate with a note", "UBOB", "escalate #4 needs the DBA", "You escalated INC-4: it is moving up", "", "needs the DBA", ""},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -87,7 +87,7 @@ func TestSlashCommands(t *testing.T) {
 			return nil
 		}},
 		{"assign to the owner", e.alice, ch, "/incident", "assign @bob", []string{"INC-1 is already assigned to Bob"}, nil},
-		{"escalate by number with a note", e.bob, alerts, "/incident", "escalate #1 needs the DBA", []string{"INC-1 is moving up to the next escalation level"}, func() error {
+		{"escalate by number with a note", e.bob, alerts, "/incident", "escalate #1 needs the DBA", []string{"You escalated INC-1: it is moving up to the next escalation level"}, func() error {
 			e.waitFor("the escalated event with bob's note", func() bool {
 				_, tl, _ := e.svc.Get(e.ctx, n)
 				for _, ev := range tl {
