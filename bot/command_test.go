@@ -390,7 +390,8 @@ func TestParseDuration(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "new db down sev=critical service=db", "ack #42", "#42 resolve fixed", "assign <@U1|bob>",
 		"note INC-3 hello", "override @bob 4h rotation=r", "override <@U1> 1d12h", "list", "status <#C1|x>", "stats 30d service=api", "stats 4w", "new ÜBER 日本語 \u00a0 x", "new a\x00b\x1bc\u0085d",
-		"page #4 @carol need eyes", "maintenance service=db 2h drill", "maintenance service=db 3d --long", "maintenance end mw-3", "maintenance"} {
+		"page #4 @carol need eyes", "maintenance service=db 2h drill", "maintenance service=db 3d --long", "maintenance end mw-3", "maintenance",
+		"ack 2 min away", "escalate 019\u00a0needs\x00the DBA", "#7 resolve 3 hosts"} {
 		f.Add("incident", s)
 		f.Add("oncall", s)
 	}
@@ -446,6 +447,20 @@ func FuzzParse(f *testing.F) {
 		}
 		if c.Incident < 0 {
 			t.Fatalf("negative incident: %+v", c)
+		}
+		// A Bare number is only one that begins the remark of ack,
+		// resolve or escalate with no incident named otherwise; outside
+		// an incident's channel it names the incident and the note is
+		// the rest of the remark.
+		o := c.Outside()
+		switch {
+		case c.Bare == 0 && o != c:
+			t.Fatalf("Outside changed a command without a Bare number: %+v to %+v", c, o)
+		case c.Bare != 0 && (c.Bare < 0 || c.Incident != 0 || c.ChannelRef != "" ||
+			(c.Verb != VerbAck && c.Verb != VerbResolve && c.Verb != VerbEscalate)):
+			t.Fatalf("bad Bare: %+v", c)
+		case c.Bare != 0 && (o.Incident != c.Bare || o.Bare != c.Bare || len(o.Text) >= len(c.Text) || !strings.HasSuffix(c.Text, o.Text) || o.Outside() != o):
+			t.Fatalf("bad Outside: %+v to %+v", c, o)
 		}
 		if again, err := Parse(cmd, text); err != nil || again != c {
 			t.Fatalf("Parse is not deterministic: %+v then %+v, %v", c, again, err)
