@@ -95,6 +95,13 @@ type Command struct {
 	Who        Mention           // assign, override
 	For        time.Duration     // override
 	Days       int               // stats: the period, in days before now
+	// Bare is a bare number (2, not #2 or INC-2) that begins the remark
+	// of ack, resolve or escalate, Text holding the remark whole ("ack 2
+	// min away": Bare 2, Text "2 min away"). The parser cannot tell what
+	// it is: in an incident's channel it is part of the remark on that
+	// incident; elsewhere no incident is implied, so it names one
+	// (Command.Outside). Set only when no incident is named otherwise.
+	Bare int64
 	// Long: a maintenance window longer than incident.MaxMaintenance was
 	// asked for (--long).
 	Long bool
@@ -107,6 +114,25 @@ type Command struct {
 	// person who typed it owns, to those not yet acknowledged.
 	Mine      bool
 	Triggered bool
+}
+
+// Outside is c as it reads outside an incident's channel, where no
+// incident is implied: a Bare number names the incident and the rest of
+// Text is the note ("ack 19 on it": INC-19, note "on it"). Bare stays set,
+// saying the incident was read from it. Without a Bare number, or with an
+// incident already named, c is unchanged.
+func (c Command) Outside() Command {
+	if c.Bare == 0 || c.Incident != 0 || c.ChannelRef != "" {
+		return c
+	}
+	toks := tokenize(c.Text)
+	c.Incident = c.Bare
+	if len(toks) > 1 {
+		c.Text = strings.TrimSpace(c.Text[toks[1].pos:])
+	} else {
+		c.Text = ""
+	}
+	return c
 }
 
 // CommandUsage is implemented by a Chat whose people type baton's commands
@@ -260,7 +286,12 @@ func parseIncident(text string) (Command, error) {
 		if bareNumber(rest[0].s) && ((freeText && len(rest) > 1) || c.Verb == VerbNote) {
 			// "ack 2 min away", "note 5 servers restarted": a bare
 			// number followed by more words, or starting a note, is
-			// text, not an incident (#2 or INC-2 names one).
+			// text, not an incident (#2 or INC-2 names one). After
+			// ack, resolve or escalate it may yet name the incident,
+			// outside an incident's channel (Bare).
+			if freeText && c.Incident == 0 && c.ChannelRef == "" {
+				c.Bare = n
+			}
 			return nil
 		}
 		if c.Incident != 0 || c.ChannelRef != "" {

@@ -62,9 +62,20 @@ func TestParse(t *testing.T) {
 		// must not name another incident.
 		{"note starting with a number", "/incident", "note 5 servers restarted", Command{Verb: VerbNote, Text: "5 servers restarted"}},
 		{"note that is a number", "/incident", "note 5", Command{Verb: VerbNote, Text: "5"}},
-		{"ack with a remark starting with a number", "/incident", "ack 2 min away", Command{Verb: VerbAck, Text: "2 min away"}},
-		{"resolve with a remark starting with a number", "/incident", "resolve 3 hosts rebooted", Command{Verb: VerbResolve, Text: "3 hosts rebooted"}},
+		// After ack, resolve or escalate the number is kept as Bare: it
+		// names the incident outside an incident's channel (the executor
+		// decides, see TestOutside).
+		{"ack with a remark starting with a number", "/incident", "ack 2 min away", Command{Verb: VerbAck, Bare: 2, Text: "2 min away"}},
+		{"resolve with a remark starting with a number", "/incident", "resolve 3 hosts rebooted", Command{Verb: VerbResolve, Bare: 3, Text: "3 hosts rebooted"}},
+		{"escalate with a remark starting with a number", "/incident", "escalate 12 needs the DBA", Command{Verb: VerbEscalate, Bare: 12, Text: "12 needs the DBA"}},
+		{"acknowledge with a remark starting with a number", "/incident", "acknowledge  019   on it", Command{Verb: VerbAck, Bare: 19, Text: "019   on it"}},
 		{"escalate bare number alone", "/incident", "escalate 12", Command{Verb: VerbEscalate, Incident: 12}},
+		{"ref first, then a remark starting with a number", "/incident", "#7 ack 2 min away", Command{Verb: VerbAck, Incident: 7, Text: "2 min away"}},
+		{"channel first, then a remark starting with a number", "/incident", "<#C0123> resolve 3 hosts rebooted", Command{Verb: VerbResolve, ChannelRef: "C0123", Text: "3 hosts rebooted"}},
+		{"ack #2 with a remark", "/incident", "ack #2 min away", Command{Verb: VerbAck, Incident: 2, Text: "min away"}},
+		{"ack a remark with a number later", "/incident", "ack back in 2 min", Command{Verb: VerbAck, Text: "back in 2 min"}},
+		{"note starting with a number keeps no Bare", "/incident", "note 19 on it", Command{Verb: VerbNote, Text: "19 on it"}},
+		{"page reason starting with a number keeps no Bare", "/incident", "page @bob 2 hosts down", Command{Verb: VerbPage, Who: Mention{Name: "bob"}, Text: "2 hosts down"}},
 		{"stats default week", "/incident", "stats", Command{Verb: VerbStats, Days: 7}},
 		{"stats 30d", "/incident", "stats 30d", Command{Verb: VerbStats, Days: 30}},
 		{"stats 90d service", "/incident", "stats 90d service=api", Command{Verb: VerbStats, Days: 90, Service: "api"}},
@@ -98,6 +109,42 @@ func TestParse(t *testing.T) {
 			}
 			if got != c.want {
 				t.Fatalf("Parse(%q, %q) = %+v, want %+v", c.cmd, c.text, got, c.want)
+			}
+		})
+	}
+}
+
+// Outside: outside an incident's channel a Bare number names the incident
+// and the rest of the remark is the note; anything else is unchanged.
+func TestOutside(t *testing.T) {
+	cases := []struct {
+		name, text string
+		want       Command
+	}{
+		{"ack a bare number with a note", "ack 19 on it", Command{Verb: VerbAck, Incident: 19, Bare: 19, Text: "on it"}},
+		{"resolve a bare number with a note", "resolve 19  rolled   back ", Command{Verb: VerbResolve, Incident: 19, Bare: 19, Text: "rolled   back"}},
+		{"escalate a bare number with a note", "escalate 19 needs the DBA", Command{Verb: VerbEscalate, Incident: 19, Bare: 19, Text: "needs the DBA"}},
+		{"leading zeros", "ack 019 on it", Command{Verb: VerbAck, Incident: 19, Bare: 19, Text: "on it"}},
+		{"a bare number alone already names it", "ack 19", Command{Verb: VerbAck, Incident: 19}},
+		{"#19 names it everywhere", "ack #19 on it", Command{Verb: VerbAck, Incident: 19, Text: "on it"}},
+		{"INC-19 names it everywhere", "resolve INC-19 2 hosts rebooted", Command{Verb: VerbResolve, Incident: 19, Text: "2 hosts rebooted"}},
+		{"ref first: the number stays text", "#7 ack 2 min away", Command{Verb: VerbAck, Incident: 7, Text: "2 min away"}},
+		{"channel mention: the number stays text", "ack <#C0123> 2 min away", Command{Verb: VerbAck, ChannelRef: "C0123", Text: "2 min away"}},
+		{"no number", "ack looking", Command{Verb: VerbAck, Text: "looking"}},
+		{"a note's number stays text", "note 19 on it", Command{Verb: VerbNote, Text: "19 on it"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd, err := Parse("/incident", c.text)
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", c.text, err)
+			}
+			got := cmd.Outside()
+			if got != c.want {
+				t.Fatalf("Parse(%q).Outside() = %+v, want %+v", c.text, got, c.want)
+			}
+			if again := got.Outside(); again != got {
+				t.Fatalf("Outside twice = %+v, want %+v", again, got)
 			}
 		})
 	}
@@ -343,7 +390,8 @@ func TestParseDuration(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "new db down sev=critical service=db", "ack #42", "#42 resolve fixed", "assign <@U1|bob>",
 		"note INC-3 hello", "override @bob 4h rotation=r", "override <@U1> 1d12h", "list", "status <#C1|x>", "stats 30d service=api", "stats 4w", "new ÜBER 日本語 \u00a0 x", "new a\x00b\x1bc\u0085d",
-		"page #4 @carol need eyes", "maintenance service=db 2h drill", "maintenance service=db 3d --long", "maintenance end mw-3", "maintenance"} {
+		"page #4 @carol need eyes", "maintenance service=db 2h drill", "maintenance service=db 3d --long", "maintenance end mw-3", "maintenance",
+		"ack 2 min away", "escalate 019\u00a0needs\x00the DBA", "#7 resolve 3 hosts"} {
 		f.Add("incident", s)
 		f.Add("oncall", s)
 	}
@@ -399,6 +447,20 @@ func FuzzParse(f *testing.F) {
 		}
 		if c.Incident < 0 {
 			t.Fatalf("negative incident: %+v", c)
+		}
+		// A Bare number is only one that begins the remark of ack,
+		// resolve or escalate with no incident named otherwise; outside
+		// an incident's channel it names the incident and the note is
+		// the rest of the remark.
+		o := c.Outside()
+		switch {
+		case c.Bare == 0 && o != c:
+			t.Fatalf("Outside changed a command without a Bare number: %+v to %+v", c, o)
+		case c.Bare != 0 && (c.Bare < 0 || c.Incident != 0 || c.ChannelRef != "" ||
+			(c.Verb != VerbAck && c.Verb != VerbResolve && c.Verb != VerbEscalate)):
+			t.Fatalf("bad Bare: %+v", c)
+		case c.Bare != 0 && (o.Incident != c.Bare || o.Bare != c.Bare || len(o.Text) >= len(c.Text) || !strings.HasSuffix(c.Text, o.Text) || o.Outside() != o):
+			t.Fatalf("bad Outside: %+v to %+v", c, o)
 		}
 		if again, err := Parse(cmd, text); err != nil || again != c {
 			t.Fatalf("Parse is not deterministic: %+v then %+v, %v", c, again, err)

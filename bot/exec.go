@@ -112,7 +112,7 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 	case VerbStats:
 		return x.stats(ctx, cmd, req)
 	case VerbStatus:
-		n, err := x.target(ctx, cmd, req.Channel)
+		_, n, err := x.target(ctx, cmd, req.Channel)
 		if err != nil {
 			return x.fail(err)
 		}
@@ -145,7 +145,7 @@ func (x *Executor) Command(ctx context.Context, req Request) Reply {
 	case VerbMaintenance:
 		return x.maintenance(ctx, cmd, by)
 	}
-	n, err := x.target(ctx, cmd, req.Channel)
+	cmd, n, err := x.target(ctx, cmd, req.Channel)
 	if err != nil {
 		return x.fail(err)
 	}
@@ -442,10 +442,14 @@ func refIncident(ref string) (int64, bool) {
 }
 
 // target is the incident a command names, or the one of the channel it was
-// typed in.
-func (x *Executor) target(ctx context.Context, cmd Command, channel string) (int64, error) {
+// typed in, and the command as it applies there: in an incident's channel
+// a Bare number is part of the remark on that incident; elsewhere it names
+// the incident (Command.Outside). Not in a chat of typed options
+// (CommandUsage): there the incident has an option of its own, and the
+// number was typed in the note.
+func (x *Executor) target(ctx context.Context, cmd Command, channel string) (Command, int64, error) {
 	if cmd.Incident != 0 {
-		return cmd.Incident, nil
+		return cmd, cmd.Incident, nil
 	}
 	ref := channel
 	if cmd.ChannelRef != "" {
@@ -453,23 +457,27 @@ func (x *Executor) target(ctx context.Context, cmd Command, channel string) (int
 	}
 	n, err := x.c.inc.ChatLink(ctx, x.c.chanRef(ref))
 	if err == nil {
-		return n, nil
+		return cmd, n, nil
 	}
 	if !errors.Is(err, incident.ErrNotFound) {
-		return 0, err
+		return cmd, 0, err
 	}
 	if cmd.ChannelRef != "" {
-		return 0, userError("That channel is not an incident's channel. Name the incident with #42 instead.")
+		return cmd, 0, userError("That channel is not an incident's channel. Name the incident with #42 instead.")
+	}
+	_, typed := x.c.chat.(CommandUsage)
+	if cmd.Bare != 0 && !typed {
+		cmd = cmd.Outside()
+		return cmd, cmd.Incident, nil
 	}
 	said := ""
-	_, typed := x.c.chat.(CommandUsage)
 	if w := strings.Fields(cmd.Text); len(w) > 0 && cmd.Verb != VerbNote && !typed {
 		// What followed the verb was taken for a note: say so, in case it
 		// was meant to name the incident (a chat of typed options has an
 		// option for the incident, and the note was typed as a note).
 		said = fmt.Sprintf("%q is not an incident (name one as 42, #42 or INC-42). ", echo(w[0]))
 	}
-	return 0, userError(said + "Say which incident: " + x.usage(cmd.Verb, true) + " (or type the command in the incident's channel).")
+	return cmd, 0, userError(said + "Say which incident: " + x.usage(cmd.Verb, true) + " (or type the command in the incident's channel).")
 }
 
 // usage is how verb v is typed in this chat (CommandUsage), or in Usage's
@@ -544,7 +552,7 @@ func (x *Executor) act(ctx context.Context, cmd Command, n int64, by Person, via
 		text = fmt.Sprintf("You resolved %s.", ref(n))
 	case VerbEscalate:
 		_, err = x.c.inc.Escalate(ctx, n, by.ID, cmd.Text)
-		text = fmt.Sprintf("%s is moving up to the next escalation level; its new owner is being paged.", ref(n))
+		text = fmt.Sprintf("You escalated %s: it is moving up to the next escalation level; its new owner is being paged.", ref(n))
 	case VerbNote:
 		_, err = x.c.inc.Note(ctx, n, by.ID, cmd.Text)
 		text = fmt.Sprintf("Noted on %s's timeline.", ref(n))
@@ -562,6 +570,12 @@ func (x *Executor) act(ctx context.Context, cmd Command, n int64, by Person, via
 		return Reply{Text: x.helpText()}
 	}
 	if err != nil {
+		if cmd.Bare != 0 && cmd.Incident == cmd.Bare && incident.ErrorCode(err) == incident.NotFound {
+			// The number was read as the incident only because no
+			// incident's channel implied one (Command.Outside): say so.
+			return Reply{Text: fmt.Sprintf("There is no %s, and nothing was changed: outside an incident's channel, a number right after %s names the incident. "+
+				"/incident list shows the open incidents.", ref(n), cmd.Verb)}
+		}
 		return x.fail(err)
 	}
 	x.c.wake()

@@ -3,10 +3,12 @@ package bot_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/batonhq/baton/bot"
 	"github.com/batonhq/baton/incident"
@@ -22,16 +24,33 @@ func (quietChat) Name() string { return "test" }
 // UserEmail: the test chat knows nobody's email (a stranger stays one).
 func (quietChat) UserEmail(context.Context, string) (string, error) { return "", bot.ErrNoUser }
 
+// typedChat is quietChat whose commands take typed options (Discord's
+// kind): the incident has an option of its own.
+type typedChat struct{ quietChat }
+
+func (typedChat) CommandUsage(v bot.Verb, named bool) string {
+	if named {
+		return "/incident " + string(v) + " incident:42 [note:<note>]"
+	}
+	return "/incident " + string(v) + " [incident:42] [note:<note>]"
+}
+
 // newExecBot is a bot on a real store in a private Redis, with alice and
 // bob (chat ids UALICE, UBOB) and the service db, talking to no chat.
 func newExecBot(t *testing.T) (*redistest.Server, context.Context, *incident.Store, *bot.Bot) {
+	t.Helper()
+	return newExecBotOn(t, quietChat{})
+}
+
+// newExecBotOn is newExecBot on chat (quietChat or typedChat).
+func newExecBotOn(t *testing.T, chat bot.Chat) (*redistest.Server, context.Context, *incident.Store, *bot.Bot) {
 	t.Helper()
 	rs := redistest.Start(t)
 	ctx := redistest.Ctx(t)
 	store := incident.NewStore(rs.Client(), "t:")
 	store.Unbatched = true
 	b, err := bot.New(bot.Options{
-		Chat: quietChat{}, Incidents: store, Redis: rs.Client(), Prefix: "t:", Log: slog.New(slog.DiscardHandler),
+		Chat: chat, Incidents: store, Redis: rs.Client(), Prefix: "t:", Log: slog.New(slog.DiscardHandler),
 		People: []bot.Person{
 			{ID: "alice", Name: "Alice Smith", ChatID: "UALICE"},
 			{ID: "bob", Name: "Bob Jones", ChatID: "UBOB"},
@@ -103,7 +122,7 @@ func TestCommandNotes(t *testing.T) {
 			"on it, db-1 first", "acknowledged by Alice Smith: on it, db-1 first"},
 		{"ack without a note", "UALICE", "ack #2", "You acknowledged INC-2", incident.EventAcknowledged, "", "acknowledged by Alice Smith"},
 		{"resolve with a note", "UBOB", "resolve #3 rolled back", "You resolved INC-3", incident.EventResolved, "rolled back", "resolved by Bob Jones: rolled back"},
-		{"escalate with a note", "UBOB", "escalate #4 needs the DBA", "INC-4 is moving up", "", "needs the DBA", ""},
+		{"escalate with a note", "UBOB", "escalate #4 needs the DBA", "You escalated INC-4: it is moving up", "", "needs the DBA", ""},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -250,6 +269,125 @@ func TestIncidentList(t *testing.T) {
 			}
 			if n := strings.Count(r.Text, "\n") + 1; n > tc.maxLines {
 				t.Errorf("%d lines, want at most %d:\n%s", n, tc.maxLines, r.Text)
+			}
+		})
+	}
+}
+
+// A bare number right after ack, resolve or escalate, followed by more
+// words: in an incident's channel it begins the remark on that incident
+// ("/incident ack 2 min away" in INC-1's channel acknowledges INC-1);
+// anywhere else (the alerts channel, a DM) no incident is implied, so it
+// names the incident and the rest is the note ("/incident ack 2 on it"
+// acknowledges INC-2). #2 and INC-2 name the incident everywhere. A number
+// that names no incident changes nothing and says why. In a chat of typed
+// options the number was typed in the note, and stays there.
+func TestBareNumberInAndOutsideChannels(t *testing.T) {
+	const (
+		incChannel = "CINC1"   // INC-1's channel
+		alerts     = "CALERTS" // no incident's
+		dm         = "DALICE"  // a DM with baton
+	)
+	tests := []struct {
+		name, channel, text string
+		typed               bool   // a chat of typed options (typedChat)
+		reply               string // the whole reply
+		changed             int64  // the incident changed (0: none)
+		status              incident.Status
+		note                string // the note on its event (or the pending escalation's)
+	}{
+		{name: "in the channel: ack with a remark starting with a number", channel: incChannel, text: "ack 2 min away",
+			reply: "You acknowledged INC-1 and own it now; its pages have stopped.", changed: 1, status: incident.StatusAcknowledged, note: "2 min away"},
+		{name: "in the channel: resolve with a remark starting with a number", channel: incChannel, text: "resolve 2 hosts rebooted",
+			reply: "You resolved INC-1.", changed: 1, status: incident.StatusResolved, note: "2 hosts rebooted"},
+		{name: "in the channel: escalate with a remark starting with a number", channel: incChannel, text: "escalate 2 more hands",
+			reply: "You escalated INC-1: it is moving up to the next escalation level; its new owner is being paged.", changed: 1, status: incident.StatusTriggered, note: "2 more hands"},
+		{name: "in the channel: #2 names the incident", channel: incChannel, text: "ack #2 on it",
+			reply: "You acknowledged INC-2 and own it now; its pages have stopped.", changed: 2, status: incident.StatusAcknowledged, note: "on it"},
+		{name: "outside: ack a bare number with a note", channel: alerts, text: "ack 2 on it",
+			reply: "You acknowledged INC-2 and own it now; its pages have stopped.", changed: 2, status: incident.StatusAcknowledged, note: "on it"},
+		{name: "outside: resolve a bare number with a note", channel: alerts, text: "resolve 2  rolled back",
+			reply: "You resolved INC-2.", changed: 2, status: incident.StatusResolved, note: "rolled back"},
+		{name: "outside: escalate a bare number with a note", channel: alerts, text: "escalate 2 needs the DBA",
+			reply: "You escalated INC-2: it is moving up to the next escalation level; its new owner is being paged.", changed: 2, status: incident.StatusTriggered, note: "needs the DBA"},
+		{name: "in a DM: acknowledge a bare number with a note", channel: dm, text: "acknowledge 2 on it",
+			reply: "You acknowledged INC-2 and own it now; its pages have stopped.", changed: 2, status: incident.StatusAcknowledged, note: "on it"},
+		{name: "outside: INC-2 names the incident", channel: alerts, text: "resolve INC-2 2 hosts rebooted",
+			reply: "You resolved INC-2.", changed: 2, status: incident.StatusResolved, note: "2 hosts rebooted"},
+		{name: "outside: a bare number alone", channel: alerts, text: "ack 2",
+			reply: "You acknowledged INC-2 and own it now; its pages have stopped.", changed: 2, status: incident.StatusAcknowledged},
+		{name: "outside: ack a number that is no incident", channel: alerts, text: "ack 19 on it",
+			reply: "There is no INC-19, and nothing was changed: outside an incident's channel, a number right after ack names the incident. /incident list shows the open incidents."},
+		{name: "outside: resolve a number that is no incident", channel: dm, text: "resolve 19 rolled back",
+			reply: "There is no INC-19, and nothing was changed: outside an incident's channel, a number right after resolve names the incident. /incident list shows the open incidents."},
+		{name: "outside: escalate a number that is no incident", channel: alerts, text: "escalate 19 needs the DBA",
+			reply: "There is no INC-19, and nothing was changed: outside an incident's channel, a number right after escalate names the incident. /incident list shows the open incidents."},
+		{name: "outside: #19 that is no incident", channel: alerts, text: "ack #19 on it",
+			reply: "There is no INC-19. /incident list shows the open incidents."},
+		{name: "outside, typed options: the number is the note's", channel: alerts, text: "ack 2 on it", typed: true,
+			reply: "Say which incident: /incident ack incident:42 [note:<note>] (or type the command in the incident's channel)."},
+		{name: "in the channel, typed options: the number is the note's", channel: incChannel, text: "ack 2 on it", typed: true,
+			reply: "You acknowledged INC-1 and own it now; its pages have stopped.", changed: 1, status: incident.StatusAcknowledged, note: "2 on it"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var chat bot.Chat = quietChat{}
+			if tc.typed {
+				chat = typedChat{}
+			}
+			_, ctx, store, b := newExecBotOn(t, chat)
+			for i := 1; i <= 2; i++ {
+				if _, err := store.Open(ctx, incident.Alert{Source: "generic", Service: "db", DedupKey: fmt.Sprint("k", i), Summary: "disk full",
+					Severity: incident.SevCritical, Status: incident.AlertFiring}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := store.LinkChat(ctx, "test:"+incChannel, 1, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			before := map[int64]int{}
+			for n := int64(1); n <= 2; n++ {
+				_, tl, err := store.Get(ctx, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				before[n] = len(tl)
+			}
+
+			r := b.Executor().Command(ctx, bot.Request{Command: "incident", Text: tc.text, User: "UALICE", Channel: tc.channel})
+			if r.Text != tc.reply {
+				t.Fatalf("%q in %s answered %q, want %q", tc.text, tc.channel, r.Text, tc.reply)
+			}
+			for n := int64(1); n <= 2; n++ {
+				inc, tl, err := store.Get(ctx, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, st, err := store.LoadEscalation(ctx, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != tc.changed {
+					if inc.Status != incident.StatusTriggered || len(tl) != before[n] || st.PendingNote != "" {
+						t.Fatalf("INC-%d changed: %s, %d events (was %d), pending note %q", n, inc.Status, len(tl), before[n], st.PendingNote)
+					}
+					continue
+				}
+				if inc.Status != tc.status {
+					t.Fatalf("INC-%d is %s, want %s", n, inc.Status, tc.status)
+				}
+				if tc.status == incident.StatusTriggered { // escalated: the note waits for the page job
+					if st.PendingNote != tc.note {
+						t.Fatalf("INC-%d's pending escalation note %q, want %q", n, st.PendingNote, tc.note)
+					}
+					continue
+				}
+				if last := tl[len(tl)-1]; last.Note != tc.note || last.By != "alice" {
+					t.Fatalf("INC-%d's last event %+v, want alice's with the note %q", n, last, tc.note)
+				}
+			}
+			if _, _, err := store.Get(ctx, 19); !errors.Is(err, incident.ErrNotFound) {
+				t.Fatalf("INC-19: %v, want not found", err)
 			}
 		})
 	}

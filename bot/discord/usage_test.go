@@ -31,6 +31,10 @@ func TestUsageInDiscordTerms(t *testing.T) {
 			[]string{"Try: /incident stats [period:7d|30d|90d] [service:<service>]"}},
 		{"ack with a note outside an incident's channel", "incident", fakediscord.SubCommand("ack", fakediscord.StringOption("note", "sixteen")),
 			[]string{"Say which incident: /incident ack incident:42 [note:<note>]"}},
+		// A number that begins the note is the note's: the incident has
+		// its own option (in Slack's free text it would name INC-1).
+		{"ack with a note starting with a number outside an incident's channel", "incident", fakediscord.SubCommand("ack", fakediscord.StringOption("note", "1 on it")),
+			[]string{"Say which incident: /incident ack incident:42 [note:<note>]"}},
 		// /incident list took no option: the bundle's pointer names
 		// /incident list show:mine.
 		{"list mine", "incident", fakediscord.SubCommand("list", fakediscord.StringOption("show", "mine")), []string{"You own no open incident."}},

@@ -77,6 +77,16 @@ func TestSlashCommands(t *testing.T) {
 		}},
 		{"ack twice", e.bob, alerts, "/incident", "ack INC-1", []string{"INC-1 is already acknowledged by Alice"}, nil},
 		{"Acknowledge by bare number", e.bob, alerts, "/incident", "Acknowledge 1", []string{"INC-1 is already acknowledged by Alice"}, nil},
+		// Outside an incident's channel a bare number followed by a note
+		// names the incident (in its channel it would begin the note).
+		{"ack a bare number with a note elsewhere", e.bob, alerts, "/incident", "ack 1 on it", []string{"INC-1 is already acknowledged by Alice"}, nil},
+		{"ack a bare number that is no incident elsewhere", e.bob, alerts, "/incident", "ack 19 on it", []string{
+			"There is no INC-19, and nothing was changed: outside an incident's channel, a number right after ack names the incident."}, func() error {
+			if inc := e.incident(n); inc.Status != incident.StatusAcknowledged || inc.Owner != "alice" {
+				return fmt.Errorf("INC-1 after ack 19: %s owner %s", inc.Status, inc.Owner)
+			}
+			return nil
+		}},
 		{"list triggered after the ack", e.bob, alerts, "/incident", "list triggered", []string{"No open incident waits for an acknowledgement."}, nil},
 		{"assign to nobody", e.alice, ch, "/incident", "assign", []string{"Name someone to assign the incident to. Try: /incident assign [#42] @someone"}, nil},
 		{"assign to a stranger", e.alice, ch, "/incident", "assign @mallory", []string{"baton does not know @mallory", "alice, bob, carol, dave"}, nil},
@@ -87,7 +97,7 @@ func TestSlashCommands(t *testing.T) {
 			return nil
 		}},
 		{"assign to the owner", e.alice, ch, "/incident", "assign @bob", []string{"INC-1 is already assigned to Bob"}, nil},
-		{"escalate by number with a note", e.bob, alerts, "/incident", "escalate #1 needs the DBA", []string{"INC-1 is moving up to the next escalation level"}, func() error {
+		{"escalate by number with a note", e.bob, alerts, "/incident", "escalate #1 needs the DBA", []string{"You escalated INC-1: it is moving up to the next escalation level"}, func() error {
 			e.waitFor("the escalated event with bob's note", func() bool {
 				_, tl, _ := e.svc.Get(e.ctx, n)
 				for _, ev := range tl {
@@ -106,6 +116,36 @@ func TestSlashCommands(t *testing.T) {
 			inc := e.incident(2)
 			if inc.Title != "Payments API down" || inc.Severity != incident.SevWarning || inc.Service != "payments" || inc.Source != "chat" {
 				return fmt.Errorf("INC-2 = %+v", inc)
+			}
+			return nil
+		}},
+		{"a remark starting with a number in the channel is on its incident", e.alice, ch, "/incident", "ack 2 min away", []string{"You acknowledged INC-1 and own it now"}, func() error {
+			if inc := e.incident(n); inc.Status != incident.StatusAcknowledged || inc.Owner != "alice" {
+				return fmt.Errorf("INC-1 after ack: %s owner %s", inc.Status, inc.Owner)
+			}
+			if acks := e.events(n, incident.EventAcknowledged); acks[len(acks)-1].Note != "2 min away" {
+				return fmt.Errorf("INC-1's last ack %+v", acks[len(acks)-1])
+			}
+			if inc := e.incident(2); inc.Status != incident.StatusTriggered {
+				return fmt.Errorf("INC-2 is %s after an ack in INC-1's channel", inc.Status)
+			}
+			return nil
+		}},
+		{"ack a bare number with a note elsewhere, and it is acknowledged", e.carol, alerts, "/incident", "ack 2 on it", []string{"You acknowledged INC-2 and own it now"}, func() error {
+			if inc := e.incident(2); inc.Status != incident.StatusAcknowledged || inc.Owner != "carol" {
+				return fmt.Errorf("INC-2 after ack: %s owner %s", inc.Status, inc.Owner)
+			}
+			if acks := e.events(2, incident.EventAcknowledged); len(acks) != 1 || acks[0].Note != "on it" || acks[0].By != "carol" {
+				return fmt.Errorf("INC-2's acks %+v", acks)
+			}
+			return nil
+		}},
+		{"resolve a bare number with a note elsewhere", e.carol, alerts, "/incident", "resolve 2 false alarm", []string{"You resolved INC-2."}, func() error {
+			if inc := e.incident(2); inc.Status != incident.StatusResolved {
+				return fmt.Errorf("INC-2 is %s", inc.Status)
+			}
+			if res := e.events(2, incident.EventResolved); len(res) != 1 || res[0].Note != "false alarm" {
+				return fmt.Errorf("INC-2's resolutions %+v", res)
 			}
 			return nil
 		}},
