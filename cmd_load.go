@@ -257,6 +257,14 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if *ceiling && *ceilingIn {
+		fmt.Fprintln(stderr, "baton load: --ceiling and --ceiling-in-process are two places for the same ceiling: give one")
+		return 2
+	}
+	if *firstPage && (*ceiling || *ceilingIn) {
+		fmt.Fprintln(stderr, "baton load: --first-page has no ceiling (a no-op handler pages nobody): drop --ceiling")
+		return 2
+	}
 	if *firstPage {
 		return cmdFirstPage(ctx, firstPageSpec{url: *base + "/v1/alerts/generic?service=" + *service, token: *token,
 			n: *total, c: *conc, rate: *rate, wait: *pageWait}, *pages, *runs, stdout, stderr)

@@ -156,6 +156,8 @@ func TestLoadRefusesBadFlags(t *testing.T) {
 		{"runs", []string{"--runs", "0"}, "must be positive"},
 		{"concurrency", []string{"-c", "0"}, "must be positive"},
 		{"rate", []string{"--rate", "-1"}, "--rate not negative"},
+		{"two ceilings", []string{"--ceiling", "--ceiling-in-process"}, "give one"},
+		{"a ceiling for the first page", []string{"--first-page", "--ceiling"}, "--first-page has no ceiling"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
