@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -55,7 +56,10 @@ func (r loadResult) pct(p float64) time.Duration {
 // runLoad runs spec. A request's latency counts from the moment its worker
 // begins it (closed loop: the time it waited for a free connection in the
 // tool's own queue is not the server's) or, with a rate, from its scheduled
-// start (open loop: a slow server cannot hide the queue it causes).
+// start (open loop: a slow server cannot hide the queue it causes). Only
+// answered requests count: a failure is counted apart (and stops the run:
+// its figures would not be baton's), a request never sent (ctx ended) not
+// at all.
 func runLoad(ctx context.Context, spec loadSpec) loadResult {
 	now := spec.now
 	if now == nil {
@@ -65,18 +69,20 @@ func runLoad(ctx context.Context, spec loadSpec) loadResult {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: spec.c, MaxConnsPerHost: spec.c}}
 	}
-	lat := make([]time.Duration, spec.n)
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
 	var next atomic.Int64
 	var failures atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	lats := make([][]time.Duration, spec.c)
 	began := now()
-	for range spec.c {
+	for w := range spec.c {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var body bytes.Buffer
-			for ctx.Err() == nil {
+			for rctx.Err() == nil {
 				i := int(next.Add(1) - 1)
 				if i >= spec.n {
 					return
@@ -88,7 +94,7 @@ func runLoad(ctx context.Context, spec loadSpec) loadResult {
 						t := time.NewTimer(d) // the schedule's pace, not a synchronisation
 						select {
 						case <-t.C:
-						case <-ctx.Done():
+						case <-rctx.Done():
 							t.Stop()
 							return
 						}
@@ -100,7 +106,13 @@ func runLoad(ctx context.Context, spec loadSpec) loadResult {
 				}
 				body.Reset()
 				fmt.Fprintf(&body, `{"dedup_key":%q,"summary":"load test alert","severity":"warning"}`, key)
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, spec.url, &body)
+				req, err := http.NewRequestWithContext(rctx, http.MethodPost, spec.url, &body)
+				if err != nil {
+					failures.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					stop()
+					return
+				}
 				req.Header.Set("Authorization", "Bearer "+spec.token)
 				req.Header.Set("Content-Type", "application/json")
 				if spec.rate == 0 {
@@ -108,17 +120,23 @@ func runLoad(ctx context.Context, spec loadSpec) loadResult {
 				}
 				resp, err := client.Do(req)
 				if err == nil {
+					if resp.StatusCode != spec.status {
+						why, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+						err = fmt.Errorf("HTTP %s: %s", resp.Status, strings.TrimSpace(string(why)))
+					}
 					_, _ = io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
-					if resp.StatusCode != spec.status {
-						err = fmt.Errorf("HTTP %s", resp.Status)
-					}
 				}
-				lat[i] = now().Sub(start)
 				if err != nil {
+					if rctx.Err() != nil {
+						return // interrupted, or stopped by an earlier failure
+					}
 					failures.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
+					stop()
+					return
 				}
+				lats[w] = append(lats[w], now().Sub(start))
 			}
 		}()
 	}
@@ -127,8 +145,9 @@ func runLoad(ctx context.Context, spec loadSpec) loadResult {
 	if s, ok := firstErr.Load().(string); ok {
 		res.firstErr = s
 	}
-	done := min(int(next.Load()), spec.n)
-	res.lat = lat[:done]
+	for _, l := range lats {
+		res.lat = append(res.lat, l...)
+	}
 	slices.Sort(res.lat)
 	return res
 }
@@ -234,14 +253,30 @@ func cmdLoadCeiling(ctx context.Context, stdin io.Reader, stdout, stderr io.Writ
 	return 0
 }
 
+// maxLoadAlerts bounds -n: the latencies of a run are kept in memory.
+const maxLoadAlerts = 10_000_000
+
+// loadURL checks --url: an http or https URL with a host.
+func loadURL(base string) error {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--url must be baton's base URL, http:// or https:// and a host (got %q)", base)
+	}
+	return nil
+}
+
 // cmdLoad fires generic alerts at a running baton over HTTP and reports
 // throughput and latency. It is the load command behind BENCHMARKS.md; it only
 // ever targets the URL it is given (loopback in every documented run), and
 // with --ceiling a no-op handler of its own on loopback.
-func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", "http://127.0.0.1:8080", "baton's base URL")
+	defURL := "http://127.0.0.1:8080"
+	if v := envValue(environ, "BATON_URL"); v != "" {
+		defURL = v
+	}
+	base := fs.String("url", defURL, "baton's base URL (default: BATON_URL, else http://127.0.0.1:8080)")
 	token := fs.String("token", "change-me-generic-token", "intake.tokens.generic of that baton")
 	service := fs.String("service", "database", "service the alerts are routed to")
 	mode := fs.String("mode", "unique", "unique (a new incident each) or duplicate (one dedup key)")
@@ -249,36 +284,56 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	conc := fs.Int("c", 32, "concurrent connections")
 	rate := fs.Int("rate", 0, "alerts per second to aim for; 0 = as fast as possible")
 	ceiling := fs.Bool("ceiling", false, "also run the same load against a built-in no-op handler in a process of its own (the HTTP ceiling of this machine), interleaved, and print baton's figures as ratios to it")
-	ceilingIn := fs.Bool("ceiling-in-process", false, "as --ceiling, with the no-op handler in the load tool's own process (which also runs the client: about 1.2× the ceiling of a process of its own)")
-	runs := fs.Int("runs", 1, "how many runs (with --ceiling, interleaved ceiling/baton pairs); figures are printed as min–median–max")
+	ceilingIn := fs.Bool("ceiling-in-process", false, "as --ceiling, with the no-op handler in the load tool's own process (which also runs the client: about 1.3× the ceiling of a process of its own)")
+	runs := fs.Int("runs", 1, "how many runs; with --ceiling, interleaved ceiling/baton pairs and their ratios as min–median–max")
 	firstPage := fs.Bool("first-page", false, "time each new alert from its POST being written to its first page, read from the log pager's \"page\" lines of the serving baton's log (--pages); alerts are new incidents, at --rate (default 20/s)")
-	pages := fs.String("pages", "-", "with --first-page: the baton log to read the pages from, as it is written (- = stdin: baton serve 2>&1 | baton load --first-page)")
+	pages := fs.String("pages", "-", "with --first-page: the baton log to read the pages from, as it is written (- = stdin: baton serve 2>&1 | baton load --first-page; a file is followed as it grows)")
 	pageWait := fs.Duration("page-wait", 10*time.Second, "with --first-page: how long to wait for the last pages after the last answer")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *ceiling && *ceilingIn {
-		fmt.Fprintln(stderr, "baton load: --ceiling and --ceiling-in-process are two places for the same ceiling: give one")
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	refuse := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "baton load: "+format+"\n", a...)
 		return 2
 	}
-	if *firstPage && (*ceiling || *ceilingIn) {
-		fmt.Fprintln(stderr, "baton load: --first-page has no ceiling (a no-op handler pages nobody): drop --ceiling")
-		return 2
+	switch {
+	case fs.NArg() > 0:
+		return refuse("unexpected argument %q: load takes flags only (the URL goes in --url)", fs.Arg(0))
+	case loadURL(*base) != nil:
+		return refuse("%v", loadURL(*base))
+	case *total < 1 || *total > maxLoadAlerts:
+		return refuse("-n must be between 1 and %d (got %d)", maxLoadAlerts, *total)
+	case *conc < 1 || *conc > 10000:
+		return refuse("-c must be between 1 and 10000 connections (got %d)", *conc)
+	case *rate < 0:
+		return refuse("--rate must not be negative (got %d; 0 = as fast as possible)", *rate)
+	case *runs < 1:
+		return refuse("--runs must be at least 1 (got %d)", *runs)
+	case *pageWait < 0:
+		return refuse("--page-wait must not be negative (got %s)", *pageWait)
+	case *ceiling && *ceilingIn:
+		return refuse("--ceiling and --ceiling-in-process are two places for the same ceiling: give one")
+	case *firstPage && (*ceiling || *ceilingIn):
+		return refuse("--first-page has no ceiling (a no-op handler pages nobody): drop --ceiling")
+	case *firstPage && given["mode"]:
+		return refuse("--first-page always posts new alerts (each a new incident): drop --mode")
+	case !*firstPage && (given["pages"] || given["page-wait"]):
+		return refuse("--pages and --page-wait go with --first-page")
+	case *mode != "unique" && *mode != "duplicate":
+		return refuse("--mode must be unique or duplicate (got %q)", *mode)
 	}
 	if *firstPage {
-		return cmdFirstPage(ctx, firstPageSpec{url: *base + "/v1/alerts/generic?service=" + *service, token: *token,
+		return cmdFirstPage(ctx, firstPageSpec{url: strings.TrimSuffix(*base, "/") + "/v1/alerts/generic?service=" + *service, token: *token,
 			n: *total, c: *conc, rate: *rate, wait: *pageWait}, *pages, *runs, stdout, stderr)
 	}
-	if *mode != "unique" && *mode != "duplicate" {
-		fmt.Fprintf(stderr, "baton load: --mode must be unique or duplicate (got %q)\n", *mode)
-		return 2
-	}
-	if *total < 1 || *conc < 1 || *rate < 0 || *runs < 1 {
-		fmt.Fprintln(stderr, "baton load: -n, -c and --runs must be positive and --rate not negative")
-		return 2
-	}
-	spec := loadSpec{url: *base + "/v1/alerts/generic?service=" + *service, token: *token, mode: *mode,
+	spec := loadSpec{url: strings.TrimSuffix(*base, "/") + "/v1/alerts/generic?service=" + *service, token: *token, mode: *mode,
 		n: *total, c: *conc, rate: *rate, status: http.StatusAccepted}
+	interrupted := func() int {
+		fmt.Fprintln(stderr, "baton load: interrupted; the unfinished run's figures are not printed")
+		return 1
+	}
 	ceilURL := ""
 	if *ceiling || *ceilingIn {
 		start := func() (string, func(), error) { return startCeilingProcess(ctx, stderr) }
@@ -286,6 +341,12 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			start = startCeiling
 		}
 		u, stop, err := start()
+		if ctx.Err() != nil {
+			if err == nil {
+				stop()
+			}
+			return interrupted()
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "baton load: %v\n", err)
 			return 1
@@ -299,20 +360,30 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cs := spec
 			cs.url, cs.run = ceilURL, fmt.Sprintf("%x-c%d", time.Now().UnixNano(), r)
 			c := runLoad(ctx, cs)
-			ceils = append(ceils, c)
+			if ctx.Err() != nil {
+				return interrupted()
+			}
 			printRun(stdout, "ceiling", spec, c)
+			if c.failures > 0 {
+				fmt.Fprintf(stdout, "the ceiling failed, so there is nothing to compare with: %v\n", c.firstErr)
+				return 1
+			}
+			ceils = append(ceils, c)
 		}
 		spec.run = fmt.Sprintf("%x-%d", time.Now().UnixNano(), r)
 		b := runLoad(ctx, spec)
-		batons = append(batons, b)
+		if ctx.Err() != nil {
+			return interrupted()
+		}
 		printRun(stdout, "baton", spec, b)
 		if b.failures > 0 {
-			fmt.Fprintf(stdout, "first failure: %v\n", b.firstErr)
+			fmt.Fprintf(stdout, "first failure (the run stopped there): %v\n", b.firstErr)
 			return 1
 		}
-		if ctx.Err() != nil {
-			return 1
+		if spec.rate > 0 && b.rate() < 0.95*float64(spec.rate) {
+			fmt.Fprintf(stdout, "note: %.0f alerts/s reached, below --rate %d: these are the figures of a slower load than asked (raise -c)\n", b.rate(), spec.rate)
 		}
+		batons = append(batons, b)
 	}
 	if len(ceils) > 0 {
 		printRatios(stdout, batons, ceils)

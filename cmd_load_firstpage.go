@@ -255,13 +255,16 @@ func cmdFirstPage(ctx context.Context, spec firstPageSpec, pages string, runs in
 	}
 	var log io.Reader = os.Stdin
 	if pages != "-" {
-		f, err := os.Open(pages)
+		f, err := openPages(ctx, pages)
 		if err != nil {
 			fmt.Fprintf(stderr, "baton load: %v\n", err)
 			return 1
 		}
 		defer f.Close()
 		log = f
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			log = &follow{ctx: ctx, f: f} // a log file baton is writing: read what it adds
+		}
 	}
 	watch := newPageWatch(time.Now)
 	go watch.read(log)
@@ -275,18 +278,75 @@ func cmdFirstPage(ctx context.Context, spec firstPageSpec, pages string, runs in
 	for r := range runs {
 		spec.run = fmt.Sprintf("%x-%d", time.Now().UnixNano(), r)
 		res := runFirstPage(ctx, spec, watch, client)
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "baton load: interrupted; the unfinished run's figures are not printed")
+			return 1
+		}
 		printFirstPage(stdout, spec, res)
 		if res.failures > 0 {
 			fmt.Fprintf(stdout, "first failure: %v\n", res.firstErr)
 			return 1
 		}
-		if ctx.Err() != nil {
+		if len(res.page) == 0 {
+			fmt.Fprintln(stderr, "baton load: no page was read from the log: the serving baton's log level must be info or debug (its \"page\" lines), and its log piped in (baton serve 2>&1 | baton load --first-page) or named by --pages")
+			return 1
+		}
+		if res.missing > 0 {
+			fmt.Fprintf(stderr, "baton load: %d incidents had no page in the log within --page-wait %s; the figures leave them out\n", res.missing, spec.wait)
 			return 1
 		}
 		rs = append(rs, res)
 	}
 	printFirstPageSpread(stdout, rs)
 	return 0
+}
+
+// openPages opens the log file at path, giving up when ctx ends (a FIFO
+// blocks its opener until something opens it to write).
+func openPages(ctx context.Context, path string) (*os.File, error) {
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		f, err := os.Open(path)
+		ch <- opened{f, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.f, o.err
+	case <-ctx.Done():
+		go func() { // close it if the open ever returns
+			if o := <-ch; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return nil, fmt.Errorf("interrupted while opening %s (a FIFO no one writes to?)", path)
+	}
+}
+
+// follow reads a file that is still being written, as tail -f does: at its
+// end it waits for more until ctx ends.
+type follow struct {
+	ctx context.Context
+	f   *os.File
+}
+
+func (r *follow) Read(p []byte) (int, error) {
+	for {
+		n, err := r.f.Read(p)
+		if n > 0 || err != io.EOF {
+			return n, err
+		}
+		t := time.NewTimer(20 * time.Millisecond) // polling a growing file, not a synchronisation
+		select {
+		case <-r.ctx.Done():
+			t.Stop()
+			return 0, io.EOF
+		case <-t.C:
+		}
+	}
 }
 
 // waitListening waits until something accepts TCP connections at u's host.

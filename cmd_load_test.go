@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -56,6 +60,78 @@ func TestLoadLatencyCountsFromTheRequest(t *testing.T) {
 	}
 }
 
+// refuseAfter answers ok requests 202, then 401 with baton's reason.
+type refuseAfter struct {
+	mu    sync.Mutex
+	ok    int
+	calls int
+}
+
+func (a *refuseAfter) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	a.mu.Lock()
+	a.calls++
+	refuse := a.calls > a.ok
+	a.mu.Unlock()
+	if refuse {
+		return &http.Response{StatusCode: http.StatusUnauthorized, Status: "401 Unauthorized",
+			Body: io.NopCloser(strings.NewReader(`{"error":"wrong credentials: the token is not intake.tokens.generic"}`)), Request: r}, nil
+	}
+	return &http.Response{StatusCode: http.StatusAccepted, Body: io.NopCloser(strings.NewReader("{}")), Request: r}, nil
+}
+
+// A refused request stops the run: its figures count the answered requests
+// only, and the failure says what baton said.
+func TestLoadStopsAtTheFirstFailure(t *testing.T) {
+	cases := []struct {
+		name string
+		ok   int
+	}{
+		{"refused from the first request", 0},
+		{"refused after 5 answered", 5},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := &refuseAfter{ok: tc.ok}
+			spec := loadSpec{url: "http://baton.invalid/v1/alerts/generic", mode: "unique", n: 100, c: 1, status: http.StatusAccepted,
+				client: &http.Client{Transport: rt}, run: "t"}
+			r := runLoad(context.Background(), spec)
+			if len(r.lat) != tc.ok || r.failures != 1 || rt.calls != tc.ok+1 {
+				t.Fatalf("%d latencies, %d failures, %d requests; want %d, 1, %d", len(r.lat), r.failures, rt.calls, tc.ok, tc.ok+1)
+			}
+			if !strings.Contains(r.firstErr, "401 Unauthorized") || !strings.Contains(r.firstErr, "wrong credentials") {
+				t.Fatalf("first failure %q does not say what baton said", r.firstErr)
+			}
+		})
+	}
+}
+
+// An interrupted run counts no request it did not send.
+func TestLoadInterruptedCountsOnlyWhatWasSent(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	clock := &stepClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	calls := 0
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		calls++ // c is 1: one request at a time
+		if calls == 10 {
+			cancel()
+		}
+		clock.add(time.Millisecond)
+		return &http.Response{StatusCode: http.StatusAccepted, Body: io.NopCloser(strings.NewReader("{}")), Request: r}, nil
+	})
+	spec := loadSpec{url: "http://baton.invalid/v1/alerts/generic", mode: "unique", n: 100, c: 1, status: http.StatusAccepted,
+		now: clock.now, client: &http.Client{Transport: rt}, run: "t"}
+	r := runLoad(ctx, spec)
+	if len(r.lat) != calls || r.failures != 0 {
+		t.Fatalf("%d latencies and %d failures after %d requests answered", len(r.lat), r.failures, calls)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 func TestLoadRatios(t *testing.T) {
 	lat := func(ms ...int) []time.Duration {
 		var out []time.Duration
@@ -102,7 +178,7 @@ func TestLoadCeilingInterleaved(t *testing.T) {
 			defer stop()
 			base := strings.TrimSuffix(u, "/v1/alerts/generic")
 			var out, errs bytes.Buffer
-			if rc := cmdLoad(context.Background(), []string{"--url", base, "-n", "200", "-c", "4", flag, "--runs", "3"}, &out, &errs); rc != 0 {
+			if rc := cmdLoad(context.Background(), []string{"--url", base, "-n", "200", "-c", "4", flag, "--runs", "3"}, &out, &errs, nil); rc != 0 {
 				t.Fatalf("rc %d: %s %s", rc, out.String(), errs.String())
 			}
 			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -153,16 +229,26 @@ func TestLoadRefusesBadFlags(t *testing.T) {
 		want string
 	}{
 		{"mode", []string{"--mode", "burst"}, "--mode must be unique or duplicate"},
-		{"runs", []string{"--runs", "0"}, "must be positive"},
-		{"concurrency", []string{"-c", "0"}, "must be positive"},
-		{"rate", []string{"--rate", "-1"}, "--rate not negative"},
+		{"runs", []string{"--runs", "0"}, "--runs must be at least 1"},
+		{"concurrency", []string{"-c", "0"}, "-c must be between 1 and 10000"},
+		{"rate", []string{"--rate", "-1"}, "--rate must not be negative"},
 		{"two ceilings", []string{"--ceiling", "--ceiling-in-process"}, "give one"},
+		{"a word that is not a flag", []string{"http://127.0.0.1:18080", "-n", "10"}, `unexpected argument "http://127.0.0.1:18080"`},
+		{"a URL without its scheme", []string{"--url", "127.0.0.1:18080"}, "--url must be baton's base URL"},
+		{"no alerts", []string{"-n", "0"}, "-n must be between 1 and"},
+		{"too many alerts to keep", []string{"-n", "1000000000000"}, "-n must be between 1 and"},
+		{"first page, no runs", []string{"--first-page", "--runs", "0"}, "--runs must be at least 1"},
+		{"first page, negative alerts", []string{"--first-page", "-n", "-1"}, "-n must be between 1 and"},
+		{"first page, negative rate", []string{"--first-page", "--rate", "-5"}, "--rate must not be negative"},
+		{"first page with a mode", []string{"--first-page", "--mode", "duplicate"}, "drop --mode"},
+		{"first page, negative wait", []string{"--first-page", "--page-wait", "-1s"}, "--page-wait must not be negative"},
+		{"pages without first page", []string{"--pages", "/nonexistent"}, "go with --first-page"},
 		{"a ceiling for the first page", []string{"--first-page", "--ceiling"}, "--first-page has no ceiling"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errs bytes.Buffer
-			if rc := cmdLoad(context.Background(), tc.args, &out, &errs); rc != 2 || !strings.Contains(errs.String(), tc.want) {
+			if rc := cmdLoad(context.Background(), tc.args, &out, &errs, nil); rc != 2 || !strings.Contains(errs.String(), tc.want) {
 				t.Fatalf("rc %d, stderr %q; want 2 and %q", rc, errs.String(), tc.want)
 			}
 		})
@@ -207,5 +293,52 @@ func TestPageWatchWaitsForThePage(t *testing.T) {
 	}
 	if _, ok := w.pagedAt(6, time.Now().Add(50*time.Millisecond)); ok {
 		t.Fatal("a page of incident 6 was never logged")
+	}
+}
+
+// --first-page with a log that has no page lines (a baton logging at warn,
+// or its log not piped in) exits 1 and says why, rather than printing
+// 0.00 ms figures; a page line written to the --pages file after it was
+// opened is read (the file is followed as it grows).
+func TestFirstPageNeedsPageLines(t *testing.T) {
+	cases := []struct {
+		name     string
+		logPages bool
+		rc       int
+		want     string
+	}{
+		{"no page lines", false, 1, "no page was read from the log"},
+		{"page lines appended to the file", true, 0, "POST→page p50"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			log, err := os.Create(filepath.Join(t.TempDir(), "baton.log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer log.Close()
+			var mu sync.Mutex
+			n := int64(0)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				mu.Lock()
+				n++
+				inc := n
+				if tc.logPages {
+					fmt.Fprintf(log, "time=x level=INFO msg=page incident=%d person=alice\n", inc)
+				}
+				mu.Unlock()
+				w.WriteHeader(http.StatusAccepted)
+				fmt.Fprintf(w, `{"incident":%d,"created":true}`, inc)
+			}))
+			defer srv.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out, errs bytes.Buffer
+			rc := cmdLoad(ctx, []string{"--first-page", "--url", srv.URL, "-n", "3", "--rate", "100", "--pages", log.Name(), "--page-wait", "300ms"}, &out, &errs, nil)
+			if rc != tc.rc || !strings.Contains(out.String()+errs.String(), tc.want) {
+				t.Fatalf("rc %d, want %d and %q:\n%s%s", rc, tc.rc, tc.want, out.String(), errs.String())
+			}
+		})
 	}
 }

@@ -52,9 +52,11 @@ Usage:
   baton heartbeats [--json]                     heartbeat monitors: waiting, up or missed; last beat and when the next is due
   baton report [--from 28d|DATE] [--to now|DATE] [--service S] [--by day|week] [--format table|json|csv]
                                                 MTTA, MTTR, incidents, escalations and pages per day or week
-  baton load [--url U] [--mode unique|duplicate] [-n N] [-c C] [--rate R] [--ceiling] [--runs K]
-                                                fire generic alerts at a running baton; report alerts/s and latency
+  baton load [--url U] [--mode unique|duplicate] [-n N] [-c C] [--rate R] [--ceiling|--ceiling-in-process] [--runs K]
+                                                fire generic alerts at a running baton (--url or BATON_URL); report alerts/s and latency
                                                 (--ceiling: also a no-op handler in a process of its own, interleaved; ratios to it)
+  baton serve 2>&1 | baton load --first-page [--url U] [-n N] [--rate R] [--runs K] [--pages FILE] [--page-wait D]
+                                                time each new alert from its POST to its first page in the serving baton's log
   baton version [--json]                        version, commit and Go version of this binary
   baton help                                    this text
 
@@ -78,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, environ [
 	case "check-config":
 		return cmdCheckConfig(ctx, rest, stdout, stderr, environ)
 	case "load":
-		return cmdLoad(ctx, rest, stdout, stderr)
+		return cmdLoad(ctx, rest, stdout, stderr, environ)
 	case "load-ceiling":
 		return cmdLoadCeiling(ctx, os.Stdin, stdout, stderr)
 	case "jobs":
