@@ -242,16 +242,48 @@ func mention(s string) (Mention, bool) {
 // leading slash is allowed), text is what followed it. Errors are
 // *SyntaxError with a sentence that says what to type instead.
 func Parse(command, text string) (Command, error) {
+	return parse(command, text, nil)
+}
+
+// ParseWithNote is Parse for a chat that gives a command's note apart from
+// the rest (Discord's slash commands: the note option, note's text), so
+// the note needs no telling from the words around it: text holds the verb
+// and the other options as Parse reads them, note is the note of ack,
+// resolve and escalate, the text of note, page's reason. The note is taken
+// whole, as typed (spaces trimmed), and never read for anything else: "19",
+// "#19" and "INC-19" are notes, never the incident, and Bare is never set.
+// A verb that takes no note refuses one, as it does words left over in text.
+func ParseWithNote(command, text, note string) (Command, error) {
+	return parse(command, text, &note)
+}
+
+// parse is Parse, with the note given apart when note is not nil.
+func parse(command, text string, note *string) (Command, error) {
 	switch strings.ToLower(strings.TrimPrefix(strings.TrimSpace(command), "/")) {
 	case "incident":
-		return parseIncident(text)
+		return parseIncident(text, note)
 	case "oncall":
+		if note != nil {
+			return Command{}, &SyntaxError{Msg: "/oncall takes no note.", Usage: "/oncall help", Verb: VerbOnHelp}
+		}
 		return parseOnCall(text)
 	}
 	return Command{}, &SyntaxError{Msg: fmt.Sprintf("baton has no command %q.", command), Usage: "/incident help or /oncall help", Verb: VerbHelp}
 }
 
-func parseIncident(text string) (Command, error) {
+// takesNote: the verbs whose free text is a note (or page's reason), which
+// ParseWithNote may give apart.
+func takesNote(v Verb) bool {
+	switch v {
+	case VerbAck, VerbResolve, VerbEscalate, VerbNote, VerbPage:
+		return true
+	}
+	return false
+}
+
+// parseIncident reads /incident's text; note, when not nil, is the note
+// given apart (ParseWithNote).
+func parseIncident(text string, note *string) (Command, error) {
 	toks := tokenize(text)
 	var c Command
 	// "#42 ack" is accepted as well as "ack #42".
@@ -306,6 +338,24 @@ func parseIncident(text string) (Command, error) {
 			return ""
 		}
 		return strings.TrimSpace(text[rest[0].pos:])
+	}
+	// noteText is the verb's free text: the words left in text, or the note
+	// given apart, whole (then no words may be left: the note is never
+	// pieced together from both).
+	noteText := func() (string, error) {
+		if note == nil {
+			return remainder(), nil
+		}
+		if len(rest) > 0 {
+			return "", syntax(c.Verb, "Unexpected %q: give the note in its own option.", echo(rest[0].s))
+		}
+		return strings.TrimSpace(*note), nil
+	}
+	if note != nil && !takesNote(c.Verb) {
+		switch c.Verb {
+		case VerbNew, VerbList, VerbStats, VerbStatus, VerbMaintenance, VerbAssign:
+			return Command{}, syntax(c.Verb, "%s takes no note.", c.Verb)
+		} // help is help; an unknown verb is said to be unknown, below
 	}
 	switch c.Verb {
 	case VerbHelp:
@@ -394,7 +444,10 @@ func parseIncident(text string) (Command, error) {
 		if err := takeRef(); err != nil {
 			return Command{}, err
 		}
-		c.Text = remainder()
+		var err error
+		if c.Text, err = noteText(); err != nil {
+			return Command{}, err
+		}
 		if len([]rune(c.Text)) > MaxNote {
 			return Command{}, syntax(c.Verb, "The note is %d characters; keep it under %d.", len([]rune(c.Text)), MaxNote)
 		}
@@ -403,7 +456,10 @@ func parseIncident(text string) (Command, error) {
 		if err := takeRef(); err != nil {
 			return Command{}, err
 		}
-		c.Text = remainder()
+		var err error
+		if c.Text, err = noteText(); err != nil {
+			return Command{}, err
+		}
 		switch {
 		case c.Text == "":
 			return Command{}, syntax(VerbNote, "Say what to note.")
@@ -429,7 +485,10 @@ func parseIncident(text string) (Command, error) {
 		}
 		c.Who = m
 		rest = rest[1:]
-		c.Text = remainder()
+		var err error
+		if c.Text, err = noteText(); err != nil {
+			return Command{}, err
+		}
 		if len([]rune(c.Text)) > MaxNote {
 			return Command{}, syntax(VerbPage, "The reason is %d characters; keep it under %d.", len([]rune(c.Text)), MaxNote)
 		}

@@ -150,6 +150,58 @@ func TestOutside(t *testing.T) {
 	}
 }
 
+// ParseWithNote: a note given apart from the text (Discord's note option)
+// is the note whatever it reads like, never the incident; only the text
+// names one. Outside makes no incident of it either: Bare is never set.
+func TestParseWithNote(t *testing.T) {
+	cases := []struct {
+		name, text, note string
+		want             Command
+		err              string // a substring of the refusal; "" when none
+	}{
+		{name: "a number", text: "ack", note: "19", want: Command{Verb: VerbAck, Text: "19"}},
+		{name: "a number with leading zeros", text: "ack", note: "019", want: Command{Verb: VerbAck, Text: "019"}},
+		{name: "#19", text: "ack", note: "#19", want: Command{Verb: VerbAck, Text: "#19"}},
+		{name: "INC-19", text: "ack", note: "INC-19", want: Command{Verb: VerbAck, Text: "INC-19"}},
+		{name: "inc-19", text: "ack", note: "inc-19", want: Command{Verb: VerbAck, Text: "inc-19"}},
+		{name: "a number and more", text: "ack", note: "19 on it", want: Command{Verb: VerbAck, Text: "19 on it"}},
+		{name: "a channel mention", text: "ack", note: "<#C0123>", want: Command{Verb: VerbAck, Text: "<#C0123>"}},
+		{name: "spaces trimmed, inner ones kept", text: "ack", note: "  on  it ", want: Command{Verb: VerbAck, Text: "on  it"}},
+		{name: "resolve a number", text: "resolve", note: "2", want: Command{Verb: VerbResolve, Text: "2"}},
+		{name: "escalate #19", text: "escalate", note: "#19", want: Command{Verb: VerbEscalate, Text: "#19"}},
+		{name: "note's text #19", text: "note", note: "#19", want: Command{Verb: VerbNote, Text: "#19"}},
+		{name: "note's text 19", text: "note", note: "19", want: Command{Verb: VerbNote, Text: "19"}},
+		{name: "the incident named in the text", text: "ack #19", note: "on it", want: Command{Verb: VerbAck, Incident: 19, Text: "on it"}},
+		{name: "the incident named, a note naming another", text: "resolve #15", note: "#19", want: Command{Verb: VerbResolve, Incident: 15, Text: "#19"}},
+		{name: "page's reason", text: "page #7 <@U0BOB>", note: "INC-19", want: Command{Verb: VerbPage, Incident: 7, Who: Mention{ChatID: "U0BOB"}, Text: "INC-19"}},
+		{name: "a blank note is none", text: "ack", note: "  ", want: Command{Verb: VerbAck}},
+		{name: "a blank note's text", text: "note", note: "  ", err: "Say what to note."},
+		{name: "words left in the text", text: "ack #19 on", note: "it", err: `Unexpected "on": give the note in its own option.`},
+		{name: "a verb without a note", text: "status", note: "19", err: "status takes no note."},
+		{name: "too long", text: "ack", note: strings.Repeat("x", MaxNote+1), err: "keep it under"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ParseWithNote("/incident", c.text, c.note)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("ParseWithNote(%q, %q) = %+v, %v; want a refusal saying %q", c.text, c.note, got, err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseWithNote(%q, %q): %v", c.text, c.note, err)
+			}
+			if got != c.want {
+				t.Fatalf("ParseWithNote(%q, %q) = %+v, want %+v", c.text, c.note, got, c.want)
+			}
+			if out := got.Outside(); out != got {
+				t.Fatalf("Outside() = %+v, want it unchanged (%+v)", out, got)
+			}
+		})
+	}
+}
+
 // Every bad form of a command is refused with a sentence and what to type instead.
 func TestParseErrorsSayWhatToType(t *testing.T) {
 	cases := []struct {

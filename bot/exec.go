@@ -47,6 +47,12 @@ type Request struct {
 	User        string // chat user id of who typed it
 	Channel     string // chat channel id where it was typed
 	ChannelName string // that channel's name, when the chat says
+	// Note, when not empty, is the command's note given apart from Text,
+	// by a chat of typed options (Discord's note option, note's text): it
+	// is the note whatever it reads like ("19", "#19", "INC-19"), never
+	// the incident, and Text holds the verb and the other options only
+	// (ParseWithNote). Slack leaves it empty: its note is in Text.
+	Note string
 }
 
 // Reply is what the person who acted is told, privately: plain sentences
@@ -94,7 +100,11 @@ func (x *Executor) strangerDoing(what string) string {
 // Command runs one slash command. Every outcome, refusals included, is a
 // Reply: sentences that say what happened or what to type instead.
 func (x *Executor) Command(ctx context.Context, req Request) Reply {
-	cmd, err := Parse(req.Command, req.Text)
+	parse := Parse
+	if req.Note != "" {
+		parse = func(command, text string) (Command, error) { return ParseWithNote(command, text, req.Note) }
+	}
+	cmd, err := parse(req.Command, req.Text)
 	if err != nil {
 		var se *SyntaxError
 		if cu, ok := x.c.chat.(CommandUsage); ok && errors.As(err, &se) && se.Verb != "" {
@@ -445,8 +455,9 @@ func refIncident(ref string) (int64, bool) {
 // typed in, and the command as it applies there: in an incident's channel
 // a Bare number is part of the remark on that incident; elsewhere it names
 // the incident (Command.Outside). Not in a chat of typed options
-// (CommandUsage): there the incident has an option of its own, and the
-// number was typed in the note.
+// (CommandUsage): there the incident has an option of its own, and a
+// number was typed in the note (which such a chat gives apart, in
+// Request.Note, so no Bare number comes from it at all).
 func (x *Executor) target(ctx context.Context, cmd Command, channel string) (Command, int64, error) {
 	if cmd.Incident != 0 {
 		return cmd, cmd.Incident, nil

@@ -281,7 +281,8 @@ func TestIncidentList(t *testing.T) {
 // names the incident and the rest is the note ("/incident ack 2 on it"
 // acknowledges INC-2). #2 and INC-2 name the incident everywhere. A number
 // that names no incident changes nothing and says why. In a chat of typed
-// options the number was typed in the note, and stays there.
+// options the number was typed in the note, and stays there; so does a
+// note given apart from the text (Request.Note), "2", "#2" or "INC-2".
 func TestBareNumberInAndOutsideChannels(t *testing.T) {
 	const (
 		incChannel = "CINC1"   // INC-1's channel
@@ -291,6 +292,7 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 	tests := []struct {
 		name, channel, text string
 		typed               bool   // a chat of typed options (typedChat)
+		apart               string // the note given apart from the text (Request.Note)
 		reply               string // the whole reply
 		changed             int64  // the incident changed (0: none)
 		status              incident.Status
@@ -328,6 +330,22 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 			reply: "Say which incident: /incident ack incident:42 [note:<note>] (or type the command in the incident's channel)."},
 		{name: "in the channel, typed options: the number is the note's", channel: incChannel, text: "ack 2 on it", typed: true,
 			reply: "You acknowledged INC-1 and own it now; its pages have stopped.", changed: 1, status: incident.StatusAcknowledged, note: "2 on it"},
+		// A note given apart (Request.Note, Discord's note option) is the
+		// note whatever it reads like: only the text names an incident.
+		{name: "outside, typed options: a note apart that is a number", channel: alerts, text: "ack", apart: "2", typed: true,
+			reply: "Say which incident: /incident ack incident:42 [note:<note>] (or type the command in the incident's channel)."},
+		{name: "outside, typed options: a note apart that is #2", channel: alerts, text: "resolve", apart: "#2", typed: true,
+			reply: "Say which incident: /incident resolve incident:42 [note:<note>] (or type the command in the incident's channel)."},
+		{name: "outside, typed options: a note apart that is INC-2", channel: dm, text: "escalate", apart: "INC-2", typed: true,
+			reply: "Say which incident: /incident escalate incident:42 [note:<note>] (or type the command in the incident's channel)."},
+		{name: "in the channel, typed options: a note apart that is a number", channel: incChannel, text: "ack", apart: "2", typed: true,
+			reply: "You acknowledged INC-1 and own it now; its pages have stopped.", changed: 1, status: incident.StatusAcknowledged, note: "2"},
+		{name: "in the channel, typed options: a note apart that is #2", channel: incChannel, text: "resolve", apart: "#2", typed: true,
+			reply: "You resolved INC-1.", changed: 1, status: incident.StatusResolved, note: "#2"},
+		{name: "in the channel, typed options: a note apart that is INC-2", channel: incChannel, text: "escalate", apart: "INC-2", typed: true,
+			reply: "You escalated INC-1: it is moving up to the next escalation level; its new owner is being paged.", changed: 1, status: incident.StatusTriggered, note: "INC-2"},
+		{name: "in the channel, typed options: the incident named, a note apart naming another", channel: incChannel, text: "ack #2", apart: "#1", typed: true,
+			reply: "You acknowledged INC-2 and own it now; its pages have stopped.", changed: 2, status: incident.StatusAcknowledged, note: "#1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -354,7 +372,7 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 				before[n] = len(tl)
 			}
 
-			r := b.Executor().Command(ctx, bot.Request{Command: "incident", Text: tc.text, User: "UALICE", Channel: tc.channel})
+			r := b.Executor().Command(ctx, bot.Request{Command: "incident", Text: tc.text, Note: tc.apart, User: "UALICE", Channel: tc.channel})
 			if r.Text != tc.reply {
 				t.Fatalf("%q in %s answered %q, want %q", tc.text, tc.channel, r.Text, tc.reply)
 			}

@@ -297,7 +297,8 @@ func (g *Gateway) run(i *discordgo.InteractionCreate) {
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand:
 		d := i.ApplicationCommandData()
-		reply = g.bot.Executor().Command(ctx, bot.Request{Command: d.Name, Text: commandText(d.Name, d.Options),
+		text, note := commandText(d.Name, d.Options)
+		reply = g.bot.Executor().Command(ctx, bot.Request{Command: d.Name, Text: text, Note: note,
 			User: user(i.Interaction), Channel: i.ChannelID})
 	case discordgo.InteractionMessageComponent:
 		if id, ok := ParseAckAllID(i.MessageComponentData().CustomID); ok {
@@ -336,8 +337,11 @@ func (g *Gateway) run(i *discordgo.InteractionCreate) {
 // reads: the sub-command, the incident number first (as #n; Discord lists
 // required options first, bot's grammar wants the number first), then each
 // other option's value in order (a user as a mention, "service=S" for a
-// service). /oncall show is bot's bare "/oncall [service]".
-func commandText(command string, opts []*discordgo.ApplicationCommandInteractionDataOption) string {
+// service). /oncall show is bot's bare "/oncall [service]". The note (see
+// noteOption) is not in text: it comes back apart, as typed, for
+// bot.Request.Note, so that nothing in it ("19", "#19", "INC-19") is read
+// as the incident, which only the incident option names.
+func commandText(command string, opts []*discordgo.ApplicationCommandInteractionDataOption) (text, note string) {
 	var parts []string
 	for _, o := range opts {
 		if o.Type != discordgo.ApplicationCommandOptionSubCommand {
@@ -358,6 +362,8 @@ func commandText(command string, opts []*discordgo.ApplicationCommandInteraction
 		for _, v := range o.Options {
 			switch {
 			case v.Name == "incident" && v.Type == discordgo.ApplicationCommandOptionInteger:
+			case noteOption(o.Name, v.Name) && v.Type == discordgo.ApplicationCommandOptionString:
+				note = v.StringValue()
 			case v.Type == discordgo.ApplicationCommandOptionUser:
 				parts = append(parts, "<@"+fmt.Sprint(v.Value)+">")
 			case v.Name == "service" || v.Name == "rotation":
@@ -371,7 +377,14 @@ func commandText(command string, opts []*discordgo.ApplicationCommandInteraction
 			}
 		}
 	}
-	return strings.Join(parts, " ")
+	return strings.Join(parts, " "), note
+}
+
+// noteOption reports whether option name of sub-command sub is its note,
+// which commandText gives apart: the note of ack, resolve, escalate and
+// page (page's reason), the text of note.
+func noteOption(sub, name string) bool {
+	return name == "note" || (sub == string(bot.VerbNote) && name == "text")
 }
 
 // reaction hands an acknowledge reaction by a person to the Executor; the
