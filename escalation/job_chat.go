@@ -25,6 +25,8 @@ import (
 // next thread reply) are only plans: a state change brings them forward.
 func (r *Runner) runChat(ctx context.Context, j incident.Job) error {
 	if r.o.Chat == nil {
+		// Not claimed by the runner without a chat (its chat queue drops
+		// due jobs instead); a claim made otherwise is dropped the same.
 		_, err := r.store.ReleaseJob(ctx, j, time.Time{})
 		return err
 	}

@@ -125,8 +125,9 @@ type Options struct {
 	// Chat, when set, runs the incidents' chat jobs ("chat:<n>", queued by
 	// every state change): the chat adapter's reconciliation of channel,
 	// card and notices. Chat jobs have a queue and workers of their own, so
-	// cosmetic work never holds a page back. When nil, chat jobs are
-	// claimed and dropped (no chat is configured).
+	// cosmetic work never holds a page back. When nil (no chat is
+	// configured), due chat jobs are dropped in batches after each page
+	// claim (Store.DropChatJobs), never claimed.
 	Chat ChatSync
 	// ChatWorkers bounds how many chat jobs run at once, besides Workers.
 	// Default 4.
