@@ -96,10 +96,11 @@ type Command struct {
 	For        time.Duration     // override
 	Days       int               // stats: the period, in days before now
 	// Bare is a bare number (2, not #2 or INC-2) that begins the remark
-	// of ack, resolve or escalate, Text holding the remark whole ("ack 2
-	// min away": Bare 2, Text "2 min away"). The parser cannot tell what
-	// it is: in an incident's channel it is part of the remark on that
-	// incident; elsewhere no incident is implied, so it names one
+	// of ack, resolve or escalate, or note's text, Text holding it whole
+	// ("ack 2 min away": Bare 2, Text "2 min away"; "note 5 servers
+	// restarted": Bare 5, Text "5 servers restarted"). The parser cannot
+	// tell what it is: in an incident's channel it is part of the remark
+	// on that incident; elsewhere no incident is implied, so it names one
 	// (Command.Outside). Set only when no incident is named otherwise.
 	Bare int64
 	// Long: a maintenance window longer than incident.MaxMaintenance was
@@ -118,7 +119,9 @@ type Command struct {
 
 // Outside is c as it reads outside an incident's channel, where no
 // incident is implied: a Bare number names the incident and the rest of
-// Text is the note ("ack 19 on it": INC-19, note "on it"). Bare stays set,
+// Text is the note ("ack 19 on it": INC-19, note "on it"; "note 19 db
+// restarted": INC-19, note "db restarted"; "note 19": INC-19 and no text,
+// which the Executor refuses). Bare stays set,
 // saying the incident was read from it. Without a Bare number, or with an
 // incident already named, c is unchanged.
 func (c Command) Outside() Command {
@@ -318,10 +321,10 @@ func parseIncident(text string, note *string) (Command, error) {
 		if bareNumber(rest[0].s) && ((freeText && len(rest) > 1) || c.Verb == VerbNote) {
 			// "ack 2 min away", "note 5 servers restarted": a bare
 			// number followed by more words, or starting a note, is
-			// text, not an incident (#2 or INC-2 names one). After
-			// ack, resolve or escalate it may yet name the incident,
-			// outside an incident's channel (Bare).
-			if freeText && c.Incident == 0 && c.ChannelRef == "" {
+			// text, not an incident (#2 or INC-2 names one). It may
+			// yet name the incident, outside an incident's channel
+			// (Bare, Command.Outside).
+			if c.Incident == 0 && c.ChannelRef == "" {
 				c.Bare = n
 			}
 			return nil

@@ -59,12 +59,13 @@ func TestParse(t *testing.T) {
 		{"note bare", "/incident", "note inc-7 db up", Command{Verb: VerbNote, Incident: 7, Text: "db up"}},
 		// A bare number that starts a note, or a free-text remark after
 		// ack, resolve or escalate, is text: in an incident's channel it
-		// must not name another incident.
-		{"note starting with a number", "/incident", "note 5 servers restarted", Command{Verb: VerbNote, Text: "5 servers restarted"}},
-		{"note that is a number", "/incident", "note 5", Command{Verb: VerbNote, Text: "5"}},
-		// After ack, resolve or escalate the number is kept as Bare: it
-		// names the incident outside an incident's channel (the executor
+		// must not name another incident. It is kept as Bare: it names
+		// the incident outside an incident's channel (the executor
 		// decides, see TestOutside).
+		{"note starting with a number", "/incident", "note 5 servers restarted", Command{Verb: VerbNote, Bare: 5, Text: "5 servers restarted"}},
+		{"note that is a number", "/incident", "note 5", Command{Verb: VerbNote, Bare: 5, Text: "5"}},
+		{"note #5 names it", "/incident", "note #5 servers restarted", Command{Verb: VerbNote, Incident: 5, Text: "servers restarted"}},
+		{"ref first, a note starting with a number", "/incident", "#7 note 5 servers restarted", Command{Verb: VerbNote, Incident: 7, Text: "5 servers restarted"}},
 		{"ack with a remark starting with a number", "/incident", "ack 2 min away", Command{Verb: VerbAck, Bare: 2, Text: "2 min away"}},
 		{"resolve with a remark starting with a number", "/incident", "resolve 3 hosts rebooted", Command{Verb: VerbResolve, Bare: 3, Text: "3 hosts rebooted"}},
 		{"escalate with a remark starting with a number", "/incident", "escalate 12 needs the DBA", Command{Verb: VerbEscalate, Bare: 12, Text: "12 needs the DBA"}},
@@ -74,7 +75,7 @@ func TestParse(t *testing.T) {
 		{"channel first, then a remark starting with a number", "/incident", "<#C0123> resolve 3 hosts rebooted", Command{Verb: VerbResolve, ChannelRef: "C0123", Text: "3 hosts rebooted"}},
 		{"ack #2 with a remark", "/incident", "ack #2 min away", Command{Verb: VerbAck, Incident: 2, Text: "min away"}},
 		{"ack a remark with a number later", "/incident", "ack back in 2 min", Command{Verb: VerbAck, Text: "back in 2 min"}},
-		{"note starting with a number keeps no Bare", "/incident", "note 19 on it", Command{Verb: VerbNote, Text: "19 on it"}},
+		{"note starting with a number keeps it as Bare", "/incident", "note 19 on it", Command{Verb: VerbNote, Bare: 19, Text: "19 on it"}},
 		{"page reason starting with a number keeps no Bare", "/incident", "page @bob 2 hosts down", Command{Verb: VerbPage, Who: Mention{Name: "bob"}, Text: "2 hosts down"}},
 		{"stats default week", "/incident", "stats", Command{Verb: VerbStats, Days: 7}},
 		{"stats 30d", "/incident", "stats 30d", Command{Verb: VerbStats, Days: 30}},
@@ -131,7 +132,12 @@ func TestOutside(t *testing.T) {
 		{"ref first: the number stays text", "#7 ack 2 min away", Command{Verb: VerbAck, Incident: 7, Text: "2 min away"}},
 		{"channel mention: the number stays text", "ack <#C0123> 2 min away", Command{Verb: VerbAck, ChannelRef: "C0123", Text: "2 min away"}},
 		{"no number", "ack looking", Command{Verb: VerbAck, Text: "looking"}},
-		{"a note's number stays text", "note 19 on it", Command{Verb: VerbNote, Text: "19 on it"}},
+		{"note a bare number with text", "note 19 db restarted", Command{Verb: VerbNote, Incident: 19, Bare: 19, Text: "db restarted"}},
+		{"note a bare number, spaces", "note  019   db  restarted ", Command{Verb: VerbNote, Incident: 19, Bare: 19, Text: "db  restarted"}},
+		{"note a bare number alone: no text left", "note 19", Command{Verb: VerbNote, Incident: 19, Bare: 19}},
+		{"note #19 names it everywhere", "note #19 db restarted", Command{Verb: VerbNote, Incident: 19, Text: "db restarted"}},
+		{"note ref first: the number stays text", "INC-7 note 5 servers restarted", Command{Verb: VerbNote, Incident: 7, Text: "5 servers restarted"}},
+		{"note with no number", "note db restarted", Command{Verb: VerbNote, Text: "db restarted"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -443,7 +449,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "new db down sev=critical service=db", "ack #42", "#42 resolve fixed", "assign <@U1|bob>",
 		"note INC-3 hello", "override @bob 4h rotation=r", "override <@U1> 1d12h", "list", "status <#C1|x>", "stats 30d service=api", "stats 4w", "new ÜBER 日本語 \u00a0 x", "new a\x00b\x1bc\u0085d",
 		"page #4 @carol need eyes", "maintenance service=db 2h drill", "maintenance service=db 3d --long", "maintenance end mw-3", "maintenance",
-		"ack 2 min away", "escalate 019\u00a0needs\x00the DBA", "#7 resolve 3 hosts"} {
+		"ack 2 min away", "escalate 019\u00a0needs\x00the DBA", "#7 resolve 3 hosts", "note 19 db restarted", "note 19"} {
 		f.Add("incident", s)
 		f.Add("oncall", s)
 	}
@@ -501,15 +507,15 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("negative incident: %+v", c)
 		}
 		// A Bare number is only one that begins the remark of ack,
-		// resolve or escalate with no incident named otherwise; outside
-		// an incident's channel it names the incident and the note is
-		// the rest of the remark.
+		// resolve or escalate, or note's text, with no incident named
+		// otherwise; outside an incident's channel it names the incident
+		// and the note is the rest of the remark.
 		o := c.Outside()
 		switch {
 		case c.Bare == 0 && o != c:
 			t.Fatalf("Outside changed a command without a Bare number: %+v to %+v", c, o)
 		case c.Bare != 0 && (c.Bare < 0 || c.Incident != 0 || c.ChannelRef != "" ||
-			(c.Verb != VerbAck && c.Verb != VerbResolve && c.Verb != VerbEscalate)):
+			(c.Verb != VerbAck && c.Verb != VerbResolve && c.Verb != VerbEscalate && c.Verb != VerbNote)):
 			t.Fatalf("bad Bare: %+v", c)
 		case c.Bare != 0 && (o.Incident != c.Bare || o.Bare != c.Bare || len(o.Text) >= len(c.Text) || !strings.HasSuffix(c.Text, o.Text) || o.Outside() != o):
 			t.Fatalf("bad Outside: %+v to %+v", c, o)

@@ -479,6 +479,12 @@ func (x *Executor) target(ctx context.Context, cmd Command, channel string) (Com
 	_, typed := x.c.chat.(CommandUsage)
 	if cmd.Bare != 0 && !typed {
 		cmd = cmd.Outside()
+		if cmd.Verb == VerbNote && cmd.Text == "" {
+			// "note 19" outside an incident's channel: 19 names the
+			// incident, and nothing is left to note.
+			return cmd, 0, userError(fmt.Sprintf("Say what to note on INC-%d: outside an incident's channel, a number right after note names the incident, "+
+				"and the note follows it (%s). Nothing was changed.", cmd.Incident, strings.Replace(x.usage(VerbNote, true), "#42", strconv.FormatInt(cmd.Incident, 10), 1)))
+		}
 		return cmd, cmd.Incident, nil
 	}
 	said := ""

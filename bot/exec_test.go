@@ -275,12 +275,15 @@ func TestIncidentList(t *testing.T) {
 }
 
 // A bare number right after ack, resolve or escalate, followed by more
-// words: in an incident's channel it begins the remark on that incident
+// words, or right after note: in an incident's channel it begins the
+// remark (the note) on that incident
 // ("/incident ack 2 min away" in INC-1's channel acknowledges INC-1);
 // anywhere else (the alerts channel, a DM) no incident is implied, so it
 // names the incident and the rest is the note ("/incident ack 2 on it"
-// acknowledges INC-2). #2 and INC-2 name the incident everywhere. A number
-// that names no incident changes nothing and says why. In a chat of typed
+// acknowledges INC-2; "/incident note 2 db restarted" notes "db restarted"
+// on INC-2, and "/incident note 2" alone is refused: nothing to note). #2
+// and INC-2 name the incident everywhere. A number that names no incident
+// changes nothing and says why. In a chat of typed
 // options the number was typed in the note, and stays there; so does a
 // note given apart from the text (Request.Note), "2", "#2" or "INC-2".
 func TestBareNumberInAndOutsideChannels(t *testing.T) {
@@ -326,6 +329,27 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 			reply: "There is no INC-19, and nothing was changed: outside an incident's channel, a number right after escalate names the incident. /incident list shows the open incidents."},
 		{name: "outside: #19 that is no incident", channel: alerts, text: "ack #19 on it",
 			reply: "There is no INC-19. /incident list shows the open incidents."},
+		// note too: outside an incident's channel a bare number first
+		// names the incident and the rest is the note; in an incident's
+		// channel it begins the note on that incident.
+		{name: "in the channel: a note starting with a number", channel: incChannel, text: "note 5 servers restarted",
+			reply: "Noted on INC-1's timeline.", changed: 1, status: incident.StatusTriggered, note: "5 servers restarted"},
+		{name: "in the channel: a note that is a number", channel: incChannel, text: "note 2",
+			reply: "Noted on INC-1's timeline.", changed: 1, status: incident.StatusTriggered, note: "2"},
+		{name: "outside: note a bare number with text", channel: alerts, text: "note 2 db restarted",
+			reply: "Noted on INC-2's timeline.", changed: 2, status: incident.StatusTriggered, note: "db restarted"},
+		{name: "in a DM: note a bare number with text", channel: dm, text: "note 2  5 servers restarted",
+			reply: "Noted on INC-2's timeline.", changed: 2, status: incident.StatusTriggered, note: "5 servers restarted"},
+		{name: "outside: note a number that is no incident", channel: alerts, text: "note 19 db restarted",
+			reply: "There is no INC-19, and nothing was changed: outside an incident's channel, a number right after note names the incident. /incident list shows the open incidents."},
+		{name: "outside: note a bare number and no text", channel: alerts, text: "note 2",
+			reply: "Say what to note on INC-2: outside an incident's channel, a number right after note names the incident, and the note follows it (/incident note 2 <text>). Nothing was changed."},
+		{name: "in a DM: note a number that is no incident and no text", channel: dm, text: "note 19",
+			reply: "Say what to note on INC-19: outside an incident's channel, a number right after note names the incident, and the note follows it (/incident note 19 <text>). Nothing was changed."},
+		{name: "outside: note #2 names the incident", channel: alerts, text: "note #2 5 servers restarted",
+			reply: "Noted on INC-2's timeline.", changed: 2, status: incident.StatusTriggered, note: "5 servers restarted"},
+		{name: "outside, typed options: a note's number stays the note's", channel: alerts, text: "note 2 db restarted", typed: true,
+			reply: "Say which incident: /incident note incident:42 [note:<note>] (or type the command in the incident's channel)."},
 		{name: "outside, typed options: the number is the note's", channel: alerts, text: "ack 2 on it", typed: true,
 			reply: "Say which incident: /incident ack incident:42 [note:<note>] (or type the command in the incident's channel)."},
 		{name: "in the channel, typed options: the number is the note's", channel: incChannel, text: "ack 2 on it", typed: true,
@@ -394,7 +418,7 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 				if inc.Status != tc.status {
 					t.Fatalf("INC-%d is %s, want %s", n, inc.Status, tc.status)
 				}
-				if tc.status == incident.StatusTriggered { // escalated: the note waits for the page job
+				if tc.status == incident.StatusTriggered && strings.HasPrefix(tc.text, "escalate") { // the note waits for the page job
 					if st.PendingNote != tc.note {
 						t.Fatalf("INC-%d's pending escalation note %q, want %q", n, st.PendingNote, tc.note)
 					}
