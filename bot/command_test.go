@@ -208,6 +208,96 @@ func TestParseWithNote(t *testing.T) {
 	}
 }
 
+// ParseGiven: typed options given apart from the text (Discord's title,
+// service, duration and reason options) are each exactly what their
+// option is: nothing in a title or a reason is read as an option, a
+// flag, a duration or another sub-command.
+func TestParseGiven(t *testing.T) {
+	cases := []struct {
+		name, text string
+		given      Given
+		want       Command
+		err        string // a substring of the refusal; "" when none
+	}{
+		{name: "new: sev= in the title is the title's", text: "new", given: Given{Title: "db sev=warning down"},
+			want: Command{Verb: VerbNew, Title: "db sev=warning down"}},
+		{name: "new: severity= in the title", text: "new", given: Given{Title: "severity=info is wrong"},
+			want: Command{Verb: VerbNew, Title: "severity=info is wrong"}},
+		{name: "new: service= in the title beside the service", text: "new", given: Given{Title: "checkout service=payments broken", Service: "db"},
+			want: Command{Verb: VerbNew, Title: "checkout service=payments broken", Service: "db"}},
+		{name: "new: service= in the title, no service", text: "new", given: Given{Title: "service=nope down"},
+			want: Command{Verb: VerbNew, Title: "service=nope down"}},
+		{name: "new: an invalid option in the title", text: "new", given: Given{Title: "rotation=x sev=high"},
+			want: Command{Verb: VerbNew, Title: "rotation=x sev=high"}},
+		{name: "new: a number and #n in the title", text: "new", given: Given{Title: "#42 19 INC-3"},
+			want: Command{Verb: VerbNew, Title: "#42 19 INC-3"}},
+		{name: "new: spaces and control characters between words", text: "new", given: Given{Title: "  db \x00 down\n now "},
+			want: Command{Verb: VerbNew, Title: "db down now"}},
+		{name: "new: the service, any case", text: "new", given: Given{Title: "x", Service: "Payments"},
+			want: Command{Verb: VerbNew, Title: "x", Service: "payments"}},
+		{name: "new: a service that is two words", text: "new", given: Given{Title: "x", Service: "db sev=info"},
+			err: `"db sev=info" is not a service name`},
+		{name: "new: a blank title", text: "new", given: Given{Title: "  ", Service: "db"}, err: "Give the incident a title."},
+		{name: "new: too long a title", text: "new", given: Given{Title: strings.Repeat("x", MaxTitle+1)}, err: "keep it under"},
+		{name: "new: words left in the text", text: "new stray", given: Given{Title: "x"}, err: `Unexpected "stray": give the title in its own option.`},
+		{name: "new: a note", text: "new", given: Given{Title: "x", Note: "y"}, err: "new takes no note."},
+		{name: "maintenance: --long in the reason", text: "maintenance", given: Given{Service: "db", Duration: "2h", Reason: "--long drill"},
+			want: Command{Verb: VerbMaintenance, Service: "db", For: 2 * time.Hour, Text: "--long drill"}},
+		{name: "maintenance: service= in the reason", text: "maintenance", given: Given{Service: "db", Duration: "1h", Reason: "service=x failover"},
+			want: Command{Verb: VerbMaintenance, Service: "db", For: time.Hour, Text: "service=x failover"}},
+		{name: "maintenance: a duration in the reason", text: "maintenance", given: Given{Service: "db", Duration: "30m", Reason: "2h"},
+			want: Command{Verb: VerbMaintenance, Service: "db", For: 30 * time.Minute, Text: "2h"}},
+		{name: "maintenance: end mw-3 as the reason", text: "maintenance", given: Given{Service: "db", Duration: "1h", Reason: "end mw-3"},
+			want: Command{Verb: VerbMaintenance, Service: "db", For: time.Hour, Text: "end mw-3"}},
+		{name: "maintenance: the long flag", text: "maintenance --long", given: Given{Service: "DB", Duration: "3d", Reason: "storage  migration"},
+			want: Command{Verb: VerbMaintenance, Service: "db", For: 72 * time.Hour, Long: true, Text: "storage migration"}},
+		{name: "maintenance: no duration, the reason a duration", text: "maintenance", given: Given{Service: "db", Reason: "2h"},
+			err: "Say for how long, such as 2h."},
+		{name: "maintenance: no service, the reason service=db", text: "maintenance", given: Given{Duration: "2h", Reason: "service=db"},
+			err: "Say which service."},
+		{name: "maintenance: the long flag alone", text: "maintenance --long", err: "Say which service."},
+		{name: "maintenance: longer than a day, not long", text: "maintenance", given: Given{Service: "db", Duration: "3d", Reason: "--long"},
+			err: "must be asked for as long"},
+		{name: "maintenance: a duration that is none", text: "maintenance", given: Given{Service: "db", Duration: "soon"},
+			err: `"soon" is not a duration such as 4h`},
+		{name: "maintenance: a duration with a flag after it", text: "maintenance", given: Given{Service: "db", Duration: "2h --long"},
+			err: `"2h --long" is not a duration`},
+		{name: "maintenance: a service that is two words", text: "maintenance", given: Given{Service: "db 2h", Duration: "1h"},
+			err: `"db 2h" is not a service name`},
+		{name: "maintenance: words left in the text", text: "maintenance 2h", given: Given{Service: "db"},
+			err: `Unexpected "2h": give the service, the duration and the reason in their own options.`},
+		{name: "maintenance: nothing given lists", text: "maintenance", want: Command{Verb: VerbMaintenance}},
+		{name: "maintenance: too long a reason", text: "maintenance", given: Given{Service: "db", Duration: "1h", Reason: strings.Repeat("x", 501)},
+			err: "keep it under"},
+		{name: "ack: a reason", text: "ack", given: Given{Reason: "x"}, err: "ack takes no reason."},
+		{name: "status: a title", text: "status #3", given: Given{Title: "x"}, err: "status takes no title."},
+		{name: "maintenance: a title", text: "maintenance", given: Given{Title: "x"}, err: "maintenance takes no title."},
+		{name: "note: a duration", text: "note", given: Given{Note: "x", Duration: "2h"}, err: "note takes no duration."},
+		{name: "ack: the note, as ParseWithNote", text: "ack", given: Given{Note: "#19"}, want: Command{Verb: VerbAck, Text: "#19"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ParseGiven("/incident", c.text, c.given)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("ParseGiven(%q, %+v) = %+v, %v; want a refusal saying %q", c.text, c.given, got, err, c.err)
+				}
+				var se *SyntaxError
+				if !errors.As(err, &se) || se.Usage == "" {
+					t.Fatalf("ParseGiven(%q, %+v): %v is not a SyntaxError with a suggestion", c.text, c.given, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseGiven(%q, %+v): %v", c.text, c.given, err)
+			}
+			if got != c.want {
+				t.Fatalf("ParseGiven(%q, %+v) = %+v, want %+v", c.text, c.given, got, c.want)
+			}
+		})
+	}
+}
+
 // Every bad form of a command is refused with a sentence and what to type instead.
 func TestParseErrorsSayWhatToType(t *testing.T) {
 	cases := []struct {

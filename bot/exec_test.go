@@ -434,3 +434,83 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 		})
 	}
 }
+
+// A chat of typed options gives new's title and service, and maintenance's
+// service, duration and reason, apart from the text (Request's Title,
+// Service, Duration, Reason): each is exactly what its option is. Nothing
+// in a title or a reason is read as an option, a flag or a duration, and
+// a refusal changes nothing.
+func TestTypedOptionsGivenApart(t *testing.T) {
+	tests := []struct {
+		name  string
+		req   bot.Request
+		reply string // what the reply contains
+		// title and sev: the incident opened (INC-1); "" when none is.
+		title string
+		sev   incident.Severity
+		// reason, d and long: the window started; d 0 when none is.
+		reason string
+		d      time.Duration
+		long   bool
+	}{
+		{name: "new: sev= in the title", req: bot.Request{Text: "new", Title: "db sev=info down", Service: "db"},
+			reply: "Opened INC-1 (critical, db)", title: "db sev=info down", sev: incident.SevCritical},
+		{name: "new: service= in the title, no service given", req: bot.Request{Text: "new", Title: "checkout service=nope broken"},
+			reply: "Opened INC-1 (critical, db)", title: "checkout service=nope broken", sev: incident.SevCritical},
+		{name: "new: service= in the title beside the service", req: bot.Request{Text: "new", Title: "service=other down", Service: "DB"},
+			reply: "Opened INC-1 (critical, db)", title: "service=other down", sev: incident.SevCritical},
+		{name: "new: an unknown service", req: bot.Request{Text: "new", Title: "x", Service: "nope"},
+			reply: `There is no service "nope". Services: db.`},
+		{name: "maintenance: --long in the reason", req: bot.Request{Text: "maintenance", Service: "db", Duration: "2h", Reason: "--long drill"},
+			reply: "db is in maintenance until", reason: "--long drill", d: 2 * time.Hour},
+		{name: "maintenance: service= in the reason", req: bot.Request{Text: "maintenance", Service: "db", Duration: "90m", Reason: "service=x failover"},
+			reply: "db is in maintenance until", reason: "service=x failover", d: 90 * time.Minute},
+		{name: "maintenance: a duration as the reason", req: bot.Request{Text: "maintenance", Service: "db", Duration: "1h", Reason: "2h"},
+			reply: "db is in maintenance until", reason: "2h", d: time.Hour},
+		{name: "maintenance: the long flag", req: bot.Request{Text: "maintenance --long", Service: "db", Duration: "2d", Reason: "migration"},
+			reply: "db is in maintenance until", reason: "migration", d: 48 * time.Hour, long: true},
+		{name: "maintenance: no duration, the reason a duration", req: bot.Request{Text: "maintenance", Service: "db", Reason: "2h"},
+			reply: "Say for how long, such as 2h."},
+		{name: "maintenance: no duration, --long in the reason", req: bot.Request{Text: "maintenance", Service: "db", Reason: "--long 3d"},
+			reply: "Say for how long, such as 2h."},
+		{name: "maintenance: a day and more, --long only in the reason", req: bot.Request{Text: "maintenance", Service: "db", Duration: "3d", Reason: "--long"},
+			reply: "must be asked for as long"},
+		{name: "maintenance: end mw-1 as the reason ends nothing", req: bot.Request{Text: "maintenance", Service: "db", Duration: "1h", Reason: "end mw-1"},
+			reply: "db is in maintenance until", reason: "end mw-1", d: time.Hour},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ctx, store, b := newExecBotOn(t, typedChat{})
+			tc.req.Command, tc.req.User, tc.req.Channel = "incident", "UALICE", "CALERTS"
+			r := b.Executor().Command(ctx, tc.req)
+			if !strings.Contains(r.Text, tc.reply) {
+				t.Fatalf("%+v answered %q, want it to contain %q", tc.req, r.Text, tc.reply)
+			}
+			inc, _, err := store.Get(ctx, 1)
+			switch {
+			case tc.title == "" && !errors.Is(err, incident.ErrNotFound):
+				t.Fatalf("INC-1: %+v, %v; want none opened", inc, err)
+			case tc.title != "" && err != nil:
+				t.Fatal(err)
+			case tc.title != "" && (inc.Title != tc.title || inc.Severity != tc.sev || inc.Service != "db"):
+				t.Fatalf("INC-1 is %q, %s, %s; want %q, %s, db", inc.Title, inc.Severity, inc.Service, tc.title, tc.sev)
+			}
+			windows, err := store.Maintenances(ctx, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.d == 0 {
+				if len(windows) != 0 {
+					t.Fatalf("windows %+v, want none", windows)
+				}
+				return
+			}
+			if len(windows) != 1 {
+				t.Fatalf("windows %+v, want one", windows)
+			}
+			if w := windows[0]; w.Service != "db" || w.Reason != tc.reason || w.Until.Sub(w.From) != tc.d || w.Long != tc.long || w.By != "alice" {
+				t.Fatalf("window %+v, want db for %s, long %v, reason %q, by alice", w, tc.d, tc.long, tc.reason)
+			}
+		})
+	}
+}
