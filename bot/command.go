@@ -96,10 +96,11 @@ type Command struct {
 	For        time.Duration     // override
 	Days       int               // stats: the period, in days before now
 	// Bare is a bare number (2, not #2 or INC-2) that begins the remark
-	// of ack, resolve or escalate, Text holding the remark whole ("ack 2
-	// min away": Bare 2, Text "2 min away"). The parser cannot tell what
-	// it is: in an incident's channel it is part of the remark on that
-	// incident; elsewhere no incident is implied, so it names one
+	// of ack, resolve or escalate, or note's text, Text holding it whole
+	// ("ack 2 min away": Bare 2, Text "2 min away"; "note 5 servers
+	// restarted": Bare 5, Text "5 servers restarted"). The parser cannot
+	// tell what it is: in an incident's channel it is part of the remark
+	// on that incident; elsewhere no incident is implied, so it names one
 	// (Command.Outside). Set only when no incident is named otherwise.
 	Bare int64
 	// Long: a maintenance window longer than incident.MaxMaintenance was
@@ -118,7 +119,9 @@ type Command struct {
 
 // Outside is c as it reads outside an incident's channel, where no
 // incident is implied: a Bare number names the incident and the rest of
-// Text is the note ("ack 19 on it": INC-19, note "on it"). Bare stays set,
+// Text is the note ("ack 19 on it": INC-19, note "on it"; "note 19 db
+// restarted": INC-19, note "db restarted"; "note 19": INC-19 and no text,
+// which the Executor refuses). Bare stays set,
 // saying the incident was read from it. Without a Bare number, or with an
 // incident already named, c is unchanged.
 func (c Command) Outside() Command {
@@ -253,22 +256,97 @@ func Parse(command, text string) (Command, error) {
 // whole, as typed (spaces trimmed), and never read for anything else: "19",
 // "#19" and "INC-19" are notes, never the incident, and Bare is never set.
 // A verb that takes no note refuses one, as it does words left over in text.
+// It is ParseGiven with only the note given.
 func ParseWithNote(command, text, note string) (Command, error) {
-	return parse(command, text, &note)
+	return parse(command, text, &Given{Note: note})
 }
 
-// parse is Parse, with the note given apart when note is not nil.
-func parse(command, text string, note *string) (Command, error) {
+// Given is what a chat of typed options (Discord's slash commands) gives
+// apart from a command's text: each option's value whole, as typed. The
+// parser reads each only as what its option is, never for anything inside
+// it: a title "db sev=warning down" is that title, a reason "--long" or
+// "service=x" or "2h" is that reason. "" is an option not given.
+type Given struct {
+	// Note is the note of ack, resolve and escalate, page's reason, note's
+	// text (see ParseWithNote).
+	Note string
+	// Title is new's title.
+	Title string
+	// Service is new's and maintenance's service.
+	Service string
+	// Duration is maintenance's duration ("2h").
+	Duration string
+	// Reason is maintenance's reason.
+	Reason string
+}
+
+// ParseGiven is Parse for a chat that gives typed options apart from the
+// text (Given); text holds the verb and what else the chat gives as words
+// (Discord: the incident as #n, a person as a mention, maintenance's
+// --long). Words left in text where a given option's value belongs are
+// refused, never pieced together with it, and a verb refuses an option
+// it does not take.
+func ParseGiven(command, text string, g Given) (Command, error) {
+	return parse(command, text, &g)
+}
+
+// parse is Parse, with typed options given apart when g is not nil.
+func parse(command, text string, g *Given) (Command, error) {
 	switch strings.ToLower(strings.TrimPrefix(strings.TrimSpace(command), "/")) {
 	case "incident":
-		return parseIncident(text, note)
+		return parseIncident(text, g)
 	case "oncall":
-		if note != nil {
+		if g != nil && g.Note != "" {
 			return Command{}, &SyntaxError{Msg: "/oncall takes no note.", Usage: "/oncall help", Verb: VerbOnHelp}
+		}
+		if g != nil && *g != (Given{}) {
+			return Command{}, &SyntaxError{Msg: "/oncall takes its options as words.", Usage: "/oncall help", Verb: VerbOnHelp}
 		}
 		return parseOnCall(text)
 	}
 	return Command{}, &SyntaxError{Msg: fmt.Sprintf("baton has no command %q.", command), Usage: "/incident help or /oncall help", Verb: VerbHelp}
+}
+
+// words is s's words joined by one space: how free text typed as words
+// reads (a title, a reason), control characters and runs of spaces
+// between words made one space.
+func words(s string) string {
+	toks := tokenize(s)
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		out[i] = t.s
+	}
+	return strings.Join(out, " ")
+}
+
+// givenRefused is the first option in g that verb v does not take, by
+// its name ("" when none).
+func givenRefused(v Verb, g *Given) string {
+	switch {
+	case g == nil:
+		return ""
+	case g.Note != "" && !takesNote(v):
+		return "note"
+	case g.Title != "" && v != VerbNew:
+		return "title"
+	case g.Service != "" && v != VerbNew && v != VerbMaintenance:
+		return "service"
+	case g.Duration != "" && v != VerbMaintenance:
+		return "duration"
+	case g.Reason != "" && v != VerbMaintenance:
+		return "reason"
+	}
+	return ""
+}
+
+// givenService reads a service given apart, whole: lowercase letters,
+// digits, - or _, or a refusal naming it as typed.
+func givenService(v Verb, s string) (string, error) {
+	svc := strings.ToLower(strings.TrimSpace(s))
+	if !rotations.ValidID(svc) {
+		return "", syntax(v, "%q is not a service name (lowercase letters, digits, - or _).", echo(s))
+	}
+	return svc, nil
 }
 
 // takesNote: the verbs whose free text is a note (or page's reason), which
@@ -281,9 +359,9 @@ func takesNote(v Verb) bool {
 	return false
 }
 
-// parseIncident reads /incident's text; note, when not nil, is the note
-// given apart (ParseWithNote).
-func parseIncident(text string, note *string) (Command, error) {
+// parseIncident reads /incident's text; g, when not nil, is what was
+// given apart (ParseGiven).
+func parseIncident(text string, g *Given) (Command, error) {
 	toks := tokenize(text)
 	var c Command
 	// "#42 ack" is accepted as well as "ack #42".
@@ -318,10 +396,10 @@ func parseIncident(text string, note *string) (Command, error) {
 		if bareNumber(rest[0].s) && ((freeText && len(rest) > 1) || c.Verb == VerbNote) {
 			// "ack 2 min away", "note 5 servers restarted": a bare
 			// number followed by more words, or starting a note, is
-			// text, not an incident (#2 or INC-2 names one). After
-			// ack, resolve or escalate it may yet name the incident,
-			// outside an incident's channel (Bare).
-			if freeText && c.Incident == 0 && c.ChannelRef == "" {
+			// text, not an incident (#2 or INC-2 names one). It may
+			// yet name the incident, outside an incident's channel
+			// (Bare, Command.Outside).
+			if c.Incident == 0 && c.ChannelRef == "" {
 				c.Bare = n
 			}
 			return nil
@@ -343,18 +421,18 @@ func parseIncident(text string, note *string) (Command, error) {
 	// given apart, whole (then no words may be left: the note is never
 	// pieced together from both).
 	noteText := func() (string, error) {
-		if note == nil {
+		if g == nil {
 			return remainder(), nil
 		}
 		if len(rest) > 0 {
 			return "", syntax(c.Verb, "Unexpected %q: give the note in its own option.", echo(rest[0].s))
 		}
-		return strings.TrimSpace(*note), nil
+		return strings.TrimSpace(g.Note), nil
 	}
-	if note != nil && !takesNote(c.Verb) {
+	if opt := givenRefused(c.Verb, g); opt != "" {
 		switch c.Verb {
-		case VerbNew, VerbList, VerbStats, VerbStatus, VerbMaintenance, VerbAssign:
-			return Command{}, syntax(c.Verb, "%s takes no note.", c.Verb)
+		case VerbNew, VerbAck, VerbResolve, VerbEscalate, VerbNote, VerbPage, VerbList, VerbStats, VerbStatus, VerbMaintenance, VerbAssign:
+			return Command{}, syntax(c.Verb, "%s takes no %s.", c.Verb, opt)
 		} // help is help; an unknown verb is said to be unknown, below
 	}
 	switch c.Verb {
@@ -394,9 +472,24 @@ func parseIncident(text string, note *string) (Command, error) {
 			return Command{}, syntax(VerbNew, "new opens a new incident: leave out the incident number.")
 		}
 		var title []string
+		if g != nil {
+			// The title and the service were given apart, each whole:
+			// nothing in the title is read as an option.
+			c.Title = words(g.Title)
+			if g.Service != "" {
+				svc, err := givenService(VerbNew, g.Service)
+				if err != nil {
+					return Command{}, err
+				}
+				c.Service = svc
+			}
+		}
 		for _, t := range rest {
 			m := optionRE.FindStringSubmatch(t.s)
 			if m == nil {
+				if g != nil {
+					return Command{}, syntax(VerbNew, "Unexpected %q: give the title in its own option.", echo(t.s))
+				}
 				title = append(title, t.s)
 				continue
 			}
@@ -423,7 +516,9 @@ func parseIncident(text string, note *string) (Command, error) {
 				return Command{}, syntax(VerbNew, "new takes service= and sev=, not %s=.", m[1])
 			}
 		}
-		c.Title = strings.Join(title, " ")
+		if g == nil {
+			c.Title = strings.Join(title, " ")
+		}
 		switch {
 		case c.Title == "":
 			return Command{}, syntax(VerbNew, "Give the incident a title.")
@@ -470,6 +565,9 @@ func parseIncident(text string, note *string) (Command, error) {
 	case VerbMaintenance:
 		if c.Incident != 0 || c.ChannelRef != "" {
 			return Command{}, syntax(VerbMaintenance, "maintenance is per service: leave out the incident number.")
+		}
+		if g != nil {
+			return parseMaintenanceGiven(c, rest, *g)
 		}
 		return parseMaintenance(c, rest)
 	case VerbPage:

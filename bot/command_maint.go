@@ -77,3 +77,45 @@ func parseMaintenance(c Command, rest []token) (Command, error) {
 // looksLikeDuration: a word that starts with a digit, so a failed
 // duration is an error rather than the first word of a reason.
 func looksLikeDuration(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
+
+// parseMaintenanceGiven is parseMaintenance for a chat that gives the
+// service, the duration and the reason apart (Given): each is read whole,
+// as what its option is, so a reason of "--long", "service=x", "2h" or
+// "end mw-3" is that reason. The words in text may only be --long (the
+// chat's flag); nothing given at all lists the active windows.
+func parseMaintenanceGiven(c Command, rest []token, g Given) (Command, error) {
+	for _, t := range rest {
+		low := strings.ToLower(t.s)
+		if low != "--long" && low != "—long" {
+			return Command{}, syntax(VerbMaintenance, "Unexpected %q: give the service, the duration and the reason in their own options.", echo(t.s))
+		}
+		c.Long = true
+	}
+	if g.Service == "" && g.Duration == "" && g.Reason == "" && !c.Long {
+		return c, nil
+	}
+	if g.Service != "" {
+		svc, err := givenService(VerbMaintenance, g.Service)
+		if err != nil {
+			return Command{}, err
+		}
+		c.Service = svc
+	}
+	given := strings.TrimSpace(g.Duration)
+	c.Text = words(g.Reason)
+	switch {
+	case c.Service == "":
+		return Command{}, syntax(VerbMaintenance, "Say which service.")
+	case given == "":
+		return Command{}, syntax(VerbMaintenance, "Say for how long, such as 2h.")
+	}
+	d, err := ParseDuration(given)
+	if err != nil {
+		return Command{}, syntax(VerbMaintenance, "%s", err.Error())
+	}
+	c.For = d
+	if err := incident.CheckMaintenanceAs(given, c.For, c.Long, c.Text); err != nil {
+		return Command{}, syntax(VerbMaintenance, "%s", incident.ErrorMessage(err))
+	}
+	return c, nil
+}

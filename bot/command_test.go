@@ -59,12 +59,13 @@ func TestParse(t *testing.T) {
 		{"note bare", "/incident", "note inc-7 db up", Command{Verb: VerbNote, Incident: 7, Text: "db up"}},
 		// A bare number that starts a note, or a free-text remark after
 		// ack, resolve or escalate, is text: in an incident's channel it
-		// must not name another incident.
-		{"note starting with a number", "/incident", "note 5 servers restarted", Command{Verb: VerbNote, Text: "5 servers restarted"}},
-		{"note that is a number", "/incident", "note 5", Command{Verb: VerbNote, Text: "5"}},
-		// After ack, resolve or escalate the number is kept as Bare: it
-		// names the incident outside an incident's channel (the executor
+		// must not name another incident. It is kept as Bare: it names
+		// the incident outside an incident's channel (the executor
 		// decides, see TestOutside).
+		{"note starting with a number", "/incident", "note 5 servers restarted", Command{Verb: VerbNote, Bare: 5, Text: "5 servers restarted"}},
+		{"note that is a number", "/incident", "note 5", Command{Verb: VerbNote, Bare: 5, Text: "5"}},
+		{"note #5 names it", "/incident", "note #5 servers restarted", Command{Verb: VerbNote, Incident: 5, Text: "servers restarted"}},
+		{"ref first, a note starting with a number", "/incident", "#7 note 5 servers restarted", Command{Verb: VerbNote, Incident: 7, Text: "5 servers restarted"}},
 		{"ack with a remark starting with a number", "/incident", "ack 2 min away", Command{Verb: VerbAck, Bare: 2, Text: "2 min away"}},
 		{"resolve with a remark starting with a number", "/incident", "resolve 3 hosts rebooted", Command{Verb: VerbResolve, Bare: 3, Text: "3 hosts rebooted"}},
 		{"escalate with a remark starting with a number", "/incident", "escalate 12 needs the DBA", Command{Verb: VerbEscalate, Bare: 12, Text: "12 needs the DBA"}},
@@ -74,7 +75,7 @@ func TestParse(t *testing.T) {
 		{"channel first, then a remark starting with a number", "/incident", "<#C0123> resolve 3 hosts rebooted", Command{Verb: VerbResolve, ChannelRef: "C0123", Text: "3 hosts rebooted"}},
 		{"ack #2 with a remark", "/incident", "ack #2 min away", Command{Verb: VerbAck, Incident: 2, Text: "min away"}},
 		{"ack a remark with a number later", "/incident", "ack back in 2 min", Command{Verb: VerbAck, Text: "back in 2 min"}},
-		{"note starting with a number keeps no Bare", "/incident", "note 19 on it", Command{Verb: VerbNote, Text: "19 on it"}},
+		{"note starting with a number keeps it as Bare", "/incident", "note 19 on it", Command{Verb: VerbNote, Bare: 19, Text: "19 on it"}},
 		{"page reason starting with a number keeps no Bare", "/incident", "page @bob 2 hosts down", Command{Verb: VerbPage, Who: Mention{Name: "bob"}, Text: "2 hosts down"}},
 		{"stats default week", "/incident", "stats", Command{Verb: VerbStats, Days: 7}},
 		{"stats 30d", "/incident", "stats 30d", Command{Verb: VerbStats, Days: 30}},
@@ -131,7 +132,12 @@ func TestOutside(t *testing.T) {
 		{"ref first: the number stays text", "#7 ack 2 min away", Command{Verb: VerbAck, Incident: 7, Text: "2 min away"}},
 		{"channel mention: the number stays text", "ack <#C0123> 2 min away", Command{Verb: VerbAck, ChannelRef: "C0123", Text: "2 min away"}},
 		{"no number", "ack looking", Command{Verb: VerbAck, Text: "looking"}},
-		{"a note's number stays text", "note 19 on it", Command{Verb: VerbNote, Text: "19 on it"}},
+		{"note a bare number with text", "note 19 db restarted", Command{Verb: VerbNote, Incident: 19, Bare: 19, Text: "db restarted"}},
+		{"note a bare number, spaces", "note  019   db  restarted ", Command{Verb: VerbNote, Incident: 19, Bare: 19, Text: "db  restarted"}},
+		{"note a bare number alone: no text left", "note 19", Command{Verb: VerbNote, Incident: 19, Bare: 19}},
+		{"note #19 names it everywhere", "note #19 db restarted", Command{Verb: VerbNote, Incident: 19, Text: "db restarted"}},
+		{"note ref first: the number stays text", "INC-7 note 5 servers restarted", Command{Verb: VerbNote, Incident: 7, Text: "5 servers restarted"}},
+		{"note with no number", "note db restarted", Command{Verb: VerbNote, Text: "db restarted"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -197,6 +203,96 @@ func TestParseWithNote(t *testing.T) {
 			}
 			if out := got.Outside(); out != got {
 				t.Fatalf("Outside() = %+v, want it unchanged (%+v)", out, got)
+			}
+		})
+	}
+}
+
+// ParseGiven: typed options given apart from the text (Discord's title,
+// service, duration and reason options) are each exactly what their
+// option is: nothing in a title or a reason is read as an option, a
+// flag, a duration or another sub-command.
+func TestParseGiven(t *testing.T) {
+	cases := []struct {
+		name, text string
+		given      Given
+		want       Command
+		err        string // a substring of the refusal; "" when none
+	}{
+		{name: "new: sev= in the title is the title's", text: "new", given: Given{Title: "db sev=warning down"},
+			want: Command{Verb: VerbNew, Title: "db sev=warning down"}},
+		{name: "new: severity= in the title", text: "new", given: Given{Title: "severity=info is wrong"},
+			want: Command{Verb: VerbNew, Title: "severity=info is wrong"}},
+		{name: "new: service= in the title beside the service", text: "new", given: Given{Title: "checkout service=payments broken", Service: "db"},
+			want: Command{Verb: VerbNew, Title: "checkout service=payments broken", Service: "db"}},
+		{name: "new: service= in the title, no service", text: "new", given: Given{Title: "service=nope down"},
+			want: Command{Verb: VerbNew, Title: "service=nope down"}},
+		{name: "new: an invalid option in the title", text: "new", given: Given{Title: "rotation=x sev=high"},
+			want: Command{Verb: VerbNew, Title: "rotation=x sev=high"}},
+		{name: "new: a number and #n in the title", text: "new", given: Given{Title: "#42 19 INC-3"},
+			want: Command{Verb: VerbNew, Title: "#42 19 INC-3"}},
+		{name: "new: spaces and control characters between words", text: "new", given: Given{Title: "  db \x00 down\n now "},
+			want: Command{Verb: VerbNew, Title: "db down now"}},
+		{name: "new: the service, any case", text: "new", given: Given{Title: "x", Service: "Payments"},
+			want: Command{Verb: VerbNew, Title: "x", Service: "payments"}},
+		{name: "new: a service that is two words", text: "new", given: Given{Title: "x", Service: "db sev=info"},
+			err: `"db sev=info" is not a service name`},
+		{name: "new: a blank title", text: "new", given: Given{Title: "  ", Service: "db"}, err: "Give the incident a title."},
+		{name: "new: too long a title", text: "new", given: Given{Title: strings.Repeat("x", MaxTitle+1)}, err: "keep it under"},
+		{name: "new: words left in the text", text: "new stray", given: Given{Title: "x"}, err: `Unexpected "stray": give the title in its own option.`},
+		{name: "new: a note", text: "new", given: Given{Title: "x", Note: "y"}, err: "new takes no note."},
+		{name: "maintenance: --long in the reason", text: "maintenance", given: Given{Service: "db", Duration: "2h", Reason: "--long drill"},
+			want: Command{Verb: VerbMaintenance, Service: "db", For: 2 * time.Hour, Text: "--long drill"}},
+		{name: "maintenance: service= in the reason", text: "maintenance", given: Given{Service: "db", Duration: "1h", Reason: "service=x failover"},
+			want: Command{Verb: VerbMaintenance, Service: "db", For: time.Hour, Text: "service=x failover"}},
+		{name: "maintenance: a duration in the reason", text: "maintenance", given: Given{Service: "db", Duration: "30m", Reason: "2h"},
+			want: Command{Verb: VerbMaintenance, Service: "db", For: 30 * time.Minute, Text: "2h"}},
+		{name: "maintenance: end mw-3 as the reason", text: "maintenance", given: Given{Service: "db", Duration: "1h", Reason: "end mw-3"},
+			want: Command{Verb: VerbMaintenance, Service: "db", For: time.Hour, Text: "end mw-3"}},
+		{name: "maintenance: the long flag", text: "maintenance --long", given: Given{Service: "DB", Duration: "3d", Reason: "storage  migration"},
+			want: Command{Verb: VerbMaintenance, Service: "db", For: 72 * time.Hour, Long: true, Text: "storage migration"}},
+		{name: "maintenance: no duration, the reason a duration", text: "maintenance", given: Given{Service: "db", Reason: "2h"},
+			err: "Say for how long, such as 2h."},
+		{name: "maintenance: no service, the reason service=db", text: "maintenance", given: Given{Duration: "2h", Reason: "service=db"},
+			err: "Say which service."},
+		{name: "maintenance: the long flag alone", text: "maintenance --long", err: "Say which service."},
+		{name: "maintenance: longer than a day, not long", text: "maintenance", given: Given{Service: "db", Duration: "3d", Reason: "--long"},
+			err: "must be asked for as long"},
+		{name: "maintenance: a duration that is none", text: "maintenance", given: Given{Service: "db", Duration: "soon"},
+			err: `"soon" is not a duration such as 4h`},
+		{name: "maintenance: a duration with a flag after it", text: "maintenance", given: Given{Service: "db", Duration: "2h --long"},
+			err: `"2h --long" is not a duration`},
+		{name: "maintenance: a service that is two words", text: "maintenance", given: Given{Service: "db 2h", Duration: "1h"},
+			err: `"db 2h" is not a service name`},
+		{name: "maintenance: words left in the text", text: "maintenance 2h", given: Given{Service: "db"},
+			err: `Unexpected "2h": give the service, the duration and the reason in their own options.`},
+		{name: "maintenance: nothing given lists", text: "maintenance", want: Command{Verb: VerbMaintenance}},
+		{name: "maintenance: too long a reason", text: "maintenance", given: Given{Service: "db", Duration: "1h", Reason: strings.Repeat("x", 501)},
+			err: "keep it under"},
+		{name: "ack: a reason", text: "ack", given: Given{Reason: "x"}, err: "ack takes no reason."},
+		{name: "status: a title", text: "status #3", given: Given{Title: "x"}, err: "status takes no title."},
+		{name: "maintenance: a title", text: "maintenance", given: Given{Title: "x"}, err: "maintenance takes no title."},
+		{name: "note: a duration", text: "note", given: Given{Note: "x", Duration: "2h"}, err: "note takes no duration."},
+		{name: "ack: the note, as ParseWithNote", text: "ack", given: Given{Note: "#19"}, want: Command{Verb: VerbAck, Text: "#19"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ParseGiven("/incident", c.text, c.given)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("ParseGiven(%q, %+v) = %+v, %v; want a refusal saying %q", c.text, c.given, got, err, c.err)
+				}
+				var se *SyntaxError
+				if !errors.As(err, &se) || se.Usage == "" {
+					t.Fatalf("ParseGiven(%q, %+v): %v is not a SyntaxError with a suggestion", c.text, c.given, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseGiven(%q, %+v): %v", c.text, c.given, err)
+			}
+			if got != c.want {
+				t.Fatalf("ParseGiven(%q, %+v) = %+v, want %+v", c.text, c.given, got, c.want)
 			}
 		})
 	}
@@ -443,7 +539,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "new db down sev=critical service=db", "ack #42", "#42 resolve fixed", "assign <@U1|bob>",
 		"note INC-3 hello", "override @bob 4h rotation=r", "override <@U1> 1d12h", "list", "status <#C1|x>", "stats 30d service=api", "stats 4w", "new ÜBER 日本語 \u00a0 x", "new a\x00b\x1bc\u0085d",
 		"page #4 @carol need eyes", "maintenance service=db 2h drill", "maintenance service=db 3d --long", "maintenance end mw-3", "maintenance",
-		"ack 2 min away", "escalate 019\u00a0needs\x00the DBA", "#7 resolve 3 hosts"} {
+		"ack 2 min away", "escalate 019\u00a0needs\x00the DBA", "#7 resolve 3 hosts", "note 19 db restarted", "note 19"} {
 		f.Add("incident", s)
 		f.Add("oncall", s)
 	}
@@ -501,15 +597,15 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("negative incident: %+v", c)
 		}
 		// A Bare number is only one that begins the remark of ack,
-		// resolve or escalate with no incident named otherwise; outside
-		// an incident's channel it names the incident and the note is
-		// the rest of the remark.
+		// resolve or escalate, or note's text, with no incident named
+		// otherwise; outside an incident's channel it names the incident
+		// and the note is the rest of the remark.
 		o := c.Outside()
 		switch {
 		case c.Bare == 0 && o != c:
 			t.Fatalf("Outside changed a command without a Bare number: %+v to %+v", c, o)
 		case c.Bare != 0 && (c.Bare < 0 || c.Incident != 0 || c.ChannelRef != "" ||
-			(c.Verb != VerbAck && c.Verb != VerbResolve && c.Verb != VerbEscalate)):
+			(c.Verb != VerbAck && c.Verb != VerbResolve && c.Verb != VerbEscalate && c.Verb != VerbNote)):
 			t.Fatalf("bad Bare: %+v", c)
 		case c.Bare != 0 && (o.Incident != c.Bare || o.Bare != c.Bare || len(o.Text) >= len(c.Text) || !strings.HasSuffix(c.Text, o.Text) || o.Outside() != o):
 			t.Fatalf("bad Outside: %+v to %+v", c, o)

@@ -53,6 +53,20 @@ type Request struct {
 	// the incident, and Text holds the verb and the other options only
 	// (ParseWithNote). Slack leaves it empty: its note is in Text.
 	Note string
+	// Title, Service, Duration and Reason, when not empty, are typed
+	// options given apart from Text as Note is (bot.Given): new's title
+	// and service, maintenance's service, duration and reason. Each is
+	// exactly what its option is: a title "db sev=warning down" or a
+	// reason "--long", "service=x" or "2h" is read for nothing else
+	// (ParseGiven). Slack leaves them empty: they are words in its Text.
+	Title, Service, Duration, Reason string
+}
+
+// given is what req gives apart from its Text, and whether it gives
+// anything (else its Text is read whole, as Slack's is).
+func (req Request) given() (Given, bool) {
+	g := Given{Note: req.Note, Title: req.Title, Service: req.Service, Duration: req.Duration, Reason: req.Reason}
+	return g, g != (Given{})
 }
 
 // Reply is what the person who acted is told, privately: plain sentences
@@ -101,8 +115,8 @@ func (x *Executor) strangerDoing(what string) string {
 // Reply: sentences that say what happened or what to type instead.
 func (x *Executor) Command(ctx context.Context, req Request) Reply {
 	parse := Parse
-	if req.Note != "" {
-		parse = func(command, text string) (Command, error) { return ParseWithNote(command, text, req.Note) }
+	if g, ok := req.given(); ok {
+		parse = func(command, text string) (Command, error) { return ParseGiven(command, text, g) }
 	}
 	cmd, err := parse(req.Command, req.Text)
 	if err != nil {
@@ -479,6 +493,12 @@ func (x *Executor) target(ctx context.Context, cmd Command, channel string) (Com
 	_, typed := x.c.chat.(CommandUsage)
 	if cmd.Bare != 0 && !typed {
 		cmd = cmd.Outside()
+		if cmd.Verb == VerbNote && cmd.Text == "" {
+			// "note 19" outside an incident's channel: 19 names the
+			// incident, and nothing is left to note.
+			return cmd, 0, userError(fmt.Sprintf("Say what to note on INC-%d: outside an incident's channel, a number right after note names the incident, "+
+				"and the note follows it (%s). Nothing was changed.", cmd.Incident, strings.Replace(x.usage(VerbNote, true), "#42", strconv.FormatInt(cmd.Incident, 10), 1)))
+		}
 		return cmd, cmd.Incident, nil
 	}
 	said := ""

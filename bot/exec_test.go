@@ -275,12 +275,15 @@ func TestIncidentList(t *testing.T) {
 }
 
 // A bare number right after ack, resolve or escalate, followed by more
-// words: in an incident's channel it begins the remark on that incident
+// words, or right after note: in an incident's channel it begins the
+// remark (the note) on that incident
 // ("/incident ack 2 min away" in INC-1's channel acknowledges INC-1);
 // anywhere else (the alerts channel, a DM) no incident is implied, so it
 // names the incident and the rest is the note ("/incident ack 2 on it"
-// acknowledges INC-2). #2 and INC-2 name the incident everywhere. A number
-// that names no incident changes nothing and says why. In a chat of typed
+// acknowledges INC-2; "/incident note 2 db restarted" notes "db restarted"
+// on INC-2, and "/incident note 2" alone is refused: nothing to note). #2
+// and INC-2 name the incident everywhere. A number that names no incident
+// changes nothing and says why. In a chat of typed
 // options the number was typed in the note, and stays there; so does a
 // note given apart from the text (Request.Note), "2", "#2" or "INC-2".
 func TestBareNumberInAndOutsideChannels(t *testing.T) {
@@ -326,6 +329,27 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 			reply: "There is no INC-19, and nothing was changed: outside an incident's channel, a number right after escalate names the incident. /incident list shows the open incidents."},
 		{name: "outside: #19 that is no incident", channel: alerts, text: "ack #19 on it",
 			reply: "There is no INC-19. /incident list shows the open incidents."},
+		// note too: outside an incident's channel a bare number first
+		// names the incident and the rest is the note; in an incident's
+		// channel it begins the note on that incident.
+		{name: "in the channel: a note starting with a number", channel: incChannel, text: "note 5 servers restarted",
+			reply: "Noted on INC-1's timeline.", changed: 1, status: incident.StatusTriggered, note: "5 servers restarted"},
+		{name: "in the channel: a note that is a number", channel: incChannel, text: "note 2",
+			reply: "Noted on INC-1's timeline.", changed: 1, status: incident.StatusTriggered, note: "2"},
+		{name: "outside: note a bare number with text", channel: alerts, text: "note 2 db restarted",
+			reply: "Noted on INC-2's timeline.", changed: 2, status: incident.StatusTriggered, note: "db restarted"},
+		{name: "in a DM: note a bare number with text", channel: dm, text: "note 2  5 servers restarted",
+			reply: "Noted on INC-2's timeline.", changed: 2, status: incident.StatusTriggered, note: "5 servers restarted"},
+		{name: "outside: note a number that is no incident", channel: alerts, text: "note 19 db restarted",
+			reply: "There is no INC-19, and nothing was changed: outside an incident's channel, a number right after note names the incident. /incident list shows the open incidents."},
+		{name: "outside: note a bare number and no text", channel: alerts, text: "note 2",
+			reply: "Say what to note on INC-2: outside an incident's channel, a number right after note names the incident, and the note follows it (/incident note 2 <text>). Nothing was changed."},
+		{name: "in a DM: note a number that is no incident and no text", channel: dm, text: "note 19",
+			reply: "Say what to note on INC-19: outside an incident's channel, a number right after note names the incident, and the note follows it (/incident note 19 <text>). Nothing was changed."},
+		{name: "outside: note #2 names the incident", channel: alerts, text: "note #2 5 servers restarted",
+			reply: "Noted on INC-2's timeline.", changed: 2, status: incident.StatusTriggered, note: "5 servers restarted"},
+		{name: "outside, typed options: a note's number stays the note's", channel: alerts, text: "note 2 db restarted", typed: true,
+			reply: "Say which incident: /incident note incident:42 [note:<note>] (or type the command in the incident's channel)."},
 		{name: "outside, typed options: the number is the note's", channel: alerts, text: "ack 2 on it", typed: true,
 			reply: "Say which incident: /incident ack incident:42 [note:<note>] (or type the command in the incident's channel)."},
 		{name: "in the channel, typed options: the number is the note's", channel: incChannel, text: "ack 2 on it", typed: true,
@@ -394,7 +418,7 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 				if inc.Status != tc.status {
 					t.Fatalf("INC-%d is %s, want %s", n, inc.Status, tc.status)
 				}
-				if tc.status == incident.StatusTriggered { // escalated: the note waits for the page job
+				if tc.status == incident.StatusTriggered && strings.HasPrefix(tc.text, "escalate") { // the note waits for the page job
 					if st.PendingNote != tc.note {
 						t.Fatalf("INC-%d's pending escalation note %q, want %q", n, st.PendingNote, tc.note)
 					}
@@ -406,6 +430,86 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 			}
 			if _, _, err := store.Get(ctx, 19); !errors.Is(err, incident.ErrNotFound) {
 				t.Fatalf("INC-19: %v, want not found", err)
+			}
+		})
+	}
+}
+
+// A chat of typed options gives new's title and service, and maintenance's
+// service, duration and reason, apart from the text (Request's Title,
+// Service, Duration, Reason): each is exactly what its option is. Nothing
+// in a title or a reason is read as an option, a flag or a duration, and
+// a refusal changes nothing.
+func TestTypedOptionsGivenApart(t *testing.T) {
+	tests := []struct {
+		name  string
+		req   bot.Request
+		reply string // what the reply contains
+		// title and sev: the incident opened (INC-1); "" when none is.
+		title string
+		sev   incident.Severity
+		// reason, d and long: the window started; d 0 when none is.
+		reason string
+		d      time.Duration
+		long   bool
+	}{
+		{name: "new: sev= in the title", req: bot.Request{Text: "new", Title: "db sev=info down", Service: "db"},
+			reply: "Opened INC-1 (critical, db)", title: "db sev=info down", sev: incident.SevCritical},
+		{name: "new: service= in the title, no service given", req: bot.Request{Text: "new", Title: "checkout service=nope broken"},
+			reply: "Opened INC-1 (critical, db)", title: "checkout service=nope broken", sev: incident.SevCritical},
+		{name: "new: service= in the title beside the service", req: bot.Request{Text: "new", Title: "service=other down", Service: "DB"},
+			reply: "Opened INC-1 (critical, db)", title: "service=other down", sev: incident.SevCritical},
+		{name: "new: an unknown service", req: bot.Request{Text: "new", Title: "x", Service: "nope"},
+			reply: `There is no service "nope". Services: db.`},
+		{name: "maintenance: --long in the reason", req: bot.Request{Text: "maintenance", Service: "db", Duration: "2h", Reason: "--long drill"},
+			reply: "db is in maintenance until", reason: "--long drill", d: 2 * time.Hour},
+		{name: "maintenance: service= in the reason", req: bot.Request{Text: "maintenance", Service: "db", Duration: "90m", Reason: "service=x failover"},
+			reply: "db is in maintenance until", reason: "service=x failover", d: 90 * time.Minute},
+		{name: "maintenance: a duration as the reason", req: bot.Request{Text: "maintenance", Service: "db", Duration: "1h", Reason: "2h"},
+			reply: "db is in maintenance until", reason: "2h", d: time.Hour},
+		{name: "maintenance: the long flag", req: bot.Request{Text: "maintenance --long", Service: "db", Duration: "2d", Reason: "migration"},
+			reply: "db is in maintenance until", reason: "migration", d: 48 * time.Hour, long: true},
+		{name: "maintenance: no duration, the reason a duration", req: bot.Request{Text: "maintenance", Service: "db", Reason: "2h"},
+			reply: "Say for how long, such as 2h."},
+		{name: "maintenance: no duration, --long in the reason", req: bot.Request{Text: "maintenance", Service: "db", Reason: "--long 3d"},
+			reply: "Say for how long, such as 2h."},
+		{name: "maintenance: a day and more, --long only in the reason", req: bot.Request{Text: "maintenance", Service: "db", Duration: "3d", Reason: "--long"},
+			reply: "must be asked for as long"},
+		{name: "maintenance: end mw-1 as the reason ends nothing", req: bot.Request{Text: "maintenance", Service: "db", Duration: "1h", Reason: "end mw-1"},
+			reply: "db is in maintenance until", reason: "end mw-1", d: time.Hour},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ctx, store, b := newExecBotOn(t, typedChat{})
+			tc.req.Command, tc.req.User, tc.req.Channel = "incident", "UALICE", "CALERTS"
+			r := b.Executor().Command(ctx, tc.req)
+			if !strings.Contains(r.Text, tc.reply) {
+				t.Fatalf("%+v answered %q, want it to contain %q", tc.req, r.Text, tc.reply)
+			}
+			inc, _, err := store.Get(ctx, 1)
+			switch {
+			case tc.title == "" && !errors.Is(err, incident.ErrNotFound):
+				t.Fatalf("INC-1: %+v, %v; want none opened", inc, err)
+			case tc.title != "" && err != nil:
+				t.Fatal(err)
+			case tc.title != "" && (inc.Title != tc.title || inc.Severity != tc.sev || inc.Service != "db"):
+				t.Fatalf("INC-1 is %q, %s, %s; want %q, %s, db", inc.Title, inc.Severity, inc.Service, tc.title, tc.sev)
+			}
+			windows, err := store.Maintenances(ctx, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.d == 0 {
+				if len(windows) != 0 {
+					t.Fatalf("windows %+v, want none", windows)
+				}
+				return
+			}
+			if len(windows) != 1 {
+				t.Fatalf("windows %+v, want one", windows)
+			}
+			if w := windows[0]; w.Service != "db" || w.Reason != tc.reason || w.Until.Sub(w.From) != tc.d || w.Long != tc.long || w.By != "alice" {
+				t.Fatalf("window %+v, want db for %s, long %v, reason %q, by alice", w, tc.d, tc.long, tc.reason)
 			}
 		})
 	}

@@ -297,8 +297,9 @@ func (g *Gateway) run(i *discordgo.InteractionCreate) {
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand:
 		d := i.ApplicationCommandData()
-		text, note := commandText(d.Name, d.Options)
-		reply = g.bot.Executor().Command(ctx, bot.Request{Command: d.Name, Text: text, Note: note,
+		text, given := commandText(d.Name, d.Options)
+		reply = g.bot.Executor().Command(ctx, bot.Request{Command: d.Name, Text: text, Note: given.Note,
+			Title: given.Title, Service: given.Service, Duration: given.Duration, Reason: given.Reason,
 			User: user(i.Interaction), Channel: i.ChannelID})
 	case discordgo.InteractionMessageComponent:
 		if id, ok := ParseAckAllID(i.MessageComponentData().CustomID); ok {
@@ -337,11 +338,15 @@ func (g *Gateway) run(i *discordgo.InteractionCreate) {
 // reads: the sub-command, the incident number first (as #n; Discord lists
 // required options first, bot's grammar wants the number first), then each
 // other option's value in order (a user as a mention, "service=S" for a
-// service). /oncall show is bot's bare "/oncall [service]". The note (see
-// noteOption) is not in text: it comes back apart, as typed, for
-// bot.Request.Note, so that nothing in it ("19", "#19", "INC-19") is read
-// as the incident, which only the incident option names.
-func commandText(command string, opts []*discordgo.ApplicationCommandInteractionDataOption) (text, note string) {
+// service, maintenance's long as --long). /oncall show is bot's bare
+// "/oncall [service]". The options typed as free text, and the other
+// options of the commands that take free text, are not in text: they come
+// back apart, as typed, for bot.Request's Note, Title, Service, Duration
+// and Reason (bot.Given; see givenOption), so that nothing in them is read
+// as anything else: a note "19" or "#19" is not the incident (only the
+// incident option names one), a title "db sev=warning down" is that title,
+// a reason "--long", "service=x" or "2h" is that reason.
+func commandText(command string, opts []*discordgo.ApplicationCommandInteractionDataOption) (text string, given bot.Given) {
 	var parts []string
 	for _, o := range opts {
 		if o.Type != discordgo.ApplicationCommandOptionSubCommand {
@@ -360,10 +365,12 @@ func commandText(command string, opts []*discordgo.ApplicationCommandInteraction
 			}
 		}
 		for _, v := range o.Options {
+			if apart := givenOption(command, o.Name, v.Name, &given); apart != nil && v.Type == discordgo.ApplicationCommandOptionString {
+				*apart = v.StringValue()
+				continue
+			}
 			switch {
 			case v.Name == "incident" && v.Type == discordgo.ApplicationCommandOptionInteger:
-			case noteOption(o.Name, v.Name) && v.Type == discordgo.ApplicationCommandOptionString:
-				note = v.StringValue()
 			case v.Type == discordgo.ApplicationCommandOptionUser:
 				parts = append(parts, "<@"+fmt.Sprint(v.Value)+">")
 			case v.Name == "service" || v.Name == "rotation":
@@ -377,14 +384,30 @@ func commandText(command string, opts []*discordgo.ApplicationCommandInteraction
 			}
 		}
 	}
-	return strings.Join(parts, " "), note
+	return strings.Join(parts, " "), given
 }
 
-// noteOption reports whether option name of sub-command sub is its note,
-// which commandText gives apart: the note of ack, resolve, escalate and
-// page (page's reason), the text of note.
-func noteOption(sub, name string) bool {
-	return name == "note" || (sub == string(bot.VerbNote) && name == "text")
+// givenOption is where in g commandText gives option name of /command sub
+// apart, or nil when it goes into the text: the note of ack, resolve,
+// escalate and page (page's reason), the text of note, new's title and
+// service, and maintenance's service, duration and reason.
+func givenOption(command, sub, name string, g *bot.Given) *string {
+	if command != "incident" {
+		return nil
+	}
+	switch {
+	case name == "note" || (sub == string(bot.VerbNote) && name == "text"):
+		return &g.Note
+	case sub == string(bot.VerbNew) && name == "title":
+		return &g.Title
+	case (sub == string(bot.VerbNew) || sub == string(bot.VerbMaintenance)) && name == "service":
+		return &g.Service
+	case sub == string(bot.VerbMaintenance) && name == "duration":
+		return &g.Duration
+	case sub == string(bot.VerbMaintenance) && name == "reason":
+		return &g.Reason
+	}
+	return nil
 }
 
 // reaction hands an acknowledge reaction by a person to the Executor; the

@@ -56,6 +56,35 @@ func TestSlashCommands(t *testing.T) {
 			return nil
 		}},
 		{"note without text", e.alice, ch, "/incident", "note", []string{"Say what to note. Try: /incident note [#42] <text>"}, nil},
+		// note as ack: outside an incident's channel a bare number first
+		// names the incident and the rest is the note; in its channel the
+		// number begins the note on that incident.
+		{"a note starting with a number in the channel", e.alice, ch, "/incident", "note 5 servers restarted", []string{"Noted on INC-1's timeline"}, func() error {
+			if notes := e.events(n, incident.EventNote); notes[len(notes)-1].Note != "5 servers restarted" || notes[len(notes)-1].By != "alice" {
+				return fmt.Errorf("INC-1's last note %+v", notes[len(notes)-1])
+			}
+			return nil
+		}},
+		{"note a bare number with text elsewhere", e.bob, alerts, "/incident", "note 1 db restarted", []string{"Noted on INC-1's timeline"}, func() error {
+			if notes := e.events(n, incident.EventNote); notes[len(notes)-1].Note != "db restarted" || notes[len(notes)-1].By != "bob" {
+				return fmt.Errorf("INC-1's last note %+v", notes[len(notes)-1])
+			}
+			return nil
+		}},
+		{"note a bare number that is no incident elsewhere", e.bob, alerts, "/incident", "note 19 db restarted", []string{
+			"There is no INC-19, and nothing was changed: outside an incident's channel, a number right after note names the incident."}, func() error {
+			if notes := e.events(n, incident.EventNote); notes[len(notes)-1].Note != "db restarted" {
+				return fmt.Errorf("INC-1's last note %+v", notes[len(notes)-1])
+			}
+			return nil
+		}},
+		{"note a bare number without text elsewhere", e.bob, alerts, "/incident", "note 1", []string{
+			"Say what to note on INC-1: outside an incident's channel, a number right after note names the incident, and the note follows it (/incident note 1 <text>). Nothing was changed."}, func() error {
+			if notes := e.events(n, incident.EventNote); len(notes) != 3 {
+				return fmt.Errorf("INC-1's notes %+v, want the 3 before", notes)
+			}
+			return nil
+		}},
 		{"stranger acks", e.mallory, alerts, "/incident", "ack #1", []string{"You are not in baton's people", "nothing was changed"}, func() error {
 			if inc := e.incident(n); inc.Status != incident.StatusTriggered {
 				return fmt.Errorf("status %s after a stranger's ack", inc.Status)

@@ -43,6 +43,13 @@ func StringOption(name, v string) CommandOption { return CommandOption{Name: nam
 // IntOption is an integer option (type 4).
 func IntOption(name string, v int) CommandOption { return CommandOption{Name: name, Type: 4, Value: v} }
 
+// BoolOption is a boolean option (type 5). Pass true only: the value is
+// omitted when empty, so false would arrive as no value (leave the option
+// out instead, as Discord's client does for an unset option).
+func BoolOption(name string, v bool) CommandOption {
+	return CommandOption{Name: name, Type: 5, Value: v}
+}
+
 // UserOption is a user option (type 6): a user id.
 func UserOption(name, userID string) CommandOption {
 	return CommandOption{Name: name, Type: 6, Value: userID}
