@@ -272,9 +272,10 @@ type Given struct {
 	Note string
 	// Title is new's title.
 	Title string
-	// Service is new's and maintenance's service.
+	// Service is the service of new, maintenance and stats, and of
+	// /oncall (show) and /oncall override.
 	Service string
-	// Duration is maintenance's duration ("2h").
+	// Duration is maintenance's and /oncall override's duration ("2h").
 	Duration string
 	// Reason is maintenance's reason.
 	Reason string
@@ -283,7 +284,7 @@ type Given struct {
 // ParseGiven is Parse for a chat that gives typed options apart from the
 // text (Given); text holds the verb and what else the chat gives as words
 // (Discord: the incident as #n, a person as a mention, maintenance's
-// --long). Words left in text where a given option's value belongs are
+// --long, stats' period). Words left in text where a given option's value belongs are
 // refused, never pieced together with it, and a verb refuses an option
 // it does not take.
 func ParseGiven(command, text string, g Given) (Command, error) {
@@ -296,11 +297,8 @@ func parse(command, text string, g *Given) (Command, error) {
 	case "incident":
 		return parseIncident(text, g)
 	case "oncall":
-		if g != nil && g.Note != "" {
-			return Command{}, &SyntaxError{Msg: "/oncall takes no note.", Usage: "/oncall help", Verb: VerbOnHelp}
-		}
-		if g != nil && *g != (Given{}) {
-			return Command{}, &SyntaxError{Msg: "/oncall takes its options as words.", Usage: "/oncall help", Verb: VerbOnHelp}
+		if g != nil {
+			return parseOnCallGiven(text, *g)
 		}
 		return parseOnCall(text)
 	}
@@ -329,7 +327,7 @@ func givenRefused(v Verb, g *Given) string {
 		return "note"
 	case g.Title != "" && v != VerbNew:
 		return "title"
-	case g.Service != "" && v != VerbNew && v != VerbMaintenance:
+	case g.Service != "" && v != VerbNew && v != VerbMaintenance && v != VerbStats:
 		return "service"
 	case g.Duration != "" && v != VerbMaintenance:
 		return "duration"
@@ -466,7 +464,16 @@ func parseIncident(text string, g *Given) (Command, error) {
 		if c.Incident != 0 || c.ChannelRef != "" {
 			return Command{}, syntax(VerbStats, "stats covers every incident of a period: leave out the incident number.")
 		}
-		return parseStats(c, rest)
+		if g != nil && g.Service != "" {
+			// The service was given apart, whole: nothing in it is
+			// read as the period.
+			svc, err := givenService(VerbStats, g.Service)
+			if err != nil {
+				return Command{}, err
+			}
+			c.Service = svc
+		}
+		return parseStats(c, rest, g != nil)
 	case VerbNew:
 		if c.Incident != 0 || c.ChannelRef != "" {
 			return Command{}, syntax(VerbNew, "new opens a new incident: leave out the incident number.")
@@ -643,8 +650,10 @@ const (
 var periodRE = regexp.MustCompile(`^(?i)([0-9]{1,4})(d|w)$`)
 
 // parseStats reads stats' options, in any order: a period (7d, 30d, 90d,
-// any number of days or weeks up to MaxStatsDays) and service=S.
-func parseStats(c Command, rest []token) (Command, error) {
+// any number of days or weeks up to MaxStatsDays) and service=S. given:
+// the chat gives the service apart (ParseGiven), so no service= is read
+// from the words.
+func parseStats(c Command, rest []token, given bool) (Command, error) {
 	for _, t := range rest {
 		// A bare number here is a period without its unit, refused below.
 		if _, _, ok := incidentRef(t.s); ok && strings.Trim(t.s, "0123456789") != "" {
@@ -669,6 +678,8 @@ func parseStats(c Command, rest []token) (Command, error) {
 		}
 		m := optionRE.FindStringSubmatch(t.s)
 		switch {
+		case given && m != nil:
+			return Command{}, syntax(VerbStats, "Unexpected %q: give the service in its own option.", echo(t.s))
 		case m == nil:
 			return Command{}, syntax(VerbStats, "stats takes a period such as 7d, 30d or 90d and a service, not %q.", t.s)
 		case !strings.EqualFold(m[1], "service"):
@@ -709,6 +720,71 @@ func parseOnCall(text string) (Command, error) {
 		return Command{}, syntax(VerbOnCall, "Name one service (got %q after %s).", toks[1].s, toks[0].s)
 	}
 	return Command{Verb: VerbOnCall, Service: svc}, nil
+}
+
+// parseOnCallGiven is parseOnCall for a chat that gives /oncall's service
+// and override's duration apart (Given), each read whole, as what its
+// option is: a service "db override <@U1> 4h" or "help" is that service
+// (and refused, as no service name, when it is not one), a duration
+// "2h rotation=x" is refused as no duration, never read as a rotation.
+// The words in text may only be the sub-command (none: show) and
+// override's person, as a mention.
+func parseOnCallGiven(text string, g Given) (Command, error) {
+	switch {
+	case g.Note != "":
+		return Command{}, &SyntaxError{Msg: "/oncall takes no note.", Usage: "/oncall help", Verb: VerbOnHelp}
+	case g.Title != "":
+		return Command{}, &SyntaxError{Msg: "/oncall takes no title.", Usage: "/oncall help", Verb: VerbOnHelp}
+	case g.Reason != "":
+		return Command{}, &SyntaxError{Msg: "/oncall takes no reason.", Usage: "/oncall help", Verb: VerbOnHelp}
+	}
+	toks := tokenize(text)
+	c := Command{Verb: VerbOnCall}
+	if len(toks) > 0 {
+		switch strings.ToLower(toks[0].s) {
+		case "help":
+			return Command{Verb: VerbOnHelp}, nil // help is help, whatever follows
+		case "override":
+			c.Verb = VerbOverride
+			toks = toks[1:]
+		default:
+			return Command{}, syntax(VerbOnCall, "Unexpected %q: give the service in its own option.", echo(toks[0].s))
+		}
+	}
+	if g.Service != "" {
+		svc, err := givenService(c.Verb, g.Service)
+		if err != nil {
+			return Command{}, err
+		}
+		c.Service = svc
+	}
+	if c.Verb == VerbOnCall {
+		if g.Duration != "" {
+			return Command{}, syntax(VerbOnCall, "/oncall show takes no duration.")
+		}
+		return c, nil
+	}
+	if len(toks) == 0 {
+		return Command{}, syntax(VerbOverride, "Name who takes the shift, and for how long.")
+	}
+	m, ok := mention(toks[0].s)
+	if !ok || (m.ChatID == "" && !strings.HasPrefix(toks[0].s, "@")) {
+		return Command{}, syntax(VerbOverride, "%q is not a person; mention them with @.", echo(toks[0].s))
+	}
+	if len(toks) > 1 {
+		return Command{}, syntax(VerbOverride, "Unexpected %q: give the duration and the service in their own options.", echo(toks[1].s))
+	}
+	c.Who = m
+	given := strings.TrimSpace(g.Duration)
+	if given == "" {
+		return Command{}, syntax(VerbOverride, "Say for how long %s takes the shift.", toks[0].s)
+	}
+	d, err := ParseDuration(given)
+	if err != nil {
+		return Command{}, syntax(VerbOverride, "%s", err.Error())
+	}
+	c.For = d
+	return c, nil
 }
 
 func parseOverride(toks []token) (Command, error) {

@@ -298,6 +298,84 @@ func TestParseGiven(t *testing.T) {
 	}
 }
 
+// ParseGiven for stats' service and /oncall's service and duration: each
+// given apart is exactly its option, refused (naming it) when it is not a
+// valid one, never read as a period, a rotation, a flag or a sub-command.
+func TestParseGivenServiceAndDuration(t *testing.T) {
+	cases := []struct {
+		name, command, text string
+		given               Given
+		want                Command
+		err                 string // a substring of the refusal; "" when none
+	}{
+		{name: "stats: the service", command: "incident", text: "stats 30d", given: Given{Service: "Payments"},
+			want: Command{Verb: VerbStats, Service: "payments", Days: 30}},
+		{name: "stats: the service, no period", command: "incident", text: "stats", given: Given{Service: "db"},
+			want: Command{Verb: VerbStats, Service: "db", Days: DefaultStatsDays}},
+		{name: "stats: a period in the service", command: "incident", text: "stats", given: Given{Service: "db 30d"},
+			err: `"db 30d" is not a service name`},
+		{name: "stats: service= in the service", command: "incident", text: "stats", given: Given{Service: "db service=x"},
+			err: `"db service=x" is not a service name`},
+		{name: "stats: service= left in the text", command: "incident", text: "stats service=x", given: Given{Service: "db"},
+			err: `Unexpected "service=x": give the service in its own option.`},
+		{name: "stats: a duration", command: "incident", text: "stats", given: Given{Service: "db", Duration: "2h"},
+			err: "stats takes no duration."},
+		{name: "show: the service", command: "oncall", given: Given{Service: "DB"}, want: Command{Verb: VerbOnCall, Service: "db"}},
+		{name: "show: a command in the service", command: "oncall", given: Given{Service: "override <@U1> 4h"},
+			err: `"override <@U1> 4h" is not a service name`},
+		{name: "show: service= in the service", command: "oncall", given: Given{Service: "service=db"},
+			err: `"service=db" is not a service name`},
+		{name: "show: help in the service is that service", command: "oncall", given: Given{Service: "help"},
+			want: Command{Verb: VerbOnCall, Service: "help"}},
+		{name: "show: words left in the text", command: "oncall", text: "db", given: Given{Service: "db"},
+			err: `Unexpected "db": give the service in its own option.`},
+		{name: "show: a duration", command: "oncall", given: Given{Duration: "2h"}, err: "/oncall show takes no duration."},
+		{name: "oncall: a note", command: "oncall", given: Given{Note: "x"}, err: "/oncall takes no note."},
+		{name: "oncall: a title", command: "oncall", text: "override <@U1>", given: Given{Title: "x", Duration: "1h"}, err: "/oncall takes no title."},
+		{name: "override: the duration and the service", command: "oncall", text: "override <@U1>", given: Given{Duration: " 4h ", Service: "Payments"},
+			want: Command{Verb: VerbOverride, Who: Mention{ChatID: "U1"}, For: 4 * time.Hour, Service: "payments"}},
+		{name: "override: the duration alone", command: "oncall", text: "override <@U1>", given: Given{Duration: "1d12h"},
+			want: Command{Verb: VerbOverride, Who: Mention{ChatID: "U1"}, For: 36 * time.Hour}},
+		{name: "override: a rotation in the duration", command: "oncall", text: "override <@U1>", given: Given{Duration: "2h rotation=other"},
+			err: `"2h rotation=other" is not a duration`},
+		{name: "override: a service in the duration", command: "oncall", text: "override <@U1>", given: Given{Duration: "2h service=x", Service: "db"},
+			err: `"2h service=x" is not a duration`},
+		{name: "override: a flag in the duration", command: "oncall", text: "override <@U1>", given: Given{Duration: "2h --long"},
+			err: `"2h --long" is not a duration`},
+		{name: "override: a rotation in the service", command: "oncall", text: "override <@U1>", given: Given{Duration: "2h", Service: "db rotation=x"},
+			err: `"db rotation=x" is not a service name`},
+		{name: "override: no duration", command: "oncall", text: "override <@U1>", given: Given{Service: "db"},
+			err: "Say for how long <@U1> takes the shift."},
+		{name: "override: words left in the text", command: "oncall", text: "override <@U1> 4h", given: Given{Duration: "4h"},
+			err: `Unexpected "4h": give the duration and the service in their own options.`},
+		{name: "override: no person", command: "oncall", text: "override", given: Given{Duration: "4h"},
+			err: "Name who takes the shift"},
+		{name: "override: no mention", command: "oncall", text: "override 4h", given: Given{Duration: "4h"},
+			err: `"4h" is not a person`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ParseGiven(c.command, c.text, c.given)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("ParseGiven(%q, %q, %+v) = %+v, %v; want a refusal saying %q", c.command, c.text, c.given, got, err, c.err)
+				}
+				var se *SyntaxError
+				if !errors.As(err, &se) || se.Usage == "" {
+					t.Fatalf("ParseGiven(%q, %q, %+v): %v is not a SyntaxError with a suggestion", c.command, c.text, c.given, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseGiven(%q, %q, %+v): %v", c.command, c.text, c.given, err)
+			}
+			if got != c.want {
+				t.Fatalf("ParseGiven(%q, %q, %+v) = %+v, want %+v", c.command, c.text, c.given, got, c.want)
+			}
+		})
+	}
+}
+
 // Every bad form of a command is refused with a sentence and what to type instead.
 func TestParseErrorsSayWhatToType(t *testing.T) {
 	cases := []struct {
