@@ -339,13 +339,15 @@ func (g *Gateway) run(i *discordgo.InteractionCreate) {
 // required options first, bot's grammar wants the number first), then each
 // other option's value in order (a user as a mention, "service=S" for a
 // service, maintenance's long as --long). /oncall show is bot's bare
-// "/oncall [service]". The options typed as free text, and the other
-// options of the commands that take free text, are not in text: they come
-// back apart, as typed, for bot.Request's Note, Title, Service, Duration
-// and Reason (bot.Given; see givenOption), so that nothing in them is read
-// as anything else: a note "19" or "#19" is not the incident (only the
-// incident option names one), a title "db sev=warning down" is that title,
-// a reason "--long", "service=x" or "2h" is that reason.
+// "/oncall". The options typed as free text, the other options of the
+// commands that take free text, and every service and duration typed as
+// a string are not in text: they come back apart, as typed, for
+// bot.Request's Note, Title, Service, Duration and Reason (bot.Given; see
+// givenOption), so that nothing in them is read as anything else: a note
+// "19" or "#19" is not the incident (only the incident option names one),
+// a title "db sev=warning down" is that title, a reason "--long",
+// "service=x" or "2h" is that reason, a service "db 30d" or a duration
+// "2h rotation=x" is refused, never read as a period or a rotation.
 func commandText(command string, opts []*discordgo.ApplicationCommandInteractionDataOption) (text string, given bot.Given) {
 	var parts []string
 	for _, o := range opts {
@@ -354,6 +356,10 @@ func commandText(command string, opts []*discordgo.ApplicationCommandInteraction
 		}
 		if command == "oncall" && o.Name == "show" {
 			for _, v := range o.Options {
+				if apart := givenOption(command, o.Name, v.Name, &given); apart != nil && v.Type == discordgo.ApplicationCommandOptionString {
+					*apart = v.StringValue()
+					continue
+				}
 				parts = append(parts, fmt.Sprint(v.Value))
 			}
 			continue
@@ -390,12 +396,24 @@ func commandText(command string, opts []*discordgo.ApplicationCommandInteraction
 // givenOption is where in g commandText gives option name of /command sub
 // apart, or nil when it goes into the text: the note of ack, resolve,
 // escalate and page (page's reason), the text of note, new's title and
-// service, and maintenance's service, duration and reason.
+// service, maintenance's service, duration and reason, stats' service,
+// and /oncall show's service and /oncall override's duration and service.
 func givenOption(command, sub, name string, g *bot.Given) *string {
+	if command == "oncall" {
+		switch {
+		case (sub == "show" || sub == string(bot.VerbOverride)) && name == "service":
+			return &g.Service
+		case sub == string(bot.VerbOverride) && name == "duration":
+			return &g.Duration
+		}
+		return nil
+	}
 	if command != "incident" {
 		return nil
 	}
 	switch {
+	case sub == string(bot.VerbStats) && name == "service":
+		return &g.Service
 	case name == "note" || (sub == string(bot.VerbNote) && name == "text"):
 		return &g.Note
 	case sub == string(bot.VerbNew) && name == "title":

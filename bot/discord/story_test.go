@@ -19,7 +19,10 @@ import (
 	"github.com/batonhq/baton/escalation"
 	"github.com/batonhq/baton/incident"
 	"github.com/batonhq/baton/internal/fakediscord"
+	"github.com/batonhq/baton/internal/oncall"
 	"github.com/batonhq/baton/internal/redistest"
+	"github.com/batonhq/baton/rotations"
+	"github.com/batonhq/baton/rotations/overrides"
 )
 
 // syncBuffer is a log sink safe for concurrent writers.
@@ -53,6 +56,8 @@ type story struct {
 	log       *syncBuffer
 	cancel    func()
 	wg        sync.WaitGroup
+	// overrides is the bot's overrides store, with storyConfig.rotations.
+	overrides *overrides.Store
 }
 
 // storyConfig tunes a story beyond its defaults.
@@ -66,6 +71,9 @@ type storyConfig struct {
 	people func(*story) []bot.Person
 	// target is the policy's one level's ("" is user:dana).
 	target string
+	// rotations gives the bot a Board and Overrides for /oncall: the
+	// rotations payments-primary (payments') and other, dana on both.
+	rotations bool
 }
 
 // newStory runs baton's Discord side for real: Redis, the incident store,
@@ -113,7 +121,25 @@ func newStory(t *testing.T, repage time.Duration, opts ...func(*storyConfig)) *s
 	if acks == nil {
 		acks = []string{"✅", "👀"}
 	}
+	var board bot.Board
+	var ovs bot.Overrides
+	if cfg.rotations {
+		rots := map[string]*rotations.Rotation{}
+		for _, name := range []string{"payments-primary", "other"} {
+			r, err := rotations.Compile(rotations.Spec{Name: name, Timezone: "UTC", Shift: "daily",
+				Handoff: "09:00", Start: "2020-01-06", Participants: []string{"dana"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rots[name] = r
+		}
+		s.overrides = overrides.New(rdb, "test:")
+		s.overrides.Known = rotations.NewKnown([]string{"dana", "erin"}, []string{"payments-primary", "other"})
+		board = &oncall.Board{Rotations: rots, ServiceRotation: map[string]string{"payments": "payments-primary"}, Overrides: s.overrides.Set}
+		ovs = s.overrides
+	}
 	b, err := bot.New(bot.Options{Chat: s.chat, Incidents: s.svc, Redis: rdb, Prefix: "test:", Log: log, Wake: wake.Notify,
+		Board: board, Overrides: ovs,
 		People:           people,
 		Services:         []bot.Service{{Name: "payments", AlertsChannel: s.alerts.ID}},
 		AckReactions:     acks,

@@ -1,6 +1,7 @@
 package discord_test
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"testing"
@@ -130,6 +131,119 @@ func TestTypedOptionsAreWhatTheyAre(t *testing.T) {
 			}
 			if w := windows[0]; w.Service != "payments" || w.Reason != tc.reason || w.Until.Sub(w.From) != tc.d || w.Long != tc.long {
 				t.Errorf("window %+v, want payments for %s, long %v, reason %q", w, tc.d, tc.long, tc.reason)
+			}
+		})
+	}
+}
+
+// TestServicesAndDurationsAreWhatTheyAre: the service of /incident stats,
+// of /oncall show and of /oncall override, and override's duration, are
+// each exactly what was typed in their option. A service holding a period
+// ("payments 30d"), another option ("service=x", "rotation=other") or a
+// whole command ("override <@…> 4h") is no service name and is refused,
+// naming it, with nothing posted or changed; a duration holding a
+// rotation, a service or a flag is no duration and is refused so. Through
+// internal/fakediscord, the gateway, the real store and real overrides;
+// each case removes the overrides it made.
+func TestServicesAndDurationsAreWhatTheyAre(t *testing.T) {
+	s := newStory(t, time.Hour, func(c *storyConfig) { c.rotations = true })
+	str, user := fakediscord.StringOption, fakediscord.UserOption
+	plain := strings.NewReplacer(`\`, "")
+	dana := user("person", s.dana.ID)
+	tests := []struct {
+		name    string
+		command string
+		sub     string
+		opts    []fakediscord.CommandOption
+		reply   string // what the reply contains
+		not     string // what it does not contain ("": nothing checked)
+		// stats: the stats summary posted ("": none).
+		stats string
+		// rotation and d: the override made (d 0: none).
+		rotation string
+		d        time.Duration
+	}{
+		{name: "stats: a period in the service", command: "incident", sub: "stats",
+			opts:  []fakediscord.CommandOption{str("service", "payments 30d")},
+			reply: `"payments 30d" is not a service name`},
+		{name: "stats: service= in the service", command: "incident", sub: "stats",
+			opts:  []fakediscord.CommandOption{str("period", "7d"), str("service", "payments service=x")},
+			reply: `"payments service=x" is not a service name`},
+		{name: "stats: the period and the service", command: "incident", sub: "stats",
+			opts:  []fakediscord.CommandOption{str("period", "30d"), str("service", "Payments")},
+			stats: "Incident stats: last 30 days, payments"},
+		{name: "show: an override in the service", command: "oncall", sub: "show",
+			opts:  []fakediscord.CommandOption{str("service", "override <@"+s.dana.ID+"> 4h")},
+			reply: "is not a service name", not: "is on call in"},
+		{name: "show: help in the service", command: "oncall", sub: "show",
+			opts:  []fakediscord.CommandOption{str("service", "help")},
+			reply: "No on-call answer for help", not: "/oncall commands"},
+		{name: "show: service= in the service", command: "oncall", sub: "show",
+			opts:  []fakediscord.CommandOption{str("service", "service=payments")},
+			reply: `"service=payments" is not a service name`},
+		{name: "show: the service", command: "oncall", sub: "show",
+			opts: []fakediscord.CommandOption{str("service", "Payments")}, reply: "On call for payments"},
+		{name: "show: no service", command: "oncall", sub: "show", reply: "On call now:"},
+		{name: "override: a rotation in the duration", command: "oncall", sub: "override",
+			opts:  []fakediscord.CommandOption{dana, str("duration", "2h rotation=other")},
+			reply: `"2h rotation=other" is not a duration`},
+		{name: "override: a service in the duration, beside the service", command: "oncall", sub: "override",
+			opts:  []fakediscord.CommandOption{dana, str("duration", "2h service=nope"), str("service", "payments")},
+			reply: `"2h service=nope" is not a duration`},
+		{name: "override: --long in the duration", command: "oncall", sub: "override",
+			opts:  []fakediscord.CommandOption{dana, str("duration", "2h --long"), str("service", "payments")},
+			reply: `"2h --long" is not a duration`},
+		{name: "override: a rotation in the service", command: "oncall", sub: "override",
+			opts:  []fakediscord.CommandOption{dana, str("duration", "2h"), str("service", "payments rotation=other")},
+			reply: `"payments rotation=other" is not a service name`},
+		{name: "override: a duration in the service", command: "oncall", sub: "override",
+			opts:  []fakediscord.CommandOption{dana, str("duration", "1h"), str("service", "payments 4h")},
+			reply: `"payments 4h" is not a service name`},
+		{name: "override: the duration and the service", command: "oncall", sub: "override",
+			opts:  []fakediscord.CommandOption{dana, str("duration", " 2h "), str("service", "Payments")},
+			reply: "is on call in payments-primary", rotation: "payments-primary", d: 2 * time.Hour},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(s.fake.Messages(s.alerts.ID))
+			in, err := s.fake.SlashCommand(s.dana.ID, s.alerts.ID, tc.command, fakediscord.SubCommand(tc.sub, tc.opts...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			reply := plain.Replace(s.followup(in))
+			if !strings.Contains(reply, tc.reply) {
+				t.Errorf("reply %q\nwant it to contain %q", reply, tc.reply)
+			}
+			if tc.not != "" && strings.Contains(reply, tc.not) {
+				t.Errorf("reply %q\nsays %q", reply, tc.not)
+			}
+			var titles []string
+			for _, m := range s.fake.Messages(s.alerts.ID)[before:] {
+				for _, e := range m.EmbedList() {
+					titles = append(titles, plain.Replace(e.Title))
+				}
+			}
+			if got := strings.Join(titles, "; "); (tc.stats == "" && got != "") || !strings.Contains(got, tc.stats) {
+				t.Errorf("posted %q, want %q", got, tc.stats)
+			}
+			made := 0
+			for _, rot := range []string{"payments-primary", "other"} {
+				list, err := s.overrides.List(s.ctx, rot)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range list {
+					made++
+					if tc.d == 0 || rot != tc.rotation || o.Person != "dana" || o.Until.Sub(o.From) != tc.d {
+						t.Errorf("override %+v in %s, want %s for %s", o, rot, cmp.Or(tc.rotation, "none"), tc.d)
+					}
+					if err := s.overrides.Delete(s.ctx, rot, o.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if tc.d != 0 && made != 1 {
+				t.Errorf("%d overrides made, want one", made)
 			}
 		})
 	}
