@@ -47,26 +47,13 @@ type Request struct {
 	User        string // chat user id of who typed it
 	Channel     string // chat channel id where it was typed
 	ChannelName string // that channel's name, when the chat says
-	// Note, when not empty, is the command's note given apart from Text,
-	// by a chat of typed options (Discord's note option, note's text): it
-	// is the note whatever it reads like ("19", "#19", "INC-19"), never
-	// the incident, and Text holds the verb and the other options only
-	// (ParseWithNote). Slack leaves it empty: its note is in Text.
-	Note string
-	// Title, Service, Duration and Reason, when not empty, are typed
-	// options given apart from Text as Note is (bot.Given): new's title
-	// and service, maintenance's service, duration and reason. Each is
-	// exactly what its option is: a title "db sev=warning down" or a
-	// reason "--long", "service=x" or "2h" is read for nothing else
-	// (ParseGiven). Slack leaves them empty: they are words in its Text.
-	Title, Service, Duration, Reason string
-}
-
-// given is what req gives apart from its Text, and whether it gives
-// anything (else its Text is read whole, as Slack's is).
-func (req Request) given() (Given, bool) {
-	g := Given{Note: req.Note, Title: req.Title, Service: req.Service, Duration: req.Duration, Reason: req.Reason}
-	return g, g != (Given{})
+	// Given holds the typed options a chat gives apart from Text (Discord:
+	// the note, new's title and service, maintenance's service, duration
+	// and reason, stats' and /oncall's service, override's duration): each
+	// exactly what its option is, read for nothing else ("19" as a note is
+	// never the incident; ParseGiven). Slack leaves it empty: all are words
+	// in its Text.
+	Given
 }
 
 // Reply is what the person who acted is told, privately: plain sentences
@@ -115,8 +102,8 @@ func (x *Executor) strangerDoing(what string) string {
 // Reply: sentences that say what happened or what to type instead.
 func (x *Executor) Command(ctx context.Context, req Request) Reply {
 	parse := Parse
-	if g, ok := req.given(); ok {
-		parse = func(command, text string) (Command, error) { return ParseGiven(command, text, g) }
+	if req.Given != (Given{}) {
+		parse = func(command, text string) (Command, error) { return ParseGiven(command, text, req.Given) }
 	}
 	cmd, err := parse(req.Command, req.Text)
 	if err != nil {
@@ -471,7 +458,7 @@ func refIncident(ref string) (int64, bool) {
 // the incident (Command.Outside). Not in a chat of typed options
 // (CommandUsage): there the incident has an option of its own, and a
 // number was typed in the note (which such a chat gives apart, in
-// Request.Note, so no Bare number comes from it at all).
+// Request.Given.Note, so no Bare number comes from it at all).
 func (x *Executor) target(ctx context.Context, cmd Command, channel string) (Command, int64, error) {
 	if cmd.Incident != 0 {
 		return cmd, cmd.Incident, nil

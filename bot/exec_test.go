@@ -285,7 +285,7 @@ func TestIncidentList(t *testing.T) {
 // and INC-2 name the incident everywhere. A number that names no incident
 // changes nothing and says why. In a chat of typed
 // options the number was typed in the note, and stays there; so does a
-// note given apart from the text (Request.Note), "2", "#2" or "INC-2".
+// note given apart from the text (Request.Given.Note), "2", "#2" or "INC-2".
 func TestBareNumberInAndOutsideChannels(t *testing.T) {
 	const (
 		incChannel = "CINC1"   // INC-1's channel
@@ -295,7 +295,7 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 	tests := []struct {
 		name, channel, text string
 		typed               bool   // a chat of typed options (typedChat)
-		apart               string // the note given apart from the text (Request.Note)
+		apart               string // the note given apart from the text (Request.Given.Note)
 		reply               string // the whole reply
 		changed             int64  // the incident changed (0: none)
 		status              incident.Status
@@ -354,7 +354,7 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 			reply: "Say which incident: /incident ack incident:42 [note:<note>] (or type the command in the incident's channel)."},
 		{name: "in the channel, typed options: the number is the note's", channel: incChannel, text: "ack 2 on it", typed: true,
 			reply: "You acknowledged INC-1 and own it now; its pages have stopped.", changed: 1, status: incident.StatusAcknowledged, note: "2 on it"},
-		// A note given apart (Request.Note, Discord's note option) is the
+		// A note given apart (Request.Given.Note, Discord's note option) is the
 		// note whatever it reads like: only the text names an incident.
 		{name: "outside, typed options: a note apart that is a number", channel: alerts, text: "ack", apart: "2", typed: true,
 			reply: "Say which incident: /incident ack incident:42 [note:<note>] (or type the command in the incident's channel)."},
@@ -396,7 +396,7 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 				before[n] = len(tl)
 			}
 
-			r := b.Executor().Command(ctx, bot.Request{Command: "incident", Text: tc.text, Note: tc.apart, User: "UALICE", Channel: tc.channel})
+			r := b.Executor().Command(ctx, bot.Request{Command: "incident", Text: tc.text, Given: bot.Given{Note: tc.apart}, User: "UALICE", Channel: tc.channel})
 			if r.Text != tc.reply {
 				t.Fatalf("%q in %s answered %q, want %q", tc.text, tc.channel, r.Text, tc.reply)
 			}
@@ -436,7 +436,7 @@ func TestBareNumberInAndOutsideChannels(t *testing.T) {
 }
 
 // A chat of typed options gives new's title and service, and maintenance's
-// service, duration and reason, apart from the text (Request's Title,
+// service, duration and reason, apart from the text (Request.Given's Title,
 // Service, Duration, Reason): each is exactly what its option is. Nothing
 // in a title or a reason is read as an option, a flag or a duration, and
 // a refusal changes nothing.
@@ -453,29 +453,29 @@ func TestTypedOptionsGivenApart(t *testing.T) {
 		d      time.Duration
 		long   bool
 	}{
-		{name: "new: sev= in the title", req: bot.Request{Text: "new", Title: "db sev=info down", Service: "db"},
+		{name: "new: sev= in the title", req: bot.Request{Text: "new", Given: bot.Given{Title: "db sev=info down", Service: "db"}},
 			reply: "Opened INC-1 (critical, db)", title: "db sev=info down", sev: incident.SevCritical},
-		{name: "new: service= in the title, no service given", req: bot.Request{Text: "new", Title: "checkout service=nope broken"},
+		{name: "new: service= in the title, no service given", req: bot.Request{Text: "new", Given: bot.Given{Title: "checkout service=nope broken"}},
 			reply: "Opened INC-1 (critical, db)", title: "checkout service=nope broken", sev: incident.SevCritical},
-		{name: "new: service= in the title beside the service", req: bot.Request{Text: "new", Title: "service=other down", Service: "DB"},
+		{name: "new: service= in the title beside the service", req: bot.Request{Text: "new", Given: bot.Given{Title: "service=other down", Service: "DB"}},
 			reply: "Opened INC-1 (critical, db)", title: "service=other down", sev: incident.SevCritical},
-		{name: "new: an unknown service", req: bot.Request{Text: "new", Title: "x", Service: "nope"},
+		{name: "new: an unknown service", req: bot.Request{Text: "new", Given: bot.Given{Title: "x", Service: "nope"}},
 			reply: `There is no service "nope". Services: db.`},
-		{name: "maintenance: --long in the reason", req: bot.Request{Text: "maintenance", Service: "db", Duration: "2h", Reason: "--long drill"},
+		{name: "maintenance: --long in the reason", req: bot.Request{Text: "maintenance", Given: bot.Given{Service: "db", Duration: "2h", Reason: "--long drill"}},
 			reply: "db is in maintenance until", reason: "--long drill", d: 2 * time.Hour},
-		{name: "maintenance: service= in the reason", req: bot.Request{Text: "maintenance", Service: "db", Duration: "90m", Reason: "service=x failover"},
+		{name: "maintenance: service= in the reason", req: bot.Request{Text: "maintenance", Given: bot.Given{Service: "db", Duration: "90m", Reason: "service=x failover"}},
 			reply: "db is in maintenance until", reason: "service=x failover", d: 90 * time.Minute},
-		{name: "maintenance: a duration as the reason", req: bot.Request{Text: "maintenance", Service: "db", Duration: "1h", Reason: "2h"},
+		{name: "maintenance: a duration as the reason", req: bot.Request{Text: "maintenance", Given: bot.Given{Service: "db", Duration: "1h", Reason: "2h"}},
 			reply: "db is in maintenance until", reason: "2h", d: time.Hour},
-		{name: "maintenance: the long flag", req: bot.Request{Text: "maintenance --long", Service: "db", Duration: "2d", Reason: "migration"},
+		{name: "maintenance: the long flag", req: bot.Request{Text: "maintenance --long", Given: bot.Given{Service: "db", Duration: "2d", Reason: "migration"}},
 			reply: "db is in maintenance until", reason: "migration", d: 48 * time.Hour, long: true},
-		{name: "maintenance: no duration, the reason a duration", req: bot.Request{Text: "maintenance", Service: "db", Reason: "2h"},
+		{name: "maintenance: no duration, the reason a duration", req: bot.Request{Text: "maintenance", Given: bot.Given{Service: "db", Reason: "2h"}},
 			reply: "Say for how long, such as 2h."},
-		{name: "maintenance: no duration, --long in the reason", req: bot.Request{Text: "maintenance", Service: "db", Reason: "--long 3d"},
+		{name: "maintenance: no duration, --long in the reason", req: bot.Request{Text: "maintenance", Given: bot.Given{Service: "db", Reason: "--long 3d"}},
 			reply: "Say for how long, such as 2h."},
-		{name: "maintenance: a day and more, --long only in the reason", req: bot.Request{Text: "maintenance", Service: "db", Duration: "3d", Reason: "--long"},
+		{name: "maintenance: a day and more, --long only in the reason", req: bot.Request{Text: "maintenance", Given: bot.Given{Service: "db", Duration: "3d", Reason: "--long"}},
 			reply: "must be asked for as long"},
-		{name: "maintenance: end mw-1 as the reason ends nothing", req: bot.Request{Text: "maintenance", Service: "db", Duration: "1h", Reason: "end mw-1"},
+		{name: "maintenance: end mw-1 as the reason ends nothing", req: bot.Request{Text: "maintenance", Given: bot.Given{Service: "db", Duration: "1h", Reason: "end mw-1"}},
 			reply: "db is in maintenance until", reason: "end mw-1", d: time.Hour},
 	}
 	for _, tc := range tests {

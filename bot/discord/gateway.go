@@ -298,8 +298,7 @@ func (g *Gateway) run(i *discordgo.InteractionCreate) {
 	case discordgo.InteractionApplicationCommand:
 		d := i.ApplicationCommandData()
 		text, given := commandText(d.Name, d.Options)
-		reply = g.bot.Executor().Command(ctx, bot.Request{Command: d.Name, Text: text, Note: given.Note,
-			Title: given.Title, Service: given.Service, Duration: given.Duration, Reason: given.Reason,
+		reply = g.bot.Executor().Command(ctx, bot.Request{Command: d.Name, Text: text, Given: given,
 			User: user(i.Interaction), Channel: i.ChannelID})
 	case discordgo.InteractionMessageComponent:
 		if id, ok := ParseAckAllID(i.MessageComponentData().CustomID); ok {
@@ -342,7 +341,7 @@ func (g *Gateway) run(i *discordgo.InteractionCreate) {
 // "/oncall". The options typed as free text, the other options of the
 // commands that take free text, and every service and duration typed as
 // a string are not in text: they come back apart, as typed, for
-// bot.Request's Note, Title, Service, Duration and Reason (bot.Given; see
+// bot.Request's Given (Note, Title, Service, Duration, Reason; see
 // givenOption), so that nothing in them is read as anything else: a note
 // "19" or "#19" is not the incident (only the incident option names one),
 // a title "db sev=warning down" is that title, a reason "--long",
