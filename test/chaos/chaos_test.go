@@ -349,6 +349,13 @@ func TestChaos(t *testing.T) {
 	for _, f := range failures {
 		t.Error(f)
 	}
+	for i, n := range v.NotAnnouncedOf {
+		if i == 3 {
+			t.Logf("chaos: %d more incidents not announced; their trails are left out", len(v.NotAnnouncedOf)-i)
+			break
+		}
+		t.Log("chaos: what the chat saw of an incident not announced, and what the replicas logged of it:\n" + trail(calls, t0, n, work, len(reps)))
+	}
 	if t.Failed() || *keepFlag {
 		// The fake's record, for a post-mortem beside the replicas' logs.
 		if b, err := json.Marshal(calls); err == nil {
