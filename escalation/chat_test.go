@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -252,5 +253,71 @@ func TestDeferredPageIsNotAFailure(t *testing.T) {
 	}
 	if c := countEvents(e.timeline(n), incident.EventPageFailed); c != 0 {
 		t.Fatalf("%d page_failed events", c)
+	}
+}
+
+// A chat update held back by a chat failure waits out its backoff only
+// while the chat fails, as a page does: the next page or chat update this
+// runner gets through makes it due at once. An incident whose channel
+// could not be created in a Slack outage otherwise took its turn at
+// conversations.create's pace only after its backoff, behind every incident
+// opened since (a minute and more in the chaos test). A 429's hold is kept.
+func TestChatRecoveryExpeditesHeldChatJobs(t *testing.T) {
+	cases := []struct {
+		name      string
+		err       error
+		expedited bool
+	}{
+		{"a chat server error", errors.New("conversations.create: slack server error: 503 Service Unavailable"), true},
+		{"a rate limit's Retry-After", escalation.RetryAfter(errors.New("ratelimited"), time.Hour), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			var first atomic.Int64
+			chat := &chatRecorder{do: func(ctx context.Context, n int64, call int) (time.Time, error) {
+				switch {
+				case n != first.Load():
+				case call == 1:
+					// Runs again for the first page's commit, which
+					// re-queues the chat job due now.
+					return time.Time{}, pageCommitted(ctx, e, n)
+				case call == 2:
+					// The failure's backoff is then the only thing that
+					// makes it run again.
+					return time.Time{}, tc.err
+				}
+				return time.Time{}, nil
+			}}
+			// A backoff of an hour: without the expedite, the held chat
+			// update would not come again within the test.
+			e.start(e.runner(testPolicy(hour, hour, 0, 0), nil, func(o *escalation.Options) {
+				o.Chat, o.RetryMin, o.RetryMax = chat, hour, hour
+			}))
+			first.Store(1)
+			if n := e.open("held"); n != 1 {
+				t.Fatalf("first incident INC-%d, want INC-1", n)
+			}
+			e.eventually("the held chat update's failure given back", func() bool {
+				due, err := e.srv.Client().ZScore(e.ctx, e.svc.ChatJobsKey(), incident.ChatJob(1)).Result()
+				return chat.count(1) == 2 && err == nil && time.UnixMilli(int64(due)).After(time.Now().Add(time.Minute))
+			})
+			second := e.open("goes through")
+			e.eventually("the second incident's chat update", func() bool { return chat.count(second) >= 1 })
+			if !tc.expedited {
+				e.wait(1, func(p escalation.Page) bool { return p.Incident == second })
+				e.eventually("the second incident's chat updates done", func() bool {
+					_, err := e.srv.Client().ZScore(e.ctx, e.svc.ChatJobsKey(), incident.ChatJob(second)).Result()
+					return chat.count(second) >= 2 && err != nil
+				})
+				due, err := e.srv.Client().ZScore(e.ctx, e.svc.ChatJobsKey(), incident.ChatJob(1)).Result()
+				if err != nil || time.UnixMilli(int64(due)).Before(time.Now().Add(time.Minute)) || chat.count(1) != 2 {
+					t.Fatalf("the rate-limited chat update is due at %v (%v) after %d syncs, want its Retry-After (an hour, clamped) still ahead",
+						time.UnixMilli(int64(due)), err, chat.count(1))
+				}
+				return
+			}
+			e.eventually("the held chat update run again", func() bool { return chat.count(1) >= 3 })
+		})
 	}
 }

@@ -47,10 +47,13 @@ func (r *Runner) runChat(ctx context.Context, j incident.Job) error {
 	case err == nil:
 		r.chatAttempt(j.Member, false)
 		due = next
+		// The chat answers: what its failure held back is due now.
+		defer r.expedite(ctx)
 	case ctx.Err() != nil:
 		return ctx.Err() // stopping: the lease brings the job back
 	case deferred:
 		due = now.Add(clampRetryAfter(d))
+		r.log.Debug("escalation: chat update deferred for the chat's rate limit", "incident", j.Number, "retry_in", clampRetryAfter(d), "err", err)
 	case IsPermanent(err):
 		r.chatAttempt(j.Member, false)
 		r.log.Error("escalation: chat update given up until the incident changes again", "incident", j.Number, "err", err)
@@ -59,6 +62,11 @@ func (r *Runner) runChat(ctx context.Context, j incident.Job) error {
 		delay := r.retry.Delay(attempts, err)
 		due = now.Add(delay)
 		_, hold = retryAfterHint(err)
+		if !hold {
+			// Brought forward once the chat answers again (expedite); a
+			// 429's hold is kept to.
+			r.backOff(j.Member)
+		}
 		r.log.Warn("escalation: chat update failed; retrying", "incident", j.Number, "attempt", attempts, "retry_in", delay, "err", err)
 	}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)

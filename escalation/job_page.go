@@ -317,13 +317,14 @@ func (r *Runner) current(ctx context.Context, n, rev int64) (bool, error) {
 	return status == incident.StatusTriggered && cur == rev, nil
 }
 
-// maxBackingOff bounds how many retrying page jobs a runner remembers to
-// expedite; beyond it, the others wait out their backoff.
+// maxBackingOff bounds how many retrying page and chat jobs a runner
+// remembers to expedite; beyond it, the others wait out their backoff.
 const maxBackingOff = 10000
 
-// backOff remembers that page job member waits out a backoff after the
-// chat failed, so that the next page this runner delivers (the chat
-// answers again) makes it due at once.
+// backOff remembers that job member (a page job, or a chat job: runChat)
+// waits out a backoff after the chat failed, so that the next page or chat
+// update this runner gets through (the chat answers again) makes it due at
+// once.
 func (r *Runner) backOff(member string) {
 	r.backoffMu.Lock()
 	defer r.backoffMu.Unlock()
@@ -335,10 +336,25 @@ func (r *Runner) backOff(member string) {
 	}
 }
 
-// expedite makes the page jobs waiting out a backoff due now: a page just
-// went through, so the chat answers again, and the pages held back by its
-// outage should not wait for the rest of their backoff (up to RetryMax)
-// after it ended. Best effort: on an error they keep their due time.
+// ranAgain forgets that job member waits out a backoff: it is running
+// again (its backoff over, or brought forward by a change), and what it
+// does now decides its next due time, which an expedite must not bring
+// forward (a planned re-page, a throttled thread reply).
+func (r *Runner) ranAgain(member string) {
+	r.backoffMu.Lock()
+	delete(r.backingOff, member)
+	r.backoffMu.Unlock()
+}
+
+// expedite makes the jobs waiting out a backoff due now: a page or a chat
+// update just went through, so the chat answers again, and the pages held
+// back by its outage should not wait for the rest of their backoff (up to
+// RetryMax) after it ended. Nor should the incidents' channels and cards:
+// a channel's creation is paced (Slack's Tier 2, about 20 a minute), and
+// an incident whose creation failed in the outage would otherwise take its
+// turn only after its backoff, behind every incident opened since (a
+// minute and more after the outage, in the chaos test). Best effort: on
+// an error they keep their due time.
 func (r *Runner) expedite(ctx context.Context) {
 	r.backoffMu.Lock()
 	members := make([]string, 0, len(r.backingOff))
@@ -356,8 +372,9 @@ func (r *Runner) expedite(ctx context.Context) {
 		r.log.Debug("escalation: could not expedite the pages held back by a chat failure; they keep their backoff", "jobs", len(members), "err", err)
 		return
 	}
-	r.log.Info("escalation: the chat answers again; pages held back by its failure are due now", "jobs", len(members))
+	r.log.Info("escalation: the chat answers again; pages and chat updates held back by its failure are due now", "jobs", len(members))
 	r.pages.kick()
+	r.chat.kick()
 }
 
 // send calls the Pager with a deadline, turning a panic into an error; a

@@ -210,6 +210,7 @@ func (r *Runner) work(ctx context.Context, q *jobQueue, j incident.Job, pre *loa
 	defer cancel()
 	stop := r.keepLease(jctx, j)
 	defer stop()
+	r.ranAgain(j.Member)
 
 	err := func() (err error) {
 		defer func() {

@@ -419,21 +419,32 @@ func (s *Store) ExpireLeasesOf(ctx context.Context, prefix string, now time.Time
 	return n, nil
 }
 
-// ExpediteJobs makes the page jobs named by members due at at, if they
-// are queued to run later: a retry waiting out its backoff after the chat
-// failed, once the chat answers again. A job that is not queued (in
-// flight, done, or gone) is left alone, and none is made later. Errors are
-// Redis's.
+// ExpediteJobs makes the jobs named by members (page jobs and chat jobs,
+// "chat:<n>", each in its own queue) due at at, if they are queued to run
+// later: a retry waiting out its backoff after the chat failed, once the
+// chat answers again. A job that is not queued (in flight, done, or gone)
+// is left alone, and none is made later; a chat job held by a 429 stays
+// held (the claim moves it back to its hold's end). Errors are Redis's.
 func (s *Store) ExpediteJobs(ctx context.Context, members []string, at time.Time) error {
 	if len(members) == 0 {
 		return nil
 	}
-	zs := make([]redis.Z, len(members))
-	for i, m := range members {
-		zs[i] = redis.Z{Score: float64(at.UnixMilli()), Member: m}
+	byQueue := map[string][]redis.Z{}
+	for _, m := range members {
+		kind := JobPage
+		if strings.HasPrefix(m, string(JobChat)+":") {
+			kind = JobChat
+		}
+		due, _ := s.k.queueKeys(kind)
+		byQueue[due] = append(byQueue[due], redis.Z{Score: float64(at.UnixMilli()), Member: m})
 	}
-	dueKey, _ := s.k.queueKeys(JobPage)
-	if err := s.rdb.ZAddArgs(ctx, dueKey, redis.ZAddArgs{XX: true, LT: true, Members: zs}).Err(); err != nil {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for due, zs := range byQueue {
+			p.ZAddArgs(ctx, due, redis.ZAddArgs{XX: true, LT: true, Members: zs})
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("expedite %d job(s): %w", len(members), err)
 	}
 	return nil
