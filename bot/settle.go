@@ -214,7 +214,9 @@ func parseBundleShown(v string) (id, shown string, noLink bool) {
 // once per status), one drawn before its channel existed (the link added),
 // and a "still on it?" DM once the incident is resolved or someone else
 // owns it. It returns when it must run again for a bundle whose redraw
-// waits (redrawBundleMsg). A message that is gone is logged and left; a
+// waits (redrawBundleMsg) or a link redraw that yielded and was deferred
+// (the others are still made, and the sync goes on to the card). A
+// message that is gone is logged and left; a
 // page so found is forgotten (its record deleted), so no later status or
 // link redraw tries it again.
 // With links false it makes only the redraws that take buttons away (the
@@ -230,6 +232,7 @@ func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch strin
 	// DM kept its buttons for minutes. A link alone added to a message
 	// still to act on is cosmetic: it never takes the last slot of a limit
 	// that something more urgent shares.
+	var due time.Time
 	statusCtx, linkCtx := ctx, ctx
 	if pc, ok := PacingFrom(ctx); ok {
 		pc.Yield = false
@@ -244,8 +247,23 @@ func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch strin
 		}
 		return false
 	}
+	// A link redraw that yields and is deferred (no slot free besides the
+	// pages') is left for when it is due, and the rest goes on: returned as
+	// an error it ended the sync, and while pages keep chat.update busy it
+	// is deferred again every time (the chaos short form's INC-31 had its
+	// channel and no card for a minute: an old bundle's redraw for the new
+	// channel's link alone came first, redrawBundleMsg). A status redraw
+	// deferred still ends the sync: its slot is booked for this job's
+	// ticket, which the card's redraw (yielding, on a resolved incident)
+	// would give up, and it comes back to take it.
+	deferred := func(err error) bool {
+		d, ok := escalation.IsDeferred(err)
+		if ok {
+			due = sooner(due, c.now().Add(max(d, time.Millisecond)))
+		}
+		return ok
+	}
 	triggered := inc.Status == incident.StatusTriggered
-	var due time.Time
 	fields := make([]string, 0, len(refs))
 	for f := range refs {
 		if isMsgRef(f) {
@@ -286,6 +304,9 @@ func (s *Syncer) settleMsgs(ctx context.Context, inc incident.Incident, ch strin
 				uctx = linkCtx
 			}
 			if err := c.chat.Update(uctx, pch, pts, Message{Text: card.Text(), Card: &card}); err != nil {
+				if uctx == linkCtx && deferred(err) {
+					continue
+				}
 				if !gone("page", err) {
 					return due, fmt.Errorf("update a page of %s: %w", inc.Ref(), err)
 				}
@@ -456,6 +477,13 @@ func (c *Bot) redrawBundleMsg(ctx context.Context, id, msg string, status bool) 
 	ch, ts, _ := strings.Cut(msg, "/")
 	if err := c.chat.Update(ctx, ch, ts, Message{Text: b.Text(), Bundle: &b}); err != nil {
 		rdb.HDel(context.WithoutCancel(ctx), key, "by")
+		if d, deferred := escalation.IsDeferred(err); deferred && !status {
+			// A redraw for links alone yields (cosmetic) and was deferred:
+			// a wait, not a failure, so that the sync asking for it goes
+			// on (settleMsgs) instead of ending before the card, as often
+			// as pages keep chat.update busy.
+			return max(d, time.Millisecond), nil
+		}
 		if !escalation.IsPermanent(err) {
 			return 0, fmt.Errorf("redraw bundle %s: %w", id, err)
 		}
