@@ -240,15 +240,19 @@ func label(alts ...string) string {
 	for i, a := range alts {
 		camel[i] = `(?-i:` + strings.ToUpper(a[:1]) + `)` + a[1:]
 	}
-	return `(?:` + labelLead + `(?:` + strings.Join(alts, "|") + `)|(?-i:[a-z0-9])(?:` + strings.Join(camel, "|") + `))`
+	words := strings.Join(alts, "|")
+	return `(?:` + labelLead + `(?:` + words + `)|\w\[(?:` + words + `)\]["']?\s*[:=]|(?-i:[a-z0-9])(?:` + strings.Join(camel, "|") + `))`
 }
 
 // labelLead is what may stand before a label word: the start, a character
-// that is neither a word's nor "[", a word and "[" (patient[dob]=), or "_"
-// (patient_ssn). A lone "[" is not: "[ssn]" is a replacement, and read as a
-// label it would redact the number after it on a second pass (redaction
-// must be stable: FuzzRedact found "[phone] 0000000000" → "[phone] [phone]").
-const labelLead = `(?:^|[^\[\w]|\w\[|_)`
+// that is neither a word's nor "[", or "_" (patient_ssn). A form's
+// bracketed key (patient[dob]=) is a label only with its "]" and the ":"
+// or "=" after it (label). A lone "[" is not: "[ssn]" is a replacement, and
+// read as a label it would redact the number after it on a second pass
+// (redaction must be stable: FuzzRedact found "[phone] 0000000000" →
+// "[phone] [phone]", and "doB0000.00.00 00000000" → "doB[dob] 00000000" →
+// "doB[dob] [dob]" while a word and "[" were a lead on their own).
+const labelLead = `(?:^|[^\[\w]|_)`
 
 // builtins returns the built-in rules for c.
 func builtins(c Config) ([]rule, error) {
