@@ -214,7 +214,7 @@ func testDemoSandboxAcknowledgeInBrowser(t *testing.T, chat string) {
 		t.Fatalf("no Acknowledge button for INC-1 on the page within 30s: %v\nstdout:\n%s", err, d.out)
 	}
 	t.Logf("pressing Acknowledge on INC-1 in the %s (%s)", target.Where, target.Button)
-	if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(target.Button))); err != nil {
+	if err := browsertest.Click(browser, target.Button); err != nil {
 		t.Fatalf("click %s: %v", target.Button, err)
 	}
 	// The click went page → /sandbox/act → the fake's block_actions
@@ -498,7 +498,7 @@ func TestDemoSandboxTakeItInBrowser(t *testing.T) {
 		t.Fatalf("no [Take it] in Dave's DM on the page: %v\nstdout:\n%s", err, d.out)
 	}
 	btn := fmt.Sprintf(`.msg[data-channel=%q][data-ts=%q] button[data-action-id="baton_takepager"]`, target.Channel, target.TS)
-	if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(btn))); err != nil {
+	if err := browsertest.Click(browser, btn); err != nil {
 		t.Fatalf("click %s: %v", btn, err)
 	}
 	d.waitOutput(regexp.MustCompile(`dave pressed Take it in dave's DM`), 10*time.Second)

@@ -5,7 +5,9 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -36,4 +38,24 @@ func Start(t testing.TB, ctx context.Context, width, height int) context.Context
 	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
 	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
 	return browser
+}
+
+// clickTries bounds Click's attempts at a button the page keeps redrawing.
+const clickTries = 10
+
+// Click clicks the element sel (CSS) finds. The sandbox page redraws a
+// message when the chat updates it (Server-Sent Events), replacing its
+// nodes: a click that found the button just before the redraw fails with
+// "Could not find node with given id" before any mouse event is sent. Such
+// an attempt is made again on the new node, up to clickTries times; any
+// other error is returned at once.
+func Click(ctx context.Context, sel string) error {
+	var err error
+	for range clickTries {
+		err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+		if err == nil || !strings.Contains(err.Error(), "Could not find node with given id") {
+			return err
+		}
+	}
+	return fmt.Errorf("%s was redrawn under every one of %d clicks: %w", sel, clickTries, err)
 }

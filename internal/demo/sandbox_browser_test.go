@@ -127,7 +127,7 @@ func TestSandboxRendersBundleInBrowser(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(msg+" "+tc.button))); err != nil {
+			if err := browsertest.Click(browser, msg+" "+tc.button); err != nil {
 				t.Fatalf("click: %v", err)
 			}
 			var a Action
@@ -195,7 +195,7 @@ func TestDiscordSandboxAcknowledgeInBrowser(t *testing.T) {
 	if !strings.Contains(shown, "INC-7 Disk almost full on db-3") || !strings.Contains(shown, "Alice Martin") {
 		t.Fatalf("the card on the page: %s", shown)
 	}
-	if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(msg+` button[data-custom-id="baton:ack:7"]`))); err != nil {
+	if err := browsertest.Click(browser, msg+` button[data-custom-id="baton:ack:7"]`); err != nil {
 		t.Fatalf("click: %v", err)
 	}
 	after, err := chromedp.Run(browser, chromedp.Poll[string](fmt.Sprintf(`(() => {

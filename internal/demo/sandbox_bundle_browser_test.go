@@ -171,7 +171,7 @@ func TestSandboxAcknowledgeAllInBrowser(t *testing.T) {
 
 	// Press "Acknowledge all" as alice (the page's first person).
 	btn := fmt.Sprintf(`.msg[data-channel=%q][data-ts=%q] button.btn[data-action-id="baton_ackall"]`, got.Channel, got.TS)
-	if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(btn))); err != nil {
+	if err := browsertest.Click(browser, btn); err != nil {
 		t.Fatalf("click Acknowledge all: %v", err)
 	}
 	acked := func() []int {
