@@ -47,8 +47,9 @@ func (r *Runner) runChat(ctx context.Context, j incident.Job) error {
 	case err == nil:
 		r.chatAttempt(j.Member, false)
 		due = next
-		// The chat answers: what its failure held back is due now.
-		defer r.expedite(ctx)
+		// The chat answers: the chat updates its failure held back are
+		// due now (pages wait for a delivered page: expedite).
+		defer r.expedite(ctx, true)
 	case ctx.Err() != nil:
 		return ctx.Err() // stopping: the lease brings the job back
 	case deferred:

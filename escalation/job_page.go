@@ -355,13 +355,21 @@ func (r *Runner) ranAgain(member string) {
 // turn only after its backoff, behind every incident opened since (a
 // minute and more after the outage, in the chaos test). Best effort: on
 // an error they keep their due time.
-func (r *Runner) expedite(ctx context.Context) {
+//
+// chatOnly (a chat update went through, runChat) expedites the chat jobs
+// alone: the pages' retries keep their timing, which only a delivered page
+// shortens, so a page whose earlier send has no known outcome is not
+// checked again at the pace of the chat updates.
+func (r *Runner) expedite(ctx context.Context, chatOnly bool) {
 	r.backoffMu.Lock()
 	members := make([]string, 0, len(r.backingOff))
 	for m := range r.backingOff {
+		if chatOnly && !strings.HasPrefix(m, string(incident.JobChat)+":") {
+			continue
+		}
 		members = append(members, m)
+		delete(r.backingOff, m)
 	}
-	clear(r.backingOff)
 	r.backoffMu.Unlock()
 	if len(members) == 0 {
 		return
@@ -390,7 +398,7 @@ func (r *Runner) send(ctx context.Context, p Page) (b Bundle, err error) {
 			r.metrics.PageFailed(p.Reason)
 		} else if err == nil {
 			r.metrics.PageSent(p.Reason)
-			r.expedite(ctx)
+			r.expedite(ctx, false)
 		}
 	}()
 	if bp, ok := r.o.Pager.(BundlingPager); ok {
