@@ -189,8 +189,9 @@ type Runner struct {
 	jobFailMu   sync.Mutex
 	jobFailures map[string]int // consecutive failed runs of a job, for backoff (per replica)
 
-	// backoffMu guards backingOff: the page jobs this runner rescheduled
-	// after a chat failure, expedited when a page goes through again.
+	// backoffMu guards backingOff: the page and chat jobs this runner
+	// rescheduled after a chat failure, expedited when a page goes through
+	// again (the chat jobs also when a chat update does: expedite).
 	backoffMu  sync.Mutex
 	backingOff map[string]struct{}
 
