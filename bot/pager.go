@@ -338,6 +338,16 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 	// of its own (or was claimed late, beside the reads booked since: a
 	// burst Slack refuses), so every deferral cost the method's budget a
 	// slot nobody used.
+	// Claim the channel's next read: a check on another replica that found
+	// nothing to join at the same moment then waits for this read instead
+	// of making its own beside it. Lost, another read is announced: join it
+	// if it answers this check, else read.
+	if !p.claimRead(ctx, channel) {
+		if ts, ok := p.joinRead(ctx, channel, key); ok {
+			p.answered(ctx, channel, key)
+			return ts, nil
+		}
+	}
 	pc, _ := PacingFrom(ctx)
 	ctx = WithPacing(ctx, Pacing{MaxWait: pc.MaxWait, Ticket: "read:" + channel})
 	kc := &keyCheck{key: key}

@@ -280,3 +280,62 @@ func TestCheckJoinsAReadInFlight(t *testing.T) {
 		t.Errorf("%d reads in all, want 2: B's check took a read made meanwhile", n)
 	}
 }
+
+// A check about to read claims the DM's read in the same step as it looks
+// for one to join: checks of the same DM on two replicas that found nothing
+// to join at the same moment then read it once, not each (with the cores
+// busy, TestDeliveryChecksAfterAnOutage read some DMs three times so). A
+// check coming while the read is claimed but not yet begun waits for it:
+// the read will begin after the check did, so its answer is fresh enough.
+func TestClaimedReadIsJoined(t *testing.T) {
+	chat := &keysChat{msgs: map[string]map[string]string{"D1": {"INC-1/0/first/dana": "1.1"}}}
+	rdb := redistest.Start(t).Client()
+	var ps [2]*Pager
+	for i := range ps {
+		ps[i] = &Pager{c: &Bot{chat: chat, now: time.Now, st: newState(rdb, "test:", "t"), log: slog.New(slog.DiscardHandler)}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// A found nothing to join and claims D1's read; B, at the same moment,
+	// cannot.
+	if !ps[0].claimRead(ctx, "D1") {
+		t.Fatal("A's claim of D1's read refused, want it granted")
+	}
+	if ps[1].claimRead(ctx, "D1") {
+		t.Fatal("B's claim of D1's read granted while A's holds, want it refused")
+	}
+	// B's check waits for A's read instead of reading.
+	b := make(chan string, 1)
+	go func() {
+		ts, err := ps[1].findPage(ctx, "D1", "INC-1/0/first/dana")
+		if err != nil {
+			t.Errorf("B's check: %v", err)
+		}
+		b <- ts
+	}()
+	for ps[1].joins.Load() == 0 {
+		select {
+		case ts := <-b:
+			t.Fatalf("B's check answered %q (%d reads) without waiting for A's claimed read", ts, chat.reads.Load())
+		case <-ctx.Done():
+			t.Fatal("B's check never waits for A's claimed read")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	// A's read begins (after B's check did) and is kept: B takes it.
+	began := time.Now()
+	ps[0].reading(ctx, "D1", began)
+	ps[0].keepRead(ctx, "D1", began, chat.msgs["D1"])
+	ps[0].readDone(ctx, "D1", began)
+	select {
+	case ts := <-b:
+		if ts != "1.1" {
+			t.Errorf("B's check found %q, want 1.1 from A's read", ts)
+		}
+	case <-ctx.Done():
+		t.Fatal("B's check never took A's read")
+	}
+	if n := chat.reads.Load(); n != 0 {
+		t.Errorf("B's check read D1 itself (%d reads), want it to take A's", n)
+	}
+}

@@ -159,6 +159,29 @@ func (p *Pager) reading(ctx context.Context, channel string, began time.Time) {
 	}
 }
 
+// readClaimed is what a claimed read announces until it begins: later than
+// any check's start, so that every check coming meanwhile, on any replica,
+// waits for it (its read begins after they did, and answers them).
+const readClaimed = "9000000000000000" // unix µs, the year 2255
+
+// claimRead announces that this process is about to read channel, unless a
+// read of it is announced already (in flight or claimed, on any replica):
+// false then. Checked and announced in one step, so that checks of one
+// channel on two replicas that find no read to join at the same moment do
+// not both read it (a slot of the method's budget spent twice on the same
+// answer). The read's Send announces when it really began. A claim whose
+// read never starts (the check's ctx ended) lapses after readingTTL, and a
+// check waits for it no longer than joinFor. A Redis failure counts as
+// claimed: the check reads, as without sharing.
+func (p *Pager) claimRead(ctx context.Context, channel string) bool {
+	ok, err := p.c.st.rdb.SetNX(ctx, p.c.st.readingKey(channel), readClaimed, readingTTL).Result()
+	if err != nil {
+		p.c.log.Debug("bot: a history read not claimed; reading", "channel", channel, "err", err)
+		return true
+	}
+	return ok
+}
+
 var readDoneScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
