@@ -331,13 +331,6 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 	if now := p.c.now(); waiting && now.Before(at) {
 		return "", escalation.Defer(at.Sub(now))
 	}
-	// The read is the channel's, not the check's: a deferred read holds its
-	// slot for whichever check of the channel comes back first, on any
-	// replica sharing the budget. Held for the check that booked it, the
-	// slot went unused when another check came back first and booked a slot
-	// of its own (or was claimed late, beside the reads booked since: a
-	// burst Slack refuses), so every deferral cost the method's budget a
-	// slot nobody used.
 	// Claim the channel's next read: a check on another replica that found
 	// nothing to join at the same moment then waits for this read instead
 	// of making its own beside it. Lost, another read is announced: join it
@@ -348,6 +341,13 @@ func (p *Pager) findPage(ctx context.Context, channel, key string) (string, erro
 			return ts, nil
 		}
 	}
+	// The read is the channel's, not the check's: a deferred read holds its
+	// slot for whichever check of the channel comes back first, on any
+	// replica sharing the budget. Held for the check that booked it, the
+	// slot went unused when another check came back first and booked a slot
+	// of its own (or was claimed late, beside the reads booked since: a
+	// burst Slack refuses), so every deferral cost the method's budget a
+	// slot nobody used.
 	pc, _ := PacingFrom(ctx)
 	ctx = WithPacing(ctx, Pacing{MaxWait: pc.MaxWait, Ticket: "read:" + channel})
 	kc := &keyCheck{key: key}

@@ -159,11 +159,7 @@ func TestKeptReadAnswersLaterChecksOnly(t *testing.T) {
 		asked: make(chan []string, 16)}
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	rdb := redistest.Start(t).Client()
-	var ps [3]*Pager
-	for i := range ps {
-		ps[i] = &Pager{c: &Bot{chat: chat, now: clock, st: newState(rdb, "test:", "t"), log: slog.New(slog.DiscardHandler)}}
-	}
+	ps := replicaPagers(t, chat, clock, 3)
 	ctx := context.Background()
 	cases := []struct {
 		name     string
@@ -212,11 +208,7 @@ func TestKeptReadAnswersLaterChecksOnly(t *testing.T) {
 func TestCheckJoinsAReadInFlight(t *testing.T) {
 	chat := &keysChat{msgs: map[string]map[string]string{"D1": {"INC-1/0/first/dana": "1.1", "INC-3/0/first/dana": "1.3"}},
 		gate: make(chan struct{}), asked: make(chan []string, 16)}
-	rdb := redistest.Start(t).Client()
-	var ps [3]*Pager
-	for i := range ps {
-		ps[i] = &Pager{c: &Bot{chat: chat, now: time.Now, st: newState(rdb, "test:", "t"), log: slog.New(slog.DiscardHandler)}}
-	}
+	ps := replicaPagers(t, chat, time.Now, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	waitFor := func(what string, cond func() bool) {
@@ -289,11 +281,7 @@ func TestCheckJoinsAReadInFlight(t *testing.T) {
 // the read will begin after the check did, so its answer is fresh enough.
 func TestClaimedReadIsJoined(t *testing.T) {
 	chat := &keysChat{msgs: map[string]map[string]string{"D1": {"INC-1/0/first/dana": "1.1"}}}
-	rdb := redistest.Start(t).Client()
-	var ps [2]*Pager
-	for i := range ps {
-		ps[i] = &Pager{c: &Bot{chat: chat, now: time.Now, st: newState(rdb, "test:", "t"), log: slog.New(slog.DiscardHandler)}}
-	}
+	ps := replicaPagers(t, chat, time.Now, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// A found nothing to join and claims D1's read; B, at the same moment,
@@ -338,4 +326,16 @@ func TestClaimedReadIsJoined(t *testing.T) {
 	if n := chat.reads.Load(); n != 0 {
 		t.Errorf("B's check read D1 itself (%d reads), want it to take A's", n)
 	}
+}
+
+// replicaPagers is n Pagers of chat sharing one private Redis, as the
+// replicas of one baton share theirs, each reading the time from now.
+func replicaPagers(t *testing.T, chat *keysChat, now func() time.Time, n int) []*Pager {
+	t.Helper()
+	rdb := redistest.Start(t).Client()
+	ps := make([]*Pager, n)
+	for i := range ps {
+		ps[i] = &Pager{c: &Bot{chat: chat, now: now, st: newState(rdb, "test:", "t"), log: slog.New(slog.DiscardHandler)}}
+	}
+	return ps
 }
